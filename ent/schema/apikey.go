@@ -1,0 +1,46 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+)
+
+// APIKey lets a listing portal read published projects and units.
+type APIKey struct{ ent.Schema }
+
+// Mixin of the APIKey.
+func (APIKey) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("AK"), TimeMixin{}}
+}
+
+// Fields of the APIKey.
+func (APIKey) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(100).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("key_prefix").NotEmpty().MaxLen(16).Immutable().
+			Comment("the public part of the key, used to find it"),
+		field.String("secret_hash").Sensitive().NotEmpty().
+			Annotations(entgql.Skip()),
+		field.Int("rate_limit_per_minute").Range(1, 100000).Default(600),
+		field.Bool("active").Default(true),
+		field.Time("last_used_at").Optional().Nillable(),
+	}
+}
+
+// Indexes of the APIKey.
+func (APIKey) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("key_prefix").Unique()}
+}
+
+// Annotations of the APIKey.
+func (APIKey) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField("apiKeys"), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}

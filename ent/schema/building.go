@@ -1,0 +1,56 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+)
+
+// Building is a tower of a project (楼栋); a unit's floor must lie within it.
+type Building struct{ ent.Schema }
+
+// Mixin of the Building.
+func (Building) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("BD"), TimeMixin{}}
+}
+
+// Fields of the Building.
+func (Building) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("project_id").GoType(pulid.ID("")).Immutable(),
+		field.String("name").NotEmpty().MaxLen(50).
+			Annotations(entgql.OrderField("NAME")),
+		field.Int("floors").Range(1, 200).
+			Comment("floors above ground; units lie on floors 1..floors"),
+		field.Int("units_per_floor").Range(1, 50).Default(4),
+	}
+}
+
+// Edges of the Building.
+func (Building) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("buildings").
+			Field("project_id").Unique().Required().Immutable(),
+		edge.To("units", Unit.Type).
+			Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Indexes of the Building.
+func (Building) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("project_id", "name").Unique(),
+	}
+}
+
+// Annotations of the Building.
+func (Building) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}

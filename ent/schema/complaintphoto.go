@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+
+	"estatecrm/ent/schema/pulid"
+)
+
+// ComplaintPhoto is a photo attached to a complaint, kept in file storage
+// under a random key.
+type ComplaintPhoto struct{ ent.Schema }
+
+// Mixin of the ComplaintPhoto.
+func (ComplaintPhoto) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("PH")}
+}
+
+// Fields of the ComplaintPhoto.
+func (ComplaintPhoto) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("complaint_id").GoType(pulid.ID("")).Immutable(),
+		field.String("storage_key").NotEmpty().Immutable().
+			Annotations(entgql.Skip()),
+		field.String("content_type").NotEmpty().Immutable(),
+		field.Int64("size_bytes").NonNegative().Immutable(),
+		field.String("sha256").NotEmpty().MaxLen(64).Immutable(),
+		field.Int("width").Optional().Nillable().Immutable(),
+		field.Int("height").Optional().Nillable().Immutable(),
+		field.Time("created_at").Default(now).Immutable(),
+	}
+}
+
+// Edges of the ComplaintPhoto.
+func (ComplaintPhoto) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("complaint", Complaint.Type).Ref("photos").
+			Field("complaint_id").Unique().Required().Immutable(),
+	}
+}

@@ -1,0 +1,121 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/schema/schematype"
+	"estatecrm/money"
+)
+
+// Customer is a person who may buy (客户), identified by phone and attributed
+// to the agent who registered them in a project.
+type Customer struct{ ent.Schema }
+
+// Mixin of the Customer.
+func (Customer) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("CU"), TimeMixin{}}
+}
+
+// Fields of the Customer.
+func (Customer) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("project_id").GoType(pulid.ID("")).
+			Comment("the project the customer was registered in; attribution is per project"),
+		field.String("name").NotEmpty().MaxLen(50).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("phone").MaxLen(20).
+			Comment("E.164, normalised by a hook; one customer per phone"),
+		field.String("phone_last4").MaxLen(4).
+			Comment("derived from phone by a hook, for the lookup at the door").
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
+		field.Enum("gender").Values("MALE", "FEMALE", "UNKNOWN").Default("UNKNOWN"),
+		field.Enum("age_band").
+			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
+			Optional().Nillable(),
+		field.String("occupation").MaxLen(50).Optional(),
+		field.Enum("family_structure").
+			Values("SINGLE", "COUPLE", "COUPLE_WITH_CHILDREN", "THREE_GENERATIONS", "OTHER").
+			Optional().Nillable(),
+		field.Enum("source").
+			Values("WALK_IN", "REFERRAL", "ONLINE_AD", "SOCIAL", "PORTAL", "EVENT", "HOTLINE", "OTHER"),
+		field.Enum("purpose").
+			Values("FIRST_HOME", "UPGRADE", "INVESTMENT", "VACATION").
+			Optional().Nillable(),
+		field.Int64("budget_min").GoType(money.Fen(0)).Min(0).Optional().Nillable().
+			Annotations(entgql.Type("Money")),
+		field.Int64("budget_max").GoType(money.Fen(0)).Min(0).Optional().Nillable().
+			Annotations(entgql.Type("Money")),
+		field.JSON("wanted_bedrooms", []int{}).Optional().
+			Comment("layouts wanted, by bedrooms"),
+		field.Float("wanted_area_min").Min(0).Optional().Nillable(),
+		field.Float("wanted_area_max").Min(0).Optional().Nillable(),
+		field.JSON("focus_factors", []schematype.FocusFactor{}).Optional().
+			Annotations(entgql.Type("[FocusFactor!]")),
+		field.Enum("stage").
+			Values("LEAD", "VISITED", "NEGOTIATING", "RESERVED", "CONTRACTED", "OWNER", "LOST").
+			Default("LEAD").
+			Annotations(entgql.OrderField("STAGE")),
+		field.Enum("grade").Values("A", "B", "C", "D").Default("C").
+			Comment("A: ready within a month; D: invalid").
+			Annotations(entgql.OrderField("GRADE")),
+		field.String("owner_id").GoType(pulid.ID("")).Optional().Nillable().
+			Comment("the owning agent"),
+		field.Time("protected_until").Optional().Nillable().
+			Annotations(entgql.OrderField("PROTECTED_UNTIL")),
+		field.Time("last_contact_at").Optional().Nillable().
+			Annotations(entgql.OrderField("LAST_CONTACT_AT")),
+		field.Time("next_follow_up_at").Optional().Nillable().
+			Annotations(entgql.OrderField("NEXT_FOLLOW_UP_AT")),
+		field.String("next_follow_up_action").MaxLen(200).Optional(),
+		field.Bool("contact_consent").Default(false).
+			Comment("PIPL: consent to be contacted"),
+		field.Time("consent_at").Optional().Nillable(),
+		field.JSON("consent_channels", []schematype.ContactChannel{}).Optional().
+			Annotations(entgql.Type("[ContactChannel!]")),
+		field.JSON("tags", []string{}).Optional(),
+		field.Text("notes").Optional(),
+	}
+}
+
+// Edges of the Customer.
+func (Customer) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("customers").
+			Field("project_id").Unique().Required(),
+		edge.From("owner", User.Type).Ref("customers").
+			Field("owner_id").Unique(),
+		edge.To("visits", Visit.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("deals", Deal.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("complaints", Complaint.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.From("held_units", Unit.Type).Ref("held_for"),
+		edge.To("login", User.Type).Unique().
+			Comment("the homeowner login of this customer, once activated"),
+	}
+}
+
+// Indexes of the Customer.
+func (Customer) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("phone").Unique(),
+		index.Fields("phone_last4"),
+		index.Fields("owner_id", "next_follow_up_at"),
+		index.Fields("project_id", "protected_until"),
+		index.Fields("project_id", "stage"),
+	}
+}
+
+// Annotations of the Customer.
+func (Customer) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}

@@ -1,0 +1,87 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/schema/schematype"
+)
+
+// Project is a development on sale (楼盘), with the rules its sales office runs by.
+type Project struct{ ent.Schema }
+
+// Mixin of the Project.
+func (Project) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("PJ"), TimeMixin{}}
+}
+
+// Fields of the Project.
+func (Project) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(100).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("city").NotEmpty().MaxLen(50).
+			Annotations(entgql.OrderField("CITY")),
+		field.String("district").MaxLen(50).Default(""),
+		field.String("address").MaxLen(200).Default(""),
+		field.Float("latitude").Optional().Nillable().Min(-90).Max(90),
+		field.Float("longitude").Optional().Nillable().Min(-180).Max(180),
+		field.Enum("status").
+			Values("PLANNING", "PRESALE", "SELLING", "SOLD_OUT", "DELIVERED").
+			Default("PLANNING"),
+		field.String("presale_permit").MaxLen(100).Optional().
+			Comment("预售许可证号"),
+		field.Time("launch_date").Optional().Nillable().
+			Annotations(entgql.OrderField("LAUNCH_DATE")),
+		field.Time("delivery_date").Optional().Nillable(),
+		field.JSON("amenities", []schematype.Amenity{}).Optional().
+			Annotations(entgql.Type("[Amenity!]")),
+		field.Bool("published").Default(false).
+			Comment("visible to listing portals"),
+		field.Int("protection_days").Default(30).Range(1, 365).
+			Comment("how long a registered customer stays with the registering agent"),
+		field.Int("hold_minutes").Default(30).Range(1, 24*60).
+			Comment("how long a unit hold lasts"),
+		field.Int("agent_discount_cap_bp").Default(300).Range(0, 10000).
+			Comment("the largest discount an agent may give alone, in basis points (300 = 3%)"),
+	}
+}
+
+// Edges of the Project.
+func (Project) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("buildings", Building.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("units", Unit.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("customers", Customer.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("visits", Visit.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("deals", Deal.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("complaints", Complaint.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.From("staff", User.Type).Ref("projects").
+			Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Indexes of the Project.
+func (Project) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("published", "city"),
+	}
+}
+
+// Annotations of the Project.
+func (Project) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}

@@ -1,0 +1,93 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/money"
+)
+
+// Unit is one flat for sale (房源) and where it is in the sales cycle.
+type Unit struct{ ent.Schema }
+
+// Mixin of the Unit.
+func (Unit) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("UN"), TimeMixin{}}
+}
+
+// Fields of the Unit.
+func (Unit) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("project_id").GoType(pulid.ID("")).Immutable(),
+		field.String("building_id").GoType(pulid.ID("")).Immutable(),
+		field.Int("floor").Range(1, 200).
+			Annotations(entgql.OrderField("FLOOR")),
+		field.String("number").NotEmpty().MaxLen(20).
+			Comment("door number, e.g. 1801").
+			Annotations(entgql.OrderField("NUMBER")),
+		field.Int("bedrooms").Range(0, 10),
+		field.Int("living_rooms").Range(0, 5),
+		field.Int("bathrooms").Range(0, 6),
+		field.Float("gross_area").Positive().Max(10000).
+			Comment("建筑面积, m²").
+			Annotations(entgql.OrderField("GROSS_AREA")),
+		field.Float("net_area").Positive().Max(10000).
+			Comment("套内面积, m²"),
+		field.Enum("orientation").
+			Values("NORTH", "SOUTH", "EAST", "WEST", "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST", "NORTH_SOUTH", "EAST_WEST"),
+		field.Enum("decoration").Values("BARE", "FURNISHED").Default("BARE"),
+		field.Int64("list_price").GoType(money.Fen(0)).Min(0).
+			Annotations(entgql.Type("Money"), entgql.OrderField("LIST_PRICE")),
+		field.Enum("status").
+			Values("AVAILABLE", "HELD", "RESERVED", "CONTRACTED", "DELIVERED").
+			Default("AVAILABLE").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Bool("published").Default(false),
+		field.Time("hold_expires_at").Optional().Nillable().
+			Comment("a hold lapses by itself at this time"),
+		field.String("held_by_id").GoType(pulid.ID("")).Optional().Nillable(),
+		field.String("held_for_id").GoType(pulid.ID("")).Optional().Nillable(),
+	}
+}
+
+// Edges of the Unit.
+func (Unit) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("units").
+			Field("project_id").Unique().Required().Immutable(),
+		edge.From("building", Building.Type).Ref("units").
+			Field("building_id").Unique().Required().Immutable(),
+		edge.To("held_by", User.Type).Field("held_by_id").Unique().
+			Comment("the agent holding the unit"),
+		edge.To("held_for", Customer.Type).Field("held_for_id").Unique().
+			Comment("the customer the unit is held for"),
+		edge.To("deals", Deal.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("complaints", Complaint.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.From("shown_in", Visit.Type).Ref("units_shown").
+			Annotations(entgql.RelayConnection()),
+	}
+}
+
+// Indexes of the Unit: the lookups of a listing (project, status, price) and
+// of the sales grid (project, building, floor).
+func (Unit) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("project_id", "status", "list_price"),
+		index.Fields("project_id", "building_id", "floor"),
+		index.Fields("building_id", "number").Unique(),
+	}
+}
+
+// Annotations of the Unit.
+func (Unit) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}

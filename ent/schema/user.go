@@ -1,0 +1,74 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/ent/schema/pulid"
+)
+
+// User is a login: staff (admin, manager, agent) or a homeowner.
+type User struct{ ent.Schema }
+
+// Mixin of the User.
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{pulid.MixinWithPrefix("US"), TimeMixin{}}
+}
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(50).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("login").NotEmpty().MaxLen(64).
+			Comment("lower-cased by a hook"),
+		field.String("password_hash").Sensitive().Optional().
+			Annotations(entgql.Skip()),
+		field.Enum("role").Values("ADMIN", "MANAGER", "AGENT", "OWNER"),
+		field.String("customer_id").GoType(pulid.ID("")).Optional().Nillable().
+			Comment("for a homeowner: the customer record they are"),
+		field.Bool("active").Default(true),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("projects", Project.Type).
+			Comment("the projects a staff member works in"),
+		edge.From("customer", Customer.Type).Ref("login").Field("customer_id").Unique(),
+		edge.To("customers", Customer.Type).
+			Comment("customers this agent owns").
+			Annotations(entgql.RelayConnection()),
+		edge.To("visits", Visit.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("deals", Deal.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("filed_complaints", Complaint.Type),
+		edge.To("assigned_complaints", Complaint.Type).
+			Annotations(entgql.RelayConnection()),
+		edge.To("complaint_events", ComplaintEvent.Type).
+			Annotations(entgql.Skip()),
+		edge.From("held_units", Unit.Type).Ref("held_by"),
+		edge.To("audit_events", AuditEvent.Type).
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Indexes of the User.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("login").Unique(),
+	}
+}
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+	}
+}
