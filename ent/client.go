@@ -1527,7 +1527,8 @@ func (c *CustomerClient) QueryLogin(_m *Customer) *UserQuery {
 
 // Hooks returns the client hooks.
 func (c *CustomerClient) Hooks() []Hook {
-	return c.hooks.Customer
+	hooks := c.hooks.Customer
+	return append(hooks[:len(hooks):len(hooks)], customer.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2214,7 +2215,8 @@ func (c *UnitClient) QueryShownIn(_m *Unit) *VisitQuery {
 
 // Hooks returns the client hooks.
 func (c *UnitClient) Hooks() []Hook {
-	return c.hooks.Unit
+	hooks := c.hooks.Unit
+	return append(hooks[:len(hooks):len(hooks)], unit.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2507,7 +2509,8 @@ func (c *UserClient) QueryAuditEvents(_m *User) *AuditEventQuery {
 
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
-	return c.hooks.User
+	hooks := c.hooks.User
+	return append(hooks[:len(hooks):len(hooks)], user.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.

@@ -490,7 +490,9 @@ func (_c *CustomerCreate) Mutation() *CustomerMutation {
 
 // Save creates the Customer in the database.
 func (_c *CustomerCreate) Save(ctx context.Context) (*Customer, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -517,12 +519,18 @@ func (_c *CustomerCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *CustomerCreate) defaults() {
+func (_c *CustomerCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if customer.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized customer.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := customer.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if customer.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized customer.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := customer.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -543,9 +551,13 @@ func (_c *CustomerCreate) defaults() {
 		_c.mutation.SetContactConsent(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if customer.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized customer.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := customer.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -769,7 +769,9 @@ func (_u *CustomerUpdate) ClearLogin() *CustomerUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *CustomerUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -796,11 +798,15 @@ func (_u *CustomerUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CustomerUpdate) defaults() {
+func (_u *CustomerUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if customer.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized customer.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := customer.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -2108,7 +2114,9 @@ func (_u *CustomerUpdateOne) Select(field string, fields ...string) *CustomerUpd
 
 // Save executes the query and returns the updated Customer entity.
 func (_u *CustomerUpdateOne) Save(ctx context.Context) (*Customer, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -2135,11 +2143,15 @@ func (_u *CustomerUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *CustomerUpdateOne) defaults() {
+func (_u *CustomerUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if customer.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized customer.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := customer.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

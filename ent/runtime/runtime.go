@@ -2,7 +2,775 @@
 
 package runtime
 
-// The schema-stitching logic is generated in estatecrm/ent/runtime.go
+import (
+	"estatecrm/ent/apikey"
+	"estatecrm/ent/auditevent"
+	"estatecrm/ent/building"
+	"estatecrm/ent/complaint"
+	"estatecrm/ent/complaintevent"
+	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/deal"
+	"estatecrm/ent/project"
+	"estatecrm/ent/schema"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/user"
+	"estatecrm/ent/visit"
+	"estatecrm/money"
+	"time"
+)
+
+// The init function reads all schema descriptors with runtime code
+// (default values, validators, hooks and policies) and stitches it
+// to their package variables.
+func init() {
+	apikeyMixin := schema.APIKey{}.Mixin()
+	apikeyMixinFields0 := apikeyMixin[0].Fields()
+	_ = apikeyMixinFields0
+	apikeyMixinFields1 := apikeyMixin[1].Fields()
+	_ = apikeyMixinFields1
+	apikeyFields := schema.APIKey{}.Fields()
+	_ = apikeyFields
+	// apikeyDescCreatedAt is the schema descriptor for created_at field.
+	apikeyDescCreatedAt := apikeyMixinFields1[0].Descriptor()
+	// apikey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apikey.DefaultCreatedAt = apikeyDescCreatedAt.Default.(func() time.Time)
+	// apikeyDescUpdatedAt is the schema descriptor for updated_at field.
+	apikeyDescUpdatedAt := apikeyMixinFields1[1].Descriptor()
+	// apikey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apikey.DefaultUpdatedAt = apikeyDescUpdatedAt.Default.(func() time.Time)
+	// apikey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apikey.UpdateDefaultUpdatedAt = apikeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apikeyDescName is the schema descriptor for name field.
+	apikeyDescName := apikeyFields[0].Descriptor()
+	// apikey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apikey.NameValidator = func() func(string) error {
+		validators := apikeyDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescKeyPrefix is the schema descriptor for key_prefix field.
+	apikeyDescKeyPrefix := apikeyFields[1].Descriptor()
+	// apikey.KeyPrefixValidator is a validator for the "key_prefix" field. It is called by the builders before save.
+	apikey.KeyPrefixValidator = func() func(string) error {
+		validators := apikeyDescKeyPrefix.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key_prefix string) error {
+			for _, fn := range fns {
+				if err := fn(key_prefix); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apikeyDescSecretHash is the schema descriptor for secret_hash field.
+	apikeyDescSecretHash := apikeyFields[2].Descriptor()
+	// apikey.SecretHashValidator is a validator for the "secret_hash" field. It is called by the builders before save.
+	apikey.SecretHashValidator = apikeyDescSecretHash.Validators[0].(func(string) error)
+	// apikeyDescRateLimitPerMinute is the schema descriptor for rate_limit_per_minute field.
+	apikeyDescRateLimitPerMinute := apikeyFields[3].Descriptor()
+	// apikey.DefaultRateLimitPerMinute holds the default value on creation for the rate_limit_per_minute field.
+	apikey.DefaultRateLimitPerMinute = apikeyDescRateLimitPerMinute.Default.(int)
+	// apikey.RateLimitPerMinuteValidator is a validator for the "rate_limit_per_minute" field. It is called by the builders before save.
+	apikey.RateLimitPerMinuteValidator = apikeyDescRateLimitPerMinute.Validators[0].(func(int) error)
+	// apikeyDescActive is the schema descriptor for active field.
+	apikeyDescActive := apikeyFields[4].Descriptor()
+	// apikey.DefaultActive holds the default value on creation for the active field.
+	apikey.DefaultActive = apikeyDescActive.Default.(bool)
+	// apikeyDescID is the schema descriptor for id field.
+	apikeyDescID := apikeyMixinFields0[0].Descriptor()
+	// apikey.DefaultID holds the default value on creation for the id field.
+	apikey.DefaultID = apikeyDescID.Default.(func() pulid.ID)
+	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	auditeventMixin := schema.AuditEvent{}.Mixin()
+	auditeventMixinFields0 := auditeventMixin[0].Fields()
+	_ = auditeventMixinFields0
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescAction is the schema descriptor for action field.
+	auditeventDescAction := auditeventFields[1].Descriptor()
+	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditevent.ActionValidator = func() func(string) error {
+		validators := auditeventDescAction.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(action string) error {
+			for _, fn := range fns {
+				if err := fn(action); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditeventDescObjectID is the schema descriptor for object_id field.
+	auditeventDescObjectID := auditeventFields[2].Descriptor()
+	// auditevent.ObjectIDValidator is a validator for the "object_id" field. It is called by the builders before save.
+	auditevent.ObjectIDValidator = auditeventDescObjectID.Validators[0].(func(string) error)
+	// auditeventDescDetail is the schema descriptor for detail field.
+	auditeventDescDetail := auditeventFields[3].Descriptor()
+	// auditevent.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
+	auditevent.DetailValidator = auditeventDescDetail.Validators[0].(func(string) error)
+	// auditeventDescCreatedAt is the schema descriptor for created_at field.
+	auditeventDescCreatedAt := auditeventFields[4].Descriptor()
+	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	// auditeventDescID is the schema descriptor for id field.
+	auditeventDescID := auditeventMixinFields0[0].Descriptor()
+	// auditevent.DefaultID holds the default value on creation for the id field.
+	auditevent.DefaultID = auditeventDescID.Default.(func() pulid.ID)
+	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	auditevent.IDValidator = auditeventDescID.Validators[0].(func(string) error)
+	buildingMixin := schema.Building{}.Mixin()
+	buildingMixinFields0 := buildingMixin[0].Fields()
+	_ = buildingMixinFields0
+	buildingMixinFields1 := buildingMixin[1].Fields()
+	_ = buildingMixinFields1
+	buildingFields := schema.Building{}.Fields()
+	_ = buildingFields
+	// buildingDescCreatedAt is the schema descriptor for created_at field.
+	buildingDescCreatedAt := buildingMixinFields1[0].Descriptor()
+	// building.DefaultCreatedAt holds the default value on creation for the created_at field.
+	building.DefaultCreatedAt = buildingDescCreatedAt.Default.(func() time.Time)
+	// buildingDescUpdatedAt is the schema descriptor for updated_at field.
+	buildingDescUpdatedAt := buildingMixinFields1[1].Descriptor()
+	// building.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	building.DefaultUpdatedAt = buildingDescUpdatedAt.Default.(func() time.Time)
+	// building.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	building.UpdateDefaultUpdatedAt = buildingDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// buildingDescName is the schema descriptor for name field.
+	buildingDescName := buildingFields[1].Descriptor()
+	// building.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	building.NameValidator = func() func(string) error {
+		validators := buildingDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// buildingDescFloors is the schema descriptor for floors field.
+	buildingDescFloors := buildingFields[2].Descriptor()
+	// building.FloorsValidator is a validator for the "floors" field. It is called by the builders before save.
+	building.FloorsValidator = buildingDescFloors.Validators[0].(func(int) error)
+	// buildingDescUnitsPerFloor is the schema descriptor for units_per_floor field.
+	buildingDescUnitsPerFloor := buildingFields[3].Descriptor()
+	// building.DefaultUnitsPerFloor holds the default value on creation for the units_per_floor field.
+	building.DefaultUnitsPerFloor = buildingDescUnitsPerFloor.Default.(int)
+	// building.UnitsPerFloorValidator is a validator for the "units_per_floor" field. It is called by the builders before save.
+	building.UnitsPerFloorValidator = buildingDescUnitsPerFloor.Validators[0].(func(int) error)
+	// buildingDescID is the schema descriptor for id field.
+	buildingDescID := buildingMixinFields0[0].Descriptor()
+	// building.DefaultID holds the default value on creation for the id field.
+	building.DefaultID = buildingDescID.Default.(func() pulid.ID)
+	// building.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	building.IDValidator = buildingDescID.Validators[0].(func(string) error)
+	complaintMixin := schema.Complaint{}.Mixin()
+	complaintMixinFields0 := complaintMixin[0].Fields()
+	_ = complaintMixinFields0
+	complaintMixinFields1 := complaintMixin[1].Fields()
+	_ = complaintMixinFields1
+	complaintFields := schema.Complaint{}.Fields()
+	_ = complaintFields
+	// complaintDescCreatedAt is the schema descriptor for created_at field.
+	complaintDescCreatedAt := complaintMixinFields1[0].Descriptor()
+	// complaint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	complaint.DefaultCreatedAt = complaintDescCreatedAt.Default.(func() time.Time)
+	// complaintDescUpdatedAt is the schema descriptor for updated_at field.
+	complaintDescUpdatedAt := complaintMixinFields1[1].Descriptor()
+	// complaint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	complaint.DefaultUpdatedAt = complaintDescUpdatedAt.Default.(func() time.Time)
+	// complaint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	complaint.UpdateDefaultUpdatedAt = complaintDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// complaintDescTitle is the schema descriptor for title field.
+	complaintDescTitle := complaintFields[6].Descriptor()
+	// complaint.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	complaint.TitleValidator = func() func(string) error {
+		validators := complaintDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// complaintDescDescription is the schema descriptor for description field.
+	complaintDescDescription := complaintFields[7].Descriptor()
+	// complaint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	complaint.DescriptionValidator = complaintDescDescription.Validators[0].(func(string) error)
+	// complaintDescRating is the schema descriptor for rating field.
+	complaintDescRating := complaintFields[17].Descriptor()
+	// complaint.RatingValidator is a validator for the "rating" field. It is called by the builders before save.
+	complaint.RatingValidator = complaintDescRating.Validators[0].(func(int) error)
+	// complaintDescRatingComment is the schema descriptor for rating_comment field.
+	complaintDescRatingComment := complaintFields[18].Descriptor()
+	// complaint.RatingCommentValidator is a validator for the "rating_comment" field. It is called by the builders before save.
+	complaint.RatingCommentValidator = complaintDescRatingComment.Validators[0].(func(string) error)
+	// complaintDescID is the schema descriptor for id field.
+	complaintDescID := complaintMixinFields0[0].Descriptor()
+	// complaint.DefaultID holds the default value on creation for the id field.
+	complaint.DefaultID = complaintDescID.Default.(func() pulid.ID)
+	// complaint.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	complaint.IDValidator = complaintDescID.Validators[0].(func(string) error)
+	complainteventMixin := schema.ComplaintEvent{}.Mixin()
+	complainteventMixinFields0 := complainteventMixin[0].Fields()
+	_ = complainteventMixinFields0
+	complainteventFields := schema.ComplaintEvent{}.Fields()
+	_ = complainteventFields
+	// complainteventDescFromStatus is the schema descriptor for from_status field.
+	complainteventDescFromStatus := complainteventFields[3].Descriptor()
+	// complaintevent.FromStatusValidator is a validator for the "from_status" field. It is called by the builders before save.
+	complaintevent.FromStatusValidator = complainteventDescFromStatus.Validators[0].(func(string) error)
+	// complainteventDescToStatus is the schema descriptor for to_status field.
+	complainteventDescToStatus := complainteventFields[4].Descriptor()
+	// complaintevent.ToStatusValidator is a validator for the "to_status" field. It is called by the builders before save.
+	complaintevent.ToStatusValidator = complainteventDescToStatus.Validators[0].(func(string) error)
+	// complainteventDescInternal is the schema descriptor for internal field.
+	complainteventDescInternal := complainteventFields[6].Descriptor()
+	// complaintevent.DefaultInternal holds the default value on creation for the internal field.
+	complaintevent.DefaultInternal = complainteventDescInternal.Default.(bool)
+	// complainteventDescCreatedAt is the schema descriptor for created_at field.
+	complainteventDescCreatedAt := complainteventFields[7].Descriptor()
+	// complaintevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	complaintevent.DefaultCreatedAt = complainteventDescCreatedAt.Default.(func() time.Time)
+	// complainteventDescID is the schema descriptor for id field.
+	complainteventDescID := complainteventMixinFields0[0].Descriptor()
+	// complaintevent.DefaultID holds the default value on creation for the id field.
+	complaintevent.DefaultID = complainteventDescID.Default.(func() pulid.ID)
+	// complaintevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	complaintevent.IDValidator = complainteventDescID.Validators[0].(func(string) error)
+	complaintphotoMixin := schema.ComplaintPhoto{}.Mixin()
+	complaintphotoMixinFields0 := complaintphotoMixin[0].Fields()
+	_ = complaintphotoMixinFields0
+	complaintphotoFields := schema.ComplaintPhoto{}.Fields()
+	_ = complaintphotoFields
+	// complaintphotoDescStorageKey is the schema descriptor for storage_key field.
+	complaintphotoDescStorageKey := complaintphotoFields[1].Descriptor()
+	// complaintphoto.StorageKeyValidator is a validator for the "storage_key" field. It is called by the builders before save.
+	complaintphoto.StorageKeyValidator = complaintphotoDescStorageKey.Validators[0].(func(string) error)
+	// complaintphotoDescContentType is the schema descriptor for content_type field.
+	complaintphotoDescContentType := complaintphotoFields[2].Descriptor()
+	// complaintphoto.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	complaintphoto.ContentTypeValidator = complaintphotoDescContentType.Validators[0].(func(string) error)
+	// complaintphotoDescSizeBytes is the schema descriptor for size_bytes field.
+	complaintphotoDescSizeBytes := complaintphotoFields[3].Descriptor()
+	// complaintphoto.SizeBytesValidator is a validator for the "size_bytes" field. It is called by the builders before save.
+	complaintphoto.SizeBytesValidator = complaintphotoDescSizeBytes.Validators[0].(func(int64) error)
+	// complaintphotoDescSha256 is the schema descriptor for sha256 field.
+	complaintphotoDescSha256 := complaintphotoFields[4].Descriptor()
+	// complaintphoto.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	complaintphoto.Sha256Validator = func() func(string) error {
+		validators := complaintphotoDescSha256.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sha256 string) error {
+			for _, fn := range fns {
+				if err := fn(sha256); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// complaintphotoDescCreatedAt is the schema descriptor for created_at field.
+	complaintphotoDescCreatedAt := complaintphotoFields[7].Descriptor()
+	// complaintphoto.DefaultCreatedAt holds the default value on creation for the created_at field.
+	complaintphoto.DefaultCreatedAt = complaintphotoDescCreatedAt.Default.(func() time.Time)
+	// complaintphotoDescID is the schema descriptor for id field.
+	complaintphotoDescID := complaintphotoMixinFields0[0].Descriptor()
+	// complaintphoto.DefaultID holds the default value on creation for the id field.
+	complaintphoto.DefaultID = complaintphotoDescID.Default.(func() pulid.ID)
+	// complaintphoto.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	complaintphoto.IDValidator = complaintphotoDescID.Validators[0].(func(string) error)
+	customerMixin := schema.Customer{}.Mixin()
+	customerHooks := schema.Customer{}.Hooks()
+	customer.Hooks[0] = customerHooks[0]
+	customer.Hooks[1] = customerHooks[1]
+	customerMixinFields0 := customerMixin[0].Fields()
+	_ = customerMixinFields0
+	customerMixinFields1 := customerMixin[1].Fields()
+	_ = customerMixinFields1
+	customerFields := schema.Customer{}.Fields()
+	_ = customerFields
+	// customerDescCreatedAt is the schema descriptor for created_at field.
+	customerDescCreatedAt := customerMixinFields1[0].Descriptor()
+	// customer.DefaultCreatedAt holds the default value on creation for the created_at field.
+	customer.DefaultCreatedAt = customerDescCreatedAt.Default.(func() time.Time)
+	// customerDescUpdatedAt is the schema descriptor for updated_at field.
+	customerDescUpdatedAt := customerMixinFields1[1].Descriptor()
+	// customer.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	customer.DefaultUpdatedAt = customerDescUpdatedAt.Default.(func() time.Time)
+	// customer.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	customer.UpdateDefaultUpdatedAt = customerDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// customerDescName is the schema descriptor for name field.
+	customerDescName := customerFields[1].Descriptor()
+	// customer.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	customer.NameValidator = func() func(string) error {
+		validators := customerDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// customerDescPhone is the schema descriptor for phone field.
+	customerDescPhone := customerFields[2].Descriptor()
+	// customer.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	customer.PhoneValidator = customerDescPhone.Validators[0].(func(string) error)
+	// customerDescPhoneLast4 is the schema descriptor for phone_last4 field.
+	customerDescPhoneLast4 := customerFields[3].Descriptor()
+	// customer.PhoneLast4Validator is a validator for the "phone_last4" field. It is called by the builders before save.
+	customer.PhoneLast4Validator = customerDescPhoneLast4.Validators[0].(func(string) error)
+	// customerDescOccupation is the schema descriptor for occupation field.
+	customerDescOccupation := customerFields[6].Descriptor()
+	// customer.OccupationValidator is a validator for the "occupation" field. It is called by the builders before save.
+	customer.OccupationValidator = customerDescOccupation.Validators[0].(func(string) error)
+	// customerDescBudgetMin is the schema descriptor for budget_min field.
+	customerDescBudgetMin := customerFields[10].Descriptor()
+	// customer.BudgetMinValidator is a validator for the "budget_min" field. It is called by the builders before save.
+	customer.BudgetMinValidator = customerDescBudgetMin.Validators[0].(func(int64) error)
+	// customerDescBudgetMax is the schema descriptor for budget_max field.
+	customerDescBudgetMax := customerFields[11].Descriptor()
+	// customer.BudgetMaxValidator is a validator for the "budget_max" field. It is called by the builders before save.
+	customer.BudgetMaxValidator = customerDescBudgetMax.Validators[0].(func(int64) error)
+	// customerDescWantedAreaMin is the schema descriptor for wanted_area_min field.
+	customerDescWantedAreaMin := customerFields[13].Descriptor()
+	// customer.WantedAreaMinValidator is a validator for the "wanted_area_min" field. It is called by the builders before save.
+	customer.WantedAreaMinValidator = customerDescWantedAreaMin.Validators[0].(func(float64) error)
+	// customerDescWantedAreaMax is the schema descriptor for wanted_area_max field.
+	customerDescWantedAreaMax := customerFields[14].Descriptor()
+	// customer.WantedAreaMaxValidator is a validator for the "wanted_area_max" field. It is called by the builders before save.
+	customer.WantedAreaMaxValidator = customerDescWantedAreaMax.Validators[0].(func(float64) error)
+	// customerDescNextFollowUpAction is the schema descriptor for next_follow_up_action field.
+	customerDescNextFollowUpAction := customerFields[22].Descriptor()
+	// customer.NextFollowUpActionValidator is a validator for the "next_follow_up_action" field. It is called by the builders before save.
+	customer.NextFollowUpActionValidator = customerDescNextFollowUpAction.Validators[0].(func(string) error)
+	// customerDescContactConsent is the schema descriptor for contact_consent field.
+	customerDescContactConsent := customerFields[23].Descriptor()
+	// customer.DefaultContactConsent holds the default value on creation for the contact_consent field.
+	customer.DefaultContactConsent = customerDescContactConsent.Default.(bool)
+	// customerDescID is the schema descriptor for id field.
+	customerDescID := customerMixinFields0[0].Descriptor()
+	// customer.DefaultID holds the default value on creation for the id field.
+	customer.DefaultID = customerDescID.Default.(func() pulid.ID)
+	// customer.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	customer.IDValidator = customerDescID.Validators[0].(func(string) error)
+	dealMixin := schema.Deal{}.Mixin()
+	dealMixinFields0 := dealMixin[0].Fields()
+	_ = dealMixinFields0
+	dealMixinFields1 := dealMixin[1].Fields()
+	_ = dealMixinFields1
+	dealFields := schema.Deal{}.Fields()
+	_ = dealFields
+	// dealDescCreatedAt is the schema descriptor for created_at field.
+	dealDescCreatedAt := dealMixinFields1[0].Descriptor()
+	// deal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deal.DefaultCreatedAt = dealDescCreatedAt.Default.(func() time.Time)
+	// dealDescUpdatedAt is the schema descriptor for updated_at field.
+	dealDescUpdatedAt := dealMixinFields1[1].Descriptor()
+	// deal.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deal.DefaultUpdatedAt = dealDescUpdatedAt.Default.(func() time.Time)
+	// deal.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	deal.UpdateDefaultUpdatedAt = dealDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dealDescPrice is the schema descriptor for price field.
+	dealDescPrice := dealFields[5].Descriptor()
+	// deal.PriceValidator is a validator for the "price" field. It is called by the builders before save.
+	deal.PriceValidator = dealDescPrice.Validators[0].(func(int64) error)
+	// dealDescDiscountBp is the schema descriptor for discount_bp field.
+	dealDescDiscountBp := dealFields[6].Descriptor()
+	// deal.DefaultDiscountBp holds the default value on creation for the discount_bp field.
+	deal.DefaultDiscountBp = dealDescDiscountBp.Default.(int)
+	// deal.DiscountBpValidator is a validator for the "discount_bp" field. It is called by the builders before save.
+	deal.DiscountBpValidator = dealDescDiscountBp.Validators[0].(func(int) error)
+	// dealDescDeposit is the schema descriptor for deposit field.
+	dealDescDeposit := dealFields[8].Descriptor()
+	// deal.DefaultDeposit holds the default value on creation for the deposit field.
+	deal.DefaultDeposit = money.Fen(dealDescDeposit.Default.(int64))
+	// deal.DepositValidator is a validator for the "deposit" field. It is called by the builders before save.
+	deal.DepositValidator = dealDescDeposit.Validators[0].(func(int64) error)
+	// dealDescCancelReason is the schema descriptor for cancel_reason field.
+	dealDescCancelReason := dealFields[12].Descriptor()
+	// deal.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
+	deal.CancelReasonValidator = dealDescCancelReason.Validators[0].(func(string) error)
+	// dealDescID is the schema descriptor for id field.
+	dealDescID := dealMixinFields0[0].Descriptor()
+	// deal.DefaultID holds the default value on creation for the id field.
+	deal.DefaultID = dealDescID.Default.(func() pulid.ID)
+	// deal.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	deal.IDValidator = dealDescID.Validators[0].(func(string) error)
+	projectMixin := schema.Project{}.Mixin()
+	projectMixinFields0 := projectMixin[0].Fields()
+	_ = projectMixinFields0
+	projectMixinFields1 := projectMixin[1].Fields()
+	_ = projectMixinFields1
+	projectFields := schema.Project{}.Fields()
+	_ = projectFields
+	// projectDescCreatedAt is the schema descriptor for created_at field.
+	projectDescCreatedAt := projectMixinFields1[0].Descriptor()
+	// project.DefaultCreatedAt holds the default value on creation for the created_at field.
+	project.DefaultCreatedAt = projectDescCreatedAt.Default.(func() time.Time)
+	// projectDescUpdatedAt is the schema descriptor for updated_at field.
+	projectDescUpdatedAt := projectMixinFields1[1].Descriptor()
+	// project.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	project.DefaultUpdatedAt = projectDescUpdatedAt.Default.(func() time.Time)
+	// project.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	project.UpdateDefaultUpdatedAt = projectDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// projectDescName is the schema descriptor for name field.
+	projectDescName := projectFields[0].Descriptor()
+	// project.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	project.NameValidator = func() func(string) error {
+		validators := projectDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// projectDescCity is the schema descriptor for city field.
+	projectDescCity := projectFields[1].Descriptor()
+	// project.CityValidator is a validator for the "city" field. It is called by the builders before save.
+	project.CityValidator = func() func(string) error {
+		validators := projectDescCity.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(city string) error {
+			for _, fn := range fns {
+				if err := fn(city); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// projectDescDistrict is the schema descriptor for district field.
+	projectDescDistrict := projectFields[2].Descriptor()
+	// project.DefaultDistrict holds the default value on creation for the district field.
+	project.DefaultDistrict = projectDescDistrict.Default.(string)
+	// project.DistrictValidator is a validator for the "district" field. It is called by the builders before save.
+	project.DistrictValidator = projectDescDistrict.Validators[0].(func(string) error)
+	// projectDescAddress is the schema descriptor for address field.
+	projectDescAddress := projectFields[3].Descriptor()
+	// project.DefaultAddress holds the default value on creation for the address field.
+	project.DefaultAddress = projectDescAddress.Default.(string)
+	// project.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	project.AddressValidator = projectDescAddress.Validators[0].(func(string) error)
+	// projectDescLatitude is the schema descriptor for latitude field.
+	projectDescLatitude := projectFields[4].Descriptor()
+	// project.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
+	project.LatitudeValidator = func() func(float64) error {
+		validators := projectDescLatitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(latitude float64) error {
+			for _, fn := range fns {
+				if err := fn(latitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// projectDescLongitude is the schema descriptor for longitude field.
+	projectDescLongitude := projectFields[5].Descriptor()
+	// project.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
+	project.LongitudeValidator = func() func(float64) error {
+		validators := projectDescLongitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(longitude float64) error {
+			for _, fn := range fns {
+				if err := fn(longitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// projectDescPresalePermit is the schema descriptor for presale_permit field.
+	projectDescPresalePermit := projectFields[7].Descriptor()
+	// project.PresalePermitValidator is a validator for the "presale_permit" field. It is called by the builders before save.
+	project.PresalePermitValidator = projectDescPresalePermit.Validators[0].(func(string) error)
+	// projectDescPublished is the schema descriptor for published field.
+	projectDescPublished := projectFields[11].Descriptor()
+	// project.DefaultPublished holds the default value on creation for the published field.
+	project.DefaultPublished = projectDescPublished.Default.(bool)
+	// projectDescProtectionDays is the schema descriptor for protection_days field.
+	projectDescProtectionDays := projectFields[12].Descriptor()
+	// project.DefaultProtectionDays holds the default value on creation for the protection_days field.
+	project.DefaultProtectionDays = projectDescProtectionDays.Default.(int)
+	// project.ProtectionDaysValidator is a validator for the "protection_days" field. It is called by the builders before save.
+	project.ProtectionDaysValidator = projectDescProtectionDays.Validators[0].(func(int) error)
+	// projectDescHoldMinutes is the schema descriptor for hold_minutes field.
+	projectDescHoldMinutes := projectFields[13].Descriptor()
+	// project.DefaultHoldMinutes holds the default value on creation for the hold_minutes field.
+	project.DefaultHoldMinutes = projectDescHoldMinutes.Default.(int)
+	// project.HoldMinutesValidator is a validator for the "hold_minutes" field. It is called by the builders before save.
+	project.HoldMinutesValidator = projectDescHoldMinutes.Validators[0].(func(int) error)
+	// projectDescAgentDiscountCapBp is the schema descriptor for agent_discount_cap_bp field.
+	projectDescAgentDiscountCapBp := projectFields[14].Descriptor()
+	// project.DefaultAgentDiscountCapBp holds the default value on creation for the agent_discount_cap_bp field.
+	project.DefaultAgentDiscountCapBp = projectDescAgentDiscountCapBp.Default.(int)
+	// project.AgentDiscountCapBpValidator is a validator for the "agent_discount_cap_bp" field. It is called by the builders before save.
+	project.AgentDiscountCapBpValidator = projectDescAgentDiscountCapBp.Validators[0].(func(int) error)
+	// projectDescID is the schema descriptor for id field.
+	projectDescID := projectMixinFields0[0].Descriptor()
+	// project.DefaultID holds the default value on creation for the id field.
+	project.DefaultID = projectDescID.Default.(func() pulid.ID)
+	// project.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	project.IDValidator = projectDescID.Validators[0].(func(string) error)
+	unitMixin := schema.Unit{}.Mixin()
+	unitHooks := schema.Unit{}.Hooks()
+	unit.Hooks[0] = unitHooks[0]
+	unitMixinFields0 := unitMixin[0].Fields()
+	_ = unitMixinFields0
+	unitMixinFields1 := unitMixin[1].Fields()
+	_ = unitMixinFields1
+	unitFields := schema.Unit{}.Fields()
+	_ = unitFields
+	// unitDescCreatedAt is the schema descriptor for created_at field.
+	unitDescCreatedAt := unitMixinFields1[0].Descriptor()
+	// unit.DefaultCreatedAt holds the default value on creation for the created_at field.
+	unit.DefaultCreatedAt = unitDescCreatedAt.Default.(func() time.Time)
+	// unitDescUpdatedAt is the schema descriptor for updated_at field.
+	unitDescUpdatedAt := unitMixinFields1[1].Descriptor()
+	// unit.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	unit.DefaultUpdatedAt = unitDescUpdatedAt.Default.(func() time.Time)
+	// unit.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	unit.UpdateDefaultUpdatedAt = unitDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// unitDescFloor is the schema descriptor for floor field.
+	unitDescFloor := unitFields[2].Descriptor()
+	// unit.FloorValidator is a validator for the "floor" field. It is called by the builders before save.
+	unit.FloorValidator = unitDescFloor.Validators[0].(func(int) error)
+	// unitDescNumber is the schema descriptor for number field.
+	unitDescNumber := unitFields[3].Descriptor()
+	// unit.NumberValidator is a validator for the "number" field. It is called by the builders before save.
+	unit.NumberValidator = func() func(string) error {
+		validators := unitDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitDescBedrooms is the schema descriptor for bedrooms field.
+	unitDescBedrooms := unitFields[4].Descriptor()
+	// unit.BedroomsValidator is a validator for the "bedrooms" field. It is called by the builders before save.
+	unit.BedroomsValidator = unitDescBedrooms.Validators[0].(func(int) error)
+	// unitDescLivingRooms is the schema descriptor for living_rooms field.
+	unitDescLivingRooms := unitFields[5].Descriptor()
+	// unit.LivingRoomsValidator is a validator for the "living_rooms" field. It is called by the builders before save.
+	unit.LivingRoomsValidator = unitDescLivingRooms.Validators[0].(func(int) error)
+	// unitDescBathrooms is the schema descriptor for bathrooms field.
+	unitDescBathrooms := unitFields[6].Descriptor()
+	// unit.BathroomsValidator is a validator for the "bathrooms" field. It is called by the builders before save.
+	unit.BathroomsValidator = unitDescBathrooms.Validators[0].(func(int) error)
+	// unitDescGrossArea is the schema descriptor for gross_area field.
+	unitDescGrossArea := unitFields[7].Descriptor()
+	// unit.GrossAreaValidator is a validator for the "gross_area" field. It is called by the builders before save.
+	unit.GrossAreaValidator = func() func(float64) error {
+		validators := unitDescGrossArea.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(gross_area float64) error {
+			for _, fn := range fns {
+				if err := fn(gross_area); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitDescNetArea is the schema descriptor for net_area field.
+	unitDescNetArea := unitFields[8].Descriptor()
+	// unit.NetAreaValidator is a validator for the "net_area" field. It is called by the builders before save.
+	unit.NetAreaValidator = func() func(float64) error {
+		validators := unitDescNetArea.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(net_area float64) error {
+			for _, fn := range fns {
+				if err := fn(net_area); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// unitDescListPrice is the schema descriptor for list_price field.
+	unitDescListPrice := unitFields[11].Descriptor()
+	// unit.ListPriceValidator is a validator for the "list_price" field. It is called by the builders before save.
+	unit.ListPriceValidator = unitDescListPrice.Validators[0].(func(int64) error)
+	// unitDescPublished is the schema descriptor for published field.
+	unitDescPublished := unitFields[13].Descriptor()
+	// unit.DefaultPublished holds the default value on creation for the published field.
+	unit.DefaultPublished = unitDescPublished.Default.(bool)
+	// unitDescID is the schema descriptor for id field.
+	unitDescID := unitMixinFields0[0].Descriptor()
+	// unit.DefaultID holds the default value on creation for the id field.
+	unit.DefaultID = unitDescID.Default.(func() pulid.ID)
+	// unit.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	unit.IDValidator = unitDescID.Validators[0].(func(string) error)
+	userMixin := schema.User{}.Mixin()
+	userHooks := schema.User{}.Hooks()
+	user.Hooks[0] = userHooks[0]
+	userMixinFields0 := userMixin[0].Fields()
+	_ = userMixinFields0
+	userMixinFields1 := userMixin[1].Fields()
+	_ = userMixinFields1
+	userFields := schema.User{}.Fields()
+	_ = userFields
+	// userDescCreatedAt is the schema descriptor for created_at field.
+	userDescCreatedAt := userMixinFields1[0].Descriptor()
+	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
+	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUpdatedAt is the schema descriptor for updated_at field.
+	userDescUpdatedAt := userMixinFields1[1].Descriptor()
+	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
+	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	user.UpdateDefaultUpdatedAt = userDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// userDescName is the schema descriptor for name field.
+	userDescName := userFields[0].Descriptor()
+	// user.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	user.NameValidator = func() func(string) error {
+		validators := userDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescLogin is the schema descriptor for login field.
+	userDescLogin := userFields[1].Descriptor()
+	// user.LoginValidator is a validator for the "login" field. It is called by the builders before save.
+	user.LoginValidator = func() func(string) error {
+		validators := userDescLogin.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(login string) error {
+			for _, fn := range fns {
+				if err := fn(login); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescActive is the schema descriptor for active field.
+	userDescActive := userFields[5].Descriptor()
+	// user.DefaultActive holds the default value on creation for the active field.
+	user.DefaultActive = userDescActive.Default.(bool)
+	// userDescID is the schema descriptor for id field.
+	userDescID := userMixinFields0[0].Descriptor()
+	// user.DefaultID holds the default value on creation for the id field.
+	user.DefaultID = userDescID.Default.(func() pulid.ID)
+	// user.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	user.IDValidator = userDescID.Validators[0].(func(string) error)
+	visitMixin := schema.Visit{}.Mixin()
+	visitMixinFields0 := visitMixin[0].Fields()
+	_ = visitMixinFields0
+	visitMixinFields1 := visitMixin[1].Fields()
+	_ = visitMixinFields1
+	visitFields := schema.Visit{}.Fields()
+	_ = visitFields
+	// visitDescCreatedAt is the schema descriptor for created_at field.
+	visitDescCreatedAt := visitMixinFields1[0].Descriptor()
+	// visit.DefaultCreatedAt holds the default value on creation for the created_at field.
+	visit.DefaultCreatedAt = visitDescCreatedAt.Default.(func() time.Time)
+	// visitDescUpdatedAt is the schema descriptor for updated_at field.
+	visitDescUpdatedAt := visitMixinFields1[1].Descriptor()
+	// visit.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	visit.DefaultUpdatedAt = visitDescUpdatedAt.Default.(func() time.Time)
+	// visit.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	visit.UpdateDefaultUpdatedAt = visitDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// visitDescDurationMinutes is the schema descriptor for duration_minutes field.
+	visitDescDurationMinutes := visitFields[5].Descriptor()
+	// visit.DurationMinutesValidator is a validator for the "duration_minutes" field. It is called by the builders before save.
+	visit.DurationMinutesValidator = visitDescDurationMinutes.Validators[0].(func(int) error)
+	// visitDescNextFollowUpAction is the schema descriptor for next_follow_up_action field.
+	visitDescNextFollowUpAction := visitFields[10].Descriptor()
+	// visit.NextFollowUpActionValidator is a validator for the "next_follow_up_action" field. It is called by the builders before save.
+	visit.NextFollowUpActionValidator = visitDescNextFollowUpAction.Validators[0].(func(string) error)
+	// visitDescID is the schema descriptor for id field.
+	visitDescID := visitMixinFields0[0].Descriptor()
+	// visit.DefaultID holds the default value on creation for the id field.
+	visit.DefaultID = visitDescID.Default.(func() pulid.ID)
+	// visit.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	visit.IDValidator = visitDescID.Validators[0].(func(string) error)
+}
 
 const (
 	Version = "v0.14.5"                                         // Version of ent codegen.

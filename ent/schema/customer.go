@@ -119,3 +119,8 @@ func (Customer) Annotations() []schema.Annotation {
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
 }
+
+// Hooks of the Customer.
+func (Customer) Hooks() []ent.Hook {
+	return []ent.Hook{normalizePhone, checkBudget}
+}

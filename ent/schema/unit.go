@@ -91,3 +91,8 @@ func (Unit) Annotations() []schema.Annotation {
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
 }
+
+// Hooks of the Unit.
+func (Unit) Hooks() []ent.Hook {
+	return []ent.Hook{checkUnitPlace}
+}

@@ -72,3 +72,8 @@ func (User) Annotations() []schema.Annotation {
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
 }
+
+// Hooks of the User.
+func (User) Hooks() []ent.Hook {
+	return []ent.Hook{lowerLogin}
+}

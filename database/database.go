@@ -1,0 +1,126 @@
+// Package database opens the store behind estatecrm: an embedded SQLite file
+// by default, PostgreSQL when DATABASE_URL says so. Both run the same code.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"estatecrm/ent"
+	_ "estatecrm/ent/runtime" // hooks and privacy policies
+)
+
+// DefaultSQLitePath is where `go run ./server` keeps its data with no configuration.
+const DefaultSQLitePath = "data/estatecrm.db"
+
+// DB is an open database.
+type DB struct {
+	SQL     *sql.DB
+	Dialect string // dialect.SQLite or dialect.Postgres
+	// Driver is what the ent client runs on; tests wrap it to count statements.
+	Driver dialect.Driver
+}
+
+// Pool sizes the connection pool.
+type Pool struct {
+	MaxOpen int
+	MaxIdle int
+}
+
+// Open opens the database named by rawURL and checks that it answers:
+// "" or "sqlite:PATH" for an embedded file, "file:…" for a raw SQLite DSN,
+// "postgres://…" for PostgreSQL.
+func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
+	driverName, dsn, dia, err := parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redact(rawURL), err)
+	}
+	if pool.MaxOpen > 0 {
+		db.SetMaxOpenConns(pool.MaxOpen)
+	}
+	if pool.MaxIdle > 0 {
+		db.SetMaxIdleConns(pool.MaxIdle)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s unreachable: %s", redact(rawURL), oneLine(err))
+	}
+	return &DB{SQL: db, Dialect: dia, Driver: entsql.OpenDB(dia, db)}, nil
+}
+
+// Client returns an ent client over the database.
+func (d *DB) Client(opts ...ent.Option) *ent.Client {
+	return ent.NewClient(append([]ent.Option{ent.Driver(d.Driver)}, opts...)...)
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.SQL.Close() }
+
+func parse(rawURL string) (driverName, dsn, dia string, err error) {
+	switch {
+	case rawURL == "":
+		return sqliteFile(DefaultSQLitePath)
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		return sqliteFile(strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//"))
+	case strings.HasPrefix(rawURL, "file:"):
+		return "sqlite", rawURL, dialect.SQLite, nil
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		if _, err := url.Parse(rawURL); err != nil {
+			return "", "", "", errors.New("DATABASE_URL is not a valid postgres:// URL")
+		}
+		return "postgres", rawURL, dialect.Postgres, nil
+	default:
+		return "", "", "", errors.New(`DATABASE_URL must start with postgres://, sqlite: or file:`)
+	}
+}
+
+// sqliteFile returns the DSN of an embedded database file, creating its
+// directory. WAL lets readers run beside the one writer; immediate
+// transactions take the write lock up front so two writers wait for each
+// other (busy_timeout) instead of failing on a lock upgrade.
+func sqliteFile(path string) (string, string, string, error) {
+	if path == "" {
+		return "", "", "", errors.New("sqlite: needs a file path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", "", "", fmt.Errorf("create the data directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return "sqlite", dsn, dialect.SQLite, nil
+}
+
+// redact drops the password from a URL for messages and logs.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" || u.Scheme == "file" {
+		return "(" + strings.SplitN(rawURL, "?", 2)[0] + ")"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
