@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+
+	"estatecrm/apperr"
 )
 
 // ID is a prefixed ULID, e.g. "PJ01JD0Z4M7Q4X8K6J9V3T2R1N0".
@@ -55,11 +57,14 @@ func (u ID) Valid() bool {
 
 // UnmarshalGQL implements graphql.Unmarshaler.
 func (u *ID) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("an ID must be a string")
+	switch v := v.(type) {
+	case string:
+		*u = ID(v)
+	case ID:
+		*u = v
+	default:
+		return apperr.Input("", "an ID must be a string")
 	}
-	*u = ID(s)
 	return nil
 }
 

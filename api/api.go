@@ -1,0 +1,91 @@
+// Package api assembles the HTTP server: the GraphQL endpoint with its
+// transports and limits, GraphiQL, health and readiness, and the middleware
+// every request passes through.
+package api
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"estatecrm/ent"
+	"estatecrm/graph"
+	"estatecrm/graph/guard"
+)
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	// GraphiQL serves the GraphiQL page at /.
+	GraphiQL bool
+	// Introspection answers __schema queries.
+	Introspection bool
+	// RequestTimeout bounds the work of one request.
+	RequestTimeout time.Duration
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+}
+
+// Deps are the services the handler uses.
+type Deps struct {
+	Client *ent.Client
+	// DB is pinged by /readyz.
+	DB     *sql.DB
+	Logger *slog.Logger
+}
+
+// New returns the handler of the whole API.
+func New(cfg Config, deps Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/query", graphQL(cfg, deps))
+	if cfg.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", readyz(deps.DB))
+	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, mux)))
+}
+
+func graphQL(cfg Config, deps Deps) http.Handler {
+	srv := handler.New(graph.NewSchema(deps.Client))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
+	srv.SetRecoverFunc(recoverResolver(deps.Logger))
+	srv.SetDisableSuggestion(true)
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
+	srv.Use(entgql.Transactioner{TxOpener: deps.Client})
+	srv.Use(operationName{})
+	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, srv))
+}
+
+func readyz(db *sql.DB) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := db.PingContext(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"database unreachable"}` + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	}
+}

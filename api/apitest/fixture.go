@@ -1,0 +1,45 @@
+package apitest
+
+import (
+	"fmt"
+	"testing"
+
+	"estatecrm/ent"
+	"estatecrm/ent/unit"
+	"estatecrm/money"
+)
+
+// Project creates a project with the given buildings, each with floors ×
+// perFloor units priced by floor, all available.
+func (e *Env) Project(t testing.TB, name string, buildings, floors, perFloor int) *ent.Project {
+	t.Helper()
+	ctx := System()
+	p, err := e.Client.Project.Create().SetName(name).SetCity("杭州").SetPublished(true).Save(ctx)
+	if err != nil {
+		t.Fatalf("create project: %v", err)
+	}
+	for b := 1; b <= buildings; b++ {
+		bd, err := e.Client.Building.Create().SetProjectID(p.ID).SetName(fmt.Sprintf("%d栋", b)).
+			SetFloors(floors).SetUnitsPerFloor(perFloor).Save(ctx)
+		if err != nil {
+			t.Fatalf("create building: %v", err)
+		}
+		var units []*ent.UnitCreate
+		for f := 1; f <= floors; f++ {
+			for n := 1; n <= perFloor; n++ {
+				units = append(units, e.Client.Unit.Create().
+					SetProjectID(p.ID).SetBuildingID(bd.ID).SetFloor(f).
+					SetNumber(fmt.Sprintf("%d%02d", f, n)).
+					SetBedrooms(3).SetLivingRooms(2).SetBathrooms(2).
+					SetGrossArea(100).SetNetArea(80).
+					SetOrientation(unit.OrientationSOUTH).
+					SetListPrice(money.Yuan(int64(3_000_000 + f*10_000 + n))).
+					SetPublished(true))
+			}
+		}
+		if err := e.Client.Unit.CreateBulk(units...).Exec(ctx); err != nil {
+			t.Fatalf("create units: %v", err)
+		}
+	}
+	return p
+}

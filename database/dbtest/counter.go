@@ -1,0 +1,75 @@
+package dbtest
+
+import (
+	"context"
+	stdsql "database/sql"
+	"sync/atomic"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+)
+
+// Counter is a driver that counts the SQL statements run through it, so a
+// test can prove a request's statement count does not grow with its result.
+type Counter struct {
+	dialect.Driver
+	n atomic.Int64
+}
+
+// NewCounter wraps drv.
+func NewCounter(drv dialect.Driver) *Counter { return &Counter{Driver: drv} }
+
+// Count returns the statements run so far.
+func (c *Counter) Count() int64 { return c.n.Load() }
+
+// Reset sets the count to zero.
+func (c *Counter) Reset() { c.n.Store(0) }
+
+// Exec implements dialect.ExecQuerier.
+func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
+	c.n.Add(1)
+	return c.Driver.Exec(ctx, query, args, v)
+}
+
+// Query implements dialect.ExecQuerier.
+func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
+	c.n.Add(1)
+	return c.Driver.Query(ctx, query, args, v)
+}
+
+// Tx implements dialect.Driver.
+func (c *Counter) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := c.Driver.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, c: c}, nil
+}
+
+// BeginTx lets ent open transactions with options through the counter.
+func (c *Counter) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dialect.Tx, error) {
+	drv, ok := c.Driver.(*entsql.Driver)
+	if !ok {
+		return c.Tx(ctx)
+	}
+	tx, err := drv.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, c: c}, nil
+}
+
+type countingTx struct {
+	dialect.Tx
+	c *Counter
+}
+
+func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
+	t.c.n.Add(1)
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
+	t.c.n.Add(1)
+	return t.Tx.Query(ctx, query, args, v)
+}

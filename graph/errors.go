@@ -1,0 +1,89 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"estatecrm/apperr"
+	"estatecrm/ent"
+	"estatecrm/ent/privacy"
+)
+
+// ErrorPresenter gives every error an extensions.code (SPEC.md §3.6) and a
+// message safe to show: application errors keep theirs, ent errors are
+// mapped, and anything unexpected is logged once and shown as "internal error"
+// so that no SQL, stack or private data reaches a client.
+func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		code, msg, field := classify(err, gqlErr)
+		if code == apperr.Internal {
+			logger.ErrorContext(ctx, "internal error", "err", err.Error(), "path", gqlErr.Path.String())
+		}
+		out := &gqlerror.Error{Message: msg, Path: gqlErr.Path, Locations: gqlErr.Locations,
+			Extensions: map[string]any{"code": string(code)}}
+		if field == "" && code == apperr.BadUserInput && len(gqlErr.Path) > 1 {
+			// An argument that failed to decode carries its name last in the path.
+			if name, ok := gqlErr.Path[len(gqlErr.Path)-1].(ast.PathName); ok {
+				field = string(name)
+			}
+		}
+		if field != "" {
+			out.Extensions["field"] = field
+		}
+		return out
+	}
+}
+
+func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field string) {
+	if e, ok := apperr.As(err); ok {
+		return e.Code, e.Message, e.Field
+	}
+	var verr *ent.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		msg := "invalid value"
+		if inner := errors.Unwrap(verr); inner != nil {
+			msg += ": " + inner.Error()
+		}
+		return apperr.BadUserInput, msg, lowerCamel(verr.Name)
+	case ent.IsNotFound(err):
+		return apperr.NotFound, "not found", ""
+	case errors.Is(err, ent.ErrInvalidID):
+		return apperr.BadUserInput, "not a valid ID", "id"
+	case ent.IsConstraintError(err):
+		return apperr.Conflict, "conflicts with an existing record", ""
+	case errors.Is(err, privacy.Deny):
+		return apperr.Forbidden, "not allowed", ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return apperr.Unavailable, "the request took too long", ""
+	}
+	if c, _ := gqlErr.Extensions["code"].(string); c == errcode.ValidationFailed || c == errcode.ParseFailed {
+		return apperr.BadUserInput, gqlErr.Message, ""
+	}
+	if errors.Unwrap(err) == nil && len(gqlErr.Path) == 0 {
+		// A request-level error from the GraphQL handler itself (no operation,
+		// undecodable variables): safe to show, minus any echo of the body.
+		m, _, _ := strings.Cut(gqlErr.Message, " body:")
+		return apperr.BadUserInput, m, ""
+	}
+	return apperr.Internal, "internal error", ""
+}
+
+// lowerCamel turns an ent field name (list_price) into its GraphQL name (listPrice).
+func lowerCamel(s string) string {
+	parts := strings.Split(s, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
+}

@@ -1,0 +1,108 @@
+// Package guard holds the limits a GraphQL request must pass before it runs.
+package guard
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"estatecrm/apperr"
+)
+
+// MaxPageSize is the most items one connection may return.
+const MaxPageSize = 100
+
+// PageSize refuses, before anything runs, a connection asked for without
+// `first` or `last`, or with more than Max items: a client must say how much
+// it wants, and no client gets an unbounded list.
+type PageSize struct{ Max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = PageSize{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (PageSize) ExtensionName() string { return "PageSize" }
+
+// Validate implements graphql.HandlerExtension.
+func (PageSize) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator.
+func (p PageSize) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
+		return nil
+	}
+	return p.check(rc.Operation.SelectionSet, rc.Variables, 0)
+}
+
+func (p PageSize) check(set ast.SelectionSet, vars map[string]any, depth int) *gqlerror.Error {
+	if depth > 64 { // fragments cannot cycle after validation; this is a backstop
+		return nil
+	}
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Definition != nil && strings.HasSuffix(s.Definition.Type.Name(), "Connection") {
+				if err := p.checkArgs(s, vars); err != nil {
+					return err
+				}
+			}
+			if err := p.check(s.SelectionSet, vars, depth+1); err != nil {
+				return err
+			}
+		case *ast.InlineFragment:
+			if err := p.check(s.SelectionSet, vars, depth+1); err != nil {
+				return err
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				if err := p.check(s.Definition.SelectionSet, vars, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (p PageSize) checkArgs(f *ast.Field, vars map[string]any) *gqlerror.Error {
+	args := f.ArgumentMap(vars)
+	first, hasFirst := intArg(args, "first")
+	last, hasLast := intArg(args, "last")
+	fail := func(field, format string, a ...any) *gqlerror.Error {
+		e := gqlerror.Wrap(apperr.Input(f.Alias+"."+field, format, a...))
+		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
+		return e
+	}
+	switch {
+	case !hasFirst && !hasLast:
+		return fail("first", "%s needs `first` or `last` (at most %d)", f.Alias, p.Max)
+	case first > p.Max:
+		return fail("first", "%s: `first` is %d; the most is %d", f.Alias, first, p.Max)
+	case last > p.Max:
+		return fail("last", "%s: `last` is %d; the most is %d", f.Alias, last, p.Max)
+	case first < 0 || last < 0:
+		return fail("first", "%s: page sizes cannot be negative", f.Alias)
+	}
+	return nil
+}
+
+func intArg(args map[string]any, name string) (int, bool) {
+	switch v := args[name].(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case float64:
+		return int(v), true
+	case json.Number:
+		n, err := v.Int64()
+		return int(n), err == nil
+	}
+	return 0, false
+}

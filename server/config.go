@@ -1,0 +1,145 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server, from environment variables with
+// flags taking precedence. It is built once in run and passed down.
+type Config struct {
+	Command         string
+	Addr            string
+	DatabaseURL     string
+	LogLevel        slog.Level
+	GraphiQL        bool
+	Introspection   bool
+	MigrateOnStart  bool
+	SeedOnStart     bool
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	DBMaxConns      int
+}
+
+// Embedded reports whether the server runs on the embedded SQLite database.
+func (c Config) Embedded() bool {
+	return c.DatabaseURL == "" || strings.HasPrefix(c.DatabaseURL, "sqlite:") || strings.HasPrefix(c.DatabaseURL, "file:")
+}
+
+const usage = `usage: server [serve|migrate|seed] [flags]
+
+  serve    run the API (default)
+  migrate  apply the versioned PostgreSQL migrations (SQLite: create the schema)
+  seed     fill an empty database with demo data (does nothing if already seeded)
+`
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	cfg := Config{Command: "serve"}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cfg.Command, args = args[0], args[1:]
+	}
+	switch cfg.Command {
+	case "serve", "migrate", "seed":
+	default:
+		return cfg, fmt.Errorf("unknown command %q\n%s", cfg.Command, usage)
+	}
+	env := envReader{getenv: getenv}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nflags (each also read from the environment variable in capitals):\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Addr, "addr", env.str("ADDR", "127.0.0.1:8080"), "listen address (ADDR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env.str("DATABASE_URL", ""), "postgres://… for PostgreSQL, sqlite:PATH for a file; empty: the embedded data/estatecrm.db (DATABASE_URL)")
+	level := fs.String("log-level", env.str("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	graphiql := fs.String("graphiql", env.str("GRAPHIQL", ""), "serve GraphiQL at / (GRAPHIQL; default: on only for the embedded database)")
+	introspection := fs.String("introspection", env.str("INTROSPECTION", ""), "answer introspection queries (INTROSPECTION; default: on only for the embedded database)")
+	migrate := fs.String("migrate", env.str("MIGRATE_ON_START", "false"), "apply PostgreSQL migrations at start (MIGRATE_ON_START)")
+	seed := fs.String("seed", env.str("SEED", ""), "seed demo data at start when the database is empty (SEED; default: on only for the embedded database)")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", env.duration("REQUEST_TIMEOUT", 15*time.Second), "longest a request may run (REQUEST_TIMEOUT)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 20*time.Second), "how long in-flight requests get to finish on SIGTERM (SHUTDOWN_TIMEOUT)")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("MAX_BODY_BYTES", 1<<20), "largest request body outside uploads (MAX_BODY_BYTES)")
+	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", int(env.int64("DB_MAX_CONNS", 16)), "database connection pool size (DB_MAX_CONNS)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if err := env.err; err != nil {
+		return cfg, err
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", *level)
+	}
+	var err error
+	embedded := cfg.Embedded()
+	if cfg.GraphiQL, err = boolOr(*graphiql, embedded, "graphiql"); err != nil {
+		return cfg, err
+	}
+	if cfg.Introspection, err = boolOr(*introspection, embedded, "introspection"); err != nil {
+		return cfg, err
+	}
+	if cfg.MigrateOnStart, err = boolOr(*migrate, false, "migrate"); err != nil {
+		return cfg, err
+	}
+	if cfg.SeedOnStart, err = boolOr(*seed, embedded, "seed"); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxBodyBytes <= 0 || cfg.DBMaxConns <= 0 || cfg.RequestTimeout <= 0 {
+		return cfg, fmt.Errorf("max-body-bytes, db-max-conns and request-timeout must be positive")
+	}
+	return cfg, nil
+}
+
+func boolOr(s string, def bool, name string) (bool, error) {
+	if s == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not true or false", name, s)
+	}
+	return b, nil
+}
+
+// envReader reads typed defaults from the environment, keeping the first error.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %q is not a duration like 15s", key, v)
+	}
+	return d
+}
+
+func (e *envReader) int64(key string, def int64) int64 {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s: %q is not a number", key, v)
+	}
+	return n
+}

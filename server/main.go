@@ -1,0 +1,177 @@
+// Command server runs the estatecrm API. With no configuration it starts on
+// an embedded SQLite file full of demo data; DATABASE_URL=postgres://… runs it
+// on PostgreSQL. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"estatecrm/api"
+	"estatecrm/auth"
+	"estatecrm/database"
+	"estatecrm/ent"
+	"estatecrm/seed"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "estatecrm:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Pool{MaxOpen: cfg.DBMaxConns, MaxIdle: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	client := db.Client()
+	sys := auth.SystemContext(ctx)
+
+	switch cfg.Command {
+	case "migrate":
+		if err := db.Migrate(sys); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "database schema is up to date")
+		return nil
+	case "seed":
+		if err := prepare(sys, cfg, db); err != nil {
+			return err
+		}
+		res, err := seed.Run(sys, client, time.Now())
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		printSeed(stdout, res)
+		return nil
+	}
+
+	if err := prepare(sys, cfg, db); err != nil {
+		return err
+	}
+	var logins []seed.Login
+	if cfg.SeedOnStart {
+		res, err := seed.Run(sys, client, time.Now())
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		logins = res.Logins
+	}
+	return serve(ctx, cfg, db, client, logger, stdout, logins)
+}
+
+// prepare brings the schema up to date where that is automatic (the embedded
+// SQLite, or PostgreSQL with -migrate) and otherwise checks it is.
+func prepare(ctx context.Context, cfg Config, db *database.DB) error {
+	if cfg.Embedded() || cfg.MigrateOnStart {
+		return db.Migrate(ctx)
+	}
+	return checkMigrated(ctx, db)
+}
+
+// checkMigrated refuses to serve a PostgreSQL database with migrations not yet applied.
+func checkMigrated(ctx context.Context, db *database.DB) error {
+	status, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range status {
+		if s.State != "applied" {
+			return fmt.Errorf("the database has migrations not yet applied: run `server migrate` or start with -migrate")
+		}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
+	handler := api.New(api.Config{
+		GraphiQL:       cfg.GraphiQL,
+		Introspection:  cfg.Introspection,
+		RequestTimeout: cfg.RequestTimeout,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+	}, api.Deps{Client: client, DB: db.SQL, Logger: logger})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, cfg, ln.Addr().String(), logins)
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func printBanner(w io.Writer, cfg Config, addr string, logins []seed.Login) {
+	base := "http://" + addr
+	fmt.Fprintf(w, "estatecrm is listening on %s\n  GraphQL:  POST %s/query\n", base, base)
+	if cfg.GraphiQL {
+		fmt.Fprintf(w, "  GraphiQL: %s/\n", base)
+	}
+	if cfg.Embedded() {
+		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)
+	}
+	printLogins(w, logins)
+}
+
+func printSeed(w io.Writer, res *seed.Result) {
+	if res.Created {
+		fmt.Fprintln(w, "demo data created")
+	} else {
+		fmt.Fprintln(w, "demo data already present: nothing created")
+	}
+	printLogins(w, res.Logins)
+}
+
+func printLogins(w io.Writer, logins []seed.Login) {
+	if len(logins) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  demo logins (password %q):\n", seed.DemoPassword)
+	for _, l := range logins {
+		fmt.Fprintf(w, "    %-8s %-12s %s %s\n", l.Role, l.Login, l.Name, l.Note)
+	}
+}
