@@ -10,6 +10,7 @@ import (
 )
 
 //go:generate go tool gqlgen
+//go:generate go run ./sdl ../schema.graphql
 
 // Resolver is the resolver root.
 type Resolver struct{ client *ent.Client }

@@ -32,11 +32,12 @@ func (c Config) Embedded() bool {
 	return c.DatabaseURL == "" || strings.HasPrefix(c.DatabaseURL, "sqlite:") || strings.HasPrefix(c.DatabaseURL, "file:")
 }
 
-const usage = `usage: server [serve|migrate|seed] [flags]
+const usage = `usage: server [serve|migrate|seed|healthcheck] [flags]
 
-  serve    run the API (default)
-  migrate  apply the versioned PostgreSQL migrations (SQLite: create the schema)
-  seed     fill an empty database with demo data (does nothing if already seeded)
+  serve        run the API (default)
+  migrate      apply the versioned PostgreSQL migrations (SQLite: create the schema)
+  seed         fill an empty database with demo data (does nothing if already seeded)
+  healthcheck  exit 0 if the server at -addr answers /healthz (for container health checks)
 `
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -45,7 +46,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		cfg.Command, args = args[0], args[1:]
 	}
 	switch cfg.Command {
-	case "serve", "migrate", "seed":
+	case "serve", "migrate", "seed", "healthcheck":
 	default:
 		return cfg, fmt.Errorf("unknown command %q\n%s", cfg.Command, usage)
 	}

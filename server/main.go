@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.Command == "healthcheck" {
+		return healthcheck(ctx, cfg.Addr)
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	db, err := database.Open(ctx, cfg.DatabaseURL, database.Pool{MaxOpen: cfg.DBMaxConns, MaxIdle: cfg.DBMaxConns})
 	if err != nil {
@@ -63,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		res, err := seed.Run(sys, client, time.Now())
 		if err != nil {
-			return fmt.Errorf("seed: %w", err)
+			return err
 		}
 		printSeed(stdout, res)
 		return nil
@@ -75,10 +78,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var logins []seed.Login
 	if cfg.SeedOnStart {
 		res, err := seed.Run(sys, client, time.Now())
-		if err != nil {
-			return fmt.Errorf("seed: %w", err)
+		switch {
+		case errors.Is(err, seed.ErrNotEmpty):
+			logger.Warn("not seeding: the database holds data that is not the demo data")
+		case err != nil:
+			return err
+		default:
+			logins = res.Logins
 		}
-		logins = res.Logins
 	}
 	return serve(ctx, cfg, db, client, logger, stdout, logins)
 }
@@ -174,4 +181,31 @@ func printLogins(w io.Writer, logins []seed.Login) {
 	for _, l := range logins {
 		fmt.Fprintf(w, "    %-8s %-12s %s %s\n", l.Role, l.Login, l.Name, l.Note)
 	}
+}
+
+// healthcheck asks a running server for /healthz: a container image without
+// a shell or curl can still have a HEALTHCHECK.
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("unhealthy: /healthz answered %d", res.StatusCode)
+	}
+	return nil
 }
