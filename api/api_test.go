@@ -120,7 +120,12 @@ func TestWhereFiltersAndMoneyScalar(t *testing.T) {
 	var out struct {
 		Units struct {
 			TotalCount int
-			Edges      []struct{ Node struct{ Floor int; ListPrice, Status string } }
+			Edges      []struct {
+				Node struct {
+					Floor             int
+					ListPrice, Status string
+				}
+			}
 		}
 	}
 	env.Query(t, `query($p: ID!, $lo: Money!, $hi: Money!) {
@@ -152,8 +157,14 @@ func TestNodeAndNodes(t *testing.T) {
 	u := env.Client.Unit.Query().FirstX(apitest.System())
 
 	var out struct {
-		Node  struct{ Typename string `json:"__typename"`; Name string }
-		Nodes []struct{ Typename string `json:"__typename"`; Number string }
+		Node struct {
+			Typename string `json:"__typename"`
+			Name     string
+		}
+		Nodes []struct {
+			Typename string `json:"__typename"`
+			Number   string
+		}
 	}
 	env.Query(t, `query($p: ID!, $u: ID!) {
 	  node(id: $p) { __typename ... on Project { name } }

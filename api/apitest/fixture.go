@@ -33,7 +33,7 @@ func (e *Env) Project(t testing.TB, name string, buildings, floors, perFloor int
 					SetBedrooms(3).SetLivingRooms(2).SetBathrooms(2).
 					SetGrossArea(100).SetNetArea(80).
 					SetOrientation(unit.OrientationSOUTH).
-					SetListPrice(money.Yuan(int64(3_000_000 + f*10_000 + n))).
+					SetListPrice(money.Yuan(int64(3_000_000+f*10_000+n))).
 					SetPublished(true))
 			}
 		}
