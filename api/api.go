@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -18,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
@@ -39,8 +39,11 @@ type Config struct {
 type Deps struct {
 	Client *ent.Client
 	// DB is pinged by /readyz.
-	DB     *sql.DB
-	Logger *slog.Logger
+	DB       *sql.DB
+	Logger   *slog.Logger
+	Signer   *auth.Signer
+	Sessions *auth.Sessions
+	APIKeys  *auth.APIKeys
 }
 
 // New returns the handler of the whole API.
@@ -59,7 +62,7 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func graphQL(cfg Config, deps Deps) http.Handler {
-	srv := handler.New(graph.NewSchema(deps.Client))
+	srv := handler.New(graph.NewSchema(deps.Client, deps.Sessions))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -71,9 +74,9 @@ func graphQL(cfg Config, deps Deps) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
-	srv.Use(entgql.Transactioner{TxOpener: deps.Client})
+	srv.Use(graph.NewTransactioner(deps.Client))
 	srv.Use(operationName{})
-	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, srv))
+	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, srv)))
 }
 
 func readyz(db *sql.DB) http.HandlerFunc {

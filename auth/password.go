@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"estatecrm/apperr"
 )
 
 // argon2id parameters from the OWASP password storage cheat sheet:
@@ -23,6 +25,15 @@ const (
 
 // ErrBadHash is returned for a stored hash this package did not write.
 var ErrBadHash = errors.New("unrecognised password hash")
+
+// ValidatePassword checks a new password against the policy: 8 to 128
+// characters (NIST SP 800-63B: length over composition rules).
+func ValidatePassword(field, password string) error {
+	if n := len([]rune(password)); n < 8 || n > 128 {
+		return apperr.Input(field, "a password has 8 to 128 characters")
+	}
+	return nil
+}
 
 // HashPassword returns an argon2id hash in the PHC string format.
 func HashPassword(password string) (string, error) {

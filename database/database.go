@@ -18,6 +18,7 @@ import (
 	_ "github.com/lib/pq"  // registers "postgres"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"estatecrm/audit"
 	"estatecrm/ent"
 	_ "estatecrm/ent/runtime" // hooks and privacy policies
 )
@@ -68,8 +69,14 @@ func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 }
 
 // Client returns an ent client over the database.
-func (d *DB) Client(opts ...ent.Option) *ent.Client {
-	return ent.NewClient(append([]ent.Option{ent.Driver(d.Driver)}, opts...)...)
+func (d *DB) Client() *ent.Client { return NewClient(d.Driver) }
+
+// NewClient returns an ent client over drv with the interceptors every
+// client that serves requests must have (the audit of phone reads).
+func NewClient(drv dialect.Driver) *ent.Client {
+	c := ent.NewClient(ent.Driver(drv))
+	c.Customer.Intercept(audit.PhoneReads(c))
+	return c
 }
 
 // Close closes the database.

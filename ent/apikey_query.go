@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/schema/pulid"
@@ -331,6 +332,12 @@ func (_q *APIKeyQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if apikey.Policy == nil {
+		return errors.New("ent: uninitialized apikey.Policy (forgotten import ent/runtime?)")
+	}
+	if err := apikey.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

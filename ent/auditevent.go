@@ -4,6 +4,7 @@ package ent
 
 import (
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
 	"fmt"
@@ -25,6 +26,8 @@ type AuditEvent struct {
 	Action string `json:"action,omitempty"`
 	// ObjectID holds the value of the "object_id" field.
 	ObjectID string `json:"object_id,omitempty"`
+	// the project the object belongs to, so its managers can see the event
+	ProjectID *pulid.ID `json:"project_id,omitempty"`
 	// what changed, e.g. "owner US… → US…"; never the personal data itself
 	Detail string `json:"detail,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
@@ -39,11 +42,13 @@ type AuditEvent struct {
 type AuditEventEdges struct {
 	// Actor holds the value of the actor edge.
 	Actor *User `json:"actor,omitempty"`
+	// Project holds the value of the project edge.
+	Project *Project `json:"project,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 }
 
 // ActorOrErr returns the Actor value or an error if the edge
@@ -57,12 +62,23 @@ func (e AuditEventEdges) ActorOrErr() (*User, error) {
 	return nil, &NotLoadedError{edge: "actor"}
 }
 
+// ProjectOrErr returns the Project value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e AuditEventEdges) ProjectOrErr() (*Project, error) {
+	if e.Project != nil {
+		return e.Project, nil
+	} else if e.loadedTypes[1] {
+		return nil, &NotFoundError{label: project.Label}
+	}
+	return nil, &NotLoadedError{edge: "project"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case auditevent.FieldActorID:
+		case auditevent.FieldActorID, auditevent.FieldProjectID:
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case auditevent.FieldID:
 			values[i] = new(pulid.ID)
@@ -110,6 +126,13 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ObjectID = value.String
 			}
+		case auditevent.FieldProjectID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field project_id", values[i])
+			} else if value.Valid {
+				_m.ProjectID = new(pulid.ID)
+				*_m.ProjectID = *value.S.(*pulid.ID)
+			}
 		case auditevent.FieldDetail:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field detail", values[i])
@@ -138,6 +161,11 @@ func (_m *AuditEvent) Value(name string) (ent.Value, error) {
 // QueryActor queries the "actor" edge of the AuditEvent entity.
 func (_m *AuditEvent) QueryActor() *UserQuery {
 	return NewAuditEventClient(_m.config).QueryActor(_m)
+}
+
+// QueryProject queries the "project" edge of the AuditEvent entity.
+func (_m *AuditEvent) QueryProject() *ProjectQuery {
+	return NewAuditEventClient(_m.config).QueryProject(_m)
 }
 
 // Update returns a builder for updating this AuditEvent.
@@ -173,6 +201,11 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("object_id=")
 	builder.WriteString(_m.ObjectID)
+	builder.WriteString(", ")
+	if v := _m.ProjectID; v != nil {
+		builder.WriteString("project_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("detail=")
 	builder.WriteString(_m.Detail)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
 	"fmt"
@@ -48,6 +49,20 @@ func (_c *AuditEventCreate) SetAction(v string) *AuditEventCreate {
 // SetObjectID sets the "object_id" field.
 func (_c *AuditEventCreate) SetObjectID(v string) *AuditEventCreate {
 	_c.mutation.SetObjectID(v)
+	return _c
+}
+
+// SetProjectID sets the "project_id" field.
+func (_c *AuditEventCreate) SetProjectID(v pulid.ID) *AuditEventCreate {
+	_c.mutation.SetProjectID(v)
+	return _c
+}
+
+// SetNillableProjectID sets the "project_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableProjectID(v *pulid.ID) *AuditEventCreate {
+	if v != nil {
+		_c.SetProjectID(*v)
+	}
 	return _c
 }
 
@@ -98,6 +113,11 @@ func (_c *AuditEventCreate) SetActor(v *User) *AuditEventCreate {
 	return _c.SetActorID(v.ID)
 }
 
+// SetProject sets the "project" edge to the Project entity.
+func (_c *AuditEventCreate) SetProject(v *Project) *AuditEventCreate {
+	return _c.SetProjectID(v.ID)
+}
+
 // Mutation returns the AuditEventMutation object of the builder.
 func (_c *AuditEventCreate) Mutation() *AuditEventMutation {
 	return _c.mutation
@@ -105,7 +125,9 @@ func (_c *AuditEventCreate) Mutation() *AuditEventMutation {
 
 // Save creates the AuditEvent in the database.
 func (_c *AuditEventCreate) Save(ctx context.Context) (*AuditEvent, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -132,15 +154,22 @@ func (_c *AuditEventCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *AuditEventCreate) defaults() {
+func (_c *AuditEventCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if auditevent.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized auditevent.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := auditevent.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if auditevent.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized auditevent.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := auditevent.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -243,6 +272,23 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 		_node.ActorID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.ProjectIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   auditevent.ProjectTable,
+			Columns: []string{auditevent.ProjectColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(project.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ProjectID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -320,6 +366,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.ObjectID(); exists {
 			s.SetIgnore(auditevent.FieldObjectID)
+		}
+		if _, exists := u.create.mutation.ProjectID(); exists {
+			s.SetIgnore(auditevent.FieldProjectID)
 		}
 		if _, exists := u.create.mutation.Detail(); exists {
 			s.SetIgnore(auditevent.FieldDetail)
@@ -549,6 +598,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.ObjectID(); exists {
 				s.SetIgnore(auditevent.FieldObjectID)
+			}
+			if _, exists := b.mutation.ProjectID(); exists {
+				s.SetIgnore(auditevent.FieldProjectID)
 			}
 			if _, exists := b.mutation.Detail(); exists {
 				s.SetIgnore(auditevent.FieldDetail)

@@ -4,8 +4,10 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
 	"fmt"
@@ -21,13 +23,14 @@ import (
 // AuditEventQuery is the builder for querying AuditEvent entities.
 type AuditEventQuery struct {
 	config
-	ctx        *QueryContext
-	order      []auditevent.OrderOption
-	inters     []Interceptor
-	predicates []predicate.AuditEvent
-	withActor  *UserQuery
-	loadTotal  []func(context.Context, []*AuditEvent) error
-	modifiers  []func(*sql.Selector)
+	ctx         *QueryContext
+	order       []auditevent.OrderOption
+	inters      []Interceptor
+	predicates  []predicate.AuditEvent
+	withActor   *UserQuery
+	withProject *ProjectQuery
+	loadTotal   []func(context.Context, []*AuditEvent) error
+	modifiers   []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -79,6 +82,28 @@ func (_q *AuditEventQuery) QueryActor() *UserQuery {
 			sqlgraph.From(auditevent.Table, auditevent.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, auditevent.ActorTable, auditevent.ActorColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryProject chains the current query on the "project" edge.
+func (_q *AuditEventQuery) QueryProject() *ProjectQuery {
+	query := (&ProjectClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(auditevent.Table, auditevent.FieldID, selector),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, auditevent.ProjectTable, auditevent.ProjectColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -273,12 +298,13 @@ func (_q *AuditEventQuery) Clone() *AuditEventQuery {
 		return nil
 	}
 	return &AuditEventQuery{
-		config:     _q.config,
-		ctx:        _q.ctx.Clone(),
-		order:      append([]auditevent.OrderOption{}, _q.order...),
-		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.AuditEvent{}, _q.predicates...),
-		withActor:  _q.withActor.Clone(),
+		config:      _q.config,
+		ctx:         _q.ctx.Clone(),
+		order:       append([]auditevent.OrderOption{}, _q.order...),
+		inters:      append([]Interceptor{}, _q.inters...),
+		predicates:  append([]predicate.AuditEvent{}, _q.predicates...),
+		withActor:   _q.withActor.Clone(),
+		withProject: _q.withProject.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -294,6 +320,17 @@ func (_q *AuditEventQuery) WithActor(opts ...func(*UserQuery)) *AuditEventQuery 
 		opt(query)
 	}
 	_q.withActor = query
+	return _q
+}
+
+// WithProject tells the query-builder to eager-load the nodes that are connected to
+// the "project" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *AuditEventQuery) WithProject(opts ...func(*ProjectQuery)) *AuditEventQuery {
+	query := (&ProjectClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withProject = query
 	return _q
 }
 
@@ -368,6 +405,12 @@ func (_q *AuditEventQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if auditevent.Policy == nil {
+		return errors.New("ent: uninitialized auditevent.Policy (forgotten import ent/runtime?)")
+	}
+	if err := auditevent.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -375,8 +418,9 @@ func (_q *AuditEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*A
 	var (
 		nodes       = []*AuditEvent{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [2]bool{
 			_q.withActor != nil,
+			_q.withProject != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -403,6 +447,12 @@ func (_q *AuditEventQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*A
 	if query := _q.withActor; query != nil {
 		if err := _q.loadActor(ctx, query, nodes, nil,
 			func(n *AuditEvent, e *User) { n.Edges.Actor = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withProject; query != nil {
+		if err := _q.loadProject(ctx, query, nodes, nil,
+			func(n *AuditEvent, e *Project) { n.Edges.Project = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -446,6 +496,38 @@ func (_q *AuditEventQuery) loadActor(ctx context.Context, query *UserQuery, node
 	}
 	return nil
 }
+func (_q *AuditEventQuery) loadProject(ctx context.Context, query *ProjectQuery, nodes []*AuditEvent, init func(*AuditEvent), assign func(*AuditEvent, *Project)) error {
+	ids := make([]pulid.ID, 0, len(nodes))
+	nodeids := make(map[pulid.ID][]*AuditEvent)
+	for i := range nodes {
+		if nodes[i].ProjectID == nil {
+			continue
+		}
+		fk := *nodes[i].ProjectID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(project.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "project_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *AuditEventQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -477,6 +559,9 @@ func (_q *AuditEventQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withActor != nil {
 			_spec.Node.AddColumnOnce(auditevent.FieldActorID)
+		}
+		if _q.withProject != nil {
+			_spec.Node.AddColumnOnce(auditevent.FieldProjectID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -127,7 +127,9 @@ func (_c *BuildingCreate) Mutation() *BuildingMutation {
 
 // Save creates the Building in the database.
 func (_c *BuildingCreate) Save(ctx context.Context) (*Building, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -154,12 +156,18 @@ func (_c *BuildingCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *BuildingCreate) defaults() {
+func (_c *BuildingCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if building.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized building.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := building.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if building.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized building.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := building.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -168,9 +176,13 @@ func (_c *BuildingCreate) defaults() {
 		_c.mutation.SetUnitsPerFloor(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if building.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized building.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := building.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

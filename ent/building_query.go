@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"estatecrm/ent/building"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/project"
@@ -405,6 +406,12 @@ func (_q *BuildingQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if building.Policy == nil {
+		return errors.New("ent: uninitialized building.Policy (forgotten import ent/runtime?)")
+	}
+	if err := building.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -136,7 +136,9 @@ func (_u *BuildingUpdate) RemoveUnits(v ...*Unit) *BuildingUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *BuildingUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -163,11 +165,15 @@ func (_u *BuildingUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *BuildingUpdate) defaults() {
+func (_u *BuildingUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if building.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized building.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := building.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -414,7 +420,9 @@ func (_u *BuildingUpdateOne) Select(field string, fields ...string) *BuildingUpd
 
 // Save executes the query and returns the updated Building entity.
 func (_u *BuildingUpdateOne) Save(ctx context.Context) (*Building, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -441,11 +449,15 @@ func (_u *BuildingUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *BuildingUpdateOne) defaults() {
+func (_u *BuildingUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if building.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized building.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := building.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -56,6 +57,8 @@ type Client struct {
 	Deal *DealClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
+	// RefreshToken is the client for interacting with the RefreshToken builders.
+	RefreshToken *RefreshTokenClient
 	// Unit is the client for interacting with the Unit builders.
 	Unit *UnitClient
 	// User is the client for interacting with the User builders.
@@ -82,6 +85,7 @@ func (c *Client) init() {
 	c.Customer = NewCustomerClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.Project = NewProjectClient(c.config)
+	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Unit = NewUnitClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.Visit = NewVisitClient(c.config)
@@ -186,6 +190,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Customer:       NewCustomerClient(cfg),
 		Deal:           NewDealClient(cfg),
 		Project:        NewProjectClient(cfg),
+		RefreshToken:   NewRefreshTokenClient(cfg),
 		Unit:           NewUnitClient(cfg),
 		User:           NewUserClient(cfg),
 		Visit:          NewVisitClient(cfg),
@@ -217,6 +222,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Customer:       NewCustomerClient(cfg),
 		Deal:           NewDealClient(cfg),
 		Project:        NewProjectClient(cfg),
+		RefreshToken:   NewRefreshTokenClient(cfg),
 		Unit:           NewUnitClient(cfg),
 		User:           NewUserClient(cfg),
 		Visit:          NewVisitClient(cfg),
@@ -250,7 +256,8 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditEvent, c.Building, c.Complaint, c.ComplaintEvent,
-		c.ComplaintPhoto, c.Customer, c.Deal, c.Project, c.Unit, c.User, c.Visit,
+		c.ComplaintPhoto, c.Customer, c.Deal, c.Project, c.RefreshToken, c.Unit,
+		c.User, c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -261,7 +268,8 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditEvent, c.Building, c.Complaint, c.ComplaintEvent,
-		c.ComplaintPhoto, c.Customer, c.Deal, c.Project, c.Unit, c.User, c.Visit,
+		c.ComplaintPhoto, c.Customer, c.Deal, c.Project, c.RefreshToken, c.Unit,
+		c.User, c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -288,6 +296,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Deal.mutate(ctx, m)
 	case *ProjectMutation:
 		return c.Project.mutate(ctx, m)
+	case *RefreshTokenMutation:
+		return c.RefreshToken.mutate(ctx, m)
 	case *UnitMutation:
 		return c.Unit.mutate(ctx, m)
 	case *UserMutation:
@@ -409,7 +419,8 @@ func (c *APIKeyClient) GetX(ctx context.Context, id pulid.ID) *APIKey {
 
 // Hooks returns the client hooks.
 func (c *APIKeyClient) Hooks() []Hook {
-	return c.hooks.APIKey
+	hooks := c.hooks.APIKey
+	return append(hooks[:len(hooks):len(hooks)], apikey.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -556,9 +567,26 @@ func (c *AuditEventClient) QueryActor(_m *AuditEvent) *UserQuery {
 	return query
 }
 
+// QueryProject queries the project edge of a AuditEvent.
+func (c *AuditEventClient) QueryProject(_m *AuditEvent) *ProjectQuery {
+	query := (&ProjectClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(auditevent.Table, auditevent.FieldID, id),
+			sqlgraph.To(project.Table, project.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, auditevent.ProjectTable, auditevent.ProjectColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *AuditEventClient) Hooks() []Hook {
-	return c.hooks.AuditEvent
+	hooks := c.hooks.AuditEvent
+	return append(hooks[:len(hooks):len(hooks)], auditevent.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -723,7 +751,8 @@ func (c *BuildingClient) QueryUnits(_m *Building) *UnitQuery {
 
 // Hooks returns the client hooks.
 func (c *BuildingClient) Hooks() []Hook {
-	return c.hooks.Building
+	hooks := c.hooks.Building
+	return append(hooks[:len(hooks):len(hooks)], building.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -968,7 +997,8 @@ func (c *ComplaintClient) QueryPhotos(_m *Complaint) *ComplaintPhotoQuery {
 
 // Hooks returns the client hooks.
 func (c *ComplaintClient) Hooks() []Hook {
-	return c.hooks.Complaint
+	hooks := c.hooks.Complaint
+	return append(hooks[:len(hooks):len(hooks)], complaint.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1133,7 +1163,8 @@ func (c *ComplaintEventClient) QueryActor(_m *ComplaintEvent) *UserQuery {
 
 // Hooks returns the client hooks.
 func (c *ComplaintEventClient) Hooks() []Hook {
-	return c.hooks.ComplaintEvent
+	hooks := c.hooks.ComplaintEvent
+	return append(hooks[:len(hooks):len(hooks)], complaintevent.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1282,7 +1313,8 @@ func (c *ComplaintPhotoClient) QueryComplaint(_m *ComplaintPhoto) *ComplaintQuer
 
 // Hooks returns the client hooks.
 func (c *ComplaintPhotoClient) Hooks() []Hook {
-	return c.hooks.ComplaintPhoto
+	hooks := c.hooks.ComplaintPhoto
+	return append(hooks[:len(hooks):len(hooks)], complaintphoto.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1533,7 +1565,8 @@ func (c *CustomerClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *CustomerClient) Interceptors() []Interceptor {
-	return c.inters.Customer
+	inters := c.inters.Customer
+	return append(inters[:len(inters):len(inters)], customer.Interceptors[:]...)
 }
 
 func (c *CustomerClient) mutate(ctx context.Context, m *CustomerMutation) (Value, error) {
@@ -1725,7 +1758,8 @@ func (c *DealClient) QueryProject(_m *Deal) *ProjectQuery {
 
 // Hooks returns the client hooks.
 func (c *DealClient) Hooks() []Hook {
-	return c.hooks.Deal
+	hooks := c.hooks.Deal
+	return append(hooks[:len(hooks):len(hooks)], deal.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1952,6 +1986,22 @@ func (c *ProjectClient) QueryComplaints(_m *Project) *ComplaintQuery {
 	return query
 }
 
+// QueryAuditEvents queries the audit_events edge of a Project.
+func (c *ProjectClient) QueryAuditEvents(_m *Project) *AuditEventQuery {
+	query := (&AuditEventClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, id),
+			sqlgraph.To(auditevent.Table, auditevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEventsTable, project.AuditEventsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryStaff queries the staff edge of a Project.
 func (c *ProjectClient) QueryStaff(_m *Project) *UserQuery {
 	query := (&UserClient{config: c.config}).Query()
@@ -1970,7 +2020,8 @@ func (c *ProjectClient) QueryStaff(_m *Project) *UserQuery {
 
 // Hooks returns the client hooks.
 func (c *ProjectClient) Hooks() []Hook {
-	return c.hooks.Project
+	hooks := c.hooks.Project
+	return append(hooks[:len(hooks):len(hooks)], project.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1990,6 +2041,156 @@ func (c *ProjectClient) mutate(ctx context.Context, m *ProjectMutation) (Value, 
 		return (&ProjectDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Project mutation op: %q", m.Op())
+	}
+}
+
+// RefreshTokenClient is a client for the RefreshToken schema.
+type RefreshTokenClient struct {
+	config
+}
+
+// NewRefreshTokenClient returns a client for the RefreshToken from the given config.
+func NewRefreshTokenClient(c config) *RefreshTokenClient {
+	return &RefreshTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `refreshtoken.Hooks(f(g(h())))`.
+func (c *RefreshTokenClient) Use(hooks ...Hook) {
+	c.hooks.RefreshToken = append(c.hooks.RefreshToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `refreshtoken.Intercept(f(g(h())))`.
+func (c *RefreshTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RefreshToken = append(c.inters.RefreshToken, interceptors...)
+}
+
+// Create returns a builder for creating a RefreshToken entity.
+func (c *RefreshTokenClient) Create() *RefreshTokenCreate {
+	mutation := newRefreshTokenMutation(c.config, OpCreate)
+	return &RefreshTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RefreshToken entities.
+func (c *RefreshTokenClient) CreateBulk(builders ...*RefreshTokenCreate) *RefreshTokenCreateBulk {
+	return &RefreshTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RefreshTokenClient) MapCreateBulk(slice any, setFunc func(*RefreshTokenCreate, int)) *RefreshTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RefreshTokenCreateBulk{err: fmt.Errorf("calling to RefreshTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RefreshTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RefreshTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RefreshToken.
+func (c *RefreshTokenClient) Update() *RefreshTokenUpdate {
+	mutation := newRefreshTokenMutation(c.config, OpUpdate)
+	return &RefreshTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RefreshTokenClient) UpdateOne(_m *RefreshToken) *RefreshTokenUpdateOne {
+	mutation := newRefreshTokenMutation(c.config, OpUpdateOne, withRefreshToken(_m))
+	return &RefreshTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RefreshTokenClient) UpdateOneID(id pulid.ID) *RefreshTokenUpdateOne {
+	mutation := newRefreshTokenMutation(c.config, OpUpdateOne, withRefreshTokenID(id))
+	return &RefreshTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RefreshToken.
+func (c *RefreshTokenClient) Delete() *RefreshTokenDelete {
+	mutation := newRefreshTokenMutation(c.config, OpDelete)
+	return &RefreshTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RefreshTokenClient) DeleteOne(_m *RefreshToken) *RefreshTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RefreshTokenClient) DeleteOneID(id pulid.ID) *RefreshTokenDeleteOne {
+	builder := c.Delete().Where(refreshtoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RefreshTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for RefreshToken.
+func (c *RefreshTokenClient) Query() *RefreshTokenQuery {
+	return &RefreshTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRefreshToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RefreshToken entity by its id.
+func (c *RefreshTokenClient) Get(ctx context.Context, id pulid.ID) (*RefreshToken, error) {
+	return c.Query().Where(refreshtoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RefreshTokenClient) GetX(ctx context.Context, id pulid.ID) *RefreshToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a RefreshToken.
+func (c *RefreshTokenClient) QueryUser(_m *RefreshToken) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(refreshtoken.Table, refreshtoken.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, refreshtoken.UserTable, refreshtoken.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RefreshTokenClient) Hooks() []Hook {
+	hooks := c.hooks.RefreshToken
+	return append(hooks[:len(hooks):len(hooks)], refreshtoken.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RefreshTokenClient) Interceptors() []Interceptor {
+	return c.inters.RefreshToken
+}
+
+func (c *RefreshTokenClient) mutate(ctx context.Context, m *RefreshTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RefreshTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RefreshTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RefreshTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RefreshTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RefreshToken mutation op: %q", m.Op())
 	}
 }
 
@@ -2507,6 +2708,22 @@ func (c *UserClient) QueryAuditEvents(_m *User) *AuditEventQuery {
 	return query
 }
 
+// QueryRefreshTokens queries the refresh_tokens edge of a User.
+func (c *UserClient) QueryRefreshTokens(_m *User) *RefreshTokenQuery {
+	query := (&RefreshTokenClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(refreshtoken.Table, refreshtoken.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RefreshTokensTable, user.RefreshTokensColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
 	hooks := c.hooks.User
@@ -2707,7 +2924,8 @@ func (c *VisitClient) QueryUnitsShown(_m *Visit) *UnitQuery {
 
 // Hooks returns the client hooks.
 func (c *VisitClient) Hooks() []Hook {
-	return c.hooks.Visit
+	hooks := c.hooks.Visit
+	return append(hooks[:len(hooks):len(hooks)], visit.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2734,11 +2952,11 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 type (
 	hooks struct {
 		APIKey, AuditEvent, Building, Complaint, ComplaintEvent, ComplaintPhoto,
-		Customer, Deal, Project, Unit, User, Visit []ent.Hook
+		Customer, Deal, Project, RefreshToken, Unit, User, Visit []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditEvent, Building, Complaint, ComplaintEvent, ComplaintPhoto,
-		Customer, Deal, Project, Unit, User, Visit []ent.Interceptor
+		Customer, Deal, Project, RefreshToken, Unit, User, Visit []ent.Interceptor
 	}
 )
 

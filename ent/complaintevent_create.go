@@ -153,7 +153,9 @@ func (_c *ComplaintEventCreate) Mutation() *ComplaintEventMutation {
 
 // Save creates the ComplaintEvent in the database.
 func (_c *ComplaintEventCreate) Save(ctx context.Context) (*ComplaintEvent, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -180,19 +182,26 @@ func (_c *ComplaintEventCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *ComplaintEventCreate) defaults() {
+func (_c *ComplaintEventCreate) defaults() error {
 	if _, ok := _c.mutation.Internal(); !ok {
 		v := complaintevent.DefaultInternal
 		_c.mutation.SetInternal(v)
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if complaintevent.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized complaintevent.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := complaintevent.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if complaintevent.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized complaintevent.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := complaintevent.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

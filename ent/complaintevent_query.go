@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/predicate"
@@ -403,6 +404,12 @@ func (_q *ComplaintEventQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if complaintevent.Policy == nil {
+		return errors.New("ent: uninitialized complaintevent.Policy (forgotten import ent/runtime?)")
+	}
+	if err := complaintevent.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

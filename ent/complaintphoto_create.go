@@ -123,7 +123,9 @@ func (_c *ComplaintPhotoCreate) Mutation() *ComplaintPhotoMutation {
 
 // Save creates the ComplaintPhoto in the database.
 func (_c *ComplaintPhotoCreate) Save(ctx context.Context) (*ComplaintPhoto, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -150,15 +152,22 @@ func (_c *ComplaintPhotoCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *ComplaintPhotoCreate) defaults() {
+func (_c *ComplaintPhotoCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if complaintphoto.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized complaintphoto.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := complaintphoto.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if complaintphoto.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized complaintphoto.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := complaintphoto.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

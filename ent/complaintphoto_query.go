@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"errors"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/predicate"
@@ -367,6 +368,12 @@ func (_q *ComplaintPhotoQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if complaintphoto.Policy == nil {
+		return errors.New("ent: uninitialized complaintphoto.Policy (forgotten import ent/runtime?)")
+	}
+	if err := complaintphoto.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

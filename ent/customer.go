@@ -31,7 +31,7 @@ type Customer struct {
 	ProjectID pulid.ID `json:"project_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
-	// E.164, normalised by a hook; one customer per phone
+	// E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it
 	Phone string `json:"phone,omitempty"`
 	// derived from phone by a hook, for the lookup at the door
 	PhoneLast4 string `json:"phone_last4,omitempty"`

@@ -208,7 +208,9 @@ func (_u *DealUpdate) Mutation() *DealMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *DealUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -235,11 +237,15 @@ func (_u *DealUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DealUpdate) defaults() {
+func (_u *DealUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if deal.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deal.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := deal.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -568,7 +574,9 @@ func (_u *DealUpdateOne) Select(field string, fields ...string) *DealUpdateOne {
 
 // Save executes the query and returns the updated Deal entity.
 func (_u *DealUpdateOne) Save(ctx context.Context) (*Deal, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -595,11 +603,15 @@ func (_u *DealUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *DealUpdateOne) defaults() {
+func (_u *DealUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if deal.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized deal.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := deal.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

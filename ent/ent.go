@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -93,6 +94,7 @@ func checkColumn(t, c string) error {
 			customer.Table:       customer.ValidColumn,
 			deal.Table:           deal.ValidColumn,
 			project.Table:        project.ValidColumn,
+			refreshtoken.Table:   refreshtoken.ValidColumn,
 			unit.Table:           unit.ValidColumn,
 			user.Table:           user.ValidColumn,
 			visit.Table:          visit.ValidColumn,

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -25,7 +26,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -61,6 +62,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldActorID:   {Type: field.TypeString, Column: auditevent.FieldActorID},
 			auditevent.FieldAction:    {Type: field.TypeString, Column: auditevent.FieldAction},
 			auditevent.FieldObjectID:  {Type: field.TypeString, Column: auditevent.FieldObjectID},
+			auditevent.FieldProjectID: {Type: field.TypeString, Column: auditevent.FieldProjectID},
 			auditevent.FieldDetail:    {Type: field.TypeString, Column: auditevent.FieldDetail},
 			auditevent.FieldCreatedAt: {Type: field.TypeTime, Column: auditevent.FieldCreatedAt},
 		},
@@ -263,6 +265,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   refreshtoken.Table,
+			Columns: refreshtoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: refreshtoken.FieldID,
+			},
+		},
+		Type: "RefreshToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			refreshtoken.FieldUserID:    {Type: field.TypeString, Column: refreshtoken.FieldUserID},
+			refreshtoken.FieldFamily:    {Type: field.TypeString, Column: refreshtoken.FieldFamily},
+			refreshtoken.FieldTokenHash: {Type: field.TypeString, Column: refreshtoken.FieldTokenHash},
+			refreshtoken.FieldCreatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldCreatedAt},
+			refreshtoken.FieldExpiresAt: {Type: field.TypeTime, Column: refreshtoken.FieldExpiresAt},
+			refreshtoken.FieldUsedAt:    {Type: field.TypeTime, Column: refreshtoken.FieldUsedAt},
+			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -293,7 +315,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -312,9 +334,11 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldRole:         {Type: field.TypeEnum, Column: user.FieldRole},
 			user.FieldCustomerID:   {Type: field.TypeString, Column: user.FieldCustomerID},
 			user.FieldActive:       {Type: field.TypeBool, Column: user.FieldActive},
+			user.FieldFailedLogins: {Type: field.TypeInt, Column: user.FieldFailedLogins},
+			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -351,6 +375,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"AuditEvent",
 		"User",
+	)
+	graph.MustAddE(
+		"project",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   auditevent.ProjectTable,
+			Columns: []string{auditevent.ProjectColumn},
+			Bidi:    false,
+		},
+		"AuditEvent",
+		"Project",
 	)
 	graph.MustAddE(
 		"project",
@@ -701,6 +737,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Complaint",
 	)
 	graph.MustAddE(
+		"audit_events",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+		},
+		"Project",
+		"AuditEvent",
+	)
+	graph.MustAddE(
 		"staff",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2M,
@@ -710,6 +758,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Project",
+		"User",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   refreshtoken.UserTable,
+			Columns: []string{refreshtoken.UserColumn},
+			Bidi:    false,
+		},
+		"RefreshToken",
 		"User",
 	)
 	graph.MustAddE(
@@ -917,6 +977,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"AuditEvent",
 	)
 	graph.MustAddE(
+		"refresh_tokens",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RefreshTokensTable,
+			Columns: []string{user.RefreshTokensColumn},
+			Bidi:    false,
+		},
+		"User",
+		"RefreshToken",
+	)
+	graph.MustAddE(
 		"customer",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -1108,6 +1180,11 @@ func (f *AuditEventFilter) WhereObjectID(p entql.StringP) {
 	f.Where(p.Field(auditevent.FieldObjectID))
 }
 
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *AuditEventFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldProjectID))
+}
+
 // WhereDetail applies the entql string predicate on the detail field.
 func (f *AuditEventFilter) WhereDetail(p entql.StringP) {
 	f.Where(p.Field(auditevent.FieldDetail))
@@ -1126,6 +1203,20 @@ func (f *AuditEventFilter) WhereHasActor() {
 // WhereHasActorWith applies a predicate to check if query has an edge actor with a given conditions (other predicates).
 func (f *AuditEventFilter) WhereHasActorWith(preds ...predicate.User) {
 	f.Where(entql.HasEdgeWith("actor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasProject applies a predicate to check if query has an edge project.
+func (f *AuditEventFilter) WhereHasProject() {
+	f.Where(entql.HasEdge("project"))
+}
+
+// WhereHasProjectWith applies a predicate to check if query has an edge project with a given conditions (other predicates).
+func (f *AuditEventFilter) WhereHasProjectWith(preds ...predicate.Project) {
+	f.Where(entql.HasEdgeWith("project", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -2343,6 +2434,20 @@ func (f *ProjectFilter) WhereHasComplaintsWith(preds ...predicate.Complaint) {
 	})))
 }
 
+// WhereHasAuditEvents applies a predicate to check if query has an edge audit_events.
+func (f *ProjectFilter) WhereHasAuditEvents() {
+	f.Where(entql.HasEdge("audit_events"))
+}
+
+// WhereHasAuditEventsWith applies a predicate to check if query has an edge audit_events with a given conditions (other predicates).
+func (f *ProjectFilter) WhereHasAuditEventsWith(preds ...predicate.AuditEvent) {
+	f.Where(entql.HasEdgeWith("audit_events", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // WhereHasStaff applies a predicate to check if query has an edge staff.
 func (f *ProjectFilter) WhereHasStaff() {
 	f.Where(entql.HasEdge("staff"))
@@ -2351,6 +2456,95 @@ func (f *ProjectFilter) WhereHasStaff() {
 // WhereHasStaffWith applies a predicate to check if query has an edge staff with a given conditions (other predicates).
 func (f *ProjectFilter) WhereHasStaffWith(preds ...predicate.User) {
 	f.Where(entql.HasEdgeWith("staff", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *RefreshTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RefreshTokenQuery builder.
+func (_q *RefreshTokenQuery) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RefreshTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RefreshTokenMutation builder.
+func (m *RefreshTokenMutation) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// RefreshTokenFilter provides a generic filtering capability at runtime for RefreshTokenQuery.
+type RefreshTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RefreshTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *RefreshTokenFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldID))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *RefreshTokenFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldUserID))
+}
+
+// WhereFamily applies the entql string predicate on the family field.
+func (f *RefreshTokenFilter) WhereFamily(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldFamily))
+}
+
+// WhereTokenHash applies the entql string predicate on the token_hash field.
+func (f *RefreshTokenFilter) WhereTokenHash(p entql.StringP) {
+	f.Where(p.Field(refreshtoken.FieldTokenHash))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RefreshTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *RefreshTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *RefreshTokenFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldUsedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *RefreshTokenFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldRevokedAt))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *RefreshTokenFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *RefreshTokenFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -2386,7 +2580,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2619,7 +2813,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2668,6 +2862,16 @@ func (f *UserFilter) WhereCustomerID(p entql.StringP) {
 // WhereActive applies the entql bool predicate on the active field.
 func (f *UserFilter) WhereActive(p entql.BoolP) {
 	f.Where(p.Field(user.FieldActive))
+}
+
+// WhereFailedLogins applies the entql int predicate on the failed_logins field.
+func (f *UserFilter) WhereFailedLogins(p entql.IntP) {
+	f.Where(p.Field(user.FieldFailedLogins))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *UserFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(user.FieldLockedUntil))
 }
 
 // WhereHasProjects applies a predicate to check if query has an edge projects.
@@ -2810,6 +3014,20 @@ func (f *UserFilter) WhereHasAuditEventsWith(preds ...predicate.AuditEvent) {
 	})))
 }
 
+// WhereHasRefreshTokens applies a predicate to check if query has an edge refresh_tokens.
+func (f *UserFilter) WhereHasRefreshTokens() {
+	f.Where(entql.HasEdge("refresh_tokens"))
+}
+
+// WhereHasRefreshTokensWith applies a predicate to check if query has an edge refresh_tokens with a given conditions (other predicates).
+func (f *UserFilter) WhereHasRefreshTokensWith(preds ...predicate.RefreshToken) {
+	f.Where(entql.HasEdgeWith("refresh_tokens", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *VisitQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2839,7 +3057,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -186,6 +186,21 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, auditevent.FieldActorID)
 				fieldSeen[auditevent.FieldActorID] = struct{}{}
 			}
+
+		case "project":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, projectImplementors)...); err != nil {
+				return err
+			}
+			_q.withProject = query
+			if _, ok := fieldSeen[auditevent.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldProjectID)
+				fieldSeen[auditevent.FieldProjectID] = struct{}{}
+			}
 		case "actorID":
 			if _, ok := fieldSeen[auditevent.FieldActorID]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldActorID)
@@ -200,6 +215,11 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 			if _, ok := fieldSeen[auditevent.FieldObjectID]; !ok {
 				selectedFields = append(selectedFields, auditevent.FieldObjectID)
 				fieldSeen[auditevent.FieldObjectID] = struct{}{}
+			}
+		case "projectID":
+			if _, ok := fieldSeen[auditevent.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldProjectID)
+				fieldSeen[auditevent.FieldProjectID] = struct{}{}
 			}
 		case "detail":
 			if _, ok := fieldSeen[auditevent.FieldDetail]; !ok {

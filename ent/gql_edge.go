@@ -16,6 +16,14 @@ func (_m *AuditEvent) Actor(ctx context.Context) (*User, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *AuditEvent) Project(ctx context.Context) (*Project, error) {
+	result, err := _m.Edges.ProjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProject().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Building) Project(ctx context.Context) (*Project, error) {
 	result, err := _m.Edges.ProjectOrErr()
 	if IsNotLoaded(err) {

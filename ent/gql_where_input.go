@@ -473,6 +473,23 @@ type AuditEventWhereInput struct {
 	ObjectIDEqualFold    *string  `json:"objectIDEqualFold,omitempty"`
 	ObjectIDContainsFold *string  `json:"objectIDContainsFold,omitempty"`
 
+	// "project_id" field predicates.
+	ProjectID             *pulid.ID  `json:"projectID,omitempty"`
+	ProjectIDNEQ          *pulid.ID  `json:"projectIDNEQ,omitempty"`
+	ProjectIDIn           []pulid.ID `json:"projectIDIn,omitempty"`
+	ProjectIDNotIn        []pulid.ID `json:"projectIDNotIn,omitempty"`
+	ProjectIDGT           *pulid.ID  `json:"projectIDGT,omitempty"`
+	ProjectIDGTE          *pulid.ID  `json:"projectIDGTE,omitempty"`
+	ProjectIDLT           *pulid.ID  `json:"projectIDLT,omitempty"`
+	ProjectIDLTE          *pulid.ID  `json:"projectIDLTE,omitempty"`
+	ProjectIDContains     *pulid.ID  `json:"projectIDContains,omitempty"`
+	ProjectIDHasPrefix    *pulid.ID  `json:"projectIDHasPrefix,omitempty"`
+	ProjectIDHasSuffix    *pulid.ID  `json:"projectIDHasSuffix,omitempty"`
+	ProjectIDIsNil        bool       `json:"projectIDIsNil,omitempty"`
+	ProjectIDNotNil       bool       `json:"projectIDNotNil,omitempty"`
+	ProjectIDEqualFold    *pulid.ID  `json:"projectIDEqualFold,omitempty"`
+	ProjectIDContainsFold *pulid.ID  `json:"projectIDContainsFold,omitempty"`
+
 	// "detail" field predicates.
 	Detail             *string  `json:"detail,omitempty"`
 	DetailNEQ          *string  `json:"detailNEQ,omitempty"`
@@ -503,6 +520,10 @@ type AuditEventWhereInput struct {
 	// "actor" edge predicates.
 	HasActor     *bool             `json:"hasActor,omitempty"`
 	HasActorWith []*UserWhereInput `json:"hasActorWith,omitempty"`
+
+	// "project" edge predicates.
+	HasProject     *bool                `json:"hasProject,omitempty"`
+	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -723,6 +744,51 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 	if i.ObjectIDContainsFold != nil {
 		predicates = append(predicates, auditevent.ObjectIDContainsFold(*i.ObjectIDContainsFold))
 	}
+	if i.ProjectID != nil {
+		predicates = append(predicates, auditevent.ProjectIDEQ(*i.ProjectID))
+	}
+	if i.ProjectIDNEQ != nil {
+		predicates = append(predicates, auditevent.ProjectIDNEQ(*i.ProjectIDNEQ))
+	}
+	if len(i.ProjectIDIn) > 0 {
+		predicates = append(predicates, auditevent.ProjectIDIn(i.ProjectIDIn...))
+	}
+	if len(i.ProjectIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.ProjectIDNotIn(i.ProjectIDNotIn...))
+	}
+	if i.ProjectIDGT != nil {
+		predicates = append(predicates, auditevent.ProjectIDGT(*i.ProjectIDGT))
+	}
+	if i.ProjectIDGTE != nil {
+		predicates = append(predicates, auditevent.ProjectIDGTE(*i.ProjectIDGTE))
+	}
+	if i.ProjectIDLT != nil {
+		predicates = append(predicates, auditevent.ProjectIDLT(*i.ProjectIDLT))
+	}
+	if i.ProjectIDLTE != nil {
+		predicates = append(predicates, auditevent.ProjectIDLTE(*i.ProjectIDLTE))
+	}
+	if i.ProjectIDContains != nil {
+		predicates = append(predicates, auditevent.ProjectIDContains(*i.ProjectIDContains))
+	}
+	if i.ProjectIDHasPrefix != nil {
+		predicates = append(predicates, auditevent.ProjectIDHasPrefix(*i.ProjectIDHasPrefix))
+	}
+	if i.ProjectIDHasSuffix != nil {
+		predicates = append(predicates, auditevent.ProjectIDHasSuffix(*i.ProjectIDHasSuffix))
+	}
+	if i.ProjectIDIsNil {
+		predicates = append(predicates, auditevent.ProjectIDIsNil())
+	}
+	if i.ProjectIDNotNil {
+		predicates = append(predicates, auditevent.ProjectIDNotNil())
+	}
+	if i.ProjectIDEqualFold != nil {
+		predicates = append(predicates, auditevent.ProjectIDEqualFold(*i.ProjectIDEqualFold))
+	}
+	if i.ProjectIDContainsFold != nil {
+		predicates = append(predicates, auditevent.ProjectIDContainsFold(*i.ProjectIDContainsFold))
+	}
 	if i.Detail != nil {
 		predicates = append(predicates, auditevent.DetailEQ(*i.Detail))
 	}
@@ -810,6 +876,24 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, auditevent.HasActorWith(with...))
+	}
+	if i.HasProject != nil {
+		p := auditevent.HasProject()
+		if !*i.HasProject {
+			p = auditevent.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasProjectWith) > 0 {
+		with := make([]predicate.Project, 0, len(i.HasProjectWith))
+		for _, w := range i.HasProjectWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasProjectWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, auditevent.HasProjectWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -3472,21 +3556,6 @@ type CustomerWhereInput struct {
 	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
 	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
 
-	// "phone" field predicates.
-	Phone             *string  `json:"phone,omitempty"`
-	PhoneNEQ          *string  `json:"phoneNEQ,omitempty"`
-	PhoneIn           []string `json:"phoneIn,omitempty"`
-	PhoneNotIn        []string `json:"phoneNotIn,omitempty"`
-	PhoneGT           *string  `json:"phoneGT,omitempty"`
-	PhoneGTE          *string  `json:"phoneGTE,omitempty"`
-	PhoneLT           *string  `json:"phoneLT,omitempty"`
-	PhoneLTE          *string  `json:"phoneLTE,omitempty"`
-	PhoneContains     *string  `json:"phoneContains,omitempty"`
-	PhoneHasPrefix    *string  `json:"phoneHasPrefix,omitempty"`
-	PhoneHasSuffix    *string  `json:"phoneHasSuffix,omitempty"`
-	PhoneEqualFold    *string  `json:"phoneEqualFold,omitempty"`
-	PhoneContainsFold *string  `json:"phoneContainsFold,omitempty"`
-
 	// "phone_last4" field predicates.
 	PhoneLast4             *string  `json:"phoneLast4,omitempty"`
 	PhoneLast4NEQ          *string  `json:"phoneLast4NEQ,omitempty"`
@@ -3967,45 +4036,6 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	}
 	if i.NameContainsFold != nil {
 		predicates = append(predicates, customer.NameContainsFold(*i.NameContainsFold))
-	}
-	if i.Phone != nil {
-		predicates = append(predicates, customer.PhoneEQ(*i.Phone))
-	}
-	if i.PhoneNEQ != nil {
-		predicates = append(predicates, customer.PhoneNEQ(*i.PhoneNEQ))
-	}
-	if len(i.PhoneIn) > 0 {
-		predicates = append(predicates, customer.PhoneIn(i.PhoneIn...))
-	}
-	if len(i.PhoneNotIn) > 0 {
-		predicates = append(predicates, customer.PhoneNotIn(i.PhoneNotIn...))
-	}
-	if i.PhoneGT != nil {
-		predicates = append(predicates, customer.PhoneGT(*i.PhoneGT))
-	}
-	if i.PhoneGTE != nil {
-		predicates = append(predicates, customer.PhoneGTE(*i.PhoneGTE))
-	}
-	if i.PhoneLT != nil {
-		predicates = append(predicates, customer.PhoneLT(*i.PhoneLT))
-	}
-	if i.PhoneLTE != nil {
-		predicates = append(predicates, customer.PhoneLTE(*i.PhoneLTE))
-	}
-	if i.PhoneContains != nil {
-		predicates = append(predicates, customer.PhoneContains(*i.PhoneContains))
-	}
-	if i.PhoneHasPrefix != nil {
-		predicates = append(predicates, customer.PhoneHasPrefix(*i.PhoneHasPrefix))
-	}
-	if i.PhoneHasSuffix != nil {
-		predicates = append(predicates, customer.PhoneHasSuffix(*i.PhoneHasSuffix))
-	}
-	if i.PhoneEqualFold != nil {
-		predicates = append(predicates, customer.PhoneEqualFold(*i.PhoneEqualFold))
-	}
-	if i.PhoneContainsFold != nil {
-		predicates = append(predicates, customer.PhoneContainsFold(*i.PhoneContainsFold))
 	}
 	if i.PhoneLast4 != nil {
 		predicates = append(predicates, customer.PhoneLast4EQ(*i.PhoneLast4))

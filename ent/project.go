@@ -74,21 +74,24 @@ type ProjectEdges struct {
 	Deals []*Deal `json:"deals,omitempty"`
 	// Complaints holds the value of the complaints edge.
 	Complaints []*Complaint `json:"complaints,omitempty"`
+	// AuditEvents holds the value of the audit_events edge.
+	AuditEvents []*AuditEvent `json:"audit_events,omitempty"`
 	// Staff holds the value of the staff edge.
 	Staff []*User `json:"staff,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
 	totalCount [7]map[string]int
 
-	namedBuildings  map[string][]*Building
-	namedUnits      map[string][]*Unit
-	namedCustomers  map[string][]*Customer
-	namedVisits     map[string][]*Visit
-	namedDeals      map[string][]*Deal
-	namedComplaints map[string][]*Complaint
-	namedStaff      map[string][]*User
+	namedBuildings   map[string][]*Building
+	namedUnits       map[string][]*Unit
+	namedCustomers   map[string][]*Customer
+	namedVisits      map[string][]*Visit
+	namedDeals       map[string][]*Deal
+	namedComplaints  map[string][]*Complaint
+	namedAuditEvents map[string][]*AuditEvent
+	namedStaff       map[string][]*User
 }
 
 // BuildingsOrErr returns the Buildings value or an error if the edge
@@ -145,10 +148,19 @@ func (e ProjectEdges) ComplaintsOrErr() ([]*Complaint, error) {
 	return nil, &NotLoadedError{edge: "complaints"}
 }
 
+// AuditEventsOrErr returns the AuditEvents value or an error if the edge
+// was not loaded in eager-loading.
+func (e ProjectEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
+	if e.loadedTypes[6] {
+		return e.AuditEvents, nil
+	}
+	return nil, &NotLoadedError{edge: "audit_events"}
+}
+
 // StaffOrErr returns the Staff value or an error if the edge
 // was not loaded in eager-loading.
 func (e ProjectEdges) StaffOrErr() ([]*User, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.Staff, nil
 	}
 	return nil, &NotLoadedError{edge: "staff"}
@@ -343,6 +355,11 @@ func (_m *Project) QueryDeals() *DealQuery {
 // QueryComplaints queries the "complaints" edge of the Project entity.
 func (_m *Project) QueryComplaints() *ComplaintQuery {
 	return NewProjectClient(_m.config).QueryComplaints(_m)
+}
+
+// QueryAuditEvents queries the "audit_events" edge of the Project entity.
+func (_m *Project) QueryAuditEvents() *AuditEventQuery {
+	return NewProjectClient(_m.config).QueryAuditEvents(_m)
 }
 
 // QueryStaff queries the "staff" edge of the Project entity.
@@ -576,6 +593,30 @@ func (_m *Project) appendNamedComplaints(name string, edges ...*Complaint) {
 		_m.Edges.namedComplaints[name] = []*Complaint{}
 	} else {
 		_m.Edges.namedComplaints[name] = append(_m.Edges.namedComplaints[name], edges...)
+	}
+}
+
+// NamedAuditEvents returns the AuditEvents named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Project) NamedAuditEvents(name string) ([]*AuditEvent, error) {
+	if _m.Edges.namedAuditEvents == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAuditEvents[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Project) appendNamedAuditEvents(name string, edges ...*AuditEvent) {
+	if _m.Edges.namedAuditEvents == nil {
+		_m.Edges.namedAuditEvents = make(map[string][]*AuditEvent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAuditEvents[name] = []*AuditEvent{}
+	} else {
+		_m.Edges.namedAuditEvents[name] = append(_m.Edges.namedAuditEvents[name], edges...)
 	}
 }
 

@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
@@ -350,6 +351,21 @@ func (_c *ProjectCreate) AddComplaints(v ...*Complaint) *ProjectCreate {
 	return _c.AddComplaintIDs(ids...)
 }
 
+// AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
+func (_c *ProjectCreate) AddAuditEventIDs(ids ...pulid.ID) *ProjectCreate {
+	_c.mutation.AddAuditEventIDs(ids...)
+	return _c
+}
+
+// AddAuditEvents adds the "audit_events" edges to the AuditEvent entity.
+func (_c *ProjectCreate) AddAuditEvents(v ...*AuditEvent) *ProjectCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAuditEventIDs(ids...)
+}
+
 // AddStaffIDs adds the "staff" edge to the User entity by IDs.
 func (_c *ProjectCreate) AddStaffIDs(ids ...pulid.ID) *ProjectCreate {
 	_c.mutation.AddStaffIDs(ids...)
@@ -372,7 +388,9 @@ func (_c *ProjectCreate) Mutation() *ProjectMutation {
 
 // Save creates the Project in the database.
 func (_c *ProjectCreate) Save(ctx context.Context) (*Project, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -399,12 +417,18 @@ func (_c *ProjectCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *ProjectCreate) defaults() {
+func (_c *ProjectCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if project.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized project.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := project.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if project.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized project.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := project.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -437,9 +461,13 @@ func (_c *ProjectCreate) defaults() {
 		_c.mutation.SetAgentDiscountCapBp(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if project.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized project.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := project.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -730,6 +758,22 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(complaint.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AuditEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -5,6 +5,8 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
+	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
@@ -28,26 +30,28 @@ import (
 // ProjectQuery is the builder for querying Project entities.
 type ProjectQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []project.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.Project
-	withBuildings       *BuildingQuery
-	withUnits           *UnitQuery
-	withCustomers       *CustomerQuery
-	withVisits          *VisitQuery
-	withDeals           *DealQuery
-	withComplaints      *ComplaintQuery
-	withStaff           *UserQuery
-	loadTotal           []func(context.Context, []*Project) error
-	modifiers           []func(*sql.Selector)
-	withNamedBuildings  map[string]*BuildingQuery
-	withNamedUnits      map[string]*UnitQuery
-	withNamedCustomers  map[string]*CustomerQuery
-	withNamedVisits     map[string]*VisitQuery
-	withNamedDeals      map[string]*DealQuery
-	withNamedComplaints map[string]*ComplaintQuery
-	withNamedStaff      map[string]*UserQuery
+	ctx                  *QueryContext
+	order                []project.OrderOption
+	inters               []Interceptor
+	predicates           []predicate.Project
+	withBuildings        *BuildingQuery
+	withUnits            *UnitQuery
+	withCustomers        *CustomerQuery
+	withVisits           *VisitQuery
+	withDeals            *DealQuery
+	withComplaints       *ComplaintQuery
+	withAuditEvents      *AuditEventQuery
+	withStaff            *UserQuery
+	loadTotal            []func(context.Context, []*Project) error
+	modifiers            []func(*sql.Selector)
+	withNamedBuildings   map[string]*BuildingQuery
+	withNamedUnits       map[string]*UnitQuery
+	withNamedCustomers   map[string]*CustomerQuery
+	withNamedVisits      map[string]*VisitQuery
+	withNamedDeals       map[string]*DealQuery
+	withNamedComplaints  map[string]*ComplaintQuery
+	withNamedAuditEvents map[string]*AuditEventQuery
+	withNamedStaff       map[string]*UserQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -209,6 +213,28 @@ func (_q *ProjectQuery) QueryComplaints() *ComplaintQuery {
 			sqlgraph.From(project.Table, project.FieldID, selector),
 			sqlgraph.To(complaint.Table, complaint.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, project.ComplaintsTable, project.ComplaintsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAuditEvents chains the current query on the "audit_events" edge.
+func (_q *ProjectQuery) QueryAuditEvents() *AuditEventQuery {
+	query := (&AuditEventClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(project.Table, project.FieldID, selector),
+			sqlgraph.To(auditevent.Table, auditevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, project.AuditEventsTable, project.AuditEventsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -425,18 +451,19 @@ func (_q *ProjectQuery) Clone() *ProjectQuery {
 		return nil
 	}
 	return &ProjectQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]project.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.Project{}, _q.predicates...),
-		withBuildings:  _q.withBuildings.Clone(),
-		withUnits:      _q.withUnits.Clone(),
-		withCustomers:  _q.withCustomers.Clone(),
-		withVisits:     _q.withVisits.Clone(),
-		withDeals:      _q.withDeals.Clone(),
-		withComplaints: _q.withComplaints.Clone(),
-		withStaff:      _q.withStaff.Clone(),
+		config:          _q.config,
+		ctx:             _q.ctx.Clone(),
+		order:           append([]project.OrderOption{}, _q.order...),
+		inters:          append([]Interceptor{}, _q.inters...),
+		predicates:      append([]predicate.Project{}, _q.predicates...),
+		withBuildings:   _q.withBuildings.Clone(),
+		withUnits:       _q.withUnits.Clone(),
+		withCustomers:   _q.withCustomers.Clone(),
+		withVisits:      _q.withVisits.Clone(),
+		withDeals:       _q.withDeals.Clone(),
+		withComplaints:  _q.withComplaints.Clone(),
+		withAuditEvents: _q.withAuditEvents.Clone(),
+		withStaff:       _q.withStaff.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -507,6 +534,17 @@ func (_q *ProjectQuery) WithComplaints(opts ...func(*ComplaintQuery)) *ProjectQu
 		opt(query)
 	}
 	_q.withComplaints = query
+	return _q
+}
+
+// WithAuditEvents tells the query-builder to eager-load the nodes that are connected to
+// the "audit_events" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithAuditEvents(opts ...func(*AuditEventQuery)) *ProjectQuery {
+	query := (&AuditEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAuditEvents = query
 	return _q
 }
 
@@ -592,6 +630,12 @@ func (_q *ProjectQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if project.Policy == nil {
+		return errors.New("ent: uninitialized project.Policy (forgotten import ent/runtime?)")
+	}
+	if err := project.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -599,13 +643,14 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 	var (
 		nodes       = []*Project{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withBuildings != nil,
 			_q.withUnits != nil,
 			_q.withCustomers != nil,
 			_q.withVisits != nil,
 			_q.withDeals != nil,
 			_q.withComplaints != nil,
+			_q.withAuditEvents != nil,
 			_q.withStaff != nil,
 		}
 	)
@@ -672,6 +717,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 			return nil, err
 		}
 	}
+	if query := _q.withAuditEvents; query != nil {
+		if err := _q.loadAuditEvents(ctx, query, nodes,
+			func(n *Project) { n.Edges.AuditEvents = []*AuditEvent{} },
+			func(n *Project, e *AuditEvent) { n.Edges.AuditEvents = append(n.Edges.AuditEvents, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withStaff; query != nil {
 		if err := _q.loadStaff(ctx, query, nodes,
 			func(n *Project) { n.Edges.Staff = []*User{} },
@@ -718,6 +770,13 @@ func (_q *ProjectQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Proj
 		if err := _q.loadComplaints(ctx, query, nodes,
 			func(n *Project) { n.appendNamedComplaints(name) },
 			func(n *Project, e *Complaint) { n.appendNamedComplaints(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAuditEvents {
+		if err := _q.loadAuditEvents(ctx, query, nodes,
+			func(n *Project) { n.appendNamedAuditEvents(name) },
+			func(n *Project, e *AuditEvent) { n.appendNamedAuditEvents(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -911,6 +970,39 @@ func (_q *ProjectQuery) loadComplaints(ctx context.Context, query *ComplaintQuer
 		node, ok := nodeids[fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ProjectQuery) loadAuditEvents(ctx context.Context, query *AuditEventQuery, nodes []*Project, init func(*Project), assign func(*Project, *AuditEvent)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Project)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(auditevent.FieldProjectID)
+	}
+	query.Where(predicate.AuditEvent(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(project.AuditEventsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ProjectID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "project_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "project_id" returned %v for node %v`, *fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -1178,6 +1270,20 @@ func (_q *ProjectQuery) WithNamedComplaints(name string, opts ...func(*Complaint
 		_q.withNamedComplaints = make(map[string]*ComplaintQuery)
 	}
 	_q.withNamedComplaints[name] = query
+	return _q
+}
+
+// WithNamedAuditEvents tells the query-builder to eager-load the nodes that are connected to the "audit_events"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ProjectQuery) WithNamedAuditEvents(name string, opts ...func(*AuditEventQuery)) *ProjectQuery {
+	query := (&AuditEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAuditEvents == nil {
+		_q.withNamedAuditEvents = make(map[string]*AuditEventQuery)
+	}
+	_q.withNamedAuditEvents[name] = query
 	return _q
 }
 

@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
@@ -414,6 +415,21 @@ func (_u *ProjectUpdate) AddComplaints(v ...*Complaint) *ProjectUpdate {
 	return _u.AddComplaintIDs(ids...)
 }
 
+// AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
+func (_u *ProjectUpdate) AddAuditEventIDs(ids ...pulid.ID) *ProjectUpdate {
+	_u.mutation.AddAuditEventIDs(ids...)
+	return _u
+}
+
+// AddAuditEvents adds the "audit_events" edges to the AuditEvent entity.
+func (_u *ProjectUpdate) AddAuditEvents(v ...*AuditEvent) *ProjectUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEventIDs(ids...)
+}
+
 // AddStaffIDs adds the "staff" edge to the User entity by IDs.
 func (_u *ProjectUpdate) AddStaffIDs(ids ...pulid.ID) *ProjectUpdate {
 	_u.mutation.AddStaffIDs(ids...)
@@ -560,6 +576,27 @@ func (_u *ProjectUpdate) RemoveComplaints(v ...*Complaint) *ProjectUpdate {
 	return _u.RemoveComplaintIDs(ids...)
 }
 
+// ClearAuditEvents clears all "audit_events" edges to the AuditEvent entity.
+func (_u *ProjectUpdate) ClearAuditEvents() *ProjectUpdate {
+	_u.mutation.ClearAuditEvents()
+	return _u
+}
+
+// RemoveAuditEventIDs removes the "audit_events" edge to AuditEvent entities by IDs.
+func (_u *ProjectUpdate) RemoveAuditEventIDs(ids ...pulid.ID) *ProjectUpdate {
+	_u.mutation.RemoveAuditEventIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEvents removes "audit_events" edges to AuditEvent entities.
+func (_u *ProjectUpdate) RemoveAuditEvents(v ...*AuditEvent) *ProjectUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEventIDs(ids...)
+}
+
 // ClearStaff clears all "staff" edges to the User entity.
 func (_u *ProjectUpdate) ClearStaff() *ProjectUpdate {
 	_u.mutation.ClearStaff()
@@ -583,7 +620,9 @@ func (_u *ProjectUpdate) RemoveStaff(v ...*User) *ProjectUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *ProjectUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -610,11 +649,15 @@ func (_u *ProjectUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ProjectUpdate) defaults() {
+func (_u *ProjectUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if project.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized project.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := project.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -1044,6 +1087,51 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(complaint.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AuditEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEventsIDs(); len(nodes) > 0 && !_u.mutation.AuditEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1493,6 +1581,21 @@ func (_u *ProjectUpdateOne) AddComplaints(v ...*Complaint) *ProjectUpdateOne {
 	return _u.AddComplaintIDs(ids...)
 }
 
+// AddAuditEventIDs adds the "audit_events" edge to the AuditEvent entity by IDs.
+func (_u *ProjectUpdateOne) AddAuditEventIDs(ids ...pulid.ID) *ProjectUpdateOne {
+	_u.mutation.AddAuditEventIDs(ids...)
+	return _u
+}
+
+// AddAuditEvents adds the "audit_events" edges to the AuditEvent entity.
+func (_u *ProjectUpdateOne) AddAuditEvents(v ...*AuditEvent) *ProjectUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAuditEventIDs(ids...)
+}
+
 // AddStaffIDs adds the "staff" edge to the User entity by IDs.
 func (_u *ProjectUpdateOne) AddStaffIDs(ids ...pulid.ID) *ProjectUpdateOne {
 	_u.mutation.AddStaffIDs(ids...)
@@ -1639,6 +1742,27 @@ func (_u *ProjectUpdateOne) RemoveComplaints(v ...*Complaint) *ProjectUpdateOne 
 	return _u.RemoveComplaintIDs(ids...)
 }
 
+// ClearAuditEvents clears all "audit_events" edges to the AuditEvent entity.
+func (_u *ProjectUpdateOne) ClearAuditEvents() *ProjectUpdateOne {
+	_u.mutation.ClearAuditEvents()
+	return _u
+}
+
+// RemoveAuditEventIDs removes the "audit_events" edge to AuditEvent entities by IDs.
+func (_u *ProjectUpdateOne) RemoveAuditEventIDs(ids ...pulid.ID) *ProjectUpdateOne {
+	_u.mutation.RemoveAuditEventIDs(ids...)
+	return _u
+}
+
+// RemoveAuditEvents removes "audit_events" edges to AuditEvent entities.
+func (_u *ProjectUpdateOne) RemoveAuditEvents(v ...*AuditEvent) *ProjectUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAuditEventIDs(ids...)
+}
+
 // ClearStaff clears all "staff" edges to the User entity.
 func (_u *ProjectUpdateOne) ClearStaff() *ProjectUpdateOne {
 	_u.mutation.ClearStaff()
@@ -1675,7 +1799,9 @@ func (_u *ProjectUpdateOne) Select(field string, fields ...string) *ProjectUpdat
 
 // Save executes the query and returns the updated Project entity.
 func (_u *ProjectUpdateOne) Save(ctx context.Context) (*Project, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -1702,11 +1828,15 @@ func (_u *ProjectUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ProjectUpdateOne) defaults() {
+func (_u *ProjectUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if project.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized project.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := project.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -2153,6 +2283,51 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(complaint.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AuditEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAuditEventsIDs(); len(nodes) > 0 && !_u.mutation.AuditEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AuditEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   project.AuditEventsTable,
+			Columns: []string{project.AuditEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(auditevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

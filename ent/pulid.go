@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -31,6 +32,7 @@ var prefixTable = map[string]string{
 	"CU": customer.Table,
 	"DL": deal.Table,
 	"PJ": project.Table,
+	"RT": refreshtoken.Table,
 	"UN": unit.Table,
 	"US": user.Table,
 	"VS": visit.Table,
@@ -47,6 +49,7 @@ var tablePrefix = map[string]string{
 	customer.Table:       "CU",
 	deal.Table:           "DL",
 	project.Table:        "PJ",
+	refreshtoken.Table:   "RT",
 	unit.Table:           "UN",
 	user.Table:           "US",
 	visit.Table:          "VS",

@@ -32,6 +32,8 @@ type Tx struct {
 	Deal *DealClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
+	// RefreshToken is the client for interacting with the RefreshToken builders.
+	RefreshToken *RefreshTokenClient
 	// Unit is the client for interacting with the Unit builders.
 	Unit *UnitClient
 	// User is the client for interacting with the User builders.
@@ -178,6 +180,7 @@ func (tx *Tx) init() {
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
+	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Unit = NewUnitClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.Visit = NewVisitClient(tx.config)

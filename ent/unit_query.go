@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
@@ -587,6 +588,12 @@ func (_q *UnitQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if unit.Policy == nil {
+		return errors.New("ent: uninitialized unit.Policy (forgotten import ent/runtime?)")
+	}
+	if err := unit.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

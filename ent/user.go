@@ -35,6 +35,10 @@ type User struct {
 	CustomerID *pulid.ID `json:"customer_id,omitempty"`
 	// Active holds the value of the "active" field.
 	Active bool `json:"active,omitempty"`
+	// consecutive failed logins; reset by a successful one
+	FailedLogins int `json:"failed_logins,omitempty"`
+	// no login before this time, after repeated failures
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -63,9 +67,11 @@ type UserEdges struct {
 	HeldUnits []*Unit `json:"held_units,omitempty"`
 	// AuditEvents holds the value of the audit_events edge.
 	AuditEvents []*AuditEvent `json:"audit_events,omitempty"`
+	// RefreshTokens holds the value of the refresh_tokens edge.
+	RefreshTokens []*RefreshToken `json:"refresh_tokens,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [10]bool
+	loadedTypes [11]bool
 	// totalCount holds the count of the edges above.
 	totalCount [8]map[string]int
 
@@ -78,6 +84,7 @@ type UserEdges struct {
 	namedComplaintEvents    map[string][]*ComplaintEvent
 	namedHeldUnits          map[string][]*Unit
 	namedAuditEvents        map[string][]*AuditEvent
+	namedRefreshTokens      map[string][]*RefreshToken
 }
 
 // ProjectsOrErr returns the Projects value or an error if the edge
@@ -172,6 +179,15 @@ func (e UserEdges) AuditEventsOrErr() ([]*AuditEvent, error) {
 	return nil, &NotLoadedError{edge: "audit_events"}
 }
 
+// RefreshTokensOrErr returns the RefreshTokens value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) RefreshTokensOrErr() ([]*RefreshToken, error) {
+	if e.loadedTypes[10] {
+		return e.RefreshTokens, nil
+	}
+	return nil, &NotLoadedError{edge: "refresh_tokens"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -183,9 +199,11 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case user.FieldActive:
 			values[i] = new(sql.NullBool)
+		case user.FieldFailedLogins:
+			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldLogin, user.FieldPasswordHash, user.FieldRole:
 			values[i] = new(sql.NullString)
-		case user.FieldCreatedAt, user.FieldUpdatedAt:
+		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLockedUntil:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -257,6 +275,19 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Active = value.Bool
 			}
+		case user.FieldFailedLogins:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field failed_logins", values[i])
+			} else if value.Valid {
+				_m.FailedLogins = int(value.Int64)
+			}
+		case user.FieldLockedUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field locked_until", values[i])
+			} else if value.Valid {
+				_m.LockedUntil = new(time.Time)
+				*_m.LockedUntil = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -320,6 +351,11 @@ func (_m *User) QueryAuditEvents() *AuditEventQuery {
 	return NewUserClient(_m.config).QueryAuditEvents(_m)
 }
 
+// QueryRefreshTokens queries the "refresh_tokens" edge of the User entity.
+func (_m *User) QueryRefreshTokens() *RefreshTokenQuery {
+	return NewUserClient(_m.config).QueryRefreshTokens(_m)
+}
+
 // Update returns a builder for updating this User.
 // Note that you need to call User.Unwrap() before calling this method if this User
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -367,6 +403,14 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Active))
+	builder.WriteString(", ")
+	builder.WriteString("failed_logins=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FailedLogins))
+	builder.WriteString(", ")
+	if v := _m.LockedUntil; v != nil {
+		builder.WriteString("locked_until=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -584,6 +628,30 @@ func (_m *User) appendNamedAuditEvents(name string, edges ...*AuditEvent) {
 		_m.Edges.namedAuditEvents[name] = []*AuditEvent{}
 	} else {
 		_m.Edges.namedAuditEvents[name] = append(_m.Edges.namedAuditEvents[name], edges...)
+	}
+}
+
+// NamedRefreshTokens returns the RefreshTokens named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedRefreshTokens(name string) ([]*RefreshToken, error) {
+	if _m.Edges.namedRefreshTokens == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRefreshTokens[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedRefreshTokens(name string, edges ...*RefreshToken) {
+	if _m.Edges.namedRefreshTokens == nil {
+		_m.Edges.namedRefreshTokens = make(map[string][]*RefreshToken)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRefreshTokens[name] = []*RefreshToken{}
+	} else {
+		_m.Edges.namedRefreshTokens[name] = append(_m.Edges.namedRefreshTokens[name], edges...)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -116,6 +117,34 @@ func (_c *UserCreate) SetActive(v bool) *UserCreate {
 func (_c *UserCreate) SetNillableActive(v *bool) *UserCreate {
 	if v != nil {
 		_c.SetActive(*v)
+	}
+	return _c
+}
+
+// SetFailedLogins sets the "failed_logins" field.
+func (_c *UserCreate) SetFailedLogins(v int) *UserCreate {
+	_c.mutation.SetFailedLogins(v)
+	return _c
+}
+
+// SetNillableFailedLogins sets the "failed_logins" field if the given value is not nil.
+func (_c *UserCreate) SetNillableFailedLogins(v *int) *UserCreate {
+	if v != nil {
+		_c.SetFailedLogins(*v)
+	}
+	return _c
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (_c *UserCreate) SetLockedUntil(v time.Time) *UserCreate {
+	_c.mutation.SetLockedUntil(v)
+	return _c
+}
+
+// SetNillableLockedUntil sets the "locked_until" field if the given value is not nil.
+func (_c *UserCreate) SetNillableLockedUntil(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetLockedUntil(*v)
 	}
 	return _c
 }
@@ -274,6 +303,21 @@ func (_c *UserCreate) AddAuditEvents(v ...*AuditEvent) *UserCreate {
 	return _c.AddAuditEventIDs(ids...)
 }
 
+// AddRefreshTokenIDs adds the "refresh_tokens" edge to the RefreshToken entity by IDs.
+func (_c *UserCreate) AddRefreshTokenIDs(ids ...pulid.ID) *UserCreate {
+	_c.mutation.AddRefreshTokenIDs(ids...)
+	return _c
+}
+
+// AddRefreshTokens adds the "refresh_tokens" edges to the RefreshToken entity.
+func (_c *UserCreate) AddRefreshTokens(v ...*RefreshToken) *UserCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddRefreshTokenIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_c *UserCreate) Mutation() *UserMutation {
 	return _c.mutation
@@ -329,6 +373,10 @@ func (_c *UserCreate) defaults() error {
 		v := user.DefaultActive
 		_c.mutation.SetActive(v)
 	}
+	if _, ok := _c.mutation.FailedLogins(); !ok {
+		v := user.DefaultFailedLogins
+		_c.mutation.SetFailedLogins(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if user.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized user.DefaultID (forgotten import ent/runtime?)")
@@ -373,6 +421,14 @@ func (_c *UserCreate) check() error {
 	}
 	if _, ok := _c.mutation.Active(); !ok {
 		return &ValidationError{Name: "active", err: errors.New(`ent: missing required field "User.active"`)}
+	}
+	if _, ok := _c.mutation.FailedLogins(); !ok {
+		return &ValidationError{Name: "failed_logins", err: errors.New(`ent: missing required field "User.failed_logins"`)}
+	}
+	if v, ok := _c.mutation.FailedLogins(); ok {
+		if err := user.FailedLoginsValidator(v); err != nil {
+			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := user.IDValidator(string(v)); err != nil {
@@ -442,6 +498,14 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Active(); ok {
 		_spec.SetField(user.FieldActive, field.TypeBool, value)
 		_node.Active = value
+	}
+	if value, ok := _c.mutation.FailedLogins(); ok {
+		_spec.SetField(user.FieldFailedLogins, field.TypeInt, value)
+		_node.FailedLogins = value
+	}
+	if value, ok := _c.mutation.LockedUntil(); ok {
+		_spec.SetField(user.FieldLockedUntil, field.TypeTime, value)
+		_node.LockedUntil = &value
 	}
 	if nodes := _c.mutation.ProjectsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -604,6 +668,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.RefreshTokensIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.RefreshTokensTable,
+			Columns: []string{user.RefreshTokensColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(refreshtoken.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -749,6 +829,42 @@ func (u *UserUpsert) SetActive(v bool) *UserUpsert {
 // UpdateActive sets the "active" field to the value that was provided on create.
 func (u *UserUpsert) UpdateActive() *UserUpsert {
 	u.SetExcluded(user.FieldActive)
+	return u
+}
+
+// SetFailedLogins sets the "failed_logins" field.
+func (u *UserUpsert) SetFailedLogins(v int) *UserUpsert {
+	u.Set(user.FieldFailedLogins, v)
+	return u
+}
+
+// UpdateFailedLogins sets the "failed_logins" field to the value that was provided on create.
+func (u *UserUpsert) UpdateFailedLogins() *UserUpsert {
+	u.SetExcluded(user.FieldFailedLogins)
+	return u
+}
+
+// AddFailedLogins adds v to the "failed_logins" field.
+func (u *UserUpsert) AddFailedLogins(v int) *UserUpsert {
+	u.Add(user.FieldFailedLogins, v)
+	return u
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (u *UserUpsert) SetLockedUntil(v time.Time) *UserUpsert {
+	u.Set(user.FieldLockedUntil, v)
+	return u
+}
+
+// UpdateLockedUntil sets the "locked_until" field to the value that was provided on create.
+func (u *UserUpsert) UpdateLockedUntil() *UserUpsert {
+	u.SetExcluded(user.FieldLockedUntil)
+	return u
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (u *UserUpsert) ClearLockedUntil() *UserUpsert {
+	u.SetNull(user.FieldLockedUntil)
 	return u
 }
 
@@ -912,6 +1028,48 @@ func (u *UserUpsertOne) SetActive(v bool) *UserUpsertOne {
 func (u *UserUpsertOne) UpdateActive() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetFailedLogins sets the "failed_logins" field.
+func (u *UserUpsertOne) SetFailedLogins(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetFailedLogins(v)
+	})
+}
+
+// AddFailedLogins adds v to the "failed_logins" field.
+func (u *UserUpsertOne) AddFailedLogins(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddFailedLogins(v)
+	})
+}
+
+// UpdateFailedLogins sets the "failed_logins" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateFailedLogins() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateFailedLogins()
+	})
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (u *UserUpsertOne) SetLockedUntil(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetLockedUntil(v)
+	})
+}
+
+// UpdateLockedUntil sets the "locked_until" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateLockedUntil() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateLockedUntil()
+	})
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (u *UserUpsertOne) ClearLockedUntil() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearLockedUntil()
 	})
 }
 
@@ -1242,6 +1400,48 @@ func (u *UserUpsertBulk) SetActive(v bool) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateActive() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetFailedLogins sets the "failed_logins" field.
+func (u *UserUpsertBulk) SetFailedLogins(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetFailedLogins(v)
+	})
+}
+
+// AddFailedLogins adds v to the "failed_logins" field.
+func (u *UserUpsertBulk) AddFailedLogins(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddFailedLogins(v)
+	})
+}
+
+// UpdateFailedLogins sets the "failed_logins" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateFailedLogins() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateFailedLogins()
+	})
+}
+
+// SetLockedUntil sets the "locked_until" field.
+func (u *UserUpsertBulk) SetLockedUntil(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetLockedUntil(v)
+	})
+}
+
+// UpdateLockedUntil sets the "locked_until" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateLockedUntil() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateLockedUntil()
+	})
+}
+
+// ClearLockedUntil clears the value of the "locked_until" field.
+func (u *UserUpsertBulk) ClearLockedUntil() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearLockedUntil()
 	})
 }
 

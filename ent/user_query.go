@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
@@ -12,6 +13,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -43,6 +45,7 @@ type UserQuery struct {
 	withComplaintEvents         *ComplaintEventQuery
 	withHeldUnits               *UnitQuery
 	withAuditEvents             *AuditEventQuery
+	withRefreshTokens           *RefreshTokenQuery
 	loadTotal                   []func(context.Context, []*User) error
 	modifiers                   []func(*sql.Selector)
 	withNamedProjects           map[string]*ProjectQuery
@@ -54,6 +57,7 @@ type UserQuery struct {
 	withNamedComplaintEvents    map[string]*ComplaintEventQuery
 	withNamedHeldUnits          map[string]*UnitQuery
 	withNamedAuditEvents        map[string]*AuditEventQuery
+	withNamedRefreshTokens      map[string]*RefreshTokenQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -310,6 +314,28 @@ func (_q *UserQuery) QueryAuditEvents() *AuditEventQuery {
 	return query
 }
 
+// QueryRefreshTokens chains the current query on the "refresh_tokens" edge.
+func (_q *UserQuery) QueryRefreshTokens() *RefreshTokenQuery {
+	query := (&RefreshTokenClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(refreshtoken.Table, refreshtoken.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.RefreshTokensTable, user.RefreshTokensColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first User entity from the query.
 // Returns a *NotFoundError when no User was found.
 func (_q *UserQuery) First(ctx context.Context) (*User, error) {
@@ -512,6 +538,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withComplaintEvents:    _q.withComplaintEvents.Clone(),
 		withHeldUnits:          _q.withHeldUnits.Clone(),
 		withAuditEvents:        _q.withAuditEvents.Clone(),
+		withRefreshTokens:      _q.withRefreshTokens.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -629,6 +656,17 @@ func (_q *UserQuery) WithAuditEvents(opts ...func(*AuditEventQuery)) *UserQuery 
 	return _q
 }
 
+// WithRefreshTokens tells the query-builder to eager-load the nodes that are connected to
+// the "refresh_tokens" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithRefreshTokens(opts ...func(*RefreshTokenQuery)) *UserQuery {
+	query := (&RefreshTokenClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRefreshTokens = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -700,6 +738,12 @@ func (_q *UserQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
+	if user.Policy == nil {
+		return errors.New("ent: uninitialized user.Policy (forgotten import ent/runtime?)")
+	}
+	if err := user.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -707,7 +751,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [10]bool{
+		loadedTypes = [11]bool{
 			_q.withProjects != nil,
 			_q.withCustomer != nil,
 			_q.withCustomers != nil,
@@ -718,6 +762,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withComplaintEvents != nil,
 			_q.withHeldUnits != nil,
 			_q.withAuditEvents != nil,
+			_q.withRefreshTokens != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -810,6 +855,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withRefreshTokens; query != nil {
+		if err := _q.loadRefreshTokens(ctx, query, nodes,
+			func(n *User) { n.Edges.RefreshTokens = []*RefreshToken{} },
+			func(n *User, e *RefreshToken) { n.Edges.RefreshTokens = append(n.Edges.RefreshTokens, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedProjects {
 		if err := _q.loadProjects(ctx, query, nodes,
 			func(n *User) { n.appendNamedProjects(name) },
@@ -870,6 +922,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadAuditEvents(ctx, query, nodes,
 			func(n *User) { n.appendNamedAuditEvents(name) },
 			func(n *User, e *AuditEvent) { n.appendNamedAuditEvents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedRefreshTokens {
+		if err := _q.loadRefreshTokens(ctx, query, nodes,
+			func(n *User) { n.appendNamedRefreshTokens(name) },
+			func(n *User, e *RefreshToken) { n.appendNamedRefreshTokens(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1232,6 +1291,36 @@ func (_q *UserQuery) loadAuditEvents(ctx context.Context, query *AuditEventQuery
 	}
 	return nil
 }
+func (_q *UserQuery) loadRefreshTokens(ctx context.Context, query *RefreshTokenQuery, nodes []*User, init func(*User), assign func(*User, *RefreshToken)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(refreshtoken.FieldUserID)
+	}
+	query.Where(predicate.RefreshToken(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.RefreshTokensColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *UserQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1478,6 +1567,20 @@ func (_q *UserQuery) WithNamedAuditEvents(name string, opts ...func(*AuditEventQ
 		_q.withNamedAuditEvents = make(map[string]*AuditEventQuery)
 	}
 	_q.withNamedAuditEvents[name] = query
+	return _q
+}
+
+// WithNamedRefreshTokens tells the query-builder to eager-load the nodes that are connected to the "refresh_tokens"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedRefreshTokens(name string, opts ...func(*RefreshTokenQuery)) *UserQuery {
+	query := (&RefreshTokenClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRefreshTokens == nil {
+		_q.withNamedRefreshTokens = make(map[string]*RefreshTokenQuery)
+	}
+	_q.withNamedRefreshTokens[name] = query
 	return _q
 }
 

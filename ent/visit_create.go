@@ -214,7 +214,9 @@ func (_c *VisitCreate) Mutation() *VisitMutation {
 
 // Save creates the Visit in the database.
 func (_c *VisitCreate) Save(ctx context.Context) (*Visit, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -241,19 +243,29 @@ func (_c *VisitCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *VisitCreate) defaults() {
+func (_c *VisitCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if visit.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized visit.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := visit.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if visit.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized visit.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := visit.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
+		if visit.DefaultID == nil {
+			return fmt.Errorf("ent: uninitialized visit.DefaultID (forgotten import ent/runtime?)")
+		}
 		v := visit.DefaultID()
 		_c.mutation.SetID(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

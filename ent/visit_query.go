@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/project"
@@ -477,6 +478,12 @@ func (_q *VisitQuery) prepareQuery(ctx context.Context) error {
 			return err
 		}
 		_q.sql = prev
+	}
+	if visit.Policy == nil {
+		return errors.New("ent: uninitialized visit.Policy (forgotten import ent/runtime?)")
+	}
+	if err := visit.Policy.EvalQuery(ctx, _q); err != nil {
+		return err
 	}
 	return nil
 }

@@ -235,7 +235,9 @@ func (_u *VisitUpdate) RemoveUnitsShown(v ...*Unit) *VisitUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *VisitUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -262,11 +264,15 @@ func (_u *VisitUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *VisitUpdate) defaults() {
+func (_u *VisitUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if visit.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized visit.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := visit.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -656,7 +662,9 @@ func (_u *VisitUpdateOne) Select(field string, fields ...string) *VisitUpdateOne
 
 // Save executes the query and returns the updated Visit entity.
 func (_u *VisitUpdateOne) Save(ctx context.Context) (*Visit, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -683,11 +691,15 @@ func (_u *VisitUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *VisitUpdateOne) defaults() {
+func (_u *VisitUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if visit.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized visit.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := visit.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -24,7 +24,7 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		code, msg, field := classify(err, gqlErr)
-		if code == apperr.Internal {
+		if code == apperr.Internal || code == apperr.Unavailable {
 			logger.ErrorContext(ctx, "internal error", "err", err.Error(), "path", gqlErr.Path.String())
 		}
 		out := &gqlerror.Error{Message: msg, Path: gqlErr.Path, Locations: gqlErr.Locations,
@@ -67,6 +67,9 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 	}
 	if c, _ := gqlErr.Extensions["code"].(string); c == errcode.ValidationFailed || c == errcode.ParseFailed {
 		return apperr.BadUserInput, gqlErr.Message, ""
+	}
+	if strings.HasPrefix(gqlErr.Message, "cannot create transaction") || strings.HasPrefix(gqlErr.Message, "cannot commit transaction") {
+		return apperr.Unavailable, "the database could not complete the request; nothing was changed, try again", ""
 	}
 	if errors.Unwrap(err) == nil && len(gqlErr.Path) == 0 {
 		// A request-level error from the GraphQL handler itself (no operation,

@@ -6,18 +6,31 @@ package graph
 import (
 	"github.com/99designs/gqlgen/graphql"
 
+	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/graph/model"
 )
 
 //go:generate go tool gqlgen
 //go:generate go run ./sdl ../schema.graphql
 
 // Resolver is the resolver root.
-type Resolver struct{ client *ent.Client }
+type Resolver struct {
+	client   *ent.Client
+	sessions *auth.Sessions
+}
 
 // NewSchema returns the executable schema over the client.
-func NewSchema(client *ent.Client) graphql.ExecutableSchema {
+func NewSchema(client *ent.Client, sessions *auth.Sessions) graphql.ExecutableSchema {
 	return NewExecutableSchema(Config{
-		Resolvers: &Resolver{client: client},
+		Resolvers: &Resolver{client: client, sessions: sessions},
 	})
+}
+
+// userPayload wraps a user returned by an account operation.
+func userPayload(u *ent.User, err error) (*model.UserPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.UserPayload{User: u}, nil
 }

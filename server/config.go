@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	DBMaxConns      int
+	// JWTKey signs access tokens; all processes of one deployment share it.
+	JWTKey []byte
+	// JWTKeyGenerated says the key was made up at start (embedded demo only).
+	JWTKeyGenerated bool
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -68,6 +75,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 20*time.Second), "how long in-flight requests get to finish on SIGTERM (SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("MAX_BODY_BYTES", 1<<20), "largest request body outside uploads (MAX_BODY_BYTES)")
 	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", int(env.int64("DB_MAX_CONNS", 16)), "database connection pool size (DB_MAX_CONNS)")
+	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
+	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
+	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -90,6 +100,21 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.SeedOnStart, err = boolOr(*seed, embedded, "seed"); err != nil {
 		return cfg, err
+	}
+	switch {
+	case jwtKey != "":
+		cfg.JWTKey = []byte(jwtKey)
+	case embedded:
+		cfg.JWTKey, cfg.JWTKeyGenerated = make([]byte, 32), true
+		_, _ = rand.Read(cfg.JWTKey)
+	default:
+		return cfg, fmt.Errorf("JWT_SECRET must be set (at least 32 bytes, the same for every process) when running on PostgreSQL")
+	}
+	if len(cfg.JWTKey) < 32 {
+		return cfg, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
+	}
+	if cfg.RefreshTokenTTL <= 0 {
+		return cfg, fmt.Errorf("refresh-token-ttl must be positive")
 	}
 	if cfg.MaxBodyBytes <= 0 || cfg.DBMaxConns <= 0 || cfg.RequestTimeout <= 0 {
 		return cfg, fmt.Errorf("max-body-bytes, db-max-conns and request-timeout must be positive")

@@ -114,12 +114,23 @@ func checkMigrated(ctx context.Context, db *database.DB) error {
 }
 
 func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
+	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
 		RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
-	}, api.Deps{Client: client, DB: db.SQL, Logger: logger})
+	}, api.Deps{
+		Client:   client,
+		DB:       db.SQL,
+		Logger:   logger,
+		Signer:   signer,
+		Sessions: auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil),
+		APIKeys:  auth.NewAPIKeys(client, nil),
+	})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -160,6 +171,9 @@ func printBanner(w io.Writer, cfg Config, addr string, logins []seed.Login) {
 	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)
+	}
+	if cfg.JWTKeyGenerated {
+		fmt.Fprintln(w, "  tokens:   signed with a key made up at start (set JWT_SECRET to keep sessions across restarts)")
 	}
 	printLogins(w, logins)
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"estatecrm/seed"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -26,7 +28,7 @@ func TestStartRefusesABadDatabaseURL(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), nil, env(map[string]string{"DATABASE_URL": tc.url}), &stdout, &stderr)
+			err := run(context.Background(), nil, env(map[string]string{"DATABASE_URL": tc.url, "JWT_SECRET": testSecret}), &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want an error mentioning %q, got %v", tc.want, err)
 			}
@@ -37,6 +39,8 @@ func TestStartRefusesABadDatabaseURL(t *testing.T) {
 	}
 }
 
+const testSecret = "0123456789abcdef0123456789abcdef"
+
 func TestConfig(t *testing.T) {
 	cfg, err := loadConfig(nil, env(nil), io.Discard)
 	if err != nil {
@@ -45,7 +49,16 @@ func TestConfig(t *testing.T) {
 	if !cfg.Embedded() || !cfg.GraphiQL || !cfg.Introspection || !cfg.SeedOnStart || cfg.MaxBodyBytes != 1<<20 {
 		t.Fatalf("embedded defaults: %+v", cfg)
 	}
-	cfg, err = loadConfig([]string{"migrate", "-log-level", "debug"}, env(map[string]string{"DATABASE_URL": "postgres://db/x"}), io.Discard)
+	if !cfg.JWTKeyGenerated || len(cfg.JWTKey) != 32 {
+		t.Fatalf("the embedded demo makes up a JWT key: %+v", cfg)
+	}
+	if _, err := loadConfig(nil, env(map[string]string{"DATABASE_URL": "postgres://db/x"}), io.Discard); err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Fatalf("PostgreSQL without JWT_SECRET must be refused, got %v", err)
+	}
+	if _, err := loadConfig(nil, env(map[string]string{"JWT_SECRET": "short"}), io.Discard); err == nil {
+		t.Fatal("a JWT_SECRET under 32 bytes was accepted")
+	}
+	cfg, err = loadConfig([]string{"migrate", "-log-level", "debug"}, env(map[string]string{"DATABASE_URL": "postgres://db/x", "JWT_SECRET": testSecret}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +104,12 @@ func TestServeEmbeddedWithDemoDataAndShutDown(t *testing.T) {
 	}()
 	base := waitForURL(t, &stdout, done)
 
-	res, err := http.Post(base+"/query", "application/json", strings.NewReader(`{"query":"{ projects(first: 10) { totalCount } units(first: 1) { totalCount } }"}`))
-	if err != nil {
-		t.Fatal(err)
+	login := post(t, base, "", `{"query":"mutation { login(input: {login: \"admin\", password: \"`+seed.DemoPassword+`\"}) { accessToken user { role } } }"}`)
+	m := regexp.MustCompile(`"accessToken":"([^"]+)"`).FindSubmatch(login)
+	if m == nil || !strings.Contains(string(login), `"role":"ADMIN"`) {
+		t.Fatalf("the demo admin cannot log in: %s", login)
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	body := post(t, base, string(m[1]), `{"query":"{ projects(first: 10) { totalCount } units(first: 1) { totalCount } }"}`)
 	if !regexp.MustCompile(`"projects":\{"totalCount":2\},"units":\{"totalCount":[5-6]\d\d\}`).Match(body) {
 		t.Fatalf("demo data missing: %s", body)
 	}
@@ -121,6 +134,22 @@ func TestServeEmbeddedWithDemoDataAndShutDown(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Fatalf("no clean stop logged: %s", stderr.String())
 	}
+}
+
+func post(t *testing.T, base, token, body string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return b
 }
 
 func waitForURL(t *testing.T, stdout *syncBuffer, done <-chan error) string {

@@ -26,24 +26,94 @@ type Env struct {
 	Client  *ent.Client
 	Counter *dbtest.Counter
 	Handler http.Handler
+	Signer  *auth.Signer
+	// Now is the clock of sessions and tokens; tests may move it.
+	Now func() time.Time
 	// Log holds what the server logged.
 	Log *bytes.Buffer
 }
+
+// Key signs the test server's tokens.
+var Key = []byte("apitest-key-apitest-key-apitest-key!")
+
+// Admin is the viewer Env.Query runs as.
+var Admin = &auth.Viewer{UserID: "US01ARZ3NDEKTSV4RRFFQ69G5FAV", Role: auth.RoleAdmin}
 
 // New starts a handler over a new, migrated database.
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := dbtest.Open(t)
 	counter := dbtest.NewCounter(db.Driver)
-	client := ent.NewClient(ent.Driver(counter))
+	client := database.NewClient(counter)
 	var log bytes.Buffer
-	h := api.New(api.Config{
+	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now}
+	now := func() time.Time { return env.Now() }
+	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Signer = signer
+	env.Handler = api.New(api.Config{
 		GraphiQL:       true,
 		Introspection:  true,
 		RequestTimeout: 30 * time.Second,
 		MaxBodyBytes:   1 << 20,
-	}, api.Deps{Client: client, DB: db.SQL, Logger: slog.New(slog.NewJSONHandler(&log, nil))})
-	return &Env{DB: db, Client: client, Counter: counter, Handler: h, Log: &log}
+	}, api.Deps{
+		Client:   client,
+		DB:       db.SQL,
+		Logger:   slog.New(slog.NewJSONHandler(&log, nil)),
+		Signer:   signer,
+		Sessions: auth.NewSessions(client, signer, 30*24*time.Hour, now),
+		APIKeys:  auth.NewAPIKeys(client, now),
+	})
+	return env
+}
+
+// Caller sends requests with one set of credentials.
+type Caller struct {
+	env     *Env
+	headers http.Header
+}
+
+// As returns a caller with an access token for v.
+func (e *Env) As(t testing.TB, v *auth.Viewer) *Caller {
+	t.Helper()
+	tok, _, err := e.Signer.Issue(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.WithHeader("Authorization", "Bearer "+tok)
+}
+
+// WithHeader returns a caller that sends one extra header (a raw token, an API key).
+func (e *Env) WithHeader(name, value string) *Caller {
+	h := http.Header{}
+	h.Set(name, value)
+	return &Caller{env: e, headers: h}
+}
+
+// Anonymous returns a caller without credentials.
+func (e *Env) Anonymous() *Caller { return &Caller{env: e, headers: http.Header{}} }
+
+// Query posts a GraphQL request as the caller.
+func (c *Caller) Query(t testing.TB, query string, vars map[string]any) *Response {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Post(t, "application/json", body)
+}
+
+// Post sends a raw POST /query as the caller.
+func (c *Caller) Post(t testing.TB, contentType string, body []byte) *Response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range c.headers {
+		req.Header[k] = v
+	}
+	return c.env.Do(t, req)
 }
 
 // System returns a context acting as the server itself, for fixtures.
@@ -90,22 +160,16 @@ func (r *Response) OnlyError(t testing.TB) Error {
 	return r.Errors[0]
 }
 
-// Query posts a GraphQL request as JSON.
+// Query posts a GraphQL request as an admin.
 func (e *Env) Query(t testing.TB, query string, vars map[string]any) *Response {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.Post(t, "application/json", body)
+	return e.As(t, Admin).Query(t, query, vars)
 }
 
-// Post sends a raw POST /query.
+// Post sends a raw POST /query as an admin.
 func (e *Env) Post(t testing.TB, contentType string, body []byte) *Response {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	return e.Do(t, req)
+	return e.As(t, Admin).Post(t, contentType, body)
 }
 
 // Do serves req and decodes the answer.

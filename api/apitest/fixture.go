@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"testing"
 
+	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/user"
 	"estatecrm/money"
 )
 
@@ -42,4 +44,26 @@ func (e *Env) Project(t testing.TB, name string, buildings, floors, perFloor int
 		}
 	}
 	return p
+}
+
+// Password is the password of users made by Env.User.
+const Password = "correct-horse-battery"
+
+// User creates a login with Password and returns it with the viewer it is.
+func (e *Env) User(t testing.TB, role user.Role, login string, projects ...*ent.Project) (*ent.User, *auth.Viewer) {
+	t.Helper()
+	hash, err := auth.HashPassword(Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Client.User.Create().SetName(login).SetLogin(login).SetPasswordHash(hash).SetRole(role)
+	for _, p := range projects {
+		c.AddProjectIDs(p.ID)
+	}
+	u, err := c.Save(System())
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	u.Edges.Projects = projects
+	return u, auth.ViewerOf(u)
 }

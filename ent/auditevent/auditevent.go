@@ -6,6 +6,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"time"
 
+	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 )
@@ -21,12 +22,16 @@ const (
 	FieldAction = "action"
 	// FieldObjectID holds the string denoting the object_id field in the database.
 	FieldObjectID = "object_id"
+	// FieldProjectID holds the string denoting the project_id field in the database.
+	FieldProjectID = "project_id"
 	// FieldDetail holds the string denoting the detail field in the database.
 	FieldDetail = "detail"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// EdgeActor holds the string denoting the actor edge name in mutations.
 	EdgeActor = "actor"
+	// EdgeProject holds the string denoting the project edge name in mutations.
+	EdgeProject = "project"
 	// Table holds the table name of the auditevent in the database.
 	Table = "audit_events"
 	// ActorTable is the table that holds the actor relation/edge.
@@ -36,6 +41,13 @@ const (
 	ActorInverseTable = "users"
 	// ActorColumn is the table column denoting the actor relation/edge.
 	ActorColumn = "actor_id"
+	// ProjectTable is the table that holds the project relation/edge.
+	ProjectTable = "audit_events"
+	// ProjectInverseTable is the table name for the Project entity.
+	// It exists in this package in order to avoid circular dependency with the "project" package.
+	ProjectInverseTable = "projects"
+	// ProjectColumn is the table column denoting the project relation/edge.
+	ProjectColumn = "project_id"
 )
 
 // Columns holds all SQL columns for auditevent fields.
@@ -44,6 +56,7 @@ var Columns = []string{
 	FieldActorID,
 	FieldAction,
 	FieldObjectID,
+	FieldProjectID,
 	FieldDetail,
 	FieldCreatedAt,
 }
@@ -58,7 +71,14 @@ func ValidColumn(column string) bool {
 	return false
 }
 
+// Note that the variables below are initialized by the runtime
+// package on the initialization of the application. Therefore,
+// it should be imported in the main as follows:
+//
+//	import _ "estatecrm/ent/runtime"
 var (
+	Hooks  [1]ent.Hook
+	Policy ent.Policy
 	// ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	ActionValidator func(string) error
 	// ObjectIDValidator is a validator for the "object_id" field. It is called by the builders before save.
@@ -96,6 +116,11 @@ func ByObjectID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldObjectID, opts...).ToFunc()
 }
 
+// ByProjectID orders the results by the project_id field.
+func ByProjectID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProjectID, opts...).ToFunc()
+}
+
 // ByDetail orders the results by the detail field.
 func ByDetail(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDetail, opts...).ToFunc()
@@ -112,10 +137,24 @@ func ByActorField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newActorStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByProjectField orders the results by project field.
+func ByProjectField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newProjectStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newActorStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ActorInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, ActorTable, ActorColumn),
+	)
+}
+func newProjectStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ProjectInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, ProjectTable, ProjectColumn),
 	)
 }

@@ -71,6 +71,11 @@ func ObjectID(v string) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldObjectID, v))
 }
 
+// ProjectID applies equality check predicate on the "project_id" field. It's identical to ProjectIDEQ.
+func ProjectID(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldProjectID, v))
+}
+
 // Detail applies equality check predicate on the "detail" field. It's identical to DetailEQ.
 func Detail(v string) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldDetail, v))
@@ -291,6 +296,86 @@ func ObjectIDContainsFold(v string) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldContainsFold(FieldObjectID, v))
 }
 
+// ProjectIDEQ applies the EQ predicate on the "project_id" field.
+func ProjectIDEQ(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldProjectID, v))
+}
+
+// ProjectIDNEQ applies the NEQ predicate on the "project_id" field.
+func ProjectIDNEQ(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNEQ(FieldProjectID, v))
+}
+
+// ProjectIDIn applies the In predicate on the "project_id" field.
+func ProjectIDIn(vs ...pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIn(FieldProjectID, vs...))
+}
+
+// ProjectIDNotIn applies the NotIn predicate on the "project_id" field.
+func ProjectIDNotIn(vs ...pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotIn(FieldProjectID, vs...))
+}
+
+// ProjectIDGT applies the GT predicate on the "project_id" field.
+func ProjectIDGT(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGT(FieldProjectID, v))
+}
+
+// ProjectIDGTE applies the GTE predicate on the "project_id" field.
+func ProjectIDGTE(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGTE(FieldProjectID, v))
+}
+
+// ProjectIDLT applies the LT predicate on the "project_id" field.
+func ProjectIDLT(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLT(FieldProjectID, v))
+}
+
+// ProjectIDLTE applies the LTE predicate on the "project_id" field.
+func ProjectIDLTE(v pulid.ID) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLTE(FieldProjectID, v))
+}
+
+// ProjectIDContains applies the Contains predicate on the "project_id" field.
+func ProjectIDContains(v pulid.ID) predicate.AuditEvent {
+	vc := string(v)
+	return predicate.AuditEvent(sql.FieldContains(FieldProjectID, vc))
+}
+
+// ProjectIDHasPrefix applies the HasPrefix predicate on the "project_id" field.
+func ProjectIDHasPrefix(v pulid.ID) predicate.AuditEvent {
+	vc := string(v)
+	return predicate.AuditEvent(sql.FieldHasPrefix(FieldProjectID, vc))
+}
+
+// ProjectIDHasSuffix applies the HasSuffix predicate on the "project_id" field.
+func ProjectIDHasSuffix(v pulid.ID) predicate.AuditEvent {
+	vc := string(v)
+	return predicate.AuditEvent(sql.FieldHasSuffix(FieldProjectID, vc))
+}
+
+// ProjectIDIsNil applies the IsNil predicate on the "project_id" field.
+func ProjectIDIsNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIsNull(FieldProjectID))
+}
+
+// ProjectIDNotNil applies the NotNil predicate on the "project_id" field.
+func ProjectIDNotNil() predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotNull(FieldProjectID))
+}
+
+// ProjectIDEqualFold applies the EqualFold predicate on the "project_id" field.
+func ProjectIDEqualFold(v pulid.ID) predicate.AuditEvent {
+	vc := string(v)
+	return predicate.AuditEvent(sql.FieldEqualFold(FieldProjectID, vc))
+}
+
+// ProjectIDContainsFold applies the ContainsFold predicate on the "project_id" field.
+func ProjectIDContainsFold(v pulid.ID) predicate.AuditEvent {
+	vc := string(v)
+	return predicate.AuditEvent(sql.FieldContainsFold(FieldProjectID, vc))
+}
+
 // DetailEQ applies the EQ predicate on the "detail" field.
 func DetailEQ(v string) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldDetail, v))
@@ -421,6 +506,29 @@ func HasActor() predicate.AuditEvent {
 func HasActorWith(preds ...predicate.User) predicate.AuditEvent {
 	return predicate.AuditEvent(func(s *sql.Selector) {
 		step := newActorStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasProject applies the HasEdge predicate on the "project" edge.
+func HasProject() predicate.AuditEvent {
+	return predicate.AuditEvent(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ProjectTable, ProjectColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasProjectWith applies the HasEdge predicate on the "project" edge with a given conditions (other predicates).
+func HasProjectWith(preds ...predicate.Project) predicate.AuditEvent {
+	return predicate.AuditEvent(func(s *sql.Selector) {
+		step := newProjectStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

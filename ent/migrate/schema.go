@@ -40,6 +40,7 @@ var (
 		{Name: "object_id", Type: field.TypeString, Size: 40},
 		{Name: "detail", Type: field.TypeString, Nullable: true, Size: 1000},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeString, Nullable: true, Size: 28},
 		{Name: "actor_id", Type: field.TypeString, Nullable: true, Size: 28},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
@@ -49,8 +50,14 @@ var (
 		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "audit_events_users_audit_events",
+				Symbol:     "audit_events_projects_audit_events",
 				Columns:    []*schema.Column{AuditEventsColumns[5]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "audit_events_users_audit_events",
+				Columns:    []*schema.Column{AuditEventsColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -59,12 +66,17 @@ var (
 			{
 				Name:    "auditevent_actor_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[4]},
+				Columns: []*schema.Column{AuditEventsColumns[6], AuditEventsColumns[4]},
 			},
 			{
 				Name:    "auditevent_object_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{AuditEventsColumns[2], AuditEventsColumns[4]},
+			},
+			{
+				Name:    "auditevent_project_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[5], AuditEventsColumns[4]},
 			},
 		},
 	}
@@ -427,6 +439,48 @@ var (
 			},
 		},
 	}
+	// RefreshTokensColumns holds the columns for the "refresh_tokens" table.
+	RefreshTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "family", Type: field.TypeString},
+		{Name: "token_hash", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "user_id", Type: field.TypeString, Size: 28},
+	}
+	// RefreshTokensTable holds the schema information for the "refresh_tokens" table.
+	RefreshTokensTable = &schema.Table{
+		Name:       "refresh_tokens",
+		Columns:    RefreshTokensColumns,
+		PrimaryKey: []*schema.Column{RefreshTokensColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "refresh_tokens_users_refresh_tokens",
+				Columns:    []*schema.Column{RefreshTokensColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "refreshtoken_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{RefreshTokensColumns[2]},
+			},
+			{
+				Name:    "refreshtoken_family",
+				Unique:  false,
+				Columns: []*schema.Column{RefreshTokensColumns[1]},
+			},
+			{
+				Name:    "refreshtoken_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{RefreshTokensColumns[7]},
+			},
+		},
+	}
 	// UnitsColumns holds the columns for the "units" table.
 	UnitsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -509,6 +563,8 @@ var (
 		{Name: "password_hash", Type: field.TypeString, Nullable: true},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"ADMIN", "MANAGER", "AGENT", "OWNER"}},
 		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "failed_logins", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
 		{Name: "customer_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 28},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -519,7 +575,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_customers_login",
-				Columns:    []*schema.Column{UsersColumns[8]},
+				Columns:    []*schema.Column{UsersColumns[10]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -653,6 +709,7 @@ var (
 		CustomersTable,
 		DealsTable,
 		ProjectsTable,
+		RefreshTokensTable,
 		UnitsTable,
 		UsersTable,
 		VisitsTable,
@@ -662,7 +719,8 @@ var (
 )
 
 func init() {
-	AuditEventsTable.ForeignKeys[0].RefTable = UsersTable
+	AuditEventsTable.ForeignKeys[0].RefTable = ProjectsTable
+	AuditEventsTable.ForeignKeys[1].RefTable = UsersTable
 	BuildingsTable.ForeignKeys[0].RefTable = ProjectsTable
 	ComplaintsTable.ForeignKeys[0].RefTable = CustomersTable
 	ComplaintsTable.ForeignKeys[1].RefTable = ProjectsTable
@@ -678,6 +736,7 @@ func init() {
 	DealsTable.ForeignKeys[1].RefTable = ProjectsTable
 	DealsTable.ForeignKeys[2].RefTable = UnitsTable
 	DealsTable.ForeignKeys[3].RefTable = UsersTable
+	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable
 	UnitsTable.ForeignKeys[0].RefTable = BuildingsTable
 	UnitsTable.ForeignKeys[1].RefTable = ProjectsTable
 	UnitsTable.ForeignKeys[2].RefTable = UsersTable

@@ -33,6 +33,9 @@ type Deal func(*sql.Selector)
 // Project is the predicate function for project builders.
 type Project func(*sql.Selector)
 
+// RefreshToken is the predicate function for refreshtoken builders.
+type RefreshToken func(*sql.Selector)
+
 // Unit is the predicate function for unit builders.
 type Unit func(*sql.Selector)
 

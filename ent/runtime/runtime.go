@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"context"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -12,6 +13,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -19,6 +21,9 @@ import (
 	"estatecrm/ent/visit"
 	"estatecrm/money"
 	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -26,6 +31,15 @@ import (
 // to their package variables.
 func init() {
 	apikeyMixin := schema.APIKey{}.Mixin()
+	apikey.Policy = privacy.NewPolicies(schema.APIKey{})
+	apikey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apikey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	apikeyMixinFields0 := apikeyMixin[0].Fields()
 	_ = apikeyMixinFields0
 	apikeyMixinFields1 := apikeyMixin[1].Fields()
@@ -99,6 +113,15 @@ func init() {
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
+	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
+	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	auditeventMixinFields0 := auditeventMixin[0].Fields()
 	_ = auditeventMixinFields0
 	auditeventFields := schema.AuditEvent{}.Fields()
@@ -126,11 +149,11 @@ func init() {
 	// auditevent.ObjectIDValidator is a validator for the "object_id" field. It is called by the builders before save.
 	auditevent.ObjectIDValidator = auditeventDescObjectID.Validators[0].(func(string) error)
 	// auditeventDescDetail is the schema descriptor for detail field.
-	auditeventDescDetail := auditeventFields[3].Descriptor()
+	auditeventDescDetail := auditeventFields[4].Descriptor()
 	// auditevent.DetailValidator is a validator for the "detail" field. It is called by the builders before save.
 	auditevent.DetailValidator = auditeventDescDetail.Validators[0].(func(string) error)
 	// auditeventDescCreatedAt is the schema descriptor for created_at field.
-	auditeventDescCreatedAt := auditeventFields[4].Descriptor()
+	auditeventDescCreatedAt := auditeventFields[5].Descriptor()
 	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
 	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
 	// auditeventDescID is the schema descriptor for id field.
@@ -140,6 +163,15 @@ func init() {
 	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	auditevent.IDValidator = auditeventDescID.Validators[0].(func(string) error)
 	buildingMixin := schema.Building{}.Mixin()
+	building.Policy = privacy.NewPolicies(schema.Building{})
+	building.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := building.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	buildingMixinFields0 := buildingMixin[0].Fields()
 	_ = buildingMixinFields0
 	buildingMixinFields1 := buildingMixin[1].Fields()
@@ -191,6 +223,15 @@ func init() {
 	// building.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	building.IDValidator = buildingDescID.Validators[0].(func(string) error)
 	complaintMixin := schema.Complaint{}.Mixin()
+	complaint.Policy = privacy.NewPolicies(schema.Complaint{})
+	complaint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := complaint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	complaintMixinFields0 := complaintMixin[0].Fields()
 	_ = complaintMixinFields0
 	complaintMixinFields1 := complaintMixin[1].Fields()
@@ -244,6 +285,15 @@ func init() {
 	// complaint.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	complaint.IDValidator = complaintDescID.Validators[0].(func(string) error)
 	complainteventMixin := schema.ComplaintEvent{}.Mixin()
+	complaintevent.Policy = privacy.NewPolicies(schema.ComplaintEvent{})
+	complaintevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := complaintevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	complainteventMixinFields0 := complainteventMixin[0].Fields()
 	_ = complainteventMixinFields0
 	complainteventFields := schema.ComplaintEvent{}.Fields()
@@ -271,6 +321,15 @@ func init() {
 	// complaintevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	complaintevent.IDValidator = complainteventDescID.Validators[0].(func(string) error)
 	complaintphotoMixin := schema.ComplaintPhoto{}.Mixin()
+	complaintphoto.Policy = privacy.NewPolicies(schema.ComplaintPhoto{})
+	complaintphoto.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := complaintphoto.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	complaintphotoMixinFields0 := complaintphotoMixin[0].Fields()
 	_ = complaintphotoMixinFields0
 	complaintphotoFields := schema.ComplaintPhoto{}.Fields()
@@ -316,9 +375,24 @@ func init() {
 	// complaintphoto.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	complaintphoto.IDValidator = complaintphotoDescID.Validators[0].(func(string) error)
 	customerMixin := schema.Customer{}.Mixin()
+	customer.Policy = privacy.NewPolicies(schema.Customer{})
+	customer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := customer.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	customerHooks := schema.Customer{}.Hooks()
-	customer.Hooks[0] = customerHooks[0]
-	customer.Hooks[1] = customerHooks[1]
+
+	customer.Hooks[1] = customerHooks[0]
+
+	customer.Hooks[2] = customerHooks[1]
+
+	customer.Hooks[3] = customerHooks[2]
+	customerInters := schema.Customer{}.Interceptors()
+	customer.Interceptors[0] = customerInters[0]
 	customerMixinFields0 := customerMixin[0].Fields()
 	_ = customerMixinFields0
 	customerMixinFields1 := customerMixin[1].Fields()
@@ -396,6 +470,15 @@ func init() {
 	// customer.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	customer.IDValidator = customerDescID.Validators[0].(func(string) error)
 	dealMixin := schema.Deal{}.Mixin()
+	deal.Policy = privacy.NewPolicies(schema.Deal{})
+	deal.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := deal.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	dealMixinFields0 := dealMixin[0].Fields()
 	_ = dealMixinFields0
 	dealMixinFields1 := dealMixin[1].Fields()
@@ -439,6 +522,15 @@ func init() {
 	// deal.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	deal.IDValidator = dealDescID.Validators[0].(func(string) error)
 	projectMixin := schema.Project{}.Mixin()
+	project.Policy = privacy.NewPolicies(schema.Project{})
+	project.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := project.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	projectMixinFields0 := projectMixin[0].Fields()
 	_ = projectMixinFields0
 	projectMixinFields1 := projectMixin[1].Fields()
@@ -571,9 +663,51 @@ func init() {
 	project.DefaultID = projectDescID.Default.(func() pulid.ID)
 	// project.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	project.IDValidator = projectDescID.Validators[0].(func(string) error)
+	refreshtokenMixin := schema.RefreshToken{}.Mixin()
+	refreshtoken.Policy = privacy.NewPolicies(schema.RefreshToken{})
+	refreshtoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := refreshtoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	refreshtokenMixinFields0 := refreshtokenMixin[0].Fields()
+	_ = refreshtokenMixinFields0
+	refreshtokenFields := schema.RefreshToken{}.Fields()
+	_ = refreshtokenFields
+	// refreshtokenDescFamily is the schema descriptor for family field.
+	refreshtokenDescFamily := refreshtokenFields[1].Descriptor()
+	// refreshtoken.FamilyValidator is a validator for the "family" field. It is called by the builders before save.
+	refreshtoken.FamilyValidator = refreshtokenDescFamily.Validators[0].(func(string) error)
+	// refreshtokenDescTokenHash is the schema descriptor for token_hash field.
+	refreshtokenDescTokenHash := refreshtokenFields[2].Descriptor()
+	// refreshtoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	refreshtoken.TokenHashValidator = refreshtokenDescTokenHash.Validators[0].(func(string) error)
+	// refreshtokenDescCreatedAt is the schema descriptor for created_at field.
+	refreshtokenDescCreatedAt := refreshtokenFields[3].Descriptor()
+	// refreshtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	refreshtoken.DefaultCreatedAt = refreshtokenDescCreatedAt.Default.(func() time.Time)
+	// refreshtokenDescID is the schema descriptor for id field.
+	refreshtokenDescID := refreshtokenMixinFields0[0].Descriptor()
+	// refreshtoken.DefaultID holds the default value on creation for the id field.
+	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() pulid.ID)
+	// refreshtoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	refreshtoken.IDValidator = refreshtokenDescID.Validators[0].(func(string) error)
 	unitMixin := schema.Unit{}.Mixin()
+	unit.Policy = privacy.NewPolicies(schema.Unit{})
+	unit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := unit.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	unitHooks := schema.Unit{}.Hooks()
-	unit.Hooks[0] = unitHooks[0]
+
+	unit.Hooks[1] = unitHooks[0]
 	unitMixinFields0 := unitMixin[0].Fields()
 	_ = unitMixinFields0
 	unitMixinFields1 := unitMixin[1].Fields()
@@ -675,8 +809,22 @@ func init() {
 	// unit.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	unit.IDValidator = unitDescID.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	userHooks := schema.User{}.Hooks()
-	user.Hooks[0] = userHooks[0]
+
+	user.Hooks[1] = userHooks[0]
+
+	user.Hooks[2] = userHooks[1]
+
+	user.Hooks[3] = userHooks[2]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userMixinFields1 := userMixin[1].Fields()
@@ -733,6 +881,12 @@ func init() {
 	userDescActive := userFields[5].Descriptor()
 	// user.DefaultActive holds the default value on creation for the active field.
 	user.DefaultActive = userDescActive.Default.(bool)
+	// userDescFailedLogins is the schema descriptor for failed_logins field.
+	userDescFailedLogins := userFields[6].Descriptor()
+	// user.DefaultFailedLogins holds the default value on creation for the failed_logins field.
+	user.DefaultFailedLogins = userDescFailedLogins.Default.(int)
+	// user.FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
+	user.FailedLoginsValidator = userDescFailedLogins.Validators[0].(func(int) error)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.
@@ -740,6 +894,15 @@ func init() {
 	// user.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	user.IDValidator = userDescID.Validators[0].(func(string) error)
 	visitMixin := schema.Visit{}.Mixin()
+	visit.Policy = privacy.NewPolicies(schema.Visit{})
+	visit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := visit.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	visitMixinFields0 := visitMixin[0].Fields()
 	_ = visitMixinFields0
 	visitMixinFields1 := visitMixin[1].Fields()

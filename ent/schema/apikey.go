@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // APIKey lets a listing portal read published projects and units.
@@ -43,4 +44,9 @@ func (APIKey) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField("apiKeys"), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the APIKey: see package rule.
+func (APIKey) Policy() ent.Policy {
+	return rule.Policy(rule.FilterAPIKeys())
 }

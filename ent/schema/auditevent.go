@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // AuditEvent records who read or changed personal data or an attribution.
@@ -27,6 +28,8 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("action").NotEmpty().MaxLen(50).Immutable().
 			Comment("e.g. customer.phone.read, customer.owner.change"),
 		field.String("object_id").MaxLen(40).Immutable(),
+		field.String("project_id").GoType(pulid.ID("")).Optional().Nillable().Immutable().
+			Comment("the project the object belongs to, so its managers can see the event"),
 		field.String("detail").MaxLen(1000).Optional().Immutable().
 			Comment("what changed, e.g. \"owner US… → US…\"; never the personal data itself"),
 		field.Time("created_at").Default(now).Immutable().
@@ -39,6 +42,8 @@ func (AuditEvent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("actor", User.Type).Ref("audit_events").
 			Field("actor_id").Unique().Immutable(),
+		edge.From("project", Project.Type).Ref("audit_events").
+			Field("project_id").Unique().Immutable(),
 	}
 }
 
@@ -47,6 +52,7 @@ func (AuditEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("actor_id", "created_at"),
 		index.Fields("object_id", "created_at"),
+		index.Fields("project_id", "created_at"),
 	}
 }
 
@@ -55,4 +61,9 @@ func (AuditEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the AuditEvent: see package rule.
+func (AuditEvent) Policy() ent.Policy {
+	return rule.Policy(rule.FilterAuditEvents())
 }

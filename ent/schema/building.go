@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // Building is a tower of a project (楼栋); a unit's floor must lie within it.
@@ -53,4 +54,9 @@ func (Building) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the Building: see package rule.
+func (Building) Policy() ent.Policy {
+	return rule.Policy(rule.FilterBuildings())
 }

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // Complaint is a homeowner's complaint or repair request (投诉/报修) about a unit.
@@ -86,4 +87,9 @@ func (Complaint) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the Complaint: see package rule.
+func (Complaint) Policy() ent.Policy {
+	return rule.Policy(rule.FilterComplaints())
 }

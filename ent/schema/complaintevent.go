@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // ComplaintEvent is one line of a complaint's timeline: who did what, when.
@@ -55,4 +56,9 @@ func (ComplaintEvent) Indexes() []ent.Index {
 // Annotations of the ComplaintEvent.
 func (ComplaintEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection(), entgql.MultiOrder()}
+}
+
+// Policy of the ComplaintEvent: see package rule.
+func (ComplaintEvent) Policy() ent.Policy {
+	return rule.Policy(rule.FilterComplaintEvents())
 }

@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent/schema/field"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // ComplaintPhoto is a photo attached to a complaint, kept in file storage
@@ -39,4 +40,9 @@ func (ComplaintPhoto) Edges() []ent.Edge {
 		edge.From("complaint", Complaint.Type).Ref("photos").
 			Field("complaint_id").Unique().Required().Immutable(),
 	}
+}
+
+// Policy of the ComplaintPhoto: see package rule.
+func (ComplaintPhoto) Policy() ent.Policy {
+	return rule.Policy(rule.FilterComplaintPhotos())
 }

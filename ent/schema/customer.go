@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/money"
 )
@@ -30,7 +31,8 @@ func (Customer) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxLen(50).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("phone").MaxLen(20).
-			Comment("E.164, normalised by a hook; one customer per phone"),
+			Comment("E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it").
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("phone_last4").MaxLen(4).
 			Comment("derived from phone by a hook, for the lookup at the door").
 			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
@@ -122,5 +124,15 @@ func (Customer) Annotations() []schema.Annotation {
 
 // Hooks of the Customer.
 func (Customer) Hooks() []ent.Hook {
-	return []ent.Hook{normalizePhone, checkBudget}
+	return []ent.Hook{normalizePhone, checkBudget, auditOwner}
+}
+
+// Interceptors of the Customer.
+func (Customer) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{maskPhones()}
+}
+
+// Policy of the Customer: see package rule.
+func (Customer) Policy() ent.Policy {
+	return rule.Policy(rule.FilterCustomers())
 }

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 	"estatecrm/money"
 )
 
@@ -73,4 +74,9 @@ func (Deal) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the Deal: see package rule.
+func (Deal) Policy() ent.Policy {
+	return rule.Policy(rule.FilterDeals())
 }

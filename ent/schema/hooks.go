@@ -4,10 +4,18 @@ import (
 	"context"
 	"strings"
 
+	"entgo.io/ent"
+
 	"estatecrm/apperr"
+	"estatecrm/audit"
+	"estatecrm/auth"
 	gen "estatecrm/ent"
+	"estatecrm/ent/customer"
 	"estatecrm/ent/hook"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/user"
 	"estatecrm/phone"
+	"estatecrm/rule"
 )
 
 // normalizePhone stores a customer's phone in E.164 with its last four digits
@@ -76,6 +84,147 @@ func checkUnitPlace(next gen.Mutator) gen.Mutator {
 		}
 		if floorSet && floor > b.Floors {
 			return nil, apperr.Input("floor", "floor %d is above the top floor (%d) of building %s", floor, b.Floors, b.Name)
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// maskPhones hides the phone of customers the viewer may see but not call
+// (an agent looking at the public pool): 138****8000. It runs on every read
+// of customers, whichever path loaded them.
+func maskPhones() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			if customers, ok := v.([]*gen.Customer); ok && err == nil {
+				viewer := auth.FromContext(ctx)
+				for _, c := range customers {
+					if c.Phone != "" && !rule.MaySeePhone(viewer, c) {
+						c.Phone = phone.Mask(c.Phone)
+					}
+				}
+			}
+			return v, err
+		})
+	})
+}
+
+// auditUser records changes of a user's role, password, projects or active
+// flag, and the creation of users, in the same transaction as the change.
+func auditUser(next gen.Mutator) gen.Mutator {
+	return hook.UserFunc(func(ctx context.Context, m *gen.UserMutation) (gen.Value, error) {
+		var actions []string
+		if m.Op().Is(gen.OpCreate) {
+			actions = append(actions, audit.UserCreate)
+		} else {
+			if _, ok := m.Role(); ok {
+				actions = append(actions, audit.UserRoleChange)
+			}
+			if _, ok := m.Active(); ok {
+				actions = append(actions, audit.UserActiveChange)
+			}
+		}
+		if _, ok := m.PasswordHash(); ok {
+			actions = append(actions, audit.UserPasswordChange)
+		}
+		if len(m.ProjectsIDs()) > 0 || len(m.RemovedProjectsIDs()) > 0 || m.ProjectsCleared() {
+			actions = append(actions, audit.UserProjectsChange)
+		}
+		if len(actions) == 0 {
+			return next.Mutate(ctx, m)
+		}
+		ids, err := mutatedIDs(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		v, err := next.Mutate(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if u, ok := v.(*gen.User); ok && len(ids) == 0 {
+			ids = append(ids, u.ID)
+		}
+		var events []audit.Event
+		for _, id := range ids {
+			for _, a := range actions {
+				events = append(events, audit.Event{Action: a, ObjectID: id})
+			}
+		}
+		return v, audit.Record(ctx, m.Client(), events...)
+	})
+}
+
+// mutatedIDs returns the ids an update will touch (none for a create).
+func mutatedIDs(ctx context.Context, m interface {
+	Op() gen.Op
+	IDs(context.Context) ([]pulid.ID, error)
+}) ([]pulid.ID, error) {
+	if m.Op().Is(gen.OpCreate) {
+		return nil, nil
+	}
+	return m.IDs(ctx)
+}
+
+// auditOwner records every change of a customer's owning agent (SPEC.md §3.1).
+func auditOwner(next gen.Mutator) gen.Mutator {
+	return hook.CustomerFunc(func(ctx context.Context, m *gen.CustomerMutation) (gen.Value, error) {
+		newOwner, set := m.OwnerID()
+		if !set && !m.OwnerCleared() || m.Op().Is(gen.OpCreate) {
+			return next.Mutate(ctx, m)
+		}
+		ids, err := m.IDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		before, err := m.Client().Customer.Query().Where(customer.IDIn(ids...)).All(auth.SystemContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		v, err := next.Mutate(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		var events []audit.Event
+		for _, c := range before {
+			from := "none"
+			if c.OwnerID != nil {
+				from = string(*c.OwnerID)
+			}
+			to := "none"
+			if set {
+				to = string(newOwner)
+			}
+			if from != to {
+				events = append(events, audit.Event{Action: audit.CustomerOwnerChange, ObjectID: c.ID, ProjectID: c.ProjectID, Detail: from + " → " + to})
+			}
+		}
+		return v, audit.Record(ctx, m.Client(), events...)
+	})
+}
+
+// checkUserKind keeps the two kinds of login apart: a homeowner is a
+// customer record and works in no project; staff are no customer.
+func checkUserKind(next gen.Mutator) gen.Mutator {
+	return hook.UserFunc(func(ctx context.Context, m *gen.UserMutation) (gen.Value, error) {
+		role, roleSet := m.Role()
+		if !roleSet && m.Op().Is(gen.OpUpdateOne) {
+			old, err := m.OldRole(ctx)
+			if err != nil {
+				return nil, err
+			}
+			role = old
+		}
+		if !roleSet && !m.Op().Is(gen.OpCreate|gen.OpUpdateOne) {
+			return next.Mutate(ctx, m)
+		}
+		_, customerSet := m.CustomerID()
+		switch {
+		case role == user.RoleOWNER && m.Op().Is(gen.OpCreate) && !customerSet:
+			return nil, apperr.Input("customerId", "a homeowner login needs the customer record it belongs to")
+		case role == user.RoleOWNER && len(m.ProjectsIDs()) > 0:
+			return nil, apperr.Input("projectIds", "a homeowner works in no project")
+		case role != user.RoleOWNER && customerSet:
+			return nil, apperr.Input("customerId", "only a homeowner login belongs to a customer record")
 		}
 		return next.Mutate(ctx, m)
 	})

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
 )
 
@@ -67,6 +68,8 @@ func (Project) Edges() []ent.Edge {
 			Annotations(entgql.RelayConnection()),
 		edge.To("complaints", Complaint.Type).
 			Annotations(entgql.RelayConnection()),
+		edge.To("audit_events", AuditEvent.Type).
+			Annotations(entgql.Skip()),
 		edge.From("staff", User.Type).Ref("projects").
 			Annotations(entgql.RelayConnection()),
 	}
@@ -84,4 +87,9 @@ func (Project) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the Project: see package rule.
+func (Project) Policy() ent.Policy {
+	return rule.Policy(rule.FilterProjects())
 }

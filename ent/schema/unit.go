@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 	"estatecrm/money"
 )
 
@@ -95,4 +96,9 @@ func (Unit) Annotations() []schema.Annotation {
 // Hooks of the Unit.
 func (Unit) Hooks() []ent.Hook {
 	return []ent.Hook{checkUnitPlace}
+}
+
+// Policy of the Unit: see package rule.
+func (Unit) Policy() ent.Policy {
+	return rule.Policy(rule.FilterUnits())
 }

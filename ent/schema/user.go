@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 )
 
 // User is a login: staff (admin, manager, agent) or a homeowner.
@@ -32,6 +33,12 @@ func (User) Fields() []ent.Field {
 		field.String("customer_id").GoType(pulid.ID("")).Optional().Nillable().
 			Comment("for a homeowner: the customer record they are"),
 		field.Bool("active").Default(true),
+		field.Int("failed_logins").Default(0).NonNegative().
+			Comment("consecutive failed logins; reset by a successful one").
+			Annotations(entgql.Skip()),
+		field.Time("locked_until").Optional().Nillable().
+			Comment("no login before this time, after repeated failures").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -56,6 +63,8 @@ func (User) Edges() []ent.Edge {
 		edge.From("held_units", Unit.Type).Ref("held_by"),
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.Skip()),
+		edge.To("refresh_tokens", RefreshToken.Type).
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -75,5 +84,10 @@ func (User) Annotations() []schema.Annotation {
 
 // Hooks of the User.
 func (User) Hooks() []ent.Hook {
-	return []ent.Hook{lowerLogin}
+	return []ent.Hook{lowerLogin, checkUserKind, auditUser}
+}
+
+// Policy of the User: see package rule.
+func (User) Policy() ent.Policy {
+	return rule.Policy(rule.FilterUsers(), rule.AllowOwnPasswordChange())
 }

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
 )
 
@@ -68,4 +69,9 @@ func (Visit) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
 	}
+}
+
+// Policy of the Visit: see package rule.
+func (Visit) Policy() ent.Policy {
+	return rule.Policy(rule.FilterVisits())
 }

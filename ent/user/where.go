@@ -91,6 +91,16 @@ func Active(v bool) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldActive, v))
 }
 
+// FailedLogins applies equality check predicate on the "failed_logins" field. It's identical to FailedLoginsEQ.
+func FailedLogins(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldFailedLogins, v))
+}
+
+// LockedUntil applies equality check predicate on the "locked_until" field. It's identical to LockedUntilEQ.
+func LockedUntil(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldLockedUntil, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -486,6 +496,96 @@ func ActiveNEQ(v bool) predicate.User {
 	return predicate.User(sql.FieldNEQ(FieldActive, v))
 }
 
+// FailedLoginsEQ applies the EQ predicate on the "failed_logins" field.
+func FailedLoginsEQ(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldFailedLogins, v))
+}
+
+// FailedLoginsNEQ applies the NEQ predicate on the "failed_logins" field.
+func FailedLoginsNEQ(v int) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldFailedLogins, v))
+}
+
+// FailedLoginsIn applies the In predicate on the "failed_logins" field.
+func FailedLoginsIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldIn(FieldFailedLogins, vs...))
+}
+
+// FailedLoginsNotIn applies the NotIn predicate on the "failed_logins" field.
+func FailedLoginsNotIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldFailedLogins, vs...))
+}
+
+// FailedLoginsGT applies the GT predicate on the "failed_logins" field.
+func FailedLoginsGT(v int) predicate.User {
+	return predicate.User(sql.FieldGT(FieldFailedLogins, v))
+}
+
+// FailedLoginsGTE applies the GTE predicate on the "failed_logins" field.
+func FailedLoginsGTE(v int) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldFailedLogins, v))
+}
+
+// FailedLoginsLT applies the LT predicate on the "failed_logins" field.
+func FailedLoginsLT(v int) predicate.User {
+	return predicate.User(sql.FieldLT(FieldFailedLogins, v))
+}
+
+// FailedLoginsLTE applies the LTE predicate on the "failed_logins" field.
+func FailedLoginsLTE(v int) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldFailedLogins, v))
+}
+
+// LockedUntilEQ applies the EQ predicate on the "locked_until" field.
+func LockedUntilEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldLockedUntil, v))
+}
+
+// LockedUntilNEQ applies the NEQ predicate on the "locked_until" field.
+func LockedUntilNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldLockedUntil, v))
+}
+
+// LockedUntilIn applies the In predicate on the "locked_until" field.
+func LockedUntilIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldLockedUntil, vs...))
+}
+
+// LockedUntilNotIn applies the NotIn predicate on the "locked_until" field.
+func LockedUntilNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldLockedUntil, vs...))
+}
+
+// LockedUntilGT applies the GT predicate on the "locked_until" field.
+func LockedUntilGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldLockedUntil, v))
+}
+
+// LockedUntilGTE applies the GTE predicate on the "locked_until" field.
+func LockedUntilGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldLockedUntil, v))
+}
+
+// LockedUntilLT applies the LT predicate on the "locked_until" field.
+func LockedUntilLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldLockedUntil, v))
+}
+
+// LockedUntilLTE applies the LTE predicate on the "locked_until" field.
+func LockedUntilLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldLockedUntil, v))
+}
+
+// LockedUntilIsNil applies the IsNil predicate on the "locked_until" field.
+func LockedUntilIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldLockedUntil))
+}
+
+// LockedUntilNotNil applies the NotNil predicate on the "locked_until" field.
+func LockedUntilNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldLockedUntil))
+}
+
 // HasProjects applies the HasEdge predicate on the "projects" edge.
 func HasProjects() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
@@ -708,6 +808,29 @@ func HasAuditEvents() predicate.User {
 func HasAuditEventsWith(preds ...predicate.AuditEvent) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newAuditEventsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasRefreshTokens applies the HasEdge predicate on the "refresh_tokens" edge.
+func HasRefreshTokens() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, RefreshTokensTable, RefreshTokensColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRefreshTokensWith applies the HasEdge predicate on the "refresh_tokens" edge with a given conditions (other predicates).
+func HasRefreshTokensWith(preds ...predicate.RefreshToken) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newRefreshTokensStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -1,0 +1,118 @@
+// Package account manages logins: users and their roles, passwords and
+// projects, and the API keys of listing portals. Who may do what is decided
+// by the privacy rules (admins, and a user changing their own password);
+// every change of role, password or projects is audited by a User hook.
+package account
+
+import (
+	"context"
+
+	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/user"
+)
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Name       string
+	Login      string
+	Password   string
+	Role       user.Role
+	ProjectIDs []pulid.ID
+	CustomerID *pulid.ID
+}
+
+// UserChange is the input of UpdateUser; nil fields stay as they are.
+type UserChange struct {
+	ID         pulid.ID
+	Name       *string
+	Role       *user.Role
+	ProjectIDs []pulid.ID
+	Active     *bool
+}
+
+// PasswordReset is the input of ResetPassword.
+type PasswordReset struct {
+	ID       pulid.ID
+	Password string
+}
+
+// PasswordChange is the input of ChangePassword.
+type PasswordChange struct {
+	CurrentPassword string
+	NewPassword     string
+}
+
+// CreateUser creates a login.
+func CreateUser(ctx context.Context, client *ent.Client, in NewUser) (*ent.User, error) {
+	if err := auth.ValidatePassword("input.password", in.Password); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	return client.User.Create().
+		SetName(in.Name).SetLogin(in.Login).SetPasswordHash(hash).SetRole(in.Role).
+		AddProjectIDs(in.ProjectIDs...).SetNillableCustomerID(in.CustomerID).
+		Save(ctx)
+}
+
+// UpdateUser changes a user's name, role, projects or active flag.
+func UpdateUser(ctx context.Context, client *ent.Client, in UserChange) (*ent.User, error) {
+	upd := client.User.UpdateOneID(in.ID).SetNillableName(in.Name).SetNillableRole(in.Role).SetNillableActive(in.Active)
+	if in.ProjectIDs != nil {
+		upd.ClearProjects().AddProjectIDs(in.ProjectIDs...)
+	}
+	return upd.Save(ctx)
+}
+
+// ResetPassword sets a user's password (an admin's act).
+func ResetPassword(ctx context.Context, client *ent.Client, in PasswordReset) (*ent.User, error) {
+	if err := auth.ValidatePassword("input.password", in.Password); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	return client.User.UpdateOneID(in.ID).SetPasswordHash(hash).Save(ctx)
+}
+
+// ChangePassword lets the signed-in user replace their own password after
+// proving they know the current one.
+func ChangePassword(ctx context.Context, client *ent.Client, in PasswordChange) (*ent.User, error) {
+	v := auth.FromContext(ctx)
+	if v == nil || v.UserID == "" {
+		return nil, apperr.New(apperr.Unauthenticated, "sign in to change your password")
+	}
+	u, err := client.User.Get(auth.SystemContext(ctx), v.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := auth.CheckPassword(u.PasswordHash, in.CurrentPassword); err != nil || !ok {
+		return nil, apperr.Input("input.currentPassword", "the current password is wrong")
+	}
+	if err := auth.ValidatePassword("input.newPassword", in.NewPassword); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	return client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(ctx)
+}
+
+// Me returns the signed-in user, or nil for a portal.
+func Me(ctx context.Context, client *ent.Client) (*ent.User, error) {
+	v := auth.FromContext(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
+	}
+	if v.UserID == "" {
+		return nil, nil
+	}
+	return client.User.Get(ctx, v.UserID)
+}

@@ -1,0 +1,39 @@
+package account
+
+import (
+	"context"
+
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
+)
+
+// NewAPIKey is the input of CreateAPIKey.
+type NewAPIKey struct {
+	Name               string
+	RateLimitPerMinute *int
+}
+
+// CreatedAPIKey is a new key with its secret, shown once.
+type CreatedAPIKey struct {
+	APIKey *ent.APIKey
+	Key    string
+}
+
+// CreateAPIKey creates a portal's key; only its hash is stored.
+func CreateAPIKey(ctx context.Context, client *ent.Client, in NewAPIKey) (*CreatedAPIKey, error) {
+	key, prefix, hash := auth.NewAPIKey()
+	k, err := client.APIKey.Create().
+		SetName(in.Name).SetKeyPrefix(prefix).SetSecretHash(hash).
+		SetNillableRateLimitPerMinute(in.RateLimitPerMinute).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedAPIKey{APIKey: k, Key: key}, nil
+}
+
+// RevokeAPIKey turns a key off at once.
+func RevokeAPIKey(ctx context.Context, client *ent.Client, id pulid.ID) (*ent.APIKey, error) {
+	return client.APIKey.UpdateOneID(id).SetActive(false).Save(ctx)
+}

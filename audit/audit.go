@@ -1,0 +1,55 @@
+// Package audit records who read or changed personal data or an
+// attribution (SPEC.md §2, PIPL): the owner of a customer, a user's role,
+// password or projects, and reads of a customer's full phone by anyone but
+// the owning agent.
+package audit
+
+import (
+	"context"
+
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
+)
+
+// Actions recorded.
+const (
+	CustomerOwnerChange = "customer.owner.change"
+	CustomerPhoneRead   = "customer.phone.read"
+	UserCreate          = "user.create"
+	UserRoleChange      = "user.role.change"
+	UserPasswordChange  = "user.password.change"
+	UserProjectsChange  = "user.projects.change"
+	UserActiveChange    = "user.active.change"
+)
+
+// Event is one audit record.
+type Event struct {
+	Action    string
+	ObjectID  pulid.ID
+	ProjectID pulid.ID // optional: lets the project's managers see it
+	Detail    string   // what changed, never the personal data itself
+}
+
+// Record writes events as the viewer in ctx, through client, so that inside
+// a transaction they commit or roll back with the change they describe.
+func Record(ctx context.Context, client *ent.Client, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var actor *pulid.ID
+	if v := auth.FromContext(ctx); v != nil && v.UserID != "" {
+		actor = &v.UserID
+	}
+	sys := auth.SystemContext(ctx)
+	rows := make([]*ent.AuditEventCreate, len(events))
+	for i, e := range events {
+		c := client.AuditEvent.Create().
+			SetAction(e.Action).SetObjectID(string(e.ObjectID)).SetDetail(e.Detail).SetNillableActorID(actor)
+		if e.ProjectID != "" {
+			c.SetProjectID(e.ProjectID)
+		}
+		rows[i] = c
+	}
+	return client.AuditEvent.CreateBulk(rows...).Exec(sys)
+}

@@ -1,0 +1,224 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+
+	"estatecrm/apperr"
+	"estatecrm/ent"
+	"estatecrm/ent/refreshtoken"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/user"
+)
+
+// Login throttling: after this many failures in a row an account is locked,
+// for a minute, then twice as long after each further failure, up to an hour.
+const (
+	maxFailures = 5
+	maxLock     = time.Hour
+)
+
+var (
+	errLogin   = apperr.New(apperr.Unauthenticated, "invalid login or password; after repeated failures, wait before trying again")
+	errRefresh = apperr.New(apperr.Unauthenticated, "invalid or expired refresh token")
+)
+
+// Tokens are what a login or a refresh hands out.
+type Tokens struct {
+	AccessToken           string
+	AccessTokenExpiresAt  time.Time
+	RefreshToken          string
+	RefreshTokenExpiresAt time.Time
+	User                  *ent.User
+}
+
+// Sessions logs users in and out and rotates refresh tokens. It writes with
+// its own client, not the request's transaction: a failed login must still
+// count, and a replayed refresh token must still revoke its family, even
+// though the request itself fails.
+type Sessions struct {
+	client     *ent.Client
+	signer     *Signer
+	refreshTTL time.Duration
+	now        func() time.Time
+}
+
+// NewSessions returns the session service.
+func NewSessions(client *ent.Client, signer *Signer, refreshTTL time.Duration, now func() time.Time) *Sessions {
+	if now == nil {
+		now = time.Now
+	}
+	return &Sessions{client: client, signer: signer, refreshTTL: refreshTTL, now: now}
+}
+
+// Login checks a login and password and opens a new session. Every failure
+// gets the same answer, whether the login is unknown, the password wrong,
+// the user disabled or the account locked.
+func (s *Sessions) Login(ctx context.Context, login, password string) (*Tokens, error) {
+	ctx = SystemContext(ctx)
+	now := s.now().UTC()
+	u, err := s.client.User.Query().Where(user.Login(normalLogin(login))).WithProjects().Only(ctx)
+	if ent.IsNotFound(err) {
+		_, _ = CheckPassword(dummyHash(), password) // the same work as for a known login
+		return nil, errLogin
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active || u.PasswordHash == "" || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
+		return nil, errLogin
+	}
+	ok, err := CheckPassword(u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := s.recordFailure(ctx, u, now); err != nil {
+			return nil, err
+		}
+		return nil, errLogin
+	}
+	if u.FailedLogins > 0 || u.LockedUntil != nil {
+		if err := s.client.User.UpdateOne(u).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.open(ctx, u, newFamily())
+}
+
+func (s *Sessions) recordFailure(ctx context.Context, u *ent.User, now time.Time) error {
+	n := u.FailedLogins + 1
+	upd := s.client.User.UpdateOne(u).SetFailedLogins(n)
+	if n >= maxFailures {
+		lock := time.Minute << min(n-maxFailures, 6)
+		upd.SetLockedUntil(now.Add(min(lock, maxLock)))
+	}
+	return upd.Exec(ctx)
+}
+
+// Refresh trades a refresh token for a new pair. A token is good once: a
+// second use means it was copied, so the whole family is revoked and the
+// caller must log in again.
+func (s *Sessions) Refresh(ctx context.Context, token string) (*Tokens, error) {
+	ctx = SystemContext(ctx)
+	now := s.now().UTC()
+	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(hashToken(token))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rt.RevokedAt != nil || rt.UsedAt != nil {
+		return nil, s.revokeFamily(ctx, rt.Family, errRefresh)
+	}
+	if !now.Before(rt.ExpiresAt) {
+		return nil, errRefresh
+	}
+	// Mark it used only if nobody did in between: of two concurrent refreshes
+	// with one token, exactly one wins and the other is a replay.
+	n, err := s.client.RefreshToken.Update().
+		Where(refreshtoken.ID(rt.ID), refreshtoken.UsedAtIsNil(), refreshtoken.RevokedAtIsNil()).
+		SetUsedAt(now).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, s.revokeFamily(ctx, rt.Family, errRefresh)
+	}
+	u, err := s.client.User.Query().Where(user.ID(rt.UserID)).WithProjects().Only(ctx)
+	if ent.IsNotFound(err) || (err == nil && !u.Active) {
+		return nil, s.revokeFamily(ctx, rt.Family, errRefresh)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.open(ctx, u, rt.Family)
+}
+
+// Logout revokes the session the refresh token belongs to. An unknown token
+// is not an error: the session is over either way.
+func (s *Sessions) Logout(ctx context.Context, token string) error {
+	ctx = SystemContext(ctx)
+	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(hashToken(token))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.revokeFamily(ctx, rt.Family, nil)
+}
+
+func (s *Sessions) revokeFamily(ctx context.Context, family string, then error) error {
+	err := s.client.RefreshToken.Update().
+		Where(refreshtoken.Family(family), refreshtoken.RevokedAtIsNil()).
+		SetRevokedAt(s.now().UTC()).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	return then
+}
+
+// open issues an access token and a new refresh token of the family.
+func (s *Sessions) open(ctx context.Context, u *ent.User, family string) (*Tokens, error) {
+	access, accessExp, err := s.signer.Issue(ViewerOf(u))
+	if err != nil {
+		return nil, err
+	}
+	refresh := randomToken()
+	refreshExp := s.now().UTC().Add(s.refreshTTL)
+	err = s.client.RefreshToken.Create().
+		SetUserID(u.ID).SetFamily(family).SetTokenHash(hashToken(refresh)).
+		SetExpiresAt(refreshExp).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{AccessToken: access, AccessTokenExpiresAt: accessExp, RefreshToken: refresh, RefreshTokenExpiresAt: refreshExp, User: u}, nil
+}
+
+// ViewerOf returns the viewer a user is; its projects must be loaded.
+func ViewerOf(u *ent.User) *Viewer {
+	v := &Viewer{UserID: u.ID, Role: Role(u.Role)}
+	if u.CustomerID != nil {
+		v.CustomerID = *u.CustomerID
+	}
+	for _, p := range u.Edges.Projects {
+		v.ProjectIDs = append(v.ProjectIDs, p.ID)
+	}
+	return v
+}
+
+// normalLogin matches the User hook that stores logins lower-cased.
+func normalLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// hashToken stores refresh tokens as SHA-256: they are 256 random bits, so
+// a fast hash is enough and lookups stay an index probe.
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newFamily() string { return string(pulid.MustNew("RF")) }
+
+var (
+	dummyOnce sync.Once
+	dummy     string
+)
+
+func dummyHash() string {
+	dummyOnce.Do(func() { dummy, _ = HashPassword("no such user") })
+	return dummy
+}

@@ -1,0 +1,47 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+
+	"estatecrm/ent"
+)
+
+// sessionFields run outside the mutation transaction: a failed login must
+// still count against the account, and a replayed refresh token must still
+// revoke its family, although the request fails (and a request transaction
+// would roll them back). They write through their own client.
+var sessionFields = []string{"login", "refreshToken", "logout"}
+
+// Transactioner runs each mutation in one transaction, committed only when
+// the whole response has no error.
+type Transactioner struct{ entgql.Transactioner }
+
+// NewTransactioner returns the transactioner over client.
+func NewTransactioner(client *ent.Client) Transactioner {
+	return Transactioner{entgql.Transactioner{
+		TxOpener:   client,
+		SkipTxFunc: entgql.SkipIfHasFields(sessionFields...),
+	}}
+}
+
+// InterceptResponse implements graphql.ResponseInterceptor. A request
+// refused before it had an operation (an undecodable body) has nothing to
+// run in a transaction; entgql's would panic on it.
+func (t Transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	return t.Transactioner.InterceptResponse(ctx, next)
+}
+
+// db returns the request's transactional client, or the plain client when the
+// operation runs without one.
+func (r *Resolver) db(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return r.client
+}

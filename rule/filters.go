@@ -1,0 +1,234 @@
+package rule
+
+import (
+	"context"
+
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/auditevent"
+	"estatecrm/ent/building"
+	"estatecrm/ent/complaint"
+	"estatecrm/ent/complaintevent"
+	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/deal"
+	"estatecrm/ent/predicate"
+	"estatecrm/ent/privacy"
+	"estatecrm/ent/project"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/user"
+	"estatecrm/ent/visit"
+)
+
+// Each filter below runs after DenyIfNoViewer and AllowIfAdmin, so the
+// viewer is a manager, an agent, a homeowner or a portal.
+
+// ownedUnit is a unit the homeowner has signed for.
+func ownedUnit(v *auth.Viewer) predicate.Unit {
+	return unit.HasDealsWith(deal.CustomerID(v.CustomerID), deal.StageEQ(deal.StageCONTRACTED))
+}
+
+// publishedUnit is what a portal may list.
+func publishedUnit() predicate.Unit {
+	return unit.And(unit.Published(true), unit.HasProjectWith(project.Published(true)))
+}
+
+// FilterProjects: staff see their projects, a homeowner the projects of their
+// units, a portal the published ones.
+func FilterProjects() privacy.QueryRule {
+	return privacy.ProjectQueryRuleFunc(func(ctx context.Context, q *ent.ProjectQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager, auth.RoleAgent:
+			q.Where(project.IDIn(v.ProjectIDs...))
+		case auth.RoleOwner:
+			q.Where(project.HasUnitsWith(ownedUnit(v)))
+		case auth.RolePortal:
+			q.Where(project.Published(true))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterBuildings follows the projects.
+func FilterBuildings() privacy.QueryRule {
+	return privacy.BuildingQueryRuleFunc(func(ctx context.Context, q *ent.BuildingQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager, auth.RoleAgent:
+			q.Where(building.ProjectIDIn(v.ProjectIDs...))
+		case auth.RoleOwner:
+			q.Where(building.HasUnitsWith(ownedUnit(v)))
+		case auth.RolePortal:
+			q.Where(building.HasProjectWith(project.Published(true)))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterUnits: staff see their projects' units, a homeowner their own, a
+// portal the published units of published projects.
+func FilterUnits() privacy.QueryRule {
+	return privacy.UnitQueryRuleFunc(func(ctx context.Context, q *ent.UnitQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager, auth.RoleAgent:
+			q.Where(unit.ProjectIDIn(v.ProjectIDs...))
+		case auth.RoleOwner:
+			q.Where(ownedUnit(v))
+		case auth.RolePortal:
+			q.Where(publishedUnit())
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterCustomers: a manager sees the customers of their projects; an agent
+// their own and the public pool of their projects (the phone of a pool
+// customer is masked by the Customer interceptor); a homeowner themself.
+func FilterCustomers() privacy.QueryRule {
+	return privacy.CustomerQueryRuleFunc(func(ctx context.Context, q *ent.CustomerQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager:
+			q.Where(customer.ProjectIDIn(v.ProjectIDs...))
+		case auth.RoleAgent:
+			q.Where(customer.Or(
+				customer.OwnerID(v.UserID),
+				customer.And(customer.ProjectIDIn(v.ProjectIDs...),
+					customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLT(now()))),
+			))
+		case auth.RoleOwner:
+			q.Where(customer.ID(v.CustomerID))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterVisits: a manager sees their projects' visits; an agent their own
+// and those of customers they own.
+func FilterVisits() privacy.QueryRule {
+	return privacy.VisitQueryRuleFunc(func(ctx context.Context, q *ent.VisitQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager:
+			q.Where(visit.ProjectIDIn(v.ProjectIDs...))
+		case auth.RoleAgent:
+			q.Where(visit.Or(visit.AgentID(v.UserID), visit.HasCustomerWith(customer.OwnerID(v.UserID))))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterDeals: a manager sees their projects' deals; an agent their own and
+// their customers'; a homeowner their own.
+func FilterDeals() privacy.QueryRule {
+	return privacy.DealQueryRuleFunc(func(ctx context.Context, q *ent.DealQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager:
+			q.Where(deal.ProjectIDIn(v.ProjectIDs...))
+		case auth.RoleAgent:
+			q.Where(deal.Or(deal.AgentID(v.UserID), deal.HasCustomerWith(customer.OwnerID(v.UserID))))
+		case auth.RoleOwner:
+			q.Where(deal.CustomerID(v.CustomerID))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// complaintsOf is the complaints a viewer may see.
+func complaintsOf(v *auth.Viewer) predicate.Complaint {
+	switch v.Role {
+	case auth.RoleManager:
+		return complaint.ProjectIDIn(v.ProjectIDs...)
+	case auth.RoleAgent:
+		return complaint.HasCustomerWith(customer.OwnerID(v.UserID))
+	case auth.RoleOwner:
+		return complaint.CustomerID(v.CustomerID)
+	default:
+		return none
+	}
+}
+
+// FilterComplaints: a manager sees their projects' complaints, an agent
+// those of customers they own, a homeowner their own.
+func FilterComplaints() privacy.QueryRule {
+	return privacy.ComplaintQueryRuleFunc(func(ctx context.Context, q *ent.ComplaintQuery) error {
+		q.Where(complaintsOf(auth.FromContext(ctx)))
+		return privacy.Allow
+	})
+}
+
+// FilterComplaintEvents follows the complaints; a homeowner does not see
+// staff-only notes.
+func FilterComplaintEvents() privacy.QueryRule {
+	return privacy.ComplaintEventQueryRuleFunc(func(ctx context.Context, q *ent.ComplaintEventQuery) error {
+		v := auth.FromContext(ctx)
+		q.Where(complaintevent.HasComplaintWith(complaintsOf(v)))
+		if v.Role == auth.RoleOwner {
+			q.Where(complaintevent.Internal(false))
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterComplaintPhotos follows the complaints.
+func FilterComplaintPhotos() privacy.QueryRule {
+	return privacy.ComplaintPhotoQueryRuleFunc(func(ctx context.Context, q *ent.ComplaintPhotoQuery) error {
+		q.Where(complaintphoto.HasComplaintWith(complaintsOf(auth.FromContext(ctx))))
+		return privacy.Allow
+	})
+}
+
+// FilterUsers: staff see themselves and the staff of their projects; a
+// homeowner themself; a portal nobody.
+func FilterUsers() privacy.QueryRule {
+	return privacy.UserQueryRuleFunc(func(ctx context.Context, q *ent.UserQuery) error {
+		v := auth.FromContext(ctx)
+		switch v.Role {
+		case auth.RoleManager, auth.RoleAgent:
+			q.Where(user.Or(user.ID(v.UserID), user.And(
+				user.RoleIn(user.RoleMANAGER, user.RoleAGENT),
+				user.HasProjectsWith(project.IDIn(v.ProjectIDs...)))))
+		case auth.RoleOwner:
+			q.Where(user.ID(v.UserID))
+		default:
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// FilterAPIKeys: only admins see API keys.
+func FilterAPIKeys() privacy.QueryRule {
+	return privacy.APIKeyQueryRuleFunc(func(_ context.Context, q *ent.APIKeyQuery) error {
+		q.Where(none)
+		return privacy.Allow
+	})
+}
+
+// FilterAuditEvents: managers see the events of their projects.
+func FilterAuditEvents() privacy.QueryRule {
+	return privacy.AuditEventQueryRuleFunc(func(ctx context.Context, q *ent.AuditEventQuery) error {
+		v := auth.FromContext(ctx)
+		if v.Role == auth.RoleManager {
+			q.Where(auditevent.ProjectIDIn(v.ProjectIDs...))
+		} else {
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}

@@ -1,0 +1,129 @@
+// Package rule holds the privacy rules of SPEC.md §3.4, written once and
+// attached to every ent schema, so that lists, edges, node(id:), counts and
+// subscriptions all see the same rows:
+//
+//   - anonymous: nothing (UNAUTHENTICATED);
+//   - admin and the system itself: everything;
+//   - manager: everything in their projects;
+//   - agent: their projects' units; their own customers, and the public pool
+//     of their projects (phone masked); their own visits and deals;
+//   - homeowner: their own profile, units, deals and complaints;
+//   - portal: published projects and their published units.
+//
+// A read the viewer may not make is filtered out, not refused, so a denied
+// object is indistinguishable from a missing one (NOT_FOUND). Mutations are
+// denied unless a rule allows them.
+package rule
+
+import (
+	"context"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/privacy"
+	"estatecrm/ent/user"
+)
+
+// ErrUnauthenticated answers any data access without a viewer.
+var ErrUnauthenticated = apperr.New(apperr.Unauthenticated, "authentication required")
+
+// DenyIfNoViewer refuses anonymous access.
+func DenyIfNoViewer() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if auth.FromContext(ctx) == nil {
+			return ErrUnauthenticated
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowIfAdmin lets admins and the system itself through.
+func AllowIfAdmin() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if v := auth.FromContext(ctx); v != nil && (v.Role == auth.RoleAdmin || v.Role == auth.RoleSystem) {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowIfSystem lets only the server itself through (seed, jobs, sessions).
+func AllowIfSystem() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if v := auth.FromContext(ctx); v != nil && v.Role == auth.RoleSystem {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// Policy is the usual policy of an entity: no anonymous access, admins and
+// the system allowed, reads filtered by the entity's filter, and mutations
+// allowed only by the extra rules given (domain workflows add theirs).
+func Policy(filter privacy.QueryRule, mutations ...privacy.MutationRule) privacy.Policy {
+	m := privacy.MutationPolicy{DenyIfNoViewer(), AllowIfAdmin()}
+	m = append(m, mutations...)
+	m = append(m, privacy.AlwaysDenyRule())
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{DenyIfNoViewer(), AllowIfAdmin(), filter, privacy.AlwaysDenyRule()},
+		Mutation: m,
+	}
+}
+
+// SystemOnly is the policy of internal entities (refresh tokens).
+func SystemOnly() privacy.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{AllowIfSystem(), privacy.AlwaysDenyRule()},
+	}
+}
+
+// none matches no row.
+func none(s *sql.Selector) { s.Where(sql.False()) }
+
+// now is the clock of the public-pool rule.
+var now = func() time.Time { return time.Now().UTC() }
+
+// MaySeePhone reports whether the viewer may see a customer's full phone:
+// admins, managers (audited), the owning agent and the customer themself.
+// Everyone else who may see the customer at all (an agent looking at the
+// public pool) sees it masked.
+func MaySeePhone(v *auth.Viewer, c *ent.Customer) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Role {
+	case auth.RoleSystem, auth.RoleAdmin, auth.RoleManager:
+		return true
+	case auth.RoleAgent:
+		return c.OwnerID != nil && *c.OwnerID == v.UserID
+	case auth.RoleOwner:
+		return c.ID == v.CustomerID
+	}
+	return false
+}
+
+// AllowOwnPasswordChange lets a signed-in user update their own password
+// and nothing else of their user row.
+func AllowOwnPasswordChange() privacy.MutationRule {
+	return privacy.UserMutationRuleFunc(func(ctx context.Context, m *ent.UserMutation) error {
+		v := auth.FromContext(ctx)
+		id, ok := m.ID()
+		if !ok || !m.Op().Is(ent.OpUpdateOne) || v == nil || v.UserID == "" || id != v.UserID {
+			return privacy.Skip
+		}
+		for _, f := range m.Fields() {
+			if f != user.FieldPasswordHash && f != user.FieldUpdatedAt {
+				return privacy.Skip
+			}
+		}
+		if len(m.AddedFields()) > 0 || len(m.ClearedFields()) > 0 || len(m.AddedEdges()) > 0 || len(m.RemovedEdges()) > 0 || len(m.ClearedEdges()) > 0 {
+			return privacy.Skip
+		}
+		return privacy.Allow
+	})
+}
