@@ -191,6 +191,8 @@ func printLogins(w io.Writer, logins []seed.Login) {
 	if len(logins) == 0 {
 		return
 	}
+	fmt.Fprintf(w, "  sign in: mutation { login(input: {login: \"agent.hz1\", password: %q}) { accessToken } }\n", seed.DemoPassword)
+	fmt.Fprintln(w, "           then send the header  Authorization: Bearer <accessToken>")
 	fmt.Fprintf(w, "  demo logins (password %q):\n", seed.DemoPassword)
 	for _, l := range logins {
 		fmt.Fprintf(w, "    %-8s %-12s %s %s\n", l.Role, l.Login, l.Name, l.Note)

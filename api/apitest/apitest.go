@@ -53,6 +53,9 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	env.Signer = signer
+	// Admin is a real row, so what it does can be audited under its id.
+	client.User.Create().SetID(Admin.UserID).SetName("admin").SetLogin("test.admin").SetRole("ADMIN").
+		ExecX(System())
 	env.Handler = api.New(api.Config{
 		GraphiQL:       true,
 		Introspection:  true,

@@ -123,9 +123,9 @@ func auditUser(next gen.Mutator) gen.Mutator {
 			if _, ok := m.Active(); ok {
 				actions = append(actions, audit.UserActiveChange)
 			}
-		}
-		if _, ok := m.PasswordHash(); ok {
-			actions = append(actions, audit.UserPasswordChange)
+			if _, ok := m.PasswordHash(); ok {
+				actions = append(actions, audit.UserPasswordChange)
+			}
 		}
 		if len(m.ProjectsIDs()) > 0 || len(m.RemovedProjectsIDs()) > 0 || m.ProjectsCleared() {
 			actions = append(actions, audit.UserProjectsChange)

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -64,7 +65,7 @@ func (User) Edges() []ent.Edge {
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.Skip()),
 		edge.To("refresh_tokens", RefreshToken.Type).
-			Annotations(entgql.Skip()),
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 
