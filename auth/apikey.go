@@ -27,7 +27,20 @@ func NewAPIKey() (key, prefix, hash string) {
 	_, _ = rand.Read(p[:])
 	prefix = hex.EncodeToString(p[:])
 	key = apiKeyScheme + prefix + "_" + randomToken()
-	return key, prefix, hashToken(key)
+	return key, prefix, HashAPIKey(key)
+}
+
+// HashAPIKey returns what is stored of a key.
+func HashAPIKey(key string) string { return hashToken(key) }
+
+// APIKeyPrefix returns the public prefix of a well-formed key.
+func APIKeyPrefix(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, apiKeyScheme)
+	prefix, _, ok2 := strings.Cut(rest, "_")
+	if !ok || !ok2 || len(prefix) != 16 {
+		return "", false
+	}
+	return prefix, true
 }
 
 // APIKeys authenticates portals and keeps each key within its rate limit.
@@ -50,9 +63,8 @@ func NewAPIKeys(client *ent.Client, now func() time.Time) *APIKeys {
 // Authenticate returns the portal viewer of a key, or ErrInvalidToken. The
 // second result reports whether the key is within its rate limit.
 func (a *APIKeys) Authenticate(ctx context.Context, key string) (*Viewer, bool, error) {
-	rest, ok := strings.CutPrefix(key, apiKeyScheme)
-	prefix, _, ok2 := strings.Cut(rest, "_")
-	if !ok || !ok2 || len(prefix) != 16 {
+	prefix, ok := APIKeyPrefix(key)
+	if !ok {
 		return nil, false, ErrInvalidToken
 	}
 	sys := SystemContext(ctx)

@@ -47,6 +47,10 @@ type Result struct {
 // DemoPassword is the password of every demo login.
 const DemoPassword = "demo-2026"
 
+// DemoAPIKey is the key of the demo listing portal. Demo data only: a real
+// key is made by the createAPIKey mutation and shown once.
+const DemoAPIKey = "ek_d3a0d3a0d3a0d3a0_demo-portal-key-of-the-embedded-demo-only"
+
 // ErrNotEmpty is returned when the database holds users or projects but not
 // the demo admin: demo customers must never be mixed into real data.
 var ErrNotEmpty = errors.New("seed: the database already holds data that is not the demo data; not seeding")
@@ -311,6 +315,9 @@ func (s *seeder) seed() error {
 	if err := s.createAdmin(); err != nil {
 		return err
 	}
+	if err := s.createPortalKey(); err != nil {
+		return err
+	}
 	for i := range projectSpecs {
 		st, err := s.createSite(&projectSpecs[i])
 		if err != nil {
@@ -429,6 +436,13 @@ func (s *seeder) createAdmin() error {
 		SetCreatedAt(since).SetUpdatedAt(since).
 		Save(s.ctx)
 	return err
+}
+
+// createPortalKey writes the demo portal's API key.
+func (s *seeder) createPortalKey() error {
+	prefix, _ := auth.APIKeyPrefix(DemoAPIKey)
+	return s.c.APIKey.Create().SetName("演示房产门户 (demo portal)").SetKeyPrefix(prefix).
+		SetSecretHash(auth.HashAPIKey(DemoAPIKey)).SetRateLimitPerMinute(600).Exec(s.ctx)
 }
 
 // createSite writes a project, its staff and its buildings.

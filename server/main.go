@@ -197,6 +197,7 @@ func printLogins(w io.Writer, logins []seed.Login) {
 	for _, l := range logins {
 		fmt.Fprintf(w, "    %-8s %-12s %s %s\n", l.Role, l.Login, l.Name, l.Note)
 	}
+	fmt.Fprintf(w, "  demo listing portal: send the header  X-API-Key: %s\n", seed.DemoAPIKey)
 }
 
 // healthcheck asks a running server for /healthz: a container image without
