@@ -64,12 +64,14 @@ func New(cfg Config, deps Deps) http.Handler {
 func graphQL(cfg Config, deps Deps) http.Handler {
 	srv := handler.New(graph.NewSchema(deps.Client, deps.Sessions))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
+	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))
-	srv.SetDisableSuggestion(true)
+	// Limits first: it must measure an operation before PageSize walks it,
+	// and answer before the transactioner sees a request without operation.
+	guard.Install(srv, guard.DefaultLimits())
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -37,34 +38,41 @@ func (p PageSize) MutateOperationContext(_ context.Context, rc *graphql.Operatio
 	if rc.Operation == nil {
 		return nil
 	}
-	return p.check(rc.Operation.SelectionSet, rc.Variables, 0)
+	w := pageWalker{p: p, vars: rc.Variables, seen: map[string]bool{}}
+	return w.check(rc.Operation.SelectionSet)
 }
 
-func (p PageSize) check(set ast.SelectionSet, vars map[string]any, depth int) *gqlerror.Error {
-	if depth > 64 { // fragments cannot cycle after validation; this is a backstop
-		return nil
-	}
+// pageWalker checks each fragment once, however often it is spread: its
+// arguments are the same at every spread, and a document of fragments each
+// spreading the next twice must not take exponential time.
+type pageWalker struct {
+	p    PageSize
+	vars map[string]any
+	seen map[string]bool
+}
+
+func (w *pageWalker) check(set ast.SelectionSet) *gqlerror.Error {
 	for _, sel := range set {
+		var next ast.SelectionSet
 		switch s := sel.(type) {
 		case *ast.Field:
 			if s.Definition != nil && strings.HasSuffix(s.Definition.Type.Name(), "Connection") {
-				if err := p.checkArgs(s, vars); err != nil {
+				if err := w.p.checkArgs(s, w.vars); err != nil {
 					return err
 				}
 			}
-			if err := p.check(s.SelectionSet, vars, depth+1); err != nil {
-				return err
-			}
+			next = s.SelectionSet
 		case *ast.InlineFragment:
-			if err := p.check(s.SelectionSet, vars, depth+1); err != nil {
-				return err
-			}
+			next = s.SelectionSet
 		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				if err := p.check(s.Definition.SelectionSet, vars, depth+1); err != nil {
-					return err
-				}
+			if s.Definition == nil || w.seen[s.Name] {
+				continue
 			}
+			w.seen[s.Name] = true
+			next = s.Definition.SelectionSet
+		}
+		if err := w.check(next); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -76,6 +84,7 @@ func (p PageSize) checkArgs(f *ast.Field, vars map[string]any) *gqlerror.Error {
 	last, hasLast := intArg(args, "last")
 	fail := func(field, format string, a ...any) *gqlerror.Error {
 		e := gqlerror.Wrap(apperr.Input(f.Alias+"."+field, format, a...))
+		errcode.Set(e, errcode.ValidationFailed) // answered like any invalid query (422)
 		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
 		return e
 	}

@@ -1,0 +1,113 @@
+package guard_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"estatecrm/graph"
+	"estatecrm/graph/guard"
+)
+
+// server is a handler over a schema with a mutation, wired as the API is,
+// that counts the operations it runs.
+func server(t *testing.T) (http.Handler, *atomic.Int32) {
+	t.Helper()
+	s := gqlparser.MustLoadSchema(&ast.Source{Input: `type Query { a: Int } type Mutation { b: Int }`})
+	var ran atomic.Int32
+	srv := handler.New(&graphql.ExecutableSchemaMock{
+		SchemaFunc: func() *ast.Schema { return s },
+		ExecFunc: func(context.Context) graphql.ResponseHandler {
+			ran.Add(1)
+			return graphql.OneShot(&graphql.Response{Data: []byte(`{}`)})
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(guard.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetErrorPresenter(graph.ErrorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	guard.Install(srv, guard.DefaultLimits())
+	return srv, &ran
+}
+
+type answer struct {
+	status int
+	code   string
+	msg    string
+}
+
+func serve(t *testing.T, h http.Handler, r *http.Request) answer {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	var out struct {
+		Errors []struct {
+			Message    string
+			Extensions struct{ Code string }
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("not JSON: %s", rec.Body)
+	}
+	a := answer{status: rec.Code}
+	if len(out.Errors) > 0 {
+		a.code, a.msg = out.Errors[0].Extensions.Code, out.Errors[0].Message
+	}
+	return a
+}
+
+func TestTransports(t *testing.T) {
+	h, ran := server(t)
+	get := func(q string, op ...string) *http.Request {
+		v := url.Values{"query": {q}, "operationName": op}
+		return httptest.NewRequest(http.MethodGet, "/?"+v.Encode(), nil)
+	}
+	post := func(contentType, body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		return r
+	}
+	put := httptest.NewRequest(http.MethodPut, "/", strings.NewReader(`{"query":"{ a }"}`))
+	put.Header.Set("Content-Type", "application/json")
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want answer
+		runs bool
+	}{
+		{"query over GET", get("{ a }"), answer{status: 200}, true},
+		{"mutation over POST", post("application/json", `{"query":"mutation { b }"}`), answer{status: 200}, true},
+		{"mutation over GET", get("mutation { b }"),
+			answer{422, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
+		{"named mutation over GET", get("query Q { a } mutation M { b }", "M"),
+			answer{422, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
+		{"form", post("application/x-www-form-urlencoded", "query=%7B+a+%7D"),
+			answer{415, "BAD_USER_INPUT", "a POST body must be application/json"}, false},
+		{"PUT", put, answer{405, "BAD_USER_INPUT", "only GET and POST requests are allowed"}, false},
+		{"token limit", post("application/json", `{"query":"{`+strings.Repeat(" a", 1000)+` }"}`),
+			answer{422, "BAD_USER_INPUT", "exceeded token limit of 1000"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ran.Store(0)
+			if got := serve(t, h, tc.req); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			if got := ran.Load() == 1; got != tc.runs {
+				t.Fatalf("ran: %v, want %v", got, tc.runs)
+			}
+		})
+	}
+}
