@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
+	"estatecrm/rule"
 )
 
 // NewUser is the input of CreateUser.
@@ -102,7 +103,7 @@ func ChangePassword(ctx context.Context, client *ent.Client, in PasswordChange) 
 	if err != nil {
 		return nil, err
 	}
-	return client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(ctx)
+	return client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(rule.WithPasswordProof(ctx))
 }
 
 // Me returns the signed-in user, or nil for a portal.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/ent/user"
 )
 
 // BenchmarkSalesGrid measures the sales grid of a 600-unit project through the
@@ -23,17 +24,22 @@ import (
 func BenchmarkSalesGrid(b *testing.B) {
 	env := apitest.New(b)
 	p := env.Project(b, "滨江·云玺", 5, 30, 4) // 600 units
+	_, agent := env.User(b, user.RoleAGENT, "agent.hz1", p)
+	token, _, err := env.Signer.Issue(agent)
+	if err != nil {
+		b.Fatal(err)
+	}
 	body := `{"query":` + quote(tourGridQuery) + `,"variables":{"p":"` + string(p.ID) + `"}}`
 	for _, clients := range []int{1, 50} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			benchParallel(b, env, body, clients)
+			benchParallel(b, env, token, body, clients)
 		})
 	}
 }
 
 // benchParallel posts body b.N times from the given number of concurrent
 // clients and reports p50/p99 latency.
-func benchParallel(b *testing.B, env *apitest.Env, body string, clients int) {
+func benchParallel(b *testing.B, env *apitest.Env, token, body string, clients int) {
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -49,6 +55,7 @@ func benchParallel(b *testing.B, env *apitest.Env, body string, clients int) {
 				}
 				req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
 				rec := httptest.NewRecorder()
 				start := time.Now()
 				env.Handler.ServeHTTP(rec, req)

@@ -627,7 +627,7 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				path  = append(path, alias)
 				query = (&ComplaintEventClient{config: _q.config}).Query()
 			)
-			args := newComplaintEventPaginateArgs(fieldArgs(ctx, new(ComplaintEventWhereInput), path...))
+			args := newComplaintEventPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1226,7 +1226,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&VisitClient{config: _q.config}).Query()
 			)
-			args := newVisitPaginateArgs(fieldArgs(ctx, new(VisitWhereInput), path...))
+			args := newVisitPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1315,7 +1315,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&DealClient{config: _q.config}).Query()
 			)
-			args := newDealPaginateArgs(fieldArgs(ctx, new(DealWhereInput), path...))
+			args := newDealPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1404,7 +1404,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				path  = append(path, alias)
 				query = (&ComplaintClient{config: _q.config}).Query()
 			)
-			args := newComplaintPaginateArgs(fieldArgs(ctx, new(ComplaintWhereInput), path...))
+			args := newComplaintPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -1977,7 +1977,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&BuildingClient{config: _q.config}).Query()
 			)
-			args := newBuildingPaginateArgs(fieldArgs(ctx, new(BuildingWhereInput), path...))
+			args := newBuildingPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2155,7 +2155,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&CustomerClient{config: _q.config}).Query()
 			)
-			args := newCustomerPaginateArgs(fieldArgs(ctx, new(CustomerWhereInput), path...))
+			args := newCustomerPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2244,7 +2244,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&VisitClient{config: _q.config}).Query()
 			)
-			args := newVisitPaginateArgs(fieldArgs(ctx, new(VisitWhereInput), path...))
+			args := newVisitPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2333,7 +2333,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&DealClient{config: _q.config}).Query()
 			)
-			args := newDealPaginateArgs(fieldArgs(ctx, new(DealWhereInput), path...))
+			args := newDealPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2422,7 +2422,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&ComplaintClient{config: _q.config}).Query()
 			)
-			args := newComplaintPaginateArgs(fieldArgs(ctx, new(ComplaintWhereInput), path...))
+			args := newComplaintPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2511,7 +2511,7 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				path  = append(path, alias)
 				query = (&UserClient{config: _q.config}).Query()
 			)
-			args := newUserPaginateArgs(fieldArgs(ctx, new(UserWhereInput), path...))
+			args := newUserPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2839,7 +2839,7 @@ func (_q *UnitQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&DealClient{config: _q.config}).Query()
 			)
-			args := newDealPaginateArgs(fieldArgs(ctx, new(DealWhereInput), path...))
+			args := newDealPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -2928,7 +2928,7 @@ func (_q *UnitQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&ComplaintClient{config: _q.config}).Query()
 			)
-			args := newComplaintPaginateArgs(fieldArgs(ctx, new(ComplaintWhereInput), path...))
+			args := newComplaintPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -3017,7 +3017,7 @@ func (_q *UnitQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&VisitClient{config: _q.config}).Query()
 			)
-			args := newVisitPaginateArgs(fieldArgs(ctx, new(VisitWhereInput), path...))
+			args := newVisitPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -3323,7 +3323,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&CustomerClient{config: _q.config}).Query()
 			)
-			args := newCustomerPaginateArgs(fieldArgs(ctx, new(CustomerWhereInput), path...))
+			args := newCustomerPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -3412,7 +3412,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&VisitClient{config: _q.config}).Query()
 			)
-			args := newVisitPaginateArgs(fieldArgs(ctx, new(VisitWhereInput), path...))
+			args := newVisitPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -3501,7 +3501,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&DealClient{config: _q.config}).Query()
 			)
-			args := newDealPaginateArgs(fieldArgs(ctx, new(DealWhereInput), path...))
+			args := newDealPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}
@@ -3603,7 +3603,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				path  = append(path, alias)
 				query = (&ComplaintClient{config: _q.config}).Query()
 			)
-			args := newComplaintPaginateArgs(fieldArgs(ctx, new(ComplaintWhereInput), path...))
+			args := newComplaintPaginateArgs(fieldArgs(ctx, nil, path...))
 			if err := validateFirstLast(args.first, args.last); err != nil {
 				return fmt.Errorf("validate first and last in path %q: %w", path, err)
 			}

@@ -94,11 +94,10 @@ func (_m *Complaint) Assignee(ctx context.Context) (*User, error) {
 }
 
 func (_m *Complaint) Events(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintEventOrder, where *ComplaintEventWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintEventOrder,
 ) (*ComplaintEventConnection, error) {
 	opts := []ComplaintEventPaginateOption{
 		WithComplaintEventOrder(orderBy),
-		WithComplaintEventFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
@@ -167,11 +166,10 @@ func (_m *Customer) Owner(ctx context.Context) (*User, error) {
 }
 
 func (_m *Customer) Visits(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder, where *VisitWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder,
 ) (*VisitConnection, error) {
 	opts := []VisitPaginateOption{
 		WithVisitOrder(orderBy),
-		WithVisitFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
@@ -188,11 +186,10 @@ func (_m *Customer) Visits(
 }
 
 func (_m *Customer) Deals(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder, where *DealWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder,
 ) (*DealConnection, error) {
 	opts := []DealPaginateOption{
 		WithDealOrder(orderBy),
-		WithDealFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
@@ -209,11 +206,10 @@ func (_m *Customer) Deals(
 }
 
 func (_m *Customer) Complaints(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder, where *ComplaintWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder,
 ) (*ComplaintConnection, error) {
 	opts := []ComplaintPaginateOption{
 		WithComplaintOrder(orderBy),
-		WithComplaintFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
@@ -282,11 +278,10 @@ func (_m *Deal) Project(ctx context.Context) (*Project, error) {
 }
 
 func (_m *Project) Buildings(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*BuildingOrder, where *BuildingWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*BuildingOrder,
 ) (*BuildingConnection, error) {
 	opts := []BuildingPaginateOption{
 		WithBuildingOrder(orderBy),
-		WithBuildingFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
@@ -324,11 +319,10 @@ func (_m *Project) Units(
 }
 
 func (_m *Project) Customers(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder, where *CustomerWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder,
 ) (*CustomerConnection, error) {
 	opts := []CustomerPaginateOption{
 		WithCustomerOrder(orderBy),
-		WithCustomerFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
@@ -345,11 +339,10 @@ func (_m *Project) Customers(
 }
 
 func (_m *Project) Visits(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder, where *VisitWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder,
 ) (*VisitConnection, error) {
 	opts := []VisitPaginateOption{
 		WithVisitOrder(orderBy),
-		WithVisitFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
@@ -366,11 +359,10 @@ func (_m *Project) Visits(
 }
 
 func (_m *Project) Deals(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder, where *DealWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder,
 ) (*DealConnection, error) {
 	opts := []DealPaginateOption{
 		WithDealOrder(orderBy),
-		WithDealFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
@@ -387,11 +379,10 @@ func (_m *Project) Deals(
 }
 
 func (_m *Project) Complaints(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder, where *ComplaintWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder,
 ) (*ComplaintConnection, error) {
 	opts := []ComplaintPaginateOption{
 		WithComplaintOrder(orderBy),
-		WithComplaintFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
@@ -408,11 +399,10 @@ func (_m *Project) Complaints(
 }
 
 func (_m *Project) Staff(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*UserOrder, where *UserWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*UserOrder,
 ) (*UserConnection, error) {
 	opts := []UserPaginateOption{
 		WithUserOrder(orderBy),
-		WithUserFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
@@ -461,11 +451,10 @@ func (_m *Unit) HeldFor(ctx context.Context) (*Customer, error) {
 }
 
 func (_m *Unit) Deals(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder, where *DealWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder,
 ) (*DealConnection, error) {
 	opts := []DealPaginateOption{
 		WithDealOrder(orderBy),
-		WithDealFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
@@ -482,11 +471,10 @@ func (_m *Unit) Deals(
 }
 
 func (_m *Unit) Complaints(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder, where *ComplaintWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder,
 ) (*ComplaintConnection, error) {
 	opts := []ComplaintPaginateOption{
 		WithComplaintOrder(orderBy),
-		WithComplaintFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
@@ -503,11 +491,10 @@ func (_m *Unit) Complaints(
 }
 
 func (_m *Unit) ShownIn(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder, where *VisitWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder,
 ) (*VisitConnection, error) {
 	opts := []VisitPaginateOption{
 		WithVisitOrder(orderBy),
-		WithVisitFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
@@ -544,11 +531,10 @@ func (_m *User) Customer(ctx context.Context) (*Customer, error) {
 }
 
 func (_m *User) Customers(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder, where *CustomerWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder,
 ) (*CustomerConnection, error) {
 	opts := []CustomerPaginateOption{
 		WithCustomerOrder(orderBy),
-		WithCustomerFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
@@ -565,11 +551,10 @@ func (_m *User) Customers(
 }
 
 func (_m *User) Visits(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder, where *VisitWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*VisitOrder,
 ) (*VisitConnection, error) {
 	opts := []VisitPaginateOption{
 		WithVisitOrder(orderBy),
-		WithVisitFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
@@ -586,11 +571,10 @@ func (_m *User) Visits(
 }
 
 func (_m *User) Deals(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder, where *DealWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*DealOrder,
 ) (*DealConnection, error) {
 	opts := []DealPaginateOption{
 		WithDealOrder(orderBy),
-		WithDealFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
@@ -619,11 +603,10 @@ func (_m *User) FiledComplaints(ctx context.Context) (result []*Complaint, err e
 }
 
 func (_m *User) AssignedComplaints(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder, where *ComplaintWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ComplaintOrder,
 ) (*ComplaintConnection, error) {
 	opts := []ComplaintPaginateOption{
 		WithComplaintOrder(orderBy),
-		WithComplaintFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]

@@ -517,10 +517,6 @@ type AuditEventWhereInput struct {
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
 
-	// "actor" edge predicates.
-	HasActor     *bool             `json:"hasActor,omitempty"`
-	HasActorWith []*UserWhereInput `json:"hasActorWith,omitempty"`
-
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
 	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
@@ -859,24 +855,6 @@ func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
 		predicates = append(predicates, auditevent.CreatedAtLTE(*i.CreatedAtLTE))
 	}
 
-	if i.HasActor != nil {
-		p := auditevent.HasActor()
-		if !*i.HasActor {
-			p = auditevent.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasActorWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasActorWith))
-		for _, w := range i.HasActorWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasActorWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, auditevent.HasActorWith(with...))
-	}
 	if i.HasProject != nil {
 		p := auditevent.HasProject()
 		if !*i.HasProject {
@@ -1591,33 +1569,9 @@ type ComplaintWhereInput struct {
 	RatingCommentEqualFold    *string  `json:"ratingCommentEqualFold,omitempty"`
 	RatingCommentContainsFold *string  `json:"ratingCommentContainsFold,omitempty"`
 
-	// "unit" edge predicates.
-	HasUnit     *bool             `json:"hasUnit,omitempty"`
-	HasUnitWith []*UnitWhereInput `json:"hasUnitWith,omitempty"`
-
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
 	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
-
-	// "customer" edge predicates.
-	HasCustomer     *bool                 `json:"hasCustomer,omitempty"`
-	HasCustomerWith []*CustomerWhereInput `json:"hasCustomerWith,omitempty"`
-
-	// "filed_by" edge predicates.
-	HasFiledBy     *bool             `json:"hasFiledBy,omitempty"`
-	HasFiledByWith []*UserWhereInput `json:"hasFiledByWith,omitempty"`
-
-	// "assignee" edge predicates.
-	HasAssignee     *bool             `json:"hasAssignee,omitempty"`
-	HasAssigneeWith []*UserWhereInput `json:"hasAssigneeWith,omitempty"`
-
-	// "events" edge predicates.
-	HasEvents     *bool                       `json:"hasEvents,omitempty"`
-	HasEventsWith []*ComplaintEventWhereInput `json:"hasEventsWith,omitempty"`
-
-	// "photos" edge predicates.
-	HasPhotos     *bool                       `json:"hasPhotos,omitempty"`
-	HasPhotosWith []*ComplaintPhotoWhereInput `json:"hasPhotosWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2361,24 +2315,6 @@ func (i *ComplaintWhereInput) P() (predicate.Complaint, error) {
 		predicates = append(predicates, complaint.RatingCommentContainsFold(*i.RatingCommentContainsFold))
 	}
 
-	if i.HasUnit != nil {
-		p := complaint.HasUnit()
-		if !*i.HasUnit {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasUnitWith) > 0 {
-		with := make([]predicate.Unit, 0, len(i.HasUnitWith))
-		for _, w := range i.HasUnitWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasUnitWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasUnitWith(with...))
-	}
 	if i.HasProject != nil {
 		p := complaint.HasProject()
 		if !*i.HasProject {
@@ -2396,96 +2332,6 @@ func (i *ComplaintWhereInput) P() (predicate.Complaint, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, complaint.HasProjectWith(with...))
-	}
-	if i.HasCustomer != nil {
-		p := complaint.HasCustomer()
-		if !*i.HasCustomer {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomerWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomerWith))
-		for _, w := range i.HasCustomerWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomerWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasCustomerWith(with...))
-	}
-	if i.HasFiledBy != nil {
-		p := complaint.HasFiledBy()
-		if !*i.HasFiledBy {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasFiledByWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasFiledByWith))
-		for _, w := range i.HasFiledByWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasFiledByWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasFiledByWith(with...))
-	}
-	if i.HasAssignee != nil {
-		p := complaint.HasAssignee()
-		if !*i.HasAssignee {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasAssigneeWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasAssigneeWith))
-		for _, w := range i.HasAssigneeWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasAssigneeWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasAssigneeWith(with...))
-	}
-	if i.HasEvents != nil {
-		p := complaint.HasEvents()
-		if !*i.HasEvents {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasEventsWith) > 0 {
-		with := make([]predicate.ComplaintEvent, 0, len(i.HasEventsWith))
-		for _, w := range i.HasEventsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasEventsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasEventsWith(with...))
-	}
-	if i.HasPhotos != nil {
-		p := complaint.HasPhotos()
-		if !*i.HasPhotos {
-			p = complaint.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasPhotosWith) > 0 {
-		with := make([]predicate.ComplaintPhoto, 0, len(i.HasPhotosWith))
-		for _, w := range i.HasPhotosWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasPhotosWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaint.HasPhotosWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -2616,14 +2462,6 @@ type ComplaintEventWhereInput struct {
 	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
-
-	// "complaint" edge predicates.
-	HasComplaint     *bool                  `json:"hasComplaint,omitempty"`
-	HasComplaintWith []*ComplaintWhereInput `json:"hasComplaintWith,omitempty"`
-
-	// "actor" edge predicates.
-	HasActor     *bool             `json:"hasActor,omitempty"`
-	HasActorWith []*UserWhereInput `json:"hasActorWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2983,42 +2821,6 @@ func (i *ComplaintEventWhereInput) P() (predicate.ComplaintEvent, error) {
 		predicates = append(predicates, complaintevent.CreatedAtLTE(*i.CreatedAtLTE))
 	}
 
-	if i.HasComplaint != nil {
-		p := complaintevent.HasComplaint()
-		if !*i.HasComplaint {
-			p = complaintevent.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasComplaintWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasComplaintWith))
-		for _, w := range i.HasComplaintWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasComplaintWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaintevent.HasComplaintWith(with...))
-	}
-	if i.HasActor != nil {
-		p := complaintevent.HasActor()
-		if !*i.HasActor {
-			p = complaintevent.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasActorWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasActorWith))
-		for _, w := range i.HasActorWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasActorWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaintevent.HasActorWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyComplaintEventWhereInput
@@ -3134,10 +2936,6 @@ type ComplaintPhotoWhereInput struct {
 	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
-
-	// "complaint" edge predicates.
-	HasComplaint     *bool                  `json:"hasComplaint,omitempty"`
-	HasComplaintWith []*ComplaintWhereInput `json:"hasComplaintWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3461,24 +3259,6 @@ func (i *ComplaintPhotoWhereInput) P() (predicate.ComplaintPhoto, error) {
 		predicates = append(predicates, complaintphoto.CreatedAtLTE(*i.CreatedAtLTE))
 	}
 
-	if i.HasComplaint != nil {
-		p := complaintphoto.HasComplaint()
-		if !*i.HasComplaint {
-			p = complaintphoto.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasComplaintWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasComplaintWith))
-		for _, w := range i.HasComplaintWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasComplaintWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, complaintphoto.HasComplaintWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyComplaintPhotoWhereInput
@@ -3555,21 +3335,6 @@ type CustomerWhereInput struct {
 	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
 	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
 	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
-
-	// "phone_last4" field predicates.
-	PhoneLast4             *string  `json:"phoneLast4,omitempty"`
-	PhoneLast4NEQ          *string  `json:"phoneLast4NEQ,omitempty"`
-	PhoneLast4In           []string `json:"phoneLast4In,omitempty"`
-	PhoneLast4NotIn        []string `json:"phoneLast4NotIn,omitempty"`
-	PhoneLast4GT           *string  `json:"phoneLast4GT,omitempty"`
-	PhoneLast4GTE          *string  `json:"phoneLast4GTE,omitempty"`
-	PhoneLast4LT           *string  `json:"phoneLast4LT,omitempty"`
-	PhoneLast4LTE          *string  `json:"phoneLast4LTE,omitempty"`
-	PhoneLast4Contains     *string  `json:"phoneLast4Contains,omitempty"`
-	PhoneLast4HasPrefix    *string  `json:"phoneLast4HasPrefix,omitempty"`
-	PhoneLast4HasSuffix    *string  `json:"phoneLast4HasSuffix,omitempty"`
-	PhoneLast4EqualFold    *string  `json:"phoneLast4EqualFold,omitempty"`
-	PhoneLast4ContainsFold *string  `json:"phoneLast4ContainsFold,omitempty"`
 
 	// "gender" field predicates.
 	Gender      *customer.Gender  `json:"gender,omitempty"`
@@ -3790,30 +3555,6 @@ type CustomerWhereInput struct {
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
 	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
-
-	// "owner" edge predicates.
-	HasOwner     *bool             `json:"hasOwner,omitempty"`
-	HasOwnerWith []*UserWhereInput `json:"hasOwnerWith,omitempty"`
-
-	// "visits" edge predicates.
-	HasVisits     *bool              `json:"hasVisits,omitempty"`
-	HasVisitsWith []*VisitWhereInput `json:"hasVisitsWith,omitempty"`
-
-	// "deals" edge predicates.
-	HasDeals     *bool             `json:"hasDeals,omitempty"`
-	HasDealsWith []*DealWhereInput `json:"hasDealsWith,omitempty"`
-
-	// "complaints" edge predicates.
-	HasComplaints     *bool                  `json:"hasComplaints,omitempty"`
-	HasComplaintsWith []*ComplaintWhereInput `json:"hasComplaintsWith,omitempty"`
-
-	// "held_units" edge predicates.
-	HasHeldUnits     *bool             `json:"hasHeldUnits,omitempty"`
-	HasHeldUnitsWith []*UnitWhereInput `json:"hasHeldUnitsWith,omitempty"`
-
-	// "login" edge predicates.
-	HasLogin     *bool             `json:"hasLogin,omitempty"`
-	HasLoginWith []*UserWhereInput `json:"hasLoginWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -4036,45 +3777,6 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	}
 	if i.NameContainsFold != nil {
 		predicates = append(predicates, customer.NameContainsFold(*i.NameContainsFold))
-	}
-	if i.PhoneLast4 != nil {
-		predicates = append(predicates, customer.PhoneLast4EQ(*i.PhoneLast4))
-	}
-	if i.PhoneLast4NEQ != nil {
-		predicates = append(predicates, customer.PhoneLast4NEQ(*i.PhoneLast4NEQ))
-	}
-	if len(i.PhoneLast4In) > 0 {
-		predicates = append(predicates, customer.PhoneLast4In(i.PhoneLast4In...))
-	}
-	if len(i.PhoneLast4NotIn) > 0 {
-		predicates = append(predicates, customer.PhoneLast4NotIn(i.PhoneLast4NotIn...))
-	}
-	if i.PhoneLast4GT != nil {
-		predicates = append(predicates, customer.PhoneLast4GT(*i.PhoneLast4GT))
-	}
-	if i.PhoneLast4GTE != nil {
-		predicates = append(predicates, customer.PhoneLast4GTE(*i.PhoneLast4GTE))
-	}
-	if i.PhoneLast4LT != nil {
-		predicates = append(predicates, customer.PhoneLast4LT(*i.PhoneLast4LT))
-	}
-	if i.PhoneLast4LTE != nil {
-		predicates = append(predicates, customer.PhoneLast4LTE(*i.PhoneLast4LTE))
-	}
-	if i.PhoneLast4Contains != nil {
-		predicates = append(predicates, customer.PhoneLast4Contains(*i.PhoneLast4Contains))
-	}
-	if i.PhoneLast4HasPrefix != nil {
-		predicates = append(predicates, customer.PhoneLast4HasPrefix(*i.PhoneLast4HasPrefix))
-	}
-	if i.PhoneLast4HasSuffix != nil {
-		predicates = append(predicates, customer.PhoneLast4HasSuffix(*i.PhoneLast4HasSuffix))
-	}
-	if i.PhoneLast4EqualFold != nil {
-		predicates = append(predicates, customer.PhoneLast4EqualFold(*i.PhoneLast4EqualFold))
-	}
-	if i.PhoneLast4ContainsFold != nil {
-		predicates = append(predicates, customer.PhoneLast4ContainsFold(*i.PhoneLast4ContainsFold))
 	}
 	if i.Gender != nil {
 		predicates = append(predicates, customer.GenderEQ(*i.Gender))
@@ -4623,114 +4325,6 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 		}
 		predicates = append(predicates, customer.HasProjectWith(with...))
 	}
-	if i.HasOwner != nil {
-		p := customer.HasOwner()
-		if !*i.HasOwner {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasOwnerWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasOwnerWith))
-		for _, w := range i.HasOwnerWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasOwnerWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasOwnerWith(with...))
-	}
-	if i.HasVisits != nil {
-		p := customer.HasVisits()
-		if !*i.HasVisits {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasVisitsWith) > 0 {
-		with := make([]predicate.Visit, 0, len(i.HasVisitsWith))
-		for _, w := range i.HasVisitsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasVisitsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasVisitsWith(with...))
-	}
-	if i.HasDeals != nil {
-		p := customer.HasDeals()
-		if !*i.HasDeals {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasDealsWith) > 0 {
-		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
-		for _, w := range i.HasDealsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasDealsWith(with...))
-	}
-	if i.HasComplaints != nil {
-		p := customer.HasComplaints()
-		if !*i.HasComplaints {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasComplaintsWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasComplaintsWith))
-		for _, w := range i.HasComplaintsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasComplaintsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasComplaintsWith(with...))
-	}
-	if i.HasHeldUnits != nil {
-		p := customer.HasHeldUnits()
-		if !*i.HasHeldUnits {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasHeldUnitsWith) > 0 {
-		with := make([]predicate.Unit, 0, len(i.HasHeldUnitsWith))
-		for _, w := range i.HasHeldUnitsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasHeldUnitsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasHeldUnitsWith(with...))
-	}
-	if i.HasLogin != nil {
-		p := customer.HasLogin()
-		if !*i.HasLogin {
-			p = customer.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasLoginWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasLoginWith))
-		for _, w := range i.HasLoginWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasLoginWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, customer.HasLoginWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyCustomerWhereInput
@@ -4930,18 +4524,6 @@ type DealWhereInput struct {
 	CancelReasonNotNil       bool     `json:"cancelReasonNotNil,omitempty"`
 	CancelReasonEqualFold    *string  `json:"cancelReasonEqualFold,omitempty"`
 	CancelReasonContainsFold *string  `json:"cancelReasonContainsFold,omitempty"`
-
-	// "unit" edge predicates.
-	HasUnit     *bool             `json:"hasUnit,omitempty"`
-	HasUnitWith []*UnitWhereInput `json:"hasUnitWith,omitempty"`
-
-	// "customer" edge predicates.
-	HasCustomer     *bool                 `json:"hasCustomer,omitempty"`
-	HasCustomerWith []*CustomerWhereInput `json:"hasCustomerWith,omitempty"`
-
-	// "agent" edge predicates.
-	HasAgent     *bool             `json:"hasAgent,omitempty"`
-	HasAgentWith []*UserWhereInput `json:"hasAgentWith,omitempty"`
 
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
@@ -5473,60 +5055,6 @@ func (i *DealWhereInput) P() (predicate.Deal, error) {
 		predicates = append(predicates, deal.CancelReasonContainsFold(*i.CancelReasonContainsFold))
 	}
 
-	if i.HasUnit != nil {
-		p := deal.HasUnit()
-		if !*i.HasUnit {
-			p = deal.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasUnitWith) > 0 {
-		with := make([]predicate.Unit, 0, len(i.HasUnitWith))
-		for _, w := range i.HasUnitWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasUnitWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, deal.HasUnitWith(with...))
-	}
-	if i.HasCustomer != nil {
-		p := deal.HasCustomer()
-		if !*i.HasCustomer {
-			p = deal.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomerWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomerWith))
-		for _, w := range i.HasCustomerWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomerWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, deal.HasCustomerWith(with...))
-	}
-	if i.HasAgent != nil {
-		p := deal.HasAgent()
-		if !*i.HasAgent {
-			p = deal.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasAgentWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasAgentWith))
-		for _, w := range i.HasAgentWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasAgentWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, deal.HasAgentWith(with...))
-	}
 	if i.HasProject != nil {
 		p := deal.HasProject()
 		if !*i.HasProject {
@@ -5757,33 +5285,9 @@ type ProjectWhereInput struct {
 	AgentDiscountCapBpLT    *int  `json:"agentDiscountCapBpLT,omitempty"`
 	AgentDiscountCapBpLTE   *int  `json:"agentDiscountCapBpLTE,omitempty"`
 
-	// "buildings" edge predicates.
-	HasBuildings     *bool                 `json:"hasBuildings,omitempty"`
-	HasBuildingsWith []*BuildingWhereInput `json:"hasBuildingsWith,omitempty"`
-
 	// "units" edge predicates.
 	HasUnits     *bool             `json:"hasUnits,omitempty"`
 	HasUnitsWith []*UnitWhereInput `json:"hasUnitsWith,omitempty"`
-
-	// "customers" edge predicates.
-	HasCustomers     *bool                 `json:"hasCustomers,omitempty"`
-	HasCustomersWith []*CustomerWhereInput `json:"hasCustomersWith,omitempty"`
-
-	// "visits" edge predicates.
-	HasVisits     *bool              `json:"hasVisits,omitempty"`
-	HasVisitsWith []*VisitWhereInput `json:"hasVisitsWith,omitempty"`
-
-	// "deals" edge predicates.
-	HasDeals     *bool             `json:"hasDeals,omitempty"`
-	HasDealsWith []*DealWhereInput `json:"hasDealsWith,omitempty"`
-
-	// "complaints" edge predicates.
-	HasComplaints     *bool                  `json:"hasComplaints,omitempty"`
-	HasComplaintsWith []*ComplaintWhereInput `json:"hasComplaintsWith,omitempty"`
-
-	// "staff" edge predicates.
-	HasStaff     *bool             `json:"hasStaff,omitempty"`
-	HasStaffWith []*UserWhereInput `json:"hasStaffWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -6341,24 +5845,6 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 		predicates = append(predicates, project.AgentDiscountCapBpLTE(*i.AgentDiscountCapBpLTE))
 	}
 
-	if i.HasBuildings != nil {
-		p := project.HasBuildings()
-		if !*i.HasBuildings {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasBuildingsWith) > 0 {
-		with := make([]predicate.Building, 0, len(i.HasBuildingsWith))
-		for _, w := range i.HasBuildingsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasBuildingsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasBuildingsWith(with...))
-	}
 	if i.HasUnits != nil {
 		p := project.HasUnits()
 		if !*i.HasUnits {
@@ -6376,96 +5862,6 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, project.HasUnitsWith(with...))
-	}
-	if i.HasCustomers != nil {
-		p := project.HasCustomers()
-		if !*i.HasCustomers {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomersWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomersWith))
-		for _, w := range i.HasCustomersWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomersWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasCustomersWith(with...))
-	}
-	if i.HasVisits != nil {
-		p := project.HasVisits()
-		if !*i.HasVisits {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasVisitsWith) > 0 {
-		with := make([]predicate.Visit, 0, len(i.HasVisitsWith))
-		for _, w := range i.HasVisitsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasVisitsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasVisitsWith(with...))
-	}
-	if i.HasDeals != nil {
-		p := project.HasDeals()
-		if !*i.HasDeals {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasDealsWith) > 0 {
-		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
-		for _, w := range i.HasDealsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasDealsWith(with...))
-	}
-	if i.HasComplaints != nil {
-		p := project.HasComplaints()
-		if !*i.HasComplaints {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasComplaintsWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasComplaintsWith))
-		for _, w := range i.HasComplaintsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasComplaintsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasComplaintsWith(with...))
-	}
-	if i.HasStaff != nil {
-		p := project.HasStaff()
-		if !*i.HasStaff {
-			p = project.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasStaffWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasStaffWith))
-		for _, w := range i.HasStaffWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasStaffWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, project.HasStaffWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -6663,40 +6059,6 @@ type UnitWhereInput struct {
 	HoldExpiresAtIsNil  bool        `json:"holdExpiresAtIsNil,omitempty"`
 	HoldExpiresAtNotNil bool        `json:"holdExpiresAtNotNil,omitempty"`
 
-	// "held_by_id" field predicates.
-	HeldByID             *pulid.ID  `json:"heldByID,omitempty"`
-	HeldByIDNEQ          *pulid.ID  `json:"heldByIDNEQ,omitempty"`
-	HeldByIDIn           []pulid.ID `json:"heldByIDIn,omitempty"`
-	HeldByIDNotIn        []pulid.ID `json:"heldByIDNotIn,omitempty"`
-	HeldByIDGT           *pulid.ID  `json:"heldByIDGT,omitempty"`
-	HeldByIDGTE          *pulid.ID  `json:"heldByIDGTE,omitempty"`
-	HeldByIDLT           *pulid.ID  `json:"heldByIDLT,omitempty"`
-	HeldByIDLTE          *pulid.ID  `json:"heldByIDLTE,omitempty"`
-	HeldByIDContains     *pulid.ID  `json:"heldByIDContains,omitempty"`
-	HeldByIDHasPrefix    *pulid.ID  `json:"heldByIDHasPrefix,omitempty"`
-	HeldByIDHasSuffix    *pulid.ID  `json:"heldByIDHasSuffix,omitempty"`
-	HeldByIDIsNil        bool       `json:"heldByIDIsNil,omitempty"`
-	HeldByIDNotNil       bool       `json:"heldByIDNotNil,omitempty"`
-	HeldByIDEqualFold    *pulid.ID  `json:"heldByIDEqualFold,omitempty"`
-	HeldByIDContainsFold *pulid.ID  `json:"heldByIDContainsFold,omitempty"`
-
-	// "held_for_id" field predicates.
-	HeldForID             *pulid.ID  `json:"heldForID,omitempty"`
-	HeldForIDNEQ          *pulid.ID  `json:"heldForIDNEQ,omitempty"`
-	HeldForIDIn           []pulid.ID `json:"heldForIDIn,omitempty"`
-	HeldForIDNotIn        []pulid.ID `json:"heldForIDNotIn,omitempty"`
-	HeldForIDGT           *pulid.ID  `json:"heldForIDGT,omitempty"`
-	HeldForIDGTE          *pulid.ID  `json:"heldForIDGTE,omitempty"`
-	HeldForIDLT           *pulid.ID  `json:"heldForIDLT,omitempty"`
-	HeldForIDLTE          *pulid.ID  `json:"heldForIDLTE,omitempty"`
-	HeldForIDContains     *pulid.ID  `json:"heldForIDContains,omitempty"`
-	HeldForIDHasPrefix    *pulid.ID  `json:"heldForIDHasPrefix,omitempty"`
-	HeldForIDHasSuffix    *pulid.ID  `json:"heldForIDHasSuffix,omitempty"`
-	HeldForIDIsNil        bool       `json:"heldForIDIsNil,omitempty"`
-	HeldForIDNotNil       bool       `json:"heldForIDNotNil,omitempty"`
-	HeldForIDEqualFold    *pulid.ID  `json:"heldForIDEqualFold,omitempty"`
-	HeldForIDContainsFold *pulid.ID  `json:"heldForIDContainsFold,omitempty"`
-
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
 	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
@@ -6704,26 +6066,6 @@ type UnitWhereInput struct {
 	// "building" edge predicates.
 	HasBuilding     *bool                 `json:"hasBuilding,omitempty"`
 	HasBuildingWith []*BuildingWhereInput `json:"hasBuildingWith,omitempty"`
-
-	// "held_by" edge predicates.
-	HasHeldBy     *bool             `json:"hasHeldBy,omitempty"`
-	HasHeldByWith []*UserWhereInput `json:"hasHeldByWith,omitempty"`
-
-	// "held_for" edge predicates.
-	HasHeldFor     *bool                 `json:"hasHeldFor,omitempty"`
-	HasHeldForWith []*CustomerWhereInput `json:"hasHeldForWith,omitempty"`
-
-	// "deals" edge predicates.
-	HasDeals     *bool             `json:"hasDeals,omitempty"`
-	HasDealsWith []*DealWhereInput `json:"hasDealsWith,omitempty"`
-
-	// "complaints" edge predicates.
-	HasComplaints     *bool                  `json:"hasComplaints,omitempty"`
-	HasComplaintsWith []*ComplaintWhereInput `json:"hasComplaintsWith,omitempty"`
-
-	// "shown_in" edge predicates.
-	HasShownIn     *bool              `json:"hasShownIn,omitempty"`
-	HasShownInWith []*VisitWhereInput `json:"hasShownInWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -7226,96 +6568,6 @@ func (i *UnitWhereInput) P() (predicate.Unit, error) {
 	if i.HoldExpiresAtNotNil {
 		predicates = append(predicates, unit.HoldExpiresAtNotNil())
 	}
-	if i.HeldByID != nil {
-		predicates = append(predicates, unit.HeldByIDEQ(*i.HeldByID))
-	}
-	if i.HeldByIDNEQ != nil {
-		predicates = append(predicates, unit.HeldByIDNEQ(*i.HeldByIDNEQ))
-	}
-	if len(i.HeldByIDIn) > 0 {
-		predicates = append(predicates, unit.HeldByIDIn(i.HeldByIDIn...))
-	}
-	if len(i.HeldByIDNotIn) > 0 {
-		predicates = append(predicates, unit.HeldByIDNotIn(i.HeldByIDNotIn...))
-	}
-	if i.HeldByIDGT != nil {
-		predicates = append(predicates, unit.HeldByIDGT(*i.HeldByIDGT))
-	}
-	if i.HeldByIDGTE != nil {
-		predicates = append(predicates, unit.HeldByIDGTE(*i.HeldByIDGTE))
-	}
-	if i.HeldByIDLT != nil {
-		predicates = append(predicates, unit.HeldByIDLT(*i.HeldByIDLT))
-	}
-	if i.HeldByIDLTE != nil {
-		predicates = append(predicates, unit.HeldByIDLTE(*i.HeldByIDLTE))
-	}
-	if i.HeldByIDContains != nil {
-		predicates = append(predicates, unit.HeldByIDContains(*i.HeldByIDContains))
-	}
-	if i.HeldByIDHasPrefix != nil {
-		predicates = append(predicates, unit.HeldByIDHasPrefix(*i.HeldByIDHasPrefix))
-	}
-	if i.HeldByIDHasSuffix != nil {
-		predicates = append(predicates, unit.HeldByIDHasSuffix(*i.HeldByIDHasSuffix))
-	}
-	if i.HeldByIDIsNil {
-		predicates = append(predicates, unit.HeldByIDIsNil())
-	}
-	if i.HeldByIDNotNil {
-		predicates = append(predicates, unit.HeldByIDNotNil())
-	}
-	if i.HeldByIDEqualFold != nil {
-		predicates = append(predicates, unit.HeldByIDEqualFold(*i.HeldByIDEqualFold))
-	}
-	if i.HeldByIDContainsFold != nil {
-		predicates = append(predicates, unit.HeldByIDContainsFold(*i.HeldByIDContainsFold))
-	}
-	if i.HeldForID != nil {
-		predicates = append(predicates, unit.HeldForIDEQ(*i.HeldForID))
-	}
-	if i.HeldForIDNEQ != nil {
-		predicates = append(predicates, unit.HeldForIDNEQ(*i.HeldForIDNEQ))
-	}
-	if len(i.HeldForIDIn) > 0 {
-		predicates = append(predicates, unit.HeldForIDIn(i.HeldForIDIn...))
-	}
-	if len(i.HeldForIDNotIn) > 0 {
-		predicates = append(predicates, unit.HeldForIDNotIn(i.HeldForIDNotIn...))
-	}
-	if i.HeldForIDGT != nil {
-		predicates = append(predicates, unit.HeldForIDGT(*i.HeldForIDGT))
-	}
-	if i.HeldForIDGTE != nil {
-		predicates = append(predicates, unit.HeldForIDGTE(*i.HeldForIDGTE))
-	}
-	if i.HeldForIDLT != nil {
-		predicates = append(predicates, unit.HeldForIDLT(*i.HeldForIDLT))
-	}
-	if i.HeldForIDLTE != nil {
-		predicates = append(predicates, unit.HeldForIDLTE(*i.HeldForIDLTE))
-	}
-	if i.HeldForIDContains != nil {
-		predicates = append(predicates, unit.HeldForIDContains(*i.HeldForIDContains))
-	}
-	if i.HeldForIDHasPrefix != nil {
-		predicates = append(predicates, unit.HeldForIDHasPrefix(*i.HeldForIDHasPrefix))
-	}
-	if i.HeldForIDHasSuffix != nil {
-		predicates = append(predicates, unit.HeldForIDHasSuffix(*i.HeldForIDHasSuffix))
-	}
-	if i.HeldForIDIsNil {
-		predicates = append(predicates, unit.HeldForIDIsNil())
-	}
-	if i.HeldForIDNotNil {
-		predicates = append(predicates, unit.HeldForIDNotNil())
-	}
-	if i.HeldForIDEqualFold != nil {
-		predicates = append(predicates, unit.HeldForIDEqualFold(*i.HeldForIDEqualFold))
-	}
-	if i.HeldForIDContainsFold != nil {
-		predicates = append(predicates, unit.HeldForIDContainsFold(*i.HeldForIDContainsFold))
-	}
 
 	if i.HasProject != nil {
 		p := unit.HasProject()
@@ -7352,96 +6604,6 @@ func (i *UnitWhereInput) P() (predicate.Unit, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, unit.HasBuildingWith(with...))
-	}
-	if i.HasHeldBy != nil {
-		p := unit.HasHeldBy()
-		if !*i.HasHeldBy {
-			p = unit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasHeldByWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasHeldByWith))
-		for _, w := range i.HasHeldByWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasHeldByWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, unit.HasHeldByWith(with...))
-	}
-	if i.HasHeldFor != nil {
-		p := unit.HasHeldFor()
-		if !*i.HasHeldFor {
-			p = unit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasHeldForWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasHeldForWith))
-		for _, w := range i.HasHeldForWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasHeldForWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, unit.HasHeldForWith(with...))
-	}
-	if i.HasDeals != nil {
-		p := unit.HasDeals()
-		if !*i.HasDeals {
-			p = unit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasDealsWith) > 0 {
-		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
-		for _, w := range i.HasDealsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, unit.HasDealsWith(with...))
-	}
-	if i.HasComplaints != nil {
-		p := unit.HasComplaints()
-		if !*i.HasComplaints {
-			p = unit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasComplaintsWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasComplaintsWith))
-		for _, w := range i.HasComplaintsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasComplaintsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, unit.HasComplaintsWith(with...))
-	}
-	if i.HasShownIn != nil {
-		p := unit.HasShownIn()
-		if !*i.HasShownIn {
-			p = unit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasShownInWith) > 0 {
-		with := make([]predicate.Visit, 0, len(i.HasShownInWith))
-		for _, w := range i.HasShownInWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasShownInWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, unit.HasShownInWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -7546,38 +6708,6 @@ type UserWhereInput struct {
 	// "active" field predicates.
 	Active    *bool `json:"active,omitempty"`
 	ActiveNEQ *bool `json:"activeNEQ,omitempty"`
-
-	// "projects" edge predicates.
-	HasProjects     *bool                `json:"hasProjects,omitempty"`
-	HasProjectsWith []*ProjectWhereInput `json:"hasProjectsWith,omitempty"`
-
-	// "customer" edge predicates.
-	HasCustomer     *bool                 `json:"hasCustomer,omitempty"`
-	HasCustomerWith []*CustomerWhereInput `json:"hasCustomerWith,omitempty"`
-
-	// "customers" edge predicates.
-	HasCustomers     *bool                 `json:"hasCustomers,omitempty"`
-	HasCustomersWith []*CustomerWhereInput `json:"hasCustomersWith,omitempty"`
-
-	// "visits" edge predicates.
-	HasVisits     *bool              `json:"hasVisits,omitempty"`
-	HasVisitsWith []*VisitWhereInput `json:"hasVisitsWith,omitempty"`
-
-	// "deals" edge predicates.
-	HasDeals     *bool             `json:"hasDeals,omitempty"`
-	HasDealsWith []*DealWhereInput `json:"hasDealsWith,omitempty"`
-
-	// "filed_complaints" edge predicates.
-	HasFiledComplaints     *bool                  `json:"hasFiledComplaints,omitempty"`
-	HasFiledComplaintsWith []*ComplaintWhereInput `json:"hasFiledComplaintsWith,omitempty"`
-
-	// "assigned_complaints" edge predicates.
-	HasAssignedComplaints     *bool                  `json:"hasAssignedComplaints,omitempty"`
-	HasAssignedComplaintsWith []*ComplaintWhereInput `json:"hasAssignedComplaintsWith,omitempty"`
-
-	// "held_units" edge predicates.
-	HasHeldUnits     *bool             `json:"hasHeldUnits,omitempty"`
-	HasHeldUnitsWith []*UnitWhereInput `json:"hasHeldUnitsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -7865,150 +6995,6 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 		predicates = append(predicates, user.ActiveNEQ(*i.ActiveNEQ))
 	}
 
-	if i.HasProjects != nil {
-		p := user.HasProjects()
-		if !*i.HasProjects {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasProjectsWith) > 0 {
-		with := make([]predicate.Project, 0, len(i.HasProjectsWith))
-		for _, w := range i.HasProjectsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasProjectsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasProjectsWith(with...))
-	}
-	if i.HasCustomer != nil {
-		p := user.HasCustomer()
-		if !*i.HasCustomer {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomerWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomerWith))
-		for _, w := range i.HasCustomerWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomerWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasCustomerWith(with...))
-	}
-	if i.HasCustomers != nil {
-		p := user.HasCustomers()
-		if !*i.HasCustomers {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomersWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomersWith))
-		for _, w := range i.HasCustomersWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomersWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasCustomersWith(with...))
-	}
-	if i.HasVisits != nil {
-		p := user.HasVisits()
-		if !*i.HasVisits {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasVisitsWith) > 0 {
-		with := make([]predicate.Visit, 0, len(i.HasVisitsWith))
-		for _, w := range i.HasVisitsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasVisitsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasVisitsWith(with...))
-	}
-	if i.HasDeals != nil {
-		p := user.HasDeals()
-		if !*i.HasDeals {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasDealsWith) > 0 {
-		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
-		for _, w := range i.HasDealsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasDealsWith(with...))
-	}
-	if i.HasFiledComplaints != nil {
-		p := user.HasFiledComplaints()
-		if !*i.HasFiledComplaints {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasFiledComplaintsWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasFiledComplaintsWith))
-		for _, w := range i.HasFiledComplaintsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasFiledComplaintsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasFiledComplaintsWith(with...))
-	}
-	if i.HasAssignedComplaints != nil {
-		p := user.HasAssignedComplaints()
-		if !*i.HasAssignedComplaints {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasAssignedComplaintsWith) > 0 {
-		with := make([]predicate.Complaint, 0, len(i.HasAssignedComplaintsWith))
-		for _, w := range i.HasAssignedComplaintsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasAssignedComplaintsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasAssignedComplaintsWith(with...))
-	}
-	if i.HasHeldUnits != nil {
-		p := user.HasHeldUnits()
-		if !*i.HasHeldUnits {
-			p = user.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasHeldUnitsWith) > 0 {
-		with := make([]predicate.Unit, 0, len(i.HasHeldUnitsWith))
-		for _, w := range i.HasHeldUnitsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasHeldUnitsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, user.HasHeldUnitsWith(with...))
-	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyUserWhereInput
@@ -8183,21 +7169,9 @@ type VisitWhereInput struct {
 	NextFollowUpActionEqualFold    *string  `json:"nextFollowUpActionEqualFold,omitempty"`
 	NextFollowUpActionContainsFold *string  `json:"nextFollowUpActionContainsFold,omitempty"`
 
-	// "customer" edge predicates.
-	HasCustomer     *bool                 `json:"hasCustomer,omitempty"`
-	HasCustomerWith []*CustomerWhereInput `json:"hasCustomerWith,omitempty"`
-
-	// "agent" edge predicates.
-	HasAgent     *bool             `json:"hasAgent,omitempty"`
-	HasAgentWith []*UserWhereInput `json:"hasAgentWith,omitempty"`
-
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
 	HasProjectWith []*ProjectWhereInput `json:"hasProjectWith,omitempty"`
-
-	// "units_shown" edge predicates.
-	HasUnitsShown     *bool             `json:"hasUnitsShown,omitempty"`
-	HasUnitsShownWith []*UnitWhereInput `json:"hasUnitsShownWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -8665,42 +7639,6 @@ func (i *VisitWhereInput) P() (predicate.Visit, error) {
 		predicates = append(predicates, visit.NextFollowUpActionContainsFold(*i.NextFollowUpActionContainsFold))
 	}
 
-	if i.HasCustomer != nil {
-		p := visit.HasCustomer()
-		if !*i.HasCustomer {
-			p = visit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasCustomerWith) > 0 {
-		with := make([]predicate.Customer, 0, len(i.HasCustomerWith))
-		for _, w := range i.HasCustomerWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasCustomerWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, visit.HasCustomerWith(with...))
-	}
-	if i.HasAgent != nil {
-		p := visit.HasAgent()
-		if !*i.HasAgent {
-			p = visit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasAgentWith) > 0 {
-		with := make([]predicate.User, 0, len(i.HasAgentWith))
-		for _, w := range i.HasAgentWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasAgentWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, visit.HasAgentWith(with...))
-	}
 	if i.HasProject != nil {
 		p := visit.HasProject()
 		if !*i.HasProject {
@@ -8718,24 +7656,6 @@ func (i *VisitWhereInput) P() (predicate.Visit, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, visit.HasProjectWith(with...))
-	}
-	if i.HasUnitsShown != nil {
-		p := visit.HasUnitsShown()
-		if !*i.HasUnitsShown {
-			p = visit.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasUnitsShownWith) > 0 {
-		with := make([]predicate.Unit, 0, len(i.HasUnitsShownWith))
-		for _, w := range i.HasUnitsShownWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasUnitsShownWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, visit.HasUnitsShownWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -65,8 +65,11 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 	case errors.Is(err, context.DeadlineExceeded):
 		return apperr.Unavailable, "the request took too long", ""
 	}
-	if c, _ := gqlErr.Extensions["code"].(string); c == errcode.ValidationFailed || c == errcode.ParseFailed {
+	switch c, _ := gqlErr.Extensions["code"].(string); c {
+	case errcode.ValidationFailed, errcode.ParseFailed:
 		return apperr.BadUserInput, gqlErr.Message, ""
+	case string(apperr.NotFound): // entgql's node-not-found, one per missing entry of nodes(ids:)
+		return apperr.NotFound, "not found", ""
 	}
 	if strings.HasPrefix(gqlErr.Message, "cannot create transaction") || strings.HasPrefix(gqlErr.Message, "cannot commit transaction") {
 		return apperr.Unavailable, "the database could not complete the request; nothing was changed, try again", ""

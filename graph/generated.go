@@ -152,7 +152,7 @@ type ComplexityRoot struct {
 		CustomerID      func(childComplexity int) int
 		Department      func(childComplexity int) int
 		Description     func(childComplexity int) int
-		Events          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintEventOrder, where *ent.ComplaintEventWhereInput) int
+		Events          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintEventOrder) int
 		FiledBy         func(childComplexity int) int
 		FiledByID       func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -230,12 +230,12 @@ type ComplexityRoot struct {
 		AgeBand            func(childComplexity int) int
 		BudgetMax          func(childComplexity int) int
 		BudgetMin          func(childComplexity int) int
-		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		ConsentAt          func(childComplexity int) int
 		ConsentChannels    func(childComplexity int) int
 		ContactConsent     func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
-		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder) int
 		FamilyStructure    func(childComplexity int) int
 		FocusFactors       func(childComplexity int) int
 		Gender             func(childComplexity int) int
@@ -260,7 +260,7 @@ type ComplexityRoot struct {
 		Stage              func(childComplexity int) int
 		Tags               func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
-		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) int
 		WantedAreaMax      func(childComplexity int) int
 		WantedAreaMin      func(childComplexity int) int
 		WantedBedrooms     func(childComplexity int) int
@@ -338,12 +338,12 @@ type ComplexityRoot struct {
 		Address            func(childComplexity int) int
 		AgentDiscountCapBp func(childComplexity int) int
 		Amenities          func(childComplexity int) int
-		Buildings          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
+		Buildings          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder) int
 		City               func(childComplexity int) int
-		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		CreatedAt          func(childComplexity int) int
-		Customers          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
-		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		Customers          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder) int
+		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder) int
 		DeliveryDate       func(childComplexity int) int
 		District           func(childComplexity int) int
 		HoldMinutes        func(childComplexity int) int
@@ -355,11 +355,11 @@ type ComplexityRoot struct {
 		PresalePermit      func(childComplexity int) int
 		ProtectionDays     func(childComplexity int) int
 		Published          func(childComplexity int) int
-		Staff              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Staff              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder) int
 		Status             func(childComplexity int) int
 		Units              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
 		UpdatedAt          func(childComplexity int) int
-		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) int
 	}
 
 	ProjectConnection struct {
@@ -411,9 +411,9 @@ type ComplexityRoot struct {
 		Bedrooms      func(childComplexity int) int
 		Building      func(childComplexity int) int
 		BuildingID    func(childComplexity int) int
-		Complaints    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		Complaints    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		CreatedAt     func(childComplexity int) int
-		Deals         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		Deals         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder) int
 		Decoration    func(childComplexity int) int
 		Floor         func(childComplexity int) int
 		GrossArea     func(childComplexity int) int
@@ -431,7 +431,7 @@ type ComplexityRoot struct {
 		Project       func(childComplexity int) int
 		ProjectID     func(childComplexity int) int
 		Published     func(childComplexity int) int
-		ShownIn       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		ShownIn       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) int
 		Status        func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 	}
@@ -454,12 +454,12 @@ type ComplexityRoot struct {
 
 	User struct {
 		Active             func(childComplexity int) int
-		AssignedComplaints func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		AssignedComplaints func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		CreatedAt          func(childComplexity int) int
 		Customer           func(childComplexity int) int
 		CustomerID         func(childComplexity int) int
-		Customers          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
-		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		Customers          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder) int
+		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder) int
 		FiledComplaints    func(childComplexity int) int
 		HeldUnits          func(childComplexity int) int
 		ID                 func(childComplexity int) int
@@ -468,7 +468,7 @@ type ComplexityRoot struct {
 		Projects           func(childComplexity int) int
 		Role               func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
-		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		Visits             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) int
 	}
 
 	UserConnection struct {
@@ -956,7 +956,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Complaint.Events(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintEventOrder), args["where"].(*ent.ComplaintEventWhereInput)), true
+		return e.ComplexityRoot.Complaint.Events(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintEventOrder)), true
 	case "Complaint.filedBy":
 		if e.ComplexityRoot.Complaint.FiledBy == nil {
 			break
@@ -1293,7 +1293,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Customer.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder), args["where"].(*ent.ComplaintWhereInput)), true
+		return e.ComplexityRoot.Customer.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder)), true
 	case "Customer.consentAt":
 		if e.ComplexityRoot.Customer.ConsentAt == nil {
 			break
@@ -1328,7 +1328,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Customer.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
+		return e.ComplexityRoot.Customer.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder)), true
 	case "Customer.familyStructure":
 		if e.ComplexityRoot.Customer.FamilyStructure == nil {
 			break
@@ -1483,7 +1483,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Customer.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder), args["where"].(*ent.VisitWhereInput)), true
+		return e.ComplexityRoot.Customer.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder)), true
 	case "Customer.wantedAreaMax":
 		if e.ComplexityRoot.Customer.WantedAreaMax == nil {
 			break
@@ -1848,7 +1848,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Buildings(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.BuildingOrder), args["where"].(*ent.BuildingWhereInput)), true
+		return e.ComplexityRoot.Project.Buildings(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.BuildingOrder)), true
 	case "Project.city":
 		if e.ComplexityRoot.Project.City == nil {
 			break
@@ -1865,7 +1865,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder), args["where"].(*ent.ComplaintWhereInput)), true
+		return e.ComplexityRoot.Project.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder)), true
 	case "Project.createdAt":
 		if e.ComplexityRoot.Project.CreatedAt == nil {
 			break
@@ -1882,7 +1882,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Customers(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CustomerOrder), args["where"].(*ent.CustomerWhereInput)), true
+		return e.ComplexityRoot.Project.Customers(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CustomerOrder)), true
 	case "Project.deals":
 		if e.ComplexityRoot.Project.Deals == nil {
 			break
@@ -1893,7 +1893,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
+		return e.ComplexityRoot.Project.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder)), true
 	case "Project.deliveryDate":
 		if e.ComplexityRoot.Project.DeliveryDate == nil {
 			break
@@ -1970,7 +1970,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Staff(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+		return e.ComplexityRoot.Project.Staff(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.UserOrder)), true
 	case "Project.status":
 		if e.ComplexityRoot.Project.Status == nil {
 			break
@@ -2004,7 +2004,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Project.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder), args["where"].(*ent.VisitWhereInput)), true
+		return e.ComplexityRoot.Project.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder)), true
 
 	case "ProjectConnection.edges":
 		if e.ComplexityRoot.ProjectConnection.Edges == nil {
@@ -2268,7 +2268,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Unit.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder), args["where"].(*ent.ComplaintWhereInput)), true
+		return e.ComplexityRoot.Unit.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder)), true
 	case "Unit.createdAt":
 		if e.ComplexityRoot.Unit.CreatedAt == nil {
 			break
@@ -2285,7 +2285,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Unit.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
+		return e.ComplexityRoot.Unit.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder)), true
 	case "Unit.decoration":
 		if e.ComplexityRoot.Unit.Decoration == nil {
 			break
@@ -2398,7 +2398,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Unit.ShownIn(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder), args["where"].(*ent.VisitWhereInput)), true
+		return e.ComplexityRoot.Unit.ShownIn(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder)), true
 	case "Unit.status":
 		if e.ComplexityRoot.Unit.Status == nil {
 			break
@@ -2473,7 +2473,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.AssignedComplaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder), args["where"].(*ent.ComplaintWhereInput)), true
+		return e.ComplexityRoot.User.AssignedComplaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder)), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2502,7 +2502,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Customers(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CustomerOrder), args["where"].(*ent.CustomerWhereInput)), true
+		return e.ComplexityRoot.User.Customers(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CustomerOrder)), true
 	case "User.deals":
 		if e.ComplexityRoot.User.Deals == nil {
 			break
@@ -2513,7 +2513,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
+		return e.ComplexityRoot.User.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder)), true
 	case "User.filedComplaints":
 		if e.ComplexityRoot.User.FiledComplaints == nil {
 			break
@@ -2572,7 +2572,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder), args["where"].(*ent.VisitWhereInput)), true
+		return e.ComplexityRoot.User.Visits(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.VisitOrder)), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -3973,14 +3973,6 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.ComplaintEventWhereInput, error) {
-			return ec.unmarshalOComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4027,14 +4019,6 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
-			return ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4081,14 +4065,6 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.DealWhereInput, error) {
-			return ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4135,14 +4111,6 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
-			return ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4315,14 +4283,6 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.BuildingWhereInput, error) {
-			return ec.unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4369,14 +4329,6 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
-			return ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4423,14 +4375,6 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.CustomerWhereInput, error) {
-			return ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4477,14 +4421,6 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.DealWhereInput, error) {
-			return ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4531,14 +4467,6 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.UserWhereInput, error) {
-			return ec.unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -4639,14 +4567,6 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
-			return ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5289,14 +5209,6 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
-			return ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5343,14 +5255,6 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.DealWhereInput, error) {
-			return ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5397,14 +5301,6 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
-			return ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5451,14 +5347,6 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
-			return ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5505,14 +5393,6 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.CustomerWhereInput, error) {
-			return ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5559,14 +5439,6 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.DealWhereInput, error) {
-			return ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -5613,14 +5485,6 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
-		func(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
-			return ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["where"] = arg5
 	return args, nil
 }
 
@@ -7657,7 +7521,7 @@ func (ec *executionContext) _Complaint_events(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Events(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintEventOrder), fc.Args["where"].(*ent.ComplaintEventWhereInput))
+			return obj.Events(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintEventOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEventConnection) graphql.Marshaler {
@@ -9313,7 +9177,7 @@ func (ec *executionContext) _Customer_visits(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder), fc.Args["where"].(*ent.VisitWhereInput))
+			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
@@ -9357,7 +9221,7 @@ func (ec *executionContext) _Customer_deals(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder), fc.Args["where"].(*ent.DealWhereInput))
+			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DealConnection) graphql.Marshaler {
@@ -9401,7 +9265,7 @@ func (ec *executionContext) _Customer_complaints(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder), fc.Args["where"].(*ent.ComplaintWhereInput))
+			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintConnection) graphql.Marshaler {
@@ -11223,7 +11087,7 @@ func (ec *executionContext) _Project_buildings(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Buildings(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.BuildingOrder), fc.Args["where"].(*ent.BuildingWhereInput))
+			return obj.Buildings(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.BuildingOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.BuildingConnection) graphql.Marshaler {
@@ -11311,7 +11175,7 @@ func (ec *executionContext) _Project_customers(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Customers(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CustomerOrder), fc.Args["where"].(*ent.CustomerWhereInput))
+			return obj.Customers(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CustomerOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
@@ -11355,7 +11219,7 @@ func (ec *executionContext) _Project_visits(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder), fc.Args["where"].(*ent.VisitWhereInput))
+			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
@@ -11399,7 +11263,7 @@ func (ec *executionContext) _Project_deals(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder), fc.Args["where"].(*ent.DealWhereInput))
+			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DealConnection) graphql.Marshaler {
@@ -11443,7 +11307,7 @@ func (ec *executionContext) _Project_complaints(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder), fc.Args["where"].(*ent.ComplaintWhereInput))
+			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintConnection) graphql.Marshaler {
@@ -11487,7 +11351,7 @@ func (ec *executionContext) _Project_staff(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Staff(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput))
+			return obj.Staff(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.UserOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
@@ -13156,7 +13020,7 @@ func (ec *executionContext) _Unit_deals(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder), fc.Args["where"].(*ent.DealWhereInput))
+			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DealConnection) graphql.Marshaler {
@@ -13200,7 +13064,7 @@ func (ec *executionContext) _Unit_complaints(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder), fc.Args["where"].(*ent.ComplaintWhereInput))
+			return obj.Complaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintConnection) graphql.Marshaler {
@@ -13244,7 +13108,7 @@ func (ec *executionContext) _Unit_shownIn(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.ShownIn(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder), fc.Args["where"].(*ent.VisitWhereInput))
+			return obj.ShownIn(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
@@ -13724,7 +13588,7 @@ func (ec *executionContext) _User_customers(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Customers(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CustomerOrder), fc.Args["where"].(*ent.CustomerWhereInput))
+			return obj.Customers(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CustomerOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
@@ -13768,7 +13632,7 @@ func (ec *executionContext) _User_visits(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder), fc.Args["where"].(*ent.VisitWhereInput))
+			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
@@ -13812,7 +13676,7 @@ func (ec *executionContext) _User_deals(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder), fc.Args["where"].(*ent.DealWhereInput))
+			return obj.Deals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.DealOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DealConnection) graphql.Marshaler {
@@ -13888,7 +13752,7 @@ func (ec *executionContext) _User_assignedComplaints(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.AssignedComplaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder), fc.Args["where"].(*ent.ComplaintWhereInput))
+			return obj.AssignedComplaints(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.ComplaintOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintConnection) graphql.Marshaler {
@@ -16442,7 +16306,7 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "objectID", "objectIDNEQ", "objectIDIn", "objectIDNotIn", "objectIDGT", "objectIDGTE", "objectIDLT", "objectIDLTE", "objectIDContains", "objectIDHasPrefix", "objectIDHasSuffix", "objectIDEqualFold", "objectIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDIsNil", "projectIDNotNil", "projectIDEqualFold", "projectIDContainsFold", "detail", "detailNEQ", "detailIn", "detailNotIn", "detailGT", "detailGTE", "detailLT", "detailLTE", "detailContains", "detailHasPrefix", "detailHasSuffix", "detailIsNil", "detailNotNil", "detailEqualFold", "detailContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasActor", "hasActorWith", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "objectID", "objectIDNEQ", "objectIDIn", "objectIDNotIn", "objectIDGT", "objectIDGTE", "objectIDLT", "objectIDLTE", "objectIDContains", "objectIDHasPrefix", "objectIDHasSuffix", "objectIDEqualFold", "objectIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDIsNil", "projectIDNotNil", "projectIDEqualFold", "projectIDContainsFold", "detail", "detailNEQ", "detailIn", "detailNotIn", "detailGT", "detailGTE", "detailLT", "detailLTE", "detailContains", "detailHasPrefix", "detailHasSuffix", "detailIsNil", "detailNotNil", "detailEqualFold", "detailContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17079,20 +16943,6 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.CreatedAtLTE = data
-		case "hasActor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasActor"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasActor = data
-		case "hasActorWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasActorWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasActorWith = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -17836,7 +17686,7 @@ func (ec *executionContext) unmarshalInputComplaintEventWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "fromStatus", "fromStatusNEQ", "fromStatusIn", "fromStatusNotIn", "fromStatusGT", "fromStatusGTE", "fromStatusLT", "fromStatusLTE", "fromStatusContains", "fromStatusHasPrefix", "fromStatusHasSuffix", "fromStatusIsNil", "fromStatusNotNil", "fromStatusEqualFold", "fromStatusContainsFold", "toStatus", "toStatusNEQ", "toStatusIn", "toStatusNotIn", "toStatusGT", "toStatusGTE", "toStatusLT", "toStatusLTE", "toStatusContains", "toStatusHasPrefix", "toStatusHasSuffix", "toStatusIsNil", "toStatusNotNil", "toStatusEqualFold", "toStatusContainsFold", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "internal", "internalNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasComplaint", "hasComplaintWith", "hasActor", "hasActorWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "fromStatus", "fromStatusNEQ", "fromStatusIn", "fromStatusNotIn", "fromStatusGT", "fromStatusGTE", "fromStatusLT", "fromStatusLTE", "fromStatusContains", "fromStatusHasPrefix", "fromStatusHasSuffix", "fromStatusIsNil", "fromStatusNotNil", "fromStatusEqualFold", "fromStatusContainsFold", "toStatus", "toStatusNEQ", "toStatusIn", "toStatusNotIn", "toStatusGT", "toStatusGTE", "toStatusLT", "toStatusLTE", "toStatusContains", "toStatusHasPrefix", "toStatusHasSuffix", "toStatusIsNil", "toStatusNotNil", "toStatusEqualFold", "toStatusContainsFold", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "internal", "internalNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18529,34 +18379,6 @@ func (ec *executionContext) unmarshalInputComplaintEventWhereInput(ctx context.C
 				return it, err
 			}
 			it.CreatedAtLTE = data
-		case "hasComplaint":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaint"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaint = data
-		case "hasComplaintWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaintWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaintWith = data
-		case "hasActor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasActor"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasActor = data
-		case "hasActorWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasActorWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasActorWith = data
 		}
 	}
 	return it, nil
@@ -18638,7 +18460,7 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasComplaint", "hasComplaintWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19247,20 +19069,6 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 				return it, err
 			}
 			it.CreatedAtLTE = data
-		case "hasComplaint":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaint"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaint = data
-		case "hasComplaintWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaintWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaintWith = data
 		}
 	}
 	return it, nil
@@ -19289,7 +19097,7 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "hasUnit", "hasUnitWith", "hasProject", "hasProjectWith", "hasCustomer", "hasCustomerWith", "hasFiledBy", "hasFiledByWith", "hasAssignee", "hasAssigneeWith", "hasEvents", "hasEventsWith", "hasPhotos", "hasPhotosWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20878,20 +20686,6 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.RatingCommentContainsFold = data
-		case "hasUnit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnit"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnit = data
-		case "hasUnitWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitWith"))
-			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnitWith = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -20906,76 +20700,6 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.HasProjectWith = data
-		case "hasCustomer":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomer"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomer = data
-		case "hasCustomerWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomerWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomerWith = data
-		case "hasFiledBy":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasFiledBy"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasFiledBy = data
-		case "hasFiledByWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasFiledByWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasFiledByWith = data
-		case "hasAssignee":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAssignee"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAssignee = data
-		case "hasAssigneeWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAssigneeWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAssigneeWith = data
-		case "hasEvents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEvents"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasEvents = data
-		case "hasEventsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEventsWith"))
-			data, err := ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasEventsWith = data
-		case "hasPhotos":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasPhotos"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasPhotos = data
-		case "hasPhotosWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasPhotosWith"))
-			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasPhotosWith = data
 		}
 	}
 	return it, nil
@@ -21183,7 +20907,7 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "phoneLast4", "phoneLast4NEQ", "phoneLast4In", "phoneLast4NotIn", "phoneLast4GT", "phoneLast4GTE", "phoneLast4LT", "phoneLast4LTE", "phoneLast4Contains", "phoneLast4HasPrefix", "phoneLast4HasSuffix", "phoneLast4EqualFold", "phoneLast4ContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith", "hasOwner", "hasOwnerWith", "hasVisits", "hasVisitsWith", "hasDeals", "hasDealsWith", "hasComplaints", "hasComplaintsWith", "hasHeldUnits", "hasHeldUnitsWith", "hasLogin", "hasLoginWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21561,97 +21285,6 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 				return it, err
 			}
 			it.NameContainsFold = data
-		case "phoneLast4":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4 = data
-		case "phoneLast4NEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4NEQ = data
-		case "phoneLast4In":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4In"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4In = data
-		case "phoneLast4NotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4NotIn = data
-		case "phoneLast4GT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4GT = data
-		case "phoneLast4GTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4GTE = data
-		case "phoneLast4LT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4LT = data
-		case "phoneLast4LTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4LTE = data
-		case "phoneLast4Contains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4Contains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4Contains = data
-		case "phoneLast4HasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4HasPrefix = data
-		case "phoneLast4HasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4HasSuffix = data
-		case "phoneLast4EqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4EqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4EqualFold = data
-		case "phoneLast4ContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4ContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.PhoneLast4ContainsFold = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
@@ -22898,90 +22531,6 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 				return it, err
 			}
 			it.HasProjectWith = data
-		case "hasOwner":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOwner"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasOwner = data
-		case "hasOwnerWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOwnerWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasOwnerWith = data
-		case "hasVisits":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisits"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisits = data
-		case "hasVisitsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisitsWith"))
-			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisitsWith = data
-		case "hasDeals":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDeals"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDeals = data
-		case "hasDealsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDealsWith"))
-			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDealsWith = data
-		case "hasComplaints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaints"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaints = data
-		case "hasComplaintsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaintsWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaintsWith = data
-		case "hasHeldUnits":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldUnits"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldUnits = data
-		case "hasHeldUnitsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldUnitsWith"))
-			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldUnitsWith = data
-		case "hasLogin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasLogin"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasLogin = data
-		case "hasLoginWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasLoginWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasLoginWith = data
 		}
 	}
 	return it, nil
@@ -23063,7 +22612,7 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasUnit", "hasUnitWith", "hasCustomer", "hasCustomerWith", "hasAgent", "hasAgentWith", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24148,48 +23697,6 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.CancelReasonContainsFold = data
-		case "hasUnit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnit"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnit = data
-		case "hasUnitWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitWith"))
-			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnitWith = data
-		case "hasCustomer":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomer"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomer = data
-		case "hasCustomerWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomerWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomerWith = data
-		case "hasAgent":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgent"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgent = data
-		case "hasAgentWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgentWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgentWith = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -24376,7 +23883,7 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "hasBuildings", "hasBuildingsWith", "hasUnits", "hasUnitsWith", "hasCustomers", "hasCustomersWith", "hasVisits", "hasVisitsWith", "hasDeals", "hasDealsWith", "hasComplaints", "hasComplaintsWith", "hasStaff", "hasStaffWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "hasUnits", "hasUnitsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25531,20 +25038,6 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.AgentDiscountCapBpLTE = data
-		case "hasBuildings":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuildings"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasBuildings = data
-		case "hasBuildingsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuildingsWith"))
-			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasBuildingsWith = data
 		case "hasUnits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnits"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25559,76 +25052,6 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HasUnitsWith = data
-		case "hasCustomers":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomers"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomers = data
-		case "hasCustomersWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomersWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomersWith = data
-		case "hasVisits":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisits"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisits = data
-		case "hasVisitsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisitsWith"))
-			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisitsWith = data
-		case "hasDeals":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDeals"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDeals = data
-		case "hasDealsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDealsWith"))
-			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDealsWith = data
-		case "hasComplaints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaints"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaints = data
-		case "hasComplaintsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaintsWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaintsWith = data
-		case "hasStaff":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasStaff"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasStaff = data
-		case "hasStaffWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasStaffWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasStaffWith = data
 		}
 	}
 	return it, nil
@@ -25843,7 +25266,7 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "buildingID", "buildingIDNEQ", "buildingIDIn", "buildingIDNotIn", "buildingIDGT", "buildingIDGTE", "buildingIDLT", "buildingIDLTE", "buildingIDContains", "buildingIDHasPrefix", "buildingIDHasSuffix", "buildingIDEqualFold", "buildingIDContainsFold", "floor", "floorNEQ", "floorIn", "floorNotIn", "floorGT", "floorGTE", "floorLT", "floorLTE", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "numberContains", "numberHasPrefix", "numberHasSuffix", "numberEqualFold", "numberContainsFold", "bedrooms", "bedroomsNEQ", "bedroomsIn", "bedroomsNotIn", "bedroomsGT", "bedroomsGTE", "bedroomsLT", "bedroomsLTE", "livingRooms", "livingRoomsNEQ", "livingRoomsIn", "livingRoomsNotIn", "livingRoomsGT", "livingRoomsGTE", "livingRoomsLT", "livingRoomsLTE", "bathrooms", "bathroomsNEQ", "bathroomsIn", "bathroomsNotIn", "bathroomsGT", "bathroomsGTE", "bathroomsLT", "bathroomsLTE", "grossArea", "grossAreaNEQ", "grossAreaIn", "grossAreaNotIn", "grossAreaGT", "grossAreaGTE", "grossAreaLT", "grossAreaLTE", "netArea", "netAreaNEQ", "netAreaIn", "netAreaNotIn", "netAreaGT", "netAreaGTE", "netAreaLT", "netAreaLTE", "orientation", "orientationNEQ", "orientationIn", "orientationNotIn", "decoration", "decorationNEQ", "decorationIn", "decorationNotIn", "listPrice", "listPriceNEQ", "listPriceIn", "listPriceNotIn", "listPriceGT", "listPriceGTE", "listPriceLT", "listPriceLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "published", "publishedNEQ", "holdExpiresAt", "holdExpiresAtNEQ", "holdExpiresAtIn", "holdExpiresAtNotIn", "holdExpiresAtGT", "holdExpiresAtGTE", "holdExpiresAtLT", "holdExpiresAtLTE", "holdExpiresAtIsNil", "holdExpiresAtNotNil", "heldByID", "heldByIDNEQ", "heldByIDIn", "heldByIDNotIn", "heldByIDGT", "heldByIDGTE", "heldByIDLT", "heldByIDLTE", "heldByIDContains", "heldByIDHasPrefix", "heldByIDHasSuffix", "heldByIDIsNil", "heldByIDNotNil", "heldByIDEqualFold", "heldByIDContainsFold", "heldForID", "heldForIDNEQ", "heldForIDIn", "heldForIDNotIn", "heldForIDGT", "heldForIDGTE", "heldForIDLT", "heldForIDLTE", "heldForIDContains", "heldForIDHasPrefix", "heldForIDHasSuffix", "heldForIDIsNil", "heldForIDNotNil", "heldForIDEqualFold", "heldForIDContainsFold", "hasProject", "hasProjectWith", "hasBuilding", "hasBuildingWith", "hasHeldBy", "hasHeldByWith", "hasHeldFor", "hasHeldForWith", "hasDeals", "hasDealsWith", "hasComplaints", "hasComplaintsWith", "hasShownIn", "hasShownInWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "buildingID", "buildingIDNEQ", "buildingIDIn", "buildingIDNotIn", "buildingIDGT", "buildingIDGTE", "buildingIDLT", "buildingIDLTE", "buildingIDContains", "buildingIDHasPrefix", "buildingIDHasSuffix", "buildingIDEqualFold", "buildingIDContainsFold", "floor", "floorNEQ", "floorIn", "floorNotIn", "floorGT", "floorGTE", "floorLT", "floorLTE", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "numberContains", "numberHasPrefix", "numberHasSuffix", "numberEqualFold", "numberContainsFold", "bedrooms", "bedroomsNEQ", "bedroomsIn", "bedroomsNotIn", "bedroomsGT", "bedroomsGTE", "bedroomsLT", "bedroomsLTE", "livingRooms", "livingRoomsNEQ", "livingRoomsIn", "livingRoomsNotIn", "livingRoomsGT", "livingRoomsGTE", "livingRoomsLT", "livingRoomsLTE", "bathrooms", "bathroomsNEQ", "bathroomsIn", "bathroomsNotIn", "bathroomsGT", "bathroomsGTE", "bathroomsLT", "bathroomsLTE", "grossArea", "grossAreaNEQ", "grossAreaIn", "grossAreaNotIn", "grossAreaGT", "grossAreaGTE", "grossAreaLT", "grossAreaLTE", "netArea", "netAreaNEQ", "netAreaIn", "netAreaNotIn", "netAreaGT", "netAreaGTE", "netAreaLT", "netAreaLTE", "orientation", "orientationNEQ", "orientationIn", "orientationNotIn", "decoration", "decorationNEQ", "decorationIn", "decorationNotIn", "listPrice", "listPriceNEQ", "listPriceIn", "listPriceNotIn", "listPriceGT", "listPriceGTE", "listPriceLT", "listPriceLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "published", "publishedNEQ", "holdExpiresAt", "holdExpiresAtNEQ", "holdExpiresAtIn", "holdExpiresAtNotIn", "holdExpiresAtGT", "holdExpiresAtGTE", "holdExpiresAtLT", "holdExpiresAtLTE", "holdExpiresAtIsNil", "holdExpiresAtNotNil", "hasProject", "hasProjectWith", "hasBuilding", "hasBuildingWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26872,216 +26295,6 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HoldExpiresAtNotNil = data
-		case "heldByID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByID"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByID = data
-		case "heldByIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDNEQ"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDNEQ = data
-		case "heldByIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDIn"))
-			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDIn = data
-		case "heldByIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDNotIn"))
-			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDNotIn = data
-		case "heldByIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDGT"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDGT = data
-		case "heldByIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDGTE"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDGTE = data
-		case "heldByIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDLT"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDLT = data
-		case "heldByIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDLTE"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDLTE = data
-		case "heldByIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDContains"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDContains = data
-		case "heldByIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDHasPrefix"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDHasPrefix = data
-		case "heldByIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDHasSuffix"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDHasSuffix = data
-		case "heldByIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDIsNil = data
-		case "heldByIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDNotNil = data
-		case "heldByIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDEqualFold"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDEqualFold = data
-		case "heldByIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldByIDContainsFold"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldByIDContainsFold = data
-		case "heldForID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForID"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForID = data
-		case "heldForIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDNEQ"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDNEQ = data
-		case "heldForIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDIn"))
-			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDIn = data
-		case "heldForIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDNotIn"))
-			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDNotIn = data
-		case "heldForIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDGT"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDGT = data
-		case "heldForIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDGTE"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDGTE = data
-		case "heldForIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDLT"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDLT = data
-		case "heldForIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDLTE"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDLTE = data
-		case "heldForIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDContains"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDContains = data
-		case "heldForIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDHasPrefix"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDHasPrefix = data
-		case "heldForIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDHasSuffix"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDHasSuffix = data
-		case "heldForIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDIsNil = data
-		case "heldForIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDNotNil = data
-		case "heldForIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDEqualFold"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDEqualFold = data
-		case "heldForIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heldForIDContainsFold"))
-			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HeldForIDContainsFold = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -27110,76 +26323,6 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasBuildingWith = data
-		case "hasHeldBy":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldBy"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldBy = data
-		case "hasHeldByWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldByWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldByWith = data
-		case "hasHeldFor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldFor"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldFor = data
-		case "hasHeldForWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldForWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldForWith = data
-		case "hasDeals":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDeals"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDeals = data
-		case "hasDealsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDealsWith"))
-			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDealsWith = data
-		case "hasComplaints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaints"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaints = data
-		case "hasComplaintsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasComplaintsWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasComplaintsWith = data
-		case "hasShownIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasShownIn"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasShownIn = data
-		case "hasShownInWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasShownInWith"))
-			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasShownInWith = data
 		}
 	}
 	return it, nil
@@ -27331,7 +26474,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "login", "loginNEQ", "loginIn", "loginNotIn", "loginGT", "loginGTE", "loginLT", "loginLTE", "loginContains", "loginHasPrefix", "loginHasSuffix", "loginEqualFold", "loginContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "active", "activeNEQ", "hasProjects", "hasProjectsWith", "hasCustomer", "hasCustomerWith", "hasCustomers", "hasCustomersWith", "hasVisits", "hasVisitsWith", "hasDeals", "hasDealsWith", "hasFiledComplaints", "hasFiledComplaintsWith", "hasAssignedComplaints", "hasAssignedComplaintsWith", "hasHeldUnits", "hasHeldUnitsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "login", "loginNEQ", "loginIn", "loginNotIn", "loginGT", "loginGTE", "loginLT", "loginLTE", "loginContains", "loginHasPrefix", "loginHasSuffix", "loginEqualFold", "loginContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "active", "activeNEQ"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27856,118 +26999,6 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ActiveNEQ = data
-		case "hasProjects":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjects"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasProjects = data
-		case "hasProjectsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectsWith"))
-			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasProjectsWith = data
-		case "hasCustomer":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomer"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomer = data
-		case "hasCustomerWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomerWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomerWith = data
-		case "hasCustomers":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomers"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomers = data
-		case "hasCustomersWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomersWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomersWith = data
-		case "hasVisits":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisits"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisits = data
-		case "hasVisitsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVisitsWith"))
-			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasVisitsWith = data
-		case "hasDeals":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDeals"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDeals = data
-		case "hasDealsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasDealsWith"))
-			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasDealsWith = data
-		case "hasFiledComplaints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasFiledComplaints"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasFiledComplaints = data
-		case "hasFiledComplaintsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasFiledComplaintsWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasFiledComplaintsWith = data
-		case "hasAssignedComplaints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAssignedComplaints"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAssignedComplaints = data
-		case "hasAssignedComplaintsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAssignedComplaintsWith"))
-			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAssignedComplaintsWith = data
-		case "hasHeldUnits":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldUnits"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldUnits = data
-		case "hasHeldUnitsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasHeldUnitsWith"))
-			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasHeldUnitsWith = data
 		}
 	}
 	return it, nil
@@ -28049,7 +27080,7 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "durationMinutes", "durationMinutesNEQ", "durationMinutesIn", "durationMinutesNotIn", "durationMinutesGT", "durationMinutesGTE", "durationMinutesLT", "durationMinutesLTE", "durationMinutesIsNil", "durationMinutesNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "gradeAfter", "gradeAfterNEQ", "gradeAfterIn", "gradeAfterNotIn", "gradeAfterIsNil", "gradeAfterNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "hasCustomer", "hasCustomerWith", "hasAgent", "hasAgentWith", "hasProject", "hasProjectWith", "hasUnitsShown", "hasUnitsShownWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "durationMinutes", "durationMinutesNEQ", "durationMinutesIn", "durationMinutesNotIn", "durationMinutesGT", "durationMinutesGTE", "durationMinutesLT", "durationMinutesLTE", "durationMinutesIsNil", "durationMinutesNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "gradeAfter", "gradeAfterNEQ", "gradeAfterIn", "gradeAfterNotIn", "gradeAfterIsNil", "gradeAfterNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28994,34 +28025,6 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.NextFollowUpActionContainsFold = data
-		case "hasCustomer":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomer"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomer = data
-		case "hasCustomerWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCustomerWith"))
-			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasCustomerWith = data
-		case "hasAgent":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgent"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgent = data
-		case "hasAgentWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgentWith"))
-			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgentWith = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -29036,20 +28039,6 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 				return it, err
 			}
 			it.HasProjectWith = data
-		case "hasUnitsShown":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsShown"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnitsShown = data
-		case "hasUnitsShownWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsShownWith"))
-			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasUnitsShownWith = data
 		}
 	}
 	return it, nil

@@ -2,6 +2,9 @@ package rule
 
 import (
 	"context"
+	"slices"
+
+	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/auth"
 	"estatecrm/ent"
@@ -113,6 +116,37 @@ func FilterCustomers() privacy.QueryRule {
 	})
 }
 
+// loadPhoneDeciders never decides: on a read of customers' phones, by
+// anyone, it adds the customers' owner and project to the columns read,
+// whatever the client asked for (GraphQL field collection selects only
+// that). The phone mask (MaySeePhone) and the audit of phone reads decide by
+// them: without them an agent saw even their own customers' phones masked,
+// and phone reads were audited without their project, so managers never saw
+// them.
+func loadPhoneDeciders() privacy.QueryRule {
+	return privacy.QueryRuleFunc(func(_ context.Context, q ent.Query) error {
+		if cq, ok := q.(*ent.CustomerQuery); ok {
+			cq.Where(withOwnerAndProject)
+		}
+		return privacy.Skip
+	})
+}
+
+// withOwnerAndProject adds the columns to a selector that loads customers
+// (their IDs) with their phones; other selections (counts, group-bys, a
+// Select of some fields) are left alone.
+func withOwnerAndProject(s *sql.Selector) {
+	cols := s.SelectedColumns()
+	if !slices.Contains(cols, s.C(customer.FieldID)) || !slices.Contains(cols, s.C(customer.FieldPhone)) {
+		return
+	}
+	for _, f := range []string{customer.FieldOwnerID, customer.FieldProjectID} {
+		if c := s.C(f); !slices.Contains(cols, c) {
+			s.AppendSelect(c)
+		}
+	}
+}
+
 // FilterVisits: a manager sees their projects' visits; an agent their own
 // and those of customers they own.
 func FilterVisits() privacy.QueryRule {
@@ -193,16 +227,25 @@ func FilterComplaintPhotos() privacy.QueryRule {
 	})
 }
 
-// FilterUsers: staff see themselves and the staff of their projects; a
-// homeowner themself; a portal nobody.
+// FilterUsers: staff see themselves and the staff of their projects,
+// managers also their projects' homeowners; a homeowner themself; a portal
+// nobody.
 func FilterUsers() privacy.QueryRule {
 	return privacy.UserQueryRuleFunc(func(ctx context.Context, q *ent.UserQuery) error {
 		v := auth.FromContext(ctx)
 		switch v.Role {
 		case auth.RoleManager, auth.RoleAgent:
-			q.Where(user.Or(user.ID(v.UserID), user.And(
-				user.RoleIn(user.RoleMANAGER, user.RoleAGENT),
-				user.HasProjectsWith(project.IDIn(v.ProjectIDs...)))))
+			colleagues := user.And(user.RoleIn(user.RoleMANAGER, user.RoleAGENT),
+				user.HasProjectsWith(project.IDIn(v.ProjectIDs...)))
+			if v.Role == auth.RoleAgent {
+				q.Where(user.Or(user.ID(v.UserID), colleagues))
+				break
+			}
+			// A manager also sees the homeowners of their projects (who filed
+			// a complaint).
+			homeowners := user.And(user.RoleEQ(user.RoleOWNER),
+				user.HasCustomerWith(customer.ProjectIDIn(v.ProjectIDs...)))
+			q.Where(user.Or(user.ID(v.UserID), colleagues, homeowners))
 		case auth.RoleOwner:
 			q.Where(user.ID(v.UserID))
 		default:

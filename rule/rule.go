@@ -69,7 +69,7 @@ func Policy(filter privacy.QueryRule, mutations ...privacy.MutationRule) privacy
 	m = append(m, mutations...)
 	m = append(m, privacy.AlwaysDenyRule())
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{DenyIfNoViewer(), AllowIfAdmin(), filter, privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{DenyIfNoViewer(), loadPhoneDeciders(), AllowIfAdmin(), filter, privacy.AlwaysDenyRule()},
 		Mutation: m,
 	}
 }
@@ -107,14 +107,27 @@ func MaySeePhone(v *auth.Viewer, c *ent.Customer) bool {
 	return false
 }
 
-// AllowOwnPasswordChange lets a signed-in user update their own password
-// and nothing else of their user row.
+type passwordProofKey struct{}
+
+// WithPasswordProof marks ctx as belonging to a user who has just proved
+// their current password (account.ChangePassword does, before the update).
+func WithPasswordProof(ctx context.Context) context.Context {
+	return context.WithValue(ctx, passwordProofKey{}, true)
+}
+
+// AllowOwnPasswordChange lets a signed-in user update their own password,
+// and nothing else of their user row, once they proved the current one: a
+// stolen access token alone cannot take the account over.
 func AllowOwnPasswordChange() privacy.MutationRule {
 	return privacy.UserMutationRuleFunc(func(ctx context.Context, m *ent.UserMutation) error {
 		v := auth.FromContext(ctx)
 		id, ok := m.ID()
-		if !ok || !m.Op().Is(ent.OpUpdateOne) || v == nil || v.UserID == "" || id != v.UserID {
+		proved, _ := ctx.Value(passwordProofKey{}).(bool)
+		if !ok || !proved || !m.Op().Is(ent.OpUpdateOne) || v == nil || v.UserID == "" || id != v.UserID {
 			return privacy.Skip
+		}
+		if _, ok := m.PasswordHash(); !ok {
+			return privacy.Skip // no password change: an update of nothing is no exception
 		}
 		for _, f := range m.Fields() {
 			if f != user.FieldPasswordHash && f != user.FieldUpdatedAt {

@@ -41,7 +41,8 @@ func (AuditEvent) Fields() []ent.Field {
 func (AuditEvent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("actor", User.Type).Ref("audit_events").
-			Field("actor_id").Unique().Immutable(),
+			Field("actor_id").Unique().Immutable().
+			Annotations(noWhere),
 		edge.From("project", Project.Type).Ref("audit_events").
 			Field("project_id").Unique().Immutable(),
 	}

@@ -38,6 +38,8 @@ func (Building) Edges() []ent.Edge {
 		edge.From("project", Project.Type).Ref("buildings").
 			Field("project_id").Unique().Required().Immutable(),
 		edge.To("units", Unit.Type).
+			// Units are no one's personal data: filtering by them reveals
+			// nothing private, and listings need units(where:) here.
 			Annotations(entgql.RelayConnection()),
 	}
 }

@@ -58,18 +58,23 @@ func (Complaint) Fields() []ent.Field {
 func (Complaint) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("unit", Unit.Type).Ref("complaints").
-			Field("unit_id").Unique().Required().Immutable(),
+			Field("unit_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("project", Project.Type).Ref("complaints").
 			Field("project_id").Unique().Required().Immutable(),
 		edge.From("customer", Customer.Type).Ref("complaints").
-			Field("customer_id").Unique().Required().Immutable(),
+			Field("customer_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("filed_by", User.Type).Ref("filed_complaints").
-			Field("filed_by_id").Unique().Immutable(),
+			Field("filed_by_id").Unique().Immutable().
+			Annotations(noWhere),
 		edge.From("assignee", User.Type).Ref("assigned_complaints").
-			Field("assignee_id").Unique(),
+			Field("assignee_id").Unique().
+			Annotations(noWhere),
 		edge.To("events", ComplaintEvent.Type).
-			Annotations(entgql.RelayConnection()),
-		edge.To("photos", ComplaintPhoto.Type),
+			Annotations(entgql.RelayConnection(), noWhere),
+		edge.To("photos", ComplaintPhoto.Type).
+			Annotations(noWhere),
 	}
 }
 

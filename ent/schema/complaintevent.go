@@ -42,9 +42,11 @@ func (ComplaintEvent) Fields() []ent.Field {
 func (ComplaintEvent) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("complaint", Complaint.Type).Ref("events").
-			Field("complaint_id").Unique().Required().Immutable(),
+			Field("complaint_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("actor", User.Type).Ref("complaint_events").
-			Field("actor_id").Unique().Immutable(),
+			Field("actor_id").Unique().Immutable().
+			Annotations(noWhere),
 	}
 }
 

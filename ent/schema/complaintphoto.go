@@ -38,7 +38,8 @@ func (ComplaintPhoto) Fields() []ent.Field {
 func (ComplaintPhoto) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("complaint", Complaint.Type).Ref("photos").
-			Field("complaint_id").Unique().Required().Immutable(),
+			Field("complaint_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 	}
 }
 

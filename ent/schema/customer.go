@@ -9,9 +9,9 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Customer is a person who may buy (客户), identified by phone and attributed
@@ -35,7 +35,7 @@ func (Customer) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("phone_last4").MaxLen(4).
 			Comment("derived from phone by a hook, for the lookup at the door").
-			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
 		field.Enum("gender").Values("MALE", "FEMALE", "UNKNOWN").Default("UNKNOWN"),
 		field.Enum("age_band").
 			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
@@ -91,16 +91,19 @@ func (Customer) Edges() []ent.Edge {
 		edge.From("project", Project.Type).Ref("customers").
 			Field("project_id").Unique().Required(),
 		edge.From("owner", User.Type).Ref("customers").
-			Field("owner_id").Unique(),
+			Field("owner_id").Unique().
+			Annotations(noWhere),
 		edge.To("visits", Visit.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("deals", Deal.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("complaints", Complaint.Type).
-			Annotations(entgql.RelayConnection()),
-		edge.From("held_units", Unit.Type).Ref("held_for"),
+			Annotations(entgql.RelayConnection(), noWhere),
+		edge.From("held_units", Unit.Type).Ref("held_for").
+			Annotations(noWhere),
 		edge.To("login", User.Type).Unique().
-			Comment("the homeowner login of this customer, once activated"),
+			Comment("the homeowner login of this customer, once activated").
+			Annotations(noWhere),
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/rule"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Deal is the sale of a unit: reserved (认购), contracted (签约) or cancelled.
@@ -50,11 +50,14 @@ func (Deal) Fields() []ent.Field {
 func (Deal) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("unit", Unit.Type).Ref("deals").
-			Field("unit_id").Unique().Required().Immutable(),
+			Field("unit_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("customer", Customer.Type).Ref("deals").
-			Field("customer_id").Unique().Required().Immutable(),
+			Field("customer_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("agent", User.Type).Ref("deals").
-			Field("agent_id").Unique().Required().Immutable(),
+			Field("agent_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("project", Project.Type).Ref("deals").
 			Field("project_id").Unique().Required().Immutable(),
 	}

@@ -27,3 +27,10 @@ func (TimeMixin) Fields() []ent.Field {
 }
 
 func now() time.Time { return time.Now().UTC() }
+
+// noWhere keeps an edge out of the GraphQL where-filters. A filter on an
+// edge (hasCustomersWith: …) is evaluated in SQL against the edge's rows,
+// not through their privacy rules, so it would let a viewer probe rows they
+// may not see. Only edges to a unit's project and building, which anyone who
+// sees the row may see, stay filterable.
+var noWhere = entgql.Skip(entgql.SkipWhereInput)

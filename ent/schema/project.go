@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/rule"
 )
 
 // Project is a development on sale (楼盘), with the rules its sales office runs by.
@@ -57,21 +57,23 @@ func (Project) Fields() []ent.Field {
 func (Project) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("buildings", Building.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("units", Unit.Type).
+			// Units are no one's personal data: filtering by them reveals
+			// nothing private, and listings need units(where:) here.
 			Annotations(entgql.RelayConnection()),
 		edge.To("customers", Customer.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("visits", Visit.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("deals", Deal.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("complaints", Complaint.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.Skip()),
 		edge.From("staff", User.Type).Ref("projects").
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 	}
 }
 

@@ -39,7 +39,8 @@ func (RefreshToken) Fields() []ent.Field {
 func (RefreshToken) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("user", User.Type).Ref("refresh_tokens").
-			Field("user_id").Unique().Required().Immutable(),
+			Field("user_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/rule"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Unit is one flat for sale (房源) and where it is in the sales cycle.
@@ -51,8 +51,10 @@ func (Unit) Fields() []ent.Field {
 		field.Bool("published").Default(false),
 		field.Time("hold_expires_at").Optional().Nillable().
 			Comment("a hold lapses by itself at this time"),
-		field.String("held_by_id").GoType(pulid.ID("")).Optional().Nillable(),
-		field.String("held_for_id").GoType(pulid.ID("")).Optional().Nillable(),
+		field.String("held_by_id").GoType(pulid.ID("")).Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipWhereInput)), // who holds what is no public filter
+		field.String("held_for_id").GoType(pulid.ID("")).Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 
@@ -64,15 +66,17 @@ func (Unit) Edges() []ent.Edge {
 		edge.From("building", Building.Type).Ref("units").
 			Field("building_id").Unique().Required().Immutable(),
 		edge.To("held_by", User.Type).Field("held_by_id").Unique().
-			Comment("the agent holding the unit"),
+			Comment("the agent holding the unit").
+			Annotations(noWhere),
 		edge.To("held_for", Customer.Type).Field("held_for_id").Unique().
-			Comment("the customer the unit is held for"),
+			Comment("the customer the unit is held for").
+			Annotations(noWhere),
 		edge.To("deals", Deal.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("complaints", Complaint.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.From("shown_in", Visit.Type).Ref("units_shown").
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 	}
 }
 

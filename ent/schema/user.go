@@ -47,21 +47,25 @@ func (User) Fields() []ent.Field {
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("projects", Project.Type).
-			Comment("the projects a staff member works in"),
-		edge.From("customer", Customer.Type).Ref("login").Field("customer_id").Unique(),
+			Comment("the projects a staff member works in").
+			Annotations(noWhere),
+		edge.From("customer", Customer.Type).Ref("login").Field("customer_id").Unique().
+			Annotations(noWhere),
 		edge.To("customers", Customer.Type).
 			Comment("customers this agent owns").
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("visits", Visit.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("deals", Deal.Type).
-			Annotations(entgql.RelayConnection()),
-		edge.To("filed_complaints", Complaint.Type),
+			Annotations(entgql.RelayConnection(), noWhere),
+		edge.To("filed_complaints", Complaint.Type).
+			Annotations(noWhere),
 		edge.To("assigned_complaints", Complaint.Type).
-			Annotations(entgql.RelayConnection()),
+			Annotations(entgql.RelayConnection(), noWhere),
 		edge.To("complaint_events", ComplaintEvent.Type).
 			Annotations(entgql.Skip()),
-		edge.From("held_units", Unit.Type).Ref("held_by"),
+		edge.From("held_units", Unit.Type).Ref("held_by").
+			Annotations(noWhere),
 		edge.To("audit_events", AuditEvent.Type).
 			Annotations(entgql.Skip()),
 		edge.To("refresh_tokens", RefreshToken.Type).

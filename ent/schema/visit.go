@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/rule"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/rule"
 )
 
 // Visit is a visit or follow-up (到访/跟进) of a customer by an agent.
@@ -46,12 +46,15 @@ func (Visit) Fields() []ent.Field {
 func (Visit) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("customer", Customer.Type).Ref("visits").
-			Field("customer_id").Unique().Required().Immutable(),
+			Field("customer_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("agent", User.Type).Ref("visits").
-			Field("agent_id").Unique().Required().Immutable(),
+			Field("agent_id").Unique().Required().Immutable().
+			Annotations(noWhere),
 		edge.From("project", Project.Type).Ref("visits").
 			Field("project_id").Unique().Required().Immutable(),
-		edge.To("units_shown", Unit.Type),
+		edge.To("units_shown", Unit.Type).
+			Annotations(noWhere),
 	}
 }
 
