@@ -1764,7 +1764,8 @@ func (c *DealClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *DealClient) Interceptors() []Interceptor {
-	return c.inters.Deal
+	inters := c.inters.Deal
+	return append(inters[:len(inters):len(inters)], deal.Interceptors[:]...)
 }
 
 func (c *DealClient) mutate(ctx context.Context, m *DealMutation) (Value, error) {

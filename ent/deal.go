@@ -38,13 +38,13 @@ type Deal struct {
 	// Stage holds the value of the "stage" field.
 	Stage deal.Stage `json:"stage,omitempty"`
 	// the agreed price after discount
-	Price money.Fen `json:"price,omitempty"`
+	Price *money.Fen `json:"price,omitempty"`
 	// discount off the list price in basis points
-	DiscountBp int `json:"discount_bp,omitempty"`
+	DiscountBp *int `json:"discount_bp,omitempty"`
 	// PaymentMethod holds the value of the "payment_method" field.
 	PaymentMethod deal.PaymentMethod `json:"payment_method,omitempty"`
 	// Deposit holds the value of the "deposit" field.
-	Deposit money.Fen `json:"deposit,omitempty"`
+	Deposit *money.Fen `json:"deposit,omitempty"`
 	// ReservedAt holds the value of the "reserved_at" field.
 	ReservedAt time.Time `json:"reserved_at,omitempty"`
 	// ContractedAt holds the value of the "contracted_at" field.
@@ -200,13 +200,15 @@ func (_m *Deal) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field price", values[i])
 			} else if value.Valid {
-				_m.Price = money.Fen(value.Int64)
+				_m.Price = new(money.Fen)
+				*_m.Price = money.Fen(value.Int64)
 			}
 		case deal.FieldDiscountBp:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field discount_bp", values[i])
 			} else if value.Valid {
-				_m.DiscountBp = int(value.Int64)
+				_m.DiscountBp = new(int)
+				*_m.DiscountBp = int(value.Int64)
 			}
 		case deal.FieldPaymentMethod:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -218,7 +220,8 @@ func (_m *Deal) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field deposit", values[i])
 			} else if value.Valid {
-				_m.Deposit = money.Fen(value.Int64)
+				_m.Deposit = new(money.Fen)
+				*_m.Deposit = money.Fen(value.Int64)
 			}
 		case deal.FieldReservedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -323,17 +326,23 @@ func (_m *Deal) String() string {
 	builder.WriteString("stage=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Stage))
 	builder.WriteString(", ")
-	builder.WriteString("price=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Price))
+	if v := _m.Price; v != nil {
+		builder.WriteString("price=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
-	builder.WriteString("discount_bp=")
-	builder.WriteString(fmt.Sprintf("%v", _m.DiscountBp))
+	if v := _m.DiscountBp; v != nil {
+		builder.WriteString("discount_bp=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("payment_method=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PaymentMethod))
 	builder.WriteString(", ")
-	builder.WriteString("deposit=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Deposit))
+	if v := _m.Deposit; v != nil {
+		builder.WriteString("deposit=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("reserved_at=")
 	builder.WriteString(_m.ReservedAt.Format(time.ANSIC))

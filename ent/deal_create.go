@@ -101,6 +101,14 @@ func (_c *DealCreate) SetPrice(v money.Fen) *DealCreate {
 	return _c
 }
 
+// SetNillablePrice sets the "price" field if the given value is not nil.
+func (_c *DealCreate) SetNillablePrice(v *money.Fen) *DealCreate {
+	if v != nil {
+		_c.SetPrice(*v)
+	}
+	return _c
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (_c *DealCreate) SetDiscountBp(v int) *DealCreate {
 	_c.mutation.SetDiscountBp(v)
@@ -318,16 +326,10 @@ func (_c *DealCreate) check() error {
 			return &ValidationError{Name: "stage", err: fmt.Errorf(`ent: validator failed for field "Deal.stage": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.Price(); !ok {
-		return &ValidationError{Name: "price", err: errors.New(`ent: missing required field "Deal.price"`)}
-	}
 	if v, ok := _c.mutation.Price(); ok {
 		if err := deal.PriceValidator(int64(v)); err != nil {
 			return &ValidationError{Name: "price", err: fmt.Errorf(`ent: validator failed for field "Deal.price": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.DiscountBp(); !ok {
-		return &ValidationError{Name: "discount_bp", err: errors.New(`ent: missing required field "Deal.discount_bp"`)}
 	}
 	if v, ok := _c.mutation.DiscountBp(); ok {
 		if err := deal.DiscountBpValidator(v); err != nil {
@@ -341,9 +343,6 @@ func (_c *DealCreate) check() error {
 		if err := deal.PaymentMethodValidator(v); err != nil {
 			return &ValidationError{Name: "payment_method", err: fmt.Errorf(`ent: validator failed for field "Deal.payment_method": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.Deposit(); !ok {
-		return &ValidationError{Name: "deposit", err: errors.New(`ent: missing required field "Deal.deposit"`)}
 	}
 	if v, ok := _c.mutation.Deposit(); ok {
 		if err := deal.DepositValidator(int64(v)); err != nil {
@@ -425,11 +424,11 @@ func (_c *DealCreate) createSpec() (*Deal, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Price(); ok {
 		_spec.SetField(deal.FieldPrice, field.TypeInt64, value)
-		_node.Price = value
+		_node.Price = &value
 	}
 	if value, ok := _c.mutation.DiscountBp(); ok {
 		_spec.SetField(deal.FieldDiscountBp, field.TypeInt, value)
-		_node.DiscountBp = value
+		_node.DiscountBp = &value
 	}
 	if value, ok := _c.mutation.PaymentMethod(); ok {
 		_spec.SetField(deal.FieldPaymentMethod, field.TypeEnum, value)
@@ -437,7 +436,7 @@ func (_c *DealCreate) createSpec() (*Deal, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Deposit(); ok {
 		_spec.SetField(deal.FieldDeposit, field.TypeInt64, value)
-		_node.Deposit = value
+		_node.Deposit = &value
 	}
 	if value, ok := _c.mutation.ReservedAt(); ok {
 		_spec.SetField(deal.FieldReservedAt, field.TypeTime, value)
@@ -617,6 +616,12 @@ func (u *DealUpsert) AddPrice(v money.Fen) *DealUpsert {
 	return u
 }
 
+// ClearPrice clears the value of the "price" field.
+func (u *DealUpsert) ClearPrice() *DealUpsert {
+	u.SetNull(deal.FieldPrice)
+	return u
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (u *DealUpsert) SetDiscountBp(v int) *DealUpsert {
 	u.Set(deal.FieldDiscountBp, v)
@@ -632,6 +637,12 @@ func (u *DealUpsert) UpdateDiscountBp() *DealUpsert {
 // AddDiscountBp adds v to the "discount_bp" field.
 func (u *DealUpsert) AddDiscountBp(v int) *DealUpsert {
 	u.Add(deal.FieldDiscountBp, v)
+	return u
+}
+
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (u *DealUpsert) ClearDiscountBp() *DealUpsert {
+	u.SetNull(deal.FieldDiscountBp)
 	return u
 }
 
@@ -662,6 +673,12 @@ func (u *DealUpsert) UpdateDeposit() *DealUpsert {
 // AddDeposit adds v to the "deposit" field.
 func (u *DealUpsert) AddDeposit(v money.Fen) *DealUpsert {
 	u.Add(deal.FieldDeposit, v)
+	return u
+}
+
+// ClearDeposit clears the value of the "deposit" field.
+func (u *DealUpsert) ClearDeposit() *DealUpsert {
+	u.SetNull(deal.FieldDeposit)
 	return u
 }
 
@@ -843,6 +860,13 @@ func (u *DealUpsertOne) UpdatePrice() *DealUpsertOne {
 	})
 }
 
+// ClearPrice clears the value of the "price" field.
+func (u *DealUpsertOne) ClearPrice() *DealUpsertOne {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearPrice()
+	})
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (u *DealUpsertOne) SetDiscountBp(v int) *DealUpsertOne {
 	return u.Update(func(s *DealUpsert) {
@@ -861,6 +885,13 @@ func (u *DealUpsertOne) AddDiscountBp(v int) *DealUpsertOne {
 func (u *DealUpsertOne) UpdateDiscountBp() *DealUpsertOne {
 	return u.Update(func(s *DealUpsert) {
 		s.UpdateDiscountBp()
+	})
+}
+
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (u *DealUpsertOne) ClearDiscountBp() *DealUpsertOne {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearDiscountBp()
 	})
 }
 
@@ -896,6 +927,13 @@ func (u *DealUpsertOne) AddDeposit(v money.Fen) *DealUpsertOne {
 func (u *DealUpsertOne) UpdateDeposit() *DealUpsertOne {
 	return u.Update(func(s *DealUpsert) {
 		s.UpdateDeposit()
+	})
+}
+
+// ClearDeposit clears the value of the "deposit" field.
+func (u *DealUpsertOne) ClearDeposit() *DealUpsertOne {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearDeposit()
 	})
 }
 
@@ -1255,6 +1293,13 @@ func (u *DealUpsertBulk) UpdatePrice() *DealUpsertBulk {
 	})
 }
 
+// ClearPrice clears the value of the "price" field.
+func (u *DealUpsertBulk) ClearPrice() *DealUpsertBulk {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearPrice()
+	})
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (u *DealUpsertBulk) SetDiscountBp(v int) *DealUpsertBulk {
 	return u.Update(func(s *DealUpsert) {
@@ -1273,6 +1318,13 @@ func (u *DealUpsertBulk) AddDiscountBp(v int) *DealUpsertBulk {
 func (u *DealUpsertBulk) UpdateDiscountBp() *DealUpsertBulk {
 	return u.Update(func(s *DealUpsert) {
 		s.UpdateDiscountBp()
+	})
+}
+
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (u *DealUpsertBulk) ClearDiscountBp() *DealUpsertBulk {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearDiscountBp()
 	})
 }
 
@@ -1308,6 +1360,13 @@ func (u *DealUpsertBulk) AddDeposit(v money.Fen) *DealUpsertBulk {
 func (u *DealUpsertBulk) UpdateDeposit() *DealUpsertBulk {
 	return u.Update(func(s *DealUpsert) {
 		s.UpdateDeposit()
+	})
+}
+
+// ClearDeposit clears the value of the "deposit" field.
+func (u *DealUpsertBulk) ClearDeposit() *DealUpsertBulk {
+	return u.Update(func(s *DealUpsert) {
+		s.ClearDeposit()
 	})
 }
 

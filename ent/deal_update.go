@@ -71,6 +71,12 @@ func (_u *DealUpdate) AddPrice(v money.Fen) *DealUpdate {
 	return _u
 }
 
+// ClearPrice clears the value of the "price" field.
+func (_u *DealUpdate) ClearPrice() *DealUpdate {
+	_u.mutation.ClearPrice()
+	return _u
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (_u *DealUpdate) SetDiscountBp(v int) *DealUpdate {
 	_u.mutation.ResetDiscountBp()
@@ -89,6 +95,12 @@ func (_u *DealUpdate) SetNillableDiscountBp(v *int) *DealUpdate {
 // AddDiscountBp adds value to the "discount_bp" field.
 func (_u *DealUpdate) AddDiscountBp(v int) *DealUpdate {
 	_u.mutation.AddDiscountBp(v)
+	return _u
+}
+
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (_u *DealUpdate) ClearDiscountBp() *DealUpdate {
+	_u.mutation.ClearDiscountBp()
 	return _u
 }
 
@@ -124,6 +136,12 @@ func (_u *DealUpdate) SetNillableDeposit(v *money.Fen) *DealUpdate {
 // AddDeposit adds value to the "deposit" field.
 func (_u *DealUpdate) AddDeposit(v money.Fen) *DealUpdate {
 	_u.mutation.AddDeposit(v)
+	return _u
+}
+
+// ClearDeposit clears the value of the "deposit" field.
+func (_u *DealUpdate) ClearDeposit() *DealUpdate {
+	_u.mutation.ClearDeposit()
 	return _u
 }
 
@@ -325,11 +343,17 @@ func (_u *DealUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedPrice(); ok {
 		_spec.AddField(deal.FieldPrice, field.TypeInt64, value)
 	}
+	if _u.mutation.PriceCleared() {
+		_spec.ClearField(deal.FieldPrice, field.TypeInt64)
+	}
 	if value, ok := _u.mutation.DiscountBp(); ok {
 		_spec.SetField(deal.FieldDiscountBp, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedDiscountBp(); ok {
 		_spec.AddField(deal.FieldDiscountBp, field.TypeInt, value)
+	}
+	if _u.mutation.DiscountBpCleared() {
+		_spec.ClearField(deal.FieldDiscountBp, field.TypeInt)
 	}
 	if value, ok := _u.mutation.PaymentMethod(); ok {
 		_spec.SetField(deal.FieldPaymentMethod, field.TypeEnum, value)
@@ -339,6 +363,9 @@ func (_u *DealUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedDeposit(); ok {
 		_spec.AddField(deal.FieldDeposit, field.TypeInt64, value)
+	}
+	if _u.mutation.DepositCleared() {
+		_spec.ClearField(deal.FieldDeposit, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.ReservedAt(); ok {
 		_spec.SetField(deal.FieldReservedAt, field.TypeTime, value)
@@ -424,6 +451,12 @@ func (_u *DealUpdateOne) AddPrice(v money.Fen) *DealUpdateOne {
 	return _u
 }
 
+// ClearPrice clears the value of the "price" field.
+func (_u *DealUpdateOne) ClearPrice() *DealUpdateOne {
+	_u.mutation.ClearPrice()
+	return _u
+}
+
 // SetDiscountBp sets the "discount_bp" field.
 func (_u *DealUpdateOne) SetDiscountBp(v int) *DealUpdateOne {
 	_u.mutation.ResetDiscountBp()
@@ -442,6 +475,12 @@ func (_u *DealUpdateOne) SetNillableDiscountBp(v *int) *DealUpdateOne {
 // AddDiscountBp adds value to the "discount_bp" field.
 func (_u *DealUpdateOne) AddDiscountBp(v int) *DealUpdateOne {
 	_u.mutation.AddDiscountBp(v)
+	return _u
+}
+
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (_u *DealUpdateOne) ClearDiscountBp() *DealUpdateOne {
+	_u.mutation.ClearDiscountBp()
 	return _u
 }
 
@@ -477,6 +516,12 @@ func (_u *DealUpdateOne) SetNillableDeposit(v *money.Fen) *DealUpdateOne {
 // AddDeposit adds value to the "deposit" field.
 func (_u *DealUpdateOne) AddDeposit(v money.Fen) *DealUpdateOne {
 	_u.mutation.AddDeposit(v)
+	return _u
+}
+
+// ClearDeposit clears the value of the "deposit" field.
+func (_u *DealUpdateOne) ClearDeposit() *DealUpdateOne {
+	_u.mutation.ClearDeposit()
 	return _u
 }
 
@@ -708,11 +753,17 @@ func (_u *DealUpdateOne) sqlSave(ctx context.Context) (_node *Deal, err error) {
 	if value, ok := _u.mutation.AddedPrice(); ok {
 		_spec.AddField(deal.FieldPrice, field.TypeInt64, value)
 	}
+	if _u.mutation.PriceCleared() {
+		_spec.ClearField(deal.FieldPrice, field.TypeInt64)
+	}
 	if value, ok := _u.mutation.DiscountBp(); ok {
 		_spec.SetField(deal.FieldDiscountBp, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedDiscountBp(); ok {
 		_spec.AddField(deal.FieldDiscountBp, field.TypeInt, value)
+	}
+	if _u.mutation.DiscountBpCleared() {
+		_spec.ClearField(deal.FieldDiscountBp, field.TypeInt)
 	}
 	if value, ok := _u.mutation.PaymentMethod(); ok {
 		_spec.SetField(deal.FieldPaymentMethod, field.TypeEnum, value)
@@ -722,6 +773,9 @@ func (_u *DealUpdateOne) sqlSave(ctx context.Context) (_node *Deal, err error) {
 	}
 	if value, ok := _u.mutation.AddedDeposit(); ok {
 		_spec.AddField(deal.FieldDeposit, field.TypeInt64, value)
+	}
+	if _u.mutation.DepositCleared() {
+		_spec.ClearField(deal.FieldDeposit, field.TypeInt64)
 	}
 	if value, ok := _u.mutation.ReservedAt(); ok {
 		_spec.SetField(deal.FieldReservedAt, field.TypeTime, value)

@@ -4439,24 +4439,28 @@ type DealWhereInput struct {
 	StageNotIn []deal.Stage `json:"stageNotIn,omitempty"`
 
 	// "price" field predicates.
-	Price      *money.Fen  `json:"price,omitempty"`
-	PriceNEQ   *money.Fen  `json:"priceNEQ,omitempty"`
-	PriceIn    []money.Fen `json:"priceIn,omitempty"`
-	PriceNotIn []money.Fen `json:"priceNotIn,omitempty"`
-	PriceGT    *money.Fen  `json:"priceGT,omitempty"`
-	PriceGTE   *money.Fen  `json:"priceGTE,omitempty"`
-	PriceLT    *money.Fen  `json:"priceLT,omitempty"`
-	PriceLTE   *money.Fen  `json:"priceLTE,omitempty"`
+	Price       *money.Fen  `json:"price,omitempty"`
+	PriceNEQ    *money.Fen  `json:"priceNEQ,omitempty"`
+	PriceIn     []money.Fen `json:"priceIn,omitempty"`
+	PriceNotIn  []money.Fen `json:"priceNotIn,omitempty"`
+	PriceGT     *money.Fen  `json:"priceGT,omitempty"`
+	PriceGTE    *money.Fen  `json:"priceGTE,omitempty"`
+	PriceLT     *money.Fen  `json:"priceLT,omitempty"`
+	PriceLTE    *money.Fen  `json:"priceLTE,omitempty"`
+	PriceIsNil  bool        `json:"priceIsNil,omitempty"`
+	PriceNotNil bool        `json:"priceNotNil,omitempty"`
 
 	// "discount_bp" field predicates.
-	DiscountBp      *int  `json:"discountBp,omitempty"`
-	DiscountBpNEQ   *int  `json:"discountBpNEQ,omitempty"`
-	DiscountBpIn    []int `json:"discountBpIn,omitempty"`
-	DiscountBpNotIn []int `json:"discountBpNotIn,omitempty"`
-	DiscountBpGT    *int  `json:"discountBpGT,omitempty"`
-	DiscountBpGTE   *int  `json:"discountBpGTE,omitempty"`
-	DiscountBpLT    *int  `json:"discountBpLT,omitempty"`
-	DiscountBpLTE   *int  `json:"discountBpLTE,omitempty"`
+	DiscountBp       *int  `json:"discountBp,omitempty"`
+	DiscountBpNEQ    *int  `json:"discountBpNEQ,omitempty"`
+	DiscountBpIn     []int `json:"discountBpIn,omitempty"`
+	DiscountBpNotIn  []int `json:"discountBpNotIn,omitempty"`
+	DiscountBpGT     *int  `json:"discountBpGT,omitempty"`
+	DiscountBpGTE    *int  `json:"discountBpGTE,omitempty"`
+	DiscountBpLT     *int  `json:"discountBpLT,omitempty"`
+	DiscountBpLTE    *int  `json:"discountBpLTE,omitempty"`
+	DiscountBpIsNil  bool  `json:"discountBpIsNil,omitempty"`
+	DiscountBpNotNil bool  `json:"discountBpNotNil,omitempty"`
 
 	// "payment_method" field predicates.
 	PaymentMethod      *deal.PaymentMethod  `json:"paymentMethod,omitempty"`
@@ -4465,14 +4469,16 @@ type DealWhereInput struct {
 	PaymentMethodNotIn []deal.PaymentMethod `json:"paymentMethodNotIn,omitempty"`
 
 	// "deposit" field predicates.
-	Deposit      *money.Fen  `json:"deposit,omitempty"`
-	DepositNEQ   *money.Fen  `json:"depositNEQ,omitempty"`
-	DepositIn    []money.Fen `json:"depositIn,omitempty"`
-	DepositNotIn []money.Fen `json:"depositNotIn,omitempty"`
-	DepositGT    *money.Fen  `json:"depositGT,omitempty"`
-	DepositGTE   *money.Fen  `json:"depositGTE,omitempty"`
-	DepositLT    *money.Fen  `json:"depositLT,omitempty"`
-	DepositLTE   *money.Fen  `json:"depositLTE,omitempty"`
+	Deposit       *money.Fen  `json:"deposit,omitempty"`
+	DepositNEQ    *money.Fen  `json:"depositNEQ,omitempty"`
+	DepositIn     []money.Fen `json:"depositIn,omitempty"`
+	DepositNotIn  []money.Fen `json:"depositNotIn,omitempty"`
+	DepositGT     *money.Fen  `json:"depositGT,omitempty"`
+	DepositGTE    *money.Fen  `json:"depositGTE,omitempty"`
+	DepositLT     *money.Fen  `json:"depositLT,omitempty"`
+	DepositLTE    *money.Fen  `json:"depositLTE,omitempty"`
+	DepositIsNil  bool        `json:"depositIsNil,omitempty"`
+	DepositNotNil bool        `json:"depositNotNil,omitempty"`
 
 	// "reserved_at" field predicates.
 	ReservedAt      *time.Time  `json:"reservedAt,omitempty"`
@@ -4865,6 +4871,12 @@ func (i *DealWhereInput) P() (predicate.Deal, error) {
 	if i.PriceLTE != nil {
 		predicates = append(predicates, deal.PriceLTE(*i.PriceLTE))
 	}
+	if i.PriceIsNil {
+		predicates = append(predicates, deal.PriceIsNil())
+	}
+	if i.PriceNotNil {
+		predicates = append(predicates, deal.PriceNotNil())
+	}
 	if i.DiscountBp != nil {
 		predicates = append(predicates, deal.DiscountBpEQ(*i.DiscountBp))
 	}
@@ -4888,6 +4900,12 @@ func (i *DealWhereInput) P() (predicate.Deal, error) {
 	}
 	if i.DiscountBpLTE != nil {
 		predicates = append(predicates, deal.DiscountBpLTE(*i.DiscountBpLTE))
+	}
+	if i.DiscountBpIsNil {
+		predicates = append(predicates, deal.DiscountBpIsNil())
+	}
+	if i.DiscountBpNotNil {
+		predicates = append(predicates, deal.DiscountBpNotNil())
 	}
 	if i.PaymentMethod != nil {
 		predicates = append(predicates, deal.PaymentMethodEQ(*i.PaymentMethod))
@@ -4924,6 +4942,12 @@ func (i *DealWhereInput) P() (predicate.Deal, error) {
 	}
 	if i.DepositLTE != nil {
 		predicates = append(predicates, deal.DepositLTE(*i.DepositLTE))
+	}
+	if i.DepositIsNil {
+		predicates = append(predicates, deal.DepositIsNil())
+	}
+	if i.DepositNotNil {
+		predicates = append(predicates, deal.DepositNotNil())
 	}
 	if i.ReservedAt != nil {
 		predicates = append(predicates, deal.ReservedAtEQ(*i.ReservedAt))

@@ -9591,7 +9591,7 @@ func (m *DealMutation) Price() (r money.Fen, exists bool) {
 // OldPrice returns the old "price" field's value of the Deal entity.
 // If the Deal object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DealMutation) OldPrice(ctx context.Context) (v money.Fen, err error) {
+func (m *DealMutation) OldPrice(ctx context.Context) (v *money.Fen, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldPrice is only allowed on UpdateOne operations")
 	}
@@ -9623,10 +9623,24 @@ func (m *DealMutation) AddedPrice() (r money.Fen, exists bool) {
 	return *v, true
 }
 
+// ClearPrice clears the value of the "price" field.
+func (m *DealMutation) ClearPrice() {
+	m.price = nil
+	m.addprice = nil
+	m.clearedFields[deal.FieldPrice] = struct{}{}
+}
+
+// PriceCleared returns if the "price" field was cleared in this mutation.
+func (m *DealMutation) PriceCleared() bool {
+	_, ok := m.clearedFields[deal.FieldPrice]
+	return ok
+}
+
 // ResetPrice resets all changes to the "price" field.
 func (m *DealMutation) ResetPrice() {
 	m.price = nil
 	m.addprice = nil
+	delete(m.clearedFields, deal.FieldPrice)
 }
 
 // SetDiscountBp sets the "discount_bp" field.
@@ -9647,7 +9661,7 @@ func (m *DealMutation) DiscountBp() (r int, exists bool) {
 // OldDiscountBp returns the old "discount_bp" field's value of the Deal entity.
 // If the Deal object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DealMutation) OldDiscountBp(ctx context.Context) (v int, err error) {
+func (m *DealMutation) OldDiscountBp(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldDiscountBp is only allowed on UpdateOne operations")
 	}
@@ -9679,10 +9693,24 @@ func (m *DealMutation) AddedDiscountBp() (r int, exists bool) {
 	return *v, true
 }
 
+// ClearDiscountBp clears the value of the "discount_bp" field.
+func (m *DealMutation) ClearDiscountBp() {
+	m.discount_bp = nil
+	m.adddiscount_bp = nil
+	m.clearedFields[deal.FieldDiscountBp] = struct{}{}
+}
+
+// DiscountBpCleared returns if the "discount_bp" field was cleared in this mutation.
+func (m *DealMutation) DiscountBpCleared() bool {
+	_, ok := m.clearedFields[deal.FieldDiscountBp]
+	return ok
+}
+
 // ResetDiscountBp resets all changes to the "discount_bp" field.
 func (m *DealMutation) ResetDiscountBp() {
 	m.discount_bp = nil
 	m.adddiscount_bp = nil
+	delete(m.clearedFields, deal.FieldDiscountBp)
 }
 
 // SetPaymentMethod sets the "payment_method" field.
@@ -9739,7 +9767,7 @@ func (m *DealMutation) Deposit() (r money.Fen, exists bool) {
 // OldDeposit returns the old "deposit" field's value of the Deal entity.
 // If the Deal object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DealMutation) OldDeposit(ctx context.Context) (v money.Fen, err error) {
+func (m *DealMutation) OldDeposit(ctx context.Context) (v *money.Fen, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldDeposit is only allowed on UpdateOne operations")
 	}
@@ -9771,10 +9799,24 @@ func (m *DealMutation) AddedDeposit() (r money.Fen, exists bool) {
 	return *v, true
 }
 
+// ClearDeposit clears the value of the "deposit" field.
+func (m *DealMutation) ClearDeposit() {
+	m.deposit = nil
+	m.adddeposit = nil
+	m.clearedFields[deal.FieldDeposit] = struct{}{}
+}
+
+// DepositCleared returns if the "deposit" field was cleared in this mutation.
+func (m *DealMutation) DepositCleared() bool {
+	_, ok := m.clearedFields[deal.FieldDeposit]
+	return ok
+}
+
 // ResetDeposit resets all changes to the "deposit" field.
 func (m *DealMutation) ResetDeposit() {
 	m.deposit = nil
 	m.adddeposit = nil
+	delete(m.clearedFields, deal.FieldDeposit)
 }
 
 // SetReservedAt sets the "reserved_at" field.
@@ -10408,6 +10450,15 @@ func (m *DealMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *DealMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(deal.FieldPrice) {
+		fields = append(fields, deal.FieldPrice)
+	}
+	if m.FieldCleared(deal.FieldDiscountBp) {
+		fields = append(fields, deal.FieldDiscountBp)
+	}
+	if m.FieldCleared(deal.FieldDeposit) {
+		fields = append(fields, deal.FieldDeposit)
+	}
 	if m.FieldCleared(deal.FieldContractedAt) {
 		fields = append(fields, deal.FieldContractedAt)
 	}
@@ -10431,6 +10482,15 @@ func (m *DealMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *DealMutation) ClearField(name string) error {
 	switch name {
+	case deal.FieldPrice:
+		m.ClearPrice()
+		return nil
+	case deal.FieldDiscountBp:
+		m.ClearDiscountBp()
+		return nil
+	case deal.FieldDeposit:
+		m.ClearDeposit()
+		return nil
 	case deal.FieldContractedAt:
 		m.ClearContractedAt()
 		return nil

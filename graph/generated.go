@@ -9701,11 +9701,11 @@ func (ec *executionContext) _Deal_price(ctx context.Context, field graphql.Colle
 			return obj.Price, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Deal_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9724,11 +9724,11 @@ func (ec *executionContext) _Deal_discountBp(ctx context.Context, field graphql.
 			return obj.DiscountBp, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Deal_discountBp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9770,11 +9770,11 @@ func (ec *executionContext) _Deal_deposit(ctx context.Context, field graphql.Col
 			return obj.Deposit, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Deal_deposit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -22612,7 +22612,7 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "priceIsNil", "priceNotNil", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "discountBpIsNil", "discountBpNotNil", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "depositIsNil", "depositNotNil", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23256,6 +23256,20 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.PriceLTE = data
+		case "priceIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceIsNil = data
+		case "priceNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceNotNil = data
 		case "discountBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -23312,6 +23326,20 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.DiscountBpLTE = data
+		case "discountBpIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountBpIsNil = data
+		case "discountBpNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountBpNotNil = data
 		case "paymentMethod":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
@@ -23396,6 +23424,20 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.DepositLTE = data
+		case "depositIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepositIsNil = data
+		case "depositNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepositNotNil = data
 		case "reservedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -29620,12 +29662,12 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "price":
 			out.Values[i] = ec._Deal_price(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "discountBp":
 			out.Values[i] = ec._Deal_discountBp(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "paymentMethod":
@@ -29635,7 +29677,7 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "deposit":
 			out.Values[i] = ec._Deal_deposit(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reservedAt":

@@ -116,33 +116,37 @@ func FilterCustomers() privacy.QueryRule {
 	})
 }
 
-// loadPhoneDeciders never decides: on a read of customers' phones, by
-// anyone, it adds the customers' owner and project to the columns read,
+// loadDeciders never decides: when a read loads a field that is masked for
+// some viewers, it adds to the columns read those the mask decides by,
 // whatever the client asked for (GraphQL field collection selects only
-// that). The phone mask (MaySeePhone) and the audit of phone reads decide by
-// them: without them an agent saw even their own customers' phones masked,
-// and phone reads were audited without their project, so managers never saw
-// them.
-func loadPhoneDeciders() privacy.QueryRule {
+// that): a customer's owner and project with its phone (MaySeePhone, and the
+// audit of phone reads), a deal's agent with its price (MaySeeDealTerms).
+// Without them an agent saw even their own customers' phones masked.
+func loadDeciders() privacy.QueryRule {
 	return privacy.QueryRuleFunc(func(_ context.Context, q ent.Query) error {
-		if cq, ok := q.(*ent.CustomerQuery); ok {
-			cq.Where(withOwnerAndProject)
+		switch q := q.(type) {
+		case *ent.CustomerQuery:
+			q.Where(alsoSelect(customer.FieldID, customer.FieldPhone, customer.FieldOwnerID, customer.FieldProjectID))
+		case *ent.DealQuery:
+			q.Where(alsoSelect(deal.FieldID, deal.FieldPrice, deal.FieldAgentID))
 		}
 		return privacy.Skip
 	})
 }
 
-// withOwnerAndProject adds the columns to a selector that loads customers
-// (their IDs) with their phones; other selections (counts, group-bys, a
-// Select of some fields) are left alone.
-func withOwnerAndProject(s *sql.Selector) {
-	cols := s.SelectedColumns()
-	if !slices.Contains(cols, s.C(customer.FieldID)) || !slices.Contains(cols, s.C(customer.FieldPhone)) {
-		return
-	}
-	for _, f := range []string{customer.FieldOwnerID, customer.FieldProjectID} {
-		if c := s.C(f); !slices.Contains(cols, c) {
-			s.AppendSelect(c)
+// alsoSelect returns a no-op predicate that, on a selector loading rows (its
+// id) with the masked field, appends the deciding columns to what it reads.
+// Other selections (counts, group-bys, a Select of other fields) are left alone.
+func alsoSelect(id, masked string, deciders ...string) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		cols := s.SelectedColumns()
+		if !slices.Contains(cols, s.C(id)) || !slices.Contains(cols, s.C(masked)) {
+			return
+		}
+		for _, f := range deciders {
+			if c := s.C(f); !slices.Contains(cols, c) {
+				s.AppendSelect(c)
+			}
 		}
 	}
 }

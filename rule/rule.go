@@ -69,7 +69,7 @@ func Policy(filter privacy.QueryRule, mutations ...privacy.MutationRule) privacy
 	m = append(m, mutations...)
 	m = append(m, privacy.AlwaysDenyRule())
 	return privacy.Policy{
-		Query:    privacy.QueryPolicy{DenyIfNoViewer(), loadPhoneDeciders(), AllowIfAdmin(), filter, privacy.AlwaysDenyRule()},
+		Query:    privacy.QueryPolicy{DenyIfNoViewer(), loadDeciders(), AllowIfAdmin(), filter, privacy.AlwaysDenyRule()},
 		Mutation: m,
 	}
 }
@@ -139,4 +139,11 @@ func AllowOwnPasswordChange() privacy.MutationRule {
 		}
 		return privacy.Allow
 	})
+}
+
+// MaySeeDealTerms reports whether the viewer may see a deal's price,
+// discount and deposit: anyone who may see the deal, except an agent who did
+// not make it.
+func MaySeeDealTerms(v *auth.Viewer, d *ent.Deal) bool {
+	return v == nil || v.Role != auth.RoleAgent || d.AgentID == v.UserID
 }

@@ -184,8 +184,8 @@ func checkDeals(t *testing.T, ctx context.Context, c *ent.Client) {
 		if d.Stage == deal.StageCONTRACTED && cu.Stage != customer.StageCONTRACTED && cu.Stage != customer.StageOWNER {
 			t.Errorf("contracted deal %s: customer in stage %s", d.ID, cu.Stage)
 		}
-		if d.Price > u.ListPrice || d.ProjectID != u.ProjectID || cu.ProjectID != u.ProjectID {
-			t.Errorf("deal %s: price %v over list %v, or in another project", d.ID, d.Price, u.ListPrice)
+		if d.Price == nil || *d.Price > u.ListPrice || d.ProjectID != u.ProjectID || cu.ProjectID != u.ProjectID {
+			t.Errorf("deal %s: price %v over list %v, or in another project", d.ID, *d.Price, u.ListPrice)
 		}
 	}
 	// Every sold or reserved unit has its deal.

@@ -558,6 +558,16 @@ func PriceLTE(v money.Fen) predicate.Deal {
 	return predicate.Deal(sql.FieldLTE(FieldPrice, vc))
 }
 
+// PriceIsNil applies the IsNil predicate on the "price" field.
+func PriceIsNil() predicate.Deal {
+	return predicate.Deal(sql.FieldIsNull(FieldPrice))
+}
+
+// PriceNotNil applies the NotNil predicate on the "price" field.
+func PriceNotNil() predicate.Deal {
+	return predicate.Deal(sql.FieldNotNull(FieldPrice))
+}
+
 // DiscountBpEQ applies the EQ predicate on the "discount_bp" field.
 func DiscountBpEQ(v int) predicate.Deal {
 	return predicate.Deal(sql.FieldEQ(FieldDiscountBp, v))
@@ -596,6 +606,16 @@ func DiscountBpLT(v int) predicate.Deal {
 // DiscountBpLTE applies the LTE predicate on the "discount_bp" field.
 func DiscountBpLTE(v int) predicate.Deal {
 	return predicate.Deal(sql.FieldLTE(FieldDiscountBp, v))
+}
+
+// DiscountBpIsNil applies the IsNil predicate on the "discount_bp" field.
+func DiscountBpIsNil() predicate.Deal {
+	return predicate.Deal(sql.FieldIsNull(FieldDiscountBp))
+}
+
+// DiscountBpNotNil applies the NotNil predicate on the "discount_bp" field.
+func DiscountBpNotNil() predicate.Deal {
+	return predicate.Deal(sql.FieldNotNull(FieldDiscountBp))
 }
 
 // PaymentMethodEQ applies the EQ predicate on the "payment_method" field.
@@ -670,6 +690,16 @@ func DepositLT(v money.Fen) predicate.Deal {
 func DepositLTE(v money.Fen) predicate.Deal {
 	vc := int64(v)
 	return predicate.Deal(sql.FieldLTE(FieldDeposit, vc))
+}
+
+// DepositIsNil applies the IsNil predicate on the "deposit" field.
+func DepositIsNil() predicate.Deal {
+	return predicate.Deal(sql.FieldIsNull(FieldDeposit))
+}
+
+// DepositNotNil applies the NotNil predicate on the "deposit" field.
+func DepositNotNil() predicate.Deal {
+	return predicate.Deal(sql.FieldNotNull(FieldDeposit))
 }
 
 // ReservedAtEQ applies the EQ predicate on the "reserved_at" field.

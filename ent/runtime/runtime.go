@@ -479,6 +479,11 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	dealHooks := schema.Deal{}.Hooks()
+
+	deal.Hooks[1] = dealHooks[0]
+	dealInters := schema.Deal{}.Interceptors()
+	deal.Interceptors[0] = dealInters[0]
 	dealMixinFields0 := dealMixin[0].Fields()
 	_ = dealMixinFields0
 	dealMixinFields1 := dealMixin[1].Fields()

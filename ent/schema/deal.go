@@ -30,13 +30,16 @@ func (Deal) Fields() []ent.Field {
 		field.String("project_id").GoType(pulid.ID("")).Immutable(),
 		field.Enum("stage").Values("RESERVED", "CONTRACTED", "CANCELLED").Default("RESERVED").
 			Annotations(entgql.OrderField("STAGE")),
-		field.Int64("price").GoType(money.Fen(0)).Min(0).
+		// The terms (price, discount, deposit) are required on create (hook
+		// requireTerms) but nillable: an agent reading another agent's deal
+		// (of a customer since reassigned to them) sees them as null.
+		field.Int64("price").GoType(money.Fen(0)).Min(0).Optional().Nillable().
 			Comment("the agreed price after discount").
 			Annotations(entgql.Type("Money"), entgql.OrderField("PRICE")),
-		field.Int("discount_bp").Range(0, 10000).Default(0).
+		field.Int("discount_bp").Range(0, 10000).Default(0).Optional().Nillable().
 			Comment("discount off the list price in basis points"),
 		field.Enum("payment_method").Values("FULL", "MORTGAGE", "PROVIDENT_FUND", "INSTALMENTS"),
-		field.Int64("deposit").GoType(money.Fen(0)).Min(0).Default(0).
+		field.Int64("deposit").GoType(money.Fen(0)).Min(0).Default(0).Optional().Nillable().
 			Annotations(entgql.Type("Money")),
 		field.Time("reserved_at").
 			Annotations(entgql.OrderField("RESERVED_AT")),
@@ -82,4 +85,14 @@ func (Deal) Annotations() []schema.Annotation {
 // Policy of the Deal: see package rule.
 func (Deal) Policy() ent.Policy {
 	return rule.Policy(rule.FilterDeals())
+}
+
+// Hooks of the Deal.
+func (Deal) Hooks() []ent.Hook {
+	return []ent.Hook{requireTerms}
+}
+
+// Interceptors of the Deal.
+func (Deal) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{maskDealTerms()}
 }

@@ -229,3 +229,34 @@ func checkUserKind(next gen.Mutator) gen.Mutator {
 		return next.Mutate(ctx, m)
 	})
 }
+
+// requireTerms makes a deal's price required on create; the column is
+// nullable only so that reads can hide it (maskDealTerms).
+func requireTerms(next gen.Mutator) gen.Mutator {
+	return hook.DealFunc(func(ctx context.Context, m *gen.DealMutation) (gen.Value, error) {
+		if _, ok := m.Price(); m.Op().Is(gen.OpCreate) && !ok {
+			return nil, apperr.Input("price", "a deal needs its price")
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// maskDealTerms hides the price, discount and deposit of a deal from an
+// agent who did not make it (they may see the deal because its customer is
+// now theirs): another agent's terms are not theirs to see.
+func maskDealTerms() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			if deals, ok := v.([]*gen.Deal); ok && err == nil {
+				viewer := auth.FromContext(ctx)
+				for _, d := range deals {
+					if !rule.MaySeeDealTerms(viewer, d) {
+						d.Price, d.DiscountBp, d.Deposit = nil, nil, nil
+					}
+				}
+			}
+			return v, err
+		})
+	})
+}
