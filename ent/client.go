@@ -2027,7 +2027,8 @@ func (c *ProjectClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *ProjectClient) Interceptors() []Interceptor {
-	return c.inters.Project
+	inters := c.inters.Project
+	return append(inters[:len(inters):len(inters)], project.Interceptors[:]...)
 }
 
 func (c *ProjectClient) mutate(ctx context.Context, m *ProjectMutation) (Value, error) {
@@ -2423,7 +2424,8 @@ func (c *UnitClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *UnitClient) Interceptors() []Interceptor {
-	return c.inters.Unit
+	inters := c.inters.Unit
+	return append(inters[:len(inters):len(inters)], unit.Interceptors[:]...)
 }
 
 func (c *UnitClient) mutate(ctx context.Context, m *UnitMutation) (Value, error) {

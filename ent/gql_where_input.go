@@ -5280,34 +5280,40 @@ type ProjectWhereInput struct {
 	PublishedNEQ *bool `json:"publishedNEQ,omitempty"`
 
 	// "protection_days" field predicates.
-	ProtectionDays      *int  `json:"protectionDays,omitempty"`
-	ProtectionDaysNEQ   *int  `json:"protectionDaysNEQ,omitempty"`
-	ProtectionDaysIn    []int `json:"protectionDaysIn,omitempty"`
-	ProtectionDaysNotIn []int `json:"protectionDaysNotIn,omitempty"`
-	ProtectionDaysGT    *int  `json:"protectionDaysGT,omitempty"`
-	ProtectionDaysGTE   *int  `json:"protectionDaysGTE,omitempty"`
-	ProtectionDaysLT    *int  `json:"protectionDaysLT,omitempty"`
-	ProtectionDaysLTE   *int  `json:"protectionDaysLTE,omitempty"`
+	ProtectionDays       *int  `json:"protectionDays,omitempty"`
+	ProtectionDaysNEQ    *int  `json:"protectionDaysNEQ,omitempty"`
+	ProtectionDaysIn     []int `json:"protectionDaysIn,omitempty"`
+	ProtectionDaysNotIn  []int `json:"protectionDaysNotIn,omitempty"`
+	ProtectionDaysGT     *int  `json:"protectionDaysGT,omitempty"`
+	ProtectionDaysGTE    *int  `json:"protectionDaysGTE,omitempty"`
+	ProtectionDaysLT     *int  `json:"protectionDaysLT,omitempty"`
+	ProtectionDaysLTE    *int  `json:"protectionDaysLTE,omitempty"`
+	ProtectionDaysIsNil  bool  `json:"protectionDaysIsNil,omitempty"`
+	ProtectionDaysNotNil bool  `json:"protectionDaysNotNil,omitempty"`
 
 	// "hold_minutes" field predicates.
-	HoldMinutes      *int  `json:"holdMinutes,omitempty"`
-	HoldMinutesNEQ   *int  `json:"holdMinutesNEQ,omitempty"`
-	HoldMinutesIn    []int `json:"holdMinutesIn,omitempty"`
-	HoldMinutesNotIn []int `json:"holdMinutesNotIn,omitempty"`
-	HoldMinutesGT    *int  `json:"holdMinutesGT,omitempty"`
-	HoldMinutesGTE   *int  `json:"holdMinutesGTE,omitempty"`
-	HoldMinutesLT    *int  `json:"holdMinutesLT,omitempty"`
-	HoldMinutesLTE   *int  `json:"holdMinutesLTE,omitempty"`
+	HoldMinutes       *int  `json:"holdMinutes,omitempty"`
+	HoldMinutesNEQ    *int  `json:"holdMinutesNEQ,omitempty"`
+	HoldMinutesIn     []int `json:"holdMinutesIn,omitempty"`
+	HoldMinutesNotIn  []int `json:"holdMinutesNotIn,omitempty"`
+	HoldMinutesGT     *int  `json:"holdMinutesGT,omitempty"`
+	HoldMinutesGTE    *int  `json:"holdMinutesGTE,omitempty"`
+	HoldMinutesLT     *int  `json:"holdMinutesLT,omitempty"`
+	HoldMinutesLTE    *int  `json:"holdMinutesLTE,omitempty"`
+	HoldMinutesIsNil  bool  `json:"holdMinutesIsNil,omitempty"`
+	HoldMinutesNotNil bool  `json:"holdMinutesNotNil,omitempty"`
 
 	// "agent_discount_cap_bp" field predicates.
-	AgentDiscountCapBp      *int  `json:"agentDiscountCapBp,omitempty"`
-	AgentDiscountCapBpNEQ   *int  `json:"agentDiscountCapBpNEQ,omitempty"`
-	AgentDiscountCapBpIn    []int `json:"agentDiscountCapBpIn,omitempty"`
-	AgentDiscountCapBpNotIn []int `json:"agentDiscountCapBpNotIn,omitempty"`
-	AgentDiscountCapBpGT    *int  `json:"agentDiscountCapBpGT,omitempty"`
-	AgentDiscountCapBpGTE   *int  `json:"agentDiscountCapBpGTE,omitempty"`
-	AgentDiscountCapBpLT    *int  `json:"agentDiscountCapBpLT,omitempty"`
-	AgentDiscountCapBpLTE   *int  `json:"agentDiscountCapBpLTE,omitempty"`
+	AgentDiscountCapBp       *int  `json:"agentDiscountCapBp,omitempty"`
+	AgentDiscountCapBpNEQ    *int  `json:"agentDiscountCapBpNEQ,omitempty"`
+	AgentDiscountCapBpIn     []int `json:"agentDiscountCapBpIn,omitempty"`
+	AgentDiscountCapBpNotIn  []int `json:"agentDiscountCapBpNotIn,omitempty"`
+	AgentDiscountCapBpGT     *int  `json:"agentDiscountCapBpGT,omitempty"`
+	AgentDiscountCapBpGTE    *int  `json:"agentDiscountCapBpGTE,omitempty"`
+	AgentDiscountCapBpLT     *int  `json:"agentDiscountCapBpLT,omitempty"`
+	AgentDiscountCapBpLTE    *int  `json:"agentDiscountCapBpLTE,omitempty"`
+	AgentDiscountCapBpIsNil  bool  `json:"agentDiscountCapBpIsNil,omitempty"`
+	AgentDiscountCapBpNotNil bool  `json:"agentDiscountCapBpNotNil,omitempty"`
 
 	// "units" edge predicates.
 	HasUnits     *bool             `json:"hasUnits,omitempty"`
@@ -5820,6 +5826,12 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 	if i.ProtectionDaysLTE != nil {
 		predicates = append(predicates, project.ProtectionDaysLTE(*i.ProtectionDaysLTE))
 	}
+	if i.ProtectionDaysIsNil {
+		predicates = append(predicates, project.ProtectionDaysIsNil())
+	}
+	if i.ProtectionDaysNotNil {
+		predicates = append(predicates, project.ProtectionDaysNotNil())
+	}
 	if i.HoldMinutes != nil {
 		predicates = append(predicates, project.HoldMinutesEQ(*i.HoldMinutes))
 	}
@@ -5844,6 +5856,12 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 	if i.HoldMinutesLTE != nil {
 		predicates = append(predicates, project.HoldMinutesLTE(*i.HoldMinutesLTE))
 	}
+	if i.HoldMinutesIsNil {
+		predicates = append(predicates, project.HoldMinutesIsNil())
+	}
+	if i.HoldMinutesNotNil {
+		predicates = append(predicates, project.HoldMinutesNotNil())
+	}
 	if i.AgentDiscountCapBp != nil {
 		predicates = append(predicates, project.AgentDiscountCapBpEQ(*i.AgentDiscountCapBp))
 	}
@@ -5867,6 +5885,12 @@ func (i *ProjectWhereInput) P() (predicate.Project, error) {
 	}
 	if i.AgentDiscountCapBpLTE != nil {
 		predicates = append(predicates, project.AgentDiscountCapBpLTE(*i.AgentDiscountCapBpLTE))
+	}
+	if i.AgentDiscountCapBpIsNil {
+		predicates = append(predicates, project.AgentDiscountCapBpIsNil())
+	}
+	if i.AgentDiscountCapBpNotNil {
+		predicates = append(predicates, project.AgentDiscountCapBpNotNil())
 	}
 
 	if i.HasUnits != nil {

@@ -11506,7 +11506,7 @@ func (m *ProjectMutation) ProtectionDays() (r int, exists bool) {
 // OldProtectionDays returns the old "protection_days" field's value of the Project entity.
 // If the Project object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProjectMutation) OldProtectionDays(ctx context.Context) (v int, err error) {
+func (m *ProjectMutation) OldProtectionDays(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldProtectionDays is only allowed on UpdateOne operations")
 	}
@@ -11538,10 +11538,24 @@ func (m *ProjectMutation) AddedProtectionDays() (r int, exists bool) {
 	return *v, true
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (m *ProjectMutation) ClearProtectionDays() {
+	m.protection_days = nil
+	m.addprotection_days = nil
+	m.clearedFields[project.FieldProtectionDays] = struct{}{}
+}
+
+// ProtectionDaysCleared returns if the "protection_days" field was cleared in this mutation.
+func (m *ProjectMutation) ProtectionDaysCleared() bool {
+	_, ok := m.clearedFields[project.FieldProtectionDays]
+	return ok
+}
+
 // ResetProtectionDays resets all changes to the "protection_days" field.
 func (m *ProjectMutation) ResetProtectionDays() {
 	m.protection_days = nil
 	m.addprotection_days = nil
+	delete(m.clearedFields, project.FieldProtectionDays)
 }
 
 // SetHoldMinutes sets the "hold_minutes" field.
@@ -11562,7 +11576,7 @@ func (m *ProjectMutation) HoldMinutes() (r int, exists bool) {
 // OldHoldMinutes returns the old "hold_minutes" field's value of the Project entity.
 // If the Project object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProjectMutation) OldHoldMinutes(ctx context.Context) (v int, err error) {
+func (m *ProjectMutation) OldHoldMinutes(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldHoldMinutes is only allowed on UpdateOne operations")
 	}
@@ -11594,10 +11608,24 @@ func (m *ProjectMutation) AddedHoldMinutes() (r int, exists bool) {
 	return *v, true
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (m *ProjectMutation) ClearHoldMinutes() {
+	m.hold_minutes = nil
+	m.addhold_minutes = nil
+	m.clearedFields[project.FieldHoldMinutes] = struct{}{}
+}
+
+// HoldMinutesCleared returns if the "hold_minutes" field was cleared in this mutation.
+func (m *ProjectMutation) HoldMinutesCleared() bool {
+	_, ok := m.clearedFields[project.FieldHoldMinutes]
+	return ok
+}
+
 // ResetHoldMinutes resets all changes to the "hold_minutes" field.
 func (m *ProjectMutation) ResetHoldMinutes() {
 	m.hold_minutes = nil
 	m.addhold_minutes = nil
+	delete(m.clearedFields, project.FieldHoldMinutes)
 }
 
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
@@ -11618,7 +11646,7 @@ func (m *ProjectMutation) AgentDiscountCapBp() (r int, exists bool) {
 // OldAgentDiscountCapBp returns the old "agent_discount_cap_bp" field's value of the Project entity.
 // If the Project object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ProjectMutation) OldAgentDiscountCapBp(ctx context.Context) (v int, err error) {
+func (m *ProjectMutation) OldAgentDiscountCapBp(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldAgentDiscountCapBp is only allowed on UpdateOne operations")
 	}
@@ -11650,10 +11678,24 @@ func (m *ProjectMutation) AddedAgentDiscountCapBp() (r int, exists bool) {
 	return *v, true
 }
 
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (m *ProjectMutation) ClearAgentDiscountCapBp() {
+	m.agent_discount_cap_bp = nil
+	m.addagent_discount_cap_bp = nil
+	m.clearedFields[project.FieldAgentDiscountCapBp] = struct{}{}
+}
+
+// AgentDiscountCapBpCleared returns if the "agent_discount_cap_bp" field was cleared in this mutation.
+func (m *ProjectMutation) AgentDiscountCapBpCleared() bool {
+	_, ok := m.clearedFields[project.FieldAgentDiscountCapBp]
+	return ok
+}
+
 // ResetAgentDiscountCapBp resets all changes to the "agent_discount_cap_bp" field.
 func (m *ProjectMutation) ResetAgentDiscountCapBp() {
 	m.agent_discount_cap_bp = nil
 	m.addagent_discount_cap_bp = nil
+	delete(m.clearedFields, project.FieldAgentDiscountCapBp)
 }
 
 // AddBuildingIDs adds the "buildings" edge to the Building entity by ids.
@@ -12498,6 +12540,15 @@ func (m *ProjectMutation) ClearedFields() []string {
 	if m.FieldCleared(project.FieldAmenities) {
 		fields = append(fields, project.FieldAmenities)
 	}
+	if m.FieldCleared(project.FieldProtectionDays) {
+		fields = append(fields, project.FieldProtectionDays)
+	}
+	if m.FieldCleared(project.FieldHoldMinutes) {
+		fields = append(fields, project.FieldHoldMinutes)
+	}
+	if m.FieldCleared(project.FieldAgentDiscountCapBp) {
+		fields = append(fields, project.FieldAgentDiscountCapBp)
+	}
 	return fields
 }
 
@@ -12529,6 +12580,15 @@ func (m *ProjectMutation) ClearField(name string) error {
 		return nil
 	case project.FieldAmenities:
 		m.ClearAmenities()
+		return nil
+	case project.FieldProtectionDays:
+		m.ClearProtectionDays()
+		return nil
+	case project.FieldHoldMinutes:
+		m.ClearHoldMinutes()
+		return nil
+	case project.FieldAgentDiscountCapBp:
+		m.ClearAgentDiscountCapBp()
 		return nil
 	}
 	return fmt.Errorf("unknown Project nullable field %s", name)

@@ -49,11 +49,11 @@ type Project struct {
 	// visible to listing portals
 	Published bool `json:"published,omitempty"`
 	// how long a registered customer stays with the registering agent
-	ProtectionDays int `json:"protection_days,omitempty"`
+	ProtectionDays *int `json:"protection_days,omitempty"`
 	// how long a unit hold lasts
-	HoldMinutes int `json:"hold_minutes,omitempty"`
+	HoldMinutes *int `json:"hold_minutes,omitempty"`
 	// the largest discount an agent may give alone, in basis points (300 = 3%)
-	AgentDiscountCapBp int `json:"agent_discount_cap_bp,omitempty"`
+	AgentDiscountCapBp *int `json:"agent_discount_cap_bp,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectQuery when eager-loading is set.
 	Edges        ProjectEdges `json:"edges"`
@@ -300,19 +300,22 @@ func (_m *Project) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field protection_days", values[i])
 			} else if value.Valid {
-				_m.ProtectionDays = int(value.Int64)
+				_m.ProtectionDays = new(int)
+				*_m.ProtectionDays = int(value.Int64)
 			}
 		case project.FieldHoldMinutes:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field hold_minutes", values[i])
 			} else if value.Valid {
-				_m.HoldMinutes = int(value.Int64)
+				_m.HoldMinutes = new(int)
+				*_m.HoldMinutes = int(value.Int64)
 			}
 		case project.FieldAgentDiscountCapBp:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field agent_discount_cap_bp", values[i])
 			} else if value.Valid {
-				_m.AgentDiscountCapBp = int(value.Int64)
+				_m.AgentDiscountCapBp = new(int)
+				*_m.AgentDiscountCapBp = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -440,14 +443,20 @@ func (_m *Project) String() string {
 	builder.WriteString("published=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Published))
 	builder.WriteString(", ")
-	builder.WriteString("protection_days=")
-	builder.WriteString(fmt.Sprintf("%v", _m.ProtectionDays))
+	if v := _m.ProtectionDays; v != nil {
+		builder.WriteString("protection_days=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
-	builder.WriteString("hold_minutes=")
-	builder.WriteString(fmt.Sprintf("%v", _m.HoldMinutes))
+	if v := _m.HoldMinutes; v != nil {
+		builder.WriteString("hold_minutes=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
-	builder.WriteString("agent_discount_cap_bp=")
-	builder.WriteString(fmt.Sprintf("%v", _m.AgentDiscountCapBp))
+	if v := _m.AgentDiscountCapBp; v != nil {
+		builder.WriteString("agent_discount_cap_bp=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -536,24 +536,15 @@ func (_c *ProjectCreate) check() error {
 	if _, ok := _c.mutation.Published(); !ok {
 		return &ValidationError{Name: "published", err: errors.New(`ent: missing required field "Project.published"`)}
 	}
-	if _, ok := _c.mutation.ProtectionDays(); !ok {
-		return &ValidationError{Name: "protection_days", err: errors.New(`ent: missing required field "Project.protection_days"`)}
-	}
 	if v, ok := _c.mutation.ProtectionDays(); ok {
 		if err := project.ProtectionDaysValidator(v); err != nil {
 			return &ValidationError{Name: "protection_days", err: fmt.Errorf(`ent: validator failed for field "Project.protection_days": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.HoldMinutes(); !ok {
-		return &ValidationError{Name: "hold_minutes", err: errors.New(`ent: missing required field "Project.hold_minutes"`)}
-	}
 	if v, ok := _c.mutation.HoldMinutes(); ok {
 		if err := project.HoldMinutesValidator(v); err != nil {
 			return &ValidationError{Name: "hold_minutes", err: fmt.Errorf(`ent: validator failed for field "Project.hold_minutes": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.AgentDiscountCapBp(); !ok {
-		return &ValidationError{Name: "agent_discount_cap_bp", err: errors.New(`ent: missing required field "Project.agent_discount_cap_bp"`)}
 	}
 	if v, ok := _c.mutation.AgentDiscountCapBp(); ok {
 		if err := project.AgentDiscountCapBpValidator(v); err != nil {
@@ -659,15 +650,15 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.ProtectionDays(); ok {
 		_spec.SetField(project.FieldProtectionDays, field.TypeInt, value)
-		_node.ProtectionDays = value
+		_node.ProtectionDays = &value
 	}
 	if value, ok := _c.mutation.HoldMinutes(); ok {
 		_spec.SetField(project.FieldHoldMinutes, field.TypeInt, value)
-		_node.HoldMinutes = value
+		_node.HoldMinutes = &value
 	}
 	if value, ok := _c.mutation.AgentDiscountCapBp(); ok {
 		_spec.SetField(project.FieldAgentDiscountCapBp, field.TypeInt, value)
-		_node.AgentDiscountCapBp = value
+		_node.AgentDiscountCapBp = &value
 	}
 	if nodes := _c.mutation.BuildingsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1071,6 +1062,12 @@ func (u *ProjectUpsert) AddProtectionDays(v int) *ProjectUpsert {
 	return u
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (u *ProjectUpsert) ClearProtectionDays() *ProjectUpsert {
+	u.SetNull(project.FieldProtectionDays)
+	return u
+}
+
 // SetHoldMinutes sets the "hold_minutes" field.
 func (u *ProjectUpsert) SetHoldMinutes(v int) *ProjectUpsert {
 	u.Set(project.FieldHoldMinutes, v)
@@ -1089,6 +1086,12 @@ func (u *ProjectUpsert) AddHoldMinutes(v int) *ProjectUpsert {
 	return u
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (u *ProjectUpsert) ClearHoldMinutes() *ProjectUpsert {
+	u.SetNull(project.FieldHoldMinutes)
+	return u
+}
+
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
 func (u *ProjectUpsert) SetAgentDiscountCapBp(v int) *ProjectUpsert {
 	u.Set(project.FieldAgentDiscountCapBp, v)
@@ -1104,6 +1107,12 @@ func (u *ProjectUpsert) UpdateAgentDiscountCapBp() *ProjectUpsert {
 // AddAgentDiscountCapBp adds v to the "agent_discount_cap_bp" field.
 func (u *ProjectUpsert) AddAgentDiscountCapBp(v int) *ProjectUpsert {
 	u.Add(project.FieldAgentDiscountCapBp, v)
+	return u
+}
+
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (u *ProjectUpsert) ClearAgentDiscountCapBp() *ProjectUpsert {
+	u.SetNull(project.FieldAgentDiscountCapBp)
 	return u
 }
 
@@ -1417,6 +1426,13 @@ func (u *ProjectUpsertOne) UpdateProtectionDays() *ProjectUpsertOne {
 	})
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (u *ProjectUpsertOne) ClearProtectionDays() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearProtectionDays()
+	})
+}
+
 // SetHoldMinutes sets the "hold_minutes" field.
 func (u *ProjectUpsertOne) SetHoldMinutes(v int) *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
@@ -1438,6 +1454,13 @@ func (u *ProjectUpsertOne) UpdateHoldMinutes() *ProjectUpsertOne {
 	})
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (u *ProjectUpsertOne) ClearHoldMinutes() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearHoldMinutes()
+	})
+}
+
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
 func (u *ProjectUpsertOne) SetAgentDiscountCapBp(v int) *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
@@ -1456,6 +1479,13 @@ func (u *ProjectUpsertOne) AddAgentDiscountCapBp(v int) *ProjectUpsertOne {
 func (u *ProjectUpsertOne) UpdateAgentDiscountCapBp() *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateAgentDiscountCapBp()
+	})
+}
+
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (u *ProjectUpsertOne) ClearAgentDiscountCapBp() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearAgentDiscountCapBp()
 	})
 }
 
@@ -1936,6 +1966,13 @@ func (u *ProjectUpsertBulk) UpdateProtectionDays() *ProjectUpsertBulk {
 	})
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (u *ProjectUpsertBulk) ClearProtectionDays() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearProtectionDays()
+	})
+}
+
 // SetHoldMinutes sets the "hold_minutes" field.
 func (u *ProjectUpsertBulk) SetHoldMinutes(v int) *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
@@ -1957,6 +1994,13 @@ func (u *ProjectUpsertBulk) UpdateHoldMinutes() *ProjectUpsertBulk {
 	})
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (u *ProjectUpsertBulk) ClearHoldMinutes() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearHoldMinutes()
+	})
+}
+
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
 func (u *ProjectUpsertBulk) SetAgentDiscountCapBp(v int) *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
@@ -1975,6 +2019,13 @@ func (u *ProjectUpsertBulk) AddAgentDiscountCapBp(v int) *ProjectUpsertBulk {
 func (u *ProjectUpsertBulk) UpdateAgentDiscountCapBp() *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateAgentDiscountCapBp()
+	})
+}
+
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (u *ProjectUpsertBulk) ClearAgentDiscountCapBp() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.ClearAgentDiscountCapBp()
 	})
 }
 

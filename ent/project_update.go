@@ -283,6 +283,12 @@ func (_u *ProjectUpdate) AddProtectionDays(v int) *ProjectUpdate {
 	return _u
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (_u *ProjectUpdate) ClearProtectionDays() *ProjectUpdate {
+	_u.mutation.ClearProtectionDays()
+	return _u
+}
+
 // SetHoldMinutes sets the "hold_minutes" field.
 func (_u *ProjectUpdate) SetHoldMinutes(v int) *ProjectUpdate {
 	_u.mutation.ResetHoldMinutes()
@@ -304,6 +310,12 @@ func (_u *ProjectUpdate) AddHoldMinutes(v int) *ProjectUpdate {
 	return _u
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (_u *ProjectUpdate) ClearHoldMinutes() *ProjectUpdate {
+	_u.mutation.ClearHoldMinutes()
+	return _u
+}
+
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
 func (_u *ProjectUpdate) SetAgentDiscountCapBp(v int) *ProjectUpdate {
 	_u.mutation.ResetAgentDiscountCapBp()
@@ -322,6 +334,12 @@ func (_u *ProjectUpdate) SetNillableAgentDiscountCapBp(v *int) *ProjectUpdate {
 // AddAgentDiscountCapBp adds value to the "agent_discount_cap_bp" field.
 func (_u *ProjectUpdate) AddAgentDiscountCapBp(v int) *ProjectUpdate {
 	_u.mutation.AddAgentDiscountCapBp(v)
+	return _u
+}
+
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (_u *ProjectUpdate) ClearAgentDiscountCapBp() *ProjectUpdate {
+	_u.mutation.ClearAgentDiscountCapBp()
 	return _u
 }
 
@@ -812,17 +830,26 @@ func (_u *ProjectUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedProtectionDays(); ok {
 		_spec.AddField(project.FieldProtectionDays, field.TypeInt, value)
 	}
+	if _u.mutation.ProtectionDaysCleared() {
+		_spec.ClearField(project.FieldProtectionDays, field.TypeInt)
+	}
 	if value, ok := _u.mutation.HoldMinutes(); ok {
 		_spec.SetField(project.FieldHoldMinutes, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedHoldMinutes(); ok {
 		_spec.AddField(project.FieldHoldMinutes, field.TypeInt, value)
 	}
+	if _u.mutation.HoldMinutesCleared() {
+		_spec.ClearField(project.FieldHoldMinutes, field.TypeInt)
+	}
 	if value, ok := _u.mutation.AgentDiscountCapBp(); ok {
 		_spec.SetField(project.FieldAgentDiscountCapBp, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedAgentDiscountCapBp(); ok {
 		_spec.AddField(project.FieldAgentDiscountCapBp, field.TypeInt, value)
+	}
+	if _u.mutation.AgentDiscountCapBpCleared() {
+		_spec.ClearField(project.FieldAgentDiscountCapBp, field.TypeInt)
 	}
 	if _u.mutation.BuildingsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1449,6 +1476,12 @@ func (_u *ProjectUpdateOne) AddProtectionDays(v int) *ProjectUpdateOne {
 	return _u
 }
 
+// ClearProtectionDays clears the value of the "protection_days" field.
+func (_u *ProjectUpdateOne) ClearProtectionDays() *ProjectUpdateOne {
+	_u.mutation.ClearProtectionDays()
+	return _u
+}
+
 // SetHoldMinutes sets the "hold_minutes" field.
 func (_u *ProjectUpdateOne) SetHoldMinutes(v int) *ProjectUpdateOne {
 	_u.mutation.ResetHoldMinutes()
@@ -1470,6 +1503,12 @@ func (_u *ProjectUpdateOne) AddHoldMinutes(v int) *ProjectUpdateOne {
 	return _u
 }
 
+// ClearHoldMinutes clears the value of the "hold_minutes" field.
+func (_u *ProjectUpdateOne) ClearHoldMinutes() *ProjectUpdateOne {
+	_u.mutation.ClearHoldMinutes()
+	return _u
+}
+
 // SetAgentDiscountCapBp sets the "agent_discount_cap_bp" field.
 func (_u *ProjectUpdateOne) SetAgentDiscountCapBp(v int) *ProjectUpdateOne {
 	_u.mutation.ResetAgentDiscountCapBp()
@@ -1488,6 +1527,12 @@ func (_u *ProjectUpdateOne) SetNillableAgentDiscountCapBp(v *int) *ProjectUpdate
 // AddAgentDiscountCapBp adds value to the "agent_discount_cap_bp" field.
 func (_u *ProjectUpdateOne) AddAgentDiscountCapBp(v int) *ProjectUpdateOne {
 	_u.mutation.AddAgentDiscountCapBp(v)
+	return _u
+}
+
+// ClearAgentDiscountCapBp clears the value of the "agent_discount_cap_bp" field.
+func (_u *ProjectUpdateOne) ClearAgentDiscountCapBp() *ProjectUpdateOne {
+	_u.mutation.ClearAgentDiscountCapBp()
 	return _u
 }
 
@@ -2008,17 +2053,26 @@ func (_u *ProjectUpdateOne) sqlSave(ctx context.Context) (_node *Project, err er
 	if value, ok := _u.mutation.AddedProtectionDays(); ok {
 		_spec.AddField(project.FieldProtectionDays, field.TypeInt, value)
 	}
+	if _u.mutation.ProtectionDaysCleared() {
+		_spec.ClearField(project.FieldProtectionDays, field.TypeInt)
+	}
 	if value, ok := _u.mutation.HoldMinutes(); ok {
 		_spec.SetField(project.FieldHoldMinutes, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedHoldMinutes(); ok {
 		_spec.AddField(project.FieldHoldMinutes, field.TypeInt, value)
 	}
+	if _u.mutation.HoldMinutesCleared() {
+		_spec.ClearField(project.FieldHoldMinutes, field.TypeInt)
+	}
 	if value, ok := _u.mutation.AgentDiscountCapBp(); ok {
 		_spec.SetField(project.FieldAgentDiscountCapBp, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.AddedAgentDiscountCapBp(); ok {
 		_spec.AddField(project.FieldAgentDiscountCapBp, field.TypeInt, value)
+	}
+	if _u.mutation.AgentDiscountCapBpCleared() {
+		_spec.ClearField(project.FieldAgentDiscountCapBp, field.TypeInt)
 	}
 	if _u.mutation.BuildingsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -11020,11 +11020,11 @@ func (ec *executionContext) _Project_protectionDays(ctx context.Context, field g
 			return obj.ProtectionDays, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Project_protectionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11043,11 +11043,11 @@ func (ec *executionContext) _Project_holdMinutes(ctx context.Context, field grap
 			return obj.HoldMinutes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Project_holdMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11066,11 +11066,11 @@ func (ec *executionContext) _Project_agentDiscountCapBp(ctx context.Context, fie
 			return obj.AgentDiscountCapBp, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Project_agentDiscountCapBp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -23925,7 +23925,7 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "hasUnits", "hasUnitsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "protectionDaysIsNil", "protectionDaysNotNil", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "holdMinutesIsNil", "holdMinutesNotNil", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "agentDiscountCapBpIsNil", "agentDiscountCapBpNotNil", "hasUnits", "hasUnitsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24968,6 +24968,20 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ProtectionDaysLTE = data
+		case "protectionDaysIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProtectionDaysIsNil = data
+		case "protectionDaysNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProtectionDaysNotNil = data
 		case "holdMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -25024,6 +25038,20 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HoldMinutesLTE = data
+		case "holdMinutesIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldMinutesIsNil = data
+		case "holdMinutesNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldMinutesNotNil = data
 		case "agentDiscountCapBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -25080,6 +25108,20 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.AgentDiscountCapBpLTE = data
+		case "agentDiscountCapBpIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgentDiscountCapBpIsNil = data
+		case "agentDiscountCapBpNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgentDiscountCapBpNotNil = data
 		case "hasUnits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnits"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -30090,17 +30132,17 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "protectionDays":
 			out.Values[i] = ec._Project_protectionDays(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "holdMinutes":
 			out.Values[i] = ec._Project_holdMinutes(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "agentDiscountCapBp":
 			out.Values[i] = ec._Project_agentDiscountCapBp(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "buildings":

@@ -147,3 +147,16 @@ func AllowOwnPasswordChange() privacy.MutationRule {
 func MaySeeDealTerms(v *auth.Viewer, d *ent.Deal) bool {
 	return v == nil || v.Role != auth.RoleAgent || d.AgentID == v.UserID
 }
+
+// IsStaff reports whether the viewer works for the developer (or is the
+// server itself): the sales-office rules and who holds what are theirs.
+func IsStaff(v *auth.Viewer) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Role {
+	case auth.RoleSystem, auth.RoleAdmin, auth.RoleManager, auth.RoleAgent:
+		return true
+	}
+	return false
+}

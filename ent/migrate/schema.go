@@ -422,9 +422,9 @@ var (
 		{Name: "delivery_date", Type: field.TypeTime, Nullable: true},
 		{Name: "amenities", Type: field.TypeJSON, Nullable: true},
 		{Name: "published", Type: field.TypeBool, Default: false},
-		{Name: "protection_days", Type: field.TypeInt, Default: 30},
-		{Name: "hold_minutes", Type: field.TypeInt, Default: 30},
-		{Name: "agent_discount_cap_bp", Type: field.TypeInt, Default: 300},
+		{Name: "protection_days", Type: field.TypeInt, Nullable: true, Default: 30},
+		{Name: "hold_minutes", Type: field.TypeInt, Nullable: true, Default: 30},
+		{Name: "agent_discount_cap_bp", Type: field.TypeInt, Nullable: true, Default: 300},
 	}
 	// ProjectsTable holds the schema information for the "projects" table.
 	ProjectsTable = &schema.Table{

@@ -826,6 +826,16 @@ func ProtectionDaysLTE(v int) predicate.Project {
 	return predicate.Project(sql.FieldLTE(FieldProtectionDays, v))
 }
 
+// ProtectionDaysIsNil applies the IsNil predicate on the "protection_days" field.
+func ProtectionDaysIsNil() predicate.Project {
+	return predicate.Project(sql.FieldIsNull(FieldProtectionDays))
+}
+
+// ProtectionDaysNotNil applies the NotNil predicate on the "protection_days" field.
+func ProtectionDaysNotNil() predicate.Project {
+	return predicate.Project(sql.FieldNotNull(FieldProtectionDays))
+}
+
 // HoldMinutesEQ applies the EQ predicate on the "hold_minutes" field.
 func HoldMinutesEQ(v int) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldHoldMinutes, v))
@@ -866,6 +876,16 @@ func HoldMinutesLTE(v int) predicate.Project {
 	return predicate.Project(sql.FieldLTE(FieldHoldMinutes, v))
 }
 
+// HoldMinutesIsNil applies the IsNil predicate on the "hold_minutes" field.
+func HoldMinutesIsNil() predicate.Project {
+	return predicate.Project(sql.FieldIsNull(FieldHoldMinutes))
+}
+
+// HoldMinutesNotNil applies the NotNil predicate on the "hold_minutes" field.
+func HoldMinutesNotNil() predicate.Project {
+	return predicate.Project(sql.FieldNotNull(FieldHoldMinutes))
+}
+
 // AgentDiscountCapBpEQ applies the EQ predicate on the "agent_discount_cap_bp" field.
 func AgentDiscountCapBpEQ(v int) predicate.Project {
 	return predicate.Project(sql.FieldEQ(FieldAgentDiscountCapBp, v))
@@ -904,6 +924,16 @@ func AgentDiscountCapBpLT(v int) predicate.Project {
 // AgentDiscountCapBpLTE applies the LTE predicate on the "agent_discount_cap_bp" field.
 func AgentDiscountCapBpLTE(v int) predicate.Project {
 	return predicate.Project(sql.FieldLTE(FieldAgentDiscountCapBp, v))
+}
+
+// AgentDiscountCapBpIsNil applies the IsNil predicate on the "agent_discount_cap_bp" field.
+func AgentDiscountCapBpIsNil() predicate.Project {
+	return predicate.Project(sql.FieldIsNull(FieldAgentDiscountCapBp))
+}
+
+// AgentDiscountCapBpNotNil applies the NotNil predicate on the "agent_discount_cap_bp" field.
+func AgentDiscountCapBpNotNil() predicate.Project {
+	return predicate.Project(sql.FieldNotNull(FieldAgentDiscountCapBp))
 }
 
 // HasBuildings applies the HasEdge predicate on the "buildings" edge.

@@ -536,6 +536,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	projectInters := schema.Project{}.Interceptors()
+	project.Interceptors[0] = projectInters[0]
 	projectMixinFields0 := projectMixin[0].Fields()
 	_ = projectMixinFields0
 	projectMixinFields1 := projectMixin[1].Fields()
@@ -713,6 +715,8 @@ func init() {
 	unitHooks := schema.Unit{}.Hooks()
 
 	unit.Hooks[1] = unitHooks[0]
+	unitInters := schema.Unit{}.Interceptors()
+	unit.Interceptors[0] = unitInters[0]
 	unitMixinFields0 := unitMixin[0].Fields()
 	_ = unitMixinFields0
 	unitMixinFields1 := unitMixin[1].Fields()

@@ -260,3 +260,35 @@ func maskDealTerms() ent.Interceptor {
 		})
 	})
 }
+
+// maskProjectRules hides a project's sales-office rules (protection days,
+// hold minutes, the agents' discount cap) from everyone but staff.
+func maskProjectRules() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			if projects, ok := v.([]*gen.Project); ok && err == nil && !rule.IsStaff(auth.FromContext(ctx)) {
+				for _, p := range projects {
+					p.ProtectionDays, p.HoldMinutes, p.AgentDiscountCapBp = nil, nil, nil
+				}
+			}
+			return v, err
+		})
+	})
+}
+
+// maskHolds hides who holds a unit, for whom and until when, from everyone
+// but staff: a portal sees a held unit as held, never a person.
+func maskHolds() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			if units, ok := v.([]*gen.Unit); ok && err == nil && !rule.IsStaff(auth.FromContext(ctx)) {
+				for _, u := range units {
+					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
+				}
+			}
+			return v, err
+		})
+	})
+}

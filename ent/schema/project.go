@@ -44,11 +44,13 @@ func (Project) Fields() []ent.Field {
 			Annotations(entgql.Type("[Amenity!]")),
 		field.Bool("published").Default(false).
 			Comment("visible to listing portals"),
-		field.Int("protection_days").Default(30).Range(1, 365).
+		// The sales-office rules below are staff's business: nillable so that
+		// reads by a portal or a homeowner show them as null (maskInternal).
+		field.Int("protection_days").Default(30).Range(1, 365).Optional().Nillable().
 			Comment("how long a registered customer stays with the registering agent"),
-		field.Int("hold_minutes").Default(30).Range(1, 24*60).
+		field.Int("hold_minutes").Default(30).Range(1, 24*60).Optional().Nillable().
 			Comment("how long a unit hold lasts"),
-		field.Int("agent_discount_cap_bp").Default(300).Range(0, 10000).
+		field.Int("agent_discount_cap_bp").Default(300).Range(0, 10000).Optional().Nillable().
 			Comment("the largest discount an agent may give alone, in basis points (300 = 3%)"),
 	}
 }
@@ -94,4 +96,9 @@ func (Project) Annotations() []schema.Annotation {
 // Policy of the Project: see package rule.
 func (Project) Policy() ent.Policy {
 	return rule.Policy(rule.FilterProjects())
+}
+
+// Interceptors of the Project.
+func (Project) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{maskProjectRules()}
 }

@@ -106,3 +106,8 @@ func (Unit) Hooks() []ent.Hook {
 func (Unit) Policy() ent.Policy {
 	return rule.Policy(rule.FilterUnits())
 }
+
+// Interceptors of the Unit.
+func (Unit) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{maskHolds()}
+}
