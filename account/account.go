@@ -48,10 +48,7 @@ type PasswordChange struct {
 
 // CreateUser creates a login.
 func CreateUser(ctx context.Context, client *ent.Client, in NewUser) (*ent.User, error) {
-	if err := auth.ValidatePassword("input.password", in.Password); err != nil {
-		return nil, err
-	}
-	hash, err := auth.HashPassword(in.Password)
+	hash, err := newPasswordHash("input.password", in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +69,7 @@ func UpdateUser(ctx context.Context, client *ent.Client, in UserChange) (*ent.Us
 
 // ResetPassword sets a user's password (an admin's act).
 func ResetPassword(ctx context.Context, client *ent.Client, in PasswordReset) (*ent.User, error) {
-	if err := auth.ValidatePassword("input.password", in.Password); err != nil {
-		return nil, err
-	}
-	hash, err := auth.HashPassword(in.Password)
+	hash, err := newPasswordHash("input.password", in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -96,14 +90,19 @@ func ChangePassword(ctx context.Context, client *ent.Client, in PasswordChange) 
 	if ok, err := auth.CheckPassword(u.PasswordHash, in.CurrentPassword); err != nil || !ok {
 		return nil, apperr.Input("input.currentPassword", "the current password is wrong")
 	}
-	if err := auth.ValidatePassword("input.newPassword", in.NewPassword); err != nil {
-		return nil, err
-	}
-	hash, err := auth.HashPassword(in.NewPassword)
+	hash, err := newPasswordHash("input.newPassword", in.NewPassword)
 	if err != nil {
 		return nil, err
 	}
 	return client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(rule.WithPasswordProof(ctx))
+}
+
+// newPasswordHash checks a new password against the policy and hashes it.
+func newPasswordHash(field, password string) (string, error) {
+	if err := auth.ValidatePassword(field, password); err != nil {
+		return "", err
+	}
+	return auth.HashPassword(password)
 }
 
 // Me returns the signed-in user, or nil for a portal.
