@@ -44,6 +44,8 @@ type Deps struct {
 	Signer   *auth.Signer
 	Sessions *auth.Sessions
 	APIKeys  *auth.APIKeys
+	// Now is the clock of the domain rules; nil means time.Now.
+	Now func() time.Time
 }
 
 // New returns the handler of the whole API.
@@ -62,7 +64,7 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func graphQL(cfg Config, deps Deps) http.Handler {
-	srv := handler.New(graph.NewSchema(deps.Client, deps.Sessions))
+	srv := handler.New(graph.NewSchema(deps.Client, deps.Sessions, deps.Now))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})

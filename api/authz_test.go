@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -738,6 +739,9 @@ func authzMutationRows() []authzRow {
 		return authzEvery("!FORBIDDEN db=unchanged", map[string]string{"admin": admin, "anonymous": "!UNAUTHENTICATED db=unchanged"})
 	}
 	newLogin := func(actor string) string { return "new-" + strings.ToLower(actor) }
+	registered := "{customer={attribution={rule=REGISTERED},name=walk-in}} db=changed"
+	claimed := "{customer={attribution={rule=CLAIMED}}} db=changed"
+	reassigned := "{customer={attribution={owner=A2,rule=REASSIGNED}}} db=changed"
 	return []authzRow{
 		authzQuery("Mutation.login", "login", `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { user { id } } }`,
 			func(_ *apitest.World, actor string) map[string]any {
@@ -797,6 +801,49 @@ func authzMutationRows() []authzRow {
 				return map[string]any{"id": authzSelf(w, actor), "p": apitest.Password}
 			}, nil, authzUser("", authzUserShow),
 			forbidden("{user=admin} db=changed")),
+		authzMutation("Mutation.registerCustomer", "registerCustomer in project A",
+			`mutation($p: ID!, $ph: String!) { registerCustomer(input: {projectId: $p, name: "walk-in", phone: $ph, source: WALK_IN}) { customer { name attribution { rule } } } }`,
+			func(w *apitest.World, actor string) map[string]any {
+				return map[string]any{"p": w.ID("pA"), "ph": fmt.Sprintf("1390000%04d", slices.Index(apitest.Actors, actor))}
+			}, nil,
+			func(t *testing.T, w *apitest.World, _ string) string {
+				return strconv.Itoa(w.Env.Client.Customer.Query().CountX(apitest.System()))
+			},
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"MA": registered, "A1": registered, "A2": registered,
+				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.claimCustomer", "claimCustomer of A's public pool",
+			`mutation($id: ID!) { claimCustomer(input: {customerId: $id}) { customer { attribution { rule } } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"id": w.ID("cPool")} },
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Customer.UpdateOneID(w.ID("cPool")).SetOwnerID(w.ID("A2")).
+					SetProtectedUntil(time.Now().Add(-time.Hour)).ExecX(apitest.System())
+			},
+			func(t *testing.T, w *apitest.World, _ string) string {
+				c := w.Env.Client.Customer.GetX(apitest.System(), w.ID("cPool"))
+				return string(*c.OwnerID) + c.ProtectedUntil.String()
+			},
+			authzEvery("!NOT_FOUND db=unchanged", map[string]string{
+				"MA": claimed, "A1": claimed, "A2": claimed,
+				"admin": "!FORBIDDEN db=unchanged", "portal": "!FORBIDDEN db=unchanged", "H1": "!FORBIDDEN db=unchanged", "H2": "!FORBIDDEN db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.reassignCustomer", "reassignCustomer of A1's customer to A2",
+			`mutation($id: ID!, $a: ID!) { reassignCustomer(input: {customerId: $id, agentId: $a}) { customer { attribution { rule owner { id } } } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"id": w.ID("cA1"), "a": w.ID("A2")} },
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Customer.UpdateOneID(w.ID("cA1")).SetOwnerID(w.ID("A1")).
+					SetProtectedUntil(time.Now().Add(24 * time.Hour)).ExecX(apitest.System())
+			},
+			func(t *testing.T, w *apitest.World, _ string) string {
+				return string(*w.Env.Client.Customer.GetX(apitest.System(), w.ID("cA1")).OwnerID)
+			},
+			authzEvery("!NOT_FOUND db=unchanged", map[string]string{
+				"admin": reassigned, "MA": reassigned, "A1": "!FORBIDDEN db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
 		authzMutation("Mutation.createAPIKey", "createAPIKey",
 			`mutation($n: String!) { createAPIKey(input: {name: $n}) { apiKey { name active } } }`,
 			func(_ *apitest.World, actor string) map[string]any { return map[string]any{"n": "key-" + actor} }, nil,
@@ -888,7 +935,7 @@ func TestAuthzMatrixCoversTheSchema(t *testing.T) {
 			t.Errorf("row %q has cells for actors that do not exist: %v", r.name, r.want)
 		}
 	}
-	schema := graph.NewSchema(nil, nil).Schema()
+	schema := graph.NewSchema(nil, nil, nil).Schema()
 	fields := map[string]bool{}
 	for _, typ := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
 		if typ == nil {

@@ -9,9 +9,10 @@ import (
 
 // PhoneReads records each customer whose full phone a manager or an admin
 // loaded. The owning agent reading their own customer is not recorded, nor
-// are masked phones, nor the system's own reads. It writes through client,
-// outside any request transaction, so a read stays recorded even if the
-// request fails later. database.NewClient installs it on every client.
+// are masked phones, nor the system's own reads. Inside a mutation it writes
+// in the mutation's transaction (a failed mutation returns no data, so
+// nothing was read; and SQLite allows one writer, the transaction); otherwise
+// through client. database.NewClient installs it on every client.
 func PhoneReads(client *ent.Client) ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
@@ -30,7 +31,11 @@ func PhoneReads(client *ent.Client) ent.Interceptor {
 					events = append(events, Event{Action: CustomerPhoneRead, ObjectID: c.ID, ProjectID: c.ProjectID})
 				}
 			}
-			return v, Record(ctx, client, events...)
+			w := ent.FromContext(ctx)
+			if w == nil {
+				w = client
+			}
+			return v, Record(ctx, w, events...)
 		})
 	})
 }

@@ -65,6 +65,10 @@ type Customer struct {
 	Grade customer.Grade `json:"grade,omitempty"`
 	// the owning agent
 	OwnerID *pulid.ID `json:"owner_id,omitempty"`
+	// how the owning agent got the customer
+	AttributionRule *customer.AttributionRule `json:"attribution_rule,omitempty"`
+	// when the owning agent took the customer (registration, claim or reassignment)
+	OwnedSince *time.Time `json:"owned_since,omitempty"`
 	// ProtectedUntil holds the value of the "protected_until" field.
 	ProtectedUntil *time.Time `json:"protected_until,omitempty"`
 	// LastContactAt holds the value of the "last_contact_at" field.
@@ -203,9 +207,9 @@ func (*Customer) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullFloat64)
 		case customer.FieldBudgetMin, customer.FieldBudgetMax:
 			values[i] = new(sql.NullInt64)
-		case customer.FieldName, customer.FieldPhone, customer.FieldPhoneLast4, customer.FieldGender, customer.FieldAgeBand, customer.FieldOccupation, customer.FieldFamilyStructure, customer.FieldSource, customer.FieldPurpose, customer.FieldStage, customer.FieldGrade, customer.FieldNextFollowUpAction, customer.FieldNotes:
+		case customer.FieldName, customer.FieldPhone, customer.FieldPhoneLast4, customer.FieldGender, customer.FieldAgeBand, customer.FieldOccupation, customer.FieldFamilyStructure, customer.FieldSource, customer.FieldPurpose, customer.FieldStage, customer.FieldGrade, customer.FieldAttributionRule, customer.FieldNextFollowUpAction, customer.FieldNotes:
 			values[i] = new(sql.NullString)
-		case customer.FieldCreatedAt, customer.FieldUpdatedAt, customer.FieldProtectedUntil, customer.FieldLastContactAt, customer.FieldNextFollowUpAt, customer.FieldConsentAt:
+		case customer.FieldCreatedAt, customer.FieldUpdatedAt, customer.FieldOwnedSince, customer.FieldProtectedUntil, customer.FieldLastContactAt, customer.FieldNextFollowUpAt, customer.FieldConsentAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -365,6 +369,20 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OwnerID = new(pulid.ID)
 				*_m.OwnerID = *value.S.(*pulid.ID)
+			}
+		case customer.FieldAttributionRule:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field attribution_rule", values[i])
+			} else if value.Valid {
+				_m.AttributionRule = new(customer.AttributionRule)
+				*_m.AttributionRule = customer.AttributionRule(value.String)
+			}
+		case customer.FieldOwnedSince:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field owned_since", values[i])
+			} else if value.Valid {
+				_m.OwnedSince = new(time.Time)
+				*_m.OwnedSince = value.Time
 			}
 		case customer.FieldProtectedUntil:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -576,6 +594,16 @@ func (_m *Customer) String() string {
 	if v := _m.OwnerID; v != nil {
 		builder.WriteString("owner_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.AttributionRule; v != nil {
+		builder.WriteString("attribution_rule=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.OwnedSince; v != nil {
+		builder.WriteString("owned_since=")
+		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
 	if v := _m.ProtectedUntil; v != nil {

@@ -270,6 +270,34 @@ func (_c *CustomerCreate) SetNillableOwnerID(v *pulid.ID) *CustomerCreate {
 	return _c
 }
 
+// SetAttributionRule sets the "attribution_rule" field.
+func (_c *CustomerCreate) SetAttributionRule(v customer.AttributionRule) *CustomerCreate {
+	_c.mutation.SetAttributionRule(v)
+	return _c
+}
+
+// SetNillableAttributionRule sets the "attribution_rule" field if the given value is not nil.
+func (_c *CustomerCreate) SetNillableAttributionRule(v *customer.AttributionRule) *CustomerCreate {
+	if v != nil {
+		_c.SetAttributionRule(*v)
+	}
+	return _c
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (_c *CustomerCreate) SetOwnedSince(v time.Time) *CustomerCreate {
+	_c.mutation.SetOwnedSince(v)
+	return _c
+}
+
+// SetNillableOwnedSince sets the "owned_since" field if the given value is not nil.
+func (_c *CustomerCreate) SetNillableOwnedSince(v *time.Time) *CustomerCreate {
+	if v != nil {
+		_c.SetOwnedSince(*v)
+	}
+	return _c
+}
+
 // SetProtectedUntil sets the "protected_until" field.
 func (_c *CustomerCreate) SetProtectedUntil(v time.Time) *CustomerCreate {
 	_c.mutation.SetProtectedUntil(v)
@@ -667,6 +695,11 @@ func (_c *CustomerCreate) check() error {
 			return &ValidationError{Name: "grade", err: fmt.Errorf(`ent: validator failed for field "Customer.grade": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.AttributionRule(); ok {
+		if err := customer.AttributionRuleValidator(v); err != nil {
+			return &ValidationError{Name: "attribution_rule", err: fmt.Errorf(`ent: validator failed for field "Customer.attribution_rule": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.NextFollowUpAction(); ok {
 		if err := customer.NextFollowUpActionValidator(v); err != nil {
 			return &ValidationError{Name: "next_follow_up_action", err: fmt.Errorf(`ent: validator failed for field "Customer.next_follow_up_action": %w`, err)}
@@ -794,6 +827,14 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Grade(); ok {
 		_spec.SetField(customer.FieldGrade, field.TypeEnum, value)
 		_node.Grade = value
+	}
+	if value, ok := _c.mutation.AttributionRule(); ok {
+		_spec.SetField(customer.FieldAttributionRule, field.TypeEnum, value)
+		_node.AttributionRule = &value
+	}
+	if value, ok := _c.mutation.OwnedSince(); ok {
+		_spec.SetField(customer.FieldOwnedSince, field.TypeTime, value)
+		_node.OwnedSince = &value
 	}
 	if value, ok := _c.mutation.ProtectedUntil(); ok {
 		_spec.SetField(customer.FieldProtectedUntil, field.TypeTime, value)
@@ -1324,6 +1365,42 @@ func (u *CustomerUpsert) UpdateOwnerID() *CustomerUpsert {
 // ClearOwnerID clears the value of the "owner_id" field.
 func (u *CustomerUpsert) ClearOwnerID() *CustomerUpsert {
 	u.SetNull(customer.FieldOwnerID)
+	return u
+}
+
+// SetAttributionRule sets the "attribution_rule" field.
+func (u *CustomerUpsert) SetAttributionRule(v customer.AttributionRule) *CustomerUpsert {
+	u.Set(customer.FieldAttributionRule, v)
+	return u
+}
+
+// UpdateAttributionRule sets the "attribution_rule" field to the value that was provided on create.
+func (u *CustomerUpsert) UpdateAttributionRule() *CustomerUpsert {
+	u.SetExcluded(customer.FieldAttributionRule)
+	return u
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (u *CustomerUpsert) ClearAttributionRule() *CustomerUpsert {
+	u.SetNull(customer.FieldAttributionRule)
+	return u
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (u *CustomerUpsert) SetOwnedSince(v time.Time) *CustomerUpsert {
+	u.Set(customer.FieldOwnedSince, v)
+	return u
+}
+
+// UpdateOwnedSince sets the "owned_since" field to the value that was provided on create.
+func (u *CustomerUpsert) UpdateOwnedSince() *CustomerUpsert {
+	u.SetExcluded(customer.FieldOwnedSince)
+	return u
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (u *CustomerUpsert) ClearOwnedSince() *CustomerUpsert {
+	u.SetNull(customer.FieldOwnedSince)
 	return u
 }
 
@@ -1916,6 +1993,48 @@ func (u *CustomerUpsertOne) UpdateOwnerID() *CustomerUpsertOne {
 func (u *CustomerUpsertOne) ClearOwnerID() *CustomerUpsertOne {
 	return u.Update(func(s *CustomerUpsert) {
 		s.ClearOwnerID()
+	})
+}
+
+// SetAttributionRule sets the "attribution_rule" field.
+func (u *CustomerUpsertOne) SetAttributionRule(v customer.AttributionRule) *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetAttributionRule(v)
+	})
+}
+
+// UpdateAttributionRule sets the "attribution_rule" field to the value that was provided on create.
+func (u *CustomerUpsertOne) UpdateAttributionRule() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateAttributionRule()
+	})
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (u *CustomerUpsertOne) ClearAttributionRule() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearAttributionRule()
+	})
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (u *CustomerUpsertOne) SetOwnedSince(v time.Time) *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetOwnedSince(v)
+	})
+}
+
+// UpdateOwnedSince sets the "owned_since" field to the value that was provided on create.
+func (u *CustomerUpsertOne) UpdateOwnedSince() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateOwnedSince()
+	})
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (u *CustomerUpsertOne) ClearOwnedSince() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearOwnedSince()
 	})
 }
 
@@ -2701,6 +2820,48 @@ func (u *CustomerUpsertBulk) UpdateOwnerID() *CustomerUpsertBulk {
 func (u *CustomerUpsertBulk) ClearOwnerID() *CustomerUpsertBulk {
 	return u.Update(func(s *CustomerUpsert) {
 		s.ClearOwnerID()
+	})
+}
+
+// SetAttributionRule sets the "attribution_rule" field.
+func (u *CustomerUpsertBulk) SetAttributionRule(v customer.AttributionRule) *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetAttributionRule(v)
+	})
+}
+
+// UpdateAttributionRule sets the "attribution_rule" field to the value that was provided on create.
+func (u *CustomerUpsertBulk) UpdateAttributionRule() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateAttributionRule()
+	})
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (u *CustomerUpsertBulk) ClearAttributionRule() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearAttributionRule()
+	})
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (u *CustomerUpsertBulk) SetOwnedSince(v time.Time) *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetOwnedSince(v)
+	})
+}
+
+// UpdateOwnedSince sets the "owned_since" field to the value that was provided on create.
+func (u *CustomerUpsertBulk) UpdateOwnedSince() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateOwnedSince()
+	})
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (u *CustomerUpsertBulk) ClearOwnedSince() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearOwnedSince()
 	})
 }
 

@@ -401,6 +401,46 @@ func (_u *CustomerUpdate) ClearOwnerID() *CustomerUpdate {
 	return _u
 }
 
+// SetAttributionRule sets the "attribution_rule" field.
+func (_u *CustomerUpdate) SetAttributionRule(v customer.AttributionRule) *CustomerUpdate {
+	_u.mutation.SetAttributionRule(v)
+	return _u
+}
+
+// SetNillableAttributionRule sets the "attribution_rule" field if the given value is not nil.
+func (_u *CustomerUpdate) SetNillableAttributionRule(v *customer.AttributionRule) *CustomerUpdate {
+	if v != nil {
+		_u.SetAttributionRule(*v)
+	}
+	return _u
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (_u *CustomerUpdate) ClearAttributionRule() *CustomerUpdate {
+	_u.mutation.ClearAttributionRule()
+	return _u
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (_u *CustomerUpdate) SetOwnedSince(v time.Time) *CustomerUpdate {
+	_u.mutation.SetOwnedSince(v)
+	return _u
+}
+
+// SetNillableOwnedSince sets the "owned_since" field if the given value is not nil.
+func (_u *CustomerUpdate) SetNillableOwnedSince(v *time.Time) *CustomerUpdate {
+	if v != nil {
+		_u.SetOwnedSince(*v)
+	}
+	return _u
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (_u *CustomerUpdate) ClearOwnedSince() *CustomerUpdate {
+	_u.mutation.ClearOwnedSince()
+	return _u
+}
+
 // SetProtectedUntil sets the "protected_until" field.
 func (_u *CustomerUpdate) SetProtectedUntil(v time.Time) *CustomerUpdate {
 	_u.mutation.SetProtectedUntil(v)
@@ -886,6 +926,11 @@ func (_u *CustomerUpdate) check() error {
 			return &ValidationError{Name: "grade", err: fmt.Errorf(`ent: validator failed for field "Customer.grade": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttributionRule(); ok {
+		if err := customer.AttributionRuleValidator(v); err != nil {
+			return &ValidationError{Name: "attribution_rule", err: fmt.Errorf(`ent: validator failed for field "Customer.attribution_rule": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.NextFollowUpAction(); ok {
 		if err := customer.NextFollowUpActionValidator(v); err != nil {
 			return &ValidationError{Name: "next_follow_up_action", err: fmt.Errorf(`ent: validator failed for field "Customer.next_follow_up_action": %w`, err)}
@@ -1020,6 +1065,18 @@ func (_u *CustomerUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Grade(); ok {
 		_spec.SetField(customer.FieldGrade, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.AttributionRule(); ok {
+		_spec.SetField(customer.FieldAttributionRule, field.TypeEnum, value)
+	}
+	if _u.mutation.AttributionRuleCleared() {
+		_spec.ClearField(customer.FieldAttributionRule, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.OwnedSince(); ok {
+		_spec.SetField(customer.FieldOwnedSince, field.TypeTime, value)
+	}
+	if _u.mutation.OwnedSinceCleared() {
+		_spec.ClearField(customer.FieldOwnedSince, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ProtectedUntil(); ok {
 		_spec.SetField(customer.FieldProtectedUntil, field.TypeTime, value)
@@ -1733,6 +1790,46 @@ func (_u *CustomerUpdateOne) ClearOwnerID() *CustomerUpdateOne {
 	return _u
 }
 
+// SetAttributionRule sets the "attribution_rule" field.
+func (_u *CustomerUpdateOne) SetAttributionRule(v customer.AttributionRule) *CustomerUpdateOne {
+	_u.mutation.SetAttributionRule(v)
+	return _u
+}
+
+// SetNillableAttributionRule sets the "attribution_rule" field if the given value is not nil.
+func (_u *CustomerUpdateOne) SetNillableAttributionRule(v *customer.AttributionRule) *CustomerUpdateOne {
+	if v != nil {
+		_u.SetAttributionRule(*v)
+	}
+	return _u
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (_u *CustomerUpdateOne) ClearAttributionRule() *CustomerUpdateOne {
+	_u.mutation.ClearAttributionRule()
+	return _u
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (_u *CustomerUpdateOne) SetOwnedSince(v time.Time) *CustomerUpdateOne {
+	_u.mutation.SetOwnedSince(v)
+	return _u
+}
+
+// SetNillableOwnedSince sets the "owned_since" field if the given value is not nil.
+func (_u *CustomerUpdateOne) SetNillableOwnedSince(v *time.Time) *CustomerUpdateOne {
+	if v != nil {
+		_u.SetOwnedSince(*v)
+	}
+	return _u
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (_u *CustomerUpdateOne) ClearOwnedSince() *CustomerUpdateOne {
+	_u.mutation.ClearOwnedSince()
+	return _u
+}
+
 // SetProtectedUntil sets the "protected_until" field.
 func (_u *CustomerUpdateOne) SetProtectedUntil(v time.Time) *CustomerUpdateOne {
 	_u.mutation.SetProtectedUntil(v)
@@ -2231,6 +2328,11 @@ func (_u *CustomerUpdateOne) check() error {
 			return &ValidationError{Name: "grade", err: fmt.Errorf(`ent: validator failed for field "Customer.grade": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttributionRule(); ok {
+		if err := customer.AttributionRuleValidator(v); err != nil {
+			return &ValidationError{Name: "attribution_rule", err: fmt.Errorf(`ent: validator failed for field "Customer.attribution_rule": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.NextFollowUpAction(); ok {
 		if err := customer.NextFollowUpActionValidator(v); err != nil {
 			return &ValidationError{Name: "next_follow_up_action", err: fmt.Errorf(`ent: validator failed for field "Customer.next_follow_up_action": %w`, err)}
@@ -2382,6 +2484,18 @@ func (_u *CustomerUpdateOne) sqlSave(ctx context.Context) (_node *Customer, err 
 	}
 	if value, ok := _u.mutation.Grade(); ok {
 		_spec.SetField(customer.FieldGrade, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.AttributionRule(); ok {
+		_spec.SetField(customer.FieldAttributionRule, field.TypeEnum, value)
+	}
+	if _u.mutation.AttributionRuleCleared() {
+		_spec.ClearField(customer.FieldAttributionRule, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.OwnedSince(); ok {
+		_spec.SetField(customer.FieldOwnedSince, field.TypeTime, value)
+	}
+	if _u.mutation.OwnedSinceCleared() {
+		_spec.ClearField(customer.FieldOwnedSince, field.TypeTime)
 	}
 	if value, ok := _u.mutation.ProtectedUntil(); ok {
 		_spec.SetField(customer.FieldProtectedUntil, field.TypeTime, value)

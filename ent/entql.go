@@ -194,6 +194,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldStage:              {Type: field.TypeEnum, Column: customer.FieldStage},
 			customer.FieldGrade:              {Type: field.TypeEnum, Column: customer.FieldGrade},
 			customer.FieldOwnerID:            {Type: field.TypeString, Column: customer.FieldOwnerID},
+			customer.FieldAttributionRule:    {Type: field.TypeEnum, Column: customer.FieldAttributionRule},
+			customer.FieldOwnedSince:         {Type: field.TypeTime, Column: customer.FieldOwnedSince},
 			customer.FieldProtectedUntil:     {Type: field.TypeTime, Column: customer.FieldProtectedUntil},
 			customer.FieldLastContactAt:      {Type: field.TypeTime, Column: customer.FieldLastContactAt},
 			customer.FieldNextFollowUpAt:     {Type: field.TypeTime, Column: customer.FieldNextFollowUpAt},
@@ -1909,6 +1911,16 @@ func (f *CustomerFilter) WhereGrade(p entql.StringP) {
 // WhereOwnerID applies the entql string predicate on the owner_id field.
 func (f *CustomerFilter) WhereOwnerID(p entql.StringP) {
 	f.Where(p.Field(customer.FieldOwnerID))
+}
+
+// WhereAttributionRule applies the entql string predicate on the attribution_rule field.
+func (f *CustomerFilter) WhereAttributionRule(p entql.StringP) {
+	f.Where(p.Field(customer.FieldAttributionRule))
+}
+
+// WhereOwnedSince applies the entql time.Time predicate on the owned_since field.
+func (f *CustomerFilter) WhereOwnedSince(p entql.TimeP) {
+	f.Where(p.Field(customer.FieldOwnedSince))
 }
 
 // WhereProtectedUntil applies the entql time.Time predicate on the protected_until field.

@@ -1610,6 +1610,16 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				selectedFields = append(selectedFields, customer.FieldOwnerID)
 				fieldSeen[customer.FieldOwnerID] = struct{}{}
 			}
+		case "attributionRule":
+			if _, ok := fieldSeen[customer.FieldAttributionRule]; !ok {
+				selectedFields = append(selectedFields, customer.FieldAttributionRule)
+				fieldSeen[customer.FieldAttributionRule] = struct{}{}
+			}
+		case "ownedSince":
+			if _, ok := fieldSeen[customer.FieldOwnedSince]; !ok {
+				selectedFields = append(selectedFields, customer.FieldOwnedSince)
+				fieldSeen[customer.FieldOwnedSince] = struct{}{}
+			}
 		case "protectedUntil":
 			if _, ok := fieldSeen[customer.FieldProtectedUntil]; !ok {
 				selectedFields = append(selectedFields, customer.FieldProtectedUntil)

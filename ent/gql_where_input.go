@@ -3466,6 +3466,26 @@ type CustomerWhereInput struct {
 	OwnerIDEqualFold    *pulid.ID  `json:"ownerIDEqualFold,omitempty"`
 	OwnerIDContainsFold *pulid.ID  `json:"ownerIDContainsFold,omitempty"`
 
+	// "attribution_rule" field predicates.
+	AttributionRule       *customer.AttributionRule  `json:"attributionRule,omitempty"`
+	AttributionRuleNEQ    *customer.AttributionRule  `json:"attributionRuleNEQ,omitempty"`
+	AttributionRuleIn     []customer.AttributionRule `json:"attributionRuleIn,omitempty"`
+	AttributionRuleNotIn  []customer.AttributionRule `json:"attributionRuleNotIn,omitempty"`
+	AttributionRuleIsNil  bool                       `json:"attributionRuleIsNil,omitempty"`
+	AttributionRuleNotNil bool                       `json:"attributionRuleNotNil,omitempty"`
+
+	// "owned_since" field predicates.
+	OwnedSince       *time.Time  `json:"ownedSince,omitempty"`
+	OwnedSinceNEQ    *time.Time  `json:"ownedSinceNEQ,omitempty"`
+	OwnedSinceIn     []time.Time `json:"ownedSinceIn,omitempty"`
+	OwnedSinceNotIn  []time.Time `json:"ownedSinceNotIn,omitempty"`
+	OwnedSinceGT     *time.Time  `json:"ownedSinceGT,omitempty"`
+	OwnedSinceGTE    *time.Time  `json:"ownedSinceGTE,omitempty"`
+	OwnedSinceLT     *time.Time  `json:"ownedSinceLT,omitempty"`
+	OwnedSinceLTE    *time.Time  `json:"ownedSinceLTE,omitempty"`
+	OwnedSinceIsNil  bool        `json:"ownedSinceIsNil,omitempty"`
+	OwnedSinceNotNil bool        `json:"ownedSinceNotNil,omitempty"`
+
 	// "protected_until" field predicates.
 	ProtectedUntil       *time.Time  `json:"protectedUntil,omitempty"`
 	ProtectedUntilNEQ    *time.Time  `json:"protectedUntilNEQ,omitempty"`
@@ -4089,6 +4109,54 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	}
 	if i.OwnerIDContainsFold != nil {
 		predicates = append(predicates, customer.OwnerIDContainsFold(*i.OwnerIDContainsFold))
+	}
+	if i.AttributionRule != nil {
+		predicates = append(predicates, customer.AttributionRuleEQ(*i.AttributionRule))
+	}
+	if i.AttributionRuleNEQ != nil {
+		predicates = append(predicates, customer.AttributionRuleNEQ(*i.AttributionRuleNEQ))
+	}
+	if len(i.AttributionRuleIn) > 0 {
+		predicates = append(predicates, customer.AttributionRuleIn(i.AttributionRuleIn...))
+	}
+	if len(i.AttributionRuleNotIn) > 0 {
+		predicates = append(predicates, customer.AttributionRuleNotIn(i.AttributionRuleNotIn...))
+	}
+	if i.AttributionRuleIsNil {
+		predicates = append(predicates, customer.AttributionRuleIsNil())
+	}
+	if i.AttributionRuleNotNil {
+		predicates = append(predicates, customer.AttributionRuleNotNil())
+	}
+	if i.OwnedSince != nil {
+		predicates = append(predicates, customer.OwnedSinceEQ(*i.OwnedSince))
+	}
+	if i.OwnedSinceNEQ != nil {
+		predicates = append(predicates, customer.OwnedSinceNEQ(*i.OwnedSinceNEQ))
+	}
+	if len(i.OwnedSinceIn) > 0 {
+		predicates = append(predicates, customer.OwnedSinceIn(i.OwnedSinceIn...))
+	}
+	if len(i.OwnedSinceNotIn) > 0 {
+		predicates = append(predicates, customer.OwnedSinceNotIn(i.OwnedSinceNotIn...))
+	}
+	if i.OwnedSinceGT != nil {
+		predicates = append(predicates, customer.OwnedSinceGT(*i.OwnedSinceGT))
+	}
+	if i.OwnedSinceGTE != nil {
+		predicates = append(predicates, customer.OwnedSinceGTE(*i.OwnedSinceGTE))
+	}
+	if i.OwnedSinceLT != nil {
+		predicates = append(predicates, customer.OwnedSinceLT(*i.OwnedSinceLT))
+	}
+	if i.OwnedSinceLTE != nil {
+		predicates = append(predicates, customer.OwnedSinceLTE(*i.OwnedSinceLTE))
+	}
+	if i.OwnedSinceIsNil {
+		predicates = append(predicates, customer.OwnedSinceIsNil())
+	}
+	if i.OwnedSinceNotNil {
+		predicates = append(predicates, customer.OwnedSinceNotNil())
 	}
 	if i.ProtectedUntil != nil {
 		predicates = append(predicates, customer.ProtectedUntilEQ(*i.ProtectedUntil))

@@ -6252,6 +6252,8 @@ type CustomerMutation struct {
 	appendfocus_factors    []schematype.FocusFactor
 	stage                  *customer.Stage
 	grade                  *customer.Grade
+	attribution_rule       *customer.AttributionRule
+	owned_since            *time.Time
 	protected_until        *time.Time
 	last_contact_at        *time.Time
 	next_follow_up_at      *time.Time
@@ -7406,6 +7408,104 @@ func (m *CustomerMutation) ResetOwnerID() {
 	delete(m.clearedFields, customer.FieldOwnerID)
 }
 
+// SetAttributionRule sets the "attribution_rule" field.
+func (m *CustomerMutation) SetAttributionRule(cr customer.AttributionRule) {
+	m.attribution_rule = &cr
+}
+
+// AttributionRule returns the value of the "attribution_rule" field in the mutation.
+func (m *CustomerMutation) AttributionRule() (r customer.AttributionRule, exists bool) {
+	v := m.attribution_rule
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttributionRule returns the old "attribution_rule" field's value of the Customer entity.
+// If the Customer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerMutation) OldAttributionRule(ctx context.Context) (v *customer.AttributionRule, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttributionRule is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttributionRule requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttributionRule: %w", err)
+	}
+	return oldValue.AttributionRule, nil
+}
+
+// ClearAttributionRule clears the value of the "attribution_rule" field.
+func (m *CustomerMutation) ClearAttributionRule() {
+	m.attribution_rule = nil
+	m.clearedFields[customer.FieldAttributionRule] = struct{}{}
+}
+
+// AttributionRuleCleared returns if the "attribution_rule" field was cleared in this mutation.
+func (m *CustomerMutation) AttributionRuleCleared() bool {
+	_, ok := m.clearedFields[customer.FieldAttributionRule]
+	return ok
+}
+
+// ResetAttributionRule resets all changes to the "attribution_rule" field.
+func (m *CustomerMutation) ResetAttributionRule() {
+	m.attribution_rule = nil
+	delete(m.clearedFields, customer.FieldAttributionRule)
+}
+
+// SetOwnedSince sets the "owned_since" field.
+func (m *CustomerMutation) SetOwnedSince(t time.Time) {
+	m.owned_since = &t
+}
+
+// OwnedSince returns the value of the "owned_since" field in the mutation.
+func (m *CustomerMutation) OwnedSince() (r time.Time, exists bool) {
+	v := m.owned_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnedSince returns the old "owned_since" field's value of the Customer entity.
+// If the Customer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerMutation) OldOwnedSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnedSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnedSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnedSince: %w", err)
+	}
+	return oldValue.OwnedSince, nil
+}
+
+// ClearOwnedSince clears the value of the "owned_since" field.
+func (m *CustomerMutation) ClearOwnedSince() {
+	m.owned_since = nil
+	m.clearedFields[customer.FieldOwnedSince] = struct{}{}
+}
+
+// OwnedSinceCleared returns if the "owned_since" field was cleared in this mutation.
+func (m *CustomerMutation) OwnedSinceCleared() bool {
+	_, ok := m.clearedFields[customer.FieldOwnedSince]
+	return ok
+}
+
+// ResetOwnedSince resets all changes to the "owned_since" field.
+func (m *CustomerMutation) ResetOwnedSince() {
+	m.owned_since = nil
+	delete(m.clearedFields, customer.FieldOwnedSince)
+}
+
 // SetProtectedUntil sets the "protected_until" field.
 func (m *CustomerMutation) SetProtectedUntil(t time.Time) {
 	m.protected_until = &t
@@ -8209,7 +8309,7 @@ func (m *CustomerMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CustomerMutation) Fields() []string {
-	fields := make([]string, 0, 30)
+	fields := make([]string, 0, 32)
 	if m.created_at != nil {
 		fields = append(fields, customer.FieldCreatedAt)
 	}
@@ -8272,6 +8372,12 @@ func (m *CustomerMutation) Fields() []string {
 	}
 	if m.owner != nil {
 		fields = append(fields, customer.FieldOwnerID)
+	}
+	if m.attribution_rule != nil {
+		fields = append(fields, customer.FieldAttributionRule)
+	}
+	if m.owned_since != nil {
+		fields = append(fields, customer.FieldOwnedSince)
 	}
 	if m.protected_until != nil {
 		fields = append(fields, customer.FieldProtectedUntil)
@@ -8350,6 +8456,10 @@ func (m *CustomerMutation) Field(name string) (ent.Value, bool) {
 		return m.Grade()
 	case customer.FieldOwnerID:
 		return m.OwnerID()
+	case customer.FieldAttributionRule:
+		return m.AttributionRule()
+	case customer.FieldOwnedSince:
+		return m.OwnedSince()
 	case customer.FieldProtectedUntil:
 		return m.ProtectedUntil()
 	case customer.FieldLastContactAt:
@@ -8419,6 +8529,10 @@ func (m *CustomerMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldGrade(ctx)
 	case customer.FieldOwnerID:
 		return m.OldOwnerID(ctx)
+	case customer.FieldAttributionRule:
+		return m.OldAttributionRule(ctx)
+	case customer.FieldOwnedSince:
+		return m.OldOwnedSince(ctx)
 	case customer.FieldProtectedUntil:
 		return m.OldProtectedUntil(ctx)
 	case customer.FieldLastContactAt:
@@ -8592,6 +8706,20 @@ func (m *CustomerMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOwnerID(v)
+		return nil
+	case customer.FieldAttributionRule:
+		v, ok := value.(customer.AttributionRule)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttributionRule(v)
+		return nil
+	case customer.FieldOwnedSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnedSince(v)
 		return nil
 	case customer.FieldProtectedUntil:
 		v, ok := value.(time.Time)
@@ -8770,6 +8898,12 @@ func (m *CustomerMutation) ClearedFields() []string {
 	if m.FieldCleared(customer.FieldOwnerID) {
 		fields = append(fields, customer.FieldOwnerID)
 	}
+	if m.FieldCleared(customer.FieldAttributionRule) {
+		fields = append(fields, customer.FieldAttributionRule)
+	}
+	if m.FieldCleared(customer.FieldOwnedSince) {
+		fields = append(fields, customer.FieldOwnedSince)
+	}
 	if m.FieldCleared(customer.FieldProtectedUntil) {
 		fields = append(fields, customer.FieldProtectedUntil)
 	}
@@ -8840,6 +8974,12 @@ func (m *CustomerMutation) ClearField(name string) error {
 		return nil
 	case customer.FieldOwnerID:
 		m.ClearOwnerID()
+		return nil
+	case customer.FieldAttributionRule:
+		m.ClearAttributionRule()
+		return nil
+	case customer.FieldOwnedSince:
+		m.ClearOwnedSince()
 		return nil
 	case customer.FieldProtectedUntil:
 		m.ClearProtectedUntil()
@@ -8935,6 +9075,12 @@ func (m *CustomerMutation) ResetField(name string) error {
 		return nil
 	case customer.FieldOwnerID:
 		m.ResetOwnerID()
+		return nil
+	case customer.FieldAttributionRule:
+		m.ResetAttributionRule()
+		return nil
+	case customer.FieldOwnedSince:
+		m.ResetOwnedSince()
 		return nil
 	case customer.FieldProtectedUntil:
 		m.ResetProtectedUntil()

@@ -83,7 +83,13 @@ func (r *queryResolver) Visits(ctx context.Context, after *entgql.Cursor[pulid.I
 		Paginate(ctx, after, first, before, last, ent.WithVisitOrder(orderBy), ent.WithVisitFilter(where.Filter))
 }
 
+// Customer returns CustomerResolver implementation.
+func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	customerResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

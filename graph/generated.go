@@ -47,6 +47,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 }
@@ -85,6 +86,14 @@ type ComplexityRoot struct {
 		DistanceMeters func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Name           func(childComplexity int) int
+	}
+
+	Attribution struct {
+		InPublicPool   func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		ProtectedUntil func(childComplexity int) int
+		Rule           func(childComplexity int) int
+		Since          func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -228,6 +237,8 @@ type ComplexityRoot struct {
 
 	Customer struct {
 		AgeBand            func(childComplexity int) int
+		Attribution        func(childComplexity int) int
+		AttributionRule    func(childComplexity int) int
 		BudgetMax          func(childComplexity int) int
 		BudgetMin          func(childComplexity int) int
 		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
@@ -249,6 +260,7 @@ type ComplexityRoot struct {
 		NextFollowUpAt     func(childComplexity int) int
 		Notes              func(childComplexity int) int
 		Occupation         func(childComplexity int) int
+		OwnedSince         func(childComplexity int) int
 		Owner              func(childComplexity int) int
 		OwnerID            func(childComplexity int) int
 		Phone              func(childComplexity int) int
@@ -275,6 +287,10 @@ type ComplexityRoot struct {
 	CustomerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CustomerPayload struct {
+		Customer func(childComplexity int) int
 	}
 
 	Deal struct {
@@ -317,11 +333,14 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ChangePassword    func(childComplexity int, input account.PasswordChange) int
+		ClaimCustomer     func(childComplexity int, input model.ClaimCustomerInput) int
 		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
 		CreateUser        func(childComplexity int, input account.NewUser) int
 		Login             func(childComplexity int, input model.LoginInput) int
 		Logout            func(childComplexity int, input model.LogoutInput) int
+		ReassignCustomer  func(childComplexity int, input model.ReassignCustomerInput) int
 		RefreshToken      func(childComplexity int, input model.RefreshTokenInput) int
+		RegisterCustomer  func(childComplexity int, input sales.Registration) int
 		ResetUserPassword func(childComplexity int, input account.PasswordReset) int
 		RevokeAPIKey      func(childComplexity int, input model.RevokeAPIKeyInput) int
 		UpdateUser        func(childComplexity int, input account.UserChange) int
@@ -523,6 +542,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type CustomerResolver interface {
+	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*auth.Tokens, error)
 	RefreshToken(ctx context.Context, input model.RefreshTokenInput) (*auth.Tokens, error)
@@ -533,6 +555,9 @@ type MutationResolver interface {
 	ResetUserPassword(ctx context.Context, input account.PasswordReset) (*model.UserPayload, error)
 	CreateAPIKey(ctx context.Context, input account.NewAPIKey) (*account.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.APIKeyPayload, error)
+	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
+	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
+	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -675,6 +700,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Amenity.Name(childComplexity), true
+
+	case "Attribution.inPublicPool":
+		if e.ComplexityRoot.Attribution.InPublicPool == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attribution.InPublicPool(childComplexity), true
+	case "Attribution.owner":
+		if e.ComplexityRoot.Attribution.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attribution.Owner(childComplexity), true
+	case "Attribution.protectedUntil":
+		if e.ComplexityRoot.Attribution.ProtectedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attribution.ProtectedUntil(childComplexity), true
+	case "Attribution.rule":
+		if e.ComplexityRoot.Attribution.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attribution.Rule(childComplexity), true
+	case "Attribution.since":
+		if e.ComplexityRoot.Attribution.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attribution.Since(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -1271,6 +1327,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AgeBand(childComplexity), true
+	case "Customer.attribution":
+		if e.ComplexityRoot.Customer.Attribution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Attribution(childComplexity), true
+	case "Customer.attributionRule":
+		if e.ComplexityRoot.Customer.AttributionRule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AttributionRule(childComplexity), true
 	case "Customer.budgetMax":
 		if e.ComplexityRoot.Customer.BudgetMax == nil {
 			break
@@ -1407,6 +1475,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Occupation(childComplexity), true
+	case "Customer.ownedSince":
+		if e.ComplexityRoot.Customer.OwnedSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.OwnedSince(childComplexity), true
 	case "Customer.owner":
 		if e.ComplexityRoot.Customer.Owner == nil {
 			break
@@ -1534,6 +1608,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "CustomerPayload.customer":
+		if e.ComplexityRoot.CustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPayload.Customer(childComplexity), true
 
 	case "Deal.agent":
 		if e.ComplexityRoot.Deal.Agent == nil {
@@ -1706,6 +1787,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(account.PasswordChange)), true
+	case "Mutation.claimCustomer":
+		if e.ComplexityRoot.Mutation.ClaimCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimCustomer(childComplexity, args["input"].(model.ClaimCustomerInput)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1750,6 +1842,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["input"].(model.LogoutInput)), true
+	case "Mutation.reassignCustomer":
+		if e.ComplexityRoot.Mutation.ReassignCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reassignCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReassignCustomer(childComplexity, args["input"].(model.ReassignCustomerInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -1761,6 +1864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["input"].(model.RefreshTokenInput)), true
+	case "Mutation.registerCustomer":
+		if e.ComplexityRoot.Mutation.RegisterCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterCustomer(childComplexity, args["input"].(sales.Registration)), true
 	case "Mutation.resetUserPassword":
 		if e.ComplexityRoot.Mutation.ResetUserPassword == nil {
 			break
@@ -2770,6 +2884,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BuildingOrder", ec.unmarshalInputBuildingOrder),
 			graphql.NewInputUnmarshaler("BuildingWhereInput", ec.unmarshalInputBuildingWhereInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("ClaimCustomerInput", ec.unmarshalInputClaimCustomerInput),
 			graphql.NewInputUnmarshaler("ComplaintEventOrder", ec.unmarshalInputComplaintEventOrder),
 			graphql.NewInputUnmarshaler("ComplaintEventWhereInput", ec.unmarshalInputComplaintEventWhereInput),
 			graphql.NewInputUnmarshaler("ComplaintOrder", ec.unmarshalInputComplaintOrder),
@@ -2785,7 +2900,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
 			graphql.NewInputUnmarshaler("ProjectWhereInput", ec.unmarshalInputProjectWhereInput),
+			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
+			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
@@ -2870,7 +2987,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "auth.graphql" "ent.graphql" "schema.graphql"
+//go:embed "auth.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2884,6 +3001,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
+	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2954,6 +3072,22 @@ func (ec *executionContext) childFields_Amenity(ctx context.Context, field graph
 		return ec.fieldContext_Amenity_distanceMeters(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Amenity", field.Name)
+}
+
+func (ec *executionContext) childFields_Attribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "owner":
+		return ec.fieldContext_Attribution_owner(ctx, field)
+	case "since":
+		return ec.fieldContext_Attribution_since(ctx, field)
+	case "protectedUntil":
+		return ec.fieldContext_Attribution_protectedUntil(ctx, field)
+	case "inPublicPool":
+		return ec.fieldContext_Attribution_inPublicPool(ctx, field)
+	case "rule":
+		return ec.fieldContext_Attribution_rule(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attribution", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3278,6 +3412,10 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_grade(ctx, field)
 	case "ownerID":
 		return ec.fieldContext_Customer_ownerID(ctx, field)
+	case "attributionRule":
+		return ec.fieldContext_Customer_attributionRule(ctx, field)
+	case "ownedSince":
+		return ec.fieldContext_Customer_ownedSince(ctx, field)
 	case "protectedUntil":
 		return ec.fieldContext_Customer_protectedUntil(ctx, field)
 	case "lastContactAt":
@@ -3310,6 +3448,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_heldUnits(ctx, field)
 	case "login":
 		return ec.fieldContext_Customer_login(ctx, field)
+	case "attribution":
+		return ec.fieldContext_Customer_attribution(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -3334,6 +3474,14 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerPayload_customer(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Deal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4128,6 +4276,20 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
+			return ec.unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4184,12 +4346,40 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reassignCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReassignCustomerInput, error) {
+			return ec.unmarshalNReassignCustomerInput2estatecrmᚋgraphᚋmodelᚐReassignCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 			return ec.unmarshalNRefreshTokenInput2estatecrmᚋgraphᚋmodelᚐRefreshTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.Registration, error) {
+			return ec.unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5973,6 +6163,130 @@ func (ec *executionContext) _Amenity_distanceMeters(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Amenity_distanceMeters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Amenity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Attribution_owner(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attribution_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attribution_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attribution",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attribution_since(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attribution_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attribution_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attribution", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attribution_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attribution_protectedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProtectedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attribution_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attribution", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attribution_inPublicPool(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attribution_inPublicPool(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InPublicPool, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attribution_inPublicPool(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attribution", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Attribution_rule(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attribution_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attribution_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attribution", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -8896,6 +9210,52 @@ func (ec *executionContext) fieldContext_Customer_ownerID(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Customer_attributionRule(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_attributionRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttributionRule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *customer.AttributionRule) graphql.Marshaler {
+			return ec.marshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_attributionRule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerAttributionRule")
+}
+
+func (ec *executionContext) _Customer_ownedSince(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_ownedSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnedSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_ownedSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Customer_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9363,6 +9723,38 @@ func (ec *executionContext) fieldContext_Customer_login(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_attribution(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_attribution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().Attribution(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *sales.Attribution) graphql.Marshaler {
+			return ec.marshalNAttribution2ᚖestatecrmᚋsalesᚐAttribution(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_attribution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9503,6 +9895,38 @@ func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Deal_id(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
@@ -10556,6 +10980,138 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterCustomer(ctx, fc.Args["input"].(sales.Registration))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimCustomer(ctx, fc.Args["input"].(model.ClaimCustomerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reassignCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reassignCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReassignCustomer(ctx, fc.Args["input"].(model.ReassignCustomerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reassignCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reassignCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17622,6 +18178,48 @@ func UnmarshalChangePasswordInput(ctx context.Context, raw any) (account.Passwor
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimCustomerInput(ctx context.Context, obj any) (model.ClaimCustomerInput, error) {
+	var it model.ClaimCustomerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimCustomerInput unmarshals raw into the ClaimCustomerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimCustomerInput(ctx context.Context, raw any) (model.ClaimCustomerInput, error) {
+	var out model.ClaimCustomerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimCustomerInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputComplaintEventOrder(ctx context.Context, obj any) (ent.ComplaintEventOrder, error) {
 	var it ent.ComplaintEventOrder
 	if obj == nil {
@@ -20907,7 +21505,7 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "attributionRule", "attributionRuleNEQ", "attributionRuleIn", "attributionRuleNotIn", "attributionRuleIsNil", "attributionRuleNotNil", "ownedSince", "ownedSinceNEQ", "ownedSinceIn", "ownedSinceNotIn", "ownedSinceGT", "ownedSinceGTE", "ownedSinceLT", "ownedSinceLTE", "ownedSinceIsNil", "ownedSinceNotNil", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22013,6 +22611,118 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 				return it, err
 			}
 			it.OwnerIDContainsFold = data
+		case "attributionRule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRule"))
+			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRule = data
+		case "attributionRuleNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNEQ"))
+			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRuleNEQ = data
+		case "attributionRuleIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIn"))
+			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRuleIn = data
+		case "attributionRuleNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotIn"))
+			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRuleNotIn = data
+		case "attributionRuleIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRuleIsNil = data
+		case "attributionRuleNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttributionRuleNotNil = data
+		case "ownedSince":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSince"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSince = data
+		case "ownedSinceNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceNEQ = data
+		case "ownedSinceIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceIn = data
+		case "ownedSinceNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceNotIn = data
+		case "ownedSinceGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceGT = data
+		case "ownedSinceGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceGTE = data
+		case "ownedSinceLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceLT = data
+		case "ownedSinceLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceLTE = data
+		case "ownedSinceIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceIsNil = data
+		case "ownedSinceNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnedSinceNotNil = data
 		case "protectedUntil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntil"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -25153,6 +25863,55 @@ func UnmarshalProjectWhereInput(ctx context.Context, raw any) (ent.ProjectWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReassignCustomerInput(ctx context.Context, obj any) (model.ReassignCustomerInput, error) {
+	var it model.ReassignCustomerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "agentId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "agentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgentID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReassignCustomerInput unmarshals raw into the ReassignCustomerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReassignCustomerInput(ctx context.Context, raw any) (model.ReassignCustomerInput, error) {
+	var out model.ReassignCustomerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReassignCustomerInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context, obj any) (model.RefreshTokenInput, error) {
 	var it model.RefreshTokenInput
 	if obj == nil {
@@ -25192,6 +25951,125 @@ func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context,
 func UnmarshalRefreshTokenInput(ctx context.Context, raw any) (model.RefreshTokenInput, error) {
 	var out model.RefreshTokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RefreshTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Context, obj any) (sales.Registration, error) {
+	var it sales.Registration
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projectId", "name", "phone", "source", "gender", "ageBand", "purpose", "budgetMin", "budgetMax", "contactConsent", "consentChannels", "notes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = data
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "budgetMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetMin = data
+		case "budgetMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetMax = data
+		case "contactConsent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsent"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactConsent = data
+		case "consentChannels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentChannels"))
+			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentChannels = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterCustomerInput unmarshals raw into the RegisterCustomerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterCustomerInput(ctx context.Context, raw any) (sales.Registration, error) {
+	var out sales.Registration
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterCustomerInput", raw, &out)
 	return out, err
 }
 
@@ -28446,6 +29324,59 @@ func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var attributionImplementors = []string{"Attribution"}
+
+func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionSet, obj *sales.Attribution) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Attribution")
+		case "owner":
+			out.Values[i] = ec._Attribution_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._Attribution_since(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "protectedUntil":
+			out.Values[i] = ec._Attribution_protectedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inPublicPool":
+			out.Values[i] = ec._Attribution_inPublicPool(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._Attribution_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
@@ -29466,6 +30397,16 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "attributionRule":
+			out.Values[i] = ec._Customer_attributionRule(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ownedSince":
+			out.Values[i] = ec._Customer_ownedSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "protectedUntil":
 			out.Values[i] = ec._Customer_protectedUntil(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -29553,6 +30494,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_login(ctx, field, obj)
 				})
+		case "attribution":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_attribution(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29631,6 +30578,39 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._CustomerEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerPayloadImplementors = []string{"CustomerPayload"}
+
+func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerPayload")
+		case "customer":
+			out.Values[i] = ec._CustomerPayload_customer(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29975,6 +30955,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeAPIKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reassignCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reassignCustomer(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -31684,6 +32685,14 @@ func (ec *executionContext) marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschem
 	return v
 }
 
+func (ec *executionContext) marshalNAttribution2ᚖestatecrmᚋsalesᚐAttribution(ctx context.Context, sel ast.SelectionSet, v *sales.Attribution) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Attribution!")
+		return graphql.Null
+	}
+	return ec._Attribution(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEventConnection2ᚖestatecrmᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
@@ -31780,6 +32789,11 @@ func (ec *executionContext) unmarshalNBuildingWhereInput2ᚖestatecrmᚋentᚐBu
 
 func (ec *executionContext) unmarshalNChangePasswordInput2estatecrmᚋaccountᚐPasswordChange(ctx context.Context, v any) (account.PasswordChange, error) {
 	res, err := ec.unmarshalInputChangePasswordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
+	res, err := ec.unmarshalInputClaimCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -31974,6 +32988,16 @@ func (ec *executionContext) marshalNCustomerAgeBand2estatecrmᚋentᚋcustomer�
 	return v
 }
 
+func (ec *executionContext) unmarshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule(ctx context.Context, v any) (customer.AttributionRule, error) {
+	var res customer.AttributionRule
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule(ctx context.Context, sel ast.SelectionSet, v customer.AttributionRule) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCustomerConnection2ᚖestatecrmᚋentᚐCustomerConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CustomerConnection!")
@@ -32029,6 +33053,14 @@ func (ec *executionContext) marshalNCustomerOrderField2ᚖestatecrmᚋentᚐCust
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx context.Context, sel ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerPayload!")
+		return graphql.Null
+	}
+	return ec._CustomerPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCustomerPurpose2estatecrmᚋentᚋcustomerᚐPurpose(ctx context.Context, v any) (customer.Purpose, error) {
@@ -32311,8 +33343,18 @@ func (ec *executionContext) unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐPro
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReassignCustomerInput2estatecrmᚋgraphᚋmodelᚐReassignCustomerInput(ctx context.Context, v any) (model.ReassignCustomerInput, error) {
+	res, err := ec.unmarshalInputReassignCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRefreshTokenInput2estatecrmᚋgraphᚋmodelᚐRefreshTokenInput(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 	res, err := ec.unmarshalInputRefreshTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx context.Context, v any) (sales.Registration, error) {
+	res, err := ec.unmarshalInputRegisterCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -33609,6 +34651,58 @@ func (ec *executionContext) unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcusto
 }
 
 func (ec *executionContext) marshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx context.Context, sel ast.SelectionSet, v *customer.AgeBand) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx context.Context, v any) ([]customer.AttributionRule, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]customer.AttributionRule, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []customer.AttributionRule) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx context.Context, v any) (*customer.AttributionRule, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(customer.AttributionRule)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx context.Context, sel ast.SelectionSet, v *customer.AttributionRule) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

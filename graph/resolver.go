@@ -4,6 +4,8 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/99designs/gqlgen/graphql"
 
 	"estatecrm/auth"
@@ -18,13 +20,26 @@ import (
 type Resolver struct {
 	client   *ent.Client
 	sessions *auth.Sessions
+	now      func() time.Time
 }
 
-// NewSchema returns the executable schema over the client.
-func NewSchema(client *ent.Client, sessions *auth.Sessions) graphql.ExecutableSchema {
+// NewSchema returns the executable schema over the client; now is the
+// clock of the domain rules (protection, holds), injectable for tests.
+func NewSchema(client *ent.Client, sessions *auth.Sessions, now func() time.Time) graphql.ExecutableSchema {
+	if now == nil {
+		now = time.Now
+	}
 	return NewExecutableSchema(Config{
-		Resolvers: &Resolver{client: client, sessions: sessions},
+		Resolvers: &Resolver{client: client, sessions: sessions, now: func() time.Time { return now().UTC() }},
 	})
+}
+
+// customerPayload wraps a customer returned by a sales operation.
+func customerPayload(c *ent.Customer, err error) (*model.CustomerPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.CustomerPayload{Customer: c}, nil
 }
 
 // userPayload wraps a user returned by an account operation.

@@ -17,6 +17,7 @@ package rule
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -24,6 +25,7 @@ import (
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/customer"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/user"
 )
@@ -86,7 +88,7 @@ func SystemOnly() privacy.Policy {
 func none(s *sql.Selector) { s.Where(sql.False()) }
 
 // now is the clock of the public-pool rule.
-var now = func() time.Time { return time.Now().UTC() }
+func now() time.Time { return time.Now().UTC() }
 
 // MaySeePhone reports whether the viewer may see a customer's full phone:
 // admins, managers (audited), the owning agent and the customer themself.
@@ -159,4 +161,40 @@ func IsStaff(v *auth.Viewer) bool {
 		return true
 	}
 	return false
+}
+
+// AllowStaffCustomerWrites lets managers write the customers of their
+// projects, and an agent create customers it owns in its projects, update
+// its own customers, and take pool customers of its projects for itself.
+// Updates are filtered, not checked: a row outside them is not found.
+func AllowStaffCustomerWrites() privacy.MutationRule {
+	return privacy.CustomerMutationRuleFunc(func(ctx context.Context, m *ent.CustomerMutation) error {
+		v := auth.FromContext(ctx)
+		if v == nil || (v.Role != auth.RoleManager && v.Role != auth.RoleAgent) {
+			return privacy.Skip
+		}
+		if pid, ok := m.ProjectID(); ok && !slices.Contains(v.ProjectIDs, pid) {
+			return privacy.Denyf("not a project of yours")
+		}
+		owner, ownerSet := m.OwnerID()
+		if v.Role == auth.RoleAgent && ((ownerSet && owner != v.UserID) || m.OwnerCleared()) {
+			return privacy.Denyf("an agent takes customers only for itself")
+		}
+		switch {
+		case m.Op().Is(ent.OpCreate):
+			if _, ok := m.ProjectID(); !ok || (v.Role == auth.RoleAgent && !ownerSet) {
+				return privacy.Denyf("a customer is created in a project, owned by its agent")
+			}
+			return privacy.Allow
+		case m.Op().Is(ent.OpUpdate | ent.OpUpdateOne):
+			if v.Role == auth.RoleManager {
+				m.Where(customer.ProjectIDIn(v.ProjectIDs...))
+			} else {
+				m.Where(customer.ProjectIDIn(v.ProjectIDs...), customer.Or(customer.OwnerID(v.UserID),
+					customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now())))
+			}
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
 }

@@ -68,6 +68,7 @@ func New(t testing.TB) *Env {
 		Signer:   signer,
 		Sessions: auth.NewSessions(client, signer, 30*24*time.Hour, now),
 		APIKeys:  auth.NewAPIKeys(client, now),
+		Now:      now,
 	})
 	return env
 }

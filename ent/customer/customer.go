@@ -61,6 +61,10 @@ const (
 	FieldGrade = "grade"
 	// FieldOwnerID holds the string denoting the owner_id field in the database.
 	FieldOwnerID = "owner_id"
+	// FieldAttributionRule holds the string denoting the attribution_rule field in the database.
+	FieldAttributionRule = "attribution_rule"
+	// FieldOwnedSince holds the string denoting the owned_since field in the database.
+	FieldOwnedSince = "owned_since"
 	// FieldProtectedUntil holds the string denoting the protected_until field in the database.
 	FieldProtectedUntil = "protected_until"
 	// FieldLastContactAt holds the string denoting the last_contact_at field in the database.
@@ -170,6 +174,8 @@ var Columns = []string{
 	FieldStage,
 	FieldGrade,
 	FieldOwnerID,
+	FieldAttributionRule,
+	FieldOwnedSince,
 	FieldProtectedUntil,
 	FieldLastContactAt,
 	FieldNextFollowUpAt,
@@ -424,6 +430,30 @@ func GradeValidator(gr Grade) error {
 	}
 }
 
+// AttributionRule defines the type for the "attribution_rule" enum field.
+type AttributionRule string
+
+// AttributionRule values.
+const (
+	AttributionRuleREGISTERED AttributionRule = "REGISTERED"
+	AttributionRuleCLAIMED    AttributionRule = "CLAIMED"
+	AttributionRuleREASSIGNED AttributionRule = "REASSIGNED"
+)
+
+func (ar AttributionRule) String() string {
+	return string(ar)
+}
+
+// AttributionRuleValidator is a validator for the "attribution_rule" field enum values. It is called by the builders before save.
+func AttributionRuleValidator(ar AttributionRule) error {
+	switch ar {
+	case AttributionRuleREGISTERED, AttributionRuleCLAIMED, AttributionRuleREASSIGNED:
+		return nil
+	default:
+		return fmt.Errorf("customer: invalid enum value for attribution_rule field: %q", ar)
+	}
+}
+
 // OrderOption defines the ordering options for the Customer queries.
 type OrderOption func(*sql.Selector)
 
@@ -525,6 +555,16 @@ func ByGrade(opts ...sql.OrderTermOption) OrderOption {
 // ByOwnerID orders the results by the owner_id field.
 func ByOwnerID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOwnerID, opts...).ToFunc()
+}
+
+// ByAttributionRule orders the results by the attribution_rule field.
+func ByAttributionRule(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAttributionRule, opts...).ToFunc()
+}
+
+// ByOwnedSince orders the results by the owned_since field.
+func ByOwnedSince(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOwnedSince, opts...).ToFunc()
 }
 
 // ByProtectedUntil orders the results by the protected_until field.
@@ -810,6 +850,24 @@ func (e *Grade) UnmarshalGQL(val interface{}) error {
 	*e = Grade(str)
 	if err := GradeValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Grade", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e AttributionRule) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *AttributionRule) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = AttributionRule(str)
+	if err := AttributionRuleValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid AttributionRule", str)
 	}
 	return nil
 }

@@ -119,6 +119,11 @@ func OwnerID(v pulid.ID) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldOwnerID, v))
 }
 
+// OwnedSince applies equality check predicate on the "owned_since" field. It's identical to OwnedSinceEQ.
+func OwnedSince(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldEQ(FieldOwnedSince, v))
+}
+
 // ProtectedUntil applies equality check predicate on the "protected_until" field. It's identical to ProtectedUntilEQ.
 func ProtectedUntil(v time.Time) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldProtectedUntil, v))
@@ -1070,6 +1075,86 @@ func OwnerIDEqualFold(v pulid.ID) predicate.Customer {
 func OwnerIDContainsFold(v pulid.ID) predicate.Customer {
 	vc := string(v)
 	return predicate.Customer(sql.FieldContainsFold(FieldOwnerID, vc))
+}
+
+// AttributionRuleEQ applies the EQ predicate on the "attribution_rule" field.
+func AttributionRuleEQ(v AttributionRule) predicate.Customer {
+	return predicate.Customer(sql.FieldEQ(FieldAttributionRule, v))
+}
+
+// AttributionRuleNEQ applies the NEQ predicate on the "attribution_rule" field.
+func AttributionRuleNEQ(v AttributionRule) predicate.Customer {
+	return predicate.Customer(sql.FieldNEQ(FieldAttributionRule, v))
+}
+
+// AttributionRuleIn applies the In predicate on the "attribution_rule" field.
+func AttributionRuleIn(vs ...AttributionRule) predicate.Customer {
+	return predicate.Customer(sql.FieldIn(FieldAttributionRule, vs...))
+}
+
+// AttributionRuleNotIn applies the NotIn predicate on the "attribution_rule" field.
+func AttributionRuleNotIn(vs ...AttributionRule) predicate.Customer {
+	return predicate.Customer(sql.FieldNotIn(FieldAttributionRule, vs...))
+}
+
+// AttributionRuleIsNil applies the IsNil predicate on the "attribution_rule" field.
+func AttributionRuleIsNil() predicate.Customer {
+	return predicate.Customer(sql.FieldIsNull(FieldAttributionRule))
+}
+
+// AttributionRuleNotNil applies the NotNil predicate on the "attribution_rule" field.
+func AttributionRuleNotNil() predicate.Customer {
+	return predicate.Customer(sql.FieldNotNull(FieldAttributionRule))
+}
+
+// OwnedSinceEQ applies the EQ predicate on the "owned_since" field.
+func OwnedSinceEQ(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldEQ(FieldOwnedSince, v))
+}
+
+// OwnedSinceNEQ applies the NEQ predicate on the "owned_since" field.
+func OwnedSinceNEQ(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldNEQ(FieldOwnedSince, v))
+}
+
+// OwnedSinceIn applies the In predicate on the "owned_since" field.
+func OwnedSinceIn(vs ...time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldIn(FieldOwnedSince, vs...))
+}
+
+// OwnedSinceNotIn applies the NotIn predicate on the "owned_since" field.
+func OwnedSinceNotIn(vs ...time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldNotIn(FieldOwnedSince, vs...))
+}
+
+// OwnedSinceGT applies the GT predicate on the "owned_since" field.
+func OwnedSinceGT(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldGT(FieldOwnedSince, v))
+}
+
+// OwnedSinceGTE applies the GTE predicate on the "owned_since" field.
+func OwnedSinceGTE(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldGTE(FieldOwnedSince, v))
+}
+
+// OwnedSinceLT applies the LT predicate on the "owned_since" field.
+func OwnedSinceLT(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldLT(FieldOwnedSince, v))
+}
+
+// OwnedSinceLTE applies the LTE predicate on the "owned_since" field.
+func OwnedSinceLTE(v time.Time) predicate.Customer {
+	return predicate.Customer(sql.FieldLTE(FieldOwnedSince, v))
+}
+
+// OwnedSinceIsNil applies the IsNil predicate on the "owned_since" field.
+func OwnedSinceIsNil() predicate.Customer {
+	return predicate.Customer(sql.FieldIsNull(FieldOwnedSince))
+}
+
+// OwnedSinceNotNil applies the NotNil predicate on the "owned_since" field.
+func OwnedSinceNotNil() predicate.Customer {
+	return predicate.Customer(sql.FieldNotNull(FieldOwnedSince))
 }
 
 // ProtectedUntilEQ applies the EQ predicate on the "protected_until" field.

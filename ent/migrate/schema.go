@@ -278,6 +278,8 @@ var (
 		{Name: "focus_factors", Type: field.TypeJSON, Nullable: true},
 		{Name: "stage", Type: field.TypeEnum, Enums: []string{"LEAD", "VISITED", "NEGOTIATING", "RESERVED", "CONTRACTED", "OWNER", "LOST"}, Default: "LEAD"},
 		{Name: "grade", Type: field.TypeEnum, Enums: []string{"A", "B", "C", "D"}, Default: "C"},
+		{Name: "attribution_rule", Type: field.TypeEnum, Nullable: true, Enums: []string{"REGISTERED", "CLAIMED", "REASSIGNED"}},
+		{Name: "owned_since", Type: field.TypeTime, Nullable: true},
 		{Name: "protected_until", Type: field.TypeTime, Nullable: true},
 		{Name: "last_contact_at", Type: field.TypeTime, Nullable: true},
 		{Name: "next_follow_up_at", Type: field.TypeTime, Nullable: true},
@@ -298,13 +300,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "customers_projects_customers",
-				Columns:    []*schema.Column{CustomersColumns[29]},
+				Columns:    []*schema.Column{CustomersColumns[31]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "customers_users_customers",
-				Columns:    []*schema.Column{CustomersColumns[30]},
+				Columns:    []*schema.Column{CustomersColumns[32]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -323,17 +325,17 @@ var (
 			{
 				Name:    "customer_owner_id_next_follow_up_at",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[30], CustomersColumns[22]},
+				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[24]},
 			},
 			{
 				Name:    "customer_project_id_protected_until",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[29], CustomersColumns[20]},
+				Columns: []*schema.Column{CustomersColumns[31], CustomersColumns[22]},
 			},
 			{
 				Name:    "customer_project_id_stage",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[29], CustomersColumns[18]},
+				Columns: []*schema.Column{CustomersColumns[31], CustomersColumns[18]},
 			},
 		},
 	}

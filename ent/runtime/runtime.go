@@ -456,11 +456,11 @@ func init() {
 	// customer.WantedAreaMaxValidator is a validator for the "wanted_area_max" field. It is called by the builders before save.
 	customer.WantedAreaMaxValidator = customerDescWantedAreaMax.Validators[0].(func(float64) error)
 	// customerDescNextFollowUpAction is the schema descriptor for next_follow_up_action field.
-	customerDescNextFollowUpAction := customerFields[22].Descriptor()
+	customerDescNextFollowUpAction := customerFields[24].Descriptor()
 	// customer.NextFollowUpActionValidator is a validator for the "next_follow_up_action" field. It is called by the builders before save.
 	customer.NextFollowUpActionValidator = customerDescNextFollowUpAction.Validators[0].(func(string) error)
 	// customerDescContactConsent is the schema descriptor for contact_consent field.
-	customerDescContactConsent := customerFields[23].Descriptor()
+	customerDescContactConsent := customerFields[25].Descriptor()
 	// customer.DefaultContactConsent holds the default value on creation for the contact_consent field.
 	customer.DefaultContactConsent = customerDescContactConsent.Default.(bool)
 	// customerDescID is the schema descriptor for id field.

@@ -68,6 +68,10 @@ func (Customer) Fields() []ent.Field {
 			Annotations(entgql.OrderField("GRADE")),
 		field.String("owner_id").GoType(pulid.ID("")).Optional().Nillable().
 			Comment("the owning agent"),
+		field.Enum("attribution_rule").Values("REGISTERED", "CLAIMED", "REASSIGNED").Optional().Nillable().
+			Comment("how the owning agent got the customer"),
+		field.Time("owned_since").Optional().Nillable().
+			Comment("when the owning agent took the customer (registration, claim or reassignment)"),
 		field.Time("protected_until").Optional().Nillable().
 			Annotations(entgql.OrderField("PROTECTED_UNTIL")),
 		field.Time("last_contact_at").Optional().Nillable().
@@ -137,5 +141,5 @@ func (Customer) Interceptors() []ent.Interceptor {
 
 // Policy of the Customer: see package rule.
 func (Customer) Policy() ent.Policy {
-	return rule.Policy(rule.FilterCustomers())
+	return rule.Policy(rule.FilterCustomers(), rule.AllowStaffCustomerWrites())
 }

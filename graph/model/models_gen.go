@@ -11,6 +11,14 @@ type APIKeyPayload struct {
 	APIKey *ent.APIKey `json:"apiKey"`
 }
 
+type ClaimCustomerInput struct {
+	CustomerID pulid.ID `json:"customerId"`
+}
+
+type CustomerPayload struct {
+	Customer *ent.Customer `json:"customer"`
+}
+
 type LoginInput struct {
 	Login    string `json:"login"`
 	Password string `json:"password"`
@@ -22,6 +30,11 @@ type LogoutInput struct {
 
 type LogoutPayload struct {
 	Ok bool `json:"ok"`
+}
+
+type ReassignCustomerInput struct {
+	CustomerID pulid.ID `json:"customerId"`
+	AgentID    pulid.ID `json:"agentId"`
 }
 
 type RefreshTokenInput struct {

@@ -1,0 +1,144 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"estatecrm/api/apitest"
+	"estatecrm/auth"
+	"estatecrm/ent/auditevent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/user"
+)
+
+const registerMutation = `mutation($p: ID!, $name: String!, $phone: String!) {
+  registerCustomer(input: {projectId: $p, name: $name, phone: $phone, source: WALK_IN, contactConsent: true, consentChannels: [PHONE]}) {
+    customer { id name phone owner { id } attribution { rule inPublicPool since protectedUntil owner { id } } }
+  }
+}`
+
+type registered struct {
+	RegisterCustomer struct {
+		Customer struct {
+			ID, Name, Phone string
+			Owner           struct{ ID string }
+			Attribution     struct {
+				Rule                  string
+				InPublicPool          bool
+				Since, ProtectedUntil string
+				Owner                 struct{ ID string }
+			}
+		}
+	}
+}
+
+func TestRegistrationAndAttribution(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	a1u, a1 := env.User(t, user.RoleAGENT, "agent.hz1", p)
+	a2u, a2 := env.User(t, user.RoleAGENT, "agent.hz2", p)
+	mu, manager := env.User(t, user.RoleMANAGER, "manager.hz", p)
+	vars := func(phone string) map[string]any { return map[string]any{"p": p.ID, "name": "王伟", "phone": phone} }
+
+	// A1 registers a walk-in: theirs, protected for the project's 30 days.
+	var r registered
+	env.As(t, a1).Query(t, registerMutation, vars("138 0013 8000")).Decode(t, &r)
+	c := r.RegisterCustomer.Customer
+	if c.Phone != "+8613800138000" || c.Owner.ID != string(a1u.ID) || c.Attribution.Rule != "REGISTERED" || c.Attribution.InPublicPool {
+		t.Fatalf("registered %+v", c)
+	}
+	until, _ := time.Parse(time.RFC3339Nano, c.Attribution.ProtectedUntil)
+	if d := time.Until(until); d < 29*24*time.Hour || d > 30*24*time.Hour {
+		t.Fatalf("protected until %s, want 30 days from now", c.Attribution.ProtectedUntil)
+	}
+
+	// A2 registers the same person, written differently: CONFLICT, with the
+	// date and nothing else about the customer.
+	res := env.As(t, a2).Query(t, registerMutation, vars("+86-138-0013-8000"))
+	e := res.OnlyError(t)
+	if e.Code() != "CONFLICT" || e.Field() != "input.phone" || !strings.Contains(e.Message, until.UTC().Format("2006-01-02")) {
+		t.Fatalf("want CONFLICT with the protection date, got %s", res.Body)
+	}
+	if strings.Contains(string(res.Body), "王伟") || strings.Contains(string(res.Body), "8000") || strings.Contains(string(res.Body), string(a1u.ID)) {
+		t.Fatalf("the conflict leaks the customer: %s", res.Body)
+	}
+
+	// Bad input changes nothing.
+	if e := env.As(t, a2).Query(t, registerMutation, vars("12345")).OnlyError(t); e.Code() != "BAD_USER_INPUT" || e.Field() != "input.phone" {
+		t.Fatalf("a malformed phone: %+v", e)
+	}
+	if n := env.Client.Customer.Query().CountX(ctx); n != 1 {
+		t.Fatalf("%d customers after the refused registrations, want 1", n)
+	}
+
+	// Protection lapses: the customer is in the pool, and A2's registration claims them.
+	env.Client.Customer.UpdateOneID(pulid.ID(c.ID)).SetProtectedUntil(time.Now().Add(-time.Minute)).ExecX(ctx)
+	r = registered{}
+	env.As(t, a2).Query(t, registerMutation, vars("13800138000")).Decode(t, &r)
+	if got := r.RegisterCustomer.Customer; got.ID != c.ID || got.Owner.ID != string(a2u.ID) || got.Attribution.Rule != "CLAIMED" {
+		t.Fatalf("a lapsed customer should be claimed, not duplicated: %+v", got)
+	}
+
+	// A manager reassigns to A1.
+	var out struct {
+		ReassignCustomer struct{ Customer struct{ Attribution struct{ Rule string } } }
+	}
+	env.As(t, manager).Query(t, `mutation($c: ID!, $a: ID!) { reassignCustomer(input: {customerId: $c, agentId: $a}) { customer { attribution { rule } } } }`,
+		map[string]any{"c": c.ID, "a": a1u.ID}).Decode(t, &out)
+	if out.ReassignCustomer.Customer.Attribution.Rule != "REASSIGNED" {
+		t.Fatalf("reassigned %+v", out)
+	}
+
+	// Every change of owner is audited, with who did it and what changed.
+	events := env.Client.AuditEvent.Query().Where(auditevent.ObjectID(c.ID), auditevent.Action("customer.owner.change")).
+		Order(auditevent.ByCreatedAt()).AllX(ctx)
+	if len(events) != 2 || *events[0].ActorID != a2u.ID || events[0].Detail != string(a1u.ID)+" → "+string(a2u.ID) ||
+		*events[1].ActorID != mu.ID || events[1].Detail != string(a2u.ID)+" → "+string(a1u.ID) || *events[1].ProjectID != p.ID {
+		t.Fatalf("owner changes audited as %+v", events)
+	}
+}
+
+// Of many agents claiming one pool customer at once, exactly one wins; the
+// rest get CONFLICT.
+func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	c := env.Client.Customer.Create().SetProjectID(p.ID).SetName("李娜").SetPhone("13900139000").
+		SetSource(customer.SourceREFERRAL).SetProtectedUntil(time.Now().Add(-time.Hour)).SaveX(ctx)
+	const agents = 20
+	viewers := make([]*auth.Viewer, agents)
+	for i := range viewers {
+		_, viewers[i] = env.User(t, user.RoleAGENT, fmt.Sprintf("agent.%02d", i), p)
+	}
+	var wg sync.WaitGroup
+	codes := make([]string, agents)
+	for i, v := range viewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := env.As(t, v).Query(t, `mutation($c: ID!) { claimCustomer(input: {customerId: $c}) { customer { id } } }`, map[string]any{"c": c.ID})
+			if len(res.Errors) == 0 {
+				codes[i] = "OK"
+			} else {
+				codes[i] = res.Errors[0].Code()
+			}
+		}()
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count["OK"] != 1 || count["CONFLICT"] != agents-1 {
+		t.Fatalf("claims: %v", count)
+	}
+	if n := env.Client.AuditEvent.Query().Where(auditevent.ObjectID(string(c.ID))).CountX(ctx); n != 1 {
+		t.Fatalf("%d owner changes audited, want 1", n)
+	}
+}

@@ -1,0 +1,217 @@
+package sales
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/schema/schematype"
+	"estatecrm/ent/user"
+	"estatecrm/money"
+	"estatecrm/phone"
+)
+
+// Registration is the input of RegisterCustomer (报备).
+type Registration struct {
+	ProjectID       pulid.ID
+	Name            string
+	Phone           string
+	Source          customer.Source
+	Gender          *customer.Gender
+	AgeBand         *customer.AgeBand
+	Purpose         *customer.Purpose
+	BudgetMin       *money.Fen
+	BudgetMax       *money.Fen
+	ContactConsent  *bool
+	ConsentChannels []schematype.ContactChannel
+	Notes           *string
+}
+
+// RulePublicPool is the attribution of a customer whose protection lapsed:
+// any agent of the project may claim them. The others are the customer's
+// attribution_rule: REGISTERED, CLAIMED, REASSIGNED.
+const RulePublicPool = "PUBLIC_POOL"
+
+// RegisterCustomer registers a walk-in for the calling agent, who owns and
+// protects them for the project's protection days. The same phone is never
+// two customers: a customer protected by another agent is a CONFLICT that
+// says until when and nothing else; one in the public pool is claimed.
+func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, now time.Time) (*ent.Customer, error) {
+	v, err := salesperson(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e164, err := phone.Normalize(in.Phone)
+	if err != nil {
+		return nil, apperr.Input("input.phone", "%s", err.Error())
+	}
+	if !ent.IDOfType(in.ProjectID, project.Table) {
+		return nil, apperr.Input("input.projectId", "not the ID of a project")
+	}
+	p, err := client.Project.Get(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	// Look the phone up as the system: the caller may not see the customer,
+	// yet must learn that it is taken.
+	existing, err := client.Customer.Query().Where(customer.Phone(e164)).Only(auth.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+	case err != nil:
+		return nil, err
+	case existing.ProjectID != p.ID:
+		// Attribution is per project; a customer moves between projects only
+		// through a manager. Say so, and nothing about whose they are.
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "input.phone",
+			Message: "this phone belongs to a customer of another project; ask a manager"}
+	case existing.OwnerID != nil && *existing.OwnerID == v.UserID:
+		return client.Customer.Get(ctx, existing.ID) // already theirs: nothing to do
+	default:
+		return claim(ctx, client, existing.ID, p, v.UserID, now)
+	}
+	c := client.Customer.Create().
+		SetProjectID(p.ID).SetName(in.Name).SetPhone(e164).SetSource(in.Source).
+		SetNillableGender(in.Gender).SetNillableAgeBand(in.AgeBand).SetNillablePurpose(in.Purpose).
+		SetNillableBudgetMin(in.BudgetMin).SetNillableBudgetMax(in.BudgetMax).
+		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
+		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).SetLastContactAt(now).
+		SetAttributionRule(customer.AttributionRuleREGISTERED)
+	if in.ContactConsent != nil && *in.ContactConsent {
+		c.SetContactConsent(true).SetConsentAt(now)
+	}
+	return c.Save(ctx)
+}
+
+// ClaimCustomer takes a customer of the public pool (公客池) for the calling
+// agent. Of any number of agents claiming one customer at once, one wins.
+func ClaimCustomer(ctx context.Context, client *ent.Client, id pulid.ID, now time.Time) (*ent.Customer, error) {
+	v, err := salesperson(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Found as the system: an agent who lost the race for a pool customer no
+	// longer sees them, yet should hear CONFLICT (taken until …), not that
+	// they never existed. Outside the viewer's projects, they do not exist.
+	c, err := client.Customer.Query().Where(customer.ID(id)).WithProject().Only(auth.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(v.ProjectIDs, c.ProjectID) {
+		return nil, &ent.NotFoundError{}
+	}
+	return claim(ctx, client, c.ID, c.Edges.Project, v.UserID, now)
+}
+
+// claim gives a customer of project p whose protection has lapsed to agent.
+// The update re-checks the lapse in its WHERE clause, so that of two
+// concurrent claims exactly one changes the row.
+func claim(ctx context.Context, client *ent.Client, id pulid.ID, p *ent.Project, agent pulid.ID, now time.Time) (*ent.Customer, error) {
+	n, err := client.Customer.Update().
+		Where(customer.ID(id), customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now))).
+		SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).
+		SetAttributionRule(customer.AttributionRuleCLAIMED).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, protectedConflict(ctx, client, id)
+	}
+	return client.Customer.Get(ctx, id)
+}
+
+// protectedConflict says until when a customer is protected, and nothing else.
+func protectedConflict(ctx context.Context, client *ent.Client, id pulid.ID) error {
+	c, err := client.Customer.Get(auth.SystemContext(ctx), id)
+	if err != nil {
+		return err
+	}
+	until := "further notice"
+	if c.ProtectedUntil != nil {
+		until = c.ProtectedUntil.UTC().Format(time.RFC3339)
+	}
+	return &apperr.Error{Code: apperr.Conflict, Field: "input.phone",
+		Message: "this customer is registered to another agent and protected until " + until}
+}
+
+// ReassignCustomer gives a customer to another agent of the project (a
+// manager's act); the new owner is protected from now on.
+func ReassignCustomer(ctx context.Context, client *ent.Client, id, agentID pulid.ID, now time.Time) (*ent.Customer, error) {
+	c, err := client.Customer.Query().Where(customer.ID(id)).WithProject().Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := client.User.Query().
+		Where(user.ID(agentID), user.RoleEQ(user.RoleAGENT), user.Active(true), user.HasProjectsWith(project.ID(c.ProjectID))).
+		Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.Input("input.agentId", "not an active agent of the customer's project")
+	}
+	err = client.Customer.UpdateOneID(id).
+		SetOwnerID(agentID).SetOwnedSince(now).SetProtectedUntil(protection(c.Edges.Project, now)).
+		SetAttributionRule(customer.AttributionRuleREASSIGNED).
+		Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return client.Customer.Get(ctx, id)
+}
+
+// salesperson returns the viewer if it can own customers: an agent or a
+// manager (the owner of a customer is whoever sells to them).
+func salesperson(ctx context.Context) (*auth.Viewer, error) {
+	v := auth.FromContext(ctx)
+	switch {
+	case v == nil:
+		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
+	case v.Role != auth.RoleAgent && v.Role != auth.RoleManager:
+		return nil, apperr.New(apperr.Forbidden, "only agents and managers take customers")
+	}
+	return v, nil
+}
+
+func protection(p *ent.Project, now time.Time) time.Time {
+	days := 30
+	if p.ProtectionDays != nil {
+		days = *p.ProtectionDays
+	}
+	return now.Add(time.Duration(days) * 24 * time.Hour)
+}
+
+// Attribution explains who owns a customer and why.
+type Attribution struct {
+	Owner          *ent.User
+	Since          *time.Time
+	ProtectedUntil *time.Time
+	InPublicPool   bool
+	Rule           string
+}
+
+// AttributionOf explains a customer's attribution as of now.
+func AttributionOf(ctx context.Context, c *ent.Customer, now time.Time) (*Attribution, error) {
+	a := &Attribution{Since: c.OwnedSince, ProtectedUntil: c.ProtectedUntil}
+	a.InPublicPool = c.ProtectedUntil == nil || !now.Before(*c.ProtectedUntil)
+	owner, err := c.Owner(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	a.Owner = owner
+	switch {
+	case a.InPublicPool:
+		a.Rule = RulePublicPool
+	case c.AttributionRule != nil:
+		a.Rule = string(*c.AttributionRule)
+	default:
+		a.Rule = string(customer.AttributionRuleREGISTERED)
+	}
+	return a, nil
+}
