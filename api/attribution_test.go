@@ -86,7 +86,9 @@ func TestRegistrationAndAttribution(t *testing.T) {
 
 	// A manager reassigns to A1.
 	var out struct {
-		ReassignCustomer struct{ Customer struct{ Attribution struct{ Rule string } } }
+		ReassignCustomer struct {
+			Customer struct{ Attribution struct{ Rule string } }
+		}
 	}
 	env.As(t, manager).Query(t, `mutation($c: ID!, $a: ID!) { reassignCustomer(input: {customerId: $c, agentId: $a}) { customer { attribution { rule } } } }`,
 		map[string]any{"c": c.ID, "a": a1u.ID}).Decode(t, &out)

@@ -832,7 +832,9 @@ func authzMutationRows() []authzRow {
 			})),
 		authzMutation("Mutation.reassignCustomer", "reassignCustomer of A1's customer to A2",
 			`mutation($id: ID!, $a: ID!) { reassignCustomer(input: {customerId: $id, agentId: $a}) { customer { attribution { rule owner { id } } } } }`,
-			func(w *apitest.World, _ string) map[string]any { return map[string]any{"id": w.ID("cA1"), "a": w.ID("A2")} },
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"id": w.ID("cA1"), "a": w.ID("A2")}
+			},
 			func(t *testing.T, w *apitest.World, _ string) {
 				w.Env.Client.Customer.UpdateOneID(w.ID("cA1")).SetOwnerID(w.ID("A1")).
 					SetProtectedUntil(time.Now().Add(24 * time.Hour)).ExecX(apitest.System())
