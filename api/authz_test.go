@@ -29,6 +29,7 @@ import (
 	"estatecrm/audit"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/graph"
 )
@@ -846,6 +847,34 @@ func authzMutationRows() []authzRow {
 				"admin": reassigned, "MA": reassigned, "A1": "!FORBIDDEN db=unchanged",
 				"anonymous": "!UNAUTHENTICATED db=unchanged",
 			})),
+		authzMutation("Mutation.holdUnit", "holdUnit of a free unit for A1's customer",
+			`mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { status } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")} },
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusAVAILABLE).
+					ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().ExecX(apitest.System())
+			},
+			unitState("uFree"),
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"A1": "{unit={status=HELD}} db=changed",
+				"MA": "!BAD_USER_INPUT db=unchanged", "A2": "!BAD_USER_INPUT db=unchanged",
+				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.releaseHold", "releaseHold of A1's hold",
+			`mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { status } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"u": w.ID("uHeld")} },
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Unit.UpdateOneID(w.ID("uHeld")).SetStatus(unit.StatusHELD).SetHeldByID(w.ID("A1")).
+					SetHeldForID(w.ID("cA1")).SetHoldExpiresAt(time.Now().Add(30 * time.Minute)).ExecX(apitest.System())
+			},
+			unitState("uHeld"),
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"A1": "{unit={status=AVAILABLE}} db=changed", "MA": "{unit={status=AVAILABLE}} db=changed",
+				"A2": "!CONFLICT db=unchanged",
+				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
 		authzMutation("Mutation.createAPIKey", "createAPIKey",
 			`mutation($n: String!) { createAPIKey(input: {name: $n}) { apiKey { name active } } }`,
 			func(_ *apitest.World, actor string) map[string]any { return map[string]any{"n": "key-" + actor} }, nil,
@@ -1056,5 +1085,16 @@ func TestAuthzWhereEdgePredicatesDoNotLeak(t *testing.T) {
 	}
 	if len(leaks) > 0 {
 		t.Fatalf("where-predicates on edges let viewers probe hidden rows:\n%s", strings.Join(leaks, "\n"))
+	}
+}
+
+// unitState is a unit's status and holder, as the system reads them.
+func unitState(label string) func(t *testing.T, w *apitest.World, _ string) string {
+	return func(t *testing.T, w *apitest.World, _ string) string {
+		u := w.Env.Client.Unit.GetX(apitest.System(), w.ID(label))
+		if u.HeldByID == nil {
+			return string(u.Status)
+		}
+		return string(u.Status) + " " + string(*u.HeldByID)
 	}
 }

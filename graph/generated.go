@@ -336,11 +336,13 @@ type ComplexityRoot struct {
 		ClaimCustomer     func(childComplexity int, input model.ClaimCustomerInput) int
 		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
 		CreateUser        func(childComplexity int, input account.NewUser) int
+		HoldUnit          func(childComplexity int, input model.HoldUnitInput) int
 		Login             func(childComplexity int, input model.LoginInput) int
 		Logout            func(childComplexity int, input model.LogoutInput) int
 		ReassignCustomer  func(childComplexity int, input model.ReassignCustomerInput) int
 		RefreshToken      func(childComplexity int, input model.RefreshTokenInput) int
 		RegisterCustomer  func(childComplexity int, input sales.Registration) int
+		ReleaseHold       func(childComplexity int, input model.ReleaseHoldInput) int
 		ResetUserPassword func(childComplexity int, input account.PasswordReset) int
 		RevokeAPIKey      func(childComplexity int, input model.RevokeAPIKeyInput) int
 		UpdateUser        func(childComplexity int, input account.UserChange) int
@@ -466,6 +468,10 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	UnitPayload struct {
+		Unit func(childComplexity int) int
+	}
+
 	UnitStatusCount struct {
 		Count  func(childComplexity int) int
 		Status func(childComplexity int) int
@@ -558,6 +564,8 @@ type MutationResolver interface {
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
+	HoldUnit(ctx context.Context, input model.HoldUnitInput) (*model.UnitPayload, error)
+	ReleaseHold(ctx context.Context, input model.ReleaseHoldInput) (*model.UnitPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -1820,6 +1828,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(account.NewUser)), true
+	case "Mutation.holdUnit":
+		if e.ComplexityRoot.Mutation.HoldUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_holdUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HoldUnit(childComplexity, args["input"].(model.HoldUnitInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1875,6 +1894,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterCustomer(childComplexity, args["input"].(sales.Registration)), true
+	case "Mutation.releaseHold":
+		if e.ComplexityRoot.Mutation.ReleaseHold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_releaseHold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReleaseHold(childComplexity, args["input"].(model.ReleaseHoldInput)), true
 	case "Mutation.resetUserPassword":
 		if e.ComplexityRoot.Mutation.ResetUserPassword == nil {
 			break
@@ -2558,6 +2588,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UnitEdge.Node(childComplexity), true
 
+	case "UnitPayload.unit":
+		if e.ComplexityRoot.UnitPayload.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitPayload.Unit(childComplexity), true
+
 	case "UnitStatusCount.count":
 		if e.ComplexityRoot.UnitStatusCount.Count == nil {
 			break
@@ -2896,6 +2933,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomerWhereInput", ec.unmarshalInputCustomerWhereInput),
 			graphql.NewInputUnmarshaler("DealOrder", ec.unmarshalInputDealOrder),
 			graphql.NewInputUnmarshaler("DealWhereInput", ec.unmarshalInputDealWhereInput),
+			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
@@ -2903,6 +2941,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
+			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
@@ -3766,6 +3805,14 @@ func (ec *executionContext) childFields_UnitEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type UnitEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_UnitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_UnitPayload_unit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UnitStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -4318,6 +4365,20 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.HoldUnitInput, error) {
+			return ec.unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4380,6 +4441,20 @@ func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Registration, error) {
 			return ec.unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_releaseHold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReleaseHoldInput, error) {
+			return ec.unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodelᚐReleaseHoldInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11118,6 +11193,94 @@ func (ec *executionContext) fieldContext_Mutation_reassignCustomer(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_holdUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_holdUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HoldUnit(ctx, fc.Args["input"].(model.HoldUnitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitPayload) graphql.Marshaler {
+			return ec.marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐUnitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_holdUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_holdUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_releaseHold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_releaseHold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReleaseHold(ctx, fc.Args["input"].(model.ReleaseHoldInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitPayload) graphql.Marshaler {
+			return ec.marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐUnitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_releaseHold(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_releaseHold_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[pulid.ID]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13838,6 +14001,38 @@ func (ec *executionContext) _UnitEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_UnitEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _UnitPayload_unit(ctx context.Context, field graphql.CollectedField, obj *model.UnitPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitPayload_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitPayload_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnitPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UnitStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *sales.StatusCount) (ret graphql.Marshaler) {
@@ -24480,6 +24675,55 @@ func UnmarshalDealWhereInput(ctx context.Context, raw any) (ent.DealWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj any) (model.HoldUnitInput, error) {
+	var it model.HoldUnitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId", "customerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHoldUnitInput unmarshals raw into the HoldUnitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHoldUnitInput(ctx context.Context, raw any) (model.HoldUnitInput, error) {
+	var out model.HoldUnitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HoldUnitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
 	if obj == nil {
@@ -26070,6 +26314,48 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Cont
 func UnmarshalRegisterCustomerInput(ctx context.Context, raw any) (sales.Registration, error) {
 	var out sales.Registration
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterCustomerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, obj any) (model.ReleaseHoldInput, error) {
+	var it model.ReleaseHoldInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReleaseHoldInput unmarshals raw into the ReleaseHoldInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReleaseHoldInput(ctx context.Context, raw any) (model.ReleaseHoldInput, error) {
+	var out model.ReleaseHoldInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReleaseHoldInput", raw, &out)
 	return out, err
 }
 
@@ -30980,6 +31266,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "holdUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_holdUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "releaseHold":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_releaseHold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31770,6 +32070,39 @@ func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._UnitEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitPayloadImplementors = []string{"UnitPayload"}
+
+func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnitPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitPayload")
+		case "unit":
+			out.Values[i] = ec._UnitPayload_unit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33174,6 +33507,11 @@ func (ec *executionContext) marshalNFocusFactor2estatecrmᚋentᚋschemaᚋschem
 	return v
 }
 
+func (ec *executionContext) unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx context.Context, v any) (model.HoldUnitInput, error) {
+	res, err := ec.unmarshalInputHoldUnitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx context.Context, v any) (pulid.ID, error) {
 	var res pulid.ID
 	err := res.UnmarshalGQL(v)
@@ -33358,6 +33696,11 @@ func (ec *executionContext) unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodelᚐReleaseHoldInput(ctx context.Context, v any) (model.ReleaseHoldInput, error) {
+	res, err := ec.unmarshalInputReleaseHoldInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNResetUserPasswordInput2estatecrmᚋaccountᚐPasswordReset(ctx context.Context, v any) (account.PasswordReset, error) {
 	res, err := ec.unmarshalInputResetUserPasswordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33531,6 +33874,14 @@ func (ec *executionContext) unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐO
 
 func (ec *executionContext) marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx context.Context, sel ast.SelectionSet, v unit.Orientation) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐUnitPayload(ctx context.Context, sel ast.SelectionSet, v *model.UnitPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnitPayload!")
+		return graphql.Null
+	}
+	return ec._UnitPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx context.Context, v any) (unit.Status, error) {

@@ -49,3 +49,11 @@ func userPayload(u *ent.User, err error) (*model.UserPayload, error) {
 	}
 	return &model.UserPayload{User: u}, nil
 }
+
+// unitPayload wraps a unit returned by a sales operation.
+func unitPayload(u *ent.Unit, err error) (*model.UnitPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.UnitPayload{Unit: u}, nil
+}

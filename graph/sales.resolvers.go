@@ -31,3 +31,13 @@ func (r *mutationResolver) ClaimCustomer(ctx context.Context, input model.ClaimC
 func (r *mutationResolver) ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error) {
 	return customerPayload(sales.ReassignCustomer(ctx, r.db(ctx), input.CustomerID, input.AgentID, r.now()))
 }
+
+// HoldUnit is the resolver for the holdUnit field.
+func (r *mutationResolver) HoldUnit(ctx context.Context, input model.HoldUnitInput) (*model.UnitPayload, error) {
+	return unitPayload(sales.HoldUnit(ctx, r.db(ctx), input.UnitID, input.CustomerID, r.now()))
+}
+
+// ReleaseHold is the resolver for the releaseHold field.
+func (r *mutationResolver) ReleaseHold(ctx context.Context, input model.ReleaseHoldInput) (*model.UnitPayload, error) {
+	return unitPayload(sales.ReleaseHold(ctx, r.db(ctx), input.UnitID, r.now()))
+}

@@ -120,7 +120,8 @@ func FilterCustomers() privacy.QueryRule {
 // some viewers, it adds to the columns read those the mask decides by,
 // whatever the client asked for (GraphQL field collection selects only
 // that): a customer's owner and project with its phone (MaySeePhone, and the
-// audit of phone reads), a deal's agent with its price (MaySeeDealTerms).
+// audit of phone reads), a deal's agent with its price (MaySeeDealTerms), a
+// unit's hold expiry with its status (a lapsed hold reads as available).
 // Without them an agent saw even their own customers' phones masked.
 func loadDeciders() privacy.QueryRule {
 	return privacy.QueryRuleFunc(func(_ context.Context, q ent.Query) error {
@@ -129,6 +130,8 @@ func loadDeciders() privacy.QueryRule {
 			q.Where(alsoSelect(customer.FieldID, customer.FieldPhone, customer.FieldOwnerID, customer.FieldProjectID))
 		case *ent.DealQuery:
 			q.Where(alsoSelect(deal.FieldID, deal.FieldPrice, deal.FieldAgentID))
+		case *ent.UnitQuery:
+			q.Where(alsoSelect(unit.FieldID, unit.FieldStatus, unit.FieldHoldExpiresAt))
 		}
 		return privacy.Skip
 	})

@@ -27,6 +27,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/privacy"
+	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 )
 
@@ -196,5 +197,23 @@ func AllowStaffCustomerWrites() privacy.MutationRule {
 			return privacy.Allow
 		}
 		return privacy.Skip
+	})
+}
+
+// AllowStaffUnitWrites lets staff change the units of their projects; the
+// sales workflows (holds, deals) decide which changes, under conditions in
+// their own WHERE clauses. Updates are filtered: another project's unit is
+// not found.
+func AllowStaffUnitWrites() privacy.MutationRule {
+	return privacy.UnitMutationRuleFunc(func(ctx context.Context, m *ent.UnitMutation) error {
+		v := auth.FromContext(ctx)
+		if v == nil || (v.Role != auth.RoleManager && v.Role != auth.RoleAgent) || !m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) {
+			return privacy.Skip
+		}
+		if by, ok := m.HeldByID(); ok && v.Role == auth.RoleAgent && by != v.UserID {
+			return privacy.Denyf("an agent holds units only for itself")
+		}
+		m.Where(unit.ProjectIDIn(v.ProjectIDs...))
+		return privacy.Allow
 	})
 }

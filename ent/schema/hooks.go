@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"strings"
+	"time"
 
 	"entgo.io/ent"
 
@@ -13,6 +14,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/hook"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/phone"
 	"estatecrm/rule"
@@ -277,14 +279,26 @@ func maskProjectRules() ent.Interceptor {
 	})
 }
 
-// maskHolds hides who holds a unit, for whom and until when, from everyone
-// but staff: a portal sees a held unit as held, never a person.
+// maskHolds shows a lapsed hold as an available unit, and hides who holds a
+// unit, for whom and until when, from everyone but staff: a portal sees a
+// held unit as held, never a person.
 func maskHolds() ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			v, err := next.Query(ctx, q)
-			if units, ok := v.([]*gen.Unit); ok && err == nil && !rule.IsStaff(auth.FromContext(ctx)) {
-				for _, u := range units {
+			units, ok := v.([]*gen.Unit)
+			if !ok || err != nil {
+				return v, err
+			}
+			staff, now := rule.IsStaff(auth.FromContext(ctx)), time.Now()
+			for _, u := range units {
+				// A hold lapses by itself: once expired the unit reads as
+				// available, to everyone, with no sweeper having run.
+				if u.Status == unit.StatusHELD && u.HoldExpiresAt != nil && !now.Before(*u.HoldExpiresAt) {
+					u.Status = unit.StatusAVAILABLE
+					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
+				}
+				if !staff {
 					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
 				}
 			}

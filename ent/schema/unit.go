@@ -104,7 +104,7 @@ func (Unit) Hooks() []ent.Hook {
 
 // Policy of the Unit: see package rule.
 func (Unit) Policy() ent.Policy {
-	return rule.Policy(rule.FilterUnits())
+	return rule.Policy(rule.FilterUnits(), rule.AllowStaffUnitWrites())
 }
 
 // Interceptors of the Unit.

@@ -19,6 +19,11 @@ type CustomerPayload struct {
 	Customer *ent.Customer `json:"customer"`
 }
 
+type HoldUnitInput struct {
+	UnitID     pulid.ID `json:"unitId"`
+	CustomerID pulid.ID `json:"customerId"`
+}
+
 type LoginInput struct {
 	Login    string `json:"login"`
 	Password string `json:"password"`
@@ -41,8 +46,16 @@ type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
+type ReleaseHoldInput struct {
+	UnitID pulid.ID `json:"unitId"`
+}
+
 type RevokeAPIKeyInput struct {
 	ID pulid.ID `json:"id"`
+}
+
+type UnitPayload struct {
+	Unit *ent.Unit `json:"unit"`
 }
 
 type UserPayload struct {

@@ -1,0 +1,172 @@
+package api_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"estatecrm/api/apitest"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/user"
+)
+
+const holdMutation = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt heldBy { id } } } }`
+
+// agentsWithCustomers makes n agents of p, each with a customer of its own.
+func agentsWithCustomers(t *testing.T, env *apitest.Env, p *ent.Project, n int) ([]*auth.Viewer, []*ent.Customer) {
+	t.Helper()
+	ctx := apitest.System()
+	viewers := make([]*auth.Viewer, n)
+	customers := make([]*ent.Customer, n)
+	for i := range n {
+		u := env.Client.User.Create().SetName(fmt.Sprintf("agent %d", i)).SetLogin(fmt.Sprintf("agent.%03d", i)).
+			SetRole(user.RoleAGENT).AddProjectIDs(p.ID).SaveX(ctx)
+		viewers[i] = &auth.Viewer{UserID: u.ID, Role: auth.RoleAgent, ProjectIDs: []pulid.ID{p.ID}}
+		customers[i] = env.Client.Customer.Create().SetProjectID(p.ID).SetName(fmt.Sprintf("客户%d", i)).
+			SetPhone(fmt.Sprintf("1370000%04d", i)).SetSource(customer.SourceWALK_IN).SetOwnerID(u.ID).
+			SetProtectedUntil(time.Now().Add(24 * time.Hour)).SaveX(ctx)
+	}
+	return viewers, customers
+}
+
+func TestConcurrentHoldsOnOneUnitHaveOneWinner(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	u := env.Client.Unit.Query().OnlyX(apitest.System())
+	const n = 200
+	viewers, customers := agentsWithCustomers(t, env, p, n)
+
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			res := env.As(t, viewers[i]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[i].ID})
+			if len(res.Errors) == 0 {
+				codes[i] = "OK"
+			} else {
+				codes[i] = res.Errors[0].Code()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	count := map[string]int{}
+	winner := -1
+	for i, c := range codes {
+		count[c]++
+		if c == "OK" {
+			winner = i
+		}
+	}
+	if count["OK"] != 1 || count["CONFLICT"] != n-1 {
+		t.Fatalf("holds: %v", count)
+	}
+	got := env.Client.Unit.GetX(apitest.System(), u.ID)
+	if got.Status != unit.StatusHELD || *got.HeldByID != viewers[winner].UserID || *got.HeldForID != customers[winner].ID {
+		t.Fatalf("the unit is not held by the winner: %+v", got)
+	}
+}
+
+func TestHoldRules(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 2, 3) // 6 units
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	a1, a2 := env.As(t, viewers[0]), env.As(t, viewers[1])
+	units := env.Client.Unit.Query().Order(unit.ByFloor(), unit.ByNumber()).AllX(ctx)
+	hold := func(c *apitest.Caller, u *ent.Unit, cust *ent.Customer) *apitest.Response {
+		return c.Query(t, holdMutation, map[string]any{"u": u.ID, "c": cust.ID})
+	}
+
+	// A hold lasts the project's hold minutes.
+	var out struct{ HoldUnit struct{ Unit struct{ Status, HoldExpiresAt string } } }
+	hold(a1, units[0], customers[0]).Decode(t, &out)
+	exp, _ := time.Parse(time.RFC3339Nano, out.HoldUnit.Unit.HoldExpiresAt)
+	if out.HoldUnit.Unit.Status != "HELD" || time.Until(exp) < 29*time.Minute || time.Until(exp) > 30*time.Minute {
+		t.Fatalf("hold %+v", out)
+	}
+	// A held unit cannot be held again, nor a sold one; nothing changes.
+	env.Client.Unit.UpdateOne(units[1]).SetStatus(unit.StatusCONTRACTED).ExecX(ctx)
+	for _, u := range units[:2] {
+		if e := hold(a2, u, customers[1]).OnlyError(t); e.Code() != "CONFLICT" {
+			t.Fatalf("hold on a %s unit: %+v", u.Status, e)
+		}
+	}
+	if got := env.Client.Unit.GetX(ctx, units[0].ID); *got.HeldByID != viewers[0].UserID {
+		t.Fatal("a refused hold changed the holder")
+	}
+	// An agent holds at most 3 units at once.
+	for _, u := range units[2:4] {
+		if res := hold(a1, u, customers[0]); len(res.Errors) != 0 {
+			t.Fatalf("2nd/3rd hold: %s", res.Body)
+		}
+	}
+	if e := hold(a1, units[4], customers[0]).OnlyError(t); e.Code() != "CONFLICT" {
+		t.Fatalf("a 4th live hold: %+v", e)
+	}
+	if got := env.Client.Unit.GetX(ctx, units[4].ID); got.Status != unit.StatusAVAILABLE {
+		t.Fatal("the refused 4th hold changed the unit")
+	}
+	// A hold that lapsed one second ago reads as available and can be taken by another agent.
+	env.Client.Unit.UpdateOne(units[0]).SetHoldExpiresAt(time.Now().Add(-time.Second)).ExecX(ctx)
+	var seen struct{ Node struct{ Status string } }
+	a2.Query(t, `query($id: ID!) { node(id: $id) { ... on Unit { status } } }`, map[string]any{"id": units[0].ID}).Decode(t, &seen)
+	if seen.Node.Status != "AVAILABLE" {
+		t.Fatalf("a lapsed hold reads as %s", seen.Node.Status)
+	}
+	if res := hold(a2, units[0], customers[1]); len(res.Errors) != 0 {
+		t.Fatalf("a lapsed hold could not be taken: %s", res.Body)
+	}
+	// With one hold lapsed, A1 holds 2 live units and may hold again.
+	if res := hold(a1, units[4], customers[0]); len(res.Errors) != 0 {
+		t.Fatalf("a hold after one lapsed: %s", res.Body)
+	}
+	// Release: only the holder's own live hold.
+	if e := a2.Query(t, `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { status } } }`, map[string]any{"u": units[2].ID}).OnlyError(t); e.Code() != "CONFLICT" {
+		t.Fatalf("releasing another agent's hold: %+v", e)
+	}
+	var rel struct{ ReleaseHold struct{ Unit struct{ Status string } } }
+	a1.Query(t, `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { status } } }`, map[string]any{"u": units[2].ID}).Decode(t, &rel)
+	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
+		t.Fatalf("released: %+v", rel)
+	}
+}
+
+// One agent firing holds on many units at once still ends with 3.
+func TestConcurrentHoldsByOneAgentStopAtThree(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 2, 4) // 8 units
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	units := env.Client.Unit.Query().AllX(apitest.System())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for _, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID})
+			if len(res.Errors) == 0 {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			} else if c := res.Errors[0].Code(); c != "CONFLICT" {
+				t.Errorf("a refused hold answered %s, want CONFLICT", c)
+			}
+		}()
+	}
+	wg.Wait()
+	held := env.Client.Unit.Query().Where(unit.StatusEQ(unit.StatusHELD)).CountX(apitest.System())
+	if ok != 3 || held != 3 {
+		t.Fatalf("%d holds succeeded and %d units are held; want 3", ok, held)
+	}
+}
