@@ -849,7 +849,9 @@ func authzMutationRows() []authzRow {
 			})),
 		authzMutation("Mutation.holdUnit", "holdUnit of a free unit for A1's customer",
 			`mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { status } } }`,
-			func(w *apitest.World, _ string) map[string]any { return map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")} },
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")}
+			},
 			func(t *testing.T, w *apitest.World, _ string) {
 				w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusAVAILABLE).
 					ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().ExecX(apitest.System())

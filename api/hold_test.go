@@ -88,7 +88,11 @@ func TestHoldRules(t *testing.T) {
 	}
 
 	// A hold lasts the project's hold minutes.
-	var out struct{ HoldUnit struct{ Unit struct{ Status, HoldExpiresAt string } } }
+	var out struct {
+		HoldUnit struct {
+			Unit struct{ Status, HoldExpiresAt string }
+		}
+	}
 	hold(a1, units[0], customers[0]).Decode(t, &out)
 	exp, _ := time.Parse(time.RFC3339Nano, out.HoldUnit.Unit.HoldExpiresAt)
 	if out.HoldUnit.Unit.Status != "HELD" || time.Until(exp) < 29*time.Minute || time.Until(exp) > 30*time.Minute {
@@ -134,7 +138,9 @@ func TestHoldRules(t *testing.T) {
 	if e := a2.Query(t, `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { status } } }`, map[string]any{"u": units[2].ID}).OnlyError(t); e.Code() != "CONFLICT" {
 		t.Fatalf("releasing another agent's hold: %+v", e)
 	}
-	var rel struct{ ReleaseHold struct{ Unit struct{ Status string } } }
+	var rel struct {
+		ReleaseHold struct{ Unit struct{ Status string } }
+	}
 	a1.Query(t, `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { status } } }`, map[string]any{"u": units[2].ID}).Decode(t, &rel)
 	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
 		t.Fatalf("released: %+v", rel)
