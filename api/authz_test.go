@@ -31,6 +31,7 @@ import (
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
+	"estatecrm/ent/visit"
 	"estatecrm/graph"
 )
 
@@ -875,6 +876,19 @@ func authzMutationRows() []authzRow {
 				"A1": "{unit={status=AVAILABLE}} db=changed", "MA": "{unit={status=AVAILABLE}} db=changed",
 				"A2": "!CONFLICT db=unchanged",
 				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.logVisit", "logVisit of A1's customer",
+			`mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at}) { visit { kind } } }`,
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"c": w.ID("cA1"), "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)}
+			}, nil,
+			func(t *testing.T, w *apitest.World, _ string) string {
+				return strconv.Itoa(w.Env.Client.Visit.Query().Where(visit.CustomerID(w.ID("cA1"))).CountX(apitest.System()))
+			},
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"A1": "{visit={kind=PHONE_CALL}} db=changed", "MA": "{visit={kind=PHONE_CALL}} db=changed",
+				"A2": "!NOT_FOUND db=unchanged", "MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
 				"anonymous": "!UNAUTHENTICATED db=unchanged",
 			})),
 		authzMutation("Mutation.createAPIKey", "createAPIKey",

@@ -337,6 +337,7 @@ type ComplexityRoot struct {
 		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
 		CreateUser        func(childComplexity int, input account.NewUser) int
 		HoldUnit          func(childComplexity int, input model.HoldUnitInput) int
+		LogVisit          func(childComplexity int, input sales.Visit) int
 		Login             func(childComplexity int, input model.LoginInput) int
 		Logout            func(childComplexity int, input model.LogoutInput) int
 		ReassignCustomer  func(childComplexity int, input model.ReassignCustomerInput) int
@@ -542,6 +543,10 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	VisitPayload struct {
+		Visit func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -566,6 +571,7 @@ type MutationResolver interface {
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
 	HoldUnit(ctx context.Context, input model.HoldUnitInput) (*model.UnitPayload, error)
 	ReleaseHold(ctx context.Context, input model.ReleaseHoldInput) (*model.UnitPayload, error)
+	LogVisit(ctx context.Context, input sales.Visit) (*model.VisitPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -1839,6 +1845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HoldUnit(childComplexity, args["input"].(model.HoldUnitInput)), true
+	case "Mutation.logVisit":
+		if e.ComplexityRoot.Mutation.LogVisit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logVisit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogVisit(childComplexity, args["input"].(sales.Visit)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -2905,6 +2922,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VisitEdge.Node(childComplexity), true
 
+	case "VisitPayload.visit":
+		if e.ComplexityRoot.VisitPayload.Visit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitPayload.Visit(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2934,6 +2958,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DealOrder", ec.unmarshalInputDealOrder),
 			graphql.NewInputUnmarshaler("DealWhereInput", ec.unmarshalInputDealWhereInput),
 			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
+			graphql.NewInputUnmarshaler("LogVisitInput", ec.unmarshalInputLogVisitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
@@ -3955,6 +3980,14 @@ func (ec *executionContext) childFields_VisitEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type VisitEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_VisitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "visit":
+		return ec.fieldContext_VisitPayload_visit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitPayload", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -4371,6 +4404,20 @@ func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, ra
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.HoldUnitInput, error) {
 			return ec.unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_logVisit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.Visit, error) {
+			return ec.unmarshalNLogVisitInput2estatecrmᚋsalesᚐVisit(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11281,6 +11328,50 @@ func (ec *executionContext) fieldContext_Mutation_releaseHold(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_logVisit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogVisit(ctx, fc.Args["input"].(sales.Visit))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VisitPayload) graphql.Marshaler {
+			return ec.marshalNVisitPayload2ᚖestatecrmᚋgraphᚋmodelᚐVisitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logVisit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VisitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logVisit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[pulid.ID]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15333,6 +15424,38 @@ func (ec *executionContext) _VisitEdge_cursor(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_VisitEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _VisitPayload_visit(ctx context.Context, field graphql.CollectedField, obj *model.VisitPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VisitPayload_visit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
+			return ec.marshalNVisit2ᚖestatecrmᚋentᚐVisit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VisitPayload_visit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VisitPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Visit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -24724,6 +24847,111 @@ func UnmarshalHoldUnitInput(ctx context.Context, raw any) (model.HoldUnitInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj any) (sales.Visit, error) {
+	var it sales.Visit
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "kind", "occurredAt", "durationMinutes", "unitIds", "touchpoints", "notes", "gradeAfter", "nextFollowUpAt", "nextFollowUpAction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNVisitContact2estatecrmᚋsalesᚐContact(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = data
+		case "unitIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
+			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitIDs = data
+		case "touchpoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("touchpoints"))
+			data, err := ec.unmarshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Touchpoints = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		case "gradeAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfter"))
+			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeAfter = data
+		case "nextFollowUpAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextFollowUpAt = data
+		case "nextFollowUpAction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextFollowUpAction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLogVisitInput unmarshals raw into the LogVisitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLogVisitInput(ctx context.Context, raw any) (sales.Visit, error) {
+	var out sales.Visit
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogVisitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
 	if obj == nil {
@@ -31280,6 +31508,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "logVisit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logVisit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32594,6 +32829,39 @@ func (ec *executionContext) _VisitEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var visitPayloadImplementors = []string{"VisitPayload"}
+
+func (ec *executionContext) _VisitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VisitPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, visitPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VisitPayload")
+		case "visit":
+			out.Values[i] = ec._VisitPayload_visit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -33579,6 +33847,11 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNLogVisitInput2estatecrmᚋsalesᚐVisit(ctx context.Context, v any) (sales.Visit, error) {
+	res, err := ec.unmarshalInputLogVisitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNLoginInput2estatecrmᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
 	res, err := ec.unmarshalInputLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33986,12 +34259,30 @@ func (ec *executionContext) unmarshalNUserWhereInput2ᚖestatecrmᚋentᚐUserWh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNVisit2ᚖestatecrmᚋentᚐVisit(ctx context.Context, sel ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Visit!")
+		return graphql.Null
+	}
+	return ec._Visit(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNVisitConnection2ᚖestatecrmᚋentᚐVisitConnection(ctx context.Context, sel ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "VisitConnection!")
 		return graphql.Null
 	}
 	return ec._VisitConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVisitContact2estatecrmᚋsalesᚐContact(ctx context.Context, v any) (sales.Contact, error) {
+	var res sales.Contact
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisitContact2estatecrmᚋsalesᚐContact(ctx context.Context, sel ast.SelectionSet, v sales.Contact) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNVisitGradeAfter2estatecrmᚋentᚋvisitᚐGradeAfter(ctx context.Context, v any) (visit.GradeAfter, error) {
@@ -34031,6 +34322,14 @@ func (ec *executionContext) marshalNVisitOrderField2ᚖestatecrmᚋentᚐVisitOr
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNVisitPayload2ᚖestatecrmᚋgraphᚋmodelᚐVisitPayload(ctx context.Context, sel ast.SelectionSet, v *model.VisitPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VisitPayload!")
+		return graphql.Null
+	}
+	return ec._VisitPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx context.Context, v any) (*ent.VisitWhereInput, error) {

@@ -41,3 +41,12 @@ func (r *mutationResolver) HoldUnit(ctx context.Context, input model.HoldUnitInp
 func (r *mutationResolver) ReleaseHold(ctx context.Context, input model.ReleaseHoldInput) (*model.UnitPayload, error) {
 	return unitPayload(sales.ReleaseHold(ctx, r.db(ctx), input.UnitID, r.now()))
 }
+
+// LogVisit is the resolver for the logVisit field.
+func (r *mutationResolver) LogVisit(ctx context.Context, input sales.Visit) (*model.VisitPayload, error) {
+	v, err := sales.LogVisit(ctx, r.db(ctx), input, r.now())
+	if err != nil {
+		return nil, err
+	}
+	return &model.VisitPayload{Visit: v}, nil
+}

@@ -217,3 +217,20 @@ func AllowStaffUnitWrites() privacy.MutationRule {
 		return privacy.Allow
 	})
 }
+
+// AllowStaffVisitLogs lets staff log visits in their projects under their
+// own name. Visits are a record: nobody but an admin changes one.
+func AllowStaffVisitLogs() privacy.MutationRule {
+	return privacy.VisitMutationRuleFunc(func(ctx context.Context, m *ent.VisitMutation) error {
+		v := auth.FromContext(ctx)
+		if v == nil || (v.Role != auth.RoleManager && v.Role != auth.RoleAgent) || !m.Op().Is(ent.OpCreate) {
+			return privacy.Skip
+		}
+		agent, _ := m.AgentID()
+		pid, _ := m.ProjectID()
+		if agent != v.UserID || !slices.Contains(v.ProjectIDs, pid) {
+			return privacy.Denyf("a visit is logged by its agent, in the agent's project")
+		}
+		return privacy.Allow
+	})
+}

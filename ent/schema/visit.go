@@ -76,5 +76,5 @@ func (Visit) Annotations() []schema.Annotation {
 
 // Policy of the Visit: see package rule.
 func (Visit) Policy() ent.Policy {
-	return rule.Policy(rule.FilterVisits())
+	return rule.Policy(rule.FilterVisits(), rule.AllowStaffVisitLogs())
 }

@@ -61,3 +61,7 @@ type UnitPayload struct {
 type UserPayload struct {
 	User *ent.User `json:"user"`
 }
+
+type VisitPayload struct {
+	Visit *ent.Visit `json:"visit"`
+}

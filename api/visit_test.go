@@ -1,0 +1,104 @@
+package api_test
+
+import (
+	"testing"
+	"time"
+
+	"estatecrm/api/apitest"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/visit"
+)
+
+const logVisitMutation = `mutation($c: ID!, $k: VisitContact!, $at: Time!, $units: [ID!], $g: CustomerGrade, $next: Time) {
+  logVisit(input: {customerId: $c, kind: $k, occurredAt: $at, unitIds: $units, touchpoints: [SAND_TABLE, SHOW_FLAT],
+                   gradeAfter: $g, nextFollowUpAt: $next, nextFollowUpAction: "带家人看样板间"}) {
+    visit { id kind occurredAt unitsShown { number } customer { stage grade lastContactAt nextFollowUpAt attribution { protectedUntil } } }
+  }
+}`
+
+type loggedVisit struct {
+	LogVisit struct {
+		Visit struct {
+			ID, Kind, OccurredAt string
+			UnitsShown           []struct{ Number string }
+			Customer             struct {
+				Stage, Grade, LastContactAt, NextFollowUpAt string
+				Attribution                                 struct{ ProtectedUntil string }
+			}
+		}
+	}
+}
+
+func TestLogVisit(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 2, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	a1, a2, c := env.As(t, viewers[0]), env.As(t, viewers[1]), customers[0]
+	env.Client.Customer.UpdateOne(c).SetProtectedUntil(time.Now().Add(time.Hour)).ExecX(ctx)
+	units := env.Client.Unit.Query().AllX(ctx)
+	now := time.Now().UTC()
+	vars := func(kind string, at time.Time) map[string]any {
+		return map[string]any{"c": c.ID, "k": kind, "at": at.Format(time.RFC3339), "units": []string{string(units[0].ID), string(units[1].ID)},
+			"g": "A", "next": now.Add(48 * time.Hour).Format(time.RFC3339)}
+	}
+
+	// Logged after the fact (yesterday, offline): the first in-person visit.
+	var v loggedVisit
+	a1.Query(t, logVisitMutation, vars("IN_PERSON", now.Add(-24*time.Hour))).Decode(t, &v)
+	got := v.LogVisit.Visit
+	if got.Kind != "FIRST_VISIT" || len(got.UnitsShown) != 2 || got.Customer.Stage != "VISITED" || got.Customer.Grade != "A" {
+		t.Fatalf("first visit: %+v", got)
+	}
+	until, _ := time.Parse(time.RFC3339Nano, got.Customer.Attribution.ProtectedUntil)
+	if want := now.Add(-24 * time.Hour).Add(30 * 24 * time.Hour); until.Sub(want).Abs() > time.Second {
+		t.Fatalf("protection runs %s, want 30 days from the visit (%s)", until, want)
+	}
+	// The next in-person visit is a revisit, whatever the client thinks.
+	v = loggedVisit{}
+	a1.Query(t, logVisitMutation, vars("IN_PERSON", now.Add(-time.Minute))).Decode(t, &v)
+	if v.LogVisit.Visit.Kind != "REVISIT" {
+		t.Fatalf("second in-person visit is %s", v.LogVisit.Visit.Kind)
+	}
+	// A stage only moves forward.
+	env.Client.Customer.UpdateOne(c).SetStage(customer.StageNEGOTIATING).ExecX(ctx)
+	v = loggedVisit{}
+	a1.Query(t, logVisitMutation, vars("PHONE_CALL", now)).Decode(t, &v)
+	if v.LogVisit.Visit.Customer.Stage != "NEGOTIATING" {
+		t.Fatalf("a call moved the stage back to %s", v.LogVisit.Visit.Customer.Stage)
+	}
+
+	// Bad input: coded, named, and nothing written.
+	before := env.Client.Visit.Query().CountX(ctx)
+	for _, tc := range []struct {
+		name, field string
+		vars        map[string]any
+	}{
+		{"tomorrow", "input.occurredAt", vars("PHONE_CALL", now.Add(24*time.Hour))},
+		{"8 days ago", "input.occurredAt", vars("PHONE_CALL", now.Add(-8*24*time.Hour))},
+		{"a unit of another project", "input.unitIds", func() map[string]any {
+			m := vars("IN_PERSON", now)
+			other := env.Project(t, "前海·天汇", 1, 1, 1)
+			m["units"] = []string{string(units[0].ID), string(env.Client.Unit.Query().Where(unit.ProjectID(other.ID)).OnlyX(ctx).ID)}
+			return m
+		}()},
+		{"a kind the server decides", "", vars("FIRST_VISIT", now)},
+	} {
+		res := a1.Query(t, logVisitMutation, tc.vars)
+		if e := res.OnlyError(t); e.Code() != "BAD_USER_INPUT" || (tc.field != "" && e.Field() != tc.field) {
+			t.Fatalf("%s: want BAD_USER_INPUT on %s, got %s", tc.name, tc.field, res.Body)
+		}
+	}
+	// Another agent may not log a visit of A1's customer.
+	if e := a2.Query(t, logVisitMutation, vars("PHONE_CALL", now)).OnlyError(t); e.Code() != "NOT_FOUND" {
+		t.Fatalf("another agent: %+v", e)
+	}
+	if after := env.Client.Visit.Query().CountX(ctx); after != before {
+		t.Fatalf("refused visits were written: %d → %d", before, after)
+	}
+	kinds := env.Client.Visit.Query().Where(visit.CustomerID(c.ID)).Order(visit.ByOccurredAt()).Select(visit.FieldKind).StringsX(ctx)
+	if len(kinds) != 3 || kinds[0] != "FIRST_VISIT" || kinds[1] != "REVISIT" || kinds[2] != "PHONE_CALL" {
+		t.Fatalf("visits: %v", kinds)
+	}
+}

@@ -1,0 +1,187 @@
+package sales
+
+import (
+	"context"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/schema/schematype"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/visit"
+)
+
+// Contact is how a visit or follow-up happened, as a client reports it.
+// Whether an in-person visit is a first visit or a revisit is the server's
+// call, from the customer's history.
+type Contact string
+
+// The contacts a client may report.
+const (
+	InPerson  Contact = "IN_PERSON"
+	PhoneCall Contact = "PHONE_CALL"
+	Message   Contact = "MESSAGE"
+	HomeVisit Contact = "HOME_VISIT"
+	Online    Contact = "ONLINE"
+)
+
+// MarshalGQL implements graphql.Marshaler.
+func (c Contact) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(string(c))) }
+
+// UnmarshalGQL implements graphql.Unmarshaler.
+func (c *Contact) UnmarshalGQL(v any) error {
+	s, _ := v.(string)
+	switch Contact(s) {
+	case InPerson, PhoneCall, Message, HomeVisit, Online:
+		*c = Contact(s)
+		return nil
+	}
+	return apperr.Input("input.kind", "%v is not a kind of contact", v)
+}
+
+// Visit is the input of LogVisit.
+type Visit struct {
+	CustomerID         pulid.ID
+	Kind               Contact
+	OccurredAt         time.Time
+	DurationMinutes    *int
+	UnitIDs            []pulid.ID
+	Touchpoints        []schematype.Touchpoint
+	Notes              *string
+	GradeAfter         *customer.Grade
+	NextFollowUpAt     *time.Time
+	NextFollowUpAction *string
+}
+
+// Visits logged after the fact (offline on a tour) may be this old at most;
+// a small skew of the phone's clock ahead of the server's is forgiven.
+const (
+	maxVisitAge = 7 * 24 * time.Hour
+	clockSkew   = 2 * time.Minute
+)
+
+// stageOrder is the forward order of the lifecycle; LOST is set only by a
+// manager and never by a visit.
+var stageOrder = []customer.Stage{
+	customer.StageLEAD, customer.StageVISITED, customer.StageNEGOTIATING,
+	customer.StageRESERVED, customer.StageCONTRACTED, customer.StageOWNER,
+}
+
+// LogVisit records a visit or follow-up of a customer of the caller's and
+// what follows from it, in the request's transaction: the kind (first visit
+// or revisit, decided here), the last contact, the protection extended from
+// the contact, the grade and next follow-up, and the stage moved forward,
+// never back.
+func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) (*ent.Visit, error) {
+	v, err := salesperson(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case in.OccurredAt.After(now.Add(clockSkew)):
+		return nil, apperr.Input("input.occurredAt", "a visit cannot be in the future")
+	case in.OccurredAt.Before(now.Add(-maxVisitAge)):
+		return nil, apperr.Input("input.occurredAt", "a visit older than 7 days cannot be logged")
+	case in.NextFollowUpAt != nil && in.NextFollowUpAt.Before(in.OccurredAt):
+		return nil, apperr.Input("input.nextFollowUpAt", "the next follow-up comes after the visit")
+	}
+	c, err := client.Customer.Query().Where(customer.ID(in.CustomerID)).WithProject().Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.Role == auth.RoleAgent && (c.OwnerID == nil || *c.OwnerID != v.UserID) {
+		return nil, apperr.New(apperr.Forbidden, "only the customer's agent logs their visits; claim them first")
+	}
+	if len(in.UnitIDs) > 0 {
+		n, err := client.Unit.Query().Where(unit.IDIn(in.UnitIDs...), unit.ProjectID(c.ProjectID)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(slices.Compact(slices.Sorted(slices.Values(in.UnitIDs)))) {
+			return nil, apperr.Input("input.unitIds", "units shown must be units of the customer's project")
+		}
+	}
+	kind := visit.Kind(in.Kind)
+	if in.Kind == InPerson {
+		if kind, err = inPersonKind(ctx, client, c.ID, in.OccurredAt); err != nil {
+			return nil, err
+		}
+	}
+	created, err := client.Visit.Create().
+		SetCustomerID(c.ID).SetAgentID(v.UserID).SetProjectID(c.ProjectID).
+		SetKind(kind).SetOccurredAt(in.OccurredAt).SetNillableDurationMinutes(in.DurationMinutes).
+		AddUnitsShownIDs(in.UnitIDs...).SetTouchpoints(in.Touchpoints).SetNillableNotes(in.Notes).
+		SetNillableGradeAfter(visitGrade(in.GradeAfter)).
+		SetNillableNextFollowUpAt(in.NextFollowUpAt).SetNillableNextFollowUpAction(in.NextFollowUpAction).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	upd := client.Customer.UpdateOne(c)
+	if c.LastContactAt == nil || in.OccurredAt.After(*c.LastContactAt) {
+		upd.SetLastContactAt(in.OccurredAt)
+	}
+	if c.OwnerID != nil && *c.OwnerID == v.UserID {
+		// Protection runs from the latest contact by the owner.
+		if until := protection(c.Edges.Project, in.OccurredAt); c.ProtectedUntil == nil || until.After(*c.ProtectedUntil) {
+			upd.SetProtectedUntil(until)
+		}
+	}
+	if in.GradeAfter != nil {
+		upd.SetGrade(*in.GradeAfter)
+	}
+	if in.NextFollowUpAt != nil {
+		upd.SetNextFollowUpAt(*in.NextFollowUpAt).SetNextFollowUpAction(deref(in.NextFollowUpAction))
+	}
+	if kind == visit.KindFIRST_VISIT || kind == visit.KindREVISIT || kind == visit.KindHOME_VISIT {
+		upd.SetStage(forward(c.Stage, customer.StageVISITED))
+	}
+	if err := upd.Exec(ctx); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// inPersonKind decides whether an in-person visit at t is the customer's
+// first: no in-person visit before it.
+func inPersonKind(ctx context.Context, client *ent.Client, customerID pulid.ID, t time.Time) (visit.Kind, error) {
+	before, err := client.Visit.Query().
+		Where(visit.CustomerID(customerID), visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT), visit.OccurredAtLT(t)).
+		Exist(auth.SystemContext(ctx)) // history by any agent counts
+	if err != nil {
+		return "", err
+	}
+	if before {
+		return visit.KindREVISIT, nil
+	}
+	return visit.KindFIRST_VISIT, nil
+}
+
+// forward returns the later of two stages; LOST stays LOST.
+func forward(current, next customer.Stage) customer.Stage {
+	if current == customer.StageLOST || slices.Index(stageOrder, next) <= slices.Index(stageOrder, current) {
+		return current
+	}
+	return next
+}
+
+func visitGrade(g *customer.Grade) *visit.GradeAfter {
+	if g == nil {
+		return nil
+	}
+	v := visit.GradeAfter(*g)
+	return &v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
