@@ -29,6 +29,7 @@ import (
 	"estatecrm/audit"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/deal"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -891,6 +892,41 @@ func authzMutationRows() []authzRow {
 				"A2": "!NOT_FOUND db=unchanged", "MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
 				"anonymous": "!UNAUTHENTICATED db=unchanged",
 			})),
+		authzMutation("Mutation.reserveUnit", "reserveUnit of A1's hold",
+			`mutation($u: ID!, $c: ID!) { reserveUnit(input: {unitId: $u, customerId: $c, deposit: "50000", paymentMethod: MORTGAGE}) { deal { stage } } }`,
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"u": w.ID("uHeld"), "c": w.ID("cA1")}
+			},
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Deal.Delete().Where(deal.UnitID(w.ID("uHeld"))).ExecX(apitest.System())
+				w.Env.Client.Unit.UpdateOneID(w.ID("uHeld")).SetStatus(unit.StatusHELD).SetHeldByID(w.ID("A1")).
+					SetHeldForID(w.ID("cA1")).SetHoldExpiresAt(time.Now().Add(30 * time.Minute)).ExecX(apitest.System())
+			},
+			unitState("uHeld"),
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"A1": "{deal={stage=RESERVED}} db=changed",
+				"MA": "!CONFLICT db=unchanged", "A2": "!CONFLICT db=unchanged",
+				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.contractDeal", "contractDeal of A1's reservation",
+			`mutation($d: ID!) { contractDeal(input: {dealId: $d}) { deal { stage } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"d": w.ID("dR")} },
+			resetReservation, dealState("dR"),
+			authzEvery("!NOT_FOUND db=unchanged", map[string]string{
+				"admin": "{deal={stage=CONTRACTED}} db=changed", "MA": "{deal={stage=CONTRACTED}} db=changed",
+				"A1":        "{deal={stage=CONTRACTED}} db=changed",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.cancelDeal", "cancelDeal of A1's reservation",
+			`mutation($d: ID!) { cancelDeal(input: {dealId: $d, reason: "客户资金未到位"}) { deal { stage } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"d": w.ID("dR")} },
+			resetReservation, dealState("dR"),
+			authzEvery("!NOT_FOUND db=unchanged", map[string]string{
+				"admin": "{deal={stage=CANCELLED}} db=changed", "MA": "{deal={stage=CANCELLED}} db=changed",
+				"A1":        "!FORBIDDEN db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
 		authzMutation("Mutation.createAPIKey", "createAPIKey",
 			`mutation($n: String!) { createAPIKey(input: {name: $n}) { apiKey { name active } } }`,
 			func(_ *apitest.World, actor string) map[string]any { return map[string]any{"n": "key-" + actor} }, nil,
@@ -1112,5 +1148,19 @@ func unitState(label string) func(t *testing.T, w *apitest.World, _ string) stri
 			return string(u.Status)
 		}
 		return string(u.Status) + " " + string(*u.HeldByID)
+	}
+}
+
+// resetReservation puts dR and its unit back to reserved.
+func resetReservation(t *testing.T, w *apitest.World, _ string) {
+	w.Env.Client.Deal.UpdateOneID(w.ID("dR")).SetStage(deal.StageRESERVED).ClearContractedAt().ClearCancelledAt().ExecX(apitest.System())
+	w.Env.Client.Unit.UpdateOneID(w.ID("uR")).SetStatus(unit.StatusRESERVED).ExecX(apitest.System())
+}
+
+// dealState is a deal's stage and its unit's status, as the system reads them.
+func dealState(label string) func(t *testing.T, w *apitest.World, _ string) string {
+	return func(t *testing.T, w *apitest.World, _ string) string {
+		d := w.Env.Client.Deal.GetX(apitest.System(), w.ID(label))
+		return string(d.Stage) + " " + string(w.Env.Client.Unit.GetX(apitest.System(), d.UnitID).Status)
 	}
 }

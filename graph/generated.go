@@ -327,13 +327,19 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DealPayload struct {
+		Deal func(childComplexity int) int
+	}
+
 	LogoutPayload struct {
 		Ok func(childComplexity int) int
 	}
 
 	Mutation struct {
+		CancelDeal        func(childComplexity int, input model.CancelDealInput) int
 		ChangePassword    func(childComplexity int, input account.PasswordChange) int
 		ClaimCustomer     func(childComplexity int, input model.ClaimCustomerInput) int
+		ContractDeal      func(childComplexity int, input model.ContractDealInput) int
 		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
 		CreateUser        func(childComplexity int, input account.NewUser) int
 		HoldUnit          func(childComplexity int, input model.HoldUnitInput) int
@@ -344,6 +350,7 @@ type ComplexityRoot struct {
 		RefreshToken      func(childComplexity int, input model.RefreshTokenInput) int
 		RegisterCustomer  func(childComplexity int, input sales.Registration) int
 		ReleaseHold       func(childComplexity int, input model.ReleaseHoldInput) int
+		ReserveUnit       func(childComplexity int, input sales.Reservation) int
 		ResetUserPassword func(childComplexity int, input account.PasswordReset) int
 		RevokeAPIKey      func(childComplexity int, input model.RevokeAPIKeyInput) int
 		UpdateUser        func(childComplexity int, input account.UserChange) int
@@ -572,6 +579,9 @@ type MutationResolver interface {
 	HoldUnit(ctx context.Context, input model.HoldUnitInput) (*model.UnitPayload, error)
 	ReleaseHold(ctx context.Context, input model.ReleaseHoldInput) (*model.UnitPayload, error)
 	LogVisit(ctx context.Context, input sales.Visit) (*model.VisitPayload, error)
+	ReserveUnit(ctx context.Context, input sales.Reservation) (*model.DealPayload, error)
+	ContractDeal(ctx context.Context, input model.ContractDealInput) (*model.DealPayload, error)
+	CancelDeal(ctx context.Context, input model.CancelDealInput) (*model.DealPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -1783,6 +1793,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DealEdge.Node(childComplexity), true
 
+	case "DealPayload.deal":
+		if e.ComplexityRoot.DealPayload.Deal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DealPayload.Deal(childComplexity), true
+
 	case "LogoutPayload.ok":
 		if e.ComplexityRoot.LogoutPayload.Ok == nil {
 			break
@@ -1790,6 +1807,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.Ok(childComplexity), true
 
+	case "Mutation.cancelDeal":
+		if e.ComplexityRoot.Mutation.CancelDeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelDeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelDeal(childComplexity, args["input"].(model.CancelDealInput)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1812,6 +1840,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimCustomer(childComplexity, args["input"].(model.ClaimCustomerInput)), true
+	case "Mutation.contractDeal":
+		if e.ComplexityRoot.Mutation.ContractDeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_contractDeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ContractDeal(childComplexity, args["input"].(model.ContractDealInput)), true
 	case "Mutation.createAPIKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1922,6 +1961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReleaseHold(childComplexity, args["input"].(model.ReleaseHoldInput)), true
+	case "Mutation.reserveUnit":
+		if e.ComplexityRoot.Mutation.ReserveUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reserveUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReserveUnit(childComplexity, args["input"].(sales.Reservation)), true
 	case "Mutation.resetUserPassword":
 		if e.ComplexityRoot.Mutation.ResetUserPassword == nil {
 			break
@@ -2944,6 +2994,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BuildingOrder", ec.unmarshalInputBuildingOrder),
 			graphql.NewInputUnmarshaler("BuildingWhereInput", ec.unmarshalInputBuildingWhereInput),
+			graphql.NewInputUnmarshaler("CancelDealInput", ec.unmarshalInputCancelDealInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("ClaimCustomerInput", ec.unmarshalInputClaimCustomerInput),
 			graphql.NewInputUnmarshaler("ComplaintEventOrder", ec.unmarshalInputComplaintEventOrder),
@@ -2951,6 +3002,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ComplaintOrder", ec.unmarshalInputComplaintOrder),
 			graphql.NewInputUnmarshaler("ComplaintPhotoWhereInput", ec.unmarshalInputComplaintPhotoWhereInput),
 			graphql.NewInputUnmarshaler("ComplaintWhereInput", ec.unmarshalInputComplaintWhereInput),
+			graphql.NewInputUnmarshaler("ContractDealInput", ec.unmarshalInputContractDealInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CustomerOrder", ec.unmarshalInputCustomerOrder),
@@ -2967,6 +3019,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
+			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
@@ -3614,6 +3667,14 @@ func (ec *executionContext) childFields_DealEdge(ctx context.Context, field grap
 		return ec.fieldContext_DealEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DealEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DealPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deal":
+		return ec.fieldContext_DealPayload_deal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DealPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4342,6 +4403,20 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelDeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelDealInput, error) {
+			return ec.unmarshalNCancelDealInput2estatecrmᚋgraphᚋmodelᚐCancelDealInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4362,6 +4437,20 @@ func (ec *executionContext) field_Mutation_claimCustomer_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
 			return ec.unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_contractDeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ContractDealInput, error) {
+			return ec.unmarshalNContractDealInput2estatecrmᚋgraphᚋmodelᚐContractDealInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4502,6 +4591,20 @@ func (ec *executionContext) field_Mutation_releaseHold_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReleaseHoldInput, error) {
 			return ec.unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodelᚐReleaseHoldInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reserveUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.Reservation, error) {
+			return ec.unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReservation(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10689,6 +10792,38 @@ func (ec *executionContext) fieldContext_DealEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("DealEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _DealPayload_deal(ctx context.Context, field graphql.CollectedField, obj *model.DealPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DealPayload_deal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
+			return ec.marshalNDeal2ᚖestatecrmᚋentᚐDeal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DealPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LogoutPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.LogoutPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11366,6 +11501,138 @@ func (ec *executionContext) fieldContext_Mutation_logVisit(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_logVisit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reserveUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reserveUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReserveUnit(ctx, fc.Args["input"].(sales.Reservation))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reserveUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reserveUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_contractDeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_contractDeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ContractDeal(ctx, fc.Args["input"].(model.ContractDealInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_contractDeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_contractDeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelDeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelDeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelDeal(ctx, fc.Args["input"].(model.CancelDealInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelDeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelDeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18447,6 +18714,55 @@ func UnmarshalBuildingWhereInput(ctx context.Context, raw any) (ent.BuildingWher
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCancelDealInput(ctx context.Context, obj any) (model.CancelDealInput, error) {
+	var it model.CancelDealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelDealInput unmarshals raw into the CancelDealInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelDealInput(ctx context.Context, raw any) (model.CancelDealInput, error) {
+	var out model.CancelDealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelDealInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Context, obj any) (account.PasswordChange, error) {
 	var it account.PasswordChange
 	if obj == nil {
@@ -21630,6 +21946,48 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 func UnmarshalComplaintWhereInput(ctx context.Context, raw any) (ent.ComplaintWhereInput, error) {
 	var out ent.ComplaintWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ComplaintWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContractDealInput(ctx context.Context, obj any) (model.ContractDealInput, error) {
+	var it model.ContractDealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContractDealInput unmarshals raw into the ContractDealInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContractDealInput(ctx context.Context, raw any) (model.ContractDealInput, error) {
+	var out model.ContractDealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContractDealInput", raw, &out)
 	return out, err
 }
 
@@ -26587,6 +26945,76 @@ func UnmarshalReleaseHoldInput(ctx context.Context, raw any) (model.ReleaseHoldI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, obj any) (sales.Reservation, error) {
+	var it sales.Reservation
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "discountBp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountBp = data
+		case "deposit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deposit"))
+			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Deposit = data
+		case "paymentMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
+			data, err := ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethod = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReserveUnitInput unmarshals raw into the ReserveUnitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReserveUnitInput(ctx context.Context, raw any) (sales.Reservation, error) {
+	var out sales.Reservation
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReserveUnitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputResetUserPasswordInput(ctx context.Context, obj any) (account.PasswordReset, error) {
 	var it account.PasswordReset
 	if obj == nil {
@@ -31358,6 +31786,39 @@ func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var dealPayloadImplementors = []string{"DealPayload"}
+
+func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DealPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dealPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DealPayload")
+		case "deal":
+			out.Values[i] = ec._DealPayload_deal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var logoutPayloadImplementors = []string{"LogoutPayload"}
 
 func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
@@ -31511,6 +31972,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "logVisit":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_logVisit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reserveUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reserveUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contractDeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_contractDeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelDeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelDeal(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -33388,6 +33870,11 @@ func (ec *executionContext) unmarshalNBuildingWhereInput2ᚖestatecrmᚋentᚐBu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCancelDealInput2estatecrmᚋgraphᚋmodelᚐCancelDealInput(ctx context.Context, v any) (model.CancelDealInput, error) {
+	res, err := ec.unmarshalInputCancelDealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNChangePasswordInput2estatecrmᚋaccountᚐPasswordChange(ctx context.Context, v any) (account.PasswordChange, error) {
 	res, err := ec.unmarshalInputChangePasswordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33541,6 +34028,11 @@ func (ec *executionContext) unmarshalNContactChannel2estatecrmᚋentᚋschemaᚋ
 
 func (ec *executionContext) marshalNContactChannel2estatecrmᚋentᚋschemaᚋschematypeᚐContactChannel(ctx context.Context, sel ast.SelectionSet, v schematype.ContactChannel) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNContractDealInput2estatecrmᚋgraphᚋmodelᚐContractDealInput(ctx context.Context, v any) (model.ContractDealInput, error) {
+	res, err := ec.unmarshalInputContractDealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateAPIKeyInput2estatecrmᚋaccountᚐNewAPIKey(ctx context.Context, v any) (account.NewAPIKey, error) {
@@ -33699,6 +34191,14 @@ func (ec *executionContext) unmarshalNCustomerWhereInput2ᚖestatecrmᚋentᚐCu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDeal2ᚖestatecrmᚋentᚐDeal(ctx context.Context, sel ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Deal!")
+		return graphql.Null
+	}
+	return ec._Deal(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDealConnection2ᚖestatecrmᚋentᚐDealConnection(ctx context.Context, sel ast.SelectionSet, v *ent.DealConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DealConnection!")
@@ -33724,6 +34224,14 @@ func (ec *executionContext) marshalNDealOrderField2ᚖestatecrmᚋentᚐDealOrde
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx context.Context, sel ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DealPayload!")
+		return graphql.Null
+	}
+	return ec._DealPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx context.Context, v any) (deal.PaymentMethod, error) {
@@ -33971,6 +34479,11 @@ func (ec *executionContext) unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐ
 
 func (ec *executionContext) unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodelᚐReleaseHoldInput(ctx context.Context, v any) (model.ReleaseHoldInput, error) {
 	res, err := ec.unmarshalInputReleaseHoldInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReservation(ctx context.Context, v any) (sales.Reservation, error) {
+	res, err := ec.unmarshalInputReserveUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -57,3 +57,11 @@ func unitPayload(u *ent.Unit, err error) (*model.UnitPayload, error) {
 	}
 	return &model.UnitPayload{Unit: u}, nil
 }
+
+// dealPayload wraps a deal returned by a sales operation.
+func dealPayload(d *ent.Deal, err error) (*model.DealPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.DealPayload{Deal: d}, nil
+}

@@ -50,3 +50,18 @@ func (r *mutationResolver) LogVisit(ctx context.Context, input sales.Visit) (*mo
 	}
 	return &model.VisitPayload{Visit: v}, nil
 }
+
+// ReserveUnit is the resolver for the reserveUnit field.
+func (r *mutationResolver) ReserveUnit(ctx context.Context, input sales.Reservation) (*model.DealPayload, error) {
+	return dealPayload(sales.ReserveUnit(ctx, r.db(ctx), input, r.now()))
+}
+
+// ContractDeal is the resolver for the contractDeal field.
+func (r *mutationResolver) ContractDeal(ctx context.Context, input model.ContractDealInput) (*model.DealPayload, error) {
+	return dealPayload(sales.ContractDeal(ctx, r.db(ctx), input.DealID, r.now()))
+}
+
+// CancelDeal is the resolver for the cancelDeal field.
+func (r *mutationResolver) CancelDeal(ctx context.Context, input model.CancelDealInput) (*model.DealPayload, error) {
+	return dealPayload(sales.CancelDeal(ctx, r.db(ctx), input.DealID, input.Reason, r.now()))
+}

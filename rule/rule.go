@@ -26,6 +26,7 @@ import (
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
+	"estatecrm/ent/deal"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -232,5 +233,36 @@ func AllowStaffVisitLogs() privacy.MutationRule {
 			return privacy.Denyf("a visit is logged by its agent, in the agent's project")
 		}
 		return privacy.Allow
+	})
+}
+
+// AllowStaffDealWrites lets staff make deals under their own name in their
+// projects and sign their own; only a manager cancels a deal or touches
+// another agent's. Updates are filtered to what the viewer may change.
+func AllowStaffDealWrites() privacy.MutationRule {
+	return privacy.DealMutationRuleFunc(func(ctx context.Context, m *ent.DealMutation) error {
+		v := auth.FromContext(ctx)
+		if v == nil || (v.Role != auth.RoleManager && v.Role != auth.RoleAgent) {
+			return privacy.Skip
+		}
+		switch {
+		case m.Op().Is(ent.OpCreate):
+			agent, _ := m.AgentID()
+			pid, _ := m.ProjectID()
+			if agent != v.UserID || !slices.Contains(v.ProjectIDs, pid) {
+				return privacy.Denyf("a deal is made by its agent, in the agent's project")
+			}
+			return privacy.Allow
+		case m.Op().Is(ent.OpUpdate | ent.OpUpdateOne):
+			if v.Role == auth.RoleAgent {
+				if stage, ok := m.Stage(); ok && stage == deal.StageCANCELLED {
+					return privacy.Denyf("only a manager cancels a deal")
+				}
+				m.Where(deal.AgentID(v.UserID))
+			}
+			m.Where(deal.ProjectIDIn(v.ProjectIDs...))
+			return privacy.Allow
+		}
+		return privacy.Skip
 	})
 }

@@ -84,7 +84,7 @@ func (Deal) Annotations() []schema.Annotation {
 
 // Policy of the Deal: see package rule.
 func (Deal) Policy() ent.Policy {
-	return rule.Policy(rule.FilterDeals())
+	return rule.Policy(rule.FilterDeals(), rule.AllowStaffDealWrites())
 }
 
 // Hooks of the Deal.

@@ -11,12 +11,25 @@ type APIKeyPayload struct {
 	APIKey *ent.APIKey `json:"apiKey"`
 }
 
+type CancelDealInput struct {
+	DealID pulid.ID `json:"dealId"`
+	Reason string   `json:"reason"`
+}
+
 type ClaimCustomerInput struct {
 	CustomerID pulid.ID `json:"customerId"`
 }
 
+type ContractDealInput struct {
+	DealID pulid.ID `json:"dealId"`
+}
+
 type CustomerPayload struct {
 	Customer *ent.Customer `json:"customer"`
+}
+
+type DealPayload struct {
+	Deal *ent.Deal `json:"deal"`
 }
 
 type HoldUnitInput struct {
