@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
+	"estatecrm/idempotency"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -78,7 +79,12 @@ func graphQL(cfg Config, deps Deps) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
+	// Idempotency keys wrap the mutation transaction: Replay claims the key
+	// outside it, Record keeps the answer inside it.
+	keys := idempotency.New(deps.Client, deps.Now)
+	srv.Use(idempotency.Replay{Keys: keys})
 	srv.Use(graph.NewTransactioner(deps.Client))
+	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})
 	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, srv)))
 }

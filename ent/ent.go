@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
@@ -93,6 +94,7 @@ func checkColumn(t, c string) error {
 			complaintphoto.Table: complaintphoto.ValidColumn,
 			customer.Table:       customer.ValidColumn,
 			deal.Table:           deal.ValidColumn,
+			idempotencykey.Table: idempotencykey.ValidColumn,
 			project.Table:        project.ValidColumn,
 			refreshtoken.Table:   refreshtoken.ValidColumn,
 			unit.Table:           unit.ValidColumn,

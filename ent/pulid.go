@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
@@ -31,6 +32,7 @@ var prefixTable = map[string]string{
 	"PH": complaintphoto.Table,
 	"CU": customer.Table,
 	"DL": deal.Table,
+	"IK": idempotencykey.Table,
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
 	"UN": unit.Table,
@@ -48,6 +50,7 @@ var tablePrefix = map[string]string{
 	complaintphoto.Table: "PH",
 	customer.Table:       "CU",
 	deal.Table:           "DL",
+	idempotencykey.Table: "IK",
 	project.Table:        "PJ",
 	refreshtoken.Table:   "RT",
 	unit.Table:           "UN",

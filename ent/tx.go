@@ -30,6 +30,8 @@ type Tx struct {
 	Customer *CustomerClient
 	// Deal is the client for interacting with the Deal builders.
 	Deal *DealClient
+	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
+	IdempotencyKey *IdempotencyKeyClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -179,6 +181,7 @@ func (tx *Tx) init() {
 	tx.ComplaintPhoto = NewComplaintPhotoClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
+	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Unit = NewUnitClient(tx.config)

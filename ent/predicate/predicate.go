@@ -30,6 +30,9 @@ type Customer func(*sql.Selector)
 // Deal is the predicate function for deal builders.
 type Deal func(*sql.Selector)
 
+// IdempotencyKey is the predicate function for idempotencykey builders.
+type IdempotencyKey func(*sql.Selector)
+
 // Project is the predicate function for project builders.
 type Project func(*sql.Selector)
 
