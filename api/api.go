@@ -47,6 +47,8 @@ type Deps struct {
 	APIKeys  *auth.APIKeys
 	// Now is the clock of the domain rules; nil means time.Now.
 	Now func() time.Time
+	// Zone is the company's time zone, where "today" is; nil means Asia/Shanghai.
+	Zone *time.Location
 }
 
 // New returns the handler of the whole API.
@@ -65,7 +67,7 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func graphQL(cfg Config, deps Deps) http.Handler {
-	srv := handler.New(graph.NewSchema(deps.Client, deps.Sessions, deps.Now))
+	srv := handler.New(graph.NewSchema(graph.Deps{Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})

@@ -580,6 +580,10 @@ func authzQueryRows() []authzRow {
 				"anonymous": "!UNAUTHENTICATED",
 			})
 		}()),
+		authzQuery("Query.myFollowUps", "myFollowUps", `{ myFollowUps(date: "2026-11-23") { date due { id } overdue { id } } }`, nil,
+			authzEvery("{date=2026-11-23,due=[],overdue=[]}", map[string]string{
+				"portal": "!FORBIDDEN", "anonymous": "!UNAUTHENTICATED",
+			})),
 		authzQuery("Query.users", "users", `{ users(first: 20) { totalCount edges { node { id } } } }`, nil, map[string]string{
 			"admin":     "#9[tAdmin admin MA MB A1 A2 B1 H1 H2]",
 			"MA":        "#5[MA A1 A2 H1 H2]",
@@ -1018,7 +1022,7 @@ func TestAuthzMatrixCoversTheSchema(t *testing.T) {
 			t.Errorf("row %q has cells for actors that do not exist: %v", r.name, r.want)
 		}
 	}
-	schema := graph.NewSchema(nil, nil, nil).Schema()
+	schema := graph.NewSchema(graph.Deps{}).Schema()
 	fields := map[string]bool{}
 	for _, typ := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
 		if typ == nil {

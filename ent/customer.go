@@ -33,7 +33,7 @@ type Customer struct {
 	Name string `json:"name,omitempty"`
 	// E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it
 	Phone string `json:"phone,omitempty"`
-	// derived from phone by a hook, for the lookup at the door
+	// derived from phone by a hook, for the lookup at the door (where: {phoneLast4: "8000"}); the mask shows these digits anyway
 	PhoneLast4 string `json:"phone_last4,omitempty"`
 	// Gender holds the value of the "gender" field.
 	Gender customer.Gender `json:"gender,omitempty"`

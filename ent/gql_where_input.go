@@ -3336,6 +3336,21 @@ type CustomerWhereInput struct {
 	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
 	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
 
+	// "phone_last4" field predicates.
+	PhoneLast4             *string  `json:"phoneLast4,omitempty"`
+	PhoneLast4NEQ          *string  `json:"phoneLast4NEQ,omitempty"`
+	PhoneLast4In           []string `json:"phoneLast4In,omitempty"`
+	PhoneLast4NotIn        []string `json:"phoneLast4NotIn,omitempty"`
+	PhoneLast4GT           *string  `json:"phoneLast4GT,omitempty"`
+	PhoneLast4GTE          *string  `json:"phoneLast4GTE,omitempty"`
+	PhoneLast4LT           *string  `json:"phoneLast4LT,omitempty"`
+	PhoneLast4LTE          *string  `json:"phoneLast4LTE,omitempty"`
+	PhoneLast4Contains     *string  `json:"phoneLast4Contains,omitempty"`
+	PhoneLast4HasPrefix    *string  `json:"phoneLast4HasPrefix,omitempty"`
+	PhoneLast4HasSuffix    *string  `json:"phoneLast4HasSuffix,omitempty"`
+	PhoneLast4EqualFold    *string  `json:"phoneLast4EqualFold,omitempty"`
+	PhoneLast4ContainsFold *string  `json:"phoneLast4ContainsFold,omitempty"`
+
 	// "gender" field predicates.
 	Gender      *customer.Gender  `json:"gender,omitempty"`
 	GenderNEQ   *customer.Gender  `json:"genderNEQ,omitempty"`
@@ -3797,6 +3812,45 @@ func (i *CustomerWhereInput) P() (predicate.Customer, error) {
 	}
 	if i.NameContainsFold != nil {
 		predicates = append(predicates, customer.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.PhoneLast4 != nil {
+		predicates = append(predicates, customer.PhoneLast4EQ(*i.PhoneLast4))
+	}
+	if i.PhoneLast4NEQ != nil {
+		predicates = append(predicates, customer.PhoneLast4NEQ(*i.PhoneLast4NEQ))
+	}
+	if len(i.PhoneLast4In) > 0 {
+		predicates = append(predicates, customer.PhoneLast4In(i.PhoneLast4In...))
+	}
+	if len(i.PhoneLast4NotIn) > 0 {
+		predicates = append(predicates, customer.PhoneLast4NotIn(i.PhoneLast4NotIn...))
+	}
+	if i.PhoneLast4GT != nil {
+		predicates = append(predicates, customer.PhoneLast4GT(*i.PhoneLast4GT))
+	}
+	if i.PhoneLast4GTE != nil {
+		predicates = append(predicates, customer.PhoneLast4GTE(*i.PhoneLast4GTE))
+	}
+	if i.PhoneLast4LT != nil {
+		predicates = append(predicates, customer.PhoneLast4LT(*i.PhoneLast4LT))
+	}
+	if i.PhoneLast4LTE != nil {
+		predicates = append(predicates, customer.PhoneLast4LTE(*i.PhoneLast4LTE))
+	}
+	if i.PhoneLast4Contains != nil {
+		predicates = append(predicates, customer.PhoneLast4Contains(*i.PhoneLast4Contains))
+	}
+	if i.PhoneLast4HasPrefix != nil {
+		predicates = append(predicates, customer.PhoneLast4HasPrefix(*i.PhoneLast4HasPrefix))
+	}
+	if i.PhoneLast4HasSuffix != nil {
+		predicates = append(predicates, customer.PhoneLast4HasSuffix(*i.PhoneLast4HasSuffix))
+	}
+	if i.PhoneLast4EqualFold != nil {
+		predicates = append(predicates, customer.PhoneLast4EqualFold(*i.PhoneLast4EqualFold))
+	}
+	if i.PhoneLast4ContainsFold != nil {
+		predicates = append(predicates, customer.PhoneLast4ContainsFold(*i.PhoneLast4ContainsFold))
 	}
 	if i.Gender != nil {
 		predicates = append(predicates, customer.GenderEQ(*i.Gender))

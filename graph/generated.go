@@ -241,6 +241,7 @@ type ComplexityRoot struct {
 		AttributionRule    func(childComplexity int) int
 		BudgetMax          func(childComplexity int) int
 		BudgetMin          func(childComplexity int) int
+		ChurnRisk          func(childComplexity int) int
 		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		ConsentAt          func(childComplexity int) int
 		ConsentChannels    func(childComplexity int) int
@@ -331,6 +332,12 @@ type ComplexityRoot struct {
 		Deal func(childComplexity int) int
 	}
 
+	FollowUps struct {
+		Date    func(childComplexity int) int
+		Due     func(childComplexity int) int
+		Overdue func(childComplexity int) int
+	}
+
 	LogoutPayload struct {
 		Ok func(childComplexity int) int
 	}
@@ -410,6 +417,7 @@ type ComplexityRoot struct {
 		Customers   func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
 		Deals       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
 		Me          func(childComplexity int) int
+		MyFollowUps func(childComplexity int, date *string) int
 		Node        func(childComplexity int, id pulid.ID) int
 		Nodes       func(childComplexity int, ids []pulid.ID) int
 		Projects    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
@@ -562,6 +570,7 @@ type ComplexityRoot struct {
 
 type CustomerResolver interface {
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
+	ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error)
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*auth.Tokens, error)
@@ -597,6 +606,7 @@ type QueryResolver interface {
 	Users(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Visits(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) (*ent.VisitConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
+	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 }
 
@@ -1375,6 +1385,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.BudgetMin(childComplexity), true
+	case "Customer.churnRisk":
+		if e.ComplexityRoot.Customer.ChurnRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ChurnRisk(childComplexity), true
 	case "Customer.complaints":
 		if e.ComplexityRoot.Customer.Complaints == nil {
 			break
@@ -1799,6 +1815,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DealPayload.Deal(childComplexity), true
+
+	case "FollowUps.date":
+		if e.ComplexityRoot.FollowUps.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUps.Date(childComplexity), true
+	case "FollowUps.due":
+		if e.ComplexityRoot.FollowUps.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUps.Due(childComplexity), true
+	case "FollowUps.overdue":
+		if e.ComplexityRoot.FollowUps.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUps.Overdue(childComplexity), true
 
 	case "LogoutPayload.ok":
 		if e.ComplexityRoot.LogoutPayload.Ok == nil {
@@ -2322,6 +2357,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myFollowUps":
+		if e.ComplexityRoot.Query.MyFollowUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myFollowUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyFollowUps(childComplexity, args["date"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -3567,6 +3613,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_login(ctx, field)
 	case "attribution":
 		return ec.fieldContext_Customer_attribution(ctx, field)
+	case "churnRisk":
+		return ec.fieldContext_Customer_churnRisk(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -3675,6 +3723,18 @@ func (ec *executionContext) childFields_DealPayload(ctx context.Context, field g
 		return ec.fieldContext_DealPayload_deal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DealPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_FollowUps(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_FollowUps_date(ctx, field)
+	case "due":
+		return ec.fieldContext_FollowUps_due(ctx, field)
+	case "overdue":
+		return ec.fieldContext_FollowUps_overdue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FollowUps", field.Name)
 }
 
 func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5320,6 +5380,20 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myFollowUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "date",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["date"] = arg0
 	return args, nil
 }
 
@@ -9980,6 +10054,29 @@ func (ec *executionContext) fieldContext_Customer_attribution(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_churnRisk(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_churnRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().ChurnRisk(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_churnRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10819,6 +10916,93 @@ func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Deal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUps_date(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUps_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUps_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUps", field, false, false, "String")
+}
+
+func (ec *executionContext) _FollowUps_due(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUps_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUps_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUps",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FollowUps_overdue(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUps_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUps",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13160,6 +13344,50 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myFollowUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myFollowUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyFollowUps(ctx, fc.Args["date"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *sales.FollowUps) graphql.Marshaler {
+			return ec.marshalNFollowUps2ᚖestatecrmᚋsalesᚐFollowUps(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myFollowUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FollowUps(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myFollowUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -22181,7 +22409,7 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "attributionRule", "attributionRuleNEQ", "attributionRuleIn", "attributionRuleNotIn", "attributionRuleIsNil", "attributionRuleNotNil", "ownedSince", "ownedSinceNEQ", "ownedSinceIn", "ownedSinceNotIn", "ownedSinceGT", "ownedSinceGTE", "ownedSinceLT", "ownedSinceLTE", "ownedSinceIsNil", "ownedSinceNotNil", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "phoneLast4", "phoneLast4NEQ", "phoneLast4In", "phoneLast4NotIn", "phoneLast4GT", "phoneLast4GTE", "phoneLast4LT", "phoneLast4LTE", "phoneLast4Contains", "phoneLast4HasPrefix", "phoneLast4HasSuffix", "phoneLast4EqualFold", "phoneLast4ContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "attributionRule", "attributionRuleNEQ", "attributionRuleIn", "attributionRuleNotIn", "attributionRuleIsNil", "attributionRuleNotNil", "ownedSince", "ownedSinceNEQ", "ownedSinceIn", "ownedSinceNotIn", "ownedSinceGT", "ownedSinceGTE", "ownedSinceLT", "ownedSinceLTE", "ownedSinceIsNil", "ownedSinceNotNil", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22559,6 +22787,97 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 				return it, err
 			}
 			it.NameContainsFold = data
+		case "phoneLast4":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4 = data
+		case "phoneLast4NEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4NEQ = data
+		case "phoneLast4In":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4In"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4In = data
+		case "phoneLast4NotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4NotIn = data
+		case "phoneLast4GT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4GT = data
+		case "phoneLast4GTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4GTE = data
+		case "phoneLast4LT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4LT = data
+		case "phoneLast4LTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4LTE = data
+		case "phoneLast4Contains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4Contains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4Contains = data
+		case "phoneLast4HasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4HasPrefix = data
+		case "phoneLast4HasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4HasSuffix = data
+		case "phoneLast4EqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4EqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4EqualFold = data
+		case "phoneLast4ContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4ContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneLast4ContainsFold = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
@@ -31442,6 +31761,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_attribution(ctx, field, obj)
 				})
+		case "churnRisk":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_churnRisk(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31799,6 +32124,49 @@ func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = graphql.MarshalString("DealPayload")
 		case "deal":
 			out.Values[i] = ec._DealPayload_deal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var followUpsImplementors = []string{"FollowUps"}
+
+func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet, obj *sales.FollowUps) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, followUpsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FollowUps")
+		case "date":
+			out.Values[i] = ec._FollowUps_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "due":
+			out.Values[i] = ec._FollowUps_due(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overdue":
+			out.Values[i] = ec._FollowUps_overdue(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32399,6 +32767,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "myFollowUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myFollowUps(ctx, field)
 				})
 		case "salesGrid":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34063,6 +34437,22 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx context.Context, sel ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Customer!")
@@ -34281,6 +34671,14 @@ func (ec *executionContext) unmarshalNFocusFactor2estatecrmᚋentᚋschemaᚋsch
 
 func (ec *executionContext) marshalNFocusFactor2estatecrmᚋentᚋschemaᚋschematypeᚐFocusFactor(ctx context.Context, sel ast.SelectionSet, v schematype.FocusFactor) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNFollowUps2ᚖestatecrmᚋsalesᚐFollowUps(ctx context.Context, sel ast.SelectionSet, v *sales.FollowUps) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FollowUps!")
+		return graphql.Null
+	}
+	return ec._FollowUps(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx context.Context, v any) (model.HoldUnitInput, error) {

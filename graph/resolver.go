@@ -11,28 +11,55 @@ import (
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/graph/model"
+	"estatecrm/sales"
 )
 
 //go:generate go tool gqlgen
 //go:generate go run ./sdl ../schema.graphql
+
+// Deps are what the resolvers work with.
+type Deps struct {
+	Client   *ent.Client
+	Sessions *auth.Sessions
+	// Now is the clock of the domain rules (protection, holds, follow-ups),
+	// injectable for tests; nil means time.Now.
+	Now func() time.Time
+	// Zone is the company's time zone, where "today" is; nil means Asia/Shanghai.
+	Zone *time.Location
+	// Churn is when a customer not contacted is a risk; zero means the default.
+	Churn sales.ChurnPolicy
+}
 
 // Resolver is the resolver root.
 type Resolver struct {
 	client   *ent.Client
 	sessions *auth.Sessions
 	now      func() time.Time
+	zone     *time.Location
+	churn    sales.ChurnPolicy
 }
 
-// NewSchema returns the executable schema over the client; now is the
-// clock of the domain rules (protection, holds), injectable for tests.
-func NewSchema(client *ent.Client, sessions *auth.Sessions, now func() time.Time) graphql.ExecutableSchema {
+// NewSchema returns the executable schema.
+func NewSchema(d Deps) graphql.ExecutableSchema {
+	now := d.Now
 	if now == nil {
 		now = time.Now
 	}
-	return NewExecutableSchema(Config{
-		Resolvers: &Resolver{client: client, sessions: sessions, now: func() time.Time { return now().UTC() }},
-	})
+	if d.Zone == nil {
+		d.Zone = shanghai
+	}
+	if d.Churn == (sales.ChurnPolicy{}) {
+		d.Churn = sales.DefaultChurn()
+	}
+	return NewExecutableSchema(Config{Resolvers: &Resolver{
+		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn,
+		now: func() time.Time { return now().UTC() },
+	}})
 }
+
+// shanghai is UTC+8 all year (no daylight saving since 1991), so a fixed
+// zone is exact and needs no time zone database.
+var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
 
 // customerPayload wraps a customer returned by a sales operation.
 func customerPayload(c *ent.Customer, err error) (*model.CustomerPayload, error) {
@@ -64,4 +91,11 @@ func dealPayload(d *ent.Deal, err error) (*model.DealPayload, error) {
 		return nil, err
 	}
 	return &model.DealPayload{Deal: d}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -17,6 +17,11 @@ func (r *customerResolver) Attribution(ctx context.Context, obj *ent.Customer) (
 	return sales.AttributionOf(ctx, obj, r.now())
 }
 
+// ChurnRisk is the resolver for the churnRisk field.
+func (r *customerResolver) ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error) {
+	return r.churn.Risk(obj, r.now()), nil
+}
+
 // RegisterCustomer is the resolver for the registerCustomer field.
 func (r *mutationResolver) RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error) {
 	return customerPayload(sales.RegisterCustomer(ctx, r.db(ctx), input, r.now()))
@@ -64,4 +69,9 @@ func (r *mutationResolver) ContractDeal(ctx context.Context, input model.Contrac
 // CancelDeal is the resolver for the cancelDeal field.
 func (r *mutationResolver) CancelDeal(ctx context.Context, input model.CancelDealInput) (*model.DealPayload, error) {
 	return dealPayload(sales.CancelDeal(ctx, r.db(ctx), input.DealID, input.Reason, r.now()))
+}
+
+// MyFollowUps is the resolver for the myFollowUps field.
+func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error) {
+	return sales.MyFollowUps(ctx, r.client, deref(date), r.zone, r.now())
 }

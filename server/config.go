@@ -32,6 +32,8 @@ type Config struct {
 	JWTKeyGenerated bool
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
+	// Zone is the company's time zone: where "today" is for follow-ups.
+	Zone *time.Location
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -78,6 +80,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
 	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
+	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -112,6 +115,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if len(cfg.JWTKey) < 32 {
 		return cfg, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
+	}
+	if cfg.Zone, err = time.LoadLocation(*zone); err != nil {
+		return cfg, fmt.Errorf("timezone %q: not an IANA time zone like Asia/Shanghai", *zone)
 	}
 	if cfg.RefreshTokenTTL <= 0 {
 		return cfg, fmt.Errorf("refresh-token-ttl must be positive")

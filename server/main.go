@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
 
 	"estatecrm/api"
 	"estatecrm/auth"
@@ -130,6 +131,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		Signer:   signer,
 		Sessions: auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil),
 		APIKeys:  auth.NewAPIKeys(client, nil),
+		Zone:     cfg.Zone,
 	})
 	srv := &http.Server{
 		Handler:           handler,

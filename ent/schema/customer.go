@@ -34,8 +34,8 @@ func (Customer) Fields() []ent.Field {
 			Comment("E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it").
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("phone_last4").MaxLen(4).
-			Comment("derived from phone by a hook, for the lookup at the door").
-			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
+			Comment("derived from phone by a hook, for the lookup at the door (where: {phoneLast4: \"8000\"}); the mask shows these digits anyway").
+			Annotations(entgql.Skip(entgql.SkipType, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipOrderField)),
 		field.Enum("gender").Values("MALE", "FEMALE", "UNKNOWN").Default("UNKNOWN"),
 		field.Enum("age_band").
 			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
