@@ -49,7 +49,9 @@ func TestFindAndFollowUp(t *testing.T) {
 
 	// At the door: the last 4 digits find the customer among the agent's own.
 	var found struct {
-		Customers struct{ Edges []struct{ Node struct{ ID string } } }
+		Customers struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	env.As(t, viewers[0]).Query(t, `query($d: String!) { customers(first: 5, where: {phoneLast4: $d}) { edges { node { id } } } }`,
 		map[string]any{"d": mine.PhoneLast4}).Decode(t, &found)
