@@ -931,6 +931,25 @@ func authzMutationRows() []authzRow {
 				"A1":        "!FORBIDDEN db=unchanged",
 				"anonymous": "!UNAUTHENTICATED db=unchanged",
 			})),
+		authzMutation("Mutation.deliverUnit", "deliverUnit of H1's contracted unit",
+			`mutation($u: ID!) { deliverUnit(input: {unitId: $u}) { unit { status } } }`,
+			func(w *apitest.World, _ string) map[string]any { return map[string]any{"u": w.ID("uH1")} },
+			func(t *testing.T, w *apitest.World, _ string) {
+				w.Env.Client.Unit.UpdateOneID(w.ID("uH1")).SetStatus(unit.StatusCONTRACTED).ExecX(apitest.System())
+			},
+			unitState("uH1"),
+			authzEvery("!FORBIDDEN db=unchanged", map[string]string{
+				"admin": "{unit={status=DELIVERED}} db=changed", "MA": "{unit={status=DELIVERED}} db=changed",
+				"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged", "H2": "!NOT_FOUND db=unchanged",
+				"anonymous": "!UNAUTHENTICATED db=unchanged",
+			})),
+		authzMutation("Mutation.activateOwner", "activateOwner with a code nobody was given",
+			`mutation { activateOwner(input: {code: "NOPE2345", login: "someone", password: "long-enough-1"}) { user { id } } }`,
+			func(*apitest.World, string) map[string]any { return nil }, nil,
+			func(t *testing.T, w *apitest.World, _ string) string {
+				return strconv.Itoa(w.Env.Client.User.Query().CountX(apitest.System()))
+			},
+			authzEvery("!BAD_USER_INPUT db=unchanged", nil)),
 		authzMutation("Mutation.createAPIKey", "createAPIKey",
 			`mutation($n: String!) { createAPIKey(input: {name: $n}) { apiKey { name active } } }`,
 			func(_ *apitest.World, actor string) map[string]any { return map[string]any{"n": "key-" + actor} }, nil,

@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent/migrate"
 	"estatecrm/ent/schema/pulid"
 
+	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -42,6 +43,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// ActivationCode is the client for interacting with the ActivationCode builders.
+	ActivationCode *ActivationCodeClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
@@ -80,6 +83,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.ActivationCode = NewActivationCodeClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Building = NewBuildingClient(c.config)
 	c.Complaint = NewComplaintClient(c.config)
@@ -186,6 +190,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:            ctx,
 		config:         cfg,
 		APIKey:         NewAPIKeyClient(cfg),
+		ActivationCode: NewActivationCodeClient(cfg),
 		AuditEvent:     NewAuditEventClient(cfg),
 		Building:       NewBuildingClient(cfg),
 		Complaint:      NewComplaintClient(cfg),
@@ -219,6 +224,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:            ctx,
 		config:         cfg,
 		APIKey:         NewAPIKeyClient(cfg),
+		ActivationCode: NewActivationCodeClient(cfg),
 		AuditEvent:     NewAuditEventClient(cfg),
 		Building:       NewBuildingClient(cfg),
 		Complaint:      NewComplaintClient(cfg),
@@ -261,9 +267,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEvent, c.Building, c.Complaint, c.ComplaintEvent,
-		c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey, c.Project,
-		c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
+		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
+		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -273,9 +279,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEvent, c.Building, c.Complaint, c.ComplaintEvent,
-		c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey, c.Project,
-		c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
+		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
+		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -286,6 +292,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *ActivationCodeMutation:
+		return c.ActivationCode.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *BuildingMutation:
@@ -448,6 +456,140 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// ActivationCodeClient is a client for the ActivationCode schema.
+type ActivationCodeClient struct {
+	config
+}
+
+// NewActivationCodeClient returns a client for the ActivationCode from the given config.
+func NewActivationCodeClient(c config) *ActivationCodeClient {
+	return &ActivationCodeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `activationcode.Hooks(f(g(h())))`.
+func (c *ActivationCodeClient) Use(hooks ...Hook) {
+	c.hooks.ActivationCode = append(c.hooks.ActivationCode, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `activationcode.Intercept(f(g(h())))`.
+func (c *ActivationCodeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ActivationCode = append(c.inters.ActivationCode, interceptors...)
+}
+
+// Create returns a builder for creating a ActivationCode entity.
+func (c *ActivationCodeClient) Create() *ActivationCodeCreate {
+	mutation := newActivationCodeMutation(c.config, OpCreate)
+	return &ActivationCodeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ActivationCode entities.
+func (c *ActivationCodeClient) CreateBulk(builders ...*ActivationCodeCreate) *ActivationCodeCreateBulk {
+	return &ActivationCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ActivationCodeClient) MapCreateBulk(slice any, setFunc func(*ActivationCodeCreate, int)) *ActivationCodeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ActivationCodeCreateBulk{err: fmt.Errorf("calling to ActivationCodeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ActivationCodeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ActivationCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ActivationCode.
+func (c *ActivationCodeClient) Update() *ActivationCodeUpdate {
+	mutation := newActivationCodeMutation(c.config, OpUpdate)
+	return &ActivationCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ActivationCodeClient) UpdateOne(_m *ActivationCode) *ActivationCodeUpdateOne {
+	mutation := newActivationCodeMutation(c.config, OpUpdateOne, withActivationCode(_m))
+	return &ActivationCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ActivationCodeClient) UpdateOneID(id pulid.ID) *ActivationCodeUpdateOne {
+	mutation := newActivationCodeMutation(c.config, OpUpdateOne, withActivationCodeID(id))
+	return &ActivationCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ActivationCode.
+func (c *ActivationCodeClient) Delete() *ActivationCodeDelete {
+	mutation := newActivationCodeMutation(c.config, OpDelete)
+	return &ActivationCodeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ActivationCodeClient) DeleteOne(_m *ActivationCode) *ActivationCodeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ActivationCodeClient) DeleteOneID(id pulid.ID) *ActivationCodeDeleteOne {
+	builder := c.Delete().Where(activationcode.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ActivationCodeDeleteOne{builder}
+}
+
+// Query returns a query builder for ActivationCode.
+func (c *ActivationCodeClient) Query() *ActivationCodeQuery {
+	return &ActivationCodeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeActivationCode},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ActivationCode entity by its id.
+func (c *ActivationCodeClient) Get(ctx context.Context, id pulid.ID) (*ActivationCode, error) {
+	return c.Query().Where(activationcode.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ActivationCodeClient) GetX(ctx context.Context, id pulid.ID) *ActivationCode {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ActivationCodeClient) Hooks() []Hook {
+	hooks := c.hooks.ActivationCode
+	return append(hooks[:len(hooks):len(hooks)], activationcode.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ActivationCodeClient) Interceptors() []Interceptor {
+	return c.inters.ActivationCode
+}
+
+func (c *ActivationCodeClient) mutate(ctx context.Context, m *ActivationCodeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ActivationCodeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ActivationCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ActivationCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ActivationCodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ActivationCode mutation op: %q", m.Op())
 	}
 }
 
@@ -3096,14 +3238,14 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEvent, Building, Complaint, ComplaintEvent, ComplaintPhoto,
-		Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit, User,
-		Visit []ent.Hook
+		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
+		ComplaintPhoto, Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit,
+		User, Visit []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEvent, Building, Complaint, ComplaintEvent, ComplaintPhoto,
-		Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit, User,
-		Visit []ent.Interceptor
+		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
+		ComplaintPhoto, Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit,
+		User, Visit []ent.Interceptor
 	}
 )
 

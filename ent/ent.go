@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -87,6 +88,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:         apikey.ValidColumn,
+			activationcode.Table: activationcode.ValidColumn,
 			auditevent.Table:     auditevent.ValidColumn,
 			building.Table:       building.ValidColumn,
 			complaint.Table:      complaint.ValidColumn,

@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -25,6 +26,7 @@ import (
 // prefixTable maps ID prefixes to table names.
 var prefixTable = map[string]string{
 	"AK": apikey.Table,
+	"AC": activationcode.Table,
 	"AU": auditevent.Table,
 	"BD": building.Table,
 	"CP": complaint.Table,
@@ -43,6 +45,7 @@ var prefixTable = map[string]string{
 // tablePrefix maps table names to ID prefixes.
 var tablePrefix = map[string]string{
 	apikey.Table:         "AK",
+	activationcode.Table: "AC",
 	auditevent.Table:     "AU",
 	building.Table:       "BD",
 	complaint.Table:      "CP",

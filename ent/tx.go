@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// ActivationCode is the client for interacting with the ActivationCode builders.
+	ActivationCode *ActivationCodeClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
@@ -174,6 +176,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.ActivationCode = NewActivationCodeClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Building = NewBuildingClient(tx.config)
 	tx.Complaint = NewComplaintClient(tx.config)

@@ -332,6 +332,12 @@ type ComplexityRoot struct {
 		Deal func(childComplexity int) int
 	}
 
+	DeliverUnitPayload struct {
+		ActivationCode func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		Unit           func(childComplexity int) int
+	}
+
 	FollowUps struct {
 		Date    func(childComplexity int) int
 		Due     func(childComplexity int) int
@@ -343,12 +349,14 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ActivateOwner     func(childComplexity int, input sales.Activation) int
 		CancelDeal        func(childComplexity int, input model.CancelDealInput) int
 		ChangePassword    func(childComplexity int, input account.PasswordChange) int
 		ClaimCustomer     func(childComplexity int, input model.ClaimCustomerInput) int
 		ContractDeal      func(childComplexity int, input model.ContractDealInput) int
 		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
 		CreateUser        func(childComplexity int, input account.NewUser) int
+		DeliverUnit       func(childComplexity int, input model.DeliverUnitInput) int
 		HoldUnit          func(childComplexity int, input model.HoldUnitInput) int
 		LogVisit          func(childComplexity int, input sales.Visit) int
 		Login             func(childComplexity int, input model.LoginInput) int
@@ -591,6 +599,8 @@ type MutationResolver interface {
 	ReserveUnit(ctx context.Context, input sales.Reservation) (*model.DealPayload, error)
 	ContractDeal(ctx context.Context, input model.ContractDealInput) (*model.DealPayload, error)
 	CancelDeal(ctx context.Context, input model.CancelDealInput) (*model.DealPayload, error)
+	DeliverUnit(ctx context.Context, input model.DeliverUnitInput) (*sales.Delivery, error)
+	ActivateOwner(ctx context.Context, input sales.Activation) (*model.UserPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id pulid.ID) (ent.Noder, error)
@@ -1816,6 +1826,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DealPayload.Deal(childComplexity), true
 
+	case "DeliverUnitPayload.activationCode":
+		if e.ComplexityRoot.DeliverUnitPayload.ActivationCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliverUnitPayload.ActivationCode(childComplexity), true
+	case "DeliverUnitPayload.expiresAt":
+		if e.ComplexityRoot.DeliverUnitPayload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliverUnitPayload.ExpiresAt(childComplexity), true
+	case "DeliverUnitPayload.unit":
+		if e.ComplexityRoot.DeliverUnitPayload.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliverUnitPayload.Unit(childComplexity), true
+
 	case "FollowUps.date":
 		if e.ComplexityRoot.FollowUps.Date == nil {
 			break
@@ -1842,6 +1871,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.Ok(childComplexity), true
 
+	case "Mutation.activateOwner":
+		if e.ComplexityRoot.Mutation.ActivateOwner == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_activateOwner_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ActivateOwner(childComplexity, args["input"].(sales.Activation)), true
 	case "Mutation.cancelDeal":
 		if e.ComplexityRoot.Mutation.CancelDeal == nil {
 			break
@@ -1908,6 +1948,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(account.NewUser)), true
+	case "Mutation.deliverUnit":
+		if e.ComplexityRoot.Mutation.DeliverUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deliverUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeliverUnit(childComplexity, args["input"].(model.DeliverUnitInput)), true
 	case "Mutation.holdUnit":
 		if e.ComplexityRoot.Mutation.HoldUnit == nil {
 			break
@@ -3036,6 +3087,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("APIKeyOrder", ec.unmarshalInputAPIKeyOrder),
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
+			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BuildingOrder", ec.unmarshalInputBuildingOrder),
@@ -3055,6 +3107,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomerWhereInput", ec.unmarshalInputCustomerWhereInput),
 			graphql.NewInputUnmarshaler("DealOrder", ec.unmarshalInputDealOrder),
 			graphql.NewInputUnmarshaler("DealWhereInput", ec.unmarshalInputDealWhereInput),
+			graphql.NewInputUnmarshaler("DeliverUnitInput", ec.unmarshalInputDeliverUnitInput),
 			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
 			graphql.NewInputUnmarshaler("LogVisitInput", ec.unmarshalInputLogVisitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
@@ -3723,6 +3776,18 @@ func (ec *executionContext) childFields_DealPayload(ctx context.Context, field g
 		return ec.fieldContext_DealPayload_deal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DealPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeliverUnitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_DeliverUnitPayload_unit(ctx, field)
+	case "activationCode":
+		return ec.fieldContext_DeliverUnitPayload_activationCode(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_DeliverUnitPayload_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliverUnitPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_FollowUps(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4463,6 +4528,20 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_activateOwner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.Activation, error) {
+			return ec.unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐActivation(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelDeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4539,6 +4618,20 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.NewUser, error) {
 			return ec.unmarshalNCreateUserInput2estatecrmᚋaccountᚐNewUser(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deliverUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeliverUnitInput, error) {
+			return ec.unmarshalNDeliverUnitInput2estatecrmᚋgraphᚋmodelᚐDeliverUnitInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10921,6 +11014,84 @@ func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _DeliverUnitPayload_unit(ctx context.Context, field graphql.CollectedField, obj *sales.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliverUnitPayload_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliverUnitPayload_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliverUnitPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeliverUnitPayload_activationCode(ctx context.Context, field graphql.CollectedField, obj *sales.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliverUnitPayload_activationCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivationCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliverUnitPayload_activationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliverUnitPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _DeliverUnitPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *sales.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliverUnitPayload_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliverUnitPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliverUnitPayload", field, false, false, "Time")
+}
+
 func (ec *executionContext) _FollowUps_date(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11817,6 +11988,94 @@ func (ec *executionContext) fieldContext_Mutation_cancelDeal(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelDeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deliverUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deliverUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeliverUnit(ctx, fc.Args["input"].(model.DeliverUnitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *sales.Delivery) graphql.Marshaler {
+			return ec.marshalNDeliverUnitPayload2ᚖestatecrmᚋsalesᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deliverUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliverUnitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deliverUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_activateOwner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_activateOwner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ActivateOwner(ctx, fc.Args["input"].(sales.Activation))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserPayload) graphql.Marshaler {
+			return ec.marshalNUserPayload2ᚖestatecrmᚋgraphᚋmodelᚐUserPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_activateOwner(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_activateOwner_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17608,6 +17867,62 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 func UnmarshalAPIKeyWhereInput(ctx context.Context, raw any) (ent.APIKeyWhereInput, error) {
 	var out ent.APIKeyWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "APIKeyWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputActivateOwnerInput(ctx context.Context, obj any) (sales.Activation, error) {
+	var it sales.Activation
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "login", "password"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "login":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Login = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalActivateOwnerInput unmarshals raw into the ActivateOwnerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalActivateOwnerInput(ctx context.Context, raw any) (sales.Activation, error) {
+	var out sales.Activation
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ActivateOwnerInput", raw, &out)
 	return out, err
 }
 
@@ -25475,6 +25790,48 @@ func UnmarshalDealWhereInput(ctx context.Context, raw any) (ent.DealWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeliverUnitInput(ctx context.Context, obj any) (model.DeliverUnitInput, error) {
+	var it model.DeliverUnitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeliverUnitInput unmarshals raw into the DeliverUnitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeliverUnitInput(ctx context.Context, raw any) (model.DeliverUnitInput, error) {
+	var out model.DeliverUnitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeliverUnitInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj any) (model.HoldUnitInput, error) {
 	var it model.HoldUnitInput
 	if obj == nil {
@@ -32144,6 +32501,49 @@ func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var deliverUnitPayloadImplementors = []string{"DeliverUnitPayload"}
+
+func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.SelectionSet, obj *sales.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliverUnitPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliverUnitPayload")
+		case "unit":
+			out.Values[i] = ec._DeliverUnitPayload_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activationCode":
+			out.Values[i] = ec._DeliverUnitPayload_activationCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._DeliverUnitPayload_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var followUpsImplementors = []string{"FollowUps"}
 
 func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet, obj *sales.FollowUps) graphql.Marshaler {
@@ -32361,6 +32761,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelDeal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelDeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliverUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deliverUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activateOwner":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_activateOwner(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -34128,6 +34542,11 @@ func (ec *executionContext) unmarshalNAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIK
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐActivation(ctx context.Context, v any) (sales.Activation, error) {
+	res, err := ec.unmarshalInputActivateOwnerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAmenity2estatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx context.Context, sel ast.SelectionSet, v schematype.Amenity) graphql.Marshaler {
 	return ec._Amenity(ctx, sel, &v)
 }
@@ -34647,6 +35066,19 @@ func (ec *executionContext) marshalNDealStage2estatecrmᚋentᚋdealᚐStage(ctx
 func (ec *executionContext) unmarshalNDealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx context.Context, v any) (*ent.DealWhereInput, error) {
 	res, err := ec.unmarshalInputDealWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeliverUnitInput2estatecrmᚋgraphᚋmodelᚐDeliverUnitInput(ctx context.Context, v any) (model.DeliverUnitInput, error) {
+	res, err := ec.unmarshalInputDeliverUnitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeliverUnitPayload2ᚖestatecrmᚋsalesᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *sales.Delivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeliverUnitPayload!")
+		return graphql.Null
+	}
+	return ec._DeliverUnitPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {

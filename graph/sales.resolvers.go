@@ -71,6 +71,17 @@ func (r *mutationResolver) CancelDeal(ctx context.Context, input model.CancelDea
 	return dealPayload(sales.CancelDeal(ctx, r.db(ctx), input.DealID, input.Reason, r.now()))
 }
 
+// DeliverUnit is the resolver for the deliverUnit field.
+func (r *mutationResolver) DeliverUnit(ctx context.Context, input model.DeliverUnitInput) (*sales.Delivery, error) {
+	return sales.DeliverUnit(ctx, r.db(ctx), input.UnitID, r.now())
+}
+
+// ActivateOwner is the resolver for the activateOwner field.
+func (r *mutationResolver) ActivateOwner(ctx context.Context, input sales.Activation) (*model.UserPayload, error) {
+	u, err := sales.ActivateOwner(ctx, r.db(ctx), input, r.now())
+	return userPayload(u, err)
+}
+
 // MyFollowUps is the resolver for the myFollowUps field.
 func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error) {
 	return sales.MyFollowUps(ctx, r.client, deref(date), r.zone, r.now())

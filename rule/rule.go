@@ -214,6 +214,9 @@ func AllowStaffUnitWrites() privacy.MutationRule {
 		if by, ok := m.HeldByID(); ok && v.Role == auth.RoleAgent && by != v.UserID {
 			return privacy.Denyf("an agent holds units only for itself")
 		}
+		if s, ok := m.Status(); ok && v.Role == auth.RoleAgent && s == unit.StatusDELIVERED {
+			return privacy.Denyf("only a manager delivers a unit")
+		}
 		m.Where(unit.ProjectIDIn(v.ProjectIDs...))
 		return privacy.Allow
 	})

@@ -33,6 +33,29 @@ var (
 			},
 		},
 	}
+	// ActivationCodesColumns holds the columns for the "activation_codes" table.
+	ActivationCodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "code_hash", Type: field.TypeString},
+		{Name: "customer_id", Type: field.TypeString},
+		{Name: "unit_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ActivationCodesTable holds the schema information for the "activation_codes" table.
+	ActivationCodesTable = &schema.Table{
+		Name:       "activation_codes",
+		Columns:    ActivationCodesColumns,
+		PrimaryKey: []*schema.Column{ActivationCodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "activationcode_code_hash",
+				Unique:  true,
+				Columns: []*schema.Column{ActivationCodesColumns[1]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -730,6 +753,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		ActivationCodesTable,
 		AuditEventsTable,
 		BuildingsTable,
 		ComplaintsTable,

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"context"
+	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -113,6 +114,34 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() pulid.ID)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	activationcodeMixin := schema.ActivationCode{}.Mixin()
+	activationcode.Policy = privacy.NewPolicies(schema.ActivationCode{})
+	activationcode.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := activationcode.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	activationcodeMixinFields0 := activationcodeMixin[0].Fields()
+	_ = activationcodeMixinFields0
+	activationcodeFields := schema.ActivationCode{}.Fields()
+	_ = activationcodeFields
+	// activationcodeDescCodeHash is the schema descriptor for code_hash field.
+	activationcodeDescCodeHash := activationcodeFields[0].Descriptor()
+	// activationcode.CodeHashValidator is a validator for the "code_hash" field. It is called by the builders before save.
+	activationcode.CodeHashValidator = activationcodeDescCodeHash.Validators[0].(func(string) error)
+	// activationcodeDescCreatedAt is the schema descriptor for created_at field.
+	activationcodeDescCreatedAt := activationcodeFields[3].Descriptor()
+	// activationcode.DefaultCreatedAt holds the default value on creation for the created_at field.
+	activationcode.DefaultCreatedAt = activationcodeDescCreatedAt.Default.(func() time.Time)
+	// activationcodeDescID is the schema descriptor for id field.
+	activationcodeDescID := activationcodeMixinFields0[0].Descriptor()
+	// activationcode.DefaultID holds the default value on creation for the id field.
+	activationcode.DefaultID = activationcodeDescID.Default.(func() pulid.ID)
+	// activationcode.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	activationcode.IDValidator = activationcodeDescID.Validators[0].(func(string) error)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -32,6 +32,10 @@ type DealPayload struct {
 	Deal *ent.Deal `json:"deal"`
 }
 
+type DeliverUnitInput struct {
+	UnitID pulid.ID `json:"unitId"`
+}
+
 type HoldUnitInput struct {
 	UnitID     pulid.ID `json:"unitId"`
 	CustomerID pulid.ID `json:"customerId"`
