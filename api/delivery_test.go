@@ -49,7 +49,9 @@ func TestDeliveryAndHomeownerActivation(t *testing.T) {
 	const activate = `mutation($c: String!, $l: String!) { activateOwner(input: {code: $c, login: $l, password: "my-new-home-1"}) { user { role } } }`
 	// Typed from paper: lower case, with a space.
 	typed := strings.ToLower(code[:5]) + " " + code[5:]
-	var a struct{ ActivateOwner struct{ User struct{ Role string } } }
+	var a struct {
+		ActivateOwner struct{ User struct{ Role string } }
+	}
 	env.Anonymous().Query(t, activate, map[string]any{"c": typed, "l": "owner.new"}).Decode(t, &a)
 	if a.ActivateOwner.User.Role != "OWNER" {
 		t.Fatalf("activated %+v", a)
@@ -60,7 +62,11 @@ func TestDeliveryAndHomeownerActivation(t *testing.T) {
 	// The homeowner signs in and sees their unit, and only it.
 	var s struct{ Login authPayload }
 	login(t, env, "owner.new", "my-new-home-1").Decode(t, &s)
-	var mine struct{ Units struct{ Edges []struct{ Node struct{ ID, Status string } } } }
+	var mine struct {
+		Units struct {
+			Edges []struct{ Node struct{ ID, Status string } }
+		}
+	}
 	bearer(env, s.Login.AccessToken).Query(t, `{ units(first: 10) { edges { node { id status } } } }`, nil).Decode(t, &mine)
 	if len(mine.Units.Edges) != 1 || mine.Units.Edges[0].Node.ID != string(u.ID) {
 		t.Fatalf("the homeowner sees %+v", mine)
@@ -77,7 +83,9 @@ func TestExpiredActivationCode(t *testing.T) {
 	env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusCONTRACTED).ExecX(ctx)
 	env.Client.Deal.Create().SetUnitID(u.ID).SetCustomerID(customers[0].ID).SetAgentID(viewers[0].UserID).SetProjectID(p.ID).
 		SetStage(deal.StageCONTRACTED).SetPrice(u.ListPrice).SetPaymentMethod(deal.PaymentMethodFULL).SetReservedAt(time.Now()).ExecX(ctx)
-	var d struct{ DeliverUnit struct{ ActivationCode string } }
+	var d struct {
+		DeliverUnit struct{ ActivationCode string }
+	}
 	env.As(t, manager).Query(t, `mutation($u: ID!) { deliverUnit(input: {unitId: $u}) { activationCode } }`, map[string]any{"u": u.ID}).Decode(t, &d)
 	now := time.Now().Add(15 * 24 * time.Hour)
 	env.Now = func() time.Time { return now }
