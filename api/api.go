@@ -22,6 +22,7 @@ import (
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
 	"estatecrm/idempotency"
+	"estatecrm/live"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -49,6 +50,8 @@ type Deps struct {
 	Now func() time.Time
 	// Zone is the company's time zone, where "today" is; nil means Asia/Shanghai.
 	Zone *time.Location
+	// Hub carries unit status changes to subscriptions (installed on Client).
+	Hub *live.Hub
 }
 
 // New returns the handler of the whole API.
@@ -67,10 +70,14 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func graphQL(cfg Config, deps Deps) http.Handler {
-	srv := handler.New(graph.NewSchema(graph.Deps{Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone}))
+	srv := handler.New(graph.NewSchema(graph.Deps{Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		InitFunc:              authenticateSocket(deps.Signer, deps.APIKeys),
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -46,4 +50,27 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, next http.Handler) ht
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticateSocket checks the credentials a WebSocket client sends in
+// connection_init ({"Authorization": "Bearer …"} or {"X-API-Key": "…"}).
+// A token's connection ends when the token does.
+func authenticateSocket(signer *auth.Signer, keys *auth.APIKeys) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if key := p.GetString("X-API-Key"); key != "" {
+			v, allowed, err := keys.Authenticate(ctx, key)
+			if err != nil || !allowed {
+				return ctx, nil, errors.New("invalid API key")
+			}
+			return auth.NewContext(ctx, v), nil, nil
+		}
+		token, ok := strings.CutPrefix(p.Authorization(), "Bearer ")
+		v, err := signer.Parse(strings.TrimSpace(token))
+		if !ok || err != nil {
+			return ctx, nil, auth.ErrInvalidToken
+		}
+		ctx, cancel := context.WithDeadline(auth.NewContext(ctx, v), v.Expires)
+		context.AfterFunc(ctx, cancel) // released when the deadline passes or the connection ends
+		return ctx, nil, nil
+	}
 }

@@ -12,8 +12,10 @@ package api_test
 // Expectations may list items in any order.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,6 +27,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"estatecrm/account"
+	"github.com/coder/websocket/wsjson"
+
 	"estatecrm/api/apitest"
 	"estatecrm/audit"
 	"estatecrm/ent"
@@ -584,6 +588,10 @@ func authzQueryRows() []authzRow {
 			authzEvery("{date=2026-11-23,due=[],overdue=[]}", map[string]string{
 				"portal": "!FORBIDDEN", "anonymous": "!UNAUTHENTICATED",
 			})),
+		{field: "Subscription.unitStatusChanged", name: "unitStatusChanged of project A, then a hold of uFree", run: authzWatch,
+			want: authzEvery("{status=HELD,unit=uFree{number=202}}", map[string]string{
+				"MB": "!NOT_FOUND", "B1": "!NOT_FOUND", "H1": "no event", "H2": "no event", "anonymous": "!UNAUTHENTICATED",
+			})},
 		authzQuery("Query.users", "users", `{ users(first: 20) { totalCount edges { node { id } } } }`, nil, map[string]string{
 			"admin":     "#9[tAdmin admin MA MB A1 A2 B1 H1 H2]",
 			"MA":        "#5[MA A1 A2 H1 H2]",
@@ -1186,4 +1194,65 @@ func dealState(label string) func(t *testing.T, w *apitest.World, _ string) stri
 		d := w.Env.Client.Deal.GetX(apitest.System(), w.ID(label))
 		return string(d.Stage) + " " + string(w.Env.Client.Unit.GetX(apitest.System(), d.UnitID).Status)
 	}
+}
+
+// authzWatch subscribes to project A's unit changes as the actor, then
+// holds uFree (as the system) and reports what the subscriber hears.
+func authzWatch(t *testing.T, w *apitest.World, actor string) string {
+	sys := apitest.System()
+	w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusAVAILABLE).
+		ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().ExecX(sys)
+	srv := httptest.NewServer(w.Env.Handler)
+	defer srv.Close()
+	payload := map[string]any{}
+	switch actor {
+	case "portal":
+		payload["X-API-Key"] = w.PortalKey
+	case "anonymous":
+	default:
+		tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload["Authorization"] = "Bearer " + tok
+	}
+	s, err := dial(t, srv.URL, payload)
+	if err != nil {
+		return "!UNAUTHENTICATED"
+	}
+	subscribe(s, w.ID("pA"))
+	w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusHELD).SetHeldByID(w.ID("A1")).
+		SetHeldForID(w.ID("cA1")).SetHoldExpiresAt(time.Now().Add(time.Hour)).ExecX(sys)
+	ctx, cancel := context.WithTimeout(s.ctx, 700*time.Millisecond)
+	defer cancel()
+	for {
+		var m map[string]any
+		if err := wsjson.Read(ctx, s.conn, &m); err != nil {
+			return "no event"
+		}
+		switch m["type"] {
+		case "next":
+			p, _ := m["payload"].(map[string]any)
+			if data, ok := p["data"].(map[string]any); ok {
+				return authzRenderValue(w, data["unitStatusChanged"])
+			}
+			errs, _ := p["errors"].([]any)
+			return authzSocketError(errs)
+		case "error":
+			errs, _ := m["payload"].([]any)
+			return authzSocketError(errs)
+		}
+	}
+}
+
+// authzSocketError renders the first error of a WebSocket message as !CODE.
+func authzSocketError(errs []any) string {
+	if len(errs) > 0 {
+		if e, ok := errs[0].(map[string]any); ok {
+			if ext, ok := e["extensions"].(map[string]any); ok {
+				return fmt.Sprintf("!%v", ext["code"])
+			}
+		}
+	}
+	return "!error"
 }

@@ -98,7 +98,7 @@ func (s *Signer) Parse(token string) (*Viewer, error) {
 	default:
 		return nil, ErrInvalidToken
 	}
-	v := &Viewer{UserID: pulid.ID(c.Subject), Role: c.Role, CustomerID: pulid.ID(c.CustomerID)}
+	v := &Viewer{UserID: pulid.ID(c.Subject), Role: c.Role, CustomerID: pulid.ID(c.CustomerID), Expires: c.ExpiresAt.Time}
 	for _, p := range c.ProjectIDs {
 		v.ProjectIDs = append(v.ProjectIDs, pulid.ID(p))
 	}

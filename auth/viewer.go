@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"estatecrm/ent/schema/pulid"
 )
@@ -30,6 +31,9 @@ type Viewer struct {
 	Role       Role       //
 	ProjectIDs []pulid.ID // the projects a staff member works in
 	CustomerID pulid.ID   // the customer record a homeowner is
+	// Expires is when the access token behind the viewer runs out (zero for
+	// an API key): a subscription ends then.
+	Expires time.Time
 }
 
 type viewerKey struct{}

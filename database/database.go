@@ -28,6 +28,8 @@ const DefaultSQLitePath = "data/estatecrm.db"
 
 // DB is an open database.
 type DB struct {
+	// URL is what the database was opened with (LISTEN needs its own connection).
+	URL     string
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
 	// Driver is what the ent client runs on; tests wrap it to count statements.
@@ -65,7 +67,7 @@ func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s unreachable: %s", redact(rawURL), oneLine(err))
 	}
-	return &DB{SQL: db, Dialect: dia, Driver: entsql.OpenDB(dia, db)}, nil
+	return &DB{URL: rawURL, SQL: db, Dialect: dia, Driver: entsql.OpenDB(dia, db)}, nil
 }
 
 // Client returns an ent client over the database.

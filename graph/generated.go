@@ -22,6 +22,7 @@ import (
 	"estatecrm/ent/visit"
 	"estatecrm/graph/model"
 	"estatecrm/graph/scalar"
+	"estatecrm/live"
 	"estatecrm/money"
 	"estatecrm/sales"
 	"fmt"
@@ -50,6 +51,8 @@ type ResolverRoot interface {
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
+	UnitStatusEvent() UnitStatusEventResolver
 }
 
 type DirectiveRoot struct {
@@ -451,6 +454,10 @@ type ComplexityRoot struct {
 		Units func(childComplexity int) int
 	}
 
+	Subscription struct {
+		UnitStatusChanged func(childComplexity int, projectID pulid.ID) int
+	}
+
 	Unit struct {
 		Bathrooms     func(childComplexity int) int
 		Bedrooms      func(childComplexity int) int
@@ -499,6 +506,12 @@ type ComplexityRoot struct {
 	UnitStatusCount struct {
 		Count  func(childComplexity int) int
 		Status func(childComplexity int) int
+	}
+
+	UnitStatusEvent struct {
+		At     func(childComplexity int) int
+		Status func(childComplexity int) int
+		Unit   func(childComplexity int) int
 	}
 
 	User struct {
@@ -618,6 +631,12 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*ent.User, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
+}
+type SubscriptionResolver interface {
+	UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error)
+}
+type UnitStatusEventResolver interface {
+	Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2542,6 +2561,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SalesGridFloor.Units(childComplexity), true
 
+	case "Subscription.unitStatusChanged":
+		if e.ComplexityRoot.Subscription.UnitStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_unitStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.UnitStatusChanged(childComplexity, args["projectId"].(pulid.ID)), true
+
 	case "Unit.bathrooms":
 		if e.ComplexityRoot.Unit.Bathrooms == nil {
 			break
@@ -2771,6 +2802,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UnitStatusCount.Status(childComplexity), true
+
+	case "UnitStatusEvent.at":
+		if e.ComplexityRoot.UnitStatusEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitStatusEvent.At(childComplexity), true
+	case "UnitStatusEvent.status":
+		if e.ComplexityRoot.UnitStatusEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitStatusEvent.Status(childComplexity), true
+	case "UnitStatusEvent.unit":
+		if e.ComplexityRoot.UnitStatusEvent.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitStatusEvent.Unit(childComplexity), true
 
 	case "User.active":
 		if e.ComplexityRoot.User.Active == nil {
@@ -3172,6 +3222,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -4032,6 +4099,18 @@ func (ec *executionContext) childFields_UnitStatusCount(ctx context.Context, fie
 		return ec.fieldContext_UnitStatusCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UnitStatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_UnitStatusEvent_unit(ctx, field)
+	case "status":
+		return ec.fieldContext_UnitStatusEvent_status(ctx, field)
+	case "at":
+		return ec.fieldContext_UnitStatusEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitStatusEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5745,6 +5824,20 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_unitStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg0
 	return args, nil
 }
 
@@ -13986,6 +14079,50 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_unitStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_unitStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().UnitStatusChanged(ctx, fc.Args["projectId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *live.UnitEvent) graphql.Marshaler {
+			return ec.marshalNUnitStatusEvent2ᚖestatecrmᚋliveᚐUnitEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_unitStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitStatusEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_unitStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14924,6 +15061,84 @@ func (ec *executionContext) _UnitStatusCount_count(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_UnitStatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitStatusEvent_unit(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitStatusEvent_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UnitStatusEvent().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitStatusEvent_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnitStatusEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnitStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitStatusEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
+			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitStatusEvent", field, false, false, "UnitStatus")
+}
+
+func (ec *executionContext) _UnitStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitStatusEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitStatusEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -33344,6 +33559,26 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "unitStatusChanged":
+		return ec._Subscription_unitStatusChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var unitImplementors = []string{"Unit", "Node"}
 
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *ent.Unit) graphql.Marshaler {
@@ -33648,6 +33883,50 @@ func (ec *executionContext) _UnitStatusCount(ctx context.Context, sel ast.Select
 			out.Values[i] = ec._UnitStatusCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitStatusEventImplementors = []string{"UnitStatusEvent"}
+
+func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *live.UnitEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitStatusEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitStatusEvent")
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UnitStatusEvent_unit(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._UnitStatusEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._UnitStatusEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -35532,6 +35811,14 @@ func (ec *executionContext) marshalNUnitStatusCount2ᚖestatecrmᚋsalesᚐStatu
 		return graphql.Null
 	}
 	return ec._UnitStatusCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUnitStatusEvent2ᚖestatecrmᚋliveᚐUnitEvent(ctx context.Context, sel ast.SelectionSet, v *live.UnitEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnitStatusEvent!")
+		return graphql.Null
+	}
+	return ec._UnitStatusEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx context.Context, v any) (*ent.UnitWhereInput, error) {

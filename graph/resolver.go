@@ -11,6 +11,7 @@ import (
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/graph/model"
+	"estatecrm/live"
 	"estatecrm/sales"
 )
 
@@ -28,6 +29,8 @@ type Deps struct {
 	Zone *time.Location
 	// Churn is when a customer not contacted is a risk; zero means the default.
 	Churn sales.ChurnPolicy
+	// Hub carries unit status changes to subscriptions; nil means none arrive.
+	Hub *live.Hub
 }
 
 // Resolver is the resolver root.
@@ -37,6 +40,7 @@ type Resolver struct {
 	now      func() time.Time
 	zone     *time.Location
 	churn    sales.ChurnPolicy
+	hub      *live.Hub
 }
 
 // NewSchema returns the executable schema.
@@ -48,11 +52,14 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	if d.Zone == nil {
 		d.Zone = shanghai
 	}
+	if d.Hub == nil {
+		d.Hub = live.NewHub()
+	}
 	if d.Churn == (sales.ChurnPolicy{}) {
 		d.Churn = sales.DefaultChurn()
 	}
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
-		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn,
+		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
 		now: func() time.Time { return now().UTC() },
 	}})
 }

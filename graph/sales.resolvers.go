@@ -8,7 +8,9 @@ package graph
 import (
 	"context"
 	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
+	"estatecrm/live"
 	"estatecrm/sales"
 )
 
@@ -86,3 +88,24 @@ func (r *mutationResolver) ActivateOwner(ctx context.Context, input sales.Activa
 func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error) {
 	return sales.MyFollowUps(ctx, r.client, deref(date), r.zone, r.now())
 }
+
+// UnitStatusChanged is the resolver for the unitStatusChanged field.
+func (r *subscriptionResolver) UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error) {
+	return live.Watch(ctx, r.client, r.hub, projectID)
+}
+
+// Unit is the resolver for the unit field.
+func (r *unitStatusEventResolver) Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error) {
+	return r.client.Unit.Get(ctx, obj.UnitID)
+}
+
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
+// UnitStatusEvent returns UnitStatusEventResolver implementation.
+func (r *Resolver) UnitStatusEvent() UnitStatusEventResolver { return &unitStatusEventResolver{r} }
+
+type (
+	subscriptionResolver    struct{ *Resolver }
+	unitStatusEventResolver struct{ *Resolver }
+)

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+
+	"entgo.io/ent/dialect"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"estatecrm/auth"
 	"estatecrm/database"
 	"estatecrm/ent"
+	"estatecrm/live"
 	"estatecrm/seed"
 )
 
@@ -115,6 +118,13 @@ func checkMigrated(ctx context.Context, db *database.DB) error {
 }
 
 func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
+	hub := live.NewHub()
+	if db.Dialect == dialect.Postgres { // changes reach the subscribers of every process
+		if err := hub.Listen(ctx, db.URL); err != nil {
+			return fmt.Errorf("listen for unit changes: %w", err)
+		}
+	}
+	hub.Install(client)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -132,6 +142,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		Sessions: auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil),
 		APIKeys:  auth.NewAPIKeys(client, nil),
 		Zone:     cfg.Zone,
+		Hub:      hub,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -18,6 +18,7 @@ import (
 	"estatecrm/database"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
+	"estatecrm/live"
 )
 
 // Env is one test's server.
@@ -31,6 +32,25 @@ type Env struct {
 	Now func() time.Time
 	// Log holds what the server logged.
 	Log *bytes.Buffer
+	Hub *live.Hub
+}
+
+// listeningHub makes the first server's hub and a new one for the second
+// listen on PostgreSQL; they must, before either announces anything.
+func (e *Env) listeningHub(t testing.TB, first *live.Hub) *live.Hub {
+	t.Helper()
+	if e.DB.Dialect != "postgres" {
+		t.Fatal("two servers share changes through PostgreSQL only")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	second := live.NewHub()
+	for _, h := range []*live.Hub{first, second} {
+		if err := h.Listen(ctx, e.DB.URL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return second
 }
 
 // Key signs the test server's tokens.
@@ -43,19 +63,40 @@ var Admin = &auth.Viewer{UserID: "US01ARZ3NDEKTSV4RRFFQ69G5FAV", Role: auth.Role
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := dbtest.Open(t)
+	env := newEnv(t, db, live.NewHub())
+	// Admin is a real row, so what it does can be audited under its id.
+	env.Client.User.Create().SetID(Admin.UserID).SetName("admin").SetLogin("test.admin").SetRole("ADMIN").
+		ExecX(System())
+	return env
+}
+
+// Second returns another server over the same database, as a second process
+// would be; on PostgreSQL both announce unit changes through NOTIFY and
+// listen for them, so a subscriber of either sees a change made through
+// the other.
+func (e *Env) Second(t testing.TB) *Env {
+	t.Helper()
+	db, err := database.Open(context.Background(), e.DB.URL, database.Pool{MaxOpen: 10, MaxIdle: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return newEnv(t, db, e.listeningHub(t, e.Hub))
+}
+
+func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
+	t.Helper()
 	counter := dbtest.NewCounter(db.Driver)
 	client := database.NewClient(counter)
+	hub.Install(client)
 	var log bytes.Buffer
-	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now}
+	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now, Hub: hub}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.Signer = signer
-	// Admin is a real row, so what it does can be audited under its id.
-	client.User.Create().SetID(Admin.UserID).SetName("admin").SetLogin("test.admin").SetRole("ADMIN").
-		ExecX(System())
 	env.Handler = api.New(api.Config{
 		GraphiQL:       true,
 		Introspection:  true,
@@ -69,6 +110,7 @@ func New(t testing.TB) *Env {
 		Sessions: auth.NewSessions(client, signer, 30*24*time.Hour, now),
 		APIKeys:  auth.NewAPIKeys(client, now),
 		Now:      now,
+		Hub:      hub,
 	})
 	return env
 }

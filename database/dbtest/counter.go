@@ -73,3 +73,19 @@ func (t *countingTx) Query(ctx context.Context, query string, args, v any) error
 	t.c.n.Add(1)
 	return t.Tx.Query(ctx, query, args, v)
 }
+
+type execContexter interface {
+	ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error)
+}
+
+// ExecContext lets raw statements (pg_notify) through the counter.
+func (c *Counter) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	c.n.Add(1)
+	return c.Driver.(execContexter).ExecContext(ctx, query, args...)
+}
+
+// ExecContext lets raw statements (pg_notify) through the counter, in the transaction.
+func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	t.c.n.Add(1)
+	return t.Tx.(execContexter).ExecContext(ctx, query, args...)
+}

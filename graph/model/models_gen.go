@@ -71,6 +71,9 @@ type RevokeAPIKeyInput struct {
 	ID pulid.ID `json:"id"`
 }
 
+type Subscription struct {
+}
+
 type UnitPayload struct {
 	Unit *ent.Unit `json:"unit"`
 }

@@ -1,0 +1,192 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"estatecrm/api/apitest"
+	"estatecrm/auth"
+	"estatecrm/database/dbtest"
+	"estatecrm/ent"
+	"estatecrm/ent/unit"
+)
+
+// socket is a minimal graphql-transport-ws client.
+type socket struct {
+	t    *testing.T
+	conn *websocket.Conn
+	ctx  context.Context
+}
+
+func dial(t *testing.T, url string, payload map[string]any) (*socket, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/query",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	s := &socket{t: t, conn: conn, ctx: ctx}
+	s.send(map[string]any{"type": "connection_init", "payload": payload})
+	msg, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	if msg["type"] != "connection_ack" {
+		return nil, &json.UnsupportedValueError{Str: "no ack: " + string(must(json.Marshal(msg)))}
+	}
+	return s, nil
+}
+
+func (s *socket) send(v any) {
+	s.t.Helper()
+	if err := wsjson.Write(s.ctx, s.conn, v); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *socket) read() (map[string]any, error) {
+	var m map[string]any
+	err := wsjson.Read(s.ctx, s.conn, &m)
+	return m, err
+}
+
+// next waits for the next data message of a subscription, skipping pings.
+func (s *socket) next() map[string]any {
+	s.t.Helper()
+	for {
+		m, err := s.read()
+		if err != nil {
+			s.t.Fatalf("no event: %v", err)
+		}
+		switch m["type"] {
+		case "ping", "pong":
+			continue
+		case "next", "error":
+			return m
+		}
+	}
+}
+
+const gridSubscription = `subscription($p: ID!) { unitStatusChanged(projectId: $p) { status unit { id number } } }`
+
+func subscribe(s *socket, projectID any) {
+	s.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query": gridSubscription, "variables": map[string]any{"p": projectID}}})
+	time.Sleep(100 * time.Millisecond) // let the server register the subscription
+}
+
+func TestLiveSalesGrid(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	token := func(i int) string {
+		tok, _, _ := env.Signer.Issue(viewers[i])
+		return "Bearer " + tok
+	}
+
+	if _, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer forged"}); err == nil {
+		t.Fatal("a forged token was acknowledged")
+	}
+	watcher, err := dial(t, srv.URL, map[string]any{"Authorization": token(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(watcher, p.ID)
+
+	u := env.Client.Unit.Query().FirstX(apitest.System())
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	ev := watcher.next()
+	if ev["type"] != "next" || !strings.Contains(string(must(json.Marshal(ev))), `"status":"HELD"`) ||
+		!strings.Contains(string(must(json.Marshal(ev))), string(u.ID)) {
+		t.Fatalf("want the hold as an event, got %v", ev)
+	}
+}
+
+// A portal may watch a published project, but sees no unpublished unit.
+func TestLiveEventsFollowThePrivacyRules(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
+	env.Client.Unit.UpdateOne(units[0]).SetPublished(false).ExecX(apitest.System())
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	portal, err := dial(t, srv.URL, map[string]any{"X-API-Key": createKey(t, env)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(portal, p.ID)
+	hold := func(u *ent.Unit) {
+		env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	}
+	hold(units[0]) // unpublished: the portal hears nothing of it
+	hold(units[1])
+	ev := string(must(json.Marshal(portal.next())))
+	if !strings.Contains(ev, string(units[1].ID)) || strings.Contains(ev, string(units[0].ID)) {
+		t.Fatalf("the portal's first event should be the published unit: %s", ev)
+	}
+}
+
+// A hold made through one server reaches a subscriber of another.
+func TestLiveAcrossServers(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("several server processes share changes through PostgreSQL; set TEST_DATABASE_URL")
+	}
+	a := apitest.New(t)
+	b := a.Second(t)
+	p := a.Project(t, "滨江·云玺", 1, 1, 1)
+	viewers, customers := agentsWithCustomers(t, a, p, 1)
+	srvB := httptest.NewServer(b.Handler)
+	t.Cleanup(srvB.Close)
+	tok, _, _ := b.Signer.Issue(viewers[0])
+	watcher, err := dial(t, srvB.URL, map[string]any{"Authorization": "Bearer " + tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(watcher, p.ID)
+	u := a.Client.Unit.Query().OnlyX(apitest.System())
+	a.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	if ev := string(must(json.Marshal(watcher.next()))); !strings.Contains(ev, `"status":"HELD"`) {
+		t.Fatalf("server B's subscriber got %s", ev)
+	}
+}
+
+// The connection ends when the token it was opened with expires.
+func TestLiveConnectionEndsWithItsToken(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	viewers, _ := agentsWithCustomers(t, env, p, 1)
+	short, err := auth.NewSigner(apitest.Key, 2*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := short.Issue(viewers[0])
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	s, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer " + tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(s, p.ID)
+	start := time.Now()
+	for {
+		if _, err := s.read(); err != nil {
+			break
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the connection outlived its token by %s", d)
+	}
+}
