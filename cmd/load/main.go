@@ -1,0 +1,199 @@
+// Command load drives a running estatecrm server over HTTP the way phones on
+// tours do, and reports throughput and latency per request kind. It only
+// talks to the URL it is given (loopback by default) and stops by itself.
+//
+//	go run ./server &                       # or DATABASE_URL=postgres://… go run ./server -seed
+//	go run ./cmd/load -clients 50 -duration 20s [-pid $(pgrep -f estatecrm)]
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8080/query", "the GraphQL endpoint")
+	login := flag.String("login", "agent.hz1", "a demo agent")
+	password := flag.String("password", "demo-2026", "its password")
+	clients := flag.Int("clients", 50, "concurrent clients")
+	duration := flag.Duration("duration", 20*time.Second, "how long each scenario runs")
+	pid := flag.Int("pid", 0, "the server's process id, to report its peak RSS")
+	only := flag.String("only", "", "run one scenario: grid, phone, visit")
+	flag.Parse()
+	if err := run(*url, *login, *password, *clients, *duration, *pid, *only); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type client struct {
+	url, token string
+	http       *http.Client
+}
+
+func (c *client) do(query string, vars map[string]any, out any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Data   json.RawMessage
+		Errors []struct{ Message string }
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
+	}
+	if len(env.Errors) > 0 {
+		return errors.New(env.Errors[0].Message)
+	}
+	if out != nil {
+		return json.Unmarshal(env.Data, out)
+	}
+	return nil
+}
+
+func run(url, login, password string, clients int, duration time.Duration, pid int, only string) error {
+	c := &client{url: url, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}}
+	var auth struct{ Login struct{ AccessToken string } }
+	if err := c.do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
+		map[string]any{"l": login, "p": password}, &auth); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	c.token = auth.Login.AccessToken
+	var setup struct {
+		Projects  struct{ Edges []struct{ Node struct{ ID string } } }
+		Customers struct {
+			Edges []struct {
+				Node struct {
+					ID    string
+					Phone string
+				}
+			}
+		}
+		Me struct{ ID string }
+	}
+	if err := c.do(`{ me { id } projects(first: 1) { edges { node { id } } } customers(first: 100, where: {protectedUntilGT: "2000-01-01T00:00:00Z"}) { edges { node { id phone } } } }`, nil, &setup); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	if len(setup.Projects.Edges) == 0 || len(setup.Customers.Edges) == 0 {
+		return errors.New("setup: the agent sees no project or no customer: is the demo data there?")
+	}
+	project := setup.Projects.Edges[0].Node.ID
+	var own, suffixes []string
+	for _, e := range setup.Customers.Edges {
+		if !strings.Contains(e.Node.Phone, "*") { // masked: a pool customer, not the agent's own
+			own = append(own, e.Node.ID)
+		}
+		suffixes = append(suffixes, e.Node.Phone[len(e.Node.Phone)-4:]) // a returning visitor the agent may see
+	}
+	if len(own) == 0 {
+		return errors.New("setup: the agent owns no protected customer")
+	}
+	var n atomic.Int64
+	scenarios := []struct {
+		name string
+		run  func() error
+	}{
+		{"grid", func() error {
+			return c.do(`query($p: ID!) { salesGrid(projectId: $p) { statusCounts { status count } buildings { building { name } floors { floor units { id number status bedrooms grossArea listPrice } } } } }`,
+				map[string]any{"p": project}, nil)
+		}},
+		{"phone", func() error {
+			return c.do(`query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone grade visits(last: 5) { edges { node { kind occurredAt notes } } } } } } }`,
+				map[string]any{"d": suffixes[int(n.Add(1))%len(suffixes)]}, nil)
+		}},
+		{"visit", func() error {
+			i := n.Add(1)
+			return c.do(`mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "load test"}) { visit { id } } }`,
+				map[string]any{"c": own[int(i)%len(own)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)}, nil)
+		}},
+	}
+	fmt.Printf("%-6s %8s %8s %9s %9s %7s\n", "kind", "requests", "req/s", "p50 ms", "p99 ms", "errors")
+	for _, s := range scenarios {
+		if only != "" && only != s.name {
+			continue
+		}
+		lat, errs, first := drive(clients, duration, s.run)
+		slices.Sort(lat)
+		pct := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000
+		}
+		fmt.Printf("%-6s %8d %8.0f %9.1f %9.1f %7d\n", s.name, len(lat), float64(len(lat))/duration.Seconds(), pct(0.5), pct(0.99), errs)
+		if first != nil {
+			fmt.Printf("       first error: %v\n", first)
+		}
+	}
+	if pid != 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "VmHWM:") || strings.HasPrefix(l, "VmRSS:") {
+					fmt.Println("server", strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// drive runs f from clients goroutines for d and returns the latencies of
+// the successful calls, the number of failures and the first failure.
+func drive(clients int, d time.Duration, f func() error) ([]time.Duration, int, error) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs int
+	var first error
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				start := time.Now()
+				err := f()
+				mu.Lock()
+				if err != nil {
+					errs++
+					if first == nil {
+						first = err
+					}
+				}
+				mu.Unlock()
+				if err == nil {
+					mine = append(mine, time.Since(start))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat, errs, first
+}
