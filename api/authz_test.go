@@ -1220,7 +1220,7 @@ func authzWatch(t *testing.T, w *apitest.World, actor string) string {
 	if err != nil {
 		return "!UNAUTHENTICATED"
 	}
-	subscribe(s, w.ID("pA"))
+	subscribeWithin(s, w.Env.Hub, w.ID("pA"), time.Second)
 	w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusHELD).SetHeldByID(w.ID("A1")).
 		SetHeldForID(w.ID("cA1")).SetHoldExpiresAt(time.Now().Add(time.Hour)).ExecX(sys)
 	ctx, cancel := context.WithTimeout(s.ctx, 700*time.Millisecond)

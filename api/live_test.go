@@ -15,7 +15,9 @@ import (
 	"estatecrm/auth"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/live"
 )
 
 // socket is a minimal graphql-transport-ws client.
@@ -79,10 +81,25 @@ func (s *socket) next() map[string]any {
 
 const gridSubscription = `subscription($p: ID!) { unitStatusChanged(projectId: $p) { status unit { id number } } }`
 
-func subscribe(s *socket, projectID any) {
+// subscribe starts a subscription to the project's unit changes and waits
+// (up to 5 s) until the server has registered it, so no event is missed.
+func subscribe(s *socket, hub *live.Hub, projectID pulid.ID) {
+	subscribeWithin(s, hub, projectID, 5*time.Second)
+}
+
+// subscribeWithin is subscribe waiting at most d (a refused subscription
+// never registers).
+func subscribeWithin(s *socket, hub *live.Hub, projectID pulid.ID, d time.Duration) {
+	// A subscription of an earlier connection may still be going away: wait
+	// for it, so that the count below is this one's.
+	for deadline := time.Now().Add(d); hub.Subscribers(projectID) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	s.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
 		"query": gridSubscription, "variables": map[string]any{"p": projectID}}})
-	time.Sleep(100 * time.Millisecond) // let the server register the subscription
+	for deadline := time.Now().Add(d); hub.Subscribers(projectID) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestLiveSalesGrid(t *testing.T) {
@@ -103,7 +120,7 @@ func TestLiveSalesGrid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subscribe(watcher, p.ID)
+	subscribe(watcher, env.Hub, p.ID)
 
 	u := env.Client.Unit.Query().FirstX(apitest.System())
 	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
@@ -127,7 +144,7 @@ func TestLiveEventsFollowThePrivacyRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subscribe(portal, p.ID)
+	subscribe(portal, env.Hub, p.ID)
 	hold := func(u *ent.Unit) {
 		env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
 	}
@@ -155,7 +172,7 @@ func TestLiveAcrossServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subscribe(watcher, p.ID)
+	subscribe(watcher, b.Hub, p.ID)
 	u := a.Client.Unit.Query().OnlyX(apitest.System())
 	a.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
 	if ev := string(must(json.Marshal(watcher.next()))); !strings.Contains(ev, `"status":"HELD"`) {
@@ -179,7 +196,7 @@ func TestLiveConnectionEndsWithItsToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subscribe(s, p.ID)
+	subscribe(s, env.Hub, p.ID)
 	start := time.Now()
 	for {
 		if _, err := s.read(); err != nil {

@@ -195,3 +195,11 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID) 
 	}()
 	return out, nil
 }
+
+// Subscribers returns how many subscriptions of a project this process
+// holds (for readiness checks and tests).
+func (h *Hub) Subscribers(projectID pulid.ID) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[projectID])
+}
