@@ -83,7 +83,9 @@ func run(url, login, password string, clients int, duration time.Duration, pid i
 	}
 	c.token = auth.Login.AccessToken
 	var setup struct {
-		Projects  struct{ Edges []struct{ Node struct{ ID string } } }
+		Projects struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 		Customers struct {
 			Edges []struct {
 				Node struct {
