@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
+	"estatecrm/sales"
 )
 
 const holdMutation = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt heldBy { id } } } }`
@@ -174,5 +175,37 @@ func TestConcurrentHoldsByOneAgentStopAtThree(t *testing.T) {
 	held := env.Client.Unit.Query().Where(unit.StatusEQ(unit.StatusHELD)).CountX(apitest.System())
 	if ok != 3 || held != 3 {
 		t.Fatalf("%d holds succeeded and %d units are held; want 3", ok, held)
+	}
+}
+
+// The sweep puts lapsed holds back among the available units in storage, so
+// listings filtering on status find them, and tells subscribers.
+func TestSweepReleasesLapsedHolds(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(ctx)
+	for i, u := range units {
+		env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusHELD).SetHeldByID(viewers[0].UserID).SetHeldForID(customers[0].ID).
+			SetHoldExpiresAt(time.Now().Add(time.Duration(2*i-1) * time.Minute)).ExecX(ctx) // the first lapsed, the second live
+	}
+	events := env.Hub.Subscribe(t.Context(), p.ID)
+	n, err := sales.SweepHolds(t.Context(), env.Client, time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("swept %d, %v; want the 1 lapsed hold", n, err)
+	}
+	var out struct{ Units struct{ TotalCount int } }
+	env.As(t, viewers[0]).Query(t, `{ units(first: 5, where: {status: AVAILABLE}) { totalCount } }`, nil).Decode(t, &out)
+	if out.Units.TotalCount != 1 || env.Client.Unit.GetX(ctx, units[1].ID).Status != unit.StatusHELD {
+		t.Fatalf("after the sweep %d available (want 1), the live hold must stay", out.Units.TotalCount)
+	}
+	select {
+	case e := <-events:
+		if e.UnitID != units[0].ID || e.Status != unit.StatusAVAILABLE {
+			t.Fatalf("event %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscribers did not hear of the lapse")
 	}
 }

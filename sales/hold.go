@@ -101,3 +101,14 @@ func available(now time.Time) predicate.Unit {
 	return unit.Or(unit.StatusEQ(unit.StatusAVAILABLE),
 		unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now)))
 }
+
+// SweepHolds turns lapsed holds back into available units in storage. Holds
+// lapse by themselves for every reader without it; the sweep is for what
+// filters in SQL (units(where: {status: AVAILABLE})) and for subscribers,
+// who hear of the lapse as a status change. It runs as the system.
+func SweepHolds(ctx context.Context, client *ent.Client, now time.Time) (int, error) {
+	return client.Unit.Update().
+		Where(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now)).
+		SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().
+		Save(auth.SystemContext(ctx))
+}

@@ -24,6 +24,7 @@ import (
 	"estatecrm/database"
 	"estatecrm/ent"
 	"estatecrm/live"
+	"estatecrm/sales"
 	"estatecrm/seed"
 )
 
@@ -125,6 +126,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		}
 	}
 	hub.Install(client)
+	go sweepHolds(ctx, client, logger)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -238,4 +240,23 @@ func healthcheck(ctx context.Context, addr string) error {
 		return fmt.Errorf("unhealthy: /healthz answered %d", res.StatusCode)
 	}
 	return nil
+}
+
+// sweepHolds returns lapsed holds to the available units every 15 seconds,
+// until ctx ends (see sales.SweepHolds; correctness never waits for it).
+func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := sales.SweepHolds(ctx, client, time.Now()); err != nil {
+				logger.Warn("sweeping lapsed holds", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("lapsed holds released", "units", n)
+			}
+		}
+	}
 }
