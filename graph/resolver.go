@@ -99,10 +99,3 @@ func dealPayload(d *ent.Deal, err error) (*model.DealPayload, error) {
 	}
 	return &model.DealPayload{Deal: d}, nil
 }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

@@ -86,7 +86,7 @@ func (r *mutationResolver) ActivateOwner(ctx context.Context, input sales.Activa
 
 // MyFollowUps is the resolver for the myFollowUps field.
 func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error) {
-	return sales.MyFollowUps(ctx, r.client, deref(date), r.zone, r.now())
+	return sales.MyFollowUps(ctx, r.client, date, r.zone, r.now())
 }
 
 // UnitStatusChanged is the resolver for the unitStatusChanged field.

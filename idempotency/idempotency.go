@@ -24,6 +24,7 @@ import (
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/schema/pulid"
 )
 
 // Header is the request header that carries the key.
@@ -54,7 +55,7 @@ type runKey struct{}
 
 // run is what Replay tells Record about the current mutation.
 type run struct {
-	id     ent.IdempotencyKey
+	id     pulid.ID
 	stored bool
 }
 
@@ -121,7 +122,7 @@ func (r Replay) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 // runOnce runs the mutation that claimed the key. A failed run changed
 // nothing, so its key is released and a retry runs afresh.
 func (r Replay) runOnce(ctx, sys context.Context, rec *ent.IdempotencyKey, next graphql.ResponseHandler) *graphql.Response {
-	state := &run{id: *rec}
+	state := &run{id: rec.ID}
 	resp := next(context.WithValue(ctx, runKey{}, state))
 	switch {
 	case len(resp.Errors) > 0:
@@ -172,7 +173,7 @@ func (r Record) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 	}
 	body, err := answer(resp)
 	if err == nil {
-		err = tx.IdempotencyKey.UpdateOneID(state.id.ID).SetResponse(string(body)).Exec(auth.SystemContext(ctx))
+		err = tx.IdempotencyKey.UpdateOneID(state.id).SetResponse(string(body)).Exec(auth.SystemContext(ctx))
 	}
 	if err != nil { // answering without keeping the answer would let a retry run again
 		return failure(apperr.Unavailable, "the request could not be completed; nothing was changed, try again", "")

@@ -42,8 +42,8 @@ type FollowUps struct {
 const maxFollowUps = 100
 
 // MyFollowUps returns the calling agent's customers due for a follow-up on
-// date (YYYY-MM-DD in zone; today if empty), and those overdue before it.
-func MyFollowUps(ctx context.Context, client *ent.Client, date string, zone *time.Location, now time.Time) (*FollowUps, error) {
+// date (YYYY-MM-DD in zone; today if nil), and those overdue before it.
+func MyFollowUps(ctx context.Context, client *ent.Client, date *string, zone *time.Location, now time.Time) (*FollowUps, error) {
 	v := auth.FromContext(ctx)
 	switch {
 	case v == nil:
@@ -52,8 +52,8 @@ func MyFollowUps(ctx context.Context, client *ent.Client, date string, zone *tim
 		return nil, apperr.New(apperr.Forbidden, "follow-ups are a user's")
 	}
 	day := now.In(zone)
-	if date != "" {
-		d, err := time.ParseInLocation(time.DateOnly, date, zone)
+	if date != nil {
+		d, err := time.ParseInLocation(time.DateOnly, *date, zone)
 		if err != nil {
 			return nil, apperr.Input("date", "a date is written YYYY-MM-DD")
 		}

@@ -135,9 +135,12 @@ func auditUser(next gen.Mutator) gen.Mutator {
 		if len(actions) == 0 {
 			return next.Mutate(ctx, m)
 		}
-		ids, err := mutatedIDs(ctx, m)
-		if err != nil {
-			return nil, err
+		var ids []pulid.ID // the users an update touches; a create's comes back from it
+		if !m.Op().Is(gen.OpCreate) {
+			var err error
+			if ids, err = m.IDs(ctx); err != nil {
+				return nil, err
+			}
 		}
 		v, err := next.Mutate(ctx, m)
 		if err != nil {
@@ -154,17 +157,6 @@ func auditUser(next gen.Mutator) gen.Mutator {
 		}
 		return v, audit.Record(ctx, m.Client(), events...)
 	})
-}
-
-// mutatedIDs returns the ids an update will touch (none for a create).
-func mutatedIDs(ctx context.Context, m interface {
-	Op() gen.Op
-	IDs(context.Context) ([]pulid.ID, error)
-}) ([]pulid.ID, error) {
-	if m.Op().Is(gen.OpCreate) {
-		return nil, nil
-	}
-	return m.IDs(ctx)
 }
 
 // auditOwner records every change of a customer's owning agent (SPEC.md §3.1).
