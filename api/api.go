@@ -17,12 +17,14 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
 	"estatecrm/idempotency"
 	"estatecrm/live"
+	"estatecrm/storage"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -33,8 +35,10 @@ type Config struct {
 	Introspection bool
 	// RequestTimeout bounds the work of one request.
 	RequestTimeout time.Duration
-	// MaxBodyBytes caps a request body.
+	// MaxBodyBytes caps a request body (uploads have their own limits).
 	MaxBodyBytes int64
+	// UploadDir holds uploads of requests in flight; "" is the system's.
+	UploadDir string
 }
 
 // Deps are the services the handler uses.
@@ -52,12 +56,21 @@ type Deps struct {
 	Zone *time.Location
 	// Hub carries unit status changes to subscriptions (installed on Client).
 	Hub *live.Hub
+	// Photos keeps complaint photos.
+	Photos storage.Store
+	// SLA is the complaint deadline policy; nil means the default.
+	SLA aftersales.Policy
 }
 
 // New returns the handler of the whole API.
 func New(cfg Config, deps Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", graphQL(cfg, deps))
+	links := photoLinks{key: deps.Signer.Derive("photo-links"), now: deps.Now}
+	if links.now == nil {
+		links.now = time.Now
+	}
+	mux.Handle("/query", graphQL(cfg, deps, links))
+	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, servePhotos(deps.Client, deps.Photos, links)))
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
 	}
@@ -69,11 +82,16 @@ func New(cfg Config, deps Deps) http.Handler {
 	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, mux)))
 }
 
-func graphQL(cfg Config, deps Deps) http.Handler {
-	srv := handler.New(graph.NewSchema(graph.Deps{Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub}))
+func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
+	srv := handler.New(graph.NewSchema(graph.Deps{
+		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
+		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
+		PhotoURL: links.url,
+	}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(uploads{TempDir: cfg.UploadDir})
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		InitFunc:              authenticateSocket(deps.Signer, deps.APIKeys),

@@ -402,7 +402,7 @@ func authzPhone(label string) string { return apitest.WorldPhones[label] }
 // authzQueryRows are the rows of the read side. They share one world.
 func authzQueryRows() []authzRow {
 	p := authzPhone
-	return []authzRow{
+	return append(authzComplaintQueryRows(), []authzRow{
 		{field: "Query.node", name: "node(id:) of every object", run: authzNodeSweep, want: authzNodes},
 		{field: "Query.nodes", name: "nodes(ids:) of every object", run: authzNodesAll, want: authzNodes},
 		authzQuery("Query.node", "node(id:) malformed", `{ node(id: "not-an-id") { id } }`, nil,
@@ -572,7 +572,9 @@ func authzQueryRows() []authzRow {
 				"H1": "#1[cpH1]", "H2": "#1[cpH2]", "anonymous": "!UNAUTHENTICATED"})),
 		authzQuery("Query.complaints", "complaint→customer, photos, events", `{ complaints(first: 20) { edges { node { id
 		  customer { id phone } photos { id contentType sizeBytes } events(first: 10) { totalCount edges { node { id internal } } } } } } }`, nil, func() map[string]string {
-			ph := func(l string) string { return "photos=[" + l + "{contentType=image/jpeg,sizeBytes=12345}]" }
+			ph := func(l string) string {
+				return fmt.Sprintf("photos=[%s{contentType=image/png,sizeBytes=%d}]", l, len(apitest.PhotoBytes(map[string]string{"phH1": "cpH1", "phH2": "cpH2"}[l])))
+			}
 			k1 := "cpH1{customer=cH1{phone=" + p("cH1") + "},events=#2[evH1{internal=false} evH1int{internal=true}]," + ph("phH1") + "}"
 			k1owner := "cpH1{customer=cH1{phone=" + p("cH1") + "},events=#1[evH1{internal=false}]," + ph("phH1") + "}"
 			k2 := "cpH2{customer=cH2{phone=" + p("cH2") + "},events=#1[evH2{internal=false}]," + ph("phH2") + "}"
@@ -674,7 +676,7 @@ func authzQueryRows() []authzRow {
 			return authzEvery("!NOT_FOUND", map[string]string{"admin": b, "MB": b, "B1": b, "anonymous": "!UNAUTHENTICATED"})
 		}()),
 		authzQuery("Query.salesGrid", "salesGrid of a unit's ID", authzGrid, authzIDVar("uFree"), authzEvery("!BAD_USER_INPUT", nil)),
-	}
+	}...)
 }
 
 // authzLogin is the login an actor signs in with: their own, or A1's for
@@ -757,7 +759,7 @@ func authzMutationRows() []authzRow {
 	registered := "{customer={attribution={rule=REGISTERED},name=walk-in}} db=changed"
 	claimed := "{customer={attribution={rule=CLAIMED}}} db=changed"
 	reassigned := "{customer={attribution={owner=A2,rule=REASSIGNED}}} db=changed"
-	return []authzRow{
+	return append(authzComplaintMutationRows(), []authzRow{
 		authzQuery("Mutation.login", "login", `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { user { id } } }`,
 			func(_ *apitest.World, actor string) map[string]any {
 				return map[string]any{"l": authzLogin(actor), "p": apitest.Password}
@@ -991,7 +993,7 @@ func authzMutationRows() []authzRow {
 				m["portal"], m["anonymous"] = "!UNAUTHENTICATED db=unchanged", "!UNAUTHENTICATED db=unchanged"
 				return m
 			}()),
-	}
+	}...)
 }
 
 // authzRun runs every cell of rows against w, row by row.
@@ -1204,19 +1206,7 @@ func authzWatch(t *testing.T, w *apitest.World, actor string) string {
 		ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().ExecX(sys)
 	srv := httptest.NewServer(w.Env.Handler)
 	defer srv.Close()
-	payload := map[string]any{}
-	switch actor {
-	case "portal":
-		payload["X-API-Key"] = w.PortalKey
-	case "anonymous":
-	default:
-		tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
-		if err != nil {
-			t.Fatal(err)
-		}
-		payload["Authorization"] = "Bearer " + tok
-	}
-	s, err := dial(t, srv.URL, payload)
+	s, err := dial(t, srv.URL, authzSocketPayload(t, w, actor))
 	if err != nil {
 		return "!UNAUTHENTICATED"
 	}
@@ -1243,6 +1233,23 @@ func authzWatch(t *testing.T, w *apitest.World, actor string) string {
 			return authzSocketError(errs)
 		}
 	}
+}
+
+// authzSocketPayload is the connection_init payload with the actor's credentials.
+func authzSocketPayload(t *testing.T, w *apitest.World, actor string) map[string]any {
+	payload := map[string]any{}
+	switch actor {
+	case "portal":
+		payload["X-API-Key"] = w.PortalKey
+	case "anonymous":
+	default:
+		tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload["Authorization"] = "Bearer " + tok
+	}
+	return payload
 }
 
 // authzSocketError renders the first error of a WebSocket message as !CODE.

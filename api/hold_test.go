@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
+	"estatecrm/live"
 	"estatecrm/sales"
 )
 
@@ -190,7 +191,10 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusHELD).SetHeldByID(viewers[0].UserID).SetHeldForID(customers[0].ID).
 			SetHoldExpiresAt(time.Now().Add(time.Duration(2*i-1) * time.Minute)).ExecX(ctx) // the first lapsed, the second live
 	}
-	events := env.Hub.Subscribe(t.Context(), p.ID)
+	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := sales.SweepHolds(t.Context(), env.Client, time.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("swept %d, %v; want the 1 lapsed hold", n, err)

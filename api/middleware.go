@@ -156,7 +156,11 @@ func withTimeout(d time.Duration, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), d)
+		limit := d
+		if (uploads{}).Supports(r) { // photos from a phone on mobile signal take a while to arrive
+			limit = max(d, uploadTimeout)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), limit)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -167,7 +171,7 @@ func withTimeout(d time.Duration, next http.Handler) http.Handler {
 // error instead of a decoder message that would echo the body back.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.Body == nil {
+		if r.Method != http.MethodPost || r.Body == nil || (uploads{}).Supports(r) { // uploads stream, under their own limits
 			next.ServeHTTP(w, r)
 			return
 		}

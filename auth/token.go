@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -103,4 +105,13 @@ func (s *Signer) Parse(token string) (*Viewer, error) {
 		v.ProjectIDs = append(v.ProjectIDs, pulid.ID(p))
 	}
 	return v, nil
+}
+
+// Derive returns a key for another use of the signing secret (signed
+// download links), so that a value signed for one use is never valid for
+// another.
+func (s *Signer) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("estatecrm/" + purpose))
+	return m.Sum(nil)
 }

@@ -42,7 +42,7 @@ type Complaint struct {
 	Title string `json:"title,omitempty"`
 	// Description holds the value of the "description" field.
 	Description string `json:"description,omitempty"`
-	// Status holds the value of the "status" field.
+	// a reopened complaint is back IN_PROGRESS (SPEC.md §3.3); its timeline and reopen_count tell it was reopened
 	Status complaint.Status `json:"status,omitempty"`
 	// Department holds the value of the "department" field.
 	Department *complaint.Department `json:"department,omitempty"`
@@ -50,8 +50,14 @@ type Complaint struct {
 	AssigneeID *pulid.ID `json:"assignee_id,omitempty"`
 	// ResponseDueAt holds the value of the "response_due_at" field.
 	ResponseDueAt time.Time `json:"response_due_at,omitempty"`
+	// when the response clock has less than 20% of its window left: the work queue sorts on it
+	ResponseRiskAt time.Time `json:"response_risk_at,omitempty"`
+	// filing, or the latest reopen: a reopen restarts the resolution clock
+	ResolutionStartedAt time.Time `json:"resolution_started_at,omitempty"`
 	// ResolutionDueAt holds the value of the "resolution_due_at" field.
 	ResolutionDueAt time.Time `json:"resolution_due_at,omitempty"`
+	// ResolutionRiskAt holds the value of the "resolution_risk_at" field.
+	ResolutionRiskAt time.Time `json:"resolution_risk_at,omitempty"`
 	// AcknowledgedAt holds the value of the "acknowledged_at" field.
 	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
 	// ResolvedAt holds the value of the "resolved_at" field.
@@ -60,10 +66,14 @@ type Complaint struct {
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 	// ResolutionNote holds the value of the "resolution_note" field.
 	ResolutionNote string `json:"resolution_note,omitempty"`
+	// ReopenCount holds the value of the "reopen_count" field.
+	ReopenCount int `json:"reopen_count,omitempty"`
 	// Rating holds the value of the "rating" field.
 	Rating *int `json:"rating,omitempty"`
 	// RatingComment holds the value of the "rating_comment" field.
 	RatingComment string `json:"rating_comment,omitempty"`
+	// RatedAt holds the value of the "rated_at" field.
+	RatedAt *time.Time `json:"rated_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ComplaintQuery when eager-loading is set.
 	Edges        ComplaintEdges `json:"edges"`
@@ -178,11 +188,11 @@ func (*Complaint) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case complaint.FieldID, complaint.FieldUnitID, complaint.FieldProjectID, complaint.FieldCustomerID:
 			values[i] = new(pulid.ID)
-		case complaint.FieldRating:
+		case complaint.FieldReopenCount, complaint.FieldRating:
 			values[i] = new(sql.NullInt64)
 		case complaint.FieldCategory, complaint.FieldSeverity, complaint.FieldTitle, complaint.FieldDescription, complaint.FieldStatus, complaint.FieldDepartment, complaint.FieldResolutionNote, complaint.FieldRatingComment:
 			values[i] = new(sql.NullString)
-		case complaint.FieldCreatedAt, complaint.FieldUpdatedAt, complaint.FieldResponseDueAt, complaint.FieldResolutionDueAt, complaint.FieldAcknowledgedAt, complaint.FieldResolvedAt, complaint.FieldClosedAt:
+		case complaint.FieldCreatedAt, complaint.FieldUpdatedAt, complaint.FieldResponseDueAt, complaint.FieldResponseRiskAt, complaint.FieldResolutionStartedAt, complaint.FieldResolutionDueAt, complaint.FieldResolutionRiskAt, complaint.FieldAcknowledgedAt, complaint.FieldResolvedAt, complaint.FieldClosedAt, complaint.FieldRatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -292,11 +302,29 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ResponseDueAt = value.Time
 			}
+		case complaint.FieldResponseRiskAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field response_risk_at", values[i])
+			} else if value.Valid {
+				_m.ResponseRiskAt = value.Time
+			}
+		case complaint.FieldResolutionStartedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field resolution_started_at", values[i])
+			} else if value.Valid {
+				_m.ResolutionStartedAt = value.Time
+			}
 		case complaint.FieldResolutionDueAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field resolution_due_at", values[i])
 			} else if value.Valid {
 				_m.ResolutionDueAt = value.Time
+			}
+		case complaint.FieldResolutionRiskAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field resolution_risk_at", values[i])
+			} else if value.Valid {
+				_m.ResolutionRiskAt = value.Time
 			}
 		case complaint.FieldAcknowledgedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -325,6 +353,12 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ResolutionNote = value.String
 			}
+		case complaint.FieldReopenCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field reopen_count", values[i])
+			} else if value.Valid {
+				_m.ReopenCount = int(value.Int64)
+			}
 		case complaint.FieldRating:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field rating", values[i])
@@ -337,6 +371,13 @@ func (_m *Complaint) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field rating_comment", values[i])
 			} else if value.Valid {
 				_m.RatingComment = value.String
+			}
+		case complaint.FieldRatedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field rated_at", values[i])
+			} else if value.Valid {
+				_m.RatedAt = new(time.Time)
+				*_m.RatedAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -457,8 +498,17 @@ func (_m *Complaint) String() string {
 	builder.WriteString("response_due_at=")
 	builder.WriteString(_m.ResponseDueAt.Format(time.ANSIC))
 	builder.WriteString(", ")
+	builder.WriteString("response_risk_at=")
+	builder.WriteString(_m.ResponseRiskAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("resolution_started_at=")
+	builder.WriteString(_m.ResolutionStartedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
 	builder.WriteString("resolution_due_at=")
 	builder.WriteString(_m.ResolutionDueAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("resolution_risk_at=")
+	builder.WriteString(_m.ResolutionRiskAt.Format(time.ANSIC))
 	builder.WriteString(", ")
 	if v := _m.AcknowledgedAt; v != nil {
 		builder.WriteString("acknowledged_at=")
@@ -478,6 +528,9 @@ func (_m *Complaint) String() string {
 	builder.WriteString("resolution_note=")
 	builder.WriteString(_m.ResolutionNote)
 	builder.WriteString(", ")
+	builder.WriteString("reopen_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ReopenCount))
+	builder.WriteString(", ")
 	if v := _m.Rating; v != nil {
 		builder.WriteString("rating=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
@@ -485,6 +538,11 @@ func (_m *Complaint) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("rating_comment=")
 	builder.WriteString(_m.RatingComment)
+	builder.WriteString(", ")
+	if v := _m.RatedAt; v != nil {
+		builder.WriteString("rated_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

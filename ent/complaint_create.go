@@ -170,9 +170,27 @@ func (_c *ComplaintCreate) SetResponseDueAt(v time.Time) *ComplaintCreate {
 	return _c
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (_c *ComplaintCreate) SetResponseRiskAt(v time.Time) *ComplaintCreate {
+	_c.mutation.SetResponseRiskAt(v)
+	return _c
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (_c *ComplaintCreate) SetResolutionStartedAt(v time.Time) *ComplaintCreate {
+	_c.mutation.SetResolutionStartedAt(v)
+	return _c
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (_c *ComplaintCreate) SetResolutionDueAt(v time.Time) *ComplaintCreate {
 	_c.mutation.SetResolutionDueAt(v)
+	return _c
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (_c *ComplaintCreate) SetResolutionRiskAt(v time.Time) *ComplaintCreate {
+	_c.mutation.SetResolutionRiskAt(v)
 	return _c
 }
 
@@ -232,6 +250,20 @@ func (_c *ComplaintCreate) SetNillableResolutionNote(v *string) *ComplaintCreate
 	return _c
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (_c *ComplaintCreate) SetReopenCount(v int) *ComplaintCreate {
+	_c.mutation.SetReopenCount(v)
+	return _c
+}
+
+// SetNillableReopenCount sets the "reopen_count" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableReopenCount(v *int) *ComplaintCreate {
+	if v != nil {
+		_c.SetReopenCount(*v)
+	}
+	return _c
+}
+
 // SetRating sets the "rating" field.
 func (_c *ComplaintCreate) SetRating(v int) *ComplaintCreate {
 	_c.mutation.SetRating(v)
@@ -256,6 +288,20 @@ func (_c *ComplaintCreate) SetRatingComment(v string) *ComplaintCreate {
 func (_c *ComplaintCreate) SetNillableRatingComment(v *string) *ComplaintCreate {
 	if v != nil {
 		_c.SetRatingComment(*v)
+	}
+	return _c
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (_c *ComplaintCreate) SetRatedAt(v time.Time) *ComplaintCreate {
+	_c.mutation.SetRatedAt(v)
+	return _c
+}
+
+// SetNillableRatedAt sets the "rated_at" field if the given value is not nil.
+func (_c *ComplaintCreate) SetNillableRatedAt(v *time.Time) *ComplaintCreate {
+	if v != nil {
+		_c.SetRatedAt(*v)
 	}
 	return _c
 }
@@ -388,6 +434,10 @@ func (_c *ComplaintCreate) defaults() error {
 		v := complaint.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.ReopenCount(); !ok {
+		v := complaint.DefaultReopenCount
+		_c.mutation.SetReopenCount(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if complaint.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized complaint.DefaultID (forgotten import ent/runtime?)")
@@ -463,8 +513,25 @@ func (_c *ComplaintCreate) check() error {
 	if _, ok := _c.mutation.ResponseDueAt(); !ok {
 		return &ValidationError{Name: "response_due_at", err: errors.New(`ent: missing required field "Complaint.response_due_at"`)}
 	}
+	if _, ok := _c.mutation.ResponseRiskAt(); !ok {
+		return &ValidationError{Name: "response_risk_at", err: errors.New(`ent: missing required field "Complaint.response_risk_at"`)}
+	}
+	if _, ok := _c.mutation.ResolutionStartedAt(); !ok {
+		return &ValidationError{Name: "resolution_started_at", err: errors.New(`ent: missing required field "Complaint.resolution_started_at"`)}
+	}
 	if _, ok := _c.mutation.ResolutionDueAt(); !ok {
 		return &ValidationError{Name: "resolution_due_at", err: errors.New(`ent: missing required field "Complaint.resolution_due_at"`)}
+	}
+	if _, ok := _c.mutation.ResolutionRiskAt(); !ok {
+		return &ValidationError{Name: "resolution_risk_at", err: errors.New(`ent: missing required field "Complaint.resolution_risk_at"`)}
+	}
+	if _, ok := _c.mutation.ReopenCount(); !ok {
+		return &ValidationError{Name: "reopen_count", err: errors.New(`ent: missing required field "Complaint.reopen_count"`)}
+	}
+	if v, ok := _c.mutation.ReopenCount(); ok {
+		if err := complaint.ReopenCountValidator(v); err != nil {
+			return &ValidationError{Name: "reopen_count", err: fmt.Errorf(`ent: validator failed for field "Complaint.reopen_count": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.Rating(); ok {
 		if err := complaint.RatingValidator(v); err != nil {
@@ -562,9 +629,21 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 		_spec.SetField(complaint.FieldResponseDueAt, field.TypeTime, value)
 		_node.ResponseDueAt = value
 	}
+	if value, ok := _c.mutation.ResponseRiskAt(); ok {
+		_spec.SetField(complaint.FieldResponseRiskAt, field.TypeTime, value)
+		_node.ResponseRiskAt = value
+	}
+	if value, ok := _c.mutation.ResolutionStartedAt(); ok {
+		_spec.SetField(complaint.FieldResolutionStartedAt, field.TypeTime, value)
+		_node.ResolutionStartedAt = value
+	}
 	if value, ok := _c.mutation.ResolutionDueAt(); ok {
 		_spec.SetField(complaint.FieldResolutionDueAt, field.TypeTime, value)
 		_node.ResolutionDueAt = value
+	}
+	if value, ok := _c.mutation.ResolutionRiskAt(); ok {
+		_spec.SetField(complaint.FieldResolutionRiskAt, field.TypeTime, value)
+		_node.ResolutionRiskAt = value
 	}
 	if value, ok := _c.mutation.AcknowledgedAt(); ok {
 		_spec.SetField(complaint.FieldAcknowledgedAt, field.TypeTime, value)
@@ -582,6 +661,10 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 		_spec.SetField(complaint.FieldResolutionNote, field.TypeString, value)
 		_node.ResolutionNote = value
 	}
+	if value, ok := _c.mutation.ReopenCount(); ok {
+		_spec.SetField(complaint.FieldReopenCount, field.TypeInt, value)
+		_node.ReopenCount = value
+	}
 	if value, ok := _c.mutation.Rating(); ok {
 		_spec.SetField(complaint.FieldRating, field.TypeInt, value)
 		_node.Rating = &value
@@ -589,6 +672,10 @@ func (_c *ComplaintCreate) createSpec() (*Complaint, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RatingComment(); ok {
 		_spec.SetField(complaint.FieldRatingComment, field.TypeString, value)
 		_node.RatingComment = value
+	}
+	if value, ok := _c.mutation.RatedAt(); ok {
+		_spec.SetField(complaint.FieldRatedAt, field.TypeTime, value)
+		_node.RatedAt = &value
 	}
 	if nodes := _c.mutation.UnitIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -879,6 +966,30 @@ func (u *ComplaintUpsert) UpdateResponseDueAt() *ComplaintUpsert {
 	return u
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (u *ComplaintUpsert) SetResponseRiskAt(v time.Time) *ComplaintUpsert {
+	u.Set(complaint.FieldResponseRiskAt, v)
+	return u
+}
+
+// UpdateResponseRiskAt sets the "response_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateResponseRiskAt() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldResponseRiskAt)
+	return u
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (u *ComplaintUpsert) SetResolutionStartedAt(v time.Time) *ComplaintUpsert {
+	u.Set(complaint.FieldResolutionStartedAt, v)
+	return u
+}
+
+// UpdateResolutionStartedAt sets the "resolution_started_at" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateResolutionStartedAt() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldResolutionStartedAt)
+	return u
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (u *ComplaintUpsert) SetResolutionDueAt(v time.Time) *ComplaintUpsert {
 	u.Set(complaint.FieldResolutionDueAt, v)
@@ -888,6 +999,18 @@ func (u *ComplaintUpsert) SetResolutionDueAt(v time.Time) *ComplaintUpsert {
 // UpdateResolutionDueAt sets the "resolution_due_at" field to the value that was provided on create.
 func (u *ComplaintUpsert) UpdateResolutionDueAt() *ComplaintUpsert {
 	u.SetExcluded(complaint.FieldResolutionDueAt)
+	return u
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (u *ComplaintUpsert) SetResolutionRiskAt(v time.Time) *ComplaintUpsert {
+	u.Set(complaint.FieldResolutionRiskAt, v)
+	return u
+}
+
+// UpdateResolutionRiskAt sets the "resolution_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateResolutionRiskAt() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldResolutionRiskAt)
 	return u
 }
 
@@ -963,6 +1086,24 @@ func (u *ComplaintUpsert) ClearResolutionNote() *ComplaintUpsert {
 	return u
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (u *ComplaintUpsert) SetReopenCount(v int) *ComplaintUpsert {
+	u.Set(complaint.FieldReopenCount, v)
+	return u
+}
+
+// UpdateReopenCount sets the "reopen_count" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateReopenCount() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldReopenCount)
+	return u
+}
+
+// AddReopenCount adds v to the "reopen_count" field.
+func (u *ComplaintUpsert) AddReopenCount(v int) *ComplaintUpsert {
+	u.Add(complaint.FieldReopenCount, v)
+	return u
+}
+
 // SetRating sets the "rating" field.
 func (u *ComplaintUpsert) SetRating(v int) *ComplaintUpsert {
 	u.Set(complaint.FieldRating, v)
@@ -1002,6 +1143,24 @@ func (u *ComplaintUpsert) UpdateRatingComment() *ComplaintUpsert {
 // ClearRatingComment clears the value of the "rating_comment" field.
 func (u *ComplaintUpsert) ClearRatingComment() *ComplaintUpsert {
 	u.SetNull(complaint.FieldRatingComment)
+	return u
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (u *ComplaintUpsert) SetRatedAt(v time.Time) *ComplaintUpsert {
+	u.Set(complaint.FieldRatedAt, v)
+	return u
+}
+
+// UpdateRatedAt sets the "rated_at" field to the value that was provided on create.
+func (u *ComplaintUpsert) UpdateRatedAt() *ComplaintUpsert {
+	u.SetExcluded(complaint.FieldRatedAt)
+	return u
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (u *ComplaintUpsert) ClearRatedAt() *ComplaintUpsert {
+	u.SetNull(complaint.FieldRatedAt)
 	return u
 }
 
@@ -1208,6 +1367,34 @@ func (u *ComplaintUpsertOne) UpdateResponseDueAt() *ComplaintUpsertOne {
 	})
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (u *ComplaintUpsertOne) SetResponseRiskAt(v time.Time) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResponseRiskAt(v)
+	})
+}
+
+// UpdateResponseRiskAt sets the "response_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateResponseRiskAt() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResponseRiskAt()
+	})
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (u *ComplaintUpsertOne) SetResolutionStartedAt(v time.Time) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResolutionStartedAt(v)
+	})
+}
+
+// UpdateResolutionStartedAt sets the "resolution_started_at" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateResolutionStartedAt() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResolutionStartedAt()
+	})
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (u *ComplaintUpsertOne) SetResolutionDueAt(v time.Time) *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
@@ -1219,6 +1406,20 @@ func (u *ComplaintUpsertOne) SetResolutionDueAt(v time.Time) *ComplaintUpsertOne
 func (u *ComplaintUpsertOne) UpdateResolutionDueAt() *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.UpdateResolutionDueAt()
+	})
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (u *ComplaintUpsertOne) SetResolutionRiskAt(v time.Time) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResolutionRiskAt(v)
+	})
+}
+
+// UpdateResolutionRiskAt sets the "resolution_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateResolutionRiskAt() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResolutionRiskAt()
 	})
 }
 
@@ -1306,6 +1507,27 @@ func (u *ComplaintUpsertOne) ClearResolutionNote() *ComplaintUpsertOne {
 	})
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (u *ComplaintUpsertOne) SetReopenCount(v int) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetReopenCount(v)
+	})
+}
+
+// AddReopenCount adds v to the "reopen_count" field.
+func (u *ComplaintUpsertOne) AddReopenCount(v int) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.AddReopenCount(v)
+	})
+}
+
+// UpdateReopenCount sets the "reopen_count" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateReopenCount() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateReopenCount()
+	})
+}
+
 // SetRating sets the "rating" field.
 func (u *ComplaintUpsertOne) SetRating(v int) *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
@@ -1352,6 +1574,27 @@ func (u *ComplaintUpsertOne) UpdateRatingComment() *ComplaintUpsertOne {
 func (u *ComplaintUpsertOne) ClearRatingComment() *ComplaintUpsertOne {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearRatingComment()
+	})
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (u *ComplaintUpsertOne) SetRatedAt(v time.Time) *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetRatedAt(v)
+	})
+}
+
+// UpdateRatedAt sets the "rated_at" field to the value that was provided on create.
+func (u *ComplaintUpsertOne) UpdateRatedAt() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateRatedAt()
+	})
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (u *ComplaintUpsertOne) ClearRatedAt() *ComplaintUpsertOne {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearRatedAt()
 	})
 }
 
@@ -1725,6 +1968,34 @@ func (u *ComplaintUpsertBulk) UpdateResponseDueAt() *ComplaintUpsertBulk {
 	})
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (u *ComplaintUpsertBulk) SetResponseRiskAt(v time.Time) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResponseRiskAt(v)
+	})
+}
+
+// UpdateResponseRiskAt sets the "response_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateResponseRiskAt() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResponseRiskAt()
+	})
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (u *ComplaintUpsertBulk) SetResolutionStartedAt(v time.Time) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResolutionStartedAt(v)
+	})
+}
+
+// UpdateResolutionStartedAt sets the "resolution_started_at" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateResolutionStartedAt() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResolutionStartedAt()
+	})
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (u *ComplaintUpsertBulk) SetResolutionDueAt(v time.Time) *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
@@ -1736,6 +2007,20 @@ func (u *ComplaintUpsertBulk) SetResolutionDueAt(v time.Time) *ComplaintUpsertBu
 func (u *ComplaintUpsertBulk) UpdateResolutionDueAt() *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.UpdateResolutionDueAt()
+	})
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (u *ComplaintUpsertBulk) SetResolutionRiskAt(v time.Time) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetResolutionRiskAt(v)
+	})
+}
+
+// UpdateResolutionRiskAt sets the "resolution_risk_at" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateResolutionRiskAt() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateResolutionRiskAt()
 	})
 }
 
@@ -1823,6 +2108,27 @@ func (u *ComplaintUpsertBulk) ClearResolutionNote() *ComplaintUpsertBulk {
 	})
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (u *ComplaintUpsertBulk) SetReopenCount(v int) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetReopenCount(v)
+	})
+}
+
+// AddReopenCount adds v to the "reopen_count" field.
+func (u *ComplaintUpsertBulk) AddReopenCount(v int) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.AddReopenCount(v)
+	})
+}
+
+// UpdateReopenCount sets the "reopen_count" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateReopenCount() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateReopenCount()
+	})
+}
+
 // SetRating sets the "rating" field.
 func (u *ComplaintUpsertBulk) SetRating(v int) *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
@@ -1869,6 +2175,27 @@ func (u *ComplaintUpsertBulk) UpdateRatingComment() *ComplaintUpsertBulk {
 func (u *ComplaintUpsertBulk) ClearRatingComment() *ComplaintUpsertBulk {
 	return u.Update(func(s *ComplaintUpsert) {
 		s.ClearRatingComment()
+	})
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (u *ComplaintUpsertBulk) SetRatedAt(v time.Time) *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.SetRatedAt(v)
+	})
+}
+
+// UpdateRatedAt sets the "rated_at" field to the value that was provided on create.
+func (u *ComplaintUpsertBulk) UpdateRatedAt() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.UpdateRatedAt()
+	})
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (u *ComplaintUpsertBulk) ClearRatedAt() *ComplaintUpsertBulk {
+	return u.Update(func(s *ComplaintUpsert) {
+		s.ClearRatedAt()
 	})
 }
 

@@ -163,6 +163,34 @@ func (_u *ComplaintUpdate) SetNillableResponseDueAt(v *time.Time) *ComplaintUpda
 	return _u
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (_u *ComplaintUpdate) SetResponseRiskAt(v time.Time) *ComplaintUpdate {
+	_u.mutation.SetResponseRiskAt(v)
+	return _u
+}
+
+// SetNillableResponseRiskAt sets the "response_risk_at" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableResponseRiskAt(v *time.Time) *ComplaintUpdate {
+	if v != nil {
+		_u.SetResponseRiskAt(*v)
+	}
+	return _u
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (_u *ComplaintUpdate) SetResolutionStartedAt(v time.Time) *ComplaintUpdate {
+	_u.mutation.SetResolutionStartedAt(v)
+	return _u
+}
+
+// SetNillableResolutionStartedAt sets the "resolution_started_at" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableResolutionStartedAt(v *time.Time) *ComplaintUpdate {
+	if v != nil {
+		_u.SetResolutionStartedAt(*v)
+	}
+	return _u
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (_u *ComplaintUpdate) SetResolutionDueAt(v time.Time) *ComplaintUpdate {
 	_u.mutation.SetResolutionDueAt(v)
@@ -173,6 +201,20 @@ func (_u *ComplaintUpdate) SetResolutionDueAt(v time.Time) *ComplaintUpdate {
 func (_u *ComplaintUpdate) SetNillableResolutionDueAt(v *time.Time) *ComplaintUpdate {
 	if v != nil {
 		_u.SetResolutionDueAt(*v)
+	}
+	return _u
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (_u *ComplaintUpdate) SetResolutionRiskAt(v time.Time) *ComplaintUpdate {
+	_u.mutation.SetResolutionRiskAt(v)
+	return _u
+}
+
+// SetNillableResolutionRiskAt sets the "resolution_risk_at" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableResolutionRiskAt(v *time.Time) *ComplaintUpdate {
+	if v != nil {
+		_u.SetResolutionRiskAt(*v)
 	}
 	return _u
 }
@@ -257,6 +299,27 @@ func (_u *ComplaintUpdate) ClearResolutionNote() *ComplaintUpdate {
 	return _u
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (_u *ComplaintUpdate) SetReopenCount(v int) *ComplaintUpdate {
+	_u.mutation.ResetReopenCount()
+	_u.mutation.SetReopenCount(v)
+	return _u
+}
+
+// SetNillableReopenCount sets the "reopen_count" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableReopenCount(v *int) *ComplaintUpdate {
+	if v != nil {
+		_u.SetReopenCount(*v)
+	}
+	return _u
+}
+
+// AddReopenCount adds value to the "reopen_count" field.
+func (_u *ComplaintUpdate) AddReopenCount(v int) *ComplaintUpdate {
+	_u.mutation.AddReopenCount(v)
+	return _u
+}
+
 // SetRating sets the "rating" field.
 func (_u *ComplaintUpdate) SetRating(v int) *ComplaintUpdate {
 	_u.mutation.ResetRating()
@@ -301,6 +364,26 @@ func (_u *ComplaintUpdate) SetNillableRatingComment(v *string) *ComplaintUpdate 
 // ClearRatingComment clears the value of the "rating_comment" field.
 func (_u *ComplaintUpdate) ClearRatingComment() *ComplaintUpdate {
 	_u.mutation.ClearRatingComment()
+	return _u
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (_u *ComplaintUpdate) SetRatedAt(v time.Time) *ComplaintUpdate {
+	_u.mutation.SetRatedAt(v)
+	return _u
+}
+
+// SetNillableRatedAt sets the "rated_at" field if the given value is not nil.
+func (_u *ComplaintUpdate) SetNillableRatedAt(v *time.Time) *ComplaintUpdate {
+	if v != nil {
+		_u.SetRatedAt(*v)
+	}
+	return _u
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (_u *ComplaintUpdate) ClearRatedAt() *ComplaintUpdate {
+	_u.mutation.ClearRatedAt()
 	return _u
 }
 
@@ -466,6 +549,11 @@ func (_u *ComplaintUpdate) check() error {
 			return &ValidationError{Name: "department", err: fmt.Errorf(`ent: validator failed for field "Complaint.department": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReopenCount(); ok {
+		if err := complaint.ReopenCountValidator(v); err != nil {
+			return &ValidationError{Name: "reopen_count", err: fmt.Errorf(`ent: validator failed for field "Complaint.reopen_count": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Rating(); ok {
 		if err := complaint.RatingValidator(v); err != nil {
 			return &ValidationError{Name: "rating", err: fmt.Errorf(`ent: validator failed for field "Complaint.rating": %w`, err)}
@@ -533,8 +621,17 @@ func (_u *ComplaintUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.ResponseDueAt(); ok {
 		_spec.SetField(complaint.FieldResponseDueAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.ResponseRiskAt(); ok {
+		_spec.SetField(complaint.FieldResponseRiskAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ResolutionStartedAt(); ok {
+		_spec.SetField(complaint.FieldResolutionStartedAt, field.TypeTime, value)
+	}
 	if value, ok := _u.mutation.ResolutionDueAt(); ok {
 		_spec.SetField(complaint.FieldResolutionDueAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ResolutionRiskAt(); ok {
+		_spec.SetField(complaint.FieldResolutionRiskAt, field.TypeTime, value)
 	}
 	if value, ok := _u.mutation.AcknowledgedAt(); ok {
 		_spec.SetField(complaint.FieldAcknowledgedAt, field.TypeTime, value)
@@ -560,6 +657,12 @@ func (_u *ComplaintUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.ResolutionNoteCleared() {
 		_spec.ClearField(complaint.FieldResolutionNote, field.TypeString)
 	}
+	if value, ok := _u.mutation.ReopenCount(); ok {
+		_spec.SetField(complaint.FieldReopenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReopenCount(); ok {
+		_spec.AddField(complaint.FieldReopenCount, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.Rating(); ok {
 		_spec.SetField(complaint.FieldRating, field.TypeInt, value)
 	}
@@ -574,6 +677,12 @@ func (_u *ComplaintUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.RatingCommentCleared() {
 		_spec.ClearField(complaint.FieldRatingComment, field.TypeString)
+	}
+	if value, ok := _u.mutation.RatedAt(); ok {
+		_spec.SetField(complaint.FieldRatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RatedAtCleared() {
+		_spec.ClearField(complaint.FieldRatedAt, field.TypeTime)
 	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -846,6 +955,34 @@ func (_u *ComplaintUpdateOne) SetNillableResponseDueAt(v *time.Time) *ComplaintU
 	return _u
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (_u *ComplaintUpdateOne) SetResponseRiskAt(v time.Time) *ComplaintUpdateOne {
+	_u.mutation.SetResponseRiskAt(v)
+	return _u
+}
+
+// SetNillableResponseRiskAt sets the "response_risk_at" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableResponseRiskAt(v *time.Time) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetResponseRiskAt(*v)
+	}
+	return _u
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (_u *ComplaintUpdateOne) SetResolutionStartedAt(v time.Time) *ComplaintUpdateOne {
+	_u.mutation.SetResolutionStartedAt(v)
+	return _u
+}
+
+// SetNillableResolutionStartedAt sets the "resolution_started_at" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableResolutionStartedAt(v *time.Time) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetResolutionStartedAt(*v)
+	}
+	return _u
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (_u *ComplaintUpdateOne) SetResolutionDueAt(v time.Time) *ComplaintUpdateOne {
 	_u.mutation.SetResolutionDueAt(v)
@@ -856,6 +993,20 @@ func (_u *ComplaintUpdateOne) SetResolutionDueAt(v time.Time) *ComplaintUpdateOn
 func (_u *ComplaintUpdateOne) SetNillableResolutionDueAt(v *time.Time) *ComplaintUpdateOne {
 	if v != nil {
 		_u.SetResolutionDueAt(*v)
+	}
+	return _u
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (_u *ComplaintUpdateOne) SetResolutionRiskAt(v time.Time) *ComplaintUpdateOne {
+	_u.mutation.SetResolutionRiskAt(v)
+	return _u
+}
+
+// SetNillableResolutionRiskAt sets the "resolution_risk_at" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableResolutionRiskAt(v *time.Time) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetResolutionRiskAt(*v)
 	}
 	return _u
 }
@@ -940,6 +1091,27 @@ func (_u *ComplaintUpdateOne) ClearResolutionNote() *ComplaintUpdateOne {
 	return _u
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (_u *ComplaintUpdateOne) SetReopenCount(v int) *ComplaintUpdateOne {
+	_u.mutation.ResetReopenCount()
+	_u.mutation.SetReopenCount(v)
+	return _u
+}
+
+// SetNillableReopenCount sets the "reopen_count" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableReopenCount(v *int) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetReopenCount(*v)
+	}
+	return _u
+}
+
+// AddReopenCount adds value to the "reopen_count" field.
+func (_u *ComplaintUpdateOne) AddReopenCount(v int) *ComplaintUpdateOne {
+	_u.mutation.AddReopenCount(v)
+	return _u
+}
+
 // SetRating sets the "rating" field.
 func (_u *ComplaintUpdateOne) SetRating(v int) *ComplaintUpdateOne {
 	_u.mutation.ResetRating()
@@ -984,6 +1156,26 @@ func (_u *ComplaintUpdateOne) SetNillableRatingComment(v *string) *ComplaintUpda
 // ClearRatingComment clears the value of the "rating_comment" field.
 func (_u *ComplaintUpdateOne) ClearRatingComment() *ComplaintUpdateOne {
 	_u.mutation.ClearRatingComment()
+	return _u
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (_u *ComplaintUpdateOne) SetRatedAt(v time.Time) *ComplaintUpdateOne {
+	_u.mutation.SetRatedAt(v)
+	return _u
+}
+
+// SetNillableRatedAt sets the "rated_at" field if the given value is not nil.
+func (_u *ComplaintUpdateOne) SetNillableRatedAt(v *time.Time) *ComplaintUpdateOne {
+	if v != nil {
+		_u.SetRatedAt(*v)
+	}
+	return _u
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (_u *ComplaintUpdateOne) ClearRatedAt() *ComplaintUpdateOne {
+	_u.mutation.ClearRatedAt()
 	return _u
 }
 
@@ -1162,6 +1354,11 @@ func (_u *ComplaintUpdateOne) check() error {
 			return &ValidationError{Name: "department", err: fmt.Errorf(`ent: validator failed for field "Complaint.department": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ReopenCount(); ok {
+		if err := complaint.ReopenCountValidator(v); err != nil {
+			return &ValidationError{Name: "reopen_count", err: fmt.Errorf(`ent: validator failed for field "Complaint.reopen_count": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Rating(); ok {
 		if err := complaint.RatingValidator(v); err != nil {
 			return &ValidationError{Name: "rating", err: fmt.Errorf(`ent: validator failed for field "Complaint.rating": %w`, err)}
@@ -1246,8 +1443,17 @@ func (_u *ComplaintUpdateOne) sqlSave(ctx context.Context) (_node *Complaint, er
 	if value, ok := _u.mutation.ResponseDueAt(); ok {
 		_spec.SetField(complaint.FieldResponseDueAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.ResponseRiskAt(); ok {
+		_spec.SetField(complaint.FieldResponseRiskAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ResolutionStartedAt(); ok {
+		_spec.SetField(complaint.FieldResolutionStartedAt, field.TypeTime, value)
+	}
 	if value, ok := _u.mutation.ResolutionDueAt(); ok {
 		_spec.SetField(complaint.FieldResolutionDueAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.ResolutionRiskAt(); ok {
+		_spec.SetField(complaint.FieldResolutionRiskAt, field.TypeTime, value)
 	}
 	if value, ok := _u.mutation.AcknowledgedAt(); ok {
 		_spec.SetField(complaint.FieldAcknowledgedAt, field.TypeTime, value)
@@ -1273,6 +1479,12 @@ func (_u *ComplaintUpdateOne) sqlSave(ctx context.Context) (_node *Complaint, er
 	if _u.mutation.ResolutionNoteCleared() {
 		_spec.ClearField(complaint.FieldResolutionNote, field.TypeString)
 	}
+	if value, ok := _u.mutation.ReopenCount(); ok {
+		_spec.SetField(complaint.FieldReopenCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedReopenCount(); ok {
+		_spec.AddField(complaint.FieldReopenCount, field.TypeInt, value)
+	}
 	if value, ok := _u.mutation.Rating(); ok {
 		_spec.SetField(complaint.FieldRating, field.TypeInt, value)
 	}
@@ -1287,6 +1499,12 @@ func (_u *ComplaintUpdateOne) sqlSave(ctx context.Context) (_node *Complaint, er
 	}
 	if _u.mutation.RatingCommentCleared() {
 		_spec.ClearField(complaint.FieldRatingComment, field.TypeString)
+	}
+	if value, ok := _u.mutation.RatedAt(); ok {
+		_spec.SetField(complaint.FieldRatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.RatedAtCleared() {
+		_spec.ClearField(complaint.FieldRatedAt, field.TypeTime)
 	}
 	if _u.mutation.AssigneeCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -29,6 +29,10 @@ type ComplaintPhoto struct {
 	SizeBytes int64 `json:"size_bytes,omitempty"`
 	// Sha256 holds the value of the "sha256" field.
 	Sha256 string `json:"sha256,omitempty"`
+	// the JPEG's EXIF GPS data was blanked before it was stored
+	LocationRemoved bool `json:"location_removed,omitempty"`
+	// the image carries EXIF we did not rewrite: it may hold where it was taken
+	LocationFlagged bool `json:"location_flagged,omitempty"`
 	// Width holds the value of the "width" field.
 	Width *int `json:"width,omitempty"`
 	// Height holds the value of the "height" field.
@@ -70,6 +74,8 @@ func (*ComplaintPhoto) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case complaintphoto.FieldID, complaintphoto.FieldComplaintID:
 			values[i] = new(pulid.ID)
+		case complaintphoto.FieldLocationRemoved, complaintphoto.FieldLocationFlagged:
+			values[i] = new(sql.NullBool)
 		case complaintphoto.FieldSizeBytes, complaintphoto.FieldWidth, complaintphoto.FieldHeight:
 			values[i] = new(sql.NullInt64)
 		case complaintphoto.FieldStorageKey, complaintphoto.FieldContentType, complaintphoto.FieldSha256:
@@ -126,6 +132,18 @@ func (_m *ComplaintPhoto) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field sha256", values[i])
 			} else if value.Valid {
 				_m.Sha256 = value.String
+			}
+		case complaintphoto.FieldLocationRemoved:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field location_removed", values[i])
+			} else if value.Valid {
+				_m.LocationRemoved = value.Bool
+			}
+		case complaintphoto.FieldLocationFlagged:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field location_flagged", values[i])
+			} else if value.Valid {
+				_m.LocationFlagged = value.Bool
 			}
 		case complaintphoto.FieldWidth:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -202,6 +220,12 @@ func (_m *ComplaintPhoto) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("sha256=")
 	builder.WriteString(_m.Sha256)
+	builder.WriteString(", ")
+	builder.WriteString("location_removed=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LocationRemoved))
+	builder.WriteString(", ")
+	builder.WriteString("location_flagged=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LocationFlagged))
 	builder.WriteString(", ")
 	if v := _m.Width; v != nil {
 		builder.WriteString("width=")

@@ -55,6 +55,34 @@ func (_c *ComplaintPhotoCreate) SetSha256(v string) *ComplaintPhotoCreate {
 	return _c
 }
 
+// SetLocationRemoved sets the "location_removed" field.
+func (_c *ComplaintPhotoCreate) SetLocationRemoved(v bool) *ComplaintPhotoCreate {
+	_c.mutation.SetLocationRemoved(v)
+	return _c
+}
+
+// SetNillableLocationRemoved sets the "location_removed" field if the given value is not nil.
+func (_c *ComplaintPhotoCreate) SetNillableLocationRemoved(v *bool) *ComplaintPhotoCreate {
+	if v != nil {
+		_c.SetLocationRemoved(*v)
+	}
+	return _c
+}
+
+// SetLocationFlagged sets the "location_flagged" field.
+func (_c *ComplaintPhotoCreate) SetLocationFlagged(v bool) *ComplaintPhotoCreate {
+	_c.mutation.SetLocationFlagged(v)
+	return _c
+}
+
+// SetNillableLocationFlagged sets the "location_flagged" field if the given value is not nil.
+func (_c *ComplaintPhotoCreate) SetNillableLocationFlagged(v *bool) *ComplaintPhotoCreate {
+	if v != nil {
+		_c.SetLocationFlagged(*v)
+	}
+	return _c
+}
+
 // SetWidth sets the "width" field.
 func (_c *ComplaintPhotoCreate) SetWidth(v int) *ComplaintPhotoCreate {
 	_c.mutation.SetWidth(v)
@@ -153,6 +181,14 @@ func (_c *ComplaintPhotoCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *ComplaintPhotoCreate) defaults() error {
+	if _, ok := _c.mutation.LocationRemoved(); !ok {
+		v := complaintphoto.DefaultLocationRemoved
+		_c.mutation.SetLocationRemoved(v)
+	}
+	if _, ok := _c.mutation.LocationFlagged(); !ok {
+		v := complaintphoto.DefaultLocationFlagged
+		_c.mutation.SetLocationFlagged(v)
+	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		if complaintphoto.DefaultCreatedAt == nil {
 			return fmt.Errorf("ent: uninitialized complaintphoto.DefaultCreatedAt (forgotten import ent/runtime?)")
@@ -206,6 +242,12 @@ func (_c *ComplaintPhotoCreate) check() error {
 		if err := complaintphoto.Sha256Validator(v); err != nil {
 			return &ValidationError{Name: "sha256", err: fmt.Errorf(`ent: validator failed for field "ComplaintPhoto.sha256": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.LocationRemoved(); !ok {
+		return &ValidationError{Name: "location_removed", err: errors.New(`ent: missing required field "ComplaintPhoto.location_removed"`)}
+	}
+	if _, ok := _c.mutation.LocationFlagged(); !ok {
+		return &ValidationError{Name: "location_flagged", err: errors.New(`ent: missing required field "ComplaintPhoto.location_flagged"`)}
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "ComplaintPhoto.created_at"`)}
@@ -269,6 +311,14 @@ func (_c *ComplaintPhotoCreate) createSpec() (*ComplaintPhoto, *sqlgraph.CreateS
 	if value, ok := _c.mutation.Sha256(); ok {
 		_spec.SetField(complaintphoto.FieldSha256, field.TypeString, value)
 		_node.Sha256 = value
+	}
+	if value, ok := _c.mutation.LocationRemoved(); ok {
+		_spec.SetField(complaintphoto.FieldLocationRemoved, field.TypeBool, value)
+		_node.LocationRemoved = value
+	}
+	if value, ok := _c.mutation.LocationFlagged(); ok {
+		_spec.SetField(complaintphoto.FieldLocationFlagged, field.TypeBool, value)
+		_node.LocationFlagged = value
 	}
 	if value, ok := _c.mutation.Width(); ok {
 		_spec.SetField(complaintphoto.FieldWidth, field.TypeInt, value)
@@ -382,6 +432,12 @@ func (u *ComplaintPhotoUpsertOne) UpdateNewValues() *ComplaintPhotoUpsertOne {
 		}
 		if _, exists := u.create.mutation.Sha256(); exists {
 			s.SetIgnore(complaintphoto.FieldSha256)
+		}
+		if _, exists := u.create.mutation.LocationRemoved(); exists {
+			s.SetIgnore(complaintphoto.FieldLocationRemoved)
+		}
+		if _, exists := u.create.mutation.LocationFlagged(); exists {
+			s.SetIgnore(complaintphoto.FieldLocationFlagged)
 		}
 		if _, exists := u.create.mutation.Width(); exists {
 			s.SetIgnore(complaintphoto.FieldWidth)
@@ -620,6 +676,12 @@ func (u *ComplaintPhotoUpsertBulk) UpdateNewValues() *ComplaintPhotoUpsertBulk {
 			}
 			if _, exists := b.mutation.Sha256(); exists {
 				s.SetIgnore(complaintphoto.FieldSha256)
+			}
+			if _, exists := b.mutation.LocationRemoved(); exists {
+				s.SetIgnore(complaintphoto.FieldLocationRemoved)
+			}
+			if _, exists := b.mutation.LocationFlagged(); exists {
+				s.SetIgnore(complaintphoto.FieldLocationFlagged)
 			}
 			if _, exists := b.mutation.Width(); exists {
 				s.SetIgnore(complaintphoto.FieldWidth)

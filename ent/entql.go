@@ -118,27 +118,32 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Complaint",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			complaint.FieldCreatedAt:       {Type: field.TypeTime, Column: complaint.FieldCreatedAt},
-			complaint.FieldUpdatedAt:       {Type: field.TypeTime, Column: complaint.FieldUpdatedAt},
-			complaint.FieldUnitID:          {Type: field.TypeString, Column: complaint.FieldUnitID},
-			complaint.FieldProjectID:       {Type: field.TypeString, Column: complaint.FieldProjectID},
-			complaint.FieldCustomerID:      {Type: field.TypeString, Column: complaint.FieldCustomerID},
-			complaint.FieldFiledByID:       {Type: field.TypeString, Column: complaint.FieldFiledByID},
-			complaint.FieldCategory:        {Type: field.TypeEnum, Column: complaint.FieldCategory},
-			complaint.FieldSeverity:        {Type: field.TypeEnum, Column: complaint.FieldSeverity},
-			complaint.FieldTitle:           {Type: field.TypeString, Column: complaint.FieldTitle},
-			complaint.FieldDescription:     {Type: field.TypeString, Column: complaint.FieldDescription},
-			complaint.FieldStatus:          {Type: field.TypeEnum, Column: complaint.FieldStatus},
-			complaint.FieldDepartment:      {Type: field.TypeEnum, Column: complaint.FieldDepartment},
-			complaint.FieldAssigneeID:      {Type: field.TypeString, Column: complaint.FieldAssigneeID},
-			complaint.FieldResponseDueAt:   {Type: field.TypeTime, Column: complaint.FieldResponseDueAt},
-			complaint.FieldResolutionDueAt: {Type: field.TypeTime, Column: complaint.FieldResolutionDueAt},
-			complaint.FieldAcknowledgedAt:  {Type: field.TypeTime, Column: complaint.FieldAcknowledgedAt},
-			complaint.FieldResolvedAt:      {Type: field.TypeTime, Column: complaint.FieldResolvedAt},
-			complaint.FieldClosedAt:        {Type: field.TypeTime, Column: complaint.FieldClosedAt},
-			complaint.FieldResolutionNote:  {Type: field.TypeString, Column: complaint.FieldResolutionNote},
-			complaint.FieldRating:          {Type: field.TypeInt, Column: complaint.FieldRating},
-			complaint.FieldRatingComment:   {Type: field.TypeString, Column: complaint.FieldRatingComment},
+			complaint.FieldCreatedAt:           {Type: field.TypeTime, Column: complaint.FieldCreatedAt},
+			complaint.FieldUpdatedAt:           {Type: field.TypeTime, Column: complaint.FieldUpdatedAt},
+			complaint.FieldUnitID:              {Type: field.TypeString, Column: complaint.FieldUnitID},
+			complaint.FieldProjectID:           {Type: field.TypeString, Column: complaint.FieldProjectID},
+			complaint.FieldCustomerID:          {Type: field.TypeString, Column: complaint.FieldCustomerID},
+			complaint.FieldFiledByID:           {Type: field.TypeString, Column: complaint.FieldFiledByID},
+			complaint.FieldCategory:            {Type: field.TypeEnum, Column: complaint.FieldCategory},
+			complaint.FieldSeverity:            {Type: field.TypeEnum, Column: complaint.FieldSeverity},
+			complaint.FieldTitle:               {Type: field.TypeString, Column: complaint.FieldTitle},
+			complaint.FieldDescription:         {Type: field.TypeString, Column: complaint.FieldDescription},
+			complaint.FieldStatus:              {Type: field.TypeEnum, Column: complaint.FieldStatus},
+			complaint.FieldDepartment:          {Type: field.TypeEnum, Column: complaint.FieldDepartment},
+			complaint.FieldAssigneeID:          {Type: field.TypeString, Column: complaint.FieldAssigneeID},
+			complaint.FieldResponseDueAt:       {Type: field.TypeTime, Column: complaint.FieldResponseDueAt},
+			complaint.FieldResponseRiskAt:      {Type: field.TypeTime, Column: complaint.FieldResponseRiskAt},
+			complaint.FieldResolutionStartedAt: {Type: field.TypeTime, Column: complaint.FieldResolutionStartedAt},
+			complaint.FieldResolutionDueAt:     {Type: field.TypeTime, Column: complaint.FieldResolutionDueAt},
+			complaint.FieldResolutionRiskAt:    {Type: field.TypeTime, Column: complaint.FieldResolutionRiskAt},
+			complaint.FieldAcknowledgedAt:      {Type: field.TypeTime, Column: complaint.FieldAcknowledgedAt},
+			complaint.FieldResolvedAt:          {Type: field.TypeTime, Column: complaint.FieldResolvedAt},
+			complaint.FieldClosedAt:            {Type: field.TypeTime, Column: complaint.FieldClosedAt},
+			complaint.FieldResolutionNote:      {Type: field.TypeString, Column: complaint.FieldResolutionNote},
+			complaint.FieldReopenCount:         {Type: field.TypeInt, Column: complaint.FieldReopenCount},
+			complaint.FieldRating:              {Type: field.TypeInt, Column: complaint.FieldRating},
+			complaint.FieldRatingComment:       {Type: field.TypeString, Column: complaint.FieldRatingComment},
+			complaint.FieldRatedAt:             {Type: field.TypeTime, Column: complaint.FieldRatedAt},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -173,14 +178,16 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "ComplaintPhoto",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			complaintphoto.FieldComplaintID: {Type: field.TypeString, Column: complaintphoto.FieldComplaintID},
-			complaintphoto.FieldStorageKey:  {Type: field.TypeString, Column: complaintphoto.FieldStorageKey},
-			complaintphoto.FieldContentType: {Type: field.TypeString, Column: complaintphoto.FieldContentType},
-			complaintphoto.FieldSizeBytes:   {Type: field.TypeInt64, Column: complaintphoto.FieldSizeBytes},
-			complaintphoto.FieldSha256:      {Type: field.TypeString, Column: complaintphoto.FieldSha256},
-			complaintphoto.FieldWidth:       {Type: field.TypeInt, Column: complaintphoto.FieldWidth},
-			complaintphoto.FieldHeight:      {Type: field.TypeInt, Column: complaintphoto.FieldHeight},
-			complaintphoto.FieldCreatedAt:   {Type: field.TypeTime, Column: complaintphoto.FieldCreatedAt},
+			complaintphoto.FieldComplaintID:     {Type: field.TypeString, Column: complaintphoto.FieldComplaintID},
+			complaintphoto.FieldStorageKey:      {Type: field.TypeString, Column: complaintphoto.FieldStorageKey},
+			complaintphoto.FieldContentType:     {Type: field.TypeString, Column: complaintphoto.FieldContentType},
+			complaintphoto.FieldSizeBytes:       {Type: field.TypeInt64, Column: complaintphoto.FieldSizeBytes},
+			complaintphoto.FieldSha256:          {Type: field.TypeString, Column: complaintphoto.FieldSha256},
+			complaintphoto.FieldLocationRemoved: {Type: field.TypeBool, Column: complaintphoto.FieldLocationRemoved},
+			complaintphoto.FieldLocationFlagged: {Type: field.TypeBool, Column: complaintphoto.FieldLocationFlagged},
+			complaintphoto.FieldWidth:           {Type: field.TypeInt, Column: complaintphoto.FieldWidth},
+			complaintphoto.FieldHeight:          {Type: field.TypeInt, Column: complaintphoto.FieldHeight},
+			complaintphoto.FieldCreatedAt:       {Type: field.TypeTime, Column: complaintphoto.FieldCreatedAt},
 		},
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
@@ -1542,9 +1549,24 @@ func (f *ComplaintFilter) WhereResponseDueAt(p entql.TimeP) {
 	f.Where(p.Field(complaint.FieldResponseDueAt))
 }
 
+// WhereResponseRiskAt applies the entql time.Time predicate on the response_risk_at field.
+func (f *ComplaintFilter) WhereResponseRiskAt(p entql.TimeP) {
+	f.Where(p.Field(complaint.FieldResponseRiskAt))
+}
+
+// WhereResolutionStartedAt applies the entql time.Time predicate on the resolution_started_at field.
+func (f *ComplaintFilter) WhereResolutionStartedAt(p entql.TimeP) {
+	f.Where(p.Field(complaint.FieldResolutionStartedAt))
+}
+
 // WhereResolutionDueAt applies the entql time.Time predicate on the resolution_due_at field.
 func (f *ComplaintFilter) WhereResolutionDueAt(p entql.TimeP) {
 	f.Where(p.Field(complaint.FieldResolutionDueAt))
+}
+
+// WhereResolutionRiskAt applies the entql time.Time predicate on the resolution_risk_at field.
+func (f *ComplaintFilter) WhereResolutionRiskAt(p entql.TimeP) {
+	f.Where(p.Field(complaint.FieldResolutionRiskAt))
 }
 
 // WhereAcknowledgedAt applies the entql time.Time predicate on the acknowledged_at field.
@@ -1567,6 +1589,11 @@ func (f *ComplaintFilter) WhereResolutionNote(p entql.StringP) {
 	f.Where(p.Field(complaint.FieldResolutionNote))
 }
 
+// WhereReopenCount applies the entql int predicate on the reopen_count field.
+func (f *ComplaintFilter) WhereReopenCount(p entql.IntP) {
+	f.Where(p.Field(complaint.FieldReopenCount))
+}
+
 // WhereRating applies the entql int predicate on the rating field.
 func (f *ComplaintFilter) WhereRating(p entql.IntP) {
 	f.Where(p.Field(complaint.FieldRating))
@@ -1575,6 +1602,11 @@ func (f *ComplaintFilter) WhereRating(p entql.IntP) {
 // WhereRatingComment applies the entql string predicate on the rating_comment field.
 func (f *ComplaintFilter) WhereRatingComment(p entql.StringP) {
 	f.Where(p.Field(complaint.FieldRatingComment))
+}
+
+// WhereRatedAt applies the entql time.Time predicate on the rated_at field.
+func (f *ComplaintFilter) WhereRatedAt(p entql.TimeP) {
+	f.Where(p.Field(complaint.FieldRatedAt))
 }
 
 // WhereHasUnit applies a predicate to check if query has an edge unit.
@@ -1846,6 +1878,16 @@ func (f *ComplaintPhotoFilter) WhereSizeBytes(p entql.Int64P) {
 // WhereSha256 applies the entql string predicate on the sha256 field.
 func (f *ComplaintPhotoFilter) WhereSha256(p entql.StringP) {
 	f.Where(p.Field(complaintphoto.FieldSha256))
+}
+
+// WhereLocationRemoved applies the entql bool predicate on the location_removed field.
+func (f *ComplaintPhotoFilter) WhereLocationRemoved(p entql.BoolP) {
+	f.Where(p.Field(complaintphoto.FieldLocationRemoved))
+}
+
+// WhereLocationFlagged applies the entql bool predicate on the location_flagged field.
+func (f *ComplaintPhotoFilter) WhereLocationFlagged(p entql.BoolP) {
+	f.Where(p.Field(complaintphoto.FieldLocationFlagged))
 }
 
 // WhereWidth applies the entql int predicate on the width field.

@@ -792,6 +792,11 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				selectedFields = append(selectedFields, complaint.FieldResponseDueAt)
 				fieldSeen[complaint.FieldResponseDueAt] = struct{}{}
 			}
+		case "resolutionStartedAt":
+			if _, ok := fieldSeen[complaint.FieldResolutionStartedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldResolutionStartedAt)
+				fieldSeen[complaint.FieldResolutionStartedAt] = struct{}{}
+			}
 		case "resolutionDueAt":
 			if _, ok := fieldSeen[complaint.FieldResolutionDueAt]; !ok {
 				selectedFields = append(selectedFields, complaint.FieldResolutionDueAt)
@@ -817,6 +822,11 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				selectedFields = append(selectedFields, complaint.FieldResolutionNote)
 				fieldSeen[complaint.FieldResolutionNote] = struct{}{}
 			}
+		case "reopenCount":
+			if _, ok := fieldSeen[complaint.FieldReopenCount]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldReopenCount)
+				fieldSeen[complaint.FieldReopenCount] = struct{}{}
+			}
 		case "rating":
 			if _, ok := fieldSeen[complaint.FieldRating]; !ok {
 				selectedFields = append(selectedFields, complaint.FieldRating)
@@ -826,6 +836,11 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 			if _, ok := fieldSeen[complaint.FieldRatingComment]; !ok {
 				selectedFields = append(selectedFields, complaint.FieldRatingComment)
 				fieldSeen[complaint.FieldRatingComment] = struct{}{}
+			}
+		case "ratedAt":
+			if _, ok := fieldSeen[complaint.FieldRatedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldRatedAt)
+				fieldSeen[complaint.FieldRatedAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -1111,6 +1126,16 @@ func (_q *ComplaintPhotoQuery) collectField(ctx context.Context, oneNode bool, o
 			if _, ok := fieldSeen[complaintphoto.FieldSha256]; !ok {
 				selectedFields = append(selectedFields, complaintphoto.FieldSha256)
 				fieldSeen[complaintphoto.FieldSha256] = struct{}{}
+			}
+		case "locationRemoved":
+			if _, ok := fieldSeen[complaintphoto.FieldLocationRemoved]; !ok {
+				selectedFields = append(selectedFields, complaintphoto.FieldLocationRemoved)
+				fieldSeen[complaintphoto.FieldLocationRemoved] = struct{}{}
+			}
+		case "locationFlagged":
+			if _, ok := fieldSeen[complaintphoto.FieldLocationFlagged]; !ok {
+				selectedFields = append(selectedFields, complaintphoto.FieldLocationFlagged)
+				fieldSeen[complaintphoto.FieldLocationFlagged] = struct{}{}
 			}
 		case "width":
 			if _, ok := fieldSeen[complaintphoto.FieldWidth]; !ok {

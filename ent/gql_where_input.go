@@ -1477,6 +1477,16 @@ type ComplaintWhereInput struct {
 	ResponseDueAtLT    *time.Time  `json:"responseDueAtLT,omitempty"`
 	ResponseDueAtLTE   *time.Time  `json:"responseDueAtLTE,omitempty"`
 
+	// "resolution_started_at" field predicates.
+	ResolutionStartedAt      *time.Time  `json:"resolutionStartedAt,omitempty"`
+	ResolutionStartedAtNEQ   *time.Time  `json:"resolutionStartedAtNEQ,omitempty"`
+	ResolutionStartedAtIn    []time.Time `json:"resolutionStartedAtIn,omitempty"`
+	ResolutionStartedAtNotIn []time.Time `json:"resolutionStartedAtNotIn,omitempty"`
+	ResolutionStartedAtGT    *time.Time  `json:"resolutionStartedAtGT,omitempty"`
+	ResolutionStartedAtGTE   *time.Time  `json:"resolutionStartedAtGTE,omitempty"`
+	ResolutionStartedAtLT    *time.Time  `json:"resolutionStartedAtLT,omitempty"`
+	ResolutionStartedAtLTE   *time.Time  `json:"resolutionStartedAtLTE,omitempty"`
+
 	// "resolution_due_at" field predicates.
 	ResolutionDueAt      *time.Time  `json:"resolutionDueAt,omitempty"`
 	ResolutionDueAtNEQ   *time.Time  `json:"resolutionDueAtNEQ,omitempty"`
@@ -1540,6 +1550,16 @@ type ComplaintWhereInput struct {
 	ResolutionNoteEqualFold    *string  `json:"resolutionNoteEqualFold,omitempty"`
 	ResolutionNoteContainsFold *string  `json:"resolutionNoteContainsFold,omitempty"`
 
+	// "reopen_count" field predicates.
+	ReopenCount      *int  `json:"reopenCount,omitempty"`
+	ReopenCountNEQ   *int  `json:"reopenCountNEQ,omitempty"`
+	ReopenCountIn    []int `json:"reopenCountIn,omitempty"`
+	ReopenCountNotIn []int `json:"reopenCountNotIn,omitempty"`
+	ReopenCountGT    *int  `json:"reopenCountGT,omitempty"`
+	ReopenCountGTE   *int  `json:"reopenCountGTE,omitempty"`
+	ReopenCountLT    *int  `json:"reopenCountLT,omitempty"`
+	ReopenCountLTE   *int  `json:"reopenCountLTE,omitempty"`
+
 	// "rating" field predicates.
 	Rating       *int  `json:"rating,omitempty"`
 	RatingNEQ    *int  `json:"ratingNEQ,omitempty"`
@@ -1568,6 +1588,18 @@ type ComplaintWhereInput struct {
 	RatingCommentNotNil       bool     `json:"ratingCommentNotNil,omitempty"`
 	RatingCommentEqualFold    *string  `json:"ratingCommentEqualFold,omitempty"`
 	RatingCommentContainsFold *string  `json:"ratingCommentContainsFold,omitempty"`
+
+	// "rated_at" field predicates.
+	RatedAt       *time.Time  `json:"ratedAt,omitempty"`
+	RatedAtNEQ    *time.Time  `json:"ratedAtNEQ,omitempty"`
+	RatedAtIn     []time.Time `json:"ratedAtIn,omitempty"`
+	RatedAtNotIn  []time.Time `json:"ratedAtNotIn,omitempty"`
+	RatedAtGT     *time.Time  `json:"ratedAtGT,omitempty"`
+	RatedAtGTE    *time.Time  `json:"ratedAtGTE,omitempty"`
+	RatedAtLT     *time.Time  `json:"ratedAtLT,omitempty"`
+	RatedAtLTE    *time.Time  `json:"ratedAtLTE,omitempty"`
+	RatedAtIsNil  bool        `json:"ratedAtIsNil,omitempty"`
+	RatedAtNotNil bool        `json:"ratedAtNotNil,omitempty"`
 
 	// "project" edge predicates.
 	HasProject     *bool                `json:"hasProject,omitempty"`
@@ -2080,6 +2112,30 @@ func (i *ComplaintWhereInput) P() (predicate.Complaint, error) {
 	if i.ResponseDueAtLTE != nil {
 		predicates = append(predicates, complaint.ResponseDueAtLTE(*i.ResponseDueAtLTE))
 	}
+	if i.ResolutionStartedAt != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtEQ(*i.ResolutionStartedAt))
+	}
+	if i.ResolutionStartedAtNEQ != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtNEQ(*i.ResolutionStartedAtNEQ))
+	}
+	if len(i.ResolutionStartedAtIn) > 0 {
+		predicates = append(predicates, complaint.ResolutionStartedAtIn(i.ResolutionStartedAtIn...))
+	}
+	if len(i.ResolutionStartedAtNotIn) > 0 {
+		predicates = append(predicates, complaint.ResolutionStartedAtNotIn(i.ResolutionStartedAtNotIn...))
+	}
+	if i.ResolutionStartedAtGT != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtGT(*i.ResolutionStartedAtGT))
+	}
+	if i.ResolutionStartedAtGTE != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtGTE(*i.ResolutionStartedAtGTE))
+	}
+	if i.ResolutionStartedAtLT != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtLT(*i.ResolutionStartedAtLT))
+	}
+	if i.ResolutionStartedAtLTE != nil {
+		predicates = append(predicates, complaint.ResolutionStartedAtLTE(*i.ResolutionStartedAtLTE))
+	}
 	if i.ResolutionDueAt != nil {
 		predicates = append(predicates, complaint.ResolutionDueAtEQ(*i.ResolutionDueAt))
 	}
@@ -2239,6 +2295,30 @@ func (i *ComplaintWhereInput) P() (predicate.Complaint, error) {
 	if i.ResolutionNoteContainsFold != nil {
 		predicates = append(predicates, complaint.ResolutionNoteContainsFold(*i.ResolutionNoteContainsFold))
 	}
+	if i.ReopenCount != nil {
+		predicates = append(predicates, complaint.ReopenCountEQ(*i.ReopenCount))
+	}
+	if i.ReopenCountNEQ != nil {
+		predicates = append(predicates, complaint.ReopenCountNEQ(*i.ReopenCountNEQ))
+	}
+	if len(i.ReopenCountIn) > 0 {
+		predicates = append(predicates, complaint.ReopenCountIn(i.ReopenCountIn...))
+	}
+	if len(i.ReopenCountNotIn) > 0 {
+		predicates = append(predicates, complaint.ReopenCountNotIn(i.ReopenCountNotIn...))
+	}
+	if i.ReopenCountGT != nil {
+		predicates = append(predicates, complaint.ReopenCountGT(*i.ReopenCountGT))
+	}
+	if i.ReopenCountGTE != nil {
+		predicates = append(predicates, complaint.ReopenCountGTE(*i.ReopenCountGTE))
+	}
+	if i.ReopenCountLT != nil {
+		predicates = append(predicates, complaint.ReopenCountLT(*i.ReopenCountLT))
+	}
+	if i.ReopenCountLTE != nil {
+		predicates = append(predicates, complaint.ReopenCountLTE(*i.ReopenCountLTE))
+	}
 	if i.Rating != nil {
 		predicates = append(predicates, complaint.RatingEQ(*i.Rating))
 	}
@@ -2313,6 +2393,36 @@ func (i *ComplaintWhereInput) P() (predicate.Complaint, error) {
 	}
 	if i.RatingCommentContainsFold != nil {
 		predicates = append(predicates, complaint.RatingCommentContainsFold(*i.RatingCommentContainsFold))
+	}
+	if i.RatedAt != nil {
+		predicates = append(predicates, complaint.RatedAtEQ(*i.RatedAt))
+	}
+	if i.RatedAtNEQ != nil {
+		predicates = append(predicates, complaint.RatedAtNEQ(*i.RatedAtNEQ))
+	}
+	if len(i.RatedAtIn) > 0 {
+		predicates = append(predicates, complaint.RatedAtIn(i.RatedAtIn...))
+	}
+	if len(i.RatedAtNotIn) > 0 {
+		predicates = append(predicates, complaint.RatedAtNotIn(i.RatedAtNotIn...))
+	}
+	if i.RatedAtGT != nil {
+		predicates = append(predicates, complaint.RatedAtGT(*i.RatedAtGT))
+	}
+	if i.RatedAtGTE != nil {
+		predicates = append(predicates, complaint.RatedAtGTE(*i.RatedAtGTE))
+	}
+	if i.RatedAtLT != nil {
+		predicates = append(predicates, complaint.RatedAtLT(*i.RatedAtLT))
+	}
+	if i.RatedAtLTE != nil {
+		predicates = append(predicates, complaint.RatedAtLTE(*i.RatedAtLTE))
+	}
+	if i.RatedAtIsNil {
+		predicates = append(predicates, complaint.RatedAtIsNil())
+	}
+	if i.RatedAtNotNil {
+		predicates = append(predicates, complaint.RatedAtNotNil())
 	}
 
 	if i.HasProject != nil {
@@ -2903,6 +3013,14 @@ type ComplaintPhotoWhereInput struct {
 	Sha256EqualFold    *string  `json:"sha256EqualFold,omitempty"`
 	Sha256ContainsFold *string  `json:"sha256ContainsFold,omitempty"`
 
+	// "location_removed" field predicates.
+	LocationRemoved    *bool `json:"locationRemoved,omitempty"`
+	LocationRemovedNEQ *bool `json:"locationRemovedNEQ,omitempty"`
+
+	// "location_flagged" field predicates.
+	LocationFlagged    *bool `json:"locationFlagged,omitempty"`
+	LocationFlaggedNEQ *bool `json:"locationFlaggedNEQ,omitempty"`
+
 	// "width" field predicates.
 	Width       *int  `json:"width,omitempty"`
 	WidthNEQ    *int  `json:"widthNEQ,omitempty"`
@@ -3173,6 +3291,18 @@ func (i *ComplaintPhotoWhereInput) P() (predicate.ComplaintPhoto, error) {
 	}
 	if i.Sha256ContainsFold != nil {
 		predicates = append(predicates, complaintphoto.Sha256ContainsFold(*i.Sha256ContainsFold))
+	}
+	if i.LocationRemoved != nil {
+		predicates = append(predicates, complaintphoto.LocationRemovedEQ(*i.LocationRemoved))
+	}
+	if i.LocationRemovedNEQ != nil {
+		predicates = append(predicates, complaintphoto.LocationRemovedNEQ(*i.LocationRemovedNEQ))
+	}
+	if i.LocationFlagged != nil {
+		predicates = append(predicates, complaintphoto.LocationFlaggedEQ(*i.LocationFlagged))
+	}
+	if i.LocationFlaggedNEQ != nil {
+		predicates = append(predicates, complaintphoto.LocationFlaggedNEQ(*i.LocationFlaggedNEQ))
 	}
 	if i.Width != nil {
 		predicates = append(predicates, complaintphoto.WidthEQ(*i.Width))

@@ -3025,46 +3025,52 @@ func (m *BuildingMutation) ResetEdge(name string) error {
 // ComplaintMutation represents an operation that mutates the Complaint nodes in the graph.
 type ComplaintMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *pulid.ID
-	created_at        *time.Time
-	updated_at        *time.Time
-	category          *complaint.Category
-	severity          *complaint.Severity
-	title             *string
-	description       *string
-	status            *complaint.Status
-	department        *complaint.Department
-	response_due_at   *time.Time
-	resolution_due_at *time.Time
-	acknowledged_at   *time.Time
-	resolved_at       *time.Time
-	closed_at         *time.Time
-	resolution_note   *string
-	rating            *int
-	addrating         *int
-	rating_comment    *string
-	clearedFields     map[string]struct{}
-	unit              *pulid.ID
-	clearedunit       bool
-	project           *pulid.ID
-	clearedproject    bool
-	customer          *pulid.ID
-	clearedcustomer   bool
-	filed_by          *pulid.ID
-	clearedfiled_by   bool
-	assignee          *pulid.ID
-	clearedassignee   bool
-	events            map[pulid.ID]struct{}
-	removedevents     map[pulid.ID]struct{}
-	clearedevents     bool
-	photos            map[pulid.ID]struct{}
-	removedphotos     map[pulid.ID]struct{}
-	clearedphotos     bool
-	done              bool
-	oldValue          func(context.Context) (*Complaint, error)
-	predicates        []predicate.Complaint
+	op                    Op
+	typ                   string
+	id                    *pulid.ID
+	created_at            *time.Time
+	updated_at            *time.Time
+	category              *complaint.Category
+	severity              *complaint.Severity
+	title                 *string
+	description           *string
+	status                *complaint.Status
+	department            *complaint.Department
+	response_due_at       *time.Time
+	response_risk_at      *time.Time
+	resolution_started_at *time.Time
+	resolution_due_at     *time.Time
+	resolution_risk_at    *time.Time
+	acknowledged_at       *time.Time
+	resolved_at           *time.Time
+	closed_at             *time.Time
+	resolution_note       *string
+	reopen_count          *int
+	addreopen_count       *int
+	rating                *int
+	addrating             *int
+	rating_comment        *string
+	rated_at              *time.Time
+	clearedFields         map[string]struct{}
+	unit                  *pulid.ID
+	clearedunit           bool
+	project               *pulid.ID
+	clearedproject        bool
+	customer              *pulid.ID
+	clearedcustomer       bool
+	filed_by              *pulid.ID
+	clearedfiled_by       bool
+	assignee              *pulid.ID
+	clearedassignee       bool
+	events                map[pulid.ID]struct{}
+	removedevents         map[pulid.ID]struct{}
+	clearedevents         bool
+	photos                map[pulid.ID]struct{}
+	removedphotos         map[pulid.ID]struct{}
+	clearedphotos         bool
+	done                  bool
+	oldValue              func(context.Context) (*Complaint, error)
+	predicates            []predicate.Complaint
 }
 
 var _ ent.Mutation = (*ComplaintMutation)(nil)
@@ -3714,6 +3720,78 @@ func (m *ComplaintMutation) ResetResponseDueAt() {
 	m.response_due_at = nil
 }
 
+// SetResponseRiskAt sets the "response_risk_at" field.
+func (m *ComplaintMutation) SetResponseRiskAt(t time.Time) {
+	m.response_risk_at = &t
+}
+
+// ResponseRiskAt returns the value of the "response_risk_at" field in the mutation.
+func (m *ComplaintMutation) ResponseRiskAt() (r time.Time, exists bool) {
+	v := m.response_risk_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseRiskAt returns the old "response_risk_at" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldResponseRiskAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseRiskAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseRiskAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseRiskAt: %w", err)
+	}
+	return oldValue.ResponseRiskAt, nil
+}
+
+// ResetResponseRiskAt resets all changes to the "response_risk_at" field.
+func (m *ComplaintMutation) ResetResponseRiskAt() {
+	m.response_risk_at = nil
+}
+
+// SetResolutionStartedAt sets the "resolution_started_at" field.
+func (m *ComplaintMutation) SetResolutionStartedAt(t time.Time) {
+	m.resolution_started_at = &t
+}
+
+// ResolutionStartedAt returns the value of the "resolution_started_at" field in the mutation.
+func (m *ComplaintMutation) ResolutionStartedAt() (r time.Time, exists bool) {
+	v := m.resolution_started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolutionStartedAt returns the old "resolution_started_at" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldResolutionStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolutionStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolutionStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolutionStartedAt: %w", err)
+	}
+	return oldValue.ResolutionStartedAt, nil
+}
+
+// ResetResolutionStartedAt resets all changes to the "resolution_started_at" field.
+func (m *ComplaintMutation) ResetResolutionStartedAt() {
+	m.resolution_started_at = nil
+}
+
 // SetResolutionDueAt sets the "resolution_due_at" field.
 func (m *ComplaintMutation) SetResolutionDueAt(t time.Time) {
 	m.resolution_due_at = &t
@@ -3748,6 +3826,42 @@ func (m *ComplaintMutation) OldResolutionDueAt(ctx context.Context) (v time.Time
 // ResetResolutionDueAt resets all changes to the "resolution_due_at" field.
 func (m *ComplaintMutation) ResetResolutionDueAt() {
 	m.resolution_due_at = nil
+}
+
+// SetResolutionRiskAt sets the "resolution_risk_at" field.
+func (m *ComplaintMutation) SetResolutionRiskAt(t time.Time) {
+	m.resolution_risk_at = &t
+}
+
+// ResolutionRiskAt returns the value of the "resolution_risk_at" field in the mutation.
+func (m *ComplaintMutation) ResolutionRiskAt() (r time.Time, exists bool) {
+	v := m.resolution_risk_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolutionRiskAt returns the old "resolution_risk_at" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldResolutionRiskAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolutionRiskAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolutionRiskAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolutionRiskAt: %w", err)
+	}
+	return oldValue.ResolutionRiskAt, nil
+}
+
+// ResetResolutionRiskAt resets all changes to the "resolution_risk_at" field.
+func (m *ComplaintMutation) ResetResolutionRiskAt() {
+	m.resolution_risk_at = nil
 }
 
 // SetAcknowledgedAt sets the "acknowledged_at" field.
@@ -3946,6 +4060,62 @@ func (m *ComplaintMutation) ResetResolutionNote() {
 	delete(m.clearedFields, complaint.FieldResolutionNote)
 }
 
+// SetReopenCount sets the "reopen_count" field.
+func (m *ComplaintMutation) SetReopenCount(i int) {
+	m.reopen_count = &i
+	m.addreopen_count = nil
+}
+
+// ReopenCount returns the value of the "reopen_count" field in the mutation.
+func (m *ComplaintMutation) ReopenCount() (r int, exists bool) {
+	v := m.reopen_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReopenCount returns the old "reopen_count" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldReopenCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReopenCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReopenCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReopenCount: %w", err)
+	}
+	return oldValue.ReopenCount, nil
+}
+
+// AddReopenCount adds i to the "reopen_count" field.
+func (m *ComplaintMutation) AddReopenCount(i int) {
+	if m.addreopen_count != nil {
+		*m.addreopen_count += i
+	} else {
+		m.addreopen_count = &i
+	}
+}
+
+// AddedReopenCount returns the value that was added to the "reopen_count" field in this mutation.
+func (m *ComplaintMutation) AddedReopenCount() (r int, exists bool) {
+	v := m.addreopen_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReopenCount resets all changes to the "reopen_count" field.
+func (m *ComplaintMutation) ResetReopenCount() {
+	m.reopen_count = nil
+	m.addreopen_count = nil
+}
+
 // SetRating sets the "rating" field.
 func (m *ComplaintMutation) SetRating(i int) {
 	m.rating = &i
@@ -4063,6 +4233,55 @@ func (m *ComplaintMutation) RatingCommentCleared() bool {
 func (m *ComplaintMutation) ResetRatingComment() {
 	m.rating_comment = nil
 	delete(m.clearedFields, complaint.FieldRatingComment)
+}
+
+// SetRatedAt sets the "rated_at" field.
+func (m *ComplaintMutation) SetRatedAt(t time.Time) {
+	m.rated_at = &t
+}
+
+// RatedAt returns the value of the "rated_at" field in the mutation.
+func (m *ComplaintMutation) RatedAt() (r time.Time, exists bool) {
+	v := m.rated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRatedAt returns the old "rated_at" field's value of the Complaint entity.
+// If the Complaint object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintMutation) OldRatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRatedAt: %w", err)
+	}
+	return oldValue.RatedAt, nil
+}
+
+// ClearRatedAt clears the value of the "rated_at" field.
+func (m *ComplaintMutation) ClearRatedAt() {
+	m.rated_at = nil
+	m.clearedFields[complaint.FieldRatedAt] = struct{}{}
+}
+
+// RatedAtCleared returns if the "rated_at" field was cleared in this mutation.
+func (m *ComplaintMutation) RatedAtCleared() bool {
+	_, ok := m.clearedFields[complaint.FieldRatedAt]
+	return ok
+}
+
+// ResetRatedAt resets all changes to the "rated_at" field.
+func (m *ComplaintMutation) ResetRatedAt() {
+	m.rated_at = nil
+	delete(m.clearedFields, complaint.FieldRatedAt)
 }
 
 // ClearUnit clears the "unit" edge to the Unit entity.
@@ -4342,7 +4561,7 @@ func (m *ComplaintMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ComplaintMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 26)
 	if m.created_at != nil {
 		fields = append(fields, complaint.FieldCreatedAt)
 	}
@@ -4385,8 +4604,17 @@ func (m *ComplaintMutation) Fields() []string {
 	if m.response_due_at != nil {
 		fields = append(fields, complaint.FieldResponseDueAt)
 	}
+	if m.response_risk_at != nil {
+		fields = append(fields, complaint.FieldResponseRiskAt)
+	}
+	if m.resolution_started_at != nil {
+		fields = append(fields, complaint.FieldResolutionStartedAt)
+	}
 	if m.resolution_due_at != nil {
 		fields = append(fields, complaint.FieldResolutionDueAt)
+	}
+	if m.resolution_risk_at != nil {
+		fields = append(fields, complaint.FieldResolutionRiskAt)
 	}
 	if m.acknowledged_at != nil {
 		fields = append(fields, complaint.FieldAcknowledgedAt)
@@ -4400,11 +4628,17 @@ func (m *ComplaintMutation) Fields() []string {
 	if m.resolution_note != nil {
 		fields = append(fields, complaint.FieldResolutionNote)
 	}
+	if m.reopen_count != nil {
+		fields = append(fields, complaint.FieldReopenCount)
+	}
 	if m.rating != nil {
 		fields = append(fields, complaint.FieldRating)
 	}
 	if m.rating_comment != nil {
 		fields = append(fields, complaint.FieldRatingComment)
+	}
+	if m.rated_at != nil {
+		fields = append(fields, complaint.FieldRatedAt)
 	}
 	return fields
 }
@@ -4442,8 +4676,14 @@ func (m *ComplaintMutation) Field(name string) (ent.Value, bool) {
 		return m.AssigneeID()
 	case complaint.FieldResponseDueAt:
 		return m.ResponseDueAt()
+	case complaint.FieldResponseRiskAt:
+		return m.ResponseRiskAt()
+	case complaint.FieldResolutionStartedAt:
+		return m.ResolutionStartedAt()
 	case complaint.FieldResolutionDueAt:
 		return m.ResolutionDueAt()
+	case complaint.FieldResolutionRiskAt:
+		return m.ResolutionRiskAt()
 	case complaint.FieldAcknowledgedAt:
 		return m.AcknowledgedAt()
 	case complaint.FieldResolvedAt:
@@ -4452,10 +4692,14 @@ func (m *ComplaintMutation) Field(name string) (ent.Value, bool) {
 		return m.ClosedAt()
 	case complaint.FieldResolutionNote:
 		return m.ResolutionNote()
+	case complaint.FieldReopenCount:
+		return m.ReopenCount()
 	case complaint.FieldRating:
 		return m.Rating()
 	case complaint.FieldRatingComment:
 		return m.RatingComment()
+	case complaint.FieldRatedAt:
+		return m.RatedAt()
 	}
 	return nil, false
 }
@@ -4493,8 +4737,14 @@ func (m *ComplaintMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldAssigneeID(ctx)
 	case complaint.FieldResponseDueAt:
 		return m.OldResponseDueAt(ctx)
+	case complaint.FieldResponseRiskAt:
+		return m.OldResponseRiskAt(ctx)
+	case complaint.FieldResolutionStartedAt:
+		return m.OldResolutionStartedAt(ctx)
 	case complaint.FieldResolutionDueAt:
 		return m.OldResolutionDueAt(ctx)
+	case complaint.FieldResolutionRiskAt:
+		return m.OldResolutionRiskAt(ctx)
 	case complaint.FieldAcknowledgedAt:
 		return m.OldAcknowledgedAt(ctx)
 	case complaint.FieldResolvedAt:
@@ -4503,10 +4753,14 @@ func (m *ComplaintMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldClosedAt(ctx)
 	case complaint.FieldResolutionNote:
 		return m.OldResolutionNote(ctx)
+	case complaint.FieldReopenCount:
+		return m.OldReopenCount(ctx)
 	case complaint.FieldRating:
 		return m.OldRating(ctx)
 	case complaint.FieldRatingComment:
 		return m.OldRatingComment(ctx)
+	case complaint.FieldRatedAt:
+		return m.OldRatedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Complaint field %s", name)
 }
@@ -4614,12 +4868,33 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetResponseDueAt(v)
 		return nil
+	case complaint.FieldResponseRiskAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseRiskAt(v)
+		return nil
+	case complaint.FieldResolutionStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolutionStartedAt(v)
+		return nil
 	case complaint.FieldResolutionDueAt:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetResolutionDueAt(v)
+		return nil
+	case complaint.FieldResolutionRiskAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolutionRiskAt(v)
 		return nil
 	case complaint.FieldAcknowledgedAt:
 		v, ok := value.(time.Time)
@@ -4649,6 +4924,13 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetResolutionNote(v)
 		return nil
+	case complaint.FieldReopenCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReopenCount(v)
+		return nil
 	case complaint.FieldRating:
 		v, ok := value.(int)
 		if !ok {
@@ -4663,6 +4945,13 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRatingComment(v)
 		return nil
+	case complaint.FieldRatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRatedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Complaint field %s", name)
 }
@@ -4671,6 +4960,9 @@ func (m *ComplaintMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *ComplaintMutation) AddedFields() []string {
 	var fields []string
+	if m.addreopen_count != nil {
+		fields = append(fields, complaint.FieldReopenCount)
+	}
 	if m.addrating != nil {
 		fields = append(fields, complaint.FieldRating)
 	}
@@ -4682,6 +4974,8 @@ func (m *ComplaintMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *ComplaintMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case complaint.FieldReopenCount:
+		return m.AddedReopenCount()
 	case complaint.FieldRating:
 		return m.AddedRating()
 	}
@@ -4693,6 +4987,13 @@ func (m *ComplaintMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *ComplaintMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case complaint.FieldReopenCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReopenCount(v)
+		return nil
 	case complaint.FieldRating:
 		v, ok := value.(int)
 		if !ok {
@@ -4735,6 +5036,9 @@ func (m *ComplaintMutation) ClearedFields() []string {
 	if m.FieldCleared(complaint.FieldRatingComment) {
 		fields = append(fields, complaint.FieldRatingComment)
 	}
+	if m.FieldCleared(complaint.FieldRatedAt) {
+		fields = append(fields, complaint.FieldRatedAt)
+	}
 	return fields
 }
 
@@ -4775,6 +5079,9 @@ func (m *ComplaintMutation) ClearField(name string) error {
 		return nil
 	case complaint.FieldRatingComment:
 		m.ClearRatingComment()
+		return nil
+	case complaint.FieldRatedAt:
+		m.ClearRatedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Complaint nullable field %s", name)
@@ -4826,8 +5133,17 @@ func (m *ComplaintMutation) ResetField(name string) error {
 	case complaint.FieldResponseDueAt:
 		m.ResetResponseDueAt()
 		return nil
+	case complaint.FieldResponseRiskAt:
+		m.ResetResponseRiskAt()
+		return nil
+	case complaint.FieldResolutionStartedAt:
+		m.ResetResolutionStartedAt()
+		return nil
 	case complaint.FieldResolutionDueAt:
 		m.ResetResolutionDueAt()
+		return nil
+	case complaint.FieldResolutionRiskAt:
+		m.ResetResolutionRiskAt()
 		return nil
 	case complaint.FieldAcknowledgedAt:
 		m.ResetAcknowledgedAt()
@@ -4841,11 +5157,17 @@ func (m *ComplaintMutation) ResetField(name string) error {
 	case complaint.FieldResolutionNote:
 		m.ResetResolutionNote()
 		return nil
+	case complaint.FieldReopenCount:
+		m.ResetReopenCount()
+		return nil
 	case complaint.FieldRating:
 		m.ResetRating()
 		return nil
 	case complaint.FieldRatingComment:
 		m.ResetRatingComment()
+		return nil
+	case complaint.FieldRatedAt:
+		m.ResetRatedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Complaint field %s", name)
@@ -5951,6 +6273,8 @@ type ComplaintPhotoMutation struct {
 	size_bytes       *int64
 	addsize_bytes    *int64
 	sha256           *string
+	location_removed *bool
+	location_flagged *bool
 	width            *int
 	addwidth         *int
 	height           *int
@@ -6268,6 +6592,78 @@ func (m *ComplaintPhotoMutation) ResetSha256() {
 	m.sha256 = nil
 }
 
+// SetLocationRemoved sets the "location_removed" field.
+func (m *ComplaintPhotoMutation) SetLocationRemoved(b bool) {
+	m.location_removed = &b
+}
+
+// LocationRemoved returns the value of the "location_removed" field in the mutation.
+func (m *ComplaintPhotoMutation) LocationRemoved() (r bool, exists bool) {
+	v := m.location_removed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocationRemoved returns the old "location_removed" field's value of the ComplaintPhoto entity.
+// If the ComplaintPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintPhotoMutation) OldLocationRemoved(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocationRemoved is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocationRemoved requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocationRemoved: %w", err)
+	}
+	return oldValue.LocationRemoved, nil
+}
+
+// ResetLocationRemoved resets all changes to the "location_removed" field.
+func (m *ComplaintPhotoMutation) ResetLocationRemoved() {
+	m.location_removed = nil
+}
+
+// SetLocationFlagged sets the "location_flagged" field.
+func (m *ComplaintPhotoMutation) SetLocationFlagged(b bool) {
+	m.location_flagged = &b
+}
+
+// LocationFlagged returns the value of the "location_flagged" field in the mutation.
+func (m *ComplaintPhotoMutation) LocationFlagged() (r bool, exists bool) {
+	v := m.location_flagged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocationFlagged returns the old "location_flagged" field's value of the ComplaintPhoto entity.
+// If the ComplaintPhoto object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ComplaintPhotoMutation) OldLocationFlagged(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocationFlagged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocationFlagged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocationFlagged: %w", err)
+	}
+	return oldValue.LocationFlagged, nil
+}
+
+// ResetLocationFlagged resets all changes to the "location_flagged" field.
+func (m *ComplaintPhotoMutation) ResetLocationFlagged() {
+	m.location_flagged = nil
+}
+
 // SetWidth sets the "width" field.
 func (m *ComplaintPhotoMutation) SetWidth(i int) {
 	m.width = &i
@@ -6505,7 +6901,7 @@ func (m *ComplaintPhotoMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ComplaintPhotoMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 10)
 	if m.complaint != nil {
 		fields = append(fields, complaintphoto.FieldComplaintID)
 	}
@@ -6520,6 +6916,12 @@ func (m *ComplaintPhotoMutation) Fields() []string {
 	}
 	if m.sha256 != nil {
 		fields = append(fields, complaintphoto.FieldSha256)
+	}
+	if m.location_removed != nil {
+		fields = append(fields, complaintphoto.FieldLocationRemoved)
+	}
+	if m.location_flagged != nil {
+		fields = append(fields, complaintphoto.FieldLocationFlagged)
 	}
 	if m.width != nil {
 		fields = append(fields, complaintphoto.FieldWidth)
@@ -6548,6 +6950,10 @@ func (m *ComplaintPhotoMutation) Field(name string) (ent.Value, bool) {
 		return m.SizeBytes()
 	case complaintphoto.FieldSha256:
 		return m.Sha256()
+	case complaintphoto.FieldLocationRemoved:
+		return m.LocationRemoved()
+	case complaintphoto.FieldLocationFlagged:
+		return m.LocationFlagged()
 	case complaintphoto.FieldWidth:
 		return m.Width()
 	case complaintphoto.FieldHeight:
@@ -6573,6 +6979,10 @@ func (m *ComplaintPhotoMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldSizeBytes(ctx)
 	case complaintphoto.FieldSha256:
 		return m.OldSha256(ctx)
+	case complaintphoto.FieldLocationRemoved:
+		return m.OldLocationRemoved(ctx)
+	case complaintphoto.FieldLocationFlagged:
+		return m.OldLocationFlagged(ctx)
 	case complaintphoto.FieldWidth:
 		return m.OldWidth(ctx)
 	case complaintphoto.FieldHeight:
@@ -6622,6 +7032,20 @@ func (m *ComplaintPhotoMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSha256(v)
+		return nil
+	case complaintphoto.FieldLocationRemoved:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocationRemoved(v)
+		return nil
+	case complaintphoto.FieldLocationFlagged:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocationFlagged(v)
 		return nil
 	case complaintphoto.FieldWidth:
 		v, ok := value.(int)
@@ -6761,6 +7185,12 @@ func (m *ComplaintPhotoMutation) ResetField(name string) error {
 		return nil
 	case complaintphoto.FieldSha256:
 		m.ResetSha256()
+		return nil
+	case complaintphoto.FieldLocationRemoved:
+		m.ResetLocationRemoved()
+		return nil
+	case complaintphoto.FieldLocationFlagged:
+		m.ResetLocationFlagged()
 		return nil
 	case complaintphoto.FieldWidth:
 		m.ResetWidth()

@@ -83,6 +83,12 @@ func (r *queryResolver) Visits(ctx context.Context, after *entgql.Cursor[pulid.I
 		Paginate(ctx, after, first, before, last, ent.WithVisitOrder(orderBy), ent.WithVisitFilter(where.Filter))
 }
 
+// Complaint returns ComplaintResolver implementation.
+func (r *Resolver) Complaint() ComplaintResolver { return &complaintResolver{r} }
+
+// ComplaintPhoto returns ComplaintPhotoResolver implementation.
+func (r *Resolver) ComplaintPhoto() ComplaintPhotoResolver { return &complaintPhotoResolver{r} }
+
 // Customer returns CustomerResolver implementation.
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 
@@ -90,6 +96,8 @@ func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
-	customerResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	complaintResolver      struct{ *Resolver }
+	complaintPhotoResolver struct{ *Resolver }
+	customerResolver       struct{ *Resolver }
+	queryResolver          struct{ *Resolver }
 )

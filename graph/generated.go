@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"estatecrm/account"
+	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/complaint"
@@ -48,9 +49,13 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Complaint() ComplaintResolver
+	ComplaintPhoto() ComplaintPhotoResolver
+	ComplaintUpdate() ComplaintUpdateResolver
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	SlaClock() SlaClockResolver
 	Subscription() SubscriptionResolver
 	UnitStatusEvent() UnitStatusEventResolver
 }
@@ -154,35 +159,40 @@ type ComplexityRoot struct {
 	}
 
 	Complaint struct {
-		AcknowledgedAt  func(childComplexity int) int
-		Assignee        func(childComplexity int) int
-		AssigneeID      func(childComplexity int) int
-		Category        func(childComplexity int) int
-		ClosedAt        func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		Customer        func(childComplexity int) int
-		CustomerID      func(childComplexity int) int
-		Department      func(childComplexity int) int
-		Description     func(childComplexity int) int
-		Events          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintEventOrder) int
-		FiledBy         func(childComplexity int) int
-		FiledByID       func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Photos          func(childComplexity int) int
-		Project         func(childComplexity int) int
-		ProjectID       func(childComplexity int) int
-		Rating          func(childComplexity int) int
-		RatingComment   func(childComplexity int) int
-		ResolutionDueAt func(childComplexity int) int
-		ResolutionNote  func(childComplexity int) int
-		ResolvedAt      func(childComplexity int) int
-		ResponseDueAt   func(childComplexity int) int
-		Severity        func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Title           func(childComplexity int) int
-		Unit            func(childComplexity int) int
-		UnitID          func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
+		AcknowledgedAt      func(childComplexity int) int
+		Assignee            func(childComplexity int) int
+		AssigneeID          func(childComplexity int) int
+		Category            func(childComplexity int) int
+		ClosedAt            func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Customer            func(childComplexity int) int
+		CustomerID          func(childComplexity int) int
+		Department          func(childComplexity int) int
+		Description         func(childComplexity int) int
+		Events              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintEventOrder) int
+		FiledBy             func(childComplexity int) int
+		FiledByID           func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Photos              func(childComplexity int) int
+		Project             func(childComplexity int) int
+		ProjectID           func(childComplexity int) int
+		RatedAt             func(childComplexity int) int
+		Rating              func(childComplexity int) int
+		RatingComment       func(childComplexity int) int
+		ReopenCount         func(childComplexity int) int
+		ResolutionDueAt     func(childComplexity int) int
+		ResolutionNote      func(childComplexity int) int
+		ResolutionSLA       func(childComplexity int) int
+		ResolutionStartedAt func(childComplexity int) int
+		ResolvedAt          func(childComplexity int) int
+		ResponseDueAt       func(childComplexity int) int
+		ResponseSLA         func(childComplexity int) int
+		Severity            func(childComplexity int) int
+		Status              func(childComplexity int) int
+		Title               func(childComplexity int) int
+		Unit                func(childComplexity int) int
+		UnitID              func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
 	}
 
 	ComplaintConnection struct {
@@ -221,16 +231,32 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ComplaintEventPayload struct {
+		Event func(childComplexity int) int
+	}
+
+	ComplaintPayload struct {
+		Complaint func(childComplexity int) int
+	}
+
 	ComplaintPhoto struct {
-		Complaint   func(childComplexity int) int
-		ComplaintID func(childComplexity int) int
-		ContentType func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Height      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Sha256      func(childComplexity int) int
-		SizeBytes   func(childComplexity int) int
-		Width       func(childComplexity int) int
+		Complaint       func(childComplexity int) int
+		ComplaintID     func(childComplexity int) int
+		ContentType     func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Height          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LocationFlagged func(childComplexity int) int
+		LocationRemoved func(childComplexity int) int
+		Sha256          func(childComplexity int) int
+		SizeBytes       func(childComplexity int) int
+		URL             func(childComplexity int) int
+		Width           func(childComplexity int) int
+	}
+
+	ComplaintUpdate struct {
+		Complaint func(childComplexity int) int
+		Event     func(childComplexity int) int
 	}
 
 	CreateAPIKeyPayload struct {
@@ -352,26 +378,35 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ActivateOwner     func(childComplexity int, input sales.Activation) int
-		CancelDeal        func(childComplexity int, input model.CancelDealInput) int
-		ChangePassword    func(childComplexity int, input account.PasswordChange) int
-		ClaimCustomer     func(childComplexity int, input model.ClaimCustomerInput) int
-		ContractDeal      func(childComplexity int, input model.ContractDealInput) int
-		CreateAPIKey      func(childComplexity int, input account.NewAPIKey) int
-		CreateUser        func(childComplexity int, input account.NewUser) int
-		DeliverUnit       func(childComplexity int, input model.DeliverUnitInput) int
-		HoldUnit          func(childComplexity int, input model.HoldUnitInput) int
-		LogVisit          func(childComplexity int, input sales.Visit) int
-		Login             func(childComplexity int, input model.LoginInput) int
-		Logout            func(childComplexity int, input model.LogoutInput) int
-		ReassignCustomer  func(childComplexity int, input model.ReassignCustomerInput) int
-		RefreshToken      func(childComplexity int, input model.RefreshTokenInput) int
-		RegisterCustomer  func(childComplexity int, input sales.Registration) int
-		ReleaseHold       func(childComplexity int, input model.ReleaseHoldInput) int
-		ReserveUnit       func(childComplexity int, input sales.Reservation) int
-		ResetUserPassword func(childComplexity int, input account.PasswordReset) int
-		RevokeAPIKey      func(childComplexity int, input model.RevokeAPIKeyInput) int
-		UpdateUser        func(childComplexity int, input account.UserChange) int
+		AcknowledgeComplaint func(childComplexity int, input aftersales.Step) int
+		ActivateOwner        func(childComplexity int, input sales.Activation) int
+		AddComplaintNote     func(childComplexity int, input aftersales.Note) int
+		AssignComplaint      func(childComplexity int, input aftersales.Assignment) int
+		CancelDeal           func(childComplexity int, input model.CancelDealInput) int
+		ChangePassword       func(childComplexity int, input account.PasswordChange) int
+		ClaimCustomer        func(childComplexity int, input model.ClaimCustomerInput) int
+		CloseComplaint       func(childComplexity int, input aftersales.Step) int
+		ContractDeal         func(childComplexity int, input model.ContractDealInput) int
+		CreateAPIKey         func(childComplexity int, input account.NewAPIKey) int
+		CreateUser           func(childComplexity int, input account.NewUser) int
+		DeliverUnit          func(childComplexity int, input model.DeliverUnitInput) int
+		HoldUnit             func(childComplexity int, input model.HoldUnitInput) int
+		LogVisit             func(childComplexity int, input sales.Visit) int
+		Login                func(childComplexity int, input model.LoginInput) int
+		Logout               func(childComplexity int, input model.LogoutInput) int
+		RateComplaint        func(childComplexity int, input aftersales.Rating) int
+		ReassignCustomer     func(childComplexity int, input model.ReassignCustomerInput) int
+		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
+		RegisterCustomer     func(childComplexity int, input sales.Registration) int
+		ReleaseHold          func(childComplexity int, input model.ReleaseHoldInput) int
+		ReopenComplaint      func(childComplexity int, input aftersales.Step) int
+		ReserveUnit          func(childComplexity int, input sales.Reservation) int
+		ResetUserPassword    func(childComplexity int, input account.PasswordReset) int
+		ResolveComplaint     func(childComplexity int, input aftersales.Step) int
+		RevokeAPIKey         func(childComplexity int, input model.RevokeAPIKeyInput) int
+		StartComplaint       func(childComplexity int, input aftersales.Step) int
+		SubmitComplaint      func(childComplexity int, input aftersales.Filing) int
+		UpdateUser           func(childComplexity int, input account.UserChange) int
 	}
 
 	PageInfo struct {
@@ -421,21 +456,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
-		AuditEvents func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		Buildings   func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
-		Complaints  func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
-		Customers   func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
-		Deals       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
-		Me          func(childComplexity int) int
-		MyFollowUps func(childComplexity int, date *string) int
-		Node        func(childComplexity int, id pulid.ID) int
-		Nodes       func(childComplexity int, ids []pulid.ID) int
-		Projects    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
-		SalesGrid   func(childComplexity int, projectID pulid.ID) int
-		Units       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
-		Users       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Visits      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		APIKeys        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		AuditEvents    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		Buildings      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
+		ComplaintQueue func(childComplexity int, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) int
+		Complaints     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		Customers      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
+		Deals          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		Me             func(childComplexity int) int
+		MyFollowUps    func(childComplexity int, date *string) int
+		Node           func(childComplexity int, id pulid.ID) int
+		Nodes          func(childComplexity int, ids []pulid.ID) int
+		Projects       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
+		SalesGrid      func(childComplexity int, projectID pulid.ID) int
+		Units          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
+		Users          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Visits         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
 	}
 
 	SalesGrid struct {
@@ -454,7 +490,17 @@ type ComplexityRoot struct {
 		Units func(childComplexity int) int
 	}
 
+	SlaClock struct {
+		DueAt            func(childComplexity int) int
+		MetAt            func(childComplexity int) int
+		RemainingSeconds func(childComplexity int) int
+		StartedAt        func(childComplexity int) int
+		State            func(childComplexity int) int
+		TakenSeconds     func(childComplexity int) int
+	}
+
 	Subscription struct {
+		ComplaintUpdated  func(childComplexity int, complaintID *pulid.ID) int
 		UnitStatusChanged func(childComplexity int, projectID pulid.ID) int
 	}
 
@@ -589,6 +635,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ComplaintResolver interface {
+	ResponseSLA(ctx context.Context, obj *ent.Complaint) (*aftersales.Clock, error)
+	ResolutionSLA(ctx context.Context, obj *ent.Complaint) (*aftersales.Clock, error)
+}
+type ComplaintPhotoResolver interface {
+	URL(ctx context.Context, obj *ent.ComplaintPhoto) (string, error)
+}
+type ComplaintUpdateResolver interface {
+	Event(ctx context.Context, obj *ent.ComplaintEvent) (*ent.ComplaintEvent, error)
+}
 type CustomerResolver interface {
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
 	ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error)
@@ -603,6 +659,15 @@ type MutationResolver interface {
 	ResetUserPassword(ctx context.Context, input account.PasswordReset) (*model.UserPayload, error)
 	CreateAPIKey(ctx context.Context, input account.NewAPIKey) (*account.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, input model.RevokeAPIKeyInput) (*model.APIKeyPayload, error)
+	SubmitComplaint(ctx context.Context, input aftersales.Filing) (*model.ComplaintPayload, error)
+	AcknowledgeComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
+	AssignComplaint(ctx context.Context, input aftersales.Assignment) (*model.ComplaintPayload, error)
+	StartComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
+	ResolveComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
+	CloseComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
+	ReopenComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
+	RateComplaint(ctx context.Context, input aftersales.Rating) (*model.ComplaintPayload, error)
+	AddComplaintNote(ctx context.Context, input aftersales.Note) (*model.ComplaintEventPayload, error)
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
@@ -628,12 +693,17 @@ type QueryResolver interface {
 	Units(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) (*ent.UnitConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Visits(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) (*ent.VisitConnection, error)
+	ComplaintQueue(ctx context.Context, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) (*ent.ComplaintConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 }
+type SlaClockResolver interface {
+	RemainingSeconds(ctx context.Context, obj *aftersales.Clock) (*int, error)
+}
 type SubscriptionResolver interface {
 	UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error)
+	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error)
 }
 type UnitStatusEventResolver interface {
 	Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error)
@@ -1112,6 +1182,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.ProjectID(childComplexity), true
+	case "Complaint.ratedAt":
+		if e.ComplexityRoot.Complaint.RatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.RatedAt(childComplexity), true
 	case "Complaint.rating":
 		if e.ComplexityRoot.Complaint.Rating == nil {
 			break
@@ -1124,6 +1200,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.RatingComment(childComplexity), true
+	case "Complaint.reopenCount":
+		if e.ComplexityRoot.Complaint.ReopenCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ReopenCount(childComplexity), true
 	case "Complaint.resolutionDueAt":
 		if e.ComplexityRoot.Complaint.ResolutionDueAt == nil {
 			break
@@ -1136,6 +1218,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.ResolutionNote(childComplexity), true
+	case "Complaint.resolutionSla":
+		if e.ComplexityRoot.Complaint.ResolutionSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ResolutionSLA(childComplexity), true
+	case "Complaint.resolutionStartedAt":
+		if e.ComplexityRoot.Complaint.ResolutionStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ResolutionStartedAt(childComplexity), true
 	case "Complaint.resolvedAt":
 		if e.ComplexityRoot.Complaint.ResolvedAt == nil {
 			break
@@ -1148,6 +1242,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Complaint.ResponseDueAt(childComplexity), true
+	case "Complaint.responseSla":
+		if e.ComplexityRoot.Complaint.ResponseSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Complaint.ResponseSLA(childComplexity), true
 	case "Complaint.severity":
 		if e.ComplexityRoot.Complaint.Severity == nil {
 			break
@@ -1316,6 +1416,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintEventEdge.Node(childComplexity), true
 
+	case "ComplaintEventPayload.event":
+		if e.ComplexityRoot.ComplaintEventPayload.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintEventPayload.Event(childComplexity), true
+
+	case "ComplaintPayload.complaint":
+		if e.ComplexityRoot.ComplaintPayload.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPayload.Complaint(childComplexity), true
+
 	case "ComplaintPhoto.complaint":
 		if e.ComplexityRoot.ComplaintPhoto.Complaint == nil {
 			break
@@ -1352,6 +1466,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintPhoto.ID(childComplexity), true
+	case "ComplaintPhoto.locationFlagged":
+		if e.ComplexityRoot.ComplaintPhoto.LocationFlagged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPhoto.LocationFlagged(childComplexity), true
+	case "ComplaintPhoto.locationRemoved":
+		if e.ComplexityRoot.ComplaintPhoto.LocationRemoved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPhoto.LocationRemoved(childComplexity), true
 	case "ComplaintPhoto.sha256":
 		if e.ComplexityRoot.ComplaintPhoto.Sha256 == nil {
 			break
@@ -1364,12 +1490,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintPhoto.SizeBytes(childComplexity), true
+	case "ComplaintPhoto.url":
+		if e.ComplexityRoot.ComplaintPhoto.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintPhoto.URL(childComplexity), true
 	case "ComplaintPhoto.width":
 		if e.ComplexityRoot.ComplaintPhoto.Width == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ComplaintPhoto.Width(childComplexity), true
+
+	case "ComplaintUpdate.complaint":
+		if e.ComplexityRoot.ComplaintUpdate.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintUpdate.Complaint(childComplexity), true
+	case "ComplaintUpdate.event":
+		if e.ComplexityRoot.ComplaintUpdate.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintUpdate.Event(childComplexity), true
 
 	case "CreateAPIKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateAPIKeyPayload.APIKey == nil {
@@ -1890,6 +2035,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.Ok(childComplexity), true
 
+	case "Mutation.acknowledgeComplaint":
+		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeComplaint(childComplexity, args["input"].(aftersales.Step)), true
 	case "Mutation.activateOwner":
 		if e.ComplexityRoot.Mutation.ActivateOwner == nil {
 			break
@@ -1901,6 +2057,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ActivateOwner(childComplexity, args["input"].(sales.Activation)), true
+	case "Mutation.addComplaintNote":
+		if e.ComplexityRoot.Mutation.AddComplaintNote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addComplaintNote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddComplaintNote(childComplexity, args["input"].(aftersales.Note)), true
+	case "Mutation.assignComplaint":
+		if e.ComplexityRoot.Mutation.AssignComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignComplaint(childComplexity, args["input"].(aftersales.Assignment)), true
 	case "Mutation.cancelDeal":
 		if e.ComplexityRoot.Mutation.CancelDeal == nil {
 			break
@@ -1934,6 +2112,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimCustomer(childComplexity, args["input"].(model.ClaimCustomerInput)), true
+	case "Mutation.closeComplaint":
+		if e.ComplexityRoot.Mutation.CloseComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseComplaint(childComplexity, args["input"].(aftersales.Step)), true
 	case "Mutation.contractDeal":
 		if e.ComplexityRoot.Mutation.ContractDeal == nil {
 			break
@@ -2022,6 +2211,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["input"].(model.LogoutInput)), true
+	case "Mutation.rateComplaint":
+		if e.ComplexityRoot.Mutation.RateComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rateComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RateComplaint(childComplexity, args["input"].(aftersales.Rating)), true
 	case "Mutation.reassignCustomer":
 		if e.ComplexityRoot.Mutation.ReassignCustomer == nil {
 			break
@@ -2066,6 +2266,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReleaseHold(childComplexity, args["input"].(model.ReleaseHoldInput)), true
+	case "Mutation.reopenComplaint":
+		if e.ComplexityRoot.Mutation.ReopenComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reopenComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReopenComplaint(childComplexity, args["input"].(aftersales.Step)), true
 	case "Mutation.reserveUnit":
 		if e.ComplexityRoot.Mutation.ReserveUnit == nil {
 			break
@@ -2088,6 +2299,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetUserPassword(childComplexity, args["input"].(account.PasswordReset)), true
+	case "Mutation.resolveComplaint":
+		if e.ComplexityRoot.Mutation.ResolveComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveComplaint(childComplexity, args["input"].(aftersales.Step)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -2099,6 +2321,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.startComplaint":
+		if e.ComplexityRoot.Mutation.StartComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartComplaint(childComplexity, args["input"].(aftersales.Step)), true
+	case "Mutation.submitComplaint":
+		if e.ComplexityRoot.Mutation.SubmitComplaint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitComplaint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitComplaint(childComplexity, args["input"].(aftersales.Filing)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -2387,6 +2631,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Buildings(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.BuildingOrder), args["where"].(*ent.BuildingWhereInput)), true
+	case "Query.complaintQueue":
+		if e.ComplexityRoot.Query.ComplaintQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_complaintQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ComplaintQueue(childComplexity, args["projectId"].(*pulid.ID), args["first"].(int), args["after"].(*entgql.Cursor[pulid.ID])), true
 	case "Query.complaints":
 		if e.ComplexityRoot.Query.Complaints == nil {
 			break
@@ -2561,6 +2816,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SalesGridFloor.Units(childComplexity), true
 
+	case "SlaClock.dueAt":
+		if e.ComplexityRoot.SlaClock.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.DueAt(childComplexity), true
+	case "SlaClock.metAt":
+		if e.ComplexityRoot.SlaClock.MetAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.MetAt(childComplexity), true
+	case "SlaClock.remainingSeconds":
+		if e.ComplexityRoot.SlaClock.RemainingSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.RemainingSeconds(childComplexity), true
+	case "SlaClock.startedAt":
+		if e.ComplexityRoot.SlaClock.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.StartedAt(childComplexity), true
+	case "SlaClock.state":
+		if e.ComplexityRoot.SlaClock.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.State(childComplexity), true
+	case "SlaClock.takenSeconds":
+		if e.ComplexityRoot.SlaClock.TakenSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SlaClock.TakenSeconds(childComplexity), true
+
+	case "Subscription.complaintUpdated":
+		if e.ComplexityRoot.Subscription.ComplaintUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_complaintUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ComplaintUpdated(childComplexity, args["complaintId"].(*pulid.ID)), true
 	case "Subscription.unitStatusChanged":
 		if e.ComplexityRoot.Subscription.UnitStatusChanged == nil {
 			break
@@ -3138,6 +3441,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyOrder", ec.unmarshalInputAPIKeyOrder),
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
+			graphql.NewInputUnmarshaler("AddComplaintNoteInput", ec.unmarshalInputAddComplaintNoteInput),
+			graphql.NewInputUnmarshaler("AssignComplaintInput", ec.unmarshalInputAssignComplaintInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
 			graphql.NewInputUnmarshaler("BuildingOrder", ec.unmarshalInputBuildingOrder),
@@ -3149,6 +3454,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ComplaintEventWhereInput", ec.unmarshalInputComplaintEventWhereInput),
 			graphql.NewInputUnmarshaler("ComplaintOrder", ec.unmarshalInputComplaintOrder),
 			graphql.NewInputUnmarshaler("ComplaintPhotoWhereInput", ec.unmarshalInputComplaintPhotoWhereInput),
+			graphql.NewInputUnmarshaler("ComplaintStepInput", ec.unmarshalInputComplaintStepInput),
 			graphql.NewInputUnmarshaler("ComplaintWhereInput", ec.unmarshalInputComplaintWhereInput),
 			graphql.NewInputUnmarshaler("ContractDealInput", ec.unmarshalInputContractDealInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
@@ -3164,6 +3470,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
 			graphql.NewInputUnmarshaler("ProjectWhereInput", ec.unmarshalInputProjectWhereInput),
+			graphql.NewInputUnmarshaler("RateComplaintInput", ec.unmarshalInputRateComplaintInput),
 			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
@@ -3171,6 +3478,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
+			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
 			graphql.NewInputUnmarshaler("UnitWhereInput", ec.unmarshalInputUnitWhereInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
@@ -3270,7 +3578,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "auth.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "auth.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3282,6 +3590,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
@@ -3513,6 +3822,8 @@ func (ec *executionContext) childFields_Complaint(ctx context.Context, field gra
 		return ec.fieldContext_Complaint_assigneeID(ctx, field)
 	case "responseDueAt":
 		return ec.fieldContext_Complaint_responseDueAt(ctx, field)
+	case "resolutionStartedAt":
+		return ec.fieldContext_Complaint_resolutionStartedAt(ctx, field)
 	case "resolutionDueAt":
 		return ec.fieldContext_Complaint_resolutionDueAt(ctx, field)
 	case "acknowledgedAt":
@@ -3523,10 +3834,14 @@ func (ec *executionContext) childFields_Complaint(ctx context.Context, field gra
 		return ec.fieldContext_Complaint_closedAt(ctx, field)
 	case "resolutionNote":
 		return ec.fieldContext_Complaint_resolutionNote(ctx, field)
+	case "reopenCount":
+		return ec.fieldContext_Complaint_reopenCount(ctx, field)
 	case "rating":
 		return ec.fieldContext_Complaint_rating(ctx, field)
 	case "ratingComment":
 		return ec.fieldContext_Complaint_ratingComment(ctx, field)
+	case "ratedAt":
+		return ec.fieldContext_Complaint_ratedAt(ctx, field)
 	case "unit":
 		return ec.fieldContext_Complaint_unit(ctx, field)
 	case "project":
@@ -3541,6 +3856,10 @@ func (ec *executionContext) childFields_Complaint(ctx context.Context, field gra
 		return ec.fieldContext_Complaint_events(ctx, field)
 	case "photos":
 		return ec.fieldContext_Complaint_photos(ctx, field)
+	case "responseSla":
+		return ec.fieldContext_Complaint_responseSla(ctx, field)
+	case "resolutionSla":
+		return ec.fieldContext_Complaint_resolutionSla(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Complaint", field.Name)
 }
@@ -3617,6 +3936,22 @@ func (ec *executionContext) childFields_ComplaintEventEdge(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintEventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ComplaintEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "event":
+		return ec.fieldContext_ComplaintEventPayload_event(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintEventPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complaint":
+		return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ComplaintPhoto(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3629,6 +3964,10 @@ func (ec *executionContext) childFields_ComplaintPhoto(ctx context.Context, fiel
 		return ec.fieldContext_ComplaintPhoto_sizeBytes(ctx, field)
 	case "sha256":
 		return ec.fieldContext_ComplaintPhoto_sha256(ctx, field)
+	case "locationRemoved":
+		return ec.fieldContext_ComplaintPhoto_locationRemoved(ctx, field)
+	case "locationFlagged":
+		return ec.fieldContext_ComplaintPhoto_locationFlagged(ctx, field)
 	case "width":
 		return ec.fieldContext_ComplaintPhoto_width(ctx, field)
 	case "height":
@@ -3637,8 +3976,20 @@ func (ec *executionContext) childFields_ComplaintPhoto(ctx context.Context, fiel
 		return ec.fieldContext_ComplaintPhoto_createdAt(ctx, field)
 	case "complaint":
 		return ec.fieldContext_ComplaintPhoto_complaint(ctx, field)
+	case "url":
+		return ec.fieldContext_ComplaintPhoto_url(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintPhoto", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplaintUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "complaint":
+		return ec.fieldContext_ComplaintUpdate_complaint(ctx, field)
+	case "event":
+		return ec.fieldContext_ComplaintUpdate_event(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplaintUpdate", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3999,6 +4350,24 @@ func (ec *executionContext) childFields_SalesGridFloor(ctx context.Context, fiel
 		return ec.fieldContext_SalesGridFloor_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SalesGridFloor", field.Name)
+}
+
+func (ec *executionContext) childFields_SlaClock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_SlaClock_state(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SlaClock_startedAt(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_SlaClock_dueAt(ctx, field)
+	case "metAt":
+		return ec.fieldContext_SlaClock_metAt(ctx, field)
+	case "takenSeconds":
+		return ec.fieldContext_SlaClock_takenSeconds(ctx, field)
+	case "remainingSeconds":
+		return ec.fieldContext_SlaClock_remainingSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SlaClock", field.Name)
 }
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4607,12 +4976,54 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acknowledgeComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Step, error) {
+			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_activateOwner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Activation, error) {
 			return ec.unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐActivation(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Note, error) {
+			return ec.unmarshalNAddComplaintNoteInput2estatecrmᚋaftersalesᚐNote(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_assignComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Assignment, error) {
+			return ec.unmarshalNAssignComplaintInput2estatecrmᚋaftersalesᚐAssignment(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4655,6 +5066,20 @@ func (ec *executionContext) field_Mutation_claimCustomer_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
 			return ec.unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Step, error) {
+			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4775,6 +5200,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rateComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Rating, error) {
+			return ec.unmarshalNRateComplaintInput2estatecrmᚋaftersalesᚐRating(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reassignCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4831,6 +5270,20 @@ func (ec *executionContext) field_Mutation_releaseHold_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reopenComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Step, error) {
+			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reserveUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4859,12 +5312,54 @@ func (ec *executionContext) field_Mutation_resetUserPassword_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Step, error) {
+			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
 			return ec.unmarshalNRevokeAPIKeyInput2estatecrmᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Step, error) {
+			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.Filing, error) {
+			return ec.unmarshalNSubmitComplaintInput2estatecrmᚋaftersalesᚐFiling(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5393,6 +5888,36 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5824,6 +6349,20 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_complaintUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "complaintId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["complaintId"] = arg0
 	return args, nil
 }
 
@@ -7989,6 +8528,29 @@ func (ec *executionContext) fieldContext_Complaint_responseDueAt(_ context.Conte
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Complaint_resolutionStartedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_resolutionStartedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolutionStartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_resolutionStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Complaint_resolutionDueAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8104,6 +8666,29 @@ func (ec *executionContext) fieldContext_Complaint_resolutionNote(_ context.Cont
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "String")
 }
 
+func (ec *executionContext) _Complaint_reopenCount(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_reopenCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_reopenCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Complaint_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8148,6 +8733,29 @@ func (ec *executionContext) _Complaint_ratingComment(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Complaint_ratingComment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "String")
+}
+
+func (ec *executionContext) _Complaint_ratedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_ratedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_ratedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_unit(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
@@ -8381,6 +8989,70 @@ func (ec *executionContext) fieldContext_Complaint_photos(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ComplaintPhoto(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_responseSla(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_responseSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ResponseSLA(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *aftersales.Clock) graphql.Marshaler {
+			return ec.marshalNSlaClock2ᚖestatecrmᚋaftersalesᚐClock(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_responseSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlaClock(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Complaint_resolutionSla(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Complaint_resolutionSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Complaint().ResolutionSLA(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *aftersales.Clock) graphql.Marshaler {
+			return ec.marshalNSlaClock2ᚖestatecrmᚋaftersalesᚐClock(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Complaint_resolutionSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Complaint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SlaClock(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8941,6 +9613,70 @@ func (ec *executionContext) fieldContext_ComplaintEventEdge_cursor(_ context.Con
 	return graphql.NewScalarFieldContext("ComplaintEventEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _ComplaintEventPayload_event(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintEventPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintEventPayload_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+			return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintEventPayload_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintEventPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintPayload_complaint(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Complaint) graphql.Marshaler {
+			return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ComplaintPhoto_id(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9056,6 +9792,52 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_sha256(_ context.Context
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "String")
 }
 
+func (ec *executionContext) _ComplaintPhoto_locationRemoved(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPhoto_locationRemoved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocationRemoved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPhoto_locationRemoved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ComplaintPhoto_locationFlagged(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPhoto_locationFlagged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocationFlagged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPhoto_locationFlagged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ComplaintPhoto_width(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9152,6 +9934,93 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_complaint(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintPhoto_url(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintPhoto_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintPhoto().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintPhoto_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintPhoto", field, true, true, "String")
+}
+
+func (ec *executionContext) _ComplaintUpdate_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintUpdate_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Complaint) graphql.Marshaler {
+			return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintUpdate_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintUpdate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ComplaintUpdate_event(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintUpdate_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ComplaintUpdate().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+			return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ComplaintUpdate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintEvent(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11691,6 +12560,402 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_submitComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitComplaint(ctx, fc.Args["input"].(aftersales.Filing))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acknowledgeComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acknowledgeComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcknowledgeComplaint(ctx, fc.Args["input"].(aftersales.Step))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acknowledgeComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acknowledgeComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignComplaint(ctx, fc.Args["input"].(aftersales.Assignment))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartComplaint(ctx, fc.Args["input"].(aftersales.Step))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveComplaint(ctx, fc.Args["input"].(aftersales.Step))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseComplaint(ctx, fc.Args["input"].(aftersales.Step))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reopenComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reopenComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReopenComplaint(ctx, fc.Args["input"].(aftersales.Step))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reopenComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rateComplaint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rateComplaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RateComplaint(ctx, fc.Args["input"].(aftersales.Rating))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+			return ec.marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rateComplaint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rateComplaint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addComplaintNote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addComplaintNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddComplaintNote(ctx, fc.Args["input"].(aftersales.Note))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComplaintEventPayload) graphql.Marshaler {
+			return ec.marshalNComplaintEventPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintEventPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addComplaintNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13668,6 +14933,50 @@ func (ec *executionContext) fieldContext_Query_visits(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_complaintQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_complaintQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ComplaintQueue(ctx, fc.Args["projectId"].(*pulid.ID), fc.Args["first"].(int), fc.Args["after"].(*entgql.Cursor[pulid.ID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintConnection) graphql.Marshaler {
+			return ec.marshalNComplaintConnection2ᚖestatecrmᚋentᚐComplaintConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_complaintQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_complaintQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14079,6 +15388,144 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _SlaClock_state(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v aftersales.SLAState) graphql.Marshaler {
+			return ec.marshalNSlaState2estatecrmᚋaftersalesᚐSLAState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "SlaState")
+}
+
+func (ec *executionContext) _SlaClock_startedAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SlaClock_dueAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SlaClock_metAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_metAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MetAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_metAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SlaClock_takenSeconds(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_takenSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TakenSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_takenSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, true, false, "Int")
+}
+
+func (ec *executionContext) _SlaClock_remainingSeconds(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SlaClock_remainingSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SlaClock().RemainingSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SlaClock_remainingSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SlaClock", field, true, true, "Int")
+}
+
 func (ec *executionContext) _Subscription_unitStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -14117,6 +15564,50 @@ func (ec *executionContext) fieldContext_Subscription_unitStatusChanged(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_unitStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_complaintUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_complaintUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ComplaintUpdated(ctx, fc.Args["complaintId"].(*pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+			return ec.marshalNComplaintUpdate2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_complaintUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComplaintUpdate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_complaintUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18141,6 +19632,125 @@ func UnmarshalActivateOwnerInput(ctx context.Context, raw any) (sales.Activation
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Context, obj any) (aftersales.Note, error) {
+	var it aftersales.Note
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "note", "internal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "internal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Internal = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddComplaintNoteInput unmarshals raw into the AddComplaintNoteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddComplaintNoteInput(ctx context.Context, raw any) (aftersales.Note, error) {
+	var out aftersales.Note
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddComplaintNoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAssignComplaintInput(ctx context.Context, obj any) (aftersales.Assignment, error) {
+	var it aftersales.Assignment
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "department", "assigneeId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "department":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
+			data, err := ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Department = data
+		case "assigneeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssigneeID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignComplaintInput unmarshals raw into the AssignComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignComplaintInput(ctx context.Context, raw any) (aftersales.Assignment, error) {
+	var out aftersales.Assignment
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignComplaintInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditEventOrder(ctx context.Context, obj any) (ent.AuditEventOrder, error) {
 	var it ent.AuditEventOrder
 	if obj == nil {
@@ -20450,7 +22060,7 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "locationRemoved", "locationRemovedNEQ", "locationFlagged", "locationFlaggedNEQ", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20863,6 +22473,34 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 				return it, err
 			}
 			it.Sha256ContainsFold = data
+		case "locationRemoved":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemoved"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationRemoved = data
+		case "locationRemovedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemovedNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationRemovedNEQ = data
+		case "locationFlagged":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlagged"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationFlagged = data
+		case "locationFlaggedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlaggedNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationFlaggedNEQ = data
 		case "width":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("width"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -21076,6 +22714,55 @@ func UnmarshalComplaintPhotoWhereInput(ctx context.Context, raw any) (ent.Compla
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context, obj any) (aftersales.Step, error) {
+	var it aftersales.Step
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalComplaintStepInput unmarshals raw into the ComplaintStepInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalComplaintStepInput(ctx context.Context, raw any) (aftersales.Step, error) {
+	var out aftersales.Step
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ComplaintStepInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Context, obj any) (ent.ComplaintWhereInput, error) {
 	var it ent.ComplaintWhereInput
 	if obj == nil {
@@ -21087,7 +22774,7 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "hasProject", "hasProjectWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionStartedAt", "resolutionStartedAtNEQ", "resolutionStartedAtIn", "resolutionStartedAtNotIn", "resolutionStartedAtGT", "resolutionStartedAtGTE", "resolutionStartedAtLT", "resolutionStartedAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "reopenCount", "reopenCountNEQ", "reopenCountIn", "reopenCountNotIn", "reopenCountGT", "reopenCountGTE", "reopenCountLT", "reopenCountLTE", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "ratedAt", "ratedAtNEQ", "ratedAtIn", "ratedAtNotIn", "ratedAtGT", "ratedAtGTE", "ratedAtLT", "ratedAtLTE", "ratedAtIsNil", "ratedAtNotNil", "hasProject", "hasProjectWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22130,6 +23817,62 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.ResponseDueAtLTE = data
+		case "resolutionStartedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAt = data
+		case "resolutionStartedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtNEQ = data
+		case "resolutionStartedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtIn = data
+		case "resolutionStartedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtNotIn = data
+		case "resolutionStartedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtGT = data
+		case "resolutionStartedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtGTE = data
+		case "resolutionStartedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtLT = data
+		case "resolutionStartedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResolutionStartedAtLTE = data
 		case "resolutionDueAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -22501,6 +24244,62 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.ResolutionNoteContainsFold = data
+		case "reopenCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCount = data
+		case "reopenCountNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountNEQ = data
+		case "reopenCountIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountIn = data
+		case "reopenCountNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountNotIn = data
+		case "reopenCountGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountGT = data
+		case "reopenCountGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountGTE = data
+		case "reopenCountLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountLT = data
+		case "reopenCountLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReopenCountLTE = data
 		case "rating":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -22676,6 +24475,76 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.RatingCommentContainsFold = data
+		case "ratedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAt = data
+		case "ratedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtNEQ = data
+		case "ratedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtIn = data
+		case "ratedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtNotIn = data
+		case "ratedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtGT = data
+		case "ratedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtGTE = data
+		case "ratedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtLT = data
+		case "ratedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtLTE = data
+		case "ratedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtIsNil = data
+		case "ratedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatedAtNotNil = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -27584,6 +29453,62 @@ func UnmarshalProjectWhereInput(ctx context.Context, raw any) (ent.ProjectWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRateComplaintInput(ctx context.Context, obj any) (aftersales.Rating, error) {
+	var it aftersales.Rating
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"complaintId", "rating", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "complaintId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComplaintID = data
+		case "rating":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rating = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRateComplaintInput unmarshals raw into the RateComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRateComplaintInput(ctx context.Context, raw any) (aftersales.Rating, error) {
+	var out aftersales.Rating
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RateComplaintInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReassignCustomerInput(ctx context.Context, obj any) (model.ReassignCustomerInput, error) {
 	var it model.ReassignCustomerInput
 	if obj == nil {
@@ -27994,6 +29919,94 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context,
 func UnmarshalRevokeAPIKeyInput(ctx context.Context, raw any) (model.RevokeAPIKeyInput, error) {
 	var out model.RevokeAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeAPIKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Context, obj any) (aftersales.Filing, error) {
+	var it aftersales.Filing
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["severity"]; !present {
+		asMap["severity"] = "NORMAL"
+	}
+
+	fieldsInOrder := [...]string{"unitId", "customerId", "category", "severity", "title", "description", "photos"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "photos":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photos"))
+			data, err := ec.unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Photos = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitComplaintInput unmarshals raw into the SubmitComplaintInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitComplaintInput(ctx context.Context, raw any) (aftersales.Filing, error) {
+	var out aftersales.Filing
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitComplaintInput", raw, &out)
 	return out, err
 }
 
@@ -31661,6 +33674,11 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "resolutionStartedAt":
+			out.Values[i] = ec._Complaint_resolutionStartedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "resolutionDueAt":
 			out.Values[i] = ec._Complaint_resolutionDueAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -31686,6 +33704,11 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reopenCount":
+			out.Values[i] = ec._Complaint_reopenCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "rating":
 			out.Values[i] = ec._Complaint_rating(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -31693,6 +33716,11 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 			}
 		case "ratingComment":
 			out.Values[i] = ec._Complaint_ratingComment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ratedAt":
+			out.Values[i] = ec._Complaint_ratedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -31737,6 +33765,18 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Complaint_photos(ctx, field, obj)
+				})
+		case "responseSla":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_responseSla(ctx, field, obj)
+				})
+		case "resolutionSla":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Complaint_resolutionSla(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32002,6 +34042,72 @@ func (ec *executionContext) _ComplaintEventEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var complaintEventPayloadImplementors = []string{"ComplaintEventPayload"}
+
+func (ec *executionContext) _ComplaintEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintEventPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintEventPayload")
+		case "event":
+			out.Values[i] = ec._ComplaintEventPayload_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var complaintPayloadImplementors = []string{"ComplaintPayload"}
+
+func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintPayload")
+		case "complaint":
+			out.Values[i] = ec._ComplaintPayload_complaint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complaintPhotoImplementors = []string{"ComplaintPhoto", "Node"}
 
 func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintPhoto) graphql.Marshaler {
@@ -32038,6 +34144,16 @@ func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "locationRemoved":
+			out.Values[i] = ec._ComplaintPhoto_locationRemoved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "locationFlagged":
+			out.Values[i] = ec._ComplaintPhoto_locationFlagged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "width":
 			out.Values[i] = ec._ComplaintPhoto_width(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -32058,6 +34174,52 @@ func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ComplaintPhoto_complaint(ctx, field, obj)
+				})
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComplaintPhoto_url(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var complaintUpdateImplementors = []string{"ComplaintUpdate"}
+
+func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, complaintUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComplaintUpdate")
+		case "complaint":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComplaintUpdate_complaint(ctx, field, obj)
+				})
+		case "event":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ComplaintUpdate_event(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32917,6 +35079,69 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "submitComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acknowledgeComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acknowledgeComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopenComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reopenComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateComplaint":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rateComplaint(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addComplaintNote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addComplaintNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerCustomer":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerCustomer(ctx, field)
@@ -33391,6 +35616,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_visits(ctx, field)
 				})
+		case "complaintQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_complaintQueue(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -33559,6 +35790,65 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var slaClockImplementors = []string{"SlaClock"}
+
+func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet, obj *aftersales.Clock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, slaClockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SlaClock")
+		case "state":
+			out.Values[i] = ec._SlaClock_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._SlaClock_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueAt":
+			out.Values[i] = ec._SlaClock_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "metAt":
+			out.Values[i] = ec._SlaClock_metAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "takenSeconds":
+			out.Values[i] = ec._SlaClock_takenSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SlaClock_remainingSeconds(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -33574,6 +35864,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "unitStatusChanged":
 		return ec._Subscription_unitStatusChanged(ctx, fields[0])
+	case "complaintUpdated":
+		return ec._Subscription_complaintUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -34826,6 +37118,11 @@ func (ec *executionContext) unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐAct
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAddComplaintNoteInput2estatecrmᚋaftersalesᚐNote(ctx context.Context, v any) (aftersales.Note, error) {
+	res, err := ec.unmarshalInputAddComplaintNoteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAmenity2estatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx context.Context, sel ast.SelectionSet, v schematype.Amenity) graphql.Marshaler {
 	return ec._Amenity(ctx, sel, &v)
 }
@@ -34838,6 +37135,11 @@ func (ec *executionContext) unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋsch
 
 func (ec *executionContext) marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx context.Context, sel ast.SelectionSet, v schematype.AmenityKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNAssignComplaintInput2estatecrmᚋaftersalesᚐAssignment(ctx context.Context, v any) (aftersales.Assignment, error) {
+	res, err := ec.unmarshalInputAssignComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAttribution2ᚖestatecrmᚋsalesᚐAttribution(ctx context.Context, sel ast.SelectionSet, v *sales.Attribution) graphql.Marshaler {
@@ -34993,6 +37295,14 @@ func (ec *executionContext) marshalNComplaintDepartment2estatecrmᚋentᚋcompla
 	return v
 }
 
+func (ec *executionContext) marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx context.Context, sel ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplaintEvent!")
+		return graphql.Null
+	}
+	return ec._ComplaintEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNComplaintEventConnection2ᚖestatecrmᚋentᚐComplaintEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ComplaintEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ComplaintEventConnection!")
@@ -35030,6 +37340,14 @@ func (ec *executionContext) marshalNComplaintEventOrderField2ᚖestatecrmᚋent�
 	return v
 }
 
+func (ec *executionContext) marshalNComplaintEventPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintEventPayload(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintEventPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplaintEventPayload!")
+		return graphql.Null
+	}
+	return ec._ComplaintEventPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx context.Context, v any) (*ent.ComplaintEventWhereInput, error) {
 	res, err := ec.unmarshalInputComplaintEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -35052,6 +37370,14 @@ func (ec *executionContext) marshalNComplaintOrderField2ᚖestatecrmᚋentᚐCom
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNComplaintPayload2ᚖestatecrmᚋgraphᚋmodelᚐComplaintPayload(ctx context.Context, sel ast.SelectionSet, v *model.ComplaintPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplaintPayload!")
+		return graphql.Null
+	}
+	return ec._ComplaintPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNComplaintPhoto2ᚖestatecrmᚋentᚐComplaintPhoto(ctx context.Context, sel ast.SelectionSet, v *ent.ComplaintPhoto) graphql.Marshaler {
@@ -35085,6 +37411,19 @@ func (ec *executionContext) unmarshalNComplaintStatus2estatecrmᚋentᚋcomplain
 
 func (ec *executionContext) marshalNComplaintStatus2estatecrmᚋentᚋcomplaintᚐStatus(ctx context.Context, sel ast.SelectionSet, v complaint.Status) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx context.Context, v any) (aftersales.Step, error) {
+	res, err := ec.unmarshalInputComplaintStepInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNComplaintUpdate2ᚖestatecrmᚋentᚐComplaintEvent(ctx context.Context, sel ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComplaintUpdate!")
+		return graphql.Null
+	}
+	return ec._ComplaintUpdate(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
@@ -35571,6 +37910,11 @@ func (ec *executionContext) unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐPro
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRateComplaintInput2estatecrmᚋaftersalesᚐRating(ctx context.Context, v any) (aftersales.Rating, error) {
+	res, err := ec.unmarshalInputRateComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReassignCustomerInput2estatecrmᚋgraphᚋmodelᚐReassignCustomerInput(ctx context.Context, v any) (model.ReassignCustomerInput, error) {
 	res, err := ec.unmarshalInputReassignCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35662,6 +38006,24 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 	return ec._SalesGridFloor(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSlaClock2ᚖestatecrmᚋaftersalesᚐClock(ctx context.Context, sel ast.SelectionSet, v *aftersales.Clock) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SlaClock!")
+		return graphql.Null
+	}
+	return ec._SlaClock(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSlaState2estatecrmᚋaftersalesᚐSLAState(ctx context.Context, v any) (aftersales.SLAState, error) {
+	var res aftersales.SLAState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSlaState2estatecrmᚋaftersalesᚐSLAState(ctx context.Context, sel ast.SelectionSet, v aftersales.SLAState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35674,6 +38036,11 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNSubmitComplaintInput2estatecrmᚋaftersalesᚐFiling(ctx context.Context, v any) (aftersales.Filing, error) {
+	res, err := ec.unmarshalInputSubmitComplaintInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -35829,6 +38196,24 @@ func (ec *executionContext) unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWh
 func (ec *executionContext) unmarshalNUpdateUserInput2estatecrmᚋaccountᚐUserChange(ctx context.Context, v any) (account.UserChange, error) {
 	res, err := ec.unmarshalInputUpdateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Upload!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalUpload(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Upload!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNUser2ᚖestatecrmᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -38375,6 +40760,41 @@ func (ec *executionContext) unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWh
 	}
 	res, err := ec.unmarshalInputUnitWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, v any) ([]*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*graphql.Upload, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, sel ast.SelectionSet, v []*graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOUser2ᚖestatecrmᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {

@@ -4,12 +4,20 @@
 package graph
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 
+	"estatecrm/aftersales"
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
 	"estatecrm/live"
 	"estatecrm/sales"
@@ -31,6 +39,11 @@ type Deps struct {
 	Churn sales.ChurnPolicy
 	// Hub carries unit status changes to subscriptions; nil means none arrive.
 	Hub *live.Hub
+	// Desk holds the complaint rules; nil means the default SLA, no photos.
+	Desk *aftersales.Desk
+	// PhotoURL links a photo for a short while; nil means the
+	// authenticated download path alone.
+	PhotoURL func(pulid.ID) string
 }
 
 // Resolver is the resolver root.
@@ -41,6 +54,8 @@ type Resolver struct {
 	zone     *time.Location
 	churn    sales.ChurnPolicy
 	hub      *live.Hub
+	desk     *aftersales.Desk
+	photoURL func(pulid.ID) string
 }
 
 // NewSchema returns the executable schema.
@@ -55,11 +70,21 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	if d.Hub == nil {
 		d.Hub = live.NewHub()
 	}
+	if d.Desk == nil {
+		d.Desk = &aftersales.Desk{}
+	}
+	if d.Desk.Hub == nil {
+		d.Desk.Hub = d.Hub
+	}
+	if d.PhotoURL == nil {
+		d.PhotoURL = func(id pulid.ID) string { return "/photos/" + string(id) }
+	}
 	if d.Churn == (sales.ChurnPolicy{}) {
 		d.Churn = sales.DefaultChurn()
 	}
 	return NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
+		desk: d.Desk, photoURL: d.PhotoURL,
 		now: func() time.Time { return now().UTC() },
 	}})
 }
@@ -98,4 +123,44 @@ func dealPayload(d *ent.Deal, err error) (*model.DealPayload, error) {
 		return nil, err
 	}
 	return &model.DealPayload{Deal: d}, nil
+}
+
+// complaintPayload wraps a complaint returned by an after-sales step.
+func complaintPayload(c *ent.Complaint, err error) (*model.ComplaintPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.ComplaintPayload{Complaint: c}, nil
+}
+
+// queueOffset reads a work-queue cursor: its value is the position after
+// the item it points at.
+func queueOffset(after *entgql.Cursor[pulid.ID]) (int, error) {
+	if after == nil {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(fmt.Sprint(after.Value))
+	if err != nil || n < 0 {
+		return 0, apperr.Input("after", "not a cursor of this list")
+	}
+	return n, nil
+}
+
+// queueConnection turns a page of the work queue into a connection.
+func queueConnection(q *aftersales.Queue) *ent.ComplaintConnection {
+	conn := &ent.ComplaintConnection{TotalCount: q.Total, Edges: make([]*ent.ComplaintEdge, 0, len(q.Complaints))}
+	conn.PageInfo.HasNextPage = q.HasNext
+	conn.PageInfo.HasPreviousPage = q.Offset > 0
+	for i, c := range q.Complaints {
+		conn.Edges = append(conn.Edges, &ent.ComplaintEdge{Node: c, Cursor: ent.Cursor{ID: c.ID, Value: q.Offset + i + 1}})
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	}
+	return conn
+}
+
+// asked reports whether the client selected a field of the current field.
+func asked(ctx context.Context, field string) bool {
+	return slices.Contains(graphql.CollectAllFields(ctx), field)
 }

@@ -1,8 +1,10 @@
-// Package live carries unit status changes to subscribers (the sales grid
-// going from available to held to sold during a tour). On PostgreSQL a
-// change is announced with NOTIFY inside the transaction that made it, so it
-// is delivered only if it commits, and to every server process that LISTENs;
-// on SQLite (one process) it is handed to local subscribers after commit.
+// Package live carries changes to subscribers: unit status changes (the
+// sales grid going from available to held to sold during a tour) and
+// complaint timeline events (a homeowner following a repair). On PostgreSQL
+// a change is announced with NOTIFY inside the transaction that made it, so
+// it is delivered only if it commits, and to every server process that
+// LISTENs; on SQLite (one process) it is handed to local subscribers after
+// commit.
 package live
 
 import (
@@ -17,14 +19,20 @@ import (
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/complaint"
+	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/hook"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 )
 
-// channel is the PostgreSQL notification channel of unit changes.
-const channel = "estatecrm_unit_status"
+// channel is the PostgreSQL notification channel of all live changes.
+const channel = "estatecrm_live"
+
+// complaints is the topic of complaint events: they are few, and each
+// subscriber's own privacy rules pick its share.
+const complaints = "complaints"
 
 // UnitEvent says a unit changed status.
 type UnitEvent struct {
@@ -34,49 +42,72 @@ type UnitEvent struct {
 	At        time.Time   `json:"t"`
 }
 
-// Hub fans events out to the subscribers of each project in this process.
+// ComplaintEvent says a complaint's timeline has a new event.
+type ComplaintEvent struct {
+	ComplaintID pulid.ID `json:"c"`
+	EventID     pulid.ID `json:"e"`
+}
+
+// message is what travels: one of the two kinds.
+type message struct {
+	Unit      *UnitEvent      `json:"unit,omitempty"`
+	Complaint *ComplaintEvent `json:"complaint,omitempty"`
+}
+
+func (m message) topic() string {
+	if m.Unit != nil {
+		return string(m.Unit.ProjectID)
+	}
+	return complaints
+}
+
+// Hub fans messages out to the subscribers of each topic (a project's units,
+// or complaints) in this process.
 type Hub struct {
 	mu   sync.Mutex
-	subs map[pulid.ID]map[chan UnitEvent]struct{}
-	// notify is set on PostgreSQL: events travel through NOTIFY.
+	subs map[string]map[chan message]struct{}
+	// notify is set on PostgreSQL: messages travel through NOTIFY.
 	notify atomic.Bool
 }
 
 // NewHub returns a hub that delivers in-process (SQLite).
-func NewHub() *Hub { return &Hub{subs: map[pulid.ID]map[chan UnitEvent]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[string]map[chan message]struct{}{}} }
 
-// Subscribe returns the events of a project until ctx ends.
-func (h *Hub) Subscribe(ctx context.Context, projectID pulid.ID) <-chan UnitEvent {
-	ch := make(chan UnitEvent, 64)
+// subscribe returns the messages of a topic until ctx ends.
+func (h *Hub) subscribe(ctx context.Context, topic string) <-chan message {
+	ch := make(chan message, 64)
 	h.mu.Lock()
-	if h.subs[projectID] == nil {
-		h.subs[projectID] = map[chan UnitEvent]struct{}{}
+	if h.subs[topic] == nil {
+		h.subs[topic] = map[chan message]struct{}{}
 	}
-	h.subs[projectID][ch] = struct{}{}
+	h.subs[topic][ch] = struct{}{}
 	h.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		h.mu.Lock()
-		delete(h.subs[projectID], ch)
+		delete(h.subs[topic], ch)
+		if len(h.subs[topic]) == 0 {
+			delete(h.subs, topic)
+		}
 		h.mu.Unlock()
 	}()
 	return ch
 }
 
-// deliver hands an event to this process's subscribers; a subscriber too slow
-// to keep 64 events misses the newest rather than stalling everyone.
-func (h *Hub) deliver(e UnitEvent) {
+// deliver hands a message to this process's subscribers; a subscriber too
+// slow to keep 64 messages misses the newest rather than stalling everyone.
+func (h *Hub) deliver(m message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs[e.ProjectID] {
+	for ch := range h.subs[m.topic()] {
 		select {
-		case ch <- e:
+		case ch <- m:
 		default:
 		}
 	}
 }
 
-// Listen makes the hub deliver the events that any process announces on the
+// Listen makes the hub deliver the messages that any process announces on the
 // PostgreSQL at dsn, until ctx ends.
 func (h *Hub) Listen(ctx context.Context, dsn string) error {
 	l := pq.NewListener(dsn, time.Second, time.Minute, nil)
@@ -95,9 +126,9 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 				if n == nil { // reconnected: events in between are lost; clients refetch on reconnect
 					continue
 				}
-				var e UnitEvent
-				if json.Unmarshal([]byte(n.Extra), &e) == nil {
-					h.deliver(e)
+				var m message
+				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil) {
+					h.deliver(m)
 				}
 			case <-time.After(90 * time.Second):
 				_ = l.Ping()
@@ -131,7 +162,8 @@ func (h *Hub) Install(client *ent.Client) {
 			}
 			now := time.Now().UTC()
 			for _, u := range changed {
-				if err := h.announce(ctx, m.Client(), UnitEvent{UnitID: u.ID, ProjectID: u.ProjectID, Status: status, At: now}); err != nil {
+				e := &UnitEvent{UnitID: u.ID, ProjectID: u.ProjectID, Status: status, At: now}
+				if err := h.announce(ctx, m.Client(), message{Unit: e}); err != nil {
 					return nil, err
 				}
 			}
@@ -140,8 +172,14 @@ func (h *Hub) Install(client *ent.Client) {
 	})
 }
 
-// announce sends an event when the change commits.
-func (h *Hub) announce(ctx context.Context, client *ent.Client, e UnitEvent) error {
+// AnnounceComplaint sends a complaint's new timeline event to subscribers
+// when the transaction in ctx commits.
+func (h *Hub) AnnounceComplaint(ctx context.Context, client *ent.Client, e ComplaintEvent) error {
+	return h.announce(ctx, client, message{Complaint: &e})
+}
+
+// announce sends a message when the change commits.
+func (h *Hub) announce(ctx context.Context, client *ent.Client, e message) error {
 	if h.notify.Load() {
 		b, _ := json.Marshal(e)
 		_, err := client.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b))
@@ -172,7 +210,7 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID) 
 	if _, err := client.Project.Get(ctx, projectID); err != nil {
 		return nil, err
 	}
-	in := h.Subscribe(ctx, projectID)
+	in := h.subscribe(ctx, string(projectID))
 	out := make(chan *UnitEvent, 16)
 	go func() {
 		defer close(out)
@@ -180,13 +218,14 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID) 
 			select {
 			case <-ctx.Done():
 				return
-			case e := <-in:
+			case m := <-in:
+				e := m.Unit
 				// Each event passes the subscriber's own privacy rules.
 				if ok, err := client.Unit.Query().Where(unit.ID(e.UnitID)).Exist(ctx); err != nil || !ok {
 					continue
 				}
 				select {
-				case out <- &e:
+				case out <- e:
 				case <-ctx.Done():
 					return
 				}
@@ -196,10 +235,59 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID) 
 	return out, nil
 }
 
-// Subscribers returns how many subscriptions of a project this process
-// holds (for readiness checks and tests).
+// Subscribers returns how many subscriptions of a project's units this
+// process holds (for readiness checks and tests).
 func (h *Hub) Subscribers(projectID pulid.ID) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs[projectID])
+	return len(h.subs[string(projectID)])
+}
+
+// ComplaintSubscribers returns how many complaint subscriptions this process
+// holds (for tests).
+func (h *Hub) ComplaintSubscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[complaints])
+}
+
+// WatchComplaints streams the timeline events that the viewer in ctx may see
+// (a homeowner: the public events of their own complaints; staff: those of
+// the complaints they may see), of one complaint or of all, until ctx ends.
+func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error) {
+	if complaintID != nil {
+		if !ent.IDOfType(*complaintID, complaint.Table) {
+			return nil, apperr.Input("complaintId", "not the ID of a complaint")
+		}
+		if _, err := client.Complaint.Get(ctx, *complaintID); err != nil {
+			return nil, err
+		}
+	}
+	in := h.subscribe(ctx, complaints)
+	out := make(chan *ent.ComplaintEvent, 16)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-in:
+				if complaintID != nil && m.Complaint.ComplaintID != *complaintID {
+					continue
+				}
+				// The subscriber's own privacy rules decide: another owner's
+				// complaint, or a staff-only note for a homeowner, is not found.
+				e, err := client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).Only(ctx)
+				if err != nil {
+					continue
+				}
+				select {
+				case out <- e:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }

@@ -196,7 +196,8 @@ func complaintsOf(v *auth.Viewer) predicate.Complaint {
 	case auth.RoleManager:
 		return complaint.ProjectIDIn(v.ProjectIDs...)
 	case auth.RoleAgent:
-		return complaint.HasCustomerWith(customer.OwnerID(v.UserID))
+		return complaint.Or(complaint.HasCustomerWith(customer.OwnerID(v.UserID)),
+			complaint.AssigneeID(v.UserID), complaint.FiledByID(v.UserID))
 	case auth.RoleOwner:
 		return complaint.CustomerID(v.CustomerID)
 	default:
@@ -205,7 +206,8 @@ func complaintsOf(v *auth.Viewer) predicate.Complaint {
 }
 
 // FilterComplaints: a manager sees their projects' complaints, an agent
-// those of customers they own, a homeowner their own.
+// those of customers they own, assigned to them or filed by them, a
+// homeowner their own.
 func FilterComplaints() privacy.QueryRule {
 	return privacy.ComplaintQueryRuleFunc(func(ctx context.Context, q *ent.ComplaintQuery) error {
 		q.Where(complaintsOf(auth.FromContext(ctx)))

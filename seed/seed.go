@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/complaint"
@@ -293,6 +294,8 @@ type complaintPlan struct {
 	createdAt  time.Time
 	ackAt      time.Time
 	resolvedAt time.Time
+	reopenedAt time.Time
+	ratedAt    time.Time
 	closedAt   time.Time
 	rating     int
 	comment    string
@@ -1527,7 +1530,7 @@ func (s *seeder) createHomeowners(st *site) error {
 var (
 	complaintStatuses = []complaint.Status{
 		complaint.StatusSUBMITTED, complaint.StatusACKNOWLEDGED, complaint.StatusIN_PROGRESS,
-		complaint.StatusRESOLVED, complaint.StatusCLOSED, complaint.StatusREOPENED,
+		complaint.StatusRESOLVED, complaint.StatusCLOSED, planReopened,
 	}
 	complaintCategories = []complaint.Category{
 		complaint.CategoryLEAK, complaint.CategoryCRACK, complaint.CategoryFITTINGS, complaint.CategoryOTHER_QUALITY,
@@ -1537,16 +1540,14 @@ var (
 	severities = []complaint.Severity{complaint.SeverityURGENT, complaint.SeverityNORMAL, complaint.SeverityLOW}
 )
 
+// planReopened plans a complaint that was resolved and reopened: it is back
+// IN_PROGRESS with its resolution clock restarted (rule 3).
+const planReopened complaint.Status = "REOPENED"
+
 // slaWindows are the response and resolution windows of a severity (rule 3).
 func slaWindows(sev complaint.Severity) (respond, resolve time.Duration) {
-	switch sev {
-	case complaint.SeverityURGENT:
-		return 2 * time.Hour, 24 * time.Hour
-	case complaint.SeverityLOW:
-		return 48 * time.Hour, 7 * day
-	default:
-		return 24 * time.Hour, 48 * time.Hour
-	}
+	w := aftersales.DefaultPolicy().Window(sev)
+	return w.Response, w.Resolution
 }
 
 func (s *seeder) createComplaints(st *site) error {
@@ -1586,10 +1587,18 @@ func (s *seeder) complaintCreate(st *site, cp *complaintPlan) *ent.ComplaintCrea
 	b := s.c.Complaint.Create().
 		SetUnitID(cp.unit.row.ID).SetProjectID(st.project.ID).SetCustomerID(cp.customer.row.ID).
 		SetFiledByID(cp.filer.ID).
-		SetCategory(cp.category).SetSeverity(cp.severity).SetStatus(cp.status).
+		SetCategory(cp.category).SetSeverity(cp.severity).
 		SetTitle(cp.text.title).SetDescription(cp.text.description).
-		SetResponseDueAt(cp.createdAt.Add(respond)).SetResolutionDueAt(cp.createdAt.Add(resolve)).
+		SetResponseDueAt(cp.createdAt.Add(respond)).
+		SetResponseRiskAt(aftersales.RiskAt(cp.createdAt, cp.createdAt.Add(respond))).
 		SetCreatedAt(cp.createdAt).SetUpdatedAt(cp.events[len(cp.events)-1].at)
+	status, started := cp.status, cp.createdAt
+	if cp.status == planReopened {
+		status, started = complaint.StatusIN_PROGRESS, cp.reopenedAt
+		b.SetReopenCount(1)
+	}
+	b.SetStatus(status).SetResolutionStartedAt(started).SetResolutionDueAt(started.Add(resolve)).
+		SetResolutionRiskAt(aftersales.RiskAt(started, started.Add(resolve)))
 	if !cp.ackAt.IsZero() {
 		b.SetAcknowledgedAt(cp.ackAt).SetDepartment(cp.department).SetAssigneeID(cp.assignee.ID)
 	}
@@ -1599,11 +1608,11 @@ func (s *seeder) complaintCreate(st *site, cp *complaintPlan) *ent.ComplaintCrea
 	if !cp.closedAt.IsZero() {
 		b.SetClosedAt(cp.closedAt)
 	}
-	if cp.status == complaint.StatusRESOLVED || cp.status == complaint.StatusCLOSED || cp.status == complaint.StatusREOPENED {
+	if cp.status == complaint.StatusRESOLVED || cp.status == complaint.StatusCLOSED || cp.status == planReopened {
 		b.SetResolutionNote(cp.text.resolution)
 	}
 	if cp.rating > 0 {
-		b.SetRating(cp.rating).SetRatingComment(cp.comment)
+		b.SetRating(cp.rating).SetRatingComment(cp.comment).SetRatedAt(cp.ratedAt)
 	}
 	return b
 }
@@ -1687,10 +1696,10 @@ func (s *seeder) planTimeline(st *site, cp *complaintPlan, breached bool) {
 		last, tail = fixed, s.between(2*time.Hour, 40*time.Hour)
 	case complaint.StatusCLOSED:
 		last, tail = rated+time.Minute, s.between(day, 30*day)
-	case complaint.StatusREOPENED:
+	case planReopened:
 		last, tail = reopened+2*time.Hour, s.between(30*time.Minute, 6*time.Hour)
 	}
-	open := cp.status == complaint.StatusACKNOWLEDGED || cp.status == complaint.StatusIN_PROGRESS || cp.status == complaint.StatusREOPENED
+	open := cp.status == complaint.StatusACKNOWLEDGED || cp.status == complaint.StatusIN_PROGRESS || cp.status == planReopened
 	if breached && open { // still open past its resolution deadline
 		tail += max(0, s.frac(resolve, 1.1, 1.4)-last)
 	}
@@ -1726,7 +1735,7 @@ func (s *seeder) planTimeline(st *site, cp *complaintPlan, breached bool) {
 	switch cp.status {
 	case complaint.StatusCLOSED:
 		s.planClose(st, cp, at(rated))
-	case complaint.StatusREOPENED:
+	case planReopened:
 		s.planReopen(st, cp, at(reopened))
 	}
 }
@@ -1747,6 +1756,7 @@ func (s *seeder) planClose(st *site, cp *complaintPlan, at time.Time) {
 	}
 	cp.rating = pickWeighted(s.r, []weighted[int]{{5, 50}, {4, 35}, {3, 15}})
 	cp.comment = pick(s.r, complaintComments[cp.rating])
+	cp.ratedAt = at
 	cp.event(complaintevent.KindRATED, cp.homeowner, "", "", fmt.Sprintf("%d星：%s", cp.rating, cp.comment), false, at)
 	cp.event(complaintevent.KindCLOSED, cp.homeowner, complaint.StatusRESOLVED, complaint.StatusCLOSED, "业主确认问题已解决。", false, cp.closedAt)
 }
@@ -1761,9 +1771,11 @@ func (s *seeder) planReopen(st *site, cp *complaintPlan, at time.Time) {
 	} else if s.chance(0.5) {
 		cp.rating = s.intn(1, 2)
 		cp.comment = pick(s.r, complaintComments[cp.rating])
-		cp.event(complaintevent.KindRATED, actor, "", "", fmt.Sprintf("%d星：%s", cp.rating, cp.comment), false, at.Add(-time.Minute))
+		cp.ratedAt = at.Add(-time.Minute)
+		cp.event(complaintevent.KindRATED, actor, "", "", fmt.Sprintf("%d星：%s", cp.rating, cp.comment), false, cp.ratedAt)
 	}
-	cp.event(complaintevent.KindREOPENED, actor, complaint.StatusRESOLVED, complaint.StatusREOPENED, note, false, at)
+	cp.reopenedAt = at
+	cp.event(complaintevent.KindREOPENED, actor, complaint.StatusRESOLVED, complaint.StatusIN_PROGRESS, note, false, at)
 	cp.event(complaintevent.KindNOTE, cp.assignee, "", "", "已重新派单，安排复查。", true, at.Add(s.between(30*time.Minute, 2*time.Hour)))
 }
 

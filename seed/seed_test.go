@@ -99,11 +99,14 @@ func TestRun(t *testing.T) {
 	}
 	for _, s := range []complaint.Status{
 		complaint.StatusSUBMITTED, complaint.StatusACKNOWLEDGED, complaint.StatusIN_PROGRESS,
-		complaint.StatusRESOLVED, complaint.StatusCLOSED, complaint.StatusREOPENED,
+		complaint.StatusRESOLVED, complaint.StatusCLOSED,
 	} {
 		if ok, _ := client.Complaint.Query().Where(complaint.StatusEQ(s)).Exist(ctx); !ok {
 			t.Errorf("no complaint in status %s", s)
 		}
+	}
+	if ok, _ := client.Complaint.Query().Where(complaint.ReopenCountGT(0), complaint.StatusEQ(complaint.StatusIN_PROGRESS)).Exist(ctx); !ok {
+		t.Error("no reopened complaint back in progress")
 	}
 	checkVisits(t, ctx, client, now)
 	checkDeals(t, ctx, client)

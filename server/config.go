@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"estatecrm/aftersales"
 )
 
 // Config is every setting of the server, from environment variables with
@@ -34,6 +36,13 @@ type Config struct {
 	RefreshTokenTTL time.Duration
 	// Zone is the company's time zone: where "today" is for follow-ups.
 	Zone *time.Location
+	// PhotoDir keeps complaint photos; every process of a deployment must
+	// see the same directory (a shared volume).
+	PhotoDir string
+	// UploadDir holds uploads of requests in flight; "" is the system's.
+	UploadDir string
+	// SLA is the complaint deadline policy.
+	SLA aftersales.Policy
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -80,6 +89,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
 	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
+	fs.StringVar(&cfg.PhotoDir, "photo-dir", env.str("PHOTO_DIR", "data/photos"), "directory of complaint photos, shared by all processes (PHOTO_DIR)")
+	fs.StringVar(&cfg.UploadDir, "upload-dir", env.str("UPLOAD_DIR", ""), "directory of uploads in flight; empty: the system's temporary directory (UPLOAD_DIR)")
+	sla := fs.String("complaint-sla", env.str("COMPLAINT_SLA", ""), "complaint deadlines overriding the defaults URGENT=2h/24h,NORMAL=24h/48h,LOW=48h/168h, e.g. URGENT=1h/12h (COMPLAINT_SLA)")
 	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -118,6 +130,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.Zone, err = time.LoadLocation(*zone); err != nil {
 		return cfg, fmt.Errorf("timezone %q: not an IANA time zone like Asia/Shanghai", *zone)
+	}
+	if cfg.SLA, err = aftersales.ParsePolicy(*sla); err != nil {
+		return cfg, err
 	}
 	if cfg.RefreshTokenTTL <= 0 {
 		return cfg, fmt.Errorf("refresh-token-ttl must be positive")

@@ -26,6 +26,7 @@ import (
 	"estatecrm/live"
 	"estatecrm/sales"
 	"estatecrm/seed"
+	"estatecrm/storage"
 )
 
 func main() {
@@ -131,11 +132,16 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if err != nil {
 		return err
 	}
+	photos, err := storage.NewDir(cfg.PhotoDir)
+	if err != nil {
+		return fmt.Errorf("photo directory: %w", err)
+	}
 	handler := api.New(api.Config{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
 		RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		UploadDir:      cfg.UploadDir,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,
@@ -145,11 +151,13 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		APIKeys:  auth.NewAPIKeys(client, nil),
 		Zone:     cfg.Zone,
 		Hub:      hub,
+		Photos:   photos,
+		SLA:      cfg.SLA,
 	})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadTimeout:       2 * time.Minute, // 9 photos of 10 MB from a phone
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

@@ -19,6 +19,7 @@ import (
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
 	"estatecrm/live"
+	"estatecrm/storage"
 )
 
 // Env is one test's server.
@@ -33,6 +34,10 @@ type Env struct {
 	// Log holds what the server logged.
 	Log *bytes.Buffer
 	Hub *live.Hub
+	// Photos is the photo store, in a directory of its own.
+	Photos *storage.Dir
+	// Uploads is where uploads in flight are kept.
+	Uploads string
 }
 
 // listeningHub makes the first server's hub and a new one for the second
@@ -90,7 +95,11 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 	client := database.NewClient(counter)
 	hub.Install(client)
 	var log bytes.Buffer
-	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now, Hub: hub}
+	photos, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir()}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
@@ -102,6 +111,7 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		Introspection:  true,
 		RequestTimeout: 30 * time.Second,
 		MaxBodyBytes:   1 << 20,
+		UploadDir:      env.Uploads,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,
@@ -111,6 +121,7 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		APIKeys:  auth.NewAPIKeys(client, now),
 		Now:      now,
 		Hub:      hub,
+		Photos:   photos,
 	})
 	return env
 }

@@ -1,7 +1,10 @@
 package apitest
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"testing"
 
 	"estatecrm/auth"
@@ -66,4 +69,18 @@ func (e *Env) User(t testing.TB, role user.Role, login string, projects ...*ent.
 	}
 	u.Edges.Projects = projects
 	return u, auth.ViewerOf(u)
+}
+
+// PhotoBytes is a small PNG whose pixels depend on label, so photos made
+// from different labels differ.
+func PhotoBytes(label string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = label[i%len(label)]
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }

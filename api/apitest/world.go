@@ -1,6 +1,8 @@
 package apitest
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"testing"
@@ -221,7 +223,9 @@ func (e *Env) World(t testing.TB) *World {
 		got, err := c.Complaint.Create().SetUnitID(w.ID(k.unit)).SetProjectID(pA.ID).
 			SetCustomerID(w.ID(k.cust)).SetFiledByID(w.ID(k.owner)).SetCategory(complaint.CategoryLEAK).
 			SetTitle("leak in " + k.unit).SetDescription("water on the floor").
-			SetResponseDueAt(now.Add(24 * time.Hour)).SetResolutionDueAt(now.Add(48 * time.Hour)).Save(ctx)
+			SetResponseDueAt(now.Add(24 * time.Hour)).SetResponseRiskAt(now.Add(24 * time.Hour * 4 / 5)).
+			SetResolutionStartedAt(now).SetResolutionDueAt(now.Add(48 * time.Hour)).SetResolutionRiskAt(now.Add(48 * time.Hour * 4 / 5)).
+			Save(ctx)
 		must(err)
 		w.add(k.label, got.ID)
 		ev, err := c.ComplaintEvent.Create().SetComplaintID(got.ID).SetActorID(w.ID(k.owner)).
@@ -235,9 +239,12 @@ func (e *Env) World(t testing.TB) *World {
 			must(err)
 			w.add(k.internal, ev.ID)
 		}
-		ph, err := c.ComplaintPhoto.Create().SetComplaintID(got.ID).SetStorageKey("complaints/" + k.label + "/1.jpg").
-			SetContentType("image/jpeg").SetSizeBytes(12345).
-			SetSha256(fmt.Sprintf("%064x", len(k.label))).Save(ctx)
+		blob := PhotoBytes(k.label)
+		key, n, err := e.Photos.Put(ctx, "complaints", bytes.NewReader(blob))
+		must(err)
+		ph, err := c.ComplaintPhoto.Create().SetComplaintID(got.ID).SetStorageKey(key).
+			SetContentType("image/png").SetSizeBytes(n).
+			SetSha256(fmt.Sprintf("%x", sha256.Sum256(blob))).Save(ctx)
 		must(err)
 		w.add(k.photo, ph.ID)
 	}

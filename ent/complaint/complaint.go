@@ -47,8 +47,14 @@ const (
 	FieldAssigneeID = "assignee_id"
 	// FieldResponseDueAt holds the string denoting the response_due_at field in the database.
 	FieldResponseDueAt = "response_due_at"
+	// FieldResponseRiskAt holds the string denoting the response_risk_at field in the database.
+	FieldResponseRiskAt = "response_risk_at"
+	// FieldResolutionStartedAt holds the string denoting the resolution_started_at field in the database.
+	FieldResolutionStartedAt = "resolution_started_at"
 	// FieldResolutionDueAt holds the string denoting the resolution_due_at field in the database.
 	FieldResolutionDueAt = "resolution_due_at"
+	// FieldResolutionRiskAt holds the string denoting the resolution_risk_at field in the database.
+	FieldResolutionRiskAt = "resolution_risk_at"
 	// FieldAcknowledgedAt holds the string denoting the acknowledged_at field in the database.
 	FieldAcknowledgedAt = "acknowledged_at"
 	// FieldResolvedAt holds the string denoting the resolved_at field in the database.
@@ -57,10 +63,14 @@ const (
 	FieldClosedAt = "closed_at"
 	// FieldResolutionNote holds the string denoting the resolution_note field in the database.
 	FieldResolutionNote = "resolution_note"
+	// FieldReopenCount holds the string denoting the reopen_count field in the database.
+	FieldReopenCount = "reopen_count"
 	// FieldRating holds the string denoting the rating field in the database.
 	FieldRating = "rating"
 	// FieldRatingComment holds the string denoting the rating_comment field in the database.
 	FieldRatingComment = "rating_comment"
+	// FieldRatedAt holds the string denoting the rated_at field in the database.
+	FieldRatedAt = "rated_at"
 	// EdgeUnit holds the string denoting the unit edge name in mutations.
 	EdgeUnit = "unit"
 	// EdgeProject holds the string denoting the project edge name in mutations.
@@ -145,13 +155,18 @@ var Columns = []string{
 	FieldDepartment,
 	FieldAssigneeID,
 	FieldResponseDueAt,
+	FieldResponseRiskAt,
+	FieldResolutionStartedAt,
 	FieldResolutionDueAt,
+	FieldResolutionRiskAt,
 	FieldAcknowledgedAt,
 	FieldResolvedAt,
 	FieldClosedAt,
 	FieldResolutionNote,
+	FieldReopenCount,
 	FieldRating,
 	FieldRatingComment,
+	FieldRatedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -182,6 +197,10 @@ var (
 	TitleValidator func(string) error
 	// DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	DescriptionValidator func(string) error
+	// DefaultReopenCount holds the default value on creation for the "reopen_count" field.
+	DefaultReopenCount int
+	// ReopenCountValidator is a validator for the "reopen_count" field. It is called by the builders before save.
+	ReopenCountValidator func(int) error
 	// RatingValidator is a validator for the "rating" field. It is called by the builders before save.
 	RatingValidator func(int) error
 	// RatingCommentValidator is a validator for the "rating_comment" field. It is called by the builders before save.
@@ -262,7 +281,6 @@ const (
 	StatusIN_PROGRESS  Status = "IN_PROGRESS"
 	StatusRESOLVED     Status = "RESOLVED"
 	StatusCLOSED       Status = "CLOSED"
-	StatusREOPENED     Status = "REOPENED"
 )
 
 func (s Status) String() string {
@@ -272,7 +290,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusSUBMITTED, StatusACKNOWLEDGED, StatusIN_PROGRESS, StatusRESOLVED, StatusCLOSED, StatusREOPENED:
+	case StatusSUBMITTED, StatusACKNOWLEDGED, StatusIN_PROGRESS, StatusRESOLVED, StatusCLOSED:
 		return nil
 	default:
 		return fmt.Errorf("complaint: invalid enum value for status field: %q", s)
@@ -382,9 +400,24 @@ func ByResponseDueAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResponseDueAt, opts...).ToFunc()
 }
 
+// ByResponseRiskAt orders the results by the response_risk_at field.
+func ByResponseRiskAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResponseRiskAt, opts...).ToFunc()
+}
+
+// ByResolutionStartedAt orders the results by the resolution_started_at field.
+func ByResolutionStartedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResolutionStartedAt, opts...).ToFunc()
+}
+
 // ByResolutionDueAt orders the results by the resolution_due_at field.
 func ByResolutionDueAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResolutionDueAt, opts...).ToFunc()
+}
+
+// ByResolutionRiskAt orders the results by the resolution_risk_at field.
+func ByResolutionRiskAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldResolutionRiskAt, opts...).ToFunc()
 }
 
 // ByAcknowledgedAt orders the results by the acknowledged_at field.
@@ -407,6 +440,11 @@ func ByResolutionNote(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResolutionNote, opts...).ToFunc()
 }
 
+// ByReopenCount orders the results by the reopen_count field.
+func ByReopenCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReopenCount, opts...).ToFunc()
+}
+
 // ByRating orders the results by the rating field.
 func ByRating(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRating, opts...).ToFunc()
@@ -415,6 +453,11 @@ func ByRating(opts ...sql.OrderTermOption) OrderOption {
 // ByRatingComment orders the results by the rating_comment field.
 func ByRatingComment(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRatingComment, opts...).ToFunc()
+}
+
+// ByRatedAt orders the results by the rated_at field.
+func ByRatedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRatedAt, opts...).ToFunc()
 }
 
 // ByUnitField orders the results by unit field.

@@ -106,9 +106,24 @@ func ResponseDueAt(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldResponseDueAt, v))
 }
 
+// ResponseRiskAt applies equality check predicate on the "response_risk_at" field. It's identical to ResponseRiskAtEQ.
+func ResponseRiskAt(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResponseRiskAt, v))
+}
+
+// ResolutionStartedAt applies equality check predicate on the "resolution_started_at" field. It's identical to ResolutionStartedAtEQ.
+func ResolutionStartedAt(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResolutionStartedAt, v))
+}
+
 // ResolutionDueAt applies equality check predicate on the "resolution_due_at" field. It's identical to ResolutionDueAtEQ.
 func ResolutionDueAt(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldResolutionDueAt, v))
+}
+
+// ResolutionRiskAt applies equality check predicate on the "resolution_risk_at" field. It's identical to ResolutionRiskAtEQ.
+func ResolutionRiskAt(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResolutionRiskAt, v))
 }
 
 // AcknowledgedAt applies equality check predicate on the "acknowledged_at" field. It's identical to AcknowledgedAtEQ.
@@ -131,6 +146,11 @@ func ResolutionNote(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldResolutionNote, v))
 }
 
+// ReopenCount applies equality check predicate on the "reopen_count" field. It's identical to ReopenCountEQ.
+func ReopenCount(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldReopenCount, v))
+}
+
 // Rating applies equality check predicate on the "rating" field. It's identical to RatingEQ.
 func Rating(v int) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldRating, v))
@@ -139,6 +159,11 @@ func Rating(v int) predicate.Complaint {
 // RatingComment applies equality check predicate on the "rating_comment" field. It's identical to RatingCommentEQ.
 func RatingComment(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldRatingComment, v))
+}
+
+// RatedAt applies equality check predicate on the "rated_at" field. It's identical to RatedAtEQ.
+func RatedAt(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldRatedAt, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -851,6 +876,86 @@ func ResponseDueAtLTE(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldLTE(FieldResponseDueAt, v))
 }
 
+// ResponseRiskAtEQ applies the EQ predicate on the "response_risk_at" field.
+func ResponseRiskAtEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResponseRiskAt, v))
+}
+
+// ResponseRiskAtNEQ applies the NEQ predicate on the "response_risk_at" field.
+func ResponseRiskAtNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldResponseRiskAt, v))
+}
+
+// ResponseRiskAtIn applies the In predicate on the "response_risk_at" field.
+func ResponseRiskAtIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldResponseRiskAt, vs...))
+}
+
+// ResponseRiskAtNotIn applies the NotIn predicate on the "response_risk_at" field.
+func ResponseRiskAtNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldResponseRiskAt, vs...))
+}
+
+// ResponseRiskAtGT applies the GT predicate on the "response_risk_at" field.
+func ResponseRiskAtGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldResponseRiskAt, v))
+}
+
+// ResponseRiskAtGTE applies the GTE predicate on the "response_risk_at" field.
+func ResponseRiskAtGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldResponseRiskAt, v))
+}
+
+// ResponseRiskAtLT applies the LT predicate on the "response_risk_at" field.
+func ResponseRiskAtLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldResponseRiskAt, v))
+}
+
+// ResponseRiskAtLTE applies the LTE predicate on the "response_risk_at" field.
+func ResponseRiskAtLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldResponseRiskAt, v))
+}
+
+// ResolutionStartedAtEQ applies the EQ predicate on the "resolution_started_at" field.
+func ResolutionStartedAtEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResolutionStartedAt, v))
+}
+
+// ResolutionStartedAtNEQ applies the NEQ predicate on the "resolution_started_at" field.
+func ResolutionStartedAtNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldResolutionStartedAt, v))
+}
+
+// ResolutionStartedAtIn applies the In predicate on the "resolution_started_at" field.
+func ResolutionStartedAtIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldResolutionStartedAt, vs...))
+}
+
+// ResolutionStartedAtNotIn applies the NotIn predicate on the "resolution_started_at" field.
+func ResolutionStartedAtNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldResolutionStartedAt, vs...))
+}
+
+// ResolutionStartedAtGT applies the GT predicate on the "resolution_started_at" field.
+func ResolutionStartedAtGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldResolutionStartedAt, v))
+}
+
+// ResolutionStartedAtGTE applies the GTE predicate on the "resolution_started_at" field.
+func ResolutionStartedAtGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldResolutionStartedAt, v))
+}
+
+// ResolutionStartedAtLT applies the LT predicate on the "resolution_started_at" field.
+func ResolutionStartedAtLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldResolutionStartedAt, v))
+}
+
+// ResolutionStartedAtLTE applies the LTE predicate on the "resolution_started_at" field.
+func ResolutionStartedAtLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldResolutionStartedAt, v))
+}
+
 // ResolutionDueAtEQ applies the EQ predicate on the "resolution_due_at" field.
 func ResolutionDueAtEQ(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldResolutionDueAt, v))
@@ -889,6 +994,46 @@ func ResolutionDueAtLT(v time.Time) predicate.Complaint {
 // ResolutionDueAtLTE applies the LTE predicate on the "resolution_due_at" field.
 func ResolutionDueAtLTE(v time.Time) predicate.Complaint {
 	return predicate.Complaint(sql.FieldLTE(FieldResolutionDueAt, v))
+}
+
+// ResolutionRiskAtEQ applies the EQ predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldResolutionRiskAt, v))
+}
+
+// ResolutionRiskAtNEQ applies the NEQ predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldResolutionRiskAt, v))
+}
+
+// ResolutionRiskAtIn applies the In predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldResolutionRiskAt, vs...))
+}
+
+// ResolutionRiskAtNotIn applies the NotIn predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldResolutionRiskAt, vs...))
+}
+
+// ResolutionRiskAtGT applies the GT predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldResolutionRiskAt, v))
+}
+
+// ResolutionRiskAtGTE applies the GTE predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldResolutionRiskAt, v))
+}
+
+// ResolutionRiskAtLT applies the LT predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldResolutionRiskAt, v))
+}
+
+// ResolutionRiskAtLTE applies the LTE predicate on the "resolution_risk_at" field.
+func ResolutionRiskAtLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldResolutionRiskAt, v))
 }
 
 // AcknowledgedAtEQ applies the EQ predicate on the "acknowledged_at" field.
@@ -1116,6 +1261,46 @@ func ResolutionNoteContainsFold(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldContainsFold(FieldResolutionNote, v))
 }
 
+// ReopenCountEQ applies the EQ predicate on the "reopen_count" field.
+func ReopenCountEQ(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldReopenCount, v))
+}
+
+// ReopenCountNEQ applies the NEQ predicate on the "reopen_count" field.
+func ReopenCountNEQ(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldReopenCount, v))
+}
+
+// ReopenCountIn applies the In predicate on the "reopen_count" field.
+func ReopenCountIn(vs ...int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldReopenCount, vs...))
+}
+
+// ReopenCountNotIn applies the NotIn predicate on the "reopen_count" field.
+func ReopenCountNotIn(vs ...int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldReopenCount, vs...))
+}
+
+// ReopenCountGT applies the GT predicate on the "reopen_count" field.
+func ReopenCountGT(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldReopenCount, v))
+}
+
+// ReopenCountGTE applies the GTE predicate on the "reopen_count" field.
+func ReopenCountGTE(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldReopenCount, v))
+}
+
+// ReopenCountLT applies the LT predicate on the "reopen_count" field.
+func ReopenCountLT(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldReopenCount, v))
+}
+
+// ReopenCountLTE applies the LTE predicate on the "reopen_count" field.
+func ReopenCountLTE(v int) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldReopenCount, v))
+}
+
 // RatingEQ applies the EQ predicate on the "rating" field.
 func RatingEQ(v int) predicate.Complaint {
 	return predicate.Complaint(sql.FieldEQ(FieldRating, v))
@@ -1239,6 +1424,56 @@ func RatingCommentEqualFold(v string) predicate.Complaint {
 // RatingCommentContainsFold applies the ContainsFold predicate on the "rating_comment" field.
 func RatingCommentContainsFold(v string) predicate.Complaint {
 	return predicate.Complaint(sql.FieldContainsFold(FieldRatingComment, v))
+}
+
+// RatedAtEQ applies the EQ predicate on the "rated_at" field.
+func RatedAtEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldEQ(FieldRatedAt, v))
+}
+
+// RatedAtNEQ applies the NEQ predicate on the "rated_at" field.
+func RatedAtNEQ(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNEQ(FieldRatedAt, v))
+}
+
+// RatedAtIn applies the In predicate on the "rated_at" field.
+func RatedAtIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldIn(FieldRatedAt, vs...))
+}
+
+// RatedAtNotIn applies the NotIn predicate on the "rated_at" field.
+func RatedAtNotIn(vs ...time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotIn(FieldRatedAt, vs...))
+}
+
+// RatedAtGT applies the GT predicate on the "rated_at" field.
+func RatedAtGT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGT(FieldRatedAt, v))
+}
+
+// RatedAtGTE applies the GTE predicate on the "rated_at" field.
+func RatedAtGTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldGTE(FieldRatedAt, v))
+}
+
+// RatedAtLT applies the LT predicate on the "rated_at" field.
+func RatedAtLT(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLT(FieldRatedAt, v))
+}
+
+// RatedAtLTE applies the LTE predicate on the "rated_at" field.
+func RatedAtLTE(v time.Time) predicate.Complaint {
+	return predicate.Complaint(sql.FieldLTE(FieldRatedAt, v))
+}
+
+// RatedAtIsNil applies the IsNil predicate on the "rated_at" field.
+func RatedAtIsNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldIsNull(FieldRatedAt))
+}
+
+// RatedAtNotNil applies the NotNil predicate on the "rated_at" field.
+func RatedAtNotNil() predicate.Complaint {
+	return predicate.Complaint(sql.FieldNotNull(FieldRatedAt))
 }
 
 // HasUnit applies the HasEdge predicate on the "unit" edge.

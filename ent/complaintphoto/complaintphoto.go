@@ -26,6 +26,10 @@ const (
 	FieldSizeBytes = "size_bytes"
 	// FieldSha256 holds the string denoting the sha256 field in the database.
 	FieldSha256 = "sha256"
+	// FieldLocationRemoved holds the string denoting the location_removed field in the database.
+	FieldLocationRemoved = "location_removed"
+	// FieldLocationFlagged holds the string denoting the location_flagged field in the database.
+	FieldLocationFlagged = "location_flagged"
 	// FieldWidth holds the string denoting the width field in the database.
 	FieldWidth = "width"
 	// FieldHeight holds the string denoting the height field in the database.
@@ -53,6 +57,8 @@ var Columns = []string{
 	FieldContentType,
 	FieldSizeBytes,
 	FieldSha256,
+	FieldLocationRemoved,
+	FieldLocationFlagged,
 	FieldWidth,
 	FieldHeight,
 	FieldCreatedAt,
@@ -84,6 +90,10 @@ var (
 	SizeBytesValidator func(int64) error
 	// Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
 	Sha256Validator func(string) error
+	// DefaultLocationRemoved holds the default value on creation for the "location_removed" field.
+	DefaultLocationRemoved bool
+	// DefaultLocationFlagged holds the default value on creation for the "location_flagged" field.
+	DefaultLocationFlagged bool
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultID holds the default value on creation for the "id" field.
@@ -123,6 +133,16 @@ func BySizeBytes(opts ...sql.OrderTermOption) OrderOption {
 // BySha256 orders the results by the sha256 field.
 func BySha256(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSha256, opts...).ToFunc()
+}
+
+// ByLocationRemoved orders the results by the location_removed field.
+func ByLocationRemoved(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLocationRemoved, opts...).ToFunc()
+}
+
+// ByLocationFlagged orders the results by the location_flagged field.
+func ByLocationFlagged(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLocationFlagged, opts...).ToFunc()
 }
 
 // ByWidth orders the results by the width field.

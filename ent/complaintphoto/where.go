@@ -81,6 +81,16 @@ func Sha256(v string) predicate.ComplaintPhoto {
 	return predicate.ComplaintPhoto(sql.FieldEQ(FieldSha256, v))
 }
 
+// LocationRemoved applies equality check predicate on the "location_removed" field. It's identical to LocationRemovedEQ.
+func LocationRemoved(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldEQ(FieldLocationRemoved, v))
+}
+
+// LocationFlagged applies equality check predicate on the "location_flagged" field. It's identical to LocationFlaggedEQ.
+func LocationFlagged(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldEQ(FieldLocationFlagged, v))
+}
+
 // Width applies equality check predicate on the "width" field. It's identical to WidthEQ.
 func Width(v int) predicate.ComplaintPhoto {
 	return predicate.ComplaintPhoto(sql.FieldEQ(FieldWidth, v))
@@ -399,6 +409,26 @@ func Sha256EqualFold(v string) predicate.ComplaintPhoto {
 // Sha256ContainsFold applies the ContainsFold predicate on the "sha256" field.
 func Sha256ContainsFold(v string) predicate.ComplaintPhoto {
 	return predicate.ComplaintPhoto(sql.FieldContainsFold(FieldSha256, v))
+}
+
+// LocationRemovedEQ applies the EQ predicate on the "location_removed" field.
+func LocationRemovedEQ(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldEQ(FieldLocationRemoved, v))
+}
+
+// LocationRemovedNEQ applies the NEQ predicate on the "location_removed" field.
+func LocationRemovedNEQ(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldNEQ(FieldLocationRemoved, v))
+}
+
+// LocationFlaggedEQ applies the EQ predicate on the "location_flagged" field.
+func LocationFlaggedEQ(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldEQ(FieldLocationFlagged, v))
+}
+
+// LocationFlaggedNEQ applies the NEQ predicate on the "location_flagged" field.
+func LocationFlaggedNEQ(v bool) predicate.ComplaintPhoto {
+	return predicate.ComplaintPhoto(sql.FieldNEQ(FieldLocationFlagged, v))
 }
 
 // WidthEQ applies the EQ predicate on the "width" field.

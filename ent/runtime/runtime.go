@@ -300,12 +300,18 @@ func init() {
 	complaintDescDescription := complaintFields[7].Descriptor()
 	// complaint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
 	complaint.DescriptionValidator = complaintDescDescription.Validators[0].(func(string) error)
+	// complaintDescReopenCount is the schema descriptor for reopen_count field.
+	complaintDescReopenCount := complaintFields[20].Descriptor()
+	// complaint.DefaultReopenCount holds the default value on creation for the reopen_count field.
+	complaint.DefaultReopenCount = complaintDescReopenCount.Default.(int)
+	// complaint.ReopenCountValidator is a validator for the "reopen_count" field. It is called by the builders before save.
+	complaint.ReopenCountValidator = complaintDescReopenCount.Validators[0].(func(int) error)
 	// complaintDescRating is the schema descriptor for rating field.
-	complaintDescRating := complaintFields[17].Descriptor()
+	complaintDescRating := complaintFields[21].Descriptor()
 	// complaint.RatingValidator is a validator for the "rating" field. It is called by the builders before save.
 	complaint.RatingValidator = complaintDescRating.Validators[0].(func(int) error)
 	// complaintDescRatingComment is the schema descriptor for rating_comment field.
-	complaintDescRatingComment := complaintFields[18].Descriptor()
+	complaintDescRatingComment := complaintFields[22].Descriptor()
 	// complaint.RatingCommentValidator is a validator for the "rating_comment" field. It is called by the builders before save.
 	complaint.RatingCommentValidator = complaintDescRatingComment.Validators[0].(func(string) error)
 	// complaintDescID is the schema descriptor for id field.
@@ -394,8 +400,16 @@ func init() {
 			return nil
 		}
 	}()
+	// complaintphotoDescLocationRemoved is the schema descriptor for location_removed field.
+	complaintphotoDescLocationRemoved := complaintphotoFields[5].Descriptor()
+	// complaintphoto.DefaultLocationRemoved holds the default value on creation for the location_removed field.
+	complaintphoto.DefaultLocationRemoved = complaintphotoDescLocationRemoved.Default.(bool)
+	// complaintphotoDescLocationFlagged is the schema descriptor for location_flagged field.
+	complaintphotoDescLocationFlagged := complaintphotoFields[6].Descriptor()
+	// complaintphoto.DefaultLocationFlagged holds the default value on creation for the location_flagged field.
+	complaintphoto.DefaultLocationFlagged = complaintphotoDescLocationFlagged.Default.(bool)
 	// complaintphotoDescCreatedAt is the schema descriptor for created_at field.
-	complaintphotoDescCreatedAt := complaintphotoFields[7].Descriptor()
+	complaintphotoDescCreatedAt := complaintphotoFields[9].Descriptor()
 	// complaintphoto.DefaultCreatedAt holds the default value on creation for the created_at field.
 	complaintphoto.DefaultCreatedAt = complaintphotoDescCreatedAt.Default.(func() time.Time)
 	// complaintphotoDescID is the schema descriptor for id field.

@@ -35,7 +35,8 @@ func (Complaint) Fields() []ent.Field {
 		field.String("title").NotEmpty().MaxLen(100),
 		field.Text("description").MaxLen(5000),
 		field.Enum("status").
-			Values("SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS", "RESOLVED", "CLOSED", "REOPENED").
+			Values("SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS", "RESOLVED", "CLOSED").
+			Comment("a reopened complaint is back IN_PROGRESS (SPEC.md §3.3); its timeline and reopen_count tell it was reopened").
 			Default("SUBMITTED").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Enum("department").Values("SALES", "CUSTOMER_SERVICE", "ENGINEERING", "PROPERTY").
@@ -43,14 +44,23 @@ func (Complaint) Fields() []ent.Field {
 		field.String("assignee_id").GoType(pulid.ID("")).Optional().Nillable(),
 		field.Time("response_due_at").
 			Annotations(entgql.OrderField("RESPONSE_DUE_AT")),
+		field.Time("response_risk_at").
+			Comment("when the response clock has less than 20% of its window left: the work queue sorts on it").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("resolution_started_at").
+			Comment("filing, or the latest reopen: a reopen restarts the resolution clock"),
 		field.Time("resolution_due_at").
 			Annotations(entgql.OrderField("RESOLUTION_DUE_AT")),
+		field.Time("resolution_risk_at").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("acknowledged_at").Optional().Nillable(),
 		field.Time("resolved_at").Optional().Nillable(),
 		field.Time("closed_at").Optional().Nillable(),
 		field.Text("resolution_note").Optional(),
+		field.Int("reopen_count").NonNegative().Default(0),
 		field.Int("rating").Range(1, 5).Optional().Nillable(),
 		field.String("rating_comment").MaxLen(1000).Optional(),
+		field.Time("rated_at").Optional().Nillable(),
 	}
 }
 
@@ -96,5 +106,5 @@ func (Complaint) Annotations() []schema.Annotation {
 
 // Policy of the Complaint: see package rule.
 func (Complaint) Policy() ent.Policy {
-	return rule.Policy(rule.FilterComplaints())
+	return rule.Policy(rule.FilterComplaints(), rule.AllowComplaintWrites())
 }

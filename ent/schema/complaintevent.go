@@ -62,5 +62,5 @@ func (ComplaintEvent) Annotations() []schema.Annotation {
 
 // Policy of the ComplaintEvent: see package rule.
 func (ComplaintEvent) Policy() ent.Policy {
-	return rule.Policy(rule.FilterComplaintEvents())
+	return rule.Policy(rule.FilterComplaintEvents(), rule.AllowComplaintEventWrites())
 }

@@ -28,6 +28,10 @@ func (ComplaintPhoto) Fields() []ent.Field {
 		field.String("content_type").NotEmpty().Immutable(),
 		field.Int64("size_bytes").NonNegative().Immutable(),
 		field.String("sha256").NotEmpty().MaxLen(64).Immutable(),
+		field.Bool("location_removed").Default(false).Immutable().
+			Comment("the JPEG's EXIF GPS data was blanked before it was stored"),
+		field.Bool("location_flagged").Default(false).Immutable().
+			Comment("the image carries EXIF we did not rewrite: it may hold where it was taken"),
 		field.Int("width").Optional().Nillable().Immutable(),
 		field.Int("height").Optional().Nillable().Immutable(),
 		field.Time("created_at").Default(now).Immutable(),
@@ -45,5 +49,5 @@ func (ComplaintPhoto) Edges() []ent.Edge {
 
 // Policy of the ComplaintPhoto: see package rule.
 func (ComplaintPhoto) Policy() ent.Policy {
-	return rule.Policy(rule.FilterComplaintPhotos())
+	return rule.Policy(rule.FilterComplaintPhotos(), rule.AllowComplaintPhotoWrites())
 }

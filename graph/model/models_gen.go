@@ -20,6 +20,14 @@ type ClaimCustomerInput struct {
 	CustomerID pulid.ID `json:"customerId"`
 }
 
+type ComplaintEventPayload struct {
+	Event *ent.ComplaintEvent `json:"event"`
+}
+
+type ComplaintPayload struct {
+	Complaint *ent.Complaint `json:"complaint"`
+}
+
 type ContractDealInput struct {
 	DealID pulid.ID `json:"dealId"`
 }

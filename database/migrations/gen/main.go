@@ -5,6 +5,7 @@
 //
 //	go run ./database/migrations/gen add_units_index
 //	go run ./database/migrations/gen -check   # fails if the schema has changes no migration holds
+//	go run ./database/migrations/gen -rehash  # after hand-editing a migration (a data backfill): rewrite atlas.sum
 package main
 
 import (
@@ -29,8 +30,15 @@ import (
 
 func main() {
 	check := flag.Bool("check", false, "only check that the migrations match the schema")
+	rehash := flag.Bool("rehash", false, "rewrite atlas.sum after a migration was edited by hand")
 	flag.Parse()
 	name := flag.Arg(0)
+	if *rehash {
+		if err := rewriteSum(); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if name == "" && !*check {
 		log.Fatal("usage: gen NAME | gen -check")
 	}
@@ -105,4 +113,17 @@ func run(ctx context.Context, name string, check bool) error {
 func dir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
+}
+
+// rewriteSum records the checksums of the migration files as they are now.
+func rewriteSum() error {
+	d, err := sqltool.NewGooseDir(dir())
+	if err != nil {
+		return err
+	}
+	sum, err := d.Checksum()
+	if err != nil {
+		return err
+	}
+	return atlas.WriteSumFile(d, sum)
 }

@@ -1,0 +1,130 @@
+package aftersales
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"estatecrm/apperr"
+	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/photo"
+	"estatecrm/storage"
+)
+
+// Photo limits of a complaint (issue 5): phones send a few large photos.
+const (
+	MaxPhotos     = 9
+	MaxPhotoBytes = 10 << 20
+)
+
+// storedPhoto is a photo in storage, not yet in the database.
+type storedPhoto struct {
+	key   string
+	clean photo.Clean
+}
+
+type storedPhotos struct {
+	store storage.Store
+	list  []storedPhoto
+}
+
+// storePhotos checks each upload by its content and streams it into
+// storage. Either all are stored or none is left behind: a bad photo
+// removes the ones before it, and a transaction that rolls back later
+// removes them all.
+func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*storedPhotos, error) {
+	s := &storedPhotos{store: d.Photos}
+	if len(uploads) == 0 {
+		return s, nil
+	}
+	if d.Photos == nil {
+		return nil, apperr.New(apperr.Unavailable, "photo storage is not configured")
+	}
+	for i, up := range uploads {
+		field := fmt.Sprintf("input.photos.%d", i)
+		if up == nil || up.File == nil {
+			s.discard(ctx)
+			return nil, apperr.Input(field, "missing file")
+		}
+		key, clean, err := storeOne(ctx, d.Photos, up.File)
+		switch {
+		case errors.Is(err, photo.ErrNotImage):
+			s.discard(ctx)
+			return nil, apperr.Input(field, "not a JPEG, PNG, WebP or HEIC image")
+		case errors.Is(err, photo.ErrTooLarge):
+			s.discard(ctx)
+			return nil, apperr.Input(field, "a photo is at most %d MB", MaxPhotoBytes>>20)
+		case err != nil:
+			s.discard(ctx)
+			return nil, err
+		}
+		s.list = append(s.list, storedPhoto{key: key, clean: clean})
+	}
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+			return ent.RollbackFunc(func(rctx context.Context, tx *ent.Tx) error {
+				err := next.Rollback(rctx, tx)
+				s.discard(context.WithoutCancel(rctx))
+				return err
+			})
+		})
+	}
+	return s, nil
+}
+
+// storeOne streams one photo through photo.Copy into storage: the bytes
+// are sniffed, scrubbed of a JPEG's GPS data and hashed on the way, so memory
+// does not grow with the photo's size.
+func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, photo.Clean, error) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	var clean photo.Clean
+	var copyErr error
+	go func() {
+		defer close(done)
+		clean, copyErr = photo.Copy(pw, src, MaxPhotoBytes)
+		pw.CloseWithError(copyErr)
+	}()
+	key, _, err := store.Put(ctx, "complaints", pr)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
+	<-done
+	if copyErr != nil {
+		if err == nil {
+			_ = store.Delete(context.WithoutCancel(ctx), key)
+		}
+		return "", clean, copyErr
+	}
+	return key, clean, err
+}
+
+// discard removes the stored photos (the filing failed).
+func (s *storedPhotos) discard(ctx context.Context) {
+	for _, p := range s.list {
+		_ = s.store.Delete(ctx, p.key)
+	}
+	s.list = nil
+}
+
+// attach records the stored photos as the complaint's.
+func (s *storedPhotos) attach(ctx context.Context, client *ent.Client, id pulid.ID, now time.Time) error {
+	if len(s.list) == 0 {
+		return nil
+	}
+	creates := make([]*ent.ComplaintPhotoCreate, len(s.list))
+	for i, p := range s.list {
+		creates[i] = client.ComplaintPhoto.Create().SetComplaintID(id).SetStorageKey(p.key).
+			SetContentType(p.clean.ContentType).SetSizeBytes(p.clean.Size).SetSha256(p.clean.SHA256).
+			SetLocationRemoved(p.clean.LocationRemoved).SetLocationFlagged(p.clean.LocationFlagged).
+			SetCreatedAt(now)
+	}
+	if _, err := client.ComplaintPhoto.CreateBulk(creates...).Save(ctx); err != nil {
+		s.discard(ctx)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"estatecrm/apperr"
+)
+
+// Upload limits: a complaint takes up to 9 photos of 10 MB (issue 5).
+const (
+	maxUploadFiles     = 9
+	maxUploadFileBytes = 10 << 20
+	// maxUploadBody is every file at its largest plus the operation.
+	maxUploadBody = maxUploadFiles*maxUploadFileBytes + 1<<20
+	// maxOperationBytes bounds the JSON parts, as MaxBodyBytes does a POST.
+	maxOperationBytes = 1 << 20
+	// uploadTimeout bounds an upload request, body included (the server's
+	// ReadTimeout is set to match).
+	uploadTimeout = 2 * time.Minute
+)
+
+// uploads is the transport of the GraphQL multipart request spec. Unlike
+// gqlgen's, it streams each file to a temporary file as it arrives, stops a
+// file at its size limit without reading the rest, answers every failure
+// with a code and the field at fault, and removes its temporary files when
+// the request ends: memory does not grow with the number or size of files.
+type uploads struct {
+	// TempDir holds the files of requests in flight; "" is os.TempDir().
+	TempDir string
+}
+
+var _ graphql.Transport = uploads{}
+
+func (uploads) Supports(r *http.Request) bool {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && r.Method == http.MethodPost && mediaType == "multipart/form-data" && r.Header.Get("Upgrade") == ""
+}
+
+func (u uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx := r.Context()
+	fail := func(status int, err *apperr.Error) {
+		ctx := graphql.WithOperationContext(ctx, &graphql.OperationContext{})
+		resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(err)})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(resp)
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	params, err := u.read(r, func(f *os.File) { files = append(files, f) })
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(http.StatusRequestEntityTooLarge, apperr.Input("", "the request body is larger than %d bytes", int64(maxUploadBody)))
+			return
+		}
+		if e, ok := apperr.As(err); ok {
+			fail(http.StatusBadRequest, e)
+			return
+		}
+		fail(http.StatusBadRequest, apperr.Input("", "the multipart body is incomplete or malformed"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	rc, opErr := exec.CreateOperationContext(ctx, params)
+	if opErr != nil {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_ = json.NewEncoder(w).Encode(exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	_ = json.NewEncoder(w).Encode(responses(ctx))
+}
+
+// read parses the parts in the spec's order (operations, map, files) and
+// hands each temporary file to keep, which removes them when done.
+func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxUploadBody)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, apperr.Input("", "not a multipart body")
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "operations" {
+		return nil, firstErr(err, apperr.Input("operations", "the first part must be operations"))
+	}
+	var params graphql.RawParams
+	dec := json.NewDecoder(io.LimitReader(part, maxOperationBytes))
+	dec.UseNumber()
+	if err := dec.Decode(&params); err != nil {
+		return nil, apperr.Input("operations", "operations is not a GraphQL request in JSON")
+	}
+	part, err = mr.NextPart()
+	if err != nil || part.FormName() != "map" {
+		return nil, firstErr(err, apperr.Input("map", "the second part must be map"))
+	}
+	paths := map[string][]string{}
+	if err := json.NewDecoder(io.LimitReader(part, maxOperationBytes)).Decode(&paths); err != nil {
+		return nil, apperr.Input("map", "map is not a JSON object of file paths")
+	}
+	if len(paths) > maxUploadFiles {
+		return nil, apperr.Input(fieldOf(anyPath(paths), true), "at most %d files in a request", maxUploadFiles)
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		key := part.FormName()
+		to := paths[key]
+		if len(to) == 0 {
+			return nil, apperr.Input("map", "the file part %q is not in map", key)
+		}
+		delete(paths, key)
+		f, err := os.CreateTemp(u.TempDir, "upload-")
+		if err != nil {
+			return nil, err
+		}
+		keep(f)
+		n, err := io.Copy(f, io.LimitReader(part, maxUploadFileBytes+1))
+		if err != nil {
+			return nil, err
+		}
+		if n > maxUploadFileBytes {
+			return nil, apperr.Input(fieldOf(to[0], false), "a file is at most %d MB", maxUploadFileBytes>>20)
+		}
+		for _, path := range to {
+			file, err := os.Open(f.Name())
+			if err != nil {
+				return nil, err
+			}
+			keep(file)
+			up := graphql.Upload{File: file, Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
+			if gerr := params.AddUpload(up, key, path); gerr != nil {
+				return nil, apperr.Input("map", "%s", gerr.Message)
+			}
+		}
+	}
+	for key := range paths {
+		return nil, apperr.Input("map", "the file %q in map was not sent", key)
+	}
+	params.Headers = r.Header
+	return &params, nil
+}
+
+// firstErr prefers a read error (a truncated or oversized body) to the
+// message about what was expected.
+func firstErr(read error, expected error) error {
+	if read != nil && read != io.EOF {
+		return read
+	}
+	return expected
+}
+
+func anyPath(paths map[string][]string) string {
+	for _, p := range paths {
+		if len(p) > 0 {
+			return p[0]
+		}
+	}
+	return ""
+}
+
+// fieldOf names an upload's input field as errors do: "variables.input.photos.3"
+// is "input.photos.3", or "input.photos" for the list.
+func fieldOf(path string, list bool) string {
+	f := strings.TrimPrefix(path, "variables.")
+	if list {
+		if i := strings.LastIndexByte(f, '.'); i > 0 {
+			f = f[:i]
+		}
+	}
+	return f
+}
