@@ -78,7 +78,9 @@ func authzComplaintMutationRows() []authzRow {
 			resetComplaint(complaint.StatusSUBMITTED), state, staffStep("ACKNOWLEDGED")),
 		authzMutation("Mutation.assignComplaint", "assignComplaint of cpH1 to A2",
 			`mutation($c: ID!, $a: ID!) { assignComplaint(input: {complaintId: $c, department: ENGINEERING, assigneeId: $a}) { complaint { department } } }`,
-			func(w *apitest.World, _ string) map[string]any { return map[string]any{"c": w.ID("cpH1"), "a": w.ID("A2")} },
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"c": w.ID("cpH1"), "a": w.ID("A2")}
+			},
 			resetComplaint(complaint.StatusSUBMITTED), state,
 			authzEvery("!NOT_FOUND db=unchanged", map[string]string{
 				"admin": "{complaint={department=ENGINEERING}} db=changed", "MA": "{complaint={department=ENGINEERING}} db=changed",
