@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ const (
 	// uploadTimeout bounds an upload request, body included (the server's
 	// ReadTimeout is set to match).
 	uploadTimeout = 2 * time.Minute
+	// uploadPrefix names the temporary files of uploads.
+	uploadPrefix = "estatecrm-upload-"
 )
 
 // uploads is the transport of the GraphQL multipart request spec. Unlike
@@ -130,7 +133,7 @@ func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams,
 			return nil, apperr.Input("map", "the file part %q is not in map", key)
 		}
 		delete(paths, key)
-		f, err := os.CreateTemp(u.TempDir, "upload-")
+		f, err := os.CreateTemp(u.TempDir, uploadPrefix+"*")
 		if err != nil {
 			return nil, err
 		}
@@ -189,4 +192,26 @@ func fieldOf(path string, list bool) string {
 		}
 	}
 	return f
+}
+
+// SweepUploads removes the uploads in dir (or the system's temporary
+// directory) that requests began before t and never cleaned up: the
+// process died mid-request.
+func SweepUploads(dir string, t time.Time) (int, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	files, err := filepath.Glob(filepath.Join(dir, uploadPrefix+"*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		if info, err := os.Lstat(f); err == nil && info.Mode().IsRegular() && info.ModTime().Before(t) {
+			if os.Remove(f) == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
 
+	"estatecrm/aftersales"
 	"estatecrm/api"
 	"estatecrm/auth"
 	"estatecrm/database"
@@ -136,6 +137,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if err != nil {
 		return fmt.Errorf("photo directory: %w", err)
 	}
+	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
 	handler := api.New(api.Config{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
@@ -264,6 +266,31 @@ func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
 				logger.Warn("sweeping lapsed holds", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("lapsed holds released", "units", n)
+			}
+		}
+	}
+}
+
+// sweepFiles removes, every ten minutes, what a process that died mid-upload
+// left behind: stored photos no complaint holds, and uploads in flight.
+func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			before := time.Now().Add(-aftersales.OrphanAge)
+			if n, err := aftersales.SweepOrphanPhotos(ctx, client, photos, before); err != nil {
+				logger.Warn("sweeping orphan photos", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("orphan photos removed", "photos", n)
+			}
+			if n, err := api.SweepUploads(uploads, before); err != nil {
+				logger.Warn("sweeping stale uploads", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("stale uploads removed", "files", n)
 			}
 		}
 	}

@@ -261,7 +261,7 @@ var (
 	// ComplaintPhotosColumns holds the columns for the "complaint_photos" table.
 	ComplaintPhotosColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
-		{Name: "storage_key", Type: field.TypeString},
+		{Name: "storage_key", Type: field.TypeString, Unique: true},
 		{Name: "content_type", Type: field.TypeString},
 		{Name: "size_bytes", Type: field.TypeInt64},
 		{Name: "sha256", Type: field.TypeString, Size: 64},

@@ -23,7 +23,7 @@ func (ComplaintPhoto) Mixin() []ent.Mixin {
 func (ComplaintPhoto) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("complaint_id").GoType(pulid.ID("")).Immutable(),
-		field.String("storage_key").NotEmpty().Immutable().
+		field.String("storage_key").NotEmpty().Immutable().Unique().
 			Annotations(entgql.Skip()),
 		field.String("content_type").NotEmpty().Immutable(),
 		field.Int64("size_bytes").NonNegative().Immutable(),

@@ -1,0 +1,51 @@
+package aftersales
+
+import (
+	"context"
+	"time"
+
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/complaintphoto"
+	"estatecrm/storage"
+)
+
+// OrphanAge is how old a stored photo without a database row must be before
+// a sweep removes it: far longer than any upload request may run, so a
+// photo whose row is about to commit is never taken.
+const OrphanAge = time.Hour
+
+// SweepOrphanPhotos removes the photos in dir that no complaint holds and
+// that were stored before the cut-off: what a process that died between
+// storing a photo and committing its row left behind. It returns how many
+// it removed.
+func SweepOrphanPhotos(ctx context.Context, client *ent.Client, dir *storage.Dir, before time.Time) (int, error) {
+	keys, err := dir.KeysBefore(before)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), 500)]
+		keys = keys[len(batch):]
+		held, err := client.ComplaintPhoto.Query().Where(complaintphoto.StorageKeyIn(batch...)).
+			Select(complaintphoto.FieldStorageKey).Strings(auth.SystemContext(ctx))
+		if err != nil {
+			return removed, err
+		}
+		known := make(map[string]bool, len(held))
+		for _, k := range held {
+			known[k] = true
+		}
+		for _, k := range batch {
+			if known[k] {
+				continue
+			}
+			if err := dir.Delete(ctx, k); err != nil {
+				return removed, err
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}

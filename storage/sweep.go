@@ -1,0 +1,41 @@
+package storage
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+)
+
+// KeysBefore lists the blobs last written before t, and removes the temp
+// files of Puts that began before t and never finished (the process died
+// mid-upload). A sweep of orphans passes a t well in the past, so that a
+// blob whose database row is about to commit is never among them.
+func (d *Dir) KeysBefore(t time.Time) ([]string, error) {
+	root, err := d.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	var keys []string
+	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !e.Type().IsRegular() {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(t) {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(p, tmpDir+"/"+tmpPrefix):
+			return root.Remove(p)
+		case validKey(p):
+			keys = append(keys, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: keys before: %w", err)
+	}
+	return keys, nil
+}
