@@ -77,31 +77,69 @@ func (d *Desk) Submit(ctx context.Context, client *ent.Client, f Filing, now tim
 	if err != nil {
 		return nil, apperr.Input("input.unitId", "no such unit")
 	}
-	severity := complaint.SeverityNORMAL
-	if f.Severity != nil {
-		severity = *f.Severity
-	}
 	photos, err := d.storePhotos(ctx, f.Photos)
 	if err != nil {
 		return nil, err
 	}
-	w := d.policy().Window(severity)
-	create := client.Complaint.Create().
-		SetUnitID(u.ID).SetProjectID(u.ProjectID).SetCustomerID(customerID).
-		SetCategory(f.Category).SetSeverity(severity).SetTitle(title).SetDescription(description).
-		SetCreatedAt(now).SetUpdatedAt(now).
-		SetResponseDueAt(now.Add(w.Response)).SetResponseRiskAt(RiskAt(now, now.Add(w.Response))).
-		SetResolutionStartedAt(now).
-		SetResolutionDueAt(now.Add(w.Resolution)).SetResolutionRiskAt(RiskAt(now, now.Add(w.Resolution)))
-	if v.UserID != "" {
-		create.SetFiledByID(v.UserID)
+	f.Title, f.Description = title, description
+	dr := draft{Filing: f, viewer: v, unit: u, customer: customerID, photos: photos}
+	if ent.TxFromContext(ctx) != nil { // part of a larger mutation: its transaction
+		c, err := d.file(ctx, client, dr, now)
+		if err != nil {
+			photos.discard(ctx)
+		}
+		return c, err
 	}
-	c, err := create.Save(ctx)
+	// The photos are stored: now the rows, in a transaction of their own.
+	tx, err := client.Tx(ctx)
 	if err != nil {
 		photos.discard(ctx)
 		return nil, err
 	}
-	if err := photos.attach(ctx, client, c.ID, now); err != nil {
+	c, err := d.file(ent.NewTxContext(ctx, tx), tx.Client(), dr, now)
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		_ = tx.Rollback()
+	}
+	if err != nil {
+		photos.discard(ctx)
+		return nil, err
+	}
+	return c.Unwrap(), nil
+}
+
+// draft is a filing checked and with its photos stored.
+type draft struct {
+	Filing
+	viewer   *auth.Viewer
+	unit     *ent.Unit
+	customer pulid.ID
+	photos   *storedPhotos
+}
+
+// file writes a new complaint, its photos and its first timeline event.
+func (d *Desk) file(ctx context.Context, client *ent.Client, dr draft, now time.Time) (*ent.Complaint, error) {
+	severity := complaint.SeverityNORMAL
+	if dr.Severity != nil {
+		severity = *dr.Severity
+	}
+	w := d.policy().Window(severity)
+	create := client.Complaint.Create().
+		SetUnitID(dr.unit.ID).SetProjectID(dr.unit.ProjectID).SetCustomerID(dr.customer).
+		SetCategory(dr.Category).SetSeverity(severity).SetTitle(dr.Title).SetDescription(dr.Description).
+		SetCreatedAt(now).SetUpdatedAt(now).
+		SetResponseDueAt(now.Add(w.Response)).SetResponseRiskAt(RiskAt(now, now.Add(w.Response))).
+		SetResolutionStartedAt(now).
+		SetResolutionDueAt(now.Add(w.Resolution)).SetResolutionRiskAt(RiskAt(now, now.Add(w.Resolution)))
+	if dr.viewer.UserID != "" {
+		create.SetFiledByID(dr.viewer.UserID)
+	}
+	c, err := create.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dr.photos.attach(ctx, client, c.ID, now); err != nil {
 		return nil, err
 	}
 	if err := d.record(ctx, client, c.ID, complaintevent.KindSUBMITTED, "", complaint.StatusSUBMITTED, "", false, now); err != nil {
@@ -276,6 +314,9 @@ func (d *Desk) Assign(ctx context.Context, client *ent.Client, a Assignment, now
 	c, err := client.Complaint.Get(ctx, a.ComplaintID)
 	if err != nil {
 		return nil, err
+	}
+	if !manager(auth.FromContext(ctx), c) { // before the assignee: who is staff is no homeowner's business
+		return nil, apperr.New(apperr.Forbidden, "you may not assign this complaint")
 	}
 	ok, err := client.User.Query().Where(user.ID(a.AssigneeID), user.Active(true),
 		user.RoleIn(user.RoleMANAGER, user.RoleAGENT), user.HasProjectsWith(project.ID(c.ProjectID))).

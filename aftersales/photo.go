@@ -65,6 +65,7 @@ func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*sto
 		}
 		s.list = append(s.list, storedPhoto{key: key, clean: clean})
 	}
+	// Inside a caller's transaction, a rollback after this removes them too.
 	if tx := ent.TxFromContext(ctx); tx != nil {
 		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
 			return ent.RollbackFunc(func(rctx context.Context, tx *ent.Tx) error {
@@ -122,9 +123,6 @@ func (s *storedPhotos) attach(ctx context.Context, client *ent.Client, id pulid.
 			SetLocationRemoved(p.clean.LocationRemoved).SetLocationFlagged(p.clean.LocationFlagged).
 			SetCreatedAt(now)
 	}
-	if _, err := client.ComplaintPhoto.CreateBulk(creates...).Save(ctx); err != nil {
-		s.discard(ctx)
-		return err
-	}
-	return nil
+	_, err := client.ComplaintPhoto.CreateBulk(creates...).Save(ctx)
+	return err
 }

@@ -1469,7 +1469,8 @@ func (c *ComplaintPhotoClient) Hooks() []Hook {
 
 // Interceptors returns the client interceptors.
 func (c *ComplaintPhotoClient) Interceptors() []Interceptor {
-	return c.inters.ComplaintPhoto
+	inters := c.inters.ComplaintPhoto
+	return append(inters[:len(inters):len(inters)], complaintphoto.Interceptors[:]...)
 }
 
 func (c *ComplaintPhotoClient) mutate(ctx context.Context, m *ComplaintPhotoMutation) (Value, error) {

@@ -24,6 +24,9 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		code, msg, field := classify(err, gqlErr)
+		if arg, ok := badArgument(ctx, err, gqlErr.Path); ok && code == apperr.Internal {
+			code, msg, field = apperr.BadUserInput, "malformed "+arg, arg
+		}
 		if code == apperr.Internal || code == apperr.Unavailable {
 			logger.ErrorContext(ctx, "internal error", "err", err.Error(), "path", gqlErr.Path.String())
 		}
@@ -40,6 +43,26 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return out
 	}
+}
+
+// badArgument reports whether err is an argument of the current field that
+// failed to decode (a cursor that is not one): gqlgen puts the argument's
+// name last in the path, where a resolver's error ends with the field.
+func badArgument(ctx context.Context, err error, path ast.Path) (string, bool) {
+	fc := graphql.GetFieldContext(ctx)
+	if _, ok := apperr.As(err); ok || len(path) < 2 || fc == nil || fc.Field.Field == nil {
+		return "", false
+	}
+	name, ok := path[len(path)-1].(ast.PathName)
+	if !ok || string(name) == fc.Field.Alias {
+		return "", false
+	}
+	for _, a := range fc.Field.Arguments {
+		if a.Name == string(name) {
+			return a.Name, true
+		}
+	}
+	return "", false
 }
 
 func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field string) {

@@ -2,9 +2,11 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"estatecrm/ent"
 )
@@ -15,6 +17,11 @@ import (
 // would roll them back). They write through their own client.
 var sessionFields = []string{"login", "refreshToken", "logout"}
 
+// ownTxFields open their transaction themselves when they are the whole
+// operation: submitComplaint stores its photos first, so that a 90 MB upload
+// does not hold a transaction (on SQLite, the write lock) while it streams.
+var ownTxFields = []string{"submitComplaint"}
+
 // Transactioner runs each mutation in one transaction, committed only when
 // the whole response has no error.
 type Transactioner struct{ entgql.Transactioner }
@@ -22,9 +29,22 @@ type Transactioner struct{ entgql.Transactioner }
 // NewTransactioner returns the transactioner over client.
 func NewTransactioner(client *ent.Client) Transactioner {
 	return Transactioner{entgql.Transactioner{
-		TxOpener:   client,
-		SkipTxFunc: entgql.SkipIfHasFields(sessionFields...),
+		TxOpener: client,
+		SkipTxFunc: func(op *ast.OperationDefinition) bool {
+			return entgql.SkipIfHasFields(sessionFields...)(op) || onlyFields(op, ownTxFields...)
+		},
 	}}
+}
+
+// onlyFields reports whether every root field of op is one of fields.
+func onlyFields(op *ast.OperationDefinition, fields ...string) bool {
+	for _, sel := range op.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok || !slices.Contains(fields, f.Name) {
+			return false
+		}
+	}
+	return len(op.SelectionSet) > 0
 }
 
 // InterceptResponse implements graphql.ResponseInterceptor. A request

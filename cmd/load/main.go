@@ -4,6 +4,7 @@
 //
 //	go run ./server &                       # or DATABASE_URL=postgres://… go run ./server -seed
 //	go run ./cmd/load -clients 50 -duration 20s [-pid $(pgrep -f estatecrm)]
+//	go run ./cmd/load -only upload -clients 4 -duration 20s   # homeowners filing 9 photos of 10 MB
 package main
 
 import (
@@ -30,8 +31,23 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "how long each scenario runs")
 	pid := flag.Int("pid", 0, "the server's process id, to report its peak RSS")
-	only := flag.String("only", "", "run one scenario: grid, phone, visit")
+	only := flag.String("only", "", "run one scenario: grid, phone, visit, or upload (not run by default: it fills the photo directory)")
+	owner := flag.String("owner", "owner.hz1", "a demo homeowner, for uploads")
+	photos := flag.Int("photos", 9, "photos per complaint, for uploads")
+	size := flag.Int64("photo-bytes", 10<<20, "bytes per photo, for uploads")
 	flag.Parse()
+	if *only == "upload" {
+		u, err := newUploader(*url, *owner, *password, *photos, *size)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%-6s %8s %8s %9s %9s %7s\n", "kind", "requests", "req/s", "p50 ms", "p99 ms", "errors")
+		lat, errs, first := drive(*clients, *duration, u.submit)
+		report("upload", lat, errs, first, *duration)
+		fmt.Printf("       %.0f MB/s of photos\n", float64(len(lat))*float64(*photos)*float64(*size)/(1<<20)/duration.Seconds())
+		peakRSS(*pid)
+		return
+	}
 	if err := run(*url, *login, *password, *clients, *duration, *pid, *only); err != nil {
 		log.Fatal(err)
 	}
@@ -138,28 +154,39 @@ func run(url, login, password string, clients int, duration time.Duration, pid i
 			continue
 		}
 		lat, errs, first := drive(clients, duration, s.run)
-		slices.Sort(lat)
-		pct := func(p float64) float64 {
-			if len(lat) == 0 {
-				return 0
-			}
-			return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000
-		}
-		fmt.Printf("%-6s %8d %8.0f %9.1f %9.1f %7d\n", s.name, len(lat), float64(len(lat))/duration.Seconds(), pct(0.5), pct(0.99), errs)
-		if first != nil {
-			fmt.Printf("       first error: %v\n", first)
-		}
+		report(s.name, lat, errs, first, duration)
 	}
-	if pid != 0 {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "VmHWM:") || strings.HasPrefix(l, "VmRSS:") {
-					fmt.Println("server", strings.Join(strings.Fields(l), " "))
-				}
-			}
-		}
-	}
+	peakRSS(pid)
 	return nil
+}
+
+// report prints a scenario's throughput and latency.
+func report(name string, lat []time.Duration, errs int, first error, d time.Duration) {
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000
+	}
+	fmt.Printf("%-6s %8d %8.1f %9.1f %9.1f %7d\n", name, len(lat), float64(len(lat))/d.Seconds(), pct(0.5), pct(0.99), errs)
+	if first != nil {
+		fmt.Printf("       first error: %v\n", first)
+	}
+}
+
+// peakRSS prints the server's peak and current resident memory.
+func peakRSS(pid int) {
+	if pid == 0 {
+		return
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") || strings.HasPrefix(l, "VmRSS:") {
+				fmt.Println("server", strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
 }
 
 // drive runs f from clients goroutines for d and returns the latencies of

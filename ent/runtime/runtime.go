@@ -366,6 +366,8 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	complaintphotoInters := schema.ComplaintPhoto{}.Interceptors()
+	complaintphoto.Interceptors[0] = complaintphotoInters[0]
 	complaintphotoMixinFields0 := complaintphotoMixin[0].Fields()
 	_ = complaintphotoMixinFields0
 	complaintphotoFields := schema.ComplaintPhoto{}.Fields()

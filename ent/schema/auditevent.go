@@ -30,7 +30,7 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("object_id").MaxLen(40).Immutable(),
 		field.String("project_id").GoType(pulid.ID("")).Optional().Nillable().Immutable().
 			Comment("the project the object belongs to, so its managers can see the event"),
-		field.String("detail").MaxLen(1000).Optional().Immutable().
+		field.String("detail").Validate(maxRunes(1000)).SchemaType(varchar(1000)).Optional().Immutable().
 			Comment("what changed, e.g. \"owner US… → US…\"; never the personal data itself"),
 		field.Time("created_at").Default(now).Immutable().
 			Annotations(entgql.OrderField("CREATED_AT")),

@@ -32,8 +32,8 @@ func (Complaint) Fields() []ent.Field {
 			Values("LEAK", "CRACK", "FITTINGS", "OTHER_QUALITY", "PROPERTY_SERVICE", "DELIVERY", "CONTRACT_PRICE", "SALES_SERVICE", "OTHER"),
 		field.Enum("severity").Values("URGENT", "NORMAL", "LOW").Default("NORMAL").
 			Annotations(entgql.OrderField("SEVERITY")),
-		field.String("title").NotEmpty().MaxLen(100),
-		field.Text("description").MaxLen(5000),
+		field.String("title").NotEmpty().Validate(maxRunes(100)).SchemaType(varchar(100)),
+		field.Text("description").Validate(maxRunes(5000)),
 		field.Enum("status").
 			Values("SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS", "RESOLVED", "CLOSED").
 			Comment("a reopened complaint is back IN_PROGRESS (SPEC.md §3.3); its timeline and reopen_count tell it was reopened").
@@ -59,7 +59,7 @@ func (Complaint) Fields() []ent.Field {
 		field.Text("resolution_note").Optional(),
 		field.Int("reopen_count").NonNegative().Default(0),
 		field.Int("rating").Range(1, 5).Optional().Nillable(),
-		field.String("rating_comment").MaxLen(1000).Optional(),
+		field.String("rating_comment").Validate(maxRunes(1000)).SchemaType(varchar(1000)).Optional(),
 		field.Time("rated_at").Optional().Nillable(),
 	}
 }

@@ -51,3 +51,8 @@ func (ComplaintPhoto) Edges() []ent.Edge {
 func (ComplaintPhoto) Policy() ent.Policy {
 	return rule.Policy(rule.FilterComplaintPhotos(), rule.AllowComplaintPhotoWrites())
 }
+
+// Interceptors of the ComplaintPhoto.
+func (ComplaintPhoto) Interceptors() []ent.Interceptor {
+	return []ent.Interceptor{photosInUploadOrder()}
+}

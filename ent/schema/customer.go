@@ -28,7 +28,7 @@ func (Customer) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("project_id").GoType(pulid.ID("")).
 			Comment("the project the customer was registered in; attribution is per project"),
-		field.String("name").NotEmpty().MaxLen(50).
+		field.String("name").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("phone").MaxLen(20).
 			Comment("E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it").
@@ -40,7 +40,7 @@ func (Customer) Fields() []ent.Field {
 		field.Enum("age_band").
 			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
 			Optional().Nillable(),
-		field.String("occupation").MaxLen(50).Optional(),
+		field.String("occupation").Validate(maxRunes(50)).SchemaType(varchar(50)).Optional(),
 		field.Enum("family_structure").
 			Values("SINGLE", "COUPLE", "COUPLE_WITH_CHILDREN", "THREE_GENERATIONS", "OTHER").
 			Optional().Nillable(),
@@ -78,7 +78,7 @@ func (Customer) Fields() []ent.Field {
 			Annotations(entgql.OrderField("LAST_CONTACT_AT")),
 		field.Time("next_follow_up_at").Optional().Nillable().
 			Annotations(entgql.OrderField("NEXT_FOLLOW_UP_AT")),
-		field.String("next_follow_up_action").MaxLen(200).Optional(),
+		field.String("next_follow_up_action").Validate(maxRunes(200)).SchemaType(varchar(200)).Optional(),
 		field.Bool("contact_consent").Default(false).
 			Comment("PIPL: consent to be contacted"),
 		field.Time("consent_at").Optional().Nillable(),

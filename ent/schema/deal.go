@@ -45,7 +45,7 @@ func (Deal) Fields() []ent.Field {
 			Annotations(entgql.OrderField("RESERVED_AT")),
 		field.Time("contracted_at").Optional().Nillable(),
 		field.Time("cancelled_at").Optional().Nillable(),
-		field.String("cancel_reason").MaxLen(500).Optional(),
+		field.String("cancel_reason").Validate(maxRunes(500)).SchemaType(varchar(500)).Optional(),
 	}
 }
 

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,6 +294,21 @@ func maskHolds() ent.Interceptor {
 				if !staff {
 					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
 				}
+			}
+			return v, err
+		})
+	})
+}
+
+// photosInUploadOrder returns a complaint's photos in the order they were
+// sent: their IDs are monotonic ULIDs, and the database returns an edge's
+// rows in no particular order.
+func photosInUploadOrder() ent.Interceptor {
+	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
+		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			v, err := next.Query(ctx, q)
+			if photos, ok := v.([]*gen.ComplaintPhoto); ok && err == nil {
+				slices.SortFunc(photos, func(a, b *gen.ComplaintPhoto) int { return strings.Compare(string(a.ID), string(b.ID)) })
 			}
 			return v, err
 		})

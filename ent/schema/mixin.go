@@ -1,10 +1,13 @@
 package schema
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 )
@@ -34,3 +37,21 @@ func now() time.Time { return time.Now().UTC() }
 // may not see. Only edges to a unit's project and building, which anyone who
 // sees the row may see, stay filterable.
 var noWhere = entgql.Skip(entgql.SkipWhereInput)
+
+// maxRunes limits a text to n characters. ent's MaxLen counts bytes, and a
+// Chinese character is three of them in UTF-8: a 40-character title would
+// pass PostgreSQL's varchar(100) but fail MaxLen(100).
+func maxRunes(n int) func(string) error {
+	return func(s string) error {
+		if utf8.RuneCountInString(s) > n {
+			return fmt.Errorf("longer than %d characters", n)
+		}
+		return nil
+	}
+}
+
+// varchar keeps the column type MaxLen gave the field on PostgreSQL, where
+// varchar(n) counts characters.
+func varchar(n int) map[string]string {
+	return map[string]string{dialect.Postgres: fmt.Sprintf("character varying(%d)", n)}
+}

@@ -24,18 +24,18 @@ func (Project) Mixin() []ent.Mixin {
 // Fields of the Project.
 func (Project) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(100).
+		field.String("name").NotEmpty().Validate(maxRunes(100)).SchemaType(varchar(100)).
 			Annotations(entgql.OrderField("NAME")),
-		field.String("city").NotEmpty().MaxLen(50).
+		field.String("city").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("CITY")),
-		field.String("district").MaxLen(50).Default(""),
-		field.String("address").MaxLen(200).Default(""),
+		field.String("district").Validate(maxRunes(50)).SchemaType(varchar(50)).Default(""),
+		field.String("address").Validate(maxRunes(200)).SchemaType(varchar(200)).Default(""),
 		field.Float("latitude").Optional().Nillable().Min(-90).Max(90),
 		field.Float("longitude").Optional().Nillable().Min(-180).Max(180),
 		field.Enum("status").
 			Values("PLANNING", "PRESALE", "SELLING", "SOLD_OUT", "DELIVERED").
 			Default("PLANNING"),
-		field.String("presale_permit").MaxLen(100).Optional().
+		field.String("presale_permit").Validate(maxRunes(100)).SchemaType(varchar(100)).Optional().
 			Comment("预售许可证号"),
 		field.Time("launch_date").Optional().Nillable().
 			Annotations(entgql.OrderField("LAUNCH_DATE")),

@@ -28,7 +28,7 @@ func (Unit) Fields() []ent.Field {
 		field.String("building_id").GoType(pulid.ID("")).Immutable(),
 		field.Int("floor").Range(1, 200).
 			Annotations(entgql.OrderField("FLOOR")),
-		field.String("number").NotEmpty().MaxLen(20).
+		field.String("number").NotEmpty().Validate(maxRunes(20)).SchemaType(varchar(20)).
 			Comment("door number, e.g. 1801").
 			Annotations(entgql.OrderField("NUMBER")),
 		field.Int("bedrooms").Range(0, 10),

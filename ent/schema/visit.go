@@ -38,7 +38,7 @@ func (Visit) Fields() []ent.Field {
 		field.Text("notes").Optional(),
 		field.Enum("grade_after").Values("A", "B", "C", "D").Optional().Nillable(),
 		field.Time("next_follow_up_at").Optional().Nillable(),
-		field.String("next_follow_up_action").MaxLen(200).Optional(),
+		field.String("next_follow_up_action").Validate(maxRunes(200)).SchemaType(varchar(200)).Optional(),
 	}
 }
 
