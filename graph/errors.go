@@ -73,7 +73,11 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 	switch {
 	case errors.As(err, &verr):
 		msg := "invalid value"
+		// The validator's own words, without ent's wrapping of them.
 		if inner := errors.Unwrap(verr); inner != nil {
+			for errors.Unwrap(inner) != nil {
+				inner = errors.Unwrap(inner)
+			}
 			msg += ": " + inner.Error()
 		}
 		return apperr.BadUserInput, msg, lowerCamel(verr.Name)
