@@ -63,3 +63,20 @@ func TestComplaintConcurrentSteps(t *testing.T) {
 		t.Fatalf("after the race the complaint is %s rated %v", c.Status, c.Rating)
 	}
 }
+
+// submitComplaint runs in a transaction of its own, outside the request's:
+// a retry with the same Idempotency-Key still files one complaint and gets
+// the first answer.
+func TestSubmitComplaintIsIdempotent(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	submit := `mutation($u: ID!) { submitComplaint(input: {unitId: $u, category: CRACK, title: "墙面裂缝", description: "客厅墙面有裂缝"}) { complaint { id } } }`
+	var first, again struct{ SubmitComplaint struct{ Complaint struct{ ID string } } }
+	postWithKey(t, env, w.Viewers["H1"], "crack-1", submit, map[string]any{"u": w.ID("uH1")}).Decode(t, &first)
+	postWithKey(t, env, w.Viewers["H1"], "crack-1", submit, map[string]any{"u": w.ID("uH1")}).Decode(t, &again)
+	n := env.Client.Complaint.Query().Where(complaint.UnitID(w.ID("uH1"))).CountX(apitest.System())
+	if n != 2 || again.SubmitComplaint.Complaint.ID != first.SubmitComplaint.Complaint.ID {
+		t.Fatalf("after a retry uH1 has %d complaints (want the world's and one more), answers %s and %s",
+			n, first.SubmitComplaint.Complaint.ID, again.SubmitComplaint.Complaint.ID)
+	}
+}
