@@ -71,7 +71,9 @@ func TestSubmitComplaintIsIdempotent(t *testing.T) {
 	env := apitest.New(t)
 	w := env.World(t)
 	submit := `mutation($u: ID!) { submitComplaint(input: {unitId: $u, category: CRACK, title: "墙面裂缝", description: "客厅墙面有裂缝"}) { complaint { id } } }`
-	var first, again struct{ SubmitComplaint struct{ Complaint struct{ ID string } } }
+	var first, again struct {
+		SubmitComplaint struct{ Complaint struct{ ID string } }
+	}
 	postWithKey(t, env, w.Viewers["H1"], "crack-1", submit, map[string]any{"u": w.ID("uH1")}).Decode(t, &first)
 	postWithKey(t, env, w.Viewers["H1"], "crack-1", submit, map[string]any{"u": w.ID("uH1")}).Decode(t, &again)
 	n := env.Client.Complaint.Query().Where(complaint.UnitID(w.ID("uH1"))).CountX(apitest.System())
