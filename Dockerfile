@@ -16,7 +16,8 @@ COPY --from=build /out/estatecrm /estatecrm
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 WORKDIR /
-ENV ADDR=:8080
+# The image has no /tmp: uploads in flight go next to the data (a volume).
+ENV ADDR=:8080 UPLOAD_DIR=/data/uploads
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["/estatecrm", "healthcheck"]
 ENTRYPOINT ["/estatecrm"]

@@ -137,6 +137,11 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if err != nil {
 		return fmt.Errorf("photo directory: %w", err)
 	}
+	if cfg.UploadDir != "" {
+		if err := os.MkdirAll(cfg.UploadDir, 0o700); err != nil {
+			return fmt.Errorf("upload directory: %w", err)
+		}
+	}
 	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
 	handler := api.New(api.Config{
 		GraphiQL:       cfg.GraphiQL,
