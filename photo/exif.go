@@ -1,6 +1,9 @@
 package photo
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // EXIF tags and TIFF field types used to find and blank the GPS IFD.
 const (
@@ -119,4 +122,44 @@ func valueSpan(e []byte, bo binary.ByteOrder, tiffLen int) (off, size uint64, ok
 		return 0, 0, false
 	}
 	return off, size, true
+}
+
+// mayHoldGPS reports whether an EXIF block that blankGPS left alone may
+// still hold a location: unless it reads cleanly as having no GPS data (no
+// GPS tag, or an empty GPS IFD), any GPS tag in it, in either byte order,
+// is one a reader more lenient than blankGPS might follow.
+func mayHoldGPS(tiff []byte) bool {
+	if noGPS(tiff) {
+		return false
+	}
+	return bytes.Contains(tiff, []byte{0x88, 0x25}) || bytes.Contains(tiff, []byte{0x25, 0x88})
+}
+
+// noGPS reports whether tiff is well-formed up to its GPS data and has none.
+func noGPS(tiff []byte) bool {
+	if len(tiff) < 8 {
+		return false
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if string(tiff[:2]) == "MM" {
+		bo = binary.BigEndian
+	} else if string(tiff[:2]) != "II" {
+		return false
+	}
+	ifd0, n0, ok := ifdEntries(tiff, bo, uint64(bo.Uint32(tiff[4:])))
+	if bo.Uint16(tiff[2:]) != tiffMagic || !ok {
+		return false
+	}
+	for i := range n0 {
+		if e := ifd0[i*entryLen:]; bo.Uint16(e) == tagGPSInfo {
+			_, n, ok := ifdEntries(tiff, bo, uint64(bo.Uint32(e[8:])))
+			return ok && n == 0
+		}
+	}
+	return true
+}
+
+// isXMP reports whether an APP1 payload is XMP metadata.
+func isXMP(payload []byte) bool {
+	return bytes.HasPrefix(payload, []byte("http://ns.adobe.com/xap/1.0/\x00"))
 }

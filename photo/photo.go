@@ -8,6 +8,7 @@ package photo
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -98,7 +99,7 @@ type Clean struct {
 	Size            int64  // bytes written to dst
 	SHA256          string // lower-case hex of the bytes written to dst, for deduplication and integrity
 	LocationRemoved bool   // a JPEG whose EXIF GPS data was blanked
-	LocationFlagged bool   // a non-JPEG that carries EXIF, which may hold a location we did not remove
+	LocationFlagged bool   // EXIF or XMP we did not rewrite, which may hold a location: any non-JPEG's, a JPEG's we could not blank
 }
 
 // Copy streams a photo from src to dst in one pass, so an upload can go
@@ -127,7 +128,7 @@ func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
 	buf := make([]byte, copyBufLen)
 	c := Clean{ContentType: ct}
 	if ct == "image/jpeg" {
-		c.LocationRemoved, err = copyJPEG(out, br, buf)
+		c.LocationRemoved, c.LocationFlagged, err = copyJPEG(out, br, buf)
 	} else {
 		insp := newInspector(ct)
 		// Hiding bufio's WriteTo makes io.CopyBuffer use buf instead of
@@ -190,24 +191,28 @@ func (s *sink) Write(p []byte) (int, error) {
 // data (SOS) on, the bytes are entropy-coded image data and copied as they
 // are. A byte sequence it cannot follow is copied verbatim too: the file is
 // still served as a JPEG, just without our cleaning past that point.
-func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed bool, err error) {
+//
+// It flags what it leaves that may hold a location: an EXIF segment with a
+// GPS tag it could not blank (malformed offsets a lenient reader may still
+// follow), or XMP naming GPS coordinates.
+func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed, flagged bool, err error) {
 	var soi [2]byte
 	if _, err := io.ReadFull(r, soi[:]); err != nil {
-		return false, err
+		return false, false, err
 	}
 	if _, err := w.Write(soi[:]); err != nil {
-		return false, err
+		return false, false, err
 	}
 	for {
 		b, err := r.ReadByte()
 		if err == io.EOF {
-			return removed, nil // ended between segments: nothing left to clean
+			return removed, flagged, nil // ended between segments: nothing left to clean
 		}
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if b != 0xFF {
-			return removed, copyRest(w, r, buf, b)
+			return removed, flagged, copyRest(w, r, buf, b)
 		}
 		// Any number of 0xFF fill bytes may precede a marker; they are
 		// written in batches so a hostile run of them costs few writes.
@@ -216,7 +221,7 @@ func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed bool, err error
 		for err == nil && m == 0xFF {
 			if ffs == len(buf) {
 				if err := writeFF(w, buf, ffs); err != nil {
-					return false, err
+					return false, false, err
 				}
 				ffs = 0
 			}
@@ -224,51 +229,54 @@ func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed bool, err error
 			m, err = r.ReadByte()
 		}
 		if err != nil {
-			return false, eofIsTruncation(err)
+			return false, false, eofIsTruncation(err)
 		}
 		if err := writeFF(w, buf, ffs-1); err != nil {
-			return false, err
+			return false, false, err
 		}
 		switch {
 		case m == 0xDA || m == 0xD9 || m == 0x00: // SOS, EOI, or not a marker
-			return removed, copyRest(w, r, buf, 0xFF, m)
+			return removed, flagged, copyRest(w, r, buf, 0xFF, m)
 		case m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7): // no length field
 			if _, err := w.Write([]byte{0xFF, m}); err != nil {
-				return false, err
+				return false, false, err
 			}
 			continue
 		}
 		var lenb [2]byte
 		if _, err := io.ReadFull(r, lenb[:]); err != nil {
-			return false, eofIsTruncation(err)
+			return false, false, eofIsTruncation(err)
 		}
 		seg := []byte{0xFF, m, lenb[0], lenb[1]}
 		n := int64(binary.BigEndian.Uint16(lenb[:])) - 2
 		if n < 0 {
-			return removed, copyRest(w, r, buf, seg...)
+			return removed, flagged, copyRest(w, r, buf, seg...)
 		}
 		if _, err := w.Write(seg); err != nil {
-			return false, err
+			return false, false, err
 		}
 		if m != 0xE1 {
 			copied, err := io.CopyBuffer(w, io.LimitReader(r, n), buf)
 			if err != nil {
-				return false, err
+				return false, false, err
 			}
 			if copied < n {
-				return false, errTruncatedJPEG
+				return false, false, errTruncatedJPEG
 			}
 			continue
 		}
 		payload := buf[:n]
 		if _, err := io.ReadFull(r, payload); err != nil {
-			return false, eofIsTruncation(err)
+			return false, false, eofIsTruncation(err)
 		}
-		if len(payload) >= 6 && string(payload[:6]) == "Exif\x00\x00" && blankGPS(payload[6:]) {
+		switch exif := len(payload) >= 6 && string(payload[:6]) == "Exif\x00\x00"; {
+		case exif && blankGPS(payload[6:]):
 			removed = true
+		case exif && mayHoldGPS(payload[6:]), isXMP(payload) && bytes.Contains(payload, []byte("GPSLatitude")):
+			flagged = true
 		}
 		if _, err := w.Write(payload); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 }
