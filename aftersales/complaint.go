@@ -96,7 +96,7 @@ func (d *Desk) Submit(ctx context.Context, client *ent.Client, f Filing, now tim
 		photos.discard(ctx)
 		return nil, err
 	}
-	c, err := d.file(ent.NewTxContext(ctx, tx), tx.Client(), dr, now)
+	c, err := d.file(ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client()), tx.Client(), dr, now)
 	if err == nil {
 		err = tx.Commit()
 	} else {
@@ -327,17 +327,23 @@ func (d *Desk) Assign(ctx context.Context, client *ent.Client, a Assignment, now
 	if !ok {
 		return nil, apperr.Input("input.assigneeId", "not an active staff member of the complaint's project")
 	}
+	// The homeowner sees where it went; the manager's words go to staff only.
 	note := string(a.Department)
-	if a.Note != nil && strings.TrimSpace(*a.Note) != "" {
-		note += ": " + strings.TrimSpace(*a.Note)
-	}
-	return d.move(ctx, client, Step{ComplaintID: a.ComplaintID, Note: &note}, step{
+	c, err = d.move(ctx, client, Step{ComplaintID: a.ComplaintID, Note: &note}, step{
 		name: "assign", kind: complaintevent.KindASSIGNED, who: manager,
 		from: []complaint.Status{complaint.StatusSUBMITTED, complaint.StatusACKNOWLEDGED, complaint.StatusIN_PROGRESS},
 		set: func(u *ent.ComplaintUpdate, _ *ent.Complaint) {
 			u.SetDepartment(a.Department).SetAssigneeID(a.AssigneeID)
 		},
 	}, now)
+	if err != nil || a.Note == nil || strings.TrimSpace(*a.Note) == "" {
+		return c, err
+	}
+	internal := true
+	if _, err := d.AddNote(ctx, client, Note{ComplaintID: c.ID, Note: *a.Note, Internal: &internal}, now); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // move takes a step: the viewer must see the complaint (else NOT_FOUND) and
@@ -363,9 +369,11 @@ func (d *Desk) move(ctx context.Context, client *ent.Client, s Step, st step, no
 	if utf8.RuneCountInString(note) > 2000 {
 		return nil, apperr.Input("input.note", "at most 2000 characters")
 	}
-	u := client.Complaint.Update().Where(complaint.ID(c.ID), complaint.StatusEQ(c.Status)).SetUpdatedAt(now)
+	u := client.Complaint.Update().Where(complaint.ID(c.ID)).SetUpdatedAt(now)
 	if st.to != "" {
-		u.SetStatus(st.to)
+		u.Where(complaint.StatusEQ(c.Status)).SetStatus(st.to)
+	} else { // a step within a status (routing) needs only to be in one of them
+		u.Where(complaint.StatusIn(st.from...))
 	}
 	if st.set != nil {
 		st.set(u, c)

@@ -94,13 +94,19 @@ func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, 
 	key, _, err := store.Put(ctx, "complaints", pr)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
 	<-done
-	if copyErr != nil {
+	switch {
+	case errors.Is(copyErr, photo.ErrNotImage) || errors.Is(copyErr, photo.ErrTooLarge):
 		if err == nil {
 			_ = store.Delete(context.WithoutCancel(ctx), key)
 		}
 		return "", clean, copyErr
+	case err != nil: // storage failed first; the copier saw only the closed pipe
+		return "", clean, err
+	case copyErr != nil:
+		_ = store.Delete(context.WithoutCancel(ctx), key)
+		return "", clean, copyErr
 	}
-	return key, clean, err
+	return key, clean, nil
 }
 
 // discard removes the stored photos (the filing failed).

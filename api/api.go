@@ -91,7 +91,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})
-	srv.AddTransport(uploads{TempDir: cfg.UploadDir})
+	srv.AddTransport(newUploads(cfg.UploadDir, deps.Logger))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		InitFunc:              authenticateSocket(deps.Signer, deps.APIKeys),

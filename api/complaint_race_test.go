@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -80,5 +81,47 @@ func TestSubmitComplaintIsIdempotent(t *testing.T) {
 	if n != 2 || again.SubmitComplaint.Complaint.ID != first.SubmitComplaint.Complaint.ID {
 		t.Fatalf("after a retry uH1 has %d complaints (want the world's and one more), answers %s and %s",
 			n, first.SubmitComplaint.Complaint.ID, again.SubmitComplaint.Complaint.ID)
+	}
+}
+
+// Two submitComplaint in one operation share its transaction: one refused,
+// neither is filed.
+func TestTwoSubmitsInOneOperationStandOrFallTogether(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	before := env.Client.Complaint.Query().CountX(apitest.System())
+	res := w.Caller(t, "H1").Query(t, `mutation($u: ID!) {
+	  a: submitComplaint(input: {unitId: $u, category: CRACK, title: "墙面裂缝", description: "客厅"}) { complaint { id } }
+	  b: submitComplaint(input: {unitId: $u, category: CRACK, title: " ", description: "卧室"}) { complaint { id } } }`,
+		map[string]any{"u": w.ID("uH1")})
+	if len(res.Errors) == 0 || res.Errors[0].Code() != "BAD_USER_INPUT" {
+		t.Fatalf("want the blank title refused, got %s", res.Body)
+	}
+	if after := env.Client.Complaint.Query().CountX(apitest.System()); after != before {
+		t.Fatalf("%d complaints filed by a refused operation", after-before)
+	}
+}
+
+// The agent a complaint is assigned to sees its homeowner, phone masked,
+// and can work it; before, the homeowner is no customer of theirs.
+func TestAssigneeSeesTheHomeowner(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	read := `query($c: ID!) { node(id: $c) { ... on Customer { name phone } } }`
+	if res := w.Caller(t, "A2").Query(t, read, map[string]any{"c": w.ID("cH1")}); !strings.Contains(string(res.Body), `"node":null`) {
+		t.Fatalf("A2 sees H1 before being assigned: %s", res.Body)
+	}
+	w.Caller(t, "MA").Query(t, `mutation($c: ID!, $a: ID!) { assignComplaint(input: {complaintId: $c, department: ENGINEERING, assigneeId: $a}) { complaint { id } } }`,
+		map[string]any{"c": w.ID("cpH1"), "a": w.ID("A2")}).Decode(t, &struct{}{})
+	var got struct {
+		AcknowledgeComplaint struct {
+			Complaint struct{ Customer struct{ Name, Phone string } }
+		}
+	}
+	w.Caller(t, "A2").Query(t, `mutation($c: ID!) { acknowledgeComplaint(input: {complaintId: $c}) { complaint { customer { name phone } } } }`,
+		map[string]any{"c": w.ID("cpH1")}).Decode(t, &got)
+	c := got.AcknowledgeComplaint.Complaint.Customer
+	if c.Name == "" || !strings.Contains(c.Phone, "****") || strings.Contains(c.Phone, apitest.WorldPhones["cH1"][3:]) {
+		t.Fatalf("the assignee sees the homeowner as %+v; want the name and a masked phone", c)
 	}
 }

@@ -146,6 +146,7 @@ func TestComplaintLifecycle(t *testing.T) {
 		{"SUBMITTED", "", "SUBMITTED", h1, false},
 		{"ACKNOWLEDGED", "SUBMITTED", "ACKNOWLEDGED", ma, false},
 		{"ASSIGNED", "", "", ma, false},
+		internal, // the manager's routing note ("plumber on Tuesday") is for staff
 		internal,
 		{"NOTE", "", "", h1, false},
 		{"STARTED", "ACKNOWLEDGED", "IN_PROGRESS", a2, false},
@@ -155,7 +156,8 @@ func TestComplaintLifecycle(t *testing.T) {
 	}
 	t.Run("the manager sees the whole timeline", func(t *testing.T) {
 		wantTimeline(t, final, timeline)
-		if notes := final.notes(); notes[6] != "replaced the cracked pipe" || !strings.Contains(notes[7], "quick and clean") {
+		if notes := final.notes(); notes[2] != "ENGINEERING" || notes[3] != "plumber on Tuesday" ||
+			notes[7] != "replaced the cracked pipe" || !strings.Contains(notes[8], "quick and clean") {
 			t.Errorf("timeline notes %q", notes)
 		}
 	})

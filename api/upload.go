@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"estatecrm/apperr"
+	"estatecrm/auth"
 )
 
 // Upload limits: a complaint takes up to 9 photos of 10 MB (issue 5).
@@ -40,16 +42,32 @@ const (
 type uploads struct {
 	// TempDir holds the files of requests in flight; "" is os.TempDir().
 	TempDir string
+	// slots bounds the uploads streaming at once (disk, not memory, is what
+	// they take: up to 91 MB each).
+	slots  chan struct{}
+	logger *slog.Logger
 }
 
-var _ graphql.Transport = uploads{}
+// maxConcurrentUploads is how many upload requests stream at once; more wait.
+const maxConcurrentUploads = 8
+
+func newUploads(tempDir string, logger *slog.Logger) *uploads {
+	return &uploads{TempDir: tempDir, slots: make(chan struct{}, maxConcurrentUploads), logger: logger}
+}
+
+// localError is a failure of this server (its disk), not of the request.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
+
+var _ graphql.Transport = (*uploads)(nil)
 
 func (uploads) Supports(r *http.Request) bool {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && r.Method == http.MethodPost && mediaType == "multipart/form-data" && r.Header.Get("Upgrade") == ""
 }
 
-func (u uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	fail := func(status int, err *apperr.Error) {
 		ctx := graphql.WithOperationContext(ctx, &graphql.OperationContext{})
@@ -57,6 +75,23 @@ func (u uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(resp)
+	}
+	// Only those who may file photos get to send them: nothing is read, let
+	// alone written to disk, for anyone else.
+	switch v := auth.FromContext(ctx); {
+	case v == nil:
+		fail(http.StatusUnauthorized, apperr.New(apperr.Unauthenticated, "authentication required"))
+		return
+	case v.Role == auth.RolePortal:
+		fail(http.StatusForbidden, apperr.New(apperr.Forbidden, "uploads are for homeowners and staff"))
+		return
+	}
+	select {
+	case u.slots <- struct{}{}:
+		defer func() { <-u.slots }()
+	case <-ctx.Done():
+		fail(http.StatusServiceUnavailable, apperr.New(apperr.Unavailable, "too many uploads at once; try again"))
+		return
 	}
 	var files []*os.File
 	defer func() {
@@ -76,6 +111,12 @@ func (u uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 			fail(http.StatusBadRequest, e)
 			return
 		}
+		var local localError
+		if errors.As(err, &local) {
+			u.logger.ErrorContext(ctx, "upload not kept", "err", err.Error())
+			fail(http.StatusServiceUnavailable, apperr.New(apperr.Unavailable, "the upload could not be kept; try again"))
+			return
+		}
 		fail(http.StatusBadRequest, apperr.Input("", "the multipart body is incomplete or malformed"))
 		return
 	}
@@ -92,7 +133,7 @@ func (u uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 
 // read parses the parts in the spec's order (operations, map, files) and
 // hands each temporary file to keep, which removes them when done.
-func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams, error) {
+func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, maxUploadBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -116,7 +157,13 @@ func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams,
 	if err := json.NewDecoder(io.LimitReader(part, maxOperationBytes)).Decode(&paths); err != nil {
 		return nil, apperr.Input("map", "map is not a JSON object of file paths")
 	}
-	if len(paths) > maxUploadFiles {
+	// Files, and the places they go: one file may fill several variables,
+	// but not more than the files allowed in all.
+	targets := 0
+	for _, to := range paths {
+		targets += len(to)
+	}
+	if len(paths) > maxUploadFiles || targets > maxUploadFiles {
 		return nil, apperr.Input(fieldOf(anyPath(paths), true), "at most %d files in a request", maxUploadFiles)
 	}
 	for {
@@ -135,10 +182,14 @@ func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams,
 		delete(paths, key)
 		f, err := os.CreateTemp(u.TempDir, uploadPrefix+"*")
 		if err != nil {
-			return nil, err
+			return nil, localError{err}
 		}
 		keep(f)
-		n, err := io.Copy(f, io.LimitReader(part, maxUploadFileBytes+1))
+		n, err := io.Copy(writeOnly{f}, io.LimitReader(part, maxUploadFileBytes+1))
+		var werr diskError
+		if errors.As(err, &werr) {
+			return nil, localError{err}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +199,7 @@ func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams,
 		for _, path := range to {
 			file, err := os.Open(f.Name())
 			if err != nil {
-				return nil, err
+				return nil, localError{err}
 			}
 			keep(file)
 			up := graphql.Upload{File: file, Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
@@ -162,6 +213,20 @@ func (u uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams,
 	}
 	params.Headers = r.Header
 	return &params, nil
+}
+
+// writeOnly tells, in io.Copy's error, a failed write (this server's disk)
+// from a failed read (the request's body).
+type writeOnly struct{ f *os.File }
+
+type diskError struct{ error }
+
+func (w writeOnly) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = diskError{err}
+	}
+	return n, err
 }
 
 // firstErr prefers a read error (a truncated or oversized body) to the

@@ -17,7 +17,7 @@ import (
 // would roll them back). They write through their own client.
 var sessionFields = []string{"login", "refreshToken", "logout"}
 
-// ownTxFields open their transaction themselves when they are the whole
+// ownTxFields open their transaction themselves when they are alone in the
 // operation: submitComplaint stores its photos first, so that a 90 MB upload
 // does not hold a transaction (on SQLite, the write lock) while it streams.
 var ownTxFields = []string{"submitComplaint"}
@@ -31,20 +31,20 @@ func NewTransactioner(client *ent.Client) Transactioner {
 	return Transactioner{entgql.Transactioner{
 		TxOpener: client,
 		SkipTxFunc: func(op *ast.OperationDefinition) bool {
-			return entgql.SkipIfHasFields(sessionFields...)(op) || onlyFields(op, ownTxFields...)
+			return entgql.SkipIfHasFields(sessionFields...)(op) || alone(op, ownTxFields...)
 		},
 	}}
 }
 
-// onlyFields reports whether every root field of op is one of fields.
-func onlyFields(op *ast.OperationDefinition, fields ...string) bool {
-	for _, sel := range op.SelectionSet {
-		f, ok := sel.(*ast.Field)
-		if !ok || !slices.Contains(fields, f.Name) {
-			return false
-		}
+// alone reports whether op is a single root field, one of fields. Two
+// submitComplaint in one operation share the request's transaction, so that
+// one refused rolls both back.
+func alone(op *ast.OperationDefinition, fields ...string) bool {
+	if len(op.SelectionSet) != 1 {
+		return false
 	}
-	return len(op.SelectionSet) > 0
+	f, ok := op.SelectionSet[0].(*ast.Field)
+	return ok && slices.Contains(fields, f.Name)
 }
 
 // InterceptResponse implements graphql.ResponseInterceptor. A request

@@ -93,8 +93,9 @@ func FilterUnits() privacy.QueryRule {
 }
 
 // FilterCustomers: a manager sees the customers of their projects; an agent
-// their own and the public pool of their projects (the phone of a pool
-// customer is masked by the Customer interceptor); a homeowner themself.
+// their own, the public pool of their projects and the homeowners of the
+// complaints they work or filed (the phone of any customer not their own is
+// masked by the Customer interceptor); a homeowner themself.
 func FilterCustomers() privacy.QueryRule {
 	return privacy.CustomerQueryRuleFunc(func(ctx context.Context, q *ent.CustomerQuery) error {
 		v := auth.FromContext(ctx)
@@ -106,6 +107,8 @@ func FilterCustomers() privacy.QueryRule {
 				customer.OwnerID(v.UserID),
 				customer.And(customer.ProjectIDIn(v.ProjectIDs...),
 					customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLT(now()))),
+				// The homeowner of a complaint the agent works or filed (phone masked).
+				customer.HasComplaintsWith(complaint.Or(complaint.AssigneeID(v.UserID), complaint.FiledByID(v.UserID))),
 			))
 		case auth.RoleOwner:
 			q.Where(customer.ID(v.CustomerID))

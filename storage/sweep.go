@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -19,16 +20,24 @@ func (d *Dir) KeysBefore(t time.Time) ([]string, error) {
 	defer root.Close()
 	var keys []string
 	err = fs.WalkDir(root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) { // renamed or swept by another process meanwhile
+			return nil
+		}
 		if err != nil || e.IsDir() || !e.Type().IsRegular() {
 			return err
 		}
 		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil || !info.ModTime().Before(t) {
 			return err
 		}
 		switch {
 		case strings.HasPrefix(p, tmpDir+"/"+tmpPrefix):
-			return root.Remove(p)
+			if err := root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 		case validKey(p):
 			keys = append(keys, p)
 		}

@@ -1,0 +1,75 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"estatecrm/api/apitest"
+)
+
+// countingReader counts what the server read of a request body.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// Nobody without the right to file photos gets any of an upload read, let
+// alone written to disk: an anonymous caller and a portal are refused first.
+func TestUploadRefusedBeforeReading(t *testing.T) {
+	env := apitest.New(t)
+	h := newHomes(t, env)
+	big := paddedJPEG(t, 5<<20)
+	for _, c := range []struct {
+		who    string
+		header func(*http.Request)
+		status int
+		code   string
+	}{
+		{"anonymous", func(*http.Request) {}, http.StatusUnauthorized, "UNAUTHENTICATED"},
+		{"a portal", func(r *http.Request) { r.Header.Set("X-API-Key", createKey(t, env)) }, http.StatusForbidden, "FORBIDDEN"},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			req := multipartRequest(t, "", submitComplaint, complaintInput(h.Unit1), map[string][]byte{"0": big})
+			body := &countingReader{r: req.Body}
+			req.Body = io.NopCloser(body)
+			c.header(req)
+			res := env.Do(t, req)
+			if res.Status != c.status || res.OnlyError(t).Code() != c.code {
+				t.Fatalf("status %d, body %s; want %d %s", res.Status, res.Body, c.status, c.code)
+			}
+			if body.n != 0 {
+				t.Errorf("the server read %d bytes of a refused upload", body.n)
+			}
+			if left := uploadsLeft(t, env); len(left) != 0 {
+				t.Errorf("files left in the upload directory: %v", left)
+			}
+		})
+	}
+}
+
+// One file may fill several variables, but not more places than the files
+// a request may carry.
+func TestUploadMapToTooManyPlaces(t *testing.T) {
+	env := apitest.New(t)
+	h := newHomes(t, env)
+	ops, _ := photoOps(submitComplaint, complaintInput(h.Unit1), 10)
+	places := make([]string, 10)
+	for i := range places {
+		places[i] = fmt.Sprintf("variables.input.photos.%d", i)
+	}
+	body, ct := multipartBody(t, ops, map[string][]string{"0": places},
+		[]filePart{{key: "0", filename: "a.jpg", contentType: "image/jpeg", content: bytes.NewReader(jpegBytes(t))}})
+	res := env.Do(t, uploadRequest(tokenFor(t, env, h.H1), body, ct))
+	if e := res.OnlyError(t); e.Code() != "BAD_USER_INPUT" || e.Field() != "input.photos" {
+		t.Fatalf("got %s %q: %s", e.Code(), e.Field(), res.Body)
+	}
+}
