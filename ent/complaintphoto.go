@@ -31,7 +31,7 @@ type ComplaintPhoto struct {
 	Sha256 string `json:"sha256,omitempty"`
 	// the JPEG's EXIF GPS data was blanked before it was stored
 	LocationRemoved bool `json:"location_removed,omitempty"`
-	// the image carries EXIF we did not rewrite: it may hold where it was taken
+	// the image carries EXIF or XMP we did not rewrite (any non-JPEG's, a JPEG's we could not blank): it may hold where it was taken
 	LocationFlagged bool `json:"location_flagged,omitempty"`
 	// Width holds the value of the "width" field.
 	Width *int `json:"width,omitempty"`

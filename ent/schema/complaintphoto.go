@@ -31,7 +31,7 @@ func (ComplaintPhoto) Fields() []ent.Field {
 		field.Bool("location_removed").Default(false).Immutable().
 			Comment("the JPEG's EXIF GPS data was blanked before it was stored"),
 		field.Bool("location_flagged").Default(false).Immutable().
-			Comment("the image carries EXIF we did not rewrite: it may hold where it was taken"),
+			Comment("the image carries EXIF or XMP we did not rewrite (any non-JPEG's, a JPEG's we could not blank): it may hold where it was taken"),
 		field.Int("width").Optional().Nillable().Immutable(),
 		field.Int("height").Optional().Nillable().Immutable(),
 		field.Time("created_at").Default(now).Immutable(),
