@@ -142,7 +142,7 @@ func (d *Desk) file(ctx context.Context, client *ent.Client, dr draft, now time.
 	if err := dr.photos.attach(ctx, client, c.ID, now); err != nil {
 		return nil, err
 	}
-	if err := d.record(ctx, client, c.ID, complaintevent.KindSUBMITTED, "", complaint.StatusSUBMITTED, "", false, now); err != nil {
+	if err := d.record(ctx, client, c, complaintevent.KindSUBMITTED, "", complaint.StatusSUBMITTED, "", false, now); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -393,7 +393,7 @@ func (d *Desk) move(ctx context.Context, client *ent.Client, s Step, st step, no
 	if st.to == "" { // a step within a status (routing) moves nothing
 		from = ""
 	}
-	if err := d.record(ctx, client, c.ID, st.kind, from, st.to, note, false, now); err != nil {
+	if err := d.record(ctx, client, c, st.kind, from, st.to, note, false, now); err != nil {
 		return nil, err
 	}
 	return client.Complaint.Get(ctx, c.ID)
@@ -462,7 +462,7 @@ func (d *Desk) Rate(ctx context.Context, client *ent.Client, r Rating, now time.
 	if c.Status != complaint.StatusRESOLVED {
 		return nil, conflict(st, c.Status)
 	}
-	if err := d.record(ctx, client, c.ID, complaintevent.KindRATED, "", "", ratingNote(r.Rating, comment), false, now); err != nil {
+	if err := d.record(ctx, client, c, complaintevent.KindRATED, "", "", ratingNote(r.Rating, comment), false, now); err != nil {
 		return nil, err
 	}
 	return d.move(ctx, client, Step{ComplaintID: c.ID}, st, now)
@@ -514,16 +514,16 @@ func (d *Desk) AddNote(ctx context.Context, client *ent.Client, n Note, now time
 	if err != nil {
 		return nil, err
 	}
-	return e, d.announce(ctx, client, e)
+	return e, d.announce(ctx, client, c, e)
 }
 
-// record writes a timeline event and announces it.
-func (d *Desk) record(ctx context.Context, client *ent.Client, id pulid.ID, kind complaintevent.Kind, from, to complaint.Status, note string, internal bool, now time.Time) error {
-	e, err := d.event(ctx, client, id, kind, from, to, note, internal, now)
+// record writes a timeline event of c and announces it.
+func (d *Desk) record(ctx context.Context, client *ent.Client, c *ent.Complaint, kind complaintevent.Kind, from, to complaint.Status, note string, internal bool, now time.Time) error {
+	e, err := d.event(ctx, client, c.ID, kind, from, to, note, internal, now)
 	if err != nil {
 		return err
 	}
-	return d.announce(ctx, client, e)
+	return d.announce(ctx, client, c, e)
 }
 
 func (d *Desk) event(ctx context.Context, client *ent.Client, id pulid.ID, kind complaintevent.Kind, from, to complaint.Status, note string, internal bool, now time.Time) (*ent.ComplaintEvent, error) {
@@ -535,9 +535,10 @@ func (d *Desk) event(ctx context.Context, client *ent.Client, id pulid.ID, kind 
 	return create.Save(ctx)
 }
 
-func (d *Desk) announce(ctx context.Context, client *ent.Client, e *ent.ComplaintEvent) error {
+func (d *Desk) announce(ctx context.Context, client *ent.Client, c *ent.Complaint, e *ent.ComplaintEvent) error {
 	if d.Hub == nil {
 		return nil
 	}
-	return d.Hub.AnnounceComplaint(ctx, client, live.ComplaintEvent{ComplaintID: e.ComplaintID, EventID: e.ID})
+	return d.Hub.AnnounceComplaint(ctx, client, live.ComplaintEvent{ComplaintID: c.ID, EventID: e.ID,
+		ProjectID: c.ProjectID, CustomerID: c.CustomerID, Internal: e.Internal})
 }

@@ -21,13 +21,17 @@ type Queue struct {
 	Total      int
 }
 
+// Shape adds to a query what its reader will ask of the results (GraphQL
+// field collection), so that their edges load in one statement each.
+type Shape func(*ent.ComplaintQuery) (*ent.ComplaintQuery, error)
+
 // WorkQueue lists the open complaints the viewer sees (of one project, if
 // given) most urgent first: breached, then at risk, then on track, each by
 // its nearest deadline. A complaint waiting for its first response runs on
 // both clocks; after that on the resolution clock alone. Resolved ones wait
 // on the homeowner and are not in it. The order depends on now, so pages
 // are by offset.
-func WorkQueue(ctx context.Context, client *ent.Client, projectID *pulid.ID, offset, limit int, withTotal bool, now time.Time) (*Queue, error) {
+func WorkQueue(ctx context.Context, client *ent.Client, projectID *pulid.ID, offset, limit int, withTotal bool, shape Shape, now time.Time) (*Queue, error) {
 	switch v := auth.FromContext(ctx); {
 	case v == nil:
 		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
@@ -46,6 +50,12 @@ func WorkQueue(ctx context.Context, client *ent.Client, projectID *pulid.ID, off
 			return nil, err
 		}
 		out.Total = n
+	}
+	if shape != nil {
+		var err error
+		if q, err = shape(q); err != nil {
+			return nil, err
+		}
 	}
 	list, err := q.Order(urgency(now)).Offset(offset).Limit(limit + 1).All(ctx)
 	if err != nil {

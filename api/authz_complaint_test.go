@@ -160,7 +160,10 @@ func authzWatchComplaints(t *testing.T, w *apitest.World, actor string) string {
 		ev := w.Env.Client.ComplaintEvent.Create().SetComplaintID(w.ID("cpH1")).SetKind(e.kind).
 			SetInternal(e.internal).SaveX(sys)
 		defer w.Env.Client.ComplaintEvent.DeleteOne(ev).ExecX(sys) // the world stays as other rows expect it
-		if err := w.Env.Hub.AnnounceComplaint(sys, w.Env.Client, live.ComplaintEvent{ComplaintID: ev.ComplaintID, EventID: ev.ID}); err != nil {
+		// As aftersales announces it: with the complaint's project and homeowner.
+		c := w.Env.Client.Complaint.GetX(sys, ev.ComplaintID)
+		if err := w.Env.Hub.AnnounceComplaint(sys, w.Env.Client, live.ComplaintEvent{ComplaintID: ev.ComplaintID, EventID: ev.ID,
+			ProjectID: c.ProjectID, CustomerID: c.CustomerID, Internal: ev.Internal}); err != nil {
 			t.Fatal(err)
 		}
 	}

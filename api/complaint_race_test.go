@@ -125,3 +125,29 @@ func TestAssigneeSeesTheHomeowner(t *testing.T) {
 		t.Fatalf("the assignee sees the homeowner as %+v; want the name and a masked phone", c)
 	}
 }
+
+// The work queue reads each edge asked for in one statement for the whole
+// page: the statements do not grow with the number of complaints.
+func TestComplaintQueueStatementsDoNotGrow(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	query := `{ complaintQueue(first: 50) { edges { node { id unit { number } customer { name }
+	  photos { contentType } events(first: 5) { totalCount edges { node { kind } } } } } } }`
+	count := func() int64 {
+		env.Counter.Reset()
+		var out struct{ ComplaintQueue struct{ Edges []any } }
+		w.Caller(t, "MA").Query(t, query, nil).Decode(t, &out)
+		return env.Counter.Count()
+	}
+	few := count()
+	c := env.Client.Complaint.GetX(apitest.System(), w.ID("cpH1"))
+	for range 6 {
+		env.Client.Complaint.Create().SetUnitID(c.UnitID).SetProjectID(c.ProjectID).SetCustomerID(c.CustomerID).
+			SetCategory(c.Category).SetTitle("again").SetDescription("again").
+			SetResponseDueAt(c.ResponseDueAt).SetResponseRiskAt(c.ResponseRiskAt).SetResolutionStartedAt(c.ResolutionStartedAt).
+			SetResolutionDueAt(c.ResolutionDueAt).SetResolutionRiskAt(c.ResolutionRiskAt).ExecX(apitest.System())
+	}
+	if many := count(); many != few {
+		t.Fatalf("the queue took %d statements for 2 complaints and %d for 8", few, many)
+	}
+}

@@ -93,7 +93,7 @@ func (r *queryResolver) ComplaintQueue(ctx context.Context, projectID *pulid.ID,
 	if err != nil {
 		return nil, err
 	}
-	q, err := aftersales.WorkQueue(ctx, r.client, projectID, offset, first, asked(ctx, "totalCount"), r.now())
+	q, err := aftersales.WorkQueue(ctx, r.client, projectID, offset, first, asked(ctx, "totalCount"), collectNodes(ctx), r.now())
 	if err != nil {
 		return nil, err
 	}

@@ -164,3 +164,23 @@ func queueConnection(q *aftersales.Queue) *ent.ComplaintConnection {
 func asked(ctx context.Context, field string) bool {
 	return slices.Contains(graphql.CollectAllFields(ctx), field)
 }
+
+// collectNodes shapes the query of a hand-made complaint connection by what
+// the client selected under edges.node, as entgql's Paginate does for the
+// generated ones: each edge asked for loads in one statement for the page.
+func collectNodes(ctx context.Context) aftersales.Shape {
+	return func(q *ent.ComplaintQuery) (*ent.ComplaintQuery, error) {
+		oc := graphql.GetOperationContext(ctx)
+		for _, edges := range graphql.CollectFieldsCtx(ctx, nil) {
+			if edges.Name != "edges" {
+				continue
+			}
+			for _, node := range graphql.CollectFields(oc, edges.Selections, nil) {
+				if node.Name == "node" {
+					return q.CollectFields(graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "ComplaintEdge", Field: node}), "Complaint")
+				}
+			}
+		}
+		return q, nil
+	}
+}

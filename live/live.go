@@ -10,6 +10,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,10 +43,31 @@ type UnitEvent struct {
 	At        time.Time   `json:"t"`
 }
 
-// ComplaintEvent says a complaint's timeline has a new event.
+// ComplaintEvent says a complaint's timeline has a new event. Besides the
+// IDs it carries what lets most subscribers pass it by without a query (an
+// owner's event is none of another owner's business); the subscriber's
+// privacy rules decide the rest.
 type ComplaintEvent struct {
 	ComplaintID pulid.ID `json:"c"`
 	EventID     pulid.ID `json:"e"`
+	ProjectID   pulid.ID `json:"p"`
+	CustomerID  pulid.ID `json:"u"`
+	Internal    bool     `json:"i,omitempty"`
+}
+
+// mayConcern reports whether an event may be one the viewer sees, from what
+// it carries alone: false is certain, true is for the privacy rules to
+// settle.
+func (e *ComplaintEvent) mayConcern(v *auth.Viewer) bool {
+	switch {
+	case v == nil:
+		return false
+	case v.Role == auth.RoleOwner:
+		return e.CustomerID == v.CustomerID && !e.Internal
+	case v.Role == auth.RoleManager || v.Role == auth.RoleAgent:
+		return slices.Contains(v.ProjectIDs, e.ProjectID)
+	}
+	return true
 }
 
 // message is what travels: one of the two kinds.
@@ -264,6 +286,7 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 		}
 	}
 	in := h.subscribe(ctx, complaints)
+	viewer := auth.FromContext(ctx)
 	out := make(chan *ent.ComplaintEvent, 16)
 	go func() {
 		defer close(out)
@@ -272,7 +295,7 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			case <-ctx.Done():
 				return
 			case m := <-in:
-				if complaintID != nil && m.Complaint.ComplaintID != *complaintID {
+				if (complaintID != nil && m.Complaint.ComplaintID != *complaintID) || !m.Complaint.mayConcern(viewer) {
 					continue
 				}
 				// The subscriber's own privacy rules decide: another owner's
