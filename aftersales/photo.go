@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // dimensions of JPEG photos
+	_ "image/png"  // and of PNG ones
 	"io"
 	"time"
 
@@ -26,6 +29,9 @@ const (
 type storedPhoto struct {
 	key   string
 	clean photo.Clean
+	// width and height, where the standard library reads them (JPEG, PNG),
+	// so that a phone can lay out thumbnails before it loads them.
+	width, height *int
 }
 
 type storedPhotos struct {
@@ -63,7 +69,9 @@ func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*sto
 			s.discard(ctx)
 			return nil, err
 		}
-		s.list = append(s.list, storedPhoto{key: key, clean: clean})
+		p := storedPhoto{key: key, clean: clean}
+		p.width, p.height = dimensions(ctx, d.Photos, key)
+		s.list = append(s.list, p)
 	}
 	// Inside a caller's transaction, a rollback after this removes them too.
 	if tx := ent.TxFromContext(ctx); tx != nil {
@@ -127,8 +135,25 @@ func (s *storedPhotos) attach(ctx context.Context, client *ent.Client, id pulid.
 		creates[i] = client.ComplaintPhoto.Create().SetComplaintID(id).SetStorageKey(p.key).
 			SetContentType(p.clean.ContentType).SetSizeBytes(p.clean.Size).SetSha256(p.clean.SHA256).
 			SetLocationRemoved(p.clean.LocationRemoved).SetLocationFlagged(p.clean.LocationFlagged).
+			SetNillableWidth(p.width).SetNillableHeight(p.height).
 			SetCreatedAt(now)
 	}
 	_, err := client.ComplaintPhoto.CreateBulk(creates...).Save(ctx)
 	return err
+}
+
+// dimensions reads a stored photo's header for its size; nil for formats
+// the standard library does not decode (WebP, HEIC) or a header it cannot
+// read, which the photo was accepted with anyway: it is still a photo.
+func dimensions(ctx context.Context, store storage.Store, key string) (width, height *int) {
+	f, _, err := store.Open(ctx, key)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, nil
+	}
+	return &cfg.Width, &cfg.Height
 }

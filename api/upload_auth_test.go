@@ -73,3 +73,18 @@ func TestUploadMapToTooManyPlaces(t *testing.T) {
 		t.Fatalf("got %s %q: %s", e.Code(), e.Field(), res.Body)
 	}
 }
+
+// A JPEG's and a PNG's size are recorded, for laying out thumbnails.
+func TestUploadRecordsDimensions(t *testing.T) {
+	env := apitest.New(t)
+	h := newHomes(t, env)
+	photos := upload(t, env, h.H1, h.Unit1, jpegBytes(t), apitest.PhotoBytes("dims")).SubmitComplaint.Complaint.Photos
+	for i, want := range []int{16, 8} {
+		var out struct{ Node struct{ Width, Height *int } }
+		env.As(t, h.H1).Query(t, `query($id: ID!) { node(id: $id) { ... on ComplaintPhoto { width height } } }`,
+			map[string]any{"id": photos[i].ID}).Decode(t, &out)
+		if out.Node.Width == nil || out.Node.Height == nil || *out.Node.Width != want || *out.Node.Height != want {
+			t.Errorf("photo %d: %v × %v, want %d × %d", i, out.Node.Width, out.Node.Height, want, want)
+		}
+	}
+}
