@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -185,7 +187,8 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 			return nil, localError{err}
 		}
 		keep(f)
-		n, err := io.Copy(writeOnly{f}, io.LimitReader(part, maxUploadFileBytes+1))
+		digest := sha256.New()
+		n, err := io.Copy(io.MultiWriter(writeOnly{f}, digest), io.LimitReader(part, maxUploadFileBytes+1))
 		var werr diskError
 		if errors.As(err, &werr) {
 			return nil, localError{err}
@@ -202,7 +205,8 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 				return nil, localError{err}
 			}
 			keep(file)
-			up := graphql.Upload{File: file, Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
+			up := graphql.Upload{File: uploadFile{File: file, SHA256: hex.EncodeToString(digest.Sum(nil))},
+				Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
 			if gerr := params.AddUpload(up, key, path); gerr != nil {
 				return nil, apperr.Input("map", "%s", gerr.Message)
 			}
@@ -213,6 +217,15 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 	}
 	params.Headers = r.Header
 	return &params, nil
+}
+
+// uploadFile is an upload's temporary file with the digest of its content.
+// The digest is its only exported field, so that where the variables are
+// encoded (the fingerprint of an Idempotency-Key's request) two uploads
+// differ by what they hold, not only by name and size.
+type uploadFile struct {
+	*os.File
+	SHA256 string
 }
 
 // writeOnly tells, in io.Copy's error, a failed write (this server's disk)

@@ -88,3 +88,31 @@ func TestUploadRecordsDimensions(t *testing.T) {
 		}
 	}
 }
+
+// An Idempotency-Key covers the photos' content: a retry with the same
+// photos gets the first answer, the same key with other photos of the same
+// name and size is a different request.
+func TestUploadIdempotencyKeyCoversThePhotos(t *testing.T) {
+	env := apitest.New(t)
+	h := newHomes(t, env)
+	send := func(photo []byte) *apitest.Response {
+		req := multipartRequest(t, tokenFor(t, env, h.H1), submitComplaint, complaintInput(h.Unit1), map[string][]byte{"0": photo})
+		req.Header.Set("Idempotency-Key", "leak-photos-1")
+		return env.Do(t, req)
+	}
+	first := paddedJPEG(t, 4096)
+	other := bytes.Clone(first) // same name and size, one byte apart
+	other[len(other)-1] ^= 0xFF
+	var a, b submitted
+	send(first).Decode(t, &a)
+	send(first).Decode(t, &b)
+	if a.SubmitComplaint.Complaint.ID == "" || a.SubmitComplaint.Complaint.ID != b.SubmitComplaint.Complaint.ID {
+		t.Fatalf("a retry filed %s after %s", b.SubmitComplaint.Complaint.ID, a.SubmitComplaint.Complaint.ID)
+	}
+	if e := send(other).OnlyError(t); e.Code() != "CONFLICT" {
+		t.Fatalf("other photos under the same key: %s %s", e.Code(), e.Message)
+	}
+	if keys := photoKeys(t, env); len(keys) != 1 {
+		t.Fatalf("%d photos stored; want the first request's one", len(keys))
+	}
+}
