@@ -1,8 +1,9 @@
 // Package aftersales holds the rules of homeowners' complaints and repair
 // requests (SPEC.md §3.3): filing with photos, the steps from submitted to
 // closed with a timeline, the SLA clocks, ratings and the staff work queue.
-// Every function runs in the request's transaction with the viewer's
-// privacy rules; the conditional UPDATEs here settle races.
+// Every function runs with the viewer's privacy rules in the request's
+// transaction (submitComplaint alone opens its own once its photos are
+// stored); the conditional UPDATEs here settle races.
 package aftersales
 
 import (
