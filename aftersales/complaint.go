@@ -21,12 +21,12 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
-	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/live"
+	"estatecrm/rule"
 	"estatecrm/storage"
 )
 
@@ -74,7 +74,9 @@ func (d *Desk) Submit(ctx context.Context, client *ent.Client, f Filing, now tim
 	if err != nil {
 		return nil, err
 	}
-	u, err := client.Unit.Query().Where(unit.ID(f.UnitID)).Select(unit.FieldID, unit.FieldProjectID).Only(auth.SystemContext(ctx))
+	// complainant made sure the viewer sees the unit (a homeowner sees the
+	// units they bought).
+	u, err := client.Unit.Query().Where(unit.ID(f.UnitID)).Select(unit.FieldID, unit.FieldProjectID).Only(ctx)
 	if err != nil {
 		return nil, apperr.Input("input.unitId", "no such unit")
 	}
@@ -153,11 +155,8 @@ func (d *Desk) file(ctx context.Context, client *ent.Client, dr draft, now time.
 // unit they bought; staff about a unit of their project, for the customer who
 // bought it. Any other unit is FORBIDDEN whether it exists or not.
 func (d *Desk) complainant(ctx context.Context, client *ent.Client, v *auth.Viewer, f Filing) (pulid.ID, error) {
-	bought := func(customerID pulid.ID) (bool, error) {
-		return client.Deal.Query().
-			Where(deal.UnitID(f.UnitID), deal.CustomerID(customerID), deal.StageEQ(deal.StageCONTRACTED)).
-			Exist(auth.SystemContext(ctx))
-	}
+	// Staff file for a customer whose deal another agent may have made.
+	bought := func(customerID pulid.ID) (bool, error) { return rule.Bought(ctx, client, f.UnitID, customerID) }
 	switch v.Role {
 	case auth.RoleOwner:
 		if f.CustomerID != nil && *f.CustomerID != v.CustomerID {
@@ -204,10 +203,10 @@ func (d *Desk) policy() Policy {
 // Who may take a step.
 var (
 	staff = func(v *auth.Viewer, _ *ent.Complaint) bool {
-		return rule(v, auth.RoleManager, auth.RoleAgent, auth.RoleAdmin)
+		return is(v, auth.RoleManager, auth.RoleAgent, auth.RoleAdmin)
 	}
 	// Routing is a manager's call.
-	manager = func(v *auth.Viewer, _ *ent.Complaint) bool { return rule(v, auth.RoleManager, auth.RoleAdmin) }
+	manager = func(v *auth.Viewer, _ *ent.Complaint) bool { return is(v, auth.RoleManager, auth.RoleAdmin) }
 	// The homeowner whose complaint it is; privacy already keeps others' out.
 	homeowner = func(v *auth.Viewer, c *ent.Complaint) bool {
 		return v.Role == auth.RoleOwner && c.CustomerID == v.CustomerID
@@ -215,7 +214,7 @@ var (
 	managerOrHomeowner = func(v *auth.Viewer, c *ent.Complaint) bool { return manager(v, c) || homeowner(v, c) }
 )
 
-func rule(v *auth.Viewer, roles ...auth.Role) bool { return slices.Contains(roles, v.Role) }
+func is(v *auth.Viewer, roles ...auth.Role) bool { return slices.Contains(roles, v.Role) }
 
 // step is one move of a complaint from some statuses to another.
 type step struct {
@@ -319,9 +318,10 @@ func (d *Desk) Assign(ctx context.Context, client *ent.Client, a Assignment, now
 	if !manager(auth.FromContext(ctx), c) { // before the assignee: who is staff is no homeowner's business
 		return nil, apperr.New(apperr.Forbidden, "you may not assign this complaint")
 	}
+	// A manager sees the staff of their projects (the complaint's among them).
 	ok, err := client.User.Query().Where(user.ID(a.AssigneeID), user.Active(true),
 		user.RoleIn(user.RoleMANAGER, user.RoleAGENT), user.HasProjectsWith(project.ID(c.ProjectID))).
-		Exist(auth.SystemContext(ctx))
+		Exist(ctx)
 	if err != nil {
 		return nil, err
 	}

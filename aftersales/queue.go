@@ -35,7 +35,7 @@ func WorkQueue(ctx context.Context, client *ent.Client, projectID *pulid.ID, off
 	switch v := auth.FromContext(ctx); {
 	case v == nil:
 		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
-	case !rule(v, auth.RoleManager, auth.RoleAgent, auth.RoleAdmin):
+	case !is(v, auth.RoleManager, auth.RoleAgent, auth.RoleAdmin):
 		return nil, apperr.New(apperr.Forbidden, "the work queue is for staff")
 	}
 	q := client.Complaint.Query().Where(complaint.StatusIn(

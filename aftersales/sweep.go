@@ -18,7 +18,9 @@ const OrphanAge = time.Hour
 // SweepOrphanPhotos removes the photos in dir that no complaint holds and
 // that were stored before the cut-off: what a process that died between
 // storing a photo and committing its row left behind. It returns how many
-// it removed.
+// it removed. It is a background job of the server (server/main.go), no
+// request's: it reads every complaint's photos as the system, which is what
+// auth.SystemContext is for.
 func SweepOrphanPhotos(ctx context.Context, client *ent.Client, dir *storage.Dir, before time.Time) (int, error) {
 	keys, err := dir.KeysBefore(before)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"estatecrm/aftersales"
 	"estatecrm/auth"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
@@ -79,7 +80,16 @@ func New(cfg Config, deps Deps) http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(deps.DB))
-	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, mux)))
+	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, withClock(links.now, mux))))
+}
+
+// withClock gives every request the domain's clock (deps.Now), once: the
+// privacy rules and hooks that depend on time read it from the context
+// (clock.Now), the resolvers get the same one through graph.Deps.Now.
+func withClock(now func() time.Time, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(clock.NewContext(r.Context(), now)))
+	})
 }
 
 func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {

@@ -20,10 +20,25 @@ var ownerComplaintFields = []string{
 	complaint.FieldUpdatedAt,
 }
 
+// agentComplaintFields are what an agent's steps change: acknowledging,
+// starting and resolving. Routing, closing and reopening are a manager's
+// (or, for the last two, the homeowner's).
+var agentComplaintFields = []string{
+	complaint.FieldStatus, complaint.FieldAcknowledgedAt, complaint.FieldResolvedAt,
+	complaint.FieldResolutionNote, complaint.FieldUpdatedAt,
+}
+
+// agentComplaintStatuses are the statuses an agent's steps lead to.
+var agentComplaintStatuses = []complaint.Status{
+	complaint.StatusACKNOWLEDGED, complaint.StatusIN_PROGRESS, complaint.StatusRESOLVED,
+}
+
 // AllowComplaintWrites lets a homeowner file complaints for themself and
 // staff file them in their projects; updates are filtered to the complaints
-// the viewer sees (package aftersales decides which step is whose), and a
-// homeowner's updates may touch only their own steps' fields.
+// the viewer sees (package aftersales decides which step is whose), a
+// homeowner's updates may touch only their own steps' fields, and an
+// agent's only the fields of the staff steps (no routing, closing or
+// reopening, even of a complaint it works).
 func AllowComplaintWrites() privacy.MutationRule {
 	return privacy.ComplaintMutationRuleFunc(func(ctx context.Context, m *ent.ComplaintMutation) error {
 		v := auth.FromContext(ctx)
@@ -45,6 +60,19 @@ func AllowComplaintWrites() privacy.MutationRule {
 					if !slices.Contains(ownerComplaintFields, f) {
 						return privacy.Denyf("a homeowner does not change %s", f)
 					}
+				}
+			}
+			if v.Role == auth.RoleAgent {
+				if len(m.ClearedFields()) > 0 || len(m.AddedFields()) > 0 {
+					return privacy.Denyf("only a manager routes, closes or reopens a complaint")
+				}
+				for _, f := range m.Fields() {
+					if !slices.Contains(agentComplaintFields, f) {
+						return privacy.Denyf("only a manager changes a complaint's %s", f)
+					}
+				}
+				if s, ok := m.Status(); ok && !slices.Contains(agentComplaintStatuses, s) {
+					return privacy.Denyf("only a manager or the homeowner closes a complaint")
 				}
 			}
 			if v.Role == auth.RoleOwner || v.Role == auth.RoleManager || v.Role == auth.RoleAgent {

@@ -24,6 +24,7 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
@@ -89,7 +90,8 @@ func SystemOnly() privacy.Policy {
 // none matches no row.
 func none(s *sql.Selector) { s.Where(sql.False()) }
 
-// now is the clock of the public-pool rule.
+// now is the system's time, read by FilterCustomers (filters.go) until it
+// takes the request's clock like the rest of the package: PublicPool(clock.Now(ctx)).
 func now() time.Time { return time.Now().UTC() }
 
 // MaySeePhone reports whether the viewer may see a customer's full phone:
@@ -168,6 +170,9 @@ func IsStaff(v *auth.Viewer) bool {
 // AllowStaffCustomerWrites lets managers write the customers of their
 // projects, and an agent create customers it owns in its projects, update
 // its own customers, and take pool customers of its projects for itself.
+// Reassigning is a manager's act: an agent may not reassign, not even its
+// own customer or a pool customer to itself (that would renew protection
+// without a contact), and takes an owner only by claiming from the pool.
 // Updates are filtered, not checked: a row outside them is not found.
 func AllowStaffCustomerWrites() privacy.MutationRule {
 	return privacy.CustomerMutationRuleFunc(func(ctx context.Context, m *ent.CustomerMutation) error {
@@ -179,8 +184,13 @@ func AllowStaffCustomerWrites() privacy.MutationRule {
 			return privacy.Denyf("not a project of yours")
 		}
 		owner, ownerSet := m.OwnerID()
-		if v.Role == auth.RoleAgent && ((ownerSet && owner != v.UserID) || m.OwnerCleared()) {
-			return privacy.Denyf("an agent takes customers only for itself")
+		if v.Role == auth.RoleAgent {
+			if (ownerSet && owner != v.UserID) || m.OwnerCleared() {
+				return privacy.Denyf("an agent takes customers only for itself")
+			}
+			if r, ok := m.AttributionRule(); ok && r == customer.AttributionRuleREASSIGNED {
+				return privacy.Denyf("only a manager reassigns a customer")
+			}
 		}
 		switch {
 		case m.Op().Is(ent.OpCreate):
@@ -189,11 +199,14 @@ func AllowStaffCustomerWrites() privacy.MutationRule {
 			}
 			return privacy.Allow
 		case m.Op().Is(ent.OpUpdate | ent.OpUpdateOne):
-			if v.Role == auth.RoleManager {
+			now := clock.Now(ctx)
+			switch {
+			case v.Role == auth.RoleManager:
 				m.Where(customer.ProjectIDIn(v.ProjectIDs...))
-			} else {
-				m.Where(customer.ProjectIDIn(v.ProjectIDs...), customer.Or(customer.OwnerID(v.UserID),
-					customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now())))
+			case ownerSet: // a claim: only from the pool
+				m.Where(customer.ProjectIDIn(v.ProjectIDs...), PublicPool(now))
+			default:
+				m.Where(customer.ProjectIDIn(v.ProjectIDs...), customer.Or(customer.OwnerID(v.UserID), PublicPool(now)))
 			}
 			return privacy.Allow
 		}
@@ -240,7 +253,8 @@ func AllowStaffVisitLogs() privacy.MutationRule {
 }
 
 // AllowStaffDealWrites lets staff make deals under their own name in their
-// projects and sign their own; only a manager cancels a deal or touches
+// projects and sign their own; only a manager gives a discount above the
+// project's agent cap, changes a deal's terms, cancels a deal or touches
 // another agent's. Updates are filtered to what the viewer may change.
 func AllowStaffDealWrites() privacy.MutationRule {
 	return privacy.DealMutationRuleFunc(func(ctx context.Context, m *ent.DealMutation) error {
@@ -255,11 +269,26 @@ func AllowStaffDealWrites() privacy.MutationRule {
 			if agent != v.UserID || !slices.Contains(v.ProjectIDs, pid) {
 				return privacy.Denyf("a deal is made by its agent, in the agent's project")
 			}
+			if d, ok := m.DiscountBp(); ok && d > 0 && v.Role == auth.RoleAgent {
+				p, err := m.Client().Project.Get(ctx, pid)
+				if err != nil {
+					return err
+				}
+				if d > AgentDiscountCap(p) {
+					return privacy.Denyf("a discount above the project's agent cap needs a manager")
+				}
+			}
 			return privacy.Allow
 		case m.Op().Is(ent.OpUpdate | ent.OpUpdateOne):
 			if v.Role == auth.RoleAgent {
 				if stage, ok := m.Stage(); ok && stage == deal.StageCANCELLED {
 					return privacy.Denyf("only a manager cancels a deal")
+				}
+				_, price := m.Price()
+				_, discount := m.DiscountBp()
+				_, deposit := m.Deposit()
+				if price || discount || deposit || len(m.AddedFields()) > 0 {
+					return privacy.Denyf("only a manager changes a deal's terms")
 				}
 				m.Where(deal.AgentID(v.UserID))
 			}
@@ -268,4 +297,13 @@ func AllowStaffDealWrites() privacy.MutationRule {
 		}
 		return privacy.Skip
 	})
+}
+
+// AgentDiscountCap is the largest discount, in basis points, an agent may
+// give alone in project p; a larger one needs a manager.
+func AgentDiscountCap(p *ent.Project) int {
+	if p.AgentDiscountCapBp != nil {
+		return *p.AgentDiscountCapBp
+	}
+	return 300
 }

@@ -2,7 +2,6 @@ package sales
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"estatecrm/apperr"
@@ -15,6 +14,7 @@ import (
 	"estatecrm/ent/user"
 	"estatecrm/money"
 	"estatecrm/phone"
+	"estatecrm/rule"
 )
 
 // Registration is the input of RegisterCustomer (报备).
@@ -58,22 +58,24 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, 
 	if err != nil {
 		return nil, err
 	}
-	// Look the phone up as the system: the caller may not see the customer,
-	// yet must learn that it is taken.
-	existing, err := client.Customer.Query().Where(customer.Phone(e164)).Only(auth.SystemContext(ctx))
+	// The caller may not see the customer who has the phone, yet must learn
+	// that it is taken, and whether they may take it.
+	taken, err := rule.PhoneTaken(ctx, client, p.ID, e164)
 	switch {
-	case ent.IsNotFound(err):
 	case err != nil:
 		return nil, err
-	case existing.ProjectID != p.ID:
+	case taken == nil:
+	case taken.Elsewhere:
 		// Attribution is per project; a customer moves between projects only
 		// through a manager. Say so, and nothing about whose they are.
 		return nil, &apperr.Error{Code: apperr.Conflict, Field: "input.phone",
 			Message: "this phone belongs to a customer of another project; ask a manager"}
-	case existing.OwnerID != nil && *existing.OwnerID == v.UserID:
-		return client.Customer.Get(ctx, existing.ID) // already theirs: nothing to do
+	case taken.Yours:
+		return client.Customer.Get(ctx, taken.CustomerID) // already theirs: nothing to do
+	case taken.InPool:
+		return claim(ctx, client, taken.CustomerID, p, v.UserID, now)
 	default:
-		return claim(ctx, client, existing.ID, p, v.UserID, now)
+		return nil, protectedConflict(taken.Protection)
 	}
 	c := client.Customer.Create().
 		SetProjectID(p.ID).SetName(in.Name).SetPhone(e164).SetSource(in.Source).
@@ -95,17 +97,18 @@ func ClaimCustomer(ctx context.Context, client *ent.Client, id pulid.ID, now tim
 	if err != nil {
 		return nil, err
 	}
-	// Found as the system: an agent who lost the race for a pool customer no
-	// longer sees them, yet should hear CONFLICT (taken until …), not that
-	// they never existed. Outside the viewer's projects, they do not exist.
-	c, err := client.Customer.Query().Where(customer.ID(id)).WithProject().Only(auth.SystemContext(ctx))
+	// An agent who lost the race for a pool customer no longer sees them,
+	// yet should hear CONFLICT (taken until …), not that they never existed.
+	// Outside the viewer's projects, they do not exist.
+	pr, err := rule.CustomerProtection(ctx, client, id)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(v.ProjectIDs, c.ProjectID) {
-		return nil, &ent.NotFoundError{}
+	p, err := client.Project.Get(ctx, pr.ProjectID)
+	if err != nil {
+		return nil, err
 	}
-	return claim(ctx, client, c.ID, c.Edges.Project, v.UserID, now)
+	return claim(ctx, client, id, p, v.UserID, now)
 }
 
 // claim gives a customer of project p whose protection has lapsed to agent.
@@ -113,7 +116,7 @@ func ClaimCustomer(ctx context.Context, client *ent.Client, id pulid.ID, now tim
 // concurrent claims exactly one changes the row.
 func claim(ctx context.Context, client *ent.Client, id pulid.ID, p *ent.Project, agent pulid.ID, now time.Time) (*ent.Customer, error) {
 	n, err := client.Customer.Update().
-		Where(customer.ID(id), customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now))).
+		Where(customer.ID(id), rule.PublicPool(now)).
 		SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).
 		SetAttributionRule(customer.AttributionRuleCLAIMED).
 		Save(ctx)
@@ -121,20 +124,20 @@ func claim(ctx context.Context, client *ent.Client, id pulid.ID, p *ent.Project,
 		return nil, err
 	}
 	if n == 0 {
-		return nil, protectedConflict(ctx, client, id)
+		pr, err := rule.CustomerProtection(ctx, client, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, protectedConflict(pr)
 	}
 	return client.Customer.Get(ctx, id)
 }
 
 // protectedConflict says until when a customer is protected, and nothing else.
-func protectedConflict(ctx context.Context, client *ent.Client, id pulid.ID) error {
-	c, err := client.Customer.Get(auth.SystemContext(ctx), id)
-	if err != nil {
-		return err
-	}
+func protectedConflict(p *rule.Protection) error {
 	until := "further notice"
-	if c.ProtectedUntil != nil {
-		until = c.ProtectedUntil.UTC().Format(time.RFC3339)
+	if p.Until != nil {
+		until = p.Until.UTC().Format(time.RFC3339)
 	}
 	return &apperr.Error{Code: apperr.Conflict, Field: "input.phone",
 		Message: "this customer is registered to another agent and protected until " + until}
@@ -199,7 +202,7 @@ type Attribution struct {
 // AttributionOf explains a customer's attribution as of now.
 func AttributionOf(ctx context.Context, c *ent.Customer, now time.Time) (*Attribution, error) {
 	a := &Attribution{Since: c.OwnedSince, ProtectedUntil: c.ProtectedUntil}
-	a.InPublicPool = c.ProtectedUntil == nil || !now.Before(*c.ProtectedUntil)
+	a.InPublicPool = rule.InPublicPool(c, now)
 	owner, err := c.Owner(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err

@@ -2,6 +2,7 @@ package sales
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Reservation is the input of ReserveUnit (认购).
@@ -48,15 +50,14 @@ func ReserveUnit(ctx context.Context, client *ent.Client, in Reservation, now ti
 	if err != nil {
 		return nil, err
 	}
-	if limit := agentCap(u.Edges.Project); v.Role == auth.RoleAgent && discount > limit {
+	if limit := rule.AgentDiscountCap(u.Edges.Project); v.Role == auth.RoleAgent && discount > limit {
 		return nil, &apperr.Error{Code: apperr.Forbidden, Field: "input.discountBp",
 			Message: "a discount above the project's agent cap needs a manager"}
 	}
 	// Only the caller's live hold for this customer becomes a reservation:
 	// the condition is in the WHERE clause, so a race has one winner.
 	n, err := client.Unit.Update().
-		Where(unit.ID(u.ID), unit.StatusEQ(unit.StatusHELD), unit.HeldByID(v.UserID),
-			unit.HeldForID(in.CustomerID), unit.HoldExpiresAtGT(now)).
+		Where(unit.ID(u.ID), rule.LiveHold(now), unit.HeldByID(v.UserID), unit.HeldForID(in.CustomerID)).
 		SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().
 		Save(ctx)
 	if err != nil {
@@ -132,22 +133,11 @@ func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason
 	return client.Deal.Get(ctx, d.ID)
 }
 
-// advanceCustomer moves a customer's stage forward to at least next.
+// advanceCustomer moves a customer's stage forward to next, if it is
+// before next (LOST stays LOST). The condition is the UPDATE's own: it needs
+// no read of the customer, and a customer the viewer may not change (no
+// longer their agent's) is left as it is.
 func advanceCustomer(ctx context.Context, client *ent.Client, id pulid.ID, next customer.Stage) error {
-	c, err := client.Customer.Get(auth.SystemContext(ctx), id)
-	if err != nil {
-		return err
-	}
-	if s := forward(c.Stage, next); s != c.Stage {
-		return client.Customer.UpdateOneID(id).SetStage(s).Exec(ctx)
-	}
-	return nil
-}
-
-// agentCap is the largest discount an agent may give alone, in basis points.
-func agentCap(p *ent.Project) int {
-	if p.AgentDiscountCapBp != nil {
-		return *p.AgentDiscountCapBp
-	}
-	return 300
+	earlier := stageOrder[:max(slices.Index(stageOrder, next), 0)]
+	return client.Customer.Update().Where(customer.ID(id), customer.StageIn(earlier...)).SetStage(next).Exec(ctx)
 }

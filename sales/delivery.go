@@ -5,18 +5,18 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
-	"estatecrm/ent/activationcode"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
-	"estatecrm/ent/user"
+	"estatecrm/rule"
 )
 
 // ActivationTTL is how long a homeowner's activation code is good.
@@ -40,13 +40,8 @@ func DeliverUnit(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	if err != nil {
 		return nil, err
 	}
-	d, err := client.Deal.Query().Where(deal.UnitID(u.ID), deal.StageEQ(deal.StageCONTRACTED)).Only(auth.SystemContext(ctx))
-	if err != nil {
-		if ent.IsNotFound(err) {
-			return nil, apperr.New(apperr.Conflict, "only a contracted unit is delivered")
-		}
-		return nil, err
-	}
+	// The status change first: the rules refuse it to anyone but a manager
+	// (FORBIDDEN) before anything else is learnt. An error rolls it back.
 	n, err := client.Unit.Update().Where(unit.ID(u.ID), unit.StatusEQ(unit.StatusCONTRACTED)).
 		SetStatus(unit.StatusDELIVERED).Save(ctx)
 	if err != nil {
@@ -55,14 +50,19 @@ func DeliverUnit(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	if n == 0 {
 		return nil, apperr.New(apperr.Conflict, "only a contracted unit is delivered")
 	}
+	d, err := client.Deal.Query().Where(deal.UnitID(u.ID), deal.StageEQ(deal.StageCONTRACTED)).Only(ctx)
+	if err != nil {
+		if ent.IsNotFound(err) {
+			return nil, apperr.New(apperr.Conflict, "only a contracted unit is delivered")
+		}
+		return nil, err
+	}
 	if err := advanceCustomer(ctx, client, d.CustomerID, customer.StageOWNER); err != nil {
 		return nil, err
 	}
 	code := newCode()
 	exp := now.Add(ActivationTTL)
-	err = client.ActivationCode.Create().SetCodeHash(hashCode(code)).SetCustomerID(d.CustomerID).
-		SetUnitID(u.ID).SetExpiresAt(exp).Exec(auth.SystemContext(ctx))
-	if err != nil {
+	if err := rule.IssueActivationCode(ctx, client, u.ID, hashCode(code), exp); err != nil {
 		return nil, err
 	}
 	u, err = client.Unit.Get(ctx, u.ID)
@@ -81,49 +81,23 @@ type Activation struct {
 
 // ActivateOwner opens a homeowner's login with the code from their
 // delivery. The code is the only credential: it is good once, until it
-// expires, and every failure answers alike.
-func ActivateOwner(ctx context.Context, client *ent.Client, in Activation, now time.Time) (*ent.User, error) {
-	sys := auth.SystemContext(ctx)
-	bad := apperr.Input("input.code", "this activation code is not valid, used, or expired")
-	ac, err := client.ActivationCode.Query().Where(activationcode.CodeHash(hashCode(normalCode(in.Code)))).Only(sys)
-	if ent.IsNotFound(err) {
-		return nil, bad
+// expires (on the request's clock, which the rule reads), and every failure
+// answers alike.
+func ActivateOwner(ctx context.Context, client *ent.Client, in Activation, _ time.Time) (*ent.User, error) {
+	password := func() (string, error) {
+		if err := auth.ValidatePassword("input.password", in.Password); err != nil {
+			return "", err
+		}
+		return auth.HashPassword(in.Password)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if ac.UsedAt != nil || !now.Before(ac.ExpiresAt) {
-		return nil, bad
-	}
-	if err := auth.ValidatePassword("input.password", in.Password); err != nil {
-		return nil, err
-	}
-	has, err := client.User.Query().Where(user.CustomerID(ac.CustomerID)).Exist(sys)
-	if err != nil {
-		return nil, err
-	}
-	if has {
+	u, err := rule.ActivateHomeowner(ctx, client, hashCode(normalCode(in.Code)), in.Login, password)
+	switch {
+	case errors.Is(err, rule.ErrActivationCode):
+		return nil, apperr.Input("input.code", "this activation code is not valid, used, or expired")
+	case errors.Is(err, rule.ErrHasLogin):
 		return nil, apperr.New(apperr.Conflict, "this homeowner already has a login: sign in")
 	}
-	// Spend the code only if nobody did in between.
-	n, err := client.ActivationCode.Update().Where(activationcode.ID(ac.ID), activationcode.UsedAtIsNil()).
-		SetUsedAt(now).Save(sys)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, bad
-	}
-	hash, err := auth.HashPassword(in.Password)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.Customer.Get(sys, ac.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	return client.User.Create().SetName(c.Name).SetLogin(in.Login).SetPasswordHash(hash).
-		SetRole(user.RoleOWNER).SetCustomerID(c.ID).Save(sys)
+	return u, err
 }
 
 func newCode() string {

@@ -8,9 +8,9 @@ import (
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
-	"estatecrm/ent/predicate"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/rule"
 )
 
 // MaxHolds is how many units one agent may hold at once (SPEC.md §3.2).
@@ -38,15 +38,12 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	if !ok {
 		return nil, apperr.Input("input.customerId", "not a customer of yours in the unit's project")
 	}
-	// One agent's holds are taken one at a time: touching the agent's row
-	// locks it until the transaction ends (a row lock on PostgreSQL, the
-	// write lock on SQLite), so two concurrent holds cannot both see two.
-	if err := client.User.UpdateOneID(v.UserID).SetUpdatedAt(now).Exec(auth.SystemContext(ctx)); err != nil {
+	// One agent's holds are taken one at a time, so that two concurrent
+	// holds cannot both count two live ones.
+	if err := rule.LockHolds(ctx, client); err != nil {
 		return nil, err
 	}
-	live, err := client.Unit.Query().
-		Where(unit.HeldByID(v.UserID), unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtGT(now)).
-		Count(auth.SystemContext(ctx))
+	live, err := rule.LiveHolds(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +55,7 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		minutes = *u.Edges.Project.HoldMinutes
 	}
 	n, err := client.Unit.Update().
-		Where(unit.ID(u.ID), available(now)).
+		Where(unit.ID(u.ID), rule.Holdable(now)).
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
 		SetHoldExpiresAt(now.Add(time.Duration(minutes) * time.Minute)).
 		Save(ctx)
@@ -78,7 +75,7 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	if err != nil {
 		return nil, err
 	}
-	q := client.Unit.Update().Where(unit.ID(unitID), unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtGT(now))
+	q := client.Unit.Update().Where(unit.ID(unitID), rule.LiveHold(now))
 	if v.Role == auth.RoleAgent {
 		q.Where(unit.HeldByID(v.UserID))
 	}
@@ -95,20 +92,15 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	return client.Unit.Get(ctx, unitID)
 }
 
-// available is the condition of a unit anyone may hold now: available, or
-// held with a hold that has run out.
-func available(now time.Time) predicate.Unit {
-	return unit.Or(unit.StatusEQ(unit.StatusAVAILABLE),
-		unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now)))
-}
-
 // SweepHolds turns lapsed holds back into available units in storage. Holds
 // lapse by themselves for every reader without it; the sweep is for what
 // filters in SQL (units(where: {status: AVAILABLE})) and for subscribers,
-// who hear of the lapse as a status change. It runs as the system.
+// who hear of the lapse as a status change. It is a background job of the
+// server (server/main.go), no request's: it runs as the system, which is
+// what auth.SystemContext is for.
 func SweepHolds(ctx context.Context, client *ent.Client, now time.Time) (int, error) {
 	return client.Unit.Update().
-		Where(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now)).
+		Where(rule.LapsedHold(now)).
 		SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().
 		Save(auth.SystemContext(ctx))
 }

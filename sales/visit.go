@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
+	"estatecrm/rule"
 )
 
 // Contact is how a visit or follow-up happened, as a client reports it.
@@ -151,9 +152,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 // inPersonKind decides whether an in-person visit at t is the customer's
 // first: no in-person visit before it.
 func inPersonKind(ctx context.Context, client *ent.Client, customerID pulid.ID, t time.Time) (visit.Kind, error) {
-	before, err := client.Visit.Query().
-		Where(visit.CustomerID(customerID), visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT), visit.OccurredAtLT(t)).
-		Exist(auth.SystemContext(ctx)) // history by any agent counts
+	before, err := rule.InPersonVisitBefore(ctx, client, customerID, t) // history by any agent counts
 	if err != nil {
 		return "", err
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"time"
 
 	"entgo.io/ent"
 
 	"estatecrm/apperr"
 	"estatecrm/audit"
 	"estatecrm/auth"
+	"estatecrm/clock"
 	gen "estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/hook"
@@ -283,11 +283,11 @@ func maskHolds() ent.Interceptor {
 			if !ok || err != nil {
 				return v, err
 			}
-			staff, now := rule.IsStaff(auth.FromContext(ctx)), time.Now()
+			staff, now := rule.IsStaff(auth.FromContext(ctx)), clock.Now(ctx)
 			for _, u := range units {
 				// A hold lapses by itself: once expired the unit reads as
 				// available, to everyone, with no sweeper having run.
-				if u.Status == unit.StatusHELD && u.HoldExpiresAt != nil && !now.Before(*u.HoldExpiresAt) {
+				if rule.HoldLapsed(u, now) {
 					u.Status = unit.StatusAVAILABLE
 					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
 				}

@@ -1,0 +1,24 @@
+package clock_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"estatecrm/clock"
+)
+
+func TestNowReadsTheClockOfTheContext(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	ctx := clock.NewContext(context.Background(), func() time.Time { return at })
+	if got := clock.Now(ctx); !got.Equal(at) || got.Location() != time.UTC {
+		t.Fatalf("Now = %v, want %v in UTC", got, at)
+	}
+	before := time.Now()
+	if got := clock.Now(context.Background()); got.Before(before) || got.Location() != time.UTC {
+		t.Fatalf("without a clock Now = %v, want the system's time in UTC", got)
+	}
+	if got := clock.Now(clock.NewContext(context.Background(), nil)); got.Before(before) {
+		t.Fatalf("with a nil clock Now = %v, want the system's time", got)
+	}
+}

@@ -1,0 +1,49 @@
+package rule
+
+import (
+	"time"
+
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/predicate"
+	"estatecrm/ent/unit"
+)
+
+// The rules that depend on time, each written once: in SQL for the queries
+// and updates that decide by them, and in Go for rows already loaded. Both
+// take the time from the caller, who reads it from the request's clock
+// (clock.Now), so that a reader, a writer and a privacy rule of one request
+// agree on what has lapsed.
+
+// LiveHold is a unit held with a hold that has not run out at now.
+func LiveHold(now time.Time) predicate.Unit {
+	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtGT(now))
+}
+
+// LapsedHold is a unit still stored as held whose hold ran out at or before
+// now: it reads as available to everyone, and the next holder may take it.
+func LapsedHold(now time.Time) predicate.Unit {
+	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now))
+}
+
+// Holdable is a unit anyone may hold at now: available, or its hold lapsed.
+func Holdable(now time.Time) predicate.Unit {
+	return unit.Or(unit.StatusEQ(unit.StatusAVAILABLE), LapsedHold(now))
+}
+
+// HoldLapsed reports whether LapsedHold(now) holds for a loaded unit.
+func HoldLapsed(u *ent.Unit, now time.Time) bool {
+	return u.Status == unit.StatusHELD && u.HoldExpiresAt != nil && !now.Before(*u.HoldExpiresAt)
+}
+
+// PublicPool is a customer whose protection has lapsed at now (or who never
+// had any): in the public pool (公客池) of their project, claimable by any of
+// its agents (SPEC.md §3.1).
+func PublicPool(now time.Time) predicate.Customer {
+	return customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now))
+}
+
+// InPublicPool reports whether PublicPool(now) holds for a loaded customer.
+func InPublicPool(c *ent.Customer, now time.Time) bool {
+	return c.ProtectedUntil == nil || !now.Before(*c.ProtectedUntil)
+}
