@@ -131,7 +131,9 @@ func authzOwnDataRows() []authzRow {
 			})),
 		authzMutation("Mutation.cancelDeal", "cancelDeal of one's own deal",
 			`mutation($d: ID!) { cancelDeal(input: {dealId: $d, reason: "客户资金未到位"}) { deal { stage } } }`,
-			func(w *apitest.World, actor string) map[string]any { return map[string]any{"d": w.ID(authzOwnDeal(actor))} },
+			func(w *apitest.World, actor string) map[string]any {
+				return map[string]any{"d": w.ID(authzOwnDeal(actor))}
+			},
 			resetDeals, func(t *testing.T, w *apitest.World, actor string) string {
 				return dealState(authzOwnDeal(actor))(t, w, actor)
 			},
@@ -143,7 +145,9 @@ func authzOwnDataRows() []authzRow {
 			})),
 		authzMutation("Mutation.deliverUnit", "deliverUnit of the unit of one's own sale",
 			`mutation($u: ID!) { deliverUnit(input: {unitId: $u}) { unit { status } } }`,
-			func(w *apitest.World, actor string) map[string]any { return map[string]any{"u": w.ID(authzOwnSoldUnit(actor))} },
+			func(w *apitest.World, actor string) map[string]any {
+				return map[string]any{"u": w.ID(authzOwnSoldUnit(actor))}
+			},
 			func(t *testing.T, w *apitest.World, _ string) {
 				for _, l := range []string{"uH1", "uH2"} {
 					w.Env.Client.Unit.UpdateOneID(w.ID(l)).SetStatus(unit.StatusCONTRACTED).ExecX(apitest.System())
