@@ -205,7 +205,7 @@ func IssueActivationCode(ctx context.Context, client *ent.Client, unitID pulid.I
 	if v == nil {
 		return ErrUnauthenticated
 	}
-	if v.Role != auth.RoleManager && v.Role != auth.RoleAdmin {
+	if v.Role != auth.RoleManager && v.Role != auth.RoleAdmin && v.Role != auth.RoleSystem {
 		return apperr.New(apperr.Forbidden, "only a manager delivers a unit")
 	}
 	d, err := client.Deal.Query().

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/complaint"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/user"
 	"estatecrm/rule"
@@ -277,4 +278,28 @@ func TestActivation(t *testing.T) {
 	if n := w.client.ActivationCode.Query().Where(activationcode.UsedAtNotNil()).CountX(w.sys()); n != 1 {
 		t.Errorf("%d codes spent, want 1", n)
 	}
+}
+
+func TestPhotoByLink(t *testing.T) {
+	w := newWorld(t)
+	sys := w.sys()
+	cp := w.client.Complaint.Create().SetUnitID(w.ids["uSold"]).SetProjectID(w.ids["P"]).SetCustomerID(w.ids["cH"]).
+		SetCategory(complaint.CategoryLEAK).SetTitle("漏水").SetDescription("滴水").
+		SetResponseDueAt(w.now).SetResponseRiskAt(w.now).SetResolutionStartedAt(w.now).
+		SetResolutionDueAt(w.now).SetResolutionRiskAt(w.now).SaveX(sys)
+	ph := w.client.ComplaintPhoto.Create().SetComplaintID(cp.ID).SetStorageKey("complaints/k1").
+		SetContentType("image/png").SetSizeBytes(1).SetSha256("00").SaveX(sys)
+	// The link is the credential: whoever holds a signed one gets that photo
+	// (the caller checked the signature), and only that one.
+	check(t, "the linked photo", every("complaints/k1", nil), func(role string) string {
+		p, err := rule.PhotoByLink(w.as(role), w.client, ph.ID)
+		if err != nil {
+			return outcome(err)
+		}
+		return p.StorageKey
+	})
+	check(t, "another id", every("NOT_FOUND", nil), func(role string) string {
+		_, err := rule.PhotoByLink(w.as(role), w.client, cp.ID)
+		return outcome(err)
+	})
 }
