@@ -5,6 +5,7 @@
 //	go run ./server &                       # or DATABASE_URL=postgres://… go run ./server -seed
 //	go run ./cmd/load -clients 50 -duration 20s [-pid $(pgrep -f estatecrm)]
 //	go run ./cmd/load -only upload -clients 4 -duration 20s   # homeowners filing 9 photos of 10 MB
+//	go run ./cmd/load -only loginflood -attempts 200 -clients 200 -duration 30s -pid $PID
 package main
 
 import (
@@ -31,11 +32,22 @@ func main() {
 	clients := flag.Int("clients", 50, "concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "how long each scenario runs")
 	pid := flag.Int("pid", 0, "the server's process id, to report its peak RSS")
-	only := flag.String("only", "", "run one scenario: grid, phone, visit, or upload (not run by default: it fills the photo directory)")
+	only := flag.String("only", "", "run one scenario: grid, phone, visit, upload or loginflood (the last two are not run by default: upload fills the photo directory, loginflood attacks)")
 	owner := flag.String("owner", "owner.hz1", "a demo homeowner, for uploads")
 	photos := flag.Int("photos", 9, "photos per complaint, for uploads")
 	size := flag.Int64("photo-bytes", 10<<20, "bytes per photo, for uploads")
+	attempts := flag.Int("attempts", 200, "bad logins in all, for loginflood (sent -clients at a time)")
+	spread := flag.Bool("spread", false, "loginflood: send each bad login from its own made-up address in X-Forwarded-For (the server must trust 127.0.0.1 as a proxy)")
+	meEvery := flag.Duration("me-every", 20*time.Millisecond, "loginflood: how often the logged-in user asks { me }")
 	flag.Parse()
+	if *only == "loginflood" {
+		f := flood{url: *url, login: *login, password: *password, attempts: *attempts, clients: *clients,
+			spread: *spread, meEvery: *meEvery, duration: *duration, pid: *pid}
+		if err := f.run(); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *only == "upload" {
 		u, err := newUploader(*url, *owner, *password, *photos, *size)
 		if err != nil {
