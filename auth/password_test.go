@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -25,5 +28,48 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if _, err := CheckPassword("plain", "plain"); err == nil {
 		t.Fatal("a malformed hash was accepted")
+	}
+}
+
+// A gate with every slot taken queues a few checks, refuses the rest at
+// once with ErrBusy, and refuses the queued ones too once they have waited
+// long enough: a flood never holds more than its slots' memory.
+func TestHashGateQueuesAFewAndRefusesTheRest(t *testing.T) {
+	g := NewHashGate(1)
+	g.maxWait = 200 * time.Millisecond
+	g.slots <- struct{}{} // the one slot is busy
+	results := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := g.CheckPassword(context.Background(), "plain", "plain")
+			results <- err
+		}()
+	}
+	busy := 0
+	for range 10 {
+		if err := <-results; errors.Is(err, ErrBusy) {
+			busy++
+		}
+	}
+	if busy != 10 || g.Checks.Load() != 0 {
+		t.Fatalf("%d of 10 refused busy, %d checks ran; want all refused, none run", busy, g.Checks.Load())
+	}
+	<-g.slots // the slot frees up: a check runs again
+	if _, err := g.CheckPassword(context.Background(), "plain", "plain"); !errors.Is(err, ErrBadHash) || g.Checks.Load() != 1 {
+		t.Fatalf("after the slot freed: %v, %d checks", err, g.Checks.Load())
+	}
+}
+
+// A queued check ends when its request does.
+func TestHashGateWaitEndsWithTheRequest(t *testing.T) {
+	g := NewHashGate(1)
+	g.slots <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.CheckPassword(ctx, "plain", "plain"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if g.waiting.Load() != 0 {
+		t.Fatal("the cancelled check is still counted as waiting")
 	}
 }

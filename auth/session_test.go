@@ -1,0 +1,95 @@
+package auth_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/database"
+	"estatecrm/database/dbtest"
+	"estatecrm/ent/user"
+	"estatecrm/throttle"
+)
+
+// countingChecker counts the password checks a login makes.
+type countingChecker struct {
+	n     atomic.Int64
+	inner auth.PasswordChecker
+}
+
+func (c *countingChecker) CheckPassword(ctx context.Context, hash, password string) (bool, error) {
+	c.n.Add(1)
+	return c.inner.CheckPassword(ctx, hash, password)
+}
+
+// Every way a login can fail does the same work, one lookup and one
+// password check, and gets the same answer; a source held back does no
+// lookup and no check at all, known login or not. Counted, not timed.
+func TestEveryLoginFailureDoesTheSameWork(t *testing.T) {
+	db := dbtest.Open(t)
+	statements := dbtest.NewCounter(db.Driver)
+	client := database.NewClient(statements)
+	sys := auth.SystemContext(context.Background())
+	hash, err := auth.HashPassword("the-right-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.User.Create().SetName("在职").SetLogin("agent.on").SetPasswordHash(hash).SetRole(user.RoleAGENT).ExecX(sys)
+	client.User.Create().SetName("离职").SetLogin("agent.off").SetPasswordHash(hash).SetRole(user.RoleAGENT).SetActive(false).ExecX(sys)
+	client.User.Create().SetName("无密码").SetLogin("agent.nopw").SetRole(user.RoleAGENT).ExecX(sys)
+	signer, err := auth.NewSigner([]byte("session-test-key-session-test-key!!"), 15*time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := &countingChecker{inner: auth.NewHashGate(1)}
+	s := auth.NewSessions(client, signer, time.Hour, nil, auth.WithPasswordChecker(checks),
+		auth.WithLoginLimits(throttle.LoginLimits{Pair: throttle.Rate{PerMinute: 1, Burst: 1}}))
+
+	type work struct {
+		checks, statements int64
+		err                string
+	}
+	try := func(addr, login, password string) work {
+		ctx := throttle.NewContext(context.Background(), addr)
+		c0, s0 := checks.n.Load(), statements.Count()
+		_, err := s.Login(ctx, login, password)
+		if err == nil {
+			t.Fatalf("%s/%s got in", login, password)
+		}
+		e, ok := apperr.As(err)
+		if !ok {
+			t.Fatalf("%s: not an application error: %v", login, err)
+		}
+		return work{checks.n.Load() - c0, statements.Count() - s0, string(e.Code) + " " + e.Message}
+	}
+	failures := map[string]work{
+		"unknown login":  try("192.0.2.1", "nobody", "the-right-password"),
+		"wrong password": try("192.0.2.2", "agent.on", "a-wrong-password"),
+		"inactive user":  try("192.0.2.3", "agent.off", "the-right-password"),
+		"no password":    try("192.0.2.4", "agent.nopw", "the-right-password"),
+	}
+	want := failures["unknown login"]
+	if want.checks != 1 || want.statements != 1 {
+		t.Fatalf("an unknown login made %d password checks and %d statements, want 1 and 1", want.checks, want.statements)
+	}
+	for name, w := range failures {
+		if w != want {
+			t.Errorf("%s: %+v, want the same work and answer as an unknown login: %+v", name, w, want)
+		}
+	}
+	// Each address above has spent its one failure on its login: the next
+	// attempt is held back before any work, whether the login exists or not.
+	held := try("192.0.2.1", "nobody", "the-right-password")
+	heldKnown := try("192.0.2.2", "agent.on", "the-right-password")
+	if held.checks != 0 || held.statements != 0 || held != heldKnown || held.err[:len("RATE_LIMITED")] != "RATE_LIMITED" {
+		t.Fatalf("a source held back: %+v (known login: %+v), want RATE_LIMITED with no work", held, heldKnown)
+	}
+	// The right password from another address gets in.
+	ctx := throttle.NewContext(context.Background(), "198.51.100.2")
+	if _, err := s.Login(ctx, "agent.on", "the-right-password"); err != nil {
+		t.Fatalf("the user was held back by another address's failures: %v", err)
+	}
+}
