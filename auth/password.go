@@ -92,9 +92,14 @@ func CheckPassword(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// PasswordChecker checks a password against its stored hash.
+// PasswordChecker checks passwords against their stored hashes, a bounded
+// number at a time.
 type PasswordChecker interface {
-	CheckPassword(ctx context.Context, hash, password string) (bool, error)
+	// Turn waits for a turn to check a password and returns its end. It
+	// fails with ErrBusy when no turn is coming soon.
+	Turn(ctx context.Context) (release func(), err error)
+	// CheckPassword checks a password against its hash, during a turn.
+	CheckPassword(hash, password string) (bool, error)
 }
 
 // ErrBusy says the password checks are all taken and their queue is full:
@@ -128,30 +133,33 @@ func NewHashGate(concurrency int) *HashGate {
 	return &HashGate{slots: make(chan struct{}, concurrency), queue: int64(4 * concurrency), maxWait: time.Second}
 }
 
-// CheckPassword checks a password through the gate.
-func (g *HashGate) CheckPassword(ctx context.Context, hash, password string) (bool, error) {
+// Turn takes a slot, waiting in the queue if there is room in it.
+func (g *HashGate) Turn(ctx context.Context) (func(), error) {
 	select {
 	case g.slots <- struct{}{}:
 	default:
 		if g.waiting.Add(1) > g.queue {
 			g.waiting.Add(-1)
-			return false, ErrBusy
+			return nil, ErrBusy
 		}
 		t := time.NewTimer(g.maxWait)
+		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:
 			g.waiting.Add(-1)
-			t.Stop()
 		case <-t.C:
 			g.waiting.Add(-1)
-			return false, ErrBusy
+			return nil, ErrBusy
 		case <-ctx.Done():
 			g.waiting.Add(-1)
-			t.Stop()
-			return false, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	defer func() { <-g.slots }()
+	return func() { <-g.slots }, nil
+}
+
+// CheckPassword checks a password, counting it.
+func (g *HashGate) CheckPassword(hash, password string) (bool, error) {
 	g.Checks.Add(1)
 	return CheckPassword(hash, password)
 }

@@ -96,24 +96,14 @@ func (s *Sessions) Login(ctx context.Context, login, password string) (*Tokens, 
 	if attempt == nil {
 		return nil, throttle.Refuse(ctx, wait)
 	}
-	// The projects are loaded after the password is right: a known login
-	// must not cost one query more than an unknown one.
-	u, err := s.client.User.Query().Where(user.Login(name)).Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return nil, err
-	}
-	usable := u != nil && u.Active && u.PasswordHash != ""
-	hash := dummyHash()
-	if usable {
-		hash = u.PasswordHash
-	}
-	ok, err := s.passwords.CheckPassword(ctx, hash, password)
+	u, ok, err := s.checkPassword(ctx, name, password)
 	if errors.Is(err, ErrBusy) {
 		return nil, throttle.Refuse(ctx, time.Second)
 	}
 	if err != nil {
 		return nil, err
 	}
+	usable := u != nil && u.Active && u.PasswordHash != ""
 	if !ok || !usable {
 		attempt.Failed(now)
 		return nil, errLogin
@@ -123,6 +113,31 @@ func (s *Sessions) Login(ctx context.Context, login, password string) (*Tokens, 
 		return nil, err
 	}
 	return s.open(ctx, u, newFamily())
+}
+
+// checkPassword looks the login up and checks the password, during a turn
+// of the password checker taken before the lookup, so that a login turned
+// away for being one too many costs no query. An unusable user (unknown,
+// disabled, without a password) is checked against a dummy hash: the same
+// work, and never a match.
+func (s *Sessions) checkPassword(ctx context.Context, name, password string) (*ent.User, bool, error) {
+	release, err := s.passwords.Turn(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	// The projects are loaded after the password is right: a known login
+	// must not cost one query more than an unknown one.
+	u, err := s.client.User.Query().Where(user.Login(name)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, false, err
+	}
+	hash := dummyHash()
+	if u != nil && u.Active && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	ok, err := s.passwords.CheckPassword(hash, password)
+	return u, ok, err
 }
 
 // Refresh trades a refresh token for a new pair. A token is good once: a

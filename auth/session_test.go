@@ -20,10 +20,18 @@ type countingChecker struct {
 	inner auth.PasswordChecker
 }
 
-func (c *countingChecker) CheckPassword(ctx context.Context, hash, password string) (bool, error) {
+func (c *countingChecker) Turn(ctx context.Context) (func(), error) { return c.inner.Turn(ctx) }
+
+func (c *countingChecker) CheckPassword(hash, password string) (bool, error) {
 	c.n.Add(1)
-	return c.inner.CheckPassword(ctx, hash, password)
+	return c.inner.CheckPassword(hash, password)
 }
+
+// busyChecker never has a turn free.
+type busyChecker struct{}
+
+func (busyChecker) Turn(context.Context) (func(), error)       { return nil, auth.ErrBusy }
+func (busyChecker) CheckPassword(string, string) (bool, error) { panic("checked without a turn") }
 
 // Every way a login can fail does the same work, one lookup and one
 // password check, and gets the same answer; a source held back does no
@@ -45,7 +53,8 @@ func TestEveryLoginFailureDoesTheSameWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := &countingChecker{inner: auth.NewHashGate(1)}
-	s := auth.NewSessions(client, signer, time.Hour, nil, auth.WithPasswordChecker(checks),
+	now := func() time.Time { return time.Unix(1_800_000_000, 0) } // the waits told are then alike
+	s := auth.NewSessions(client, signer, time.Hour, now, auth.WithPasswordChecker(checks),
 		auth.WithLoginLimits(throttle.LoginLimits{Pair: throttle.Rate{PerMinute: 1, Burst: 1}}))
 
 	type work struct {
@@ -86,6 +95,15 @@ func TestEveryLoginFailureDoesTheSameWork(t *testing.T) {
 	heldKnown := try("192.0.2.2", "agent.on", "the-right-password")
 	if held.checks != 0 || held.statements != 0 || held != heldKnown || held.err[:len("RATE_LIMITED")] != "RATE_LIMITED" {
 		t.Fatalf("a source held back: %+v (known login: %+v), want RATE_LIMITED with no work", held, heldKnown)
+	}
+	// A login turned away because the password checks are all taken costs no
+	// query either, and says when to come back.
+	busy := auth.NewSessions(client, signer, time.Hour, nil, auth.WithPasswordChecker(busyChecker{}))
+	bctx := throttle.NewContext(context.Background(), "192.0.2.9")
+	s0 := statements.Count()
+	_, err = busy.Login(bctx, "agent.on", "the-right-password")
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.RateLimited || statements.Count() != s0 || throttle.RetryAfter(bctx) <= 0 {
+		t.Fatalf("a busy password checker: %v after %d statements, want RATE_LIMITED with a wait and no statement", err, statements.Count()-s0)
 	}
 	// The right password from another address gets in.
 	ctx := throttle.NewContext(context.Background(), "198.51.100.2")
