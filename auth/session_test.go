@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,5 +110,59 @@ func TestEveryLoginFailureDoesTheSameWork(t *testing.T) {
 	ctx := throttle.NewContext(context.Background(), "198.51.100.2")
 	if _, err := s.Login(ctx, "agent.on", "the-right-password"); err != nil {
 		t.Fatalf("the user was held back by another address's failures: %v", err)
+	}
+}
+
+// peakChecker records how many password checks ran at once.
+type peakChecker struct {
+	inner         auth.PasswordChecker
+	running, peak atomic.Int64
+}
+
+func (c *peakChecker) Turn(ctx context.Context) (func(), error) { return c.inner.Turn(ctx) }
+
+func (c *peakChecker) CheckPassword(hash, password string) (bool, error) {
+	n := c.running.Add(1)
+	defer c.running.Add(-1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
+	return c.inner.CheckPassword(hash, password)
+}
+
+// A flood of logins from many addresses runs as many password checks at
+// once as the gate has slots (each holds 19 MiB); the logins that find the
+// slots and their short queue taken are turned away RATE_LIMITED at once.
+func TestLoginFloodIsBoundedByTheHashGate(t *testing.T) {
+	db := dbtest.Open(t)
+	client := database.NewClient(db.Driver)
+	signer, err := auth.NewSigner([]byte("session-test-key-session-test-key!!"), 15*time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := &peakChecker{inner: auth.NewHashGate(1)}
+	s := auth.NewSessions(client, signer, time.Hour, nil, auth.WithPasswordChecker(checks))
+	const flood = 40
+	codes := make(chan apperr.Code, flood)
+	for i := range flood {
+		go func() {
+			ctx := throttle.NewContext(context.Background(), fmt.Sprintf("10.0.0.%d", i+1))
+			_, err := s.Login(ctx, "nobody", "guess-password")
+			e, _ := apperr.As(err)
+			if e == nil {
+				codes <- ""
+				return
+			}
+			codes <- e.Code
+		}()
+	}
+	got := map[apperr.Code]int{}
+	for range flood {
+		got[<-codes]++
+	}
+	if p := checks.peak.Load(); p != 1 {
+		t.Fatalf("%d password checks ran at once through a gate of 1", p)
+	}
+	if got[apperr.RateLimited] == 0 || got[apperr.Unauthenticated] == 0 || got[apperr.RateLimited]+got[apperr.Unauthenticated] != flood {
+		t.Fatalf("answers %v: want some checked (UNAUTHENTICATED) and the rest turned away (RATE_LIMITED)", got)
 	}
 }
