@@ -40,6 +40,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// UploadDir holds uploads of requests in flight; "" is the system's.
 	UploadDir string
+	// Limits are the request budgets per user and per client address.
+	Limits RequestLimits
 }
 
 // Deps are the services the handler uses.
@@ -123,7 +125,8 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.Use(graph.NewTransactioner(deps.Client))
 	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})
-	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, srv)))
+	limited := limitRequests(cfg.Limits, links.now, srv)
+	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, limited)))
 }
 
 func readyz(db *sql.DB) http.HandlerFunc {

@@ -1,11 +1,17 @@
 package api_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,48 +76,147 @@ func TestLoginThenQuery(t *testing.T) {
 	}
 }
 
-func TestLoginFailuresLookAlikeAndLockTheAccount(t *testing.T) {
+func TestLoginFailuresLookAlike(t *testing.T) {
 	env := apitest.New(t)
-	now := time.Now()
-	env.Now = func() time.Time { return now }
-	u, _ := env.User(t, user.RoleAGENT, "agent.hz1")
+	env.User(t, user.RoleAGENT, "agent.hz1")
 	env.User(t, user.RoleAGENT, "agent.off")
 	env.Client.User.Update().Where(user.Login("agent.off")).SetActive(false).ExecX(apitest.System())
 
 	unknown := login(t, env, "nobody", "whatever-password").OnlyError(t)
 	wrong := login(t, env, "agent.hz1", "wrong-password").OnlyError(t)
 	disabled := login(t, env, "agent.off", apitest.Password).OnlyError(t)
-	for _, e := range []apitest.Error{unknown, wrong, disabled} {
+	noPassword := login(t, env, "test.admin", "whatever-password").OnlyError(t) // a user without a password
+	for _, e := range []apitest.Error{unknown, wrong, disabled, noPassword} {
 		if e.Code() != "UNAUTHENTICATED" || e.Message != unknown.Message {
 			t.Fatalf("login failures must look alike: %+v vs %+v", e, unknown)
 		}
 	}
-	for range 4 { // 5 failures in a row in all
-		login(t, env, "agent.hz1", "wrong-password")
+}
+
+// loginFrom logs in from a client address and returns the answer with its
+// headers.
+func loginFrom(t *testing.T, env *apitest.Env, addr, login, password string) (*apitest.Response, http.Header) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": loginMutation, "variables": map[string]any{"l": login, "p": password}})
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
+	rec := httptest.NewRecorder()
+	env.Handler.ServeHTTP(rec, req)
+	res := &apitest.Response{Status: rec.Code, Body: rec.Body.Bytes()}
+	if err := json.Unmarshal(res.Body, res); err != nil {
+		t.Fatalf("not JSON: %s", res.Body)
 	}
-	if e := login(t, env, "agent.hz1", apitest.Password).OnlyError(t); e.Message != unknown.Message {
-		t.Fatalf("a locked account let the right password in, or said more: %+v", e)
+	return res, rec.Header()
+}
+
+// Someone who knows a login, even an admin's, cannot shut its owner out by
+// failing on purpose: the guessing address is slowed down (429
+// RATE_LIMITED with Retry-After), the account is not, and the owner logs in
+// from elsewhere.
+func TestLoginGuessingSlowsTheSourceNotTheAccount(t *testing.T) {
+	env := apitest.New(t)
+	now := time.Now()
+	env.Now = func() time.Time { return now }
+	env.User(t, user.RoleADMIN, "root")
+	const attacker, owner = "203.0.113.7", "198.51.100.2"
+
+	var limited int
+	var retry string
+	for range 20 {
+		res, h := loginFrom(t, env, attacker, "root", "guess-password")
+		if len(res.Errors) == 0 {
+			t.Fatal("a wrong password got in")
+		}
+		if res.Errors[0].Code() == "RATE_LIMITED" {
+			if res.Status != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+				t.Fatalf("RATE_LIMITED without 429 and Retry-After: %d %v", res.Status, h)
+			}
+			limited++
+			retry = h.Get("Retry-After")
+		}
 	}
-	now = now.Add(61 * time.Second) // the first lock lasts a minute
-	if s := loggedIn(t, env, "agent.hz1"); s.AccessToken == "" {
-		t.Fatal("the right password after the lock was refused")
+	if limited == 0 {
+		t.Fatal("20 wrong passwords in a row from one address were never slowed down")
 	}
-	if got := env.Client.User.GetX(apitest.System(), u.ID); got.FailedLogins != 0 || got.LockedUntil != nil {
-		t.Fatalf("a successful login did not reset the counter: %d %v", got.FailedLogins, got.LockedUntil)
+	// The attacker's address is held back even with the right password...
+	if res, _ := loginFrom(t, env, attacker, "root", apitest.Password); len(res.Errors) == 0 || res.Errors[0].Code() != "RATE_LIMITED" {
+		t.Fatalf("the guessing address should be RATE_LIMITED: %s", res.Body)
 	}
-	// A failure after the lock has run out locks again, twice as long.
-	for range 5 {
-		login(t, env, "agent.hz1", "wrong-password")
+	// ...the owner, from their own address, is not.
+	if res, _ := loginFrom(t, env, owner, "root", apitest.Password); len(res.Errors) != 0 {
+		t.Fatalf("the owner was shut out by someone else's guesses: %s", res.Body)
 	}
-	now = now.Add(61 * time.Second)
-	login(t, env, "agent.hz1", "wrong-password") // the 6th failure in a row
-	now = now.Add(61 * time.Second)
-	if e := login(t, env, "agent.hz1", apitest.Password); len(e.Errors) == 0 {
-		t.Fatal("the 6th failure in a row must lock for two minutes, not one")
+	// An unknown login gets the same treatment from the same kind of
+	// source: being slowed down says nothing about which logins exist.
+	for range 20 {
+		res, _ := loginFrom(t, env, "203.0.113.8", "nobody.here", "guess-password")
+		if len(res.Errors) == 0 {
+			t.Fatal("an unknown login got in")
+		}
+		if res.Errors[0].Code() == "RATE_LIMITED" {
+			limited--
+		}
 	}
-	now = now.Add(61 * time.Second)
-	if res := login(t, env, "agent.hz1", apitest.Password); len(res.Errors) != 0 {
-		t.Fatalf("still locked after two minutes: %s", res.Body)
+	if limited != 0 {
+		t.Fatalf("an unknown login is slowed down differently from a known one (%d more answers RATE_LIMITED)", limited)
+	}
+	// When the wait is over, the address may try again.
+	wait, err := strconv.Atoi(retry)
+	if err != nil || wait <= 0 {
+		t.Fatalf("Retry-After %q is not a number of seconds", retry)
+	}
+	now = now.Add(time.Duration(wait) * time.Second)
+	if res, _ := loginFrom(t, env, attacker, "root", apitest.Password); len(res.Errors) != 0 {
+		t.Fatalf("still held back after Retry-After: %s", res.Body)
+	}
+}
+
+// One address trying many logins is slowed down, whichever logins; another
+// address is not.
+func TestLoginGuessingManyAccountsFromOneAddress(t *testing.T) {
+	env := apitest.New(t)
+	env.Now = func() time.Time { return time.Unix(1_800_000_000, 0) }
+	env.User(t, user.RoleAGENT, "agent.hz1")
+	limited := false
+	for i := range 60 {
+		res, h := loginFrom(t, env, "203.0.113.7", fmt.Sprintf("user.%d", i), "guess-password")
+		if len(res.Errors) > 0 && res.Errors[0].Code() == "RATE_LIMITED" && h.Get("Retry-After") != "" {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("60 failures on 60 logins from one address were never slowed down")
+	}
+	if res, _ := loginFrom(t, env, "198.51.100.2", "agent.hz1", apitest.Password); len(res.Errors) != 0 {
+		t.Fatalf("another address was held back: %s", res.Body)
+	}
+}
+
+// Many addresses guessing one login are slowed down together; the user, from
+// an address they logged in from before, is not.
+func TestLoginGuessingOneAccountFromManyAddresses(t *testing.T) {
+	env := apitest.New(t)
+	env.Now = func() time.Time { return time.Unix(1_800_000_000, 0) }
+	env.User(t, user.RoleAGENT, "agent.hz1")
+	const home = "198.51.100.2"
+	if res, _ := loginFrom(t, env, home, "agent.hz1", apitest.Password); len(res.Errors) != 0 {
+		t.Fatalf("login: %s", res.Body)
+	}
+	limited := false
+	for i := range 300 {
+		res, _ := loginFrom(t, env, fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), "agent.hz1", "guess-password")
+		if len(res.Errors) > 0 && res.Errors[0].Code() == "RATE_LIMITED" {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("300 failures on one login from 300 addresses were never slowed down")
+	}
+	if res, _ := loginFrom(t, env, home, "agent.hz1", apitest.Password); len(res.Errors) != 0 {
+		t.Fatalf("the user was shut out at an address they logged in from before: %s", res.Body)
 	}
 }
 

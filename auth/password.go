@@ -1,12 +1,16 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -26,6 +30,18 @@ const (
 // ErrBadHash is returned for a stored hash this package did not write.
 var ErrBadHash = errors.New("unrecognised password hash")
 
+// argonSlots bounds the argon2id computations running at once in the
+// process, whatever asks for them: each holds 19 MiB, and 100 at once took
+// a server to 2 GB. One per core is all the CPU there is anyway; the rest
+// wait their turn. It is process-wide on purpose: the memory it guards is.
+var argonSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(password, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(password, salt, t, m, p, keyLen)
+}
+
 // ValidatePassword checks a new password against the policy: 8 to 128
 // characters (NIST SP 800-63B: length over composition rules).
 func ValidatePassword(field, password string) error {
@@ -41,7 +57,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := idKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -72,6 +88,78 @@ func CheckPassword(hash, password string) (bool, error) {
 	if err != nil {
 		return false, ErrBadHash
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	got := idKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// PasswordChecker checks passwords against their stored hashes, a bounded
+// number at a time.
+type PasswordChecker interface {
+	// Turn waits for a turn to check a password and returns its end. It
+	// fails with ErrBusy when no turn is coming soon.
+	Turn(ctx context.Context) (release func(), err error)
+	// CheckPassword checks a password against its hash, during a turn.
+	CheckPassword(hash, password string) (bool, error)
+}
+
+// ErrBusy says the password checks are all taken and their queue is full:
+// the caller is told to come back (RATE_LIMITED), not kept waiting.
+var ErrBusy = errors.New("password checks busy")
+
+// HashGate admits password checks for anonymous callers (logins): a few
+// run, a few more wait, at most maxWait; the rest are refused at once with
+// ErrBusy. A login flood then costs a queue of goroutines, not a 19 MiB
+// buffer each, and leaves the other cores to everyone else.
+type HashGate struct {
+	slots   chan struct{}
+	queue   int64
+	maxWait time.Duration
+	waiting atomic.Int64
+	// Checks counts the password hashes computed through the gate.
+	Checks atomic.Int64
+}
+
+// DefaultHashConcurrency is half the cores, at least one: logins get one
+// half of the CPU at most, requests of users logged in keep the other.
+func DefaultHashConcurrency() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// NewHashGate returns a gate running concurrency checks at once with a
+// queue of 4 per slot, each waiting at most a second; concurrency <= 0
+// means DefaultHashConcurrency.
+func NewHashGate(concurrency int) *HashGate {
+	if concurrency <= 0 {
+		concurrency = DefaultHashConcurrency()
+	}
+	return &HashGate{slots: make(chan struct{}, concurrency), queue: int64(4 * concurrency), maxWait: time.Second}
+}
+
+// Turn takes a slot, waiting in the queue if there is room in it.
+func (g *HashGate) Turn(ctx context.Context) (func(), error) {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		if g.waiting.Add(1) > g.queue {
+			g.waiting.Add(-1)
+			return nil, ErrBusy
+		}
+		t := time.NewTimer(g.maxWait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+			g.waiting.Add(-1)
+		case <-t.C:
+			g.waiting.Add(-1)
+			return nil, ErrBusy
+		case <-ctx.Done():
+			g.waiting.Add(-1)
+			return nil, ctx.Err()
+		}
+	}
+	return func() { <-g.slots }, nil
+}
+
+// CheckPassword checks a password, counting it.
+func (g *HashGate) CheckPassword(hash, password string) (bool, error) {
+	g.Checks.Add(1)
+	return CheckPassword(hash, password)
 }

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -25,5 +28,53 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if _, err := CheckPassword("plain", "plain"); err == nil {
 		t.Fatal("a malformed hash was accepted")
+	}
+}
+
+// A gate with every slot taken queues a few checks, refuses the rest at
+// once with ErrBusy, and refuses the queued ones too once they have waited
+// long enough: a flood never holds more than its slots' memory.
+func TestHashGateQueuesAFewAndRefusesTheRest(t *testing.T) {
+	g := NewHashGate(1)
+	g.maxWait = 200 * time.Millisecond
+	g.slots <- struct{}{} // the one slot is busy
+	results := make(chan error, 10)
+	for range 10 {
+		go func() {
+			release, err := g.Turn(context.Background())
+			if err == nil {
+				release()
+			}
+			results <- err
+		}()
+	}
+	busy := 0
+	for range 10 {
+		if err := <-results; errors.Is(err, ErrBusy) {
+			busy++
+		}
+	}
+	if busy != 10 {
+		t.Fatalf("%d of 10 refused busy; want all refused", busy)
+	}
+	<-g.slots // the slot frees up: a turn comes again
+	release, err := g.Turn(context.Background())
+	if err != nil {
+		t.Fatalf("after the slot freed: %v", err)
+	}
+	release()
+}
+
+// A queued check ends when its request does.
+func TestHashGateWaitEndsWithTheRequest(t *testing.T) {
+	g := NewHashGate(1)
+	g.slots <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.Turn(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if g.waiting.Load() != 0 {
+		t.Fatal("the cancelled check is still counted as waiting")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -15,13 +16,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
-)
-
-// Login throttling: after this many failures in a row an account is locked,
-// for a minute, then twice as long after each further failure, up to an hour.
-const (
-	maxFailures = 5
-	maxLock     = time.Hour
+	"estatecrm/throttle"
 )
 
 var (
@@ -47,59 +42,102 @@ type Sessions struct {
 	signer     *Signer
 	refreshTTL time.Duration
 	now        func() time.Time
+	passwords  PasswordChecker
+	logins     *throttle.Logins
+}
+
+// SessionOption changes a default of NewSessions.
+type SessionOption func(*Sessions)
+
+// WithPasswordChecker checks login passwords with c instead of a HashGate
+// of DefaultHashConcurrency.
+func WithPasswordChecker(c PasswordChecker) SessionOption {
+	return func(s *Sessions) { s.passwords = c }
+}
+
+// WithLoginLimits throttles failed logins with l instead of
+// throttle.DefaultLoginLimits.
+func WithLoginLimits(l throttle.LoginLimits) SessionOption {
+	return func(s *Sessions) { s.logins = throttle.NewLogins(l) }
 }
 
 // NewSessions returns the session service.
-func NewSessions(client *ent.Client, signer *Signer, refreshTTL time.Duration, now func() time.Time) *Sessions {
+func NewSessions(client *ent.Client, signer *Signer, refreshTTL time.Duration, now func() time.Time, opts ...SessionOption) *Sessions {
 	if now == nil {
 		now = time.Now
 	}
-	return &Sessions{client: client, signer: signer, refreshTTL: refreshTTL, now: now}
+	s := &Sessions{client: client, signer: signer, refreshTTL: refreshTTL, now: now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.passwords == nil {
+		s.passwords = NewHashGate(0)
+	}
+	if s.logins == nil {
+		s.logins = throttle.NewLogins(throttle.DefaultLoginLimits())
+	}
+	return s
 }
 
-// Login checks a login and password and opens a new session. Every failure
-// gets the same answer, whether the login is unknown, the password wrong,
-// the user disabled or the account locked.
+// Login checks a login and password and opens a new session.
+//
+// Failures slow down their source, never the account (throttle.Logins): an
+// address that keeps failing on a login is answered RATE_LIMITED for a
+// while, before any lookup, whether or not the login exists, and the user
+// logging in from elsewhere is not held back. Every other failure (unknown
+// login, wrong password, disabled user, user without a password) does the
+// same work, one lookup and one password check, and gets the same answer,
+// so neither the answer nor its time tells whether a login exists.
 func (s *Sessions) Login(ctx context.Context, login, password string) (*Tokens, error) {
 	ctx = SystemContext(ctx)
 	now := s.now().UTC()
-	u, err := s.client.User.Query().Where(user.Login(normalLogin(login))).WithProjects().Only(ctx)
-	if ent.IsNotFound(err) {
-		_, _ = CheckPassword(dummyHash(), password) // the same work as for a known login
-		return nil, errLogin
+	name := normalLogin(login)
+	attempt, wait := s.logins.Begin(throttle.Source(ctx), name, now)
+	if attempt == nil {
+		return nil, throttle.Refuse(ctx, wait)
+	}
+	u, ok, err := s.checkPassword(ctx, name, password)
+	if errors.Is(err, ErrBusy) {
+		return nil, throttle.Refuse(ctx, time.Second)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !u.Active || u.PasswordHash == "" || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
+	usable := u != nil && u.Active && u.PasswordHash != ""
+	if !ok || !usable {
+		attempt.Failed(now)
 		return nil, errLogin
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
-	if err != nil {
+	attempt.Succeeded(now)
+	if u.Edges.Projects, err = u.QueryProjects().All(ctx); err != nil {
 		return nil, err
-	}
-	if !ok {
-		if err := s.recordFailure(ctx, u, now); err != nil {
-			return nil, err
-		}
-		return nil, errLogin
-	}
-	if u.FailedLogins > 0 || u.LockedUntil != nil {
-		if err := s.client.User.UpdateOne(u).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
-			return nil, err
-		}
 	}
 	return s.open(ctx, u, newFamily())
 }
 
-func (s *Sessions) recordFailure(ctx context.Context, u *ent.User, now time.Time) error {
-	n := u.FailedLogins + 1
-	upd := s.client.User.UpdateOne(u).SetFailedLogins(n)
-	if n >= maxFailures {
-		lock := time.Minute << min(n-maxFailures, 6)
-		upd.SetLockedUntil(now.Add(min(lock, maxLock)))
+// checkPassword looks the login up and checks the password, during a turn
+// of the password checker taken before the lookup, so that a login turned
+// away for being one too many costs no query. An unusable user (unknown,
+// disabled, without a password) is checked against a dummy hash: the same
+// work, and never a match.
+func (s *Sessions) checkPassword(ctx context.Context, name, password string) (*ent.User, bool, error) {
+	release, err := s.passwords.Turn(ctx)
+	if err != nil {
+		return nil, false, err
 	}
-	return upd.Exec(ctx)
+	defer release()
+	// The projects are loaded after the password is right: a known login
+	// must not cost one query more than an unknown one.
+	u, err := s.client.User.Query().Where(user.Login(name)).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, false, err
+	}
+	hash := dummyHash()
+	if u != nil && u.Active && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	ok, err := s.passwords.CheckPassword(hash, password)
+	return u, ok, err
 }
 
 // Refresh trades a refresh token for a new pair. A token is good once: a

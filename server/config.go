@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"estatecrm/aftersales"
+	"estatecrm/throttle"
 )
 
 // Config is every setting of the server, from environment variables with
@@ -43,6 +44,17 @@ type Config struct {
 	UploadDir string
 	// SLA is the complaint deadline policy.
 	SLA aftersales.Policy
+	// UserRateLimit bounds the requests of one logged-in user.
+	UserRateLimit throttle.Rate
+	// AnonymousRateLimit bounds the requests without credentials from one
+	// client address.
+	AnonymousRateLimit throttle.Rate
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; none by default, so a client cannot choose its address.
+	TrustedProxies throttle.Proxies
+	// PasswordHashConcurrency is how many login password checks run at
+	// once (each holds 19 MiB); 0 is half the cores.
+	PasswordHashConcurrency int
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -93,6 +105,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.UploadDir, "upload-dir", env.str("UPLOAD_DIR", ""), "directory of uploads in flight; empty: the system's temporary directory (UPLOAD_DIR)")
 	sla := fs.String("complaint-sla", env.str("COMPLAINT_SLA", ""), "complaint deadlines overriding the defaults URGENT=2h/24h,NORMAL=24h/48h,LOW=48h/168h, e.g. URGENT=1h/12h (COMPLAINT_SLA)")
 	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
+	userRate := fs.String("user-rate-limit", env.str("USER_RATE_LIMIT", "12000"), "requests a minute of one logged-in user, in bursts of a tenth, or N/DURATION; 0: no limit (USER_RATE_LIMIT)")
+	anonRate := fs.String("anonymous-rate-limit", env.str("ANONYMOUS_RATE_LIMIT", "600"), "requests a minute without credentials from one client address, in bursts of a tenth, or N/DURATION; 0: no limit (ANONYMOUS_RATE_LIMIT)")
+	proxies := fs.String("trusted-proxies", env.str("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; empty: none (TRUSTED_PROXIES)")
+	fs.IntVar(&cfg.PasswordHashConcurrency, "password-hash-concurrency", int(env.int64("PASSWORD_HASH_CONCURRENCY", 0)), "login password checks at once, 19 MiB each; 0: half the cores (PASSWORD_HASH_CONCURRENCY)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -133,6 +149,18 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.SLA, err = aftersales.ParsePolicy(*sla); err != nil {
 		return cfg, err
+	}
+	if cfg.UserRateLimit, err = throttle.ParseRate(*userRate); err != nil {
+		return cfg, fmt.Errorf("user-rate-limit: %w", err)
+	}
+	if cfg.AnonymousRateLimit, err = throttle.ParseRate(*anonRate); err != nil {
+		return cfg, fmt.Errorf("anonymous-rate-limit: %w", err)
+	}
+	if cfg.TrustedProxies, err = throttle.ParseProxies(*proxies); err != nil {
+		return cfg, err
+	}
+	if cfg.PasswordHashConcurrency < 0 {
+		return cfg, fmt.Errorf("password-hash-concurrency must not be negative")
 	}
 	if cfg.RefreshTokenTTL <= 0 {
 		return cfg, fmt.Errorf("refresh-token-ttl must be positive")

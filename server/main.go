@@ -143,18 +143,21 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		}
 	}
 	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
+	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
+		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	handler := api.New(api.Config{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
 		RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		UploadDir:      cfg.UploadDir,
+		Limits:         api.RequestLimits{PerUser: cfg.UserRateLimit, PerAddress: cfg.AnonymousRateLimit, Proxies: cfg.TrustedProxies},
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,
 		Logger:   logger,
 		Signer:   signer,
-		Sessions: auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil),
+		Sessions: sessions,
 		APIKeys:  auth.NewAPIKeys(client, nil),
 		Zone:     cfg.Zone,
 		Hub:      hub,
