@@ -66,9 +66,10 @@ func DefaultLimits() Limits {
 // Install sets srv's parser token limit, turns off "did you mean" suggestions
 // (they reveal the schema to someone probing it), and adds l, which measures
 // each operation, reports its cost in extensions.cost and refuses it when it
-// is over a limit. It also adds a last transport that answers a request no
-// other transport takes (a form POST, a PUT) with a coded error instead of
-// gqlgen's bare "transport not supported". Add GET in place of gqlgen's
+// is over a limit, and FilterAccess, which refuses a filter or an order on
+// a field the viewer may not read. It also adds a last transport that
+// answers a request no other transport takes (a form POST, a PUT) with a
+// coded error instead of gqlgen's bare "transport not supported". Add GET in place of gqlgen's
 // transport.GET so that a mutation sent with GET is refused with a code too.
 //
 // Call it after AddTransport, so that the last transport stays last, and
