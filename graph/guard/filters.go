@@ -290,11 +290,9 @@ func (w *accessWalker) where(v any, entity string, def *ast.Definition, s *argSi
 		switch fd := def.Fields.ForName(k); {
 		case fd == nil:
 			// The validator refuses unknown fields before this runs.
-		case k == "and" || k == "or" || k == "not" || w.isInput(fd.Type):
-			sub := def
-			if w.isInput(fd.Type) && k != "and" && k != "or" && k != "not" {
-				sub = w.schema.Types[fd.Type.Name()] // an edge: hasUnitsWith
-			}
+		case w.isInput(fd.Type):
+			// and, or, not: this input again; an edge (hasUnitsWith): its own.
+			sub := w.schema.Types[fd.Type.Name()]
 			err = w.list(m[k], strings.TrimSuffix(sub.Name, "WhereInput"), sub, s)
 		case !rule.MayFilter(w.viewer, entity, snake(baseField(def, k))):
 			err = forbid(*s, "filtering %s by %s is not allowed: the field is not readable here", entity, k)

@@ -69,8 +69,9 @@ func DefaultLimits() Limits {
 // is over a limit, and FilterAccess, which refuses a filter or an order on
 // a field the viewer may not read. It also adds a last transport that
 // answers a request no other transport takes (a form POST, a PUT) with a
-// coded error instead of gqlgen's bare "transport not supported". Add GET in place of gqlgen's
-// transport.GET so that a mutation sent with GET is refused with a code too.
+// coded error instead of gqlgen's bare "transport not supported". Add GET
+// in place of gqlgen's transport.GET so that a mutation sent with GET is
+// refused with a code too.
 //
 // Call it after AddTransport, so that the last transport stays last, and
 // before any other Use: l must measure an operation before PageSize walks it
