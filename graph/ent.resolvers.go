@@ -8,7 +8,16 @@ package graph
 import (
 	"context"
 	"estatecrm/ent"
+	"estatecrm/ent/auditevent"
+	"estatecrm/ent/building"
+	"estatecrm/ent/complaint"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/deal"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
+	"estatecrm/ent/visit"
+	"estatecrm/rule"
 
 	"entgo.io/contrib/entgql"
 )
@@ -83,6 +92,126 @@ func (r *queryResolver) Visits(ctx context.Context, after *entgql.Cursor[pulid.I
 		Paginate(ctx, after, first, before, last, ent.WithVisitOrder(orderBy), ent.WithVisitFilter(where.Filter))
 }
 
+// HasProject is the resolver for the hasProject field.
+func (r *auditEventWhereInputResolver) HasProject(ctx context.Context, obj *ent.AuditEventWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, auditevent.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *auditEventWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.AuditEventWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *buildingWhereInputResolver) HasProject(ctx context.Context, obj *ent.BuildingWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, building.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *buildingWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.BuildingWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasUnits is the resolver for the hasUnits field.
+func (r *buildingWhereInputResolver) HasUnits(ctx context.Context, obj *ent.BuildingWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, building.HasUnitsWith, rule.UnitsVisibleTo)
+	return nil
+}
+
+// HasUnitsWith is the resolver for the hasUnitsWith field.
+func (r *buildingWhereInputResolver) HasUnitsWith(ctx context.Context, obj *ent.BuildingWhereInput, data []*ent.UnitWhereInput) error {
+	obj.HasUnitsWith = rule.ScopeEdge(ctx, data, rule.UnitsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *complaintWhereInputResolver) HasProject(ctx context.Context, obj *ent.ComplaintWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, complaint.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *complaintWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.ComplaintWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *customerWhereInputResolver) HasProject(ctx context.Context, obj *ent.CustomerWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, customer.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *customerWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.CustomerWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *dealWhereInputResolver) HasProject(ctx context.Context, obj *ent.DealWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, deal.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *dealWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.DealWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasUnits is the resolver for the hasUnits field.
+func (r *projectWhereInputResolver) HasUnits(ctx context.Context, obj *ent.ProjectWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, project.HasUnitsWith, rule.UnitsVisibleTo)
+	return nil
+}
+
+// HasUnitsWith is the resolver for the hasUnitsWith field.
+func (r *projectWhereInputResolver) HasUnitsWith(ctx context.Context, obj *ent.ProjectWhereInput, data []*ent.UnitWhereInput) error {
+	obj.HasUnitsWith = rule.ScopeEdge(ctx, data, rule.UnitsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *unitWhereInputResolver) HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, unit.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *unitWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasBuilding is the resolver for the hasBuilding field.
+func (r *unitWhereInputResolver) HasBuilding(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, unit.HasBuildingWith, rule.BuildingsVisibleTo)
+	return nil
+}
+
+// HasBuildingWith is the resolver for the hasBuildingWith field.
+func (r *unitWhereInputResolver) HasBuildingWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.BuildingWhereInput) error {
+	obj.HasBuildingWith = rule.ScopeEdge(ctx, data, rule.BuildingsVisibleTo)
+	return nil
+}
+
+// HasProject is the resolver for the hasProject field.
+func (r *visitWhereInputResolver) HasProject(ctx context.Context, obj *ent.VisitWhereInput, data *bool) error {
+	rule.ScopeHas(ctx, obj, data, visit.HasProjectWith, rule.ProjectsVisibleTo)
+	return nil
+}
+
+// HasProjectWith is the resolver for the hasProjectWith field.
+func (r *visitWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.VisitWhereInput, data []*ent.ProjectWhereInput) error {
+	obj.HasProjectWith = rule.ScopeEdge(ctx, data, rule.ProjectsVisibleTo)
+	return nil
+}
+
 // Complaint returns ComplaintResolver implementation.
 func (r *Resolver) Complaint() ComplaintResolver { return &complaintResolver{r} }
 
@@ -95,9 +224,51 @@ func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// AuditEventWhereInput returns AuditEventWhereInputResolver implementation.
+func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
+	return &auditEventWhereInputResolver{r}
+}
+
+// BuildingWhereInput returns BuildingWhereInputResolver implementation.
+func (r *Resolver) BuildingWhereInput() BuildingWhereInputResolver {
+	return &buildingWhereInputResolver{r}
+}
+
+// ComplaintWhereInput returns ComplaintWhereInputResolver implementation.
+func (r *Resolver) ComplaintWhereInput() ComplaintWhereInputResolver {
+	return &complaintWhereInputResolver{r}
+}
+
+// CustomerWhereInput returns CustomerWhereInputResolver implementation.
+func (r *Resolver) CustomerWhereInput() CustomerWhereInputResolver {
+	return &customerWhereInputResolver{r}
+}
+
+// DealWhereInput returns DealWhereInputResolver implementation.
+func (r *Resolver) DealWhereInput() DealWhereInputResolver { return &dealWhereInputResolver{r} }
+
+// ProjectWhereInput returns ProjectWhereInputResolver implementation.
+func (r *Resolver) ProjectWhereInput() ProjectWhereInputResolver {
+	return &projectWhereInputResolver{r}
+}
+
+// UnitWhereInput returns UnitWhereInputResolver implementation.
+func (r *Resolver) UnitWhereInput() UnitWhereInputResolver { return &unitWhereInputResolver{r} }
+
+// VisitWhereInput returns VisitWhereInputResolver implementation.
+func (r *Resolver) VisitWhereInput() VisitWhereInputResolver { return &visitWhereInputResolver{r} }
+
 type (
-	complaintResolver      struct{ *Resolver }
-	complaintPhotoResolver struct{ *Resolver }
-	customerResolver       struct{ *Resolver }
-	queryResolver          struct{ *Resolver }
+	complaintResolver            struct{ *Resolver }
+	complaintPhotoResolver       struct{ *Resolver }
+	customerResolver             struct{ *Resolver }
+	queryResolver                struct{ *Resolver }
+	auditEventWhereInputResolver struct{ *Resolver }
+	buildingWhereInputResolver   struct{ *Resolver }
+	complaintWhereInputResolver  struct{ *Resolver }
+	customerWhereInputResolver   struct{ *Resolver }
+	dealWhereInputResolver       struct{ *Resolver }
+	projectWhereInputResolver    struct{ *Resolver }
+	unitWhereInputResolver       struct{ *Resolver }
+	visitWhereInputResolver      struct{ *Resolver }
 )

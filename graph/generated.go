@@ -58,6 +58,14 @@ type ResolverRoot interface {
 	SlaClock() SlaClockResolver
 	Subscription() SubscriptionResolver
 	UnitStatusEvent() UnitStatusEventResolver
+	AuditEventWhereInput() AuditEventWhereInputResolver
+	BuildingWhereInput() BuildingWhereInputResolver
+	ComplaintWhereInput() ComplaintWhereInputResolver
+	CustomerWhereInput() CustomerWhereInputResolver
+	DealWhereInput() DealWhereInputResolver
+	ProjectWhereInput() ProjectWhereInputResolver
+	UnitWhereInput() UnitWhereInputResolver
+	VisitWhereInput() VisitWhereInputResolver
 }
 
 type DirectiveRoot struct {
@@ -707,6 +715,43 @@ type SubscriptionResolver interface {
 }
 type UnitStatusEventResolver interface {
 	Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error)
+}
+
+type AuditEventWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.AuditEventWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.AuditEventWhereInput, data []*ent.ProjectWhereInput) error
+}
+type BuildingWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.BuildingWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.BuildingWhereInput, data []*ent.ProjectWhereInput) error
+	HasUnits(ctx context.Context, obj *ent.BuildingWhereInput, data *bool) error
+	HasUnitsWith(ctx context.Context, obj *ent.BuildingWhereInput, data []*ent.UnitWhereInput) error
+}
+type ComplaintWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.ComplaintWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.ComplaintWhereInput, data []*ent.ProjectWhereInput) error
+}
+type CustomerWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.CustomerWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.CustomerWhereInput, data []*ent.ProjectWhereInput) error
+}
+type DealWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.DealWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.DealWhereInput, data []*ent.ProjectWhereInput) error
+}
+type ProjectWhereInputResolver interface {
+	HasUnits(ctx context.Context, obj *ent.ProjectWhereInput, data *bool) error
+	HasUnitsWith(ctx context.Context, obj *ent.ProjectWhereInput, data []*ent.UnitWhereInput) error
+}
+type UnitWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.ProjectWhereInput) error
+	HasBuilding(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
+	HasBuildingWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.BuildingWhereInput) error
+}
+type VisitWhereInputResolver interface {
+	HasProject(ctx context.Context, obj *ent.VisitWhereInput, data *bool) error
+	HasProjectWith(ctx context.Context, obj *ent.VisitWhereInput, data []*ent.ProjectWhereInput) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -20458,14 +20503,18 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.AuditEventWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.AuditEventWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -21043,28 +21092,36 @@ func (ec *executionContext) unmarshalInputBuildingWhereInput(ctx context.Context
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.BuildingWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.BuildingWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasUnits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnits"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasUnits = data
+			if err = ec.Resolvers.BuildingWhereInput().HasUnits(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasUnitsWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsWith"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasUnitsWith = data
+			if err = ec.Resolvers.BuildingWhereInput().HasUnitsWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -24551,14 +24608,18 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.ComplaintWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.ComplaintWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -26627,14 +26688,18 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.CustomerWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.CustomerWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -27849,14 +27914,18 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.DealWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.DealWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -29428,14 +29497,18 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 			if err != nil {
 				return it, err
 			}
-			it.HasUnits = data
+			if err = ec.Resolvers.ProjectWhereInput().HasUnits(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasUnitsWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsWith"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasUnitsWith = data
+			if err = ec.Resolvers.ProjectWhereInput().HasUnitsWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -31109,28 +31182,36 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.UnitWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.UnitWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasBuilding":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuilding"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasBuilding = data
+			if err = ec.Resolvers.UnitWhereInput().HasBuilding(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasBuildingWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuildingWith"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasBuildingWith = data
+			if err = ec.Resolvers.UnitWhereInput().HasBuildingWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil
@@ -32839,14 +32920,18 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 			if err != nil {
 				return it, err
 			}
-			it.HasProject = data
+			if err = ec.Resolvers.VisitWhereInput().HasProject(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasProjectWith = data
+			if err = ec.Resolvers.VisitWhereInput().HasProjectWith(ctx, &it, data); err != nil {
+				return it, err
+			}
 		}
 	}
 	return it, nil

@@ -36,58 +36,87 @@ func publishedUnit() predicate.Unit {
 	return unit.And(unit.Published(true), unit.HasProjectWith(project.Published(true)))
 }
 
-// FilterProjects: staff see their projects, a homeowner the projects of their
-// units, a portal the published ones.
+// all matches every row: what an admin or the system sees.
+func all(*sql.Selector) {}
+
+// ProjectsVisibleTo is the projects v may see: staff their projects, a
+// homeowner the projects of their units, a portal the published ones, an
+// admin all. FilterProjects scopes reads with it, and edge filters
+// (hasProjectWith) look only at the rows it matches.
+func ProjectsVisibleTo(v *auth.Viewer) predicate.Project {
+	switch role(v) {
+	case auth.RoleAdmin, auth.RoleSystem:
+		return all
+	case auth.RoleManager, auth.RoleAgent:
+		return project.IDIn(v.ProjectIDs...)
+	case auth.RoleOwner:
+		return project.HasUnitsWith(ownedUnit(v))
+	case auth.RolePortal:
+		return project.Published(true)
+	}
+	return none
+}
+
+// BuildingsVisibleTo is the buildings v may see: those of the projects it
+// sees, and for a homeowner those of their units.
+func BuildingsVisibleTo(v *auth.Viewer) predicate.Building {
+	switch role(v) {
+	case auth.RoleAdmin, auth.RoleSystem:
+		return all
+	case auth.RoleManager, auth.RoleAgent:
+		return building.ProjectIDIn(v.ProjectIDs...)
+	case auth.RoleOwner:
+		return building.HasUnitsWith(ownedUnit(v))
+	case auth.RolePortal:
+		return building.HasProjectWith(project.Published(true))
+	}
+	return none
+}
+
+// UnitsVisibleTo is the units v may see: staff their projects' units, a
+// homeowner their own, a portal the published units of published projects.
+func UnitsVisibleTo(v *auth.Viewer) predicate.Unit {
+	switch role(v) {
+	case auth.RoleAdmin, auth.RoleSystem:
+		return all
+	case auth.RoleManager, auth.RoleAgent:
+		return unit.ProjectIDIn(v.ProjectIDs...)
+	case auth.RoleOwner:
+		return ownedUnit(v)
+	case auth.RolePortal:
+		return publishedUnit()
+	}
+	return none
+}
+
+// role is v's role, "" for no viewer.
+func role(v *auth.Viewer) auth.Role {
+	if v == nil {
+		return ""
+	}
+	return v.Role
+}
+
+// FilterProjects: see ProjectsVisibleTo.
 func FilterProjects() privacy.QueryRule {
 	return privacy.ProjectQueryRuleFunc(func(ctx context.Context, q *ent.ProjectQuery) error {
-		v := auth.FromContext(ctx)
-		switch v.Role {
-		case auth.RoleManager, auth.RoleAgent:
-			q.Where(project.IDIn(v.ProjectIDs...))
-		case auth.RoleOwner:
-			q.Where(project.HasUnitsWith(ownedUnit(v)))
-		case auth.RolePortal:
-			q.Where(project.Published(true))
-		default:
-			q.Where(none)
-		}
+		q.Where(ProjectsVisibleTo(auth.FromContext(ctx)))
 		return privacy.Allow
 	})
 }
 
-// FilterBuildings follows the projects.
+// FilterBuildings: see BuildingsVisibleTo.
 func FilterBuildings() privacy.QueryRule {
 	return privacy.BuildingQueryRuleFunc(func(ctx context.Context, q *ent.BuildingQuery) error {
-		v := auth.FromContext(ctx)
-		switch v.Role {
-		case auth.RoleManager, auth.RoleAgent:
-			q.Where(building.ProjectIDIn(v.ProjectIDs...))
-		case auth.RoleOwner:
-			q.Where(building.HasUnitsWith(ownedUnit(v)))
-		case auth.RolePortal:
-			q.Where(building.HasProjectWith(project.Published(true)))
-		default:
-			q.Where(none)
-		}
+		q.Where(BuildingsVisibleTo(auth.FromContext(ctx)))
 		return privacy.Allow
 	})
 }
 
-// FilterUnits: staff see their projects' units, a homeowner their own, a
-// portal the published units of published projects.
+// FilterUnits: see UnitsVisibleTo.
 func FilterUnits() privacy.QueryRule {
 	return privacy.UnitQueryRuleFunc(func(ctx context.Context, q *ent.UnitQuery) error {
-		v := auth.FromContext(ctx)
-		switch v.Role {
-		case auth.RoleManager, auth.RoleAgent:
-			q.Where(unit.ProjectIDIn(v.ProjectIDs...))
-		case auth.RoleOwner:
-			q.Where(ownedUnit(v))
-		case auth.RolePortal:
-			q.Where(publishedUnit())
-		default:
-			q.Where(none)
-		}
+		q.Where(UnitsVisibleTo(auth.FromContext(ctx)))
 		return privacy.Allow
 	})
 }
@@ -123,30 +152,34 @@ func FilterCustomers() privacy.QueryRule {
 // some viewers, it adds to the columns read those the mask decides by,
 // whatever the client asked for (GraphQL field collection selects only
 // that): a customer's owner and project with its phone (MaySeePhone, and the
-// audit of phone reads), a deal's agent with its price (MaySeeDealTerms), a
-// unit's hold expiry with its status (a lapsed hold reads as available).
-// Without them an agent saw even their own customers' phones masked.
+// audit of phone reads), a deal's agent with any of its terms
+// (MaySeeDealTerms), a unit's status and hold expiry with its status or
+// hold (a lapsed hold reads as available, and as held by nobody).
+// Without them an agent saw even their own customers' phones masked, and
+// their own deals' discount and deposit when the price was not asked for.
 func loadDeciders() privacy.QueryRule {
 	return privacy.QueryRuleFunc(func(_ context.Context, q ent.Query) error {
 		switch q := q.(type) {
 		case *ent.CustomerQuery:
-			q.Where(alsoSelect(customer.FieldID, customer.FieldPhone, customer.FieldOwnerID, customer.FieldProjectID))
+			q.Where(alsoSelect(customer.FieldID, []string{customer.FieldPhone}, customer.FieldOwnerID, customer.FieldProjectID))
 		case *ent.DealQuery:
-			q.Where(alsoSelect(deal.FieldID, deal.FieldPrice, deal.FieldAgentID))
+			q.Where(alsoSelect(deal.FieldID, []string{deal.FieldPrice, deal.FieldDiscountBp, deal.FieldDeposit}, deal.FieldAgentID))
 		case *ent.UnitQuery:
-			q.Where(alsoSelect(unit.FieldID, unit.FieldStatus, unit.FieldHoldExpiresAt))
+			q.Where(alsoSelect(unit.FieldID, []string{unit.FieldStatus, unit.FieldHoldExpiresAt, unit.FieldHeldByID, unit.FieldHeldForID},
+				unit.FieldStatus, unit.FieldHoldExpiresAt))
 		}
 		return privacy.Skip
 	})
 }
 
 // alsoSelect returns a no-op predicate that, on a selector loading rows (its
-// id) with the masked field, appends the deciding columns to what it reads.
-// Other selections (counts, group-bys, a Select of other fields) are left alone.
-func alsoSelect(id, masked string, deciders ...string) func(*sql.Selector) {
+// id) with any of the masked fields, appends the deciding columns to what it
+// reads. Other selections (counts, group-bys, a Select of other fields) are
+// left alone.
+func alsoSelect(id string, masked []string, deciders ...string) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		cols := s.SelectedColumns()
-		if !slices.Contains(cols, s.C(id)) || !slices.Contains(cols, s.C(masked)) {
+		if !slices.Contains(cols, s.C(id)) || !slices.ContainsFunc(masked, func(f string) bool { return slices.Contains(cols, s.C(f)) }) {
 			return
 		}
 		for _, f := range deciders {

@@ -44,20 +44,34 @@ type Limits struct {
 	// MaxTokens bounds the tokens gqlgen's parser reads before giving up,
 	// which bounds the work of parsing and validation; Install sets it.
 	MaxTokens int
+	// MaxListItems bounds every list in an argument, written in the
+	// document or sent as a variable (`nameIn`, `or`, `ids`): each item is
+	// a bind parameter or a clause, and PostgreSQL takes at most 65,535.
+	MaxListItems int
+	// MaxFilterDepth bounds how deeply a filter (a *WhereInput argument)
+	// nests: `{not: {or: [{hasUnitsWith: {…}}]}}` is 4 deep.
+	MaxFilterDepth int
+	// MaxFilterTerms bounds the terms of an operation's filters and orders:
+	// each value they hold counts one, each item of a list too. Each term
+	// also costs 1, multiplied like the field that takes it (see MaxCost).
+	MaxFilterTerms int
 }
 
 // DefaultLimits returns the limits every public GraphQL endpoint should have.
 func DefaultLimits() Limits {
-	return Limits{MaxDepth: 10, MaxAliases: 15, MaxDirectives: 50, MaxCost: 5000, MaxTokens: 1000}
+	return Limits{MaxDepth: 10, MaxAliases: 15, MaxDirectives: 50, MaxCost: 5000, MaxTokens: 1000,
+		MaxListItems: MaxPageSize, MaxFilterDepth: 6, MaxFilterTerms: 200}
 }
 
 // Install sets srv's parser token limit, turns off "did you mean" suggestions
 // (they reveal the schema to someone probing it), and adds l, which measures
 // each operation, reports its cost in extensions.cost and refuses it when it
-// is over a limit. It also adds a last transport that answers a request no
-// other transport takes (a form POST, a PUT) with a coded error instead of
-// gqlgen's bare "transport not supported". Add GET in place of gqlgen's
-// transport.GET so that a mutation sent with GET is refused with a code too.
+// is over a limit, and FilterAccess, which refuses a filter or an order on
+// a field the viewer may not read. It also adds a last transport that
+// answers a request no other transport takes (a form POST, a PUT) with a
+// coded error instead of gqlgen's bare "transport not supported". Add GET
+// in place of gqlgen's transport.GET so that a mutation sent with GET is
+// refused with a code too.
 //
 // Call it after AddTransport, so that the last transport stays last, and
 // before any other Use: l must measure an operation before PageSize walks it
@@ -70,6 +84,7 @@ func Install(srv *handler.Server, l Limits) {
 	srv.SetParserTokenLimit(max(l.MaxTokens, 0)) // gqlgen's 0 means no limit
 	srv.SetDisableSuggestion(true)
 	srv.Use(l)
+	srv.Use(&FilterAccess{})
 	srv.AddTransport(unsupported{})
 }
 
@@ -78,6 +93,7 @@ func (l Limits) withDefaults() Limits {
 	for _, f := range []struct{ v, d *int }{
 		{&l.MaxDepth, &d.MaxDepth}, {&l.MaxAliases, &d.MaxAliases}, {&l.MaxDirectives, &d.MaxDirectives},
 		{&l.MaxCost, &d.MaxCost}, {&l.MaxTokens, &d.MaxTokens},
+		{&l.MaxListItems, &d.MaxListItems}, {&l.MaxFilterDepth, &d.MaxFilterDepth}, {&l.MaxFilterTerms, &d.MaxFilterTerms},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.d
@@ -130,9 +146,14 @@ func (l Limits) MutateOperationContext(ctx context.Context, rc *graphql.Operatio
 		return refuse(rc.Operation.Position, "a %s cannot be sent with GET; use POST", rc.Operation.Operation)
 	}
 	l = l.withDefaults()
-	m, dirs := measureDocument(rc.Doc, rc.Operation, rc.Variables, l.MaxDirectives)
+	m, dirs, args := measureDocument(rc.Doc, rc.Operation, rc.Variables, l)
 	rc.Stats.SetExtension(costStat, Cost{Requested: m.cost, Limit: max(l.MaxCost, 0)})
 	switch {
+	case args.err != nil:
+		// First: an argument over a limit is what makes the cost too high too.
+		return args.err
+	case l.MaxFilterTerms > 0 && m.terms > l.MaxFilterTerms:
+		return args.refuse(args.largest, "%s filter terms are over the limit of %d", count(m.terms), l.MaxFilterTerms)
 	case l.MaxDepth > 0 && m.depth > l.MaxDepth:
 		return refuse(m.deepest, "query depth %d is over the limit of %d", m.depth, l.MaxDepth)
 	case l.MaxAliases > 0 && m.aliases > l.MaxAliases:
@@ -202,6 +223,7 @@ type measure struct {
 	deepest *ast.Position // a field at depth
 	aliases int
 	cost    int
+	terms   int // of filters and orders (MaxFilterTerms)
 }
 
 func (m *measure) add(o measure) {
@@ -210,6 +232,7 @@ func (m *measure) add(o measure) {
 	}
 	m.aliases = add(m.aliases, o.aliases)
 	m.cost = add(m.cost, o.cost)
+	m.terms = add(m.terms, o.terms)
 }
 
 // directives counts the directives written in a document and finds the
@@ -238,13 +261,19 @@ type walker struct {
 	fragments map[string]measure
 	visiting  map[string]bool
 	dirs      directives
+	// args measures the arguments of the operation's fields (filters.go);
+	// nil while the rest of the document, which does not run, is walked.
+	args *argMeasure
 }
 
-// measureDocument measures op and counts the directives of the whole doc.
-func measureDocument(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, maxDirectives int) (measure, directives) {
+// measureDocument measures op, its arguments, and counts the directives of
+// the whole doc.
+func measureDocument(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, l Limits) (measure, directives, *argMeasure) {
+	args := &argMeasure{limits: l}
 	w := &walker{vars: vars, doc: doc, fragments: map[string]measure{}, visiting: map[string]bool{},
-		dirs: directives{limit: maxDirectives}}
+		dirs: directives{limit: l.MaxDirectives}, args: args}
 	m := w.operation(op)
+	w.args = nil
 	// The rest of the document only adds its directives: it was parsed and
 	// validated, but does not run.
 	for _, o := range doc.Operations {
@@ -255,7 +284,7 @@ func measureDocument(doc *ast.QueryDocument, op *ast.OperationDefinition, vars m
 	for _, f := range doc.Fragments {
 		w.fragment(f.Name, f)
 	}
-	return m, w.dirs
+	return m, w.dirs, args
 }
 
 func (w *walker) operation(op *ast.OperationDefinition) measure {
@@ -286,7 +315,8 @@ func (w *walker) set(set ast.SelectionSet) measure {
 
 func (w *walker) field(f *ast.Field) measure {
 	sub := w.set(f.SelectionSet)
-	m := measure{aliases: sub.aliases, cost: add(1, w.pagedCost(f, sub.cost))}
+	terms := w.argTerms(f)
+	m := measure{aliases: sub.aliases, cost: add(add(1, terms), w.pagedCost(f, sub.cost)), terms: add(sub.terms, terms)}
 	if f.Alias != "" && f.Alias != f.Name {
 		m.aliases = add(m.aliases, 1)
 	}
