@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/auth"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -134,8 +135,7 @@ func FilterCustomers() privacy.QueryRule {
 		case auth.RoleAgent:
 			q.Where(customer.Or(
 				customer.OwnerID(v.UserID),
-				customer.And(customer.ProjectIDIn(v.ProjectIDs...),
-					customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLT(now()))),
+				customer.And(customer.ProjectIDIn(v.ProjectIDs...), PublicPool(clock.Now(ctx))),
 				// The homeowner of a complaint the agent works or filed (phone masked).
 				customer.HasComplaintsWith(complaint.Or(complaint.AssigneeID(v.UserID), complaint.FiledByID(v.UserID))),
 			))

@@ -18,7 +18,6 @@ package rule
 import (
 	"context"
 	"slices"
-	"time"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -89,10 +88,6 @@ func SystemOnly() privacy.Policy {
 
 // none matches no row.
 func none(s *sql.Selector) { s.Where(sql.False()) }
-
-// now is the system's time, read by FilterCustomers (filters.go) until it
-// takes the request's clock like the rest of the package: PublicPool(clock.Now(ctx)).
-func now() time.Time { return time.Now().UTC() }
 
 // MaySeePhone reports whether the viewer may see a customer's full phone:
 // admins, managers (audited), the owning agent and the customer themself.
