@@ -166,9 +166,13 @@ func (s *Sessions) revokeFamily(ctx context.Context, family string, then error) 
 	return then
 }
 
-// open issues an access token and a new refresh token of the family.
+// open issues an access token and a new refresh token of the family. The
+// access token names the family as its session, so that revoking the family
+// (logout, a replayed refresh token, a password change) ends it too.
 func (s *Sessions) open(ctx context.Context, u *ent.User, family string) (*Tokens, error) {
-	access, accessExp, err := s.signer.Issue(ViewerOf(u))
+	v := ViewerOf(u)
+	v.SessionID = family
+	access, accessExp, err := s.signer.Issue(v)
 	if err != nil {
 		return nil, err
 	}
