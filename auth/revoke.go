@@ -20,6 +20,9 @@ import (
 // user costs one query per TTL.
 const DefaultRevocationTTL = 2 * time.Second
 
+// lookUpTimeout bounds a revocation query, which no single request owns.
+const lookUpTimeout = 5 * time.Second
+
 // Revocations answers "are these credentials still good?" for a viewer whose
 // token or key was already checked: the user still active and their session
 // (refresh-token family) not revoked, or the API key still active. Access
@@ -77,12 +80,24 @@ func (r *Revocations) Check(ctx context.Context, v *Viewer) error {
 	got, ok := r.seen[key]
 	r.mu.Unlock()
 	if !ok || !now.Before(got.at.Add(r.ttl)) {
-		good, err, _ := r.flights.Do(key, func() (any, error) { return r.lookUp(ctx, v) })
-		if err != nil {
-			return err // not cached: the next request asks again
+		// The query answers every request waiting on it, so it must not end
+		// when the request that started it goes away; each waits only as
+		// long as its own context allows.
+		flight := r.flights.DoChan(key, func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookUpTimeout)
+			defer cancel()
+			return r.lookUp(ctx, v)
+		})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case res := <-flight:
+			if res.Err != nil {
+				return res.Err // not remembered: the next request asks again
+			}
+			got = verdict{good: res.Val.(bool), at: now}
+			r.remember(key, got)
 		}
-		got = verdict{good: good.(bool), at: now}
-		r.remember(key, got)
 	}
 	if !got.good {
 		return ErrInvalidToken

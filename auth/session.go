@@ -142,8 +142,10 @@ func (s *Sessions) Refresh(ctx context.Context, token string) (*Tokens, error) {
 	return s.open(ctx, u, rt.Family)
 }
 
-// Logout revokes the session the refresh token belongs to. An unknown token
-// is not an error: the session is over either way.
+// Logout revokes the session the refresh token belongs to: its refresh
+// tokens at once, and its access tokens, which name the session, at their
+// next Revocations check (within seconds, on every process). An unknown
+// token is not an error: the session is over either way.
 func (s *Sessions) Logout(ctx context.Context, token string) error {
 	ctx = SystemContext(ctx)
 	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(hashToken(token))).Only(ctx)
