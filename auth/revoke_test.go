@@ -144,3 +144,31 @@ func TestRevocationsDoNotRememberFailures(t *testing.T) {
 		t.Fatalf("the next check, with the database back: %v", err)
 	}
 }
+
+// What a request pays for the check when the answer is cached (every
+// request of a user but one per TTL): go test ./auth -run - -bench Revocations
+func BenchmarkRevocationsCheck(b *testing.B) {
+	db := dbtest.Open(b)
+	client := database.NewClient(db.Driver)
+	ctx := auth.SystemContext(context.Background())
+	u := client.User.Create().SetName("agent").SetLogin("agent").SetRole("AGENT").SaveX(ctx)
+	client.RefreshToken.Create().SetUserID(u.ID).SetFamily("RF1").SetTokenHash("h").SetExpiresAt(time.Now().Add(time.Hour)).ExecX(ctx)
+	r := auth.NewRevocations(client, time.Hour, nil)
+	v := &auth.Viewer{UserID: u.ID, Role: auth.RoleAgent, SessionID: "RF1"}
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := r.Check(context.Background(), v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("query", func(b *testing.B) { // a fresh checker: the query every TTL
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := auth.NewRevocations(client, time.Hour, nil).Check(context.Background(), v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
