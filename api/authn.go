@@ -39,7 +39,7 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocat
 				return
 			case err != nil: // the database could not say: let the client retry rather than sign in again
 				w.Header().Set("Retry-After", "1")
-				writeError(w, http.StatusServiceUnavailable, apperr.Unavailable, "cannot check credentials now; try again shortly")
+				writeError(w, http.StatusServiceUnavailable, apperr.Unavailable, errCannotCheck)
 				return
 			}
 			viewer = v
@@ -70,10 +70,16 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocat
 // reference client does not retry it), and 4403 that they are good but this
 // connection is refused for now (a key over its rate limit: the reference
 // client retries it).
+// When the database cannot say whether the credentials are good, the
+// connection closes with the standard 1013 (try again later), which clients
+// retry, rather than 4401, which would send the user to sign in again.
 const (
 	closeUnauthorized = 4401
 	closeForbidden    = 4403
+	closeTryAgain     = 1013
 )
+
+const errCannotCheck = "cannot check credentials now; try again shortly"
 
 // socketAuth authenticates WebSocket connections and keeps checking them.
 type socketAuth struct {
@@ -93,8 +99,11 @@ func (a socketAuth) init(ctx context.Context, p transport.InitPayload) (context.
 	var v *auth.Viewer
 	if key := p.GetString("X-API-Key"); key != "" {
 		kv, allowed, err := a.keys.Authenticate(ctx, key)
-		if err != nil {
+		switch {
+		case errors.Is(err, auth.ErrInvalidToken):
 			return refuse(ctx, closeUnauthorized, "invalid API key")
+		case err != nil:
+			return refuse(ctx, closeTryAgain, errCannotCheck)
 		}
 		if !allowed {
 			return refuse(ctx, closeForbidden, "this API key is over its rate limit; slow down")
@@ -106,8 +115,11 @@ func (a socketAuth) init(ctx context.Context, p transport.InitPayload) (context.
 		if ok && err == nil {
 			err = a.revoked.Check(ctx, tv)
 		}
-		if !ok || err != nil {
+		switch {
+		case !ok || errors.Is(err, auth.ErrInvalidToken):
 			return refuse(ctx, closeUnauthorized, auth.ErrInvalidToken.Error())
+		case err != nil:
+			return refuse(ctx, closeTryAgain, errCannotCheck)
 		}
 		v = tv
 	}

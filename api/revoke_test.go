@@ -1,17 +1,24 @@
 package api_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"estatecrm/api"
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
+	"estatecrm/database"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
@@ -328,5 +335,57 @@ func TestRevocationChecksAreCached(t *testing.T) {
 	works(t, me, "a request after the TTL")
 	if n := env.Checks.Count(); n != 2 {
 		t.Fatalf("a request after the TTL ran %d revocation queries in all, want 2", n)
+	}
+}
+
+// failingDriver is a database whose queries fail while fail is set.
+type failingDriver struct {
+	dialect.Driver
+	fail atomic.Bool
+}
+
+func (d *failingDriver) Query(ctx context.Context, query string, args, v any) error {
+	if d.fail.Load() {
+		return errors.New("connection refused")
+	}
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+// When the database cannot say whether a token was revoked, the caller is
+// told to retry (503 UNAVAILABLE, WebSocket 1013), not to sign in again.
+func TestUncheckableCredentialsAreNotRefused(t *testing.T) {
+	env := apitest.New(t)
+	env.User(t, user.RoleAGENT, "agent.hz1")
+	s := loggedIn(t, env, "agent.hz1")
+	drv := &failingDriver{Driver: env.DB.Driver}
+	h := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
+		Client: env.Client, DB: env.DB.SQL, Logger: slog.New(slog.DiscardHandler), Signer: env.Signer,
+		Sessions: auth.NewSessions(env.Client, env.Signer, time.Hour, nil), APIKeys: auth.NewAPIKeys(env.Client, nil),
+		Hub: env.Hub, Photos: env.Photos, Revoked: auth.NewRevocations(database.NewClient(drv), 0, nil),
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	post := func() *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ me { login } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+s.AccessToken)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+
+	drv.fail.Store(true)
+	if res := post(); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("with the database away: %d (Retry-After %q), want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if code := dialRefused(t, srv.URL, map[string]any{"Authorization": "Bearer " + s.AccessToken}); code != websocket.StatusTryAgainLater {
+		t.Fatalf("a socket with the database away closed with %d, want %d", code, websocket.StatusTryAgainLater)
+	}
+	drv.fail.Store(false)
+	if res := post(); res.StatusCode != http.StatusOK {
+		t.Fatalf("with the database back: %d", res.StatusCode)
 	}
 }
