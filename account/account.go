@@ -64,7 +64,14 @@ func UpdateUser(ctx context.Context, client *ent.Client, in UserChange) (*ent.Us
 	if in.ProjectIDs != nil {
 		upd.ClearProjects().AddProjectIDs(in.ProjectIDs...)
 	}
-	return upd.Save(ctx)
+	u, err := upd.Save(ctx)
+	if err != nil || in.Active == nil || *in.Active {
+		return u, err
+	}
+	// A disabled user's tokens stop at their next check (the row says so);
+	// ending the sessions too means turning the user on again does not
+	// bring back whoever held them.
+	return u, auth.EndSessions(ctx, client, u.ID, "")
 }
 
 // ResetPassword sets a user's password (an admin's act).
@@ -73,7 +80,13 @@ func ResetPassword(ctx context.Context, client *ent.Client, in PasswordReset) (*
 	if err != nil {
 		return nil, err
 	}
-	return client.User.UpdateOneID(in.ID).SetPasswordHash(hash).Save(ctx)
+	u, err := client.User.UpdateOneID(in.ID).SetPasswordHash(hash).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A new password signs out whoever knew the old one, except an admin's
+	// own session when they reset their own password.
+	return u, auth.EndSessions(ctx, client, u.ID, ownSession(ctx, u.ID))
 }
 
 // ChangePassword lets the signed-in user replace their own password after
@@ -94,7 +107,21 @@ func ChangePassword(ctx context.Context, client *ent.Client, in PasswordChange) 
 	if err != nil {
 		return nil, err
 	}
-	return client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(rule.WithPasswordProof(ctx))
+	changed, err := client.User.UpdateOneID(v.UserID).SetPasswordHash(hash).Save(rule.WithPasswordProof(ctx))
+	if err != nil {
+		return nil, err
+	}
+	// Every other session ends (whoever knew the old password is out); the
+	// one making the change goes on.
+	return changed, auth.EndSessions(ctx, client, changed.ID, v.SessionID)
+}
+
+// ownSession is the viewer's session if the viewer is user id, else "".
+func ownSession(ctx context.Context, id pulid.ID) string {
+	if v := auth.FromContext(ctx); v != nil && v.UserID == id {
+		return v.SessionID
+	}
+	return ""
 }
 
 // newPasswordHash checks a new password against the policy and hashes it.

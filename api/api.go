@@ -42,6 +42,9 @@ type Config struct {
 	UploadDir string
 	// Limits are the request budgets per user and per client address.
 	Limits RequestLimits
+	// SocketRecheck is how often an open WebSocket checks that its
+	// credentials were not revoked; 0 means the Revocations TTL.
+	SocketRecheck time.Duration
 }
 
 // Deps are the services the handler uses.
@@ -53,6 +56,9 @@ type Deps struct {
 	Signer   *auth.Signer
 	Sessions *auth.Sessions
 	APIKeys  *auth.APIKeys
+	// Revoked tells whether a token's user and session or a key are still
+	// good; nil means a Revocations over Client with the default TTL and Now.
+	Revoked *auth.Revocations
 	// Now is the clock of the domain rules; nil means time.Now.
 	Now func() time.Time
 	// Zone is the company's time zone, where "today" is; nil means Asia/Shanghai.
@@ -68,12 +74,15 @@ type Deps struct {
 // New returns the handler of the whole API.
 func New(cfg Config, deps Deps) http.Handler {
 	mux := http.NewServeMux()
+	if deps.Revoked == nil {
+		deps.Revoked = auth.NewRevocations(deps.Client, 0, deps.Now)
+	}
 	links := photoLinks{key: deps.Signer.Derive("photo-links"), now: deps.Now}
 	if links.now == nil {
 		links.now = time.Now
 	}
 	mux.Handle("/query", graphQL(cfg, deps, links))
-	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, servePhotos(deps.Client, deps.Photos, links)))
+	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, servePhotos(deps.Client, deps.Photos, links)))
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
 	}
@@ -104,9 +113,14 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(newUploads(cfg.UploadDir, deps.Logger))
+	recheck := cfg.SocketRecheck
+	if recheck <= 0 {
+		recheck = deps.Revoked.TTL()
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
-		InitFunc:              authenticateSocket(deps.Signer, deps.APIKeys),
+		InitFunc:              socketAuth{deps.Signer, deps.APIKeys, deps.Revoked, recheck}.init,
+		Implementation:        closeCodes{transport.CoderWebsocketImplementation{}},
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
@@ -126,7 +140,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})
 	limited := limitRequests(cfg.Limits, links.now, srv)
-	return withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, limited)))
+	return withCloseCode(withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, deps.Revoked, limited))))
 }
 
 func readyz(db *sql.DB) http.HandlerFunc {

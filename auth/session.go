@@ -180,8 +180,10 @@ func (s *Sessions) Refresh(ctx context.Context, token string) (*Tokens, error) {
 	return s.open(ctx, u, rt.Family)
 }
 
-// Logout revokes the session the refresh token belongs to. An unknown token
-// is not an error: the session is over either way.
+// Logout revokes the session the refresh token belongs to: its refresh
+// tokens at once, and its access tokens, which name the session, at their
+// next Revocations check (within seconds, on every process). An unknown
+// token is not an error: the session is over either way.
 func (s *Sessions) Logout(ctx context.Context, token string) error {
 	ctx = SystemContext(ctx)
 	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(hashToken(token))).Only(ctx)
@@ -204,9 +206,13 @@ func (s *Sessions) revokeFamily(ctx context.Context, family string, then error) 
 	return then
 }
 
-// open issues an access token and a new refresh token of the family.
+// open issues an access token and a new refresh token of the family. The
+// access token names the family as its session, so that revoking the family
+// (logout, a replayed refresh token, a password change) ends it too.
 func (s *Sessions) open(ctx context.Context, u *ent.User, family string) (*Tokens, error) {
-	access, accessExp, err := s.signer.Issue(ViewerOf(u))
+	v := ViewerOf(u)
+	v.SessionID = family
+	access, accessExp, err := s.signer.Issue(v)
 	if err != nil {
 		return nil, err
 	}

@@ -14,12 +14,15 @@ import (
 
 // Token settings. The access token is short-lived and carries what the
 // privacy rules need (role, projects, customer), so serving a request reads
-// no user row; a disabled user is stopped at the next refresh.
+// no user row; its session id lets a Revocations check end it within
+// seconds when the user is disabled or the session closed.
 const (
 	Issuer   = "estatecrm"
 	Audience = "estatecrm-api"
 	// typeAccess marks access tokens, so that no other token can pass as one.
 	typeAccess = "access"
+	// leeway is the clock skew allowed between the processes of a deployment.
+	leeway = 30 * time.Second
 )
 
 // ErrInvalidToken is the one answer to any token that fails a check: the
@@ -53,6 +56,9 @@ type claims struct {
 	Role       Role     `json:"role"`
 	ProjectIDs []string `json:"prj,omitempty"`
 	CustomerID string   `json:"cus,omitempty"`
+	// SessionID is the refresh-token family the token was issued in: closing
+	// the session (logout, a password change) ends its access tokens too.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // Issue returns a signed access token for v and when it expires.
@@ -71,6 +77,7 @@ func (s *Signer) Issue(v *Viewer) (string, time.Time, error) {
 		Type:       typeAccess,
 		Role:       v.Role,
 		CustomerID: string(v.CustomerID),
+		SessionID:  v.SessionID,
 	}
 	for _, p := range v.ProjectIDs {
 		c.ProjectIDs = append(c.ProjectIDs, string(p))
@@ -80,7 +87,12 @@ func (s *Signer) Issue(v *Viewer) (string, time.Time, error) {
 }
 
 // Parse checks an access token: HS256 only (no "none", no algorithm
-// confusion), issuer, audience, expiry required, and the access type.
+// confusion), issuer, audience, the access type, and its life: issued-at
+// and expiry required, issued no later than now (give or take the leeway),
+// and living no longer than this signer's lifetime. The key signs every
+// token of a deployment, so a token with a 10-year expiry can only come
+// from a leaked key or a tool, never from a login: it is refused rather
+// than trusted for a decade.
 func (s *Signer) Parse(token string) (*Viewer, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil },
@@ -89,10 +101,11 @@ func (s *Signer) Parse(token string) (*Viewer, error) {
 		jwt.WithAudience(Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(s.now),
 	)
-	if err != nil || c.Type != typeAccess || c.Subject == "" {
+	if err != nil || c.Type != typeAccess || c.Subject == "" || c.IssuedAt == nil ||
+		c.ExpiresAt.Sub(c.IssuedAt.Time) > s.maxLife() {
 		return nil, ErrInvalidToken
 	}
 	switch c.Role {
@@ -100,11 +113,22 @@ func (s *Signer) Parse(token string) (*Viewer, error) {
 	default:
 		return nil, ErrInvalidToken
 	}
-	v := &Viewer{UserID: pulid.ID(c.Subject), Role: c.Role, CustomerID: pulid.ID(c.CustomerID), Expires: c.ExpiresAt.Time}
+	v := &Viewer{UserID: pulid.ID(c.Subject), Role: c.Role, CustomerID: pulid.ID(c.CustomerID),
+		SessionID: c.SessionID, Expires: c.ExpiresAt.Time}
 	for _, p := range c.ProjectIDs {
 		v.ProjectIDs = append(v.ProjectIDs, pulid.ID(p))
 	}
 	return v, nil
+}
+
+// maxLife is the longest exp - iat a token of this signer may have: its
+// lifetime, rounded up to the second because the claims are whole seconds.
+func (s *Signer) maxLife() time.Duration {
+	life := s.ttl.Truncate(time.Second)
+	if life < s.ttl {
+		life += time.Second
+	}
+	return life
 }
 
 // Derive returns a key for another use of the signing secret (signed

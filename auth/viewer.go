@@ -31,6 +31,10 @@ type Viewer struct {
 	Role       Role       //
 	ProjectIDs []pulid.ID // the projects a staff member works in
 	CustomerID pulid.ID   // the customer record a homeowner is
+	// SessionID is the session (refresh-token family) a user's access token
+	// belongs to; empty for a portal, the system, or a token made outside a
+	// login (tests, tools).
+	SessionID string
 	// Expires is when the access token behind the viewer runs out (zero for
 	// an API key): a subscription ends then.
 	Expires time.Time

@@ -27,6 +27,10 @@ type Env struct {
 	DB      *database.DB
 	Client  *ent.Client
 	Counter *dbtest.Counter
+	// Checks counts the statements of the revocation checks, which Counter
+	// leaves out: a test of what an operation costs should not see whether
+	// its caller's session was in the cache.
+	Checks  *dbtest.Counter
 	Handler http.Handler
 	Signer  *auth.Signer
 	// Now is the clock of sessions and tokens; tests may move it.
@@ -99,7 +103,8 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{DB: db, Client: client, Counter: counter, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir()}
+	checks := dbtest.NewCounter(db.Driver)
+	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir()}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
@@ -112,6 +117,9 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		RequestTimeout: 30 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		UploadDir:      env.Uploads,
+		// Sockets ask often; the answers come from the Revocations cache,
+		// whose TTL runs on the test's clock.
+		SocketRecheck: 50 * time.Millisecond,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,
@@ -122,6 +130,9 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		Now:      now,
 		Hub:      hub,
 		Photos:   photos,
+		// The default TTL, on the test's clock: a test sees a revocation by
+		// moving Now past it.
+		Revoked: auth.NewRevocations(database.NewClient(checks), 0, now),
 	})
 	return env
 }
