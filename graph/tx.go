@@ -55,8 +55,11 @@ func alone(op *ast.OperationDefinition, fields ...string) bool {
 // through the error presenter (entgql's puts the driver's words, without a
 // code, in the answer), so a database that is gone is UNAVAILABLE.
 func (t Transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	if !graphql.HasOperationContext(ctx) || t.SkipTxFunc(graphql.GetOperationContext(ctx).Operation) {
+	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Mutation || t.SkipTxFunc(op) {
+		return next(ctx) // only mutations run in a transaction
 	}
 	txCtx, tx, err := t.OpenTx(ctx)
 	if err != nil {

@@ -52,7 +52,10 @@ const wait = 15 * time.Second
 // DefaultLease is how long a claim outlives the last sign of life of its
 // request: a retry of a request that died runs after at most this long.
 // The running request renews it three times per lease, so a database that
-// stalls for a moment does not hand a live run's key to a retry.
+// stalls for a moment does not hand a live run's key to a retry. Servers
+// compare a lease with their own clocks: a skew between them (keep them on
+// NTP) lengthens or shortens that wait by as much, and exactly-once holds
+// regardless (Store checks the token, not the time).
 const DefaultLease = 5 * time.Second
 
 // ErrClaimLost is returned when a run's claim was taken over by a retry
