@@ -80,14 +80,6 @@ func (p *Proxy) Up() error {
 	return nil
 }
 
-// Outage takes the database away for d, then brings it back; it returns at once.
-func (p *Proxy) Outage(d time.Duration) <-chan error {
-	p.Down()
-	back := make(chan error, 1)
-	time.AfterFunc(d, func() { back <- p.Up() })
-	return back
-}
-
 func (p *Proxy) close() {
 	p.Down()
 	p.mu.Lock()
