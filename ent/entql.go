@@ -278,6 +278,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldKey:         {Type: field.TypeString, Column: idempotencykey.FieldKey},
 			idempotencykey.FieldRequestHash: {Type: field.TypeString, Column: idempotencykey.FieldRequestHash},
 			idempotencykey.FieldResponse:    {Type: field.TypeString, Column: idempotencykey.FieldResponse},
+			idempotencykey.FieldToken:       {Type: field.TypeString, Column: idempotencykey.FieldToken},
+			idempotencykey.FieldLeaseUntil:  {Type: field.TypeTime, Column: idempotencykey.FieldLeaseUntil},
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
@@ -2446,6 +2448,16 @@ func (f *IdempotencyKeyFilter) WhereRequestHash(p entql.StringP) {
 // WhereResponse applies the entql string predicate on the response field.
 func (f *IdempotencyKeyFilter) WhereResponse(p entql.StringP) {
 	f.Where(p.Field(idempotencykey.FieldResponse))
+}
+
+// WhereToken applies the entql string predicate on the token field.
+func (f *IdempotencyKeyFilter) WhereToken(p entql.StringP) {
+	f.Where(p.Field(idempotencykey.FieldToken))
+}
+
+// WhereLeaseUntil applies the entql time.Time predicate on the lease_until field.
+func (f *IdempotencyKeyFilter) WhereLeaseUntil(p entql.TimeP) {
+	f.Where(p.Field(idempotencykey.FieldLeaseUntil))
 }
 
 // WhereCreatedAt applies the entql time.Time predicate on the created_at field.

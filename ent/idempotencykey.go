@@ -26,6 +26,10 @@ type IdempotencyKey struct {
 	RequestHash string `json:"request_hash,omitempty"`
 	// the JSON answer, once the mutation committed; null while it runs
 	Response *string `json:"response,omitempty"`
+	// random, names the run that holds the claim: only it may store the answer or release the key
+	Token string `json:"token,omitempty"`
+	// the running request renews this while it lives; a claim without an answer whose lease lapsed belongs to a request that died, and a retry takes it over
+	LeaseUntil *time.Time `json:"lease_until,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt    time.Time `json:"created_at,omitempty"`
 	selectValues sql.SelectValues
@@ -38,9 +42,9 @@ func (*IdempotencyKey) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case idempotencykey.FieldID:
 			values[i] = new(pulid.ID)
-		case idempotencykey.FieldOwner, idempotencykey.FieldKey, idempotencykey.FieldRequestHash, idempotencykey.FieldResponse:
+		case idempotencykey.FieldOwner, idempotencykey.FieldKey, idempotencykey.FieldRequestHash, idempotencykey.FieldResponse, idempotencykey.FieldToken:
 			values[i] = new(sql.NullString)
-		case idempotencykey.FieldCreatedAt:
+		case idempotencykey.FieldLeaseUntil, idempotencykey.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -87,6 +91,19 @@ func (_m *IdempotencyKey) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Response = new(string)
 				*_m.Response = value.String
+			}
+		case idempotencykey.FieldToken:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field token", values[i])
+			} else if value.Valid {
+				_m.Token = value.String
+			}
+		case idempotencykey.FieldLeaseUntil:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field lease_until", values[i])
+			} else if value.Valid {
+				_m.LeaseUntil = new(time.Time)
+				*_m.LeaseUntil = value.Time
 			}
 		case idempotencykey.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -142,6 +159,14 @@ func (_m *IdempotencyKey) String() string {
 	if v := _m.Response; v != nil {
 		builder.WriteString("response=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	builder.WriteString("token=")
+	builder.WriteString(_m.Token)
+	builder.WriteString(", ")
+	if v := _m.LeaseUntil; v != nil {
+		builder.WriteString("lease_until=")
+		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")

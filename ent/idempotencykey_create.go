@@ -56,6 +56,34 @@ func (_c *IdempotencyKeyCreate) SetNillableResponse(v *string) *IdempotencyKeyCr
 	return _c
 }
 
+// SetToken sets the "token" field.
+func (_c *IdempotencyKeyCreate) SetToken(v string) *IdempotencyKeyCreate {
+	_c.mutation.SetToken(v)
+	return _c
+}
+
+// SetNillableToken sets the "token" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableToken(v *string) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetToken(*v)
+	}
+	return _c
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (_c *IdempotencyKeyCreate) SetLeaseUntil(v time.Time) *IdempotencyKeyCreate {
+	_c.mutation.SetLeaseUntil(v)
+	return _c
+}
+
+// SetNillableLeaseUntil sets the "lease_until" field if the given value is not nil.
+func (_c *IdempotencyKeyCreate) SetNillableLeaseUntil(v *time.Time) *IdempotencyKeyCreate {
+	if v != nil {
+		_c.SetLeaseUntil(*v)
+	}
+	return _c
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_c *IdempotencyKeyCreate) SetCreatedAt(v time.Time) *IdempotencyKeyCreate {
 	_c.mutation.SetCreatedAt(v)
@@ -121,6 +149,10 @@ func (_c *IdempotencyKeyCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *IdempotencyKeyCreate) defaults() error {
+	if _, ok := _c.mutation.Token(); !ok {
+		v := idempotencykey.DefaultToken
+		_c.mutation.SetToken(v)
+	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		if idempotencykey.DefaultCreatedAt == nil {
 			return fmt.Errorf("ent: uninitialized idempotencykey.DefaultCreatedAt (forgotten import ent/runtime?)")
@@ -163,6 +195,9 @@ func (_c *IdempotencyKeyCreate) check() error {
 		if err := idempotencykey.RequestHashValidator(v); err != nil {
 			return &ValidationError{Name: "request_hash", err: fmt.Errorf(`ent: validator failed for field "IdempotencyKey.request_hash": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Token(); !ok {
+		return &ValidationError{Name: "token", err: errors.New(`ent: missing required field "IdempotencyKey.token"`)}
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "IdempotencyKey.created_at"`)}
@@ -223,6 +258,14 @@ func (_c *IdempotencyKeyCreate) createSpec() (*IdempotencyKey, *sqlgraph.CreateS
 	if value, ok := _c.mutation.Response(); ok {
 		_spec.SetField(idempotencykey.FieldResponse, field.TypeString, value)
 		_node.Response = &value
+	}
+	if value, ok := _c.mutation.Token(); ok {
+		_spec.SetField(idempotencykey.FieldToken, field.TypeString, value)
+		_node.Token = value
+	}
+	if value, ok := _c.mutation.LeaseUntil(); ok {
+		_spec.SetField(idempotencykey.FieldLeaseUntil, field.TypeTime, value)
+		_node.LeaseUntil = &value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(idempotencykey.FieldCreatedAt, field.TypeTime, value)
@@ -295,6 +338,36 @@ func (u *IdempotencyKeyUpsert) UpdateResponse() *IdempotencyKeyUpsert {
 // ClearResponse clears the value of the "response" field.
 func (u *IdempotencyKeyUpsert) ClearResponse() *IdempotencyKeyUpsert {
 	u.SetNull(idempotencykey.FieldResponse)
+	return u
+}
+
+// SetToken sets the "token" field.
+func (u *IdempotencyKeyUpsert) SetToken(v string) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldToken, v)
+	return u
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateToken() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldToken)
+	return u
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (u *IdempotencyKeyUpsert) SetLeaseUntil(v time.Time) *IdempotencyKeyUpsert {
+	u.Set(idempotencykey.FieldLeaseUntil, v)
+	return u
+}
+
+// UpdateLeaseUntil sets the "lease_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsert) UpdateLeaseUntil() *IdempotencyKeyUpsert {
+	u.SetExcluded(idempotencykey.FieldLeaseUntil)
+	return u
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (u *IdempotencyKeyUpsert) ClearLeaseUntil() *IdempotencyKeyUpsert {
+	u.SetNull(idempotencykey.FieldLeaseUntil)
 	return u
 }
 
@@ -376,6 +449,41 @@ func (u *IdempotencyKeyUpsertOne) UpdateResponse() *IdempotencyKeyUpsertOne {
 func (u *IdempotencyKeyUpsertOne) ClearResponse() *IdempotencyKeyUpsertOne {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.ClearResponse()
+	})
+}
+
+// SetToken sets the "token" field.
+func (u *IdempotencyKeyUpsertOne) SetToken(v string) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetToken(v)
+	})
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateToken() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateToken()
+	})
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (u *IdempotencyKeyUpsertOne) SetLeaseUntil(v time.Time) *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetLeaseUntil(v)
+	})
+}
+
+// UpdateLeaseUntil sets the "lease_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertOne) UpdateLeaseUntil() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateLeaseUntil()
+	})
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (u *IdempotencyKeyUpsertOne) ClearLeaseUntil() *IdempotencyKeyUpsertOne {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.ClearLeaseUntil()
 	})
 }
 
@@ -624,6 +732,41 @@ func (u *IdempotencyKeyUpsertBulk) UpdateResponse() *IdempotencyKeyUpsertBulk {
 func (u *IdempotencyKeyUpsertBulk) ClearResponse() *IdempotencyKeyUpsertBulk {
 	return u.Update(func(s *IdempotencyKeyUpsert) {
 		s.ClearResponse()
+	})
+}
+
+// SetToken sets the "token" field.
+func (u *IdempotencyKeyUpsertBulk) SetToken(v string) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetToken(v)
+	})
+}
+
+// UpdateToken sets the "token" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateToken() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateToken()
+	})
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (u *IdempotencyKeyUpsertBulk) SetLeaseUntil(v time.Time) *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.SetLeaseUntil(v)
+	})
+}
+
+// UpdateLeaseUntil sets the "lease_until" field to the value that was provided on create.
+func (u *IdempotencyKeyUpsertBulk) UpdateLeaseUntil() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.UpdateLeaseUntil()
+	})
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (u *IdempotencyKeyUpsertBulk) ClearLeaseUntil() *IdempotencyKeyUpsertBulk {
+	return u.Update(func(s *IdempotencyKeyUpsert) {
+		s.ClearLeaseUntil()
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/predicate"
 	"fmt"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -45,6 +46,40 @@ func (_u *IdempotencyKeyUpdate) SetNillableResponse(v *string) *IdempotencyKeyUp
 // ClearResponse clears the value of the "response" field.
 func (_u *IdempotencyKeyUpdate) ClearResponse() *IdempotencyKeyUpdate {
 	_u.mutation.ClearResponse()
+	return _u
+}
+
+// SetToken sets the "token" field.
+func (_u *IdempotencyKeyUpdate) SetToken(v string) *IdempotencyKeyUpdate {
+	_u.mutation.SetToken(v)
+	return _u
+}
+
+// SetNillableToken sets the "token" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableToken(v *string) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetToken(*v)
+	}
+	return _u
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (_u *IdempotencyKeyUpdate) SetLeaseUntil(v time.Time) *IdempotencyKeyUpdate {
+	_u.mutation.SetLeaseUntil(v)
+	return _u
+}
+
+// SetNillableLeaseUntil sets the "lease_until" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdate) SetNillableLeaseUntil(v *time.Time) *IdempotencyKeyUpdate {
+	if v != nil {
+		_u.SetLeaseUntil(*v)
+	}
+	return _u
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (_u *IdempotencyKeyUpdate) ClearLeaseUntil() *IdempotencyKeyUpdate {
+	_u.mutation.ClearLeaseUntil()
 	return _u
 }
 
@@ -101,6 +136,15 @@ func (_u *IdempotencyKeyUpdate) sqlSave(ctx context.Context) (_node int, err err
 	if _u.mutation.ResponseCleared() {
 		_spec.ClearField(idempotencykey.FieldResponse, field.TypeString)
 	}
+	if value, ok := _u.mutation.Token(); ok {
+		_spec.SetField(idempotencykey.FieldToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.LeaseUntil(); ok {
+		_spec.SetField(idempotencykey.FieldLeaseUntil, field.TypeTime, value)
+	}
+	if _u.mutation.LeaseUntilCleared() {
+		_spec.ClearField(idempotencykey.FieldLeaseUntil, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -140,6 +184,40 @@ func (_u *IdempotencyKeyUpdateOne) SetNillableResponse(v *string) *IdempotencyKe
 // ClearResponse clears the value of the "response" field.
 func (_u *IdempotencyKeyUpdateOne) ClearResponse() *IdempotencyKeyUpdateOne {
 	_u.mutation.ClearResponse()
+	return _u
+}
+
+// SetToken sets the "token" field.
+func (_u *IdempotencyKeyUpdateOne) SetToken(v string) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetToken(v)
+	return _u
+}
+
+// SetNillableToken sets the "token" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableToken(v *string) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetToken(*v)
+	}
+	return _u
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (_u *IdempotencyKeyUpdateOne) SetLeaseUntil(v time.Time) *IdempotencyKeyUpdateOne {
+	_u.mutation.SetLeaseUntil(v)
+	return _u
+}
+
+// SetNillableLeaseUntil sets the "lease_until" field if the given value is not nil.
+func (_u *IdempotencyKeyUpdateOne) SetNillableLeaseUntil(v *time.Time) *IdempotencyKeyUpdateOne {
+	if v != nil {
+		_u.SetLeaseUntil(*v)
+	}
+	return _u
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (_u *IdempotencyKeyUpdateOne) ClearLeaseUntil() *IdempotencyKeyUpdateOne {
+	_u.mutation.ClearLeaseUntil()
 	return _u
 }
 
@@ -225,6 +303,15 @@ func (_u *IdempotencyKeyUpdateOne) sqlSave(ctx context.Context) (_node *Idempote
 	}
 	if _u.mutation.ResponseCleared() {
 		_spec.ClearField(idempotencykey.FieldResponse, field.TypeString)
+	}
+	if value, ok := _u.mutation.Token(); ok {
+		_spec.SetField(idempotencykey.FieldToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.LeaseUntil(); ok {
+		_spec.SetField(idempotencykey.FieldLeaseUntil, field.TypeTime, value)
+	}
+	if _u.mutation.LeaseUntilCleared() {
+		_spec.ClearField(idempotencykey.FieldLeaseUntil, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &IdempotencyKey{config: _u.config}

@@ -11899,6 +11899,8 @@ type IdempotencyKeyMutation struct {
 	key           *string
 	request_hash  *string
 	response      *string
+	token         *string
+	lease_until   *time.Time
 	created_at    *time.Time
 	clearedFields map[string]struct{}
 	done          bool
@@ -12167,6 +12169,91 @@ func (m *IdempotencyKeyMutation) ResetResponse() {
 	delete(m.clearedFields, idempotencykey.FieldResponse)
 }
 
+// SetToken sets the "token" field.
+func (m *IdempotencyKeyMutation) SetToken(s string) {
+	m.token = &s
+}
+
+// Token returns the value of the "token" field in the mutation.
+func (m *IdempotencyKeyMutation) Token() (r string, exists bool) {
+	v := m.token
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToken returns the old "token" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldToken(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToken: %w", err)
+	}
+	return oldValue.Token, nil
+}
+
+// ResetToken resets all changes to the "token" field.
+func (m *IdempotencyKeyMutation) ResetToken() {
+	m.token = nil
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *IdempotencyKeyMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *IdempotencyKeyMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the IdempotencyKey entity.
+// If the IdempotencyKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyKeyMutation) OldLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ClearLeaseUntil clears the value of the "lease_until" field.
+func (m *IdempotencyKeyMutation) ClearLeaseUntil() {
+	m.lease_until = nil
+	m.clearedFields[idempotencykey.FieldLeaseUntil] = struct{}{}
+}
+
+// LeaseUntilCleared returns if the "lease_until" field was cleared in this mutation.
+func (m *IdempotencyKeyMutation) LeaseUntilCleared() bool {
+	_, ok := m.clearedFields[idempotencykey.FieldLeaseUntil]
+	return ok
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *IdempotencyKeyMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+	delete(m.clearedFields, idempotencykey.FieldLeaseUntil)
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (m *IdempotencyKeyMutation) SetCreatedAt(t time.Time) {
 	m.created_at = &t
@@ -12237,7 +12324,7 @@ func (m *IdempotencyKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *IdempotencyKeyMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 7)
 	if m.owner != nil {
 		fields = append(fields, idempotencykey.FieldOwner)
 	}
@@ -12249,6 +12336,12 @@ func (m *IdempotencyKeyMutation) Fields() []string {
 	}
 	if m.response != nil {
 		fields = append(fields, idempotencykey.FieldResponse)
+	}
+	if m.token != nil {
+		fields = append(fields, idempotencykey.FieldToken)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, idempotencykey.FieldLeaseUntil)
 	}
 	if m.created_at != nil {
 		fields = append(fields, idempotencykey.FieldCreatedAt)
@@ -12269,6 +12362,10 @@ func (m *IdempotencyKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.RequestHash()
 	case idempotencykey.FieldResponse:
 		return m.Response()
+	case idempotencykey.FieldToken:
+		return m.Token()
+	case idempotencykey.FieldLeaseUntil:
+		return m.LeaseUntil()
 	case idempotencykey.FieldCreatedAt:
 		return m.CreatedAt()
 	}
@@ -12288,6 +12385,10 @@ func (m *IdempotencyKeyMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldRequestHash(ctx)
 	case idempotencykey.FieldResponse:
 		return m.OldResponse(ctx)
+	case idempotencykey.FieldToken:
+		return m.OldToken(ctx)
+	case idempotencykey.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
 	case idempotencykey.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
 	}
@@ -12326,6 +12427,20 @@ func (m *IdempotencyKeyMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetResponse(v)
+		return nil
+	case idempotencykey.FieldToken:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToken(v)
+		return nil
+	case idempotencykey.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
 		return nil
 	case idempotencykey.FieldCreatedAt:
 		v, ok := value.(time.Time)
@@ -12367,6 +12482,9 @@ func (m *IdempotencyKeyMutation) ClearedFields() []string {
 	if m.FieldCleared(idempotencykey.FieldResponse) {
 		fields = append(fields, idempotencykey.FieldResponse)
 	}
+	if m.FieldCleared(idempotencykey.FieldLeaseUntil) {
+		fields = append(fields, idempotencykey.FieldLeaseUntil)
+	}
 	return fields
 }
 
@@ -12383,6 +12501,9 @@ func (m *IdempotencyKeyMutation) ClearField(name string) error {
 	switch name {
 	case idempotencykey.FieldResponse:
 		m.ClearResponse()
+		return nil
+	case idempotencykey.FieldLeaseUntil:
+		m.ClearLeaseUntil()
 		return nil
 	}
 	return fmt.Errorf("unknown IdempotencyKey nullable field %s", name)
@@ -12403,6 +12524,12 @@ func (m *IdempotencyKeyMutation) ResetField(name string) error {
 		return nil
 	case idempotencykey.FieldResponse:
 		m.ResetResponse()
+		return nil
+	case idempotencykey.FieldToken:
+		m.ResetToken()
+		return nil
+	case idempotencykey.FieldLeaseUntil:
+		m.ResetLeaseUntil()
 		return nil
 	case idempotencykey.FieldCreatedAt:
 		m.ResetCreatedAt()

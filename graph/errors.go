@@ -2,14 +2,21 @@ package graph
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"estatecrm/apperr"
 	"estatecrm/ent"
@@ -91,6 +98,8 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 		return apperr.Forbidden, "not allowed", ""
 	case errors.Is(err, context.DeadlineExceeded):
 		return apperr.Unavailable, "the request took too long", ""
+	case Unreachable(err):
+		return apperr.Unavailable, "the database is unreachable; nothing was changed, try again", ""
 	}
 	switch c, _ := gqlErr.Extensions["code"].(string); c {
 	case errcode.ValidationFailed, errcode.ParseFailed:
@@ -108,6 +117,36 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 		return apperr.BadUserInput, m, ""
 	}
 	return apperr.Internal, "internal error", ""
+}
+
+// Unreachable reports whether err says the database cannot be reached or
+// dropped the connection (refused, reset, closed, shut down, the backend
+// terminated, SQLite busy past its timeout): a condition that passes, so
+// the client should retry, unlike a bug.
+func Unreachable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return true
+	}
+	// PostgreSQL (lib/pq, pgx): class 08 is a connection exception; 57P01-03
+	// are the server shutting down, terminating the backend, or starting up;
+	// 53300 is too many connections.
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		c := state.SQLState()
+		return strings.HasPrefix(c, "08") || c == "57P01" || c == "57P02" || c == "57P03" || c == "53300"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		c := lite.Code() & 0xff // the primary code of an extended one
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
 }
 
 // lowerCamel turns an ent field name (list_price) into its GraphQL name (listPrice).

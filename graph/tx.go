@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"entgo.io/contrib/entgql"
@@ -47,14 +48,44 @@ func alone(op *ast.OperationDefinition, fields ...string) bool {
 	return ok && slices.Contains(fields, f.Name)
 }
 
-// InterceptResponse implements graphql.ResponseInterceptor. A request
-// refused before it had an operation (an undecodable body) has nothing to
-// run in a transaction; entgql's would panic on it.
+// InterceptResponse implements graphql.ResponseInterceptor, as entgql's
+// does, with two differences: a request refused before it had an operation
+// (an undecodable body) has nothing to run in a transaction (entgql's would
+// panic on it), and a transaction that cannot begin or commit answers
+// through the error presenter (entgql's puts the driver's words, without a
+// code, in the answer), so a database that is gone is UNAVAILABLE.
 func (t Transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
-	return t.Transactioner.InterceptResponse(ctx, next)
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Mutation || t.SkipTxFunc(op) {
+		return next(ctx) // only mutations run in a transaction
+	}
+	txCtx, tx, err := t.OpenTx(ctx)
+	if err != nil {
+		return failed(ctx, fmt.Errorf("cannot create transaction: %w", err))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			_ = tx.Rollback()
+			panic(r)
+		}
+	}()
+	resp := next(txCtx)
+	if len(resp.Errors) > 0 {
+		_ = tx.Rollback()
+		return &graphql.Response{Errors: resp.Errors}
+	}
+	if err := tx.Commit(); err != nil {
+		return failed(ctx, fmt.Errorf("cannot commit transaction: %w", err))
+	}
+	return resp
+}
+
+// failed answers err alone, as the error presenter shows it.
+func failed(ctx context.Context, err error) *graphql.Response {
+	graphql.AddError(ctx, err)
+	return &graphql.Response{Errors: graphql.GetErrors(ctx)}
 }
 
 // db returns the request's transactional client, or the plain client when the

@@ -23,6 +23,10 @@ const (
 	FieldRequestHash = "request_hash"
 	// FieldResponse holds the string denoting the response field in the database.
 	FieldResponse = "response"
+	// FieldToken holds the string denoting the token field in the database.
+	FieldToken = "token"
+	// FieldLeaseUntil holds the string denoting the lease_until field in the database.
+	FieldLeaseUntil = "lease_until"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// Table holds the table name of the idempotencykey in the database.
@@ -36,6 +40,8 @@ var Columns = []string{
 	FieldKey,
 	FieldRequestHash,
 	FieldResponse,
+	FieldToken,
+	FieldLeaseUntil,
 	FieldCreatedAt,
 }
 
@@ -63,6 +69,8 @@ var (
 	KeyValidator func(string) error
 	// RequestHashValidator is a validator for the "request_hash" field. It is called by the builders before save.
 	RequestHashValidator func(string) error
+	// DefaultToken holds the default value on creation for the "token" field.
+	DefaultToken string
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 	// DefaultID holds the default value on creation for the "id" field.
@@ -97,6 +105,16 @@ func ByRequestHash(opts ...sql.OrderTermOption) OrderOption {
 // ByResponse orders the results by the response field.
 func ByResponse(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldResponse, opts...).ToFunc()
+}
+
+// ByToken orders the results by the token field.
+func ByToken(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldToken, opts...).ToFunc()
+}
+
+// ByLeaseUntil orders the results by the lease_until field.
+func ByLeaseUntil(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeaseUntil, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

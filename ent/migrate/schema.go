@@ -444,6 +444,8 @@ var (
 		{Name: "key", Type: field.TypeString, Size: 255},
 		{Name: "request_hash", Type: field.TypeString},
 		{Name: "response", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "token", Type: field.TypeString, Default: ""},
+		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 	}
 	// IdempotencyKeysTable holds the schema information for the "idempotency_keys" table.
@@ -460,7 +462,7 @@ var (
 			{
 				Name:    "idempotencykey_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{IdempotencyKeysColumns[5]},
+				Columns: []*schema.Column{IdempotencyKeysColumns[7]},
 			},
 		},
 	}

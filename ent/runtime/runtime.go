@@ -612,8 +612,12 @@ func init() {
 	idempotencykeyDescRequestHash := idempotencykeyFields[2].Descriptor()
 	// idempotencykey.RequestHashValidator is a validator for the "request_hash" field. It is called by the builders before save.
 	idempotencykey.RequestHashValidator = idempotencykeyDescRequestHash.Validators[0].(func(string) error)
+	// idempotencykeyDescToken is the schema descriptor for token field.
+	idempotencykeyDescToken := idempotencykeyFields[4].Descriptor()
+	// idempotencykey.DefaultToken holds the default value on creation for the token field.
+	idempotencykey.DefaultToken = idempotencykeyDescToken.Default.(string)
 	// idempotencykeyDescCreatedAt is the schema descriptor for created_at field.
-	idempotencykeyDescCreatedAt := idempotencykeyFields[4].Descriptor()
+	idempotencykeyDescCreatedAt := idempotencykeyFields[6].Descriptor()
 	// idempotencykey.DefaultCreatedAt holds the default value on creation for the created_at field.
 	idempotencykey.DefaultCreatedAt = idempotencykeyDescCreatedAt.Default.(func() time.Time)
 	// idempotencykeyDescID is the schema descriptor for id field.

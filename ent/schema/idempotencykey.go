@@ -31,6 +31,10 @@ func (IdempotencyKey) Fields() []ent.Field {
 			Comment("SHA-256 of the operation: the same key with another request is refused"),
 		field.Text("response").Optional().Nillable().
 			Comment("the JSON answer, once the mutation committed; null while it runs"),
+		field.String("token").Default("").
+			Comment("random, names the run that holds the claim: only it may store the answer or release the key"),
+		field.Time("lease_until").Optional().Nillable().
+			Comment("the running request renews this while it lives; a claim without an answer whose lease lapsed belongs to a request that died, and a retry takes it over"),
 		field.Time("created_at").Default(now).Immutable(),
 	}
 }
