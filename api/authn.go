@@ -46,8 +46,13 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocat
 		case key != "":
 			// The key's row is read on every request: a revoked key stops at once.
 			v, allowed, err := keys.Authenticate(r.Context(), key)
-			if err != nil {
+			switch {
+			case errors.Is(err, auth.ErrInvalidToken):
 				writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, "invalid API key")
+				return
+			case err != nil: // the database could not say: the key may be good
+				w.Header().Set("Retry-After", "1")
+				writeError(w, http.StatusServiceUnavailable, apperr.Unavailable, errCannotCheck)
 				return
 			}
 			if !allowed {

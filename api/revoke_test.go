@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"estatecrm/account"
 	"estatecrm/api"
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
@@ -357,18 +358,26 @@ func TestUncheckableCredentialsAreNotRefused(t *testing.T) {
 	env := apitest.New(t)
 	env.User(t, user.RoleAGENT, "agent.hz1")
 	s := loggedIn(t, env, "agent.hz1")
+	limit := 1000
+	key, err := account.CreateAPIKey(apitest.System(), env.Client, account.NewAPIKey{Name: "portal", RateLimitPerMinute: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
 	drv := &failingDriver{Driver: env.DB.Driver}
 	h := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
 		Client: env.Client, DB: env.DB.SQL, Logger: slog.New(slog.DiscardHandler), Signer: env.Signer,
-		Sessions: auth.NewSessions(env.Client, env.Signer, time.Hour, nil), APIKeys: auth.NewAPIKeys(env.Client, nil),
+		Sessions: auth.NewSessions(env.Client, env.Signer, time.Hour, nil), APIKeys: auth.NewAPIKeys(database.NewClient(drv), nil),
 		Hub: env.Hub, Photos: env.Photos, Revoked: auth.NewRevocations(database.NewClient(drv), 0, nil),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	post := func() *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ me { login } }"}`))
+	post := func(header ...string) *http.Response {
+		if len(header) == 0 {
+			header = []string{"Authorization", "Bearer " + s.AccessToken}
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ projects(first: 1) { totalCount } }"}`))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.AccessToken)
+		req.Header.Set(header[0], header[1])
 		res, err := srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -381,11 +390,18 @@ func TestUncheckableCredentialsAreNotRefused(t *testing.T) {
 	if res := post(); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("with the database away: %d (Retry-After %q), want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 	}
+	// A portal's key too: "invalid API key" would tell it to stop using a good key.
+	if res := post("X-API-Key", key.Key); res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("an API key with the database away: %d (Retry-After %q), want 503 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
 	if code := dialRefused(t, srv.URL, map[string]any{"Authorization": "Bearer " + s.AccessToken}); code != websocket.StatusTryAgainLater {
 		t.Fatalf("a socket with the database away closed with %d, want %d", code, websocket.StatusTryAgainLater)
 	}
 	drv.fail.Store(false)
 	if res := post(); res.StatusCode != http.StatusOK {
 		t.Fatalf("with the database back: %d", res.StatusCode)
+	}
+	if res := post("X-API-Key", key.Key); res.StatusCode != http.StatusOK {
+		t.Fatalf("an API key with the database back: %d", res.StatusCode)
 	}
 }
