@@ -102,6 +102,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.
 	guard.Install(srv, guard.DefaultLimits())
+	srv.Use(guard.Text{}) // a NUL in any string input: refused before anything runs
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
