@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,8 +208,8 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 			keep(file)
 			up := graphql.Upload{File: uploadFile{File: file, SHA256: hex.EncodeToString(digest.Sum(nil))},
 				Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
-			if gerr := params.AddUpload(up, key, path); gerr != nil {
-				return nil, apperr.Input("map", "%s", gerr.Message)
+			if err := placeUpload(params.Variables, path, up); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -217,6 +218,45 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 	}
 	params.Headers = r.Header
 	return &params, nil
+}
+
+// placeUpload puts up where path ("variables.input.photos.0") points in
+// vars. The slot must be there: an index inside its list, a key of an
+// object. gqlgen's RawParams.AddUpload panics on a path that goes past the
+// end of a list or through a string.
+func placeUpload(vars map[string]any, path string, up graphql.Upload) error {
+	parts := strings.Split(path, ".")
+	if len(parts) < 2 || parts[0] != "variables" {
+		return apperr.Input("map", "a file goes to a path in variables, like variables.input.photos.0, not %q", path)
+	}
+	missing := apperr.Input(fieldOf(path, false), "map puts a file at %s, where the variables have no empty slot (null) for it", path)
+	var at any = vars
+	for i, p := range parts[1:] {
+		last := i == len(parts)-2
+		switch node := at.(type) {
+		case map[string]any:
+			next, ok := node[p]
+			if !ok || (last && next != nil) {
+				return missing
+			}
+			if last {
+				node[p] = up
+			}
+			at = next
+		case []any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 || n >= len(node) || (last && node[n] != nil) {
+				return missing
+			}
+			if last {
+				node[n] = up
+			}
+			at = node[n]
+		default:
+			return missing
+		}
+	}
+	return nil
 }
 
 // uploadFile is an upload's temporary file with the digest of its content.
