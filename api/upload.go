@@ -20,6 +20,7 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/photo"
 )
 
 // Upload limits: a complaint takes up to 9 photos of 10 MB (issue 5).
@@ -199,6 +200,12 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 		}
 		if n > maxUploadFileBytes {
 			return nil, apperr.Input(fieldOf(to[0], false), "a file is at most %d MB", maxUploadFileBytes>>20)
+		}
+		// A photo declaring more pixels than anyone should decode is named
+		// here, where its place in the variables is known; photo.Copy
+		// refuses it again wherever a photo is stored.
+		if w, h, ok, _ := photo.Dimensions(io.NewSectionReader(f, 0, n)); ok && w*h > photo.MaxPixels {
+			return nil, apperr.Input(fieldOf(to[0], false), "%s; this one declares %d×%d", photo.ErrTooManyPixels, w, h)
 		}
 		for _, path := range to {
 			file, err := os.Open(f.Name())

@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -51,5 +54,38 @@ func TestUploadMapToNoSlotIsBadInput(t *testing.T) {
 	// The server still takes a good upload.
 	if got := upload(t, env, h.H1, h.Unit1, jpegBytes(t)); len(got.SubmitComplaint.Complaint.Photos) != 1 {
 		t.Fatalf("a good upload after the bad ones: %+v", got)
+	}
+}
+
+// A photo declaring more pixels than photo.MaxPixels (a 100000×100000 PNG
+// of a few hundred bytes, a 65500×65500 JPEG) is BAD_USER_INPUT naming the
+// photo; it used to be stored.
+func TestUploadRefusesTooManyPixels(t *testing.T) {
+	env := apitest.New(t)
+	h := newHomes(t, env)
+	png := apitest.PhotoBytes("huge")
+	binary.BigEndian.PutUint32(png[16:], 100000)
+	binary.BigEndian.PutUint32(png[20:], 100000)
+	jpg := jpegBytes(t)
+	sof := bytes.Index(jpg, []byte{0xFF, 0xC0})
+	binary.BigEndian.PutUint16(jpg[sof+5:], 65500)
+	binary.BigEndian.PutUint16(jpg[sof+7:], 65500)
+	for i, files := range [][][]byte{{png}, {jpegBytes(t), jpg}} {
+		m := map[string][]byte{}
+		for k, f := range files {
+			m[strconv.Itoa(k)] = f
+		}
+		res := env.Do(t, multipartRequest(t, tokenFor(t, env, h.H1), submitComplaint, complaintInput(h.Unit1), m))
+		field := fmt.Sprintf("input.photos.%d", len(files)-1)
+		e := res.OnlyError(t)
+		if e.Code() != "BAD_USER_INPUT" || e.Field() != field || !strings.Contains(e.Message, "megapixels") {
+			t.Fatalf("request %d: want BAD_USER_INPUT on %s about megapixels, got %s", i, field, res.Body)
+		}
+	}
+	if n := env.Client.ComplaintPhoto.Query().CountX(apitest.System()); n != 0 {
+		t.Fatalf("%d photos stored", n)
+	}
+	if keys := photoKeys(t, env); len(keys) != 0 {
+		t.Fatalf("blobs left in the photo store: %v", keys)
 	}
 }

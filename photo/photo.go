@@ -104,7 +104,8 @@ type Clean struct {
 
 // Copy streams a photo from src to dst in one pass, so an upload can go
 // straight to storage without being held in memory. It refuses content that
-// is not an accepted image (ErrNotImage) and stops reading at max+1 bytes
+// is not an accepted image (ErrNotImage) or that declares more than
+// MaxPixels (ErrTooManyPixels; HEIC is not measured) and stops reading at max+1 bytes
 // (ErrTooLarge), leaving the rest of src unread. In a JPEG it blanks the GPS
 // data of the EXIF segment in place, keeping the file's length and every
 // other tag (Orientation matters for display); in PNG, WebP and HEIC it only
@@ -119,6 +120,11 @@ func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
 	ct, ok := Sniff(head)
 	if !ok {
 		return Clean{}, ErrNotImage
+	}
+	if w, h, ok := headSize(ct, head); ok {
+		if err := tooManyPixels(w, h); err != nil {
+			return Clean{}, err
+		}
 	}
 
 	// The JPEG walker writes markers a few bytes at a time, and a hostile
@@ -254,6 +260,21 @@ func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed, flagged bool, 
 		}
 		if _, err := w.Write(seg); err != nil {
 			return false, false, err
+		}
+		if isSOF(m) && n <= int64(len(buf)) { // the frame's size, checked before its data
+			payload := buf[:n]
+			if _, err := io.ReadFull(r, payload); err != nil {
+				return false, false, eofIsTruncation(err)
+			}
+			if width, height, ok := sofSize(payload); ok {
+				if err := tooManyPixels(width, height); err != nil {
+					return false, false, err
+				}
+			}
+			if _, err := w.Write(payload); err != nil {
+				return false, false, err
+			}
+			continue
 		}
 		if m != 0xE1 {
 			copied, err := io.CopyBuffer(w, io.LimitReader(r, n), buf)
