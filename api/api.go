@@ -105,6 +105,8 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.Use(guard.Text{}) // a NUL in any string input: refused before anything runs
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
 	}
 	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
 	// Idempotency keys wrap the mutation transaction: Replay claims the key
