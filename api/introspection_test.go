@@ -67,7 +67,9 @@ func TestIntrospectionOffIsForbidden(t *testing.T) {
 		t.Fatalf("__typename refused: %s", res.Body)
 	}
 	// With introspection on (the embedded default), it is answered.
-	var out struct{ Schema struct{ QueryType struct{ Name string } } `json:"__schema"` }
+	var out struct {
+		Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
+	}
 	env.Query(t, `{ __schema { queryType { name } } }`, nil).Decode(t, &out)
 	if out.Schema.QueryType.Name != "Query" {
 		t.Fatalf("introspection on: %+v", out)
