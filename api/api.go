@@ -39,6 +39,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// UploadDir holds uploads of requests in flight; "" is the system's.
 	UploadDir string
+	// CORSOrigins are the browser origins that may call the API (see
+	// ParseOrigins); none by default.
+	CORSOrigins []string
 }
 
 // Deps are the services the handler uses.
@@ -79,7 +82,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(deps.DB))
-	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, mux)))
+	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, mux))))
 }
 
 func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"estatecrm/aftersales"
+	"estatecrm/api"
 )
 
 // Config is every setting of the server, from environment variables with
@@ -43,6 +44,8 @@ type Config struct {
 	UploadDir string
 	// SLA is the complaint deadline policy.
 	SLA aftersales.Policy
+	// CORSOrigins are the browser origins that may call the API; none by default.
+	CORSOrigins []string
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -93,6 +96,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&cfg.UploadDir, "upload-dir", env.str("UPLOAD_DIR", ""), "directory of uploads in flight; empty: the system's temporary directory (UPLOAD_DIR)")
 	sla := fs.String("complaint-sla", env.str("COMPLAINT_SLA", ""), "complaint deadlines overriding the defaults URGENT=2h/24h,NORMAL=24h/48h,LOW=48h/168h, e.g. URGENT=1h/12h (COMPLAINT_SLA)")
 	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
+	// CORS: browser apps on these origins may call the API; none by default.
+	origins, originsErr := api.ParseOrigins(env.str("CORS_ORIGINS", ""))
+	if cfg.CORSOrigins = origins; env.err == nil {
+		env.err = originsErr
+	}
+	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
+		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

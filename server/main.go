@@ -149,6 +149,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		RequestTimeout: cfg.RequestTimeout,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		UploadDir:      cfg.UploadDir,
+		CORSOrigins:    cfg.CORSOrigins,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,
