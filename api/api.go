@@ -92,8 +92,9 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 		PhotoURL: links.url,
 	}))
 	srv.AddTransport(transport.Options{})
+	// GraphQL over HTTP's status codes: guard.Execute.
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(guard.POST{})
 	srv.AddTransport(newUploads(cfg.UploadDir, deps.Logger))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,

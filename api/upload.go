@@ -20,6 +20,7 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/graph/guard"
 	"estatecrm/photo"
 )
 
@@ -75,10 +76,7 @@ func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	ctx := r.Context()
 	fail := func(status int, err *apperr.Error) {
 		ctx := graphql.WithOperationContext(ctx, &graphql.OperationContext{})
-		resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(err)})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(resp)
+		guard.Respond(w, r, status, exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(err)}))
 	}
 	// Only those who may file photos get to send them: nothing is read, let
 	// alone written to disk, for anyone else.
@@ -124,15 +122,7 @@ func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		fail(http.StatusBadRequest, apperr.Input("", "the multipart body is incomplete or malformed"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	rc, opErr := exec.CreateOperationContext(ctx, params)
-	if opErr != nil {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_ = json.NewEncoder(w).Encode(exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
-		return
-	}
-	responses, ctx := exec.DispatchOperation(ctx, rc)
-	_ = json.NewEncoder(w).Encode(responses(ctx))
+	guard.Execute(w, r, exec, params)
 }
 
 // read parses the parts in the spec's order (operations, map, files) and
