@@ -111,7 +111,15 @@ type Clean struct {
 // other tag (Orientation matters for display); in PNG, WebP and HEIC it only
 // reports EXIF through LocationFlagged. On any error dst may hold a partial
 // copy, which the caller must discard, and the returned Clean is zero.
-func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
+func Copy(dst io.Writer, src io.Reader, max int64) (c Clean, err error) {
+	// Callers run Copy in a goroutine of their own (streaming into storage),
+	// where a panic on a hostile file would end the whole process: it is an
+	// error of this photo instead.
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = Clean{}, fmt.Errorf("photo: panic while copying: %v", v)
+		}
+	}()
 	br := bufio.NewReaderSize(&capReader{r: src, left: max}, 4096)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF {
@@ -132,7 +140,7 @@ func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
 	bw := bufio.NewWriterSize(dst, 32<<10)
 	out := &sink{w: bw, h: sha256.New()}
 	buf := make([]byte, copyBufLen)
-	c := Clean{ContentType: ct}
+	c = Clean{ContentType: ct}
 	if ct == "image/jpeg" {
 		c.LocationRemoved, c.LocationFlagged, err = copyJPEG(out, br, buf)
 	} else {

@@ -85,3 +85,16 @@ func TestDimensionsUnknown(t *testing.T) {
 		}
 	}
 }
+
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("storage driver bug") }
+
+// Copy runs in a goroutine of its caller's, where a panic would end the
+// process: it returns it as an error.
+func TestCopyTurnsAPanicIntoAnError(t *testing.T) {
+	c, err := Copy(panicWriter{}, bytes.NewReader(makeJPEG(t)), 10<<20)
+	if err == nil || c != (Clean{}) {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}
