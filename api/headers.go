@@ -70,3 +70,16 @@ func secureHeaders(origins []string, graphiQL bool, next http.Handler) http.Hand
 		next.ServeHTTP(w, r)
 	})
 }
+
+// socketOrigins are the origins, as coder/websocket's OriginPatterns (host
+// and port), from which a browser may open a subscription besides the
+// API's own: CORS does not apply to WebSockets, the server checks Origin.
+func socketOrigins(origins []string) []string {
+	var hosts []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
+}

@@ -2,10 +2,14 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"estatecrm/api"
 	"estatecrm/api/apitest"
@@ -107,6 +111,32 @@ func TestCORSAllowlist(t *testing.T) {
 	for _, bad := range []string{"*", "app.example.com", "ftp://app.example.com", "https://app.example.com/path", "https://u@app.example.com"} {
 		if _, err := api.ParseOrigins(bad); err == nil {
 			t.Errorf("ParseOrigins(%q) accepted", bad)
+		}
+	}
+}
+
+// A browser app on a listed origin may open a subscription; one on another
+// origin may not (browsers apply no CORS to WebSockets: the server checks
+// Origin).
+func TestSocketOrigins(t *testing.T) {
+	env := apitest.New(t)
+	var log bytes.Buffer
+	origins, _ := api.ParseOrigins("https://app.example.com")
+	srv := httptest.NewServer(handlerWith(t, env, api.Config{CORSOrigins: origins}, &log))
+	t.Cleanup(srv.Close)
+	for origin, ok := range map[string]bool{"https://app.example.com": true, "https://evil.example.net": false} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/query", &websocket.DialOptions{
+			Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: http.Header{"Origin": {origin}}})
+		cancel()
+		if conn != nil {
+			conn.CloseNow()
+		}
+		if (err == nil) != ok {
+			t.Errorf("origin %s: opened %v, want %v (%v)", origin, err == nil, ok, err)
+		}
+		if !ok && res != nil && res.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %s: status %d", origin, res.StatusCode)
 		}
 	}
 }
