@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"estatecrm/aftersales"
@@ -45,6 +46,9 @@ type Config struct {
 	// SocketRecheck is how often an open WebSocket checks that its
 	// credentials were not revoked; 0 means the Revocations TTL.
 	SocketRecheck time.Duration
+	// CORSOrigins are the browser origins that may call the API (see
+	// ParseOrigins); none by default.
+	CORSOrigins []string
 }
 
 // Deps are the services the handler uses.
@@ -91,7 +95,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(deps.DB))
-	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, withClock(links.now, mux))))
+	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, withClock(links.now, mux)))))
 }
 
 // withClock gives every request the domain's clock (deps.Now), once: the
@@ -110,8 +114,9 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 		PhotoURL: links.url,
 	}))
 	srv.AddTransport(transport.Options{})
+	// GraphQL over HTTP's status codes: guard.Execute.
 	srv.AddTransport(guard.GET{}) // queries only: a mutation over GET is refused with a code
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(guard.POST{})
 	srv.AddTransport(newUploads(cfg.UploadDir, deps.Logger))
 	recheck := cfg.SocketRecheck
 	if recheck <= 0 {
@@ -120,7 +125,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		InitFunc:              socketAuth{deps.Signer, deps.APIKeys, deps.Revoked, recheck}.init,
-		Implementation:        closeCodes{transport.CoderWebsocketImplementation{}},
+		Implementation:        closeCodes{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: socketOrigins(cfg.CORSOrigins)}}},
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
@@ -128,8 +133,11 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.
 	guard.Install(srv, guard.DefaultLimits())
+	srv.Use(guard.Text{}) // a NUL in any string input: refused before anything runs
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
 	}
 	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
 	// Idempotency keys wrap the mutation transaction: Replay claims the key

@@ -105,7 +105,7 @@ func TestQueryLimits(t *testing.T) {
 			allowed(t, env.Query(t, tc.ok, nil))
 			env.Counter.Reset()
 			res := env.Query(t, tc.over, nil)
-			refused(t, env, res, http.StatusUnprocessableEntity, tc.message, tc.over)
+			refused(t, env, res, http.StatusOK, tc.message, tc.over) // GraphQL over HTTP: a refused document is 200 for application/json
 			if e := res.Errors[0]; e.Extensions["field"] != nil {
 				t.Fatalf("a limit names no input field: %s", res.Body)
 			}
@@ -152,7 +152,7 @@ func TestFragmentBombIsRefusedQuickly(t *testing.T) {
 	go func() { done <- env.Query(t, b.String(), nil) }()
 	select {
 	case res := <-done:
-		refused(t, env, res, http.StatusUnprocessableEntity, "query cost over", "fragment")
+		refused(t, env, res, http.StatusOK, "query cost over", "fragment")
 	case <-time.After(10 * time.Second):
 		t.Fatal("not answered in 10s: is guard.Install called before srv.Use(guard.PageSize{…})?")
 	}
@@ -171,7 +171,7 @@ func TestDocumentAndRequestLimits(t *testing.T) {
 		sent    string
 	}{
 		{"too many tokens", func() *apitest.Response { return env.Query(t, directed(2000), nil) },
-			http.StatusUnprocessableEntity, "exceeded token limit of 1000", "@include"},
+			http.StatusOK, "exceeded token limit of 1000", "@include"},
 		{"body over 1 MiB", func() *apitest.Response {
 			return env.Post(t, "application/json", []byte(`{"query":"{ __typename }","x":"`+strings.Repeat("x", 2<<20)+`"}`))
 		}, http.StatusRequestEntityTooLarge, "larger than", "xxxx"},
@@ -181,10 +181,12 @@ func TestDocumentAndRequestLimits(t *testing.T) {
 		{"form", func() *apitest.Response {
 			return env.Post(t, "application/x-www-form-urlencoded", []byte("query="+url.QueryEscape("{ __typename }")))
 		}, http.StatusUnsupportedMediaType, "application/json", "__typename"},
-		// Without a Mutation type gqlgen's validator refuses it; with one,
-		// Limits does, for a request that came through guard.GET.
+		// Limits refuses it, for a request that came through guard.GET, and
+		// GraphQL over HTTP says 405.
 		{"mutation over GET", func() *apitest.Response { return get("mutation { __typename }") },
-			http.StatusUnprocessableEntity, "mutation", "__typename"},
+			http.StatusMethodNotAllowed, "mutation", "__typename"},
+		{"no query", func() *apitest.Response { return env.Post(t, "application/json", []byte(`{"variables":{}}`)) },
+			http.StatusBadRequest, "needs a query", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env.Counter.Reset()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/graph/guard"
+	"estatecrm/photo"
 )
 
 // Upload limits: a complaint takes up to 9 photos of 10 MB (issue 5).
@@ -73,10 +76,7 @@ func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	ctx := r.Context()
 	fail := func(status int, err *apperr.Error) {
 		ctx := graphql.WithOperationContext(ctx, &graphql.OperationContext{})
-		resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(err)})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(resp)
+		guard.Respond(w, r, status, exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(err)}))
 	}
 	// Only those who may file photos get to send them: nothing is read, let
 	// alone written to disk, for anyone else.
@@ -122,15 +122,7 @@ func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		fail(http.StatusBadRequest, apperr.Input("", "the multipart body is incomplete or malformed"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	rc, opErr := exec.CreateOperationContext(ctx, params)
-	if opErr != nil {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_ = json.NewEncoder(w).Encode(exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
-		return
-	}
-	responses, ctx := exec.DispatchOperation(ctx, rc)
-	_ = json.NewEncoder(w).Encode(responses(ctx))
+	guard.Execute(w, r, exec, params)
 }
 
 // read parses the parts in the spec's order (operations, map, files) and
@@ -199,6 +191,12 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 		if n > maxUploadFileBytes {
 			return nil, apperr.Input(fieldOf(to[0], false), "a file is at most %d MB", maxUploadFileBytes>>20)
 		}
+		// A photo declaring more pixels than anyone should decode is named
+		// here, where its place in the variables is known; photo.Copy
+		// refuses it again wherever a photo is stored.
+		if w, h, ok, _ := photo.Dimensions(io.NewSectionReader(f, 0, n)); ok && w*h > photo.MaxPixels {
+			return nil, apperr.Input(fieldOf(to[0], false), "%s; this one declares %d×%d", photo.ErrTooManyPixels, w, h)
+		}
 		for _, path := range to {
 			file, err := os.Open(f.Name())
 			if err != nil {
@@ -207,8 +205,8 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 			keep(file)
 			up := graphql.Upload{File: uploadFile{File: file, SHA256: hex.EncodeToString(digest.Sum(nil))},
 				Size: n, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type")}
-			if gerr := params.AddUpload(up, key, path); gerr != nil {
-				return nil, apperr.Input("map", "%s", gerr.Message)
+			if err := placeUpload(params.Variables, path, up); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -217,6 +215,45 @@ func (u *uploads) read(r *http.Request, keep func(*os.File)) (*graphql.RawParams
 	}
 	params.Headers = r.Header
 	return &params, nil
+}
+
+// placeUpload puts up where path ("variables.input.photos.0") points in
+// vars. The slot must be there: an index inside its list, a key of an
+// object. gqlgen's RawParams.AddUpload panics on a path that goes past the
+// end of a list or through a string.
+func placeUpload(vars map[string]any, path string, up graphql.Upload) error {
+	parts := strings.Split(path, ".")
+	if len(parts) < 2 || parts[0] != "variables" {
+		return apperr.Input("map", "a file goes to a path in variables, like variables.input.photos.0, not %q", path)
+	}
+	missing := apperr.Input(fieldOf(path, false), "map puts a file at %s, where the variables have no empty slot (null) for it", path)
+	var at any = vars
+	for i, p := range parts[1:] {
+		last := i == len(parts)-2
+		switch node := at.(type) {
+		case map[string]any:
+			next, ok := node[p]
+			if !ok || (last && next != nil) {
+				return missing
+			}
+			if last {
+				node[p] = up
+			}
+			at = next
+		case []any:
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 || n >= len(node) || (last && node[n] != nil) {
+				return missing
+			}
+			if last {
+				node[n] = up
+			}
+			at = node[n]
+		default:
+			return missing
+		}
+	}
+	return nil
 }
 
 // uploadFile is an upload's temporary file with the digest of its content.

@@ -24,17 +24,25 @@ var migrations embed.FS
 // runs each file in its own transaction. The embedded SQLite is migrated
 // automatically from the ent schema, in one transaction.
 func (d *DB) Migrate(ctx context.Context) error {
+	_, err := d.MigrateUp(ctx)
+	return err
+}
+
+// MigrateUp is Migrate reporting how many versioned migrations it applied:
+// 0 when PostgreSQL was already up to date, -1 on SQLite, which has none.
+func (d *DB) MigrateUp(ctx context.Context) (applied int, err error) {
 	if d.Dialect != dialect.Postgres {
-		return ent.NewClient(ent.Driver(d.Driver)).Schema.Create(ctx, migrate.WithForeignKeys(true))
+		return -1, ent.NewClient(ent.Driver(d.Driver)).Schema.Create(ctx, migrate.WithForeignKeys(true))
 	}
 	p, err := provider(d)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	results, err := p.Up(ctx)
+	if err != nil {
+		return len(results), fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return len(results), nil
 }
 
 // MigrationStatus lists the PostgreSQL migrations and whether each is applied.

@@ -31,9 +31,10 @@ func (f Fen) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
-// Parse reads a decimal string ("12", "12.3", "-12.34") as fen.
+// Parse reads a decimal string ("12", "12.3", "-12.34") as fen. Nothing
+// else is taken, not even surrounding spaces: " 100" is more likely a
+// pasted fragment than an amount someone meant.
 func Parse(s string) (Fen, error) {
-	s = strings.TrimSpace(s)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	whole, frac, hasDot := strings.Cut(s, ".")

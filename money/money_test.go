@@ -22,7 +22,8 @@ func TestParseAndFormat(t *testing.T) {
 			t.Fatalf("%d.String() = %q; want %q", got, got.String(), tc.out)
 		}
 	}
-	for _, bad := range []string{"", ".5", "1.", "1.234", "1e3", "abc", "1,000", "--1", "99999999999999999999"} {
+	for _, bad := range []string{"", ".5", "1.", "1.234", "1e3", "abc", "1,000", "--1", "99999999999999999999",
+		" 100", "100 ", "\t100", "100\n", "- 1", "+1", "１００"} {
 		if _, err := Parse(bad); err == nil {
 			t.Fatalf("Parse(%q) accepted a malformed amount", bad)
 		}

@@ -104,13 +104,22 @@ type Clean struct {
 
 // Copy streams a photo from src to dst in one pass, so an upload can go
 // straight to storage without being held in memory. It refuses content that
-// is not an accepted image (ErrNotImage) and stops reading at max+1 bytes
+// is not an accepted image (ErrNotImage) or that declares more than
+// MaxPixels (ErrTooManyPixels; HEIC is not measured) and stops reading at max+1 bytes
 // (ErrTooLarge), leaving the rest of src unread. In a JPEG it blanks the GPS
 // data of the EXIF segment in place, keeping the file's length and every
 // other tag (Orientation matters for display); in PNG, WebP and HEIC it only
 // reports EXIF through LocationFlagged. On any error dst may hold a partial
 // copy, which the caller must discard, and the returned Clean is zero.
-func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
+func Copy(dst io.Writer, src io.Reader, max int64) (c Clean, err error) {
+	// Callers run Copy in a goroutine of their own (streaming into storage),
+	// where a panic on a hostile file would end the whole process: it is an
+	// error of this photo instead.
+	defer func() {
+		if v := recover(); v != nil {
+			c, err = Clean{}, fmt.Errorf("photo: panic while copying: %v", v)
+		}
+	}()
 	br := bufio.NewReaderSize(&capReader{r: src, left: max}, 4096)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF {
@@ -120,13 +129,18 @@ func Copy(dst io.Writer, src io.Reader, max int64) (Clean, error) {
 	if !ok {
 		return Clean{}, ErrNotImage
 	}
+	if w, h, ok := headSize(ct, head); ok {
+		if err := tooManyPixels(w, h); err != nil {
+			return Clean{}, err
+		}
+	}
 
 	// The JPEG walker writes markers a few bytes at a time, and a hostile
 	// file can be nothing but markers; buffering keeps that to few writes.
 	bw := bufio.NewWriterSize(dst, 32<<10)
 	out := &sink{w: bw, h: sha256.New()}
 	buf := make([]byte, copyBufLen)
-	c := Clean{ContentType: ct}
+	c = Clean{ContentType: ct}
 	if ct == "image/jpeg" {
 		c.LocationRemoved, c.LocationFlagged, err = copyJPEG(out, br, buf)
 	} else {
@@ -254,6 +268,21 @@ func copyJPEG(w io.Writer, r *bufio.Reader, buf []byte) (removed, flagged bool, 
 		}
 		if _, err := w.Write(seg); err != nil {
 			return false, false, err
+		}
+		if isSOF(m) && n <= int64(len(buf)) { // the frame's size, checked before its data
+			payload := buf[:n]
+			if _, err := io.ReadFull(r, payload); err != nil {
+				return false, false, eofIsTruncation(err)
+			}
+			if width, height, ok := sofSize(payload); ok {
+				if err := tooManyPixels(width, height); err != nil {
+					return false, false, err
+				}
+			}
+			if _, err := w.Write(payload); err != nil {
+				return false, false, err
+			}
+			continue
 		}
 		if m != 0xE1 {
 			copied, err := io.CopyBuffer(w, io.LimitReader(r, n), buf)

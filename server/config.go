@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"estatecrm/aftersales"
+	"estatecrm/api"
 	"estatecrm/throttle"
 )
 
@@ -55,6 +56,8 @@ type Config struct {
 	// PasswordHashConcurrency is how many login password checks run at
 	// once (each holds 19 MiB); 0 is half the cores.
 	PasswordHashConcurrency int
+	// CORSOrigins are the browser origins that may call the API; none by default.
+	CORSOrigins []string
 }
 
 // Embedded reports whether the server runs on the embedded SQLite database.
@@ -109,6 +112,13 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	anonRate := fs.String("anonymous-rate-limit", env.str("ANONYMOUS_RATE_LIMIT", "600"), "requests a minute without credentials from one client address, in bursts of a tenth, or N/DURATION; 0: no limit (ANONYMOUS_RATE_LIMIT)")
 	proxies := fs.String("trusted-proxies", env.str("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; empty: none (TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.PasswordHashConcurrency, "password-hash-concurrency", int(env.int64("PASSWORD_HASH_CONCURRENCY", 0)), "login password checks at once, 19 MiB each; 0: half the cores (PASSWORD_HASH_CONCURRENCY)")
+	// CORS: browser apps on these origins may call the API; none by default.
+	origins, originsErr := api.ParseOrigins(env.str("CORS_ORIGINS", ""))
+	if cfg.CORSOrigins = origins; env.err == nil {
+		env.err = originsErr
+	}
+	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
+		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

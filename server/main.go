@@ -62,10 +62,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	switch cfg.Command {
 	case "migrate":
-		if err := db.Migrate(sys); err != nil {
+		n, err := db.MigrateUp(sys)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "database schema is up to date")
+		switch {
+		case n < 0:
+			fmt.Fprintln(stdout, "SQLite schema created from the ent schema")
+		case n == 0:
+			fmt.Fprintln(stdout, "database schema was already up to date: no migration to apply")
+		default:
+			fmt.Fprintf(stdout, "applied %d migrations: database schema is up to date\n", n)
+		}
 		return nil
 	case "seed":
 		if err := prepare(sys, cfg, db); err != nil {
@@ -152,6 +160,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		UploadDir:      cfg.UploadDir,
 		Limits:         api.RequestLimits{PerUser: cfg.UserRateLimit, PerAddress: cfg.AnonymousRateLimit, Proxies: cfg.TrustedProxies},
+		CORSOrigins:    cfg.CORSOrigins,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,

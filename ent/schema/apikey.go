@@ -22,7 +22,7 @@ func (APIKey) Mixin() []ent.Mixin {
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().Validate(maxRunes(100)).SchemaType(varchar(100)).
+		field.String("name").NotEmpty().Validate(displayName(100)).SchemaType(varchar(100)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("key_prefix").NotEmpty().MaxLen(16).Immutable().
 			Comment("the public part of the key, used to find it"),

@@ -24,7 +24,7 @@ func (Building) Mixin() []ent.Mixin {
 func (Building) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("project_id").GoType(pulid.ID("")).Immutable(),
-		field.String("name").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
+		field.String("name").NotEmpty().Validate(displayName(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("NAME")),
 		field.Int("floors").Range(1, 200).
 			Comment("floors above ground; units lie on floors 1..floors"),

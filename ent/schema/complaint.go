@@ -32,7 +32,7 @@ func (Complaint) Fields() []ent.Field {
 			Values("LEAK", "CRACK", "FITTINGS", "OTHER_QUALITY", "PROPERTY_SERVICE", "DELIVERY", "CONTRACT_PRICE", "SALES_SERVICE", "OTHER"),
 		field.Enum("severity").Values("URGENT", "NORMAL", "LOW").Default("NORMAL").
 			Annotations(entgql.OrderField("SEVERITY")),
-		field.String("title").NotEmpty().Validate(maxRunes(100)).SchemaType(varchar(100)),
+		field.String("title").NotEmpty().Validate(displayName(100)).SchemaType(varchar(100)),
 		field.Text("description").Validate(maxRunes(5000)),
 		field.Enum("status").
 			Values("SUBMITTED", "ACKNOWLEDGED", "IN_PROGRESS", "RESOLVED", "CLOSED").

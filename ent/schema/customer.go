@@ -28,7 +28,7 @@ func (Customer) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("project_id").GoType(pulid.ID("")).
 			Comment("the project the customer was registered in; attribution is per project"),
-		field.String("name").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
+		field.String("name").NotEmpty().Validate(displayName(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("phone").MaxLen(20).
 			Comment("E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it").

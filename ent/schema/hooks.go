@@ -2,8 +2,10 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"unicode"
 
 	"entgo.io/ent"
 
@@ -314,3 +316,29 @@ func photosInUploadOrder() ent.Interceptor {
 		})
 	})
 }
+
+// displayName checks a name or title people read in lists (a person, a
+// project, a building, a complaint, an API key): at most n characters, not
+// made only of white space or invisible characters (a full-width space from
+// a Chinese keyboard, a zero-width space pasted from a chat), and no control
+// characters (a newline, a NUL that PostgreSQL would refuse). A validator,
+// not a resolver check, so that every entry point obeys it.
+func displayName(n int) func(string) error {
+	limit := maxRunes(n)
+	return func(s string) error {
+		if err := limit(s); err != nil {
+			return err
+		}
+		if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+			return errors.New("holds a control character")
+		}
+		if strings.TrimFunc(s, invisible) == "" {
+			return errors.New("is blank")
+		}
+		return nil
+	}
+}
+
+// invisible reports whether r shows nothing: white space (unicode.IsSpace
+// covers U+3000 and U+00A0) or a format character (U+200B, U+FEFF).
+func invisible(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }

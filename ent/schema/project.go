@@ -24,7 +24,7 @@ func (Project) Mixin() []ent.Mixin {
 // Fields of the Project.
 func (Project) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().Validate(maxRunes(100)).SchemaType(varchar(100)).
+		field.String("name").NotEmpty().Validate(displayName(100)).SchemaType(varchar(100)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("city").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("CITY")),

@@ -24,7 +24,7 @@ func (User) Mixin() []ent.Mixin {
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().Validate(maxRunes(50)).SchemaType(varchar(50)).
+		field.String("name").NotEmpty().Validate(displayName(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("login").NotEmpty().MaxLen(64).
 			Comment("lower-cased by a hook"),

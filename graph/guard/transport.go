@@ -1,12 +1,18 @@
 package guard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"estatecrm/apperr"
@@ -33,23 +39,166 @@ func (unsupported) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// Extensions' response interceptors run on this answer too; some expect
 	// an operation context.
 	ctx := graphql.WithOperationContext(r.Context(), &graphql.OperationContext{})
-	resp := exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(apperr.Input("", "%s", msg))})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(resp)
+	Respond(w, r, status, exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(apperr.Input("", "%s", msg))}))
 }
 
-// GET is gqlgen's GET transport, for use in its place with Install: Limits
-// refuses an operation other than a query that came through it with a coded
-// error, where gqlgen answers 406 with an error that has none. Nothing runs
-// either way; a GET must not change anything, nor carry a password in its URL.
-type GET struct{ transport.GET }
+// The media types of GraphQL over HTTP answers.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// POST is the transport of GraphQL requests POSTed as JSON, in place of
+// gqlgen's transport.POST, answering with the status codes of the GraphQL
+// over HTTP spec (see Execute); gqlgen's answers 422 to a document that
+// fails validation whatever the client accepts.
+type POST struct{}
+
+var _ graphql.Transport = POST{}
+
+// Supports implements graphql.Transport.
+func (POST) Supports(r *http.Request) bool {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && r.Method == http.MethodPost && mediaType == mediaJSON && r.Header.Get("Upgrade") == ""
+}
+
+// Do implements graphql.Transport.
+func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	start := graphql.Now()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		malformed(w, r, exec, "the request body could not be read")
+		return
+	}
+	var params graphql.RawParams
+	if err := decode(body, &params); err != nil {
+		malformed(w, r, exec, "json request body could not be decoded: a GraphQL request is one JSON object with a query")
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	Execute(w, r, exec, &params)
+}
+
+// GET is gqlgen's GET transport with the answers of Execute. Limits refuses
+// an operation other than a query that came through it; it is answered 405
+// (GraphQL over HTTP: a GET must not run a mutation, nor carry a password
+// in its URL). Use it in place of gqlgen's transport.GET.
+type GET struct{}
+
+var _ graphql.Transport = GET{}
 
 type getKey struct{}
 
+// Supports implements graphql.Transport.
+func (GET) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+}
+
 // Do implements graphql.Transport.
-func (t GET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	t.GET.Do(w, r.WithContext(context.WithValue(r.Context(), getKey{}, true)), exec)
+func (GET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		malformed(w, r, exec, "the query string could not be decoded")
+		return
+	}
+	params := graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName"), Headers: r.Header}
+	params.ReadTime.Start = graphql.Now()
+	for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+		if s := q.Get(name); s != "" {
+			if err := decode([]byte(s), into); err != nil {
+				malformed(w, r, exec, name+" could not be decoded: want a JSON object")
+				return
+			}
+		}
+	}
+	params.ReadTime.End = graphql.Now()
+	Execute(w, r.WithContext(context.WithValue(r.Context(), getKey{}, true)), exec, &params)
 }
 
 func viaGET(ctx context.Context) bool { v, _ := ctx.Value(getKey{}).(bool); return v }
+
+func decode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// Execute runs a decoded GraphQL request and answers it as the GraphQL over
+// HTTP spec says:
+//   - a request without a query is not a GraphQL request: 400;
+//   - a document that does not parse or validate, variables that do not fit,
+//     a limit exceeded: 200 for application/json (the client reads the
+//     errors), 400 without "data" for application/graphql-response+json;
+//   - an operation other than a query sent with GET: 405;
+//   - anything that runs: 200.
+//
+// Transports of other encodings (multipart uploads) call it once they have
+// decoded their request.
+func Execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams) {
+	ctx := r.Context()
+	if strings.TrimSpace(params.Query) == "" {
+		malformed(w, r, exec, "a GraphQL request needs a query")
+		return
+	}
+	rc, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		status := http.StatusOK
+		switch {
+		case viaGET(ctx) && rc != nil && rc.Operation != nil && rc.Operation.Operation != ast.Query:
+			status = http.StatusMethodNotAllowed
+			w.Header().Set("Allow", "POST")
+		case accepts(r) == mediaGraphQLResponse && errcode.GetErrorKind(errs) == errcode.KindProtocol:
+			status = http.StatusBadRequest
+		}
+		Respond(w, r, status, exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	Respond(w, r, http.StatusOK, responses(ctx))
+}
+
+// malformed answers 400 to a request that is not a GraphQL request at all.
+func malformed(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, msg string) {
+	// Extensions' response interceptors run on this answer too; some expect
+	// an operation context.
+	ctx := graphql.WithOperationContext(r.Context(), &graphql.OperationContext{})
+	Respond(w, r, http.StatusBadRequest, exec.DispatchError(ctx, gqlerror.List{gqlerror.Wrap(apperr.Input("", "%s", msg))}))
+}
+
+// Respond writes resp with status in the media type r accepts:
+// application/graphql-response+json when the client asks for it (then a
+// 4xx answer has no "data": the operation never ran), application/json
+// otherwise.
+func Respond(w http.ResponseWriter, r *http.Request, status int, resp *graphql.Response) {
+	media := accepts(r)
+	w.Header().Set("Content-Type", media)
+	w.WriteHeader(status)
+	if media == mediaGraphQLResponse && status >= 400 && status < 500 {
+		_ = json.NewEncoder(w).Encode(struct {
+			Errors     gqlerror.List  `json:"errors,omitempty"`
+			Extensions map[string]any `json:"extensions,omitempty"`
+		}{resp.Errors, resp.Extensions})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// accepts returns the media type of the answer: the first of the two the
+// Accept header names, application/json when it names neither or is absent
+// (the GraphQL over HTTP spec's legacy default).
+func accepts(r *http.Request) string {
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mediaType {
+		case mediaJSON:
+			return mediaJSON
+		case mediaGraphQLResponse:
+			return mediaGraphQLResponse
+		}
+	}
+	return mediaJSON
+}

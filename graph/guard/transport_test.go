@@ -37,7 +37,7 @@ func server(t *testing.T) (http.Handler, *atomic.Int32) {
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(guard.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(guard.POST{})
 	srv.SetErrorPresenter(graph.ErrorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	guard.Install(srv, guard.DefaultLimits())
 	return srv, &ran
@@ -91,14 +91,14 @@ func TestTransports(t *testing.T) {
 		{"query over GET", get("{ a }"), answer{status: 200}, true},
 		{"mutation over POST", post("application/json", `{"query":"mutation { b }"}`), answer{status: 200}, true},
 		{"mutation over GET", get("mutation { b }"),
-			answer{422, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
+			answer{405, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
 		{"named mutation over GET", get("query Q { a } mutation M { b }", "M"),
-			answer{422, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
+			answer{405, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
 		{"form", post("application/x-www-form-urlencoded", "query=%7B+a+%7D"),
 			answer{415, "BAD_USER_INPUT", "a POST body must be application/json"}, false},
 		{"PUT", put, answer{405, "BAD_USER_INPUT", "only GET and POST requests are allowed"}, false},
 		{"token limit", post("application/json", `{"query":"{`+strings.Repeat(" a", 1000)+` }"}`),
-			answer{422, "BAD_USER_INPUT", "exceeded token limit of 1000"}, false},
+			answer{200, "BAD_USER_INPUT", "exceeded token limit of 1000"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ran.Store(0)
@@ -107,6 +107,71 @@ func TestTransports(t *testing.T) {
 			}
 			if got := ran.Load() == 1; got != tc.runs {
 				t.Fatalf("ran: %v, want %v", got, tc.runs)
+			}
+		})
+	}
+}
+
+// The status codes of the GraphQL over HTTP spec: with application/json
+// (or no Accept) a request that is a GraphQL request is answered 200 even
+// when its document, variables or limits refuse it; with
+// application/graphql-response+json that is 400, without "data"; a request
+// that is not a GraphQL request (no query, not JSON) is 400 either way.
+func TestGraphQLOverHTTPStatus(t *testing.T) {
+	h, ran := server(t)
+	const jsonType, gqlResponse = "application/json", "application/graphql-response+json"
+	for _, tc := range []struct {
+		name, accept, body string
+		status             int
+		runs               bool
+	}{
+		{"runs", jsonType, `{"query":"{ a }"}`, 200, true},
+		{"runs, graphql-response", gqlResponse, `{"query":"{ a }"}`, 200, true},
+		{"parse error", jsonType, `{"query":"{ a "}`, 200, false},
+		{"parse error, no Accept", "", `{"query":"{ a "}`, 200, false},
+		{"parse error, any type", "*/*", `{"query":"{ a "}`, 200, false},
+		{"parse error, graphql-response", gqlResponse, `{"query":"{ a "}`, 400, false},
+		{"parse error, graphql-response preferred", gqlResponse + ", application/json;q=0.9", `{"query":"{ a "}`, 400, false},
+		{"validation error", jsonType, `{"query":"{ nope }"}`, 200, false},
+		{"validation error, graphql-response", gqlResponse, `{"query":"{ nope }"}`, 400, false},
+		{"variable error", jsonType, `{"query":"query($n: Int!) { a @include(if: true) }","variables":{"n":"x"}}`, 200, false},
+		{"variable error, graphql-response", gqlResponse, `{"query":"query($n: Int!) { a @include(if: true) }","variables":{"n":"x"}}`, 400, false},
+		{"no query", jsonType, `{"variables":{}}`, 400, false},
+		{"no query, graphql-response", gqlResponse, `{"query":"  "}`, 400, false},
+		{"not JSON", jsonType, `{"query":`, 400, false},
+		{"a batch", gqlResponse, `[{"query":"{ a }"}]`, 400, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ran.Store(0)
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			if tc.accept != "" {
+				r.Header.Set("Accept", tc.accept)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if got := ran.Load() == 1; got != tc.runs {
+				t.Fatalf("ran: %v, want %v", got, tc.runs)
+			}
+			var out map[string]json.RawMessage
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("not JSON: %s", rec.Body)
+			}
+			wantType := "application/json"
+			if strings.HasPrefix(tc.accept, gqlResponse) {
+				wantType = gqlResponse
+			}
+			if got := rec.Header().Get("Content-Type"); got != wantType {
+				t.Fatalf("Content-Type %q, want %q", got, wantType)
+			}
+			if _, hasData := out["data"]; tc.status >= 400 && wantType == gqlResponse && hasData {
+				t.Fatalf("a %d graphql-response+json answer carries data: %s", tc.status, rec.Body)
+			}
+			if !tc.runs && len(out["errors"]) == 0 {
+				t.Fatalf("refused without an error: %s", rec.Body)
 			}
 		})
 	}

@@ -1,0 +1,158 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"estatecrm/apperr"
+)
+
+// Text refuses an operation any of whose string inputs, written in the
+// document or sent as variables, holds a NUL character or is not UTF-8:
+// PostgreSQL refuses such text (SQLSTATE 22021) only once a statement runs,
+// which would answer INTERNAL, and SQLite would store it. The refusal is
+// BAD_USER_INPUT naming the input by its argument path (input.notes,
+// where.nameContains, input.unitIds.2), before anything runs, for every
+// field at once.
+type Text struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = Text{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (Text) ExtensionName() string { return "Text" }
+
+// Validate implements graphql.HandlerExtension.
+func (Text) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator.
+func (Text) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
+		return nil
+	}
+	w := textWalker{doc: rc.Doc, vars: rc.Variables, seen: map[string]bool{}}
+	w.set(rc.Operation.SelectionSet)
+	if w.bad == nil {
+		return nil
+	}
+	e := gqlerror.Wrap(apperr.Input(w.bad.path, "%s %s", w.bad.path, w.bad.why))
+	errcode.Set(e, errcode.ValidationFailed) // refused like a document that fails validation
+	if w.bad.pos != nil {
+		e.Locations = []gqlerror.Location{{Line: w.bad.pos.Line, Column: w.bad.pos.Column}}
+	}
+	return e
+}
+
+type badText struct {
+	path, why string
+	pos       *ast.Position
+}
+
+// textWalker visits every argument of the operation once, fragments
+// included, and stops at the first bad string.
+type textWalker struct {
+	doc  *ast.QueryDocument
+	vars map[string]any
+	seen map[string]bool
+	bad  *badText
+}
+
+func (w *textWalker) set(set ast.SelectionSet) {
+	for _, sel := range set {
+		if w.bad != nil {
+			return
+		}
+		switch s := sel.(type) {
+		case *ast.Field:
+			for _, a := range s.Arguments {
+				w.value(a.Value, a.Name)
+			}
+			w.set(s.SelectionSet)
+		case *ast.InlineFragment:
+			w.set(s.SelectionSet)
+		case *ast.FragmentSpread:
+			if w.seen[s.Name] {
+				continue
+			}
+			w.seen[s.Name] = true
+			def := s.Definition
+			if def == nil && w.doc != nil {
+				def = w.doc.Fragments.ForName(s.Name)
+			}
+			if def != nil {
+				w.set(def.SelectionSet)
+			}
+		}
+	}
+}
+
+func (w *textWalker) value(v *ast.Value, path string) {
+	if v == nil || w.bad != nil {
+		return
+	}
+	switch v.Kind {
+	case ast.Variable:
+		w.any(w.vars[v.Raw], path, v.Position)
+	case ast.StringValue, ast.BlockValue:
+		w.text(v.Raw, path, v.Position)
+	case ast.ListValue:
+		for i, c := range v.Children {
+			w.value(c.Value, fmt.Sprintf("%s.%d", path, i))
+		}
+	case ast.ObjectValue:
+		for _, c := range v.Children {
+			w.value(c.Value, path+"."+c.Name)
+		}
+	}
+}
+
+// any checks a variable's value as gqlgen decoded it from JSON (or from
+// the multipart request: an upload's file name).
+func (w *textWalker) any(v any, path string, pos *ast.Position) {
+	if w.bad != nil {
+		return
+	}
+	switch v := v.(type) {
+	case string:
+		w.text(v, path, pos)
+	case []any:
+		for i, c := range v {
+			w.any(c, fmt.Sprintf("%s.%d", path, i), pos)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // the same request names the same field
+		for _, k := range keys {
+			w.any(v[k], path+"."+k, pos)
+		}
+	case graphql.Upload:
+		w.text(v.Filename, path, pos)
+		w.text(v.ContentType, path, pos)
+	case *graphql.Upload:
+		if v != nil {
+			w.any(*v, path, pos)
+		}
+	}
+}
+
+func (w *textWalker) text(s, path string, pos *ast.Position) {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		w.bad = &badText{path, "must not contain a NUL character", pos}
+	case !utf8.ValidString(s):
+		w.bad = &badText{path, "is not valid UTF-8", pos}
+	}
+}
