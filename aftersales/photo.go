@@ -65,6 +65,9 @@ func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*sto
 		case errors.Is(err, photo.ErrTooLarge):
 			s.discard(ctx)
 			return nil, apperr.Input(field, "a photo is at most %d MB", MaxPhotoBytes>>20)
+		case errors.Is(err, photo.ErrTooManyPixels):
+			s.discard(ctx)
+			return nil, apperr.Input(field, "%s", err)
 		case err != nil:
 			s.discard(ctx)
 			return nil, err
@@ -103,7 +106,7 @@ func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, 
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
 	<-done
 	switch {
-	case errors.Is(copyErr, photo.ErrNotImage) || errors.Is(copyErr, photo.ErrTooLarge):
+	case errors.Is(copyErr, photo.ErrNotImage) || errors.Is(copyErr, photo.ErrTooLarge) || errors.Is(copyErr, photo.ErrTooManyPixels):
 		if err == nil {
 			_ = store.Delete(context.WithoutCancel(ctx), key)
 		}

@@ -185,7 +185,7 @@ func (l Limits) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 
 // refuse returns a BAD_USER_INPUT error at pos. It is marked as a failed
 // validation too, so that gqlgen answers it with the HTTP status of any other
-// document it refuses (422, or 400 for application/graphql-response+json);
+// document it refuses (200 for application/json, 400 for application/graphql-response+json);
 // the error presenter keeps the code of the wrapped apperr.Error.
 func refuse(pos *ast.Position, format string, a ...any) *gqlerror.Error {
 	e := gqlerror.Wrap(apperr.Input("", format, a...))

@@ -84,7 +84,7 @@ func (p PageSize) checkArgs(f *ast.Field, vars map[string]any) *gqlerror.Error {
 	last, hasLast := intArg(args, "last")
 	fail := func(field, format string, a ...any) *gqlerror.Error {
 		e := gqlerror.Wrap(apperr.Input(f.Alias+"."+field, format, a...))
-		errcode.Set(e, errcode.ValidationFailed) // answered like any invalid query (422)
+		errcode.Set(e, errcode.ValidationFailed) // answered like any invalid query (see guard.Execute)
 		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
 		return e
 	}
