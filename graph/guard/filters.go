@@ -196,42 +196,15 @@ func (a *FilterAccess) MutateOperationContext(ctx context.Context, rc *graphql.O
 	if rc.Operation == nil || a.schema == nil || v == nil || v.Role == auth.RoleAdmin || v.Role == auth.RoleSystem {
 		return nil // an admin reads everything; no viewer reads nothing, and privacy says so
 	}
-	w := accessWalker{schema: a.schema, viewer: v, vars: rc.Variables, seen: map[string]bool{}}
-	return w.set(rc.Operation.SelectionSet)
+	w := accessWalker{schema: a.schema, viewer: v, vars: rc.Variables}
+	return eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
 }
 
-// accessWalker checks each fragment once, however often it is spread: its
-// arguments are the same at every spread.
+// accessWalker checks the filters and orders of each field (eachField).
 type accessWalker struct {
 	schema *ast.Schema
 	viewer *auth.Viewer
 	vars   map[string]any
-	seen   map[string]bool
-}
-
-func (w *accessWalker) set(set ast.SelectionSet) *gqlerror.Error {
-	for _, sel := range set {
-		var next ast.SelectionSet
-		switch s := sel.(type) {
-		case *ast.Field:
-			if err := w.field(s); err != nil {
-				return err
-			}
-			next = s.SelectionSet
-		case *ast.InlineFragment:
-			next = s.SelectionSet
-		case *ast.FragmentSpread:
-			if s.Definition == nil || w.seen[s.Name] {
-				continue
-			}
-			w.seen[s.Name] = true
-			next = s.Definition.SelectionSet
-		}
-		if err := w.set(next); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (w *accessWalker) field(f *ast.Field) *gqlerror.Error {

@@ -34,7 +34,7 @@ func (NoIntrospection) MutateOperationContext(_ context.Context, rc *graphql.Ope
 	if rc.Operation == nil {
 		return nil
 	}
-	f := introspects(rc.Doc, rc.Operation.SelectionSet, map[string]bool{})
+	f := introspects(rc.Doc, rc.Operation.SelectionSet)
 	if f == nil {
 		return nil
 	}
@@ -46,34 +46,19 @@ func (NoIntrospection) MutateOperationContext(_ context.Context, rc *graphql.Ope
 	return e
 }
 
-// introspects returns the first __schema or __type field of the root
-// selection set, fragments included: they are fields of the query root only.
-func introspects(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bool) *ast.Field {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" {
-				return s
-			}
-		case *ast.InlineFragment:
-			if f := introspects(doc, s.SelectionSet, seen); f != nil {
-				return f
-			}
-		case *ast.FragmentSpread:
-			if seen[s.Name] {
-				continue
-			}
-			seen[s.Name] = true
-			def := s.Definition
-			if def == nil && doc != nil {
-				def = doc.Fragments.ForName(s.Name)
-			}
-			if def != nil {
-				if f := introspects(doc, def.SelectionSet, seen); f != nil {
-					return f
-				}
-			}
+// introspects returns the first __schema or __type field of the operation,
+// fragments included (validation has kept them to the query root).
+func introspects(doc *ast.QueryDocument, set ast.SelectionSet) *ast.Field {
+	var found *ast.Field
+	_ = eachField(doc, set, func(f *ast.Field) *gqlerror.Error {
+		if f.Name == "__schema" || f.Name == "__type" {
+			found = f
+			return errFound
 		}
-	}
-	return nil
+		return nil
+	})
+	return found
 }
+
+// errFound ends a walk that found what it looked for.
+var errFound = &gqlerror.Error{}

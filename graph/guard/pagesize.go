@@ -38,44 +38,12 @@ func (p PageSize) MutateOperationContext(_ context.Context, rc *graphql.Operatio
 	if rc.Operation == nil {
 		return nil
 	}
-	w := pageWalker{p: p, vars: rc.Variables, seen: map[string]bool{}}
-	return w.check(rc.Operation.SelectionSet)
-}
-
-// pageWalker checks each fragment once, however often it is spread: its
-// arguments are the same at every spread, and a document of fragments each
-// spreading the next twice must not take exponential time.
-type pageWalker struct {
-	p    PageSize
-	vars map[string]any
-	seen map[string]bool
-}
-
-func (w *pageWalker) check(set ast.SelectionSet) *gqlerror.Error {
-	for _, sel := range set {
-		var next ast.SelectionSet
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Definition != nil && strings.HasSuffix(s.Definition.Type.Name(), "Connection") {
-				if err := w.p.checkArgs(s, w.vars); err != nil {
-					return err
-				}
-			}
-			next = s.SelectionSet
-		case *ast.InlineFragment:
-			next = s.SelectionSet
-		case *ast.FragmentSpread:
-			if s.Definition == nil || w.seen[s.Name] {
-				continue
-			}
-			w.seen[s.Name] = true
-			next = s.Definition.SelectionSet
+	return eachField(rc.Doc, rc.Operation.SelectionSet, func(f *ast.Field) *gqlerror.Error {
+		if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+			return nil
 		}
-		if err := w.check(next); err != nil {
-			return err
-		}
-	}
-	return nil
+		return p.checkArgs(f, rc.Variables)
+	})
 }
 
 func (p PageSize) checkArgs(f *ast.Field, vars map[string]any) *gqlerror.Error {

@@ -40,8 +40,8 @@ func (Text) MutateOperationContext(_ context.Context, rc *graphql.OperationConte
 	if rc.Operation == nil {
 		return nil
 	}
-	w := textWalker{doc: rc.Doc, vars: rc.Variables, seen: map[string]bool{}}
-	w.set(rc.Operation.SelectionSet)
+	w := textWalker{vars: rc.Variables}
+	_ = eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
 	if w.bad == nil {
 		return nil
 	}
@@ -61,39 +61,18 @@ type badText struct {
 // textWalker visits every argument of the operation once, fragments
 // included, and stops at the first bad string.
 type textWalker struct {
-	doc  *ast.QueryDocument
 	vars map[string]any
-	seen map[string]bool
 	bad  *badText
 }
 
-func (w *textWalker) set(set ast.SelectionSet) {
-	for _, sel := range set {
-		if w.bad != nil {
-			return
-		}
-		switch s := sel.(type) {
-		case *ast.Field:
-			for _, a := range s.Arguments {
-				w.value(a.Value, a.Name)
-			}
-			w.set(s.SelectionSet)
-		case *ast.InlineFragment:
-			w.set(s.SelectionSet)
-		case *ast.FragmentSpread:
-			if w.seen[s.Name] {
-				continue
-			}
-			w.seen[s.Name] = true
-			def := s.Definition
-			if def == nil && w.doc != nil {
-				def = w.doc.Fragments.ForName(s.Name)
-			}
-			if def != nil {
-				w.set(def.SelectionSet)
-			}
-		}
+func (w *textWalker) field(f *ast.Field) *gqlerror.Error {
+	for _, a := range f.Arguments {
+		w.value(a.Value, a.Name)
 	}
+	if w.bad != nil {
+		return errFound
+	}
+	return nil
 }
 
 func (w *textWalker) value(v *ast.Value, path string) {
