@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	coderws "github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"estatecrm/aftersales"
@@ -26,6 +27,7 @@ import (
 	"estatecrm/graph/guard"
 	"estatecrm/idempotency"
 	"estatecrm/live"
+	"estatecrm/metrics"
 	"estatecrm/storage"
 )
 
@@ -49,6 +51,9 @@ type Config struct {
 	// CORSOrigins are the browser origins that may call the API (see
 	// ParseOrigins); none by default.
 	CORSOrigins []string
+	// ServeMetrics serves Deps.Metrics at GET /metrics on this handler
+	// (otherwise the server serves it on a listener of its own, or not at all).
+	ServeMetrics bool
 }
 
 // Deps are the services the handler uses.
@@ -73,6 +78,9 @@ type Deps struct {
 	Photos storage.Store
 	// SLA is the complaint deadline policy; nil means the default.
 	SLA aftersales.Policy
+	// Metrics receives the API's figures (see package metrics); nil means
+	// none are kept.
+	Metrics *prometheus.Registry
 }
 
 // New returns the handler of the whole API.
@@ -85,7 +93,14 @@ func New(cfg Config, deps Deps) http.Handler {
 	if links.now == nil {
 		links.now = time.Now
 	}
-	mux.Handle("/query", graphQL(cfg, deps, links))
+	var m *metrics.API
+	if deps.Metrics != nil {
+		m = metrics.NewAPI(deps.Metrics)
+		if cfg.ServeMetrics {
+			mux.Handle("GET /metrics", metrics.Handler(deps.Metrics))
+		}
+	}
+	mux.Handle("/query", graphQL(cfg, deps, links, m))
 	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, servePhotos(deps.Client, deps.Photos, links)))
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
@@ -95,7 +110,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(deps.DB))
-	return requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, withClock(links.now, mux)))))
+	return instrument(m, requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, withClock(links.now, mux))))))
 }
 
 // withClock gives every request the domain's clock (deps.Now), once: the
@@ -107,7 +122,7 @@ func withClock(now func() time.Time, next http.Handler) http.Handler {
 	})
 }
 
-func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
+func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handler {
 	srv := handler.New(graph.NewSchema(graph.Deps{
 		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
 		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
@@ -130,6 +145,9 @@ func graphQL(cfg Config, deps Deps, links photoLinks) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))
+	if m != nil {
+		srv.Use(operationMetrics{m}) // first: it times and sees what all the others do
+	}
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.
 	guard.Install(srv, guard.DefaultLimits())

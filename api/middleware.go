@@ -197,6 +197,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 
 // writeError answers with a GraphQL-shaped error outside GraphQL execution.
 func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
+	countError(w, code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
