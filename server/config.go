@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +59,14 @@ type Config struct {
 	PasswordHashConcurrency int
 	// CORSOrigins are the browser origins that may call the API; none by default.
 	CORSOrigins []string
+	// MetricsAddr is where Prometheus metrics are served: "" on the main
+	// listener at /metrics, MetricsOff nowhere (and none are kept), an
+	// address on a listener of their own.
+	MetricsAddr string
 }
+
+// MetricsOff is the MetricsAddr that turns metrics off.
+const MetricsOff = "off"
 
 // Embedded reports whether the server runs on the embedded SQLite database.
 func (c Config) Embedded() bool {
@@ -112,6 +120,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	anonRate := fs.String("anonymous-rate-limit", env.str("ANONYMOUS_RATE_LIMIT", "600"), "requests a minute without credentials from one client address, in bursts of a tenth, or N/DURATION; 0: no limit (ANONYMOUS_RATE_LIMIT)")
 	proxies := fs.String("trusted-proxies", env.str("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; empty: none (TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.PasswordHashConcurrency, "password-hash-concurrency", int(env.int64("PASSWORD_HASH_CONCURRENCY", 0)), "login password checks at once, 19 MiB each; 0: half the cores (PASSWORD_HASH_CONCURRENCY)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("METRICS_ADDR", ""), "where Prometheus metrics are served: empty: /metrics on the main listener; off: not at all; an address like 127.0.0.1:9090: /metrics on a listener of its own (METRICS_ADDR)")
 	// CORS: browser apps on these origins may call the API; none by default.
 	origins, originsErr := api.ParseOrigins(env.str("CORS_ORIGINS", ""))
 	if cfg.CORSOrigins = origins; env.err == nil {
@@ -172,6 +181,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	if cfg.PasswordHashConcurrency < 0 {
 		return cfg, fmt.Errorf("password-hash-concurrency must not be negative")
 	}
+	if err := checkMetricsAddr(cfg.MetricsAddr, cfg.Addr); err != nil {
+		return cfg, err
+	}
 	if cfg.RefreshTokenTTL <= 0 {
 		return cfg, fmt.Errorf("refresh-token-ttl must be positive")
 	}
@@ -179,6 +191,22 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("max-body-bytes, db-max-conns and request-timeout must be positive")
 	}
 	return cfg, nil
+}
+
+// checkMetricsAddr refuses a metrics address that is neither empty, off, nor
+// a host:port other than the API's own.
+func checkMetricsAddr(metrics, addr string) error {
+	if metrics == "" || metrics == MetricsOff {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(metrics)
+	if err != nil {
+		return fmt.Errorf("metrics-addr %q: want empty (the main listener), off, or an address like 127.0.0.1:9090", metrics)
+	}
+	if metrics == addr && port != "0" { // port 0: each listener gets a free port of its own
+		return fmt.Errorf("metrics-addr is the API's address %s: leave it empty to serve /metrics there", addr)
+	}
+	return nil
 }
 
 func boolOr(s string, def bool, name string) (bool, error) {

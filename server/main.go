@@ -153,7 +153,9 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
+	reg := metricsRegistry(cfg, db.SQL)
 	handler := api.New(api.Config{
+		ServeMetrics:   reg != nil && cfg.MetricsAddr == "",
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
 		RequestTimeout: cfg.RequestTimeout,
@@ -172,6 +174,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		Hub:      hub,
 		Photos:   photos,
 		SLA:      cfg.SLA,
+		Metrics:  reg,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -185,11 +188,27 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, cfg, ln.Addr().String(), logins)
-	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded())
+	msrv, mln, err := metricsServer(cfg, reg, logger)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	metricsURL := ""
+	switch {
+	case msrv != nil:
+		metricsURL = "http://" + mln.Addr().String() + "/metrics"
+	case reg != nil:
+		metricsURL = "http://" + ln.Addr().String() + "/metrics"
+	}
+	printBanner(stdout, cfg, ln.Addr().String(), metricsURL, logins)
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close() // scrapes are short: no draining
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -205,11 +224,14 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	return nil
 }
 
-func printBanner(w io.Writer, cfg Config, addr string, logins []seed.Login) {
+func printBanner(w io.Writer, cfg Config, addr, metricsURL string, logins []seed.Login) {
 	base := "http://" + addr
 	fmt.Fprintf(w, "estatecrm is listening on %s\n  GraphQL:  POST %s/query\n", base, base)
 	if cfg.GraphiQL {
 		fmt.Fprintf(w, "  GraphiQL: %s/\n", base)
+	}
+	if metricsURL != "" {
+		fmt.Fprintf(w, "  metrics:  %s\n", metricsURL)
 	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)
