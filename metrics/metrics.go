@@ -10,9 +10,11 @@ package metrics
 
 import (
 	"database/sql"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,7 +71,8 @@ func Handler(reg *prometheus.Registry) http.Handler {
 }
 
 // API holds the figures of the HTTP and GraphQL layer. Its methods are safe
-// for concurrent use and allocate nothing once an operation's series exists.
+// for concurrent use, take no lock and allocate nothing once an operation's
+// series exists.
 type API struct {
 	// InFlight is the HTTP requests being served, WebSockets aside.
 	InFlight prometheus.Gauge
@@ -88,8 +91,11 @@ type API struct {
 	// read afterwards; they do not count against MaxOperations.
 	fixed map[opKey]prometheus.Observer
 
-	mu  sync.RWMutex
-	ops map[opKey]prometheus.Observer
+	// ops are the series of named operations. Readers take the map without
+	// a lock; the few writers (at most MaxOperations, ever) copy it under mu
+	// and swap it in.
+	mu  sync.Mutex
+	ops atomic.Pointer[map[opKey]prometheus.Observer]
 }
 
 type opKey struct{ name, kind string }
@@ -123,8 +129,8 @@ func NewAPI(reg prometheus.Registerer) *API {
 		}, []string{"operation", "type"}),
 		errors: make(map[string]prometheus.Counter, len(codes)),
 		fixed:  make(map[opKey]prometheus.Observer),
-		ops:    make(map[opKey]prometheus.Observer),
 	}
+	a.ops.Store(&map[opKey]prometheus.Observer{})
 	for _, name := range []string{Anonymous, Other} {
 		for _, kind := range []string{"query", "mutation"} {
 			a.fixed[opKey{name, kind}] = a.latency.WithLabelValues(name, kind)
@@ -167,28 +173,29 @@ func (a *API) series(name, kind string) prometheus.Observer {
 		return a.fixedSeries(Other, kind)
 	}
 	key := opKey{name, kind}
-	a.mu.RLock()
-	o, ok := a.ops[key]
-	full := len(a.ops) >= MaxOperations
-	a.mu.RUnlock()
-	if ok {
+	ops := *a.ops.Load()
+	if o, ok := ops[key]; ok {
 		return o
 	}
-	if full { // the common case under a flood of invented names: no write lock
+	if len(ops) >= MaxOperations { // a flood of invented names takes no lock
 		return a.fixedSeries(Other, kind)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if o, ok := a.ops[key]; ok {
+	ops = *a.ops.Load()
+	if o, ok := ops[key]; ok {
 		return o
 	}
-	if len(a.ops) >= MaxOperations {
+	if len(ops) >= MaxOperations {
 		return a.fixedSeries(Other, kind)
 	}
 	// The name may be a slice of a large request body: keep a copy of its own.
 	key.name = strings.Clone(name)
-	o = a.latency.WithLabelValues(key.name, kind)
-	a.ops[key] = o
+	o := a.latency.WithLabelValues(key.name, kind)
+	next := make(map[opKey]prometheus.Observer, len(ops)+1)
+	maps.Copy(next, ops)
+	next[key] = o
+	a.ops.Store(&next)
 	return o
 }
 
