@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/ent/unit"
 )
 
 // pageOf is a connection as these tests read it.
@@ -133,5 +135,80 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("decode %s: %v", data, err)
+	}
+}
+
+// The writes of a tour are cheap in statements (issue 10: holdUnit and
+// logVisit at most 4), every rule kept (their own tests: hold_test.go,
+// visit_test.go). Counted: the statements of the mutation and of a lean
+// selection of its payload (edges of the payload cost their own). Before:
+// holdUnit 9, logVisit 5 (a call) and 9 (in person, 2 units shown).
+func TestTourWritesStatementCounts(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 2, 2)
+	days := 10
+	env.Client.Project.UpdateOne(p).SetProtectionDays(days).ExecX(apitest.System())
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	agent, c := env.As(t, viewers[0]), customers[0]
+	units := env.Client.Unit.Query().AllX(apitest.System())
+	env.Counter.Record()
+
+	measure := func(name string, max int64, query string, vars map[string]any) json.RawMessage {
+		t.Helper()
+		env.Counter.Reset()
+		res := agent.Query(t, query, vars)
+		n := env.Counter.Count()
+		if len(res.Errors) > 0 {
+			t.Fatalf("%s: %s", name, res.Body)
+		}
+		t.Logf("%s: %d statements", name, n)
+		if n > max {
+			for _, s := range env.Counter.Statements() {
+				t.Logf("  %.200s", s)
+			}
+			t.Fatalf("%s took %d statements, want at most %d", name, n, max)
+		}
+		return res.Data
+	}
+	now := time.Now().UTC()
+	const hold = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt } } }`
+	for _, u := range units[:2] {
+		var out struct {
+			HoldUnit struct {
+				Unit struct{ ID, Status, HoldExpiresAt string }
+			}
+		}
+		mustUnmarshal(t, measure("holdUnit", 4, hold, map[string]any{"u": u.ID, "c": c.ID}), &out)
+		got := out.HoldUnit.Unit
+		exp, _ := time.Parse(time.RFC3339Nano, got.HoldExpiresAt)
+		if got.ID != string(u.ID) || got.Status != "HELD" || exp.Sub(now.Add(30*time.Minute)).Abs() > 5*time.Second {
+			t.Fatalf("holdUnit answered %+v; want the unit held for 30 minutes", got)
+		}
+	}
+
+	const call = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "回访"}) { visit { id kind } } }`
+	measure("logVisit (a call)", 3, call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})
+	const inPerson = `mutation($c: ID!, $at: Time!, $units: [ID!]) {
+	  logVisit(input: {customerId: $c, kind: IN_PERSON, occurredAt: $at, unitIds: $units, touchpoints: [SAND_TABLE]}) { visit { id kind } } }`
+	at := now.Add(-time.Hour)
+	var out struct {
+		LogVisit struct{ Visit struct{ ID, Kind string } }
+	}
+	mustUnmarshal(t, measure("logVisit (in person, 2 units shown)", 6, inPerson, map[string]any{"c": c.ID, "at": at.Format(time.RFC3339),
+		"units": []string{string(units[0].ID), string(units[1].ID)}}), &out)
+	if out.LogVisit.Visit.Kind != "FIRST_VISIT" {
+		t.Fatalf("the first in-person visit is %s", out.LogVisit.Visit.Kind)
+	}
+	measure("logVisit (in person again)", 4, inPerson, map[string]any{"c": c.ID, "at": now.Format(time.RFC3339), "units": []string{}})
+
+	// What the cheaper writes still did: the contact extended protection by
+	// the project's days, the stage moved forward, the units are held.
+	got := env.Client.Customer.GetX(apitest.System(), c.ID)
+	if got.ProtectedUntil == nil || got.ProtectedUntil.Sub(now.Add(time.Duration(days)*24*time.Hour)).Abs() > 5*time.Second ||
+		got.Stage != "VISITED" || got.LastContactAt == nil || got.LastContactAt.Sub(now).Abs() > 5*time.Second {
+		t.Fatalf("after the visits the customer is %+v; want protection %d days from the last contact, stage VISITED", got, days)
+	}
+	if n := env.Client.Unit.Query().Where(unit.HeldByID(viewers[0].UserID), unit.StatusEQ(unit.StatusHELD)).CountX(apitest.System()); n != 2 {
+		t.Fatalf("%d units held, want 2", n)
 	}
 }
