@@ -15,7 +15,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // registers "postgres"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"estatecrm/audit"
@@ -50,7 +49,12 @@ func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(driverName, dsn)
+	var db *sql.DB
+	if driverName == "postgres" {
+		db, err = openPostgres(dsn)
+	} else {
+		db, err = sql.Open(driverName, dsn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", redact(rawURL), err)
 	}
@@ -93,10 +97,11 @@ func parse(rawURL string) (driverName, dsn, dia string, err error) {
 	case strings.HasPrefix(rawURL, "file:"):
 		return "sqlite", rawURL, dialect.SQLite, nil
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		if _, err := url.Parse(rawURL); err != nil {
+		dsn, err := postgresDSN(rawURL)
+		if err != nil {
 			return "", "", "", errors.New("DATABASE_URL is not a valid postgres:// URL")
 		}
-		return "postgres", rawURL, dialect.Postgres, nil
+		return "postgres", dsn, dialect.Postgres, nil
 	default:
 		return "", "", "", errors.New(`DATABASE_URL must start with postgres://, sqlite: or file:`)
 	}

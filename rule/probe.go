@@ -148,6 +148,20 @@ func InPersonVisitBefore(ctx context.Context, client *ent.Client, customerID pul
 	if !seen {
 		return false, notFound()
 	}
+	return inPersonVisitBefore(ctx, client, customerID, t)
+}
+
+// InPersonVisitBeforeOf is InPersonVisitBefore for a customer the caller
+// has just read through the customer's privacy rules (which is what
+// InPersonVisitBefore checks first), saving the second read.
+func InPersonVisitBeforeOf(ctx context.Context, client *ent.Client, c *ent.Customer, t time.Time) (bool, error) {
+	if c == nil {
+		return false, notFound()
+	}
+	return inPersonVisitBefore(ctx, client, c.ID, t)
+}
+
+func inPersonVisitBefore(ctx context.Context, client *ent.Client, customerID pulid.ID, t time.Time) (bool, error) {
 	return client.Visit.Query().
 		Where(visit.CustomerID(customerID), visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT), visit.OccurredAtLT(t)).
 		Exist(bypass(ctx))

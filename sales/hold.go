@@ -4,12 +4,16 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
+	"estatecrm/ent/predicate"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/live"
 	"estatecrm/rule"
 )
 
@@ -26,46 +30,70 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	if err != nil {
 		return nil, err
 	}
-	u, err := client.Unit.Query().Where(unit.ID(unitID)).WithProject().Only(ctx)
+	u, err := client.Unit.Get(ctx, unitID)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := client.Customer.Query().
-		Where(customer.ID(customerID), customer.ProjectID(u.ProjectID), customer.OwnerID(v.UserID)).Exist(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
+	// The customer must be the caller's and in the unit's project, whose
+	// hold minutes we need: one statement answers both.
+	p, err := client.Customer.Query().
+		Where(customer.ID(customerID), customer.ProjectID(u.ProjectID), customer.OwnerID(v.UserID)).
+		QueryProject().Only(ctx)
+	if ent.IsNotFound(err) {
 		return nil, apperr.Input("input.customerId", "not a customer of yours in the unit's project")
 	}
-	// One agent's holds are taken one at a time, so that two concurrent
-	// holds cannot both count two live ones.
+	if err != nil {
+		return nil, err
+	}
+	// One agent's holds are taken one at a time: with the caller's own row
+	// locked, the count of their live holds in the UPDATE below (a statement
+	// that starts after the lock is granted) sees every hold they committed.
 	if err := rule.LockHolds(ctx, client); err != nil {
 		return nil, err
 	}
-	live, err := rule.LiveHolds(ctx, client)
-	if err != nil {
-		return nil, err
-	}
-	if live >= MaxHolds {
-		return nil, apperr.New(apperr.Conflict, "you already hold %d units; release one first", MaxHolds)
-	}
 	minutes := 30
-	if u.Edges.Project.HoldMinutes != nil {
-		minutes = *u.Edges.Project.HoldMinutes
+	if p.HoldMinutes != nil {
+		minutes = *p.HoldMinutes
 	}
+	expires := now.Add(time.Duration(minutes) * time.Minute)
+	// Exactly one of any number of concurrent holds of the unit matches
+	// Holdable; the announcement of the change needs no lookup: the unit
+	// and its project are known.
 	n, err := client.Unit.Update().
-		Where(unit.ID(u.ID), rule.Holdable(now)).
+		Where(unit.ID(u.ID), rule.Holdable(now), holdsBelow(v.UserID, MaxHolds, now)).
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
-		SetHoldExpiresAt(now.Add(time.Duration(minutes) * time.Minute)).
-		Save(ctx)
+		SetHoldExpiresAt(expires).SetUpdatedAt(now).
+		Save(live.Changing(ctx, u.ID, u.ProjectID))
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
+		held, err := rule.LiveHolds(ctx, client)
+		if err != nil {
+			return nil, err
+		}
+		if held >= MaxHolds {
+			return nil, apperr.New(apperr.Conflict, "you already hold %d units; release one first", MaxHolds)
+		}
 		return nil, apperr.New(apperr.Conflict, "the unit is not available")
 	}
-	return client.Unit.Get(ctx, u.ID)
+	// The row is what was read plus what was written: no re-read.
+	u.Status, u.HeldByID, u.HeldForID, u.HoldExpiresAt, u.UpdatedAt = unit.StatusHELD, &v.UserID, &customerID, &expires, now
+	return u, nil
+}
+
+// holdsBelow is true while the agent holds fewer than limit units live at
+// now (in any project: a hold outlives the agent's move to another project
+// until it lapses).
+func holdsBelow(agentID pulid.ID, limit int, now time.Time) predicate.Unit {
+	return func(s *sql.Selector) {
+		mine := sql.Table(unit.Table).As("agent_holds")
+		count := sql.Select(sql.Count("*")).From(mine)
+		unit.And(unit.HeldByID(agentID), rule.LiveHold(now))(count)
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.Nested(func(b *sql.Builder) { b.Join(count) }).WriteOp(sql.OpLT).Arg(limit)
+		}))
+	}
 }
 
 // ReleaseHold gives up a hold of the caller's (a manager may release any

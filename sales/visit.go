@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
@@ -92,7 +95,18 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	case in.NextFollowUpAt != nil && in.NextFollowUpAt.Before(in.OccurredAt):
 		return nil, apperr.Input("input.nextFollowUpAt", "the next follow-up comes after the visit")
 	}
-	c, err := client.Customer.Query().Where(customer.ID(in.CustomerID)).WithProject().Only(ctx)
+	// The customer with their project's protection days, in one statement
+	// (whoever sees a customer sees the customer's project).
+	c, err := client.Customer.Query().Where(customer.ID(in.CustomerID)).
+		Modify(func(s *sql.Selector) {
+			p := sql.Table(project.Table)
+			s.LeftJoin(p).On(s.C(customer.FieldProjectID), p.C(project.FieldID)).
+				AppendSelectAs(p.C(project.FieldProtectionDays), projectProtectionDays)
+		}).Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	days, err := protectionDays(c)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +124,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	}
 	kind := visit.Kind(in.Kind)
 	if in.Kind == InPerson {
-		if kind, err = inPersonKind(ctx, client, c.ID, in.OccurredAt); err != nil {
+		if kind, err = inPersonKind(ctx, client, c, in.OccurredAt); err != nil {
 			return nil, err
 		}
 	}
@@ -124,13 +138,15 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	upd := client.Customer.UpdateOne(c)
+	// A bulk update of the one row: UpdateOne would read the row back, and
+	// nothing here needs it.
+	upd := client.Customer.Update().Where(customer.ID(c.ID))
 	if c.LastContactAt == nil || in.OccurredAt.After(*c.LastContactAt) {
 		upd.SetLastContactAt(in.OccurredAt)
 	}
 	if c.OwnerID != nil && *c.OwnerID == v.UserID {
 		// Protection runs from the latest contact by the owner.
-		if until := protection(c.Edges.Project, in.OccurredAt); c.ProtectedUntil == nil || until.After(*c.ProtectedUntil) {
+		if until := protection(&ent.Project{ProtectionDays: days}, in.OccurredAt); c.ProtectedUntil == nil || until.After(*c.ProtectedUntil) {
 			upd.SetProtectedUntil(until)
 		}
 	}
@@ -143,16 +159,20 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	if kind == visit.KindFIRST_VISIT || kind == visit.KindREVISIT || kind == visit.KindHOME_VISIT {
 		upd.SetStage(forward(c.Stage, customer.StageVISITED))
 	}
-	if err := upd.Exec(ctx); err != nil {
+	n, err := upd.Save(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if n != 1 { // as UpdateOne answers a row its privacy rules leave out
+		return nil, apperr.New(apperr.NotFound, "customer not found")
 	}
 	return created, nil
 }
 
 // inPersonKind decides whether an in-person visit at t is the customer's
 // first: no in-person visit before it.
-func inPersonKind(ctx context.Context, client *ent.Client, customerID pulid.ID, t time.Time) (visit.Kind, error) {
-	before, err := rule.InPersonVisitBefore(ctx, client, customerID, t) // history by any agent counts
+func inPersonKind(ctx context.Context, client *ent.Client, c *ent.Customer, t time.Time) (visit.Kind, error) {
+	before, err := rule.InPersonVisitBeforeOf(ctx, client, c, t) // history by any agent counts
 	if err != nil {
 		return "", err
 	}
@@ -160,6 +180,27 @@ func inPersonKind(ctx context.Context, client *ent.Client, customerID pulid.ID, 
 		return visit.KindREVISIT, nil
 	}
 	return visit.KindFIRST_VISIT, nil
+}
+
+// projectProtectionDays is the column LogVisit reads the protection days of
+// the customer's project into.
+const projectProtectionDays = "project_protection_days"
+
+// protectionDays returns the protection days read beside c (nil: the default).
+func protectionDays(c *ent.Customer) (*int, error) {
+	v, err := c.Value(projectProtectionDays)
+	if err != nil {
+		return nil, err
+	}
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return nil, err
+	}
+	if !n.Valid {
+		return nil, nil
+	}
+	days := int(n.Int64)
+	return &days, nil
 }
 
 // forward returns the later of two stages; LOST stays LOST.

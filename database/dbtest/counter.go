@@ -3,6 +3,8 @@ package dbtest
 import (
 	"context"
 	stdsql "database/sql"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
@@ -14,6 +16,10 @@ import (
 type Counter struct {
 	dialect.Driver
 	n atomic.Int64
+
+	recording atomic.Bool
+	mu        sync.Mutex
+	log       []string
 }
 
 // NewCounter wraps drv.
@@ -22,18 +28,44 @@ func NewCounter(drv dialect.Driver) *Counter { return &Counter{Driver: drv} }
 // Count returns the statements run so far.
 func (c *Counter) Count() int64 { return c.n.Load() }
 
-// Reset sets the count to zero.
-func (c *Counter) Reset() { c.n.Store(0) }
+// Reset sets the count to zero (and forgets what Record kept).
+func (c *Counter) Reset() {
+	c.n.Store(0)
+	c.mu.Lock()
+	c.log = nil
+	c.mu.Unlock()
+}
+
+// Record makes the counter keep the text of each statement from now on,
+// so that a test failing on a count can say which statements ran.
+func (c *Counter) Record() { c.recording.Store(true) }
+
+// Statements returns the statements kept since Record or the last Reset.
+func (c *Counter) Statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.log)
+}
+
+// count counts one statement.
+func (c *Counter) count(query string) {
+	c.n.Add(1)
+	if c.recording.Load() {
+		c.mu.Lock()
+		c.log = append(c.log, query)
+		c.mu.Unlock()
+	}
+}
 
 // Exec implements dialect.ExecQuerier.
 func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
-	c.n.Add(1)
+	c.count(query)
 	return c.Driver.Exec(ctx, query, args, v)
 }
 
 // Query implements dialect.ExecQuerier.
 func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
-	c.n.Add(1)
+	c.count(query)
 	return c.Driver.Query(ctx, query, args, v)
 }
 
@@ -65,12 +97,12 @@ type countingTx struct {
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
-	t.c.n.Add(1)
+	t.c.count(query)
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
-	t.c.n.Add(1)
+	t.c.count(query)
 	return t.Tx.Query(ctx, query, args, v)
 }
 
@@ -80,12 +112,12 @@ type execContexter interface {
 
 // ExecContext lets raw statements (pg_notify) through the counter.
 func (c *Counter) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	c.n.Add(1)
+	c.count(query)
 	return c.Driver.(execContexter).ExecContext(ctx, query, args...)
 }
 
 // ExecContext lets raw statements (pg_notify) through the counter, in the transaction.
 func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	t.c.n.Add(1)
+	t.c.count(query)
 	return t.Tx.(execContexter).ExecContext(ctx, query, args...)
 }
