@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"os"
 	"time"
-
-	"estatecrm/internal/loadgen"
-	"estatecrm/seed"
 )
 
 // agentLogin is the demo agent whose phone sends the requests.
@@ -71,13 +68,25 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer srv.stop()
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
-	agent := &loadgen.Client{URL: srv.url, HTTP: hc}
-	var login struct{ Login struct{ AccessToken string } }
-	if err := agent.Do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
-		map[string]any{"l": agentLogin, "p": seed.DemoPassword}, &login); err != nil {
-		return fmt.Errorf("log in %s: %w", agentLogin, err)
+	f, err := loadFixtures(ctx, data, srv.url, hc)
+	if err != nil {
+		return err
 	}
-	agent.Token = login.Login.AccessToken
-	fmt.Printf("real server pid %d at %s, logged in as %s\n", srv.pid(), srv.url, agentLogin)
+	fmt.Printf("real server pid %d at %s; %d demo agents logged in\n", srv.pid(), srv.url, len(f.agents))
+	// The baseline gets as many connections as the real server's pool (DB_MAX_CONNS, 16 by default).
+	base, err := startBaseline(ctx, db.url, []byte(secret), 16)
+	if err != nil {
+		return err
+	}
+	defer base.close()
+	reqs := requests(f, o, srv.url, base.url, hc)
+	for _, r := range reqs {
+		if r.baseline != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("the baseline answers the first request of each kind exactly as the real server does")
 	return nil
 }
