@@ -109,6 +109,20 @@ func loadFixtures(ctx context.Context, db *sql.DB, realURL string, hc *http.Clie
 	return f, err
 }
 
+// at returns the fixtures with the agents' clients sending to realURL.
+func (f *fixtures) at(realURL string) *fixtures {
+	g := *f
+	g.agents = make([]*agent, len(f.agents))
+	for i, a := range f.agents {
+		b := *a
+		c := *a.real
+		c.URL = realURL
+		b.real = &c
+		g.agents[i] = &b
+	}
+	return &g
+}
+
 // prices picks the 20th to 80th percentile of a project's available asking
 // prices: a filter that leaves more than one page.
 func prices(ctx context.Context, db *sql.DB, project string, published bool) (priceRange, error) {
@@ -145,7 +159,9 @@ type request struct {
 	real     func(i int) (json.RawMessage, error)
 	baseline func(i int) (json.RawMessage, error) // nil: not served by the baseline
 	results  [2]loadgen.Result                    // real, baseline
-	stmts    float64                              // SQL statements per request on the real server
+	// SQL statements per request: the real server's, of which BEGIN and
+	// COMMIT, and the baseline's.
+	stmts, txctl, baseStmts float64
 }
 
 // requests builds the benchmark's requests.
@@ -164,12 +180,19 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	// are; each hold client has a unit of its own and at most MaxHolds
 	// (3) clients share an agent, so that no hold waits for a free slot.
 	agentOf := func(i int) *agent { return f.agents[i%len(f.agents)] }
+	// Agents of one project see the same available units: client i holds
+	// the next unit of its agent's project that no other client holds.
 	holders := min(o.write, 3*len(f.agents))
+	held := make([]string, 0, holders)
+	next := map[string]int{}
 	for i := range holders {
-		if len(agentOf(i).units) <= i/len(f.agents) {
+		g := agentOf(i)
+		if next[g.project] >= len(g.units) {
 			holders = i
 			break
 		}
+		held = append(held, g.units[next[g.project]])
+		next[g.project]++
 	}
 	return []*request{
 		{name: "listings (agent)", clients: o.clients,
@@ -195,7 +218,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 		{name: "holdUnit+releaseHold", clients: holders,
 			real: func(i int) (json.RawMessage, error) {
 				g := agentOf(i)
-				u := g.units[i/len(f.agents)]
+				u := held[i]
 				if _, err := g.real.Raw(qHold, map[string]any{"u": u, "c": g.own[i%len(g.own)]}); err != nil {
 					return nil, err
 				}

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"time"
+
+	"estatecrm/internal/loadgen"
 )
 
 // agentLogin is the demo agent whose phone sends the requests.
@@ -88,5 +91,113 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 	fmt.Println("the baseline answers the first request of each kind exactly as the real server does")
+
+	if err := countStatements(ctx, o, f, bin, env, db.url, []byte(secret), hc, reqs); err != nil {
+		return err
+	}
+	drive(o, reqs)
+	report(o, reqs, srv.pid())
 	return nil
+}
+
+// countStatements runs a second real server and a second baseline on the
+// same database through a counting proxy, sends o.counted requests of each
+// kind one at a time (after two not counted, which fill the caches a
+// running server has warm) and records the statements per request. The
+// timed servers never go through the proxy.
+func countStatements(ctx context.Context, o options, f *fixtures, bin string, env []string, dbURL string, secret []byte, hc *http.Client, reqs []*request) error {
+	cnt, proxied, err := newCounter(dbURL)
+	if err != nil {
+		return err
+	}
+	defer cnt.close()
+	srv, err := startServer(ctx, bin, append(env, "DATABASE_URL="+proxied))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	base, err := startBaseline(ctx, proxied, secret, 1)
+	if err != nil {
+		return err
+	}
+	defer base.close()
+	counted := requests(f.at(srv.url), o, srv.url, base.url, hc)
+	measure := func(send func(int) (json.RawMessage, error)) (float64, float64, error) {
+		for range 2 {
+			if _, err := send(0); err != nil {
+				return 0, 0, err
+			}
+		}
+		s0, t0 := cnt.read()
+		for range o.counted {
+			if _, err := send(0); err != nil {
+				return 0, 0, err
+			}
+		}
+		s1, t1 := cnt.read()
+		return float64(s1-s0) / float64(o.counted), float64(t1-t0) / float64(o.counted), nil
+	}
+	for i, r := range counted {
+		var err error
+		if reqs[i].stmts, reqs[i].txctl, err = measure(r.real); err != nil {
+			return fmt.Errorf("count the statements of %s: %w", r.name, err)
+		}
+		if r.baseline != nil {
+			if reqs[i].baseStmts, _, err = measure(r.baseline); err != nil {
+				return fmt.Errorf("count the baseline's statements of %s: %w", r.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// drive runs every request on the real server and then on the baseline,
+// o.rounds times, after a warm-up of each that is not recorded.
+func drive(o options, reqs []*request) {
+	warm := min(o.duration/5, time.Second)
+	for round := range o.rounds + 1 {
+		for _, r := range reqs {
+			for s, send := range []func(int) (json.RawMessage, error){r.real, r.baseline} {
+				if send == nil {
+					continue
+				}
+				call := func(i int) error { _, err := send(i); return err }
+				if round == 0 {
+					loadgen.Drive(r.clients, warm, call)
+					continue
+				}
+				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
+			}
+		}
+	}
+}
+
+// report prints the figures.
+func report(o options, reqs []*request, pid int) {
+	fmt.Printf("\n%d rounds of %s per request and server, interleaved (estatecrm, baseline, estatecrm, …); PostgreSQL on the same machine\n", o.rounds, o.duration)
+	fmt.Printf("%-28s %7s %-9s %8s %8s %8s %8s %6s %11s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req")
+	for _, r := range reqs {
+		for s, name := range []string{"estatecrm", "baseline"} {
+			res := r.results[s]
+			if s == 1 && r.baseline == nil {
+				continue
+			}
+			label, stmts := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl)
+			if s == 1 {
+				label, stmts = "", fmt.Sprintf("%.1f", r.baseStmts)
+			}
+			fmt.Printf("%-28s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts)
+			if res.First != nil {
+				fmt.Printf("%-28s first error: %.200v\n", "", res.First)
+			}
+		}
+		if r.baseline != nil {
+			real, base := r.results[0], r.results[1]
+			if base.PerSecond() > 0 && base.Pct(0.99) > 0 {
+				fmt.Printf("%-28s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
+			}
+		}
+	}
+	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB\n", float64(loadgen.Status(pid, "VmHWM"))/1024)
+	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; holdUnit+releaseHold counts both mutations")
 }
