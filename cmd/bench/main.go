@@ -36,6 +36,8 @@ type options struct {
 	rounds   int
 	counted  int // requests of each kind whose statements are counted
 	keep     bool
+	// gridUnits is the size of the project added for the sales grid.
+	gridUnits int
 }
 
 func main() {
@@ -48,13 +50,14 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds: each runs every request on the real server, then on the baseline")
 	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
+	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()
 	if *short {
 		o.clients, o.write, o.duration, o.rounds, o.counted = 2, 4, 300*time.Millisecond, 1, 3
 	}
-	if o.clients < 1 || o.write < 1 || o.rounds < 1 || o.counted < 1 || o.duration <= 0 {
-		log.Fatal("bench: clients, write-clients, rounds and count must be positive, and so must duration")
+	if o.clients < 1 || o.write < 1 || o.rounds < 1 || o.counted < 1 || o.gridUnits < 1 || o.duration <= 0 {
+		log.Fatal("bench: clients, write-clients, rounds, count and grid-units must be positive, and so must duration")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

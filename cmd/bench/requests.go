@@ -49,14 +49,14 @@ type fixtures struct {
 	agents  []*agent // agents[0] sends the reads compared with the baseline
 	staff   priceRange
 	portal  priceRange
-	grid    string // the project of the sales grid
+	grid    string // the project of the sales grid (see addGridProject)
 	gridLen int
 }
 
-func loadFixtures(ctx context.Context, db *sql.DB, realURL string, hc *http.Client) (*fixtures, error) {
-	f := &fixtures{}
-	rows, err := db.QueryContext(ctx, `SELECT u.login, u.id, min(up.project_id) FROM users u JOIN user_projects up ON up.user_id = u.id
-		WHERE u.role = 'AGENT' AND u.active GROUP BY u.login, u.id ORDER BY u.login = $1 DESC, u.login`, agentLogin)
+func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, hc *http.Client) (*fixtures, error) {
+	f := &fixtures{grid: grid}
+	rows, err := db.QueryContext(ctx, `SELECT u.login, u.id, min(up.project_id) FILTER (WHERE up.project_id <> $2) FROM users u JOIN user_projects up ON up.user_id = u.id
+		WHERE u.role = 'AGENT' AND u.active GROUP BY u.login, u.id ORDER BY u.login = $1 DESC, u.login`, agentLogin, grid)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,6 @@ func loadFixtures(ctx context.Context, db *sql.DB, realURL string, hc *http.Clie
 	if f.portal, err = prices(ctx, db, published, true); err != nil {
 		return nil, err
 	}
-	f.grid = a.project
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE project_id = $1`, f.grid).Scan(&f.gridLen)
 	return f, err
 }

@@ -63,7 +63,11 @@ func run(ctx context.Context, o options) (err error) {
 	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000`); err != nil {
 		return err
 	}
-	fmt.Printf("migrated and seeded with the demo data in %.1f s\n", time.Since(start).Seconds())
+	grid, err := addGridProject(ctx, db.url, agentLogin, o.gridUnits)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrated, seeded with the demo data and a project of %d units in %.1f s\n", o.gridUnits, time.Since(start).Seconds())
 
 	srv, err := startServer(ctx, bin, env)
 	if err != nil {
@@ -71,7 +75,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer srv.stop()
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
-	f, err := loadFixtures(ctx, data, srv.url, hc)
+	f, err := loadFixtures(ctx, data, srv.url, grid, hc)
 	if err != nil {
 		return err
 	}
