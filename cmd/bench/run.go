@@ -101,6 +101,15 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	drive(o, reqs)
 	report(o, reqs, srv.pid())
+	// A request that failed or never succeeded makes the figures
+	// meaningless (and is what CI's short run is there to catch).
+	for _, r := range reqs {
+		for s, res := range r.results {
+			if (s == 0 || r.baseline != nil) && (res.Errors > 0 || len(res.Latencies) == 0) {
+				return fmt.Errorf("%s: %d requests failed, %d succeeded", r.name, res.Errors, len(res.Latencies))
+			}
+		}
+	}
 	return nil
 }
 
