@@ -38,6 +38,8 @@ type options struct {
 	keep     bool
 	// gridUnits is the size of the project added for the sales grid.
 	gridUnits int
+	// scale adds scale×10,000 customers and scale×50,000 visits.
+	scale int
 }
 
 func main() {
@@ -51,12 +53,13 @@ func main() {
 	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
+	flag.IntVar(&o.scale, "scale", 0, "add scale×10,000 customers and scale×50,000 visits to the demo data (100: 1 M customers, 5 M visits)")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()
 	if *short {
 		o.clients, o.write, o.duration, o.rounds, o.counted = 2, 4, 300*time.Millisecond, 1, 3
 	}
-	if o.clients < 1 || o.write < 1 || o.rounds < 1 || o.counted < 1 || o.gridUnits < 1 || o.duration <= 0 {
+	if o.clients < 1 || o.write < 1 || o.rounds < 1 || o.counted < 1 || o.gridUnits < 1 || o.scale < 0 || o.duration <= 0 {
 		log.Fatal("bench: clients, write-clients, rounds, count and grid-units must be positive, and so must duration")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -67,7 +67,11 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("migrated, seeded with the demo data and a project of %d units in %.1f s\n", o.gridUnits, time.Since(start).Seconds())
+	if err := addScale(ctx, data, o.scale, grid); err != nil {
+		return err
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units and %d more customers with %d more visits in %.1f s\n",
+		o.gridUnits, o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
 
 	srv, err := startServer(ctx, bin, env)
 	if err != nil {
