@@ -1,16 +1,18 @@
 // Command bench measures estatecrm against a minimal hand-written server on
 // the same data, in the same run, on PostgreSQL. It creates a scratch
 // database on the PostgreSQL server it is given (loopback only), migrates it
-// with the real migrations and fills it with the demo seed, builds and
-// starts the real server on it, starts the baseline (net/http, database/sql,
-// lib/pq, one prepared statement per request) beside it, checks once that
-// both answer the same request alike, then drives both with the same
-// requests in interleaved rounds and prints req/s, p50, p99, the ratio, the
-// real server's peak RSS and its SQL statements per request. The scratch
-// database is dropped at the end.
+// with the real migrations, fills it with the demo seed plus a project of
+// -grid-units units for the sales grid (and -scale more customers and
+// visits), builds and starts the real server on it, starts the baseline
+// (net/http, database/sql, lib/pq, one prepared statement per request, the
+// same token check) beside it, checks once that both answer the same request
+// alike, then drives both with the same requests in interleaved rounds and
+// prints req/s, p50, p99, the ratio, the real server's peak RSS and the SQL
+// statements per request (counted on the wire by a proxy in front of a
+// second, untimed instance). The scratch database is dropped at the end.
 //
-//	go run ./cmd/bench                       # 16 clients, 3 rounds of 5 s per request and server
-//	go run ./cmd/bench -clients 50 -duration 10s -rounds 2
+//	go run ./cmd/bench                       # 16 clients (50 for grid and writes), 3 rounds of 5 s
+//	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100
 //	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
 package main
 
