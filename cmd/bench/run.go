@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"estatecrm/internal/loadgen"
@@ -103,8 +104,10 @@ func run(ctx context.Context, o options) (err error) {
 	if err := countStatements(ctx, o, f, bin, env, db.url, []byte(secret), hc, reqs); err != nil {
 		return err
 	}
+	before := loadavg()
 	drive(o, reqs)
 	report(o, reqs, srv.pid())
+	fmt.Printf("load average of the machine before and after the rounds: %s, %s (other work on the machine skews the absolute figures; the ratios less)\n", before, loadavg())
 	// A request that failed or never succeeded makes the figures
 	// meaningless (and is what CI's short run is there to catch).
 	for _, r := range reqs {
@@ -217,4 +220,13 @@ func report(o options, reqs []*request, pid int) {
 	}
 	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB\n", float64(loadgen.Status(pid, "VmHWM"))/1024)
 	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; holdUnit+releaseHold counts both mutations")
+}
+
+// loadavg is the machine's 1, 5 and 15 minute load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
