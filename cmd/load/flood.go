@@ -8,13 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"estatecrm/internal/loadgen"
 )
 
 // flood is the login-flood benchmark: attempts anonymous logins with unknown
@@ -39,14 +38,14 @@ func (f flood) run() error {
 	if err := loopbackOnly(f.url); err != nil {
 		return err
 	}
-	me := &client{url: f.url, http: &http.Client{Timeout: 30 * time.Second}}
+	me := &loadgen.Client{URL: f.url, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	var auth struct{ Login struct{ AccessToken string } }
-	if err := me.do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
+	if err := me.Do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
 		map[string]any{"l": f.login, "p": f.password}, &auth); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	me.token = auth.Login.AccessToken
-	askMe := func() error { return me.do(`{ me { id login } }`, nil, nil) }
+	me.Token = auth.Login.AccessToken
+	askMe := func() error { return me.Do(`{ me { id login } }`, nil, nil) }
 
 	// { me } alone first, for comparison.
 	idle, idleErrs := paced(askMe, f.meEvery, 2*time.Second, nil)
@@ -69,7 +68,7 @@ func (f flood) run() error {
 
 	fmt.Printf("%-16s %8s %9s %9s %7s\n", "kind", "requests", "p50 ms", "p99 ms", "errors")
 	line := func(name string, lat []time.Duration, errs int) {
-		fmt.Printf("%-16s %8d %9.1f %9.1f %7d\n", name, len(lat), pctl(lat, 0.5), pctl(lat, 0.99), errs)
+		fmt.Printf("%-16s %8d %9.1f %9.1f %7d\n", name, len(lat), loadgen.Pct(lat, 0.5), loadgen.Pct(lat, 0.99), errs)
 	}
 	line("me idle", idle, idleErrs)
 	line("me during flood", during, duringErrs)
@@ -177,15 +176,6 @@ func paced(f func() error, every, d time.Duration, stop <-chan struct{}) ([]time
 	return lat, errs
 }
 
-func pctl(lat []time.Duration, p float64) float64 {
-	if len(lat) == 0 {
-		return 0
-	}
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	return float64(s[int(float64(len(s)-1)*p)].Microseconds()) / 1000
-}
-
 // rssPeak samples a process's resident memory until done closes.
 type rssPeak struct{ max atomic.Int64 } // KiB
 
@@ -196,7 +186,7 @@ func (r *rssPeak) watch(pid int, done <-chan struct{}) {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if kib := rssKiB(pid); kib > r.max.Load() {
+		if kib := loadgen.Status(pid, "VmRSS"); kib > r.max.Load() {
 			r.max.Store(kib)
 		}
 		select {
@@ -205,23 +195,6 @@ func (r *rssPeak) watch(pid int, done <-chan struct{}) {
 		case <-t.C:
 		}
 	}
-}
-
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
 }
 
 // loopbackOnly refuses to flood anything but this machine.

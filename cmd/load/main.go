@@ -9,20 +9,15 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"estatecrm/internal/loadgen"
 )
 
 func main() {
@@ -54,9 +49,9 @@ func main() {
 			log.Fatal(err)
 		}
 		fmt.Printf("%-6s %8s %8s %9s %9s %7s\n", "kind", "requests", "req/s", "p50 ms", "p99 ms", "errors")
-		lat, errs, first := drive(*clients, *duration, func(int) error { return u.submit() })
-		report("upload", lat, errs, first, *duration)
-		fmt.Printf("       %.0f MB/s of photos\n", float64(len(lat))*float64(*photos)*float64(*size)/(1<<20)/duration.Seconds())
+		r := loadgen.Drive(*clients, *duration, func(int) error { return u.submit() })
+		report("upload", r)
+		fmt.Printf("       %.0f MB/s of photos\n", float64(len(r.Latencies))*float64(*photos)*float64(*size)/(1<<20)/r.Elapsed.Seconds())
 		peakRSS(*pid)
 		return
 	}
@@ -65,58 +60,21 @@ func main() {
 	}
 }
 
-type client struct {
-	url, token string
-	http       *http.Client
-}
-
-func (c *client) do(query string, vars map[string]any, out any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	var env struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
-	}
-	if len(env.Errors) > 0 {
-		return errors.New(env.Errors[0].Message)
-	}
-	if out != nil {
-		return json.Unmarshal(env.Data, out)
-	}
-	return nil
-}
-
 // agent is one demo agent the load logs in as, with what its requests need.
 type agent struct {
-	c             *client
+	c             *loadgen.Client
 	project       string
 	own, suffixes []string
 }
 
 func newAgent(hc *http.Client, url, login, password string) (*agent, error) {
-	c := &client{url: url, http: hc}
+	c := &loadgen.Client{URL: url, HTTP: hc}
 	var auth struct{ Login struct{ AccessToken string } }
-	if err := c.do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
+	if err := c.Do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
 		map[string]any{"l": login, "p": password}, &auth); err != nil {
 		return nil, fmt.Errorf("login %s: %w", login, err)
 	}
-	c.token = auth.Login.AccessToken
+	c.Token = auth.Login.AccessToken
 	var setup struct {
 		Projects struct {
 			Edges []struct{ Node struct{ ID string } }
@@ -131,7 +89,7 @@ func newAgent(hc *http.Client, url, login, password string) (*agent, error) {
 		}
 		Me struct{ ID string }
 	}
-	if err := c.do(`{ me { id } projects(first: 1) { edges { node { id } } } customers(first: 100, where: {protectedUntilGT: "2000-01-01T00:00:00Z"}) { edges { node { id phone } } } }`, nil, &setup); err != nil {
+	if err := c.Do(`{ me { id } projects(first: 1) { edges { node { id } } } customers(first: 100, where: {protectedUntilGT: "2000-01-01T00:00:00Z"}) { edges { node { id phone } } } }`, nil, &setup); err != nil {
 		return nil, fmt.Errorf("setup %s: %w", login, err)
 	}
 	if len(setup.Projects.Edges) == 0 || len(setup.Customers.Edges) == 0 {
@@ -168,16 +126,16 @@ func run(url string, logins []string, password string, clients int, duration tim
 		run  func(a *agent) error
 	}{
 		{"grid", func(a *agent) error {
-			return a.c.do(`query($p: ID!) { salesGrid(projectId: $p) { statusCounts { status count } buildings { building { name } floors { floor units { id number status bedrooms grossArea listPrice } } } } }`,
+			return a.c.Do(`query($p: ID!) { salesGrid(projectId: $p) { statusCounts { status count } buildings { building { name } floors { floor units { id number status bedrooms grossArea listPrice } } } } }`,
 				map[string]any{"p": a.project}, nil)
 		}},
 		{"phone", func(a *agent) error {
-			return a.c.do(`query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone grade visits(last: 5) { edges { node { kind occurredAt notes } } } } } } }`,
+			return a.c.Do(`query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone grade visits(last: 5) { edges { node { kind occurredAt notes } } } } } } }`,
 				map[string]any{"d": a.suffixes[int(n.Add(1))%len(a.suffixes)]}, nil)
 		}},
 		{"visit", func(a *agent) error {
 			i := n.Add(1)
-			return a.c.do(`mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "load test"}) { visit { id } } }`,
+			return a.c.Do(`mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "load test"}) { visit { id } } }`,
 				map[string]any{"c": a.own[int(i)%len(a.own)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)}, nil)
 		}},
 	}
@@ -186,25 +144,17 @@ func run(url string, logins []string, password string, clients int, duration tim
 		if only != "" && only != s.name {
 			continue
 		}
-		lat, errs, first := drive(clients, duration, func(i int) error { return s.run(agents[i%len(agents)]) })
-		report(s.name, lat, errs, first, duration)
+		report(s.name, loadgen.Drive(clients, duration, func(i int) error { return s.run(agents[i%len(agents)]) }))
 	}
 	peakRSS(pid)
 	return nil
 }
 
 // report prints a scenario's throughput and latency.
-func report(name string, lat []time.Duration, errs int, first error, d time.Duration) {
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000
-	}
-	fmt.Printf("%-6s %8d %8.1f %9.1f %9.1f %7d\n", name, len(lat), float64(len(lat))/d.Seconds(), pct(0.5), pct(0.99), errs)
-	if first != nil {
-		fmt.Printf("       first error: %v\n", first)
+func report(name string, r loadgen.Result) {
+	fmt.Printf("%-6s %8d %8.1f %9.1f %9.1f %7d\n", name, len(r.Latencies), r.PerSecond(), r.Pct(0.5), r.Pct(0.99), r.Errors)
+	if r.First != nil {
+		fmt.Printf("       first error: %v\n", r.First)
 	}
 }
 
@@ -213,49 +163,5 @@ func peakRSS(pid int) {
 	if pid == 0 {
 		return
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "VmHWM:") || strings.HasPrefix(l, "VmRSS:") {
-				fmt.Println("server", strings.Join(strings.Fields(l), " "))
-			}
-		}
-	}
-}
-
-// drive runs f from clients goroutines (f is told which) for d and returns the latencies of
-// the successful calls, the number of failures and the first failure.
-func drive(clients int, d time.Duration, f func(client int) error) ([]time.Duration, int, error) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var errs int
-	var first error
-	stop := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(stop) {
-				start := time.Now()
-				err := f(i)
-				mu.Lock()
-				if err != nil {
-					errs++
-					if first == nil {
-						first = err
-					}
-				}
-				mu.Unlock()
-				if err == nil {
-					mine = append(mine, time.Since(start))
-				}
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return lat, errs, first
+	fmt.Printf("server VmHWM: %d kB\nserver VmRSS: %d kB\n", loadgen.Status(pid, "VmHWM"), loadgen.Status(pid, "VmRSS"))
 }

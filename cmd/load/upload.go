@@ -12,13 +12,15 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+
+	"estatecrm/internal/loadgen"
 )
 
 // uploader files complaints with photos as a homeowner, the way a phone
 // sends them: one multipart request, the photos streamed from a pipe so
 // that neither side needs them whole in memory.
 type uploader struct {
-	c      *client
+	c      *loadgen.Client
 	unit   string
 	photos int
 	size   int64
@@ -26,19 +28,19 @@ type uploader struct {
 }
 
 func newUploader(url, login, password string, photos int, size int64) (*uploader, error) {
-	c := &client{url: url, http: &http.Client{Transport: &http.Transport{}}}
+	c := &loadgen.Client{URL: url, HTTP: &http.Client{Transport: &http.Transport{}}}
 	var auth struct{ Login struct{ AccessToken string } }
-	if err := c.do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
+	if err := c.Do(`mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`,
 		map[string]any{"l": login, "p": password}, &auth); err != nil {
 		return nil, fmt.Errorf("homeowner login: %w", err)
 	}
-	c.token = auth.Login.AccessToken
+	c.Token = auth.Login.AccessToken
 	var units struct {
 		Units struct {
 			Edges []struct{ Node struct{ ID string } }
 		}
 	}
-	if err := c.do(`{ units(first: 1) { edges { node { id } } } }`, nil, &units); err != nil || len(units.Units.Edges) == 0 {
+	if err := c.Do(`{ units(first: 1) { edges { node { id } } } }`, nil, &units); err != nil || len(units.Units.Edges) == 0 {
 		return nil, fmt.Errorf("the homeowner %s owns no unit (%v)", login, err)
 	}
 	var head bytes.Buffer
@@ -74,10 +76,10 @@ func (u *uploader) submit() error {
 	go func() {
 		pw.CloseWithError(u.write(mw))
 	}()
-	req, _ := http.NewRequest(http.MethodPost, u.c.url, pr)
+	req, _ := http.NewRequest(http.MethodPost, u.c.URL, pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+u.c.token)
-	res, err := u.c.http.Do(req)
+	req.Header.Set("Authorization", "Bearer "+u.c.Token)
+	res, err := u.c.HTTP.Do(req)
 	if err != nil {
 		return err
 	}

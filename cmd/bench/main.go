@@ -1,0 +1,106 @@
+// Command bench measures estatecrm against a minimal hand-written server on
+// the same data, in the same run, on PostgreSQL. It creates a scratch
+// database on the PostgreSQL server it is given (loopback only), migrates it
+// with the real migrations, fills it with the demo seed plus a project of
+// -grid-units units for the sales grid (and -scale more customers and
+// visits), builds and starts the real server on it, starts the baseline
+// (net/http, database/sql, lib/pq, one prepared statement per request, the
+// same token check) beside it, checks once that both answer the same request
+// alike, then drives both with the same requests in interleaved rounds and
+// prints req/s, p50, p99, the ratio, the real server's peak RSS and the SQL
+// statements per request (counted on the wire by a proxy in front of a
+// second, untimed instance). The scratch database is dropped at the end.
+//
+//	go run ./cmd/bench                       # 16 clients (50 for grid and writes), 3 rounds of 5 s
+//	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100
+//	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command's settings.
+type options struct {
+	pgURL    string
+	clients  int
+	write    int // clients for the write requests and the grid (the targets are at 50)
+	duration time.Duration
+	rounds   int
+	counted  int // requests of each kind whose statements are counted
+	keep     bool
+	// gridUnits is the size of the project added for the sales grid.
+	gridUnits int
+	// scale adds scale×10,000 customers and scale×50,000 visits.
+	scale int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.pgURL, "pg", envOr("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"a PostgreSQL URL on loopback allowed to create databases (BENCH_PG_URL); a scratch database is created beside the one named and dropped at the end")
+	flag.IntVar(&o.clients, "clients", 16, "concurrent clients for the reads compared with the baseline")
+	flag.IntVar(&o.write, "write-clients", 50, "concurrent clients for the sales grid, logVisit and holdUnit+releaseHold")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "how long each request runs against each server in one round")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds: each runs every request on the real server, then on the baseline")
+	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
+	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
+	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
+	flag.IntVar(&o.scale, "scale", 0, "add scale×10,000 customers and scale×50,000 visits to the demo data (100: 1 M customers, 5 M visits)")
+	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
+	flag.Parse()
+	if *short {
+		o.clients, o.write, o.duration, o.rounds, o.counted = 2, 4, 300*time.Millisecond, 1, 3
+	}
+	if o.clients < 1 || o.write < 1 || o.rounds < 1 || o.counted < 1 || o.gridUnits < 1 || o.scale < 0 || o.duration <= 0 {
+		log.Fatal("bench: clients, write-clients, rounds, count and grid-units must be positive, and so must duration")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		log.Fatal("bench: ", err)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// loopback refuses any database host but this machine: the benchmark
+// creates and drops databases and floods what it talks to.
+func loopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("the benchmark only runs on a loopback database, not %q", host)
+}
+
+// freeAddr returns a loopback address with a port free at the moment.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"estatecrm/internal/loadgen"
+)
+
+// agentLogin is the demo agent whose phone sends the requests.
+const agentLogin = "agent.hz1"
+
+func run(ctx context.Context, o options) (err error) {
+	db, err := newScratch(ctx, o.pgURL)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("scratch database %s\n", db.name)
+	defer func() {
+		if o.keep {
+			fmt.Printf("kept the scratch database %s\n", db.name)
+			return
+		}
+		if derr := db.drop(); derr != nil && err == nil {
+			err = fmt.Errorf("drop the scratch database %s: %w", db.name, derr)
+		}
+	}()
+	dir, err := os.MkdirTemp("", "estatecrm-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	bin, err := serverBinary(ctx, dir)
+	if err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	secret := hex.EncodeToString(key)
+	env := serverEnv(db.url, secret, dir)
+	start := time.Now()
+	if err := runOnce(ctx, bin, env, "migrate"); err != nil {
+		return err
+	}
+	if err := runOnce(ctx, bin, env, "seed"); err != nil {
+		return err
+	}
+	data, err := sql.Open("postgres", db.url)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	// The demo portal's key allows 600 requests a minute; the benchmark is
+	// one portal asking as fast as it can.
+	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000`); err != nil {
+		return err
+	}
+	grid, err := addGridProject(ctx, db.url, agentLogin, o.gridUnits)
+	if err != nil {
+		return err
+	}
+	if err := addScale(ctx, data, o.scale, grid); err != nil {
+		return err
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units and %d more customers with %d more visits in %.1f s\n",
+		o.gridUnits, o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
+
+	srv, err := startServer(ctx, bin, env)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
+	f, err := loadFixtures(ctx, data, srv.url, grid, hc)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("real server pid %d at %s; %d demo agents logged in\n", srv.pid(), srv.url, len(f.agents))
+	// The baseline gets as many connections as the real server's pool (DB_MAX_CONNS, 16 by default).
+	base, err := startBaseline(ctx, db.url, []byte(secret), 16)
+	if err != nil {
+		return err
+	}
+	defer base.close()
+	reqs := requests(f, o, srv.url, base.url, hc)
+	for _, r := range reqs {
+		if r.baseline != nil {
+			if err := check(r); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("the baseline answers the first request of each kind exactly as the real server does")
+
+	if err := countStatements(ctx, o, f, bin, env, db.url, []byte(secret), hc, reqs); err != nil {
+		return err
+	}
+	before := loadavg()
+	drive(o, reqs)
+	report(o, reqs, srv.pid())
+	fmt.Printf("load average of the machine before and after the rounds: %s, %s (other work on the machine skews the absolute figures; the ratios less)\n", before, loadavg())
+	// A request that failed or never succeeded makes the figures
+	// meaningless (and is what CI's short run is there to catch).
+	for _, r := range reqs {
+		for s, res := range r.results {
+			if (s == 0 || r.baseline != nil) && (res.Errors > 0 || len(res.Latencies) == 0) {
+				return fmt.Errorf("%s: %d requests failed, %d succeeded", r.name, res.Errors, len(res.Latencies))
+			}
+		}
+	}
+	return nil
+}
+
+// countStatements runs a second real server and a second baseline on the
+// same database through a counting proxy, sends o.counted requests of each
+// kind one at a time (after two not counted, which fill the caches a
+// running server has warm) and records the statements per request. The
+// timed servers never go through the proxy.
+func countStatements(ctx context.Context, o options, f *fixtures, bin string, env []string, dbURL string, secret []byte, hc *http.Client, reqs []*request) error {
+	cnt, proxied, err := newCounter(dbURL)
+	if err != nil {
+		return err
+	}
+	defer cnt.close()
+	srv, err := startServer(ctx, bin, append(env, "DATABASE_URL="+proxied))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	base, err := startBaseline(ctx, proxied, secret, 1)
+	if err != nil {
+		return err
+	}
+	defer base.close()
+	counted := requests(f.at(srv.url), o, srv.url, base.url, hc)
+	measure := func(send func(int) (json.RawMessage, error)) (float64, float64, error) {
+		for range 2 {
+			if _, err := send(0); err != nil {
+				return 0, 0, err
+			}
+		}
+		s0, t0 := cnt.read()
+		for range o.counted {
+			if _, err := send(0); err != nil {
+				return 0, 0, err
+			}
+		}
+		s1, t1 := cnt.read()
+		return float64(s1-s0) / float64(o.counted), float64(t1-t0) / float64(o.counted), nil
+	}
+	for i, r := range counted {
+		var err error
+		if reqs[i].stmts, reqs[i].txctl, err = measure(r.real); err != nil {
+			return fmt.Errorf("count the statements of %s: %w", r.name, err)
+		}
+		if r.baseline != nil {
+			if reqs[i].baseStmts, _, err = measure(r.baseline); err != nil {
+				return fmt.Errorf("count the baseline's statements of %s: %w", r.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// drive runs every request on the real server and then on the baseline,
+// o.rounds times, after a warm-up of each that is not recorded.
+func drive(o options, reqs []*request) {
+	warm := min(o.duration/5, time.Second)
+	for round := range o.rounds + 1 {
+		for _, r := range reqs {
+			for s, send := range []func(int) (json.RawMessage, error){r.real, r.baseline} {
+				if send == nil {
+					continue
+				}
+				call := func(i int) error { _, err := send(i); return err }
+				if round == 0 {
+					loadgen.Drive(r.clients, warm, call)
+					continue
+				}
+				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
+			}
+		}
+	}
+}
+
+// report prints the figures.
+func report(o options, reqs []*request, pid int) {
+	fmt.Printf("\n%d rounds of %s per request and server, interleaved (estatecrm, baseline, estatecrm, …); PostgreSQL on the same machine\n", o.rounds, o.duration)
+	fmt.Printf("%-28s %7s %-9s %8s %8s %8s %8s %6s %11s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req")
+	for _, r := range reqs {
+		for s, name := range []string{"estatecrm", "baseline"} {
+			res := r.results[s]
+			if s == 1 && r.baseline == nil {
+				continue
+			}
+			label, stmts := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl)
+			if s == 1 {
+				label, stmts = "", fmt.Sprintf("%.1f", r.baseStmts)
+			}
+			fmt.Printf("%-28s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts)
+			if res.First != nil {
+				fmt.Printf("%-28s first error: %.200v\n", "", res.First)
+			}
+		}
+		if r.baseline != nil {
+			real, base := r.results[0], r.results[1]
+			if base.PerSecond() > 0 && base.Pct(0.99) > 0 {
+				fmt.Printf("%-28s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
+			}
+		}
+	}
+	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB\n", float64(loadgen.Status(pid, "VmHWM"))/1024)
+	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; holdUnit+releaseHold counts both mutations")
+}
+
+// loadavg is the machine's 1, 5 and 15 minute load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}

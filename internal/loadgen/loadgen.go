@@ -1,0 +1,177 @@
+// Package loadgen is what the load and bench commands share to drive a
+// GraphQL server over HTTP: a client, a closed-loop driver that records
+// latencies, percentiles and a process's resident memory.
+package loadgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Client posts GraphQL requests, with a bearer token or an API key when set.
+type Client struct {
+	URL, Token, APIKey string
+	HTTP               *http.Client
+}
+
+// Do posts query with vars and decodes the response's data into out (when
+// not nil); a response with errors is an error carrying the first message.
+func (c *Client) Do(query string, vars map[string]any, out any) error {
+	data, err := c.Raw(query, vars)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// Raw posts query with vars and returns the response's data as sent.
+func (c *Client) Raw(query string, vars map[string]any) (json.RawMessage, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return c.Post(c.URL, body)
+}
+
+// Post sends body to url with the client's credentials and returns the
+// "data" of a GraphQL-shaped answer, or its first error.
+func (c *Client) Post(url string, body []byte) (json.RawMessage, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.APIKey != "" {
+		req.Header.Set("X-API-Key", c.APIKey)
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	var env struct {
+		Data   json.RawMessage
+		Errors []struct{ Message string }
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
+	}
+	if len(env.Errors) > 0 {
+		return nil, errors.New(env.Errors[0].Message)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
+	}
+	return env.Data, nil
+}
+
+// Result is what Drive measured.
+type Result struct {
+	Latencies []time.Duration // of the successful calls, in no order
+	Errors    int
+	First     error // the first failure
+	Elapsed   time.Duration
+}
+
+// Drive calls f from clients goroutines (f is told which), each calling
+// again as soon as its call returns, for d.
+func Drive(clients int, d time.Duration, f func(client int) error) Result {
+	var mu sync.Mutex
+	var r Result
+	start := time.Now()
+	stop := start.Add(d)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				t := time.Now()
+				err := f(i)
+				if err == nil {
+					mine = append(mine, time.Since(t))
+					continue
+				}
+				mu.Lock()
+				r.Errors++
+				if r.First == nil {
+					r.First = err
+				}
+				mu.Unlock()
+			}
+			mu.Lock()
+			r.Latencies = append(r.Latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r.Elapsed = time.Since(start)
+	return r
+}
+
+// Add appends another run's figures (of the same request) to r.
+func (r *Result) Add(o Result) {
+	r.Latencies = append(r.Latencies, o.Latencies...)
+	r.Errors += o.Errors
+	if r.First == nil {
+		r.First = o.First
+	}
+	r.Elapsed += o.Elapsed
+}
+
+// PerSecond is the successful calls a second.
+func (r Result) PerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(len(r.Latencies)) / r.Elapsed.Seconds()
+}
+
+// Pct returns the p-th quantile (0..1) of the latencies in milliseconds.
+func (r Result) Pct(p float64) float64 { return Pct(r.Latencies, p) }
+
+// Pct returns the p-th quantile (0..1) of lat in milliseconds, 0 for none.
+func Pct(lat []time.Duration, p float64) float64 {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return float64(s[int(float64(len(s)-1)*p)].Microseconds()) / 1000
+}
+
+// Status returns a field of /proc/PID/status in KiB (VmHWM is the peak
+// resident memory, VmRSS the current), 0 when it cannot be read.
+func Status(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, field+":"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
