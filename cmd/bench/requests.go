@@ -39,6 +39,7 @@ type agent struct {
 	own      []string // protected customers of theirs
 	suffixes []string // last four digits of phones of their customers with visits
 	units    []string // available units of their project, for holds
+	holds    int      // live holds they have in the demo data
 }
 
 // priceRange is a listing's filter: the middle of a project's asking prices.
@@ -80,6 +81,9 @@ func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, hc *htt
 			return nil, err
 		}
 		if err := column(ctx, db, &a.units, `SELECT id FROM units WHERE project_id = $1 AND status = 'AVAILABLE' ORDER BY id`, a.project); err != nil {
+			return nil, err
+		}
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE held_by_id = $1 AND status = 'HELD' AND hold_expires_at > now()`, a.id).Scan(&a.holds); err != nil {
 			return nil, err
 		}
 		if len(a.own) == 0 || len(a.suffixes) == 0 {
@@ -179,20 +183,26 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	// are; each hold client has a unit of its own and at most MaxHolds
 	// (3) clients share an agent, so that no hold waits for a free slot.
 	agentOf := func(i int) *agent { return f.agents[i%len(f.agents)] }
-	// Agents of one project see the same available units: client i holds
-	// the next unit of its agent's project that no other client holds.
-	holders := min(o.write, 3*len(f.agents))
-	held := make([]string, 0, holders)
-	next := map[string]int{}
-	for i := range holders {
-		g := agentOf(i)
-		if next[g.project] >= len(g.units) {
-			holders = i
-			break
-		}
-		held = append(held, g.units[next[g.project]])
-		next[g.project]++
+	// Each hold client is an agent's phone with a unit of its own: agents of
+	// one project see the same available units, so each client takes the
+	// next unit of its agent's project; and an agent has at most MaxHolds
+	// (3) live holds, the demo's included, so an agent gets only as many
+	// hold clients as it has free holds.
+	type slot struct {
+		a    *agent
+		unit string
 	}
+	var slots []slot
+	next := map[string]int{}
+	for k := range 3 {
+		for _, g := range f.agents {
+			if k < 3-g.holds && next[g.project] < len(g.units) {
+				slots = append(slots, slot{g, g.units[next[g.project]]})
+				next[g.project]++
+			}
+		}
+	}
+	holders := min(o.write, len(slots))
 	return []*request{
 		{name: "listings (agent)", clients: o.clients,
 			real:     func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) },
@@ -216,8 +226,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 			}},
 		{name: "holdUnit+releaseHold", clients: holders,
 			real: func(i int) (json.RawMessage, error) {
-				g := agentOf(i)
-				u := held[i]
+				g, u := slots[i].a, slots[i].unit
 				if _, err := g.real.Raw(qHold, map[string]any{"u": u, "c": g.own[i%len(g.own)]}); err != nil {
 					return nil, err
 				}
