@@ -142,7 +142,8 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // logVisit at most 4), every rule kept (their own tests: hold_test.go,
 // visit_test.go). Counted: the statements of the mutation and of a lean
 // selection of its payload (edges of the payload cost their own). Before:
-// holdUnit 9, logVisit 5 (a call) and 9 (in person, 2 units shown).
+// holdUnit 9, releaseHold 4, logVisit 5 (a call), 7 (in person) and 9 (in
+// person, 2 units shown).
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
@@ -185,6 +186,16 @@ func TestTourWritesStatementCounts(t *testing.T) {
 			t.Fatalf("holdUnit answered %+v; want the unit held for 30 minutes", got)
 		}
 	}
+
+	const release = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id status holdExpiresAt } } }`
+	var rel struct {
+		ReleaseHold struct{ Unit struct{ ID, Status string } }
+	}
+	mustUnmarshal(t, measure("releaseHold", 2, release, map[string]any{"u": units[1].ID}), &rel)
+	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
+		t.Fatalf("releaseHold answered %+v", rel.ReleaseHold.Unit)
+	}
+	mustUnmarshal(t, measure("holdUnit again", 4, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
 
 	const call = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "回访"}) { visit { id kind } } }`
 	measure("logVisit (a call)", 3, call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})

@@ -103,21 +103,27 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	if err != nil {
 		return nil, err
 	}
-	q := client.Unit.Update().Where(unit.ID(unitID), rule.LiveHold(now))
+	// Read first: a unit the caller cannot see is NOT_FOUND, and its
+	// project lets the change be announced without a lookup.
+	u, err := client.Unit.Get(ctx, unitID)
+	if err != nil {
+		return nil, err
+	}
+	q := client.Unit.Update().Where(unit.ID(u.ID), rule.LiveHold(now))
 	if v.Role == auth.RoleAgent {
 		q.Where(unit.HeldByID(v.UserID))
 	}
-	n, err := q.SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().Save(ctx)
+	n, err := q.SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now).
+		Save(live.Changing(ctx, u.ID, u.ProjectID))
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		if _, err := client.Unit.Get(ctx, unitID); err != nil {
-			return nil, err
-		}
 		return nil, apperr.New(apperr.Conflict, "you hold no live hold on this unit")
 	}
-	return client.Unit.Get(ctx, unitID)
+	// The row is what was read plus what was written: no re-read.
+	u.Status, u.HeldByID, u.HeldForID, u.HoldExpiresAt, u.UpdatedAt = unit.StatusAVAILABLE, nil, nil, nil, now
+	return u, nil
 }
 
 // SweepHolds turns lapsed holds back into available units in storage. Holds
