@@ -39,12 +39,18 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { _ = admin.Close() })
 	name := fmt.Sprintf("estatecrm_test_migrate_%d", time.Now().UnixNano())
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	// Cleanups run last in, first out: the drop before the close above (a
+	// deferred Close ran first and left every run's database behind).
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
 	files, _ := filepath.Glob("../database/migrations/*.sql")
