@@ -102,3 +102,34 @@ func TestLogVisit(t *testing.T) {
 		t.Fatalf("visits: %v", kinds)
 	}
 }
+
+// A nested connection obeys orderBy written as one object as it does a
+// list of one (GraphQL coerces the one to the other); entgql's field
+// collection ignored the object, so the last 5 visits came oldest first.
+func TestNestedOrderByOfOneObject(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	a1, c := env.As(t, viewers[0]), customers[0]
+	now := time.Now().UTC()
+	for _, ago := range []time.Duration{72 * time.Hour, 48 * time.Hour, 24 * time.Hour} {
+		a1.Query(t, logVisitMutation, map[string]any{"c": c.ID, "k": "PHONE_CALL", "at": now.Add(-ago).Format(time.RFC3339)}).Decode(t, &loggedVisit{})
+	}
+	for _, order := range []string{`{field: OCCURRED_AT, direction: DESC}`, `[{field: OCCURRED_AT, direction: DESC}]`} {
+		var got struct {
+			Node struct {
+				Visits struct {
+					Edges []struct {
+						Node struct{ OccurredAt time.Time }
+					}
+				}
+			}
+		}
+		a1.Query(t, `query($id: ID!) { node(id: $id) { ... on Customer { visits(first: 5, orderBy: `+order+`) { edges { node { occurredAt } } } } } }`,
+			map[string]any{"id": c.ID}).Decode(t, &got)
+		e := got.Node.Visits.Edges
+		if len(e) != 3 || !e[0].Node.OccurredAt.After(e[1].Node.OccurredAt) || !e[1].Node.OccurredAt.After(e[2].Node.OccurredAt) {
+			t.Errorf("orderBy: %s: want newest first, got %+v", order, e)
+		}
+	}
+}

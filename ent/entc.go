@@ -15,9 +15,12 @@ import (
 func main() {
 	ex, err := entgql.NewExtension(
 		// entgql's templates and, after them, ours replacing two of its
-		// pagination helpers so that pageInfo alone runs no COUNT (see the file).
+		// pagination helpers so that pageInfo alone runs no COUNT, and its
+		// field collection so that a nested orderBy of one object is
+		// obeyed (see the files).
 		entgql.WithTemplates(slices.Concat(entgql.AllTemplates, []*gen.Template{
 			gen.MustParse(gen.NewTemplate("pagination_count.tmpl").Funcs(entgql.TemplateFuncs).ParseFiles("./template/pagination.tmpl")),
+			gen.MustParse(gen.NewTemplate("collection_order.tmpl").Funcs(entgql.TemplateFuncs).ParseFiles("./template/collection.tmpl")),
 		})...),
 		entgql.WithSchemaGenerator(),
 		entgql.WithSchemaPath("../graph/ent.graphql"),

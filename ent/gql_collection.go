@@ -117,6 +117,9 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*APIKeyOrder:
 			args.opts = append(args.opts, WithAPIKeyOrder(v))
@@ -267,6 +270,9 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*AuditEventOrder:
 			args.opts = append(args.opts, WithAuditEventOrder(v))
@@ -493,6 +499,9 @@ func newBuildingPaginateArgs(rv map[string]any) *buildingPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*BuildingOrder:
 			args.opts = append(args.opts, WithBuildingOrder(v))
@@ -882,6 +891,9 @@ func newComplaintPaginateArgs(rv map[string]any) *complaintPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*ComplaintOrder:
 			args.opts = append(args.opts, WithComplaintOrder(v))
@@ -1042,6 +1054,9 @@ func newComplaintEventPaginateArgs(rv map[string]any) *complainteventPaginateArg
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*ComplaintEventOrder:
 			args.opts = append(args.opts, WithComplaintEventOrder(v))
@@ -1736,6 +1751,9 @@ func newCustomerPaginateArgs(rv map[string]any) *customerPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*CustomerOrder:
 			args.opts = append(args.opts, WithCustomerOrder(v))
@@ -1961,6 +1979,9 @@ func newDealPaginateArgs(rv map[string]any) *dealPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*DealOrder:
 			args.opts = append(args.opts, WithDealOrder(v))
@@ -2777,6 +2798,9 @@ func newProjectPaginateArgs(rv map[string]any) *projectPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*ProjectOrder:
 			args.opts = append(args.opts, WithProjectOrder(v))
@@ -3299,6 +3323,9 @@ func newUnitPaginateArgs(rv map[string]any) *unitPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*UnitOrder:
 			args.opts = append(args.opts, WithUnitOrder(v))
@@ -3842,6 +3869,9 @@ func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*UserOrder:
 			args.opts = append(args.opts, WithUserOrder(v))
@@ -4055,6 +4085,9 @@ func newVisitPaginateArgs(rv map[string]any) *visitPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
 		case []*VisitOrder:
 			args.opts = append(args.opts, WithVisitOrder(v))
