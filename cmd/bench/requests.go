@@ -18,7 +18,8 @@ import (
 // The GraphQL of the requests, as a phone and a portal send them. The
 // visits' orderBy is written as a list: written as a single object (which
 // GraphQL coerces to a list) the real server ignored it on this nested edge
-// and answered oldest first, which the check against the baseline caught.
+// and answered oldest first, which the check against the baseline caught
+// (fixed since: TestNestedOrderByOfOneObject).
 const (
 	qListings = `query($p: ID!, $min: Money!, $max: Money!) { units(first: 20, where: {projectID: $p, status: AVAILABLE, listPriceGTE: $min, listPriceLTE: $max}, orderBy: [{field: LIST_PRICE}]) { edges { node { id number floor bedrooms grossArea listPrice project { name } } } } }`
 	qPhone    = `query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone visits(first: 5, orderBy: [{field: OCCURRED_AT, direction: DESC}]) { edges { node { kind occurredAt notes } } } } } } }`
