@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/ent"
 	"estatecrm/ent/user"
 )
 
@@ -22,13 +23,7 @@ import (
 //	go test ./api -run '^$' -bench SalesGrid -benchtime 1000x
 //	TEST_DATABASE_URL=postgres://… go test ./api -run '^$' -bench SalesGrid -benchtime 1000x
 func BenchmarkSalesGrid(b *testing.B) {
-	env := apitest.New(b)
-	p := env.Project(b, "滨江·云玺", 5, 30, 4) // 600 units
-	_, agent := env.User(b, user.RoleAGENT, "agent.hz1", p)
-	token, _, err := env.Signer.Issue(agent)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, p, token := benchProject(b)
 	body := `{"query":` + quote(tourGridQuery) + `,"variables":{"p":"` + string(p.ID) + `"}}`
 	for _, clients := range []int{1, 50} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
@@ -89,4 +84,17 @@ const tourGridQuery = `query TourGrid($p: ID!) {
 func quote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
 	return `"` + r.Replace(s) + `"`
+}
+
+// benchProject is the benchmarks' world: a 600-unit project and the access
+// token of an agent working in it.
+func benchProject(b *testing.B) (*apitest.Env, *ent.Project, string) {
+	env := apitest.New(b)
+	p := env.Project(b, "滨江·云玺", 5, 30, 4) // 600 units
+	_, agent := env.User(b, user.RoleAGENT, "agent.hz1", p)
+	token, _, err := env.Signer.Issue(agent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env, p, token
 }

@@ -3,9 +3,6 @@ package api_test
 import (
 	"fmt"
 	"testing"
-
-	"estatecrm/api/apitest"
-	"estatecrm/ent/user"
 )
 
 // BenchmarkUnitsPage measures a cheap, statement-bound request through the
@@ -16,13 +13,7 @@ import (
 //
 //	TEST_DATABASE_URL=postgres://… go test ./api -run '^$' -bench UnitsPage -benchtime 2000x
 func BenchmarkUnitsPage(b *testing.B) {
-	env := apitest.New(b)
-	p := env.Project(b, "滨江·云玺", 5, 30, 4) // 600 units
-	_, agent := env.User(b, user.RoleAGENT, "agent.hz1", p)
-	token, _, err := env.Signer.Issue(agent)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, p, token := benchProject(b)
 	const q = `query Listing($p: ID!, $lo: Money!, $hi: Money!) {
   units(first: 20, where: {projectID: $p, status: AVAILABLE, listPriceGTE: $lo, listPriceLT: $hi}, orderBy: [{field: LIST_PRICE}]) {
     pageInfo { hasNextPage endCursor }

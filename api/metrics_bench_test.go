@@ -16,13 +16,7 @@ import (
 //
 //	go test ./api -run '^$' -bench SalesGridMetrics -benchtime 300x -count 3
 func BenchmarkSalesGridMetrics(b *testing.B) {
-	env := apitest.New(b)
-	p := env.Project(b, "滨江·云玺", 5, 30, 4) // 600 units
-	_, agent := env.User(b, user.RoleAGENT, "agent.hz1", p)
-	token, _, err := env.Signer.Issue(agent)
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, p, token := benchProject(b)
 	body := `{"query":` + quote(tourGridQuery) + `,"variables":{"p":"` + string(p.ID) + `"}}`
 	benchMetrics(b, env, token, body)
 }

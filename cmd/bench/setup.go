@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"estatecrm/internal/loadgen"
 )
 
 // scratch is a database the benchmark created and drops at the end.
@@ -29,7 +31,7 @@ type scratch struct {
 // newScratch creates an empty database with a name of its own beside the
 // one rawURL names; it never touches any other database.
 func newScratch(ctx context.Context, rawURL string) (*scratch, error) {
-	if err := loopback(rawURL); err != nil {
+	if err := loadgen.Loopback(rawURL); err != nil {
 		return nil, err
 	}
 	admin, err := sql.Open("postgres", rawURL)

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,7 +33,7 @@ type flood struct {
 }
 
 func (f flood) run() error {
-	if err := loopbackOnly(f.url); err != nil {
+	if err := loadgen.Loopback(f.url); err != nil {
 		return err
 	}
 	me := &loadgen.Client{URL: f.url, HTTP: &http.Client{Timeout: 30 * time.Second}}
@@ -195,20 +193,4 @@ func (r *rssPeak) watch(pid int, done <-chan struct{}) {
 		case <-t.C:
 		}
 	}
-}
-
-// loopbackOnly refuses to flood anything but this machine.
-func loopbackOnly(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("the login flood only runs against a loopback address, not %q", host)
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -174,4 +176,21 @@ func Status(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// Loopback refuses any host in raw (a URL) but this machine: the commands
+// flood what they talk to, and the benchmark creates and drops databases.
+func Loopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("only a loopback address, not %q", host)
 }
