@@ -23,7 +23,7 @@ import (
 	"estatecrm/sales"
 )
 
-//go:generate go tool gqlgen
+//go:generate go run ./gen
 //go:generate go run ./sdl ../schema.graphql
 
 // Deps are what the resolvers work with.
