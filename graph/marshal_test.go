@@ -83,7 +83,10 @@ func (c elementsCustomer) ChurnRisk(_ context.Context, obj *ent.Customer) (bool,
 
 type elementsAnswer struct {
 	Data struct {
-		Nodes []*struct{ ID string }
+		Nodes []*struct {
+			ID        string
+			ChurnRisk *bool
+		}
 	}
 	Errors []struct {
 		Message    string
@@ -96,6 +99,12 @@ type elementsAnswer struct {
 // fails, through the generated executor, on the test's goroutine.
 func serveElements(t *testing.T, panics bool) (*elementsRoot, elementsAnswer) {
 	t.Helper()
+	return serveQuery(t, panics, `{"query":"{ nodes(ids: [\"CU1\",\"CU2\",\"CU3\",\"CU4\",\"CU5\"]) { id ... on Customer { attribution { protectedUntil } churnRisk } } }"}`)
+}
+
+// serveQuery posts q to the generated executor over the elementsRoot.
+func serveQuery(t *testing.T, panics bool, q string) (*elementsRoot, elementsAnswer) {
+	t.Helper()
 	root := &elementsRoot{Resolver: &Resolver{}, panics: panics}
 	for _, id := range []pulid.ID{"CU1", "CU2", "CU3", "CU4", "CU5"} {
 		root.customers = append(root.customers, &ent.Customer{ID: id})
@@ -105,7 +114,6 @@ func serveElements(t *testing.T, panics bool) (*elementsRoot, elementsAnswer) {
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(ErrorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	srv.SetRecoverFunc(func(context.Context, any) error { return errors.New("internal error") })
-	q := `{"query":"{ nodes(ids: [\"CU1\",\"CU2\",\"CU3\",\"CU4\",\"CU5\"]) { id ... on Customer { attribution { protectedUntil } churnRisk } } }"}`
 	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(q))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
@@ -163,6 +171,15 @@ func TestListElementErrorPath(t *testing.T) {
 	}
 }
 
+// An @defer fragment under an object is answered in place, in the one
+// response: nothing resolves on its own any more, so nothing is deferred.
+func TestDeferAnsweredInPlace(t *testing.T) {
+	_, out := serveQuery(t, false, `{"query":"{ nodes(ids: [\"CU1\"]) { id ... on Customer @defer { churnRisk } } }"}`)
+	if len(out.Data.Nodes) != 5 || out.Data.Nodes[0] == nil || out.Data.Nodes[0].ChurnRisk == nil {
+		t.Fatalf("got %+v, want the deferred churnRisk in the answer", out)
+	}
+}
+
 // A panic while marshalling one element, outside any field's own recovery,
 // makes that element null with an error at its index; the others are
 // marshalled.
@@ -213,7 +230,7 @@ func TestGeneratedInOrder(t *testing.T) {
 			continue
 		}
 		generated++
-		for _, call := range []string{"MarshalSliceConcurrently(", ".ResolveConcurrently(", ".Concurrently("} {
+		for _, call := range []string{"MarshalSliceConcurrently(", ".ResolveConcurrently(", ".Concurrently(", "NewDeferredGroup("} {
 			if n := strings.Count(string(b), call); n > 0 {
 				t.Errorf("%s calls %s %d times", f, call, n)
 			}
