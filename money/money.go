@@ -3,7 +3,7 @@
 package money
 
 import (
-	"fmt"
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
@@ -21,14 +21,18 @@ func Yuan(y int64) Fen { return Fen(y * 100) }
 var ErrInvalid = apperr.Input("", `a money amount is a decimal string with at most two decimal places, like "1234.50"`)
 
 // String formats the amount as a decimal with two places.
-func (f Fen) String() string {
-	sign := ""
-	v := int64(f)
-	if v < 0 {
-		sign = "-"
-		v = -v
+func (f Fen) String() string { return string(f.append(make([]byte, 0, 24))) }
+
+// append appends the amount as String writes it.
+func (f Fen) append(b []byte) []byte {
+	v := uint64(f)
+	if f < 0 {
+		b = append(b, '-')
+		v = -v // the magnitude, also of the smallest Fen
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+	b = strconv.AppendUint(b, v/100, 10)
+	b = append(b, '.', byte('0'+v%100/10), byte('0'+v%10))
+	return b
 }
 
 // Parse reads a decimal string ("12", "12.3", "-12.34") as fen. Nothing
@@ -66,8 +70,20 @@ func digits(s string) bool {
 }
 
 // MarshalGQL writes the amount as a quoted decimal string.
+//
+// A grid marshals hundreds of prices: into gqlgen's buffer (a
+// *bytes.Buffer) the amount is written in place, without allocating.
 func (f Fen) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(f.String()))
+	if buf, ok := w.(*bytes.Buffer); ok {
+		_, _ = buf.Write(f.quote(buf.AvailableBuffer()))
+		return
+	}
+	_, _ = w.Write(f.quote(nil))
+}
+
+// quote appends the amount as a JSON string: digits need no escaping.
+func (f Fen) quote(b []byte) []byte {
+	return append(f.append(append(b, '"')), '"')
 }
 
 // UnmarshalGQL reads a decimal string. Numbers are refused on purpose:

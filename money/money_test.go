@@ -1,6 +1,13 @@
 package money
 
-import "testing"
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestParseAndFormat(t *testing.T) {
 	for _, tc := range []struct {
@@ -37,5 +44,35 @@ func TestUnmarshalRefusesNumbers(t *testing.T) {
 	}
 	if err := f.UnmarshalGQL("12.50"); err != nil || f != 1250 {
 		t.Fatalf("got %d, %v", f, err)
+	}
+}
+
+// The amount is written as fmt would print it, into any writer, and into a
+// bytes.Buffer (gqlgen's) without allocating.
+func TestMarshalGQL(t *testing.T) {
+	for _, f := range []Fen{0, 1, 9, 10, 99, 100, 105, 123456789, -1, -5, -99, -100, -123456789, math.MaxInt64, math.MinInt64 + 1} {
+		sign, v := "", int64(f)
+		if v < 0 {
+			sign, v = "-", -v
+		}
+		want := fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+		if f.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int64(f), f.String(), want)
+		}
+		var buf bytes.Buffer
+		f.MarshalGQL(&buf)
+		var w strings.Builder
+		f.MarshalGQL(&w)
+		if buf.String() != strconv.Quote(want) || w.String() != buf.String() {
+			t.Errorf("%d marshals as %s and %s, want %q", int64(f), buf.String(), w.String(), want)
+		}
+	}
+	if got := Fen(math.MinInt64).String(); got != "-92233720368547758.08" {
+		t.Errorf("the smallest Fen is %q", got)
+	}
+	var buf bytes.Buffer
+	buf.Grow(64)
+	if n := testing.AllocsPerRun(100, func() { buf.Reset(); Fen(-123456789).MarshalGQL(&buf) }); n != 0 {
+		t.Errorf("%v allocations per amount written into a bytes.Buffer", n)
 	}
 }

@@ -181,8 +181,61 @@ func Respond(w http.ResponseWriter, r *http.Request, status int, resp *graphql.R
 		}{resp.Errors, resp.Extensions})
 		return
 	}
-	_ = json.NewEncoder(w).Encode(resp)
+	_ = writeResponse(w, resp)
 }
+
+// writeResponse writes resp as encoding/json would, field for field (then a
+// newline, as json.Encoder does), but its data as it is: gqlgen's marshallers
+// wrote it compact, and encoding/json would scan and copy it again (a
+// json.RawMessage is re-compacted), 15% of a 300-unit grid's CPU. Only the
+// small parts around it go through encoding/json.
+func writeResponse(w io.Writer, resp *graphql.Response) error {
+	head, err := json.Marshal(struct {
+		Errors gqlerror.List `json:"errors,omitempty"`
+	}{resp.Errors})
+	if err != nil {
+		return err
+	}
+	tail, err := json.Marshal(struct {
+		Label      string         `json:"label,omitempty"`
+		Path       ast.Path       `json:"path,omitempty"`
+		HasNext    *bool          `json:"hasNext,omitempty"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Label, resp.Path, resp.HasNext, resp.Extensions})
+	if err != nil {
+		return err
+	}
+	data := resp.Data
+	if len(data) == 0 {
+		data = nullJSON
+	}
+	// head is {} or {"errors":[…]}, tail {} or {"label":…,…}: joined
+	// around "data" as one object.
+	buf := make([]byte, 0, len(head)+len(`,"data":`)+len(tail)+1)
+	buf = append(buf, head[:len(head)-1]...)
+	if len(head) > 2 {
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"data":`...)
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	buf = buf[:0]
+	if len(tail) > 2 {
+		buf = append(buf, ',')
+		buf = append(buf, tail[1:]...)
+	} else {
+		buf = append(buf, '}')
+	}
+	buf = append(buf, '\n')
+	_, err = w.Write(buf)
+	return err
+}
+
+var nullJSON = []byte("null")
 
 // accepts returns the media type of the answer: the first of the two the
 // Accept header names, application/json when it names neither or is absent

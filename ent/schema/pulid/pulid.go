@@ -69,8 +69,28 @@ func (u *ID) UnmarshalGQL(v any) error {
 }
 
 // MarshalGQL implements graphql.Marshaler.
+//
+// An ID is printable ASCII: written between quotes as it is, which into
+// gqlgen's buffer allocates nothing (strconv.Quote allocated a string per
+// ID of every answer).
 func (u ID) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(string(u)))
+	if !plain(string(u)) {
+		_, _ = io.WriteString(w, strconv.Quote(string(u)))
+		return
+	}
+	_, _ = io.WriteString(w, `"`)
+	_, _ = io.WriteString(w, string(u))
+	_, _ = io.WriteString(w, `"`)
+}
+
+// plain reports whether strconv.Quote would write s unchanged between quotes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Scan implements sql.Scanner.
