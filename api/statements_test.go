@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/audit"
+	"estatecrm/ent/auditevent"
+	"estatecrm/ent/customer"
 	"estatecrm/ent/unit"
+	"estatecrm/money"
 )
 
 // pageOf is a connection as these tests read it.
@@ -205,12 +209,12 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	var out struct {
 		LogVisit struct{ Visit struct{ ID, Kind string } }
 	}
-	mustUnmarshal(t, measure("logVisit (in person, 2 units shown)", 6, inPerson, map[string]any{"c": c.ID, "at": at.Format(time.RFC3339),
+	mustUnmarshal(t, measure("logVisit (in person, 2 units shown)", 4, inPerson, map[string]any{"c": c.ID, "at": at.Format(time.RFC3339),
 		"units": []string{string(units[0].ID), string(units[1].ID)}}), &out)
 	if out.LogVisit.Visit.Kind != "FIRST_VISIT" {
 		t.Fatalf("the first in-person visit is %s", out.LogVisit.Visit.Kind)
 	}
-	measure("logVisit (in person again)", 4, inPerson, map[string]any{"c": c.ID, "at": now.Format(time.RFC3339), "units": []string{}})
+	measure("logVisit (in person again)", 3, inPerson, map[string]any{"c": c.ID, "at": now.Format(time.RFC3339), "units": []string{}})
 
 	// What the cheaper writes still did: the contact extended protection by
 	// the project's days, the stage moved forward, the units are held.
@@ -221,5 +225,66 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	}
 	if n := env.Client.Unit.Query().Where(unit.HeldByID(viewers[0].UserID), unit.StatusEQ(unit.StatusHELD)).CountX(apitest.System()); n != 2 {
 		t.Fatalf("%d units held, want 2", n)
+	}
+
+	// Registering a walk-in: a new phone, a phone of the public pool
+	// (claimed), a phone already the caller's.
+	const register = `mutation($p: ID!, $phone: String!) {
+	  registerCustomer(input: {projectId: $p, name: "王伟", phone: $phone, source: WALK_IN}) { customer { id owner { id } } } }`
+	type registeredOut struct {
+		RegisterCustomer struct {
+			Customer struct {
+				ID    string
+				Owner struct{ ID string }
+			}
+		}
+	}
+	var reg registeredOut
+	mustUnmarshal(t, measure("registerCustomer (new)", 99, register, map[string]any{"p": p.ID, "phone": "13900139000"}), &reg)
+	if reg.RegisterCustomer.Customer.Owner.ID != string(viewers[0].UserID) {
+		t.Fatalf("registerCustomer answered %+v", reg.RegisterCustomer.Customer)
+	}
+	pool := env.Client.Customer.Create().SetProjectID(p.ID).SetName("池客").SetPhone("13900139001").
+		SetSource(customer.SourceWALK_IN).SetProtectedUntil(now.Add(-time.Hour)).SaveX(apitest.System())
+	mustUnmarshal(t, measure("registerCustomer (claimed from the pool)", 99, register, map[string]any{"p": p.ID, "phone": "13900139001"}), &reg)
+	if reg.RegisterCustomer.Customer.ID != string(pool.ID) || reg.RegisterCustomer.Customer.Owner.ID != string(viewers[0].UserID) {
+		t.Fatalf("registering a pool customer's phone answered %+v; want %s, claimed", reg.RegisterCustomer.Customer, pool.ID)
+	}
+	mustUnmarshal(t, measure("registerCustomer (already yours)", 99, register, map[string]any{"p": p.ID, "phone": "13900139001"}), &reg)
+	if reg.RegisterCustomer.Customer.ID != string(pool.ID) {
+		t.Fatalf("registering one's own customer again answered %+v", reg.RegisterCustomer.Customer)
+	}
+	if n := env.Client.AuditEvent.Query().Where(auditevent.Action(audit.CustomerOwnerChange), auditevent.ObjectID(string(pool.ID))).CountX(apitest.System()); n != 1 {
+		t.Fatalf("%d audit events of the claim's change of owner, want 1", n)
+	}
+
+	// Reserving the held units (without and with a discount within the
+	// agent's cap) and signing the deal.
+	const reserve = `mutation($u: ID!, $c: ID!, $d: Int) {
+	  reserveUnit(input: {unitId: $u, customerId: $c, discountBp: $d, deposit: "50000.00", paymentMethod: MORTGAGE}) { deal { id stage price } } }`
+	var res struct {
+		ReserveUnit struct{ Deal struct{ ID, Stage, Price string } }
+	}
+	mustUnmarshal(t, measure("reserveUnit", 99, reserve, map[string]any{"u": units[0].ID, "c": c.ID}), &res)
+	if res.ReserveUnit.Deal.Stage != "RESERVED" || res.ReserveUnit.Deal.Price != units[0].ListPrice.String() {
+		t.Fatalf("reserveUnit answered %+v; want RESERVED at %s", res.ReserveUnit.Deal, units[0].ListPrice)
+	}
+	mustUnmarshal(t, measure("reserveUnit (a discount)", 99, reserve, map[string]any{"u": units[1].ID, "c": c.ID, "d": 100}), &res)
+	if want := money.Fen(int64(units[1].ListPrice) * 9900 / 10000).String(); res.ReserveUnit.Deal.Price != want {
+		t.Fatalf("reserveUnit with 1%% off answered %+v; want the price %s", res.ReserveUnit.Deal, want)
+	}
+	const contract = `mutation($d: ID!) { contractDeal(input: {dealId: $d}) { deal { id stage } } }`
+	var con struct {
+		ContractDeal struct{ Deal struct{ ID, Stage string } }
+	}
+	mustUnmarshal(t, measure("contractDeal", 99, contract, map[string]any{"d": res.ReserveUnit.Deal.ID}), &con)
+	if con.ContractDeal.Deal.Stage != "CONTRACTED" {
+		t.Fatalf("contractDeal answered %+v", con.ContractDeal.Deal)
+	}
+	if got := env.Client.Customer.GetX(apitest.System(), c.ID); got.Stage != customer.StageCONTRACTED {
+		t.Fatalf("after the deal was signed the customer is at stage %s", got.Stage)
+	}
+	if got := env.Client.Unit.GetX(apitest.System(), units[1].ID); got.Status != unit.StatusCONTRACTED {
+		t.Fatalf("after the deal was signed the unit is %s", got.Status)
 	}
 }
