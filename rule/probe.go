@@ -70,9 +70,13 @@ type Protection struct {
 	// one the caller may see. Of a customer protected by someone else the
 	// caller learns only until when.
 	CustomerID pulid.ID
-	ProjectID  pulid.ID
-	Yours      bool
-	InPool     bool
+	// Owner is the customer's owning agent (nil: none), set with
+	// CustomerID: a claim pins it in its update, so that the audit of the
+	// change of owner needs no read before it.
+	Owner     *pulid.ID
+	ProjectID pulid.ID
+	Yours     bool
+	InPool    bool
 	// Until is when the protection ends; nil if there never was one.
 	Until *time.Time
 }
@@ -86,7 +90,7 @@ func protectionOf(ctx context.Context, v *auth.Viewer, c *ent.Customer) *Protect
 		Yours:  c.OwnerID != nil && *c.OwnerID == v.UserID,
 		InPool: InPublicPool(c, clock.Now(ctx))}
 	if p.Yours || p.InPool {
-		p.CustomerID = c.ID
+		p.CustomerID, p.Owner = c.ID, c.OwnerID
 	}
 	return p
 }

@@ -16,7 +16,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
-		"estatecrm/ent/visit"
+	"estatecrm/ent/visit"
 	"estatecrm/rule"
 )
 
