@@ -35,6 +35,9 @@ const (
 	qRegister = `mutation($p: ID!, $n: String!, $ph: String!) { registerCustomer(input: {projectId: $p, name: $n, phone: $ph, source: WALK_IN}) { customer { id name } } }`
 	qReserve  = `mutation($u: ID!, $c: ID!) { reserveUnit(input: {unitId: $u, customerId: $c, deposit: "50000.00", paymentMethod: MORTGAGE}) { deal { id stage price } } }`
 	qCancel   = `mutation($d: ID!) { cancelDeal(input: {dealId: $d, reason: "bench"}) { deal { id stage } } }`
+	// A tour: in person, two units shown; first visit or revisit is the
+	// server's call.
+	qTour = `mutation($c: ID!, $at: Time!, $u: [ID!]) { logVisit(input: {customerId: $c, kind: IN_PERSON, occurredAt: $at, unitIds: $u, touchpoints: [SAND_TABLE, SHOW_FLAT], notes: "bench"}) { visit { id kind } } }`
 )
 
 // agent is the demo agent whose phone sends the reads, logged in to the
@@ -189,6 +192,9 @@ type request struct {
 	// COMMIT, and the baseline's; and the real server's per step.
 	stmts, txctl, baseStmts float64
 	stepStmts, stepTx       []float64
+	// hwm is the real server's peak RSS (VmHWM, KiB) after its last run of
+	// this request: the request whose run raises it is what sets the peak.
+	hwm int64
 }
 
 // real sends the request's steps in turn to the real server as client i.
@@ -254,6 +260,12 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 			steps: one("logVisit", func(i int) (json.RawMessage, error) {
 				g := floor(i)
 				return g.real.Raw(qVisit, map[string]any{"c": g.customers[int(n.Add(1))%len(g.customers)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)})
+			})},
+		{name: "logVisit (in person, 2 units)", clients: o.write,
+			steps: one("logVisit", func(i int) (json.RawMessage, error) {
+				g := floor(i)
+				return g.real.Raw(qTour, map[string]any{"c": g.customers[int(n.Add(1))%len(g.customers)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339),
+					"u": []string{g.unit, floor(i + 1).unit}})
 			})},
 		{name: "holdUnit+releaseHold", clients: o.write,
 			steps: []step{hold, {"releaseHold", func(i int) (json.RawMessage, error) {

@@ -102,13 +102,14 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer srv.stop()
+	started := loadgen.Status(srv.pid(), "VmHWM")
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
 	f, err := loadFixtures(ctx, data, srv.url, grid, staff, hc)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("real server pid %d at %s, started as the Dockerfile runs it: %s; %s and %d bench agents logged in\n",
-		srv.pid(), srv.url, strings.Join(gc, " "), agentLogin, len(f.floor))
+	fmt.Printf("real server pid %d at %s, started as the Dockerfile runs it: %s; %s and %d bench agents logged in (peak RSS %.1f MiB at start, %.1f MiB after the logins: each checks an argon2id hash)\n",
+		srv.pid(), srv.url, strings.Join(gc, " "), agentLogin, len(f.floor), float64(started)/1024, float64(loadgen.Status(srv.pid(), "VmHWM"))/1024)
 	// The baseline gets as many connections as the real server's pool (DB_MAX_CONNS, 16 by default).
 	base, err := startBaseline(ctx, db.url, []byte(secret), 16)
 	if err != nil {
@@ -129,7 +130,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	before := loadavg()
-	drive(o, reqs)
+	drive(o, reqs, srv.pid())
 	report(o, reqs, srv.pid(), gc)
 	fmt.Printf("load average of the machine before and after the rounds: %s, %s (other work on the machine skews the absolute figures; the ratios less)\n", before, loadavg())
 	if o.cpuprofile != "" {
@@ -234,7 +235,7 @@ func sum(xs []float64) float64 {
 
 // drive runs every request on the real server and then on the baseline,
 // o.rounds times, after a warm-up of each that is not recorded.
-func drive(o options, reqs []*request) {
+func drive(o options, reqs []*request, pid int) {
 	warm := min(o.duration/5, time.Second)
 	for round := range o.rounds + 1 {
 		for _, r := range reqs {
@@ -248,6 +249,9 @@ func drive(o options, reqs []*request) {
 					continue
 				}
 				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
+				if s == 0 {
+					r.hwm = loadgen.Status(pid, "VmHWM")
+				}
 			}
 		}
 	}
@@ -256,20 +260,20 @@ func drive(o options, reqs []*request) {
 // report prints the figures.
 func report(o options, reqs []*request, pid int, gc []string) {
 	fmt.Printf("\n%d rounds of %s per request and server, interleaved (estatecrm, baseline, estatecrm, …); PostgreSQL on the same machine\n", o.rounds, o.duration)
-	fmt.Printf("%-28s %7s %-9s %8s %8s %8s %8s %6s %11s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req")
+	fmt.Printf("%-30s %7s %-9s %8s %8s %8s %8s %6s %11s %9s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req", "peak MiB")
 	for _, r := range reqs {
 		for s, name := range []string{"estatecrm", "baseline"} {
 			res := r.results[s]
 			if s == 1 && r.baseline == nil {
 				continue
 			}
-			label, stmts := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl)
+			label, stmts, peak := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl), fmt.Sprintf("%.1f", float64(r.hwm)/1024)
 			if s == 1 {
-				label, stmts = "", fmt.Sprintf("%.1f", r.baseStmts)
+				label, stmts, peak = "", fmt.Sprintf("%.1f", r.baseStmts), ""
 			}
-			fmt.Printf("%-28s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts)
+			fmt.Printf("%-30s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s %9s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts, peak)
 			if res.First != nil {
-				fmt.Printf("%-28s first error: %.200v\n", "", res.First)
+				fmt.Printf("%-30s first error: %.200v\n", "", res.First)
 			}
 		}
 		if len(r.steps) > 1 {
@@ -277,16 +281,16 @@ func report(o options, reqs []*request, pid int, gc []string) {
 			for k, st := range r.steps {
 				parts = append(parts, fmt.Sprintf("%s %.1f (%.1f tx)", st.name, r.stepStmts[k], r.stepTx[k]))
 			}
-			fmt.Printf("%-28s stmts/req: %s\n", "", strings.Join(parts, " + "))
+			fmt.Printf("%-30s stmts/req: %s\n", "", strings.Join(parts, " + "))
 		}
 		if r.baseline != nil {
 			real, base := r.results[0], r.results[1]
 			if base.PerSecond() > 0 && base.Pct(0.99) > 0 {
-				fmt.Printf("%-28s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
+				fmt.Printf("%-30s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
 			}
 		}
 	}
-	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
+	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
 	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
 	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
