@@ -53,3 +53,29 @@ func Record(ctx context.Context, client *ent.Client, events ...Event) error {
 	}
 	return client.AuditEvent.CreateBulk(rows...).Exec(sys)
 }
+
+type ownerChangeKey struct{}
+
+// OwnerChange is what the caller of an update of one customer's owner
+// already knows of the row: which customer, of which project, and its owner
+// before (nil: none).
+type OwnerChange struct {
+	CustomerID, ProjectID pulid.ID
+	From                  *pulid.ID
+}
+
+// ChangingOwner returns a context for a bulk update of customers that the
+// caller guarantees touches at most the one customer c.CustomerID, and only
+// while its owner is c.From (predicates on its id and its owner): the audit
+// hook then records the change from what the caller knows and the update's
+// count, without reading the row before (issue 10: no hook repeats a
+// SELECT its caller did).
+func ChangingOwner(ctx context.Context, c OwnerChange) context.Context {
+	return context.WithValue(ctx, ownerChangeKey{}, c)
+}
+
+// OwnerChangeOf returns what ChangingOwner put in ctx.
+func OwnerChangeOf(ctx context.Context) (OwnerChange, bool) {
+	c, ok := ctx.Value(ownerChangeKey{}).(OwnerChange)
+	return c, ok
+}

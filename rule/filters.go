@@ -2,6 +2,7 @@ package rule
 
 import (
 	"context"
+	stdsql "database/sql"
 	"slices"
 
 	"entgo.io/ent/dialect/sql"
@@ -19,6 +20,7 @@ import (
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -88,6 +90,40 @@ func UnitsVisibleTo(v *auth.Viewer) predicate.Unit {
 		return publishedUnit()
 	}
 	return none
+}
+
+// customerProjectUnitsColumn is the column SelectUnitsOfCustomerProject adds.
+const customerProjectUnitsColumn = "customer_project_units"
+
+// SelectUnitsOfCustomerProject adds to a read of customers (a Modify of a
+// customer query) how many of the units ids are of the customer's project
+// and visible to v (UnitsVisibleTo, the units' own rule): what a read of
+// those units would count, in the statement that reads the customer (the
+// units a visit to the customer shows, LogVisit). UnitsOfCustomerProject
+// reads the answer.
+func SelectUnitsOfCustomerProject(v *auth.Viewer, ids []pulid.ID) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		t := sql.Table(unit.Table)
+		sub := sql.Select(sql.Count("*")).From(t)
+		sub.Where(sql.ColumnsEQ(sub.C(unit.FieldProjectID), s.C(customer.FieldProjectID)))
+		unit.IDIn(ids...)(sub)
+		UnitsVisibleTo(v)(sub)
+		s.AppendSelectExprAs(sub, customerProjectUnitsColumn)
+	}
+}
+
+// UnitsOfCustomerProject is the answer of SelectUnitsOfCustomerProject for
+// a customer read with it.
+func UnitsOfCustomerProject(c *ent.Customer) (int, error) {
+	v, err := c.Value(customerProjectUnitsColumn)
+	if err != nil {
+		return 0, err
+	}
+	var n stdsql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return 0, err
+	}
+	return int(n.Int64), nil
 }
 
 // role is v's role, "" for no viewer.

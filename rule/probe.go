@@ -14,9 +14,12 @@ package rule
 
 import (
 	"context"
+	stdsql "database/sql"
 	"errors"
 	"slices"
 	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -26,6 +29,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/predicate"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -66,9 +70,13 @@ type Protection struct {
 	// one the caller may see. Of a customer protected by someone else the
 	// caller learns only until when.
 	CustomerID pulid.ID
-	ProjectID  pulid.ID
-	Yours      bool
-	InPool     bool
+	// Owner is the customer's owning agent (nil: none), set with
+	// CustomerID: a claim pins it in its update, so that the audit of the
+	// change of owner needs no read before it.
+	Owner     *pulid.ID
+	ProjectID pulid.ID
+	Yours     bool
+	InPool    bool
 	// Until is when the protection ends; nil if there never was one.
 	Until *time.Time
 }
@@ -82,7 +90,7 @@ func protectionOf(ctx context.Context, v *auth.Viewer, c *ent.Customer) *Protect
 		Yours:  c.OwnerID != nil && *c.OwnerID == v.UserID,
 		InPool: InPublicPool(c, clock.Now(ctx))}
 	if p.Yours || p.InPool {
-		p.CustomerID = c.ID
+		p.CustomerID, p.Owner = c.ID, c.OwnerID
 	}
 	return p
 }
@@ -151,20 +159,50 @@ func InPersonVisitBefore(ctx context.Context, client *ent.Client, customerID pul
 	return inPersonVisitBefore(ctx, client, customerID, t)
 }
 
-// InPersonVisitBeforeOf is InPersonVisitBefore for a customer the caller
-// has just read through the customer's privacy rules (which is what
-// InPersonVisitBefore checks first), saving the second read.
-func InPersonVisitBeforeOf(ctx context.Context, client *ent.Client, c *ent.Customer, t time.Time) (bool, error) {
-	if c == nil {
-		return false, notFound()
-	}
-	return inPersonVisitBefore(ctx, client, c.ID, t)
-}
-
 func inPersonVisitBefore(ctx context.Context, client *ent.Client, customerID pulid.ID, t time.Time) (bool, error) {
 	return client.Visit.Query().
-		Where(visit.CustomerID(customerID), visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT), visit.OccurredAtLT(t)).
+		Where(visit.CustomerID(customerID), inPersonBefore(t)).
 		Exist(bypass(ctx))
+}
+
+// inPersonBefore is a visit in person before t.
+func inPersonBefore(t time.Time) predicate.Visit {
+	return visit.And(visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT), visit.OccurredAtLT(t))
+}
+
+// inPersonBeforeColumn is the column SelectInPersonVisitBefore adds.
+const inPersonBeforeColumn = "in_person_visit_before"
+
+// SelectInPersonVisitBefore is InPersonVisitBefore asked inside a read of
+// customers (a Modify of a customer query), for each customer the read
+// returns, so that a caller reading the customer anyway (LogVisit) asks it
+// in the same statement; InPersonVisitBeforeOf reads the answer. The
+// customers are those the customer's privacy rules let through (what
+// InPersonVisitBefore checks first); the visits are counted past their
+// rules, as InPersonVisitBefore counts them, and only one bit of them comes
+// back.
+func SelectInPersonVisitBefore(t time.Time) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		v := sql.Table(visit.Table)
+		sub := sql.Select(v.C(visit.FieldID)).From(v)
+		sub.Where(sql.ColumnsEQ(sub.C(visit.FieldCustomerID), s.C(customer.FieldID)))
+		inPersonBefore(t)(sub)
+		s.AppendSelectExprAs(sql.Exists(sub), inPersonBeforeColumn)
+	}
+}
+
+// InPersonVisitBeforeOf is the answer of SelectInPersonVisitBefore for a
+// customer read with it.
+func InPersonVisitBeforeOf(c *ent.Customer) (bool, error) {
+	v, err := c.Value(inPersonBeforeColumn)
+	if err != nil {
+		return false, err
+	}
+	var b stdsql.NullBool
+	if err := b.Scan(v); err != nil {
+		return false, err
+	}
+	return b.Bool, nil
 }
 
 // LockHolds serialises the holds of the calling salesperson: it touches

@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/complaint"
+	"estatecrm/ent/customer"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/user"
 	"estatecrm/rule"
@@ -172,8 +173,29 @@ func TestInPersonVisitBefore(t *testing.T) {
 	}
 	// B's visit counts for A, who sees cA but not B's visit; those who do not
 	// see cA hear nothing.
-	check(t, "cA before now", every("NOT_FOUND", map[string]string{"admin": "true", "M": "true", "A": "true", "anonymous": "UNAUTHENTICATED"}), ask("cA", w.now))
-	check(t, "cA before B's visit", every("NOT_FOUND", map[string]string{"admin": "false", "M": "false", "A": "false", "anonymous": "UNAUTHENTICATED"}), ask("cA", w.t0))
+	came := every("NOT_FOUND", map[string]string{"admin": "true", "M": "true", "A": "true", "anonymous": "UNAUTHENTICATED"})
+	notYet := every("NOT_FOUND", map[string]string{"admin": "false", "M": "false", "A": "false", "anonymous": "UNAUTHENTICATED"})
+	check(t, "cA before now", came, ask("cA", w.now))
+	check(t, "cA before B's visit", notYet, ask("cA", w.t0))
+
+	// Asked inside a read of the customer (LogVisit): the same answers, to
+	// whoever the read lets see the customer.
+	askInRead := func(label string, before time.Time) func(role string) string {
+		return func(role string) string {
+			c, err := w.client.Customer.Query().Where(customer.ID(w.ids[label])).
+				Modify(rule.SelectInPersonVisitBefore(before)).Only(w.as(role))
+			if err != nil {
+				return outcome(err)
+			}
+			ok, err := rule.InPersonVisitBeforeOf(c)
+			if err != nil {
+				return outcome(err)
+			}
+			return fmt.Sprint(ok)
+		}
+	}
+	check(t, "cA before now, in a read", came, askInRead("cA", w.now))
+	check(t, "cA before B's visit, in a read", notYet, askInRead("cA", w.t0))
 }
 
 func TestHoldProbes(t *testing.T) {

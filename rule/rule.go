@@ -28,6 +28,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/privacy"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 )
@@ -265,9 +266,12 @@ func AllowStaffDealWrites() privacy.MutationRule {
 				return privacy.Denyf("a deal is made by its agent, in the agent's project")
 			}
 			if d, ok := m.DiscountBp(); ok && d > 0 && v.Role == auth.RoleAgent {
-				p, err := m.Client().Project.Get(ctx, pid)
-				if err != nil {
-					return err
+				p, ok := projectRead(ctx, pid)
+				if !ok {
+					var err error
+					if p, err = m.Client().Project.Get(ctx, pid); err != nil {
+						return err
+					}
 				}
 				if d > AgentDiscountCap(p) {
 					return privacy.Denyf("a discount above the project's agent cap needs a manager")
@@ -292,6 +296,25 @@ func AllowStaffDealWrites() privacy.MutationRule {
 		}
 		return privacy.Skip
 	})
+}
+
+type projectReadKey struct{}
+
+// WithProjectRead returns a context that carries p, a project the caller
+// has just read from the database in this request (ReserveUnit reads the
+// unit's project's cap with the unit), so that a rule needing the
+// project's settings (the agents' discount cap) uses it instead of reading
+// it again (issue 10: no hook repeats a SELECT its caller did). Only p's ID
+// and its sales rules are used; a caller must pass the row as read, never
+// one it made up.
+func WithProjectRead(ctx context.Context, p *ent.Project) context.Context {
+	return context.WithValue(ctx, projectReadKey{}, p)
+}
+
+// projectRead returns the project WithProjectRead put in ctx, if it is id.
+func projectRead(ctx context.Context, id pulid.ID) (*ent.Project, bool) {
+	p, ok := ctx.Value(projectReadKey{}).(*ent.Project)
+	return p, ok && p != nil && p.ID == id
 }
 
 // AgentDiscountCap is the largest discount, in basis points, an agent may

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"estatecrm/apperr"
+	"estatecrm/audit"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
@@ -73,7 +74,7 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, 
 	case taken.Yours:
 		return client.Customer.Get(ctx, taken.CustomerID) // already theirs: nothing to do
 	case taken.InPool:
-		return claim(ctx, client, taken.CustomerID, p, v.UserID, now)
+		return claim(ctx, client, taken.Protection, p, v.UserID, now)
 	default:
 		return nil, protectedConflict(taken.Protection)
 	}
@@ -108,29 +109,50 @@ func ClaimCustomer(ctx context.Context, client *ent.Client, id pulid.ID, now tim
 	if err != nil {
 		return nil, err
 	}
-	return claim(ctx, client, id, p, v.UserID, now)
+	return claim(ctx, client, pr, p, v.UserID, now)
 }
 
-// claim gives a customer of project p whose protection has lapsed to agent.
-// The update re-checks the lapse in its WHERE clause, so that of two
-// concurrent claims exactly one changes the row.
-func claim(ctx context.Context, client *ent.Client, id pulid.ID, p *ent.Project, agent pulid.ID, now time.Time) (*ent.Customer, error) {
-	n, err := client.Customer.Update().
-		Where(customer.ID(id), rule.PublicPool(now)).
-		SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).
-		SetAttributionRule(customer.AttributionRuleCLAIMED).
-		Save(ctx)
-	if err != nil {
-		return nil, err
+// claim gives a customer of project p whose protection has lapsed to agent;
+// pr is what the caller learnt of them. The update re-checks the lapse in
+// its WHERE clause, so that of two concurrent claims exactly one changes the
+// row; it also pins the owner pr saw, so that the audit of the change of
+// owner is written from it without reading the row again.
+func claim(ctx context.Context, client *ent.Client, pr *rule.Protection, p *ent.Project, agent pulid.ID, now time.Time) (*ent.Customer, error) {
+	id := pr.CustomerID
+	if id == "" { // protected by someone else: nothing to claim
+		return nil, protectedConflict(pr)
 	}
-	if n == 0 {
-		pr, err := rule.CustomerProtection(ctx, client, id)
+	owner := customer.OwnerIDIsNil()
+	if pr.Owner != nil {
+		owner = customer.OwnerID(*pr.Owner)
+	}
+	for pinned := true; ; pinned = false {
+		upd := client.Customer.Update().Where(customer.ID(id), rule.PublicPool(now)).
+			SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).
+			SetAttributionRule(customer.AttributionRuleCLAIMED)
+		uctx := ctx
+		if pinned {
+			upd.Where(owner)
+			uctx = audit.ChangingOwner(ctx, audit.OwnerChange{CustomerID: id, ProjectID: pr.ProjectID, From: pr.Owner})
+		}
+		n, err := upd.Save(uctx)
 		if err != nil {
 			return nil, err
 		}
-		return nil, protectedConflict(pr)
+		if n > 0 {
+			return client.Customer.Get(ctx, id)
+		}
+		cur, err := rule.CustomerProtection(ctx, client, id)
+		if err != nil {
+			return nil, err
+		}
+		// Still in the pool, yet another owner than the one seen (a
+		// manager's change in between): once more, with the hook reading
+		// the owner before.
+		if !pinned || !cur.InPool {
+			return nil, protectedConflict(cur)
+		}
 	}
-	return client.Customer.Get(ctx, id)
 }
 
 // protectedConflict says until when a customer is protected, and nothing else.

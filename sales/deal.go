@@ -6,13 +6,17 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/live"
 	"estatecrm/money"
 	"estatecrm/rule"
 )
@@ -46,20 +50,36 @@ func ReserveUnit(ctx context.Context, client *ent.Client, in Reservation, now ti
 	if in.Deposit < 0 {
 		return nil, apperr.Input("input.deposit", "a deposit cannot be negative")
 	}
-	u, err := client.Unit.Query().Where(unit.ID(in.UnitID)).WithProject().Only(ctx)
+	// The unit with its project's agent discount cap, in one statement
+	// (whoever sees a unit sees its project).
+	u, err := client.Unit.Query().Where(unit.ID(in.UnitID)).
+		Modify(func(s *sql.Selector) {
+			p := sql.Table(project.Table)
+			s.LeftJoin(p).On(s.C(unit.FieldProjectID), p.C(project.FieldID)).
+				AppendSelectAs(p.C(project.FieldAgentDiscountCapBp), projectDiscountCap)
+		}).Only(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if limit := rule.AgentDiscountCap(u.Edges.Project); v.Role == auth.RoleAgent && discount > limit {
+	capBp, err := nullableInt(u.Value(projectDiscountCap))
+	if err != nil {
+		return nil, err
+	}
+	p := &ent.Project{ID: u.ProjectID, AgentDiscountCapBp: capBp}
+	if limit := rule.AgentDiscountCap(p); v.Role == auth.RoleAgent && discount > limit {
 		return nil, &apperr.Error{Code: apperr.Forbidden, Field: "input.discountBp",
 			Message: "a discount above the project's agent cap needs a manager"}
 	}
+	// The deal's privacy rule checks the cap again (for every entry point):
+	// with the project just read, not by reading it again.
+	ctx = rule.WithProjectRead(ctx, p)
 	// Only the caller's live hold for this customer becomes a reservation:
-	// the condition is in the WHERE clause, so a race has one winner.
+	// the condition is in the WHERE clause, so a race has one winner. The
+	// update names its one unit, so the announcement needs no lookup.
 	n, err := client.Unit.Update().
 		Where(unit.ID(u.ID), rule.LiveHold(now), unit.HeldByID(v.UserID), unit.HeldForID(in.CustomerID)).
-		SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().
-		Save(ctx)
+		SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now).
+		Save(live.Changing(ctx, u.ID, u.ProjectID))
 	if err != nil {
 		return nil, err
 	}
@@ -89,21 +109,25 @@ func ContractDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, now 
 		return nil, err
 	}
 	n, err := client.Deal.Update().Where(deal.ID(d.ID), deal.StageEQ(deal.StageRESERVED)).
-		SetStage(deal.StageCONTRACTED).SetContractedAt(now).Save(ctx)
+		SetStage(deal.StageCONTRACTED).SetContractedAt(now).SetUpdatedAt(now).Save(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
 		return nil, apperr.New(apperr.Conflict, "only a reserved deal can be signed")
 	}
+	// A deal is of its unit's project (ReserveUnit): the update names its
+	// one unit and project, so the announcement needs no lookup.
 	if err := client.Unit.Update().Where(unit.ID(d.UnitID), unit.StatusEQ(unit.StatusRESERVED)).
-		SetStatus(unit.StatusCONTRACTED).Exec(ctx); err != nil {
+		SetStatus(unit.StatusCONTRACTED).SetUpdatedAt(now).Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
 		return nil, err
 	}
 	if err := advanceCustomer(ctx, client, d.CustomerID, customer.StageCONTRACTED); err != nil {
 		return nil, err
 	}
-	return client.Deal.Get(ctx, d.ID)
+	// The row is what was read plus what was written: no re-read.
+	d.Stage, d.ContractedAt, d.UpdatedAt = deal.StageCONTRACTED, &now, now
+	return d, nil
 }
 
 // CancelDeal cancels a reserved or contracted deal (a manager's act) and
@@ -118,7 +142,7 @@ func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason
 	}
 	n, err := client.Deal.Update().
 		Where(deal.ID(d.ID), deal.StageIn(deal.StageRESERVED, deal.StageCONTRACTED)).
-		SetStage(deal.StageCANCELLED).SetCancelledAt(now).SetCancelReason(reason).Save(ctx)
+		SetStage(deal.StageCANCELLED).SetCancelledAt(now).SetCancelReason(reason).SetUpdatedAt(now).Save(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +151,32 @@ func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason
 	}
 	if err := client.Unit.Update().
 		Where(unit.ID(d.UnitID), unit.StatusIn(unit.StatusRESERVED, unit.StatusCONTRACTED)).
-		SetStatus(unit.StatusAVAILABLE).Exec(ctx); err != nil {
+		SetStatus(unit.StatusAVAILABLE).SetUpdatedAt(now).Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
 		return nil, err
 	}
-	return client.Deal.Get(ctx, d.ID)
+	// The row is what was read plus what was written: no re-read.
+	d.Stage, d.CancelledAt, d.CancelReason, d.UpdatedAt = deal.StageCANCELLED, &now, reason, now
+	return d, nil
+}
+
+// projectDiscountCap is the column ReserveUnit reads the agent discount cap
+// of the unit's project into.
+const projectDiscountCap = "project_agent_discount_cap_bp"
+
+// nullableInt scans a column read beside a row (nil: NULL).
+func nullableInt(v any, err error) (*int, error) {
+	if err != nil {
+		return nil, err
+	}
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return nil, err
+	}
+	if !n.Valid {
+		return nil, nil
+	}
+	i := int(n.Int64)
+	return &i, nil
 }
 
 // advanceCustomer moves a customer's stage forward to next, if it is

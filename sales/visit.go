@@ -16,7 +16,6 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
-	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
 	"estatecrm/rule"
 )
@@ -95,13 +94,21 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	case in.NextFollowUpAt != nil && in.NextFollowUpAt.Before(in.OccurredAt):
 		return nil, apperr.Input("input.nextFollowUpAt", "the next follow-up comes after the visit")
 	}
-	// The customer with their project's protection days, in one statement
-	// (whoever sees a customer sees the customer's project).
+	// The customer with their project's protection days, with how many of
+	// the units shown are of their project (and visible to the caller), and
+	// for a visit in person with whether they came in person before: one
+	// statement (whoever sees a customer sees the customer's project).
 	c, err := client.Customer.Query().Where(customer.ID(in.CustomerID)).
 		Modify(func(s *sql.Selector) {
 			p := sql.Table(project.Table)
 			s.LeftJoin(p).On(s.C(customer.FieldProjectID), p.C(project.FieldID)).
 				AppendSelectAs(p.C(project.FieldProtectionDays), projectProtectionDays)
+			if len(in.UnitIDs) > 0 {
+				rule.SelectUnitsOfCustomerProject(v, in.UnitIDs)(s)
+			}
+			if in.Kind == InPerson {
+				rule.SelectInPersonVisitBefore(in.OccurredAt)(s)
+			}
 		}).Only(ctx)
 	if err != nil {
 		return nil, err
@@ -114,7 +121,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		return nil, apperr.New(apperr.Forbidden, "only the customer's agent logs their visits; claim them first")
 	}
 	if len(in.UnitIDs) > 0 {
-		n, err := client.Unit.Query().Where(unit.IDIn(in.UnitIDs...), unit.ProjectID(c.ProjectID)).Count(ctx)
+		n, err := rule.UnitsOfCustomerProject(c)
 		if err != nil {
 			return nil, err
 		}
@@ -124,8 +131,14 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	}
 	kind := visit.Kind(in.Kind)
 	if in.Kind == InPerson {
-		if kind, err = inPersonKind(ctx, client, c, in.OccurredAt); err != nil {
+		// The server decides from the history, by any agent.
+		before, err := rule.InPersonVisitBeforeOf(c)
+		if err != nil {
 			return nil, err
+		}
+		kind = visit.KindFIRST_VISIT
+		if before {
+			kind = visit.KindREVISIT
 		}
 	}
 	created, err := client.Visit.Create().
@@ -167,19 +180,6 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		return nil, apperr.New(apperr.NotFound, "customer not found")
 	}
 	return created, nil
-}
-
-// inPersonKind decides whether an in-person visit at t is the customer's
-// first: no in-person visit before it.
-func inPersonKind(ctx context.Context, client *ent.Client, c *ent.Customer, t time.Time) (visit.Kind, error) {
-	before, err := rule.InPersonVisitBeforeOf(ctx, client, c, t) // history by any agent counts
-	if err != nil {
-		return "", err
-	}
-	if before {
-		return visit.KindREVISIT, nil
-	}
-	return visit.KindFIRST_VISIT, nil
 }
 
 // projectProtectionDays is the column LogVisit reads the protection days of

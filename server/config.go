@@ -63,6 +63,11 @@ type Config struct {
 	// listener at /metrics, MetricsOff nowhere (and none are kept), an
 	// address on a listener of their own.
 	MetricsAddr string
+	// Pprof serves Go's CPU and heap profiles (/debug/pprof/) on the
+	// metrics listener, which must then be an address of its own: never on
+	// the API's listener. Off by default (a profile costs CPU while it runs
+	// and tells the code's insides); cmd/bench turns it on for -cpuprofile.
+	Pprof bool
 }
 
 // MetricsOff is the MetricsAddr that turns metrics off.
@@ -121,6 +126,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	proxies := fs.String("trusted-proxies", env.str("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; empty: none (TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.PasswordHashConcurrency, "password-hash-concurrency", int(env.int64("PASSWORD_HASH_CONCURRENCY", 0)), "login password checks at once, 19 MiB each; 0: half the cores (PASSWORD_HASH_CONCURRENCY)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("METRICS_ADDR", ""), "where Prometheus metrics are served: empty: /metrics on the main listener; off: not at all; an address like 127.0.0.1:9090: /metrics on a listener of its own (METRICS_ADDR)")
+	pprof := fs.String("pprof", env.str("PPROF", "false"), "serve /debug/pprof/ (CPU and heap profiles) on the metrics listener; needs METRICS_ADDR set to an address (PPROF)")
 	// CORS: browser apps on these origins may call the API; none by default.
 	origins, originsErr := api.ParseOrigins(env.str("CORS_ORIGINS", ""))
 	if cfg.CORSOrigins = origins; env.err == nil {
@@ -183,6 +189,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if err := checkMetricsAddr(cfg.MetricsAddr, cfg.Addr); err != nil {
 		return cfg, err
+	}
+	if cfg.Pprof, err = boolOr(*pprof, false, "pprof"); err != nil {
+		return cfg, err
+	}
+	if cfg.Pprof && (cfg.MetricsAddr == "" || cfg.MetricsAddr == MetricsOff) {
+		return cfg, fmt.Errorf("pprof: profiles are served only on a metrics listener of their own: set METRICS_ADDR to an address like 127.0.0.1:9090")
 	}
 	if cfg.RefreshTokenTTL <= 0 {
 		return cfg, fmt.Errorf("refresh-token-ttl must be positive")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
@@ -232,6 +233,9 @@ func printBanner(w io.Writer, cfg Config, addr, metricsURL string, logins []seed
 	}
 	if metricsURL != "" {
 		fmt.Fprintf(w, "  metrics:  %s\n", metricsURL)
+	}
+	if cfg.Pprof {
+		fmt.Fprintf(w, "  pprof:    %s/debug/pprof/\n", strings.TrimSuffix(metricsURL, "/metrics"))
 	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)

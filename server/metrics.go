@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,8 @@ func metricsRegistry(cfg Config, db *sql.DB) *prometheus.Registry {
 }
 
 // metricsServer listens on METRICS_ADDR and returns the server of /metrics
-// there, or nil when metrics are served on the main listener or not at all.
+// (and of /debug/pprof/ with PPROF) there, or nil when metrics are served on
+// the main listener or not at all.
 // A listener of its own can be bound to an address only the monitoring
 // network reaches, since /metrics tells operation names and volumes.
 func metricsServer(cfg Config, reg *prometheus.Registry, logger *slog.Logger) (*http.Server, net.Listener, error) {
@@ -35,6 +37,15 @@ func metricsServer(cfg Config, reg *prometheus.Registry, logger *slog.Logger) (*
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(reg))
+	if cfg.Pprof {
+		// Registered on this mux only: net/http/pprof also registers on
+		// http.DefaultServeMux, which nothing here serves.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

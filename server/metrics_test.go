@@ -36,6 +36,18 @@ func TestMetricsAddrConfig(t *testing.T) {
 			t.Errorf("%v: want an error about metrics-addr, got %v", bad, err)
 		}
 	}
+	// Profiles: off by default, and only on a metrics listener of their own.
+	if cfg, err := loadConfig(nil, env(map[string]string{"METRICS_ADDR": "127.0.0.1:9090"}), io.Discard); err != nil || cfg.Pprof {
+		t.Errorf("pprof is on by default (%v)", err)
+	}
+	if cfg, err := loadConfig(nil, env(map[string]string{"METRICS_ADDR": "127.0.0.1:9090", "PPROF": "true"}), io.Discard); err != nil || !cfg.Pprof {
+		t.Errorf("PPROF=true with METRICS_ADDR: pprof %v, %v", cfg.Pprof, err)
+	}
+	for _, bad := range []map[string]string{{"PPROF": "true"}, {"PPROF": "true", "METRICS_ADDR": "off"}, {"PPROF": "maybe", "METRICS_ADDR": "127.0.0.1:9090"}} {
+		if _, err := loadConfig(nil, env(bad), io.Discard); err == nil || !strings.Contains(err.Error(), "pprof") {
+			t.Errorf("%v: want an error about pprof, got %v", bad, err)
+		}
+	}
 }
 
 // METRICS_ADDR moves /metrics to a listener of its own, keeps it on the
@@ -51,10 +63,12 @@ func TestServeMetrics(t *testing.T) {
 		name      string
 		vars      map[string]string
 		own, main bool // served on a listener of its own, on the API's
+		pprof     bool // profiles served on the listener of its own
 	}{
-		{"own listener", map[string]string{"METRICS_ADDR": "127.0.0.1:0"}, true, false},
-		{"default", nil, false, true},
-		{"off", map[string]string{"METRICS_ADDR": "off"}, false, false},
+		{"own listener", map[string]string{"METRICS_ADDR": "127.0.0.1:0"}, true, false, false},
+		{"own listener with pprof", map[string]string{"METRICS_ADDR": "127.0.0.1:0", "PPROF": "true"}, true, false, true},
+		{"default", nil, false, true, false},
+		{"off", map[string]string{"METRICS_ADDR": "off"}, false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -78,6 +92,20 @@ func TestServeMetrics(t *testing.T) {
 				t.Fatalf("the banner should name where metrics are served only when they are:\n%s", stdout.String())
 			}
 			post(t, base, "", `{"query":"query Probe { __typename }"}`)
+			// Profiles never on the API's listener; on the metrics
+			// listener only with PPROF.
+			if status, _ := get(t, base+"/debug/pprof/"); status != http.StatusNotFound {
+				t.Fatalf("GET /debug/pprof/ on the API's listener: %d", status)
+			}
+			if tc.own {
+				pprofURL := strings.TrimSuffix(m[1], "/metrics") + "/debug/pprof/"
+				if status, _ := get(t, pprofURL); (status == http.StatusOK) != tc.pprof {
+					t.Fatalf("GET %s: %d, want it served: %v", pprofURL, status, tc.pprof)
+				}
+				if strings.Contains(stdout.String(), pprofURL) != tc.pprof {
+					t.Fatalf("the banner should name %s only when profiles are served:\n%s", pprofURL, stdout.String())
+				}
+			}
 			status, body := get(t, base+"/metrics")
 			if tc.main != (status == http.StatusOK) {
 				t.Fatalf("GET /metrics on the API's listener: %d", status)

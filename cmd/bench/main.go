@@ -11,8 +11,18 @@
 // statements per request (counted on the wire by a proxy in front of a
 // second, untimed instance). The scratch database is dropped at the end.
 //
+// The server runs as the Dockerfile runs it (its GOGC and GOMEMLIMIT, read
+// from the Dockerfile). The writes come from a sales floor added to the
+// grid project: one agent per write client, each with customers of its own
+// and a unit of its own to hold, and a manager who cancels reservations.
+// With -cpuprofile the real server also serves pprof on an internal
+// listener (PPROF=true, METRICS_ADDR), and after the timed rounds the
+// command takes a CPU profile under each request's load and prints its top
+// 10 functions.
+//
 //	go run ./cmd/bench                       # 16 clients (50 for grid and writes), 3 rounds of 5 s
 //	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100
+//	go run ./cmd/bench -cpuprofile /tmp/prof # and a CPU profile under each request
 //	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
 package main
 
@@ -40,6 +50,9 @@ type options struct {
 	gridUnits int
 	// scale adds scale×10,000 customers and scale×50,000 visits.
 	scale int
+	// cpuprofile is a directory for a CPU profile of the real server under
+	// each request; empty: none.
+	cpuprofile string
 }
 
 func main() {
@@ -47,13 +60,14 @@ func main() {
 	flag.StringVar(&o.pgURL, "pg", envOr("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"a PostgreSQL URL on loopback allowed to create databases (BENCH_PG_URL); a scratch database is created beside the one named and dropped at the end")
 	flag.IntVar(&o.clients, "clients", 16, "concurrent clients for the reads compared with the baseline")
-	flag.IntVar(&o.write, "write-clients", 50, "concurrent clients for the sales grid, logVisit and holdUnit+releaseHold")
+	flag.IntVar(&o.write, "write-clients", 50, "concurrent clients for the sales grid and the writes; as many bench agents are added, one per client")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "how long each request runs against each server in one round")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds: each runs every request on the real server, then on the baseline")
 	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
 	flag.IntVar(&o.scale, "scale", 0, "add scale×10,000 customers and scale×50,000 visits to the demo data (100: 1 M customers, 5 M visits)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the timed rounds, take a CPU profile of the real server under each request's load into this directory and print each one's top 10 (go tool pprof -top)")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()
 	if *short {

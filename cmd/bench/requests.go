@@ -30,17 +30,31 @@ const (
 	qLogin    = `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`
 )
 
-// agent is a demo agent logged in to the real server, with what its
-// requests need, read from the scratch database.
+// The writes of the sales floor.
+const (
+	qRegister = `mutation($p: ID!, $n: String!, $ph: String!) { registerCustomer(input: {projectId: $p, name: $n, phone: $ph, source: WALK_IN}) { customer { id name } } }`
+	qReserve  = `mutation($u: ID!, $c: ID!) { reserveUnit(input: {unitId: $u, customerId: $c, deposit: "50000.00", paymentMethod: MORTGAGE}) { deal { id stage price } } }`
+	qCancel   = `mutation($d: ID!) { cancelDeal(input: {dealId: $d, reason: "bench"}) { deal { id stage } } }`
+	// A tour: in person, two units shown; first visit or revisit is the
+	// server's call.
+	qTour = `mutation($c: ID!, $at: Time!, $u: [ID!]) { logVisit(input: {customerId: $c, kind: IN_PERSON, occurredAt: $at, unitIds: $u, touchpoints: [SAND_TABLE, SHOW_FLAT], notes: "bench"}) { visit { id kind } } }`
+)
+
+// agent is the demo agent whose phone sends the reads, logged in to the
+// real server, with what its requests need, read from the scratch database.
 type agent struct {
 	login    string
 	real     *loadgen.Client
 	id       string
 	project  string
-	own      []string // protected customers of theirs
 	suffixes []string // last four digits of phones of their customers with visits
-	units    []string // available units of their project, for holds
-	holds    int      // live holds they have in the demo data
+}
+
+// floorAgent is a bench agent (addBenchStaff) logged in to the real server:
+// one write client's phone.
+type floorAgent struct {
+	benchAgent
+	real *loadgen.Client
 }
 
 // priceRange is a listing's filter: the middle of a project's asking prices.
@@ -48,56 +62,45 @@ type priceRange struct{ project, min, max string }
 
 // fixtures is what the requests ask about.
 type fixtures struct {
-	agents  []*agent // agents[0] sends the reads compared with the baseline
+	reader  *agent        // sends the reads compared with the baseline
+	floor   []*floorAgent // floor[i] sends write client i's requests
+	manager *loadgen.Client
 	staff   priceRange
 	portal  priceRange
 	grid    string // the project of the sales grid (see addGridProject)
 	gridLen int
 }
 
-func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, hc *http.Client) (*fixtures, error) {
+func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, staff *benchStaff, hc *http.Client) (*fixtures, error) {
 	f := &fixtures{grid: grid}
-	rows, err := db.QueryContext(ctx, `SELECT u.login, u.id, min(up.project_id) FILTER (WHERE up.project_id <> $2) FROM users u JOIN user_projects up ON up.user_id = u.id
-		WHERE u.role = 'AGENT' AND u.active GROUP BY u.login, u.id ORDER BY u.login = $1 DESC, u.login`, agentLogin, grid)
-	if err != nil {
+	a := &agent{login: agentLogin}
+	if err := db.QueryRowContext(ctx, `SELECT u.id, min(up.project_id) FROM users u JOIN user_projects up ON up.user_id = u.id
+		WHERE u.login = $1 AND up.project_id <> $2 GROUP BY u.id`, agentLogin, grid).Scan(&a.id, &a.project); err != nil {
+		return nil, fmt.Errorf("the demo agent %s is not in the seeded data: %w", agentLogin, err)
+	}
+	if err := column(ctx, db, &a.suffixes, `SELECT DISTINCT c.phone_last4 FROM customers c WHERE c.owner_id = $1 AND EXISTS (SELECT 1 FROM visits v WHERE v.customer_id = c.id) ORDER BY 1`, a.id); err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		a := &agent{}
-		if err := rows.Scan(&a.login, &a.id, &a.project); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		f.agents = append(f.agents, a)
+	if len(a.suffixes) == 0 {
+		return nil, fmt.Errorf("the demo agent %s owns no customer with visits", a.login)
 	}
-	rows.Close()
-	if len(f.agents) == 0 || f.agents[0].login != agentLogin {
-		return nil, fmt.Errorf("the demo agent %s is not in the seeded data", agentLogin)
+	var err error
+	if a.real, err = login(realURL, hc, a.login); err != nil {
+		return nil, err
 	}
-	for _, a := range f.agents {
-		if err := column(ctx, db, &a.own, `SELECT id FROM customers WHERE owner_id = $1 AND protected_until > now() + interval '1 day' AND project_id = $2 ORDER BY id`, a.id, a.project); err != nil {
+	f.reader = a
+	// The floor logs in through the API, as phones do (one password check
+	// each).
+	for _, b := range staff.agents {
+		c, err := login(realURL, hc, b.login)
+		if err != nil {
 			return nil, err
 		}
-		if err := column(ctx, db, &a.suffixes, `SELECT DISTINCT c.phone_last4 FROM customers c WHERE c.owner_id = $1 AND EXISTS (SELECT 1 FROM visits v WHERE v.customer_id = c.id) ORDER BY 1`, a.id); err != nil {
-			return nil, err
-		}
-		if err := column(ctx, db, &a.units, `SELECT id FROM units WHERE project_id = $1 AND status = 'AVAILABLE' ORDER BY id`, a.project); err != nil {
-			return nil, err
-		}
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE held_by_id = $1 AND status = 'HELD' AND hold_expires_at > now()`, a.id).Scan(&a.holds); err != nil {
-			return nil, err
-		}
-		if len(a.own) == 0 || len(a.suffixes) == 0 {
-			return nil, fmt.Errorf("the demo agent %s owns no protected customer with visits", a.login)
-		}
-		a.real = &loadgen.Client{URL: realURL, HTTP: hc}
-		var login struct{ Login struct{ AccessToken string } }
-		if err := a.real.Do(qLogin, map[string]any{"l": a.login, "p": seed.DemoPassword}, &login); err != nil {
-			return nil, fmt.Errorf("log in %s: %w", a.login, err)
-		}
-		a.real.Token = login.Login.AccessToken
+		f.floor = append(f.floor, &floorAgent{benchAgent: b, real: c})
 	}
-	a := f.agents[0]
+	if f.manager, err = login(realURL, hc, staff.manager); err != nil {
+		return nil, err
+	}
 	if f.staff, err = prices(ctx, db, a.project, false); err != nil {
 		return nil, err
 	}
@@ -113,17 +116,31 @@ func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, hc *htt
 	return f, err
 }
 
-// at returns the fixtures with the agents' clients sending to realURL.
+// login logs a user in with the demo password and returns their client.
+func login(realURL string, hc *http.Client, name string) (*loadgen.Client, error) {
+	c := &loadgen.Client{URL: realURL, HTTP: hc}
+	var out struct{ Login struct{ AccessToken string } }
+	if err := c.Do(qLogin, map[string]any{"l": name, "p": seed.DemoPassword}, &out); err != nil {
+		return nil, fmt.Errorf("log in %s: %w", name, err)
+	}
+	c.Token = out.Login.AccessToken
+	return c, nil
+}
+
+// at returns the fixtures with every client sending to realURL.
 func (f *fixtures) at(realURL string) *fixtures {
 	g := *f
-	g.agents = make([]*agent, len(f.agents))
-	for i, a := range f.agents {
+	move := func(c *loadgen.Client) *loadgen.Client { d := *c; d.URL = realURL; return &d }
+	r := *f.reader
+	r.real = move(f.reader.real)
+	g.reader = &r
+	g.floor = make([]*floorAgent, len(f.floor))
+	for i, a := range f.floor {
 		b := *a
-		c := *a.real
-		c.URL = realURL
-		b.real = &c
-		g.agents[i] = &b
+		b.real = move(a.real)
+		g.floor[i] = &b
 	}
+	g.manager = move(f.manager)
 	return &g
 }
 
@@ -155,22 +172,51 @@ func column(ctx context.Context, db *sql.DB, into *[]string, query string, args 
 	return rows.Err()
 }
 
-// request is one kind of request, sent to the real server and, where the
-// baseline serves it, to the baseline, by client i.
+// step is one GraphQL request of a request kind, by client i; its
+// statements are counted on their own.
+type step struct {
+	name string
+	send func(i int) (json.RawMessage, error)
+}
+
+// request is one kind of request, sent to the real server (one or more
+// steps in turn) and, where the baseline serves it, to the baseline, by
+// client i.
 type request struct {
 	name     string
 	clients  int
-	real     func(i int) (json.RawMessage, error)
+	steps    []step
 	baseline func(i int) (json.RawMessage, error) // nil: not served by the baseline
 	results  [2]loadgen.Result                    // real, baseline
 	// SQL statements per request: the real server's, of which BEGIN and
-	// COMMIT, and the baseline's.
+	// COMMIT, and the baseline's; and the real server's per step.
 	stmts, txctl, baseStmts float64
+	stepStmts, stepTx       []float64
+	// hwm is the real server's peak RSS (VmHWM, KiB) after its last run of
+	// this request: the request whose run raises it is what sets the peak.
+	hwm int64
 }
+
+// real sends the request's steps in turn to the real server as client i.
+func (r *request) real(i int) (json.RawMessage, error) {
+	var out json.RawMessage
+	for _, s := range r.steps {
+		var err error
+		if out, err = s.send(i); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return out, nil
+}
+
+// walkIns numbers the phones that registerCustomer registers, across the
+// timed and the counted servers (they share the database): +86147…, which
+// neither the seed, -scale nor the floor's customers use.
+var walkIns atomic.Int64
 
 // requests builds the benchmark's requests.
 func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) []*request {
-	a := f.agents[0]
+	a := f.reader
 	portal := &loadgen.Client{URL: realURL, APIKey: seed.DemoAPIKey, HTTP: hc}
 	basePortal := &loadgen.Client{APIKey: seed.DemoAPIKey, HTTP: hc}
 	baseAgent := &loadgen.Client{Token: a.real.Token, HTTP: hc}
@@ -180,59 +226,74 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	// same order, so the first request of each (the one checked) is the same.
 	var n, nReal, nBase atomic.Int64
 	suffix := func(i int) map[string]any { return map[string]any{"d": a.suffixes[i%len(a.suffixes)]} }
-	// The write requests spread their clients over the agents, as phones
-	// are; each hold client has a unit of its own and at most MaxHolds
-	// (3) clients share an agent, so that no hold waits for a free slot.
-	agentOf := func(i int) *agent { return f.agents[i%len(f.agents)] }
-	// Each hold client is an agent's phone with a unit of its own: agents of
-	// one project see the same available units, so each client takes the
-	// next unit of its agent's project; and an agent has at most MaxHolds
-	// (3) live holds, the demo's included, so an agent gets only as many
-	// hold clients as it has free holds.
-	type slot struct {
-		a    *agent
-		unit string
+	// Write client i is bench agent i's phone: its own customers, its own
+	// unit (so that no hold waits for another's), its own holds (at most 3
+	// per agent), as on a sales floor (addBenchStaff makes one agent per
+	// write client).
+	floor := func(i int) *floorAgent { return f.floor[i%len(f.floor)] }
+	one := func(name string, send func(int) (json.RawMessage, error)) []step {
+		return []step{{name, send}}
 	}
-	var slots []slot
-	next := map[string]int{}
-	for k := range 3 {
-		for _, g := range f.agents {
-			if k < 3-g.holds && next[g.project] < len(g.units) {
-				slots = append(slots, slot{g, g.units[next[g.project]]})
-				next[g.project]++
-			}
-		}
-	}
-	holders := min(o.write, len(slots))
+	hold := step{"holdUnit", func(i int) (json.RawMessage, error) {
+		g := floor(i)
+		return g.real.Raw(qHold, map[string]any{"u": g.unit, "c": g.customers[0]})
+	}}
+	// The deal each client reserved last, for the manager to cancel.
+	deals := make([]string, len(f.floor))
 	return []*request{
 		{name: "listings (agent)", clients: o.clients,
-			real:     func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) },
+			steps:    one("listings", func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) }),
 			baseline: func(int) (json.RawMessage, error) { return baseAgent.Post(baseURL+"/listings", body(listing(f.staff))) }},
 		{name: "listings (portal)", clients: o.clients,
-			real: func(int) (json.RawMessage, error) { return portal.Raw(qListings, listing(f.portal)) },
+			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qListings, listing(f.portal)) }),
 			baseline: func(int) (json.RawMessage, error) {
 				return basePortal.Post(baseURL+"/listings", body(listing(f.portal)))
 			}},
 		{name: "customer by phone", clients: o.clients,
-			real: func(int) (json.RawMessage, error) { return a.real.Raw(qPhone, suffix(int(nReal.Add(1)))) },
+			steps: one("customers", func(int) (json.RawMessage, error) { return a.real.Raw(qPhone, suffix(int(nReal.Add(1)))) }),
 			baseline: func(int) (json.RawMessage, error) {
 				return baseAgent.Post(baseURL+"/customers", body(suffix(int(nBase.Add(1)))))
 			}},
 		{name: fmt.Sprintf("sales grid (%d units)", f.gridLen), clients: o.write,
-			real: func(int) (json.RawMessage, error) { return a.real.Raw(qGrid, map[string]any{"p": f.grid}) }},
+			steps: one("salesGrid", func(int) (json.RawMessage, error) { return a.real.Raw(qGrid, map[string]any{"p": f.grid}) })},
 		{name: "logVisit", clients: o.write,
-			real: func(i int) (json.RawMessage, error) {
-				g := agentOf(i)
-				return g.real.Raw(qVisit, map[string]any{"c": g.own[int(n.Add(1))%len(g.own)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)})
-			}},
-		{name: "holdUnit+releaseHold", clients: holders,
-			real: func(i int) (json.RawMessage, error) {
-				g, u := slots[i].a, slots[i].unit
-				if _, err := g.real.Raw(qHold, map[string]any{"u": u, "c": g.own[i%len(g.own)]}); err != nil {
+			steps: one("logVisit", func(i int) (json.RawMessage, error) {
+				g := floor(i)
+				return g.real.Raw(qVisit, map[string]any{"c": g.customers[int(n.Add(1))%len(g.customers)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)})
+			})},
+		{name: "logVisit (in person, 2 units)", clients: o.write,
+			steps: one("logVisit", func(i int) (json.RawMessage, error) {
+				g := floor(i)
+				return g.real.Raw(qTour, map[string]any{"c": g.customers[int(n.Add(1))%len(g.customers)], "at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339),
+					"u": []string{g.unit, floor(i + 1).unit}})
+			})},
+		{name: "holdUnit+releaseHold", clients: o.write,
+			steps: []step{hold, {"releaseHold", func(i int) (json.RawMessage, error) {
+				return floor(i).real.Raw(qRelease, map[string]any{"u": floor(i).unit})
+			}}}},
+		{name: "registerCustomer", clients: o.write,
+			steps: one("registerCustomer", func(i int) (json.RawMessage, error) {
+				k := walkIns.Add(1)
+				return floor(i).real.Raw(qRegister, map[string]any{"p": f.grid, "n": fmt.Sprintf("来访%d", k), "ph": fmt.Sprintf("147%08d", k)})
+			})},
+		{name: "hold+reserveUnit+cancelDeal", clients: o.write,
+			steps: []step{hold, {"reserveUnit", func(i int) (json.RawMessage, error) {
+				g := floor(i)
+				data, err := g.real.Raw(qReserve, map[string]any{"u": g.unit, "c": g.customers[0]})
+				if err != nil {
 					return nil, err
 				}
-				return g.real.Raw(qRelease, map[string]any{"u": u})
-			}},
+				var out struct {
+					ReserveUnit struct{ Deal struct{ ID string } }
+				}
+				if err := json.Unmarshal(data, &out); err != nil {
+					return nil, err
+				}
+				deals[i%len(deals)] = out.ReserveUnit.Deal.ID
+				return data, nil
+			}}, {"cancelDeal (manager)", func(i int) (json.RawMessage, error) {
+				return f.manager.Raw(qCancel, map[string]any{"d": deals[i%len(deals)]})
+			}}}},
 	}
 }
 

@@ -71,20 +71,45 @@ func run(ctx context.Context, o options) (err error) {
 	if err := addScale(ctx, data, o.scale, grid); err != nil {
 		return err
 	}
-	fmt.Printf("migrated, seeded with the demo data, a project of %d units and %d more customers with %d more visits in %.1f s\n",
-		o.gridUnits, o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
+	staff, err := addBenchStaff(ctx, db.url, grid, o.write)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units with %d agents and a manager, and %d more customers with %d more visits in %.1f s\n",
+		o.gridUnits, len(staff.agents), o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
 
-	srv, err := startServer(ctx, bin, env)
+	// The server runs with the Dockerfile's garbage-collector settings, so
+	// that its peak RSS is what production sees.
+	gc, err := dockerfileGC()
+	if err != nil {
+		return err
+	}
+	env = append(env, gc...)
+	timedEnv := env
+	var pprofURL string
+	if o.cpuprofile != "" {
+		// Profiles come from the real server's own pprof endpoint, on an
+		// internal listener (PPROF, server/metrics.go).
+		maddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		timedEnv = append(append([]string{}, env...), "METRICS_ADDR="+maddr, "PPROF=true")
+		pprofURL = "http://" + maddr + "/debug/pprof/profile"
+	}
+	srv, err := startServer(ctx, bin, timedEnv)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	started := loadgen.Status(srv.pid(), "VmHWM")
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
-	f, err := loadFixtures(ctx, data, srv.url, grid, hc)
+	f, err := loadFixtures(ctx, data, srv.url, grid, staff, hc)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("real server pid %d at %s; %d demo agents logged in\n", srv.pid(), srv.url, len(f.agents))
+	fmt.Printf("real server pid %d at %s, started as the Dockerfile runs it: %s; %s and %d bench agents logged in (peak RSS %.1f MiB at start, %.1f MiB after the logins: each checks an argon2id hash)\n",
+		srv.pid(), srv.url, strings.Join(gc, " "), agentLogin, len(f.floor), float64(started)/1024, float64(loadgen.Status(srv.pid(), "VmHWM"))/1024)
 	// The baseline gets as many connections as the real server's pool (DB_MAX_CONNS, 16 by default).
 	base, err := startBaseline(ctx, db.url, []byte(secret), 16)
 	if err != nil {
@@ -105,9 +130,15 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	before := loadavg()
-	drive(o, reqs)
-	report(o, reqs, srv.pid())
+	drive(o, reqs, srv.pid())
+	report(o, reqs, srv.pid(), gc)
 	fmt.Printf("load average of the machine before and after the rounds: %s, %s (other work on the machine skews the absolute figures; the ratios less)\n", before, loadavg())
+	if o.cpuprofile != "" {
+		// After the timed rounds, so that profiling never skews them.
+		if err := profile(ctx, o, reqs, pprofURL); err != nil {
+			return err
+		}
+	}
 	// A request that failed or never succeeded makes the figures
 	// meaningless (and is what CI's short run is there to catch).
 	for _, r := range reqs {
@@ -142,28 +173,51 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 	}
 	defer base.close()
 	counted := requests(f.at(srv.url), o, srv.url, base.url, hc)
-	measure := func(send func(int) (json.RawMessage, error)) (float64, float64, error) {
+	// A request's steps (holdUnit, then releaseHold) are counted each on
+	// its own, between reads of the counter.
+	measureSteps := func(r *request) (stmts, txctl []float64, err error) {
+		for range 2 {
+			if _, err := r.real(0); err != nil {
+				return nil, nil, err
+			}
+		}
+		stmts, txctl = make([]float64, len(r.steps)), make([]float64, len(r.steps))
+		for range o.counted {
+			for k, st := range r.steps {
+				s0, t0 := cnt.read()
+				if _, err := st.send(0); err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", st.name, err)
+				}
+				s1, t1 := cnt.read()
+				stmts[k] += float64(s1-s0) / float64(o.counted)
+				txctl[k] += float64(t1-t0) / float64(o.counted)
+			}
+		}
+		return stmts, txctl, nil
+	}
+	measure := func(send func(int) (json.RawMessage, error)) (float64, error) {
 		for range 2 {
 			if _, err := send(0); err != nil {
-				return 0, 0, err
+				return 0, err
 			}
 		}
-		s0, t0 := cnt.read()
+		s0, _ := cnt.read()
 		for range o.counted {
 			if _, err := send(0); err != nil {
-				return 0, 0, err
+				return 0, err
 			}
 		}
-		s1, t1 := cnt.read()
-		return float64(s1-s0) / float64(o.counted), float64(t1-t0) / float64(o.counted), nil
+		s1, _ := cnt.read()
+		return float64(s1-s0) / float64(o.counted), nil
 	}
 	for i, r := range counted {
 		var err error
-		if reqs[i].stmts, reqs[i].txctl, err = measure(r.real); err != nil {
+		if reqs[i].stepStmts, reqs[i].stepTx, err = measureSteps(r); err != nil {
 			return fmt.Errorf("count the statements of %s: %w", r.name, err)
 		}
+		reqs[i].stmts, reqs[i].txctl = sum(reqs[i].stepStmts), sum(reqs[i].stepTx)
 		if r.baseline != nil {
-			if reqs[i].baseStmts, _, err = measure(r.baseline); err != nil {
+			if reqs[i].baseStmts, err = measure(r.baseline); err != nil {
 				return fmt.Errorf("count the baseline's statements of %s: %w", r.name, err)
 			}
 		}
@@ -171,9 +225,17 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 	return nil
 }
 
+func sum(xs []float64) float64 {
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
 // drive runs every request on the real server and then on the baseline,
 // o.rounds times, after a warm-up of each that is not recorded.
-func drive(o options, reqs []*request) {
+func drive(o options, reqs []*request, pid int) {
 	warm := min(o.duration/5, time.Second)
 	for round := range o.rounds + 1 {
 		for _, r := range reqs {
@@ -187,39 +249,50 @@ func drive(o options, reqs []*request) {
 					continue
 				}
 				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
+				if s == 0 {
+					r.hwm = loadgen.Status(pid, "VmHWM")
+				}
 			}
 		}
 	}
 }
 
 // report prints the figures.
-func report(o options, reqs []*request, pid int) {
+func report(o options, reqs []*request, pid int, gc []string) {
 	fmt.Printf("\n%d rounds of %s per request and server, interleaved (estatecrm, baseline, estatecrm, …); PostgreSQL on the same machine\n", o.rounds, o.duration)
-	fmt.Printf("%-28s %7s %-9s %8s %8s %8s %8s %6s %11s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req")
+	fmt.Printf("%-30s %7s %-9s %8s %8s %8s %8s %6s %11s %9s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req", "peak MiB")
 	for _, r := range reqs {
 		for s, name := range []string{"estatecrm", "baseline"} {
 			res := r.results[s]
 			if s == 1 && r.baseline == nil {
 				continue
 			}
-			label, stmts := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl)
+			label, stmts, peak := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl), fmt.Sprintf("%.1f", float64(r.hwm)/1024)
 			if s == 1 {
-				label, stmts = "", fmt.Sprintf("%.1f", r.baseStmts)
+				label, stmts, peak = "", fmt.Sprintf("%.1f", r.baseStmts), ""
 			}
-			fmt.Printf("%-28s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts)
+			fmt.Printf("%-30s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s %9s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts, peak)
 			if res.First != nil {
-				fmt.Printf("%-28s first error: %.200v\n", "", res.First)
+				fmt.Printf("%-30s first error: %.200v\n", "", res.First)
 			}
+		}
+		if len(r.steps) > 1 {
+			var parts []string
+			for k, st := range r.steps {
+				parts = append(parts, fmt.Sprintf("%s %.1f (%.1f tx)", st.name, r.stepStmts[k], r.stepTx[k]))
+			}
+			fmt.Printf("%-30s stmts/req: %s\n", "", strings.Join(parts, " + "))
 		}
 		if r.baseline != nil {
 			real, base := r.results[0], r.results[1]
 			if base.PerSecond() > 0 && base.Pct(0.99) > 0 {
-				fmt.Printf("%-28s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
+				fmt.Printf("%-30s estatecrm/baseline: %.0f%% of the req/s, p99 %.1f×\n", "", 100*real.PerSecond()/base.PerSecond(), real.Pct(0.99)/base.Pct(0.99))
 			}
 		}
 	}
-	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB\n", float64(loadgen.Status(pid, "VmHWM"))/1024)
-	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; holdUnit+releaseHold counts both mutations")
+	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
+	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
+	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
 
 // loadavg is the machine's 1, 5 and 15 minute load averages.

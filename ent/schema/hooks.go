@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -169,6 +170,30 @@ func auditOwner(next gen.Mutator) gen.Mutator {
 		if !set && !m.OwnerCleared() || m.Op().Is(gen.OpCreate) {
 			return next.Mutate(ctx, m)
 		}
+		to := "none"
+		if set {
+			to = string(newOwner)
+		}
+		if known, ok := audit.OwnerChangeOf(ctx); ok && m.Op().Is(gen.OpUpdate) {
+			// The caller pinned the one row and its owner in the update's
+			// predicates: the count says whether it changed.
+			v, err := next.Mutate(ctx, m)
+			if err != nil {
+				return nil, err
+			}
+			from := "none"
+			if known.From != nil {
+				from = string(*known.From)
+			}
+			switch n, _ := v.(int); {
+			case n == 0 || from == to:
+				return v, nil
+			case n > 1:
+				return nil, fmt.Errorf("audit: an update of the owner of customer %s changed %d rows", known.CustomerID, n)
+			}
+			return v, audit.Record(ctx, m.Client(), audit.Event{Action: audit.CustomerOwnerChange,
+				ObjectID: known.CustomerID, ProjectID: known.ProjectID, Detail: from + " → " + to})
+		}
 		ids, err := m.IDs(ctx)
 		if err != nil {
 			return nil, err
@@ -186,10 +211,6 @@ func auditOwner(next gen.Mutator) gen.Mutator {
 			from := "none"
 			if c.OwnerID != nil {
 				from = string(*c.OwnerID)
-			}
-			to := "none"
-			if set {
-				to = string(newOwner)
 			}
 			if from != to {
 				events = append(events, audit.Event{Action: audit.CustomerOwnerChange, ObjectID: c.ID, ProjectID: c.ProjectID, Detail: from + " → " + to})
