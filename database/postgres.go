@@ -33,20 +33,29 @@ func postgresDSN(rawURL string) (string, error) {
 // openPostgres opens a pool whose connections send JSON documents as text
 // and keep their statements prepared (pgConn).
 func openPostgres(dsn string) (*sql.DB, error) {
+	return openPostgresCaching(dsn, maxCachedStatements)
+}
+
+// openPostgresCaching is openPostgres keeping at most max statements
+// prepared per connection (0: none, as lib/pq alone).
+func openPostgresCaching(dsn string, max int) (*sql.DB, error) {
 	c, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(pgConnector{c}), nil
+	return sql.OpenDB(pgConnector{c, max}), nil
 }
 
 // pgConnector is lib/pq whose connections are wrapped in pgConn.
-type pgConnector struct{ *pq.Connector }
+type pgConnector struct {
+	*pq.Connector
+	max int
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	cn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newPGConn(cn, maxCachedStatements), nil
+	return newPGConn(cn, c.max), nil
 }
