@@ -309,3 +309,32 @@ func TestPostgresStatementCacheBrokenConnection(t *testing.T) {
 		t.Fatalf("on the new connection: %d statements run %d times, want 1 run once", n, runs)
 	}
 }
+
+// statement_cache_capacity=0 in the URL turns the cache off (for a pooler
+// in transaction mode): every run is parsed again, nothing stays prepared.
+func TestPostgresStatementCacheOff(t *testing.T) {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("PostgreSQL only: TEST_DATABASE_URL is not set")
+	}
+	d := dbtest.Open(t)
+	proxy, url := dbtest.ProxyURL(t, d.URL)
+	db, err := database.Open(context.Background(), url+"&statement_cache_capacity=0", database.Pool{MaxOpen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const q = `SELECT $1::int + 1`
+	parses := proxy.Sent('P')
+	for range 2 {
+		rowsOf(t, db.SQL, q, 1)
+	}
+	if got := proxy.Sent('P') - parses; got != 2 {
+		t.Fatalf("%d Parse messages for two runs, want 2 (no cache)", got)
+	}
+	if n, _ := preparedOnConn(t, db.SQL, q); n != 0 {
+		t.Fatalf("%d statements prepared with the cache off", n)
+	}
+	if _, err := database.Open(context.Background(), url+"&statement_cache_capacity=many", database.Pool{}); err == nil {
+		t.Fatal("a capacity that is no number was accepted")
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"net/url"
+	"strconv"
 
 	"github.com/lib/pq"
 )
@@ -31,9 +33,29 @@ func postgresDSN(rawURL string) (string, error) {
 }
 
 // openPostgres opens a pool whose connections send JSON documents as text
-// and keep their statements prepared (pgConn).
+// and keep their statements prepared (pgConn). The URL parameter
+// statement_cache_capacity (pgx's name for it) sets how many per
+// connection; 0 prepares none, for a pooler that hands each transaction a
+// different server connection (PgBouncer in transaction mode), where named
+// statements do not survive. lib/pq does not know the parameter (it would
+// send it to the server as a setting), so it is taken out.
 func openPostgres(dsn string) (*sql.DB, error) {
-	return openPostgresCaching(dsn, maxCachedStatements)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	max := maxCachedStatements
+	if q.Has("statement_cache_capacity") {
+		max, err = strconv.Atoi(q.Get("statement_cache_capacity"))
+		if err != nil || max < 0 {
+			return nil, errors.New("statement_cache_capacity must be a number of statements, 0 for none")
+		}
+		q.Del("statement_cache_capacity")
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	return openPostgresCaching(dsn, max)
 }
 
 // openPostgresCaching is openPostgres keeping at most max statements
