@@ -856,6 +856,32 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 				fieldSeen[complaint.FieldRatedAt] = struct{}{}
 			}
 		case "id":
+		case "resolutionSla":
+			if _, ok := fieldSeen[complaint.FieldResolutionStartedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldResolutionStartedAt)
+				fieldSeen[complaint.FieldResolutionStartedAt] = struct{}{}
+			}
+			if _, ok := fieldSeen[complaint.FieldResolutionDueAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldResolutionDueAt)
+				fieldSeen[complaint.FieldResolutionDueAt] = struct{}{}
+			}
+			if _, ok := fieldSeen[complaint.FieldResolvedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldResolvedAt)
+				fieldSeen[complaint.FieldResolvedAt] = struct{}{}
+			}
+		case "responseSla":
+			if _, ok := fieldSeen[complaint.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldCreatedAt)
+				fieldSeen[complaint.FieldCreatedAt] = struct{}{}
+			}
+			if _, ok := fieldSeen[complaint.FieldResponseDueAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldResponseDueAt)
+				fieldSeen[complaint.FieldResponseDueAt] = struct{}{}
+			}
+			if _, ok := fieldSeen[complaint.FieldAcknowledgedAt]; !ok {
+				selectedFields = append(selectedFields, complaint.FieldAcknowledgedAt)
+				fieldSeen[complaint.FieldAcknowledgedAt] = struct{}{}
+			}
 		case "__typename":
 		default:
 			unknownSeen = true
@@ -1172,6 +1198,7 @@ func (_q *ComplaintPhotoQuery) collectField(ctx context.Context, oneNode bool, o
 				fieldSeen[complaintphoto.FieldCreatedAt] = struct{}{}
 			}
 		case "id":
+		case "url":
 		case "__typename":
 		default:
 			unknownSeen = true
@@ -1716,6 +1743,40 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				fieldSeen[customer.FieldNotes] = struct{}{}
 			}
 		case "id":
+		case "attribution":
+			if _, ok := fieldSeen[customer.FieldOwnedSince]; !ok {
+				selectedFields = append(selectedFields, customer.FieldOwnedSince)
+				fieldSeen[customer.FieldOwnedSince] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldProtectedUntil]; !ok {
+				selectedFields = append(selectedFields, customer.FieldProtectedUntil)
+				fieldSeen[customer.FieldProtectedUntil] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldAttributionRule]; !ok {
+				selectedFields = append(selectedFields, customer.FieldAttributionRule)
+				fieldSeen[customer.FieldAttributionRule] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldOwnerID]; !ok {
+				selectedFields = append(selectedFields, customer.FieldOwnerID)
+				fieldSeen[customer.FieldOwnerID] = struct{}{}
+			}
+		case "churnRisk":
+			if _, ok := fieldSeen[customer.FieldGrade]; !ok {
+				selectedFields = append(selectedFields, customer.FieldGrade)
+				fieldSeen[customer.FieldGrade] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldStage]; !ok {
+				selectedFields = append(selectedFields, customer.FieldStage)
+				fieldSeen[customer.FieldStage] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, customer.FieldCreatedAt)
+				fieldSeen[customer.FieldCreatedAt] = struct{}{}
+			}
+			if _, ok := fieldSeen[customer.FieldLastContactAt]; !ok {
+				selectedFields = append(selectedFields, customer.FieldLastContactAt)
+				fieldSeen[customer.FieldLastContactAt] = struct{}{}
+			}
 		case "__typename":
 		default:
 			unknownSeen = true

@@ -1,10 +1,12 @@
 package dbtest
 
 import (
+	"encoding/binary"
 	"io"
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,7 +23,15 @@ type Proxy struct {
 	addr  string
 	conns map[net.Conn]struct{}
 	done  bool
+
+	// sent counts the messages clients sent, by PostgreSQL message type.
+	sent [256]atomic.Int64
 }
+
+// Sent returns how many messages of type typ ('P' for Parse, 'B' for Bind,
+// 'Q' for a simple query…) clients have sent through the proxy, so that a
+// test can see what a driver asks of the server.
+func (p *Proxy) Sent(typ byte) int64 { return p.sent[typ].Load() }
 
 // NewProxy listens on a free local port and forwards every connection to
 // target (host:port); it is closed when t ends.
@@ -120,11 +130,64 @@ func (p *Proxy) forward(c net.Conn) {
 		dst.Close()
 		src.Close()
 	}
-	go pipe(s, c)
+	go pipe(s, &frontendTap{Conn: c, p: p})
 	go pipe(c, s)
 	wg.Wait()
 	p.mu.Lock()
 	delete(p.conns, c)
 	delete(p.conns, s)
 	p.mu.Unlock()
+}
+
+// frontendTap reads what a client sends and counts its messages by type.
+// A connection starts with untyped messages (an SSL or GSS encryption
+// request, answered by one byte, then the startup message or a cancel
+// request: a length that counts itself, then a code); every later message
+// is a type byte and a length that counts itself.
+type frontendTap struct {
+	net.Conn
+	p *Proxy
+
+	typed bool
+	hdr   [8]byte
+	nhdr  int
+	skip  int // bytes left of the current message's body
+}
+
+func (f *frontendTap) Read(b []byte) (int, error) {
+	n, err := f.Conn.Read(b)
+	f.scan(b[:n])
+	return n, err
+}
+
+func (f *frontendTap) scan(b []byte) {
+	for len(b) > 0 {
+		if f.skip > 0 {
+			k := min(f.skip, len(b))
+			f.skip -= k
+			b = b[k:]
+			continue
+		}
+		want := 8 // untyped: length, code
+		if f.typed {
+			want = 5 // type, length
+		}
+		k := copy(f.hdr[f.nhdr:want], b)
+		f.nhdr += k
+		b = b[k:]
+		if f.nhdr < want {
+			continue
+		}
+		f.nhdr = 0
+		if f.typed {
+			f.p.sent[f.hdr[0]].Add(1)
+			f.skip = int(binary.BigEndian.Uint32(f.hdr[1:5])) - 4
+			continue
+		}
+		f.skip = int(binary.BigEndian.Uint32(f.hdr[0:4])) - 8
+		code := binary.BigEndian.Uint32(f.hdr[4:8])
+		// SSLRequest and GSSENCRequest are followed by another untyped
+		// message; a startup message by typed ones.
+		f.typed = code != 80877103 && code != 80877104
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/rule"
 )
@@ -101,6 +102,11 @@ func (Complaint) Indexes() []ent.Index {
 func (Complaint) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+		// What the SLA clocks read (aftersales.ResponseClock, ResolutionClock).
+		gqlselect.Fields{
+			"responseSla":   {"created_at", "response_due_at", "acknowledged_at"},
+			"resolutionSla": {"resolution_started_at", "resolution_due_at", "resolved_at"},
+		},
 	}
 }
 

@@ -3,9 +3,11 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
+	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/rule"
 )
@@ -55,4 +57,12 @@ func (ComplaintPhoto) Policy() ent.Policy {
 // Interceptors of the ComplaintPhoto.
 func (ComplaintPhoto) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{photosInUploadOrder()}
+}
+
+// Annotations of the ComplaintPhoto.
+func (ComplaintPhoto) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		// The photo's URL is made from its ID alone.
+		gqlselect.Fields{"url": nil},
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/money"
@@ -126,6 +127,13 @@ func (Customer) Indexes() []ent.Index {
 func (Customer) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+		// What the resolvers of graph/sales.graphql read (sales.AttributionOf,
+		// sales.ChurnPolicy.Risk): without this a query asking for either
+		// loaded all 34 columns.
+		gqlselect.Fields{
+			"attribution": {"owned_since", "protected_until", "attribution_rule", "owner_id"},
+			"churnRisk":   {"grade", "stage", "created_at", "last_contact_at"},
+		},
 	}
 }
 
