@@ -68,11 +68,15 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := addScale(ctx, data, o.scale, grid); err != nil {
+	scaled, err := addScale(ctx, data, o.scale, grid, !o.keepIndexes)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("migrated, seeded with the demo data, a project of %d units and %d more customers with %d more visits in %.1f s\n",
-		o.gridUnits, o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
+	if o.scale > 0 {
+		fmt.Println(scaled)
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units and the scale data (-scale %d) in %.1f s\n",
+		o.gridUnits, o.scale, time.Since(start).Seconds())
 
 	srv, err := startServer(ctx, bin, env)
 	if err != nil {
