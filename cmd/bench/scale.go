@@ -19,14 +19,14 @@ import (
 // floor) with a manager and 10 agents. -scale 100 is the data set:
 // 1 M customers, 200 k units, 10 M visits.
 const (
-	scaleCustomers  = 10_000
-	scaleBuildings  = 20
-	scaleFloors     = 25
-	scalePerFloor   = 4
-	scaleUnits      = scaleBuildings * scaleFloors * scalePerFloor
-	scaleAgents     = 10
-	scaleMaxVisits  = 22 // a customer has 0 (one in ten) or 1..scaleMaxVisits+1 contacts, fewer if registered lately: about 10 on average
-	protectionDays  = 30 // the schema's default, which the scale projects keep
+	scaleCustomers = 10_000
+	scaleBuildings = 20
+	scaleFloors    = 25
+	scalePerFloor  = 4
+	scaleUnits     = scaleBuildings * scaleFloors * scalePerFloor
+	scaleAgents    = 10
+	scaleMaxVisits = 22 // a customer has 0 (one in ten) or 1..scaleMaxVisits+1 contacts, fewer if registered lately: about 10 on average
+	protectionDays = 30 // the schema's default, which the scale projects keep
 )
 
 // scaleStats says what addScale wrote and how long it took.
@@ -194,8 +194,8 @@ type generator struct {
 // buyer is a customer of a new project who reserved a unit.
 type buyer struct {
 	customer, agent, project string
-	reserved        time.Time
-	contracted      *time.Time
+	reserved                 time.Time
+	contracted               *time.Time
 }
 
 func newGenerator(ctx context.Context, db *sql.DB, scale int, grid string) (*generator, error) {
