@@ -57,8 +57,10 @@ type fixtures struct {
 
 func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, hc *http.Client) (*fixtures, error) {
 	f := &fixtures{grid: grid}
+	// The demo agents (agent.…) only: the scale data's agents would change
+	// who sends the writes between a demo-sized run and a scale run.
 	rows, err := db.QueryContext(ctx, `SELECT u.login, u.id, min(up.project_id) FILTER (WHERE up.project_id <> $2) FROM users u JOIN user_projects up ON up.user_id = u.id
-		WHERE u.role = 'AGENT' AND u.active GROUP BY u.login, u.id ORDER BY u.login = $1 DESC, u.login`, agentLogin, grid)
+		WHERE u.role = 'AGENT' AND u.active AND u.login LIKE 'agent.%' GROUP BY u.login, u.id ORDER BY u.login = $1 DESC, u.login`, agentLogin, grid)
 	if err != nil {
 		return nil, err
 	}

@@ -217,6 +217,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ComplaintsColumns[22]},
 			},
+			{
+				Name:    "complaint_assignee_id",
+				Unique:  false,
+				Columns: []*schema.Column{ComplaintsColumns[26]},
+			},
+			{
+				Name:    "complaint_filed_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{ComplaintsColumns[25]},
+			},
 		},
 	}
 	// ComplaintEventsColumns holds the columns for the "complaint_events" table.
