@@ -21,7 +21,7 @@
 // 10 functions.
 //
 //	go run ./cmd/bench                       # 16 clients (50 for grid and writes), 3 rounds of 5 s
-//	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100
+//	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100   # 1 M customers, 200 k units, ~10 M visits
 //	go run ./cmd/bench -cpuprofile /tmp/prof # and a CPU profile under each request
 //	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
 package main
@@ -48,11 +48,14 @@ type options struct {
 	keep     bool
 	// gridUnits is the size of the project added for the sales grid.
 	gridUnits int
-	// scale adds scale×10,000 customers and scale×50,000 visits.
+	// scale adds scale × (10,000 customers, ~100,000 visits, 2,000 units): see addScale.
 	scale int
 	// cpuprofile is a directory for a CPU profile of the real server under
 	// each request; empty: none.
 	cpuprofile string
+	// keepIndexes loads the scale data with the indexes in place instead
+	// of rebuilding them after the copy.
+	keepIndexes bool
 }
 
 func main() {
@@ -66,7 +69,8 @@ func main() {
 	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
 	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
-	flag.IntVar(&o.scale, "scale", 0, "add scale×10,000 customers and scale×50,000 visits to the demo data (100: 1 M customers, 5 M visits)")
+	flag.IntVar(&o.scale, "scale", 0, "add scale × (10,000 customers, ~100,000 visits, a project of 2,000 units) to the demo data, by COPY (100: 1 M customers, 200 k units, ~10 M visits)")
+	flag.BoolVar(&o.keepIndexes, "scale-keep-indexes", false, "copy the scale data with the indexes and foreign keys in place (slower) instead of rebuilding them after the copy")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the timed rounds, take a CPU profile of the real server under each request's load into this directory and print each one's top 10 (go tool pprof -top)")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()

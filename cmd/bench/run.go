@@ -68,15 +68,19 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := addScale(ctx, data, o.scale, grid); err != nil {
+	scaled, err := addScale(ctx, data, o.scale, grid, !o.keepIndexes)
+	if err != nil {
 		return err
 	}
 	staff, err := addBenchStaff(ctx, db.url, grid, o.write)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("migrated, seeded with the demo data, a project of %d units with %d agents and a manager, and %d more customers with %d more visits in %.1f s\n",
-		o.gridUnits, len(staff.agents), o.scale*10_000, o.scale*50_000, time.Since(start).Seconds())
+	if o.scale > 0 {
+		fmt.Println(scaled)
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units with %d agents and a manager, and the scale data (-scale %d) in %.1f s\n",
+		o.gridUnits, len(staff.agents), o.scale, time.Since(start).Seconds())
 
 	// The server runs with the Dockerfile's garbage-collector settings, so
 	// that its peak RSS is what production sees.

@@ -19,7 +19,14 @@ type Counter struct {
 
 	recording atomic.Bool
 	mu        sync.Mutex
-	log       []string
+	log       []Statement
+}
+
+// Statement is one statement the counter kept: its text and arguments, so
+// that a test can run it again (under EXPLAIN, say).
+type Statement struct {
+	Query string
+	Args  []any
 }
 
 // NewCounter wraps drv.
@@ -40,32 +47,46 @@ func (c *Counter) Reset() {
 // so that a test failing on a count can say which statements ran.
 func (c *Counter) Record() { c.recording.Store(true) }
 
-// Statements returns the statements kept since Record or the last Reset.
+// Statements returns the text of the statements kept since Record or the
+// last Reset.
 func (c *Counter) Statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.log))
+	for i, s := range c.log {
+		out[i] = s.Query
+	}
+	return out
+}
+
+// Recorded returns the statements kept since Record or the last Reset,
+// with their arguments.
+func (c *Counter) Recorded() []Statement {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.log)
 }
 
 // count counts one statement.
-func (c *Counter) count(query string) {
+func (c *Counter) count(query string, args any) {
 	c.n.Add(1)
 	if c.recording.Load() {
+		a, _ := args.([]any)
 		c.mu.Lock()
-		c.log = append(c.log, query)
+		c.log = append(c.log, Statement{Query: query, Args: slices.Clone(a)})
 		c.mu.Unlock()
 	}
 }
 
 // Exec implements dialect.ExecQuerier.
 func (c *Counter) Exec(ctx context.Context, query string, args, v any) error {
-	c.count(query)
+	c.count(query, args)
 	return c.Driver.Exec(ctx, query, args, v)
 }
 
 // Query implements dialect.ExecQuerier.
 func (c *Counter) Query(ctx context.Context, query string, args, v any) error {
-	c.count(query)
+	c.count(query, args)
 	return c.Driver.Query(ctx, query, args, v)
 }
 
@@ -97,12 +118,12 @@ type countingTx struct {
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
-	t.c.count(query)
+	t.c.count(query, args)
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
-	t.c.count(query)
+	t.c.count(query, args)
 	return t.Tx.Query(ctx, query, args, v)
 }
 
@@ -112,12 +133,12 @@ type execContexter interface {
 
 // ExecContext lets raw statements (pg_notify) through the counter.
 func (c *Counter) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	c.count(query)
+	c.count(query, args)
 	return c.Driver.(execContexter).ExecContext(ctx, query, args...)
 }
 
 // ExecContext lets raw statements (pg_notify) through the counter, in the transaction.
 func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	t.c.count(query)
+	t.c.count(query, args)
 	return t.Tx.(execContexter).ExecContext(ctx, query, args...)
 }

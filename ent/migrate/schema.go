@@ -217,6 +217,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ComplaintsColumns[22]},
 			},
+			{
+				Name:    "complaint_assignee_id",
+				Unique:  false,
+				Columns: []*schema.Column{ComplaintsColumns[26]},
+			},
+			{
+				Name:    "complaint_filed_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{ComplaintsColumns[25]},
+			},
 		},
 	}
 	// ComplaintEventsColumns holds the columns for the "complaint_events" table.
@@ -348,9 +358,9 @@ var (
 				Columns: []*schema.Column{CustomersColumns[4]},
 			},
 			{
-				Name:    "customer_phone_last4",
+				Name:    "customer_phone_last4_project_id_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[5]},
+				Columns: []*schema.Column{CustomersColumns[5], CustomersColumns[31], CustomersColumns[32]},
 			},
 			{
 				Name:    "customer_owner_id_next_follow_up_at",

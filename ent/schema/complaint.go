@@ -95,6 +95,10 @@ func (Complaint) Indexes() []ent.Index {
 		index.Fields("status", "resolution_due_at"),
 		index.Fields("project_id", "status"),
 		index.Fields("customer_id"),
+		// An agent reads the customers of the complaints it works or filed
+		// (rule.FilterCustomers): one lookup per request, by these.
+		index.Fields("assignee_id"),
+		index.Fields("filed_by_id"),
 	}
 }
 

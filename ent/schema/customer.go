@@ -116,7 +116,12 @@ func (Customer) Edges() []ent.Edge {
 func (Customer) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("phone").Unique(),
-		index.Fields("phone_last4"),
+		// The lookup at the door (phoneLast4) within the viewer's scope: a
+		// manager's projects, or an agent's own customers and public pool.
+		// With 1 M customers a suffix matches about 100 rows; the scope's
+		// columns in the index let PostgreSQL pick the few in scope
+		// without reading the others' rows.
+		index.Fields("phone_last4", "project_id", "owner_id"),
 		index.Fields("owner_id", "next_follow_up_at"),
 		index.Fields("project_id", "protected_until"),
 		index.Fields("project_id", "stage"),

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"estatecrm/api/apitest"
+	"estatecrm/database/dbtest"
+)
+
+// hotRequest is a request a phone or a portal sends often, as the actor
+// who sends it.
+type hotRequest struct {
+	name, actor, query string
+	vars               func(w *apitest.World) map[string]any
+}
+
+// Customers' and visits' filters that phones use: an agent's list by stage,
+// grade, source, lapsing protection and follow-up date; a manager's by
+// owner, stage, grade, source and new leads; visits by customer, by project
+// and day, by agent.
+const (
+	qCustomers = `query($where: CustomerWhereInput, $order: [CustomerOrder!]) { customers(first: 20, where: $where, orderBy: $order) { edges { node { id name phone stage grade nextFollowUpAt } } pageInfo { hasNextPage endCursor } } }`
+	qVisits    = `query($where: VisitWhereInput) { visits(first: 20, where: $where, orderBy: [{field: OCCURRED_AT, direction: DESC}]) { edges { node { id kind occurredAt notes } } } }`
+	qUnits     = `query($where: UnitWhereInput, $order: [UnitOrder!]) { units(first: 20, where: $where, orderBy: $order) { edges { node { id number floor status listPrice } } } }`
+	qFollowUps = `{ myFollowUps { date due { id name nextFollowUpAt } overdue { id name nextFollowUpAt } } }`
+	qCustomer  = `query($id: ID!) { node(id: $id) { ... on Customer { id name stage visits(first: 20, orderBy: [{field: OCCURRED_AT, direction: DESC}]) { edges { node { kind occurredAt } } } deals(first: 5) { edges { node { stage } } } } } }`
+	qQueue     = `query($p: ID) { complaintQueue(projectId: $p, first: 20) { edges { node { id title status } } } }`
+)
+
+func hotRequests(now time.Time) []hotRequest {
+	id := func(label string) func(w *apitest.World) map[string]any {
+		return func(w *apitest.World) map[string]any { return map[string]any{"id": w.ID(label)} }
+	}
+	where := func(f func(w *apitest.World) map[string]any, order ...map[string]any) func(w *apitest.World) map[string]any {
+		return func(w *apitest.World) map[string]any {
+			v := map[string]any{"where": f(w)}
+			if len(order) > 0 {
+				v["order"] = order
+			}
+			return v
+		}
+	}
+	fixed := func(m map[string]any) func(*apitest.World) map[string]any {
+		return func(*apitest.World) map[string]any { return m }
+	}
+	listing := func(w *apitest.World) map[string]any {
+		return map[string]any{"p": w.ID("pA"), "min": "100000.00", "max": "100000000.00"}
+	}
+	day := now.Add(-24 * time.Hour).Format(time.RFC3339)
+	week := now.Add(7 * 24 * time.Hour).Format(time.RFC3339)
+	byFollowUp := map[string]any{"field": "NEXT_FOLLOW_UP_AT"}
+	return []hotRequest{
+		{"listings (agent)", "A1", qListings, listing},
+		{"listings (portal)", "portal", qListings, listing},
+		{"listings by layout (portal)", "portal", qUnits, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"projectID": w.ID("pA"), "status": "AVAILABLE", "bedroomsGTE": 2, "grossAreaLTE": 150}
+		}, map[string]any{"field": "LIST_PRICE"})},
+		{"customer by phone suffix, last 5 visits", "A1", qPhone, fixed(map[string]any{"d": "0001"})},
+		{"customer by phone suffix (manager)", "MA", qPhone, fixed(map[string]any{"d": "0001"})},
+		{"sales grid", "A1", qGrid, func(w *apitest.World) map[string]any { return map[string]any{"p": w.ID("pA")} }},
+		{"units of a building and floor (manager)", "MA", qUnits, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"buildingID": w.ID("bA"), "floorGTE": 1}
+		})},
+		{"agent's customers by follow-up", "A1", qCustomers, where(fixed(map[string]any{}), byFollowUp)},
+		{"agent's customers by stage and grade", "A1", qCustomers, where(fixed(map[string]any{"stageIn": []string{"VISITED", "NEGOTIATING"}, "grade": "A"}))},
+		{"agent's customers lapsing this week", "A1", qCustomers, where(fixed(map[string]any{"protectedUntilLT": week, "protectedUntilGT": day}))},
+		{"agent's customers by name", "A1", qCustomers, where(fixed(map[string]any{"nameHasPrefix": "王"}))},
+		{"manager's customers of a project by stage", "MA", qCustomers, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"projectID": w.ID("pA"), "stage": "NEGOTIATING"}
+		})},
+		{"manager's customers of an agent", "MA", qCustomers, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"ownerID": w.ID("A1")}
+		}, byFollowUp)},
+		{"manager's new leads", "MA", qCustomers, where(fixed(map[string]any{"createdAtGTE": day, "source": "WALK_IN"}))},
+		{"myFollowUps", "A1", qFollowUps, fixed(nil)},
+		{"a customer with their visits and deals", "A1", qCustomer, id("cA1")},
+		{"a customer's visits", "A1", qVisits, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"customerID": w.ID("cA1")}
+		})},
+		{"agent's own visits", "A1", qVisits, where(fixed(map[string]any{"occurredAtGTE": day}))},
+		{"manager's visits of a project today", "MA", qVisits, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"projectID": w.ID("pA"), "occurredAtGTE": day}
+		})},
+		{"manager's visits of an agent", "MA", qVisits, where(func(w *apitest.World) map[string]any {
+			return map[string]any{"agentID": w.ID("A1")}
+		})},
+		{"complaints queue (manager)", "MA", qQueue, fixed(map[string]any{})},
+	}
+}
+
+// Plan nodes that read a table or an index.
+var (
+	seqScan   = regexp.MustCompile(`Seq Scan on (\w+)`)
+	indexScan = regexp.MustCompile(`(?:Index|Index Only|Bitmap Index) Scan(?: Backward)? (?:using|on) (\w+)`)
+)
+
+// watched are the tables that grow with the business (the issue names the
+// first three; complaints grow with the homes delivered).
+var watched = map[string]bool{"customers": true, "units": true, "visits": true, "complaints": true}
+
+// btree is an index: its table and leading column.
+type btree struct{ table, lead string }
+
+// indexesOf returns the indexes of the public schema by name.
+func indexesOf(ctx context.Context, conn *sql.Conn) (map[string]btree, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT c.relname, t.relname, a.attname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE t.relnamespace = 'public'::regnamespace`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]btree{}
+	for rows.Next() {
+		var name string
+		var b btree
+		if err := rows.Scan(&name, &b.table, &b.lead); err != nil {
+			return nil, err
+		}
+		out[name] = b
+	}
+	return out, rows.Err()
+}
+
+// fullScans lists the nodes of a plan that read all of a watched table: a
+// sequential scan, or an index read without a condition on its leading
+// column (a walk of the whole index, which is what the planner falls back
+// to when sequential scans are off and no index serves the filter).
+func fullScans(plan string, idx map[string]btree) []string {
+	var bad []string
+	lines := strings.Split(plan, "\n")
+	for i, l := range lines {
+		if m := seqScan.FindStringSubmatch(l); m != nil && watched[m[1]] {
+			bad = append(bad, "Seq Scan on "+m[1])
+		}
+		m := indexScan.FindStringSubmatch(l)
+		if m == nil || !watched[idx[m[1]].table] {
+			continue
+		}
+		// The node's conditions are the lines below it up to the next node.
+		var cond string
+		for _, c := range lines[i+1:] {
+			if strings.Contains(c, "->") {
+				break
+			}
+			if _, after, ok := strings.Cut(c, "Index Cond:"); ok {
+				cond = after
+			}
+		}
+		lead := regexp.MustCompile(`\b` + regexp.QuoteMeta(idx[m[1]].lead) + `\b`)
+		if !lead.MatchString(cond) {
+			bad = append(bad, "all of index "+m[1]+" on "+idx[m[1]].table)
+		}
+	}
+	return bad
+}
+
+// TestHotFiltersUseIndexes sends the requests phones and portals send most,
+// with the filters they use, records the SQL the API runs for each, and
+// EXPLAINs every statement with sequential scans off: a plan that still
+// reads all of customers, units or visits (a sequential scan, or an index
+// walked without a condition) has no index that serves its filter. The
+// World fixture is grown by -scale 1 (10,000 customers, ~100,000 visits)
+// so that the statistics are those of a real table.
+func TestHotFiltersUseIndexes(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("EXPLAIN of PostgreSQL's plans; set TEST_DATABASE_URL")
+	}
+	env := apitest.New(t)
+	w := env.World(t)
+	ctx := context.Background()
+	if _, err := addScale(ctx, env.DB.SQL, 1, "", true); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := env.DB.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	idx, err := indexesOf(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(s string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range hotRequests(w.Now) {
+		t.Run(r.name, func(t *testing.T) {
+			env.Counter.Reset()
+			env.Counter.Record()
+			res := w.Caller(t, r.actor).Query(t, r.query, r.vars(w))
+			if len(res.Errors) > 0 {
+				t.Fatalf("%s", res.Body)
+			}
+			explained := 0
+			for _, s := range env.Counter.Recorded() {
+				q := strings.TrimSpace(s.Query)
+				if !strings.HasPrefix(q, "SELECT") && !strings.HasPrefix(q, "WITH") {
+					continue
+				}
+				explained++
+				set(`SET enable_seqscan = off`)
+				plan, err := explain(ctx, conn, q, s.Args)
+				if err != nil {
+					t.Fatalf("EXPLAIN %s: %v", q, err)
+				}
+				bad := fullScans(plan, idx)
+				if len(bad) > 0 {
+					// A walk of the primary key in order, stopped by LIMIT,
+					// is the planner's choice when it expects the matches
+					// early; with plain index scans off too it must show an
+					// index that serves the filter, or read the table.
+					set(`SET enable_indexscan = off`)
+					set(`SET enable_indexonlyscan = off`)
+					second, err := explain(ctx, conn, q, s.Args)
+					set(`RESET enable_indexscan`)
+					set(`RESET enable_indexonlyscan`)
+					if err != nil {
+						t.Fatalf("EXPLAIN %s: %v", q, err)
+					}
+					if again := fullScans(second, idx); len(again) > 0 {
+						t.Errorf("%s reads %s:\n%s\n%s", r.name, strings.Join(again, ", "), q, second)
+					}
+					plan += "with index scans off too:\n" + second
+				}
+				if testing.Verbose() {
+					t.Logf("%s\n%s", q, plan)
+				}
+			}
+			if explained == 0 {
+				t.Fatal("no SELECT recorded: the recorder missed the request's statements")
+			}
+		})
+	}
+}
+
+// explain returns the plan of q with args.
+func explain(ctx context.Context, conn *sql.Conn, q string, args []any) (string, error) {
+	rows, err := conn.QueryContext(ctx, "EXPLAIN "+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		fmt.Fprintln(&b, line)
+	}
+	return b.String(), rows.Err()
+}
