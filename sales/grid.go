@@ -6,13 +6,17 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"estatecrm/apperr"
+	"estatecrm/auth"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/rule"
 )
 
 // Grid is a project's sales-control grid (销控表).
@@ -68,7 +72,66 @@ func LoadGrid(ctx context.Context, client *ent.Client, projectID pulid.ID) (*Gri
 	if err != nil {
 		return nil, err
 	}
-	return assemble(p, buildings, units), nil
+	g := assemble(p, buildings, units)
+	if note, ok := ctx.Value(lapseKey{}).(*time.Time); ok {
+		if *note, err = nextLapse(ctx, client, projectID, units); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+type lapseKey struct{}
+
+// NoteLapse returns a context in which LoadGrid notes, in the time
+// returned, when the grid it loaded stops being true by itself: the earliest
+// expiry of a live hold among the project's units, after which that unit
+// reads as available (rule.HoldLapsed); zero if no hold runs out. A cache of
+// grid answers keeps one no longer than that.
+func NoteLapse(ctx context.Context) (context.Context, *time.Time) {
+	t := new(time.Time)
+	return context.WithValue(ctx, lapseKey{}, t), t
+}
+
+// nextLapse is the earliest expiry of a live hold among a project's units.
+// Staff see the expiries among the units loaded; others see a held unit
+// without its expiry (maskHolds), and then one more statement reads the
+// earliest expiry of the project's live holds as the server itself: it
+// answers a time only, and is never shown to anyone.
+func nextLapse(ctx context.Context, client *ent.Client, projectID pulid.ID, units []*ent.Unit) (time.Time, error) {
+	var first time.Time
+	for _, u := range units {
+		if u.Status != unit.StatusHELD {
+			continue
+		}
+		if u.HoldExpiresAt == nil {
+			if rule.IsStaff(auth.FromContext(ctx)) {
+				continue // held with no end: it never lapses
+			}
+			return earliestLapse(ctx, client, projectID)
+		}
+		if first.IsZero() || u.HoldExpiresAt.Before(first) {
+			first = *u.HoldExpiresAt
+		}
+	}
+	return first, nil
+}
+
+func earliestLapse(ctx context.Context, client *ent.Client, projectID pulid.ID) (time.Time, error) {
+	u, err := client.Unit.Query().
+		Where(unit.ProjectID(projectID), rule.LiveHold(clock.Now(ctx))).
+		Order(ent.Asc(unit.FieldHoldExpiresAt)).
+		Select(unit.FieldID, unit.FieldStatus, unit.FieldHoldExpiresAt).
+		First(auth.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, err
+	case u.HoldExpiresAt == nil:
+		return time.Time{}, nil
+	}
+	return *u.HoldExpiresAt, nil
 }
 
 func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit) *Grid {
