@@ -14,6 +14,7 @@ import (
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
 	"estatecrm/money"
 )
 
@@ -152,6 +153,11 @@ func TestGridCacheAnswersAsTheField(t *testing.T) {
 	env.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(ctx)
 	sameAnswers(t, w, env.Handler, ref, "after a price change", pA)
 	sameAnswers(t, w, twin, ref, "twin after a price change", pA)
+
+	// A status change alone, not through a sales workflow: the status hook
+	// announces it.
+	env.Client.Unit.UpdateOneID(w.ID("uUnpub")).SetStatus(unit.StatusRESERVED).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after a status change", pA)
 
 	env.Client.Unit.UpdateOneID(w.ID("uR")).SetPublished(false).ExecX(ctx)
 	sameAnswers(t, w, env.Handler, ref, "after a unit is unpublished", pA)
