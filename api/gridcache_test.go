@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,8 +15,11 @@ import (
 	"estatecrm/api"
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
+	"estatecrm/database"
+	"estatecrm/database/dbtest"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/live"
 	"estatecrm/money"
 )
 
@@ -95,6 +100,29 @@ func credentials(t *testing.T, w *apitest.World, actor string) (string, string) 
 // handler and of ref, and fails unless the answers are the same.
 func sameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, step string, p pulid.ID) {
 	t.Helper()
+	if d := gridDiff(t, w, cached, ref, p); d != "" {
+		t.Fatalf("%s: %s", step, d)
+	}
+}
+
+// soonSameAnswers is sameAnswers for a change made by another process,
+// which hears of it through PostgreSQL a moment later.
+func soonSameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, step string, p pulid.ID) {
+	t.Helper()
+	d := gridDiff(t, w, cached, ref, p)
+	for deadline := time.Now().Add(10 * time.Second); d != "" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		d = gridDiff(t, w, cached, ref, p)
+	}
+	if d != "" {
+		t.Fatalf("%s: %s", step, d)
+	}
+}
+
+// gridDiff returns the first difference between the answers of cached and
+// ref to each actor's grid queries, or "".
+func gridDiff(t *testing.T, w *apitest.World, cached, ref http.Handler, p pulid.ID) string {
+	t.Helper()
 	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "H1", "B1"} {
 		name, value := credentials(t, w, actor)
 		for _, q := range []string{gridCacheQuery, gridHolderQuery} {
@@ -105,12 +133,13 @@ func sameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, step 
 				codeWant, want := post(t, ref, name, value, q, vars)
 				if codeGot != codeWant || !bytes.Equal(got.Data, want.Data) || !bytes.Equal(got.Errors, want.Errors) ||
 					!bytes.Equal(got.Extensions, want.Extensions) || !bytes.Contains(got.Extensions, []byte(`"cost":{"requested":`)) {
-					t.Fatalf("%s, %s: cached %d %s %s %s\nwant %d %s %s %s", step, actor,
+					return fmt.Sprintf("%s: cached %d %s %s %s\nwant %d %s %s %s", actor,
 						codeGot, got.Data, got.Errors, got.Extensions, codeWant, want.Data, want.Errors, want.Extensions)
 				}
 			}
 		}
 	}
+	return ""
 }
 
 // Every actor gets from the cache the answer the field gives, after each
@@ -179,4 +208,104 @@ func TestGridCacheAnswersAsTheField(t *testing.T) {
 	env.Now = func() time.Time { return time.Now().Add(46*time.Minute + time.Since(start)) }
 	sameAnswers(t, w, env.Handler, ref, "after the holds lapse", pA)
 	sameAnswers(t, w, twin, ref, "twin after the holds lapse", pA)
+}
+
+// A change made through one server process reaches the grid answers of
+// another, on PostgreSQL, through LISTEN/NOTIFY: a hold (the status hook) and
+// a price (the grid hooks).
+func TestGridCacheAcrossServers(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("several server processes share changes through PostgreSQL; set TEST_DATABASE_URL")
+	}
+	a := apitest.New(t)
+	w := a.World(t)
+	b := a.Second(t)
+	ref := uncached(a)
+	pA := w.ID("pA")
+	sameAnswers(t, w, b.Handler, ref, "at first", pA)
+
+	name, value := credentials(t, w, "A1")
+	b.Counter.Reset()
+	post(t, b.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if n := b.Counter.Count(); n != 0 {
+		t.Fatalf("a repeated grid ran %d statements on server B; want it from the cache", n)
+	}
+
+	code, res := post(t, a.Handler, name, value, holdMutation, map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")})
+	if code != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("hold: %d %s", code, res.Errors)
+	}
+	sameAnswers(t, w, a.Handler, ref, "server A after its own hold", pA)
+	soonSameAnswers(t, w, b.Handler, ref, "server B after a hold through A", pA)
+
+	a.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(apitest.System())
+	soonSameAnswers(t, w, b.Handler, ref, "server B after a price change through A", pA)
+}
+
+// A process whose listener loses PostgreSQL may miss a change: while it is
+// away the grid is not answered from the cache, and nothing kept from before
+// is answered after it is back.
+func TestGridCacheForgetsWhatItMayHaveMissed(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("the listener of several server processes is PostgreSQL's; set TEST_DATABASE_URL")
+	}
+	a := apitest.New(t)
+	w := a.World(t)
+	ref := uncached(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := a.Hub.Listen(ctx, a.DB.URL); err != nil { // A announces its changes
+		t.Fatal(err)
+	}
+
+	// Server B: its own connections, and a listener behind a proxy that
+	// the test takes down.
+	db, err := database.Open(ctx, a.DB.URL, database.Pool{MaxOpen: 5, MaxIdle: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	counter := dbtest.NewCounter(db.Driver)
+	client := database.NewClient(counter)
+	proxy, listenURL := dbtest.ProxyURL(t, a.DB.URL)
+	hub := live.NewHub()
+	if err := hub.Listen(ctx, listenURL); err != nil {
+		t.Fatal(err)
+	}
+	hub.Install(client)
+	now := func() time.Time { return a.Now() }
+	b := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
+		Client: client, DB: db.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Signer: a.Signer, APIKeys: auth.NewAPIKeys(client, now), Now: now, Hub: hub,
+		// Revocation checks on a client of their own: counter counts the grid's statements.
+		Revoked: auth.NewRevocations(database.NewClient(db.Driver), 0, now),
+	})
+	pA := w.ID("pA")
+	sameAnswers(t, w, b, ref, "at first", pA)
+	name, value := credentials(t, w, "A1")
+	counter.Reset()
+	post(t, b, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if n := counter.Count(); n != 0 {
+		t.Fatalf("a repeated grid ran %d statements on server B; want it from the cache", n)
+	}
+
+	proxy.Down()
+	awaitCond(t, "B's listener to notice", func() bool { _, ok := hub.GridVersion(client, pA); return !ok })
+	a.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(apitest.System())
+	sameAnswers(t, w, b, ref, "while B's listener is away", pA)
+	if err := proxy.Up(); err != nil {
+		t.Fatal(err)
+	}
+	awaitCond(t, "B's listener to be back", func() bool { _, ok := hub.GridVersion(client, pA); return ok })
+	sameAnswers(t, w, b, ref, "after B's listener is back", pA)
+}
+
+func awaitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -180,7 +180,7 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 					continue
 				}
 				var m message
-				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil) {
+				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil || m.Grid != nil) {
 					h.deliver(m)
 				}
 			case <-time.After(90 * time.Second):
