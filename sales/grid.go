@@ -10,7 +10,6 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
-	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/project"
@@ -93,11 +92,9 @@ func NoteLapse(ctx context.Context) (context.Context, *time.Time) {
 	return context.WithValue(ctx, lapseKey{}, t), t
 }
 
-// nextLapse is the earliest expiry of a live hold among a project's units.
-// Staff see the expiries among the units loaded; others see a held unit
-// without its expiry (maskHolds), and then one more statement reads the
-// earliest expiry of the project's live holds as the server itself: it
-// answers a time only, and is never shown to anyone.
+// nextLapse is the earliest expiry of a live hold among the units loaded.
+// Staff see each unit's expiry; others see a held unit without it
+// (maskHolds), and then a probe of package rule answers the moment.
 func nextLapse(ctx context.Context, client *ent.Client, projectID pulid.ID, units []*ent.Unit) (time.Time, error) {
 	var first time.Time
 	for _, u := range units {
@@ -108,30 +105,13 @@ func nextLapse(ctx context.Context, client *ent.Client, projectID pulid.ID, unit
 			if rule.IsStaff(auth.FromContext(ctx)) {
 				continue // held with no end: it never lapses
 			}
-			return earliestLapse(ctx, client, projectID)
+			return rule.NextHoldLapse(ctx, client, projectID)
 		}
 		if first.IsZero() || u.HoldExpiresAt.Before(first) {
 			first = *u.HoldExpiresAt
 		}
 	}
 	return first, nil
-}
-
-func earliestLapse(ctx context.Context, client *ent.Client, projectID pulid.ID) (time.Time, error) {
-	u, err := client.Unit.Query().
-		Where(unit.ProjectID(projectID), rule.LiveHold(clock.Now(ctx))).
-		Order(ent.Asc(unit.FieldHoldExpiresAt)).
-		Select(unit.FieldID, unit.FieldStatus, unit.FieldHoldExpiresAt).
-		First(auth.SystemContext(ctx))
-	switch {
-	case ent.IsNotFound(err):
-		return time.Time{}, nil
-	case err != nil:
-		return time.Time{}, err
-	case u.HoldExpiresAt == nil:
-		return time.Time{}, nil
-	}
-	return *u.HoldExpiresAt, nil
 }
 
 func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit) *Grid {
