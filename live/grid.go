@@ -124,12 +124,14 @@ func (h *Hub) installGrid(client *ent.Client) {
 			switch c, ok := ctx.Value(changingKey{}).(changing); {
 			case m.Op().Is(ent.OpCreate):
 				projectID, _ = m.ProjectID()
+			case m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) && onlyHoldFields(m):
+				// A status change (a hold, a release, a sale): the status
+				// hook announces each changed unit with its project, and
+				// the announcement moves the version; a second one would
+				// cost the write a statement (NOTIFY) for nothing.
+				return next.Mutate(ctx, m)
 			case ok:
 				projectID = c.projectID
-			case m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) && onlyHoldFields(m):
-				// A status change: the status hook names each changed
-				// unit's project, and delivering it moves the version.
-				return next.Mutate(ctx, m)
 			}
 			return h.changeGrid(ctx, next, m, projectID)
 		})
