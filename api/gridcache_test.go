@@ -309,3 +309,34 @@ func awaitCond(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Credentials are checked on every request, whatever the cache holds: a
+// deactivated agent is refused, and an agent moved off the project (a token
+// with other projects) gets NOT_FOUND, as without the cache.
+func TestGridCacheChecksTheViewerEachTime(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	ref := uncached(env)
+	pA := w.ID("pA")
+	sameAnswers(t, w, env.Handler, ref, "at first", pA)
+
+	moved := *w.Viewers["A2"]
+	moved.ProjectIDs = []pulid.ID{w.ID("pB")}
+	tok, _, err := env.Signer.Issue(&moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, got := post(t, env.Handler, "Authorization", "Bearer "+tok, gridCacheQuery, map[string]any{"p": pA})
+	if code != http.StatusOK || !bytes.Contains(got.Errors, []byte(`"NOT_FOUND"`)) || string(got.Data) != "null" {
+		t.Fatalf("an agent moved off the project: %d %s %s", code, got.Data, got.Errors)
+	}
+
+	name, value := credentials(t, w, "A1")
+	env.Client.User.UpdateOneID(w.ID("A1")).SetActive(false).ExecX(apitest.System())
+	start := time.Now()
+	env.Now = func() time.Time { return time.Now().Add(auth.DefaultRevocationTTL + time.Since(start)) }
+	code, got = post(t, env.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if code != http.StatusUnauthorized || !bytes.Contains(got.Errors, []byte(`"UNAUTHENTICATED"`)) {
+		t.Fatalf("a deactivated agent: %d %s %s", code, got.Data, got.Errors)
+	}
+}
