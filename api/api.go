@@ -54,6 +54,10 @@ type Config struct {
 	// ServeMetrics serves Deps.Metrics at GET /metrics on this handler
 	// (otherwise the server serves it on a listener of its own, or not at all).
 	ServeMetrics bool
+	// GridCacheBytes bounds the sales-grid answers kept for reuse (see
+	// gridCache); 0 means DefaultGridCacheBytes, a negative value keeps none.
+	// Answers are kept only when Deps.Hub is installed on Deps.Client.
+	GridCacheBytes int
 }
 
 // Deps are the services the handler uses.
@@ -165,6 +169,13 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv.Use(graph.NewTransactioner(deps.Client))
 	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})
+	if deps.Hub != nil && cfg.GridCacheBytes >= 0 {
+		size := cfg.GridCacheBytes
+		if size == 0 {
+			size = DefaultGridCacheBytes
+		}
+		srv.Use(newGridCache(deps.Client, deps.Hub, size))
+	}
 	limited := limitRequests(cfg.Limits, links.now, srv)
 	return withCloseCode(withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, deps.Revoked, limited))))
 }

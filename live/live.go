@@ -75,6 +75,7 @@ func (e *ComplaintEvent) mayConcern(v *auth.Viewer) bool {
 type message struct {
 	Unit      *UnitEvent      `json:"unit,omitempty"`
 	Complaint *ComplaintEvent `json:"complaint,omitempty"`
+	Grid      *GridEvent      `json:"grid,omitempty"`
 }
 
 func (m message) topic() string {
@@ -84,6 +85,19 @@ func (m message) topic() string {
 	return complaints
 }
 
+// changesGrid moves the grid version a message says changed, if any, and
+// reports whether it is only about grids (no subscriber waits for it).
+func (h *Hub) changesGrid(m message) bool {
+	switch {
+	case m.Unit != nil:
+		h.gridChanged(m.Unit.ProjectID)
+	case m.Grid != nil:
+		h.gridChanged(m.Grid.ProjectID)
+		return true
+	}
+	return false
+}
+
 // Hub fans messages out to the subscribers of each topic (a project's units,
 // or complaints) in this process.
 type Hub struct {
@@ -91,6 +105,8 @@ type Hub struct {
 	subs map[string]map[chan message]struct{}
 	// notify is set on PostgreSQL: messages travel through NOTIFY.
 	notify atomic.Bool
+	// grid numbers the versions of projects' sales grids (see GridVersion).
+	grid versions
 }
 
 // NewHub returns a hub that delivers in-process (SQLite).
@@ -120,6 +136,9 @@ func (h *Hub) subscribe(ctx context.Context, topic string) <-chan message {
 // deliver hands a message to this process's subscribers; a subscriber too
 // slow to keep 64 messages misses the newest rather than stalling everyone.
 func (h *Hub) deliver(m message) {
+	if h.changesGrid(m) {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[m.topic()] {
@@ -133,7 +152,17 @@ func (h *Hub) deliver(m message) {
 // Listen makes the hub deliver the messages that any process announces on the
 // PostgreSQL at dsn, until ctx ends.
 func (h *Hub) Listen(ctx context.Context, dsn string) error {
-	l := pq.NewListener(dsn, time.Second, time.Minute, nil)
+	// While the listener is down another process's change goes unheard:
+	// grid versions are not trusted until it is back (and then nothing from
+	// before the gap is).
+	l := pq.NewListener(dsn, time.Second, time.Minute, func(ev pq.ListenerEventType, _ error) {
+		switch ev {
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			h.setDeaf(true)
+		case pq.ListenerEventReconnected:
+			h.setDeaf(false)
+		}
+	})
 	if err := l.Listen(channel); err != nil {
 		l.Close()
 		return err
@@ -147,10 +176,11 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 				return
 			case n := <-l.Notify:
 				if n == nil { // reconnected: events in between are lost; clients refetch on reconnect
+					h.setDeaf(false)
 					continue
 				}
 				var m message
-				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil) {
+				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil || m.Grid != nil) {
 					h.deliver(m)
 				}
 			case <-time.After(90 * time.Second):
@@ -161,8 +191,11 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 	return nil
 }
 
-// Install makes every status change of a unit through client an event.
+// Install makes every status change of a unit through client an event, and
+// every other write that changes what a sales grid shows move the grid's
+// version (see GridVersion).
 func (h *Hub) Install(client *ent.Client) {
+	h.installGrid(client)
 	client.Unit.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.UnitFunc(func(ctx context.Context, m *ent.UnitMutation) (ent.Value, error) {
 			status, ok := m.Status()
@@ -181,7 +214,7 @@ func (h *Hub) Install(client *ent.Client) {
 					return v, nil
 				case 1:
 					e := &UnitEvent{UnitID: c.unitID, ProjectID: c.projectID, Status: status, At: time.Now().UTC()}
-					return v, h.announce(ctx, m.Client(), message{Unit: e})
+					return v, h.announceTx(ctx, m, message{Unit: e})
 				default:
 					return nil, fmt.Errorf("live: an update of unit %s changed %d rows", c.unitID, n)
 				}
@@ -203,7 +236,7 @@ func (h *Hub) Install(client *ent.Client) {
 			now := time.Now().UTC()
 			for _, u := range changed {
 				e := &UnitEvent{UnitID: u.ID, ProjectID: u.ProjectID, Status: status, At: now}
-				if err := h.announce(ctx, m.Client(), message{Unit: e}); err != nil {
+				if err := h.announceTx(ctx, m, message{Unit: e}); err != nil {
 					return nil, err
 				}
 			}
@@ -232,27 +265,48 @@ func (h *Hub) AnnounceComplaint(ctx context.Context, client *ent.Client, e Compl
 	return h.announce(ctx, client, message{Complaint: &e})
 }
 
-// announce sends a message when the change commits.
+// announce sends a message when the transaction in ctx, if any, commits.
 func (h *Hub) announce(ctx context.Context, client *ent.Client, e message) error {
+	return h.send(ctx, client, ent.TxFromContext(ctx), e)
+}
+
+// send sends a message when tx commits (now when tx is nil). On PostgreSQL
+// the NOTIFY rides in the transaction and reaches every process, this one
+// included, but perhaps only after the writer's response: this process moves
+// the grid version itself at commit, so that the writer reads its write.
+func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, e message) error {
 	if h.notify.Load() {
 		b, _ := json.Marshal(e)
-		_, err := client.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b))
-		return err
-	}
-	if tx := ent.TxFromContext(ctx); tx != nil {
-		tx.OnCommit(func(next ent.Committer) ent.Committer {
-			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-				err := next.Commit(ctx, tx)
-				if err == nil {
-					h.deliver(e)
-				}
-				return err
-			})
-		})
+		if _, err := client.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b)); err != nil {
+			return err
+		}
+		afterCommit(tx, func(error) { h.changesGrid(e) })
 		return nil
 	}
-	h.deliver(e)
+	afterCommit(tx, func(err error) {
+		if err == nil {
+			h.deliver(e)
+		} else {
+			h.changesGrid(e) // a failed commit may still have committed: no grid may trust the old state
+		}
+	})
 	return nil
+}
+
+// afterCommit runs f with the commit's outcome once tx commits, or at once
+// (with nil) when there is no transaction.
+func afterCommit(tx *ent.Tx, f func(error)) {
+	if tx == nil {
+		f(nil)
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			f(err)
+			return err
+		})
+	})
 }
 
 // Watch streams the status changes of a project's units that the viewer in

@@ -6,13 +6,16 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"estatecrm/apperr"
+	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/rule"
 )
 
 // Grid is a project's sales-control grid (销控表).
@@ -68,7 +71,47 @@ func LoadGrid(ctx context.Context, client *ent.Client, projectID pulid.ID) (*Gri
 	if err != nil {
 		return nil, err
 	}
-	return assemble(p, buildings, units), nil
+	g := assemble(p, buildings, units)
+	if note, ok := ctx.Value(lapseKey{}).(*time.Time); ok {
+		if *note, err = nextLapse(ctx, client, projectID, units); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+type lapseKey struct{}
+
+// NoteLapse returns a context in which LoadGrid notes, in the time
+// returned, when the grid it loaded stops being true by itself: the earliest
+// expiry of a live hold among the project's units, after which that unit
+// reads as available (rule.HoldLapsed); zero if no hold runs out. A cache of
+// grid answers keeps one no longer than that.
+func NoteLapse(ctx context.Context) (context.Context, *time.Time) {
+	t := new(time.Time)
+	return context.WithValue(ctx, lapseKey{}, t), t
+}
+
+// nextLapse is the earliest expiry of a live hold among the units loaded.
+// Staff see each unit's expiry; others see a held unit without it
+// (maskHolds), and then a probe of package rule answers the moment.
+func nextLapse(ctx context.Context, client *ent.Client, projectID pulid.ID, units []*ent.Unit) (time.Time, error) {
+	var first time.Time
+	for _, u := range units {
+		if u.Status != unit.StatusHELD {
+			continue
+		}
+		if u.HoldExpiresAt == nil {
+			if rule.IsStaff(auth.FromContext(ctx)) {
+				continue // held with no end: it never lapses
+			}
+			return rule.NextHoldLapse(ctx, client, projectID)
+		}
+		if first.IsZero() || u.HoldExpiresAt.Before(first) {
+			first = *u.HoldExpiresAt
+		}
+	}
+	return first, nil
 }
 
 func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit) *Grid {

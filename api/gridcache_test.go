@@ -1,0 +1,342 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"estatecrm/api"
+	"estatecrm/api/apitest"
+	"estatecrm/auth"
+	"estatecrm/database"
+	"estatecrm/database/dbtest"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
+	"estatecrm/live"
+	"estatecrm/money"
+)
+
+// gridCacheQuery asks for fields each role sees differently: the project's
+// hold minutes and who holds a unit (staff only), unpublished units (not
+// portals), and a __typename and an alias.
+const gridCacheQuery = `query($p: ID!) { g: salesGrid(projectId: $p) {
+  __typename
+  project { id name published holdMinutes }
+  statusCounts { status count }
+  buildings { building { id name } floors { floor units { ...cell } } }
+} }
+fragment cell on Unit { id number status price: listPrice published heldByID heldForID holdExpiresAt }`
+
+// gridHolderQuery asks for the customer a unit is held for, which differs
+// between two agents of one project (A2 may not see A1's customer): the
+// cache leaves it to the field.
+const gridHolderQuery = `query($p: ID!) { salesGrid(projectId: $p) {
+  buildings { floors { units { id status heldFor { id name } heldBy { id } } } } } }`
+
+// uncached returns a handler over env's database and hub that keeps no grid
+// answers: what each answer must equal.
+func uncached(env *apitest.Env) http.Handler {
+	now := func() time.Time { return env.Now() }
+	return api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, GridCacheBytes: -1}, api.Deps{
+		Client:   env.Client,
+		DB:       env.DB.SQL,
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Signer:   env.Signer,
+		Sessions: auth.NewSessions(env.Client, env.Signer, time.Hour, now),
+		APIKeys:  auth.NewAPIKeys(env.Client, now),
+		Now:      now,
+		Hub:      env.Hub,
+	})
+}
+
+// gridAnswer is what of an answer must not depend on the cache.
+type gridAnswer struct {
+	Data       json.RawMessage `json:"data"`
+	Errors     json.RawMessage `json:"errors"`
+	Extensions json.RawMessage `json:"extensions"`
+}
+
+// post sends query as the holder of header (name: value) to h.
+func post(t *testing.T, h http.Handler, name, value, query string, vars map[string]any) (int, gridAnswer) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(name, value)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var a gridAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatalf("not JSON: %s", rec.Body)
+	}
+	return rec.Code, a
+}
+
+// credentials returns the header an actor of w sends, issued at the
+// current clock (tokens expire when a test moves it).
+func credentials(t *testing.T, w *apitest.World, actor string) (string, string) {
+	t.Helper()
+	if actor == "portal" {
+		return "X-API-Key", w.PortalKey
+	}
+	tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Authorization", "Bearer " + tok
+}
+
+// sameAnswers asks the grid of project p, as each actor, of the cached
+// handler and of ref, and fails unless the answers are the same.
+func sameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, step string, p pulid.ID) {
+	t.Helper()
+	if d := gridDiff(t, w, cached, ref, p); d != "" {
+		t.Fatalf("%s: %s", step, d)
+	}
+}
+
+// soonSameAnswers is sameAnswers for a change made by another process,
+// which hears of it through PostgreSQL a moment later.
+func soonSameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, step string, p pulid.ID) {
+	t.Helper()
+	d := gridDiff(t, w, cached, ref, p)
+	for deadline := time.Now().Add(10 * time.Second); d != "" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		d = gridDiff(t, w, cached, ref, p)
+	}
+	if d != "" {
+		t.Fatalf("%s: %s", step, d)
+	}
+}
+
+// gridDiff returns the first difference between the answers of cached and
+// ref to each actor's grid queries, or "".
+func gridDiff(t *testing.T, w *apitest.World, cached, ref http.Handler, p pulid.ID) string {
+	t.Helper()
+	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "H1", "B1"} {
+		name, value := credentials(t, w, actor)
+		for _, q := range []string{gridCacheQuery, gridHolderQuery} {
+			vars := map[string]any{"p": p}
+			// Twice: the second may be answered from the first.
+			for range 2 {
+				codeGot, got := post(t, cached, name, value, q, vars)
+				codeWant, want := post(t, ref, name, value, q, vars)
+				if codeGot != codeWant || !bytes.Equal(got.Data, want.Data) || !bytes.Equal(got.Errors, want.Errors) ||
+					!bytes.Equal(got.Extensions, want.Extensions) || !bytes.Contains(got.Extensions, []byte(`"cost":{"requested":`)) {
+					return fmt.Sprintf("%s: cached %d %s %s %s\nwant %d %s %s %s", actor,
+						codeGot, got.Data, got.Errors, got.Extensions, codeWant, want.Data, want.Errors, want.Extensions)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// Every actor gets from the cache the answer the field gives, after each
+// kind of change a grid shows; and the cache does answer.
+func TestGridCacheAnswersAsTheField(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	ref := uncached(env)
+	pA := w.ID("pA")
+	sameAnswers(t, w, env.Handler, ref, "at first", pA)
+
+	// A second handler over the same client and hub (a second api.New in
+	// one process) sees the changes made through the first at once.
+	now := func() time.Time { return env.Now() }
+	twin := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
+		Client: env.Client, DB: env.DB.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Signer: env.Signer, APIKeys: auth.NewAPIKeys(env.Client, now), Now: now, Hub: env.Hub,
+	})
+	sameAnswers(t, w, twin, ref, "twin at first", pA)
+
+	// The cache answers: a repeated grid reads nothing from the database.
+	name, value := credentials(t, w, "A1")
+	post(t, env.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	env.Counter.Reset()
+	post(t, env.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if n := env.Counter.Count(); n != 0 {
+		t.Fatalf("a repeated grid ran %d statements; want it from the cache", n)
+	}
+
+	// A1 holds a unit: A1 reads it at once (the same process), A2 sees the
+	// unit held but not for whom.
+	code, res := post(t, env.Handler, name, value, holdMutation, map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")})
+	if code != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("hold: %d %s", code, res.Errors)
+	}
+	sameAnswers(t, w, env.Handler, ref, "after a hold", pA)
+	sameAnswers(t, w, twin, ref, "twin after a hold", pA)
+
+	ctx := apitest.System()
+	env.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after a price change", pA)
+	sameAnswers(t, w, twin, ref, "twin after a price change", pA)
+
+	// A status change alone, not through a sales workflow: the status hook
+	// announces it.
+	env.Client.Unit.UpdateOneID(w.ID("uUnpub")).SetStatus(unit.StatusRESERVED).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after a status change", pA)
+
+	env.Client.Unit.UpdateOneID(w.ID("uR")).SetPublished(false).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after a unit is unpublished", pA)
+
+	env.Client.Building.UpdateOneID(w.ID("bA")).SetName("新1栋").ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after a building is renamed", pA)
+
+	env.Client.Project.UpdateOneID(w.ID("pA")).SetHoldMinutes(45).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after the project's rules change", pA)
+
+	env.Client.Project.UpdateOneID(w.ID("pA")).SetPublished(false).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after the project is unpublished", pA)
+	env.Client.Project.UpdateOneID(w.ID("pA")).SetPublished(true).ExecX(ctx)
+	sameAnswers(t, w, env.Handler, ref, "after the project is published again", pA)
+
+	// The holds lapse by themselves: uHeld's at the world's time + 30
+	// minutes, uFree's 30 minutes after it was held.
+	start := time.Now()
+	env.Now = func() time.Time { return time.Now().Add(46*time.Minute + time.Since(start)) }
+	sameAnswers(t, w, env.Handler, ref, "after the holds lapse", pA)
+	sameAnswers(t, w, twin, ref, "twin after the holds lapse", pA)
+}
+
+// A change made through one server process reaches the grid answers of
+// another, on PostgreSQL, through LISTEN/NOTIFY: a hold (the status hook) and
+// a price (the grid hooks).
+func TestGridCacheAcrossServers(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("several server processes share changes through PostgreSQL; set TEST_DATABASE_URL")
+	}
+	a := apitest.New(t)
+	w := a.World(t)
+	b := a.Second(t)
+	ref := uncached(a)
+	pA := w.ID("pA")
+	sameAnswers(t, w, b.Handler, ref, "at first", pA)
+
+	name, value := credentials(t, w, "A1")
+	b.Counter.Reset()
+	post(t, b.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if n := b.Counter.Count(); n != 0 {
+		t.Fatalf("a repeated grid ran %d statements on server B; want it from the cache", n)
+	}
+
+	code, res := post(t, a.Handler, name, value, holdMutation, map[string]any{"u": w.ID("uFree"), "c": w.ID("cA1")})
+	if code != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("hold: %d %s", code, res.Errors)
+	}
+	sameAnswers(t, w, a.Handler, ref, "server A after its own hold", pA)
+	soonSameAnswers(t, w, b.Handler, ref, "server B after a hold through A", pA)
+
+	a.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(apitest.System())
+	soonSameAnswers(t, w, b.Handler, ref, "server B after a price change through A", pA)
+}
+
+// A process whose listener loses PostgreSQL may miss a change: while it is
+// away the grid is not answered from the cache, and nothing kept from before
+// is answered after it is back.
+func TestGridCacheForgetsWhatItMayHaveMissed(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("the listener of several server processes is PostgreSQL's; set TEST_DATABASE_URL")
+	}
+	a := apitest.New(t)
+	w := a.World(t)
+	ref := uncached(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := a.Hub.Listen(ctx, a.DB.URL); err != nil { // A announces its changes
+		t.Fatal(err)
+	}
+
+	// Server B: its own connections, and a listener behind a proxy that
+	// the test takes down.
+	db, err := database.Open(ctx, a.DB.URL, database.Pool{MaxOpen: 5, MaxIdle: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	counter := dbtest.NewCounter(db.Driver)
+	client := database.NewClient(counter)
+	proxy, listenURL := dbtest.ProxyURL(t, a.DB.URL)
+	hub := live.NewHub()
+	if err := hub.Listen(ctx, listenURL); err != nil {
+		t.Fatal(err)
+	}
+	hub.Install(client)
+	now := func() time.Time { return a.Now() }
+	b := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
+		Client: client, DB: db.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Signer: a.Signer, APIKeys: auth.NewAPIKeys(client, now), Now: now, Hub: hub,
+		// Revocation checks on a client of their own: counter counts the grid's statements.
+		Revoked: auth.NewRevocations(database.NewClient(db.Driver), 0, now),
+	})
+	pA := w.ID("pA")
+	sameAnswers(t, w, b, ref, "at first", pA)
+	name, value := credentials(t, w, "A1")
+	counter.Reset()
+	post(t, b, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if n := counter.Count(); n != 0 {
+		t.Fatalf("a repeated grid ran %d statements on server B; want it from the cache", n)
+	}
+
+	proxy.Down()
+	awaitCond(t, "B's listener to notice", func() bool { _, ok := hub.GridVersion(client, pA); return !ok })
+	a.Client.Unit.UpdateOneID(w.ID("uFree")).SetListPrice(money.Yuan(4_321_000)).ExecX(apitest.System())
+	sameAnswers(t, w, b, ref, "while B's listener is away", pA)
+	if err := proxy.Up(); err != nil {
+		t.Fatal(err)
+	}
+	awaitCond(t, "B's listener to be back", func() bool { _, ok := hub.GridVersion(client, pA); return ok })
+	sameAnswers(t, w, b, ref, "after B's listener is back", pA)
+}
+
+func awaitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Credentials are checked on every request, whatever the cache holds: a
+// deactivated agent is refused, and an agent moved off the project (a token
+// with other projects) gets NOT_FOUND, as without the cache.
+func TestGridCacheChecksTheViewerEachTime(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	ref := uncached(env)
+	pA := w.ID("pA")
+	sameAnswers(t, w, env.Handler, ref, "at first", pA)
+
+	moved := *w.Viewers["A2"]
+	moved.ProjectIDs = []pulid.ID{w.ID("pB")}
+	tok, _, err := env.Signer.Issue(&moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, got := post(t, env.Handler, "Authorization", "Bearer "+tok, gridCacheQuery, map[string]any{"p": pA})
+	if code != http.StatusOK || !bytes.Contains(got.Errors, []byte(`"NOT_FOUND"`)) || string(got.Data) != "null" {
+		t.Fatalf("an agent moved off the project: %d %s %s", code, got.Data, got.Errors)
+	}
+
+	name, value := credentials(t, w, "A1")
+	env.Client.User.UpdateOneID(w.ID("A1")).SetActive(false).ExecX(apitest.System())
+	start := time.Now()
+	env.Now = func() time.Time { return time.Now().Add(auth.DefaultRevocationTTL + time.Since(start)) }
+	code, got = post(t, env.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
+	if code != http.StatusUnauthorized || !bytes.Contains(got.Errors, []byte(`"UNAUTHENTICATED"`)) {
+		t.Fatalf("a deactivated agent: %d %s %s", code, got.Data, got.Errors)
+	}
+}
