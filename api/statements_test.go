@@ -272,7 +272,9 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	const reserve = `mutation($u: ID!, $c: ID!, $d: Int) {
 	  reserveUnit(input: {unitId: $u, customerId: $c, discountBp: $d, deposit: "50000.00", paymentMethod: MORTGAGE}) { deal { id stage price } } }`
 	var res struct {
-		ReserveUnit struct{ Deal struct{ ID, Stage, Price string } }
+		ReserveUnit struct {
+			Deal struct{ ID, Stage, Price string }
+		}
 	}
 	mustUnmarshal(t, measure("reserveUnit", 4, reserve, map[string]any{"u": units[0].ID, "c": c.ID}), &res)
 	if res.ReserveUnit.Deal.Stage != "RESERVED" || res.ReserveUnit.Deal.Price != units[0].ListPrice.String() {
