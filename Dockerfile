@@ -20,11 +20,14 @@ WORKDIR /
 ENV ADDR=:8080 UPLOAD_DIR=/data/uploads
 # Garbage collection: a grid request allocates ~4 MB, so collecting less
 # often (GOGC=400) served up to ~1.8x the grid requests at 50 clients (issue
-# 10), at the cost of a larger heap, which GOMEMLIMIT caps. The default keeps
-# the process within SPEC's 150 MB; with a larger container, set GOMEMLIMIT to
+# 10), at the cost of a larger heap, which GOMEMLIMIT caps. GOMEMLIMIT counts
+# the Go heap, stacks and runtime, not the binary's ~25 MB of mapped code, and
+# each login leaves a 19 MiB argon2id block behind: at 128MiB 51 logins took
+# the process to 153–157 MB (cmd/bench), so 100MiB keeps it within SPEC's
+# 150 MB; with a larger container, set GOMEMLIMIT to
 # about 80% of its memory limit (docker run -m 512m -e GOMEMLIMIT=400MiB …)
 # and the collector runs less often.
-ENV GOGC=400 GOMEMLIMIT=128MiB
+ENV GOGC=400 GOMEMLIMIT=100MiB
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["/estatecrm", "healthcheck"]
 ENTRYPOINT ["/estatecrm"]
