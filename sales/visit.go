@@ -188,19 +188,7 @@ const projectProtectionDays = "project_protection_days"
 
 // protectionDays returns the protection days read beside c (nil: the default).
 func protectionDays(c *ent.Customer) (*int, error) {
-	v, err := c.Value(projectProtectionDays)
-	if err != nil {
-		return nil, err
-	}
-	var n sql.NullInt64
-	if err := n.Scan(v); err != nil {
-		return nil, err
-	}
-	if !n.Valid {
-		return nil, nil
-	}
-	days := int(n.Int64)
-	return &days, nil
+	return nullableInt(c.Value(projectProtectionDays))
 }
 
 // forward returns the later of two stages; LOST stays LOST.
