@@ -23,6 +23,7 @@
 //	go run ./cmd/bench                       # 16 clients (50 for grid and writes), 3 rounds of 5 s
 //	go run ./cmd/bench -clients 50 -duration 10s -rounds 2 -scale 100   # 1 M customers, 200 k units, ~10 M visits
 //	go run ./cmd/bench -cpuprofile /tmp/prof # and a CPU profile under each request
+//	go run ./cmd/bench -only 'grid|hold'    # only these requests
 //	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
 package main
 
@@ -33,6 +34,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -56,6 +58,8 @@ type options struct {
 	// keepIndexes loads the scale data with the indexes in place instead
 	// of rebuilding them after the copy.
 	keepIndexes bool
+	// only keeps the requests whose names match it (all when nil).
+	only *regexp.Regexp
 }
 
 func main() {
@@ -72,8 +76,16 @@ func main() {
 	flag.IntVar(&o.scale, "scale", 0, "add scale × (10,000 customers, ~100,000 visits, a project of 2,000 units) to the demo data, by COPY (100: 1 M customers, 200 k units, ~10 M visits)")
 	flag.BoolVar(&o.keepIndexes, "scale-keep-indexes", false, "copy the scale data with the indexes and foreign keys in place (slower) instead of rebuilding them after the copy")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the timed rounds, take a CPU profile of the real server under each request's load into this directory and print each one's top 10 (go tool pprof -top)")
+	only := flag.String("only", "", "run only the requests whose names match this regular expression (e.g. 'grid|logVisit')")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			log.Fatal("bench: -only: ", err)
+		}
+		o.only = re
+	}
 	if *short {
 		o.clients, o.write, o.duration, o.rounds, o.counted = 2, 4, 300*time.Millisecond, 1, 3
 	}

@@ -195,6 +195,9 @@ type request struct {
 	// hwm is the real server's peak RSS (VmHWM, KiB) after its last run of
 	// this request: the request whose run raises it is what sets the peak.
 	hwm int64
+	// serverCPU and clientCPU are the processor time of the real server
+	// and of this command during the real server's timed runs.
+	serverCPU, clientCPU time.Duration
 }
 
 // real sends the request's steps in turn to the real server as client i.

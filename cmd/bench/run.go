@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +121,10 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	defer base.close()
-	reqs := requests(f, o, srv.url, base.url, hc)
+	reqs := selected(o, requests(f, o, srv.url, base.url, hc))
+	if len(reqs) == 0 {
+		return fmt.Errorf("no request matches -only %s", o.only)
+	}
 	for _, r := range reqs {
 		if r.baseline != nil {
 			if err := check(r); err != nil {
@@ -176,7 +180,7 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 		return err
 	}
 	defer base.close()
-	counted := requests(f.at(srv.url), o, srv.url, base.url, hc)
+	counted := selected(o, requests(f.at(srv.url), o, srv.url, base.url, hc))
 	// A request's steps (holdUnit, then releaseHold) are counted each on
 	// its own, between reads of the counter.
 	measureSteps := func(r *request) (stmts, txctl []float64, err error) {
@@ -229,6 +233,14 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 	return nil
 }
 
+// selected keeps the requests -only names.
+func selected(o options, reqs []*request) []*request {
+	if o.only == nil {
+		return reqs
+	}
+	return slices.DeleteFunc(reqs, func(r *request) bool { return !o.only.MatchString(r.name) })
+}
+
 func sum(xs []float64) float64 {
 	var t float64
 	for _, x := range xs {
@@ -252,9 +264,12 @@ func drive(o options, reqs []*request, pid int) {
 					loadgen.Drive(r.clients, warm, call)
 					continue
 				}
+				server, client := loadgen.CPU(pid), loadgen.CPU(os.Getpid())
 				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
 				if s == 0 {
 					r.hwm = loadgen.Status(pid, "VmHWM")
+					r.serverCPU += loadgen.CPU(pid) - server
+					r.clientCPU += loadgen.CPU(os.Getpid()) - client
 				}
 			}
 		}
@@ -280,6 +295,10 @@ func report(o options, reqs []*request, pid int, gc []string) {
 				fmt.Printf("%-30s first error: %.200v\n", "", res.First)
 			}
 		}
+		if n := len(r.results[0].Latencies); n > 0 {
+			fmt.Printf("%-30s CPU per request: server %.2f ms, bench client %.2f ms\n", "",
+				float64(r.serverCPU.Microseconds())/1000/float64(n), float64(r.clientCPU.Microseconds())/1000/float64(n))
+		}
 		if len(r.steps) > 1 {
 			var parts []string
 			for k, st := range r.steps {
@@ -296,6 +315,7 @@ func report(o options, reqs []*request, pid int, gc []string) {
 	}
 	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
 	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
+	fmt.Println("CPU per request: processor time of the real server's process and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to PostgreSQL and other work")
 	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
 

@@ -68,6 +68,9 @@ func (c *Client) Post(url string, body []byte) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if data, ok := plainData(res.StatusCode, b); ok {
+		return data, nil
+	}
 	var env struct {
 		Data   json.RawMessage
 		Errors []struct{ Message string }
@@ -82,6 +85,30 @@ func (c *Client) Post(url string, body []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
 	}
 	return env.Data, nil
+}
+
+// dataPrefix opens an answer that has no errors: estatecrm's server (and the
+// bench's baseline) write "errors" before "data" (graph/guard.writeResponse).
+var dataPrefix = []byte(`{"data":`)
+
+// plainData returns the data of an answer of the plain shape
+// {"data":…} (with or without a newline), without decoding it. The load
+// commands share the machine with the server they measure: decoding every
+// 100 KB sales grid took a share of the two cores that the server then did
+// not have, and put the client's queueing into the latencies. Anything
+// else (errors, extensions, another status) is left to the full decode;
+// a key in the data named like one of the envelope's only sends it there too.
+func plainData(status int, b []byte) (json.RawMessage, bool) {
+	b = bytes.TrimRight(b, "\n")
+	if status != http.StatusOK || !bytes.HasPrefix(b, dataPrefix) || !bytes.HasSuffix(b, []byte("}")) {
+		return nil, false
+	}
+	for _, key := range []string{`"errors":`, `"extensions":`, `"label":`, `"path":`, `"hasNext":`} {
+		if bytes.Contains(b, []byte(key)) {
+			return nil, false
+		}
+	}
+	return b[len(dataPrefix) : len(b)-1], true
 }
 
 // Result is what Drive measured.
@@ -176,6 +203,28 @@ func Status(pid int, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// CPU returns the processor time (user and system) process pid has used,
+// from /proc/PID/stat, in clock ticks of 10 ms; 0 when it cannot be read.
+func CPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	// Fields 14 and 15 (utime, stime) are the 12th and 13th after ")".
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // Loopback refuses any host in raw (a URL) but this machine: the commands

@@ -1,0 +1,64 @@
+package loadgen
+
+import (
+	"crypto/sha256"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+)
+
+// The client reads the data of a plain answer without decoding it, and
+// still reports every answer that carries errors, whatever their place.
+func TestPostReturnsDataOrTheFirstError(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		data, err  string
+	}{
+		{"plain", `{"data":{"units":[1,2]}}` + "\n", 200, `{"units":[1,2]}`, ""},
+		{"errors first", `{"errors":[{"message":"boom"}],"data":null}`, 200, "", "boom"},
+		{"errors after data", `{"data":{"a":1},"errors":[{"message":"late"}]}`, 200, "", "late"},
+		{"extensions", `{"data":{"a":1},"extensions":{"cost":3}}`, 200, `{"a":1}`, ""},
+		{"a data key named like the envelope", `{"data":{"path":"x"}}`, 200, `{"path":"x"}`, ""},
+		{"refused", `{"errors":[{"message":"slow down"}]}`, 429, "", "slow down"},
+		{"not json", `oops`, 502, "", "HTTP 502: oops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := &Client{URL: srv.URL, HTTP: srv.Client()}
+			data, err := c.Raw("{ a }", nil)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || string(data) != tc.data {
+				t.Fatalf("data %s, err %v; want %s", data, err, tc.data)
+			}
+		})
+	}
+}
+
+// CPU reads this process's processor time, which grows as it works.
+func TestCPUOfThisProcessGrows(t *testing.T) {
+	before := CPU(os.Getpid())
+	deadline := time.Now().Add(10 * time.Second)
+	for x := 0; CPU(os.Getpid()) < before+50*time.Millisecond; x++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU stayed at %v after 10 s of hashing", CPU(os.Getpid()))
+		}
+		_ = sha256.Sum256([]byte{byte(x)})
+	}
+	if CPU(1<<30) != 0 {
+		t.Fatal("a process that does not exist has used processor time")
+	}
+}
