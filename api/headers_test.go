@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,6 +138,41 @@ func TestSocketOrigins(t *testing.T) {
 		}
 		if !ok && res != nil && res.StatusCode != http.StatusForbidden {
 			t.Errorf("origin %s: status %d", origin, res.StatusCode)
+		}
+	}
+}
+
+// An answer goes out with its length (not chunked), however large: a phone
+// reads a 100 KB sales grid into one buffer of the right size. Checked
+// over a real HTTP connection, where net/http would otherwise chunk any
+// answer above its 4 KB buffer.
+func TestAnswersCarryTheirLength(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 2, 20, 6) // 240 units: well above 4 KB
+	srv := httptest.NewServer(env.Handler)
+	defer srv.Close()
+	tok, _, err := env.Signer.Issue(apitest.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"grid":   `{"query":"query($p: ID!) { salesGrid(projectId: $p) { buildings { floors { units { id number status listPrice } } } } }","variables":{"p":"` + string(p.ID) + `"}}`,
+		"errors": `{"query":"{ node(id: \"nope\") { id } }"}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.ContentLength != int64(len(b)) || len(res.TransferEncoding) > 0 {
+			t.Errorf("%s: Content-Length %d, Transfer-Encoding %v, body %d bytes", name, res.ContentLength, res.TransferEncoding, len(b))
+		}
+		if name == "grid" && len(b) < 8<<10 {
+			t.Errorf("grid: %d bytes; want an answer above net/http's buffer: %.300s", len(b), b)
 		}
 	}
 }

@@ -108,7 +108,9 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	defer srv.stop()
 	started := loadgen.Status(srv.pid(), "VmHWM")
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4}}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(o.clients, o.write) + 4,
+		// A 100 KB grid in a few reads, not 25 of the 4 KB default.
+		ReadBufferSize: 64 << 10}}
 	f, err := loadFixtures(ctx, data, srv.url, grid, staff, hc)
 	if err != nil {
 		return err

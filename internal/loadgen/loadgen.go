@@ -64,7 +64,7 @@ func (c *Client) Post(url string, body []byte) (json.RawMessage, error) {
 		return nil, err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := readBody(res)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +85,19 @@ func (c *Client) Post(url string, body []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("HTTP %d: %.200s", res.StatusCode, b)
 	}
 	return env.Data, nil
+}
+
+// readBody reads an answer into one buffer of its announced length (the
+// server sends it), or grows one when it is not announced.
+func readBody(res *http.Response) ([]byte, error) {
+	if res.ContentLength < 0 || res.ContentLength > 64<<20 {
+		return io.ReadAll(res.Body)
+	}
+	b := make([]byte, res.ContentLength)
+	if _, err := io.ReadFull(res.Body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // dataPrefix opens an answer that has no errors: estatecrm's server (and the
