@@ -23,6 +23,8 @@ func TestPostReturnsDataOrTheFirstError(t *testing.T) {
 		{"errors after data", `{"data":{"a":1},"errors":[{"message":"late"}]}`, 200, "", "late"},
 		{"extensions", `{"data":{"a":1},"extensions":{"cost":3}}`, 200, `{"a":1}`, ""},
 		{"a data key named like the envelope", `{"data":{"path":"x"}}`, 200, `{"path":"x"}`, ""},
+		{"a data key named extensions", `{"data":{"a":{"extensions":{"b":1}}}}`, 200, `{"a":{"extensions":{"b":1}}}`, ""},
+		{"both", `{"data":{"extensions":1},"extensions":{"cost":{"requested":3}}}` + "\n", 200, `{"extensions":1}`, ""},
 		{"refused", `{"errors":[{"message":"slow down"}]}`, 429, "", "slow down"},
 		{"not json", `oops`, 502, "", "HTTP 502: oops"},
 	} {
