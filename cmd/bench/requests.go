@@ -195,9 +195,10 @@ type request struct {
 	// hwm is the real server's peak RSS (VmHWM, KiB) after its last run of
 	// this request: the request whose run raises it is what sets the peak.
 	hwm int64
-	// serverCPU and clientCPU are the processor time of the real server
-	// and of this command during the real server's timed runs.
-	serverCPU, clientCPU time.Duration
+	// serverCPU, clientCPU and pgCPU are the processor time of the real
+	// server, of this command and of PostgreSQL during the real server's
+	// timed runs.
+	serverCPU, clientCPU, pgCPU time.Duration
 }
 
 // real sends the request's steps in turn to the real server as client i.

@@ -266,12 +266,13 @@ func drive(o options, reqs []*request, pid int) {
 					loadgen.Drive(r.clients, warm, call)
 					continue
 				}
-				server, client := loadgen.CPU(pid), loadgen.CPU(os.Getpid())
+				server, client, pg := loadgen.CPU(pid), loadgen.CPU(os.Getpid()), loadgen.CPUOf("postgres")
 				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
 				if s == 0 {
 					r.hwm = loadgen.Status(pid, "VmHWM")
 					r.serverCPU += loadgen.CPU(pid) - server
 					r.clientCPU += loadgen.CPU(os.Getpid()) - client
+					r.pgCPU += loadgen.CPUOf("postgres") - pg
 				}
 			}
 		}
@@ -298,8 +299,9 @@ func report(o options, reqs []*request, pid int, gc []string) {
 			}
 		}
 		if n := len(r.results[0].Latencies); n > 0 {
-			fmt.Printf("%-30s CPU per request: server %.2f ms, bench client %.2f ms\n", "",
-				float64(r.serverCPU.Microseconds())/1000/float64(n), float64(r.clientCPU.Microseconds())/1000/float64(n))
+			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+			fmt.Printf("%-30s CPU per request: server %.2f ms, PostgreSQL %.2f ms, bench client %.2f ms\n", "",
+				per(r.serverCPU), per(r.pgCPU), per(r.clientCPU))
 		}
 		if len(r.steps) > 1 {
 			var parts []string
@@ -317,7 +319,7 @@ func report(o options, reqs []*request, pid int, gc []string) {
 	}
 	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
 	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
-	fmt.Println("CPU per request: processor time of the real server's process and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to PostgreSQL and other work")
+	fmt.Println("CPU per request: processor time of the real server's process, of the machine's postgres processes (of both servers' connections: the baseline's are idle then) and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to other work")
 	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
 

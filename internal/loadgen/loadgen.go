@@ -263,6 +263,27 @@ func CPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
+// CPUOf returns the processor time used so far by every running process
+// named name (its /proc/PID/comm: "postgres" counts the database's
+// backends); the time of processes that ended is not counted.
+func CPUOf(name string) time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == name {
+			total += CPU(pid)
+		}
+	}
+	return total
+}
+
 // Loopback refuses any host in raw (a URL) but this machine: the commands
 // flood what they talk to, and the benchmark creates and drops databases.
 func Loopback(raw string) error {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,5 +63,24 @@ func TestCPUOfThisProcessGrows(t *testing.T) {
 	}
 	if CPU(1<<30) != 0 {
 		t.Fatal("a process that does not exist has used processor time")
+	}
+}
+
+// CPUOf adds up the processes of a name: this test's own, by its name.
+func TestCPUOfCountsProcessesByName(t *testing.T) {
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimSpace(string(comm))
+	for x := 0; CPU(os.Getpid()) < 50*time.Millisecond; x++ {
+		_ = sha256.Sum256([]byte{byte(x)})
+	}
+	own := CPU(os.Getpid())
+	if all := CPUOf(name); all < own {
+		t.Fatalf("CPUOf(%q) = %v, less than this process's own %v", name, all, own)
+	}
+	if CPUOf("no-such-process-name") != 0 {
+		t.Fatal("a name no process has used processor time")
 	}
 }
