@@ -44,7 +44,7 @@ type StatusCount struct {
 }
 
 // statuses lists unit statuses in the order a sale moves through them.
-var statuses = []unit.Status{unit.StatusAVAILABLE, unit.StatusHELD, unit.StatusRESERVED, unit.StatusCONTRACTED, unit.StatusDELIVERED}
+var statuses = []unit.Status{unit.StatusAVAILABLE, unit.StatusHELD, unit.StatusRESERVED, unit.StatusCONTRACTED, unit.StatusDELIVERED, unit.StatusWITHDRAWN}
 
 // LoadGrid reads the grid of a project in three statements, whatever its size:
 // the project, its buildings, its units. Each unit carries its project and
