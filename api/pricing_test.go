@@ -68,6 +68,36 @@ func TestSetUnitPricesHeldVsReserved(t *testing.T) {
 	ma := w.Caller(t, "MA")
 	ctx := apitest.System()
 	before, changes, audits := priceState(t, env)
+	gridPrice := func() string { // of uHeld, on MA's (cached) sales grid
+		t.Helper()
+		var g struct {
+			SalesGrid struct {
+				Buildings []struct {
+					Floors []struct {
+						Units []struct {
+							ID        pulid.ID
+							ListPrice string
+						}
+					}
+				}
+			}
+		}
+		ma.Query(t, `query($p: ID!) { salesGrid(projectId: $p) { buildings { floors { units { id listPrice } } } } }`,
+			map[string]any{"p": w.ID("pA")}).Decode(t, &g)
+		for _, b := range g.SalesGrid.Buildings {
+			for _, f := range b.Floors {
+				for _, u := range f.Units {
+					if u.ID == w.ID("uHeld") {
+						return u.ListPrice
+					}
+				}
+			}
+		}
+		return ""
+	}
+	if got := gridPrice(); got != before[w.ID("uHeld")].String() {
+		t.Fatalf("grid price %s", got)
+	}
 
 	res := ma.Query(t, setPricesMutation, map[string]any{"in": map[string]any{
 		"reason": "周末促销",
@@ -97,6 +127,9 @@ func TestSetUnitPricesHeldVsReserved(t *testing.T) {
 	pc := out.SetUnitPrices.PriceChanges
 	if len(pc) != 1 || pc[0].OldPrice != old.String() || pc[0].NewPrice != "3100000.50" || pc[0].Reason != "周末促销" || pc[0].ChangedBy.ID != w.ID("MA") {
 		t.Fatalf("price change %+v (old %s)", pc, old)
+	}
+	if got := gridPrice(); got != "3100000.50" {
+		t.Fatalf("the sales grid still shows %s after the repricing", got)
 	}
 	u := env.Client.Unit.GetX(ctx, w.ID("uHeld"))
 	if u.ListPrice != money.Fen(310000050) || u.Status != unit.StatusHELD || u.HeldByID == nil || *u.HeldByID != w.ID("A1") {
@@ -388,6 +421,11 @@ func TestWithdrawUnit(t *testing.T) {
 
 	if n, l := portalSees(t, w, "uFree"); !n || !l {
 		t.Fatal("the portal does not see uFree before the withdrawal")
+	}
+	// The grids, cached before the withdrawal, show it after.
+	for _, actor := range []string{"MA", "portal"} {
+		w.Caller(t, actor).Query(t, `query($p: ID!) { salesGrid(projectId: $p) { buildings { floors { units { id status } } } statusCounts { status count } } }`,
+			map[string]any{"p": w.ID("pA")}).Decode(t, &struct{}{})
 	}
 	var out struct {
 		WithdrawUnit struct {
