@@ -114,7 +114,9 @@ func SetUnitPrices(ctx context.Context, client *ent.Client, in PriceInput, now t
 			return nil, err
 		}
 		for _, u := range units {
-			prices[u.ID] = PriceAdjusted(u.ListPrice, in.Adjust.ChangeBp)
+			if prices[u.ID] = PriceAdjusted(u.ListPrice, in.Adjust.ChangeBp); prices[u.ID] <= 0 {
+				return nil, apperr.Input("input.adjust.changeBp", "unit %s would cost nothing", u.Number)
+			}
 			fields[u.ID] = "input.adjust"
 		}
 	} else {
