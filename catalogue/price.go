@@ -3,11 +3,13 @@ package catalogue
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
 	"estatecrm/audit"
@@ -17,7 +19,6 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
-	"estatecrm/live"
 	"estatecrm/money"
 )
 
@@ -144,27 +145,16 @@ func SetUnitPrices(ctx context.Context, client *ent.Client, in PriceInput, now t
 	var (
 		rows   []*ent.PriceChangeCreate
 		events []audit.Event
+		ids    []pulid.ID
+		olds   []money.Fen
+		news   []money.Fen
 	)
 	for _, u := range units {
 		old, price := u.ListPrice, prices[u.ID]
 		if price == old {
 			continue
 		}
-		// Conditional on what was read: a unit reserved, or repriced, since
-		// is not repriced from a stale state (and the history's old price is
-		// the one replaced).
-		n, err := client.Unit.Update().
-			Where(unit.ID(u.ID), unit.StatusIn(unit.StatusAVAILABLE, unit.StatusHELD), unit.ListPrice(old)).
-			SetListPrice(price).SetUpdatedAt(now).
-			Save(live.Changing(ctx, u.ID, u.ProjectID))
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			e := apperr.New(apperr.Conflict, "unit %s (%s) changed meanwhile; try again", u.Number, u.ID)
-			e.Field = fields[u.ID]
-			return nil, e
-		}
+		ids, olds, news = append(ids, u.ID), append(olds, old), append(news, price)
 		u.ListPrice, u.UpdatedAt = price, now
 		res.Units = append(res.Units, u)
 		rows = append(rows, client.PriceChange.Create().
@@ -172,6 +162,28 @@ func SetUnitPrices(ctx context.Context, client *ent.Client, in PriceInput, now t
 			SetNillableChangedByID(by).SetReason(reason).SetChangedAt(now))
 		events = append(events, audit.Event{Action: PriceAuditAction, ObjectID: u.ID, ProjectID: u.ProjectID,
 			Detail: fmt.Sprintf("list price %s → %s", old, price)})
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	// One statement for every unit, each set to its own price; conditional
+	// on what was read, so that a unit reserved or repriced since is not
+	// repriced from a stale state (and each history's old price is the one
+	// replaced): then fewer rows change, and nothing does. The mutation
+	// carries a list price (the first) so that the privacy rules see a
+	// repricing; the statement sets each unit's own.
+	n, err := client.Unit.Update().
+		Where(unit.IDIn(ids...), unit.StatusIn(unit.StatusAVAILABLE, unit.StatusHELD), priceIs(ids, olds)).
+		SetListPrice(news[0]).SetUpdatedAt(now).
+		Modify(func(u *sql.UpdateBuilder) {
+			u.Set(unit.FieldListPrice, sql.ExprFunc(func(b *sql.Builder) { priceCase(b, unit.FieldID, ids, news) }))
+		}).
+		Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(ids) {
+		return nil, apperr.New(apperr.Conflict, "some of the units were reserved or repriced meanwhile; try again")
 	}
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), 500)]
@@ -186,6 +198,28 @@ func SetUnitPrices(ctx context.Context, client *ent.Client, in PriceInput, now t
 		return nil, err
 	}
 	return res, nil
+}
+
+// priceIs is true of a unit whose list price is the one of olds at its id's
+// place in ids.
+func priceIs(ids []pulid.ID, olds []money.Fen) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.Ident(s.C(unit.FieldListPrice)).WriteString(" = ")
+			priceCase(b, s.C(unit.FieldID), ids, olds)
+		}))
+	}
+}
+
+// priceCase writes CASE id WHEN ids[0] THEN prices[0] … END. The prices
+// are integers the server computed, written as literals so that both
+// databases type the CASE as the column's integer.
+func priceCase(b *sql.Builder, id string, ids []pulid.ID, prices []money.Fen) {
+	b.WriteString("CASE ").Ident(id)
+	for i := range ids {
+		b.WriteString(" WHEN ").Arg(string(ids[i])).WriteString(" THEN ").WriteString(strconv.FormatInt(int64(prices[i]), 10))
+	}
+	b.WriteString(" END")
 }
 
 // priceList reads the units of a list of prices, refusing bad entries.
