@@ -1,15 +1,18 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"estatecrm/api/apitest"
+	"estatecrm/auth"
 	"estatecrm/catalogue"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/hook"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -520,5 +523,41 @@ func TestWithdrawUnit(t *testing.T) {
 		map[string]any{"p": w.ID("pA")}).Decode(t, &struct{}{})
 	if env.Client.Unit.GetX(ctx, w.ID("uFree")).Published || !env.Client.Unit.GetX(ctx, w.ID("uUnpub")).Published {
 		t.Fatal("publishProject(units: true) published a withdrawn unit or skipped an unpublished one")
+	}
+}
+
+// TestSetUnitPricesRaceChangesNothing: a unit reserved between the read of
+// the units and the write of their prices (here by a hook, in the same
+// transaction, just before the write) makes the write match fewer rows: a
+// CONFLICT, and no price of the list changes.
+func TestSetUnitPricesRaceChangesNothing(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	before, changes, _ := priceState(t, env)
+	fired := false
+	env.Client.Unit.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.UnitFunc(func(ctx context.Context, m *ent.UnitMutation) (ent.Value, error) {
+			if _, ok := m.ListPrice(); ok && m.Op().Is(ent.OpUpdate) && !fired {
+				fired = true
+				if err := m.Client().Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusRESERVED).Exec(auth.SystemContext(ctx)); err != nil {
+					return nil, err
+				}
+			}
+			return next.Mutate(ctx, m)
+		})
+	})
+	e := w.Caller(t, "MA").Query(t, setPricesMutation, map[string]any{"in": map[string]any{"reason": "x", "prices": []any{
+		map[string]any{"unitId": w.ID("uHeld"), "listPrice": "1"},
+		map[string]any{"unitId": w.ID("uFree"), "listPrice": "1"},
+	}}}).OnlyError(t)
+	if !fired || e.Code() != "CONFLICT" {
+		t.Fatalf("a unit reserved meanwhile: %+v (hook fired: %v)", e, fired)
+	}
+	after, n, _ := priceState(t, env)
+	if !samePrices(before, after) || n != changes {
+		t.Fatal("a repricing that lost a race changed prices")
+	}
+	if u := env.Client.Unit.GetX(apitest.System(), w.ID("uFree")); u.Status != unit.StatusAVAILABLE {
+		t.Fatalf("the refused request's transaction was not rolled back: %s", u.Status)
 	}
 }
