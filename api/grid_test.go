@@ -74,7 +74,7 @@ func TestSalesGrid(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"AVAILABLE": 2*12*4 - 8 - 2, "HELD": 2, "RESERVED": 0, "CONTRACTED": 8, "DELIVERED": 0}
+	want := map[string]int{"AVAILABLE": 2*12*4 - 8 - 2, "HELD": 2, "RESERVED": 0, "CONTRACTED": 8, "DELIVERED": 0, "WITHDRAWN": 0}
 	for _, c := range sg.StatusCounts {
 		if want[c.Status] != c.Count {
 			t.Fatalf("status %s: %d units, want %d", c.Status, c.Count, want[c.Status])

@@ -22,6 +22,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
@@ -61,6 +62,8 @@ type Client struct {
 	Deal *DealClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// PriceChange is the client for interacting with the PriceChange builders.
+	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -92,6 +95,7 @@ func (c *Client) init() {
 	c.Customer = NewCustomerClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
+	c.PriceChange = NewPriceChangeClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Unit = NewUnitClient(c.config)
@@ -199,6 +203,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Customer:       NewCustomerClient(cfg),
 		Deal:           NewDealClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
+		PriceChange:    NewPriceChangeClient(cfg),
 		Project:        NewProjectClient(cfg),
 		RefreshToken:   NewRefreshTokenClient(cfg),
 		Unit:           NewUnitClient(cfg),
@@ -233,6 +238,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Customer:       NewCustomerClient(cfg),
 		Deal:           NewDealClient(cfg),
 		IdempotencyKey: NewIdempotencyKeyClient(cfg),
+		PriceChange:    NewPriceChangeClient(cfg),
 		Project:        NewProjectClient(cfg),
 		RefreshToken:   NewRefreshTokenClient(cfg),
 		Unit:           NewUnitClient(cfg),
@@ -269,7 +275,7 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
 		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
-		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -281,7 +287,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
 		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
-		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -310,6 +316,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Deal.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
+	case *PriceChangeMutation:
+		return c.PriceChange.mutate(ctx, m)
 	case *ProjectMutation:
 		return c.Project.mutate(ctx, m)
 	case *RefreshTokenMutation:
@@ -2068,6 +2076,172 @@ func (c *IdempotencyKeyClient) mutate(ctx context.Context, m *IdempotencyKeyMuta
 	}
 }
 
+// PriceChangeClient is a client for the PriceChange schema.
+type PriceChangeClient struct {
+	config
+}
+
+// NewPriceChangeClient returns a client for the PriceChange from the given config.
+func NewPriceChangeClient(c config) *PriceChangeClient {
+	return &PriceChangeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `pricechange.Hooks(f(g(h())))`.
+func (c *PriceChangeClient) Use(hooks ...Hook) {
+	c.hooks.PriceChange = append(c.hooks.PriceChange, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `pricechange.Intercept(f(g(h())))`.
+func (c *PriceChangeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PriceChange = append(c.inters.PriceChange, interceptors...)
+}
+
+// Create returns a builder for creating a PriceChange entity.
+func (c *PriceChangeClient) Create() *PriceChangeCreate {
+	mutation := newPriceChangeMutation(c.config, OpCreate)
+	return &PriceChangeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PriceChange entities.
+func (c *PriceChangeClient) CreateBulk(builders ...*PriceChangeCreate) *PriceChangeCreateBulk {
+	return &PriceChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PriceChangeClient) MapCreateBulk(slice any, setFunc func(*PriceChangeCreate, int)) *PriceChangeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PriceChangeCreateBulk{err: fmt.Errorf("calling to PriceChangeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PriceChangeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PriceChangeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PriceChange.
+func (c *PriceChangeClient) Update() *PriceChangeUpdate {
+	mutation := newPriceChangeMutation(c.config, OpUpdate)
+	return &PriceChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PriceChangeClient) UpdateOne(_m *PriceChange) *PriceChangeUpdateOne {
+	mutation := newPriceChangeMutation(c.config, OpUpdateOne, withPriceChange(_m))
+	return &PriceChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PriceChangeClient) UpdateOneID(id pulid.ID) *PriceChangeUpdateOne {
+	mutation := newPriceChangeMutation(c.config, OpUpdateOne, withPriceChangeID(id))
+	return &PriceChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PriceChange.
+func (c *PriceChangeClient) Delete() *PriceChangeDelete {
+	mutation := newPriceChangeMutation(c.config, OpDelete)
+	return &PriceChangeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PriceChangeClient) DeleteOne(_m *PriceChange) *PriceChangeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PriceChangeClient) DeleteOneID(id pulid.ID) *PriceChangeDeleteOne {
+	builder := c.Delete().Where(pricechange.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PriceChangeDeleteOne{builder}
+}
+
+// Query returns a query builder for PriceChange.
+func (c *PriceChangeClient) Query() *PriceChangeQuery {
+	return &PriceChangeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePriceChange},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PriceChange entity by its id.
+func (c *PriceChangeClient) Get(ctx context.Context, id pulid.ID) (*PriceChange, error) {
+	return c.Query().Where(pricechange.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PriceChangeClient) GetX(ctx context.Context, id pulid.ID) *PriceChange {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUnit queries the unit edge of a PriceChange.
+func (c *PriceChangeClient) QueryUnit(_m *PriceChange) *UnitQuery {
+	query := (&UnitClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(pricechange.Table, pricechange.FieldID, id),
+			sqlgraph.To(unit.Table, unit.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, pricechange.UnitTable, pricechange.UnitColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryChangedBy queries the changed_by edge of a PriceChange.
+func (c *PriceChangeClient) QueryChangedBy(_m *PriceChange) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(pricechange.Table, pricechange.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, pricechange.ChangedByTable, pricechange.ChangedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PriceChangeClient) Hooks() []Hook {
+	hooks := c.hooks.PriceChange
+	return append(hooks[:len(hooks):len(hooks)], pricechange.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PriceChangeClient) Interceptors() []Interceptor {
+	return c.inters.PriceChange
+}
+
+func (c *PriceChangeClient) mutate(ctx context.Context, m *PriceChangeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PriceChangeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PriceChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PriceChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PriceChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PriceChange mutation op: %q", m.Op())
+	}
+}
+
 // ProjectClient is a client for the Project schema.
 type ProjectClient struct {
 	config
@@ -2701,6 +2875,22 @@ func (c *UnitClient) QueryShownIn(_m *Unit) *VisitQuery {
 	return query
 }
 
+// QueryPriceHistory queries the price_history edge of a Unit.
+func (c *UnitClient) QueryPriceHistory(_m *Unit) *PriceChangeQuery {
+	query := (&PriceChangeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(unit.Table, unit.FieldID, id),
+			sqlgraph.To(pricechange.Table, pricechange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, unit.PriceHistoryTable, unit.PriceHistoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *UnitClient) Hooks() []Hook {
 	hooks := c.hooks.Unit
@@ -3240,13 +3430,13 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 type (
 	hooks struct {
 		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
-		ComplaintPhoto, Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit,
-		User, Visit []ent.Hook
+		ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange, Project,
+		RefreshToken, Unit, User, Visit []ent.Hook
 	}
 	inters struct {
 		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
-		ComplaintPhoto, Customer, Deal, IdempotencyKey, Project, RefreshToken, Unit,
-		User, Visit []ent.Interceptor
+		ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange, Project,
+		RefreshToken, Unit, User, Visit []ent.Interceptor
 	}
 )
 

@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 			customer.Table:       customer.ValidColumn,
 			deal.Table:           deal.ValidColumn,
 			idempotencykey.Table: idempotencykey.ValidColumn,
+			pricechange.Table:    pricechange.ValidColumn,
 			project.Table:        project.ValidColumn,
 			refreshtoken.Table:   refreshtoken.ValidColumn,
 			unit.Table:           unit.ValidColumn,

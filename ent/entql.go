@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
@@ -28,7 +29,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -285,6 +286,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   pricechange.Table,
+			Columns: pricechange.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: pricechange.FieldID,
+			},
+		},
+		Type: "PriceChange",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			pricechange.FieldUnitID:      {Type: field.TypeString, Column: pricechange.FieldUnitID},
+			pricechange.FieldProjectID:   {Type: field.TypeString, Column: pricechange.FieldProjectID},
+			pricechange.FieldOldPrice:    {Type: field.TypeInt64, Column: pricechange.FieldOldPrice},
+			pricechange.FieldNewPrice:    {Type: field.TypeInt64, Column: pricechange.FieldNewPrice},
+			pricechange.FieldChangedByID: {Type: field.TypeString, Column: pricechange.FieldChangedByID},
+			pricechange.FieldReason:      {Type: field.TypeString, Column: pricechange.FieldReason},
+			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -313,7 +334,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -333,7 +354,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -365,7 +386,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -388,7 +409,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -715,6 +736,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Project",
 	)
 	graph.MustAddE(
+		"unit",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   pricechange.UnitTable,
+			Columns: []string{pricechange.UnitColumn},
+			Bidi:    false,
+		},
+		"PriceChange",
+		"Unit",
+	)
+	graph.MustAddE(
+		"changed_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   pricechange.ChangedByTable,
+			Columns: []string{pricechange.ChangedByColumn},
+			Bidi:    false,
+		},
+		"PriceChange",
+		"User",
+	)
+	graph.MustAddE(
 		"buildings",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -905,6 +950,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Unit",
 		"Visit",
+	)
+	graph.MustAddE(
+		"price_history",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+		},
+		"Unit",
+		"PriceChange",
 	)
 	graph.MustAddE(
 		"projects",
@@ -2466,6 +2523,109 @@ func (f *IdempotencyKeyFilter) WhereCreatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PriceChangeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PriceChangeQuery builder.
+func (_q *PriceChangeQuery) Filter() *PriceChangeFilter {
+	return &PriceChangeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PriceChangeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PriceChangeMutation builder.
+func (m *PriceChangeMutation) Filter() *PriceChangeFilter {
+	return &PriceChangeFilter{config: m.config, predicateAdder: m}
+}
+
+// PriceChangeFilter provides a generic filtering capability at runtime for PriceChangeQuery.
+type PriceChangeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PriceChangeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *PriceChangeFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(pricechange.FieldID))
+}
+
+// WhereUnitID applies the entql string predicate on the unit_id field.
+func (f *PriceChangeFilter) WhereUnitID(p entql.StringP) {
+	f.Where(p.Field(pricechange.FieldUnitID))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *PriceChangeFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(pricechange.FieldProjectID))
+}
+
+// WhereOldPrice applies the entql int64 predicate on the old_price field.
+func (f *PriceChangeFilter) WhereOldPrice(p entql.Int64P) {
+	f.Where(p.Field(pricechange.FieldOldPrice))
+}
+
+// WhereNewPrice applies the entql int64 predicate on the new_price field.
+func (f *PriceChangeFilter) WhereNewPrice(p entql.Int64P) {
+	f.Where(p.Field(pricechange.FieldNewPrice))
+}
+
+// WhereChangedByID applies the entql string predicate on the changed_by_id field.
+func (f *PriceChangeFilter) WhereChangedByID(p entql.StringP) {
+	f.Where(p.Field(pricechange.FieldChangedByID))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *PriceChangeFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(pricechange.FieldReason))
+}
+
+// WhereChangedAt applies the entql time.Time predicate on the changed_at field.
+func (f *PriceChangeFilter) WhereChangedAt(p entql.TimeP) {
+	f.Where(p.Field(pricechange.FieldChangedAt))
+}
+
+// WhereHasUnit applies a predicate to check if query has an edge unit.
+func (f *PriceChangeFilter) WhereHasUnit() {
+	f.Where(entql.HasEdge("unit"))
+}
+
+// WhereHasUnitWith applies a predicate to check if query has an edge unit with a given conditions (other predicates).
+func (f *PriceChangeFilter) WhereHasUnitWith(preds ...predicate.Unit) {
+	f.Where(entql.HasEdgeWith("unit", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasChangedBy applies a predicate to check if query has an edge changed_by.
+func (f *PriceChangeFilter) WhereHasChangedBy() {
+	f.Where(entql.HasEdge("changed_by"))
+}
+
+// WhereHasChangedByWith applies a predicate to check if query has an edge changed_by with a given conditions (other predicates).
+func (f *PriceChangeFilter) WhereHasChangedByWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("changed_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProjectQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2494,7 +2654,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2731,7 +2891,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2820,7 +2980,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3024,6 +3184,20 @@ func (f *UnitFilter) WhereHasShownInWith(preds ...predicate.Visit) {
 	})))
 }
 
+// WhereHasPriceHistory applies a predicate to check if query has an edge price_history.
+func (f *UnitFilter) WhereHasPriceHistory() {
+	f.Where(entql.HasEdge("price_history"))
+}
+
+// WhereHasPriceHistoryWith applies a predicate to check if query has an edge price_history with a given conditions (other predicates).
+func (f *UnitFilter) WhereHasPriceHistoryWith(preds ...predicate.PriceChange) {
+	f.Where(entql.HasEdgeWith("price_history", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -3053,7 +3227,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3297,7 +3471,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -2072,6 +2073,147 @@ func newDealPaginateArgs(rv map[string]any) *dealPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*DealWhereInput); ok {
 		args.opts = append(args.opts, WithDealFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PriceChangeQuery) CollectFields(ctx context.Context, satisfies ...string) (*PriceChangeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PriceChangeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(pricechange.Columns))
+		selectedFields = []string{pricechange.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "unit":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UnitClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, unitImplementors)...); err != nil {
+				return err
+			}
+			_q.withUnit = query
+			if _, ok := fieldSeen[pricechange.FieldUnitID]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldUnitID)
+				fieldSeen[pricechange.FieldUnitID] = struct{}{}
+			}
+
+		case "changedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withChangedBy = query
+			if _, ok := fieldSeen[pricechange.FieldChangedByID]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldChangedByID)
+				fieldSeen[pricechange.FieldChangedByID] = struct{}{}
+			}
+		case "unitID":
+			if _, ok := fieldSeen[pricechange.FieldUnitID]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldUnitID)
+				fieldSeen[pricechange.FieldUnitID] = struct{}{}
+			}
+		case "oldPrice":
+			if _, ok := fieldSeen[pricechange.FieldOldPrice]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldOldPrice)
+				fieldSeen[pricechange.FieldOldPrice] = struct{}{}
+			}
+		case "newPrice":
+			if _, ok := fieldSeen[pricechange.FieldNewPrice]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldNewPrice)
+				fieldSeen[pricechange.FieldNewPrice] = struct{}{}
+			}
+		case "changedByID":
+			if _, ok := fieldSeen[pricechange.FieldChangedByID]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldChangedByID)
+				fieldSeen[pricechange.FieldChangedByID] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[pricechange.FieldReason]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldReason)
+				fieldSeen[pricechange.FieldReason] = struct{}{}
+			}
+		case "changedAt":
+			if _, ok := fieldSeen[pricechange.FieldChangedAt]; !ok {
+				selectedFields = append(selectedFields, pricechange.FieldChangedAt)
+				fieldSeen[pricechange.FieldChangedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type pricechangePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PriceChangePaginateOption
+}
+
+func newPriceChangePaginateArgs(rv map[string]any) *pricechangePaginateArgs {
+	args := &pricechangePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PriceChangeOrder{Field: &PriceChangeOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPriceChangeOrder(order))
+			}
+		case *PriceChangeOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPriceChangeOrder(v))
+			}
+		}
 	}
 	return args
 }

@@ -277,6 +277,22 @@ func (_m *Deal) Project(ctx context.Context) (*Project, error) {
 	return result, err
 }
 
+func (_m *PriceChange) Unit(ctx context.Context) (*Unit, error) {
+	result, err := _m.Edges.UnitOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUnit().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *PriceChange) ChangedBy(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.ChangedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryChangedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Project) Buildings(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*BuildingOrder,
 ) (*BuildingConnection, error) {

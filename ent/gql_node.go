@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -68,6 +69,11 @@ var dealImplementors = []string{"Deal", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Deal) IsNode() {}
+
+var pricechangeImplementors = []string{"PriceChange", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*PriceChange) IsNode() {}
 
 var projectImplementors = []string{"Project", "Node"}
 
@@ -247,6 +253,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(deal.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dealImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case pricechange.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.PriceChange.Query().
+			Where(pricechange.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, pricechangeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -492,6 +511,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.Deal.Query().
 			Where(deal.IDIn(ids...))
 		query, err := query.CollectFields(ctx, dealImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case pricechange.Table:
+		query := c.PriceChange.Query().
+			Where(pricechange.IDIn(ids...))
+		query, err := query.CollectFields(ctx, pricechangeImplementors...)
 		if err != nil {
 			return nil, err
 		}

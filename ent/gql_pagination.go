@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -3046,6 +3047,303 @@ func (_m *Deal) ToEdge(order *DealOrder) *DealEdge {
 		order = DefaultDealOrder
 	}
 	return &DealEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PriceChangeEdge is the edge representation of PriceChange.
+type PriceChangeEdge struct {
+	Node   *PriceChange `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// PriceChangeConnection is the connection containing edges to PriceChange.
+type PriceChangeConnection struct {
+	Edges      []*PriceChangeEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *PriceChangeConnection) build(nodes []*PriceChange, pager *pricechangePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *PriceChange
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *PriceChange {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *PriceChange {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PriceChangeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PriceChangeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PriceChangePaginateOption enables pagination customization.
+type PriceChangePaginateOption func(*pricechangePager) error
+
+// WithPriceChangeOrder configures pagination ordering.
+func WithPriceChangeOrder(order *PriceChangeOrder) PriceChangePaginateOption {
+	if order == nil {
+		order = DefaultPriceChangeOrder
+	}
+	o := *order
+	return func(pager *pricechangePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPriceChangeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPriceChangeFilter configures pagination filter.
+func WithPriceChangeFilter(filter func(*PriceChangeQuery) (*PriceChangeQuery, error)) PriceChangePaginateOption {
+	return func(pager *pricechangePager) error {
+		if filter == nil {
+			return errors.New("PriceChangeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type pricechangePager struct {
+	reverse bool
+	order   *PriceChangeOrder
+	filter  func(*PriceChangeQuery) (*PriceChangeQuery, error)
+}
+
+func newPriceChangePager(opts []PriceChangePaginateOption, reverse bool) (*pricechangePager, error) {
+	pager := &pricechangePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPriceChangeOrder
+	}
+	return pager, nil
+}
+
+func (p *pricechangePager) applyFilter(query *PriceChangeQuery) (*PriceChangeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *pricechangePager) toCursor(_m *PriceChange) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *pricechangePager) applyCursors(query *PriceChangeQuery, after, before *Cursor) (*PriceChangeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPriceChangeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *pricechangePager) applyOrder(query *PriceChangeQuery) *PriceChangeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPriceChangeOrder.Field {
+		query = query.Order(DefaultPriceChangeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *pricechangePager) orderExpr(query *PriceChangeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPriceChangeOrder.Field {
+			b.Comma().Ident(DefaultPriceChangeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to PriceChange.
+func (_m *PriceChangeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PriceChangePaginateOption,
+) (*PriceChangeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPriceChangePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PriceChangeConnection{Edges: []*PriceChangeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	noRows := ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0)
+	if hasCollectedField(ctx, totalCountField) || (noRows && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if noRows {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PriceChangeOrderFieldChangedAt orders PriceChange by changed_at.
+	PriceChangeOrderFieldChangedAt = &PriceChangeOrderField{
+		Value: func(_m *PriceChange) (ent.Value, error) {
+			return _m.ChangedAt, nil
+		},
+		column: pricechange.FieldChangedAt,
+		toTerm: pricechange.ByChangedAt,
+		toCursor: func(_m *PriceChange) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ChangedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PriceChangeOrderField) String() string {
+	var str string
+	switch f.column {
+	case PriceChangeOrderFieldChangedAt.column:
+		str = "CHANGED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PriceChangeOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PriceChangeOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PriceChangeOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CHANGED_AT":
+		*f = *PriceChangeOrderFieldChangedAt
+	default:
+		return fmt.Errorf("%s is not a valid PriceChangeOrderField", str)
+	}
+	return nil
+}
+
+// PriceChangeOrderField defines the ordering field of PriceChange.
+type PriceChangeOrderField struct {
+	// Value extracts the ordering value from the given PriceChange.
+	Value    func(*PriceChange) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) pricechange.OrderOption
+	toCursor func(*PriceChange) Cursor
+}
+
+// PriceChangeOrder defines the ordering of PriceChange.
+type PriceChangeOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *PriceChangeOrderField `json:"field"`
+}
+
+// DefaultPriceChangeOrder is the default ordering of PriceChange.
+var DefaultPriceChangeOrder = &PriceChangeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PriceChangeOrderField{
+		Value: func(_m *PriceChange) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: pricechange.FieldID,
+		toTerm: pricechange.ByID,
+		toCursor: func(_m *PriceChange) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts PriceChange into PriceChangeEdge.
+func (_m *PriceChange) ToEdge(order *PriceChangeOrder) *PriceChangeEdge {
+	if order == nil {
+		order = DefaultPriceChangeOrder
+	}
+	return &PriceChangeEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

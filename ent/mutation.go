@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
@@ -51,6 +52,7 @@ const (
 	TypeCustomer       = "Customer"
 	TypeDeal           = "Deal"
 	TypeIdempotencyKey = "IdempotencyKey"
+	TypePriceChange    = "PriceChange"
 	TypeProject        = "Project"
 	TypeRefreshToken   = "RefreshToken"
 	TypeUnit           = "Unit"
@@ -12586,6 +12588,853 @@ func (m *IdempotencyKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IdempotencyKey edge %s", name)
 }
 
+// PriceChangeMutation represents an operation that mutates the PriceChange nodes in the graph.
+type PriceChangeMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *pulid.ID
+	project_id        *pulid.ID
+	old_price         *money.Fen
+	addold_price      *money.Fen
+	new_price         *money.Fen
+	addnew_price      *money.Fen
+	reason            *string
+	changed_at        *time.Time
+	clearedFields     map[string]struct{}
+	unit              *pulid.ID
+	clearedunit       bool
+	changed_by        *pulid.ID
+	clearedchanged_by bool
+	done              bool
+	oldValue          func(context.Context) (*PriceChange, error)
+	predicates        []predicate.PriceChange
+}
+
+var _ ent.Mutation = (*PriceChangeMutation)(nil)
+
+// pricechangeOption allows management of the mutation configuration using functional options.
+type pricechangeOption func(*PriceChangeMutation)
+
+// newPriceChangeMutation creates new mutation for the PriceChange entity.
+func newPriceChangeMutation(c config, op Op, opts ...pricechangeOption) *PriceChangeMutation {
+	m := &PriceChangeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePriceChange,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPriceChangeID sets the ID field of the mutation.
+func withPriceChangeID(id pulid.ID) pricechangeOption {
+	return func(m *PriceChangeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PriceChange
+		)
+		m.oldValue = func(ctx context.Context) (*PriceChange, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PriceChange.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPriceChange sets the old PriceChange of the mutation.
+func withPriceChange(node *PriceChange) pricechangeOption {
+	return func(m *PriceChangeMutation) {
+		m.oldValue = func(context.Context) (*PriceChange, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PriceChangeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PriceChangeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PriceChange entities.
+func (m *PriceChangeMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PriceChangeMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PriceChangeMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PriceChange.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUnitID sets the "unit_id" field.
+func (m *PriceChangeMutation) SetUnitID(pu pulid.ID) {
+	m.unit = &pu
+}
+
+// UnitID returns the value of the "unit_id" field in the mutation.
+func (m *PriceChangeMutation) UnitID() (r pulid.ID, exists bool) {
+	v := m.unit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitID returns the old "unit_id" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldUnitID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitID: %w", err)
+	}
+	return oldValue.UnitID, nil
+}
+
+// ResetUnitID resets all changes to the "unit_id" field.
+func (m *PriceChangeMutation) ResetUnitID() {
+	m.unit = nil
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *PriceChangeMutation) SetProjectID(pu pulid.ID) {
+	m.project_id = &pu
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *PriceChangeMutation) ProjectID() (r pulid.ID, exists bool) {
+	v := m.project_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *PriceChangeMutation) ResetProjectID() {
+	m.project_id = nil
+}
+
+// SetOldPrice sets the "old_price" field.
+func (m *PriceChangeMutation) SetOldPrice(value money.Fen) {
+	m.old_price = &value
+	m.addold_price = nil
+}
+
+// OldPrice returns the value of the "old_price" field in the mutation.
+func (m *PriceChangeMutation) OldPrice() (r money.Fen, exists bool) {
+	v := m.old_price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOldPrice returns the old "old_price" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldOldPrice(ctx context.Context) (v money.Fen, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOldPrice is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOldPrice requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOldPrice: %w", err)
+	}
+	return oldValue.OldPrice, nil
+}
+
+// AddOldPrice adds value to the "old_price" field.
+func (m *PriceChangeMutation) AddOldPrice(value money.Fen) {
+	if m.addold_price != nil {
+		*m.addold_price += value
+	} else {
+		m.addold_price = &value
+	}
+}
+
+// AddedOldPrice returns the value that was added to the "old_price" field in this mutation.
+func (m *PriceChangeMutation) AddedOldPrice() (r money.Fen, exists bool) {
+	v := m.addold_price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOldPrice resets all changes to the "old_price" field.
+func (m *PriceChangeMutation) ResetOldPrice() {
+	m.old_price = nil
+	m.addold_price = nil
+}
+
+// SetNewPrice sets the "new_price" field.
+func (m *PriceChangeMutation) SetNewPrice(value money.Fen) {
+	m.new_price = &value
+	m.addnew_price = nil
+}
+
+// NewPrice returns the value of the "new_price" field in the mutation.
+func (m *PriceChangeMutation) NewPrice() (r money.Fen, exists bool) {
+	v := m.new_price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewPrice returns the old "new_price" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldNewPrice(ctx context.Context) (v money.Fen, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewPrice is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewPrice requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewPrice: %w", err)
+	}
+	return oldValue.NewPrice, nil
+}
+
+// AddNewPrice adds value to the "new_price" field.
+func (m *PriceChangeMutation) AddNewPrice(value money.Fen) {
+	if m.addnew_price != nil {
+		*m.addnew_price += value
+	} else {
+		m.addnew_price = &value
+	}
+}
+
+// AddedNewPrice returns the value that was added to the "new_price" field in this mutation.
+func (m *PriceChangeMutation) AddedNewPrice() (r money.Fen, exists bool) {
+	v := m.addnew_price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNewPrice resets all changes to the "new_price" field.
+func (m *PriceChangeMutation) ResetNewPrice() {
+	m.new_price = nil
+	m.addnew_price = nil
+}
+
+// SetChangedByID sets the "changed_by_id" field.
+func (m *PriceChangeMutation) SetChangedByID(pu pulid.ID) {
+	m.changed_by = &pu
+}
+
+// ChangedByID returns the value of the "changed_by_id" field in the mutation.
+func (m *PriceChangeMutation) ChangedByID() (r pulid.ID, exists bool) {
+	v := m.changed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedByID returns the old "changed_by_id" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldChangedByID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedByID: %w", err)
+	}
+	return oldValue.ChangedByID, nil
+}
+
+// ClearChangedByID clears the value of the "changed_by_id" field.
+func (m *PriceChangeMutation) ClearChangedByID() {
+	m.changed_by = nil
+	m.clearedFields[pricechange.FieldChangedByID] = struct{}{}
+}
+
+// ChangedByIDCleared returns if the "changed_by_id" field was cleared in this mutation.
+func (m *PriceChangeMutation) ChangedByIDCleared() bool {
+	_, ok := m.clearedFields[pricechange.FieldChangedByID]
+	return ok
+}
+
+// ResetChangedByID resets all changes to the "changed_by_id" field.
+func (m *PriceChangeMutation) ResetChangedByID() {
+	m.changed_by = nil
+	delete(m.clearedFields, pricechange.FieldChangedByID)
+}
+
+// SetReason sets the "reason" field.
+func (m *PriceChangeMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *PriceChangeMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *PriceChangeMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetChangedAt sets the "changed_at" field.
+func (m *PriceChangeMutation) SetChangedAt(t time.Time) {
+	m.changed_at = &t
+}
+
+// ChangedAt returns the value of the "changed_at" field in the mutation.
+func (m *PriceChangeMutation) ChangedAt() (r time.Time, exists bool) {
+	v := m.changed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedAt returns the old "changed_at" field's value of the PriceChange entity.
+// If the PriceChange object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PriceChangeMutation) OldChangedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedAt: %w", err)
+	}
+	return oldValue.ChangedAt, nil
+}
+
+// ResetChangedAt resets all changes to the "changed_at" field.
+func (m *PriceChangeMutation) ResetChangedAt() {
+	m.changed_at = nil
+}
+
+// ClearUnit clears the "unit" edge to the Unit entity.
+func (m *PriceChangeMutation) ClearUnit() {
+	m.clearedunit = true
+	m.clearedFields[pricechange.FieldUnitID] = struct{}{}
+}
+
+// UnitCleared reports if the "unit" edge to the Unit entity was cleared.
+func (m *PriceChangeMutation) UnitCleared() bool {
+	return m.clearedunit
+}
+
+// UnitIDs returns the "unit" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UnitID instead. It exists only for internal usage by the builders.
+func (m *PriceChangeMutation) UnitIDs() (ids []pulid.ID) {
+	if id := m.unit; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUnit resets all changes to the "unit" edge.
+func (m *PriceChangeMutation) ResetUnit() {
+	m.unit = nil
+	m.clearedunit = false
+}
+
+// ClearChangedBy clears the "changed_by" edge to the User entity.
+func (m *PriceChangeMutation) ClearChangedBy() {
+	m.clearedchanged_by = true
+	m.clearedFields[pricechange.FieldChangedByID] = struct{}{}
+}
+
+// ChangedByCleared reports if the "changed_by" edge to the User entity was cleared.
+func (m *PriceChangeMutation) ChangedByCleared() bool {
+	return m.ChangedByIDCleared() || m.clearedchanged_by
+}
+
+// ChangedByIDs returns the "changed_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ChangedByID instead. It exists only for internal usage by the builders.
+func (m *PriceChangeMutation) ChangedByIDs() (ids []pulid.ID) {
+	if id := m.changed_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetChangedBy resets all changes to the "changed_by" edge.
+func (m *PriceChangeMutation) ResetChangedBy() {
+	m.changed_by = nil
+	m.clearedchanged_by = false
+}
+
+// Where appends a list predicates to the PriceChangeMutation builder.
+func (m *PriceChangeMutation) Where(ps ...predicate.PriceChange) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PriceChangeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PriceChangeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PriceChange, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PriceChangeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PriceChangeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PriceChange).
+func (m *PriceChangeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PriceChangeMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.unit != nil {
+		fields = append(fields, pricechange.FieldUnitID)
+	}
+	if m.project_id != nil {
+		fields = append(fields, pricechange.FieldProjectID)
+	}
+	if m.old_price != nil {
+		fields = append(fields, pricechange.FieldOldPrice)
+	}
+	if m.new_price != nil {
+		fields = append(fields, pricechange.FieldNewPrice)
+	}
+	if m.changed_by != nil {
+		fields = append(fields, pricechange.FieldChangedByID)
+	}
+	if m.reason != nil {
+		fields = append(fields, pricechange.FieldReason)
+	}
+	if m.changed_at != nil {
+		fields = append(fields, pricechange.FieldChangedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PriceChangeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case pricechange.FieldUnitID:
+		return m.UnitID()
+	case pricechange.FieldProjectID:
+		return m.ProjectID()
+	case pricechange.FieldOldPrice:
+		return m.OldPrice()
+	case pricechange.FieldNewPrice:
+		return m.NewPrice()
+	case pricechange.FieldChangedByID:
+		return m.ChangedByID()
+	case pricechange.FieldReason:
+		return m.Reason()
+	case pricechange.FieldChangedAt:
+		return m.ChangedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PriceChangeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case pricechange.FieldUnitID:
+		return m.OldUnitID(ctx)
+	case pricechange.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case pricechange.FieldOldPrice:
+		return m.OldOldPrice(ctx)
+	case pricechange.FieldNewPrice:
+		return m.OldNewPrice(ctx)
+	case pricechange.FieldChangedByID:
+		return m.OldChangedByID(ctx)
+	case pricechange.FieldReason:
+		return m.OldReason(ctx)
+	case pricechange.FieldChangedAt:
+		return m.OldChangedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PriceChange field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PriceChangeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case pricechange.FieldUnitID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitID(v)
+		return nil
+	case pricechange.FieldProjectID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case pricechange.FieldOldPrice:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOldPrice(v)
+		return nil
+	case pricechange.FieldNewPrice:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewPrice(v)
+		return nil
+	case pricechange.FieldChangedByID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedByID(v)
+		return nil
+	case pricechange.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case pricechange.FieldChangedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PriceChangeMutation) AddedFields() []string {
+	var fields []string
+	if m.addold_price != nil {
+		fields = append(fields, pricechange.FieldOldPrice)
+	}
+	if m.addnew_price != nil {
+		fields = append(fields, pricechange.FieldNewPrice)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PriceChangeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case pricechange.FieldOldPrice:
+		return m.AddedOldPrice()
+	case pricechange.FieldNewPrice:
+		return m.AddedNewPrice()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PriceChangeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case pricechange.FieldOldPrice:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOldPrice(v)
+		return nil
+	case pricechange.FieldNewPrice:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNewPrice(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PriceChangeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(pricechange.FieldChangedByID) {
+		fields = append(fields, pricechange.FieldChangedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PriceChangeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PriceChangeMutation) ClearField(name string) error {
+	switch name {
+	case pricechange.FieldChangedByID:
+		m.ClearChangedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PriceChangeMutation) ResetField(name string) error {
+	switch name {
+	case pricechange.FieldUnitID:
+		m.ResetUnitID()
+		return nil
+	case pricechange.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case pricechange.FieldOldPrice:
+		m.ResetOldPrice()
+		return nil
+	case pricechange.FieldNewPrice:
+		m.ResetNewPrice()
+		return nil
+	case pricechange.FieldChangedByID:
+		m.ResetChangedByID()
+		return nil
+	case pricechange.FieldReason:
+		m.ResetReason()
+		return nil
+	case pricechange.FieldChangedAt:
+		m.ResetChangedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PriceChangeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.unit != nil {
+		edges = append(edges, pricechange.EdgeUnit)
+	}
+	if m.changed_by != nil {
+		edges = append(edges, pricechange.EdgeChangedBy)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PriceChangeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case pricechange.EdgeUnit:
+		if id := m.unit; id != nil {
+			return []ent.Value{*id}
+		}
+	case pricechange.EdgeChangedBy:
+		if id := m.changed_by; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PriceChangeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PriceChangeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PriceChangeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedunit {
+		edges = append(edges, pricechange.EdgeUnit)
+	}
+	if m.clearedchanged_by {
+		edges = append(edges, pricechange.EdgeChangedBy)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PriceChangeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case pricechange.EdgeUnit:
+		return m.clearedunit
+	case pricechange.EdgeChangedBy:
+		return m.clearedchanged_by
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PriceChangeMutation) ClearEdge(name string) error {
+	switch name {
+	case pricechange.EdgeUnit:
+		m.ClearUnit()
+		return nil
+	case pricechange.EdgeChangedBy:
+		m.ClearChangedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PriceChangeMutation) ResetEdge(name string) error {
+	switch name {
+	case pricechange.EdgeUnit:
+		m.ResetUnit()
+		return nil
+	case pricechange.EdgeChangedBy:
+		m.ResetChangedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown PriceChange edge %s", name)
+}
+
 // ProjectMutation represents an operation that mutates the Project nodes in the graph.
 type ProjectMutation struct {
 	config
@@ -15574,52 +16423,55 @@ func (m *RefreshTokenMutation) ResetEdge(name string) error {
 // UnitMutation represents an operation that mutates the Unit nodes in the graph.
 type UnitMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *pulid.ID
-	created_at        *time.Time
-	updated_at        *time.Time
-	floor             *int
-	addfloor          *int
-	number            *string
-	bedrooms          *int
-	addbedrooms       *int
-	living_rooms      *int
-	addliving_rooms   *int
-	bathrooms         *int
-	addbathrooms      *int
-	gross_area        *float64
-	addgross_area     *float64
-	net_area          *float64
-	addnet_area       *float64
-	orientation       *unit.Orientation
-	decoration        *unit.Decoration
-	list_price        *money.Fen
-	addlist_price     *money.Fen
-	status            *unit.Status
-	published         *bool
-	hold_expires_at   *time.Time
-	clearedFields     map[string]struct{}
-	project           *pulid.ID
-	clearedproject    bool
-	building          *pulid.ID
-	clearedbuilding   bool
-	held_by           *pulid.ID
-	clearedheld_by    bool
-	held_for          *pulid.ID
-	clearedheld_for   bool
-	deals             map[pulid.ID]struct{}
-	removeddeals      map[pulid.ID]struct{}
-	cleareddeals      bool
-	complaints        map[pulid.ID]struct{}
-	removedcomplaints map[pulid.ID]struct{}
-	clearedcomplaints bool
-	shown_in          map[pulid.ID]struct{}
-	removedshown_in   map[pulid.ID]struct{}
-	clearedshown_in   bool
-	done              bool
-	oldValue          func(context.Context) (*Unit, error)
-	predicates        []predicate.Unit
+	op                   Op
+	typ                  string
+	id                   *pulid.ID
+	created_at           *time.Time
+	updated_at           *time.Time
+	floor                *int
+	addfloor             *int
+	number               *string
+	bedrooms             *int
+	addbedrooms          *int
+	living_rooms         *int
+	addliving_rooms      *int
+	bathrooms            *int
+	addbathrooms         *int
+	gross_area           *float64
+	addgross_area        *float64
+	net_area             *float64
+	addnet_area          *float64
+	orientation          *unit.Orientation
+	decoration           *unit.Decoration
+	list_price           *money.Fen
+	addlist_price        *money.Fen
+	status               *unit.Status
+	published            *bool
+	hold_expires_at      *time.Time
+	clearedFields        map[string]struct{}
+	project              *pulid.ID
+	clearedproject       bool
+	building             *pulid.ID
+	clearedbuilding      bool
+	held_by              *pulid.ID
+	clearedheld_by       bool
+	held_for             *pulid.ID
+	clearedheld_for      bool
+	deals                map[pulid.ID]struct{}
+	removeddeals         map[pulid.ID]struct{}
+	cleareddeals         bool
+	complaints           map[pulid.ID]struct{}
+	removedcomplaints    map[pulid.ID]struct{}
+	clearedcomplaints    bool
+	shown_in             map[pulid.ID]struct{}
+	removedshown_in      map[pulid.ID]struct{}
+	clearedshown_in      bool
+	price_history        map[pulid.ID]struct{}
+	removedprice_history map[pulid.ID]struct{}
+	clearedprice_history bool
+	done                 bool
+	oldValue             func(context.Context) (*Unit, error)
+	predicates           []predicate.Unit
 }
 
 var _ ent.Mutation = (*UnitMutation)(nil)
@@ -16859,6 +17711,60 @@ func (m *UnitMutation) ResetShownIn() {
 	m.removedshown_in = nil
 }
 
+// AddPriceHistoryIDs adds the "price_history" edge to the PriceChange entity by ids.
+func (m *UnitMutation) AddPriceHistoryIDs(ids ...pulid.ID) {
+	if m.price_history == nil {
+		m.price_history = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.price_history[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPriceHistory clears the "price_history" edge to the PriceChange entity.
+func (m *UnitMutation) ClearPriceHistory() {
+	m.clearedprice_history = true
+}
+
+// PriceHistoryCleared reports if the "price_history" edge to the PriceChange entity was cleared.
+func (m *UnitMutation) PriceHistoryCleared() bool {
+	return m.clearedprice_history
+}
+
+// RemovePriceHistoryIDs removes the "price_history" edge to the PriceChange entity by IDs.
+func (m *UnitMutation) RemovePriceHistoryIDs(ids ...pulid.ID) {
+	if m.removedprice_history == nil {
+		m.removedprice_history = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.price_history, ids[i])
+		m.removedprice_history[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPriceHistory returns the removed IDs of the "price_history" edge to the PriceChange entity.
+func (m *UnitMutation) RemovedPriceHistoryIDs() (ids []pulid.ID) {
+	for id := range m.removedprice_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PriceHistoryIDs returns the "price_history" edge IDs in the mutation.
+func (m *UnitMutation) PriceHistoryIDs() (ids []pulid.ID) {
+	for id := range m.price_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPriceHistory resets all changes to the "price_history" edge.
+func (m *UnitMutation) ResetPriceHistory() {
+	m.price_history = nil
+	m.clearedprice_history = false
+	m.removedprice_history = nil
+}
+
 // Where appends a list predicates to the UnitMutation builder.
 func (m *UnitMutation) Where(ps ...predicate.Unit) {
 	m.predicates = append(m.predicates, ps...)
@@ -17406,7 +18312,7 @@ func (m *UnitMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UnitMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.project != nil {
 		edges = append(edges, unit.EdgeProject)
 	}
@@ -17427,6 +18333,9 @@ func (m *UnitMutation) AddedEdges() []string {
 	}
 	if m.shown_in != nil {
 		edges = append(edges, unit.EdgeShownIn)
+	}
+	if m.price_history != nil {
+		edges = append(edges, unit.EdgePriceHistory)
 	}
 	return edges
 }
@@ -17469,13 +18378,19 @@ func (m *UnitMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case unit.EdgePriceHistory:
+		ids := make([]ent.Value, 0, len(m.price_history))
+		for id := range m.price_history {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UnitMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.removeddeals != nil {
 		edges = append(edges, unit.EdgeDeals)
 	}
@@ -17484,6 +18399,9 @@ func (m *UnitMutation) RemovedEdges() []string {
 	}
 	if m.removedshown_in != nil {
 		edges = append(edges, unit.EdgeShownIn)
+	}
+	if m.removedprice_history != nil {
+		edges = append(edges, unit.EdgePriceHistory)
 	}
 	return edges
 }
@@ -17510,13 +18428,19 @@ func (m *UnitMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case unit.EdgePriceHistory:
+		ids := make([]ent.Value, 0, len(m.removedprice_history))
+		for id := range m.removedprice_history {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UnitMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedproject {
 		edges = append(edges, unit.EdgeProject)
 	}
@@ -17537,6 +18461,9 @@ func (m *UnitMutation) ClearedEdges() []string {
 	}
 	if m.clearedshown_in {
 		edges = append(edges, unit.EdgeShownIn)
+	}
+	if m.clearedprice_history {
+		edges = append(edges, unit.EdgePriceHistory)
 	}
 	return edges
 }
@@ -17559,6 +18486,8 @@ func (m *UnitMutation) EdgeCleared(name string) bool {
 		return m.clearedcomplaints
 	case unit.EdgeShownIn:
 		return m.clearedshown_in
+	case unit.EdgePriceHistory:
+		return m.clearedprice_history
 	}
 	return false
 }
@@ -17607,6 +18536,9 @@ func (m *UnitMutation) ResetEdge(name string) error {
 		return nil
 	case unit.EdgeShownIn:
 		m.ResetShownIn()
+		return nil
+	case unit.EdgePriceHistory:
+		m.ResetPriceHistory()
 		return nil
 	}
 	return fmt.Errorf("unknown Unit edge %s", name)

@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
@@ -35,6 +36,7 @@ var prefixTable = map[string]string{
 	"CU": customer.Table,
 	"DL": deal.Table,
 	"IK": idempotencykey.Table,
+	"PC": pricechange.Table,
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
 	"UN": unit.Table,
@@ -54,6 +56,7 @@ var tablePrefix = map[string]string{
 	customer.Table:       "CU",
 	deal.Table:           "DL",
 	idempotencykey.Table: "IK",
+	pricechange.Table:    "PC",
 	project.Table:        "PJ",
 	refreshtoken.Table:   "RT",
 	unit.Table:           "UN",

@@ -51,7 +51,7 @@ type Unit struct {
 	Decoration unit.Decoration `json:"decoration,omitempty"`
 	// ListPrice holds the value of the "list_price" field.
 	ListPrice money.Fen `json:"list_price,omitempty"`
-	// Status holds the value of the "status" field.
+	// WITHDRAWN: taken off sale, never sold (catalogue.WithdrawUnit); invisible to portals
 	Status unit.Status `json:"status,omitempty"`
 	// Published holds the value of the "published" field.
 	Published bool `json:"published,omitempty"`
@@ -83,15 +83,18 @@ type UnitEdges struct {
 	Complaints []*Complaint `json:"complaints,omitempty"`
 	// ShownIn holds the value of the shown_in edge.
 	ShownIn []*Visit `json:"shown_in,omitempty"`
+	// PriceHistory holds the value of the price_history edge.
+	PriceHistory []*PriceChange `json:"price_history,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
 	totalCount [7]map[string]int
 
-	namedDeals      map[string][]*Deal
-	namedComplaints map[string][]*Complaint
-	namedShownIn    map[string][]*Visit
+	namedDeals        map[string][]*Deal
+	namedComplaints   map[string][]*Complaint
+	namedShownIn      map[string][]*Visit
+	namedPriceHistory map[string][]*PriceChange
 }
 
 // ProjectOrErr returns the Project value or an error if the edge
@@ -163,6 +166,15 @@ func (e UnitEdges) ShownInOrErr() ([]*Visit, error) {
 		return e.ShownIn, nil
 	}
 	return nil, &NotLoadedError{edge: "shown_in"}
+}
+
+// PriceHistoryOrErr returns the PriceHistory value or an error if the edge
+// was not loaded in eager-loading.
+func (e UnitEdges) PriceHistoryOrErr() ([]*PriceChange, error) {
+	if e.loadedTypes[7] {
+		return e.PriceHistory, nil
+	}
+	return nil, &NotLoadedError{edge: "price_history"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -370,6 +382,11 @@ func (_m *Unit) QueryShownIn() *VisitQuery {
 	return NewUnitClient(_m.config).QueryShownIn(_m)
 }
 
+// QueryPriceHistory queries the "price_history" edge of the Unit entity.
+func (_m *Unit) QueryPriceHistory() *PriceChangeQuery {
+	return NewUnitClient(_m.config).QueryPriceHistory(_m)
+}
+
 // Update returns a builder for updating this Unit.
 // Note that you need to call Unit.Unwrap() before calling this method if this Unit
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -528,6 +545,30 @@ func (_m *Unit) appendNamedShownIn(name string, edges ...*Visit) {
 		_m.Edges.namedShownIn[name] = []*Visit{}
 	} else {
 		_m.Edges.namedShownIn[name] = append(_m.Edges.namedShownIn[name], edges...)
+	}
+}
+
+// NamedPriceHistory returns the PriceHistory named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Unit) NamedPriceHistory(name string) ([]*PriceChange, error) {
+	if _m.Edges.namedPriceHistory == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedPriceHistory[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Unit) appendNamedPriceHistory(name string, edges ...*PriceChange) {
+	if _m.Edges.namedPriceHistory == nil {
+		_m.Edges.namedPriceHistory = make(map[string][]*PriceChange)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedPriceHistory[name] = []*PriceChange{}
+	} else {
+		_m.Edges.namedPriceHistory[name] = append(_m.Edges.namedPriceHistory[name], edges...)
 	}
 }
 

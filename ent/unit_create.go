@@ -9,6 +9,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -287,6 +288,21 @@ func (_c *UnitCreate) AddShownIn(v ...*Visit) *UnitCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddShownInIDs(ids...)
+}
+
+// AddPriceHistoryIDs adds the "price_history" edge to the PriceChange entity by IDs.
+func (_c *UnitCreate) AddPriceHistoryIDs(ids ...pulid.ID) *UnitCreate {
+	_c.mutation.AddPriceHistoryIDs(ids...)
+	return _c
+}
+
+// AddPriceHistory adds the "price_history" edges to the PriceChange entity.
+func (_c *UnitCreate) AddPriceHistory(v ...*PriceChange) *UnitCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddPriceHistoryIDs(ids...)
 }
 
 // Mutation returns the UnitMutation object of the builder.
@@ -683,6 +699,22 @@ func (_c *UnitCreate) createSpec() (*Unit, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(visit.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.PriceHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -11,6 +11,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -29,22 +30,24 @@ import (
 // UnitQuery is the builder for querying Unit entities.
 type UnitQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []unit.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.Unit
-	withProject         *ProjectQuery
-	withBuilding        *BuildingQuery
-	withHeldBy          *UserQuery
-	withHeldFor         *CustomerQuery
-	withDeals           *DealQuery
-	withComplaints      *ComplaintQuery
-	withShownIn         *VisitQuery
-	loadTotal           []func(context.Context, []*Unit) error
-	modifiers           []func(*sql.Selector)
-	withNamedDeals      map[string]*DealQuery
-	withNamedComplaints map[string]*ComplaintQuery
-	withNamedShownIn    map[string]*VisitQuery
+	ctx                   *QueryContext
+	order                 []unit.OrderOption
+	inters                []Interceptor
+	predicates            []predicate.Unit
+	withProject           *ProjectQuery
+	withBuilding          *BuildingQuery
+	withHeldBy            *UserQuery
+	withHeldFor           *CustomerQuery
+	withDeals             *DealQuery
+	withComplaints        *ComplaintQuery
+	withShownIn           *VisitQuery
+	withPriceHistory      *PriceChangeQuery
+	loadTotal             []func(context.Context, []*Unit) error
+	modifiers             []func(*sql.Selector)
+	withNamedDeals        map[string]*DealQuery
+	withNamedComplaints   map[string]*ComplaintQuery
+	withNamedShownIn      map[string]*VisitQuery
+	withNamedPriceHistory map[string]*PriceChangeQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -228,6 +231,28 @@ func (_q *UnitQuery) QueryShownIn() *VisitQuery {
 			sqlgraph.From(unit.Table, unit.FieldID, selector),
 			sqlgraph.To(visit.Table, visit.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, true, unit.ShownInTable, unit.ShownInPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPriceHistory chains the current query on the "price_history" edge.
+func (_q *UnitQuery) QueryPriceHistory() *PriceChangeQuery {
+	query := (&PriceChangeClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(unit.Table, unit.FieldID, selector),
+			sqlgraph.To(pricechange.Table, pricechange.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, unit.PriceHistoryTable, unit.PriceHistoryColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -422,18 +447,19 @@ func (_q *UnitQuery) Clone() *UnitQuery {
 		return nil
 	}
 	return &UnitQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]unit.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.Unit{}, _q.predicates...),
-		withProject:    _q.withProject.Clone(),
-		withBuilding:   _q.withBuilding.Clone(),
-		withHeldBy:     _q.withHeldBy.Clone(),
-		withHeldFor:    _q.withHeldFor.Clone(),
-		withDeals:      _q.withDeals.Clone(),
-		withComplaints: _q.withComplaints.Clone(),
-		withShownIn:    _q.withShownIn.Clone(),
+		config:           _q.config,
+		ctx:              _q.ctx.Clone(),
+		order:            append([]unit.OrderOption{}, _q.order...),
+		inters:           append([]Interceptor{}, _q.inters...),
+		predicates:       append([]predicate.Unit{}, _q.predicates...),
+		withProject:      _q.withProject.Clone(),
+		withBuilding:     _q.withBuilding.Clone(),
+		withHeldBy:       _q.withHeldBy.Clone(),
+		withHeldFor:      _q.withHeldFor.Clone(),
+		withDeals:        _q.withDeals.Clone(),
+		withComplaints:   _q.withComplaints.Clone(),
+		withShownIn:      _q.withShownIn.Clone(),
+		withPriceHistory: _q.withPriceHistory.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -515,6 +541,17 @@ func (_q *UnitQuery) WithShownIn(opts ...func(*VisitQuery)) *UnitQuery {
 		opt(query)
 	}
 	_q.withShownIn = query
+	return _q
+}
+
+// WithPriceHistory tells the query-builder to eager-load the nodes that are connected to
+// the "price_history" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UnitQuery) WithPriceHistory(opts ...func(*PriceChangeQuery)) *UnitQuery {
+	query := (&PriceChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPriceHistory = query
 	return _q
 }
 
@@ -602,7 +639,7 @@ func (_q *UnitQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Unit, e
 	var (
 		nodes       = []*Unit{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withProject != nil,
 			_q.withBuilding != nil,
 			_q.withHeldBy != nil,
@@ -610,6 +647,7 @@ func (_q *UnitQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Unit, e
 			_q.withDeals != nil,
 			_q.withComplaints != nil,
 			_q.withShownIn != nil,
+			_q.withPriceHistory != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -678,6 +716,13 @@ func (_q *UnitQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Unit, e
 			return nil, err
 		}
 	}
+	if query := _q.withPriceHistory; query != nil {
+		if err := _q.loadPriceHistory(ctx, query, nodes,
+			func(n *Unit) { n.Edges.PriceHistory = []*PriceChange{} },
+			func(n *Unit, e *PriceChange) { n.Edges.PriceHistory = append(n.Edges.PriceHistory, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedDeals {
 		if err := _q.loadDeals(ctx, query, nodes,
 			func(n *Unit) { n.appendNamedDeals(name) },
@@ -696,6 +741,13 @@ func (_q *UnitQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Unit, e
 		if err := _q.loadShownIn(ctx, query, nodes,
 			func(n *Unit) { n.appendNamedShownIn(name) },
 			func(n *Unit, e *Visit) { n.appendNamedShownIn(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedPriceHistory {
+		if err := _q.loadPriceHistory(ctx, query, nodes,
+			func(n *Unit) { n.appendNamedPriceHistory(name) },
+			func(n *Unit, e *PriceChange) { n.appendNamedPriceHistory(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -950,6 +1002,36 @@ func (_q *UnitQuery) loadShownIn(ctx context.Context, query *VisitQuery, nodes [
 	}
 	return nil
 }
+func (_q *UnitQuery) loadPriceHistory(ctx context.Context, query *PriceChangeQuery, nodes []*Unit, init func(*Unit), assign func(*Unit, *PriceChange)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Unit)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(pricechange.FieldUnitID)
+	}
+	query.Where(predicate.PriceChange(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(unit.PriceHistoryColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UnitID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "unit_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *UnitQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1121,6 +1203,20 @@ func (_q *UnitQuery) WithNamedShownIn(name string, opts ...func(*VisitQuery)) *U
 		_q.withNamedShownIn = make(map[string]*VisitQuery)
 	}
 	_q.withNamedShownIn[name] = query
+	return _q
+}
+
+// WithNamedPriceHistory tells the query-builder to eager-load the nodes that are connected to the "price_history"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UnitQuery) WithNamedPriceHistory(name string, opts ...func(*PriceChangeQuery)) *UnitQuery {
+	query := (&PriceChangeClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedPriceHistory == nil {
+		_q.withNamedPriceHistory = make(map[string]*PriceChangeQuery)
+	}
+	_q.withNamedPriceHistory[name] = query
 	return _q
 }
 

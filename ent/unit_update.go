@@ -9,6 +9,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -374,6 +375,21 @@ func (_u *UnitUpdate) AddShownIn(v ...*Visit) *UnitUpdate {
 	return _u.AddShownInIDs(ids...)
 }
 
+// AddPriceHistoryIDs adds the "price_history" edge to the PriceChange entity by IDs.
+func (_u *UnitUpdate) AddPriceHistoryIDs(ids ...pulid.ID) *UnitUpdate {
+	_u.mutation.AddPriceHistoryIDs(ids...)
+	return _u
+}
+
+// AddPriceHistory adds the "price_history" edges to the PriceChange entity.
+func (_u *UnitUpdate) AddPriceHistory(v ...*PriceChange) *UnitUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPriceHistoryIDs(ids...)
+}
+
 // Mutation returns the UnitMutation object of the builder.
 func (_u *UnitUpdate) Mutation() *UnitMutation {
 	return _u.mutation
@@ -452,6 +468,27 @@ func (_u *UnitUpdate) RemoveShownIn(v ...*Visit) *UnitUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveShownInIDs(ids...)
+}
+
+// ClearPriceHistory clears all "price_history" edges to the PriceChange entity.
+func (_u *UnitUpdate) ClearPriceHistory() *UnitUpdate {
+	_u.mutation.ClearPriceHistory()
+	return _u
+}
+
+// RemovePriceHistoryIDs removes the "price_history" edge to PriceChange entities by IDs.
+func (_u *UnitUpdate) RemovePriceHistoryIDs(ids ...pulid.ID) *UnitUpdate {
+	_u.mutation.RemovePriceHistoryIDs(ids...)
+	return _u
+}
+
+// RemovePriceHistory removes "price_history" edges to PriceChange entities.
+func (_u *UnitUpdate) RemovePriceHistory(v ...*PriceChange) *UnitUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePriceHistoryIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -839,6 +876,51 @@ func (_u *UnitUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.PriceHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPriceHistoryIDs(); len(nodes) > 0 && !_u.mutation.PriceHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PriceHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1199,6 +1281,21 @@ func (_u *UnitUpdateOne) AddShownIn(v ...*Visit) *UnitUpdateOne {
 	return _u.AddShownInIDs(ids...)
 }
 
+// AddPriceHistoryIDs adds the "price_history" edge to the PriceChange entity by IDs.
+func (_u *UnitUpdateOne) AddPriceHistoryIDs(ids ...pulid.ID) *UnitUpdateOne {
+	_u.mutation.AddPriceHistoryIDs(ids...)
+	return _u
+}
+
+// AddPriceHistory adds the "price_history" edges to the PriceChange entity.
+func (_u *UnitUpdateOne) AddPriceHistory(v ...*PriceChange) *UnitUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPriceHistoryIDs(ids...)
+}
+
 // Mutation returns the UnitMutation object of the builder.
 func (_u *UnitUpdateOne) Mutation() *UnitMutation {
 	return _u.mutation
@@ -1277,6 +1374,27 @@ func (_u *UnitUpdateOne) RemoveShownIn(v ...*Visit) *UnitUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveShownInIDs(ids...)
+}
+
+// ClearPriceHistory clears all "price_history" edges to the PriceChange entity.
+func (_u *UnitUpdateOne) ClearPriceHistory() *UnitUpdateOne {
+	_u.mutation.ClearPriceHistory()
+	return _u
+}
+
+// RemovePriceHistoryIDs removes the "price_history" edge to PriceChange entities by IDs.
+func (_u *UnitUpdateOne) RemovePriceHistoryIDs(ids ...pulid.ID) *UnitUpdateOne {
+	_u.mutation.RemovePriceHistoryIDs(ids...)
+	return _u
+}
+
+// RemovePriceHistory removes "price_history" edges to PriceChange entities.
+func (_u *UnitUpdateOne) RemovePriceHistory(v ...*PriceChange) *UnitUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePriceHistoryIDs(ids...)
 }
 
 // Where appends a list predicates to the UnitUpdate builder.
@@ -1687,6 +1805,51 @@ func (_u *UnitUpdateOne) sqlSave(ctx context.Context) (_node *Unit, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(visit.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PriceHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPriceHistoryIDs(); len(nodes) > 0 && !_u.mutation.PriceHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PriceHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   unit.PriceHistoryTable,
+			Columns: []string{unit.PriceHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(pricechange.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

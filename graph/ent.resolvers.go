@@ -224,6 +224,9 @@ func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Unit returns UnitResolver implementation.
+func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
+
 // AuditEventWhereInput returns AuditEventWhereInputResolver implementation.
 func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 	return &auditEventWhereInputResolver{r}
@@ -263,6 +266,7 @@ type (
 	complaintPhotoResolver       struct{ *Resolver }
 	customerResolver             struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
+	unitResolver                 struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }
 	buildingWhereInputResolver   struct{ *Resolver }
 	complaintWhereInputResolver  struct{ *Resolver }

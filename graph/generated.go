@@ -57,6 +57,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	SlaClock() SlaClockResolver
 	Subscription() SubscriptionResolver
+	Unit() UnitResolver
 	UnitStatusEvent() UnitStatusEventResolver
 	AuditEventWhereInput() AuditEventWhereInputResolver
 	BuildingWhereInput() BuildingWhereInputResolver
@@ -402,6 +403,8 @@ type ComplexityRoot struct {
 		LogVisit             func(childComplexity int, input sales.Visit) int
 		Login                func(childComplexity int, input model.LoginInput) int
 		Logout               func(childComplexity int, input model.LogoutInput) int
+		PublishProject       func(childComplexity int, input model.PublishProjectInput) int
+		PublishUnits         func(childComplexity int, input model.PublishUnitsInput) int
 		RateComplaint        func(childComplexity int, input aftersales.Rating) int
 		ReassignCustomer     func(childComplexity int, input model.ReassignCustomerInput) int
 		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
@@ -412,9 +415,13 @@ type ComplexityRoot struct {
 		ResetUserPassword    func(childComplexity int, input account.PasswordReset) int
 		ResolveComplaint     func(childComplexity int, input aftersales.Step) int
 		RevokeAPIKey         func(childComplexity int, input model.RevokeAPIKeyInput) int
+		SetUnitPrices        func(childComplexity int, input model.SetUnitPricesInput) int
 		StartComplaint       func(childComplexity int, input aftersales.Step) int
 		SubmitComplaint      func(childComplexity int, input aftersales.Filing) int
+		UnpublishProject     func(childComplexity int, input model.PublishProjectInput) int
+		UnpublishUnits       func(childComplexity int, input model.PublishUnitsInput) int
 		UpdateUser           func(childComplexity int, input account.UserChange) int
+		WithdrawUnit         func(childComplexity int, input model.WithdrawUnitInput) int
 	}
 
 	PageInfo struct {
@@ -422,6 +429,29 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PriceChange struct {
+		ChangedAt   func(childComplexity int) int
+		ChangedBy   func(childComplexity int) int
+		ChangedByID func(childComplexity int) int
+		ID          func(childComplexity int) int
+		NewPrice    func(childComplexity int) int
+		OldPrice    func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Unit        func(childComplexity int) int
+		UnitID      func(childComplexity int) int
+	}
+
+	PriceChangeConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PriceChangeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Project struct {
@@ -463,6 +493,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PublishProjectPayload struct {
+		Project func(childComplexity int) int
+	}
+
+	PublishUnitsPayload struct {
+		Units func(childComplexity int) int
+	}
+
 	Query struct {
 		APIKeys        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
 		AuditEvents    func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
@@ -496,6 +534,11 @@ type ComplexityRoot struct {
 	SalesGridFloor struct {
 		Floor func(childComplexity int) int
 		Units func(childComplexity int) int
+	}
+
+	SetUnitPricesPayload struct {
+		PriceChanges func(childComplexity int) int
+		Units        func(childComplexity int) int
 	}
 
 	SlaClock struct {
@@ -534,6 +577,7 @@ type ComplexityRoot struct {
 		NetArea       func(childComplexity int) int
 		Number        func(childComplexity int) int
 		Orientation   func(childComplexity int) int
+		PriceHistory  func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) int
 		Project       func(childComplexity int) int
 		ProjectID     func(childComplexity int) int
 		Published     func(childComplexity int) int
@@ -676,6 +720,12 @@ type MutationResolver interface {
 	ReopenComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
 	RateComplaint(ctx context.Context, input aftersales.Rating) (*model.ComplaintPayload, error)
 	AddComplaintNote(ctx context.Context, input aftersales.Note) (*model.ComplaintEventPayload, error)
+	SetUnitPrices(ctx context.Context, input model.SetUnitPricesInput) (*model.SetUnitPricesPayload, error)
+	PublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
+	UnpublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
+	PublishProject(ctx context.Context, input model.PublishProjectInput) (*model.PublishProjectPayload, error)
+	UnpublishProject(ctx context.Context, input model.PublishProjectInput) (*model.PublishProjectPayload, error)
+	WithdrawUnit(ctx context.Context, input model.WithdrawUnitInput) (*model.UnitPayload, error)
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
@@ -712,6 +762,9 @@ type SlaClockResolver interface {
 type SubscriptionResolver interface {
 	UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error)
 	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error)
+}
+type UnitResolver interface {
+	PriceHistory(ctx context.Context, obj *ent.Unit, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.PriceChangeConnection, error)
 }
 type UnitStatusEventResolver interface {
 	Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error)
@@ -2256,6 +2309,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["input"].(model.LogoutInput)), true
+	case "Mutation.publishProject":
+		if e.ComplexityRoot.Mutation.PublishProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishProject(childComplexity, args["input"].(model.PublishProjectInput)), true
+	case "Mutation.publishUnits":
+		if e.ComplexityRoot.Mutation.PublishUnits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishUnits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishUnits(childComplexity, args["input"].(model.PublishUnitsInput)), true
 	case "Mutation.rateComplaint":
 		if e.ComplexityRoot.Mutation.RateComplaint == nil {
 			break
@@ -2366,6 +2441,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.setUnitPrices":
+		if e.ComplexityRoot.Mutation.SetUnitPrices == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setUnitPrices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetUnitPrices(childComplexity, args["input"].(model.SetUnitPricesInput)), true
 	case "Mutation.startComplaint":
 		if e.ComplexityRoot.Mutation.StartComplaint == nil {
 			break
@@ -2388,6 +2474,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitComplaint(childComplexity, args["input"].(aftersales.Filing)), true
+	case "Mutation.unpublishProject":
+		if e.ComplexityRoot.Mutation.UnpublishProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unpublishProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnpublishProject(childComplexity, args["input"].(model.PublishProjectInput)), true
+	case "Mutation.unpublishUnits":
+		if e.ComplexityRoot.Mutation.UnpublishUnits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unpublishUnits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnpublishUnits(childComplexity, args["input"].(model.PublishUnitsInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -2399,6 +2507,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(account.UserChange)), true
+	case "Mutation.withdrawUnit":
+		if e.ComplexityRoot.Mutation.WithdrawUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawUnit(childComplexity, args["input"].(model.WithdrawUnitInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2424,6 +2543,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PriceChange.changedAt":
+		if e.ComplexityRoot.PriceChange.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.ChangedAt(childComplexity), true
+	case "PriceChange.changedBy":
+		if e.ComplexityRoot.PriceChange.ChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.ChangedBy(childComplexity), true
+	case "PriceChange.changedByID":
+		if e.ComplexityRoot.PriceChange.ChangedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.ChangedByID(childComplexity), true
+	case "PriceChange.id":
+		if e.ComplexityRoot.PriceChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.ID(childComplexity), true
+	case "PriceChange.newPrice":
+		if e.ComplexityRoot.PriceChange.NewPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.NewPrice(childComplexity), true
+	case "PriceChange.oldPrice":
+		if e.ComplexityRoot.PriceChange.OldPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.OldPrice(childComplexity), true
+	case "PriceChange.reason":
+		if e.ComplexityRoot.PriceChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.Reason(childComplexity), true
+	case "PriceChange.unit":
+		if e.ComplexityRoot.PriceChange.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.Unit(childComplexity), true
+	case "PriceChange.unitID":
+		if e.ComplexityRoot.PriceChange.UnitID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChange.UnitID(childComplexity), true
+
+	case "PriceChangeConnection.edges":
+		if e.ComplexityRoot.PriceChangeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeConnection.Edges(childComplexity), true
+	case "PriceChangeConnection.pageInfo":
+		if e.ComplexityRoot.PriceChangeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeConnection.PageInfo(childComplexity), true
+	case "PriceChangeConnection.totalCount":
+		if e.ComplexityRoot.PriceChangeConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeConnection.TotalCount(childComplexity), true
+
+	case "PriceChangeEdge.cursor":
+		if e.ComplexityRoot.PriceChangeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeEdge.Cursor(childComplexity), true
+	case "PriceChangeEdge.node":
+		if e.ComplexityRoot.PriceChangeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceChangeEdge.Node(childComplexity), true
 
 	case "Project.address":
 		if e.ComplexityRoot.Project.Address == nil {
@@ -2643,6 +2849,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
 
+	case "PublishProjectPayload.project":
+		if e.ComplexityRoot.PublishProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublishProjectPayload.Project(childComplexity), true
+
+	case "PublishUnitsPayload.units":
+		if e.ComplexityRoot.PublishUnitsPayload.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublishUnitsPayload.Units(childComplexity), true
+
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -2861,6 +3081,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SalesGridFloor.Units(childComplexity), true
 
+	case "SetUnitPricesPayload.priceChanges":
+		if e.ComplexityRoot.SetUnitPricesPayload.PriceChanges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetUnitPricesPayload.PriceChanges(childComplexity), true
+	case "SetUnitPricesPayload.units":
+		if e.ComplexityRoot.SetUnitPricesPayload.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetUnitPricesPayload.Units(childComplexity), true
+
 	case "SlaClock.dueAt":
 		if e.ComplexityRoot.SlaClock.DueAt == nil {
 			break
@@ -3057,6 +3290,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.Orientation(childComplexity), true
+	case "Unit.priceHistory":
+		if e.ComplexityRoot.Unit.PriceHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Unit_priceHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Unit.PriceHistory(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int)), true
 	case "Unit.project":
 		if e.ComplexityRoot.Unit.Project == nil {
 			break
@@ -3513,8 +3757,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogVisitInput", ec.unmarshalInputLogVisitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
+			graphql.NewInputUnmarshaler("PriceAdjustmentInput", ec.unmarshalInputPriceAdjustmentInput),
+			graphql.NewInputUnmarshaler("PriceChangeOrder", ec.unmarshalInputPriceChangeOrder),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
 			graphql.NewInputUnmarshaler("ProjectWhereInput", ec.unmarshalInputProjectWhereInput),
+			graphql.NewInputUnmarshaler("PublishProjectInput", ec.unmarshalInputPublishProjectInput),
+			graphql.NewInputUnmarshaler("PublishUnitsInput", ec.unmarshalInputPublishUnitsInput),
 			graphql.NewInputUnmarshaler("RateComplaintInput", ec.unmarshalInputRateComplaintInput),
 			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
@@ -3523,14 +3771,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
+			graphql.NewInputUnmarshaler("SetUnitPricesInput", ec.unmarshalInputSetUnitPricesInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
+			graphql.NewInputUnmarshaler("UnitPriceInput", ec.unmarshalInputUnitPriceInput),
 			graphql.NewInputUnmarshaler("UnitWhereInput", ec.unmarshalInputUnitWhereInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 			graphql.NewInputUnmarshaler("VisitOrder", ec.unmarshalInputVisitOrder),
 			graphql.NewInputUnmarshaler("VisitWhereInput", ec.unmarshalInputVisitWhereInput),
+			graphql.NewInputUnmarshaler("WithdrawUnitInput", ec.unmarshalInputWithdrawUnitInput),
 		)
 	}
 	first := true
@@ -3623,7 +3874,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "auth.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "auth.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3638,6 +3889,7 @@ var sources = []*ast.Source{
 	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
+	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 }
@@ -4287,6 +4539,52 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PriceChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PriceChange_id(ctx, field)
+	case "unitID":
+		return ec.fieldContext_PriceChange_unitID(ctx, field)
+	case "oldPrice":
+		return ec.fieldContext_PriceChange_oldPrice(ctx, field)
+	case "newPrice":
+		return ec.fieldContext_PriceChange_newPrice(ctx, field)
+	case "changedByID":
+		return ec.fieldContext_PriceChange_changedByID(ctx, field)
+	case "reason":
+		return ec.fieldContext_PriceChange_reason(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_PriceChange_changedAt(ctx, field)
+	case "unit":
+		return ec.fieldContext_PriceChange_unit(ctx, field)
+	case "changedBy":
+		return ec.fieldContext_PriceChange_changedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PriceChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PriceChangeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PriceChangeConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PriceChangeConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceChangeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PriceChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PriceChangeEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PriceChangeEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceChangeEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4365,6 +4663,22 @@ func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PublishProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_PublishProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublishProjectPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PublishUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "units":
+		return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublishUnitsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SalesGrid(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "project":
@@ -4395,6 +4709,16 @@ func (ec *executionContext) childFields_SalesGridFloor(ctx context.Context, fiel
 		return ec.fieldContext_SalesGridFloor_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SalesGridFloor", field.Name)
+}
+
+func (ec *executionContext) childFields_SetUnitPricesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "units":
+		return ec.fieldContext_SetUnitPricesPayload_units(ctx, field)
+	case "priceChanges":
+		return ec.fieldContext_SetUnitPricesPayload_priceChanges(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetUnitPricesPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SlaClock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4471,6 +4795,8 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_complaints(ctx, field)
 	case "shownIn":
 		return ec.fieldContext_Unit_shownIn(ctx, field)
+	case "priceHistory":
+		return ec.fieldContext_Unit_priceHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
 }
@@ -5245,6 +5571,34 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishProjectInput, error) {
+			return ec.unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishUnitsInput, error) {
+			return ec.unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rateComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5385,6 +5739,20 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setUnitPrices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetUnitPricesInput, error) {
+			return ec.unmarshalNSetUnitPricesInput2estatecrmᚋgraphᚋmodelᚐSetUnitPricesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5413,12 +5781,54 @@ func (ec *executionContext) field_Mutation_submitComplaint_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unpublishProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishProjectInput, error) {
+			return ec.unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unpublishUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishUnitsInput, error) {
+			return ec.unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.UserChange, error) {
 			return ec.unmarshalNUpdateUserInput2estatecrmᚋaccountᚐUserChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawUnitInput, error) {
+			return ec.unmarshalNWithdrawUnitInput2estatecrmᚋgraphᚋmodelᚐWithdrawUnitInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6514,6 +6924,44 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["orderBy"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
 	return args, nil
 }
 
@@ -13001,6 +13449,270 @@ func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setUnitPrices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setUnitPrices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetUnitPrices(ctx, fc.Args["input"].(model.SetUnitPricesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetUnitPricesPayload) graphql.Marshaler {
+			return ec.marshalNSetUnitPricesPayload2ᚖestatecrmᚋgraphᚋmodelᚐSetUnitPricesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setUnitPrices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetUnitPricesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setUnitPrices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishUnits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishUnits(ctx, fc.Args["input"].(model.PublishUnitsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishUnitsPayload) graphql.Marshaler {
+			return ec.marshalNPublishUnitsPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishUnitsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishUnits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishUnitsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishUnits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unpublishUnits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unpublishUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnpublishUnits(ctx, fc.Args["input"].(model.PublishUnitsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishUnitsPayload) graphql.Marshaler {
+			return ec.marshalNPublishUnitsPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishUnitsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unpublishUnits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishUnitsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unpublishUnits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishProject(ctx, fc.Args["input"].(model.PublishProjectInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishProjectPayload) graphql.Marshaler {
+			return ec.marshalNPublishProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unpublishProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unpublishProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnpublishProject(ctx, fc.Args["input"].(model.PublishProjectInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublishProjectPayload) graphql.Marshaler {
+			return ec.marshalNPublishProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unpublishProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublishProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unpublishProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawUnit(ctx, fc.Args["input"].(model.WithdrawUnitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitPayload) graphql.Marshaler {
+			return ec.marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐUnitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13575,6 +14287,373 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PriceChange_id(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PriceChange_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_unitID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PriceChange_oldPrice(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_oldPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_oldPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Money")
+}
+
+func (ec *executionContext) _PriceChange_newPrice(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_newPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_newPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Money")
+}
+
+func (ec *executionContext) _PriceChange_changedByID(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_changedByID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedByID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_changedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PriceChange_reason(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _PriceChange_changedAt(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PriceChange_unit(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChange_changedBy(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChange_changedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChange_changedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PriceChangeEdge) graphql.Marshaler {
+			return ec.marshalOPriceChangeEdge2ᚕᚖestatecrmᚋentᚐPriceChangeEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceChangeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChangeConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PriceChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PriceChange) graphql.Marshaler {
+			return ec.marshalOPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PriceChangeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PriceChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceChangeEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceChangeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceChangeEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Project_id(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
@@ -14448,6 +15527,70 @@ func (ec *executionContext) _ProjectEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ProjectEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProjectEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PublishProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.PublishProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublishProjectPayload_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublishProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublishProjectPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PublishUnitsPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.PublishUnitsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublishUnitsPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublishUnitsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -15433,6 +16576,70 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _SetUnitPricesPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.SetUnitPricesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetUnitPricesPayload_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetUnitPricesPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetUnitPricesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetUnitPricesPayload_priceChanges(ctx context.Context, field graphql.CollectedField, obj *model.SetUnitPricesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetUnitPricesPayload_priceChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceChanges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PriceChange) graphql.Marshaler {
+			return ec.marshalNPriceChange2ᚕᚖestatecrmᚋentᚐPriceChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetUnitPricesPayload_priceChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetUnitPricesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SlaClock_state(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16373,6 +17580,50 @@ func (ec *executionContext) fieldContext_Unit_shownIn(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Unit_shownIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Unit_priceHistory(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_priceHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Unit().PriceHistory(ctx, obj, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PriceChangeConnection) graphql.Marshaler {
+			return ec.marshalNPriceChangeConnection2ᚖestatecrmᚋentᚐPriceChangeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Unit_priceHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Unit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceChangeConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Unit_priceHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -28230,6 +29481,133 @@ func UnmarshalLogoutInput(ctx context.Context, raw any) (model.LogoutInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPriceAdjustmentInput(ctx context.Context, obj any) (model.PriceAdjustmentInput, error) {
+	var it model.PriceAdjustmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["onlyUnsold"]; !present {
+		asMap["onlyUnsold"] = false
+	}
+
+	fieldsInOrder := [...]string{"buildingId", "floorFrom", "floorTo", "changeBp", "onlyUnsold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "buildingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuildingID = data
+		case "floorFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorFrom"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FloorFrom = data
+		case "floorTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorTo"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FloorTo = data
+		case "changeBp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changeBp"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChangeBp = data
+		case "onlyUnsold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onlyUnsold"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OnlyUnsold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPriceAdjustmentInput unmarshals raw into the PriceAdjustmentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPriceAdjustmentInput(ctx context.Context, raw any) (model.PriceAdjustmentInput, error) {
+	var out model.PriceAdjustmentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PriceAdjustmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPriceChangeOrder(ctx context.Context, obj any) (ent.PriceChangeOrder, error) {
+	var it ent.PriceChangeOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPriceChangeOrder unmarshals raw into the PriceChangeOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPriceChangeOrder(ctx context.Context, raw any) (ent.PriceChangeOrder, error) {
+	var out ent.PriceChangeOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PriceChangeOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputProjectOrder(ctx context.Context, obj any) (ent.ProjectOrder, error) {
 	var it ent.ProjectOrder
 	if obj == nil {
@@ -29526,6 +30904,101 @@ func UnmarshalProjectWhereInput(ctx context.Context, raw any) (ent.ProjectWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPublishProjectInput(ctx context.Context, obj any) (model.PublishProjectInput, error) {
+	var it model.PublishProjectInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["units"]; !present {
+		asMap["units"] = false
+	}
+
+	fieldsInOrder := [...]string{"projectId", "units"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "units":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("units"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Units = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishProjectInput unmarshals raw into the PublishProjectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishProjectInput(ctx context.Context, raw any) (model.PublishProjectInput, error) {
+	var out model.PublishProjectInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishProjectInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPublishUnitsInput(ctx context.Context, obj any) (model.PublishUnitsInput, error) {
+	var it model.PublishUnitsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
+			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishUnitsInput unmarshals raw into the PublishUnitsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishUnitsInput(ctx context.Context, raw any) (model.PublishUnitsInput, error) {
+	var out model.PublishUnitsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishUnitsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRateComplaintInput(ctx context.Context, obj any) (aftersales.Rating, error) {
 	var it aftersales.Rating
 	if obj == nil {
@@ -29995,6 +31468,62 @@ func UnmarshalRevokeAPIKeyInput(ctx context.Context, raw any) (model.RevokeAPIKe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetUnitPricesInput(ctx context.Context, obj any) (model.SetUnitPricesInput, error) {
+	var it model.SetUnitPricesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"prices", "adjust", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "prices":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prices"))
+			data, err := ec.unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prices = data
+		case "adjust":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adjust"))
+			data, err := ec.unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraphᚋmodelᚐPriceAdjustmentInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Adjust = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetUnitPricesInput unmarshals raw into the SetUnitPricesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetUnitPricesInput(ctx context.Context, raw any) (model.SetUnitPricesInput, error) {
+	var out model.SetUnitPricesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetUnitPricesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Context, obj any) (aftersales.Filing, error) {
 	var it aftersales.Filing
 	if obj == nil {
@@ -30133,6 +31662,55 @@ func (ec *executionContext) unmarshalInputUnitOrder(ctx context.Context, obj any
 func UnmarshalUnitOrder(ctx context.Context, raw any) (ent.UnitOrder, error) {
 	var out ent.UnitOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnitOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUnitPriceInput(ctx context.Context, obj any) (model.UnitPriceInput, error) {
+	var it model.UnitPriceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId", "listPrice"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "listPrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPrice"))
+			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ListPrice = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUnitPriceInput unmarshals raw into the UnitPriceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUnitPriceInput(ctx context.Context, raw any) (model.UnitPriceInput, error) {
+	var out model.UnitPriceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnitPriceInput", raw, &out)
 	return out, err
 }
 
@@ -32949,6 +34527,55 @@ func UnmarshalVisitWhereInput(ctx context.Context, raw any) (ent.VisitWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputWithdrawUnitInput(ctx context.Context, obj any) (model.WithdrawUnitInput, error) {
+	var it model.WithdrawUnitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unitId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawUnitInput unmarshals raw into the WithdrawUnitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawUnitInput(ctx context.Context, raw any) (model.WithdrawUnitInput, error) {
+	var out model.WithdrawUnitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawUnitInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -32977,6 +34604,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Project(ctx, sel, obj)
+	case *ent.PriceChange:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PriceChange(ctx, sel, obj)
 	case *ent.Deal:
 		if obj == nil {
 			return graphql.Null
@@ -35195,6 +36827,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setUnitPrices":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setUnitPrices(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishUnits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishUnits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpublishUnits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unpublishUnits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unpublishProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unpublishProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerCustomer":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerCustomer(ctx, field)
@@ -35318,6 +36992,160 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var priceChangeImplementors = []string{"PriceChange", "Node"}
+
+func (ec *executionContext) _PriceChange(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceChange")
+		case "id":
+			out.Values[i] = ec._PriceChange_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitID":
+			out.Values[i] = ec._PriceChange_unitID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oldPrice":
+			out.Values[i] = ec._PriceChange_oldPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "newPrice":
+			out.Values[i] = ec._PriceChange_newPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedByID":
+			out.Values[i] = ec._PriceChange_changedByID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PriceChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedAt":
+			out.Values[i] = ec._PriceChange_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._PriceChange_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changedBy":
+			out.Values[i] = ec._PriceChange_changedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var priceChangeConnectionImplementors = []string{"PriceChangeConnection"}
+
+func (ec *executionContext) _PriceChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceChangeConnection")
+		case "edges":
+			out.Values[i] = ec._PriceChangeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PriceChangeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PriceChangeConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var priceChangeEdgeImplementors = []string{"PriceChangeEdge"}
+
+func (ec *executionContext) _PriceChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceChangeEdge")
+		case "node":
+			out.Values[i] = ec._PriceChangeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PriceChangeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -35551,6 +37379,72 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "cursor":
 			out.Values[i] = ec._ProjectEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var publishProjectPayloadImplementors = []string{"PublishProjectPayload"}
+
+func (ec *executionContext) _PublishProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishProjectPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publishProjectPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublishProjectPayload")
+		case "project":
+			out.Values[i] = ec._PublishProjectPayload_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var publishUnitsPayloadImplementors = []string{"PublishUnitsPayload"}
+
+func (ec *executionContext) _PublishUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishUnitsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publishUnitsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublishUnitsPayload")
+		case "units":
+			out.Values[i] = ec._PublishUnitsPayload_units(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35836,6 +37730,44 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var setUnitPricesPayloadImplementors = []string{"SetUnitPricesPayload"}
+
+func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetUnitPricesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setUnitPricesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetUnitPricesPayload")
+		case "units":
+			out.Values[i] = ec._SetUnitPricesPayload_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceChanges":
+			out.Values[i] = ec._SetUnitPricesPayload_priceChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var slaClockImplementors = []string{"SlaClock"}
 
 func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet, obj *aftersales.Clock) graphql.Marshaler {
@@ -36059,6 +37991,11 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "shownIn":
 			out.Values[i] = ec._Unit_shownIn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceHistory":
+			out.Values[i] = ec._Unit_priceHistory(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -37885,6 +39822,52 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPriceChange2ᚕᚖestatecrmᚋentᚐPriceChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PriceChange) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceChange!")
+		return graphql.Null
+	}
+	return ec._PriceChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPriceChangeConnection2ᚖestatecrmᚋentᚐPriceChangeConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChangeConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceChangeConnection!")
+		return graphql.Null
+	}
+	return ec._PriceChangeConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField(ctx context.Context, v any) (*ent.PriceChangeOrderField, error) {
+	var res = new(ent.PriceChangeOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChangeOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PriceChangeOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalNProject2ᚖestatecrmᚋentᚐProject(ctx context.Context, sel ast.SelectionSet, v *ent.Project) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Project!")
@@ -37933,6 +39916,32 @@ func (ec *executionContext) marshalNProjectStatus2estatecrmᚋentᚋprojectᚐSt
 func (ec *executionContext) unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx context.Context, v any) (*ent.ProjectWhereInput, error) {
 	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx context.Context, v any) (model.PublishProjectInput, error) {
+	res, err := ec.unmarshalInputPublishProjectInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPublishProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishProjectPayload(ctx context.Context, sel ast.SelectionSet, v *model.PublishProjectPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublishProjectPayload!")
+		return graphql.Null
+	}
+	return ec._PublishProjectPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx context.Context, v any) (model.PublishUnitsInput, error) {
+	res, err := ec.unmarshalInputPublishUnitsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPublishUnitsPayload2ᚖestatecrmᚋgraphᚋmodelᚐPublishUnitsPayload(ctx context.Context, sel ast.SelectionSet, v *model.PublishUnitsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublishUnitsPayload!")
+		return graphql.Null
+	}
+	return ec._PublishUnitsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRateComplaintInput2estatecrmᚋaftersalesᚐRating(ctx context.Context, v any) (aftersales.Rating, error) {
@@ -38029,6 +40038,19 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 		return graphql.Null
 	}
 	return ec._SalesGridFloor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetUnitPricesInput2estatecrmᚋgraphᚋmodelᚐSetUnitPricesInput(ctx context.Context, v any) (model.SetUnitPricesInput, error) {
+	res, err := ec.unmarshalInputSetUnitPricesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetUnitPricesPayload2ᚖestatecrmᚋgraphᚋmodelᚐSetUnitPricesPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetUnitPricesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetUnitPricesPayload!")
+		return graphql.Null
+	}
+	return ec._SetUnitPricesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSlaClock2ᚖestatecrmᚋaftersalesᚐClock(ctx context.Context, sel ast.SelectionSet, v *aftersales.Clock) graphql.Marshaler {
@@ -38169,6 +40191,11 @@ func (ec *executionContext) marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐU
 		return graphql.Null
 	}
 	return ec._UnitPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput(ctx context.Context, v any) (*model.UnitPriceInput, error) {
+	res, err := ec.unmarshalInputUnitPriceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx context.Context, v any) (unit.Status, error) {
@@ -38375,6 +40402,11 @@ func (ec *executionContext) marshalNVisitPayload2ᚖestatecrmᚋgraphᚋmodelᚐ
 func (ec *executionContext) unmarshalNVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
 	res, err := ec.unmarshalInputVisitWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNWithdrawUnitInput2estatecrmᚋgraphᚋmodelᚐWithdrawUnitInput(ctx context.Context, v any) (model.WithdrawUnitInput, error) {
+	res, err := ec.unmarshalInputWithdrawUnitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -40249,6 +42281,41 @@ func (ec *executionContext) marshalONode2estatecrmᚋentᚐNoder(ctx context.Con
 	return ec._Node(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraphᚋmodelᚐPriceAdjustmentInput(ctx context.Context, v any) (*model.PriceAdjustmentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPriceAdjustmentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PriceChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPriceChangeEdge2ᚕᚖestatecrmᚋentᚐPriceChangeEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PriceChangeEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPriceChangeEdge2ᚖestatecrmᚋentᚐPriceChangeEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPriceChangeEdge2ᚖestatecrmᚋentᚐPriceChangeEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChangeEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PriceChangeEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOProject2ᚕᚖestatecrmᚋentᚐProjectᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Project) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -40708,6 +42775,23 @@ func (ec *executionContext) marshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInputᚄ(ctx context.Context, v any) ([]*model.UnitPriceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.UnitPriceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx context.Context, v any) ([]unit.Status, error) {

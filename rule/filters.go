@@ -36,7 +36,8 @@ func ownedUnit(v *auth.Viewer) predicate.Unit {
 
 // publishedUnit is what a portal may list.
 func publishedUnit() predicate.Unit {
-	return unit.And(unit.Published(true), unit.HasProjectWith(project.Published(true)))
+	// A withdrawn unit is off sale: no portal lists it, whatever its flag.
+	return unit.And(unit.Published(true), unit.StatusNEQ(unit.StatusWITHDRAWN), unit.HasProjectWith(project.Published(true)))
 }
 
 // all matches every row: what an admin or the system sees.

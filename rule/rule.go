@@ -226,6 +226,9 @@ func AllowStaffUnitWrites() privacy.MutationRule {
 		if s, ok := m.Status(); ok && v.Role == auth.RoleAgent && s == unit.StatusDELIVERED {
 			return privacy.Denyf("only a manager delivers a unit")
 		}
+		if err := DenyAgentCatalogueWrites(v, m); err != nil {
+			return err
+		}
 		m.Where(unit.ProjectIDIn(v.ProjectIDs...))
 		return privacy.Allow
 	})

@@ -44,7 +44,7 @@ type StatusCount struct {
 }
 
 // statuses lists unit statuses in the order a sale moves through them.
-var statuses = []unit.Status{unit.StatusAVAILABLE, unit.StatusHELD, unit.StatusRESERVED, unit.StatusCONTRACTED, unit.StatusDELIVERED}
+var statuses = []unit.Status{unit.StatusAVAILABLE, unit.StatusHELD, unit.StatusRESERVED, unit.StatusCONTRACTED, unit.StatusDELIVERED, unit.StatusWITHDRAWN}
 
 // LoadGrid reads the grid of a project in three statements, whatever its size:
 // the project, its buildings, its units. Each unit carries its project and
@@ -71,7 +71,7 @@ func LoadGrid(ctx context.Context, client *ent.Client, projectID pulid.ID) (*Gri
 	if err != nil {
 		return nil, err
 	}
-	g := assemble(p, buildings, units)
+	g := assemble(p, buildings, units, rule.IsStaff(auth.FromContext(ctx)))
 	if note, ok := ctx.Value(lapseKey{}).(*time.Time); ok {
 		if *note, err = nextLapse(ctx, client, projectID, units); err != nil {
 			return nil, err
@@ -114,7 +114,9 @@ func nextLapse(ctx context.Context, client *ent.Client, projectID pulid.ID, unit
 	return first, nil
 }
 
-func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit) *Grid {
+// assemble builds the grid of the units read. Only staff count withdrawn
+// units: nobody else ever sees one (rule.UnitsVisibleTo), nor the status.
+func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit, staff bool) *Grid {
 	g := &Grid{Project: p}
 	byID := make(map[pulid.ID]*GridBuilding, len(buildings))
 	for _, b := range buildings {
@@ -148,6 +150,9 @@ func assemble(p *ent.Project, buildings []*ent.Building, units []*ent.Unit) *Gri
 		}
 	}
 	for _, s := range statuses {
+		if s == unit.StatusWITHDRAWN && !staff {
+			continue
+		}
 		g.StatusCounts = append(g.StatusCounts, &StatusCount{Status: s, Count: counts[s]})
 	}
 	return g

@@ -18,6 +18,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/unit"
@@ -353,6 +354,33 @@ func (f TraverseIdempotencyKey) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.IdempotencyKeyQuery", q)
 }
 
+// The PriceChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PriceChangeFunc func(context.Context, *ent.PriceChangeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PriceChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PriceChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PriceChangeQuery", q)
+}
+
+// The TraversePriceChange type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePriceChange func(context.Context, *ent.PriceChangeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePriceChange) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePriceChange) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PriceChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PriceChangeQuery", q)
+}
+
 // The ProjectFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ProjectFunc func(context.Context, *ent.ProjectQuery) (ent.Value, error)
 
@@ -511,6 +539,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DealQuery, predicate.Deal, deal.OrderOption]{typ: ent.TypeDeal, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:
 		return &query[*ent.IdempotencyKeyQuery, predicate.IdempotencyKey, idempotencykey.OrderOption]{typ: ent.TypeIdempotencyKey, tq: q}, nil
+	case *ent.PriceChangeQuery:
+		return &query[*ent.PriceChangeQuery, predicate.PriceChange, pricechange.OrderOption]{typ: ent.TypePriceChange, tq: q}, nil
 	case *ent.ProjectQuery:
 		return &query[*ent.ProjectQuery, predicate.Project, project.OrderOption]{typ: ent.TypeProject, tq: q}, nil
 	case *ent.RefreshTokenQuery:

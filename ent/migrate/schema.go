@@ -476,6 +476,49 @@ var (
 			},
 		},
 	}
+	// PriceChangesColumns holds the columns for the "price_changes" table.
+	PriceChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "old_price", Type: field.TypeInt64},
+		{Name: "new_price", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, SchemaType: map[string]string{"postgres": "character varying(500)"}},
+		{Name: "changed_at", Type: field.TypeTime},
+		{Name: "changed_by_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "unit_id", Type: field.TypeString, Size: 28},
+	}
+	// PriceChangesTable holds the schema information for the "price_changes" table.
+	PriceChangesTable = &schema.Table{
+		Name:       "price_changes",
+		Columns:    PriceChangesColumns,
+		PrimaryKey: []*schema.Column{PriceChangesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "price_changes_users_changed_by",
+				Columns:    []*schema.Column{PriceChangesColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "price_changes_units_price_history",
+				Columns:    []*schema.Column{PriceChangesColumns[7]},
+				RefColumns: []*schema.Column{UnitsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "pricechange_unit_id_changed_at",
+				Unique:  false,
+				Columns: []*schema.Column{PriceChangesColumns[7], PriceChangesColumns[5]},
+			},
+			{
+				Name:    "pricechange_project_id_changed_at",
+				Unique:  false,
+				Columns: []*schema.Column{PriceChangesColumns[1], PriceChangesColumns[5]},
+			},
+		},
+	}
 	// ProjectsColumns holds the columns for the "projects" table.
 	ProjectsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -567,7 +610,7 @@ var (
 		{Name: "orientation", Type: field.TypeEnum, Enums: []string{"NORTH", "SOUTH", "EAST", "WEST", "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST", "NORTH_SOUTH", "EAST_WEST"}},
 		{Name: "decoration", Type: field.TypeEnum, Enums: []string{"BARE", "FURNISHED"}, Default: "BARE"},
 		{Name: "list_price", Type: field.TypeInt64},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"AVAILABLE", "HELD", "RESERVED", "CONTRACTED", "DELIVERED"}, Default: "AVAILABLE"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"AVAILABLE", "HELD", "RESERVED", "CONTRACTED", "DELIVERED", "WITHDRAWN"}, Default: "AVAILABLE"},
 		{Name: "published", Type: field.TypeBool, Default: false},
 		{Name: "hold_expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "building_id", Type: field.TypeString, Size: 28},
@@ -781,6 +824,7 @@ var (
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
+		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,
 		UnitsTable,
@@ -809,6 +853,8 @@ func init() {
 	DealsTable.ForeignKeys[1].RefTable = ProjectsTable
 	DealsTable.ForeignKeys[2].RefTable = UnitsTable
 	DealsTable.ForeignKeys[3].RefTable = UsersTable
+	PriceChangesTable.ForeignKeys[0].RefTable = UsersTable
+	PriceChangesTable.ForeignKeys[1].RefTable = UnitsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable
 	UnitsTable.ForeignKeys[0].RefTable = BuildingsTable
 	UnitsTable.ForeignKeys[1].RefTable = ProjectsTable

@@ -36,6 +36,9 @@ type Deal func(*sql.Selector)
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 
+// PriceChange is the predicate function for pricechange builders.
+type PriceChange func(*sql.Selector)
+
 // Project is the predicate function for project builders.
 type Project func(*sql.Selector)
 

@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema"
@@ -626,6 +627,56 @@ func init() {
 	idempotencykey.DefaultID = idempotencykeyDescID.Default.(func() pulid.ID)
 	// idempotencykey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	idempotencykey.IDValidator = idempotencykeyDescID.Validators[0].(func(string) error)
+	pricechangeMixin := schema.PriceChange{}.Mixin()
+	pricechange.Policy = privacy.NewPolicies(schema.PriceChange{})
+	pricechange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := pricechange.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	pricechangeMixinFields0 := pricechangeMixin[0].Fields()
+	_ = pricechangeMixinFields0
+	pricechangeFields := schema.PriceChange{}.Fields()
+	_ = pricechangeFields
+	// pricechangeDescOldPrice is the schema descriptor for old_price field.
+	pricechangeDescOldPrice := pricechangeFields[2].Descriptor()
+	// pricechange.OldPriceValidator is a validator for the "old_price" field. It is called by the builders before save.
+	pricechange.OldPriceValidator = pricechangeDescOldPrice.Validators[0].(func(int64) error)
+	// pricechangeDescNewPrice is the schema descriptor for new_price field.
+	pricechangeDescNewPrice := pricechangeFields[3].Descriptor()
+	// pricechange.NewPriceValidator is a validator for the "new_price" field. It is called by the builders before save.
+	pricechange.NewPriceValidator = pricechangeDescNewPrice.Validators[0].(func(int64) error)
+	// pricechangeDescReason is the schema descriptor for reason field.
+	pricechangeDescReason := pricechangeFields[5].Descriptor()
+	// pricechange.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	pricechange.ReasonValidator = func() func(string) error {
+		validators := pricechangeDescReason.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(reason string) error {
+			for _, fn := range fns {
+				if err := fn(reason); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// pricechangeDescChangedAt is the schema descriptor for changed_at field.
+	pricechangeDescChangedAt := pricechangeFields[6].Descriptor()
+	// pricechange.DefaultChangedAt holds the default value on creation for the changed_at field.
+	pricechange.DefaultChangedAt = pricechangeDescChangedAt.Default.(func() time.Time)
+	// pricechangeDescID is the schema descriptor for id field.
+	pricechangeDescID := pricechangeMixinFields0[0].Descriptor()
+	// pricechange.DefaultID holds the default value on creation for the id field.
+	pricechange.DefaultID = pricechangeDescID.Default.(func() pulid.ID)
+	// pricechange.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	pricechange.IDValidator = pricechangeDescID.Validators[0].(func(string) error)
 	projectMixin := schema.Project{}.Mixin()
 	project.Policy = privacy.NewPolicies(schema.Project{})
 	project.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -95,7 +95,7 @@ func (Project) Annotations() []schema.Annotation {
 
 // Policy of the Project: see package rule.
 func (Project) Policy() ent.Policy {
-	return rule.Policy(rule.FilterProjects())
+	return rule.Policy(rule.FilterProjects(), rule.AllowProjectPublishing())
 }
 
 // Interceptors of the Project.

@@ -45,7 +45,8 @@ func (Unit) Fields() []ent.Field {
 		field.Int64("list_price").GoType(money.Fen(0)).Min(0).
 			Annotations(entgql.Type("Money"), entgql.OrderField("LIST_PRICE")),
 		field.Enum("status").
-			Values("AVAILABLE", "HELD", "RESERVED", "CONTRACTED", "DELIVERED").
+			Values("AVAILABLE", "HELD", "RESERVED", "CONTRACTED", "DELIVERED", "WITHDRAWN").
+			Comment("WITHDRAWN: taken off sale, never sold (catalogue.WithdrawUnit); invisible to portals").
 			Default("AVAILABLE").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Bool("published").Default(false),
@@ -77,6 +78,10 @@ func (Unit) Edges() []ent.Edge {
 			Annotations(entgql.RelayConnection(), noWhere),
 		edge.From("shown_in", Visit.Type).Ref("units_shown").
 			Annotations(entgql.RelayConnection(), noWhere),
+		// Unit.priceHistory is graph/pricing.graphql's: newest first, which
+		// a generated edge cannot default to.
+		edge.To("price_history", PriceChange.Type).
+			Annotations(entgql.Skip()),
 	}
 }
 

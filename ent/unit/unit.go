@@ -71,6 +71,8 @@ const (
 	EdgeComplaints = "complaints"
 	// EdgeShownIn holds the string denoting the shown_in edge name in mutations.
 	EdgeShownIn = "shown_in"
+	// EdgePriceHistory holds the string denoting the price_history edge name in mutations.
+	EdgePriceHistory = "price_history"
 	// Table holds the table name of the unit in the database.
 	Table = "units"
 	// ProjectTable is the table that holds the project relation/edge.
@@ -120,6 +122,13 @@ const (
 	// ShownInInverseTable is the table name for the Visit entity.
 	// It exists in this package in order to avoid circular dependency with the "visit" package.
 	ShownInInverseTable = "visits"
+	// PriceHistoryTable is the table that holds the price_history relation/edge.
+	PriceHistoryTable = "price_changes"
+	// PriceHistoryInverseTable is the table name for the PriceChange entity.
+	// It exists in this package in order to avoid circular dependency with the "pricechange" package.
+	PriceHistoryInverseTable = "price_changes"
+	// PriceHistoryColumn is the table column denoting the price_history relation/edge.
+	PriceHistoryColumn = "unit_id"
 )
 
 // Columns holds all SQL columns for unit fields.
@@ -271,6 +280,7 @@ const (
 	StatusRESERVED   Status = "RESERVED"
 	StatusCONTRACTED Status = "CONTRACTED"
 	StatusDELIVERED  Status = "DELIVERED"
+	StatusWITHDRAWN  Status = "WITHDRAWN"
 )
 
 func (s Status) String() string {
@@ -280,7 +290,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusAVAILABLE, StatusHELD, StatusRESERVED, StatusCONTRACTED, StatusDELIVERED:
+	case StatusAVAILABLE, StatusHELD, StatusRESERVED, StatusCONTRACTED, StatusDELIVERED, StatusWITHDRAWN:
 		return nil
 	default:
 		return fmt.Errorf("unit: invalid enum value for status field: %q", s)
@@ -459,6 +469,20 @@ func ByShownIn(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newShownInStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByPriceHistoryCount orders the results by price_history count.
+func ByPriceHistoryCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newPriceHistoryStep(), opts...)
+	}
+}
+
+// ByPriceHistory orders the results by price_history terms.
+func ByPriceHistory(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newPriceHistoryStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newProjectStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -506,6 +530,13 @@ func newShownInStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ShownInInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, true, ShownInTable, ShownInPrimaryKey...),
+	)
+}
+func newPriceHistoryStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(PriceHistoryInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, PriceHistoryTable, PriceHistoryColumn),
 	)
 }
 

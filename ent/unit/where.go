@@ -1158,6 +1158,29 @@ func HasShownInWith(preds ...predicate.Visit) predicate.Unit {
 	})
 }
 
+// HasPriceHistory applies the HasEdge predicate on the "price_history" edge.
+func HasPriceHistory() predicate.Unit {
+	return predicate.Unit(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, PriceHistoryTable, PriceHistoryColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasPriceHistoryWith applies the HasEdge predicate on the "price_history" edge with a given conditions (other predicates).
+func HasPriceHistoryWith(preds ...predicate.PriceChange) predicate.Unit {
+	return predicate.Unit(func(s *sql.Selector) {
+		step := newPriceHistoryStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Unit) predicate.Unit {
 	return predicate.Unit(sql.AndPredicates(predicates...))

@@ -5,6 +5,7 @@ package model
 import (
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/money"
 )
 
 type APIKeyPayload struct {
@@ -62,6 +63,38 @@ type LogoutPayload struct {
 	Ok bool `json:"ok"`
 }
 
+// Changes the list price of a building's units on floors floorFrom..floorTo
+// (inclusive) by changeBp basis points (250 = +2.5%, -300 = −3%), each new
+// price rounded to the whole yuan, halves up. Withdrawn units are skipped.
+type PriceAdjustmentInput struct {
+	BuildingID pulid.ID `json:"buildingId"`
+	FloorFrom  int      `json:"floorFrom"`
+	FloorTo    int      `json:"floorTo"`
+	// Between -5000 and 10000, not 0.
+	ChangeBp int `json:"changeBp"`
+	// Skip the units of the range that are reserved or later instead of refusing the change.
+	OnlyUnsold *bool `json:"onlyUnsold,omitempty"`
+}
+
+type PublishProjectInput struct {
+	ProjectID pulid.ID `json:"projectId"`
+	// publishProject only: also publish every unit of the project not withdrawn.
+	Units *bool `json:"units,omitempty"`
+}
+
+type PublishProjectPayload struct {
+	Project *ent.Project `json:"project"`
+}
+
+type PublishUnitsInput struct {
+	// At most 1000.
+	UnitIds []pulid.ID `json:"unitIds"`
+}
+
+type PublishUnitsPayload struct {
+	Units []*ent.Unit `json:"units"`
+}
+
 type ReassignCustomerInput struct {
 	CustomerID pulid.ID `json:"customerId"`
 	AgentID    pulid.ID `json:"agentId"`
@@ -79,11 +112,32 @@ type RevokeAPIKeyInput struct {
 	ID pulid.ID `json:"id"`
 }
 
+type SetUnitPricesInput struct {
+	// Each unit's new list price. Give this or `adjust`.
+	Prices []*UnitPriceInput `json:"prices,omitempty"`
+	// A percentage on a building's floors. Give this or `prices`.
+	Adjust *PriceAdjustmentInput `json:"adjust,omitempty"`
+	// Why the prices change (at most 500 characters); kept with each change.
+	Reason string `json:"reason"`
+}
+
+type SetUnitPricesPayload struct {
+	// The units repriced, with their new list price (a unit whose price would not change is left out).
+	Units []*ent.Unit `json:"units"`
+	// One change per unit repriced.
+	PriceChanges []*ent.PriceChange `json:"priceChanges"`
+}
+
 type Subscription struct {
 }
 
 type UnitPayload struct {
 	Unit *ent.Unit `json:"unit"`
+}
+
+type UnitPriceInput struct {
+	UnitID    pulid.ID  `json:"unitId"`
+	ListPrice money.Fen `json:"listPrice"`
 }
 
 type UserPayload struct {
@@ -92,4 +146,10 @@ type UserPayload struct {
 
 type VisitPayload struct {
 	Visit *ent.Visit `json:"visit"`
+}
+
+type WithdrawUnitInput struct {
+	UnitID pulid.ID `json:"unitId"`
+	// Why (at most 500 characters); audited.
+	Reason *string `json:"reason,omitempty"`
 }
