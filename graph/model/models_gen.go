@@ -32,6 +32,19 @@ type ContractDealInput struct {
 	DealID pulid.ID `json:"dealId"`
 }
 
+type CreateBuildingPayload struct {
+	Building *ent.Building `json:"building"`
+}
+
+type CreateProjectPayload struct {
+	Project *ent.Project `json:"project"`
+}
+
+type CreateUnitsPayload struct {
+	// The units created, by floor, then stack.
+	Units []*ent.Unit `json:"units"`
+}
+
 type CustomerPayload struct {
 	Customer *ent.Customer `json:"customer"`
 }
@@ -84,6 +97,14 @@ type Subscription struct {
 
 type UnitPayload struct {
 	Unit *ent.Unit `json:"unit"`
+}
+
+type UpdateBuildingPayload struct {
+	Building *ent.Building `json:"building"`
+}
+
+type UpdateProjectPayload struct {
+	Project *ent.Project `json:"project"`
 }
 
 type UserPayload struct {
