@@ -277,6 +277,10 @@ func parseUnits(r io.Reader, buildings map[string]*ent.Building, taken map[numbe
 				if !ok {
 					o = unit.Orientation(strings.ToUpper(v))
 				}
+				if unit.OrientationValidator(o) != nil {
+					col(key, "%q is no orientation: SOUTH, NORTH_SOUTH… or 南, 南北…", v)
+					continue
+				}
 				u.Orientation = o
 			case "decoration":
 				if v == "" {
@@ -285,6 +289,10 @@ func parseUnits(r io.Reader, buildings map[string]*ent.Building, taken map[numbe
 				d, ok := decorationNames[v]
 				if !ok {
 					d = unit.Decoration(strings.ToUpper(v))
+				}
+				if unit.DecorationValidator(d) != nil {
+					col(key, "%q is no decoration: BARE, FURNISHED, 毛坯 or 精装", v)
+					continue
 				}
 				u.Decoration = d
 			case "listPrice":

@@ -102,6 +102,9 @@ func UpdateProject(ctx context.Context, client *ent.Client, in ProjectChange) (*
 	}
 	if delivery == nil {
 		delivery = p.DeliveryDate
+		if launch != nil && delivery != nil && delivery.Before(*launch) {
+			return nil, apperr.Input("input.launchDate", "the launch cannot come after the delivery (%s)", delivery.UTC().Format(time.DateOnly))
+		}
 	}
 	if err := checkProject(projectFields{
 		name: in.Name, city: in.City, district: in.District, address: in.Address,
