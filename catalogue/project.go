@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"estatecrm/apperr"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/project"
@@ -58,7 +59,8 @@ type ProjectChange struct {
 }
 
 // CreateProject creates a project (an admin's act; the rules refuse anyone
-// else). It is not published: portals see it once it is.
+// else). It is not published: portals see it once it is. Like every
+// creation here it is dated by the clock of ctx.
 func CreateProject(ctx context.Context, client *ent.Client, in NewProject) (*ent.Project, error) {
 	in.Name, in.City = strings.TrimSpace(in.Name), strings.TrimSpace(in.City)
 	if err := checkProject(projectFields{
@@ -69,7 +71,8 @@ func CreateProject(ctx context.Context, client *ent.Client, in NewProject) (*ent
 	}); err != nil {
 		return nil, err
 	}
-	c := client.Project.Create().
+	now := clock.Now(ctx)
+	c := client.Project.Create().SetCreatedAt(now).SetUpdatedAt(now).
 		SetName(in.Name).SetCity(in.City).
 		SetNillableDistrict(trimmed(in.District)).SetNillableAddress(trimmed(in.Address)).
 		SetNillableLatitude(in.Latitude).SetNillableLongitude(in.Longitude).
@@ -226,8 +229,9 @@ func CreateBuilding(ctx context.Context, client *ent.Client, in NewBuilding) (*e
 	if err := nameFree(ctx, client, p.ID, "", in.Name); err != nil {
 		return nil, err
 	}
+	now := clock.Now(ctx)
 	return client.Building.Create().SetProjectID(p.ID).SetName(in.Name).SetFloors(in.Floors).
-		SetNillableUnitsPerFloor(in.UnitsPerFloor).Save(ctx)
+		SetNillableUnitsPerFloor(in.UnitsPerFloor).SetCreatedAt(now).SetUpdatedAt(now).Save(ctx)
 }
 
 // UpdateBuilding renames a building or changes its floors; it cannot lose
