@@ -17,7 +17,7 @@ import (
 )
 
 // importCSV posts importUnits with content as the file, as caller.
-func importCSV(t *testing.T, caller *apitest.Caller, projectID pulid.ID, content string, dryRun bool, selection string) *apitest.Response {
+func importCSV(t testing.TB, caller *apitest.Caller, projectID pulid.ID, content string, dryRun bool, selection string) *apitest.Response {
 	t.Helper()
 	ops := map[string]any{
 		"query":     `mutation($input: ImportUnitsInput!) { importUnits(input: $input) { ` + selection + ` } }`,

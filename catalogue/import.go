@@ -19,6 +19,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // UnitImport is the input of ImportUnits: a CSV file of units of a project,
@@ -111,9 +112,12 @@ func ImportUnits(ctx context.Context, client *ent.Client, in UnitImport) (*Impor
 		return nil, err
 	}
 	ids := make([]pulid.ID, 0, len(buildings))
+	read := make([]*ent.Building, 0, len(buildings))
 	for _, b := range buildings {
 		ids = append(ids, b.ID)
+		read = append(read, b)
 	}
+	ctx = rule.WithBuildingsRead(ctx, read...)
 	taken, err := takenNumbers(ctx, client, ids)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // NewUnit is one unit to enter in a building: where it is, what it is and
@@ -177,13 +178,15 @@ func CreateUnits(ctx context.Context, client *ent.Client, in UnitGrid) ([]*ent.U
 				"unit %s already exists in building %s; nothing was created", u.Number, b.Name)
 		}
 	}
-	return AddUnits(ctx, client, b.ProjectID, units)
+	return AddUnits(rule.WithBuildingsRead(ctx, b), client, b.ProjectID, units)
 }
 
 // AddUnits writes units of a project, already checked by the caller (their
 // numbers new in their buildings), in a few statements, created at the
 // clock of ctx. CreateUnits, ImportUnits and the demo seed enter units
-// through it. The units come back in the order given.
+// through it. The units come back in the order given. A caller that has
+// read the buildings passes them in ctx (rule.WithBuildingsRead), or each
+// unit's building is read again to check the unit lies inside it.
 func AddUnits(ctx context.Context, client *ent.Client, projectID pulid.ID, units []NewUnit) ([]*ent.Unit, error) {
 	now := clock.Now(ctx)
 	out := make([]*ent.Unit, 0, len(units))

@@ -9,6 +9,7 @@ import (
 	"estatecrm/ent/building"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 )
 
@@ -94,4 +95,27 @@ func DenyNonManagerUnitDescriptionWrites() privacy.MutationRule {
 		}
 		return privacy.Skip
 	})
+}
+
+type buildingsReadKey struct{}
+
+// WithBuildingsRead returns a context that carries buildings the caller has
+// just read from the database in this request (the catalogue reads the
+// buildings it enters units into), so that the hook keeping a unit inside
+// its building uses them instead of reading the building again for every
+// unit: 600 new units are two INSERTs, not 600 SELECTs besides. A caller
+// must pass rows as read, never ones it made up.
+func WithBuildingsRead(ctx context.Context, bs ...*ent.Building) context.Context {
+	m := make(map[pulid.ID]*ent.Building, len(bs))
+	for _, b := range bs {
+		m[b.ID] = b
+	}
+	return context.WithValue(ctx, buildingsReadKey{}, m)
+}
+
+// BuildingRead returns the building id that WithBuildingsRead put in ctx, if any.
+func BuildingRead(ctx context.Context, id pulid.ID) (*ent.Building, bool) {
+	m, _ := ctx.Value(buildingsReadKey{}).(map[pulid.ID]*ent.Building)
+	b, ok := m[id]
+	return b, ok
 }

@@ -37,6 +37,7 @@ import (
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Login is a demo login printed at start-up.
@@ -1446,7 +1447,7 @@ func (s *seeder) createUnits(st *site) error {
 			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.price,
 		}
 	}
-	rows, err := catalogue.AddUnits(s.at(st.created), s.c, st.project.ID, in)
+	rows, err := catalogue.AddUnits(rule.WithBuildingsRead(s.at(st.created), st.buildings...), s.c, st.project.ID, in)
 	if err != nil {
 		return fmt.Errorf("units: %w", err)
 	}
