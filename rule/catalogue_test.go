@@ -58,12 +58,12 @@ func TestCatalogueRules(t *testing.T) {
 		}, map[string]string{"admin": "ok", "M": "not found"}},
 		{"create a unit in P", func(who string) error {
 			return c.Unit.Create().SetProjectID(w.ids["P"]).SetBuildingID(w.ids["bP"]).SetFloor(2).
-				SetNumber("2"+who).SetBedrooms(2).SetLivingRooms(1).SetBathrooms(1).SetGrossArea(90).
+				SetNumber("2" + who).SetBedrooms(2).SetLivingRooms(1).SetBathrooms(1).SetGrossArea(90).
 				SetNetArea(70).SetOrientation(unit.OrientationSOUTH).SetListPrice(money.Yuan(2_000_000)).Exec(w.as(who))
 		}, map[string]string{"admin": "ok", "M": "ok"}},
 		{"create a unit in Q", func(who string) error {
 			return c.Unit.Create().SetProjectID(w.ids["Q"]).SetBuildingID(w.ids["bQ"]).SetFloor(2).
-				SetNumber("2"+who).SetBedrooms(2).SetLivingRooms(1).SetBathrooms(1).SetGrossArea(90).
+				SetNumber("2" + who).SetBedrooms(2).SetLivingRooms(1).SetBathrooms(1).SetGrossArea(90).
 				SetNetArea(70).SetOrientation(unit.OrientationSOUTH).SetListPrice(money.Yuan(2_000_000)).Exec(w.as(who))
 		}, map[string]string{"admin": "ok"}},
 		{"describe unit uFree of P", func(who string) error {
