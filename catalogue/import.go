@@ -204,19 +204,16 @@ func parseUnits(r io.Reader, buildings map[string]*ent.Building, taken map[numbe
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			fail(line, "", "unreadable: %s", csvReason(err))
-			if !errors.As(err, &pe) {
-				return nil, nil
+			if !errors.As(err, &pe) { // the upload itself could not be read
+				return nil, apperr.Input("input.file", "the file could not be read")
 			}
 			rep.Rows++
+			fail(pe.StartLine, "", "unreadable: %s", csvReason(err))
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
