@@ -6,6 +6,7 @@ package api_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -366,10 +367,23 @@ func TestCatalogueImport2000Rows(t *testing.T) {
 	good := unitsCSV([]string{"1栋", "2栋", "3栋", "4栋", "5栋"}, 40, 10) // 2,000 rows
 	count := func() int { return env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).CountX(apitest.System()) }
 
+	// One bad row in the middle (line 1001: a floor above the building's
+	// 40): nothing is imported, and the report names it.
+	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
+	one := slices.Clone(lines)
+	f41 := strings.Split(one[1000], ",")
+	f41[1] = "41"
+	one[1000] = strings.Join(f41, ",")
+	var a1 importAnswer
+	importCSV(t, m, p.ID, strings.Join(one, "\n")+"\n", false, importSelection).Decode(t, &a1)
+	if e := a1.ImportUnits.Errors; len(e) != 1 || e[0].Line != 1001 || e[0].Column == nil || *e[0].Column != "floor" ||
+		a1.ImportUnits.Imported != 0 || a1.ImportUnits.Rows != 2000 || count() != 0 {
+		t.Fatalf("one bad row: %+v, %d units", a1.ImportUnits, count())
+	}
+
 	// Bad rows in the middle: line 1001 has its net area above the gross,
 	// line 1002 an unknown building and a bad orientation, line 1003 repeats
 	// line 1000's number, line 1004 has a field too few.
-	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
 	fields := func(i int) []string { return strings.Split(lines[i-1], ",") }
 	f := fields(1001)
 	f[7] = "200"
