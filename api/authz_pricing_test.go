@@ -66,10 +66,10 @@ func setPublished(label string, published bool) func(t *testing.T, w *apitest.Wo
 	}
 }
 
-// catalogueCells is the cells of a catalogue write on a unit or project of pA
+// pricingCells is the cells of a pricing or publishing write on a unit or project of pA
 // that the portal can see: the project's manager and admins change it,
 // A's agents are refused, the staff of B do not find it.
-func catalogueCells(ok string, except map[string]string) map[string]string {
+func pricingCells(ok string, except map[string]string) map[string]string {
 	cells := authzEvery("!FORBIDDEN db=unchanged", map[string]string{
 		"admin": ok, "MA": ok,
 		"MB": "!NOT_FOUND db=unchanged", "B1": "!NOT_FOUND db=unchanged",
@@ -91,12 +91,12 @@ func authzPricingRows() []authzRow {
 			`mutation($u: ID!) { setUnitPrices(input: {reason: "调价", prices: [{unitId: $u, listPrice: "3333333"}]}) {
 				units { id listPrice } priceChanges { oldPrice newPrice } } }`,
 			authzIDVarAs("u", "uFree"), resetPrices("uFree"), priceChangesOf("uFree"),
-			catalogueCells("{priceChanges=[{newPrice=3333333.00,oldPrice=3020002.00}],units=[uFree{listPrice=3333333.00}]} db=changed", nil)),
+			pricingCells("{priceChanges=[{newPrice=3333333.00,oldPrice=3020002.00}],units=[uFree{listPrice=3333333.00}]} db=changed", nil)),
 		authzMutation("Mutation.setUnitPrices", "setUnitPrices +2.5% on floor 2 of bA (held, free, unpublished units)",
 			`mutation($b: ID!) { setUnitPrices(input: {reason: "调价", adjust: {buildingId: $b, floorFrom: 2, floorTo: 2, changeBp: 250}}) {
 				units { id listPrice } } }`,
 			authzIDVarAs("b", "bA"), resetPrices("uHeld", "uFree", "uUnpub"), priceChangesOf("uHeld", "uFree", "uUnpub"),
-			catalogueCells("{units=[uFree{listPrice=3095502.00} uHeld{listPrice=3095501.00} uUnpub{listPrice=3095503.00}]} db=changed", map[string]string{
+			pricingCells("{units=[uFree{listPrice=3095502.00} uHeld{listPrice=3095501.00} uUnpub{listPrice=3095503.00}]} db=changed", map[string]string{
 				// A homeowner sees bA (their unit's building) but no unit of floor 2.
 				"H1": "!BAD_USER_INPUT db=unchanged", "H2": "!BAD_USER_INPUT db=unchanged",
 			})),
@@ -110,13 +110,13 @@ func authzPricingRows() []authzRow {
 		authzMutation("Mutation.publishUnits", "publishUnits of uUnpub",
 			`mutation($ids: [ID!]!) { publishUnits(input: {unitIds: $ids}) { units { id published } } }`,
 			sameUnits("uUnpub"), setPublished("uUnpub", false), publishedOf("uUnpub"),
-			catalogueCells("{units=[uUnpub{published=true}]} db=changed", map[string]string{
+			pricingCells("{units=[uUnpub{published=true}]} db=changed", map[string]string{
 				"portal": "!NOT_FOUND db=unchanged", // not published: the portal does not see it
 			})),
 		authzMutation("Mutation.unpublishUnits", "unpublishUnits of uFree",
 			`mutation($ids: [ID!]!) { unpublishUnits(input: {unitIds: $ids}) { units { id published } } }`,
 			sameUnits("uFree"), setPublished("uFree", true), publishedOf("uFree"),
-			catalogueCells("{units=[uFree{published=false}]} db=changed", nil)),
+			pricingCells("{units=[uFree{published=false}]} db=changed", nil)),
 		authzMutation("Mutation.publishProject", "publishProject of pB",
 			`mutation($p: ID!) { publishProject(input: {projectId: $p}) { project { id published } } }`,
 			authzIDVarAs("p", "pB"), setPublished("pB", false), publishedOf("pB"),
@@ -140,11 +140,11 @@ func authzPricingRows() []authzRow {
 				w.Env.Client.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusAVAILABLE).SetPublished(true).ExecX(apitest.System())
 			},
 			unitState("uFree"),
-			catalogueCells("{unit=uFree{status=WITHDRAWN}} db=changed", nil)),
+			pricingCells("{unit=uFree{status=WITHDRAWN}} db=changed", nil)),
 		authzMutation("Mutation.withdrawUnit", "withdrawUnit of uR (reserved: has a deal)",
 			`mutation($u: ID!) { withdrawUnit(input: {unitId: $u}) { unit { id status } } }`,
 			authzIDVarAs("u", "uR"), nil, unitState("uR"),
-			catalogueCells("!CONFLICT db=unchanged", nil)),
+			pricingCells("!CONFLICT db=unchanged", nil)),
 		authzRow{field: "Query.node", name: "Unit.priceHistory of uFree, and node(id:) of its price change",
 			run: func(t *testing.T, w *apitest.World, actor string) string {
 				res := w.Caller(t, actor).Query(t, `query($u: ID!, $pc: ID!) {

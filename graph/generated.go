@@ -10,6 +10,7 @@ import (
 	"estatecrm/account"
 	"estatecrm/aftersales"
 	"estatecrm/auth"
+	"estatecrm/catalogue"
 	"estatecrm/ent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
@@ -273,6 +274,18 @@ type ComplexityRoot struct {
 		Key    func(childComplexity int) int
 	}
 
+	CreateBuildingPayload struct {
+		Building func(childComplexity int) int
+	}
+
+	CreateProjectPayload struct {
+		Project func(childComplexity int) int
+	}
+
+	CreateUnitsPayload struct {
+		Units func(childComplexity int) int
+	}
+
 	Customer struct {
 		AgeBand            func(childComplexity int) int
 		Attribution        func(childComplexity int) int
@@ -382,6 +395,13 @@ type ComplexityRoot struct {
 		Overdue func(childComplexity int) int
 	}
 
+	ImportUnitsPayload struct {
+		DryRun   func(childComplexity int) int
+		Errors   func(childComplexity int) int
+		Imported func(childComplexity int) int
+		Rows     func(childComplexity int) int
+	}
+
 	LogoutPayload struct {
 		Ok func(childComplexity int) int
 	}
@@ -397,9 +417,13 @@ type ComplexityRoot struct {
 		CloseComplaint       func(childComplexity int, input aftersales.Step) int
 		ContractDeal         func(childComplexity int, input model.ContractDealInput) int
 		CreateAPIKey         func(childComplexity int, input account.NewAPIKey) int
+		CreateBuilding       func(childComplexity int, input catalogue.NewBuilding) int
+		CreateProject        func(childComplexity int, input catalogue.NewProject) int
+		CreateUnits          func(childComplexity int, input catalogue.UnitGrid) int
 		CreateUser           func(childComplexity int, input account.NewUser) int
 		DeliverUnit          func(childComplexity int, input model.DeliverUnitInput) int
 		HoldUnit             func(childComplexity int, input model.HoldUnitInput) int
+		ImportUnits          func(childComplexity int, input catalogue.UnitImport) int
 		LogVisit             func(childComplexity int, input sales.Visit) int
 		Login                func(childComplexity int, input model.LoginInput) int
 		Logout               func(childComplexity int, input model.LogoutInput) int
@@ -420,6 +444,9 @@ type ComplexityRoot struct {
 		SubmitComplaint      func(childComplexity int, input aftersales.Filing) int
 		UnpublishProject     func(childComplexity int, input model.PublishProjectInput) int
 		UnpublishUnits       func(childComplexity int, input model.PublishUnitsInput) int
+		UpdateBuilding       func(childComplexity int, input catalogue.BuildingChange) int
+		UpdateProject        func(childComplexity int, input catalogue.ProjectChange) int
+		UpdateUnit           func(childComplexity int, input catalogue.UnitChange) int
 		UpdateUser           func(childComplexity int, input account.UserChange) int
 		WithdrawUnit         func(childComplexity int, input model.WithdrawUnitInput) int
 	}
@@ -597,6 +624,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	UnitImportError struct {
+		Column  func(childComplexity int) int
+		Line    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	UnitPayload struct {
 		Unit func(childComplexity int) int
 	}
@@ -610,6 +643,14 @@ type ComplexityRoot struct {
 		At     func(childComplexity int) int
 		Status func(childComplexity int) int
 		Unit   func(childComplexity int) int
+	}
+
+	UpdateBuildingPayload struct {
+		Building func(childComplexity int) int
+	}
+
+	UpdateProjectPayload struct {
+		Project func(childComplexity int) int
 	}
 
 	User struct {
@@ -720,6 +761,13 @@ type MutationResolver interface {
 	ReopenComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
 	RateComplaint(ctx context.Context, input aftersales.Rating) (*model.ComplaintPayload, error)
 	AddComplaintNote(ctx context.Context, input aftersales.Note) (*model.ComplaintEventPayload, error)
+	CreateProject(ctx context.Context, input catalogue.NewProject) (*model.CreateProjectPayload, error)
+	UpdateProject(ctx context.Context, input catalogue.ProjectChange) (*model.UpdateProjectPayload, error)
+	CreateBuilding(ctx context.Context, input catalogue.NewBuilding) (*model.CreateBuildingPayload, error)
+	UpdateBuilding(ctx context.Context, input catalogue.BuildingChange) (*model.UpdateBuildingPayload, error)
+	CreateUnits(ctx context.Context, input catalogue.UnitGrid) (*model.CreateUnitsPayload, error)
+	ImportUnits(ctx context.Context, input catalogue.UnitImport) (*catalogue.ImportReport, error)
+	UpdateUnit(ctx context.Context, input catalogue.UnitChange) (*model.UnitPayload, error)
 	SetUnitPrices(ctx context.Context, input model.SetUnitPricesInput) (*model.SetUnitPricesPayload, error)
 	PublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
 	UnpublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
@@ -1627,6 +1675,27 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateAPIKeyPayload.Key(childComplexity), true
 
+	case "CreateBuildingPayload.building":
+		if e.ComplexityRoot.CreateBuildingPayload.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateBuildingPayload.Building(childComplexity), true
+
+	case "CreateProjectPayload.project":
+		if e.ComplexityRoot.CreateProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateProjectPayload.Project(childComplexity), true
+
+	case "CreateUnitsPayload.units":
+		if e.ComplexityRoot.CreateUnitsPayload.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateUnitsPayload.Units(childComplexity), true
+
 	case "Customer.ageBand":
 		if e.ComplexityRoot.Customer.AgeBand == nil {
 			break
@@ -2126,6 +2195,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FollowUps.Overdue(childComplexity), true
 
+	case "ImportUnitsPayload.dryRun":
+		if e.ComplexityRoot.ImportUnitsPayload.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportUnitsPayload.DryRun(childComplexity), true
+	case "ImportUnitsPayload.errors":
+		if e.ComplexityRoot.ImportUnitsPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportUnitsPayload.Errors(childComplexity), true
+	case "ImportUnitsPayload.imported":
+		if e.ComplexityRoot.ImportUnitsPayload.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportUnitsPayload.Imported(childComplexity), true
+	case "ImportUnitsPayload.rows":
+		if e.ComplexityRoot.ImportUnitsPayload.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportUnitsPayload.Rows(childComplexity), true
+
 	case "LogoutPayload.ok":
 		if e.ComplexityRoot.LogoutPayload.Ok == nil {
 			break
@@ -2243,6 +2337,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(account.NewAPIKey)), true
+	case "Mutation.createBuilding":
+		if e.ComplexityRoot.Mutation.CreateBuilding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBuilding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBuilding(childComplexity, args["input"].(catalogue.NewBuilding)), true
+	case "Mutation.createProject":
+		if e.ComplexityRoot.Mutation.CreateProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(catalogue.NewProject)), true
+	case "Mutation.createUnits":
+		if e.ComplexityRoot.Mutation.CreateUnits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createUnits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateUnits(childComplexity, args["input"].(catalogue.UnitGrid)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -2276,6 +2403,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HoldUnit(childComplexity, args["input"].(model.HoldUnitInput)), true
+	case "Mutation.importUnits":
+		if e.ComplexityRoot.Mutation.ImportUnits == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importUnits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportUnits(childComplexity, args["input"].(catalogue.UnitImport)), true
 	case "Mutation.logVisit":
 		if e.ComplexityRoot.Mutation.LogVisit == nil {
 			break
@@ -2496,6 +2634,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnpublishUnits(childComplexity, args["input"].(model.PublishUnitsInput)), true
+	case "Mutation.updateBuilding":
+		if e.ComplexityRoot.Mutation.UpdateBuilding == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBuilding_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBuilding(childComplexity, args["input"].(catalogue.BuildingChange)), true
+	case "Mutation.updateProject":
+		if e.ComplexityRoot.Mutation.UpdateProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProject(childComplexity, args["input"].(catalogue.ProjectChange)), true
+	case "Mutation.updateUnit":
+		if e.ComplexityRoot.Mutation.UpdateUnit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateUnit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateUnit(childComplexity, args["input"].(catalogue.UnitChange)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -3375,6 +3546,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UnitEdge.Node(childComplexity), true
 
+	case "UnitImportError.column":
+		if e.ComplexityRoot.UnitImportError.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitImportError.Column(childComplexity), true
+	case "UnitImportError.line":
+		if e.ComplexityRoot.UnitImportError.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitImportError.Line(childComplexity), true
+	case "UnitImportError.message":
+		if e.ComplexityRoot.UnitImportError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitImportError.Message(childComplexity), true
+
 	case "UnitPayload.unit":
 		if e.ComplexityRoot.UnitPayload.Unit == nil {
 			break
@@ -3413,6 +3603,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UnitStatusEvent.Unit(childComplexity), true
+
+	case "UpdateBuildingPayload.building":
+		if e.ComplexityRoot.UpdateBuildingPayload.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateBuildingPayload.Building(childComplexity), true
+
+	case "UpdateProjectPayload.project":
+		if e.ComplexityRoot.UpdateProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProjectPayload.Project(childComplexity), true
 
 	case "User.active":
 		if e.ComplexityRoot.User.Active == nil {
@@ -3731,6 +3935,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
 			graphql.NewInputUnmarshaler("AddComplaintNoteInput", ec.unmarshalInputAddComplaintNoteInput),
+			graphql.NewInputUnmarshaler("AmenityInput", ec.unmarshalInputAmenityInput),
 			graphql.NewInputUnmarshaler("AssignComplaintInput", ec.unmarshalInputAssignComplaintInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
@@ -3747,6 +3952,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ComplaintWhereInput", ec.unmarshalInputComplaintWhereInput),
 			graphql.NewInputUnmarshaler("ContractDealInput", ec.unmarshalInputContractDealInput),
 			graphql.NewInputUnmarshaler("CreateAPIKeyInput", ec.unmarshalInputCreateAPIKeyInput),
+			graphql.NewInputUnmarshaler("CreateBuildingInput", ec.unmarshalInputCreateBuildingInput),
+			graphql.NewInputUnmarshaler("CreateProjectInput", ec.unmarshalInputCreateProjectInput),
+			graphql.NewInputUnmarshaler("CreateUnitsInput", ec.unmarshalInputCreateUnitsInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
 			graphql.NewInputUnmarshaler("CustomerOrder", ec.unmarshalInputCustomerOrder),
 			graphql.NewInputUnmarshaler("CustomerWhereInput", ec.unmarshalInputCustomerWhereInput),
@@ -3754,6 +3962,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DealWhereInput", ec.unmarshalInputDealWhereInput),
 			graphql.NewInputUnmarshaler("DeliverUnitInput", ec.unmarshalInputDeliverUnitInput),
 			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
+			graphql.NewInputUnmarshaler("ImportUnitsInput", ec.unmarshalInputImportUnitsInput),
 			graphql.NewInputUnmarshaler("LogVisitInput", ec.unmarshalInputLogVisitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
@@ -3775,7 +3984,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
 			graphql.NewInputUnmarshaler("UnitPriceInput", ec.unmarshalInputUnitPriceInput),
+			graphql.NewInputUnmarshaler("UnitStackInput", ec.unmarshalInputUnitStackInput),
 			graphql.NewInputUnmarshaler("UnitWhereInput", ec.unmarshalInputUnitWhereInput),
+			graphql.NewInputUnmarshaler("UpdateBuildingInput", ec.unmarshalInputUpdateBuildingInput),
+			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
+			graphql.NewInputUnmarshaler("UpdateUnitInput", ec.unmarshalInputUpdateUnitInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
@@ -3874,7 +4087,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "auth.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "auth.graphql" "catalogue.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3888,6 +4101,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
+	{Name: "catalogue.graphql", Input: sourceData("catalogue.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
@@ -4299,6 +4513,30 @@ func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type CreateAPIKeyPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateBuildingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "building":
+		return ec.fieldContext_CreateBuildingPayload_building(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateBuildingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_CreateProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateProjectPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "units":
+		return ec.fieldContext_CreateUnitsPayload_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateUnitsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4515,6 +4753,20 @@ func (ec *executionContext) childFields_FollowUps(ctx context.Context, field gra
 		return ec.fieldContext_FollowUps_overdue(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUps", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dryRun":
+		return ec.fieldContext_ImportUnitsPayload_dryRun(ctx, field)
+	case "rows":
+		return ec.fieldContext_ImportUnitsPayload_rows(ctx, field)
+	case "imported":
+		return ec.fieldContext_ImportUnitsPayload_imported(ctx, field)
+	case "errors":
+		return ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportUnitsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4823,6 +5075,18 @@ func (ec *executionContext) childFields_UnitEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type UnitEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_UnitImportError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_UnitImportError_line(ctx, field)
+	case "column":
+		return ec.fieldContext_UnitImportError_column(ctx, field)
+	case "message":
+		return ec.fieldContext_UnitImportError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitImportError", field.Name)
+}
+
 func (ec *executionContext) childFields_UnitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "unit":
@@ -4851,6 +5115,22 @@ func (ec *executionContext) childFields_UnitStatusEvent(ctx context.Context, fie
 		return ec.fieldContext_UnitStatusEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UnitStatusEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateBuildingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "building":
+		return ec.fieldContext_UpdateBuildingPayload_building(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateBuildingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_UpdateProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateProjectPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5487,6 +5767,48 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.NewBuilding, error) {
+			return ec.unmarshalNCreateBuildingInput2estatecrmᚋcatalogueᚐNewBuilding(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.NewProject, error) {
+			return ec.unmarshalNCreateProjectInput2estatecrmᚋcatalogueᚐNewProject(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.UnitGrid, error) {
+			return ec.unmarshalNCreateUnitsInput2estatecrmᚋcatalogueᚐUnitGrid(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5521,6 +5843,20 @@ func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, ra
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.HoldUnitInput, error) {
 			return ec.unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.UnitImport, error) {
+			return ec.unmarshalNImportUnitsInput2estatecrmᚋcatalogueᚐUnitImport(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5801,6 +6137,48 @@ func (ec *executionContext) field_Mutation_unpublishUnits_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishUnitsInput, error) {
 			return ec.unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.BuildingChange, error) {
+			return ec.unmarshalNUpdateBuildingInput2estatecrmᚋcatalogueᚐBuildingChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.ProjectChange, error) {
+			return ec.unmarshalNUpdateProjectInput2estatecrmᚋcatalogueᚐProjectChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (catalogue.UnitChange, error) {
+			return ec.unmarshalNUpdateUnitInput2estatecrmᚋcatalogueᚐUnitChange(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10574,6 +10952,102 @@ func (ec *executionContext) fieldContext_CreateAPIKeyPayload_key(_ context.Conte
 	return graphql.NewScalarFieldContext("CreateAPIKeyPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _CreateBuildingPayload_building(ctx context.Context, field graphql.CollectedField, obj *model.CreateBuildingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateBuildingPayload_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Building, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
+			return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateBuildingPayload_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateBuildingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.CreateProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateProjectPayload_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateProjectPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateUnitsPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.CreateUnitsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateUnitsPayload_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateUnitsPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateUnitsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12634,6 +13108,107 @@ func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _ImportUnitsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportUnitsPayload_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportUnitsPayload_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportUnitsPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImportUnitsPayload_rows(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportUnitsPayload_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportUnitsPayload_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportUnitsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportUnitsPayload_imported(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportUnitsPayload_imported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportUnitsPayload_imported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportUnitsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportUnitsPayload_errors(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalogue.RowError) graphql.Marshaler {
+			return ec.marshalNUnitImportError2ᚕᚖestatecrmᚋcatalogueᚐRowErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportUnitsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportUnitsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitImportError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LogoutPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.LogoutPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13443,6 +14018,314 @@ func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addComplaintNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateProject(ctx, fc.Args["input"].(catalogue.NewProject))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateProjectPayload) graphql.Marshaler {
+			return ec.marshalNCreateProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProject(ctx, fc.Args["input"].(catalogue.ProjectChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateProjectPayload) graphql.Marshaler {
+			return ec.marshalNUpdateProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐUpdateProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createBuilding(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createBuilding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateBuilding(ctx, fc.Args["input"].(catalogue.NewBuilding))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateBuildingPayload) graphql.Marshaler {
+			return ec.marshalNCreateBuildingPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateBuildingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createBuilding(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateBuildingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createBuilding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBuilding(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBuilding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBuilding(ctx, fc.Args["input"].(catalogue.BuildingChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateBuildingPayload) graphql.Marshaler {
+			return ec.marshalNUpdateBuildingPayload2ᚖestatecrmᚋgraphᚋmodelᚐUpdateBuildingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBuilding(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateBuildingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBuilding_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createUnits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateUnits(ctx, fc.Args["input"].(catalogue.UnitGrid))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateUnitsPayload) graphql.Marshaler {
+			return ec.marshalNCreateUnitsPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateUnitsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createUnits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateUnitsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createUnits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importUnits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportUnits(ctx, fc.Args["input"].(catalogue.UnitImport))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.ImportReport) graphql.Marshaler {
+			return ec.marshalNImportUnitsPayload2ᚖestatecrmᚋcatalogueᚐImportReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importUnits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportUnitsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importUnits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateUnit(ctx, fc.Args["input"].(catalogue.UnitChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnitPayload) graphql.Marshaler {
+			return ec.marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐUnitPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateUnit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17772,6 +18655,75 @@ func (ec *executionContext) fieldContext_UnitEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UnitEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _UnitImportError_line(ctx context.Context, field graphql.CollectedField, obj *catalogue.RowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitImportError_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitImportError_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitImportError", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitImportError_column(ctx context.Context, field graphql.CollectedField, obj *catalogue.RowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitImportError_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UnitImportError_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitImportError", field, false, false, "String")
+}
+
+func (ec *executionContext) _UnitImportError_message(ctx context.Context, field graphql.CollectedField, obj *catalogue.RowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitImportError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitImportError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitImportError", field, false, false, "String")
+}
+
 func (ec *executionContext) _UnitPayload_unit(ctx context.Context, field graphql.CollectedField, obj *model.UnitPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17926,6 +18878,70 @@ func (ec *executionContext) _UnitStatusEvent_at(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_UnitStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UpdateBuildingPayload_building(ctx context.Context, field graphql.CollectedField, obj *model.UpdateBuildingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateBuildingPayload_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Building, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
+			return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateBuildingPayload_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateBuildingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Building(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.UpdateProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateProjectPayload_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateProjectPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -20981,6 +21997,62 @@ func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Cont
 func UnmarshalAddComplaintNoteInput(ctx context.Context, raw any) (aftersales.Note, error) {
 	var out aftersales.Note
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddComplaintNoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj any) (schematype.Amenity, error) {
+	var it schematype.Amenity
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "name", "distanceMeters"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "distanceMeters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("distanceMeters"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistanceMeters = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAmenityInput unmarshals raw into the AmenityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAmenityInput(ctx context.Context, raw any) (schematype.Amenity, error) {
+	var out schematype.Amenity
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AmenityInput", raw, &out)
 	return out, err
 }
 
@@ -25979,6 +27051,272 @@ func UnmarshalCreateAPIKeyInput(ctx context.Context, raw any) (account.NewAPIKey
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateBuildingInput(ctx context.Context, obj any) (catalogue.NewBuilding, error) {
+	var it catalogue.NewBuilding
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projectId", "name", "floors", "unitsPerFloor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "floors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Floors = data
+		case "unitsPerFloor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitsPerFloor = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateBuildingInput unmarshals raw into the CreateBuildingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateBuildingInput(ctx context.Context, raw any) (catalogue.NewBuilding, error) {
+	var out catalogue.NewBuilding
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateBuildingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context, obj any) (catalogue.NewProject, error) {
+	var it catalogue.NewProject
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "presalePermit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PresalePermit = data
+		case "launchDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LaunchDate = data
+		case "deliveryDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryDate = data
+		case "amenities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
+			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amenities = data
+		case "protectionDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProtectionDays = data
+		case "holdMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldMinutes = data
+		case "agentDiscountCapBp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgentDiscountCapBp = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateProjectInput unmarshals raw into the CreateProjectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateProjectInput(ctx context.Context, raw any) (catalogue.NewProject, error) {
+	var out catalogue.NewProject
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProjectInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateUnitsInput(ctx context.Context, obj any) (catalogue.UnitGrid, error) {
+	var it catalogue.UnitGrid
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"buildingId", "fromFloor", "toFloor", "skipFloors", "stacks"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "buildingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuildingID = data
+		case "fromFloor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromFloor"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromFloor = data
+		case "toFloor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toFloor"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToFloor = data
+		case "skipFloors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skipFloors"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkipFloors = data
+		case "stacks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stacks"))
+			data, err := ec.unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stacks = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateUnitsInput unmarshals raw into the CreateUnitsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateUnitsInput(ctx context.Context, raw any) (catalogue.UnitGrid, error) {
+	var out catalogue.UnitGrid
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUnitsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (account.NewUser, error) {
 	var it account.NewUser
 	if obj == nil {
@@ -29285,6 +30623,62 @@ func UnmarshalHoldUnitInput(ctx context.Context, raw any) (model.HoldUnitInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputImportUnitsInput(ctx context.Context, obj any) (catalogue.UnitImport, error) {
+	var it catalogue.UnitImport
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projectId", "file", "dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportUnitsInput unmarshals raw into the ImportUnitsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportUnitsInput(ctx context.Context, raw any) (catalogue.UnitImport, error) {
+	var out catalogue.UnitImport
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportUnitsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj any) (sales.Visit, error) {
 	var it sales.Visit
 	if obj == nil {
@@ -31714,6 +33108,111 @@ func UnmarshalUnitPriceInput(ctx context.Context, raw any) (model.UnitPriceInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUnitStackInput(ctx context.Context, obj any) (catalogue.UnitStack, error) {
+	var it catalogue.UnitStack
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"suffix", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration", "basePrice", "floorIncrement"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "suffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("suffix"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Suffix = data
+		case "bedrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bedrooms = data
+		case "livingRooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LivingRooms = data
+		case "bathrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bathrooms = data
+		case "grossArea":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrossArea = data
+		case "netArea":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NetArea = data
+		case "orientation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
+			data, err := ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Orientation = data
+		case "decoration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
+			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decoration = data
+		case "basePrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basePrice"))
+			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BasePrice = data
+		case "floorIncrement":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorIncrement"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FloorIncrement = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUnitStackInput unmarshals raw into the UnitStackInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUnitStackInput(ctx context.Context, raw any) (catalogue.UnitStack, error) {
+	var out catalogue.UnitStack
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnitStackInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, obj any) (ent.UnitWhereInput, error) {
 	var it ent.UnitWhereInput
 	if obj == nil {
@@ -32804,6 +34303,314 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 func UnmarshalUnitWhereInput(ctx context.Context, raw any) (ent.UnitWhereInput, error) {
 	var out ent.UnitWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnitWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Context, obj any) (catalogue.BuildingChange, error) {
+	var it catalogue.BuildingChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "floors", "unitsPerFloor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "floors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Floors = data
+		case "unitsPerFloor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitsPerFloor = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateBuildingInput unmarshals raw into the UpdateBuildingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateBuildingInput(ctx context.Context, raw any) (catalogue.BuildingChange, error) {
+	var out catalogue.BuildingChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBuildingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProjectInput(ctx context.Context, obj any) (catalogue.ProjectChange, error) {
+	var it catalogue.ProjectChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "presalePermit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PresalePermit = data
+		case "launchDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LaunchDate = data
+		case "deliveryDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryDate = data
+		case "amenities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
+			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amenities = data
+		case "protectionDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProtectionDays = data
+		case "holdMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldMinutes = data
+		case "agentDiscountCapBp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgentDiscountCapBp = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateProjectInput unmarshals raw into the UpdateProjectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateProjectInput(ctx context.Context, raw any) (catalogue.ProjectChange, error) {
+	var out catalogue.ProjectChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProjectInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateUnitInput(ctx context.Context, obj any) (catalogue.UnitChange, error) {
+	var it catalogue.UnitChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "floor", "number", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "floor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Floor = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		case "bedrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bedrooms = data
+		case "livingRooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LivingRooms = data
+		case "bathrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bathrooms = data
+		case "grossArea":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrossArea = data
+		case "netArea":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NetArea = data
+		case "orientation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
+			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Orientation = data
+		case "decoration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
+			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decoration = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateUnitInput unmarshals raw into the UpdateUnitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateUnitInput(ctx context.Context, raw any) (catalogue.UnitChange, error) {
+	var out catalogue.UnitChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateUnitInput", raw, &out)
 	return out, err
 }
 
@@ -35974,6 +37781,105 @@ func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var createBuildingPayloadImplementors = []string{"CreateBuildingPayload"}
+
+func (ec *executionContext) _CreateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateBuildingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createBuildingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateBuildingPayload")
+		case "building":
+			out.Values[i] = ec._CreateBuildingPayload_building(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createProjectPayloadImplementors = []string{"CreateProjectPayload"}
+
+func (ec *executionContext) _CreateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateProjectPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createProjectPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateProjectPayload")
+		case "project":
+			out.Values[i] = ec._CreateProjectPayload_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createUnitsPayloadImplementors = []string{"CreateUnitsPayload"}
+
+func (ec *executionContext) _CreateUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateUnitsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createUnitsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateUnitsPayload")
+		case "units":
+			out.Values[i] = ec._CreateUnitsPayload_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var customerImplementors = []string{"Customer", "Node"}
 
 func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *ent.Customer) graphql.Marshaler {
@@ -36649,6 +38555,54 @@ func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var importUnitsPayloadImplementors = []string{"ImportUnitsPayload"}
+
+func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *catalogue.ImportReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importUnitsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportUnitsPayload")
+		case "dryRun":
+			out.Values[i] = ec._ImportUnitsPayload_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._ImportUnitsPayload_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "imported":
+			out.Values[i] = ec._ImportUnitsPayload_imported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ImportUnitsPayload_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var logoutPayloadImplementors = []string{"LogoutPayload"}
 
 func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
@@ -36823,6 +38777,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "addComplaintNote":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addComplaintNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createBuilding":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createBuilding(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBuilding":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBuilding(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createUnits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createUnits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importUnits":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importUnits(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateUnit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateUnit(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38097,6 +40100,49 @@ func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var unitImportErrorImplementors = []string{"UnitImportError"}
+
+func (ec *executionContext) _UnitImportError(ctx context.Context, sel ast.SelectionSet, obj *catalogue.RowError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitImportErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitImportError")
+		case "line":
+			out.Values[i] = ec._UnitImportError_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._UnitImportError_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._UnitImportError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var unitPayloadImplementors = []string{"UnitPayload"}
 
 func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnitPayload) graphql.Marshaler {
@@ -38191,6 +40237,72 @@ func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.Select
 			}
 		case "at":
 			out.Values[i] = ec._UnitStatusEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var updateBuildingPayloadImplementors = []string{"UpdateBuildingPayload"}
+
+func (ec *executionContext) _UpdateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateBuildingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateBuildingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateBuildingPayload")
+		case "building":
+			out.Values[i] = ec._UpdateBuildingPayload_building(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var updateProjectPayloadImplementors = []string{"UpdateProjectPayload"}
+
+func (ec *executionContext) _UpdateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateProjectPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateProjectPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateProjectPayload")
+		case "project":
+			out.Values[i] = ec._UpdateProjectPayload_project(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39089,6 +41201,11 @@ func (ec *executionContext) marshalNAmenity2estatecrmᚋentᚋschemaᚋschematyp
 	return ec._Amenity(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNAmenityInput2ᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx context.Context, v any) (*schematype.Amenity, error) {
+	res, err := ec.unmarshalInputAmenityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx context.Context, v any) (schematype.AmenityKind, error) {
 	var res schematype.AmenityKind
 	err := res.UnmarshalGQL(v)
@@ -39421,6 +41538,45 @@ func (ec *executionContext) marshalNCreateAPIKeyPayload2ᚖestatecrmᚋaccount�
 	return ec._CreateAPIKeyPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateBuildingInput2estatecrmᚋcatalogueᚐNewBuilding(ctx context.Context, v any) (catalogue.NewBuilding, error) {
+	res, err := ec.unmarshalInputCreateBuildingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateBuildingPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateBuildingPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateBuildingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateBuildingPayload!")
+		return graphql.Null
+	}
+	return ec._CreateBuildingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateProjectInput2estatecrmᚋcatalogueᚐNewProject(ctx context.Context, v any) (catalogue.NewProject, error) {
+	res, err := ec.unmarshalInputCreateProjectInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateProjectPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateProjectPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateProjectPayload!")
+		return graphql.Null
+	}
+	return ec._CreateProjectPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateUnitsInput2estatecrmᚋcatalogueᚐUnitGrid(ctx context.Context, v any) (catalogue.UnitGrid, error) {
+	res, err := ec.unmarshalInputCreateUnitsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateUnitsPayload2ᚖestatecrmᚋgraphᚋmodelᚐCreateUnitsPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateUnitsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateUnitsPayload!")
+		return graphql.Null
+	}
+	return ec._CreateUnitsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateUserInput2estatecrmᚋaccountᚐNewUser(ctx context.Context, v any) (account.NewUser, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39735,6 +41891,19 @@ func (ec *executionContext) marshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐID�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNImportUnitsInput2estatecrmᚋcatalogueᚐUnitImport(ctx context.Context, v any) (catalogue.UnitImport, error) {
+	res, err := ec.unmarshalInputImportUnitsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportUnitsPayload2ᚖestatecrmᚋcatalogueᚐImportReport(ctx context.Context, sel ast.SelectionSet, v *catalogue.ImportReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportUnitsPayload!")
+		return graphql.Null
+	}
+	return ec._ImportUnitsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -40156,6 +42325,30 @@ func (ec *executionContext) marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDeco
 	return v
 }
 
+func (ec *executionContext) marshalNUnitImportError2ᚕᚖestatecrmᚋcatalogueᚐRowErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalogue.RowError) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnitImportError2ᚖestatecrmᚋcatalogueᚐRowError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUnitImportError2ᚖestatecrmᚋcatalogueᚐRowError(ctx context.Context, sel ast.SelectionSet, v *catalogue.RowError) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnitImportError!")
+		return graphql.Null
+	}
+	return ec._UnitImportError(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUnitOrder2ᚖestatecrmᚋentᚐUnitOrder(ctx context.Context, v any) (*ent.UnitOrder, error) {
 	res, err := ec.unmarshalInputUnitOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -40195,6 +42388,25 @@ func (ec *executionContext) marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐU
 
 func (ec *executionContext) unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput(ctx context.Context, v any) (*model.UnitPriceInput, error) {
 	res, err := ec.unmarshalInputUnitPriceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ(ctx context.Context, v any) ([]*catalogue.UnitStack, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*catalogue.UnitStack, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUnitStackInput2ᚖestatecrmᚋcatalogueᚐUnitStack(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNUnitStackInput2ᚖestatecrmᚋcatalogueᚐUnitStack(ctx context.Context, v any) (*catalogue.UnitStack, error) {
+	res, err := ec.unmarshalInputUnitStackInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -40243,6 +42455,37 @@ func (ec *executionContext) marshalNUnitStatusEvent2ᚖestatecrmᚋliveᚐUnitEv
 func (ec *executionContext) unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
 	res, err := ec.unmarshalInputUnitWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateBuildingInput2estatecrmᚋcatalogueᚐBuildingChange(ctx context.Context, v any) (catalogue.BuildingChange, error) {
+	res, err := ec.unmarshalInputUpdateBuildingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateBuildingPayload2ᚖestatecrmᚋgraphᚋmodelᚐUpdateBuildingPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateBuildingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpdateBuildingPayload!")
+		return graphql.Null
+	}
+	return ec._UpdateBuildingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateProjectInput2estatecrmᚋcatalogueᚐProjectChange(ctx context.Context, v any) (catalogue.ProjectChange, error) {
+	res, err := ec.unmarshalInputUpdateProjectInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateProjectPayload2ᚖestatecrmᚋgraphᚋmodelᚐUpdateProjectPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateProjectPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpdateProjectPayload!")
+		return graphql.Null
+	}
+	return ec._UpdateProjectPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateUnitInput2estatecrmᚋcatalogueᚐUnitChange(ctx context.Context, v any) (catalogue.UnitChange, error) {
+	res, err := ec.unmarshalInputUpdateUnitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateUserInput2estatecrmᚋaccountᚐUserChange(ctx context.Context, v any) (account.UserChange, error) {
@@ -40637,6 +42880,23 @@ func (ec *executionContext) marshalOAmenity2ᚕestatecrmᚋentᚋschemaᚋschema
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx context.Context, v any) ([]*schematype.Amenity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*schematype.Amenity, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAmenityInput2ᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOAuditEvent2ᚖestatecrmᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

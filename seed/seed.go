@@ -23,17 +23,21 @@ import (
 
 	"estatecrm/aftersales"
 	"estatecrm/auth"
+	"estatecrm/catalogue"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/money"
+	"estatecrm/rule"
 )
 
 // Login is a demo login printed at start-up.
@@ -456,17 +460,23 @@ func (s *seeder) createSite(spec *projectSpec) (*site, error) {
 		delivery: localDay(s.ago(time.Duration(spec.deliveryDaysAgo) * day)),
 	}
 	st.created = st.launch.Add(-75 * day).Add(3 * time.Hour)
-	p, err := s.c.Project.Create().
-		SetName(spec.name).SetCity(spec.city).SetDistrict(spec.district).SetAddress(spec.address).
-		SetLatitude(spec.lat).SetLongitude(spec.lng).
-		SetStatus(project.StatusSELLING).
-		SetPresalePermit(fmt.Sprintf(spec.permitFmt, st.launch.In(cst).Year())).
-		SetLaunchDate(st.launch).SetDeliveryDate(st.delivery).
-		SetAmenities(spec.amenities).
-		SetPublished(spec.published).
-		SetProtectionDays(protectionDays).SetHoldMinutes(holdMinutes).SetAgentDiscountCapBp(discountCapBp).
-		SetCreatedAt(st.created).SetUpdatedAt(st.delivery).
-		Save(s.ctx)
+	// The project is entered as an admin would (catalogue.CreateProject),
+	// on the day it was; then published, as the sales office did later.
+	status, permit := project.StatusSELLING, fmt.Sprintf(spec.permitFmt, st.launch.In(cst).Year())
+	protection, hold, capBp := protectionDays, holdMinutes, discountCapBp
+	amenities := make([]*schematype.Amenity, len(spec.amenities))
+	for i := range spec.amenities {
+		amenities[i] = &spec.amenities[i]
+	}
+	p, err := catalogue.CreateProject(s.at(st.created), s.c, catalogue.NewProject{
+		Name: spec.name, City: spec.city, District: &spec.district, Address: &spec.address,
+		Latitude: &spec.lat, Longitude: &spec.lng, Status: &status, PresalePermit: &permit,
+		LaunchDate: &st.launch, DeliveryDate: &st.delivery, Amenities: amenities,
+		ProtectionDays: &protection, HoldMinutes: &hold, AgentDiscountCapBp: &capBp,
+	})
+	if err == nil {
+		p, err = s.c.Project.UpdateOne(p).SetPublished(spec.published).SetUpdatedAt(st.delivery).Save(s.ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("project %s: %w", spec.name, err)
 	}
@@ -500,16 +510,26 @@ func (s *seeder) createStaff(st *site) error {
 	return nil
 }
 
+// createBuildings enters the project's towers through catalogue.CreateBuilding.
 func (s *seeder) createBuildings(st *site) error {
-	bs := make([]*ent.BuildingCreate, len(st.spec.buildings))
-	for i, b := range st.spec.buildings {
-		bs[i] = s.c.Building.Create().
-			SetProjectID(st.project.ID).SetName(b.name).SetFloors(b.floors).SetUnitsPerFloor(len(b.stacks)).
-			SetCreatedAt(st.created).SetUpdatedAt(st.created)
+	ctx := s.at(st.created)
+	for _, b := range st.spec.buildings {
+		perFloor := len(b.stacks)
+		row, err := catalogue.CreateBuilding(ctx, s.c, catalogue.NewBuilding{
+			ProjectID: st.project.ID, Name: b.name, Floors: b.floors, UnitsPerFloor: &perFloor,
+		})
+		if err != nil {
+			return err
+		}
+		st.buildings = append(st.buildings, row)
 	}
-	rows, err := s.c.Building.CreateBulk(bs...).Save(s.ctx)
-	st.buildings = rows
-	return err
+	return nil
+}
+
+// at is the seeder's context with its clock stopped at t: what the
+// catalogue enters is dated then.
+func (s *seeder) at(t time.Time) context.Context {
+	return clock.NewContext(s.ctx, func() time.Time { return t })
 }
 
 // --- units ---
@@ -1413,32 +1433,58 @@ func latest(ts ...time.Time) time.Time {
 	return l
 }
 
+// createUnits enters every unit as the sales-control sheet had it on the
+// day the project was set up (catalogue.AddUnits: available, unpublished,
+// at its list price), then moves each to where the sales since left it:
+// published, held, reserved, sold. Units alike in that share a statement.
 func (s *seeder) createUnits(st *site) error {
-	return inBatches(st.units, func(us []*unitPlan) error {
-		bs := make([]*ent.UnitCreate, len(us))
-		for i, u := range us {
-			b := s.c.Unit.Create().
-				SetProjectID(st.project.ID).SetBuildingID(u.building.ID).
-				SetFloor(u.floor).SetNumber(u.number()).
-				SetBedrooms(u.stack.bedrooms).SetLivingRooms(u.stack.living).SetBathrooms(u.stack.bathrooms).
-				SetGrossArea(u.stack.gross).SetNetArea(u.net).
-				SetOrientation(u.stack.orientation).SetDecoration(u.decoration).
-				SetListPrice(u.price).SetStatus(u.status).SetPublished(u.published).
-				SetCreatedAt(st.created).SetUpdatedAt(u.changedAt)
-			if u.status == unit.StatusHELD {
-				b.SetHoldExpiresAt(u.holdExpires).SetHeldByID(u.heldBy.ID).SetHeldForID(u.heldFor.row.ID)
-			}
-			bs[i] = b
+	in := make([]catalogue.NewUnit, len(st.units))
+	for i, u := range st.units {
+		in[i] = catalogue.NewUnit{
+			BuildingID: u.building.ID, Floor: u.floor, Number: u.number(),
+			Bedrooms: u.stack.bedrooms, LivingRooms: u.stack.living, Bathrooms: u.stack.bathrooms,
+			GrossArea: u.stack.gross, NetArea: u.net,
+			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.price,
 		}
-		rows, err := s.c.Unit.CreateBulk(bs...).Save(s.ctx)
+	}
+	rows, err := catalogue.AddUnits(rule.WithBuildingsRead(s.at(st.created), st.buildings...), s.c, st.project.ID, in)
+	if err != nil {
+		return fmt.Errorf("units: %w", err)
+	}
+	type state struct {
+		status    unit.Status
+		published bool
+		changedAt time.Time
+	}
+	var order []state
+	alike := map[state][]pulid.ID{}
+	for i, u := range st.units {
+		u.row = rows[i]
+		if u.status == unit.StatusHELD {
+			err := s.c.Unit.UpdateOne(u.row).SetStatus(u.status).SetPublished(u.published).
+				SetHoldExpiresAt(u.holdExpires).SetHeldByID(u.heldBy.ID).SetHeldForID(u.heldFor.row.ID).
+				SetUpdatedAt(u.changedAt).Exec(s.ctx)
+			if err != nil {
+				return fmt.Errorf("units: %w", err)
+			}
+			continue
+		}
+		k := state{u.status, u.published, u.changedAt}
+		if _, ok := alike[k]; !ok {
+			order = append(order, k)
+		}
+		alike[k] = append(alike[k], u.row.ID)
+	}
+	for _, k := range order {
+		err := inBatches(alike[k], func(ids []pulid.ID) error {
+			return s.c.Unit.Update().Where(unit.IDIn(ids...)).
+				SetStatus(k.status).SetPublished(k.published).SetUpdatedAt(k.changedAt).Exec(s.ctx)
+		})
 		if err != nil {
 			return fmt.Errorf("units: %w", err)
 		}
-		for i, u := range us {
-			u.row = rows[i]
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (s *seeder) createVisits(st *site) error {

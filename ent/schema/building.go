@@ -58,7 +58,8 @@ func (Building) Annotations() []schema.Annotation {
 	}
 }
 
-// Policy of the Building: see package rule.
+// Policy of the Building: see package rule. Admins, and managers in their
+// projects, create and update buildings.
 func (Building) Policy() ent.Policy {
-	return rule.Policy(rule.FilterBuildings())
+	return rule.Policy(rule.FilterBuildings(), rule.AllowManagerBuildingWrites())
 }

@@ -93,9 +93,10 @@ func (Project) Annotations() []schema.Annotation {
 	}
 }
 
-// Policy of the Project: see package rule.
+// Policy of the Project: see package rule. An admin creates projects; a
+// manager updates their own (catalogue.UpdateProject).
 func (Project) Policy() ent.Policy {
-	return rule.Policy(rule.FilterProjects(), rule.AllowProjectPublishing())
+	return rule.Policy(rule.FilterProjects(), rule.AllowProjectPublishing(), rule.AllowManagerProjectUpdates())
 }
 
 // Interceptors of the Project.

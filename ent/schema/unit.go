@@ -109,7 +109,9 @@ func (Unit) Hooks() []ent.Hook {
 
 // Policy of the Unit: see package rule.
 func (Unit) Policy() ent.Policy {
-	return rule.Policy(rule.FilterUnits(), rule.AllowStaffUnitWrites())
+	return rule.Policy(rule.FilterUnits(),
+		rule.DenyNonManagerUnitDescriptionWrites(), rule.AllowManagerUnitCreates(), // the catalogue (issue 11)
+		rule.AllowStaffUnitWrites())
 }
 
 // Interceptors of the Unit.

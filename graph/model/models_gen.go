@@ -33,6 +33,19 @@ type ContractDealInput struct {
 	DealID pulid.ID `json:"dealId"`
 }
 
+type CreateBuildingPayload struct {
+	Building *ent.Building `json:"building"`
+}
+
+type CreateProjectPayload struct {
+	Project *ent.Project `json:"project"`
+}
+
+type CreateUnitsPayload struct {
+	// The units created, by floor, then stack.
+	Units []*ent.Unit `json:"units"`
+}
+
 type CustomerPayload struct {
 	Customer *ent.Customer `json:"customer"`
 }
@@ -138,6 +151,14 @@ type UnitPayload struct {
 type UnitPriceInput struct {
 	UnitID    pulid.ID  `json:"unitId"`
 	ListPrice money.Fen `json:"listPrice"`
+}
+
+type UpdateBuildingPayload struct {
+	Building *ent.Building `json:"building"`
+}
+
+type UpdateProjectPayload struct {
+	Project *ent.Project `json:"project"`
 }
 
 type UserPayload struct {
