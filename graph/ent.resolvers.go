@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -90,6 +91,22 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[pulid.ID
 func (r *queryResolver) Visits(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) (*ent.VisitConnection, error) {
 	return r.client.Visit.Query().
 		Paginate(ctx, after, first, before, last, ent.WithVisitOrder(orderBy), ent.WithVisitFilter(where.Filter))
+}
+
+// HeldBy is the resolver for the heldBy field.
+func (r *unitResolver) HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error) {
+	if obj.HeldByID == nil { // no live hold, or not the viewer's to see (maskHolds)
+		return nil, nil
+	}
+	return obj.HeldBy(ctx)
+}
+
+// HeldFor is the resolver for the heldFor field.
+func (r *unitResolver) HeldFor(ctx context.Context, obj *ent.Unit) (*ent.Customer, error) {
+	if obj.HeldForID == nil { // no live hold, or not the viewer's to see (maskHolds)
+		return nil, nil
+	}
+	return obj.HeldFor(ctx)
 }
 
 // HasProject is the resolver for the hasProject field.
@@ -176,6 +193,38 @@ func (r *projectWhereInputResolver) HasUnitsWith(ctx context.Context, obj *ent.P
 	return nil
 }
 
+// Status is the resolver for the status field.
+func (r *unitWhereInputResolver) Status(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(rule.StatusReads(*data, clock.Now(ctx)))
+	}
+	return nil
+}
+
+// StatusNeq is the resolver for the statusNEQ field.
+func (r *unitWhereInputResolver) StatusNeq(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(unit.Not(rule.StatusReads(*data, clock.Now(ctx))))
+	}
+	return nil
+}
+
+// StatusIn is the resolver for the statusIn field.
+func (r *unitWhereInputResolver) StatusIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(rule.StatusReadsIn(data, clock.Now(ctx)))
+	}
+	return nil
+}
+
+// StatusNotIn is the resolver for the statusNotIn field.
+func (r *unitWhereInputResolver) StatusNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(unit.Not(rule.StatusReadsIn(data, clock.Now(ctx))))
+	}
+	return nil
+}
+
 // HasProject is the resolver for the hasProject field.
 func (r *unitWhereInputResolver) HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error {
 	rule.ScopeHas(ctx, obj, data, unit.HasProjectWith, rule.ProjectsVisibleTo)
@@ -224,6 +273,9 @@ func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Unit returns UnitResolver implementation.
+func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
+
 // AuditEventWhereInput returns AuditEventWhereInputResolver implementation.
 func (r *Resolver) AuditEventWhereInput() AuditEventWhereInputResolver {
 	return &auditEventWhereInputResolver{r}
@@ -263,6 +315,7 @@ type (
 	complaintPhotoResolver       struct{ *Resolver }
 	customerResolver             struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
+	unitResolver                 struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }
 	buildingWhereInputResolver   struct{ *Resolver }
 	complaintWhereInputResolver  struct{ *Resolver }

@@ -57,6 +57,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	SlaClock() SlaClockResolver
 	Subscription() SubscriptionResolver
+	Unit() UnitResolver
 	UnitStatusEvent() UnitStatusEventResolver
 	AuditEventWhereInput() AuditEventWhereInputResolver
 	BuildingWhereInput() BuildingWhereInputResolver
@@ -713,6 +714,10 @@ type SubscriptionResolver interface {
 	UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error)
 	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error)
 }
+type UnitResolver interface {
+	HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error)
+	HeldFor(ctx context.Context, obj *ent.Unit) (*ent.Customer, error)
+}
 type UnitStatusEventResolver interface {
 	Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error)
 }
@@ -744,6 +749,11 @@ type ProjectWhereInputResolver interface {
 	HasUnitsWith(ctx context.Context, obj *ent.ProjectWhereInput, data []*ent.UnitWhereInput) error
 }
 type UnitWhereInputResolver interface {
+	Status(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error
+	StatusNeq(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error
+	StatusIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
+	StatusNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
+
 	HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
 	HasProjectWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.ProjectWhereInput) error
 	HasBuilding(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
@@ -16192,7 +16202,7 @@ func (ec *executionContext) _Unit_heldBy(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Unit_heldBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.HeldBy(ctx)
+			return ec.Resolvers.Unit().HeldBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -16207,7 +16217,7 @@ func (ec *executionContext) fieldContext_Unit_heldBy(_ context.Context, field gr
 		Object:     "Unit",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -16224,7 +16234,7 @@ func (ec *executionContext) _Unit_heldFor(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Unit_heldFor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.HeldFor(ctx)
+			return ec.Resolvers.Unit().HeldFor(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
@@ -16239,7 +16249,7 @@ func (ec *executionContext) fieldContext_Unit_heldFor(_ context.Context, field g
 		Object:     "Unit",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Customer(ctx, field)
 		},
@@ -31070,28 +31080,36 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 			if err != nil {
 				return it, err
 			}
-			it.Status = data
+			if err = ec.Resolvers.UnitWhereInput().Status(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOUnitStatus2ᚖestatecrmᚋentᚋunitᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusNEQ = data
+			if err = ec.Resolvers.UnitWhereInput().StatusNeq(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusIn = data
+			if err = ec.Resolvers.UnitWhereInput().StatusIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusNotIn = data
+			if err = ec.Resolvers.UnitWhereInput().StatusNotIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "published":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)

@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/visit"
 	"estatecrm/live"
 	"estatecrm/money"
 	"estatecrm/rule"
@@ -131,7 +132,11 @@ func ContractDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, now 
 }
 
 // CancelDeal cancels a reserved or contracted deal (a manager's act) and
-// makes the unit available again.
+// makes the unit available again. A unit already handed over (DELIVERED) is
+// its homeowner's: its sale is not cancelled (CONFLICT), since that would
+// leave a delivered unit without its deal and hide the homeowner's unit and
+// complaints from them. The customer's stage goes back to what the rest of
+// their history says (stageFromHistory).
 func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason string, now time.Time) (*ent.Deal, error) {
 	if strings.TrimSpace(reason) == "" {
 		return nil, apperr.Input("input.reason", "say why the deal is cancelled")
@@ -140,23 +145,73 @@ func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason
 	if err != nil {
 		return nil, err
 	}
+	// The unit's status is the update's own condition: a delivery that
+	// commits first wins, and this cancel changes nothing.
 	n, err := client.Deal.Update().
-		Where(deal.ID(d.ID), deal.StageIn(deal.StageRESERVED, deal.StageCONTRACTED)).
+		Where(deal.ID(d.ID), deal.StageIn(deal.StageRESERVED, deal.StageCONTRACTED),
+			deal.HasUnitWith(unit.StatusNEQ(unit.StatusDELIVERED))).
 		SetStage(deal.StageCANCELLED).SetCancelledAt(now).SetCancelReason(reason).SetUpdatedAt(now).Save(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		return nil, apperr.New(apperr.Conflict, "the deal is already cancelled")
+		if d.Stage == deal.StageCANCELLED {
+			return nil, apperr.New(apperr.Conflict, "the deal is already cancelled")
+		}
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "input.dealId",
+			Message: "the unit has been delivered to its homeowner: a delivered sale is not cancelled"}
 	}
 	if err := client.Unit.Update().
 		Where(unit.ID(d.UnitID), unit.StatusIn(unit.StatusRESERVED, unit.StatusCONTRACTED)).
 		SetStatus(unit.StatusAVAILABLE).SetUpdatedAt(now).Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
 		return nil, err
 	}
+	if err := restoreStage(ctx, client, d.CustomerID); err != nil {
+		return nil, err
+	}
 	// The row is what was read plus what was written: no re-read.
 	d.Stage, d.CancelledAt, d.CancelReason, d.UpdatedAt = deal.StageCANCELLED, &now, reason, now
 	return d, nil
+}
+
+// restoreStage sets a customer's stage to what their history says once a
+// deal of theirs is cancelled: the furthest of their other live deals (a
+// delivered unit: OWNER; contracted; reserved), else VISITED if they came in
+// person (a first visit, revisit or home visit), else LEAD. A customer a
+// manager marked LOST stays LOST. Only a manager (or an admin) cancels, and
+// they see the whole history of their projects' customers.
+func restoreStage(ctx context.Context, client *ent.Client, customerID pulid.ID) error {
+	live := client.Deal.Query().Where(deal.CustomerID(customerID), deal.StageIn(deal.StageRESERVED, deal.StageCONTRACTED))
+	stages, err := live.Clone().Select(deal.FieldStage).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	stage := customer.StageLEAD
+	switch {
+	case slices.Contains(stages, string(deal.StageCONTRACTED)):
+		stage = customer.StageCONTRACTED
+		delivered, err := live.Where(deal.StageEQ(deal.StageCONTRACTED), deal.HasUnitWith(unit.StatusEQ(unit.StatusDELIVERED))).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if delivered {
+			stage = customer.StageOWNER
+		}
+	case len(stages) > 0:
+		stage = customer.StageRESERVED
+	default:
+		came, err := client.Visit.Query().Where(visit.CustomerID(customerID),
+			visit.KindIn(visit.KindFIRST_VISIT, visit.KindREVISIT, visit.KindHOME_VISIT)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if came {
+			stage = customer.StageVISITED
+		}
+	}
+	return client.Customer.Update().
+		Where(customer.ID(customerID), customer.StageNEQ(customer.StageLOST)).
+		SetStage(stage).Exec(ctx)
 }
 
 // projectDiscountCap is the column ReserveUnit reads the agent discount cap
