@@ -390,6 +390,7 @@ type ComplexityRoot struct {
 		AcknowledgeComplaint func(childComplexity int, input aftersales.Step) int
 		ActivateOwner        func(childComplexity int, input sales.Activation) int
 		AddComplaintNote     func(childComplexity int, input aftersales.Note) int
+		ApproveDiscount      func(childComplexity int, input model.ApproveDiscountInput) int
 		AssignComplaint      func(childComplexity int, input aftersales.Assignment) int
 		CancelDeal           func(childComplexity int, input model.CancelDealInput) int
 		ChangePassword       func(childComplexity int, input account.PasswordChange) int
@@ -407,6 +408,7 @@ type ComplexityRoot struct {
 		ReassignCustomer     func(childComplexity int, input model.ReassignCustomerInput) int
 		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
 		RegisterCustomer     func(childComplexity int, input sales.Registration) int
+		RejectDiscount       func(childComplexity int, input model.RejectDiscountInput) int
 		ReleaseHold          func(childComplexity int, input model.ReleaseHoldInput) int
 		ReopenComplaint      func(childComplexity int, input aftersales.Step) int
 		ReserveUnit          func(childComplexity int, input sales.Reservation) int
@@ -677,6 +679,8 @@ type MutationResolver interface {
 	ReopenComplaint(ctx context.Context, input aftersales.Step) (*model.ComplaintPayload, error)
 	RateComplaint(ctx context.Context, input aftersales.Rating) (*model.ComplaintPayload, error)
 	AddComplaintNote(ctx context.Context, input aftersales.Note) (*model.ComplaintEventPayload, error)
+	ApproveDiscount(ctx context.Context, input model.ApproveDiscountInput) (*model.DealPayload, error)
+	RejectDiscount(ctx context.Context, input model.RejectDiscountInput) (*model.DealPayload, error)
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
@@ -2123,6 +2127,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddComplaintNote(childComplexity, args["input"].(aftersales.Note)), true
+	case "Mutation.approveDiscount":
+		if e.ComplexityRoot.Mutation.ApproveDiscount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveDiscount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveDiscount(childComplexity, args["input"].(model.ApproveDiscountInput)), true
 	case "Mutation.assignComplaint":
 		if e.ComplexityRoot.Mutation.AssignComplaint == nil {
 			break
@@ -2310,6 +2325,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterCustomer(childComplexity, args["input"].(sales.Registration)), true
+	case "Mutation.rejectDiscount":
+		if e.ComplexityRoot.Mutation.RejectDiscount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectDiscount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectDiscount(childComplexity, args["input"].(model.RejectDiscountInput)), true
 	case "Mutation.releaseHold":
 		if e.ComplexityRoot.Mutation.ReleaseHold == nil {
 			break
@@ -3497,6 +3523,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APIKeyWhereInput", ec.unmarshalInputAPIKeyWhereInput),
 			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
 			graphql.NewInputUnmarshaler("AddComplaintNoteInput", ec.unmarshalInputAddComplaintNoteInput),
+			graphql.NewInputUnmarshaler("ApproveDiscountInput", ec.unmarshalInputApproveDiscountInput),
 			graphql.NewInputUnmarshaler("AssignComplaintInput", ec.unmarshalInputAssignComplaintInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
@@ -3529,6 +3556,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
+			graphql.NewInputUnmarshaler("RejectDiscountInput", ec.unmarshalInputRejectDiscountInput),
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
@@ -3633,7 +3661,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "auth.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "auth.graphql" "deals.graphql" "ent.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3647,6 +3675,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
+	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
@@ -5073,6 +5102,20 @@ func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
+			return ec.unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5303,6 +5346,20 @@ func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Registration, error) {
 			return ec.unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RejectDiscountInput, error) {
+			return ec.unmarshalNRejectDiscountInput2estatecrmᚋgraphᚋmodelᚐRejectDiscountInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13011,6 +13068,94 @@ func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_approveDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveDiscount(ctx, fc.Args["input"].(model.ApproveDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectDiscount(ctx, fc.Args["input"].(model.RejectDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19740,6 +19885,48 @@ func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Cont
 func UnmarshalAddComplaintNoteInput(ctx context.Context, raw any) (aftersales.Note, error) {
 	var out aftersales.Note
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddComplaintNoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputApproveDiscountInput(ctx context.Context, obj any) (model.ApproveDiscountInput, error) {
+	var it model.ApproveDiscountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApproveDiscountInput unmarshals raw into the ApproveDiscountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApproveDiscountInput(ctx context.Context, raw any) (model.ApproveDiscountInput, error) {
+	var out model.ApproveDiscountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApproveDiscountInput", raw, &out)
 	return out, err
 }
 
@@ -29802,6 +29989,55 @@ func UnmarshalRegisterCustomerInput(ctx context.Context, raw any) (sales.Registr
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRejectDiscountInput(ctx context.Context, obj any) (model.RejectDiscountInput, error) {
+	var it model.RejectDiscountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRejectDiscountInput unmarshals raw into the RejectDiscountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRejectDiscountInput(ctx context.Context, raw any) (model.RejectDiscountInput, error) {
+	var out model.RejectDiscountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RejectDiscountInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, obj any) (model.ReleaseHoldInput, error) {
 	var it model.ReleaseHoldInput
 	if obj == nil {
@@ -29855,7 +30091,7 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod"}
+	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod", "requestApproval"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29897,6 +30133,13 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 				return it, err
 			}
 			it.PaymentMethod = data
+		case "requestApproval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestApproval"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestApproval = data
 		}
 	}
 	return it, nil
@@ -35213,6 +35456,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "approveDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveDiscount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectDiscount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerCustomer":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerCustomer(ctx, field)
@@ -37180,6 +37437,11 @@ func (ec *executionContext) marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschem
 	return v
 }
 
+func (ec *executionContext) unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
+	res, err := ec.unmarshalInputApproveDiscountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAssignComplaintInput2estatecrmᚋaftersalesᚐAssignment(ctx context.Context, v any) (aftersales.Assignment, error) {
 	res, err := ec.unmarshalInputAssignComplaintInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37970,6 +38232,11 @@ func (ec *executionContext) unmarshalNRefreshTokenInput2estatecrmᚋgraphᚋmode
 
 func (ec *executionContext) unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx context.Context, v any) (sales.Registration, error) {
 	res, err := ec.unmarshalInputRegisterCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRejectDiscountInput2estatecrmᚋgraphᚋmodelᚐRejectDiscountInput(ctx context.Context, v any) (model.RejectDiscountInput, error) {
+	res, err := ec.unmarshalInputRejectDiscountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

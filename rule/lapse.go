@@ -103,3 +103,13 @@ func StatusReadsIn(ss []unit.Status, now time.Time) predicate.Unit {
 	}
 	return unit.Or(ps...)
 }
+
+// PendingHold is a unit held by agent for customer with no end: the hold a
+// reservation pending a manager's approval of its discount keeps
+// (sales.ReserveUnit). It never lapses (LapsedHold needs an expiry), so
+// nobody else may hold the unit and the sweep leaves it; it is no LiveHold,
+// so its agent can neither release nor reserve it again: the manager's
+// approveDiscount or rejectDiscount ends it.
+func PendingHold(agent, customer pulid.ID) predicate.Unit {
+	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HeldByID(agent), unit.HeldForID(customer))
+}
