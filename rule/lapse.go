@@ -61,7 +61,10 @@ func HeldOnlyWhileLive(now time.Time) predicate.Unit {
 		}
 		// What follows FROM: the joins and the WHERE clause, not the
 		// columns read (which name both keys).
-		q, _ := s.Query()
+		// Rendered from a clone: rendering the selector itself leaves its
+		// predicate counting the arguments already written ($2 for $1 on
+		// PostgreSQL).
+		q, _ := s.Clone().Query()
 		if i := strings.Index(q, " FROM "); i >= 0 {
 			q = q[i:]
 		}
