@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
@@ -92,6 +93,22 @@ func (r *queryResolver) Visits(ctx context.Context, after *entgql.Cursor[pulid.I
 		Paginate(ctx, after, first, before, last, ent.WithVisitOrder(orderBy), ent.WithVisitFilter(where.Filter))
 }
 
+// HeldBy is the resolver for the heldBy field.
+func (r *unitResolver) HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error) {
+	if obj.HeldByID == nil { // no live hold, or not the viewer's to see (maskHolds)
+		return nil, nil
+	}
+	return obj.HeldBy(ctx)
+}
+
+// HeldFor is the resolver for the heldFor field.
+func (r *unitResolver) HeldFor(ctx context.Context, obj *ent.Unit) (*ent.Customer, error) {
+	if obj.HeldForID == nil { // no live hold, or not the viewer's to see (maskHolds)
+		return nil, nil
+	}
+	return obj.HeldFor(ctx)
+}
+
 // HasProject is the resolver for the hasProject field.
 func (r *auditEventWhereInputResolver) HasProject(ctx context.Context, obj *ent.AuditEventWhereInput, data *bool) error {
 	rule.ScopeHas(ctx, obj, data, auditevent.HasProjectWith, rule.ProjectsVisibleTo)
@@ -173,6 +190,38 @@ func (r *projectWhereInputResolver) HasUnits(ctx context.Context, obj *ent.Proje
 // HasUnitsWith is the resolver for the hasUnitsWith field.
 func (r *projectWhereInputResolver) HasUnitsWith(ctx context.Context, obj *ent.ProjectWhereInput, data []*ent.UnitWhereInput) error {
 	obj.HasUnitsWith = rule.ScopeEdge(ctx, data, rule.UnitsVisibleTo)
+	return nil
+}
+
+// Status is the resolver for the status field.
+func (r *unitWhereInputResolver) Status(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(rule.StatusReads(*data, clock.Now(ctx)))
+	}
+	return nil
+}
+
+// StatusNeq is the resolver for the statusNEQ field.
+func (r *unitWhereInputResolver) StatusNeq(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(unit.Not(rule.StatusReads(*data, clock.Now(ctx))))
+	}
+	return nil
+}
+
+// StatusIn is the resolver for the statusIn field.
+func (r *unitWhereInputResolver) StatusIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(rule.StatusReadsIn(data, clock.Now(ctx)))
+	}
+	return nil
+}
+
+// StatusNotIn is the resolver for the statusNotIn field.
+func (r *unitWhereInputResolver) StatusNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error {
+	if data != nil {
+		obj.AddPredicates(unit.Not(rule.StatusReadsIn(data, clock.Now(ctx))))
+	}
 	return nil
 }
 

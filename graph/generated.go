@@ -410,6 +410,7 @@ type ComplexityRoot struct {
 		AcknowledgeComplaint func(childComplexity int, input aftersales.Step) int
 		ActivateOwner        func(childComplexity int, input sales.Activation) int
 		AddComplaintNote     func(childComplexity int, input aftersales.Note) int
+		ApproveDiscount      func(childComplexity int, input model.ApproveDiscountInput) int
 		AssignComplaint      func(childComplexity int, input aftersales.Assignment) int
 		CancelDeal           func(childComplexity int, input model.CancelDealInput) int
 		ChangePassword       func(childComplexity int, input account.PasswordChange) int
@@ -433,6 +434,7 @@ type ComplexityRoot struct {
 		ReassignCustomer     func(childComplexity int, input model.ReassignCustomerInput) int
 		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
 		RegisterCustomer     func(childComplexity int, input sales.Registration) int
+		RejectDiscount       func(childComplexity int, input model.RejectDiscountInput) int
 		ReleaseHold          func(childComplexity int, input model.ReleaseHoldInput) int
 		ReopenComplaint      func(childComplexity int, input aftersales.Step) int
 		ReserveUnit          func(childComplexity int, input sales.Reservation) int
@@ -768,6 +770,8 @@ type MutationResolver interface {
 	CreateUnits(ctx context.Context, input catalogue.UnitGrid) (*model.CreateUnitsPayload, error)
 	ImportUnits(ctx context.Context, input catalogue.UnitImport) (*catalogue.ImportReport, error)
 	UpdateUnit(ctx context.Context, input catalogue.UnitChange) (*model.UnitPayload, error)
+	ApproveDiscount(ctx context.Context, input model.ApproveDiscountInput) (*model.DealPayload, error)
+	RejectDiscount(ctx context.Context, input model.RejectDiscountInput) (*model.DealPayload, error)
 	SetUnitPrices(ctx context.Context, input model.SetUnitPricesInput) (*model.SetUnitPricesPayload, error)
 	PublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
 	UnpublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
@@ -812,6 +816,9 @@ type SubscriptionResolver interface {
 	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error)
 }
 type UnitResolver interface {
+	HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error)
+	HeldFor(ctx context.Context, obj *ent.Unit) (*ent.Customer, error)
+
 	PriceHistory(ctx context.Context, obj *ent.Unit, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.PriceChangeConnection, error)
 }
 type UnitStatusEventResolver interface {
@@ -845,6 +852,11 @@ type ProjectWhereInputResolver interface {
 	HasUnitsWith(ctx context.Context, obj *ent.ProjectWhereInput, data []*ent.UnitWhereInput) error
 }
 type UnitWhereInputResolver interface {
+	Status(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error
+	StatusNeq(ctx context.Context, obj *ent.UnitWhereInput, data *unit.Status) error
+	StatusIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
+	StatusNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
+
 	HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
 	HasProjectWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.ProjectWhereInput) error
 	HasBuilding(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
@@ -2260,6 +2272,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddComplaintNote(childComplexity, args["input"].(aftersales.Note)), true
+	case "Mutation.approveDiscount":
+		if e.ComplexityRoot.Mutation.ApproveDiscount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveDiscount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveDiscount(childComplexity, args["input"].(model.ApproveDiscountInput)), true
 	case "Mutation.assignComplaint":
 		if e.ComplexityRoot.Mutation.AssignComplaint == nil {
 			break
@@ -2513,6 +2536,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterCustomer(childComplexity, args["input"].(sales.Registration)), true
+	case "Mutation.rejectDiscount":
+		if e.ComplexityRoot.Mutation.RejectDiscount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectDiscount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectDiscount(childComplexity, args["input"].(model.RejectDiscountInput)), true
 	case "Mutation.releaseHold":
 		if e.ComplexityRoot.Mutation.ReleaseHold == nil {
 			break
@@ -3936,6 +3970,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
 			graphql.NewInputUnmarshaler("AddComplaintNoteInput", ec.unmarshalInputAddComplaintNoteInput),
 			graphql.NewInputUnmarshaler("AmenityInput", ec.unmarshalInputAmenityInput),
+			graphql.NewInputUnmarshaler("ApproveDiscountInput", ec.unmarshalInputApproveDiscountInput),
 			graphql.NewInputUnmarshaler("AssignComplaintInput", ec.unmarshalInputAssignComplaintInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
 			graphql.NewInputUnmarshaler("AuditEventWhereInput", ec.unmarshalInputAuditEventWhereInput),
@@ -3976,6 +4011,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReassignCustomerInput", ec.unmarshalInputReassignCustomerInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
+			graphql.NewInputUnmarshaler("RejectDiscountInput", ec.unmarshalInputRejectDiscountInput),
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
@@ -4087,7 +4123,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "auth.graphql" "catalogue.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4102,6 +4138,7 @@ var sources = []*ast.Source{
 	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "catalogue.graphql", Input: sourceData("catalogue.graphql"), BuiltIn: false},
+	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
@@ -5669,6 +5706,20 @@ func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
+			return ec.unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5983,6 +6034,20 @@ func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Registration, error) {
 			return ec.unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RejectDiscountInput, error) {
+			return ec.unmarshalNRejectDiscountInput2estatecrmᚋgraphᚋmodelᚐRejectDiscountInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14332,6 +14397,94 @@ func (ec *executionContext) fieldContext_Mutation_updateUnit(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_approveDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveDiscount(ctx, fc.Args["input"].(model.ApproveDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectDiscount(ctx, fc.Args["input"].(model.RejectDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DealPayload) graphql.Marshaler {
+			return ec.marshalNDealPayload2ᚖestatecrmᚋgraphᚋmodelᚐDealPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setUnitPrices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18282,7 +18435,7 @@ func (ec *executionContext) _Unit_heldBy(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Unit_heldBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.HeldBy(ctx)
+			return ec.Resolvers.Unit().HeldBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -18297,7 +18450,7 @@ func (ec *executionContext) fieldContext_Unit_heldBy(_ context.Context, field gr
 		Object:     "Unit",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -18314,7 +18467,7 @@ func (ec *executionContext) _Unit_heldFor(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Unit_heldFor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.HeldFor(ctx)
+			return ec.Resolvers.Unit().HeldFor(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
@@ -18329,7 +18482,7 @@ func (ec *executionContext) fieldContext_Unit_heldFor(_ context.Context, field g
 		Object:     "Unit",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Customer(ctx, field)
 		},
@@ -22053,6 +22206,48 @@ func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj 
 func UnmarshalAmenityInput(ctx context.Context, raw any) (schematype.Amenity, error) {
 	var out schematype.Amenity
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AmenityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputApproveDiscountInput(ctx context.Context, obj any) (model.ApproveDiscountInput, error) {
+	var it model.ApproveDiscountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApproveDiscountInput unmarshals raw into the ApproveDiscountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApproveDiscountInput(ctx context.Context, raw any) (model.ApproveDiscountInput, error) {
+	var out model.ApproveDiscountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApproveDiscountInput", raw, &out)
 	return out, err
 }
 
@@ -32659,6 +32854,55 @@ func UnmarshalRegisterCustomerInput(ctx context.Context, raw any) (sales.Registr
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRejectDiscountInput(ctx context.Context, obj any) (model.RejectDiscountInput, error) {
+	var it model.RejectDiscountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dealId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DealID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRejectDiscountInput unmarshals raw into the RejectDiscountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRejectDiscountInput(ctx context.Context, raw any) (model.RejectDiscountInput, error) {
+	var out model.RejectDiscountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RejectDiscountInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, obj any) (model.ReleaseHoldInput, error) {
 	var it model.ReleaseHoldInput
 	if obj == nil {
@@ -32712,7 +32956,7 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod"}
+	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod", "requestApproval"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32754,6 +32998,13 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 				return it, err
 			}
 			it.PaymentMethod = data
+		case "requestApproval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestApproval"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestApproval = data
 		}
 	}
 	return it, nil
@@ -34147,28 +34398,36 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 			if err != nil {
 				return it, err
 			}
-			it.Status = data
+			if err = ec.Resolvers.UnitWhereInput().Status(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOUnitStatus2ᚖestatecrmᚋentᚋunitᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusNEQ = data
+			if err = ec.Resolvers.UnitWhereInput().StatusNeq(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusIn = data
+			if err = ec.Resolvers.UnitWhereInput().StatusIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.StatusNotIn = data
+			if err = ec.Resolvers.UnitWhereInput().StatusNotIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "published":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -38830,6 +39089,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "approveDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveDiscount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectDiscount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setUnitPrices":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setUnitPrices(ctx, field)
@@ -41216,6 +41489,11 @@ func (ec *executionContext) marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschem
 	return v
 }
 
+func (ec *executionContext) unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
+	res, err := ec.unmarshalInputApproveDiscountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAssignComplaintInput2estatecrmᚋaftersalesᚐAssignment(ctx context.Context, v any) (aftersales.Assignment, error) {
 	res, err := ec.unmarshalInputAssignComplaintInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -42130,6 +42408,11 @@ func (ec *executionContext) unmarshalNRefreshTokenInput2estatecrmᚋgraphᚋmode
 
 func (ec *executionContext) unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx context.Context, v any) (sales.Registration, error) {
 	res, err := ec.unmarshalInputRegisterCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRejectDiscountInput2estatecrmᚋgraphᚋmodelᚐRejectDiscountInput(ctx context.Context, v any) (model.RejectDiscountInput, error) {
+	res, err := ec.unmarshalInputRejectDiscountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
@@ -81,6 +82,9 @@ func (r *mutationResolver) DeliverUnit(ctx context.Context, input model.DeliverU
 // ActivateOwner is the resolver for the activateOwner field.
 func (r *mutationResolver) ActivateOwner(ctx context.Context, input sales.Activation) (*model.UserPayload, error) {
 	u, err := sales.ActivateOwner(ctx, r.db(ctx), input, r.now())
+	if err == nil {
+		readPayloadAs(ctx, auth.ViewerOf(u)) // the new homeowner reads their own payload
+	}
 	return userPayload(u, err)
 }
 

@@ -2,11 +2,15 @@ package rule
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/auth"
 	"estatecrm/clock"
 	"estatecrm/ent"
+	"estatecrm/ent/predicate"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 )
@@ -38,4 +42,77 @@ func NextHoldLapse(ctx context.Context, client *ent.Client, project pulid.ID) (t
 		return time.Time{}, err
 	}
 	return rows[0].HoldExpiresAt.UTC(), nil
+}
+
+// HeldOnlyWhileLive keeps a read of units by who holds them, or for whom,
+// to live holds: a lapsed hold is held by nobody and for nobody at now,
+// although its row still names them until the sweep (SweepHolds). The
+// reads it guards are the edges customer.heldUnits and user.heldUnits
+// (eager-loaded or traversed) and filters through a unit's holder
+// (hasHeldForWith): each puts held_by_id or held_for_id in the WHERE
+// clause or a JOIN, which is what it looks for; any other read of units is left as
+// it is, and shows a lapsed hold as an available unit (maskHolds). The
+// Unit interceptor adds it to every unit query, last, when the statement
+// is built.
+func HeldOnlyWhileLive(now time.Time) predicate.Unit {
+	return func(s *sql.Selector) {
+		if s.P() == nil && !s.HasJoins() {
+			return
+		}
+		// What follows FROM: the joins and the WHERE clause, not the
+		// columns read (which name both keys).
+		// Rendered from a clone: rendering the selector itself leaves its
+		// predicate counting the arguments already written ($2 for $1 on
+		// PostgreSQL).
+		q, _ := s.Clone().Query()
+		if i := strings.Index(q, " FROM "); i >= 0 {
+			q = q[i:]
+		}
+		if !strings.Contains(q, unit.FieldHeldByID) && !strings.Contains(q, unit.FieldHeldForID) {
+			return
+		}
+		notLapsed(now)(s)
+	}
+}
+
+// notLapsed is the negation of LapsedHold, NULLs included: a unit not held,
+// or held with no end, or held until after now.
+func notLapsed(now time.Time) predicate.Unit {
+	return unit.Or(unit.StatusNEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HoldExpiresAtGT(now))
+}
+
+// StatusReads is a unit whose status reads as s at now: a filter on status
+// (units(where: {status: AVAILABLE})) sees a lapsed hold as the unit's
+// fields show it (maskHolds), AVAILABLE, before any sweep.
+func StatusReads(s unit.Status, now time.Time) predicate.Unit {
+	switch s {
+	case unit.StatusAVAILABLE: // LapsedHold, with no NULL to spoil a NOT around it
+		return unit.Or(unit.StatusEQ(unit.StatusAVAILABLE),
+			unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtNotNil(), unit.HoldExpiresAtLTE(now)))
+	case unit.StatusHELD:
+		return unit.And(unit.StatusEQ(unit.StatusHELD), notLapsed(now))
+	}
+	return unit.StatusEQ(s)
+}
+
+// StatusReadsIn is StatusReads of any of ss.
+func StatusReadsIn(ss []unit.Status, now time.Time) predicate.Unit {
+	ps := make([]predicate.Unit, 0, len(ss))
+	for _, s := range ss {
+		ps = append(ps, StatusReads(s, now))
+	}
+	if len(ps) == 0 {
+		return func(s *sql.Selector) { s.Where(sql.False()) }
+	}
+	return unit.Or(ps...)
+}
+
+// PendingHold is a unit held by agent for customer with no end: the hold a
+// reservation pending a manager's approval of its discount keeps
+// (sales.ReserveUnit). It never lapses (LapsedHold needs an expiry), so
+// nobody else may hold the unit and the sweep leaves it; it is no LiveHold,
+// so its agent can neither release nor reserve it again: the manager's
+// approveDiscount or rejectDiscount ends it.
+func PendingHold(agent, customer pulid.ID) predicate.Unit {
+	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HeldByID(agent), unit.HeldForID(customer))
 }

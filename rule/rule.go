@@ -253,7 +253,8 @@ func AllowStaffVisitLogs() privacy.MutationRule {
 
 // AllowStaffDealWrites lets staff make deals under their own name in their
 // projects and sign their own; only a manager gives a discount above the
-// project's agent cap, changes a deal's terms, cancels a deal or touches
+// project's agent cap (an agent may only ask for it: a deal pending
+// approval) or approves one, changes a deal's terms, cancels a deal or touches
 // another agent's. Updates are filtered to what the viewer may change.
 func AllowStaffDealWrites() privacy.MutationRule {
 	return privacy.DealMutationRuleFunc(func(ctx context.Context, m *ent.DealMutation) error {
@@ -276,7 +277,8 @@ func AllowStaffDealWrites() privacy.MutationRule {
 						return err
 					}
 				}
-				if d > AgentDiscountCap(p) {
+				// Above the cap only as a request, pending a manager's approval.
+				if st, _ := m.Stage(); d > AgentDiscountCap(p) && st != deal.StagePENDING_APPROVAL {
 					return privacy.Denyf("a discount above the project's agent cap needs a manager")
 				}
 			}
@@ -285,6 +287,9 @@ func AllowStaffDealWrites() privacy.MutationRule {
 			if v.Role == auth.RoleAgent {
 				if stage, ok := m.Stage(); ok && stage == deal.StageCANCELLED {
 					return privacy.Denyf("only a manager cancels a deal")
+				}
+				if stage, ok := m.Stage(); ok && (stage == deal.StageRESERVED || stage == deal.StagePENDING_APPROVAL) {
+					return privacy.Denyf("only a manager approves a discount")
 				}
 				_, price := m.Price()
 				_, discount := m.DiscountBp()

@@ -161,9 +161,10 @@ const DefaultStage = StageRESERVED
 
 // Stage values.
 const (
-	StageRESERVED   Stage = "RESERVED"
-	StageCONTRACTED Stage = "CONTRACTED"
-	StageCANCELLED  Stage = "CANCELLED"
+	StagePENDING_APPROVAL Stage = "PENDING_APPROVAL"
+	StageRESERVED         Stage = "RESERVED"
+	StageCONTRACTED       Stage = "CONTRACTED"
+	StageCANCELLED        Stage = "CANCELLED"
 )
 
 func (s Stage) String() string {
@@ -173,7 +174,7 @@ func (s Stage) String() string {
 // StageValidator is a validator for the "stage" field enum values. It is called by the builders before save.
 func StageValidator(s Stage) error {
 	switch s {
-	case StageRESERVED, StageCONTRACTED, StageCANCELLED:
+	case StagePENDING_APPROVAL, StageRESERVED, StageCONTRACTED, StageCANCELLED:
 		return nil
 	default:
 		return fmt.Errorf("deal: invalid enum value for stage field: %q", s)

@@ -384,7 +384,7 @@ var (
 		{Name: "id", Type: field.TypeString, Size: 28},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "stage", Type: field.TypeEnum, Enums: []string{"RESERVED", "CONTRACTED", "CANCELLED"}, Default: "RESERVED"},
+		{Name: "stage", Type: field.TypeEnum, Enums: []string{"PENDING_APPROVAL", "RESERVED", "CONTRACTED", "CANCELLED"}, Default: "RESERVED"},
 		{Name: "price", Type: field.TypeInt64, Nullable: true},
 		{Name: "discount_bp", Type: field.TypeInt, Nullable: true, Default: 0},
 		{Name: "payment_method", Type: field.TypeEnum, Enums: []string{"FULL", "MORTGAGE", "PROVIDENT_FUND", "INSTALMENTS"}},

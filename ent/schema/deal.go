@@ -13,7 +13,8 @@ import (
 	"estatecrm/rule"
 )
 
-// Deal is the sale of a unit: reserved (认购), contracted (签约) or cancelled.
+// Deal is the sale of a unit: pending a manager's approval of its discount,
+// reserved (认购), contracted (签约) or cancelled.
 type Deal struct{ ent.Schema }
 
 // Mixin of the Deal.
@@ -28,7 +29,11 @@ func (Deal) Fields() []ent.Field {
 		field.String("customer_id").GoType(pulid.ID("")).Immutable(),
 		field.String("agent_id").GoType(pulid.ID("")).Immutable(),
 		field.String("project_id").GoType(pulid.ID("")).Immutable(),
-		field.Enum("stage").Values("RESERVED", "CONTRACTED", "CANCELLED").Default("RESERVED").
+		// PENDING_APPROVAL: an agent's reservation with a discount above the
+		// project's agent cap, waiting for a manager (approveDiscount →
+		// RESERVED, rejectDiscount → CANCELLED); its unit stays held for it
+		// with no expiry meanwhile (sales.ReserveUnit).
+		field.Enum("stage").Values("PENDING_APPROVAL", "RESERVED", "CONTRACTED", "CANCELLED").Default("RESERVED").
 			Annotations(entgql.OrderField("STAGE")),
 		// The terms (price, discount, deposit) are required on create (hook
 		// requireTerms) but nillable: an agent reading another agent's deal

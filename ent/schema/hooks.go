@@ -300,25 +300,36 @@ func maskProjectRules() ent.Interceptor {
 
 // maskHolds shows a lapsed hold as an available unit, and hides who holds a
 // unit, for whom and until when, from everyone but staff: a portal sees a
-// held unit as held, never a person.
+// held unit as held, never a person. A lapsed hold is nobody's on every
+// path: read by who holds it or for whom (customers { heldUnits }, the
+// user's held units, hasHeldForWith), the unit is left out in SQL
+// (rule.HeldOnlyWhileLive), so that an edge loader never meets a row whose
+// key this mask then clears; the holder and customer loaded with the unit
+// (field collection) are dropped with their keys.
 func maskHolds() ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+			now := clock.Now(ctx)
+			if uq, ok := q.(*gen.UnitQuery); ok {
+				uq.Where(rule.HeldOnlyWhileLive(now))
+			}
 			v, err := next.Query(ctx, q)
 			units, ok := v.([]*gen.Unit)
 			if !ok || err != nil {
 				return v, err
 			}
-			staff, now := rule.IsStaff(auth.FromContext(ctx)), clock.Now(ctx)
+			staff := rule.IsStaff(auth.FromContext(ctx))
 			for _, u := range units {
 				// A hold lapses by itself: once expired the unit reads as
 				// available, to everyone, with no sweeper having run.
 				if rule.HoldLapsed(u, now) {
 					u.Status = unit.StatusAVAILABLE
 					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
+					u.Edges.HeldBy, u.Edges.HeldFor = nil, nil
 				}
 				if !staff {
 					u.HeldByID, u.HeldForID, u.HoldExpiresAt = nil, nil, nil
+					u.Edges.HeldBy, u.Edges.HeldFor = nil, nil
 				}
 			}
 			return v, err

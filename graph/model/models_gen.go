@@ -12,6 +12,10 @@ type APIKeyPayload struct {
 	APIKey *ent.APIKey `json:"apiKey"`
 }
 
+type ApproveDiscountInput struct {
+	DealID pulid.ID `json:"dealId"`
+}
+
 type CancelDealInput struct {
 	DealID pulid.ID `json:"dealId"`
 	Reason string   `json:"reason"`
@@ -115,6 +119,12 @@ type ReassignCustomerInput struct {
 
 type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
+}
+
+type RejectDiscountInput struct {
+	DealID pulid.ID `json:"dealId"`
+	// Why the discount is refused (shown to the agent as the deal's cancel reason).
+	Reason string `json:"reason"`
 }
 
 type ReleaseHoldInput struct {
