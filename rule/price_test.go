@@ -59,7 +59,11 @@ func TestOnlyAManagerPricesPublishesOrWithdraws(t *testing.T) {
 	}
 	check(t, "publish P", every("FORBIDDEN", map[string]string{"admin": "ok", "M": "ok", "anonymous": "UNAUTHENTICATED"}), publish("P", false))
 	check(t, "publish Q", every("FORBIDDEN", map[string]string{"admin": "ok", "M": "NOT_FOUND", "anonymous": "UNAUTHENTICATED"}), publish("Q", false))
-	check(t, "publish and rename P", every("FORBIDDEN", map[string]string{"admin": "ok", "anonymous": "UNAUTHENTICATED"}), publish("P", true))
+	// A manager also updates their own project's description
+	// (AllowManagerProjectUpdates, updateProject): publishing and renaming
+	// at once is theirs too, and still nobody else's but the admin's.
+	check(t, "publish and rename P", every("FORBIDDEN", map[string]string{"admin": "ok", "M": "ok", "anonymous": "UNAUTHENTICATED"}), publish("P", true))
+	check(t, "publish and rename Q", every("FORBIDDEN", map[string]string{"admin": "ok", "M": "NOT_FOUND", "anonymous": "UNAUTHENTICATED"}), publish("Q", true))
 }
 
 // TestPriceHistoryIsTheStaffs: price changes are recorded by a manager of
