@@ -1,0 +1,154 @@
+package rule
+
+// A customer's attribution history (判客 record) and the other records of
+// the same person (Customer.sameAs): who may read them, and the named
+// writers of the history (issue 11, parts 3 and 5).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/ent/attributionevent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/privacy"
+	"estatecrm/ent/schema/pulid"
+)
+
+// FilterAttributionEvents: the managers of the customer's project read its
+// attribution history (admins pass AllowIfAdmin). Nobody else does, not
+// even the owning agent: the history is the evidence a manager settles a
+// dispute between agents (撞单) with, and it names the colleagues who tried
+// to register the customer or held them before; an agent's own standing is
+// Customer.attribution.
+func FilterAttributionEvents() privacy.QueryRule {
+	return privacy.AttributionEventQueryRuleFunc(func(ctx context.Context, q *ent.AttributionEventQuery) error {
+		if v := auth.FromContext(ctx); v.Role == auth.RoleManager {
+			q.Where(attributionevent.ProjectIDIn(v.ProjectIDs...))
+		} else {
+			q.Where(none)
+		}
+		return privacy.Allow
+	})
+}
+
+// OwnerChange is a change of a customer's owner, for its history.
+type OwnerChange struct {
+	CustomerID, ProjectID pulid.ID
+	Kind                  attributionevent.Kind
+	// From is the owner before (nil: none); To the owner after.
+	From, To       *pulid.ID
+	ProtectedUntil time.Time
+	At             time.Time
+}
+
+// RecordOwnerChange writes c into the customer's attribution history,
+// through client (the change's own transaction), with the viewer as who
+// did it. The workflows that change an owner (package sales) call it once
+// their update succeeded; the history is otherwise written by nobody.
+func RecordOwnerChange(ctx context.Context, client *ent.Client, c OwnerChange) error {
+	v, err := salesperson(ctx, c.ProjectID)
+	if err != nil {
+		return err
+	}
+	return client.AttributionEvent.Create().
+		SetCustomerID(c.CustomerID).SetProjectID(c.ProjectID).SetKind(c.Kind).
+		SetNillableFromID(c.From).SetNillableToID(c.To).SetNillableActorID(actor(v)).
+		SetAt(c.At.UTC()).SetProtectedUntil(c.ProtectedUntil.UTC()).
+		Exec(bypass(ctx))
+}
+
+func actor(v *auth.Viewer) *pulid.ID {
+	if v.UserID == "" {
+		return nil
+	}
+	return &v.UserID
+}
+
+// RecordRefusedRegistration writes into the history of the customer r is
+// about that the viewer tried to register their phone at now and was
+// refused (r: what PhoneTaken answered, a customer protected by another).
+//
+// The refusal rolls back the request's transaction, so the record is
+// written through records, a client outside it, once that transaction has
+// ended: nothing the refused request did survives but this line. Without a
+// transaction in ctx it is written at once. requestKey is the request's
+// Idempotency-Key (empty if none): a retry with the same key is the same
+// attempt and is recorded once.
+func RecordRefusedRegistration(ctx context.Context, records *ent.Client, r *Registered, requestKey string, now time.Time) error {
+	v := auth.FromContext(ctx)
+	if v == nil {
+		return ErrUnauthenticated
+	}
+	if r == nil || r.customer == "" || r.Yours || r.InPool {
+		return nil // nothing was refused
+	}
+	create := records.AttributionEvent.Create().
+		SetCustomerID(r.customer).SetProjectID(r.ProjectID).SetKind(attributionevent.KindREGISTRATION_REFUSED).
+		SetNillableFromID(r.owner).SetNillableActorID(actor(v)).SetAt(now.UTC()).SetNillableProtectedUntil(r.Until)
+	if requestKey != "" {
+		sum := sha256.Sum256([]byte(requestKey))
+		create.SetRequestKey(hex.EncodeToString(sum[:]))
+	}
+	write := func() error {
+		err := create.Exec(bypass(context.WithoutCancel(ctx)))
+		if ent.IsConstraintError(err) {
+			return nil // a retry of a refusal already recorded
+		}
+		return err
+	}
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		return write()
+	}
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Rollback(ctx, tx)
+			if werr := write(); err == nil {
+				err = werr
+			}
+			return err
+		})
+	})
+	// A caller that commits in spite of the refusal still gets its record.
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if err := next.Commit(ctx, tx); err != nil {
+				return err
+			}
+			return write()
+		})
+	})
+	return nil
+}
+
+// SameAs narrows q to the other records of the person customer id is (the
+// same phone, in other projects), for managers and admins: the customer
+// rules then keep a manager to the projects they manage. Nobody else learns
+// that a person is a customer elsewhere (判客 is per project): agents,
+// homeowners and portals get no row, whatever they may see otherwise (an
+// agent owning the person in two projects included).
+func SameAs(ctx context.Context, q *ent.CustomerQuery, id pulid.ID) *ent.CustomerQuery {
+	v := auth.FromContext(ctx)
+	switch role(v) {
+	case auth.RoleAdmin, auth.RoleSystem, auth.RoleManager:
+	default:
+		return q.Where(none)
+	}
+	return q.Where(func(s *sql.Selector) {
+		// The phone is found by the ID in SQL: the caller reads no phone
+		// (nor is audited for one) to ask. A manager asks only about a
+		// customer they see (of a project of theirs).
+		t := sql.Table(customer.Table).As("same_person")
+		phone := sql.Select(t.C(customer.FieldPhone)).From(t).Where(sql.EQ(t.C(customer.FieldID), string(id)))
+		if v.Role == auth.RoleManager {
+			customer.ProjectIDIn(v.ProjectIDs...)(phone)
+		}
+		s.Where(sql.And(sql.In(s.C(customer.FieldPhone), phone), sql.NEQ(s.C(customer.FieldID), string(id))))
+	}).Order(ent.Asc(customer.FieldID))
+}
