@@ -102,11 +102,19 @@ func TestAttributionHistory(t *testing.T) {
 	}
 	// Times and protection: the registration's is the one it gave; the
 	// refusal's the one that refused it; each line later than the last.
-	if *lines[0].ProtectedUntil != registeredUntil || *lines[1].ProtectedUntil != registeredUntil {
+	// (PostgreSQL keeps microseconds; the registration answered what it wrote.)
+	same := func(a, b string) bool {
+		ta, _ := time.Parse(time.RFC3339Nano, a)
+		tb, _ := time.Parse(time.RFC3339Nano, b)
+		return ta.Sub(tb).Abs() < time.Microsecond
+	}
+	if !same(*lines[0].ProtectedUntil, registeredUntil) || !same(*lines[1].ProtectedUntil, registeredUntil) {
 		t.Errorf("protection of the registration and the refusal: %v %v, want %s", *lines[0].ProtectedUntil, *lines[1].ProtectedUntil, registeredUntil)
 	}
 	for i := 1; i < len(lines); i++ {
-		if lines[i].At < lines[i-1].At {
+		ti, _ := time.Parse(time.RFC3339Nano, lines[i].At)
+		tp, _ := time.Parse(time.RFC3339Nano, lines[i-1].At)
+		if ti.Before(tp) {
 			t.Errorf("line %d at %s, before line %d at %s", i, lines[i].At, i-1, lines[i-1].At)
 		}
 	}

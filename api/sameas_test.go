@@ -31,7 +31,9 @@ func sameAsOf(t *testing.T, w *apitest.World, caller *apitest.Caller, label stri
 		return res.Errors[0].Code()
 	}
 	var out struct {
-		Node *struct{ SameAs []struct{ ID, ProjectID string } }
+		Node *struct {
+			SameAs []struct{ ID, ProjectID string }
+		}
 	}
 	res.Decode(t, &out)
 	if out.Node == nil {
