@@ -9,13 +9,13 @@ import (
 	"context"
 	"estatecrm/ent"
 	"estatecrm/rule"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // SameAs is the resolver for the sameAs field.
 func (r *customerResolver) SameAs(ctx context.Context, obj *ent.Customer) ([]*ent.Customer, error) {
-	q, err := rule.SameAs(ctx, r.db(ctx).Customer.Query(), obj.ID).CollectFields(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return q.All(ctx)
+	return rule.SameAsBatched(ctx, graphql.GetFieldContext(ctx).Field.Field, obj.ID, func() (*ent.CustomerQuery, error) {
+		return r.db(ctx).Customer.Query().CollectFields(ctx)
+	})
 }

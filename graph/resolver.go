@@ -82,11 +82,11 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	if d.Churn == (sales.ChurnPolicy{}) {
 		d.Churn = sales.DefaultChurn()
 	}
-	return NewExecutableSchema(Config{Resolvers: &Resolver{
+	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
 		desk: d.Desk, photoURL: d.PhotoURL,
 		now: func() time.Time { return now().UTC() },
-	}})
+	}})}
 }
 
 // shanghai is UTC+8 all year (no daylight saving since 1991), so a fixed

@@ -174,3 +174,46 @@ func TestSameAs(t *testing.T) {
 	}), same("cQB"))
 	check(t, "the same person as cA (nobody else)", every("[]", map[string]string{"anonymous": "UNAUTHENTICATED"}), same("cA"))
 }
+
+// TestSameAsEach: the answer for a page of customers at once is, for each
+// of them and every role, the answer of SameAs for that customer alone.
+func TestSameAsEach(t *testing.T) {
+	w := newWorld(t)
+	for _, c := range []struct{ label, project, phone string }{{"cQB", "Q", phoneOf(1)}, {"cQA", "Q", phoneOf(0)}, {"cQ9", "Q", "+8613900000999"}} {
+		w.ids[c.label] = w.client.Customer.Create().SetProjectID(w.ids[c.project]).SetName(c.label).SetPhone(c.phone).
+			SetSource(customer.SourceWALK_IN).SaveX(w.sys()).ID
+	}
+	w.viewers["MPQ"] = &auth.Viewer{UserID: w.ids["M"], Role: auth.RoleManager, ProjectIDs: []pulid.ID{w.ids["P"], w.ids["Q"]}}
+	w.viewers["MQ"] = &auth.Viewer{UserID: w.ids["M"], Role: auth.RoleManager, ProjectIDs: []pulid.ID{w.ids["Q"]}}
+	page := []pulid.ID{w.ids["cA"], w.ids["cB"], w.ids["cQB"], w.ids["cQA"], w.ids["cQ9"]}
+	labels := func(cs []*ent.Customer) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, w.label(string(c.ID)))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, role := range append([]string{"MPQ", "MQ"}, roles...) {
+		ctx := w.as(role)
+		each, err := rule.SameAsEach(ctx, w.client.Customer.Query(), page)
+		for _, id := range page {
+			one, oneErr := rule.SameAs(ctx, w.client.Customer.Query(), id).All(ctx)
+			if (err == nil) != (oneErr == nil) {
+				t.Fatalf("as %s, of %s: one at a time %v, all at once %v", role, w.label(string(id)), oneErr, err)
+			}
+			if got, want := labels(each[id]), labels(one); got != want {
+				t.Errorf("as %s, the same person as %s: all at once %s, one at a time %s", role, w.label(string(id)), got, want)
+			}
+		}
+	}
+	if got := labels(must(rule.SameAsEach(w.as("admin"), w.client.Customer.Query(), page))[w.ids["cB"]]); got != "[cQB]" {
+		t.Fatalf("the same person as cB to an admin: %s, want [cQB]", got)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
