@@ -6,12 +6,15 @@ package api_test
 // project and admins only.
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/ent"
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/schema/pulid"
 )
@@ -158,5 +161,42 @@ func countRows(t *testing.T, env *apitest.Env, id pulid.ID) rowCounts {
 		visits: c.Visit.Query().CountX(ctx), deals: c.Deal.Query().CountX(ctx),
 		keys: c.IdempotencyKey.Query().CountX(ctx), history: c.AttributionEvent.Query().CountX(ctx),
 		updated: c.Customer.GetX(ctx, id).UpdatedAt,
+	}
+}
+
+// TestRefusedRegistrationRecordFails: a refusal whose record cannot be
+// written after the rollback is still the CONFLICT it was, and the server
+// logs one error line about it, without the phone, the name or the ids.
+func TestRefusedRegistrationRecordFails(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	const phone = "13733330002"
+	vars := map[string]any{"p": w.ID("pA"), "name": "陈静", "phone": phone}
+	var r registered
+	w.Caller(t, "A1").Query(t, registerMutation, vars).Decode(t, &r)
+	env.Client.AttributionEvent.Use(func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			return nil, errors.New("attribution history unavailable")
+		})
+	})
+	env.Log.Reset()
+	res := w.Caller(t, "A2").Query(t, registerMutation, vars)
+	if e := res.OnlyError(t); e.Code() != "CONFLICT" {
+		t.Fatalf("A2 registering A1's customer: %s", res.Body)
+	}
+	var errorLines []string
+	for _, l := range strings.Split(strings.TrimSpace(env.Log.String()), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) {
+			errorLines = append(errorLines, l)
+		}
+	}
+	if len(errorLines) != 1 || !strings.Contains(errorLines[0], "refused registration not recorded") ||
+		!strings.Contains(errorLines[0], "attribution history unavailable") {
+		t.Fatalf("error lines logged: %q", errorLines)
+	}
+	for _, private := range []string{phone, "陈静", r.RegisterCustomer.Customer.ID, string(w.ID("A2")), string(w.ID("A1"))} {
+		if strings.Contains(errorLines[0], private) {
+			t.Fatalf("the log line holds %q: %s", private, errorLines[0])
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -70,17 +71,30 @@ func actor(v *auth.Viewer) *pulid.ID {
 	return &v.UserID
 }
 
+// Records is where what must outlive a refused request is written: the
+// refused registrations (RecordRefusedRegistration).
+type Records struct {
+	// Client writes outside the request's transaction.
+	Client *ent.Client
+	// Logger reports a record that could not be written once the request's
+	// transaction had ended, when nobody is left to tell; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
 // RecordRefusedRegistration writes into the history of the customer r is
 // about that the viewer tried to register their phone at now and was
 // refused (r: what PhoneTaken answered, a customer protected by another).
 //
 // The refusal rolls back the request's transaction, so the record is
 // written through records, a client outside it, once that transaction has
-// ended: nothing the refused request did survives but this line. Without a
-// transaction in ctx it is written at once. requestKey is the request's
-// Idempotency-Key (empty if none): a retry with the same key is the same
-// attempt and is recorded once.
-func RecordRefusedRegistration(ctx context.Context, records *ent.Client, r *Registered, requestKey string, now time.Time) error {
+// ended: nothing the refused request did survives but this line. If that
+// write fails, the refusal stands and the failure is logged (one line at
+// error level, without the customer or the phone). Without a transaction
+// in ctx it is written at once, and its failure returned. requestKey is the
+// request's Idempotency-Key (empty if none): a retry with the same key is
+// the same attempt and is recorded once.
+func RecordRefusedRegistration(ctx context.Context, records Records, r *Registered, requestKey string, now time.Time) error {
 	v := auth.FromContext(ctx)
 	if v == nil {
 		return ErrUnauthenticated
@@ -88,7 +102,7 @@ func RecordRefusedRegistration(ctx context.Context, records *ent.Client, r *Regi
 	if r == nil || r.customer == "" || r.Yours || r.InPool {
 		return nil // nothing was refused
 	}
-	create := records.AttributionEvent.Create().
+	create := records.Client.AttributionEvent.Create().
 		SetCustomerID(r.customer).SetProjectID(r.ProjectID).SetKind(attributionevent.KindREGISTRATION_REFUSED).
 		SetNillableFromID(r.owner).SetNillableActorID(actor(v)).SetAt(now.UTC()).SetNillableProtectedUntil(r.Until)
 	if requestKey != "" {
@@ -106,12 +120,22 @@ func RecordRefusedRegistration(ctx context.Context, records *ent.Client, r *Regi
 	if tx == nil {
 		return write()
 	}
+	// After the transaction, the request is being answered: a failure
+	// here is the operator's to see, not the caller's.
+	writeAfter := func(ctx context.Context) {
+		if err := write(); err != nil {
+			logger := records.Logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			logger.LogAttrs(ctx, slog.LevelError, "refused registration not recorded in the attribution history",
+				slog.String("err", err.Error()))
+		}
+	}
 	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
 		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
 			err := next.Rollback(ctx, tx)
-			if werr := write(); err == nil {
-				err = werr
-			}
+			writeAfter(ctx)
 			return err
 		})
 	})
@@ -121,7 +145,8 @@ func RecordRefusedRegistration(ctx context.Context, records *ent.Client, r *Regi
 			if err := next.Commit(ctx, tx); err != nil {
 				return err
 			}
-			return write()
+			writeAfter(ctx)
+			return nil
 		})
 	})
 	return nil

@@ -4,8 +4,12 @@ package rule_test
 // (issue 11, parts 3 and 5).
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +98,7 @@ func TestRecordRefusedRegistration(t *testing.T) {
 	}
 	ctx := ent.NewTxContext(w.as("A"), tx)
 	tx.Customer.UpdateOneID(w.ids["cA"]).SetNotes("written by the refused request").ExecX(auth.SystemContext(ctx))
-	if err := rule.RecordRefusedRegistration(ctx, w.client, taken, "key-1", w.now); err != nil {
+	if err := rule.RecordRefusedRegistration(ctx, rule.Records{Client: w.client}, taken, "key-1", w.now); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(refusals()); n != 0 {
@@ -113,7 +117,7 @@ func TestRecordRefusedRegistration(t *testing.T) {
 	}
 	// The retry with the same key is the same attempt; another key, or none, another.
 	for _, key := range []string{"key-1", "key-1", "key-2", "", ""} {
-		if err := rule.RecordRefusedRegistration(w.as("A"), w.client, taken, key, w.now); err != nil {
+		if err := rule.RecordRefusedRegistration(w.as("A"), rule.Records{Client: w.client}, taken, key, w.now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +128,7 @@ func TestRecordRefusedRegistration(t *testing.T) {
 	mine, _ := rule.PhoneTaken(w.as("B"), w.client, w.ids["P"], phoneOf(1))
 	pool, _ := rule.PhoneTaken(w.as("A"), w.client, w.ids["P"], phoneOf(2))
 	for _, r := range []*rule.Registered{nil, mine, pool} {
-		if err := rule.RecordRefusedRegistration(w.as("A"), w.client, r, "", w.now); err != nil {
+		if err := rule.RecordRefusedRegistration(w.as("A"), rule.Records{Client: w.client}, r, "", w.now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,4 +220,57 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestRefusedRegistrationNotRecorded: when the record of a refusal cannot
+// be written after the rollback, the rollback still succeeds and one line
+// at error level says so, naming neither the customer nor the phone; when
+// it cannot be written at once (no transaction), the error is returned.
+func TestRefusedRegistrationNotRecorded(t *testing.T) {
+	w := newWorld(t)
+	taken, err := rule.PhoneTaken(w.as("A"), w.client, w.ids["P"], phoneOf(1))
+	if err != nil || taken == nil {
+		t.Fatalf("cB's phone as A: %+v %v", taken, err)
+	}
+	broken := errors.New("the database is gone")
+	w.client.AttributionEvent.Use(func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			return nil, broken
+		})
+	})
+	var log bytes.Buffer
+	records := rule.Records{Client: w.client, Logger: slog.New(slog.NewJSONHandler(&log, nil))}
+	tx, err := w.client.Tx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rule.RecordRefusedRegistration(ent.NewTxContext(w.as("A"), tx), records, taken, "", w.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatalf("the rollback failed with the record: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	var line struct{ Level, Msg, Err string }
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &line) != nil || line.Level != "ERROR" ||
+		!strings.Contains(line.Msg, "refused registration not recorded") || line.Err != broken.Error() {
+		t.Fatalf("logged %q, want one error line", log.String())
+	}
+	cB := w.client.Customer.GetX(w.sys(), w.ids["cB"])
+	for _, private := range []string{cB.Phone, cB.Name, string(cB.ID), string(w.ids["A"])} {
+		if strings.Contains(log.String(), private) {
+			t.Fatalf("the log line holds %q: %s", private, log.String())
+		}
+	}
+	if n := w.client.AttributionEvent.Query().CountX(w.sys()); n != 0 {
+		t.Fatalf("%d attribution events, want none", n)
+	}
+	// Without a transaction the caller hears of it, and nothing is logged.
+	log.Reset()
+	if err := rule.RecordRefusedRegistration(w.as("A"), records, taken, "", w.now); !errors.Is(err, broken) {
+		t.Fatalf("recording without a transaction: %v, want %v", err, broken)
+	}
+	if log.Len() != 0 {
+		t.Fatalf("logged %s", log.String())
+	}
 }

@@ -49,7 +49,7 @@ const RulePublicPool = "PUBLIC_POOL"
 // else, and the refusal is kept in the customer's attribution history
 // through records, a client outside the request's transaction (which the
 // refusal rolls back); one in the public pool is claimed.
-func RegisterCustomer(ctx context.Context, client, records *ent.Client, in Registration, now time.Time) (*ent.Customer, error) {
+func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Records, in Registration, now time.Time) (*ent.Customer, error) {
 	v, err := salesperson(ctx)
 	if err != nil {
 		return nil, err
