@@ -157,7 +157,8 @@ func RecordRefusedRegistration(ctx context.Context, records Records, r *Register
 // rules then keep a manager to the projects they manage. Nobody else learns
 // that a person is a customer elsewhere (判客 is per project): agents,
 // homeowners and portals get no row, whatever they may see otherwise (an
-// agent owning the person in two projects included).
+// agent owning the person in two projects included). SameAsEach answers it
+// for a page of customers in one statement (what Customer.sameAs uses).
 func SameAs(ctx context.Context, q *ent.CustomerQuery, id pulid.ID) *ent.CustomerQuery {
 	v := auth.FromContext(ctx)
 	switch role(v) {
