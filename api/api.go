@@ -130,7 +130,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv := handler.New(graph.NewSchema(graph.Deps{
 		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
 		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
-		PhotoURL: links.url,
+		PhotoURL: links.url, Logger: deps.Logger,
 	}))
 	srv.AddTransport(transport.Options{})
 	// GraphQL over HTTP's status codes: guard.Execute.

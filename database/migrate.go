@@ -32,7 +32,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 // 0 when PostgreSQL was already up to date, -1 on SQLite, which has none.
 func (d *DB) MigrateUp(ctx context.Context) (applied int, err error) {
 	if d.Dialect != dialect.Postgres {
-		return -1, ent.NewClient(ent.Driver(d.Driver)).Schema.Create(ctx, migrate.WithForeignKeys(true))
+		return -1, ent.NewClient(ent.Driver(d.Driver)).Schema.Create(ctx, migrate.WithForeignKeys(true), migrate.WithDropIndex(true))
 	}
 	p, err := provider(d)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -46,6 +47,8 @@ type Client struct {
 	APIKey *APIKeyClient
 	// ActivationCode is the client for interacting with the ActivationCode builders.
 	ActivationCode *ActivationCodeClient
+	// AttributionEvent is the client for interacting with the AttributionEvent builders.
+	AttributionEvent *AttributionEventClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
@@ -87,6 +90,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
 	c.ActivationCode = NewActivationCodeClient(c.config)
+	c.AttributionEvent = NewAttributionEventClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Building = NewBuildingClient(c.config)
 	c.Complaint = NewComplaintClient(c.config)
@@ -191,24 +195,25 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIKey:         NewAPIKeyClient(cfg),
-		ActivationCode: NewActivationCodeClient(cfg),
-		AuditEvent:     NewAuditEventClient(cfg),
-		Building:       NewBuildingClient(cfg),
-		Complaint:      NewComplaintClient(cfg),
-		ComplaintEvent: NewComplaintEventClient(cfg),
-		ComplaintPhoto: NewComplaintPhotoClient(cfg),
-		Customer:       NewCustomerClient(cfg),
-		Deal:           NewDealClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		PriceChange:    NewPriceChangeClient(cfg),
-		Project:        NewProjectClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Unit:           NewUnitClient(cfg),
-		User:           NewUserClient(cfg),
-		Visit:          NewVisitClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIKey:           NewAPIKeyClient(cfg),
+		ActivationCode:   NewActivationCodeClient(cfg),
+		AttributionEvent: NewAttributionEventClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Building:         NewBuildingClient(cfg),
+		Complaint:        NewComplaintClient(cfg),
+		ComplaintEvent:   NewComplaintEventClient(cfg),
+		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
+		Customer:         NewCustomerClient(cfg),
+		Deal:             NewDealClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		PriceChange:      NewPriceChangeClient(cfg),
+		Project:          NewProjectClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Unit:             NewUnitClient(cfg),
+		User:             NewUserClient(cfg),
+		Visit:            NewVisitClient(cfg),
 	}, nil
 }
 
@@ -226,24 +231,25 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIKey:         NewAPIKeyClient(cfg),
-		ActivationCode: NewActivationCodeClient(cfg),
-		AuditEvent:     NewAuditEventClient(cfg),
-		Building:       NewBuildingClient(cfg),
-		Complaint:      NewComplaintClient(cfg),
-		ComplaintEvent: NewComplaintEventClient(cfg),
-		ComplaintPhoto: NewComplaintPhotoClient(cfg),
-		Customer:       NewCustomerClient(cfg),
-		Deal:           NewDealClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		PriceChange:    NewPriceChangeClient(cfg),
-		Project:        NewProjectClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Unit:           NewUnitClient(cfg),
-		User:           NewUserClient(cfg),
-		Visit:          NewVisitClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIKey:           NewAPIKeyClient(cfg),
+		ActivationCode:   NewActivationCodeClient(cfg),
+		AttributionEvent: NewAttributionEventClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Building:         NewBuildingClient(cfg),
+		Complaint:        NewComplaintClient(cfg),
+		ComplaintEvent:   NewComplaintEventClient(cfg),
+		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
+		Customer:         NewCustomerClient(cfg),
+		Deal:             NewDealClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		PriceChange:      NewPriceChangeClient(cfg),
+		Project:          NewProjectClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Unit:             NewUnitClient(cfg),
+		User:             NewUserClient(cfg),
+		Visit:            NewVisitClient(cfg),
 	}, nil
 }
 
@@ -273,9 +279,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
-		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
-		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal,
+		c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User,
+		c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -285,9 +292,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.ActivationCode, c.AuditEvent, c.Building, c.Complaint,
-		c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal, c.IdempotencyKey,
-		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal,
+		c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User,
+		c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -300,6 +308,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.APIKey.mutate(ctx, m)
 	case *ActivationCodeMutation:
 		return c.ActivationCode.mutate(ctx, m)
+	case *AttributionEventMutation:
+		return c.AttributionEvent.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *BuildingMutation:
@@ -598,6 +608,205 @@ func (c *ActivationCodeClient) mutate(ctx context.Context, m *ActivationCodeMuta
 		return (&ActivationCodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ActivationCode mutation op: %q", m.Op())
+	}
+}
+
+// AttributionEventClient is a client for the AttributionEvent schema.
+type AttributionEventClient struct {
+	config
+}
+
+// NewAttributionEventClient returns a client for the AttributionEvent from the given config.
+func NewAttributionEventClient(c config) *AttributionEventClient {
+	return &AttributionEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `attributionevent.Hooks(f(g(h())))`.
+func (c *AttributionEventClient) Use(hooks ...Hook) {
+	c.hooks.AttributionEvent = append(c.hooks.AttributionEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `attributionevent.Intercept(f(g(h())))`.
+func (c *AttributionEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AttributionEvent = append(c.inters.AttributionEvent, interceptors...)
+}
+
+// Create returns a builder for creating a AttributionEvent entity.
+func (c *AttributionEventClient) Create() *AttributionEventCreate {
+	mutation := newAttributionEventMutation(c.config, OpCreate)
+	return &AttributionEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AttributionEvent entities.
+func (c *AttributionEventClient) CreateBulk(builders ...*AttributionEventCreate) *AttributionEventCreateBulk {
+	return &AttributionEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AttributionEventClient) MapCreateBulk(slice any, setFunc func(*AttributionEventCreate, int)) *AttributionEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AttributionEventCreateBulk{err: fmt.Errorf("calling to AttributionEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AttributionEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AttributionEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AttributionEvent.
+func (c *AttributionEventClient) Update() *AttributionEventUpdate {
+	mutation := newAttributionEventMutation(c.config, OpUpdate)
+	return &AttributionEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AttributionEventClient) UpdateOne(_m *AttributionEvent) *AttributionEventUpdateOne {
+	mutation := newAttributionEventMutation(c.config, OpUpdateOne, withAttributionEvent(_m))
+	return &AttributionEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AttributionEventClient) UpdateOneID(id pulid.ID) *AttributionEventUpdateOne {
+	mutation := newAttributionEventMutation(c.config, OpUpdateOne, withAttributionEventID(id))
+	return &AttributionEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AttributionEvent.
+func (c *AttributionEventClient) Delete() *AttributionEventDelete {
+	mutation := newAttributionEventMutation(c.config, OpDelete)
+	return &AttributionEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AttributionEventClient) DeleteOne(_m *AttributionEvent) *AttributionEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AttributionEventClient) DeleteOneID(id pulid.ID) *AttributionEventDeleteOne {
+	builder := c.Delete().Where(attributionevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AttributionEventDeleteOne{builder}
+}
+
+// Query returns a query builder for AttributionEvent.
+func (c *AttributionEventClient) Query() *AttributionEventQuery {
+	return &AttributionEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAttributionEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AttributionEvent entity by its id.
+func (c *AttributionEventClient) Get(ctx context.Context, id pulid.ID) (*AttributionEvent, error) {
+	return c.Query().Where(attributionevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AttributionEventClient) GetX(ctx context.Context, id pulid.ID) *AttributionEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a AttributionEvent.
+func (c *AttributionEventClient) QueryCustomer(_m *AttributionEvent) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attributionevent.Table, attributionevent.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, attributionevent.CustomerTable, attributionevent.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryFrom queries the from edge of a AttributionEvent.
+func (c *AttributionEventClient) QueryFrom(_m *AttributionEvent) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attributionevent.Table, attributionevent.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, attributionevent.FromTable, attributionevent.FromColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTo queries the to edge of a AttributionEvent.
+func (c *AttributionEventClient) QueryTo(_m *AttributionEvent) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attributionevent.Table, attributionevent.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, attributionevent.ToTable, attributionevent.ToColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryActor queries the actor edge of a AttributionEvent.
+func (c *AttributionEventClient) QueryActor(_m *AttributionEvent) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(attributionevent.Table, attributionevent.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, attributionevent.ActorTable, attributionevent.ActorColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AttributionEventClient) Hooks() []Hook {
+	hooks := c.hooks.AttributionEvent
+	return append(hooks[:len(hooks):len(hooks)], attributionevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AttributionEventClient) Interceptors() []Interceptor {
+	inters := c.inters.AttributionEvent
+	return append(inters[:len(inters):len(inters)], attributionevent.Interceptors[:]...)
+}
+
+func (c *AttributionEventClient) mutate(ctx context.Context, m *AttributionEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AttributionEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AttributionEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AttributionEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AttributionEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AttributionEvent mutation op: %q", m.Op())
 	}
 }
 
@@ -1709,6 +1918,22 @@ func (c *CustomerClient) QueryLogin(_m *Customer) *UserQuery {
 			sqlgraph.From(customer.Table, customer.FieldID, id),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, customer.LoginTable, customer.LoginColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAttributionHistory queries the attribution_history edge of a Customer.
+func (c *CustomerClient) QueryAttributionHistory(_m *Customer) *AttributionEventQuery {
+	query := (&AttributionEventClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, id),
+			sqlgraph.To(attributionevent.Table, attributionevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.AttributionHistoryTable, customer.AttributionHistoryColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -3429,14 +3654,14 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
-		ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange, Project,
-		RefreshToken, Unit, User, Visit []ent.Hook
+		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
+		ComplaintEvent, ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange,
+		Project, RefreshToken, Unit, User, Visit []ent.Hook
 	}
 	inters struct {
-		APIKey, ActivationCode, AuditEvent, Building, Complaint, ComplaintEvent,
-		ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange, Project,
-		RefreshToken, Unit, User, Visit []ent.Interceptor
+		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
+		ComplaintEvent, ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange,
+		Project, RefreshToken, Unit, User, Visit []ent.Interceptor
 	}
 )
 

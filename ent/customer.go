@@ -31,7 +31,7 @@ type Customer struct {
 	ProjectID pulid.ID `json:"project_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
-	// E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it
+	// E.164, normalised by a hook; one customer per phone in a project; masked for viewers who may not see it
 	Phone string `json:"phone,omitempty"`
 	// derived from phone by a hook, for the lookup at the door (where: {phoneLast4: "8000"}); the mask shows these digits anyway
 	PhoneLast4 string `json:"phone_last4,omitempty"`
@@ -109,16 +109,19 @@ type CustomerEdges struct {
 	HeldUnits []*Unit `json:"held_units,omitempty"`
 	// the homeowner login of this customer, once activated
 	Login *User `json:"login,omitempty"`
+	// changes of owner and refused registrations, oldest first; managers of the project and admins only
+	AttributionHistory []*AttributionEvent `json:"attribution_history,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
-	totalCount [7]map[string]int
+	totalCount [8]map[string]int
 
-	namedVisits     map[string][]*Visit
-	namedDeals      map[string][]*Deal
-	namedComplaints map[string][]*Complaint
-	namedHeldUnits  map[string][]*Unit
+	namedVisits             map[string][]*Visit
+	namedDeals              map[string][]*Deal
+	namedComplaints         map[string][]*Complaint
+	namedHeldUnits          map[string][]*Unit
+	namedAttributionHistory map[string][]*AttributionEvent
 }
 
 // ProjectOrErr returns the Project value or an error if the edge
@@ -188,6 +191,15 @@ func (e CustomerEdges) LoginOrErr() (*User, error) {
 		return nil, &NotFoundError{label: user.Label}
 	}
 	return nil, &NotLoadedError{edge: "login"}
+}
+
+// AttributionHistoryOrErr returns the AttributionHistory value or an error if the edge
+// was not loaded in eager-loading.
+func (e CustomerEdges) AttributionHistoryOrErr() ([]*AttributionEvent, error) {
+	if e.loadedTypes[7] {
+		return e.AttributionHistory, nil
+	}
+	return nil, &NotLoadedError{edge: "attribution_history"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -494,6 +506,11 @@ func (_m *Customer) QueryLogin() *UserQuery {
 	return NewCustomerClient(_m.config).QueryLogin(_m)
 }
 
+// QueryAttributionHistory queries the "attribution_history" edge of the Customer entity.
+func (_m *Customer) QueryAttributionHistory() *AttributionEventQuery {
+	return NewCustomerClient(_m.config).QueryAttributionHistory(_m)
+}
+
 // Update returns a builder for updating this Customer.
 // Note that you need to call Customer.Unwrap() before calling this method if this Customer
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -737,6 +754,30 @@ func (_m *Customer) appendNamedHeldUnits(name string, edges ...*Unit) {
 		_m.Edges.namedHeldUnits[name] = []*Unit{}
 	} else {
 		_m.Edges.namedHeldUnits[name] = append(_m.Edges.namedHeldUnits[name], edges...)
+	}
+}
+
+// NamedAttributionHistory returns the AttributionHistory named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Customer) NamedAttributionHistory(name string) ([]*AttributionEvent, error) {
+	if _m.Edges.namedAttributionHistory == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAttributionHistory[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Customer) appendNamedAttributionHistory(name string, edges ...*AttributionEvent) {
+	if _m.Edges.namedAttributionHistory == nil {
+		_m.Edges.namedAttributionHistory = make(map[string][]*AttributionEvent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAttributionHistory[name] = []*AttributionEvent{}
+	} else {
+		_m.Edges.namedAttributionHistory[name] = append(_m.Edges.namedAttributionHistory[name], edges...)
 	}
 }
 

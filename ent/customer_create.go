@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
@@ -511,6 +512,21 @@ func (_c *CustomerCreate) SetLogin(v *User) *CustomerCreate {
 	return _c.SetLoginID(v.ID)
 }
 
+// AddAttributionHistoryIDs adds the "attribution_history" edge to the AttributionEvent entity by IDs.
+func (_c *CustomerCreate) AddAttributionHistoryIDs(ids ...pulid.ID) *CustomerCreate {
+	_c.mutation.AddAttributionHistoryIDs(ids...)
+	return _c
+}
+
+// AddAttributionHistory adds the "attribution_history" edges to the AttributionEvent entity.
+func (_c *CustomerCreate) AddAttributionHistory(v ...*AttributionEvent) *CustomerCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAttributionHistoryIDs(ids...)
+}
+
 // Mutation returns the CustomerMutation object of the builder.
 func (_c *CustomerCreate) Mutation() *CustomerMutation {
 	return _c.mutation
@@ -979,6 +995,22 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AttributionHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

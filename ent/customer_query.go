@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
@@ -28,23 +29,25 @@ import (
 // CustomerQuery is the builder for querying Customer entities.
 type CustomerQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []customer.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.Customer
-	withProject         *ProjectQuery
-	withOwner           *UserQuery
-	withVisits          *VisitQuery
-	withDeals           *DealQuery
-	withComplaints      *ComplaintQuery
-	withHeldUnits       *UnitQuery
-	withLogin           *UserQuery
-	loadTotal           []func(context.Context, []*Customer) error
-	modifiers           []func(*sql.Selector)
-	withNamedVisits     map[string]*VisitQuery
-	withNamedDeals      map[string]*DealQuery
-	withNamedComplaints map[string]*ComplaintQuery
-	withNamedHeldUnits  map[string]*UnitQuery
+	ctx                         *QueryContext
+	order                       []customer.OrderOption
+	inters                      []Interceptor
+	predicates                  []predicate.Customer
+	withProject                 *ProjectQuery
+	withOwner                   *UserQuery
+	withVisits                  *VisitQuery
+	withDeals                   *DealQuery
+	withComplaints              *ComplaintQuery
+	withHeldUnits               *UnitQuery
+	withLogin                   *UserQuery
+	withAttributionHistory      *AttributionEventQuery
+	loadTotal                   []func(context.Context, []*Customer) error
+	modifiers                   []func(*sql.Selector)
+	withNamedVisits             map[string]*VisitQuery
+	withNamedDeals              map[string]*DealQuery
+	withNamedComplaints         map[string]*ComplaintQuery
+	withNamedHeldUnits          map[string]*UnitQuery
+	withNamedAttributionHistory map[string]*AttributionEventQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -228,6 +231,28 @@ func (_q *CustomerQuery) QueryLogin() *UserQuery {
 			sqlgraph.From(customer.Table, customer.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, customer.LoginTable, customer.LoginColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAttributionHistory chains the current query on the "attribution_history" edge.
+func (_q *CustomerQuery) QueryAttributionHistory() *AttributionEventQuery {
+	query := (&AttributionEventClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(attributionevent.Table, attributionevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.AttributionHistoryTable, customer.AttributionHistoryColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -422,18 +447,19 @@ func (_q *CustomerQuery) Clone() *CustomerQuery {
 		return nil
 	}
 	return &CustomerQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]customer.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.Customer{}, _q.predicates...),
-		withProject:    _q.withProject.Clone(),
-		withOwner:      _q.withOwner.Clone(),
-		withVisits:     _q.withVisits.Clone(),
-		withDeals:      _q.withDeals.Clone(),
-		withComplaints: _q.withComplaints.Clone(),
-		withHeldUnits:  _q.withHeldUnits.Clone(),
-		withLogin:      _q.withLogin.Clone(),
+		config:                 _q.config,
+		ctx:                    _q.ctx.Clone(),
+		order:                  append([]customer.OrderOption{}, _q.order...),
+		inters:                 append([]Interceptor{}, _q.inters...),
+		predicates:             append([]predicate.Customer{}, _q.predicates...),
+		withProject:            _q.withProject.Clone(),
+		withOwner:              _q.withOwner.Clone(),
+		withVisits:             _q.withVisits.Clone(),
+		withDeals:              _q.withDeals.Clone(),
+		withComplaints:         _q.withComplaints.Clone(),
+		withHeldUnits:          _q.withHeldUnits.Clone(),
+		withLogin:              _q.withLogin.Clone(),
+		withAttributionHistory: _q.withAttributionHistory.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -515,6 +541,17 @@ func (_q *CustomerQuery) WithLogin(opts ...func(*UserQuery)) *CustomerQuery {
 		opt(query)
 	}
 	_q.withLogin = query
+	return _q
+}
+
+// WithAttributionHistory tells the query-builder to eager-load the nodes that are connected to
+// the "attribution_history" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithAttributionHistory(opts ...func(*AttributionEventQuery)) *CustomerQuery {
+	query := (&AttributionEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAttributionHistory = query
 	return _q
 }
 
@@ -602,7 +639,7 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 	var (
 		nodes       = []*Customer{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withProject != nil,
 			_q.withOwner != nil,
 			_q.withVisits != nil,
@@ -610,6 +647,7 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			_q.withComplaints != nil,
 			_q.withHeldUnits != nil,
 			_q.withLogin != nil,
+			_q.withAttributionHistory != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -679,6 +717,15 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			return nil, err
 		}
 	}
+	if query := _q.withAttributionHistory; query != nil {
+		if err := _q.loadAttributionHistory(ctx, query, nodes,
+			func(n *Customer) { n.Edges.AttributionHistory = []*AttributionEvent{} },
+			func(n *Customer, e *AttributionEvent) {
+				n.Edges.AttributionHistory = append(n.Edges.AttributionHistory, e)
+			}); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedVisits {
 		if err := _q.loadVisits(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedVisits(name) },
@@ -704,6 +751,13 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 		if err := _q.loadHeldUnits(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedHeldUnits(name) },
 			func(n *Customer, e *Unit) { n.appendNamedHeldUnits(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedAttributionHistory {
+		if err := _q.loadAttributionHistory(ctx, query, nodes,
+			func(n *Customer) { n.appendNamedAttributionHistory(name) },
+			func(n *Customer, e *AttributionEvent) { n.appendNamedAttributionHistory(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -929,6 +983,36 @@ func (_q *CustomerQuery) loadLogin(ctx context.Context, query *UserQuery, nodes 
 	}
 	return nil
 }
+func (_q *CustomerQuery) loadAttributionHistory(ctx context.Context, query *AttributionEventQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *AttributionEvent)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Customer)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(attributionevent.FieldCustomerID)
+	}
+	query.Where(predicate.AttributionEvent(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(customer.AttributionHistoryColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CustomerID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "customer_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *CustomerQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1108,6 +1192,20 @@ func (_q *CustomerQuery) WithNamedHeldUnits(name string, opts ...func(*UnitQuery
 		_q.withNamedHeldUnits = make(map[string]*UnitQuery)
 	}
 	_q.withNamedHeldUnits[name] = query
+	return _q
+}
+
+// WithNamedAttributionHistory tells the query-builder to eager-load the nodes that are connected to the "attribution_history"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithNamedAttributionHistory(name string, opts ...func(*AttributionEventQuery)) *CustomerQuery {
+	query := (&AttributionEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedAttributionHistory == nil {
+		_q.withNamedAttributionHistory = make(map[string]*AttributionEventQuery)
+	}
+	_q.withNamedAttributionHistory[name] = query
 	return _q
 }
 

@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
@@ -700,6 +701,21 @@ func (_u *CustomerUpdate) SetLogin(v *User) *CustomerUpdate {
 	return _u.SetLoginID(v.ID)
 }
 
+// AddAttributionHistoryIDs adds the "attribution_history" edge to the AttributionEvent entity by IDs.
+func (_u *CustomerUpdate) AddAttributionHistoryIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.AddAttributionHistoryIDs(ids...)
+	return _u
+}
+
+// AddAttributionHistory adds the "attribution_history" edges to the AttributionEvent entity.
+func (_u *CustomerUpdate) AddAttributionHistory(v ...*AttributionEvent) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAttributionHistoryIDs(ids...)
+}
+
 // Mutation returns the CustomerMutation object of the builder.
 func (_u *CustomerUpdate) Mutation() *CustomerMutation {
 	return _u.mutation
@@ -805,6 +821,27 @@ func (_u *CustomerUpdate) RemoveHeldUnits(v ...*Unit) *CustomerUpdate {
 func (_u *CustomerUpdate) ClearLogin() *CustomerUpdate {
 	_u.mutation.ClearLogin()
 	return _u
+}
+
+// ClearAttributionHistory clears all "attribution_history" edges to the AttributionEvent entity.
+func (_u *CustomerUpdate) ClearAttributionHistory() *CustomerUpdate {
+	_u.mutation.ClearAttributionHistory()
+	return _u
+}
+
+// RemoveAttributionHistoryIDs removes the "attribution_history" edge to AttributionEvent entities by IDs.
+func (_u *CustomerUpdate) RemoveAttributionHistoryIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.RemoveAttributionHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveAttributionHistory removes "attribution_history" edges to AttributionEvent entities.
+func (_u *CustomerUpdate) RemoveAttributionHistory(v ...*AttributionEvent) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAttributionHistoryIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1399,6 +1436,51 @@ func (_u *CustomerUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AttributionHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAttributionHistoryIDs(); len(nodes) > 0 && !_u.mutation.AttributionHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AttributionHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -2089,6 +2171,21 @@ func (_u *CustomerUpdateOne) SetLogin(v *User) *CustomerUpdateOne {
 	return _u.SetLoginID(v.ID)
 }
 
+// AddAttributionHistoryIDs adds the "attribution_history" edge to the AttributionEvent entity by IDs.
+func (_u *CustomerUpdateOne) AddAttributionHistoryIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.AddAttributionHistoryIDs(ids...)
+	return _u
+}
+
+// AddAttributionHistory adds the "attribution_history" edges to the AttributionEvent entity.
+func (_u *CustomerUpdateOne) AddAttributionHistory(v ...*AttributionEvent) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAttributionHistoryIDs(ids...)
+}
+
 // Mutation returns the CustomerMutation object of the builder.
 func (_u *CustomerUpdateOne) Mutation() *CustomerMutation {
 	return _u.mutation
@@ -2194,6 +2291,27 @@ func (_u *CustomerUpdateOne) RemoveHeldUnits(v ...*Unit) *CustomerUpdateOne {
 func (_u *CustomerUpdateOne) ClearLogin() *CustomerUpdateOne {
 	_u.mutation.ClearLogin()
 	return _u
+}
+
+// ClearAttributionHistory clears all "attribution_history" edges to the AttributionEvent entity.
+func (_u *CustomerUpdateOne) ClearAttributionHistory() *CustomerUpdateOne {
+	_u.mutation.ClearAttributionHistory()
+	return _u
+}
+
+// RemoveAttributionHistoryIDs removes the "attribution_history" edge to AttributionEvent entities by IDs.
+func (_u *CustomerUpdateOne) RemoveAttributionHistoryIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.RemoveAttributionHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveAttributionHistory removes "attribution_history" edges to AttributionEvent entities.
+func (_u *CustomerUpdateOne) RemoveAttributionHistory(v ...*AttributionEvent) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAttributionHistoryIDs(ids...)
 }
 
 // Where appends a list predicates to the CustomerUpdate builder.
@@ -2818,6 +2936,51 @@ func (_u *CustomerUpdateOne) sqlSave(ctx context.Context) (_node *Customer, err 
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AttributionHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAttributionHistoryIDs(); len(nodes) > 0 && !_u.mutation.AttributionHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AttributionHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -88,22 +89,23 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:         apikey.ValidColumn,
-			activationcode.Table: activationcode.ValidColumn,
-			auditevent.Table:     auditevent.ValidColumn,
-			building.Table:       building.ValidColumn,
-			complaint.Table:      complaint.ValidColumn,
-			complaintevent.Table: complaintevent.ValidColumn,
-			complaintphoto.Table: complaintphoto.ValidColumn,
-			customer.Table:       customer.ValidColumn,
-			deal.Table:           deal.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			pricechange.Table:    pricechange.ValidColumn,
-			project.Table:        project.ValidColumn,
-			refreshtoken.Table:   refreshtoken.ValidColumn,
-			unit.Table:           unit.ValidColumn,
-			user.Table:           user.ValidColumn,
-			visit.Table:          visit.ValidColumn,
+			apikey.Table:           apikey.ValidColumn,
+			activationcode.Table:   activationcode.ValidColumn,
+			attributionevent.Table: attributionevent.ValidColumn,
+			auditevent.Table:       auditevent.ValidColumn,
+			building.Table:         building.ValidColumn,
+			complaint.Table:        complaint.ValidColumn,
+			complaintevent.Table:   complaintevent.ValidColumn,
+			complaintphoto.Table:   complaintphoto.ValidColumn,
+			customer.Table:         customer.ValidColumn,
+			deal.Table:             deal.ValidColumn,
+			idempotencykey.Table:   idempotencykey.ValidColumn,
+			pricechange.Table:      pricechange.ValidColumn,
+			project.Table:          project.ValidColumn,
+			refreshtoken.Table:     refreshtoken.ValidColumn,
+			unit.Table:             unit.ValidColumn,
+			user.Table:             user.ValidColumn,
+			visit.Table:            visit.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -5,6 +5,7 @@ package ent
 import (
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -29,7 +30,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -72,6 +73,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   attributionevent.Table,
+			Columns: attributionevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: attributionevent.FieldID,
+			},
+		},
+		Type: "AttributionEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			attributionevent.FieldCustomerID:     {Type: field.TypeString, Column: attributionevent.FieldCustomerID},
+			attributionevent.FieldProjectID:      {Type: field.TypeString, Column: attributionevent.FieldProjectID},
+			attributionevent.FieldKind:           {Type: field.TypeEnum, Column: attributionevent.FieldKind},
+			attributionevent.FieldFromID:         {Type: field.TypeString, Column: attributionevent.FieldFromID},
+			attributionevent.FieldToID:           {Type: field.TypeString, Column: attributionevent.FieldToID},
+			attributionevent.FieldActorID:        {Type: field.TypeString, Column: attributionevent.FieldActorID},
+			attributionevent.FieldAt:             {Type: field.TypeTime, Column: attributionevent.FieldAt},
+			attributionevent.FieldProtectedUntil: {Type: field.TypeTime, Column: attributionevent.FieldProtectedUntil},
+			attributionevent.FieldRequestKey:     {Type: field.TypeString, Column: attributionevent.FieldRequestKey},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
 			Columns: auditevent.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -89,7 +112,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldCreatedAt: {Type: field.TypeTime, Column: auditevent.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   building.Table,
 			Columns: building.Columns,
@@ -108,7 +131,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			building.FieldUnitsPerFloor: {Type: field.TypeInt, Column: building.FieldUnitsPerFloor},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaint.Table,
 			Columns: complaint.Columns,
@@ -147,7 +170,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaint.FieldRatedAt:             {Type: field.TypeTime, Column: complaint.FieldRatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaintevent.Table,
 			Columns: complaintevent.Columns,
@@ -168,7 +191,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaintevent.FieldCreatedAt:   {Type: field.TypeTime, Column: complaintevent.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaintphoto.Table,
 			Columns: complaintphoto.Columns,
@@ -191,7 +214,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaintphoto.FieldCreatedAt:       {Type: field.TypeTime, Column: complaintphoto.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customer.Table,
 			Columns: customer.Columns,
@@ -236,7 +259,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldNotes:              {Type: field.TypeString, Column: customer.FieldNotes},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deal.Table,
 			Columns: deal.Columns,
@@ -264,7 +287,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deal.FieldCancelReason:  {Type: field.TypeString, Column: deal.FieldCancelReason},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -284,7 +307,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   pricechange.Table,
 			Columns: pricechange.Columns,
@@ -304,7 +327,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -334,7 +357,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -354,7 +377,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -386,7 +409,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -409,7 +432,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -435,6 +458,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 			visit.FieldNextFollowUpAction: {Type: field.TypeString, Column: visit.FieldNextFollowUpAction},
 		},
 	}
+	graph.MustAddE(
+		"customer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   attributionevent.CustomerTable,
+			Columns: []string{attributionevent.CustomerColumn},
+			Bidi:    false,
+		},
+		"AttributionEvent",
+		"Customer",
+	)
+	graph.MustAddE(
+		"from",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   attributionevent.FromTable,
+			Columns: []string{attributionevent.FromColumn},
+			Bidi:    false,
+		},
+		"AttributionEvent",
+		"User",
+	)
+	graph.MustAddE(
+		"to",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   attributionevent.ToTable,
+			Columns: []string{attributionevent.ToColumn},
+			Bidi:    false,
+		},
+		"AttributionEvent",
+		"User",
+	)
+	graph.MustAddE(
+		"actor",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   attributionevent.ActorTable,
+			Columns: []string{attributionevent.ActorColumn},
+			Bidi:    false,
+		},
+		"AttributionEvent",
+		"User",
+	)
 	graph.MustAddE(
 		"actor",
 		&sqlgraph.EdgeSpec{
@@ -686,6 +757,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Customer",
 		"User",
+	)
+	graph.MustAddE(
+		"attribution_history",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.AttributionHistoryTable,
+			Columns: []string{customer.AttributionHistoryColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"AttributionEvent",
 	)
 	graph.MustAddE(
 		"unit",
@@ -1303,6 +1386,147 @@ func (f *ActivationCodeFilter) WhereUsedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AttributionEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AttributionEventQuery builder.
+func (_q *AttributionEventQuery) Filter() *AttributionEventFilter {
+	return &AttributionEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AttributionEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AttributionEventMutation builder.
+func (m *AttributionEventMutation) Filter() *AttributionEventFilter {
+	return &AttributionEventFilter{config: m.config, predicateAdder: m}
+}
+
+// AttributionEventFilter provides a generic filtering capability at runtime for AttributionEventQuery.
+type AttributionEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AttributionEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *AttributionEventFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldID))
+}
+
+// WhereCustomerID applies the entql string predicate on the customer_id field.
+func (f *AttributionEventFilter) WhereCustomerID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldCustomerID))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *AttributionEventFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldProjectID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *AttributionEventFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldKind))
+}
+
+// WhereFromID applies the entql string predicate on the from_id field.
+func (f *AttributionEventFilter) WhereFromID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldFromID))
+}
+
+// WhereToID applies the entql string predicate on the to_id field.
+func (f *AttributionEventFilter) WhereToID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldToID))
+}
+
+// WhereActorID applies the entql string predicate on the actor_id field.
+func (f *AttributionEventFilter) WhereActorID(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldActorID))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *AttributionEventFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(attributionevent.FieldAt))
+}
+
+// WhereProtectedUntil applies the entql time.Time predicate on the protected_until field.
+func (f *AttributionEventFilter) WhereProtectedUntil(p entql.TimeP) {
+	f.Where(p.Field(attributionevent.FieldProtectedUntil))
+}
+
+// WhereRequestKey applies the entql string predicate on the request_key field.
+func (f *AttributionEventFilter) WhereRequestKey(p entql.StringP) {
+	f.Where(p.Field(attributionevent.FieldRequestKey))
+}
+
+// WhereHasCustomer applies a predicate to check if query has an edge customer.
+func (f *AttributionEventFilter) WhereHasCustomer() {
+	f.Where(entql.HasEdge("customer"))
+}
+
+// WhereHasCustomerWith applies a predicate to check if query has an edge customer with a given conditions (other predicates).
+func (f *AttributionEventFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("customer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasFrom applies a predicate to check if query has an edge from.
+func (f *AttributionEventFilter) WhereHasFrom() {
+	f.Where(entql.HasEdge("from"))
+}
+
+// WhereHasFromWith applies a predicate to check if query has an edge from with a given conditions (other predicates).
+func (f *AttributionEventFilter) WhereHasFromWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("from", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTo applies a predicate to check if query has an edge to.
+func (f *AttributionEventFilter) WhereHasTo() {
+	f.Where(entql.HasEdge("to"))
+}
+
+// WhereHasToWith applies a predicate to check if query has an edge to with a given conditions (other predicates).
+func (f *AttributionEventFilter) WhereHasToWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("to", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasActor applies a predicate to check if query has an edge actor.
+func (f *AttributionEventFilter) WhereHasActor() {
+	f.Where(entql.HasEdge("actor"))
+}
+
+// WhereHasActorWith applies a predicate to check if query has an edge actor with a given conditions (other predicates).
+func (f *AttributionEventFilter) WhereHasActorWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("actor", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *AuditEventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1331,7 +1555,7 @@ type AuditEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *AuditEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1429,7 +1653,7 @@ type BuildingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *BuildingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1527,7 +1751,7 @@ type ComplaintFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1795,7 +2019,7 @@ type ComplaintEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1903,7 +2127,7 @@ type ComplaintPhotoFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintPhotoFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2007,7 +2231,7 @@ type CustomerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2276,6 +2500,20 @@ func (f *CustomerFilter) WhereHasLoginWith(preds ...predicate.User) {
 	})))
 }
 
+// WhereHasAttributionHistory applies a predicate to check if query has an edge attribution_history.
+func (f *CustomerFilter) WhereHasAttributionHistory() {
+	f.Where(entql.HasEdge("attribution_history"))
+}
+
+// WhereHasAttributionHistoryWith applies a predicate to check if query has an edge attribution_history with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasAttributionHistoryWith(preds ...predicate.AttributionEvent) {
+	f.Where(entql.HasEdgeWith("attribution_history", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *DealQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2305,7 +2543,7 @@ type DealFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DealFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2476,7 +2714,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2551,7 +2789,7 @@ type PriceChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2654,7 +2892,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2891,7 +3129,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2980,7 +3218,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3227,7 +3465,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3471,7 +3709,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -150,6 +151,160 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*APIKeyWhereInput); ok {
 		args.opts = append(args.opts, WithAPIKeyFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AttributionEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*AttributionEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AttributionEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(attributionevent.Columns))
+		selectedFields = []string{attributionevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[attributionevent.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldCustomerID)
+				fieldSeen[attributionevent.FieldCustomerID] = struct{}{}
+			}
+
+		case "from":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withFrom = query
+			if _, ok := fieldSeen[attributionevent.FieldFromID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldFromID)
+				fieldSeen[attributionevent.FieldFromID] = struct{}{}
+			}
+
+		case "to":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withTo = query
+			if _, ok := fieldSeen[attributionevent.FieldToID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldToID)
+				fieldSeen[attributionevent.FieldToID] = struct{}{}
+			}
+
+		case "actor":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withActor = query
+			if _, ok := fieldSeen[attributionevent.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldActorID)
+				fieldSeen[attributionevent.FieldActorID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[attributionevent.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldCustomerID)
+				fieldSeen[attributionevent.FieldCustomerID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[attributionevent.FieldKind]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldKind)
+				fieldSeen[attributionevent.FieldKind] = struct{}{}
+			}
+		case "fromID":
+			if _, ok := fieldSeen[attributionevent.FieldFromID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldFromID)
+				fieldSeen[attributionevent.FieldFromID] = struct{}{}
+			}
+		case "toID":
+			if _, ok := fieldSeen[attributionevent.FieldToID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldToID)
+				fieldSeen[attributionevent.FieldToID] = struct{}{}
+			}
+		case "actorID":
+			if _, ok := fieldSeen[attributionevent.FieldActorID]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldActorID)
+				fieldSeen[attributionevent.FieldActorID] = struct{}{}
+			}
+		case "at":
+			if _, ok := fieldSeen[attributionevent.FieldAt]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldAt)
+				fieldSeen[attributionevent.FieldAt] = struct{}{}
+			}
+		case "protectedUntil":
+			if _, ok := fieldSeen[attributionevent.FieldProtectedUntil]; !ok {
+				selectedFields = append(selectedFields, attributionevent.FieldProtectedUntil)
+				fieldSeen[attributionevent.FieldProtectedUntil] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type attributioneventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AttributionEventPaginateOption
+}
+
+func newAttributionEventPaginateArgs(rv map[string]any) *attributioneventPaginateArgs {
+	args := &attributioneventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
 	}
 	return args
 }
@@ -1588,6 +1743,19 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				return err
 			}
 			_q.withLogin = query
+
+		case "attributionHistory":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AttributionEventClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, attributioneventImplementors)...); err != nil {
+				return err
+			}
+			_q.WithNamedAttributionHistory(alias, func(wq *AttributionEventQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[customer.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, customer.FieldCreatedAt)
@@ -1778,6 +1946,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				selectedFields = append(selectedFields, customer.FieldLastContactAt)
 				fieldSeen[customer.FieldLastContactAt] = struct{}{}
 			}
+		case "sameAs":
 		case "__typename":
 		default:
 			unknownSeen = true

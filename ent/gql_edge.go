@@ -8,6 +8,38 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *AttributionEvent) Customer(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.CustomerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCustomer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *AttributionEvent) From(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.FromOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryFrom().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *AttributionEvent) To(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.ToOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTo().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *AttributionEvent) Actor(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.ActorOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryActor().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *AuditEvent) Actor(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.ActorOrErr()
 	if IsNotLoaded(err) {
@@ -243,6 +275,18 @@ func (_m *Customer) Login(ctx context.Context) (*User, error) {
 		result, err = _m.QueryLogin().Only(ctx)
 	}
 	return result, MaskNotFound(err)
+}
+
+func (_m *Customer) AttributionHistory(ctx context.Context) (result []*AttributionEvent, err error) {
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Alias != "" {
+		result, err = _m.NamedAttributionHistory(graphql.GetFieldContext(ctx).Field.Alias)
+	} else {
+		result, err = _m.Edges.AttributionHistoryOrErr()
+	}
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAttributionHistory().All(ctx)
+	}
+	return result, err
 }
 
 func (_m *Deal) Unit(ctx context.Context) (*Unit, error) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -475,6 +476,256 @@ func (_m *APIKey) ToEdge(order *APIKeyOrder) *APIKeyEdge {
 		order = DefaultAPIKeyOrder
 	}
 	return &APIKeyEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AttributionEventEdge is the edge representation of AttributionEvent.
+type AttributionEventEdge struct {
+	Node   *AttributionEvent `json:"node"`
+	Cursor Cursor            `json:"cursor"`
+}
+
+// AttributionEventConnection is the connection containing edges to AttributionEvent.
+type AttributionEventConnection struct {
+	Edges      []*AttributionEventEdge `json:"edges"`
+	PageInfo   PageInfo                `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+}
+
+func (c *AttributionEventConnection) build(nodes []*AttributionEvent, pager *attributioneventPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AttributionEvent
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AttributionEvent {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AttributionEvent {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AttributionEventEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AttributionEventEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AttributionEventPaginateOption enables pagination customization.
+type AttributionEventPaginateOption func(*attributioneventPager) error
+
+// WithAttributionEventOrder configures pagination ordering.
+func WithAttributionEventOrder(order *AttributionEventOrder) AttributionEventPaginateOption {
+	if order == nil {
+		order = DefaultAttributionEventOrder
+	}
+	o := *order
+	return func(pager *attributioneventPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAttributionEventOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAttributionEventFilter configures pagination filter.
+func WithAttributionEventFilter(filter func(*AttributionEventQuery) (*AttributionEventQuery, error)) AttributionEventPaginateOption {
+	return func(pager *attributioneventPager) error {
+		if filter == nil {
+			return errors.New("AttributionEventQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type attributioneventPager struct {
+	reverse bool
+	order   *AttributionEventOrder
+	filter  func(*AttributionEventQuery) (*AttributionEventQuery, error)
+}
+
+func newAttributionEventPager(opts []AttributionEventPaginateOption, reverse bool) (*attributioneventPager, error) {
+	pager := &attributioneventPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAttributionEventOrder
+	}
+	return pager, nil
+}
+
+func (p *attributioneventPager) applyFilter(query *AttributionEventQuery) (*AttributionEventQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *attributioneventPager) toCursor(_m *AttributionEvent) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *attributioneventPager) applyCursors(query *AttributionEventQuery, after, before *Cursor) (*AttributionEventQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAttributionEventOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *attributioneventPager) applyOrder(query *AttributionEventQuery) *AttributionEventQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAttributionEventOrder.Field {
+		query = query.Order(DefaultAttributionEventOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *attributioneventPager) orderExpr(query *AttributionEventQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAttributionEventOrder.Field {
+			b.Comma().Ident(DefaultAttributionEventOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AttributionEvent.
+func (_m *AttributionEventQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AttributionEventPaginateOption,
+) (*AttributionEventConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAttributionEventPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AttributionEventConnection{Edges: []*AttributionEventEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	noRows := ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0)
+	if hasCollectedField(ctx, totalCountField) || (noRows && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if noRows {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// AttributionEventOrderField defines the ordering field of AttributionEvent.
+type AttributionEventOrderField struct {
+	// Value extracts the ordering value from the given AttributionEvent.
+	Value    func(*AttributionEvent) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) attributionevent.OrderOption
+	toCursor func(*AttributionEvent) Cursor
+}
+
+// AttributionEventOrder defines the ordering of AttributionEvent.
+type AttributionEventOrder struct {
+	Direction OrderDirection              `json:"direction"`
+	Field     *AttributionEventOrderField `json:"field"`
+}
+
+// DefaultAttributionEventOrder is the default ordering of AttributionEvent.
+var DefaultAttributionEventOrder = &AttributionEventOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AttributionEventOrderField{
+		Value: func(_m *AttributionEvent) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: attributionevent.FieldID,
+		toTerm: attributionevent.ByID,
+		toCursor: func(_m *AttributionEvent) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AttributionEvent into AttributionEventEdge.
+func (_m *AttributionEvent) ToEdge(order *AttributionEventOrder) *AttributionEventEdge {
+	if order == nil {
+		order = DefaultAttributionEventOrder
+	}
+	return &AttributionEventEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

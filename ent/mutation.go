@@ -7,6 +7,7 @@ import (
 	"errors"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -42,22 +43,23 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey         = "APIKey"
-	TypeActivationCode = "ActivationCode"
-	TypeAuditEvent     = "AuditEvent"
-	TypeBuilding       = "Building"
-	TypeComplaint      = "Complaint"
-	TypeComplaintEvent = "ComplaintEvent"
-	TypeComplaintPhoto = "ComplaintPhoto"
-	TypeCustomer       = "Customer"
-	TypeDeal           = "Deal"
-	TypeIdempotencyKey = "IdempotencyKey"
-	TypePriceChange    = "PriceChange"
-	TypeProject        = "Project"
-	TypeRefreshToken   = "RefreshToken"
-	TypeUnit           = "Unit"
-	TypeUser           = "User"
-	TypeVisit          = "Visit"
+	TypeAPIKey           = "APIKey"
+	TypeActivationCode   = "ActivationCode"
+	TypeAttributionEvent = "AttributionEvent"
+	TypeAuditEvent       = "AuditEvent"
+	TypeBuilding         = "Building"
+	TypeComplaint        = "Complaint"
+	TypeComplaintEvent   = "ComplaintEvent"
+	TypeComplaintPhoto   = "ComplaintPhoto"
+	TypeCustomer         = "Customer"
+	TypeDeal             = "Deal"
+	TypeIdempotencyKey   = "IdempotencyKey"
+	TypePriceChange      = "PriceChange"
+	TypeProject          = "Project"
+	TypeRefreshToken     = "RefreshToken"
+	TypeUnit             = "Unit"
+	TypeUser             = "User"
+	TypeVisit            = "Visit"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -1450,6 +1452,1060 @@ func (m *ActivationCodeMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *ActivationCodeMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ActivationCode edge %s", name)
+}
+
+// AttributionEventMutation represents an operation that mutates the AttributionEvent nodes in the graph.
+type AttributionEventMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *pulid.ID
+	project_id      *pulid.ID
+	kind            *attributionevent.Kind
+	at              *time.Time
+	protected_until *time.Time
+	request_key     *string
+	clearedFields   map[string]struct{}
+	customer        *pulid.ID
+	clearedcustomer bool
+	from            *pulid.ID
+	clearedfrom     bool
+	to              *pulid.ID
+	clearedto       bool
+	actor           *pulid.ID
+	clearedactor    bool
+	done            bool
+	oldValue        func(context.Context) (*AttributionEvent, error)
+	predicates      []predicate.AttributionEvent
+}
+
+var _ ent.Mutation = (*AttributionEventMutation)(nil)
+
+// attributioneventOption allows management of the mutation configuration using functional options.
+type attributioneventOption func(*AttributionEventMutation)
+
+// newAttributionEventMutation creates new mutation for the AttributionEvent entity.
+func newAttributionEventMutation(c config, op Op, opts ...attributioneventOption) *AttributionEventMutation {
+	m := &AttributionEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAttributionEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAttributionEventID sets the ID field of the mutation.
+func withAttributionEventID(id pulid.ID) attributioneventOption {
+	return func(m *AttributionEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AttributionEvent
+		)
+		m.oldValue = func(ctx context.Context) (*AttributionEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AttributionEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAttributionEvent sets the old AttributionEvent of the mutation.
+func withAttributionEvent(node *AttributionEvent) attributioneventOption {
+	return func(m *AttributionEventMutation) {
+		m.oldValue = func(context.Context) (*AttributionEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AttributionEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AttributionEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AttributionEvent entities.
+func (m *AttributionEventMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AttributionEventMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AttributionEventMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AttributionEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *AttributionEventMutation) SetCustomerID(pu pulid.ID) {
+	m.customer = &pu
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *AttributionEventMutation) CustomerID() (r pulid.ID, exists bool) {
+	v := m.customer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldCustomerID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *AttributionEventMutation) ResetCustomerID() {
+	m.customer = nil
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *AttributionEventMutation) SetProjectID(pu pulid.ID) {
+	m.project_id = &pu
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *AttributionEventMutation) ProjectID() (r pulid.ID, exists bool) {
+	v := m.project_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *AttributionEventMutation) ResetProjectID() {
+	m.project_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *AttributionEventMutation) SetKind(a attributionevent.Kind) {
+	m.kind = &a
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *AttributionEventMutation) Kind() (r attributionevent.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldKind(ctx context.Context) (v attributionevent.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *AttributionEventMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetFromID sets the "from_id" field.
+func (m *AttributionEventMutation) SetFromID(pu pulid.ID) {
+	m.from = &pu
+}
+
+// FromID returns the value of the "from_id" field in the mutation.
+func (m *AttributionEventMutation) FromID() (r pulid.ID, exists bool) {
+	v := m.from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromID returns the old "from_id" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldFromID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromID: %w", err)
+	}
+	return oldValue.FromID, nil
+}
+
+// ClearFromID clears the value of the "from_id" field.
+func (m *AttributionEventMutation) ClearFromID() {
+	m.from = nil
+	m.clearedFields[attributionevent.FieldFromID] = struct{}{}
+}
+
+// FromIDCleared returns if the "from_id" field was cleared in this mutation.
+func (m *AttributionEventMutation) FromIDCleared() bool {
+	_, ok := m.clearedFields[attributionevent.FieldFromID]
+	return ok
+}
+
+// ResetFromID resets all changes to the "from_id" field.
+func (m *AttributionEventMutation) ResetFromID() {
+	m.from = nil
+	delete(m.clearedFields, attributionevent.FieldFromID)
+}
+
+// SetToID sets the "to_id" field.
+func (m *AttributionEventMutation) SetToID(pu pulid.ID) {
+	m.to = &pu
+}
+
+// ToID returns the value of the "to_id" field in the mutation.
+func (m *AttributionEventMutation) ToID() (r pulid.ID, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToID returns the old "to_id" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldToID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToID: %w", err)
+	}
+	return oldValue.ToID, nil
+}
+
+// ClearToID clears the value of the "to_id" field.
+func (m *AttributionEventMutation) ClearToID() {
+	m.to = nil
+	m.clearedFields[attributionevent.FieldToID] = struct{}{}
+}
+
+// ToIDCleared returns if the "to_id" field was cleared in this mutation.
+func (m *AttributionEventMutation) ToIDCleared() bool {
+	_, ok := m.clearedFields[attributionevent.FieldToID]
+	return ok
+}
+
+// ResetToID resets all changes to the "to_id" field.
+func (m *AttributionEventMutation) ResetToID() {
+	m.to = nil
+	delete(m.clearedFields, attributionevent.FieldToID)
+}
+
+// SetActorID sets the "actor_id" field.
+func (m *AttributionEventMutation) SetActorID(pu pulid.ID) {
+	m.actor = &pu
+}
+
+// ActorID returns the value of the "actor_id" field in the mutation.
+func (m *AttributionEventMutation) ActorID() (r pulid.ID, exists bool) {
+	v := m.actor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActorID returns the old "actor_id" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldActorID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActorID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActorID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActorID: %w", err)
+	}
+	return oldValue.ActorID, nil
+}
+
+// ClearActorID clears the value of the "actor_id" field.
+func (m *AttributionEventMutation) ClearActorID() {
+	m.actor = nil
+	m.clearedFields[attributionevent.FieldActorID] = struct{}{}
+}
+
+// ActorIDCleared returns if the "actor_id" field was cleared in this mutation.
+func (m *AttributionEventMutation) ActorIDCleared() bool {
+	_, ok := m.clearedFields[attributionevent.FieldActorID]
+	return ok
+}
+
+// ResetActorID resets all changes to the "actor_id" field.
+func (m *AttributionEventMutation) ResetActorID() {
+	m.actor = nil
+	delete(m.clearedFields, attributionevent.FieldActorID)
+}
+
+// SetAt sets the "at" field.
+func (m *AttributionEventMutation) SetAt(t time.Time) {
+	m.at = &t
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *AttributionEventMutation) At() (r time.Time, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *AttributionEventMutation) ResetAt() {
+	m.at = nil
+}
+
+// SetProtectedUntil sets the "protected_until" field.
+func (m *AttributionEventMutation) SetProtectedUntil(t time.Time) {
+	m.protected_until = &t
+}
+
+// ProtectedUntil returns the value of the "protected_until" field in the mutation.
+func (m *AttributionEventMutation) ProtectedUntil() (r time.Time, exists bool) {
+	v := m.protected_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProtectedUntil returns the old "protected_until" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldProtectedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProtectedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProtectedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProtectedUntil: %w", err)
+	}
+	return oldValue.ProtectedUntil, nil
+}
+
+// ClearProtectedUntil clears the value of the "protected_until" field.
+func (m *AttributionEventMutation) ClearProtectedUntil() {
+	m.protected_until = nil
+	m.clearedFields[attributionevent.FieldProtectedUntil] = struct{}{}
+}
+
+// ProtectedUntilCleared returns if the "protected_until" field was cleared in this mutation.
+func (m *AttributionEventMutation) ProtectedUntilCleared() bool {
+	_, ok := m.clearedFields[attributionevent.FieldProtectedUntil]
+	return ok
+}
+
+// ResetProtectedUntil resets all changes to the "protected_until" field.
+func (m *AttributionEventMutation) ResetProtectedUntil() {
+	m.protected_until = nil
+	delete(m.clearedFields, attributionevent.FieldProtectedUntil)
+}
+
+// SetRequestKey sets the "request_key" field.
+func (m *AttributionEventMutation) SetRequestKey(s string) {
+	m.request_key = &s
+}
+
+// RequestKey returns the value of the "request_key" field in the mutation.
+func (m *AttributionEventMutation) RequestKey() (r string, exists bool) {
+	v := m.request_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestKey returns the old "request_key" field's value of the AttributionEvent entity.
+// If the AttributionEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AttributionEventMutation) OldRequestKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestKey: %w", err)
+	}
+	return oldValue.RequestKey, nil
+}
+
+// ClearRequestKey clears the value of the "request_key" field.
+func (m *AttributionEventMutation) ClearRequestKey() {
+	m.request_key = nil
+	m.clearedFields[attributionevent.FieldRequestKey] = struct{}{}
+}
+
+// RequestKeyCleared returns if the "request_key" field was cleared in this mutation.
+func (m *AttributionEventMutation) RequestKeyCleared() bool {
+	_, ok := m.clearedFields[attributionevent.FieldRequestKey]
+	return ok
+}
+
+// ResetRequestKey resets all changes to the "request_key" field.
+func (m *AttributionEventMutation) ResetRequestKey() {
+	m.request_key = nil
+	delete(m.clearedFields, attributionevent.FieldRequestKey)
+}
+
+// ClearCustomer clears the "customer" edge to the Customer entity.
+func (m *AttributionEventMutation) ClearCustomer() {
+	m.clearedcustomer = true
+	m.clearedFields[attributionevent.FieldCustomerID] = struct{}{}
+}
+
+// CustomerCleared reports if the "customer" edge to the Customer entity was cleared.
+func (m *AttributionEventMutation) CustomerCleared() bool {
+	return m.clearedcustomer
+}
+
+// CustomerIDs returns the "customer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CustomerID instead. It exists only for internal usage by the builders.
+func (m *AttributionEventMutation) CustomerIDs() (ids []pulid.ID) {
+	if id := m.customer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCustomer resets all changes to the "customer" edge.
+func (m *AttributionEventMutation) ResetCustomer() {
+	m.customer = nil
+	m.clearedcustomer = false
+}
+
+// ClearFrom clears the "from" edge to the User entity.
+func (m *AttributionEventMutation) ClearFrom() {
+	m.clearedfrom = true
+	m.clearedFields[attributionevent.FieldFromID] = struct{}{}
+}
+
+// FromCleared reports if the "from" edge to the User entity was cleared.
+func (m *AttributionEventMutation) FromCleared() bool {
+	return m.FromIDCleared() || m.clearedfrom
+}
+
+// FromIDs returns the "from" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// FromID instead. It exists only for internal usage by the builders.
+func (m *AttributionEventMutation) FromIDs() (ids []pulid.ID) {
+	if id := m.from; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetFrom resets all changes to the "from" edge.
+func (m *AttributionEventMutation) ResetFrom() {
+	m.from = nil
+	m.clearedfrom = false
+}
+
+// ClearTo clears the "to" edge to the User entity.
+func (m *AttributionEventMutation) ClearTo() {
+	m.clearedto = true
+	m.clearedFields[attributionevent.FieldToID] = struct{}{}
+}
+
+// ToCleared reports if the "to" edge to the User entity was cleared.
+func (m *AttributionEventMutation) ToCleared() bool {
+	return m.ToIDCleared() || m.clearedto
+}
+
+// ToIDs returns the "to" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ToID instead. It exists only for internal usage by the builders.
+func (m *AttributionEventMutation) ToIDs() (ids []pulid.ID) {
+	if id := m.to; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTo resets all changes to the "to" edge.
+func (m *AttributionEventMutation) ResetTo() {
+	m.to = nil
+	m.clearedto = false
+}
+
+// ClearActor clears the "actor" edge to the User entity.
+func (m *AttributionEventMutation) ClearActor() {
+	m.clearedactor = true
+	m.clearedFields[attributionevent.FieldActorID] = struct{}{}
+}
+
+// ActorCleared reports if the "actor" edge to the User entity was cleared.
+func (m *AttributionEventMutation) ActorCleared() bool {
+	return m.ActorIDCleared() || m.clearedactor
+}
+
+// ActorIDs returns the "actor" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ActorID instead. It exists only for internal usage by the builders.
+func (m *AttributionEventMutation) ActorIDs() (ids []pulid.ID) {
+	if id := m.actor; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetActor resets all changes to the "actor" edge.
+func (m *AttributionEventMutation) ResetActor() {
+	m.actor = nil
+	m.clearedactor = false
+}
+
+// Where appends a list predicates to the AttributionEventMutation builder.
+func (m *AttributionEventMutation) Where(ps ...predicate.AttributionEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AttributionEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AttributionEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AttributionEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AttributionEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AttributionEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AttributionEvent).
+func (m *AttributionEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AttributionEventMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.customer != nil {
+		fields = append(fields, attributionevent.FieldCustomerID)
+	}
+	if m.project_id != nil {
+		fields = append(fields, attributionevent.FieldProjectID)
+	}
+	if m.kind != nil {
+		fields = append(fields, attributionevent.FieldKind)
+	}
+	if m.from != nil {
+		fields = append(fields, attributionevent.FieldFromID)
+	}
+	if m.to != nil {
+		fields = append(fields, attributionevent.FieldToID)
+	}
+	if m.actor != nil {
+		fields = append(fields, attributionevent.FieldActorID)
+	}
+	if m.at != nil {
+		fields = append(fields, attributionevent.FieldAt)
+	}
+	if m.protected_until != nil {
+		fields = append(fields, attributionevent.FieldProtectedUntil)
+	}
+	if m.request_key != nil {
+		fields = append(fields, attributionevent.FieldRequestKey)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AttributionEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case attributionevent.FieldCustomerID:
+		return m.CustomerID()
+	case attributionevent.FieldProjectID:
+		return m.ProjectID()
+	case attributionevent.FieldKind:
+		return m.Kind()
+	case attributionevent.FieldFromID:
+		return m.FromID()
+	case attributionevent.FieldToID:
+		return m.ToID()
+	case attributionevent.FieldActorID:
+		return m.ActorID()
+	case attributionevent.FieldAt:
+		return m.At()
+	case attributionevent.FieldProtectedUntil:
+		return m.ProtectedUntil()
+	case attributionevent.FieldRequestKey:
+		return m.RequestKey()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AttributionEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case attributionevent.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case attributionevent.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case attributionevent.FieldKind:
+		return m.OldKind(ctx)
+	case attributionevent.FieldFromID:
+		return m.OldFromID(ctx)
+	case attributionevent.FieldToID:
+		return m.OldToID(ctx)
+	case attributionevent.FieldActorID:
+		return m.OldActorID(ctx)
+	case attributionevent.FieldAt:
+		return m.OldAt(ctx)
+	case attributionevent.FieldProtectedUntil:
+		return m.OldProtectedUntil(ctx)
+	case attributionevent.FieldRequestKey:
+		return m.OldRequestKey(ctx)
+	}
+	return nil, fmt.Errorf("unknown AttributionEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttributionEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case attributionevent.FieldCustomerID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case attributionevent.FieldProjectID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case attributionevent.FieldKind:
+		v, ok := value.(attributionevent.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case attributionevent.FieldFromID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromID(v)
+		return nil
+	case attributionevent.FieldToID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToID(v)
+		return nil
+	case attributionevent.FieldActorID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActorID(v)
+		return nil
+	case attributionevent.FieldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	case attributionevent.FieldProtectedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProtectedUntil(v)
+		return nil
+	case attributionevent.FieldRequestKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AttributionEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AttributionEventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AttributionEventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AttributionEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AttributionEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AttributionEventMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(attributionevent.FieldFromID) {
+		fields = append(fields, attributionevent.FieldFromID)
+	}
+	if m.FieldCleared(attributionevent.FieldToID) {
+		fields = append(fields, attributionevent.FieldToID)
+	}
+	if m.FieldCleared(attributionevent.FieldActorID) {
+		fields = append(fields, attributionevent.FieldActorID)
+	}
+	if m.FieldCleared(attributionevent.FieldProtectedUntil) {
+		fields = append(fields, attributionevent.FieldProtectedUntil)
+	}
+	if m.FieldCleared(attributionevent.FieldRequestKey) {
+		fields = append(fields, attributionevent.FieldRequestKey)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AttributionEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AttributionEventMutation) ClearField(name string) error {
+	switch name {
+	case attributionevent.FieldFromID:
+		m.ClearFromID()
+		return nil
+	case attributionevent.FieldToID:
+		m.ClearToID()
+		return nil
+	case attributionevent.FieldActorID:
+		m.ClearActorID()
+		return nil
+	case attributionevent.FieldProtectedUntil:
+		m.ClearProtectedUntil()
+		return nil
+	case attributionevent.FieldRequestKey:
+		m.ClearRequestKey()
+		return nil
+	}
+	return fmt.Errorf("unknown AttributionEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AttributionEventMutation) ResetField(name string) error {
+	switch name {
+	case attributionevent.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case attributionevent.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case attributionevent.FieldKind:
+		m.ResetKind()
+		return nil
+	case attributionevent.FieldFromID:
+		m.ResetFromID()
+		return nil
+	case attributionevent.FieldToID:
+		m.ResetToID()
+		return nil
+	case attributionevent.FieldActorID:
+		m.ResetActorID()
+		return nil
+	case attributionevent.FieldAt:
+		m.ResetAt()
+		return nil
+	case attributionevent.FieldProtectedUntil:
+		m.ResetProtectedUntil()
+		return nil
+	case attributionevent.FieldRequestKey:
+		m.ResetRequestKey()
+		return nil
+	}
+	return fmt.Errorf("unknown AttributionEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AttributionEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.customer != nil {
+		edges = append(edges, attributionevent.EdgeCustomer)
+	}
+	if m.from != nil {
+		edges = append(edges, attributionevent.EdgeFrom)
+	}
+	if m.to != nil {
+		edges = append(edges, attributionevent.EdgeTo)
+	}
+	if m.actor != nil {
+		edges = append(edges, attributionevent.EdgeActor)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AttributionEventMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case attributionevent.EdgeCustomer:
+		if id := m.customer; id != nil {
+			return []ent.Value{*id}
+		}
+	case attributionevent.EdgeFrom:
+		if id := m.from; id != nil {
+			return []ent.Value{*id}
+		}
+	case attributionevent.EdgeTo:
+		if id := m.to; id != nil {
+			return []ent.Value{*id}
+		}
+	case attributionevent.EdgeActor:
+		if id := m.actor; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AttributionEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AttributionEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AttributionEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedcustomer {
+		edges = append(edges, attributionevent.EdgeCustomer)
+	}
+	if m.clearedfrom {
+		edges = append(edges, attributionevent.EdgeFrom)
+	}
+	if m.clearedto {
+		edges = append(edges, attributionevent.EdgeTo)
+	}
+	if m.clearedactor {
+		edges = append(edges, attributionevent.EdgeActor)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AttributionEventMutation) EdgeCleared(name string) bool {
+	switch name {
+	case attributionevent.EdgeCustomer:
+		return m.clearedcustomer
+	case attributionevent.EdgeFrom:
+		return m.clearedfrom
+	case attributionevent.EdgeTo:
+		return m.clearedto
+	case attributionevent.EdgeActor:
+		return m.clearedactor
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AttributionEventMutation) ClearEdge(name string) error {
+	switch name {
+	case attributionevent.EdgeCustomer:
+		m.ClearCustomer()
+		return nil
+	case attributionevent.EdgeFrom:
+		m.ClearFrom()
+		return nil
+	case attributionevent.EdgeTo:
+		m.ClearTo()
+		return nil
+	case attributionevent.EdgeActor:
+		m.ClearActor()
+		return nil
+	}
+	return fmt.Errorf("unknown AttributionEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AttributionEventMutation) ResetEdge(name string) error {
+	switch name {
+	case attributionevent.EdgeCustomer:
+		m.ResetCustomer()
+		return nil
+	case attributionevent.EdgeFrom:
+		m.ResetFrom()
+		return nil
+	case attributionevent.EdgeTo:
+		m.ResetTo()
+		return nil
+	case attributionevent.EdgeActor:
+		m.ResetActor()
+		return nil
+	}
+	return fmt.Errorf("unknown AttributionEvent edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
@@ -7284,69 +8340,72 @@ func (m *ComplaintPhotoMutation) ResetEdge(name string) error {
 // CustomerMutation represents an operation that mutates the Customer nodes in the graph.
 type CustomerMutation struct {
 	config
-	op                     Op
-	typ                    string
-	id                     *pulid.ID
-	created_at             *time.Time
-	updated_at             *time.Time
-	name                   *string
-	phone                  *string
-	phone_last4            *string
-	gender                 *customer.Gender
-	age_band               *customer.AgeBand
-	occupation             *string
-	family_structure       *customer.FamilyStructure
-	source                 *customer.Source
-	purpose                *customer.Purpose
-	budget_min             *money.Fen
-	addbudget_min          *money.Fen
-	budget_max             *money.Fen
-	addbudget_max          *money.Fen
-	wanted_bedrooms        *[]int
-	appendwanted_bedrooms  []int
-	wanted_area_min        *float64
-	addwanted_area_min     *float64
-	wanted_area_max        *float64
-	addwanted_area_max     *float64
-	focus_factors          *[]schematype.FocusFactor
-	appendfocus_factors    []schematype.FocusFactor
-	stage                  *customer.Stage
-	grade                  *customer.Grade
-	attribution_rule       *customer.AttributionRule
-	owned_since            *time.Time
-	protected_until        *time.Time
-	last_contact_at        *time.Time
-	next_follow_up_at      *time.Time
-	next_follow_up_action  *string
-	contact_consent        *bool
-	consent_at             *time.Time
-	consent_channels       *[]schematype.ContactChannel
-	appendconsent_channels []schematype.ContactChannel
-	tags                   *[]string
-	appendtags             []string
-	notes                  *string
-	clearedFields          map[string]struct{}
-	project                *pulid.ID
-	clearedproject         bool
-	owner                  *pulid.ID
-	clearedowner           bool
-	visits                 map[pulid.ID]struct{}
-	removedvisits          map[pulid.ID]struct{}
-	clearedvisits          bool
-	deals                  map[pulid.ID]struct{}
-	removeddeals           map[pulid.ID]struct{}
-	cleareddeals           bool
-	complaints             map[pulid.ID]struct{}
-	removedcomplaints      map[pulid.ID]struct{}
-	clearedcomplaints      bool
-	held_units             map[pulid.ID]struct{}
-	removedheld_units      map[pulid.ID]struct{}
-	clearedheld_units      bool
-	login                  *pulid.ID
-	clearedlogin           bool
-	done                   bool
-	oldValue               func(context.Context) (*Customer, error)
-	predicates             []predicate.Customer
+	op                         Op
+	typ                        string
+	id                         *pulid.ID
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	name                       *string
+	phone                      *string
+	phone_last4                *string
+	gender                     *customer.Gender
+	age_band                   *customer.AgeBand
+	occupation                 *string
+	family_structure           *customer.FamilyStructure
+	source                     *customer.Source
+	purpose                    *customer.Purpose
+	budget_min                 *money.Fen
+	addbudget_min              *money.Fen
+	budget_max                 *money.Fen
+	addbudget_max              *money.Fen
+	wanted_bedrooms            *[]int
+	appendwanted_bedrooms      []int
+	wanted_area_min            *float64
+	addwanted_area_min         *float64
+	wanted_area_max            *float64
+	addwanted_area_max         *float64
+	focus_factors              *[]schematype.FocusFactor
+	appendfocus_factors        []schematype.FocusFactor
+	stage                      *customer.Stage
+	grade                      *customer.Grade
+	attribution_rule           *customer.AttributionRule
+	owned_since                *time.Time
+	protected_until            *time.Time
+	last_contact_at            *time.Time
+	next_follow_up_at          *time.Time
+	next_follow_up_action      *string
+	contact_consent            *bool
+	consent_at                 *time.Time
+	consent_channels           *[]schematype.ContactChannel
+	appendconsent_channels     []schematype.ContactChannel
+	tags                       *[]string
+	appendtags                 []string
+	notes                      *string
+	clearedFields              map[string]struct{}
+	project                    *pulid.ID
+	clearedproject             bool
+	owner                      *pulid.ID
+	clearedowner               bool
+	visits                     map[pulid.ID]struct{}
+	removedvisits              map[pulid.ID]struct{}
+	clearedvisits              bool
+	deals                      map[pulid.ID]struct{}
+	removeddeals               map[pulid.ID]struct{}
+	cleareddeals               bool
+	complaints                 map[pulid.ID]struct{}
+	removedcomplaints          map[pulid.ID]struct{}
+	clearedcomplaints          bool
+	held_units                 map[pulid.ID]struct{}
+	removedheld_units          map[pulid.ID]struct{}
+	clearedheld_units          bool
+	login                      *pulid.ID
+	clearedlogin               bool
+	attribution_history        map[pulid.ID]struct{}
+	removedattribution_history map[pulid.ID]struct{}
+	clearedattribution_history bool
+	done                       bool
+	oldValue                   func(context.Context) (*Customer, error)
+	predicates                 []predicate.Customer
 }
 
 var _ ent.Mutation = (*CustomerMutation)(nil)
@@ -9335,6 +10394,60 @@ func (m *CustomerMutation) ResetLogin() {
 	m.clearedlogin = false
 }
 
+// AddAttributionHistoryIDs adds the "attribution_history" edge to the AttributionEvent entity by ids.
+func (m *CustomerMutation) AddAttributionHistoryIDs(ids ...pulid.ID) {
+	if m.attribution_history == nil {
+		m.attribution_history = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.attribution_history[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAttributionHistory clears the "attribution_history" edge to the AttributionEvent entity.
+func (m *CustomerMutation) ClearAttributionHistory() {
+	m.clearedattribution_history = true
+}
+
+// AttributionHistoryCleared reports if the "attribution_history" edge to the AttributionEvent entity was cleared.
+func (m *CustomerMutation) AttributionHistoryCleared() bool {
+	return m.clearedattribution_history
+}
+
+// RemoveAttributionHistoryIDs removes the "attribution_history" edge to the AttributionEvent entity by IDs.
+func (m *CustomerMutation) RemoveAttributionHistoryIDs(ids ...pulid.ID) {
+	if m.removedattribution_history == nil {
+		m.removedattribution_history = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.attribution_history, ids[i])
+		m.removedattribution_history[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAttributionHistory returns the removed IDs of the "attribution_history" edge to the AttributionEvent entity.
+func (m *CustomerMutation) RemovedAttributionHistoryIDs() (ids []pulid.ID) {
+	for id := range m.removedattribution_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AttributionHistoryIDs returns the "attribution_history" edge IDs in the mutation.
+func (m *CustomerMutation) AttributionHistoryIDs() (ids []pulid.ID) {
+	for id := range m.attribution_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAttributionHistory resets all changes to the "attribution_history" edge.
+func (m *CustomerMutation) ResetAttributionHistory() {
+	m.attribution_history = nil
+	m.clearedattribution_history = false
+	m.removedattribution_history = nil
+}
+
 // Where appends a list predicates to the CustomerMutation builder.
 func (m *CustomerMutation) Where(ps ...predicate.Customer) {
 	m.predicates = append(m.predicates, ps...)
@@ -10175,7 +11288,7 @@ func (m *CustomerMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CustomerMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.project != nil {
 		edges = append(edges, customer.EdgeProject)
 	}
@@ -10196,6 +11309,9 @@ func (m *CustomerMutation) AddedEdges() []string {
 	}
 	if m.login != nil {
 		edges = append(edges, customer.EdgeLogin)
+	}
+	if m.attribution_history != nil {
+		edges = append(edges, customer.EdgeAttributionHistory)
 	}
 	return edges
 }
@@ -10240,13 +11356,19 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 		if id := m.login; id != nil {
 			return []ent.Value{*id}
 		}
+	case customer.EdgeAttributionHistory:
+		ids := make([]ent.Value, 0, len(m.attribution_history))
+		for id := range m.attribution_history {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CustomerMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.removedvisits != nil {
 		edges = append(edges, customer.EdgeVisits)
 	}
@@ -10258,6 +11380,9 @@ func (m *CustomerMutation) RemovedEdges() []string {
 	}
 	if m.removedheld_units != nil {
 		edges = append(edges, customer.EdgeHeldUnits)
+	}
+	if m.removedattribution_history != nil {
+		edges = append(edges, customer.EdgeAttributionHistory)
 	}
 	return edges
 }
@@ -10290,13 +11415,19 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgeAttributionHistory:
+		ids := make([]ent.Value, 0, len(m.removedattribution_history))
+		for id := range m.removedattribution_history {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CustomerMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedproject {
 		edges = append(edges, customer.EdgeProject)
 	}
@@ -10317,6 +11448,9 @@ func (m *CustomerMutation) ClearedEdges() []string {
 	}
 	if m.clearedlogin {
 		edges = append(edges, customer.EdgeLogin)
+	}
+	if m.clearedattribution_history {
+		edges = append(edges, customer.EdgeAttributionHistory)
 	}
 	return edges
 }
@@ -10339,6 +11473,8 @@ func (m *CustomerMutation) EdgeCleared(name string) bool {
 		return m.clearedheld_units
 	case customer.EdgeLogin:
 		return m.clearedlogin
+	case customer.EdgeAttributionHistory:
+		return m.clearedattribution_history
 	}
 	return false
 }
@@ -10384,6 +11520,9 @@ func (m *CustomerMutation) ResetEdge(name string) error {
 		return nil
 	case customer.EdgeLogin:
 		m.ResetLogin()
+		return nil
+	case customer.EdgeAttributionHistory:
+		m.ResetAttributionHistory()
 		return nil
 	}
 	return fmt.Errorf("unknown Customer edge %s", name)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -28,6 +29,7 @@ import (
 var prefixTable = map[string]string{
 	"AK": apikey.Table,
 	"AC": activationcode.Table,
+	"AE": attributionevent.Table,
 	"AU": auditevent.Table,
 	"BD": building.Table,
 	"CP": complaint.Table,
@@ -46,22 +48,23 @@ var prefixTable = map[string]string{
 
 // tablePrefix maps table names to ID prefixes.
 var tablePrefix = map[string]string{
-	apikey.Table:         "AK",
-	activationcode.Table: "AC",
-	auditevent.Table:     "AU",
-	building.Table:       "BD",
-	complaint.Table:      "CP",
-	complaintevent.Table: "CE",
-	complaintphoto.Table: "PH",
-	customer.Table:       "CU",
-	deal.Table:           "DL",
-	idempotencykey.Table: "IK",
-	pricechange.Table:    "PC",
-	project.Table:        "PJ",
-	refreshtoken.Table:   "RT",
-	unit.Table:           "UN",
-	user.Table:           "US",
-	visit.Table:          "VS",
+	apikey.Table:           "AK",
+	activationcode.Table:   "AC",
+	attributionevent.Table: "AE",
+	auditevent.Table:       "AU",
+	building.Table:         "BD",
+	complaint.Table:        "CP",
+	complaintevent.Table:   "CE",
+	complaintphoto.Table:   "PH",
+	customer.Table:         "CU",
+	deal.Table:             "DL",
+	idempotencykey.Table:   "IK",
+	pricechange.Table:      "PC",
+	project.Table:          "PJ",
+	refreshtoken.Table:     "RT",
+	unit.Table:             "UN",
+	user.Table:             "US",
+	visit.Table:            "VS",
 }
 
 // ErrInvalidID is returned for an ID that is malformed or of no known type.

@@ -18,6 +18,8 @@ type Tx struct {
 	APIKey *APIKeyClient
 	// ActivationCode is the client for interacting with the ActivationCode builders.
 	ActivationCode *ActivationCodeClient
+	// AttributionEvent is the client for interacting with the AttributionEvent builders.
+	AttributionEvent *AttributionEventClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
@@ -179,6 +181,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
 	tx.ActivationCode = NewActivationCodeClient(tx.config)
+	tx.AttributionEvent = NewAttributionEventClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Building = NewBuildingClient(tx.config)
 	tx.Complaint = NewComplaintClient(tx.config)

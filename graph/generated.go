@@ -12,6 +12,7 @@ import (
 	"estatecrm/auth"
 	"estatecrm/catalogue"
 	"estatecrm/ent"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
@@ -112,6 +113,21 @@ type ComplexityRoot struct {
 		ProtectedUntil func(childComplexity int) int
 		Rule           func(childComplexity int) int
 		Since          func(childComplexity int) int
+	}
+
+	AttributionEvent struct {
+		Actor          func(childComplexity int) int
+		ActorID        func(childComplexity int) int
+		At             func(childComplexity int) int
+		Customer       func(childComplexity int) int
+		CustomerID     func(childComplexity int) int
+		From           func(childComplexity int) int
+		FromID         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		ProtectedUntil func(childComplexity int) int
+		To             func(childComplexity int) int
+		ToID           func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -289,6 +305,7 @@ type ComplexityRoot struct {
 	Customer struct {
 		AgeBand            func(childComplexity int) int
 		Attribution        func(childComplexity int) int
+		AttributionHistory func(childComplexity int) int
 		AttributionRule    func(childComplexity int) int
 		BudgetMax          func(childComplexity int) int
 		BudgetMin          func(childComplexity int) int
@@ -320,6 +337,7 @@ type ComplexityRoot struct {
 		ProjectID          func(childComplexity int) int
 		ProtectedUntil     func(childComplexity int) int
 		Purpose            func(childComplexity int) int
+		SameAs             func(childComplexity int) int
 		Source             func(childComplexity int) int
 		Stage              func(childComplexity int) int
 		Tags               func(childComplexity int) int
@@ -741,6 +759,7 @@ type ComplaintUpdateResolver interface {
 	Event(ctx context.Context, obj *ent.ComplaintEvent) (*ent.ComplaintEvent, error)
 }
 type CustomerResolver interface {
+	SameAs(ctx context.Context, obj *ent.Customer) ([]*ent.Customer, error)
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
 	ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error)
 }
@@ -1022,6 +1041,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Attribution.Since(childComplexity), true
+
+	case "AttributionEvent.actor":
+		if e.ComplexityRoot.AttributionEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.Actor(childComplexity), true
+	case "AttributionEvent.actorID":
+		if e.ComplexityRoot.AttributionEvent.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.ActorID(childComplexity), true
+	case "AttributionEvent.at":
+		if e.ComplexityRoot.AttributionEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.At(childComplexity), true
+	case "AttributionEvent.customer":
+		if e.ComplexityRoot.AttributionEvent.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.Customer(childComplexity), true
+	case "AttributionEvent.customerID":
+		if e.ComplexityRoot.AttributionEvent.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.CustomerID(childComplexity), true
+	case "AttributionEvent.from":
+		if e.ComplexityRoot.AttributionEvent.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.From(childComplexity), true
+	case "AttributionEvent.fromID":
+		if e.ComplexityRoot.AttributionEvent.FromID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.FromID(childComplexity), true
+	case "AttributionEvent.id":
+		if e.ComplexityRoot.AttributionEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.ID(childComplexity), true
+	case "AttributionEvent.kind":
+		if e.ComplexityRoot.AttributionEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.Kind(childComplexity), true
+	case "AttributionEvent.protectedUntil":
+		if e.ComplexityRoot.AttributionEvent.ProtectedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.ProtectedUntil(childComplexity), true
+	case "AttributionEvent.to":
+		if e.ComplexityRoot.AttributionEvent.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.To(childComplexity), true
+	case "AttributionEvent.toID":
+		if e.ComplexityRoot.AttributionEvent.ToID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributionEvent.ToID(childComplexity), true
 
 	case "AuditEvent.action":
 		if e.ComplexityRoot.AuditEvent.Action == nil {
@@ -1720,6 +1812,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Attribution(childComplexity), true
+	case "Customer.attributionHistory":
+		if e.ComplexityRoot.Customer.AttributionHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AttributionHistory(childComplexity), true
 	case "Customer.attributionRule":
 		if e.ComplexityRoot.Customer.AttributionRule == nil {
 			break
@@ -1916,6 +2014,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Purpose(childComplexity), true
+	case "Customer.sameAs":
+		if e.ComplexityRoot.Customer.SameAs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.SameAs(childComplexity), true
 	case "Customer.source":
 		if e.ComplexityRoot.Customer.Source == nil {
 			break
@@ -4123,7 +4227,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4136,6 +4240,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "aftersales.graphql", Input: sourceData("aftersales.graphql"), BuiltIn: false},
+	{Name: "attribution.graphql", Input: sourceData("attribution.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "catalogue.graphql", Input: sourceData("catalogue.graphql"), BuiltIn: false},
 	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
@@ -4228,6 +4333,36 @@ func (ec *executionContext) childFields_Attribution(ctx context.Context, field g
 		return ec.fieldContext_Attribution_rule(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Attribution", field.Name)
+}
+
+func (ec *executionContext) childFields_AttributionEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AttributionEvent_id(ctx, field)
+	case "customerID":
+		return ec.fieldContext_AttributionEvent_customerID(ctx, field)
+	case "kind":
+		return ec.fieldContext_AttributionEvent_kind(ctx, field)
+	case "fromID":
+		return ec.fieldContext_AttributionEvent_fromID(ctx, field)
+	case "toID":
+		return ec.fieldContext_AttributionEvent_toID(ctx, field)
+	case "actorID":
+		return ec.fieldContext_AttributionEvent_actorID(ctx, field)
+	case "at":
+		return ec.fieldContext_AttributionEvent_at(ctx, field)
+	case "protectedUntil":
+		return ec.fieldContext_AttributionEvent_protectedUntil(ctx, field)
+	case "customer":
+		return ec.fieldContext_AttributionEvent_customer(ctx, field)
+	case "from":
+		return ec.fieldContext_AttributionEvent_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AttributionEvent_to(ctx, field)
+	case "actor":
+		return ec.fieldContext_AttributionEvent_actor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributionEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4654,6 +4789,10 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_heldUnits(ctx, field)
 	case "login":
 		return ec.fieldContext_Customer_login(ctx, field)
+	case "attributionHistory":
+		return ec.fieldContext_Customer_attributionHistory(ctx, field)
+	case "sameAs":
+		return ec.fieldContext_Customer_sameAs(ctx, field)
 	case "attribution":
 		return ec.fieldContext_Customer_attribution(ctx, field)
 	case "churnRisk":
@@ -8247,6 +8386,318 @@ func (ec *executionContext) _Attribution_rule(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Attribution_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Attribution", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttributionEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_customerID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionEvent_kind(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v attributionevent.Kind) graphql.Marshaler {
+			return ec.marshalNAttributionEventKind2estatecrmᚋentᚋattributioneventᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "AttributionEventKind")
+}
+
+func (ec *executionContext) _AttributionEvent_fromID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_fromID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_fromID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionEvent_toID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_toID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_toID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_actorID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttributionEvent_at(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttributionEvent_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_protectedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProtectedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttributionEvent_customer(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttributionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttributionEvent_from(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttributionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttributionEvent_to(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttributionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttributionEvent_actor(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributionEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttributionEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttributionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -12104,6 +12555,70 @@ func (ec *executionContext) fieldContext_Customer_login(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_attributionHistory(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_attributionHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttributionHistory(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AttributionEvent) graphql.Marshaler {
+			return ec.marshalOAttributionEvent2ᚕᚖestatecrmᚋentᚐAttributionEventᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_attributionHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributionEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_sameAs(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_sameAs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().SameAs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_sameAs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
 		},
 	}
 	return fc, nil
@@ -36710,6 +37225,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._AuditEvent(ctx, sel, obj)
+	case *ent.AttributionEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AttributionEvent(ctx, sel, obj)
 	case *ent.APIKey:
 		if obj == nil {
 			return graphql.Null
@@ -36987,6 +37507,94 @@ func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionS
 		case "rule":
 			out.Values[i] = ec._Attribution_rule(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attributionEventImplementors = []string{"AttributionEvent", "Node"}
+
+func (ec *executionContext) _AttributionEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AttributionEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributionEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttributionEvent")
+		case "id":
+			out.Values[i] = ec._AttributionEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerID":
+			out.Values[i] = ec._AttributionEvent_customerID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AttributionEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromID":
+			out.Values[i] = ec._AttributionEvent_fromID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "toID":
+			out.Values[i] = ec._AttributionEvent_toID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "actorID":
+			out.Values[i] = ec._AttributionEvent_actorID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AttributionEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "protectedUntil":
+			out.Values[i] = ec._AttributionEvent_protectedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "customer":
+			out.Values[i] = ec._AttributionEvent_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._AttributionEvent_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AttributionEvent_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._AttributionEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -38343,6 +38951,16 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 		case "login":
 			out.Values[i] = ec._Customer_login(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attributionHistory":
+			out.Values[i] = ec._Customer_attributionHistory(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sameAs":
+			out.Values[i] = ec._Customer_sameAs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "attribution":
@@ -41507,6 +42125,24 @@ func (ec *executionContext) marshalNAttribution2ᚖestatecrmᚋsalesᚐAttributi
 	return ec._Attribution(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAttributionEvent2ᚖestatecrmᚋentᚐAttributionEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AttributionEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttributionEvent!")
+		return graphql.Null
+	}
+	return ec._AttributionEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAttributionEventKind2estatecrmᚋentᚋattributioneventᚐKind(ctx context.Context, v any) (attributionevent.Kind, error) {
+	var res attributionevent.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAttributionEventKind2estatecrmᚋentᚋattributioneventᚐKind(ctx context.Context, sel ast.SelectionSet, v attributionevent.Kind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAuditEventConnection2ᚖestatecrmᚋentᚐAuditEventConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditEventConnection!")
@@ -43180,6 +43816,25 @@ func (ec *executionContext) unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschem
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOAttributionEvent2ᚕᚖestatecrmᚋentᚐAttributionEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.AttributionEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttributionEvent2ᚖestatecrmᚋentᚐAttributionEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOAuditEvent2ᚖestatecrmᚋentᚐAuditEvent(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {

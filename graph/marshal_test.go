@@ -70,6 +70,11 @@ func (c elementsCustomer) Attribution(_ context.Context, obj *ent.Customer) (*sa
 	return &sales.Attribution{}, nil
 }
 
+// SameAs is not under test here.
+func (c elementsCustomer) SameAs(context.Context, *ent.Customer) ([]*ent.Customer, error) {
+	return nil, nil
+}
+
 func (c elementsCustomer) ChurnRisk(_ context.Context, obj *ent.Customer) (bool, error) {
 	c.seen(obj)
 	if obj.ID != c.root.fail {

@@ -6,6 +6,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
 	"estatecrm/live"
+	"estatecrm/rule"
 	"estatecrm/sales"
 )
 
@@ -44,6 +46,9 @@ type Deps struct {
 	// PhotoURL links a photo for a short while; nil means the
 	// authenticated download path alone.
 	PhotoURL func(pulid.ID) string
+	// Logger reports what fails after a request was answered (a record
+	// written once its transaction ended); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Resolver is the resolver root.
@@ -56,6 +61,7 @@ type Resolver struct {
 	hub      *live.Hub
 	desk     *aftersales.Desk
 	photoURL func(pulid.ID) string
+	logger   *slog.Logger
 }
 
 // NewSchema returns the executable schema.
@@ -82,11 +88,17 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	if d.Churn == (sales.ChurnPolicy{}) {
 		d.Churn = sales.DefaultChurn()
 	}
-	return NewExecutableSchema(Config{Resolvers: &Resolver{
+	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
-		desk: d.Desk, photoURL: d.PhotoURL,
+		desk: d.Desk, photoURL: d.PhotoURL, logger: d.Logger,
 		now: func() time.Time { return now().UTC() },
-	}})
+	}})}
+}
+
+// records is where what must outlive a refused mutation is written: the
+// plain client, outside the request's transaction.
+func (r *Resolver) records() rule.Records {
+	return rule.Records{Client: r.client, Logger: r.logger}
 }
 
 // shanghai is UTC+8 all year (no daylight saving since 1991), so a fixed

@@ -27,7 +27,7 @@ func (r *customerResolver) ChurnRisk(ctx context.Context, obj *ent.Customer) (bo
 
 // RegisterCustomer is the resolver for the registerCustomer field.
 func (r *mutationResolver) RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error) {
-	return customerPayload(sales.RegisterCustomer(ctx, r.db(ctx), input, r.now()))
+	return customerPayload(sales.RegisterCustomer(ctx, r.db(ctx), r.records(), input, r.now()))
 }
 
 // ClaimCustomer is the resolver for the claimCustomer field.

@@ -203,7 +203,20 @@ type runKey struct{}
 // run is what Replay tells Record about the current mutation.
 type run struct {
 	claim  *Claim
+	key    string
 	stored bool
+}
+
+// KeyOf returns the Idempotency-Key of the mutation running in ctx, empty
+// if it has none. What a mutation writes outside its transaction (the
+// record of a refused registration, which survives the refusal's rollback)
+// uses it to be written once too: a failed run releases its key, and the
+// retry runs again.
+func KeyOf(ctx context.Context) string {
+	if r, ok := ctx.Value(runKey{}).(*run); ok {
+		return r.key
+	}
+	return ""
 }
 
 // Replay is the extension outside the mutation transaction.
@@ -247,7 +260,7 @@ func (r Replay) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 		case err != nil:
 			return failure(apperr.Unavailable, "the request could not be registered; try again", "")
 		case claim != nil:
-			return r.runOnce(ctx, sys, claim, next)
+			return r.runOnce(ctx, sys, claim, key, next)
 		case rec.RequestHash != hash:
 			return failure(apperr.Conflict, "this Idempotency-Key was used for a different request", "IDEMPOTENCY_KEY_REUSED")
 		case rec.Response != nil:
@@ -267,10 +280,10 @@ func (r Replay) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 // runOnce runs the mutation that claimed the key, keeping its lease alive
 // meanwhile. A failed run changed nothing, so its key is released and a
 // retry runs afresh.
-func (r Replay) runOnce(ctx, sys context.Context, c *Claim, next graphql.ResponseHandler) *graphql.Response {
+func (r Replay) runOnce(ctx, sys context.Context, c *Claim, key string, next graphql.ResponseHandler) *graphql.Response {
 	stop := r.Keep(sys, c)
 	defer stop()
-	state := &run{claim: c}
+	state := &run{claim: c, key: key}
 	resp := next(context.WithValue(ctx, runKey{}, state))
 	switch {
 	case len(resp.Errors) > 0:

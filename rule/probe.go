@@ -96,33 +96,38 @@ func protectionOf(ctx context.Context, v *auth.Viewer, c *ent.Customer) *Protect
 }
 
 // Registered is what a salesperson registering a phone in a project of
-// theirs may learn of the customer who already has it.
+// theirs may learn of the customer of that project who already has it: the
+// customer's protection. Customers of other projects are not looked at: a
+// phone is one customer per project (判客 is per project), and the person's
+// records elsewhere are no business of the registration.
 type Registered struct {
-	// Elsewhere: the customer is of another project; nothing more is said.
-	Elsewhere bool
-	// Protection of the customer, when of the project asked about.
 	*Protection
+	// The customer and its owner, whoever they are, for the record of a
+	// refused registration (RecordRefusedRegistration); never told.
+	customer pulid.ID
+	owner    *pulid.ID
 }
 
 // PhoneTaken tells a salesperson of project whether phone (E.164) is
-// already a customer's (nil if not), and if so what they may learn of it:
-// of another project, or the customer's protection in this one. A phone is
-// one customer (the index is unique), so a walk-in is never registered twice.
+// already a customer's in that project (nil if not), and if so what they
+// may learn of it: its protection. A customer of another project with the
+// same phone makes no difference, not even in time: the lookup is the same
+// one index probe on (phone, project) whether or not the phone is known
+// elsewhere.
 func PhoneTaken(ctx context.Context, client *ent.Client, project pulid.ID, phone string) (*Registered, error) {
 	v, err := salesperson(ctx, project)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.Customer.Query().Where(customer.Phone(phone)).Select(attributionFields...).Only(bypass(ctx))
+	c, err := client.Customer.Query().Where(customer.Phone(phone), customer.ProjectID(project)).
+		Select(attributionFields...).Only(bypass(ctx))
 	switch {
 	case ent.IsNotFound(err):
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case c.ProjectID != project:
-		return &Registered{Elsewhere: true}, nil
 	}
-	return &Registered{Protection: protectionOf(ctx, v, c)}, nil
+	return &Registered{Protection: protectionOf(ctx, v, c), customer: c.ID, owner: c.OwnerID}, nil
 }
 
 // CustomerProtection tells a salesperson the protection of a customer of

@@ -8,11 +8,13 @@ import (
 	"estatecrm/audit"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/user"
+	"estatecrm/idempotency"
 	"estatecrm/money"
 	"estatecrm/phone"
 	"estatecrm/rule"
@@ -40,10 +42,14 @@ type Registration struct {
 const RulePublicPool = "PUBLIC_POOL"
 
 // RegisterCustomer registers a walk-in for the calling agent, who owns and
-// protects them for the project's protection days. The same phone is never
-// two customers: a customer protected by another agent is a CONFLICT that
-// says until when and nothing else; one in the public pool is claimed.
-func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, now time.Time) (*ent.Customer, error) {
+// protects them for the project's protection days. A phone is one customer
+// per project: the person may be a customer of another project too, which
+// the registration neither minds nor tells. In the project, a customer
+// protected by another agent is a CONFLICT that says until when and nothing
+// else, and the refusal is kept in the customer's attribution history
+// through records, a client outside the request's transaction (which the
+// refusal rolls back); one in the public pool is claimed.
+func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Records, in Registration, now time.Time) (*ent.Customer, error) {
 	v, err := salesperson(ctx)
 	if err != nil {
 		return nil, err
@@ -66,29 +72,37 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, 
 	case err != nil:
 		return nil, err
 	case taken == nil:
-	case taken.Elsewhere:
-		// Attribution is per project; a customer moves between projects only
-		// through a manager. Say so, and nothing about whose they are.
-		return nil, &apperr.Error{Code: apperr.Conflict, Field: "input.phone",
-			Message: "this phone belongs to a customer of another project; ask a manager"}
 	case taken.Yours:
 		return client.Customer.Get(ctx, taken.CustomerID) // already theirs: nothing to do
 	case taken.InPool:
 		return claim(ctx, client, taken.Protection, p, v.UserID, now)
 	default:
+		if err := rule.RecordRefusedRegistration(ctx, records, taken, idempotency.KeyOf(ctx), now); err != nil {
+			return nil, err
+		}
 		return nil, protectedConflict(taken.Protection)
 	}
+	until := protection(p, now)
 	c := client.Customer.Create().
 		SetProjectID(p.ID).SetName(in.Name).SetPhone(e164).SetSource(in.Source).
 		SetNillableGender(in.Gender).SetNillableAgeBand(in.AgeBand).SetNillablePurpose(in.Purpose).
 		SetNillableBudgetMin(in.BudgetMin).SetNillableBudgetMax(in.BudgetMax).
 		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
-		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).SetLastContactAt(now).
+		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(until).SetLastContactAt(now).
 		SetAttributionRule(customer.AttributionRuleREGISTERED)
 	if in.ContactConsent != nil && *in.ContactConsent {
 		c.SetContactConsent(true).SetConsentAt(now)
 	}
-	return c.Save(ctx)
+	created, err := c.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: created.ID, ProjectID: p.ID,
+		Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
 }
 
 // ClaimCustomer takes a customer of the public pool (公客池) for the calling
@@ -116,30 +130,32 @@ func ClaimCustomer(ctx context.Context, client *ent.Client, id pulid.ID, now tim
 // pr is what the caller learnt of them. The update re-checks the lapse in
 // its WHERE clause, so that of two concurrent claims exactly one changes the
 // row; it also pins the owner pr saw, so that the audit of the change of
-// owner is written from it without reading the row again.
+// owner and the attribution history are written from it without reading
+// the row again.
 func claim(ctx context.Context, client *ent.Client, pr *rule.Protection, p *ent.Project, agent pulid.ID, now time.Time) (*ent.Customer, error) {
 	id := pr.CustomerID
 	if id == "" { // protected by someone else: nothing to claim
 		return nil, protectedConflict(pr)
 	}
-	owner := customer.OwnerIDIsNil()
-	if pr.Owner != nil {
-		owner = customer.OwnerID(*pr.Owner)
-	}
-	for pinned := true; ; pinned = false {
-		upd := client.Customer.Update().Where(customer.ID(id), rule.PublicPool(now)).
-			SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).
-			SetAttributionRule(customer.AttributionRuleCLAIMED)
-		uctx := ctx
-		if pinned {
-			upd.Where(owner)
-			uctx = audit.ChangingOwner(ctx, audit.OwnerChange{CustomerID: id, ProjectID: pr.ProjectID, From: pr.Owner})
+	until := protection(p, now)
+	for from, retried := pr.Owner, false; ; retried = true {
+		owner := customer.OwnerIDIsNil()
+		if from != nil {
+			owner = customer.OwnerID(*from)
 		}
-		n, err := upd.Save(uctx)
+		n, err := client.Customer.Update().Where(customer.ID(id), rule.PublicPool(now), owner).
+			SetOwnerID(agent).SetOwnedSince(now).SetProtectedUntil(until).
+			SetAttributionRule(customer.AttributionRuleCLAIMED).
+			Save(audit.ChangingOwner(ctx, audit.OwnerChange{CustomerID: id, ProjectID: pr.ProjectID, From: from}))
 		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
+			err := rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: id, ProjectID: pr.ProjectID,
+				Kind: attributionevent.KindCLAIMED, From: from, To: &agent, ProtectedUntil: until, At: now})
+			if err != nil {
+				return nil, err
+			}
 			return client.Customer.Get(ctx, id)
 		}
 		cur, err := rule.CustomerProtection(ctx, client, id)
@@ -147,11 +163,12 @@ func claim(ctx context.Context, client *ent.Client, pr *rule.Protection, p *ent.
 			return nil, err
 		}
 		// Still in the pool, yet another owner than the one seen (a
-		// manager's change in between): once more, with the hook reading
-		// the owner before.
-		if !pinned || !cur.InPool {
+		// manager's change in between): once more, pinned to the owner
+		// now; a second race is lost.
+		if retried || !cur.InPool {
 			return nil, protectedConflict(cur)
 		}
+		from = cur.Owner
 	}
 }
 
@@ -181,10 +198,16 @@ func ReassignCustomer(ctx context.Context, client *ent.Client, id, agentID pulid
 	if !ok {
 		return nil, apperr.Input("input.agentId", "not an active agent of the customer's project")
 	}
+	until := protection(c.Edges.Project, now)
 	err = client.Customer.UpdateOneID(id).
-		SetOwnerID(agentID).SetOwnedSince(now).SetProtectedUntil(protection(c.Edges.Project, now)).
+		SetOwnerID(agentID).SetOwnedSince(now).SetProtectedUntil(until).
 		SetAttributionRule(customer.AttributionRuleREASSIGNED).
 		Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: id, ProjectID: c.ProjectID,
+		Kind: attributionevent.KindREASSIGNED, From: c.OwnerID, To: &agentID, ProtectedUntil: until, At: now})
 	if err != nil {
 		return nil, err
 	}

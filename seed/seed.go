@@ -26,6 +26,7 @@ import (
 	"estatecrm/catalogue"
 	"estatecrm/clock"
 	"estatecrm/ent"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
@@ -1380,11 +1381,32 @@ func (s *seeder) createCustomers(st *site) error {
 		if err != nil {
 			return fmt.Errorf("customers: %w", err)
 		}
+		var history []*ent.AttributionEventCreate
 		for i, c := range cs {
 			c.row = rows[i]
+			if c.owner != nil {
+				history = append(history, s.registeredEvent(st, c))
+			}
+		}
+		if err := s.c.AttributionEvent.CreateBulk(history...).Exec(s.ctx); err != nil {
+			return fmt.Errorf("attribution history: %w", err)
 		}
 		return nil
 	})
+}
+
+// registeredEvent is the first line of an owned customer's attribution
+// history: their agent registered them when they were created (owned_since),
+// protected for the project's protection days from then.
+func (s *seeder) registeredEvent(st *site, c *customerPlan) *ent.AttributionEventCreate {
+	days := 30
+	if st.project.ProtectionDays != nil {
+		days = *st.project.ProtectionDays
+	}
+	return s.c.AttributionEvent.Create().
+		SetCustomerID(c.row.ID).SetProjectID(st.project.ID).SetKind(attributionevent.KindREGISTERED).
+		SetToID(c.owner.ID).SetActorID(c.owner.ID).SetAt(c.createdAt).
+		SetProtectedUntil(c.createdAt.Add(time.Duration(days) * 24 * time.Hour))
 }
 
 func (s *seeder) customerCreate(st *site, c *customerPlan) *ent.CustomerCreate {
@@ -1412,7 +1434,7 @@ func (s *seeder) customerCreate(st *site, c *customerPlan) *ent.CustomerCreate {
 		b.SetConsentAt(c.createdAt).SetConsentChannels(c.channels)
 	}
 	if c.owner != nil {
-		b.SetOwnerID(c.owner.ID)
+		b.SetOwnerID(c.owner.ID).SetOwnedSince(c.createdAt).SetAttributionRule(customer.AttributionRuleREGISTERED)
 	}
 	if !c.lastContact.IsZero() {
 		b.SetLastContactAt(c.lastContact).SetProtectedUntil(c.protectedUntil)

@@ -97,6 +97,8 @@ const (
 	EdgeHeldUnits = "held_units"
 	// EdgeLogin holds the string denoting the login edge name in mutations.
 	EdgeLogin = "login"
+	// EdgeAttributionHistory holds the string denoting the attribution_history edge name in mutations.
+	EdgeAttributionHistory = "attribution_history"
 	// Table holds the table name of the customer in the database.
 	Table = "customers"
 	// ProjectTable is the table that holds the project relation/edge.
@@ -148,6 +150,13 @@ const (
 	LoginInverseTable = "users"
 	// LoginColumn is the table column denoting the login relation/edge.
 	LoginColumn = "customer_id"
+	// AttributionHistoryTable is the table that holds the attribution_history relation/edge.
+	AttributionHistoryTable = "attribution_events"
+	// AttributionHistoryInverseTable is the table name for the AttributionEvent entity.
+	// It exists in this package in order to avoid circular dependency with the "attributionevent" package.
+	AttributionHistoryInverseTable = "attribution_events"
+	// AttributionHistoryColumn is the table column denoting the attribution_history relation/edge.
+	AttributionHistoryColumn = "customer_id"
 )
 
 // Columns holds all SQL columns for customer fields.
@@ -678,6 +687,20 @@ func ByLoginField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newLoginStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByAttributionHistoryCount orders the results by attribution_history count.
+func ByAttributionHistoryCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAttributionHistoryStep(), opts...)
+	}
+}
+
+// ByAttributionHistory orders the results by attribution_history terms.
+func ByAttributionHistory(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAttributionHistoryStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newProjectStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -725,6 +748,13 @@ func newLoginStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(LoginInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2O, false, LoginTable, LoginColumn),
+	)
+}
+func newAttributionHistoryStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AttributionHistoryInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AttributionHistoryTable, AttributionHistoryColumn),
 	)
 }
 

@@ -1698,6 +1698,29 @@ func HasLoginWith(preds ...predicate.User) predicate.Customer {
 	})
 }
 
+// HasAttributionHistory applies the HasEdge predicate on the "attribution_history" edge.
+func HasAttributionHistory() predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AttributionHistoryTable, AttributionHistoryColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAttributionHistoryWith applies the HasEdge predicate on the "attribution_history" edge with a given conditions (other predicates).
+func HasAttributionHistoryWith(preds ...predicate.AttributionEvent) predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := newAttributionHistoryStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Customer) predicate.Customer {
 	return predicate.Customer(sql.AndPredicates(predicates...))

@@ -32,6 +32,18 @@ func (f ActivationCodeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ActivationCodeMutation", m)
 }
 
+// The AttributionEventFunc type is an adapter to allow the use of ordinary
+// function as AttributionEvent mutator.
+type AttributionEventFunc func(context.Context, *ent.AttributionEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AttributionEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AttributionEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AttributionEventMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)

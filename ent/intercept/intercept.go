@@ -9,6 +9,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -136,6 +137,33 @@ func (f TraverseActivationCode) Traverse(ctx context.Context, q ent.Query) error
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ActivationCodeQuery", q)
+}
+
+// The AttributionEventFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AttributionEventFunc func(context.Context, *ent.AttributionEventQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AttributionEventFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AttributionEventQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AttributionEventQuery", q)
+}
+
+// The TraverseAttributionEvent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAttributionEvent func(context.Context, *ent.AttributionEventQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAttributionEvent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAttributionEvent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttributionEventQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AttributionEventQuery", q)
 }
 
 // The AuditEventFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -523,6 +551,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
 	case *ent.ActivationCodeQuery:
 		return &query[*ent.ActivationCodeQuery, predicate.ActivationCode, activationcode.OrderOption]{typ: ent.TypeActivationCode, tq: q}, nil
+	case *ent.AttributionEventQuery:
+		return &query[*ent.AttributionEventQuery, predicate.AttributionEvent, attributionevent.OrderOption]{typ: ent.TypeAttributionEvent, tq: q}, nil
 	case *ent.AuditEventQuery:
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.BuildingQuery:

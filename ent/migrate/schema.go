@@ -56,6 +56,63 @@ var (
 			},
 		},
 	}
+	// AttributionEventsColumns holds the columns for the "attribution_events" table.
+	AttributionEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"REGISTERED", "CLAIMED", "REASSIGNED", "REGISTRATION_REFUSED"}},
+		{Name: "at", Type: field.TypeTime},
+		{Name: "protected_until", Type: field.TypeTime, Nullable: true},
+		{Name: "request_key", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "from_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "to_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "actor_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "customer_id", Type: field.TypeString, Size: 28},
+	}
+	// AttributionEventsTable holds the schema information for the "attribution_events" table.
+	AttributionEventsTable = &schema.Table{
+		Name:       "attribution_events",
+		Columns:    AttributionEventsColumns,
+		PrimaryKey: []*schema.Column{AttributionEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "attribution_events_users_from",
+				Columns:    []*schema.Column{AttributionEventsColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "attribution_events_users_to",
+				Columns:    []*schema.Column{AttributionEventsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "attribution_events_users_actor",
+				Columns:    []*schema.Column{AttributionEventsColumns[8]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "attribution_events_customers_attribution_history",
+				Columns:    []*schema.Column{AttributionEventsColumns[9]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "attributionevent_customer_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttributionEventsColumns[9], AttributionEventsColumns[3]},
+			},
+			{
+				Name:    "attributionevent_customer_id_actor_id_request_key",
+				Unique:  true,
+				Columns: []*schema.Column{AttributionEventsColumns[9], AttributionEventsColumns[8], AttributionEventsColumns[5]},
+			},
+		},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -353,9 +410,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "customer_phone",
+				Name:    "customer_phone_project_id",
 				Unique:  true,
-				Columns: []*schema.Column{CustomersColumns[4]},
+				Columns: []*schema.Column{CustomersColumns[4], CustomersColumns[31]},
 			},
 			{
 				Name:    "customer_phone_last4_project_id_owner_id",
@@ -816,6 +873,7 @@ var (
 	Tables = []*schema.Table{
 		APIKeysTable,
 		ActivationCodesTable,
+		AttributionEventsTable,
 		AuditEventsTable,
 		BuildingsTable,
 		ComplaintsTable,
@@ -836,6 +894,10 @@ var (
 )
 
 func init() {
+	AttributionEventsTable.ForeignKeys[0].RefTable = UsersTable
+	AttributionEventsTable.ForeignKeys[1].RefTable = UsersTable
+	AttributionEventsTable.ForeignKeys[2].RefTable = UsersTable
+	AttributionEventsTable.ForeignKeys[3].RefTable = CustomersTable
 	AuditEventsTable.ForeignKeys[0].RefTable = ProjectsTable
 	AuditEventsTable.ForeignKeys[1].RefTable = UsersTable
 	BuildingsTable.ForeignKeys[0].RefTable = ProjectsTable

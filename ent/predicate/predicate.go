@@ -12,6 +12,9 @@ type APIKey func(*sql.Selector)
 // ActivationCode is the predicate function for activationcode builders.
 type ActivationCode func(*sql.Selector)
 
+// AttributionEvent is the predicate function for attributionevent builders.
+type AttributionEvent func(*sql.Selector)
+
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 

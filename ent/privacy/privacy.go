@@ -159,6 +159,30 @@ func (f ActivationCodeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ActivationCodeMutation", m)
 }
 
+// The AttributionEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AttributionEventQueryRuleFunc func(context.Context, *ent.AttributionEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AttributionEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AttributionEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AttributionEventQuery", q)
+}
+
+// The AttributionEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AttributionEventMutationRuleFunc func(context.Context, *ent.AttributionEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AttributionEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AttributionEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AttributionEventMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -534,6 +558,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ActivationCodeQuery:
 		return q.Filter(), nil
+	case *ent.AttributionEventQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.BuildingQuery:
@@ -572,6 +598,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.APIKeyMutation:
 		return m.Filter(), nil
 	case *ent.ActivationCodeMutation:
+		return m.Filter(), nil
+	case *ent.AttributionEventMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil

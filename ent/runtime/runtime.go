@@ -6,6 +6,7 @@ import (
 	"context"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
 	"estatecrm/ent/complaint"
@@ -143,6 +144,32 @@ func init() {
 	activationcode.DefaultID = activationcodeDescID.Default.(func() pulid.ID)
 	// activationcode.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	activationcode.IDValidator = activationcodeDescID.Validators[0].(func(string) error)
+	attributioneventMixin := schema.AttributionEvent{}.Mixin()
+	attributionevent.Policy = privacy.NewPolicies(schema.AttributionEvent{})
+	attributionevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := attributionevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	attributioneventInters := schema.AttributionEvent{}.Interceptors()
+	attributionevent.Interceptors[0] = attributioneventInters[0]
+	attributioneventMixinFields0 := attributioneventMixin[0].Fields()
+	_ = attributioneventMixinFields0
+	attributioneventFields := schema.AttributionEvent{}.Fields()
+	_ = attributioneventFields
+	// attributioneventDescRequestKey is the schema descriptor for request_key field.
+	attributioneventDescRequestKey := attributioneventFields[8].Descriptor()
+	// attributionevent.RequestKeyValidator is a validator for the "request_key" field. It is called by the builders before save.
+	attributionevent.RequestKeyValidator = attributioneventDescRequestKey.Validators[0].(func(string) error)
+	// attributioneventDescID is the schema descriptor for id field.
+	attributioneventDescID := attributioneventMixinFields0[0].Descriptor()
+	// attributionevent.DefaultID holds the default value on creation for the id field.
+	attributionevent.DefaultID = attributioneventDescID.Default.(func() pulid.ID)
+	// attributionevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	attributionevent.IDValidator = attributioneventDescID.Validators[0].(func(string) error)
 	auditeventMixin := schema.AuditEvent{}.Mixin()
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {

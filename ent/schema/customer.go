@@ -32,7 +32,7 @@ func (Customer) Fields() []ent.Field {
 		field.String("name").NotEmpty().Validate(displayName(50)).SchemaType(varchar(50)).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("phone").MaxLen(20).
-			Comment("E.164, normalised by a hook; one customer per phone; masked for viewers who may not see it").
+			Comment("E.164, normalised by a hook; one customer per phone in a project; masked for viewers who may not see it").
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("phone_last4").MaxLen(4).
 			Comment("derived from phone by a hook, for the lookup at the door (where: {phoneLast4: \"8000\"}); the mask shows these digits anyway").
@@ -109,13 +109,20 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("login", User.Type).Unique().
 			Comment("the homeowner login of this customer, once activated").
 			Annotations(noWhere),
+		edge.To("attribution_history", AttributionEvent.Type).
+			Comment("changes of owner and refused registrations, oldest first; managers of the project and admins only").
+			Annotations(noWhere),
 	}
 }
 
 // Indexes of the Customer.
 func (Customer) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("phone").Unique(),
+		// A phone is one customer per project (判客 is per project): the
+		// same family may be a customer of two projects. Phone first, so
+		// that the index also finds a person's records in every project
+		// (Customer.sameAs).
+		index.Fields("phone", "project_id").Unique(),
 		// The lookup at the door (phoneLast4) within the viewer's scope: a
 		// manager's projects, or an agent's own customers and public pool.
 		// With 1 M customers a suffix matches about 100 rows; the scope's
@@ -138,6 +145,7 @@ func (Customer) Annotations() []schema.Annotation {
 		gqlselect.Fields{
 			"attribution": {"owned_since", "protected_until", "attribution_rule", "owner_id"},
 			"churnRisk":   {"grade", "stage", "created_at", "last_contact_at"},
+			"sameAs":      {"id"}, // rule.SameAs finds the phone by the ID, in SQL
 		},
 	}
 }
