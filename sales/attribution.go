@@ -32,6 +32,15 @@ type Registration struct {
 	ContactConsent  *bool
 	ConsentChannels []schematype.ContactChannel
 	Notes           *string
+	// The rest of the profile (issue 11; see profile.go).
+	Occupation      *string
+	FamilyStructure *customer.FamilyStructure
+	WantedBedrooms  []int
+	WantedAreaMin   *float64
+	WantedAreaMax   *float64
+	FocusFactors    []schematype.FocusFactor
+	Tags            []string
+	ReferredBy      *pulid.ID
 }
 
 // RulePublicPool is the attribution of a customer whose protection lapsed:
@@ -54,6 +63,10 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, 
 	}
 	if !ent.IDOfType(in.ProjectID, project.Table) {
 		return nil, apperr.Input("input.projectId", "not the ID of a project")
+	}
+	prof, err := registrationProfile(ctx, client, in)
+	if err != nil {
+		return nil, err
 	}
 	p, err := client.Project.Get(ctx, in.ProjectID)
 	if err != nil {
@@ -85,10 +98,15 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, in Registration, 
 		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
 		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(protection(p, now)).SetLastContactAt(now).
 		SetAttributionRule(customer.AttributionRuleREGISTERED)
+	prof.set(c)
 	if in.ContactConsent != nil && *in.ContactConsent {
 		c.SetContactConsent(true).SetConsentAt(now)
 	}
-	return c.Save(ctx)
+	saved, err := c.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return saved, registrationConsent(ctx, client, saved, now)
 }
 
 // ClaimCustomer takes a customer of the public pool (公客池) for the calling

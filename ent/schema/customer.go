@@ -87,6 +87,9 @@ func (Customer) Fields() []ent.Field {
 			Annotations(entgql.Type("[ContactChannel!]")),
 		field.JSON("tags", []string{}).Optional(),
 		field.Text("notes").Optional(),
+		field.String("referred_by_id").GoType(pulid.ID("")).Optional().Nillable().
+			Comment("who referred the customer (老带新): another customer, or a homeowner's customer record; read through referredBy, whose rules hide a referrer the viewer may not see").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -109,6 +112,14 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("login", User.Type).Unique().
 			Comment("the homeowner login of this customer, once activated").
 			Annotations(noWhere),
+		edge.To("referrals", Customer.Type).
+			Comment("the customers this one referred (老带新), each with their stage: what referral rewards are computed from").
+			Annotations(entgql.RelayConnection(), noWhere).
+			From("referred_by").Field("referred_by_id").Unique().
+			Annotations(noWhere),
+		edge.To("consent_events", ConsentEvent.Type).
+			Comment("consent to be contacted, given, changed and withdrawn (PIPL); read as consentHistory, newest first").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -125,6 +136,7 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("owner_id", "next_follow_up_at"),
 		index.Fields("project_id", "protected_until"),
 		index.Fields("project_id", "stage"),
+		index.Fields("referred_by_id"),
 	}
 }
 
@@ -144,7 +156,7 @@ func (Customer) Annotations() []schema.Annotation {
 
 // Hooks of the Customer.
 func (Customer) Hooks() []ent.Hook {
-	return []ent.Hook{normalizePhone, checkBudget, auditOwner}
+	return []ent.Hook{normalizePhone, checkBudget, auditOwner, auditProfile}
 }
 
 // Interceptors of the Customer.
@@ -154,5 +166,5 @@ func (Customer) Interceptors() []ent.Interceptor {
 
 // Policy of the Customer: see package rule.
 func (Customer) Policy() ent.Policy {
-	return rule.Policy(rule.FilterCustomers(), rule.AllowStaffCustomerWrites())
+	return rule.Policy(rule.FilterCustomers(), rule.LimitProfileWrites(), rule.AllowStaffCustomerWrites())
 }
