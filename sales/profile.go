@@ -236,11 +236,9 @@ type profile struct {
 	referredBy      *pulid.ID
 }
 
-// registrationProfile checks the profile fields of a registration.
+// registrationProfile checks the profile fields of a registration (its
+// name is left to the schema's validator, as registration always did).
 func registrationProfile(ctx context.Context, client *ent.Client, in Registration) (*profile, error) {
-	if err := checkName("input.name", in.Name); err != nil {
-		return nil, err
-	}
 	p := &profile{familyStructure: in.FamilyStructure, areaMin: in.WantedAreaMin, areaMax: in.WantedAreaMax,
 		focusFactors: uniq(in.FocusFactors)}
 	if in.Occupation != nil {
