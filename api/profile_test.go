@@ -115,9 +115,8 @@ func TestUpdateCustomerIsPartial(t *testing.T) {
 	// Explicit nulls clear; gender goes back to UNKNOWN.
 	got = updateCustomer(t, agent, map[string]any{"customerId": id, "gender": nil, "ageBand": nil, "occupation": nil,
 		"budgetMin": nil, "wantedBedrooms": nil, "wantedAreaMax": nil, "tags": nil, "referredBy": nil})
-	// (occupation is a column without NULL: cleared, it reads empty)
 	want.Gender, want.AgeBand, want.Occupation, want.BudgetMin, want.WantedBedrooms, want.WantedAreaMax, want.Tags =
-		"UNKNOWN", nil, ptr(""), nil, nil, nil, nil
+		"UNKNOWN", nil, nil, nil, nil, nil, nil
 	if diff := profileDiff(got, want); diff != "" {
 		t.Fatalf("after clearing: %s", diff)
 	}

@@ -40,7 +40,7 @@ type Customer struct {
 	// AgeBand holds the value of the "age_band" field.
 	AgeBand *customer.AgeBand `json:"age_band,omitempty"`
 	// Occupation holds the value of the "occupation" field.
-	Occupation string `json:"occupation,omitempty"`
+	Occupation *string `json:"occupation,omitempty"`
 	// FamilyStructure holds the value of the "family_structure" field.
 	FamilyStructure *customer.FamilyStructure `json:"family_structure,omitempty"`
 	// Source holds the value of the "source" field.
@@ -324,7 +324,8 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field occupation", values[i])
 			} else if value.Valid {
-				_m.Occupation = value.String
+				_m.Occupation = new(string)
+				*_m.Occupation = value.String
 			}
 		case customer.FieldFamilyStructure:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -604,8 +605,10 @@ func (_m *Customer) String() string {
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("occupation=")
-	builder.WriteString(_m.Occupation)
+	if v := _m.Occupation; v != nil {
+		builder.WriteString("occupation=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.FamilyStructure; v != nil {
 		builder.WriteString("family_structure=")

@@ -832,7 +832,7 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Occupation(); ok {
 		_spec.SetField(customer.FieldOccupation, field.TypeString, value)
-		_node.Occupation = value
+		_node.Occupation = &value
 	}
 	if value, ok := _c.mutation.FamilyStructure(); ok {
 		_spec.SetField(customer.FieldFamilyStructure, field.TypeEnum, value)

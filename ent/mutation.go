@@ -8612,7 +8612,7 @@ func (m *CustomerMutation) Occupation() (r string, exists bool) {
 // OldOccupation returns the old "occupation" field's value of the Customer entity.
 // If the Customer object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CustomerMutation) OldOccupation(ctx context.Context) (v string, err error) {
+func (m *CustomerMutation) OldOccupation(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldOccupation is only allowed on UpdateOne operations")
 	}

@@ -41,7 +41,7 @@ func (Customer) Fields() []ent.Field {
 		field.Enum("age_band").
 			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
 			Optional().Nillable(),
-		field.String("occupation").Validate(maxRunes(50)).SchemaType(varchar(50)).Optional(),
+		field.String("occupation").Validate(maxRunes(50)).SchemaType(varchar(50)).Optional().Nillable(),
 		field.Enum("family_structure").
 			Values("SINGLE", "COUPLE", "COUPLE_WITH_CHILDREN", "THREE_GENERATIONS", "OTHER").
 			Optional().Nillable(),
