@@ -2008,6 +2008,25 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				selectedFields = append(selectedFields, customer.FieldLastContactAt)
 				fieldSeen[customer.FieldLastContactAt] = struct{}{}
 			}
+		case "consentHistory":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ConsentEventClient{config: _q.config}).Query()
+				desc  = []string{consentevent.FieldCreatedAt, consentevent.FieldID}
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, consenteventImplementors)...); err != nil {
+				return err
+			}
+			if len(query.ctx.Fields) > 0 {
+				for _, c := range desc {
+					query.ctx.AppendFieldOnce(c)
+				}
+			}
+			query.modifiers = append(query.modifiers, latestPerRow(customer.ConsentEventsColumn, desc, 100, oneNode))
+			_q.WithNamedConsentEvents(alias, func(wq *ConsentEventQuery) {
+				*wq = *query
+			})
 		case "__typename":
 		default:
 			unknownSeen = true
@@ -4463,6 +4482,34 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 	}
 
 	return args
+}
+
+// latestPerRow orders the rows of an edge loaded for its parents by the
+// columns desc, descending, and keeps at most limit of them per parent
+// (partition: the edge's foreign key), for the edges of gqlselect.Edges.
+// A modifier, it runs after the query's predicates (the parents' ids, the
+// privacy filter: sqlgraph applies modifiers last), so the window runs
+// over the rows asked for and readable, not over the whole table.
+func latestPerRow(partition string, desc []string, limit int, oneNode bool) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		if oneNode {
+			s.Limit(limit)
+		} else {
+			entgql.LimitPerRow(partition, limit, sql.ExprFunc(func(b *sql.Builder) {
+				for i, c := range desc {
+					if i > 0 {
+						b.Comma()
+					}
+					b.Ident(c).WriteString(" DESC")
+				}
+			}))(s)
+		}
+		terms := make([]string, len(desc))
+		for i, c := range desc {
+			terms[i] = sql.Desc(s.C(c))
+		}
+		s.OrderBy(terms...)
+	}
 }
 
 // mayAddCondition appends another type condition to the satisfies list

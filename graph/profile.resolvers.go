@@ -10,10 +10,15 @@ import (
 	"estatecrm/ent"
 	"estatecrm/graph/model"
 	"estatecrm/sales"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // ConsentHistory is the resolver for the consentHistory field.
 func (r *customerResolver) ConsentHistory(ctx context.Context, obj *ent.Customer) ([]*ent.ConsentEvent, error) {
+	if events, err := obj.NamedConsentEvents(graphql.GetFieldContext(ctx).Field.Alias); err == nil {
+		return events, nil // collected with the customers (gqlselect.Edges on the schema)
+	}
 	return sales.ConsentHistory(ctx, obj)
 }
 

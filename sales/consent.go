@@ -112,7 +112,10 @@ func registrationConsent(ctx context.Context, client *ent.Client, c *ent.Custome
 
 // ConsentHistory is a customer's consent history, newest first (at most
 // the latest 100), as far as the caller may read it: whoever reads the
-// customer in full (rule.FilterConsentEvents).
+// customer in full (rule.FilterConsentEvents). It is what field collection
+// loads for a page of customers in one statement (the gqlselect.Edges of
+// ent/schema/customer.go: same order, same limit); this query answers a
+// customer that was not collected, such as a mutation's payload.
 func ConsentHistory(ctx context.Context, c *ent.Customer) ([]*ent.ConsentEvent, error) {
 	return c.QueryConsentEvents().
 		Order(ent.Desc(consentevent.FieldCreatedAt), ent.Desc(consentevent.FieldID)).

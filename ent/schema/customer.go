@@ -151,6 +151,12 @@ func (Customer) Annotations() []schema.Annotation {
 			"attribution": {"owned_since", "protected_until", "attribution_rule", "owner_id"},
 			"churnRisk":   {"grade", "stage", "created_at", "last_contact_at"},
 		},
+		// consentHistory loaded with a page of customers in one statement,
+		// not one per customer: newest first, the latest 100 (as
+		// sales.ConsentHistory answers it for a customer not collected).
+		gqlselect.Edges{
+			"consentHistory": {Edge: "consent_events", Desc: []string{"created_at", "id"}, Limit: 100},
+		},
 	}
 }
 
