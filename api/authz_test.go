@@ -760,7 +760,7 @@ func authzMutationRows() []authzRow {
 	registered := "{customer={attribution={rule=REGISTERED},name=walk-in}} db=changed"
 	claimed := "{customer={attribution={rule=CLAIMED}}} db=changed"
 	reassigned := "{customer={attribution={owner=A2,rule=REASSIGNED}}} db=changed"
-	return append(authzComplaintMutationRows(), []authzRow{
+	return append(append(authzComplaintMutationRows(), authzProfileMutationRows()...), []authzRow{
 		authzQuery("Mutation.login", "login", `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { user { id } } }`,
 			func(_ *apitest.World, actor string) map[string]any {
 				return map[string]any{"l": authzLogin(actor), "p": apitest.Password}

@@ -20,6 +20,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -59,6 +60,8 @@ type Client struct {
 	ComplaintEvent *ComplaintEventClient
 	// ComplaintPhoto is the client for interacting with the ComplaintPhoto builders.
 	ComplaintPhoto *ComplaintPhotoClient
+	// ConsentEvent is the client for interacting with the ConsentEvent builders.
+	ConsentEvent *ConsentEventClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Deal is the client for interacting with the Deal builders.
@@ -96,6 +99,7 @@ func (c *Client) init() {
 	c.Complaint = NewComplaintClient(c.config)
 	c.ComplaintEvent = NewComplaintEventClient(c.config)
 	c.ComplaintPhoto = NewComplaintPhotoClient(c.config)
+	c.ConsentEvent = NewConsentEventClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
@@ -205,6 +209,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Complaint:        NewComplaintClient(cfg),
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
+		ConsentEvent:     NewConsentEventClient(cfg),
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
@@ -241,6 +246,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Complaint:        NewComplaintClient(cfg),
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
+		ConsentEvent:     NewConsentEventClient(cfg),
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
@@ -280,9 +286,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal,
-		c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User,
-		c.Visit,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.Customer,
+		c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit,
+		c.User, c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -293,9 +299,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.Customer, c.Deal,
-		c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User,
-		c.Visit,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.Customer,
+		c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit,
+		c.User, c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -320,6 +326,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ComplaintEvent.mutate(ctx, m)
 	case *ComplaintPhotoMutation:
 		return c.ComplaintPhoto.mutate(ctx, m)
+	case *ConsentEventMutation:
+		return c.ConsentEvent.mutate(ctx, m)
 	case *CustomerMutation:
 		return c.Customer.mutate(ctx, m)
 	case *DealMutation:
@@ -1705,6 +1713,172 @@ func (c *ComplaintPhotoClient) mutate(ctx context.Context, m *ComplaintPhotoMuta
 	}
 }
 
+// ConsentEventClient is a client for the ConsentEvent schema.
+type ConsentEventClient struct {
+	config
+}
+
+// NewConsentEventClient returns a client for the ConsentEvent from the given config.
+func NewConsentEventClient(c config) *ConsentEventClient {
+	return &ConsentEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `consentevent.Hooks(f(g(h())))`.
+func (c *ConsentEventClient) Use(hooks ...Hook) {
+	c.hooks.ConsentEvent = append(c.hooks.ConsentEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `consentevent.Intercept(f(g(h())))`.
+func (c *ConsentEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConsentEvent = append(c.inters.ConsentEvent, interceptors...)
+}
+
+// Create returns a builder for creating a ConsentEvent entity.
+func (c *ConsentEventClient) Create() *ConsentEventCreate {
+	mutation := newConsentEventMutation(c.config, OpCreate)
+	return &ConsentEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConsentEvent entities.
+func (c *ConsentEventClient) CreateBulk(builders ...*ConsentEventCreate) *ConsentEventCreateBulk {
+	return &ConsentEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConsentEventClient) MapCreateBulk(slice any, setFunc func(*ConsentEventCreate, int)) *ConsentEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConsentEventCreateBulk{err: fmt.Errorf("calling to ConsentEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConsentEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConsentEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConsentEvent.
+func (c *ConsentEventClient) Update() *ConsentEventUpdate {
+	mutation := newConsentEventMutation(c.config, OpUpdate)
+	return &ConsentEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConsentEventClient) UpdateOne(_m *ConsentEvent) *ConsentEventUpdateOne {
+	mutation := newConsentEventMutation(c.config, OpUpdateOne, withConsentEvent(_m))
+	return &ConsentEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConsentEventClient) UpdateOneID(id pulid.ID) *ConsentEventUpdateOne {
+	mutation := newConsentEventMutation(c.config, OpUpdateOne, withConsentEventID(id))
+	return &ConsentEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConsentEvent.
+func (c *ConsentEventClient) Delete() *ConsentEventDelete {
+	mutation := newConsentEventMutation(c.config, OpDelete)
+	return &ConsentEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConsentEventClient) DeleteOne(_m *ConsentEvent) *ConsentEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConsentEventClient) DeleteOneID(id pulid.ID) *ConsentEventDeleteOne {
+	builder := c.Delete().Where(consentevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConsentEventDeleteOne{builder}
+}
+
+// Query returns a query builder for ConsentEvent.
+func (c *ConsentEventClient) Query() *ConsentEventQuery {
+	return &ConsentEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConsentEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConsentEvent entity by its id.
+func (c *ConsentEventClient) Get(ctx context.Context, id pulid.ID) (*ConsentEvent, error) {
+	return c.Query().Where(consentevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConsentEventClient) GetX(ctx context.Context, id pulid.ID) *ConsentEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a ConsentEvent.
+func (c *ConsentEventClient) QueryCustomer(_m *ConsentEvent) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(consentevent.Table, consentevent.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, consentevent.CustomerTable, consentevent.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryRecordedBy queries the recorded_by edge of a ConsentEvent.
+func (c *ConsentEventClient) QueryRecordedBy(_m *ConsentEvent) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(consentevent.Table, consentevent.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, consentevent.RecordedByTable, consentevent.RecordedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ConsentEventClient) Hooks() []Hook {
+	hooks := c.hooks.ConsentEvent
+	return append(hooks[:len(hooks):len(hooks)], consentevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConsentEventClient) Interceptors() []Interceptor {
+	return c.inters.ConsentEvent
+}
+
+func (c *ConsentEventClient) mutate(ctx context.Context, m *ConsentEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConsentEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConsentEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConsentEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConsentEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConsentEvent mutation op: %q", m.Op())
+	}
+}
+
 // CustomerClient is a client for the Customer schema.
 type CustomerClient struct {
 	config
@@ -1934,6 +2108,54 @@ func (c *CustomerClient) QueryAttributionHistory(_m *Customer) *AttributionEvent
 			sqlgraph.From(customer.Table, customer.FieldID, id),
 			sqlgraph.To(attributionevent.Table, attributionevent.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, customer.AttributionHistoryTable, customer.AttributionHistoryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReferredBy queries the referred_by edge of a Customer.
+func (c *CustomerClient) QueryReferredBy(_m *Customer) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, customer.ReferredByTable, customer.ReferredByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReferrals queries the referrals edge of a Customer.
+func (c *CustomerClient) QueryReferrals(_m *Customer) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.ReferralsTable, customer.ReferralsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryConsentEvents queries the consent_events edge of a Customer.
+func (c *CustomerClient) QueryConsentEvents(_m *Customer) *ConsentEventQuery {
+	query := (&ConsentEventClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, id),
+			sqlgraph.To(consentevent.Table, consentevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.ConsentEventsTable, customer.ConsentEventsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -3655,13 +3877,13 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 type (
 	hooks struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange,
-		Project, RefreshToken, Unit, User, Visit []ent.Hook
+		ComplaintEvent, ComplaintPhoto, ConsentEvent, Customer, Deal, IdempotencyKey,
+		PriceChange, Project, RefreshToken, Unit, User, Visit []ent.Hook
 	}
 	inters struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, Customer, Deal, IdempotencyKey, PriceChange,
-		Project, RefreshToken, Unit, User, Visit []ent.Interceptor
+		ComplaintEvent, ComplaintPhoto, ConsentEvent, Customer, Deal, IdempotencyKey,
+		PriceChange, Project, RefreshToken, Unit, User, Visit []ent.Interceptor
 	}
 )
 

@@ -40,7 +40,7 @@ type Customer struct {
 	// AgeBand holds the value of the "age_band" field.
 	AgeBand *customer.AgeBand `json:"age_band,omitempty"`
 	// Occupation holds the value of the "occupation" field.
-	Occupation string `json:"occupation,omitempty"`
+	Occupation *string `json:"occupation,omitempty"`
 	// FamilyStructure holds the value of the "family_structure" field.
 	FamilyStructure *customer.FamilyStructure `json:"family_structure,omitempty"`
 	// Source holds the value of the "source" field.
@@ -87,6 +87,8 @@ type Customer struct {
 	Tags []string `json:"tags,omitempty"`
 	// Notes holds the value of the "notes" field.
 	Notes string `json:"notes,omitempty"`
+	// who referred the customer (老带新): another customer, or a homeowner's customer record; read through referredBy, whose rules hide a referrer the viewer may not see
+	ReferredByID *pulid.ID `json:"referred_by_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CustomerQuery when eager-loading is set.
 	Edges        CustomerEdges `json:"edges"`
@@ -111,17 +113,25 @@ type CustomerEdges struct {
 	Login *User `json:"login,omitempty"`
 	// changes of owner and refused registrations, oldest first; managers of the project and admins only
 	AttributionHistory []*AttributionEvent `json:"attribution_history,omitempty"`
+	// ReferredBy holds the value of the referred_by edge.
+	ReferredBy *Customer `json:"referred_by,omitempty"`
+	// the customers this one referred (老带新), each with their stage: what referral rewards are computed from
+	Referrals []*Customer `json:"referrals,omitempty"`
+	// consent to be contacted, given, changed and withdrawn (PIPL); read as consentHistory, newest first
+	ConsentEvents []*ConsentEvent `json:"consent_events,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [8]bool
+	loadedTypes [11]bool
 	// totalCount holds the count of the edges above.
-	totalCount [8]map[string]int
+	totalCount [10]map[string]int
 
 	namedVisits             map[string][]*Visit
 	namedDeals              map[string][]*Deal
 	namedComplaints         map[string][]*Complaint
 	namedHeldUnits          map[string][]*Unit
 	namedAttributionHistory map[string][]*AttributionEvent
+	namedReferrals          map[string][]*Customer
+	namedConsentEvents      map[string][]*ConsentEvent
 }
 
 // ProjectOrErr returns the Project value or an error if the edge
@@ -202,12 +212,41 @@ func (e CustomerEdges) AttributionHistoryOrErr() ([]*AttributionEvent, error) {
 	return nil, &NotLoadedError{edge: "attribution_history"}
 }
 
+// ReferredByOrErr returns the ReferredBy value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e CustomerEdges) ReferredByOrErr() (*Customer, error) {
+	if e.ReferredBy != nil {
+		return e.ReferredBy, nil
+	} else if e.loadedTypes[8] {
+		return nil, &NotFoundError{label: customer.Label}
+	}
+	return nil, &NotLoadedError{edge: "referred_by"}
+}
+
+// ReferralsOrErr returns the Referrals value or an error if the edge
+// was not loaded in eager-loading.
+func (e CustomerEdges) ReferralsOrErr() ([]*Customer, error) {
+	if e.loadedTypes[9] {
+		return e.Referrals, nil
+	}
+	return nil, &NotLoadedError{edge: "referrals"}
+}
+
+// ConsentEventsOrErr returns the ConsentEvents value or an error if the edge
+// was not loaded in eager-loading.
+func (e CustomerEdges) ConsentEventsOrErr() ([]*ConsentEvent, error) {
+	if e.loadedTypes[10] {
+		return e.ConsentEvents, nil
+	}
+	return nil, &NotLoadedError{edge: "consent_events"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Customer) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case customer.FieldOwnerID:
+		case customer.FieldOwnerID, customer.FieldReferredByID:
 			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case customer.FieldWantedBedrooms, customer.FieldFocusFactors, customer.FieldConsentChannels, customer.FieldTags:
 			values[i] = new([]byte)
@@ -297,7 +336,8 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field occupation", values[i])
 			} else if value.Valid {
-				_m.Occupation = value.String
+				_m.Occupation = new(string)
+				*_m.Occupation = value.String
 			}
 		case customer.FieldFamilyStructure:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -458,6 +498,13 @@ func (_m *Customer) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Notes = value.String
 			}
+		case customer.FieldReferredByID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field referred_by_id", values[i])
+			} else if value.Valid {
+				_m.ReferredByID = new(pulid.ID)
+				*_m.ReferredByID = *value.S.(*pulid.ID)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -511,6 +558,21 @@ func (_m *Customer) QueryAttributionHistory() *AttributionEventQuery {
 	return NewCustomerClient(_m.config).QueryAttributionHistory(_m)
 }
 
+// QueryReferredBy queries the "referred_by" edge of the Customer entity.
+func (_m *Customer) QueryReferredBy() *CustomerQuery {
+	return NewCustomerClient(_m.config).QueryReferredBy(_m)
+}
+
+// QueryReferrals queries the "referrals" edge of the Customer entity.
+func (_m *Customer) QueryReferrals() *CustomerQuery {
+	return NewCustomerClient(_m.config).QueryReferrals(_m)
+}
+
+// QueryConsentEvents queries the "consent_events" edge of the Customer entity.
+func (_m *Customer) QueryConsentEvents() *ConsentEventQuery {
+	return NewCustomerClient(_m.config).QueryConsentEvents(_m)
+}
+
 // Update returns a builder for updating this Customer.
 // Note that you need to call Customer.Unwrap() before calling this method if this Customer
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -560,8 +622,10 @@ func (_m *Customer) String() string {
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("occupation=")
-	builder.WriteString(_m.Occupation)
+	if v := _m.Occupation; v != nil {
+		builder.WriteString("occupation=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.FamilyStructure; v != nil {
 		builder.WriteString("family_structure=")
@@ -657,6 +721,11 @@ func (_m *Customer) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("notes=")
 	builder.WriteString(_m.Notes)
+	builder.WriteString(", ")
+	if v := _m.ReferredByID; v != nil {
+		builder.WriteString("referred_by_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -778,6 +847,54 @@ func (_m *Customer) appendNamedAttributionHistory(name string, edges ...*Attribu
 		_m.Edges.namedAttributionHistory[name] = []*AttributionEvent{}
 	} else {
 		_m.Edges.namedAttributionHistory[name] = append(_m.Edges.namedAttributionHistory[name], edges...)
+	}
+}
+
+// NamedReferrals returns the Referrals named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Customer) NamedReferrals(name string) ([]*Customer, error) {
+	if _m.Edges.namedReferrals == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReferrals[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Customer) appendNamedReferrals(name string, edges ...*Customer) {
+	if _m.Edges.namedReferrals == nil {
+		_m.Edges.namedReferrals = make(map[string][]*Customer)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReferrals[name] = []*Customer{}
+	} else {
+		_m.Edges.namedReferrals[name] = append(_m.Edges.namedReferrals[name], edges...)
+	}
+}
+
+// NamedConsentEvents returns the ConsentEvents named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Customer) NamedConsentEvents(name string) ([]*ConsentEvent, error) {
+	if _m.Edges.namedConsentEvents == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedConsentEvents[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Customer) appendNamedConsentEvents(name string, edges ...*ConsentEvent) {
+	if _m.Edges.namedConsentEvents == nil {
+		_m.Edges.namedConsentEvents = make(map[string][]*ConsentEvent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedConsentEvents[name] = []*ConsentEvent{}
+	} else {
+		_m.Edges.namedConsentEvents[name] = append(_m.Edges.namedConsentEvents[name], edges...)
 	}
 }
 

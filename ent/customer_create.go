@@ -7,6 +7,7 @@ import (
 	"errors"
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
@@ -409,6 +410,20 @@ func (_c *CustomerCreate) SetNillableNotes(v *string) *CustomerCreate {
 	return _c
 }
 
+// SetReferredByID sets the "referred_by_id" field.
+func (_c *CustomerCreate) SetReferredByID(v pulid.ID) *CustomerCreate {
+	_c.mutation.SetReferredByID(v)
+	return _c
+}
+
+// SetNillableReferredByID sets the "referred_by_id" field if the given value is not nil.
+func (_c *CustomerCreate) SetNillableReferredByID(v *pulid.ID) *CustomerCreate {
+	if v != nil {
+		_c.SetReferredByID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CustomerCreate) SetID(v pulid.ID) *CustomerCreate {
 	_c.mutation.SetID(v)
@@ -525,6 +540,41 @@ func (_c *CustomerCreate) AddAttributionHistory(v ...*AttributionEvent) *Custome
 		ids[i] = v[i].ID
 	}
 	return _c.AddAttributionHistoryIDs(ids...)
+}
+
+// SetReferredBy sets the "referred_by" edge to the Customer entity.
+func (_c *CustomerCreate) SetReferredBy(v *Customer) *CustomerCreate {
+	return _c.SetReferredByID(v.ID)
+}
+
+// AddReferralIDs adds the "referrals" edge to the Customer entity by IDs.
+func (_c *CustomerCreate) AddReferralIDs(ids ...pulid.ID) *CustomerCreate {
+	_c.mutation.AddReferralIDs(ids...)
+	return _c
+}
+
+// AddReferrals adds the "referrals" edges to the Customer entity.
+func (_c *CustomerCreate) AddReferrals(v ...*Customer) *CustomerCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReferralIDs(ids...)
+}
+
+// AddConsentEventIDs adds the "consent_events" edge to the ConsentEvent entity by IDs.
+func (_c *CustomerCreate) AddConsentEventIDs(ids ...pulid.ID) *CustomerCreate {
+	_c.mutation.AddConsentEventIDs(ids...)
+	return _c
+}
+
+// AddConsentEvents adds the "consent_events" edges to the ConsentEvent entity.
+func (_c *CustomerCreate) AddConsentEvents(v ...*ConsentEvent) *CustomerCreate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddConsentEventIDs(ids...)
 }
 
 // Mutation returns the CustomerMutation object of the builder.
@@ -798,7 +848,7 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Occupation(); ok {
 		_spec.SetField(customer.FieldOccupation, field.TypeString, value)
-		_node.Occupation = value
+		_node.Occupation = &value
 	}
 	if value, ok := _c.mutation.FamilyStructure(); ok {
 		_spec.SetField(customer.FieldFamilyStructure, field.TypeEnum, value)
@@ -1011,6 +1061,55 @@ func (_c *CustomerCreate) createSpec() (*Customer, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReferredByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ReferredByID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReferralsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ConsentEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -1589,6 +1688,24 @@ func (u *CustomerUpsert) UpdateNotes() *CustomerUpsert {
 // ClearNotes clears the value of the "notes" field.
 func (u *CustomerUpsert) ClearNotes() *CustomerUpsert {
 	u.SetNull(customer.FieldNotes)
+	return u
+}
+
+// SetReferredByID sets the "referred_by_id" field.
+func (u *CustomerUpsert) SetReferredByID(v pulid.ID) *CustomerUpsert {
+	u.Set(customer.FieldReferredByID, v)
+	return u
+}
+
+// UpdateReferredByID sets the "referred_by_id" field to the value that was provided on create.
+func (u *CustomerUpsert) UpdateReferredByID() *CustomerUpsert {
+	u.SetExcluded(customer.FieldReferredByID)
+	return u
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (u *CustomerUpsert) ClearReferredByID() *CustomerUpsert {
+	u.SetNull(customer.FieldReferredByID)
 	return u
 }
 
@@ -2249,6 +2366,27 @@ func (u *CustomerUpsertOne) UpdateNotes() *CustomerUpsertOne {
 func (u *CustomerUpsertOne) ClearNotes() *CustomerUpsertOne {
 	return u.Update(func(s *CustomerUpsert) {
 		s.ClearNotes()
+	})
+}
+
+// SetReferredByID sets the "referred_by_id" field.
+func (u *CustomerUpsertOne) SetReferredByID(v pulid.ID) *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetReferredByID(v)
+	})
+}
+
+// UpdateReferredByID sets the "referred_by_id" field to the value that was provided on create.
+func (u *CustomerUpsertOne) UpdateReferredByID() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateReferredByID()
+	})
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (u *CustomerUpsertOne) ClearReferredByID() *CustomerUpsertOne {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearReferredByID()
 	})
 }
 
@@ -3076,6 +3214,27 @@ func (u *CustomerUpsertBulk) UpdateNotes() *CustomerUpsertBulk {
 func (u *CustomerUpsertBulk) ClearNotes() *CustomerUpsertBulk {
 	return u.Update(func(s *CustomerUpsert) {
 		s.ClearNotes()
+	})
+}
+
+// SetReferredByID sets the "referred_by_id" field.
+func (u *CustomerUpsertBulk) SetReferredByID(v pulid.ID) *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.SetReferredByID(v)
+	})
+}
+
+// UpdateReferredByID sets the "referred_by_id" field to the value that was provided on create.
+func (u *CustomerUpsertBulk) UpdateReferredByID() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.UpdateReferredByID()
+	})
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (u *CustomerUpsertBulk) ClearReferredByID() *CustomerUpsertBulk {
+	return u.Update(func(s *CustomerUpsert) {
+		s.ClearReferredByID()
 	})
 }
 

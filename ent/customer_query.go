@@ -8,6 +8,7 @@ import (
 	"errors"
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
@@ -41,6 +42,9 @@ type CustomerQuery struct {
 	withHeldUnits               *UnitQuery
 	withLogin                   *UserQuery
 	withAttributionHistory      *AttributionEventQuery
+	withReferredBy              *CustomerQuery
+	withReferrals               *CustomerQuery
+	withConsentEvents           *ConsentEventQuery
 	loadTotal                   []func(context.Context, []*Customer) error
 	modifiers                   []func(*sql.Selector)
 	withNamedVisits             map[string]*VisitQuery
@@ -48,6 +52,8 @@ type CustomerQuery struct {
 	withNamedComplaints         map[string]*ComplaintQuery
 	withNamedHeldUnits          map[string]*UnitQuery
 	withNamedAttributionHistory map[string]*AttributionEventQuery
+	withNamedReferrals          map[string]*CustomerQuery
+	withNamedConsentEvents      map[string]*ConsentEventQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -260,6 +266,72 @@ func (_q *CustomerQuery) QueryAttributionHistory() *AttributionEventQuery {
 	return query
 }
 
+// QueryReferredBy chains the current query on the "referred_by" edge.
+func (_q *CustomerQuery) QueryReferredBy() *CustomerQuery {
+	query := (&CustomerClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, customer.ReferredByTable, customer.ReferredByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReferrals chains the current query on the "referrals" edge.
+func (_q *CustomerQuery) QueryReferrals() *CustomerQuery {
+	query := (&CustomerClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.ReferralsTable, customer.ReferralsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryConsentEvents chains the current query on the "consent_events" edge.
+func (_q *CustomerQuery) QueryConsentEvents() *ConsentEventQuery {
+	query := (&ConsentEventClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(customer.Table, customer.FieldID, selector),
+			sqlgraph.To(consentevent.Table, consentevent.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, customer.ConsentEventsTable, customer.ConsentEventsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first Customer entity from the query.
 // Returns a *NotFoundError when no Customer was found.
 func (_q *CustomerQuery) First(ctx context.Context) (*Customer, error) {
@@ -460,6 +532,9 @@ func (_q *CustomerQuery) Clone() *CustomerQuery {
 		withHeldUnits:          _q.withHeldUnits.Clone(),
 		withLogin:              _q.withLogin.Clone(),
 		withAttributionHistory: _q.withAttributionHistory.Clone(),
+		withReferredBy:         _q.withReferredBy.Clone(),
+		withReferrals:          _q.withReferrals.Clone(),
+		withConsentEvents:      _q.withConsentEvents.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -555,6 +630,39 @@ func (_q *CustomerQuery) WithAttributionHistory(opts ...func(*AttributionEventQu
 	return _q
 }
 
+// WithReferredBy tells the query-builder to eager-load the nodes that are connected to
+// the "referred_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithReferredBy(opts ...func(*CustomerQuery)) *CustomerQuery {
+	query := (&CustomerClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReferredBy = query
+	return _q
+}
+
+// WithReferrals tells the query-builder to eager-load the nodes that are connected to
+// the "referrals" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithReferrals(opts ...func(*CustomerQuery)) *CustomerQuery {
+	query := (&CustomerClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReferrals = query
+	return _q
+}
+
+// WithConsentEvents tells the query-builder to eager-load the nodes that are connected to
+// the "consent_events" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithConsentEvents(opts ...func(*ConsentEventQuery)) *CustomerQuery {
+	query := (&ConsentEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withConsentEvents = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -639,7 +747,7 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 	var (
 		nodes       = []*Customer{}
 		_spec       = _q.querySpec()
-		loadedTypes = [8]bool{
+		loadedTypes = [11]bool{
 			_q.withProject != nil,
 			_q.withOwner != nil,
 			_q.withVisits != nil,
@@ -648,6 +756,9 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			_q.withHeldUnits != nil,
 			_q.withLogin != nil,
 			_q.withAttributionHistory != nil,
+			_q.withReferredBy != nil,
+			_q.withReferrals != nil,
+			_q.withConsentEvents != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -726,6 +837,26 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 			return nil, err
 		}
 	}
+	if query := _q.withReferredBy; query != nil {
+		if err := _q.loadReferredBy(ctx, query, nodes, nil,
+			func(n *Customer, e *Customer) { n.Edges.ReferredBy = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReferrals; query != nil {
+		if err := _q.loadReferrals(ctx, query, nodes,
+			func(n *Customer) { n.Edges.Referrals = []*Customer{} },
+			func(n *Customer, e *Customer) { n.Edges.Referrals = append(n.Edges.Referrals, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withConsentEvents; query != nil {
+		if err := _q.loadConsentEvents(ctx, query, nodes,
+			func(n *Customer) { n.Edges.ConsentEvents = []*ConsentEvent{} },
+			func(n *Customer, e *ConsentEvent) { n.Edges.ConsentEvents = append(n.Edges.ConsentEvents, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedVisits {
 		if err := _q.loadVisits(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedVisits(name) },
@@ -758,6 +889,20 @@ func (_q *CustomerQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cus
 		if err := _q.loadAttributionHistory(ctx, query, nodes,
 			func(n *Customer) { n.appendNamedAttributionHistory(name) },
 			func(n *Customer, e *AttributionEvent) { n.appendNamedAttributionHistory(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReferrals {
+		if err := _q.loadReferrals(ctx, query, nodes,
+			func(n *Customer) { n.appendNamedReferrals(name) },
+			func(n *Customer, e *Customer) { n.appendNamedReferrals(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedConsentEvents {
+		if err := _q.loadConsentEvents(ctx, query, nodes,
+			func(n *Customer) { n.appendNamedConsentEvents(name) },
+			func(n *Customer, e *ConsentEvent) { n.appendNamedConsentEvents(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -1013,6 +1158,101 @@ func (_q *CustomerQuery) loadAttributionHistory(ctx context.Context, query *Attr
 	}
 	return nil
 }
+func (_q *CustomerQuery) loadReferredBy(ctx context.Context, query *CustomerQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *Customer)) error {
+	ids := make([]pulid.ID, 0, len(nodes))
+	nodeids := make(map[pulid.ID][]*Customer)
+	for i := range nodes {
+		if nodes[i].ReferredByID == nil {
+			continue
+		}
+		fk := *nodes[i].ReferredByID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(customer.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "referred_by_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *CustomerQuery) loadReferrals(ctx context.Context, query *CustomerQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *Customer)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Customer)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(customer.FieldReferredByID)
+	}
+	query.Where(predicate.Customer(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(customer.ReferralsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ReferredByID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "referred_by_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "referred_by_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *CustomerQuery) loadConsentEvents(ctx context.Context, query *ConsentEventQuery, nodes []*Customer, init func(*Customer), assign func(*Customer, *ConsentEvent)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[pulid.ID]*Customer)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(consentevent.FieldCustomerID)
+	}
+	query.Where(predicate.ConsentEvent(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(customer.ConsentEventsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.CustomerID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "customer_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *CustomerQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1047,6 +1287,9 @@ func (_q *CustomerQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withOwner != nil {
 			_spec.Node.AddColumnOnce(customer.FieldOwnerID)
+		}
+		if _q.withReferredBy != nil {
+			_spec.Node.AddColumnOnce(customer.FieldReferredByID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
@@ -1206,6 +1449,34 @@ func (_q *CustomerQuery) WithNamedAttributionHistory(name string, opts ...func(*
 		_q.withNamedAttributionHistory = make(map[string]*AttributionEventQuery)
 	}
 	_q.withNamedAttributionHistory[name] = query
+	return _q
+}
+
+// WithNamedReferrals tells the query-builder to eager-load the nodes that are connected to the "referrals"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithNamedReferrals(name string, opts ...func(*CustomerQuery)) *CustomerQuery {
+	query := (&CustomerClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReferrals == nil {
+		_q.withNamedReferrals = make(map[string]*CustomerQuery)
+	}
+	_q.withNamedReferrals[name] = query
+	return _q
+}
+
+// WithNamedConsentEvents tells the query-builder to eager-load the nodes that are connected to the "consent_events"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *CustomerQuery) WithNamedConsentEvents(name string, opts ...func(*ConsentEventQuery)) *CustomerQuery {
+	query := (&ConsentEventClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedConsentEvents == nil {
+		_q.withNamedConsentEvents = make(map[string]*ConsentEventQuery)
+	}
+	_q.withNamedConsentEvents[name] = query
 	return _q
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
@@ -612,6 +613,26 @@ func (_u *CustomerUpdate) ClearNotes() *CustomerUpdate {
 	return _u
 }
 
+// SetReferredByID sets the "referred_by_id" field.
+func (_u *CustomerUpdate) SetReferredByID(v pulid.ID) *CustomerUpdate {
+	_u.mutation.SetReferredByID(v)
+	return _u
+}
+
+// SetNillableReferredByID sets the "referred_by_id" field if the given value is not nil.
+func (_u *CustomerUpdate) SetNillableReferredByID(v *pulid.ID) *CustomerUpdate {
+	if v != nil {
+		_u.SetReferredByID(*v)
+	}
+	return _u
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (_u *CustomerUpdate) ClearReferredByID() *CustomerUpdate {
+	_u.mutation.ClearReferredByID()
+	return _u
+}
+
 // SetProject sets the "project" edge to the Project entity.
 func (_u *CustomerUpdate) SetProject(v *Project) *CustomerUpdate {
 	return _u.SetProjectID(v.ID)
@@ -714,6 +735,41 @@ func (_u *CustomerUpdate) AddAttributionHistory(v ...*AttributionEvent) *Custome
 		ids[i] = v[i].ID
 	}
 	return _u.AddAttributionHistoryIDs(ids...)
+}
+
+// SetReferredBy sets the "referred_by" edge to the Customer entity.
+func (_u *CustomerUpdate) SetReferredBy(v *Customer) *CustomerUpdate {
+	return _u.SetReferredByID(v.ID)
+}
+
+// AddReferralIDs adds the "referrals" edge to the Customer entity by IDs.
+func (_u *CustomerUpdate) AddReferralIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.AddReferralIDs(ids...)
+	return _u
+}
+
+// AddReferrals adds the "referrals" edges to the Customer entity.
+func (_u *CustomerUpdate) AddReferrals(v ...*Customer) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReferralIDs(ids...)
+}
+
+// AddConsentEventIDs adds the "consent_events" edge to the ConsentEvent entity by IDs.
+func (_u *CustomerUpdate) AddConsentEventIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.AddConsentEventIDs(ids...)
+	return _u
+}
+
+// AddConsentEvents adds the "consent_events" edges to the ConsentEvent entity.
+func (_u *CustomerUpdate) AddConsentEvents(v ...*ConsentEvent) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddConsentEventIDs(ids...)
 }
 
 // Mutation returns the CustomerMutation object of the builder.
@@ -842,6 +898,54 @@ func (_u *CustomerUpdate) RemoveAttributionHistory(v ...*AttributionEvent) *Cust
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAttributionHistoryIDs(ids...)
+}
+
+// ClearReferredBy clears the "referred_by" edge to the Customer entity.
+func (_u *CustomerUpdate) ClearReferredBy() *CustomerUpdate {
+	_u.mutation.ClearReferredBy()
+	return _u
+}
+
+// ClearReferrals clears all "referrals" edges to the Customer entity.
+func (_u *CustomerUpdate) ClearReferrals() *CustomerUpdate {
+	_u.mutation.ClearReferrals()
+	return _u
+}
+
+// RemoveReferralIDs removes the "referrals" edge to Customer entities by IDs.
+func (_u *CustomerUpdate) RemoveReferralIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.RemoveReferralIDs(ids...)
+	return _u
+}
+
+// RemoveReferrals removes "referrals" edges to Customer entities.
+func (_u *CustomerUpdate) RemoveReferrals(v ...*Customer) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReferralIDs(ids...)
+}
+
+// ClearConsentEvents clears all "consent_events" edges to the ConsentEvent entity.
+func (_u *CustomerUpdate) ClearConsentEvents() *CustomerUpdate {
+	_u.mutation.ClearConsentEvents()
+	return _u
+}
+
+// RemoveConsentEventIDs removes the "consent_events" edge to ConsentEvent entities by IDs.
+func (_u *CustomerUpdate) RemoveConsentEventIDs(ids ...pulid.ID) *CustomerUpdate {
+	_u.mutation.RemoveConsentEventIDs(ids...)
+	return _u
+}
+
+// RemoveConsentEvents removes "consent_events" edges to ConsentEvent entities.
+func (_u *CustomerUpdate) RemoveConsentEvents(v ...*ConsentEvent) *CustomerUpdate {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveConsentEventIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1488,6 +1592,125 @@ func (_u *CustomerUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ReferredByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReferredByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReferralsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReferralsIDs(); len(nodes) > 0 && !_u.mutation.ReferralsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReferralsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ConsentEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedConsentEventsIDs(); len(nodes) > 0 && !_u.mutation.ConsentEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ConsentEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -2082,6 +2305,26 @@ func (_u *CustomerUpdateOne) ClearNotes() *CustomerUpdateOne {
 	return _u
 }
 
+// SetReferredByID sets the "referred_by_id" field.
+func (_u *CustomerUpdateOne) SetReferredByID(v pulid.ID) *CustomerUpdateOne {
+	_u.mutation.SetReferredByID(v)
+	return _u
+}
+
+// SetNillableReferredByID sets the "referred_by_id" field if the given value is not nil.
+func (_u *CustomerUpdateOne) SetNillableReferredByID(v *pulid.ID) *CustomerUpdateOne {
+	if v != nil {
+		_u.SetReferredByID(*v)
+	}
+	return _u
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (_u *CustomerUpdateOne) ClearReferredByID() *CustomerUpdateOne {
+	_u.mutation.ClearReferredByID()
+	return _u
+}
+
 // SetProject sets the "project" edge to the Project entity.
 func (_u *CustomerUpdateOne) SetProject(v *Project) *CustomerUpdateOne {
 	return _u.SetProjectID(v.ID)
@@ -2184,6 +2427,41 @@ func (_u *CustomerUpdateOne) AddAttributionHistory(v ...*AttributionEvent) *Cust
 		ids[i] = v[i].ID
 	}
 	return _u.AddAttributionHistoryIDs(ids...)
+}
+
+// SetReferredBy sets the "referred_by" edge to the Customer entity.
+func (_u *CustomerUpdateOne) SetReferredBy(v *Customer) *CustomerUpdateOne {
+	return _u.SetReferredByID(v.ID)
+}
+
+// AddReferralIDs adds the "referrals" edge to the Customer entity by IDs.
+func (_u *CustomerUpdateOne) AddReferralIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.AddReferralIDs(ids...)
+	return _u
+}
+
+// AddReferrals adds the "referrals" edges to the Customer entity.
+func (_u *CustomerUpdateOne) AddReferrals(v ...*Customer) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReferralIDs(ids...)
+}
+
+// AddConsentEventIDs adds the "consent_events" edge to the ConsentEvent entity by IDs.
+func (_u *CustomerUpdateOne) AddConsentEventIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.AddConsentEventIDs(ids...)
+	return _u
+}
+
+// AddConsentEvents adds the "consent_events" edges to the ConsentEvent entity.
+func (_u *CustomerUpdateOne) AddConsentEvents(v ...*ConsentEvent) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddConsentEventIDs(ids...)
 }
 
 // Mutation returns the CustomerMutation object of the builder.
@@ -2312,6 +2590,54 @@ func (_u *CustomerUpdateOne) RemoveAttributionHistory(v ...*AttributionEvent) *C
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveAttributionHistoryIDs(ids...)
+}
+
+// ClearReferredBy clears the "referred_by" edge to the Customer entity.
+func (_u *CustomerUpdateOne) ClearReferredBy() *CustomerUpdateOne {
+	_u.mutation.ClearReferredBy()
+	return _u
+}
+
+// ClearReferrals clears all "referrals" edges to the Customer entity.
+func (_u *CustomerUpdateOne) ClearReferrals() *CustomerUpdateOne {
+	_u.mutation.ClearReferrals()
+	return _u
+}
+
+// RemoveReferralIDs removes the "referrals" edge to Customer entities by IDs.
+func (_u *CustomerUpdateOne) RemoveReferralIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.RemoveReferralIDs(ids...)
+	return _u
+}
+
+// RemoveReferrals removes "referrals" edges to Customer entities.
+func (_u *CustomerUpdateOne) RemoveReferrals(v ...*Customer) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReferralIDs(ids...)
+}
+
+// ClearConsentEvents clears all "consent_events" edges to the ConsentEvent entity.
+func (_u *CustomerUpdateOne) ClearConsentEvents() *CustomerUpdateOne {
+	_u.mutation.ClearConsentEvents()
+	return _u
+}
+
+// RemoveConsentEventIDs removes the "consent_events" edge to ConsentEvent entities by IDs.
+func (_u *CustomerUpdateOne) RemoveConsentEventIDs(ids ...pulid.ID) *CustomerUpdateOne {
+	_u.mutation.RemoveConsentEventIDs(ids...)
+	return _u
+}
+
+// RemoveConsentEvents removes "consent_events" edges to ConsentEvent entities.
+func (_u *CustomerUpdateOne) RemoveConsentEvents(v ...*ConsentEvent) *CustomerUpdateOne {
+	ids := make([]pulid.ID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveConsentEventIDs(ids...)
 }
 
 // Where appends a list predicates to the CustomerUpdate builder.
@@ -2981,6 +3307,125 @@ func (_u *CustomerUpdateOne) sqlSave(ctx context.Context) (_node *Customer, err 
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(attributionevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReferredByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReferredByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReferralsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReferralsIDs(); len(nodes) > 0 && !_u.mutation.ReferralsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReferralsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(customer.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ConsentEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedConsentEventsIDs(); len(nodes) > 0 && !_u.mutation.ConsentEventsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ConsentEventsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(consentevent.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -97,6 +98,7 @@ func checkColumn(t, c string) error {
 			complaint.Table:        complaint.ValidColumn,
 			complaintevent.Table:   complaintevent.ValidColumn,
 			complaintphoto.Table:   complaintphoto.ValidColumn,
+			consentevent.Table:     consentevent.ValidColumn,
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,

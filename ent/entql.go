@@ -11,6 +11,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -30,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -216,6 +217,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   consentevent.Table,
+			Columns: consentevent.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: consentevent.FieldID,
+			},
+		},
+		Type: "ConsentEvent",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			consentevent.FieldCustomerID:   {Type: field.TypeString, Column: consentevent.FieldCustomerID},
+			consentevent.FieldKind:         {Type: field.TypeEnum, Column: consentevent.FieldKind},
+			consentevent.FieldConsent:      {Type: field.TypeBool, Column: consentevent.FieldConsent},
+			consentevent.FieldChannels:     {Type: field.TypeJSON, Column: consentevent.FieldChannels},
+			consentevent.FieldNote:         {Type: field.TypeString, Column: consentevent.FieldNote},
+			consentevent.FieldRecordedByID: {Type: field.TypeString, Column: consentevent.FieldRecordedByID},
+			consentevent.FieldCreatedAt:    {Type: field.TypeTime, Column: consentevent.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customer.Table,
 			Columns: customer.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -257,9 +278,10 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldConsentChannels:    {Type: field.TypeJSON, Column: customer.FieldConsentChannels},
 			customer.FieldTags:               {Type: field.TypeJSON, Column: customer.FieldTags},
 			customer.FieldNotes:              {Type: field.TypeString, Column: customer.FieldNotes},
+			customer.FieldReferredByID:       {Type: field.TypeString, Column: customer.FieldReferredByID},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deal.Table,
 			Columns: deal.Columns,
@@ -287,7 +309,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deal.FieldCancelReason:  {Type: field.TypeString, Column: deal.FieldCancelReason},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -307,7 +329,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   pricechange.Table,
 			Columns: pricechange.Columns,
@@ -327,7 +349,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -357,7 +379,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -377,7 +399,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -409,7 +431,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -432,7 +454,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -675,6 +697,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Complaint",
 	)
 	graph.MustAddE(
+		"customer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   consentevent.CustomerTable,
+			Columns: []string{consentevent.CustomerColumn},
+			Bidi:    false,
+		},
+		"ConsentEvent",
+		"Customer",
+	)
+	graph.MustAddE(
+		"recorded_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   consentevent.RecordedByTable,
+			Columns: []string{consentevent.RecordedByColumn},
+			Bidi:    false,
+		},
+		"ConsentEvent",
+		"User",
+	)
+	graph.MustAddE(
 		"project",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -769,6 +815,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Customer",
 		"AttributionEvent",
+	)
+	graph.MustAddE(
+		"referred_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   customer.ReferredByTable,
+			Columns: []string{customer.ReferredByColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"Customer",
+	)
+	graph.MustAddE(
+		"referrals",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ReferralsTable,
+			Columns: []string{customer.ReferralsColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"Customer",
+	)
+	graph.MustAddE(
+		"consent_events",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   customer.ConsentEventsTable,
+			Columns: []string{customer.ConsentEventsColumn},
+			Bidi:    false,
+		},
+		"Customer",
+		"ConsentEvent",
 	)
 	graph.MustAddE(
 		"unit",
@@ -2203,6 +2285,109 @@ func (f *ComplaintPhotoFilter) WhereHasComplaintWith(preds ...predicate.Complain
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ConsentEventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConsentEventQuery builder.
+func (_q *ConsentEventQuery) Filter() *ConsentEventFilter {
+	return &ConsentEventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConsentEventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConsentEventMutation builder.
+func (m *ConsentEventMutation) Filter() *ConsentEventFilter {
+	return &ConsentEventFilter{config: m.config, predicateAdder: m}
+}
+
+// ConsentEventFilter provides a generic filtering capability at runtime for ConsentEventQuery.
+type ConsentEventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConsentEventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ConsentEventFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(consentevent.FieldID))
+}
+
+// WhereCustomerID applies the entql string predicate on the customer_id field.
+func (f *ConsentEventFilter) WhereCustomerID(p entql.StringP) {
+	f.Where(p.Field(consentevent.FieldCustomerID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *ConsentEventFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(consentevent.FieldKind))
+}
+
+// WhereConsent applies the entql bool predicate on the consent field.
+func (f *ConsentEventFilter) WhereConsent(p entql.BoolP) {
+	f.Where(p.Field(consentevent.FieldConsent))
+}
+
+// WhereChannels applies the entql json.RawMessage predicate on the channels field.
+func (f *ConsentEventFilter) WhereChannels(p entql.BytesP) {
+	f.Where(p.Field(consentevent.FieldChannels))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *ConsentEventFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(consentevent.FieldNote))
+}
+
+// WhereRecordedByID applies the entql string predicate on the recorded_by_id field.
+func (f *ConsentEventFilter) WhereRecordedByID(p entql.StringP) {
+	f.Where(p.Field(consentevent.FieldRecordedByID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConsentEventFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(consentevent.FieldCreatedAt))
+}
+
+// WhereHasCustomer applies a predicate to check if query has an edge customer.
+func (f *ConsentEventFilter) WhereHasCustomer() {
+	f.Where(entql.HasEdge("customer"))
+}
+
+// WhereHasCustomerWith applies a predicate to check if query has an edge customer with a given conditions (other predicates).
+func (f *ConsentEventFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("customer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRecordedBy applies a predicate to check if query has an edge recorded_by.
+func (f *ConsentEventFilter) WhereHasRecordedBy() {
+	f.Where(entql.HasEdge("recorded_by"))
+}
+
+// WhereHasRecordedByWith applies a predicate to check if query has an edge recorded_by with a given conditions (other predicates).
+func (f *ConsentEventFilter) WhereHasRecordedByWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("recorded_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CustomerQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2231,7 +2416,7 @@ type CustomerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2402,6 +2587,11 @@ func (f *CustomerFilter) WhereNotes(p entql.StringP) {
 	f.Where(p.Field(customer.FieldNotes))
 }
 
+// WhereReferredByID applies the entql string predicate on the referred_by_id field.
+func (f *CustomerFilter) WhereReferredByID(p entql.StringP) {
+	f.Where(p.Field(customer.FieldReferredByID))
+}
+
 // WhereHasProject applies a predicate to check if query has an edge project.
 func (f *CustomerFilter) WhereHasProject() {
 	f.Where(entql.HasEdge("project"))
@@ -2514,6 +2704,48 @@ func (f *CustomerFilter) WhereHasAttributionHistoryWith(preds ...predicate.Attri
 	})))
 }
 
+// WhereHasReferredBy applies a predicate to check if query has an edge referred_by.
+func (f *CustomerFilter) WhereHasReferredBy() {
+	f.Where(entql.HasEdge("referred_by"))
+}
+
+// WhereHasReferredByWith applies a predicate to check if query has an edge referred_by with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasReferredByWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("referred_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReferrals applies a predicate to check if query has an edge referrals.
+func (f *CustomerFilter) WhereHasReferrals() {
+	f.Where(entql.HasEdge("referrals"))
+}
+
+// WhereHasReferralsWith applies a predicate to check if query has an edge referrals with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasReferralsWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("referrals", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasConsentEvents applies a predicate to check if query has an edge consent_events.
+func (f *CustomerFilter) WhereHasConsentEvents() {
+	f.Where(entql.HasEdge("consent_events"))
+}
+
+// WhereHasConsentEventsWith applies a predicate to check if query has an edge consent_events with a given conditions (other predicates).
+func (f *CustomerFilter) WhereHasConsentEventsWith(preds ...predicate.ConsentEvent) {
+	f.Where(entql.HasEdgeWith("consent_events", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *DealQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2543,7 +2775,7 @@ type DealFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DealFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2714,7 +2946,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2789,7 +3021,7 @@ type PriceChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2892,7 +3124,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3129,7 +3361,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3218,7 +3450,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3465,7 +3697,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3709,7 +3941,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

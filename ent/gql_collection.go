@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/pricechange"
@@ -1396,6 +1397,130 @@ func newComplaintPhotoPaginateArgs(rv map[string]any) *complaintphotoPaginateArg
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ConsentEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*ConsentEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ConsentEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(consentevent.Columns))
+		selectedFields = []string{consentevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[consentevent.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldCustomerID)
+				fieldSeen[consentevent.FieldCustomerID] = struct{}{}
+			}
+
+		case "recordedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withRecordedBy = query
+			if _, ok := fieldSeen[consentevent.FieldRecordedByID]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldRecordedByID)
+				fieldSeen[consentevent.FieldRecordedByID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[consentevent.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldCustomerID)
+				fieldSeen[consentevent.FieldCustomerID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[consentevent.FieldKind]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldKind)
+				fieldSeen[consentevent.FieldKind] = struct{}{}
+			}
+		case "consent":
+			if _, ok := fieldSeen[consentevent.FieldConsent]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldConsent)
+				fieldSeen[consentevent.FieldConsent] = struct{}{}
+			}
+		case "channels":
+			if _, ok := fieldSeen[consentevent.FieldChannels]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldChannels)
+				fieldSeen[consentevent.FieldChannels] = struct{}{}
+			}
+		case "note":
+			if _, ok := fieldSeen[consentevent.FieldNote]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldNote)
+				fieldSeen[consentevent.FieldNote] = struct{}{}
+			}
+		case "recordedByID":
+			if _, ok := fieldSeen[consentevent.FieldRecordedByID]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldRecordedByID)
+				fieldSeen[consentevent.FieldRecordedByID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[consentevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, consentevent.FieldCreatedAt)
+				fieldSeen[consentevent.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type consenteventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ConsentEventPaginateOption
+}
+
+func newConsentEventPaginateArgs(rv map[string]any) *consenteventPaginateArgs {
+	args := &consenteventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *CustomerQuery) CollectFields(ctx context.Context, satisfies ...string) (*CustomerQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1756,6 +1881,112 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			_q.WithNamedAttributionHistory(alias, func(wq *AttributionEventQuery) {
 				*wq = *query
 			})
+
+		case "referredBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withReferredBy = query
+			if _, ok := fieldSeen[customer.FieldReferredByID]; !ok {
+				selectedFields = append(selectedFields, customer.FieldReferredByID)
+				fieldSeen[customer.FieldReferredByID] = struct{}{}
+			}
+
+		case "referrals":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			args := newCustomerPaginateArgs(fieldArgs(ctx, nil, path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newCustomerPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					if hasCollectedField(ctx, append(path, totalCountField)...) || ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+						query := query.Clone()
+						_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Customer) error {
+							ids := make([]driver.Value, len(nodes))
+							for i := range nodes {
+								ids[i] = nodes[i].ID
+							}
+							var v []struct {
+								NodeID pulid.ID `sql:"referred_by_id"`
+								Count  int      `sql:"count"`
+							}
+							query.Where(func(s *sql.Selector) {
+								s.Where(sql.InValues(s.C(customer.ReferralsColumn), ids...))
+							})
+							if err := query.GroupBy(customer.ReferralsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+								return err
+							}
+							m := make(map[pulid.ID]int, len(v))
+							for i := range v {
+								m[v[i].NodeID] = v[i].Count
+							}
+							for i := range nodes {
+								n := m[nodes[i].ID]
+								if nodes[i].Edges.totalCount[9] == nil {
+									nodes[i].Edges.totalCount[9] = make(map[string]int)
+								}
+								nodes[i].Edges.totalCount[9][alias] = n
+							}
+							return nil
+						})
+					}
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Customer) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Referrals)
+							if nodes[i].Edges.totalCount[9] == nil {
+								nodes[i].Edges.totalCount[9] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[9][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(customer.ReferralsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedReferrals(alias, func(wq *CustomerQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[customer.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, customer.FieldCreatedAt)
@@ -1947,6 +2178,25 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				fieldSeen[customer.FieldLastContactAt] = struct{}{}
 			}
 		case "sameAs":
+		case "consentHistory":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ConsentEventClient{config: _q.config}).Query()
+				desc  = []string{consentevent.FieldCreatedAt, consentevent.FieldID}
+			)
+			if err := query.collectField(ctx, false, opCtx, field, path, mayAddCondition(satisfies, consenteventImplementors)...); err != nil {
+				return err
+			}
+			if len(query.ctx.Fields) > 0 {
+				for _, c := range desc {
+					query.ctx.AppendFieldOnce(c)
+				}
+			}
+			query.modifiers = append(query.modifiers, latestPerRow(customer.ConsentEventsColumn, desc, 100, oneNode))
+			_q.WithNamedConsentEvents(alias, func(wq *ConsentEventQuery) {
+				*wq = *query
+			})
 		case "__typename":
 		default:
 			unknownSeen = true
@@ -4543,6 +4793,34 @@ func unmarshalArgs(ctx context.Context, whereInput any, args map[string]any) map
 	}
 
 	return args
+}
+
+// latestPerRow orders the rows of an edge loaded for its parents by the
+// columns desc, descending, and keeps at most limit of them per parent
+// (partition: the edge's foreign key), for the edges of gqlselect.Edges.
+// A modifier, it runs after the query's predicates (the parents' ids, the
+// privacy filter: sqlgraph applies modifiers last), so the window runs
+// over the rows asked for and readable, not over the whole table.
+func latestPerRow(partition string, desc []string, limit int, oneNode bool) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		if oneNode {
+			s.Limit(limit)
+		} else {
+			entgql.LimitPerRow(partition, limit, sql.ExprFunc(func(b *sql.Builder) {
+				for i, c := range desc {
+					if i > 0 {
+						b.Comma()
+					}
+					b.Ident(c).WriteString(" DESC")
+				}
+			}))(s)
+		}
+		terms := make([]string, len(desc))
+		for i, c := range desc {
+			terms[i] = sql.Desc(s.C(c))
+		}
+		s.OrderBy(terms...)
+	}
 }
 
 // mayAddCondition appends another type condition to the satisfies list

@@ -181,6 +181,22 @@ func (_m *ComplaintPhoto) Complaint(ctx context.Context) (*Complaint, error) {
 	return result, err
 }
 
+func (_m *ConsentEvent) Customer(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.CustomerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCustomer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ConsentEvent) RecordedBy(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.RecordedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRecordedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Customer) Project(ctx context.Context) (*Project, error) {
 	result, err := _m.Edges.ProjectOrErr()
 	if IsNotLoaded(err) {
@@ -287,6 +303,34 @@ func (_m *Customer) AttributionHistory(ctx context.Context) (result []*Attributi
 		result, err = _m.QueryAttributionHistory().All(ctx)
 	}
 	return result, err
+}
+
+func (_m *Customer) ReferredBy(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.ReferredByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryReferredBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Customer) Referrals(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*CustomerOrder,
+) (*CustomerConnection, error) {
+	opts := []CustomerPaginateOption{
+		WithCustomerOrder(orderBy),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[9][alias]
+	if nodes, err := _m.NamedReferrals(alias); err == nil || hasTotalCount {
+		pager, err := newCustomerPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &CustomerConnection{Edges: []*CustomerEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryReferrals().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *Deal) Unit(ctx context.Context) (*Unit, error) {

@@ -11,6 +11,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/pricechange"
@@ -65,6 +66,11 @@ var complaintphotoImplementors = []string{"ComplaintPhoto", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*ComplaintPhoto) IsNode() {}
+
+var consenteventImplementors = []string{"ConsentEvent", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ConsentEvent) IsNode() {}
 
 var customerImplementors = []string{"Customer", "Node"}
 
@@ -246,6 +252,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(complaintphoto.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, complaintphotoImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case consentevent.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.ConsentEvent.Query().
+			Where(consentevent.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, consenteventImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -514,6 +533,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.ComplaintPhoto.Query().
 			Where(complaintphoto.IDIn(ids...))
 		query, err := query.CollectFields(ctx, complaintphotoImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case consentevent.Table:
+		query := c.ConsentEvent.Query().
+			Where(consentevent.IDIn(ids...))
+		query, err := query.CollectFields(ctx, consenteventImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -51,6 +52,7 @@ const (
 	TypeComplaint        = "Complaint"
 	TypeComplaintEvent   = "ComplaintEvent"
 	TypeComplaintPhoto   = "ComplaintPhoto"
+	TypeConsentEvent     = "ConsentEvent"
 	TypeCustomer         = "Customer"
 	TypeDeal             = "Deal"
 	TypeIdempotencyKey   = "IdempotencyKey"
@@ -8337,6 +8339,839 @@ func (m *ComplaintPhotoMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ComplaintPhoto edge %s", name)
 }
 
+// ConsentEventMutation represents an operation that mutates the ConsentEvent nodes in the graph.
+type ConsentEventMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *pulid.ID
+	kind               *consentevent.Kind
+	consent            *bool
+	channels           *[]schematype.ContactChannel
+	appendchannels     []schematype.ContactChannel
+	note               *string
+	created_at         *time.Time
+	clearedFields      map[string]struct{}
+	customer           *pulid.ID
+	clearedcustomer    bool
+	recorded_by        *pulid.ID
+	clearedrecorded_by bool
+	done               bool
+	oldValue           func(context.Context) (*ConsentEvent, error)
+	predicates         []predicate.ConsentEvent
+}
+
+var _ ent.Mutation = (*ConsentEventMutation)(nil)
+
+// consenteventOption allows management of the mutation configuration using functional options.
+type consenteventOption func(*ConsentEventMutation)
+
+// newConsentEventMutation creates new mutation for the ConsentEvent entity.
+func newConsentEventMutation(c config, op Op, opts ...consenteventOption) *ConsentEventMutation {
+	m := &ConsentEventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeConsentEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withConsentEventID sets the ID field of the mutation.
+func withConsentEventID(id pulid.ID) consenteventOption {
+	return func(m *ConsentEventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ConsentEvent
+		)
+		m.oldValue = func(ctx context.Context) (*ConsentEvent, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ConsentEvent.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withConsentEvent sets the old ConsentEvent of the mutation.
+func withConsentEvent(node *ConsentEvent) consenteventOption {
+	return func(m *ConsentEventMutation) {
+		m.oldValue = func(context.Context) (*ConsentEvent, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ConsentEventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ConsentEventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ConsentEvent entities.
+func (m *ConsentEventMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ConsentEventMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ConsentEventMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ConsentEvent.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *ConsentEventMutation) SetCustomerID(pu pulid.ID) {
+	m.customer = &pu
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *ConsentEventMutation) CustomerID() (r pulid.ID, exists bool) {
+	v := m.customer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldCustomerID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *ConsentEventMutation) ResetCustomerID() {
+	m.customer = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *ConsentEventMutation) SetKind(c consentevent.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ConsentEventMutation) Kind() (r consentevent.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldKind(ctx context.Context) (v consentevent.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ConsentEventMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetConsent sets the "consent" field.
+func (m *ConsentEventMutation) SetConsent(b bool) {
+	m.consent = &b
+}
+
+// Consent returns the value of the "consent" field in the mutation.
+func (m *ConsentEventMutation) Consent() (r bool, exists bool) {
+	v := m.consent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsent returns the old "consent" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldConsent(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsent: %w", err)
+	}
+	return oldValue.Consent, nil
+}
+
+// ResetConsent resets all changes to the "consent" field.
+func (m *ConsentEventMutation) ResetConsent() {
+	m.consent = nil
+}
+
+// SetChannels sets the "channels" field.
+func (m *ConsentEventMutation) SetChannels(sc []schematype.ContactChannel) {
+	m.channels = &sc
+	m.appendchannels = nil
+}
+
+// Channels returns the value of the "channels" field in the mutation.
+func (m *ConsentEventMutation) Channels() (r []schematype.ContactChannel, exists bool) {
+	v := m.channels
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChannels returns the old "channels" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldChannels(ctx context.Context) (v []schematype.ContactChannel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChannels is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChannels requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChannels: %w", err)
+	}
+	return oldValue.Channels, nil
+}
+
+// AppendChannels adds sc to the "channels" field.
+func (m *ConsentEventMutation) AppendChannels(sc []schematype.ContactChannel) {
+	m.appendchannels = append(m.appendchannels, sc...)
+}
+
+// AppendedChannels returns the list of values that were appended to the "channels" field in this mutation.
+func (m *ConsentEventMutation) AppendedChannels() ([]schematype.ContactChannel, bool) {
+	if len(m.appendchannels) == 0 {
+		return nil, false
+	}
+	return m.appendchannels, true
+}
+
+// ClearChannels clears the value of the "channels" field.
+func (m *ConsentEventMutation) ClearChannels() {
+	m.channels = nil
+	m.appendchannels = nil
+	m.clearedFields[consentevent.FieldChannels] = struct{}{}
+}
+
+// ChannelsCleared returns if the "channels" field was cleared in this mutation.
+func (m *ConsentEventMutation) ChannelsCleared() bool {
+	_, ok := m.clearedFields[consentevent.FieldChannels]
+	return ok
+}
+
+// ResetChannels resets all changes to the "channels" field.
+func (m *ConsentEventMutation) ResetChannels() {
+	m.channels = nil
+	m.appendchannels = nil
+	delete(m.clearedFields, consentevent.FieldChannels)
+}
+
+// SetNote sets the "note" field.
+func (m *ConsentEventMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *ConsentEventMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ClearNote clears the value of the "note" field.
+func (m *ConsentEventMutation) ClearNote() {
+	m.note = nil
+	m.clearedFields[consentevent.FieldNote] = struct{}{}
+}
+
+// NoteCleared returns if the "note" field was cleared in this mutation.
+func (m *ConsentEventMutation) NoteCleared() bool {
+	_, ok := m.clearedFields[consentevent.FieldNote]
+	return ok
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *ConsentEventMutation) ResetNote() {
+	m.note = nil
+	delete(m.clearedFields, consentevent.FieldNote)
+}
+
+// SetRecordedByID sets the "recorded_by_id" field.
+func (m *ConsentEventMutation) SetRecordedByID(pu pulid.ID) {
+	m.recorded_by = &pu
+}
+
+// RecordedByID returns the value of the "recorded_by_id" field in the mutation.
+func (m *ConsentEventMutation) RecordedByID() (r pulid.ID, exists bool) {
+	v := m.recorded_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordedByID returns the old "recorded_by_id" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldRecordedByID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordedByID: %w", err)
+	}
+	return oldValue.RecordedByID, nil
+}
+
+// ClearRecordedByID clears the value of the "recorded_by_id" field.
+func (m *ConsentEventMutation) ClearRecordedByID() {
+	m.recorded_by = nil
+	m.clearedFields[consentevent.FieldRecordedByID] = struct{}{}
+}
+
+// RecordedByIDCleared returns if the "recorded_by_id" field was cleared in this mutation.
+func (m *ConsentEventMutation) RecordedByIDCleared() bool {
+	_, ok := m.clearedFields[consentevent.FieldRecordedByID]
+	return ok
+}
+
+// ResetRecordedByID resets all changes to the "recorded_by_id" field.
+func (m *ConsentEventMutation) ResetRecordedByID() {
+	m.recorded_by = nil
+	delete(m.clearedFields, consentevent.FieldRecordedByID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ConsentEventMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ConsentEventMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ConsentEvent entity.
+// If the ConsentEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConsentEventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ConsentEventMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearCustomer clears the "customer" edge to the Customer entity.
+func (m *ConsentEventMutation) ClearCustomer() {
+	m.clearedcustomer = true
+	m.clearedFields[consentevent.FieldCustomerID] = struct{}{}
+}
+
+// CustomerCleared reports if the "customer" edge to the Customer entity was cleared.
+func (m *ConsentEventMutation) CustomerCleared() bool {
+	return m.clearedcustomer
+}
+
+// CustomerIDs returns the "customer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CustomerID instead. It exists only for internal usage by the builders.
+func (m *ConsentEventMutation) CustomerIDs() (ids []pulid.ID) {
+	if id := m.customer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCustomer resets all changes to the "customer" edge.
+func (m *ConsentEventMutation) ResetCustomer() {
+	m.customer = nil
+	m.clearedcustomer = false
+}
+
+// ClearRecordedBy clears the "recorded_by" edge to the User entity.
+func (m *ConsentEventMutation) ClearRecordedBy() {
+	m.clearedrecorded_by = true
+	m.clearedFields[consentevent.FieldRecordedByID] = struct{}{}
+}
+
+// RecordedByCleared reports if the "recorded_by" edge to the User entity was cleared.
+func (m *ConsentEventMutation) RecordedByCleared() bool {
+	return m.RecordedByIDCleared() || m.clearedrecorded_by
+}
+
+// RecordedByIDs returns the "recorded_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RecordedByID instead. It exists only for internal usage by the builders.
+func (m *ConsentEventMutation) RecordedByIDs() (ids []pulid.ID) {
+	if id := m.recorded_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRecordedBy resets all changes to the "recorded_by" edge.
+func (m *ConsentEventMutation) ResetRecordedBy() {
+	m.recorded_by = nil
+	m.clearedrecorded_by = false
+}
+
+// Where appends a list predicates to the ConsentEventMutation builder.
+func (m *ConsentEventMutation) Where(ps ...predicate.ConsentEvent) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ConsentEventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ConsentEventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ConsentEvent, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ConsentEventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ConsentEventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ConsentEvent).
+func (m *ConsentEventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ConsentEventMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.customer != nil {
+		fields = append(fields, consentevent.FieldCustomerID)
+	}
+	if m.kind != nil {
+		fields = append(fields, consentevent.FieldKind)
+	}
+	if m.consent != nil {
+		fields = append(fields, consentevent.FieldConsent)
+	}
+	if m.channels != nil {
+		fields = append(fields, consentevent.FieldChannels)
+	}
+	if m.note != nil {
+		fields = append(fields, consentevent.FieldNote)
+	}
+	if m.recorded_by != nil {
+		fields = append(fields, consentevent.FieldRecordedByID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, consentevent.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ConsentEventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case consentevent.FieldCustomerID:
+		return m.CustomerID()
+	case consentevent.FieldKind:
+		return m.Kind()
+	case consentevent.FieldConsent:
+		return m.Consent()
+	case consentevent.FieldChannels:
+		return m.Channels()
+	case consentevent.FieldNote:
+		return m.Note()
+	case consentevent.FieldRecordedByID:
+		return m.RecordedByID()
+	case consentevent.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ConsentEventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case consentevent.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case consentevent.FieldKind:
+		return m.OldKind(ctx)
+	case consentevent.FieldConsent:
+		return m.OldConsent(ctx)
+	case consentevent.FieldChannels:
+		return m.OldChannels(ctx)
+	case consentevent.FieldNote:
+		return m.OldNote(ctx)
+	case consentevent.FieldRecordedByID:
+		return m.OldRecordedByID(ctx)
+	case consentevent.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ConsentEvent field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConsentEventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case consentevent.FieldCustomerID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case consentevent.FieldKind:
+		v, ok := value.(consentevent.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case consentevent.FieldConsent:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsent(v)
+		return nil
+	case consentevent.FieldChannels:
+		v, ok := value.([]schematype.ContactChannel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChannels(v)
+		return nil
+	case consentevent.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	case consentevent.FieldRecordedByID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordedByID(v)
+		return nil
+	case consentevent.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ConsentEvent field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ConsentEventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ConsentEventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ConsentEventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ConsentEvent numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ConsentEventMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(consentevent.FieldChannels) {
+		fields = append(fields, consentevent.FieldChannels)
+	}
+	if m.FieldCleared(consentevent.FieldNote) {
+		fields = append(fields, consentevent.FieldNote)
+	}
+	if m.FieldCleared(consentevent.FieldRecordedByID) {
+		fields = append(fields, consentevent.FieldRecordedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ConsentEventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ConsentEventMutation) ClearField(name string) error {
+	switch name {
+	case consentevent.FieldChannels:
+		m.ClearChannels()
+		return nil
+	case consentevent.FieldNote:
+		m.ClearNote()
+		return nil
+	case consentevent.FieldRecordedByID:
+		m.ClearRecordedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown ConsentEvent nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ConsentEventMutation) ResetField(name string) error {
+	switch name {
+	case consentevent.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case consentevent.FieldKind:
+		m.ResetKind()
+		return nil
+	case consentevent.FieldConsent:
+		m.ResetConsent()
+		return nil
+	case consentevent.FieldChannels:
+		m.ResetChannels()
+		return nil
+	case consentevent.FieldNote:
+		m.ResetNote()
+		return nil
+	case consentevent.FieldRecordedByID:
+		m.ResetRecordedByID()
+		return nil
+	case consentevent.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ConsentEvent field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ConsentEventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.customer != nil {
+		edges = append(edges, consentevent.EdgeCustomer)
+	}
+	if m.recorded_by != nil {
+		edges = append(edges, consentevent.EdgeRecordedBy)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ConsentEventMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case consentevent.EdgeCustomer:
+		if id := m.customer; id != nil {
+			return []ent.Value{*id}
+		}
+	case consentevent.EdgeRecordedBy:
+		if id := m.recorded_by; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ConsentEventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ConsentEventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ConsentEventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedcustomer {
+		edges = append(edges, consentevent.EdgeCustomer)
+	}
+	if m.clearedrecorded_by {
+		edges = append(edges, consentevent.EdgeRecordedBy)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ConsentEventMutation) EdgeCleared(name string) bool {
+	switch name {
+	case consentevent.EdgeCustomer:
+		return m.clearedcustomer
+	case consentevent.EdgeRecordedBy:
+		return m.clearedrecorded_by
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ConsentEventMutation) ClearEdge(name string) error {
+	switch name {
+	case consentevent.EdgeCustomer:
+		m.ClearCustomer()
+		return nil
+	case consentevent.EdgeRecordedBy:
+		m.ClearRecordedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown ConsentEvent unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ConsentEventMutation) ResetEdge(name string) error {
+	switch name {
+	case consentevent.EdgeCustomer:
+		m.ResetCustomer()
+		return nil
+	case consentevent.EdgeRecordedBy:
+		m.ResetRecordedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown ConsentEvent edge %s", name)
+}
+
 // CustomerMutation represents an operation that mutates the Customer nodes in the graph.
 type CustomerMutation struct {
 	config
@@ -8403,6 +9238,14 @@ type CustomerMutation struct {
 	attribution_history        map[pulid.ID]struct{}
 	removedattribution_history map[pulid.ID]struct{}
 	clearedattribution_history bool
+	referred_by                *pulid.ID
+	clearedreferred_by         bool
+	referrals                  map[pulid.ID]struct{}
+	removedreferrals           map[pulid.ID]struct{}
+	clearedreferrals           bool
+	consent_events             map[pulid.ID]struct{}
+	removedconsent_events      map[pulid.ID]struct{}
+	clearedconsent_events      bool
 	done                       bool
 	oldValue                   func(context.Context) (*Customer, error)
 	predicates                 []predicate.Customer
@@ -8830,7 +9673,7 @@ func (m *CustomerMutation) Occupation() (r string, exists bool) {
 // OldOccupation returns the old "occupation" field's value of the Customer entity.
 // If the Customer object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *CustomerMutation) OldOccupation(ctx context.Context) (v string, err error) {
+func (m *CustomerMutation) OldOccupation(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldOccupation is only allowed on UpdateOne operations")
 	}
@@ -10085,6 +10928,55 @@ func (m *CustomerMutation) ResetNotes() {
 	delete(m.clearedFields, customer.FieldNotes)
 }
 
+// SetReferredByID sets the "referred_by_id" field.
+func (m *CustomerMutation) SetReferredByID(pu pulid.ID) {
+	m.referred_by = &pu
+}
+
+// ReferredByID returns the value of the "referred_by_id" field in the mutation.
+func (m *CustomerMutation) ReferredByID() (r pulid.ID, exists bool) {
+	v := m.referred_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReferredByID returns the old "referred_by_id" field's value of the Customer entity.
+// If the Customer object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CustomerMutation) OldReferredByID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReferredByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReferredByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReferredByID: %w", err)
+	}
+	return oldValue.ReferredByID, nil
+}
+
+// ClearReferredByID clears the value of the "referred_by_id" field.
+func (m *CustomerMutation) ClearReferredByID() {
+	m.referred_by = nil
+	m.clearedFields[customer.FieldReferredByID] = struct{}{}
+}
+
+// ReferredByIDCleared returns if the "referred_by_id" field was cleared in this mutation.
+func (m *CustomerMutation) ReferredByIDCleared() bool {
+	_, ok := m.clearedFields[customer.FieldReferredByID]
+	return ok
+}
+
+// ResetReferredByID resets all changes to the "referred_by_id" field.
+func (m *CustomerMutation) ResetReferredByID() {
+	m.referred_by = nil
+	delete(m.clearedFields, customer.FieldReferredByID)
+}
+
 // ClearProject clears the "project" edge to the Project entity.
 func (m *CustomerMutation) ClearProject() {
 	m.clearedproject = true
@@ -10448,6 +11340,141 @@ func (m *CustomerMutation) ResetAttributionHistory() {
 	m.removedattribution_history = nil
 }
 
+// ClearReferredBy clears the "referred_by" edge to the Customer entity.
+func (m *CustomerMutation) ClearReferredBy() {
+	m.clearedreferred_by = true
+	m.clearedFields[customer.FieldReferredByID] = struct{}{}
+}
+
+// ReferredByCleared reports if the "referred_by" edge to the Customer entity was cleared.
+func (m *CustomerMutation) ReferredByCleared() bool {
+	return m.ReferredByIDCleared() || m.clearedreferred_by
+}
+
+// ReferredByIDs returns the "referred_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ReferredByID instead. It exists only for internal usage by the builders.
+func (m *CustomerMutation) ReferredByIDs() (ids []pulid.ID) {
+	if id := m.referred_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetReferredBy resets all changes to the "referred_by" edge.
+func (m *CustomerMutation) ResetReferredBy() {
+	m.referred_by = nil
+	m.clearedreferred_by = false
+}
+
+// AddReferralIDs adds the "referrals" edge to the Customer entity by ids.
+func (m *CustomerMutation) AddReferralIDs(ids ...pulid.ID) {
+	if m.referrals == nil {
+		m.referrals = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.referrals[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReferrals clears the "referrals" edge to the Customer entity.
+func (m *CustomerMutation) ClearReferrals() {
+	m.clearedreferrals = true
+}
+
+// ReferralsCleared reports if the "referrals" edge to the Customer entity was cleared.
+func (m *CustomerMutation) ReferralsCleared() bool {
+	return m.clearedreferrals
+}
+
+// RemoveReferralIDs removes the "referrals" edge to the Customer entity by IDs.
+func (m *CustomerMutation) RemoveReferralIDs(ids ...pulid.ID) {
+	if m.removedreferrals == nil {
+		m.removedreferrals = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.referrals, ids[i])
+		m.removedreferrals[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReferrals returns the removed IDs of the "referrals" edge to the Customer entity.
+func (m *CustomerMutation) RemovedReferralsIDs() (ids []pulid.ID) {
+	for id := range m.removedreferrals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ReferralsIDs returns the "referrals" edge IDs in the mutation.
+func (m *CustomerMutation) ReferralsIDs() (ids []pulid.ID) {
+	for id := range m.referrals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReferrals resets all changes to the "referrals" edge.
+func (m *CustomerMutation) ResetReferrals() {
+	m.referrals = nil
+	m.clearedreferrals = false
+	m.removedreferrals = nil
+}
+
+// AddConsentEventIDs adds the "consent_events" edge to the ConsentEvent entity by ids.
+func (m *CustomerMutation) AddConsentEventIDs(ids ...pulid.ID) {
+	if m.consent_events == nil {
+		m.consent_events = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		m.consent_events[ids[i]] = struct{}{}
+	}
+}
+
+// ClearConsentEvents clears the "consent_events" edge to the ConsentEvent entity.
+func (m *CustomerMutation) ClearConsentEvents() {
+	m.clearedconsent_events = true
+}
+
+// ConsentEventsCleared reports if the "consent_events" edge to the ConsentEvent entity was cleared.
+func (m *CustomerMutation) ConsentEventsCleared() bool {
+	return m.clearedconsent_events
+}
+
+// RemoveConsentEventIDs removes the "consent_events" edge to the ConsentEvent entity by IDs.
+func (m *CustomerMutation) RemoveConsentEventIDs(ids ...pulid.ID) {
+	if m.removedconsent_events == nil {
+		m.removedconsent_events = make(map[pulid.ID]struct{})
+	}
+	for i := range ids {
+		delete(m.consent_events, ids[i])
+		m.removedconsent_events[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedConsentEvents returns the removed IDs of the "consent_events" edge to the ConsentEvent entity.
+func (m *CustomerMutation) RemovedConsentEventsIDs() (ids []pulid.ID) {
+	for id := range m.removedconsent_events {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ConsentEventsIDs returns the "consent_events" edge IDs in the mutation.
+func (m *CustomerMutation) ConsentEventsIDs() (ids []pulid.ID) {
+	for id := range m.consent_events {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetConsentEvents resets all changes to the "consent_events" edge.
+func (m *CustomerMutation) ResetConsentEvents() {
+	m.consent_events = nil
+	m.clearedconsent_events = false
+	m.removedconsent_events = nil
+}
+
 // Where appends a list predicates to the CustomerMutation builder.
 func (m *CustomerMutation) Where(ps ...predicate.Customer) {
 	m.predicates = append(m.predicates, ps...)
@@ -10482,7 +11509,7 @@ func (m *CustomerMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CustomerMutation) Fields() []string {
-	fields := make([]string, 0, 32)
+	fields := make([]string, 0, 33)
 	if m.created_at != nil {
 		fields = append(fields, customer.FieldCreatedAt)
 	}
@@ -10579,6 +11606,9 @@ func (m *CustomerMutation) Fields() []string {
 	if m.notes != nil {
 		fields = append(fields, customer.FieldNotes)
 	}
+	if m.referred_by != nil {
+		fields = append(fields, customer.FieldReferredByID)
+	}
 	return fields
 }
 
@@ -10651,6 +11681,8 @@ func (m *CustomerMutation) Field(name string) (ent.Value, bool) {
 		return m.Tags()
 	case customer.FieldNotes:
 		return m.Notes()
+	case customer.FieldReferredByID:
+		return m.ReferredByID()
 	}
 	return nil, false
 }
@@ -10724,6 +11756,8 @@ func (m *CustomerMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldTags(ctx)
 	case customer.FieldNotes:
 		return m.OldNotes(ctx)
+	case customer.FieldReferredByID:
+		return m.OldReferredByID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Customer field %s", name)
 }
@@ -10957,6 +11991,13 @@ func (m *CustomerMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNotes(v)
 		return nil
+	case customer.FieldReferredByID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReferredByID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Customer field %s", name)
 }
@@ -11101,6 +12142,9 @@ func (m *CustomerMutation) ClearedFields() []string {
 	if m.FieldCleared(customer.FieldNotes) {
 		fields = append(fields, customer.FieldNotes)
 	}
+	if m.FieldCleared(customer.FieldReferredByID) {
+		fields = append(fields, customer.FieldReferredByID)
+	}
 	return fields
 }
 
@@ -11177,6 +12221,9 @@ func (m *CustomerMutation) ClearField(name string) error {
 		return nil
 	case customer.FieldNotes:
 		m.ClearNotes()
+		return nil
+	case customer.FieldReferredByID:
+		m.ClearReferredByID()
 		return nil
 	}
 	return fmt.Errorf("unknown Customer nullable field %s", name)
@@ -11282,13 +12329,16 @@ func (m *CustomerMutation) ResetField(name string) error {
 	case customer.FieldNotes:
 		m.ResetNotes()
 		return nil
+	case customer.FieldReferredByID:
+		m.ResetReferredByID()
+		return nil
 	}
 	return fmt.Errorf("unknown Customer field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *CustomerMutation) AddedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 11)
 	if m.project != nil {
 		edges = append(edges, customer.EdgeProject)
 	}
@@ -11312,6 +12362,15 @@ func (m *CustomerMutation) AddedEdges() []string {
 	}
 	if m.attribution_history != nil {
 		edges = append(edges, customer.EdgeAttributionHistory)
+	}
+	if m.referred_by != nil {
+		edges = append(edges, customer.EdgeReferredBy)
+	}
+	if m.referrals != nil {
+		edges = append(edges, customer.EdgeReferrals)
+	}
+	if m.consent_events != nil {
+		edges = append(edges, customer.EdgeConsentEvents)
 	}
 	return edges
 }
@@ -11362,13 +12421,29 @@ func (m *CustomerMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgeReferredBy:
+		if id := m.referred_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case customer.EdgeReferrals:
+		ids := make([]ent.Value, 0, len(m.referrals))
+		for id := range m.referrals {
+			ids = append(ids, id)
+		}
+		return ids
+	case customer.EdgeConsentEvents:
+		ids := make([]ent.Value, 0, len(m.consent_events))
+		for id := range m.consent_events {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *CustomerMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 11)
 	if m.removedvisits != nil {
 		edges = append(edges, customer.EdgeVisits)
 	}
@@ -11383,6 +12458,12 @@ func (m *CustomerMutation) RemovedEdges() []string {
 	}
 	if m.removedattribution_history != nil {
 		edges = append(edges, customer.EdgeAttributionHistory)
+	}
+	if m.removedreferrals != nil {
+		edges = append(edges, customer.EdgeReferrals)
+	}
+	if m.removedconsent_events != nil {
+		edges = append(edges, customer.EdgeConsentEvents)
 	}
 	return edges
 }
@@ -11421,13 +12502,25 @@ func (m *CustomerMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case customer.EdgeReferrals:
+		ids := make([]ent.Value, 0, len(m.removedreferrals))
+		for id := range m.removedreferrals {
+			ids = append(ids, id)
+		}
+		return ids
+	case customer.EdgeConsentEvents:
+		ids := make([]ent.Value, 0, len(m.removedconsent_events))
+		for id := range m.removedconsent_events {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *CustomerMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 11)
 	if m.clearedproject {
 		edges = append(edges, customer.EdgeProject)
 	}
@@ -11452,6 +12545,15 @@ func (m *CustomerMutation) ClearedEdges() []string {
 	if m.clearedattribution_history {
 		edges = append(edges, customer.EdgeAttributionHistory)
 	}
+	if m.clearedreferred_by {
+		edges = append(edges, customer.EdgeReferredBy)
+	}
+	if m.clearedreferrals {
+		edges = append(edges, customer.EdgeReferrals)
+	}
+	if m.clearedconsent_events {
+		edges = append(edges, customer.EdgeConsentEvents)
+	}
 	return edges
 }
 
@@ -11475,6 +12577,12 @@ func (m *CustomerMutation) EdgeCleared(name string) bool {
 		return m.clearedlogin
 	case customer.EdgeAttributionHistory:
 		return m.clearedattribution_history
+	case customer.EdgeReferredBy:
+		return m.clearedreferred_by
+	case customer.EdgeReferrals:
+		return m.clearedreferrals
+	case customer.EdgeConsentEvents:
+		return m.clearedconsent_events
 	}
 	return false
 }
@@ -11491,6 +12599,9 @@ func (m *CustomerMutation) ClearEdge(name string) error {
 		return nil
 	case customer.EdgeLogin:
 		m.ClearLogin()
+		return nil
+	case customer.EdgeReferredBy:
+		m.ClearReferredBy()
 		return nil
 	}
 	return fmt.Errorf("unknown Customer unique edge %s", name)
@@ -11523,6 +12634,15 @@ func (m *CustomerMutation) ResetEdge(name string) error {
 		return nil
 	case customer.EdgeAttributionHistory:
 		m.ResetAttributionHistory()
+		return nil
+	case customer.EdgeReferredBy:
+		m.ResetReferredBy()
+		return nil
+	case customer.EdgeReferrals:
+		m.ResetReferrals()
+		return nil
+	case customer.EdgeConsentEvents:
+		m.ResetConsentEvents()
 		return nil
 	}
 	return fmt.Errorf("unknown Customer edge %s", name)

@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -35,6 +36,7 @@ var prefixTable = map[string]string{
 	"CP": complaint.Table,
 	"CE": complaintevent.Table,
 	"PH": complaintphoto.Table,
+	"CN": consentevent.Table,
 	"CU": customer.Table,
 	"DL": deal.Table,
 	"IK": idempotencykey.Table,
@@ -56,6 +58,7 @@ var tablePrefix = map[string]string{
 	complaint.Table:        "CP",
 	complaintevent.Table:   "CE",
 	complaintphoto.Table:   "PH",
+	consentevent.Table:     "CN",
 	customer.Table:         "CU",
 	deal.Table:             "DL",
 	idempotencykey.Table:   "IK",

@@ -30,6 +30,8 @@ type Tx struct {
 	ComplaintEvent *ComplaintEventClient
 	// ComplaintPhoto is the client for interacting with the ComplaintPhoto builders.
 	ComplaintPhoto *ComplaintPhotoClient
+	// ConsentEvent is the client for interacting with the ConsentEvent builders.
+	ConsentEvent *ConsentEventClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Deal is the client for interacting with the Deal builders.
@@ -187,6 +189,7 @@ func (tx *Tx) init() {
 	tx.Complaint = NewComplaintClient(tx.config)
 	tx.ComplaintEvent = NewComplaintEventClient(tx.config)
 	tx.ComplaintPhoto = NewComplaintPhotoClient(tx.config)
+	tx.ConsentEvent = NewConsentEventClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)

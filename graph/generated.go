@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
@@ -285,6 +286,19 @@ type ComplexityRoot struct {
 		Event     func(childComplexity int) int
 	}
 
+	ConsentEvent struct {
+		Channels     func(childComplexity int) int
+		Consent      func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Customer     func(childComplexity int) int
+		CustomerID   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Note         func(childComplexity int) int
+		RecordedBy   func(childComplexity int) int
+		RecordedByID func(childComplexity int) int
+	}
+
 	CreateAPIKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Key    func(childComplexity int) int
@@ -313,6 +327,7 @@ type ComplexityRoot struct {
 		Complaints         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder) int
 		ConsentAt          func(childComplexity int) int
 		ConsentChannels    func(childComplexity int) int
+		ConsentHistory     func(childComplexity int) int
 		ContactConsent     func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
 		Deals              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder) int
@@ -337,6 +352,8 @@ type ComplexityRoot struct {
 		ProjectID          func(childComplexity int) int
 		ProtectedUntil     func(childComplexity int) int
 		Purpose            func(childComplexity int) int
+		Referrals          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder) int
+		ReferredBy         func(childComplexity int) int
 		SameAs             func(childComplexity int) int
 		Source             func(childComplexity int) int
 		Stage              func(childComplexity int) int
@@ -459,12 +476,14 @@ type ComplexityRoot struct {
 		ResetUserPassword    func(childComplexity int, input account.PasswordReset) int
 		ResolveComplaint     func(childComplexity int, input aftersales.Step) int
 		RevokeAPIKey         func(childComplexity int, input model.RevokeAPIKeyInput) int
+		SetContactConsent    func(childComplexity int, input sales.ConsentChange) int
 		SetUnitPrices        func(childComplexity int, input model.SetUnitPricesInput) int
 		StartComplaint       func(childComplexity int, input aftersales.Step) int
 		SubmitComplaint      func(childComplexity int, input aftersales.Filing) int
 		UnpublishProject     func(childComplexity int, input model.PublishProjectInput) int
 		UnpublishUnits       func(childComplexity int, input model.PublishUnitsInput) int
 		UpdateBuilding       func(childComplexity int, input catalogue.BuildingChange) int
+		UpdateCustomer       func(childComplexity int, input sales.ProfileChange) int
 		UpdateProject        func(childComplexity int, input catalogue.ProjectChange) int
 		UpdateUnit           func(childComplexity int, input catalogue.UnitChange) int
 		UpdateUser           func(childComplexity int, input account.UserChange) int
@@ -760,6 +779,7 @@ type ComplaintUpdateResolver interface {
 }
 type CustomerResolver interface {
 	SameAs(ctx context.Context, obj *ent.Customer) ([]*ent.Customer, error)
+	ConsentHistory(ctx context.Context, obj *ent.Customer) ([]*ent.ConsentEvent, error)
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
 	ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error)
 }
@@ -797,6 +817,8 @@ type MutationResolver interface {
 	PublishProject(ctx context.Context, input model.PublishProjectInput) (*model.PublishProjectPayload, error)
 	UnpublishProject(ctx context.Context, input model.PublishProjectInput) (*model.PublishProjectPayload, error)
 	WithdrawUnit(ctx context.Context, input model.WithdrawUnitInput) (*model.UnitPayload, error)
+	UpdateCustomer(ctx context.Context, input sales.ProfileChange) (*model.CustomerPayload, error)
+	SetContactConsent(ctx context.Context, input sales.ConsentChange) (*model.CustomerPayload, error)
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
@@ -1766,6 +1788,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComplaintUpdate.Event(childComplexity), true
 
+	case "ConsentEvent.channels":
+		if e.ComplexityRoot.ConsentEvent.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Channels(childComplexity), true
+	case "ConsentEvent.consent":
+		if e.ComplexityRoot.ConsentEvent.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Consent(childComplexity), true
+	case "ConsentEvent.createdAt":
+		if e.ComplexityRoot.ConsentEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.CreatedAt(childComplexity), true
+	case "ConsentEvent.customer":
+		if e.ComplexityRoot.ConsentEvent.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Customer(childComplexity), true
+	case "ConsentEvent.customerID":
+		if e.ComplexityRoot.ConsentEvent.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.CustomerID(childComplexity), true
+	case "ConsentEvent.id":
+		if e.ComplexityRoot.ConsentEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.ID(childComplexity), true
+	case "ConsentEvent.kind":
+		if e.ComplexityRoot.ConsentEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Kind(childComplexity), true
+	case "ConsentEvent.note":
+		if e.ComplexityRoot.ConsentEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Note(childComplexity), true
+	case "ConsentEvent.recordedBy":
+		if e.ComplexityRoot.ConsentEvent.RecordedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.RecordedBy(childComplexity), true
+	case "ConsentEvent.recordedByID":
+		if e.ComplexityRoot.ConsentEvent.RecordedByID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.RecordedByID(childComplexity), true
+
 	case "CreateAPIKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateAPIKeyPayload.APIKey == nil {
 			break
@@ -1865,6 +1948,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.ConsentChannels(childComplexity), true
+	case "Customer.consentHistory":
+		if e.ComplexityRoot.Customer.ConsentHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ConsentHistory(childComplexity), true
 	case "Customer.contactConsent":
 		if e.ComplexityRoot.Customer.ContactConsent == nil {
 			break
@@ -2014,6 +2103,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Purpose(childComplexity), true
+	case "Customer.referrals":
+		if e.ComplexityRoot.Customer.Referrals == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_referrals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Referrals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CustomerOrder)), true
+	case "Customer.referredBy":
+		if e.ComplexityRoot.Customer.ReferredBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.ReferredBy(childComplexity), true
 	case "Customer.sameAs":
 		if e.ComplexityRoot.Customer.SameAs == nil {
 			break
@@ -2717,6 +2823,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.setContactConsent":
+		if e.ComplexityRoot.Mutation.SetContactConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setContactConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetContactConsent(childComplexity, args["input"].(sales.ConsentChange)), true
 	case "Mutation.setUnitPrices":
 		if e.ComplexityRoot.Mutation.SetUnitPrices == nil {
 			break
@@ -2783,6 +2900,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateBuilding(childComplexity, args["input"].(catalogue.BuildingChange)), true
+	case "Mutation.updateCustomer":
+		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(sales.ProfileChange)), true
 	case "Mutation.updateProject":
 		if e.ComplexityRoot.Mutation.UpdateProject == nil {
 			break
@@ -4120,6 +4248,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
+			graphql.NewInputUnmarshaler("SetContactConsentInput", ec.unmarshalInputSetContactConsentInput),
 			graphql.NewInputUnmarshaler("SetUnitPricesInput", ec.unmarshalInputSetUnitPricesInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
@@ -4127,6 +4256,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UnitStackInput", ec.unmarshalInputUnitStackInput),
 			graphql.NewInputUnmarshaler("UnitWhereInput", ec.unmarshalInputUnitWhereInput),
 			graphql.NewInputUnmarshaler("UpdateBuildingInput", ec.unmarshalInputUpdateBuildingInput),
+			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
 			graphql.NewInputUnmarshaler("UpdateUnitInput", ec.unmarshalInputUpdateUnitInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
@@ -4227,7 +4357,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4246,6 +4376,7 @@ var sources = []*ast.Source{
 	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
+	{Name: "profile.graphql", Input: sourceData("profile.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 }
@@ -4675,6 +4806,32 @@ func (ec *executionContext) childFields_ComplaintUpdate(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ComplaintUpdate", field.Name)
 }
 
+func (ec *executionContext) childFields_ConsentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConsentEvent_id(ctx, field)
+	case "customerID":
+		return ec.fieldContext_ConsentEvent_customerID(ctx, field)
+	case "kind":
+		return ec.fieldContext_ConsentEvent_kind(ctx, field)
+	case "consent":
+		return ec.fieldContext_ConsentEvent_consent(ctx, field)
+	case "channels":
+		return ec.fieldContext_ConsentEvent_channels(ctx, field)
+	case "note":
+		return ec.fieldContext_ConsentEvent_note(ctx, field)
+	case "recordedByID":
+		return ec.fieldContext_ConsentEvent_recordedByID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConsentEvent_createdAt(ctx, field)
+	case "customer":
+		return ec.fieldContext_ConsentEvent_customer(ctx, field)
+	case "recordedBy":
+		return ec.fieldContext_ConsentEvent_recordedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsentEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -4791,8 +4948,14 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_login(ctx, field)
 	case "attributionHistory":
 		return ec.fieldContext_Customer_attributionHistory(ctx, field)
+	case "referredBy":
+		return ec.fieldContext_Customer_referredBy(ctx, field)
+	case "referrals":
+		return ec.fieldContext_Customer_referrals(ctx, field)
 	case "sameAs":
 		return ec.fieldContext_Customer_sameAs(ctx, field)
+	case "consentHistory":
+		return ec.fieldContext_Customer_consentHistory(ctx, field)
 	case "attribution":
 		return ec.fieldContext_Customer_attribution(ctx, field)
 	case "churnRisk":
@@ -5757,6 +5920,52 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.CustomerOrder, error) {
+			return ec.unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCustomerOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6279,6 +6488,20 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setContactConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.ConsentChange, error) {
+			return ec.unmarshalNSetContactConsentInput2estatecrmᚋsalesᚐConsentChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setUnitPrices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6355,6 +6578,20 @@ func (ec *executionContext) field_Mutation_updateBuilding_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.BuildingChange, error) {
 			return ec.unmarshalNUpdateBuildingInput2estatecrmᚋcatalogueᚐBuildingChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sales.ProfileChange, error) {
+			return ec.unmarshalNUpdateCustomerInput2estatecrmᚋsalesᚐProfileChange(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11413,6 +11650,254 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _ConsentEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConsentEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_customerID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConsentEvent_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v consentevent.Kind) graphql.Marshaler {
+			return ec.marshalNConsentEventKind2estatecrmᚋentᚋconsenteventᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ConsentEventKind")
+}
+
+func (ec *executionContext) _ConsentEvent_consent(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_consent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_consent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConsentEvent_channels(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.ContactChannel) graphql.Marshaler {
+			return ec.marshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ContactChannel")
+}
+
+func (ec *executionContext) _ConsentEvent_note(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsentEvent_recordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_recordedByID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedByID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_recordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConsentEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConsentEvent_customer(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsentEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsentEvent_recordedBy(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_recordedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_recordedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsentEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateAPIKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *account.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11760,8 +12245,8 @@ func (ec *executionContext) _Customer_occupation(ctx context.Context, field grap
 			return obj.Occupation, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
@@ -12592,6 +13077,82 @@ func (ec *executionContext) fieldContext_Customer_attributionHistory(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_referredBy(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_referredBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferredBy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_referredBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_referrals(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_referrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Referrals(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.CustomerOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
+			return ec.marshalNCustomerConnection2ᚖestatecrmᚋentᚐCustomerConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_referrals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_referrals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Customer_sameAs(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12619,6 +13180,38 @@ func (ec *executionContext) fieldContext_Customer_sameAs(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_consentHistory(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_consentHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().ConsentHistory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ConsentEvent) graphql.Marshaler {
+			return ec.marshalNConsentEvent2ᚕᚖestatecrmᚋentᚐConsentEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_consentHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsentEvent(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15258,6 +15851,94 @@ func (ec *executionContext) fieldContext_Mutation_withdrawUnit(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_withdrawUnit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(sales.ProfileChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setContactConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setContactConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetContactConsent(ctx, fc.Args["input"].(sales.ConsentChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPayload) graphql.Marshaler {
+			return ec.marshalNCustomerPayload2ᚖestatecrmᚋgraphᚋmodelᚐCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setContactConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setContactConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -33261,7 +33942,7 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "name", "phone", "source", "gender", "ageBand", "purpose", "budgetMin", "budgetMax", "contactConsent", "consentChannels", "notes"}
+	fieldsInOrder := [...]string{"projectId", "name", "phone", "source", "gender", "ageBand", "purpose", "budgetMin", "budgetMax", "contactConsent", "consentChannels", "notes", "occupation", "familyStructure", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "referredBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -33352,6 +34033,62 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Cont
 				return it, err
 			}
 			it.Notes = data
+		case "occupation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Occupation = data
+		case "familyStructure":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
+			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FamilyStructure = data
+		case "wantedBedrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedBedrooms = data
+		case "wantedAreaMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedAreaMin = data
+		case "wantedAreaMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedAreaMax = data
+		case "focusFactors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
+			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FocusFactors = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "referredBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
+			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferredBy = data
 		}
 	}
 	return it, nil
@@ -33625,6 +34362,69 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context,
 func UnmarshalRevokeAPIKeyInput(ctx context.Context, raw any) (model.RevokeAPIKeyInput, error) {
 	var out model.RevokeAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeAPIKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetContactConsentInput(ctx context.Context, obj any) (sales.ConsentChange, error) {
+	var it sales.ConsentChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "consent", "channels", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "consent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consent"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consent = data
+		case "channels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channels"))
+			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channels = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetContactConsentInput unmarshals raw into the SetContactConsentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetContactConsentInput(ctx context.Context, raw any) (sales.ConsentChange, error) {
+	var out sales.ConsentChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetContactConsentInput", raw, &out)
 	return out, err
 }
 
@@ -35140,6 +35940,153 @@ func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Contex
 func UnmarshalUpdateBuildingInput(ctx context.Context, raw any) (catalogue.BuildingChange, error) {
 	var out catalogue.BuildingChange
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBuildingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (sales.ProfileChange, error) {
+	var it sales.ProfileChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "name", "gender", "ageBand", "occupation", "familyStructure", "purpose", "budgetMin", "budgetMax", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "notes", "referredBy"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = graphql.OmittableOf(data)
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = graphql.OmittableOf(data)
+		case "occupation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Occupation = graphql.OmittableOf(data)
+		case "familyStructure":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
+			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FamilyStructure = graphql.OmittableOf(data)
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = graphql.OmittableOf(data)
+		case "budgetMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetMin = graphql.OmittableOf(data)
+		case "budgetMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetMax = graphql.OmittableOf(data)
+		case "wantedBedrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedBedrooms = graphql.OmittableOf(data)
+		case "wantedAreaMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedAreaMin = graphql.OmittableOf(data)
+		case "wantedAreaMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WantedAreaMax = graphql.OmittableOf(data)
+		case "focusFactors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
+			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FocusFactors = graphql.OmittableOf(data)
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = graphql.OmittableOf(data)
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = graphql.OmittableOf(data)
+		case "referredBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
+			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferredBy = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateCustomerInput unmarshals raw into the UpdateCustomerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (sales.ProfileChange, error) {
+	var out sales.ProfileChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateCustomerInput", raw, &out)
 	return out, err
 }
 
@@ -37200,6 +38147,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Customer(ctx, sel, obj)
+	case *ent.ConsentEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ConsentEvent(ctx, sel, obj)
 	case *ent.ComplaintPhoto:
 		if obj == nil {
 			return graphql.Null
@@ -38610,6 +39562,84 @@ func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.Select
 	return out
 }
 
+var consentEventImplementors = []string{"ConsentEvent", "Node"}
+
+func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.ConsentEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consentEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsentEvent")
+		case "id":
+			out.Values[i] = ec._ConsentEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerID":
+			out.Values[i] = ec._ConsentEvent_customerID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ConsentEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consent":
+			out.Values[i] = ec._ConsentEvent_consent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._ConsentEvent_channels(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._ConsentEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordedByID":
+			out.Values[i] = ec._ConsentEvent_recordedByID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ConsentEvent_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customer":
+			out.Values[i] = ec._ConsentEvent_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordedBy":
+			out.Values[i] = ec._ConsentEvent_recordedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createAPIKeyPayloadImplementors = []string{"CreateAPIKeyPayload"}
 
 func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *account.CreatedAPIKey) graphql.Marshaler {
@@ -38958,8 +39988,23 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "referredBy":
+			out.Values[i] = ec._Customer_referredBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "referrals":
+			out.Values[i] = ec._Customer_referrals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "sameAs":
 			out.Values[i] = ec._Customer_sameAs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consentHistory":
+			out.Values[i] = ec._Customer_consentHistory(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39759,6 +40804,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "withdrawUnit":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_withdrawUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setContactConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setContactConsent(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -42424,6 +43483,40 @@ func (ec *executionContext) unmarshalNComplaintWhereInput2ᚖestatecrmᚋentᚐC
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNConsentEvent2ᚕᚖestatecrmᚋentᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ConsentEvent) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsentEvent2ᚖestatecrmᚋentᚐConsentEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsentEvent2ᚖestatecrmᚋentᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *ent.ConsentEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsentEvent!")
+		return graphql.Null
+	}
+	return ec._ConsentEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsentEventKind2estatecrmᚋentᚋconsenteventᚐKind(ctx context.Context, v any) (consentevent.Kind, error) {
+	var res consentevent.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentEventKind2estatecrmᚋentᚋconsenteventᚐKind(ctx context.Context, sel ast.SelectionSet, v consentevent.Kind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNContactChannel2estatecrmᚋentᚋschemaᚋschematypeᚐContactChannel(ctx context.Context, v any) (schematype.ContactChannel, error) {
 	var res schematype.ContactChannel
 	err := res.UnmarshalGQL(v)
@@ -43128,6 +44221,11 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 	return ec._SalesGridFloor(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetContactConsentInput2estatecrmᚋsalesᚐConsentChange(ctx context.Context, v any) (sales.ConsentChange, error) {
+	res, err := ec.unmarshalInputSetContactConsentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetUnitPricesInput2estatecrmᚋgraphᚋmodelᚐSetUnitPricesInput(ctx context.Context, v any) (model.SetUnitPricesInput, error) {
 	res, err := ec.unmarshalInputSetUnitPricesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -43387,6 +44485,11 @@ func (ec *executionContext) marshalNUpdateBuildingPayload2ᚖestatecrmᚋgraph�
 		return graphql.Null
 	}
 	return ec._UpdateBuildingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateCustomerInput2estatecrmᚋsalesᚐProfileChange(ctx context.Context, v any) (sales.ProfileChange, error) {
+	res, err := ec.unmarshalInputUpdateCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateProjectInput2estatecrmᚋcatalogueᚐProjectChange(ctx context.Context, v any) (catalogue.ProjectChange, error) {

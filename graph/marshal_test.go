@@ -75,6 +75,11 @@ func (c elementsCustomer) SameAs(context.Context, *ent.Customer) ([]*ent.Custome
 	return nil, nil
 }
 
+func (c elementsCustomer) ConsentHistory(_ context.Context, obj *ent.Customer) ([]*ent.ConsentEvent, error) {
+	c.seen(obj)
+	return nil, nil
+}
+
 func (c elementsCustomer) ChurnRisk(_ context.Context, obj *ent.Customer) (bool, error) {
 	c.seen(obj)
 	if obj.ID != c.root.fail {

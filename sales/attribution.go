@@ -34,6 +34,15 @@ type Registration struct {
 	ContactConsent  *bool
 	ConsentChannels []schematype.ContactChannel
 	Notes           *string
+	// The rest of the profile (issue 11; see profile.go).
+	Occupation      *string
+	FamilyStructure *customer.FamilyStructure
+	WantedBedrooms  []int
+	WantedAreaMin   *float64
+	WantedAreaMax   *float64
+	FocusFactors    []schematype.FocusFactor
+	Tags            []string
+	ReferredBy      *pulid.ID
 }
 
 // RulePublicPool is the attribution of a customer whose protection lapsed:
@@ -60,6 +69,10 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	}
 	if !ent.IDOfType(in.ProjectID, project.Table) {
 		return nil, apperr.Input("input.projectId", "not the ID of a project")
+	}
+	prof, err := registrationProfile(ctx, client, in)
+	if err != nil {
+		return nil, err
 	}
 	p, err := client.Project.Get(ctx, in.ProjectID)
 	if err != nil {
@@ -90,6 +103,7 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
 		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(until).SetLastContactAt(now).
 		SetAttributionRule(customer.AttributionRuleREGISTERED)
+	prof.set(c)
 	if in.ContactConsent != nil && *in.ContactConsent {
 		c.SetContactConsent(true).SetConsentAt(now)
 	}
@@ -100,6 +114,9 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	err = rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: created.ID, ProjectID: p.ID,
 		Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now})
 	if err != nil {
+		return nil, err
+	}
+	if err := registrationConsent(ctx, client, created, now); err != nil {
 		return nil, err
 	}
 	return created, nil

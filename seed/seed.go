@@ -338,7 +338,7 @@ func (s *seeder) seed() error {
 			s.planHistory(st, c)
 		}
 		steps := []func(*site) error{
-			s.createCustomers, s.createUnits, s.createVisits, s.createDeals, s.createHomeowners, s.createComplaints,
+			s.createCustomers, s.createConsentHistories, s.createUnits, s.createVisits, s.createDeals, s.createHomeowners, s.createComplaints,
 		}
 		for _, step := range steps {
 			if err := step(st); err != nil {

@@ -112,6 +112,7 @@ func TestRun(t *testing.T) {
 	checkDeals(t, ctx, client)
 	checkHolds(t, ctx, client, now)
 	checkLogins(t, ctx, client, res.Logins)
+	checkConsentHistories(t, ctx, client)
 
 	// A second run finds the demo data and leaves it alone.
 	again, err := seed.Run(ctx, client, now.Add(time.Hour))

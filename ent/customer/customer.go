@@ -83,6 +83,8 @@ const (
 	FieldTags = "tags"
 	// FieldNotes holds the string denoting the notes field in the database.
 	FieldNotes = "notes"
+	// FieldReferredByID holds the string denoting the referred_by_id field in the database.
+	FieldReferredByID = "referred_by_id"
 	// EdgeProject holds the string denoting the project edge name in mutations.
 	EdgeProject = "project"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
@@ -99,6 +101,12 @@ const (
 	EdgeLogin = "login"
 	// EdgeAttributionHistory holds the string denoting the attribution_history edge name in mutations.
 	EdgeAttributionHistory = "attribution_history"
+	// EdgeReferredBy holds the string denoting the referred_by edge name in mutations.
+	EdgeReferredBy = "referred_by"
+	// EdgeReferrals holds the string denoting the referrals edge name in mutations.
+	EdgeReferrals = "referrals"
+	// EdgeConsentEvents holds the string denoting the consent_events edge name in mutations.
+	EdgeConsentEvents = "consent_events"
 	// Table holds the table name of the customer in the database.
 	Table = "customers"
 	// ProjectTable is the table that holds the project relation/edge.
@@ -157,6 +165,21 @@ const (
 	AttributionHistoryInverseTable = "attribution_events"
 	// AttributionHistoryColumn is the table column denoting the attribution_history relation/edge.
 	AttributionHistoryColumn = "customer_id"
+	// ReferredByTable is the table that holds the referred_by relation/edge.
+	ReferredByTable = "customers"
+	// ReferredByColumn is the table column denoting the referred_by relation/edge.
+	ReferredByColumn = "referred_by_id"
+	// ReferralsTable is the table that holds the referrals relation/edge.
+	ReferralsTable = "customers"
+	// ReferralsColumn is the table column denoting the referrals relation/edge.
+	ReferralsColumn = "referred_by_id"
+	// ConsentEventsTable is the table that holds the consent_events relation/edge.
+	ConsentEventsTable = "consent_events"
+	// ConsentEventsInverseTable is the table name for the ConsentEvent entity.
+	// It exists in this package in order to avoid circular dependency with the "consentevent" package.
+	ConsentEventsInverseTable = "consent_events"
+	// ConsentEventsColumn is the table column denoting the consent_events relation/edge.
+	ConsentEventsColumn = "customer_id"
 )
 
 // Columns holds all SQL columns for customer fields.
@@ -194,6 +217,7 @@ var Columns = []string{
 	FieldConsentChannels,
 	FieldTags,
 	FieldNotes,
+	FieldReferredByID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -212,7 +236,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "estatecrm/ent/runtime"
 var (
-	Hooks        [4]ent.Hook
+	Hooks        [5]ent.Hook
 	Interceptors [1]ent.Interceptor
 	Policy       ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
@@ -611,6 +635,11 @@ func ByNotes(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNotes, opts...).ToFunc()
 }
 
+// ByReferredByID orders the results by the referred_by_id field.
+func ByReferredByID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReferredByID, opts...).ToFunc()
+}
+
 // ByProjectField orders the results by project field.
 func ByProjectField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -701,6 +730,41 @@ func ByAttributionHistory(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOptio
 		sqlgraph.OrderByNeighborTerms(s, newAttributionHistoryStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByReferredByField orders the results by referred_by field.
+func ByReferredByField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReferredByStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByReferralsCount orders the results by referrals count.
+func ByReferralsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newReferralsStep(), opts...)
+	}
+}
+
+// ByReferrals orders the results by referrals terms.
+func ByReferrals(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReferralsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByConsentEventsCount orders the results by consent_events count.
+func ByConsentEventsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newConsentEventsStep(), opts...)
+	}
+}
+
+// ByConsentEvents orders the results by consent_events terms.
+func ByConsentEvents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newConsentEventsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newProjectStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -755,6 +819,27 @@ func newAttributionHistoryStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AttributionHistoryInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, AttributionHistoryTable, AttributionHistoryColumn),
+	)
+}
+func newReferredByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, ReferredByTable, ReferredByColumn),
+	)
+}
+func newReferralsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ReferralsTable, ReferralsColumn),
+	)
+}
+func newConsentEventsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ConsentEventsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ConsentEventsTable, ConsentEventsColumn),
 	)
 }
 

@@ -159,6 +159,11 @@ func Notes(v string) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldNotes, v))
 }
 
+// ReferredByID applies equality check predicate on the "referred_by_id" field. It's identical to ReferredByIDEQ.
+func ReferredByID(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldEQ(FieldReferredByID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Customer {
 	return predicate.Customer(sql.FieldEQ(FieldCreatedAt, v))
@@ -1537,6 +1542,86 @@ func NotesContainsFold(v string) predicate.Customer {
 	return predicate.Customer(sql.FieldContainsFold(FieldNotes, v))
 }
 
+// ReferredByIDEQ applies the EQ predicate on the "referred_by_id" field.
+func ReferredByIDEQ(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldEQ(FieldReferredByID, v))
+}
+
+// ReferredByIDNEQ applies the NEQ predicate on the "referred_by_id" field.
+func ReferredByIDNEQ(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldNEQ(FieldReferredByID, v))
+}
+
+// ReferredByIDIn applies the In predicate on the "referred_by_id" field.
+func ReferredByIDIn(vs ...pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldIn(FieldReferredByID, vs...))
+}
+
+// ReferredByIDNotIn applies the NotIn predicate on the "referred_by_id" field.
+func ReferredByIDNotIn(vs ...pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldNotIn(FieldReferredByID, vs...))
+}
+
+// ReferredByIDGT applies the GT predicate on the "referred_by_id" field.
+func ReferredByIDGT(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldGT(FieldReferredByID, v))
+}
+
+// ReferredByIDGTE applies the GTE predicate on the "referred_by_id" field.
+func ReferredByIDGTE(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldGTE(FieldReferredByID, v))
+}
+
+// ReferredByIDLT applies the LT predicate on the "referred_by_id" field.
+func ReferredByIDLT(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldLT(FieldReferredByID, v))
+}
+
+// ReferredByIDLTE applies the LTE predicate on the "referred_by_id" field.
+func ReferredByIDLTE(v pulid.ID) predicate.Customer {
+	return predicate.Customer(sql.FieldLTE(FieldReferredByID, v))
+}
+
+// ReferredByIDContains applies the Contains predicate on the "referred_by_id" field.
+func ReferredByIDContains(v pulid.ID) predicate.Customer {
+	vc := string(v)
+	return predicate.Customer(sql.FieldContains(FieldReferredByID, vc))
+}
+
+// ReferredByIDHasPrefix applies the HasPrefix predicate on the "referred_by_id" field.
+func ReferredByIDHasPrefix(v pulid.ID) predicate.Customer {
+	vc := string(v)
+	return predicate.Customer(sql.FieldHasPrefix(FieldReferredByID, vc))
+}
+
+// ReferredByIDHasSuffix applies the HasSuffix predicate on the "referred_by_id" field.
+func ReferredByIDHasSuffix(v pulid.ID) predicate.Customer {
+	vc := string(v)
+	return predicate.Customer(sql.FieldHasSuffix(FieldReferredByID, vc))
+}
+
+// ReferredByIDIsNil applies the IsNil predicate on the "referred_by_id" field.
+func ReferredByIDIsNil() predicate.Customer {
+	return predicate.Customer(sql.FieldIsNull(FieldReferredByID))
+}
+
+// ReferredByIDNotNil applies the NotNil predicate on the "referred_by_id" field.
+func ReferredByIDNotNil() predicate.Customer {
+	return predicate.Customer(sql.FieldNotNull(FieldReferredByID))
+}
+
+// ReferredByIDEqualFold applies the EqualFold predicate on the "referred_by_id" field.
+func ReferredByIDEqualFold(v pulid.ID) predicate.Customer {
+	vc := string(v)
+	return predicate.Customer(sql.FieldEqualFold(FieldReferredByID, vc))
+}
+
+// ReferredByIDContainsFold applies the ContainsFold predicate on the "referred_by_id" field.
+func ReferredByIDContainsFold(v pulid.ID) predicate.Customer {
+	vc := string(v)
+	return predicate.Customer(sql.FieldContainsFold(FieldReferredByID, vc))
+}
+
 // HasProject applies the HasEdge predicate on the "project" edge.
 func HasProject() predicate.Customer {
 	return predicate.Customer(func(s *sql.Selector) {
@@ -1713,6 +1798,75 @@ func HasAttributionHistory() predicate.Customer {
 func HasAttributionHistoryWith(preds ...predicate.AttributionEvent) predicate.Customer {
 	return predicate.Customer(func(s *sql.Selector) {
 		step := newAttributionHistoryStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReferredBy applies the HasEdge predicate on the "referred_by" edge.
+func HasReferredBy() predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ReferredByTable, ReferredByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReferredByWith applies the HasEdge predicate on the "referred_by" edge with a given conditions (other predicates).
+func HasReferredByWith(preds ...predicate.Customer) predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := newReferredByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReferrals applies the HasEdge predicate on the "referrals" edge.
+func HasReferrals() predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ReferralsTable, ReferralsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReferralsWith applies the HasEdge predicate on the "referrals" edge with a given conditions (other predicates).
+func HasReferralsWith(preds ...predicate.Customer) predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := newReferralsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasConsentEvents applies the HasEdge predicate on the "consent_events" edge.
+func HasConsentEvents() predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ConsentEventsTable, ConsentEventsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasConsentEventsWith applies the HasEdge predicate on the "consent_events" edge with a given conditions (other predicates).
+func HasConsentEventsWith(preds ...predicate.ConsentEvent) predicate.Customer {
+	return predicate.Customer(func(s *sql.Selector) {
+		step := newConsentEventsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

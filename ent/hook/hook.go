@@ -104,6 +104,18 @@ func (f ComplaintPhotoFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ComplaintPhotoMutation", m)
 }
 
+// The ConsentEventFunc type is an adapter to allow the use of ordinary
+// function as ConsentEvent mutator.
+type ConsentEventFunc func(context.Context, *ent.ConsentEventMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConsentEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConsentEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsentEventMutation", m)
+}
+
 // The CustomerFunc type is an adapter to allow the use of ordinary
 // function as Customer mutator.
 type CustomerFunc func(context.Context, *ent.CustomerMutation) (ent.Value, error)

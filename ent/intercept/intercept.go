@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -301,6 +302,33 @@ func (f TraverseComplaintPhoto) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.ComplaintPhotoQuery", q)
 }
 
+// The ConsentEventFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ConsentEventFunc func(context.Context, *ent.ConsentEventQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ConsentEventFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ConsentEventQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ConsentEventQuery", q)
+}
+
+// The TraverseConsentEvent type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseConsentEvent func(context.Context, *ent.ConsentEventQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseConsentEvent) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseConsentEvent) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsentEventQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ConsentEventQuery", q)
+}
+
 // The CustomerFunc type is an adapter to allow the use of ordinary function as a Querier.
 type CustomerFunc func(context.Context, *ent.CustomerQuery) (ent.Value, error)
 
@@ -563,6 +591,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ComplaintEventQuery, predicate.ComplaintEvent, complaintevent.OrderOption]{typ: ent.TypeComplaintEvent, tq: q}, nil
 	case *ent.ComplaintPhotoQuery:
 		return &query[*ent.ComplaintPhotoQuery, predicate.ComplaintPhoto, complaintphoto.OrderOption]{typ: ent.TypeComplaintPhoto, tq: q}, nil
+	case *ent.ConsentEventQuery:
+		return &query[*ent.ConsentEventQuery, predicate.ConsentEvent, consentevent.OrderOption]{typ: ent.TypeConsentEvent, tq: q}, nil
 	case *ent.CustomerQuery:
 		return &query[*ent.CustomerQuery, predicate.Customer, customer.OrderOption]{typ: ent.TypeCustomer, tq: q}, nil
 	case *ent.DealQuery:

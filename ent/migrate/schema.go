@@ -353,6 +353,44 @@ var (
 			},
 		},
 	}
+	// ConsentEventsColumns holds the columns for the "consent_events" table.
+	ConsentEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"GIVEN", "CHANGED", "WITHDRAWN"}},
+		{Name: "consent", Type: field.TypeBool},
+		{Name: "channels", Type: field.TypeJSON, Nullable: true},
+		{Name: "note", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "character varying(500)"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "recorded_by_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "customer_id", Type: field.TypeString, Size: 28},
+	}
+	// ConsentEventsTable holds the schema information for the "consent_events" table.
+	ConsentEventsTable = &schema.Table{
+		Name:       "consent_events",
+		Columns:    ConsentEventsColumns,
+		PrimaryKey: []*schema.Column{ConsentEventsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "consent_events_users_recorded_by",
+				Columns:    []*schema.Column{ConsentEventsColumns[6]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "consent_events_customers_consent_events",
+				Columns:    []*schema.Column{ConsentEventsColumns[7]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "consentevent_customer_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConsentEventsColumns[7], ConsentEventsColumns[5]},
+			},
+		},
+	}
 	// CustomersColumns holds the columns for the "customers" table.
 	CustomersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -386,6 +424,7 @@ var (
 		{Name: "consent_channels", Type: field.TypeJSON, Nullable: true},
 		{Name: "tags", Type: field.TypeJSON, Nullable: true},
 		{Name: "notes", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "referred_by_id", Type: field.TypeString, Nullable: true, Size: 28},
 		{Name: "project_id", Type: field.TypeString, Size: 28},
 		{Name: "owner_id", Type: field.TypeString, Nullable: true, Size: 28},
 	}
@@ -396,14 +435,20 @@ var (
 		PrimaryKey: []*schema.Column{CustomersColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "customers_projects_customers",
+				Symbol:     "customers_customers_referrals",
 				Columns:    []*schema.Column{CustomersColumns[31]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "customers_projects_customers",
+				Columns:    []*schema.Column{CustomersColumns[32]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "customers_users_customers",
-				Columns:    []*schema.Column{CustomersColumns[32]},
+				Columns:    []*schema.Column{CustomersColumns[33]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -412,27 +457,32 @@ var (
 			{
 				Name:    "customer_phone_project_id",
 				Unique:  true,
-				Columns: []*schema.Column{CustomersColumns[4], CustomersColumns[31]},
+				Columns: []*schema.Column{CustomersColumns[4], CustomersColumns[32]},
 			},
 			{
 				Name:    "customer_phone_last4_project_id_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[5], CustomersColumns[31], CustomersColumns[32]},
+				Columns: []*schema.Column{CustomersColumns[5], CustomersColumns[32], CustomersColumns[33]},
 			},
 			{
 				Name:    "customer_owner_id_next_follow_up_at",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[24]},
+				Columns: []*schema.Column{CustomersColumns[33], CustomersColumns[24]},
 			},
 			{
 				Name:    "customer_project_id_protected_until",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[31], CustomersColumns[22]},
+				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[22]},
 			},
 			{
 				Name:    "customer_project_id_stage",
 				Unique:  false,
-				Columns: []*schema.Column{CustomersColumns[31], CustomersColumns[18]},
+				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[18]},
+			},
+			{
+				Name:    "customer_referred_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[31]},
 			},
 		},
 	}
@@ -879,6 +929,7 @@ var (
 		ComplaintsTable,
 		ComplaintEventsTable,
 		ComplaintPhotosTable,
+		ConsentEventsTable,
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
@@ -909,8 +960,11 @@ func init() {
 	ComplaintEventsTable.ForeignKeys[0].RefTable = ComplaintsTable
 	ComplaintEventsTable.ForeignKeys[1].RefTable = UsersTable
 	ComplaintPhotosTable.ForeignKeys[0].RefTable = ComplaintsTable
-	CustomersTable.ForeignKeys[0].RefTable = ProjectsTable
-	CustomersTable.ForeignKeys[1].RefTable = UsersTable
+	ConsentEventsTable.ForeignKeys[0].RefTable = UsersTable
+	ConsentEventsTable.ForeignKeys[1].RefTable = CustomersTable
+	CustomersTable.ForeignKeys[0].RefTable = CustomersTable
+	CustomersTable.ForeignKeys[1].RefTable = ProjectsTable
+	CustomersTable.ForeignKeys[2].RefTable = UsersTable
 	DealsTable.ForeignKeys[0].RefTable = CustomersTable
 	DealsTable.ForeignKeys[1].RefTable = ProjectsTable
 	DealsTable.ForeignKeys[2].RefTable = UnitsTable

@@ -30,6 +30,9 @@ type ComplaintEvent func(*sql.Selector)
 // ComplaintPhoto is the predicate function for complaintphoto builders.
 type ComplaintPhoto func(*sql.Selector)
 
+// ConsentEvent is the predicate function for consentevent builders.
+type ConsentEvent func(*sql.Selector)
+
 // Customer is the predicate function for customer builders.
 type Customer func(*sql.Selector)
 

@@ -303,6 +303,30 @@ func (f ComplaintPhotoMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ComplaintPhotoMutation", m)
 }
 
+// The ConsentEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConsentEventQueryRuleFunc func(context.Context, *ent.ConsentEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConsentEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsentEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConsentEventQuery", q)
+}
+
+// The ConsentEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConsentEventMutationRuleFunc func(context.Context, *ent.ConsentEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConsentEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConsentEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsentEventMutation", m)
+}
+
 // The CustomerQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CustomerQueryRuleFunc func(context.Context, *ent.CustomerQuery) error
@@ -570,6 +594,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ComplaintPhotoQuery:
 		return q.Filter(), nil
+	case *ent.ConsentEventQuery:
+		return q.Filter(), nil
 	case *ent.CustomerQuery:
 		return q.Filter(), nil
 	case *ent.DealQuery:
@@ -610,6 +636,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ComplaintEventMutation:
 		return m.Filter(), nil
 	case *ent.ComplaintPhotoMutation:
+		return m.Filter(), nil
+	case *ent.ConsentEventMutation:
 		return m.Filter(), nil
 	case *ent.CustomerMutation:
 		return m.Filter(), nil

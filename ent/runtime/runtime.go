@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -448,6 +449,34 @@ func init() {
 	complaintphoto.DefaultID = complaintphotoDescID.Default.(func() pulid.ID)
 	// complaintphoto.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	complaintphoto.IDValidator = complaintphotoDescID.Validators[0].(func(string) error)
+	consenteventMixin := schema.ConsentEvent{}.Mixin()
+	consentevent.Policy = privacy.NewPolicies(schema.ConsentEvent{})
+	consentevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := consentevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	consenteventMixinFields0 := consenteventMixin[0].Fields()
+	_ = consenteventMixinFields0
+	consenteventFields := schema.ConsentEvent{}.Fields()
+	_ = consenteventFields
+	// consenteventDescNote is the schema descriptor for note field.
+	consenteventDescNote := consenteventFields[4].Descriptor()
+	// consentevent.NoteValidator is a validator for the "note" field. It is called by the builders before save.
+	consentevent.NoteValidator = consenteventDescNote.Validators[0].(func(string) error)
+	// consenteventDescCreatedAt is the schema descriptor for created_at field.
+	consenteventDescCreatedAt := consenteventFields[6].Descriptor()
+	// consentevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	consentevent.DefaultCreatedAt = consenteventDescCreatedAt.Default.(func() time.Time)
+	// consenteventDescID is the schema descriptor for id field.
+	consenteventDescID := consenteventMixinFields0[0].Descriptor()
+	// consentevent.DefaultID holds the default value on creation for the id field.
+	consentevent.DefaultID = consenteventDescID.Default.(func() pulid.ID)
+	// consentevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	consentevent.IDValidator = consenteventDescID.Validators[0].(func(string) error)
 	customerMixin := schema.Customer{}.Mixin()
 	customer.Policy = privacy.NewPolicies(schema.Customer{})
 	customer.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -465,6 +494,8 @@ func init() {
 	customer.Hooks[2] = customerHooks[1]
 
 	customer.Hooks[3] = customerHooks[2]
+
+	customer.Hooks[4] = customerHooks[3]
 	customerInters := schema.Customer{}.Interceptors()
 	customer.Interceptors[0] = customerInters[0]
 	customerMixinFields0 := customerMixin[0].Fields()

@@ -41,7 +41,7 @@ func (Customer) Fields() []ent.Field {
 		field.Enum("age_band").
 			Values("UNDER_25", "FROM_25_TO_34", "FROM_35_TO_44", "FROM_45_TO_54", "FROM_55").
 			Optional().Nillable(),
-		field.String("occupation").Validate(maxRunes(50)).SchemaType(varchar(50)).Optional(),
+		field.String("occupation").Validate(maxRunes(50)).SchemaType(varchar(50)).Optional().Nillable(),
 		field.Enum("family_structure").
 			Values("SINGLE", "COUPLE", "COUPLE_WITH_CHILDREN", "THREE_GENERATIONS", "OTHER").
 			Optional().Nillable(),
@@ -87,6 +87,9 @@ func (Customer) Fields() []ent.Field {
 			Annotations(entgql.Type("[ContactChannel!]")),
 		field.JSON("tags", []string{}).Optional(),
 		field.Text("notes").Optional(),
+		field.String("referred_by_id").GoType(pulid.ID("")).Optional().Nillable().
+			Comment("who referred the customer (老带新): another customer, or a homeowner's customer record; read through referredBy, whose rules hide a referrer the viewer may not see").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -112,6 +115,14 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("attribution_history", AttributionEvent.Type).
 			Comment("changes of owner and refused registrations, oldest first; managers of the project and admins only").
 			Annotations(noWhere),
+		edge.To("referrals", Customer.Type).
+			Comment("the customers this one referred (老带新), each with their stage: what referral rewards are computed from").
+			Annotations(entgql.RelayConnection(), noWhere).
+			From("referred_by").Field("referred_by_id").Unique().
+			Annotations(noWhere),
+		edge.To("consent_events", ConsentEvent.Type).
+			Comment("consent to be contacted, given, changed and withdrawn (PIPL); read as consentHistory, newest first").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -132,6 +143,7 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("owner_id", "next_follow_up_at"),
 		index.Fields("project_id", "protected_until"),
 		index.Fields("project_id", "stage"),
+		index.Fields("referred_by_id"),
 	}
 }
 
@@ -147,12 +159,18 @@ func (Customer) Annotations() []schema.Annotation {
 			"churnRisk":   {"grade", "stage", "created_at", "last_contact_at"},
 			"sameAs":      {"id"}, // rule.SameAs finds the phone by the ID, in SQL
 		},
+		// consentHistory loaded with a page of customers in one statement,
+		// not one per customer: newest first, the latest 100 (as
+		// sales.ConsentHistory answers it for a customer not collected).
+		gqlselect.Edges{
+			"consentHistory": {Edge: "consent_events", Desc: []string{"created_at", "id"}, Limit: 100},
+		},
 	}
 }
 
 // Hooks of the Customer.
 func (Customer) Hooks() []ent.Hook {
-	return []ent.Hook{normalizePhone, checkBudget, auditOwner}
+	return []ent.Hook{normalizePhone, checkBudget, auditOwner, auditProfile}
 }
 
 // Interceptors of the Customer.
@@ -162,5 +180,5 @@ func (Customer) Interceptors() []ent.Interceptor {
 
 // Policy of the Customer: see package rule.
 func (Customer) Policy() ent.Policy {
-	return rule.Policy(rule.FilterCustomers(), rule.AllowStaffCustomerWrites())
+	return rule.Policy(rule.FilterCustomers(), rule.LimitProfileWrites(), rule.AllowStaffCustomerWrites())
 }
