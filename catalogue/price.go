@@ -241,6 +241,13 @@ func priceList(ctx context.Context, client *ent.Client, prices []PriceUnit, fiel
 		fields[p.UnitID] = field + ".unitId"
 		ids[i] = p.UnitID
 	}
+	return unitsInOrder(ctx, client, ids, func(i int) string { return fields[ids[i]] })
+}
+
+// unitsInOrder reads the units of ids, in one statement, in the order
+// given: a unit the viewer may not see (or that does not exist) is
+// NOT_FOUND on the field fieldOf(its index) names.
+func unitsInOrder(ctx context.Context, client *ent.Client, ids []pulid.ID, fieldOf func(int) string) ([]*ent.Unit, error) {
 	units, err := client.Unit.Query().Where(unit.IDIn(ids...)).All(ctx)
 	if err != nil {
 		return nil, err
@@ -249,12 +256,11 @@ func priceList(ctx context.Context, client *ent.Client, prices []PriceUnit, fiel
 	for _, u := range units {
 		byID[u.ID] = u
 	}
-	// In the order given, each unit the viewer may see.
 	out := make([]*ent.Unit, len(ids))
 	for i, id := range ids {
 		if out[i] = byID[id]; out[i] == nil {
 			e := apperr.New(apperr.NotFound, "no such unit")
-			e.Field = fields[id]
+			e.Field = fieldOf(i)
 			return nil, e
 		}
 	}

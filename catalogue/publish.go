@@ -46,28 +46,17 @@ func PublishUnits(ctx context.Context, client *ent.Client, ids []pulid.ID, publi
 		}
 		at[id] = i
 	}
-	units, err := client.Unit.Query().Where(unit.IDIn(ids...)).All(ctx)
+	fieldOf := func(i int) string { return fmt.Sprintf("input.unitIds[%d]", i) }
+	out, err := unitsInOrder(ctx, client, ids, fieldOf)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[pulid.ID]*ent.Unit, len(units))
-	for _, u := range units {
-		byID[u.ID] = u
-	}
-	out := make([]*ent.Unit, len(ids))
-	for i, id := range ids {
-		u := byID[id]
-		if u == nil {
-			e := apperr.New(apperr.NotFound, "no such unit")
-			e.Field = fmt.Sprintf("input.unitIds[%d]", i)
-			return nil, e
-		}
+	for i, u := range out {
 		if published && u.Status == unit.StatusWITHDRAWN {
 			e := apperr.New(apperr.Conflict, "unit %s (%s) is withdrawn: it cannot be published", u.Number, u.ID)
-			e.Field = fmt.Sprintf("input.unitIds[%d]", i)
+			e.Field = fieldOf(i)
 			return nil, e
 		}
-		out[i] = u
 	}
 	// Conditional on the status for publishing: a unit withdrawn meanwhile
 	// stays unlisted.
