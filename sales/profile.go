@@ -96,12 +96,7 @@ func UpdateCustomer(ctx context.Context, client *ent.Client, in ProfileChange) (
 			upd.SetGender(*v)
 		}
 	}
-	if v, set := in.AgeBand.ValueOK(); set {
-		upd.SetNillableAgeBand(v)
-		if v == nil {
-			upd.ClearAgeBand()
-		}
-	}
+	setOrClear(in.AgeBand, upd.SetNillableAgeBand, upd.ClearAgeBand)
 	if v, set := in.Occupation.ValueOK(); set {
 		if v == nil || *v == "" {
 			upd.ClearOccupation()
@@ -111,33 +106,15 @@ func UpdateCustomer(ctx context.Context, client *ent.Client, in ProfileChange) (
 			upd.SetOccupation(*v)
 		}
 	}
-	if v, set := in.FamilyStructure.ValueOK(); set {
-		upd.SetNillableFamilyStructure(v)
-		if v == nil {
-			upd.ClearFamilyStructure()
-		}
-	}
-	if v, set := in.Purpose.ValueOK(); set {
-		upd.SetNillablePurpose(v)
-		if v == nil {
-			upd.ClearPurpose()
-		}
-	}
+	setOrClear(in.FamilyStructure, upd.SetNillableFamilyStructure, upd.ClearFamilyStructure)
+	setOrClear(in.Purpose, upd.SetNillablePurpose, upd.ClearPurpose)
 	// Ranges are checked against what stays stored of them.
 	lo, hi := c.BudgetMin, c.BudgetMax
-	if v, set := in.BudgetMin.ValueOK(); set {
+	if v, sent := setOrClear(in.BudgetMin, upd.SetNillableBudgetMin, upd.ClearBudgetMin); sent {
 		lo = v
-		upd.SetNillableBudgetMin(v)
-		if v == nil {
-			upd.ClearBudgetMin()
-		}
 	}
-	if v, set := in.BudgetMax.ValueOK(); set {
+	if v, sent := setOrClear(in.BudgetMax, upd.SetNillableBudgetMax, upd.ClearBudgetMax); sent {
 		hi = v
-		upd.SetNillableBudgetMax(v)
-		if v == nil {
-			upd.ClearBudgetMax()
-		}
 	}
 	if err := checkBudget(lo, hi); err != nil {
 		return nil, err
@@ -154,19 +131,11 @@ func UpdateCustomer(ctx context.Context, client *ent.Client, in ProfileChange) (
 		}
 	}
 	areaLo, areaHi := c.WantedAreaMin, c.WantedAreaMax
-	if v, set := in.WantedAreaMin.ValueOK(); set {
+	if v, sent := setOrClear(in.WantedAreaMin, upd.SetNillableWantedAreaMin, upd.ClearWantedAreaMin); sent {
 		areaLo = v
-		upd.SetNillableWantedAreaMin(v)
-		if v == nil {
-			upd.ClearWantedAreaMin()
-		}
 	}
-	if v, set := in.WantedAreaMax.ValueOK(); set {
+	if v, sent := setOrClear(in.WantedAreaMax, upd.SetNillableWantedAreaMax, upd.ClearWantedAreaMax); sent {
 		areaHi = v
-		upd.SetNillableWantedAreaMax(v)
-		if v == nil {
-			upd.ClearWantedAreaMax()
-		}
 	}
 	if err := checkArea(areaLo, areaHi); err != nil {
 		return nil, err
@@ -397,4 +366,19 @@ func uniq[T comparable](s []T) []T {
 		}
 	}
 	return out
+}
+
+// setOrClear applies a nullable input field to an update: a value sets
+// it, null clears it, and a field not sent leaves it as it is. It returns
+// what was sent and whether anything was.
+func setOrClear[T, R any](o graphql.Omittable[*T], set func(*T) R, clear func() R) (*T, bool) {
+	v, sent := o.ValueOK()
+	switch {
+	case !sent:
+	case v == nil:
+		clear()
+	default:
+		set(v)
+	}
+	return v, sent
 }
