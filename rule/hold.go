@@ -20,6 +20,13 @@ func LiveHold(now time.Time) predicate.Unit {
 	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtGT(now))
 }
 
+// Holding is a unit its holder holds at now, one of the MaxHolds an agent
+// may hold at once (SPEC.md §3.2): a live hold, or a pending one (no
+// expiry: PendingHold), which never lapses. A lapsed hold is nobody's.
+func Holding(now time.Time) predicate.Unit {
+	return StatusReads(unit.StatusHELD, now)
+}
+
 // LapsedHold is a unit still stored as held whose hold ran out at or before
 // now: it reads as available to everyone, and the next holder may take it.
 func LapsedHold(now time.Time) predicate.Unit {

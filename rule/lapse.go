@@ -112,7 +112,8 @@ func StatusReadsIn(ss []unit.Status, now time.Time) predicate.Unit {
 // (sales.ReserveUnit). It never lapses (LapsedHold needs an expiry), so
 // nobody else may hold the unit and the sweep leaves it; it is no LiveHold,
 // so its agent can neither release nor reserve it again: the manager's
-// approveDiscount or rejectDiscount ends it.
+// approveDiscount or rejectDiscount ends it. Until then it is one of the
+// agent's holds against their limit (Holding).
 func PendingHold(agent, customer pulid.ID) predicate.Unit {
 	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HeldByID(agent), unit.HeldForID(customer))
 }

@@ -222,14 +222,15 @@ func LockHolds(ctx context.Context, client *ent.Client) error {
 	return client.User.Update().Where(user.ID(v.UserID)).SetUpdatedAt(clock.Now(ctx)).Exec(bypass(ctx))
 }
 
-// LiveHolds counts the calling salesperson's own live holds, in any project
+// LiveHolds counts the calling salesperson's own holds (rule Holding: live
+// or pending a manager's approval), in any project
 // (a hold outlives the agent's move to another project until it lapses).
 func LiveHolds(ctx context.Context, client *ent.Client) (int, error) {
 	v := auth.FromContext(ctx)
 	if v == nil || v.UserID == "" {
 		return 0, ErrUnauthenticated
 	}
-	return client.Unit.Query().Where(unit.HeldByID(v.UserID), LiveHold(clock.Now(ctx))).Count(bypass(ctx))
+	return client.Unit.Query().Where(unit.HeldByID(v.UserID), Holding(clock.Now(ctx))).Count(bypass(ctx))
 }
 
 // Bought tells whoever may see both a customer and a unit whether the

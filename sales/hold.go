@@ -62,7 +62,7 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		return nil, err
 	}
 	// One agent's holds are taken one at a time: with the caller's own row
-	// locked, the count of their live holds in the UPDATE below (a statement
+	// locked, the count of their holds in the UPDATE below (a statement
 	// that starts after the lock is granted) sees every hold they committed.
 	if err := rule.LockHolds(ctx, client); err != nil {
 		return nil, err
@@ -113,14 +113,15 @@ func scanValue(u *ent.Unit, column string, dst stdsql.Scanner) error {
 	return dst.Scan(v)
 }
 
-// holdsBelow is true while the agent holds fewer than limit units live at
-// now (in any project: a hold outlives the agent's move to another project
-// until it lapses).
+// holdsBelow is true while the agent holds fewer than limit units at now
+// (rule.Holding: live holds and holds pending a manager's approval, in any
+// project: a hold outlives the agent's move to another project until it
+// lapses or the manager decides).
 func holdsBelow(agentID pulid.ID, limit int, now time.Time) predicate.Unit {
 	return func(s *sql.Selector) {
 		mine := sql.Table(unit.Table).As("agent_holds")
 		count := sql.Select(sql.Count("*")).From(mine)
-		unit.And(unit.HeldByID(agentID), rule.LiveHold(now))(count)
+		unit.And(unit.HeldByID(agentID), rule.Holding(now))(count)
 		s.Where(sql.P(func(b *sql.Builder) {
 			b.Nested(func(b *sql.Builder) { b.Join(count) }).WriteOp(sql.OpLT).Arg(limit)
 		}))
