@@ -77,8 +77,16 @@ func (r *queryResolver) Projects(ctx context.Context, after *entgql.Cursor[pulid
 
 // Units is the resolver for the units field.
 func (r *queryResolver) Units(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) (*ent.UnitConnection, error) {
-	return r.client.Unit.Query().
-		Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(where.Filter))
+	q := r.client.Unit.Query()
+	for _, o := range orderBy {
+		// Ordered by status, a lapsed hold sorts and pages as it reads:
+		// AVAILABLE (the filters on status do so through StatusReads).
+		if o != nil && o.Field != nil && o.Field.String() == ent.UnitOrderFieldStatus.String() {
+			q.Where(rule.UnitsAsRead(clock.Now(ctx)))
+			break
+		}
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(where.Filter))
 }
 
 // Users is the resolver for the users field.

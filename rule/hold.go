@@ -38,9 +38,12 @@ func Holdable(now time.Time) predicate.Unit {
 	return unit.Or(unit.StatusEQ(unit.StatusAVAILABLE), LapsedHold(now))
 }
 
-// HoldLapsed reports whether LapsedHold(now) holds for a loaded unit.
+// HoldLapsed reports whether LapsedHold(now) holds for a loaded unit, read
+// from the table or through UnitsAsRead, which reads it already available
+// but with its expiry (an available unit has none otherwise).
 func HoldLapsed(u *ent.Unit, now time.Time) bool {
-	return u.Status == unit.StatusHELD && u.HoldExpiresAt != nil && !now.Before(*u.HoldExpiresAt)
+	return (u.Status == unit.StatusHELD || u.Status == unit.StatusAVAILABLE) &&
+		u.HoldExpiresAt != nil && !now.Before(*u.HoldExpiresAt)
 }
 
 // PublicPool is a customer whose protection has lapsed at now (or who never

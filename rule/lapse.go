@@ -117,3 +117,50 @@ func StatusReadsIn(ss []unit.Status, now time.Time) predicate.Unit {
 func PendingHold(agent, customer pulid.ID) predicate.Unit {
 	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HeldByID(agent), unit.HeldForID(customer))
 }
+
+// UnitsAsRead has a statement read the units table as it reads at now: in
+// the row itself a lapsed hold is an available unit held by nobody, for
+// nobody, as its fields show it (maskHolds). Whatever the
+// statement does with those columns then agrees with the fields, in
+// particular the ordering of units(orderBy: [{field: STATUS}]) and the
+// condition its cursor puts on status, which entgql writes on the column
+// itself (a lapsed hold sorts, and pages, among the available units).
+//
+// The table in FROM becomes a derived table of the same name, reading
+// every column, three of them (status and the holder's and customer's
+// keys) through a CASE on LapsedHold; the rest of the statement is left as
+// it is. The expiry is read as stored: a CASE would lose its declared type
+// on SQLite, which then hands back text for a time. A row so read is an
+// available unit with a past expiry, which HoldLapsed still tells, so the
+// mask clears the expiry as for a lapsed hold read from the table.
+func UnitsAsRead(now time.Time) predicate.Unit {
+	return func(s *sql.Selector) {
+		d := sql.Dialect(s.Dialect())
+		lapsed := func(b *sql.Builder) {
+			b.Join(sql.And(sql.EQ(unit.FieldStatus, unit.StatusHELD.String()),
+				sql.NotNull(unit.FieldHoldExpiresAt), sql.LTE(unit.FieldHoldExpiresAt, now)))
+		}
+		read := func(column string, then func(*sql.Builder)) sql.Querier {
+			return sql.ExprFunc(func(b *sql.Builder) {
+				b.WriteString("CASE WHEN ")
+				lapsed(b)
+				b.WriteString(" THEN ")
+				then(b)
+				b.WriteString(" ELSE ").Ident(column).WriteString(" END")
+			})
+		}
+		null := func(b *sql.Builder) { b.WriteString("NULL") }
+		rows := d.Select().From(d.Table(unit.Table))
+		for _, c := range unit.Columns {
+			switch c {
+			case unit.FieldStatus:
+				rows.AppendSelectExprAs(read(c, func(b *sql.Builder) { b.Arg(unit.StatusAVAILABLE.String()) }), c)
+			case unit.FieldHeldByID, unit.FieldHeldForID:
+				rows.AppendSelectExprAs(read(c, null), c)
+			default:
+				rows.AppendSelect(c)
+			}
+		}
+		s.From(rows.As(unit.Table))
+	}
+}
