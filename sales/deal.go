@@ -2,6 +2,7 @@ package sales
 
 import (
 	"context"
+	stdsql "database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,7 +68,7 @@ func ReserveUnit(ctx context.Context, client *ent.Client, in Reservation, now ti
 	if err != nil {
 		return nil, err
 	}
-	capBp, err := nullableInt(u.Value(projectDiscountCap))
+	capBp, err := selected[int](u.Value(projectDiscountCap))
 	if err != nil {
 		return nil, err
 	}
@@ -345,20 +346,20 @@ func deref0(p *int) int {
 // of the unit's project into.
 const projectDiscountCap = "project_agent_discount_cap_bp"
 
-// nullableInt scans a column read beside a row (nil: NULL).
-func nullableInt(v any, err error) (*int, error) {
+// selected scans a column read beside a row (a Modify's AppendSelectAs,
+// got with Value) as a T; nil: NULL.
+func selected[T any](v any, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	var n sql.NullInt64
+	var n stdsql.Null[T]
 	if err := n.Scan(v); err != nil {
 		return nil, err
 	}
 	if !n.Valid {
 		return nil, nil
 	}
-	i := int(n.Int64)
-	return &i, nil
+	return &n.V, nil
 }
 
 // advanceCustomer moves a customer's stage forward to next, if it is

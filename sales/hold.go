@@ -2,7 +2,6 @@ package sales
 
 import (
 	"context"
-	stdsql "database/sql"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -50,14 +49,14 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	if err != nil {
 		return nil, err
 	}
-	var yours stdsql.NullBool
-	if err := scanValue(u, customerIsCallers, &yours); err != nil {
+	yours, err := selected[bool](u.Value(customerIsCallers))
+	if err != nil {
 		return nil, err
 	}
-	if !yours.Bool {
+	if yours == nil || !*yours {
 		return nil, apperr.Input("input.customerId", "not a customer of yours in the unit's project")
 	}
-	holdMinutes, err := nullableInt(u.Value(projectHoldMinutes))
+	holdMinutes, err := selected[int](u.Value(projectHoldMinutes))
 	if err != nil {
 		return nil, err
 	}
@@ -103,15 +102,6 @@ const (
 	projectHoldMinutes = "project_hold_minutes"
 	customerIsCallers  = "customer_is_callers"
 )
-
-// scanValue scans a column a Modify added to a unit's read into dst.
-func scanValue(u *ent.Unit, column string, dst stdsql.Scanner) error {
-	v, err := u.Value(column)
-	if err != nil {
-		return err
-	}
-	return dst.Scan(v)
-}
 
 // holdsBelow is true while the agent holds fewer than limit units at now
 // (rule.Holding: live holds and holds pending a manager's approval, in any
