@@ -19,6 +19,7 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
 	"estatecrm/rule"
+	"time"
 
 	"entgo.io/contrib/entgql"
 )
@@ -77,16 +78,8 @@ func (r *queryResolver) Projects(ctx context.Context, after *entgql.Cursor[pulid
 
 // Units is the resolver for the units field.
 func (r *queryResolver) Units(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) (*ent.UnitConnection, error) {
-	q := r.client.Unit.Query()
-	for _, o := range orderBy {
-		// Ordered by status, a lapsed hold sorts and pages as it reads:
-		// AVAILABLE (the filters on status do so through StatusReads).
-		if o != nil && o.Field != nil && o.Field.String() == ent.UnitOrderFieldStatus.String() {
-			q.Where(rule.UnitsAsRead(clock.Now(ctx)))
-			break
-		}
-	}
-	return q.Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(where.Filter))
+	return r.client.Unit.Query().
+		Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(where.Filter))
 }
 
 // Users is the resolver for the users field.
@@ -230,6 +223,66 @@ func (r *unitWhereInputResolver) StatusNotIn(ctx context.Context, obj *ent.UnitW
 	if data != nil {
 		obj.AddPredicates(unit.Not(rule.StatusReadsIn(data, clock.Now(ctx))))
 	}
+	return nil
+}
+
+// HoldExpiresAt is the resolver for the holdExpiresAt field.
+func (r *unitWhereInputResolver) HoldExpiresAt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtEQ)
+	return nil
+}
+
+// HoldExpiresAtNeq is the resolver for the holdExpiresAtNEQ field.
+func (r *unitWhereInputResolver) HoldExpiresAtNeq(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtNEQ)
+	return nil
+}
+
+// HoldExpiresAtIn is the resolver for the holdExpiresAtIn field.
+func (r *unitWhereInputResolver) HoldExpiresAtIn(ctx context.Context, obj *ent.UnitWhereInput, data []*time.Time) error {
+	holdExpiries(ctx, obj, data, unit.HoldExpiresAtIn)
+	return nil
+}
+
+// HoldExpiresAtNotIn is the resolver for the holdExpiresAtNotIn field.
+func (r *unitWhereInputResolver) HoldExpiresAtNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []*time.Time) error {
+	holdExpiries(ctx, obj, data, unit.HoldExpiresAtNotIn)
+	return nil
+}
+
+// HoldExpiresAtGt is the resolver for the holdExpiresAtGT field.
+func (r *unitWhereInputResolver) HoldExpiresAtGt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtGT)
+	return nil
+}
+
+// HoldExpiresAtGte is the resolver for the holdExpiresAtGTE field.
+func (r *unitWhereInputResolver) HoldExpiresAtGte(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtGTE)
+	return nil
+}
+
+// HoldExpiresAtLt is the resolver for the holdExpiresAtLT field.
+func (r *unitWhereInputResolver) HoldExpiresAtLt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtLT)
+	return nil
+}
+
+// HoldExpiresAtLte is the resolver for the holdExpiresAtLTE field.
+func (r *unitWhereInputResolver) HoldExpiresAtLte(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error {
+	holdExpiry(ctx, obj, data, unit.HoldExpiresAtLTE)
+	return nil
+}
+
+// HoldExpiresAtIsNil is the resolver for the holdExpiresAtIsNil field.
+func (r *unitWhereInputResolver) HoldExpiresAtIsNil(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error {
+	holdExpiryNil(ctx, obj, data, true)
+	return nil
+}
+
+// HoldExpiresAtNotNil is the resolver for the holdExpiresAtNotNil field.
+func (r *unitWhereInputResolver) HoldExpiresAtNotNil(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error {
+	holdExpiryNil(ctx, obj, data, false)
 	return nil
 }
 

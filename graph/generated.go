@@ -898,6 +898,16 @@ type UnitWhereInputResolver interface {
 	StatusIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
 	StatusNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []unit.Status) error
 
+	HoldExpiresAt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtNeq(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtIn(ctx context.Context, obj *ent.UnitWhereInput, data []*time.Time) error
+	HoldExpiresAtNotIn(ctx context.Context, obj *ent.UnitWhereInput, data []*time.Time) error
+	HoldExpiresAtGt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtGte(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtLt(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtLte(ctx context.Context, obj *ent.UnitWhereInput, data *time.Time) error
+	HoldExpiresAtIsNil(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
+	HoldExpiresAtNotNil(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
 	HasProject(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
 	HasProjectWith(ctx context.Context, obj *ent.UnitWhereInput, data []*ent.ProjectWhereInput) error
 	HasBuilding(ctx context.Context, obj *ent.UnitWhereInput, data *bool) error
@@ -35763,70 +35773,90 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAt = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAt(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtNEQ = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNeq(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			data, err := ec.unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtIn = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNotIn"))
-			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			data, err := ec.unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtNotIn = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotIn(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtGT = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGt(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtGTE = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGte(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtLT = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLt(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtLTE = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLte(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtIsNil = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIsNil(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "holdExpiresAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HoldExpiresAtNotNil = data
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotNil(ctx, &it, data); err != nil {
+				return it, err
+			}
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -44290,6 +44320,24 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := scalar.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := scalar.MarshalTime(*v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNTouchpoint2estatecrmᚋentᚋschemaᚋschematypeᚐTouchpoint(ctx context.Context, v any) (schematype.Touchpoint, error) {
 	var res schematype.Touchpoint
 	err := res.UnmarshalGQL(v)
@@ -46846,6 +46894,41 @@ func (ec *executionContext) marshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, 
 	ret := make(graphql.Array, len(v))
 	for i := range v {
 		ret[i] = ec.marshalNTime2timeᚐTime(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, v any) ([]*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*time.Time, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTime2ᚖtimeᚐTime(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []*time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNTime2ᚖtimeᚐTime(ctx, sel, v[i])
 	}
 
 	for _, e := range ret {

@@ -29,8 +29,11 @@ func Holding(now time.Time) predicate.Unit {
 
 // LapsedHold is a unit still stored as held whose hold ran out at or before
 // now: it reads as available to everyone, and the next holder may take it.
+// It matches the row as stored (HELD, in an UPDATE, such as the sweep's) and
+// as a unit query reads it (UnitsAsRead: AVAILABLE, the expiry kept): an
+// available unit has no expiry otherwise.
 func LapsedHold(now time.Time) predicate.Unit {
-	return unit.And(unit.StatusEQ(unit.StatusHELD), unit.HoldExpiresAtLTE(now))
+	return unit.And(unit.StatusIn(unit.StatusHELD, unit.StatusAVAILABLE), unit.HoldExpiresAtNotNil(), unit.HoldExpiresAtLTE(now))
 }
 
 // Holdable is a unit anyone may hold at now: available, or its hold lapsed.

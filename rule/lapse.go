@@ -2,7 +2,6 @@ package rule
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -44,41 +43,30 @@ func NextHoldLapse(ctx context.Context, client *ent.Client, project pulid.ID) (t
 	return rows[0].HoldExpiresAt.UTC(), nil
 }
 
-// HeldOnlyWhileLive keeps a read of units by who holds them, or for whom,
-// to live holds: a lapsed hold is held by nobody and for nobody at now,
-// although its row still names them until the sweep (SweepHolds). The
-// reads it guards are the edges customer.heldUnits and user.heldUnits
-// (eager-loaded or traversed) and filters through a unit's holder
-// (hasHeldForWith): each puts held_by_id or held_for_id in the WHERE
-// clause or a JOIN, which is what it looks for; any other read of units is left as
-// it is, and shows a lapsed hold as an available unit (maskHolds). The
-// Unit interceptor adds it to every unit query, last, when the statement
-// is built.
-func HeldOnlyWhileLive(now time.Time) predicate.Unit {
-	return func(s *sql.Selector) {
-		if s.P() == nil && !s.HasJoins() {
-			return
-		}
-		// What follows FROM: the joins and the WHERE clause, not the
-		// columns read (which name both keys).
-		// Rendered from a clone: rendering the selector itself leaves its
-		// predicate counting the arguments already written ($2 for $1 on
-		// PostgreSQL).
-		q, _ := s.Clone().Query()
-		if i := strings.Index(q, " FROM "); i >= 0 {
-			q = q[i:]
-		}
-		if !strings.Contains(q, unit.FieldHeldByID) && !strings.Contains(q, unit.FieldHeldForID) {
-			return
-		}
-		notLapsed(now)(s)
-	}
+// notLapsed is the negation of LapsedHold, NULLs included: a unit neither
+// held nor available (both as stored and as read through UnitsAsRead), or
+// with no end, or held until after now.
+func notLapsed(now time.Time) predicate.Unit {
+	return unit.Or(unit.StatusNotIn(unit.StatusHELD, unit.StatusAVAILABLE), unit.HoldExpiresAtIsNil(), unit.HoldExpiresAtGT(now))
 }
 
-// notLapsed is the negation of LapsedHold, NULLs included: a unit not held,
-// or held with no end, or held until after now.
-func notLapsed(now time.Time) predicate.Unit {
-	return unit.Or(unit.StatusNEQ(unit.StatusHELD), unit.HoldExpiresAtIsNil(), unit.HoldExpiresAtGT(now))
+// ExpiryReads is p, a condition on a unit's hold_expires_at, as the field
+// reads at now: a lapsed hold has no expiry (maskHolds), so no comparison
+// with its stored one finds it, neither in a unit query (whose rows
+// UnitsAsRead reads keeping the stored expiry) nor in a subquery of units
+// (projects(where: {hasUnitsWith: …})). A filter on the expiry is the
+// staff's in any case (rule.MayFilter).
+func ExpiryReads(p predicate.Unit, now time.Time) predicate.Unit {
+	return unit.And(notLapsed(now), p)
+}
+
+// ExpiryReadsNil is a unit whose hold_expires_at reads as null at now (none
+// stored, or a lapsed hold's), or, with isNil false, reads as a time.
+func ExpiryReadsNil(isNil bool, now time.Time) predicate.Unit {
+	if isNil {
+		return unit.Or(unit.HoldExpiresAtIsNil(), LapsedHold(now))
+	}
+	return unit.And(unit.HoldExpiresAtNotNil(), notLapsed(now))
 }
 
 // StatusReads is a unit whose status reads as s at now: a filter on status
@@ -122,17 +110,24 @@ func PendingHold(agent, customer pulid.ID) predicate.Unit {
 // the row itself a lapsed hold is an available unit held by nobody, for
 // nobody, as its fields show it (maskHolds). Whatever the
 // statement does with those columns then agrees with the fields, in
-// particular the ordering of units(orderBy: [{field: STATUS}]) and the
+// particular the ordering by status (orderBy: [{field: STATUS}]) and the
 // condition its cursor puts on status, which entgql writes on the column
-// itself (a lapsed hold sorts, and pages, among the available units).
+// itself (a lapsed hold sorts, and pages, among the available units), and
+// the reads by holder (a user's or a customer's held units, eager-loaded
+// or traversed: a lapsed hold is nobody's). The Unit interceptor
+// (maskHolds) adds it to every unit query, so that Query.units, the edges
+// of projects and buildings (eager-loaded or not), node(id:), counts and
+// groupings all read the same rows.
 //
 // The table in FROM becomes a derived table of the same name, reading
 // every column, three of them (status and the holder's and customer's
-// keys) through a CASE on LapsedHold; the rest of the statement is left as
+// keys) through a CASE on the lapse; the rest of the statement is left as
 // it is. The expiry is read as stored: a CASE would lose its declared type
 // on SQLite, which then hands back text for a time. A row so read is an
-// available unit with a past expiry, which HoldLapsed still tells, so the
-// mask clears the expiry as for a lapsed hold read from the table.
+// available unit with a past expiry, which HoldLapsed and LapsedHold still
+// tell, so the mask clears the expiry as for a lapsed hold read from the
+// table, and filters on the expiry go through ExpiryReads. Updates write
+// the table itself, where LapsedHold finds the row as stored.
 func UnitsAsRead(now time.Time) predicate.Unit {
 	return func(s *sql.Selector) {
 		d := sql.Dialect(s.Dialect())

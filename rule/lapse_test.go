@@ -45,7 +45,7 @@ func TestNextHoldLapse(t *testing.T) {
 }
 
 // A lapsed hold is nobody's: the units held by an agent, or for a customer,
-// eager-loaded or traversed, are the live holds only (HeldOnlyWhileLive),
+// eager-loaded or traversed, are the live holds only (every unit query reads through UnitsAsRead),
 // and a read by id is untouched; on PostgreSQL too, whose numbered
 // parameters the check must not shift.
 func TestLapsedHoldIsHeldByNobody(t *testing.T) {

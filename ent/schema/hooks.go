@@ -300,18 +300,21 @@ func maskProjectRules() ent.Interceptor {
 
 // maskHolds shows a lapsed hold as an available unit, and hides who holds a
 // unit, for whom and until when, from everyone but staff: a portal sees a
-// held unit as held, never a person. A lapsed hold is nobody's on every
-// path: read by who holds it or for whom (customers { heldUnits }, the
-// user's held units, hasHeldForWith), the unit is left out in SQL
-// (rule.HeldOnlyWhileLive), so that an edge loader never meets a row whose
-// key this mask then clears; the holder and customer loaded with the unit
-// (field collection) are dropped with their keys.
+// held unit as held, never a person. A lapsed hold is an available unit
+// held by nobody on every path: every unit query reads the table as it
+// reads at the request's clock (rule.UnitsAsRead), so its ordering, its
+// cursors, its conditions and its counts on status or on the holder agree
+// with the fields (units ordered by STATUS in Query.units and in the edges
+// of projects and buildings, customers { heldUnits }, the user's held
+// units), and an edge loader never meets a row whose key this mask then
+// clears; the holder and customer loaded with the unit (field collection)
+// are dropped with their keys.
 func maskHolds() ent.Interceptor {
 	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			now := clock.Now(ctx)
 			if uq, ok := q.(*gen.UnitQuery); ok {
-				uq.Where(rule.HeldOnlyWhileLive(now))
+				uq.Where(rule.UnitsAsRead(now))
 			}
 			v, err := next.Query(ctx, q)
 			units, ok := v.([]*gen.Unit)
