@@ -169,7 +169,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv.Use(graph.NewTransactioner(deps.Client))
 	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})
-	srv.AroundFields(graph.PayloadViewer) // activateOwner's payload is the new homeowner's
+	srv.Use(graph.PayloadViewer{}) // activateOwner's payload is the new homeowner's (mutations naming it only)
 	if deps.Hub != nil && cfg.GridCacheBytes >= 0 {
 		size := cfg.GridCacheBytes
 		if size == 0 {
