@@ -2,6 +2,7 @@ package cost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -16,12 +17,31 @@ import (
 // requesting more than its payer's whole budget.
 const ReasonMaxCostExceeded = "MAX_COST_EXCEEDED"
 
-// Report is extensions.cost of a paid answer, as Shopify reports it.
+// Report is extensions.cost of a paid answer, as Shopify reports it. It is
+// written after the fields another extension put under extensions.cost
+// (graph/guard's complexity limit, which every caller has: requested and
+// limit), so that the answer keeps them.
 type Report struct {
 	RequestedQueryCost int `json:"requestedQueryCost"`
 	// ActualQueryCost is null when the operation did not run.
 	ActualQueryCost *int   `json:"actualQueryCost"`
 	ThrottleStatus  Status `json:"throttleStatus"`
+
+	base any // what extensions.cost held before
+}
+
+// MarshalJSON writes base's fields, then the report's.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	mine, err := json.Marshal(plain(r))
+	if err != nil || r.base == nil {
+		return mine, err
+	}
+	b, err := json.Marshal(r.base)
+	if err != nil || len(b) < 2 || b[0] != '{' || string(b) == "{}" {
+		return mine, nil
+	}
+	return append(append(b[:len(b)-1:len(b)-1], ','), mine[1:]...), nil
 }
 
 // Limiter is the gqlgen extension that makes a request's Payer (see
@@ -62,7 +82,7 @@ func (l Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 	}
 	b := p.Budget
 	requested := Requested(oc.Doc, oc.Operation, oc.Variables)
-	report := Report{RequestedQueryCost: requested}
+	report := Report{RequestedQueryCost: requested, base: graphql.GetExtension(ctx, "cost")}
 	if requested > b.Max {
 		left, _, err := l.Store.Take(ctx, p.Key, b, 0, clock.Now(ctx))
 		if err != nil {
