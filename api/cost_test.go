@@ -246,3 +246,29 @@ func TestCostOneBudgetAcrossServers(t *testing.T) {
 		t.Fatalf("server one: want 429, got %d", a.status)
 	}
 }
+
+// TestCostBudgetSetByAdminAppliesAtOnce: an admin's updateAPIKey changes the
+// key's budget for its next request: a smaller one drops the points above
+// it, and the new restore rate applies.
+func TestCostBudgetSetByAdminAppliesAtOnce(t *testing.T) {
+	env := apitest.New(t)
+	costWorld(t, env)
+	now := fixedClock(env)
+	k, err := account.CreateAPIKey(apitest.System(), env.Client, account.NewAPIKey{Name: "portal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCost(t, "default budget", portalQuery(t, env.Handler, k.Key, costUnits), 61, intp(46), 954)
+	res := env.Query(t, `mutation($id: ID!) { updateAPIKey(input: {id: $id, costBudget: 100, costRestoreRate: 10}) { apiKey { costBudget costRestoreRate } } }`,
+		map[string]any{"id": k.APIKey.ID})
+	if res.Status != http.StatusOK || len(res.Errors) > 0 {
+		t.Fatalf("updateAPIKey: %s", res.Body)
+	}
+	a := portalQuery(t, env.Handler, k.Key, costUnits)
+	wantCost(t, "budget of 100: 954 drops to 100, then 46 spent", a, 61, intp(46), 54)
+	if s := a.Ext.Cost.ThrottleStatus; s.MaximumAvailable != 100 || s.RestoreRate != 10 {
+		t.Fatalf("throttle status %+v, want max 100 restoring 10", s)
+	}
+	*now = now.Add(2 * time.Second) // +20
+	wantCost(t, "restores at 10 a second", portalQuery(t, env.Handler, k.Key, costUnits), 61, intp(46), 28)
+}
