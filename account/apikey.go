@@ -12,6 +12,10 @@ import (
 type NewAPIKey struct {
 	Name               string
 	RateLimitPerMinute *int
+	// CostBudget and CostRestoreRate are the key's query-cost budget
+	// (package cost); nil takes the defaults.
+	CostBudget      *int
+	CostRestoreRate *int
 }
 
 // CreatedAPIKey is a new key with its secret, shown once.
@@ -26,6 +30,7 @@ func CreateAPIKey(ctx context.Context, client *ent.Client, in NewAPIKey) (*Creat
 	k, err := client.APIKey.Create().
 		SetName(in.Name).SetKeyPrefix(prefix).SetSecretHash(hash).
 		SetNillableRateLimitPerMinute(in.RateLimitPerMinute).
+		SetNillableCostBudget(in.CostBudget).SetNillableCostRestoreRate(in.CostRestoreRate).
 		Save(ctx)
 	if err != nil {
 		return nil, err
@@ -36,4 +41,22 @@ func CreateAPIKey(ctx context.Context, client *ent.Client, in NewAPIKey) (*Creat
 // RevokeAPIKey turns a key off at once.
 func RevokeAPIKey(ctx context.Context, client *ent.Client, id pulid.ID) (*ent.APIKey, error) {
 	return client.APIKey.UpdateOneID(id).SetActive(false).Save(ctx)
+}
+
+// APIKeyChange is the input of UpdateAPIKey: nil fields are left alone.
+type APIKeyChange struct {
+	ID                 pulid.ID
+	Name               *string
+	RateLimitPerMinute *int
+	CostBudget         *int
+	CostRestoreRate    *int
+}
+
+// UpdateAPIKey changes a key's name, request limit or query-cost budget.
+// The ent schema bounds each value and the privacy rules leave it to admins.
+func UpdateAPIKey(ctx context.Context, client *ent.Client, in APIKeyChange) (*ent.APIKey, error) {
+	return client.APIKey.UpdateOneID(in.ID).
+		SetNillableName(in.Name).SetNillableRateLimitPerMinute(in.RateLimitPerMinute).
+		SetNillableCostBudget(in.CostBudget).SetNillableCostRestoreRate(in.CostRestoreRate).
+		Save(ctx)
 }

@@ -22,6 +22,7 @@ import (
 	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/clock"
+	"estatecrm/cost"
 	"estatecrm/ent"
 	"estatecrm/graph"
 	"estatecrm/graph/guard"
@@ -82,6 +83,9 @@ type Deps struct {
 	Photos storage.Store
 	// SLA is the complaint deadline policy; nil means the default.
 	SLA aftersales.Policy
+	// Costs keeps the portal keys' query-cost buckets (see package cost);
+	// nil means a cost.Memory of this process alone.
+	Costs cost.Store
 	// Metrics receives the API's figures (see package metrics); nil means
 	// none are kept.
 	Metrics *prometheus.Registry
@@ -162,6 +166,15 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 		srv.Use(guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
 	}
 	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
+	// Portal keys pay for what they ask by cost (users are limited by
+	// requests, in limitRequests): after the refusals for shape, which
+	// cost nothing, and before anything opens a transaction or claims an
+	// idempotency key, so that a refused operation runs nothing.
+	costs := deps.Costs
+	if costs == nil {
+		costs = cost.NewMemory()
+	}
+	srv.Use(cost.Limiter{Store: costs})
 	// Idempotency keys wrap the mutation transaction: Replay claims the key
 	// outside it, Record keeps the answer inside it.
 	keys := idempotency.New(deps.Client, deps.Now)

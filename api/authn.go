@@ -12,6 +12,8 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/cost"
+	"estatecrm/ent"
 )
 
 // authenticate attaches the viewer of the request's credentials to its
@@ -23,6 +25,7 @@ import (
 func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocations, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var viewer *auth.Viewer
+		ctx := r.Context()
 		switch authz, key := r.Header.Get("Authorization"), r.Header.Get("X-API-Key"); {
 		case authz != "" && key != "":
 			writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, "send either a bearer token or an API key, not both")
@@ -45,7 +48,7 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocat
 			viewer = v
 		case key != "":
 			// The key's row is read on every request: a revoked key stops at once.
-			v, allowed, err := keys.Authenticate(r.Context(), key)
+			v, k, allowed, err := keys.Key(r.Context(), key)
 			switch {
 			case errors.Is(err, auth.ErrInvalidToken):
 				writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, "invalid API key")
@@ -61,12 +64,19 @@ func authenticate(signer *auth.Signer, keys *auth.APIKeys, revoked *auth.Revocat
 				return
 			}
 			viewer = v
+			ctx = cost.NewContext(ctx, keyPayer(k)) // portals pay for their queries by cost
 		}
 		if viewer != nil {
-			r = r.WithContext(auth.NewContext(r.Context(), viewer))
+			r = r.WithContext(auth.NewContext(ctx, viewer))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// keyPayer is the payer of a portal key's operations: its own bucket,
+// shared by every process, with the budget an admin set on the key.
+func keyPayer(k *ent.APIKey) cost.Payer {
+	return cost.Payer{Key: "ak:" + string(k.ID), Budget: cost.Budget{Max: k.CostBudget, RestoreRate: k.CostRestoreRate}}
 }
 
 // WebSocket close codes of graphql-transport-ws. The protocol names 4401
@@ -103,7 +113,7 @@ type socketAuth struct {
 func (a socketAuth) init(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	var v *auth.Viewer
 	if key := p.GetString("X-API-Key"); key != "" {
-		kv, allowed, err := a.keys.Authenticate(ctx, key)
+		kv, k, allowed, err := a.keys.Key(ctx, key)
 		switch {
 		case errors.Is(err, auth.ErrInvalidToken):
 			return refuse(ctx, closeUnauthorized, "invalid API key")
@@ -114,6 +124,7 @@ func (a socketAuth) init(ctx context.Context, p transport.InitPayload) (context.
 			return refuse(ctx, closeForbidden, "this API key is over its rate limit; slow down")
 		}
 		v = kv
+		ctx = cost.NewContext(ctx, keyPayer(k))
 	} else {
 		token, ok := strings.CutPrefix(p.Authorization(), "Bearer ")
 		tv, err := a.signer.Parse(strings.TrimSpace(token))

@@ -63,29 +63,36 @@ func NewAPIKeys(client *ent.Client, now func() time.Time) *APIKeys {
 // Authenticate returns the portal viewer of a key, or ErrInvalidToken. The
 // second result reports whether the key is within its rate limit.
 func (a *APIKeys) Authenticate(ctx context.Context, key string) (*Viewer, bool, error) {
+	v, _, allowed, err := a.Key(ctx, key)
+	return v, allowed, err
+}
+
+// Key is Authenticate that also returns the key's row (its query-cost
+// budget, for one).
+func (a *APIKeys) Key(ctx context.Context, key string) (*Viewer, *ent.APIKey, bool, error) {
 	prefix, ok := APIKeyPrefix(key)
 	if !ok {
-		return nil, false, ErrInvalidToken
+		return nil, nil, false, ErrInvalidToken
 	}
 	sys := SystemContext(ctx)
 	k, err := a.client.APIKey.Query().Where(apikey.KeyPrefix(prefix)).Only(sys)
 	if ent.IsNotFound(err) {
-		return nil, false, ErrInvalidToken
+		return nil, nil, false, ErrInvalidToken
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if subtle.ConstantTimeCompare([]byte(hashToken(key)), []byte(k.SecretHash)) != 1 || !k.Active {
-		return nil, false, ErrInvalidToken
+		return nil, nil, false, ErrInvalidToken
 	}
 	now := a.now().UTC()
 	// last_used_at is for humans: a minute's precision spares a write per request.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 		if err := a.client.APIKey.UpdateOne(k).SetLastUsedAt(now).Exec(sys); err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 	}
-	return &Viewer{Role: RolePortal, APIKeyID: k.ID}, a.allow(k, now), nil
+	return &Viewer{Role: RolePortal, APIKeyID: k.ID}, k, a.allow(k, now), nil
 }
 
 // allow takes one request from the key's budget: rate_limit_per_minute,

@@ -30,6 +30,10 @@ type APIKey struct {
 	SecretHash string `json:"-"`
 	// RateLimitPerMinute holds the value of the "rate_limit_per_minute" field.
 	RateLimitPerMinute int `json:"rate_limit_per_minute,omitempty"`
+	// the most query-cost points the key holds, shared by every server process
+	CostBudget int `json:"cost_budget,omitempty"`
+	// query-cost points restored to the key each second, up to cost_budget
+	CostRestoreRate int `json:"cost_restore_rate,omitempty"`
 	// Active holds the value of the "active" field.
 	Active bool `json:"active,omitempty"`
 	// LastUsedAt holds the value of the "last_used_at" field.
@@ -46,7 +50,7 @@ func (*APIKey) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case apikey.FieldActive:
 			values[i] = new(sql.NullBool)
-		case apikey.FieldRateLimitPerMinute:
+		case apikey.FieldRateLimitPerMinute, apikey.FieldCostBudget, apikey.FieldCostRestoreRate:
 			values[i] = new(sql.NullInt64)
 		case apikey.FieldName, apikey.FieldKeyPrefix, apikey.FieldSecretHash:
 			values[i] = new(sql.NullString)
@@ -108,6 +112,18 @@ func (_m *APIKey) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field rate_limit_per_minute", values[i])
 			} else if value.Valid {
 				_m.RateLimitPerMinute = int(value.Int64)
+			}
+		case apikey.FieldCostBudget:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cost_budget", values[i])
+			} else if value.Valid {
+				_m.CostBudget = int(value.Int64)
+			}
+		case apikey.FieldCostRestoreRate:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field cost_restore_rate", values[i])
+			} else if value.Valid {
+				_m.CostRestoreRate = int(value.Int64)
 			}
 		case apikey.FieldActive:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -174,6 +190,12 @@ func (_m *APIKey) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("rate_limit_per_minute=")
 	builder.WriteString(fmt.Sprintf("%v", _m.RateLimitPerMinute))
+	builder.WriteString(", ")
+	builder.WriteString("cost_budget=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CostBudget))
+	builder.WriteString(", ")
+	builder.WriteString("cost_restore_rate=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CostRestoreRate))
 	builder.WriteString(", ")
 	builder.WriteString("active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Active))

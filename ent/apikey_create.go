@@ -84,6 +84,34 @@ func (_c *APIKeyCreate) SetNillableRateLimitPerMinute(v *int) *APIKeyCreate {
 	return _c
 }
 
+// SetCostBudget sets the "cost_budget" field.
+func (_c *APIKeyCreate) SetCostBudget(v int) *APIKeyCreate {
+	_c.mutation.SetCostBudget(v)
+	return _c
+}
+
+// SetNillableCostBudget sets the "cost_budget" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillableCostBudget(v *int) *APIKeyCreate {
+	if v != nil {
+		_c.SetCostBudget(*v)
+	}
+	return _c
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (_c *APIKeyCreate) SetCostRestoreRate(v int) *APIKeyCreate {
+	_c.mutation.SetCostRestoreRate(v)
+	return _c
+}
+
+// SetNillableCostRestoreRate sets the "cost_restore_rate" field if the given value is not nil.
+func (_c *APIKeyCreate) SetNillableCostRestoreRate(v *int) *APIKeyCreate {
+	if v != nil {
+		_c.SetCostRestoreRate(*v)
+	}
+	return _c
+}
+
 // SetActive sets the "active" field.
 func (_c *APIKeyCreate) SetActive(v bool) *APIKeyCreate {
 	_c.mutation.SetActive(v)
@@ -181,6 +209,14 @@ func (_c *APIKeyCreate) defaults() error {
 		v := apikey.DefaultRateLimitPerMinute
 		_c.mutation.SetRateLimitPerMinute(v)
 	}
+	if _, ok := _c.mutation.CostBudget(); !ok {
+		v := apikey.DefaultCostBudget
+		_c.mutation.SetCostBudget(v)
+	}
+	if _, ok := _c.mutation.CostRestoreRate(); !ok {
+		v := apikey.DefaultCostRestoreRate
+		_c.mutation.SetCostRestoreRate(v)
+	}
 	if _, ok := _c.mutation.Active(); !ok {
 		v := apikey.DefaultActive
 		_c.mutation.SetActive(v)
@@ -233,6 +269,22 @@ func (_c *APIKeyCreate) check() error {
 	if v, ok := _c.mutation.RateLimitPerMinute(); ok {
 		if err := apikey.RateLimitPerMinuteValidator(v); err != nil {
 			return &ValidationError{Name: "rate_limit_per_minute", err: fmt.Errorf(`ent: validator failed for field "APIKey.rate_limit_per_minute": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.CostBudget(); !ok {
+		return &ValidationError{Name: "cost_budget", err: errors.New(`ent: missing required field "APIKey.cost_budget"`)}
+	}
+	if v, ok := _c.mutation.CostBudget(); ok {
+		if err := apikey.CostBudgetValidator(v); err != nil {
+			return &ValidationError{Name: "cost_budget", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_budget": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.CostRestoreRate(); !ok {
+		return &ValidationError{Name: "cost_restore_rate", err: errors.New(`ent: missing required field "APIKey.cost_restore_rate"`)}
+	}
+	if v, ok := _c.mutation.CostRestoreRate(); ok {
+		if err := apikey.CostRestoreRateValidator(v); err != nil {
+			return &ValidationError{Name: "cost_restore_rate", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_restore_rate": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Active(); !ok {
@@ -302,6 +354,14 @@ func (_c *APIKeyCreate) createSpec() (*APIKey, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RateLimitPerMinute(); ok {
 		_spec.SetField(apikey.FieldRateLimitPerMinute, field.TypeInt, value)
 		_node.RateLimitPerMinute = value
+	}
+	if value, ok := _c.mutation.CostBudget(); ok {
+		_spec.SetField(apikey.FieldCostBudget, field.TypeInt, value)
+		_node.CostBudget = value
+	}
+	if value, ok := _c.mutation.CostRestoreRate(); ok {
+		_spec.SetField(apikey.FieldCostRestoreRate, field.TypeInt, value)
+		_node.CostRestoreRate = value
 	}
 	if value, ok := _c.mutation.Active(); ok {
 		_spec.SetField(apikey.FieldActive, field.TypeBool, value)
@@ -414,6 +474,42 @@ func (u *APIKeyUpsert) UpdateRateLimitPerMinute() *APIKeyUpsert {
 // AddRateLimitPerMinute adds v to the "rate_limit_per_minute" field.
 func (u *APIKeyUpsert) AddRateLimitPerMinute(v int) *APIKeyUpsert {
 	u.Add(apikey.FieldRateLimitPerMinute, v)
+	return u
+}
+
+// SetCostBudget sets the "cost_budget" field.
+func (u *APIKeyUpsert) SetCostBudget(v int) *APIKeyUpsert {
+	u.Set(apikey.FieldCostBudget, v)
+	return u
+}
+
+// UpdateCostBudget sets the "cost_budget" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateCostBudget() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldCostBudget)
+	return u
+}
+
+// AddCostBudget adds v to the "cost_budget" field.
+func (u *APIKeyUpsert) AddCostBudget(v int) *APIKeyUpsert {
+	u.Add(apikey.FieldCostBudget, v)
+	return u
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (u *APIKeyUpsert) SetCostRestoreRate(v int) *APIKeyUpsert {
+	u.Set(apikey.FieldCostRestoreRate, v)
+	return u
+}
+
+// UpdateCostRestoreRate sets the "cost_restore_rate" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateCostRestoreRate() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldCostRestoreRate)
+	return u
+}
+
+// AddCostRestoreRate adds v to the "cost_restore_rate" field.
+func (u *APIKeyUpsert) AddCostRestoreRate(v int) *APIKeyUpsert {
+	u.Add(apikey.FieldCostRestoreRate, v)
 	return u
 }
 
@@ -561,6 +657,48 @@ func (u *APIKeyUpsertOne) AddRateLimitPerMinute(v int) *APIKeyUpsertOne {
 func (u *APIKeyUpsertOne) UpdateRateLimitPerMinute() *APIKeyUpsertOne {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.UpdateRateLimitPerMinute()
+	})
+}
+
+// SetCostBudget sets the "cost_budget" field.
+func (u *APIKeyUpsertOne) SetCostBudget(v int) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetCostBudget(v)
+	})
+}
+
+// AddCostBudget adds v to the "cost_budget" field.
+func (u *APIKeyUpsertOne) AddCostBudget(v int) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddCostBudget(v)
+	})
+}
+
+// UpdateCostBudget sets the "cost_budget" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateCostBudget() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateCostBudget()
+	})
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (u *APIKeyUpsertOne) SetCostRestoreRate(v int) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetCostRestoreRate(v)
+	})
+}
+
+// AddCostRestoreRate adds v to the "cost_restore_rate" field.
+func (u *APIKeyUpsertOne) AddCostRestoreRate(v int) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddCostRestoreRate(v)
+	})
+}
+
+// UpdateCostRestoreRate sets the "cost_restore_rate" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateCostRestoreRate() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateCostRestoreRate()
 	})
 }
 
@@ -880,6 +1018,48 @@ func (u *APIKeyUpsertBulk) AddRateLimitPerMinute(v int) *APIKeyUpsertBulk {
 func (u *APIKeyUpsertBulk) UpdateRateLimitPerMinute() *APIKeyUpsertBulk {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.UpdateRateLimitPerMinute()
+	})
+}
+
+// SetCostBudget sets the "cost_budget" field.
+func (u *APIKeyUpsertBulk) SetCostBudget(v int) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetCostBudget(v)
+	})
+}
+
+// AddCostBudget adds v to the "cost_budget" field.
+func (u *APIKeyUpsertBulk) AddCostBudget(v int) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddCostBudget(v)
+	})
+}
+
+// UpdateCostBudget sets the "cost_budget" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateCostBudget() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateCostBudget()
+	})
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (u *APIKeyUpsertBulk) SetCostRestoreRate(v int) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetCostRestoreRate(v)
+	})
+}
+
+// AddCostRestoreRate adds v to the "cost_restore_rate" field.
+func (u *APIKeyUpsertBulk) AddCostRestoreRate(v int) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.AddCostRestoreRate(v)
+	})
+}
+
+// UpdateCostRestoreRate sets the "cost_restore_rate" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateCostRestoreRate() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateCostRestoreRate()
 	})
 }
 

@@ -84,6 +84,48 @@ func (_u *APIKeyUpdate) AddRateLimitPerMinute(v int) *APIKeyUpdate {
 	return _u
 }
 
+// SetCostBudget sets the "cost_budget" field.
+func (_u *APIKeyUpdate) SetCostBudget(v int) *APIKeyUpdate {
+	_u.mutation.ResetCostBudget()
+	_u.mutation.SetCostBudget(v)
+	return _u
+}
+
+// SetNillableCostBudget sets the "cost_budget" field if the given value is not nil.
+func (_u *APIKeyUpdate) SetNillableCostBudget(v *int) *APIKeyUpdate {
+	if v != nil {
+		_u.SetCostBudget(*v)
+	}
+	return _u
+}
+
+// AddCostBudget adds value to the "cost_budget" field.
+func (_u *APIKeyUpdate) AddCostBudget(v int) *APIKeyUpdate {
+	_u.mutation.AddCostBudget(v)
+	return _u
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (_u *APIKeyUpdate) SetCostRestoreRate(v int) *APIKeyUpdate {
+	_u.mutation.ResetCostRestoreRate()
+	_u.mutation.SetCostRestoreRate(v)
+	return _u
+}
+
+// SetNillableCostRestoreRate sets the "cost_restore_rate" field if the given value is not nil.
+func (_u *APIKeyUpdate) SetNillableCostRestoreRate(v *int) *APIKeyUpdate {
+	if v != nil {
+		_u.SetCostRestoreRate(*v)
+	}
+	return _u
+}
+
+// AddCostRestoreRate adds value to the "cost_restore_rate" field.
+func (_u *APIKeyUpdate) AddCostRestoreRate(v int) *APIKeyUpdate {
+	_u.mutation.AddCostRestoreRate(v)
+	return _u
+}
+
 // SetActive sets the "active" field.
 func (_u *APIKeyUpdate) SetActive(v bool) *APIKeyUpdate {
 	_u.mutation.SetActive(v)
@@ -182,6 +224,16 @@ func (_u *APIKeyUpdate) check() error {
 			return &ValidationError{Name: "rate_limit_per_minute", err: fmt.Errorf(`ent: validator failed for field "APIKey.rate_limit_per_minute": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CostBudget(); ok {
+		if err := apikey.CostBudgetValidator(v); err != nil {
+			return &ValidationError{Name: "cost_budget", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_budget": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CostRestoreRate(); ok {
+		if err := apikey.CostRestoreRateValidator(v); err != nil {
+			return &ValidationError{Name: "cost_restore_rate", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_restore_rate": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -217,6 +269,18 @@ func (_u *APIKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedRateLimitPerMinute(); ok {
 		_spec.AddField(apikey.FieldRateLimitPerMinute, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CostBudget(); ok {
+		_spec.SetField(apikey.FieldCostBudget, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCostBudget(); ok {
+		_spec.AddField(apikey.FieldCostBudget, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CostRestoreRate(); ok {
+		_spec.SetField(apikey.FieldCostRestoreRate, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCostRestoreRate(); ok {
+		_spec.AddField(apikey.FieldCostRestoreRate, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(apikey.FieldActive, field.TypeBool, value)
@@ -301,6 +365,48 @@ func (_u *APIKeyUpdateOne) SetNillableRateLimitPerMinute(v *int) *APIKeyUpdateOn
 // AddRateLimitPerMinute adds value to the "rate_limit_per_minute" field.
 func (_u *APIKeyUpdateOne) AddRateLimitPerMinute(v int) *APIKeyUpdateOne {
 	_u.mutation.AddRateLimitPerMinute(v)
+	return _u
+}
+
+// SetCostBudget sets the "cost_budget" field.
+func (_u *APIKeyUpdateOne) SetCostBudget(v int) *APIKeyUpdateOne {
+	_u.mutation.ResetCostBudget()
+	_u.mutation.SetCostBudget(v)
+	return _u
+}
+
+// SetNillableCostBudget sets the "cost_budget" field if the given value is not nil.
+func (_u *APIKeyUpdateOne) SetNillableCostBudget(v *int) *APIKeyUpdateOne {
+	if v != nil {
+		_u.SetCostBudget(*v)
+	}
+	return _u
+}
+
+// AddCostBudget adds value to the "cost_budget" field.
+func (_u *APIKeyUpdateOne) AddCostBudget(v int) *APIKeyUpdateOne {
+	_u.mutation.AddCostBudget(v)
+	return _u
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (_u *APIKeyUpdateOne) SetCostRestoreRate(v int) *APIKeyUpdateOne {
+	_u.mutation.ResetCostRestoreRate()
+	_u.mutation.SetCostRestoreRate(v)
+	return _u
+}
+
+// SetNillableCostRestoreRate sets the "cost_restore_rate" field if the given value is not nil.
+func (_u *APIKeyUpdateOne) SetNillableCostRestoreRate(v *int) *APIKeyUpdateOne {
+	if v != nil {
+		_u.SetCostRestoreRate(*v)
+	}
+	return _u
+}
+
+// AddCostRestoreRate adds value to the "cost_restore_rate" field.
+func (_u *APIKeyUpdateOne) AddCostRestoreRate(v int) *APIKeyUpdateOne {
+	_u.mutation.AddCostRestoreRate(v)
 	return _u
 }
 
@@ -415,6 +521,16 @@ func (_u *APIKeyUpdateOne) check() error {
 			return &ValidationError{Name: "rate_limit_per_minute", err: fmt.Errorf(`ent: validator failed for field "APIKey.rate_limit_per_minute": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CostBudget(); ok {
+		if err := apikey.CostBudgetValidator(v); err != nil {
+			return &ValidationError{Name: "cost_budget", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_budget": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CostRestoreRate(); ok {
+		if err := apikey.CostRestoreRateValidator(v); err != nil {
+			return &ValidationError{Name: "cost_restore_rate", err: fmt.Errorf(`ent: validator failed for field "APIKey.cost_restore_rate": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -467,6 +583,18 @@ func (_u *APIKeyUpdateOne) sqlSave(ctx context.Context) (_node *APIKey, err erro
 	}
 	if value, ok := _u.mutation.AddedRateLimitPerMinute(); ok {
 		_spec.AddField(apikey.FieldRateLimitPerMinute, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CostBudget(); ok {
+		_spec.SetField(apikey.FieldCostBudget, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCostBudget(); ok {
+		_spec.AddField(apikey.FieldCostBudget, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.CostRestoreRate(); ok {
+		_spec.SetField(apikey.FieldCostRestoreRate, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedCostRestoreRate(); ok {
+		_spec.AddField(apikey.FieldCostRestoreRate, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(apikey.FieldActive, field.TypeBool, value)

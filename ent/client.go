@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
+	"estatecrm/ent/costbucket"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -62,6 +63,8 @@ type Client struct {
 	ComplaintPhoto *ComplaintPhotoClient
 	// ConsentEvent is the client for interacting with the ConsentEvent builders.
 	ConsentEvent *ConsentEventClient
+	// CostBucket is the client for interacting with the CostBucket builders.
+	CostBucket *CostBucketClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Deal is the client for interacting with the Deal builders.
@@ -100,6 +103,7 @@ func (c *Client) init() {
 	c.ComplaintEvent = NewComplaintEventClient(c.config)
 	c.ComplaintPhoto = NewComplaintPhotoClient(c.config)
 	c.ConsentEvent = NewConsentEventClient(c.config)
+	c.CostBucket = NewCostBucketClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
@@ -210,6 +214,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
 		ConsentEvent:     NewConsentEventClient(cfg),
+		CostBucket:       NewCostBucketClient(cfg),
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
@@ -247,6 +252,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
 		ConsentEvent:     NewConsentEventClient(cfg),
+		CostBucket:       NewCostBucketClient(cfg),
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
@@ -286,9 +292,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.Customer,
-		c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit,
-		c.User, c.Visit,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
+		c.Customer, c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken,
+		c.Unit, c.User, c.Visit,
 	} {
 		n.Use(hooks...)
 	}
@@ -299,9 +305,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.Customer,
-		c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken, c.Unit,
-		c.User, c.Visit,
+		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
+		c.Customer, c.Deal, c.IdempotencyKey, c.PriceChange, c.Project, c.RefreshToken,
+		c.Unit, c.User, c.Visit,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -328,6 +334,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ComplaintPhoto.mutate(ctx, m)
 	case *ConsentEventMutation:
 		return c.ConsentEvent.mutate(ctx, m)
+	case *CostBucketMutation:
+		return c.CostBucket.mutate(ctx, m)
 	case *CustomerMutation:
 		return c.Customer.mutate(ctx, m)
 	case *DealMutation:
@@ -1876,6 +1884,140 @@ func (c *ConsentEventClient) mutate(ctx context.Context, m *ConsentEventMutation
 		return (&ConsentEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ConsentEvent mutation op: %q", m.Op())
+	}
+}
+
+// CostBucketClient is a client for the CostBucket schema.
+type CostBucketClient struct {
+	config
+}
+
+// NewCostBucketClient returns a client for the CostBucket from the given config.
+func NewCostBucketClient(c config) *CostBucketClient {
+	return &CostBucketClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `costbucket.Hooks(f(g(h())))`.
+func (c *CostBucketClient) Use(hooks ...Hook) {
+	c.hooks.CostBucket = append(c.hooks.CostBucket, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `costbucket.Intercept(f(g(h())))`.
+func (c *CostBucketClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CostBucket = append(c.inters.CostBucket, interceptors...)
+}
+
+// Create returns a builder for creating a CostBucket entity.
+func (c *CostBucketClient) Create() *CostBucketCreate {
+	mutation := newCostBucketMutation(c.config, OpCreate)
+	return &CostBucketCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CostBucket entities.
+func (c *CostBucketClient) CreateBulk(builders ...*CostBucketCreate) *CostBucketCreateBulk {
+	return &CostBucketCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CostBucketClient) MapCreateBulk(slice any, setFunc func(*CostBucketCreate, int)) *CostBucketCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CostBucketCreateBulk{err: fmt.Errorf("calling to CostBucketClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CostBucketCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CostBucketCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CostBucket.
+func (c *CostBucketClient) Update() *CostBucketUpdate {
+	mutation := newCostBucketMutation(c.config, OpUpdate)
+	return &CostBucketUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CostBucketClient) UpdateOne(_m *CostBucket) *CostBucketUpdateOne {
+	mutation := newCostBucketMutation(c.config, OpUpdateOne, withCostBucket(_m))
+	return &CostBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CostBucketClient) UpdateOneID(id string) *CostBucketUpdateOne {
+	mutation := newCostBucketMutation(c.config, OpUpdateOne, withCostBucketID(id))
+	return &CostBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CostBucket.
+func (c *CostBucketClient) Delete() *CostBucketDelete {
+	mutation := newCostBucketMutation(c.config, OpDelete)
+	return &CostBucketDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CostBucketClient) DeleteOne(_m *CostBucket) *CostBucketDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CostBucketClient) DeleteOneID(id string) *CostBucketDeleteOne {
+	builder := c.Delete().Where(costbucket.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CostBucketDeleteOne{builder}
+}
+
+// Query returns a query builder for CostBucket.
+func (c *CostBucketClient) Query() *CostBucketQuery {
+	return &CostBucketQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCostBucket},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CostBucket entity by its id.
+func (c *CostBucketClient) Get(ctx context.Context, id string) (*CostBucket, error) {
+	return c.Query().Where(costbucket.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CostBucketClient) GetX(ctx context.Context, id string) *CostBucket {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CostBucketClient) Hooks() []Hook {
+	hooks := c.hooks.CostBucket
+	return append(hooks[:len(hooks):len(hooks)], costbucket.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CostBucketClient) Interceptors() []Interceptor {
+	return c.inters.CostBucket
+}
+
+func (c *CostBucketClient) mutate(ctx context.Context, m *CostBucketMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CostBucketCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CostBucketUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CostBucketUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CostBucketDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CostBucket mutation op: %q", m.Op())
 	}
 }
 
@@ -3877,13 +4019,15 @@ func (c *VisitClient) mutate(ctx context.Context, m *VisitMutation) (Value, erro
 type (
 	hooks struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, ConsentEvent, Customer, Deal, IdempotencyKey,
-		PriceChange, Project, RefreshToken, Unit, User, Visit []ent.Hook
+		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
+		IdempotencyKey, PriceChange, Project, RefreshToken, Unit, User,
+		Visit []ent.Hook
 	}
 	inters struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, ConsentEvent, Customer, Deal, IdempotencyKey,
-		PriceChange, Project, RefreshToken, Unit, User, Visit []ent.Interceptor
+		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
+		IdempotencyKey, PriceChange, Project, RefreshToken, Unit, User,
+		Visit []ent.Interceptor
 	}
 )
 

@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
+	"estatecrm/ent/costbucket"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -99,6 +100,7 @@ func checkColumn(t, c string) error {
 			complaintevent.Table:   complaintevent.ValidColumn,
 			complaintphoto.Table:   complaintphoto.ValidColumn,
 			consentevent.Table:     consentevent.ValidColumn,
+			costbucket.Table:       costbucket.ValidColumn,
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,

@@ -74,6 +74,16 @@ func (_q *APIKeyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, apikey.FieldRateLimitPerMinute)
 				fieldSeen[apikey.FieldRateLimitPerMinute] = struct{}{}
 			}
+		case "costBudget":
+			if _, ok := fieldSeen[apikey.FieldCostBudget]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldCostBudget)
+				fieldSeen[apikey.FieldCostBudget] = struct{}{}
+			}
+		case "costRestoreRate":
+			if _, ok := fieldSeen[apikey.FieldCostRestoreRate]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldCostRestoreRate)
+				fieldSeen[apikey.FieldCostRestoreRate] = struct{}{}
+			}
 		case "active":
 			if _, ok := fieldSeen[apikey.FieldActive]; !ok {
 				selectedFields = append(selectedFields, apikey.FieldActive)

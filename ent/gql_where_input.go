@@ -100,6 +100,26 @@ type APIKeyWhereInput struct {
 	RateLimitPerMinuteLT    *int  `json:"rateLimitPerMinuteLT,omitempty"`
 	RateLimitPerMinuteLTE   *int  `json:"rateLimitPerMinuteLTE,omitempty"`
 
+	// "cost_budget" field predicates.
+	CostBudget      *int  `json:"costBudget,omitempty"`
+	CostBudgetNEQ   *int  `json:"costBudgetNEQ,omitempty"`
+	CostBudgetIn    []int `json:"costBudgetIn,omitempty"`
+	CostBudgetNotIn []int `json:"costBudgetNotIn,omitempty"`
+	CostBudgetGT    *int  `json:"costBudgetGT,omitempty"`
+	CostBudgetGTE   *int  `json:"costBudgetGTE,omitempty"`
+	CostBudgetLT    *int  `json:"costBudgetLT,omitempty"`
+	CostBudgetLTE   *int  `json:"costBudgetLTE,omitempty"`
+
+	// "cost_restore_rate" field predicates.
+	CostRestoreRate      *int  `json:"costRestoreRate,omitempty"`
+	CostRestoreRateNEQ   *int  `json:"costRestoreRateNEQ,omitempty"`
+	CostRestoreRateIn    []int `json:"costRestoreRateIn,omitempty"`
+	CostRestoreRateNotIn []int `json:"costRestoreRateNotIn,omitempty"`
+	CostRestoreRateGT    *int  `json:"costRestoreRateGT,omitempty"`
+	CostRestoreRateGTE   *int  `json:"costRestoreRateGTE,omitempty"`
+	CostRestoreRateLT    *int  `json:"costRestoreRateLT,omitempty"`
+	CostRestoreRateLTE   *int  `json:"costRestoreRateLTE,omitempty"`
+
 	// "active" field predicates.
 	Active    *bool `json:"active,omitempty"`
 	ActiveNEQ *bool `json:"activeNEQ,omitempty"`
@@ -361,6 +381,54 @@ func (i *APIKeyWhereInput) P() (predicate.APIKey, error) {
 	}
 	if i.RateLimitPerMinuteLTE != nil {
 		predicates = append(predicates, apikey.RateLimitPerMinuteLTE(*i.RateLimitPerMinuteLTE))
+	}
+	if i.CostBudget != nil {
+		predicates = append(predicates, apikey.CostBudgetEQ(*i.CostBudget))
+	}
+	if i.CostBudgetNEQ != nil {
+		predicates = append(predicates, apikey.CostBudgetNEQ(*i.CostBudgetNEQ))
+	}
+	if len(i.CostBudgetIn) > 0 {
+		predicates = append(predicates, apikey.CostBudgetIn(i.CostBudgetIn...))
+	}
+	if len(i.CostBudgetNotIn) > 0 {
+		predicates = append(predicates, apikey.CostBudgetNotIn(i.CostBudgetNotIn...))
+	}
+	if i.CostBudgetGT != nil {
+		predicates = append(predicates, apikey.CostBudgetGT(*i.CostBudgetGT))
+	}
+	if i.CostBudgetGTE != nil {
+		predicates = append(predicates, apikey.CostBudgetGTE(*i.CostBudgetGTE))
+	}
+	if i.CostBudgetLT != nil {
+		predicates = append(predicates, apikey.CostBudgetLT(*i.CostBudgetLT))
+	}
+	if i.CostBudgetLTE != nil {
+		predicates = append(predicates, apikey.CostBudgetLTE(*i.CostBudgetLTE))
+	}
+	if i.CostRestoreRate != nil {
+		predicates = append(predicates, apikey.CostRestoreRateEQ(*i.CostRestoreRate))
+	}
+	if i.CostRestoreRateNEQ != nil {
+		predicates = append(predicates, apikey.CostRestoreRateNEQ(*i.CostRestoreRateNEQ))
+	}
+	if len(i.CostRestoreRateIn) > 0 {
+		predicates = append(predicates, apikey.CostRestoreRateIn(i.CostRestoreRateIn...))
+	}
+	if len(i.CostRestoreRateNotIn) > 0 {
+		predicates = append(predicates, apikey.CostRestoreRateNotIn(i.CostRestoreRateNotIn...))
+	}
+	if i.CostRestoreRateGT != nil {
+		predicates = append(predicates, apikey.CostRestoreRateGT(*i.CostRestoreRateGT))
+	}
+	if i.CostRestoreRateGTE != nil {
+		predicates = append(predicates, apikey.CostRestoreRateGTE(*i.CostRestoreRateGTE))
+	}
+	if i.CostRestoreRateLT != nil {
+		predicates = append(predicates, apikey.CostRestoreRateLT(*i.CostRestoreRateLT))
+	}
+	if i.CostRestoreRateLTE != nil {
+		predicates = append(predicates, apikey.CostRestoreRateLTE(*i.CostRestoreRateLTE))
 	}
 	if i.Active != nil {
 		predicates = append(predicates, apikey.ActiveEQ(*i.Active))

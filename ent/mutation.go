@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
+	"estatecrm/ent/costbucket"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -53,6 +54,7 @@ const (
 	TypeComplaintEvent   = "ComplaintEvent"
 	TypeComplaintPhoto   = "ComplaintPhoto"
 	TypeConsentEvent     = "ConsentEvent"
+	TypeCostBucket       = "CostBucket"
 	TypeCustomer         = "Customer"
 	TypeDeal             = "Deal"
 	TypeIdempotencyKey   = "IdempotencyKey"
@@ -77,6 +79,10 @@ type APIKeyMutation struct {
 	secret_hash              *string
 	rate_limit_per_minute    *int
 	addrate_limit_per_minute *int
+	cost_budget              *int
+	addcost_budget           *int
+	cost_restore_rate        *int
+	addcost_restore_rate     *int
 	active                   *bool
 	last_used_at             *time.Time
 	clearedFields            map[string]struct{}
@@ -425,6 +431,118 @@ func (m *APIKeyMutation) ResetRateLimitPerMinute() {
 	m.addrate_limit_per_minute = nil
 }
 
+// SetCostBudget sets the "cost_budget" field.
+func (m *APIKeyMutation) SetCostBudget(i int) {
+	m.cost_budget = &i
+	m.addcost_budget = nil
+}
+
+// CostBudget returns the value of the "cost_budget" field in the mutation.
+func (m *APIKeyMutation) CostBudget() (r int, exists bool) {
+	v := m.cost_budget
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCostBudget returns the old "cost_budget" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldCostBudget(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCostBudget is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCostBudget requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCostBudget: %w", err)
+	}
+	return oldValue.CostBudget, nil
+}
+
+// AddCostBudget adds i to the "cost_budget" field.
+func (m *APIKeyMutation) AddCostBudget(i int) {
+	if m.addcost_budget != nil {
+		*m.addcost_budget += i
+	} else {
+		m.addcost_budget = &i
+	}
+}
+
+// AddedCostBudget returns the value that was added to the "cost_budget" field in this mutation.
+func (m *APIKeyMutation) AddedCostBudget() (r int, exists bool) {
+	v := m.addcost_budget
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCostBudget resets all changes to the "cost_budget" field.
+func (m *APIKeyMutation) ResetCostBudget() {
+	m.cost_budget = nil
+	m.addcost_budget = nil
+}
+
+// SetCostRestoreRate sets the "cost_restore_rate" field.
+func (m *APIKeyMutation) SetCostRestoreRate(i int) {
+	m.cost_restore_rate = &i
+	m.addcost_restore_rate = nil
+}
+
+// CostRestoreRate returns the value of the "cost_restore_rate" field in the mutation.
+func (m *APIKeyMutation) CostRestoreRate() (r int, exists bool) {
+	v := m.cost_restore_rate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCostRestoreRate returns the old "cost_restore_rate" field's value of the APIKey entity.
+// If the APIKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *APIKeyMutation) OldCostRestoreRate(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCostRestoreRate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCostRestoreRate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCostRestoreRate: %w", err)
+	}
+	return oldValue.CostRestoreRate, nil
+}
+
+// AddCostRestoreRate adds i to the "cost_restore_rate" field.
+func (m *APIKeyMutation) AddCostRestoreRate(i int) {
+	if m.addcost_restore_rate != nil {
+		*m.addcost_restore_rate += i
+	} else {
+		m.addcost_restore_rate = &i
+	}
+}
+
+// AddedCostRestoreRate returns the value that was added to the "cost_restore_rate" field in this mutation.
+func (m *APIKeyMutation) AddedCostRestoreRate() (r int, exists bool) {
+	v := m.addcost_restore_rate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCostRestoreRate resets all changes to the "cost_restore_rate" field.
+func (m *APIKeyMutation) ResetCostRestoreRate() {
+	m.cost_restore_rate = nil
+	m.addcost_restore_rate = nil
+}
+
 // SetActive sets the "active" field.
 func (m *APIKeyMutation) SetActive(b bool) {
 	m.active = &b
@@ -544,7 +662,7 @@ func (m *APIKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *APIKeyMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, apikey.FieldCreatedAt)
 	}
@@ -562,6 +680,12 @@ func (m *APIKeyMutation) Fields() []string {
 	}
 	if m.rate_limit_per_minute != nil {
 		fields = append(fields, apikey.FieldRateLimitPerMinute)
+	}
+	if m.cost_budget != nil {
+		fields = append(fields, apikey.FieldCostBudget)
+	}
+	if m.cost_restore_rate != nil {
+		fields = append(fields, apikey.FieldCostRestoreRate)
 	}
 	if m.active != nil {
 		fields = append(fields, apikey.FieldActive)
@@ -589,6 +713,10 @@ func (m *APIKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.SecretHash()
 	case apikey.FieldRateLimitPerMinute:
 		return m.RateLimitPerMinute()
+	case apikey.FieldCostBudget:
+		return m.CostBudget()
+	case apikey.FieldCostRestoreRate:
+		return m.CostRestoreRate()
 	case apikey.FieldActive:
 		return m.Active()
 	case apikey.FieldLastUsedAt:
@@ -614,6 +742,10 @@ func (m *APIKeyMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldSecretHash(ctx)
 	case apikey.FieldRateLimitPerMinute:
 		return m.OldRateLimitPerMinute(ctx)
+	case apikey.FieldCostBudget:
+		return m.OldCostBudget(ctx)
+	case apikey.FieldCostRestoreRate:
+		return m.OldCostRestoreRate(ctx)
 	case apikey.FieldActive:
 		return m.OldActive(ctx)
 	case apikey.FieldLastUsedAt:
@@ -669,6 +801,20 @@ func (m *APIKeyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRateLimitPerMinute(v)
 		return nil
+	case apikey.FieldCostBudget:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCostBudget(v)
+		return nil
+	case apikey.FieldCostRestoreRate:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCostRestoreRate(v)
+		return nil
 	case apikey.FieldActive:
 		v, ok := value.(bool)
 		if !ok {
@@ -694,6 +840,12 @@ func (m *APIKeyMutation) AddedFields() []string {
 	if m.addrate_limit_per_minute != nil {
 		fields = append(fields, apikey.FieldRateLimitPerMinute)
 	}
+	if m.addcost_budget != nil {
+		fields = append(fields, apikey.FieldCostBudget)
+	}
+	if m.addcost_restore_rate != nil {
+		fields = append(fields, apikey.FieldCostRestoreRate)
+	}
 	return fields
 }
 
@@ -704,6 +856,10 @@ func (m *APIKeyMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case apikey.FieldRateLimitPerMinute:
 		return m.AddedRateLimitPerMinute()
+	case apikey.FieldCostBudget:
+		return m.AddedCostBudget()
+	case apikey.FieldCostRestoreRate:
+		return m.AddedCostRestoreRate()
 	}
 	return nil, false
 }
@@ -719,6 +875,20 @@ func (m *APIKeyMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddRateLimitPerMinute(v)
+		return nil
+	case apikey.FieldCostBudget:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCostBudget(v)
+		return nil
+	case apikey.FieldCostRestoreRate:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCostRestoreRate(v)
 		return nil
 	}
 	return fmt.Errorf("unknown APIKey numeric field %s", name)
@@ -773,6 +943,12 @@ func (m *APIKeyMutation) ResetField(name string) error {
 		return nil
 	case apikey.FieldRateLimitPerMinute:
 		m.ResetRateLimitPerMinute()
+		return nil
+	case apikey.FieldCostBudget:
+		m.ResetCostBudget()
+		return nil
+	case apikey.FieldCostRestoreRate:
+		m.ResetCostRestoreRate()
 		return nil
 	case apikey.FieldActive:
 		m.ResetActive()
@@ -9170,6 +9346,482 @@ func (m *ConsentEventMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown ConsentEvent edge %s", name)
+}
+
+// CostBucketMutation represents an operation that mutates the CostBucket nodes in the graph.
+type CostBucketMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	tokens        *float64
+	addtokens     *float64
+	updated_at    *time.Time
+	granted       *bool
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*CostBucket, error)
+	predicates    []predicate.CostBucket
+}
+
+var _ ent.Mutation = (*CostBucketMutation)(nil)
+
+// costbucketOption allows management of the mutation configuration using functional options.
+type costbucketOption func(*CostBucketMutation)
+
+// newCostBucketMutation creates new mutation for the CostBucket entity.
+func newCostBucketMutation(c config, op Op, opts ...costbucketOption) *CostBucketMutation {
+	m := &CostBucketMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCostBucket,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCostBucketID sets the ID field of the mutation.
+func withCostBucketID(id string) costbucketOption {
+	return func(m *CostBucketMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CostBucket
+		)
+		m.oldValue = func(ctx context.Context) (*CostBucket, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CostBucket.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCostBucket sets the old CostBucket of the mutation.
+func withCostBucket(node *CostBucket) costbucketOption {
+	return func(m *CostBucketMutation) {
+		m.oldValue = func(context.Context) (*CostBucket, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CostBucketMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CostBucketMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CostBucket entities.
+func (m *CostBucketMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CostBucketMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CostBucketMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CostBucket.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTokens sets the "tokens" field.
+func (m *CostBucketMutation) SetTokens(f float64) {
+	m.tokens = &f
+	m.addtokens = nil
+}
+
+// Tokens returns the value of the "tokens" field in the mutation.
+func (m *CostBucketMutation) Tokens() (r float64, exists bool) {
+	v := m.tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokens returns the old "tokens" field's value of the CostBucket entity.
+// If the CostBucket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CostBucketMutation) OldTokens(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokens: %w", err)
+	}
+	return oldValue.Tokens, nil
+}
+
+// AddTokens adds f to the "tokens" field.
+func (m *CostBucketMutation) AddTokens(f float64) {
+	if m.addtokens != nil {
+		*m.addtokens += f
+	} else {
+		m.addtokens = &f
+	}
+}
+
+// AddedTokens returns the value that was added to the "tokens" field in this mutation.
+func (m *CostBucketMutation) AddedTokens() (r float64, exists bool) {
+	v := m.addtokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTokens resets all changes to the "tokens" field.
+func (m *CostBucketMutation) ResetTokens() {
+	m.tokens = nil
+	m.addtokens = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CostBucketMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CostBucketMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CostBucket entity.
+// If the CostBucket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CostBucketMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CostBucketMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetGranted sets the "granted" field.
+func (m *CostBucketMutation) SetGranted(b bool) {
+	m.granted = &b
+}
+
+// Granted returns the value of the "granted" field in the mutation.
+func (m *CostBucketMutation) Granted() (r bool, exists bool) {
+	v := m.granted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGranted returns the old "granted" field's value of the CostBucket entity.
+// If the CostBucket object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CostBucketMutation) OldGranted(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGranted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGranted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGranted: %w", err)
+	}
+	return oldValue.Granted, nil
+}
+
+// ResetGranted resets all changes to the "granted" field.
+func (m *CostBucketMutation) ResetGranted() {
+	m.granted = nil
+}
+
+// Where appends a list predicates to the CostBucketMutation builder.
+func (m *CostBucketMutation) Where(ps ...predicate.CostBucket) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CostBucketMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CostBucketMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CostBucket, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CostBucketMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CostBucketMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CostBucket).
+func (m *CostBucketMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CostBucketMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.tokens != nil {
+		fields = append(fields, costbucket.FieldTokens)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, costbucket.FieldUpdatedAt)
+	}
+	if m.granted != nil {
+		fields = append(fields, costbucket.FieldGranted)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CostBucketMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case costbucket.FieldTokens:
+		return m.Tokens()
+	case costbucket.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case costbucket.FieldGranted:
+		return m.Granted()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CostBucketMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case costbucket.FieldTokens:
+		return m.OldTokens(ctx)
+	case costbucket.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case costbucket.FieldGranted:
+		return m.OldGranted(ctx)
+	}
+	return nil, fmt.Errorf("unknown CostBucket field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CostBucketMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case costbucket.FieldTokens:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokens(v)
+		return nil
+	case costbucket.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case costbucket.FieldGranted:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGranted(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CostBucket field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CostBucketMutation) AddedFields() []string {
+	var fields []string
+	if m.addtokens != nil {
+		fields = append(fields, costbucket.FieldTokens)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CostBucketMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case costbucket.FieldTokens:
+		return m.AddedTokens()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CostBucketMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case costbucket.FieldTokens:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTokens(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CostBucket numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CostBucketMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CostBucketMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CostBucketMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CostBucket nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CostBucketMutation) ResetField(name string) error {
+	switch name {
+	case costbucket.FieldTokens:
+		m.ResetTokens()
+		return nil
+	case costbucket.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case costbucket.FieldGranted:
+		m.ResetGranted()
+		return nil
+	}
+	return fmt.Errorf("unknown CostBucket field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CostBucketMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CostBucketMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CostBucketMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CostBucketMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CostBucketMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CostBucketMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CostBucketMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CostBucket unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CostBucketMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CostBucket edge %s", name)
 }
 
 // CustomerMutation represents an operation that mutates the Customer nodes in the graph.

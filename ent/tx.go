@@ -32,6 +32,8 @@ type Tx struct {
 	ComplaintPhoto *ComplaintPhotoClient
 	// ConsentEvent is the client for interacting with the ConsentEvent builders.
 	ConsentEvent *ConsentEventClient
+	// CostBucket is the client for interacting with the CostBucket builders.
+	CostBucket *CostBucketClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Deal is the client for interacting with the Deal builders.
@@ -190,6 +192,7 @@ func (tx *Tx) init() {
 	tx.ComplaintEvent = NewComplaintEventClient(tx.config)
 	tx.ComplaintPhoto = NewComplaintPhotoClient(tx.config)
 	tx.ConsentEvent = NewConsentEventClient(tx.config)
+	tx.CostBucket = NewCostBucketClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)

@@ -78,6 +78,8 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	APIKey struct {
 		Active             func(childComplexity int) int
+		CostBudget         func(childComplexity int) int
+		CostRestoreRate    func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		KeyPrefix          func(childComplexity int) int
@@ -482,6 +484,7 @@ type ComplexityRoot struct {
 		SubmitComplaint      func(childComplexity int, input aftersales.Filing) int
 		UnpublishProject     func(childComplexity int, input model.PublishProjectInput) int
 		UnpublishUnits       func(childComplexity int, input model.PublishUnitsInput) int
+		UpdateAPIKey         func(childComplexity int, input account.APIKeyChange) int
 		UpdateBuilding       func(childComplexity int, input catalogue.BuildingChange) int
 		UpdateCustomer       func(childComplexity int, input sales.ProfileChange) int
 		UpdateProject        func(childComplexity int, input catalogue.ProjectChange) int
@@ -809,6 +812,7 @@ type MutationResolver interface {
 	CreateUnits(ctx context.Context, input catalogue.UnitGrid) (*model.CreateUnitsPayload, error)
 	ImportUnits(ctx context.Context, input catalogue.UnitImport) (*catalogue.ImportReport, error)
 	UpdateUnit(ctx context.Context, input catalogue.UnitChange) (*model.UnitPayload, error)
+	UpdateAPIKey(ctx context.Context, input account.APIKeyChange) (*model.APIKeyPayload, error)
 	ApproveDiscount(ctx context.Context, input model.ApproveDiscountInput) (*model.DealPayload, error)
 	RejectDiscount(ctx context.Context, input model.RejectDiscountInput) (*model.DealPayload, error)
 	SetUnitPrices(ctx context.Context, input model.SetUnitPricesInput) (*model.SetUnitPricesPayload, error)
@@ -942,6 +946,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Active(childComplexity), true
+	case "APIKey.costBudget":
+		if e.ComplexityRoot.APIKey.CostBudget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.CostBudget(childComplexity), true
+	case "APIKey.costRestoreRate":
+		if e.ComplexityRoot.APIKey.CostRestoreRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.CostRestoreRate(childComplexity), true
 	case "APIKey.createdAt":
 		if e.ComplexityRoot.APIKey.CreatedAt == nil {
 			break
@@ -2899,6 +2915,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnpublishUnits(childComplexity, args["input"].(model.PublishUnitsInput)), true
+	case "Mutation.updateAPIKey":
+		if e.ComplexityRoot.Mutation.UpdateAPIKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAPIKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAPIKey(childComplexity, args["input"].(account.APIKeyChange)), true
 	case "Mutation.updateBuilding":
 		if e.ComplexityRoot.Mutation.UpdateBuilding == nil {
 			break
@@ -4265,6 +4292,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UnitPriceInput", ec.unmarshalInputUnitPriceInput),
 			graphql.NewInputUnmarshaler("UnitStackInput", ec.unmarshalInputUnitStackInput),
 			graphql.NewInputUnmarshaler("UnitWhereInput", ec.unmarshalInputUnitWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAPIKeyInput", ec.unmarshalInputUpdateAPIKeyInput),
 			graphql.NewInputUnmarshaler("UpdateBuildingInput", ec.unmarshalInputUpdateBuildingInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
@@ -4367,7 +4395,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4383,6 +4411,7 @@ var sources = []*ast.Source{
 	{Name: "attribution.graphql", Input: sourceData("attribution.graphql"), BuiltIn: false},
 	{Name: "auth.graphql", Input: sourceData("auth.graphql"), BuiltIn: false},
 	{Name: "catalogue.graphql", Input: sourceData("catalogue.graphql"), BuiltIn: false},
+	{Name: "cost.graphql", Input: sourceData("cost.graphql"), BuiltIn: false},
 	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
@@ -4410,6 +4439,10 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_keyPrefix(ctx, field)
 	case "rateLimitPerMinute":
 		return ec.fieldContext_APIKey_rateLimitPerMinute(ctx, field)
+	case "costBudget":
+		return ec.fieldContext_APIKey_costBudget(ctx, field)
+	case "costRestoreRate":
+		return ec.fieldContext_APIKey_costRestoreRate(ctx, field)
 	case "active":
 		return ec.fieldContext_APIKey_active(ctx, field)
 	case "lastUsedAt":
@@ -6582,6 +6615,20 @@ func (ec *executionContext) field_Mutation_unpublishUnits_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (account.APIKeyChange, error) {
+			return ec.unmarshalNUpdateAPIKeyInput2estatecrmᚋaccountᚐAPIKeyChange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8219,6 +8266,52 @@ func (ec *executionContext) _APIKey_rateLimitPerMinute(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_APIKey_rateLimitPerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _APIKey_costBudget(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_costBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostBudget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_costBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _APIKey_costRestoreRate(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_costRestoreRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostRestoreRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_costRestoreRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Int")
 }
 
@@ -15515,6 +15608,50 @@ func (ec *executionContext) fieldContext_Mutation_updateUnit(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateAPIKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAPIKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAPIKey(ctx, fc.Args["input"].(account.APIKeyChange))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIKeyPayload) graphql.Marshaler {
+			return ec.marshalNAPIKeyPayload2ᚖestatecrmᚋgraphᚋmodelᚐAPIKeyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAPIKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKeyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAPIKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_approveDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22712,7 +22849,7 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "rateLimitPerMinute", "rateLimitPerMinuteNEQ", "rateLimitPerMinuteIn", "rateLimitPerMinuteNotIn", "rateLimitPerMinuteGT", "rateLimitPerMinuteGTE", "rateLimitPerMinuteLT", "rateLimitPerMinuteLTE", "active", "activeNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "rateLimitPerMinute", "rateLimitPerMinuteNEQ", "rateLimitPerMinuteIn", "rateLimitPerMinuteNotIn", "rateLimitPerMinuteGT", "rateLimitPerMinuteGTE", "rateLimitPerMinuteLT", "rateLimitPerMinuteLTE", "costBudget", "costBudgetNEQ", "costBudgetIn", "costBudgetNotIn", "costBudgetGT", "costBudgetGTE", "costBudgetLT", "costBudgetLTE", "costRestoreRate", "costRestoreRateNEQ", "costRestoreRateIn", "costRestoreRateNotIn", "costRestoreRateGT", "costRestoreRateGTE", "costRestoreRateLT", "costRestoreRateLTE", "active", "activeNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23146,6 +23283,118 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.RateLimitPerMinuteLTE = data
+		case "costBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudget = data
+		case "costBudgetNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetNEQ = data
+		case "costBudgetIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetIn = data
+		case "costBudgetNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetNotIn = data
+		case "costBudgetGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetGT = data
+		case "costBudgetGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetGTE = data
+		case "costBudgetLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetLT = data
+		case "costBudgetLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudgetLTE = data
+		case "costRestoreRate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRate = data
+		case "costRestoreRateNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateNEQ = data
+		case "costRestoreRateIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateIn = data
+		case "costRestoreRateNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateNotIn = data
+		case "costRestoreRateGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateGT = data
+		case "costRestoreRateGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateGTE = data
+		case "costRestoreRateLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateLT = data
+		case "costRestoreRateLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRateLTE = data
 		case "active":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -28414,7 +28663,7 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "rateLimitPerMinute"}
+	fieldsInOrder := [...]string{"name", "rateLimitPerMinute", "costBudget", "costRestoreRate"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28435,6 +28684,20 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 				return it, err
 			}
 			it.RateLimitPerMinute = data
+		case "costBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudget = data
+		case "costRestoreRate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRate = data
 		}
 	}
 	return it, nil
@@ -35910,6 +36173,76 @@ func UnmarshalUnitWhereInput(ctx context.Context, raw any) (ent.UnitWhereInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (account.APIKeyChange, error) {
+	var it account.APIKeyChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "rateLimitPerMinute", "costBudget", "costRestoreRate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "rateLimitPerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RateLimitPerMinute = data
+		case "costBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostBudget = data
+		case "costRestoreRate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CostRestoreRate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAPIKeyInput unmarshals raw into the UpdateAPIKeyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAPIKeyInput(ctx context.Context, raw any) (account.APIKeyChange, error) {
+	var out account.APIKeyChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAPIKeyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Context, obj any) (catalogue.BuildingChange, error) {
 	var it catalogue.BuildingChange
 	if obj == nil {
@@ -38268,6 +38601,16 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "rateLimitPerMinute":
 			out.Values[i] = ec._APIKey_rateLimitPerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "costBudget":
+			out.Values[i] = ec._APIKey_costBudget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "costRestoreRate":
+			out.Values[i] = ec._APIKey_costRestoreRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40778,6 +41121,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateUnit":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateUnit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAPIKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAPIKey(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -44520,6 +44870,11 @@ func (ec *executionContext) marshalNUnitStatusEvent2ᚖestatecrmᚋliveᚐUnitEv
 func (ec *executionContext) unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
 	res, err := ec.unmarshalInputUnitWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateAPIKeyInput2estatecrmᚋaccountᚐAPIKeyChange(ctx context.Context, v any) (account.APIKeyChange, error) {
+	res, err := ec.unmarshalInputUpdateAPIKeyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateBuildingInput2estatecrmᚋcatalogueᚐBuildingChange(ctx context.Context, v any) (catalogue.BuildingChange, error) {

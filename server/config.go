@@ -54,6 +54,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; none by default, so a client cannot choose its address.
 	TrustedProxies throttle.Proxies
+	// CostStore keeps the portal keys' query-cost buckets: "postgres" (the
+	// default on PostgreSQL: one budget per key shared by every process) or
+	// "memory" (the default on the embedded database: this process alone).
+	CostStore string
 	// PasswordHashConcurrency is how many login password checks run at
 	// once (each holds 19 MiB); 0 is half the cores.
 	PasswordHashConcurrency int
@@ -69,6 +73,12 @@ type Config struct {
 	// and tells the code's insides); cmd/bench turns it on for -cpuprofile.
 	Pprof bool
 }
+
+// The CostStore values.
+const (
+	CostPostgres = "postgres"
+	CostMemory   = "memory"
+)
 
 // MetricsOff is the MetricsAddr that turns metrics off.
 const MetricsOff = "off"
@@ -123,6 +133,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
 	userRate := fs.String("user-rate-limit", env.str("USER_RATE_LIMIT", "12000"), "requests a minute of one logged-in user, in bursts of a tenth, or N/DURATION; 0: no limit (USER_RATE_LIMIT)")
 	anonRate := fs.String("anonymous-rate-limit", env.str("ANONYMOUS_RATE_LIMIT", "600"), "requests a minute without credentials from one client address, in bursts of a tenth, or N/DURATION; 0: no limit (ANONYMOUS_RATE_LIMIT)")
+	costStore := fs.String("cost-store", env.str("COST_STORE", ""), "where portal keys' query-cost budgets are kept: postgres (shared by every process) or memory (this process only); default: postgres on PostgreSQL, memory on the embedded database (COST_STORE)")
 	proxies := fs.String("trusted-proxies", env.str("TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; empty: none (TRUSTED_PROXIES)")
 	fs.IntVar(&cfg.PasswordHashConcurrency, "password-hash-concurrency", int(env.int64("PASSWORD_HASH_CONCURRENCY", 0)), "login password checks at once, 19 MiB each; 0: half the cores (PASSWORD_HASH_CONCURRENCY)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("METRICS_ADDR", ""), "where Prometheus metrics are served: empty: /metrics on the main listener; off: not at all; an address like 127.0.0.1:9090: /metrics on a listener of its own (METRICS_ADDR)")
@@ -180,6 +191,16 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.AnonymousRateLimit, err = throttle.ParseRate(*anonRate); err != nil {
 		return cfg, fmt.Errorf("anonymous-rate-limit: %w", err)
+	}
+	switch cfg.CostStore = *costStore; {
+	case cfg.CostStore == "" && embedded:
+		cfg.CostStore = CostMemory
+	case cfg.CostStore == "":
+		cfg.CostStore = CostPostgres
+	case cfg.CostStore == CostPostgres && embedded:
+		return cfg, fmt.Errorf("cost-store postgres needs DATABASE_URL to be a PostgreSQL database")
+	case cfg.CostStore != CostPostgres && cfg.CostStore != CostMemory:
+		return cfg, fmt.Errorf("cost-store %q: want postgres or memory", cfg.CostStore)
 	}
 	if cfg.TrustedProxies, err = throttle.ParseProxies(*proxies); err != nil {
 		return cfg, err

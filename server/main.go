@@ -23,6 +23,7 @@ import (
 	"estatecrm/aftersales"
 	"estatecrm/api"
 	"estatecrm/auth"
+	"estatecrm/cost"
 	"estatecrm/database"
 	"estatecrm/ent"
 	"estatecrm/live"
@@ -155,6 +156,10 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
+	var costs cost.Store = cost.NewMemory()
+	if cfg.CostStore == CostPostgres {
+		costs = cost.NewPostgres(db.SQL)
+	}
 	handler := api.New(api.Config{
 		ServeMetrics:   reg != nil && cfg.MetricsAddr == "",
 		GraphiQL:       cfg.GraphiQL,
@@ -175,6 +180,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		Hub:      hub,
 		Photos:   photos,
 		SLA:      cfg.SLA,
+		Costs:    costs,
 		Metrics:  reg,
 	})
 	srv := &http.Server{

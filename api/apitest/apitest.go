@@ -15,6 +15,7 @@ import (
 
 	"estatecrm/api"
 	"estatecrm/auth"
+	"estatecrm/cost"
 	"estatecrm/database"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
@@ -127,14 +128,24 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		Signer:   signer,
 		Sessions: auth.NewSessions(client, signer, 30*24*time.Hour, now),
 		APIKeys:  auth.NewAPIKeys(client, now),
-		Now:      now,
-		Hub:      hub,
-		Photos:   photos,
+		// As the server: on PostgreSQL the budgets are in the database,
+		// shared with a Second server's.
+		Costs:  costStore(db),
+		Now:    now,
+		Hub:    hub,
+		Photos: photos,
 		// The default TTL, on the test's clock: a test sees a revocation by
 		// moving Now past it.
 		Revoked: auth.NewRevocations(database.NewClient(checks), 0, now),
 	})
 	return env
+}
+
+func costStore(db *database.DB) cost.Store {
+	if db.Dialect == "postgres" {
+		return cost.NewPostgres(db.SQL)
+	}
+	return cost.NewMemory()
 }
 
 // Caller sends requests with one set of credentials.

@@ -257,9 +257,11 @@ func (e *Env) World(t testing.TB) *World {
 		w.add(a.label, got.ID)
 	}
 
-	// The portal's key (generous rate limit: the matrix makes many requests).
-	limit := 100000
-	key, err := account.CreateAPIKey(ctx, c, account.NewAPIKey{Name: "portal", RateLimitPerMinute: &limit})
+	// The portal's key (generous rate limit and query-cost budget: the
+	// matrix makes many requests).
+	limit, budget, restore := 100000, 1_000_000, 100_000
+	key, err := account.CreateAPIKey(ctx, c, account.NewAPIKey{Name: "portal", RateLimitPerMinute: &limit,
+		CostBudget: &budget, CostRestoreRate: &restore})
 	must(err)
 	w.PortalKey = key.Key
 	w.add("kPortal", key.APIKey.ID)

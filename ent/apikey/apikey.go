@@ -27,6 +27,10 @@ const (
 	FieldSecretHash = "secret_hash"
 	// FieldRateLimitPerMinute holds the string denoting the rate_limit_per_minute field in the database.
 	FieldRateLimitPerMinute = "rate_limit_per_minute"
+	// FieldCostBudget holds the string denoting the cost_budget field in the database.
+	FieldCostBudget = "cost_budget"
+	// FieldCostRestoreRate holds the string denoting the cost_restore_rate field in the database.
+	FieldCostRestoreRate = "cost_restore_rate"
 	// FieldActive holds the string denoting the active field in the database.
 	FieldActive = "active"
 	// FieldLastUsedAt holds the string denoting the last_used_at field in the database.
@@ -44,6 +48,8 @@ var Columns = []string{
 	FieldKeyPrefix,
 	FieldSecretHash,
 	FieldRateLimitPerMinute,
+	FieldCostBudget,
+	FieldCostRestoreRate,
 	FieldActive,
 	FieldLastUsedAt,
 }
@@ -82,6 +88,14 @@ var (
 	DefaultRateLimitPerMinute int
 	// RateLimitPerMinuteValidator is a validator for the "rate_limit_per_minute" field. It is called by the builders before save.
 	RateLimitPerMinuteValidator func(int) error
+	// DefaultCostBudget holds the default value on creation for the "cost_budget" field.
+	DefaultCostBudget int
+	// CostBudgetValidator is a validator for the "cost_budget" field. It is called by the builders before save.
+	CostBudgetValidator func(int) error
+	// DefaultCostRestoreRate holds the default value on creation for the "cost_restore_rate" field.
+	DefaultCostRestoreRate int
+	// CostRestoreRateValidator is a validator for the "cost_restore_rate" field. It is called by the builders before save.
+	CostRestoreRateValidator func(int) error
 	// DefaultActive holds the default value on creation for the "active" field.
 	DefaultActive bool
 	// DefaultID holds the default value on creation for the "id" field.
@@ -126,6 +140,16 @@ func BySecretHash(opts ...sql.OrderTermOption) OrderOption {
 // ByRateLimitPerMinute orders the results by the rate_limit_per_minute field.
 func ByRateLimitPerMinute(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRateLimitPerMinute, opts...).ToFunc()
+}
+
+// ByCostBudget orders the results by the cost_budget field.
+func ByCostBudget(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCostBudget, opts...).ToFunc()
+}
+
+// ByCostRestoreRate orders the results by the cost_restore_rate field.
+func ByCostRestoreRate(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCostRestoreRate, opts...).ToFunc()
 }
 
 // ByActive orders the results by the active field.

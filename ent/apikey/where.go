@@ -85,6 +85,16 @@ func RateLimitPerMinute(v int) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldRateLimitPerMinute, v))
 }
 
+// CostBudget applies equality check predicate on the "cost_budget" field. It's identical to CostBudgetEQ.
+func CostBudget(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldCostBudget, v))
+}
+
+// CostRestoreRate applies equality check predicate on the "cost_restore_rate" field. It's identical to CostRestoreRateEQ.
+func CostRestoreRate(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldCostRestoreRate, v))
+}
+
 // Active applies equality check predicate on the "active" field. It's identical to ActiveEQ.
 func Active(v bool) predicate.APIKey {
 	return predicate.APIKey(sql.FieldEQ(FieldActive, v))
@@ -408,6 +418,86 @@ func RateLimitPerMinuteLT(v int) predicate.APIKey {
 // RateLimitPerMinuteLTE applies the LTE predicate on the "rate_limit_per_minute" field.
 func RateLimitPerMinuteLTE(v int) predicate.APIKey {
 	return predicate.APIKey(sql.FieldLTE(FieldRateLimitPerMinute, v))
+}
+
+// CostBudgetEQ applies the EQ predicate on the "cost_budget" field.
+func CostBudgetEQ(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldCostBudget, v))
+}
+
+// CostBudgetNEQ applies the NEQ predicate on the "cost_budget" field.
+func CostBudgetNEQ(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldCostBudget, v))
+}
+
+// CostBudgetIn applies the In predicate on the "cost_budget" field.
+func CostBudgetIn(vs ...int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldIn(FieldCostBudget, vs...))
+}
+
+// CostBudgetNotIn applies the NotIn predicate on the "cost_budget" field.
+func CostBudgetNotIn(vs ...int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotIn(FieldCostBudget, vs...))
+}
+
+// CostBudgetGT applies the GT predicate on the "cost_budget" field.
+func CostBudgetGT(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGT(FieldCostBudget, v))
+}
+
+// CostBudgetGTE applies the GTE predicate on the "cost_budget" field.
+func CostBudgetGTE(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGTE(FieldCostBudget, v))
+}
+
+// CostBudgetLT applies the LT predicate on the "cost_budget" field.
+func CostBudgetLT(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLT(FieldCostBudget, v))
+}
+
+// CostBudgetLTE applies the LTE predicate on the "cost_budget" field.
+func CostBudgetLTE(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLTE(FieldCostBudget, v))
+}
+
+// CostRestoreRateEQ applies the EQ predicate on the "cost_restore_rate" field.
+func CostRestoreRateEQ(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldEQ(FieldCostRestoreRate, v))
+}
+
+// CostRestoreRateNEQ applies the NEQ predicate on the "cost_restore_rate" field.
+func CostRestoreRateNEQ(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNEQ(FieldCostRestoreRate, v))
+}
+
+// CostRestoreRateIn applies the In predicate on the "cost_restore_rate" field.
+func CostRestoreRateIn(vs ...int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldIn(FieldCostRestoreRate, vs...))
+}
+
+// CostRestoreRateNotIn applies the NotIn predicate on the "cost_restore_rate" field.
+func CostRestoreRateNotIn(vs ...int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotIn(FieldCostRestoreRate, vs...))
+}
+
+// CostRestoreRateGT applies the GT predicate on the "cost_restore_rate" field.
+func CostRestoreRateGT(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGT(FieldCostRestoreRate, v))
+}
+
+// CostRestoreRateGTE applies the GTE predicate on the "cost_restore_rate" field.
+func CostRestoreRateGTE(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldGTE(FieldCostRestoreRate, v))
+}
+
+// CostRestoreRateLT applies the LT predicate on the "cost_restore_rate" field.
+func CostRestoreRateLT(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLT(FieldCostRestoreRate, v))
+}
+
+// CostRestoreRateLTE applies the LTE predicate on the "cost_restore_rate" field.
+func CostRestoreRateLTE(v int) predicate.APIKey {
+	return predicate.APIKey(sql.FieldLTE(FieldCostRestoreRate, v))
 }
 
 // ActiveEQ applies the EQ predicate on the "active" field.

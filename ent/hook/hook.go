@@ -116,6 +116,18 @@ func (f ConsentEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsentEventMutation", m)
 }
 
+// The CostBucketFunc type is an adapter to allow the use of ordinary
+// function as CostBucket mutator.
+type CostBucketFunc func(context.Context, *ent.CostBucketMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CostBucketFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CostBucketMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CostBucketMutation", m)
+}
+
 // The CustomerFunc type is an adapter to allow the use of ordinary
 // function as Customer mutator.
 type CustomerFunc func(context.Context, *ent.CustomerMutation) (ent.Value, error)

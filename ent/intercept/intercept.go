@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
+	"estatecrm/ent/costbucket"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -329,6 +330,33 @@ func (f TraverseConsentEvent) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.ConsentEventQuery", q)
 }
 
+// The CostBucketFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CostBucketFunc func(context.Context, *ent.CostBucketQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CostBucketFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CostBucketQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CostBucketQuery", q)
+}
+
+// The TraverseCostBucket type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCostBucket func(context.Context, *ent.CostBucketQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCostBucket) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCostBucket) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CostBucketQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CostBucketQuery", q)
+}
+
 // The CustomerFunc type is an adapter to allow the use of ordinary function as a Querier.
 type CustomerFunc func(context.Context, *ent.CustomerQuery) (ent.Value, error)
 
@@ -593,6 +621,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ComplaintPhotoQuery, predicate.ComplaintPhoto, complaintphoto.OrderOption]{typ: ent.TypeComplaintPhoto, tq: q}, nil
 	case *ent.ConsentEventQuery:
 		return &query[*ent.ConsentEventQuery, predicate.ConsentEvent, consentevent.OrderOption]{typ: ent.TypeConsentEvent, tq: q}, nil
+	case *ent.CostBucketQuery:
+		return &query[*ent.CostBucketQuery, predicate.CostBucket, costbucket.OrderOption]{typ: ent.TypeCostBucket, tq: q}, nil
 	case *ent.CustomerQuery:
 		return &query[*ent.CustomerQuery, predicate.Customer, customer.OrderOption]{typ: ent.TypeCustomer, tq: q}, nil
 	case *ent.DealQuery:

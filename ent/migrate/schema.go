@@ -17,6 +17,8 @@ var (
 		{Name: "key_prefix", Type: field.TypeString, Size: 16},
 		{Name: "secret_hash", Type: field.TypeString},
 		{Name: "rate_limit_per_minute", Type: field.TypeInt, Default: 600},
+		{Name: "cost_budget", Type: field.TypeInt, Default: 1000},
+		{Name: "cost_restore_rate", Type: field.TypeInt, Default: 50},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
 	}
@@ -390,6 +392,19 @@ var (
 				Columns: []*schema.Column{ConsentEventsColumns[7], ConsentEventsColumns[5]},
 			},
 		},
+	}
+	// CostBucketsColumns holds the columns for the "cost_buckets" table.
+	CostBucketsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 100},
+		{Name: "tokens", Type: field.TypeFloat64},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "granted", Type: field.TypeBool, Default: false},
+	}
+	// CostBucketsTable holds the schema information for the "cost_buckets" table.
+	CostBucketsTable = &schema.Table{
+		Name:       "cost_buckets",
+		Columns:    CostBucketsColumns,
+		PrimaryKey: []*schema.Column{CostBucketsColumns[0]},
 	}
 	// CustomersColumns holds the columns for the "customers" table.
 	CustomersColumns = []*schema.Column{
@@ -930,6 +945,7 @@ var (
 		ComplaintEventsTable,
 		ComplaintPhotosTable,
 		ConsentEventsTable,
+		CostBucketsTable,
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,

@@ -33,6 +33,9 @@ type ComplaintPhoto func(*sql.Selector)
 // ConsentEvent is the predicate function for consentevent builders.
 type ConsentEvent func(*sql.Selector)
 
+// CostBucket is the predicate function for costbucket builders.
+type CostBucket func(*sql.Selector)
+
 // Customer is the predicate function for customer builders.
 type Customer func(*sql.Selector)
 

@@ -327,6 +327,30 @@ func (f ConsentEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsentEventMutation", m)
 }
 
+// The CostBucketQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CostBucketQueryRuleFunc func(context.Context, *ent.CostBucketQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CostBucketQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CostBucketQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CostBucketQuery", q)
+}
+
+// The CostBucketMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CostBucketMutationRuleFunc func(context.Context, *ent.CostBucketMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CostBucketMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CostBucketMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CostBucketMutation", m)
+}
+
 // The CustomerQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CustomerQueryRuleFunc func(context.Context, *ent.CustomerQuery) error
@@ -596,6 +620,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ConsentEventQuery:
 		return q.Filter(), nil
+	case *ent.CostBucketQuery:
+		return q.Filter(), nil
 	case *ent.CustomerQuery:
 		return q.Filter(), nil
 	case *ent.DealQuery:
@@ -638,6 +664,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ComplaintPhotoMutation:
 		return m.Filter(), nil
 	case *ent.ConsentEventMutation:
+		return m.Filter(), nil
+	case *ent.CostBucketMutation:
 		return m.Filter(), nil
 	case *ent.CustomerMutation:
 		return m.Filter(), nil

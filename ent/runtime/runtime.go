@@ -13,6 +13,7 @@ import (
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
+	"estatecrm/ent/costbucket"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
@@ -107,8 +108,20 @@ func init() {
 	apikey.DefaultRateLimitPerMinute = apikeyDescRateLimitPerMinute.Default.(int)
 	// apikey.RateLimitPerMinuteValidator is a validator for the "rate_limit_per_minute" field. It is called by the builders before save.
 	apikey.RateLimitPerMinuteValidator = apikeyDescRateLimitPerMinute.Validators[0].(func(int) error)
+	// apikeyDescCostBudget is the schema descriptor for cost_budget field.
+	apikeyDescCostBudget := apikeyFields[4].Descriptor()
+	// apikey.DefaultCostBudget holds the default value on creation for the cost_budget field.
+	apikey.DefaultCostBudget = apikeyDescCostBudget.Default.(int)
+	// apikey.CostBudgetValidator is a validator for the "cost_budget" field. It is called by the builders before save.
+	apikey.CostBudgetValidator = apikeyDescCostBudget.Validators[0].(func(int) error)
+	// apikeyDescCostRestoreRate is the schema descriptor for cost_restore_rate field.
+	apikeyDescCostRestoreRate := apikeyFields[5].Descriptor()
+	// apikey.DefaultCostRestoreRate holds the default value on creation for the cost_restore_rate field.
+	apikey.DefaultCostRestoreRate = apikeyDescCostRestoreRate.Default.(int)
+	// apikey.CostRestoreRateValidator is a validator for the "cost_restore_rate" field. It is called by the builders before save.
+	apikey.CostRestoreRateValidator = apikeyDescCostRestoreRate.Validators[0].(func(int) error)
 	// apikeyDescActive is the schema descriptor for active field.
-	apikeyDescActive := apikeyFields[4].Descriptor()
+	apikeyDescActive := apikeyFields[6].Descriptor()
 	// apikey.DefaultActive holds the default value on creation for the active field.
 	apikey.DefaultActive = apikeyDescActive.Default.(bool)
 	// apikeyDescID is the schema descriptor for id field.
@@ -477,6 +490,39 @@ func init() {
 	consentevent.DefaultID = consenteventDescID.Default.(func() pulid.ID)
 	// consentevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	consentevent.IDValidator = consenteventDescID.Validators[0].(func(string) error)
+	costbucket.Policy = privacy.NewPolicies(schema.CostBucket{})
+	costbucket.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := costbucket.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	costbucketFields := schema.CostBucket{}.Fields()
+	_ = costbucketFields
+	// costbucketDescGranted is the schema descriptor for granted field.
+	costbucketDescGranted := costbucketFields[3].Descriptor()
+	// costbucket.DefaultGranted holds the default value on creation for the granted field.
+	costbucket.DefaultGranted = costbucketDescGranted.Default.(bool)
+	// costbucketDescID is the schema descriptor for id field.
+	costbucketDescID := costbucketFields[0].Descriptor()
+	// costbucket.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	costbucket.IDValidator = func() func(string) error {
+		validators := costbucketDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	customerMixin := schema.Customer{}.Mixin()
 	customer.Policy = privacy.NewPolicies(schema.Customer{})
 	customer.Hooks[0] = func(next ent.Mutator) ent.Mutator {

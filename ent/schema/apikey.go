@@ -29,6 +29,10 @@ func (APIKey) Fields() []ent.Field {
 		field.String("secret_hash").Sensitive().NotEmpty().
 			Annotations(entgql.Skip()),
 		field.Int("rate_limit_per_minute").Range(1, 100000).Default(600),
+		field.Int("cost_budget").Range(1, 1_000_000).Default(1000).
+			Comment("the most query-cost points the key holds, shared by every server process"),
+		field.Int("cost_restore_rate").Range(1, 100_000).Default(50).
+			Comment("query-cost points restored to the key each second, up to cost_budget"),
 		field.Bool("active").Default(true),
 		field.Time("last_used_at").Optional().Nillable(),
 	}
