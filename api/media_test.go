@@ -168,7 +168,9 @@ func TestMediaOrder(t *testing.T) {
 		if position != nil {
 			in["position"] = *position
 		}
-		var out struct{ UploadMedia struct{ Media struct{ ID pulid.ID } } }
+		var out struct {
+			UploadMedia struct{ Media struct{ ID pulid.ID } }
+		}
 		uploadMedia(t, ma, in, apitest.PhotoBytes(caption), "id").Decode(t, &out)
 		ids[caption] = out.UploadMedia.Media.ID
 	}
