@@ -391,3 +391,81 @@ func TestMediaOfUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaStatementsPerPage: a page of projects reads the media of all of
+// them in one statement per field, and so does a page of buildings,
+// whatever the page's size; each project still gets its own items.
+func TestMediaStatementsPerPage(t *testing.T) {
+	env := apitest.New(t)
+	sys := apitest.System()
+	layout := "3-2-2"
+	addProject := func(i int) {
+		p := env.Project(t, "P"+string(rune('a'+i)), 1, 1, 1)
+		b := env.Client.Building.Query().AllX(sys)
+		for _, bd := range b {
+			if bd.ProjectID == p.ID {
+				addMediaItem(t, env, p.ID, &bd.ID, nil, entmedia.KindPHOTO, "b-"+p.Name)
+			}
+		}
+		addMediaItem(t, env, p.ID, nil, nil, entmedia.KindPHOTO, "p-"+p.Name)
+		addMediaItem(t, env, p.ID, nil, &layout, entmedia.KindFLOOR_PLAN, "l-"+p.Name)
+	}
+	type page struct {
+		Projects struct {
+			Edges []struct {
+				Node struct {
+					Name        string
+					Media       []struct{ Caption string }
+					LayoutMedia []struct{ Caption string }
+				}
+			}
+		}
+		Buildings struct {
+			Edges []struct {
+				Node struct {
+					Project struct{ Name string }
+					Media   []struct{ Caption string }
+				}
+			}
+		}
+	}
+	read := func() (int64, page) {
+		t.Helper()
+		env.Counter.Reset()
+		var out page
+		env.Query(t, `{ projects(first: 20) { edges { node { name media { caption } layoutMedia(layout: "3-2-2") { caption } } } }
+		  buildings(first: 20) { edges { node { project { name } media { caption } } } } }`, nil).Decode(t, &out)
+		n := env.Counter.Count()
+		for _, e := range out.Projects.Edges {
+			p := e.Node
+			if len(p.Media) != 1 || p.Media[0].Caption != "p-"+p.Name || len(p.LayoutMedia) != 1 || p.LayoutMedia[0].Caption != "l-"+p.Name {
+				t.Errorf("project %s: %+v", p.Name, p)
+			}
+		}
+		for _, e := range out.Buildings.Edges {
+			b := e.Node
+			if len(b.Media) != 1 || b.Media[0].Caption != "b-"+b.Project.Name {
+				t.Errorf("building of %s: %+v", b.Project.Name, b)
+			}
+		}
+		return n, out
+	}
+	for i := range 2 {
+		addProject(i)
+	}
+	small, out := read()
+	if len(out.Projects.Edges) != 2 || len(out.Buildings.Edges) != 2 {
+		t.Fatalf("%d projects, %d buildings", len(out.Projects.Edges), len(out.Buildings.Edges))
+	}
+	for i := 2; i < 6; i++ {
+		addProject(i)
+	}
+	large, out := read()
+	if len(out.Projects.Edges) != 6 || len(out.Buildings.Edges) != 6 {
+		t.Fatalf("%d projects, %d buildings", len(out.Projects.Edges), len(out.Buildings.Edges))
+	}
+	if small != large {
+		t.Errorf("%d statements for 2 projects, %d for 6", small, large)
+	}
+	t.Logf("%d statements for a page of projects and one of buildings, with their media", large)
+}

@@ -15,7 +15,7 @@ import (
 
 // Media is the resolver for the media field.
 func (r *buildingResolver) Media(ctx context.Context, obj *ent.Building, kind *media.Kind) ([]*ent.Media, error) {
-	return media1.List(ctx, r.db(ctx), "", &obj.ID, nil, kind)
+	return r.buildingMedia(ctx, obj, kind)
 }
 
 // URL is the resolver for the url field.
@@ -44,10 +44,10 @@ func (r *mutationResolver) DeleteMedia(ctx context.Context, input model.DeleteMe
 
 // Media is the resolver for the media field.
 func (r *projectResolver) Media(ctx context.Context, obj *ent.Project, kind *media.Kind) ([]*ent.Media, error) {
-	return media1.List(ctx, r.db(ctx), obj.ID, nil, nil, kind)
+	return r.projectMedia(ctx, obj, nil, kind)
 }
 
 // LayoutMedia is the resolver for the layoutMedia field.
 func (r *projectResolver) LayoutMedia(ctx context.Context, obj *ent.Project, layout string, kind *media.Kind) ([]*ent.Media, error) {
-	return media1.List(ctx, r.db(ctx), obj.ID, nil, &layout, kind)
+	return r.projectMedia(ctx, obj, &layout, kind)
 }

@@ -442,24 +442,61 @@ func (l *Library) Delete(ctx context.Context, client *ent.Client, id pulid.ID) (
 // layouts), of a project's layout, or of a building (projectID is then
 // ignored), in order, optionally of one kind: those the viewer may see.
 func List(ctx context.Context, client *ent.Client, projectID pulid.ID, buildingID *pulid.ID, layout *string, kind *media.Kind) ([]*ent.Media, error) {
-	var ps []predicate.Media
-	switch {
-	case buildingID != nil:
-		ps = append(ps, media.BuildingID(*buildingID))
-	case layout != nil:
+	var (
+		each map[pulid.ID][]*ent.Media
+		err  error
+		id   = projectID
+	)
+	if buildingID != nil {
+		id = *buildingID
+		each, err = OfBuildings(ctx, client, []pulid.ID{id}, kind)
+	} else {
+		each, err = OfProjects(ctx, client, []pulid.ID{id}, layout, kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if each[id] == nil {
+		return []*ent.Media{}, nil
+	}
+	return each[id], nil
+}
+
+// OfProjects is List for several projects in one statement: each
+// project's own items, or with layout those of that layout of each.
+func OfProjects(ctx context.Context, client *ent.Client, ids []pulid.ID, layout *string, kind *media.Kind) (map[pulid.ID][]*ent.Media, error) {
+	ps := []predicate.Media{media.ProjectIDIn(ids...), media.BuildingIDIsNil()}
+	if layout != nil {
 		l, err := ParseLayout(*layout)
 		if err != nil {
 			return nil, apperr.Input("layout", "%s", err)
 		}
-		ps = append(ps, media.ProjectID(projectID), media.BuildingIDIsNil(), media.Layout(l))
-	default:
-		ps = append(ps, media.ProjectID(projectID), media.BuildingIDIsNil(), media.LayoutIsNil())
+		ps = append(ps, media.Layout(l))
+	} else {
+		ps = append(ps, media.LayoutIsNil())
 	}
+	return listEach(ctx, client, ps, kind, func(m *ent.Media) pulid.ID { return m.ProjectID })
+}
+
+// OfBuildings is List for several buildings in one statement.
+func OfBuildings(ctx context.Context, client *ent.Client, ids []pulid.ID, kind *media.Kind) (map[pulid.ID][]*ent.Media, error) {
+	return listEach(ctx, client, []predicate.Media{media.BuildingIDIn(ids...)}, kind, func(m *ent.Media) pulid.ID { return *m.BuildingID })
+}
+
+func listEach(ctx context.Context, client *ent.Client, ps []predicate.Media, kind *media.Kind, of func(*ent.Media) pulid.ID) (map[pulid.ID][]*ent.Media, error) {
 	if kind != nil {
 		ps = append(ps, media.KindEQ(*kind))
 	}
-	return client.Media.Query().Where(ps...).
+	items, err := client.Media.Query().Where(ps...).
 		Order(ent.Asc(media.FieldKind), ent.Asc(media.FieldPosition), ent.Asc(media.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[pulid.ID][]*ent.Media{}
+	for _, m := range items {
+		out[of(m)] = append(out[of(m)], m)
+	}
+	return out, nil
 }
 
 // stored is a checked file in storage, without its row yet.
