@@ -393,8 +393,9 @@ func TestMediaOfUnits(t *testing.T) {
 }
 
 // TestMediaStatementsPerPage: a page of projects reads the media of all of
-// them in one statement per field, and so does a page of buildings,
-// whatever the page's size; each project still gets its own items.
+// them in one statement per field, and so does a page of buildings, and
+// the buildings of every project of a page, whatever the page's size; each
+// project and building still gets its own items.
 func TestMediaStatementsPerPage(t *testing.T) {
 	env := apitest.New(t)
 	sys := apitest.System()
@@ -417,6 +418,11 @@ func TestMediaStatementsPerPage(t *testing.T) {
 					Name        string
 					Media       []struct{ Caption string }
 					LayoutMedia []struct{ Caption string }
+					Buildings   struct {
+						Edges []struct {
+							Node struct{ Media []struct{ Caption string } }
+						}
+					}
 				}
 			}
 		}
@@ -433,13 +439,17 @@ func TestMediaStatementsPerPage(t *testing.T) {
 		t.Helper()
 		env.Counter.Reset()
 		var out page
-		env.Query(t, `{ projects(first: 20) { edges { node { name media { caption } layoutMedia(layout: "3-2-2") { caption } } } }
+		env.Query(t, `{ projects(first: 20) { edges { node { name media { caption } layoutMedia(layout: "3-2-2") { caption }
+		    buildings(first: 5) { edges { node { media { caption } } } } } } }
 		  buildings(first: 20) { edges { node { project { name } media { caption } } } } }`, nil).Decode(t, &out)
 		n := env.Counter.Count()
 		for _, e := range out.Projects.Edges {
 			p := e.Node
 			if len(p.Media) != 1 || p.Media[0].Caption != "p-"+p.Name || len(p.LayoutMedia) != 1 || p.LayoutMedia[0].Caption != "l-"+p.Name {
 				t.Errorf("project %s: %+v", p.Name, p)
+			}
+			if bs := p.Buildings.Edges; len(bs) != 1 || len(bs[0].Node.Media) != 1 || bs[0].Node.Media[0].Caption != "b-"+p.Name {
+				t.Errorf("project %s's buildings: %+v", p.Name, bs)
 			}
 		}
 		for _, e := range out.Buildings.Edges {

@@ -19,7 +19,8 @@ import (
 // projects or buildings in one statement (SPEC.md §6: statements per
 // request independent of result size): the first item asked about reads
 // the media of every project (building) of the list it is in, the list
-// its field context leads up to, and the others take their share.
+// its field context leads up to, and the others take their share. The
+// buildings of a page of projects count as one list.
 
 // mediaBatch is a request's answers so far, by the list and the field.
 type mediaBatch struct {
@@ -50,53 +51,102 @@ func withMediaBatch(ctx context.Context) context.Context {
 	return context.WithValue(ctx, mediaBatchCtxKey{}, &mediaBatch{done: map[mediaBatchKey]*mediaLoad{}})
 }
 
-// siblings returns the list the object being resolved is in (its field
-// context) and the IDs of the objects of that list that id picks out (the
-// projects, or the buildings), or nil when it is in no list.
-func siblings(ctx context.Context, pick func(any) (pulid.ID, bool)) (*graphql.FieldContext, []pulid.ID) {
-	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+// nearestList returns the nearest list above fc (a field context whose
+// result is a list or a connection, whatever it lists) and its objects.
+func nearestList(fc *graphql.FieldContext) (*graphql.FieldContext, []any) {
+	for ; fc != nil; fc = fc.Parent {
 		if fc.Result == nil || !isList(fc.Result) {
 			continue
 		}
-		var ids []pulid.ID
-		add := func(v any) {
-			if id, ok := pick(v); ok {
-				ids = append(ids, id)
-			}
-		}
+		var items []any
 		switch r := fc.Result.(type) {
 		case *ent.ProjectConnection:
 			for _, e := range r.Edges {
-				add(e.Node)
+				items = append(items, e.Node)
 			}
 		case []*ent.ProjectEdge:
 			for _, e := range r {
-				add(e.Node)
+				items = append(items, e.Node)
 			}
 		case []*ent.Project:
 			for _, p := range r {
-				add(p)
+				items = append(items, p)
 			}
 		case *ent.BuildingConnection:
 			for _, e := range r.Edges {
-				add(e.Node)
+				items = append(items, e.Node)
 			}
 		case []*ent.BuildingEdge:
 			for _, e := range r {
-				add(e.Node)
+				items = append(items, e.Node)
 			}
 		case []*ent.Building:
 			for _, b := range r {
-				add(b)
+				items = append(items, b)
 			}
 		case []ent.Noder:
 			for _, n := range r {
-				add(n)
+				items = append(items, n)
 			}
 		}
-		return fc, ids // the nearest list, whatever it lists
+		return fc, items
 	}
 	return nil, nil
+}
+
+// siblings returns the list the object being resolved is in and the IDs
+// of the objects of that list that pick picks out (the projects, or the
+// buildings); nil when it is in no list.
+func siblings(ctx context.Context, pick func(any) (pulid.ID, bool)) (*graphql.FieldContext, string, []pulid.ID) {
+	list, items := nearestList(graphql.GetFieldContext(ctx))
+	return list, "", pickAll(items, pick)
+}
+
+// buildingSiblings is siblings for a building, which takes in its cousins
+// too: in a page of projects, each with a page of buildings, the buildings
+// of every project of the page (entgql's field collection loaded them with
+// the projects, under the alias of their field).
+func buildingSiblings(ctx context.Context) (*graphql.FieldContext, string, []pulid.ID) {
+	list, items := nearestList(graphql.GetFieldContext(ctx))
+	if list == nil {
+		return nil, "", nil
+	}
+	conn := list
+	if _, ok := list.Result.([]*ent.BuildingEdge); ok {
+		conn = list.Parent
+	}
+	if conn != nil && conn.Parent != nil {
+		_, isConn := conn.Result.(*ent.BuildingConnection)
+		_, ofProject := conn.Parent.Result.(*ent.Project)
+		if outer, projects := nearestList(conn.Parent); isConn && ofProject && outer != nil {
+			var ids []pulid.ID
+			for _, it := range projects {
+				p, ok := it.(*ent.Project)
+				if !ok || p == nil {
+					continue
+				}
+				bs, err := p.NamedBuildings(conn.Field.Alias)
+				if err != nil { // not loaded with the project: its list alone
+					return list, "", pickAll(items, pickBuilding)
+				}
+				for _, b := range bs {
+					ids = append(ids, b.ID)
+				}
+			}
+			return outer, conn.Field.Alias, ids
+		}
+	}
+	return list, "", pickAll(items, pickBuilding)
+}
+
+func pickAll(items []any, pick func(any) (pulid.ID, bool)) []pulid.ID {
+	var ids []pulid.ID
+	for _, it := range items {
+		if id, ok := pick(it); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // isList reports whether a field's result is a list or a connection.
@@ -107,11 +157,10 @@ func isList(v any) bool {
 
 // batchedMedia answers for parent id out of the answers for its whole list,
 // loaded once with load; alone without a batch or a list.
-func batchedMedia(ctx context.Context, id pulid.ID, pick func(any) (pulid.ID, bool), layout *string, kind *entmedia.Kind,
+func batchedMedia(ctx context.Context, id pulid.ID, list *graphql.FieldContext, path string, ids []pulid.ID, layout *string, kind *entmedia.Kind,
 	load func(ids []pulid.ID) (map[pulid.ID][]*ent.Media, error),
 ) ([]*ent.Media, error) {
 	b, _ := ctx.Value(mediaBatchCtxKey{}).(*mediaBatch)
-	list, ids := siblings(ctx, pick)
 	alone := func() ([]*ent.Media, error) {
 		each, err := load([]pulid.ID{id})
 		return orEmpty(each, err, id)
@@ -119,7 +168,7 @@ func batchedMedia(ctx context.Context, id pulid.ID, pick func(any) (pulid.ID, bo
 	if b == nil || list == nil || len(ids) < 2 {
 		return alone()
 	}
-	key := mediaBatchKey{list: list, field: graphql.GetFieldContext(ctx).Field.Alias}
+	key := mediaBatchKey{list: list, field: path + "." + graphql.GetFieldContext(ctx).Field.Alias}
 	if kind != nil {
 		key.kind = kind.String()
 	}
@@ -181,14 +230,16 @@ func (r *Resolver) projectMedia(ctx context.Context, obj *ent.Project, layout *s
 		}
 		layout = &l
 	}
-	return batchedMedia(ctx, obj.ID, pickProject, layout, kind, func(ids []pulid.ID) (map[pulid.ID][]*ent.Media, error) {
+	list, path, ids := siblings(ctx, pickProject)
+	return batchedMedia(ctx, obj.ID, list, path, ids, layout, kind, func(ids []pulid.ID) (map[pulid.ID][]*ent.Media, error) {
 		return media.OfProjects(ctx, r.db(ctx), ids, layout, kind)
 	})
 }
 
 // buildingMedia answers Building.media.
 func (r *Resolver) buildingMedia(ctx context.Context, obj *ent.Building, kind *entmedia.Kind) ([]*ent.Media, error) {
-	return batchedMedia(ctx, obj.ID, pickBuilding, nil, kind, func(ids []pulid.ID) (map[pulid.ID][]*ent.Media, error) {
+	list, path, ids := buildingSiblings(ctx)
+	return batchedMedia(ctx, obj.ID, list, path, ids, nil, kind, func(ids []pulid.ID) (map[pulid.ID][]*ent.Media, error) {
 		return media.OfBuildings(ctx, r.db(ctx), ids, kind)
 	})
 }
