@@ -25,6 +25,9 @@ const (
 	MaxPhotoBytes = 10 << 20
 )
 
+// photoPrefix names complaint photos in storage.
+const photoPrefix = "complaints"
+
 // storedPhoto is a photo in storage, not yet in the database.
 type storedPhoto struct {
 	key   string
@@ -102,7 +105,7 @@ func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, 
 		clean, copyErr = photo.Copy(pw, src, MaxPhotoBytes)
 		pw.CloseWithError(copyErr)
 	}()
-	key, _, err := store.Put(ctx, "complaints", pr)
+	key, _, err := store.Put(ctx, photoPrefix, pr)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
 	<-done
 	switch {

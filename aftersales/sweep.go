@@ -2,6 +2,7 @@ package aftersales
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"estatecrm/auth"
@@ -18,13 +19,20 @@ const OrphanAge = time.Hour
 // SweepOrphanPhotos removes the photos in dir that no complaint holds and
 // that were stored before the cut-off: what a process that died between
 // storing a photo and committing its row left behind. It returns how many
-// it removed. It is a background job of the server (server/main.go), no
+// it removed. Only complaint photos (keys under "complaints/") are looked
+// at: other files share the directory (media, package media). It is a background job of the server (server/main.go), no
 // request's: it reads every complaint's photos as the system, which is what
 // auth.SystemContext is for.
 func SweepOrphanPhotos(ctx context.Context, client *ent.Client, dir *storage.Dir, before time.Time) (int, error) {
-	keys, err := dir.KeysBefore(before)
+	all, err := dir.KeysBefore(before)
 	if err != nil {
 		return 0, err
+	}
+	var keys []string
+	for _, k := range all {
+		if strings.HasPrefix(k, photoPrefix+"/") {
+			keys = append(keys, k)
+		}
 	}
 	removed := 0
 	for len(keys) > 0 {

@@ -28,6 +28,7 @@ import (
 	"estatecrm/graph/guard"
 	"estatecrm/idempotency"
 	"estatecrm/live"
+	"estatecrm/media"
 	"estatecrm/metrics"
 	"estatecrm/storage"
 )
@@ -79,7 +80,8 @@ type Deps struct {
 	Zone *time.Location
 	// Hub carries unit status changes to subscriptions (installed on Client).
 	Hub *live.Hub
-	// Photos keeps complaint photos.
+	// Photos keeps complaint photos, and the catalogue's media (package
+	// media) under keys of their own.
 	Photos storage.Store
 	// SLA is the complaint deadline policy; nil means the default.
 	SLA aftersales.Policy
@@ -110,6 +112,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 	mux.Handle("/query", graphQL(cfg, deps, links, m))
 	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, servePhotos(deps.Client, deps.Photos, links)))
+	mux.Handle("GET /media/{id}/{hash}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, serveMedia(deps.Client, deps.Photos)))
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
 	}
@@ -135,6 +138,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
 		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
 		PhotoURL: links.url, Logger: deps.Logger,
+		Media: &media.Library{Store: deps.Photos},
 	}))
 	srv.AddTransport(transport.Options{})
 	// GraphQL over HTTP's status codes: guard.Execute.

@@ -18,6 +18,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -104,6 +105,7 @@ func checkColumn(t, c string) error {
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,
+			media.Table:            media.ValidColumn,
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,

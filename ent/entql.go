@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/media"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -32,7 +33,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 19)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 20)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -350,6 +351,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   media.Table,
+			Columns: media.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: media.FieldID,
+			},
+		},
+		Type: "Media",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			media.FieldCreatedAt:   {Type: field.TypeTime, Column: media.FieldCreatedAt},
+			media.FieldUpdatedAt:   {Type: field.TypeTime, Column: media.FieldUpdatedAt},
+			media.FieldProjectID:   {Type: field.TypeString, Column: media.FieldProjectID},
+			media.FieldBuildingID:  {Type: field.TypeString, Column: media.FieldBuildingID},
+			media.FieldLayout:      {Type: field.TypeString, Column: media.FieldLayout},
+			media.FieldKind:        {Type: field.TypeEnum, Column: media.FieldKind},
+			media.FieldCaption:     {Type: field.TypeString, Column: media.FieldCaption},
+			media.FieldPosition:    {Type: field.TypeInt, Column: media.FieldPosition},
+			media.FieldStorageKey:  {Type: field.TypeString, Column: media.FieldStorageKey},
+			media.FieldContentType: {Type: field.TypeString, Column: media.FieldContentType},
+			media.FieldSizeBytes:   {Type: field.TypeInt64, Column: media.FieldSizeBytes},
+			media.FieldSha256:      {Type: field.TypeString, Column: media.FieldSha256},
+			media.FieldWidth:       {Type: field.TypeInt, Column: media.FieldWidth},
+			media.FieldHeight:      {Type: field.TypeInt, Column: media.FieldHeight},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   pricechange.Table,
 			Columns: pricechange.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -368,7 +396,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -398,7 +426,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -418,7 +446,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -450,7 +478,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -473,7 +501,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -918,6 +946,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Deal",
 		"Project",
+	)
+	graph.MustAddE(
+		"project",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   media.ProjectTable,
+			Columns: []string{media.ProjectColumn},
+			Bidi:    false,
+		},
+		"Media",
+		"Project",
+	)
+	graph.MustAddE(
+		"building",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   media.BuildingTable,
+			Columns: []string{media.BuildingColumn},
+			Bidi:    false,
+		},
+		"Media",
+		"Building",
 	)
 	graph.MustAddE(
 		"unit",
@@ -3077,6 +3129,144 @@ func (f *IdempotencyKeyFilter) WhereCreatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MediaQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MediaQuery builder.
+func (_q *MediaQuery) Filter() *MediaFilter {
+	return &MediaFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MediaMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MediaMutation builder.
+func (m *MediaMutation) Filter() *MediaFilter {
+	return &MediaFilter{config: m.config, predicateAdder: m}
+}
+
+// MediaFilter provides a generic filtering capability at runtime for MediaQuery.
+type MediaFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MediaFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *MediaFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(media.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MediaFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(media.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *MediaFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(media.FieldUpdatedAt))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *MediaFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(media.FieldProjectID))
+}
+
+// WhereBuildingID applies the entql string predicate on the building_id field.
+func (f *MediaFilter) WhereBuildingID(p entql.StringP) {
+	f.Where(p.Field(media.FieldBuildingID))
+}
+
+// WhereLayout applies the entql string predicate on the layout field.
+func (f *MediaFilter) WhereLayout(p entql.StringP) {
+	f.Where(p.Field(media.FieldLayout))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *MediaFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(media.FieldKind))
+}
+
+// WhereCaption applies the entql string predicate on the caption field.
+func (f *MediaFilter) WhereCaption(p entql.StringP) {
+	f.Where(p.Field(media.FieldCaption))
+}
+
+// WherePosition applies the entql int predicate on the position field.
+func (f *MediaFilter) WherePosition(p entql.IntP) {
+	f.Where(p.Field(media.FieldPosition))
+}
+
+// WhereStorageKey applies the entql string predicate on the storage_key field.
+func (f *MediaFilter) WhereStorageKey(p entql.StringP) {
+	f.Where(p.Field(media.FieldStorageKey))
+}
+
+// WhereContentType applies the entql string predicate on the content_type field.
+func (f *MediaFilter) WhereContentType(p entql.StringP) {
+	f.Where(p.Field(media.FieldContentType))
+}
+
+// WhereSizeBytes applies the entql int64 predicate on the size_bytes field.
+func (f *MediaFilter) WhereSizeBytes(p entql.Int64P) {
+	f.Where(p.Field(media.FieldSizeBytes))
+}
+
+// WhereSha256 applies the entql string predicate on the sha256 field.
+func (f *MediaFilter) WhereSha256(p entql.StringP) {
+	f.Where(p.Field(media.FieldSha256))
+}
+
+// WhereWidth applies the entql int predicate on the width field.
+func (f *MediaFilter) WhereWidth(p entql.IntP) {
+	f.Where(p.Field(media.FieldWidth))
+}
+
+// WhereHeight applies the entql int predicate on the height field.
+func (f *MediaFilter) WhereHeight(p entql.IntP) {
+	f.Where(p.Field(media.FieldHeight))
+}
+
+// WhereHasProject applies a predicate to check if query has an edge project.
+func (f *MediaFilter) WhereHasProject() {
+	f.Where(entql.HasEdge("project"))
+}
+
+// WhereHasProjectWith applies a predicate to check if query has an edge project with a given conditions (other predicates).
+func (f *MediaFilter) WhereHasProjectWith(preds ...predicate.Project) {
+	f.Where(entql.HasEdgeWith("project", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasBuilding applies a predicate to check if query has an edge building.
+func (f *MediaFilter) WhereHasBuilding() {
+	f.Where(entql.HasEdge("building"))
+}
+
+// WhereHasBuildingWith applies a predicate to check if query has an edge building with a given conditions (other predicates).
+func (f *MediaFilter) WhereHasBuildingWith(preds ...predicate.Building) {
+	f.Where(entql.HasEdgeWith("building", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PriceChangeQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3105,7 +3295,7 @@ type PriceChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3208,7 +3398,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3445,7 +3635,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3534,7 +3724,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3781,7 +3971,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4025,7 +4215,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
@@ -631,6 +632,7 @@ func (_q *BuildingQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				fieldSeen[building.FieldUnitsPerFloor] = struct{}{}
 			}
 		case "id":
+		case "media":
 		case "__typename":
 		default:
 			unknownSeen = true
@@ -2507,6 +2509,187 @@ func newDealPaginateArgs(rv map[string]any) *dealPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *MediaQuery) CollectFields(ctx context.Context, satisfies ...string) (*MediaQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *MediaQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(media.Columns))
+		selectedFields = []string{media.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "project":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, projectImplementors)...); err != nil {
+				return err
+			}
+			_q.withProject = query
+			if _, ok := fieldSeen[media.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, media.FieldProjectID)
+				fieldSeen[media.FieldProjectID] = struct{}{}
+			}
+
+		case "building":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&BuildingClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, buildingImplementors)...); err != nil {
+				return err
+			}
+			_q.withBuilding = query
+			if _, ok := fieldSeen[media.FieldBuildingID]; !ok {
+				selectedFields = append(selectedFields, media.FieldBuildingID)
+				fieldSeen[media.FieldBuildingID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[media.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, media.FieldCreatedAt)
+				fieldSeen[media.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[media.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, media.FieldUpdatedAt)
+				fieldSeen[media.FieldUpdatedAt] = struct{}{}
+			}
+		case "projectID":
+			if _, ok := fieldSeen[media.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, media.FieldProjectID)
+				fieldSeen[media.FieldProjectID] = struct{}{}
+			}
+		case "buildingID":
+			if _, ok := fieldSeen[media.FieldBuildingID]; !ok {
+				selectedFields = append(selectedFields, media.FieldBuildingID)
+				fieldSeen[media.FieldBuildingID] = struct{}{}
+			}
+		case "layout":
+			if _, ok := fieldSeen[media.FieldLayout]; !ok {
+				selectedFields = append(selectedFields, media.FieldLayout)
+				fieldSeen[media.FieldLayout] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[media.FieldKind]; !ok {
+				selectedFields = append(selectedFields, media.FieldKind)
+				fieldSeen[media.FieldKind] = struct{}{}
+			}
+		case "caption":
+			if _, ok := fieldSeen[media.FieldCaption]; !ok {
+				selectedFields = append(selectedFields, media.FieldCaption)
+				fieldSeen[media.FieldCaption] = struct{}{}
+			}
+		case "position":
+			if _, ok := fieldSeen[media.FieldPosition]; !ok {
+				selectedFields = append(selectedFields, media.FieldPosition)
+				fieldSeen[media.FieldPosition] = struct{}{}
+			}
+		case "contentType":
+			if _, ok := fieldSeen[media.FieldContentType]; !ok {
+				selectedFields = append(selectedFields, media.FieldContentType)
+				fieldSeen[media.FieldContentType] = struct{}{}
+			}
+		case "sizeBytes":
+			if _, ok := fieldSeen[media.FieldSizeBytes]; !ok {
+				selectedFields = append(selectedFields, media.FieldSizeBytes)
+				fieldSeen[media.FieldSizeBytes] = struct{}{}
+			}
+		case "sha256":
+			if _, ok := fieldSeen[media.FieldSha256]; !ok {
+				selectedFields = append(selectedFields, media.FieldSha256)
+				fieldSeen[media.FieldSha256] = struct{}{}
+			}
+		case "width":
+			if _, ok := fieldSeen[media.FieldWidth]; !ok {
+				selectedFields = append(selectedFields, media.FieldWidth)
+				fieldSeen[media.FieldWidth] = struct{}{}
+			}
+		case "height":
+			if _, ok := fieldSeen[media.FieldHeight]; !ok {
+				selectedFields = append(selectedFields, media.FieldHeight)
+				fieldSeen[media.FieldHeight] = struct{}{}
+			}
+		case "id":
+		case "url":
+			if _, ok := fieldSeen[media.FieldSha256]; !ok {
+				selectedFields = append(selectedFields, media.FieldSha256)
+				fieldSeen[media.FieldSha256] = struct{}{}
+			}
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type mediaPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []MediaPaginateOption
+}
+
+func newMediaPaginateArgs(rv map[string]any) *mediaPaginateArgs {
+	args := &mediaPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &MediaOrder{Field: &MediaOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithMediaOrder(order))
+			}
+		case *MediaOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithMediaOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *PriceChangeQuery) CollectFields(ctx context.Context, satisfies ...string) (*PriceChangeQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -3395,6 +3578,8 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[project.FieldAgentDiscountCapBp] = struct{}{}
 			}
 		case "id":
+		case "layoutMedia":
+		case "media":
 		case "__typename":
 		default:
 			unknownSeen = true

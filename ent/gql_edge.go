@@ -365,6 +365,22 @@ func (_m *Deal) Project(ctx context.Context) (*Project, error) {
 	return result, err
 }
 
+func (_m *Media) Project(ctx context.Context) (*Project, error) {
+	result, err := _m.Edges.ProjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProject().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Media) Building(ctx context.Context) (*Building, error) {
+	result, err := _m.Edges.BuildingOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryBuilding().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *PriceChange) Unit(ctx context.Context) (*Unit, error) {
 	result, err := _m.Edges.UnitOrErr()
 	if IsNotLoaded(err) {

@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
@@ -81,6 +82,11 @@ var dealImplementors = []string{"Deal", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Deal) IsNode() {}
+
+var mediaImplementors = []string{"Media", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Media) IsNode() {}
 
 var pricechangeImplementors = []string{"PriceChange", "Node"}
 
@@ -291,6 +297,19 @@ func (c *Client) noder(ctx context.Context, table string, id pulid.ID) (Noder, e
 			Where(deal.ID(uid))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dealImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case media.Table:
+		var uid pulid.ID
+		if err := uid.UnmarshalGQL(id); err != nil {
+			return nil, err
+		}
+		query := c.Media.Query().
+			Where(media.ID(uid))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, mediaImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -581,6 +600,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []pulid.ID) ([]No
 		query := c.Deal.Query().
 			Where(deal.IDIn(ids...))
 		query, err := query.CollectFields(ctx, dealImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case media.Table:
+		query := c.Media.Query().
+			Where(media.IDIn(ids...))
+		query, err := query.CollectFields(ctx, mediaImplementors...)
 		if err != nil {
 			return nil, err
 		}

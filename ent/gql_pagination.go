@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
@@ -3549,6 +3550,321 @@ func (_m *Deal) ToEdge(order *DealOrder) *DealEdge {
 		order = DefaultDealOrder
 	}
 	return &DealEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// MediaEdge is the edge representation of Media.
+type MediaEdge struct {
+	Node   *Media `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// MediaConnection is the connection containing edges to Media.
+type MediaConnection struct {
+	Edges      []*MediaEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *MediaConnection) build(nodes []*Media, pager *mediaPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Media
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Media {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Media {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*MediaEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &MediaEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// MediaPaginateOption enables pagination customization.
+type MediaPaginateOption func(*mediaPager) error
+
+// WithMediaOrder configures pagination ordering.
+func WithMediaOrder(order *MediaOrder) MediaPaginateOption {
+	if order == nil {
+		order = DefaultMediaOrder
+	}
+	o := *order
+	return func(pager *mediaPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultMediaOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithMediaFilter configures pagination filter.
+func WithMediaFilter(filter func(*MediaQuery) (*MediaQuery, error)) MediaPaginateOption {
+	return func(pager *mediaPager) error {
+		if filter == nil {
+			return errors.New("MediaQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type mediaPager struct {
+	reverse bool
+	order   *MediaOrder
+	filter  func(*MediaQuery) (*MediaQuery, error)
+}
+
+func newMediaPager(opts []MediaPaginateOption, reverse bool) (*mediaPager, error) {
+	pager := &mediaPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultMediaOrder
+	}
+	return pager, nil
+}
+
+func (p *mediaPager) applyFilter(query *MediaQuery) (*MediaQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *mediaPager) toCursor(_m *Media) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *mediaPager) applyCursors(query *MediaQuery, after, before *Cursor) (*MediaQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultMediaOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *mediaPager) applyOrder(query *MediaQuery) *MediaQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultMediaOrder.Field {
+		query = query.Order(DefaultMediaOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *mediaPager) orderExpr(query *MediaQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultMediaOrder.Field {
+			b.Comma().Ident(DefaultMediaOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Media.
+func (_m *MediaQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...MediaPaginateOption,
+) (*MediaConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newMediaPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &MediaConnection{Edges: []*MediaEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	noRows := ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0)
+	if hasCollectedField(ctx, totalCountField) || (noRows && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if noRows {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// MediaOrderFieldCreatedAt orders Media by created_at.
+	MediaOrderFieldCreatedAt = &MediaOrderField{
+		Value: func(_m *Media) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: media.FieldCreatedAt,
+		toTerm: media.ByCreatedAt,
+		toCursor: func(_m *Media) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// MediaOrderFieldUpdatedAt orders Media by updated_at.
+	MediaOrderFieldUpdatedAt = &MediaOrderField{
+		Value: func(_m *Media) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: media.FieldUpdatedAt,
+		toTerm: media.ByUpdatedAt,
+		toCursor: func(_m *Media) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f MediaOrderField) String() string {
+	var str string
+	switch f.column {
+	case MediaOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case MediaOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f MediaOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *MediaOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("MediaOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *MediaOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *MediaOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid MediaOrderField", str)
+	}
+	return nil
+}
+
+// MediaOrderField defines the ordering field of Media.
+type MediaOrderField struct {
+	// Value extracts the ordering value from the given Media.
+	Value    func(*Media) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) media.OrderOption
+	toCursor func(*Media) Cursor
+}
+
+// MediaOrder defines the ordering of Media.
+type MediaOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *MediaOrderField `json:"field"`
+}
+
+// DefaultMediaOrder is the default ordering of Media.
+var DefaultMediaOrder = &MediaOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &MediaOrderField{
+		Value: func(_m *Media) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: media.FieldID,
+		toTerm: media.ByID,
+		toCursor: func(_m *Media) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Media into MediaEdge.
+func (_m *Media) ToEdge(order *MediaOrder) *MediaEdge {
+	if order == nil {
+		order = DefaultMediaOrder
+	}
+	return &MediaEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -40,6 +41,7 @@ var prefixTable = map[string]string{
 	"CU": customer.Table,
 	"DL": deal.Table,
 	"IK": idempotencykey.Table,
+	"MD": media.Table,
 	"PC": pricechange.Table,
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
@@ -62,6 +64,7 @@ var tablePrefix = map[string]string{
 	customer.Table:         "CU",
 	deal.Table:             "DL",
 	idempotencykey.Table:   "IK",
+	media.Table:            "MD",
 	pricechange.Table:      "PC",
 	project.Table:          "PJ",
 	refreshtoken.Table:     "RT",

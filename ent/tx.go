@@ -40,6 +40,8 @@ type Tx struct {
 	Deal *DealClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// Media is the client for interacting with the Media builders.
+	Media *MediaClient
 	// PriceChange is the client for interacting with the PriceChange builders.
 	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
@@ -196,6 +198,7 @@ func (tx *Tx) init() {
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
+	tx.Media = NewMediaClient(tx.config)
 	tx.PriceChange = NewPriceChangeClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)

@@ -9,8 +9,8 @@ import (
 )
 
 // batched gives every response its own batches of reads (see
-// rule.SameAsBatched): a page of customers asks for the sameAs of all of
-// them in one statement. A subscription's events each get fresh ones, so
+// rule.SameAsBatched, batchedMedia): a page of customers asks for the
+// sameAs of all of them in one statement, a page of projects for their media. A subscription's events each get fresh ones, so
 // nothing read for one event answers the next.
 type batched struct{ graphql.ExecutableSchema }
 
@@ -18,6 +18,6 @@ type batched struct{ graphql.ExecutableSchema }
 func (s batched) Exec(ctx context.Context) graphql.ResponseHandler {
 	next := s.ExecutableSchema.Exec(ctx)
 	return func(ctx context.Context) *graphql.Response {
-		return next(rule.WithSameAsBatch(ctx))
+		return next(withMediaBatch(rule.WithSameAsBatch(ctx)))
 	}
 }

@@ -322,6 +322,9 @@ func (r *visitWhereInputResolver) HasProjectWith(ctx context.Context, obj *ent.V
 	return nil
 }
 
+// Building returns BuildingResolver implementation.
+func (r *Resolver) Building() BuildingResolver { return &buildingResolver{r} }
+
 // Complaint returns ComplaintResolver implementation.
 func (r *Resolver) Complaint() ComplaintResolver { return &complaintResolver{r} }
 
@@ -330,6 +333,12 @@ func (r *Resolver) ComplaintPhoto() ComplaintPhotoResolver { return &complaintPh
 
 // Customer returns CustomerResolver implementation.
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
+
+// Media returns MediaResolver implementation.
+func (r *Resolver) Media() MediaResolver { return &mediaResolver{r} }
+
+// Project returns ProjectResolver implementation.
+func (r *Resolver) Project() ProjectResolver { return &projectResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -372,9 +381,12 @@ func (r *Resolver) UnitWhereInput() UnitWhereInputResolver { return &unitWhereIn
 func (r *Resolver) VisitWhereInput() VisitWhereInputResolver { return &visitWhereInputResolver{r} }
 
 type (
+	buildingResolver             struct{ *Resolver }
 	complaintResolver            struct{ *Resolver }
 	complaintPhotoResolver       struct{ *Resolver }
 	customerResolver             struct{ *Resolver }
+	mediaResolver                struct{ *Resolver }
+	projectResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
 	unitResolver                 struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }

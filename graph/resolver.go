@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
 	"estatecrm/live"
+	"estatecrm/media"
 	"estatecrm/rule"
 	"estatecrm/sales"
 )
@@ -46,6 +47,9 @@ type Deps struct {
 	// PhotoURL links a photo for a short while; nil means the
 	// authenticated download path alone.
 	PhotoURL func(pulid.ID) string
+	// Media keeps the photos and floor plans of the catalogue; nil refuses
+	// uploads.
+	Media *media.Library
 	// Logger reports what fails after a request was answered (a record
 	// written once its transaction ended); nil means slog.Default().
 	Logger *slog.Logger
@@ -61,6 +65,7 @@ type Resolver struct {
 	hub      *live.Hub
 	desk     *aftersales.Desk
 	photoURL func(pulid.ID) string
+	media    *media.Library
 	logger   *slog.Logger
 }
 
@@ -90,7 +95,7 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	}
 	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
-		desk: d.Desk, photoURL: d.PhotoURL, logger: d.Logger,
+		desk: d.Desk, photoURL: d.PhotoURL, media: d.Media, logger: d.Logger,
 		now: func() time.Time { return now().UTC() },
 	}})}
 }
@@ -195,4 +200,12 @@ func collectNodes(ctx context.Context) aftersales.Shape {
 		}
 		return q, nil
 	}
+}
+
+// mediaPayload wraps a media item returned by a media operation.
+func mediaPayload(m *ent.Media, err error) (*model.MediaPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.MediaPayload{Media: m}, nil
 }

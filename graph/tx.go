@@ -20,8 +20,9 @@ var sessionFields = []string{"login", "refreshToken", "logout"}
 
 // ownTxFields open their transaction themselves when they are alone in the
 // operation: submitComplaint stores its photos first, so that a 90 MB upload
-// does not hold a transaction (on SQLite, the write lock) while it streams.
-var ownTxFields = []string{"submitComplaint"}
+// does not hold a transaction (on SQLite, the write lock) while it streams;
+// uploadMedia stores its file first likewise.
+var ownTxFields = []string{"submitComplaint", "uploadMedia"}
 
 // Transactioner runs each mutation in one transaction, committed only when
 // the whole response has no error.

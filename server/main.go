@@ -27,6 +27,7 @@ import (
 	"estatecrm/database"
 	"estatecrm/ent"
 	"estatecrm/live"
+	"estatecrm/media"
 	"estatecrm/sales"
 	"estatecrm/seed"
 	"estatecrm/storage"
@@ -321,7 +322,8 @@ func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
 }
 
 // sweepFiles removes, every ten minutes, what a process that died mid-upload
-// left behind: stored photos no complaint holds, and uploads in flight.
+// left behind: stored photos no complaint holds, media files no item
+// holds, and uploads in flight.
 func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -335,6 +337,11 @@ func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, up
 				logger.Warn("sweeping orphan photos", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("orphan photos removed", "photos", n)
+			}
+			if n, err := media.SweepOrphans(ctx, client, photos, time.Now().Add(-media.OrphanAge)); err != nil {
+				logger.Warn("sweeping orphan media", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("orphan media removed", "files", n)
 			}
 			if n, err := api.SweepUploads(uploads, before); err != nil {
 				logger.Warn("sweeping stale uploads", "err", err.Error())

@@ -598,6 +598,56 @@ var (
 			},
 		},
 	}
+	// MediaColumns holds the columns for the "media" table.
+	MediaColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "layout", Type: field.TypeString, Nullable: true, Size: 20},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"PHOTO", "FLOOR_PLAN"}},
+		{Name: "caption", Type: field.TypeString, Default: "", SchemaType: map[string]string{"postgres": "character varying(200)"}},
+		{Name: "position", Type: field.TypeInt, Default: 0},
+		{Name: "storage_key", Type: field.TypeString, Unique: true},
+		{Name: "content_type", Type: field.TypeString},
+		{Name: "size_bytes", Type: field.TypeInt64},
+		{Name: "sha256", Type: field.TypeString, Size: 64},
+		{Name: "width", Type: field.TypeInt},
+		{Name: "height", Type: field.TypeInt},
+		{Name: "project_id", Type: field.TypeString, Size: 28},
+		{Name: "building_id", Type: field.TypeString, Nullable: true, Size: 28},
+	}
+	// MediaTable holds the schema information for the "media" table.
+	MediaTable = &schema.Table{
+		Name:       "media",
+		Columns:    MediaColumns,
+		PrimaryKey: []*schema.Column{MediaColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "media_projects_project",
+				Columns:    []*schema.Column{MediaColumns[13]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "media_buildings_building",
+				Columns:    []*schema.Column{MediaColumns[14]},
+				RefColumns: []*schema.Column{BuildingsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "media_project_id_layout_position",
+				Unique:  false,
+				Columns: []*schema.Column{MediaColumns[13], MediaColumns[3], MediaColumns[6]},
+			},
+			{
+				Name:    "media_building_id_position",
+				Unique:  false,
+				Columns: []*schema.Column{MediaColumns[14], MediaColumns[6]},
+			},
+		},
+	}
 	// PriceChangesColumns holds the columns for the "price_changes" table.
 	PriceChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -949,6 +999,7 @@ var (
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
+		MediaTable,
 		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,
@@ -985,6 +1036,8 @@ func init() {
 	DealsTable.ForeignKeys[1].RefTable = ProjectsTable
 	DealsTable.ForeignKeys[2].RefTable = UnitsTable
 	DealsTable.ForeignKeys[3].RefTable = UsersTable
+	MediaTable.ForeignKeys[0].RefTable = ProjectsTable
+	MediaTable.ForeignKeys[1].RefTable = BuildingsTable
 	PriceChangesTable.ForeignKeys[0].RefTable = UsersTable
 	PriceChangesTable.ForeignKeys[1].RefTable = UnitsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable

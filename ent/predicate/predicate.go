@@ -45,6 +45,9 @@ type Deal func(*sql.Selector)
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 
+// Media is the predicate function for media builders.
+type Media func(*sql.Selector)
+
 // PriceChange is the predicate function for pricechange builders.
 type PriceChange func(*sql.Selector)
 

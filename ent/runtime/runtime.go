@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -731,6 +732,87 @@ func init() {
 	idempotencykey.DefaultID = idempotencykeyDescID.Default.(func() pulid.ID)
 	// idempotencykey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	idempotencykey.IDValidator = idempotencykeyDescID.Validators[0].(func(string) error)
+	mediaMixin := schema.Media{}.Mixin()
+	media.Policy = privacy.NewPolicies(schema.Media{})
+	media.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := media.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	mediaHooks := schema.Media{}.Hooks()
+
+	media.Hooks[1] = mediaHooks[0]
+	mediaMixinFields0 := mediaMixin[0].Fields()
+	_ = mediaMixinFields0
+	mediaMixinFields1 := mediaMixin[1].Fields()
+	_ = mediaMixinFields1
+	mediaFields := schema.Media{}.Fields()
+	_ = mediaFields
+	// mediaDescCreatedAt is the schema descriptor for created_at field.
+	mediaDescCreatedAt := mediaMixinFields1[0].Descriptor()
+	// media.DefaultCreatedAt holds the default value on creation for the created_at field.
+	media.DefaultCreatedAt = mediaDescCreatedAt.Default.(func() time.Time)
+	// mediaDescUpdatedAt is the schema descriptor for updated_at field.
+	mediaDescUpdatedAt := mediaMixinFields1[1].Descriptor()
+	// media.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	media.DefaultUpdatedAt = mediaDescUpdatedAt.Default.(func() time.Time)
+	// media.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	media.UpdateDefaultUpdatedAt = mediaDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// mediaDescLayout is the schema descriptor for layout field.
+	mediaDescLayout := mediaFields[2].Descriptor()
+	// media.LayoutValidator is a validator for the "layout" field. It is called by the builders before save.
+	media.LayoutValidator = mediaDescLayout.Validators[0].(func(string) error)
+	// mediaDescCaption is the schema descriptor for caption field.
+	mediaDescCaption := mediaFields[4].Descriptor()
+	// media.DefaultCaption holds the default value on creation for the caption field.
+	media.DefaultCaption = mediaDescCaption.Default.(string)
+	// media.CaptionValidator is a validator for the "caption" field. It is called by the builders before save.
+	media.CaptionValidator = mediaDescCaption.Validators[0].(func(string) error)
+	// mediaDescPosition is the schema descriptor for position field.
+	mediaDescPosition := mediaFields[5].Descriptor()
+	// media.DefaultPosition holds the default value on creation for the position field.
+	media.DefaultPosition = mediaDescPosition.Default.(int)
+	// media.PositionValidator is a validator for the "position" field. It is called by the builders before save.
+	media.PositionValidator = mediaDescPosition.Validators[0].(func(int) error)
+	// mediaDescStorageKey is the schema descriptor for storage_key field.
+	mediaDescStorageKey := mediaFields[6].Descriptor()
+	// media.StorageKeyValidator is a validator for the "storage_key" field. It is called by the builders before save.
+	media.StorageKeyValidator = mediaDescStorageKey.Validators[0].(func(string) error)
+	// mediaDescContentType is the schema descriptor for content_type field.
+	mediaDescContentType := mediaFields[7].Descriptor()
+	// media.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	media.ContentTypeValidator = mediaDescContentType.Validators[0].(func(string) error)
+	// mediaDescSizeBytes is the schema descriptor for size_bytes field.
+	mediaDescSizeBytes := mediaFields[8].Descriptor()
+	// media.SizeBytesValidator is a validator for the "size_bytes" field. It is called by the builders before save.
+	media.SizeBytesValidator = mediaDescSizeBytes.Validators[0].(func(int64) error)
+	// mediaDescSha256 is the schema descriptor for sha256 field.
+	mediaDescSha256 := mediaFields[9].Descriptor()
+	// media.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	media.Sha256Validator = func() func(string) error {
+		validators := mediaDescSha256.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sha256 string) error {
+			for _, fn := range fns {
+				if err := fn(sha256); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// mediaDescID is the schema descriptor for id field.
+	mediaDescID := mediaMixinFields0[0].Descriptor()
+	// media.DefaultID holds the default value on creation for the id field.
+	media.DefaultID = mediaDescID.Default.(func() pulid.ID)
+	// media.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	media.IDValidator = mediaDescID.Validators[0].(func(string) error)
 	pricechangeMixin := schema.PriceChange{}.Mixin()
 	pricechange.Policy = privacy.NewPolicies(schema.PriceChange{})
 	pricechange.Hooks[0] = func(next ent.Mutator) ent.Mutator {

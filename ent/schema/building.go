@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/rule"
 )
@@ -55,6 +56,8 @@ func (Building) Indexes() []ent.Index {
 func (Building) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+		// Media are read by the building's ID (graph/media.graphql).
+		gqlselect.Fields{"media": nil},
 	}
 }
 

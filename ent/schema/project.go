@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
+	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/rule"
@@ -90,6 +91,8 @@ func (Project) Indexes() []ent.Index {
 func (Project) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.QueryField(), entgql.RelayConnection(), entgql.MultiOrder(),
+		// Media are read by the project's ID (graph/media.graphql).
+		gqlselect.Fields{"media": nil, "layoutMedia": nil},
 	}
 }
 

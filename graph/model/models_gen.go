@@ -58,6 +58,15 @@ type DealPayload struct {
 	Deal *ent.Deal `json:"deal"`
 }
 
+type DeleteMediaInput struct {
+	ID pulid.ID `json:"id"`
+}
+
+type DeleteMediaPayload struct {
+	// The ID of the removed item.
+	DeletedID pulid.ID `json:"deletedId"`
+}
+
 type DeliverUnitInput struct {
 	UnitID pulid.ID `json:"unitId"`
 }
@@ -78,6 +87,10 @@ type LogoutInput struct {
 
 type LogoutPayload struct {
 	Ok bool `json:"ok"`
+}
+
+type MediaPayload struct {
+	Media *ent.Media `json:"media"`
 }
 
 // Changes the list price of a building's units on floors floorFrom..floorTo
