@@ -32,7 +32,6 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
-	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -196,6 +195,8 @@ type site struct {
 	deals      []*dealPlan
 	homeowners []*homeowner
 	complaints []*complaintPlan
+	// priceChange is the manager's price adjustment (调价), if any.
+	priceChange *priceChange
 }
 
 type unitPlan struct {
@@ -204,8 +205,10 @@ type unitPlan struct {
 	stack       stack
 	net         float64
 	decoration  unit.Decoration
-	price       money.Fen
+	launchPrice money.Fen // the list price it was entered with
+	price       money.Fen // the list price now (after priceChange)
 	status      unit.Status
+	listed      bool // published on launch day (the top floors are held back)
 	published   bool
 	changedAt   time.Time
 	holdExpires time.Time
@@ -275,6 +278,7 @@ type dealPlan struct {
 	contractedAt time.Time
 	cancelledAt  time.Time
 	cancelReason string
+	row          *ent.Deal
 }
 
 // homeowner is the buyer of a delivered unit who got a login.
@@ -333,12 +337,13 @@ func (s *seeder) seed() error {
 		}
 		s.planUnits(st)
 		s.planSales(st)
+		s.planPriceChange(st)
 		s.planPipeline(st)
 		for _, c := range st.customers {
 			s.planHistory(st, c)
 		}
 		steps := []func(*site) error{
-			s.createCustomers, s.createConsentHistories, s.createUnits, s.createVisits, s.createDeals, s.createHomeowners, s.createComplaints,
+			s.createUnits, s.createCustomers, s.createConsentHistories, s.createVisits, s.replay, s.fixTimes, s.createComplaints,
 		}
 		for _, step := range steps {
 			if err := step(st); err != nil {
@@ -475,9 +480,6 @@ func (s *seeder) createSite(spec *projectSpec) (*site, error) {
 		LaunchDate: &st.launch, DeliveryDate: &st.delivery, Amenities: amenities,
 		ProtectionDays: &protection, HoldMinutes: &hold, AgentDiscountCapBp: &capBp,
 	})
-	if err == nil {
-		p, err = s.c.Project.UpdateOne(p).SetPublished(spec.published).SetUpdatedAt(st.delivery).Save(s.ctx)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("project %s: %w", spec.name, err)
 	}
@@ -541,15 +543,17 @@ func (s *seeder) planUnits(st *site) {
 	for bi, b := range st.spec.buildings {
 		for floor := 1; floor <= b.floors; floor++ {
 			for pos, k := range b.stacks {
+				price := s.listPrice(st.spec, k, floor)
 				u := &unitPlan{
 					building: st.buildings[bi], floor: floor, pos: pos + 1, stack: k,
 					// 套内 is about 78% of 建筑面积; the share differs a little by flat type.
 					net:        math.Round(k.gross*(0.765+0.01*float64(pos%3))*100) / 100,
 					decoration: b.decoration,
-					price:      s.listPrice(st.spec, k, floor),
-					status:     unit.StatusAVAILABLE,
-					changedAt:  st.launch,
+					launchPrice: price, price: price,
+					status:      unit.StatusAVAILABLE,
+					changedAt:   st.launch,
 					// Developers hold back the top two floors (保留房) until late in the sale.
+					listed:    floor <= b.floors-2,
 					published: floor <= b.floors-2,
 				}
 				st.units = append(st.units, u)
@@ -600,10 +604,11 @@ func (s *seeder) planSales(st *site) {
 		s.planHold(st, u, st.agents[i%len(st.agents)])
 	}
 	for i, u := range take(spec.cancelled) {
-		// Most buyers who cancel are gone; one is choosing another flat.
+		// Most buyers who cancel are gone; one is choosing another flat
+		// (VISITED: where CancelDeal puts a customer who came in person).
 		stage, grade := customer.StageLOST, customer.GradeC
 		if i == 0 {
-			stage, grade = customer.StageNEGOTIATING, customer.GradeB
+			stage, grade = customer.StageVISITED, customer.GradeB
 		}
 		d := s.planDeal(st, s.buyer(st, u, stage, grade), u, unit.StatusAVAILABLE, deal.StageCANCELLED)
 		if i == 0 {
@@ -638,7 +643,7 @@ func (s *seeder) planDeal(st *site, c *customerPlan, u *unitPlan, unitStatus uni
 			{deal.PaymentMethodFULL, 12}, {deal.PaymentMethodINSTALMENTS, 8},
 		}),
 	}
-	d.price = money.Yuan(int64(math.Round(float64(u.price) * float64(10000-d.discountBp) / 10000 / 100)))
+	d.price = dealPrice(u.price, d.discountBp)
 	switch {
 	case unitStatus == unit.StatusDELIVERED: // sold off plan, handed over at delivery
 		window := st.delivery.Sub(st.launch) - 70*day
@@ -1369,10 +1374,18 @@ func inBatches[T any](items []T, fn func([]T) error) error {
 	return nil
 }
 
+// createCustomers writes the customers not replayed (see replay.go), in
+// bulk, each with the first line of its attribution history.
 func (s *seeder) createCustomers(st *site) error {
 	// In order of registration, so that IDs (ULIDs) sort like created_at.
 	slices.SortStableFunc(st.customers, func(a, b *customerPlan) int { return a.createdAt.Compare(b.createdAt) })
-	return inBatches(st.customers, func(cs []*customerPlan) error {
+	var bulk []*customerPlan
+	for _, c := range st.customers {
+		if !replayed(c) {
+			bulk = append(bulk, c)
+		}
+	}
+	return inBatches(bulk, func(cs []*customerPlan) error {
 		bs := make([]*ent.CustomerCreate, len(cs))
 		for i, c := range cs {
 			bs[i] = s.customerCreate(st, c)
@@ -1457,8 +1470,8 @@ func latest(ts ...time.Time) time.Time {
 
 // createUnits enters every unit as the sales-control sheet had it on the
 // day the project was set up (catalogue.AddUnits: available, unpublished,
-// at its list price), then moves each to where the sales since left it:
-// published, held, reserved, sold. Units alike in that share a statement.
+// at its launch list price); replay then publishes, reprices, holds and
+// sells them.
 func (s *seeder) createUnits(st *site) error {
 	in := make([]catalogue.NewUnit, len(st.units))
 	for i, u := range st.units {
@@ -1466,49 +1479,20 @@ func (s *seeder) createUnits(st *site) error {
 			BuildingID: u.building.ID, Floor: u.floor, Number: u.number(),
 			Bedrooms: u.stack.bedrooms, LivingRooms: u.stack.living, Bathrooms: u.stack.bathrooms,
 			GrossArea: u.stack.gross, NetArea: u.net,
-			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.price,
+			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.launchPrice,
 		}
 	}
 	rows, err := catalogue.AddUnits(rule.WithBuildingsRead(s.at(st.created), st.buildings...), s.c, st.project.ID, in)
 	if err != nil {
 		return fmt.Errorf("units: %w", err)
 	}
-	type state struct {
-		status    unit.Status
-		published bool
-		changedAt time.Time
-	}
-	var order []state
-	alike := map[state][]pulid.ID{}
 	for i, u := range st.units {
 		u.row = rows[i]
-		if u.status == unit.StatusHELD {
-			err := s.c.Unit.UpdateOne(u.row).SetStatus(u.status).SetPublished(u.published).
-				SetHoldExpiresAt(u.holdExpires).SetHeldByID(u.heldBy.ID).SetHeldForID(u.heldFor.row.ID).
-				SetUpdatedAt(u.changedAt).Exec(s.ctx)
-			if err != nil {
-				return fmt.Errorf("units: %w", err)
-			}
-			continue
-		}
-		k := state{u.status, u.published, u.changedAt}
-		if _, ok := alike[k]; !ok {
-			order = append(order, k)
-		}
-		alike[k] = append(alike[k], u.row.ID)
-	}
-	for _, k := range order {
-		err := inBatches(alike[k], func(ids []pulid.ID) error {
-			return s.c.Unit.Update().Where(unit.IDIn(ids...)).
-				SetStatus(k.status).SetPublished(k.published).SetUpdatedAt(k.changedAt).Exec(s.ctx)
-		})
-		if err != nil {
-			return fmt.Errorf("units: %w", err)
-		}
 	}
 	return nil
 }
 
+// createVisits writes the visits of the customers not replayed, in bulk.
 func (s *seeder) createVisits(st *site) error {
 	type owned struct {
 		c *customerPlan
@@ -1516,6 +1500,9 @@ func (s *seeder) createVisits(st *site) error {
 	}
 	var all []owned
 	for _, c := range st.customers {
+		if replayed(c) {
+			continue
+		}
 		for _, v := range c.visits {
 			all = append(all, owned{c, v})
 		}
@@ -1546,51 +1533,6 @@ func (s *seeder) createVisits(st *site) error {
 		}
 		return nil
 	})
-}
-
-func (s *seeder) createDeals(st *site) error {
-	bs := make([]*ent.DealCreate, len(st.deals))
-	for i, d := range st.deals {
-		b := s.c.Deal.Create().
-			SetUnitID(d.unit.row.ID).SetCustomerID(d.customer.row.ID).
-			SetAgentID(d.customer.owner.ID).SetProjectID(st.project.ID).
-			SetStage(d.stage).SetPrice(d.price).SetDiscountBp(d.discountBp).
-			SetPaymentMethod(d.payment).SetDeposit(d.deposit).
-			SetReservedAt(d.reservedAt).SetCancelReason(d.cancelReason).
-			SetCreatedAt(d.reservedAt).SetUpdatedAt(latest(d.reservedAt, d.contractedAt, d.cancelledAt))
-		if !d.contractedAt.IsZero() {
-			b.SetContractedAt(d.contractedAt)
-		}
-		if !d.cancelledAt.IsZero() {
-			b.SetCancelledAt(d.cancelledAt)
-		}
-		bs[i] = b
-	}
-	return inBatches(bs, func(bs []*ent.DealCreate) error {
-		if _, err := s.c.Deal.CreateBulk(bs...).Save(s.ctx); err != nil {
-			return fmt.Errorf("deals: %w", err)
-		}
-		return nil
-	})
-}
-
-// createHomeowners gives some buyers of delivered units their homeowner login.
-func (s *seeder) createHomeowners(st *site) error {
-	bs := make([]*ent.UserCreate, len(st.homeowners))
-	for i, h := range st.homeowners {
-		bs[i] = s.c.User.Create().
-			SetName(h.customer.name).SetLogin(h.login).SetPasswordHash(s.hash).
-			SetRole(user.RoleOWNER).SetCustomerID(h.customer.row.ID).
-			SetCreatedAt(h.unit.changedAt).SetUpdatedAt(h.unit.changedAt)
-	}
-	rows, err := s.c.User.CreateBulk(bs...).Save(s.ctx)
-	if err != nil {
-		return fmt.Errorf("homeowners: %w", err)
-	}
-	for i, h := range st.homeowners {
-		h.user = rows[i]
-	}
-	return nil
 }
 
 // --- complaints ---
