@@ -395,7 +395,7 @@ type priceChange struct {
 // that pay the new price.
 func (s *seeder) planPriceChange(st *site) {
 	b := st.spec.buildings[0]
-	at := localDay(s.ago(45*day)).Add(10 * time.Hour) // 18:00 in the company's zone
+	at := localDay(s.ago(45 * day)).Add(10 * time.Hour) // 18:00 in the company's zone
 	if !at.After(st.launch) {
 		at = st.launch.Add(s.now.Sub(st.launch) / 2).Truncate(time.Hour)
 	}

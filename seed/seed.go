@@ -547,11 +547,11 @@ func (s *seeder) planUnits(st *site) {
 				u := &unitPlan{
 					building: st.buildings[bi], floor: floor, pos: pos + 1, stack: k,
 					// 套内 is about 78% of 建筑面积; the share differs a little by flat type.
-					net:        math.Round(k.gross*(0.765+0.01*float64(pos%3))*100) / 100,
-					decoration: b.decoration,
+					net:         math.Round(k.gross*(0.765+0.01*float64(pos%3))*100) / 100,
+					decoration:  b.decoration,
 					launchPrice: price, price: price,
-					status:      unit.StatusAVAILABLE,
-					changedAt:   st.launch,
+					status:    unit.StatusAVAILABLE,
+					changedAt: st.launch,
 					// Developers hold back the top two floors (保留房) until late in the sale.
 					listed:    floor <= b.floors-2,
 					published: floor <= b.floors-2,
