@@ -46,8 +46,9 @@ import (
 //     history, where the plan has them;
 //   - the bookkeeping times (created_at, updated_at) the operations leave to
 //     the database's default, the real time of the run: fixTimes dates them
-//     from the times the rows themselves carry;
-//   - complaints and their timelines (createComplaints).
+//     from the times the rows themselves carry.
+//
+// Complaints go through the after-sales desk (createComplaints).
 
 // replayed says whether a customer's history goes through the operations:
 // every buyer and every customer a unit is held for now.

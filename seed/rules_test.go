@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/clock"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
+	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/pricechange"
@@ -38,7 +40,9 @@ import (
 //     discount waits, else VISITED or LEAD; LOST stays LOST), and each deal
 //     costs the list price of its reservation day less its discount;
 //   - prices: there is a price history, each change is by a manager of the
-//     project, changes chain, and the latest is the unit's list price.
+//     project, changes chain, and the latest is the unit's list price;
+//   - complaints: the status and reopen count are the timeline's, the SLA
+//     deadlines the policy's windows from filing and from the latest reopen.
 func TestSeedObeysTheRules(t *testing.T) {
 	client := dbtest.Open(t).Client()
 	ctx := auth.SystemContext(context.Background())
@@ -62,6 +66,42 @@ func TestSeedObeysTheRules(t *testing.T) {
 	checkHeldUnits(t, ctx, client, byID, now)
 	checkDealStages(t, ctx, client, byID)
 	checkPrices(t, ctx, client)
+	checkComplaints(t, ctx, client)
+}
+
+// checkComplaints: a complaint's status is where its timeline left it, and
+// its SLA deadlines run the policy's windows from its filing (response) and
+// from its latest start of resolution (resolution: a reopen restarts it).
+func checkComplaints(t *testing.T, ctx context.Context, client *ent.Client) {
+	t.Helper()
+	cs := client.Complaint.Query().WithEvents().AllX(ctx)
+	if len(cs) == 0 {
+		t.Fatal("no complaints")
+	}
+	for _, c := range cs {
+		evs := slices.Clone(c.Edges.Events)
+		slices.SortStableFunc(evs, func(a, b *ent.ComplaintEvent) int { return a.CreatedAt.Compare(b.CreatedAt) })
+		w := aftersales.DefaultPolicy().Window(c.Severity)
+		status, started, reopens := "", c.CreatedAt, 0
+		for _, e := range evs {
+			if e.ToStatus != "" {
+				status = e.ToStatus
+			}
+			if e.Kind == complaintevent.KindREOPENED {
+				started, reopens = e.CreatedAt, reopens+1
+			}
+		}
+		switch {
+		case len(evs) == 0 || evs[0].Kind != complaintevent.KindSUBMITTED || !evs[0].CreatedAt.Equal(c.CreatedAt):
+			t.Errorf("complaint %s filed %v: its timeline does not start with its filing", c.ID, c.CreatedAt)
+		case string(c.Status) != status || c.ReopenCount != reopens:
+			t.Errorf("complaint %s: %s reopened %d times, its timeline says %s and %d", c.ID, c.Status, c.ReopenCount, status, reopens)
+		case !c.ResponseDueAt.Equal(c.CreatedAt.Add(w.Response)) || !c.ResolutionStartedAt.Equal(started) ||
+			!c.ResolutionDueAt.Equal(started.Add(w.Resolution)):
+			t.Errorf("complaint %s (%s) filed %v: response due %v, resolution started %v due %v", c.ID, c.Severity,
+				c.CreatedAt, c.ResponseDueAt, c.ResolutionStartedAt, c.ResolutionDueAt)
+		}
+	}
 }
 
 func checkAttribution(t *testing.T, c *ent.Customer, p *ent.Project) {

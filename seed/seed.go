@@ -107,7 +107,9 @@ func Run(ctx context.Context, client *ent.Client, now time.Time) (*Result, error
 	}
 	// Whole seconds: PostgreSQL keeps microseconds, SQLite nanoseconds; the
 	// demo should read the same on both.
-	s := &seeder{ctx: ctx, c: c, now: now.UTC().Truncate(time.Second), hash: hash,
+	// The transaction in the context, as in a request: the operations that
+	// open their own when called alone (submitComplaint) join it.
+	s := &seeder{ctx: ent.NewTxContext(ctx, tx), c: c, now: now.UTC().Truncate(time.Second), hash: hash,
 		r: rand.New(rand.NewPCG(2026, 11)), phones: map[string]bool{}}
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -1560,71 +1562,73 @@ func slaWindows(sev complaint.Severity) (respond, resolve time.Duration) {
 	return w.Response, w.Resolution
 }
 
+// createComplaints files and works the planned complaints through the
+// after-sales desk (package aftersales), each step at its time by whoever
+// took it: the homeowner files, rates, closes or reopens; the manager
+// acknowledges and routes; the assignee starts, notes and resolves. The SLA
+// clocks, reopen counts and timelines are the desk's.
 func (s *seeder) createComplaints(st *site) error {
 	s.planComplaints(st)
-	bs := make([]*ent.ComplaintCreate, len(st.complaints))
-	for i, cp := range st.complaints {
-		bs[i] = s.complaintCreate(st, cp)
-	}
-	rows, err := s.c.Complaint.CreateBulk(bs...).Save(s.ctx)
-	if err != nil {
-		return fmt.Errorf("complaints: %w", err)
-	}
-	var es []*ent.ComplaintEventCreate
-	for i, cp := range st.complaints {
-		cp.row = rows[i]
-		for _, e := range cp.events {
-			b := s.c.ComplaintEvent.Create().
-				SetComplaintID(cp.row.ID).SetKind(e.kind).
-				SetFromStatus(string(e.from)).SetToStatus(string(e.to)).
-				SetNote(e.note).SetInternal(e.internal).SetCreatedAt(e.at)
-			if e.actor != nil {
-				b.SetActorID(e.actor.ID)
+	desk := &aftersales.Desk{}
+	var tl timeline
+	for _, cp := range st.complaints {
+		for i := 0; i < len(cp.events); i++ {
+			e := cp.events[i]
+			if e.kind == complaintevent.KindRATED {
+				i++ // the rating closes or reopens it: the next event is the rating's
 			}
-			es = append(es, b)
+			tl.add(e.at, func() error {
+				if err := s.complaintStep(st, desk, cp, e); err != nil {
+					return fmt.Errorf("complaint %q, %s at %v: %w", cp.text.title, e.kind, e.at, err)
+				}
+				return nil
+			})
 		}
 	}
-	return inBatches(es, func(es []*ent.ComplaintEventCreate) error {
-		if _, err := s.c.ComplaintEvent.CreateBulk(es...).Save(s.ctx); err != nil {
-			return fmt.Errorf("complaint events: %w", err)
-		}
-		return nil
-	})
+	return tl.run()
 }
 
-func (s *seeder) complaintCreate(st *site, cp *complaintPlan) *ent.ComplaintCreate {
-	respond, resolve := slaWindows(cp.severity)
-	b := s.c.Complaint.Create().
-		SetUnitID(cp.unit.row.ID).SetProjectID(st.project.ID).SetCustomerID(cp.customer.row.ID).
-		SetFiledByID(cp.filer.ID).
-		SetCategory(cp.category).SetSeverity(cp.severity).
-		SetTitle(cp.text.title).SetDescription(cp.text.description).
-		SetResponseDueAt(cp.createdAt.Add(respond)).
-		SetResponseRiskAt(aftersales.RiskAt(cp.createdAt, cp.createdAt.Add(respond))).
-		SetCreatedAt(cp.createdAt).SetUpdatedAt(cp.events[len(cp.events)-1].at)
-	status, started := cp.status, cp.createdAt
-	if cp.status == planReopened {
-		status, started = complaint.StatusIN_PROGRESS, cp.reopenedAt
-		b.SetReopenCount(1)
+// complaintStep takes one step of a complaint's timeline through the desk.
+func (s *seeder) complaintStep(st *site, desk *aftersales.Desk, cp *complaintPlan, e eventPlan) error {
+	ctx := s.as(st, e.actor, e.at)
+	if e.actor.Role == user.RoleOWNER {
+		ctx = auth.NewContext(s.at(e.at), &auth.Viewer{UserID: e.actor.ID, Role: auth.RoleOwner, CustomerID: cp.customer.row.ID})
 	}
-	b.SetStatus(status).SetResolutionStartedAt(started).SetResolutionDueAt(started.Add(resolve)).
-		SetResolutionRiskAt(aftersales.RiskAt(started, started.Add(resolve)))
-	if !cp.ackAt.IsZero() {
-		b.SetAcknowledgedAt(cp.ackAt).SetDepartment(cp.department).SetAssigneeID(cp.assignee.ID)
+	step := aftersales.Step{Note: &e.note}
+	if cp.row != nil {
+		step.ComplaintID = cp.row.ID
 	}
-	if !cp.resolvedAt.IsZero() {
-		b.SetResolvedAt(cp.resolvedAt)
+	var err error
+	switch e.kind {
+	case complaintevent.KindSUBMITTED:
+		f := aftersales.Filing{UnitID: cp.unit.row.ID, Category: cp.category, Severity: &cp.severity,
+			Title: cp.text.title, Description: cp.text.description}
+		if cp.homeowner == nil {
+			f.CustomerID = &cp.customer.row.ID
+		}
+		cp.row, err = desk.Submit(ctx, s.c, f, e.at)
+	case complaintevent.KindACKNOWLEDGED:
+		_, err = desk.Acknowledge(ctx, s.c, step, e.at)
+	case complaintevent.KindASSIGNED:
+		_, err = desk.Assign(ctx, s.c, aftersales.Assignment{ComplaintID: cp.row.ID, Department: cp.department,
+			AssigneeID: cp.assignee.ID, Note: &e.note}, e.at)
+	case complaintevent.KindSTARTED:
+		_, err = desk.Start(ctx, s.c, step, e.at)
+	case complaintevent.KindNOTE:
+		internal := e.internal
+		_, err = desk.AddNote(ctx, s.c, aftersales.Note{ComplaintID: cp.row.ID, Note: e.note, Internal: &internal}, e.at)
+	case complaintevent.KindRESOLVED:
+		_, err = desk.Resolve(ctx, s.c, step, e.at)
+	case complaintevent.KindRATED:
+		_, err = desk.Rate(ctx, s.c, aftersales.Rating{ComplaintID: cp.row.ID, Rating: cp.rating, Comment: &cp.comment}, e.at)
+	case complaintevent.KindCLOSED:
+		_, err = desk.Close(ctx, s.c, step, e.at)
+	case complaintevent.KindREOPENED:
+		_, err = desk.Reopen(ctx, s.c, step, e.at)
+	default:
+		err = fmt.Errorf("no step for %s", e.kind)
 	}
-	if !cp.closedAt.IsZero() {
-		b.SetClosedAt(cp.closedAt)
-	}
-	if cp.status == complaint.StatusRESOLVED || cp.status == complaint.StatusCLOSED || cp.status == planReopened {
-		b.SetResolutionNote(cp.text.resolution)
-	}
-	if cp.rating > 0 {
-		b.SetRating(cp.rating).SetRatingComment(cp.comment).SetRatedAt(cp.ratedAt)
-	}
-	return b
+	return err
 }
 
 // planComplaints: each homeowner with a login files three complaints about
