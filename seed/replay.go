@@ -11,9 +11,11 @@ import (
 	"estatecrm/auth"
 	"estatecrm/catalogue"
 	"estatecrm/ent"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -124,7 +126,19 @@ func (s *seeder) replay(st *site) error {
 		if !replayed(c) {
 			continue
 		}
-		tl.add(c.createdAt, func() error { return s.register(st, c) })
+		registrar := c.owner
+		if reassigned(c) {
+			// A lead taken on the hotline by another agent of the project,
+			// whom the manager gave to the agent who then sold to them.
+			registrar = st.agents[(slices.Index(st.agents, c.owner)+1)%len(st.agents)]
+			at := c.createdAt.Add(c.visits[0].at.Sub(c.createdAt) / 2).Truncate(time.Second)
+			tl.add(at, func() error {
+				_, err := sales.ReassignCustomer(s.as(st, st.manager, at), s.c, c.row.ID, c.owner.ID, at)
+				return wrap(err, "reassign %s", c.name)
+			})
+		}
+		tl.add(c.createdAt, func() error { return s.register(st, c, registrar) })
+		s.consentSteps(&tl, st, c)
 		for _, v := range c.visits {
 			tl.add(v.at, func() error { return s.logVisit(st, c, v) })
 		}
@@ -144,7 +158,7 @@ func (s *seeder) replay(st *site) error {
 
 // register is the agent's registration (报备) of the customer, with the
 // profile and consent they gave.
-func (s *seeder) register(st *site, c *customerPlan) error {
+func (s *seeder) register(st *site, c *customerPlan, registrar *ent.User) error {
 	in := sales.Registration{
 		ProjectID: st.project.ID, Name: c.name, Phone: c.phone, Source: c.source,
 		Gender: &c.gender, AgeBand: c.age, Purpose: c.purpose, BudgetMin: c.budgetMin, BudgetMax: c.budgetMax,
@@ -158,12 +172,53 @@ func (s *seeder) register(st *site, c *customerPlan) error {
 	if c.occupation != "" {
 		in.Occupation = &c.occupation
 	}
-	row, err := sales.RegisterCustomer(s.as(st, c.owner, c.createdAt), s.c, rule.Records{}, in, c.createdAt)
+	row, err := sales.RegisterCustomer(s.as(st, registrar, c.createdAt), s.c, rule.Records{}, in, c.createdAt)
 	if err != nil {
 		return fmt.Errorf("register %s: %w", c.name, err)
 	}
 	c.row = row
 	return nil
+}
+
+// reassigned says whether a replayed customer was registered by another
+// agent and reassigned before their first contact: one in ten of the buyers
+// registered as leads well before it.
+func reassigned(c *customerPlan) bool {
+	return c.deal != nil && c.visits[0].at.Sub(c.createdAt) > 6*time.Hour && c.seq%10 == 3
+}
+
+// consentSteps plans the changes of consent (PIPL) after registration: one
+// consenting buyer in six agreed at the office to one more channel; half of
+// the buyers who cancelled and were given up asked not to be contacted any
+// more, a day after their last contact.
+func (s *seeder) consentSteps(tl *timeline, st *site, c *customerPlan) {
+	var at time.Time
+	in := sales.ConsentChange{}
+	switch {
+	case c.consent && c.seq%6 == 1 && len(c.channels) < 4:
+		v := c.visits[slices.IndexFunc(c.visits, func(v *visitPlan) bool { return v.kind == visit.KindFIRST_VISIT })]
+		at = v.at.Add(10 * time.Minute)
+		in.Consent, in.Note = true, ptr("到访时签字同意增加联系方式")
+		for _, ch := range []schematype.ContactChannel{"WECHAT", "SMS", "EMAIL"} {
+			if !slices.Contains(c.channels, ch) {
+				in.Channels = append(slices.Clone(c.channels), ch)
+				break
+			}
+		}
+	case c.consent && c.stage == customer.StageLOST && c.seq%2 == 0:
+		at = c.lastContact.Add(day)
+		if at.After(s.now) {
+			return
+		}
+		in.Note = ptr("客户来电要求不再联系")
+	default:
+		return
+	}
+	tl.add(at, func() error {
+		in.CustomerID = c.row.ID
+		_, err := sales.SetContactConsent(s.as(st, c.owner, at), s.c, in, at)
+		return wrap(err, "consent of %s", c.name)
+	})
 }
 
 // logVisit is the agent's log of a contact. Whether a visit in person is a
@@ -332,8 +387,12 @@ func (s *seeder) fixTimes(st *site) error {
 			}
 		}
 	}
+	// A customer was created by their registration, the first line of
+	// their attribution history.
+	registered := fmt.Sprintf("(SELECT MIN(e.%s) FROM %s e WHERE e.%s = %s.%s)", attributionevent.FieldAt,
+		attributionevent.Table, attributionevent.FieldCustomerID, customer.Table, customer.FieldID)
 	err := s.c.Customer.Update().Where(customer.ProjectID(p), customer.OwnedSinceNotNil()).
-		Modify(set(customer.FieldCreatedAt, customer.FieldOwnedSince,
+		Modify(set(customer.FieldCreatedAt, registered,
 			customer.FieldUpdatedAt, "COALESCE("+customer.FieldLastContactAt+", "+customer.FieldOwnedSince+")")).
 		Exec(s.ctx)
 	if err == nil {

@@ -107,9 +107,10 @@ func Run(ctx context.Context, client *ent.Client, now time.Time) (*Result, error
 	}
 	// Whole seconds: PostgreSQL keeps microseconds, SQLite nanoseconds; the
 	// demo should read the same on both.
-	// The transaction in the context, as in a request: the operations that
-	// open their own when called alone (submitComplaint) join it.
-	s := &seeder{ctx: ent.NewTxContext(ctx, tx), c: c, now: now.UTC().Truncate(time.Second), hash: hash,
+	// The transaction and its client in the context, as in a request: the
+	// operations that open their own when called alone (submitComplaint)
+	// join it, and what is audited on a read is written in it.
+	s := &seeder{ctx: ent.NewContext(ent.NewTxContext(ctx, tx), c), c: c, now: now.UTC().Truncate(time.Second), hash: hash,
 		r: rand.New(rand.NewPCG(2026, 11)), phones: map[string]bool{}}
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -253,6 +254,7 @@ type customerPlan struct {
 	deal                 *dealPlan
 	held                 *unitPlan
 	visits               []*visitPlan
+	seq                  int // the customer's place in the plan of their project
 	row                  *ent.Customer
 }
 
@@ -754,6 +756,7 @@ func (s *seeder) newCustomer(st *site, stage customer.Stage, grade customer.Grad
 	s.consent(c)
 	s.tag(c)
 	c.notes = s.customerNote(st, c)
+	c.seq = len(st.customers)
 	st.customers = append(st.customers, c)
 	return c
 }
