@@ -16,7 +16,7 @@ import (
 func (s *seeder) createConsentHistories(st *site) error {
 	var consenting []*customerPlan
 	for _, c := range st.customers {
-		if c.row.ContactConsent {
+		if !replayed(c) && c.row.ContactConsent {
 			consenting = append(consenting, c)
 		}
 	}

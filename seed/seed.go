@@ -32,7 +32,6 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/project"
-	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -108,7 +107,10 @@ func Run(ctx context.Context, client *ent.Client, now time.Time) (*Result, error
 	}
 	// Whole seconds: PostgreSQL keeps microseconds, SQLite nanoseconds; the
 	// demo should read the same on both.
-	s := &seeder{ctx: ctx, c: c, now: now.UTC().Truncate(time.Second), hash: hash,
+	// The transaction and its client in the context, as in a request: the
+	// operations that open their own when called alone (submitComplaint)
+	// join it, and what is audited on a read is written in it.
+	s := &seeder{ctx: ent.NewContext(ent.NewTxContext(ctx, tx), c), c: c, now: now.UTC().Truncate(time.Second), hash: hash,
 		r: rand.New(rand.NewPCG(2026, 11)), phones: map[string]bool{}}
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -196,6 +198,8 @@ type site struct {
 	deals      []*dealPlan
 	homeowners []*homeowner
 	complaints []*complaintPlan
+	// priceChange is the manager's price adjustment (调价), if any.
+	priceChange *priceChange
 }
 
 type unitPlan struct {
@@ -204,8 +208,10 @@ type unitPlan struct {
 	stack       stack
 	net         float64
 	decoration  unit.Decoration
-	price       money.Fen
+	launchPrice money.Fen // the list price it was entered with
+	price       money.Fen // the list price now (after priceChange)
 	status      unit.Status
+	listed      bool // published on launch day (the top floors are held back)
 	published   bool
 	changedAt   time.Time
 	holdExpires time.Time
@@ -248,6 +254,7 @@ type customerPlan struct {
 	deal                 *dealPlan
 	held                 *unitPlan
 	visits               []*visitPlan
+	seq                  int // the customer's place in the plan of their project
 	row                  *ent.Customer
 }
 
@@ -275,6 +282,7 @@ type dealPlan struct {
 	contractedAt time.Time
 	cancelledAt  time.Time
 	cancelReason string
+	row          *ent.Deal
 }
 
 // homeowner is the buyer of a delivered unit who got a login.
@@ -333,12 +341,13 @@ func (s *seeder) seed() error {
 		}
 		s.planUnits(st)
 		s.planSales(st)
+		s.planPriceChange(st)
 		s.planPipeline(st)
 		for _, c := range st.customers {
 			s.planHistory(st, c)
 		}
 		steps := []func(*site) error{
-			s.createCustomers, s.createConsentHistories, s.createUnits, s.createVisits, s.createDeals, s.createHomeowners, s.createComplaints,
+			s.createUnits, s.createCustomers, s.createConsentHistories, s.createVisits, s.replay, s.fixTimes, s.createComplaints,
 		}
 		for _, step := range steps {
 			if err := step(st); err != nil {
@@ -475,9 +484,6 @@ func (s *seeder) createSite(spec *projectSpec) (*site, error) {
 		LaunchDate: &st.launch, DeliveryDate: &st.delivery, Amenities: amenities,
 		ProtectionDays: &protection, HoldMinutes: &hold, AgentDiscountCapBp: &capBp,
 	})
-	if err == nil {
-		p, err = s.c.Project.UpdateOne(p).SetPublished(spec.published).SetUpdatedAt(st.delivery).Save(s.ctx)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("project %s: %w", spec.name, err)
 	}
@@ -541,15 +547,17 @@ func (s *seeder) planUnits(st *site) {
 	for bi, b := range st.spec.buildings {
 		for floor := 1; floor <= b.floors; floor++ {
 			for pos, k := range b.stacks {
+				price := s.listPrice(st.spec, k, floor)
 				u := &unitPlan{
 					building: st.buildings[bi], floor: floor, pos: pos + 1, stack: k,
 					// 套内 is about 78% of 建筑面积; the share differs a little by flat type.
-					net:        math.Round(k.gross*(0.765+0.01*float64(pos%3))*100) / 100,
-					decoration: b.decoration,
-					price:      s.listPrice(st.spec, k, floor),
-					status:     unit.StatusAVAILABLE,
-					changedAt:  st.launch,
+					net:         math.Round(k.gross*(0.765+0.01*float64(pos%3))*100) / 100,
+					decoration:  b.decoration,
+					launchPrice: price, price: price,
+					status:    unit.StatusAVAILABLE,
+					changedAt: st.launch,
 					// Developers hold back the top two floors (保留房) until late in the sale.
+					listed:    floor <= b.floors-2,
 					published: floor <= b.floors-2,
 				}
 				st.units = append(st.units, u)
@@ -600,10 +608,11 @@ func (s *seeder) planSales(st *site) {
 		s.planHold(st, u, st.agents[i%len(st.agents)])
 	}
 	for i, u := range take(spec.cancelled) {
-		// Most buyers who cancel are gone; one is choosing another flat.
+		// Most buyers who cancel are gone; one is choosing another flat
+		// (VISITED: where CancelDeal puts a customer who came in person).
 		stage, grade := customer.StageLOST, customer.GradeC
 		if i == 0 {
-			stage, grade = customer.StageNEGOTIATING, customer.GradeB
+			stage, grade = customer.StageVISITED, customer.GradeB
 		}
 		d := s.planDeal(st, s.buyer(st, u, stage, grade), u, unit.StatusAVAILABLE, deal.StageCANCELLED)
 		if i == 0 {
@@ -638,7 +647,7 @@ func (s *seeder) planDeal(st *site, c *customerPlan, u *unitPlan, unitStatus uni
 			{deal.PaymentMethodFULL, 12}, {deal.PaymentMethodINSTALMENTS, 8},
 		}),
 	}
-	d.price = money.Yuan(int64(math.Round(float64(u.price) * float64(10000-d.discountBp) / 10000 / 100)))
+	d.price = dealPrice(u.price, d.discountBp)
 	switch {
 	case unitStatus == unit.StatusDELIVERED: // sold off plan, handed over at delivery
 		window := st.delivery.Sub(st.launch) - 70*day
@@ -747,6 +756,7 @@ func (s *seeder) newCustomer(st *site, stage customer.Stage, grade customer.Grad
 	s.consent(c)
 	s.tag(c)
 	c.notes = s.customerNote(st, c)
+	c.seq = len(st.customers)
 	st.customers = append(st.customers, c)
 	return c
 }
@@ -1369,10 +1379,18 @@ func inBatches[T any](items []T, fn func([]T) error) error {
 	return nil
 }
 
+// createCustomers writes the customers not replayed (see replay.go), in
+// bulk, each with the first line of its attribution history.
 func (s *seeder) createCustomers(st *site) error {
 	// In order of registration, so that IDs (ULIDs) sort like created_at.
 	slices.SortStableFunc(st.customers, func(a, b *customerPlan) int { return a.createdAt.Compare(b.createdAt) })
-	return inBatches(st.customers, func(cs []*customerPlan) error {
+	var bulk []*customerPlan
+	for _, c := range st.customers {
+		if !replayed(c) {
+			bulk = append(bulk, c)
+		}
+	}
+	return inBatches(bulk, func(cs []*customerPlan) error {
 		bs := make([]*ent.CustomerCreate, len(cs))
 		for i, c := range cs {
 			bs[i] = s.customerCreate(st, c)
@@ -1457,8 +1475,8 @@ func latest(ts ...time.Time) time.Time {
 
 // createUnits enters every unit as the sales-control sheet had it on the
 // day the project was set up (catalogue.AddUnits: available, unpublished,
-// at its list price), then moves each to where the sales since left it:
-// published, held, reserved, sold. Units alike in that share a statement.
+// at its launch list price); replay then publishes, reprices, holds and
+// sells them.
 func (s *seeder) createUnits(st *site) error {
 	in := make([]catalogue.NewUnit, len(st.units))
 	for i, u := range st.units {
@@ -1466,49 +1484,20 @@ func (s *seeder) createUnits(st *site) error {
 			BuildingID: u.building.ID, Floor: u.floor, Number: u.number(),
 			Bedrooms: u.stack.bedrooms, LivingRooms: u.stack.living, Bathrooms: u.stack.bathrooms,
 			GrossArea: u.stack.gross, NetArea: u.net,
-			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.price,
+			Orientation: u.stack.orientation, Decoration: u.decoration, ListPrice: u.launchPrice,
 		}
 	}
 	rows, err := catalogue.AddUnits(rule.WithBuildingsRead(s.at(st.created), st.buildings...), s.c, st.project.ID, in)
 	if err != nil {
 		return fmt.Errorf("units: %w", err)
 	}
-	type state struct {
-		status    unit.Status
-		published bool
-		changedAt time.Time
-	}
-	var order []state
-	alike := map[state][]pulid.ID{}
 	for i, u := range st.units {
 		u.row = rows[i]
-		if u.status == unit.StatusHELD {
-			err := s.c.Unit.UpdateOne(u.row).SetStatus(u.status).SetPublished(u.published).
-				SetHoldExpiresAt(u.holdExpires).SetHeldByID(u.heldBy.ID).SetHeldForID(u.heldFor.row.ID).
-				SetUpdatedAt(u.changedAt).Exec(s.ctx)
-			if err != nil {
-				return fmt.Errorf("units: %w", err)
-			}
-			continue
-		}
-		k := state{u.status, u.published, u.changedAt}
-		if _, ok := alike[k]; !ok {
-			order = append(order, k)
-		}
-		alike[k] = append(alike[k], u.row.ID)
-	}
-	for _, k := range order {
-		err := inBatches(alike[k], func(ids []pulid.ID) error {
-			return s.c.Unit.Update().Where(unit.IDIn(ids...)).
-				SetStatus(k.status).SetPublished(k.published).SetUpdatedAt(k.changedAt).Exec(s.ctx)
-		})
-		if err != nil {
-			return fmt.Errorf("units: %w", err)
-		}
 	}
 	return nil
 }
 
+// createVisits writes the visits of the customers not replayed, in bulk.
 func (s *seeder) createVisits(st *site) error {
 	type owned struct {
 		c *customerPlan
@@ -1516,6 +1505,9 @@ func (s *seeder) createVisits(st *site) error {
 	}
 	var all []owned
 	for _, c := range st.customers {
+		if replayed(c) {
+			continue
+		}
 		for _, v := range c.visits {
 			all = append(all, owned{c, v})
 		}
@@ -1548,51 +1540,6 @@ func (s *seeder) createVisits(st *site) error {
 	})
 }
 
-func (s *seeder) createDeals(st *site) error {
-	bs := make([]*ent.DealCreate, len(st.deals))
-	for i, d := range st.deals {
-		b := s.c.Deal.Create().
-			SetUnitID(d.unit.row.ID).SetCustomerID(d.customer.row.ID).
-			SetAgentID(d.customer.owner.ID).SetProjectID(st.project.ID).
-			SetStage(d.stage).SetPrice(d.price).SetDiscountBp(d.discountBp).
-			SetPaymentMethod(d.payment).SetDeposit(d.deposit).
-			SetReservedAt(d.reservedAt).SetCancelReason(d.cancelReason).
-			SetCreatedAt(d.reservedAt).SetUpdatedAt(latest(d.reservedAt, d.contractedAt, d.cancelledAt))
-		if !d.contractedAt.IsZero() {
-			b.SetContractedAt(d.contractedAt)
-		}
-		if !d.cancelledAt.IsZero() {
-			b.SetCancelledAt(d.cancelledAt)
-		}
-		bs[i] = b
-	}
-	return inBatches(bs, func(bs []*ent.DealCreate) error {
-		if _, err := s.c.Deal.CreateBulk(bs...).Save(s.ctx); err != nil {
-			return fmt.Errorf("deals: %w", err)
-		}
-		return nil
-	})
-}
-
-// createHomeowners gives some buyers of delivered units their homeowner login.
-func (s *seeder) createHomeowners(st *site) error {
-	bs := make([]*ent.UserCreate, len(st.homeowners))
-	for i, h := range st.homeowners {
-		bs[i] = s.c.User.Create().
-			SetName(h.customer.name).SetLogin(h.login).SetPasswordHash(s.hash).
-			SetRole(user.RoleOWNER).SetCustomerID(h.customer.row.ID).
-			SetCreatedAt(h.unit.changedAt).SetUpdatedAt(h.unit.changedAt)
-	}
-	rows, err := s.c.User.CreateBulk(bs...).Save(s.ctx)
-	if err != nil {
-		return fmt.Errorf("homeowners: %w", err)
-	}
-	for i, h := range st.homeowners {
-		h.user = rows[i]
-	}
-	return nil
-}
-
 // --- complaints ---
 
 var (
@@ -1618,71 +1565,73 @@ func slaWindows(sev complaint.Severity) (respond, resolve time.Duration) {
 	return w.Response, w.Resolution
 }
 
+// createComplaints files and works the planned complaints through the
+// after-sales desk (package aftersales), each step at its time by whoever
+// took it: the homeowner files, rates, closes or reopens; the manager
+// acknowledges and routes; the assignee starts, notes and resolves. The SLA
+// clocks, reopen counts and timelines are the desk's.
 func (s *seeder) createComplaints(st *site) error {
 	s.planComplaints(st)
-	bs := make([]*ent.ComplaintCreate, len(st.complaints))
-	for i, cp := range st.complaints {
-		bs[i] = s.complaintCreate(st, cp)
-	}
-	rows, err := s.c.Complaint.CreateBulk(bs...).Save(s.ctx)
-	if err != nil {
-		return fmt.Errorf("complaints: %w", err)
-	}
-	var es []*ent.ComplaintEventCreate
-	for i, cp := range st.complaints {
-		cp.row = rows[i]
-		for _, e := range cp.events {
-			b := s.c.ComplaintEvent.Create().
-				SetComplaintID(cp.row.ID).SetKind(e.kind).
-				SetFromStatus(string(e.from)).SetToStatus(string(e.to)).
-				SetNote(e.note).SetInternal(e.internal).SetCreatedAt(e.at)
-			if e.actor != nil {
-				b.SetActorID(e.actor.ID)
+	desk := &aftersales.Desk{}
+	var tl timeline
+	for _, cp := range st.complaints {
+		for i := 0; i < len(cp.events); i++ {
+			e := cp.events[i]
+			if e.kind == complaintevent.KindRATED {
+				i++ // the rating closes or reopens it: the next event is the rating's
 			}
-			es = append(es, b)
+			tl.add(e.at, func() error {
+				if err := s.complaintStep(st, desk, cp, e); err != nil {
+					return fmt.Errorf("complaint %q, %s at %v: %w", cp.text.title, e.kind, e.at, err)
+				}
+				return nil
+			})
 		}
 	}
-	return inBatches(es, func(es []*ent.ComplaintEventCreate) error {
-		if _, err := s.c.ComplaintEvent.CreateBulk(es...).Save(s.ctx); err != nil {
-			return fmt.Errorf("complaint events: %w", err)
-		}
-		return nil
-	})
+	return tl.run()
 }
 
-func (s *seeder) complaintCreate(st *site, cp *complaintPlan) *ent.ComplaintCreate {
-	respond, resolve := slaWindows(cp.severity)
-	b := s.c.Complaint.Create().
-		SetUnitID(cp.unit.row.ID).SetProjectID(st.project.ID).SetCustomerID(cp.customer.row.ID).
-		SetFiledByID(cp.filer.ID).
-		SetCategory(cp.category).SetSeverity(cp.severity).
-		SetTitle(cp.text.title).SetDescription(cp.text.description).
-		SetResponseDueAt(cp.createdAt.Add(respond)).
-		SetResponseRiskAt(aftersales.RiskAt(cp.createdAt, cp.createdAt.Add(respond))).
-		SetCreatedAt(cp.createdAt).SetUpdatedAt(cp.events[len(cp.events)-1].at)
-	status, started := cp.status, cp.createdAt
-	if cp.status == planReopened {
-		status, started = complaint.StatusIN_PROGRESS, cp.reopenedAt
-		b.SetReopenCount(1)
+// complaintStep takes one step of a complaint's timeline through the desk.
+func (s *seeder) complaintStep(st *site, desk *aftersales.Desk, cp *complaintPlan, e eventPlan) error {
+	ctx := s.as(st, e.actor, e.at)
+	if e.actor.Role == user.RoleOWNER {
+		ctx = auth.NewContext(s.at(e.at), &auth.Viewer{UserID: e.actor.ID, Role: auth.RoleOwner, CustomerID: cp.customer.row.ID})
 	}
-	b.SetStatus(status).SetResolutionStartedAt(started).SetResolutionDueAt(started.Add(resolve)).
-		SetResolutionRiskAt(aftersales.RiskAt(started, started.Add(resolve)))
-	if !cp.ackAt.IsZero() {
-		b.SetAcknowledgedAt(cp.ackAt).SetDepartment(cp.department).SetAssigneeID(cp.assignee.ID)
+	step := aftersales.Step{Note: &e.note}
+	if cp.row != nil {
+		step.ComplaintID = cp.row.ID
 	}
-	if !cp.resolvedAt.IsZero() {
-		b.SetResolvedAt(cp.resolvedAt)
+	var err error
+	switch e.kind {
+	case complaintevent.KindSUBMITTED:
+		f := aftersales.Filing{UnitID: cp.unit.row.ID, Category: cp.category, Severity: &cp.severity,
+			Title: cp.text.title, Description: cp.text.description}
+		if cp.homeowner == nil {
+			f.CustomerID = &cp.customer.row.ID
+		}
+		cp.row, err = desk.Submit(ctx, s.c, f, e.at)
+	case complaintevent.KindACKNOWLEDGED:
+		_, err = desk.Acknowledge(ctx, s.c, step, e.at)
+	case complaintevent.KindASSIGNED:
+		_, err = desk.Assign(ctx, s.c, aftersales.Assignment{ComplaintID: cp.row.ID, Department: cp.department,
+			AssigneeID: cp.assignee.ID, Note: &e.note}, e.at)
+	case complaintevent.KindSTARTED:
+		_, err = desk.Start(ctx, s.c, step, e.at)
+	case complaintevent.KindNOTE:
+		internal := e.internal
+		_, err = desk.AddNote(ctx, s.c, aftersales.Note{ComplaintID: cp.row.ID, Note: e.note, Internal: &internal}, e.at)
+	case complaintevent.KindRESOLVED:
+		_, err = desk.Resolve(ctx, s.c, step, e.at)
+	case complaintevent.KindRATED:
+		_, err = desk.Rate(ctx, s.c, aftersales.Rating{ComplaintID: cp.row.ID, Rating: cp.rating, Comment: &cp.comment}, e.at)
+	case complaintevent.KindCLOSED:
+		_, err = desk.Close(ctx, s.c, step, e.at)
+	case complaintevent.KindREOPENED:
+		_, err = desk.Reopen(ctx, s.c, step, e.at)
+	default:
+		err = fmt.Errorf("no step for %s", e.kind)
 	}
-	if !cp.closedAt.IsZero() {
-		b.SetClosedAt(cp.closedAt)
-	}
-	if cp.status == complaint.StatusRESOLVED || cp.status == complaint.StatusCLOSED || cp.status == planReopened {
-		b.SetResolutionNote(cp.text.resolution)
-	}
-	if cp.rating > 0 {
-		b.SetRating(cp.rating).SetRatingComment(cp.comment).SetRatedAt(cp.ratedAt)
-	}
-	return b
+	return err
 }
 
 // planComplaints: each homeowner with a login files three complaints about
