@@ -119,43 +119,50 @@ func PendingHold(agent, customer pulid.ID) predicate.Unit {
 // of projects and buildings (eager-loaded or not), node(id:), counts and
 // groupings all read the same rows.
 //
-// The table in FROM becomes a derived table of the same name, reading
-// every column, three of them (status and the holder's and customer's
-// keys) through a CASE on the lapse; the rest of the statement is left as
-// it is. The expiry is read as stored: a CASE would lose its declared type
-// on SQLite, which then hands back text for a time. A row so read is an
-// available unit with a past expiry, which HoldLapsed and LapsedHold still
-// tell, so the mask clears the expiry as for a lapsed hold read from the
-// table, and filters on the expiry go through ExpiryReads. Updates write
-// the table itself, where LapsedHold finds the row as stored.
+// The table in FROM becomes a derived table of the same name, the UNION
+// ALL of two reads of the table: the rows that have not lapsed, every
+// column as stored, and the lapsed holds, read as AVAILABLE with no holder
+// and no customer; the rest of the statement is left as it is. Two
+// branches rather than one read with a CASE on the lapse in the three
+// columns keep the statement's conditions on those columns sargable:
+// PostgreSQL pushes a condition on the derived table into each branch,
+// where status and the holder's keys are the stored columns (the indexes
+// on (project_id, status, list_price), held_by_id and held_for_id serve
+// them) or constants (held_by_id = $1 is false at once in the lapsed
+// branch), whereas a condition on a CASE is a filter on every row the
+// other conditions leave (a project's units, or all of them);
+// asread_plan_test.go in cmd/bench EXPLAINs it. The expiry is read as
+// stored in both: a CASE would lose its declared type on SQLite, which
+// then hands back text for a time. A lapsed row so read is an available
+// unit with a past expiry, which HoldLapsed and LapsedHold still tell, so
+// the mask clears the expiry as for a lapsed hold read from the table, and
+// filters on the expiry go through ExpiryReads. Updates write the table
+// itself, where LapsedHold finds the row as stored.
 func UnitsAsRead(now time.Time) predicate.Unit {
 	return func(s *sql.Selector) {
 		d := sql.Dialect(s.Dialect())
-		lapsed := func(b *sql.Builder) {
-			b.Join(sql.And(sql.EQ(unit.FieldStatus, unit.StatusHELD.String()),
+		// notLapsed as stored: a hold with no end or one that runs past now,
+		// or no hold (status is never NULL).
+		live := d.Select().From(d.Table(unit.Table)).
+			Where(sql.Or(sql.NEQ(unit.FieldStatus, unit.StatusHELD.String()),
+				sql.IsNull(unit.FieldHoldExpiresAt), sql.GT(unit.FieldHoldExpiresAt, now)))
+		lapsed := d.Select().From(d.Table(unit.Table)).
+			Where(sql.And(sql.EQ(unit.FieldStatus, unit.StatusHELD.String()),
 				sql.NotNull(unit.FieldHoldExpiresAt), sql.LTE(unit.FieldHoldExpiresAt, now)))
-		}
-		read := func(column string, then func(*sql.Builder)) sql.Querier {
-			return sql.ExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE WHEN ")
-				lapsed(b)
-				b.WriteString(" THEN ")
-				then(b)
-				b.WriteString(" ELSE ").Ident(column).WriteString(" END")
-			})
-		}
-		null := func(b *sql.Builder) { b.WriteString("NULL") }
-		rows := d.Select().From(d.Table(unit.Table))
 		for _, c := range unit.Columns {
+			live.AppendSelect(c)
 			switch c {
 			case unit.FieldStatus:
-				rows.AppendSelectExprAs(read(c, func(b *sql.Builder) { b.Arg(unit.StatusAVAILABLE.String()) }), c)
+				// A literal, not an argument: PostgreSQL gives the branch's
+				// column the type of the stored one (varchar), without which
+				// it would not push a condition on status into the branches.
+				lapsed.AppendSelectExprAs(sql.Expr("'"+unit.StatusAVAILABLE.String()+"'"), c)
 			case unit.FieldHeldByID, unit.FieldHeldForID:
-				rows.AppendSelectExprAs(read(c, null), c)
+				lapsed.AppendSelectExprAs(sql.Expr("NULL"), c)
 			default:
-				rows.AppendSelect(c)
+				lapsed.AppendSelect(c)
 			}
 		}
-		s.From(rows.As(unit.Table))
+		s.From(live.UnionAll(lapsed).As(unit.Table))
 	}
 }

@@ -837,6 +837,16 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{UnitsColumns[16], UnitsColumns[4]},
 			},
+			{
+				Name:    "unit_held_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{UnitsColumns[18]},
+			},
+			{
+				Name:    "unit_held_for_id",
+				Unique:  false,
+				Columns: []*schema.Column{UnitsColumns[19]},
+			},
 		},
 	}
 	// UsersColumns holds the columns for the "users" table.

@@ -85,13 +85,17 @@ func (Unit) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the Unit: the lookups of a listing (project, status, price) and
-// of the sales grid (project, building, floor).
+// Indexes of the Unit: the lookups of a listing (project, status, price),
+// of the sales grid (project, building, floor), and of the units a user
+// holds and a customer is held (User.heldUnits, Customer.heldUnits, loaded
+// for a page of them at once, and the count of an agent's holds).
 func (Unit) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("project_id", "status", "list_price"),
 		index.Fields("project_id", "building_id", "floor"),
 		index.Fields("building_id", "number").Unique(),
+		index.Fields("held_by_id"),
+		index.Fields("held_for_id"),
 	}
 }
 
