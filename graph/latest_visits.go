@@ -205,7 +205,10 @@ func foldableVisits(f *ast.Field, vars map[string]any) (first int, order, dir st
 	if first == 0 || len(f.Directives) > 0 {
 		return 0, "", "", nil, false
 	}
-	cols = []string{visit.FieldID, visit.FieldCustomerID, order}
+	cols = []string{visit.FieldID, visit.FieldCustomerID}
+	if !contains(cols, order) {
+		cols = append(cols, order)
+	}
 	sel := f.SelectionSet
 	for _, level := range []string{"edges", "node"} {
 		var next ast.SelectionSet
