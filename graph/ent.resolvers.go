@@ -24,6 +24,14 @@ import (
 	"entgo.io/contrib/entgql"
 )
 
+// Visits is the resolver for the visits field.
+func (r *customerResolver) Visits(ctx context.Context, obj *ent.Customer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) (*ent.VisitConnection, error) {
+	if conn, ok, err := foldedVisits(ctx, obj); ok || err != nil {
+		return conn, err
+	}
+	return obj.Visits(ctx, after, first, before, last, orderBy)
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id pulid.ID) (ent.Noder, error) {
 	return r.client.Noder(ctx, id, ent.WithNodeType(ent.IDToType))
@@ -60,8 +68,8 @@ func (r *queryResolver) Complaints(ctx context.Context, after *entgql.Cursor[pul
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) (*ent.CustomerConnection, error) {
-	return r.client.Customer.Query().
-		Paginate(ctx, after, first, before, last, ent.WithCustomerOrder(orderBy), ent.WithCustomerFilter(where.Filter))
+	q := r.client.Customer.Query()
+	return q.Paginate(foldLatestVisits(ctx, r.client, q), after, first, before, last, ent.WithCustomerOrder(orderBy), ent.WithCustomerFilter(where.Filter))
 }
 
 // Deals is the resolver for the deals field.

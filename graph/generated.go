@@ -823,6 +823,8 @@ type ComplaintUpdateResolver interface {
 	Event(ctx context.Context, obj *ent.ComplaintEvent) (*ent.ComplaintEvent, error)
 }
 type CustomerResolver interface {
+	Visits(ctx context.Context, obj *ent.Customer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) (*ent.VisitConnection, error)
+
 	SameAs(ctx context.Context, obj *ent.Customer) ([]*ent.Customer, error)
 	ConsentHistory(ctx context.Context, obj *ent.Customer) ([]*ent.ConsentEvent, error)
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
@@ -13400,7 +13402,7 @@ func (ec *executionContext) _Customer_visits(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Visits(ctx, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
+			return ec.Resolvers.Customer().Visits(ctx, obj, fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.VisitOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.VisitConnection) graphql.Marshaler {
@@ -13415,7 +13417,7 @@ func (ec *executionContext) fieldContext_Customer_visits(ctx context.Context, fi
 		Object:     "Customer",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_VisitConnection(ctx, field)
 		},

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -73,6 +74,11 @@ func (c elementsCustomer) Attribution(_ context.Context, obj *ent.Customer) (*sa
 // SameAs is not under test here.
 func (c elementsCustomer) SameAs(context.Context, *ent.Customer) ([]*ent.Customer, error) {
 	return nil, nil
+}
+
+// Visits is not under test here: the real resolver's.
+func (c elementsCustomer) Visits(ctx context.Context, obj *ent.Customer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) (*ent.VisitConnection, error) {
+	return (&customerResolver{c.root.Resolver}).Visits(ctx, obj, after, first, before, last, orderBy)
 }
 
 func (c elementsCustomer) ConsentHistory(_ context.Context, obj *ent.Customer) ([]*ent.ConsentEvent, error) {

@@ -3,6 +3,8 @@ package rule
 import (
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/predicate"
@@ -53,7 +55,13 @@ func HoldLapsed(u *ent.Unit, now time.Time) bool {
 // had any): in the public pool (公客池) of their project, claimable by any of
 // its agents (SPEC.md §3.1).
 func PublicPool(now time.Time) predicate.Customer {
-	return customer.Or(customer.ProtectedUntilIsNil(), customer.ProtectedUntilLTE(now))
+	return func(s *sql.Selector) { s.Where(publicPool(s, now)) }
+}
+
+// publicPool is PublicPool's condition on s's customers.
+func publicPool(s *sql.Selector, now time.Time) *sql.Predicate {
+	c := s.C(customer.FieldProtectedUntil)
+	return sql.Or(sql.IsNull(c), sql.LTE(c, now))
 }
 
 // InPublicPool reports whether PublicPool(now) holds for a loaded customer.

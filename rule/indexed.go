@@ -6,7 +6,6 @@ import (
 
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
-	"estatecrm/ent/predicate"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/visit"
 )
@@ -22,33 +21,42 @@ import (
 
 // inSubquery restricts s to rows whose column is among sub's rows.
 func inSubquery(s *sql.Selector, column string, sub *sql.Selector) {
+	s.Where(inSubqueryP(s, column, sub))
+}
+
+// inSubqueryP is inSubquery's condition.
+func inSubqueryP(s *sql.Selector, column string, sub *sql.Selector) *sql.Predicate {
 	if s.Dialect() != dialect.Postgres {
-		s.Where(sql.In(column, sub))
-		return
+		return sql.In(column, sub)
 	}
-	s.Where(sql.P(func(b *sql.Builder) {
+	return sql.P(func(b *sql.Builder) {
 		b.WriteString(column).WriteString(" = ANY(ARRAY(").Join(sub).WriteString("))")
-	}))
+	})
 }
 
-// customerOfComplaintsOf is a customer with a complaint that userID works
-// (is assigned) or filed: customer.HasComplaintsWith(AssigneeID or FiledByID).
-func customerOfComplaintsOf(userID pulid.ID) predicate.Customer {
-	return func(s *sql.Selector) {
-		t := sql.Table(complaint.Table)
-		sub := sql.Select(t.C(complaint.FieldCustomerID)).From(t)
-		complaint.Or(complaint.AssigneeID(userID), complaint.FiledByID(userID))(sub)
-		inSubquery(s, s.C(customer.FieldID), sub)
-	}
+// customerOfComplaintsOfP is a customer of s with a complaint that userID
+// works (is assigned) or filed: customer.HasComplaintsWith(AssigneeID or
+// FiledByID).
+func customerOfComplaintsOfP(s *sql.Selector, userID pulid.ID) *sql.Predicate {
+	t := sql.Table(complaint.Table)
+	sub := sql.Select(t.C(complaint.FieldCustomerID)).From(t)
+	sub.Where(sql.Or(sql.EQ(t.C(complaint.FieldAssigneeID), userID), sql.EQ(t.C(complaint.FieldFiledByID), userID)))
+	return inSubqueryP(s, s.C(customer.FieldID), sub)
 }
 
-// visitOfCustomerOwnedBy is a visit of a customer userID owns:
+// visitOfCustomerOwnedByP is a visit of s of a customer userID owns:
 // visit.HasCustomerWith(customer.OwnerID(userID)).
-func visitOfCustomerOwnedBy(userID pulid.ID) predicate.Visit {
-	return func(s *sql.Selector) {
-		t := sql.Table(customer.Table)
-		sub := sql.Select(t.C(customer.FieldID)).From(t)
-		customer.OwnerID(userID)(sub)
-		inSubquery(s, s.C(visit.FieldCustomerID), sub)
+func visitOfCustomerOwnedByP(s *sql.Selector, userID pulid.ID) *sql.Predicate {
+	t := sql.Table(customer.Table)
+	sub := sql.Select(t.C(customer.FieldID)).From(t).Where(sql.EQ(t.C(customer.FieldOwnerID), userID))
+	return inSubqueryP(s, s.C(visit.FieldCustomerID), sub)
+}
+
+// anys is ids as the arguments of an IN.
+func anys(ids []pulid.ID) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
 	}
+	return out
 }

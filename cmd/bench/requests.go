@@ -199,6 +199,10 @@ type request struct {
 	// server, of this command and of PostgreSQL during the real server's
 	// timed runs.
 	serverCPU, clientCPU, pgCPU time.Duration
+	// baseCPU and basePGCPU are the processor time of this command (the
+	// baseline serves in it, beside the clients) and of PostgreSQL during
+	// the baseline's timed runs.
+	baseCPU, basePGCPU time.Duration
 }
 
 // real sends the request's steps in turn to the real server as client i.

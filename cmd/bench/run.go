@@ -273,6 +273,9 @@ func drive(o options, reqs []*request, pid int) {
 					r.serverCPU += loadgen.CPU(pid) - server
 					r.clientCPU += loadgen.CPU(os.Getpid()) - client
 					r.pgCPU += loadgen.CPUOf("postgres") - pg
+				} else {
+					r.baseCPU += loadgen.CPU(os.Getpid()) - client
+					r.basePGCPU += loadgen.CPUOf("postgres") - pg
 				}
 			}
 		}
@@ -302,6 +305,11 @@ func report(o options, reqs []*request, pid int, gc []string) {
 			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 			fmt.Printf("%-30s CPU per request: server %.2f ms, PostgreSQL %.2f ms, bench client %.2f ms\n", "",
 				per(r.serverCPU), per(r.pgCPU), per(r.clientCPU))
+			if n := len(r.results[1].Latencies); r.baseline != nil && n > 0 {
+				per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+				fmt.Printf("%-30s baseline's CPU per request: this command (the baseline and its clients) %.2f ms, PostgreSQL %.2f ms\n", "",
+					per(r.baseCPU), per(r.basePGCPU))
+			}
 		}
 		if len(r.steps) > 1 {
 			var parts []string
@@ -319,7 +327,7 @@ func report(o options, reqs []*request, pid int, gc []string) {
 	}
 	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
 	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
-	fmt.Println("CPU per request: processor time of the real server's process, of the machine's postgres processes (of both servers' connections: the baseline's are idle then) and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to other work")
+	fmt.Println("CPU per request: processor time of the real server's process, of the machine's postgres processes (of both servers' connections: the baseline's are idle then) and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to other work; the baseline's: this command's processor time (the baseline serves in it, beside its clients) and PostgreSQL's during the baseline's timed runs")
 	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
 

@@ -1,0 +1,331 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/visit"
+)
+
+// A page of customers with each one's latest visits is what an agent's
+// phone asks most (a customer found by phone suffix with the last 5
+// visits). ent loads the visits edge in a second statement once it has the
+// customers' keys; on PostgreSQL the page below reads them in the
+// customers' statement instead: one round trip, one statement to run.
+//
+// Each customer row carries, in a column of its own, the JSON array of its
+// latest visits, read by a correlated subquery that is the Visit query ent
+// would run for the edge (ent's SQLSelector: the Visit privacy policy and
+// filters applied, so an agent still gets only their own visits and those
+// of customers they own), ordered and limited as the edge's arguments say.
+// The visits field is taken out of the selection that ent's field
+// collection sees (so it does not load the edge again), and its resolver
+// answers from the column.
+//
+// Only a plain shape is folded, so that the answer is the edge's answer
+// field for field: `visits(first: N[, orderBy: one field])` asking only
+// `edges { node { <columns of a visit> } }`, under `customers { edges {
+// node { … } } }` without fragments or directives on that path, and no
+// totalCount or pageInfo on the customers (whose COUNT must not carry the
+// column). Anything else goes ent's usual way.
+
+// maxFoldedVisits bounds the visits per customer read in the folded column.
+const maxFoldedVisits = 100
+
+// foldedVisitsPrefix names a customer row's column of folded visits: the
+// prefix and the GraphQL alias of the visits field.
+const foldedVisitsPrefix = "folded_visits_"
+
+// visitColumns are the Visit fields that are columns read as they are
+// (JSON columns and edges are not folded), by GraphQL name.
+var visitColumns = map[string]string{
+	"id":                 visit.FieldID,
+	"createdAt":          visit.FieldCreatedAt,
+	"updatedAt":          visit.FieldUpdatedAt,
+	"customerID":         visit.FieldCustomerID,
+	"agentID":            visit.FieldAgentID,
+	"projectID":          visit.FieldProjectID,
+	"kind":               visit.FieldKind,
+	"occurredAt":         visit.FieldOccurredAt,
+	"durationMinutes":    visit.FieldDurationMinutes,
+	"notes":              visit.FieldNotes,
+	"gradeAfter":         visit.FieldGradeAfter,
+	"nextFollowUpAt":     visit.FieldNextFollowUpAt,
+	"nextFollowUpAction": visit.FieldNextFollowUpAction,
+}
+
+// visitOrderColumns are the VisitOrderField values foldable, by name.
+var visitOrderColumns = map[string]string{
+	ent.VisitOrderFieldOccurredAt.String(): visit.FieldOccurredAt,
+}
+
+// foldLatestVisits returns the context in which q pages customers: when the
+// customers field asks for their latest visits in the plain shape, q reads
+// them in its own statement and the context's selection no longer has the
+// visits field; otherwise ctx unchanged.
+func foldLatestVisits(ctx context.Context, client *ent.Client, q *ent.CustomerQuery) context.Context {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return ctx
+	}
+	vars := graphql.GetOperationContext(ctx).Variables
+	edges, node, visits, ok := foldablePath(fc.Field.Field)
+	if !ok {
+		return ctx
+	}
+	first, order, dir, cols, ok := foldableVisits(visits, vars)
+	if !ok {
+		return ctx
+	}
+	vq := client.Visit.Query().Select(cols...)
+	vs, err := vq.SQLSelector(ctx)
+	if err != nil || vs.Dialect() != dialect.Postgres {
+		return ctx // a refusal is the edge's to give, as it would
+	}
+	// The edge's order: its field, then the id ascending (ent's pager).
+	order = fmt.Sprintf("%%[1]s.%s %s, %%[1]s.%s ASC", quote(order), dir, quote(visit.FieldID))
+	column := foldedVisitsPrefix + visits.Alias
+	q.Modify(func(s *sql.Selector) {
+		// The visible visits are a derived table, so that the customer's
+		// condition is ANDed with the policy's filters whatever their form.
+		s.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("(SELECT json_agg(v ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
+				Join(vs).
+				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d) AS v)", quote(visit.FieldCustomerID), s.C(customer.FieldID), fmt.Sprintf(order, "w"), first))
+		}), column)
+	})
+	// The selection ent collects: the same, less the visits field.
+	pruned := *fc
+	pruned.Field.Field = without(fc.Field.Field, edges, node, visits)
+	pruned.Field.Selections = pruned.Field.Field.SelectionSet
+	return graphql.WithFieldContext(ctx, &pruned)
+}
+
+func quote(ident string) string { return `"` + ident + `"` }
+
+// foldablePath finds customers { edges { node { visits } } } with only
+// fields (no fragments, no directives) on the way and neither totalCount
+// nor pageInfo beside edges.
+func foldablePath(f *ast.Field) (edges, node, visits *ast.Field, ok bool) {
+	only := func(set ast.SelectionSet, allowed ...string) (map[string]*ast.Field, bool) {
+		out := map[string]*ast.Field{}
+		for _, sel := range set {
+			f, isField := sel.(*ast.Field)
+			if !isField || len(f.Directives) > 0 {
+				return nil, false
+			}
+			if allowed != nil && !contains(allowed, f.Name) {
+				return nil, false
+			}
+			if f.Name == "__typename" {
+				continue
+			}
+			if _, twice := out[f.Name]; twice {
+				return nil, false
+			}
+			out[f.Name] = f
+		}
+		return out, true
+	}
+	top, ok := only(f.SelectionSet, "edges", "__typename")
+	if !ok || top["edges"] == nil {
+		return nil, nil, nil, false
+	}
+	edges = top["edges"]
+	e, ok := only(edges.SelectionSet, "node", "cursor", "__typename")
+	if !ok || e["node"] == nil {
+		return nil, nil, nil, false
+	}
+	node = e["node"]
+	n, ok := only(node.SelectionSet)
+	if !ok || n["visits"] == nil {
+		return nil, nil, nil, false
+	}
+	return edges, node, n["visits"], true
+}
+
+// foldableVisits checks the visits field's arguments and selection and
+// returns the page size, the order column and direction and the columns
+// to read.
+func foldableVisits(f *ast.Field, vars map[string]any) (first int, order, dir string, cols []string, ok bool) {
+	order, dir = visit.FieldID, "ASC"
+	for name, v := range f.ArgumentMap(vars) {
+		switch name {
+		case "first":
+			n, isInt := toInt(v)
+			if !isInt || n < 1 || n > maxFoldedVisits {
+				return 0, "", "", nil, false
+			}
+			first = n
+		case "orderBy":
+			if v == nil {
+				continue
+			}
+			if one, isOne := v.(map[string]any); isOne {
+				v = []any{one}
+			}
+			list, isList := v.([]any)
+			if !isList || len(list) != 1 {
+				return 0, "", "", nil, false
+			}
+			o, isMap := list[0].(map[string]any)
+			if !isMap {
+				return 0, "", "", nil, false
+			}
+			field, _ := o["field"].(string)
+			col, known := visitOrderColumns[field]
+			if !known || len(o) > 2 {
+				return 0, "", "", nil, false
+			}
+			order = col
+			switch d := o["direction"]; d {
+			case nil, "ASC":
+				dir = "ASC"
+			case "DESC":
+				dir = "DESC"
+			default:
+				return 0, "", "", nil, false
+			}
+		default:
+			if v != nil {
+				return 0, "", "", nil, false
+			}
+		}
+	}
+	if first == 0 || len(f.Directives) > 0 {
+		return 0, "", "", nil, false
+	}
+	cols = []string{visit.FieldID, visit.FieldCustomerID}
+	if !contains(cols, order) {
+		cols = append(cols, order)
+	}
+	sel := f.SelectionSet
+	for _, level := range []string{"edges", "node"} {
+		var next ast.SelectionSet
+		for _, s := range sel {
+			g, isField := s.(*ast.Field)
+			if !isField || len(g.Directives) > 0 || (g.Name != level && g.Name != "__typename") || (g.Name == level && next != nil) {
+				return 0, "", "", nil, false
+			}
+			if g.Name == level {
+				next = g.SelectionSet
+			}
+		}
+		if next == nil {
+			return 0, "", "", nil, false
+		}
+		sel = next
+	}
+	for _, s := range sel {
+		g, isField := s.(*ast.Field)
+		if !isField || len(g.Directives) > 0 {
+			return 0, "", "", nil, false
+		}
+		if g.Name == "__typename" {
+			continue
+		}
+		col, known := visitColumns[g.Name]
+		if !known {
+			return 0, "", "", nil, false
+		}
+		if !contains(cols, col) {
+			cols = append(cols, col)
+		}
+	}
+	return first, order, dir, cols, true
+}
+
+func toInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil
+	case float64:
+		return int(n), float64(int(n)) == n
+	}
+	return 0, false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// without copies f down the path edges → node, leaving visits out of
+// node's selection; the operation's own tree (cached across requests) is
+// not touched.
+func without(f, edges, node, visits *ast.Field) *ast.Field {
+	replace := func(set ast.SelectionSet, old, new ast.Selection) ast.SelectionSet {
+		out := make(ast.SelectionSet, 0, len(set))
+		for _, s := range set {
+			switch {
+			case s == old && new == nil:
+			case s == old:
+				out = append(out, new)
+			default:
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	n := *node
+	n.SelectionSet = replace(node.SelectionSet, visits, nil)
+	e := *edges
+	e.SelectionSet = replace(edges.SelectionSet, node, &n)
+	c := *f
+	c.SelectionSet = replace(f.SelectionSet, edges, &e)
+	return &c
+}
+
+// foldedVisits answers Customer.visits from the customer's folded column,
+// when its statement read one for this field.
+func foldedVisits(ctx context.Context, obj *ent.Customer) (*ent.VisitConnection, bool, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return nil, false, nil
+	}
+	v, err := obj.Value(foldedVisitsPrefix + fc.Field.Alias)
+	if err != nil {
+		return nil, false, nil // not folded
+	}
+	var raw []byte
+	switch v := v.(type) {
+	case nil: // no visits
+	case []byte:
+		raw = v
+	case string:
+		raw = []byte(v)
+	default:
+		return nil, false, fmt.Errorf("folded visits: unexpected %T", v)
+	}
+	var nodes []*ent.Visit
+	if raw != nil {
+		if err := json.Unmarshal(raw, &nodes); err != nil {
+			return nil, false, fmt.Errorf("folded visits: %w", err)
+		}
+	}
+	conn := &ent.VisitConnection{Edges: make([]*ent.VisitEdge, len(nodes)), TotalCount: len(nodes)}
+	for i, n := range nodes {
+		// No cursor is asked for (the shape folded has none).
+		conn.Edges[i] = &ent.VisitEdge{Node: n, Cursor: entgql.Cursor[pulid.ID]{ID: n.ID}}
+	}
+	return conn, true, nil
+}
