@@ -2,9 +2,12 @@ package account
 
 import (
 	"context"
+	"fmt"
 
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 )
 
@@ -36,4 +39,37 @@ func CreateAPIKey(ctx context.Context, client *ent.Client, in NewAPIKey) (*Creat
 // RevokeAPIKey turns a key off at once.
 func RevokeAPIKey(ctx context.Context, client *ent.Client, id pulid.ID) (*ent.APIKey, error) {
 	return client.APIKey.UpdateOneID(id).SetActive(false).Save(ctx)
+}
+
+// SetAPIKeyProjects limits a portal's key to some projects, or lifts the
+// limit with none. Each must be a project the caller (an admin) can read;
+// the key's policy lets only an admin change it.
+func SetAPIKeyProjects(ctx context.Context, client *ent.Client, id pulid.ID, projects []pulid.ID) (*ent.APIKey, error) {
+	seen := map[pulid.ID]bool{}
+	var ids []pulid.ID
+	for i, p := range projects {
+		if !ent.IDOfType(p, project.Table) {
+			return nil, apperr.Input(fmt.Sprintf("input.projectIds[%d]", i), "not the ID of a project")
+		}
+		if !seen[p] {
+			seen[p] = true
+			ids = append(ids, p)
+		}
+	}
+	if len(ids) > 0 {
+		n, err := client.Project.Query().Where(project.IDIn(ids...)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(ids) {
+			return nil, apperr.Input("input.projectIds", "no such project")
+		}
+	}
+	u := client.APIKey.UpdateOneID(id)
+	if len(ids) == 0 {
+		u.ClearProjectIds()
+	} else {
+		u.SetProjectIds(ids)
+	}
+	return u.Save(ctx)
 }

@@ -85,7 +85,7 @@ func (a *APIKeys) Authenticate(ctx context.Context, key string) (*Viewer, bool, 
 			return nil, false, err
 		}
 	}
-	return &Viewer{Role: RolePortal, APIKeyID: k.ID}, a.allow(k, now), nil
+	return &Viewer{Role: RolePortal, APIKeyID: k.ID, PortalProjects: k.ProjectIds}, a.allow(k, now), nil
 }
 
 // allow takes one request from the key's budget: rate_limit_per_minute,

@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -102,6 +103,7 @@ func checkColumn(t, c string) error {
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,
+			listingchange.Table:    listingchange.ValidColumn,
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,

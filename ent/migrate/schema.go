@@ -19,6 +19,7 @@ var (
 		{Name: "rate_limit_per_minute", Type: field.TypeInt, Default: 600},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "project_ids", Type: field.TypeJSON, Nullable: true},
 	}
 	// APIKeysTable holds the schema information for the "api_keys" table.
 	APIKeysTable = &schema.Table{
@@ -583,6 +584,34 @@ var (
 			},
 		},
 	}
+	// ListingChangesColumns holds the columns for the "listing_changes" table.
+	ListingChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "seq", Type: field.TypeInt64, Nullable: true},
+		{Name: "txid", Type: field.TypeInt64, Nullable: true, Default: map[string]schema.Expr{"postgres": "(pg_current_xact_id())::text::bigint", "sqlite3": "0"}},
+		{Name: "listing_id", Type: field.TypeString},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"UPSERT", "REMOVE"}},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// ListingChangesTable holds the schema information for the "listing_changes" table.
+	ListingChangesTable = &schema.Table{
+		Name:       "listing_changes",
+		Columns:    ListingChangesColumns,
+		PrimaryKey: []*schema.Column{ListingChangesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "listingchange_seq",
+				Unique:  true,
+				Columns: []*schema.Column{ListingChangesColumns[1]},
+			},
+			{
+				Name:    "listingchange_project_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{ListingChangesColumns[4], ListingChangesColumns[1]},
+			},
+		},
+	}
 	// PriceChangesColumns holds the columns for the "price_changes" table.
 	PriceChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -933,6 +962,7 @@ var (
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
+		ListingChangesTable,
 		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,

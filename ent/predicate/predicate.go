@@ -42,6 +42,9 @@ type Deal func(*sql.Selector)
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 
+// ListingChange is the predicate function for listingchange builders.
+type ListingChange func(*sql.Selector)
+
 // PriceChange is the predicate function for pricechange builders.
 type PriceChange func(*sql.Selector)
 

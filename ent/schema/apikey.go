@@ -31,6 +31,9 @@ func (APIKey) Fields() []ent.Field {
 		field.Int("rate_limit_per_minute").Range(1, 100000).Default(600),
 		field.Bool("active").Default(true),
 		field.Time("last_used_at").Optional().Nillable(),
+		field.JSON("project_ids", []pulid.ID{}).Optional().
+			Comment("the projects the key is limited to (listings, the change log, every read); empty: every published project").
+			Annotations(entgql.Type("[ID!]")),
 	}
 }
 

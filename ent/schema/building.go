@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/listing"
 	"estatecrm/rule"
 )
 
@@ -62,4 +63,10 @@ func (Building) Annotations() []schema.Annotation {
 // projects, create and update buildings.
 func (Building) Policy() ent.Policy {
 	return rule.Policy(rule.FilterBuildings(), rule.AllowManagerBuildingWrites())
+}
+
+// Hooks of the Building: its listed fields' changes reach the portals' change
+// log (package listing).
+func (Building) Hooks() []ent.Hook {
+	return []ent.Hook{listing.BuildingHook}
 }

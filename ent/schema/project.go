@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/listing"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/rule"
 )
@@ -102,4 +103,10 @@ func (Project) Policy() ent.Policy {
 // Interceptors of the Project.
 func (Project) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{maskProjectRules()}
+}
+
+// Hooks of the Project: its listed fields' changes reach the portals' change
+// log (package listing).
+func (Project) Hooks() []ent.Hook {
+	return []ent.Hook{listing.ProjectHook}
 }
