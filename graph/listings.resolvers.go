@@ -7,11 +7,11 @@ package graph
 
 import (
 	"context"
+	"estatecrm/account"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
 	"estatecrm/listing"
 	"strconv"
-	"estatecrm/account"
 
 	"entgo.io/contrib/entgql"
 )

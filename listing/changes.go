@@ -159,7 +159,7 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 	}
 	rows, err := client.ListingChange.Query().
 		Where(listingchange.SeqGT(from)).
-		Order(ent.Asc(listingchange.FieldSeq)).Limit(first + 1).
+		Order(ent.Asc(listingchange.FieldSeq)).Limit(first+1).
 		Select(listingchange.FieldSeq, listingchange.FieldListingID, listingchange.FieldKind, listingchange.FieldAt).
 		All(ctx)
 	if err != nil {

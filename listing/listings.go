@@ -378,30 +378,30 @@ func (f Filter) predicates(now time.Time) ([]predicate.Unit, error) {
 
 // row is what List reads of a listing.
 type row struct {
-	ID            pulid.ID            `sql:"id"`
-	ProjectID     pulid.ID            `sql:"project_id"`
-	BuildingID    pulid.ID            `sql:"building_id"`
-	Floor         int                 `sql:"floor"`
-	Number        string              `sql:"number"`
-	Bedrooms      int                 `sql:"bedrooms"`
-	LivingRooms   int                 `sql:"living_rooms"`
-	Bathrooms     int                 `sql:"bathrooms"`
-	GrossArea     float64             `sql:"gross_area"`
-	NetArea       float64             `sql:"net_area"`
-	Orientation   string              `sql:"orientation"`
-	Decoration    string              `sql:"decoration"`
-	ListPrice     int64               `sql:"list_price"`
-	Status        string              `sql:"status"`
-	HoldExpiresAt stdsql.NullTime     `sql:"hold_expires_at"`
-	Name          string              `sql:"p_name"`
-	City          string              `sql:"p_city"`
-	District      string              `sql:"p_district"`
-	Address       string              `sql:"p_address"`
-	Latitude      stdsql.NullFloat64  `sql:"p_latitude"`
-	Longitude     stdsql.NullFloat64  `sql:"p_longitude"`
-	ProjectStatus string              `sql:"p_status"`
-	BuildingName  string              `sql:"b_name"`
-	Modified      any                 `sql:"modified"`
+	ID            pulid.ID           `sql:"id"`
+	ProjectID     pulid.ID           `sql:"project_id"`
+	BuildingID    pulid.ID           `sql:"building_id"`
+	Floor         int                `sql:"floor"`
+	Number        string             `sql:"number"`
+	Bedrooms      int                `sql:"bedrooms"`
+	LivingRooms   int                `sql:"living_rooms"`
+	Bathrooms     int                `sql:"bathrooms"`
+	GrossArea     float64            `sql:"gross_area"`
+	NetArea       float64            `sql:"net_area"`
+	Orientation   string             `sql:"orientation"`
+	Decoration    string             `sql:"decoration"`
+	ListPrice     int64              `sql:"list_price"`
+	Status        string             `sql:"status"`
+	HoldExpiresAt stdsql.NullTime    `sql:"hold_expires_at"`
+	Name          string             `sql:"p_name"`
+	City          string             `sql:"p_city"`
+	District      string             `sql:"p_district"`
+	Address       string             `sql:"p_address"`
+	Latitude      stdsql.NullFloat64 `sql:"p_latitude"`
+	Longitude     stdsql.NullFloat64 `sql:"p_longitude"`
+	ProjectStatus string             `sql:"p_status"`
+	BuildingName  string             `sql:"b_name"`
+	Modified      any                `sql:"modified"`
 }
 
 // listing turns a row into a listing, its status as read at now.

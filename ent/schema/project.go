@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/listing"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/listing"
 	"estatecrm/rule"
 )
 
