@@ -343,7 +343,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 		Type: "ListingChange",
 		Fields: map[string]*sqlgraph.FieldSpec{
 			listingchange.FieldSeq:       {Type: field.TypeInt64, Column: listingchange.FieldSeq},
-			listingchange.FieldTxid:      {Type: field.TypeInt64, Column: listingchange.FieldTxid},
 			listingchange.FieldListingID: {Type: field.TypeString, Column: listingchange.FieldListingID},
 			listingchange.FieldProjectID: {Type: field.TypeString, Column: listingchange.FieldProjectID},
 			listingchange.FieldKind:      {Type: field.TypeEnum, Column: listingchange.FieldKind},
@@ -3061,11 +3060,6 @@ func (f *ListingChangeFilter) WhereID(p entql.Int64P) {
 // WhereSeq applies the entql int64 predicate on the seq field.
 func (f *ListingChangeFilter) WhereSeq(p entql.Int64P) {
 	f.Where(p.Field(listingchange.FieldSeq))
-}
-
-// WhereTxid applies the entql int64 predicate on the txid field.
-func (f *ListingChangeFilter) WhereTxid(p entql.Int64P) {
-	f.Where(p.Field(listingchange.FieldTxid))
 }
 
 // WhereListingID applies the entql string predicate on the listing_id field.

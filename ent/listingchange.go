@@ -21,8 +21,6 @@ type ListingChange struct {
 	ID int64 `json:"id,omitempty"`
 	// the public sequence, in commit-visibility order; NULL until sequenced
 	Seq *int64 `json:"seq,omitempty"`
-	// the writing transaction (PostgreSQL pg_current_xact_id); 0 on SQLite
-	Txid int64 `json:"txid,omitempty"`
 	// the listing's id: its unit's
 	ListingID pulid.ID `json:"listing_id,omitempty"`
 	// the listing's project: a portal limited to some projects reads only theirs
@@ -41,7 +39,7 @@ func (*ListingChange) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case listingchange.FieldListingID, listingchange.FieldProjectID:
 			values[i] = new(pulid.ID)
-		case listingchange.FieldID, listingchange.FieldSeq, listingchange.FieldTxid:
+		case listingchange.FieldID, listingchange.FieldSeq:
 			values[i] = new(sql.NullInt64)
 		case listingchange.FieldKind:
 			values[i] = new(sql.NullString)
@@ -74,12 +72,6 @@ func (_m *ListingChange) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Seq = new(int64)
 				*_m.Seq = value.Int64
-			}
-		case listingchange.FieldTxid:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field txid", values[i])
-			} else if value.Valid {
-				_m.Txid = value.Int64
 			}
 		case listingchange.FieldListingID:
 			if value, ok := values[i].(*pulid.ID); !ok {
@@ -145,9 +137,6 @@ func (_m *ListingChange) String() string {
 		builder.WriteString("seq=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
-	builder.WriteString(", ")
-	builder.WriteString("txid=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Txid))
 	builder.WriteString(", ")
 	builder.WriteString("listing_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ListingID))

@@ -37,20 +37,6 @@ func (_c *ListingChangeCreate) SetNillableSeq(v *int64) *ListingChangeCreate {
 	return _c
 }
 
-// SetTxid sets the "txid" field.
-func (_c *ListingChangeCreate) SetTxid(v int64) *ListingChangeCreate {
-	_c.mutation.SetTxid(v)
-	return _c
-}
-
-// SetNillableTxid sets the "txid" field if the given value is not nil.
-func (_c *ListingChangeCreate) SetNillableTxid(v *int64) *ListingChangeCreate {
-	if v != nil {
-		_c.SetTxid(*v)
-	}
-	return _c
-}
-
 // SetListingID sets the "listing_id" field.
 func (_c *ListingChangeCreate) SetListingID(v pulid.ID) *ListingChangeCreate {
 	_c.mutation.SetListingID(v)
@@ -169,10 +155,6 @@ func (_c *ListingChangeCreate) createSpec() (*ListingChange, *sqlgraph.CreateSpe
 		_spec.SetField(listingchange.FieldSeq, field.TypeInt64, value)
 		_node.Seq = &value
 	}
-	if value, ok := _c.mutation.Txid(); ok {
-		_spec.SetField(listingchange.FieldTxid, field.TypeInt64, value)
-		_node.Txid = value
-	}
 	if value, ok := _c.mutation.ListingID(); ok {
 		_spec.SetField(listingchange.FieldListingID, field.TypeString, value)
 		_node.ListingID = value
@@ -281,9 +263,6 @@ func (u *ListingChangeUpsertOne) UpdateNewValues() *ListingChangeUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.ID(); exists {
 			s.SetIgnore(listingchange.FieldID)
-		}
-		if _, exists := u.create.mutation.Txid(); exists {
-			s.SetIgnore(listingchange.FieldTxid)
 		}
 		if _, exists := u.create.mutation.ListingID(); exists {
 			s.SetIgnore(listingchange.FieldListingID)
@@ -536,9 +515,6 @@ func (u *ListingChangeUpsertBulk) UpdateNewValues() *ListingChangeUpsertBulk {
 		for _, b := range u.create.builders {
 			if _, exists := b.mutation.ID(); exists {
 				s.SetIgnore(listingchange.FieldID)
-			}
-			if _, exists := b.mutation.Txid(); exists {
-				s.SetIgnore(listingchange.FieldTxid)
 			}
 			if _, exists := b.mutation.ListingID(); exists {
 				s.SetIgnore(listingchange.FieldListingID)

@@ -111,9 +111,6 @@ func (_u *ListingChangeUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.SeqCleared() {
 		_spec.ClearField(listingchange.FieldSeq, field.TypeInt64)
 	}
-	if _u.mutation.TxidCleared() {
-		_spec.ClearField(listingchange.FieldTxid, field.TypeInt64)
-	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -248,9 +245,6 @@ func (_u *ListingChangeUpdateOne) sqlSave(ctx context.Context) (_node *ListingCh
 	}
 	if _u.mutation.SeqCleared() {
 		_spec.ClearField(listingchange.FieldSeq, field.TypeInt64)
-	}
-	if _u.mutation.TxidCleared() {
-		_spec.ClearField(listingchange.FieldTxid, field.TypeInt64)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &ListingChange{config: _u.config}

@@ -14947,8 +14947,6 @@ type ListingChangeMutation struct {
 	id            *int64
 	seq           *int64
 	addseq        *int64
-	txid          *int64
-	addtxid       *int64
 	listing_id    *pulid.ID
 	project_id    *pulid.ID
 	kind          *listingchange.Kind
@@ -15133,76 +15131,6 @@ func (m *ListingChangeMutation) ResetSeq() {
 	delete(m.clearedFields, listingchange.FieldSeq)
 }
 
-// SetTxid sets the "txid" field.
-func (m *ListingChangeMutation) SetTxid(i int64) {
-	m.txid = &i
-	m.addtxid = nil
-}
-
-// Txid returns the value of the "txid" field in the mutation.
-func (m *ListingChangeMutation) Txid() (r int64, exists bool) {
-	v := m.txid
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldTxid returns the old "txid" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldTxid(ctx context.Context) (v int64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldTxid is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldTxid requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldTxid: %w", err)
-	}
-	return oldValue.Txid, nil
-}
-
-// AddTxid adds i to the "txid" field.
-func (m *ListingChangeMutation) AddTxid(i int64) {
-	if m.addtxid != nil {
-		*m.addtxid += i
-	} else {
-		m.addtxid = &i
-	}
-}
-
-// AddedTxid returns the value that was added to the "txid" field in this mutation.
-func (m *ListingChangeMutation) AddedTxid() (r int64, exists bool) {
-	v := m.addtxid
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ClearTxid clears the value of the "txid" field.
-func (m *ListingChangeMutation) ClearTxid() {
-	m.txid = nil
-	m.addtxid = nil
-	m.clearedFields[listingchange.FieldTxid] = struct{}{}
-}
-
-// TxidCleared returns if the "txid" field was cleared in this mutation.
-func (m *ListingChangeMutation) TxidCleared() bool {
-	_, ok := m.clearedFields[listingchange.FieldTxid]
-	return ok
-}
-
-// ResetTxid resets all changes to the "txid" field.
-func (m *ListingChangeMutation) ResetTxid() {
-	m.txid = nil
-	m.addtxid = nil
-	delete(m.clearedFields, listingchange.FieldTxid)
-}
-
 // SetListingID sets the "listing_id" field.
 func (m *ListingChangeMutation) SetListingID(pu pulid.ID) {
 	m.listing_id = &pu
@@ -15381,12 +15309,9 @@ func (m *ListingChangeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ListingChangeMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 5)
 	if m.seq != nil {
 		fields = append(fields, listingchange.FieldSeq)
-	}
-	if m.txid != nil {
-		fields = append(fields, listingchange.FieldTxid)
 	}
 	if m.listing_id != nil {
 		fields = append(fields, listingchange.FieldListingID)
@@ -15410,8 +15335,6 @@ func (m *ListingChangeMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case listingchange.FieldSeq:
 		return m.Seq()
-	case listingchange.FieldTxid:
-		return m.Txid()
 	case listingchange.FieldListingID:
 		return m.ListingID()
 	case listingchange.FieldProjectID:
@@ -15431,8 +15354,6 @@ func (m *ListingChangeMutation) OldField(ctx context.Context, name string) (ent.
 	switch name {
 	case listingchange.FieldSeq:
 		return m.OldSeq(ctx)
-	case listingchange.FieldTxid:
-		return m.OldTxid(ctx)
 	case listingchange.FieldListingID:
 		return m.OldListingID(ctx)
 	case listingchange.FieldProjectID:
@@ -15456,13 +15377,6 @@ func (m *ListingChangeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSeq(v)
-		return nil
-	case listingchange.FieldTxid:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetTxid(v)
 		return nil
 	case listingchange.FieldListingID:
 		v, ok := value.(pulid.ID)
@@ -15503,9 +15417,6 @@ func (m *ListingChangeMutation) AddedFields() []string {
 	if m.addseq != nil {
 		fields = append(fields, listingchange.FieldSeq)
 	}
-	if m.addtxid != nil {
-		fields = append(fields, listingchange.FieldTxid)
-	}
 	return fields
 }
 
@@ -15516,8 +15427,6 @@ func (m *ListingChangeMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case listingchange.FieldSeq:
 		return m.AddedSeq()
-	case listingchange.FieldTxid:
-		return m.AddedTxid()
 	}
 	return nil, false
 }
@@ -15534,13 +15443,6 @@ func (m *ListingChangeMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddSeq(v)
 		return nil
-	case listingchange.FieldTxid:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddTxid(v)
-		return nil
 	}
 	return fmt.Errorf("unknown ListingChange numeric field %s", name)
 }
@@ -15551,9 +15453,6 @@ func (m *ListingChangeMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(listingchange.FieldSeq) {
 		fields = append(fields, listingchange.FieldSeq)
-	}
-	if m.FieldCleared(listingchange.FieldTxid) {
-		fields = append(fields, listingchange.FieldTxid)
 	}
 	return fields
 }
@@ -15572,9 +15471,6 @@ func (m *ListingChangeMutation) ClearField(name string) error {
 	case listingchange.FieldSeq:
 		m.ClearSeq()
 		return nil
-	case listingchange.FieldTxid:
-		m.ClearTxid()
-		return nil
 	}
 	return fmt.Errorf("unknown ListingChange nullable field %s", name)
 }
@@ -15585,9 +15481,6 @@ func (m *ListingChangeMutation) ResetField(name string) error {
 	switch name {
 	case listingchange.FieldSeq:
 		m.ResetSeq()
-		return nil
-	case listingchange.FieldTxid:
-		m.ResetTxid()
 		return nil
 	case listingchange.FieldListingID:
 		m.ResetListingID()

@@ -30,34 +30,32 @@ const MaxPage = 100
 // sequencer at a time numbers lines ("listing" in ASCII).
 const sequencerLock = 0x6c697374696e67
 
-// Sequence gives the lines whose transactions every reader can see their
-// public sequence numbers, in the order they were written, after the
-// numbers already given. On PostgreSQL a line is numbered only once its
-// transaction is older than the oldest one running
-// (pg_snapshot_xmin(pg_current_snapshot())): a transaction that wrote
-// earlier but commits later is numbered after what a poller has read, never
-// before it; sequencers take turns under a transaction-scoped advisory lock,
-// each committing its numbers before the next reads the largest. On SQLite,
-// whose one writer commits in order, every line a transaction can see is
-// committed. Numbers are contiguous: 1, 2, 3, …
+// Sequence numbers the lines written by committed transactions, in the
+// order they were written (their ids), after the numbers already given,
+// and returns how many it numbered. A line gets its number only once its
+// transaction has committed (the sequencer's statement sees no other), and
+// sequencers take turns, each committing its numbers before the next one
+// reads the largest (a transaction-scoped advisory lock on PostgreSQL;
+// SQLite's one writer): numbers become visible in increasing order, so a
+// poller that has read up to n never later finds a line numbered n or
+// below, however late the line's transaction committed. Numbers are
+// contiguous: 1, 2, 3, … Within one listing, changes are numbered in the
+// order they were made (a later change of a unit waits for the earlier
+// one's commit before it writes its line).
 //
-// Pollers run it before they read (Changes), and the server every second,
-// so that an idle log is numbered too.
+// Pollers run it before they read (ReadChanges).
 func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return 0, err
 	}
-	pg := client.Dialect() == dialect.Postgres
-	ready := ""
-	if pg {
+	if client.Dialect() == dialect.Postgres {
 		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sequencerLock); err != nil {
 			return 0, rollback(tx, err)
 		}
-		ready = " AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 	}
 	res, err := tx.Client().ExecContext(ctx, `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM listing_changes),
-todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM listing_changes WHERE seq IS NULL`+ready+`)
+todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM listing_changes WHERE seq IS NULL)
 UPDATE listing_changes SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE listing_changes.id = todo.id`)
 	if err != nil {
 		return 0, rollback(tx, fmt.Errorf("listing: sequence: %w", err))

@@ -5,9 +5,9 @@
 // Every change that affects a listing writes a line of the log in its own
 // transaction, from the ent hooks of units, buildings and projects (UnitHook,
 // BuildingHook, ProjectHook), so that no code path that changes a unit can
-// forget it. A line gets its public sequence only once its transaction is
-// visible to every reader (Sequence): a poller that reads lines after its
-// cursor in sequence order never skips one that committed late.
+// forget it. A line gets its public sequence only once its transaction has
+// committed (Sequence): a poller that reads lines after its cursor in
+// sequence order never skips one that committed late.
 package listing
 
 import (

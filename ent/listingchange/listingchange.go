@@ -18,8 +18,6 @@ const (
 	FieldID = "id"
 	// FieldSeq holds the string denoting the seq field in the database.
 	FieldSeq = "seq"
-	// FieldTxid holds the string denoting the txid field in the database.
-	FieldTxid = "txid"
 	// FieldListingID holds the string denoting the listing_id field in the database.
 	FieldListingID = "listing_id"
 	// FieldProjectID holds the string denoting the project_id field in the database.
@@ -36,7 +34,6 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldSeq,
-	FieldTxid,
 	FieldListingID,
 	FieldProjectID,
 	FieldKind,
@@ -97,11 +94,6 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // BySeq orders the results by the seq field.
 func BySeq(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSeq, opts...).ToFunc()
-}
-
-// ByTxid orders the results by the txid field.
-func ByTxid(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldTxid, opts...).ToFunc()
 }
 
 // ByListingID orders the results by the listing_id field.

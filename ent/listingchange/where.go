@@ -60,11 +60,6 @@ func Seq(v int64) predicate.ListingChange {
 	return predicate.ListingChange(sql.FieldEQ(FieldSeq, v))
 }
 
-// Txid applies equality check predicate on the "txid" field. It's identical to TxidEQ.
-func Txid(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldEQ(FieldTxid, v))
-}
-
 // ListingID applies equality check predicate on the "listing_id" field. It's identical to ListingIDEQ.
 func ListingID(v pulid.ID) predicate.ListingChange {
 	return predicate.ListingChange(sql.FieldEQ(FieldListingID, v))
@@ -128,56 +123,6 @@ func SeqIsNil() predicate.ListingChange {
 // SeqNotNil applies the NotNil predicate on the "seq" field.
 func SeqNotNil() predicate.ListingChange {
 	return predicate.ListingChange(sql.FieldNotNull(FieldSeq))
-}
-
-// TxidEQ applies the EQ predicate on the "txid" field.
-func TxidEQ(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldEQ(FieldTxid, v))
-}
-
-// TxidNEQ applies the NEQ predicate on the "txid" field.
-func TxidNEQ(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldNEQ(FieldTxid, v))
-}
-
-// TxidIn applies the In predicate on the "txid" field.
-func TxidIn(vs ...int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldIn(FieldTxid, vs...))
-}
-
-// TxidNotIn applies the NotIn predicate on the "txid" field.
-func TxidNotIn(vs ...int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldNotIn(FieldTxid, vs...))
-}
-
-// TxidGT applies the GT predicate on the "txid" field.
-func TxidGT(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldGT(FieldTxid, v))
-}
-
-// TxidGTE applies the GTE predicate on the "txid" field.
-func TxidGTE(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldGTE(FieldTxid, v))
-}
-
-// TxidLT applies the LT predicate on the "txid" field.
-func TxidLT(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldLT(FieldTxid, v))
-}
-
-// TxidLTE applies the LTE predicate on the "txid" field.
-func TxidLTE(v int64) predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldLTE(FieldTxid, v))
-}
-
-// TxidIsNil applies the IsNil predicate on the "txid" field.
-func TxidIsNil() predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldIsNull(FieldTxid))
-}
-
-// TxidNotNil applies the NotNil predicate on the "txid" field.
-func TxidNotNil() predicate.ListingChange {
-	return predicate.ListingChange(sql.FieldNotNull(FieldTxid))
 }
 
 // ListingIDEQ applies the EQ predicate on the "listing_id" field.

@@ -588,7 +588,6 @@ var (
 	ListingChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
 		{Name: "seq", Type: field.TypeInt64, Nullable: true},
-		{Name: "txid", Type: field.TypeInt64, Nullable: true, Default: map[string]schema.Expr{"postgres": "(pg_current_xact_id())::text::bigint", "sqlite3": "0"}},
 		{Name: "listing_id", Type: field.TypeString},
 		{Name: "project_id", Type: field.TypeString},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"UPSERT", "REMOVE"}},
@@ -608,7 +607,7 @@ var (
 			{
 				Name:    "listingchange_project_id_seq",
 				Unique:  false,
-				Columns: []*schema.Column{ListingChangesColumns[4], ListingChangesColumns[1]},
+				Columns: []*schema.Column{ListingChangesColumns[3], ListingChangesColumns[1]},
 			},
 		},
 	}

@@ -3,8 +3,6 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
-	"entgo.io/ent/dialect"
-	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -17,8 +15,8 @@ import (
 // listing that changed (UPSERT) or left the portals' view (REMOVE). Written
 // in the transaction of the change by the hooks of package listing, never
 // updated but for its sequence, which the sequencer gives it once its
-// transaction is visible to everyone (listing.Sequence), so that a poller
-// reading in sequence order never skips a line that commits late.
+// transaction has committed (listing.Sequence), so that a poller reading in
+// sequence order never skips a line that commits late.
 type ListingChange struct{ ent.Schema }
 
 // Fields of the ListingChange.
@@ -28,12 +26,6 @@ func (ListingChange) Fields() []ent.Field {
 			Comment("insertion order: within one listing, the order of its changes"),
 		field.Int64("seq").Optional().Nillable().
 			Comment("the public sequence, in commit-visibility order; NULL until sequenced"),
-		field.Int64("txid").Optional().Immutable().
-			Comment("the writing transaction (PostgreSQL pg_current_xact_id); 0 on SQLite").
-			Annotations(entsql.DefaultExprs(map[string]string{
-				dialect.Postgres: "(pg_current_xact_id())::text::bigint",
-				dialect.SQLite:   "0",
-			})),
 		field.String("listing_id").GoType(pulid.ID("")).Immutable().
 			Comment("the listing's id: its unit's"),
 		field.String("project_id").GoType(pulid.ID("")).Immutable().
