@@ -42,8 +42,9 @@ func RevokeAPIKey(ctx context.Context, client *ent.Client, id pulid.ID) (*ent.AP
 }
 
 // SetAPIKeyProjects limits a portal's key to some projects, or lifts the
-// limit with none. Each must be a project the caller (an admin) can read;
-// the key's policy lets only an admin change it.
+// limit with none. The key's policy lets only an admin change it; each
+// project must exist, or nothing changes (the request's transaction is
+// rolled back on the error).
 func SetAPIKeyProjects(ctx context.Context, client *ent.Client, id pulid.ID, projects []pulid.ID) (*ent.APIKey, error) {
 	seen := map[pulid.ID]bool{}
 	var ids []pulid.ID
@@ -56,6 +57,16 @@ func SetAPIKeyProjects(ctx context.Context, client *ent.Client, id pulid.ID, pro
 			ids = append(ids, p)
 		}
 	}
+	u := client.APIKey.UpdateOneID(id)
+	if len(ids) == 0 {
+		u.ClearProjectIds()
+	} else {
+		u.SetProjectIds(ids)
+	}
+	k, err := u.Save(ctx) // first: whoever may not is refused before learning which projects exist
+	if err != nil {
+		return nil, err
+	}
 	if len(ids) > 0 {
 		n, err := client.Project.Query().Where(project.IDIn(ids...)).Count(ctx)
 		if err != nil {
@@ -65,11 +76,5 @@ func SetAPIKeyProjects(ctx context.Context, client *ent.Client, id pulid.ID, pro
 			return nil, apperr.Input("input.projectIds", "no such project")
 		}
 	}
-	u := client.APIKey.UpdateOneID(id)
-	if len(ids) == 0 {
-		u.ClearProjectIds()
-	} else {
-		u.SetProjectIds(ids)
-	}
-	return u.Save(ctx)
+	return k, nil
 }
