@@ -67,7 +67,7 @@ type listingPage struct {
 	}
 }
 
-const listingsQuery = `query($where: ListingFilter, $order: ListingOrder, $first: Int, $after: Cursor) {
+const listingsQuery = `query($where: ListingFilter, $order: [ListingOrder!], $first: Int, $after: Cursor) {
   listings(where: $where, orderBy: $order, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node { id project { id name city district } building { name } number bedrooms grossArea
@@ -216,12 +216,12 @@ func TestListingsFiltersOrdersAndPages(t *testing.T) {
 		desc  bool
 		key   func(l listingNode) string
 	}{
-		{"PRICE", false, func(l listingNode) string { return fmt.Sprintf("%012s", l.ListPrice) }},
-		{"PRICE", true, func(l listingNode) string { return fmt.Sprintf("%012s", l.ListPrice) }},
-		{"AREA", false, func(l listingNode) string { return fmt.Sprintf("%08.2f", l.GrossArea) }},
-		{"AREA", true, func(l listingNode) string { return fmt.Sprintf("%08.2f", l.GrossArea) }},
-		{"MODIFIED", true, func(l listingNode) string { return l.ModifiedAt }},
-		{"MODIFIED", false, func(l listingNode) string { return l.ModifiedAt }},
+		{"LIST_PRICE", false, func(l listingNode) string { return fmt.Sprintf("%012s", l.ListPrice) }},
+		{"LIST_PRICE", true, func(l listingNode) string { return fmt.Sprintf("%012s", l.ListPrice) }},
+		{"GROSS_AREA", false, func(l listingNode) string { return fmt.Sprintf("%08.2f", l.GrossArea) }},
+		{"GROSS_AREA", true, func(l listingNode) string { return fmt.Sprintf("%08.2f", l.GrossArea) }},
+		{"MODIFIED_AT", true, func(l listingNode) string { return l.ModifiedAt }},
+		{"MODIFIED_AT", false, func(l listingNode) string { return l.ModifiedAt }},
 	} {
 		dir := "ASC"
 		if tc.desc {

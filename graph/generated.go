@@ -649,7 +649,7 @@ type ComplexityRoot struct {
 		Customers      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
 		Deals          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
 		ListingChanges func(childComplexity int, after *string, first *int) int
-		Listings       func(childComplexity int, where *listing.Filter, orderBy *model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) int
+		Listings       func(childComplexity int, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) int
 		Me             func(childComplexity int) int
 		MyFollowUps    func(childComplexity int, date *string) int
 		Node           func(childComplexity int, id pulid.ID) int
@@ -925,7 +925,7 @@ type QueryResolver interface {
 	Visits(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) (*ent.VisitConnection, error)
 	ComplaintQueue(ctx context.Context, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) (*ent.ComplaintConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
-	Listings(ctx context.Context, where *listing.Filter, orderBy *model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
+	Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
 	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
@@ -3758,7 +3758,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Listings(childComplexity, args["where"].(*listing.Filter), args["orderBy"].(*model.ListingOrder), args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID])), true
+		return e.ComplexityRoot.Query.Listings(childComplexity, args["where"].(*listing.Filter), args["orderBy"].([]*model.ListingOrder), args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID])), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -7927,8 +7927,8 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 	}
 	args["where"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*model.ListingOrder, error) {
-			return ec.unmarshalOListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx, v)
+		func(ctx context.Context, v any) ([]*model.ListingOrder, error) {
+			return ec.unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -20143,7 +20143,7 @@ func (ec *executionContext) _Query_listings(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Listings(ctx, fc.Args["where"].(*listing.Filter), fc.Args["orderBy"].(*model.ListingOrder), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]))
+			return ec.Resolvers.Query().Listings(ctx, fc.Args["where"].(*listing.Filter), fc.Args["orderBy"].([]*model.ListingOrder), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingConnection) graphql.Marshaler {
@@ -46549,6 +46549,11 @@ func (ec *executionContext) marshalNListingEdge2ᚖestatecrmᚋgraphᚋmodelᚐL
 	return ec._ListingEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx context.Context, v any) (*model.ListingOrder, error) {
+	res, err := ec.unmarshalInputListingOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx context.Context, v any) (model.ListingOrderField, error) {
 	var res model.ListingOrderField
 	err := res.UnmarshalGQL(v)
@@ -49177,12 +49182,21 @@ func (ec *executionContext) unmarshalOListingFilter2ᚖestatecrmᚋlistingᚐFil
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx context.Context, v any) (*model.ListingOrder, error) {
+func (ec *executionContext) unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx context.Context, v any) ([]*model.ListingOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputListingOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ListingOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx context.Context, v any) ([]listing.StandardStatus, error) {

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"estatecrm/account"
+	"estatecrm/apperr"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/graph/model"
 	"estatecrm/listing"
@@ -31,13 +32,16 @@ func (r *mutationResolver) SetAPIKeyProjects(ctx context.Context, input model.Se
 }
 
 // Listings is the resolver for the listings field.
-func (r *queryResolver) Listings(ctx context.Context, where *listing.Filter, orderBy *model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error) {
+func (r *queryResolver) Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error) {
 	req := listing.Request{First: first, After: after, Count: asked(ctx, "totalCount")}
 	if where != nil {
 		req.Filter = *where
 	}
-	if orderBy != nil {
-		req.Order = listing.Order{Field: listing.OrderField(orderBy.Field), Desc: orderBy.Direction == entgql.OrderDirectionDesc}
+	switch {
+	case len(orderBy) > 1:
+		return nil, apperr.Input("orderBy", "one order at most")
+	case len(orderBy) == 1:
+		req.Order = listing.Order{Field: listing.OrderField(orderBy[0].Field), Desc: orderBy[0].Direction == entgql.OrderDirectionDesc}
 	}
 	if err := listing.CheckCursor(after, req.Order.Field); err != nil {
 		return nil, err

@@ -122,9 +122,9 @@ type OrderField string
 // The orders.
 const (
 	OrderID       OrderField = "ID"
-	OrderPrice    OrderField = "PRICE"
-	OrderArea     OrderField = "AREA"
-	OrderModified OrderField = "MODIFIED"
+	OrderPrice    OrderField = "LIST_PRICE"
+	OrderArea     OrderField = "GROSS_AREA"
+	OrderModified OrderField = "MODIFIED_AT"
 )
 
 // Order is an order of listings; the id breaks ties.

@@ -235,24 +235,22 @@ type WithdrawUnitInput struct {
 type ListingOrderField string
 
 const (
-	ListingOrderFieldID    ListingOrderField = "ID"
-	ListingOrderFieldPrice ListingOrderField = "PRICE"
-	// Gross area.
-	ListingOrderFieldArea ListingOrderField = "AREA"
-	// modifiedAt.
-	ListingOrderFieldModified ListingOrderField = "MODIFIED"
+	ListingOrderFieldID         ListingOrderField = "ID"
+	ListingOrderFieldListPrice  ListingOrderField = "LIST_PRICE"
+	ListingOrderFieldGrossArea  ListingOrderField = "GROSS_AREA"
+	ListingOrderFieldModifiedAt ListingOrderField = "MODIFIED_AT"
 )
 
 var AllListingOrderField = []ListingOrderField{
 	ListingOrderFieldID,
-	ListingOrderFieldPrice,
-	ListingOrderFieldArea,
-	ListingOrderFieldModified,
+	ListingOrderFieldListPrice,
+	ListingOrderFieldGrossArea,
+	ListingOrderFieldModifiedAt,
 }
 
 func (e ListingOrderField) IsValid() bool {
 	switch e {
-	case ListingOrderFieldID, ListingOrderFieldPrice, ListingOrderFieldArea, ListingOrderFieldModified:
+	case ListingOrderFieldID, ListingOrderFieldListPrice, ListingOrderFieldGrossArea, ListingOrderFieldModifiedAt:
 		return true
 	}
 	return false
