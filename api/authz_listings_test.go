@@ -30,7 +30,9 @@ func authzListingsRows() []authzRow {
 			})),
 		authzMutation("Mutation.setAPIKeyProjects", "setAPIKeyProjects",
 			`mutation($id: ID!, $p: ID!) { setAPIKeyProjects(input: {id: $id, projectIds: [$p]}) { apiKey { name } } }`,
-			func(w *apitest.World, _ string) map[string]any { return map[string]any{"id": w.ID("kL"), "p": w.ID("pA")} },
+			func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"id": w.ID("kL"), "p": w.ID("pA")}
+			},
 			func(t *testing.T, w *apitest.World, _ string) {
 				w.Env.Client.APIKey.UpdateOneID(w.ID("kL")).ClearProjectIds().ExecX(apitest.System())
 			},
