@@ -78,7 +78,7 @@ func lines(t *testing.T, env *apitest.Env, c *apitest.Caller, after string) ([]s
 	for {
 		p, res := changesAfter(t, c, after, 100)
 		if len(res.Errors) > 0 {
-			t.Fatalf("listingChanges: %s", res.Body)
+			t.Fatalf("listingChanges: %s %s", res.Body, env.Log.String())
 		}
 		for _, e := range p.ListingChanges.Edges {
 			out = append(out, e.Node.Kind+" "+numbers[e.Node.ListingID])

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -25,6 +26,10 @@ const Retention = 30 * 24 * time.Hour
 
 // MaxPage is the largest page of listings and of changes.
 const MaxPage = 100
+
+// SequenceChunk is the most lines one run of Sequence numbers: it bounds
+// how long the sequencers' lock is held.
+const SequenceChunk = 10_000
 
 // sequencerLock is the key of the PostgreSQL advisory lock under which one
 // sequencer at a time numbers lines ("listing" in ASCII).
@@ -43,6 +48,9 @@ const sequencerLock = 0x6c697374696e67
 // order they were made (a later change of a unit waits for the earlier
 // one's commit before it writes its line).
 //
+// One run numbers at most SequenceChunk lines, through a plain scan of
+// the index of unnumbered lines (which also marks the entries of lines
+// numbered before as dead, so that an idle run reads almost nothing).
 // Pollers run it before they read (ReadChanges).
 func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
 	tx, err := client.Tx(ctx)
@@ -55,7 +63,8 @@ func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
 		}
 	}
 	res, err := tx.Client().ExecContext(ctx, `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM listing_changes),
-todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM listing_changes WHERE seq IS NULL)
+todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
+  SELECT id FROM listing_changes WHERE seq IS NULL ORDER BY id LIMIT `+strconv.Itoa(SequenceChunk)+`) x)
 UPDATE listing_changes SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE listing_changes.id = todo.id`)
 	if err != nil {
 		return 0, rollback(tx, fmt.Errorf("listing: sequence: %w", err))
@@ -118,10 +127,11 @@ func DecodeCursor(s string) (int64, error) {
 var ErrResync = apperr.New(apperr.ResyncRequired,
 	"the changes after this cursor are no longer kept (at least %d days are): copy listings again, starting from listingChanges' head", int(Retention.Hours()/24))
 
-// ReadChanges numbers what can be numbered (Sequence, on client, in a
-// transaction of its own) and returns the lines after cursor after that
-// the viewer may read (a portal those of its key's projects, staff those of
-// their projects), at most first, in sequence order.
+// ReadChanges returns the lines after cursor after that the viewer may
+// read (a portal those of its key's projects, staff those of their
+// projects), at most first, in sequence order. When the lines numbered
+// already do not fill the page, it numbers what waits (Sequence, on client,
+// in a transaction of its own) and reads again.
 func ReadChanges(ctx context.Context, client *ent.Client, after string, first int) (*Changes, error) {
 	if err := mayRead(ctx); err != nil {
 		return nil, err
@@ -133,26 +143,49 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Sequence(auth.SystemContext(ctx), client); err != nil {
+	out, err := readChanges(ctx, client, from, after != "", first)
+	if err != nil || (out.HasNext && first > 0) {
+		return out, err // a full page: the lines numbered already fill it
+	}
+	numbered, err := Sequence(auth.SystemContext(ctx), client)
+	if err != nil || numbered == 0 {
+		return out, err
+	}
+	if out, err = readChanges(ctx, client, from, after != "", first); err != nil {
 		return nil, err
 	}
-	// The oldest and newest numbers kept, read as the system: they say
-	// nothing of any project.
+	// More lines wait to be numbered: the next read numbers them.
+	out.HasNext = out.HasNext || numbered == SequenceChunk
+	return out, nil
+}
+
+// readChanges reads the lines numbered after from (given: a cursor, not
+// the start), at most first.
+func readChanges(ctx context.Context, client *ent.Client, from int64, given bool, first int) (*Changes, error) {
+	// The oldest and newest numbers kept: they say nothing of any project.
+	// Two subqueries, each of which an index answers at once (SQLite
+	// scans the table for MIN and MAX in one aggregate).
 	var bounds []struct {
 		Lo stdsql.NullInt64 `json:"lo"`
 		Hi stdsql.NullInt64 `json:"hi"`
 	}
-	err = client.ListingChange.Query().Where(listingchange.SeqNotNil()).
-		Aggregate(ent.As(ent.Min(listingchange.FieldSeq), "lo"), ent.As(ent.Max(listingchange.FieldSeq), "hi")).
-		Scan(auth.SystemContext(ctx), &bounds)
+	err := client.ListingChange.Query().Limit(1).Modify(func(s *sql.Selector) {
+		s.Select()
+		s.AppendSelectExprAs(sql.Raw("(SELECT MIN(seq) FROM listing_changes)"), "lo")
+		s.AppendSelectExprAs(sql.Raw("(SELECT MAX(seq) FROM listing_changes)"), "hi")
+	}).Scan(auth.SystemContext(ctx), &bounds)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := bounds[0].Lo.Int64, bounds[0].Hi.Int64
+	var lo0, hi0 stdsql.NullInt64 // none: an empty log
+	if len(bounds) > 0 {
+		lo0, hi0 = bounds[0].Lo, bounds[0].Hi
+	}
+	lo, hi := lo0.Int64, hi0.Int64
 	switch {
-	case from > hi:
+	case from > hi: // numbers only grow: no sequencer has given this one
 		return nil, apperr.Input("after", "not a cursor of listingChanges")
-	case bounds[0].Lo.Valid && after != "" && from < lo-1:
+	case lo0.Valid && given && from < lo-1:
 		return nil, ErrResync
 	}
 	rows, err := client.ListingChange.Query().

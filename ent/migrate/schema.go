@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -608,6 +609,14 @@ var (
 				Name:    "listingchange_project_id_seq",
 				Unique:  false,
 				Columns: []*schema.Column{ListingChangesColumns[3], ListingChangesColumns[1]},
+			},
+			{
+				Name:    "listingchange_unnumbered",
+				Unique:  false,
+				Columns: []*schema.Column{ListingChangesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "seq IS NULL",
+				},
 			},
 		},
 	}

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -42,6 +43,8 @@ func (ListingChange) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("seq").Unique(),
 		index.Fields("project_id", "seq"),
+		// The sequencer's lines still to number: few, among many numbered.
+		index.Fields("id").Annotations(entsql.IndexWhere("seq IS NULL")).StorageKey("listingchange_unnumbered"),
 	}
 }
 
