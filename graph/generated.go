@@ -466,6 +466,7 @@ type ComplexityRoot struct {
 
 	ListingChange struct {
 		At        func(childComplexity int) int
+		ID        func(childComplexity int) int
 		Kind      func(childComplexity int) int
 		ListingID func(childComplexity int) int
 		Sequence  func(childComplexity int) int
@@ -2645,6 +2646,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ListingChange.At(childComplexity), true
+	case "ListingChange.id":
+		if e.ComplexityRoot.ListingChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.ID(childComplexity), true
 	case "ListingChange.kind":
 		if e.ComplexityRoot.ListingChange.Kind == nil {
 			break
@@ -5545,6 +5552,8 @@ func (ec *executionContext) childFields_ListingBuilding(ctx context.Context, fie
 
 func (ec *executionContext) childFields_ListingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_ListingChange_id(ctx, field)
 	case "sequence":
 		return ec.fieldContext_ListingChange_sequence(ctx, field)
 	case "listingId":
@@ -15434,6 +15443,29 @@ func (ec *executionContext) _ListingBuilding_name(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ListingBuilding_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingBuilding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingChange_id(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, true, false, "ID")
 }
 
 func (ec *executionContext) _ListingChange_sequence(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
@@ -42707,6 +42739,11 @@ func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.Selectio
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ListingChange")
+		case "id":
+			out.Values[i] = ec._ListingChange_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "sequence":
 			out.Values[i] = ec._ListingChange_sequence(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

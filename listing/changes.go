@@ -86,6 +86,9 @@ type Change struct {
 	At        time.Time
 }
 
+// ID is the change's id in the API: its cursor.
+func (c Change) ID() pulid.ID { return pulid.ID(c.Cursor()) }
+
 // Cursor is the opaque cursor of the change after which a poller continues.
 func (c Change) Cursor() string { return EncodeCursor(c.Sequence) }
 
