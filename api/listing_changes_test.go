@@ -154,9 +154,9 @@ func TestListingChangesKinds(t *testing.T) {
 		_, err := catalogue.PublishProject(ctx, env.Client, p.ID, true, false, now)
 		return err
 	}, "UPSERT 101", "UPSERT 201", "UPSERT 202")
-	step("change the project's rules only", func() error {
+	step("change the project's rules only (its listings' modifiedAt moves)", func() error {
 		return env.Client.Project.UpdateOne(p).SetHoldMinutes(45).Exec(ctx)
-	})
+	}, "UPSERT 101", "UPSERT 201", "UPSERT 202")
 	step("hold a unit", func() error {
 		return env.Client.Unit.UpdateOne(unitOf(p.ID, "201")).SetStatus(unit.StatusHELD).SetHoldExpiresAt(now.Add(time.Hour)).Exec(ctx)
 	}, "UPSERT 201")
@@ -435,7 +435,7 @@ func start0(t *testing.T, head string) int64 {
 func write(ctx context.Context, client *ent.Client, r *rand.Rand, units, buildings []pulid.ID, p2 pulid.ID, i int) error {
 	now := time.Now().UTC()
 	u := units[r.IntN(len(units))]
-	switch k := r.IntN(20); {
+	switch k := r.IntN(21); {
 	case k < 4:
 		_, err := catalogue.PublishUnits(ctx, client, []pulid.ID{u}, r.IntN(2) == 0, now)
 		return err
@@ -463,7 +463,9 @@ func write(ctx context.Context, client *ent.Client, r *rand.Rand, units, buildin
 	case k < 19:
 		_, err := catalogue.PublishProject(ctx, client, p2, r.IntN(3) > 0, false, now)
 		return err
-	default:
+	case k < 20:
 		return client.Project.UpdateOneID(p2).SetName(fmt.Sprintf("二期-%d", r.IntN(1000))).Exec(ctx)
+	default: // a rule of the project: no listed field, but modifiedAt
+		return client.Project.UpdateOneID(p2).SetHoldMinutes(10 + r.IntN(50)).Exec(ctx)
 	}
 }

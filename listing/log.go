@@ -113,16 +113,14 @@ func UnitHook(next ent.Mutator) ent.Mutator {
 	})
 }
 
-// projectListed are the project's fields a listing shows.
-var projectListed = []string{project.FieldName, project.FieldCity, project.FieldDistrict, project.FieldAddress,
-	project.FieldLatitude, project.FieldLongitude, project.FieldStatus, project.FieldPublished}
-
-// ProjectHook logs the listings of a project whose listed fields change:
-// an UPSERT for each of its units on the portals, or, when the project is
-// unpublished, a REMOVE for each that was on them.
+// ProjectHook logs the listings of a project that changes: an UPSERT for
+// each of its units on the portals, or, when the project is unpublished, a
+// REMOVE for each that was on them. Any change, not only of the fields a
+// listing shows: it moves the listings' modifiedAt (the project's
+// updated_at is one of its terms), which the portal's copy must follow.
 func ProjectHook(next ent.Mutator) ent.Mutator {
 	return hook.ProjectFunc(func(ctx context.Context, m *ent.ProjectMutation) (ent.Value, error) {
-		if !m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) || !touches(m, projectListed) {
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
 			return next.Mutate(ctx, m)
 		}
 		ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
@@ -162,10 +160,11 @@ func ProjectHook(next ent.Mutator) ent.Mutator {
 	})
 }
 
-// BuildingHook logs the listings of a building whose name changes.
+// BuildingHook logs the listings of a building that changes (its name, or
+// its updated_at, which is a term of their modifiedAt).
 func BuildingHook(next ent.Mutator) ent.Mutator {
 	return hook.BuildingFunc(func(ctx context.Context, m *ent.BuildingMutation) (ent.Value, error) {
-		if _, ok := m.Name(); !ok || !m.Op().Is(ent.OpUpdate|ent.OpUpdateOne) {
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
 			return next.Mutate(ctx, m)
 		}
 		ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
@@ -187,16 +186,6 @@ func BuildingHook(next ent.Mutator) ent.Mutator {
 		}
 		return v, insertLines(ctx, m.Client(), "u.building_id", ids, "'UPSERT'", onPortal)
 	})
-}
-
-// touches reports whether m sets or clears one of fields.
-func touches(m ent.Mutation, fields []string) bool {
-	for _, f := range fields {
-		if _, ok := m.Field(f); ok || m.FieldCleared(f) {
-			return true
-		}
-	}
-	return false
 }
 
 // logUnits writes the lines of units ids after their change: UPSERT for
