@@ -358,7 +358,7 @@ func TestListingChangesExactlyOnce(t *testing.T) {
 					refused.Add(1)
 					continue
 				}
-				time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond) // commit late, out of order
+				time.Sleep(time.Duration(r.IntN(20)) * time.Millisecond) // commit late, out of order
 				if err := tx.Commit(); err != nil {
 					refused.Add(1)
 					continue
