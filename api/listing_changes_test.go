@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -467,5 +468,72 @@ func write(ctx context.Context, client *ent.Client, r *rand.Rand, units, buildin
 		return client.Project.UpdateOneID(p2).SetName(fmt.Sprintf("二期-%d", r.IntN(1000))).Exec(ctx)
 	default: // a rule of the project: no listed field, but modifiedAt
 		return client.Project.UpdateOneID(p2).SetHoldMinutes(10 + r.IntN(50)).Exec(ctx)
+	}
+}
+
+// TestListingChangesProjectAndUnitPublishedTogether: a unit published
+// while its project is being published, in two transactions that overlap,
+// the project's first. The project's transaction logs its units on the
+// portals, which the unit is not yet; the unit's logs the unit if its
+// project is published, which it is not yet either, unless its line waits
+// for the project's transaction (UnitHook's FOR SHARE on the project row)
+// and then reads it published. The unit's UPSERT must be in the log.
+func TestListingChangesProjectAndUnitPublishedTogether(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "三期", 1, 1, 2)
+	now := time.Now().UTC()
+	if _, err := catalogue.PublishProject(ctx, env.Client, p.ID, false, false, now); err != nil {
+		t.Fatal(err)
+	}
+	u := env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).FirstX(ctx)
+	if _, err := catalogue.PublishUnits(ctx, env.Client, []pulid.ID{u.ID}, false, now); err != nil {
+		t.Fatal(err)
+	}
+	c := portal(t, env)
+	start, _ := changesAfter(t, c, "", 0)
+
+	projectTx, err := env.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalogue.PublishProject(ctx, projectTx.Client(), p.ID, true, false, now); err != nil {
+		t.Fatal(err)
+	}
+	unitDone := make(chan error, 1)
+	go func() {
+		tx, err := env.Client.Tx(ctx)
+		if err == nil {
+			_, err = catalogue.PublishUnits(ctx, tx.Client(), []pulid.ID{u.ID}, true, now)
+			if err == nil {
+				err = tx.Commit()
+			} else {
+				_ = tx.Rollback()
+			}
+		}
+		unitDone <- err
+	}()
+	select {
+	case err := <-unitDone: // SQLite: the unit's transaction waited for the writer lock, or failed
+		_ = projectTx.Commit()
+		if err != nil && env.DB.Dialect == dialect.Postgres {
+			t.Fatal(err)
+		}
+		if err != nil {
+			if _, err := catalogue.PublishUnits(ctx, env.Client, []pulid.ID{u.ID}, true, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case <-time.After(300 * time.Millisecond): // the unit's line waits for the project's transaction
+		if err := projectTx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-unitDone; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := lines(t, env, c, start.ListingChanges.Head)
+	if !slices.Contains(got, "UPSERT "+u.Number) {
+		t.Fatalf("the log after both has %v: no UPSERT of unit %s, which listings shows", got, u.Number)
 	}
 }

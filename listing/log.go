@@ -206,14 +206,22 @@ func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool) err
 			at = "CAST(" + at + " AS timestamptz)"
 			h = "CAST(" + h + " AS boolean)"
 		}
-		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
-SELECT id, project_id, kind, ` + at + ` FROM (
-  SELECT u.id AS id, u.project_id AS project_id,
+		rows := `SELECT u.id AS id, u.project_id AS project_id,
     CASE WHEN ` + onPortal + ` THEN 'UPSERT' ELSE 'REMOVE' END AS kind,
     CASE WHEN ` + onPortal + ` OR (` + h + ` AND p.published) THEN 1 ELSE 0 END AS keep
   FROM units u JOIN projects p ON p.id = u.project_id JOIN buildings b ON b.id = u.building_id
-  WHERE u.id IN (` + a.list(chunk) + `)` + lock + `
-) x WHERE keep = 1`
+  WHERE u.id IN (` + a.list(chunk) + `)` + lock
+		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT id, project_id, kind, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
+		if pg {
+			// Materialized: its rows are locked, and a row whose project
+			// changed meanwhile read again once locked, before the filter
+			// (which, pushed into an inlined subquery, would drop the row
+			// on the project's old version, unlocked).
+			q = `WITH x AS MATERIALIZED (` + rows + `)
+INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1`
+		}
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
 			return fmt.Errorf("listing: log units: %w", err)
 		}
