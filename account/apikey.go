@@ -2,9 +2,12 @@ package account
 
 import (
 	"context"
+	"fmt"
 
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 )
 
@@ -59,4 +62,42 @@ func UpdateAPIKey(ctx context.Context, client *ent.Client, in APIKeyChange) (*en
 		SetNillableName(in.Name).SetNillableRateLimitPerMinute(in.RateLimitPerMinute).
 		SetNillableCostBudget(in.CostBudget).SetNillableCostRestoreRate(in.CostRestoreRate).
 		Save(ctx)
+}
+
+// SetAPIKeyProjects limits a portal's key to some projects, or lifts the
+// limit with none. The key's policy lets only an admin change it; each
+// project must exist, or nothing changes (the request's transaction is
+// rolled back on the error).
+func SetAPIKeyProjects(ctx context.Context, client *ent.Client, id pulid.ID, projects []pulid.ID) (*ent.APIKey, error) {
+	seen := map[pulid.ID]bool{}
+	var ids []pulid.ID
+	for i, p := range projects {
+		if !ent.IDOfType(p, project.Table) {
+			return nil, apperr.Input(fmt.Sprintf("input.projectIds[%d]", i), "not the ID of a project")
+		}
+		if !seen[p] {
+			seen[p] = true
+			ids = append(ids, p)
+		}
+	}
+	u := client.APIKey.UpdateOneID(id)
+	if len(ids) == 0 {
+		u.ClearProjectIds()
+	} else {
+		u.SetProjectIds(ids)
+	}
+	k, err := u.Save(ctx) // first: whoever may not is refused before learning which projects exist
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > 0 {
+		n, err := client.Project.Query().Where(project.IDIn(ids...)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(ids) {
+			return nil, apperr.Input("input.projectIds", "no such project")
+		}
+	}
+	return k, nil
 }

@@ -48,6 +48,15 @@ func probeActors() []string {
 // here and from its type fails the test: say what shows it.
 var derivedFrom = map[string]string{
 	"Customer.phoneLast4": "phone", // the mask shows the last four digits
+	// listings' filters: a path reads a field of an object field.
+	"Listing.ids":        "id",
+	"Listing.city":       "project.city",
+	"Listing.district":   "project.district",
+	"Listing.projectIds": "project.id",
+	"Listing.priceMin":   "listPrice",
+	"Listing.priceMax":   "listPrice",
+	"Listing.areaMin":    "grossArea",
+	"Listing.areaMax":    "grossArea",
 }
 
 // predicateSuffixes are entgql's where operators, longest first.
@@ -342,10 +351,21 @@ func (p *prober) read(c probeConn, field, actor string) map[string]any {
 	if c.nested != "" {
 		first = "first: 50"
 	}
-	data := p.post(actor, c.query("", first, "edges { node { id "+field+" } }"), nil)
+	// A path (project.city) reads a field of an object field.
+	path := strings.Split(field, ".")
+	sel := strings.Join(path, " { ") + strings.Repeat(" }", len(path)-1)
+	data := p.post(actor, c.query("", first, "edges { node { id "+sel+" } }"), nil)
 	got := map[string]any{}
 	for _, n := range nodes(data, c.nodePath()...) {
-		got[n["id"].(string)] = n[field]
+		var v any = n
+		for _, f := range path {
+			if m, ok := v.(map[string]any); ok {
+				v = m[f]
+			} else {
+				v = nil
+			}
+		}
+		got[n["id"].(string)] = v
 	}
 	p.reads[key] = got
 	return got
@@ -429,7 +449,7 @@ func (p *prober) probeWhere(c probeConn, actor string) {
 		if d, ok := derivedFrom[c.node+"."+base]; ok {
 			base = d
 		}
-		if p.s.field(c.node, base) == nil {
+		if p.s.field(c.node, strings.Split(base, ".")[0]) == nil {
 			p.t.Errorf("%s: %s has no field %s to read: name the field that shows it in derivedFrom", what, c.node, base)
 			continue
 		}

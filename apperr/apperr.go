@@ -21,6 +21,9 @@ const (
 	RateLimited     Code = "RATE_LIMITED"
 	Unavailable     Code = "UNAVAILABLE"
 	Internal        Code = "INTERNAL"
+	// ResyncRequired answers a listingChanges cursor older than the oldest
+	// change kept: the portal copies listings again.
+	ResyncRequired Code = "RESYNC_REQUIRED"
 )
 
 // Error is an error meant for the client.

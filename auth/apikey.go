@@ -92,7 +92,7 @@ func (a *APIKeys) Key(ctx context.Context, key string) (*Viewer, *ent.APIKey, bo
 			return nil, nil, false, err
 		}
 	}
-	return &Viewer{Role: RolePortal, APIKeyID: k.ID}, k, a.allow(k, now), nil
+	return &Viewer{Role: RolePortal, APIKeyID: k.ID, PortalProjects: k.ProjectIds}, k, a.allow(k, now), nil
 }
 
 // allow takes one request from the key's budget: rate_limit_per_minute,

@@ -31,6 +31,9 @@ type Viewer struct {
 	Role       Role       //
 	ProjectIDs []pulid.ID // the projects a staff member works in
 	CustomerID pulid.ID   // the customer record a homeowner is
+	// PortalProjects are the projects a portal's key is limited to; nil or
+	// empty: every published project.
+	PortalProjects []pulid.ID
 	// SessionID is the session (refresh-token family) a user's access token
 	// belongs to; empty for a portal, the system, or a token made outside a
 	// login (tests, tools).

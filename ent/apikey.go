@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"encoding/json"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/schema/pulid"
 	"fmt"
@@ -37,7 +38,9 @@ type APIKey struct {
 	// Active holds the value of the "active" field.
 	Active bool `json:"active,omitempty"`
 	// LastUsedAt holds the value of the "last_used_at" field.
-	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// the projects the key is limited to (listings, the change log, every read); empty: every published project
+	ProjectIds   []pulid.ID `json:"project_ids,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -46,6 +49,8 @@ func (*APIKey) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case apikey.FieldProjectIds:
+			values[i] = new([]byte)
 		case apikey.FieldID:
 			values[i] = new(pulid.ID)
 		case apikey.FieldActive:
@@ -138,6 +143,14 @@ func (_m *APIKey) assignValues(columns []string, values []any) error {
 				_m.LastUsedAt = new(time.Time)
 				*_m.LastUsedAt = value.Time
 			}
+		case apikey.FieldProjectIds:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field project_ids", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.ProjectIds); err != nil {
+					return fmt.Errorf("unmarshal field project_ids: %w", err)
+				}
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -204,6 +217,9 @@ func (_m *APIKey) String() string {
 		builder.WriteString("last_used_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("project_ids=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ProjectIds))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -140,6 +140,12 @@ func (_c *APIKeyCreate) SetNillableLastUsedAt(v *time.Time) *APIKeyCreate {
 	return _c
 }
 
+// SetProjectIds sets the "project_ids" field.
+func (_c *APIKeyCreate) SetProjectIds(v []pulid.ID) *APIKeyCreate {
+	_c.mutation.SetProjectIds(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *APIKeyCreate) SetID(v pulid.ID) *APIKeyCreate {
 	_c.mutation.SetID(v)
@@ -371,6 +377,10 @@ func (_c *APIKeyCreate) createSpec() (*APIKey, *sqlgraph.CreateSpec) {
 		_spec.SetField(apikey.FieldLastUsedAt, field.TypeTime, value)
 		_node.LastUsedAt = &value
 	}
+	if value, ok := _c.mutation.ProjectIds(); ok {
+		_spec.SetField(apikey.FieldProjectIds, field.TypeJSON, value)
+		_node.ProjectIds = value
+	}
 	return _node, _spec
 }
 
@@ -540,6 +550,24 @@ func (u *APIKeyUpsert) UpdateLastUsedAt() *APIKeyUpsert {
 // ClearLastUsedAt clears the value of the "last_used_at" field.
 func (u *APIKeyUpsert) ClearLastUsedAt() *APIKeyUpsert {
 	u.SetNull(apikey.FieldLastUsedAt)
+	return u
+}
+
+// SetProjectIds sets the "project_ids" field.
+func (u *APIKeyUpsert) SetProjectIds(v []pulid.ID) *APIKeyUpsert {
+	u.Set(apikey.FieldProjectIds, v)
+	return u
+}
+
+// UpdateProjectIds sets the "project_ids" field to the value that was provided on create.
+func (u *APIKeyUpsert) UpdateProjectIds() *APIKeyUpsert {
+	u.SetExcluded(apikey.FieldProjectIds)
+	return u
+}
+
+// ClearProjectIds clears the value of the "project_ids" field.
+func (u *APIKeyUpsert) ClearProjectIds() *APIKeyUpsert {
+	u.SetNull(apikey.FieldProjectIds)
 	return u
 }
 
@@ -734,6 +762,27 @@ func (u *APIKeyUpsertOne) UpdateLastUsedAt() *APIKeyUpsertOne {
 func (u *APIKeyUpsertOne) ClearLastUsedAt() *APIKeyUpsertOne {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.ClearLastUsedAt()
+	})
+}
+
+// SetProjectIds sets the "project_ids" field.
+func (u *APIKeyUpsertOne) SetProjectIds(v []pulid.ID) *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetProjectIds(v)
+	})
+}
+
+// UpdateProjectIds sets the "project_ids" field to the value that was provided on create.
+func (u *APIKeyUpsertOne) UpdateProjectIds() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateProjectIds()
+	})
+}
+
+// ClearProjectIds clears the value of the "project_ids" field.
+func (u *APIKeyUpsertOne) ClearProjectIds() *APIKeyUpsertOne {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearProjectIds()
 	})
 }
 
@@ -1095,6 +1144,27 @@ func (u *APIKeyUpsertBulk) UpdateLastUsedAt() *APIKeyUpsertBulk {
 func (u *APIKeyUpsertBulk) ClearLastUsedAt() *APIKeyUpsertBulk {
 	return u.Update(func(s *APIKeyUpsert) {
 		s.ClearLastUsedAt()
+	})
+}
+
+// SetProjectIds sets the "project_ids" field.
+func (u *APIKeyUpsertBulk) SetProjectIds(v []pulid.ID) *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.SetProjectIds(v)
+	})
+}
+
+// UpdateProjectIds sets the "project_ids" field to the value that was provided on create.
+func (u *APIKeyUpsertBulk) UpdateProjectIds() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.UpdateProjectIds()
+	})
+}
+
+// ClearProjectIds clears the value of the "project_ids" field.
+func (u *APIKeyUpsertBulk) ClearProjectIds() *APIKeyUpsertBulk {
+	return u.Update(func(s *APIKeyUpsert) {
+		s.ClearProjectIds()
 	})
 }
 

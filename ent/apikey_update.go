@@ -7,11 +7,13 @@ import (
 	"errors"
 	"estatecrm/ent/apikey"
 	"estatecrm/ent/predicate"
+	"estatecrm/ent/schema/pulid"
 	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 )
 
@@ -160,6 +162,24 @@ func (_u *APIKeyUpdate) ClearLastUsedAt() *APIKeyUpdate {
 	return _u
 }
 
+// SetProjectIds sets the "project_ids" field.
+func (_u *APIKeyUpdate) SetProjectIds(v []pulid.ID) *APIKeyUpdate {
+	_u.mutation.SetProjectIds(v)
+	return _u
+}
+
+// AppendProjectIds appends value to the "project_ids" field.
+func (_u *APIKeyUpdate) AppendProjectIds(v []pulid.ID) *APIKeyUpdate {
+	_u.mutation.AppendProjectIds(v)
+	return _u
+}
+
+// ClearProjectIds clears the value of the "project_ids" field.
+func (_u *APIKeyUpdate) ClearProjectIds() *APIKeyUpdate {
+	_u.mutation.ClearProjectIds()
+	return _u
+}
+
 // Mutation returns the APIKeyMutation object of the builder.
 func (_u *APIKeyUpdate) Mutation() *APIKeyMutation {
 	return _u.mutation
@@ -290,6 +310,17 @@ func (_u *APIKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LastUsedAtCleared() {
 		_spec.ClearField(apikey.FieldLastUsedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ProjectIds(); ok {
+		_spec.SetField(apikey.FieldProjectIds, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedProjectIds(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, apikey.FieldProjectIds, value)
+		})
+	}
+	if _u.mutation.ProjectIdsCleared() {
+		_spec.ClearField(apikey.FieldProjectIds, field.TypeJSON)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -441,6 +472,24 @@ func (_u *APIKeyUpdateOne) SetNillableLastUsedAt(v *time.Time) *APIKeyUpdateOne 
 // ClearLastUsedAt clears the value of the "last_used_at" field.
 func (_u *APIKeyUpdateOne) ClearLastUsedAt() *APIKeyUpdateOne {
 	_u.mutation.ClearLastUsedAt()
+	return _u
+}
+
+// SetProjectIds sets the "project_ids" field.
+func (_u *APIKeyUpdateOne) SetProjectIds(v []pulid.ID) *APIKeyUpdateOne {
+	_u.mutation.SetProjectIds(v)
+	return _u
+}
+
+// AppendProjectIds appends value to the "project_ids" field.
+func (_u *APIKeyUpdateOne) AppendProjectIds(v []pulid.ID) *APIKeyUpdateOne {
+	_u.mutation.AppendProjectIds(v)
+	return _u
+}
+
+// ClearProjectIds clears the value of the "project_ids" field.
+func (_u *APIKeyUpdateOne) ClearProjectIds() *APIKeyUpdateOne {
+	_u.mutation.ClearProjectIds()
 	return _u
 }
 
@@ -604,6 +653,17 @@ func (_u *APIKeyUpdateOne) sqlSave(ctx context.Context) (_node *APIKey, err erro
 	}
 	if _u.mutation.LastUsedAtCleared() {
 		_spec.ClearField(apikey.FieldLastUsedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ProjectIds(); ok {
+		_spec.SetField(apikey.FieldProjectIds, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedProjectIds(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, apikey.FieldProjectIds, value)
+		})
+	}
+	if _u.mutation.ProjectIdsCleared() {
+		_spec.ClearField(apikey.FieldProjectIds, field.TypeJSON)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &APIKey{config: _u.config}

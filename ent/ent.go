@@ -18,6 +18,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -105,6 +106,7 @@ func checkColumn(t, c string) error {
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,
+			listingchange.Table:    listingchange.ValidColumn,
 			media.Table:            media.ValidColumn,
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,

@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
@@ -33,7 +34,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 20)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -55,6 +56,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			apikey.FieldCostRestoreRate:    {Type: field.TypeInt, Column: apikey.FieldCostRestoreRate},
 			apikey.FieldActive:             {Type: field.TypeBool, Column: apikey.FieldActive},
 			apikey.FieldLastUsedAt:         {Type: field.TypeTime, Column: apikey.FieldLastUsedAt},
+			apikey.FieldProjectIds:         {Type: field.TypeJSON, Column: apikey.FieldProjectIds},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -351,6 +353,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   listingchange.Table,
+			Columns: listingchange.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt64,
+				Column: listingchange.FieldID,
+			},
+		},
+		Type: "ListingChange",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			listingchange.FieldSeq:       {Type: field.TypeInt64, Column: listingchange.FieldSeq},
+			listingchange.FieldListingID: {Type: field.TypeString, Column: listingchange.FieldListingID},
+			listingchange.FieldProjectID: {Type: field.TypeString, Column: listingchange.FieldProjectID},
+			listingchange.FieldKind:      {Type: field.TypeEnum, Column: listingchange.FieldKind},
+			listingchange.FieldAt:        {Type: field.TypeTime, Column: listingchange.FieldAt},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   media.Table,
 			Columns: media.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -376,7 +396,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			media.FieldHeight:      {Type: field.TypeInt, Column: media.FieldHeight},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   pricechange.Table,
 			Columns: pricechange.Columns,
@@ -396,7 +416,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -426,7 +446,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -446,7 +466,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -478,7 +498,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -501,7 +521,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -1476,6 +1496,11 @@ func (f *APIKeyFilter) WhereActive(p entql.BoolP) {
 // WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
 func (f *APIKeyFilter) WhereLastUsedAt(p entql.TimeP) {
 	f.Where(p.Field(apikey.FieldLastUsedAt))
+}
+
+// WhereProjectIds applies the entql json.RawMessage predicate on the project_ids field.
+func (f *APIKeyFilter) WhereProjectIds(p entql.BytesP) {
+	f.Where(p.Field(apikey.FieldProjectIds))
 }
 
 // addPredicate implements the predicateAdder interface.
@@ -3129,6 +3154,71 @@ func (f *IdempotencyKeyFilter) WhereCreatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ListingChangeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ListingChangeQuery builder.
+func (_q *ListingChangeQuery) Filter() *ListingChangeFilter {
+	return &ListingChangeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ListingChangeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ListingChangeMutation builder.
+func (m *ListingChangeMutation) Filter() *ListingChangeFilter {
+	return &ListingChangeFilter{config: m.config, predicateAdder: m}
+}
+
+// ListingChangeFilter provides a generic filtering capability at runtime for ListingChangeQuery.
+type ListingChangeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ListingChangeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int64 predicate on the id field.
+func (f *ListingChangeFilter) WhereID(p entql.Int64P) {
+	f.Where(p.Field(listingchange.FieldID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *ListingChangeFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(listingchange.FieldSeq))
+}
+
+// WhereListingID applies the entql string predicate on the listing_id field.
+func (f *ListingChangeFilter) WhereListingID(p entql.StringP) {
+	f.Where(p.Field(listingchange.FieldListingID))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *ListingChangeFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(listingchange.FieldProjectID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *ListingChangeFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(listingchange.FieldKind))
+}
+
+// WhereAt applies the entql time.Time predicate on the at field.
+func (f *ListingChangeFilter) WhereAt(p entql.TimeP) {
+	f.Where(p.Field(listingchange.FieldAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MediaQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3157,7 +3247,7 @@ type MediaFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MediaFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3295,7 +3385,7 @@ type PriceChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3398,7 +3488,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3635,7 +3725,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3724,7 +3814,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3971,7 +4061,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4215,7 +4305,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -95,6 +95,11 @@ func (_q *APIKeyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				selectedFields = append(selectedFields, apikey.FieldLastUsedAt)
 				fieldSeen[apikey.FieldLastUsedAt] = struct{}{}
 			}
+		case "projectIds":
+			if _, ok := fieldSeen[apikey.FieldProjectIds]; !ok {
+				selectedFields = append(selectedFields, apikey.FieldProjectIds)
+				fieldSeen[apikey.FieldProjectIds] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

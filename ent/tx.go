@@ -40,6 +40,8 @@ type Tx struct {
 	Deal *DealClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// ListingChange is the client for interacting with the ListingChange builders.
+	ListingChange *ListingChangeClient
 	// Media is the client for interacting with the Media builders.
 	Media *MediaClient
 	// PriceChange is the client for interacting with the PriceChange builders.
@@ -198,6 +200,7 @@ func (tx *Tx) init() {
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
+	tx.ListingChange = NewListingChangeClient(tx.config)
 	tx.Media = NewMediaClient(tx.config)
 	tx.PriceChange = NewPriceChangeClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)

@@ -27,6 +27,7 @@ import (
 	"estatecrm/ent/visit"
 	"estatecrm/graph/model"
 	"estatecrm/graph/scalar"
+	"estatecrm/listing"
 	"estatecrm/live"
 	media1 "estatecrm/media"
 	"estatecrm/money"
@@ -59,6 +60,7 @@ type ResolverRoot interface {
 	ComplaintPhoto() ComplaintPhotoResolver
 	ComplaintUpdate() ComplaintUpdateResolver
 	Customer() CustomerResolver
+	ListingChange() ListingChangeResolver
 	Media() MediaResolver
 	Mutation() MutationResolver
 	Project() ProjectResolver
@@ -90,6 +92,7 @@ type ComplexityRoot struct {
 		KeyPrefix          func(childComplexity int) int
 		LastUsedAt         func(childComplexity int) int
 		Name               func(childComplexity int) int
+		ProjectIds         func(childComplexity int) int
 		RateLimitPerMinute func(childComplexity int) int
 		UpdatedAt          func(childComplexity int) int
 	}
@@ -449,6 +452,76 @@ type ComplexityRoot struct {
 		Rows     func(childComplexity int) int
 	}
 
+	Listing struct {
+		Bathrooms      func(childComplexity int) int
+		Bedrooms       func(childComplexity int) int
+		Building       func(childComplexity int) int
+		Decoration     func(childComplexity int) int
+		Floor          func(childComplexity int) int
+		GrossArea      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		ListPrice      func(childComplexity int) int
+		LivingRooms    func(childComplexity int) int
+		ModifiedAt     func(childComplexity int) int
+		NetArea        func(childComplexity int) int
+		Number         func(childComplexity int) int
+		Orientation    func(childComplexity int) int
+		Project        func(childComplexity int) int
+		StandardStatus func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
+	ListingBuilding struct {
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	ListingChange struct {
+		At        func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		ListingID func(childComplexity int) int
+		Sequence  func(childComplexity int) int
+	}
+
+	ListingChangeConnection struct {
+		Edges    func(childComplexity int) int
+		Head     func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ListingChangeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ListingChangePageInfo struct {
+		EndCursor   func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+	}
+
+	ListingConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ListingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ListingProject struct {
+		Address   func(childComplexity int) int
+		City      func(childComplexity int) int
+		District  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
 	LogoutPayload struct {
 		Ok func(childComplexity int) int
 	}
@@ -513,6 +586,7 @@ type ComplexityRoot struct {
 		ResetUserPassword    func(childComplexity int, input account.PasswordReset) int
 		ResolveComplaint     func(childComplexity int, input aftersales.Step) int
 		RevokeAPIKey         func(childComplexity int, input model.RevokeAPIKeyInput) int
+		SetAPIKeyProjects    func(childComplexity int, input model.SetAPIKeyProjectsInput) int
 		SetContactConsent    func(childComplexity int, input sales.ConsentChange) int
 		SetUnitPrices        func(childComplexity int, input model.SetUnitPricesInput) int
 		StartComplaint       func(childComplexity int, input aftersales.Step) int
@@ -617,6 +691,8 @@ type ComplexityRoot struct {
 		Complaints     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
 		Customers      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
 		Deals          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		ListingChanges func(childComplexity int, after *string, first *int) int
+		Listings       func(childComplexity int, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) int
 		Me             func(childComplexity int) int
 		MyFollowUps    func(childComplexity int, date *string) int
 		Node           func(childComplexity int, id pulid.ID) int
@@ -830,6 +906,9 @@ type CustomerResolver interface {
 	Attribution(ctx context.Context, obj *ent.Customer) (*sales.Attribution, error)
 	ChurnRisk(ctx context.Context, obj *ent.Customer) (bool, error)
 }
+type ListingChangeResolver interface {
+	Sequence(ctx context.Context, obj *listing.Change) (string, error)
+}
 type MediaResolver interface {
 	URL(ctx context.Context, obj *ent.Media) (string, error)
 }
@@ -862,6 +941,7 @@ type MutationResolver interface {
 	UpdateAPIKey(ctx context.Context, input account.APIKeyChange) (*model.APIKeyPayload, error)
 	ApproveDiscount(ctx context.Context, input model.ApproveDiscountInput) (*model.DealPayload, error)
 	RejectDiscount(ctx context.Context, input model.RejectDiscountInput) (*model.DealPayload, error)
+	SetAPIKeyProjects(ctx context.Context, input model.SetAPIKeyProjectsInput) (*model.APIKeyPayload, error)
 	UploadMedia(ctx context.Context, input media1.Upload) (*model.MediaPayload, error)
 	UpdateMedia(ctx context.Context, input media1.Change) (*model.MediaPayload, error)
 	DeleteMedia(ctx context.Context, input model.DeleteMediaInput) (*model.DeleteMediaPayload, error)
@@ -904,6 +984,8 @@ type QueryResolver interface {
 	Visits(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) (*ent.VisitConnection, error)
 	ComplaintQueue(ctx context.Context, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) (*ent.ComplaintConnection, error)
 	Me(ctx context.Context) (*ent.User, error)
+	Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
+	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 }
@@ -1042,6 +1124,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Name(childComplexity), true
+	case "APIKey.projectIds":
+		if e.ComplexityRoot.APIKey.ProjectIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.ProjectIds(childComplexity), true
 	case "APIKey.rateLimitPerMinute":
 		if e.ComplexityRoot.APIKey.RateLimitPerMinute == nil {
 			break
@@ -2540,6 +2628,273 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ImportUnitsPayload.Rows(childComplexity), true
 
+	case "Listing.bathrooms":
+		if e.ComplexityRoot.Listing.Bathrooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Bathrooms(childComplexity), true
+	case "Listing.bedrooms":
+		if e.ComplexityRoot.Listing.Bedrooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Bedrooms(childComplexity), true
+	case "Listing.building":
+		if e.ComplexityRoot.Listing.Building == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Building(childComplexity), true
+	case "Listing.decoration":
+		if e.ComplexityRoot.Listing.Decoration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Decoration(childComplexity), true
+	case "Listing.floor":
+		if e.ComplexityRoot.Listing.Floor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Floor(childComplexity), true
+	case "Listing.grossArea":
+		if e.ComplexityRoot.Listing.GrossArea == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.GrossArea(childComplexity), true
+	case "Listing.id":
+		if e.ComplexityRoot.Listing.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.ID(childComplexity), true
+	case "Listing.listPrice":
+		if e.ComplexityRoot.Listing.ListPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.ListPrice(childComplexity), true
+	case "Listing.livingRooms":
+		if e.ComplexityRoot.Listing.LivingRooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.LivingRooms(childComplexity), true
+	case "Listing.modifiedAt":
+		if e.ComplexityRoot.Listing.ModifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.ModifiedAt(childComplexity), true
+	case "Listing.netArea":
+		if e.ComplexityRoot.Listing.NetArea == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.NetArea(childComplexity), true
+	case "Listing.number":
+		if e.ComplexityRoot.Listing.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Number(childComplexity), true
+	case "Listing.orientation":
+		if e.ComplexityRoot.Listing.Orientation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Orientation(childComplexity), true
+	case "Listing.project":
+		if e.ComplexityRoot.Listing.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Project(childComplexity), true
+	case "Listing.standardStatus":
+		if e.ComplexityRoot.Listing.StandardStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.StandardStatus(childComplexity), true
+	case "Listing.status":
+		if e.ComplexityRoot.Listing.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Status(childComplexity), true
+
+	case "ListingBuilding.id":
+		if e.ComplexityRoot.ListingBuilding.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingBuilding.ID(childComplexity), true
+	case "ListingBuilding.name":
+		if e.ComplexityRoot.ListingBuilding.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingBuilding.Name(childComplexity), true
+
+	case "ListingChange.at":
+		if e.ComplexityRoot.ListingChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.At(childComplexity), true
+	case "ListingChange.id":
+		if e.ComplexityRoot.ListingChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.ID(childComplexity), true
+	case "ListingChange.kind":
+		if e.ComplexityRoot.ListingChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.Kind(childComplexity), true
+	case "ListingChange.listingId":
+		if e.ComplexityRoot.ListingChange.ListingID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.ListingID(childComplexity), true
+	case "ListingChange.sequence":
+		if e.ComplexityRoot.ListingChange.Sequence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChange.Sequence(childComplexity), true
+
+	case "ListingChangeConnection.edges":
+		if e.ComplexityRoot.ListingChangeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangeConnection.Edges(childComplexity), true
+	case "ListingChangeConnection.head":
+		if e.ComplexityRoot.ListingChangeConnection.Head == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangeConnection.Head(childComplexity), true
+	case "ListingChangeConnection.pageInfo":
+		if e.ComplexityRoot.ListingChangeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangeConnection.PageInfo(childComplexity), true
+
+	case "ListingChangeEdge.cursor":
+		if e.ComplexityRoot.ListingChangeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangeEdge.Cursor(childComplexity), true
+	case "ListingChangeEdge.node":
+		if e.ComplexityRoot.ListingChangeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangeEdge.Node(childComplexity), true
+
+	case "ListingChangePageInfo.endCursor":
+		if e.ComplexityRoot.ListingChangePageInfo.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangePageInfo.EndCursor(childComplexity), true
+	case "ListingChangePageInfo.hasNextPage":
+		if e.ComplexityRoot.ListingChangePageInfo.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingChangePageInfo.HasNextPage(childComplexity), true
+
+	case "ListingConnection.edges":
+		if e.ComplexityRoot.ListingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingConnection.Edges(childComplexity), true
+	case "ListingConnection.pageInfo":
+		if e.ComplexityRoot.ListingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingConnection.PageInfo(childComplexity), true
+	case "ListingConnection.totalCount":
+		if e.ComplexityRoot.ListingConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingConnection.TotalCount(childComplexity), true
+
+	case "ListingEdge.cursor":
+		if e.ComplexityRoot.ListingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingEdge.Cursor(childComplexity), true
+	case "ListingEdge.node":
+		if e.ComplexityRoot.ListingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingEdge.Node(childComplexity), true
+
+	case "ListingProject.address":
+		if e.ComplexityRoot.ListingProject.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.Address(childComplexity), true
+	case "ListingProject.city":
+		if e.ComplexityRoot.ListingProject.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.City(childComplexity), true
+	case "ListingProject.district":
+		if e.ComplexityRoot.ListingProject.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.District(childComplexity), true
+	case "ListingProject.id":
+		if e.ComplexityRoot.ListingProject.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.ID(childComplexity), true
+	case "ListingProject.latitude":
+		if e.ComplexityRoot.ListingProject.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.Latitude(childComplexity), true
+	case "ListingProject.longitude":
+		if e.ComplexityRoot.ListingProject.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.Longitude(childComplexity), true
+	case "ListingProject.name":
+		if e.ComplexityRoot.ListingProject.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.Name(childComplexity), true
+	case "ListingProject.status":
+		if e.ComplexityRoot.ListingProject.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingProject.Status(childComplexity), true
+
 	case "LogoutPayload.ok":
 		if e.ComplexityRoot.LogoutPayload.Ok == nil {
 			break
@@ -3042,6 +3397,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.setAPIKeyProjects":
+		if e.ComplexityRoot.Mutation.SetAPIKeyProjects == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAPIKeyProjects_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAPIKeyProjects(childComplexity, args["input"].(model.SetAPIKeyProjectsInput)), true
 	case "Mutation.setContactConsent":
 		if e.ComplexityRoot.Mutation.SetContactConsent == nil {
 			break
@@ -3652,6 +4018,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
 
+	case "Query.listingChanges":
+		if e.ComplexityRoot.Query.ListingChanges == nil {
+			break
+		}
+
+		args, err := ec.field_Query_listingChanges_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ListingChanges(childComplexity, args["after"].(*string), args["first"].(*int)), true
+	case "Query.listings":
+		if e.ComplexityRoot.Query.Listings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_listings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Listings(childComplexity, args["where"].(*listing.Filter), args["orderBy"].([]*model.ListingOrder), args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID])), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -4505,6 +4893,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeliverUnitInput", ec.unmarshalInputDeliverUnitInput),
 			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
 			graphql.NewInputUnmarshaler("ImportUnitsInput", ec.unmarshalInputImportUnitsInput),
+			graphql.NewInputUnmarshaler("ListingFilter", ec.unmarshalInputListingFilter),
+			graphql.NewInputUnmarshaler("ListingOrder", ec.unmarshalInputListingOrder),
 			graphql.NewInputUnmarshaler("LogVisitInput", ec.unmarshalInputLogVisitInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
@@ -4524,6 +4914,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
+			graphql.NewInputUnmarshaler("SetAPIKeyProjectsInput", ec.unmarshalInputSetAPIKeyProjectsInput),
 			graphql.NewInputUnmarshaler("SetContactConsentInput", ec.unmarshalInputSetContactConsentInput),
 			graphql.NewInputUnmarshaler("SetUnitPricesInput", ec.unmarshalInputSetUnitPricesInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
@@ -4636,7 +5027,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4655,6 +5046,7 @@ var sources = []*ast.Source{
 	{Name: "cost.graphql", Input: sourceData("cost.graphql"), BuiltIn: false},
 	{Name: "deals.graphql", Input: sourceData("deals.graphql"), BuiltIn: false},
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
+	{Name: "listings.graphql", Input: sourceData("listings.graphql"), BuiltIn: false},
 	{Name: "media.graphql", Input: sourceData("media.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "profile.graphql", Input: sourceData("profile.graphql"), BuiltIn: false},
@@ -4689,6 +5081,8 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_active(ctx, field)
 	case "lastUsedAt":
 		return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
+	case "projectIds":
+		return ec.fieldContext_APIKey_projectIds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -5401,6 +5795,146 @@ func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, 
 		return ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImportUnitsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Listing_id(ctx, field)
+	case "project":
+		return ec.fieldContext_Listing_project(ctx, field)
+	case "building":
+		return ec.fieldContext_Listing_building(ctx, field)
+	case "floor":
+		return ec.fieldContext_Listing_floor(ctx, field)
+	case "number":
+		return ec.fieldContext_Listing_number(ctx, field)
+	case "bedrooms":
+		return ec.fieldContext_Listing_bedrooms(ctx, field)
+	case "livingRooms":
+		return ec.fieldContext_Listing_livingRooms(ctx, field)
+	case "bathrooms":
+		return ec.fieldContext_Listing_bathrooms(ctx, field)
+	case "grossArea":
+		return ec.fieldContext_Listing_grossArea(ctx, field)
+	case "netArea":
+		return ec.fieldContext_Listing_netArea(ctx, field)
+	case "orientation":
+		return ec.fieldContext_Listing_orientation(ctx, field)
+	case "decoration":
+		return ec.fieldContext_Listing_decoration(ctx, field)
+	case "listPrice":
+		return ec.fieldContext_Listing_listPrice(ctx, field)
+	case "status":
+		return ec.fieldContext_Listing_status(ctx, field)
+	case "standardStatus":
+		return ec.fieldContext_Listing_standardStatus(ctx, field)
+	case "modifiedAt":
+		return ec.fieldContext_Listing_modifiedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Listing", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingBuilding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ListingBuilding_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ListingBuilding_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingBuilding", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ListingChange_id(ctx, field)
+	case "sequence":
+		return ec.fieldContext_ListingChange_sequence(ctx, field)
+	case "listingId":
+		return ec.fieldContext_ListingChange_listingId(ctx, field)
+	case "kind":
+		return ec.fieldContext_ListingChange_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_ListingChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ListingChangeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ListingChangeConnection_pageInfo(ctx, field)
+	case "head":
+		return ec.fieldContext_ListingChangeConnection_head(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingChangeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ListingChangeEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ListingChangeEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingChangeEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingChangePageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_ListingChangePageInfo_hasNextPage(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_ListingChangePageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingChangePageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ListingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ListingConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ListingConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ListingEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ListingEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingProject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ListingProject_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ListingProject_name(ctx, field)
+	case "city":
+		return ec.fieldContext_ListingProject_city(ctx, field)
+	case "district":
+		return ec.fieldContext_ListingProject_district(ctx, field)
+	case "address":
+		return ec.fieldContext_ListingProject_address(ctx, field)
+	case "latitude":
+		return ec.fieldContext_ListingProject_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_ListingProject_longitude(ctx, field)
+	case "status":
+		return ec.fieldContext_ListingProject_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingProject", field.Name)
 }
 
 func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6863,6 +7397,20 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setAPIKeyProjects_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
+			return ec.unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setContactConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7804,6 +8352,66 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_listingChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*listing.Filter, error) {
+			return ec.unmarshalOListingFilter2ᚖestatecrmᚋlistingᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*model.ListingOrder, error) {
+			return ec.unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -8755,6 +9363,29 @@ func (ec *executionContext) _APIKey_lastUsedAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_APIKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _APIKey_projectIds(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_projectIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_projectIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _APIKeyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
@@ -14948,6 +15579,1067 @@ func (ec *executionContext) fieldContext_ImportUnitsPayload_errors(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Listing_project(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v listing.Project) graphql.Marshaler {
+			return ec.marshalNListingProject2estatecrmᚋlistingᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Listing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingProject(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Listing_building(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_building(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Building, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v listing.Building) graphql.Marshaler {
+			return ec.marshalNListingBuilding2estatecrmᚋlistingᚐBuilding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Listing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingBuilding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Listing_floor(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_floor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Floor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_floor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Listing_number(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Listing_bedrooms(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_bedrooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bedrooms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_bedrooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Listing_livingRooms(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_livingRooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LivingRooms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_livingRooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Listing_bathrooms(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_bathrooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bathrooms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_bathrooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Listing_grossArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_grossArea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrossArea, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_grossArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Listing_netArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_netArea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetArea, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_netArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Listing_orientation(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_orientation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Orientation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v unit.Orientation) graphql.Marshaler {
+			return ec.marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_orientation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitOrientation")
+}
+
+func (ec *executionContext) _Listing_decoration(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_decoration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decoration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v unit.Decoration) graphql.Marshaler {
+			return ec.marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_decoration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitDecoration")
+}
+
+func (ec *executionContext) _Listing_listPrice(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_listPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_listPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Money")
+}
+
+func (ec *executionContext) _Listing_status(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
+			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitStatus")
+}
+
+func (ec *executionContext) _Listing_standardStatus(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_standardStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StandardStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v listing.StandardStatus) graphql.Marshaler {
+			return ec.marshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_standardStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "ListingStandardStatus")
+}
+
+func (ec *executionContext) _Listing_modifiedAt(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_modifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_modifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ListingBuilding_id(ctx context.Context, field graphql.CollectedField, obj *listing.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingBuilding_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingBuilding_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingBuilding", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ListingBuilding_name(ctx context.Context, field graphql.CollectedField, obj *listing.Building) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingBuilding_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingBuilding_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingBuilding", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingChange_id(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ListingChange_sequence(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_sequence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ListingChange().Sequence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, true, true, "String")
+}
+
+func (ec *executionContext) _ListingChange_listingId(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_listingId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListingID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_listingId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ListingChange_kind(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v listing.Kind) graphql.Marshaler {
+			return ec.marshalNListingChangeKind2estatecrmᚋlistingᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "ListingChangeKind")
+}
+
+func (ec *executionContext) _ListingChange_at(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ListingChangeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ListingChangeEdge) graphql.Marshaler {
+			return ec.marshalNListingChangeEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingChangeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangeConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingChangePageInfo) graphql.Marshaler {
+			return ec.marshalNListingChangePageInfo2ᚖestatecrmᚋgraphᚋmodelᚐListingChangePageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingChangePageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingChangeConnection_head(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangeConnection_head(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Head, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangeConnection_head(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChangeConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangeEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *listing.Change) graphql.Marshaler {
+			return ec.marshalNListingChange2ᚖestatecrmᚋlistingᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingChangeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangeEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChangeEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingChangePageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangePageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangePageInfo_hasNextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangePageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChangePageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ListingChangePageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangePageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingChangePageInfo_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingChangePageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingChangePageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ListingEdge) graphql.Marshaler {
+			return ec.marshalNListingEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ListingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ListingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *listing.Listing) graphql.Marshaler {
+			return ec.marshalNListing2ᚖestatecrmᚋlistingᚐListing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Listing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ListingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ListingProject_id(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ListingProject_name(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingProject_city(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingProject_district(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingProject_address(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListingProject_latitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ListingProject_longitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ListingProject_status(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingProject_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v project.Status) graphql.Marshaler {
+			return ec.marshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingProject_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "ProjectStatus")
+}
+
 func (ec *executionContext) _LogoutPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.LogoutPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16638,6 +18330,50 @@ func (ec *executionContext) fieldContext_Mutation_rejectDiscount(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rejectDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAPIKeyProjects(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAPIKeyProjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAPIKeyProjects(ctx, fc.Args["input"].(model.SetAPIKeyProjectsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIKeyPayload) graphql.Marshaler {
+			return ec.marshalNAPIKeyPayload2ᚖestatecrmᚋgraphᚋmodelᚐAPIKeyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAPIKeyProjects(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKeyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAPIKeyProjects_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19696,6 +21432,94 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_listings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_listings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Listings(ctx, fc.Args["where"].(*listing.Filter), fc.Args["orderBy"].([]*model.ListingOrder), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingConnection) graphql.Marshaler {
+			return ec.marshalNListingConnection2ᚖestatecrmᚋgraphᚋmodelᚐListingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_listings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_listings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_listingChanges(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_listingChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ListingChanges(ctx, fc.Args["after"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingChangeConnection) graphql.Marshaler {
+			return ec.marshalNListingChangeConnection2ᚖestatecrmᚋgraphᚋmodelᚐListingChangeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_listingChanges(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingChangeConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_listingChanges_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -33509,6 +35333,185 @@ func UnmarshalImportUnitsInput(ctx context.Context, raw any) (catalogue.UnitImpo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputListingFilter(ctx context.Context, obj any) (listing.Filter, error) {
+	var it listing.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids", "city", "district", "projectIds", "priceMin", "priceMax", "bedrooms", "areaMin", "areaMax", "orientation", "decoration", "status", "standardStatus"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDs = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "projectIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
+			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectIDs = data
+		case "priceMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMin"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceMin = data
+		case "priceMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMax"))
+			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceMax = data
+		case "bedrooms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bedrooms = data
+		case "areaMin":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMin"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AreaMin = data
+		case "areaMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMax"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AreaMax = data
+		case "orientation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
+			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Orientation = data
+		case "decoration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
+			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decoration = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "standardStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("standardStatus"))
+			data, err := ec.unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StandardStatus = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalListingFilter unmarshals raw into the ListingFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalListingFilter(ctx context.Context, raw any) (listing.Filter, error) {
+	var out listing.Filter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ListingFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputListingOrder(ctx context.Context, obj any) (model.ListingOrder, error) {
+	var it model.ListingOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalListingOrder unmarshals raw into the ListingOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalListingOrder(ctx context.Context, raw any) (model.ListingOrder, error) {
+	var out model.ListingOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ListingOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj any) (sales.Visit, error) {
 	var it sales.Visit
 	if obj == nil {
@@ -35854,6 +37857,55 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context,
 func UnmarshalRevokeAPIKeyInput(ctx context.Context, raw any) (model.RevokeAPIKeyInput, error) {
 	var out model.RevokeAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeAPIKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInput(ctx context.Context, obj any) (model.SetAPIKeyProjectsInput, error) {
+	var it model.SetAPIKeyProjectsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "projectIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "projectIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
+			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetAPIKeyProjectsInput unmarshals raw into the SetAPIKeyProjectsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetAPIKeyProjectsInput(ctx context.Context, raw any) (model.SetAPIKeyProjectsInput, error) {
+	var out model.SetAPIKeyProjectsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAPIKeyProjectsInput", raw, &out)
 	return out, err
 }
 
@@ -39988,6 +42040,11 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "projectIds":
+			out.Values[i] = ec._APIKey_projectIds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42300,6 +44357,473 @@ func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var listingImplementors = []string{"Listing"}
+
+func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, obj *listing.Listing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Listing")
+		case "id":
+			out.Values[i] = ec._Listing_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._Listing_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "building":
+			out.Values[i] = ec._Listing_building(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "floor":
+			out.Values[i] = ec._Listing_floor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "number":
+			out.Values[i] = ec._Listing_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bedrooms":
+			out.Values[i] = ec._Listing_bedrooms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "livingRooms":
+			out.Values[i] = ec._Listing_livingRooms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bathrooms":
+			out.Values[i] = ec._Listing_bathrooms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grossArea":
+			out.Values[i] = ec._Listing_grossArea(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "netArea":
+			out.Values[i] = ec._Listing_netArea(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orientation":
+			out.Values[i] = ec._Listing_orientation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decoration":
+			out.Values[i] = ec._Listing_decoration(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listPrice":
+			out.Values[i] = ec._Listing_listPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Listing_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "standardStatus":
+			out.Values[i] = ec._Listing_standardStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modifiedAt":
+			out.Values[i] = ec._Listing_modifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingBuildingImplementors = []string{"ListingBuilding"}
+
+func (ec *executionContext) _ListingBuilding(ctx context.Context, sel ast.SelectionSet, obj *listing.Building) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingBuildingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingBuilding")
+		case "id":
+			out.Values[i] = ec._ListingBuilding_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ListingBuilding_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingChangeImplementors = []string{"ListingChange"}
+
+func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.SelectionSet, obj *listing.Change) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingChange")
+		case "id":
+			out.Values[i] = ec._ListingChange_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sequence":
+			out.Values[i] = ec._ListingChange_sequence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listingId":
+			out.Values[i] = ec._ListingChange_listingId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ListingChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ListingChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingChangeConnectionImplementors = []string{"ListingChangeConnection"}
+
+func (ec *executionContext) _ListingChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingChangeConnection")
+		case "edges":
+			out.Values[i] = ec._ListingChangeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ListingChangeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "head":
+			out.Values[i] = ec._ListingChangeConnection_head(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingChangeEdgeImplementors = []string{"ListingChangeEdge"}
+
+func (ec *executionContext) _ListingChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingChangeEdge")
+		case "node":
+			out.Values[i] = ec._ListingChangeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ListingChangeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingChangePageInfoImplementors = []string{"ListingChangePageInfo"}
+
+func (ec *executionContext) _ListingChangePageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangePageInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangePageInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingChangePageInfo")
+		case "hasNextPage":
+			out.Values[i] = ec._ListingChangePageInfo_hasNextPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endCursor":
+			out.Values[i] = ec._ListingChangePageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingConnectionImplementors = []string{"ListingConnection"}
+
+func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingConnection")
+		case "edges":
+			out.Values[i] = ec._ListingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ListingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ListingConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingEdgeImplementors = []string{"ListingEdge"}
+
+func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingEdge")
+		case "node":
+			out.Values[i] = ec._ListingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ListingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var listingProjectImplementors = []string{"ListingProject"}
+
+func (ec *executionContext) _ListingProject(ctx context.Context, sel ast.SelectionSet, obj *listing.Project) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listingProjectImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListingProject")
+		case "id":
+			out.Values[i] = ec._ListingProject_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ListingProject_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._ListingProject_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._ListingProject_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._ListingProject_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "latitude":
+			out.Values[i] = ec._ListingProject_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "longitude":
+			out.Values[i] = ec._ListingProject_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ListingProject_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var logoutPayloadImplementors = []string{"LogoutPayload"}
 
 func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
@@ -42690,6 +45214,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rejectDiscount":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rejectDiscount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAPIKeyProjects":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAPIKeyProjects(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -43479,6 +46010,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "listings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_listings(ctx, field)
+				})
+		case "listingChanges":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_listingChanges(ctx, field)
 				})
 		case "myFollowUps":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -45913,6 +48456,137 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNListing2ᚖestatecrmᚋlistingᚐListing(ctx context.Context, sel ast.SelectionSet, v *listing.Listing) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Listing!")
+		return graphql.Null
+	}
+	return ec._Listing(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNListingBuilding2estatecrmᚋlistingᚐBuilding(ctx context.Context, sel ast.SelectionSet, v listing.Building) graphql.Marshaler {
+	return ec._ListingBuilding(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNListingChange2ᚖestatecrmᚋlistingᚐChange(ctx context.Context, sel ast.SelectionSet, v *listing.Change) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingChange!")
+		return graphql.Null
+	}
+	return ec._ListingChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNListingChangeConnection2ᚖestatecrmᚋgraphᚋmodelᚐListingChangeConnection(ctx context.Context, sel ast.SelectionSet, v *model.ListingChangeConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingChangeConnection!")
+		return graphql.Null
+	}
+	return ec._ListingChangeConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNListingChangeEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ListingChangeEdge) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNListingChangeEdge2ᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNListingChangeEdge2ᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdge(ctx context.Context, sel ast.SelectionSet, v *model.ListingChangeEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingChangeEdge!")
+		return graphql.Null
+	}
+	return ec._ListingChangeEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNListingChangeKind2estatecrmᚋlistingᚐKind(ctx context.Context, v any) (listing.Kind, error) {
+	var res listing.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNListingChangeKind2estatecrmᚋlistingᚐKind(ctx context.Context, sel ast.SelectionSet, v listing.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNListingChangePageInfo2ᚖestatecrmᚋgraphᚋmodelᚐListingChangePageInfo(ctx context.Context, sel ast.SelectionSet, v *model.ListingChangePageInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingChangePageInfo!")
+		return graphql.Null
+	}
+	return ec._ListingChangePageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNListingConnection2ᚖestatecrmᚋgraphᚋmodelᚐListingConnection(ctx context.Context, sel ast.SelectionSet, v *model.ListingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingConnection!")
+		return graphql.Null
+	}
+	return ec._ListingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNListingEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ListingEdge) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNListingEdge2ᚖestatecrmᚋgraphᚋmodelᚐListingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNListingEdge2ᚖestatecrmᚋgraphᚋmodelᚐListingEdge(ctx context.Context, sel ast.SelectionSet, v *model.ListingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ListingEdge!")
+		return graphql.Null
+	}
+	return ec._ListingEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx context.Context, v any) (*model.ListingOrder, error) {
+	res, err := ec.unmarshalInputListingOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx context.Context, v any) (model.ListingOrderField, error) {
+	var res model.ListingOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx context.Context, sel ast.SelectionSet, v model.ListingOrderField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNListingProject2estatecrmᚋlistingᚐProject(ctx context.Context, sel ast.SelectionSet, v listing.Project) graphql.Marshaler {
+	return ec._ListingProject(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx context.Context, v any) (listing.StandardStatus, error) {
+	var res listing.StandardStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx context.Context, sel ast.SelectionSet, v listing.StandardStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNLogVisitInput2estatecrmᚋsalesᚐVisit(ctx context.Context, v any) (sales.Visit, error) {
 	res, err := ec.unmarshalInputLogVisitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46024,6 +48698,14 @@ func (ec *executionContext) marshalNOrderDirection2entgoᚗioᚋcontribᚋentgql
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageInfo!")
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPriceChange2ᚕᚖestatecrmᚋentᚐPriceChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PriceChange) graphql.Marshaler {
@@ -46247,6 +48929,11 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 		return graphql.Null
 	}
 	return ec._SalesGridFloor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
+	res, err := ec.unmarshalInputSetAPIKeyProjectsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetContactConsentInput2estatecrmᚋsalesᚐConsentChange(ctx context.Context, v any) (sales.ConsentChange, error) {
@@ -48583,6 +51270,67 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOListingFilter2ᚖestatecrmᚋlistingᚐFilter(ctx context.Context, v any) (*listing.Filter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputListingFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx context.Context, v any) ([]*model.ListingOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ListingOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx context.Context, v any) ([]listing.StandardStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]listing.StandardStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []listing.StandardStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOMediaKind2ᚖestatecrmᚋentᚋmediaᚐKind(ctx context.Context, v any) (*media.Kind, error) {

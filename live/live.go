@@ -259,6 +259,13 @@ func Changing(ctx context.Context, unitID, projectID pulid.ID) context.Context {
 	return context.WithValue(ctx, changingKey{}, changing{unitID, projectID})
 }
 
+// ChangingUnit returns the unit that Changing named in ctx, if any: other
+// hooks of an update (the listing change log) trust the same promise.
+func ChangingUnit(ctx context.Context) (pulid.ID, bool) {
+	c, ok := ctx.Value(changingKey{}).(changing)
+	return c.unitID, ok
+}
+
 // AnnounceComplaint sends a complaint's new timeline event to subscribers
 // when the transaction in ctx commits.
 func (h *Hub) AnnounceComplaint(ctx context.Context, client *ent.Client, e ComplaintEvent) error {

@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/privacy"
 	"estatecrm/ent/project"
@@ -40,6 +41,16 @@ func publishedUnit() predicate.Unit {
 	return unit.And(unit.Published(true), unit.StatusNEQ(unit.StatusWITHDRAWN), unit.HasProjectWith(project.Published(true)))
 }
 
+// PublishedUnit is a unit on the portals: published, not withdrawn, of a
+// published project. listings shows only those, to staff as to portals.
+func PublishedUnit() predicate.Unit { return publishedUnit() }
+
+// portalLimited reports whether v is a portal whose key is limited to some
+// projects (PortalProjects), and so sees nothing of the others.
+func portalLimited(v *auth.Viewer) bool {
+	return v != nil && v.Role == auth.RolePortal && len(v.PortalProjects) > 0
+}
+
 // all matches every row: what an admin or the system sees.
 func all(*sql.Selector) {}
 
@@ -56,6 +67,9 @@ func ProjectsVisibleTo(v *auth.Viewer) predicate.Project {
 	case auth.RoleOwner:
 		return project.HasUnitsWith(ownedUnit(v))
 	case auth.RolePortal:
+		if portalLimited(v) {
+			return project.And(project.Published(true), project.IDIn(v.PortalProjects...))
+		}
 		return project.Published(true)
 	}
 	return none
@@ -72,6 +86,9 @@ func BuildingsVisibleTo(v *auth.Viewer) predicate.Building {
 	case auth.RoleOwner:
 		return building.HasUnitsWith(ownedUnit(v))
 	case auth.RolePortal:
+		if portalLimited(v) {
+			return building.And(building.ProjectIDIn(v.PortalProjects...), building.HasProjectWith(project.Published(true)))
+		}
 		return building.HasProjectWith(project.Published(true))
 	}
 	return none
@@ -88,6 +105,9 @@ func UnitsVisibleTo(v *auth.Viewer) predicate.Unit {
 	case auth.RoleOwner:
 		return ownedUnit(v)
 	case auth.RolePortal:
+		if portalLimited(v) {
+			return unit.And(unit.ProjectIDIn(v.PortalProjects...), publishedUnit())
+		}
 		return publishedUnit()
 	}
 	return none
@@ -147,6 +167,27 @@ func FilterProjects() privacy.QueryRule {
 func FilterBuildings() privacy.QueryRule {
 	return privacy.BuildingQueryRuleFunc(func(ctx context.Context, q *ent.BuildingQuery) error {
 		q.Where(BuildingsVisibleTo(auth.FromContext(ctx)))
+		return privacy.Allow
+	})
+}
+
+// FilterListingChanges: the change log of listings is read by portals
+// (of their key's projects, if it is limited) and by staff (of their
+// projects); a homeowner reads none of it. A line names a listing and its
+// project, no person and no rule.
+func FilterListingChanges() privacy.QueryRule {
+	return privacy.ListingChangeQueryRuleFunc(func(ctx context.Context, q *ent.ListingChangeQuery) error {
+		v := auth.FromContext(ctx)
+		switch role(v) {
+		case auth.RoleManager, auth.RoleAgent:
+			q.Where(listingchange.ProjectIDIn(v.ProjectIDs...))
+		case auth.RolePortal:
+			if portalLimited(v) {
+				q.Where(listingchange.ProjectIDIn(v.PortalProjects...))
+			}
+		default:
+			q.Where(none)
+		}
 		return privacy.Allow
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"estatecrm/cost"
 	"estatecrm/database"
 	"estatecrm/ent"
+	"estatecrm/listing"
 	"estatecrm/live"
 	"estatecrm/media"
 	"estatecrm/sales"
@@ -140,6 +141,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	}
 	hub.Install(client)
 	go sweepHolds(ctx, client, logger)
+	go pruneListingChanges(ctx, client, logger)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -316,6 +318,25 @@ func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
 				logger.Warn("sweeping lapsed holds", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("lapsed holds released", "units", n)
+			}
+		}
+	}
+}
+
+// pruneListingChanges drops, every hour, the lines of the listings' change
+// log older than listing.Retention and a day, until ctx ends.
+func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := listing.Prune(auth.SystemContext(ctx), client, time.Now()); err != nil {
+				logger.Warn("pruning the listing change log", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("listing changes pruned", "lines", n)
 			}
 		}
 	}

@@ -35,6 +35,8 @@ const (
 	FieldActive = "active"
 	// FieldLastUsedAt holds the string denoting the last_used_at field in the database.
 	FieldLastUsedAt = "last_used_at"
+	// FieldProjectIds holds the string denoting the project_ids field in the database.
+	FieldProjectIds = "project_ids"
 	// Table holds the table name of the apikey in the database.
 	Table = "api_keys"
 )
@@ -52,6 +54,7 @@ var Columns = []string{
 	FieldCostRestoreRate,
 	FieldActive,
 	FieldLastUsedAt,
+	FieldProjectIds,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).

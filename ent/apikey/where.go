@@ -560,6 +560,16 @@ func LastUsedAtNotNil() predicate.APIKey {
 	return predicate.APIKey(sql.FieldNotNull(FieldLastUsedAt))
 }
 
+// ProjectIdsIsNil applies the IsNil predicate on the "project_ids" field.
+func ProjectIdsIsNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldIsNull(FieldProjectIds))
+}
+
+// ProjectIdsNotNil applies the NotNil predicate on the "project_ids" field.
+func ProjectIdsNotNil() predicate.APIKey {
+	return predicate.APIKey(sql.FieldNotNull(FieldProjectIds))
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.APIKey) predicate.APIKey {
 	return predicate.APIKey(sql.AndPredicates(predicates...))

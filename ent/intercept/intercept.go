@@ -20,6 +20,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
@@ -439,6 +440,33 @@ func (f TraverseIdempotencyKey) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.IdempotencyKeyQuery", q)
 }
 
+// The ListingChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ListingChangeFunc func(context.Context, *ent.ListingChangeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ListingChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ListingChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ListingChangeQuery", q)
+}
+
+// The TraverseListingChange type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseListingChange func(context.Context, *ent.ListingChangeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseListingChange) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseListingChange) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ListingChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ListingChangeQuery", q)
+}
+
 // The MediaFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MediaFunc func(context.Context, *ent.MediaQuery) (ent.Value, error)
 
@@ -657,6 +685,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DealQuery, predicate.Deal, deal.OrderOption]{typ: ent.TypeDeal, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:
 		return &query[*ent.IdempotencyKeyQuery, predicate.IdempotencyKey, idempotencykey.OrderOption]{typ: ent.TypeIdempotencyKey, tq: q}, nil
+	case *ent.ListingChangeQuery:
+		return &query[*ent.ListingChangeQuery, predicate.ListingChange, listingchange.OrderOption]{typ: ent.TypeListingChange, tq: q}, nil
 	case *ent.MediaQuery:
 		return &query[*ent.MediaQuery, predicate.Media, media.OrderOption]{typ: ent.TypeMedia, tq: q}, nil
 	case *ent.PriceChangeQuery:

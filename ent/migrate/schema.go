@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -21,6 +22,7 @@ var (
 		{Name: "cost_restore_rate", Type: field.TypeInt, Default: 50},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "project_ids", Type: field.TypeJSON, Nullable: true},
 	}
 	// APIKeysTable holds the schema information for the "api_keys" table.
 	APIKeysTable = &schema.Table{
@@ -598,6 +600,41 @@ var (
 			},
 		},
 	}
+	// ListingChangesColumns holds the columns for the "listing_changes" table.
+	ListingChangesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "seq", Type: field.TypeInt64, Nullable: true},
+		{Name: "listing_id", Type: field.TypeString},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"UPSERT", "REMOVE"}},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// ListingChangesTable holds the schema information for the "listing_changes" table.
+	ListingChangesTable = &schema.Table{
+		Name:       "listing_changes",
+		Columns:    ListingChangesColumns,
+		PrimaryKey: []*schema.Column{ListingChangesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "listingchange_seq",
+				Unique:  true,
+				Columns: []*schema.Column{ListingChangesColumns[1]},
+			},
+			{
+				Name:    "listingchange_project_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{ListingChangesColumns[3], ListingChangesColumns[1]},
+			},
+			{
+				Name:    "listingchange_unnumbered",
+				Unique:  false,
+				Columns: []*schema.Column{ListingChangesColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "seq IS NULL",
+				},
+			},
+		},
+	}
 	// MediaColumns holds the columns for the "media" table.
 	MediaColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -1009,6 +1046,7 @@ var (
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
+		ListingChangesTable,
 		MediaTable,
 		PriceChangesTable,
 		ProjectsTable,

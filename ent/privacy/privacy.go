@@ -423,6 +423,30 @@ func (f IdempotencyKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IdempotencyKeyMutation", m)
 }
 
+// The ListingChangeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ListingChangeQueryRuleFunc func(context.Context, *ent.ListingChangeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ListingChangeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ListingChangeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ListingChangeQuery", q)
+}
+
+// The ListingChangeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ListingChangeMutationRuleFunc func(context.Context, *ent.ListingChangeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ListingChangeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ListingChangeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ListingChangeMutation", m)
+}
+
 // The MediaQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MediaQueryRuleFunc func(context.Context, *ent.MediaQuery) error
@@ -652,6 +676,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
 		return q.Filter(), nil
+	case *ent.ListingChangeQuery:
+		return q.Filter(), nil
 	case *ent.MediaQuery:
 		return q.Filter(), nil
 	case *ent.PriceChangeQuery:
@@ -698,6 +724,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.DealMutation:
 		return m.Filter(), nil
 	case *ent.IdempotencyKeyMutation:
+		return m.Filter(), nil
+	case *ent.ListingChangeMutation:
 		return m.Filter(), nil
 	case *ent.MediaMutation:
 		return m.Filter(), nil

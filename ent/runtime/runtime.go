@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
+	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -245,6 +246,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	buildingHooks := schema.Building{}.Hooks()
+
+	building.Hooks[1] = buildingHooks[0]
 	buildingMixinFields0 := buildingMixin[0].Fields()
 	_ = buildingMixinFields0
 	buildingMixinFields1 := buildingMixin[1].Fields()
@@ -732,6 +736,15 @@ func init() {
 	idempotencykey.DefaultID = idempotencykeyDescID.Default.(func() pulid.ID)
 	// idempotencykey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	idempotencykey.IDValidator = idempotencykeyDescID.Validators[0].(func(string) error)
+	listingchange.Policy = privacy.NewPolicies(schema.ListingChange{})
+	listingchange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := listingchange.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	mediaMixin := schema.Media{}.Mixin()
 	media.Policy = privacy.NewPolicies(schema.Media{})
 	media.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -873,6 +886,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	projectHooks := schema.Project{}.Hooks()
+
+	project.Hooks[1] = projectHooks[0]
 	projectInters := schema.Project{}.Interceptors()
 	project.Interceptors[0] = projectInters[0]
 	projectMixinFields0 := projectMixin[0].Fields()
@@ -1052,6 +1068,8 @@ func init() {
 	unitHooks := schema.Unit{}.Hooks()
 
 	unit.Hooks[1] = unitHooks[0]
+
+	unit.Hooks[2] = unitHooks[1]
 	unitInters := schema.Unit{}.Interceptors()
 	unit.Interceptors[0] = unitInters[0]
 	unitMixinFields0 := unitMixin[0].Fields()

@@ -35,6 +35,9 @@ func (APIKey) Fields() []ent.Field {
 			Comment("query-cost points restored to the key each second, up to cost_budget"),
 		field.Bool("active").Default(true),
 		field.Time("last_used_at").Optional().Nillable(),
+		field.JSON("project_ids", []pulid.ID{}).Optional().
+			Comment("the projects the key is limited to (listings, the change log, every read); empty: every published project").
+			Annotations(entgql.Type("[ID!]")),
 	}
 }
 

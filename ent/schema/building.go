@@ -10,6 +10,7 @@ import (
 
 	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/listing"
 	"estatecrm/rule"
 )
 
@@ -65,4 +66,10 @@ func (Building) Annotations() []schema.Annotation {
 // projects, create and update buildings.
 func (Building) Policy() ent.Policy {
 	return rule.Policy(rule.FilterBuildings(), rule.AllowManagerBuildingWrites())
+}
+
+// Hooks of the Building: its listed fields' changes reach the portals' change
+// log (package listing).
+func (Building) Hooks() []ent.Hook {
+	return []ent.Hook{listing.BuildingHook}
 }

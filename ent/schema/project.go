@@ -11,6 +11,7 @@ import (
 	"estatecrm/ent/schema/gqlselect"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/listing"
 	"estatecrm/rule"
 )
 
@@ -105,4 +106,10 @@ func (Project) Policy() ent.Policy {
 // Interceptors of the Project.
 func (Project) Interceptors() []ent.Interceptor {
 	return []ent.Interceptor{maskProjectRules()}
+}
+
+// Hooks of the Project: its listed fields' changes reach the portals' change
+// log (package listing).
+func (Project) Hooks() []ent.Hook {
+	return []ent.Hook{listing.ProjectHook}
 }

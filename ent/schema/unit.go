@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/listing"
 	"estatecrm/money"
 	"estatecrm/rule"
 )
@@ -108,7 +109,7 @@ func (Unit) Annotations() []schema.Annotation {
 
 // Hooks of the Unit.
 func (Unit) Hooks() []ent.Hook {
-	return []ent.Hook{checkUnitPlace}
+	return []ent.Hook{checkUnitPlace, listing.UnitHook}
 }
 
 // Policy of the Unit: see package rule.

@@ -3,9 +3,16 @@
 package model
 
 import (
+	"bytes"
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/listing"
 	"estatecrm/money"
+	"fmt"
+	"io"
+	"strconv"
+
+	"entgo.io/contrib/entgql"
 )
 
 type APIKeyPayload struct {
@@ -74,6 +81,41 @@ type DeliverUnitInput struct {
 type HoldUnitInput struct {
 	UnitID     pulid.ID `json:"unitId"`
 	CustomerID pulid.ID `json:"customerId"`
+}
+
+type ListingChangeConnection struct {
+	Edges    []*ListingChangeEdge   `json:"edges"`
+	PageInfo *ListingChangePageInfo `json:"pageInfo"`
+	// The cursor of the newest change numbered so far: where a new copy of listings starts following.
+	Head string `json:"head"`
+}
+
+type ListingChangeEdge struct {
+	Node   *listing.Change `json:"node"`
+	Cursor string          `json:"cursor"`
+}
+
+type ListingChangePageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+	// Where to continue: the last change's cursor, or `after` when the page is empty.
+	EndCursor string `json:"endCursor"`
+}
+
+type ListingConnection struct {
+	Edges    []*ListingEdge             `json:"edges"`
+	PageInfo *entgql.PageInfo[pulid.ID] `json:"pageInfo"`
+	// The number of listings the filter matches (counted only when asked for).
+	TotalCount int `json:"totalCount"`
+}
+
+type ListingEdge struct {
+	Node   *listing.Listing        `json:"node"`
+	Cursor entgql.Cursor[pulid.ID] `json:"cursor"`
+}
+
+type ListingOrder struct {
+	Field     ListingOrderField     `json:"field"`
+	Direction entgql.OrderDirection `json:"direction"`
 }
 
 type LoginInput struct {
@@ -148,6 +190,11 @@ type RevokeAPIKeyInput struct {
 	ID pulid.ID `json:"id"`
 }
 
+type SetAPIKeyProjectsInput struct {
+	ID         pulid.ID   `json:"id"`
+	ProjectIds []pulid.ID `json:"projectIds"`
+}
+
 type SetUnitPricesInput struct {
 	// Each unit's new list price. Give this or `adjust`.
 	Prices []*UnitPriceInput `json:"prices,omitempty"`
@@ -196,4 +243,63 @@ type WithdrawUnitInput struct {
 	UnitID pulid.ID `json:"unitId"`
 	// Why (at most 500 characters); audited.
 	Reason *string `json:"reason,omitempty"`
+}
+
+type ListingOrderField string
+
+const (
+	ListingOrderFieldID         ListingOrderField = "ID"
+	ListingOrderFieldListPrice  ListingOrderField = "LIST_PRICE"
+	ListingOrderFieldGrossArea  ListingOrderField = "GROSS_AREA"
+	ListingOrderFieldModifiedAt ListingOrderField = "MODIFIED_AT"
+)
+
+var AllListingOrderField = []ListingOrderField{
+	ListingOrderFieldID,
+	ListingOrderFieldListPrice,
+	ListingOrderFieldGrossArea,
+	ListingOrderFieldModifiedAt,
+}
+
+func (e ListingOrderField) IsValid() bool {
+	switch e {
+	case ListingOrderFieldID, ListingOrderFieldListPrice, ListingOrderFieldGrossArea, ListingOrderFieldModifiedAt:
+		return true
+	}
+	return false
+}
+
+func (e ListingOrderField) String() string {
+	return string(e)
+}
+
+func (e *ListingOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ListingOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ListingOrderField", str)
+	}
+	return nil
+}
+
+func (e ListingOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ListingOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ListingOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

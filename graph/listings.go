@@ -1,0 +1,35 @@
+package graph
+
+import (
+	"estatecrm/ent"
+	"estatecrm/graph/model"
+	"estatecrm/listing"
+)
+
+// listingConnection turns a page of listings into a connection.
+func listingConnection(p *listing.Page) *model.ListingConnection {
+	conn := &model.ListingConnection{TotalCount: p.Total, PageInfo: &ent.PageInfo{HasNextPage: p.HasNext},
+		Edges: make([]*model.ListingEdge, len(p.Listings))}
+	for i, l := range p.Listings {
+		conn.Edges[i] = &model.ListingEdge{Node: l, Cursor: p.Cursors[i]}
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	}
+	return conn
+}
+
+// listingChangeConnection turns a page of the change log into a connection.
+func listingChangeConnection(p *listing.Changes) *model.ListingChangeConnection {
+	conn := &model.ListingChangeConnection{Head: p.Head,
+		PageInfo: &model.ListingChangePageInfo{HasNextPage: p.HasNext, EndCursor: p.After},
+		Edges:    make([]*model.ListingChangeEdge, len(p.Changes))}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		conn.Edges[i] = &model.ListingChangeEdge{Node: c, Cursor: c.Cursor()}
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.EndCursor = conn.Edges[n-1].Cursor
+	}
+	return conn
+}

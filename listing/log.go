@@ -1,0 +1,293 @@
+// Package listing is what listing portals read: the listings projection
+// (published units of published projects, public fields only) and the change
+// log that lets a portal keep an exact copy of it (listingChanges).
+//
+// Every change that affects a listing writes a line of the log in its own
+// transaction, from the ent hooks of units, buildings and projects (UnitHook,
+// BuildingHook, ProjectHook), so that no code path that changes a unit can
+// forget it. A line gets its public sequence only once its transaction has
+// committed (Sequence): a poller that reads lines after its cursor in
+// sequence order never skips one that committed late.
+package listing
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/clock"
+	"estatecrm/ent"
+	"estatecrm/ent/building"
+	"estatecrm/ent/hook"
+	"estatecrm/ent/privacy"
+	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/unit"
+	"estatecrm/live"
+)
+
+// The kinds of a change line.
+const (
+	Upsert = "UPSERT"
+	Remove = "REMOVE"
+)
+
+// onPortal is the SQL condition of a listing: a published unit, not
+// withdrawn, of a published project (rule.PublishedUnit), on units u and
+// projects p.
+const onPortal = "(u.published AND u.status <> 'WITHDRAWN' AND p.published)"
+
+// UnitHook logs the units a mutation changes. A unit on the portals after
+// the change gets an UPSERT; one the change took off them (unpublished,
+// withdrawn) a REMOVE; a unit off the portals before and after gets none.
+//
+// On PostgreSQL the line is written with the unit's project and building
+// rows locked FOR SHARE, which a change of the project or building (which
+// logs the project's or building's units, ProjectHook, BuildingHook) waits
+// for and which waits for such a change: whichever commits second sees the
+// other's state, so no change of a listing goes unlogged.
+func UnitHook(next ent.Mutator) ent.Mutator {
+	return hook.UnitFunc(func(ctx context.Context, m *ent.UnitMutation) (ent.Value, error) {
+		hide := false
+		if p, ok := m.Published(); ok && !p {
+			hide = true
+		}
+		if s, ok := m.Status(); ok && s == unit.StatusWITHDRAWN {
+			hide = true
+		}
+		switch {
+		case m.Op().Is(ent.OpCreate):
+			v, err := next.Mutate(ctx, m)
+			if p, _ := m.Published(); err != nil || !p {
+				return v, err // a new unit is unpublished unless said otherwise
+			}
+			return v, logUnits(ctx, m.Client(), []pulid.ID{v.(*ent.Unit).ID}, false)
+		case m.Op().Is(ent.OpUpdateOne):
+			id, _ := m.ID()
+			v, err := next.Mutate(ctx, m)
+			if err != nil {
+				return v, err
+			}
+			return v, logUnits(ctx, m.Client(), []pulid.ID{id}, hide)
+		case m.Op().Is(ent.OpUpdate):
+			var ids []pulid.ID
+			if id, ok := live.ChangingUnit(ctx); ok {
+				ids = []pulid.ID{id} // the caller's promise: that unit at most
+			} else {
+				var err error
+				if ids, err = m.IDs(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
+					return nil, err
+				}
+				// The update touches no other rows than those logged, even
+				// one that came to match its conditions meanwhile.
+				if len(ids) == 0 {
+					m.Where(func(s *sql.Selector) { s.Where(sql.False()) })
+				} else {
+					m.Where(unit.IDIn(ids...))
+				}
+			}
+			v, err := next.Mutate(ctx, m)
+			if err != nil {
+				return v, err
+			}
+			if n, _ := v.(int); n == 0 || len(ids) == 0 {
+				return v, nil
+			}
+			return v, logUnits(ctx, m.Client(), ids, hide)
+		case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
+			ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
+			if err != nil {
+				return nil, err
+			}
+			// Logged before the rows go: a REMOVE for those on the portals.
+			if err := logRemoved(ctx, m.Client(), ids); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// ProjectHook logs the listings of a project that changes: an UPSERT for
+// each of its units on the portals, or, when the project is unpublished, a
+// REMOVE for each that was on them. Any change, not only of the fields a
+// listing shows: it moves the listings' modifiedAt (the project's
+// updated_at is one of its terms), which the portal's copy must follow.
+func ProjectHook(next ent.Mutator) ent.Mutator {
+	return hook.ProjectFunc(func(ctx context.Context, m *ent.ProjectMutation) (ent.Value, error) {
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+			return next.Mutate(ctx, m)
+		}
+		ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
+		if err != nil || len(ids) == 0 {
+			if err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		}
+		if m.Op().Is(ent.OpUpdate) {
+			m.Where(project.IDIn(ids...))
+		}
+		publishing, setsPublished := m.Published()
+		wasPublished := true
+		if setsPublished && m.Op().Is(ent.OpUpdateOne) {
+			// Publishing a published project, or unpublishing an
+			// unpublished one, changes no listing.
+			if wasPublished, err = m.OldPublished(ctx); err != nil {
+				return nil, err
+			}
+		}
+		v, err := next.Mutate(ctx, m)
+		if err != nil {
+			return v, err
+		}
+		if n, ok := v.(int); ok && n == 0 {
+			return v, nil
+		}
+		if setsPublished && !publishing && !wasPublished {
+			return v, nil
+		}
+		// The project rows are locked by the update: a unit's change
+		// waits for this transaction (UnitHook's FOR SHARE), or this read
+		// sees its commit.
+		return v, insertLines(ctx, m.Client(), "u.project_id", ids,
+			"CASE WHEN p.published THEN 'UPSERT' ELSE 'REMOVE' END", "u.published AND u.status <> 'WITHDRAWN'")
+	})
+}
+
+// BuildingHook logs the listings of a building that changes (its name, or
+// its updated_at, which is a term of their modifiedAt).
+func BuildingHook(next ent.Mutator) ent.Mutator {
+	return hook.BuildingFunc(func(ctx context.Context, m *ent.BuildingMutation) (ent.Value, error) {
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+			return next.Mutate(ctx, m)
+		}
+		ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
+		if err != nil || len(ids) == 0 {
+			if err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		}
+		if m.Op().Is(ent.OpUpdate) {
+			m.Where(building.IDIn(ids...))
+		}
+		v, err := next.Mutate(ctx, m)
+		if err != nil {
+			return v, err
+		}
+		if n, ok := v.(int); ok && n == 0 {
+			return v, nil
+		}
+		return v, insertLines(ctx, m.Client(), "u.building_id", ids, "'UPSERT'", onPortal)
+	})
+}
+
+// logUnits writes the lines of units ids after their change: UPSERT for
+// those on the portals, REMOVE for those of a published project that the
+// change hid (hide), nothing for the others.
+func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool) error {
+	pg := c.Dialect() == dialect.Postgres
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), chunkSize)]
+		ids = ids[len(chunk):]
+		a := args{pg: pg}
+		at, h := a.add(clock.Now(ctx)), a.add(hide)
+		lock := ""
+		if pg {
+			// Locked whether or not the line is kept: a row filtered
+			// out by a WHERE is neither locked nor waited for.
+			lock = " FOR SHARE OF p, b"
+			at = "CAST(" + at + " AS timestamptz)"
+			h = "CAST(" + h + " AS boolean)"
+		}
+		rows := `SELECT u.id AS id, u.project_id AS project_id,
+    CASE WHEN ` + onPortal + ` THEN 'UPSERT' ELSE 'REMOVE' END AS kind,
+    CASE WHEN ` + onPortal + ` OR (` + h + ` AND p.published) THEN 1 ELSE 0 END AS keep
+  FROM units u JOIN projects p ON p.id = u.project_id JOIN buildings b ON b.id = u.building_id
+  WHERE u.id IN (` + a.list(chunk) + `)` + lock
+		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT id, project_id, kind, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
+		if pg {
+			// Materialized: its rows are locked, and a row whose project
+			// changed meanwhile read again once locked, before the filter
+			// (which, pushed into an inlined subquery, would drop the row
+			// on the project's old version, unlocked).
+			q = `WITH x AS MATERIALIZED (` + rows + `)
+INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1`
+		}
+		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
+			return fmt.Errorf("listing: log units: %w", err)
+		}
+	}
+	return nil
+}
+
+// logRemoved writes a REMOVE for each of units ids on the portals now.
+func logRemoved(ctx context.Context, c *ent.Client, ids []pulid.ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return insertLines(ctx, c, "u.id", ids, "'REMOVE'", onPortal)
+}
+
+// insertLines writes a line of the given kind (an SQL expression on units u
+// and projects p) for each unit whose column is one of ids and that meets
+// cond.
+func insertLines(ctx context.Context, c *ent.Client, column string, ids []pulid.ID, kind, cond string) error {
+	pg := c.Dialect() == dialect.Postgres
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), chunkSize)]
+		ids = ids[len(chunk):]
+		a := args{pg: pg}
+		at := a.add(clock.Now(ctx))
+		if pg {
+			at = "CAST(" + at + " AS timestamptz)"
+		}
+		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT u.id, u.project_id, ` + kind + `, ` + at + `
+FROM units u JOIN projects p ON p.id = u.project_id
+WHERE ` + column + ` IN (` + a.list(chunk) + `) AND ` + cond
+		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
+			return fmt.Errorf("listing: log units: %w", err)
+		}
+	}
+	return nil
+}
+
+// chunkSize bounds the ids of one statement (SQLite's and PostgreSQL's
+// limits on bind parameters: GOTCHAS.md 21).
+const chunkSize = 500
+
+// args collects the bind parameters of a statement written by hand.
+type args struct {
+	pg   bool
+	vals []any
+}
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	if t, ok := v.(time.Time); ok {
+		v = t.UTC()
+	}
+	a.vals = append(a.vals, v)
+	if a.pg {
+		return fmt.Sprintf("$%d", len(a.vals))
+	}
+	return "?"
+}
+
+// list appends ids and returns their placeholders, comma-separated.
+func (a *args) list(ids []pulid.ID) string {
+	ps := make([]string, len(ids))
+	for i, id := range ids {
+		ps[i] = a.add(string(id))
+	}
+	return strings.Join(ps, ", ")
+}
