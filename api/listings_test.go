@@ -23,8 +23,10 @@ import (
 // portal returns a caller with a new portal key, limited to projects if any.
 func portal(t testing.TB, env *apitest.Env, projects ...pulid.ID) *apitest.Caller {
 	t.Helper()
-	limit := 100000
-	k, err := account.CreateAPIKey(apitest.System(), env.Client, account.NewAPIKey{Name: "portal", RateLimitPerMinute: &limit})
+	// A generous request limit and query-cost budget: the tests poll hard.
+	limit, budget, restore := 100000, 1_000_000, 100_000
+	k, err := account.CreateAPIKey(apitest.System(), env.Client, account.NewAPIKey{Name: "portal", RateLimitPerMinute: &limit,
+		CostBudget: &budget, CostRestoreRate: &restore})
 	if err != nil {
 		t.Fatal(err)
 	}
