@@ -203,8 +203,9 @@ func TestListingChangesRetention(t *testing.T) {
 		t.Fatalf("prune at 40 days removed %d (%v), want the old lines", n, err)
 	}
 	_, res := changesAfter(t, c, start.ListingChanges.Head, 10)
-	if len(res.Errors) != 1 || res.Errors[0].Code() != "RESYNC_REQUIRED" {
-		t.Fatalf("a cursor before the pruned lines answered %s; want RESYNC_REQUIRED", res.Body)
+	if len(res.Errors) != 1 || res.Errors[0].Code() != "BAD_USER_INPUT" || res.Errors[0].Extensions["field"] != "after" ||
+		res.Errors[0].Extensions["reason"] != "RESYNC_REQUIRED" {
+		t.Fatalf("a cursor before the pruned lines answered %s; want BAD_USER_INPUT on after, reason RESYNC_REQUIRED", res.Body)
 	}
 	got, _ := lines(t, env, c, mid.ListingChanges.Head)
 	if len(got) != 1 {

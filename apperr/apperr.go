@@ -21,10 +21,13 @@ const (
 	RateLimited     Code = "RATE_LIMITED"
 	Unavailable     Code = "UNAVAILABLE"
 	Internal        Code = "INTERNAL"
-	// ResyncRequired answers a listingChanges cursor older than the oldest
-	// change kept: the portal copies listings again.
-	ResyncRequired Code = "RESYNC_REQUIRED"
 )
+
+// ReasonResyncRequired is extensions.reason of a listingChanges cursor older
+// than the oldest change kept (code BAD_USER_INPUT, field after): the portal
+// copies listings again. The codes are SPEC.md's fixed list; a reason tells
+// a client what to do where a code alone does not.
+const ReasonResyncRequired = "RESYNC_REQUIRED"
 
 // Error is an error meant for the client.
 type Error struct {
@@ -32,6 +35,9 @@ type Error struct {
 	Message string
 	// Field names the offending input field, e.g. "projectId" or "input.phone".
 	Field string
+	// Reason, when set, is sent as extensions.reason: what the client
+	// should do, in words a program can switch on.
+	Reason string
 }
 
 func (e *Error) Error() string {

@@ -31,6 +31,10 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		code, msg, field := classify(err, gqlErr)
+		var reason string
+		if e, ok := apperr.As(err); ok {
+			reason = e.Reason
+		}
 		if arg, ok := badArgument(ctx, err, gqlErr.Path); ok && code == apperr.Internal {
 			code, msg, field = apperr.BadUserInput, "malformed "+arg, arg
 		}
@@ -47,6 +51,9 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if field != "" {
 			out.Extensions["field"] = field
+		}
+		if reason != "" {
+			out.Extensions["reason"] = reason
 		}
 		return out
 	}

@@ -127,8 +127,8 @@ func DecodeCursor(s string) (int64, error) {
 // ErrResync answers a cursor older than the oldest line kept: the changes
 // after it are gone, and the portal copies listings again (taking the head
 // cursor first).
-var ErrResync = apperr.New(apperr.ResyncRequired,
-	"the changes after this cursor are no longer kept (at least %d days are): copy listings again, starting from listingChanges' head", int(Retention.Hours()/24))
+var ErrResync = &apperr.Error{Code: apperr.BadUserInput, Field: "after", Reason: apperr.ReasonResyncRequired,
+	Message: fmt.Sprintf("the changes after this cursor are no longer kept (at least %d days are): copy listings again, starting from listingChanges' head", int(Retention.Hours()/24))}
 
 // ReadChanges returns the lines after cursor after that the viewer may
 // read (a portal those of its key's projects, staff those of their
