@@ -29,6 +29,7 @@ import (
 	"estatecrm/live"
 	"estatecrm/metrics"
 	"estatecrm/storage"
+	"estatecrm/webhook"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -58,6 +59,8 @@ type Config struct {
 	// gridCache); 0 means DefaultGridCacheBytes, a negative value keeps none.
 	// Answers are kept only when Deps.Hub is installed on Deps.Client.
 	GridCacheBytes int
+	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
+	WebhookHosts webhook.Allowlist
 }
 
 // Deps are the services the handler uses.
@@ -130,7 +133,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv := handler.New(graph.NewSchema(graph.Deps{
 		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
 		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
-		PhotoURL: links.url, Logger: deps.Logger,
+		PhotoURL: links.url, Logger: deps.Logger, WebhookHosts: cfg.WebhookHosts,
 	}))
 	srv.AddTransport(transport.Options{})
 	// GraphQL over HTTP's status codes: guard.Execute.

@@ -23,6 +23,7 @@ import (
 	"estatecrm/live"
 	"estatecrm/rule"
 	"estatecrm/sales"
+	"estatecrm/webhook"
 )
 
 //go:generate go run ./gen
@@ -49,6 +50,8 @@ type Deps struct {
 	// Logger reports what fails after a request was answered (a record
 	// written once its transaction ended); nil means slog.Default().
 	Logger *slog.Logger
+	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
+	WebhookHosts webhook.Allowlist
 }
 
 // Resolver is the resolver root.
@@ -62,6 +65,7 @@ type Resolver struct {
 	desk     *aftersales.Desk
 	photoURL func(pulid.ID) string
 	logger   *slog.Logger
+	webhooks webhook.Allowlist
 }
 
 // NewSchema returns the executable schema.
@@ -90,7 +94,7 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	}
 	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
-		desk: d.Desk, photoURL: d.PhotoURL, logger: d.Logger,
+		desk: d.Desk, photoURL: d.PhotoURL, logger: d.Logger, webhooks: d.WebhookHosts,
 		now: func() time.Time { return now().UTC() },
 	}})}
 }

@@ -65,6 +65,10 @@ type DealPayload struct {
 	Deal *ent.Deal `json:"deal"`
 }
 
+type DeleteWebhookEndpointPayload struct {
+	DeletedID pulid.ID `json:"deletedId"`
+}
+
 type DeliverUnitInput struct {
 	UnitID pulid.ID `json:"unitId"`
 }
@@ -224,6 +228,10 @@ type UserPayload struct {
 
 type VisitPayload struct {
 	Visit *ent.Visit `json:"visit"`
+}
+
+type WebhookDeliveryPayload struct {
+	WebhookDelivery *ent.WebhookDelivery `json:"webhookDelivery"`
 }
 
 type WithdrawUnitInput struct {
