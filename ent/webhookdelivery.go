@@ -41,7 +41,7 @@ type WebhookDelivery struct {
 	LastError *string `json:"last_error,omitempty"`
 	// when the worker may send it next (PENDING)
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
-	// after a failure past this, the delivery is FAILED
+	// after a failure past this, the delivery is FAILED: its first attempt and webhook.Window
 	GiveUpAt time.Time `json:"give_up_at,omitempty"`
 	// DeliveredAt holds the value of the "delivered_at" field.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`

@@ -18,19 +18,19 @@ package webhook
 import (
 	"context"
 	"crypto/rand"
-	stdsql "database/sql"
 	"encoding/base64"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/clock"
 	"estatecrm/ent"
 	"estatecrm/ent/apikey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/webhookdelivery"
 	"estatecrm/ent/webhookendpoint"
@@ -146,18 +146,27 @@ func checkKey(ctx context.Context, client *ent.Client, id pulid.ID) error {
 	return nil
 }
 
-// headSeq is the newest number of the change log: a new endpoint follows
-// from there.
+// headSeq is where a new endpoint starts following the change log: after
+// every change visible now, numbered or not. The sequencer numbers lines
+// in insertion order after the largest number, so the k lines still
+// unnumbered get numbers from top+1 on, or larger when lines of
+// transactions in flight get numbers among them: MAX(seq) + COUNT(unnumbered)
+// is at most the largest number they will get, and every later change's
+// is larger. Both read in one statement (one snapshot): an earlier change
+// may be sent once, a later one is never skipped.
 func headSeq(ctx context.Context, client *ent.Client) (int64, error) {
 	var rows []struct {
-		Top stdsql.NullInt64 `json:"top"`
+		Head int64 `json:"head"`
 	}
-	err := client.ListingChange.Query().Where(listingchange.SeqNotNil()).
-		Aggregate(ent.As(ent.Max(listingchange.FieldSeq), "top")).Scan(auth.SystemContext(ctx), &rows)
-	if err != nil || len(rows) == 0 {
+	err := client.ListingChange.Query().Limit(1).Modify(func(s *sql.Selector) {
+		s.Select()
+		s.AppendSelectExprAs(sql.Raw(`(SELECT COALESCE(MAX(seq), 0) FROM listing_changes) +
+  (SELECT COUNT(*) FROM listing_changes WHERE seq IS NULL)`), "head")
+	}).Scan(auth.SystemContext(ctx), &rows)
+	if err != nil || len(rows) == 0 { // none: an empty log
 		return 0, err
 	}
-	return rows[0].Top.Int64, nil
+	return rows[0].Head, nil
 }
 
 // NewSecret is a Standard Webhooks secret: whsec_ and 32 random bytes in base64.

@@ -181,7 +181,7 @@ func (w *Worker) fill(ctx context.Context, e *ent.WebhookEndpoint) (int, error) 
 	if err != nil || len(changes) == 0 {
 		return 0, err
 	}
-	now := w.Now().UTC()
+	now := w.now()
 	last := *changes[len(changes)-1].Seq
 	tx, err := w.Client.Tx(ctx)
 	if err != nil {
@@ -213,7 +213,7 @@ func (w *Worker) fill(ctx context.Context, e *ent.WebhookEndpoint) (int, error) 
 func (w *Worker) Send(ctx context.Context) (int, error) {
 	w.init()
 	ctx = auth.SystemContext(ctx)
-	now := w.Now().UTC()
+	now := w.now()
 	ids, err := w.Client.WebhookDelivery.Query().
 		Where(webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.NextAttemptAtLTE(now),
 			webhookdelivery.HasEndpointWith(webhookendpoint.Enabled(true),
@@ -256,7 +256,7 @@ func (w *Worker) Send(ctx context.Context) (int, error) {
 
 // claim takes the endpoint's lease if it is free or expired.
 func (w *Worker) claim(ctx context.Context, id pulid.ID) (bool, error) {
-	now := w.Now().UTC()
+	now := w.now()
 	n, err := w.Client.WebhookEndpoint.Update().
 		Where(webhookendpoint.ID(id), webhookendpoint.Enabled(true),
 			webhookendpoint.Or(webhookendpoint.LeaseUntilIsNil(), webhookendpoint.LeaseUntilLTE(now))).
@@ -270,6 +270,10 @@ func (w *Worker) release(ctx context.Context, id pulid.ID) error {
 		Where(webhookendpoint.ID(id), webhookendpoint.LeaseOwner(w.owner)).
 		ClearLeaseOwner().ClearLeaseUntil().Exec(ctx)
 }
+
+// now is the worker's clock to the microsecond, as PostgreSQL keeps time
+// (it rounds): a time written and read back compares equal.
+func (w *Worker) now() time.Time { return w.Now().UTC().Truncate(time.Microsecond) }
 
 var errLostLease = errors.New("webhook: lease lost")
 
@@ -293,7 +297,7 @@ func (w *Worker) sendEndpoint(ctx context.Context, id pulid.ID) (int, error) {
 		if err != nil {
 			return sent, err
 		}
-		if d.NextAttemptAt.After(w.Now()) {
+		if d.NextAttemptAt.After(w.now()) {
 			return sent, nil // the head waits for its retry; so do the rest
 		}
 		errText := w.attempt(ctx, e, d)
@@ -333,7 +337,7 @@ const EventType = "listing.changed"
 // attempt POSTs the delivery and returns "" on a 2xx answer, otherwise what
 // went wrong (a status, or the network error without the URL).
 func (w *Worker) attempt(ctx context.Context, e *ent.WebhookEndpoint, d *ent.WebhookDelivery) string {
-	now := w.Now().UTC()
+	now := w.now()
 	body, err := json.Marshal(Payload{Type: EventType, Timestamp: now.Truncate(time.Second),
 		Data: Data{Sequence: d.Seq, ListingID: d.ListingID, Kind: d.Kind.String(), At: d.At.UTC()}})
 	if err != nil {
@@ -412,7 +416,7 @@ func Backoff(attempt int) time.Duration {
 // the worker's (renewing it); it reports whether the delivery is done
 // (SUCCEEDED or FAILED), so the next one may go.
 func (w *Worker) record(ctx context.Context, e *ent.WebhookEndpoint, d *ent.WebhookDelivery, errText string) (bool, error) {
-	now := w.Now().UTC()
+	now := w.now()
 	tx, err := w.Client.Tx(ctx)
 	if err != nil {
 		return false, err
@@ -428,11 +432,16 @@ func (w *Worker) record(ctx context.Context, e *ent.WebhookEndpoint, d *ent.Webh
 		return false, err
 	}
 	u := tx.WebhookDelivery.UpdateOneID(d.ID).SetAttempts(d.Attempts + 1)
+	giveUp := d.GiveUpAt
+	if d.Attempts == 0 { // the window starts with the first attempt, not while queued
+		giveUp = now.Add(Window)
+		u.SetGiveUpAt(giveUp)
+	}
 	done := true
 	switch {
 	case errText == "":
 		u.SetStatus(webhookdelivery.StatusSUCCEEDED).SetDeliveredAt(now).ClearLastError()
-	case !now.Before(d.GiveUpAt):
+	case !now.Before(giveUp):
 		u.SetStatus(webhookdelivery.StatusFAILED).SetLastError(errText)
 	default:
 		b := Backoff(d.Attempts + 1)

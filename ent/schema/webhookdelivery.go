@@ -36,7 +36,7 @@ func (WebhookDelivery) Fields() []ent.Field {
 		field.String("last_error").Optional().Nillable().MaxLen(500).
 			Comment("what the last failed attempt got (a status, a network error), never a secret"),
 		field.Time("next_attempt_at").Comment("when the worker may send it next (PENDING)"),
-		field.Time("give_up_at").Comment("after a failure past this, the delivery is FAILED"),
+		field.Time("give_up_at").Comment("after a failure past this, the delivery is FAILED: its first attempt and webhook.Window"),
 		field.Time("delivered_at").Optional().Nillable(),
 	}
 }
