@@ -108,14 +108,23 @@ func (w *Worker) init() {
 	})
 }
 
-// Run runs rounds every Poll until ctx ends.
+// Run runs rounds every Poll (at once again after one that sent
+// something) until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
 	for {
-		if _, err := w.Round(ctx); err != nil && ctx.Err() == nil {
-			w.Logger.Warn("webhook deliveries", "err", err.Error())
+		// Rounds follow one another while they find work (a claim sends at
+		// most sendBatch), then pause.
+		for {
+			n, err := w.Round(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.Logger.Warn("webhook deliveries", "err", err.Error())
+			}
+			if n == 0 || err != nil || ctx.Err() != nil {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
