@@ -241,6 +241,31 @@ func TestWebhookSignedDelivery(t *testing.T) {
 			t.Errorf("delivery %d in the log: %+v, want SUCCEEDED once as %s", i, d, h.ID)
 		}
 	}
+	// The log pages newest first; a status filters it.
+	page := func(vars map[string]any) (ids []pulid.ID, more bool) {
+		res := env.Query(t, `query($id: ID!, $after: ID, $status: WebhookDeliveryStatus) {
+		  webhookDeliveries(endpointId: $id, first: 2, after: $after, status: $status) { hasNextPage nodes { id } } }`, vars)
+		var out struct {
+			WebhookDeliveries struct {
+				HasNextPage bool
+				Nodes       []struct{ ID pulid.ID }
+			}
+		}
+		res.Decode(t, &out)
+		for _, n := range out.WebhookDeliveries.Nodes {
+			ids = append(ids, n.ID)
+		}
+		return ids, out.WebhookDeliveries.HasNextPage
+	}
+	if ids, more := page(map[string]any{"id": id}); fmt.Sprint(ids) != fmt.Sprint([]pulid.ID{log[2].ID, log[1].ID}) || !more {
+		t.Fatalf("first page %v %v", ids, more)
+	}
+	if ids, more := page(map[string]any{"id": id, "after": log[1].ID}); fmt.Sprint(ids) != fmt.Sprint([]pulid.ID{log[0].ID}) || more {
+		t.Fatalf("second page %v %v", ids, more)
+	}
+	if ids, _ := page(map[string]any{"id": id, "status": "FAILED"}); len(ids) != 0 {
+		t.Fatalf("FAILED deliveries %v", ids)
+	}
 	// Tampering is detected: a body changed in transit does not verify.
 	bad := got[0]
 	bad.Body = []byte(strings.Replace(string(bad.Body), "UPSERT", "REMOVE", 1))
@@ -552,5 +577,72 @@ func TestWebhookSeveralWorkers(t *testing.T) {
 	}
 	if e := env.Client.WebhookEndpoint.Query().Where(webhookendpoint.ID(id)).OnlyX(apitest.System()); e.LeaseOwner != nil {
 		t.Fatalf("a stopped worker left its lease: %v", *e.LeaseOwner)
+	}
+}
+
+// TestWebhookLeaseAndPause: an endpoint whose lease a worker that died still
+// holds is sent to by another once the lease expires, not before; a
+// disabled endpoint receives nothing until enabled again, then every change
+// it missed; a failed attempt's error says what went wrong without the URL
+// (which may carry a token); deleting an endpoint removes its log.
+func TestWebhookLeaseAndPause(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "江南·里", 1, 1, 2)
+	us := unitsOf(env, p)
+	rcv := newReceiver(t, 0)
+	id, _ := newEndpoint(t, env, rcv.srv.URL, nil)
+	t0 := time.Now().UTC().Truncate(time.Second)
+	clk := &hookClock{now: t0}
+	env.Now = clk.Now
+	w := hookWorker(env.Client, clk)
+	ctx := apitest.System()
+
+	env.Client.WebhookEndpoint.UpdateOneID(id).SetLeaseOwner("dead").SetLeaseUntil(t0.Add(time.Minute)).ExecX(ctx)
+	reprice(t, env, us[0])
+	if n := round(t, w); n != 0 || len(rcv.requests()) != 0 {
+		t.Fatalf("sent %d while another worker's lease runs", n)
+	}
+	clk.Set(t0.Add(time.Minute))
+	if n := round(t, w); n != 1 || len(rcv.requests()) != 1 {
+		t.Fatalf("sent %d once the lease expired, want 1", n)
+	}
+
+	res := env.Query(t, `mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, enabled: false}) { webhookEndpoint { enabled } } }`, map[string]any{"id": id})
+	if !strings.Contains(string(res.Body), `"enabled":false`) {
+		t.Fatalf("disable: %s", res.Body)
+	}
+	reprice(t, env, us[1], us[0])
+	if n := round(t, w); n != 0 || len(rcv.requests()) != 1 {
+		t.Fatalf("a disabled endpoint was sent %d", n)
+	}
+	env.Query(t, `mutation($id: ID!) { updateWebhookEndpoint(input: {id: $id, enabled: true}) { webhookEndpoint { enabled } } }`, map[string]any{"id": id})
+	if n := round(t, w); n != 2 {
+		t.Fatalf("enabled again: sent %d, want the 2 changes it missed", n)
+	}
+
+	// A receiver that is gone: the error is the network's, without the URL.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	url := gone.URL + "/hook?token=s3cr3t-t0k3n"
+	gone.Close()
+	gid, _ := newEndpoint(t, env, url, nil)
+	reprice(t, env, us[1])
+	round(t, w)
+	d := deliveries(t, env, gid)
+	if len(d) != 1 || d[0].Status != "PENDING" || d[0].LastError == nil || *d[0].LastError == "" ||
+		strings.Contains(*d[0].LastError, "t0k3n") || strings.Contains(*d[0].LastError, "/hook") {
+		t.Fatalf("a failed attempt's log: %+v", d)
+	}
+	t.Logf("lastError: %s", *d[0].LastError)
+
+	res = env.Query(t, `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId } }`, map[string]any{"id": gid})
+	if !strings.Contains(string(res.Body), string(gid)) {
+		t.Fatalf("delete: %s", res.Body)
+	}
+	if n := env.Client.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(gid)).CountX(ctx); n != 0 {
+		t.Fatalf("%d deliveries of a deleted endpoint left", n)
+	}
+	res = env.Query(t, `query($id: ID!) { webhookDeliveries(endpointId: $id) { hasNextPage } }`, map[string]any{"id": gid})
+	if e := res.OnlyError(t); e.Code() != "NOT_FOUND" {
+		t.Fatalf("the log of a deleted endpoint: %s", res.Body)
 	}
 }
