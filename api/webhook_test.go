@@ -634,6 +634,16 @@ func TestWebhookLeaseAndPause(t *testing.T) {
 	}
 	t.Logf("lastError: %s", *d[0].LastError)
 
+	// Pruning keeps pending deliveries and those done within Retention.
+	if n, err := webhook.Prune(ctx, env.Client, clk.Now().Add(webhook.Retention-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) within retention", n, err)
+	}
+	if n, err := webhook.Prune(ctx, env.Client, time.Now().Add(webhook.Retention+time.Hour)); err != nil || n != 4 {
+		t.Fatalf("pruned %d (%v) after retention, want the 4 succeeded", n, err)
+	}
+	if n := env.Client.WebhookDelivery.Query().Where(webhookdelivery.EndpointID(gid)).CountX(ctx); n != 1 {
+		t.Fatalf("pruning took a pending delivery")
+	}
 	res = env.Query(t, `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId } }`, map[string]any{"id": gid})
 	if !strings.Contains(string(res.Body), string(gid)) {
 		t.Fatalf("delete: %s", res.Body)

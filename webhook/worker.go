@@ -109,12 +109,19 @@ func (w *Worker) init() {
 }
 
 // Run runs rounds every Poll (at once again after one that sent
-// something) until ctx ends.
+// something), and prunes the log hourly, until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := w.now(); now.Sub(pruned) >= time.Hour {
+			if _, err := Prune(auth.SystemContext(ctx), w.Client, now); err != nil && ctx.Err() == nil {
+				w.Logger.Warn("pruning webhook deliveries", "err", err.Error())
+			}
+			pruned = now
+		}
 		// Rounds follow one another while they find work (a claim sends at
 		// most sendBatch), then pause.
 		for {
@@ -132,6 +139,18 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// Retention is how long the log keeps a delivery once it succeeded or
+// failed, as long as the change log keeps its change.
+const Retention = listing.Retention
+
+// Prune removes the deliveries done (SUCCEEDED or FAILED) more than
+// Retention before now; pending ones stay, whatever their age.
+func Prune(ctx context.Context, client *ent.Client, now time.Time) (int, error) {
+	return client.WebhookDelivery.Delete().
+		Where(webhookdelivery.StatusNEQ(webhookdelivery.StatusPENDING), webhookdelivery.UpdatedAtLT(now.Add(-Retention))).
+		Exec(ctx)
 }
 
 // Round fills the outbox (Fill) and sends what is due (Send); it returns
