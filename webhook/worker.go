@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/listingchange"
@@ -243,7 +245,7 @@ func (w *Worker) Send(ctx context.Context) (int, error) {
 	ctx = auth.SystemContext(ctx)
 	now := w.now()
 	ids, err := w.Client.WebhookDelivery.Query().
-		Where(webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.NextAttemptAtLTE(now),
+		Where(webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.NextAttemptAtLTE(now), head,
 			webhookdelivery.HasEndpointWith(webhookendpoint.Enabled(true),
 				webhookendpoint.Or(webhookendpoint.LeaseUntilIsNil(), webhookendpoint.LeaseUntilLTE(now)))).
 		Unique(true).Select(webhookdelivery.FieldEndpointID).Strings(ctx)
@@ -280,6 +282,18 @@ func (w *Worker) Send(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return total, first
+}
+
+// head keeps the first pending delivery of each endpoint: an endpoint
+// whose first one waits for its retry is not claimed for the later ones,
+// which wait behind it (index endpoint_id, status, seq).
+func head(s *sql.Selector) {
+	older := sql.Table(webhookdelivery.Table).As("older")
+	s.Where(sql.NotExists(sql.Select(older.C(webhookdelivery.FieldID)).From(older).Where(sql.And(
+		sql.ColumnsEQ(older.C(webhookdelivery.FieldEndpointID), s.C(webhookdelivery.FieldEndpointID)),
+		sql.EQ(older.C(webhookdelivery.FieldStatus), webhookdelivery.StatusPENDING.String()),
+		sql.ColumnsLT(older.C(webhookdelivery.FieldSeq), s.C(webhookdelivery.FieldSeq)),
+	))))
 }
 
 // claim takes the endpoint's lease if it is free or expired.
