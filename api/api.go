@@ -31,6 +31,7 @@ import (
 	"estatecrm/media"
 	"estatecrm/metrics"
 	"estatecrm/storage"
+	"estatecrm/webhook"
 )
 
 // Config is what the HTTP layer needs to know.
@@ -60,6 +61,8 @@ type Config struct {
 	// gridCache); 0 means DefaultGridCacheBytes, a negative value keeps none.
 	// Answers are kept only when Deps.Hub is installed on Deps.Client.
 	GridCacheBytes int
+	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
+	WebhookHosts webhook.Allowlist
 }
 
 // Deps are the services the handler uses.
@@ -137,7 +140,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv := handler.New(graph.NewSchema(graph.Deps{
 		Client: deps.Client, Sessions: deps.Sessions, Now: deps.Now, Zone: deps.Zone, Hub: deps.Hub,
 		Desk:     &aftersales.Desk{SLA: deps.SLA, Photos: deps.Photos, Hub: deps.Hub},
-		PhotoURL: links.url, Logger: deps.Logger,
+		PhotoURL: links.url, Logger: deps.Logger, WebhookHosts: cfg.WebhookHosts,
 		Media: &media.Library{Store: deps.Photos},
 	}))
 	srv.AddTransport(transport.Options{})

@@ -26,6 +26,8 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
+	"estatecrm/ent/webhookdelivery"
+	"estatecrm/ent/webhookendpoint"
 	"fmt"
 	"reflect"
 	"sync"
@@ -114,6 +116,8 @@ func checkColumn(t, c string) error {
 			unit.Table:             unit.ValidColumn,
 			user.Table:             user.ValidColumn,
 			visit.Table:            visit.ValidColumn,
+			webhookdelivery.Table:  webhookdelivery.ValidColumn,
+			webhookendpoint.Table:  webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

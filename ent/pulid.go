@@ -25,6 +25,8 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
+	"estatecrm/ent/webhookdelivery"
+	"estatecrm/ent/webhookendpoint"
 )
 
 // prefixTable maps ID prefixes to table names.
@@ -48,6 +50,8 @@ var prefixTable = map[string]string{
 	"UN": unit.Table,
 	"US": user.Table,
 	"VS": visit.Table,
+	"WD": webhookdelivery.Table,
+	"WE": webhookendpoint.Table,
 }
 
 // tablePrefix maps table names to ID prefixes.
@@ -71,6 +75,8 @@ var tablePrefix = map[string]string{
 	unit.Table:             "UN",
 	user.Table:             "US",
 	visit.Table:            "VS",
+	webhookdelivery.Table:  "WD",
+	webhookendpoint.Table:  "WE",
 }
 
 // ErrInvalidID is returned for an ID that is malformed or of no known type.

@@ -24,6 +24,7 @@ import (
 	"estatecrm/media"
 	"estatecrm/rule"
 	"estatecrm/sales"
+	"estatecrm/webhook"
 )
 
 //go:generate go run ./gen
@@ -53,6 +54,8 @@ type Deps struct {
 	// Logger reports what fails after a request was answered (a record
 	// written once its transaction ended); nil means slog.Default().
 	Logger *slog.Logger
+	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
+	WebhookHosts webhook.Allowlist
 }
 
 // Resolver is the resolver root.
@@ -67,6 +70,7 @@ type Resolver struct {
 	photoURL func(pulid.ID) string
 	media    *media.Library
 	logger   *slog.Logger
+	webhooks webhook.Allowlist
 }
 
 // NewSchema returns the executable schema.
@@ -95,7 +99,7 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	}
 	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
-		desk: d.Desk, photoURL: d.PhotoURL, media: d.Media, logger: d.Logger,
+		desk: d.Desk, photoURL: d.PhotoURL, media: d.Media, logger: d.Logger, webhooks: d.WebhookHosts,
 		now: func() time.Time { return now().UTC() },
 	}})}
 }

@@ -14,6 +14,7 @@ import (
 	"estatecrm/aftersales"
 	"estatecrm/api"
 	"estatecrm/throttle"
+	"estatecrm/webhook"
 )
 
 // Config is every setting of the server, from environment variables with
@@ -63,6 +64,10 @@ type Config struct {
 	PasswordHashConcurrency int
 	// CORSOrigins are the browser origins that may call the API; none by default.
 	CORSOrigins []string
+	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
+	WebhookHosts webhook.Allowlist
+	// WebhookPoll is the pause between two rounds of the webhook worker.
+	WebhookPoll time.Duration
 	// MetricsAddr is where Prometheus metrics are served: "" on the main
 	// listener at /metrics, MetricsOff nowhere (and none are kept), an
 	// address on a listener of their own.
@@ -145,11 +150,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
 		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
+	webhookHosts := fs.String("webhook-allowed-hosts", env.str("WEBHOOK_ALLOWED_HOSTS", ""), "hosts webhook endpoints may point to, comma-separated; *.example.com for its subdomains; empty: none (WEBHOOK_ALLOWED_HOSTS)")
+	fs.DurationVar(&cfg.WebhookPoll, "webhook-poll", env.duration("WEBHOOK_POLL", webhook.DefaultPoll), "pause between two rounds of the webhook delivery worker (WEBHOOK_POLL)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if err := env.err; err != nil {
 		return cfg, err
+	}
+	cfg.WebhookHosts = webhook.ParseAllowlist(*webhookHosts)
+	if cfg.WebhookPoll <= 0 {
+		return cfg, fmt.Errorf("webhook poll %s: want a positive duration", cfg.WebhookPoll)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", *level)

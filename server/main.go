@@ -32,6 +32,7 @@ import (
 	"estatecrm/sales"
 	"estatecrm/seed"
 	"estatecrm/storage"
+	"estatecrm/webhook"
 )
 
 func main() {
@@ -142,6 +143,9 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	hub.Install(client)
 	go sweepHolds(ctx, client, logger)
 	go pruneListingChanges(ctx, client, logger)
+	// Webhooks: every process runs a worker; each endpoint is sent to by
+	// one at a time (a lease on its row, see webhook.Worker).
+	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger}).Run(ctx)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -172,6 +176,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		UploadDir:      cfg.UploadDir,
 		Limits:         api.RequestLimits{PerUser: cfg.UserRateLimit, PerAddress: cfg.AnonymousRateLimit, Proxies: cfg.TrustedProxies},
 		CORSOrigins:    cfg.CORSOrigins,
+		WebhookHosts:   cfg.WebhookHosts,
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,

@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/live"
 	"estatecrm/storage"
+	"estatecrm/webhook"
 )
 
 // Env is one test's server.
@@ -121,6 +122,8 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		// Sockets ask often; the answers come from the Revocations cache,
 		// whose TTL runs on the test's clock.
 		SocketRecheck: 50 * time.Millisecond,
+		// Webhook receivers are the tests' own httptest servers.
+		WebhookHosts: webhook.Allowlist{"127.0.0.1"},
 	}, api.Deps{
 		Client:   client,
 		DB:       db.SQL,

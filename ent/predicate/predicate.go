@@ -68,3 +68,9 @@ type User func(*sql.Selector)
 
 // Visit is the predicate function for visit builders.
 type Visit func(*sql.Selector)
+
+// WebhookDelivery is the predicate function for webhookdelivery builders.
+type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)

@@ -74,6 +74,10 @@ type DeleteMediaPayload struct {
 	DeletedID pulid.ID `json:"deletedId"`
 }
 
+type DeleteWebhookEndpointPayload struct {
+	DeletedID pulid.ID `json:"deletedId"`
+}
+
 type DeliverUnitInput struct {
 	UnitID pulid.ID `json:"unitId"`
 }
@@ -237,6 +241,10 @@ type UserPayload struct {
 
 type VisitPayload struct {
 	Visit *ent.Visit `json:"visit"`
+}
+
+type WebhookDeliveryPayload struct {
+	WebhookDelivery *ent.WebhookDelivery `json:"webhookDelivery"`
 }
 
 type WithdrawUnitInput struct {
