@@ -95,7 +95,8 @@ func startBaseline(ctx context.Context, dbURL string, secret []byte, conns int) 
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /listings", b.listings)
+	mux.HandleFunc("POST /listings", b.listings("units"))
+	mux.HandleFunc("POST /feed", b.listings("listings"))
 	mux.HandleFunc("POST /customers", b.customersByPhone)
 	b.srv = &http.Server{Handler: http.MaxBytesHandler(mux, 1<<20), ReadHeaderTimeout: 10 * time.Second}
 	b.url = "http://" + ln.Addr().String()
@@ -151,8 +152,14 @@ type connection[T any] struct {
 
 // listings answers like
 // units(first: 20, where: {projectID, status: AVAILABLE, listPriceGTE, listPriceLTE}, orderBy: LIST_PRICE)
-// { edges { node { id number floor bedrooms grossArea listPrice project { name } } } }.
-func (b *baseline) listings(w http.ResponseWriter, r *http.Request) {
+// { edges { node { id number floor bedrooms grossArea listPrice project { name } } } }
+// under the name field: "units", or "listings" for the portals' feed
+// (listings(where: {projectIds, standardStatus: ACTIVE, priceMin, priceMax}), the same rows).
+func (b *baseline) listings(field string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { b.listingsAs(field, w, r) }
+}
+
+func (b *baseline) listingsAs(field string, w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Variables struct {
 			P        string
@@ -220,7 +227,7 @@ func (b *baseline) listings(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid API key")
 		return
 	}
-	answer(w, map[string]any{"units": out})
+	answer(w, map[string]any{field: out})
 }
 
 type visitNode struct {

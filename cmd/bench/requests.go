@@ -22,12 +22,14 @@ import (
 // (fixed since: TestNestedOrderByOfOneObject).
 const (
 	qListings = `query($p: ID!, $min: Money!, $max: Money!) { units(first: 20, where: {projectID: $p, status: AVAILABLE, listPriceGTE: $min, listPriceLTE: $max}, orderBy: [{field: LIST_PRICE}]) { edges { node { id number floor bedrooms grossArea listPrice project { name } } } } }`
-	qPhone    = `query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone visits(first: 5, orderBy: [{field: OCCURRED_AT, direction: DESC}]) { edges { node { kind occurredAt notes } } } } } } }`
-	qGrid     = `query($p: ID!) { salesGrid(projectId: $p) { statusCounts { status count } buildings { building { name } floors { floor units { id number status bedrooms grossArea listPrice } } } } }`
-	qVisit    = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "bench"}) { visit { id } } }`
-	qHold     = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status } } }`
-	qRelease  = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id status } } }`
-	qLogin    = `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`
+	// The portals' feed: the same page of the same units, through listings.
+	qFeed    = `query($p: ID!, $min: Money!, $max: Money!) { listings(first: 20, where: {projectIds: [$p], standardStatus: [ACTIVE], priceMin: $min, priceMax: $max}, orderBy: [{field: LIST_PRICE}]) { edges { node { id number floor bedrooms grossArea listPrice project { name } } } } }`
+	qPhone   = `query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { edges { node { id name phone visits(first: 5, orderBy: [{field: OCCURRED_AT, direction: DESC}]) { edges { node { kind occurredAt notes } } } } } } }`
+	qGrid    = `query($p: ID!) { salesGrid(projectId: $p) { statusCounts { status count } buildings { building { name } floors { floor units { id number status bedrooms grossArea listPrice } } } } }`
+	qVisit   = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "bench"}) { visit { id } } }`
+	qHold    = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status } } }`
+	qRelease = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id status } } }`
+	qLogin   = `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }`
 )
 
 // The writes of the sales floor.
@@ -256,6 +258,11 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qListings, listing(f.portal)) }),
 			baseline: func(int) (json.RawMessage, error) {
 				return basePortal.Post(baseURL+"/listings", body(listing(f.portal)))
+			}},
+		{name: "listing feed (portal)", clients: o.clients,
+			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qFeed, listing(f.portal)) }),
+			baseline: func(int) (json.RawMessage, error) {
+				return basePortal.Post(baseURL+"/feed", body(listing(f.portal)))
 			}},
 		{name: "customer by phone", clients: o.clients,
 			steps: one("customers", func(int) (json.RawMessage, error) { return a.real.Raw(qPhone, suffix(int(nReal.Add(1)))) }),
