@@ -107,6 +107,9 @@ type Hub struct {
 	notify atomic.Bool
 	// grid numbers the versions of projects' sales grids (see GridVersion).
 	grid versions
+	// db is the first client Install was given: the notifications of a
+	// transaction go through it once the transaction has committed.
+	db atomic.Pointer[ent.Client]
 }
 
 // NewHub returns a hub that delivers in-process (SQLite).
@@ -195,6 +198,7 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 // every other write that changes what a sales grid shows move the grid's
 // version (see GridVersion).
 func (h *Hub) Install(client *ent.Client) {
+	h.db.CompareAndSwap(nil, client)
 	h.installGrid(client)
 	client.Unit.Use(func(next ent.Mutator) ent.Mutator {
 		return hook.UnitFunc(func(ctx context.Context, m *ent.UnitMutation) (ent.Value, error) {
@@ -271,16 +275,51 @@ func (h *Hub) announce(ctx context.Context, client *ent.Client, e message) error
 }
 
 // send sends a message when tx commits (now when tx is nil). On PostgreSQL
-// the NOTIFY rides in the transaction and reaches every process, this one
-// included, but perhaps only after the writer's response: this process moves
-// the grid version itself at commit, so that the writer reads its write.
+// the NOTIFY reaches every process, this one included, but perhaps only
+// after the writer's response: this process moves the grid version itself
+// at commit, so that the writer reads its write.
+//
+// A transaction's NOTIFY is sent after its COMMIT, in a statement of its
+// own, not inside the transaction: PostgreSQL serializes the commits of all
+// transactions that NOTIFY (an exclusive lock on the database's queue held
+// from before the commit record until its WAL flush, async.c), so NOTIFY
+// inside the writes made every unit write of every process wait in line for
+// the previous one's fsync (issue 10: holdUnit+releaseHold at 50 clients
+// spent most of its time in COMMIT waiting on that lock). The notification's
+// own transaction writes nothing worth an fsync, so it commits with
+// synchronous_commit off and holds the lock for microseconds. The cost: a
+// process that dies between its commit and its NOTIFY leaves the others
+// unaware of that one change (as a listener's reconnection already does),
+// and the notifications of two transactions on one unit may arrive in the
+// other order than their commits (each event carries At, taken after the
+// row's update, so in the order of the row's changes). When the commit
+// fails it may still have committed: the other processes hear of a grid
+// change (their caches are dropped) but subscribers hear nothing.
 func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, e message) error {
 	if h.notify.Load() {
-		b, _ := json.Marshal(e)
-		if _, err := client.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b)); err != nil {
-			return err
+		if tx == nil {
+			if err := notify(ctx, client, e); err != nil {
+				return err
+			}
+			h.changesGrid(e)
+			return nil
 		}
-		afterCommit(tx, func(error) { h.changesGrid(e) })
+		db := h.db.Load()
+		if db == nil {
+			db = client
+		}
+		afterCommit(tx, func(err error) {
+			h.changesGrid(e)
+			if err != nil {
+				switch {
+				case e.Unit != nil:
+					e = message{Grid: &GridEvent{ProjectID: e.Unit.ProjectID}}
+				case e.Grid == nil:
+					return
+				}
+			}
+			_ = notify(context.WithoutCancel(ctx), db, e)
+		})
 		return nil
 	}
 	afterCommit(tx, func(err error) {
@@ -291,6 +330,14 @@ func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, e messag
 		}
 	})
 	return nil
+}
+
+// notify sends e to every process's listener, in a transaction of its own
+// that needs no fsync.
+func notify(ctx context.Context, client *ent.Client, e message) error {
+	b, _ := json.Marshal(e)
+	_, err := client.ExecContext(ctx, "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)", channel, string(b))
+	return err
 }
 
 // afterCommit runs f with the commit's outcome once tx commits, or at once
