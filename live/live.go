@@ -305,8 +305,12 @@ func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, e messag
 			return nil
 		}
 		db := h.db.Load()
-		if db == nil {
-			db = client
+		if db == nil { // no client to send it after the commit: inside the transaction
+			if err := notify(ctx, client, e); err != nil {
+				return err
+			}
+			afterCommit(tx, func(error) { h.changesGrid(e) })
+			return nil
 		}
 		afterCommit(tx, func(err error) {
 			h.changesGrid(e)
