@@ -190,6 +190,13 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		return res.Data
 	}
 	now := time.Now().UTC()
+	// On PostgreSQL the read of the unit also locks the agent's holds
+	// (rule.SelectLockingHolds); SQLite takes its write lock by a statement.
+	// One of them is the listing change log's line (package listing).
+	holdMax := int64(4)
+	if env.DB.Dialect == "postgres" {
+		holdMax = 3
+	}
 	const hold = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt } } }`
 	for _, u := range units[:2] {
 		var out struct {
@@ -197,7 +204,7 @@ func TestTourWritesStatementCounts(t *testing.T) {
 				Unit struct{ ID, Status, HoldExpiresAt string }
 			}
 		}
-		mustUnmarshal(t, measure("holdUnit", 4, hold, map[string]any{"u": u.ID, "c": c.ID}), &out)
+		mustUnmarshal(t, measure("holdUnit", holdMax, hold, map[string]any{"u": u.ID, "c": c.ID}), &out)
 		got := out.HoldUnit.Unit
 		exp, _ := time.Parse(time.RFC3339Nano, got.HoldExpiresAt)
 		if got.ID != string(u.ID) || got.Status != "HELD" || exp.Sub(now.Add(30*time.Minute)).Abs() > 5*time.Second {
@@ -213,7 +220,7 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
 		t.Fatalf("releaseHold answered %+v", rel.ReleaseHold.Unit)
 	}
-	mustUnmarshal(t, measure("holdUnit again", 4, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
+	mustUnmarshal(t, measure("holdUnit again", holdMax, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
 
 	const call = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "回访"}) { visit { id kind } } }`
 	measure("logVisit (a call)", 3, call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})

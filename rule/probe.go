@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
@@ -209,6 +210,39 @@ func InPersonVisitBeforeOf(c *ent.Customer) (bool, error) {
 	}
 	return b.Bool, nil
 }
+
+// SelectLockingHolds makes a read of the statement it modifies take, on
+// PostgreSQL, the lock LockHolds takes (the caller's own user row, locked
+// FOR UPDATE until the transaction ends, nothing written), and reports
+// whether it did: a hold then needs no statement of its own for the lock.
+// On SQLite it does nothing and reports false (LockHolds takes the write
+// lock there). As with LockHolds, the lock is granted before the next
+// statement starts, so a count in it sees every hold the caller committed.
+func SelectLockingHolds(v *auth.Viewer, s *sql.Selector) bool {
+	if s.Dialect() != dialect.Postgres || v == nil || v.UserID == "" {
+		return false
+	}
+	u := sql.Table(user.Table)
+	lock := sql.Select(u.C(user.FieldID)).From(u).Where(sql.EQ(u.C(user.FieldID), v.UserID)).ForUpdate()
+	s.AppendSelectExprAs(sql.Exists(lock), holdsLockedColumn)
+	return true
+}
+
+// HoldsLockedOf is whether the row read with SelectLockingHolds took the
+// lock (the caller's user row exists).
+func HoldsLockedOf(value func(string) (ent.Value, error)) (bool, error) {
+	x, err := value(holdsLockedColumn)
+	if err != nil {
+		return false, err
+	}
+	var b stdsql.NullBool
+	if err := b.Scan(x); err != nil {
+		return false, err
+	}
+	return b.Bool, nil
+}
+
+const holdsLockedColumn = "holds_locked"
 
 // LockHolds serialises the holds of the calling salesperson: it touches
 // their own user row (its updated_at, nothing else), which locks it until

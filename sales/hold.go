@@ -33,7 +33,10 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	}
 	// The unit, its project's hold minutes, and whether the customer is the
 	// caller's in the unit's project, in one statement (whoever sees a unit
-	// sees its project; of the customer only that one bit comes back).
+	// sees its project; of the customer only that one bit comes back). On
+	// PostgreSQL the same statement takes the lock of the caller's holds
+	// (rule.SelectLockingHolds).
+	var locked bool
 	u, err := client.Unit.Query().Where(unit.ID(unitID)).
 		Modify(func(s *sql.Selector) {
 			p := sql.Table(project.Table)
@@ -45,6 +48,7 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 				sql.ColumnsEQ(c.C(customer.FieldProjectID), s.C(unit.FieldProjectID)),
 				sql.EQ(c.C(customer.FieldOwnerID), v.UserID)))
 			s.AppendSelectExprAs(sql.Exists(mine), customerIsCallers)
+			locked = rule.SelectLockingHolds(v, s)
 		}).Only(ctx)
 	if err != nil {
 		return nil, err
@@ -63,7 +67,15 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	// One agent's holds are taken one at a time: with the caller's own row
 	// locked, the count of their holds in the UPDATE below (a statement
 	// that starts after the lock is granted) sees every hold they committed.
-	if err := rule.LockHolds(ctx, client); err != nil {
+	if locked {
+		ok, err := rule.HoldsLockedOf(u.Value)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, apperr.New(apperr.Forbidden, "only agents and managers hold units")
+		}
+	} else if err := rule.LockHolds(ctx, client); err != nil {
 		return nil, err
 	}
 	minutes := 30
