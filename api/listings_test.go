@@ -15,6 +15,7 @@ import (
 	"estatecrm/account"
 	"estatecrm/api/apitest"
 	"estatecrm/ent"
+	entmedia "estatecrm/ent/media"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/money"
@@ -255,23 +256,42 @@ func TestListingsFiltersOrdersAndPages(t *testing.T) {
 }
 
 // TestListingsStatementsIndependentOfPageSize: a page of listings is one
-// statement (two with totalCount), whatever its size.
+// statement (two with totalCount), and one more for the listings' media,
+// whatever its size.
 func TestListingsStatementsIndependentOfPageSize(t *testing.T) {
 	env := apitest.New(t)
-	env.Project(t, "大盘", 2, 10, 4)
+	p := env.Project(t, "大盘", 2, 10, 4)
+	addMediaItem(t, env, p.ID, nil, nil, entmedia.KindPHOTO, "site")
 	c := portal(t, env)
 	c.Query(t, listingsQuery, map[string]any{"first": 1}) // the key's first use writes last_used_at
 	env.Counter.Record()
 	counts := map[int]int64{}
 	for _, n := range []int{1, 20, 100} {
 		env.Counter.Reset()
-		res := c.Query(t, `query($n: Int) { listings(first: $n) { edges { node { id project { name } building { name } listPrice status } } } }`, map[string]any{"n": n})
+		res := c.Query(t, `query($n: Int) { listings(first: $n) { edges { node { id project { name } building { name } listPrice status
+		  media { id caption url } } } } }`, map[string]any{"n": n})
 		if len(res.Errors) > 0 {
 			t.Fatal(string(res.Body), env.Log.String())
 		}
+		var out struct {
+			Listings struct {
+				Edges []struct {
+					Node struct{ Media []struct{ Caption string } }
+				}
+			}
+		}
+		res.Decode(t, &out)
+		if len(out.Listings.Edges) != min(n, 80) {
+			t.Fatalf("page of %d: %d listings", n, len(out.Listings.Edges))
+		}
+		for _, e := range out.Listings.Edges {
+			if len(e.Node.Media) != 1 || e.Node.Media[0].Caption != "site" {
+				t.Fatalf("page of %d: a listing's media %+v, want the project's photo", n, e.Node.Media)
+			}
+		}
 		counts[n] = env.Counter.Count()
 	}
-	if counts[1] != counts[100] || counts[1] > 2 {
-		t.Fatalf("statements by page size: %v; want the same for every size, at most 2 (the key, the page)", counts)
+	if counts[1] != counts[100] || counts[1] > 3 {
+		t.Fatalf("statements by page size: %v; want the same for every size, at most 3 (the key, the page, the media)", counts)
 	}
 }

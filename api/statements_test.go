@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,8 +150,9 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // hold_test.go, visit_test.go, attribution_test.go, deal_test.go). Counted:
 // the statements of the mutation and of a lean selection of its payload
 // (edges of the payload cost their own), not BEGIN and COMMIT (the
-// transaction's, which the driver sends, not ent), nor pg_notify (the live
-// event of a unit's change, on PostgreSQL only). registerCustomer new and
+// transaction's, which the driver sends, not ent); on PostgreSQL the server
+// listens, as a deployed one does, so that pg_notify (the live event of a
+// unit's change) is sent and counted. registerCustomer new and
 // claimed write one more: the line of the attribution history (issue 11).
 // Before: holdUnit 9,
 // releaseHold 4, logVisit 5 (a call), 7 (in person) and 9 (in person, 2
@@ -159,9 +162,13 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // (8 with a discount: the deal's rule read the project again), contractDeal
 // 7 (the live hook read the unit before and after, the payload the deal);
 // then holdUnit 4, now 3 (the unit, its project's hold minutes and whether
-// the customer is the caller's in one read), so 4 with pg_notify. Since
-// issue 12 every write that changes a unit adds one statement: the line of
-// the listings' change log (listing.UnitHook), in the same transaction.
+// the customer is the caller's in one read), so 4 with pg_notify. Issue 12
+// added to every write that changes a unit the line of the listings' change
+// log (listing.UnitHook), in the same transaction: holdUnit 5 with
+// pg_notify, releaseHold 4, reserveUnit 6, contractDeal 6. Now the line and
+// the NOTIFY are one statement on PostgreSQL (live.TakeNotice): holdUnit 4
+// with pg_notify, releaseHold 3, reserveUnit 5, contractDeal 5; on SQLite
+// (no NOTIFY: events are handed out in the process) the same counts.
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
@@ -170,7 +177,33 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	viewers, customers := agentsWithCustomers(t, env, p, 1)
 	agent, c := env.As(t, viewers[0]), customers[0]
 	units := env.Client.Unit.Query().AllX(apitest.System())
+	pg := env.DB.Dialect == "postgres"
+	if pg {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		if err := env.Hub.Listen(ctx, env.DB.URL); err != nil {
+			t.Fatal(err)
+		}
+	}
 	env.Counter.Record()
+	// notified checks that the unit write just measured announced its
+	// change: on PostgreSQL with one pg_notify, in the statement that
+	// writes the change log's line.
+	notified := func(name string) {
+		t.Helper()
+		var notifies []string
+		for _, s := range env.Counter.Statements() {
+			if strings.Contains(s, "pg_notify") {
+				notifies = append(notifies, s)
+			}
+		}
+		switch {
+		case !pg && len(notifies) != 0:
+			t.Fatalf("%s: pg_notify on SQLite: %q", name, notifies)
+		case pg && (len(notifies) != 1 || !strings.Contains(notifies[0], "INSERT INTO listing_changes")):
+			t.Fatalf("%s: want one pg_notify, sent with the change log's line; got %q", name, notifies)
+		}
+	}
 
 	measure := func(name string, max int64, query string, vars map[string]any) json.RawMessage {
 		t.Helper()
@@ -192,7 +225,9 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	now := time.Now().UTC()
 	// On PostgreSQL the read of the unit also locks the agent's holds
 	// (rule.SelectLockingHolds); SQLite takes its write lock by a statement.
-	// One of them is the listing change log's line (package listing).
+	// One of them is the listing change log's line (package listing); on
+	// PostgreSQL it carries the live event's pg_notify (live.TakeNotice), and
+	// the read of the unit also locks the agent's holds.
 	holdMax := int64(4)
 	if env.DB.Dialect == "postgres" {
 		holdMax = 3
@@ -205,6 +240,7 @@ func TestTourWritesStatementCounts(t *testing.T) {
 			}
 		}
 		mustUnmarshal(t, measure("holdUnit", holdMax, hold, map[string]any{"u": u.ID, "c": c.ID}), &out)
+		notified("holdUnit")
 		got := out.HoldUnit.Unit
 		exp, _ := time.Parse(time.RFC3339Nano, got.HoldExpiresAt)
 		if got.ID != string(u.ID) || got.Status != "HELD" || exp.Sub(now.Add(30*time.Minute)).Abs() > 5*time.Second {
@@ -217,10 +253,12 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		ReleaseHold struct{ Unit struct{ ID, Status string } }
 	}
 	mustUnmarshal(t, measure("releaseHold", 3, release, map[string]any{"u": units[1].ID}), &rel)
+	notified("releaseHold")
 	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
 		t.Fatalf("releaseHold answered %+v", rel.ReleaseHold.Unit)
 	}
 	mustUnmarshal(t, measure("holdUnit again", holdMax, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
+	notified("holdUnit again")
 
 	const call = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "回访"}) { visit { id kind } } }`
 	measure("logVisit (a call)", 3, call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})
@@ -290,6 +328,7 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		}
 	}
 	mustUnmarshal(t, measure("reserveUnit", 5, reserve, map[string]any{"u": units[0].ID, "c": c.ID}), &res)
+	notified("reserveUnit")
 	if res.ReserveUnit.Deal.Stage != "RESERVED" || res.ReserveUnit.Deal.Price != units[0].ListPrice.String() {
 		t.Fatalf("reserveUnit answered %+v; want RESERVED at %s", res.ReserveUnit.Deal, units[0].ListPrice)
 	}
@@ -302,6 +341,7 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		ContractDeal struct{ Deal struct{ ID, Stage string } }
 	}
 	mustUnmarshal(t, measure("contractDeal", 5, contract, map[string]any{"d": res.ReserveUnit.Deal.ID}), &con)
+	notified("contractDeal")
 	if con.ContractDeal.Deal.Stage != "CONTRACTED" {
 		t.Fatalf("contractDeal answered %+v", con.ContractDeal.Deal)
 	}

@@ -474,6 +474,7 @@ type ComplexityRoot struct {
 		ID             func(childComplexity int) int
 		ListPrice      func(childComplexity int) int
 		LivingRooms    func(childComplexity int) int
+		Media          func(childComplexity int) int
 		ModifiedAt     func(childComplexity int) int
 		NetArea        func(childComplexity int) int
 		Number         func(childComplexity int) int
@@ -2766,6 +2767,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Listing.LivingRooms(childComplexity), true
+	case "Listing.media":
+		if e.ComplexityRoot.Listing.Media == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Listing.Media(childComplexity), true
 	case "Listing.modifiedAt":
 		if e.ComplexityRoot.Listing.ModifiedAt == nil {
 			break
@@ -6127,6 +6134,8 @@ func (ec *executionContext) childFields_Listing(ctx context.Context, field graph
 		return ec.fieldContext_Listing_standardStatus(ctx, field)
 	case "modifiedAt":
 		return ec.fieldContext_Listing_modifiedAt(ctx, field)
+	case "media":
+		return ec.fieldContext_Listing_media(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Listing", field.Name)
 }
@@ -16497,6 +16506,38 @@ func (ec *executionContext) _Listing_modifiedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Listing_modifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Listing_media(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Listing_media(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Media, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Media) graphql.Marshaler {
+			return ec.marshalNMedia2ᚕᚖestatecrmᚋentᚐMediaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Listing_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Listing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Media(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ListingBuilding_id(ctx context.Context, field graphql.CollectedField, obj *listing.Building) (ret graphql.Marshaler) {
@@ -45929,6 +45970,11 @@ func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "modifiedAt":
 			out.Values[i] = ec._Listing_modifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "media":
+			out.Values[i] = ec._Listing_media(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

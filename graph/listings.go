@@ -1,6 +1,10 @@
 package graph
 
 import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"estatecrm/ent"
 	"estatecrm/graph/model"
 	"estatecrm/listing"
@@ -32,4 +36,26 @@ func listingChangeConnection(p *listing.Changes) *model.ListingChangeConnection 
 		conn.PageInfo.EndCursor = conn.Edges[n-1].Cursor
 	}
 	return conn
+}
+
+// askedPath tells whether the client selected the field at path below the
+// current field (edges, node, media: each listing's media), fragments
+// included.
+func askedPath(ctx context.Context, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name != name {
+				continue
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+		}
+		fields = next
+	}
+	return false
 }

@@ -18,6 +18,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/media"
 	"estatecrm/money"
 	"estatecrm/rule"
 )
@@ -79,6 +80,10 @@ type Listing struct {
 	Status         unit.Status
 	StandardStatus StandardStatus
 	ModifiedAt     time.Time
+	// Media are the published photos and floor plans of the listing's
+	// project, building and layout (media.OfUnits), read only when the
+	// request asks for them (Request.Media).
+	Media []*ent.Media
 }
 
 // Project is a listing's project.
@@ -151,10 +156,13 @@ type Request struct {
 	After  *ent.Cursor
 	// Count asks for the total (one more statement).
 	Count bool
+	// Media asks for the listings' media: one more statement for the
+	// whole page (media.OfUnits), whatever its size.
+	Media bool
 }
 
-// List reads a page of listings in one statement (two with the total),
-// whatever the page size: units joined to their project and building,
+// List reads a page of listings in one statement (one more with the
+// total, one more with the media), whatever the page size: units joined to their project and building,
 // reading only the listed columns, through the units' privacy rules
 // (rule.UnitsVisibleTo: a portal the published units, of its key's
 // projects if it is limited; staff their projects), and only units on the
@@ -284,7 +292,34 @@ func List(ctx context.Context, client *ent.Client, r Request) (*Page, error) {
 		}
 		page.Cursors[i] = c
 	}
+	if r.Media && len(page.Listings) > 0 {
+		if err := withMedia(ctx, client, page.Listings); err != nil {
+			return nil, err
+		}
+	}
 	return page, nil
+}
+
+// withMedia reads the media of a page of listings in one statement
+// (media.OfUnits: published projects' only, whoever asks, and through the
+// viewer's rules) and gives each listing its own.
+func withMedia(ctx context.Context, client *ent.Client, ls []*Listing) error {
+	units := make([]*ent.Unit, len(ls))
+	for i, l := range ls {
+		units[i] = &ent.Unit{ID: l.ID, ProjectID: l.Project.ID, BuildingID: l.Building.ID,
+			Bedrooms: l.Bedrooms, LivingRooms: l.LivingRooms, Bathrooms: l.Bathrooms}
+	}
+	of, err := media.OfUnits(ctx, client, units)
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		l.Media = of[l.ID]
+		if l.Media == nil {
+			l.Media = []*ent.Media{}
+		}
+	}
+	return nil
 }
 
 // CheckCursor refuses a cursor that is not one of listings in order f.

@@ -65,14 +65,14 @@ func UnitHook(next ent.Mutator) ent.Mutator {
 			if p, _ := m.Published(); err != nil || !p {
 				return v, err // a new unit is unpublished unless said otherwise
 			}
-			return v, logUnits(ctx, m.Client(), []pulid.ID{v.(*ent.Unit).ID}, false)
+			return v, logUnits(ctx, m.Client(), []pulid.ID{v.(*ent.Unit).ID}, false, m)
 		case m.Op().Is(ent.OpUpdateOne):
 			id, _ := m.ID()
 			v, err := next.Mutate(ctx, m)
 			if err != nil {
 				return v, err
 			}
-			return v, logUnits(ctx, m.Client(), []pulid.ID{id}, hide)
+			return v, logUnits(ctx, m.Client(), []pulid.ID{id}, hide, m)
 		case m.Op().Is(ent.OpUpdate):
 			var ids []pulid.ID
 			if id, ok := live.ChangingUnit(ctx); ok {
@@ -97,7 +97,7 @@ func UnitHook(next ent.Mutator) ent.Mutator {
 			if n, _ := v.(int); n == 0 || len(ids) == 0 {
 				return v, nil
 			}
-			return v, logUnits(ctx, m.Client(), ids, hide)
+			return v, logUnits(ctx, m.Client(), ids, hide, m)
 		case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
 			ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
 			if err != nil {
@@ -188,10 +188,16 @@ func BuildingHook(next ent.Mutator) ent.Mutator {
 	})
 }
 
-// logUnits writes the lines of units ids after their change: UPSERT for
-// those on the portals, REMOVE for those of a published project that the
-// change hid (hide), nothing for the others.
-func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool) error {
+// logUnits writes the lines of units ids after their change by m: UPSERT
+// for those on the portals, REMOVE for those of a published project that
+// the change hid (hide), nothing for the others.
+//
+// On PostgreSQL, when the live status hook left m's NOTIFY to it
+// (live.TakeNotice: a unit's change of status, which every hold, release,
+// reservation and sale is), the same statement sends it: the line is a
+// data-modifying CTE, always run to completion, and the statement selects
+// pg_notify. One round trip for both, in the transaction of the change.
+func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m ent.Mutation) error {
 	pg := c.Dialect() == dialect.Postgres
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), chunkSize)]
@@ -221,6 +227,12 @@ SELECT id, project_id, kind, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
 			q = `WITH x AS MATERIALIZED (` + rows + `)
 INSERT INTO listing_changes (listing_id, project_id, kind, at)
 SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1`
+			if ch, payload, ok := live.TakeNotice(ctx, m); ok {
+				q = `WITH x AS MATERIALIZED (` + rows + `), line AS (
+INSERT INTO listing_changes (listing_id, project_id, kind, at)
+SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1)
+SELECT pg_notify(` + a.add(ch) + `, ` + a.add(payload) + `)`
+			}
 		}
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
 			return fmt.Errorf("listing: log units: %w", err)

@@ -205,6 +205,16 @@ func (h *Hub) Install(client *ent.Client) {
 			if c, ok := ctx.Value(changingKey{}).(changing); ok && m.Op().Is(ent.OpUpdate) {
 				// The caller named the one unit its update touches: the count
 				// of changed rows says whether it changed, with no lookup.
+				msg := message{Unit: &UnitEvent{UnitID: c.unitID, ProjectID: c.projectID, Status: status, At: time.Now().UTC()}}
+				var nt *notice
+				if h.notify.Load() {
+					// The NOTIFY may ride on a statement that a hook inside
+					// runs after the update anyway (the listing change
+					// log's line: TakeNotice), saving a round trip.
+					b, _ := json.Marshal(msg)
+					nt = &notice{m: m, payload: string(b)}
+					ctx = context.WithValue(ctx, noticeKey{}, nt)
+				}
 				v, err := next.Mutate(ctx, m)
 				if err != nil {
 					return v, err
@@ -213,8 +223,15 @@ func (h *Hub) Install(client *ent.Client) {
 				case 0:
 					return v, nil
 				case 1:
-					e := &UnitEvent{UnitID: c.unitID, ProjectID: c.projectID, Status: status, At: time.Now().UTC()}
-					return v, h.announceTx(ctx, m, message{Unit: e})
+					if nt != nil && nt.taken {
+						tx, err := m.Tx()
+						if err != nil {
+							tx = nil
+						}
+						afterCommit(tx, func(error) { h.changesGrid(msg) })
+						return v, nil
+					}
+					return v, h.announceTx(ctx, m, msg)
 				default:
 					return nil, fmt.Errorf("live: an update of unit %s changed %d rows", c.unitID, n)
 				}
@@ -246,6 +263,34 @@ func (h *Hub) Install(client *ent.Client) {
 }
 
 type changingKey struct{}
+
+// notice is the NOTIFY of a unit's change of status that the status hook
+// leaves to a statement of a hook inside it (TakeNotice).
+type notice struct {
+	m       ent.Mutation
+	payload string
+	taken   bool
+}
+
+type noticeKey struct{}
+
+// TakeNotice hands a hook run inside the status hook, for mutation m, the
+// NOTIFY that announces m's change of a unit's status (on PostgreSQL, for
+// an update the caller named with Changing), if there is one: the channel
+// and the payload of pg_notify. The caller must send it, in a statement of
+// m's transaction that runs once the update has changed its row (the
+// listing change log's line: listing.UnitHook), or fail the mutation; the
+// status hook then sends nothing itself. Nothing is handed when m changed no
+// row (the hook inside must not send then) or when there is nothing to
+// send; a second call hands nothing either.
+func TakeNotice(ctx context.Context, m ent.Mutation) (channelName, payload string, ok bool) {
+	nt, _ := ctx.Value(noticeKey{}).(*notice)
+	if nt == nil || nt.m != m || nt.taken {
+		return "", "", false
+	}
+	nt.taken = true
+	return channel, nt.payload, true
+}
 
 type changing struct{ unitID, projectID pulid.ID }
 
