@@ -181,7 +181,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	if costs == nil {
 		costs = cost.NewMemory()
 	}
-	srv.Use(cost.Limiter{Store: costs})
+	srv.Use(&cost.Limiter{Store: costs})
 	// Idempotency keys wrap the mutation transaction: Replay claims the key
 	// outside it, Record keeps the answer inside it.
 	keys := idempotency.New(deps.Client, deps.Now)

@@ -23,8 +23,8 @@ import (
 // BenchmarkPortalCost measures what paying by cost adds to a portal's
 // request: the same page of 20 units with their project's name, through
 // the whole handler, with the budgets in this process's memory and in
-// PostgreSQL (a take before the operation and a refund after: two
-// statements). The key's budget is large enough never to refuse.
+// PostgreSQL (one statement: the take before the operation, carrying the
+// refund of the key's previous answer). The key's budget is large enough never to refuse.
 //
 //	TEST_DATABASE_URL=postgres://… go test ./api -run '^$' -bench PortalCost -benchtime 2000x
 func BenchmarkPortalCost(b *testing.B) {

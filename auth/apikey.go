@@ -13,6 +13,7 @@ import (
 
 	"estatecrm/ent"
 	"estatecrm/ent/apikey"
+	"estatecrm/ent/hook"
 )
 
 // An API key reads "ek_<prefix>_<secret>": the prefix finds the row, the
@@ -44,20 +45,93 @@ func APIKeyPrefix(key string) (string, bool) {
 }
 
 // APIKeys authenticates portals and keeps each key within its rate limit.
+//
+// A key's row is read once per DefaultRevocationTTL per process, not once
+// per request: a portal sends many requests a second with one key, and the
+// row changes only when an admin revokes it or changes its limits. Every
+// request still checks the whole key against the cached hash. A change made
+// through this process's client (revokeAPIKey, updateAPIKey: any APIKey
+// mutation) empties the cache at once; one made through another process is
+// seen within the TTL, the same delay as Revocations (SPEC §3.4: revoking
+// access takes effect within seconds). Keys not found are not cached, so a
+// new key works at once.
 type APIKeys struct {
 	client *ent.Client
 	now    func() time.Time
+	ttl    time.Duration
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	rows     map[string]cachedKey // by prefix
+	// gen counts the APIKey mutations seen: a row read before one is not
+	// cached after it.
+	gen uint64
 }
 
-// NewAPIKeys returns the portal authenticator.
+type cachedKey struct {
+	row *ent.APIKey
+	at  time.Time
+}
+
+// maxCachedKeys bounds the cache; past it, it is emptied (keys are few).
+const maxCachedKeys = 10_000
+
+// NewAPIKeys returns the portal authenticator. It registers a hook on
+// client's APIKey mutations that empties its cache of key rows.
 func NewAPIKeys(client *ent.Client, now func() time.Time) *APIKeys {
 	if now == nil {
 		now = time.Now
 	}
-	return &APIKeys{client: client, now: now, limiters: map[string]*rate.Limiter{}}
+	a := &APIKeys{client: client, now: now, ttl: DefaultRevocationTTL, limiters: map[string]*rate.Limiter{}, rows: map[string]cachedKey{}}
+	client.APIKey.Use(func(next ent.Mutator) ent.Mutator {
+		return hook.APIKeyFunc(func(ctx context.Context, m *ent.APIKeyMutation) (ent.Value, error) {
+			// Forgotten before and after: a request reading the row while
+			// the change is being written does not cache it (gen moved).
+			a.forget()
+			defer a.forget()
+			return next.Mutate(ctx, m)
+		})
+	})
+	return a
+}
+
+// forget empties the cache of key rows.
+func (a *APIKeys) forget() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	clear(a.rows)
+}
+
+// row returns the row of the key with prefix: cached if read within the
+// TTL, else read (as the system) and cached.
+func (a *APIKeys) row(ctx context.Context, prefix string, now time.Time) (*ent.APIKey, error) {
+	a.mu.Lock()
+	c, ok := a.rows[prefix]
+	gen := a.gen
+	a.mu.Unlock()
+	if ok && now.Before(c.at.Add(a.ttl)) && !now.Before(c.at) {
+		return c.row, nil
+	}
+	k, err := a.client.APIKey.Query().Where(apikey.KeyPrefix(prefix)).Only(SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	a.remember(prefix, k, now, gen)
+	return k, nil
+}
+
+// remember caches k, read at now, unless a mutation happened since gen.
+func (a *APIKeys) remember(prefix string, k *ent.APIKey, now time.Time, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen != gen {
+		return
+	}
+	if len(a.rows) >= maxCachedKeys {
+		clear(a.rows)
+	}
+	a.rows[prefix] = cachedKey{row: k, at: now}
 }
 
 // Authenticate returns the portal viewer of a key, or ErrInvalidToken. The
@@ -74,8 +148,8 @@ func (a *APIKeys) Key(ctx context.Context, key string) (*Viewer, *ent.APIKey, bo
 	if !ok {
 		return nil, nil, false, ErrInvalidToken
 	}
-	sys := SystemContext(ctx)
-	k, err := a.client.APIKey.Query().Where(apikey.KeyPrefix(prefix)).Only(sys)
+	now := a.now().UTC()
+	k, err := a.row(ctx, prefix, now)
 	if ent.IsNotFound(err) {
 		return nil, nil, false, ErrInvalidToken
 	}
@@ -85,12 +159,22 @@ func (a *APIKeys) Key(ctx context.Context, key string) (*Viewer, *ent.APIKey, bo
 	if subtle.ConstantTimeCompare([]byte(hashToken(key)), []byte(k.SecretHash)) != 1 || !k.Active {
 		return nil, nil, false, ErrInvalidToken
 	}
-	now := a.now().UTC()
-	// last_used_at is for humans: a minute's precision spares a write per request.
+	// last_used_at is for humans: a minute's precision spares a write per
+	// request. The update empties the cache (the hook); the row, now with
+	// its last_used_at, is cached again unless another change was made
+	// through this process meanwhile (the hook moved gen by more than this
+	// update's two).
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		if err := a.client.APIKey.UpdateOne(k).SetLastUsedAt(now).Exec(sys); err != nil {
+		a.mu.Lock()
+		gen := a.gen
+		a.mu.Unlock()
+		if err := a.client.APIKey.UpdateOne(k).SetLastUsedAt(now).Exec(SystemContext(ctx)); err != nil {
 			return nil, nil, false, err
 		}
+		used := *k
+		used.LastUsedAt = &now
+		a.remember(prefix, &used, now, gen+2)
+		k = &used
 	}
 	return &Viewer{Role: RolePortal, APIKeyID: k.ID, PortalProjects: k.ProjectIds}, k, a.allow(k, now), nil
 }

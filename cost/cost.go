@@ -57,6 +57,18 @@ type Store interface {
 	Take(ctx context.Context, key string, b Budget, n int, now time.Time) (left float64, ok bool, err error)
 }
 
+// Refunder is a Store that gives points back in the statement of the key's
+// next take rather than in one of their own: the Limiter keeps, per process
+// and per key, what answers did not use, and hands it to the next take of
+// that key (see Limiter).
+type Refunder interface {
+	Store
+	// TakeRefunding gives refund (≥ 0) points back to key's bucket, up to
+	// b.Max, and then takes n as Take does. The refund is kept even when n
+	// is not taken.
+	TakeRefunding(ctx context.Context, key string, b Budget, refund float64, n int, now time.Time) (left float64, ok bool, err error)
+}
+
 // Wait is how long a bucket holding left points takes to hold n.
 func (b Budget) Wait(left float64, n int) time.Duration {
 	missing := float64(n) - left
@@ -94,7 +106,12 @@ type bucket struct {
 func NewMemory() *Memory { return &Memory{m: map[string]*bucket{}} }
 
 // Take implements Store.
-func (s *Memory) Take(_ context.Context, key string, b Budget, n int, now time.Time) (float64, bool, error) {
+func (s *Memory) Take(ctx context.Context, key string, b Budget, n int, now time.Time) (float64, bool, error) {
+	return s.TakeRefunding(ctx, key, b, 0, n, now)
+}
+
+// TakeRefunding implements Refunder.
+func (s *Memory) TakeRefunding(_ context.Context, key string, b Budget, refund float64, n int, now time.Time) (float64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.m[key]
@@ -102,7 +119,7 @@ func (s *Memory) Take(_ context.Context, key string, b Budget, n int, now time.T
 		k = &bucket{tokens: float64(b.Max), at: now}
 		s.m[key] = k
 	}
-	k.tokens = b.refill(k.tokens, k.at, now)
+	k.tokens = b.refill(k.tokens+max(refund, 0), k.at, now)
 	if now.After(k.at) {
 		k.at = now
 	}

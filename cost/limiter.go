@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -57,21 +59,85 @@ func (r Report) MarshalJSON() ([]byte, error) {
 // page sizes, introspection), so that a refused operation costs nothing, and
 // before the transaction and idempotency extensions, so that an operation
 // refused here opens nothing.
-type Limiter struct{ Store Store }
+//
+// Refunds cost no statement of their own when the Store is a Refunder (both
+// stores are): what an answer did not use is kept in this process, per key,
+// and given back by the statement of that key's next take here (refused or
+// not), so a paid request costs one statement to the store, not two. The
+// answer's currentlyAvailable counts its own refund. Another process sees a
+// refund once this process has taken for that key again: until then the
+// key's budget is short by at most what this process owes it, never over.
+// A process that dies loses what it owed, a few points the bucket restores
+// within seconds; pending refunds are bounded (per key by the budget, in
+// number of keys by maxPendingKeys), and a refund past that bound is
+// dropped the same way.
+type Limiter struct {
+	Store Store
+
+	mu      sync.Mutex
+	pending map[string]float64 // points owed back to a key's bucket
+}
+
+// maxPendingKeys bounds the keys this process owes refunds to.
+const maxPendingKeys = 10_000
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.ResponseInterceptor
-} = Limiter{}
+} = (*Limiter)(nil)
 
 // ExtensionName implements graphql.HandlerExtension.
-func (Limiter) ExtensionName() string { return "CostLimiter" }
+func (*Limiter) ExtensionName() string { return "CostLimiter" }
 
 // Validate implements graphql.HandlerExtension.
-func (Limiter) Validate(graphql.ExecutableSchema) error { return nil }
+func (*Limiter) Validate(graphql.ExecutableSchema) error { return nil }
+
+// take takes n points from key's bucket, giving back first what this
+// process owes it.
+func (l *Limiter) take(ctx context.Context, key string, b Budget, n int, now time.Time) (float64, bool, error) {
+	r, ok := l.Store.(Refunder)
+	if !ok {
+		return l.Store.Take(ctx, key, b, n, now)
+	}
+	l.mu.Lock()
+	owed := l.pending[key]
+	delete(l.pending, key)
+	l.mu.Unlock()
+	left, taken, err := r.TakeRefunding(ctx, key, b, owed, n, now)
+	if err != nil && owed > 0 {
+		l.owe(key, b, owed) // not given back: the next take carries it
+	}
+	return left, taken, err
+}
+
+// refund gives back points an answer did not use: at once when the store
+// cannot carry it, else with the key's next take. It returns the points
+// left after it, or false when that is unknown.
+func (l *Limiter) refund(ctx context.Context, key string, b Budget, points int, left float64, now time.Time) (float64, bool) {
+	if _, ok := l.Store.(Refunder); !ok {
+		left, _, err := l.Store.Take(ctx, key, b, -points, now)
+		return left, err == nil
+	}
+	l.owe(key, b, float64(points))
+	return min(left+float64(points), float64(b.Max)), true
+}
+
+func (l *Limiter) owe(key string, b Budget, points float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending == nil {
+		l.pending = map[string]float64{}
+	}
+	owed, ok := l.pending[key]
+	if !ok && len(l.pending) >= maxPendingKeys {
+		return // dropped: see Limiter
+	}
+	// More than the whole budget is never given back.
+	l.pending[key] = min(owed+points, float64(b.Max))
+}
 
 // InterceptResponse implements graphql.ResponseInterceptor.
-func (l Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+func (l *Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	p, paying := FromContext(ctx)
 	if !paying || !graphql.HasOperationContext(ctx) {
 		return next(ctx)
@@ -84,7 +150,7 @@ func (l Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 	requested := Requested(oc.Doc, oc.Operation, oc.Variables)
 	report := Report{RequestedQueryCost: requested, base: graphql.GetExtension(ctx, "cost")}
 	if requested > b.Max {
-		left, _, err := l.Store.Take(ctx, p.Key, b, 0, clock.Now(ctx))
+		left, _, err := l.take(ctx, p.Key, b, 0, clock.Now(ctx))
 		if err != nil {
 			return refuse(ctx, unavailable(err), report)
 		}
@@ -96,7 +162,7 @@ func (l Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 		}
 		return res
 	}
-	left, ok, err := l.Store.Take(ctx, p.Key, b, requested, clock.Now(ctx))
+	left, ok, err := l.take(ctx, p.Key, b, requested, clock.Now(ctx))
 	if err != nil {
 		return refuse(ctx, unavailable(err), report)
 	}
@@ -116,7 +182,7 @@ func (l Limiter) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 	report.ActualQueryCost = &actual
 	if refund := requested - actual; refund > 0 {
 		// The answer is written even if its request's context ended.
-		if left, _, err := l.Store.Take(context.WithoutCancel(ctx), p.Key, b, -refund, clock.Now(ctx)); err == nil {
+		if left, ok := l.refund(context.WithoutCancel(ctx), p.Key, b, refund, left, clock.Now(ctx)); ok {
 			report.ThrottleStatus = b.Status(left)
 		}
 	}
