@@ -63,8 +63,9 @@ func run(ctx context.Context, o options) (err error) {
 	// The demo portal's key allows 600 requests a minute and 1,000 points of
 	// query cost restoring 50 a second (about one listing page a second);
 	// the benchmark is one portal asking as fast as it can, so both are the
-	// largest the model allows. The cost is still computed, taken from the
-	// budget in PostgreSQL and refunded on every request, as in production.
+	// largest the model allows. The cost is still computed and taken from the
+	// budget in PostgreSQL on every request, as in production (a refund, when
+	// a page is not full, rides on the key's next take).
 	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000, cost_budget = 1000000, cost_restore_rate = 100000`); err != nil {
 		return err
 	}
