@@ -16,6 +16,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,9 +326,15 @@ var errLostLease = errors.New("webhook: lease lost")
 func (w *Worker) sendEndpoint(ctx context.Context, id pulid.ID) (int, error) {
 	sent := 0
 	defer func() { _ = w.release(context.WithoutCancel(ctx), id) }()
-	e, err := w.Client.WebhookEndpoint.Get(ctx, id)
+	// The key as it is now, not as it was when the deliveries were queued
+	// (fill): a revoked key's portal gets nothing more, a narrowed one only
+	// the projects it still covers (SPEC §3.4: within seconds).
+	e, err := w.Client.WebhookEndpoint.Query().Where(webhookendpoint.ID(id)).WithAPIKey().Only(ctx)
 	if err != nil {
 		return 0, err
+	}
+	if e.APIKeyID != nil && (e.Edges.APIKey == nil || !e.Edges.APIKey.Active) {
+		return 0, nil // they wait: a key made active again sends them
 	}
 	for sent < sendBatch {
 		d, err := w.Client.WebhookDelivery.Query().
@@ -341,6 +348,14 @@ func (w *Worker) sendEndpoint(ctx context.Context, id pulid.ID) (int, error) {
 		}
 		if d.NextAttemptAt.After(w.now()) {
 			return sent, nil // the head waits for its retry; so do the rest
+		}
+		if visible, err := w.stillCovered(ctx, e, d); err != nil {
+			return sent, err
+		} else if !visible {
+			if err := w.Client.WebhookDelivery.DeleteOne(d).Exec(ctx); err != nil {
+				return sent, err
+			}
+			continue
 		}
 		errText := w.attempt(ctx, e, d)
 		sent++
@@ -356,6 +371,24 @@ func (w *Worker) sendEndpoint(ctx context.Context, id pulid.ID) (int, error) {
 		}
 	}
 	return sent, nil
+}
+
+// stillCovered reports whether d's change is of a project e's key still
+// covers. A change already pruned from the log is not: its project is no
+// longer known.
+func (w *Worker) stillCovered(ctx context.Context, e *ent.WebhookEndpoint, d *ent.WebhookDelivery) (bool, error) {
+	k := e.Edges.APIKey
+	if k == nil || len(k.ProjectIds) == 0 {
+		return true, nil
+	}
+	c, err := w.Client.ListingChange.Query().Where(listingchange.Seq(d.Seq)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(k.ProjectIds, c.ProjectID), nil
 }
 
 // Payload is the JSON body of a delivery.
