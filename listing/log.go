@@ -155,8 +155,14 @@ func ProjectHook(next ent.Mutator) ent.Mutator {
 		// The project rows are locked by the update: a unit's change
 		// waits for this transaction (UnitHook's FOR SHARE), or this read
 		// sees its commit.
+		// An unpublished project that stays so (a draft's edit) is on no
+		// portal: its units get no line, REMOVE or other, naming them.
+		onSomePortal := "u.published AND u.status <> 'WITHDRAWN'"
+		if !setsPublished {
+			onSomePortal += " AND p.published"
+		}
 		return v, insertLines(ctx, m.Client(), "u.project_id", ids,
-			"CASE WHEN p.published THEN 'UPSERT' ELSE 'REMOVE' END", "u.published AND u.status <> 'WITHDRAWN'")
+			"CASE WHEN p.published THEN 'UPSERT' ELSE 'REMOVE' END", onSomePortal)
 	})
 }
 
