@@ -160,21 +160,27 @@ func (a *APIKeys) Key(ctx context.Context, key string) (*Viewer, *ent.APIKey, bo
 		return nil, nil, false, ErrInvalidToken
 	}
 	// last_used_at is for humans: a minute's precision spares a write per
-	// request. The update empties the cache (the hook); the row, now with
-	// its last_used_at, is cached again unless another change was made
-	// through this process meanwhile (the hook moved gen by more than this
-	// update's two).
+	// request. The update empties the cache (the hook); the row it returns,
+	// read from the database after the write (not the cached one, which may
+	// predate a revocation through another process), is checked again and
+	// cached unless another change was made through this process meanwhile
+	// (the hook moved gen by more than this update's two).
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
 		a.mu.Lock()
 		gen := a.gen
 		a.mu.Unlock()
-		if err := a.client.APIKey.UpdateOne(k).SetLastUsedAt(now).Exec(SystemContext(ctx)); err != nil {
+		used, err := a.client.APIKey.UpdateOne(k).SetLastUsedAt(now).Save(SystemContext(ctx))
+		if ent.IsNotFound(err) {
+			return nil, nil, false, ErrInvalidToken
+		}
+		if err != nil {
 			return nil, nil, false, err
 		}
-		used := *k
-		used.LastUsedAt = &now
-		a.remember(prefix, &used, now, gen+2)
-		k = &used
+		a.remember(prefix, used, now, gen+2)
+		if subtle.ConstantTimeCompare([]byte(hashToken(key)), []byte(used.SecretHash)) != 1 || !used.Active {
+			return nil, nil, false, ErrInvalidToken
+		}
+		k = used
 	}
 	return &Viewer{Role: RolePortal, APIKeyID: k.ID, PortalProjects: k.ProjectIds}, k, a.allow(k, now), nil
 }
