@@ -94,6 +94,9 @@ type Deps struct {
 	// Metrics receives the API's figures (see package metrics); nil means
 	// none are kept.
 	Metrics *prometheus.Registry
+	// Sockets are the open WebSockets, which the server closes when it
+	// shuts down (Sockets.Shutdown); nil means a set of the handler's own.
+	Sockets *Sockets
 }
 
 // New returns the handler of the whole API.
@@ -101,6 +104,9 @@ func New(cfg Config, deps Deps) http.Handler {
 	mux := http.NewServeMux()
 	if deps.Revoked == nil {
 		deps.Revoked = auth.NewRevocations(deps.Client, 0, deps.Now)
+	}
+	if deps.Sockets == nil {
+		deps.Sockets = NewSockets()
 	}
 	links := photoLinks{key: deps.Signer.Derive("photo-links"), now: deps.Now}
 	if links.now == nil {
@@ -198,7 +204,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 		srv.Use(newGridCache(deps.Client, deps.Hub, size))
 	}
 	limited := limitRequests(cfg.Limits, links.now, srv)
-	return withCloseCode(withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, deps.Revoked, limited))))
+	return withCloseCode(deps.Sockets, withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, deps.Revoked, limited))))
 }
 
 func readyz(db *sql.DB) http.HandlerFunc {

@@ -197,11 +197,13 @@ type closeCode struct {
 	reason string
 }
 
-// withCloseCode gives a WebSocket upgrade request its closeCode slot.
-func withCloseCode(next http.Handler) http.Handler {
+// withCloseCode gives a WebSocket upgrade request its closeCode slot, and
+// makes it one of sockets, which the server closes when it shuts down.
+func withCloseCode(sockets *Sockets, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
-			r = r.WithContext(context.WithValue(r.Context(), closeCodeKey{}, &closeCode{}))
+			sockets.handle(w, r, next)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -5,8 +5,7 @@ package main
 
 import (
 	"context"
-
-	"entgo.io/ent/dialect"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,23 +15,23 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
 
-	"estatecrm/aftersales"
+	"entgo.io/ent/dialect"
+
 	"estatecrm/api"
 	"estatecrm/auth"
 	"estatecrm/cost"
 	"estatecrm/database"
 	"estatecrm/ent"
-	"estatecrm/listing"
+	"estatecrm/jobs"
+	"estatecrm/lease"
 	"estatecrm/live"
-	"estatecrm/media"
-	"estatecrm/sales"
 	"estatecrm/seed"
 	"estatecrm/storage"
-	"estatecrm/webhook"
 )
 
 func main() {
@@ -141,11 +140,6 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		}
 	}
 	hub.Install(client)
-	go sweepHolds(ctx, client, logger)
-	go pruneListingChanges(ctx, client, logger)
-	// Webhooks: every process runs a worker; each endpoint is sent to by
-	// one at a time (a lease on its row, see webhook.Worker).
-	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger}).Run(ctx)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -159,7 +153,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 			return fmt.Errorf("upload directory: %w", err)
 		}
 	}
-	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
+	background := startBackground(ctx, cfg, db, client, photos, logger)
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
@@ -167,6 +161,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if cfg.CostStore == CostPostgres {
 		costs = cost.NewPostgres(db.SQL)
 	}
+	sockets := api.NewSockets()
 	handler := api.New(api.Config{
 		ServeMetrics:   reg != nil && cfg.MetricsAddr == "",
 		GraphiQL:       cfg.GraphiQL,
@@ -190,6 +185,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		SLA:      cfg.SLA,
 		Costs:    costs,
 		Metrics:  reg,
+		Sockets:  sockets,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -232,8 +228,20 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	logger.Info("shutting down: waiting for in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// WebSockets are told to reconnect (1012) while requests drain: the
+	// server does not wait for hijacked connections, and exiting with them
+	// open would leave their clients a dropped connection.
+	closed := make(chan error, 1)
+	go func() { closed <- sockets.Shutdown(shutdownCtx) }()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-closed; err != nil {
+		logger.Warn("shutdown: WebSockets still open at the deadline", "err", err.Error())
+	}
+	select { // the lease goes back once the work has stopped: another process takes over at once
+	case <-background:
+	case <-shutdownCtx.Done():
 	}
 	logger.Info("stopped")
 	return nil
@@ -309,71 +317,22 @@ func healthcheck(ctx context.Context, addr string) error {
 	return nil
 }
 
-// sweepHolds returns lapsed holds to the available units every 15 seconds,
-// until ctx ends (see sales.SweepHolds; correctness never waits for it).
-func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := sales.SweepHolds(ctx, client, time.Now()); err != nil {
-				logger.Warn("sweeping lapsed holds", "err", err.Error())
-			} else if n > 0 {
-				logger.Info("lapsed holds released", "units", n)
-			}
-		}
+// startBackground starts the background work: the deployment's (jobs.Deployment)
+// in whichever process holds the lease, this process's own (jobs.Process)
+// here. The channel is closed once both have stopped, after ctx ends.
+func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos *storage.Dir, logger *slog.Logger) <-chan struct{} {
+	var shared *sql.DB // SQLite: one process, which leads
+	if db.Dialect == dialect.Postgres {
+		shared = db.SQL
 	}
-}
-
-// pruneListingChanges drops, every hour, the lines of the listings' change
-// log older than listing.Retention and a day, until ctx ends.
-func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := listing.Prune(auth.SystemContext(ctx), client, time.Now()); err != nil {
-				logger.Warn("pruning the listing change log", "err", err.Error())
-			} else if n > 0 {
-				logger.Info("listing changes pruned", "lines", n)
-			}
-		}
-	}
-}
-
-// sweepFiles removes, every ten minutes, what a process that died mid-upload
-// left behind: stored photos no complaint holds, media files no item
-// holds, and uploads in flight.
-func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			before := time.Now().Add(-aftersales.OrphanAge)
-			if n, err := aftersales.SweepOrphanPhotos(ctx, client, photos, before); err != nil {
-				logger.Warn("sweeping orphan photos", "err", err.Error())
-			} else if n > 0 {
-				logger.Info("orphan photos removed", "photos", n)
-			}
-			if n, err := media.SweepOrphans(ctx, client, photos, time.Now().Add(-media.OrphanAge)); err != nil {
-				logger.Warn("sweeping orphan media", "err", err.Error())
-			} else if n > 0 {
-				logger.Info("orphan media removed", "files", n)
-			}
-			if n, err := api.SweepUploads(uploads, before); err != nil {
-				logger.Warn("sweeping stale uploads", "err", err.Error())
-			} else if n > 0 {
-				logger.Info("stale uploads removed", "files", n)
-			}
-		}
-	}
+	leader := lease.New(shared, "background")
+	leader.Logger = logger
+	jc := jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); leader.Run(ctx, func(ctx context.Context) { jobs.Deployment(ctx, jc) }) }()
+	go func() { defer wg.Done(); jobs.Process(ctx, jc) }()
+	go func() { wg.Wait(); close(done) }()
+	return done
 }

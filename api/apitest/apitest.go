@@ -44,6 +44,9 @@ type Env struct {
 	Photos *storage.Dir
 	// Uploads is where uploads in flight are kept.
 	Uploads string
+	// Sockets are the handler's open WebSockets (closed by Sockets.Shutdown,
+	// as the server does on SIGTERM).
+	Sockets *api.Sockets
 }
 
 // listeningHub makes the first server's hub and a new one for the second
@@ -106,7 +109,7 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		t.Fatal(err)
 	}
 	checks := dbtest.NewCounter(db.Driver)
-	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir()}
+	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir(), Sockets: api.NewSockets()}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
@@ -140,6 +143,7 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		// The default TTL, on the test's clock: a test sees a revocation by
 		// moving Now past it.
 		Revoked: auth.NewRevocations(database.NewClient(checks), 0, now),
+		Sockets: env.Sockets,
 	})
 	return env
 }

@@ -1,0 +1,157 @@
+// Package jobs is the server's background work and its schedule. What a
+// deployment needs done once, whatever the number of processes (lapsed
+// holds returned to the available units, orphan photos and media removed
+// from the shared store, the listing change log pruned, webhooks delivered
+// and their log pruned), is Deployment, which the server runs under a
+// lease.Leader: one process at a time. What each process owns alone (its
+// upload directory) is Process, which every process runs.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"estatecrm/aftersales"
+	"estatecrm/api"
+	"estatecrm/auth"
+	"estatecrm/ent"
+	"estatecrm/listing"
+	"estatecrm/media"
+	"estatecrm/sales"
+	"estatecrm/storage"
+	"estatecrm/webhook"
+)
+
+// Default intervals.
+const (
+	// HoldEvery: a lapsed hold already reads as released everywhere; the
+	// sweep is for filters in SQL and subscribers (see sales.SweepHolds).
+	HoldEvery = 15 * time.Second
+	// FileEvery: orphans are at least an hour old before they go.
+	FileEvery = 10 * time.Minute
+	// PruneEvery: the change log keeps 30 days; an hour late is nothing.
+	PruneEvery = time.Hour
+)
+
+// Config is what the jobs work on, and how often.
+type Config struct {
+	Client *ent.Client
+	// Photos is the store of complaint photos and media, shared by the
+	// deployment's processes.
+	Photos *storage.Dir
+	// UploadDir is this process's directory of uploads in flight; "" is
+	// the system's temporary directory.
+	UploadDir string
+	// WebhookPoll is how often webhook deliveries are looked for; 0 means
+	// webhook.DefaultPoll.
+	WebhookPoll time.Duration
+	Logger      *slog.Logger
+	// Intervals; 0 means the default above.
+	HoldEvery, FileEvery, PruneEvery time.Duration
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+// Deployment runs the deployment's shared work until ctx ends, and returns
+// once all of it has stopped (so that a lease is handed over only then).
+// Every job is also safe if two processes run it at once for a moment (see
+// package lease): this is about doing it once, not about correctness.
+func Deployment(ctx context.Context, cfg Config) {
+	log := cfg.logger()
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	run(func() {
+		every(ctx, or(cfg.HoldEvery, HoldEvery), func() {
+			if n, err := sales.SweepHolds(ctx, cfg.Client, time.Now()); err != nil {
+				warn(ctx, log, "sweeping lapsed holds", err)
+			} else if n > 0 {
+				log.Info("lapsed holds released", "units", n)
+			}
+		})
+	})
+	run(func() {
+		every(ctx, or(cfg.PruneEvery, PruneEvery), func() {
+			if n, err := listing.Prune(auth.SystemContext(ctx), cfg.Client, time.Now()); err != nil {
+				warn(ctx, log, "pruning the listing change log", err)
+			} else if n > 0 {
+				log.Info("listing changes pruned", "lines", n)
+			}
+		})
+	})
+	if cfg.Photos != nil {
+		run(func() {
+			every(ctx, or(cfg.FileEvery, FileEvery), func() {
+				if n, err := aftersales.SweepOrphanPhotos(ctx, cfg.Client, cfg.Photos, time.Now().Add(-aftersales.OrphanAge)); err != nil {
+					warn(ctx, log, "sweeping orphan photos", err)
+				} else if n > 0 {
+					log.Info("orphan photos removed", "photos", n)
+				}
+				if n, err := media.SweepOrphans(ctx, cfg.Client, cfg.Photos, time.Now().Add(-media.OrphanAge)); err != nil {
+					warn(ctx, log, "sweeping orphan media", err)
+				} else if n > 0 {
+					log.Info("orphan media removed", "files", n)
+				}
+			})
+		})
+	}
+	// Deliveries go in order per endpoint under a lease per endpoint's row
+	// (webhook.Worker), which stays: it is what makes a moment of two
+	// leaders harmless. The worker prunes its log hourly.
+	run(func() { (&webhook.Worker{Client: cfg.Client, Poll: cfg.WebhookPoll, Logger: log}).Run(ctx) })
+	wg.Wait()
+}
+
+// Process runs the work of this process alone until ctx ends: uploads its
+// requests left behind when they died (the directory is the process's own,
+// not the deployment's).
+func Process(ctx context.Context, cfg Config) {
+	every(ctx, or(cfg.FileEvery, FileEvery), func() {
+		if n, err := api.SweepUploads(cfg.UploadDir, time.Now().Add(-aftersales.OrphanAge)); err != nil {
+			warn(ctx, cfg.logger(), "sweeping stale uploads", err)
+		} else if n > 0 {
+			cfg.logger().Info("stale uploads removed", "files", n)
+		}
+	})
+}
+
+// every calls f at once and then each d until ctx ends. At once: the
+// process running it may have just taken over from one that stopped, and
+// with an hourly job a deployment restarted more often than hourly would
+// otherwise never run it.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		f()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// warn logs a job's failure, unless the job failed because it was told to
+// stop (shutdown, or the lease lost).
+func warn(ctx context.Context, log *slog.Logger, what string, err error) {
+	if ctx.Err() == nil {
+		log.Warn(what, "err", err.Error())
+	}
+}
