@@ -48,6 +48,8 @@ const (
 	sendBatch = 100
 	// parallel is the most endpoints one worker sends to at once.
 	parallel = 8
+	// recordTimeout bounds the recording of an attempt made as the worker stops.
+	recordTimeout = 5 * time.Second
 )
 
 // Worker fills the outbox from the change log and sends it. Several
@@ -359,7 +361,15 @@ func (w *Worker) sendEndpoint(ctx context.Context, id pulid.ID) (int, error) {
 		}
 		errText := w.attempt(ctx, e, d)
 		sent++
-		ok, err := w.record(ctx, e, d, errText)
+		if errText != "" && ctx.Err() != nil {
+			return sent, nil // stopped mid-attempt: the next holder sends it, with no retry delay
+		}
+		// An attempt made is recorded even when the worker is being stopped
+		// (shutdown, or the deployment's lease handed over): otherwise the
+		// next holder sends a delivered change again.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		ok, err := w.record(rctx, e, d, errText)
+		cancel()
 		if err != nil {
 			if errors.Is(err, errLostLease) {
 				w.Logger.Warn("webhook endpoint lease lost: another worker continues", "endpoint", string(id))
