@@ -17,6 +17,7 @@ import (
 	"estatecrm/api"
 	"estatecrm/auth"
 	"estatecrm/ent"
+	"estatecrm/lease"
 	"estatecrm/listing"
 	"estatecrm/media"
 	"estatecrm/sales"
@@ -57,6 +58,19 @@ func (c Config) logger() *slog.Logger {
 		return c.Logger
 	}
 	return slog.Default()
+}
+
+// Start starts the background work: the deployment's (Deployment) whenever
+// leader leads, this process's own (Process) at once. The channel is closed
+// once both have stopped, after ctx ends (the lease handed back).
+func Start(ctx context.Context, leader *lease.Leader, cfg Config) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); leader.Run(ctx, func(ctx context.Context) { Deployment(ctx, cfg) }) }()
+	go func() { defer wg.Done(); Process(ctx, cfg) }()
+	go func() { wg.Wait(); close(done) }()
+	return done
 }
 
 // Deployment runs the deployment's shared work until ctx ends, and returns

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
@@ -317,9 +316,9 @@ func healthcheck(ctx context.Context, addr string) error {
 	return nil
 }
 
-// startBackground starts the background work: the deployment's (jobs.Deployment)
-// in whichever process holds the lease, this process's own (jobs.Process)
-// here. The channel is closed once both have stopped, after ctx ends.
+// startBackground starts the background work (jobs.Start): the
+// deployment's in whichever process holds the lease, this process's own
+// here. The channel is closed once all of it has stopped, after ctx ends.
 func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos *storage.Dir, logger *slog.Logger) <-chan struct{} {
 	var shared *sql.DB // SQLite: one process, which leads
 	if db.Dialect == dialect.Postgres {
@@ -327,12 +326,5 @@ func startBackground(ctx context.Context, cfg Config, db *database.DB, client *e
 	}
 	leader := lease.New(shared, "background")
 	leader.Logger = logger
-	jc := jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); leader.Run(ctx, func(ctx context.Context) { jobs.Deployment(ctx, jc) }) }()
-	go func() { defer wg.Done(); jobs.Process(ctx, jc) }()
-	go func() { wg.Wait(); close(done) }()
-	return done
+	return jobs.Start(ctx, leader, jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger})
 }
