@@ -67,7 +67,9 @@ func TestMultiprocIdempotencyKeyRace(t *testing.T) {
 		key := fmt.Sprintf("race-%d", i)
 		headers := map[string]string{"Authorization": "Bearer " + tok, "Idempotency-Key": key}
 		vars := map[string]any{"u": u.ID, "c": customers[0].ID}
-		lines := func() int { return a.Client.ListingChange.Query().Where(listingchange.ListingID(u.ID)).CountX(apitest.System()) }
+		lines := func() int {
+			return a.Client.ListingChange.Query().Where(listingchange.ListingID(u.ID)).CountX(apitest.System())
+		}
 		before := lines()
 		var bodies [2][]byte
 		var codes [2]int
