@@ -1,20 +1,40 @@
-// Command faults breaks things under load and counts what was lost: it runs
-// the estatecrm server as a child process on a scratch PostgreSQL cluster of
-// its own, has agents log visits with an Idempotency-Key each, retrying the
-// same key until the server acknowledges it, and meanwhile kills the server
-// with SIGKILL (and starts it again) or restarts the database. Then it
-// checks that every acknowledged visit is stored exactly once and that no
-// key stayed stuck.
+// Command faults breaks a deployment under load and counts what was lost.
+// It runs two estatecrm server processes on a scratch PostgreSQL cluster of
+// its own (through a TCP proxy it controls), has phones log visits and
+// hold and release units with an Idempotency-Key each, retrying the same
+// key (on the other server when one does not answer, as a load balancer
+// would) until acknowledged, while other phones watch the sales grid over
+// WebSockets; meanwhile it causes one fault per phase:
 //
-// It never touches a database it did not create: the cluster lives in a
-// temporary directory on its own port and is removed at the end. As root it
-// runs PostgreSQL as the postgres user.
+//   - kill9: SIGKILL of one server process (then started again);
+//   - dbrestart: PostgreSQL crashes (stop -m immediate) and starts again;
+//   - outage: the database is unreachable for 2 s (every connection
+//     dropped, new ones refused, by the proxy);
+//   - sigterm: SIGTERM of one server with WebSockets open (then started
+//     again): its subscribers must be told to reconnect (close 1012 or 1001),
+//     not dropped.
+//
+// Per phase it prints one row: operations acknowledged, lost (acknowledged
+// and not stored), duplicated (stored twice, or a retry that ran again),
+// stuck (retried until the give-up without an answer), the time until every
+// phone had an answer again after the fault, and for the watchers: closes
+// that told them to reconnect, connections dropped without a close frame,
+// and how many received every status change of the phase (checked against
+// the units' change history in the database) and how many changes they missed.
+//
+// Loopback only, bounded in time; it never touches a database it did not
+// create (the cluster lives in a temporary directory on its own port and is
+// removed at the end). As root it runs PostgreSQL as the postgres user.
+// With -short (CI) the phases are short and it exits non-zero if anything
+// acknowledged was lost or duplicated or a retry stuck.
 //
 //	go build -o /tmp/estatecrm ./server && go run ./cmd/faults -server /tmp/estatecrm
 package main
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -26,184 +46,460 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
 )
 
 func main() {
 	bin := flag.String("server", "", "the estatecrm server binary; empty: build ./server")
 	pgBin := flag.String("pg-bin", "/usr/lib/postgresql/15/bin", "directory of initdb and pg_ctl")
-	pgPort := flag.Int("pg-port", 55439, "port of the scratch PostgreSQL cluster")
-	port := flag.Int("port", 18089, "port of the server")
-	agents := flag.Int("agents", 8, "agents logging visits at once")
+	pgPort := flag.Int("pg-port", 55439, "port of the scratch PostgreSQL cluster (the proxy listens on the next one)")
+	port := flag.Int("port", 18089, "port of the first server (the second listens on the next one)")
+	agents := flag.Int("agents", 8, "phones logging visits at once")
+	holders := flag.Int("holders", 4, "phones holding and releasing a unit at once")
+	watchers := flag.Int("watchers", 4, "phones watching the sales grid over WebSockets")
 	before := flag.Duration("before", 3*time.Second, "load before each fault")
 	after := flag.Duration("after", 5*time.Second, "load after each fault")
-	giveUp := flag.Duration("give-up", 45*time.Second, "how long an agent keeps retrying its last visit once the load stops")
-	phases := flag.String("phases", "kill9,dbrestart", "faults to cause, in order: kill9, dbrestart")
+	giveUp := flag.Duration("give-up", 45*time.Second, "how long a phone keeps retrying its last operation once the load stops")
+	phases := flag.String("phases", "kill9,dbrestart,outage,sigterm", "faults to cause, in order: kill9, dbrestart, outage, sigterm")
+	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated or a retry is stuck")
 	flag.Parse()
-	if err := run(config{bin: *bin, pgBin: *pgBin, pgPort: *pgPort, port: *port, agents: *agents,
-		before: *before, after: *after, giveUp: *giveUp, phases: strings.Split(*phases, ",")}); err != nil {
+	cfg := config{bin: *bin, pgBin: *pgBin, pgPort: *pgPort, port: *port, agents: *agents, holders: *holders, watchers: *watchers,
+		before: *before, after: *after, giveUp: *giveUp, phases: strings.Split(*phases, ",")}
+	if *short {
+		cfg.before, cfg.after, cfg.giveUp = time.Second, 2*time.Second, 20*time.Second
+	}
+	rows, err := run(cfg)
+	if err != nil {
 		log.Fatal(err)
+	}
+	if *short {
+		bad := false
+		for _, r := range rows {
+			if r.lost+r.dup+r.stuck > 0 {
+				bad = true
+				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck\n", r.name, r.lost, r.dup, r.stuck)
+			}
+		}
+		if bad {
+			os.Exit(1)
+		}
 	}
 }
 
 type config struct {
-	bin, pgBin            string
-	pgPort, port, agents  int
-	before, after, giveUp time.Duration
-	phases                []string
+	bin, pgBin                              string
+	pgPort, port, agents, holders, watchers int
+	before, after, giveUp                   time.Duration
+	phases                                  []string
 }
 
-func run(cfg config) error {
+// deployment is what a phase drives and breaks.
+type deployment struct {
+	pg       *cluster
+	proxy    *proxy
+	servers  []*server
+	db       *sql.DB // straight to the cluster, for the checks
+	visitors []*client
+	customer [][]customer
+	holders  []*holder
+	watchers []*watcher
+}
+
+func run(cfg config) ([]row, error) {
 	tmp, err := os.MkdirTemp("", "faults-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	if err := os.Chmod(tmp, 0o755); err != nil { // the postgres user works below it
-		return err
+		return nil, err
 	}
 	if cfg.bin == "" {
 		cfg.bin = filepath.Join(tmp, "estatecrm")
 		if out, err := exec.Command("go", "build", "-o", cfg.bin, "./server").CombinedOutput(); err != nil {
-			return fmt.Errorf("build the server: %v: %s", err, out)
+			return nil, fmt.Errorf("build the server: %v: %s", err, out)
 		}
 	}
 	pg, err := newCluster(cfg.pgBin, tmp, cfg.pgPort)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pg.remove()
 	if err := pg.start(); err != nil {
-		return err
+		return nil, err
 	}
 	admin, err := sql.Open("postgres", pg.URL("postgres"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = admin.Exec("CREATE DATABASE estatecrm")
 	admin.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv := &server{bin: cfg.bin, addr: fmt.Sprintf("127.0.0.1:%d", cfg.port), dbURL: pg.URL("estatecrm"), dir: tmp}
-	log.Printf("starting the server on a scratch cluster (seeding the demo data)")
-	if err := srv.start(); err != nil {
-		return err
-	}
-	defer srv.stop()
-	a, err := signIn("http://"+srv.addr+"/query", "agent.hz1", "demo-2026")
+	px, err := newProxy(fmt.Sprintf("127.0.0.1:%d", cfg.pgPort+1), fmt.Sprintf("127.0.0.1:%d", cfg.pgPort))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	db, err := sql.Open("postgres", pg.URL("estatecrm"))
+	defer px.down()
+	d := &deployment{pg: pg, proxy: px}
+	viaProxy := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/estatecrm?sslmode=disable", cfg.pgPort+1)
+	var urls []string
+	for i := range 2 {
+		s := &server{name: string(rune('A' + i)), bin: cfg.bin, addr: fmt.Sprintf("127.0.0.1:%d", cfg.port+i), dbURL: viaProxy, dir: tmp, seed: i == 0}
+		if i == 0 {
+			log.Printf("starting server A on a scratch cluster (migrating, seeding the demo data)")
+		}
+		if err := s.start(); err != nil {
+			return nil, err
+		}
+		defer s.stop()
+		d.servers = append(d.servers, s)
+		urls = append(urls, s.url())
+	}
+	d.db, err = sql.Open("postgres", pg.URL("estatecrm"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
+	defer d.db.Close()
+	if err := d.signIn(cfg, urls); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, w := range d.watchers {
+		go w.run(ctx)
+	}
 
 	faults := map[string]func() error{
 		"kill9": func() error {
-			if err := srv.kill(); err != nil {
+			if err := d.servers[0].kill(); err != nil {
 				return err
 			}
-			return srv.start()
+			return d.servers[0].start()
 		},
 		"dbrestart": func() error {
 			if err := pg.stop("immediate"); err != nil { // a crash: no checkpoint, connections cut
 				return err
 			}
-			time.Sleep(2 * time.Second)
 			return pg.start()
 		},
+		"outage": func() error {
+			px.down()
+			time.Sleep(2 * time.Second)
+			return px.up()
+		},
+		"sigterm": func() error {
+			if err := d.servers[1].stop(); err != nil {
+				return err
+			}
+			return d.servers[1].start()
+		},
 	}
-	fmt.Printf("%-10s %6s %6s %5s %10s %6s %11s %13s %12s  %s\n",
-		"fault", "visits", "acked", "lost", "duplicated", "stuck", "unanswered", "stored-unack", "max-wait", "answers while retrying")
+	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s  %s\n",
+		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "answers while retrying")
+	var rows []row
 	for _, name := range cfg.phases {
 		fault, ok := faults[name]
 		if !ok {
-			return fmt.Errorf("unknown fault %q", name)
+			return rows, fmt.Errorf("unknown fault %q", name)
 		}
-		r, err := phase(cfg, name, a, fault, db)
+		r, err := d.phase(cfg, name, fault)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return rows, fmt.Errorf("%s: %w", name, err)
 		}
 		fmt.Println(r)
+		rows = append(rows, r)
+	}
+	mode := "resumed with after: <last eventId>"
+	if resume.Load() < 0 {
+		mode = "no resume on this server (no after: argument): missed changes counted against the database"
+	}
+	fmt.Printf("WebSocket watchers: %s\n", mode)
+	return rows, nil
+}
+
+// signIn makes the phones: visitors spread over every demo agent, holders
+// over the agents of the published project (one unit each), watchers of
+// that project's grid.
+func (d *deployment) signIn(cfg config, urls []string) error {
+	logins := []string{"agent.hz1", "agent.hz2", "agent.hz3", "agent.hz4", "agent.sz1", "agent.sz2", "agent.sz3", "agent.sz4"}
+	for i := range cfg.agents {
+		c, err := signIn(urls, i, logins[i%len(logins)], "demo-2026")
+		if err != nil {
+			return err
+		}
+		cs, err := c.ownCustomers()
+		if err != nil {
+			return err
+		}
+		d.visitors = append(d.visitors, c)
+		d.customer = append(d.customer, cs)
+	}
+	if cfg.holders > 0 || cfg.watchers > 0 {
+		first, err := signIn(urls, 0, "agent.hz1", "demo-2026")
+		if err != nil {
+			return err
+		}
+		cs, err := first.ownCustomers()
+		if err != nil {
+			return err
+		}
+		project := cs[0].ProjectID
+		units, err := first.availableUnits(project, cfg.holders)
+		if err != nil {
+			return err
+		}
+		for i := range cfg.holders {
+			c, err := signIn(urls, i, logins[i%4], "demo-2026")
+			if err != nil {
+				return err
+			}
+			cs, err := c.ownCustomers()
+			if err != nil {
+				return err
+			}
+			j := slices.IndexFunc(cs, func(x customer) bool { return x.ProjectID == project })
+			if j < 0 {
+				return fmt.Errorf("%s has no customer in the published project", logins[i%4])
+			}
+			d.holders = append(d.holders, &holder{client: c, unit: units[i], customer: cs[j].ID})
+		}
+		for i := range cfg.watchers {
+			d.watchers = append(d.watchers, newWatcher(urls, i, first.token, project))
+		}
 	}
 	return nil
 }
 
-// phase runs the agents, causes the fault, stops the load, lets each agent
-// retry its last visit until cfg.giveUp, and counts.
-func phase(cfg config, name string, a *agent, fault func() error, db *sql.DB) (string, error) {
+// row is a phase's result.
+type row struct {
+	name                               string
+	ops, acked, lost, dup, stuck       int
+	recover                            time.Duration // -1: some phone never had an answer again
+	told, dropped, gapless, gap, watch int
+	codes                              []string
+}
+
+func (r row) String() string {
+	rec := fmt.Sprint(r.recover.Milliseconds())
+	if r.recover < 0 {
+		rec = "never"
+	}
+	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d  %s",
+		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, strings.Join(r.codes, " "))
+}
+
+// phase runs the load, causes the fault, stops the load, lets each phone
+// retry its last operation until cfg.giveUp, and counts.
+func (d *deployment) phase(cfg config, name string, fault func() error) (row, error) {
+	r := row{name: name, watch: len(d.watchers)}
+	for _, w := range d.watchers {
+		w.reset()
+	}
+	var units []string
+	for _, h := range d.holders {
+		units = append(units, h.unit)
+	}
+	// The changes of the phase: lines written from now on (the same host's
+	// clock). Not a count before and after: the lease's new holder prunes
+	// the demo data's old lines at once, which would read as changes lost.
+	began := time.Now()
+	linesBefore := map[string]int{}
 	t := &tally{codes: map[string]int{}}
 	stop := make(chan struct{})
-	var mu sync.Mutex
-	var giveUp time.Time
+	giveUp := &deadline{}
 	var wg sync.WaitGroup
-	for i := range cfg.agents {
+	for i, c := range d.visitors {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.logVisits(name, i, t, stop, &giveUp, &mu)
-		}()
+		go func() { defer wg.Done(); c.logVisits(name, i, d.customer[i], t, stop, giveUp) }()
+	}
+	for i, h := range d.holders {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.run(name, i, t, stop, giveUp) }()
 	}
 	time.Sleep(cfg.before)
 	log.Printf("%s: causing the fault", name)
+	at := time.Now()
 	if err := fault(); err != nil {
 		close(stop)
-		return "", err
+		wg.Wait()
+		return r, err
 	}
-	time.Sleep(cfg.after)
-	mu.Lock()
-	giveUp = time.Now().Add(cfg.giveUp)
-	mu.Unlock()
+	if rest := cfg.after - time.Since(at); rest > 0 {
+		time.Sleep(rest)
+	}
+	giveUp.set(time.Now().Add(cfg.giveUp))
 	close(stop)
 	wg.Wait()
+	time.Sleep(time.Second) // the last changes reach the watchers
 
+	// Visits: each acknowledged one stored exactly once.
 	stored := map[string]int{}
-	rows, err := db.Query(`SELECT notes, count(*) FROM visits WHERE notes LIKE $1 GROUP BY notes`, "faults "+name+" %")
+	rows, err := d.db.Query(`SELECT notes, count(*) FROM visits WHERE notes LIKE $1 GROUP BY notes`, "faults "+name+" %")
 	if err != nil {
-		return "", err
+		return r, err
 	}
 	for rows.Next() {
 		var notes string
 		var n int
 		if err := rows.Scan(&notes, &n); err != nil {
-			return "", err
+			return r, err
 		}
 		stored[notes] = n
 	}
 	rows.Close()
-	var unanswered int
-	if err := db.QueryRow(`SELECT count(*) FROM idempotency_keys WHERE key LIKE $1 AND response IS NULL`,
-		"faults-"+name+"-%").Scan(&unanswered); err != nil {
-		return "", err
+	// Holds: each unit's change history (one line per change of status)
+	// has one line per acknowledged operation.
+	linesAfter, err := d.lines(units, began)
+	if err != nil {
+		return r, err
 	}
-	var acked, lost, dup, stuck, storedUnacked int
-	var maxWait time.Duration
+	status, err := d.statuses(units)
+	if err != nil {
+		return r, err
+	}
+	perUnit := map[string]struct{ acked, reran, stuck int }{}
+	last := map[string]*op{}
 	for _, o := range t.ops {
+		r.ops++
 		switch {
 		case !o.acked.IsZero():
-			acked++
-			maxWait = max(maxWait, o.acked.Sub(o.first))
-			if stored[o.notes] == 0 {
-				lost++
-			}
+			r.acked++
 		case o.refused == "":
-			stuck++
-			if stored[o.notes] > 0 {
-				storedUnacked++
+			r.stuck++
+		}
+		if o.kind == "visit" {
+			if !o.acked.IsZero() && stored[o.notes] == 0 {
+				r.lost++
+				log.Printf("%s: lost: visit %s acknowledged after %d ms, not stored", name, o.key, o.acked.Sub(o.first).Milliseconds())
+			}
+			if stored[o.notes] > 1 {
+				r.dup++
+			}
+			continue
+		}
+		u := perUnit[o.unit]
+		switch {
+		case !o.acked.IsZero():
+			u.acked++
+		case o.refused != "" && o.retried && !strings.Contains(o.refused, "IDEMPOTENCY_KEY_REUSED"):
+			u.reran++ // its first run happened, and a retry ran it again instead of answering
+		case o.refused == "":
+			u.stuck++
+		}
+		perUnit[o.unit] = u
+		last[o.unit] = o
+	}
+	for _, unit := range units {
+		u, changes := perUnit[unit], linesAfter[unit]-linesBefore[unit]
+		r.dup += u.reran + max(0, changes-u.acked-u.reran-u.stuck)
+		r.lost += max(0, u.acked+u.reran-changes)
+		if u.reran > 0 || changes != u.acked+u.reran {
+			log.Printf("%s: unit %s: %d changes stored for %d operations acknowledged, %d run again, %d stuck", name, unit, changes, u.acked, u.reran, u.stuck)
+		}
+		if o := last[unit]; o != nil && !o.acked.IsZero() {
+			want := map[string]string{"hold": "HELD", "release": "AVAILABLE"}[o.kind]
+			if status[unit] != want && changes >= u.acked+u.reran {
+				r.lost++ // the last acknowledged change is not what is stored
+				log.Printf("%s: unit %s is %s, the last acknowledged operation was %s", name, unit, status[unit], o.kind)
 			}
 		}
-		if stored[o.notes] > 1 {
-			dup++
+	}
+	// Recovery: until every phone had an answer to a request sent after the fault.
+	r.recover = recovery(t.ops, at, len(d.visitors)+len(d.holders))
+	for c, n := range t.codes {
+		r.codes = append(r.codes, fmt.Sprintf("%s×%d", c, n))
+	}
+	slices.Sort(r.codes)
+	// Watchers: every change of the phase received.
+	for _, w := range d.watchers {
+		w.mu.Lock()
+		r.told += w.told
+		r.dropped += w.dropped
+		missed := 0
+		for _, unit := range units {
+			missed += max(0, linesAfter[unit]-linesBefore[unit]-len(w.events[unit]))
+			if s, ok := w.last[unit]; ok && s != status[unit] && linesAfter[unit] > linesBefore[unit] {
+				missed = max(missed, 1) // its grid ends wrong
+			}
+		}
+		w.mu.Unlock()
+		r.gap += missed
+		if missed == 0 {
+			r.gapless++
 		}
 	}
-	var codes []string
-	for c, n := range t.codes {
-		codes = append(codes, fmt.Sprintf("%s×%d", c, n))
+	return r, nil
+}
+
+// recovery is the time from the fault until each phone had an answer to a
+// request sent after it: the longest over the phones, -1 if one never did.
+// An op belongs to its phone through its key (faults-PHASE-vN-SEQ / hN).
+func recovery(ops []*op, at time.Time, phones int) time.Duration {
+	first := map[string]time.Duration{}
+	for _, o := range ops {
+		if o.acked.IsZero() || o.sent.Before(at) {
+			continue
+		}
+		parts := strings.Split(o.key, "-")
+		phone := parts[len(parts)-2]
+		if d, ok := first[phone]; !ok || o.acked.Sub(at) < d {
+			first[phone] = o.acked.Sub(at)
+		}
 	}
-	slices.Sort(codes)
-	return fmt.Sprintf("%-10s %6d %6d %5d %10d %6d %11d %13d %12s  %s",
-		name, len(t.ops), acked, lost, dup, stuck, unanswered, storedUnacked, maxWait.Round(100*time.Millisecond), strings.Join(codes, " ")), nil
+	if len(first) < phones {
+		return -1
+	}
+	var worst time.Duration
+	for _, d := range first {
+		worst = max(worst, d)
+	}
+	return worst
+}
+
+// lines counts each unit's lines in the listing change log since t.
+func (d *deployment) lines(units []string, t time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	if len(units) == 0 {
+		return out, nil
+	}
+	rows, err := d.db.Query(`SELECT listing_id, count(*) FROM listing_changes WHERE listing_id = ANY($1) AND at >= $2 GROUP BY listing_id`, pq.Array(units), t)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// statuses reads the units' stored statuses.
+func (d *deployment) statuses(units []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(units) == 0 {
+		return out, nil
+	}
+	rows, err := d.db.Query(`SELECT id, status FROM units WHERE id = ANY($1)`, pq.Array(units))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, s string
+		if err := rows.Scan(&id, &s); err != nil {
+			return nil, err
+		}
+		out[id] = s
+	}
+	if len(out) != len(units) {
+		return nil, errors.New("a holder's unit is gone")
+	}
+	return out, rows.Err()
 }
