@@ -6,6 +6,7 @@
 // would) until acknowledged, while other phones watch the sales grid over
 // WebSockets; meanwhile it causes one fault per phase:
 //
+//   - none: no fault, the load alone (a control row);
 //   - kill9: SIGKILL of one server process (then started again);
 //   - dbrestart: PostgreSQL crashes (stop -m immediate) and starts again;
 //   - outage: the database is unreachable for 2 s (every connection
@@ -60,7 +61,7 @@ func main() {
 	before := flag.Duration("before", 3*time.Second, "load before each fault")
 	after := flag.Duration("after", 5*time.Second, "load after each fault")
 	giveUp := flag.Duration("give-up", 45*time.Second, "how long a phone keeps retrying its last operation once the load stops")
-	phases := flag.String("phases", "kill9,dbrestart,outage,sigterm", "faults to cause, in order: kill9, dbrestart, outage, sigterm")
+	phases := flag.String("phases", "none,kill9,dbrestart,outage,sigterm", "faults to cause, in order: none (a control: the load alone), kill9, dbrestart, outage, sigterm")
 	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated or a retry is stuck")
 	flag.Parse()
 	cfg := config{bin: *bin, pgBin: *pgBin, pgPort: *pgPort, port: *port, agents: *agents, holders: *holders, watchers: *watchers,
@@ -172,6 +173,7 @@ func run(cfg config) ([]row, error) {
 	}
 
 	faults := map[string]func() error{
+		"none": func() error { return nil }, // the same load without a fault: what the rest compare with
 		"kill9": func() error {
 			if err := d.servers[0].kill(); err != nil {
 				return err
@@ -332,7 +334,17 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 	giveUp.set(time.Now().Add(cfg.giveUp))
 	close(stop)
 	wg.Wait()
-	time.Sleep(time.Second) // the last changes reach the watchers
+	// The last changes reach the watchers: until none arrives for a second
+	// (a subscriber may lag behind the load), at most 15 s.
+	for n, quiet, end := -1, time.Now(), time.Now().Add(15*time.Second); time.Since(quiet) < time.Second && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		m := 0
+		for _, w := range d.watchers {
+			m += w.received()
+		}
+		if m != n {
+			n, quiet = m, time.Now()
+		}
+	}
 
 	// Visits: each acknowledged one stored exactly once.
 	stored := map[string]int{}

@@ -53,6 +53,17 @@ func newWatcher(urls []string, first int, token, project string) *watcher {
 		events: map[string][]event{}, seen: map[string]bool{}, last: map[string]string{}}
 }
 
+// received is how many events the watcher got this phase.
+func (w *watcher) received() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, es := range w.events {
+		n += len(es)
+	}
+	return n
+}
+
 // reset starts a phase's counts.
 func (w *watcher) reset() {
 	w.mu.Lock()
@@ -134,6 +145,7 @@ func (w *watcher) session(ctx context.Context, url string) websocket.StatusCode 
 			if json.Unmarshal(m.Payload, &p) != nil {
 				continue
 			}
+
 			if resume.Load() == 0 {
 				resume.Store(1)
 			}
