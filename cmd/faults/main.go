@@ -68,6 +68,11 @@ func main() {
 		before: *before, after: *after, giveUp: *giveUp, phases: strings.Split(*phases, ",")}
 	if *short {
 		cfg.before, cfg.after, cfg.giveUp = time.Second, 2*time.Second, 20*time.Second
+		explicit := false
+		flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "phases" })
+		if !explicit { // the faults only: under a minute
+			cfg.phases = []string{"kill9", "dbrestart", "outage", "sigterm"}
+		}
 	}
 	rows, err := run(cfg)
 	if err != nil {
