@@ -21,13 +21,15 @@
 // phone had an answer again after the fault, and for the watchers: closes
 // that told them to reconnect, connections dropped without a close frame,
 // and how many received every status change of the phase (checked against
-// the units' change history in the database) and how many changes they missed.
+// the units' change history in the database) and how many changes they
+// missed, and how many processes lead the background work afterwards (one).
 //
 // Loopback only, bounded in time; it never touches a database it did not
 // create (the cluster lives in a temporary directory on its own port and is
 // removed at the end). As root it runs PostgreSQL as the postgres user.
 // With -short (CI) the phases are short and it exits non-zero if anything
-// acknowledged was lost or duplicated or a retry stuck.
+// acknowledged was lost or duplicated or a retry stuck, or the background
+// work is not led by exactly one process after a fault.
 //
 //	go build -o /tmp/estatecrm ./server && go run ./cmd/faults -server /tmp/estatecrm
 package main
@@ -81,9 +83,9 @@ func main() {
 	if *short {
 		bad := false
 		for _, r := range rows {
-			if r.lost+r.dup+r.stuck > 0 {
+			if r.lost+r.dup+r.stuck > 0 || r.leaders != 1 {
 				bad = true
-				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck\n", r.name, r.lost, r.dup, r.stuck)
+				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck, %d processes leading the background work\n", r.name, r.lost, r.dup, r.stuck, r.leaders)
 			}
 		}
 		if bad {
@@ -203,8 +205,8 @@ func run(cfg config) ([]row, error) {
 			return d.servers[1].start()
 		},
 	}
-	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s  %s\n",
-		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "answers while retrying")
+	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s %7s  %s\n",
+		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "leaders", "answers while retrying")
 	var rows []row
 	for _, name := range cfg.phases {
 		fault, ok := faults[name]
@@ -285,6 +287,7 @@ type row struct {
 	ops, acked, lost, dup, stuck       int
 	recover                            time.Duration // -1: some phone never had an answer again
 	told, dropped, gapless, gap, watch int
+	leaders                            int // processes leading the background work after the phase
 	codes                              []string
 }
 
@@ -293,8 +296,8 @@ func (r row) String() string {
 	if r.recover < 0 {
 		rec = "never"
 	}
-	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d  %s",
-		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, strings.Join(r.codes, " "))
+	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d %7d  %s",
+		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, r.leaders, strings.Join(r.codes, " "))
 }
 
 // phase runs the load, causes the fault, stops the load, lets each phone
@@ -421,6 +424,17 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 				r.lost++ // the last acknowledged change is not what is stored
 				log.Printf("%s: unit %s is %s, the last acknowledged operation was %s", name, unit, status[unit], o.kind)
 			}
+		}
+	}
+	// Background work: one process leads it again (package lease: the
+	// holder of an advisory lock in the database), within 5 s.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := d.db.QueryRow(`SELECT count(*) FROM pg_locks l JOIN pg_database b ON b.oid = l.database
+			WHERE l.locktype = 'advisory' AND l.granted AND b.datname = current_database()`).Scan(&r.leaders); err != nil {
+			return r, err
+		}
+		if r.leaders == 1 || time.Now().After(end) {
+			break
 		}
 	}
 	// Recovery: until every phone had an answer to a request sent after the fault.
