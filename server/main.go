@@ -134,6 +134,11 @@ func checkMigrated(ctx context.Context, db *database.DB) error {
 }
 
 func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
+	// Checked first: a wrong BLOB_URL stops the server before anything runs.
+	photos, err := storage.New(ctx, cfg.Blobs)
+	if err != nil {
+		return fmt.Errorf("photo storage: %w", err)
+	}
 	hub := live.NewHub()
 	if db.Dialect == dialect.Postgres { // changes reach the subscribers of every process
 		if err := hub.Listen(ctx, db.URL); err != nil {
@@ -149,10 +154,6 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
-	}
-	photos, err := storage.NewDir(cfg.PhotoDir)
-	if err != nil {
-		return fmt.Errorf("photo directory: %w", err)
 	}
 	if cfg.UploadDir != "" {
 		if err := os.MkdirAll(cfg.UploadDir, 0o700); err != nil {
@@ -216,7 +217,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
 	printBanner(stdout, cfg, ln.Addr().String(), metricsURL, logins)
-	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL)
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL, "blobs", cfg.Blobs.String())
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -350,7 +351,7 @@ func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.L
 // sweepFiles removes, every ten minutes, what a process that died mid-upload
 // left behind: stored photos no complaint holds, media files no item
 // holds, and uploads in flight.
-func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger) {
+func sweepFiles(ctx context.Context, client *ent.Client, photos storage.Store, uploads string, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {

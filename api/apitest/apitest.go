@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/live"
 	"estatecrm/storage"
+	"estatecrm/storage/s3test"
 	"estatecrm/webhook"
 )
 
@@ -40,8 +42,12 @@ type Env struct {
 	// Log holds what the server logged.
 	Log *bytes.Buffer
 	Hub *live.Hub
-	// Photos is the photo store, in a directory of its own.
-	Photos *storage.Dir
+	// Photos is the photo store: a directory of its own, or a bucket of its
+	// own on an S3 server in the test's process when TEST_BLOB_STORE=s3.
+	Photos storage.Store
+	// S3 is that server (nil for a directory): a test stops it or cuts
+	// its uploads off to see the store fail.
+	S3 *s3test.Server
 	// Uploads is where uploads in flight are kept.
 	Uploads string
 }
@@ -101,12 +107,9 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 	client := database.NewClient(counter)
 	hub.Install(client)
 	var log bytes.Buffer
-	photos, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	photos, s3 := NewStore(t)
 	checks := dbtest.NewCounter(db.Driver)
-	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir()}
+	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, S3: s3, Uploads: t.TempDir()}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
@@ -142,6 +145,41 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		Revoked: auth.NewRevocations(database.NewClient(checks), 0, now),
 	})
 	return env
+}
+
+// StoreEnv names the environment variable that puts the tests' blobs on
+// S3 (TEST_BLOB_STORE=s3): a gofakes3 server in the test's process, a
+// bucket per test. Unset, they are in a directory per test.
+const StoreEnv = "TEST_BLOB_STORE"
+
+// NewStore returns a new, empty blob store of the kind StoreEnv says, and
+// its S3 server if it is one.
+func NewStore(t testing.TB) (storage.Store, *s3test.Server) {
+	t.Helper()
+	switch kind := os.Getenv(StoreEnv); kind {
+	case "", "dir":
+		d, err := storage.NewDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, nil
+	case "s3":
+		srv := s3test.Start(t)
+		return srv.Store(t), srv
+	default:
+		t.Fatalf("%s=%q: want dir or s3", StoreEnv, kind)
+		return nil, nil
+	}
+}
+
+// Blobs lists every blob in the store.
+func (e *Env) Blobs(t testing.TB) []string {
+	t.Helper()
+	keys, err := e.Photos.KeysBefore(context.Background(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 func costStore(db *database.DB) cost.Store {
