@@ -149,7 +149,10 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 
 // StoreEnv names the environment variable that puts the tests' blobs on
 // S3 (TEST_BLOB_STORE=s3): a gofakes3 server in the test's process, a
-// bucket per test. Unset, they are in a directory per test.
+// bucket per test, objects in memory; s3proc runs the server in a child
+// process keeping the objects on disk (for benchmarks of memory; the
+// package's TestMain must call s3test.ServeIfChild). Unset or dir, they are
+// in a directory per test.
 const StoreEnv = "TEST_BLOB_STORE"
 
 // NewStore returns a new, empty blob store of the kind StoreEnv says, and
@@ -166,8 +169,11 @@ func NewStore(t testing.TB) (storage.Store, *s3test.Server) {
 	case "s3":
 		srv := s3test.Start(t)
 		return srv.Store(t), srv
+	case "s3proc": // for benchmarks of memory: the server in a process of its own
+		srv := s3test.StartProcess(t, t.TempDir())
+		return srv.Store(t), srv
 	default:
-		t.Fatalf("%s=%q: want dir or s3", StoreEnv, kind)
+		t.Fatalf("%s=%q: want dir, s3 or s3proc", StoreEnv, kind)
 		return nil, nil
 	}
 }

@@ -1,6 +1,7 @@
-// Package s3test runs an S3 protocol server in the test's process
-// (gofakes3): the S3 store is tested over real HTTP with minio-go's real
-// requests and signatures, not through a mock of the Store.
+// Package s3test runs an S3 protocol server (gofakes3) in the test's
+// process, or in a child process for benchmarks: the S3 store is tested
+// over real HTTP with minio-go's real requests and signatures, not through
+// a mock of the Store.
 package s3test
 
 import (
@@ -11,50 +12,118 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/spf13/afero"
 
 	"estatecrm/storage"
 )
 
-// Server is an S3 service on a loopback port, closed when the test ends.
+// Server is an S3 service on a loopback port, stopped when the test ends.
 type Server struct {
 	// Endpoint is its host:port.
 	Endpoint string
-	backend  gofakes3.Backend
-	srv      *httptest.Server
+	srv      *httptest.Server // nil in another process
+	stop     func()
 	// cut, when set, makes the server drop the connection of every PUT
-	// after reading that many bytes of its body: the store going away in
-	// the middle of an upload.
+	// whose body is longer than that: the store going away mid-upload.
 	cut atomic.Int64
 }
 
-// Start starts a server keeping its objects in memory.
+// Start starts a server in this process keeping its objects in memory. As
+// S3 does, it creates an object only once its body has arrived whole.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return StartWith(t, s3mem.New())
+	s := &Server{}
+	s.srv = httptest.NewUnstartedServer(s.handler(s3mem.New()))
+	// gofakes3 writes a second header on some errors; net/http's complaint
+	// about it says nothing about the code under test.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.Start()
+	s.stop = s.srv.Close
+	t.Cleanup(s.srv.Close)
+	s.Endpoint = strings.TrimPrefix(s.srv.URL, "http://")
+	return s
 }
 
-// StartWith starts a server over backend (s3afero keeps objects on disk,
-// which a benchmark of the store's own memory wants).
-func StartWith(t testing.TB, backend gofakes3.Backend) *Server {
+// childEnv, in a test binary's environment, makes ServeIfChild serve.
+const childEnv = "S3TEST_SERVE_DIR"
+
+// StartProcess starts a server in a child process (the test binary again,
+// whose TestMain calls ServeIfChild) keeping its objects in dir: a
+// benchmark of memory then measures the store alone, not the server too.
+// Unlike S3 it writes an object in place as it arrives (a PUT cut off
+// leaves part of it), and CutPutsAfter does nothing to it.
+func StartProcess(t testing.TB, dir string) *Server {
 	t.Helper()
-	s := &Server{backend: backend}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The child serves until its stdin closes: also when this process dies.
+	s := &Server{stop: func() { stdin.Close(); _ = cmd.Wait() }}
+	t.Cleanup(s.stop)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "s3test listening on ")
+	if err != nil || !ok {
+		t.Fatalf("the S3 server process did not start (%q, %v): does the package's TestMain call s3test.ServeIfChild?", line, err)
+	}
+	s.Endpoint = addr
+	return s
+}
+
+// ServeIfChild, in a process started by StartProcess, serves S3 until its
+// stdin closes and returns true; anywhere else it returns false at once.
+// A TestMain of a package that uses StartProcess calls it first.
+func ServeIfChild() bool {
+	dir := os.Getenv(childEnv)
+	if dir == "" {
+		return false
+	}
+	backend, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("s3test listening on", ln.Addr())
+	srv := &http.Server{Handler: (&Server{}).handler(backend), ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln) //nolint:errcheck // ends with the process
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return true
+}
+
+// handler is gofakes3 over backend, with the faults and the decoding below.
+func (s *Server) handler(backend gofakes3.Backend) http.Handler {
 	fake := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := s.cut.Load(); n > 0 && r.Method == http.MethodPut {
-			_, _ = io.CopyN(io.Discard, r.Body, n)
-			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				conn.Close()
-			}
-			return
+			r.Body = &cutBody{ReadCloser: r.Body, left: n, w: w}
 		}
 		if r.Method == http.MethodPut && r.URL.Query().Has("uploadId") &&
 			r.Header.Get("X-Amz-Content-Sha256") == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" {
@@ -71,42 +140,73 @@ func StartWith(t testing.TB, backend gofakes3.Backend) *Server {
 			r.Header.Del("X-Amz-Content-Sha256")
 		}
 		fake.ServeHTTP(w, r)
-	}))
-	// gofakes3 writes a second header on some errors; net/http's complaint
-	// about it says nothing about the code under test.
-	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.srv.Start()
-	t.Cleanup(s.srv.Close)
-	s.Endpoint = strings.TrimPrefix(s.srv.URL, "http://")
-	return s
+	})
 }
 
-// CutPutsAfter makes every PUT from now on fail after n bytes of its body
-// (0 restores them).
+// cutBody drops the connection once more than left bytes were read: the
+// server going away mid-upload, as the client sees it. A shorter body
+// passes whole.
+type cutBody struct {
+	io.ReadCloser
+	left int64
+	w    http.ResponseWriter
+}
+
+func (c *cutBody) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var b [1]byte
+		if n, err := c.ReadCloser.Read(b[:]); n == 0 && err == io.EOF {
+			return 0, io.EOF
+		}
+		if conn, _, err := http.NewResponseController(c.w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return 0, errors.New("s3test: connection cut")
+	}
+	n, err := c.ReadCloser.Read(p[:min(int64(len(p)), c.left)])
+	c.left -= int64(n)
+	return n, err
+}
+
+// CutPutsAfter makes every PUT from now on whose body is longer than n
+// bytes fail after n, the connection dropped (0 restores them).
 func (s *Server) CutPutsAfter(n int64) { s.cut.Store(n) }
 
 // Close stops the server: every request from then on is refused.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() { s.stop() }
+
+// client speaks to the server as the stores do.
+func (s *Server) client(t testing.TB) *minio.Client {
+	t.Helper()
+	c, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // Bucket creates a bucket with a fresh name and returns the name.
 func (s *Server) Bucket(t testing.TB) string {
 	t.Helper()
 	name := "test-" + strings.ToLower(rand.Text()[:16])
-	if err := s.backend.CreateBucket(name); err != nil {
+	if err := s.client(t).MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return name
 }
 
+// The credentials of the stores: gofakes3 checks no signature.
+const accessKey, secretKey = "test-access-key", "test-secret-key"
+
 // Config is the store's configuration for bucket (which need not exist).
 func (s *Server) Config(bucket string) storage.S3Config {
 	return storage.S3Config{Endpoint: s.Endpoint, Region: "us-east-1", Bucket: bucket,
-		AccessKeyID: "test-access-key", SecretAccessKey: "test-secret-key"}
+		AccessKeyID: accessKey, SecretAccessKey: secretKey}
 }
 
 // URL is the BLOB_URL of bucket.
 func (s *Server) URL(bucket string) string {
-	return fmt.Sprintf("s3://%s?endpoint=%s&tls=false&access_key_id=test-access-key&secret_access_key=test-secret-key", bucket, s.Endpoint)
+	return fmt.Sprintf("s3://%s?endpoint=%s&tls=false&access_key_id=%s&secret_access_key=%s", bucket, s.Endpoint, accessKey, secretKey)
 }
 
 // Store returns a store in a new bucket of its own.
@@ -119,16 +219,15 @@ func (s *Server) Store(t testing.TB) *storage.S3 {
 	return st
 }
 
-// Objects lists every object of bucket as the server holds it, whatever
-// its name: what a test asserts was (not) left behind.
+// Objects lists every object of bucket, whatever its name: what a test
+// asserts was (not) left behind.
 func (s *Server) Objects(t testing.TB, bucket string) []string {
 	t.Helper()
-	list, err := s.backend.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, o := range list.Contents {
+	for o := range s.client(t).ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
 		names = append(names, o.Key)
 	}
 	return names
