@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
 
 	"estatecrm/api/apitest"
@@ -105,5 +108,71 @@ func TestPhotoAndMediaWhileS3IsDown(t *testing.T) {
 	}
 	if n := env.Client.Media.Query().CountX(apitest.System()); n != 1 {
 		t.Errorf("%d media rows, want the 1 stored before", n)
+	}
+}
+
+// Two server processes of a deployment share the bucket, not a volume: a
+// photo filed through one is served by the other, to the same viewers.
+func TestPhotoFiledOnOneProcessServedByAnother(t *testing.T) {
+	if os.Getenv("TEST_DATABASE_URL") == "" {
+		t.Skip("two server processes need PostgreSQL; set TEST_DATABASE_URL")
+	}
+	one := newS3Env(t)
+	h := newHomes(t, one)
+	jpg := jpegBytes(t)
+	p := upload(t, one, h.H1, h.Unit1, jpg).SubmitComplaint.Complaint.Photos[0]
+	two := one.Second(t)
+	res, body := fetch(t, two, "/photos/"+p.ID, tokenFor(t, two, h.H1))
+	if res.StatusCode != http.StatusOK || !bytes.Equal(body, jpg) {
+		t.Fatalf("the owner GETs the photo from the other process: status %d, %d bytes", res.StatusCode, len(body))
+	}
+	if res, _ := fetch(t, two, "/photos/"+p.ID, tokenFor(t, two, h.H2)); res.StatusCode != http.StatusNotFound {
+		t.Errorf("another homeowner GETs it from the other process: status %d, want 404", res.StatusCode)
+	}
+	// A signed link made by one process works on the other (one JWT key).
+	res, _ = fetch(t, two, p.URL, "")
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("the signed link on the other process: status %d", res.StatusCode)
+	}
+}
+
+// A cache revalidating a photo or a media file it holds (If-None-Match with
+// the ETag) is answered 304 without a GET of the object; a plain GET reads it.
+func TestRevalidationReadsNoBlob(t *testing.T) {
+	env := newS3Env(t)
+	w := env.World(t)
+	var out struct {
+		UploadMedia struct{ Media struct{ URL, Sha256 string } }
+	}
+	uploadMedia(t, w.Caller(t, "MA"), map[string]any{"projectId": w.ID("pA"), "kind": "PHOTO"}, apitest.PhotoBytes("m"), "url sha256").Decode(t, &out)
+	p := env.Client.ComplaintPhoto.Query().FirstX(apitest.System())
+	admin := tokenFor(t, env, apitest.Admin)
+	for _, c := range []struct {
+		name, path, etag, cache string
+	}{
+		{"photo", "/photos/" + string(p.ID), `"` + p.Sha256 + `"`, "private, max-age=300"},
+		{"media", out.UploadMedia.Media.URL, `"` + out.UploadMedia.Media.Sha256 + `"`, "public, max-age=31536000, immutable"},
+	} {
+		get := func(header ...string) *http.Response {
+			req := httptest.NewRequest(http.MethodGet, c.path, nil)
+			req.Header.Set("Authorization", "Bearer "+admin)
+			if len(header) == 2 {
+				req.Header.Set(header[0], header[1])
+			}
+			rec := httptest.NewRecorder()
+			env.Handler.ServeHTTP(rec, req)
+			return rec.Result()
+		}
+		before := env.S3.ObjectGets()
+		res := get("If-None-Match", c.etag)
+		if res.StatusCode != http.StatusNotModified || res.Header.Get("ETag") != c.etag || res.Header.Get("Cache-Control") != c.cache {
+			t.Errorf("%s revalidated: status %d, ETag %q, Cache-Control %q", c.name, res.StatusCode, res.Header.Get("ETag"), res.Header.Get("Cache-Control"))
+		}
+		if n := env.S3.ObjectGets() - before; n != 0 {
+			t.Errorf("%s revalidated: %d GETs of the object, want none", c.name, n)
+		}
+		if res := get("If-None-Match", `"other"`); res.StatusCode != http.StatusOK || env.S3.ObjectGets()-before != 1 {
+			t.Errorf("%s with another ETag: status %d, %d GETs of the object", c.name, res.StatusCode, env.S3.ObjectGets()-before)
+		}
 	}
 }

@@ -80,15 +80,16 @@ var Admin = &auth.Viewer{UserID: "US01ARZ3NDEKTSV4RRFFQ69G5FAV", Role: auth.Role
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := dbtest.Open(t)
-	env := newEnv(t, db, live.NewHub())
+	photos, s3 := NewStore(t)
+	env := newEnv(t, db, live.NewHub(), photos, s3)
 	// Admin is a real row, so what it does can be audited under its id.
 	env.Client.User.Create().SetID(Admin.UserID).SetName("admin").SetLogin("test.admin").SetRole("ADMIN").
 		ExecX(System())
 	return env
 }
 
-// Second returns another server over the same database, as a second process
-// would be; on PostgreSQL both announce unit changes through NOTIFY and
+// Second returns another server over the same database and blob store, as
+// a second process of the deployment would be; on PostgreSQL both announce unit changes through NOTIFY and
 // listen for them, so a subscriber of either sees a change made through
 // the other.
 func (e *Env) Second(t testing.TB) *Env {
@@ -98,16 +99,15 @@ func (e *Env) Second(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return newEnv(t, db, e.listeningHub(t, e.Hub))
+	return newEnv(t, db, e.listeningHub(t, e.Hub), e.Photos, e.S3)
 }
 
-func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
+func newEnv(t testing.TB, db *database.DB, hub *live.Hub, photos storage.Store, s3 *s3test.Server) *Env {
 	t.Helper()
 	counter := dbtest.NewCounter(db.Driver)
 	client := database.NewClient(counter)
 	hub.Install(client)
 	var log bytes.Buffer
-	photos, s3 := NewStore(t)
 	checks := dbtest.NewCounter(db.Driver)
 	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, S3: s3, Uploads: t.TempDir()}
 	now := func() time.Time { return env.Now() }

@@ -41,7 +41,12 @@ type Server struct {
 	// cut, when set, makes the server drop the connection of every PUT
 	// whose body is longer than that: the store going away mid-upload.
 	cut atomic.Int64
+	// gets counts the GETs of objects (not of listings).
+	gets atomic.Int64
 }
+
+// ObjectGets is how many GETs of an object the server has answered.
+func (s *Server) ObjectGets() int64 { return s.gets.Load() }
 
 // Start starts a server in this process keeping its objects in memory. As
 // S3 does, it creates an object only once its body has arrived whole.
@@ -122,6 +127,9 @@ func ServeIfChild() bool {
 func (s *Server) handler(backend gofakes3.Backend) http.Handler {
 	fake := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
+			s.gets.Add(1)
+		}
 		if n := s.cut.Load(); n > 0 && r.Method == http.MethodPut {
 			r.Body = &cutBody{ReadCloser: r.Body, left: n, w: w}
 		}
