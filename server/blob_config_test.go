@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +48,36 @@ func TestStartRefusesAMissingBucket(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "listening") {
 		t.Fatalf("the server listened before failing:\n%s", stdout.String())
+	}
+}
+
+// With BLOB_URL naming a bucket that is there, the server starts on it and
+// says so in its log (never with the credentials).
+func TestServeOnS3(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, env(map[string]string{
+			"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "db.sqlite"),
+			"SEED":         "false",
+			"BLOB_URL":     srv.URL(srv.Bucket(t)),
+		}), &stdout, &stderr)
+	}()
+	base := waitForURL(t, &stdout, done)
+	res, err := http.Get(base + "/healthz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v, %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, `"blobs":"s3 bucket test-`) || strings.Contains(log, "test-secret-key") {
+		t.Fatalf("the start-up log should name the bucket and not the secret:\n%s", log)
 	}
 }

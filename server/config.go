@@ -137,7 +137,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
 	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
-	fs.StringVar(&cfg.PhotoDir, "photo-dir", env.str("PHOTO_DIR", "data/photos"), "directory of complaint photos, shared by all processes (PHOTO_DIR)")
+	fs.StringVar(&cfg.PhotoDir, "photo-dir", env.str("PHOTO_DIR", "data/photos"), "directory of complaint photos and media when BLOB_URL is not set, shared by all processes (PHOTO_DIR)")
 	blobURL := fs.String("blob-url", env.str("BLOB_URL", ""), "where photos and media are kept: s3://BUCKET?endpoint=HOST:PORT&region=…[&tls=false] (credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or file:///path; empty: the directory -photo-dir (BLOB_URL)")
 	fs.StringVar(&cfg.UploadDir, "upload-dir", env.str("UPLOAD_DIR", ""), "directory of uploads in flight; empty: the system's temporary directory (UPLOAD_DIR)")
 	sla := fs.String("complaint-sla", env.str("COMPLAINT_SLA", ""), "complaint deadlines overriding the defaults URGENT=2h/24h,NORMAL=24h/48h,LOW=48h/168h, e.g. URGENT=1h/12h (COMPLAINT_SLA)")
