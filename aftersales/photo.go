@@ -60,7 +60,7 @@ func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*sto
 			s.discard(ctx)
 			return nil, apperr.Input(field, "missing file")
 		}
-		key, clean, err := storeOne(ctx, d.Photos, up.File)
+		key, clean, err := storeOne(ctx, d.Photos, up.File, up.Size)
 		switch {
 		case errors.Is(err, photo.ErrNotImage):
 			s.discard(ctx)
@@ -94,8 +94,10 @@ func (d *Desk) storePhotos(ctx context.Context, uploads []*graphql.Upload) (*sto
 
 // storeOne streams one photo through photo.Copy into storage: the bytes
 // are sniffed, scrubbed of a JPEG's GPS data and hashed on the way, so memory
-// does not grow with the photo's size.
-func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, photo.Clean, error) {
+// does not grow with the photo's size. size is the upload's (0: unknown);
+// photo.Copy keeps a photo's length, so it is the stored blob's too, which
+// lets an object store stream the photo in one PUT.
+func storeOne(ctx context.Context, store storage.Store, src io.Reader, size int64) (string, photo.Clean, error) {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	var clean photo.Clean
@@ -105,7 +107,11 @@ func storeOne(ctx context.Context, store storage.Store, src io.Reader) (string, 
 		clean, copyErr = photo.Copy(pw, src, MaxPhotoBytes)
 		pw.CloseWithError(copyErr)
 	}()
-	key, _, err := store.Put(ctx, photoPrefix, pr)
+	var body io.Reader = pr
+	if size > 0 {
+		body = storage.Sized(pr, size)
+	}
+	key, _, err := store.Put(ctx, photoPrefix, body)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
 	<-done
 	switch {

@@ -16,15 +16,15 @@ import (
 // photo whose row is about to commit is never taken.
 const OrphanAge = time.Hour
 
-// SweepOrphanPhotos removes the photos in dir that no complaint holds and
+// SweepOrphanPhotos removes the photos in the store that no complaint holds and
 // that were stored before the cut-off: what a process that died between
 // storing a photo and committing its row left behind. It returns how many
 // it removed. Only complaint photos (keys under "complaints/") are looked
-// at: other files share the directory (media, package media). It is a background job of the server (server/main.go), no
+// at: other files share the store (media, package media). It is a background job of the server (server/main.go), no
 // request's: it reads every complaint's photos as the system, which is what
 // auth.SystemContext is for.
-func SweepOrphanPhotos(ctx context.Context, client *ent.Client, dir *storage.Dir, before time.Time) (int, error) {
-	all, err := dir.KeysBefore(before)
+func SweepOrphanPhotos(ctx context.Context, client *ent.Client, store storage.Store, before time.Time) (int, error) {
+	all, err := store.KeysBefore(ctx, before)
 	if err != nil {
 		return 0, err
 	}
@@ -51,7 +51,7 @@ func SweepOrphanPhotos(ctx context.Context, client *ent.Client, dir *storage.Dir
 			if known[k] {
 				continue
 			}
-			if err := dir.Delete(ctx, k); err != nil {
+			if err := store.Delete(ctx, k); err != nil {
 				return removed, err
 			}
 			removed++

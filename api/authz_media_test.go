@@ -73,7 +73,7 @@ func addMediaItem(t testing.TB, env *apitest.Env, project pulid.ID, building *pu
 // mediaFiles counts the media files in the store.
 func mediaFiles(t testing.TB, env *apitest.Env) int {
 	t.Helper()
-	keys, err := env.Photos.KeysBefore(time.Now().Add(time.Hour))
+	keys, err := env.Photos.KeysBefore(context.Background(), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,10 @@ import (
 // a complaint's photos, short enough that a link passed on goes stale.
 const photoLinkTTL = 5 * time.Minute
 
+// photoCacheControl lets the viewer's own cache (never a shared one) keep
+// a photo as long as its link works.
+const photoCacheControl = "private, max-age=300"
+
 // photoLinks signs and checks links to complaint photos, for image views
 // (an <img>, a phone's image cache) that cannot send a bearer token. Only a
 // viewer allowed to see the photo is given its link.
@@ -79,6 +83,10 @@ func servePhotos(client *ent.Client, store storage.Store, links photoLinks) http
 			writeError(w, http.StatusNotFound, apperr.NotFound, "not found")
 			return
 		}
+		etag := `"` + p.Sha256 + `"`
+		if notModified(w, r, etag, photoCacheControl) {
+			return
+		}
 		f, _, err := store.Open(ctx, p.StorageKey)
 		if errors.Is(err, storage.ErrNotFound) {
 			writeError(w, http.StatusNotFound, apperr.NotFound, "not found")
@@ -93,8 +101,8 @@ func servePhotos(client *ent.Client, store storage.Store, links photoLinks) http
 		h.Set("Content-Type", p.ContentType)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Disposition", "inline")
-		h.Set("Cache-Control", "private, max-age=300")
-		h.Set("ETag", `"`+p.Sha256+`"`)
+		h.Set("Cache-Control", photoCacheControl)
+		h.Set("ETag", etag)
 		http.ServeContent(w, r, "", p.CreatedAt, f)
 	}
 }

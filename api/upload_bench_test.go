@@ -20,13 +20,24 @@ import (
 const benchPhotoBytes = 10 << 20
 
 // BenchmarkUploadNinePhotos files a complaint with the most photos allowed,
-// each of the largest size, over a real loopback connection.
-func BenchmarkUploadNinePhotos(b *testing.B) { benchmarkUpload(b, 9) }
+// each of the largest size, over a real loopback connection, into each
+// store: dir (a local directory) and s3 (minio-go to an S3 server, gofakes3
+// in a child process keeping the objects on disk).
+func BenchmarkUploadNinePhotos(b *testing.B) { benchmarkUploadStores(b, 9) }
 
 // BenchmarkUploadOnePhoto is the same with one photo: its peak-heap-MB is
 // the one to compare with nine's, since an upload that streams holds about
 // as much memory for nine photos as for one.
-func BenchmarkUploadOnePhoto(b *testing.B) { benchmarkUpload(b, 1) }
+func BenchmarkUploadOnePhoto(b *testing.B) { benchmarkUploadStores(b, 1) }
+
+func benchmarkUploadStores(b *testing.B, photos int) {
+	for _, store := range []struct{ name, env string }{{"dir", "dir"}, {"s3", "s3proc"}} {
+		b.Run(store.name, func(b *testing.B) {
+			b.Setenv(apitest.StoreEnv, store.env)
+			benchmarkUpload(b, photos)
+		})
+	}
+}
 
 // zeros reads as an endless run of zero bytes.
 type zeros struct{}
@@ -159,6 +170,7 @@ func benchmarkUpload(b *testing.B, photos int) {
 	// garbage not yet collected. peak-sys-MB is the memory the process got
 	// from the OS, absolute: Sys never shrinks, so a growth would read 0
 	// after the first run; it includes earlier benchmarks of the process.
+	// On s3 the S3 server runs in a process of its own: it is not counted.
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MB")
 }

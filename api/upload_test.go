@@ -253,11 +253,7 @@ func sha256Hex(b []byte) string {
 
 func photoKeys(tb testing.TB, env *apitest.Env) []string {
 	tb.Helper()
-	keys, err := env.Photos.Keys()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return keys
+	return env.Blobs(tb)
 }
 
 // uploadsLeft lists what is left in the directory of uploads in flight.

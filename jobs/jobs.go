@@ -41,7 +41,7 @@ type Config struct {
 	Client *ent.Client
 	// Photos is the store of complaint photos and media, shared by the
 	// deployment's processes.
-	Photos *storage.Dir
+	Photos storage.Store
 	// UploadDir is this process's directory of uploads in flight; "" is
 	// the system's temporary directory.
 	UploadDir string

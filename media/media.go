@@ -237,7 +237,7 @@ func (l *Library) Add(ctx context.Context, client *ent.Client, in Upload) (*ent.
 	if l == nil || l.Store == nil {
 		return nil, apperr.New(apperr.Unavailable, "media storage is not configured")
 	}
-	f, err := l.store(ctx, in.File.File)
+	f, err := l.store(ctx, in.File.File, in.File.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -510,8 +510,10 @@ type stored struct {
 var errFormat = errors.New("media are JPEG or PNG images")
 
 // store streams src through photo.Copy into storage, then decodes the
-// stored file's header; a file refused at either step is removed.
-func (l *Library) store(ctx context.Context, src io.Reader) (stored, error) {
+// stored file's header; a file refused at either step is removed. size is
+// the upload's (0: unknown): photo.Copy keeps the length, so an object
+// store can stream the file in one PUT.
+func (l *Library) store(ctx context.Context, src io.Reader, size int64) (stored, error) {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	var clean photo.Clean
@@ -524,7 +526,11 @@ func (l *Library) store(ctx context.Context, src io.Reader) (stored, error) {
 		}
 		pw.CloseWithError(copyErr)
 	}()
-	key, _, err := l.Store.Put(ctx, prefix, pr)
+	var body io.Reader = pr
+	if size > 0 {
+		body = storage.Sized(pr, size)
+	}
+	key, _, err := l.Store.Put(ctx, prefix, body)
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the copier if Put gave up early
 	<-done
 	if copyErr != nil || err != nil {

@@ -16,14 +16,14 @@ import (
 // whose row is about to commit is never taken.
 const OrphanAge = time.Hour
 
-// SweepOrphans removes the media files in dir that no item holds and that
+// SweepOrphans removes the media files in the store that no item holds and that
 // were stored before the cut-off: what a process that died between storing
 // a file and committing its row (or between removing a row and its file)
-// left behind. Complaint photos in the same directory are left alone. It is
+// left behind. Complaint photos in the same store are left alone. It is
 // a background job of the server, no request's: it reads every item as the
 // system.
-func SweepOrphans(ctx context.Context, client *ent.Client, dir *storage.Dir, before time.Time) (int, error) {
-	all, err := dir.KeysBefore(before)
+func SweepOrphans(ctx context.Context, client *ent.Client, store storage.Store, before time.Time) (int, error) {
+	all, err := store.KeysBefore(ctx, before)
 	if err != nil {
 		return 0, err
 	}
@@ -50,7 +50,7 @@ func SweepOrphans(ctx context.Context, client *ent.Client, dir *storage.Dir, bef
 			if known[k] {
 				continue
 			}
-			if err := dir.Delete(ctx, k); err != nil {
+			if err := store.Delete(ctx, k); err != nil {
 				return removed, err
 			}
 			removed++

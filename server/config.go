@@ -13,6 +13,7 @@ import (
 
 	"estatecrm/aftersales"
 	"estatecrm/api"
+	"estatecrm/storage"
 	"estatecrm/throttle"
 	"estatecrm/webhook"
 )
@@ -40,9 +41,13 @@ type Config struct {
 	RefreshTokenTTL time.Duration
 	// Zone is the company's time zone: where "today" is for follow-ups.
 	Zone *time.Location
-	// PhotoDir keeps complaint photos; every process of a deployment must
-	// see the same directory (a shared volume).
+	// PhotoDir keeps complaint photos and media when Blobs is not set;
+	// every process of a deployment must see the same directory (a
+	// shared volume).
 	PhotoDir string
+	// Blobs is where photos and media are kept, from BLOB_URL: an S3
+	// bucket (no shared volume needed) or a directory; by default PhotoDir.
+	Blobs storage.Config
 	// UploadDir holds uploads of requests in flight; "" is the system's.
 	UploadDir string
 	// SLA is the complaint deadline policy.
@@ -132,7 +137,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
 	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
-	fs.StringVar(&cfg.PhotoDir, "photo-dir", env.str("PHOTO_DIR", "data/photos"), "directory of complaint photos, shared by all processes (PHOTO_DIR)")
+	fs.StringVar(&cfg.PhotoDir, "photo-dir", env.str("PHOTO_DIR", "data/photos"), "directory of complaint photos and media when BLOB_URL is not set, shared by all processes (PHOTO_DIR)")
+	blobURL := fs.String("blob-url", env.str("BLOB_URL", ""), "where photos and media are kept: s3://BUCKET?endpoint=HOST:PORT&region=…[&tls=false] (credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or file:///path; empty: the directory -photo-dir (BLOB_URL)")
 	fs.StringVar(&cfg.UploadDir, "upload-dir", env.str("UPLOAD_DIR", ""), "directory of uploads in flight; empty: the system's temporary directory (UPLOAD_DIR)")
 	sla := fs.String("complaint-sla", env.str("COMPLAINT_SLA", ""), "complaint deadlines overriding the defaults URGENT=2h/24h,NORMAL=24h/48h,LOW=48h/168h, e.g. URGENT=1h/12h (COMPLAINT_SLA)")
 	zone := fs.String("timezone", env.str("COMPANY_TIMEZONE", "Asia/Shanghai"), "the company's time zone, where \"today\" is for follow-ups (COMPANY_TIMEZONE)")
@@ -193,6 +199,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if cfg.Zone, err = time.LoadLocation(*zone); err != nil {
 		return cfg, fmt.Errorf("timezone %q: not an IANA time zone like Asia/Shanghai", *zone)
+	}
+	cfg.Blobs = storage.Config{Dir: cfg.PhotoDir}
+	if *blobURL != "" {
+		if cfg.Blobs, err = storage.ParseURL(*blobURL, getenv); err != nil {
+			return cfg, err
+		}
 	}
 	if cfg.SLA, err = aftersales.ParsePolicy(*sla); err != nil {
 		return cfg, err

@@ -132,6 +132,11 @@ func checkMigrated(ctx context.Context, db *database.DB) error {
 }
 
 func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
+	// Checked first: a wrong BLOB_URL stops the server before anything runs.
+	photos, err := storage.New(ctx, cfg.Blobs)
+	if err != nil {
+		return fmt.Errorf("photo storage: %w", err)
+	}
 	hub := live.NewHub()
 	if db.Dialect == dialect.Postgres { // changes reach the subscribers of every process
 		if err := hub.Listen(ctx, db.URL); err != nil {
@@ -142,10 +147,6 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
-	}
-	photos, err := storage.NewDir(cfg.PhotoDir)
-	if err != nil {
-		return fmt.Errorf("photo directory: %w", err)
 	}
 	if cfg.UploadDir != "" {
 		if err := os.MkdirAll(cfg.UploadDir, 0o700); err != nil {
@@ -211,7 +212,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
 	printBanner(stdout, cfg, ln.Addr().String(), metricsURL, logins)
-	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL)
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL, "blobs", cfg.Blobs.String())
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -319,7 +320,7 @@ func healthcheck(ctx context.Context, addr string) error {
 // startBackground starts the background work (jobs.Start): the
 // deployment's in whichever process holds the lease, this process's own
 // here. The channel is closed once all of it has stopped, after ctx ends.
-func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos *storage.Dir, logger *slog.Logger) <-chan struct{} {
+func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos storage.Store, logger *slog.Logger) <-chan struct{} {
 	var shared *sql.DB // SQLite: one process, which leads
 	if db.Dialect == dialect.Postgres {
 		shared = db.SQL

@@ -101,6 +101,9 @@ func (d *Dir) Put(ctx context.Context, prefix string, r io.Reader) (key string, 
 		}
 	}()
 
+	if body, size := lengthOf(r); size >= 0 {
+		r = &exactReader{r: body, left: size}
+	}
 	// struct{ io.Writer } hides (*os.File).ReadFrom so that io.CopyBuffer
 	// really reads through buf and ctxReader, checking ctx between chunks.
 	n, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, make([]byte, bufSize))

@@ -1,6 +1,7 @@
-// Package storage keeps uploaded files (complaint photos) outside the
-// database, behind a small interface so that a local directory (Dir) can later
-// be swapped for an object store.
+// Package storage keeps uploaded files (complaint photos, listing media)
+// outside the database, behind a small interface: a local directory (Dir, the
+// embedded default) or an S3-compatible object store (S3), chosen by BLOB_URL
+// (see ParseURL).
 //
 // The database row of a photo holds only the key. A blob is written before the
 // row's transaction commits, so a caller that rolls back must Delete the key it
@@ -16,19 +17,98 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Store keeps blobs under opaque keys.
 type Store interface {
 	// Put writes r under a new random key and returns the key and the number of bytes written.
-	// The blob becomes visible under its key only once complete (write to a temp file in the same
-	// directory tree, fsync, then rename), so a failed or cancelled Put leaves nothing behind
-	// (remove the temp file on every error path, including ctx cancellation checked between chunks).
+	// The blob becomes visible under its key only once complete (a directory writes a temp file,
+	// fsyncs and renames it; an object store sends one PUT whose object exists only once whole),
+	// so a failed or cancelled Put leaves nothing behind and returns no key. When r's length is
+	// known (a reader made by Sized, or one with a Len method such as *bytes.Reader), Put fails
+	// unless r holds exactly that many bytes, and an object store streams r instead of buffering it.
 	Put(ctx context.Context, prefix string, r io.Reader) (key string, n int64, err error)
 	// Open returns the blob and its size; ErrNotFound when there is none.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
 	// Delete removes a blob; deleting a missing one is not an error.
 	Delete(ctx context.Context, key string) error
+	// KeysBefore lists the blobs last written before t, and clears what Puts that began before t
+	// and never finished left behind (a process died mid-upload). A sweep of orphans passes a t
+	// well in the past, so that a blob whose database row is about to commit is never among them.
+	KeysBefore(ctx context.Context, t time.Time) ([]string, error)
+}
+
+// Sized returns r with its length, n bytes, for Put: an object store, which
+// must send the length before the bytes, then streams r rather than holding
+// parts of it in memory, and Put fails unless r holds exactly n bytes (so a
+// short or long body is never stored as if it were whole).
+func Sized(r io.Reader, n int64) io.Reader { return sized{r, n} }
+
+type sized struct {
+	r io.Reader
+	n int64
+}
+
+func (s sized) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// lengthOf returns what Put reads and its length, -1 when unknown. As
+// net/http does for a request body, a reader that knows how much it holds
+// (*bytes.Reader, *strings.Reader, *bytes.Buffer) needs no Sized.
+func lengthOf(r io.Reader) (io.Reader, int64) {
+	switch v := r.(type) {
+	case sized:
+		return v.r, v.n
+	case interface{ Len() int }:
+		return r, int64(v.Len())
+	}
+	return r, -1
+}
+
+// ErrLength: the reader given to Put did not hold the length it was given.
+var ErrLength = errors.New("storage: the body is not the length it was given")
+
+// exactReader passes exactly left bytes of r through and fails with
+// ErrLength if r ends sooner or holds more. It checks for more before it
+// hands over the last bytes: a store that sends a length first (S3) has a
+// complete request once those are out, so the check must come before.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, e.end()
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err != nil && err != io.EOF {
+		return n, err
+	}
+	if e.left == 0 {
+		if err := e.end(); err != io.EOF {
+			return 0, err
+		}
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		return n, ErrLength
+	}
+	return n, nil
+}
+
+// end is io.EOF if r holds no more, ErrLength if it does.
+func (e *exactReader) end() error {
+	var b [1]byte
+	m, err := io.ReadFull(e.r, b[:])
+	if m > 0 {
+		return ErrLength
+	}
+	return err
 }
 
 // ErrNotFound: no blob under the key.

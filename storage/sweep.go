@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,11 +9,11 @@ import (
 	"time"
 )
 
-// KeysBefore lists the blobs last written before t, and removes the temp
-// files of Puts that began before t and never finished (the process died
-// mid-upload). A sweep of orphans passes a t well in the past, so that a
-// blob whose database row is about to commit is never among them.
-func (d *Dir) KeysBefore(t time.Time) ([]string, error) {
+// KeysBefore implements Store: it lists the blobs last written before t,
+// and removes the temp files of Puts that began before t and never finished
+// (the process died mid-upload). ctx is not checked: a walk of a local
+// directory does not wait on anything that a deadline would help with.
+func (d *Dir) KeysBefore(_ context.Context, t time.Time) ([]string, error) {
 	root, err := d.openRoot()
 	if err != nil {
 		return nil, err

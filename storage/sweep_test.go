@@ -43,7 +43,7 @@ func TestKeysBeforeAndStaleTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	keys, err := d.KeysBefore(time.Now().Add(-30 * time.Minute))
+	keys, err := d.KeysBefore(ctx, time.Now().Add(-30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"estatecrm/ent"
 	"estatecrm/live"
 	"estatecrm/storage"
+	"estatecrm/storage/s3test"
 	"estatecrm/webhook"
 )
 
@@ -40,8 +42,12 @@ type Env struct {
 	// Log holds what the server logged.
 	Log *bytes.Buffer
 	Hub *live.Hub
-	// Photos is the photo store, in a directory of its own.
-	Photos *storage.Dir
+	// Photos is the photo store: a directory of its own, or a bucket of its
+	// own on an S3 server in the test's process when TEST_BLOB_STORE=s3.
+	Photos storage.Store
+	// S3 is that server (nil for a directory): a test stops it or cuts
+	// its uploads off to see the store fail.
+	S3 *s3test.Server
 	// Uploads is where uploads in flight are kept.
 	Uploads string
 	// Sockets are the handler's open WebSockets (closed by Sockets.Shutdown,
@@ -77,15 +83,16 @@ var Admin = &auth.Viewer{UserID: "US01ARZ3NDEKTSV4RRFFQ69G5FAV", Role: auth.Role
 func New(t testing.TB) *Env {
 	t.Helper()
 	db := dbtest.Open(t)
-	env := newEnv(t, db, live.NewHub())
+	photos, s3 := NewStore(t)
+	env := newEnv(t, db, live.NewHub(), photos, s3)
 	// Admin is a real row, so what it does can be audited under its id.
 	env.Client.User.Create().SetID(Admin.UserID).SetName("admin").SetLogin("test.admin").SetRole("ADMIN").
 		ExecX(System())
 	return env
 }
 
-// Second returns another server over the same database, as a second process
-// would be; on PostgreSQL both announce unit changes through NOTIFY and
+// Second returns another server over the same database and blob store, as
+// a second process of the deployment would be; on PostgreSQL both announce unit changes through NOTIFY and
 // listen for them, so a subscriber of either sees a change made through
 // the other.
 func (e *Env) Second(t testing.TB) *Env {
@@ -95,21 +102,17 @@ func (e *Env) Second(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return newEnv(t, db, e.listeningHub(t, e.Hub))
+	return newEnv(t, db, e.listeningHub(t, e.Hub), e.Photos, e.S3)
 }
 
-func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
+func newEnv(t testing.TB, db *database.DB, hub *live.Hub, photos storage.Store, s3 *s3test.Server) *Env {
 	t.Helper()
 	counter := dbtest.NewCounter(db.Driver)
 	client := database.NewClient(counter)
 	hub.Install(client)
 	var log bytes.Buffer
-	photos, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	checks := dbtest.NewCounter(db.Driver)
-	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, Uploads: t.TempDir(), Sockets: api.NewSockets()}
+	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, S3: s3, Uploads: t.TempDir(), Sockets: api.NewSockets()}
 	now := func() time.Time { return env.Now() }
 	signer, err := auth.NewSigner(Key, 15*time.Minute, now)
 	if err != nil {
@@ -146,6 +149,47 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 		Sockets: env.Sockets,
 	})
 	return env
+}
+
+// StoreEnv names the environment variable that puts the tests' blobs on
+// S3 (TEST_BLOB_STORE=s3): a gofakes3 server in the test's process, a
+// bucket per test, objects in memory; s3proc runs the server in a child
+// process keeping the objects on disk (for benchmarks of memory; the
+// package's TestMain must call s3test.ServeIfChild). Unset or dir, they are
+// in a directory per test.
+const StoreEnv = "TEST_BLOB_STORE"
+
+// NewStore returns a new, empty blob store of the kind StoreEnv says, and
+// its S3 server if it is one.
+func NewStore(t testing.TB) (storage.Store, *s3test.Server) {
+	t.Helper()
+	switch kind := os.Getenv(StoreEnv); kind {
+	case "", "dir":
+		d, err := storage.NewDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, nil
+	case "s3":
+		srv := s3test.Start(t)
+		return srv.Store(t), srv
+	case "s3proc": // for benchmarks of memory: the server in a process of its own
+		srv := s3test.StartProcess(t, t.TempDir())
+		return srv.Store(t), srv
+	default:
+		t.Fatalf("%s=%q: want dir, s3 or s3proc", StoreEnv, kind)
+		return nil, nil
+	}
+}
+
+// Blobs lists every blob in the store.
+func (e *Env) Blobs(t testing.TB) []string {
+	t.Helper()
+	keys, err := e.Photos.KeysBefore(context.Background(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 func costStore(db *database.DB) cost.Store {
