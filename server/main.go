@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 
 	"entgo.io/ent/dialect"
@@ -20,6 +21,8 @@ import (
 	"time"
 	_ "time/tzdata" // COMPANY_TIMEZONE works in an image without a zone database
 
+	"go.opentelemetry.io/otel/trace"
+
 	"estatecrm/aftersales"
 	"estatecrm/api"
 	"estatecrm/auth"
@@ -32,6 +35,7 @@ import (
 	"estatecrm/sales"
 	"estatecrm/seed"
 	"estatecrm/storage"
+	"estatecrm/tracing"
 	"estatecrm/webhook"
 )
 
@@ -141,11 +145,20 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		}
 	}
 	hub.Install(client)
-	go sweepHolds(ctx, client, logger)
-	go pruneListingChanges(ctx, client, logger)
+	tp, err := tracerProvider(ctx, cfg.TracesEndpoint, logger)
+	if err != nil {
+		return err
+	}
+	var tracer trace.TracerProvider // nil: off (a nil *sdktrace.TracerProvider would not be a nil interface)
+	if tp != nil {
+		tracer = tp
+		defer flushTraces(tp, logger)
+	}
+	go sweepHolds(ctx, client, logger, tracer)
+	go pruneListingChanges(ctx, client, logger, tracer)
 	// Webhooks: every process runs a worker; each endpoint is sent to by
 	// one at a time (a lease on its row, see webhook.Worker).
-	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger}).Run(ctx)
+	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger, Tracer: tracer}).Run(ctx)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -159,7 +172,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 			return fmt.Errorf("upload directory: %w", err)
 		}
 	}
-	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger)
+	go sweepFiles(ctx, client, photos, cfg.UploadDir, logger, tracer)
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
@@ -190,6 +203,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		SLA:      cfg.SLA,
 		Costs:    costs,
 		Metrics:  reg,
+		Tracer:   tracer,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -216,7 +230,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
 	printBanner(stdout, cfg, ln.Addr().String(), metricsURL, logins)
-	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL)
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL, "traces", redactedURL(cfg.TracesEndpoint))
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -250,6 +264,9 @@ func printBanner(w io.Writer, cfg Config, addr, metricsURL string, logins []seed
 	}
 	if cfg.Pprof {
 		fmt.Fprintf(w, "  pprof:    %s/debug/pprof/\n", strings.TrimSuffix(metricsURL, "/metrics"))
+	}
+	if cfg.TracesEndpoint != "" {
+		fmt.Fprintf(w, "  traces:   OTLP to %s\n", redactedURL(cfg.TracesEndpoint))
 	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)
@@ -311,7 +328,7 @@ func healthcheck(ctx context.Context, addr string) error {
 
 // sweepHolds returns lapsed holds to the available units every 15 seconds,
 // until ctx ends (see sales.SweepHolds; correctness never waits for it).
-func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
+func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger, tracer trace.TracerProvider) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
 	for {
@@ -319,7 +336,10 @@ func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := sales.SweepHolds(ctx, client, time.Now()); err != nil {
+			jctx, span := tracing.Root(ctx, tracer, "sweep holds")
+			n, err := sales.SweepHolds(jctx, client, time.Now())
+			tracing.End(span, err)
+			if err != nil {
 				logger.Warn("sweeping lapsed holds", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("lapsed holds released", "units", n)
@@ -330,7 +350,7 @@ func sweepHolds(ctx context.Context, client *ent.Client, logger *slog.Logger) {
 
 // pruneListingChanges drops, every hour, the lines of the listings' change
 // log older than listing.Retention and a day, until ctx ends.
-func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.Logger) {
+func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.Logger, tracer trace.TracerProvider) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -338,7 +358,10 @@ func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.L
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if n, err := listing.Prune(auth.SystemContext(ctx), client, time.Now()); err != nil {
+			jctx, span := tracing.Root(ctx, tracer, "prune listing changes")
+			n, err := listing.Prune(auth.SystemContext(jctx), client, time.Now())
+			tracing.End(span, err)
+			if err != nil {
 				logger.Warn("pruning the listing change log", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("listing changes pruned", "lines", n)
@@ -350,7 +373,7 @@ func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.L
 // sweepFiles removes, every ten minutes, what a process that died mid-upload
 // left behind: stored photos no complaint holds, media files no item
 // holds, and uploads in flight.
-func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger) {
+func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, uploads string, logger *slog.Logger, tracer trace.TracerProvider) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -358,22 +381,28 @@ func sweepFiles(ctx context.Context, client *ent.Client, photos *storage.Dir, up
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			jctx, span := tracing.Root(ctx, tracer, "sweep files") // the three sweeps, one trace
+			var failed error
 			before := time.Now().Add(-aftersales.OrphanAge)
-			if n, err := aftersales.SweepOrphanPhotos(ctx, client, photos, before); err != nil {
+			if n, err := aftersales.SweepOrphanPhotos(jctx, client, photos, before); err != nil {
 				logger.Warn("sweeping orphan photos", "err", err.Error())
+				failed = cmp.Or(failed, err)
 			} else if n > 0 {
 				logger.Info("orphan photos removed", "photos", n)
 			}
-			if n, err := media.SweepOrphans(ctx, client, photos, time.Now().Add(-media.OrphanAge)); err != nil {
+			if n, err := media.SweepOrphans(jctx, client, photos, time.Now().Add(-media.OrphanAge)); err != nil {
 				logger.Warn("sweeping orphan media", "err", err.Error())
+				failed = cmp.Or(failed, err)
 			} else if n > 0 {
 				logger.Info("orphan media removed", "files", n)
 			}
 			if n, err := api.SweepUploads(uploads, before); err != nil {
 				logger.Warn("sweeping stale uploads", "err", err.Error())
+				failed = cmp.Or(failed, err)
 			} else if n > 0 {
 				logger.Info("stale uploads removed", "files", n)
 			}
+			tracing.End(span, failed)
 		}
 	}
 }

@@ -122,3 +122,13 @@ func sqlState(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// Start starts a child of the span in ctx (a call out of the process, a
+// step of a job), or returns ctx and its span, which records nothing,
+// when ctx records none.
+func Start(ctx context.Context, name string, kind trace.SpanKind, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if !Recording(ctx) {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return tracerOf(ctx).Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
+}
