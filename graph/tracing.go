@@ -23,7 +23,6 @@ type Tracing struct{}
 var (
 	_ graphql.OperationInterceptor = Tracing{}
 	_ graphql.ResponseInterceptor  = Tracing{}
-	_ graphql.FieldInterceptor     = Tracing{}
 )
 
 // ErrorCodesKey lists the extensions.code of an answer's errors on the
@@ -42,13 +41,22 @@ func (Tracing) ExtensionName() string                   { return "Tracing" }
 func (Tracing) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptOperation names the request's span after the operation
-// ("query Listing"), as OpenTelemetry's GraphQL conventions do.
+// ("query Listing"), as OpenTelemetry's GraphQL conventions do, and puts
+// traceField around the operation's field resolvers. Like PayloadViewer,
+// it installs that per operation, and only when the request is traced: a
+// field interceptor of the server would cost every field of every request,
+// sampled or not, a closure.
 func (Tracing) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return next(ctx)
 	}
-	if op := graphql.GetOperationContext(ctx).Operation; op != nil {
+	oc := graphql.GetOperationContext(ctx)
+	inner := oc.ResolverMiddleware
+	oc.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
+		return traceField(ctx, func(ctx context.Context) (any, error) { return inner(ctx, next) })
+	}
+	if op := oc.Operation; op != nil {
 		kind, name := string(op.Operation), op.Name
 		if len(name) > maxOperationName {
 			name = name[:maxOperationName]
@@ -84,10 +92,10 @@ func (Tracing) InterceptResponse(ctx context.Context, next graphql.ResponseHandl
 	return resp
 }
 
-// InterceptField gives a resolver (or a method of an ent object, such as an
+// traceField gives a resolver (or a method of an ent object, such as an
 // edge) a pending span, begun by its first statement. Struct fields never
 // touch the database and pass straight through.
-func (Tracing) InterceptField(ctx context.Context, next graphql.Resolver) (res any, err error) {
+func traceField(ctx context.Context, next graphql.Resolver) (res any, err error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !fc.IsResolver && !fc.IsMethod {
 		return next(ctx)
