@@ -18,6 +18,7 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/aftersales"
 	"estatecrm/auth"
@@ -97,6 +98,9 @@ type Deps struct {
 	// Sockets are the open WebSockets, which the server closes when it
 	// shuts down (Sockets.Shutdown); nil means a set of the handler's own.
 	Sockets *Sockets
+	// Tracer makes the spans of requests (see traceRequests and package
+	// tracing); nil means tracing is off, at no cost.
+	Tracer trace.TracerProvider
 }
 
 // New returns the handler of the whole API.
@@ -130,7 +134,7 @@ func New(cfg Config, deps Deps) http.Handler {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.HandleFunc("GET /readyz", readyz(deps.DB))
-	return instrument(m, requestID(logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, withClock(links.now, mux))))))
+	return instrument(m, requestID(traceRequests(deps.Tracer, logRequests(deps.Logger, recoverPanics(deps.Logger, secureHeaders(cfg.CORSOrigins, cfg.GraphiQL, withClock(links.now, mux)))))))
 }
 
 // withClock gives every request the domain's clock (deps.Now), once: the
@@ -168,6 +172,9 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))
 	if m != nil {
 		srv.Use(operationMetrics{m}) // first: it times and sees what all the others do
+	}
+	if deps.Tracer != nil {
+		srv.Use(graph.Tracing{}) // early: its response sees every refusal's code
 	}
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/apperr"
 )
@@ -95,8 +96,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (WebSockets, flushing).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests writes one structured line per request, with its id and the
-// GraphQL operation name.
+// logRequests writes one structured line per request, with its id, the
+// GraphQL operation name and, when the request is traced, its trace id.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -113,6 +114,9 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		if ri.operation != "" {
 			attrs = append(attrs, slog.String("operation", ri.operation))
+		}
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() { // traced: the line leads to the trace
+			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
@@ -198,6 +202,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // writeError answers with a GraphQL-shaped error outside GraphQL execution.
 func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
 	countError(w, code)
+	traceError(w, code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{

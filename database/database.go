@@ -21,6 +21,7 @@ import (
 	"estatecrm/ent"
 	_ "estatecrm/ent/runtime" // hooks and privacy policies
 	"estatecrm/rule"
+	"estatecrm/tracing"
 )
 
 // DefaultSQLitePath is where `go run ./server` keeps its data with no configuration.
@@ -80,9 +81,11 @@ func (d *DB) Client() *ent.Client { return NewClient(d.Driver) }
 
 // NewClient returns an ent client over drv with the interceptors every
 // client that serves requests must have (the audit of phone reads; the
-// customers a request read, noted for its Customer.sameAs in one statement).
+// customers a request read, noted for its Customer.sameAs in one statement)
+// and a span for each statement run under a traced request or job
+// (tracing.Driver: under none it only looks at the context).
 func NewClient(drv dialect.Driver) *ent.Client {
-	c := ent.NewClient(ent.Driver(drv))
+	c := ent.NewClient(ent.Driver(tracing.Driver(drv)))
 	c.Customer.Intercept(audit.PhoneReads(c), rule.NoteCustomers())
 	return c
 }

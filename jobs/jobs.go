@@ -8,10 +8,13 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/aftersales"
 	"estatecrm/api"
@@ -22,6 +25,7 @@ import (
 	"estatecrm/media"
 	"estatecrm/sales"
 	"estatecrm/storage"
+	"estatecrm/tracing"
 	"estatecrm/webhook"
 )
 
@@ -49,6 +53,9 @@ type Config struct {
 	// webhook.DefaultPoll.
 	WebhookPoll time.Duration
 	Logger      *slog.Logger
+	// Tracer gives each run of a job a trace of its own (package tracing);
+	// nil means tracing is off.
+	Tracer trace.TracerProvider
 	// Intervals; 0 means the default above.
 	HoldEvery, FileEvery, PruneEvery time.Duration
 }
@@ -86,42 +93,57 @@ func Deployment(ctx context.Context, cfg Config) {
 	}
 	run(func() {
 		every(ctx, or(cfg.HoldEvery, HoldEvery), func() {
-			if n, err := sales.SweepHolds(ctx, cfg.Client, time.Now()); err != nil {
-				warn(ctx, log, "sweeping lapsed holds", err)
-			} else if n > 0 {
-				log.Info("lapsed holds released", "units", n)
-			}
+			traced(ctx, cfg.Tracer, "sweep holds", func(ctx context.Context) error {
+				n, err := sales.SweepHolds(ctx, cfg.Client, time.Now())
+				if err != nil {
+					warn(ctx, log, "sweeping lapsed holds", err)
+				} else if n > 0 {
+					log.Info("lapsed holds released", "units", n)
+				}
+				return err
+			})
 		})
 	})
 	run(func() {
 		every(ctx, or(cfg.PruneEvery, PruneEvery), func() {
-			if n, err := listing.Prune(auth.SystemContext(ctx), cfg.Client, time.Now()); err != nil {
-				warn(ctx, log, "pruning the listing change log", err)
-			} else if n > 0 {
-				log.Info("listing changes pruned", "lines", n)
-			}
+			traced(ctx, cfg.Tracer, "prune listing changes", func(ctx context.Context) error {
+				n, err := listing.Prune(auth.SystemContext(ctx), cfg.Client, time.Now())
+				if err != nil {
+					warn(ctx, log, "pruning the listing change log", err)
+				} else if n > 0 {
+					log.Info("listing changes pruned", "lines", n)
+				}
+				return err
+			})
 		})
 	})
 	if cfg.Photos != nil {
 		run(func() {
 			every(ctx, or(cfg.FileEvery, FileEvery), func() {
-				if n, err := aftersales.SweepOrphanPhotos(ctx, cfg.Client, cfg.Photos, time.Now().Add(-aftersales.OrphanAge)); err != nil {
-					warn(ctx, log, "sweeping orphan photos", err)
-				} else if n > 0 {
-					log.Info("orphan photos removed", "photos", n)
-				}
-				if n, err := media.SweepOrphans(ctx, cfg.Client, cfg.Photos, time.Now().Add(-media.OrphanAge)); err != nil {
-					warn(ctx, log, "sweeping orphan media", err)
-				} else if n > 0 {
-					log.Info("orphan media removed", "files", n)
-				}
+				traced(ctx, cfg.Tracer, "sweep files", func(ctx context.Context) error { // both sweeps, one trace
+					n, err := aftersales.SweepOrphanPhotos(ctx, cfg.Client, cfg.Photos, time.Now().Add(-aftersales.OrphanAge))
+					if err != nil {
+						warn(ctx, log, "sweeping orphan photos", err)
+					} else if n > 0 {
+						log.Info("orphan photos removed", "photos", n)
+					}
+					m, merr := media.SweepOrphans(ctx, cfg.Client, cfg.Photos, time.Now().Add(-media.OrphanAge))
+					if merr != nil {
+						warn(ctx, log, "sweeping orphan media", merr)
+					} else if m > 0 {
+						log.Info("orphan media removed", "files", m)
+					}
+					return cmp.Or(err, merr)
+				})
 			})
 		})
 	}
 	// Deliveries go in order per endpoint under a lease per endpoint's row
 	// (webhook.Worker), which stays: it is what makes a moment of two
 	// leaders harmless. The worker prunes its log hourly.
-	run(func() { (&webhook.Worker{Client: cfg.Client, Poll: cfg.WebhookPoll, Logger: log}).Run(ctx) })
+	run(func() {
+		(&webhook.Worker{Client: cfg.Client, Poll: cfg.WebhookPoll, Logger: log, Tracer: cfg.Tracer}).Run(ctx)
+	})
 	wg.Wait()
 }
 
@@ -153,6 +175,13 @@ func every(ctx context.Context, d time.Duration, f func()) {
 		case <-t.C:
 		}
 	}
+}
+
+// traced runs one run of a job as the root span of a trace of its own
+// (nothing when tracing is off).
+func traced(ctx context.Context, tp trace.TracerProvider, name string, f func(context.Context) error) {
+	ctx, span := tracing.Root(ctx, tp, name)
+	tracing.End(span, f(ctx))
 }
 
 func or(d, def time.Duration) time.Duration {

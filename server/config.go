@@ -82,6 +82,9 @@ type Config struct {
 	// the API's listener. Off by default (a profile costs CPU while it runs
 	// and tells the code's insides); cmd/bench turns it on for -cpuprofile.
 	Pprof bool
+	// TracesEndpoint is the OTLP/HTTP URL spans are posted to; "" (the
+	// default) turns tracing off. See tracesEndpoint.
+	TracesEndpoint string
 }
 
 // The CostStore values.
@@ -158,6 +161,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	webhookHosts := fs.String("webhook-allowed-hosts", env.str("WEBHOOK_ALLOWED_HOSTS", ""), "hosts webhook endpoints may point to, comma-separated; *.example.com for its subdomains; empty: none (WEBHOOK_ALLOWED_HOSTS)")
 	fs.DurationVar(&cfg.WebhookPoll, "webhook-poll", env.duration("WEBHOOK_POLL", webhook.DefaultPoll), "pause between two rounds of the webhook delivery worker (WEBHOOK_POLL)")
+	traces := fs.String("traces-endpoint", "", "OTLP/HTTP URL to send traces to, like http://127.0.0.1:4318 (/v1/traces is added to a URL without a path); empty: the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, or no traces")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -172,6 +176,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", *level)
 	}
 	var err error
+	if cfg.TracesEndpoint, err = tracesEndpoint(*traces, getenv); err != nil {
+		return cfg, err
+	}
 	embedded := cfg.Embedded()
 	if cfg.GraphiQL, err = boolOr(*graphiql, embedded, "graphiql"); err != nil {
 		return cfg, err

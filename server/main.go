@@ -21,6 +21,8 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"estatecrm/api"
 	"estatecrm/auth"
 	"estatecrm/cost"
@@ -144,6 +146,15 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		}
 	}
 	hub.Install(client)
+	tp, err := tracerProvider(ctx, cfg.TracesEndpoint, logger)
+	if err != nil {
+		return err
+	}
+	var tracer trace.TracerProvider // nil: off (a nil *sdktrace.TracerProvider would not be a nil interface)
+	if tp != nil {
+		tracer = tp
+		defer flushTraces(tp, logger)
+	}
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -153,7 +164,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 			return fmt.Errorf("upload directory: %w", err)
 		}
 	}
-	background := startBackground(ctx, cfg, db, client, photos, logger)
+	background := startBackground(ctx, cfg, db, client, photos, logger, tracer)
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
@@ -186,6 +197,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		Costs:    costs,
 		Metrics:  reg,
 		Sockets:  sockets,
+		Tracer:   tracer,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -212,7 +224,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		metricsURL = "http://" + ln.Addr().String() + "/metrics"
 	}
 	printBanner(stdout, cfg, ln.Addr().String(), metricsURL, logins)
-	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL, "blobs", cfg.Blobs.String())
+	logger.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded(), "metrics", metricsURL, "blobs", cfg.Blobs.String(), "traces", redactedURL(cfg.TracesEndpoint))
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -258,6 +270,9 @@ func printBanner(w io.Writer, cfg Config, addr, metricsURL string, logins []seed
 	}
 	if cfg.Pprof {
 		fmt.Fprintf(w, "  pprof:    %s/debug/pprof/\n", strings.TrimSuffix(metricsURL, "/metrics"))
+	}
+	if cfg.TracesEndpoint != "" {
+		fmt.Fprintf(w, "  traces:   OTLP to %s\n", redactedURL(cfg.TracesEndpoint))
 	}
 	if cfg.Embedded() {
 		fmt.Fprintf(w, "  database: embedded SQLite (%s)\n", database.DefaultSQLitePath)
@@ -320,12 +335,12 @@ func healthcheck(ctx context.Context, addr string) error {
 // startBackground starts the background work (jobs.Start): the
 // deployment's in whichever process holds the lease, this process's own
 // here. The channel is closed once all of it has stopped, after ctx ends.
-func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos storage.Store, logger *slog.Logger) <-chan struct{} {
+func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos storage.Store, logger *slog.Logger, tracer trace.TracerProvider) <-chan struct{} {
 	var shared *sql.DB // SQLite: one process, which leads
 	if db.Dialect == dialect.Postgres {
 		shared = db.SQL
 	}
 	leader := lease.New(shared, "background")
 	leader.Logger = logger
-	return jobs.Start(ctx, leader, jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger})
+	return jobs.Start(ctx, leader, jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger, Tracer: tracer})
 }

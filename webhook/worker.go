@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/auth"
 	"estatecrm/ent"
@@ -31,6 +33,7 @@ import (
 	"estatecrm/ent/webhookdelivery"
 	"estatecrm/ent/webhookendpoint"
 	"estatecrm/listing"
+	"estatecrm/tracing"
 )
 
 // Defaults of a Worker.
@@ -82,6 +85,9 @@ type Worker struct {
 	// result; 0 means DefaultLease. It must exceed the HTTP timeout.
 	Lease  time.Duration
 	Logger *slog.Logger
+	// Tracer, if not nil, gives each endpoint's turn of sending a trace of
+	// its own (see package tracing).
+	Tracer trace.TracerProvider
 
 	once  sync.Once
 	owner string
@@ -274,7 +280,10 @@ func (w *Worker) Send(ctx context.Context) (int, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			n, err := w.sendEndpoint(ctx, pulid.ID(id))
+			sctx, span := tracing.Root(ctx, w.Tracer, "webhook delivery", endpointKey.String(id))
+			n, err := w.sendEndpoint(sctx, pulid.ID(id))
+			span.SetAttributes(attemptsKey.Int(n))
+			tracing.End(span, err)
 			mu.Lock()
 			defer mu.Unlock()
 			total += n
@@ -419,9 +428,29 @@ type Data struct {
 // EventType is the type of every delivery.
 const EventType = "listing.changed"
 
+// The attributes of a webhook delivery's spans: ids, never the URL (it may
+// hold a token) or the body.
+const (
+	endpointKey = attribute.Key("webhook.endpoint_id")
+	attemptsKey = attribute.Key("webhook.attempts")
+	deliveryKey = attribute.Key("webhook.delivery_id")
+)
+
 // attempt POSTs the delivery and returns "" on a 2xx answer, otherwise what
-// went wrong (a status, or the network error without the URL).
-func (w *Worker) attempt(ctx context.Context, e *ent.WebhookEndpoint, d *ent.WebhookDelivery) string {
+// went wrong (a status, or the network error without the URL). The portal's
+// server is not ours: no traceparent goes to it.
+func (w *Worker) attempt(ctx context.Context, e *ent.WebhookEndpoint, d *ent.WebhookDelivery) (errText string) {
+	ctx, span := tracing.Start(ctx, "POST webhook", trace.SpanKindClient, deliveryKey.String(string(d.ID)))
+	defer func() {
+		if errText != "" {
+			code := "failed" // not sent: the network, the URL, the secret
+			if status, ok := strings.CutPrefix(errText, "HTTP "); ok {
+				code = status
+			}
+			tracing.Fail(span, code)
+		}
+		span.End()
+	}()
 	now := w.now()
 	body, err := json.Marshal(Payload{Type: EventType, Timestamp: now.Truncate(time.Second),
 		Data: Data{Sequence: d.Seq, ListingID: d.ListingID, Kind: d.Kind.String(), At: d.At.UTC()}})
