@@ -86,8 +86,11 @@ func (r *queryResolver) Projects(ctx context.Context, after *entgql.Cursor[pulid
 
 // Units is the resolver for the units field.
 func (r *queryResolver) Units(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) (*ent.UnitConnection, error) {
-	return r.client.Unit.Query().
-		Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(where.Filter))
+	q := r.client.Unit.Query()
+	ctx, setProjects := foldUnitProjects(ctx, r.client, q)
+	conn, err := q.Paginate(ctx, after, first, before, last, ent.WithUnitOrder(orderBy), ent.WithUnitFilter(unitFilter(where, orderBy)))
+	setProjects(conn)
+	return conn, err
 }
 
 // Users is the resolver for the users field.

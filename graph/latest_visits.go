@@ -79,7 +79,7 @@ func foldLatestVisits(ctx context.Context, client *ent.Client, q *ent.CustomerQu
 		return ctx
 	}
 	vars := graphql.GetOperationContext(ctx).Variables
-	edges, node, visits, ok := foldablePath(fc.Field.Field)
+	edges, node, visits, ok := foldablePath(fc.Field.Field, "visits")
 	if !ok {
 		return ctx
 	}
@@ -113,10 +113,11 @@ func foldLatestVisits(ctx context.Context, client *ent.Client, q *ent.CustomerQu
 
 func quote(ident string) string { return `"` + ident + `"` }
 
-// foldablePath finds customers { edges { node { visits } } } with only
-// fields (no fragments, no directives) on the way and neither totalCount
-// nor pageInfo beside edges.
-func foldablePath(f *ast.Field) (edges, node, visits *ast.Field, ok bool) {
+// foldablePath finds f { edges { node { child } } } (customers { edges {
+// node { visits } } }) with only fields (no fragments, no directives) on
+// the way and, beside edges, only the fields named in besideEdges (neither
+// totalCount nor pageInfo unless named).
+func foldablePath(f *ast.Field, child string, besideEdges ...string) (edges, node, visits *ast.Field, ok bool) {
 	only := func(set ast.SelectionSet, allowed ...string) (map[string]*ast.Field, bool) {
 		out := map[string]*ast.Field{}
 		for _, sel := range set {
@@ -137,7 +138,7 @@ func foldablePath(f *ast.Field) (edges, node, visits *ast.Field, ok bool) {
 		}
 		return out, true
 	}
-	top, ok := only(f.SelectionSet, "edges", "__typename")
+	top, ok := only(f.SelectionSet, append([]string{"edges", "__typename"}, besideEdges...)...)
 	if !ok || top["edges"] == nil {
 		return nil, nil, nil, false
 	}
@@ -148,10 +149,10 @@ func foldablePath(f *ast.Field) (edges, node, visits *ast.Field, ok bool) {
 	}
 	node = e["node"]
 	n, ok := only(node.SelectionSet)
-	if !ok || n["visits"] == nil {
+	if !ok || n[child] == nil {
 		return nil, nil, nil, false
 	}
-	return edges, node, n["visits"], true
+	return edges, node, n[child], true
 }
 
 // foldableVisits checks the visits field's arguments and selection and

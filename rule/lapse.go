@@ -166,3 +166,79 @@ func UnitsAsRead(now time.Time) predicate.Unit {
 		s.From(live.UnionAll(lapsed).As(unit.Table))
 	}
 }
+
+// A unit statement needs the as-read table only when it reads status, the
+// holder's keys or the expiry in a way the stored row would answer
+// differently: a raw condition on them (unit.StatusEQ, unit.HeldByID, the
+// keys of the holders' edges users { heldUnits } and customers {
+// heldUnits }), an ordering by status and its cursor, a grouping. Where it
+// reads them only through the predicates of this file (StatusReads,
+// ExpiryReads, LapsedHold, Holding, …), which select the same rows from the
+// table as stored and through UnitsAsRead, and orders by columns a lapse
+// leaves alone, the table itself gives the same rows in the same order, and
+// the Unit interceptor (maskHolds) fixes each lapsed row's fields up in Go
+// after the read. The as-read table costs PostgreSQL as much to plan as the
+// rest of a listing's statement and twice the reads (two branches), so a
+// query that is known to need none says so with StoredReadsAgree; every
+// other unit query keeps it.
+
+// storedAgrees is the mark StoredReadsAgree leaves in a statement's
+// selector (its context, which ent builds per statement); asReadApplied is
+// the mark that UnitsAsReadUnlessStoredAgrees has replaced its table.
+type (
+	storedAgrees  struct{}
+	asReadApplied struct{}
+)
+
+// StoredReadsAgree marks a unit query whose conditions read status, the
+// holder's keys and the expiry only through the predicates of this file,
+// and whose order is on no column a lapse changes (UnitOrderReadsStored):
+// read from the table as stored it selects, orders and pages the same rows
+// as through UnitsAsRead. The caller answers for the whole query (no
+// grouping or Select of status either); the privacy filters of units
+// (UnitsVisibleTo) read status only as WITHDRAWN or not, which a lapse
+// does not change.
+func StoredReadsAgree() predicate.Unit {
+	return func(s *sql.Selector) {
+		s.WithContext(context.WithValue(s.Context(), storedAgrees{}, true))
+	}
+}
+
+// UnitOrderReadsStored reports whether ordering units by these fields
+// sorts (and places a cursor) on the stored row as on the row as read: each
+// is a column a lapse leaves alone. Status is not (a lapsed hold sorts
+// among the available units), nor is an order field this list does not
+// know yet.
+func UnitOrderReadsStored(orderBy []*ent.UnitOrder) bool {
+	for _, o := range orderBy {
+		if o == nil || o.Field == nil {
+			continue
+		}
+		switch o.Field.String() {
+		case ent.UnitOrderFieldCreatedAt.String(), ent.UnitOrderFieldUpdatedAt.String(), ent.UnitOrderFieldFloor.String(),
+			ent.UnitOrderFieldNumber.String(), ent.UnitOrderFieldGrossArea.String(), ent.UnitOrderFieldListPrice.String():
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// UnitsAsReadUnlessStoredAgrees reads the statement's units through
+// UnitsAsRead(now) unless a predicate before it marked the statement
+// StoredReadsAgree. The Unit interceptor adds it to every unit query, after
+// the caller's predicates (and before those of the privacy policy, which
+// mark nothing). As a predicate it replaces the table before ent's
+// modifiers run when rows are loaded, one of which wraps the statement
+// (entgql's row_number limit of an edge loaded for several parents).
+// Applied twice (a query run again) it replaces the table once.
+func UnitsAsReadUnlessStoredAgrees(now time.Time) predicate.Unit {
+	return func(s *sql.Selector) {
+		ctx := s.Context()
+		if ctx.Value(storedAgrees{}) != nil || ctx.Value(asReadApplied{}) != nil {
+			return
+		}
+		UnitsAsRead(now)(s)
+		s.WithContext(context.WithValue(ctx, asReadApplied{}, true))
+	}
+}

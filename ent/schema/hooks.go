@@ -302,7 +302,9 @@ func maskProjectRules() ent.Interceptor {
 // unit, for whom and until when, from everyone but staff: a portal sees a
 // held unit as held, never a person. A lapsed hold is an available unit
 // held by nobody on every path: every unit query reads the table as it
-// reads at the request's clock (rule.UnitsAsRead), so its ordering, its
+// reads at the request's clock (rule.UnitsAsRead), unless it is marked
+// rule.StoredReadsAgree (its conditions and order select the same rows from
+// the table as stored; the fields are then fixed up below), so its ordering, its
 // cursors, its conditions and its counts on status or on the holder agree
 // with the fields (units ordered by STATUS in Query.units and in the edges
 // of projects and buildings, customers { heldUnits }, the user's held
@@ -314,7 +316,7 @@ func maskHolds() ent.Interceptor {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
 			now := clock.Now(ctx)
 			if uq, ok := q.(*gen.UnitQuery); ok {
-				uq.Where(rule.UnitsAsRead(now))
+				uq.Where(rule.UnitsAsReadUnlessStoredAgrees(now))
 			}
 			v, err := next.Query(ctx, q)
 			units, ok := v.([]*gen.Unit)
