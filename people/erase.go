@@ -257,15 +257,18 @@ func notScrubbed(table, col string) bool {
 }
 
 // scrub replaces every copy of values in every text and JSON column of
-// every table of the schema by "[erased]": one UPDATE per column, touching
-// only the rows that hold one (a LIKE scan: an erasure is rare, and every
-// column must be looked at, whatever it is).
+// every table of the schema by "[erased]": one UPDATE per table, so one
+// scan of it (a LIKE '%…%' reads every row: an erasure is rare, and every
+// column must be looked at, whatever it holds), touching only the rows that
+// hold a copy, and in them only the columns that do.
 func scrub(ctx context.Context, client *ent.Client, pg bool, values []string) (int, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}
 	total := 0
 	for _, t := range migrate.Tables {
+		var sets, hits []string
+		var setArgs, hitArgs []any
 		for _, col := range t.Columns {
 			if (col.Type != field.TypeString && col.Type != field.TypeJSON) || notScrubbed(t.Name, col.Name) {
 				continue
@@ -274,26 +277,35 @@ func scrub(ctx context.Context, client *ent.Client, pg bool, values []string) (i
 			if pg && col.Type == field.TypeJSON {
 				text = col.Name + "::text"
 			}
-			set := text
-			var setArgs, whereArgs []any
 			var like []string
+			var likeArgs []any
+			replaced := text
+			var replaceArgs []any
 			for _, v := range values {
-				set = "REPLACE(" + set + ", ?, ?)"
-				setArgs = append(setArgs, v, scrubbed)
 				like = append(like, text+` LIKE ? ESCAPE '\'`)
-				whereArgs = append(whereArgs, "%"+escapeLike(v)+"%")
+				likeArgs = append(likeArgs, "%"+escapeLike(v)+"%")
+				replaced = "REPLACE(" + replaced + ", ?, ?)"
+				replaceArgs = append(replaceArgs, v, scrubbed)
 			}
 			if pg && col.Type == field.TypeJSON {
-				set = "(" + set + ")::jsonb"
+				replaced = "(" + replaced + ")::jsonb"
 			}
-			q := "UPDATE " + t.Name + " SET " + col.Name + " = " + set + " WHERE " + strings.Join(like, " OR ")
-			res, err := client.ExecContext(ctx, rebind(pg, q), append(setArgs, whereArgs...)...)
-			if err != nil {
-				return 0, fmt.Errorf("scrubbing %s.%s: %w", t.Name, col.Name, err)
-			}
-			if n, err := res.RowsAffected(); err == nil {
-				total += int(n)
-			}
+			hit := "(" + strings.Join(like, " OR ") + ")"
+			sets = append(sets, col.Name+" = CASE WHEN "+hit+" THEN "+replaced+" ELSE "+col.Name+" END")
+			setArgs = append(append(setArgs, likeArgs...), replaceArgs...)
+			hits = append(hits, hit)
+			hitArgs = append(hitArgs, likeArgs...)
+		}
+		if len(sets) == 0 {
+			continue
+		}
+		q := "UPDATE " + t.Name + " SET " + strings.Join(sets, ", ") + " WHERE " + strings.Join(hits, " OR ")
+		res, err := client.ExecContext(ctx, rebind(pg, q), append(setArgs, hitArgs...)...)
+		if err != nil {
+			return 0, fmt.Errorf("scrubbing %s: %w", t.Name, err)
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			total += int(n)
 		}
 	}
 	return total, nil
