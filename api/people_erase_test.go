@@ -3,6 +3,8 @@ package api_test
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +213,43 @@ func TestPeopleEraseLeavesNoPersonalValue(t *testing.T) {
 	}
 	if n := c.ConsentEvent.Query().Where(consentevent.CustomerID(w.ID("cH1"))).CountX(sys); n != 1 {
 		t.Errorf("%d consent events kept", n)
+	}
+}
+
+// GET /exports/customers/{id} downloads the same document as a file, with
+// the token of a manager of the project or an admin; each download is
+// audited; others get what a read gets.
+func TestPeopleExportDownload(t *testing.T) {
+	env, w := eraseWorld(t)
+	get := func(actor string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/exports/customers/"+string(w.ID("cH1")), nil)
+		if v := w.Viewers[actor]; v != nil {
+			tok, _, err := env.Signer.Issue(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		rec := httptest.NewRecorder()
+		env.Handler.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := get("MA")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") ||
+		!strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment; filename=customer-") || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("download: %d %v", rec.Code, rec.Header())
+	}
+	var profile struct{ Phone string }
+	json.Unmarshal(exportOf(t, rec.Body.String())["customer"], &profile)
+	if profile.Phone != erasedPhone {
+		t.Errorf("downloaded profile phone %q", profile.Phone)
+	}
+	for actor, code := range map[string]int{"MB": http.StatusNotFound, "A1": http.StatusForbidden, "H1": http.StatusForbidden, "anonymous": http.StatusUnauthorized} {
+		if rec := get(actor); rec.Code != code || strings.Contains(rec.Body.String(), erasedPhone) {
+			t.Errorf("%s downloads: %d %s", actor, rec.Code, rec.Body)
+		}
+	}
+	if n := env.Client.AuditEvent.Query().Where(auditevent.Action(audit.CustomerExport)).CountX(apitest.System()); n != 1 {
+		t.Errorf("%d downloads audited, want 1", n)
 	}
 }
