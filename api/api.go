@@ -126,6 +126,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	mux.Handle("/query", graphQL(cfg, deps, links, m))
 	mux.Handle("GET /photos/{id}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, servePhotos(deps.Client, deps.Photos, links)))
 	mux.Handle("GET /media/{id}/{hash}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, serveMedia(deps.Client, deps.Photos)))
+	mux.Handle("GET /exports/customers/{id}", authenticate(deps.Signer, deps.APIKeys, deps.Revoked, serveExport(deps.Client, links.now)))
 	if cfg.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("estatecrm", "/query"))
 	}

@@ -1,7 +1,7 @@
 // Package audit records who read or changed personal data or an
 // attribution (SPEC.md §2, PIPL): the owner of a customer, a user's role,
-// password or projects, and reads of a customer's full phone by anyone but
-// the owning agent.
+// password or projects, a customer's full phone revealed to a manager, and
+// the merge, export and erasure of a person's records.
 package audit
 
 import (
@@ -15,7 +15,6 @@ import (
 // Actions recorded.
 const (
 	CustomerOwnerChange = "customer.owner.change"
-	CustomerPhoneRead   = "customer.phone.read"
 	UserCreate          = "user.create"
 	UserRoleChange      = "user.role.change"
 	UserPasswordChange  = "user.password.change"

@@ -17,7 +17,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
-	"estatecrm/audit"
 	"estatecrm/ent"
 	_ "estatecrm/ent/runtime" // hooks and privacy policies
 	"estatecrm/rule"
@@ -80,13 +79,13 @@ func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 func (d *DB) Client() *ent.Client { return NewClient(d.Driver) }
 
 // NewClient returns an ent client over drv with the interceptors every
-// client that serves requests must have (the audit of phone reads; the
-// customers a request read, noted for its Customer.sameAs in one statement)
-// and a span for each statement run under a traced request or job
-// (tracing.Driver: under none it only looks at the context).
+// client that serves requests must have (the customers a request read,
+// noted for its Customer.sameAs in one statement) and a span for each
+// statement run under a traced request or job (tracing.Driver: under none it
+// only looks at the context).
 func NewClient(drv dialect.Driver) *ent.Client {
 	c := ent.NewClient(ent.Driver(tracing.Driver(drv)))
-	c.Customer.Intercept(audit.PhoneReads(c), rule.NoteCustomers())
+	c.Customer.Intercept(rule.NoteCustomers())
 	return c
 }
 

@@ -32,6 +32,7 @@ import (
 	"estatecrm/live"
 	media1 "estatecrm/media"
 	"estatecrm/money"
+	"estatecrm/people"
 	"estatecrm/sales"
 	"estatecrm/webhook"
 	"fmt"
@@ -451,6 +452,23 @@ type ComplexityRoot struct {
 		Unit           func(childComplexity int) int
 	}
 
+	DuplicateCandidate struct {
+		Customers func(childComplexity int) int
+		Reason    func(childComplexity int) int
+	}
+
+	EraseCustomerPayload struct {
+		Customer      func(childComplexity int) int
+		PhotosDeleted func(childComplexity int) int
+		Scrubbed      func(childComplexity int) int
+	}
+
+	ExportCustomerDataPayload struct {
+		ContentType func(childComplexity int) int
+		Document    func(childComplexity int) int
+		FileName    func(childComplexity int) int
+	}
+
 	FollowUps struct {
 		Date    func(childComplexity int) int
 		Due     func(childComplexity int) int
@@ -563,6 +581,29 @@ type ComplexityRoot struct {
 		Media func(childComplexity int) int
 	}
 
+	MergeCustomersPayload struct {
+		Customer       func(childComplexity int) int
+		DryRun         func(childComplexity int) int
+		MergedID       func(childComplexity int) int
+		Moved          func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		OwnerReason    func(childComplexity int) int
+		OwnerRule      func(childComplexity int) int
+		ProtectedUntil func(childComplexity int) int
+	}
+
+	MergeMoves struct {
+		ActivationCodes   func(childComplexity int) int
+		AttributionEvents func(childComplexity int) int
+		Complaints        func(childComplexity int) int
+		ConsentEvents     func(childComplexity int) int
+		Deals             func(childComplexity int) int
+		HeldUnits         func(childComplexity int) int
+		Login             func(childComplexity int) int
+		Referrals         func(childComplexity int) int
+		Visits            func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcknowledgeComplaint  func(childComplexity int, input aftersales.Step) int
 		ActivateOwner         func(childComplexity int, input sales.Activation) int
@@ -583,11 +624,14 @@ type ComplexityRoot struct {
 		DeleteMedia           func(childComplexity int, input model.DeleteMediaInput) int
 		DeleteWebhookEndpoint func(childComplexity int, id pulid.ID) int
 		DeliverUnit           func(childComplexity int, input model.DeliverUnitInput) int
+		EraseCustomer         func(childComplexity int, input people.EraseInput) int
+		ExportCustomerData    func(childComplexity int, input people.ExportInput) int
 		HoldUnit              func(childComplexity int, input model.HoldUnitInput) int
 		ImportUnits           func(childComplexity int, input catalogue.UnitImport) int
 		LogVisit              func(childComplexity int, input sales.Visit) int
 		Login                 func(childComplexity int, input model.LoginInput) int
 		Logout                func(childComplexity int, input model.LogoutInput) int
+		MergeCustomers        func(childComplexity int, input people.MergeInput) int
 		PublishProject        func(childComplexity int, input model.PublishProjectInput) int
 		PublishUnits          func(childComplexity int, input model.PublishUnitsInput) int
 		RateComplaint         func(childComplexity int, input aftersales.Rating) int
@@ -601,6 +645,7 @@ type ComplexityRoot struct {
 		ReserveUnit           func(childComplexity int, input sales.Reservation) int
 		ResetUserPassword     func(childComplexity int, input account.PasswordReset) int
 		ResolveComplaint      func(childComplexity int, input aftersales.Step) int
+		RevealPhone           func(childComplexity int, input people.RevealInput) int
 		RevokeAPIKey          func(childComplexity int, input model.RevokeAPIKeyInput) int
 		SetAPIKeyProjects     func(childComplexity int, input model.SetAPIKeyProjectsInput) int
 		SetContactConsent     func(childComplexity int, input sales.ConsentChange) int
@@ -701,26 +746,32 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
-		AuditEvents       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
-		Buildings         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
-		ComplaintQueue    func(childComplexity int, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) int
-		Complaints        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
-		Customers         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
-		Deals             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
-		ListingChanges    func(childComplexity int, after *string, first *int) int
-		Listings          func(childComplexity int, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) int
-		Me                func(childComplexity int) int
-		MyFollowUps       func(childComplexity int, date *string) int
-		Node              func(childComplexity int, id pulid.ID) int
-		Nodes             func(childComplexity int, ids []pulid.ID) int
-		Projects          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
-		SalesGrid         func(childComplexity int, projectID pulid.ID) int
-		Units             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
-		Users             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
-		Visits            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
-		WebhookDeliveries func(childComplexity int, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) int
-		WebhookEndpoints  func(childComplexity int) int
+		APIKeys             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		AuditEvents         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
+		Buildings           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
+		ComplaintQueue      func(childComplexity int, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) int
+		Complaints          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		Customers           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
+		Deals               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
+		DuplicateCandidates func(childComplexity int, projectID *pulid.ID, first int) int
+		ListingChanges      func(childComplexity int, after *string, first *int) int
+		Listings            func(childComplexity int, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) int
+		Me                  func(childComplexity int) int
+		MyFollowUps         func(childComplexity int, date *string) int
+		Node                func(childComplexity int, id pulid.ID) int
+		Nodes               func(childComplexity int, ids []pulid.ID) int
+		Projects            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
+		SalesGrid           func(childComplexity int, projectID pulid.ID) int
+		Units               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
+		Users               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
+		Visits              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
+		WebhookDeliveries   func(childComplexity int, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) int
+		WebhookEndpoints    func(childComplexity int) int
+	}
+
+	RevealPhonePayload struct {
+		Customer func(childComplexity int) int
+		Phone    func(childComplexity int) int
 	}
 
 	SalesGrid struct {
@@ -997,6 +1048,10 @@ type MutationResolver interface {
 	UploadMedia(ctx context.Context, input media1.Upload) (*model.MediaPayload, error)
 	UpdateMedia(ctx context.Context, input media1.Change) (*model.MediaPayload, error)
 	DeleteMedia(ctx context.Context, input model.DeleteMediaInput) (*model.DeleteMediaPayload, error)
+	MergeCustomers(ctx context.Context, input people.MergeInput) (*people.Merged, error)
+	ExportCustomerData(ctx context.Context, input people.ExportInput) (*people.Export, error)
+	EraseCustomer(ctx context.Context, input people.EraseInput) (*people.Erasure, error)
+	RevealPhone(ctx context.Context, input people.RevealInput) (*people.Reveal, error)
 	SetUnitPrices(ctx context.Context, input model.SetUnitPricesInput) (*model.SetUnitPricesPayload, error)
 	PublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
 	UnpublishUnits(ctx context.Context, input model.PublishUnitsInput) (*model.PublishUnitsPayload, error)
@@ -1042,6 +1097,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*ent.User, error)
 	Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
 	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
+	DuplicateCandidates(ctx context.Context, projectID *pulid.ID, first int) ([]*people.Candidate, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 	WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEndpoint, error)
@@ -2669,6 +2725,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeliverUnitPayload.Unit(childComplexity), true
 
+	case "DuplicateCandidate.customers":
+		if e.ComplexityRoot.DuplicateCandidate.Customers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateCandidate.Customers(childComplexity), true
+	case "DuplicateCandidate.reason":
+		if e.ComplexityRoot.DuplicateCandidate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DuplicateCandidate.Reason(childComplexity), true
+
+	case "EraseCustomerPayload.customer":
+		if e.ComplexityRoot.EraseCustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EraseCustomerPayload.Customer(childComplexity), true
+	case "EraseCustomerPayload.photosDeleted":
+		if e.ComplexityRoot.EraseCustomerPayload.PhotosDeleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EraseCustomerPayload.PhotosDeleted(childComplexity), true
+	case "EraseCustomerPayload.scrubbed":
+		if e.ComplexityRoot.EraseCustomerPayload.Scrubbed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EraseCustomerPayload.Scrubbed(childComplexity), true
+
+	case "ExportCustomerDataPayload.contentType":
+		if e.ComplexityRoot.ExportCustomerDataPayload.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportCustomerDataPayload.ContentType(childComplexity), true
+	case "ExportCustomerDataPayload.document":
+		if e.ComplexityRoot.ExportCustomerDataPayload.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportCustomerDataPayload.Document(childComplexity), true
+	case "ExportCustomerDataPayload.fileName":
+		if e.ComplexityRoot.ExportCustomerDataPayload.FileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportCustomerDataPayload.FileName(childComplexity), true
+
 	case "FollowUps.date":
 		if e.ComplexityRoot.FollowUps.Date == nil {
 			break
@@ -3103,6 +3210,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MediaPayload.Media(childComplexity), true
 
+	case "MergeCustomersPayload.customer":
+		if e.ComplexityRoot.MergeCustomersPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.Customer(childComplexity), true
+	case "MergeCustomersPayload.dryRun":
+		if e.ComplexityRoot.MergeCustomersPayload.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.DryRun(childComplexity), true
+	case "MergeCustomersPayload.mergedId":
+		if e.ComplexityRoot.MergeCustomersPayload.MergedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.MergedID(childComplexity), true
+	case "MergeCustomersPayload.moved":
+		if e.ComplexityRoot.MergeCustomersPayload.Moved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.Moved(childComplexity), true
+	case "MergeCustomersPayload.owner":
+		if e.ComplexityRoot.MergeCustomersPayload.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.Owner(childComplexity), true
+	case "MergeCustomersPayload.ownerReason":
+		if e.ComplexityRoot.MergeCustomersPayload.OwnerReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.OwnerReason(childComplexity), true
+	case "MergeCustomersPayload.ownerRule":
+		if e.ComplexityRoot.MergeCustomersPayload.OwnerRule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.OwnerRule(childComplexity), true
+	case "MergeCustomersPayload.protectedUntil":
+		if e.ComplexityRoot.MergeCustomersPayload.ProtectedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeCustomersPayload.ProtectedUntil(childComplexity), true
+
+	case "MergeMoves.activationCodes":
+		if e.ComplexityRoot.MergeMoves.ActivationCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.ActivationCodes(childComplexity), true
+	case "MergeMoves.attributionEvents":
+		if e.ComplexityRoot.MergeMoves.AttributionEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.AttributionEvents(childComplexity), true
+	case "MergeMoves.complaints":
+		if e.ComplexityRoot.MergeMoves.Complaints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Complaints(childComplexity), true
+	case "MergeMoves.consentEvents":
+		if e.ComplexityRoot.MergeMoves.ConsentEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.ConsentEvents(childComplexity), true
+	case "MergeMoves.deals":
+		if e.ComplexityRoot.MergeMoves.Deals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Deals(childComplexity), true
+	case "MergeMoves.heldUnits":
+		if e.ComplexityRoot.MergeMoves.HeldUnits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.HeldUnits(childComplexity), true
+	case "MergeMoves.login":
+		if e.ComplexityRoot.MergeMoves.Login == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Login(childComplexity), true
+	case "MergeMoves.referrals":
+		if e.ComplexityRoot.MergeMoves.Referrals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Referrals(childComplexity), true
+	case "MergeMoves.visits":
+		if e.ComplexityRoot.MergeMoves.Visits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Visits(childComplexity), true
+
 	case "Mutation.acknowledgeComplaint":
 		if e.ComplexityRoot.Mutation.AcknowledgeComplaint == nil {
 			break
@@ -3312,6 +3523,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeliverUnit(childComplexity, args["input"].(model.DeliverUnitInput)), true
+	case "Mutation.eraseCustomer":
+		if e.ComplexityRoot.Mutation.EraseCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseCustomer(childComplexity, args["input"].(people.EraseInput)), true
+	case "Mutation.exportCustomerData":
+		if e.ComplexityRoot.Mutation.ExportCustomerData == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportCustomerData_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportCustomerData(childComplexity, args["input"].(people.ExportInput)), true
 	case "Mutation.holdUnit":
 		if e.ComplexityRoot.Mutation.HoldUnit == nil {
 			break
@@ -3367,6 +3600,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["input"].(model.LogoutInput)), true
+	case "Mutation.mergeCustomers":
+		if e.ComplexityRoot.Mutation.MergeCustomers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_mergeCustomers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MergeCustomers(childComplexity, args["input"].(people.MergeInput)), true
 	case "Mutation.publishProject":
 		if e.ComplexityRoot.Mutation.PublishProject == nil {
 			break
@@ -3510,6 +3754,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveComplaint(childComplexity, args["input"].(aftersales.Step)), true
+	case "Mutation.revealPhone":
+		if e.ComplexityRoot.Mutation.RevealPhone == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revealPhone_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevealPhone(childComplexity, args["input"].(people.RevealInput)), true
 	case "Mutation.revokeAPIKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -4152,6 +4407,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Deals(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.DealOrder), args["where"].(*ent.DealWhereInput)), true
+	case "Query.duplicateCandidates":
+		if e.ComplexityRoot.Query.DuplicateCandidates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_duplicateCandidates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DuplicateCandidates(childComplexity, args["projectId"].(*pulid.ID), args["first"].(int)), true
 
 	case "Query.listingChanges":
 		if e.ComplexityRoot.Query.ListingChanges == nil {
@@ -4286,6 +4552,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity), true
+
+	case "RevealPhonePayload.customer":
+		if e.ComplexityRoot.RevealPhonePayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevealPhonePayload.Customer(childComplexity), true
+	case "RevealPhonePayload.phone":
+		if e.ComplexityRoot.RevealPhonePayload.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevealPhonePayload.Phone(childComplexity), true
 
 	case "SalesGrid.buildings":
 		if e.ComplexityRoot.SalesGrid.Buildings == nil {
@@ -5174,6 +5453,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DealWhereInput", ec.unmarshalInputDealWhereInput),
 			graphql.NewInputUnmarshaler("DeleteMediaInput", ec.unmarshalInputDeleteMediaInput),
 			graphql.NewInputUnmarshaler("DeliverUnitInput", ec.unmarshalInputDeliverUnitInput),
+			graphql.NewInputUnmarshaler("EraseCustomerInput", ec.unmarshalInputEraseCustomerInput),
+			graphql.NewInputUnmarshaler("ExportCustomerDataInput", ec.unmarshalInputExportCustomerDataInput),
 			graphql.NewInputUnmarshaler("HoldUnitInput", ec.unmarshalInputHoldUnitInput),
 			graphql.NewInputUnmarshaler("ImportUnitsInput", ec.unmarshalInputImportUnitsInput),
 			graphql.NewInputUnmarshaler("ListingFilter", ec.unmarshalInputListingFilter),
@@ -5182,6 +5463,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("MediaOrder", ec.unmarshalInputMediaOrder),
+			graphql.NewInputUnmarshaler("MergeCustomersInput", ec.unmarshalInputMergeCustomersInput),
 			graphql.NewInputUnmarshaler("PriceAdjustmentInput", ec.unmarshalInputPriceAdjustmentInput),
 			graphql.NewInputUnmarshaler("PriceChangeOrder", ec.unmarshalInputPriceChangeOrder),
 			graphql.NewInputUnmarshaler("ProjectOrder", ec.unmarshalInputProjectOrder),
@@ -5196,6 +5478,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
+			graphql.NewInputUnmarshaler("RevealPhoneInput", ec.unmarshalInputRevealPhoneInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
 			graphql.NewInputUnmarshaler("SetAPIKeyProjectsInput", ec.unmarshalInputSetAPIKeyProjectsInput),
 			graphql.NewInputUnmarshaler("SetContactConsentInput", ec.unmarshalInputSetContactConsentInput),
@@ -5311,7 +5594,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql" "webhooks.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "people.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql" "webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5332,6 +5615,7 @@ var sources = []*ast.Source{
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
 	{Name: "listings.graphql", Input: sourceData("listings.graphql"), BuiltIn: false},
 	{Name: "media.graphql", Input: sourceData("media.graphql"), BuiltIn: false},
+	{Name: "people.graphql", Input: sourceData("people.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "profile.graphql", Input: sourceData("profile.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
@@ -6074,6 +6358,40 @@ func (ec *executionContext) childFields_DeliverUnitPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type DeliverUnitPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DuplicateCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reason":
+		return ec.fieldContext_DuplicateCandidate_reason(ctx, field)
+	case "customers":
+		return ec.fieldContext_DuplicateCandidate_customers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DuplicateCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_EraseCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_EraseCustomerPayload_customer(ctx, field)
+	case "photosDeleted":
+		return ec.fieldContext_EraseCustomerPayload_photosDeleted(ctx, field)
+	case "scrubbed":
+		return ec.fieldContext_EraseCustomerPayload_scrubbed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EraseCustomerPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportCustomerDataPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fileName":
+		return ec.fieldContext_ExportCustomerDataPayload_fileName(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ExportCustomerDataPayload_contentType(ctx, field)
+	case "document":
+		return ec.fieldContext_ExportCustomerDataPayload_document(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportCustomerDataPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_FollowUps(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -6298,6 +6616,52 @@ func (ec *executionContext) childFields_MediaPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MediaPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_MergeCustomersPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_MergeCustomersPayload_customer(ctx, field)
+	case "mergedId":
+		return ec.fieldContext_MergeCustomersPayload_mergedId(ctx, field)
+	case "dryRun":
+		return ec.fieldContext_MergeCustomersPayload_dryRun(ctx, field)
+	case "moved":
+		return ec.fieldContext_MergeCustomersPayload_moved(ctx, field)
+	case "owner":
+		return ec.fieldContext_MergeCustomersPayload_owner(ctx, field)
+	case "ownerRule":
+		return ec.fieldContext_MergeCustomersPayload_ownerRule(ctx, field)
+	case "ownerReason":
+		return ec.fieldContext_MergeCustomersPayload_ownerReason(ctx, field)
+	case "protectedUntil":
+		return ec.fieldContext_MergeCustomersPayload_protectedUntil(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MergeCustomersPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MergeMoves(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "visits":
+		return ec.fieldContext_MergeMoves_visits(ctx, field)
+	case "deals":
+		return ec.fieldContext_MergeMoves_deals(ctx, field)
+	case "complaints":
+		return ec.fieldContext_MergeMoves_complaints(ctx, field)
+	case "consentEvents":
+		return ec.fieldContext_MergeMoves_consentEvents(ctx, field)
+	case "attributionEvents":
+		return ec.fieldContext_MergeMoves_attributionEvents(ctx, field)
+	case "referrals":
+		return ec.fieldContext_MergeMoves_referrals(ctx, field)
+	case "heldUnits":
+		return ec.fieldContext_MergeMoves_heldUnits(ctx, field)
+	case "activationCodes":
+		return ec.fieldContext_MergeMoves_activationCodes(ctx, field)
+	case "login":
+		return ec.fieldContext_MergeMoves_login(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MergeMoves", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -6454,6 +6818,16 @@ func (ec *executionContext) childFields_PublishUnitsPayload(ctx context.Context,
 		return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PublishUnitsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RevealPhonePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_RevealPhonePayload_customer(ctx, field)
+	case "phone":
+		return ec.fieldContext_RevealPhonePayload_phone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevealPhonePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SalesGrid(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7544,6 +7918,34 @@ func (ec *executionContext) field_Mutation_deliverUnit_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_eraseCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (people.EraseInput, error) {
+			return ec.unmarshalNEraseCustomerInput2estatecrmᚋpeopleᚐEraseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_exportCustomerData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (people.ExportInput, error) {
+			return ec.unmarshalNExportCustomerDataInput2estatecrmᚋpeopleᚐExportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7606,6 +8008,20 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LogoutInput, error) {
 			return ec.unmarshalNLogoutInput2estatecrmᚋgraphᚋmodelᚐLogoutInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_mergeCustomers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (people.MergeInput, error) {
+			return ec.unmarshalNMergeCustomersInput2estatecrmᚋpeopleᚐMergeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7788,6 +8204,20 @@ func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revealPhone_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (people.RevealInput, error) {
+			return ec.unmarshalNRevealPhoneInput2estatecrmᚋpeopleᚐRevealInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8779,6 +9209,28 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_duplicateCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -15934,6 +16386,208 @@ func (ec *executionContext) fieldContext_DeliverUnitPayload_expiresAt(_ context.
 	return graphql.NewScalarFieldContext("DeliverUnitPayload", field, false, false, "Time")
 }
 
+func (ec *executionContext) _DuplicateCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *people.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateCandidate_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v people.DuplicateReason) graphql.Marshaler {
+			return ec.marshalNDuplicateReason2estatecrmᚋpeopleᚐDuplicateReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DuplicateCandidate", field, false, false, "DuplicateReason")
+}
+
+func (ec *executionContext) _DuplicateCandidate_customers(ctx context.Context, field graphql.CollectedField, obj *people.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DuplicateCandidate_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DuplicateCandidate_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DuplicateCandidate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EraseCustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EraseCustomerPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EraseCustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EraseCustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EraseCustomerPayload_photosDeleted(ctx context.Context, field graphql.CollectedField, obj *people.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EraseCustomerPayload_photosDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotosDeleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EraseCustomerPayload_photosDeleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EraseCustomerPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EraseCustomerPayload_scrubbed(ctx context.Context, field graphql.CollectedField, obj *people.Erasure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EraseCustomerPayload_scrubbed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scrubbed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EraseCustomerPayload_scrubbed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EraseCustomerPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ExportCustomerDataPayload_fileName(ctx context.Context, field graphql.CollectedField, obj *people.Export) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportCustomerDataPayload_fileName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportCustomerDataPayload_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportCustomerDataPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExportCustomerDataPayload_contentType(ctx context.Context, field graphql.CollectedField, obj *people.Export) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportCustomerDataPayload_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportCustomerDataPayload_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportCustomerDataPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExportCustomerDataPayload_document(ctx context.Context, field graphql.CollectedField, obj *people.Export) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportCustomerDataPayload_document(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportCustomerDataPayload_document(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportCustomerDataPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _FollowUps_date(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17679,6 +18333,424 @@ func (ec *executionContext) fieldContext_MediaPayload_media(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _MergeCustomersPayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MergeCustomersPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MergeCustomersPayload_mergedId(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_mergedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MergedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_mergedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MergeCustomersPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MergeCustomersPayload_moved(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_moved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Moved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v people.Moved) graphql.Marshaler {
+			return ec.marshalNMergeMoves2estatecrmᚋpeopleᚐMoved(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_moved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MergeCustomersPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MergeMoves(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MergeCustomersPayload_owner(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Owner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MergeCustomersPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MergeCustomersPayload_ownerRule(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_ownerRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerRule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v people.OwnerRule) graphql.Marshaler {
+			return ec.marshalNMergeOwnerRule2estatecrmᚋpeopleᚐOwnerRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_ownerRule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "MergeOwnerRule")
+}
+
+func (ec *executionContext) _MergeCustomersPayload_ownerReason(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_ownerReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_ownerReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _MergeCustomersPayload_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeCustomersPayload_protectedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProtectedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MergeCustomersPayload_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MergeMoves_visits(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_visits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_visits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_deals(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_deals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_deals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_complaints(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_complaints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_complaints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_consentEvents(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_consentEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_consentEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_attributionEvents(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_attributionEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttributionEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_attributionEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_referrals(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_referrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Referrals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_referrals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_heldUnits(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_heldUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeldUnits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_heldUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_activationCodes(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_activationCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivationCodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_activationCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_login(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_login(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Login, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_login(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19081,6 +20153,182 @@ func (ec *executionContext) fieldContext_Mutation_deleteMedia(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteMedia_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_mergeCustomers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_mergeCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MergeCustomers(ctx, fc.Args["input"].(people.MergeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *people.Merged) graphql.Marshaler {
+			return ec.marshalNMergeCustomersPayload2ᚖestatecrmᚋpeopleᚐMerged(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_mergeCustomers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MergeCustomersPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_mergeCustomers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_exportCustomerData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_exportCustomerData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExportCustomerData(ctx, fc.Args["input"].(people.ExportInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *people.Export) graphql.Marshaler {
+			return ec.marshalNExportCustomerDataPayload2ᚖestatecrmᚋpeopleᚐExport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_exportCustomerData(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportCustomerDataPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_exportCustomerData_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_eraseCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_eraseCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EraseCustomer(ctx, fc.Args["input"].(people.EraseInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *people.Erasure) graphql.Marshaler {
+			return ec.marshalNEraseCustomerPayload2ᚖestatecrmᚋpeopleᚐErasure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_eraseCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EraseCustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_eraseCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revealPhone(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revealPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevealPhone(ctx, fc.Args["input"].(people.RevealInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *people.Reveal) graphql.Marshaler {
+			return ec.marshalNRevealPhonePayload2ᚖestatecrmᚋpeopleᚐReveal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revealPhone(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevealPhonePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revealPhone_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22275,6 +23523,50 @@ func (ec *executionContext) fieldContext_Query_listingChanges(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_duplicateCandidates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_duplicateCandidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DuplicateCandidates(ctx, fc.Args["projectId"].(*pulid.ID), fc.Args["first"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*people.Candidate) graphql.Marshaler {
+			return ec.marshalNDuplicateCandidate2ᚕᚖestatecrmᚋpeopleᚐCandidateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_duplicateCandidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DuplicateCandidate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_duplicateCandidates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myFollowUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22513,6 +23805,61 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RevealPhonePayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Reveal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevealPhonePayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevealPhonePayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevealPhonePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevealPhonePayload_phone(ctx context.Context, field graphql.CollectedField, obj *people.Reveal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevealPhonePayload_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevealPhonePayload_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevealPhonePayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _SalesGrid_project(ctx context.Context, field graphql.CollectedField, obj *sales.Grid) (ret graphql.Marshaler) {
@@ -36612,6 +37959,97 @@ func UnmarshalDeliverUnitInput(ctx context.Context, raw any) (model.DeliverUnitI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEraseCustomerInput(ctx context.Context, obj any) (people.EraseInput, error) {
+	var it people.EraseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEraseCustomerInput unmarshals raw into the EraseCustomerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEraseCustomerInput(ctx context.Context, raw any) (people.EraseInput, error) {
+	var out people.EraseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EraseCustomerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Context, obj any) (people.ExportInput, error) {
+	var it people.ExportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExportCustomerDataInput unmarshals raw into the ExportCustomerDataInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExportCustomerDataInput(ctx context.Context, raw any) (people.ExportInput, error) {
+	var out people.ExportInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExportCustomerDataInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj any) (model.HoldUnitInput, error) {
 	var it model.HoldUnitInput
 	if obj == nil {
@@ -37142,6 +38580,66 @@ func (ec *executionContext) unmarshalInputMediaOrder(ctx context.Context, obj an
 func UnmarshalMediaOrder(ctx context.Context, raw any) (ent.MediaOrder, error) {
 	var out ent.MediaOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MediaOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMergeCustomersInput(ctx context.Context, obj any) (people.MergeInput, error) {
+	var it people.MergeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["dryRun"]; !present {
+		asMap["dryRun"] = false
+	}
+
+	fieldsInOrder := [...]string{"keep", "merge", "dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "keep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keep"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keep = data
+		case "merge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("merge"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Merge = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMergeCustomersInput unmarshals raw into the MergeCustomersInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMergeCustomersInput(ctx context.Context, raw any) (people.MergeInput, error) {
+	var out people.MergeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MergeCustomersInput", raw, &out)
 	return out, err
 }
 
@@ -39199,6 +40697,55 @@ func (ec *executionContext) unmarshalInputResetUserPasswordInput(ctx context.Con
 func UnmarshalResetUserPasswordInput(ctx context.Context, raw any) (account.PasswordReset, error) {
 	var out account.PasswordReset
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResetUserPasswordInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevealPhoneInput(ctx context.Context, obj any) (people.RevealInput, error) {
+	var it people.RevealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevealPhoneInput unmarshals raw into the RevealPhoneInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevealPhoneInput(ctx context.Context, raw any) (people.RevealInput, error) {
+	var out people.RevealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevealPhoneInput", raw, &out)
 	return out, err
 }
 
@@ -45791,6 +47338,130 @@ func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var duplicateCandidateImplementors = []string{"DuplicateCandidate"}
+
+func (ec *executionContext) _DuplicateCandidate(ctx context.Context, sel ast.SelectionSet, obj *people.Candidate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, duplicateCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DuplicateCandidate")
+		case "reason":
+			out.Values[i] = ec._DuplicateCandidate_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customers":
+			out.Values[i] = ec._DuplicateCandidate_customers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eraseCustomerPayloadImplementors = []string{"EraseCustomerPayload"}
+
+func (ec *executionContext) _EraseCustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Erasure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eraseCustomerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EraseCustomerPayload")
+		case "customer":
+			out.Values[i] = ec._EraseCustomerPayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "photosDeleted":
+			out.Values[i] = ec._EraseCustomerPayload_photosDeleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scrubbed":
+			out.Values[i] = ec._EraseCustomerPayload_scrubbed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var exportCustomerDataPayloadImplementors = []string{"ExportCustomerDataPayload"}
+
+func (ec *executionContext) _ExportCustomerDataPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Export) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportCustomerDataPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportCustomerDataPayload")
+		case "fileName":
+			out.Values[i] = ec._ExportCustomerDataPayload_fileName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._ExportCustomerDataPayload_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "document":
+			out.Values[i] = ec._ExportCustomerDataPayload_document(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var followUpsImplementors = []string{"FollowUps"}
 
 func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet, obj *sales.FollowUps) graphql.Marshaler {
@@ -46533,6 +48204,147 @@ func (ec *executionContext) _MediaPayload(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var mergeCustomersPayloadImplementors = []string{"MergeCustomersPayload"}
+
+func (ec *executionContext) _MergeCustomersPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Merged) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mergeCustomersPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MergeCustomersPayload")
+		case "customer":
+			out.Values[i] = ec._MergeCustomersPayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mergedId":
+			out.Values[i] = ec._MergeCustomersPayload_mergedId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dryRun":
+			out.Values[i] = ec._MergeCustomersPayload_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moved":
+			out.Values[i] = ec._MergeCustomersPayload_moved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "owner":
+			out.Values[i] = ec._MergeCustomersPayload_owner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ownerRule":
+			out.Values[i] = ec._MergeCustomersPayload_ownerRule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ownerReason":
+			out.Values[i] = ec._MergeCustomersPayload_ownerReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "protectedUntil":
+			out.Values[i] = ec._MergeCustomersPayload_protectedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var mergeMovesImplementors = []string{"MergeMoves"}
+
+func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSet, obj *people.Moved) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mergeMovesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MergeMoves")
+		case "visits":
+			out.Values[i] = ec._MergeMoves_visits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deals":
+			out.Values[i] = ec._MergeMoves_deals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complaints":
+			out.Values[i] = ec._MergeMoves_complaints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consentEvents":
+			out.Values[i] = ec._MergeMoves_consentEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attributionEvents":
+			out.Values[i] = ec._MergeMoves_attributionEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "referrals":
+			out.Values[i] = ec._MergeMoves_referrals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "heldUnits":
+			out.Values[i] = ec._MergeMoves_heldUnits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activationCodes":
+			out.Values[i] = ec._MergeMoves_activationCodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "login":
+			out.Values[i] = ec._MergeMoves_login(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -46772,6 +48584,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteMedia":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteMedia(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mergeCustomers":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_mergeCustomers(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "exportCustomerData":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_exportCustomerData(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eraseCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_eraseCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revealPhone":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revealPhone(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -47581,6 +49421,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_listingChanges(ctx, field)
 				})
+		case "duplicateCandidates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_duplicateCandidates(ctx, field)
+				})
 		case "myFollowUps":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -47618,6 +49464,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var revealPhonePayloadImplementors = []string{"RevealPhonePayload"}
+
+func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.SelectionSet, obj *people.Reveal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revealPhonePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevealPhonePayload")
+		case "customer":
+			out.Values[i] = ec._RevealPhonePayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._RevealPhonePayload_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -50147,6 +52031,71 @@ func (ec *executionContext) marshalNDeliverUnitPayload2ᚖestatecrmᚋsalesᚐDe
 	return ec._DeliverUnitPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDuplicateCandidate2ᚕᚖestatecrmᚋpeopleᚐCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []*people.Candidate) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDuplicateCandidate2ᚖestatecrmᚋpeopleᚐCandidate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDuplicateCandidate2ᚖestatecrmᚋpeopleᚐCandidate(ctx context.Context, sel ast.SelectionSet, v *people.Candidate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DuplicateCandidate!")
+		return graphql.Null
+	}
+	return ec._DuplicateCandidate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDuplicateReason2estatecrmᚋpeopleᚐDuplicateReason(ctx context.Context, v any) (people.DuplicateReason, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := people.DuplicateReason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDuplicateReason2estatecrmᚋpeopleᚐDuplicateReason(ctx context.Context, sel ast.SelectionSet, v people.DuplicateReason) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DuplicateReason!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNEraseCustomerInput2estatecrmᚋpeopleᚐEraseInput(ctx context.Context, v any) (people.EraseInput, error) {
+	res, err := ec.unmarshalInputEraseCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEraseCustomerPayload2ᚖestatecrmᚋpeopleᚐErasure(ctx context.Context, sel ast.SelectionSet, v *people.Erasure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EraseCustomerPayload!")
+		return graphql.Null
+	}
+	return ec._EraseCustomerPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExportCustomerDataInput2estatecrmᚋpeopleᚐExportInput(ctx context.Context, v any) (people.ExportInput, error) {
+	res, err := ec.unmarshalInputExportCustomerDataInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportCustomerDataPayload2ᚖestatecrmᚋpeopleᚐExport(ctx context.Context, sel ast.SelectionSet, v *people.Export) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExportCustomerDataPayload!")
+		return graphql.Null
+	}
+	return ec._ExportCustomerDataPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50474,6 +52423,38 @@ func (ec *executionContext) marshalNMediaPayload2ᚖestatecrmᚋgraphᚋmodelᚐ
 	return ec._MediaPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMergeCustomersInput2estatecrmᚋpeopleᚐMergeInput(ctx context.Context, v any) (people.MergeInput, error) {
+	res, err := ec.unmarshalInputMergeCustomersInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMergeCustomersPayload2ᚖestatecrmᚋpeopleᚐMerged(ctx context.Context, sel ast.SelectionSet, v *people.Merged) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MergeCustomersPayload!")
+		return graphql.Null
+	}
+	return ec._MergeCustomersPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMergeMoves2estatecrmᚋpeopleᚐMoved(ctx context.Context, sel ast.SelectionSet, v people.Moved) graphql.Marshaler {
+	return ec._MergeMoves(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNMergeOwnerRule2estatecrmᚋpeopleᚐOwnerRule(ctx context.Context, v any) (people.OwnerRule, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := people.OwnerRule(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMergeOwnerRule2estatecrmᚋpeopleᚐOwnerRule(ctx context.Context, sel ast.SelectionSet, v people.OwnerRule) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MergeOwnerRule!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx context.Context, v any) (money.Fen, error) {
 	var res money.Fen
 	err := res.UnmarshalGQL(v)
@@ -50676,6 +52657,19 @@ func (ec *executionContext) unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReser
 func (ec *executionContext) unmarshalNResetUserPasswordInput2estatecrmᚋaccountᚐPasswordReset(ctx context.Context, v any) (account.PasswordReset, error) {
 	res, err := ec.unmarshalInputResetUserPasswordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRevealPhoneInput2estatecrmᚋpeopleᚐRevealInput(ctx context.Context, v any) (people.RevealInput, error) {
+	res, err := ec.unmarshalInputRevealPhoneInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRevealPhonePayload2ᚖestatecrmᚋpeopleᚐReveal(ctx context.Context, sel ast.SelectionSet, v *people.Reveal) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RevealPhonePayload!")
+		return graphql.Null
+	}
+	return ec._RevealPhonePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRevokeAPIKeyInput2estatecrmᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {

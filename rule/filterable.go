@@ -76,13 +76,14 @@ func dealTermsAccess(v *auth.Viewer) Access {
 	return ReadAll
 }
 
-// phoneAccess follows MaySeePhone: an agent reads the phones of its own
-// customers, masked those of the public pool and of homeowners it serves.
+// phoneAccess follows MaySeePhone: staff read the phones of the customers
+// they own, masked all others (a manager's and an admin's too: a full
+// phone is an audited reveal); a homeowner sees only themself.
 func phoneAccess(v *auth.Viewer) Access {
 	switch role(v) {
-	case auth.RoleSystem, auth.RoleAdmin, auth.RoleManager, auth.RoleOwner:
-		return ReadAll // a homeowner sees only themself
-	case auth.RoleAgent:
+	case auth.RoleSystem, auth.RoleOwner:
+		return ReadAll
+	case auth.RoleAdmin, auth.RoleManager, auth.RoleAgent:
 		return ReadSome
 	}
 	return ReadNone

@@ -236,8 +236,7 @@ func FilterCustomers() privacy.QueryRule {
 // loadDeciders never decides: when a read loads a field that is masked for
 // some viewers, it adds to the columns read those the mask decides by,
 // whatever the client asked for (GraphQL field collection selects only
-// that): a customer's owner and project with its phone (MaySeePhone, and the
-// audit of phone reads), a deal's agent with any of its terms
+// that): a customer's owner and project with its phone (MaySeePhone), a deal's agent with any of its terms
 // (MaySeeDealTerms), a unit's status and hold expiry with its status or
 // hold (a lapsed hold reads as available, and as held by nobody).
 // Without them an agent saw even their own customers' phones masked, and

@@ -39,7 +39,7 @@ import (
 )
 
 // bypass lifts the privacy rules for what runs with the returned context;
-// interceptors (masking, the audit of phone reads) still see the viewer.
+// interceptors (masking) still see the viewer.
 func bypass(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
 }

@@ -91,17 +91,24 @@ func SystemOnly() privacy.Policy {
 func none(s *sql.Selector) { s.Where(sql.False()) }
 
 // MaySeePhone reports whether the viewer may see a customer's full phone:
-// admins, managers (audited), the owning agent and the customer themself.
-// Everyone else who may see the customer at all (an agent looking at the
-// public pool) sees it masked.
+// the owning agent and the customer themself (and the server). Everyone
+// else who may see the customer at all (an agent looking at the public
+// pool, the project's managers, an admin) sees it masked on every read
+// path; a manager or an admin who needs the number asks for it through
+// revealPhone, with a reason that is audited (people.RevealPhone). An
+// erased customer's placeholder is nobody's number: masked for everyone.
 func MaySeePhone(v *auth.Viewer, c *ent.Customer) bool {
 	if v == nil {
 		return false
 	}
-	switch v.Role {
-	case auth.RoleSystem, auth.RoleAdmin, auth.RoleManager:
+	if v.Role == auth.RoleSystem {
 		return true
-	case auth.RoleAgent:
+	}
+	if Erased(c) {
+		return false
+	}
+	switch v.Role {
+	case auth.RoleAdmin, auth.RoleManager, auth.RoleAgent:
 		return c.OwnerID != nil && *c.OwnerID == v.UserID
 	case auth.RoleOwner:
 		return c.ID == v.CustomerID

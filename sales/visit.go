@@ -99,9 +99,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	// for a visit in person with whether they came in person before: one
 	// statement (whoever sees a customer sees the customer's project).
 	// Only the columns used below: not the customer's other thirty (their
-	// scan was a tenth of the server's CPU per visit), nor their phone,
-	// whose read by a manager not the customer's agent audit.PhoneReads
-	// would record although nobody sees it.
+	// scan was a tenth of the server's CPU per visit), nor their phone.
 	c, err := client.Customer.Query().Where(customer.ID(in.CustomerID)).
 		Select(customer.FieldID, customer.FieldProjectID, customer.FieldOwnerID, customer.FieldStage,
 			customer.FieldLastContactAt, customer.FieldProtectedUntil).

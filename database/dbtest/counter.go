@@ -142,3 +142,19 @@ func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any)
 	t.c.count(query, args)
 	return t.Tx.(execContexter).ExecContext(ctx, query, args...)
 }
+
+type queryContexter interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error)
+}
+
+// QueryContext lets raw queries (package people's) through the counter.
+func (c *Counter) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	c.count(query, args)
+	return c.Driver.(queryContexter).QueryContext(ctx, query, args...)
+}
+
+// QueryContext lets raw queries through the counter, in the transaction.
+func (t *countingTx) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	t.c.count(query, args)
+	return t.Tx.(queryContexter).QueryContext(ctx, query, args...)
+}
