@@ -13,6 +13,7 @@ import (
 
 	"estatecrm/aftersales"
 	"estatecrm/api"
+	"estatecrm/outbox"
 	"estatecrm/throttle"
 	"estatecrm/webhook"
 )
@@ -68,6 +69,9 @@ type Config struct {
 	WebhookHosts webhook.Allowlist
 	// WebhookPoll is the pause between two rounds of the webhook worker.
 	WebhookPoll time.Duration
+	// OutboxRetention is how long live events are kept for subscribers
+	// that resume (after:).
+	OutboxRetention time.Duration
 	// MetricsAddr is where Prometheus metrics are served: "" on the main
 	// listener at /metrics, MetricsOff nowhere (and none are kept), an
 	// address on a listener of their own.
@@ -151,6 +155,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
 		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	webhookHosts := fs.String("webhook-allowed-hosts", env.str("WEBHOOK_ALLOWED_HOSTS", ""), "hosts webhook endpoints may point to, comma-separated; *.example.com for its subdomains; empty: none (WEBHOOK_ALLOWED_HOSTS)")
+	fs.DurationVar(&cfg.OutboxRetention, "outbox-retention", env.duration("OUTBOX_RETENTION", outbox.DefaultRetention), "how long live events are kept for subscribers that resume with after (OUTBOX_RETENTION)")
 	fs.DurationVar(&cfg.WebhookPoll, "webhook-poll", env.duration("WEBHOOK_POLL", webhook.DefaultPoll), "pause between two rounds of the webhook delivery worker (WEBHOOK_POLL)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -159,6 +164,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, err
 	}
 	cfg.WebhookHosts = webhook.ParseAllowlist(*webhookHosts)
+	if cfg.OutboxRetention <= 0 {
+		return cfg, fmt.Errorf("outbox retention %s: want a positive duration", cfg.OutboxRetention)
+	}
 	if cfg.WebhookPoll <= 0 {
 		return cfg, fmt.Errorf("webhook poll %s: want a positive duration", cfg.WebhookPoll)
 	}

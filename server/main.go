@@ -29,6 +29,7 @@ import (
 	"estatecrm/listing"
 	"estatecrm/live"
 	"estatecrm/media"
+	"estatecrm/outbox"
 	"estatecrm/sales"
 	"estatecrm/seed"
 	"estatecrm/storage"
@@ -135,17 +136,22 @@ func checkMigrated(ctx context.Context, db *database.DB) error {
 
 func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, logger *slog.Logger, stdout io.Writer, logins []seed.Login) error {
 	hub := live.NewHub()
-	if db.Dialect == dialect.Postgres { // changes reach the subscribers of every process
+	hub.Logger = logger
+	hub.Install(client)
+	if db.Dialect == dialect.Postgres { // other processes' events wake this one's hub
 		if err := hub.Listen(ctx, db.URL); err != nil {
-			return fmt.Errorf("listen for unit changes: %w", err)
+			return fmt.Errorf("listen for live events: %w", err)
 		}
 	}
-	hub.Install(client)
+	if err := hub.Start(ctx, client); err != nil {
+		return fmt.Errorf("start live events: %w", err)
+	}
+	go pruneOutbox(ctx, client, cfg.OutboxRetention, logger)
 	go sweepHolds(ctx, client, logger)
 	go pruneListingChanges(ctx, client, logger)
 	// Webhooks: every process runs a worker; each endpoint is sent to by
 	// one at a time (a lease on its row, see webhook.Worker).
-	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger}).Run(ctx)
+	go (&webhook.Worker{Client: client, Poll: cfg.WebhookPoll, Logger: logger, Wake: hub.ListingsChanged()}).Run(ctx)
 	signer, err := auth.NewSigner(cfg.JWTKey, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return err
@@ -342,6 +348,26 @@ func pruneListingChanges(ctx context.Context, client *ent.Client, logger *slog.L
 				logger.Warn("pruning the listing change log", "err", err.Error())
 			} else if n > 0 {
 				logger.Info("listing changes pruned", "lines", n)
+			}
+		}
+	}
+}
+
+// pruneOutbox removes, every ten minutes, the live events older than keep.
+// Every process may run it: a DELETE of what another just deleted deletes
+// nothing.
+func pruneOutbox(ctx context.Context, client *ent.Client, keep time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := outbox.Prune(auth.SystemContext(ctx), client, time.Now(), keep); err != nil {
+				logger.Warn("pruning the outbox", "err", err.Error())
+			} else if n > 0 {
+				logger.Info("outbox pruned", "events", n)
 			}
 		}
 	}

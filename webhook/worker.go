@@ -80,6 +80,11 @@ type Worker struct {
 	// result; 0 means DefaultLease. It must exceed the HTTP timeout.
 	Lease  time.Duration
 	Logger *slog.Logger
+	// Wake, when set, starts a round before the poll's pause is over: the
+	// live hub signals each event of the outbox that may change a listing
+	// (live.Hub.ListingsChanged), so that a change is sent in
+	// milliseconds, not up to a Poll later. The poll stays the safety net.
+	Wake <-chan struct{}
 
 	once  sync.Once
 	owner string
@@ -140,6 +145,7 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.Wake:
 		}
 	}
 }

@@ -100,6 +100,13 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub) *Env {
 	counter := dbtest.NewCounter(db.Driver)
 	client := database.NewClient(counter)
 	hub.Install(client)
+	// The hub reads the outbox on a client of its own: Counter counts what
+	// requests run, not the hub's reads in the background.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := hub.Start(ctx, database.NewClient(db.Driver)); err != nil {
+		t.Fatal(err)
+	}
 	var log bytes.Buffer
 	photos, err := storage.NewDir(t.TempDir())
 	if err != nil {
