@@ -20,7 +20,7 @@ import (
 const holdMutation = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt heldBy { id } } } }`
 
 // agentsWithCustomers makes n agents of p, each with a customer of its own.
-func agentsWithCustomers(t *testing.T, env *apitest.Env, p *ent.Project, n int) ([]*auth.Viewer, []*ent.Customer) {
+func agentsWithCustomers(t testing.TB, env *apitest.Env, p *ent.Project, n int) ([]*auth.Viewer, []*ent.Customer) {
 	t.Helper()
 	ctx := apitest.System()
 	viewers := make([]*auth.Viewer, n)

@@ -37,7 +37,7 @@ func (e gridEvent) String() string { return e.Unit + " " + e.Status }
 
 // subscribeGrid subscribes a socket to a project's units after an event
 // ("" for none) and waits until the hub holds the subscription.
-func subscribeGrid(t *testing.T, s *socket, hub *live.Hub, p pulid.ID, after string) {
+func subscribeGrid(t testing.TB, s *socket, hub *live.Hub, p pulid.ID, after string) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); hub.Subscribers(p) > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // an earlier socket's subscription going away
@@ -53,7 +53,7 @@ func subscribeGrid(t *testing.T, s *socket, hub *live.Hub, p pulid.ID, after str
 }
 
 // nextGrid reads the socket's next event of resumableGrid.
-func nextGrid(t *testing.T, s *socket) gridEvent {
+func nextGrid(t testing.TB, s *socket) gridEvent {
 	t.Helper()
 	m := s.next()
 	var msg struct {
