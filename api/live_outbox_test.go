@@ -386,4 +386,3 @@ func TestLiveComplaintUpdatesResume(t *testing.T) {
 		}
 	}
 }
-
