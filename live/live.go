@@ -180,6 +180,9 @@ type Hub struct {
 	Logger *slog.Logger
 	// listings is signalled for every unit or grid event delivered.
 	listings chan struct{}
+	// txGrids holds, per open transaction, the grid events it wrote
+	// (the transaction's *ent.Tx → *txGrid).
+	txGrids sync.Map
 }
 
 // ListingsChanged returns a channel signalled (coalesced) when the hub
@@ -554,6 +557,9 @@ func (h *Hub) AnnounceComplaint(ctx context.Context, client *ent.Client, e Compl
 // writer reads its write, before the event comes back from the outbox)
 // and kicks the pump, which numbers the event and hands it out.
 func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, m message) error {
+	if m.Grid != nil && tx != nil && !h.firstGridOf(ctx, tx, m.Grid.ProjectID) {
+		return nil // the transaction has said so already: one row for all
+	}
 	b, _ := json.Marshal(m)
 	if err := outbox.Append(ctx, client, m.topic(), m.kind(), b, time.Now()); err != nil {
 		return err
@@ -562,6 +568,50 @@ func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, m messag
 	// old state, and the pump's next read says what happened.
 	afterCommit(tx, func(error) { h.committed(m) })
 	return nil
+}
+
+// firstGridOf reports whether a grid event of projectID ("" for every
+// project) is the first that tx announces that covers it, and records it:
+// a transaction that creates 600 units (an import) writes one grid event,
+// not 600.
+func (h *Hub) firstGridOf(ctx context.Context, tx *ent.Tx, projectID pulid.ID) bool {
+	// A mutation's Tx() is a new value each time, on the transaction's one
+	// driver: the request's transaction, when the mutation runs in it,
+	// names the transaction; else nothing is shared.
+	var key any = tx
+	if t := ent.TxFromContext(ctx); t != nil {
+		key = t
+	}
+	v, loaded := h.txGrids.LoadOrStore(key, &txGrid{projects: map[pulid.ID]bool{}})
+	g := v.(*txGrid)
+	if !loaded {
+		forget := func() { h.txGrids.Delete(key) }
+		tx.OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				defer forget()
+				return next.Commit(ctx, tx)
+			})
+		})
+		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+			return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+				defer forget()
+				return next.Rollback(ctx, tx)
+			})
+		})
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.projects[""] || g.projects[projectID] {
+		return false
+	}
+	g.projects[projectID] = true
+	return true
+}
+
+// txGrid is what grid events a transaction has written.
+type txGrid struct {
+	mu       sync.Mutex
+	projects map[pulid.ID]bool
 }
 
 // committed is what a process does when its write of m commits.
@@ -595,18 +645,23 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 	out := make(chan message)
 	c = h.reader(c)
 	sys := auth.SystemContext(ctx)
-	// The first subscription is taken before returning, and without after
-	// it starts after every event committed so far (numbered now, as the
-	// hub may not have read them yet): a change committed before Watch is
-	// not streamed, one committed after it is.
-	s, pos := h.subscribe(topic)
-	start := pos
+	// Without after the stream starts after every event committed so far
+	// (numbered now, as the hub may not have read them yet), read before
+	// the first subscription is taken, which is before returning: a change
+	// committed before Watch is not streamed, one committed after it is
+	// (the events between start and the hub's position are read from the
+	// outbox).
+	var start int64
 	if !resume {
 		if _, err := outbox.Sequence(sys, c); err == nil {
 			if _, hi, err := outbox.Bounds(sys, c); err == nil {
-				start = max(start, hi)
+				start = hi
 			}
 		}
+	}
+	s, pos := h.subscribe(topic)
+	if !resume && start == 0 {
+		start = pos // the outbox could not be read: from the hub's position
 	}
 	go func() {
 		defer close(out)
