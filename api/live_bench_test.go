@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"estatecrm/api/apitest"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent/unit"
+	"estatecrm/live"
 )
 
 // BenchmarkLiveLatencyAcrossServers measures how long a unit's change made
@@ -27,17 +29,23 @@ func BenchmarkLiveLatencyAcrossServers(b *testing.B) {
 	}
 	a := apitest.New(b)
 	second := a.Second(b)
+	latencyBench(b, a, second.Handler, second.Hub)
+}
+
+// latencyBench measures the latency of unit events made through a to a
+// subscriber of the server second with hub.
+func latencyBench(b *testing.B, a *apitest.Env, second http.Handler, hub *live.Hub) {
 	p := a.Project(b, "滨江·云玺", 1, 1, 1)
 	viewers, customers := agentsWithCustomers(b, a, p, 1)
 	u := a.Client.Unit.Query().Where(unit.ProjectID(p.ID)).OnlyX(apitest.System())
-	srv := httptest.NewServer(second.Handler)
+	srv := httptest.NewServer(second)
 	b.Cleanup(srv.Close)
-	tok, _, _ := second.Signer.Issue(viewers[0])
+	tok, _, _ := a.Signer.Issue(viewers[0])
 	s, err := dialFor(b, srv.URL, map[string]any{"Authorization": "Bearer " + tok}, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
-	subscribeGrid(b, s, second.Hub, p.ID, "")
+	subscribeGrid(b, s, hub, p.ID, "")
 	agent := a.As(b, viewers[0])
 
 	var fromCommit, fromSend []time.Duration

@@ -183,6 +183,14 @@ type Hub struct {
 	// txGrids holds, per open transaction, the grid events it wrote
 	// (the transaction's *ent.Tx → *txGrid).
 	txGrids sync.Map
+	// reading serialises the reads of the outbox and the deliveries from
+	// NATS, so that each delivery follows every event before it.
+	reading sync.Mutex
+	// relayWake wakes the NATS relay (UseNATS) after each pass of the pump.
+	relayWake chan struct{}
+	// Poll is how often the hub numbers and reads the outbox unwoken; 0
+	// means PollEvery.
+	Poll time.Duration
 }
 
 // ListingsChanged returns a channel signalled (coalesced) when the hub
@@ -194,7 +202,7 @@ func (h *Hub) ListingsChanged() <-chan struct{} { return h.listings }
 // NewHub returns a hub; Install hooks it on a client, Start starts it.
 func NewHub() *Hub {
 	return &Hub{subs: map[string]map[*sub]struct{}{}, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1),
-		listings: make(chan struct{}, 1)}
+		listings: make(chan struct{}, 1), relayWake: make(chan struct{}, 1)}
 }
 
 // subscribe registers a subscription of a topic and returns it with the
@@ -301,7 +309,11 @@ func (h *Hub) wakeUp() {
 
 // pump numbers and reads the outbox when kicked, woken or every PollEvery.
 func (h *Hub) pump(ctx context.Context, c *ent.Client) {
-	t := time.NewTicker(PollEvery)
+	poll := h.Poll
+	if poll <= 0 {
+		poll = PollEvery
+	}
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
 		number := false
@@ -319,7 +331,12 @@ func (h *Hub) pump(ctx context.Context, c *ent.Client) {
 				h.logWarn("numbering the outbox", err)
 			}
 		}
-		if err := h.catchUp(ctx, c); err != nil {
+		err := h.catchUp(ctx, c)
+		select {
+		case h.relayWake <- struct{}{}:
+		default:
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				h.logWarn("reading the outbox", err)
 			}
@@ -345,6 +362,13 @@ const readPage = 500
 
 // catchUp delivers every numbered event after the hub's position.
 func (h *Hub) catchUp(ctx context.Context, c *ent.Client) error {
+	h.reading.Lock()
+	defer h.reading.Unlock()
+	return h.catchUpLocked(ctx, c)
+}
+
+// catchUpLocked is catchUp under h.reading.
+func (h *Hub) catchUpLocked(ctx context.Context, c *ent.Client) error {
 	for {
 		evs, err := outbox.Read(ctx, c, "", h.Position(), 0, readPage)
 		if err != nil {

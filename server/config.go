@@ -72,6 +72,9 @@ type Config struct {
 	// OutboxRetention is how long live events are kept for subscribers
 	// that resume (after:).
 	OutboxRetention time.Duration
+	// NATSURL, when set, fans live events out through NATS JetStream, on
+	// the stream NATSStream.
+	NATSURL, NATSStream string
 	// MetricsAddr is where Prometheus metrics are served: "" on the main
 	// listener at /metrics, MetricsOff nowhere (and none are kept), an
 	// address on a listener of their own.
@@ -155,6 +158,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
 		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	webhookHosts := fs.String("webhook-allowed-hosts", env.str("WEBHOOK_ALLOWED_HOSTS", ""), "hosts webhook endpoints may point to, comma-separated; *.example.com for its subdomains; empty: none (WEBHOOK_ALLOWED_HOSTS)")
+	fs.StringVar(&cfg.NATSURL, "nats-url", env.str("NATS_URL", ""), "NATS server to fan live events out through JetStream, e.g. nats://127.0.0.1:4222 (NATS_URL); empty: PostgreSQL's LISTEN/NOTIFY only")
+	fs.StringVar(&cfg.NATSStream, "nats-stream", env.str("NATS_STREAM", "ESTATECRM_OUTBOX"), "the JetStream stream of live events, one per deployment (NATS_STREAM)")
 	fs.DurationVar(&cfg.OutboxRetention, "outbox-retention", env.duration("OUTBOX_RETENTION", outbox.DefaultRetention), "how long live events are kept for subscribers that resume with after (OUTBOX_RETENTION)")
 	fs.DurationVar(&cfg.WebhookPoll, "webhook-poll", env.duration("WEBHOOK_POLL", webhook.DefaultPoll), "pause between two rounds of the webhook delivery worker (WEBHOOK_POLL)")
 	if err := fs.Parse(args); err != nil {

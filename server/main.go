@@ -146,6 +146,15 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	if err := hub.Start(ctx, client); err != nil {
 		return fmt.Errorf("start live events: %w", err)
 	}
+	if cfg.NATSURL != "" {
+		n := live.NATS{URL: cfg.NATSURL, Stream: cfg.NATSStream, MaxAge: cfg.OutboxRetention}
+		if db.Dialect == dialect.Postgres {
+			n.Lock = db.SQL // one relay per deployment
+		}
+		if err := hub.UseNATS(ctx, n); err != nil {
+			return fmt.Errorf("live events through NATS: %w", err)
+		}
+	}
 	go pruneOutbox(ctx, client, cfg.OutboxRetention, logger)
 	go sweepHolds(ctx, client, logger)
 	go pruneListingChanges(ctx, client, logger)
