@@ -92,7 +92,11 @@ func (h *Hub) UseNATS(ctx context.Context, n NATS) error {
 		cc.Stop()
 		nc.Close()
 	}()
-	go h.relay(sys, c, js, n, subject)
+	// An empty stream is filled from the hub's position now: an event
+	// numbered between this call and the relay's first pass is published
+	// (taking the outbox's newest then would skip it, and a consumer would
+	// hear of it only with the next one).
+	go h.relay(sys, c, js, n, subject, h.Position())
 	return nil
 }
 
@@ -112,7 +116,7 @@ func (h *Hub) deliverInOrder(ctx context.Context, c *ent.Client, m message) {
 
 // relay publishes the outbox to the stream while this process holds the
 // relay lock, from the last event the stream has, woken by the pump.
-func (h *Hub) relay(ctx context.Context, c *ent.Client, js jetstream.JetStream, n NATS, subject string) {
+func (h *Hub) relay(ctx context.Context, c *ent.Client, js jetstream.JetStream, n NATS, subject string, from int64) {
 	t := time.NewTicker(PollEvery)
 	defer t.Stop()
 	var conn *stdsql.Conn
@@ -151,7 +155,7 @@ func (h *Hub) relay(ctx context.Context, c *ent.Client, js jetstream.JetStream, 
 		}
 		if pos < 0 {
 			var err error
-			if pos, err = lastPublished(ctx, c, js, n.Stream, subject); err != nil {
+			if pos, err = lastPublished(ctx, js, n.Stream, subject, from); err != nil {
 				h.logWarn("reading the NATS stream's last event", err)
 				pos = -1
 				continue
@@ -180,10 +184,9 @@ func (h *Hub) relay(ctx context.Context, c *ent.Client, js jetstream.JetStream, 
 	}
 }
 
-// lastPublished is the outbox position of the stream's last event, or, for
-// an empty stream, the outbox's newest (what came before is no one's to
-// relay: consumers read gaps from the outbox).
-func lastPublished(ctx context.Context, c *ent.Client, js jetstream.JetStream, stream, subject string) (int64, error) {
+// lastPublished is the outbox position of the stream's last event, or
+// from for an empty stream.
+func lastPublished(ctx context.Context, js jetstream.JetStream, stream, subject string, from int64) (int64, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return 0, err
@@ -191,8 +194,7 @@ func lastPublished(ctx context.Context, c *ent.Client, js jetstream.JetStream, s
 	m, err := s.GetLastMsgForSubject(ctx, subject)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		_, hi, err := outbox.Bounds(ctx, c)
-		return hi, err
+		return from, nil
 	case err != nil:
 		return 0, err
 	}
