@@ -273,6 +273,15 @@ func TestGridCacheForgetsWhatItMayHaveMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	hub.Install(client)
+	// B's hub reads the outbox through the proxy too.
+	hubDB, err := database.Open(ctx, listenURL, database.Pool{MaxOpen: 2, MaxIdle: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hubDB.Close() })
+	if err := hub.Start(ctx, hubDB.Client()); err != nil {
+		t.Fatal(err)
+	}
 	now := func() time.Time { return a.Now() }
 	b := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
 		Client: client, DB: db.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -20,7 +20,7 @@ import (
 const holdMutation = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt heldBy { id } } } }`
 
 // agentsWithCustomers makes n agents of p, each with a customer of its own.
-func agentsWithCustomers(t *testing.T, env *apitest.Env, p *ent.Project, n int) ([]*auth.Viewer, []*ent.Customer) {
+func agentsWithCustomers(t testing.TB, env *apitest.Env, p *ent.Project, n int) ([]*auth.Viewer, []*ent.Customer) {
 	t.Helper()
 	ctx := apitest.System()
 	viewers := make([]*auth.Viewer, n)
@@ -191,7 +191,7 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusHELD).SetHeldByID(viewers[0].UserID).SetHeldForID(customers[0].ID).
 			SetHoldExpiresAt(time.Now().Add(time.Duration(2*i-1) * time.Minute)).ExecX(ctx) // the first lapsed, the second live
 	}
-	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID)
+	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

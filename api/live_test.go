@@ -22,14 +22,20 @@ import (
 
 // socket is a minimal graphql-transport-ws client.
 type socket struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	ctx  context.Context
 }
 
 func dial(t *testing.T, url string, payload map[string]any) (*socket, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return dialFor(t, url, payload, 20*time.Second)
+}
+
+// dialFor is dial with a socket that lives at most d.
+func dialFor(t testing.TB, url string, payload map[string]any, d time.Duration) (*socket, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/query",
 		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})

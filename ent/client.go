@@ -27,6 +27,7 @@ import (
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
+	"estatecrm/ent/outboxevent"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -79,6 +80,8 @@ type Client struct {
 	ListingChange *ListingChangeClient
 	// Media is the client for interacting with the Media builders.
 	Media *MediaClient
+	// OutboxEvent is the client for interacting with the OutboxEvent builders.
+	OutboxEvent *OutboxEventClient
 	// PriceChange is the client for interacting with the PriceChange builders.
 	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
@@ -121,6 +124,7 @@ func (c *Client) init() {
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.ListingChange = NewListingChangeClient(c.config)
 	c.Media = NewMediaClient(c.config)
+	c.OutboxEvent = NewOutboxEventClient(c.config)
 	c.PriceChange = NewPriceChangeClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
@@ -236,6 +240,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
 		ListingChange:    NewListingChangeClient(cfg),
 		Media:            NewMediaClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
 		PriceChange:      NewPriceChangeClient(cfg),
 		Project:          NewProjectClient(cfg),
 		RefreshToken:     NewRefreshTokenClient(cfg),
@@ -278,6 +283,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
 		ListingChange:    NewListingChangeClient(cfg),
 		Media:            NewMediaClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
 		PriceChange:      NewPriceChangeClient(cfg),
 		Project:          NewProjectClient(cfg),
 		RefreshToken:     NewRefreshTokenClient(cfg),
@@ -317,9 +323,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
 		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
-		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.PriceChange,
-		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.OutboxEvent,
+		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -331,9 +337,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
 		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
-		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.PriceChange,
-		c.Project, c.RefreshToken, c.Unit, c.User, c.Visit, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.OutboxEvent,
+		c.PriceChange, c.Project, c.RefreshToken, c.Unit, c.User, c.Visit,
+		c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -372,6 +378,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.ListingChange.mutate(ctx, m)
 	case *MediaMutation:
 		return c.Media.mutate(ctx, m)
+	case *OutboxEventMutation:
+		return c.OutboxEvent.mutate(ctx, m)
 	case *PriceChangeMutation:
 		return c.PriceChange.mutate(ctx, m)
 	case *ProjectMutation:
@@ -2999,6 +3007,140 @@ func (c *MediaClient) mutate(ctx context.Context, m *MediaMutation) (Value, erro
 	}
 }
 
+// OutboxEventClient is a client for the OutboxEvent schema.
+type OutboxEventClient struct {
+	config
+}
+
+// NewOutboxEventClient returns a client for the OutboxEvent from the given config.
+func NewOutboxEventClient(c config) *OutboxEventClient {
+	return &OutboxEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `outboxevent.Hooks(f(g(h())))`.
+func (c *OutboxEventClient) Use(hooks ...Hook) {
+	c.hooks.OutboxEvent = append(c.hooks.OutboxEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `outboxevent.Intercept(f(g(h())))`.
+func (c *OutboxEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OutboxEvent = append(c.inters.OutboxEvent, interceptors...)
+}
+
+// Create returns a builder for creating a OutboxEvent entity.
+func (c *OutboxEventClient) Create() *OutboxEventCreate {
+	mutation := newOutboxEventMutation(c.config, OpCreate)
+	return &OutboxEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OutboxEvent entities.
+func (c *OutboxEventClient) CreateBulk(builders ...*OutboxEventCreate) *OutboxEventCreateBulk {
+	return &OutboxEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OutboxEventClient) MapCreateBulk(slice any, setFunc func(*OutboxEventCreate, int)) *OutboxEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OutboxEventCreateBulk{err: fmt.Errorf("calling to OutboxEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OutboxEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OutboxEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OutboxEvent.
+func (c *OutboxEventClient) Update() *OutboxEventUpdate {
+	mutation := newOutboxEventMutation(c.config, OpUpdate)
+	return &OutboxEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OutboxEventClient) UpdateOne(_m *OutboxEvent) *OutboxEventUpdateOne {
+	mutation := newOutboxEventMutation(c.config, OpUpdateOne, withOutboxEvent(_m))
+	return &OutboxEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OutboxEventClient) UpdateOneID(id int64) *OutboxEventUpdateOne {
+	mutation := newOutboxEventMutation(c.config, OpUpdateOne, withOutboxEventID(id))
+	return &OutboxEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OutboxEvent.
+func (c *OutboxEventClient) Delete() *OutboxEventDelete {
+	mutation := newOutboxEventMutation(c.config, OpDelete)
+	return &OutboxEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OutboxEventClient) DeleteOne(_m *OutboxEvent) *OutboxEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OutboxEventClient) DeleteOneID(id int64) *OutboxEventDeleteOne {
+	builder := c.Delete().Where(outboxevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OutboxEventDeleteOne{builder}
+}
+
+// Query returns a query builder for OutboxEvent.
+func (c *OutboxEventClient) Query() *OutboxEventQuery {
+	return &OutboxEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOutboxEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OutboxEvent entity by its id.
+func (c *OutboxEventClient) Get(ctx context.Context, id int64) (*OutboxEvent, error) {
+	return c.Query().Where(outboxevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OutboxEventClient) GetX(ctx context.Context, id int64) *OutboxEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OutboxEventClient) Hooks() []Hook {
+	hooks := c.hooks.OutboxEvent
+	return append(hooks[:len(hooks):len(hooks)], outboxevent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OutboxEventClient) Interceptors() []Interceptor {
+	return c.inters.OutboxEvent
+}
+
+func (c *OutboxEventClient) mutate(ctx context.Context, m *OutboxEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OutboxEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OutboxEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OutboxEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OutboxEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OutboxEvent mutation op: %q", m.Op())
+	}
+}
+
 // PriceChangeClient is a client for the PriceChange schema.
 type PriceChangeClient struct {
 	config
@@ -4670,14 +4812,15 @@ type (
 	hooks struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
 		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
-		IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken, Unit,
-		User, Visit, WebhookDelivery, WebhookEndpoint []ent.Hook
+		IdempotencyKey, ListingChange, Media, OutboxEvent, PriceChange, Project,
+		RefreshToken, Unit, User, Visit, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
 		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
-		IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken, Unit,
-		User, Visit, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		IdempotencyKey, ListingChange, Media, OutboxEvent, PriceChange, Project,
+		RefreshToken, Unit, User, Visit, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -20,6 +20,7 @@ import (
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
+	"estatecrm/ent/outboxevent"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -110,6 +111,7 @@ func checkColumn(t, c string) error {
 			idempotencykey.Table:   idempotencykey.ValidColumn,
 			listingchange.Table:    listingchange.ValidColumn,
 			media.Table:            media.ValidColumn,
+			outboxevent.Table:      outboxevent.ValidColumn,
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,

@@ -44,6 +44,8 @@ type Tx struct {
 	ListingChange *ListingChangeClient
 	// Media is the client for interacting with the Media builders.
 	Media *MediaClient
+	// OutboxEvent is the client for interacting with the OutboxEvent builders.
+	OutboxEvent *OutboxEventClient
 	// PriceChange is the client for interacting with the PriceChange builders.
 	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
@@ -206,6 +208,7 @@ func (tx *Tx) init() {
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.ListingChange = NewListingChangeClient(tx.config)
 	tx.Media = NewMediaClient(tx.config)
+	tx.OutboxEvent = NewOutboxEventClient(tx.config)
 	tx.PriceChange = NewPriceChangeClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)

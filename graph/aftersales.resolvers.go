@@ -33,11 +33,6 @@ func (r *complaintPhotoResolver) URL(ctx context.Context, obj *ent.ComplaintPhot
 	return r.photoURL(obj.ID), nil
 }
 
-// Event is the resolver for the event field.
-func (r *complaintUpdateResolver) Event(ctx context.Context, obj *ent.ComplaintEvent) (*ent.ComplaintEvent, error) {
-	return obj, nil
-}
-
 // SubmitComplaint is the resolver for the submitComplaint field.
 func (r *mutationResolver) SubmitComplaint(ctx context.Context, input aftersales.Filing) (*model.ComplaintPayload, error) {
 	return complaintPayload(r.desk.Submit(ctx, r.db(ctx), input, r.now()))
@@ -106,17 +101,11 @@ func (r *slaClockResolver) RemainingSeconds(ctx context.Context, obj *aftersales
 }
 
 // ComplaintUpdated is the resolver for the complaintUpdated field.
-func (r *subscriptionResolver) ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error) {
-	return live.WatchComplaints(ctx, r.client, r.hub, complaintID)
+func (r *subscriptionResolver) ComplaintUpdated(ctx context.Context, complaintID *pulid.ID, after *string) (<-chan *live.ComplaintUpdate, error) {
+	return live.WatchComplaints(ctx, r.client, r.hub, complaintID, after)
 }
-
-// ComplaintUpdate returns ComplaintUpdateResolver implementation.
-func (r *Resolver) ComplaintUpdate() ComplaintUpdateResolver { return &complaintUpdateResolver{r} }
 
 // SlaClock returns SlaClockResolver implementation.
 func (r *Resolver) SlaClock() SlaClockResolver { return &slaClockResolver{r} }
 
-type (
-	complaintUpdateResolver struct{ *Resolver }
-	slaClockResolver        struct{ *Resolver }
-)
+type slaClockResolver struct{ *Resolver }

@@ -61,7 +61,6 @@ type ResolverRoot interface {
 	Building() BuildingResolver
 	Complaint() ComplaintResolver
 	ComplaintPhoto() ComplaintPhotoResolver
-	ComplaintUpdate() ComplaintUpdateResolver
 	Customer() CustomerResolver
 	ListingChange() ListingChangeResolver
 	Media() MediaResolver
@@ -299,6 +298,7 @@ type ComplexityRoot struct {
 	ComplaintUpdate struct {
 		Complaint func(childComplexity int) int
 		Event     func(childComplexity int) int
+		EventID   func(childComplexity int) int
 	}
 
 	ConsentEvent struct {
@@ -805,8 +805,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		ComplaintUpdated  func(childComplexity int, complaintID *pulid.ID) int
-		UnitStatusChanged func(childComplexity int, projectID pulid.ID) int
+		ComplaintUpdated  func(childComplexity int, complaintID *pulid.ID, after *string) int
+		UnitStatusChanged func(childComplexity int, projectID pulid.ID, after *string) int
 	}
 
 	Unit struct {
@@ -867,9 +867,10 @@ type ComplexityRoot struct {
 	}
 
 	UnitStatusEvent struct {
-		At     func(childComplexity int) int
-		Status func(childComplexity int) int
-		Unit   func(childComplexity int) int
+		At      func(childComplexity int) int
+		EventID func(childComplexity int) int
+		Status  func(childComplexity int) int
+		Unit    func(childComplexity int) int
 	}
 
 	UpdateBuildingPayload struct {
@@ -998,9 +999,6 @@ type ComplaintResolver interface {
 type ComplaintPhotoResolver interface {
 	URL(ctx context.Context, obj *ent.ComplaintPhoto) (string, error)
 }
-type ComplaintUpdateResolver interface {
-	Event(ctx context.Context, obj *ent.ComplaintEvent) (*ent.ComplaintEvent, error)
-}
 type CustomerResolver interface {
 	Visits(ctx context.Context, obj *ent.Customer, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder) (*ent.VisitConnection, error)
 
@@ -1107,8 +1105,8 @@ type SlaClockResolver interface {
 	RemainingSeconds(ctx context.Context, obj *aftersales.Clock) (*int, error)
 }
 type SubscriptionResolver interface {
-	UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error)
-	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error)
+	UnitStatusChanged(ctx context.Context, projectID pulid.ID, after *string) (<-chan *live.UnitEvent, error)
+	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID, after *string) (<-chan *live.ComplaintUpdate, error)
 }
 type UnitResolver interface {
 	HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error)
@@ -2087,6 +2085,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplaintUpdate.Event(childComplexity), true
+	case "ComplaintUpdate.eventId":
+		if e.ComplexityRoot.ComplaintUpdate.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplaintUpdate.EventID(childComplexity), true
 
 	case "ConsentEvent.channels":
 		if e.ComplexityRoot.ConsentEvent.Channels == nil {
@@ -4671,7 +4675,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.ComplaintUpdated(childComplexity, args["complaintId"].(*pulid.ID)), true
+		return e.ComplexityRoot.Subscription.ComplaintUpdated(childComplexity, args["complaintId"].(*pulid.ID), args["after"].(*string)), true
 	case "Subscription.unitStatusChanged":
 		if e.ComplexityRoot.Subscription.UnitStatusChanged == nil {
 			break
@@ -4682,7 +4686,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.UnitStatusChanged(childComplexity, args["projectId"].(pulid.ID)), true
+		return e.ComplexityRoot.Subscription.UnitStatusChanged(childComplexity, args["projectId"].(pulid.ID), args["after"].(*string)), true
 
 	case "Unit.bathrooms":
 		if e.ComplexityRoot.Unit.Bathrooms == nil {
@@ -4950,6 +4954,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UnitStatusEvent.At(childComplexity), true
+	case "UnitStatusEvent.eventId":
+		if e.ComplexityRoot.UnitStatusEvent.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitStatusEvent.EventID(childComplexity), true
 	case "UnitStatusEvent.status":
 		if e.ComplexityRoot.UnitStatusEvent.Status == nil {
 			break
@@ -6048,6 +6058,8 @@ func (ec *executionContext) childFields_ComplaintPhoto(ctx context.Context, fiel
 
 func (ec *executionContext) childFields_ComplaintUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_ComplaintUpdate_eventId(ctx, field)
 	case "complaint":
 		return ec.fieldContext_ComplaintUpdate_complaint(ctx, field)
 	case "event":
@@ -7006,6 +7018,8 @@ func (ec *executionContext) childFields_UnitStatusCount(ctx context.Context, fie
 
 func (ec *executionContext) childFields_UnitStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_UnitStatusEvent_eventId(ctx, field)
 	case "unit":
 		return ec.fieldContext_UnitStatusEvent_unit(ctx, field)
 	case "status":
@@ -9615,6 +9629,14 @@ func (ec *executionContext) field_Subscription_complaintUpdated_args(ctx context
 		return nil, err
 	}
 	args["complaintId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -9629,6 +9651,14 @@ func (ec *executionContext) field_Subscription_unitStatusChanged_args(ctx contex
 		return nil, err
 	}
 	args["projectId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -13677,7 +13707,30 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_url(_ context.Context, f
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, true, true, "String")
 }
 
-func (ec *executionContext) _ComplaintUpdate_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ComplaintUpdate_eventId(ctx context.Context, field graphql.CollectedField, obj *live.ComplaintUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComplaintUpdate_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComplaintUpdate_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComplaintUpdate", field, true, false, "String")
+}
+
+func (ec *executionContext) _ComplaintUpdate_complaint(ctx context.Context, field graphql.CollectedField, obj *live.ComplaintUpdate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13709,7 +13762,7 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_complaint(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _ComplaintUpdate_event(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ComplaintUpdate_event(ctx context.Context, field graphql.CollectedField, obj *live.ComplaintUpdate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13718,7 +13771,7 @@ func (ec *executionContext) _ComplaintUpdate_event(ctx context.Context, field gr
 			return ec.fieldContext_ComplaintUpdate_event(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ComplaintUpdate().Event(ctx, obj)
+			return obj.Event, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
@@ -13732,8 +13785,8 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context
 	fc = &graphql.FieldContext{
 		Object:     "ComplaintUpdate",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ComplaintEvent(ctx, field)
 		},
@@ -24289,7 +24342,7 @@ func (ec *executionContext) _Subscription_unitStatusChanged(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().UnitStatusChanged(ctx, fc.Args["projectId"].(pulid.ID))
+			return ec.Resolvers.Subscription().UnitStatusChanged(ctx, fc.Args["projectId"].(pulid.ID), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *live.UnitEvent) graphql.Marshaler {
@@ -24333,11 +24386,11 @@ func (ec *executionContext) _Subscription_complaintUpdated(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().ComplaintUpdated(ctx, fc.Args["complaintId"].(*pulid.ID))
+			return ec.Resolvers.Subscription().ComplaintUpdated(ctx, fc.Args["complaintId"].(*pulid.ID), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
-			return ec.marshalNComplaintUpdate2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *live.ComplaintUpdate) graphql.Marshaler {
+			return ec.marshalNComplaintUpdate2ᚖestatecrmᚋliveᚐComplaintUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25418,6 +25471,29 @@ func (ec *executionContext) _UnitStatusCount_count(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_UnitStatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitStatusEvent_eventId(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitStatusEvent_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitStatusEvent_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitStatusEvent", field, true, false, "String")
 }
 
 func (ec *executionContext) _UnitStatusEvent_unit(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
@@ -46326,7 +46402,7 @@ func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.Selecti
 
 var complaintUpdateImplementors = []string{"ComplaintUpdate"}
 
-func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEvent) graphql.Marshaler {
+func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.SelectionSet, obj *live.ComplaintUpdate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintUpdateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46335,6 +46411,11 @@ func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ComplaintUpdate")
+		case "eventId":
+			out.Values[i] = ec._ComplaintUpdate_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "complaint":
 			out.Values[i] = ec._ComplaintUpdate_complaint(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -50131,6 +50212,11 @@ func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("UnitStatusEvent")
+		case "eventId":
+			out.Values[i] = ec._UnitStatusEvent_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "unit":
 			out.Values[i] = ec._UnitStatusEvent_unit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -51643,7 +51729,7 @@ func (ec *executionContext) unmarshalNComplaintStepInput2estatecrmᚋaftersales�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNComplaintUpdate2ᚖestatecrmᚋentᚐComplaintEvent(ctx context.Context, sel ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNComplaintUpdate2ᚖestatecrmᚋliveᚐComplaintUpdate(ctx context.Context, sel ast.SelectionSet, v *live.ComplaintUpdate) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ComplaintUpdate!")
 		return graphql.Null

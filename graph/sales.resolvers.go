@@ -94,8 +94,8 @@ func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.F
 }
 
 // UnitStatusChanged is the resolver for the unitStatusChanged field.
-func (r *subscriptionResolver) UnitStatusChanged(ctx context.Context, projectID pulid.ID) (<-chan *live.UnitEvent, error) {
-	return live.Watch(ctx, r.client, r.hub, projectID)
+func (r *subscriptionResolver) UnitStatusChanged(ctx context.Context, projectID pulid.ID, after *string) (<-chan *live.UnitEvent, error) {
+	return live.Watch(ctx, r.client, r.hub, projectID, after)
 }
 
 // Unit is the resolver for the unit field.

@@ -1,7 +1,7 @@
 // Package jobs is the server's background work and its schedule. What a
 // deployment needs done once, whatever the number of processes (lapsed
 // holds returned to the available units, orphan photos and media removed
-// from the shared store, the listing change log pruned, webhooks delivered
+// from the shared store, the listing change log and the outbox pruned, webhooks delivered
 // and their log pruned), is Deployment, which the server runs under a
 // lease.Leader: one process at a time. What each process owns alone (its
 // upload directory) is Process, which every process runs.
@@ -23,6 +23,7 @@ import (
 	"estatecrm/lease"
 	"estatecrm/listing"
 	"estatecrm/media"
+	"estatecrm/outbox"
 	"estatecrm/sales"
 	"estatecrm/storage"
 	"estatecrm/tracing"
@@ -38,6 +39,9 @@ const (
 	FileEvery = 10 * time.Minute
 	// PruneEvery: the change log keeps 30 days; an hour late is nothing.
 	PruneEvery = time.Hour
+	// OutboxEvery: events are kept a day by default; ten minutes late is
+	// nothing, and the table stays small.
+	OutboxEvery = 10 * time.Minute
 )
 
 // Config is what the jobs work on, and how often.
@@ -52,7 +56,13 @@ type Config struct {
 	// WebhookPoll is how often webhook deliveries are looked for; 0 means
 	// webhook.DefaultPoll.
 	WebhookPoll time.Duration
-	Logger      *slog.Logger
+	// WebhookWake starts a round of webhook deliveries at once (see
+	// webhook.Worker.Wake); nil: only the poll.
+	WebhookWake <-chan struct{}
+	// OutboxRetention is how long live events are kept for subscribers that
+	// resume; 0 means outbox.DefaultRetention.
+	OutboxRetention time.Duration
+	Logger          *slog.Logger
 	// Tracer gives each run of a job a trace of its own (package tracing);
 	// nil means tracing is off.
 	Tracer trace.TracerProvider
@@ -117,6 +127,19 @@ func Deployment(ctx context.Context, cfg Config) {
 			})
 		})
 	})
+	run(func() {
+		every(ctx, OutboxEvery, func() {
+			traced(ctx, cfg.Tracer, "prune outbox", func(ctx context.Context) error {
+				n, err := outbox.Prune(auth.SystemContext(ctx), cfg.Client, time.Now(), or(cfg.OutboxRetention, outbox.DefaultRetention))
+				if err != nil {
+					warn(ctx, log, "pruning the outbox", err)
+				} else if n > 0 {
+					log.Info("outbox pruned", "events", n)
+				}
+				return err
+			})
+		})
+	})
 	if cfg.Photos != nil {
 		run(func() {
 			every(ctx, or(cfg.FileEvery, FileEvery), func() {
@@ -142,7 +165,7 @@ func Deployment(ctx context.Context, cfg Config) {
 	// (webhook.Worker), which stays: it is what makes a moment of two
 	// leaders harmless. The worker prunes its log hourly.
 	run(func() {
-		(&webhook.Worker{Client: cfg.Client, Poll: cfg.WebhookPoll, Logger: log, Tracer: cfg.Tracer}).Run(ctx)
+		(&webhook.Worker{Client: cfg.Client, Poll: cfg.WebhookPoll, Logger: log, Tracer: cfg.Tracer, Wake: cfg.WebhookWake}).Run(ctx)
 	})
 	wg.Wait()
 }

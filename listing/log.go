@@ -28,6 +28,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/live"
+	"estatecrm/outbox"
 )
 
 // The kinds of a change line.
@@ -198,11 +199,11 @@ func BuildingHook(next ent.Mutator) ent.Mutator {
 // for those on the portals, REMOVE for those of a published project that
 // the change hid (hide), nothing for the others.
 //
-// On PostgreSQL, when the live status hook left m's NOTIFY to it
-// (live.TakeNotice: a unit's change of status, which every hold, release,
-// reservation and sale is), the same statement sends it: the line is a
-// data-modifying CTE, always run to completion, and the statement selects
-// pg_notify. One round trip for both, in the transaction of the change.
+// On PostgreSQL, when the live status hook left m's outbox event to it
+// (live.TakeEvent: a unit's change of status, which every hold, release,
+// reservation and sale is), the same statement writes it: the line is a
+// data-modifying CTE, always run to completion, and the statement inserts
+// the event. One round trip for both, in the transaction of the change.
 func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m ent.Mutation) error {
 	pg := c.Dialect() == dialect.Postgres
 	for len(ids) > 0 {
@@ -233,11 +234,11 @@ SELECT id, project_id, kind, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
 			q = `WITH x AS MATERIALIZED (` + rows + `)
 INSERT INTO listing_changes (listing_id, project_id, kind, at)
 SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1`
-			if ch, payload, ok := live.TakeNotice(ctx, m); ok {
+			if ev, ok := live.TakeEvent(ctx, m); ok {
 				q = `WITH x AS MATERIALIZED (` + rows + `), line AS (
 INSERT INTO listing_changes (listing_id, project_id, kind, at)
 SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1)
-SELECT pg_notify(` + a.add(ch) + `, ` + a.add(payload) + `)`
+` + outbox.InsertSQL(a.add(ev.Topic), a.add(ev.Kind), a.add(ev.Payload), "CAST("+a.add(ev.At)+" AS timestamptz)")
 			}
 		}
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {

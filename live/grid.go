@@ -32,8 +32,9 @@ type versions struct {
 	seq      atomic.Uint64
 	all      atomic.Uint64
 	projects sync.Map // pulid.ID → *atomic.Uint64
-	// deaf is set while the PostgreSQL listener is down: another process's
-	// change would go unheard, so no version can be trusted.
+	// deaf is set while the hub may be missing another process's change
+	// (its listener is down, or it cannot read the outbox): no version can
+	// be trusted.
 	deaf atomic.Bool
 	// clients are those the hub's hooks are installed on (copied on
 	// write): a change through any other client is not seen.
@@ -83,9 +84,12 @@ func raise(x *atomic.Uint64, n uint64) {
 	}
 }
 
-// setDeaf records whether the listener is down; either way every version
-// moves on, so that nothing built before a possible gap is trusted after it.
-func (h *Hub) setDeaf(deaf bool) {
+// setDeaf records whether the hub may be missing other processes' changes
+// (its listener is down, or its reads of the outbox fail); either way every
+// version moves on, so that nothing built before a possible gap is trusted
+// after it.
+func (h *Hub) setDeaf() {
+	deaf := h.listenerDown.Load() || h.readFailing.Load()
 	if deaf {
 		h.grid.deaf.Store(true)
 		h.gridChanged("")

@@ -1,21 +1,30 @@
 // Package live carries changes to subscribers: unit status changes (the
 // sales grid going from available to held to sold during a tour) and
-// complaint timeline events (a homeowner following a repair). On PostgreSQL
-// a change is announced with NOTIFY inside the transaction that made it, so
-// it is delivered only if it commits, and to every server process that
-// LISTENs; on SQLite (one process) it is handed to local subscribers after
-// commit.
+// complaint timeline events (a homeowner following a repair).
+//
+// Every change is an event of the outbox (package outbox), written in the
+// transaction that makes it. Each process's hub reads the outbox in order
+// from its last position and hands the events to its subscribers: woken in
+// process when a write of its own commits, by a NOTIFY without payload
+// from another process's sequencer on PostgreSQL (Listen), and by a poll
+// every PollEvery whatever happens, so that nothing depends on a wake-up
+// arriving. A subscriber that passes the id of the last event it saw
+// (after) gets every event since from the outbox, then the live ones,
+// without a gap or a repeat; so does a hub whose connection to the database
+// dropped, from its position.
 package live
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
 
 	"estatecrm/apperr"
@@ -27,14 +36,21 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/outbox"
 )
 
-// channel is the PostgreSQL notification channel of all live changes.
-const channel = "estatecrm_live"
+// PollEvery is how often a hub numbers and reads the outbox without being
+// woken: the bound on an event's delay when every wake-up was lost (a
+// writer that died between its commit and its wake-up, a listener that is
+// reconnecting).
+const PollEvery = time.Second
 
 // complaints is the topic of complaint events: they are few, and each
 // subscriber's own privacy rules pick its share.
 const complaints = "complaints"
+
+// gridTopic is the topic of grid events, which no subscriber reads.
+const gridTopic = "grid"
 
 // UnitEvent says a unit changed status.
 type UnitEvent struct {
@@ -42,7 +58,13 @@ type UnitEvent struct {
 	ProjectID pulid.ID    `json:"p"`
 	Status    unit.Status `json:"s"`
 	At        time.Time   `json:"t"`
+	// Seq is the event's position in the outbox.
+	Seq int64 `json:"-"`
 }
+
+// EventID is the event's id in the API, which a subscriber passes as after
+// to resume after it.
+func (e *UnitEvent) EventID() string { return outbox.EncodeID(e.Seq) }
 
 // ComplaintEvent says a complaint's timeline has a new event. Besides the
 // IDs it carries what lets most subscribers pass it by without a query (an
@@ -54,6 +76,21 @@ type ComplaintEvent struct {
 	ProjectID   pulid.ID `json:"p"`
 	CustomerID  pulid.ID `json:"u"`
 	Internal    bool     `json:"i,omitempty"`
+}
+
+// ComplaintUpdate is a complaint's timeline event as a subscriber gets it.
+type ComplaintUpdate struct {
+	Event *ent.ComplaintEvent
+	// Seq is the event's position in the outbox.
+	Seq int64
+}
+
+// EventID is the update's id in the API (see UnitEvent.EventID).
+func (u *ComplaintUpdate) EventID() string { return outbox.EncodeID(u.Seq) }
+
+// Complaint is the complaint the event is of, as the subscriber may see it.
+func (u *ComplaintUpdate) Complaint(ctx context.Context) (*ent.Complaint, error) {
+	return u.Event.Complaint(ctx)
 }
 
 // mayConcern reports whether an event may be one the viewer sees, from what
@@ -71,18 +108,33 @@ func (e *ComplaintEvent) mayConcern(v *auth.Viewer) bool {
 	return true
 }
 
-// message is what travels: one of the two kinds.
+// message is what travels: one of the kinds.
 type message struct {
 	Unit      *UnitEvent      `json:"unit,omitempty"`
 	Complaint *ComplaintEvent `json:"complaint,omitempty"`
 	Grid      *GridEvent      `json:"grid,omitempty"`
+	// seq is the message's position in the outbox once read from it.
+	seq int64
 }
 
 func (m message) topic() string {
-	if m.Unit != nil {
+	switch {
+	case m.Unit != nil:
 		return string(m.Unit.ProjectID)
+	case m.Complaint != nil:
+		return complaints
 	}
-	return complaints
+	return gridTopic
+}
+
+func (m message) kind() string {
+	switch {
+	case m.Unit != nil:
+		return "unit"
+	case m.Complaint != nil:
+		return "complaint"
+	}
+	return "grid"
 }
 
 // changesGrid moves the grid version a message says changed, if any, and
@@ -98,76 +150,280 @@ func (h *Hub) changesGrid(m message) bool {
 	return false
 }
 
-// Hub fans messages out to the subscribers of each topic (a project's units,
-// or complaints) in this process.
+// sub is one subscription's queue. The hub closes it when it overflows
+// (the subscriber fell behind): the subscriber then reads what it missed
+// from the outbox and subscribes again.
+type sub struct{ ch chan message }
+
+// queue is how many events a subscription may fall behind the hub before
+// it catches up from the outbox instead.
+const queue = 256
+
+// Hub reads the outbox and fans its events out to the subscribers of each
+// topic (a project's units, or complaints) in this process.
 type Hub struct {
 	mu   sync.Mutex
-	subs map[string]map[chan message]struct{}
-	// notify is set on PostgreSQL: messages travel through NOTIFY.
-	notify atomic.Bool
+	subs map[string]map[*sub]struct{}
+	// pos is the position of the last event delivered (under mu).
+	pos int64
+	// client reads and numbers the outbox (Start).
+	client atomic.Pointer[ent.Client]
+	// kick wakes the pump to number and read (a write of this process
+	// committed); wake to read (another process numbered events).
+	kick, wake chan struct{}
+	// listenerDown and readFailing say why the hub may be missing changes
+	// of other processes (see setDeaf).
+	listenerDown, readFailing atomic.Bool
 	// grid numbers the versions of projects' sales grids (see GridVersion).
 	grid versions
+	// Logger receives the pump's failures; nil discards them.
+	Logger *slog.Logger
+	// listings is signalled for every unit or grid event delivered.
+	listings chan struct{}
+	// txGrids holds, per open transaction, the grid events it wrote
+	// (the transaction's *ent.Tx → *txGrid).
+	txGrids sync.Map
+	// reading serialises the reads of the outbox and the deliveries from
+	// NATS, so that each delivery follows every event before it.
+	reading sync.Mutex
+	// relayWake wakes the NATS relay (UseNATS) after each pass of the pump.
+	relayWake chan struct{}
+	// Poll is how often the hub numbers and reads the outbox unwoken; 0
+	// means PollEvery.
+	Poll time.Duration
 }
 
-// NewHub returns a hub that delivers in-process (SQLite).
-func NewHub() *Hub { return &Hub{subs: map[string]map[chan message]struct{}{}} }
+// ListingsChanged returns a channel signalled (coalesced) when the hub
+// delivers an event that may change a listing (a unit's status, anything
+// a grid shows: every write that logs a listing change writes one of these
+// in its transaction): the webhook worker's wake-up. One reader.
+func (h *Hub) ListingsChanged() <-chan struct{} { return h.listings }
 
-// subscribe returns the messages of a topic until ctx ends.
-func (h *Hub) subscribe(ctx context.Context, topic string) <-chan message {
-	ch := make(chan message, 64)
-	h.mu.Lock()
-	if h.subs[topic] == nil {
-		h.subs[topic] = map[chan message]struct{}{}
-	}
-	h.subs[topic][ch] = struct{}{}
-	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.mu.Lock()
-		delete(h.subs[topic], ch)
-		if len(h.subs[topic]) == 0 {
-			delete(h.subs, topic)
-		}
-		h.mu.Unlock()
-	}()
-	return ch
+// NewHub returns a hub; Install hooks it on a client, Start starts it.
+func NewHub() *Hub {
+	return &Hub{subs: map[string]map[*sub]struct{}{}, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1),
+		listings: make(chan struct{}, 1), relayWake: make(chan struct{}, 1)}
 }
 
-// deliver hands a message to this process's subscribers; a subscriber too
-// slow to keep 64 messages misses the newest rather than stalling everyone.
-func (h *Hub) deliver(m message) {
-	if h.changesGrid(m) {
-		return
-	}
+// subscribe registers a subscription of a topic and returns it with the
+// position of the last event delivered before it: it gets every event of
+// its topic after that one, in order, until it overflows or unsubscribes.
+func (h *Hub) subscribe(topic string) (*sub, int64) {
+	s := &sub{ch: make(chan message, queue)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs[m.topic()] {
+	if h.subs[topic] == nil {
+		h.subs[topic] = map[*sub]struct{}{}
+	}
+	h.subs[topic][s] = struct{}{}
+	return s, h.pos
+}
+
+func (h *Hub) unsubscribe(topic string, s *sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.drop(topic, s)
+}
+
+// drop removes a subscription (under mu).
+func (h *Hub) drop(topic string, s *sub) {
+	if _, ok := h.subs[topic][s]; !ok {
+		return
+	}
+	delete(h.subs[topic], s)
+	if len(h.subs[topic]) == 0 {
+		delete(h.subs, topic)
+	}
+}
+
+// deliver hands a message read from the outbox to this process's
+// subscribers. A subscriber too slow to keep queue messages is closed, to
+// catch up from the outbox, rather than stalling everyone or missing one.
+func (h *Hub) deliver(m message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m.seq <= h.pos {
+		return // read twice (a read that raced a wake-up): delivered already
+	}
+	h.pos = m.seq
+	if m.Unit != nil || m.Grid != nil {
 		select {
-		case ch <- m:
+		case h.listings <- struct{}{}:
 		default:
 		}
 	}
+	if h.changesGrid(m) {
+		return
+	}
+	for s := range h.subs[m.topic()] {
+		select {
+		case s.ch <- m:
+		default:
+			h.drop(m.topic(), s)
+			close(s.ch)
+		}
+	}
 }
 
-// Listen makes the hub deliver the messages that any process announces on the
-// PostgreSQL at dsn, until ctx ends.
+// Position returns the position of the last event this hub delivered.
+func (h *Hub) Position() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pos
+}
+
+// Start makes the hub number and read the outbox through c, from its
+// newest event, until ctx ends. It returns once the starting position is
+// read. c needs no hooks: the hub's statements are its own.
+func (h *Hub) Start(ctx context.Context, c *ent.Client) error {
+	if !h.client.CompareAndSwap(nil, c) {
+		return fmt.Errorf("live: a hub is started once")
+	}
+	sys := auth.SystemContext(ctx)
+	_, hi, err := outbox.Bounds(sys, c)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.pos = max(h.pos, hi)
+	h.mu.Unlock()
+	go h.pump(sys, c)
+	return nil
+}
+
+// Kick asks the hub to number the outbox and read it: a write committed.
+// Kicks coalesce: one pass serves every kick before it.
+func (h *Hub) Kick() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) wakeUp() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump numbers and reads the outbox when kicked, woken or every PollEvery.
+func (h *Hub) pump(ctx context.Context, c *ent.Client) {
+	poll := h.Poll
+	if poll <= 0 {
+		poll = PollEvery
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		number := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.kick:
+			number = true
+		case <-t.C:
+			number = true // events of a writer that died before its kick
+		case <-h.wake:
+		}
+		if number {
+			if _, err := outbox.Sequence(ctx, c); err != nil && ctx.Err() == nil {
+				h.logWarn("numbering the outbox", err)
+			}
+		}
+		err := h.catchUp(ctx, c)
+		select {
+		case h.relayWake <- struct{}{}:
+		default:
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				h.logWarn("reading the outbox", err)
+			}
+			if !h.readFailing.Swap(true) {
+				h.setDeaf()
+			}
+			continue
+		}
+		if h.readFailing.Swap(false) {
+			h.setDeaf()
+		}
+	}
+}
+
+func (h *Hub) logWarn(what string, err error) {
+	if h.Logger != nil {
+		h.Logger.Warn(what, "err", err.Error())
+	}
+}
+
+// readPage is the most events one read of the outbox takes.
+const readPage = 500
+
+// catchUp delivers every numbered event after the hub's position.
+func (h *Hub) catchUp(ctx context.Context, c *ent.Client) error {
+	h.reading.Lock()
+	defer h.reading.Unlock()
+	return h.catchUpLocked(ctx, c)
+}
+
+// catchUpLocked is catchUp under h.reading.
+func (h *Hub) catchUpLocked(ctx context.Context, c *ent.Client) error {
+	for {
+		evs, err := outbox.Read(ctx, c, "", h.Position(), 0, readPage)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			m, ok := decode(e)
+			if !ok {
+				h.mu.Lock()
+				h.pos = max(h.pos, e.Seq) // not ours to read (a newer kind): passed by
+				h.mu.Unlock()
+				continue
+			}
+			h.deliver(m)
+		}
+		if len(evs) < readPage {
+			return nil
+		}
+	}
+}
+
+func decode(e outbox.Event) (message, bool) {
+	var m message
+	if json.Unmarshal(e.Payload, &m) != nil || (m.Unit == nil && m.Complaint == nil && m.Grid == nil) {
+		return m, false
+	}
+	m.seq = e.Seq
+	if m.Unit != nil {
+		m.Unit.Seq = e.Seq
+	}
+	return m, true
+}
+
+// Listen wakes the hub when any process, on the PostgreSQL at dsn, numbers
+// events of the outbox, until ctx ends. The notifications carry nothing:
+// the hub reads the outbox from its position, so one lost while the
+// listener reconnects loses no event.
 func (h *Hub) Listen(ctx context.Context, dsn string) error {
-	// While the listener is down another process's change goes unheard:
-	// grid versions are not trusted until it is back (and then nothing from
-	// before the gap is).
+	// While the listener is down the hub hears of other processes'
+	// events only by its poll: grid versions are not trusted until it is
+	// back.
 	l := pq.NewListener(dsn, time.Second, time.Minute, func(ev pq.ListenerEventType, _ error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
-			h.setDeaf(true)
+			if !h.listenerDown.Swap(true) {
+				h.setDeaf()
+			}
 		case pq.ListenerEventReconnected:
-			h.setDeaf(false)
+			h.wakeUp()
 		}
 	})
-	if err := l.Listen(channel); err != nil {
+	if err := l.Listen(outbox.Channel); err != nil {
 		l.Close()
 		return err
 	}
-	h.notify.Store(true)
 	go func() {
 		defer l.Close()
 		for {
@@ -175,14 +431,10 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 			case <-ctx.Done():
 				return
 			case n := <-l.Notify:
-				if n == nil { // reconnected: events in between are lost; clients refetch on reconnect
-					h.setDeaf(false)
-					continue
+				if n == nil && h.listenerDown.Swap(false) { // reconnected
+					h.setDeaf()
 				}
-				var m message
-				if json.Unmarshal([]byte(n.Extra), &m) == nil && (m.Unit != nil || m.Complaint != nil || m.Grid != nil) {
-					h.deliver(m)
-				}
+				h.wakeUp()
 			case <-time.After(90 * time.Second):
 				_ = l.Ping()
 			}
@@ -207,12 +459,12 @@ func (h *Hub) Install(client *ent.Client) {
 				// of changed rows says whether it changed, with no lookup.
 				msg := message{Unit: &UnitEvent{UnitID: c.unitID, ProjectID: c.projectID, Status: status, At: time.Now().UTC()}}
 				var nt *notice
-				if h.notify.Load() {
-					// The NOTIFY may ride on a statement that a hook inside
-					// runs after the update anyway (the listing change
-					// log's line: TakeNotice), saving a round trip.
+				if m.Client().Dialect() == dialect.Postgres {
+					// The event's row may ride on a statement that a hook
+					// inside runs after the update anyway (the listing
+					// change log's line: TakeEvent), saving a round trip.
 					b, _ := json.Marshal(msg)
-					nt = &notice{m: m, payload: string(b)}
+					nt = &notice{m: m, topic: msg.topic(), kind: msg.kind(), payload: string(b), at: msg.Unit.At}
 					ctx = context.WithValue(ctx, noticeKey{}, nt)
 				}
 				v, err := next.Mutate(ctx, m)
@@ -228,7 +480,7 @@ func (h *Hub) Install(client *ent.Client) {
 						if err != nil {
 							tx = nil
 						}
-						afterCommit(tx, func(error) { h.changesGrid(msg) })
+						afterCommit(tx, func(error) { h.committed(msg) })
 						return v, nil
 					}
 					return v, h.announceTx(ctx, m, msg)
@@ -264,32 +516,39 @@ func (h *Hub) Install(client *ent.Client) {
 
 type changingKey struct{}
 
-// notice is the NOTIFY of a unit's change of status that the status hook
-// leaves to a statement of a hook inside it (TakeNotice).
+// notice is the outbox row of a unit's change of status that the status
+// hook leaves to a statement of a hook inside it (TakeEvent).
 type notice struct {
-	m       ent.Mutation
-	payload string
-	taken   bool
+	m                    ent.Mutation
+	topic, kind, payload string
+	at                   time.Time
+	taken                bool
 }
 
 type noticeKey struct{}
 
-// TakeNotice hands a hook run inside the status hook, for mutation m, the
-// NOTIFY that announces m's change of a unit's status (on PostgreSQL, for
-// an update the caller named with Changing), if there is one: the channel
-// and the payload of pg_notify. The caller must send it, in a statement of
-// m's transaction that runs once the update has changed its row (the
-// listing change log's line: listing.UnitHook), or fail the mutation; the
-// status hook then sends nothing itself. Nothing is handed when m changed no
-// row (the hook inside must not send then) or when there is nothing to
-// send; a second call hands nothing either.
-func TakeNotice(ctx context.Context, m ent.Mutation) (channelName, payload string, ok bool) {
+// Event is an outbox row handed to a hook by TakeEvent.
+type Event struct {
+	Topic, Kind, Payload string
+	At                   time.Time
+}
+
+// TakeEvent hands a hook run inside the status hook, for mutation m, the
+// outbox row that announces m's change of a unit's status (on PostgreSQL,
+// for an update the caller named with Changing), if there is one. The
+// caller must write it (outbox.InsertSQL), in a statement of m's
+// transaction that runs once the update has changed its row (the listing
+// change log's line: listing.UnitHook), or fail the mutation; the status
+// hook then writes nothing itself. Nothing is handed when m changed no row
+// (the hook inside must not write then) or when there is nothing to write;
+// a second call hands nothing either.
+func TakeEvent(ctx context.Context, m ent.Mutation) (Event, bool) {
 	nt, _ := ctx.Value(noticeKey{}).(*notice)
 	if nt == nil || nt.m != m || nt.taken {
-		return "", "", false
+		return Event{}, false
 	}
 	nt.taken = true
-	return channel, nt.payload, true
+	return Event{Topic: nt.topic, Kind: nt.kind, Payload: nt.payload, At: nt.at}, true
 }
 
 type changing struct{ unitID, projectID pulid.ID }
@@ -311,38 +570,78 @@ func ChangingUnit(ctx context.Context) (pulid.ID, bool) {
 	return c.unitID, ok
 }
 
-// AnnounceComplaint sends a complaint's new timeline event to subscribers
-// when the transaction in ctx commits.
+// AnnounceComplaint writes a complaint's new timeline event to the outbox,
+// in the transaction in ctx if any: subscribers get it once it commits.
 func (h *Hub) AnnounceComplaint(ctx context.Context, client *ent.Client, e ComplaintEvent) error {
-	return h.announce(ctx, client, message{Complaint: &e})
+	return h.send(ctx, client, ent.TxFromContext(ctx), message{Complaint: &e})
 }
 
-// announce sends a message when the transaction in ctx, if any, commits.
-func (h *Hub) announce(ctx context.Context, client *ent.Client, e message) error {
-	return h.send(ctx, client, ent.TxFromContext(ctx), e)
-}
-
-// send sends a message when tx commits (now when tx is nil). On PostgreSQL
-// the NOTIFY rides in the transaction and reaches every process, this one
-// included, but perhaps only after the writer's response: this process moves
-// the grid version itself at commit, so that the writer reads its write.
-func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, e message) error {
-	if h.notify.Load() {
-		b, _ := json.Marshal(e)
-		if _, err := client.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, string(b)); err != nil {
-			return err
-		}
-		afterCommit(tx, func(error) { h.changesGrid(e) })
-		return nil
+// send writes a message to the outbox through client, in tx if there is
+// one. Once tx commits this process moves the grid version itself (the
+// writer reads its write, before the event comes back from the outbox)
+// and kicks the pump, which numbers the event and hands it out.
+func (h *Hub) send(ctx context.Context, client *ent.Client, tx *ent.Tx, m message) error {
+	if m.Grid != nil && tx != nil && !h.firstGridOf(ctx, tx, m.Grid.ProjectID) {
+		return nil // the transaction has said so already: one row for all
 	}
-	afterCommit(tx, func(err error) {
-		if err == nil {
-			h.deliver(e)
-		} else {
-			h.changesGrid(e) // a failed commit may still have committed: no grid may trust the old state
-		}
-	})
+	b, _ := json.Marshal(m)
+	if err := outbox.Append(ctx, client, m.topic(), m.kind(), b, time.Now()); err != nil {
+		return err
+	}
+	// A failed commit may still have committed: no grid may trust the
+	// old state, and the pump's next read says what happened.
+	afterCommit(tx, func(error) { h.committed(m) })
 	return nil
+}
+
+// firstGridOf reports whether a grid event of projectID ("" for every
+// project) is the first that tx announces that covers it, and records it:
+// a transaction that creates 600 units (an import) writes one grid event,
+// not 600.
+func (h *Hub) firstGridOf(ctx context.Context, tx *ent.Tx, projectID pulid.ID) bool {
+	// A mutation's Tx() is a new value each time, on the transaction's one
+	// driver: the request's transaction, when the mutation runs in it,
+	// names the transaction; else nothing is shared.
+	var key any = tx
+	if t := ent.TxFromContext(ctx); t != nil {
+		key = t
+	}
+	v, loaded := h.txGrids.LoadOrStore(key, &txGrid{projects: map[pulid.ID]bool{}})
+	g := v.(*txGrid)
+	if !loaded {
+		forget := func() { h.txGrids.Delete(key) }
+		tx.OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				defer forget()
+				return next.Commit(ctx, tx)
+			})
+		})
+		tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+			return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+				defer forget()
+				return next.Rollback(ctx, tx)
+			})
+		})
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.projects[""] || g.projects[projectID] {
+		return false
+	}
+	g.projects[projectID] = true
+	return true
+}
+
+// txGrid is what grid events a transaction has written.
+type txGrid struct {
+	mu       sync.Mutex
+	projects map[pulid.ID]bool
+}
+
+// committed is what a process does when its write of m commits.
+func (h *Hub) committed(m message) {
+	h.changesGrid(m)
+	h.Kick()
 }
 
 // afterCommit runs f with the commit's outcome once tx commits, or at once
@@ -361,34 +660,163 @@ func afterCommit(tx *ent.Tx, f func(error)) {
 	})
 }
 
+// stream returns the messages of a topic in order: those after position
+// after first when resume is set (read from the outbox), then each one as
+// the hub delivers it, until ctx ends; none twice, none skipped. A
+// subscription that overflows, or a read of the outbox that fails (the
+// database away), is caught up from the last message sent.
+func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int64, resume bool) <-chan message {
+	out := make(chan message)
+	c = h.reader(c)
+	sys := auth.SystemContext(ctx)
+	// Without after the stream starts after every event committed so far
+	// (numbered now, as the hub may not have read them yet), read before
+	// the first subscription is taken, which is before returning: a change
+	// committed before Watch is not streamed, one committed after it is
+	// (the events between start and the hub's position are read from the
+	// outbox).
+	var start int64
+	if !resume {
+		if _, err := outbox.Sequence(sys, c); err == nil {
+			if _, hi, err := outbox.Bounds(sys, c); err == nil {
+				start = hi
+			}
+		}
+	}
+	s, pos := h.subscribe(topic)
+	if !resume && start == 0 {
+		start = pos // the outbox could not be read: from the hub's position
+	}
+	go func() {
+		defer close(out)
+		last := after
+		send := func(m message) bool {
+			if m.seq <= last {
+				return true
+			}
+			select {
+			case out <- m:
+				last = m.seq
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !resume {
+			last = start
+		}
+		for first := true; ; first = false {
+			if !first {
+				s, pos = h.subscribe(topic)
+			}
+			// The events of the topic up to pos come from the outbox, the
+			// rest from the subscription.
+			for last < pos {
+				evs, err := outbox.Read(sys, c, topic, last, pos, readPage)
+				if err != nil {
+					h.unsubscribe(topic, s)
+					if ctx.Err() == nil {
+						h.logWarn("reading the outbox for a subscriber", err)
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(PollEvery):
+					}
+					s = nil
+					break
+				}
+				for _, e := range evs {
+					if m, ok := decode(e); ok && !send(m) {
+						h.unsubscribe(topic, s)
+						return
+					}
+					last = max(last, e.Seq)
+				}
+				if len(evs) < readPage {
+					last = max(last, pos) // nothing else of the topic up to pos
+				}
+			}
+			if s == nil {
+				continue
+			}
+			for live := true; live; {
+				select {
+				case <-ctx.Done():
+					h.unsubscribe(topic, s)
+					return
+				case m, ok := <-s.ch:
+					if !ok {
+						live = false // fell behind: catch up from the outbox
+						break
+					}
+					if !send(m) {
+						h.unsubscribe(topic, s)
+						return
+					}
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// reader is the client that reads the outbox: the hub's own once started,
+// else c.
+func (h *Hub) reader(c *ent.Client) *ent.Client {
+	if hc := h.client.Load(); hc != nil {
+		return hc
+	}
+	return c
+}
+
+// resumeFrom reads a subscription's after argument: the position to resume
+// after, and whether there is one, checked against what the outbox keeps.
+func resumeFrom(ctx context.Context, c *ent.Client, after *string) (int64, bool, error) {
+	if after == nil {
+		return 0, false, nil
+	}
+	n, err := outbox.DecodeID(*after, "after")
+	if err != nil {
+		return 0, false, err
+	}
+	if err := outbox.Check(auth.SystemContext(ctx), c, n); err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
+
 // Watch streams the status changes of a project's units that the viewer in
-// ctx may see, until ctx ends. The project itself must be visible.
-func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID) (<-chan *UnitEvent, error) {
+// ctx may see, until ctx ends, after the event whose id is after (the last
+// one the subscriber saw) when given. The project itself must be visible.
+func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, after *string) (<-chan *UnitEvent, error) {
 	if !ent.IDOfType(projectID, project.Table) {
 		return nil, apperr.Input("projectId", "not the ID of a project")
 	}
 	if _, err := client.Project.Get(ctx, projectID); err != nil {
 		return nil, err
 	}
-	in := h.subscribe(ctx, string(projectID))
+	from, resume, err := resumeFrom(ctx, h.reader(client), after)
+	if err != nil {
+		return nil, err
+	}
+	in := h.stream(ctx, client, string(projectID), from, resume)
 	out := make(chan *UnitEvent, 16)
 	go func() {
 		defer close(out)
-		for {
+		for m := range in {
+			e := m.Unit
+			if e == nil {
+				continue
+			}
+			// Each event passes the subscriber's own privacy rules.
+			if ok, err := client.Unit.Query().Where(unit.ID(e.UnitID)).Exist(ctx); err != nil || !ok {
+				continue
+			}
 			select {
+			case out <- e:
 			case <-ctx.Done():
 				return
-			case m := <-in:
-				e := m.Unit
-				// Each event passes the subscriber's own privacy rules.
-				if ok, err := client.Unit.Query().Where(unit.ID(e.UnitID)).Exist(ctx); err != nil || !ok {
-					continue
-				}
-				select {
-				case out <- e:
-				case <-ctx.Done():
-					return
-				}
 			}
 		}
 	}()
@@ -413,8 +841,9 @@ func (h *Hub) ComplaintSubscribers() int {
 
 // WatchComplaints streams the timeline events that the viewer in ctx may see
 // (a homeowner: the public events of their own complaints; staff: those of
-// the complaints they may see), of one complaint or of all, until ctx ends.
-func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintID *pulid.ID) (<-chan *ent.ComplaintEvent, error) {
+// the complaints they may see), of one complaint or of all, until ctx ends,
+// after the event whose id is after when given.
+func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintID *pulid.ID, after *string) (<-chan *ComplaintUpdate, error) {
 	if complaintID != nil {
 		if !ent.IDOfType(*complaintID, complaint.Table) {
 			return nil, apperr.Input("complaintId", "not the ID of a complaint")
@@ -423,30 +852,29 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			return nil, err
 		}
 	}
-	in := h.subscribe(ctx, complaints)
+	from, resume, err := resumeFrom(ctx, h.reader(client), after)
+	if err != nil {
+		return nil, err
+	}
+	in := h.stream(ctx, client, complaints, from, resume)
 	viewer := auth.FromContext(ctx)
-	out := make(chan *ent.ComplaintEvent, 16)
+	out := make(chan *ComplaintUpdate, 16)
 	go func() {
 		defer close(out)
-		for {
+		for m := range in {
+			if m.Complaint == nil || (complaintID != nil && m.Complaint.ComplaintID != *complaintID) || !m.Complaint.mayConcern(viewer) {
+				continue
+			}
+			// The subscriber's own privacy rules decide: another owner's
+			// complaint, or a staff-only note for a homeowner, is not found.
+			e, err := client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).Only(ctx)
+			if err != nil {
+				continue
+			}
 			select {
+			case out <- &ComplaintUpdate{Event: e, Seq: m.seq}:
 			case <-ctx.Done():
 				return
-			case m := <-in:
-				if (complaintID != nil && m.Complaint.ComplaintID != *complaintID) || !m.Complaint.mayConcern(viewer) {
-					continue
-				}
-				// The subscriber's own privacy rules decide: another owner's
-				// complaint, or a staff-only note for a homeowner, is not found.
-				e, err := client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).Only(ctx)
-				if err != nil {
-					continue
-				}
-				select {
-				case out <- e:
-				case <-ctx.Done():
-					return
-				}
 			}
 		}
 	}()

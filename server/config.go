@@ -14,6 +14,7 @@ import (
 	"estatecrm/aftersales"
 	"estatecrm/api"
 	"estatecrm/storage"
+	"estatecrm/outbox"
 	"estatecrm/throttle"
 	"estatecrm/webhook"
 )
@@ -73,6 +74,12 @@ type Config struct {
 	WebhookHosts webhook.Allowlist
 	// WebhookPoll is the pause between two rounds of the webhook worker.
 	WebhookPoll time.Duration
+	// OutboxRetention is how long live events are kept for subscribers
+	// that resume (after:).
+	OutboxRetention time.Duration
+	// NATSURL, when set, fans live events out through NATS JetStream, on
+	// the stream NATSStream.
+	NATSURL, NATSStream string
 	// MetricsAddr is where Prometheus metrics are served: "" on the main
 	// listener at /metrics, MetricsOff nowhere (and none are kept), an
 	// address on a listener of their own.
@@ -160,6 +167,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.Func("cors-origins", "browser origins that may call the API, comma-separated, like https://app.example.com; none by default (CORS_ORIGINS)",
 		func(s string) (err error) { cfg.CORSOrigins, err = api.ParseOrigins(s); return err })
 	webhookHosts := fs.String("webhook-allowed-hosts", env.str("WEBHOOK_ALLOWED_HOSTS", ""), "hosts webhook endpoints may point to, comma-separated; *.example.com for its subdomains; empty: none (WEBHOOK_ALLOWED_HOSTS)")
+	fs.StringVar(&cfg.NATSURL, "nats-url", env.str("NATS_URL", ""), "NATS server to fan live events out through JetStream, e.g. nats://127.0.0.1:4222 (NATS_URL); empty: PostgreSQL's LISTEN/NOTIFY only")
+	fs.StringVar(&cfg.NATSStream, "nats-stream", env.str("NATS_STREAM", "ESTATECRM_OUTBOX"), "the JetStream stream of live events, one per deployment (NATS_STREAM)")
+	fs.DurationVar(&cfg.OutboxRetention, "outbox-retention", env.duration("OUTBOX_RETENTION", outbox.DefaultRetention), "how long live events are kept for subscribers that resume with after (OUTBOX_RETENTION)")
 	fs.DurationVar(&cfg.WebhookPoll, "webhook-poll", env.duration("WEBHOOK_POLL", webhook.DefaultPoll), "pause between two rounds of the webhook delivery worker (WEBHOOK_POLL)")
 	traces := fs.String("traces-endpoint", "", "OTLP/HTTP URL to send traces to, like http://127.0.0.1:4318 (/v1/traces is added to a URL without a path); empty: the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, or no traces")
 	if err := fs.Parse(args); err != nil {
@@ -169,6 +179,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, err
 	}
 	cfg.WebhookHosts = webhook.ParseAllowlist(*webhookHosts)
+	if cfg.OutboxRetention <= 0 {
+		return cfg, fmt.Errorf("outbox retention %s: want a positive duration", cfg.OutboxRetention)
+	}
 	if cfg.WebhookPoll <= 0 {
 		return cfg, fmt.Errorf("webhook poll %s: want a positive duration", cfg.WebhookPoll)
 	}

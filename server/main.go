@@ -140,12 +140,25 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		return fmt.Errorf("photo storage: %w", err)
 	}
 	hub := live.NewHub()
-	if db.Dialect == dialect.Postgres { // changes reach the subscribers of every process
+	hub.Logger = logger
+	hub.Install(client)
+	if db.Dialect == dialect.Postgres { // other processes' events wake this one's hub
 		if err := hub.Listen(ctx, db.URL); err != nil {
-			return fmt.Errorf("listen for unit changes: %w", err)
+			return fmt.Errorf("listen for live events: %w", err)
 		}
 	}
-	hub.Install(client)
+	if err := hub.Start(ctx, client); err != nil {
+		return fmt.Errorf("start live events: %w", err)
+	}
+	if cfg.NATSURL != "" {
+		n := live.NATS{URL: cfg.NATSURL, Stream: cfg.NATSStream, MaxAge: cfg.OutboxRetention}
+		if db.Dialect == dialect.Postgres {
+			n.Lock = db.SQL // one relay per deployment
+		}
+		if err := hub.UseNATS(ctx, n); err != nil {
+			return fmt.Errorf("live events through NATS: %w", err)
+		}
+	}
 	tp, err := tracerProvider(ctx, cfg.TracesEndpoint, logger)
 	if err != nil {
 		return err
@@ -164,7 +177,7 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 			return fmt.Errorf("upload directory: %w", err)
 		}
 	}
-	background := startBackground(ctx, cfg, db, client, photos, logger, tracer)
+	background := startBackground(ctx, cfg, db, client, hub, photos, logger, tracer)
 	sessions := auth.NewSessions(client, signer, cfg.RefreshTokenTTL, nil,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
@@ -335,12 +348,13 @@ func healthcheck(ctx context.Context, addr string) error {
 // startBackground starts the background work (jobs.Start): the
 // deployment's in whichever process holds the lease, this process's own
 // here. The channel is closed once all of it has stopped, after ctx ends.
-func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, photos storage.Store, logger *slog.Logger, tracer trace.TracerProvider) <-chan struct{} {
+func startBackground(ctx context.Context, cfg Config, db *database.DB, client *ent.Client, hub *live.Hub, photos storage.Store, logger *slog.Logger, tracer trace.TracerProvider) <-chan struct{} {
 	var shared *sql.DB // SQLite: one process, which leads
 	if db.Dialect == dialect.Postgres {
 		shared = db.SQL
 	}
 	leader := lease.New(shared, "background")
 	leader.Logger = logger
-	return jobs.Start(ctx, leader, jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, Logger: logger, Tracer: tracer})
+	return jobs.Start(ctx, leader, jobs.Config{Client: client, Photos: photos, UploadDir: cfg.UploadDir, WebhookPoll: cfg.WebhookPoll, WebhookWake: hub.ListingsChanged(),
+		OutboxRetention: cfg.OutboxRetention, Logger: logger, Tracer: tracer})
 }

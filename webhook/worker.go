@@ -88,6 +88,11 @@ type Worker struct {
 	// Tracer, if not nil, gives each endpoint's turn of sending a trace of
 	// its own (see package tracing).
 	Tracer trace.TracerProvider
+	// Wake, when set, starts a round before the poll's pause is over: the
+	// live hub signals each event of the outbox that may change a listing
+	// (live.Hub.ListingsChanged), so that a change is sent in
+	// milliseconds, not up to a Poll later. The poll stays the safety net.
+	Wake <-chan struct{}
 
 	once  sync.Once
 	owner string
@@ -148,6 +153,7 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.Wake:
 		}
 	}
 }

@@ -110,6 +110,13 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub, photos storage.Store, 
 	counter := dbtest.NewCounter(db.Driver)
 	client := database.NewClient(counter)
 	hub.Install(client)
+	// The hub reads the outbox on a client of its own: Counter counts what
+	// requests run, not the hub's reads in the background.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := hub.Start(ctx, database.NewClient(db.Driver)); err != nil {
+		t.Fatal(err)
+	}
 	var log bytes.Buffer
 	checks := dbtest.NewCounter(db.Driver)
 	env := &Env{DB: db, Client: client, Counter: counter, Checks: checks, Log: &log, Now: time.Now, Hub: hub, Photos: photos, S3: s3, Uploads: t.TempDir(), Sockets: api.NewSockets()}

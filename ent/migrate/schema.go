@@ -685,6 +685,41 @@ var (
 			},
 		},
 	}
+	// OutboxEventsColumns holds the columns for the "outbox_events" table.
+	OutboxEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "seq", Type: field.TypeInt64, Nullable: true},
+		{Name: "topic", Type: field.TypeString},
+		{Name: "kind", Type: field.TypeString},
+		{Name: "payload", Type: field.TypeString, Size: 2147483647},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// OutboxEventsTable holds the schema information for the "outbox_events" table.
+	OutboxEventsTable = &schema.Table{
+		Name:       "outbox_events",
+		Columns:    OutboxEventsColumns,
+		PrimaryKey: []*schema.Column{OutboxEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outboxevent_seq",
+				Unique:  true,
+				Columns: []*schema.Column{OutboxEventsColumns[1]},
+			},
+			{
+				Name:    "outboxevent_topic_seq",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxEventsColumns[2], OutboxEventsColumns[1]},
+			},
+			{
+				Name:    "outboxevent_unnumbered",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxEventsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "seq IS NULL",
+				},
+			},
+		},
+	}
 	// PriceChangesColumns holds the columns for the "price_changes" table.
 	PriceChangesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -1126,6 +1161,7 @@ var (
 		IdempotencyKeysTable,
 		ListingChangesTable,
 		MediaTable,
+		OutboxEventsTable,
 		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,

@@ -51,6 +51,9 @@ type ListingChange func(*sql.Selector)
 // Media is the predicate function for media builders.
 type Media func(*sql.Selector)
 
+// OutboxEvent is the predicate function for outboxevent builders.
+type OutboxEvent func(*sql.Selector)
+
 // PriceChange is the predicate function for pricechange builders.
 type PriceChange func(*sql.Selector)
 

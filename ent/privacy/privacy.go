@@ -471,6 +471,30 @@ func (f MediaMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation)
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MediaMutation", m)
 }
 
+// The OutboxEventQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OutboxEventQueryRuleFunc func(context.Context, *ent.OutboxEventQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OutboxEventQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OutboxEventQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OutboxEventQuery", q)
+}
+
+// The OutboxEventMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OutboxEventMutationRuleFunc func(context.Context, *ent.OutboxEventMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OutboxEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OutboxEventMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OutboxEventMutation", m)
+}
+
 // The PriceChangeQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type PriceChangeQueryRuleFunc func(context.Context, *ent.PriceChangeQuery) error
@@ -728,6 +752,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.MediaQuery:
 		return q.Filter(), nil
+	case *ent.OutboxEventQuery:
+		return q.Filter(), nil
 	case *ent.PriceChangeQuery:
 		return q.Filter(), nil
 	case *ent.ProjectQuery:
@@ -780,6 +806,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.ListingChangeMutation:
 		return m.Filter(), nil
 	case *ent.MediaMutation:
+		return m.Filter(), nil
+	case *ent.OutboxEventMutation:
 		return m.Filter(), nil
 	case *ent.PriceChangeMutation:
 		return m.Filter(), nil

@@ -19,6 +19,7 @@ import (
 	"estatecrm/ent/idempotencykey"
 	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
+	"estatecrm/ent/outboxevent"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -828,6 +829,15 @@ func init() {
 	media.DefaultID = mediaDescID.Default.(func() pulid.ID)
 	// media.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	media.IDValidator = mediaDescID.Validators[0].(func(string) error)
+	outboxevent.Policy = privacy.NewPolicies(schema.OutboxEvent{})
+	outboxevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := outboxevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	pricechangeMixin := schema.PriceChange{}.Mixin()
 	pricechange.Policy = privacy.NewPolicies(schema.PriceChange{})
 	pricechange.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -1,0 +1,60 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"estatecrm/rule"
+)
+
+// OutboxEvent is one event of the outbox (package outbox): a unit's change
+// of status, a complaint's new timeline event, a change of what a sales grid
+// shows. It is written in the transaction of the change that causes it, so
+// it exists exactly when the change committed, and numbered once that
+// transaction has committed (outbox.Sequence), so that a reader resuming
+// "after n" never skips an event that committed late with a lower id. It is
+// written and read by statements of package outbox, never through ent; the
+// schema is here so that migrations create the table.
+type OutboxEvent struct{ ent.Schema }
+
+// Fields of the OutboxEvent.
+func (OutboxEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("id").Immutable().
+			Comment("insertion order: within one unit, the order of its changes"),
+		field.Int64("seq").Optional().Nillable().
+			Comment("the public position, in commit-visibility order; NULL until sequenced"),
+		field.String("topic").Immutable().
+			Comment("who listens: a project's id (its units' events) or complaints"),
+		field.String("kind").Immutable().
+			Comment("unit, complaint or grid"),
+		field.Text("payload").Immutable().
+			Comment("the event, JSON (package live's messages)"),
+		field.Time("at").Immutable().
+			Comment("when the event was written: pruning keeps a window of it"),
+	}
+}
+
+// Indexes of the OutboxEvent: readers by position (all, or of one topic to
+// resume a subscription) and the sequencer's events not yet numbered.
+func (OutboxEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("seq").Unique(),
+		index.Fields("topic", "seq"),
+		index.Fields("id").Annotations(entsql.IndexWhere("seq IS NULL")).StorageKey("outboxevent_unnumbered"),
+	}
+}
+
+// Annotations of the OutboxEvent: never part of the GraphQL schema.
+func (OutboxEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// Policy of the OutboxEvent: the server's own bookkeeping.
+func (OutboxEvent) Policy() ent.Policy {
+	return rule.SystemOnly()
+}

@@ -1,0 +1,240 @@
+// Package outbox is the one log of every event the server fans out (units'
+// changes of status, complaints' timelines, changes of sales grids): an
+// event is a row of outbox_events written in the transaction of the change
+// that causes it, so it exists exactly when the change committed, whatever
+// happens to the process after the commit.
+//
+// A row gets its public position (seq) only once its transaction has
+// committed, from a sequencer (Sequence) that numbers the committed rows in
+// insertion order after the largest number given so far, one sequencer at a
+// time (a transaction-scoped advisory lock on PostgreSQL; SQLite's single
+// writer). Numbers therefore become visible in increasing order: a reader
+// that has read up to n never later finds an event numbered n or below,
+// however late its transaction committed, and a reader that resumes "after
+// n" (a reconnecting subscriber, another process, the NATS relay) misses
+// nothing. This is the listing change log's sequencer (package listing)
+// applied to every event.
+//
+// On PostgreSQL the sequencer's own transaction, when it numbered
+// something, sends a NOTIFY without payload on Channel: a wake-up for the
+// readers of every process, never inside a writing transaction (a NOTIFY
+// holds a database-wide lock from its transaction's commit until the
+// fsync, which serialised every unit write behind the previous one).
+package outbox
+
+import (
+	"context"
+	stdsql "database/sql"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"estatecrm/apperr"
+	"estatecrm/ent"
+)
+
+// Channel is the PostgreSQL notification channel of the wake-ups.
+const Channel = "estatecrm_outbox"
+
+// DefaultRetention is how long events are kept by default: a subscriber
+// that was away longer resubscribes without `after` and reloads.
+const DefaultRetention = 24 * time.Hour
+
+// SequenceChunk is the most events one run of Sequence numbers: it bounds
+// how long the sequencers' lock is held.
+const SequenceChunk = 10_000
+
+// sequencerLock is the key of the PostgreSQL advisory lock under which one
+// sequencer at a time numbers events ("outbox" in ASCII).
+const sequencerLock = 0x6f7574626f78
+
+// Event is one numbered event.
+type Event struct {
+	Seq     int64
+	Topic   string
+	Kind    string
+	Payload []byte
+}
+
+// Append writes an event in the transaction of c (a transactional client,
+// or a plain one: then at once). It is numbered after the commit.
+func Append(ctx context.Context, c *ent.Client, topic, kind string, payload []byte, at time.Time) error {
+	q := "INSERT INTO outbox_events (topic, kind, payload, at) VALUES (?, ?, ?, ?)"
+	if c.Dialect() == dialect.Postgres {
+		q = "INSERT INTO outbox_events (topic, kind, payload, at) VALUES ($1, $2, $3, $4)"
+	}
+	if _, err := c.ExecContext(ctx, q, topic, kind, string(payload), at.UTC()); err != nil {
+		return fmt.Errorf("outbox: append: %w", err)
+	}
+	return nil
+}
+
+// InsertSQL is the statement that appends an event, with the placeholders
+// given (topic, kind, payload, at: PostgreSQL's $n, already cast as
+// needed), for a caller that writes it as part of a statement of its own
+// (a data-modifying CTE: one round trip for the change and its event).
+func InsertSQL(topic, kind, payload, at string) string {
+	return "INSERT INTO outbox_events (topic, kind, payload, at) VALUES (" + topic + ", " + kind + ", " + payload + ", " + at + ")"
+}
+
+// Sequence numbers the events of committed transactions, in the order they
+// were written, after the numbers already given, and returns how many it
+// numbered; see the package's doc. On PostgreSQL it wakes the readers of
+// every process when it numbered something.
+func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	pg := client.Dialect() == dialect.Postgres
+	if pg {
+		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sequencerLock); err != nil {
+			return 0, rollback(tx, err)
+		}
+	}
+	res, err := tx.Client().ExecContext(ctx, `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM outbox_events),
+todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
+  SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT `+strconv.Itoa(SequenceChunk)+`) x)
+UPDATE outbox_events SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE outbox_events.id = todo.id`)
+	if err != nil {
+		return 0, rollback(tx, fmt.Errorf("outbox: sequence: %w", err))
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 && pg {
+		// Delivered at commit, to every listening session, this one's
+		// process included.
+		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_notify($1, '')", Channel); err != nil {
+			return 0, rollback(tx, err)
+		}
+	}
+	return n, tx.Commit()
+}
+
+func rollback(tx *ent.Tx, err error) error {
+	_ = tx.Rollback()
+	return err
+}
+
+// Read returns at most limit numbered events after position after, of one
+// topic when topic is not empty, up to position upto when upto > 0, in
+// order.
+func Read(ctx context.Context, c *ent.Client, topic string, after, upto int64, limit int) ([]Event, error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	q := "SELECT seq, topic, kind, payload FROM outbox_events WHERE seq > " + a.add(after)
+	if topic != "" {
+		q += " AND topic = " + a.add(topic)
+	}
+	if upto > 0 {
+		q += " AND seq <= " + a.add(upto)
+	}
+	q += " ORDER BY seq LIMIT " + strconv.Itoa(limit)
+	rows, err := c.QueryContext(ctx, q, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: read: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.Topic, &e.Kind, &payload); err != nil {
+			return nil, fmt.Errorf("outbox: read: %w", err)
+		}
+		e.Payload = []byte(payload)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Bounds returns the oldest and newest positions kept (0, 0 for an empty
+// outbox).
+func Bounds(ctx context.Context, c *ent.Client) (lo, hi int64, err error) {
+	// Two subqueries, each answered by the index at once.
+	rows, err := c.QueryContext(ctx, "SELECT (SELECT MIN(seq) FROM outbox_events), (SELECT MAX(seq) FROM outbox_events)")
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+	}
+	defer rows.Close()
+	var l, h stdsql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&l, &h); err != nil {
+			return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+		}
+	}
+	return l.Int64, h.Int64, rows.Err()
+}
+
+// Check answers whether a reader may resume after position after: nil when
+// every event after it is kept, ErrResync when some were pruned, a
+// BAD_USER_INPUT error when no event was ever numbered so (a made-up id).
+func Check(ctx context.Context, c *ent.Client, after int64) error {
+	lo, hi, err := Bounds(ctx, c)
+	switch {
+	case err != nil:
+		return err
+	case after > hi:
+		return apperr.Input("after", "not the id of an event")
+	case lo > 0 && after < lo-1:
+		return ErrResync
+	}
+	return nil
+}
+
+// ErrResync answers an `after` older than the oldest event kept: the events
+// after it are gone, and the subscriber reloads what it shows and
+// subscribes again without `after`.
+var ErrResync = &apperr.Error{Code: apperr.BadUserInput, Field: "after", Reason: apperr.ReasonResyncRequired,
+	Message: "the events after this id are no longer kept: load the current state again and subscribe without after"}
+
+// Prune removes the events written before now less keep, in position order
+// (an `after` then finds either every event after it or ErrResync), and
+// never the newest, whose number the next ones follow.
+func Prune(ctx context.Context, c *ent.Client, now time.Time, keep time.Duration) (int64, error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	cutoff := a.add(now.Add(-keep).UTC())
+	if a.pg {
+		cutoff = "CAST(" + cutoff + " AS timestamptz)"
+	}
+	res, err := c.ExecContext(ctx, `DELETE FROM outbox_events WHERE seq <= (SELECT MAX(seq) FROM outbox_events WHERE seq IS NOT NULL AND at < `+cutoff+`)
+  AND seq < (SELECT MAX(seq) FROM outbox_events)`, a.vals...)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: prune: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+const idPrefix = "ev:"
+
+// EncodeID is the id of the event at position seq in the API (eventId).
+func EncodeID(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(idPrefix + strconv.FormatInt(seq, 10)))
+}
+
+// DecodeID reads an eventId; field names the argument in the error.
+func DecodeID(s, field string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if rest, ok := strings.CutPrefix(string(b), idPrefix); err == nil && ok {
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, apperr.Input(field, "not the id of an event")
+}
+
+// args collects the bind parameters of a statement written by hand.
+type args struct {
+	pg   bool
+	vals []any
+}
+
+func (a *args) add(v any) string {
+	a.vals = append(a.vals, v)
+	if a.pg {
+		return fmt.Sprintf("$%d", len(a.vals))
+	}
+	return "?"
+}
