@@ -8,8 +8,18 @@ package graph
 import (
 	"context"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/graph/model"
 	"estatecrm/report"
 )
+
+// SetChannelSpend is the resolver for the setChannelSpend field.
+func (r *mutationResolver) SetChannelSpend(ctx context.Context, input report.SpendInput) (*model.ChannelSpendPayload, error) {
+	s, err := report.SetChannelSpend(ctx, r.db(ctx), input, r.zone, r.now())
+	if err != nil {
+		return nil, err
+	}
+	return &model.ChannelSpendPayload{ChannelSpend: s}, nil
+}
 
 // SalesFunnel is the resolver for the salesFunnel field.
 func (r *queryResolver) SalesFunnel(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Funnel, error) {
@@ -18,4 +28,36 @@ func (r *queryResolver) SalesFunnel(ctx context.Context, period report.PeriodInp
 		return nil, err
 	}
 	return report.SalesFunnel(ctx, r.db(ctx), sp)
+}
+
+// ChannelMix is the resolver for the channelMix field.
+func (r *queryResolver) ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.ChannelMix, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, false)
+	if err != nil {
+		return nil, err
+	}
+	return report.ChannelMixOf(ctx, r.db(ctx), sp)
+}
+
+// ChannelSpends is the resolver for the channelSpends field.
+func (r *queryResolver) ChannelSpends(ctx context.Context, projectID *pulid.ID, period *report.PeriodInput) ([]*report.Spend, error) {
+	return report.Spends(ctx, r.db(ctx), projectID, period, r.zone)
+}
+
+// AgentBoard is the resolver for the agentBoard field.
+func (r *queryResolver) AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.AgentBoard, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, true)
+	if err != nil {
+		return nil, err
+	}
+	return report.AgentBoardOf(ctx, r.db(ctx), sp, r.now())
+}
+
+// CustomerValue is the resolver for the customerValue field.
+func (r *queryResolver) CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) (*report.CustomerValue, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, false)
+	if err != nil {
+		return nil, err
+	}
+	return report.CustomerValueOf(ctx, r.db(ctx), sp, first, after, r.now())
 }

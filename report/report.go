@@ -296,15 +296,27 @@ func (sp *Spec) Key(s *sql.Selector, ev Events) sql.Querier {
 // after the predicates (modifiers run before them, too early to wrap).
 func wrap(build func(d string, inner *sql.Selector) *sql.Selector) func(*sql.Selector) {
 	return func(s *sql.Selector) {
-		inner := s.Clone()
+		// A copy of the selector, not a Clone: a cloned predicate renders
+		// wrongly (its closures still belong to the original: the depth
+		// that parenthesises an OR is lost, and so was an operator).
+		copied := *s
+		inner := &copied
+		// The filters so far stay one operand, in parentheses, whatever is
+		// added: an OR of the privacy filter (an agent's own rows OR its
+		// customers') must not bind to the first condition added after it.
+		if p := inner.P(); p != nil {
+			inner.SetP(sql.P(func(b *sql.Builder) { b.Wrap(func(b *sql.Builder) { b.Join(p) }) }))
+		}
 		*s = *build(s.Dialect(), inner)
 	}
 }
 
-// Count is the number of events of one group.
+// Count is the number of events of one group, and the sum of a value over
+// them (Summing; 0 for Counting).
 type Count struct {
 	G string `sql:"g"`
 	N int64  `sql:"n"`
+	S int64  `sql:"s"`
 }
 
 // Counting returns the order option that makes a read of events (s, as
@@ -312,16 +324,50 @@ type Count struct {
 // period, each event once; where adds the measure's own conditions. Scan
 // the query into a []Count.
 func (sp *Spec) Counting(ev Events, where ...func(*sql.Selector)) func(*sql.Selector) {
+	return sp.aggregate(ev, "", true, where...)
+}
+
+// Summing is Counting that also sums column (of the read's table, NULL as
+// 0) into Count.S.
+func (sp *Spec) Summing(ev Events, column string, where ...func(*sql.Selector)) func(*sql.Selector) {
+	return sp.aggregate(ev, column, true, where...)
+}
+
+// CountingNow is Counting over the scope without the period: what is true
+// now (customers owned, grades).
+func (sp *Spec) CountingNow(ev Events, where ...func(*sql.Selector)) func(*sql.Selector) {
+	return sp.aggregate(ev, "", false, where...)
+}
+
+func (sp *Spec) aggregate(ev Events, sum string, inPeriod bool, where ...func(*sql.Selector)) func(*sql.Selector) {
 	return wrap(func(d string, inner *sql.Selector) *sql.Selector {
-		sp.Restrict(inner, ev)
+		if inPeriod {
+			sp.Restrict(inner, ev)
+		} else {
+			sp.Scoped(inner, ev)
+		}
 		for _, w := range where {
 			w(inner)
 		}
 		g := sp.Key(inner, ev)
-		inner.Select().AppendSelectExprAs(g, "g")
+		v := sql.Raw("0")
+		if sum != "" {
+			v = sql.Raw("COALESCE(" + inner.C(sum) + ", 0)")
+		}
+		inner.Select().AppendSelectExprAs(g, "g").AppendSelectExprAs(v, "v")
 		return sql.Dialect(d).Select("g").AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").
+			AppendSelectExprAs(sql.Raw("COALESCE(SUM(v), 0)"), "s").
 			From(inner.As("report_events")).GroupBy("g")
 	})
+}
+
+// Grouped returns a copy of the Spec grouped by g instead (dashboards whose
+// rows are one grouping: channelMix by channel, agentBoard by agent).
+func (sp *Spec) Grouped(g GroupBy) *Spec {
+	c := *sp
+	c.GroupBy = &g
+	c.buckets = nil
+	return &c
 }
 
 // Median is the median of a measure over one group.
