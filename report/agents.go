@@ -182,4 +182,3 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 	})
 	return board, nil
 }
-

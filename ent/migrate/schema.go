@@ -111,6 +111,11 @@ var (
 				Columns: []*schema.Column{AttributionEventsColumns[9], AttributionEventsColumns[3]},
 			},
 			{
+				Name:    "attributionevent_project_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AttributionEventsColumns[1], AttributionEventsColumns[3]},
+			},
+			{
 				Name:    "attributionevent_customer_id_actor_id_request_key",
 				Unique:  true,
 				Columns: []*schema.Column{AttributionEventsColumns[9], AttributionEventsColumns[8], AttributionEventsColumns[5]},
@@ -525,6 +530,11 @@ var (
 				Name:    "customer_referred_by_id",
 				Unique:  false,
 				Columns: []*schema.Column{CustomersColumns[31]},
+			},
+			{
+				Name:    "customer_project_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[1]},
 			},
 		},
 	}
@@ -1030,6 +1040,11 @@ var (
 				Name:    "visit_project_id_occurred_at",
 				Unique:  false,
 				Columns: []*schema.Column{VisitsColumns[12], VisitsColumns[4]},
+			},
+			{
+				Name:    "visit_project_id_next_follow_up_at",
+				Unique:  false,
+				Columns: []*schema.Column{VisitsColumns[12], VisitsColumns[9]},
 			},
 		},
 	}
