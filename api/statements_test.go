@@ -169,6 +169,8 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // the NOTIFY are one statement on PostgreSQL (live.TakeNotice): holdUnit 4
 // with pg_notify, releaseHold 3, reserveUnit 5, contractDeal 5; on SQLite
 // (no NOTIFY: events are handed out in the process) the same counts.
+// Issue 13 records each hold (unit_holds: a unit's row forgets it once it
+// ends, and the sales funnel counts holds): holdUnit one INSERT more.
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
@@ -228,9 +230,9 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	// One of them is the listing change log's line (package listing); on
 	// PostgreSQL it carries the live event's pg_notify (live.TakeNotice), and
 	// the read of the unit also locks the agent's holds.
-	holdMax := int64(4)
+	holdMax := int64(5)
 	if env.DB.Dialect == "postgres" {
-		holdMax = 3
+		holdMax = 4
 	}
 	const hold = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt } } }`
 	for _, u := range units[:2] {
