@@ -174,6 +174,8 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // which has no data-modifying CTE, is a statement of its own (in process,
 // no round trip): the same counts on PostgreSQL, one more on SQLite for
 // each write that changes a unit's status.
+// Issue 13 records each hold (unit_holds: a unit's row forgets it once it
+// ends, and the sales funnel counts holds): holdUnit one INSERT more.
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
@@ -243,9 +245,9 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	// One of them is the listing change log's line (package listing); on
 	// PostgreSQL it carries the live event's outbox row (live.TakeEvent), and
 	// the read of the unit also locks the agent's holds.
-	holdMax := int64(4) + ob
+	holdMax := int64(5) + ob
 	if env.DB.Dialect == "postgres" {
-		holdMax = 3
+		holdMax = 4
 	}
 	const hold = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt } } }`
 	for _, u := range units[:2] {

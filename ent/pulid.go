@@ -10,6 +10,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -23,6 +24,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -36,6 +38,7 @@ var prefixTable = map[string]string{
 	"AE": attributionevent.Table,
 	"AU": auditevent.Table,
 	"BD": building.Table,
+	"SP": channelspend.Table,
 	"CP": complaint.Table,
 	"CE": complaintevent.Table,
 	"PH": complaintphoto.Table,
@@ -48,6 +51,7 @@ var prefixTable = map[string]string{
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
 	"UN": unit.Table,
+	"UH": unithold.Table,
 	"US": user.Table,
 	"VS": visit.Table,
 	"WD": webhookdelivery.Table,
@@ -61,6 +65,7 @@ var tablePrefix = map[string]string{
 	attributionevent.Table: "AE",
 	auditevent.Table:       "AU",
 	building.Table:         "BD",
+	channelspend.Table:     "SP",
 	complaint.Table:        "CP",
 	complaintevent.Table:   "CE",
 	complaintphoto.Table:   "PH",
@@ -73,6 +78,7 @@ var tablePrefix = map[string]string{
 	project.Table:          "PJ",
 	refreshtoken.Table:     "RT",
 	unit.Table:             "UN",
+	unithold.Table:         "UH",
 	user.Table:             "US",
 	visit.Table:            "VS",
 	webhookdelivery.Table:  "WD",

@@ -33,6 +33,7 @@ import (
 	media1 "estatecrm/media"
 	"estatecrm/money"
 	"estatecrm/people"
+	"estatecrm/report"
 	"estatecrm/sales"
 	"estatecrm/webhook"
 	"fmt"
@@ -113,6 +114,26 @@ type ComplexityRoot struct {
 
 	APIKeyPayload struct {
 		APIKey func(childComplexity int) int
+	}
+
+	AgentBoard struct {
+		Agents func(childComplexity int) int
+		From   func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
+	AgentBoardRow struct {
+		Agent            func(childComplexity int) int
+		ContractValue    func(childComplexity int) int
+		Contracts        func(childComplexity int) int
+		Conversion       func(childComplexity int) int
+		CustomersOwned   func(childComplexity int) int
+		FollowUpsOnTime  func(childComplexity int) int
+		FollowUpsOverdue func(childComplexity int) int
+		PoolClaims       func(childComplexity int) int
+		PoolLosses       func(childComplexity int) int
+		Reservations     func(childComplexity int) int
+		Visits           func(childComplexity int) int
 	}
 
 	Amenity struct {
@@ -197,6 +218,37 @@ type ComplexityRoot struct {
 	BuildingEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ChannelMix struct {
+		Channels func(childComplexity int) int
+		From     func(childComplexity int) int
+		To       func(childComplexity int) int
+		Total    func(childComplexity int) int
+	}
+
+	ChannelMixRow struct {
+		Channel         func(childComplexity int) int
+		ContractValue   func(childComplexity int) int
+		Contracts       func(childComplexity int) int
+		Conversion      func(childComplexity int) int
+		CostPerContract func(childComplexity int) int
+		Customers       func(childComplexity int) int
+		Spend           func(childComplexity int) int
+	}
+
+	ChannelSpend struct {
+		Amount    func(childComplexity int) int
+		Channel   func(childComplexity int) int
+		From      func(childComplexity int) int
+		ID        func(childComplexity int) int
+		ProjectID func(childComplexity int) int
+		To        func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	ChannelSpendPayload struct {
+		ChannelSpend func(childComplexity int) int
 	}
 
 	Complaint struct {
@@ -400,6 +452,27 @@ type ComplexityRoot struct {
 		Customer func(childComplexity int) int
 	}
 
+	CustomerValue struct {
+		Customers   func(childComplexity int) int
+		EndCursor   func(childComplexity int) int
+		From        func(childComplexity int) int
+		Grades      func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		To          func(childComplexity int) int
+		TotalCount  func(childComplexity int) int
+	}
+
+	CustomerValueRow struct {
+		Contacts  func(childComplexity int) int
+		Customer  func(childComplexity int) int
+		Frequency func(childComplexity int) int
+		Monetary  func(childComplexity int) int
+		Recency   func(childComplexity int) int
+		Score     func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
 	Deal struct {
 		Agent         func(childComplexity int) int
 		AgentID       func(childComplexity int) int
@@ -473,6 +546,30 @@ type ComplexityRoot struct {
 		Date    func(childComplexity int) int
 		Due     func(childComplexity int) int
 		Overdue func(childComplexity int) int
+	}
+
+	FunnelFigures struct {
+		CancellationRate                func(childComplexity int) int
+		Cancellations                   func(childComplexity int) int
+		ContractRate                    func(childComplexity int) int
+		Contracts                       func(childComplexity int) int
+		FirstVisitRate                  func(childComplexity int) int
+		FirstVisits                     func(childComplexity int) int
+		HoldRate                        func(childComplexity int) int
+		Holds                           func(childComplexity int) int
+		Leads                           func(childComplexity int) int
+		MedianDaysLeadToFirstVisit      func(childComplexity int) int
+		MedianDaysReservationToContract func(childComplexity int) int
+		MedianDaysVisitToReservation    func(childComplexity int) int
+		ReservationRate                 func(childComplexity int) int
+		Reservations                    func(childComplexity int) int
+		RevisitRate                     func(childComplexity int) int
+		Revisits                        func(childComplexity int) int
+	}
+
+	GradeCount struct {
+		Count func(childComplexity int) int
+		Grade func(childComplexity int) int
 	}
 
 	ImportUnitsPayload struct {
@@ -648,6 +745,7 @@ type ComplexityRoot struct {
 		RevealPhone           func(childComplexity int, input people.RevealInput) int
 		RevokeAPIKey          func(childComplexity int, input model.RevokeAPIKeyInput) int
 		SetAPIKeyProjects     func(childComplexity int, input model.SetAPIKeyProjectsInput) int
+		SetChannelSpend       func(childComplexity int, input report.SpendInput) int
 		SetContactConsent     func(childComplexity int, input sales.ConsentChange) int
 		SetUnitPrices         func(childComplexity int, input model.SetUnitPricesInput) int
 		StartComplaint        func(childComplexity int, input aftersales.Step) int
@@ -747,10 +845,14 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APIKeys             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		AgentBoard          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID) int
 		AuditEvents         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Buildings           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
+		ChannelMix          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID) int
+		ChannelSpends       func(childComplexity int, projectID *pulid.ID, period *report.PeriodInput) int
 		ComplaintQueue      func(childComplexity int, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) int
 		Complaints          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
+		CustomerValue       func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) int
 		Customers           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
 		Deals               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
 		DuplicateCandidates func(childComplexity int, projectID *pulid.ID, first int) int
@@ -761,6 +863,7 @@ type ComplexityRoot struct {
 		Node                func(childComplexity int, id pulid.ID) int
 		Nodes               func(childComplexity int, ids []pulid.ID) int
 		Projects            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
+		SalesFunnel         func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		SalesGrid           func(childComplexity int, projectID pulid.ID) int
 		Units               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
 		Users               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
@@ -769,9 +872,26 @@ type ComplexityRoot struct {
 		WebhookEndpoints    func(childComplexity int) int
 	}
 
+	ReportGroup struct {
+		Key   func(childComplexity int) int
+		Label func(childComplexity int) int
+	}
+
 	RevealPhonePayload struct {
 		Customer func(childComplexity int) int
 		Phone    func(childComplexity int) int
+	}
+
+	SalesFunnel struct {
+		From   func(childComplexity int) int
+		Groups func(childComplexity int) int
+		To     func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	SalesFunnelGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
 	}
 
 	SalesGrid struct {
@@ -1058,6 +1178,7 @@ type MutationResolver interface {
 	WithdrawUnit(ctx context.Context, input model.WithdrawUnitInput) (*model.UnitPayload, error)
 	UpdateCustomer(ctx context.Context, input sales.ProfileChange) (*model.CustomerPayload, error)
 	SetContactConsent(ctx context.Context, input sales.ConsentChange) (*model.CustomerPayload, error)
+	SetChannelSpend(ctx context.Context, input report.SpendInput) (*model.ChannelSpendPayload, error)
 	RegisterCustomer(ctx context.Context, input sales.Registration) (*model.CustomerPayload, error)
 	ClaimCustomer(ctx context.Context, input model.ClaimCustomerInput) (*model.CustomerPayload, error)
 	ReassignCustomer(ctx context.Context, input model.ReassignCustomerInput) (*model.CustomerPayload, error)
@@ -1096,6 +1217,11 @@ type QueryResolver interface {
 	Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
 	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
 	DuplicateCandidates(ctx context.Context, projectID *pulid.ID, first int) ([]*people.Candidate, error)
+	SalesFunnel(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Funnel, error)
+	ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.ChannelMix, error)
+	ChannelSpends(ctx context.Context, projectID *pulid.ID, period *report.PeriodInput) ([]*report.Spend, error)
+	AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.AgentBoard, error)
+	CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) (*report.CustomerValue, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 	WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEndpoint, error)
@@ -1300,6 +1426,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyPayload.APIKey(childComplexity), true
+
+	case "AgentBoard.agents":
+		if e.ComplexityRoot.AgentBoard.Agents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoard.Agents(childComplexity), true
+	case "AgentBoard.from":
+		if e.ComplexityRoot.AgentBoard.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoard.From(childComplexity), true
+	case "AgentBoard.to":
+		if e.ComplexityRoot.AgentBoard.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoard.To(childComplexity), true
+
+	case "AgentBoardRow.agent":
+		if e.ComplexityRoot.AgentBoardRow.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Agent(childComplexity), true
+	case "AgentBoardRow.contractValue":
+		if e.ComplexityRoot.AgentBoardRow.ContractValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.ContractValue(childComplexity), true
+	case "AgentBoardRow.contracts":
+		if e.ComplexityRoot.AgentBoardRow.Contracts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Contracts(childComplexity), true
+	case "AgentBoardRow.conversion":
+		if e.ComplexityRoot.AgentBoardRow.Conversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Conversion(childComplexity), true
+	case "AgentBoardRow.customersOwned":
+		if e.ComplexityRoot.AgentBoardRow.CustomersOwned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.CustomersOwned(childComplexity), true
+	case "AgentBoardRow.followUpsOnTime":
+		if e.ComplexityRoot.AgentBoardRow.FollowUpsOnTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.FollowUpsOnTime(childComplexity), true
+	case "AgentBoardRow.followUpsOverdue":
+		if e.ComplexityRoot.AgentBoardRow.FollowUpsOverdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.FollowUpsOverdue(childComplexity), true
+	case "AgentBoardRow.poolClaims":
+		if e.ComplexityRoot.AgentBoardRow.PoolClaims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.PoolClaims(childComplexity), true
+	case "AgentBoardRow.poolLosses":
+		if e.ComplexityRoot.AgentBoardRow.PoolLosses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.PoolLosses(childComplexity), true
+	case "AgentBoardRow.reservations":
+		if e.ComplexityRoot.AgentBoardRow.Reservations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Reservations(childComplexity), true
+	case "AgentBoardRow.visits":
+		if e.ComplexityRoot.AgentBoardRow.Visits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Visits(childComplexity), true
 
 	case "Amenity.distanceMeters":
 		if e.ComplexityRoot.Amenity.DistanceMeters == nil {
@@ -1644,6 +1856,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BuildingEdge.Node(childComplexity), true
+
+	case "ChannelMix.channels":
+		if e.ComplexityRoot.ChannelMix.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMix.Channels(childComplexity), true
+	case "ChannelMix.from":
+		if e.ComplexityRoot.ChannelMix.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMix.From(childComplexity), true
+	case "ChannelMix.to":
+		if e.ComplexityRoot.ChannelMix.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMix.To(childComplexity), true
+	case "ChannelMix.total":
+		if e.ComplexityRoot.ChannelMix.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMix.Total(childComplexity), true
+
+	case "ChannelMixRow.channel":
+		if e.ComplexityRoot.ChannelMixRow.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.Channel(childComplexity), true
+	case "ChannelMixRow.contractValue":
+		if e.ComplexityRoot.ChannelMixRow.ContractValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.ContractValue(childComplexity), true
+	case "ChannelMixRow.contracts":
+		if e.ComplexityRoot.ChannelMixRow.Contracts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.Contracts(childComplexity), true
+	case "ChannelMixRow.conversion":
+		if e.ComplexityRoot.ChannelMixRow.Conversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.Conversion(childComplexity), true
+	case "ChannelMixRow.costPerContract":
+		if e.ComplexityRoot.ChannelMixRow.CostPerContract == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.CostPerContract(childComplexity), true
+	case "ChannelMixRow.customers":
+		if e.ComplexityRoot.ChannelMixRow.Customers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.Customers(childComplexity), true
+	case "ChannelMixRow.spend":
+		if e.ComplexityRoot.ChannelMixRow.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixRow.Spend(childComplexity), true
+
+	case "ChannelSpend.amount":
+		if e.ComplexityRoot.ChannelSpend.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.Amount(childComplexity), true
+	case "ChannelSpend.channel":
+		if e.ComplexityRoot.ChannelSpend.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.Channel(childComplexity), true
+	case "ChannelSpend.from":
+		if e.ComplexityRoot.ChannelSpend.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.From(childComplexity), true
+	case "ChannelSpend.id":
+		if e.ComplexityRoot.ChannelSpend.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.ID(childComplexity), true
+	case "ChannelSpend.projectId":
+		if e.ComplexityRoot.ChannelSpend.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.ProjectID(childComplexity), true
+	case "ChannelSpend.to":
+		if e.ComplexityRoot.ChannelSpend.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.To(childComplexity), true
+	case "ChannelSpend.updatedAt":
+		if e.ComplexityRoot.ChannelSpend.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpend.UpdatedAt(childComplexity), true
+
+	case "ChannelSpendPayload.channelSpend":
+		if e.ComplexityRoot.ChannelSpendPayload.ChannelSpend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelSpendPayload.ChannelSpend(childComplexity), true
 
 	case "Complaint.acknowledgedAt":
 		if e.ComplexityRoot.Complaint.AcknowledgedAt == nil {
@@ -2536,6 +2866,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerPayload.Customer(childComplexity), true
 
+	case "CustomerValue.customers":
+		if e.ComplexityRoot.CustomerValue.Customers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.Customers(childComplexity), true
+	case "CustomerValue.endCursor":
+		if e.ComplexityRoot.CustomerValue.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.EndCursor(childComplexity), true
+	case "CustomerValue.from":
+		if e.ComplexityRoot.CustomerValue.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.From(childComplexity), true
+	case "CustomerValue.grades":
+		if e.ComplexityRoot.CustomerValue.Grades == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.Grades(childComplexity), true
+	case "CustomerValue.hasNextPage":
+		if e.ComplexityRoot.CustomerValue.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.HasNextPage(childComplexity), true
+	case "CustomerValue.rule":
+		if e.ComplexityRoot.CustomerValue.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.Rule(childComplexity), true
+	case "CustomerValue.to":
+		if e.ComplexityRoot.CustomerValue.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.To(childComplexity), true
+	case "CustomerValue.totalCount":
+		if e.ComplexityRoot.CustomerValue.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.TotalCount(childComplexity), true
+
+	case "CustomerValueRow.contacts":
+		if e.ComplexityRoot.CustomerValueRow.Contacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Contacts(childComplexity), true
+	case "CustomerValueRow.customer":
+		if e.ComplexityRoot.CustomerValueRow.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Customer(childComplexity), true
+	case "CustomerValueRow.frequency":
+		if e.ComplexityRoot.CustomerValueRow.Frequency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Frequency(childComplexity), true
+	case "CustomerValueRow.monetary":
+		if e.ComplexityRoot.CustomerValueRow.Monetary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Monetary(childComplexity), true
+	case "CustomerValueRow.recency":
+		if e.ComplexityRoot.CustomerValueRow.Recency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Recency(childComplexity), true
+	case "CustomerValueRow.score":
+		if e.ComplexityRoot.CustomerValueRow.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Score(childComplexity), true
+	case "CustomerValueRow.value":
+		if e.ComplexityRoot.CustomerValueRow.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValueRow.Value(childComplexity), true
+
 	case "Deal.agent":
 		if e.ComplexityRoot.Deal.Agent == nil {
 			break
@@ -2798,6 +3220,116 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUps.Overdue(childComplexity), true
+
+	case "FunnelFigures.cancellationRate":
+		if e.ComplexityRoot.FunnelFigures.CancellationRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.CancellationRate(childComplexity), true
+	case "FunnelFigures.cancellations":
+		if e.ComplexityRoot.FunnelFigures.Cancellations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Cancellations(childComplexity), true
+	case "FunnelFigures.contractRate":
+		if e.ComplexityRoot.FunnelFigures.ContractRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.ContractRate(childComplexity), true
+	case "FunnelFigures.contracts":
+		if e.ComplexityRoot.FunnelFigures.Contracts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Contracts(childComplexity), true
+	case "FunnelFigures.firstVisitRate":
+		if e.ComplexityRoot.FunnelFigures.FirstVisitRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.FirstVisitRate(childComplexity), true
+	case "FunnelFigures.firstVisits":
+		if e.ComplexityRoot.FunnelFigures.FirstVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.FirstVisits(childComplexity), true
+	case "FunnelFigures.holdRate":
+		if e.ComplexityRoot.FunnelFigures.HoldRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.HoldRate(childComplexity), true
+	case "FunnelFigures.holds":
+		if e.ComplexityRoot.FunnelFigures.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Holds(childComplexity), true
+	case "FunnelFigures.leads":
+		if e.ComplexityRoot.FunnelFigures.Leads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Leads(childComplexity), true
+	case "FunnelFigures.medianDaysLeadToFirstVisit":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysLeadToFirstVisit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysLeadToFirstVisit(childComplexity), true
+	case "FunnelFigures.medianDaysReservationToContract":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysReservationToContract == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysReservationToContract(childComplexity), true
+	case "FunnelFigures.medianDaysVisitToReservation":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysVisitToReservation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysVisitToReservation(childComplexity), true
+	case "FunnelFigures.reservationRate":
+		if e.ComplexityRoot.FunnelFigures.ReservationRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.ReservationRate(childComplexity), true
+	case "FunnelFigures.reservations":
+		if e.ComplexityRoot.FunnelFigures.Reservations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Reservations(childComplexity), true
+	case "FunnelFigures.revisitRate":
+		if e.ComplexityRoot.FunnelFigures.RevisitRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.RevisitRate(childComplexity), true
+	case "FunnelFigures.revisits":
+		if e.ComplexityRoot.FunnelFigures.Revisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Revisits(childComplexity), true
+
+	case "GradeCount.count":
+		if e.ComplexityRoot.GradeCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GradeCount.Count(childComplexity), true
+	case "GradeCount.grade":
+		if e.ComplexityRoot.GradeCount.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GradeCount.Grade(childComplexity), true
 
 	case "ImportUnitsPayload.dryRun":
 		if e.ComplexityRoot.ImportUnitsPayload.DryRun == nil {
@@ -3791,6 +4323,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAPIKeyProjects(childComplexity, args["input"].(model.SetAPIKeyProjectsInput)), true
+	case "Mutation.setChannelSpend":
+		if e.ComplexityRoot.Mutation.SetChannelSpend == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setChannelSpend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetChannelSpend(childComplexity, args["input"].(report.SpendInput)), true
 	case "Mutation.setContactConsent":
 		if e.ComplexityRoot.Mutation.SetContactConsent == nil {
 			break
@@ -4345,6 +4888,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APIKeys(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.APIKeyOrder), args["where"].(*ent.APIKeyWhereInput)), true
+	case "Query.agentBoard":
+		if e.ComplexityRoot.Query.AgentBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_agentBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgentBoard(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -4367,6 +4921,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Buildings(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.BuildingOrder), args["where"].(*ent.BuildingWhereInput)), true
+	case "Query.channelMix":
+		if e.ComplexityRoot.Query.ChannelMix == nil {
+			break
+		}
+
+		args, err := ec.field_Query_channelMix_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChannelMix(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID)), true
+	case "Query.channelSpends":
+		if e.ComplexityRoot.Query.ChannelSpends == nil {
+			break
+		}
+
+		args, err := ec.field_Query_channelSpends_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChannelSpends(childComplexity, args["projectId"].(*pulid.ID), args["period"].(*report.PeriodInput)), true
 	case "Query.complaintQueue":
 		if e.ComplexityRoot.Query.ComplaintQueue == nil {
 			break
@@ -4389,6 +4965,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Complaints(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ComplaintOrder), args["where"].(*ent.ComplaintWhereInput)), true
+	case "Query.customerValue":
+		if e.ComplexityRoot.Query.CustomerValue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerValue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerValue(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["first"].(*int), args["after"].(*string)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -4495,6 +5082,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Projects(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ProjectOrder), args["where"].(*ent.ProjectWhereInput)), true
+	case "Query.salesFunnel":
+		if e.ComplexityRoot.Query.SalesFunnel == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesFunnel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesFunnel(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
 	case "Query.salesGrid":
 		if e.ComplexityRoot.Query.SalesGrid == nil {
 			break
@@ -4557,6 +5155,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity), true
 
+	case "ReportGroup.key":
+		if e.ComplexityRoot.ReportGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportGroup.Key(childComplexity), true
+	case "ReportGroup.label":
+		if e.ComplexityRoot.ReportGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportGroup.Label(childComplexity), true
+
 	case "RevealPhonePayload.customer":
 		if e.ComplexityRoot.RevealPhonePayload.Customer == nil {
 			break
@@ -4569,6 +5180,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevealPhonePayload.Phone(childComplexity), true
+
+	case "SalesFunnel.from":
+		if e.ComplexityRoot.SalesFunnel.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.From(childComplexity), true
+	case "SalesFunnel.groups":
+		if e.ComplexityRoot.SalesFunnel.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.Groups(childComplexity), true
+	case "SalesFunnel.to":
+		if e.ComplexityRoot.SalesFunnel.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.To(childComplexity), true
+	case "SalesFunnel.total":
+		if e.ComplexityRoot.SalesFunnel.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.Total(childComplexity), true
+
+	case "SalesFunnelGroup.figures":
+		if e.ComplexityRoot.SalesFunnelGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnelGroup.Figures(childComplexity), true
+	case "SalesFunnelGroup.group":
+		if e.ComplexityRoot.SalesFunnelGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnelGroup.Group(childComplexity), true
 
 	case "SalesGrid.buildings":
 		if e.ComplexityRoot.SalesGrid.Buildings == nil {
@@ -5486,11 +6135,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
 			graphql.NewInputUnmarshaler("RejectDiscountInput", ec.unmarshalInputRejectDiscountInput),
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
+			graphql.NewInputUnmarshaler("ReportPeriod", ec.unmarshalInputReportPeriod),
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevealPhoneInput", ec.unmarshalInputRevealPhoneInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
 			graphql.NewInputUnmarshaler("SetAPIKeyProjectsInput", ec.unmarshalInputSetAPIKeyProjectsInput),
+			graphql.NewInputUnmarshaler("SetChannelSpendInput", ec.unmarshalInputSetChannelSpendInput),
 			graphql.NewInputUnmarshaler("SetContactConsentInput", ec.unmarshalInputSetContactConsentInput),
 			graphql.NewInputUnmarshaler("SetUnitPricesInput", ec.unmarshalInputSetUnitPricesInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
@@ -5604,7 +6255,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "people.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql" "webhooks.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "people.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5628,6 +6279,7 @@ var sources = []*ast.Source{
 	{Name: "people.graphql", Input: sourceData("people.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "profile.graphql", Input: sourceData("profile.graphql"), BuiltIn: false},
+	{Name: "report.graphql", Input: sourceData("report.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 	{Name: "webhooks.graphql", Input: sourceData("webhooks.graphql"), BuiltIn: false},
@@ -5694,6 +6346,46 @@ func (ec *executionContext) childFields_APIKeyPayload(ctx context.Context, field
 		return ec.fieldContext_APIKeyPayload_apiKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AgentBoard_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AgentBoard_to(ctx, field)
+	case "agents":
+		return ec.fieldContext_AgentBoard_agents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentBoard", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentBoardRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agent":
+		return ec.fieldContext_AgentBoardRow_agent(ctx, field)
+	case "customersOwned":
+		return ec.fieldContext_AgentBoardRow_customersOwned(ctx, field)
+	case "visits":
+		return ec.fieldContext_AgentBoardRow_visits(ctx, field)
+	case "followUpsOnTime":
+		return ec.fieldContext_AgentBoardRow_followUpsOnTime(ctx, field)
+	case "followUpsOverdue":
+		return ec.fieldContext_AgentBoardRow_followUpsOverdue(ctx, field)
+	case "reservations":
+		return ec.fieldContext_AgentBoardRow_reservations(ctx, field)
+	case "contracts":
+		return ec.fieldContext_AgentBoardRow_contracts(ctx, field)
+	case "contractValue":
+		return ec.fieldContext_AgentBoardRow_contractValue(ctx, field)
+	case "conversion":
+		return ec.fieldContext_AgentBoardRow_conversion(ctx, field)
+	case "poolClaims":
+		return ec.fieldContext_AgentBoardRow_poolClaims(ctx, field)
+	case "poolLosses":
+		return ec.fieldContext_AgentBoardRow_poolLosses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentBoardRow", field.Name)
 }
 
 func (ec *executionContext) childFields_Amenity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5862,6 +6554,68 @@ func (ec *executionContext) childFields_BuildingEdge(ctx context.Context, field 
 		return ec.fieldContext_BuildingEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BuildingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelMix(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ChannelMix_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ChannelMix_to(ctx, field)
+	case "channels":
+		return ec.fieldContext_ChannelMix_channels(ctx, field)
+	case "total":
+		return ec.fieldContext_ChannelMix_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelMix", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelMixRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_ChannelMixRow_channel(ctx, field)
+	case "customers":
+		return ec.fieldContext_ChannelMixRow_customers(ctx, field)
+	case "contracts":
+		return ec.fieldContext_ChannelMixRow_contracts(ctx, field)
+	case "contractValue":
+		return ec.fieldContext_ChannelMixRow_contractValue(ctx, field)
+	case "conversion":
+		return ec.fieldContext_ChannelMixRow_conversion(ctx, field)
+	case "spend":
+		return ec.fieldContext_ChannelMixRow_spend(ctx, field)
+	case "costPerContract":
+		return ec.fieldContext_ChannelMixRow_costPerContract(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelMixRow", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelSpend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChannelSpend_id(ctx, field)
+	case "projectId":
+		return ec.fieldContext_ChannelSpend_projectId(ctx, field)
+	case "channel":
+		return ec.fieldContext_ChannelSpend_channel(ctx, field)
+	case "from":
+		return ec.fieldContext_ChannelSpend_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ChannelSpend_to(ctx, field)
+	case "amount":
+		return ec.fieldContext_ChannelSpend_amount(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ChannelSpend_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelSpend", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelSpendPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channelSpend":
+		return ec.fieldContext_ChannelSpendPayload_channelSpend(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelSpendPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6266,6 +7020,48 @@ func (ec *executionContext) childFields_CustomerPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CustomerPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CustomerValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_CustomerValue_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CustomerValue_to(ctx, field)
+	case "rule":
+		return ec.fieldContext_CustomerValue_rule(ctx, field)
+	case "grades":
+		return ec.fieldContext_CustomerValue_grades(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CustomerValue_totalCount(ctx, field)
+	case "customers":
+		return ec.fieldContext_CustomerValue_customers(ctx, field)
+	case "hasNextPage":
+		return ec.fieldContext_CustomerValue_hasNextPage(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_CustomerValue_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerValue", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerValueRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_CustomerValueRow_customer(ctx, field)
+	case "score":
+		return ec.fieldContext_CustomerValueRow_score(ctx, field)
+	case "recency":
+		return ec.fieldContext_CustomerValueRow_recency(ctx, field)
+	case "frequency":
+		return ec.fieldContext_CustomerValueRow_frequency(ctx, field)
+	case "monetary":
+		return ec.fieldContext_CustomerValueRow_monetary(ctx, field)
+	case "contacts":
+		return ec.fieldContext_CustomerValueRow_contacts(ctx, field)
+	case "value":
+		return ec.fieldContext_CustomerValueRow_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerValueRow", field.Name)
+}
+
 func (ec *executionContext) childFields_Deal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6414,6 +7210,54 @@ func (ec *executionContext) childFields_FollowUps(ctx context.Context, field gra
 		return ec.fieldContext_FollowUps_overdue(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FollowUps", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leads":
+		return ec.fieldContext_FunnelFigures_leads(ctx, field)
+	case "firstVisits":
+		return ec.fieldContext_FunnelFigures_firstVisits(ctx, field)
+	case "revisits":
+		return ec.fieldContext_FunnelFigures_revisits(ctx, field)
+	case "holds":
+		return ec.fieldContext_FunnelFigures_holds(ctx, field)
+	case "reservations":
+		return ec.fieldContext_FunnelFigures_reservations(ctx, field)
+	case "contracts":
+		return ec.fieldContext_FunnelFigures_contracts(ctx, field)
+	case "cancellations":
+		return ec.fieldContext_FunnelFigures_cancellations(ctx, field)
+	case "firstVisitRate":
+		return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
+	case "revisitRate":
+		return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
+	case "holdRate":
+		return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
+	case "reservationRate":
+		return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
+	case "contractRate":
+		return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
+	case "cancellationRate":
+		return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
+	case "medianDaysLeadToFirstVisit":
+		return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
+	case "medianDaysVisitToReservation":
+		return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
+	case "medianDaysReservationToContract":
+		return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_GradeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "grade":
+		return ec.fieldContext_GradeCount_grade(ctx, field)
+	case "count":
+		return ec.fieldContext_GradeCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GradeCount", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6832,6 +7676,16 @@ func (ec *executionContext) childFields_PublishUnitsPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type PublishUnitsPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ReportGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ReportGroup_key(ctx, field)
+	case "label":
+		return ec.fieldContext_ReportGroup_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportGroup", field.Name)
+}
+
 func (ec *executionContext) childFields_RevealPhonePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "customer":
@@ -6840,6 +7694,30 @@ func (ec *executionContext) childFields_RevealPhonePayload(ctx context.Context, 
 		return ec.fieldContext_RevealPhonePayload_phone(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevealPhonePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesFunnel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_SalesFunnel_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SalesFunnel_to(ctx, field)
+	case "total":
+		return ec.fieldContext_SalesFunnel_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_SalesFunnel_groups(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesFunnel", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesFunnelGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesFunnelGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_SalesGrid(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8268,6 +9146,20 @@ func (ec *executionContext) field_Mutation_setAPIKeyProjects_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setChannelSpend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (report.SpendInput, error) {
+			return ec.unmarshalNSetChannelSpendInput2estatecrmᚋreportᚐSpendInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setContactConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8872,6 +9764,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9034,6 +9948,50 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_channelSpends_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*report.PeriodInput, error) {
+			return ec.unmarshalOReportPeriod2ᚖestatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9115,6 +10073,44 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -9401,6 +10397,36 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -10507,6 +11533,346 @@ func (ec *executionContext) fieldContext_APIKeyPayload_apiKey(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AgentBoard_from(ctx context.Context, field graphql.CollectedField, obj *report.AgentBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoard_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoard_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentBoard_to(ctx context.Context, field graphql.CollectedField, obj *report.AgentBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoard_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoard_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentBoard_agents(ctx context.Context, field graphql.CollectedField, obj *report.AgentBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoard_agents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.AgentRow) graphql.Marshaler {
+			return ec.marshalNAgentBoardRow2ᚕᚖestatecrmᚋreportᚐAgentRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoard_agents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentBoardRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentBoardRow_agent(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_agent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_agent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentBoardRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentBoardRow_customersOwned(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_customersOwned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomersOwned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_customersOwned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_visits(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_visits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_visits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_followUpsOnTime(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_followUpsOnTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FollowUpsOnTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_followUpsOnTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_followUpsOverdue(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_followUpsOverdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FollowUpsOverdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_followUpsOverdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_reservations(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_reservations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reservations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_reservations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_contracts(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_contracts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contracts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_contracts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_contractValue(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_contractValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContractValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_contractValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _AgentBoardRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_conversion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conversion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AgentBoardRow_poolClaims(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_poolClaims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PoolClaims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_poolClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentBoardRow_poolLosses(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_poolLosses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PoolLosses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_poolLosses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Amenity_kind(ctx context.Context, field graphql.CollectedField, obj *schematype.Amenity) (ret graphql.Marshaler) {
@@ -11926,6 +13292,470 @@ func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BuildingEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ChannelMix_from(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMix_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMix_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMix", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelMix_to(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMix_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMix_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMix", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelMix_channels(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMix_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
+			return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMix_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMixRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMix_total(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMix_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMixRow) graphql.Marshaler {
+			return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMix_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMixRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMixRow_channel(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *customer.Source) graphql.Marshaler {
+			return ec.marshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "CustomerSource")
+}
+
+func (ec *executionContext) _ChannelMixRow_customers(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelMixRow_contracts(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_contracts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contracts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_contracts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelMixRow_contractValue(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_contractValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContractValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_contractValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChannelMixRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_conversion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conversion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChannelMixRow_spend(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChannelMixRow_costPerContract(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixRow_costPerContract(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostPerContract, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixRow_costPerContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChannelSpend_id(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChannelSpend_projectId(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChannelSpend_channel(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v customer.Source) graphql.Marshaler {
+			return ec.marshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "CustomerSource")
+}
+
+func (ec *executionContext) _ChannelSpend_from(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelSpend_to(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelSpend_amount(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
+			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "Money")
+}
+
+func (ec *executionContext) _ChannelSpend_updatedAt(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpend_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpend_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChannelSpendPayload_channelSpend(ctx context.Context, field graphql.CollectedField, obj *model.ChannelSpendPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelSpendPayload_channelSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelSpend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Spend) graphql.Marshaler {
+			return ec.marshalNChannelSpend2ᚖestatecrmᚋreportᚐSpend(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelSpendPayload_channelSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelSpendPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelSpend(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
@@ -15645,6 +17475,378 @@ func (ec *executionContext) fieldContext_CustomerPayload_customer(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _CustomerValue_from(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerValue_to(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerValue_rule(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerValue_grades(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_grades(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grades, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeCount) graphql.Marshaler {
+			return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_grades(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GradeCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerValue_totalCount(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValue_customers(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.CustomerValueRow) graphql.Marshaler {
+			return ec.marshalNCustomerValueRow2ᚕᚖestatecrmᚋreportᚐCustomerValueRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerValueRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerValue_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_hasNextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CustomerValue_endCursor(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _CustomerValueRow_customer(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerValueRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerValueRow_score(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValueRow_recency(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_recency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_recency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValueRow_frequency(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_frequency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Frequency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_frequency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValueRow_monetary(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_monetary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Monetary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_monetary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValueRow_contacts(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_contacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contacts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_contacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CustomerValueRow_value(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValueRow_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValueRow_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Money")
+}
+
 func (ec *executionContext) _Deal_id(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16726,6 +18928,420 @@ func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FunnelFigures_leads(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_leads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_firstVisits(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_firstVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_firstVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_revisits(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_revisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_revisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_holds(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_holds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_holds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_reservations(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_reservations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reservations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_reservations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_contracts(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_contracts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contracts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_contracts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_cancellations(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_cancellations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancellations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_cancellations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_firstVisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstVisitRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_firstVisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_revisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevisitRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_revisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_holdRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_holdRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_reservationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservationRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_reservationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_contractRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContractRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_contractRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_cancellationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancellationRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_cancellationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysLeadToFirstVisit(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysLeadToFirstVisit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysVisitToReservation(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysVisitToReservation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysVisitToReservation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysReservationToContract(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysReservationToContract, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysReservationToContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _GradeCount_grade(ctx context.Context, field graphql.CollectedField, obj *report.GradeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GradeCount_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v customer.Grade) graphql.Marshaler {
+			return ec.marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GradeCount_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GradeCount", field, false, false, "CustomerGrade")
+}
+
+func (ec *executionContext) _GradeCount_count(ctx context.Context, field graphql.CollectedField, obj *report.GradeCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GradeCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GradeCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GradeCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ImportUnitsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
@@ -20740,6 +23356,50 @@ func (ec *executionContext) fieldContext_Mutation_setContactConsent(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setChannelSpend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setChannelSpend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetChannelSpend(ctx, fc.Args["input"].(report.SpendInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelSpendPayload) graphql.Marshaler {
+			return ec.marshalNChannelSpendPayload2ᚖestatecrmᚋgraphᚋmodelᚐChannelSpendPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setChannelSpend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelSpendPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setChannelSpend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23620,6 +26280,226 @@ func (ec *executionContext) fieldContext_Query_duplicateCandidates(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_salesFunnel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesFunnel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesFunnel(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Funnel) graphql.Marshaler {
+			return ec.marshalNSalesFunnel2ᚖestatecrmᚋreportᚐFunnel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesFunnel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesFunnel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesFunnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_channelMix(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_channelMix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChannelMix(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMix) graphql.Marshaler {
+			return ec.marshalNChannelMix2ᚖestatecrmᚋreportᚐChannelMix(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_channelMix(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMix(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_channelMix_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_channelSpends(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_channelSpends(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChannelSpends(ctx, fc.Args["projectId"].(*pulid.ID), fc.Args["period"].(*report.PeriodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.Spend) graphql.Marshaler {
+			return ec.marshalNChannelSpend2ᚕᚖestatecrmᚋreportᚐSpendᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_channelSpends(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelSpend(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_channelSpends_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agentBoard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agentBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgentBoard(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.AgentBoard) graphql.Marshaler {
+			return ec.marshalNAgentBoard2ᚖestatecrmᚋreportᚐAgentBoard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agentBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentBoard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agentBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerValue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerValue(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.CustomerValue) graphql.Marshaler {
+			return ec.marshalNCustomerValue2ᚖestatecrmᚋreportᚐCustomerValue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerValue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerValue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerValue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myFollowUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23860,6 +26740,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ReportGroup_key(ctx context.Context, field graphql.CollectedField, obj *report.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportGroup_label(ctx context.Context, field graphql.CollectedField, obj *report.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportGroup_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportGroup", field, false, false, "String")
+}
+
 func (ec *executionContext) _RevealPhonePayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Reveal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23913,6 +26839,180 @@ func (ec *executionContext) _RevealPhonePayload_phone(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_RevealPhonePayload_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RevealPhonePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_from(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesFunnel", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_to(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesFunnel", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_total(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnel_groups(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.FunnelGroup) graphql.Marshaler {
+			return ec.marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesFunnelGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnelGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnelGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnelGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnelGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelFigures(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SalesGrid_project(ctx context.Context, field graphql.CollectedField, obj *sales.Grid) (ret graphql.Marshaler) {
@@ -40650,6 +43750,55 @@ func UnmarshalReleaseHoldInput(ctx context.Context, raw any) (model.ReleaseHoldI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReportPeriod(ctx context.Context, obj any) (report.PeriodInput, error) {
+	var it report.PeriodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportPeriod unmarshals raw into the ReportPeriod input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportPeriod(ctx context.Context, raw any) (report.PeriodInput, error) {
+	var out report.PeriodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportPeriod", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, obj any) (sales.Reservation, error) {
 	var it sales.Reservation
 	if obj == nil {
@@ -40913,6 +44062,76 @@ func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInput(ctx context.Con
 func UnmarshalSetAPIKeyProjectsInput(ctx context.Context, raw any) (model.SetAPIKeyProjectsInput, error) {
 	var out model.SetAPIKeyProjectsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAPIKeyProjectsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetChannelSpendInput(ctx context.Context, obj any) (report.SpendInput, error) {
+	var it report.SpendInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projectId", "channel", "from", "to", "amount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetChannelSpendInput unmarshals raw into the SetChannelSpendInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetChannelSpendInput(ctx context.Context, raw any) (report.SpendInput, error) {
+	var out report.SpendInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetChannelSpendInput", raw, &out)
 	return out, err
 }
 
@@ -45253,6 +48472,132 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var agentBoardImplementors = []string{"AgentBoard"}
+
+func (ec *executionContext) _AgentBoard(ctx context.Context, sel ast.SelectionSet, obj *report.AgentBoard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentBoard")
+		case "from":
+			out.Values[i] = ec._AgentBoard_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AgentBoard_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agents":
+			out.Values[i] = ec._AgentBoard_agents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentBoardRowImplementors = []string{"AgentBoardRow"}
+
+func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.SelectionSet, obj *report.AgentRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentBoardRow")
+		case "agent":
+			out.Values[i] = ec._AgentBoardRow_agent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customersOwned":
+			out.Values[i] = ec._AgentBoardRow_customersOwned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "visits":
+			out.Values[i] = ec._AgentBoardRow_visits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "followUpsOnTime":
+			out.Values[i] = ec._AgentBoardRow_followUpsOnTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "followUpsOverdue":
+			out.Values[i] = ec._AgentBoardRow_followUpsOverdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reservations":
+			out.Values[i] = ec._AgentBoardRow_reservations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contracts":
+			out.Values[i] = ec._AgentBoardRow_contracts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contractValue":
+			out.Values[i] = ec._AgentBoardRow_contractValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conversion":
+			out.Values[i] = ec._AgentBoardRow_conversion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "poolClaims":
+			out.Values[i] = ec._AgentBoardRow_poolClaims(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "poolLosses":
+			out.Values[i] = ec._AgentBoardRow_poolLosses(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var amenityImplementors = []string{"Amenity"}
 
 func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, obj *schematype.Amenity) graphql.Marshaler {
@@ -45783,6 +49128,213 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._BuildingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelMixImplementors = []string{"ChannelMix"}
+
+func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMix) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelMix")
+		case "from":
+			out.Values[i] = ec._ChannelMix_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ChannelMix_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._ChannelMix_channels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChannelMix_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelMixRowImplementors = []string{"ChannelMixRow"}
+
+func (ec *executionContext) _ChannelMixRow(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelMixRow")
+		case "channel":
+			out.Values[i] = ec._ChannelMixRow_channel(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "customers":
+			out.Values[i] = ec._ChannelMixRow_customers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contracts":
+			out.Values[i] = ec._ChannelMixRow_contracts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contractValue":
+			out.Values[i] = ec._ChannelMixRow_contractValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conversion":
+			out.Values[i] = ec._ChannelMixRow_conversion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "spend":
+			out.Values[i] = ec._ChannelMixRow_spend(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "costPerContract":
+			out.Values[i] = ec._ChannelMixRow_costPerContract(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelSpendImplementors = []string{"ChannelSpend"}
+
+func (ec *executionContext) _ChannelSpend(ctx context.Context, sel ast.SelectionSet, obj *report.Spend) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelSpend")
+		case "id":
+			out.Values[i] = ec._ChannelSpend_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "projectId":
+			out.Values[i] = ec._ChannelSpend_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channel":
+			out.Values[i] = ec._ChannelSpend_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._ChannelSpend_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ChannelSpend_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._ChannelSpend_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ChannelSpend_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelSpendPayloadImplementors = []string{"ChannelSpendPayload"}
+
+func (ec *executionContext) _ChannelSpendPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelSpendPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelSpendPayload")
+		case "channelSpend":
+			out.Values[i] = ec._ChannelSpendPayload_channelSpend(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -47068,6 +50620,137 @@ func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var customerValueImplementors = []string{"CustomerValue"}
+
+func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerValue")
+		case "from":
+			out.Values[i] = ec._CustomerValue_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._CustomerValue_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._CustomerValue_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grades":
+			out.Values[i] = ec._CustomerValue_grades(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CustomerValue_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customers":
+			out.Values[i] = ec._CustomerValue_customers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasNextPage":
+			out.Values[i] = ec._CustomerValue_hasNextPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endCursor":
+			out.Values[i] = ec._CustomerValue_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var customerValueRowImplementors = []string{"CustomerValueRow"}
+
+func (ec *executionContext) _CustomerValueRow(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValueRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerValueRow")
+		case "customer":
+			out.Values[i] = ec._CustomerValueRow_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._CustomerValueRow_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recency":
+			out.Values[i] = ec._CustomerValueRow_recency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "frequency":
+			out.Values[i] = ec._CustomerValueRow_frequency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monetary":
+			out.Values[i] = ec._CustomerValueRow_monetary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contacts":
+			out.Values[i] = ec._CustomerValueRow_contacts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._CustomerValueRow_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var dealImplementors = []string{"Deal", "Node"}
 
 func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj *ent.Deal) graphql.Marshaler {
@@ -47566,6 +51249,152 @@ func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet
 			}
 		case "overdue":
 			out.Values[i] = ec._FollowUps_overdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelFiguresImplementors = []string{"FunnelFigures"}
+
+func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelFigures")
+		case "leads":
+			out.Values[i] = ec._FunnelFigures_leads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstVisits":
+			out.Values[i] = ec._FunnelFigures_firstVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revisits":
+			out.Values[i] = ec._FunnelFigures_revisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holds":
+			out.Values[i] = ec._FunnelFigures_holds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reservations":
+			out.Values[i] = ec._FunnelFigures_reservations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contracts":
+			out.Values[i] = ec._FunnelFigures_contracts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancellations":
+			out.Values[i] = ec._FunnelFigures_cancellations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstVisitRate":
+			out.Values[i] = ec._FunnelFigures_firstVisitRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revisitRate":
+			out.Values[i] = ec._FunnelFigures_revisitRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holdRate":
+			out.Values[i] = ec._FunnelFigures_holdRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reservationRate":
+			out.Values[i] = ec._FunnelFigures_reservationRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contractRate":
+			out.Values[i] = ec._FunnelFigures_contractRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancellationRate":
+			out.Values[i] = ec._FunnelFigures_cancellationRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysLeadToFirstVisit":
+			out.Values[i] = ec._FunnelFigures_medianDaysLeadToFirstVisit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysVisitToReservation":
+			out.Values[i] = ec._FunnelFigures_medianDaysVisitToReservation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysReservationToContract":
+			out.Values[i] = ec._FunnelFigures_medianDaysReservationToContract(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gradeCountImplementors = []string{"GradeCount"}
+
+func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSet, obj *report.GradeCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gradeCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GradeCount")
+		case "grade":
+			out.Values[i] = ec._GradeCount_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._GradeCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -48753,6 +52582,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setChannelSpend":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setChannelSpend(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerCustomer":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerCustomer(ctx, field)
@@ -49508,6 +53344,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_duplicateCandidates(ctx, field)
 				})
+		case "salesFunnel":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesFunnel(ctx, field)
+				})
+		case "channelMix":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_channelMix(ctx, field)
+				})
+		case "channelSpends":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_channelSpends(ctx, field)
+				})
+		case "agentBoard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agentBoard(ctx, field)
+				})
+		case "customerValue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_customerValue(ctx, field)
+				})
 		case "myFollowUps":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -49563,6 +53429,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var reportGroupImplementors = []string{"ReportGroup"}
+
+func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionSet, obj *report.Group) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportGroup")
+		case "key":
+			out.Values[i] = ec._ReportGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._ReportGroup_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var revealPhonePayloadImplementors = []string{"RevealPhonePayload"}
 
 func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.SelectionSet, obj *people.Reveal) graphql.Marshaler {
@@ -49581,6 +53485,92 @@ func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.Sel
 			}
 		case "phone":
 			out.Values[i] = ec._RevealPhonePayload_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesFunnelImplementors = []string{"SalesFunnel"}
+
+func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionSet, obj *report.Funnel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesFunnel")
+		case "from":
+			out.Values[i] = ec._SalesFunnel_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SalesFunnel_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SalesFunnel_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._SalesFunnel_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesFunnelGroupImplementors = []string{"SalesFunnelGroup"}
+
+func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesFunnelGroup")
+		case "group":
+			out.Values[i] = ec._SalesFunnelGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SalesFunnelGroup_figures(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -51406,6 +55396,38 @@ func (ec *executionContext) unmarshalNAddComplaintNoteInput2estatecrmᚋaftersal
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAgentBoard2ᚖestatecrmᚋreportᚐAgentBoard(ctx context.Context, sel ast.SelectionSet, v *report.AgentBoard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentBoard!")
+		return graphql.Null
+	}
+	return ec._AgentBoard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentBoardRow2ᚕᚖestatecrmᚋreportᚐAgentRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.AgentRow) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgentBoardRow2ᚖestatecrmᚋreportᚐAgentRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAgentBoardRow2ᚖestatecrmᚋreportᚐAgentRow(ctx context.Context, sel ast.SelectionSet, v *report.AgentRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentBoardRow!")
+		return graphql.Null
+	}
+	return ec._AgentBoardRow(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAmenity2estatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx context.Context, sel ast.SelectionSet, v schematype.Amenity) graphql.Marshaler {
 	return ec._Amenity(ctx, sel, &v)
 }
@@ -51563,6 +55585,70 @@ func (ec *executionContext) unmarshalNCancelDealInput2estatecrmᚋgraphᚋmodel�
 func (ec *executionContext) unmarshalNChangePasswordInput2estatecrmᚋaccountᚐPasswordChange(ctx context.Context, v any) (account.PasswordChange, error) {
 	res, err := ec.unmarshalInputChangePasswordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChannelMix2ᚖestatecrmᚋreportᚐChannelMix(ctx context.Context, sel ast.SelectionSet, v *report.ChannelMix) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelMix!")
+		return graphql.Null
+	}
+	return ec._ChannelMix(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx context.Context, sel ast.SelectionSet, v *report.ChannelMixRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelMixRow!")
+		return graphql.Null
+	}
+	return ec._ChannelMixRow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelSpend2ᚕᚖestatecrmᚋreportᚐSpendᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.Spend) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelSpend2ᚖestatecrmᚋreportᚐSpend(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelSpend2ᚖestatecrmᚋreportᚐSpend(ctx context.Context, sel ast.SelectionSet, v *report.Spend) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelSpend!")
+		return graphql.Null
+	}
+	return ec._ChannelSpend(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelSpendPayload2ᚖestatecrmᚋgraphᚋmodelᚐChannelSpendPayload(ctx context.Context, sel ast.SelectionSet, v *model.ChannelSpendPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelSpendPayload!")
+		return graphql.Null
+	}
+	return ec._ChannelSpendPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
@@ -52010,6 +56096,38 @@ func (ec *executionContext) marshalNCustomerStage2estatecrmᚋentᚋcustomerᚐS
 	return v
 }
 
+func (ec *executionContext) marshalNCustomerValue2ᚖestatecrmᚋreportᚐCustomerValue(ctx context.Context, sel ast.SelectionSet, v *report.CustomerValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerValue!")
+		return graphql.Null
+	}
+	return ec._CustomerValue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCustomerValueRow2ᚕᚖestatecrmᚋreportᚐCustomerValueRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.CustomerValueRow) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerValueRow2ᚖestatecrmᚋreportᚐCustomerValueRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCustomerValueRow2ᚖestatecrmᚋreportᚐCustomerValueRow(ctx context.Context, sel ast.SelectionSet, v *report.CustomerValueRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerValueRow!")
+		return graphql.Null
+	}
+	return ec._CustomerValueRow(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx context.Context, v any) (*ent.CustomerWhereInput, error) {
 	res, err := ec.unmarshalInputCustomerWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -52212,6 +56330,38 @@ func (ec *executionContext) marshalNFollowUps2ᚖestatecrmᚋsalesᚐFollowUps(c
 		return graphql.Null
 	}
 	return ec._FollowUps(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx context.Context, sel ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelFigures!")
+		return graphql.Null
+	}
+	return ec._FunnelFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.GradeCount) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGradeCount2ᚖestatecrmᚋreportᚐGradeCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGradeCount2ᚖestatecrmᚋreportᚐGradeCount(ctx context.Context, sel ast.SelectionSet, v *report.GradeCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GradeCount!")
+		return graphql.Null
+	}
+	return ec._GradeCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx context.Context, v any) (model.HoldUnitInput, error) {
@@ -52735,6 +56885,19 @@ func (ec *executionContext) unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx context.Context, sel ast.SelectionSet, v *report.Group) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportGroup!")
+		return graphql.Null
+	}
+	return ec._ReportGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx context.Context, v any) (report.PeriodInput, error) {
+	res, err := ec.unmarshalInputReportPeriod(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReservation(ctx context.Context, v any) (sales.Reservation, error) {
 	res, err := ec.unmarshalInputReserveUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -52761,6 +56924,38 @@ func (ec *executionContext) marshalNRevealPhonePayload2ᚖestatecrmᚋpeopleᚐR
 func (ec *executionContext) unmarshalNRevokeAPIKeyInput2estatecrmᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
 	res, err := ec.unmarshalInputRevokeAPIKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesFunnel2ᚖestatecrmᚋreportᚐFunnel(ctx context.Context, sel ast.SelectionSet, v *report.Funnel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesFunnel!")
+		return graphql.Null
+	}
+	return ec._SalesFunnel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.FunnelGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesFunnelGroup2ᚖestatecrmᚋreportᚐFunnelGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesFunnelGroup2ᚖestatecrmᚋreportᚐFunnelGroup(ctx context.Context, sel ast.SelectionSet, v *report.FunnelGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesFunnelGroup!")
+		return graphql.Null
+	}
+	return ec._SalesFunnelGroup(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSalesGrid2ᚖestatecrmᚋsalesᚐGrid(ctx context.Context, sel ast.SelectionSet, v *sales.Grid) graphql.Marshaler {
@@ -52821,6 +57016,11 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 
 func (ec *executionContext) unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
 	res, err := ec.unmarshalInputSetAPIKeyProjectsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetChannelSpendInput2estatecrmᚋreportᚐSpendInput(ctx context.Context, v any) (report.SpendInput, error) {
+	res, err := ec.unmarshalInputSetChannelSpendInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -55546,6 +59746,30 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐPro
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx context.Context, v any) (*report.GroupBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(report.GroupBy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v *report.GroupBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOReportPeriod2ᚖestatecrmᚋreportᚐPeriodInput(ctx context.Context, v any) (*report.PeriodInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputReportPeriod(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

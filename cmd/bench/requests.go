@@ -250,7 +250,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	}}
 	// The deal each client reserved last, for the manager to cancel.
 	deals := make([]string, len(f.floor))
-	return []*request{
+	return append([]*request{
 		{name: "listings (agent)", clients: o.clients,
 			steps:    one("listings", func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) }),
 			baseline: func(int) (json.RawMessage, error) { return baseAgent.Post(baseURL+"/listings", body(listing(f.staff))) }},
@@ -309,7 +309,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 			}}, {"cancelDeal (manager)", func(i int) (json.RawMessage, error) {
 				return f.manager.Raw(qCancel, map[string]any{"d": deals[i%len(deals)]})
 			}}}},
-	}
+	}, dashRequests(f, o)...) // the sales dashboards: dash_sales.go
 }
 
 // check sends request 0 of r to both servers and compares the answers,

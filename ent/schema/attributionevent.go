@@ -75,6 +75,8 @@ func (AttributionEvent) Edges() []ent.Edge {
 func (AttributionEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("customer_id", "at"),
+		// A project's claims of a period (agentBoard's pool figures).
+		index.Fields("project_id", "at"),
 		// A refused request retried with its Idempotency-Key is one refusal.
 		index.Fields("customer_id", "actor_id", "request_key").Unique(),
 	}

@@ -144,6 +144,8 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("project_id", "protected_until"),
 		index.Fields("project_id", "stage"),
 		index.Fields("referred_by_id"),
+		// A project's customers registered in a period (the dashboards' leads).
+		index.Fields("project_id", "created_at"),
 	}
 }
 

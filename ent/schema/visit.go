@@ -64,6 +64,8 @@ func (Visit) Indexes() []ent.Index {
 		index.Fields("customer_id", "occurred_at"),
 		index.Fields("agent_id", "occurred_at"),
 		index.Fields("project_id", "occurred_at"),
+		// A project's follow-ups due in a period (agentBoard, package report).
+		index.Fields("project_id", "next_follow_up_at"),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/listing"
 	"estatecrm/money"
+	"estatecrm/report"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,6 +27,10 @@ type ApproveDiscountInput struct {
 type CancelDealInput struct {
 	DealID pulid.ID `json:"dealId"`
 	Reason string   `json:"reason"`
+}
+
+type ChannelSpendPayload struct {
+	ChannelSpend *report.Spend `json:"channelSpend"`
 }
 
 type ClaimCustomerInput struct {
