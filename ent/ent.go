@@ -23,6 +23,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -113,6 +114,7 @@ func checkColumn(t, c string) error {
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,
+			survey.Table:           survey.ValidColumn,
 			unit.Table:             unit.ValidColumn,
 			user.Table:             user.ValidColumn,
 			visit.Table:            visit.ValidColumn,

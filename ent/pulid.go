@@ -22,6 +22,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -47,6 +48,7 @@ var prefixTable = map[string]string{
 	"PC": pricechange.Table,
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
+	"SV": survey.Table,
 	"UN": unit.Table,
 	"US": user.Table,
 	"VS": visit.Table,
@@ -72,6 +74,7 @@ var tablePrefix = map[string]string{
 	pricechange.Table:      "PC",
 	project.Table:          "PJ",
 	refreshtoken.Table:     "RT",
+	survey.Table:           "SV",
 	unit.Table:             "UN",
 	user.Table:             "US",
 	visit.Table:            "VS",
