@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -32,6 +33,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -60,6 +62,8 @@ type Client struct {
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
 	Building *BuildingClient
+	// ChannelSpend is the client for interacting with the ChannelSpend builders.
+	ChannelSpend *ChannelSpendClient
 	// Complaint is the client for interacting with the Complaint builders.
 	Complaint *ComplaintClient
 	// ComplaintEvent is the client for interacting with the ComplaintEvent builders.
@@ -90,6 +94,8 @@ type Client struct {
 	Survey *SurveyClient
 	// Unit is the client for interacting with the Unit builders.
 	Unit *UnitClient
+	// UnitHold is the client for interacting with the UnitHold builders.
+	UnitHold *UnitHoldClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// Visit is the client for interacting with the Visit builders.
@@ -114,6 +120,7 @@ func (c *Client) init() {
 	c.AttributionEvent = NewAttributionEventClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Building = NewBuildingClient(c.config)
+	c.ChannelSpend = NewChannelSpendClient(c.config)
 	c.Complaint = NewComplaintClient(c.config)
 	c.ComplaintEvent = NewComplaintEventClient(c.config)
 	c.ComplaintPhoto = NewComplaintPhotoClient(c.config)
@@ -129,6 +136,7 @@ func (c *Client) init() {
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Survey = NewSurveyClient(c.config)
 	c.Unit = NewUnitClient(c.config)
+	c.UnitHold = NewUnitHoldClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.Visit = NewVisitClient(c.config)
 	c.WebhookDelivery = NewWebhookDeliveryClient(c.config)
@@ -230,6 +238,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AttributionEvent: NewAttributionEventClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
 		Building:         NewBuildingClient(cfg),
+		ChannelSpend:     NewChannelSpendClient(cfg),
 		Complaint:        NewComplaintClient(cfg),
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
@@ -245,6 +254,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		RefreshToken:     NewRefreshTokenClient(cfg),
 		Survey:           NewSurveyClient(cfg),
 		Unit:             NewUnitClient(cfg),
+		UnitHold:         NewUnitHoldClient(cfg),
 		User:             NewUserClient(cfg),
 		Visit:            NewVisitClient(cfg),
 		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
@@ -273,6 +283,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AttributionEvent: NewAttributionEventClient(cfg),
 		AuditEvent:       NewAuditEventClient(cfg),
 		Building:         NewBuildingClient(cfg),
+		ChannelSpend:     NewChannelSpendClient(cfg),
 		Complaint:        NewComplaintClient(cfg),
 		ComplaintEvent:   NewComplaintEventClient(cfg),
 		ComplaintPhoto:   NewComplaintPhotoClient(cfg),
@@ -288,6 +299,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		RefreshToken:     NewRefreshTokenClient(cfg),
 		Survey:           NewSurveyClient(cfg),
 		Unit:             NewUnitClient(cfg),
+		UnitHold:         NewUnitHoldClient(cfg),
 		User:             NewUserClient(cfg),
 		Visit:            NewVisitClient(cfg),
 		WebhookDelivery:  NewWebhookDeliveryClient(cfg),
@@ -322,10 +334,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
-		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.PriceChange,
-		c.Project, c.RefreshToken, c.Survey, c.Unit, c.User, c.Visit,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.ChannelSpend, c.Complaint, c.ComplaintEvent, c.ComplaintPhoto,
+		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey,
+		c.ListingChange, c.Media, c.PriceChange, c.Project, c.RefreshToken, c.Survey,
+		c.Unit, c.UnitHold, c.User, c.Visit, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -336,10 +348,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
-		c.Complaint, c.ComplaintEvent, c.ComplaintPhoto, c.ConsentEvent, c.CostBucket,
-		c.Customer, c.Deal, c.IdempotencyKey, c.ListingChange, c.Media, c.PriceChange,
-		c.Project, c.RefreshToken, c.Survey, c.Unit, c.User, c.Visit,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.ChannelSpend, c.Complaint, c.ComplaintEvent, c.ComplaintPhoto,
+		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey,
+		c.ListingChange, c.Media, c.PriceChange, c.Project, c.RefreshToken, c.Survey,
+		c.Unit, c.UnitHold, c.User, c.Visit, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -358,6 +370,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditEvent.mutate(ctx, m)
 	case *BuildingMutation:
 		return c.Building.mutate(ctx, m)
+	case *ChannelSpendMutation:
+		return c.ChannelSpend.mutate(ctx, m)
 	case *ComplaintMutation:
 		return c.Complaint.mutate(ctx, m)
 	case *ComplaintEventMutation:
@@ -388,6 +402,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Survey.mutate(ctx, m)
 	case *UnitMutation:
 		return c.Unit.mutate(ctx, m)
+	case *UnitHoldMutation:
+		return c.UnitHold.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	case *VisitMutation:
@@ -1197,6 +1213,140 @@ func (c *BuildingClient) mutate(ctx context.Context, m *BuildingMutation) (Value
 		return (&BuildingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Building mutation op: %q", m.Op())
+	}
+}
+
+// ChannelSpendClient is a client for the ChannelSpend schema.
+type ChannelSpendClient struct {
+	config
+}
+
+// NewChannelSpendClient returns a client for the ChannelSpend from the given config.
+func NewChannelSpendClient(c config) *ChannelSpendClient {
+	return &ChannelSpendClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `channelspend.Hooks(f(g(h())))`.
+func (c *ChannelSpendClient) Use(hooks ...Hook) {
+	c.hooks.ChannelSpend = append(c.hooks.ChannelSpend, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `channelspend.Intercept(f(g(h())))`.
+func (c *ChannelSpendClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ChannelSpend = append(c.inters.ChannelSpend, interceptors...)
+}
+
+// Create returns a builder for creating a ChannelSpend entity.
+func (c *ChannelSpendClient) Create() *ChannelSpendCreate {
+	mutation := newChannelSpendMutation(c.config, OpCreate)
+	return &ChannelSpendCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ChannelSpend entities.
+func (c *ChannelSpendClient) CreateBulk(builders ...*ChannelSpendCreate) *ChannelSpendCreateBulk {
+	return &ChannelSpendCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ChannelSpendClient) MapCreateBulk(slice any, setFunc func(*ChannelSpendCreate, int)) *ChannelSpendCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ChannelSpendCreateBulk{err: fmt.Errorf("calling to ChannelSpendClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ChannelSpendCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ChannelSpendCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ChannelSpend.
+func (c *ChannelSpendClient) Update() *ChannelSpendUpdate {
+	mutation := newChannelSpendMutation(c.config, OpUpdate)
+	return &ChannelSpendUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ChannelSpendClient) UpdateOne(_m *ChannelSpend) *ChannelSpendUpdateOne {
+	mutation := newChannelSpendMutation(c.config, OpUpdateOne, withChannelSpend(_m))
+	return &ChannelSpendUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ChannelSpendClient) UpdateOneID(id pulid.ID) *ChannelSpendUpdateOne {
+	mutation := newChannelSpendMutation(c.config, OpUpdateOne, withChannelSpendID(id))
+	return &ChannelSpendUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ChannelSpend.
+func (c *ChannelSpendClient) Delete() *ChannelSpendDelete {
+	mutation := newChannelSpendMutation(c.config, OpDelete)
+	return &ChannelSpendDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ChannelSpendClient) DeleteOne(_m *ChannelSpend) *ChannelSpendDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ChannelSpendClient) DeleteOneID(id pulid.ID) *ChannelSpendDeleteOne {
+	builder := c.Delete().Where(channelspend.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ChannelSpendDeleteOne{builder}
+}
+
+// Query returns a query builder for ChannelSpend.
+func (c *ChannelSpendClient) Query() *ChannelSpendQuery {
+	return &ChannelSpendQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeChannelSpend},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ChannelSpend entity by its id.
+func (c *ChannelSpendClient) Get(ctx context.Context, id pulid.ID) (*ChannelSpend, error) {
+	return c.Query().Where(channelspend.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ChannelSpendClient) GetX(ctx context.Context, id pulid.ID) *ChannelSpend {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ChannelSpendClient) Hooks() []Hook {
+	hooks := c.hooks.ChannelSpend
+	return append(hooks[:len(hooks):len(hooks)], channelspend.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ChannelSpendClient) Interceptors() []Interceptor {
+	return c.inters.ChannelSpend
+}
+
+func (c *ChannelSpendClient) mutate(ctx context.Context, m *ChannelSpendMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ChannelSpendCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ChannelSpendUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ChannelSpendUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ChannelSpendDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ChannelSpend mutation op: %q", m.Op())
 	}
 }
 
@@ -4079,6 +4229,140 @@ func (c *UnitClient) mutate(ctx context.Context, m *UnitMutation) (Value, error)
 	}
 }
 
+// UnitHoldClient is a client for the UnitHold schema.
+type UnitHoldClient struct {
+	config
+}
+
+// NewUnitHoldClient returns a client for the UnitHold from the given config.
+func NewUnitHoldClient(c config) *UnitHoldClient {
+	return &UnitHoldClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `unithold.Hooks(f(g(h())))`.
+func (c *UnitHoldClient) Use(hooks ...Hook) {
+	c.hooks.UnitHold = append(c.hooks.UnitHold, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `unithold.Intercept(f(g(h())))`.
+func (c *UnitHoldClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UnitHold = append(c.inters.UnitHold, interceptors...)
+}
+
+// Create returns a builder for creating a UnitHold entity.
+func (c *UnitHoldClient) Create() *UnitHoldCreate {
+	mutation := newUnitHoldMutation(c.config, OpCreate)
+	return &UnitHoldCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UnitHold entities.
+func (c *UnitHoldClient) CreateBulk(builders ...*UnitHoldCreate) *UnitHoldCreateBulk {
+	return &UnitHoldCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UnitHoldClient) MapCreateBulk(slice any, setFunc func(*UnitHoldCreate, int)) *UnitHoldCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UnitHoldCreateBulk{err: fmt.Errorf("calling to UnitHoldClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UnitHoldCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UnitHoldCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UnitHold.
+func (c *UnitHoldClient) Update() *UnitHoldUpdate {
+	mutation := newUnitHoldMutation(c.config, OpUpdate)
+	return &UnitHoldUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UnitHoldClient) UpdateOne(_m *UnitHold) *UnitHoldUpdateOne {
+	mutation := newUnitHoldMutation(c.config, OpUpdateOne, withUnitHold(_m))
+	return &UnitHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UnitHoldClient) UpdateOneID(id pulid.ID) *UnitHoldUpdateOne {
+	mutation := newUnitHoldMutation(c.config, OpUpdateOne, withUnitHoldID(id))
+	return &UnitHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UnitHold.
+func (c *UnitHoldClient) Delete() *UnitHoldDelete {
+	mutation := newUnitHoldMutation(c.config, OpDelete)
+	return &UnitHoldDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UnitHoldClient) DeleteOne(_m *UnitHold) *UnitHoldDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UnitHoldClient) DeleteOneID(id pulid.ID) *UnitHoldDeleteOne {
+	builder := c.Delete().Where(unithold.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UnitHoldDeleteOne{builder}
+}
+
+// Query returns a query builder for UnitHold.
+func (c *UnitHoldClient) Query() *UnitHoldQuery {
+	return &UnitHoldQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUnitHold},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UnitHold entity by its id.
+func (c *UnitHoldClient) Get(ctx context.Context, id pulid.ID) (*UnitHold, error) {
+	return c.Query().Where(unithold.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UnitHoldClient) GetX(ctx context.Context, id pulid.ID) *UnitHold {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UnitHoldClient) Hooks() []Hook {
+	hooks := c.hooks.UnitHold
+	return append(hooks[:len(hooks):len(hooks)], unithold.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *UnitHoldClient) Interceptors() []Interceptor {
+	return c.inters.UnitHold
+}
+
+func (c *UnitHoldClient) mutate(ctx context.Context, m *UnitHoldMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UnitHoldCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UnitHoldUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UnitHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UnitHoldDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UnitHold mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -4906,16 +5190,18 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
-		IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken,
-		Survey, Unit, User, Visit, WebhookDelivery, WebhookEndpoint []ent.Hook
+		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, ChannelSpend,
+		Complaint, ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer,
+		Deal, IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken,
+		Survey, Unit, UnitHold, User, Visit, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, Complaint,
-		ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer, Deal,
-		IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken,
-		Survey, Unit, User, Visit, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, ChannelSpend,
+		Complaint, ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer,
+		Deal, IdempotencyKey, ListingChange, Media, PriceChange, Project, RefreshToken,
+		Survey, Unit, UnitHold, User, Visit, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

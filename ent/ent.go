@@ -10,6 +10,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -25,6 +26,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -101,6 +103,7 @@ func checkColumn(t, c string) error {
 			attributionevent.Table: attributionevent.ValidColumn,
 			auditevent.Table:       auditevent.ValidColumn,
 			building.Table:         building.ValidColumn,
+			channelspend.Table:     channelspend.ValidColumn,
 			complaint.Table:        complaint.ValidColumn,
 			complaintevent.Table:   complaintevent.ValidColumn,
 			complaintphoto.Table:   complaintphoto.ValidColumn,
@@ -116,6 +119,7 @@ func checkColumn(t, c string) error {
 			refreshtoken.Table:     refreshtoken.ValidColumn,
 			survey.Table:           survey.ValidColumn,
 			unit.Table:             unit.ValidColumn,
+			unithold.Table:         unithold.ValidColumn,
 			user.Table:             user.ValidColumn,
 			visit.Table:            visit.ValidColumn,
 			webhookdelivery.Table:  webhookdelivery.ValidColumn,

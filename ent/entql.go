@@ -8,6 +8,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -24,6 +25,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -37,7 +39,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 26)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -143,6 +145,27 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   channelspend.Table,
+			Columns: channelspend.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: channelspend.FieldID,
+			},
+		},
+		Type: "ChannelSpend",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			channelspend.FieldCreatedAt:   {Type: field.TypeTime, Column: channelspend.FieldCreatedAt},
+			channelspend.FieldUpdatedAt:   {Type: field.TypeTime, Column: channelspend.FieldUpdatedAt},
+			channelspend.FieldProjectID:   {Type: field.TypeString, Column: channelspend.FieldProjectID},
+			channelspend.FieldChannel:     {Type: field.TypeEnum, Column: channelspend.FieldChannel},
+			channelspend.FieldFromDay:     {Type: field.TypeInt, Column: channelspend.FieldFromDay},
+			channelspend.FieldToDay:       {Type: field.TypeInt, Column: channelspend.FieldToDay},
+			channelspend.FieldAmount:      {Type: field.TypeInt64, Column: channelspend.FieldAmount},
+			channelspend.FieldEnteredByID: {Type: field.TypeString, Column: channelspend.FieldEnteredByID},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaint.Table,
 			Columns: complaint.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -180,7 +203,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaint.FieldRatedAt:             {Type: field.TypeTime, Column: complaint.FieldRatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaintevent.Table,
 			Columns: complaintevent.Columns,
@@ -201,7 +224,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaintevent.FieldCreatedAt:   {Type: field.TypeTime, Column: complaintevent.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   complaintphoto.Table,
 			Columns: complaintphoto.Columns,
@@ -224,7 +247,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			complaintphoto.FieldCreatedAt:       {Type: field.TypeTime, Column: complaintphoto.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   consentevent.Table,
 			Columns: consentevent.Columns,
@@ -244,7 +267,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			consentevent.FieldCreatedAt:    {Type: field.TypeTime, Column: consentevent.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   costbucket.Table,
 			Columns: costbucket.Columns,
@@ -260,7 +283,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			costbucket.FieldGranted:   {Type: field.TypeBool, Column: costbucket.FieldGranted},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   customer.Table,
 			Columns: customer.Columns,
@@ -306,7 +329,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			customer.FieldReferredByID:       {Type: field.TypeString, Column: customer.FieldReferredByID},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deal.Table,
 			Columns: deal.Columns,
@@ -334,7 +357,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deal.FieldCancelReason:  {Type: field.TypeString, Column: deal.FieldCancelReason},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencykey.Table,
 			Columns: idempotencykey.Columns,
@@ -354,7 +377,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencykey.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencykey.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   listingchange.Table,
 			Columns: listingchange.Columns,
@@ -372,7 +395,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			listingchange.FieldAt:        {Type: field.TypeTime, Column: listingchange.FieldAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   media.Table,
 			Columns: media.Columns,
@@ -399,7 +422,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			media.FieldHeight:      {Type: field.TypeInt, Column: media.FieldHeight},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   pricechange.Table,
 			Columns: pricechange.Columns,
@@ -419,7 +442,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			pricechange.FieldChangedAt:   {Type: field.TypeTime, Column: pricechange.FieldChangedAt},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -449,7 +472,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldAgentDiscountCapBp: {Type: field.TypeInt, Column: project.FieldAgentDiscountCapBp},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -469,7 +492,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   survey.Table,
 			Columns: survey.Columns,
@@ -495,7 +518,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			survey.FieldAnsweredAt:  {Type: field.TypeTime, Column: survey.FieldAnsweredAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
@@ -527,7 +550,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   unithold.Table,
+			Columns: unithold.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: unithold.FieldID,
+			},
+		},
+		Type: "UnitHold",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			unithold.FieldUnitID:     {Type: field.TypeString, Column: unithold.FieldUnitID},
+			unithold.FieldCustomerID: {Type: field.TypeString, Column: unithold.FieldCustomerID},
+			unithold.FieldAgentID:    {Type: field.TypeString, Column: unithold.FieldAgentID},
+			unithold.FieldProjectID:  {Type: field.TypeString, Column: unithold.FieldProjectID},
+			unithold.FieldHeldAt:     {Type: field.TypeTime, Column: unithold.FieldHeldAt},
+		},
+	}
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -550,7 +591,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -576,7 +617,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			visit.FieldNextFollowUpAction: {Type: field.TypeString, Column: visit.FieldNextFollowUpAction},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -602,7 +643,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldDeliveredAt:   {Type: field.TypeTime, Column: webhookdelivery.FieldDeliveredAt},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -2099,6 +2140,86 @@ func (f *BuildingFilter) WhereHasUnitsWith(preds ...predicate.Unit) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ChannelSpendQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ChannelSpendQuery builder.
+func (_q *ChannelSpendQuery) Filter() *ChannelSpendFilter {
+	return &ChannelSpendFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ChannelSpendMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ChannelSpendMutation builder.
+func (m *ChannelSpendMutation) Filter() *ChannelSpendFilter {
+	return &ChannelSpendFilter{config: m.config, predicateAdder: m}
+}
+
+// ChannelSpendFilter provides a generic filtering capability at runtime for ChannelSpendQuery.
+type ChannelSpendFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ChannelSpendFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ChannelSpendFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(channelspend.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ChannelSpendFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(channelspend.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ChannelSpendFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(channelspend.FieldUpdatedAt))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *ChannelSpendFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(channelspend.FieldProjectID))
+}
+
+// WhereChannel applies the entql string predicate on the channel field.
+func (f *ChannelSpendFilter) WhereChannel(p entql.StringP) {
+	f.Where(p.Field(channelspend.FieldChannel))
+}
+
+// WhereFromDay applies the entql int predicate on the from_day field.
+func (f *ChannelSpendFilter) WhereFromDay(p entql.IntP) {
+	f.Where(p.Field(channelspend.FieldFromDay))
+}
+
+// WhereToDay applies the entql int predicate on the to_day field.
+func (f *ChannelSpendFilter) WhereToDay(p entql.IntP) {
+	f.Where(p.Field(channelspend.FieldToDay))
+}
+
+// WhereAmount applies the entql int64 predicate on the amount field.
+func (f *ChannelSpendFilter) WhereAmount(p entql.Int64P) {
+	f.Where(p.Field(channelspend.FieldAmount))
+}
+
+// WhereEnteredByID applies the entql string predicate on the entered_by_id field.
+func (f *ChannelSpendFilter) WhereEnteredByID(p entql.StringP) {
+	f.Where(p.Field(channelspend.FieldEnteredByID))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ComplaintQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2127,7 +2248,7 @@ type ComplaintFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2395,7 +2516,7 @@ type ComplaintEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2503,7 +2624,7 @@ type ComplaintPhotoFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ComplaintPhotoFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2607,7 +2728,7 @@ type ConsentEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ConsentEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2710,7 +2831,7 @@ type CostBucketFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CostBucketFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2765,7 +2886,7 @@ type CustomerFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CustomerFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3124,7 +3245,7 @@ type DealFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DealFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3295,7 +3416,7 @@ type IdempotencyKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3370,7 +3491,7 @@ type ListingChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ListingChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3435,7 +3556,7 @@ type MediaFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MediaFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3573,7 +3694,7 @@ type PriceChangeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PriceChangeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3676,7 +3797,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3913,7 +4034,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4002,7 +4123,7 @@ type SurveyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SurveyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4191,7 +4312,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4410,6 +4531,71 @@ func (f *UnitFilter) WhereHasPriceHistoryWith(preds ...predicate.PriceChange) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *UnitHoldQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the UnitHoldQuery builder.
+func (_q *UnitHoldQuery) Filter() *UnitHoldFilter {
+	return &UnitHoldFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *UnitHoldMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the UnitHoldMutation builder.
+func (m *UnitHoldMutation) Filter() *UnitHoldFilter {
+	return &UnitHoldFilter{config: m.config, predicateAdder: m}
+}
+
+// UnitHoldFilter provides a generic filtering capability at runtime for UnitHoldQuery.
+type UnitHoldFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *UnitHoldFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *UnitHoldFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(unithold.FieldID))
+}
+
+// WhereUnitID applies the entql string predicate on the unit_id field.
+func (f *UnitHoldFilter) WhereUnitID(p entql.StringP) {
+	f.Where(p.Field(unithold.FieldUnitID))
+}
+
+// WhereCustomerID applies the entql string predicate on the customer_id field.
+func (f *UnitHoldFilter) WhereCustomerID(p entql.StringP) {
+	f.Where(p.Field(unithold.FieldCustomerID))
+}
+
+// WhereAgentID applies the entql string predicate on the agent_id field.
+func (f *UnitHoldFilter) WhereAgentID(p entql.StringP) {
+	f.Where(p.Field(unithold.FieldAgentID))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *UnitHoldFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(unithold.FieldProjectID))
+}
+
+// WhereHeldAt applies the entql time.Time predicate on the held_at field.
+func (f *UnitHoldFilter) WhereHeldAt(p entql.TimeP) {
+	f.Where(p.Field(unithold.FieldHeldAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4438,7 +4624,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4682,7 +4868,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4843,7 +5029,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4962,7 +5148,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

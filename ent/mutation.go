@@ -10,6 +10,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -28,6 +29,7 @@ import (
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -55,6 +57,7 @@ const (
 	TypeAttributionEvent = "AttributionEvent"
 	TypeAuditEvent       = "AuditEvent"
 	TypeBuilding         = "Building"
+	TypeChannelSpend     = "ChannelSpend"
 	TypeComplaint        = "Complaint"
 	TypeComplaintEvent   = "ComplaintEvent"
 	TypeComplaintPhoto   = "ComplaintPhoto"
@@ -70,6 +73,7 @@ const (
 	TypeRefreshToken     = "RefreshToken"
 	TypeSurvey           = "Survey"
 	TypeUnit             = "Unit"
+	TypeUnitHold         = "UnitHold"
 	TypeUser             = "User"
 	TypeVisit            = "Visit"
 	TypeWebhookDelivery  = "WebhookDelivery"
@@ -4356,6 +4360,840 @@ func (m *BuildingMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Building edge %s", name)
+}
+
+// ChannelSpendMutation represents an operation that mutates the ChannelSpend nodes in the graph.
+type ChannelSpendMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	created_at    *time.Time
+	updated_at    *time.Time
+	project_id    *pulid.ID
+	channel       *channelspend.Channel
+	from_day      *int
+	addfrom_day   *int
+	to_day        *int
+	addto_day     *int
+	amount        *money.Fen
+	addamount     *money.Fen
+	entered_by_id *pulid.ID
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ChannelSpend, error)
+	predicates    []predicate.ChannelSpend
+}
+
+var _ ent.Mutation = (*ChannelSpendMutation)(nil)
+
+// channelspendOption allows management of the mutation configuration using functional options.
+type channelspendOption func(*ChannelSpendMutation)
+
+// newChannelSpendMutation creates new mutation for the ChannelSpend entity.
+func newChannelSpendMutation(c config, op Op, opts ...channelspendOption) *ChannelSpendMutation {
+	m := &ChannelSpendMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeChannelSpend,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withChannelSpendID sets the ID field of the mutation.
+func withChannelSpendID(id pulid.ID) channelspendOption {
+	return func(m *ChannelSpendMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ChannelSpend
+		)
+		m.oldValue = func(ctx context.Context) (*ChannelSpend, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ChannelSpend.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withChannelSpend sets the old ChannelSpend of the mutation.
+func withChannelSpend(node *ChannelSpend) channelspendOption {
+	return func(m *ChannelSpendMutation) {
+		m.oldValue = func(context.Context) (*ChannelSpend, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ChannelSpendMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ChannelSpendMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ChannelSpend entities.
+func (m *ChannelSpendMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ChannelSpendMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ChannelSpendMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ChannelSpend.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ChannelSpendMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ChannelSpendMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ChannelSpendMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ChannelSpendMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ChannelSpendMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ChannelSpendMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *ChannelSpendMutation) SetProjectID(pu pulid.ID) {
+	m.project_id = &pu
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *ChannelSpendMutation) ProjectID() (r pulid.ID, exists bool) {
+	v := m.project_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *ChannelSpendMutation) ResetProjectID() {
+	m.project_id = nil
+}
+
+// SetChannel sets the "channel" field.
+func (m *ChannelSpendMutation) SetChannel(c channelspend.Channel) {
+	m.channel = &c
+}
+
+// Channel returns the value of the "channel" field in the mutation.
+func (m *ChannelSpendMutation) Channel() (r channelspend.Channel, exists bool) {
+	v := m.channel
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChannel returns the old "channel" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldChannel(ctx context.Context) (v channelspend.Channel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChannel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChannel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChannel: %w", err)
+	}
+	return oldValue.Channel, nil
+}
+
+// ResetChannel resets all changes to the "channel" field.
+func (m *ChannelSpendMutation) ResetChannel() {
+	m.channel = nil
+}
+
+// SetFromDay sets the "from_day" field.
+func (m *ChannelSpendMutation) SetFromDay(i int) {
+	m.from_day = &i
+	m.addfrom_day = nil
+}
+
+// FromDay returns the value of the "from_day" field in the mutation.
+func (m *ChannelSpendMutation) FromDay() (r int, exists bool) {
+	v := m.from_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromDay returns the old "from_day" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldFromDay(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromDay: %w", err)
+	}
+	return oldValue.FromDay, nil
+}
+
+// AddFromDay adds i to the "from_day" field.
+func (m *ChannelSpendMutation) AddFromDay(i int) {
+	if m.addfrom_day != nil {
+		*m.addfrom_day += i
+	} else {
+		m.addfrom_day = &i
+	}
+}
+
+// AddedFromDay returns the value that was added to the "from_day" field in this mutation.
+func (m *ChannelSpendMutation) AddedFromDay() (r int, exists bool) {
+	v := m.addfrom_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFromDay resets all changes to the "from_day" field.
+func (m *ChannelSpendMutation) ResetFromDay() {
+	m.from_day = nil
+	m.addfrom_day = nil
+}
+
+// SetToDay sets the "to_day" field.
+func (m *ChannelSpendMutation) SetToDay(i int) {
+	m.to_day = &i
+	m.addto_day = nil
+}
+
+// ToDay returns the value of the "to_day" field in the mutation.
+func (m *ChannelSpendMutation) ToDay() (r int, exists bool) {
+	v := m.to_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToDay returns the old "to_day" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldToDay(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToDay: %w", err)
+	}
+	return oldValue.ToDay, nil
+}
+
+// AddToDay adds i to the "to_day" field.
+func (m *ChannelSpendMutation) AddToDay(i int) {
+	if m.addto_day != nil {
+		*m.addto_day += i
+	} else {
+		m.addto_day = &i
+	}
+}
+
+// AddedToDay returns the value that was added to the "to_day" field in this mutation.
+func (m *ChannelSpendMutation) AddedToDay() (r int, exists bool) {
+	v := m.addto_day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetToDay resets all changes to the "to_day" field.
+func (m *ChannelSpendMutation) ResetToDay() {
+	m.to_day = nil
+	m.addto_day = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *ChannelSpendMutation) SetAmount(value money.Fen) {
+	m.amount = &value
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *ChannelSpendMutation) Amount() (r money.Fen, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldAmount(ctx context.Context) (v money.Fen, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds value to the "amount" field.
+func (m *ChannelSpendMutation) AddAmount(value money.Fen) {
+	if m.addamount != nil {
+		*m.addamount += value
+	} else {
+		m.addamount = &value
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *ChannelSpendMutation) AddedAmount() (r money.Fen, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *ChannelSpendMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetEnteredByID sets the "entered_by_id" field.
+func (m *ChannelSpendMutation) SetEnteredByID(pu pulid.ID) {
+	m.entered_by_id = &pu
+}
+
+// EnteredByID returns the value of the "entered_by_id" field in the mutation.
+func (m *ChannelSpendMutation) EnteredByID() (r pulid.ID, exists bool) {
+	v := m.entered_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnteredByID returns the old "entered_by_id" field's value of the ChannelSpend entity.
+// If the ChannelSpend object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelSpendMutation) OldEnteredByID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnteredByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnteredByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnteredByID: %w", err)
+	}
+	return oldValue.EnteredByID, nil
+}
+
+// ClearEnteredByID clears the value of the "entered_by_id" field.
+func (m *ChannelSpendMutation) ClearEnteredByID() {
+	m.entered_by_id = nil
+	m.clearedFields[channelspend.FieldEnteredByID] = struct{}{}
+}
+
+// EnteredByIDCleared returns if the "entered_by_id" field was cleared in this mutation.
+func (m *ChannelSpendMutation) EnteredByIDCleared() bool {
+	_, ok := m.clearedFields[channelspend.FieldEnteredByID]
+	return ok
+}
+
+// ResetEnteredByID resets all changes to the "entered_by_id" field.
+func (m *ChannelSpendMutation) ResetEnteredByID() {
+	m.entered_by_id = nil
+	delete(m.clearedFields, channelspend.FieldEnteredByID)
+}
+
+// Where appends a list predicates to the ChannelSpendMutation builder.
+func (m *ChannelSpendMutation) Where(ps ...predicate.ChannelSpend) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ChannelSpendMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ChannelSpendMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ChannelSpend, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ChannelSpendMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ChannelSpendMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ChannelSpend).
+func (m *ChannelSpendMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ChannelSpendMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, channelspend.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, channelspend.FieldUpdatedAt)
+	}
+	if m.project_id != nil {
+		fields = append(fields, channelspend.FieldProjectID)
+	}
+	if m.channel != nil {
+		fields = append(fields, channelspend.FieldChannel)
+	}
+	if m.from_day != nil {
+		fields = append(fields, channelspend.FieldFromDay)
+	}
+	if m.to_day != nil {
+		fields = append(fields, channelspend.FieldToDay)
+	}
+	if m.amount != nil {
+		fields = append(fields, channelspend.FieldAmount)
+	}
+	if m.entered_by_id != nil {
+		fields = append(fields, channelspend.FieldEnteredByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ChannelSpendMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case channelspend.FieldCreatedAt:
+		return m.CreatedAt()
+	case channelspend.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case channelspend.FieldProjectID:
+		return m.ProjectID()
+	case channelspend.FieldChannel:
+		return m.Channel()
+	case channelspend.FieldFromDay:
+		return m.FromDay()
+	case channelspend.FieldToDay:
+		return m.ToDay()
+	case channelspend.FieldAmount:
+		return m.Amount()
+	case channelspend.FieldEnteredByID:
+		return m.EnteredByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ChannelSpendMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case channelspend.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case channelspend.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case channelspend.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case channelspend.FieldChannel:
+		return m.OldChannel(ctx)
+	case channelspend.FieldFromDay:
+		return m.OldFromDay(ctx)
+	case channelspend.FieldToDay:
+		return m.OldToDay(ctx)
+	case channelspend.FieldAmount:
+		return m.OldAmount(ctx)
+	case channelspend.FieldEnteredByID:
+		return m.OldEnteredByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown ChannelSpend field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ChannelSpendMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case channelspend.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case channelspend.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case channelspend.FieldProjectID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case channelspend.FieldChannel:
+		v, ok := value.(channelspend.Channel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChannel(v)
+		return nil
+	case channelspend.FieldFromDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromDay(v)
+		return nil
+	case channelspend.FieldToDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToDay(v)
+		return nil
+	case channelspend.FieldAmount:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case channelspend.FieldEnteredByID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnteredByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ChannelSpend field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ChannelSpendMutation) AddedFields() []string {
+	var fields []string
+	if m.addfrom_day != nil {
+		fields = append(fields, channelspend.FieldFromDay)
+	}
+	if m.addto_day != nil {
+		fields = append(fields, channelspend.FieldToDay)
+	}
+	if m.addamount != nil {
+		fields = append(fields, channelspend.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ChannelSpendMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case channelspend.FieldFromDay:
+		return m.AddedFromDay()
+	case channelspend.FieldToDay:
+		return m.AddedToDay()
+	case channelspend.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ChannelSpendMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case channelspend.FieldFromDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFromDay(v)
+		return nil
+	case channelspend.FieldToDay:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddToDay(v)
+		return nil
+	case channelspend.FieldAmount:
+		v, ok := value.(money.Fen)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ChannelSpend numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ChannelSpendMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(channelspend.FieldEnteredByID) {
+		fields = append(fields, channelspend.FieldEnteredByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ChannelSpendMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ChannelSpendMutation) ClearField(name string) error {
+	switch name {
+	case channelspend.FieldEnteredByID:
+		m.ClearEnteredByID()
+		return nil
+	}
+	return fmt.Errorf("unknown ChannelSpend nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ChannelSpendMutation) ResetField(name string) error {
+	switch name {
+	case channelspend.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case channelspend.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case channelspend.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case channelspend.FieldChannel:
+		m.ResetChannel()
+		return nil
+	case channelspend.FieldFromDay:
+		m.ResetFromDay()
+		return nil
+	case channelspend.FieldToDay:
+		m.ResetToDay()
+		return nil
+	case channelspend.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case channelspend.FieldEnteredByID:
+		m.ResetEnteredByID()
+		return nil
+	}
+	return fmt.Errorf("unknown ChannelSpend field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ChannelSpendMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ChannelSpendMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ChannelSpendMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ChannelSpendMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ChannelSpendMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ChannelSpendMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ChannelSpendMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ChannelSpend unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ChannelSpendMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ChannelSpend edge %s", name)
 }
 
 // ComplaintMutation represents an operation that mutates the Complaint nodes in the graph.
@@ -24960,6 +25798,554 @@ func (m *UnitMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Unit edge %s", name)
+}
+
+// UnitHoldMutation represents an operation that mutates the UnitHold nodes in the graph.
+type UnitHoldMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *pulid.ID
+	unit_id       *pulid.ID
+	customer_id   *pulid.ID
+	agent_id      *pulid.ID
+	project_id    *pulid.ID
+	held_at       *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*UnitHold, error)
+	predicates    []predicate.UnitHold
+}
+
+var _ ent.Mutation = (*UnitHoldMutation)(nil)
+
+// unitholdOption allows management of the mutation configuration using functional options.
+type unitholdOption func(*UnitHoldMutation)
+
+// newUnitHoldMutation creates new mutation for the UnitHold entity.
+func newUnitHoldMutation(c config, op Op, opts ...unitholdOption) *UnitHoldMutation {
+	m := &UnitHoldMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUnitHold,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUnitHoldID sets the ID field of the mutation.
+func withUnitHoldID(id pulid.ID) unitholdOption {
+	return func(m *UnitHoldMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UnitHold
+		)
+		m.oldValue = func(ctx context.Context) (*UnitHold, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UnitHold.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUnitHold sets the old UnitHold of the mutation.
+func withUnitHold(node *UnitHold) unitholdOption {
+	return func(m *UnitHoldMutation) {
+		m.oldValue = func(context.Context) (*UnitHold, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UnitHoldMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UnitHoldMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of UnitHold entities.
+func (m *UnitHoldMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UnitHoldMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UnitHoldMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UnitHold.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUnitID sets the "unit_id" field.
+func (m *UnitHoldMutation) SetUnitID(pu pulid.ID) {
+	m.unit_id = &pu
+}
+
+// UnitID returns the value of the "unit_id" field in the mutation.
+func (m *UnitHoldMutation) UnitID() (r pulid.ID, exists bool) {
+	v := m.unit_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitID returns the old "unit_id" field's value of the UnitHold entity.
+// If the UnitHold object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitHoldMutation) OldUnitID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitID: %w", err)
+	}
+	return oldValue.UnitID, nil
+}
+
+// ResetUnitID resets all changes to the "unit_id" field.
+func (m *UnitHoldMutation) ResetUnitID() {
+	m.unit_id = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *UnitHoldMutation) SetCustomerID(pu pulid.ID) {
+	m.customer_id = &pu
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *UnitHoldMutation) CustomerID() (r pulid.ID, exists bool) {
+	v := m.customer_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the UnitHold entity.
+// If the UnitHold object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitHoldMutation) OldCustomerID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *UnitHoldMutation) ResetCustomerID() {
+	m.customer_id = nil
+}
+
+// SetAgentID sets the "agent_id" field.
+func (m *UnitHoldMutation) SetAgentID(pu pulid.ID) {
+	m.agent_id = &pu
+}
+
+// AgentID returns the value of the "agent_id" field in the mutation.
+func (m *UnitHoldMutation) AgentID() (r pulid.ID, exists bool) {
+	v := m.agent_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAgentID returns the old "agent_id" field's value of the UnitHold entity.
+// If the UnitHold object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitHoldMutation) OldAgentID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAgentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAgentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAgentID: %w", err)
+	}
+	return oldValue.AgentID, nil
+}
+
+// ResetAgentID resets all changes to the "agent_id" field.
+func (m *UnitHoldMutation) ResetAgentID() {
+	m.agent_id = nil
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *UnitHoldMutation) SetProjectID(pu pulid.ID) {
+	m.project_id = &pu
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *UnitHoldMutation) ProjectID() (r pulid.ID, exists bool) {
+	v := m.project_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the UnitHold entity.
+// If the UnitHold object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitHoldMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *UnitHoldMutation) ResetProjectID() {
+	m.project_id = nil
+}
+
+// SetHeldAt sets the "held_at" field.
+func (m *UnitHoldMutation) SetHeldAt(t time.Time) {
+	m.held_at = &t
+}
+
+// HeldAt returns the value of the "held_at" field in the mutation.
+func (m *UnitHoldMutation) HeldAt() (r time.Time, exists bool) {
+	v := m.held_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeldAt returns the old "held_at" field's value of the UnitHold entity.
+// If the UnitHold object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UnitHoldMutation) OldHeldAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeldAt: %w", err)
+	}
+	return oldValue.HeldAt, nil
+}
+
+// ResetHeldAt resets all changes to the "held_at" field.
+func (m *UnitHoldMutation) ResetHeldAt() {
+	m.held_at = nil
+}
+
+// Where appends a list predicates to the UnitHoldMutation builder.
+func (m *UnitHoldMutation) Where(ps ...predicate.UnitHold) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UnitHoldMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UnitHoldMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UnitHold, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UnitHoldMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UnitHoldMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UnitHold).
+func (m *UnitHoldMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UnitHoldMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.unit_id != nil {
+		fields = append(fields, unithold.FieldUnitID)
+	}
+	if m.customer_id != nil {
+		fields = append(fields, unithold.FieldCustomerID)
+	}
+	if m.agent_id != nil {
+		fields = append(fields, unithold.FieldAgentID)
+	}
+	if m.project_id != nil {
+		fields = append(fields, unithold.FieldProjectID)
+	}
+	if m.held_at != nil {
+		fields = append(fields, unithold.FieldHeldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UnitHoldMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case unithold.FieldUnitID:
+		return m.UnitID()
+	case unithold.FieldCustomerID:
+		return m.CustomerID()
+	case unithold.FieldAgentID:
+		return m.AgentID()
+	case unithold.FieldProjectID:
+		return m.ProjectID()
+	case unithold.FieldHeldAt:
+		return m.HeldAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UnitHoldMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case unithold.FieldUnitID:
+		return m.OldUnitID(ctx)
+	case unithold.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case unithold.FieldAgentID:
+		return m.OldAgentID(ctx)
+	case unithold.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case unithold.FieldHeldAt:
+		return m.OldHeldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown UnitHold field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnitHoldMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case unithold.FieldUnitID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitID(v)
+		return nil
+	case unithold.FieldCustomerID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case unithold.FieldAgentID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAgentID(v)
+		return nil
+	case unithold.FieldProjectID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case unithold.FieldHeldAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeldAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UnitHold field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UnitHoldMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UnitHoldMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UnitHoldMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown UnitHold numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UnitHoldMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UnitHoldMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UnitHoldMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UnitHold nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UnitHoldMutation) ResetField(name string) error {
+	switch name {
+	case unithold.FieldUnitID:
+		m.ResetUnitID()
+		return nil
+	case unithold.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case unithold.FieldAgentID:
+		m.ResetAgentID()
+		return nil
+	case unithold.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case unithold.FieldHeldAt:
+		m.ResetHeldAt()
+		return nil
+	}
+	return fmt.Errorf("unknown UnitHold field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UnitHoldMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UnitHoldMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UnitHoldMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UnitHoldMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UnitHoldMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UnitHoldMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UnitHoldMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UnitHold unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UnitHoldMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UnitHold edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

@@ -10,6 +10,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -24,6 +25,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -37,6 +39,7 @@ var prefixTable = map[string]string{
 	"AE": attributionevent.Table,
 	"AU": auditevent.Table,
 	"BD": building.Table,
+	"SP": channelspend.Table,
 	"CP": complaint.Table,
 	"CE": complaintevent.Table,
 	"PH": complaintphoto.Table,
@@ -50,6 +53,7 @@ var prefixTable = map[string]string{
 	"RT": refreshtoken.Table,
 	"SV": survey.Table,
 	"UN": unit.Table,
+	"UH": unithold.Table,
 	"US": user.Table,
 	"VS": visit.Table,
 	"WD": webhookdelivery.Table,
@@ -63,6 +67,7 @@ var tablePrefix = map[string]string{
 	attributionevent.Table: "AE",
 	auditevent.Table:       "AU",
 	building.Table:         "BD",
+	channelspend.Table:     "SP",
 	complaint.Table:        "CP",
 	complaintevent.Table:   "CE",
 	complaintphoto.Table:   "PH",
@@ -76,6 +81,7 @@ var tablePrefix = map[string]string{
 	refreshtoken.Table:     "RT",
 	survey.Table:           "SV",
 	unit.Table:             "UN",
+	unithold.Table:         "UH",
 	user.Table:             "US",
 	visit.Table:            "VS",
 	webhookdelivery.Table:  "WD",

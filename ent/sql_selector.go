@@ -78,6 +78,19 @@ func (_q *BuildingQuery) SQLSelector(ctx context.Context) (*sql.Selector, error)
 // is returned as its error), then its predicates, order, limit and
 // modifiers. Embedded in another statement it reads only rows the viewer
 // may read.
+func (_q *ChannelSpendQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	s := _q.sqlQuery(ctx)
+	return s, s.Err()
+}
+
+// SQLSelector returns the SELECT that All would run, without running it:
+// the query's traversal interceptors and privacy policy applied (a denial
+// is returned as its error), then its predicates, order, limit and
+// modifiers. Embedded in another statement it reads only rows the viewer
+// may read.
 func (_q *ComplaintQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
@@ -261,6 +274,19 @@ func (_q *SurveyQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 // modifiers. Embedded in another statement it reads only rows the viewer
 // may read.
 func (_q *UnitQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	s := _q.sqlQuery(ctx)
+	return s, s.Err()
+}
+
+// SQLSelector returns the SELECT that All would run, without running it:
+// the query's traversal interceptors and privacy policy applied (a denial
+// is returned as its error), then its predicates, order, limit and
+// modifiers. Embedded in another statement it reads only rows the viewer
+// may read.
+func (_q *UnitHoldQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ type Tx struct {
 	AuditEvent *AuditEventClient
 	// Building is the client for interacting with the Building builders.
 	Building *BuildingClient
+	// ChannelSpend is the client for interacting with the ChannelSpend builders.
+	ChannelSpend *ChannelSpendClient
 	// Complaint is the client for interacting with the Complaint builders.
 	Complaint *ComplaintClient
 	// ComplaintEvent is the client for interacting with the ComplaintEvent builders.
@@ -54,6 +56,8 @@ type Tx struct {
 	Survey *SurveyClient
 	// Unit is the client for interacting with the Unit builders.
 	Unit *UnitClient
+	// UnitHold is the client for interacting with the UnitHold builders.
+	UnitHold *UnitHoldClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// Visit is the client for interacting with the Visit builders.
@@ -198,6 +202,7 @@ func (tx *Tx) init() {
 	tx.AttributionEvent = NewAttributionEventClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Building = NewBuildingClient(tx.config)
+	tx.ChannelSpend = NewChannelSpendClient(tx.config)
 	tx.Complaint = NewComplaintClient(tx.config)
 	tx.ComplaintEvent = NewComplaintEventClient(tx.config)
 	tx.ComplaintPhoto = NewComplaintPhotoClient(tx.config)
@@ -213,6 +218,7 @@ func (tx *Tx) init() {
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Survey = NewSurveyClient(tx.config)
 	tx.Unit = NewUnitClient(tx.config)
+	tx.UnitHold = NewUnitHoldClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.Visit = NewVisitClient(tx.config)
 	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)

@@ -33,6 +33,7 @@ import (
 	"estatecrm/live"
 	media1 "estatecrm/media"
 	"estatecrm/money"
+	"estatecrm/report"
 	"estatecrm/sales"
 	"estatecrm/webhook"
 	"fmt"
@@ -459,6 +460,25 @@ type ComplexityRoot struct {
 		Overdue func(childComplexity int) int
 	}
 
+	FunnelFigures struct {
+		CancellationRate                func(childComplexity int) int
+		Cancellations                   func(childComplexity int) int
+		ContractRate                    func(childComplexity int) int
+		Contracts                       func(childComplexity int) int
+		FirstVisitRate                  func(childComplexity int) int
+		FirstVisits                     func(childComplexity int) int
+		HoldRate                        func(childComplexity int) int
+		Holds                           func(childComplexity int) int
+		Leads                           func(childComplexity int) int
+		MedianDaysLeadToFirstVisit      func(childComplexity int) int
+		MedianDaysReservationToContract func(childComplexity int) int
+		MedianDaysVisitToReservation    func(childComplexity int) int
+		ReservationRate                 func(childComplexity int) int
+		Reservations                    func(childComplexity int) int
+		RevisitRate                     func(childComplexity int) int
+		Revisits                        func(childComplexity int) int
+	}
+
 	ImportUnitsPayload struct {
 		DryRun   func(childComplexity int) int
 		Errors   func(childComplexity int) int
@@ -718,6 +738,7 @@ type ComplexityRoot struct {
 		Node              func(childComplexity int, id pulid.ID) int
 		Nodes             func(childComplexity int, ids []pulid.ID) int
 		Projects          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
+		SalesFunnel       func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		SalesGrid         func(childComplexity int, projectID pulid.ID) int
 		Surveys           func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) int
 		Units             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
@@ -725,6 +746,23 @@ type ComplexityRoot struct {
 		Visits            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
 		WebhookDeliveries func(childComplexity int, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) int
 		WebhookEndpoints  func(childComplexity int) int
+	}
+
+	ReportGroup struct {
+		Key   func(childComplexity int) int
+		Label func(childComplexity int) int
+	}
+
+	SalesFunnel struct {
+		From   func(childComplexity int) int
+		Groups func(childComplexity int) int
+		To     func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	SalesFunnelGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
 	}
 
 	SalesGrid struct {
@@ -1086,6 +1124,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*ent.User, error)
 	Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error)
 	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
+	SalesFunnel(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Funnel, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 	Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error)
@@ -2736,6 +2775,103 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FollowUps.Overdue(childComplexity), true
 
+	case "FunnelFigures.cancellationRate":
+		if e.ComplexityRoot.FunnelFigures.CancellationRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.CancellationRate(childComplexity), true
+	case "FunnelFigures.cancellations":
+		if e.ComplexityRoot.FunnelFigures.Cancellations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Cancellations(childComplexity), true
+	case "FunnelFigures.contractRate":
+		if e.ComplexityRoot.FunnelFigures.ContractRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.ContractRate(childComplexity), true
+	case "FunnelFigures.contracts":
+		if e.ComplexityRoot.FunnelFigures.Contracts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Contracts(childComplexity), true
+	case "FunnelFigures.firstVisitRate":
+		if e.ComplexityRoot.FunnelFigures.FirstVisitRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.FirstVisitRate(childComplexity), true
+	case "FunnelFigures.firstVisits":
+		if e.ComplexityRoot.FunnelFigures.FirstVisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.FirstVisits(childComplexity), true
+	case "FunnelFigures.holdRate":
+		if e.ComplexityRoot.FunnelFigures.HoldRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.HoldRate(childComplexity), true
+	case "FunnelFigures.holds":
+		if e.ComplexityRoot.FunnelFigures.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Holds(childComplexity), true
+	case "FunnelFigures.leads":
+		if e.ComplexityRoot.FunnelFigures.Leads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Leads(childComplexity), true
+	case "FunnelFigures.medianDaysLeadToFirstVisit":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysLeadToFirstVisit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysLeadToFirstVisit(childComplexity), true
+	case "FunnelFigures.medianDaysReservationToContract":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysReservationToContract == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysReservationToContract(childComplexity), true
+	case "FunnelFigures.medianDaysVisitToReservation":
+		if e.ComplexityRoot.FunnelFigures.MedianDaysVisitToReservation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.MedianDaysVisitToReservation(childComplexity), true
+	case "FunnelFigures.reservationRate":
+		if e.ComplexityRoot.FunnelFigures.ReservationRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.ReservationRate(childComplexity), true
+	case "FunnelFigures.reservations":
+		if e.ComplexityRoot.FunnelFigures.Reservations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Reservations(childComplexity), true
+	case "FunnelFigures.revisitRate":
+		if e.ComplexityRoot.FunnelFigures.RevisitRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.RevisitRate(childComplexity), true
+	case "FunnelFigures.revisits":
+		if e.ComplexityRoot.FunnelFigures.Revisits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelFigures.Revisits(childComplexity), true
+
 	case "ImportUnitsPayload.dryRun":
 		if e.ComplexityRoot.ImportUnitsPayload.DryRun == nil {
 			break
@@ -4284,6 +4420,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Projects(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ProjectOrder), args["where"].(*ent.ProjectWhereInput)), true
+	case "Query.salesFunnel":
+		if e.ComplexityRoot.Query.SalesFunnel == nil {
+			break
+		}
+
+		args, err := ec.field_Query_salesFunnel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SalesFunnel(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
 	case "Query.salesGrid":
 		if e.ComplexityRoot.Query.SalesGrid == nil {
 			break
@@ -4356,6 +4503,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity), true
+
+	case "ReportGroup.key":
+		if e.ComplexityRoot.ReportGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportGroup.Key(childComplexity), true
+	case "ReportGroup.label":
+		if e.ComplexityRoot.ReportGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportGroup.Label(childComplexity), true
+
+	case "SalesFunnel.from":
+		if e.ComplexityRoot.SalesFunnel.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.From(childComplexity), true
+	case "SalesFunnel.groups":
+		if e.ComplexityRoot.SalesFunnel.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.Groups(childComplexity), true
+	case "SalesFunnel.to":
+		if e.ComplexityRoot.SalesFunnel.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.To(childComplexity), true
+	case "SalesFunnel.total":
+		if e.ComplexityRoot.SalesFunnel.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnel.Total(childComplexity), true
+
+	case "SalesFunnelGroup.figures":
+		if e.ComplexityRoot.SalesFunnelGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnelGroup.Figures(childComplexity), true
+	case "SalesFunnelGroup.group":
+		if e.ComplexityRoot.SalesFunnelGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesFunnelGroup.Group(childComplexity), true
 
 	case "SalesGrid.buildings":
 		if e.ComplexityRoot.SalesGrid.Buildings == nil {
@@ -5431,6 +5629,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegisterCustomerInput", ec.unmarshalInputRegisterCustomerInput),
 			graphql.NewInputUnmarshaler("RejectDiscountInput", ec.unmarshalInputRejectDiscountInput),
 			graphql.NewInputUnmarshaler("ReleaseHoldInput", ec.unmarshalInputReleaseHoldInput),
+			graphql.NewInputUnmarshaler("ReportPeriod", ec.unmarshalInputReportPeriod),
 			graphql.NewInputUnmarshaler("ReserveUnitInput", ec.unmarshalInputReserveUnitInput),
 			graphql.NewInputUnmarshaler("ResetUserPasswordInput", ec.unmarshalInputResetUserPasswordInput),
 			graphql.NewInputUnmarshaler("RevokeAPIKeyInput", ec.unmarshalInputRevokeAPIKeyInput),
@@ -5549,7 +5748,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "sales.graphql" "schema.graphql" "survey.graphql" "webhooks.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "survey.graphql" "webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5572,6 +5771,7 @@ var sources = []*ast.Source{
 	{Name: "media.graphql", Input: sourceData("media.graphql"), BuiltIn: false},
 	{Name: "pricing.graphql", Input: sourceData("pricing.graphql"), BuiltIn: false},
 	{Name: "profile.graphql", Input: sourceData("profile.graphql"), BuiltIn: false},
+	{Name: "report.graphql", Input: sourceData("report.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 	{Name: "survey.graphql", Input: sourceData("survey.graphql"), BuiltIn: false},
@@ -6325,6 +6525,44 @@ func (ec *executionContext) childFields_FollowUps(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type FollowUps", field.Name)
 }
 
+func (ec *executionContext) childFields_FunnelFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leads":
+		return ec.fieldContext_FunnelFigures_leads(ctx, field)
+	case "firstVisits":
+		return ec.fieldContext_FunnelFigures_firstVisits(ctx, field)
+	case "revisits":
+		return ec.fieldContext_FunnelFigures_revisits(ctx, field)
+	case "holds":
+		return ec.fieldContext_FunnelFigures_holds(ctx, field)
+	case "reservations":
+		return ec.fieldContext_FunnelFigures_reservations(ctx, field)
+	case "contracts":
+		return ec.fieldContext_FunnelFigures_contracts(ctx, field)
+	case "cancellations":
+		return ec.fieldContext_FunnelFigures_cancellations(ctx, field)
+	case "firstVisitRate":
+		return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
+	case "revisitRate":
+		return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
+	case "holdRate":
+		return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
+	case "reservationRate":
+		return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
+	case "contractRate":
+		return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
+	case "cancellationRate":
+		return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
+	case "medianDaysLeadToFirstVisit":
+		return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
+	case "medianDaysVisitToReservation":
+		return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
+	case "medianDaysReservationToContract":
+		return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "dryRun":
@@ -6693,6 +6931,40 @@ func (ec *executionContext) childFields_PublishUnitsPayload(ctx context.Context,
 		return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PublishUnitsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ReportGroup_key(ctx, field)
+	case "label":
+		return ec.fieldContext_ReportGroup_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesFunnel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_SalesFunnel_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SalesFunnel_to(ctx, field)
+	case "total":
+		return ec.fieldContext_SalesFunnel_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_SalesFunnel_groups(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesFunnel", field.Name)
+}
+
+func (ec *executionContext) childFields_SalesFunnelGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SalesFunnelGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_SalesGrid(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9266,6 +9538,36 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -16406,6 +16708,374 @@ func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _FunnelFigures_leads(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_leads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_firstVisits(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_firstVisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstVisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_firstVisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_revisits(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_revisits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revisits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_revisits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_holds(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_holds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_holds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_reservations(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_reservations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reservations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_reservations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_contracts(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_contracts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contracts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_contracts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_cancellations(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_cancellations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancellations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_cancellations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelFigures_firstVisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstVisitRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_firstVisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_revisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevisitRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_revisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_holdRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_holdRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_reservationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReservationRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_reservationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_contractRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContractRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_contractRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_cancellationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancellationRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_cancellationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysLeadToFirstVisit(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysLeadToFirstVisit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysVisitToReservation(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysVisitToReservation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysVisitToReservation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FunnelFigures_medianDaysReservationToContract(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysReservationToContract, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelFigures_medianDaysReservationToContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
+}
+
 func (ec *executionContext) _ImportUnitsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22704,6 +23374,50 @@ func (ec *executionContext) fieldContext_Query_listingChanges(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_salesFunnel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_salesFunnel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SalesFunnel(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Funnel) graphql.Marshaler {
+			return ec.marshalNSalesFunnel2ᚖestatecrmᚋreportᚐFunnel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_salesFunnel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesFunnel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_salesFunnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_myFollowUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22983,6 +23697,226 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportGroup_key(ctx context.Context, field graphql.CollectedField, obj *report.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportGroup_label(ctx context.Context, field graphql.CollectedField, obj *report.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportGroup_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_from(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesFunnel", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_to(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesFunnel", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesFunnel_total(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnel_groups(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnel_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.FunnelGroup) graphql.Marshaler {
+			return ec.marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnel_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnel",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SalesFunnelGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnelGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnelGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SalesFunnelGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SalesFunnelGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SalesFunnelGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelFigures(ctx, field)
 		},
 	}
 	return fc, nil
@@ -40330,6 +41264,55 @@ func UnmarshalReleaseHoldInput(ctx context.Context, raw any) (model.ReleaseHoldI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReportPeriod(ctx context.Context, obj any) (report.PeriodInput, error) {
+	var it report.PeriodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportPeriod unmarshals raw into the ReportPeriod input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportPeriod(ctx context.Context, raw any) (report.PeriodInput, error) {
+	var out report.PeriodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportPeriod", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, obj any) (sales.Reservation, error) {
 	var it sales.Reservation
 	if obj == nil {
@@ -47146,6 +48129,114 @@ func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var funnelFiguresImplementors = []string{"FunnelFigures"}
+
+func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelFigures")
+		case "leads":
+			out.Values[i] = ec._FunnelFigures_leads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstVisits":
+			out.Values[i] = ec._FunnelFigures_firstVisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revisits":
+			out.Values[i] = ec._FunnelFigures_revisits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holds":
+			out.Values[i] = ec._FunnelFigures_holds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reservations":
+			out.Values[i] = ec._FunnelFigures_reservations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contracts":
+			out.Values[i] = ec._FunnelFigures_contracts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancellations":
+			out.Values[i] = ec._FunnelFigures_cancellations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstVisitRate":
+			out.Values[i] = ec._FunnelFigures_firstVisitRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revisitRate":
+			out.Values[i] = ec._FunnelFigures_revisitRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holdRate":
+			out.Values[i] = ec._FunnelFigures_holdRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reservationRate":
+			out.Values[i] = ec._FunnelFigures_reservationRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contractRate":
+			out.Values[i] = ec._FunnelFigures_contractRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancellationRate":
+			out.Values[i] = ec._FunnelFigures_cancellationRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysLeadToFirstVisit":
+			out.Values[i] = ec._FunnelFigures_medianDaysLeadToFirstVisit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysVisitToReservation":
+			out.Values[i] = ec._FunnelFigures_medianDaysVisitToReservation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysReservationToContract":
+			out.Values[i] = ec._FunnelFigures_medianDaysReservationToContract(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var importUnitsPayloadImplementors = []string{"ImportUnitsPayload"}
 
 func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *catalogue.ImportReport) graphql.Marshaler {
@@ -48900,6 +49991,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_listingChanges(ctx, field)
 				})
+		case "salesFunnel":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_salesFunnel(ctx, field)
+				})
 		case "myFollowUps":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -48943,6 +50040,130 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportGroupImplementors = []string{"ReportGroup"}
+
+func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionSet, obj *report.Group) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportGroup")
+		case "key":
+			out.Values[i] = ec._ReportGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._ReportGroup_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesFunnelImplementors = []string{"SalesFunnel"}
+
+func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionSet, obj *report.Funnel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesFunnel")
+		case "from":
+			out.Values[i] = ec._SalesFunnel_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SalesFunnel_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SalesFunnel_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._SalesFunnel_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesFunnelGroupImplementors = []string{"SalesFunnelGroup"}
+
+func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SalesFunnelGroup")
+		case "group":
+			out.Values[i] = ec._SalesFunnelGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SalesFunnelGroup_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -51756,6 +52977,14 @@ func (ec *executionContext) marshalNFollowUps2ᚖestatecrmᚋsalesᚐFollowUps(c
 	return ec._FollowUps(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx context.Context, sel ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelFigures!")
+		return graphql.Null
+	}
+	return ec._FunnelFigures(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx context.Context, v any) (model.HoldUnitInput, error) {
 	res, err := ec.unmarshalInputHoldUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -52245,6 +53474,19 @@ func (ec *executionContext) unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx context.Context, sel ast.SelectionSet, v *report.Group) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportGroup!")
+		return graphql.Null
+	}
+	return ec._ReportGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx context.Context, v any) (report.PeriodInput, error) {
+	res, err := ec.unmarshalInputReportPeriod(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReservation(ctx context.Context, v any) (sales.Reservation, error) {
 	res, err := ec.unmarshalInputReserveUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -52258,6 +53500,38 @@ func (ec *executionContext) unmarshalNResetUserPasswordInput2estatecrmᚋaccount
 func (ec *executionContext) unmarshalNRevokeAPIKeyInput2estatecrmᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
 	res, err := ec.unmarshalInputRevokeAPIKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSalesFunnel2ᚖestatecrmᚋreportᚐFunnel(ctx context.Context, sel ast.SelectionSet, v *report.Funnel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesFunnel!")
+		return graphql.Null
+	}
+	return ec._SalesFunnel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.FunnelGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSalesFunnelGroup2ᚖestatecrmᚋreportᚐFunnelGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSalesFunnelGroup2ᚖestatecrmᚋreportᚐFunnelGroup(ctx context.Context, sel ast.SelectionSet, v *report.FunnelGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SalesFunnelGroup!")
+		return graphql.Null
+	}
+	return ec._SalesFunnelGroup(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSalesGrid2ᚖestatecrmᚋsalesᚐGrid(ctx context.Context, sel ast.SelectionSet, v *sales.Grid) graphql.Marshaler {
@@ -55092,6 +56366,22 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐPro
 	}
 	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx context.Context, v any) (*report.GroupBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(report.GroupBy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v *report.GroupBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -102,6 +102,7 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 		SetNillableBudgetMin(in.BudgetMin).SetNillableBudgetMax(in.BudgetMax).
 		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
 		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(until).SetLastContactAt(now).
+		SetCreatedAt(now). // the domain clock: the sales funnel counts leads by it (package report)
 		SetAttributionRule(customer.AttributionRuleREGISTERED)
 	prof.set(c)
 	if in.ContactConsent != nil && *in.ContactConsent {

@@ -104,6 +104,13 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		}
 		return nil, apperr.New(apperr.Conflict, "the unit is not available")
 	}
+	// The unit's row forgets the hold once it ends; the sales funnel counts
+	// holds from this record (package report).
+	err = client.UnitHold.Create().SetUnitID(u.ID).SetCustomerID(customerID).SetAgentID(v.UserID).
+		SetProjectID(u.ProjectID).SetHeldAt(now).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// The row is what was read plus what was written: no re-read.
 	u.Status, u.HeldByID, u.HeldForID, u.HoldExpiresAt, u.UpdatedAt = unit.StatusHELD, &v.UserID, &customerID, &expires, now
 	return u, nil

@@ -68,6 +68,18 @@ func (f BuildingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BuildingMutation", m)
 }
 
+// The ChannelSpendFunc type is an adapter to allow the use of ordinary
+// function as ChannelSpend mutator.
+type ChannelSpendFunc func(context.Context, *ent.ChannelSpendMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ChannelSpendFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ChannelSpendMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ChannelSpendMutation", m)
+}
+
 // The ComplaintFunc type is an adapter to allow the use of ordinary
 // function as Complaint mutator.
 type ComplaintFunc func(context.Context, *ent.ComplaintMutation) (ent.Value, error)
@@ -246,6 +258,18 @@ func (f UnitFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UnitMutation", m)
+}
+
+// The UnitHoldFunc type is an adapter to allow the use of ordinary
+// function as UnitHold mutator.
+type UnitHoldFunc func(context.Context, *ent.UnitHoldMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UnitHoldFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UnitHoldMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UnitHoldMutation", m)
 }
 
 // The UserFunc type is an adapter to allow the use of ordinary

@@ -12,6 +12,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -28,6 +29,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -225,6 +227,33 @@ func (f TraverseBuilding) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.BuildingQuery", q)
+}
+
+// The ChannelSpendFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ChannelSpendFunc func(context.Context, *ent.ChannelSpendQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ChannelSpendFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ChannelSpendQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ChannelSpendQuery", q)
+}
+
+// The TraverseChannelSpend type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseChannelSpend func(context.Context, *ent.ChannelSpendQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseChannelSpend) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseChannelSpend) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ChannelSpendQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ChannelSpendQuery", q)
 }
 
 // The ComplaintFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -632,6 +661,33 @@ func (f TraverseUnit) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.UnitQuery", q)
 }
 
+// The UnitHoldFunc type is an adapter to allow the use of ordinary function as a Querier.
+type UnitHoldFunc func(context.Context, *ent.UnitHoldQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f UnitHoldFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.UnitHoldQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.UnitHoldQuery", q)
+}
+
+// The TraverseUnitHold type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseUnitHold func(context.Context, *ent.UnitHoldQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseUnitHold) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseUnitHold) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UnitHoldQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.UnitHoldQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *ent.UserQuery) (ent.Value, error)
 
@@ -753,6 +809,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AuditEventQuery, predicate.AuditEvent, auditevent.OrderOption]{typ: ent.TypeAuditEvent, tq: q}, nil
 	case *ent.BuildingQuery:
 		return &query[*ent.BuildingQuery, predicate.Building, building.OrderOption]{typ: ent.TypeBuilding, tq: q}, nil
+	case *ent.ChannelSpendQuery:
+		return &query[*ent.ChannelSpendQuery, predicate.ChannelSpend, channelspend.OrderOption]{typ: ent.TypeChannelSpend, tq: q}, nil
 	case *ent.ComplaintQuery:
 		return &query[*ent.ComplaintQuery, predicate.Complaint, complaint.OrderOption]{typ: ent.TypeComplaint, tq: q}, nil
 	case *ent.ComplaintEventQuery:
@@ -783,6 +841,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.SurveyQuery, predicate.Survey, survey.OrderOption]{typ: ent.TypeSurvey, tq: q}, nil
 	case *ent.UnitQuery:
 		return &query[*ent.UnitQuery, predicate.Unit, unit.OrderOption]{typ: ent.TypeUnit, tq: q}, nil
+	case *ent.UnitHoldQuery:
+		return &query[*ent.UnitHoldQuery, predicate.UnitHold, unithold.OrderOption]{typ: ent.TypeUnitHold, tq: q}, nil
 	case *ent.UserQuery:
 		return &query[*ent.UserQuery, predicate.User, user.OrderOption]{typ: ent.TypeUser, tq: q}, nil
 	case *ent.VisitQuery:

@@ -195,6 +195,31 @@ var (
 			},
 		},
 	}
+	// ChannelSpendsColumns holds the columns for the "channel_spends" table.
+	ChannelSpendsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "channel", Type: field.TypeEnum, Enums: []string{"WALK_IN", "REFERRAL", "ONLINE_AD", "SOCIAL", "PORTAL", "EVENT", "HOTLINE", "OTHER"}},
+		{Name: "from_day", Type: field.TypeInt},
+		{Name: "to_day", Type: field.TypeInt},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "entered_by_id", Type: field.TypeString, Nullable: true},
+	}
+	// ChannelSpendsTable holds the schema information for the "channel_spends" table.
+	ChannelSpendsTable = &schema.Table{
+		Name:       "channel_spends",
+		Columns:    ChannelSpendsColumns,
+		PrimaryKey: []*schema.Column{ChannelSpendsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "channelspend_project_id_channel_from_day_to_day",
+				Unique:  true,
+				Columns: []*schema.Column{ChannelSpendsColumns[3], ChannelSpendsColumns[4], ChannelSpendsColumns[5], ChannelSpendsColumns[6]},
+			},
+		},
+	}
 	// ComplaintsColumns holds the columns for the "complaints" table.
 	ComplaintsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -969,6 +994,33 @@ var (
 			},
 		},
 	}
+	// UnitHoldsColumns holds the columns for the "unit_holds" table.
+	UnitHoldsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "unit_id", Type: field.TypeString},
+		{Name: "customer_id", Type: field.TypeString},
+		{Name: "agent_id", Type: field.TypeString},
+		{Name: "project_id", Type: field.TypeString},
+		{Name: "held_at", Type: field.TypeTime},
+	}
+	// UnitHoldsTable holds the schema information for the "unit_holds" table.
+	UnitHoldsTable = &schema.Table{
+		Name:       "unit_holds",
+		Columns:    UnitHoldsColumns,
+		PrimaryKey: []*schema.Column{UnitHoldsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "unithold_project_id_held_at",
+				Unique:  false,
+				Columns: []*schema.Column{UnitHoldsColumns[4], UnitHoldsColumns[5]},
+			},
+			{
+				Name:    "unithold_agent_id_held_at",
+				Unique:  false,
+				Columns: []*schema.Column{UnitHoldsColumns[3], UnitHoldsColumns[5]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -1199,6 +1251,7 @@ var (
 		AttributionEventsTable,
 		AuditEventsTable,
 		BuildingsTable,
+		ChannelSpendsTable,
 		ComplaintsTable,
 		ComplaintEventsTable,
 		ComplaintPhotosTable,
@@ -1214,6 +1267,7 @@ var (
 		RefreshTokensTable,
 		SurveysTable,
 		UnitsTable,
+		UnitHoldsTable,
 		UsersTable,
 		VisitsTable,
 		WebhookDeliveriesTable,

@@ -21,6 +21,9 @@ type AuditEvent func(*sql.Selector)
 // Building is the predicate function for building builders.
 type Building func(*sql.Selector)
 
+// ChannelSpend is the predicate function for channelspend builders.
+type ChannelSpend func(*sql.Selector)
+
 // Complaint is the predicate function for complaint builders.
 type Complaint func(*sql.Selector)
 
@@ -65,6 +68,9 @@ type Survey func(*sql.Selector)
 
 // Unit is the predicate function for unit builders.
 type Unit func(*sql.Selector)
+
+// UnitHold is the predicate function for unithold builders.
+type UnitHold func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -231,6 +231,30 @@ func (f BuildingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BuildingMutation", m)
 }
 
+// The ChannelSpendQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ChannelSpendQueryRuleFunc func(context.Context, *ent.ChannelSpendQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ChannelSpendQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ChannelSpendQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ChannelSpendQuery", q)
+}
+
+// The ChannelSpendMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ChannelSpendMutationRuleFunc func(context.Context, *ent.ChannelSpendMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ChannelSpendMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ChannelSpendMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ChannelSpendMutation", m)
+}
+
 // The ComplaintQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ComplaintQueryRuleFunc func(context.Context, *ent.ComplaintQuery) error
@@ -591,6 +615,30 @@ func (f UnitMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.UnitMutation", m)
 }
 
+// The UnitHoldQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type UnitHoldQueryRuleFunc func(context.Context, *ent.UnitHoldQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f UnitHoldQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.UnitHoldQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.UnitHoldQuery", q)
+}
+
+// The UnitHoldMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type UnitHoldMutationRuleFunc func(context.Context, *ent.UnitHoldMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f UnitHoldMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.UnitHoldMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.UnitHoldMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -732,6 +780,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.BuildingQuery:
 		return q.Filter(), nil
+	case *ent.ChannelSpendQuery:
+		return q.Filter(), nil
 	case *ent.ComplaintQuery:
 		return q.Filter(), nil
 	case *ent.ComplaintEventQuery:
@@ -762,6 +812,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.UnitQuery:
 		return q.Filter(), nil
+	case *ent.UnitHoldQuery:
+		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
 	case *ent.VisitQuery:
@@ -786,6 +838,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil
 	case *ent.BuildingMutation:
+		return m.Filter(), nil
+	case *ent.ChannelSpendMutation:
 		return m.Filter(), nil
 	case *ent.ComplaintMutation:
 		return m.Filter(), nil
@@ -816,6 +870,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SurveyMutation:
 		return m.Filter(), nil
 	case *ent.UnitMutation:
+		return m.Filter(), nil
+	case *ent.UnitHoldMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

@@ -9,6 +9,7 @@ import (
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/building"
+	"estatecrm/ent/channelspend"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/complaintphoto"
@@ -26,6 +27,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/ent/webhookdelivery"
@@ -302,6 +304,42 @@ func init() {
 	building.DefaultID = buildingDescID.Default.(func() pulid.ID)
 	// building.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	building.IDValidator = buildingDescID.Validators[0].(func(string) error)
+	channelspendMixin := schema.ChannelSpend{}.Mixin()
+	channelspend.Policy = privacy.NewPolicies(schema.ChannelSpend{})
+	channelspend.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := channelspend.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	channelspendMixinFields0 := channelspendMixin[0].Fields()
+	_ = channelspendMixinFields0
+	channelspendMixinFields1 := channelspendMixin[1].Fields()
+	_ = channelspendMixinFields1
+	channelspendFields := schema.ChannelSpend{}.Fields()
+	_ = channelspendFields
+	// channelspendDescCreatedAt is the schema descriptor for created_at field.
+	channelspendDescCreatedAt := channelspendMixinFields1[0].Descriptor()
+	// channelspend.DefaultCreatedAt holds the default value on creation for the created_at field.
+	channelspend.DefaultCreatedAt = channelspendDescCreatedAt.Default.(func() time.Time)
+	// channelspendDescUpdatedAt is the schema descriptor for updated_at field.
+	channelspendDescUpdatedAt := channelspendMixinFields1[1].Descriptor()
+	// channelspend.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	channelspend.DefaultUpdatedAt = channelspendDescUpdatedAt.Default.(func() time.Time)
+	// channelspend.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	channelspend.UpdateDefaultUpdatedAt = channelspendDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// channelspendDescAmount is the schema descriptor for amount field.
+	channelspendDescAmount := channelspendFields[4].Descriptor()
+	// channelspend.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	channelspend.AmountValidator = channelspendDescAmount.Validators[0].(func(int64) error)
+	// channelspendDescID is the schema descriptor for id field.
+	channelspendDescID := channelspendMixinFields0[0].Descriptor()
+	// channelspend.DefaultID holds the default value on creation for the id field.
+	channelspend.DefaultID = channelspendDescID.Default.(func() pulid.ID)
+	// channelspend.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	channelspend.IDValidator = channelspendDescID.Validators[0].(func(string) error)
 	complaintMixin := schema.Complaint{}.Mixin()
 	complaint.Policy = privacy.NewPolicies(schema.Complaint{})
 	complaint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1211,6 +1249,26 @@ func init() {
 	unit.DefaultID = unitDescID.Default.(func() pulid.ID)
 	// unit.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	unit.IDValidator = unitDescID.Validators[0].(func(string) error)
+	unitholdMixin := schema.UnitHold{}.Mixin()
+	unithold.Policy = privacy.NewPolicies(schema.UnitHold{})
+	unithold.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := unithold.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	unitholdMixinFields0 := unitholdMixin[0].Fields()
+	_ = unitholdMixinFields0
+	unitholdFields := schema.UnitHold{}.Fields()
+	_ = unitholdFields
+	// unitholdDescID is the schema descriptor for id field.
+	unitholdDescID := unitholdMixinFields0[0].Descriptor()
+	// unithold.DefaultID holds the default value on creation for the id field.
+	unithold.DefaultID = unitholdDescID.Default.(func() pulid.ID)
+	// unithold.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	unithold.IDValidator = unitholdDescID.Validators[0].(func(string) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

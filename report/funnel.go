@@ -1,0 +1,226 @@
+package report
+
+import (
+	"context"
+
+	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/ent"
+	"estatecrm/ent/customer"
+	"estatecrm/ent/deal"
+	"estatecrm/ent/unithold"
+	"estatecrm/ent/visit"
+	"estatecrm/sales"
+)
+
+// Funnel is the sales funnel of a period (GraphQL SalesFunnel).
+type Funnel struct {
+	From, To string
+	Total    *FunnelFigures
+	Groups   []*FunnelGroup
+}
+
+// FunnelGroup is the funnel of one group.
+type FunnelGroup struct {
+	Group   *Group
+	Figures *FunnelFigures
+}
+
+// FunnelFigures are the counts, rates and medians of a funnel.
+type FunnelFigures struct {
+	Leads, FirstVisits, Revisits, Holds, Reservations, Contracts, Cancellations int
+
+	FirstVisitRate, RevisitRate, HoldRate, ReservationRate, ContractRate, CancellationRate *float64
+
+	MedianDaysLeadToFirstVisit, MedianDaysVisitToReservation, MedianDaysReservationToContract *float64
+}
+
+// The tables of events of the funnel.
+var (
+	customerEvents = Events{Time: customer.FieldCreatedAt, Project: customer.FieldProjectID, Agent: customer.FieldOwnerID,
+		Customer: customer.FieldID, Channel: customer.FieldSource}
+	visitEvents = Events{Time: visit.FieldOccurredAt, Project: visit.FieldProjectID, Agent: visit.FieldAgentID, Customer: visit.FieldCustomerID}
+	holdEvents  = Events{Time: unithold.FieldHeldAt, Project: unithold.FieldProjectID, Agent: unithold.FieldAgentID, Customer: unithold.FieldCustomerID}
+)
+
+// dealEvents are deals by one of their times (reserved_at, contracted_at,
+// cancelled_at).
+func dealEvents(at string) Events {
+	return Events{Time: at, Project: deal.FieldProjectID, Agent: deal.FieldAgentID, Customer: deal.FieldCustomerID}
+}
+
+// reservation keeps the deals that were a reservation: not a discount
+// request still waiting, nor one a manager rejected (it is cancelled, but
+// was never reserved: its audit event says so).
+func reservation(s *sql.Selector) {
+	s.Where(sql.NEQ(s.C(deal.FieldStage), deal.StagePENDING_APPROVAL))
+	rejected := sql.SelectExpr(sql.Raw("1")).From(sql.Table("audit_events").As("report_rejected"))
+	rejected.Where(sql.And(sql.ColumnsEQ(rejected.C("object_id"), s.C(deal.FieldID)), sql.EQ(rejected.C("action"), sales.DiscountReject)))
+	s.Where(sql.NotExists(rejected))
+}
+
+// SalesFunnel computes the funnel of sp: each count in one statement
+// grouped in SQL, each median in one statement of window functions (and
+// once more ungrouped for the total).
+func SalesFunnel(ctx context.Context, client *ent.Client, sp *Spec) (*Funnel, error) {
+	f := &Funnel{From: sp.Period.From, To: sp.Period.To}
+	byGroup := map[string]*FunnelFigures{}
+	fig := func(g string) *FunnelFigures {
+		k := sp.KeyOf(g)
+		if byGroup[k] == nil {
+			byGroup[k] = &FunnelFigures{}
+		}
+		return byGroup[k]
+	}
+	counts := []struct {
+		run func(order func(*sql.Selector), v *[]Count) error
+		set func(*FunnelFigures, int)
+	}{
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Customer.Query().Order(o).Select(customer.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Leads += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Visit.Query().Where(visit.KindEQ(visit.KindFIRST_VISIT)).Order(o).Select(visit.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.FirstVisits += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Visit.Query().Where(visit.KindEQ(visit.KindREVISIT)).Order(o).Select(visit.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Revisits += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.UnitHold.Query().Order(o).Select(unithold.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Holds += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Deal.Query().Order(o).Select(deal.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Reservations += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Deal.Query().Order(o).Select(deal.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Contracts += n }},
+		{func(o func(*sql.Selector), v *[]Count) error {
+			return client.Deal.Query().Order(o).Select(deal.FieldID).Scan(ctx, v)
+		}, func(f *FunnelFigures, n int) { f.Cancellations += n }},
+	}
+	orders := []func(*sql.Selector){
+		sp.Counting(customerEvents),
+		sp.Counting(visitEvents),
+		sp.Counting(visitEvents),
+		sp.Counting(holdEvents),
+		sp.Counting(dealEvents(deal.FieldReservedAt), reservation),
+		sp.Counting(dealEvents(deal.FieldContractedAt)),
+		sp.Counting(dealEvents(deal.FieldCancelledAt), reservation),
+	}
+	total := &FunnelFigures{}
+	for i, c := range counts {
+		var rows []Count
+		if err := c.run(orders[i], &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			c.set(fig(r.G), int(r.N))
+			c.set(total, int(r.N))
+		}
+	}
+
+	// The medians, per group and in total.
+	leadToVisit := func(s *sql.Selector) string {
+		c := sql.Table(customer.Table).As("report_lead")
+		s.Join(c).On(s.C(visit.FieldCustomerID), c.C(customer.FieldID))
+		return DaysBetween(s.Dialect(), s.C(visit.FieldOccurredAt), c.C(customer.FieldCreatedAt))
+	}
+	firstVisit := func(s *sql.Selector) string {
+		return DaysBetween(s.Dialect(), s.C(deal.FieldReservedAt),
+			"(SELECT MIN(fv.occurred_at) FROM visits fv WHERE fv.customer_id = "+s.C(deal.FieldCustomerID)+" AND fv.kind = 'FIRST_VISIT')")
+	}
+	toContract := func(s *sql.Selector) string {
+		return DaysBetween(s.Dialect(), s.C(deal.FieldContractedAt), s.C(deal.FieldReservedAt))
+	}
+	medians := []struct {
+		run   func(order func(*sql.Selector), v *[]Median) error
+		order func(total bool) func(*sql.Selector)
+		set   func(*FunnelFigures, *float64)
+	}{
+		{func(o func(*sql.Selector), v *[]Median) error {
+			return client.Visit.Query().Where(visit.KindEQ(visit.KindFIRST_VISIT)).Order(o).Select(visit.FieldID).Scan(ctx, v)
+		}, func(total bool) func(*sql.Selector) { return sp.medians(visitEvents, leadToVisit, total) },
+			func(f *FunnelFigures, m *float64) { f.MedianDaysLeadToFirstVisit = m }},
+		{func(o func(*sql.Selector), v *[]Median) error {
+			return client.Deal.Query().Order(o).Select(deal.FieldID).Scan(ctx, v)
+		}, func(total bool) func(*sql.Selector) {
+			return sp.medians(dealEvents(deal.FieldReservedAt), firstVisit, total, reservation)
+		}, func(f *FunnelFigures, m *float64) { f.MedianDaysVisitToReservation = m }},
+		{func(o func(*sql.Selector), v *[]Median) error {
+			return client.Deal.Query().Order(o).Select(deal.FieldID).Scan(ctx, v)
+		}, func(total bool) func(*sql.Selector) {
+			return sp.medians(dealEvents(deal.FieldContractedAt), toContract, total)
+		}, func(f *FunnelFigures, m *float64) { f.MedianDaysReservationToContract = m }},
+	}
+	for _, m := range medians {
+		var rows []Median
+		if err := m.run(m.order(true), &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			m.set(total, days(r.M))
+		}
+		if sp.GroupBy == nil {
+			continue
+		}
+		rows = nil
+		if err := m.run(m.order(false), &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			m.set(fig(r.G), days(r.M))
+		}
+	}
+
+	total.rates()
+	f.Total = total
+	seen := map[string]bool{}
+	for k := range byGroup {
+		seen[k] = true
+	}
+	groups, err := sp.Groups(ctx, client, seen)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		figures := byGroup[g.Key]
+		if figures == nil {
+			figures = &FunnelFigures{}
+		}
+		figures.rates()
+		f.Groups = append(f.Groups, &FunnelGroup{Group: &g, Figures: figures})
+	}
+	return f, nil
+}
+
+// rates fills each step's conversion from the counts.
+func (f *FunnelFigures) rates() {
+	f.FirstVisitRate = Rate(f.FirstVisits, f.Leads)
+	f.RevisitRate = Rate(f.Revisits, f.FirstVisits)
+	f.HoldRate = Rate(f.Holds, f.FirstVisits)
+	f.ReservationRate = Rate(f.Reservations, f.Holds)
+	f.ContractRate = Rate(f.Contracts, f.Reservations)
+	f.CancellationRate = Rate(f.Cancellations, f.Reservations)
+}
+
+// Rate is n over of, nil when of is 0.
+func Rate(n, of int) *float64 {
+	if of == 0 {
+		return nil
+	}
+	r := float64(n) / float64(of)
+	return &r
+}
+
+// days rounds a median of days to the hour's precision (1/24 day would
+// show as 0.041666…): two decimals.
+func days(m sql.NullFloat64) *float64 {
+	if !m.Valid {
+		return nil
+	}
+	d := float64(int64(m.Float64*100+0.5)) / 100
+	if m.Float64 < 0 {
+		d = -float64(int64(-m.Float64*100+0.5)) / 100
+	}
+	return &d
+}
