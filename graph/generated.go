@@ -740,6 +740,8 @@ type ComplexityRoot struct {
 		Projects          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
 		SalesFunnel       func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		SalesGrid         func(childComplexity int, projectID pulid.ID) int
+		Satisfaction      func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
+		ServiceBoard      func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		Surveys           func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) int
 		Units             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
 		Users             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
@@ -779,6 +781,71 @@ type ComplexityRoot struct {
 	SalesGridFloor struct {
 		Floor func(childComplexity int) int
 		Units func(childComplexity int) int
+	}
+
+	Satisfaction struct {
+		ByKind func(childComplexity int) int
+		From   func(childComplexity int) int
+		Groups func(childComplexity int) int
+		To     func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	SatisfactionFigures struct {
+		Answered   func(childComplexity int) int
+		Csat       func(childComplexity int) int
+		Detractors func(childComplexity int) int
+		Nps        func(childComplexity int) int
+		Passives   func(childComplexity int) int
+		Promoters  func(childComplexity int) int
+		Satisfied  func(childComplexity int) int
+		Sent       func(childComplexity int) int
+	}
+
+	SatisfactionGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
+	}
+
+	SatisfactionSlice struct {
+		Figures func(childComplexity int) int
+		Kind    func(childComplexity int) int
+	}
+
+	ServiceBoard struct {
+		ByCategory   func(childComplexity int) int
+		ByDepartment func(childComplexity int) int
+		BySeverity   func(childComplexity int) int
+		From         func(childComplexity int) int
+		Groups       func(childComplexity int) int
+		To           func(childComplexity int) int
+		Total        func(childComplexity int) int
+	}
+
+	ServiceBoardGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
+	}
+
+	ServiceFigures struct {
+		MedianResolutionHours func(childComplexity int) int
+		MedianResponseHours   func(childComplexity int) int
+		OpenBreaches          func(childComplexity int) int
+		Opened                func(childComplexity int) int
+		ReopenRate            func(childComplexity int) int
+		Reopens               func(childComplexity int) int
+		ResolutionSLARate     func(childComplexity int) int
+		Resolutions           func(childComplexity int) int
+		Resolved              func(childComplexity int) int
+		ResolvedInSLA         func(childComplexity int) int
+		Responded             func(childComplexity int) int
+		RespondedInSLA        func(childComplexity int) int
+		ResponseSLARate       func(childComplexity int) int
+	}
+
+	ServiceSlice struct {
+		Figures func(childComplexity int) int
+		Key     func(childComplexity int) int
 	}
 
 	SetUnitPricesPayload struct {
@@ -1127,6 +1194,8 @@ type QueryResolver interface {
 	SalesFunnel(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Funnel, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
+	ServiceBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ServiceBoard, error)
+	Satisfaction(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Satisfaction, error)
 	Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error)
 	WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) (*webhook.Page, error)
@@ -4442,6 +4511,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SalesGrid(childComplexity, args["projectId"].(pulid.ID)), true
+	case "Query.satisfaction":
+		if e.ComplexityRoot.Query.Satisfaction == nil {
+			break
+		}
+
+		args, err := ec.field_Query_satisfaction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Satisfaction(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
+	case "Query.serviceBoard":
+		if e.ComplexityRoot.Query.ServiceBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_serviceBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceBoard(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
 	case "Query.surveys":
 		if e.ComplexityRoot.Query.Surveys == nil {
 			break
@@ -4599,6 +4690,260 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SalesGridFloor.Units(childComplexity), true
+
+	case "Satisfaction.byKind":
+		if e.ComplexityRoot.Satisfaction.ByKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.ByKind(childComplexity), true
+	case "Satisfaction.from":
+		if e.ComplexityRoot.Satisfaction.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.From(childComplexity), true
+	case "Satisfaction.groups":
+		if e.ComplexityRoot.Satisfaction.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.Groups(childComplexity), true
+	case "Satisfaction.to":
+		if e.ComplexityRoot.Satisfaction.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.To(childComplexity), true
+	case "Satisfaction.total":
+		if e.ComplexityRoot.Satisfaction.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.Total(childComplexity), true
+
+	case "SatisfactionFigures.answered":
+		if e.ComplexityRoot.SatisfactionFigures.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Answered(childComplexity), true
+	case "SatisfactionFigures.csat":
+		if e.ComplexityRoot.SatisfactionFigures.Csat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Csat(childComplexity), true
+	case "SatisfactionFigures.detractors":
+		if e.ComplexityRoot.SatisfactionFigures.Detractors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Detractors(childComplexity), true
+	case "SatisfactionFigures.nps":
+		if e.ComplexityRoot.SatisfactionFigures.Nps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Nps(childComplexity), true
+	case "SatisfactionFigures.passives":
+		if e.ComplexityRoot.SatisfactionFigures.Passives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Passives(childComplexity), true
+	case "SatisfactionFigures.promoters":
+		if e.ComplexityRoot.SatisfactionFigures.Promoters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Promoters(childComplexity), true
+	case "SatisfactionFigures.satisfied":
+		if e.ComplexityRoot.SatisfactionFigures.Satisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Satisfied(childComplexity), true
+	case "SatisfactionFigures.sent":
+		if e.ComplexityRoot.SatisfactionFigures.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Sent(childComplexity), true
+
+	case "SatisfactionGroup.figures":
+		if e.ComplexityRoot.SatisfactionGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionGroup.Figures(childComplexity), true
+	case "SatisfactionGroup.group":
+		if e.ComplexityRoot.SatisfactionGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionGroup.Group(childComplexity), true
+
+	case "SatisfactionSlice.figures":
+		if e.ComplexityRoot.SatisfactionSlice.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionSlice.Figures(childComplexity), true
+	case "SatisfactionSlice.kind":
+		if e.ComplexityRoot.SatisfactionSlice.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionSlice.Kind(childComplexity), true
+
+	case "ServiceBoard.byCategory":
+		if e.ComplexityRoot.ServiceBoard.ByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.ByCategory(childComplexity), true
+	case "ServiceBoard.byDepartment":
+		if e.ComplexityRoot.ServiceBoard.ByDepartment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.ByDepartment(childComplexity), true
+	case "ServiceBoard.bySeverity":
+		if e.ComplexityRoot.ServiceBoard.BySeverity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.BySeverity(childComplexity), true
+	case "ServiceBoard.from":
+		if e.ComplexityRoot.ServiceBoard.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.From(childComplexity), true
+	case "ServiceBoard.groups":
+		if e.ComplexityRoot.ServiceBoard.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.Groups(childComplexity), true
+	case "ServiceBoard.to":
+		if e.ComplexityRoot.ServiceBoard.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.To(childComplexity), true
+	case "ServiceBoard.total":
+		if e.ComplexityRoot.ServiceBoard.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.Total(childComplexity), true
+
+	case "ServiceBoardGroup.figures":
+		if e.ComplexityRoot.ServiceBoardGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoardGroup.Figures(childComplexity), true
+	case "ServiceBoardGroup.group":
+		if e.ComplexityRoot.ServiceBoardGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoardGroup.Group(childComplexity), true
+
+	case "ServiceFigures.medianResolutionHours":
+		if e.ComplexityRoot.ServiceFigures.MedianResolutionHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.MedianResolutionHours(childComplexity), true
+	case "ServiceFigures.medianResponseHours":
+		if e.ComplexityRoot.ServiceFigures.MedianResponseHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.MedianResponseHours(childComplexity), true
+	case "ServiceFigures.openBreaches":
+		if e.ComplexityRoot.ServiceFigures.OpenBreaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.OpenBreaches(childComplexity), true
+	case "ServiceFigures.opened":
+		if e.ComplexityRoot.ServiceFigures.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Opened(childComplexity), true
+	case "ServiceFigures.reopenRate":
+		if e.ComplexityRoot.ServiceFigures.ReopenRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ReopenRate(childComplexity), true
+	case "ServiceFigures.reopens":
+		if e.ComplexityRoot.ServiceFigures.Reopens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Reopens(childComplexity), true
+	case "ServiceFigures.resolutionSlaRate":
+		if e.ComplexityRoot.ServiceFigures.ResolutionSLARate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResolutionSLARate(childComplexity), true
+	case "ServiceFigures.resolutions":
+		if e.ComplexityRoot.ServiceFigures.Resolutions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Resolutions(childComplexity), true
+	case "ServiceFigures.resolved":
+		if e.ComplexityRoot.ServiceFigures.Resolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Resolved(childComplexity), true
+	case "ServiceFigures.resolvedInSla":
+		if e.ComplexityRoot.ServiceFigures.ResolvedInSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResolvedInSLA(childComplexity), true
+	case "ServiceFigures.responded":
+		if e.ComplexityRoot.ServiceFigures.Responded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Responded(childComplexity), true
+	case "ServiceFigures.respondedInSla":
+		if e.ComplexityRoot.ServiceFigures.RespondedInSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.RespondedInSLA(childComplexity), true
+	case "ServiceFigures.responseSlaRate":
+		if e.ComplexityRoot.ServiceFigures.ResponseSLARate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResponseSLARate(childComplexity), true
+
+	case "ServiceSlice.figures":
+		if e.ComplexityRoot.ServiceSlice.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceSlice.Figures(childComplexity), true
+	case "ServiceSlice.key":
+		if e.ComplexityRoot.ServiceSlice.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceSlice.Key(childComplexity), true
 
 	case "SetUnitPricesPayload.priceChanges":
 		if e.ComplexityRoot.SetUnitPricesPayload.PriceChanges == nil {
@@ -5748,7 +6093,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "survey.graphql" "webhooks.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "service_report.graphql" "survey.graphql" "webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5774,6 +6119,7 @@ var sources = []*ast.Source{
 	{Name: "report.graphql", Input: sourceData("report.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
+	{Name: "service_report.graphql", Input: sourceData("service_report.graphql"), BuiltIn: false},
 	{Name: "survey.graphql", Input: sourceData("survey.graphql"), BuiltIn: false},
 	{Name: "webhooks.graphql", Input: sourceData("webhooks.graphql"), BuiltIn: false},
 }
@@ -6997,6 +7343,136 @@ func (ec *executionContext) childFields_SalesGridFloor(ctx context.Context, fiel
 		return ec.fieldContext_SalesGridFloor_units(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SalesGridFloor", field.Name)
+}
+
+func (ec *executionContext) childFields_Satisfaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Satisfaction_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Satisfaction_to(ctx, field)
+	case "total":
+		return ec.fieldContext_Satisfaction_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_Satisfaction_groups(ctx, field)
+	case "byKind":
+		return ec.fieldContext_Satisfaction_byKind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Satisfaction", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sent":
+		return ec.fieldContext_SatisfactionFigures_sent(ctx, field)
+	case "answered":
+		return ec.fieldContext_SatisfactionFigures_answered(ctx, field)
+	case "satisfied":
+		return ec.fieldContext_SatisfactionFigures_satisfied(ctx, field)
+	case "promoters":
+		return ec.fieldContext_SatisfactionFigures_promoters(ctx, field)
+	case "passives":
+		return ec.fieldContext_SatisfactionFigures_passives(ctx, field)
+	case "detractors":
+		return ec.fieldContext_SatisfactionFigures_detractors(ctx, field)
+	case "csat":
+		return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
+	case "nps":
+		return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_SatisfactionGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
+	case "figures":
+		return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionSlice", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ServiceBoard_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ServiceBoard_to(ctx, field)
+	case "total":
+		return ec.fieldContext_ServiceBoard_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ServiceBoard_groups(ctx, field)
+	case "byCategory":
+		return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
+	case "bySeverity":
+		return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
+	case "byDepartment":
+		return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceBoard", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceBoardGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceBoardGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "opened":
+		return ec.fieldContext_ServiceFigures_opened(ctx, field)
+	case "responded":
+		return ec.fieldContext_ServiceFigures_responded(ctx, field)
+	case "respondedInSla":
+		return ec.fieldContext_ServiceFigures_respondedInSla(ctx, field)
+	case "responseSlaRate":
+		return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
+	case "resolved":
+		return ec.fieldContext_ServiceFigures_resolved(ctx, field)
+	case "resolvedInSla":
+		return ec.fieldContext_ServiceFigures_resolvedInSla(ctx, field)
+	case "resolutionSlaRate":
+		return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
+	case "medianResponseHours":
+		return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
+	case "medianResolutionHours":
+		return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
+	case "resolutions":
+		return ec.fieldContext_ServiceFigures_resolutions(ctx, field)
+	case "reopens":
+		return ec.fieldContext_ServiceFigures_reopens(ctx, field)
+	case "reopenRate":
+		return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
+	case "openBreaches":
+		return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ServiceSlice_key(ctx, field)
+	case "figures":
+		return ec.fieldContext_ServiceSlice_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceSlice", field.Name)
 }
 
 func (ec *executionContext) childFields_SetUnitPricesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9582,6 +10058,66 @@ func (ec *executionContext) field_Query_salesGrid_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["projectId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -23506,6 +24042,94 @@ func (ec *executionContext) fieldContext_Query_salesGrid(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_serviceBoard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceBoard(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceBoard) graphql.Marshaler {
+			return ec.marshalNServiceBoard2ᚖestatecrmᚋreportᚐServiceBoard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceBoard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_satisfaction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_satisfaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Satisfaction(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Satisfaction) graphql.Marshaler {
+			return ec.marshalNSatisfaction2ᚖestatecrmᚋreportᚐSatisfaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_satisfaction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Satisfaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_satisfaction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_surveys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24132,6 +24756,1075 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Satisfaction_from(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Satisfaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Satisfaction_to(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Satisfaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Satisfaction_total(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Satisfaction_groups(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionGroup) graphql.Marshaler {
+			return ec.marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Satisfaction_byKind(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_byKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionSlice) graphql.Marshaler {
+			return ec.marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_byKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionFigures_sent(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_answered(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_satisfied(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_satisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Satisfied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_satisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_promoters(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_promoters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Promoters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_promoters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_passives(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_passives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_passives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_detractors(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_detractors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detractors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_detractors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_csat(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Csat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SatisfactionFigures_nps(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SatisfactionGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionSlice_kind(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v survey.Kind) graphql.Marshaler {
+			return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionSlice_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionSlice", field, false, false, "SurveyKind")
+}
+
+func (ec *executionContext) _SatisfactionSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionSlice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_from(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceBoard_to(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceBoard_total(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_groups(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceGroup) graphql.Marshaler {
+			return ec.marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceBoardGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_byCategory(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_bySeverity(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BySeverity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_bySeverity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_byDepartment(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByDepartment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_byDepartment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoardGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoardGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoardGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoardGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoardGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoardGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceFigures_opened(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_opened(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opened, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_opened(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_responded(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_responded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_responded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_respondedInSla(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_respondedInSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RespondedInSLA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_respondedInSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_responseSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseSLARate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_responseSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_resolved(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_resolvedInSla(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolvedInSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedInSLA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolvedInSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_resolutionSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolutionSLARate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolutionSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_medianResponseHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianResponseHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_medianResponseHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_medianResolutionHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianResolutionHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_medianResolutionHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_resolutions(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolutions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolutions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolutions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_reopens(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_reopens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reopens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_reopens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_reopenRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_openBreaches(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenBreaches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_openBreaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceSlice_key(ctx context.Context, field graphql.CollectedField, obj *report.ServiceSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceSlice_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceSlice_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceSlice", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceSlice_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceSlice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
 		},
 	}
 	return fc, nil
@@ -50009,6 +51702,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_salesGrid(ctx, field)
 				})
+		case "serviceBoard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceBoard(ctx, field)
+				})
+		case "satisfaction":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_satisfaction(ctx, field)
+				})
 		case "surveys":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -50281,6 +51986,435 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 			}
 		case "units":
 			out.Values[i] = ec._SalesGridFloor_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionImplementors = []string{"Satisfaction"}
+
+func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.SelectionSet, obj *report.Satisfaction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Satisfaction")
+		case "from":
+			out.Values[i] = ec._Satisfaction_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Satisfaction_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Satisfaction_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._Satisfaction_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byKind":
+			out.Values[i] = ec._Satisfaction_byKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionFiguresImplementors = []string{"SatisfactionFigures"}
+
+func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionFigures")
+		case "sent":
+			out.Values[i] = ec._SatisfactionFigures_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._SatisfactionFigures_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "satisfied":
+			out.Values[i] = ec._SatisfactionFigures_satisfied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promoters":
+			out.Values[i] = ec._SatisfactionFigures_promoters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passives":
+			out.Values[i] = ec._SatisfactionFigures_passives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detractors":
+			out.Values[i] = ec._SatisfactionFigures_detractors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csat":
+			out.Values[i] = ec._SatisfactionFigures_csat(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nps":
+			out.Values[i] = ec._SatisfactionFigures_nps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionGroupImplementors = []string{"SatisfactionGroup"}
+
+func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionGroup")
+		case "group":
+			out.Values[i] = ec._SatisfactionGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SatisfactionGroup_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionSliceImplementors = []string{"SatisfactionSlice"}
+
+func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionSlice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionSliceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionSlice")
+		case "kind":
+			out.Values[i] = ec._SatisfactionSlice_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SatisfactionSlice_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceBoardImplementors = []string{"ServiceBoard"}
+
+func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceBoard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceBoard")
+		case "from":
+			out.Values[i] = ec._ServiceBoard_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ServiceBoard_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ServiceBoard_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ServiceBoard_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byCategory":
+			out.Values[i] = ec._ServiceBoard_byCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bySeverity":
+			out.Values[i] = ec._ServiceBoard_bySeverity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byDepartment":
+			out.Values[i] = ec._ServiceBoard_byDepartment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceBoardGroupImplementors = []string{"ServiceBoardGroup"}
+
+func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceBoardGroup")
+		case "group":
+			out.Values[i] = ec._ServiceBoardGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._ServiceBoardGroup_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceFiguresImplementors = []string{"ServiceFigures"}
+
+func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceFigures")
+		case "opened":
+			out.Values[i] = ec._ServiceFigures_opened(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responded":
+			out.Values[i] = ec._ServiceFigures_responded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "respondedInSla":
+			out.Values[i] = ec._ServiceFigures_respondedInSla(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responseSlaRate":
+			out.Values[i] = ec._ServiceFigures_responseSlaRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolved":
+			out.Values[i] = ec._ServiceFigures_resolved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolvedInSla":
+			out.Values[i] = ec._ServiceFigures_resolvedInSla(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolutionSlaRate":
+			out.Values[i] = ec._ServiceFigures_resolutionSlaRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianResponseHours":
+			out.Values[i] = ec._ServiceFigures_medianResponseHours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianResolutionHours":
+			out.Values[i] = ec._ServiceFigures_medianResolutionHours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolutions":
+			out.Values[i] = ec._ServiceFigures_resolutions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopens":
+			out.Values[i] = ec._ServiceFigures_reopens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopenRate":
+			out.Values[i] = ec._ServiceFigures_reopenRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openBreaches":
+			out.Values[i] = ec._ServiceFigures_openBreaches(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceSliceImplementors = []string{"ServiceSlice"}
+
+func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceSlice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceSliceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceSlice")
+		case "key":
+			out.Values[i] = ec._ServiceSlice_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._ServiceSlice_figures(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53588,6 +55722,134 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 		return graphql.Null
 	}
 	return ec._SalesGridFloor(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfaction2ᚖestatecrmᚋreportᚐSatisfaction(ctx context.Context, sel ast.SelectionSet, v *report.Satisfaction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Satisfaction!")
+		return graphql.Null
+	}
+	return ec._Satisfaction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionFigures!")
+		return graphql.Null
+	}
+	return ec._SatisfactionFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.SatisfactionGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSatisfactionGroup2ᚖestatecrmᚋreportᚐSatisfactionGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSatisfactionGroup2ᚖestatecrmᚋreportᚐSatisfactionGroup(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionGroup!")
+		return graphql.Null
+	}
+	return ec._SatisfactionGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.SatisfactionSlice) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSatisfactionSlice2ᚖestatecrmᚋreportᚐSatisfactionSlice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSatisfactionSlice2ᚖestatecrmᚋreportᚐSatisfactionSlice(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionSlice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionSlice!")
+		return graphql.Null
+	}
+	return ec._SatisfactionSlice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceBoard2ᚖestatecrmᚋreportᚐServiceBoard(ctx context.Context, sel ast.SelectionSet, v *report.ServiceBoard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceBoard!")
+		return graphql.Null
+	}
+	return ec._ServiceBoard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ServiceGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceBoardGroup2ᚖestatecrmᚋreportᚐServiceGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceBoardGroup2ᚖestatecrmᚋreportᚐServiceGroup(ctx context.Context, sel ast.SelectionSet, v *report.ServiceGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceBoardGroup!")
+		return graphql.Null
+	}
+	return ec._ServiceBoardGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx context.Context, sel ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceFigures!")
+		return graphql.Null
+	}
+	return ec._ServiceFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceSlice2ᚖestatecrmᚋreportᚐServiceSlice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceSlice2ᚖestatecrmᚋreportᚐServiceSlice(ctx context.Context, sel ast.SelectionSet, v *report.ServiceSlice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceSlice!")
+		return graphql.Null
+	}
+	return ec._ServiceSlice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
