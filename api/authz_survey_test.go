@@ -3,17 +3,36 @@ package api_test
 // The surveys' cells of the authorization matrix (issue 13, item 2): a
 // homeowner sees and answers only their own; a manager sees the surveys of
 // their projects, an agent those of customers it owns (or complaints it
-// works); nobody but the homeowner answers; portals see none.
+// works); nobody but the homeowner answers; portals see none. And the
+// after-sales dashboards' (item 1): a manager's projects, an admin's all,
+// nobody else's.
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"estatecrm/api/apitest"
 	"estatecrm/ent/survey"
 )
 
 func authzSurveyRows() []authzRow {
+	// Today in the company's zone: the world's complaints and surveys are
+	// of today.
+	today := func(w *apitest.World, _ string) map[string]any {
+		d := w.Now.In(time.FixedZone("Asia/Shanghai", 8*3600)).Format(time.DateOnly)
+		return map[string]any{"p": map[string]any{"from": d, "to": d}}
+	}
+	dashboard := func(cell string) map[string]string {
+		return authzEvery("!FORBIDDEN", map[string]string{
+			"admin": cell, "MA": cell, "MB": strings.ReplaceAll(cell, "2", "0"), "anonymous": "!UNAUTHENTICATED",
+		})
+	}
 	return []authzRow{
+		authzQuery("Query.serviceBoard", "serviceBoard", `query($p: ReportPeriod!) { serviceBoard(period: $p) { total { opened openBreaches } } }`,
+			today, dashboard("{total={openBreaches=0,opened=2}}")),
+		authzQuery("Query.satisfaction", "satisfaction", `query($p: ReportPeriod!) { satisfaction(period: $p) { total { sent answered } } }`,
+			today, dashboard("{total={answered=0,sent=2}}")),
 		authzQuery("Query.surveys", "surveys", `{ surveys(first: 10) { totalCount edges { node { id } } } }`, nil, map[string]string{
 			"admin":     "#2[svH1 svH2]",
 			"MA":        "#2[svH1 svH2]",
