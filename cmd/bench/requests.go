@@ -251,6 +251,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	// The deal each client reserved last, for the manager to cancel.
 	deals := make([]string, len(f.floor))
 	return []*request{
+		dashService(realURL, hc, o, "serviceBoard", qServiceBoard), dashService(realURL, hc, o, "satisfaction", qSatisfaction),
 		{name: "listings (agent)", clients: o.clients,
 			steps:    one("listings", func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) }),
 			baseline: func(int) (json.RawMessage, error) { return baseAgent.Post(baseURL+"/listings", body(listing(f.staff))) }},
