@@ -10,7 +10,7 @@ import (
 )
 
 // The after-sales dashboards (issue 13) for a project-month: the demo
-// project's manager (manager.hz1, the project of agentLogin) over the last
+// project's manager (manager.hz, the project of agentLogin) over the last
 // 30 days in Shanghai, with every breakdown.
 const (
 	qServiceBoard = `query($p: ReportPeriod!) { serviceBoard(period: $p) {
@@ -19,7 +19,7 @@ const (
   byDepartment { key figures { opened responseSlaRate resolutionSlaRate } } } }`
 	qSatisfaction = `query($p: ReportPeriod!) { satisfaction(period: $p, groupBy: AGENT) {
   total { sent answered csat nps } groups { group { key label } figures { answered csat nps } } byKind { kind figures { answered csat nps } } } }`
-	dashManager = "manager.hz1"
+	dashManager = "manager.hz"
 )
 
 // dashService is the request of one after-sales dashboard (name: its root
