@@ -151,7 +151,8 @@ func TestPortalWalksTheSchemaToNoPersonNorInternalField(t *testing.T) {
 	}
 	res.Decode(t, &schema)
 	wk := walker{types: map[string]walkType{}, ids: map[string]string{"projectId": `"` + string(w.ID("pA")) + `"`,
-		"endpointId": `"WE01ARZ3NDEKTSV4RRFFQ69G5FAV"`}} // webhooks: a portal is refused before any is read
+		"endpointId": `"WE01ARZ3NDEKTSV4RRFFQ69G5FAV"`,          // webhooks: a portal is refused before any is read
+		"period":     `{from: "2026-11-01", to: "2026-11-30"}`}} // dashboards: a portal is refused
 	for _, typ := range schema.Schema.Types {
 		wk.types[typ.Name] = typ
 	}
