@@ -3874,25 +3874,34 @@ func newSurveyPaginateArgs(rv map[string]any) *surveyPaginateArgs {
 		args.before = v.(*Cursor)
 	}
 	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
 		switch v := v.(type) {
-		case map[string]any:
-			var (
-				err1, err2 error
-				order      = &SurveyOrder{Field: &SurveyOrderField{}, Direction: entgql.OrderDirectionAsc}
-			)
-			if d, ok := v[directionField]; ok {
-				err1 = order.Direction.UnmarshalGQL(d)
+		case []*SurveyOrder:
+			args.opts = append(args.opts, WithSurveyOrder(v))
+		case []any:
+			var orders []*SurveyOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &SurveyOrder{Field: &SurveyOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
 			}
-			if f, ok := v[fieldField]; ok {
-				err2 = order.Field.UnmarshalGQL(f)
-			}
-			if err1 == nil && err2 == nil {
-				args.opts = append(args.opts, WithSurveyOrder(order))
-			}
-		case *SurveyOrder:
-			if v != nil {
-				args.opts = append(args.opts, WithSurveyOrder(v))
-			}
+			args.opts = append(args.opts, WithSurveyOrder(orders))
 		}
 	}
 	return args

@@ -742,7 +742,7 @@ type ComplexityRoot struct {
 		SalesGrid         func(childComplexity int, projectID pulid.ID) int
 		Satisfaction      func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		ServiceBoard      func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
-		Surveys           func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) int
+		Surveys           func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy []*ent.SurveyOrder, pending *bool) int
 		Units             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
 		Users             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Visits            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
@@ -1196,7 +1196,7 @@ type QueryResolver interface {
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 	ServiceBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ServiceBoard, error)
 	Satisfaction(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Satisfaction, error)
-	Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error)
+	Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy []*ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error)
 	WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) (*webhook.Page, error)
 }
@@ -4543,7 +4543,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Surveys(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["orderBy"].(*ent.SurveyOrder), args["pending"].(*bool)), true
+		return e.ComplexityRoot.Query.Surveys(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["orderBy"].([]*ent.SurveyOrder), args["pending"].(*bool)), true
 	case "Query.units":
 		if e.ComplexityRoot.Query.Units == nil {
 			break
@@ -10157,8 +10157,8 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 	}
 	args["before"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*ent.SurveyOrder, error) {
-			return ec.unmarshalOSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx, v)
+		func(ctx context.Context, v any) ([]*ent.SurveyOrder, error) {
+			return ec.unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurveyOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -24140,7 +24140,7 @@ func (ec *executionContext) _Query_surveys(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Surveys(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["orderBy"].(*ent.SurveyOrder), fc.Args["pending"].(*bool))
+			return ec.Resolvers.Query().Surveys(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["orderBy"].([]*ent.SurveyOrder), fc.Args["pending"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SurveyConnection) graphql.Marshaler {
@@ -55938,6 +55938,11 @@ func (ec *executionContext) marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(c
 	return v
 }
 
+func (ec *executionContext) unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx context.Context, v any) (*ent.SurveyOrder, error) {
+	res, err := ec.unmarshalInputSurveyOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx context.Context, v any) (*ent.SurveyOrderField, error) {
 	var res = new(ent.SurveyOrderField)
 	err := res.UnmarshalGQL(v)
@@ -58738,12 +58743,21 @@ func (ec *executionContext) marshalOSurveyEdge2ᚖestatecrmᚋentᚐSurveyEdge(c
 	return ec._SurveyEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx context.Context, v any) (*ent.SurveyOrder, error) {
+func (ec *executionContext) unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurveyOrderᚄ(ctx context.Context, v any) ([]*ent.SurveyOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputSurveyOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SurveyOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {

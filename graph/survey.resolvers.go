@@ -25,7 +25,7 @@ func (r *mutationResolver) AnswerSurvey(ctx context.Context, input aftersales.Su
 }
 
 // Surveys is the resolver for the surveys field.
-func (r *queryResolver) Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy *ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error) {
+func (r *queryResolver) Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy []*ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error) {
 	return aftersales.Surveys(r.db(ctx), pending).
 		Paginate(ctx, after, first, before, last, ent.WithSurveyOrder(orderBy))
 }

@@ -91,7 +91,7 @@ func (Survey) Indexes() []ent.Index {
 // (graph/survey.graphql) with no where input of its own.
 func (Survey) Annotations() []schema.Annotation {
 	return []schema.Annotation{
-		entgql.RelayConnection(), entgql.Skip(entgql.SkipWhereInput),
+		entgql.RelayConnection(), entgql.MultiOrder(), entgql.Skip(entgql.SkipWhereInput),
 		gqlselect.Fields{"answered": {"answered_at"}},
 	}
 }
