@@ -253,17 +253,26 @@ func (d *Desk) Start(ctx context.Context, client *ent.Client, s Step, now time.T
 }
 
 // Resolve says the problem is fixed, with a note of how: it stops the
-// resolution clock and waits for the homeowner's rating.
+// resolution clock, waits for the homeowner's rating, and sends the
+// homeowner the complaint's satisfaction survey (in the same transaction;
+// a complaint resolved again after a reopen keeps the survey it has).
 func (d *Desk) Resolve(ctx context.Context, client *ent.Client, s Step, now time.Time) (*ent.Complaint, error) {
 	note, err := requiredNote(s.Note, "a resolution note saying what was done is required")
 	if err != nil {
 		return nil, err
 	}
-	return d.move(ctx, client, s, step{
+	c, err := d.move(ctx, client, s, step{
 		name: "resolve", kind: complaintevent.KindRESOLVED, who: staff,
 		from: []complaint.Status{complaint.StatusIN_PROGRESS}, to: complaint.StatusRESOLVED,
 		set: func(u *ent.ComplaintUpdate, _ *ent.Complaint) { u.SetResolvedAt(now).SetResolutionNote(note) },
 	}, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := rule.IssueComplaintSurvey(ctx, client, c.ID, now); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Close ends a resolved complaint: the homeowner confirming the fix, or a

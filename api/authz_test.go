@@ -1047,7 +1047,7 @@ func TestAuthzMatrixMutations(t *testing.T) {
 // TestAuthzMatrixCoversTheSchema fails on a root field without a row, so
 // that no field joins the API without its authorization cells.
 func TestAuthzMatrixCoversTheSchema(t *testing.T) {
-	rows := slices.Concat(authzQueryRows(), authzMutationRows(), authzOwnDataRows(), authzPricingRows(), authzCatalogueRows(), authzDealRows(), authzCostRows(), authzMediaRows(), authzListingsRows(), authzWebhookRows(), authzPeopleRows(), authzReportRows())
+	rows := slices.Concat(authzQueryRows(), authzMutationRows(), authzOwnDataRows(), authzPricingRows(), authzCatalogueRows(), authzDealRows(), authzCostRows(), authzMediaRows(), authzListingsRows(), authzWebhookRows(), authzPeopleRows(), authzReportRows(), authzSurveyRows())
 	covered := map[string]bool{}
 	for _, r := range rows {
 		covered[r.field] = true

@@ -25,6 +25,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -118,6 +119,7 @@ func checkColumn(t, c string) error {
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,
+			survey.Table:           survey.ValidColumn,
 			unit.Table:             unit.ValidColumn,
 			unithold.Table:         unithold.ValidColumn,
 			user.Table:             user.ValidColumn,

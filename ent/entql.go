@@ -24,6 +24,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -39,7 +40,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 26)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 27)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -512,6 +513,32 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   survey.Table,
+			Columns: survey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: survey.FieldID,
+			},
+		},
+		Type: "Survey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			survey.FieldKind:        {Type: field.TypeEnum, Column: survey.FieldKind},
+			survey.FieldProjectID:   {Type: field.TypeString, Column: survey.FieldProjectID},
+			survey.FieldCustomerID:  {Type: field.TypeString, Column: survey.FieldCustomerID},
+			survey.FieldUnitID:      {Type: field.TypeString, Column: survey.FieldUnitID},
+			survey.FieldComplaintID: {Type: field.TypeString, Column: survey.FieldComplaintID},
+			survey.FieldDealID:      {Type: field.TypeString, Column: survey.FieldDealID},
+			survey.FieldAgentID:     {Type: field.TypeString, Column: survey.FieldAgentID},
+			survey.FieldCreatedAt:   {Type: field.TypeTime, Column: survey.FieldCreatedAt},
+			survey.FieldCsat:        {Type: field.TypeInt, Column: survey.FieldCsat},
+			survey.FieldCsatComment: {Type: field.TypeString, Column: survey.FieldCsatComment},
+			survey.FieldNps:         {Type: field.TypeInt, Column: survey.FieldNps},
+			survey.FieldNpsReason:   {Type: field.TypeString, Column: survey.FieldNpsReason},
+			survey.FieldAnsweredAt:  {Type: field.TypeTime, Column: survey.FieldAnsweredAt},
+		},
+	}
+	graph.Nodes[21] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unit.Table,
 			Columns: unit.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -542,7 +569,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unit.FieldHeldForID:     {Type: field.TypeString, Column: unit.FieldHeldForID},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   unithold.Table,
 			Columns: unithold.Columns,
@@ -560,7 +587,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			unithold.FieldHeldAt:     {Type: field.TypeTime, Column: unithold.FieldHeldAt},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -583,7 +610,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   visit.Table,
 			Columns: visit.Columns,
@@ -609,7 +636,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			visit.FieldNextFollowUpAction: {Type: field.TypeString, Column: visit.FieldNextFollowUpAction},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -635,7 +662,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldDeliveredAt:   {Type: field.TypeTime, Column: webhookdelivery.FieldDeliveredAt},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -1234,6 +1261,78 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"RefreshToken",
+		"User",
+	)
+	graph.MustAddE(
+		"project",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.ProjectTable,
+			Columns: []string{survey.ProjectColumn},
+			Bidi:    false,
+		},
+		"Survey",
+		"Project",
+	)
+	graph.MustAddE(
+		"customer",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.CustomerTable,
+			Columns: []string{survey.CustomerColumn},
+			Bidi:    false,
+		},
+		"Survey",
+		"Customer",
+	)
+	graph.MustAddE(
+		"unit",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.UnitTable,
+			Columns: []string{survey.UnitColumn},
+			Bidi:    false,
+		},
+		"Survey",
+		"Unit",
+	)
+	graph.MustAddE(
+		"complaint",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.ComplaintTable,
+			Columns: []string{survey.ComplaintColumn},
+			Bidi:    false,
+		},
+		"Survey",
+		"Complaint",
+	)
+	graph.MustAddE(
+		"deal",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.DealTable,
+			Columns: []string{survey.DealColumn},
+			Bidi:    false,
+		},
+		"Survey",
+		"Deal",
+	)
+	graph.MustAddE(
+		"agent",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   survey.AgentTable,
+			Columns: []string{survey.AgentColumn},
+			Bidi:    false,
+		},
+		"Survey",
 		"User",
 	)
 	graph.MustAddE(
@@ -4080,6 +4179,195 @@ func (f *RefreshTokenFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SurveyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SurveyQuery builder.
+func (_q *SurveyQuery) Filter() *SurveyFilter {
+	return &SurveyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SurveyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SurveyMutation builder.
+func (m *SurveyMutation) Filter() *SurveyFilter {
+	return &SurveyFilter{config: m.config, predicateAdder: m}
+}
+
+// SurveyFilter provides a generic filtering capability at runtime for SurveyQuery.
+type SurveyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SurveyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *SurveyFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *SurveyFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(survey.FieldKind))
+}
+
+// WhereProjectID applies the entql string predicate on the project_id field.
+func (f *SurveyFilter) WhereProjectID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldProjectID))
+}
+
+// WhereCustomerID applies the entql string predicate on the customer_id field.
+func (f *SurveyFilter) WhereCustomerID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldCustomerID))
+}
+
+// WhereUnitID applies the entql string predicate on the unit_id field.
+func (f *SurveyFilter) WhereUnitID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldUnitID))
+}
+
+// WhereComplaintID applies the entql string predicate on the complaint_id field.
+func (f *SurveyFilter) WhereComplaintID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldComplaintID))
+}
+
+// WhereDealID applies the entql string predicate on the deal_id field.
+func (f *SurveyFilter) WhereDealID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldDealID))
+}
+
+// WhereAgentID applies the entql string predicate on the agent_id field.
+func (f *SurveyFilter) WhereAgentID(p entql.StringP) {
+	f.Where(p.Field(survey.FieldAgentID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SurveyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(survey.FieldCreatedAt))
+}
+
+// WhereCsat applies the entql int predicate on the csat field.
+func (f *SurveyFilter) WhereCsat(p entql.IntP) {
+	f.Where(p.Field(survey.FieldCsat))
+}
+
+// WhereCsatComment applies the entql string predicate on the csat_comment field.
+func (f *SurveyFilter) WhereCsatComment(p entql.StringP) {
+	f.Where(p.Field(survey.FieldCsatComment))
+}
+
+// WhereNps applies the entql int predicate on the nps field.
+func (f *SurveyFilter) WhereNps(p entql.IntP) {
+	f.Where(p.Field(survey.FieldNps))
+}
+
+// WhereNpsReason applies the entql string predicate on the nps_reason field.
+func (f *SurveyFilter) WhereNpsReason(p entql.StringP) {
+	f.Where(p.Field(survey.FieldNpsReason))
+}
+
+// WhereAnsweredAt applies the entql time.Time predicate on the answered_at field.
+func (f *SurveyFilter) WhereAnsweredAt(p entql.TimeP) {
+	f.Where(p.Field(survey.FieldAnsweredAt))
+}
+
+// WhereHasProject applies a predicate to check if query has an edge project.
+func (f *SurveyFilter) WhereHasProject() {
+	f.Where(entql.HasEdge("project"))
+}
+
+// WhereHasProjectWith applies a predicate to check if query has an edge project with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasProjectWith(preds ...predicate.Project) {
+	f.Where(entql.HasEdgeWith("project", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCustomer applies a predicate to check if query has an edge customer.
+func (f *SurveyFilter) WhereHasCustomer() {
+	f.Where(entql.HasEdge("customer"))
+}
+
+// WhereHasCustomerWith applies a predicate to check if query has an edge customer with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasCustomerWith(preds ...predicate.Customer) {
+	f.Where(entql.HasEdgeWith("customer", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUnit applies a predicate to check if query has an edge unit.
+func (f *SurveyFilter) WhereHasUnit() {
+	f.Where(entql.HasEdge("unit"))
+}
+
+// WhereHasUnitWith applies a predicate to check if query has an edge unit with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasUnitWith(preds ...predicate.Unit) {
+	f.Where(entql.HasEdgeWith("unit", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasComplaint applies a predicate to check if query has an edge complaint.
+func (f *SurveyFilter) WhereHasComplaint() {
+	f.Where(entql.HasEdge("complaint"))
+}
+
+// WhereHasComplaintWith applies a predicate to check if query has an edge complaint with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasComplaintWith(preds ...predicate.Complaint) {
+	f.Where(entql.HasEdgeWith("complaint", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDeal applies a predicate to check if query has an edge deal.
+func (f *SurveyFilter) WhereHasDeal() {
+	f.Where(entql.HasEdge("deal"))
+}
+
+// WhereHasDealWith applies a predicate to check if query has an edge deal with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasDealWith(preds ...predicate.Deal) {
+	f.Where(entql.HasEdgeWith("deal", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAgent applies a predicate to check if query has an edge agent.
+func (f *SurveyFilter) WhereHasAgent() {
+	f.Where(entql.HasEdge("agent"))
+}
+
+// WhereHasAgentWith applies a predicate to check if query has an edge agent with a given conditions (other predicates).
+func (f *SurveyFilter) WhereHasAgentWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("agent", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UnitQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4108,7 +4396,7 @@ type UnitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4355,7 +4643,7 @@ type UnitHoldFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UnitHoldFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4420,7 +4708,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4664,7 +4952,7 @@ type VisitFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VisitFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4825,7 +5113,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4944,7 +5232,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

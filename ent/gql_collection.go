@@ -19,6 +19,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -3652,6 +3653,256 @@ func newProjectPaginateArgs(rv map[string]any) *projectPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ProjectWhereInput); ok {
 		args.opts = append(args.opts, WithProjectFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SurveyQuery) CollectFields(ctx context.Context, satisfies ...string) (*SurveyQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(survey.Columns))
+		selectedFields = []string{survey.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "project":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProjectClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, projectImplementors)...); err != nil {
+				return err
+			}
+			_q.withProject = query
+			if _, ok := fieldSeen[survey.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldProjectID)
+				fieldSeen[survey.FieldProjectID] = struct{}{}
+			}
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[survey.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldCustomerID)
+				fieldSeen[survey.FieldCustomerID] = struct{}{}
+			}
+
+		case "unit":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UnitClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, unitImplementors)...); err != nil {
+				return err
+			}
+			_q.withUnit = query
+			if _, ok := fieldSeen[survey.FieldUnitID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldUnitID)
+				fieldSeen[survey.FieldUnitID] = struct{}{}
+			}
+
+		case "complaint":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ComplaintClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, complaintImplementors)...); err != nil {
+				return err
+			}
+			_q.withComplaint = query
+			if _, ok := fieldSeen[survey.FieldComplaintID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldComplaintID)
+				fieldSeen[survey.FieldComplaintID] = struct{}{}
+			}
+
+		case "deal":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DealClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, dealImplementors)...); err != nil {
+				return err
+			}
+			_q.withDeal = query
+			if _, ok := fieldSeen[survey.FieldDealID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldDealID)
+				fieldSeen[survey.FieldDealID] = struct{}{}
+			}
+
+		case "agent":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withAgent = query
+			if _, ok := fieldSeen[survey.FieldAgentID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldAgentID)
+				fieldSeen[survey.FieldAgentID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[survey.FieldKind]; !ok {
+				selectedFields = append(selectedFields, survey.FieldKind)
+				fieldSeen[survey.FieldKind] = struct{}{}
+			}
+		case "projectID":
+			if _, ok := fieldSeen[survey.FieldProjectID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldProjectID)
+				fieldSeen[survey.FieldProjectID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[survey.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldCustomerID)
+				fieldSeen[survey.FieldCustomerID] = struct{}{}
+			}
+		case "unitID":
+			if _, ok := fieldSeen[survey.FieldUnitID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldUnitID)
+				fieldSeen[survey.FieldUnitID] = struct{}{}
+			}
+		case "complaintID":
+			if _, ok := fieldSeen[survey.FieldComplaintID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldComplaintID)
+				fieldSeen[survey.FieldComplaintID] = struct{}{}
+			}
+		case "dealID":
+			if _, ok := fieldSeen[survey.FieldDealID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldDealID)
+				fieldSeen[survey.FieldDealID] = struct{}{}
+			}
+		case "agentID":
+			if _, ok := fieldSeen[survey.FieldAgentID]; !ok {
+				selectedFields = append(selectedFields, survey.FieldAgentID)
+				fieldSeen[survey.FieldAgentID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[survey.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, survey.FieldCreatedAt)
+				fieldSeen[survey.FieldCreatedAt] = struct{}{}
+			}
+		case "csat":
+			if _, ok := fieldSeen[survey.FieldCsat]; !ok {
+				selectedFields = append(selectedFields, survey.FieldCsat)
+				fieldSeen[survey.FieldCsat] = struct{}{}
+			}
+		case "csatComment":
+			if _, ok := fieldSeen[survey.FieldCsatComment]; !ok {
+				selectedFields = append(selectedFields, survey.FieldCsatComment)
+				fieldSeen[survey.FieldCsatComment] = struct{}{}
+			}
+		case "nps":
+			if _, ok := fieldSeen[survey.FieldNps]; !ok {
+				selectedFields = append(selectedFields, survey.FieldNps)
+				fieldSeen[survey.FieldNps] = struct{}{}
+			}
+		case "npsReason":
+			if _, ok := fieldSeen[survey.FieldNpsReason]; !ok {
+				selectedFields = append(selectedFields, survey.FieldNpsReason)
+				fieldSeen[survey.FieldNpsReason] = struct{}{}
+			}
+		case "answeredAt":
+			if _, ok := fieldSeen[survey.FieldAnsweredAt]; !ok {
+				selectedFields = append(selectedFields, survey.FieldAnsweredAt)
+				fieldSeen[survey.FieldAnsweredAt] = struct{}{}
+			}
+		case "id":
+		case "answered":
+			if _, ok := fieldSeen[survey.FieldAnsweredAt]; !ok {
+				selectedFields = append(selectedFields, survey.FieldAnsweredAt)
+				fieldSeen[survey.FieldAnsweredAt] = struct{}{}
+			}
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type surveyPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SurveyPaginateOption
+}
+
+func newSurveyPaginateArgs(rv map[string]any) *surveyPaginateArgs {
+	args := &surveyPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		if one, ok := v.(map[string]any); ok {
+			v = []any{one} // one order, not written as a list
+		}
+		switch v := v.(type) {
+		case []*SurveyOrder:
+			args.opts = append(args.opts, WithSurveyOrder(v))
+		case []any:
+			var orders []*SurveyOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &SurveyOrder{Field: &SurveyOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
+			}
+			args.opts = append(args.opts, WithSurveyOrder(orders))
+		}
 	}
 	return args
 }

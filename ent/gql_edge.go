@@ -538,6 +538,54 @@ func (_m *Project) Staff(
 	return _m.QueryStaff().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Survey) Project(ctx context.Context) (*Project, error) {
+	result, err := _m.Edges.ProjectOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProject().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Survey) Customer(ctx context.Context) (*Customer, error) {
+	result, err := _m.Edges.CustomerOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCustomer().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Survey) Unit(ctx context.Context) (*Unit, error) {
+	result, err := _m.Edges.UnitOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUnit().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Survey) Complaint(ctx context.Context) (*Complaint, error) {
+	result, err := _m.Edges.ComplaintOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryComplaint().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Survey) Deal(ctx context.Context) (*Deal, error) {
+	result, err := _m.Edges.DealOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDeal().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Survey) Agent(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.AgentOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAgent().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Unit) Project(ctx context.Context) (*Project, error) {
 	result, err := _m.Edges.ProjectOrErr()
 	if IsNotLoaded(err) {

@@ -19,6 +19,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -4567,6 +4568,357 @@ func (_m *Project) ToEdge(order *ProjectOrder) *ProjectEdge {
 		order = DefaultProjectOrder
 	}
 	return &ProjectEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SurveyEdge is the edge representation of Survey.
+type SurveyEdge struct {
+	Node   *Survey `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// SurveyConnection is the connection containing edges to Survey.
+type SurveyConnection struct {
+	Edges      []*SurveyEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *SurveyConnection) build(nodes []*Survey, pager *surveyPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Survey
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Survey {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Survey {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SurveyEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SurveyEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SurveyPaginateOption enables pagination customization.
+type SurveyPaginateOption func(*surveyPager) error
+
+// WithSurveyOrder configures pagination ordering.
+func WithSurveyOrder(order []*SurveyOrder) SurveyPaginateOption {
+	return func(pager *surveyPager) error {
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
+		}
+		pager.order = append(pager.order, order...)
+		return nil
+	}
+}
+
+// WithSurveyFilter configures pagination filter.
+func WithSurveyFilter(filter func(*SurveyQuery) (*SurveyQuery, error)) SurveyPaginateOption {
+	return func(pager *surveyPager) error {
+		if filter == nil {
+			return errors.New("SurveyQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type surveyPager struct {
+	reverse bool
+	order   []*SurveyOrder
+	filter  func(*SurveyQuery) (*SurveyQuery, error)
+}
+
+func newSurveyPager(opts []SurveyPaginateOption, reverse bool) (*surveyPager, error) {
+	pager := &surveyPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
+	}
+	return pager, nil
+}
+
+func (p *surveyPager) applyFilter(query *SurveyQuery) (*SurveyQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *surveyPager) toCursor(_m *Survey) Cursor {
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
+}
+
+func (p *surveyPager) applyCursors(query *SurveyQuery, after, before *Cursor) (*SurveyQuery, error) {
+	idDirection := entgql.OrderDirectionAsc
+	if p.reverse {
+		idDirection = entgql.OrderDirectionDesc
+	}
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultSurveyOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *surveyPager) applyOrder(query *SurveyQuery) *SurveyQuery {
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultSurveyOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(DefaultSurveyOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	return query
+}
+
+func (p *surveyPager) orderExpr(query *SurveyQuery) sql.Querier {
+	if len(query.ctx.Fields) > 0 {
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
+		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultSurveyOrder.Field.column).Pad().WriteString(string(direction))
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Survey.
+func (_m *SurveyQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SurveyPaginateOption,
+) (*SurveyConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSurveyPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SurveyConnection{Edges: []*SurveyEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	noRows := ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0)
+	if hasCollectedField(ctx, totalCountField) || (noRows && hasCollectedField(ctx, pageInfoField)) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if noRows {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// SurveyOrderFieldCreatedAt orders Survey by created_at.
+	SurveyOrderFieldCreatedAt = &SurveyOrderField{
+		Value: func(_m *Survey) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: survey.FieldCreatedAt,
+		toTerm: survey.ByCreatedAt,
+		toCursor: func(_m *Survey) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// SurveyOrderFieldAnsweredAt orders Survey by answered_at.
+	SurveyOrderFieldAnsweredAt = &SurveyOrderField{
+		Value: func(_m *Survey) (ent.Value, error) {
+			return _m.AnsweredAt, nil
+		},
+		column: survey.FieldAnsweredAt,
+		toTerm: survey.ByAnsweredAt,
+		toCursor: func(_m *Survey) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.AnsweredAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SurveyOrderField) String() string {
+	var str string
+	switch f.column {
+	case SurveyOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case SurveyOrderFieldAnsweredAt.column:
+		str = "ANSWERED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SurveyOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SurveyOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SurveyOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *SurveyOrderFieldCreatedAt
+	case "ANSWERED_AT":
+		*f = *SurveyOrderFieldAnsweredAt
+	default:
+		return fmt.Errorf("%s is not a valid SurveyOrderField", str)
+	}
+	return nil
+}
+
+// SurveyOrderField defines the ordering field of Survey.
+type SurveyOrderField struct {
+	// Value extracts the ordering value from the given Survey.
+	Value    func(*Survey) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) survey.OrderOption
+	toCursor func(*Survey) Cursor
+}
+
+// SurveyOrder defines the ordering of Survey.
+type SurveyOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *SurveyOrderField `json:"field"`
+}
+
+// DefaultSurveyOrder is the default ordering of Survey.
+var DefaultSurveyOrder = &SurveyOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SurveyOrderField{
+		Value: func(_m *Survey) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: survey.FieldID,
+		toTerm: survey.ByID,
+		toCursor: func(_m *Survey) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Survey into SurveyEdge.
+func (_m *Survey) ToEdge(order *SurveyOrder) *SurveyEdge {
+	if order == nil {
+		order = DefaultSurveyOrder
+	}
+	return &SurveyEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -28,6 +28,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -72,6 +73,7 @@ const (
 	TypePriceChange      = "PriceChange"
 	TypeProject          = "Project"
 	TypeRefreshToken     = "RefreshToken"
+	TypeSurvey           = "Survey"
 	TypeUnit             = "Unit"
 	TypeUnitHold         = "UnitHold"
 	TypeUser             = "User"
@@ -22791,6 +22793,1496 @@ func (m *RefreshTokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown RefreshToken edge %s", name)
+}
+
+// SurveyMutation represents an operation that mutates the Survey nodes in the graph.
+type SurveyMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *pulid.ID
+	kind             *survey.Kind
+	created_at       *time.Time
+	csat             *int
+	addcsat          *int
+	csat_comment     *string
+	nps              *int
+	addnps           *int
+	nps_reason       *string
+	answered_at      *time.Time
+	clearedFields    map[string]struct{}
+	project          *pulid.ID
+	clearedproject   bool
+	customer         *pulid.ID
+	clearedcustomer  bool
+	unit             *pulid.ID
+	clearedunit      bool
+	complaint        *pulid.ID
+	clearedcomplaint bool
+	deal             *pulid.ID
+	cleareddeal      bool
+	agent            *pulid.ID
+	clearedagent     bool
+	done             bool
+	oldValue         func(context.Context) (*Survey, error)
+	predicates       []predicate.Survey
+}
+
+var _ ent.Mutation = (*SurveyMutation)(nil)
+
+// surveyOption allows management of the mutation configuration using functional options.
+type surveyOption func(*SurveyMutation)
+
+// newSurveyMutation creates new mutation for the Survey entity.
+func newSurveyMutation(c config, op Op, opts ...surveyOption) *SurveyMutation {
+	m := &SurveyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSurvey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withSurveyID sets the ID field of the mutation.
+func withSurveyID(id pulid.ID) surveyOption {
+	return func(m *SurveyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Survey
+		)
+		m.oldValue = func(ctx context.Context) (*Survey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Survey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSurvey sets the old Survey of the mutation.
+func withSurvey(node *Survey) surveyOption {
+	return func(m *SurveyMutation) {
+		m.oldValue = func(context.Context) (*Survey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m SurveyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m SurveyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Survey entities.
+func (m *SurveyMutation) SetID(id pulid.ID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *SurveyMutation) ID() (id pulid.ID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *SurveyMutation) IDs(ctx context.Context) ([]pulid.ID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []pulid.ID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Survey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *SurveyMutation) SetKind(s survey.Kind) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *SurveyMutation) Kind() (r survey.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldKind(ctx context.Context) (v survey.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *SurveyMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetProjectID sets the "project_id" field.
+func (m *SurveyMutation) SetProjectID(pu pulid.ID) {
+	m.project = &pu
+}
+
+// ProjectID returns the value of the "project_id" field in the mutation.
+func (m *SurveyMutation) ProjectID() (r pulid.ID, exists bool) {
+	v := m.project
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProjectID returns the old "project_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
+	}
+	return oldValue.ProjectID, nil
+}
+
+// ResetProjectID resets all changes to the "project_id" field.
+func (m *SurveyMutation) ResetProjectID() {
+	m.project = nil
+}
+
+// SetCustomerID sets the "customer_id" field.
+func (m *SurveyMutation) SetCustomerID(pu pulid.ID) {
+	m.customer = &pu
+}
+
+// CustomerID returns the value of the "customer_id" field in the mutation.
+func (m *SurveyMutation) CustomerID() (r pulid.ID, exists bool) {
+	v := m.customer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerID returns the old "customer_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldCustomerID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerID: %w", err)
+	}
+	return oldValue.CustomerID, nil
+}
+
+// ResetCustomerID resets all changes to the "customer_id" field.
+func (m *SurveyMutation) ResetCustomerID() {
+	m.customer = nil
+}
+
+// SetUnitID sets the "unit_id" field.
+func (m *SurveyMutation) SetUnitID(pu pulid.ID) {
+	m.unit = &pu
+}
+
+// UnitID returns the value of the "unit_id" field in the mutation.
+func (m *SurveyMutation) UnitID() (r pulid.ID, exists bool) {
+	v := m.unit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitID returns the old "unit_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldUnitID(ctx context.Context) (v pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitID: %w", err)
+	}
+	return oldValue.UnitID, nil
+}
+
+// ResetUnitID resets all changes to the "unit_id" field.
+func (m *SurveyMutation) ResetUnitID() {
+	m.unit = nil
+}
+
+// SetComplaintID sets the "complaint_id" field.
+func (m *SurveyMutation) SetComplaintID(pu pulid.ID) {
+	m.complaint = &pu
+}
+
+// ComplaintID returns the value of the "complaint_id" field in the mutation.
+func (m *SurveyMutation) ComplaintID() (r pulid.ID, exists bool) {
+	v := m.complaint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComplaintID returns the old "complaint_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldComplaintID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComplaintID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComplaintID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComplaintID: %w", err)
+	}
+	return oldValue.ComplaintID, nil
+}
+
+// ClearComplaintID clears the value of the "complaint_id" field.
+func (m *SurveyMutation) ClearComplaintID() {
+	m.complaint = nil
+	m.clearedFields[survey.FieldComplaintID] = struct{}{}
+}
+
+// ComplaintIDCleared returns if the "complaint_id" field was cleared in this mutation.
+func (m *SurveyMutation) ComplaintIDCleared() bool {
+	_, ok := m.clearedFields[survey.FieldComplaintID]
+	return ok
+}
+
+// ResetComplaintID resets all changes to the "complaint_id" field.
+func (m *SurveyMutation) ResetComplaintID() {
+	m.complaint = nil
+	delete(m.clearedFields, survey.FieldComplaintID)
+}
+
+// SetDealID sets the "deal_id" field.
+func (m *SurveyMutation) SetDealID(pu pulid.ID) {
+	m.deal = &pu
+}
+
+// DealID returns the value of the "deal_id" field in the mutation.
+func (m *SurveyMutation) DealID() (r pulid.ID, exists bool) {
+	v := m.deal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDealID returns the old "deal_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldDealID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDealID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDealID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDealID: %w", err)
+	}
+	return oldValue.DealID, nil
+}
+
+// ClearDealID clears the value of the "deal_id" field.
+func (m *SurveyMutation) ClearDealID() {
+	m.deal = nil
+	m.clearedFields[survey.FieldDealID] = struct{}{}
+}
+
+// DealIDCleared returns if the "deal_id" field was cleared in this mutation.
+func (m *SurveyMutation) DealIDCleared() bool {
+	_, ok := m.clearedFields[survey.FieldDealID]
+	return ok
+}
+
+// ResetDealID resets all changes to the "deal_id" field.
+func (m *SurveyMutation) ResetDealID() {
+	m.deal = nil
+	delete(m.clearedFields, survey.FieldDealID)
+}
+
+// SetAgentID sets the "agent_id" field.
+func (m *SurveyMutation) SetAgentID(pu pulid.ID) {
+	m.agent = &pu
+}
+
+// AgentID returns the value of the "agent_id" field in the mutation.
+func (m *SurveyMutation) AgentID() (r pulid.ID, exists bool) {
+	v := m.agent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAgentID returns the old "agent_id" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldAgentID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAgentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAgentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAgentID: %w", err)
+	}
+	return oldValue.AgentID, nil
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (m *SurveyMutation) ClearAgentID() {
+	m.agent = nil
+	m.clearedFields[survey.FieldAgentID] = struct{}{}
+}
+
+// AgentIDCleared returns if the "agent_id" field was cleared in this mutation.
+func (m *SurveyMutation) AgentIDCleared() bool {
+	_, ok := m.clearedFields[survey.FieldAgentID]
+	return ok
+}
+
+// ResetAgentID resets all changes to the "agent_id" field.
+func (m *SurveyMutation) ResetAgentID() {
+	m.agent = nil
+	delete(m.clearedFields, survey.FieldAgentID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *SurveyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *SurveyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *SurveyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetCsat sets the "csat" field.
+func (m *SurveyMutation) SetCsat(i int) {
+	m.csat = &i
+	m.addcsat = nil
+}
+
+// Csat returns the value of the "csat" field in the mutation.
+func (m *SurveyMutation) Csat() (r int, exists bool) {
+	v := m.csat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCsat returns the old "csat" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldCsat(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCsat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCsat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCsat: %w", err)
+	}
+	return oldValue.Csat, nil
+}
+
+// AddCsat adds i to the "csat" field.
+func (m *SurveyMutation) AddCsat(i int) {
+	if m.addcsat != nil {
+		*m.addcsat += i
+	} else {
+		m.addcsat = &i
+	}
+}
+
+// AddedCsat returns the value that was added to the "csat" field in this mutation.
+func (m *SurveyMutation) AddedCsat() (r int, exists bool) {
+	v := m.addcsat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCsat clears the value of the "csat" field.
+func (m *SurveyMutation) ClearCsat() {
+	m.csat = nil
+	m.addcsat = nil
+	m.clearedFields[survey.FieldCsat] = struct{}{}
+}
+
+// CsatCleared returns if the "csat" field was cleared in this mutation.
+func (m *SurveyMutation) CsatCleared() bool {
+	_, ok := m.clearedFields[survey.FieldCsat]
+	return ok
+}
+
+// ResetCsat resets all changes to the "csat" field.
+func (m *SurveyMutation) ResetCsat() {
+	m.csat = nil
+	m.addcsat = nil
+	delete(m.clearedFields, survey.FieldCsat)
+}
+
+// SetCsatComment sets the "csat_comment" field.
+func (m *SurveyMutation) SetCsatComment(s string) {
+	m.csat_comment = &s
+}
+
+// CsatComment returns the value of the "csat_comment" field in the mutation.
+func (m *SurveyMutation) CsatComment() (r string, exists bool) {
+	v := m.csat_comment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCsatComment returns the old "csat_comment" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldCsatComment(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCsatComment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCsatComment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCsatComment: %w", err)
+	}
+	return oldValue.CsatComment, nil
+}
+
+// ClearCsatComment clears the value of the "csat_comment" field.
+func (m *SurveyMutation) ClearCsatComment() {
+	m.csat_comment = nil
+	m.clearedFields[survey.FieldCsatComment] = struct{}{}
+}
+
+// CsatCommentCleared returns if the "csat_comment" field was cleared in this mutation.
+func (m *SurveyMutation) CsatCommentCleared() bool {
+	_, ok := m.clearedFields[survey.FieldCsatComment]
+	return ok
+}
+
+// ResetCsatComment resets all changes to the "csat_comment" field.
+func (m *SurveyMutation) ResetCsatComment() {
+	m.csat_comment = nil
+	delete(m.clearedFields, survey.FieldCsatComment)
+}
+
+// SetNps sets the "nps" field.
+func (m *SurveyMutation) SetNps(i int) {
+	m.nps = &i
+	m.addnps = nil
+}
+
+// Nps returns the value of the "nps" field in the mutation.
+func (m *SurveyMutation) Nps() (r int, exists bool) {
+	v := m.nps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNps returns the old "nps" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldNps(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNps: %w", err)
+	}
+	return oldValue.Nps, nil
+}
+
+// AddNps adds i to the "nps" field.
+func (m *SurveyMutation) AddNps(i int) {
+	if m.addnps != nil {
+		*m.addnps += i
+	} else {
+		m.addnps = &i
+	}
+}
+
+// AddedNps returns the value that was added to the "nps" field in this mutation.
+func (m *SurveyMutation) AddedNps() (r int, exists bool) {
+	v := m.addnps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearNps clears the value of the "nps" field.
+func (m *SurveyMutation) ClearNps() {
+	m.nps = nil
+	m.addnps = nil
+	m.clearedFields[survey.FieldNps] = struct{}{}
+}
+
+// NpsCleared returns if the "nps" field was cleared in this mutation.
+func (m *SurveyMutation) NpsCleared() bool {
+	_, ok := m.clearedFields[survey.FieldNps]
+	return ok
+}
+
+// ResetNps resets all changes to the "nps" field.
+func (m *SurveyMutation) ResetNps() {
+	m.nps = nil
+	m.addnps = nil
+	delete(m.clearedFields, survey.FieldNps)
+}
+
+// SetNpsReason sets the "nps_reason" field.
+func (m *SurveyMutation) SetNpsReason(s string) {
+	m.nps_reason = &s
+}
+
+// NpsReason returns the value of the "nps_reason" field in the mutation.
+func (m *SurveyMutation) NpsReason() (r string, exists bool) {
+	v := m.nps_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNpsReason returns the old "nps_reason" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldNpsReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNpsReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNpsReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNpsReason: %w", err)
+	}
+	return oldValue.NpsReason, nil
+}
+
+// ClearNpsReason clears the value of the "nps_reason" field.
+func (m *SurveyMutation) ClearNpsReason() {
+	m.nps_reason = nil
+	m.clearedFields[survey.FieldNpsReason] = struct{}{}
+}
+
+// NpsReasonCleared returns if the "nps_reason" field was cleared in this mutation.
+func (m *SurveyMutation) NpsReasonCleared() bool {
+	_, ok := m.clearedFields[survey.FieldNpsReason]
+	return ok
+}
+
+// ResetNpsReason resets all changes to the "nps_reason" field.
+func (m *SurveyMutation) ResetNpsReason() {
+	m.nps_reason = nil
+	delete(m.clearedFields, survey.FieldNpsReason)
+}
+
+// SetAnsweredAt sets the "answered_at" field.
+func (m *SurveyMutation) SetAnsweredAt(t time.Time) {
+	m.answered_at = &t
+}
+
+// AnsweredAt returns the value of the "answered_at" field in the mutation.
+func (m *SurveyMutation) AnsweredAt() (r time.Time, exists bool) {
+	v := m.answered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAnsweredAt returns the old "answered_at" field's value of the Survey entity.
+// If the Survey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SurveyMutation) OldAnsweredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAnsweredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAnsweredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAnsweredAt: %w", err)
+	}
+	return oldValue.AnsweredAt, nil
+}
+
+// ClearAnsweredAt clears the value of the "answered_at" field.
+func (m *SurveyMutation) ClearAnsweredAt() {
+	m.answered_at = nil
+	m.clearedFields[survey.FieldAnsweredAt] = struct{}{}
+}
+
+// AnsweredAtCleared returns if the "answered_at" field was cleared in this mutation.
+func (m *SurveyMutation) AnsweredAtCleared() bool {
+	_, ok := m.clearedFields[survey.FieldAnsweredAt]
+	return ok
+}
+
+// ResetAnsweredAt resets all changes to the "answered_at" field.
+func (m *SurveyMutation) ResetAnsweredAt() {
+	m.answered_at = nil
+	delete(m.clearedFields, survey.FieldAnsweredAt)
+}
+
+// ClearProject clears the "project" edge to the Project entity.
+func (m *SurveyMutation) ClearProject() {
+	m.clearedproject = true
+	m.clearedFields[survey.FieldProjectID] = struct{}{}
+}
+
+// ProjectCleared reports if the "project" edge to the Project entity was cleared.
+func (m *SurveyMutation) ProjectCleared() bool {
+	return m.clearedproject
+}
+
+// ProjectIDs returns the "project" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProjectID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) ProjectIDs() (ids []pulid.ID) {
+	if id := m.project; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProject resets all changes to the "project" edge.
+func (m *SurveyMutation) ResetProject() {
+	m.project = nil
+	m.clearedproject = false
+}
+
+// ClearCustomer clears the "customer" edge to the Customer entity.
+func (m *SurveyMutation) ClearCustomer() {
+	m.clearedcustomer = true
+	m.clearedFields[survey.FieldCustomerID] = struct{}{}
+}
+
+// CustomerCleared reports if the "customer" edge to the Customer entity was cleared.
+func (m *SurveyMutation) CustomerCleared() bool {
+	return m.clearedcustomer
+}
+
+// CustomerIDs returns the "customer" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CustomerID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) CustomerIDs() (ids []pulid.ID) {
+	if id := m.customer; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCustomer resets all changes to the "customer" edge.
+func (m *SurveyMutation) ResetCustomer() {
+	m.customer = nil
+	m.clearedcustomer = false
+}
+
+// ClearUnit clears the "unit" edge to the Unit entity.
+func (m *SurveyMutation) ClearUnit() {
+	m.clearedunit = true
+	m.clearedFields[survey.FieldUnitID] = struct{}{}
+}
+
+// UnitCleared reports if the "unit" edge to the Unit entity was cleared.
+func (m *SurveyMutation) UnitCleared() bool {
+	return m.clearedunit
+}
+
+// UnitIDs returns the "unit" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UnitID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) UnitIDs() (ids []pulid.ID) {
+	if id := m.unit; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUnit resets all changes to the "unit" edge.
+func (m *SurveyMutation) ResetUnit() {
+	m.unit = nil
+	m.clearedunit = false
+}
+
+// ClearComplaint clears the "complaint" edge to the Complaint entity.
+func (m *SurveyMutation) ClearComplaint() {
+	m.clearedcomplaint = true
+	m.clearedFields[survey.FieldComplaintID] = struct{}{}
+}
+
+// ComplaintCleared reports if the "complaint" edge to the Complaint entity was cleared.
+func (m *SurveyMutation) ComplaintCleared() bool {
+	return m.ComplaintIDCleared() || m.clearedcomplaint
+}
+
+// ComplaintIDs returns the "complaint" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ComplaintID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) ComplaintIDs() (ids []pulid.ID) {
+	if id := m.complaint; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetComplaint resets all changes to the "complaint" edge.
+func (m *SurveyMutation) ResetComplaint() {
+	m.complaint = nil
+	m.clearedcomplaint = false
+}
+
+// ClearDeal clears the "deal" edge to the Deal entity.
+func (m *SurveyMutation) ClearDeal() {
+	m.cleareddeal = true
+	m.clearedFields[survey.FieldDealID] = struct{}{}
+}
+
+// DealCleared reports if the "deal" edge to the Deal entity was cleared.
+func (m *SurveyMutation) DealCleared() bool {
+	return m.DealIDCleared() || m.cleareddeal
+}
+
+// DealIDs returns the "deal" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DealID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) DealIDs() (ids []pulid.ID) {
+	if id := m.deal; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDeal resets all changes to the "deal" edge.
+func (m *SurveyMutation) ResetDeal() {
+	m.deal = nil
+	m.cleareddeal = false
+}
+
+// ClearAgent clears the "agent" edge to the User entity.
+func (m *SurveyMutation) ClearAgent() {
+	m.clearedagent = true
+	m.clearedFields[survey.FieldAgentID] = struct{}{}
+}
+
+// AgentCleared reports if the "agent" edge to the User entity was cleared.
+func (m *SurveyMutation) AgentCleared() bool {
+	return m.AgentIDCleared() || m.clearedagent
+}
+
+// AgentIDs returns the "agent" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AgentID instead. It exists only for internal usage by the builders.
+func (m *SurveyMutation) AgentIDs() (ids []pulid.ID) {
+	if id := m.agent; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAgent resets all changes to the "agent" edge.
+func (m *SurveyMutation) ResetAgent() {
+	m.agent = nil
+	m.clearedagent = false
+}
+
+// Where appends a list predicates to the SurveyMutation builder.
+func (m *SurveyMutation) Where(ps ...predicate.Survey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the SurveyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *SurveyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Survey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *SurveyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *SurveyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Survey).
+func (m *SurveyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *SurveyMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.kind != nil {
+		fields = append(fields, survey.FieldKind)
+	}
+	if m.project != nil {
+		fields = append(fields, survey.FieldProjectID)
+	}
+	if m.customer != nil {
+		fields = append(fields, survey.FieldCustomerID)
+	}
+	if m.unit != nil {
+		fields = append(fields, survey.FieldUnitID)
+	}
+	if m.complaint != nil {
+		fields = append(fields, survey.FieldComplaintID)
+	}
+	if m.deal != nil {
+		fields = append(fields, survey.FieldDealID)
+	}
+	if m.agent != nil {
+		fields = append(fields, survey.FieldAgentID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, survey.FieldCreatedAt)
+	}
+	if m.csat != nil {
+		fields = append(fields, survey.FieldCsat)
+	}
+	if m.csat_comment != nil {
+		fields = append(fields, survey.FieldCsatComment)
+	}
+	if m.nps != nil {
+		fields = append(fields, survey.FieldNps)
+	}
+	if m.nps_reason != nil {
+		fields = append(fields, survey.FieldNpsReason)
+	}
+	if m.answered_at != nil {
+		fields = append(fields, survey.FieldAnsweredAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *SurveyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case survey.FieldKind:
+		return m.Kind()
+	case survey.FieldProjectID:
+		return m.ProjectID()
+	case survey.FieldCustomerID:
+		return m.CustomerID()
+	case survey.FieldUnitID:
+		return m.UnitID()
+	case survey.FieldComplaintID:
+		return m.ComplaintID()
+	case survey.FieldDealID:
+		return m.DealID()
+	case survey.FieldAgentID:
+		return m.AgentID()
+	case survey.FieldCreatedAt:
+		return m.CreatedAt()
+	case survey.FieldCsat:
+		return m.Csat()
+	case survey.FieldCsatComment:
+		return m.CsatComment()
+	case survey.FieldNps:
+		return m.Nps()
+	case survey.FieldNpsReason:
+		return m.NpsReason()
+	case survey.FieldAnsweredAt:
+		return m.AnsweredAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *SurveyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case survey.FieldKind:
+		return m.OldKind(ctx)
+	case survey.FieldProjectID:
+		return m.OldProjectID(ctx)
+	case survey.FieldCustomerID:
+		return m.OldCustomerID(ctx)
+	case survey.FieldUnitID:
+		return m.OldUnitID(ctx)
+	case survey.FieldComplaintID:
+		return m.OldComplaintID(ctx)
+	case survey.FieldDealID:
+		return m.OldDealID(ctx)
+	case survey.FieldAgentID:
+		return m.OldAgentID(ctx)
+	case survey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case survey.FieldCsat:
+		return m.OldCsat(ctx)
+	case survey.FieldCsatComment:
+		return m.OldCsatComment(ctx)
+	case survey.FieldNps:
+		return m.OldNps(ctx)
+	case survey.FieldNpsReason:
+		return m.OldNpsReason(ctx)
+	case survey.FieldAnsweredAt:
+		return m.OldAnsweredAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Survey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SurveyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case survey.FieldKind:
+		v, ok := value.(survey.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case survey.FieldProjectID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProjectID(v)
+		return nil
+	case survey.FieldCustomerID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerID(v)
+		return nil
+	case survey.FieldUnitID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitID(v)
+		return nil
+	case survey.FieldComplaintID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComplaintID(v)
+		return nil
+	case survey.FieldDealID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDealID(v)
+		return nil
+	case survey.FieldAgentID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAgentID(v)
+		return nil
+	case survey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case survey.FieldCsat:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCsat(v)
+		return nil
+	case survey.FieldCsatComment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCsatComment(v)
+		return nil
+	case survey.FieldNps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNps(v)
+		return nil
+	case survey.FieldNpsReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNpsReason(v)
+		return nil
+	case survey.FieldAnsweredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAnsweredAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Survey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *SurveyMutation) AddedFields() []string {
+	var fields []string
+	if m.addcsat != nil {
+		fields = append(fields, survey.FieldCsat)
+	}
+	if m.addnps != nil {
+		fields = append(fields, survey.FieldNps)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *SurveyMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case survey.FieldCsat:
+		return m.AddedCsat()
+	case survey.FieldNps:
+		return m.AddedNps()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *SurveyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case survey.FieldCsat:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCsat(v)
+		return nil
+	case survey.FieldNps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNps(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Survey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *SurveyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(survey.FieldComplaintID) {
+		fields = append(fields, survey.FieldComplaintID)
+	}
+	if m.FieldCleared(survey.FieldDealID) {
+		fields = append(fields, survey.FieldDealID)
+	}
+	if m.FieldCleared(survey.FieldAgentID) {
+		fields = append(fields, survey.FieldAgentID)
+	}
+	if m.FieldCleared(survey.FieldCsat) {
+		fields = append(fields, survey.FieldCsat)
+	}
+	if m.FieldCleared(survey.FieldCsatComment) {
+		fields = append(fields, survey.FieldCsatComment)
+	}
+	if m.FieldCleared(survey.FieldNps) {
+		fields = append(fields, survey.FieldNps)
+	}
+	if m.FieldCleared(survey.FieldNpsReason) {
+		fields = append(fields, survey.FieldNpsReason)
+	}
+	if m.FieldCleared(survey.FieldAnsweredAt) {
+		fields = append(fields, survey.FieldAnsweredAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *SurveyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *SurveyMutation) ClearField(name string) error {
+	switch name {
+	case survey.FieldComplaintID:
+		m.ClearComplaintID()
+		return nil
+	case survey.FieldDealID:
+		m.ClearDealID()
+		return nil
+	case survey.FieldAgentID:
+		m.ClearAgentID()
+		return nil
+	case survey.FieldCsat:
+		m.ClearCsat()
+		return nil
+	case survey.FieldCsatComment:
+		m.ClearCsatComment()
+		return nil
+	case survey.FieldNps:
+		m.ClearNps()
+		return nil
+	case survey.FieldNpsReason:
+		m.ClearNpsReason()
+		return nil
+	case survey.FieldAnsweredAt:
+		m.ClearAnsweredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Survey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *SurveyMutation) ResetField(name string) error {
+	switch name {
+	case survey.FieldKind:
+		m.ResetKind()
+		return nil
+	case survey.FieldProjectID:
+		m.ResetProjectID()
+		return nil
+	case survey.FieldCustomerID:
+		m.ResetCustomerID()
+		return nil
+	case survey.FieldUnitID:
+		m.ResetUnitID()
+		return nil
+	case survey.FieldComplaintID:
+		m.ResetComplaintID()
+		return nil
+	case survey.FieldDealID:
+		m.ResetDealID()
+		return nil
+	case survey.FieldAgentID:
+		m.ResetAgentID()
+		return nil
+	case survey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case survey.FieldCsat:
+		m.ResetCsat()
+		return nil
+	case survey.FieldCsatComment:
+		m.ResetCsatComment()
+		return nil
+	case survey.FieldNps:
+		m.ResetNps()
+		return nil
+	case survey.FieldNpsReason:
+		m.ResetNpsReason()
+		return nil
+	case survey.FieldAnsweredAt:
+		m.ResetAnsweredAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Survey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *SurveyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 6)
+	if m.project != nil {
+		edges = append(edges, survey.EdgeProject)
+	}
+	if m.customer != nil {
+		edges = append(edges, survey.EdgeCustomer)
+	}
+	if m.unit != nil {
+		edges = append(edges, survey.EdgeUnit)
+	}
+	if m.complaint != nil {
+		edges = append(edges, survey.EdgeComplaint)
+	}
+	if m.deal != nil {
+		edges = append(edges, survey.EdgeDeal)
+	}
+	if m.agent != nil {
+		edges = append(edges, survey.EdgeAgent)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *SurveyMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case survey.EdgeProject:
+		if id := m.project; id != nil {
+			return []ent.Value{*id}
+		}
+	case survey.EdgeCustomer:
+		if id := m.customer; id != nil {
+			return []ent.Value{*id}
+		}
+	case survey.EdgeUnit:
+		if id := m.unit; id != nil {
+			return []ent.Value{*id}
+		}
+	case survey.EdgeComplaint:
+		if id := m.complaint; id != nil {
+			return []ent.Value{*id}
+		}
+	case survey.EdgeDeal:
+		if id := m.deal; id != nil {
+			return []ent.Value{*id}
+		}
+	case survey.EdgeAgent:
+		if id := m.agent; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *SurveyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 6)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *SurveyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *SurveyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 6)
+	if m.clearedproject {
+		edges = append(edges, survey.EdgeProject)
+	}
+	if m.clearedcustomer {
+		edges = append(edges, survey.EdgeCustomer)
+	}
+	if m.clearedunit {
+		edges = append(edges, survey.EdgeUnit)
+	}
+	if m.clearedcomplaint {
+		edges = append(edges, survey.EdgeComplaint)
+	}
+	if m.cleareddeal {
+		edges = append(edges, survey.EdgeDeal)
+	}
+	if m.clearedagent {
+		edges = append(edges, survey.EdgeAgent)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *SurveyMutation) EdgeCleared(name string) bool {
+	switch name {
+	case survey.EdgeProject:
+		return m.clearedproject
+	case survey.EdgeCustomer:
+		return m.clearedcustomer
+	case survey.EdgeUnit:
+		return m.clearedunit
+	case survey.EdgeComplaint:
+		return m.clearedcomplaint
+	case survey.EdgeDeal:
+		return m.cleareddeal
+	case survey.EdgeAgent:
+		return m.clearedagent
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *SurveyMutation) ClearEdge(name string) error {
+	switch name {
+	case survey.EdgeProject:
+		m.ClearProject()
+		return nil
+	case survey.EdgeCustomer:
+		m.ClearCustomer()
+		return nil
+	case survey.EdgeUnit:
+		m.ClearUnit()
+		return nil
+	case survey.EdgeComplaint:
+		m.ClearComplaint()
+		return nil
+	case survey.EdgeDeal:
+		m.ClearDeal()
+		return nil
+	case survey.EdgeAgent:
+		m.ClearAgent()
+		return nil
+	}
+	return fmt.Errorf("unknown Survey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *SurveyMutation) ResetEdge(name string) error {
+	switch name {
+	case survey.EdgeProject:
+		m.ResetProject()
+		return nil
+	case survey.EdgeCustomer:
+		m.ResetCustomer()
+		return nil
+	case survey.EdgeUnit:
+		m.ResetUnit()
+		return nil
+	case survey.EdgeComplaint:
+		m.ResetComplaint()
+		return nil
+	case survey.EdgeDeal:
+		m.ResetDeal()
+		return nil
+	case survey.EdgeAgent:
+		m.ResetAgent()
+		return nil
+	}
+	return fmt.Errorf("unknown Survey edge %s", name)
 }
 
 // UnitMutation represents an operation that mutates the Unit nodes in the graph.

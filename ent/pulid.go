@@ -23,6 +23,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -50,6 +51,7 @@ var prefixTable = map[string]string{
 	"PC": pricechange.Table,
 	"PJ": project.Table,
 	"RT": refreshtoken.Table,
+	"SV": survey.Table,
 	"UN": unit.Table,
 	"UH": unithold.Table,
 	"US": user.Table,
@@ -77,6 +79,7 @@ var tablePrefix = map[string]string{
 	pricechange.Table:      "PC",
 	project.Table:          "PJ",
 	refreshtoken.Table:     "RT",
+	survey.Table:           "SV",
 	unit.Table:             "UN",
 	unithold.Table:         "UH",
 	user.Table:             "US",

@@ -273,6 +273,19 @@ func (_q *RefreshTokenQuery) SQLSelector(ctx context.Context) (*sql.Selector, er
 // is returned as its error), then its predicates, order, limit and
 // modifiers. Embedded in another statement it reads only rows the viewer
 // may read.
+func (_q *SurveyQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	s := _q.sqlQuery(ctx)
+	return s, s.Err()
+}
+
+// SQLSelector returns the SELECT that All would run, without running it:
+// the query's traversal interceptors and privacy policy applied (a denial
+// is returned as its error), then its predicates, order, limit and
+// modifiers. Embedded in another statement it reads only rows the viewer
+// may read.
 func (_q *UnitQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err

@@ -54,6 +54,8 @@ type Tx struct {
 	Project *ProjectClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// Survey is the client for interacting with the Survey builders.
+	Survey *SurveyClient
 	// Unit is the client for interacting with the Unit builders.
 	Unit *UnitClient
 	// UnitHold is the client for interacting with the UnitHold builders.
@@ -217,6 +219,7 @@ func (tx *Tx) init() {
 	tx.PriceChange = NewPriceChangeClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
+	tx.Survey = NewSurveyClient(tx.config)
 	tx.Unit = NewUnitClient(tx.config)
 	tx.UnitHold = NewUnitHoldClient(tx.config)
 	tx.User = NewUserClient(tx.config)

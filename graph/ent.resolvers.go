@@ -354,6 +354,9 @@ func (r *Resolver) Project() ProjectResolver { return &projectResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Survey returns SurveyResolver implementation.
+func (r *Resolver) Survey() SurveyResolver { return &surveyResolver{r} }
+
 // Unit returns UnitResolver implementation.
 func (r *Resolver) Unit() UnitResolver { return &unitResolver{r} }
 
@@ -399,6 +402,7 @@ type (
 	mediaResolver                struct{ *Resolver }
 	projectResolver              struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
+	surveyResolver               struct{ *Resolver }
 	unitResolver                 struct{ *Resolver }
 	auditEventWhereInputResolver struct{ *Resolver }
 	buildingWhereInputResolver   struct{ *Resolver }

@@ -22,6 +22,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
@@ -70,6 +71,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	SlaClock() SlaClockResolver
 	Subscription() SubscriptionResolver
+	Survey() SurveyResolver
 	Unit() UnitResolver
 	UnitStatusEvent() UnitStatusEventResolver
 	WebhookDelivery() WebhookDeliveryResolver
@@ -705,6 +707,7 @@ type ComplexityRoot struct {
 		AcknowledgeComplaint  func(childComplexity int, input aftersales.Step) int
 		ActivateOwner         func(childComplexity int, input sales.Activation) int
 		AddComplaintNote      func(childComplexity int, input aftersales.Note) int
+		AnswerSurvey          func(childComplexity int, input aftersales.SurveyAnswer) int
 		ApproveDiscount       func(childComplexity int, input model.ApproveDiscountInput) int
 		AssignComplaint       func(childComplexity int, input aftersales.Assignment) int
 		CancelDeal            func(childComplexity int, input model.CancelDealInput) int
@@ -865,6 +868,9 @@ type ComplexityRoot struct {
 		Projects            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProjectOrder, where *ent.ProjectWhereInput) int
 		SalesFunnel         func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		SalesGrid           func(childComplexity int, projectID pulid.ID) int
+		Satisfaction        func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
+		ServiceBoard        func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
+		Surveys             func(childComplexity int, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy []*ent.SurveyOrder, pending *bool) int
 		Units               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UnitOrder, where *ent.UnitWhereInput) int
 		Users               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.UserOrder, where *ent.UserWhereInput) int
 		Visits              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.VisitOrder, where *ent.VisitWhereInput) int
@@ -910,6 +916,71 @@ type ComplexityRoot struct {
 		Units func(childComplexity int) int
 	}
 
+	Satisfaction struct {
+		ByKind func(childComplexity int) int
+		From   func(childComplexity int) int
+		Groups func(childComplexity int) int
+		To     func(childComplexity int) int
+		Total  func(childComplexity int) int
+	}
+
+	SatisfactionFigures struct {
+		Answered   func(childComplexity int) int
+		Csat       func(childComplexity int) int
+		Detractors func(childComplexity int) int
+		Nps        func(childComplexity int) int
+		Passives   func(childComplexity int) int
+		Promoters  func(childComplexity int) int
+		Satisfied  func(childComplexity int) int
+		Sent       func(childComplexity int) int
+	}
+
+	SatisfactionGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
+	}
+
+	SatisfactionSlice struct {
+		Figures func(childComplexity int) int
+		Kind    func(childComplexity int) int
+	}
+
+	ServiceBoard struct {
+		ByCategory   func(childComplexity int) int
+		ByDepartment func(childComplexity int) int
+		BySeverity   func(childComplexity int) int
+		From         func(childComplexity int) int
+		Groups       func(childComplexity int) int
+		To           func(childComplexity int) int
+		Total        func(childComplexity int) int
+	}
+
+	ServiceBoardGroup struct {
+		Figures func(childComplexity int) int
+		Group   func(childComplexity int) int
+	}
+
+	ServiceFigures struct {
+		MedianResolutionHours func(childComplexity int) int
+		MedianResponseHours   func(childComplexity int) int
+		OpenBreaches          func(childComplexity int) int
+		Opened                func(childComplexity int) int
+		ReopenRate            func(childComplexity int) int
+		Reopens               func(childComplexity int) int
+		ResolutionSLARate     func(childComplexity int) int
+		Resolutions           func(childComplexity int) int
+		Resolved              func(childComplexity int) int
+		ResolvedInSLA         func(childComplexity int) int
+		Responded             func(childComplexity int) int
+		RespondedInSLA        func(childComplexity int) int
+		ResponseSLARate       func(childComplexity int) int
+	}
+
+	ServiceSlice struct {
+		Figures func(childComplexity int) int
+		Key     func(childComplexity int) int
+	}
+
 	SetUnitPricesPayload struct {
 		PriceChanges func(childComplexity int) int
 		Units        func(childComplexity int) int
@@ -927,6 +998,45 @@ type ComplexityRoot struct {
 	Subscription struct {
 		ComplaintUpdated  func(childComplexity int, complaintID *pulid.ID, after *string) int
 		UnitStatusChanged func(childComplexity int, projectID pulid.ID, after *string) int
+	}
+
+	Survey struct {
+		Agent       func(childComplexity int) int
+		AgentID     func(childComplexity int) int
+		Answered    func(childComplexity int) int
+		AnsweredAt  func(childComplexity int) int
+		Complaint   func(childComplexity int) int
+		ComplaintID func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Csat        func(childComplexity int) int
+		CsatComment func(childComplexity int) int
+		Customer    func(childComplexity int) int
+		CustomerID  func(childComplexity int) int
+		Deal        func(childComplexity int) int
+		DealID      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Nps         func(childComplexity int) int
+		NpsReason   func(childComplexity int) int
+		Project     func(childComplexity int) int
+		ProjectID   func(childComplexity int) int
+		Unit        func(childComplexity int) int
+		UnitID      func(childComplexity int) int
+	}
+
+	SurveyConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SurveyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SurveyPayload struct {
+		Survey func(childComplexity int) int
 	}
 
 	Unit struct {
@@ -1190,6 +1300,7 @@ type MutationResolver interface {
 	CancelDeal(ctx context.Context, input model.CancelDealInput) (*model.DealPayload, error)
 	DeliverUnit(ctx context.Context, input model.DeliverUnitInput) (*sales.Delivery, error)
 	ActivateOwner(ctx context.Context, input sales.Activation) (*model.UserPayload, error)
+	AnswerSurvey(ctx context.Context, input aftersales.SurveyAnswer) (*model.SurveyPayload, error)
 	CreateWebhookEndpoint(ctx context.Context, input webhook.NewEndpoint) (*webhook.Created, error)
 	UpdateWebhookEndpoint(ctx context.Context, input webhook.Change) (*webhook.Created, error)
 	DeleteWebhookEndpoint(ctx context.Context, id pulid.ID) (*model.DeleteWebhookEndpointPayload, error)
@@ -1224,6 +1335,9 @@ type QueryResolver interface {
 	CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) (*report.CustomerValue, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
+	ServiceBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ServiceBoard, error)
+	Satisfaction(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Satisfaction, error)
+	Surveys(ctx context.Context, first *int, after *entgql.Cursor[pulid.ID], last *int, before *entgql.Cursor[pulid.ID], orderBy []*ent.SurveyOrder, pending *bool) (*ent.SurveyConnection, error)
 	WebhookEndpoints(ctx context.Context) ([]*ent.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID pulid.ID, first *int, after *pulid.ID, status *webhookdelivery.Status) (*webhook.Page, error)
 }
@@ -1233,6 +1347,9 @@ type SlaClockResolver interface {
 type SubscriptionResolver interface {
 	UnitStatusChanged(ctx context.Context, projectID pulid.ID, after *string) (<-chan *live.UnitEvent, error)
 	ComplaintUpdated(ctx context.Context, complaintID *pulid.ID, after *string) (<-chan *live.ComplaintUpdate, error)
+}
+type SurveyResolver interface {
+	Answered(ctx context.Context, obj *ent.Survey) (bool, error)
 }
 type UnitResolver interface {
 	HeldBy(ctx context.Context, obj *ent.Unit) (*ent.User, error)
@@ -3883,6 +4000,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddComplaintNote(childComplexity, args["input"].(aftersales.Note)), true
+	case "Mutation.answerSurvey":
+		if e.ComplexityRoot.Mutation.AnswerSurvey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerSurvey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerSurvey(childComplexity, args["input"].(aftersales.SurveyAnswer)), true
 	case "Mutation.approveDiscount":
 		if e.ComplexityRoot.Mutation.ApproveDiscount == nil {
 			break
@@ -5104,6 +5232,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SalesGrid(childComplexity, args["projectId"].(pulid.ID)), true
+	case "Query.satisfaction":
+		if e.ComplexityRoot.Query.Satisfaction == nil {
+			break
+		}
+
+		args, err := ec.field_Query_satisfaction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Satisfaction(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
+	case "Query.serviceBoard":
+		if e.ComplexityRoot.Query.ServiceBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_serviceBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceBoard(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
+	case "Query.surveys":
+		if e.ComplexityRoot.Query.Surveys == nil {
+			break
+		}
+
+		args, err := ec.field_Query_surveys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Surveys(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["orderBy"].([]*ent.SurveyOrder), args["pending"].(*bool)), true
 	case "Query.units":
 		if e.ComplexityRoot.Query.Units == nil {
 			break
@@ -5264,6 +5425,260 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SalesGridFloor.Units(childComplexity), true
 
+	case "Satisfaction.byKind":
+		if e.ComplexityRoot.Satisfaction.ByKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.ByKind(childComplexity), true
+	case "Satisfaction.from":
+		if e.ComplexityRoot.Satisfaction.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.From(childComplexity), true
+	case "Satisfaction.groups":
+		if e.ComplexityRoot.Satisfaction.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.Groups(childComplexity), true
+	case "Satisfaction.to":
+		if e.ComplexityRoot.Satisfaction.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.To(childComplexity), true
+	case "Satisfaction.total":
+		if e.ComplexityRoot.Satisfaction.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Satisfaction.Total(childComplexity), true
+
+	case "SatisfactionFigures.answered":
+		if e.ComplexityRoot.SatisfactionFigures.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Answered(childComplexity), true
+	case "SatisfactionFigures.csat":
+		if e.ComplexityRoot.SatisfactionFigures.Csat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Csat(childComplexity), true
+	case "SatisfactionFigures.detractors":
+		if e.ComplexityRoot.SatisfactionFigures.Detractors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Detractors(childComplexity), true
+	case "SatisfactionFigures.nps":
+		if e.ComplexityRoot.SatisfactionFigures.Nps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Nps(childComplexity), true
+	case "SatisfactionFigures.passives":
+		if e.ComplexityRoot.SatisfactionFigures.Passives == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Passives(childComplexity), true
+	case "SatisfactionFigures.promoters":
+		if e.ComplexityRoot.SatisfactionFigures.Promoters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Promoters(childComplexity), true
+	case "SatisfactionFigures.satisfied":
+		if e.ComplexityRoot.SatisfactionFigures.Satisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Satisfied(childComplexity), true
+	case "SatisfactionFigures.sent":
+		if e.ComplexityRoot.SatisfactionFigures.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionFigures.Sent(childComplexity), true
+
+	case "SatisfactionGroup.figures":
+		if e.ComplexityRoot.SatisfactionGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionGroup.Figures(childComplexity), true
+	case "SatisfactionGroup.group":
+		if e.ComplexityRoot.SatisfactionGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionGroup.Group(childComplexity), true
+
+	case "SatisfactionSlice.figures":
+		if e.ComplexityRoot.SatisfactionSlice.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionSlice.Figures(childComplexity), true
+	case "SatisfactionSlice.kind":
+		if e.ComplexityRoot.SatisfactionSlice.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SatisfactionSlice.Kind(childComplexity), true
+
+	case "ServiceBoard.byCategory":
+		if e.ComplexityRoot.ServiceBoard.ByCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.ByCategory(childComplexity), true
+	case "ServiceBoard.byDepartment":
+		if e.ComplexityRoot.ServiceBoard.ByDepartment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.ByDepartment(childComplexity), true
+	case "ServiceBoard.bySeverity":
+		if e.ComplexityRoot.ServiceBoard.BySeverity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.BySeverity(childComplexity), true
+	case "ServiceBoard.from":
+		if e.ComplexityRoot.ServiceBoard.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.From(childComplexity), true
+	case "ServiceBoard.groups":
+		if e.ComplexityRoot.ServiceBoard.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.Groups(childComplexity), true
+	case "ServiceBoard.to":
+		if e.ComplexityRoot.ServiceBoard.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.To(childComplexity), true
+	case "ServiceBoard.total":
+		if e.ComplexityRoot.ServiceBoard.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoard.Total(childComplexity), true
+
+	case "ServiceBoardGroup.figures":
+		if e.ComplexityRoot.ServiceBoardGroup.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoardGroup.Figures(childComplexity), true
+	case "ServiceBoardGroup.group":
+		if e.ComplexityRoot.ServiceBoardGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceBoardGroup.Group(childComplexity), true
+
+	case "ServiceFigures.medianResolutionHours":
+		if e.ComplexityRoot.ServiceFigures.MedianResolutionHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.MedianResolutionHours(childComplexity), true
+	case "ServiceFigures.medianResponseHours":
+		if e.ComplexityRoot.ServiceFigures.MedianResponseHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.MedianResponseHours(childComplexity), true
+	case "ServiceFigures.openBreaches":
+		if e.ComplexityRoot.ServiceFigures.OpenBreaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.OpenBreaches(childComplexity), true
+	case "ServiceFigures.opened":
+		if e.ComplexityRoot.ServiceFigures.Opened == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Opened(childComplexity), true
+	case "ServiceFigures.reopenRate":
+		if e.ComplexityRoot.ServiceFigures.ReopenRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ReopenRate(childComplexity), true
+	case "ServiceFigures.reopens":
+		if e.ComplexityRoot.ServiceFigures.Reopens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Reopens(childComplexity), true
+	case "ServiceFigures.resolutionSlaRate":
+		if e.ComplexityRoot.ServiceFigures.ResolutionSLARate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResolutionSLARate(childComplexity), true
+	case "ServiceFigures.resolutions":
+		if e.ComplexityRoot.ServiceFigures.Resolutions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Resolutions(childComplexity), true
+	case "ServiceFigures.resolved":
+		if e.ComplexityRoot.ServiceFigures.Resolved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Resolved(childComplexity), true
+	case "ServiceFigures.resolvedInSla":
+		if e.ComplexityRoot.ServiceFigures.ResolvedInSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResolvedInSLA(childComplexity), true
+	case "ServiceFigures.responded":
+		if e.ComplexityRoot.ServiceFigures.Responded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.Responded(childComplexity), true
+	case "ServiceFigures.respondedInSla":
+		if e.ComplexityRoot.ServiceFigures.RespondedInSLA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.RespondedInSLA(childComplexity), true
+	case "ServiceFigures.responseSlaRate":
+		if e.ComplexityRoot.ServiceFigures.ResponseSLARate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceFigures.ResponseSLARate(childComplexity), true
+
+	case "ServiceSlice.figures":
+		if e.ComplexityRoot.ServiceSlice.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceSlice.Figures(childComplexity), true
+	case "ServiceSlice.key":
+		if e.ComplexityRoot.ServiceSlice.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceSlice.Key(childComplexity), true
+
 	case "SetUnitPricesPayload.priceChanges":
 		if e.ComplexityRoot.SetUnitPricesPayload.PriceChanges == nil {
 			break
@@ -5336,6 +5751,172 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.UnitStatusChanged(childComplexity, args["projectId"].(pulid.ID), args["after"].(*string)), true
+
+	case "Survey.agent":
+		if e.ComplexityRoot.Survey.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Agent(childComplexity), true
+	case "Survey.agentID":
+		if e.ComplexityRoot.Survey.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.AgentID(childComplexity), true
+	case "Survey.answered":
+		if e.ComplexityRoot.Survey.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Answered(childComplexity), true
+	case "Survey.answeredAt":
+		if e.ComplexityRoot.Survey.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.AnsweredAt(childComplexity), true
+	case "Survey.complaint":
+		if e.ComplexityRoot.Survey.Complaint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Complaint(childComplexity), true
+	case "Survey.complaintID":
+		if e.ComplexityRoot.Survey.ComplaintID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.ComplaintID(childComplexity), true
+	case "Survey.createdAt":
+		if e.ComplexityRoot.Survey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.CreatedAt(childComplexity), true
+	case "Survey.csat":
+		if e.ComplexityRoot.Survey.Csat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Csat(childComplexity), true
+	case "Survey.csatComment":
+		if e.ComplexityRoot.Survey.CsatComment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.CsatComment(childComplexity), true
+	case "Survey.customer":
+		if e.ComplexityRoot.Survey.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Customer(childComplexity), true
+	case "Survey.customerID":
+		if e.ComplexityRoot.Survey.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.CustomerID(childComplexity), true
+	case "Survey.deal":
+		if e.ComplexityRoot.Survey.Deal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Deal(childComplexity), true
+	case "Survey.dealID":
+		if e.ComplexityRoot.Survey.DealID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.DealID(childComplexity), true
+	case "Survey.id":
+		if e.ComplexityRoot.Survey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.ID(childComplexity), true
+	case "Survey.kind":
+		if e.ComplexityRoot.Survey.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Kind(childComplexity), true
+	case "Survey.nps":
+		if e.ComplexityRoot.Survey.Nps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Nps(childComplexity), true
+	case "Survey.npsReason":
+		if e.ComplexityRoot.Survey.NpsReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.NpsReason(childComplexity), true
+	case "Survey.project":
+		if e.ComplexityRoot.Survey.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Project(childComplexity), true
+	case "Survey.projectID":
+		if e.ComplexityRoot.Survey.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.ProjectID(childComplexity), true
+	case "Survey.unit":
+		if e.ComplexityRoot.Survey.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.Unit(childComplexity), true
+	case "Survey.unitID":
+		if e.ComplexityRoot.Survey.UnitID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Survey.UnitID(childComplexity), true
+
+	case "SurveyConnection.edges":
+		if e.ComplexityRoot.SurveyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.Edges(childComplexity), true
+	case "SurveyConnection.pageInfo":
+		if e.ComplexityRoot.SurveyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.PageInfo(childComplexity), true
+	case "SurveyConnection.totalCount":
+		if e.ComplexityRoot.SurveyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyConnection.TotalCount(childComplexity), true
+
+	case "SurveyEdge.cursor":
+		if e.ComplexityRoot.SurveyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyEdge.Cursor(childComplexity), true
+	case "SurveyEdge.node":
+		if e.ComplexityRoot.SurveyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyEdge.Node(childComplexity), true
+
+	case "SurveyPayload.survey":
+		if e.ComplexityRoot.SurveyPayload.Survey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SurveyPayload.Survey(childComplexity), true
 
 	case "Unit.bathrooms":
 		if e.ComplexityRoot.Unit.Bathrooms == nil {
@@ -6084,6 +6665,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ActivateOwnerInput", ec.unmarshalInputActivateOwnerInput),
 			graphql.NewInputUnmarshaler("AddComplaintNoteInput", ec.unmarshalInputAddComplaintNoteInput),
 			graphql.NewInputUnmarshaler("AmenityInput", ec.unmarshalInputAmenityInput),
+			graphql.NewInputUnmarshaler("AnswerSurveyInput", ec.unmarshalInputAnswerSurveyInput),
 			graphql.NewInputUnmarshaler("ApproveDiscountInput", ec.unmarshalInputApproveDiscountInput),
 			graphql.NewInputUnmarshaler("AssignComplaintInput", ec.unmarshalInputAssignComplaintInput),
 			graphql.NewInputUnmarshaler("AuditEventOrder", ec.unmarshalInputAuditEventOrder),
@@ -6145,6 +6727,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetContactConsentInput", ec.unmarshalInputSetContactConsentInput),
 			graphql.NewInputUnmarshaler("SetUnitPricesInput", ec.unmarshalInputSetUnitPricesInput),
 			graphql.NewInputUnmarshaler("SubmitComplaintInput", ec.unmarshalInputSubmitComplaintInput),
+			graphql.NewInputUnmarshaler("SurveyOrder", ec.unmarshalInputSurveyOrder),
 			graphql.NewInputUnmarshaler("UnitOrder", ec.unmarshalInputUnitOrder),
 			graphql.NewInputUnmarshaler("UnitPriceInput", ec.unmarshalInputUnitPriceInput),
 			graphql.NewInputUnmarshaler("UnitStackInput", ec.unmarshalInputUnitStackInput),
@@ -6255,7 +6838,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "people.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "webhooks.graphql"
+//go:embed "aftersales.graphql" "attribution.graphql" "auth.graphql" "catalogue.graphql" "cost.graphql" "deals.graphql" "ent.graphql" "listings.graphql" "media.graphql" "people.graphql" "pricing.graphql" "profile.graphql" "report.graphql" "sales.graphql" "schema.graphql" "service_report.graphql" "survey.graphql" "webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6282,6 +6865,8 @@ var sources = []*ast.Source{
 	{Name: "report.graphql", Input: sourceData("report.graphql"), BuiltIn: false},
 	{Name: "sales.graphql", Input: sourceData("sales.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
+	{Name: "service_report.graphql", Input: sourceData("service_report.graphql"), BuiltIn: false},
+	{Name: "survey.graphql", Input: sourceData("survey.graphql"), BuiltIn: false},
 	{Name: "webhooks.graphql", Input: sourceData("webhooks.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -7752,6 +8337,136 @@ func (ec *executionContext) childFields_SalesGridFloor(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type SalesGridFloor", field.Name)
 }
 
+func (ec *executionContext) childFields_Satisfaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Satisfaction_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Satisfaction_to(ctx, field)
+	case "total":
+		return ec.fieldContext_Satisfaction_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_Satisfaction_groups(ctx, field)
+	case "byKind":
+		return ec.fieldContext_Satisfaction_byKind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Satisfaction", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sent":
+		return ec.fieldContext_SatisfactionFigures_sent(ctx, field)
+	case "answered":
+		return ec.fieldContext_SatisfactionFigures_answered(ctx, field)
+	case "satisfied":
+		return ec.fieldContext_SatisfactionFigures_satisfied(ctx, field)
+	case "promoters":
+		return ec.fieldContext_SatisfactionFigures_promoters(ctx, field)
+	case "passives":
+		return ec.fieldContext_SatisfactionFigures_passives(ctx, field)
+	case "detractors":
+		return ec.fieldContext_SatisfactionFigures_detractors(ctx, field)
+	case "csat":
+		return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
+	case "nps":
+		return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_SatisfactionGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_SatisfactionSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
+	case "figures":
+		return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SatisfactionSlice", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ServiceBoard_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ServiceBoard_to(ctx, field)
+	case "total":
+		return ec.fieldContext_ServiceBoard_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ServiceBoard_groups(ctx, field)
+	case "byCategory":
+		return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
+	case "bySeverity":
+		return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
+	case "byDepartment":
+		return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceBoard", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceBoardGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
+	case "figures":
+		return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceBoardGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "opened":
+		return ec.fieldContext_ServiceFigures_opened(ctx, field)
+	case "responded":
+		return ec.fieldContext_ServiceFigures_responded(ctx, field)
+	case "respondedInSla":
+		return ec.fieldContext_ServiceFigures_respondedInSla(ctx, field)
+	case "responseSlaRate":
+		return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
+	case "resolved":
+		return ec.fieldContext_ServiceFigures_resolved(ctx, field)
+	case "resolvedInSla":
+		return ec.fieldContext_ServiceFigures_resolvedInSla(ctx, field)
+	case "resolutionSlaRate":
+		return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
+	case "medianResponseHours":
+		return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
+	case "medianResolutionHours":
+		return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
+	case "resolutions":
+		return ec.fieldContext_ServiceFigures_resolutions(ctx, field)
+	case "reopens":
+		return ec.fieldContext_ServiceFigures_reopens(ctx, field)
+	case "reopenRate":
+		return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
+	case "openBreaches":
+		return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ServiceSlice_key(ctx, field)
+	case "figures":
+		return ec.fieldContext_ServiceSlice_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceSlice", field.Name)
+}
+
 func (ec *executionContext) childFields_SetUnitPricesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "units":
@@ -7778,6 +8493,84 @@ func (ec *executionContext) childFields_SlaClock(ctx context.Context, field grap
 		return ec.fieldContext_SlaClock_remainingSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SlaClock", field.Name)
+}
+
+func (ec *executionContext) childFields_Survey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Survey_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Survey_kind(ctx, field)
+	case "projectID":
+		return ec.fieldContext_Survey_projectID(ctx, field)
+	case "customerID":
+		return ec.fieldContext_Survey_customerID(ctx, field)
+	case "unitID":
+		return ec.fieldContext_Survey_unitID(ctx, field)
+	case "complaintID":
+		return ec.fieldContext_Survey_complaintID(ctx, field)
+	case "dealID":
+		return ec.fieldContext_Survey_dealID(ctx, field)
+	case "agentID":
+		return ec.fieldContext_Survey_agentID(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Survey_createdAt(ctx, field)
+	case "csat":
+		return ec.fieldContext_Survey_csat(ctx, field)
+	case "csatComment":
+		return ec.fieldContext_Survey_csatComment(ctx, field)
+	case "nps":
+		return ec.fieldContext_Survey_nps(ctx, field)
+	case "npsReason":
+		return ec.fieldContext_Survey_npsReason(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_Survey_answeredAt(ctx, field)
+	case "project":
+		return ec.fieldContext_Survey_project(ctx, field)
+	case "customer":
+		return ec.fieldContext_Survey_customer(ctx, field)
+	case "unit":
+		return ec.fieldContext_Survey_unit(ctx, field)
+	case "complaint":
+		return ec.fieldContext_Survey_complaint(ctx, field)
+	case "deal":
+		return ec.fieldContext_Survey_deal(ctx, field)
+	case "agent":
+		return ec.fieldContext_Survey_agent(ctx, field)
+	case "answered":
+		return ec.fieldContext_Survey_answered(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Survey", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SurveyConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_SurveyEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_SurveyEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SurveyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "survey":
+		return ec.fieldContext_SurveyPayload_survey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SurveyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8578,6 +9371,20 @@ func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Note, error) {
 			return ec.unmarshalNAddComplaintNoteInput2estatecrmᚋaftersalesᚐNote(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_answerSurvey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (aftersales.SurveyAnswer, error) {
+			return ec.unmarshalNAnswerSurveyInput2estatecrmᚋaftersalesᚐSurveyAnswer(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10441,6 +11248,120 @@ func (ec *executionContext) field_Query_salesGrid_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["projectId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (report.PeriodInput, error) {
+			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+		func(ctx context.Context, v any) (*pulid.ID, error) {
+			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]*ent.SurveyOrder, error) {
+			return ec.unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurveyOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "pending",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pending"] = arg5
 	return args, nil
 }
 
@@ -23884,6 +24805,50 @@ func (ec *executionContext) fieldContext_Mutation_activateOwner(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_answerSurvey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerSurvey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerSurvey(ctx, fc.Args["input"].(aftersales.SurveyAnswer))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SurveyPayload) graphql.Marshaler {
+			return ec.marshalNSurveyPayload2ᚖestatecrmᚋgraphᚋmodelᚐSurveyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerSurvey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerSurvey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createWebhookEndpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26588,6 +27553,138 @@ func (ec *executionContext) fieldContext_Query_salesGrid(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_serviceBoard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceBoard(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceBoard) graphql.Marshaler {
+			return ec.marshalNServiceBoard2ᚖestatecrmᚋreportᚐServiceBoard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceBoard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_satisfaction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_satisfaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Satisfaction(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Satisfaction) graphql.Marshaler {
+			return ec.marshalNSatisfaction2ᚖestatecrmᚋreportᚐSatisfaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_satisfaction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Satisfaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_satisfaction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_surveys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_surveys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Surveys(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["orderBy"].([]*ent.SurveyOrder), fc.Args["pending"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SurveyConnection) graphql.Marshaler {
+			return ec.marshalNSurveyConnection2ᚖestatecrmᚋentᚐSurveyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_surveys(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_surveys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_webhookEndpoints(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27230,6 +28327,1075 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Satisfaction_from(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Satisfaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Satisfaction_to(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Satisfaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Satisfaction_total(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Satisfaction_groups(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionGroup) graphql.Marshaler {
+			return ec.marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Satisfaction_byKind(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Satisfaction_byKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionSlice) graphql.Marshaler {
+			return ec.marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Satisfaction_byKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Satisfaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionFigures_sent(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_answered(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_satisfied(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_satisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Satisfied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_satisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_promoters(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_promoters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Promoters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_promoters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_passives(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_passives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passives, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_passives(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_detractors(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_detractors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detractors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_detractors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SatisfactionFigures_csat(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Csat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SatisfactionFigures_nps(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionFigures_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SatisfactionGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SatisfactionSlice_kind(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v survey.Kind) graphql.Marshaler {
+			return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionSlice_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SatisfactionSlice", field, false, false, "SurveyKind")
+}
+
+func (ec *executionContext) _SatisfactionSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SatisfactionSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SatisfactionSlice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SatisfactionFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_from(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceBoard_to(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceBoard", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceBoard_total(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_groups(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceGroup) graphql.Marshaler {
+			return ec.marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceBoardGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_byCategory(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_bySeverity(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BySeverity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_bySeverity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoard_byDepartment(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByDepartment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoard_byDepartment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceSlice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoardGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoardGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoardGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceBoardGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceBoardGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceBoardGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceFigures_opened(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_opened(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opened, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_opened(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_responded(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_responded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_responded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_respondedInSla(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_respondedInSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RespondedInSLA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_respondedInSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_responseSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseSLARate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_responseSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_resolved(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_resolvedInSla(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolvedInSla(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedInSLA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolvedInSla(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_resolutionSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolutionSLARate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolutionSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_medianResponseHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianResponseHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_medianResponseHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_medianResolutionHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianResolutionHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_medianResolutionHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_resolutions(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_resolutions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolutions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_resolutions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_reopens(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_reopens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reopens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_reopens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceFigures_reopenRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReopenRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ServiceFigures_openBreaches(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenBreaches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceFigures_openBreaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceSlice_key(ctx context.Context, field graphql.CollectedField, obj *report.ServiceSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceSlice_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceSlice_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceSlice", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceSlice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceSlice_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceSlice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SetUnitPricesPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.SetUnitPricesPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27516,6 +29682,717 @@ func (ec *executionContext) fieldContext_Subscription_complaintUpdated(ctx conte
 	if fc.Args, err = ec.field_Subscription_complaintUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_id(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v survey.Kind) graphql.Marshaler {
+			return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "SurveyKind")
+}
+
+func (ec *executionContext) _Survey_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_projectID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_customerID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_unitID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_complaintID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_complaintID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComplaintID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_complaintID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_dealID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_dealID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DealID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_dealID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_agentID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_agentID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_agentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Survey_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Survey_csat(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_csat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Csat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Survey_csatComment(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_csatComment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CsatComment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_csatComment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "String")
+}
+
+func (ec *executionContext) _Survey_nps(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_nps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Survey_npsReason(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_npsReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NpsReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_npsReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "String")
+}
+
+func (ec *executionContext) _Survey_answeredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Survey_project(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
+			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_unit(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_complaint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complaint(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Complaint) graphql.Marshaler {
+			return ec.marshalOComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Complaint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_deal(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_deal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deal(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
+			return ec.marshalODeal2ᚖestatecrmᚋentᚐDeal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_deal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Deal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_agent(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_agent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agent(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_agent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Survey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Survey_answered(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Survey_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Survey().Answered(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Survey_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Survey", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SurveyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SurveyEdge) graphql.Marshaler {
+			return ec.marshalOSurveyEdge2ᚕᚖestatecrmᚋentᚐSurveyEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SurveyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SurveyConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SurveyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
+			return ec.marshalOSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SurveyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SurveyEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _SurveyPayload_survey(ctx context.Context, field graphql.CollectedField, obj *model.SurveyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SurveyPayload_survey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Survey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
+			return ec.marshalNSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SurveyPayload_survey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SurveyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Survey(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -32460,6 +35337,76 @@ func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj 
 func UnmarshalAmenityInput(ctx context.Context, raw any) (schematype.Amenity, error) {
 	var out schematype.Amenity
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AmenityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAnswerSurveyInput(ctx context.Context, obj any) (aftersales.SurveyAnswer, error) {
+	var it aftersales.SurveyAnswer
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"surveyId", "csat", "csatComment", "nps", "npsReason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "surveyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
+			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SurveyID = data
+		case "csat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csat"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Csat = data
+		case "csatComment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csatComment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CsatComment = data
+		case "nps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nps"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nps = data
+		case "npsReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("npsReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NpsReason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnswerSurveyInput unmarshals raw into the AnswerSurveyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerSurveyInput(ctx context.Context, raw any) (aftersales.SurveyAnswer, error) {
+	var out aftersales.SurveyAnswer
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerSurveyInput", raw, &out)
 	return out, err
 }
 
@@ -44342,6 +47289,59 @@ func UnmarshalSubmitComplaintInput(ctx context.Context, raw any) (aftersales.Fil
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSurveyOrder(ctx context.Context, obj any) (ent.SurveyOrder, error) {
+	var it ent.SurveyOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSurveyOrder unmarshals raw into the SurveyOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSurveyOrder(ctx context.Context, raw any) (ent.SurveyOrder, error) {
+	var out ent.SurveyOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SurveyOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUnitOrder(ctx context.Context, obj any) (ent.UnitOrder, error) {
 	var it ent.UnitOrder
 	if obj == nil {
@@ -48197,6 +51197,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Unit(ctx, sel, obj)
+	case *ent.Survey:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Survey(ctx, sel, obj)
 	case *ent.Project:
 		if obj == nil {
 			return graphql.Null
@@ -52666,6 +55671,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "answerSurvey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerSurvey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createWebhookEndpoint":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createWebhookEndpoint(ctx, field)
@@ -53386,6 +56398,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_salesGrid(ctx, field)
 				})
+		case "serviceBoard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceBoard(ctx, field)
+				})
+		case "satisfaction":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_satisfaction(ctx, field)
+				})
+		case "surveys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_surveys(ctx, field)
+				})
 		case "webhookEndpoints":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -53710,6 +56740,435 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var satisfactionImplementors = []string{"Satisfaction"}
+
+func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.SelectionSet, obj *report.Satisfaction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Satisfaction")
+		case "from":
+			out.Values[i] = ec._Satisfaction_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Satisfaction_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Satisfaction_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._Satisfaction_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byKind":
+			out.Values[i] = ec._Satisfaction_byKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionFiguresImplementors = []string{"SatisfactionFigures"}
+
+func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionFigures")
+		case "sent":
+			out.Values[i] = ec._SatisfactionFigures_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._SatisfactionFigures_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "satisfied":
+			out.Values[i] = ec._SatisfactionFigures_satisfied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promoters":
+			out.Values[i] = ec._SatisfactionFigures_promoters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passives":
+			out.Values[i] = ec._SatisfactionFigures_passives(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detractors":
+			out.Values[i] = ec._SatisfactionFigures_detractors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csat":
+			out.Values[i] = ec._SatisfactionFigures_csat(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nps":
+			out.Values[i] = ec._SatisfactionFigures_nps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionGroupImplementors = []string{"SatisfactionGroup"}
+
+func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionGroup")
+		case "group":
+			out.Values[i] = ec._SatisfactionGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SatisfactionGroup_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var satisfactionSliceImplementors = []string{"SatisfactionSlice"}
+
+func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionSlice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionSliceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SatisfactionSlice")
+		case "kind":
+			out.Values[i] = ec._SatisfactionSlice_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._SatisfactionSlice_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceBoardImplementors = []string{"ServiceBoard"}
+
+func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceBoard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceBoard")
+		case "from":
+			out.Values[i] = ec._ServiceBoard_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ServiceBoard_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ServiceBoard_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ServiceBoard_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byCategory":
+			out.Values[i] = ec._ServiceBoard_byCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bySeverity":
+			out.Values[i] = ec._ServiceBoard_bySeverity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byDepartment":
+			out.Values[i] = ec._ServiceBoard_byDepartment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceBoardGroupImplementors = []string{"ServiceBoardGroup"}
+
+func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceBoardGroup")
+		case "group":
+			out.Values[i] = ec._ServiceBoardGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._ServiceBoardGroup_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceFiguresImplementors = []string{"ServiceFigures"}
+
+func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceFigures")
+		case "opened":
+			out.Values[i] = ec._ServiceFigures_opened(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responded":
+			out.Values[i] = ec._ServiceFigures_responded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "respondedInSla":
+			out.Values[i] = ec._ServiceFigures_respondedInSla(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responseSlaRate":
+			out.Values[i] = ec._ServiceFigures_responseSlaRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolved":
+			out.Values[i] = ec._ServiceFigures_resolved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolvedInSla":
+			out.Values[i] = ec._ServiceFigures_resolvedInSla(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolutionSlaRate":
+			out.Values[i] = ec._ServiceFigures_resolutionSlaRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianResponseHours":
+			out.Values[i] = ec._ServiceFigures_medianResponseHours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianResolutionHours":
+			out.Values[i] = ec._ServiceFigures_medianResolutionHours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolutions":
+			out.Values[i] = ec._ServiceFigures_resolutions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopens":
+			out.Values[i] = ec._ServiceFigures_reopens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopenRate":
+			out.Values[i] = ec._ServiceFigures_reopenRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openBreaches":
+			out.Values[i] = ec._ServiceFigures_openBreaches(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceSliceImplementors = []string{"ServiceSlice"}
+
+func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceSlice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceSliceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceSlice")
+		case "key":
+			out.Values[i] = ec._ServiceSlice_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._ServiceSlice_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var setUnitPricesPayloadImplementors = []string{"SetUnitPricesPayload"}
 
 func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetUnitPricesPayload) graphql.Marshaler {
@@ -53826,6 +57285,253 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var surveyImplementors = []string{"Survey", "Node"}
+
+func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, obj *ent.Survey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Survey")
+		case "id":
+			out.Values[i] = ec._Survey_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Survey_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "projectID":
+			out.Values[i] = ec._Survey_projectID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerID":
+			out.Values[i] = ec._Survey_customerID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitID":
+			out.Values[i] = ec._Survey_unitID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complaintID":
+			out.Values[i] = ec._Survey_complaintID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dealID":
+			out.Values[i] = ec._Survey_dealID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "agentID":
+			out.Values[i] = ec._Survey_agentID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Survey_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csat":
+			out.Values[i] = ec._Survey_csat(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "csatComment":
+			out.Values[i] = ec._Survey_csatComment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nps":
+			out.Values[i] = ec._Survey_nps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "npsReason":
+			out.Values[i] = ec._Survey_npsReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "answeredAt":
+			out.Values[i] = ec._Survey_answeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._Survey_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customer":
+			out.Values[i] = ec._Survey_customer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._Survey_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complaint":
+			out.Values[i] = ec._Survey_complaint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deal":
+			out.Values[i] = ec._Survey_deal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "agent":
+			out.Values[i] = ec._Survey_agent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._Survey_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var surveyConnectionImplementors = []string{"SurveyConnection"}
+
+func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyConnection")
+		case "edges":
+			out.Values[i] = ec._SurveyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SurveyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SurveyConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var surveyEdgeImplementors = []string{"SurveyEdge"}
+
+func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyEdge")
+		case "node":
+			out.Values[i] = ec._SurveyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._SurveyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var surveyPayloadImplementors = []string{"SurveyPayload"}
+
+func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, surveyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SurveyPayload")
+		case "survey":
+			out.Values[i] = ec._SurveyPayload_survey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var unitImplementors = []string{"Unit", "Node"}
@@ -55447,6 +59153,11 @@ func (ec *executionContext) marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschem
 	return v
 }
 
+func (ec *executionContext) unmarshalNAnswerSurveyInput2estatecrmᚋaftersalesᚐSurveyAnswer(ctx context.Context, v any) (aftersales.SurveyAnswer, error) {
+	res, err := ec.unmarshalInputAnswerSurveyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
 	res, err := ec.unmarshalInputApproveDiscountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57014,6 +60725,134 @@ func (ec *executionContext) marshalNSalesGridFloor2ᚖestatecrmᚋsalesᚐGridFl
 	return ec._SalesGridFloor(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSatisfaction2ᚖestatecrmᚋreportᚐSatisfaction(ctx context.Context, sel ast.SelectionSet, v *report.Satisfaction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Satisfaction!")
+		return graphql.Null
+	}
+	return ec._Satisfaction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionFigures!")
+		return graphql.Null
+	}
+	return ec._SatisfactionFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.SatisfactionGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSatisfactionGroup2ᚖestatecrmᚋreportᚐSatisfactionGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSatisfactionGroup2ᚖestatecrmᚋreportᚐSatisfactionGroup(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionGroup!")
+		return graphql.Null
+	}
+	return ec._SatisfactionGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.SatisfactionSlice) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSatisfactionSlice2ᚖestatecrmᚋreportᚐSatisfactionSlice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSatisfactionSlice2ᚖestatecrmᚋreportᚐSatisfactionSlice(ctx context.Context, sel ast.SelectionSet, v *report.SatisfactionSlice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SatisfactionSlice!")
+		return graphql.Null
+	}
+	return ec._SatisfactionSlice(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceBoard2ᚖestatecrmᚋreportᚐServiceBoard(ctx context.Context, sel ast.SelectionSet, v *report.ServiceBoard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceBoard!")
+		return graphql.Null
+	}
+	return ec._ServiceBoard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ServiceGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceBoardGroup2ᚖestatecrmᚋreportᚐServiceGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceBoardGroup2ᚖestatecrmᚋreportᚐServiceGroup(ctx context.Context, sel ast.SelectionSet, v *report.ServiceGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceBoardGroup!")
+		return graphql.Null
+	}
+	return ec._ServiceBoardGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx context.Context, sel ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceFigures!")
+		return graphql.Null
+	}
+	return ec._ServiceFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceSlice2ᚖestatecrmᚋreportᚐServiceSlice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceSlice2ᚖestatecrmᚋreportᚐServiceSlice(ctx context.Context, sel ast.SelectionSet, v *report.ServiceSlice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceSlice!")
+		return graphql.Null
+	}
+	return ec._ServiceSlice(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
 	res, err := ec.unmarshalInputSetAPIKeyProjectsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57077,6 +60916,59 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 func (ec *executionContext) unmarshalNSubmitComplaintInput2estatecrmᚋaftersalesᚐFiling(ctx context.Context, v any) (aftersales.Filing, error) {
 	res, err := ec.unmarshalInputSubmitComplaintInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSurvey2ᚖestatecrmᚋentᚐSurvey(ctx context.Context, sel ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Survey!")
+		return graphql.Null
+	}
+	return ec._Survey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSurveyConnection2ᚖestatecrmᚋentᚐSurveyConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SurveyConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SurveyConnection!")
+		return graphql.Null
+	}
+	return ec._SurveyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx context.Context, v any) (survey.Kind, error) {
+	var res survey.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx context.Context, sel ast.SelectionSet, v survey.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx context.Context, v any) (*ent.SurveyOrder, error) {
+	res, err := ec.unmarshalInputSurveyOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx context.Context, v any) (*ent.SurveyOrderField, error) {
+	var res = new(ent.SurveyOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.SurveyOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SurveyOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNSurveyPayload2ᚖestatecrmᚋgraphᚋmodelᚐSurveyPayload(ctx context.Context, sel ast.SelectionSet, v *model.SurveyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SurveyPayload!")
+		return graphql.Null
+	}
+	return ec._SurveyPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -59836,6 +63728,50 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSurvey2ᚖestatecrmᚋentᚐSurvey(ctx context.Context, sel ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Survey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSurveyEdge2ᚕᚖestatecrmᚋentᚐSurveyEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.SurveyEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOSurveyEdge2ᚖestatecrmᚋentᚐSurveyEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSurveyEdge2ᚖestatecrmᚋentᚐSurveyEdge(ctx context.Context, sel ast.SelectionSet, v *ent.SurveyEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SurveyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurveyOrderᚄ(ctx context.Context, v any) ([]*ent.SurveyOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.SurveyOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {

@@ -280,6 +280,10 @@ func (sp *Spec) Key(s *sql.Selector, ev Events) sql.Querier {
 		return sql.Raw(c.C("source"))
 	}
 	col := s.C(ev.Time) // now: once s is aliased as a subquery, s.C names the alias
+	if len(sp.buckets) == 1 {
+		// A period within one week or month: a CASE needs a WHEN.
+		return sql.Raw("0")
+	}
 	return sql.ExprFunc(func(b *sql.Builder) {
 		b.WriteString("CASE")
 		for i, k := range sp.buckets[:len(sp.buckets)-1] {

@@ -34,7 +34,8 @@ type Delivery struct {
 
 // DeliverUnit hands a contracted unit over (a manager's act): the unit is
 // DELIVERED, its buyer becomes an OWNER, and a one-time activation code for
-// the homeowner's login is made, shown here once and kept only hashed.
+// the homeowner's login is made, shown here once and kept only hashed, and
+// the homeowner is sent the delivery's satisfaction survey.
 func DeliverUnit(ctx context.Context, client *ent.Client, unitID pulid.ID, now time.Time) (*Delivery, error) {
 	u, err := client.Unit.Get(ctx, unitID)
 	if err != nil {
@@ -63,6 +64,10 @@ func DeliverUnit(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	code := newCode()
 	exp := now.Add(ActivationTTL)
 	if err := rule.IssueActivationCode(ctx, client, u.ID, hashCode(code), exp); err != nil {
+		return nil, err
+	}
+	// The homeowner's delivery survey, answered once they have a login.
+	if err := rule.IssueDeliverySurvey(ctx, client, u.ID, now); err != nil {
 		return nil, err
 	}
 	u, err = client.Unit.Get(ctx, u.ID)

@@ -48,13 +48,15 @@ func (d *dashManager) client(f *fixtures) (*loadgen.Client, error) {
 	return c, nil
 }
 
-// dashRequests are the sales dashboards' requests.
+// dashRequests are the dashboards' requests (the after-sales ones' queries
+// are in dash_service.go).
 func dashRequests(f *fixtures, o options) []*request {
 	d := &dashManager{clients: map[string]*loadgen.Client{}}
 	zone := time.FixedZone("Asia/Shanghai", 8*60*60)
 	today := time.Now().In(zone)
 	vars := map[string]any{"from": today.AddDate(0, 0, -29).Format(time.DateOnly), "to": today.Format(time.DateOnly)}
-	dash := func(name, query string) *request {
+	period := map[string]any{"p": map[string]any{"from": vars["from"], "to": vars["to"]}}
+	dash := func(name, query string, vars map[string]any) *request {
 		return &request{name: fmt.Sprintf("%s (project-month)", name), clients: o.clients,
 			steps: []step{{name, func(int) (json.RawMessage, error) {
 				c, err := d.client(f)
@@ -65,9 +67,11 @@ func dashRequests(f *fixtures, o options) []*request {
 			}}}}
 	}
 	return []*request{
-		dash("salesFunnel", qDashFunnel),
-		dash("channelMix", qDashChannels),
-		dash("agentBoard", qDashAgents),
-		dash("customerValue", qDashValue),
+		dash("salesFunnel", qDashFunnel, vars),
+		dash("channelMix", qDashChannels, vars),
+		dash("agentBoard", qDashAgents, vars),
+		dash("customerValue", qDashValue, vars),
+		dash("serviceBoard", qServiceBoard, period), // dash_service.go
+		dash("satisfaction", qSatisfaction, period),
 	}
 }

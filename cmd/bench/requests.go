@@ -309,7 +309,7 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 			}}, {"cancelDeal (manager)", func(i int) (json.RawMessage, error) {
 				return f.manager.Raw(qCancel, map[string]any{"d": deals[i%len(deals)]})
 			}}}},
-	}, dashRequests(f, o)...) // the sales dashboards: dash_sales.go
+	}, dashRequests(f, o)...) // the dashboards: dash_sales.go, dash_service.go
 }
 
 // check sends request 0 of r to both servers and compares the answers,

@@ -28,6 +28,7 @@ import (
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -634,6 +635,33 @@ func (f TraverseRefreshToken) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RefreshTokenQuery", q)
 }
 
+// The SurveyFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SurveyFunc func(context.Context, *ent.SurveyQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f SurveyFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.SurveyQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.SurveyQuery", q)
+}
+
+// The TraverseSurvey type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSurvey func(context.Context, *ent.SurveyQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSurvey) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSurvey) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SurveyQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.SurveyQuery", q)
+}
+
 // The UnitFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UnitFunc func(context.Context, *ent.UnitQuery) (ent.Value, error)
 
@@ -839,6 +867,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ProjectQuery, predicate.Project, project.OrderOption]{typ: ent.TypeProject, tq: q}, nil
 	case *ent.RefreshTokenQuery:
 		return &query[*ent.RefreshTokenQuery, predicate.RefreshToken, refreshtoken.OrderOption]{typ: ent.TypeRefreshToken, tq: q}, nil
+	case *ent.SurveyQuery:
+		return &query[*ent.SurveyQuery, predicate.Survey, survey.OrderOption]{typ: ent.TypeSurvey, tq: q}, nil
 	case *ent.UnitQuery:
 		return &query[*ent.UnitQuery, predicate.Unit, unit.OrderOption]{typ: ent.TypeUnit, tq: q}, nil
 	case *ent.UnitHoldQuery:

@@ -874,6 +874,89 @@ var (
 			},
 		},
 	}
+	// SurveysColumns holds the columns for the "surveys" table.
+	SurveysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 28},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"COMPLAINT_RESOLVED", "UNIT_DELIVERED"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "csat", Type: field.TypeInt, Nullable: true},
+		{Name: "csat_comment", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "character varying(1000)"}},
+		{Name: "nps", Type: field.TypeInt, Nullable: true},
+		{Name: "nps_reason", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "character varying(1000)"}},
+		{Name: "answered_at", Type: field.TypeTime, Nullable: true},
+		{Name: "project_id", Type: field.TypeString, Size: 28},
+		{Name: "customer_id", Type: field.TypeString, Size: 28},
+		{Name: "unit_id", Type: field.TypeString, Size: 28},
+		{Name: "complaint_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "deal_id", Type: field.TypeString, Nullable: true, Size: 28},
+		{Name: "agent_id", Type: field.TypeString, Nullable: true, Size: 28},
+	}
+	// SurveysTable holds the schema information for the "surveys" table.
+	SurveysTable = &schema.Table{
+		Name:       "surveys",
+		Columns:    SurveysColumns,
+		PrimaryKey: []*schema.Column{SurveysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "surveys_projects_project",
+				Columns:    []*schema.Column{SurveysColumns[8]},
+				RefColumns: []*schema.Column{ProjectsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "surveys_customers_customer",
+				Columns:    []*schema.Column{SurveysColumns[9]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "surveys_units_unit",
+				Columns:    []*schema.Column{SurveysColumns[10]},
+				RefColumns: []*schema.Column{UnitsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "surveys_complaints_complaint",
+				Columns:    []*schema.Column{SurveysColumns[11]},
+				RefColumns: []*schema.Column{ComplaintsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "surveys_deals_deal",
+				Columns:    []*schema.Column{SurveysColumns[12]},
+				RefColumns: []*schema.Column{DealsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "surveys_users_agent",
+				Columns:    []*schema.Column{SurveysColumns[13]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "survey_complaint_id",
+				Unique:  true,
+				Columns: []*schema.Column{SurveysColumns[11]},
+			},
+			{
+				Name:    "survey_deal_id",
+				Unique:  true,
+				Columns: []*schema.Column{SurveysColumns[12]},
+			},
+			{
+				Name:    "survey_project_id_answered_at",
+				Unique:  false,
+				Columns: []*schema.Column{SurveysColumns[8], SurveysColumns[7]},
+			},
+			{
+				Name:    "survey_customer_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{SurveysColumns[9], SurveysColumns[2]},
+			},
+		},
+	}
 	// UnitsColumns holds the columns for the "units" table.
 	UnitsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -1233,6 +1316,7 @@ var (
 		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,
+		SurveysTable,
 		UnitsTable,
 		UnitHoldsTable,
 		UsersTable,
@@ -1274,6 +1358,12 @@ func init() {
 	PriceChangesTable.ForeignKeys[0].RefTable = UsersTable
 	PriceChangesTable.ForeignKeys[1].RefTable = UnitsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = UsersTable
+	SurveysTable.ForeignKeys[0].RefTable = ProjectsTable
+	SurveysTable.ForeignKeys[1].RefTable = CustomersTable
+	SurveysTable.ForeignKeys[2].RefTable = UnitsTable
+	SurveysTable.ForeignKeys[3].RefTable = ComplaintsTable
+	SurveysTable.ForeignKeys[4].RefTable = DealsTable
+	SurveysTable.ForeignKeys[5].RefTable = UsersTable
 	UnitsTable.ForeignKeys[0].RefTable = BuildingsTable
 	UnitsTable.ForeignKeys[1].RefTable = ProjectsTable
 	UnitsTable.ForeignKeys[2].RefTable = UsersTable

@@ -26,6 +26,7 @@ import (
 	"estatecrm/ent/refreshtoken"
 	"estatecrm/ent/schema"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
@@ -1105,6 +1106,42 @@ func init() {
 	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() pulid.ID)
 	// refreshtoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	refreshtoken.IDValidator = refreshtokenDescID.Validators[0].(func(string) error)
+	surveyMixin := schema.Survey{}.Mixin()
+	survey.Policy = privacy.NewPolicies(schema.Survey{})
+	survey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := survey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	surveyMixinFields0 := surveyMixin[0].Fields()
+	_ = surveyMixinFields0
+	surveyFields := schema.Survey{}.Fields()
+	_ = surveyFields
+	// surveyDescCsat is the schema descriptor for csat field.
+	surveyDescCsat := surveyFields[8].Descriptor()
+	// survey.CsatValidator is a validator for the "csat" field. It is called by the builders before save.
+	survey.CsatValidator = surveyDescCsat.Validators[0].(func(int) error)
+	// surveyDescCsatComment is the schema descriptor for csat_comment field.
+	surveyDescCsatComment := surveyFields[9].Descriptor()
+	// survey.CsatCommentValidator is a validator for the "csat_comment" field. It is called by the builders before save.
+	survey.CsatCommentValidator = surveyDescCsatComment.Validators[0].(func(string) error)
+	// surveyDescNps is the schema descriptor for nps field.
+	surveyDescNps := surveyFields[10].Descriptor()
+	// survey.NpsValidator is a validator for the "nps" field. It is called by the builders before save.
+	survey.NpsValidator = surveyDescNps.Validators[0].(func(int) error)
+	// surveyDescNpsReason is the schema descriptor for nps_reason field.
+	surveyDescNpsReason := surveyFields[11].Descriptor()
+	// survey.NpsReasonValidator is a validator for the "nps_reason" field. It is called by the builders before save.
+	survey.NpsReasonValidator = surveyDescNpsReason.Validators[0].(func(string) error)
+	// surveyDescID is the schema descriptor for id field.
+	surveyDescID := surveyMixinFields0[0].Descriptor()
+	// survey.DefaultID holds the default value on creation for the id field.
+	survey.DefaultID = surveyDescID.Default.(func() pulid.ID)
+	// survey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	survey.IDValidator = surveyDescID.Validators[0].(func(string) error)
 	unitMixin := schema.Unit{}.Mixin()
 	unit.Policy = privacy.NewPolicies(schema.Unit{})
 	unit.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -223,6 +223,10 @@ type SetUnitPricesPayload struct {
 type Subscription struct {
 }
 
+type SurveyPayload struct {
+	Survey *ent.Survey `json:"survey"`
+}
+
 type UnitPayload struct {
 	Unit *ent.Unit `json:"unit"`
 }
