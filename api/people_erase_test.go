@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
 	"estatecrm/storage"
@@ -157,6 +158,11 @@ func TestPeopleEraseLeavesNoPersonalValue(t *testing.T) {
 		t.Fatal("a refused erasure erased")
 	}
 	c.Complaint.UpdateOneID(w.ID("cpH1")).SetStatus(complaint.StatusCLOSED).ExecX(sys)
+	// Their words in a satisfaction survey go; the scores stay (the
+	// satisfaction figures do not move).
+	sv := c.Survey.Create().SetKind(survey.KindCOMPLAINT_RESOLVED).SetProjectID(w.ID("pA")).SetCustomerID(w.ID("cH1")).
+		SetUnitID(w.ID("uH1")).SetComplaintID(w.ID("cpH1")).SetCreatedAt(w.Now).SetCsat(2).SetCsatComment("the plumber came three times").
+		SetNps(3).SetNpsReason("slow repairs").SetAnsweredAt(w.Now).SaveX(sys)
 	photo := c.ComplaintPhoto.Query().Where(complaintphoto.ComplaintID(w.ID("cpH1"))).OnlyX(sys)
 
 	var out struct {
@@ -187,6 +193,9 @@ func TestPeopleEraseLeavesNoPersonalValue(t *testing.T) {
 	}
 	if k := c.Complaint.GetX(sys, w.ID("cpH1")); k.Category != complaint.CategoryLEAK || k.Description != "" {
 		t.Errorf("complaint after the erasure: %+v", k)
+	}
+	if k := c.Survey.GetX(sys, sv.ID); k.CsatComment != "" || k.NpsReason != "" || k.Csat == nil || *k.Csat != 2 || k.Nps == nil || *k.Nps != 3 {
+		t.Errorf("survey after the erasure: %+v", k)
 	}
 	if _, _, err := env.Photos.Open(sys, photo.StorageKey); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("the photo's file is still there: %v", err)

@@ -11,13 +11,15 @@ import (
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/visit"
 )
 
 const mergeMutation = `mutation($k: ID!, $m: ID!, $dry: Boolean!) { mergeCustomers(input: {keep: $k, merge: $m, dryRun: $dry}) {
   dryRun mergedId ownerRule ownerReason owner { id } customer { id name tags notes }
-  moved { visits deals complaints consentEvents attributionEvents referrals heldUnits activationCodes login } } }`
+  moved { visits deals complaints consentEvents attributionEvents referrals heldUnits activationCodes surveys holds login } } }`
 
 type mergeOut struct {
 	MergeCustomers struct {
@@ -32,8 +34,8 @@ type mergeOut struct {
 			Notes    *string
 		}
 		Moved struct {
-			Visits, Deals, Complaints, ConsentEvents, AttributionEvents, Referrals, HeldUnits, ActivationCodes int
-			Login                                                                                              bool
+			Visits, Deals, Complaints, ConsentEvents, AttributionEvents, Referrals, HeldUnits, ActivationCodes, Surveys, Holds int
+			Login                                                                                                              bool
 		}
 	}
 }
@@ -56,6 +58,13 @@ func TestPeopleMergeMovesEverythingAndDryRunChangesNothing(t *testing.T) {
 	c.Customer.UpdateOneID(w.ID("cA1")).SetTags([]string{"vip"}).ExecX(sys)
 	c.Unit.UpdateOneID(w.ID("uFree")).SetStatus(unit.StatusHELD).SetHeldByID(w.ID("A2")).SetHeldForID(w.ID("cA2")).
 		SetHoldExpiresAt(time.Now().Add(20 * time.Minute)).ExecX(sys)
+	// The hold as the sales funnel counts it, and a survey sent to cA2
+	// (both reference the customer: a merge that left them would fail to
+	// delete cA2, or leave the figures pointing at nobody).
+	c.UnitHold.Create().SetUnitID(w.ID("uFree")).SetCustomerID(w.ID("cA2")).SetAgentID(w.ID("A2")).SetProjectID(w.ID("pA")).
+		SetHeldAt(w.Now).ExecX(sys)
+	sv := c.Survey.Create().SetKind(survey.KindCOMPLAINT_RESOLVED).SetProjectID(w.ID("pA")).SetCustomerID(w.ID("cA2")).
+		SetUnitID(w.ID("uFree")).SetCreatedAt(w.Now).SaveX(sys)
 	vars := map[string]any{"k": w.ID("cA1"), "m": w.ID("cA2"), "dry": true}
 
 	before := tableCounts(t, env)
@@ -74,7 +83,7 @@ func TestPeopleMergeMovesEverythingAndDryRunChangesNothing(t *testing.T) {
 		t.Fatalf("dry run: %+v", d)
 	}
 	m := d.Moved
-	if m.Visits != 1 || m.Deals != 0 || m.ConsentEvents != 1 || m.AttributionEvents != 1 || m.Referrals != 1 || m.HeldUnits != 1 || m.Login {
+	if m.Visits != 1 || m.Deals != 0 || m.ConsentEvents != 1 || m.AttributionEvents != 1 || m.Referrals != 1 || m.HeldUnits != 1 || m.Surveys != 1 || m.Holds != 1 || m.Login {
 		t.Fatalf("dry run would move %+v", m)
 	}
 
@@ -105,6 +114,12 @@ func TestPeopleMergeMovesEverythingAndDryRunChangesNothing(t *testing.T) {
 	}
 	if u := c.Unit.GetX(sys, w.ID("uFree")); u.HeldForID == nil || *u.HeldForID != w.ID("cA1") {
 		t.Errorf("uFree is held for %v", u.HeldForID)
+	}
+	if got := c.Survey.GetX(sys, sv.ID); got.CustomerID != w.ID("cA1") {
+		t.Errorf("the survey is for %v", got.CustomerID)
+	}
+	if n := c.UnitHold.Query().Where(unithold.CustomerID(w.ID("cA1"))).CountX(sys); n != 1 {
+		t.Errorf("cA1 has %d holds in unit_holds, want 1", n)
 	}
 	events := c.AuditEvent.Query().Where(auditevent.Action(audit.CustomerMerge)).AllX(sys)
 	if len(events) != 2 {

@@ -698,8 +698,10 @@ type ComplexityRoot struct {
 		ConsentEvents     func(childComplexity int) int
 		Deals             func(childComplexity int) int
 		HeldUnits         func(childComplexity int) int
+		Holds             func(childComplexity int) int
 		Login             func(childComplexity int) int
 		Referrals         func(childComplexity int) int
+		Surveys           func(childComplexity int) int
 		Visits            func(childComplexity int) int
 	}
 
@@ -3948,6 +3950,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MergeMoves.HeldUnits(childComplexity), true
+	case "MergeMoves.holds":
+		if e.ComplexityRoot.MergeMoves.Holds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Holds(childComplexity), true
 	case "MergeMoves.login":
 		if e.ComplexityRoot.MergeMoves.Login == nil {
 			break
@@ -3960,6 +3968,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MergeMoves.Referrals(childComplexity), true
+	case "MergeMoves.surveys":
+		if e.ComplexityRoot.MergeMoves.Surveys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MergeMoves.Surveys(childComplexity), true
 	case "MergeMoves.visits":
 		if e.ComplexityRoot.MergeMoves.Visits == nil {
 			break
@@ -8097,6 +8111,10 @@ func (ec *executionContext) childFields_MergeMoves(ctx context.Context, field gr
 		return ec.fieldContext_MergeMoves_heldUnits(ctx, field)
 	case "activationCodes":
 		return ec.fieldContext_MergeMoves_activationCodes(ctx, field)
+	case "surveys":
+		return ec.fieldContext_MergeMoves_surveys(ctx, field)
+	case "holds":
+		return ec.fieldContext_MergeMoves_holds(ctx, field)
 	case "login":
 		return ec.fieldContext_MergeMoves_login(ctx, field)
 	}
@@ -22315,6 +22333,52 @@ func (ec *executionContext) _MergeMoves_activationCodes(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_MergeMoves_activationCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_surveys(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_surveys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Surveys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_surveys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MergeMoves_holds(ctx context.Context, field graphql.CollectedField, obj *people.Moved) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MergeMoves_holds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MergeMoves_holds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MergeMoves", field, false, false, "Int")
 }
 
@@ -55235,6 +55299,16 @@ func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSe
 			}
 		case "activationCodes":
 			out.Values[i] = ec._MergeMoves_activationCodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "surveys":
+			out.Values[i] = ec._MergeMoves_surveys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holds":
+			out.Values[i] = ec._MergeMoves_holds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -58,7 +58,8 @@ type Erasure struct {
 //     wanted layouts, focus factors, tags, notes and next action;
 //   - the notes and next actions of their visits; the title, description and
 //     rating comment of their complaints, and the notes of their complaints'
-//     timelines written by them; the notes of their consent history;
+//     timelines written by them; the notes of their consent history; the
+//     comments and reasons of their satisfaction surveys (scores stay);
 //   - their complaints' photos: rows and files (deleted from the store once
 //     the erasure commits);
 //   - their homeowner login: its name and login replaced, no password, not
@@ -128,6 +129,11 @@ func Erase(ctx context.Context, client *ent.Client, store storage.Store, in Eras
 		return nil, err
 	}
 	if err := exec(`UPDATE consent_events SET note = '' WHERE customer_id = ?`, string(id)); err != nil {
+		return nil, err
+	}
+	// Their words in satisfaction surveys (the scores stay: satisfaction
+	// figures must not move).
+	if err := exec(`UPDATE surveys SET csat_comment = '', nps_reason = '' WHERE customer_id = ?`, string(id)); err != nil {
 		return nil, err
 	}
 	if err := exec(`UPDATE complaints SET title = ?, description = '', rating_comment = '', updated_at = ? WHERE customer_id = ?`, ErasedName, ts, string(id)); err != nil {

@@ -16,6 +16,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
+	"estatecrm/ent/survey"
 	"estatecrm/ent/visit"
 	"estatecrm/rule"
 )
@@ -45,6 +46,7 @@ type document struct {
 	Visits            []*ent.Visit            `json:"visits"`
 	Deals             []*ent.Deal             `json:"deals"`
 	Complaints        []*ent.Complaint        `json:"complaints"`
+	Surveys           []*ent.Survey           `json:"surveys"`
 	AuditEvents       []*ent.AuditEvent       `json:"auditEvents"`
 }
 
@@ -97,6 +99,9 @@ func ExportData(ctx context.Context, client *ent.Client, in ExportInput, now tim
 	}
 	if doc.Complaints, err = client.Complaint.Query().Where(complaint.CustomerID(id)).
 		WithEvents().WithPhotos().Order(ent.Asc(complaint.FieldCreatedAt)).All(sys); err != nil {
+		return nil, err
+	}
+	if doc.Surveys, err = client.Survey.Query().Where(survey.CustomerID(id)).Order(ent.Asc(survey.FieldCreatedAt), ent.Asc(survey.FieldID)).All(sys); err != nil {
 		return nil, err
 	}
 	// The audit events about the customer, and about the records merged

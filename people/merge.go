@@ -50,6 +50,9 @@ const (
 // Moved counts what moves from the merged record to the kept one.
 type Moved struct {
 	Visits, Deals, Complaints, ConsentEvents, AttributionEvents, Referrals, HeldUnits, ActivationCodes int
+	// Surveys sent to the merged record, and its holds as the sales funnel
+	// counts them (unit_holds).
+	Surveys, Holds int
 	// Login: the merged record's homeowner login becomes the kept one's.
 	Login bool
 }
@@ -84,6 +87,8 @@ var moves = []struct {
 	{"customers", "referred_by_id", func(m *Moved) *int { return &m.Referrals }},
 	{"units", "held_for_id", func(m *Moved) *int { return &m.HeldUnits }},
 	{"activation_codes", "customer_id", func(m *Moved) *int { return &m.ActivationCodes }},
+	{"surveys", "customer_id", func(m *Moved) *int { return &m.Surveys }},
+	{"unit_holds", "customer_id", func(m *Moved) *int { return &m.Holds }},
 }
 
 // Merge merges the duplicate record in.Merge into in.Keep (a manager of
