@@ -15,8 +15,8 @@ import (
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/schema/pulid"
-	"estatecrm/ent/user"
 	"estatecrm/ent/survey"
+	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
 	"estatecrm/rule"
 )

@@ -13,8 +13,8 @@ import (
 
 	"estatecrm/aftersales"
 	"estatecrm/api"
-	"estatecrm/storage"
 	"estatecrm/outbox"
+	"estatecrm/storage"
 	"estatecrm/throttle"
 	"estatecrm/webhook"
 )
