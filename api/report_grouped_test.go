@@ -103,6 +103,13 @@ func TestChannelMixGrouped(t *testing.T) {
 	sameFigures(t, "A1", agents[0].Total, mixRow{Contracts: 1, ContractValue: "3010001.00"})
 	sameFigures(t, "A2 ONLINE_AD", channel(agents[1], "ONLINE_AD"), mixRow{Channel: s("ONLINE_AD"), Customers: 1, ContractValue: "0.00", Conversion: f(0)})
 
+	// A customer of the public pool (no owner) is in the group of key "".
+	w.env.Client.Customer.UpdateOneID(w.c2).ClearOwnerID().ExecX(apitest.System())
+	_, agents = mix(w.MP, "2026-11-01", "2026-11-30", "AGENT")
+	if len(agents) != 2 || agents[0].Group.Key != "" || agents[0].Total.Customers != 1 || agents[1].Group.Label != "A1" {
+		t.Errorf("agents with c2 in the pool: %+v", agents)
+	}
+
 	// By channel: each channel's group, its own row.
 	_, chans := mix(w.MP, "2026-11-01", "2026-11-30", "CHANNEL")
 	if len(chans) != 2 || chans[0].Group.Key != "ONLINE_AD" || chans[1].Group.Key != "WALK_IN" {
