@@ -132,6 +132,7 @@ type ComplexityRoot struct {
 		CustomersOwned   func(childComplexity int) int
 		FollowUpsOnTime  func(childComplexity int) int
 		FollowUpsOverdue func(childComplexity int) int
+		Group            func(childComplexity int) int
 		PoolClaims       func(childComplexity int) int
 		PoolLosses       func(childComplexity int) int
 		Reservations     func(childComplexity int) int
@@ -225,7 +226,14 @@ type ComplexityRoot struct {
 	ChannelMix struct {
 		Channels func(childComplexity int) int
 		From     func(childComplexity int) int
+		Groups   func(childComplexity int) int
 		To       func(childComplexity int) int
+		Total    func(childComplexity int) int
+	}
+
+	ChannelMixGroup struct {
+		Channels func(childComplexity int) int
+		Group    func(childComplexity int) int
 		Total    func(childComplexity int) int
 	}
 
@@ -458,6 +466,7 @@ type ComplexityRoot struct {
 		Customers   func(childComplexity int) int
 		EndCursor   func(childComplexity int) int
 		From        func(childComplexity int) int
+		GradeGroups func(childComplexity int) int
 		Grades      func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
 		Rule        func(childComplexity int) int
@@ -572,6 +581,11 @@ type ComplexityRoot struct {
 	GradeCount struct {
 		Count func(childComplexity int) int
 		Grade func(childComplexity int) int
+	}
+
+	GradeGroup struct {
+		Grades func(childComplexity int) int
+		Group  func(childComplexity int) int
 	}
 
 	ImportUnitsPayload struct {
@@ -850,14 +864,14 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APIKeys             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
-		AgentBoard          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID) int
+		AgentBoard          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		AuditEvents         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		Buildings           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.BuildingOrder, where *ent.BuildingWhereInput) int
-		ChannelMix          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID) int
+		ChannelMix          func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) int
 		ChannelSpends       func(childComplexity int, projectID *pulid.ID, period *report.PeriodInput) int
 		ComplaintQueue      func(childComplexity int, projectID *pulid.ID, first int, after *entgql.Cursor[pulid.ID]) int
 		Complaints          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ComplaintOrder, where *ent.ComplaintWhereInput) int
-		CustomerValue       func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) int
+		CustomerValue       func(childComplexity int, period report.PeriodInput, projectID *pulid.ID, first *int, after *string, groupBy *report.GroupBy) int
 		Customers           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) int
 		Deals               func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.DealOrder, where *ent.DealWhereInput) int
 		DuplicateCandidates func(childComplexity int, projectID *pulid.ID, first int) int
@@ -1331,10 +1345,10 @@ type QueryResolver interface {
 	ListingChanges(ctx context.Context, after *string, first *int) (*model.ListingChangeConnection, error)
 	DuplicateCandidates(ctx context.Context, projectID *pulid.ID, first int) ([]*people.Candidate, error)
 	SalesFunnel(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.Funnel, error)
-	ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.ChannelMix, error)
+	ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ChannelMix, error)
 	ChannelSpends(ctx context.Context, projectID *pulid.ID, period *report.PeriodInput) ([]*report.Spend, error)
-	AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.AgentBoard, error)
-	CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) (*report.CustomerValue, error)
+	AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.AgentBoard, error)
+	CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string, groupBy *report.GroupBy) (*report.CustomerValue, error)
 	MyFollowUps(ctx context.Context, date *string) (*sales.FollowUps, error)
 	SalesGrid(ctx context.Context, projectID pulid.ID) (*sales.Grid, error)
 	ServiceBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ServiceBoard, error)
@@ -1607,6 +1621,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentBoardRow.FollowUpsOverdue(childComplexity), true
+	case "AgentBoardRow.group":
+		if e.ComplexityRoot.AgentBoardRow.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentBoardRow.Group(childComplexity), true
 	case "AgentBoardRow.poolClaims":
 		if e.ComplexityRoot.AgentBoardRow.PoolClaims == nil {
 			break
@@ -1988,6 +2008,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChannelMix.From(childComplexity), true
+	case "ChannelMix.groups":
+		if e.ComplexityRoot.ChannelMix.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMix.Groups(childComplexity), true
 	case "ChannelMix.to":
 		if e.ComplexityRoot.ChannelMix.To == nil {
 			break
@@ -2000,6 +2026,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChannelMix.Total(childComplexity), true
+
+	case "ChannelMixGroup.channels":
+		if e.ComplexityRoot.ChannelMixGroup.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixGroup.Channels(childComplexity), true
+	case "ChannelMixGroup.group":
+		if e.ComplexityRoot.ChannelMixGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixGroup.Group(childComplexity), true
+	case "ChannelMixGroup.total":
+		if e.ComplexityRoot.ChannelMixGroup.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelMixGroup.Total(childComplexity), true
 
 	case "ChannelMixRow.channel":
 		if e.ComplexityRoot.ChannelMixRow.Channel == nil {
@@ -3003,6 +3048,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerValue.From(childComplexity), true
+	case "CustomerValue.gradeGroups":
+		if e.ComplexityRoot.CustomerValue.GradeGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerValue.GradeGroups(childComplexity), true
 	case "CustomerValue.grades":
 		if e.ComplexityRoot.CustomerValue.Grades == nil {
 			break
@@ -3449,6 +3500,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GradeCount.Grade(childComplexity), true
+
+	case "GradeGroup.grades":
+		if e.ComplexityRoot.GradeGroup.Grades == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GradeGroup.Grades(childComplexity), true
+	case "GradeGroup.group":
+		if e.ComplexityRoot.GradeGroup.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GradeGroup.Group(childComplexity), true
 
 	case "ImportUnitsPayload.dryRun":
 		if e.ComplexityRoot.ImportUnitsPayload.DryRun == nil {
@@ -5040,7 +5104,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AgentBoard(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID)), true
+		return e.ComplexityRoot.Query.AgentBoard(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -5073,7 +5137,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ChannelMix(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID)), true
+		return e.ComplexityRoot.Query.ChannelMix(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["groupBy"].(*report.GroupBy)), true
 	case "Query.channelSpends":
 		if e.ComplexityRoot.Query.ChannelSpends == nil {
 			break
@@ -5117,7 +5181,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.CustomerValue(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.CustomerValue(childComplexity, args["period"].(report.PeriodInput), args["projectId"].(*pulid.ID), args["first"].(*int), args["after"].(*string), args["groupBy"].(*report.GroupBy)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -6963,6 +7027,8 @@ func (ec *executionContext) childFields_AgentBoardRow(ctx context.Context, field
 	switch field.Name {
 	case "agent":
 		return ec.fieldContext_AgentBoardRow_agent(ctx, field)
+	case "group":
+		return ec.fieldContext_AgentBoardRow_group(ctx, field)
 	case "customersOwned":
 		return ec.fieldContext_AgentBoardRow_customersOwned(ctx, field)
 	case "visits":
@@ -7165,8 +7231,22 @@ func (ec *executionContext) childFields_ChannelMix(ctx context.Context, field gr
 		return ec.fieldContext_ChannelMix_channels(ctx, field)
 	case "total":
 		return ec.fieldContext_ChannelMix_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_ChannelMix_groups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChannelMix", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelMixGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ChannelMixGroup_group(ctx, field)
+	case "channels":
+		return ec.fieldContext_ChannelMixGroup_channels(ctx, field)
+	case "total":
+		return ec.fieldContext_ChannelMixGroup_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelMixGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_ChannelMixRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7629,6 +7709,8 @@ func (ec *executionContext) childFields_CustomerValue(ctx context.Context, field
 		return ec.fieldContext_CustomerValue_rule(ctx, field)
 	case "grades":
 		return ec.fieldContext_CustomerValue_grades(ctx, field)
+	case "gradeGroups":
+		return ec.fieldContext_CustomerValue_gradeGroups(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CustomerValue_totalCount(ctx, field)
 	case "customers":
@@ -7857,6 +7939,16 @@ func (ec *executionContext) childFields_GradeCount(ctx context.Context, field gr
 		return ec.fieldContext_GradeCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GradeCount", field.Name)
+}
+
+func (ec *executionContext) childFields_GradeGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_GradeGroup_group(ctx, field)
+	case "grades":
+		return ec.fieldContext_GradeGroup_grades(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GradeGroup", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10608,6 +10700,14 @@ func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -10792,6 +10892,14 @@ func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["projectId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg2
 	return args, nil
 }
 
@@ -10936,6 +11044,14 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (*report.GroupBy, error) {
+			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg4
 	return args, nil
 }
 
@@ -12572,6 +12688,38 @@ func (ec *executionContext) _AgentBoardRow_agent(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_agent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentBoardRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentBoardRow_group(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentBoardRow_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalOReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentBoardRow_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "AgentBoardRow",
 		Field:      field,
@@ -14333,6 +14481,134 @@ func (ec *executionContext) _ChannelMix_total(ctx context.Context, field graphql
 func (ec *executionContext) fieldContext_ChannelMix_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ChannelMix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMixRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMix_groups(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMix_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixGroup) graphql.Marshaler {
+			return ec.marshalNChannelMixGroup2ᚕᚖestatecrmᚋreportᚐChannelMixGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMix_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMixGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMixGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMixGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMixGroup_channels(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixGroup_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
+			return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixGroup_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMixGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelMixRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelMixGroup_total(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelMixGroup_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMixRow) graphql.Marshaler {
+			return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelMixGroup_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelMixGroup",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -18515,6 +18791,38 @@ func (ec *executionContext) fieldContext_CustomerValue_grades(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _CustomerValue_gradeGroups(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerValue_gradeGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeGroups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeGroup) graphql.Marshaler {
+			return ec.marshalNGradeGroup2ᚕᚖestatecrmᚋreportᚐGradeGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerValue_gradeGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GradeGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerValue_totalCount(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20281,6 +20589,70 @@ func (ec *executionContext) _GradeCount_count(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_GradeCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GradeCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GradeGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.GradeGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GradeGroup_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
+			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GradeGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GradeGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GradeGroup_grades(ctx context.Context, field graphql.CollectedField, obj *report.GradeGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GradeGroup_grades(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grades, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeCount) graphql.Marshaler {
+			return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GradeGroup_grades(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GradeGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GradeCount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ImportUnitsPayload_dryRun(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
@@ -27363,7 +27735,7 @@ func (ec *executionContext) _Query_channelMix(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ChannelMix(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID))
+			return ec.Resolvers.Query().ChannelMix(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMix) graphql.Marshaler {
@@ -27451,7 +27823,7 @@ func (ec *executionContext) _Query_agentBoard(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AgentBoard(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID))
+			return ec.Resolvers.Query().AgentBoard(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["groupBy"].(*report.GroupBy))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *report.AgentBoard) graphql.Marshaler {
@@ -27495,7 +27867,7 @@ func (ec *executionContext) _Query_customerValue(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().CustomerValue(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().CustomerValue(ctx, fc.Args["period"].(report.PeriodInput), fc.Args["projectId"].(*pulid.ID), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["groupBy"].(*report.GroupBy))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *report.CustomerValue) graphql.Marshaler {
@@ -51600,6 +51972,11 @@ func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "group":
+			out.Values[i] = ec._AgentBoardRow_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "customersOwned":
 			out.Values[i] = ec._AgentBoardRow_customersOwned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -52245,6 +52622,54 @@ func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSe
 			}
 		case "total":
 			out.Values[i] = ec._ChannelMix_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._ChannelMix_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelMixGroupImplementors = []string{"ChannelMixGroup"}
+
+func (ec *executionContext) _ChannelMixGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelMixGroup")
+		case "group":
+			out.Values[i] = ec._ChannelMixGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._ChannelMixGroup_channels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ChannelMixGroup_total(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53720,6 +54145,11 @@ func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "gradeGroups":
+			out.Values[i] = ec._CustomerValue_gradeGroups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "totalCount":
 			out.Values[i] = ec._CustomerValue_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -54464,6 +54894,44 @@ func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSe
 			}
 		case "count":
 			out.Values[i] = ec._GradeCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var gradeGroupImplementors = []string{"GradeGroup"}
+
+func (ec *executionContext) _GradeGroup(ctx context.Context, sel ast.SelectionSet, obj *report.GradeGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gradeGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	var deferred graphql.DeferredGroup
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GradeGroup")
+		case "group":
+			out.Values[i] = ec._GradeGroup_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grades":
+			out.Values[i] = ec._GradeGroup_grades(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -59380,6 +59848,30 @@ func (ec *executionContext) marshalNChannelMix2ᚖestatecrmᚋreportᚐChannelMi
 	return ec._ChannelMix(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNChannelMixGroup2ᚕᚖestatecrmᚋreportᚐChannelMixGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ChannelMixGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelMixGroup2ᚖestatecrmᚋreportᚐChannelMixGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelMixGroup2ᚖestatecrmᚋreportᚐChannelMixGroup(ctx context.Context, sel ast.SelectionSet, v *report.ChannelMixGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelMixGroup!")
+		return graphql.Null
+	}
+	return ec._ChannelMixGroup(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
 	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -60147,6 +60639,30 @@ func (ec *executionContext) marshalNGradeCount2ᚖestatecrmᚋreportᚐGradeCoun
 		return graphql.Null
 	}
 	return ec._GradeCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGradeGroup2ᚕᚖestatecrmᚋreportᚐGradeGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*report.GradeGroup) graphql.Marshaler {
+	ret := marshalInOrder(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGradeGroup2ᚖestatecrmᚋreportᚐGradeGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGradeGroup2ᚖestatecrmᚋreportᚐGradeGroup(ctx context.Context, sel ast.SelectionSet, v *report.GradeGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GradeGroup!")
+		return graphql.Null
+	}
+	return ec._GradeGroup(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx context.Context, v any) (model.HoldUnitInput, error) {
@@ -63713,6 +64229,13 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐPro
 	}
 	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx context.Context, sel ast.SelectionSet, v *report.Group) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReportGroup(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx context.Context, v any) (*report.GroupBy, error) {

@@ -31,8 +31,8 @@ func (r *queryResolver) SalesFunnel(ctx context.Context, period report.PeriodInp
 }
 
 // ChannelMix is the resolver for the channelMix field.
-func (r *queryResolver) ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.ChannelMix, error) {
-	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, false)
+func (r *queryResolver) ChannelMix(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.ChannelMix, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, groupBy, r.zone, false)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +45,8 @@ func (r *queryResolver) ChannelSpends(ctx context.Context, projectID *pulid.ID, 
 }
 
 // AgentBoard is the resolver for the agentBoard field.
-func (r *queryResolver) AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID) (*report.AgentBoard, error) {
-	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, true)
+func (r *queryResolver) AgentBoard(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, groupBy *report.GroupBy) (*report.AgentBoard, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, groupBy, r.zone, true)
 	if err != nil {
 		return nil, err
 	}
@@ -54,8 +54,8 @@ func (r *queryResolver) AgentBoard(ctx context.Context, period report.PeriodInpu
 }
 
 // CustomerValue is the resolver for the customerValue field.
-func (r *queryResolver) CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string) (*report.CustomerValue, error) {
-	sp, err := report.NewSpec(ctx, period, projectID, nil, r.zone, false)
+func (r *queryResolver) CustomerValue(ctx context.Context, period report.PeriodInput, projectID *pulid.ID, first *int, after *string, groupBy *report.GroupBy) (*report.CustomerValue, error) {
+	sp, err := report.NewSpec(ctx, period, projectID, groupBy, r.zone, false)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type AgentBoard struct {
 // AgentRow is one agent's figures.
 type AgentRow struct {
 	Agent                             *Group
+	Group                             *Group // of sp's grouping, if any but AGENT
 	CustomersOwned, Visits            int
 	FollowUpsOnTime, FollowUpsOverdue int
 	Reservations, Contracts           int
@@ -61,14 +63,28 @@ func followedUp(done bool) func(*sql.Selector) {
 // figure to its own rows; the pool figures come from the attribution
 // history, which only managers and admins read.
 func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Time) (*AgentBoard, error) {
-	ag := sp.Grouped(ByAgent)
-	rows := map[string]*AgentRow{}
-	row := func(g string) *AgentRow {
-		if rows[g] == nil {
-			rows[g] = &AgentRow{}
+	byAgent := ByAgent
+	ag := sp.Nested(&byAgent, sp.GroupBy)
+	type rowKey struct{ agent, group string }
+	rows := map[rowKey]*AgentRow{}
+	row := func(g, h string) *AgentRow {
+		k := rowKey{g, ag.KeyOfWithin(h)}
+		if ag.Within == nil {
+			k.group = ""
 		}
-		return rows[g]
+		if rows[k] == nil {
+			rows[k] = &AgentRow{}
+		}
+		return rows[k]
 	}
+	// Customers owned are of now, not of a time: by week or month, each
+	// bucket's row shows the agent's now.
+	owned := ag
+	timed := ag.Within != nil && (*ag.Within == ByWeek || *ag.Within == ByMonth)
+	if timed {
+		owned = sp.Grouped(ByAgent)
+	}
+	ownedNow := map[string]int{}
 	type figure struct {
 		run func(v *[]Count) error
 		set func(r *AgentRow, c Count)
@@ -78,7 +94,7 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 	}
 	figures := []figure{
 		{func(v *[]Count) error {
-			return client.Customer.Query().Where(customer.OwnerIDNotNil()).Order(ag.CountingNow(customerEvents)).Select(customer.FieldID).Scan(ctx, v)
+			return client.Customer.Query().Where(customer.OwnerIDNotNil()).Order(owned.CountingNow(customerEvents)).Select(customer.FieldID).Scan(ctx, v)
 		}, func(r *AgentRow, c Count) { r.CustomersOwned = int(c.N) }},
 		{func(v *[]Count) error {
 			return client.Visit.Query().Order(ag.Counting(visitEvents)).Select(visit.FieldID).Scan(ctx, v)
@@ -117,18 +133,24 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 			}, func(r *AgentRow, c Count) { n := int(c.N); r.PoolLosses = &n }},
 		)
 	}
-	for _, f := range figures {
+	for i, f := range figures {
 		var counts []Count
 		if err := f.run(&counts); err != nil {
 			return nil, err
 		}
 		for _, c := range counts {
-			if c.G != "" {
-				f.set(row(c.G), c)
+			if c.G == "" {
+				continue
 			}
+			if i == 0 && timed {
+				ownedNow[c.G] = int(c.N)
+				continue
+			}
+			f.set(row(c.G, c.H), c)
 		}
 	}
-	// Every agent of the scope has a row, with figures or not.
+	// Every agent of the scope has a row, with figures or not (by week or
+	// month: a row each bucket).
 	agents := client.User.Query().Where(user.RoleEQ(user.RoleAGENT))
 	switch {
 	case sp.Scope.Agent != "":
@@ -140,28 +162,70 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		row(string(id))
+	seenAgents := map[string]bool{}
+	for k := range rows {
+		seenAgents[k.agent] = true
 	}
-	if sp.Scope.Agent != "" { // only its own row, whatever else was seen
+	for _, id := range ids {
+		seenAgents[string(id)] = true
+	}
+	for a := range seenAgents {
+		switch {
+		case timed:
+			for i := range ag.withinBuckets {
+				row(a, strconv.Itoa(i))
+			}
+		case ag.Within == nil:
+			row(a, "")
+		default: // PROJECT, CHANNEL: the groups it has figures in, or one row without a group
+			has := false
+			for k := range rows {
+				has = has || k.agent == a
+			}
+			if !has {
+				rows[rowKey{a, ""}] = &AgentRow{}
+			}
+		}
+	}
+	if sp.Scope.Agent != "" { // only its own rows, whatever else was seen
 		for k := range rows {
-			if k != string(sp.Scope.Agent) {
+			if k.agent != string(sp.Scope.Agent) {
 				delete(rows, k)
 			}
 		}
 	}
 	keys := make([]string, 0, len(rows))
+	withins := map[string]bool{}
 	for k := range rows {
-		keys = append(keys, k)
+		if !slices.Contains(keys, k.agent) {
+			keys = append(keys, k.agent)
+		}
+		if k.group != "" {
+			withins[k.group] = true
+		}
+	}
+	groups, err := ag.WithinGroups(ctx, client, withins)
+	if err != nil {
+		return nil, err
+	}
+	order := map[string]int{}
+	byKey := map[string]*Group{}
+	for i, g := range groups {
+		order[g.Key], byKey[g.Key] = i, &g
 	}
 	labels, err := ag.labels(ctx, client, keys)
 	if err != nil {
 		return nil, err
 	}
 	board := &AgentBoard{From: sp.Period.From, To: sp.Period.To}
-	for _, k := range keys {
-		r := rows[k]
-		r.Agent = &Group{Key: k, Label: labels[k]}
+	for k, r := range rows {
+		r.Agent = &Group{Key: k.agent, Label: labels[k.agent]}
+		if k.group != "" {
+			r.Group = byKey[k.group]
+		}
+		if timed {
+			r.CustomersOwned = ownedNow[k.agent]
+		}
 		r.Conversion = Rate(r.Contracts, r.firstVisits)
 		if pool {
 			zero := 0
@@ -178,7 +242,14 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 		if c := strings.Compare(a.Agent.Label, b.Agent.Label); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Agent.Key, b.Agent.Key)
+		if c := strings.Compare(a.Agent.Key, b.Agent.Key); c != 0 {
+			return c
+		}
+		switch {
+		case a.Group == nil || b.Group == nil:
+			return 0
+		}
+		return order[a.Group.Key] - order[b.Group.Key]
 	})
 	return board, nil
 }

@@ -24,6 +24,14 @@ type ChannelMix struct {
 	From, To string
 	Channels []*ChannelMixRow
 	Total    *ChannelMixRow
+	Groups   []*ChannelMixGroup
+}
+
+// ChannelMixGroup is the channel mix of one group of a grouping.
+type ChannelMixGroup struct {
+	Group    *Group
+	Channels []*ChannelMixRow
+	Total    *ChannelMixRow
 }
 
 // ChannelMixRow is one channel's figures (Channel nil: the total).
@@ -39,57 +47,149 @@ type ChannelMixRow struct {
 var channels = []customer.Source{customer.SourceWALK_IN, customer.SourceREFERRAL, customer.SourceONLINE_AD, customer.SourceSOCIAL,
 	customer.SourcePORTAL, customer.SourceEVENT, customer.SourceHOTLINE, customer.SourceOTHER}
 
-// ChannelMixOf computes the channel mix of sp (its grouping is the
-// channel's): three statements, customers, contracts with their value, and
-// the spend prorated to the period, each grouped by channel in SQL.
+// mixSet is the channel rows and total of the whole period or of a group.
+type mixSet struct {
+	rows  map[string]*ChannelMixRow
+	total *ChannelMixRow
+}
+
+func newMixSet() *mixSet {
+	m := &mixSet{rows: map[string]*ChannelMixRow{}, total: &ChannelMixRow{}}
+	for _, c := range channels {
+		m.rows[string(c)] = &ChannelMixRow{Channel: &c}
+	}
+	return m
+}
+
+func (m *mixSet) add(channel string, f func(*ChannelMixRow)) {
+	if row := m.rows[channel]; row != nil {
+		f(row)
+		f(m.total)
+	}
+}
+
+func (m *mixSet) addSpend(channel string, s money.Fen) {
+	if row := m.rows[channel]; row != nil {
+		row.Spend = &s
+		if m.total.Spend == nil {
+			m.total.Spend = new(money.Fen)
+		}
+		*m.total.Spend += s
+	}
+}
+
+func (m *mixSet) list() []*ChannelMixRow {
+	out := make([]*ChannelMixRow, 0, len(channels))
+	for _, c := range channels {
+		row := m.rows[string(c)]
+		row.rates()
+		out = append(out, row)
+	}
+	m.total.rates()
+	return out
+}
+
+// ChannelMixOf computes the channel mix of sp: customers, and contracts
+// with their value, each in one statement grouped in SQL by sp's grouping
+// (if any) and the channel within it, and the spend prorated to the period
+// (and to each week or month, or by project, of a grouping).
 func ChannelMixOf(ctx context.Context, client *ent.Client, sp *Spec) (*ChannelMix, error) {
-	ch := sp.Grouped(ByChannel)
-	var customers, contracts, spend []Count
+	byChannel := ByChannel
+	ch := sp.Nested(sp.GroupBy, &byChannel)
+	channelOf := func(c Count) string { // grouped by CHANNEL, the group is the channel
+		if ch.Within != nil {
+			return c.H
+		}
+		return c.G
+	}
+	var customers, contracts []Count
 	if err := client.Customer.Query().Order(ch.Counting(customerEvents)).Select(customer.FieldID).Scan(ctx, &customers); err != nil {
 		return nil, err
 	}
 	if err := client.Deal.Query().Order(ch.Summing(dealEvents(deal.FieldContractedAt), deal.FieldPrice)).Select(deal.FieldID).Scan(ctx, &contracts); err != nil {
 		return nil, err
 	}
-	if err := client.ChannelSpend.Query().Modify(sp.spendByChannel).Scan(ctx, &spend); err != nil {
-		return nil, err
-	}
-	rows := map[string]*ChannelMixRow{}
-	total := &ChannelMixRow{}
-	for _, c := range channels {
-		rows[string(c)] = &ChannelMixRow{Channel: &c}
+	all := newMixSet()
+	groups := map[string]*mixSet{}
+	group := func(c Count) *mixSet {
+		if sp.GroupBy == nil {
+			return nil
+		}
+		k := ch.KeyOf(c.G)
+		if groups[k] == nil {
+			groups[k] = newMixSet()
+		}
+		return groups[k]
 	}
 	for _, r := range customers {
-		if row := rows[r.G]; row != nil {
-			row.Customers += int(r.N)
-			total.Customers += int(r.N)
+		f := func(row *ChannelMixRow) { row.Customers += int(r.N) }
+		all.add(channelOf(r), f)
+		if g := group(r); g != nil {
+			g.add(channelOf(r), f)
 		}
 	}
 	for _, r := range contracts {
-		if row := rows[r.G]; row != nil {
-			row.Contracts += int(r.N)
-			row.ContractValue += money.Fen(r.S)
-			total.Contracts += int(r.N)
-			total.ContractValue += money.Fen(r.S)
+		f := func(row *ChannelMixRow) { row.Contracts += int(r.N); row.ContractValue += money.Fen(r.S) }
+		all.add(channelOf(r), f)
+		if g := group(r); g != nil {
+			g.add(channelOf(r), f)
 		}
+	}
+
+	first, last := sp.Period.Days()
+	byProject := sp.GroupBy != nil && *sp.GroupBy == ByProject
+	var spend []Count
+	if err := client.ChannelSpend.Query().Modify(sp.spendBy(first, last, byProject)).Scan(ctx, &spend); err != nil {
+		return nil, err
 	}
 	for _, r := range spend {
-		if row := rows[r.G]; row != nil && r.N > 0 {
-			s := money.Fen(r.S)
-			row.Spend = &s
-			if total.Spend == nil {
-				total.Spend = new(money.Fen)
-			}
-			*total.Spend += s
+		if r.N == 0 {
+			continue
+		}
+		all.addSpend(r.G, money.Fen(r.S))
+		if sp.GroupBy == nil {
+			continue
+		}
+		switch *sp.GroupBy {
+		case ByProject:
+			group(Count{G: r.H}).addSpend(r.G, money.Fen(r.S))
+		case ByChannel:
+			group(Count{G: r.G}).addSpend(r.G, money.Fen(r.S))
 		}
 	}
-	out := &ChannelMix{From: sp.Period.From, To: sp.Period.To, Total: total}
-	for _, c := range channels {
-		row := rows[string(c)]
-		row.rates()
-		out.Channels = append(out.Channels, row)
+	if sp.GroupBy != nil && (*sp.GroupBy == ByWeek || *sp.GroupBy == ByMonth) {
+		// Each bucket's spend, prorated to its own days: one statement a
+		// bucket (at most 53, a year by week).
+		for i, b := range sp.buckets {
+			bf, bl := b.days(sp.Period.Zone)
+			var bs []Count
+			if err := client.ChannelSpend.Query().Modify(sp.spendBy(bf, bl, false)).Scan(ctx, &bs); err != nil {
+				return nil, err
+			}
+			for _, r := range bs {
+				if r.N > 0 {
+					group(Count{G: strconv.Itoa(i)}).addSpend(r.G, money.Fen(r.S))
+				}
+			}
+		}
 	}
-	total.rates()
+
+	out := &ChannelMix{From: sp.Period.From, To: sp.Period.To, Total: all.total, Channels: all.list()}
+	seen := map[string]bool{}
+	for k := range groups {
+		seen[k] = true
+	}
+	gs, err := sp.Groups(ctx, client, seen)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		m := groups[g.Key]
+		if m == nil {
+			m = newMixSet()
+		}
+		out.Groups = append(out.Groups, &ChannelMixGroup{Group: &g, Channels: m.list(), Total: m.total})
+	}
 	return out, nil
 }
 
@@ -101,20 +201,29 @@ func (r *ChannelMixRow) rates() {
 	}
 }
 
-// spendByChannel turns a read of channel spend into the spend of the
-// period by channel: each spend overlapping it counts amount × (days in
-// the period) / (its days), in integer fen (rounded down), summed.
-func (sp *Spec) spendByChannel(s *sql.Selector) {
-	first, last := sp.Period.Days()
-	f, l := strconv.Itoa(first), strconv.Itoa(last)
-	from, to, amount := s.C(channelspend.FieldFromDay), s.C(channelspend.FieldToDay), s.C(channelspend.FieldAmount)
-	sp.Scoped(s, Events{Project: channelspend.FieldProjectID})
-	s.Where(sql.And(sql.LTE(from, last), sql.GTE(to, first)))
-	days := "((CASE WHEN " + to + " < " + l + " THEN " + to + " ELSE " + l + " END) - (CASE WHEN " + from + " > " + f + " THEN " + from + " ELSE " + f + " END) + 1)"
-	s.Select().AppendSelectExprAs(sql.Raw(s.C(channelspend.FieldChannel)), "g").
-		AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").
-		AppendSelectExprAs(sql.Raw("COALESCE(SUM("+amount+" * "+days+" / ("+to+" - "+from+" + 1)), 0)"), "s").
-		GroupBy(s.C(channelspend.FieldChannel))
+// spendBy turns a read of channel spend into the spend of the days first
+// to last (day numbers) by channel (and by project into H, byProject):
+// each spend overlapping them counts amount × (days among them) / (its
+// days), in integer fen (rounded down), summed.
+func (sp *Spec) spendBy(first, last int, byProject bool) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		f, l := strconv.Itoa(first), strconv.Itoa(last)
+		from, to, amount := s.C(channelspend.FieldFromDay), s.C(channelspend.FieldToDay), s.C(channelspend.FieldAmount)
+		sp.Scoped(s, Events{Project: channelspend.FieldProjectID})
+		s.Where(sql.And(sql.LTE(from, last), sql.GTE(to, first)))
+		days := "((CASE WHEN " + to + " < " + l + " THEN " + to + " ELSE " + l + " END) - (CASE WHEN " + from + " > " + f + " THEN " + from + " ELSE " + f + " END) + 1)"
+		h := "'0'"
+		groupBy := []string{s.C(channelspend.FieldChannel)}
+		if byProject {
+			h = s.C(channelspend.FieldProjectID)
+			groupBy = append(groupBy, h)
+		}
+		s.Select().AppendSelectExprAs(sql.Raw(s.C(channelspend.FieldChannel)), "g").
+			AppendSelectExprAs(sql.Raw(h), "h").
+			AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").
+			AppendSelectExprAs(sql.Raw("COALESCE(SUM("+amount+" * "+days+" / ("+to+" - "+from+" + 1)), 0)"), "s").
+			GroupBy(groupBy...)
+	}
 }
 
 // Spend is a channel spend as the API shows it (GraphQL ChannelSpend).

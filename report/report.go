@@ -164,6 +164,10 @@ type Spec struct {
 	Scope   Scope
 	GroupBy *GroupBy
 	buckets []bucket // WEEK or MONTH
+	// Within, when set, breaks each group down once more (a Count's H):
+	// channelMix's channels within a grouping, agentBoard's agents by one.
+	Within        *GroupBy
+	withinBuckets []bucket
 }
 
 // NewSpec checks a dashboard request: the viewer's scope first (Authorize),
@@ -188,6 +192,11 @@ func NewSpec(ctx context.Context, period PeriodInput, projectID *pulid.ID, group
 type bucket struct {
 	key, label string
 	start, end time.Time // UTC
+}
+
+// days returns the bucket's first and last day as day numbers (see Days).
+func (b bucket) days(zone *time.Location) (first, last int) {
+	return civilDay(b.start.In(zone)), civilDay(b.end.In(zone)) - 1
 }
 
 // buckets cuts p into weeks (Monday first) or calendar months of its zone.
@@ -263,10 +272,15 @@ const channelAlias = "report_channel"
 // channel, a bucket's index (WEEK, MONTH), or 0 without grouping. The
 // bucket index is a CASE over the boundaries computed in Go.
 func (sp *Spec) Key(s *sql.Selector, ev Events) sql.Querier {
-	if sp.GroupBy == nil {
+	return keyOf(s, ev, sp.GroupBy, sp.buckets)
+}
+
+// keyOf is Key under grouping g with the buckets of a WEEK or MONTH g.
+func keyOf(s *sql.Selector, ev Events, g *GroupBy, buckets []bucket) sql.Querier {
+	if g == nil {
 		return sql.Raw("0")
 	}
-	switch *sp.GroupBy {
+	switch *g {
 	case ByProject:
 		return sql.Raw(s.C(ev.Project))
 	case ByAgent:
@@ -280,17 +294,17 @@ func (sp *Spec) Key(s *sql.Selector, ev Events) sql.Querier {
 		return sql.Raw(c.C("source"))
 	}
 	col := s.C(ev.Time) // now: once s is aliased as a subquery, s.C names the alias
-	if len(sp.buckets) == 1 {
+	if len(buckets) == 1 {
 		// A period within one week or month: a CASE needs a WHEN.
 		return sql.Raw("0")
 	}
 	return sql.ExprFunc(func(b *sql.Builder) {
 		b.WriteString("CASE")
-		for i, k := range sp.buckets[:len(sp.buckets)-1] {
+		for i, k := range buckets[:len(buckets)-1] {
 			b.WriteString(" WHEN ").WriteString(col).WriteString(" < ").Arg(k.end).
 				WriteString(" THEN ").WriteString(strconv.Itoa(i))
 		}
-		b.WriteString(" ELSE ").WriteString(strconv.Itoa(len(sp.buckets) - 1)).WriteString(" END")
+		b.WriteString(" ELSE ").WriteString(strconv.Itoa(len(buckets) - 1)).WriteString(" END")
 	})
 }
 
@@ -319,6 +333,7 @@ func wrap(build func(d string, inner *sql.Selector) *sql.Selector) func(*sql.Sel
 // them (Summing; 0 for Counting).
 type Count struct {
 	G string `sql:"g"`
+	H string `sql:"h"` // the group within G (Spec.Within), else 0
 	N int64  `sql:"n"`
 	S int64  `sql:"s"`
 }
@@ -358,10 +373,11 @@ func (sp *Spec) aggregate(ev Events, sum string, inPeriod bool, where ...func(*s
 		if sum != "" {
 			v = sql.Raw("COALESCE(" + inner.C(sum) + ", 0)")
 		}
-		inner.Select().AppendSelectExprAs(g, "g").AppendSelectExprAs(v, "v")
-		return sql.Dialect(d).Select("g").AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").
+		h := keyOf(inner, ev, sp.Within, sp.withinBuckets)
+		inner.Select().AppendSelectExprAs(g, "g").AppendSelectExprAs(h, "h").AppendSelectExprAs(v, "v")
+		return sql.Dialect(d).Select("g", "h").AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").
 			AppendSelectExprAs(sql.Raw("COALESCE(SUM(v), 0)"), "s").
-			From(inner.As("report_events")).GroupBy("g")
+			From(inner.As("report_events")).GroupBy("g", "h")
 	})
 }
 
@@ -371,7 +387,48 @@ func (sp *Spec) Grouped(g GroupBy) *Spec {
 	c := *sp
 	c.GroupBy = &g
 	c.buckets = nil
+	c.Within, c.withinBuckets = nil, nil
 	return &c
+}
+
+// Nested returns a copy of the Spec grouped by outer (nil: none), each
+// group broken down by inner (Count.H; nil, or the same as outer, is no
+// breakdown), WEEK or MONTH ones cut into the period's buckets.
+func (sp *Spec) Nested(outer, inner *GroupBy) *Spec {
+	c := *sp
+	c.GroupBy, c.buckets, c.Within, c.withinBuckets = outer, nil, nil, nil
+	if outer != nil && (*outer == ByWeek || *outer == ByMonth) {
+		c.buckets = buckets(sp.Period, *outer)
+	}
+	if inner == nil || (outer != nil && *inner == *outer) {
+		return &c
+	}
+	c.Within = inner
+	if *inner == ByWeek || *inner == ByMonth {
+		c.withinBuckets = buckets(sp.Period, *inner)
+	}
+	return &c
+}
+
+// KeyOfWithin maps a Count's H to its group's key, as KeyOf does G.
+func (sp *Spec) KeyOfWithin(h string) string {
+	if sp.withinBuckets != nil {
+		if i, err := strconv.Atoi(h); err == nil && i >= 0 && i < len(sp.withinBuckets) {
+			return sp.withinBuckets[i].key
+		}
+	}
+	return h
+}
+
+// WithinGroups lists the groups of a Nested Spec's breakdown in order:
+// every bucket of WEEK or MONTH, otherwise those of seen, by label.
+func (sp *Spec) WithinGroups(ctx context.Context, client *ent.Client, seen map[string]bool) ([]Group, error) {
+	if sp.Within == nil {
+		return nil, nil
+	}
+	w := *sp
+	w.GroupBy, w.buckets = sp.Within, sp.withinBuckets
+	return w.Groups(ctx, client, seen)
 }
 
 // Median is the median of a measure over one group.

@@ -23,6 +23,7 @@ import (
 type CustomerValue struct {
 	From, To, Rule string
 	Grades         []*GradeCount
+	GradeGroups    []*GradeGroup
 	TotalCount     int
 	Customers      []*CustomerValueRow
 	HasNextPage    bool
@@ -33,6 +34,21 @@ type CustomerValue struct {
 type GradeCount struct {
 	Grade customer.Grade
 	Count int
+}
+
+// GradeGroup is the grade distribution of one group.
+type GradeGroup struct {
+	Group  *Group
+	Grades []*GradeCount
+}
+
+// grades lists the counts of byGrade, A to D.
+func gradesOf(byGrade map[string]int) []*GradeCount {
+	var out []*GradeCount
+	for _, g := range []customer.Grade{customer.GradeA, customer.GradeB, customer.GradeC, customer.GradeD} {
+		out = append(out, &GradeCount{Grade: g, Count: byGrade[string(g)]})
+	}
+	return out
 }
 
 // CustomerValueRow is one customer's RFM score.
@@ -106,8 +122,11 @@ func CustomerValueOf(ctx context.Context, client *ent.Client, sp *Spec, first *i
 	for _, g := range grades {
 		byGrade[g.G] = int(g.N)
 	}
-	for _, g := range []customer.Grade{customer.GradeA, customer.GradeB, customer.GradeC, customer.GradeD} {
-		out.Grades = append(out.Grades, &GradeCount{Grade: g, Count: byGrade[string(g)]})
+	out.Grades = gradesOf(byGrade)
+	if sp.GroupBy != nil {
+		if out.GradeGroups, err = sp.gradeGroups(ctx, client); err != nil {
+			return nil, err
+		}
 	}
 
 	active := customer.StageNotIn(customer.StageLOST, customer.StageOWNER)
@@ -215,4 +234,53 @@ func thresholds[T ~int | ~int64](column string, min []T) string {
 		s += " WHEN " + column + " >= " + strconv.FormatInt(int64(m), 10) + " THEN " + strconv.Itoa(5-i)
 	}
 	return s + " ELSE 1 END"
+}
+
+// gradeGroups is the grade distribution by sp's grouping, in one statement
+// grouped by the group and the grade: of every customer in scope now by
+// project, owning agent (a customer of the public pool in a group of key
+// "") or channel; of the customers registered in each week or month of the
+// period by WEEK or MONTH (a grade has no time of its own).
+func (sp *Spec) gradeGroups(ctx context.Context, client *ent.Client) ([]*GradeGroup, error) {
+	timed := *sp.GroupBy == ByWeek || *sp.GroupBy == ByMonth
+	var counts []Count
+	err := client.Customer.Query().Modify(func(s *sql.Selector) {
+		if timed {
+			sp.Restrict(s, customerEvents)
+		} else {
+			sp.Scoped(s, customerEvents)
+		}
+		g := sp.Key(s, customerEvents)
+		key := sql.ExprFunc(func(b *sql.Builder) { b.WriteString("COALESCE(").Join(g).WriteString(", '')") })
+		if timed {
+			key = sql.ExprFunc(func(b *sql.Builder) { b.Join(g) })
+		}
+		s.Select().AppendSelectExprAs(key, "g").
+			AppendSelectExprAs(sql.Raw(s.C(customer.FieldGrade)), "h").
+			AppendSelectExprAs(sql.Raw("COUNT(*)"), "n").GroupBy("g", "h")
+	}).Scan(ctx, &counts)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := map[string]map[string]int{}
+	for _, c := range counts {
+		k := sp.KeyOf(c.G)
+		if byGroup[k] == nil {
+			byGroup[k] = map[string]int{}
+		}
+		byGroup[k][c.H] += int(c.N)
+	}
+	seen := map[string]bool{}
+	for k := range byGroup {
+		seen[k] = true
+	}
+	groups, err := sp.Groups(ctx, client, seen)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*GradeGroup, len(groups))
+	for i, g := range groups {
+		out[i] = &GradeGroup{Group: &g, Grades: gradesOf(byGroup[g.Key])}
+	}
+	return out, nil
 }
