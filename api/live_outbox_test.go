@@ -386,3 +386,53 @@ func TestLiveComplaintUpdatesResume(t *testing.T) {
 		}
 	}
 }
+
+// A portal resuming with an after from before its project was published
+// gets none of the pre-launch holds: replayed events pass today's privacy
+// rules, so a portal is told to resync instead (RESYNC_REQUIRED), while
+// staff still resume. Before the fix the portal received the hold made
+// while the project was unpublished.
+func TestLivePortalResumeGetsNothingFromBeforePublication(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	tok, _, _ := env.Signer.Issue(viewers[0])
+	staff := map[string]any{"Authorization": "Bearer " + tok}
+	agent := env.As(t, viewers[0])
+
+	// Pre-launch: the project is unpublished while a hold is made and
+	// released; the staff subscriber hears both.
+	env.Client.Project.UpdateOne(p).SetPublished(false).ExecX(apitest.System())
+	s := must(dial(t, srv.URL, staff))
+	subscribeGrid(t, s, env.Hub, p.ID, "")
+	agent.Query(t, holdMutation, map[string]any{"u": units[0].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	before := nextGrid(t, s)
+	agent.Query(t, releaseMutation, map[string]any{"u": units[0].ID}).Decode(t, &struct{}{})
+	nextGrid(t, s)
+	agent.Query(t, holdMutation, map[string]any{"u": units[1].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	nextGrid(t, s)
+	s.conn.CloseNow()
+	env.Client.Project.UpdateOne(p).SetPublished(true).ExecX(apitest.System())
+
+	// An id of the pre-launch history, or the oldest one there could be.
+	for _, after := range []string{before.EventID, outbox.EncodeID(0)} {
+		portal := must(dial(t, srv.URL, map[string]any{"X-API-Key": createKey(t, env)}))
+		portal.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": resumableGrid,
+			"variables": map[string]any{"p": p.ID, "after": after}}})
+		m := string(must(json.Marshal(portal.next())))
+		if strings.Contains(m, `"data":{`) || strings.Contains(m, string(units[1].ID)) || !strings.Contains(m, "RESYNC_REQUIRED") {
+			t.Fatalf("a portal resuming after %q got %s; want RESYNC_REQUIRED and no event", after, m)
+		}
+		portal.conn.CloseNow()
+	}
+
+	// Staff of the project still resume through the same history.
+	s = must(dial(t, srv.URL, staff))
+	subscribeGrid(t, s, env.Hub, p.ID, before.EventID)
+	if e := nextGrid(t, s); e.String() != string(units[0].ID)+" AVAILABLE" {
+		t.Fatalf("staff resuming: %s, want %s AVAILABLE", e, units[0].ID)
+	}
+}
