@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
@@ -288,6 +290,11 @@ func TestPeopleEraseScrubsOnlyTheirProjectAndFits(t *testing.T) {
 		t.Fatalf("title of %d characters", n)
 	}
 	c.Complaint.UpdateOneID(w.ID("cpH2")).SetTitle(title).ExecX(sys)
+	// A replayable answer naming the customer by id goes whole.
+	if res := postWithKey(t, env, w.Viewers["A1"], "occupation-1", `mutation($id: ID!) { updateCustomer(input: {customerId: $id, occupation: "teacher"}) { customer { id occupation } } }`,
+		map[string]any{"id": w.ID("cH1")}); len(res.Errors) > 0 {
+		t.Fatalf("updateCustomer: %s", res.Body)
+	}
 
 	var out struct{ EraseCustomer struct{ Scrubbed int } }
 	w.Caller(t, "MA").Query(t, eraseMutation, map[string]any{"id": w.ID("cH1")}).Decode(t, &out)
@@ -302,5 +309,43 @@ func TestPeopleEraseScrubsOnlyTheirProjectAndFits(t *testing.T) {
 	}
 	if found := peopleFind(t, env, short); len(found) != 1 || !strings.HasPrefix(found[0], "customers.notes") {
 		t.Errorf("copies left: %v", found)
+	}
+	if found := peopleFind(t, env, string(w.ID("cH1"))); slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "idempotency_keys.") }) {
+		t.Errorf("a replayable answer naming the erased customer is kept: %v", found)
+	}
+}
+
+// An export and a revealed phone are not kept for replay under an
+// Idempotency-Key: no row holds the document or the phone, and a retry with
+// the same key runs again, with its access check, so a manager removed from
+// the project gets nothing. Before the fix both answers were kept for 48 h
+// and the retry replayed them to the removed manager.
+func TestPeopleExportAndRevealAreNotReplayed(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	sys := apitest.System()
+	vars := map[string]any{"id": w.ID("cH1")}
+	ops := map[string]string{
+		"export-1": `mutation($id: ID!) { exportCustomerData(input: {customerId: $id}) { document } }`,
+		"reveal-1": `mutation($id: ID!) { revealPhone(input: {customerId: $id, reason: "call back"}) { phone } }`,
+	}
+	for key, q := range ops {
+		res := postWithKey(t, env, w.Viewers["MA"], key, q, vars)
+		if len(res.Errors) > 0 || !strings.Contains(string(res.Body), "13811110005") {
+			t.Fatalf("%s: %s", key, res.Body)
+		}
+	}
+	if found := peopleFind(t, env, "13811110005", string(w.ID("cH1"))); slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "idempotency_keys.") }) {
+		t.Errorf("kept for replay: %v", found)
+	}
+	env.Client.User.UpdateOneID(w.ID("MA")).RemoveProjectIDs(w.ID("pA")).ExecX(sys)
+	removed := *w.Viewers["MA"]
+	removed.ProjectIDs = slices.DeleteFunc(slices.Clone(removed.ProjectIDs), func(id pulid.ID) bool { return id == w.ID("pA") })
+	for key, q := range ops {
+		res := postWithKey(t, env, &removed, key, q, vars)
+		body := string(res.Body)
+		if strings.Contains(body, "13811110005") || !(strings.Contains(body, `"NOT_FOUND"`) || strings.Contains(body, `"FORBIDDEN"`)) {
+			t.Errorf("%s retried by a manager removed from the project: %s", key, body)
+		}
 	}
 }

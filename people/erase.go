@@ -188,6 +188,11 @@ func Erase(ctx context.Context, client *ent.Client, store storage.Store, in Eras
 		Detail: fmt.Sprintf("reason: %s; photos deleted: %d", why, len(photos))}); err != nil {
 		return nil, err
 	}
+	// A replayable answer that names the customer goes whole: its copies
+	// would be scrubbed, but the rest of the answer is still about them.
+	if err := exec(`DELETE FROM idempotency_keys WHERE response LIKE ? ESCAPE '\'`, "%"+escapeLike(string(id))+"%"); err != nil {
+		return nil, err
+	}
 	persons := []string{string(id)}
 	if login != nil {
 		persons = append(persons, string(login.ID))
