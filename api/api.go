@@ -31,6 +31,7 @@ import (
 	"estatecrm/live"
 	"estatecrm/media"
 	"estatecrm/metrics"
+	"estatecrm/people"
 	"estatecrm/storage"
 	"estatecrm/webhook"
 )
@@ -199,7 +200,7 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	// Idempotency keys wrap the mutation transaction: Replay claims the key
 	// outside it, Record keeps the answer inside it.
 	keys := idempotency.New(deps.Client, deps.Now)
-	srv.Use(idempotency.Replay{Keys: keys})
+	srv.Use(idempotency.Replay{Keys: keys, Unkept: people.Unkept})
 	srv.Use(graph.NewTransactioner(deps.Client))
 	srv.Use(idempotency.Record{Keys: keys})
 	srv.Use(operationName{})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"estatecrm/ent/complaintphoto"
 	"estatecrm/ent/consentevent"
 	"estatecrm/ent/deal"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/survey"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
@@ -204,7 +206,7 @@ func TestPeopleEraseLeavesNoPersonalValue(t *testing.T) {
 		t.Errorf("the login after the erasure: active %v", u.Active)
 	}
 	ev := c.AuditEvent.Query().Where(auditevent.Action(audit.CustomerErase)).OnlyX(sys)
-	if ev.ObjectID != string(w.ID("cH1")) || !strings.Contains(ev.Detail, "PIPL request of [erased] by letter") {
+	if ev.ObjectID != string(w.ID("cH1")) || !strings.Contains(ev.Detail, "PIPL request of *** by letter") {
 		t.Errorf("erasure audited as %q", ev.Detail)
 	}
 	// Once erased, always erased: no second erasure, no reveal, no merge.
@@ -260,5 +262,90 @@ func TestPeopleExportDownload(t *testing.T) {
 	}
 	if n := env.Client.AuditEvent.Query().Where(auditevent.Action(audit.CustomerExport)).CountX(apitest.System()); n != 1 {
 		t.Errorf("%d downloads audited, want 1", n)
+	}
+}
+
+// An erasure scrubs copies in the person's project and in the rows about
+// them only: a short name is also a part of other people's names, and
+// another project's customers are other people ("张伟" in "张伟民的太太").
+// A copy is replaced by a mask no longer than it, so a nearly full
+// varchar(100) complaint title still fits on PostgreSQL. Before the fix the
+// other project's note became "[erased]民的太太" and the erasure failed on
+// PostgreSQL (value too long for type character varying(100)).
+func TestPeopleEraseScrubsOnlyTheirProjectAndFits(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	sys := apitest.System()
+	c := env.Client
+	const short = "张伟"
+	c.Customer.UpdateOneID(w.ID("cH1")).SetName(short).ExecX(sys)
+	c.User.UpdateOneID(w.ID("H1")).SetName(short).ExecX(sys)
+	c.Unit.UpdateOneID(w.ID("uH1")).SetStatus(unit.StatusDELIVERED).ExecX(sys)
+	c.Complaint.UpdateOneID(w.ID("cpH1")).SetStatus(complaint.StatusCLOSED).ExecX(sys)
+	other := short + "民的太太"
+	c.Customer.UpdateOneID(w.ID("cB1")).SetNotes(other).ExecX(sys)
+	c.Customer.UpdateOneID(w.ID("cA1")).SetNotes("neighbour of " + short).ExecX(sys)
+	title := short + "家楼上漏水" + strings.Repeat("水", 93)
+	if n := len([]rune(title)); n != 100 {
+		t.Fatalf("title of %d characters", n)
+	}
+	c.Complaint.UpdateOneID(w.ID("cpH2")).SetTitle(title).ExecX(sys)
+	// A replayable answer naming the customer by id goes whole.
+	if res := postWithKey(t, env, w.Viewers["A1"], "occupation-1", `mutation($id: ID!) { updateCustomer(input: {customerId: $id, occupation: "teacher"}) { customer { id occupation } } }`,
+		map[string]any{"id": w.ID("cH1")}); len(res.Errors) > 0 {
+		t.Fatalf("updateCustomer: %s", res.Body)
+	}
+
+	var out struct{ EraseCustomer struct{ Scrubbed int } }
+	w.Caller(t, "MA").Query(t, eraseMutation, map[string]any{"id": w.ID("cH1")}).Decode(t, &out)
+	if got := c.Customer.GetX(sys, w.ID("cB1")).Notes; got != other {
+		t.Errorf("another project's customer's notes became %q", got)
+	}
+	if got := c.Customer.GetX(sys, w.ID("cA1")).Notes; got != "neighbour of **" {
+		t.Errorf("a copy in the project became %q", got)
+	}
+	if got, want := c.Complaint.GetX(sys, w.ID("cpH2")).Title, "**"+title[len(short):]; got != want {
+		t.Errorf("the nearly full title became %q", got)
+	}
+	if found := peopleFind(t, env, short); len(found) != 1 || !strings.HasPrefix(found[0], "customers.notes") {
+		t.Errorf("copies left: %v", found)
+	}
+	if found := peopleFind(t, env, string(w.ID("cH1"))); slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "idempotency_keys.") }) {
+		t.Errorf("a replayable answer naming the erased customer is kept: %v", found)
+	}
+}
+
+// An export and a revealed phone are not kept for replay under an
+// Idempotency-Key: no row holds the document or the phone, and a retry with
+// the same key runs again, with its access check, so a manager removed from
+// the project gets nothing. Before the fix both answers were kept for 48 h
+// and the retry replayed them to the removed manager.
+func TestPeopleExportAndRevealAreNotReplayed(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	sys := apitest.System()
+	vars := map[string]any{"id": w.ID("cH1")}
+	ops := map[string]string{
+		"export-1": `mutation($id: ID!) { exportCustomerData(input: {customerId: $id}) { document } }`,
+		"reveal-1": `mutation($id: ID!) { revealPhone(input: {customerId: $id, reason: "call back"}) { phone } }`,
+	}
+	for key, q := range ops {
+		res := postWithKey(t, env, w.Viewers["MA"], key, q, vars)
+		if len(res.Errors) > 0 || !strings.Contains(string(res.Body), "13811110005") {
+			t.Fatalf("%s: %s", key, res.Body)
+		}
+	}
+	if found := peopleFind(t, env, "13811110005", string(w.ID("cH1"))); slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "idempotency_keys.") }) {
+		t.Errorf("kept for replay: %v", found)
+	}
+	env.Client.User.UpdateOneID(w.ID("MA")).RemoveProjectIDs(w.ID("pA")).ExecX(sys)
+	removed := *w.Viewers["MA"]
+	removed.ProjectIDs = slices.DeleteFunc(slices.Clone(removed.ProjectIDs), func(id pulid.ID) bool { return id == w.ID("pA") })
+	for key, q := range ops {
+		res := postWithKey(t, env, &removed, key, q, vars)
+		body := string(res.Body)
+		if strings.Contains(body, "13811110005") || !(strings.Contains(body, `"NOT_FOUND"`) || strings.Contains(body, `"FORBIDDEN"`)) {
+			t.Errorf("%s retried by a manager removed from the project: %s", key, body)
+		}
 	}
 }

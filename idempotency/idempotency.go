@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -220,7 +221,37 @@ func KeyOf(ctx context.Context) string {
 }
 
 // Replay is the extension outside the mutation transaction.
-type Replay struct{ *Keys }
+type Replay struct {
+	*Keys
+	// Unkept names mutations whose answers are never kept for replay: an
+	// answer that is itself personal data given under an access check (an
+	// export, a revealed phone) would stay in idempotency_keys and be
+	// replayed without the check. They are safe to run again, so an
+	// operation naming one of them runs (and is audited) on every retry.
+	Unkept []string
+}
+
+// unkept reports whether a root field of the selection (fragments
+// included) is in Unkept.
+func (r Replay) unkept(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if slices.Contains(r.Unkept, s.Name) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if r.unkept(s.SelectionSet) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && r.unkept(s.Definition.SelectionSet) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Record is the extension inside the mutation transaction.
 type Record struct{ *Keys }
@@ -245,7 +276,7 @@ func (r Replay) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 	oc := graphql.GetOperationContext(ctx)
 	key := oc.Headers.Get(Header)
 	owner := ownerOf(auth.FromContext(ctx))
-	if key == "" || owner == "" || oc.Operation == nil || oc.Operation.Operation != ast.Mutation {
+	if key == "" || owner == "" || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || r.unkept(oc.Operation.SelectionSet) {
 		return next(ctx)
 	}
 	if len(key) > 255 {

@@ -3,11 +3,13 @@ package people
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
 	"estatecrm/audit"
@@ -28,8 +30,21 @@ import (
 // shown in lists).
 const ErasedName = "已删除"
 
-// scrubbed replaces an erased value wherever a copy of it was found.
+// scrubbed replaces an erased value wherever a copy of it was found, when
+// it is no longer than the value (see mask).
 const scrubbed = "[erased]"
+
+// mask is what replaces v: "[erased]" when it is no longer than v, else one
+// "*" per character of v. A replacement never makes a text longer, so a
+// copy in a nearly full varchar(n) column still fits (PostgreSQL counts
+// characters, as does utf8.RuneCountInString).
+func mask(v string) string {
+	n := utf8.RuneCountInString(v)
+	if n >= utf8.RuneCountInString(scrubbed) {
+		return scrubbed
+	}
+	return strings.Repeat("*", n)
+}
 
 // EraseInput is the input of Erase.
 type EraseInput struct {
@@ -65,9 +80,10 @@ type Erasure struct {
 //   - their homeowner login: its name and login replaced, no password, not
 //     active, its sessions ended;
 //   - every copy of the name or of the phone (E.164, national, last 8
-//     digits) in any text or JSON column of any table: audit details, other
-//     records' notes, staff notes, idempotency replays, the listing change
-//     log, webhook deliveries: replaced by "[erased]".
+//     digits) in any text or JSON column of the rows of their project or
+//     about them (inScope): audit details, other records' notes, staff
+//     notes, idempotency replays, the listing change log: replaced by
+//     "[erased]", or by as many "*" when the value is shorter (mask).
 //
 // A customer with an open deal (pending, reserved, or contracted on a unit
 // not yet delivered) or a complaint not closed is not erased until those
@@ -172,7 +188,16 @@ func Erase(ctx context.Context, client *ent.Client, store storage.Store, in Eras
 		Detail: fmt.Sprintf("reason: %s; photos deleted: %d", why, len(photos))}); err != nil {
 		return nil, err
 	}
-	n, err := scrub(sys, client, pg, values)
+	// A replayable answer that names the customer goes whole: its copies
+	// would be scrubbed, but the rest of the answer is still about them.
+	if err := exec(`DELETE FROM idempotency_keys WHERE response LIKE ? ESCAPE '\'`, "%"+escapeLike(string(id))+"%"); err != nil {
+		return nil, err
+	}
+	persons := []string{string(id)}
+	if login != nil {
+		persons = append(persons, string(login.ID))
+	}
+	n, err := scrub(sys, client, pg, values, person{project: string(c.ProjectID), ids: persons})
 	if err != nil {
 		return nil, err
 	}
@@ -262,17 +287,125 @@ func notScrubbed(table, col string) bool {
 	return strings.HasSuffix(col, "_id") || strings.HasSuffix(col, "_ids") || strings.HasSuffix(col, "_hash")
 }
 
-// scrub replaces every copy of values in every text and JSON column of
-// every table of the schema by "[erased]": one UPDATE per table, so one
-// scan of it (a LIKE '%…%' reads every row: an erasure is rare, and every
-// column must be looked at, whatever it holds), touching only the rows that
-// hold a copy, and in them only the columns that do.
-func scrub(ctx context.Context, client *ent.Client, pg bool, values []string) (int, error) {
+// person is whose copies a scrub looks for: the erased customer's project
+// and ids (the customer's, and their login's).
+type person struct {
+	project string
+	ids     []string
+}
+
+// personColumns name the person who did or is the subject of a row, in
+// tables of any project: an audit event's object, a timeline's actor, a
+// consent's customer, a session's user.
+var personColumns = []string{"customer_id", "object_id", "actor_id", "subject", "user_id", "recorded_by_id"}
+
+// answerColumns hold a whole document written about some object, in tables
+// tied to no project or person by a column (a replayable answer, an outbox
+// message): such a row is about the person when the document names them by
+// id.
+var answerColumns = map[string]string{"idempotency_keys": "response", "outbox_events": "payload"}
+
+// staffColumns name the user who wrote a row tied to no project: a
+// replayable answer of a member of the person's project (or of the person)
+// is one of that project's answers, whether or not it selected the
+// customer's id.
+var staffColumns = map[string]string{"idempotency_keys": "owner"}
+
+// inScope is the WHERE condition that keeps a scrub to the rows about the
+// erased person: a short name is also a part of other people's names and
+// words ("张伟" in "张伟民的太太"), and another project's rows are another
+// controller's records of other people. A row is in scope when it
+//   - belongs to the person's project (its project_id, or, with no
+//     project_id, a foreign key to a row of a table that has one: a
+//     complaint's timeline, a listing's deliveries), or is the project;
+//   - names the person in a column of personColumns, or is their customer
+//     record or login;
+//   - is a document of answerColumns that holds the customer's id, or was
+//     written by a member of the project (staffColumns).
+//
+// It returns "" for a table with no way to tie a row to them (API keys,
+// webhook endpoints): nothing there is scrubbed.
+func inScope(t *schema.Table, pg bool, who person) (string, []any) {
+	var conds []string
+	var args []any
+	has := func(name string) *schema.Column {
+		for _, c := range t.Columns {
+			if c.Name == name {
+				return c
+			}
+		}
+		return nil
+	}
+	ids := func(col string) {
+		conds = append(conds, col+" IN (?"+strings.Repeat(", ?", len(who.ids)-1)+")")
+		for _, id := range who.ids {
+			args = append(args, id)
+		}
+	}
+	if has("project_id") != nil {
+		conds = append(conds, "project_id = ?")
+		args = append(args, who.project)
+	} else {
+		for _, fk := range t.ForeignKeys {
+			if len(fk.Columns) == 1 && fk.RefTable != nil && fk.RefTable.Name != "projects" {
+				for _, rc := range fk.RefTable.Columns {
+					if rc.Name == "project_id" {
+						conds = append(conds, fk.Columns[0].Name+" IN (SELECT id FROM "+fk.RefTable.Name+" WHERE project_id = ?)")
+						args = append(args, who.project)
+						break
+					}
+				}
+			}
+		}
+	}
+	switch t.Name {
+	case "projects":
+		conds = append(conds, "id = ?")
+		args = append(args, who.project)
+	case "customers", "users":
+		ids("id")
+	}
+	for _, col := range personColumns {
+		if has(col) != nil {
+			ids(col)
+		}
+	}
+	if col, ok := staffColumns[t.Name]; ok && has(col) != nil {
+		conds = append(conds, col+" IN (SELECT user_id FROM user_projects WHERE project_id = ?)")
+		args = append(args, who.project)
+		ids(col)
+	}
+	if name, ok := answerColumns[t.Name]; ok {
+		if c := has(name); c != nil {
+			text := name
+			if pg && c.Type == field.TypeJSON {
+				text = name + "::text"
+			}
+			conds = append(conds, text+` LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+escapeLike(who.ids[0])+"%")
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
+
+// scrub replaces every copy of values in every text and JSON column of the
+// rows about the erased person (inScope) by its mask: one UPDATE per table,
+// so one scan of it (a LIKE '%…%' reads every row: an erasure is rare, and
+// every column must be looked at, whatever it holds), touching only the
+// rows that hold a copy, and in them only the columns that do.
+func scrub(ctx context.Context, client *ent.Client, pg bool, values []string, who person) (int, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}
 	total := 0
 	for _, t := range migrate.Tables {
+		scope, scopeArgs := inScope(t, pg, who)
+		if scope == "" {
+			continue
+		}
 		var sets, hits []string
 		var setArgs, hitArgs []any
 		for _, col := range t.Columns {
@@ -291,7 +424,7 @@ func scrub(ctx context.Context, client *ent.Client, pg bool, values []string) (i
 				like = append(like, text+` LIKE ? ESCAPE '\'`)
 				likeArgs = append(likeArgs, "%"+escapeLike(v)+"%")
 				replaced = "REPLACE(" + replaced + ", ?, ?)"
-				replaceArgs = append(replaceArgs, v, scrubbed)
+				replaceArgs = append(replaceArgs, v, mask(v))
 			}
 			if pg && col.Type == field.TypeJSON {
 				replaced = "(" + replaced + ")::jsonb"
@@ -305,8 +438,9 @@ func scrub(ctx context.Context, client *ent.Client, pg bool, values []string) (i
 		if len(sets) == 0 {
 			continue
 		}
-		q := "UPDATE " + t.Name + " SET " + strings.Join(sets, ", ") + " WHERE " + strings.Join(hits, " OR ")
-		res, err := client.ExecContext(ctx, rebind(pg, q), append(setArgs, hitArgs...)...)
+		q := "UPDATE " + t.Name + " SET " + strings.Join(sets, ", ") + " WHERE " + scope + " AND (" + strings.Join(hits, " OR ") + ")"
+		args := slices.Concat(setArgs, scopeArgs, hitArgs)
+		res, err := client.ExecContext(ctx, rebind(pg, q), args...)
 		if err != nil {
 			return 0, fmt.Errorf("scrubbing %s: %w", t.Name, err)
 		}

@@ -71,3 +71,10 @@ func rebind(pg bool, q string) string {
 	}
 	return b.String()
 }
+
+// Unkept are the mutations of this package whose answers an
+// Idempotency-Key must not keep for replay: the whole personal document
+// (exportCustomerData) and the full phone (revealPhone), given only after an
+// access check and audited each time. Both change nothing that a second run
+// would double, so a retry runs them again.
+var Unkept = []string{"exportCustomerData", "revealPhone"}
