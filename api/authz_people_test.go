@@ -96,9 +96,15 @@ func authzPeopleRows() []authzRow {
 			}, customers,
 			forbidden("{dryRun=false,ownerRule=SAME_OWNER}", "{dryRun=false,ownerRule=SAME_OWNER}", true)),
 		authzMutation("Mutation.exportCustomerData", "exportCustomerData of cA1",
-			`mutation($id: ID!) { exportCustomerData(input: {customerId: $id}) { contentType } }`,
+			`mutation($id: ID!) { exportCustomerData(input: {customerId: $id, reason: "the customer asked for a copy"}) { contentType } }`,
 			authzIDVar("cA1"), nil, authzAuditCount(audit.CustomerExport),
 			forbidden("{contentType=application/json}", "{contentType=application/json}", true)),
+		// The reason is checked before the rules: nobody learns anything
+		// from it, and nothing is read or audited.
+		authzMutation("Mutation.exportCustomerData", "exportCustomerData of cA1 with a blank reason",
+			`mutation($id: ID!) { exportCustomerData(input: {customerId: $id, reason: " \t "}) { contentType } }`,
+			authzIDVar("cA1"), nil, authzAuditCount(audit.CustomerExport),
+			authzEvery("!BAD_USER_INPUT db=unchanged", nil)),
 		authzMutation("Mutation.eraseCustomer", "eraseCustomer of a fresh record",
 			`mutation($id: ID!) { eraseCustomer(input: {customerId: $id, reason: "asked to be forgotten"}) { customer { name phone } } }`,
 			func(w *apitest.World, actor string) map[string]any { return map[string]any{"id": w.ID("er-" + actor)} },

@@ -201,12 +201,23 @@ func limitBody(max int64, next http.Handler) http.Handler {
 
 // writeError answers with a GraphQL-shaped error outside GraphQL execution.
 func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
+	writeErrorExt(w, status, map[string]any{"code": code}, msg)
+}
+
+// writeInputError answers 400 BAD_USER_INPUT naming the request's field (a
+// query parameter), as extensions.field does in GraphQL.
+func writeInputError(w http.ResponseWriter, field, msg string) {
+	writeErrorExt(w, http.StatusBadRequest, map[string]any{"code": apperr.BadUserInput, "field": field}, msg)
+}
+
+func writeErrorExt(w http.ResponseWriter, status int, ext map[string]any, msg string) {
+	code, _ := ext["code"].(apperr.Code)
 	countError(w, code)
 	traceError(w, code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+		"errors": []map[string]any{{"message": msg, "extensions": ext}},
 	})
 }
 

@@ -69,7 +69,7 @@ const eraseMutation = `mutation($id: ID!) { eraseCustomer(input: {customerId: $i
 func TestPeopleExportCustomerData(t *testing.T) {
 	env, w := eraseWorld(t)
 	sys := apitest.System()
-	const q = `mutation($id: ID!) { exportCustomerData(input: {customerId: $id}) { fileName contentType document } }`
+	const q = `mutation($id: ID!) { exportCustomerData(input: {customerId: $id, reason: "the owner asked for a copy"}) { fileName contentType document } }`
 	var out struct {
 		ExportCustomerData struct{ FileName, ContentType, Document string }
 	}
@@ -233,7 +233,7 @@ func TestPeopleEraseLeavesNoPersonalValue(t *testing.T) {
 func TestPeopleExportDownload(t *testing.T) {
 	env, w := eraseWorld(t)
 	get := func(actor string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/exports/customers/"+string(w.ID("cH1")), nil)
+		req := httptest.NewRequest(http.MethodGet, "/exports/customers/"+string(w.ID("cH1"))+"?reason=owner+asked+by+letter", nil)
 		if v := w.Viewers[actor]; v != nil {
 			tok, _, err := env.Signer.Issue(v)
 			if err != nil {
@@ -326,7 +326,7 @@ func TestPeopleExportAndRevealAreNotReplayed(t *testing.T) {
 	sys := apitest.System()
 	vars := map[string]any{"id": w.ID("cH1")}
 	ops := map[string]string{
-		"export-1": `mutation($id: ID!) { exportCustomerData(input: {customerId: $id}) { document } }`,
+		"export-1": `mutation($id: ID!) { exportCustomerData(input: {customerId: $id, reason: "a copy for the owner"}) { document } }`,
 		"reveal-1": `mutation($id: ID!) { revealPhone(input: {customerId: $id, reason: "call back"}) { phone } }`,
 	}
 	for key, q := range ops {

@@ -44578,7 +44578,7 @@ func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId"}
+	fieldsInOrder := [...]string{"customerId", "reason"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -44592,6 +44592,13 @@ func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Co
 				return it, err
 			}
 			it.CustomerID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil

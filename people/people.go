@@ -19,7 +19,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 )
 
-// maxReasonRunes bounds the reason of a reveal or an erasure.
+// maxReasonRunes bounds the reason of a reveal, an export or an erasure.
 const maxReasonRunes = 500
 
 // reason checks the reason a manager gives: required, not blank, one
