@@ -48,6 +48,10 @@ import (
 //   - the stages LOST and NEGOTIATING: no operation sets them (a manager's
 //     "mark lost" is not in the API), so setStages writes them after the
 //     history, where the plan has them;
+//   - the logins of the ~50 buyers who opened the app besides the demo
+//     homeowners (planAppOwners): through rule.ActivateHomeowner, the rule
+//     of sales.ActivateOwner, with the demo password's one hash, since a
+//     fresh argon2id hash takes ~0.17 s each here (openApp);
 //   - the bookkeeping times (created_at, updated_at) the operations leave to
 //     the database's default, the real time of the run: fixTimes dates them
 //     from the times the rows themselves carry.
@@ -320,12 +324,16 @@ func (s *seeder) dealSteps(tl *timeline, st *site, c *customerPlan) {
 		if err != nil {
 			return fmt.Errorf("deliver %s: %w", u.label(), err)
 		}
+		if i := slices.IndexFunc(st.appOwners, func(h *homeowner) bool { return h.customer == c }); i >= 0 {
+			return s.openApp(st.appOwners[i], got.ActivationCode)
+		}
 		i := slices.IndexFunc(st.homeowners, func(h *homeowner) bool { return h.customer == c })
 		if i < 0 {
 			return nil
 		}
 		// The homeowner opens their login with the code the same evening.
-		h, at := st.homeowners[i], u.changedAt.Add(2*time.Hour)
+		h := st.homeowners[i]
+		at := h.activatedAt()
 		h.user, err = sales.ActivateOwner(auth.NewContext(s.at(at), nil), s.c,
 			sales.Activation{Code: got.ActivationCode, Login: h.login, Password: DemoPassword}, at)
 		return wrap(err, "activate %s", h.login)
@@ -414,11 +422,11 @@ func (s *seeder) fixTimes(st *site) error {
 		}
 		err = s.c.Unit.UpdateOne(u.row).SetUpdatedAt(u.changedAt).Exec(s.ctx)
 	}
-	for _, h := range st.homeowners {
+	for _, h := range slices.Concat(st.homeowners, st.appOwners) {
 		if err != nil {
 			break
 		}
-		at := h.unit.changedAt.Add(2 * time.Hour)
+		at := h.activatedAt()
 		err = s.c.User.Update().Where(user.ID(h.user.ID)).
 			Modify(func(u *sql.UpdateBuilder) { u.Set(user.FieldCreatedAt, at).Set(user.FieldUpdatedAt, at) }).Exec(s.ctx)
 	}

@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"estatecrm/aftersales"
+	"estatecrm/api/apitest"
 	"estatecrm/auth"
 	"estatecrm/clock"
-	"estatecrm/database/dbtest"
+	"estatecrm/database"
 	"estatecrm/ent"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/customer"
@@ -42,9 +43,18 @@ import (
 //   - prices: there is a price history, each change is by a manager of the
 //     project, changes chain, and the latest is the unit's list price;
 //   - complaints: the status and reopen count are the timeline's, the SLA
-//     deadlines the policy's windows from filing and from the latest reopen.
+//     deadlines the policy's windows from filing and from the latest reopen;
+//   - surveys: one per delivery and per resolved complaint, to its
+//     homeowner; an answer is whole and in range, given once, by the
+//     homeowner through their login, after the survey was sent and not
+//     after now (checkSurveys); satisfaction, read through the API as each
+//     demo manager, is a direct count of those answers (checkSatisfaction).
 func TestSeedObeysTheRules(t *testing.T) {
-	client := dbtest.Open(t).Client()
+	env := apitest.New(t)
+	// The seed refuses a database with users other than the demo's: the
+	// test server's admin goes (it has done nothing yet).
+	env.Client.User.DeleteOneID(apitest.Admin.UserID).ExecX(apitest.System())
+	client := database.NewClient(env.DB.Driver)
 	ctx := auth.SystemContext(context.Background())
 	now := time.Date(2026, 3, 14, 6, 30, 0, 0, time.UTC)
 	if _, err := seed.Run(ctx, client, now); err != nil {
@@ -67,6 +77,8 @@ func TestSeedObeysTheRules(t *testing.T) {
 	checkDealStages(t, ctx, client, byID)
 	checkPrices(t, ctx, client)
 	checkComplaints(t, ctx, client)
+	checkSurveys(t, ctx, client, now)
+	checkSatisfaction(t, ctx, env, client, now)
 }
 
 // checkComplaints: a complaint's status is where its timeline left it, and

@@ -111,7 +111,7 @@ func Run(ctx context.Context, client *ent.Client, now time.Time) (*Result, error
 	// operations that open their own when called alone (submitComplaint)
 	// join it, and what is audited on a read is written in it.
 	s := &seeder{ctx: ent.NewContext(ent.NewTxContext(ctx, tx), c), c: c, now: now.UTC().Truncate(time.Second), hash: hash,
-		r: rand.New(rand.NewPCG(2026, 11)), phones: map[string]bool{}}
+		r: rand.New(rand.NewPCG(2026, 11)), answers: rand.New(rand.NewPCG(2026, answerSeed)), phones: map[string]bool{}}
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -176,6 +176,7 @@ type seeder struct {
 	ctx        context.Context
 	c          *ent.Client
 	r          *rand.Rand
+	answers    *rand.Rand // the survey answers' own (answerSurveys)
 	now        time.Time
 	hash       string
 	phones     map[string]bool
@@ -197,6 +198,9 @@ type site struct {
 	customers  []*customerPlan
 	deals      []*dealPlan
 	homeowners []*homeowner
+	// appOwners are the other buyers of delivered units who opened their
+	// login (the app), to answer their surveys (answerSurveys).
+	appOwners  []*homeowner
 	complaints []*complaintPlan
 	// priceChange is the manager's price adjustment (调价), if any.
 	priceChange *priceChange
@@ -290,8 +294,13 @@ type homeowner struct {
 	customer *customerPlan
 	unit     *unitPlan
 	login    string
-	user     *ent.User
+	// opensAfter is when after the handover they opened their login.
+	opensAfter time.Duration
+	user       *ent.User
 }
+
+// activatedAt is when the homeowner opened their login.
+func (h *homeowner) activatedAt() time.Time { return h.unit.changedAt.Add(h.opensAfter) }
 
 type complaintPlan struct {
 	unit       *unitPlan
@@ -341,6 +350,7 @@ func (s *seeder) seed() error {
 		}
 		s.planUnits(st)
 		s.planSales(st)
+		s.planAppOwners(st)
 		s.planPriceChange(st)
 		s.planPipeline(st)
 		for _, c := range st.customers {
@@ -348,6 +358,7 @@ func (s *seeder) seed() error {
 		}
 		steps := []func(*site) error{
 			s.createUnits, s.createCustomers, s.createConsentHistories, s.createVisits, s.replay, s.fixTimes, s.createComplaints,
+			s.answerSurveys,
 		}
 		for _, step := range steps {
 			if err := step(st); err != nil {
@@ -594,7 +605,7 @@ func (s *seeder) planSales(st *site) {
 		c := s.buyer(st, u, customer.StageOWNER, customer.GradeA)
 		if i < len(spec.homeowners) {
 			c.name, c.gender = spec.homeowners[i].name, spec.homeowners[i].gender
-			st.homeowners = append(st.homeowners, &homeowner{customer: c, unit: u, login: ownerLogin(spec, i)})
+			st.homeowners = append(st.homeowners, &homeowner{customer: c, unit: u, login: ownerLogin(spec, i), opensAfter: 2 * time.Hour})
 		}
 		s.planDeal(st, c, u, unit.StatusDELIVERED, deal.StageCONTRACTED)
 	}
