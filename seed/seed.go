@@ -176,7 +176,7 @@ type seeder struct {
 	ctx        context.Context
 	c          *ent.Client
 	r          *rand.Rand
-	answers    *rand.Rand // the survey answers' own (answerSurveys)
+	answers    *rand.Rand // the app owners' and survey answers' own (survey.go)
 	now        time.Time
 	hash       string
 	phones     map[string]bool
