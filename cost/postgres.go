@@ -11,12 +11,20 @@ import (
 // the bucket, adds what was restored since it was last written, takes the
 // points if they are there and writes it back, under the row's lock: two
 // processes taking at once are serialised by the row, never both granted
-// the same points.
-type Postgres struct{ db *sql.DB }
+// the same points. The takes of one key that overlap in this process go in
+// one statement (see coalescer).
+type Postgres struct {
+	db *sql.DB
+	c  coalescer
+}
 
 // NewPostgres returns the store over db, a PostgreSQL database migrated
 // with the cost_buckets table.
-func NewPostgres(db *sql.DB) *Postgres { return &Postgres{db: db} }
+func NewPostgres(db *sql.DB) *Postgres {
+	s := &Postgres{db: db}
+	s.c.run = s.statement
+	return s
+}
 
 // takeSQL: $1 key, $2 max, $3 restore rate a second, $4 n, $5 now, $6 a
 // refund (≥ 0) given back first, whether or not n is then taken (see
@@ -43,6 +51,11 @@ func (s *Postgres) Take(ctx context.Context, key string, b Budget, n int, now ti
 
 // TakeRefunding implements Refunder in the same one statement as Take.
 func (s *Postgres) TakeRefunding(ctx context.Context, key string, b Budget, refund float64, n int, now time.Time) (float64, bool, error) {
+	return s.c.take(ctx, key, b, refund, n, now)
+}
+
+// statement is one take in one statement.
+func (s *Postgres) statement(ctx context.Context, key string, b Budget, refund float64, n int, now time.Time) (float64, bool, error) {
 	var left float64
 	var ok bool
 	err := s.db.QueryRowContext(ctx, takeSQL, key, b.Max, b.RestoreRate, n, now.UTC(), max(refund, 0)).Scan(&left, &ok)

@@ -85,6 +85,9 @@ func exec(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValue
 func query(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValue, query string, args, v any) error {
 	span := start(ctx, system, query)
 	err := eq.Query(ctx, query, args, v)
+	if rows, ok := v.(*entsql.Rows); ok && err == nil && rows.ColumnScanner != nil {
+		rows.ColumnScanner = &typedRows{ColumnScanner: rows.ColumnScanner}
+	}
 	if span == nil {
 		return err
 	}
@@ -94,6 +97,29 @@ func query(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValu
 	}
 	finish(span, err)
 	return err
+}
+
+// typedRows answers ColumnTypes from its first call. ent reads a column it
+// has no field for (an expression a query appends: a unit's folded project
+// name, a customer's folded visits) as the type its driver reports, and
+// asks for the column types once per row of such a result: database/sql
+// builds the whole list anew each time (for 21 units, 21 lists of 8
+// columns, 6% of the processor time of a page of listings). The types of a
+// result's columns do not change from row to row. Every statement of the
+// ent client comes through this driver, traced or not, so it is here.
+type typedRows struct {
+	entsql.ColumnScanner
+	types []*stdsql.ColumnType
+	err   error
+	read  bool
+}
+
+func (r *typedRows) ColumnTypes() ([]*stdsql.ColumnType, error) {
+	if !r.read {
+		r.types, r.err = r.ColumnScanner.ColumnTypes()
+		r.read = true
+	}
+	return r.types, r.err
 }
 
 type spanRows struct {
