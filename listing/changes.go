@@ -185,8 +185,11 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 	if err != nil || (out.HasNext && first > 0) {
 		return out, err // a full page: the lines numbered already fill it
 	}
+	// Read again even when this run numbered nothing: another sequencer
+	// (a live hub's, after every commit) may have numbered the lines the
+	// first read missed, committing while this one waited for its lock.
 	numbered, err := outbox.Sequence(auth.SystemContext(ctx), client)
-	if err != nil || numbered == 0 {
+	if err != nil {
 		return out, err
 	}
 	if out, err = readChanges(ctx, client, from, after != "", first); err != nil {
@@ -201,23 +204,16 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 // the start), at most first.
 func readChanges(ctx context.Context, client *ent.Client, from int64, given bool, first int) (*Changes, error) {
 	sys := auth.SystemContext(ctx)
-	// The newest position and the log's floor: they say nothing of any
+	// The log's floor and the newest position: they say nothing of any
 	// project.
-	_, hi, err := outbox.Bounds(sys, client)
-	if err != nil {
-		return nil, err
-	}
+	floor, hi, err := outbox.BoundsOf(sys, client, outbox.Listings)
 	switch {
+	case err != nil:
+		return nil, err
 	case from > hi: // numbers only grow: no sequencer has given this one
 		return nil, apperr.Input("after", "not a cursor of listingChanges")
-	case given:
-		floor, err := outbox.Floor(sys, client, outbox.Listings)
-		if err != nil {
-			return nil, err
-		}
-		if from < floor {
-			return nil, ErrResync
-		}
+	case given && from < floor:
+		return nil, ErrResync
 	}
 	projects, every := rule.ListingChangeProjects(auth.FromContext(ctx))
 	lines, err := Lines(sys, client, from, projects, every, first+1)

@@ -197,23 +197,6 @@ var (
 // Where is the SQL condition on outbox_events of the class's events.
 func (c Class) Where() string { return c.where }
 
-// Floor returns the class's floor: 0 when nothing of it was pruned.
-func Floor(ctx context.Context, c *ent.Client, class Class) (int64, error) {
-	a := args{pg: c.Dialect() == dialect.Postgres}
-	rows, err := c.QueryContext(ctx, "SELECT seq FROM outbox_floors WHERE id = "+a.add(class.name), a.vals...)
-	if err != nil {
-		return 0, fmt.Errorf("outbox: floor: %w", err)
-	}
-	defer rows.Close()
-	var floor int64
-	if rows.Next() {
-		if err := rows.Scan(&floor); err != nil {
-			return 0, fmt.Errorf("outbox: floor: %w", err)
-		}
-	}
-	return floor, rows.Err()
-}
-
 // Check answers whether a live subscriber may resume after position after:
 // nil when every live event after it is kept, ErrResync when some were
 // pruned, a BAD_USER_INPUT error when no event was ever numbered so (a
@@ -224,21 +207,35 @@ func Check(ctx context.Context, c *ent.Client, after int64) error {
 
 // CheckClass is Check for the events of a class.
 func CheckClass(ctx context.Context, c *ent.Client, class Class, after int64) error {
-	_, hi, err := Bounds(ctx, c)
-	if err != nil {
+	floor, hi, err := BoundsOf(ctx, c, class)
+	switch {
+	case err != nil:
 		return err
-	}
-	if after > hi {
+	case after > hi:
 		return apperr.Input("after", "not the id of an event")
-	}
-	floor, err := Floor(ctx, c, class)
-	if err != nil {
-		return err
-	}
-	if after < floor {
+	case after < floor:
 		return ErrResync
 	}
 	return nil
+}
+
+// BoundsOf returns the class's floor (0 when nothing of it was pruned) and
+// the newest position of all, read together.
+func BoundsOf(ctx context.Context, c *ent.Client, class Class) (floor, hi int64, err error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	rows, err := c.QueryContext(ctx, "SELECT (SELECT seq FROM outbox_floors WHERE id = "+a.add(class.name)+
+		"), (SELECT MAX(seq) FROM outbox_events)", a.vals...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+	}
+	defer rows.Close()
+	var f, h stdsql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&f, &h); err != nil {
+			return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+		}
+	}
+	return f.Int64, h.Int64, rows.Err()
 }
 
 // ErrResync answers an `after` older than the oldest event kept: the events
@@ -271,15 +268,15 @@ func PruneClass(ctx context.Context, c *ent.Client, class Class, now time.Time, 
 	}
 	// The last position to remove: the class's newest event written before
 	// the cutoff, below the newest event of all.
-	rows, err := tc.QueryContext(ctx, `SELECT MIN(x) FROM (
-  SELECT MAX(seq) AS x FROM outbox_events WHERE seq IS NOT NULL AND at < `+cutoff+` AND `+class.where+`
-  UNION ALL SELECT MAX(seq) - 1 FROM outbox_events) b`, a.vals...)
+	rows, err := tc.QueryContext(ctx, `SELECT
+  (SELECT MAX(seq) FROM outbox_events WHERE seq IS NOT NULL AND at < `+cutoff+` AND `+class.where+`),
+  (SELECT MAX(seq) FROM outbox_events)`, a.vals...)
 	if err != nil {
 		return 0, rollback(tx, fmt.Errorf("outbox: prune: %w", err))
 	}
-	var upto stdsql.NullInt64
+	var upto, top stdsql.NullInt64
 	if rows.Next() {
-		err = rows.Scan(&upto)
+		err = rows.Scan(&upto, &top)
 	}
 	rows.Close()
 	if err == nil {
@@ -288,7 +285,11 @@ func PruneClass(ctx context.Context, c *ent.Client, class Class, now time.Time, 
 	if err != nil {
 		return 0, rollback(tx, fmt.Errorf("outbox: prune: %w", err))
 	}
-	if !upto.Valid || upto.Int64 <= 0 {
+	if !upto.Valid {
+		return 0, rollback(tx, nil) // nothing of the class is old enough
+	}
+	upto.Int64 = min(upto.Int64, top.Int64-1)
+	if upto.Int64 <= 0 {
 		return 0, rollback(tx, nil)
 	}
 	a = args{pg: a.pg}
