@@ -12,6 +12,7 @@ import (
 	"estatecrm/api/apitest"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/webhookdelivery"
+	"estatecrm/listing"
 	"estatecrm/money"
 	"estatecrm/outbox"
 	"estatecrm/webhook"
@@ -214,5 +215,60 @@ func TestMultiprocWebhookFilledFromOutbox(t *testing.T) {
 	}
 	if !slices.Equal(sent, lines) {
 		t.Fatalf("the receiver got %v; want %v once each, in order", sent, lines)
+	}
+}
+
+// The outbox's classes are pruned apart: pruning the live events (a day)
+// keeps the listing change log (a month) and tells a live subscriber from
+// before to resync; pruning the log then tells a portal from before the
+// same, while the live events kept are untouched.
+func TestOutboxClassesArePrunedApart(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	agent := env.As(t, viewers[0])
+	units := unitsOf(env, p)
+	c := portal(t, env)
+	start, _ := changesAfter(t, c, "", 0)
+	from := start0(t, start.ListingChanges.Head)
+	agent.Query(t, holdMutation, map[string]any{"u": units[0].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	agent.Query(t, holdMutation, map[string]any{"u": units[1].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	sys := apitest.System()
+	var liveFrom int64
+	for _, r := range outboxRows(t, env, 0) {
+		if r.kind == "unit" && liveFrom == 0 {
+			liveFrom = r.seq // the first hold's event: the second's follows it
+		}
+	}
+	if err := outbox.Check(sys, env.Client, liveFrom); err != nil {
+		t.Fatalf("before pruning, resuming after the first hold's event: %v", err)
+	}
+
+	if _, err := outbox.Prune(sys, env.Client, time.Now().Add(49*time.Hour), outbox.DefaultRetention); err != nil {
+		t.Fatal(err)
+	}
+	if err := outbox.Check(sys, env.Client, liveFrom); err != outbox.ErrResync {
+		t.Fatalf("after the live events were pruned, resuming after one answered %v, want ErrResync", err)
+	}
+	if got, _ := lines(t, env, c, start.ListingChanges.Head); len(got) != 2 {
+		t.Fatalf("after the live events were pruned the log reads %v; want both holds' lines", got)
+	}
+	kept := len(outboxRows(t, env, 0))
+
+	if n, err := listing.Prune(sys, env.Client, time.Now().Add(40*24*time.Hour)); err != nil || n == 0 {
+		t.Fatalf("pruning the log removed %d (%v)", n, err)
+	}
+	_, res := changesAfter(t, c, listing.EncodeCursor(from), 10)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions["reason"] != "RESYNC_REQUIRED" {
+		t.Fatalf("a cursor from before the pruned lines answered %s; want RESYNC_REQUIRED", res.Body)
+	}
+	left := outboxRows(t, env, 0)
+	for _, r := range left[:len(left)-1] { // the newest of all stays: the next numbers follow it
+		if strings.HasPrefix(r.topic, outbox.ListingsPrefix) {
+			t.Fatalf("a line older than the log keeps is still there: %+v", r)
+		}
+	}
+	if len(left) >= kept {
+		t.Fatalf("%d rows before pruning the log, %d after", kept, len(left))
 	}
 }
