@@ -26,9 +26,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -81,12 +81,12 @@ type Client struct {
 	Deal *DealClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
-	// ListingChange is the client for interacting with the ListingChange builders.
-	ListingChange *ListingChangeClient
 	// Media is the client for interacting with the Media builders.
 	Media *MediaClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// OutboxFloor is the client for interacting with the OutboxFloor builders.
+	OutboxFloor *OutboxFloorClient
 	// PriceChange is the client for interacting with the PriceChange builders.
 	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
@@ -132,9 +132,9 @@ func (c *Client) init() {
 	c.Customer = NewCustomerClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
-	c.ListingChange = NewListingChangeClient(c.config)
 	c.Media = NewMediaClient(c.config)
 	c.OutboxEvent = NewOutboxEventClient(c.config)
+	c.OutboxFloor = NewOutboxFloorClient(c.config)
 	c.PriceChange = NewPriceChangeClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
@@ -251,9 +251,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
-		ListingChange:    NewListingChangeClient(cfg),
 		Media:            NewMediaClient(cfg),
 		OutboxEvent:      NewOutboxEventClient(cfg),
+		OutboxFloor:      NewOutboxFloorClient(cfg),
 		PriceChange:      NewPriceChangeClient(cfg),
 		Project:          NewProjectClient(cfg),
 		RefreshToken:     NewRefreshTokenClient(cfg),
@@ -297,9 +297,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Customer:         NewCustomerClient(cfg),
 		Deal:             NewDealClient(cfg),
 		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
-		ListingChange:    NewListingChangeClient(cfg),
 		Media:            NewMediaClient(cfg),
 		OutboxEvent:      NewOutboxEventClient(cfg),
+		OutboxFloor:      NewOutboxFloorClient(cfg),
 		PriceChange:      NewPriceChangeClient(cfg),
 		Project:          NewProjectClient(cfg),
 		RefreshToken:     NewRefreshTokenClient(cfg),
@@ -341,10 +341,10 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
 		c.ChannelSpend, c.Complaint, c.ComplaintEvent, c.ComplaintPhoto,
-		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey,
-		c.ListingChange, c.Media, c.OutboxEvent, c.PriceChange, c.Project,
-		c.RefreshToken, c.Survey, c.Unit, c.UnitHold, c.User, c.Visit,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey, c.Media,
+		c.OutboxEvent, c.OutboxFloor, c.PriceChange, c.Project, c.RefreshToken,
+		c.Survey, c.Unit, c.UnitHold, c.User, c.Visit, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -356,10 +356,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.ActivationCode, c.AttributionEvent, c.AuditEvent, c.Building,
 		c.ChannelSpend, c.Complaint, c.ComplaintEvent, c.ComplaintPhoto,
-		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey,
-		c.ListingChange, c.Media, c.OutboxEvent, c.PriceChange, c.Project,
-		c.RefreshToken, c.Survey, c.Unit, c.UnitHold, c.User, c.Visit,
-		c.WebhookDelivery, c.WebhookEndpoint,
+		c.ConsentEvent, c.CostBucket, c.Customer, c.Deal, c.IdempotencyKey, c.Media,
+		c.OutboxEvent, c.OutboxFloor, c.PriceChange, c.Project, c.RefreshToken,
+		c.Survey, c.Unit, c.UnitHold, c.User, c.Visit, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -396,12 +396,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Deal.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
-	case *ListingChangeMutation:
-		return c.ListingChange.mutate(ctx, m)
 	case *MediaMutation:
 		return c.Media.mutate(ctx, m)
 	case *OutboxEventMutation:
 		return c.OutboxEvent.mutate(ctx, m)
+	case *OutboxFloorMutation:
+		return c.OutboxFloor.mutate(ctx, m)
 	case *PriceChangeMutation:
 		return c.PriceChange.mutate(ctx, m)
 	case *ProjectMutation:
@@ -2867,140 +2867,6 @@ func (c *IdempotencyKeyClient) mutate(ctx context.Context, m *IdempotencyKeyMuta
 	}
 }
 
-// ListingChangeClient is a client for the ListingChange schema.
-type ListingChangeClient struct {
-	config
-}
-
-// NewListingChangeClient returns a client for the ListingChange from the given config.
-func NewListingChangeClient(c config) *ListingChangeClient {
-	return &ListingChangeClient{config: c}
-}
-
-// Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `listingchange.Hooks(f(g(h())))`.
-func (c *ListingChangeClient) Use(hooks ...Hook) {
-	c.hooks.ListingChange = append(c.hooks.ListingChange, hooks...)
-}
-
-// Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `listingchange.Intercept(f(g(h())))`.
-func (c *ListingChangeClient) Intercept(interceptors ...Interceptor) {
-	c.inters.ListingChange = append(c.inters.ListingChange, interceptors...)
-}
-
-// Create returns a builder for creating a ListingChange entity.
-func (c *ListingChangeClient) Create() *ListingChangeCreate {
-	mutation := newListingChangeMutation(c.config, OpCreate)
-	return &ListingChangeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// CreateBulk returns a builder for creating a bulk of ListingChange entities.
-func (c *ListingChangeClient) CreateBulk(builders ...*ListingChangeCreate) *ListingChangeCreateBulk {
-	return &ListingChangeCreateBulk{config: c.config, builders: builders}
-}
-
-// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
-// a builder and applies setFunc on it.
-func (c *ListingChangeClient) MapCreateBulk(slice any, setFunc func(*ListingChangeCreate, int)) *ListingChangeCreateBulk {
-	rv := reflect.ValueOf(slice)
-	if rv.Kind() != reflect.Slice {
-		return &ListingChangeCreateBulk{err: fmt.Errorf("calling to ListingChangeClient.MapCreateBulk with wrong type %T, need slice", slice)}
-	}
-	builders := make([]*ListingChangeCreate, rv.Len())
-	for i := 0; i < rv.Len(); i++ {
-		builders[i] = c.Create()
-		setFunc(builders[i], i)
-	}
-	return &ListingChangeCreateBulk{config: c.config, builders: builders}
-}
-
-// Update returns an update builder for ListingChange.
-func (c *ListingChangeClient) Update() *ListingChangeUpdate {
-	mutation := newListingChangeMutation(c.config, OpUpdate)
-	return &ListingChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOne returns an update builder for the given entity.
-func (c *ListingChangeClient) UpdateOne(_m *ListingChange) *ListingChangeUpdateOne {
-	mutation := newListingChangeMutation(c.config, OpUpdateOne, withListingChange(_m))
-	return &ListingChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// UpdateOneID returns an update builder for the given id.
-func (c *ListingChangeClient) UpdateOneID(id int64) *ListingChangeUpdateOne {
-	mutation := newListingChangeMutation(c.config, OpUpdateOne, withListingChangeID(id))
-	return &ListingChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// Delete returns a delete builder for ListingChange.
-func (c *ListingChangeClient) Delete() *ListingChangeDelete {
-	mutation := newListingChangeMutation(c.config, OpDelete)
-	return &ListingChangeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
-}
-
-// DeleteOne returns a builder for deleting the given entity.
-func (c *ListingChangeClient) DeleteOne(_m *ListingChange) *ListingChangeDeleteOne {
-	return c.DeleteOneID(_m.ID)
-}
-
-// DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *ListingChangeClient) DeleteOneID(id int64) *ListingChangeDeleteOne {
-	builder := c.Delete().Where(listingchange.ID(id))
-	builder.mutation.id = &id
-	builder.mutation.op = OpDeleteOne
-	return &ListingChangeDeleteOne{builder}
-}
-
-// Query returns a query builder for ListingChange.
-func (c *ListingChangeClient) Query() *ListingChangeQuery {
-	return &ListingChangeQuery{
-		config: c.config,
-		ctx:    &QueryContext{Type: TypeListingChange},
-		inters: c.Interceptors(),
-	}
-}
-
-// Get returns a ListingChange entity by its id.
-func (c *ListingChangeClient) Get(ctx context.Context, id int64) (*ListingChange, error) {
-	return c.Query().Where(listingchange.ID(id)).Only(ctx)
-}
-
-// GetX is like Get, but panics if an error occurs.
-func (c *ListingChangeClient) GetX(ctx context.Context, id int64) *ListingChange {
-	obj, err := c.Get(ctx, id)
-	if err != nil {
-		panic(err)
-	}
-	return obj
-}
-
-// Hooks returns the client hooks.
-func (c *ListingChangeClient) Hooks() []Hook {
-	hooks := c.hooks.ListingChange
-	return append(hooks[:len(hooks):len(hooks)], listingchange.Hooks[:]...)
-}
-
-// Interceptors returns the client interceptors.
-func (c *ListingChangeClient) Interceptors() []Interceptor {
-	return c.inters.ListingChange
-}
-
-func (c *ListingChangeClient) mutate(ctx context.Context, m *ListingChangeMutation) (Value, error) {
-	switch m.Op() {
-	case OpCreate:
-		return (&ListingChangeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdate:
-		return (&ListingChangeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpUpdateOne:
-		return (&ListingChangeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
-	case OpDelete, OpDeleteOne:
-		return (&ListingChangeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
-	default:
-		return nil, fmt.Errorf("ent: unknown ListingChange mutation op: %q", m.Op())
-	}
-}
-
 // MediaClient is a client for the Media schema.
 type MediaClient struct {
 	config
@@ -3298,6 +3164,140 @@ func (c *OutboxEventClient) mutate(ctx context.Context, m *OutboxEventMutation) 
 		return (&OutboxEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown OutboxEvent mutation op: %q", m.Op())
+	}
+}
+
+// OutboxFloorClient is a client for the OutboxFloor schema.
+type OutboxFloorClient struct {
+	config
+}
+
+// NewOutboxFloorClient returns a client for the OutboxFloor from the given config.
+func NewOutboxFloorClient(c config) *OutboxFloorClient {
+	return &OutboxFloorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `outboxfloor.Hooks(f(g(h())))`.
+func (c *OutboxFloorClient) Use(hooks ...Hook) {
+	c.hooks.OutboxFloor = append(c.hooks.OutboxFloor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `outboxfloor.Intercept(f(g(h())))`.
+func (c *OutboxFloorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OutboxFloor = append(c.inters.OutboxFloor, interceptors...)
+}
+
+// Create returns a builder for creating a OutboxFloor entity.
+func (c *OutboxFloorClient) Create() *OutboxFloorCreate {
+	mutation := newOutboxFloorMutation(c.config, OpCreate)
+	return &OutboxFloorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OutboxFloor entities.
+func (c *OutboxFloorClient) CreateBulk(builders ...*OutboxFloorCreate) *OutboxFloorCreateBulk {
+	return &OutboxFloorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OutboxFloorClient) MapCreateBulk(slice any, setFunc func(*OutboxFloorCreate, int)) *OutboxFloorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OutboxFloorCreateBulk{err: fmt.Errorf("calling to OutboxFloorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OutboxFloorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OutboxFloorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OutboxFloor.
+func (c *OutboxFloorClient) Update() *OutboxFloorUpdate {
+	mutation := newOutboxFloorMutation(c.config, OpUpdate)
+	return &OutboxFloorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OutboxFloorClient) UpdateOne(_m *OutboxFloor) *OutboxFloorUpdateOne {
+	mutation := newOutboxFloorMutation(c.config, OpUpdateOne, withOutboxFloor(_m))
+	return &OutboxFloorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OutboxFloorClient) UpdateOneID(id string) *OutboxFloorUpdateOne {
+	mutation := newOutboxFloorMutation(c.config, OpUpdateOne, withOutboxFloorID(id))
+	return &OutboxFloorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OutboxFloor.
+func (c *OutboxFloorClient) Delete() *OutboxFloorDelete {
+	mutation := newOutboxFloorMutation(c.config, OpDelete)
+	return &OutboxFloorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OutboxFloorClient) DeleteOne(_m *OutboxFloor) *OutboxFloorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OutboxFloorClient) DeleteOneID(id string) *OutboxFloorDeleteOne {
+	builder := c.Delete().Where(outboxfloor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OutboxFloorDeleteOne{builder}
+}
+
+// Query returns a query builder for OutboxFloor.
+func (c *OutboxFloorClient) Query() *OutboxFloorQuery {
+	return &OutboxFloorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOutboxFloor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OutboxFloor entity by its id.
+func (c *OutboxFloorClient) Get(ctx context.Context, id string) (*OutboxFloor, error) {
+	return c.Query().Where(outboxfloor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OutboxFloorClient) GetX(ctx context.Context, id string) *OutboxFloor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OutboxFloorClient) Hooks() []Hook {
+	hooks := c.hooks.OutboxFloor
+	return append(hooks[:len(hooks):len(hooks)], outboxfloor.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *OutboxFloorClient) Interceptors() []Interceptor {
+	return c.inters.OutboxFloor
+}
+
+func (c *OutboxFloorClient) mutate(ctx context.Context, m *OutboxFloorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OutboxFloorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OutboxFloorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OutboxFloorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OutboxFloorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OutboxFloor mutation op: %q", m.Op())
 	}
 }
 
@@ -5336,14 +5336,14 @@ type (
 	hooks struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, ChannelSpend,
 		Complaint, ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer,
-		Deal, IdempotencyKey, ListingChange, Media, OutboxEvent, PriceChange, Project,
+		Deal, IdempotencyKey, Media, OutboxEvent, OutboxFloor, PriceChange, Project,
 		RefreshToken, Survey, Unit, UnitHold, User, Visit, WebhookDelivery,
 		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, ActivationCode, AttributionEvent, AuditEvent, Building, ChannelSpend,
 		Complaint, ComplaintEvent, ComplaintPhoto, ConsentEvent, CostBucket, Customer,
-		Deal, IdempotencyKey, ListingChange, Media, OutboxEvent, PriceChange, Project,
+		Deal, IdempotencyKey, Media, OutboxEvent, OutboxFloor, PriceChange, Project,
 		RefreshToken, Survey, Unit, UnitHold, User, Visit, WebhookDelivery,
 		WebhookEndpoint []ent.Interceptor
 	}

@@ -19,9 +19,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -113,9 +113,9 @@ func checkColumn(t, c string) error {
 			customer.Table:         customer.ValidColumn,
 			deal.Table:             deal.ValidColumn,
 			idempotencykey.Table:   idempotencykey.ValidColumn,
-			listingchange.Table:    listingchange.ValidColumn,
 			media.Table:            media.ValidColumn,
 			outboxevent.Table:      outboxevent.ValidColumn,
+			outboxfloor.Table:      outboxfloor.ValidColumn,
 			pricechange.Table:      pricechange.ValidColumn,
 			project.Table:          project.ValidColumn,
 			refreshtoken.Table:     refreshtoken.ValidColumn,

@@ -17,9 +17,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -380,24 +380,6 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
-			Table:   listingchange.Table,
-			Columns: listingchange.Columns,
-			ID: &sqlgraph.FieldSpec{
-				Type:   field.TypeInt64,
-				Column: listingchange.FieldID,
-			},
-		},
-		Type: "ListingChange",
-		Fields: map[string]*sqlgraph.FieldSpec{
-			listingchange.FieldSeq:       {Type: field.TypeInt64, Column: listingchange.FieldSeq},
-			listingchange.FieldListingID: {Type: field.TypeString, Column: listingchange.FieldListingID},
-			listingchange.FieldProjectID: {Type: field.TypeString, Column: listingchange.FieldProjectID},
-			listingchange.FieldKind:      {Type: field.TypeEnum, Column: listingchange.FieldKind},
-			listingchange.FieldAt:        {Type: field.TypeTime, Column: listingchange.FieldAt},
-		},
-	}
-	graph.Nodes[15] = &sqlgraph.Node{
-		NodeSpec: sqlgraph.NodeSpec{
 			Table:   media.Table,
 			Columns: media.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -423,7 +405,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			media.FieldHeight:      {Type: field.TypeInt, Column: media.FieldHeight},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   outboxevent.Table,
 			Columns: outboxevent.Columns,
@@ -439,6 +421,20 @@ var schemaGraph = func() *sqlgraph.Schema {
 			outboxevent.FieldKind:    {Type: field.TypeString, Column: outboxevent.FieldKind},
 			outboxevent.FieldPayload: {Type: field.TypeString, Column: outboxevent.FieldPayload},
 			outboxevent.FieldAt:      {Type: field.TypeTime, Column: outboxevent.FieldAt},
+		},
+	}
+	graph.Nodes[16] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   outboxfloor.Table,
+			Columns: outboxfloor.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: outboxfloor.FieldID,
+			},
+		},
+		Type: "OutboxFloor",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			outboxfloor.FieldSeq: {Type: field.TypeInt64, Column: outboxfloor.FieldSeq},
 		},
 	}
 	graph.Nodes[17] = &sqlgraph.Node{
@@ -3482,71 +3478,6 @@ func (f *IdempotencyKeyFilter) WhereCreatedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
-func (_q *ListingChangeQuery) addPredicate(pred func(s *sql.Selector)) {
-	_q.predicates = append(_q.predicates, pred)
-}
-
-// Filter returns a Filter implementation to apply filters on the ListingChangeQuery builder.
-func (_q *ListingChangeQuery) Filter() *ListingChangeFilter {
-	return &ListingChangeFilter{config: _q.config, predicateAdder: _q}
-}
-
-// addPredicate implements the predicateAdder interface.
-func (m *ListingChangeMutation) addPredicate(pred func(s *sql.Selector)) {
-	m.predicates = append(m.predicates, pred)
-}
-
-// Filter returns an entql.Where implementation to apply filters on the ListingChangeMutation builder.
-func (m *ListingChangeMutation) Filter() *ListingChangeFilter {
-	return &ListingChangeFilter{config: m.config, predicateAdder: m}
-}
-
-// ListingChangeFilter provides a generic filtering capability at runtime for ListingChangeQuery.
-type ListingChangeFilter struct {
-	predicateAdder
-	config
-}
-
-// Where applies the entql predicate on the query filter.
-func (f *ListingChangeFilter) Where(p entql.P) {
-	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
-			s.AddError(err)
-		}
-	})
-}
-
-// WhereID applies the entql int64 predicate on the id field.
-func (f *ListingChangeFilter) WhereID(p entql.Int64P) {
-	f.Where(p.Field(listingchange.FieldID))
-}
-
-// WhereSeq applies the entql int64 predicate on the seq field.
-func (f *ListingChangeFilter) WhereSeq(p entql.Int64P) {
-	f.Where(p.Field(listingchange.FieldSeq))
-}
-
-// WhereListingID applies the entql string predicate on the listing_id field.
-func (f *ListingChangeFilter) WhereListingID(p entql.StringP) {
-	f.Where(p.Field(listingchange.FieldListingID))
-}
-
-// WhereProjectID applies the entql string predicate on the project_id field.
-func (f *ListingChangeFilter) WhereProjectID(p entql.StringP) {
-	f.Where(p.Field(listingchange.FieldProjectID))
-}
-
-// WhereKind applies the entql string predicate on the kind field.
-func (f *ListingChangeFilter) WhereKind(p entql.StringP) {
-	f.Where(p.Field(listingchange.FieldKind))
-}
-
-// WhereAt applies the entql time.Time predicate on the at field.
-func (f *ListingChangeFilter) WhereAt(p entql.TimeP) {
-	f.Where(p.Field(listingchange.FieldAt))
-}
-
-// addPredicate implements the predicateAdder interface.
 func (_q *MediaQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3575,7 +3506,7 @@ type MediaFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MediaFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3713,7 +3644,7 @@ type OutboxEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OutboxEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3747,6 +3678,51 @@ func (f *OutboxEventFilter) WherePayload(p entql.StringP) {
 // WhereAt applies the entql time.Time predicate on the at field.
 func (f *OutboxEventFilter) WhereAt(p entql.TimeP) {
 	f.Where(p.Field(outboxevent.FieldAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *OutboxFloorQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the OutboxFloorQuery builder.
+func (_q *OutboxFloorQuery) Filter() *OutboxFloorFilter {
+	return &OutboxFloorFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *OutboxFloorMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the OutboxFloorMutation builder.
+func (m *OutboxFloorMutation) Filter() *OutboxFloorFilter {
+	return &OutboxFloorFilter{config: m.config, predicateAdder: m}
+}
+
+// OutboxFloorFilter provides a generic filtering capability at runtime for OutboxFloorQuery.
+type OutboxFloorFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *OutboxFloorFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *OutboxFloorFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(outboxfloor.FieldID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *OutboxFloorFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(outboxfloor.FieldSeq))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -19,9 +19,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -67,9 +67,9 @@ const (
 	TypeCustomer         = "Customer"
 	TypeDeal             = "Deal"
 	TypeIdempotencyKey   = "IdempotencyKey"
-	TypeListingChange    = "ListingChange"
 	TypeMedia            = "Media"
 	TypeOutboxEvent      = "OutboxEvent"
+	TypeOutboxFloor      = "OutboxFloor"
 	TypePriceChange      = "PriceChange"
 	TypeProject          = "Project"
 	TypeRefreshToken     = "RefreshToken"
@@ -16439,613 +16439,6 @@ func (m *IdempotencyKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IdempotencyKey edge %s", name)
 }
 
-// ListingChangeMutation represents an operation that mutates the ListingChange nodes in the graph.
-type ListingChangeMutation struct {
-	config
-	op            Op
-	typ           string
-	id            *int64
-	seq           *int64
-	addseq        *int64
-	listing_id    *pulid.ID
-	project_id    *pulid.ID
-	kind          *listingchange.Kind
-	at            *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*ListingChange, error)
-	predicates    []predicate.ListingChange
-}
-
-var _ ent.Mutation = (*ListingChangeMutation)(nil)
-
-// listingchangeOption allows management of the mutation configuration using functional options.
-type listingchangeOption func(*ListingChangeMutation)
-
-// newListingChangeMutation creates new mutation for the ListingChange entity.
-func newListingChangeMutation(c config, op Op, opts ...listingchangeOption) *ListingChangeMutation {
-	m := &ListingChangeMutation{
-		config:        c,
-		op:            op,
-		typ:           TypeListingChange,
-		clearedFields: make(map[string]struct{}),
-	}
-	for _, opt := range opts {
-		opt(m)
-	}
-	return m
-}
-
-// withListingChangeID sets the ID field of the mutation.
-func withListingChangeID(id int64) listingchangeOption {
-	return func(m *ListingChangeMutation) {
-		var (
-			err   error
-			once  sync.Once
-			value *ListingChange
-		)
-		m.oldValue = func(ctx context.Context) (*ListingChange, error) {
-			once.Do(func() {
-				if m.done {
-					err = errors.New("querying old values post mutation is not allowed")
-				} else {
-					value, err = m.Client().ListingChange.Get(ctx, id)
-				}
-			})
-			return value, err
-		}
-		m.id = &id
-	}
-}
-
-// withListingChange sets the old ListingChange of the mutation.
-func withListingChange(node *ListingChange) listingchangeOption {
-	return func(m *ListingChangeMutation) {
-		m.oldValue = func(context.Context) (*ListingChange, error) {
-			return node, nil
-		}
-		m.id = &node.ID
-	}
-}
-
-// Client returns a new `ent.Client` from the mutation. If the mutation was
-// executed in a transaction (ent.Tx), a transactional client is returned.
-func (m ListingChangeMutation) Client() *Client {
-	client := &Client{config: m.config}
-	client.init()
-	return client
-}
-
-// Tx returns an `ent.Tx` for mutations that were executed in transactions;
-// it returns an error otherwise.
-func (m ListingChangeMutation) Tx() (*Tx, error) {
-	if _, ok := m.driver.(*txDriver); !ok {
-		return nil, errors.New("ent: mutation is not running in a transaction")
-	}
-	tx := &Tx{config: m.config}
-	tx.init()
-	return tx, nil
-}
-
-// SetID sets the value of the id field. Note that this
-// operation is only accepted on creation of ListingChange entities.
-func (m *ListingChangeMutation) SetID(id int64) {
-	m.id = &id
-}
-
-// ID returns the ID value in the mutation. Note that the ID is only available
-// if it was provided to the builder or after it was returned from the database.
-func (m *ListingChangeMutation) ID() (id int64, exists bool) {
-	if m.id == nil {
-		return
-	}
-	return *m.id, true
-}
-
-// IDs queries the database and returns the entity ids that match the mutation's predicate.
-// That means, if the mutation is applied within a transaction with an isolation level such
-// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
-// or updated by the mutation.
-func (m *ListingChangeMutation) IDs(ctx context.Context) ([]int64, error) {
-	switch {
-	case m.op.Is(OpUpdateOne | OpDeleteOne):
-		id, exists := m.ID()
-		if exists {
-			return []int64{id}, nil
-		}
-		fallthrough
-	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().ListingChange.Query().Where(m.predicates...).IDs(ctx)
-	default:
-		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
-	}
-}
-
-// SetSeq sets the "seq" field.
-func (m *ListingChangeMutation) SetSeq(i int64) {
-	m.seq = &i
-	m.addseq = nil
-}
-
-// Seq returns the value of the "seq" field in the mutation.
-func (m *ListingChangeMutation) Seq() (r int64, exists bool) {
-	v := m.seq
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldSeq returns the old "seq" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldSeq(ctx context.Context) (v *int64, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldSeq requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
-	}
-	return oldValue.Seq, nil
-}
-
-// AddSeq adds i to the "seq" field.
-func (m *ListingChangeMutation) AddSeq(i int64) {
-	if m.addseq != nil {
-		*m.addseq += i
-	} else {
-		m.addseq = &i
-	}
-}
-
-// AddedSeq returns the value that was added to the "seq" field in this mutation.
-func (m *ListingChangeMutation) AddedSeq() (r int64, exists bool) {
-	v := m.addseq
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// ClearSeq clears the value of the "seq" field.
-func (m *ListingChangeMutation) ClearSeq() {
-	m.seq = nil
-	m.addseq = nil
-	m.clearedFields[listingchange.FieldSeq] = struct{}{}
-}
-
-// SeqCleared returns if the "seq" field was cleared in this mutation.
-func (m *ListingChangeMutation) SeqCleared() bool {
-	_, ok := m.clearedFields[listingchange.FieldSeq]
-	return ok
-}
-
-// ResetSeq resets all changes to the "seq" field.
-func (m *ListingChangeMutation) ResetSeq() {
-	m.seq = nil
-	m.addseq = nil
-	delete(m.clearedFields, listingchange.FieldSeq)
-}
-
-// SetListingID sets the "listing_id" field.
-func (m *ListingChangeMutation) SetListingID(pu pulid.ID) {
-	m.listing_id = &pu
-}
-
-// ListingID returns the value of the "listing_id" field in the mutation.
-func (m *ListingChangeMutation) ListingID() (r pulid.ID, exists bool) {
-	v := m.listing_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldListingID returns the old "listing_id" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldListingID(ctx context.Context) (v pulid.ID, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldListingID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldListingID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldListingID: %w", err)
-	}
-	return oldValue.ListingID, nil
-}
-
-// ResetListingID resets all changes to the "listing_id" field.
-func (m *ListingChangeMutation) ResetListingID() {
-	m.listing_id = nil
-}
-
-// SetProjectID sets the "project_id" field.
-func (m *ListingChangeMutation) SetProjectID(pu pulid.ID) {
-	m.project_id = &pu
-}
-
-// ProjectID returns the value of the "project_id" field in the mutation.
-func (m *ListingChangeMutation) ProjectID() (r pulid.ID, exists bool) {
-	v := m.project_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldProjectID returns the old "project_id" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldProjectID(ctx context.Context) (v pulid.ID, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldProjectID is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldProjectID requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldProjectID: %w", err)
-	}
-	return oldValue.ProjectID, nil
-}
-
-// ResetProjectID resets all changes to the "project_id" field.
-func (m *ListingChangeMutation) ResetProjectID() {
-	m.project_id = nil
-}
-
-// SetKind sets the "kind" field.
-func (m *ListingChangeMutation) SetKind(l listingchange.Kind) {
-	m.kind = &l
-}
-
-// Kind returns the value of the "kind" field in the mutation.
-func (m *ListingChangeMutation) Kind() (r listingchange.Kind, exists bool) {
-	v := m.kind
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldKind returns the old "kind" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldKind(ctx context.Context) (v listingchange.Kind, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldKind is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldKind requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldKind: %w", err)
-	}
-	return oldValue.Kind, nil
-}
-
-// ResetKind resets all changes to the "kind" field.
-func (m *ListingChangeMutation) ResetKind() {
-	m.kind = nil
-}
-
-// SetAt sets the "at" field.
-func (m *ListingChangeMutation) SetAt(t time.Time) {
-	m.at = &t
-}
-
-// At returns the value of the "at" field in the mutation.
-func (m *ListingChangeMutation) At() (r time.Time, exists bool) {
-	v := m.at
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
-// OldAt returns the old "at" field's value of the ListingChange entity.
-// If the ListingChange object wasn't provided to the builder, the object is fetched from the database.
-// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ListingChangeMutation) OldAt(ctx context.Context) (v time.Time, err error) {
-	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAt is only allowed on UpdateOne operations")
-	}
-	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAt requires an ID field in the mutation")
-	}
-	oldValue, err := m.oldValue(ctx)
-	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAt: %w", err)
-	}
-	return oldValue.At, nil
-}
-
-// ResetAt resets all changes to the "at" field.
-func (m *ListingChangeMutation) ResetAt() {
-	m.at = nil
-}
-
-// Where appends a list predicates to the ListingChangeMutation builder.
-func (m *ListingChangeMutation) Where(ps ...predicate.ListingChange) {
-	m.predicates = append(m.predicates, ps...)
-}
-
-// WhereP appends storage-level predicates to the ListingChangeMutation builder. Using this method,
-// users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *ListingChangeMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.ListingChange, len(ps))
-	for i := range ps {
-		p[i] = ps[i]
-	}
-	m.Where(p...)
-}
-
-// Op returns the operation name.
-func (m *ListingChangeMutation) Op() Op {
-	return m.op
-}
-
-// SetOp allows setting the mutation operation.
-func (m *ListingChangeMutation) SetOp(op Op) {
-	m.op = op
-}
-
-// Type returns the node type of this mutation (ListingChange).
-func (m *ListingChangeMutation) Type() string {
-	return m.typ
-}
-
-// Fields returns all fields that were changed during this mutation. Note that in
-// order to get all numeric fields that were incremented/decremented, call
-// AddedFields().
-func (m *ListingChangeMutation) Fields() []string {
-	fields := make([]string, 0, 5)
-	if m.seq != nil {
-		fields = append(fields, listingchange.FieldSeq)
-	}
-	if m.listing_id != nil {
-		fields = append(fields, listingchange.FieldListingID)
-	}
-	if m.project_id != nil {
-		fields = append(fields, listingchange.FieldProjectID)
-	}
-	if m.kind != nil {
-		fields = append(fields, listingchange.FieldKind)
-	}
-	if m.at != nil {
-		fields = append(fields, listingchange.FieldAt)
-	}
-	return fields
-}
-
-// Field returns the value of a field with the given name. The second boolean
-// return value indicates that this field was not set, or was not defined in the
-// schema.
-func (m *ListingChangeMutation) Field(name string) (ent.Value, bool) {
-	switch name {
-	case listingchange.FieldSeq:
-		return m.Seq()
-	case listingchange.FieldListingID:
-		return m.ListingID()
-	case listingchange.FieldProjectID:
-		return m.ProjectID()
-	case listingchange.FieldKind:
-		return m.Kind()
-	case listingchange.FieldAt:
-		return m.At()
-	}
-	return nil, false
-}
-
-// OldField returns the old value of the field from the database. An error is
-// returned if the mutation operation is not UpdateOne, or the query to the
-// database failed.
-func (m *ListingChangeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
-	switch name {
-	case listingchange.FieldSeq:
-		return m.OldSeq(ctx)
-	case listingchange.FieldListingID:
-		return m.OldListingID(ctx)
-	case listingchange.FieldProjectID:
-		return m.OldProjectID(ctx)
-	case listingchange.FieldKind:
-		return m.OldKind(ctx)
-	case listingchange.FieldAt:
-		return m.OldAt(ctx)
-	}
-	return nil, fmt.Errorf("unknown ListingChange field %s", name)
-}
-
-// SetField sets the value of a field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *ListingChangeMutation) SetField(name string, value ent.Value) error {
-	switch name {
-	case listingchange.FieldSeq:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetSeq(v)
-		return nil
-	case listingchange.FieldListingID:
-		v, ok := value.(pulid.ID)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetListingID(v)
-		return nil
-	case listingchange.FieldProjectID:
-		v, ok := value.(pulid.ID)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetProjectID(v)
-		return nil
-	case listingchange.FieldKind:
-		v, ok := value.(listingchange.Kind)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetKind(v)
-		return nil
-	case listingchange.FieldAt:
-		v, ok := value.(time.Time)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.SetAt(v)
-		return nil
-	}
-	return fmt.Errorf("unknown ListingChange field %s", name)
-}
-
-// AddedFields returns all numeric fields that were incremented/decremented during
-// this mutation.
-func (m *ListingChangeMutation) AddedFields() []string {
-	var fields []string
-	if m.addseq != nil {
-		fields = append(fields, listingchange.FieldSeq)
-	}
-	return fields
-}
-
-// AddedField returns the numeric value that was incremented/decremented on a field
-// with the given name. The second boolean return value indicates that this field
-// was not set, or was not defined in the schema.
-func (m *ListingChangeMutation) AddedField(name string) (ent.Value, bool) {
-	switch name {
-	case listingchange.FieldSeq:
-		return m.AddedSeq()
-	}
-	return nil, false
-}
-
-// AddField adds the value to the field with the given name. It returns an error if
-// the field is not defined in the schema, or if the type mismatched the field
-// type.
-func (m *ListingChangeMutation) AddField(name string, value ent.Value) error {
-	switch name {
-	case listingchange.FieldSeq:
-		v, ok := value.(int64)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddSeq(v)
-		return nil
-	}
-	return fmt.Errorf("unknown ListingChange numeric field %s", name)
-}
-
-// ClearedFields returns all nullable fields that were cleared during this
-// mutation.
-func (m *ListingChangeMutation) ClearedFields() []string {
-	var fields []string
-	if m.FieldCleared(listingchange.FieldSeq) {
-		fields = append(fields, listingchange.FieldSeq)
-	}
-	return fields
-}
-
-// FieldCleared returns a boolean indicating if a field with the given name was
-// cleared in this mutation.
-func (m *ListingChangeMutation) FieldCleared(name string) bool {
-	_, ok := m.clearedFields[name]
-	return ok
-}
-
-// ClearField clears the value of the field with the given name. It returns an
-// error if the field is not defined in the schema.
-func (m *ListingChangeMutation) ClearField(name string) error {
-	switch name {
-	case listingchange.FieldSeq:
-		m.ClearSeq()
-		return nil
-	}
-	return fmt.Errorf("unknown ListingChange nullable field %s", name)
-}
-
-// ResetField resets all changes in the mutation for the field with the given name.
-// It returns an error if the field is not defined in the schema.
-func (m *ListingChangeMutation) ResetField(name string) error {
-	switch name {
-	case listingchange.FieldSeq:
-		m.ResetSeq()
-		return nil
-	case listingchange.FieldListingID:
-		m.ResetListingID()
-		return nil
-	case listingchange.FieldProjectID:
-		m.ResetProjectID()
-		return nil
-	case listingchange.FieldKind:
-		m.ResetKind()
-		return nil
-	case listingchange.FieldAt:
-		m.ResetAt()
-		return nil
-	}
-	return fmt.Errorf("unknown ListingChange field %s", name)
-}
-
-// AddedEdges returns all edge names that were set/added in this mutation.
-func (m *ListingChangeMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// AddedIDs returns all IDs (to other nodes) that were added for the given edge
-// name in this mutation.
-func (m *ListingChangeMutation) AddedIDs(name string) []ent.Value {
-	return nil
-}
-
-// RemovedEdges returns all edge names that were removed in this mutation.
-func (m *ListingChangeMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
-// the given name in this mutation.
-func (m *ListingChangeMutation) RemovedIDs(name string) []ent.Value {
-	return nil
-}
-
-// ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *ListingChangeMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
-	return edges
-}
-
-// EdgeCleared returns a boolean which indicates if the edge with the given name
-// was cleared in this mutation.
-func (m *ListingChangeMutation) EdgeCleared(name string) bool {
-	return false
-}
-
-// ClearEdge clears the value of the edge with the given name. It returns an error
-// if that edge is not defined in the schema.
-func (m *ListingChangeMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown ListingChange unique edge %s", name)
-}
-
-// ResetEdge resets all changes to the edge with the given name in this mutation.
-// It returns an error if the edge is not defined in the schema.
-func (m *ListingChangeMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown ListingChange edge %s", name)
-}
-
 // MediaMutation represents an operation that mutates the Media nodes in the graph.
 type MediaMutation struct {
 	config
@@ -18961,6 +18354,374 @@ func (m *OutboxEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *OutboxEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown OutboxEvent edge %s", name)
+}
+
+// OutboxFloorMutation represents an operation that mutates the OutboxFloor nodes in the graph.
+type OutboxFloorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	seq           *int64
+	addseq        *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*OutboxFloor, error)
+	predicates    []predicate.OutboxFloor
+}
+
+var _ ent.Mutation = (*OutboxFloorMutation)(nil)
+
+// outboxfloorOption allows management of the mutation configuration using functional options.
+type outboxfloorOption func(*OutboxFloorMutation)
+
+// newOutboxFloorMutation creates new mutation for the OutboxFloor entity.
+func newOutboxFloorMutation(c config, op Op, opts ...outboxfloorOption) *OutboxFloorMutation {
+	m := &OutboxFloorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOutboxFloor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOutboxFloorID sets the ID field of the mutation.
+func withOutboxFloorID(id string) outboxfloorOption {
+	return func(m *OutboxFloorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OutboxFloor
+		)
+		m.oldValue = func(ctx context.Context) (*OutboxFloor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OutboxFloor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOutboxFloor sets the old OutboxFloor of the mutation.
+func withOutboxFloor(node *OutboxFloor) outboxfloorOption {
+	return func(m *OutboxFloorMutation) {
+		m.oldValue = func(context.Context) (*OutboxFloor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OutboxFloorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OutboxFloorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of OutboxFloor entities.
+func (m *OutboxFloorMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OutboxFloorMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OutboxFloorMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OutboxFloor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSeq sets the "seq" field.
+func (m *OutboxFloorMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *OutboxFloorMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the OutboxFloor entity.
+// If the OutboxFloor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxFloorMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *OutboxFloorMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *OutboxFloorMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *OutboxFloorMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// Where appends a list predicates to the OutboxFloorMutation builder.
+func (m *OutboxFloorMutation) Where(ps ...predicate.OutboxFloor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OutboxFloorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OutboxFloorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OutboxFloor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OutboxFloorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OutboxFloorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OutboxFloor).
+func (m *OutboxFloorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OutboxFloorMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.seq != nil {
+		fields = append(fields, outboxfloor.FieldSeq)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OutboxFloorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case outboxfloor.FieldSeq:
+		return m.Seq()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OutboxFloorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case outboxfloor.FieldSeq:
+		return m.OldSeq(ctx)
+	}
+	return nil, fmt.Errorf("unknown OutboxFloor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxFloorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case outboxfloor.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxFloor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OutboxFloorMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, outboxfloor.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OutboxFloorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case outboxfloor.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxFloorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case outboxfloor.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxFloor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OutboxFloorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OutboxFloorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OutboxFloorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown OutboxFloor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OutboxFloorMutation) ResetField(name string) error {
+	switch name {
+	case outboxfloor.FieldSeq:
+		m.ResetSeq()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxFloor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OutboxFloorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OutboxFloorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OutboxFloorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OutboxFloorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OutboxFloorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OutboxFloorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OutboxFloorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown OutboxFloor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OutboxFloorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown OutboxFloor edge %s", name)
 }
 
 // PriceChangeMutation represents an operation that mutates the PriceChange nodes in the graph.

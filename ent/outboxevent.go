@@ -20,13 +20,13 @@ type OutboxEvent struct {
 	ID int64 `json:"id,omitempty"`
 	// the public position, in commit-visibility order; NULL until sequenced
 	Seq *int64 `json:"seq,omitempty"`
-	// who listens: a project's id (its units' events) or complaints
+	// who listens: a project's id (its units' events), complaints, or listings/ and a project's id (its listings' changes)
 	Topic string `json:"topic,omitempty"`
-	// unit, complaint or grid
+	// unit, complaint or grid; a listing change's UPSERT or REMOVE
 	Kind string `json:"kind,omitempty"`
-	// the event, JSON (package live's messages)
+	// the event, JSON (package live's messages; a listing change's listingId and projectId)
 	Payload string `json:"payload,omitempty"`
-	// when the event was written: pruning keeps a window of it
+	// when the event was written (a listing change: the request's clock): pruning keeps a window of it
 	At           time.Time `json:"at,omitempty"`
 	selectValues sql.SelectValues
 }

@@ -195,19 +195,6 @@ func (_q *IdempotencyKeyQuery) SQLSelector(ctx context.Context) (*sql.Selector, 
 // is returned as its error), then its predicates, order, limit and
 // modifiers. Embedded in another statement it reads only rows the viewer
 // may read.
-func (_q *ListingChangeQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
-	if err := _q.prepareQuery(ctx); err != nil {
-		return nil, err
-	}
-	s := _q.sqlQuery(ctx)
-	return s, s.Err()
-}
-
-// SQLSelector returns the SELECT that All would run, without running it:
-// the query's traversal interceptors and privacy policy applied (a denial
-// is returned as its error), then its predicates, order, limit and
-// modifiers. Embedded in another statement it reads only rows the viewer
-// may read.
 func (_q *MediaQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
@@ -222,6 +209,19 @@ func (_q *MediaQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 // modifiers. Embedded in another statement it reads only rows the viewer
 // may read.
 func (_q *OutboxEventQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	s := _q.sqlQuery(ctx)
+	return s, s.Err()
+}
+
+// SQLSelector returns the SELECT that All would run, without running it:
+// the query's traversal interceptors and privacy policy applied (a denial
+// is returned as its error), then its predicates, order, limit and
+// modifiers. Embedded in another statement it reads only rows the viewer
+// may read.
+func (_q *OutboxFloorQuery) SQLSelector(ctx context.Context) (*sql.Selector, error) {
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}

@@ -42,12 +42,12 @@ type Tx struct {
 	Deal *DealClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
-	// ListingChange is the client for interacting with the ListingChange builders.
-	ListingChange *ListingChangeClient
 	// Media is the client for interacting with the Media builders.
 	Media *MediaClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// OutboxFloor is the client for interacting with the OutboxFloor builders.
+	OutboxFloor *OutboxFloorClient
 	// PriceChange is the client for interacting with the PriceChange builders.
 	PriceChange *PriceChangeClient
 	// Project is the client for interacting with the Project builders.
@@ -213,9 +213,9 @@ func (tx *Tx) init() {
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
-	tx.ListingChange = NewListingChangeClient(tx.config)
 	tx.Media = NewMediaClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
+	tx.OutboxFloor = NewOutboxFloorClient(tx.config)
 	tx.PriceChange = NewPriceChangeClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)

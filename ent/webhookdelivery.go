@@ -25,7 +25,7 @@ type WebhookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// EndpointID holds the value of the "endpoint_id" field.
 	EndpointID pulid.ID `json:"endpoint_id,omitempty"`
-	// the change's sequence in the listing log
+	// the change's position in the outbox
 	Seq int64 `json:"seq,omitempty"`
 	// ListingID holds the value of the "listing_id" field.
 	ListingID pulid.ID `json:"listing_id,omitempty"`

@@ -37,7 +37,7 @@ type WebhookEndpoint struct {
 	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty"`
 	// the portal's key: the endpoint receives only the changes of the key's projects
 	APIKeyID *pulid.ID `json:"api_key_id,omitempty"`
-	// the last change sequence given a delivery row (the outbox's fill position)
+	// the outbox position of the last listing change given a delivery row (the fill position)
 	Cursor int64 `json:"cursor,omitempty"`
 	// the worker delivering to this endpoint until lease_until: one at a time, in order
 	LeaseOwner *string `json:"lease_owner,omitempty"`

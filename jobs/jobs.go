@@ -1,8 +1,9 @@
 // Package jobs is the server's background work and its schedule. What a
 // deployment needs done once, whatever the number of processes (lapsed
 // holds returned to the available units, orphan photos and media removed
-// from the shared store, the listing change log and the outbox pruned, webhooks delivered
-// and their log pruned), is Deployment, which the server runs under a
+// from the shared store, the outbox pruned (its listing change log and its
+// live events each with a retention of their own), webhooks delivered and
+// their log pruned), is Deployment, which the server runs under a
 // lease.Leader: one process at a time. What each process owns alone (its
 // upload directory) is Process, which every process runs.
 package jobs
@@ -60,7 +61,8 @@ type Config struct {
 	// webhook.Worker.Wake); nil: only the poll.
 	WebhookWake <-chan struct{}
 	// OutboxRetention is how long live events are kept for subscribers that
-	// resume; 0 means outbox.DefaultRetention.
+	// resume; 0 means outbox.DefaultRetention. The listing change log, in
+	// the same outbox, keeps listing.Retention and a day (outbox.Listings).
 	OutboxRetention time.Duration
 	Logger          *slog.Logger
 	// Tracer gives each run of a job a trace of its own (package tracing);

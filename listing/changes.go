@@ -2,80 +2,104 @@ package listing
 
 import (
 	"context"
-	stdsql "database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
-	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/outbox"
 	"estatecrm/rule"
 )
 
 // Retention is how long the change log keeps a line at least; Prune
-// removes lines older than that and a day more.
+// removes lines older than that and a day. It is the log's own (class
+// outbox.Listings), not the live events' (outbox.DefaultRetention).
 const Retention = 30 * 24 * time.Hour
 
 // MaxPage is the largest page of listings and of changes.
 const MaxPage = 100
 
-// SequenceChunk is the most lines one run of Sequence numbers: it bounds
-// how long the sequencers' lock is held.
-const SequenceChunk = 10_000
-
-// sequencerLock is the key of the PostgreSQL advisory lock under which one
-// sequencer at a time numbers lines ("listing" in ASCII).
-const sequencerLock = 0x6c697374696e67
-
-// Sequence numbers the lines written by committed transactions, in the
-// order they were written (their ids), after the numbers already given,
-// and returns how many it numbered. A line gets its number only once its
-// transaction has committed (the sequencer's statement sees no other), and
-// sequencers take turns, each committing its numbers before the next one
-// reads the largest (a transaction-scoped advisory lock on PostgreSQL;
-// SQLite's one writer): numbers become visible in increasing order, so a
-// poller that has read up to n never later finds a line numbered n or
-// below, however late the line's transaction committed. Numbers are
-// contiguous: 1, 2, 3, … Within one listing, changes are numbered in the
-// order they were made (a later change of a unit waits for the earlier
-// one's commit before it writes its line).
-//
-// One run numbers at most SequenceChunk lines, through a plain scan of
-// the index of unnumbered lines (which also marks the entries of lines
-// numbered before as dead, so that an idle run reads almost nothing).
-// Pollers run it before they read (ReadChanges).
-func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if client.Dialect() == dialect.Postgres {
-		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sequencerLock); err != nil {
-			return 0, rollback(tx, err)
-		}
-	}
-	res, err := tx.Client().ExecContext(ctx, `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM listing_changes),
-todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
-  SELECT id FROM listing_changes WHERE seq IS NULL ORDER BY id LIMIT `+strconv.Itoa(SequenceChunk)+`) x)
-UPDATE listing_changes SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE listing_changes.id = todo.id`)
-	if err != nil {
-		return 0, rollback(tx, fmt.Errorf("listing: sequence: %w", err))
-	}
-	n, _ := res.RowsAffected()
-	return n, tx.Commit()
+// Line is one line of the change log as the outbox keeps it.
+type Line struct {
+	Seq       int64
+	ListingID pulid.ID
+	ProjectID pulid.ID
+	Kind      Kind
+	At        time.Time
 }
 
-func rollback(tx *ent.Tx, err error) error {
-	_ = tx.Rollback()
-	return err
+// payload is a line's payload in the outbox (lineColumns writes it).
+type payload struct {
+	ListingID pulid.ID `json:"listingId"`
+	ProjectID pulid.ID `json:"projectId"`
+}
+
+// Lines returns at most limit numbered lines after position after, of the
+// given projects' listings (of every project's when every), in sequence
+// order. It reads as the caller in ctx decides: it checks no viewer.
+func Lines(ctx context.Context, c *ent.Client, after int64, projects []pulid.ID, every bool, limit int) ([]Line, error) {
+	if !every && len(projects) == 0 {
+		return nil, nil
+	}
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	q := "SELECT seq, kind, payload, at FROM outbox_events WHERE seq > " + a.add(after) + " AND "
+	if every {
+		q += outbox.Listings.Where()
+	} else {
+		ps := make([]string, len(projects))
+		for i, p := range projects {
+			ps[i] = a.add(outbox.ListingsPrefix + string(p))
+		}
+		// The index (topic, seq) of each project's topic.
+		q += "topic IN (" + strings.Join(ps, ", ") + ")"
+	}
+	q += " ORDER BY seq LIMIT " + strconv.Itoa(limit)
+	return scanLines(ctx, c, q, a.vals)
+}
+
+// LineAt returns the line numbered seq, if the log keeps it.
+func LineAt(ctx context.Context, c *ent.Client, seq int64) (Line, bool, error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	ls, err := scanLines(ctx, c, "SELECT seq, kind, payload, at FROM outbox_events WHERE seq = "+a.add(seq)+
+		" AND "+outbox.Listings.Where(), a.vals)
+	if err != nil || len(ls) == 0 {
+		return Line{}, false, err
+	}
+	return ls[0], true, nil
+}
+
+func scanLines(ctx context.Context, c *ent.Client, q string, vals []any) ([]Line, error) {
+	rows, err := c.QueryContext(ctx, q, vals...)
+	if err != nil {
+		return nil, fmt.Errorf("listing: read the log: %w", err)
+	}
+	defer rows.Close()
+	var out []Line
+	for rows.Next() {
+		var (
+			l    Line
+			kind string
+			body string
+		)
+		if err := rows.Scan(&l.Seq, &kind, &body, &l.At); err != nil {
+			return nil, fmt.Errorf("listing: read the log: %w", err)
+		}
+		var p payload
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			return nil, fmt.Errorf("listing: line %d: %w", l.Seq, err)
+		}
+		l.ListingID, l.ProjectID, l.Kind, l.At = p.ListingID, p.ProjectID, Kind(kind), l.At.UTC()
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }
 
 // Change is one line of the change log as a portal reads it.
@@ -96,16 +120,23 @@ func (c Change) Cursor() string { return EncodeCursor(c.Sequence) }
 type Changes struct {
 	Changes []Change
 	HasNext bool
-	// Head is the cursor of the newest line numbered so far, which a portal
+	// Head is the cursor of the newest event numbered so far, which a portal
 	// that starts a copy takes before it reads listings.
 	Head string
 	// After is the cursor the page started after.
 	After string
 }
 
-const cursorPrefix = "lc:"
+// cursorPrefix starts a cursor: a position in the outbox. oldCursorPrefix
+// started those of the log's own table before it moved into the outbox
+// (migration 20261129220000), whose numbers are not the outbox's: they
+// answer ErrResync.
+const (
+	cursorPrefix    = "lo:"
+	oldCursorPrefix = "lc:"
+)
 
-// EncodeCursor is the cursor after the line numbered seq.
+// EncodeCursor is the cursor after the event numbered seq.
 func EncodeCursor(seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(seq, 10)))
 }
@@ -121,6 +152,9 @@ func DecodeCursor(s string) (int64, error) {
 			return n, nil
 		}
 	}
+	if err == nil && strings.HasPrefix(string(b), oldCursorPrefix) {
+		return 0, ErrResync
+	}
 	return 0, apperr.Input("after", "not a cursor of listingChanges")
 }
 
@@ -132,9 +166,10 @@ var ErrResync = &apperr.Error{Code: apperr.BadUserInput, Field: "after", Reason:
 
 // ReadChanges returns the lines after cursor after that the viewer may
 // read (a portal those of its key's projects, staff those of their
-// projects), at most first, in sequence order. When the lines numbered
-// already do not fill the page, it numbers what waits (Sequence, on client,
-// in a transaction of its own) and reads again.
+// projects: rule.ListingChangeProjects), at most first, in sequence order.
+// When the events numbered already do not fill the page, it numbers what
+// waits (outbox.Sequence, on client, in a transaction of its own) and
+// reads again.
 func ReadChanges(ctx context.Context, client *ent.Client, after string, first int) (*Changes, error) {
 	if err := mayRead(ctx); err != nil {
 		return nil, err
@@ -150,62 +185,48 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 	if err != nil || (out.HasNext && first > 0) {
 		return out, err // a full page: the lines numbered already fill it
 	}
-	numbered, err := Sequence(auth.SystemContext(ctx), client)
-	if err != nil || numbered == 0 {
+	// Read again even when this run numbered nothing: another sequencer
+	// (a live hub's, after every commit) may have numbered the lines the
+	// first read missed, committing while this one waited for its lock.
+	numbered, err := outbox.Sequence(auth.SystemContext(ctx), client)
+	if err != nil {
 		return out, err
 	}
 	if out, err = readChanges(ctx, client, from, after != "", first); err != nil {
 		return nil, err
 	}
-	// More lines wait to be numbered: the next read numbers them.
-	out.HasNext = out.HasNext || numbered == SequenceChunk
+	// More events wait to be numbered: the next read numbers them.
+	out.HasNext = out.HasNext || numbered == outbox.SequenceChunk
 	return out, nil
 }
 
 // readChanges reads the lines numbered after from (given: a cursor, not
 // the start), at most first.
 func readChanges(ctx context.Context, client *ent.Client, from int64, given bool, first int) (*Changes, error) {
-	// The oldest and newest numbers kept: they say nothing of any project.
-	// Two subqueries, each of which an index answers at once (SQLite
-	// scans the table for MIN and MAX in one aggregate).
-	var bounds []struct {
-		Lo stdsql.NullInt64 `json:"lo"`
-		Hi stdsql.NullInt64 `json:"hi"`
-	}
-	err := client.ListingChange.Query().Limit(1).Modify(func(s *sql.Selector) {
-		s.Select()
-		s.AppendSelectExprAs(sql.Raw("(SELECT MIN(seq) FROM listing_changes)"), "lo")
-		s.AppendSelectExprAs(sql.Raw("(SELECT MAX(seq) FROM listing_changes)"), "hi")
-	}).Scan(auth.SystemContext(ctx), &bounds)
-	if err != nil {
-		return nil, err
-	}
-	var lo0, hi0 stdsql.NullInt64 // none: an empty log
-	if len(bounds) > 0 {
-		lo0, hi0 = bounds[0].Lo, bounds[0].Hi
-	}
-	lo, hi := lo0.Int64, hi0.Int64
+	sys := auth.SystemContext(ctx)
+	// The log's floor and the newest position: they say nothing of any
+	// project.
+	floor, hi, err := outbox.BoundsOf(sys, client, outbox.Listings)
 	switch {
+	case err != nil:
+		return nil, err
 	case from > hi: // numbers only grow: no sequencer has given this one
 		return nil, apperr.Input("after", "not a cursor of listingChanges")
-	case lo0.Valid && given && from < lo-1:
+	case given && from < floor:
 		return nil, ErrResync
 	}
-	rows, err := client.ListingChange.Query().
-		Where(listingchange.SeqGT(from)).
-		Order(ent.Asc(listingchange.FieldSeq)).Limit(first+1).
-		Select(listingchange.FieldSeq, listingchange.FieldListingID, listingchange.FieldKind, listingchange.FieldAt).
-		All(ctx)
+	projects, every := rule.ListingChangeProjects(auth.FromContext(ctx))
+	lines, err := Lines(sys, client, from, projects, every, first+1)
 	if err != nil {
 		return nil, err
 	}
 	out := &Changes{Head: EncodeCursor(hi), After: EncodeCursor(from)}
-	if len(rows) > first {
-		out.HasNext, rows = true, rows[:first]
+	if len(lines) > first {
+		out.HasNext, lines = true, lines[:first]
 	}
-	out.Changes = make([]Change, len(rows))
-	for i, r := range rows {
-		out.Changes[i] = Change{Sequence: *r.Seq, ListingID: r.ListingID, Kind: Kind(r.Kind.String()), At: r.At.UTC()}
+	out.Changes = make([]Change, len(lines))
+	for i, l := range lines {
+		out.Changes[i] = Change{Sequence: l.Seq, ListingID: l.ListingID, Kind: l.Kind, At: l.At}
 	}
 	return out, nil
 }
@@ -223,26 +244,10 @@ func mayRead(ctx context.Context) error {
 	return apperr.New(apperr.Forbidden, "listings are for portals and staff")
 }
 
-// Prune removes the lines older than Retention and a day, in sequence
-// order (a cursor then finds either every line after it or ErrResync), and
-// never the newest line, whose number the next ones follow.
+// Prune removes the lines older than Retention and a day (see
+// outbox.PruneClass): a cursor then finds either every line after it or
+// ErrResync.
 func Prune(ctx context.Context, client *ent.Client, now time.Time) (int, error) {
-	cutoff := now.Add(-Retention - 24*time.Hour).UTC()
-	var rows []struct {
-		Top stdsql.NullInt64 `json:"top"`
-	}
-	err := client.ListingChange.Query().Where(listingchange.SeqNotNil(), listingchange.AtLT(cutoff)).
-		Aggregate(ent.As(ent.Max(listingchange.FieldSeq), "top")).Scan(ctx, &rows)
-	if err != nil || len(rows) == 0 || !rows[0].Top.Valid {
-		return 0, err
-	}
-	var newest []struct {
-		Top stdsql.NullInt64 `json:"top"`
-	}
-	if err := client.ListingChange.Query().Aggregate(ent.As(ent.Max(listingchange.FieldSeq), "top")).Scan(ctx, &newest); err != nil {
-		return 0, err
-	}
-	return client.ListingChange.Delete().
-		Where(listingchange.SeqLTE(rows[0].Top.Int64), listingchange.SeqLT(newest[0].Top.Int64)).
-		Exec(ctx)
+	n, err := outbox.PruneClass(ctx, client, outbox.Listings, now, Retention+24*time.Hour)
+	return int(n), err
 }

@@ -5,9 +5,11 @@
 // Every change that affects a listing writes a line of the log in its own
 // transaction, from the ent hooks of units, buildings and projects (UnitHook,
 // BuildingHook, ProjectHook), so that no code path that changes a unit can
-// forget it. A line gets its public sequence only once its transaction has
-// committed (Sequence): a poller that reads lines after its cursor in
-// sequence order never skips one that committed late.
+// forget it. A line is an event of the one outbox (package outbox, class
+// outbox.Listings), numbered with every other event by outbox.Sequence only
+// once its transaction has committed: a poller that reads lines after its
+// cursor in sequence order never skips one that committed late. Webhook
+// deliveries are filled from the same lines (package webhook).
 package listing
 
 import (
@@ -201,9 +203,9 @@ func BuildingHook(next ent.Mutator) ent.Mutator {
 //
 // On PostgreSQL, when the live status hook left m's outbox event to it
 // (live.TakeEvent: a unit's change of status, which every hold, release,
-// reservation and sale is), the same statement writes it: the line is a
-// data-modifying CTE, always run to completion, and the statement inserts
-// the event. One round trip for both, in the transaction of the change.
+// reservation and sale is), the same statement writes it: the line and the
+// event are rows of one INSERT into the outbox (UNION ALL). One round trip
+// for both, in the transaction of the change.
 func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m ent.Mutation) error {
 	pg := c.Dialect() == dialect.Postgres
 	for len(ids) > 0 {
@@ -224,21 +226,22 @@ func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m e
     CASE WHEN ` + onPortal + ` OR (` + h + ` AND p.published) THEN 1 ELSE 0 END AS keep
   FROM units u JOIN projects p ON p.id = u.project_id JOIN buildings b ON b.id = u.building_id
   WHERE u.id IN (` + a.list(chunk) + `)` + lock
-		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
-SELECT id, project_id, kind, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
+		topic, payload := lineColumns(pg, "id", "project_id")
+		q := insertLine + `
+SELECT ` + topic + `, kind, ` + payload + `, ` + at + ` FROM (` + rows + `) x WHERE keep = 1`
 		if pg {
 			// Materialized: its rows are locked, and a row whose project
 			// changed meanwhile read again once locked, before the filter
 			// (which, pushed into an inlined subquery, would drop the row
 			// on the project's old version, unlocked).
 			q = `WITH x AS MATERIALIZED (` + rows + `)
-INSERT INTO listing_changes (listing_id, project_id, kind, at)
-SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1`
+` + insertLine + `
+SELECT ` + topic + `, kind, ` + payload + `, ` + at + ` FROM x WHERE keep = 1`
 			if ev, ok := live.TakeEvent(ctx, m); ok {
-				q = `WITH x AS MATERIALIZED (` + rows + `), line AS (
-INSERT INTO listing_changes (listing_id, project_id, kind, at)
-SELECT id, project_id, kind, ` + at + ` FROM x WHERE keep = 1)
-` + outbox.InsertSQL(a.add(ev.Topic), a.add(ev.Kind), a.add(ev.Payload), "CAST("+a.add(ev.At)+" AS timestamptz)")
+				// The unit's live event, one more row of the same INSERT.
+				q += `
+UNION ALL SELECT CAST(` + a.add(ev.Topic) + ` AS text), CAST(` + a.add(ev.Kind) + ` AS text), CAST(` +
+					a.add(ev.Payload) + ` AS text), CAST(` + a.add(ev.At) + ` AS timestamptz)`
 			}
 		}
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
@@ -269,8 +272,9 @@ func insertLines(ctx context.Context, c *ent.Client, column string, ids []pulid.
 		if pg {
 			at = "CAST(" + at + " AS timestamptz)"
 		}
-		q := `INSERT INTO listing_changes (listing_id, project_id, kind, at)
-SELECT u.id, u.project_id, ` + kind + `, ` + at + `
+		topic, payload := lineColumns(pg, "u.id", "u.project_id")
+		q := insertLine + `
+SELECT ` + topic + `, ` + kind + `, ` + payload + `, ` + at + `
 FROM units u JOIN projects p ON p.id = u.project_id
 WHERE ` + column + ` IN (` + a.list(chunk) + `) AND ` + cond
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
@@ -278,6 +282,22 @@ WHERE ` + column + ` IN (` + a.list(chunk) + `) AND ` + cond
 		}
 	}
 	return nil
+}
+
+// insertLine starts the statements that write lines: each is an event of
+// the outbox (package outbox), of the listing's project's topic
+// (outbox.ListingsPrefix and its id), of kind UPSERT or REMOVE, its payload
+// the listing's and project's ids (Line), at the request's clock.
+const insertLine = "INSERT INTO outbox_events (topic, kind, payload, at)"
+
+// lineColumns is the SQL of a line's topic and payload, from the columns of
+// the listing's id and its project's.
+func lineColumns(pg bool, id, projectID string) (topic, payload string) {
+	topic = "'" + outbox.ListingsPrefix + "' || " + projectID
+	if pg {
+		return topic, "json_build_object('listingId', " + id + ", 'projectId', " + projectID + ")::text"
+	}
+	return topic, "json_object('listingId', " + id + ", 'projectId', " + projectID + ")"
 }
 
 // chunkSize bounds the ids of one statement (SQLite's and PostgreSQL's

@@ -1,8 +1,9 @@
 // Package outbox is the one log of every event the server fans out (units'
-// changes of status, complaints' timelines, changes of sales grids): an
-// event is a row of outbox_events written in the transaction of the change
-// that causes it, so it exists exactly when the change committed, whatever
-// happens to the process after the commit.
+// changes of status, complaints' timelines, changes of sales grids, the
+// listing change log that portals read and webhooks deliver): an event is a
+// row of outbox_events written in the transaction of the change that causes
+// it, so it exists exactly when the change committed, whatever happens to
+// the process after the commit.
 //
 // A row gets its public position (seq) only once its transaction has
 // committed, from a sequencer (Sequence) that numbers the committed rows in
@@ -12,8 +13,7 @@
 // that has read up to n never later finds an event numbered n or below,
 // however late its transaction committed, and a reader that resumes "after
 // n" (a reconnecting subscriber, another process, the NATS relay) misses
-// nothing. This is the listing change log's sequencer (package listing)
-// applied to every event.
+// nothing. Each class of topics (Class) is pruned with its own retention.
 //
 // On PostgreSQL the sequencer's own transaction, when it numbered
 // something, sends a NOTIFY without payload on Channel: a wake-up for the
@@ -168,20 +168,74 @@ func Bounds(ctx context.Context, c *ent.Client) (lo, hi int64, err error) {
 	return l.Int64, h.Int64, rows.Err()
 }
 
-// Check answers whether a reader may resume after position after: nil when
-// every event after it is kept, ErrResync when some were pruned, a
-// BAD_USER_INPUT error when no event was ever numbered so (a made-up id).
+// Class is a set of topics kept for a time of their own (Live: a day by
+// default, for subscribers that resume; Listings: a month, for portals that
+// copy the listings and webhooks that deliver them), each pruned in position
+// order with its own floor: the position at or below which its events may
+// be gone. A reader of a class resumes after n when n is at or above the
+// floor, and is told to resync (ErrResync) when it is below.
+type Class struct {
+	// name keys the class's floor (outbox_floors.id).
+	name string
+	// where is the SQL condition on outbox_events of its events.
+	where string
+}
+
+// ListingsPrefix starts the topic of every listing change: "listings/"
+// and the listing's project id (package listing), so that a reader limited
+// to some projects reads the index (topic, seq) of theirs only.
+const ListingsPrefix = "listings/"
+
+var (
+	// Live is the events of live subscriptions: units, grids, complaints.
+	Live = Class{name: "live", where: "topic NOT LIKE '" + ListingsPrefix + "%'"}
+	// Listings is the listing change log (package listing), which portals
+	// and webhooks read.
+	Listings = Class{name: "listings", where: "topic LIKE '" + ListingsPrefix + "%'"}
+)
+
+// Where is the SQL condition on outbox_events of the class's events.
+func (c Class) Where() string { return c.where }
+
+// Check answers whether a live subscriber may resume after position after:
+// nil when every live event after it is kept, ErrResync when some were
+// pruned, a BAD_USER_INPUT error when no event was ever numbered so (a
+// made-up id).
 func Check(ctx context.Context, c *ent.Client, after int64) error {
-	lo, hi, err := Bounds(ctx, c)
+	return CheckClass(ctx, c, Live, after)
+}
+
+// CheckClass is Check for the events of a class.
+func CheckClass(ctx context.Context, c *ent.Client, class Class, after int64) error {
+	floor, hi, err := BoundsOf(ctx, c, class)
 	switch {
 	case err != nil:
 		return err
 	case after > hi:
 		return apperr.Input("after", "not the id of an event")
-	case lo > 0 && after < lo-1:
+	case after < floor:
 		return ErrResync
 	}
 	return nil
+}
+
+// BoundsOf returns the class's floor (0 when nothing of it was pruned) and
+// the newest position of all, read together.
+func BoundsOf(ctx context.Context, c *ent.Client, class Class) (floor, hi int64, err error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	rows, err := c.QueryContext(ctx, "SELECT (SELECT seq FROM outbox_floors WHERE id = "+a.add(class.name)+
+		"), (SELECT MAX(seq) FROM outbox_events)", a.vals...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+	}
+	defer rows.Close()
+	var f, h stdsql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&f, &h); err != nil {
+			return 0, 0, fmt.Errorf("outbox: bounds: %w", err)
+		}
+	}
+	return f.Int64, h.Int64, rows.Err()
 }
 
 // ErrResync answers an `after` older than the oldest event kept: the events
@@ -190,21 +244,80 @@ func Check(ctx context.Context, c *ent.Client, after int64) error {
 var ErrResync = &apperr.Error{Code: apperr.BadUserInput, Field: "after", Reason: apperr.ReasonResyncRequired,
 	Message: "the events after this id are no longer kept: load the current state again and subscribe without after"}
 
-// Prune removes the events written before now less keep, in position order
-// (an `after` then finds either every event after it or ErrResync), and
-// never the newest, whose number the next ones follow.
+// Prune removes the live events written before now less keep (PruneClass
+// of Live).
 func Prune(ctx context.Context, c *ent.Client, now time.Time, keep time.Duration) (int64, error) {
+	return PruneClass(ctx, c, Live, now, keep)
+}
+
+// PruneClass removes the events of a class written before now less keep,
+// in position order, and raises the class's floor to the last position
+// removed, in one transaction: a reader after n then finds either every
+// event of the class after n or ErrResync. It never removes the newest
+// event of all, whose number the next ones follow.
+func PruneClass(ctx context.Context, c *ent.Client, class Class, now time.Time, keep time.Duration) (int64, error) {
+	tx, err := c.Tx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tc := tx.Client()
 	a := args{pg: c.Dialect() == dialect.Postgres}
 	cutoff := a.add(now.Add(-keep).UTC())
 	if a.pg {
 		cutoff = "CAST(" + cutoff + " AS timestamptz)"
 	}
-	res, err := c.ExecContext(ctx, `DELETE FROM outbox_events WHERE seq <= (SELECT MAX(seq) FROM outbox_events WHERE seq IS NOT NULL AND at < `+cutoff+`)
-  AND seq < (SELECT MAX(seq) FROM outbox_events)`, a.vals...)
+	// The last position to remove: the class's newest event written before
+	// the cutoff, below the newest event of all.
+	rows, err := tc.QueryContext(ctx, `SELECT
+  (SELECT MAX(seq) FROM outbox_events WHERE seq IS NOT NULL AND at < `+cutoff+` AND `+class.where+`),
+  (SELECT MAX(seq) FROM outbox_events)`, a.vals...)
 	if err != nil {
-		return 0, fmt.Errorf("outbox: prune: %w", err)
+		return 0, rollback(tx, fmt.Errorf("outbox: prune: %w", err))
 	}
-	return res.RowsAffected()
+	var upto, top stdsql.NullInt64
+	if rows.Next() {
+		err = rows.Scan(&upto, &top)
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return 0, rollback(tx, fmt.Errorf("outbox: prune: %w", err))
+	}
+	if !upto.Valid {
+		return 0, rollback(tx, nil) // nothing of the class is old enough
+	}
+	upto.Int64 = min(upto.Int64, top.Int64-1)
+	if upto.Int64 <= 0 {
+		return 0, rollback(tx, nil)
+	}
+	a = args{pg: a.pg}
+	res, err := tc.ExecContext(ctx, "DELETE FROM outbox_events WHERE seq <= "+a.add(upto.Int64)+" AND "+class.where, a.vals...)
+	if err != nil {
+		return 0, rollback(tx, fmt.Errorf("outbox: prune: %w", err))
+	}
+	n, _ := res.RowsAffected()
+	if err := raiseFloor(ctx, tc, class, upto.Int64); err != nil {
+		return 0, rollback(tx, err)
+	}
+	return n, tx.Commit()
+}
+
+// raiseFloor sets the class's floor to seq unless it is higher already
+// (two pruners at once, for a moment: see package lease).
+func raiseFloor(ctx context.Context, c *ent.Client, class Class, seq int64) error {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	greatest := "max"
+	if a.pg {
+		greatest = "GREATEST"
+	}
+	_, err := c.ExecContext(ctx, "INSERT INTO outbox_floors (id, seq) VALUES ("+a.add(class.name)+", "+a.add(seq)+
+		") ON CONFLICT (id) DO UPDATE SET seq = "+greatest+"(outbox_floors.seq, excluded.seq)", a.vals...)
+	if err != nil {
+		return fmt.Errorf("outbox: floor: %w", err)
+	}
+	return nil
 }
 
 const idPrefix = "ev:"

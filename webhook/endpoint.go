@@ -24,8 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
-
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/clock"
@@ -146,8 +144,9 @@ func checkKey(ctx context.Context, client *ent.Client, id pulid.ID) error {
 	return nil
 }
 
-// headSeq is where a new endpoint starts following the change log: after
-// every change visible now, numbered or not. The sequencer numbers lines
+// headSeq is where a new endpoint starts following the change log (a
+// position in the outbox, whose events the log's lines are): after every
+// event visible now, numbered or not. The sequencer numbers events
 // in insertion order after the largest number, so the k lines still
 // unnumbered get numbers from top+1 on, or larger when lines of
 // transactions in flight get numbers among them: MAX(seq) + COUNT(unnumbered)
@@ -155,18 +154,19 @@ func checkKey(ctx context.Context, client *ent.Client, id pulid.ID) error {
 // is larger. Both read in one statement (one snapshot): an earlier change
 // may be sent once, a later one is never skipped.
 func headSeq(ctx context.Context, client *ent.Client) (int64, error) {
-	var rows []struct {
-		Head int64 `json:"head"`
-	}
-	err := client.ListingChange.Query().Limit(1).Modify(func(s *sql.Selector) {
-		s.Select()
-		s.AppendSelectExprAs(sql.Raw(`(SELECT COALESCE(MAX(seq), 0) FROM listing_changes) +
-  (SELECT COUNT(*) FROM listing_changes WHERE seq IS NULL)`), "head")
-	}).Scan(auth.SystemContext(ctx), &rows)
-	if err != nil || len(rows) == 0 { // none: an empty log
+	rows, err := client.QueryContext(ctx, `SELECT (SELECT COALESCE(MAX(seq), 0) FROM outbox_events) +
+  (SELECT COUNT(*) FROM outbox_events WHERE seq IS NULL)`)
+	if err != nil {
 		return 0, err
 	}
-	return rows[0].Head, nil
+	defer rows.Close()
+	var head int64
+	if rows.Next() {
+		if err := rows.Scan(&head); err != nil {
+			return 0, err
+		}
+	}
+	return head, rows.Err()
 }
 
 // NewSecret is a Standard Webhooks secret: whsec_ and 32 random bytes in base64.

@@ -28,11 +28,11 @@ import (
 
 	"estatecrm/auth"
 	"estatecrm/ent"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/webhookdelivery"
 	"estatecrm/ent/webhookendpoint"
 	"estatecrm/listing"
+	"estatecrm/outbox"
 	"estatecrm/tracing"
 )
 
@@ -45,7 +45,7 @@ const (
 	// up to MaxRetry (with jitter: between half and all of it).
 	FirstRetry = 5 * time.Second
 	MaxRetry   = time.Hour
-	// fillBatch is the most changes one step copies into an endpoint's outbox.
+	// fillBatch is the most changes one step copies into an endpoint's deliveries.
 	fillBatch = 500
 	// sendBatch is the most deliveries one claim of an endpoint sends.
 	sendBatch = 100
@@ -55,7 +55,8 @@ const (
 	recordTimeout = 5 * time.Second
 )
 
-// Worker fills the outbox from the change log and sends it. Several
+// Worker fills the endpoints' deliveries from the change log (the outbox's
+// listing events) and sends them. Several
 // workers (processes) may run on one database: each endpoint's deliveries
 // are sent by one of them at a time, the holder of a lease on the
 // endpoint's row, taken by a conditional UPDATE (lease free or expired)
@@ -170,7 +171,7 @@ func Prune(ctx context.Context, client *ent.Client, now time.Time) (int, error) 
 		Exec(ctx)
 }
 
-// Round fills the outbox (Fill) and sends what is due (Send); it returns
+// Round fills the deliveries (Fill) and sends what is due (Send); it returns
 // how many deliveries were attempted.
 func (w *Worker) Round(ctx context.Context) (int, error) {
 	if _, err := w.Fill(ctx); err != nil {
@@ -179,16 +180,19 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 	return w.Send(ctx)
 }
 
-// Fill numbers the change log's waiting lines (listing.Sequence) and writes
-// a delivery for each numbered change after each enabled endpoint's cursor
-// that the endpoint may see, in sequence order, advancing the cursor in the
-// same transaction (a compare-and-set: of two workers filling at once, one
-// writes, the other finds the cursor moved and leaves it). It returns how
-// many deliveries it wrote.
+// Fill numbers the outbox's waiting events (outbox.Sequence) and writes a
+// delivery for each numbered line of the listing change log (package
+// listing: events of the outbox) after each enabled endpoint's cursor (a
+// position in the outbox) that the endpoint may see, in sequence order,
+// advancing the cursor in the same transaction (a compare-and-set: of two
+// workers filling at once, one writes, the other finds the cursor moved and
+// leaves it). It returns how many deliveries it wrote. The event stays the
+// outbox's; a delivery row is its sending to one endpoint (attempts,
+// retries, status).
 func (w *Worker) Fill(ctx context.Context) (int, error) {
 	w.init()
 	ctx = auth.SystemContext(ctx)
-	if _, err := listing.Sequence(ctx, w.Client); err != nil {
+	if _, err := outbox.Sequence(ctx, w.Client); err != nil {
 		return 0, err
 	}
 	eps, err := w.Client.WebhookEndpoint.Query().Where(webhookendpoint.Enabled(true)).WithAPIKey().All(ctx)
@@ -212,22 +216,23 @@ func (w *Worker) Fill(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) fill(ctx context.Context, e *ent.WebhookEndpoint) (int, error) {
-	q := w.Client.ListingChange.Query().Where(listingchange.SeqGT(e.Cursor))
+	var projects []pulid.ID
+	every := true
 	if e.APIKeyID != nil {
 		k := e.Edges.APIKey
 		if k == nil || !k.Active {
 			return 0, nil // a revoked key's portal receives nothing
 		}
 		if len(k.ProjectIds) > 0 {
-			q.Where(listingchange.ProjectIDIn(k.ProjectIds...))
+			projects, every = k.ProjectIds, false
 		}
 	}
-	changes, err := q.Order(ent.Asc(listingchange.FieldSeq)).Limit(fillBatch).All(ctx)
+	changes, err := listing.Lines(ctx, w.Client, e.Cursor, projects, every, fillBatch)
 	if err != nil || len(changes) == 0 {
 		return 0, err
 	}
 	now := w.now()
-	last := *changes[len(changes)-1].Seq
+	last := changes[len(changes)-1].Seq
 	tx, err := w.Client.Tx(ctx)
 	if err != nil {
 		return 0, err
@@ -240,7 +245,7 @@ func (w *Worker) fill(ctx context.Context, e *ent.WebhookEndpoint) (int, error) 
 	}
 	rows := make([]*ent.WebhookDeliveryCreate, len(changes))
 	for i, c := range changes {
-		rows[i] = tx.WebhookDelivery.Create().SetEndpointID(e.ID).SetSeq(*c.Seq).SetListingID(c.ListingID).
+		rows[i] = tx.WebhookDelivery.Create().SetEndpointID(e.ID).SetSeq(c.Seq).SetListingID(c.ListingID).
 			SetKind(webhookdelivery.Kind(c.Kind)).SetAt(c.At).
 			SetNextAttemptAt(now).SetGiveUpAt(now.Add(Window))
 	}
@@ -406,11 +411,8 @@ func (w *Worker) stillCovered(ctx context.Context, e *ent.WebhookEndpoint, d *en
 	if k == nil || len(k.ProjectIds) == 0 {
 		return true, nil
 	}
-	c, err := w.Client.ListingChange.Query().Where(listingchange.Seq(d.Seq)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
+	c, kept, err := listing.LineAt(ctx, w.Client, d.Seq)
+	if err != nil || !kept {
 		return false, err
 	}
 	return slices.Contains(k.ProjectIds, c.ProjectID), nil

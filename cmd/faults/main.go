@@ -495,7 +495,9 @@ func (d *deployment) lines(units []string, t time.Time) (map[string]int, error) 
 	if len(units) == 0 {
 		return out, nil
 	}
-	rows, err := d.db.Query(`SELECT listing_id, count(*) FROM listing_changes WHERE listing_id = ANY($1) AND at >= $2 GROUP BY listing_id`, pq.Array(units), t)
+	// The log's lines are events of the outbox (package listing).
+	rows, err := d.db.Query(`SELECT payload::json->>'listingId', count(*) FROM outbox_events
+WHERE topic LIKE 'listings/%' AND payload::json->>'listingId' = ANY($1) AND at >= $2 GROUP BY 1`, pq.Array(units), t)
 	if err != nil {
 		return nil, err
 	}

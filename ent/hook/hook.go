@@ -176,18 +176,6 @@ func (f IdempotencyKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IdempotencyKeyMutation", m)
 }
 
-// The ListingChangeFunc type is an adapter to allow the use of ordinary
-// function as ListingChange mutator.
-type ListingChangeFunc func(context.Context, *ent.ListingChangeMutation) (ent.Value, error)
-
-// Mutate calls f(ctx, m).
-func (f ListingChangeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-	if mv, ok := m.(*ent.ListingChangeMutation); ok {
-		return f(ctx, mv)
-	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ListingChangeMutation", m)
-}
-
 // The MediaFunc type is an adapter to allow the use of ordinary
 // function as Media mutator.
 type MediaFunc func(context.Context, *ent.MediaMutation) (ent.Value, error)
@@ -210,6 +198,18 @@ func (f OutboxEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OutboxEventMutation", m)
+}
+
+// The OutboxFloorFunc type is an adapter to allow the use of ordinary
+// function as OutboxFloor mutator.
+type OutboxFloorFunc func(context.Context, *ent.OutboxFloorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OutboxFloorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OutboxFloorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OutboxFloorMutation", m)
 }
 
 // The PriceChangeFunc type is an adapter to allow the use of ordinary

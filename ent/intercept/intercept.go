@@ -21,9 +21,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
@@ -473,33 +473,6 @@ func (f TraverseIdempotencyKey) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.IdempotencyKeyQuery", q)
 }
 
-// The ListingChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
-type ListingChangeFunc func(context.Context, *ent.ListingChangeQuery) (ent.Value, error)
-
-// Query calls f(ctx, q).
-func (f ListingChangeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
-	if q, ok := q.(*ent.ListingChangeQuery); ok {
-		return f(ctx, q)
-	}
-	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ListingChangeQuery", q)
-}
-
-// The TraverseListingChange type is an adapter to allow the use of ordinary function as Traverser.
-type TraverseListingChange func(context.Context, *ent.ListingChangeQuery) error
-
-// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
-func (f TraverseListingChange) Intercept(next ent.Querier) ent.Querier {
-	return next
-}
-
-// Traverse calls f(ctx, q).
-func (f TraverseListingChange) Traverse(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.ListingChangeQuery); ok {
-		return f(ctx, q)
-	}
-	return fmt.Errorf("unexpected query type %T. expect *ent.ListingChangeQuery", q)
-}
-
 // The MediaFunc type is an adapter to allow the use of ordinary function as a Querier.
 type MediaFunc func(context.Context, *ent.MediaQuery) (ent.Value, error)
 
@@ -552,6 +525,33 @@ func (f TraverseOutboxEvent) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.OutboxEventQuery", q)
+}
+
+// The OutboxFloorFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OutboxFloorFunc func(context.Context, *ent.OutboxFloorQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OutboxFloorFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OutboxFloorQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OutboxFloorQuery", q)
+}
+
+// The TraverseOutboxFloor type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOutboxFloor func(context.Context, *ent.OutboxFloorQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOutboxFloor) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOutboxFloor) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OutboxFloorQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OutboxFloorQuery", q)
 }
 
 // The PriceChangeFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -855,12 +855,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DealQuery, predicate.Deal, deal.OrderOption]{typ: ent.TypeDeal, tq: q}, nil
 	case *ent.IdempotencyKeyQuery:
 		return &query[*ent.IdempotencyKeyQuery, predicate.IdempotencyKey, idempotencykey.OrderOption]{typ: ent.TypeIdempotencyKey, tq: q}, nil
-	case *ent.ListingChangeQuery:
-		return &query[*ent.ListingChangeQuery, predicate.ListingChange, listingchange.OrderOption]{typ: ent.TypeListingChange, tq: q}, nil
 	case *ent.MediaQuery:
 		return &query[*ent.MediaQuery, predicate.Media, media.OrderOption]{typ: ent.TypeMedia, tq: q}, nil
 	case *ent.OutboxEventQuery:
 		return &query[*ent.OutboxEventQuery, predicate.OutboxEvent, outboxevent.OrderOption]{typ: ent.TypeOutboxEvent, tq: q}, nil
+	case *ent.OutboxFloorQuery:
+		return &query[*ent.OutboxFloorQuery, predicate.OutboxFloor, outboxfloor.OrderOption]{typ: ent.TypeOutboxFloor, tq: q}, nil
 	case *ent.PriceChangeQuery:
 		return &query[*ent.PriceChangeQuery, predicate.PriceChange, pricechange.OrderOption]{typ: ent.TypePriceChange, tq: q}, nil
 	case *ent.ProjectQuery:

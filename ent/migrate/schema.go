@@ -635,41 +635,6 @@ var (
 			},
 		},
 	}
-	// ListingChangesColumns holds the columns for the "listing_changes" table.
-	ListingChangesColumns = []*schema.Column{
-		{Name: "id", Type: field.TypeInt64, Increment: true},
-		{Name: "seq", Type: field.TypeInt64, Nullable: true},
-		{Name: "listing_id", Type: field.TypeString},
-		{Name: "project_id", Type: field.TypeString},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"UPSERT", "REMOVE"}},
-		{Name: "at", Type: field.TypeTime},
-	}
-	// ListingChangesTable holds the schema information for the "listing_changes" table.
-	ListingChangesTable = &schema.Table{
-		Name:       "listing_changes",
-		Columns:    ListingChangesColumns,
-		PrimaryKey: []*schema.Column{ListingChangesColumns[0]},
-		Indexes: []*schema.Index{
-			{
-				Name:    "listingchange_seq",
-				Unique:  true,
-				Columns: []*schema.Column{ListingChangesColumns[1]},
-			},
-			{
-				Name:    "listingchange_project_id_seq",
-				Unique:  false,
-				Columns: []*schema.Column{ListingChangesColumns[3], ListingChangesColumns[1]},
-			},
-			{
-				Name:    "listingchange_unnumbered",
-				Unique:  false,
-				Columns: []*schema.Column{ListingChangesColumns[0]},
-				Annotation: &entsql.IndexAnnotation{
-					Where: "seq IS NULL",
-				},
-			},
-		},
-	}
 	// MediaColumns holds the columns for the "media" table.
 	MediaColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 28},
@@ -754,6 +719,17 @@ var (
 				},
 			},
 		},
+	}
+	// OutboxFloorsColumns holds the columns for the "outbox_floors" table.
+	OutboxFloorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "seq", Type: field.TypeInt64},
+	}
+	// OutboxFloorsTable holds the schema information for the "outbox_floors" table.
+	OutboxFloorsTable = &schema.Table{
+		Name:       "outbox_floors",
+		Columns:    OutboxFloorsColumns,
+		PrimaryKey: []*schema.Column{OutboxFloorsColumns[0]},
 	}
 	// PriceChangesColumns holds the columns for the "price_changes" table.
 	PriceChangesColumns = []*schema.Column{
@@ -1310,9 +1286,9 @@ var (
 		CustomersTable,
 		DealsTable,
 		IdempotencyKeysTable,
-		ListingChangesTable,
 		MediaTable,
 		OutboxEventsTable,
+		OutboxFloorsTable,
 		PriceChangesTable,
 		ProjectsTable,
 		RefreshTokensTable,

@@ -48,14 +48,14 @@ type Deal func(*sql.Selector)
 // IdempotencyKey is the predicate function for idempotencykey builders.
 type IdempotencyKey func(*sql.Selector)
 
-// ListingChange is the predicate function for listingchange builders.
-type ListingChange func(*sql.Selector)
-
 // Media is the predicate function for media builders.
 type Media func(*sql.Selector)
 
 // OutboxEvent is the predicate function for outboxevent builders.
 type OutboxEvent func(*sql.Selector)
+
+// OutboxFloor is the predicate function for outboxfloor builders.
+type OutboxFloor func(*sql.Selector)
 
 // PriceChange is the predicate function for pricechange builders.
 type PriceChange func(*sql.Selector)

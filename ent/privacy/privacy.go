@@ -447,30 +447,6 @@ func (f IdempotencyKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IdempotencyKeyMutation", m)
 }
 
-// The ListingChangeQueryRuleFunc type is an adapter to allow the use of ordinary
-// functions as a query rule.
-type ListingChangeQueryRuleFunc func(context.Context, *ent.ListingChangeQuery) error
-
-// EvalQuery return f(ctx, q).
-func (f ListingChangeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
-	if q, ok := q.(*ent.ListingChangeQuery); ok {
-		return f(ctx, q)
-	}
-	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ListingChangeQuery", q)
-}
-
-// The ListingChangeMutationRuleFunc type is an adapter to allow the use of ordinary
-// functions as a mutation rule.
-type ListingChangeMutationRuleFunc func(context.Context, *ent.ListingChangeMutation) error
-
-// EvalMutation calls f(ctx, m).
-func (f ListingChangeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
-	if m, ok := m.(*ent.ListingChangeMutation); ok {
-		return f(ctx, m)
-	}
-	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ListingChangeMutation", m)
-}
-
 // The MediaQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MediaQueryRuleFunc func(context.Context, *ent.MediaQuery) error
@@ -517,6 +493,30 @@ func (f OutboxEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OutboxEventMutation", m)
+}
+
+// The OutboxFloorQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type OutboxFloorQueryRuleFunc func(context.Context, *ent.OutboxFloorQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f OutboxFloorQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OutboxFloorQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.OutboxFloorQuery", q)
+}
+
+// The OutboxFloorMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type OutboxFloorMutationRuleFunc func(context.Context, *ent.OutboxFloorMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f OutboxFloorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.OutboxFloorMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.OutboxFloorMutation", m)
 }
 
 // The PriceChangeQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -822,11 +822,11 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.IdempotencyKeyQuery:
 		return q.Filter(), nil
-	case *ent.ListingChangeQuery:
-		return q.Filter(), nil
 	case *ent.MediaQuery:
 		return q.Filter(), nil
 	case *ent.OutboxEventQuery:
+		return q.Filter(), nil
+	case *ent.OutboxFloorQuery:
 		return q.Filter(), nil
 	case *ent.PriceChangeQuery:
 		return q.Filter(), nil
@@ -883,11 +883,11 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.IdempotencyKeyMutation:
 		return m.Filter(), nil
-	case *ent.ListingChangeMutation:
-		return m.Filter(), nil
 	case *ent.MediaMutation:
 		return m.Filter(), nil
 	case *ent.OutboxEventMutation:
+		return m.Filter(), nil
+	case *ent.OutboxFloorMutation:
 		return m.Filter(), nil
 	case *ent.PriceChangeMutation:
 		return m.Filter(), nil

@@ -18,9 +18,9 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/idempotencykey"
-	"estatecrm/ent/listingchange"
 	"estatecrm/ent/media"
 	"estatecrm/ent/outboxevent"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/pricechange"
 	"estatecrm/ent/project"
 	"estatecrm/ent/refreshtoken"
@@ -778,15 +778,6 @@ func init() {
 	idempotencykey.DefaultID = idempotencykeyDescID.Default.(func() pulid.ID)
 	// idempotencykey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	idempotencykey.IDValidator = idempotencykeyDescID.Validators[0].(func(string) error)
-	listingchange.Policy = privacy.NewPolicies(schema.ListingChange{})
-	listingchange.Hooks[0] = func(next ent.Mutator) ent.Mutator {
-		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			if err := listingchange.Policy.EvalMutation(ctx, m); err != nil {
-				return nil, err
-			}
-			return next.Mutate(ctx, m)
-		})
-	}
 	mediaMixin := schema.Media{}.Mixin()
 	media.Policy = privacy.NewPolicies(schema.Media{})
 	media.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -872,6 +863,15 @@ func init() {
 	outboxevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if err := outboxevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	outboxfloor.Policy = privacy.NewPolicies(schema.OutboxFloor{})
+	outboxfloor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := outboxfloor.Policy.EvalMutation(ctx, m); err != nil {
 				return nil, err
 			}
 			return next.Mutate(ctx, m)

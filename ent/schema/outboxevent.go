@@ -13,7 +13,8 @@ import (
 
 // OutboxEvent is one event of the outbox (package outbox): a unit's change
 // of status, a complaint's new timeline event, a change of what a sales grid
-// shows. It is written in the transaction of the change that causes it, so
+// shows, a line of the listing change log (package listing), which webhook
+// deliveries are filled from. It is written in the transaction of the change that causes it, so
 // it exists exactly when the change committed, and numbered once that
 // transaction has committed (outbox.Sequence), so that a reader resuming
 // "after n" never skips an event that committed late with a lower id. It is
@@ -29,13 +30,13 @@ func (OutboxEvent) Fields() []ent.Field {
 		field.Int64("seq").Optional().Nillable().
 			Comment("the public position, in commit-visibility order; NULL until sequenced"),
 		field.String("topic").Immutable().
-			Comment("who listens: a project's id (its units' events) or complaints"),
+			Comment("who listens: a project's id (its units' events), complaints, or listings/ and a project's id (its listings' changes)"),
 		field.String("kind").Immutable().
-			Comment("unit, complaint or grid"),
+			Comment("unit, complaint or grid; a listing change's UPSERT or REMOVE"),
 		field.Text("payload").Immutable().
-			Comment("the event, JSON (package live's messages)"),
+			Comment("the event, JSON (package live's messages; a listing change's listingId and projectId)"),
 		field.Time("at").Immutable().
-			Comment("when the event was written: pruning keeps a window of it"),
+			Comment("when the event was written (a listing change: the request's clock): pruning keeps a window of it"),
 	}
 }
 

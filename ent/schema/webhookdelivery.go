@@ -12,10 +12,11 @@ import (
 	"estatecrm/rule"
 )
 
-// WebhookDelivery is one change of the listing log to send to one endpoint
-// (the outbox row and its delivery log): written by the worker for each
-// numbered change the endpoint may see, sent in sequence order, retried
-// until it succeeds or its window (24 h) ends.
+// WebhookDelivery is one change of the listing log (an event of the
+// outbox) to send to one endpoint, and its delivery log: written by the
+// worker for each numbered change the endpoint may see, sent in sequence
+// order, retried until it succeeds or its window (24 h) ends. The event is
+// the outbox's; this row is its sending to one endpoint.
 type WebhookDelivery struct{ ent.Schema }
 
 // Mixin of the WebhookDelivery.
@@ -27,7 +28,7 @@ func (WebhookDelivery) Mixin() []ent.Mixin {
 func (WebhookDelivery) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("endpoint_id").GoType(pulid.ID("")).Immutable(),
-		field.Int64("seq").Immutable().Comment("the change's sequence in the listing log"),
+		field.Int64("seq").Immutable().Comment("the change's position in the outbox"),
 		field.String("listing_id").GoType(pulid.ID("")).Immutable(),
 		field.Enum("kind").Values("UPSERT", "REMOVE").Immutable(),
 		field.Time("at").Immutable().Comment("when the change was made"),

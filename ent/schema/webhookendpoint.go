@@ -38,7 +38,7 @@ func (WebhookEndpoint) Fields() []ent.Field {
 		field.String("api_key_id").GoType(pulid.ID("")).Optional().Nillable().
 			Comment("the portal's key: the endpoint receives only the changes of the key's projects"),
 		field.Int64("cursor").Default(0).
-			Comment("the last change sequence given a delivery row (the outbox's fill position)"),
+			Comment("the outbox position of the last listing change given a delivery row (the fill position)"),
 		field.String("lease_owner").Optional().Nillable().
 			Comment("the worker delivering to this endpoint until lease_until: one at a time, in order"),
 		field.Time("lease_until").Optional().Nillable(),

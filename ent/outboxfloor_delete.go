@@ -4,7 +4,7 @@ package ent
 
 import (
 	"context"
-	"estatecrm/ent/listingchange"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 
 	"entgo.io/ent/dialect/sql"
@@ -12,26 +12,26 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// ListingChangeDelete is the builder for deleting a ListingChange entity.
-type ListingChangeDelete struct {
+// OutboxFloorDelete is the builder for deleting a OutboxFloor entity.
+type OutboxFloorDelete struct {
 	config
 	hooks    []Hook
-	mutation *ListingChangeMutation
+	mutation *OutboxFloorMutation
 }
 
-// Where appends a list predicates to the ListingChangeDelete builder.
-func (_d *ListingChangeDelete) Where(ps ...predicate.ListingChange) *ListingChangeDelete {
+// Where appends a list predicates to the OutboxFloorDelete builder.
+func (_d *OutboxFloorDelete) Where(ps ...predicate.OutboxFloor) *OutboxFloorDelete {
 	_d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query and returns how many vertices were deleted.
-func (_d *ListingChangeDelete) Exec(ctx context.Context) (int, error) {
+func (_d *OutboxFloorDelete) Exec(ctx context.Context) (int, error) {
 	return withHooks(ctx, _d.sqlExec, _d.mutation, _d.hooks)
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *ListingChangeDelete) ExecX(ctx context.Context) int {
+func (_d *OutboxFloorDelete) ExecX(ctx context.Context) int {
 	n, err := _d.Exec(ctx)
 	if err != nil {
 		panic(err)
@@ -39,8 +39,8 @@ func (_d *ListingChangeDelete) ExecX(ctx context.Context) int {
 	return n
 }
 
-func (_d *ListingChangeDelete) sqlExec(ctx context.Context) (int, error) {
-	_spec := sqlgraph.NewDeleteSpec(listingchange.Table, sqlgraph.NewFieldSpec(listingchange.FieldID, field.TypeInt64))
+func (_d *OutboxFloorDelete) sqlExec(ctx context.Context) (int, error) {
+	_spec := sqlgraph.NewDeleteSpec(outboxfloor.Table, sqlgraph.NewFieldSpec(outboxfloor.FieldID, field.TypeString))
 	if ps := _d.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -56,32 +56,32 @@ func (_d *ListingChangeDelete) sqlExec(ctx context.Context) (int, error) {
 	return affected, err
 }
 
-// ListingChangeDeleteOne is the builder for deleting a single ListingChange entity.
-type ListingChangeDeleteOne struct {
-	_d *ListingChangeDelete
+// OutboxFloorDeleteOne is the builder for deleting a single OutboxFloor entity.
+type OutboxFloorDeleteOne struct {
+	_d *OutboxFloorDelete
 }
 
-// Where appends a list predicates to the ListingChangeDelete builder.
-func (_d *ListingChangeDeleteOne) Where(ps ...predicate.ListingChange) *ListingChangeDeleteOne {
+// Where appends a list predicates to the OutboxFloorDelete builder.
+func (_d *OutboxFloorDeleteOne) Where(ps ...predicate.OutboxFloor) *OutboxFloorDeleteOne {
 	_d._d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query.
-func (_d *ListingChangeDeleteOne) Exec(ctx context.Context) error {
+func (_d *OutboxFloorDeleteOne) Exec(ctx context.Context) error {
 	n, err := _d._d.Exec(ctx)
 	switch {
 	case err != nil:
 		return err
 	case n == 0:
-		return &NotFoundError{listingchange.Label}
+		return &NotFoundError{outboxfloor.Label}
 	default:
 		return nil
 	}
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *ListingChangeDeleteOne) ExecX(ctx context.Context) {
+func (_d *OutboxFloorDeleteOne) ExecX(ctx context.Context) {
 	if err := _d.Exec(ctx); err != nil {
 		panic(err)
 	}

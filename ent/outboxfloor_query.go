@@ -5,7 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
-	"estatecrm/ent/listingchange"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 	"fmt"
 	"math"
@@ -17,66 +17,66 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// ListingChangeQuery is the builder for querying ListingChange entities.
-type ListingChangeQuery struct {
+// OutboxFloorQuery is the builder for querying OutboxFloor entities.
+type OutboxFloorQuery struct {
 	config
 	ctx        *QueryContext
-	order      []listingchange.OrderOption
+	order      []outboxfloor.OrderOption
 	inters     []Interceptor
-	predicates []predicate.ListingChange
-	loadTotal  []func(context.Context, []*ListingChange) error
+	predicates []predicate.OutboxFloor
+	loadTotal  []func(context.Context, []*OutboxFloor) error
 	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
 }
 
-// Where adds a new predicate for the ListingChangeQuery builder.
-func (_q *ListingChangeQuery) Where(ps ...predicate.ListingChange) *ListingChangeQuery {
+// Where adds a new predicate for the OutboxFloorQuery builder.
+func (_q *OutboxFloorQuery) Where(ps ...predicate.OutboxFloor) *OutboxFloorQuery {
 	_q.predicates = append(_q.predicates, ps...)
 	return _q
 }
 
 // Limit the number of records to be returned by this query.
-func (_q *ListingChangeQuery) Limit(limit int) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) Limit(limit int) *OutboxFloorQuery {
 	_q.ctx.Limit = &limit
 	return _q
 }
 
 // Offset to start from.
-func (_q *ListingChangeQuery) Offset(offset int) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) Offset(offset int) *OutboxFloorQuery {
 	_q.ctx.Offset = &offset
 	return _q
 }
 
 // Unique configures the query builder to filter duplicate records on query.
 // By default, unique is set to true, and can be disabled using this method.
-func (_q *ListingChangeQuery) Unique(unique bool) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) Unique(unique bool) *OutboxFloorQuery {
 	_q.ctx.Unique = &unique
 	return _q
 }
 
 // Order specifies how the records should be ordered.
-func (_q *ListingChangeQuery) Order(o ...listingchange.OrderOption) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) Order(o ...outboxfloor.OrderOption) *OutboxFloorQuery {
 	_q.order = append(_q.order, o...)
 	return _q
 }
 
-// First returns the first ListingChange entity from the query.
-// Returns a *NotFoundError when no ListingChange was found.
-func (_q *ListingChangeQuery) First(ctx context.Context) (*ListingChange, error) {
+// First returns the first OutboxFloor entity from the query.
+// Returns a *NotFoundError when no OutboxFloor was found.
+func (_q *OutboxFloorQuery) First(ctx context.Context) (*OutboxFloor, error) {
 	nodes, err := _q.Limit(1).All(setContextOp(ctx, _q.ctx, ent.OpQueryFirst))
 	if err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {
-		return nil, &NotFoundError{listingchange.Label}
+		return nil, &NotFoundError{outboxfloor.Label}
 	}
 	return nodes[0], nil
 }
 
 // FirstX is like First, but panics if an error occurs.
-func (_q *ListingChangeQuery) FirstX(ctx context.Context) *ListingChange {
+func (_q *OutboxFloorQuery) FirstX(ctx context.Context) *OutboxFloor {
 	node, err := _q.First(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -84,22 +84,22 @@ func (_q *ListingChangeQuery) FirstX(ctx context.Context) *ListingChange {
 	return node
 }
 
-// FirstID returns the first ListingChange ID from the query.
-// Returns a *NotFoundError when no ListingChange ID was found.
-func (_q *ListingChangeQuery) FirstID(ctx context.Context) (id int64, err error) {
-	var ids []int64
+// FirstID returns the first OutboxFloor ID from the query.
+// Returns a *NotFoundError when no OutboxFloor ID was found.
+func (_q *OutboxFloorQuery) FirstID(ctx context.Context) (id string, err error) {
+	var ids []string
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
 	if len(ids) == 0 {
-		err = &NotFoundError{listingchange.Label}
+		err = &NotFoundError{outboxfloor.Label}
 		return
 	}
 	return ids[0], nil
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *ListingChangeQuery) FirstIDX(ctx context.Context) int64 {
+func (_q *OutboxFloorQuery) FirstIDX(ctx context.Context) string {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -107,10 +107,10 @@ func (_q *ListingChangeQuery) FirstIDX(ctx context.Context) int64 {
 	return id
 }
 
-// Only returns a single ListingChange entity found by the query, ensuring it only returns one.
-// Returns a *NotSingularError when more than one ListingChange entity is found.
-// Returns a *NotFoundError when no ListingChange entities are found.
-func (_q *ListingChangeQuery) Only(ctx context.Context) (*ListingChange, error) {
+// Only returns a single OutboxFloor entity found by the query, ensuring it only returns one.
+// Returns a *NotSingularError when more than one OutboxFloor entity is found.
+// Returns a *NotFoundError when no OutboxFloor entities are found.
+func (_q *OutboxFloorQuery) Only(ctx context.Context) (*OutboxFloor, error) {
 	nodes, err := _q.Limit(2).All(setContextOp(ctx, _q.ctx, ent.OpQueryOnly))
 	if err != nil {
 		return nil, err
@@ -119,14 +119,14 @@ func (_q *ListingChangeQuery) Only(ctx context.Context) (*ListingChange, error) 
 	case 1:
 		return nodes[0], nil
 	case 0:
-		return nil, &NotFoundError{listingchange.Label}
+		return nil, &NotFoundError{outboxfloor.Label}
 	default:
-		return nil, &NotSingularError{listingchange.Label}
+		return nil, &NotSingularError{outboxfloor.Label}
 	}
 }
 
 // OnlyX is like Only, but panics if an error occurs.
-func (_q *ListingChangeQuery) OnlyX(ctx context.Context) *ListingChange {
+func (_q *OutboxFloorQuery) OnlyX(ctx context.Context) *OutboxFloor {
 	node, err := _q.Only(ctx)
 	if err != nil {
 		panic(err)
@@ -134,11 +134,11 @@ func (_q *ListingChangeQuery) OnlyX(ctx context.Context) *ListingChange {
 	return node
 }
 
-// OnlyID is like Only, but returns the only ListingChange ID in the query.
-// Returns a *NotSingularError when more than one ListingChange ID is found.
+// OnlyID is like Only, but returns the only OutboxFloor ID in the query.
+// Returns a *NotSingularError when more than one OutboxFloor ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *ListingChangeQuery) OnlyID(ctx context.Context) (id int64, err error) {
-	var ids []int64
+func (_q *OutboxFloorQuery) OnlyID(ctx context.Context) (id string, err error) {
+	var ids []string
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
 	}
@@ -146,15 +146,15 @@ func (_q *ListingChangeQuery) OnlyID(ctx context.Context) (id int64, err error) 
 	case 1:
 		id = ids[0]
 	case 0:
-		err = &NotFoundError{listingchange.Label}
+		err = &NotFoundError{outboxfloor.Label}
 	default:
-		err = &NotSingularError{listingchange.Label}
+		err = &NotSingularError{outboxfloor.Label}
 	}
 	return
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *ListingChangeQuery) OnlyIDX(ctx context.Context) int64 {
+func (_q *OutboxFloorQuery) OnlyIDX(ctx context.Context) string {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -162,18 +162,18 @@ func (_q *ListingChangeQuery) OnlyIDX(ctx context.Context) int64 {
 	return id
 }
 
-// All executes the query and returns a list of ListingChanges.
-func (_q *ListingChangeQuery) All(ctx context.Context) ([]*ListingChange, error) {
+// All executes the query and returns a list of OutboxFloors.
+func (_q *OutboxFloorQuery) All(ctx context.Context) ([]*OutboxFloor, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}
-	qr := querierAll[[]*ListingChange, *ListingChangeQuery]()
-	return withInterceptors[[]*ListingChange](ctx, _q, qr, _q.inters)
+	qr := querierAll[[]*OutboxFloor, *OutboxFloorQuery]()
+	return withInterceptors[[]*OutboxFloor](ctx, _q, qr, _q.inters)
 }
 
 // AllX is like All, but panics if an error occurs.
-func (_q *ListingChangeQuery) AllX(ctx context.Context) []*ListingChange {
+func (_q *OutboxFloorQuery) AllX(ctx context.Context) []*OutboxFloor {
 	nodes, err := _q.All(ctx)
 	if err != nil {
 		panic(err)
@@ -181,20 +181,20 @@ func (_q *ListingChangeQuery) AllX(ctx context.Context) []*ListingChange {
 	return nodes
 }
 
-// IDs executes the query and returns a list of ListingChange IDs.
-func (_q *ListingChangeQuery) IDs(ctx context.Context) (ids []int64, err error) {
+// IDs executes the query and returns a list of OutboxFloor IDs.
+func (_q *OutboxFloorQuery) IDs(ctx context.Context) (ids []string, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryIDs)
-	if err = _q.Select(listingchange.FieldID).Scan(ctx, &ids); err != nil {
+	if err = _q.Select(outboxfloor.FieldID).Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *ListingChangeQuery) IDsX(ctx context.Context) []int64 {
+func (_q *OutboxFloorQuery) IDsX(ctx context.Context) []string {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -203,16 +203,16 @@ func (_q *ListingChangeQuery) IDsX(ctx context.Context) []int64 {
 }
 
 // Count returns the count of the given query.
-func (_q *ListingChangeQuery) Count(ctx context.Context) (int, error) {
+func (_q *OutboxFloorQuery) Count(ctx context.Context) (int, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryCount)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return 0, err
 	}
-	return withInterceptors[int](ctx, _q, querierCount[*ListingChangeQuery](), _q.inters)
+	return withInterceptors[int](ctx, _q, querierCount[*OutboxFloorQuery](), _q.inters)
 }
 
 // CountX is like Count, but panics if an error occurs.
-func (_q *ListingChangeQuery) CountX(ctx context.Context) int {
+func (_q *OutboxFloorQuery) CountX(ctx context.Context) int {
 	count, err := _q.Count(ctx)
 	if err != nil {
 		panic(err)
@@ -221,7 +221,7 @@ func (_q *ListingChangeQuery) CountX(ctx context.Context) int {
 }
 
 // Exist returns true if the query has elements in the graph.
-func (_q *ListingChangeQuery) Exist(ctx context.Context) (bool, error) {
+func (_q *OutboxFloorQuery) Exist(ctx context.Context) (bool, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryExist)
 	switch _, err := _q.FirstID(ctx); {
 	case IsNotFound(err):
@@ -234,7 +234,7 @@ func (_q *ListingChangeQuery) Exist(ctx context.Context) (bool, error) {
 }
 
 // ExistX is like Exist, but panics if an error occurs.
-func (_q *ListingChangeQuery) ExistX(ctx context.Context) bool {
+func (_q *OutboxFloorQuery) ExistX(ctx context.Context) bool {
 	exist, err := _q.Exist(ctx)
 	if err != nil {
 		panic(err)
@@ -242,18 +242,18 @@ func (_q *ListingChangeQuery) ExistX(ctx context.Context) bool {
 	return exist
 }
 
-// Clone returns a duplicate of the ListingChangeQuery builder, including all associated steps. It can be
+// Clone returns a duplicate of the OutboxFloorQuery builder, including all associated steps. It can be
 // used to prepare common query builders and use them differently after the clone is made.
-func (_q *ListingChangeQuery) Clone() *ListingChangeQuery {
+func (_q *OutboxFloorQuery) Clone() *OutboxFloorQuery {
 	if _q == nil {
 		return nil
 	}
-	return &ListingChangeQuery{
+	return &OutboxFloorQuery{
 		config:     _q.config,
 		ctx:        _q.ctx.Clone(),
-		order:      append([]listingchange.OrderOption{}, _q.order...),
+		order:      append([]outboxfloor.OrderOption{}, _q.order...),
 		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.ListingChange{}, _q.predicates...),
+		predicates: append([]predicate.OutboxFloor{}, _q.predicates...),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -271,15 +271,15 @@ func (_q *ListingChangeQuery) Clone() *ListingChangeQuery {
 //		Count int `json:"count,omitempty"`
 //	}
 //
-//	client.ListingChange.Query().
-//		GroupBy(listingchange.FieldSeq).
+//	client.OutboxFloor.Query().
+//		GroupBy(outboxfloor.FieldSeq).
 //		Aggregate(ent.Count()).
 //		Scan(ctx, &v)
-func (_q *ListingChangeQuery) GroupBy(field string, fields ...string) *ListingChangeGroupBy {
+func (_q *OutboxFloorQuery) GroupBy(field string, fields ...string) *OutboxFloorGroupBy {
 	_q.ctx.Fields = append([]string{field}, fields...)
-	grbuild := &ListingChangeGroupBy{build: _q}
+	grbuild := &OutboxFloorGroupBy{build: _q}
 	grbuild.flds = &_q.ctx.Fields
-	grbuild.label = listingchange.Label
+	grbuild.label = outboxfloor.Label
 	grbuild.scan = grbuild.Scan
 	return grbuild
 }
@@ -293,23 +293,23 @@ func (_q *ListingChangeQuery) GroupBy(field string, fields ...string) *ListingCh
 //		Seq int64 `json:"seq,omitempty"`
 //	}
 //
-//	client.ListingChange.Query().
-//		Select(listingchange.FieldSeq).
+//	client.OutboxFloor.Query().
+//		Select(outboxfloor.FieldSeq).
 //		Scan(ctx, &v)
-func (_q *ListingChangeQuery) Select(fields ...string) *ListingChangeSelect {
+func (_q *OutboxFloorQuery) Select(fields ...string) *OutboxFloorSelect {
 	_q.ctx.Fields = append(_q.ctx.Fields, fields...)
-	sbuild := &ListingChangeSelect{ListingChangeQuery: _q}
-	sbuild.label = listingchange.Label
+	sbuild := &OutboxFloorSelect{OutboxFloorQuery: _q}
+	sbuild.label = outboxfloor.Label
 	sbuild.flds, sbuild.scan = &_q.ctx.Fields, sbuild.Scan
 	return sbuild
 }
 
-// Aggregate returns a ListingChangeSelect configured with the given aggregations.
-func (_q *ListingChangeQuery) Aggregate(fns ...AggregateFunc) *ListingChangeSelect {
+// Aggregate returns a OutboxFloorSelect configured with the given aggregations.
+func (_q *OutboxFloorQuery) Aggregate(fns ...AggregateFunc) *OutboxFloorSelect {
 	return _q.Select().Aggregate(fns...)
 }
 
-func (_q *ListingChangeQuery) prepareQuery(ctx context.Context) error {
+func (_q *OutboxFloorQuery) prepareQuery(ctx context.Context) error {
 	for _, inter := range _q.inters {
 		if inter == nil {
 			return fmt.Errorf("ent: uninitialized interceptor (forgotten import ent/runtime?)")
@@ -321,7 +321,7 @@ func (_q *ListingChangeQuery) prepareQuery(ctx context.Context) error {
 		}
 	}
 	for _, f := range _q.ctx.Fields {
-		if !listingchange.ValidColumn(f) {
+		if !outboxfloor.ValidColumn(f) {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
@@ -332,25 +332,25 @@ func (_q *ListingChangeQuery) prepareQuery(ctx context.Context) error {
 		}
 		_q.sql = prev
 	}
-	if listingchange.Policy == nil {
-		return errors.New("ent: uninitialized listingchange.Policy (forgotten import ent/runtime?)")
+	if outboxfloor.Policy == nil {
+		return errors.New("ent: uninitialized outboxfloor.Policy (forgotten import ent/runtime?)")
 	}
-	if err := listingchange.Policy.EvalQuery(ctx, _q); err != nil {
+	if err := outboxfloor.Policy.EvalQuery(ctx, _q); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (_q *ListingChangeQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*ListingChange, error) {
+func (_q *OutboxFloorQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*OutboxFloor, error) {
 	var (
-		nodes = []*ListingChange{}
+		nodes = []*OutboxFloor{}
 		_spec = _q.querySpec()
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*ListingChange).scanValues(nil, columns)
+		return (*OutboxFloor).scanValues(nil, columns)
 	}
 	_spec.Assign = func(columns []string, values []any) error {
-		node := &ListingChange{config: _q.config}
+		node := &OutboxFloor{config: _q.config}
 		nodes = append(nodes, node)
 		return node.assignValues(columns, values)
 	}
@@ -374,7 +374,7 @@ func (_q *ListingChangeQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([
 	return nodes, nil
 }
 
-func (_q *ListingChangeQuery) sqlCount(ctx context.Context) (int, error) {
+func (_q *OutboxFloorQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
@@ -386,8 +386,8 @@ func (_q *ListingChangeQuery) sqlCount(ctx context.Context) (int, error) {
 	return sqlgraph.CountNodes(ctx, _q.driver, _spec)
 }
 
-func (_q *ListingChangeQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(listingchange.Table, listingchange.Columns, sqlgraph.NewFieldSpec(listingchange.FieldID, field.TypeInt64))
+func (_q *OutboxFloorQuery) querySpec() *sqlgraph.QuerySpec {
+	_spec := sqlgraph.NewQuerySpec(outboxfloor.Table, outboxfloor.Columns, sqlgraph.NewFieldSpec(outboxfloor.FieldID, field.TypeString))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique
@@ -396,9 +396,9 @@ func (_q *ListingChangeQuery) querySpec() *sqlgraph.QuerySpec {
 	}
 	if fields := _q.ctx.Fields; len(fields) > 0 {
 		_spec.Node.Columns = make([]string, 0, len(fields))
-		_spec.Node.Columns = append(_spec.Node.Columns, listingchange.FieldID)
+		_spec.Node.Columns = append(_spec.Node.Columns, outboxfloor.FieldID)
 		for i := range fields {
-			if fields[i] != listingchange.FieldID {
+			if fields[i] != outboxfloor.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
 		}
@@ -426,12 +426,12 @@ func (_q *ListingChangeQuery) querySpec() *sqlgraph.QuerySpec {
 	return _spec
 }
 
-func (_q *ListingChangeQuery) sqlQuery(ctx context.Context) *sql.Selector {
+func (_q *OutboxFloorQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	builder := sql.Dialect(_q.driver.Dialect())
-	t1 := builder.Table(listingchange.Table)
+	t1 := builder.Table(outboxfloor.Table)
 	columns := _q.ctx.Fields
 	if len(columns) == 0 {
-		columns = listingchange.Columns
+		columns = outboxfloor.Columns
 	}
 	selector := builder.Select(t1.Columns(columns...)...).From(t1)
 	if _q.sql != nil {
@@ -464,7 +464,7 @@ func (_q *ListingChangeQuery) sqlQuery(ctx context.Context) *sql.Selector {
 // ForUpdate locks the selected rows against concurrent updates, and prevent them from being
 // updated, deleted or "selected ... for update" by other sessions, until the transaction is
 // either committed or rolled-back.
-func (_q *ListingChangeQuery) ForUpdate(opts ...sql.LockOption) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) ForUpdate(opts ...sql.LockOption) *OutboxFloorQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -477,7 +477,7 @@ func (_q *ListingChangeQuery) ForUpdate(opts ...sql.LockOption) *ListingChangeQu
 // ForShare behaves similarly to ForUpdate, except that it acquires a shared mode lock
 // on any rows that are read. Other sessions can read the rows, but cannot modify them
 // until your transaction commits.
-func (_q *ListingChangeQuery) ForShare(opts ...sql.LockOption) *ListingChangeQuery {
+func (_q *OutboxFloorQuery) ForShare(opts ...sql.LockOption) *OutboxFloorQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -488,33 +488,33 @@ func (_q *ListingChangeQuery) ForShare(opts ...sql.LockOption) *ListingChangeQue
 }
 
 // Modify adds a query modifier for attaching custom logic to queries.
-func (_q *ListingChangeQuery) Modify(modifiers ...func(s *sql.Selector)) *ListingChangeSelect {
+func (_q *OutboxFloorQuery) Modify(modifiers ...func(s *sql.Selector)) *OutboxFloorSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
 }
 
-// ListingChangeGroupBy is the group-by builder for ListingChange entities.
-type ListingChangeGroupBy struct {
+// OutboxFloorGroupBy is the group-by builder for OutboxFloor entities.
+type OutboxFloorGroupBy struct {
 	selector
-	build *ListingChangeQuery
+	build *OutboxFloorQuery
 }
 
 // Aggregate adds the given aggregation functions to the group-by query.
-func (_g *ListingChangeGroupBy) Aggregate(fns ...AggregateFunc) *ListingChangeGroupBy {
+func (_g *OutboxFloorGroupBy) Aggregate(fns ...AggregateFunc) *OutboxFloorGroupBy {
 	_g.fns = append(_g.fns, fns...)
 	return _g
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_g *ListingChangeGroupBy) Scan(ctx context.Context, v any) error {
+func (_g *OutboxFloorGroupBy) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _g.build.ctx, ent.OpQueryGroupBy)
 	if err := _g.build.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*ListingChangeQuery, *ListingChangeGroupBy](ctx, _g.build, _g, _g.build.inters, v)
+	return scanWithInterceptors[*OutboxFloorQuery, *OutboxFloorGroupBy](ctx, _g.build, _g, _g.build.inters, v)
 }
 
-func (_g *ListingChangeGroupBy) sqlScan(ctx context.Context, root *ListingChangeQuery, v any) error {
+func (_g *OutboxFloorGroupBy) sqlScan(ctx context.Context, root *OutboxFloorQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
 	aggregation := make([]string, 0, len(_g.fns))
 	for _, fn := range _g.fns {
@@ -541,28 +541,28 @@ func (_g *ListingChangeGroupBy) sqlScan(ctx context.Context, root *ListingChange
 	return sql.ScanSlice(rows, v)
 }
 
-// ListingChangeSelect is the builder for selecting fields of ListingChange entities.
-type ListingChangeSelect struct {
-	*ListingChangeQuery
+// OutboxFloorSelect is the builder for selecting fields of OutboxFloor entities.
+type OutboxFloorSelect struct {
+	*OutboxFloorQuery
 	selector
 }
 
 // Aggregate adds the given aggregation functions to the selector query.
-func (_s *ListingChangeSelect) Aggregate(fns ...AggregateFunc) *ListingChangeSelect {
+func (_s *OutboxFloorSelect) Aggregate(fns ...AggregateFunc) *OutboxFloorSelect {
 	_s.fns = append(_s.fns, fns...)
 	return _s
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_s *ListingChangeSelect) Scan(ctx context.Context, v any) error {
+func (_s *OutboxFloorSelect) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _s.ctx, ent.OpQuerySelect)
 	if err := _s.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*ListingChangeQuery, *ListingChangeSelect](ctx, _s.ListingChangeQuery, _s, _s.inters, v)
+	return scanWithInterceptors[*OutboxFloorQuery, *OutboxFloorSelect](ctx, _s.OutboxFloorQuery, _s, _s.inters, v)
 }
 
-func (_s *ListingChangeSelect) sqlScan(ctx context.Context, root *ListingChangeQuery, v any) error {
+func (_s *OutboxFloorSelect) sqlScan(ctx context.Context, root *OutboxFloorQuery, v any) error {
 	selector := root.sqlQuery(ctx)
 	aggregation := make([]string, 0, len(_s.fns))
 	for _, fn := range _s.fns {
@@ -584,7 +584,7 @@ func (_s *ListingChangeSelect) sqlScan(ctx context.Context, root *ListingChangeQ
 }
 
 // Modify adds a query modifier for attaching custom logic to queries.
-func (_s *ListingChangeSelect) Modify(modifiers ...func(s *sql.Selector)) *ListingChangeSelect {
+func (_s *OutboxFloorSelect) Modify(modifiers ...func(s *sql.Selector)) *OutboxFloorSelect {
 	_s.modifiers = append(_s.modifiers, modifiers...)
 	return _s
 }

@@ -5,7 +5,7 @@ package ent
 import (
 	"context"
 	"errors"
-	"estatecrm/ent/listingchange"
+	"estatecrm/ent/outboxfloor"
 	"estatecrm/ent/predicate"
 	"fmt"
 
@@ -14,29 +14,29 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// ListingChangeUpdate is the builder for updating ListingChange entities.
-type ListingChangeUpdate struct {
+// OutboxFloorUpdate is the builder for updating OutboxFloor entities.
+type OutboxFloorUpdate struct {
 	config
 	hooks     []Hook
-	mutation  *ListingChangeMutation
+	mutation  *OutboxFloorMutation
 	modifiers []func(*sql.UpdateBuilder)
 }
 
-// Where appends a list predicates to the ListingChangeUpdate builder.
-func (_u *ListingChangeUpdate) Where(ps ...predicate.ListingChange) *ListingChangeUpdate {
+// Where appends a list predicates to the OutboxFloorUpdate builder.
+func (_u *OutboxFloorUpdate) Where(ps ...predicate.OutboxFloor) *OutboxFloorUpdate {
 	_u.mutation.Where(ps...)
 	return _u
 }
 
 // SetSeq sets the "seq" field.
-func (_u *ListingChangeUpdate) SetSeq(v int64) *ListingChangeUpdate {
+func (_u *OutboxFloorUpdate) SetSeq(v int64) *OutboxFloorUpdate {
 	_u.mutation.ResetSeq()
 	_u.mutation.SetSeq(v)
 	return _u
 }
 
 // SetNillableSeq sets the "seq" field if the given value is not nil.
-func (_u *ListingChangeUpdate) SetNillableSeq(v *int64) *ListingChangeUpdate {
+func (_u *OutboxFloorUpdate) SetNillableSeq(v *int64) *OutboxFloorUpdate {
 	if v != nil {
 		_u.SetSeq(*v)
 	}
@@ -44,29 +44,23 @@ func (_u *ListingChangeUpdate) SetNillableSeq(v *int64) *ListingChangeUpdate {
 }
 
 // AddSeq adds value to the "seq" field.
-func (_u *ListingChangeUpdate) AddSeq(v int64) *ListingChangeUpdate {
+func (_u *OutboxFloorUpdate) AddSeq(v int64) *OutboxFloorUpdate {
 	_u.mutation.AddSeq(v)
 	return _u
 }
 
-// ClearSeq clears the value of the "seq" field.
-func (_u *ListingChangeUpdate) ClearSeq() *ListingChangeUpdate {
-	_u.mutation.ClearSeq()
-	return _u
-}
-
-// Mutation returns the ListingChangeMutation object of the builder.
-func (_u *ListingChangeUpdate) Mutation() *ListingChangeMutation {
+// Mutation returns the OutboxFloorMutation object of the builder.
+func (_u *OutboxFloorUpdate) Mutation() *OutboxFloorMutation {
 	return _u.mutation
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
-func (_u *ListingChangeUpdate) Save(ctx context.Context) (int, error) {
+func (_u *OutboxFloorUpdate) Save(ctx context.Context) (int, error) {
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
 // SaveX is like Save, but panics if an error occurs.
-func (_u *ListingChangeUpdate) SaveX(ctx context.Context) int {
+func (_u *OutboxFloorUpdate) SaveX(ctx context.Context) int {
 	affected, err := _u.Save(ctx)
 	if err != nil {
 		panic(err)
@@ -75,26 +69,26 @@ func (_u *ListingChangeUpdate) SaveX(ctx context.Context) int {
 }
 
 // Exec executes the query.
-func (_u *ListingChangeUpdate) Exec(ctx context.Context) error {
+func (_u *OutboxFloorUpdate) Exec(ctx context.Context) error {
 	_, err := _u.Save(ctx)
 	return err
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_u *ListingChangeUpdate) ExecX(ctx context.Context) {
+func (_u *OutboxFloorUpdate) ExecX(ctx context.Context) {
 	if err := _u.Exec(ctx); err != nil {
 		panic(err)
 	}
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ListingChangeUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ListingChangeUpdate {
+func (_u *OutboxFloorUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *OutboxFloorUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
 	return _u
 }
 
-func (_u *ListingChangeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
-	_spec := sqlgraph.NewUpdateSpec(listingchange.Table, listingchange.Columns, sqlgraph.NewFieldSpec(listingchange.FieldID, field.TypeInt64))
+func (_u *OutboxFloorUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	_spec := sqlgraph.NewUpdateSpec(outboxfloor.Table, outboxfloor.Columns, sqlgraph.NewFieldSpec(outboxfloor.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -103,18 +97,15 @@ func (_u *ListingChangeUpdate) sqlSave(ctx context.Context) (_node int, err erro
 		}
 	}
 	if value, ok := _u.mutation.Seq(); ok {
-		_spec.SetField(listingchange.FieldSeq, field.TypeInt64, value)
+		_spec.SetField(outboxfloor.FieldSeq, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedSeq(); ok {
-		_spec.AddField(listingchange.FieldSeq, field.TypeInt64, value)
-	}
-	if _u.mutation.SeqCleared() {
-		_spec.ClearField(listingchange.FieldSeq, field.TypeInt64)
+		_spec.AddField(outboxfloor.FieldSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
-			err = &NotFoundError{listingchange.Label}
+			err = &NotFoundError{outboxfloor.Label}
 		} else if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
@@ -124,24 +115,24 @@ func (_u *ListingChangeUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	return _node, nil
 }
 
-// ListingChangeUpdateOne is the builder for updating a single ListingChange entity.
-type ListingChangeUpdateOne struct {
+// OutboxFloorUpdateOne is the builder for updating a single OutboxFloor entity.
+type OutboxFloorUpdateOne struct {
 	config
 	fields    []string
 	hooks     []Hook
-	mutation  *ListingChangeMutation
+	mutation  *OutboxFloorMutation
 	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetSeq sets the "seq" field.
-func (_u *ListingChangeUpdateOne) SetSeq(v int64) *ListingChangeUpdateOne {
+func (_u *OutboxFloorUpdateOne) SetSeq(v int64) *OutboxFloorUpdateOne {
 	_u.mutation.ResetSeq()
 	_u.mutation.SetSeq(v)
 	return _u
 }
 
 // SetNillableSeq sets the "seq" field if the given value is not nil.
-func (_u *ListingChangeUpdateOne) SetNillableSeq(v *int64) *ListingChangeUpdateOne {
+func (_u *OutboxFloorUpdateOne) SetNillableSeq(v *int64) *OutboxFloorUpdateOne {
 	if v != nil {
 		_u.SetSeq(*v)
 	}
@@ -149,42 +140,36 @@ func (_u *ListingChangeUpdateOne) SetNillableSeq(v *int64) *ListingChangeUpdateO
 }
 
 // AddSeq adds value to the "seq" field.
-func (_u *ListingChangeUpdateOne) AddSeq(v int64) *ListingChangeUpdateOne {
+func (_u *OutboxFloorUpdateOne) AddSeq(v int64) *OutboxFloorUpdateOne {
 	_u.mutation.AddSeq(v)
 	return _u
 }
 
-// ClearSeq clears the value of the "seq" field.
-func (_u *ListingChangeUpdateOne) ClearSeq() *ListingChangeUpdateOne {
-	_u.mutation.ClearSeq()
-	return _u
-}
-
-// Mutation returns the ListingChangeMutation object of the builder.
-func (_u *ListingChangeUpdateOne) Mutation() *ListingChangeMutation {
+// Mutation returns the OutboxFloorMutation object of the builder.
+func (_u *OutboxFloorUpdateOne) Mutation() *OutboxFloorMutation {
 	return _u.mutation
 }
 
-// Where appends a list predicates to the ListingChangeUpdate builder.
-func (_u *ListingChangeUpdateOne) Where(ps ...predicate.ListingChange) *ListingChangeUpdateOne {
+// Where appends a list predicates to the OutboxFloorUpdate builder.
+func (_u *OutboxFloorUpdateOne) Where(ps ...predicate.OutboxFloor) *OutboxFloorUpdateOne {
 	_u.mutation.Where(ps...)
 	return _u
 }
 
 // Select allows selecting one or more fields (columns) of the returned entity.
 // The default is selecting all fields defined in the entity schema.
-func (_u *ListingChangeUpdateOne) Select(field string, fields ...string) *ListingChangeUpdateOne {
+func (_u *OutboxFloorUpdateOne) Select(field string, fields ...string) *OutboxFloorUpdateOne {
 	_u.fields = append([]string{field}, fields...)
 	return _u
 }
 
-// Save executes the query and returns the updated ListingChange entity.
-func (_u *ListingChangeUpdateOne) Save(ctx context.Context) (*ListingChange, error) {
+// Save executes the query and returns the updated OutboxFloor entity.
+func (_u *OutboxFloorUpdateOne) Save(ctx context.Context) (*OutboxFloor, error) {
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
 // SaveX is like Save, but panics if an error occurs.
-func (_u *ListingChangeUpdateOne) SaveX(ctx context.Context) *ListingChange {
+func (_u *OutboxFloorUpdateOne) SaveX(ctx context.Context) *OutboxFloor {
 	node, err := _u.Save(ctx)
 	if err != nil {
 		panic(err)
@@ -193,39 +178,39 @@ func (_u *ListingChangeUpdateOne) SaveX(ctx context.Context) *ListingChange {
 }
 
 // Exec executes the query on the entity.
-func (_u *ListingChangeUpdateOne) Exec(ctx context.Context) error {
+func (_u *OutboxFloorUpdateOne) Exec(ctx context.Context) error {
 	_, err := _u.Save(ctx)
 	return err
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_u *ListingChangeUpdateOne) ExecX(ctx context.Context) {
+func (_u *OutboxFloorUpdateOne) ExecX(ctx context.Context) {
 	if err := _u.Exec(ctx); err != nil {
 		panic(err)
 	}
 }
 
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
-func (_u *ListingChangeUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ListingChangeUpdateOne {
+func (_u *OutboxFloorUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *OutboxFloorUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
 	return _u
 }
 
-func (_u *ListingChangeUpdateOne) sqlSave(ctx context.Context) (_node *ListingChange, err error) {
-	_spec := sqlgraph.NewUpdateSpec(listingchange.Table, listingchange.Columns, sqlgraph.NewFieldSpec(listingchange.FieldID, field.TypeInt64))
+func (_u *OutboxFloorUpdateOne) sqlSave(ctx context.Context) (_node *OutboxFloor, err error) {
+	_spec := sqlgraph.NewUpdateSpec(outboxfloor.Table, outboxfloor.Columns, sqlgraph.NewFieldSpec(outboxfloor.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {
-		return nil, &ValidationError{Name: "id", err: errors.New(`ent: missing "ListingChange.id" for update`)}
+		return nil, &ValidationError{Name: "id", err: errors.New(`ent: missing "OutboxFloor.id" for update`)}
 	}
 	_spec.Node.ID.Value = id
 	if fields := _u.fields; len(fields) > 0 {
 		_spec.Node.Columns = make([]string, 0, len(fields))
-		_spec.Node.Columns = append(_spec.Node.Columns, listingchange.FieldID)
+		_spec.Node.Columns = append(_spec.Node.Columns, outboxfloor.FieldID)
 		for _, f := range fields {
-			if !listingchange.ValidColumn(f) {
+			if !outboxfloor.ValidColumn(f) {
 				return nil, &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 			}
-			if f != listingchange.FieldID {
+			if f != outboxfloor.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, f)
 			}
 		}
@@ -238,21 +223,18 @@ func (_u *ListingChangeUpdateOne) sqlSave(ctx context.Context) (_node *ListingCh
 		}
 	}
 	if value, ok := _u.mutation.Seq(); ok {
-		_spec.SetField(listingchange.FieldSeq, field.TypeInt64, value)
+		_spec.SetField(outboxfloor.FieldSeq, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.AddedSeq(); ok {
-		_spec.AddField(listingchange.FieldSeq, field.TypeInt64, value)
-	}
-	if _u.mutation.SeqCleared() {
-		_spec.ClearField(listingchange.FieldSeq, field.TypeInt64)
+		_spec.AddField(outboxfloor.FieldSeq, field.TypeInt64, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
-	_node = &ListingChange{config: _u.config}
+	_node = &OutboxFloor{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues
 	if err = sqlgraph.UpdateNode(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
-			err = &NotFoundError{listingchange.Label}
+			err = &NotFoundError{outboxfloor.Label}
 		} else if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
 		}
