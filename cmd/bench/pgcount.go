@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"encoding/binary"
 	"io"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // counter is a TCP proxy in front of PostgreSQL that counts the statements
@@ -25,6 +28,12 @@ type counter struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+
+	// log, when set, receives every statement counted, one a line, with
+	// the connection it came on (-stmts-log): what a request causes.
+	logMu sync.Mutex
+	log   io.Writer
+	nconn atomic.Int64
 }
 
 // newCounter proxies the database of rawURL and returns the counter and a
@@ -68,16 +77,20 @@ func (c *counter) serve() {
 			_, _ = io.Copy(client, server)
 			client.Close()
 		}()
+		id := c.nconn.Add(1)
 		go func() {
-			c.forward(server, client)
+			c.forward(server, client, id)
 			server.Close()
 		}()
 	}
 }
 
 // forward copies the client's messages to the server, counting statements.
-func (c *counter) forward(dst io.Writer, src io.Reader) {
+func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 	r := bufio.NewReader(src)
+	// The text of the statements prepared on this connection, by name,
+	// and of the portals bound to them: for the log.
+	prepared, portals := map[string]string{}, map[string]string{}
 	head := make([]byte, 5)
 	// The start-up message (and an SSL or GSS request before it) has no type byte.
 	for {
@@ -106,17 +119,69 @@ func (c *counter) forward(dst io.Writer, src io.Reader) {
 		switch head[0] {
 		case 'Q':
 			c.stmts.Add(1)
-			switch s := strings.ToUpper(strings.TrimSpace(strings.TrimRight(string(body), "\x00"))); {
+			text := strings.TrimRight(string(body), "\x00")
+			switch s := strings.ToUpper(strings.TrimSpace(text)); {
 			case strings.HasPrefix(s, "BEGIN"), strings.HasPrefix(s, "COMMIT"), strings.HasPrefix(s, "ROLLBACK"):
 				c.txctl.Add(1)
 			}
+			c.logf(conn, text)
+		case 'P':
+			if c.log != nil {
+				f := cstrings(body, 2)
+				prepared[f[0]] = f[1]
+			}
+		case 'B':
+			if c.log != nil {
+				f := cstrings(body, 2)
+				portals[f[0]] = prepared[f[1]]
+			}
 		case 'E':
 			c.stmts.Add(1)
+			if c.log != nil {
+				c.logf(conn, portals[cstrings(body, 1)[0]])
+			}
 		}
 		if _, err := dst.Write(append(head, body...)); err != nil {
 			return
 		}
 	}
+}
+
+// cstrings returns the first n NUL-terminated strings of a message body.
+func cstrings(body []byte, n int) []string {
+	out := make([]string, 0, n)
+	for range n {
+		i := bytes.IndexByte(body, 0)
+		if i < 0 {
+			out = append(out, string(body))
+			body = nil
+			continue
+		}
+		out = append(out, string(body[:i]))
+		body = body[i+1:]
+	}
+	return out
+}
+
+// logf writes a statement to the log, if there is one, on one line.
+func (c *counter) logf(conn int64, text string) {
+	if c.log == nil {
+		return
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	fmt.Fprintf(c.log, "%s c%d %s\n", time.Now().Format("15:04:05.000000"), conn, strings.Join(strings.Fields(text), " "))
+}
+
+// mark writes a line of the benchmark's own to the log (which request is
+// sent), if there is one.
+func (c *counter) mark(format string, args ...any) {
+	if c.log == nil {
+		return
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	fmt.Fprintf(c.log, "%s --- "+format+"\n", append([]any{time.Now().Format("15:04:05.000000")}, args...)...)
 }
 
 // read returns the statements counted so far and how many of them were

@@ -176,6 +176,14 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 		return err
 	}
 	defer cnt.close()
+	if o.stmtsLog != "" {
+		f, err := os.Create(o.stmtsLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cnt.log = f
+	}
 	srv, err := startServer(ctx, bin, append(env, "DATABASE_URL="+proxied))
 	if err != nil {
 		return err
@@ -199,9 +207,11 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 		for range o.counted {
 			for k, st := range r.steps {
 				s0, t0 := cnt.read()
+				cnt.mark("send %s (%s)", st.name, r.name)
 				if _, err := st.send(0); err != nil {
 					return nil, nil, fmt.Errorf("%s: %w", st.name, err)
 				}
+				cnt.mark("answered %s", st.name)
 				s1, t1 := cnt.read()
 				stmts[k] += float64(s1-s0) / float64(o.counted)
 				txctl[k] += float64(t1-t0) / float64(o.counted)
