@@ -41,6 +41,11 @@ import (
 	"estatecrm/outbox"
 )
 
+// KickGap is the least time between two runs of a hub's sequencer that
+// writes of its process asked for: what an event may wait, at most, for the
+// writes committing after it to share its run.
+const KickGap = 2 * time.Millisecond
+
 // PollEvery is how often a hub numbers and reads the outbox without being
 // woken: the bound on an event's delay when every wake-up was lost (a
 // writer that died between its commit and its wake-up, a listener that is
@@ -322,6 +327,7 @@ func (h *Hub) pump(ctx context.Context, c *ent.Client) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var numbered time.Time // when the last run of the sequencer started
 	for {
 		number := false
 		select {
@@ -329,11 +335,29 @@ func (h *Hub) pump(ctx context.Context, c *ent.Client) {
 			return
 		case <-h.kick:
 			number = true
+			// Under a stream of writes, runs at most every KickGap: the
+			// commits meanwhile share one run (a run costs PostgreSQL more
+			// than the write that kicked it).
+			if wait := KickGap - time.Since(numbered); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		case <-t.C:
 			number = true // events of a writer that died before its kick
 		case <-h.wake:
 		}
 		if number {
+			// A kick comes after its write's commit: the run about to
+			// start numbers the events of every kick received so far, so
+			// none of them needs a run of its own.
+			select {
+			case <-h.kick:
+			default:
+			}
+			numbered = time.Now()
 			if _, err := outbox.SequenceAs(ctx, c, h.token); err != nil && ctx.Err() == nil {
 				h.logWarn("numbering the outbox", err)
 			}
