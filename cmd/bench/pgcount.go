@@ -25,6 +25,7 @@ type counter struct {
 	ln     net.Listener
 	stmts  atomic.Int64
 	txctl  atomic.Int64 // of which BEGIN, COMMIT and ROLLBACK
+	bg     atomic.Int64 // of which the server's background work (background)
 
 	mu    sync.Mutex
 	conns []net.Conn
@@ -89,7 +90,7 @@ func (c *counter) serve() {
 func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 	r := bufio.NewReader(src)
 	// The text of the statements prepared on this connection, by name,
-	// and of the portals bound to them: for the log.
+	// and of the portals bound to them: for background and the log.
 	prepared, portals := map[string]string{}, map[string]string{}
 	head := make([]byte, 5)
 	// The start-up message (and an SSL or GSS request before it) has no type byte.
@@ -124,22 +125,23 @@ func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 			case strings.HasPrefix(s, "BEGIN"), strings.HasPrefix(s, "COMMIT"), strings.HasPrefix(s, "ROLLBACK"):
 				c.txctl.Add(1)
 			}
+			if background(text) {
+				c.bg.Add(1)
+			}
 			c.logf(conn, text)
 		case 'P':
-			if c.log != nil {
-				f := cstrings(body, 2)
-				prepared[f[0]] = f[1]
-			}
+			f := cstrings(body, 2)
+			prepared[f[0]] = f[1]
 		case 'B':
-			if c.log != nil {
-				f := cstrings(body, 2)
-				portals[f[0]] = prepared[f[1]]
-			}
+			f := cstrings(body, 2)
+			portals[f[0]] = prepared[f[1]]
 		case 'E':
 			c.stmts.Add(1)
-			if c.log != nil {
-				c.logf(conn, portals[cstrings(body, 1)[0]])
+			text := portals[cstrings(body, 1)[0]]
+			if background(text) {
+				c.bg.Add(1)
 			}
+			c.logf(conn, text)
 		}
 		if _, err := dst.Write(append(head, body...)); err != nil {
 			return
@@ -184,9 +186,21 @@ func (c *counter) mark(format string, args ...any) {
 	fmt.Fprintf(c.log, "%s --- "+format+"\n", append([]any{time.Now().Format("15:04:05.000000")}, args...)...)
 }
 
-// read returns the statements counted so far and how many of them were
-// BEGIN, COMMIT or ROLLBACK.
-func (c *counter) read() (stmts, txctl int64) { return c.stmts.Load(), c.txctl.Load() }
+// read returns the statements counted so far, how many of them were
+// BEGIN, COMMIT or ROLLBACK, and how many were background work.
+func (c *counter) read() (stmts, txctl, bg int64) { return c.stmts.Load(), c.txctl.Load(), c.bg.Load() }
+
+// background reports whether a statement is the server's background work
+// that a write sets off after its commit rather than the request's own:
+// the live events' sequencer (package outbox: its run, the lock and the
+// numbering sent together) and the hub's reads of the outbox. Counted
+// one at a time, each write pays a run; under load one run serves the
+// writes that committed meanwhile.
+func background(text string) bool {
+	t := strings.TrimSpace(text)
+	return strings.HasPrefix(t, "SELECT pg_advisory_xact_lock(") ||
+		strings.HasPrefix(t, "SELECT seq, topic, kind, payload FROM outbox_events")
+}
 
 func (c *counter) close() {
 	c.ln.Close()
