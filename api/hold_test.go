@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/ent/user"
 	"estatecrm/live"
 	"estatecrm/sales"
@@ -75,6 +77,14 @@ func TestConcurrentHoldsOnOneUnitHaveOneWinner(t *testing.T) {
 	got := env.Client.Unit.GetX(apitest.System(), u.ID)
 	if got.Status != unit.StatusHELD || *got.HeldByID != viewers[winner].UserID || *got.HeldForID != customers[winner].ID {
 		t.Fatalf("the unit is not held by the winner: %+v", got)
+	}
+	// One record of the hold, the winner's (the sales funnel counts them):
+	// a loser's record, which on PostgreSQL rides on its UPDATE, goes with
+	// its rolled-back transaction.
+	holds := env.Client.UnitHold.Query().Where(unithold.UnitID(u.ID)).AllX(apitest.System())
+	if len(holds) != 1 || holds[0].AgentID != viewers[winner].UserID || holds[0].CustomerID != customers[winner].ID ||
+		holds[0].ProjectID != p.ID || !strings.HasPrefix(string(holds[0].ID), "UH") {
+		t.Fatalf("records of the hold: %+v; want the winner's only", holds)
 	}
 }
 

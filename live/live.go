@@ -16,6 +16,8 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -38,6 +40,11 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/outbox"
 )
+
+// KickGap is the least time between two runs of a hub's sequencer that
+// writes of its process asked for: what an event may wait, at most, for the
+// writes committing after it to share its run.
+const KickGap = 2 * time.Millisecond
 
 // PollEvery is how often a hub numbers and reads the outbox without being
 // woken: the bound on an event's delay when every wake-up was lost (a
@@ -191,6 +198,9 @@ type Hub struct {
 	// Poll is how often the hub numbers and reads the outbox unwoken; 0
 	// means PollEvery.
 	Poll time.Duration
+	// token is what this hub's sequencer's wake-ups carry, so that its
+	// listener passes them by: the pump reads right after numbering.
+	token string
 }
 
 // ListingsChanged returns a channel signalled (coalesced) when the hub
@@ -201,8 +211,10 @@ func (h *Hub) ListingsChanged() <-chan struct{} { return h.listings }
 
 // NewHub returns a hub; Install hooks it on a client, Start starts it.
 func NewHub() *Hub {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
 	return &Hub{subs: map[string]map[*sub]struct{}{}, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1),
-		listings: make(chan struct{}, 1), relayWake: make(chan struct{}, 1)}
+		listings: make(chan struct{}, 1), relayWake: make(chan struct{}, 1), token: hex.EncodeToString(b)}
 }
 
 // subscribe registers a subscription of a topic and returns it with the
@@ -315,6 +327,7 @@ func (h *Hub) pump(ctx context.Context, c *ent.Client) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var numbered time.Time // when the last run of the sequencer started
 	for {
 		number := false
 		select {
@@ -322,12 +335,30 @@ func (h *Hub) pump(ctx context.Context, c *ent.Client) {
 			return
 		case <-h.kick:
 			number = true
+			// Under a stream of writes, runs at most every KickGap: the
+			// commits meanwhile share one run (a run costs PostgreSQL more
+			// than the write that kicked it).
+			if wait := KickGap - time.Since(numbered); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		case <-t.C:
 			number = true // events of a writer that died before its kick
 		case <-h.wake:
 		}
 		if number {
-			if _, err := outbox.Sequence(ctx, c); err != nil && ctx.Err() == nil {
+			// A kick comes after its write's commit: the run about to
+			// start numbers the events of every kick received so far, so
+			// none of them needs a run of its own.
+			select {
+			case <-h.kick:
+			default:
+			}
+			numbered = time.Now()
+			if _, err := outbox.SequenceAs(ctx, c, h.token); err != nil && ctx.Err() == nil {
 				h.logWarn("numbering the outbox", err)
 			}
 		}
@@ -403,9 +434,10 @@ func decode(e outbox.Event) (message, bool) {
 }
 
 // Listen wakes the hub when any process, on the PostgreSQL at dsn, numbers
-// events of the outbox, until ctx ends. The notifications carry nothing:
+// events of the outbox, until ctx ends. The notifications carry no event:
 // the hub reads the outbox from its position, so one lost while the
-// listener reconnects loses no event.
+// listener reconnects loses no event. Those of its own pump (their payload
+// is the hub's token) wake nothing: the pump has read after numbering.
 func (h *Hub) Listen(ctx context.Context, dsn string) error {
 	// While the listener is down the hub hears of other processes'
 	// events only by its poll: grid versions are not trusted until it is
@@ -433,6 +465,9 @@ func (h *Hub) Listen(ctx context.Context, dsn string) error {
 			case n := <-l.Notify:
 				if n == nil && h.listenerDown.Swap(false) { // reconnected
 					h.setDeaf()
+				}
+				if n != nil && !outbox.Woken(n.Extra, h.token) {
+					continue
 				}
 				h.wakeUp()
 			case <-time.After(90 * time.Second):

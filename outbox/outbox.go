@@ -26,6 +26,7 @@ import (
 	"context"
 	stdsql "database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,33 +87,81 @@ func InsertSQL(topic, kind, payload, at string) string {
 // numbered; see the package's doc. On PostgreSQL it wakes the readers of
 // every process when it numbered something.
 func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return 0, err
-	}
-	pg := client.Dialect() == dialect.Postgres
-	if pg {
-		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", sequencerLock); err != nil {
-			return 0, rollback(tx, err)
-		}
-	}
-	res, err := tx.Client().ExecContext(ctx, `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM outbox_events),
-todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
-  SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT `+strconv.Itoa(SequenceChunk)+`) x)
-UPDATE outbox_events SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE outbox_events.id = todo.id`)
-	if err != nil {
-		return 0, rollback(tx, fmt.Errorf("outbox: sequence: %w", err))
-	}
-	n, _ := res.RowsAffected()
-	if n > 0 && pg {
-		// Delivered at commit, to every listening session, this one's
-		// process included.
-		if _, err := tx.Client().ExecContext(ctx, "SELECT pg_notify($1, '')", Channel); err != nil {
-			return 0, rollback(tx, err)
-		}
-	}
-	return n, tx.Commit()
+	return SequenceAs(ctx, client, "")
 }
+
+// SequenceAs is Sequence whose wake-up carries payload: a process that
+// passes a token of its own can tell its own wake-ups (it reads the outbox
+// right after numbering anyway) from other processes' (Woken).
+//
+// On PostgreSQL it is one round trip: the lock and the numbering are two
+// statements of one implicit transaction, sent together; the numbering
+// statement takes its snapshot once the lock is granted (READ COMMITTED: a
+// snapshot per statement), so it sees every number the sequencer before it
+// gave. The wake-up rides on the numbering statement, sent only when it
+// numbered something. A run that finds nothing to number costs one round
+// trip, not five (BEGIN, lock, numbering, COMMIT as separate messages,
+// which the hub's poll paid every second on an idle server and every
+// write paid after its commit).
+func SequenceAs(ctx context.Context, client *ent.Client, payload string) (int64, error) {
+	if client.Dialect() != dialect.Postgres {
+		// SQLite's one writer orders the sequencers.
+		tx, err := client.Tx(ctx)
+		if err != nil {
+			return 0, err
+		}
+		res, err := tx.Client().ExecContext(ctx, numbering)
+		if err != nil {
+			return 0, rollback(tx, fmt.Errorf("outbox: sequence: %w", err))
+		}
+		n, _ := res.RowsAffected()
+		return n, tx.Commit()
+	}
+	// No bind parameters: the two statements go in one simple Query
+	// message (an extended-protocol message carries one statement).
+	rows, err := client.QueryContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(sequencerLock)+");\n"+
+		"WITH numbered AS ("+numbering+" RETURNING 1), n AS (SELECT count(*) AS n FROM numbered)\n"+
+		"SELECT n, CASE WHEN n > 0 THEN pg_notify('"+Channel+"', "+quote(payload)+") END FROM n")
+	if err != nil {
+		return 0, fmt.Errorf("outbox: sequence: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	var woke any // pg_notify's void, when it ran
+	for rows.Next() { // the lock's row
+	}
+	if !rows.NextResultSet() || !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("outbox: sequence: %w", err)
+		}
+		return 0, errors.New("outbox: sequence: no count")
+	}
+	if err := rows.Scan(&n, &woke); err != nil {
+		return 0, fmt.Errorf("outbox: sequence: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("outbox: sequence: %w", err)
+	}
+	return n, rows.Err()
+}
+
+// numbering is the statement that numbers the waiting events, at most
+// SequenceChunk of them.
+var numbering = `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM outbox_events),
+todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
+  SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT ` + strconv.Itoa(SequenceChunk) + `) x)
+UPDATE outbox_events SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE outbox_events.id = todo.id`
+
+// quote is payload as an SQL string literal.
+func quote(payload string) string {
+	return "'" + strings.ReplaceAll(payload, "'", "''") + "'"
+}
+
+// Woken reports whether a wake-up with payload (a notification on
+// Channel) may be of events this process has not read: false only for the
+// wake-ups of its own sequencer, whose events it reads right after
+// numbering them (token: what it passes to SequenceAs; "" never matches).
+func Woken(payload, token string) bool { return token == "" || payload != token }
 
 func rollback(tx *ent.Tx, err error) error {
 	_ = tx.Rollback()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/apperr"
@@ -14,6 +15,7 @@ import (
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/unithold"
 	"estatecrm/live"
 	"estatecrm/rule"
 )
@@ -36,8 +38,13 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	// sees its project; of the customer only that one bit comes back). On
 	// PostgreSQL the same statement takes the lock of the caller's holds
 	// (rule.SelectLockingHolds).
+	// Read as stored (rule.StoredReadsAgree): one unit by its id, whose
+	// lapsed hold the mask still shows as released; the UPDATE below
+	// decides on the row as stored anyway (rule.Holdable). Read through the
+	// as-read units table instead, building the statement was a seventh of
+	// the server's CPU per hold.
 	var locked bool
-	u, err := client.Unit.Query().Where(unit.ID(unitID)).
+	u, err := client.Unit.Query().Where(unit.ID(unitID), rule.StoredReadsAgree()).
 		Modify(func(s *sql.Selector) {
 			p := sql.Table(project.Table)
 			s.LeftJoin(p).On(s.C(unit.FieldProjectID), p.C(project.FieldID)).
@@ -86,11 +93,24 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	// Exactly one of any number of concurrent holds of the unit matches
 	// Holdable; the announcement of the change needs no lookup: the unit
 	// and its project are known.
-	n, err := client.Unit.Update().
+	upd := client.Unit.Update().
 		Where(unit.ID(u.ID), rule.Holdable(now), holdsBelow(v.UserID, MaxHolds, now)).
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
-		SetHoldExpiresAt(expires).SetUpdatedAt(now).
-		Save(live.Changing(ctx, u.ID, u.ProjectID))
+		SetHoldExpiresAt(expires).SetUpdatedAt(now)
+	// The unit's row forgets the hold once it ends; the sales funnel counts
+	// holds from this record (package report). On PostgreSQL, inside the
+	// request's transaction, it rides on the UPDATE (a data-modifying CTE:
+	// one round trip less): a hold that loses a race (its UPDATE changes
+	// nothing) answers CONFLICT, which rolls the transaction back, record
+	// included.
+	recorded := client.Dialect() == dialect.Postgres && ent.TxFromContext(ctx) != nil
+	if recorded {
+		upd.Modify(recordHold(pulid.MustNew(unitHoldPrefix), u.ID, customerID, v.UserID, u.ProjectID, now))
+	}
+	// Exactly one of any number of concurrent holds of the unit matches
+	// Holdable; the announcement of the change needs no lookup: the unit
+	// and its project are known.
+	n, err := upd.Save(live.Changing(ctx, u.ID, u.ProjectID))
 	if err != nil {
 		return nil, err
 	}
@@ -104,16 +124,36 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		}
 		return nil, apperr.New(apperr.Conflict, "the unit is not available")
 	}
-	// The unit's row forgets the hold once it ends; the sales funnel counts
-	// holds from this record (package report).
-	err = client.UnitHold.Create().SetUnitID(u.ID).SetCustomerID(customerID).SetAgentID(v.UserID).
-		SetProjectID(u.ProjectID).SetHeldAt(now).Exec(ctx)
-	if err != nil {
-		return nil, err
+	if !recorded {
+		err = client.UnitHold.Create().SetUnitID(u.ID).SetCustomerID(customerID).SetAgentID(v.UserID).
+			SetProjectID(u.ProjectID).SetHeldAt(now).Exec(ctx)
+		if err != nil {
+			return nil, err
+		}
 	}
 	// The row is what was read plus what was written: no re-read.
 	u.Status, u.HeldByID, u.HeldForID, u.HoldExpiresAt, u.UpdatedAt = unit.StatusHELD, &v.UserID, &customerID, &expires, now
 	return u, nil
+}
+
+// unitHoldPrefix is the prefix of the ids of unit_holds (the UnitHold
+// schema's mixin), for the rows HoldUnit writes itself.
+const unitHoldPrefix = "UH"
+
+// recordHold prefixes a hold's UPDATE of its unit with the INSERT of the
+// hold's record (UnitHold), as a data-modifying CTE (PostgreSQL). The
+// caller checked what the record's privacy rule asks (a salesperson
+// holding a unit they may see, for a customer of theirs).
+func recordHold(id, unitID, customerID, agentID, projectID pulid.ID, at time.Time) func(*sql.UpdateBuilder) {
+	return func(u *sql.UpdateBuilder) {
+		ins := sql.Dialect(dialect.Postgres).Insert(unithold.Table).
+			Columns(unithold.FieldID, unithold.FieldUnitID, unithold.FieldCustomerID, unithold.FieldAgentID,
+				unithold.FieldProjectID, unithold.FieldHeldAt).
+			Values(id, unitID, customerID, agentID, projectID, at)
+		u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("WITH held AS ").Wrap(func(b *sql.Builder) { b.Join(ins) })
+		}))
+	}
 }
 
 // The columns HoldUnit's read of the unit adds.
@@ -145,8 +185,9 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 		return nil, err
 	}
 	// Read first: a unit the caller cannot see is NOT_FOUND, and its
-	// project lets the change be announced without a lookup.
-	u, err := client.Unit.Get(ctx, unitID)
+	// project lets the change be announced without a lookup. As stored
+	// (see HoldUnit): the UPDATE decides on the stored row (rule.LiveHold).
+	u, err := client.Unit.Query().Where(unit.ID(unitID), rule.StoredReadsAgree()).Only(ctx)
 	if err != nil {
 		return nil, err
 	}

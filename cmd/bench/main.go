@@ -55,6 +55,10 @@ type options struct {
 	// cpuprofile is a directory for a CPU profile of the real server under
 	// each request; empty: none.
 	cpuprofile string
+	// stmtsLog is a file that receives every statement the counted server
+	// sends, with marks where each counted request is sent and answered
+	// (empty: none).
+	stmtsLog string
 	// keepIndexes loads the scale data with the indexes in place instead
 	// of rebuilding them after the copy.
 	keepIndexes bool
@@ -76,6 +80,7 @@ func main() {
 	flag.IntVar(&o.scale, "scale", 0, "add scale × (10,000 customers, ~100,000 visits, a project of 2,000 units) to the demo data, by COPY (100: 1 M customers, 200 k units, ~10 M visits)")
 	flag.BoolVar(&o.keepIndexes, "scale-keep-indexes", false, "copy the scale data with the indexes and foreign keys in place (slower) instead of rebuilding them after the copy")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the timed rounds, take a CPU profile of the real server under each request's load into this directory and print each one's top 10 (go tool pprof -top)")
+	flag.StringVar(&o.stmtsLog, "stmts-log", "", "write every statement the counted (second) server sends to this file, one a line, with marks where each counted request is sent and answered")
 	only := flag.String("only", "", "run only the requests whose names match this regular expression (e.g. 'grid|logVisit')")
 	short := flag.Bool("short", false, "a run of a few seconds that checks the command works (figures mean nothing)")
 	flag.Parse()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"encoding/binary"
 	"io"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // counter is a TCP proxy in front of PostgreSQL that counts the statements
@@ -22,9 +25,16 @@ type counter struct {
 	ln     net.Listener
 	stmts  atomic.Int64
 	txctl  atomic.Int64 // of which BEGIN, COMMIT and ROLLBACK
+	bg     atomic.Int64 // of which the server's background work (background)
 
 	mu    sync.Mutex
 	conns []net.Conn
+
+	// log, when set, receives every statement counted, one a line, with
+	// the connection it came on (-stmts-log): what a request causes.
+	logMu sync.Mutex
+	log   io.Writer
+	nconn atomic.Int64
 }
 
 // newCounter proxies the database of rawURL and returns the counter and a
@@ -68,16 +78,20 @@ func (c *counter) serve() {
 			_, _ = io.Copy(client, server)
 			client.Close()
 		}()
+		id := c.nconn.Add(1)
 		go func() {
-			c.forward(server, client)
+			c.forward(server, client, id)
 			server.Close()
 		}()
 	}
 }
 
 // forward copies the client's messages to the server, counting statements.
-func (c *counter) forward(dst io.Writer, src io.Reader) {
+func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 	r := bufio.NewReader(src)
+	// The text of the statements prepared on this connection, by name,
+	// and of the portals bound to them: for background and the log.
+	prepared, portals := map[string]string{}, map[string]string{}
 	head := make([]byte, 5)
 	// The start-up message (and an SSL or GSS request before it) has no type byte.
 	for {
@@ -106,12 +120,28 @@ func (c *counter) forward(dst io.Writer, src io.Reader) {
 		switch head[0] {
 		case 'Q':
 			c.stmts.Add(1)
-			switch s := strings.ToUpper(strings.TrimSpace(strings.TrimRight(string(body), "\x00"))); {
+			text := strings.TrimRight(string(body), "\x00")
+			switch s := strings.ToUpper(strings.TrimSpace(text)); {
 			case strings.HasPrefix(s, "BEGIN"), strings.HasPrefix(s, "COMMIT"), strings.HasPrefix(s, "ROLLBACK"):
 				c.txctl.Add(1)
 			}
+			if background(text) {
+				c.bg.Add(1)
+			}
+			c.logf(conn, text)
+		case 'P':
+			f := cstrings(body, 2)
+			prepared[f[0]] = f[1]
+		case 'B':
+			f := cstrings(body, 2)
+			portals[f[0]] = prepared[f[1]]
 		case 'E':
 			c.stmts.Add(1)
+			text := portals[cstrings(body, 1)[0]]
+			if background(text) {
+				c.bg.Add(1)
+			}
+			c.logf(conn, text)
 		}
 		if _, err := dst.Write(append(head, body...)); err != nil {
 			return
@@ -119,9 +149,58 @@ func (c *counter) forward(dst io.Writer, src io.Reader) {
 	}
 }
 
-// read returns the statements counted so far and how many of them were
-// BEGIN, COMMIT or ROLLBACK.
-func (c *counter) read() (stmts, txctl int64) { return c.stmts.Load(), c.txctl.Load() }
+// cstrings returns the first n NUL-terminated strings of a message body.
+func cstrings(body []byte, n int) []string {
+	out := make([]string, 0, n)
+	for range n {
+		i := bytes.IndexByte(body, 0)
+		if i < 0 {
+			out = append(out, string(body))
+			body = nil
+			continue
+		}
+		out = append(out, string(body[:i]))
+		body = body[i+1:]
+	}
+	return out
+}
+
+// logf writes a statement to the log, if there is one, on one line.
+func (c *counter) logf(conn int64, text string) {
+	if c.log == nil {
+		return
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	fmt.Fprintf(c.log, "%s c%d %s\n", time.Now().Format("15:04:05.000000"), conn, strings.Join(strings.Fields(text), " "))
+}
+
+// mark writes a line of the benchmark's own to the log (which request is
+// sent), if there is one.
+func (c *counter) mark(format string, args ...any) {
+	if c.log == nil {
+		return
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	fmt.Fprintf(c.log, "%s --- "+format+"\n", append([]any{time.Now().Format("15:04:05.000000")}, args...)...)
+}
+
+// read returns the statements counted so far, how many of them were
+// BEGIN, COMMIT or ROLLBACK, and how many were background work.
+func (c *counter) read() (stmts, txctl, bg int64) { return c.stmts.Load(), c.txctl.Load(), c.bg.Load() }
+
+// background reports whether a statement is the server's background work
+// that a write sets off after its commit rather than the request's own:
+// the live events' sequencer (package outbox: its run, the lock and the
+// numbering sent together) and the hub's reads of the outbox. Counted
+// one at a time, each write pays a run; under load one run serves the
+// writes that committed meanwhile.
+func background(text string) bool {
+	t := strings.TrimSpace(text)
+	return strings.HasPrefix(t, "SELECT pg_advisory_xact_lock(") ||
+		strings.HasPrefix(t, "SELECT seq, topic, kind, payload FROM outbox_events")
+}
 
 func (c *counter) close() {
 	c.ln.Close()

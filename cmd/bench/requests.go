@@ -192,8 +192,8 @@ type request struct {
 	results  [2]loadgen.Result                    // real, baseline
 	// SQL statements per request: the real server's, of which BEGIN and
 	// COMMIT, and the baseline's; and the real server's per step.
-	stmts, txctl, baseStmts float64
-	stepStmts, stepTx       []float64
+	stmts, txctl, bg, baseStmts float64
+	stepStmts, stepTx, stepBg   []float64
 	// hwm is the real server's peak RSS (VmHWM, KiB) after its last run of
 	// this request: the request whose run raises it is what sets the peak.
 	hwm int64

@@ -176,6 +176,14 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 		return err
 	}
 	defer cnt.close()
+	if o.stmtsLog != "" {
+		f, err := os.Create(o.stmtsLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cnt.log = f
+	}
 	srv, err := startServer(ctx, bin, append(env, "DATABASE_URL="+proxied))
 	if err != nil {
 		return err
@@ -189,25 +197,28 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 	counted := selected(o, requests(f.at(srv.url), o, srv.url, base.url, hc))
 	// A request's steps (holdUnit, then releaseHold) are counted each on
 	// its own, between reads of the counter.
-	measureSteps := func(r *request) (stmts, txctl []float64, err error) {
+	measureSteps := func(r *request) (stmts, txctl, bg []float64, err error) {
 		for range 2 {
 			if _, err := r.real(0); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
-		stmts, txctl = make([]float64, len(r.steps)), make([]float64, len(r.steps))
+		stmts, txctl, bg = make([]float64, len(r.steps)), make([]float64, len(r.steps)), make([]float64, len(r.steps))
 		for range o.counted {
 			for k, st := range r.steps {
-				s0, t0 := cnt.read()
+				s0, t0, b0 := cnt.read()
+				cnt.mark("send %s (%s)", st.name, r.name)
 				if _, err := st.send(0); err != nil {
-					return nil, nil, fmt.Errorf("%s: %w", st.name, err)
+					return nil, nil, nil, fmt.Errorf("%s: %w", st.name, err)
 				}
-				s1, t1 := cnt.read()
+				cnt.mark("answered %s", st.name)
+				s1, t1, b1 := cnt.read()
 				stmts[k] += float64(s1-s0) / float64(o.counted)
 				txctl[k] += float64(t1-t0) / float64(o.counted)
+				bg[k] += float64(b1-b0) / float64(o.counted)
 			}
 		}
-		return stmts, txctl, nil
+		return stmts, txctl, bg, nil
 	}
 	measure := func(send func(int) (json.RawMessage, error)) (float64, error) {
 		for range 2 {
@@ -215,21 +226,21 @@ func countStatements(ctx context.Context, o options, f *fixtures, bin string, en
 				return 0, err
 			}
 		}
-		s0, _ := cnt.read()
+		s0, _, _ := cnt.read()
 		for range o.counted {
 			if _, err := send(0); err != nil {
 				return 0, err
 			}
 		}
-		s1, _ := cnt.read()
+		s1, _, _ := cnt.read()
 		return float64(s1-s0) / float64(o.counted), nil
 	}
 	for i, r := range counted {
 		var err error
-		if reqs[i].stepStmts, reqs[i].stepTx, err = measureSteps(r); err != nil {
+		if reqs[i].stepStmts, reqs[i].stepTx, reqs[i].stepBg, err = measureSteps(r); err != nil {
 			return fmt.Errorf("count the statements of %s: %w", r.name, err)
 		}
-		reqs[i].stmts, reqs[i].txctl = sum(reqs[i].stepStmts), sum(reqs[i].stepTx)
+		reqs[i].stmts, reqs[i].txctl, reqs[i].bg = sum(reqs[i].stepStmts), sum(reqs[i].stepTx), sum(reqs[i].stepBg)
 		if r.baseline != nil {
 			if reqs[i].baseStmts, err = measure(r.baseline); err != nil {
 				return fmt.Errorf("count the baseline's statements of %s: %w", r.name, err)
@@ -289,18 +300,18 @@ func drive(o options, reqs []*request, pid int) {
 // report prints the figures.
 func report(o options, reqs []*request, pid int, gc []string) {
 	fmt.Printf("\n%d rounds of %s per request and server, interleaved (estatecrm, baseline, estatecrm, …); PostgreSQL on the same machine\n", o.rounds, o.duration)
-	fmt.Printf("%-30s %7s %-9s %8s %8s %8s %8s %6s %11s %9s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req", "peak MiB")
+	fmt.Printf("%-30s %7s %-9s %8s %8s %8s %8s %6s %22s %9s\n", "request", "clients", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors", "stmts/req", "peak MiB")
 	for _, r := range reqs {
 		for s, name := range []string{"estatecrm", "baseline"} {
 			res := r.results[s]
 			if s == 1 && r.baseline == nil {
 				continue
 			}
-			label, stmts, peak := r.name, fmt.Sprintf("%.1f (%.1f tx)", r.stmts, r.txctl), fmt.Sprintf("%.1f", float64(r.hwm)/1024)
+			label, stmts, peak := r.name, fmt.Sprintf("%.1f (%.1f tx, %.1f bg)", r.stmts, r.txctl, r.bg), fmt.Sprintf("%.1f", float64(r.hwm)/1024)
 			if s == 1 {
 				label, stmts, peak = "", fmt.Sprintf("%.1f", r.baseStmts), ""
 			}
-			fmt.Printf("%-30s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %11s %9s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts, peak)
+			fmt.Printf("%-30s %7d %-9s %8d %8.0f %8.1f %8.1f %6d %22s %9s\n", label, r.clients, name, len(res.Latencies), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Errors, stmts, peak)
 			if res.First != nil {
 				fmt.Printf("%-30s first error: %.200v\n", "", res.First)
 			}
@@ -318,7 +329,7 @@ func report(o options, reqs []*request, pid int, gc []string) {
 		if len(r.steps) > 1 {
 			var parts []string
 			for k, st := range r.steps {
-				parts = append(parts, fmt.Sprintf("%s %.1f (%.1f tx)", st.name, r.stepStmts[k], r.stepTx[k]))
+				parts = append(parts, fmt.Sprintf("%s %.1f (%.1f tx, %.1f bg)", st.name, r.stepStmts[k], r.stepTx[k], r.stepBg[k]))
 			}
 			fmt.Printf("%-30s stmts/req: %s\n", "", strings.Join(parts, " + "))
 		}
@@ -330,7 +341,7 @@ func report(o options, reqs []*request, pid int, gc []string) {
 		}
 	}
 	fmt.Printf("estatecrm peak RSS (VmHWM): %.1f MiB, with %s (the Dockerfile's); peak MiB: the peak after the request's last run (it only grows: the request where it jumps set it)\n", float64(loadgen.Status(pid, "VmHWM"))/1024, strings.Join(gc, " "))
-	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT in brackets; a request of several mutations counts them all, each shown below it")
+	fmt.Println("stmts/req: statements sent to PostgreSQL per request (simple Query and extended-protocol Execute messages, counted by a proxy on a second, untimed instance), of which BEGIN/COMMIT (tx) and the background work a write's commit sets off (bg: the live events' sequencer, one round trip, and the hub's reads of the outbox; counted one request at a time each write pays a run, under load one run serves many) in brackets; a request of several mutations counts them all, each shown below it")
 	fmt.Println("CPU per request: processor time of the real server's process, of the machine's postgres processes (of both servers' connections: the baseline's are idle then) and of this command (its HTTP clients) during the real server's timed runs, over the requests answered; the rest of the 2 cores went to other work; the baseline's: this command's processor time (the baseline serves in it, beside its clients) and PostgreSQL's during the baseline's timed runs")
 	fmt.Println("write requests: client i is bench agent i's phone (its own customers and its own unit of the grid project); cancelDeal is the project's manager's")
 }
