@@ -81,6 +81,7 @@ type valueRow struct {
 	Score    int64         `sql:"score"`
 	Contacts int64         `sql:"contacts"`
 	Value    sql.NullInt64 `sql:"val"`
+	Total    int64         `sql:"total"` // every scored customer, before the page
 }
 
 // MaxPage is the largest page of customerValue.
@@ -88,8 +89,9 @@ const MaxPage = 100
 
 // CustomerValueOf scores the active customers of sp's scope (not lost, not
 // owners) and returns a page of them, highest first, with the grade
-// distribution of every customer in scope: three statements (grades, the
-// count, the page) and one more to load the page's customers.
+// distribution of every customer in scope: two statements (grades; the
+// page, which counts every scored customer too) and one more to load the
+// page's customers (and one to count them when there is no page).
 func CustomerValueOf(ctx context.Context, client *ent.Client, sp *Spec, first *int, after *string, now time.Time) (*CustomerValue, error) {
 	limit := 20
 	if first != nil {
@@ -129,14 +131,6 @@ func CustomerValueOf(ctx context.Context, client *ent.Client, sp *Spec, first *i
 	}
 
 	active := customer.StageNotIn(customer.StageLOST, customer.StageOWNER)
-	var total []Count
-	if err := client.Customer.Query().Where(active).Order(sp.Grouped(ByProject).CountingNow(customerEvents)).Select(customer.FieldID).Scan(ctx, &total); err != nil {
-		return nil, err
-	}
-	for _, t := range total {
-		out.TotalCount += int(t.N)
-	}
-
 	var rows []valueRow
 	if limit > 0 {
 		asOf := sp.Period.End
@@ -145,6 +139,20 @@ func CustomerValueOf(ctx context.Context, client *ent.Client, sp *Spec, first *i
 		}
 		if err := client.Customer.Query().Where(active).Order(sp.scoring(asOf, limit+1, offset)).Select(customer.FieldID).Scan(ctx, &rows); err != nil {
 			return nil, err
+		}
+	}
+	if len(rows) > 0 {
+		out.TotalCount = int(rows[0].Total)
+	} else {
+		// No page (first: 0, or past the end): the count on its own. Else
+		// the page's statement counted them: each statement here reads
+		// every customer of the scope, one heap page each on the scale data.
+		var total []Count
+		if err := client.Customer.Query().Where(active).Order(sp.Grouped(ByProject).CountingNow(customerEvents)).Select(customer.FieldID).Scan(ctx, &total); err != nil {
+			return nil, err
+		}
+		for _, t := range total {
+			out.TotalCount += int(t.N)
 		}
 	}
 	if len(rows) > limit {
@@ -235,6 +243,7 @@ func (sp *Spec) scoring(asOf time.Time, limit, offset int) func(*sql.Selector) {
 			From(inner.As("report_customers"))
 		return sql.Dialect(d).Select("id", "r", "f", "m", "contacts", "val").
 			AppendSelectExprAs(sql.Raw("r + f + m"), "score").
+			AppendSelectExprAs(sql.Raw("COUNT(*) OVER ()"), "total").
 			From(parts.As("report_parts")).
 			OrderExpr(sql.Raw("r + f + m DESC, id")).Limit(limit).Offset(offset)
 	})
