@@ -31,6 +31,12 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		code, msg, field := classify(err, gqlErr)
+		if code == apperr.Internal && ctx.Err() != nil {
+			// The request ran out of time (or its client left) and the
+			// driver said so in its own words: SQLite's "interrupted", or a
+			// statement PostgreSQL cancelled at lib/pq's request. Not a bug.
+			code, msg, field = apperr.Unavailable, msgTooLong, ""
+		}
 		var reason string
 		if e, ok := apperr.As(err); ok {
 			reason = e.Reason
@@ -103,8 +109,8 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 		return apperr.Conflict, "conflicts with an existing record", ""
 	case errors.Is(err, privacy.Deny):
 		return apperr.Forbidden, "not allowed", ""
-	case errors.Is(err, context.DeadlineExceeded):
-		return apperr.Unavailable, "the request took too long", ""
+	case TimedOut(err):
+		return apperr.Unavailable, msgTooLong, ""
 	case Unreachable(err):
 		return apperr.Unavailable, "the database is unreachable; nothing was changed, try again", ""
 	}
@@ -124,6 +130,23 @@ func classify(err error, gqlErr *gqlerror.Error) (code apperr.Code, msg, field s
 		return apperr.BadUserInput, m, ""
 	}
 	return apperr.Internal, "internal error", ""
+}
+
+// msgTooLong is the message of a request that ran out of time.
+const msgTooLong = "the request took too long"
+
+// TimedOut reports whether err says the request ran out of time: its
+// deadline passed or it was cancelled, or PostgreSQL cancelled the
+// statement (57014 query_canceled: lib/pq asks for that when the context
+// ends, and statement_timeout ends a statement so too). A dashboard that
+// times out under load must answer UNAVAILABLE, which a client retries,
+// not INTERNAL, which says there is a bug.
+func TimedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var state interface{ SQLState() string }
+	return errors.As(err, &state) && state.SQLState() == "57014"
 }
 
 // Unreachable reports whether err says the database cannot be reached or

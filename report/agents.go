@@ -110,7 +110,7 @@ func AgentBoardOf(ctx context.Context, client *ent.Client, sp *Spec, now time.Ti
 				Order(ag.Counting(followUpEvents, followedUp(false))).Select(visit.FieldID).Scan(ctx, v)
 		}, func(r *AgentRow, c Count) { r.FollowUpsOverdue = int(c.N) }},
 		{func(v *[]Count) error {
-			return client.Deal.Query().Order(ag.Counting(dealEvents(deal.FieldReservedAt), reservation)).Select(deal.FieldID).Scan(ctx, v)
+			return client.Deal.Query().Order(ag.Counting(dealEvents(deal.FieldReservedAt), ag.reservation)).Select(deal.FieldID).Scan(ctx, v)
 		}, func(r *AgentRow, c Count) { r.Reservations = int(c.N) }},
 		{func(v *[]Count) error {
 			return client.Deal.Query().Order(ag.Summing(dealEvents(deal.FieldContractedAt), deal.FieldPrice)).Select(deal.FieldID).Scan(ctx, v)

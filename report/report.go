@@ -462,12 +462,15 @@ func (sp *Spec) medians(ev Events, value func(s *sql.Selector) string, total boo
 			g = sp.Key(inner, ev)
 		}
 		v := value(inner)
-		inner.Where(sql.P(func(b *sql.Builder) { b.WriteString(v).WriteString(" IS NOT NULL") }))
 		inner.Select().AppendSelectExprAs(g, "g").AppendSelectExprAs(sql.Raw(v), "v")
+		// NULL values are dropped a level up (WHERE comes before the window
+		// functions), not in the read: there the value's expression was
+		// written twice, and PostgreSQL ran its subquery (the funnel's first
+		// visit) twice per row.
 		ranked := sql.Dialect(d).Select("g", "v").
 			AppendSelectExprAs(sql.Raw("ROW_NUMBER() OVER (PARTITION BY g ORDER BY v)"), "rn").
 			AppendSelectExprAs(sql.Raw("COUNT(*) OVER (PARTITION BY g)"), "cnt").
-			From(inner.As("report_values"))
+			From(inner.As("report_values")).Where(sql.NotNull("v"))
 		return sql.Dialect(d).Select("g").AppendSelectExprAs(sql.Raw("AVG(v)"), "m").
 			From(ranked.As("report_ranked")).
 			Where(sql.P(func(b *sql.Builder) { b.WriteString("rn IN ((cnt + 1) / 2, (cnt + 2) / 2)") })).

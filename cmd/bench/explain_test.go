@@ -55,6 +55,8 @@ func hotRequests(now time.Time) []hotRequest {
 	day := now.Add(-24 * time.Hour).Format(time.RFC3339)
 	week := now.Add(7 * 24 * time.Hour).Format(time.RFC3339)
 	byFollowUp := map[string]any{"field": "NEXT_FOLLOW_UP_AT"}
+	today := now.In(time.FixedZone("Asia/Shanghai", 8*60*60))
+	month := map[string]any{"from": today.AddDate(0, 0, -29).Format(time.DateOnly), "to": today.Format(time.DateOnly)}
 	return []hotRequest{
 		{"listings (agent)", "A1", qListings, listing},
 		{"listings (portal)", "portal", qListings, listing},
@@ -91,6 +93,14 @@ func hotRequests(now time.Time) []hotRequest {
 			return map[string]any{"agentID": w.ID("A1")}
 		})},
 		{"complaints queue (manager)", "MA", qQueue, fixed(map[string]any{})},
+		// The dashboards over a project-month, as the bench asks them
+		// (dash_sales.go, dash_service.go): a manager opens them daily.
+		{"salesFunnel (manager)", "MA", qDashFunnel, fixed(month)},
+		{"channelMix (manager)", "MA", qDashChannels, fixed(month)},
+		{"agentBoard (manager)", "MA", qDashAgents, fixed(month)},
+		{"customerValue (manager)", "MA", qDashValue, fixed(month)},
+		{"serviceBoard (manager)", "MA", qServiceBoard, fixed(map[string]any{"p": month})},
+		{"satisfaction (manager)", "MA", qSatisfaction, fixed(map[string]any{"p": month})},
 	}
 }
 

@@ -48,8 +48,8 @@ func (s *scaleStats) total() int64 {
 
 func (s *scaleStats) String() string {
 	secs := s.load.Seconds()
-	return fmt.Sprintf("scale data: %d customers, %d visits, %d units, %d deals (%d rows) copied in %.1f s (%.0f rows/s), indexes and foreign keys rebuilt in %.1f s, ANALYZE %.1f s; total %.1f s; database %.0f MiB",
-		s.rows["customers"], s.rows["visits"], s.rows["units"], s.rows["deals"], s.total(), secs, float64(s.total())/secs,
+	return fmt.Sprintf("scale data: %d customers, %d visits, %d units, %d deals, %d complaints, %d surveys (%d rows) copied in %.1f s (%.0f rows/s), indexes and foreign keys rebuilt in %.1f s, ANALYZE %.1f s; total %.1f s; database %.0f MiB",
+		s.rows["customers"], s.rows["visits"], s.rows["units"], s.rows["deals"], s.rows["complaints"], s.rows["surveys"], s.total(), secs, float64(s.total())/secs,
 		s.index.Seconds(), s.analyze.Seconds(), (s.load + s.index + s.analyze).Seconds(), float64(s.size)/(1<<20))
 }
 
@@ -64,7 +64,10 @@ func (s *scaleStats) String() string {
 // never makes; a customer's stage, last contact, protection (last contact
 // + 30 days) and next follow-up follow from their visits; a unit is
 // RESERVED or CONTRACTED exactly when a deal of that stage for a customer
-// of its project (in that stage too) says so, and no unit is held.
+// of its project (in that stage too) says so, DELIVERED when its contracted
+// deal's buyer became an OWNER, and no unit is held. The contracted and
+// delivered units draw complaints and the desk's surveys
+// (scale_aftersales.go).
 // Customers are spread over the demo projects (owned by the demo agents,
 // whom the benchmark's requests ask as) and the new ones (owned by their
 // agents), registered evenly over the last two years: those last contacted
@@ -175,9 +178,10 @@ func recreate(ctx context.Context, db *sql.DB, stmts []string) error {
 
 // staffProject is a project whose customers the generator spreads over its agents.
 type staffProject struct {
-	id     string
-	agents []string
-	scale  int // index among the new projects, -1 for a seeded one
+	id      string
+	agents  []string
+	manager string // the new projects' manager (assigns complaints)
+	scale   int    // index among the new projects, -1 for a seeded one
 }
 
 // generator makes the rows. It draws from one random source in a fixed
@@ -189,6 +193,7 @@ type generator struct {
 	hash     sql.NullString // the demo agents' password hash, for the new staff
 	projects []*staffProject
 	buyers   [][]buyer // by new project
+	sales    []sale    // the contracted deals of the new projects (loadUnits), for loadAftersales
 }
 
 // buyer is a customer of a new project who reserved a unit.
@@ -196,6 +201,7 @@ type buyer struct {
 	customer, agent, project string
 	reserved                 time.Time
 	contracted               *time.Time
+	delivered                *time.Time // the unit handed over: the buyer is an OWNER
 }
 
 func newGenerator(ctx context.Context, db *sql.DB, scale int, grid string) (*generator, error) {
@@ -296,7 +302,10 @@ func (g *generator) load(ctx context.Context, db *sql.DB, st *scaleStats) error 
 	if err := g.loadCustomers(ctx, db, st); err != nil {
 		return err
 	}
-	return g.loadUnits(ctx, db, st)
+	if err := g.loadUnits(ctx, db, st); err != nil {
+		return err
+	}
+	return g.loadAftersales(ctx, db, st)
 }
 
 var cities = []struct{ city, district string }{
@@ -327,6 +336,7 @@ func (g *generator) loadProjects(ctx context.Context, db *sql.DB, st *scaleStats
 		m := g.id("US", t)
 		users = append(users, []any{m, t, t, fmt.Sprintf("经理%03d", k+1), fmt.Sprintf("scale.manager%03d", k+1), g.hash, "MANAGER"})
 		staff = append(staff, [2]string{m, p.id})
+		p.manager = m
 		for a := range scaleAgents {
 			id := g.id("US", t)
 			users = append(users, []any{id, t, t, fmt.Sprintf("顾问%03d-%02d", k+1, a+1), fmt.Sprintf("scale.agent%03d.%02d", k+1, a+1), g.hash, "AGENT"})
@@ -502,13 +512,18 @@ func (g *generator) loadCustomers(ctx context.Context, db *sql.DB, st *scaleStat
 			stage = "RESERVED"
 			if c := lastContact.Add(7 * 24 * time.Hour); c.Before(g.anchor) {
 				b.contracted, stage = &c, "CONTRACTED"
+				// Most units signed for more than a quarter ago have been
+				// handed over (sales.DeliverUnit): the buyer is an OWNER.
+				if d := c.Add(g.between(60*24*time.Hour, 150*24*time.Hour)); d.Before(g.anchor.Add(-24*time.Hour)) && g.r.IntN(10) < 7 {
+					b.delivered, stage = &d, "OWNER"
+				}
 			}
 			g.buyers[p.scale] = append(g.buyers[p.scale], b)
 		}
 		// A follow-up is planned while the customer is protected and still
 		// being worked: some overdue, some today, most ahead.
 		var next, action any
-		if protected.After(g.anchor) && stage != "LOST" && stage != "CONTRACTED" {
+		if protected.After(g.anchor) && stage != "LOST" && stage != "CONTRACTED" && stage != "OWNER" {
 			t := lastContact.Add(g.between(24*time.Hour, 10*24*time.Hour)).Truncate(time.Hour)
 			next, action = t, actions[g.r.IntN(len(actions))]
 		}
@@ -599,6 +614,9 @@ func (g *generator) loadUnits(ctx context.Context, db *sql.DB, st *scaleStats) e
 						if by.contracted != nil {
 							status, updated = "CONTRACTED", *by.contracted
 						}
+						if by.delivered != nil {
+							status, updated = "DELIVERED", *by.delivered
+						}
 						deals = append(deals, deal{by, id, price})
 					}
 					decoration := "BARE"
@@ -635,7 +653,11 @@ func (g *generator) loadUnits(ctx context.Context, db *sql.DB, st *scaleStats) e
 		if d.b.contracted != nil {
 			stage, updated, contracted = "CONTRACTED", *d.b.contracted, *d.b.contracted
 		}
-		if err := dc.add(g.id("DL", d.b.reserved), d.b.reserved, updated, stage, d.price*int64(10_000-discount)/10_000, discount,
+		id := g.id("DL", d.b.reserved)
+		if d.b.contracted != nil {
+			g.sales = append(g.sales, sale{deal: id, unit: d.unit, b: d.b})
+		}
+		if err := dc.add(id, d.b.reserved, updated, stage, d.price*int64(10_000-discount)/10_000, discount,
 			payments[g.r.IntN(len(payments))], int64(50_000_00), d.b.reserved, contracted, d.b.customer, d.b.project, d.unit, d.b.agent); err != nil {
 			return err
 		}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"estatecrm/aftersales"
 	"estatecrm/auth"
 	"estatecrm/database"
 	"estatecrm/database/dbtest"
@@ -77,7 +80,8 @@ func TestScaleData(t *testing.T) {
 	}
 
 	// Every id is a prefixed ULID of its table's type.
-	for table, prefix := range map[string]string{"customers": "CU", "visits": "VS", "units": "UN", "deals": "DL", "buildings": "BD", "projects": "PJ", "users": "US"} {
+	for table, prefix := range map[string]string{"customers": "CU", "visits": "VS", "units": "UN", "deals": "DL", "buildings": "BD", "projects": "PJ", "users": "US",
+		"complaints": "CP", "complaint_events": "CE", "surveys": "SV"} {
 		var ids []string
 		if err := column(ctx, db.SQL, &ids, `SELECT id FROM `+table); err != nil {
 			t.Fatal(err)
@@ -116,7 +120,146 @@ func TestScaleData(t *testing.T) {
 			t.Errorf("%d %s", n, c.what)
 		}
 	}
-	if n := count(`SELECT count(*) FROM units WHERE status IN ('RESERVED', 'CONTRACTED') AND project_id IN (SELECT project_id FROM buildings WHERE name = '20幢')`); n < scaleUnits/50 {
+	if n := count(`SELECT count(*) FROM units WHERE status IN ('RESERVED', 'CONTRACTED', 'DELIVERED') AND project_id IN (SELECT project_id FROM buildings WHERE name = '20幢')`); n < scaleUnits/50 {
 		t.Errorf("only %d units of the new project are sold: the deals are missing", n)
+	}
+	checkScaleAftersales(t, db, count)
+}
+
+// checkScaleAftersales checks the scale data's complaints, timelines and
+// surveys against the desk's rules (package aftersales, rule.Issue*Survey).
+func checkScaleAftersales(t *testing.T, db *database.DB, count func(string, ...any) int) {
+	t.Helper()
+	ctx := context.Background()
+	// The SLA windows as aftersales computes them, by severity.
+	var due strings.Builder
+	due.WriteString("CASE severity")
+	for sev, w := range aftersales.DefaultPolicy() {
+		fmt.Fprintf(&due, " WHEN '%s' THEN ARRAY[%d, %d]", sev, w.Response/time.Second, w.Resolution/time.Second)
+	}
+	due.WriteString(" END")
+	win := due.String()
+	// 1/5 of a window before its deadline, as aftersales.RiskAt (to the microsecond PostgreSQL keeps).
+	riskOK := func(start, dueCol, riskCol string) string {
+		return fmt.Sprintf("abs(extract(epoch FROM %s - (%s - (%s - %s) / 5))) < 0.001", riskCol, dueCol, dueCol, start)
+	}
+	checks := []struct{ what, query string }{
+		{"complaints on a unit not contracted or delivered, or not by its buyer, or of another project",
+			`SELECT count(*) FROM (SELECT * FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) c JOIN units u ON u.id = c.unit_id WHERE u.status NOT IN ('CONTRACTED', 'DELIVERED') OR c.project_id <> u.project_id
+			 OR NOT EXISTS (SELECT 1 FROM deals d WHERE d.unit_id = u.id AND d.stage = 'CONTRACTED' AND d.customer_id = c.customer_id AND d.contracted_at <= c.created_at)`},
+		{"complaints filed by someone not staff of the project",
+			`SELECT count(*) FROM (SELECT * FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) c WHERE c.filed_by_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM user_projects up WHERE up.user_id = c.filed_by_id AND up.project_id = c.project_id)`},
+		{"complaints assigned to someone not staff of the project, or without a department",
+			`SELECT count(*) FROM (SELECT * FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) c WHERE (c.assignee_id IS NULL) <> (c.department IS NULL) OR (c.assignee_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM user_projects up WHERE up.user_id = c.assignee_id AND up.project_id = c.project_id))`},
+		{"deadlines not as aftersales computes them (filing, or the latest reopen, + the severity's window; risk at 80% of it)",
+			`SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE response_due_at <> created_at + make_interval(secs => (` + win + `)[1])
+			 OR resolution_due_at <> resolution_started_at + make_interval(secs => (` + win + `)[2])
+			 OR NOT (` + riskOK("created_at", "response_due_at", "response_risk_at") + `) OR NOT (` + riskOK("resolution_started_at", "resolution_due_at", "resolution_risk_at") + `)
+			 OR (reopen_count = 0 AND resolution_started_at <> created_at) OR (reopen_count > 0 AND resolution_started_at <= created_at)`},
+		{"statuses that their times contradict",
+			`SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE (acknowledged_at IS NULL) <> (status = 'SUBMITTED')
+			 OR (resolved_at IS NOT NULL) <> (status IN ('RESOLVED', 'CLOSED')) OR (closed_at IS NOT NULL) <> (status = 'CLOSED')
+			 OR acknowledged_at < created_at OR resolved_at < resolution_started_at OR closed_at < resolved_at OR updated_at > now()
+			 OR (rating IS NULL) <> (rated_at IS NULL) OR (rating <= 2 AND reopen_count = 0) OR (rating > 2 AND status <> 'CLOSED')`},
+		{"complaints resolved without their survey, surveyed without a resolution, or a survey not of its complaint",
+			`SELECT count(*) FROM (SELECT * FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) c WHERE EXISTS (SELECT 1 FROM complaint_events e WHERE e.complaint_id = c.id AND e.kind = 'RESOLVED')
+			   <> EXISTS (SELECT 1 FROM surveys s WHERE s.complaint_id = c.id AND s.kind = 'COMPLAINT_RESOLVED' AND s.customer_id = c.customer_id
+			     AND s.unit_id = c.unit_id AND s.project_id = c.project_id
+			     AND s.created_at = (SELECT min(e.created_at) FROM complaint_events e WHERE e.complaint_id = c.id AND e.kind = 'RESOLVED'))`},
+		{"delivered units without their survey, or a delivery survey not of the unit's buyer",
+			`SELECT count(*) FROM (SELECT * FROM units WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) u JOIN deals d ON d.unit_id = u.id AND d.stage = 'CONTRACTED' WHERE u.status = 'DELIVERED' AND NOT EXISTS
+			   (SELECT 1 FROM surveys s WHERE s.deal_id = d.id AND s.kind = 'UNIT_DELIVERED' AND s.customer_id = d.customer_id AND s.unit_id = u.id AND s.agent_id = d.agent_id AND s.created_at = u.updated_at)`},
+		{"delivered units whose buyer is not an OWNER",
+			`SELECT count(*) FROM (SELECT * FROM units WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) u JOIN deals d ON d.unit_id = u.id AND d.stage = 'CONTRACTED' JOIN customers c ON c.id = d.customer_id WHERE u.status = 'DELIVERED' AND c.stage <> 'OWNER'`},
+		{"surveys answered in part, before they were sent, or in the future",
+			`SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE (answered_at IS NULL) <> (csat IS NULL) OR (answered_at IS NULL) <> (nps IS NULL) OR answered_at < created_at OR answered_at > now()`},
+	}
+	for _, c := range checks {
+		if n := count(c.query); n != 0 {
+			t.Errorf("%d %s", n, c.what)
+		}
+	}
+
+	// Each timeline follows the state machine from SUBMITTED to the
+	// complaint's status, one move at a time, and counts its reopens.
+	next := map[string][]string{"ACKNOWLEDGED": {"SUBMITTED", "ACKNOWLEDGED"}, "STARTED": {"ACKNOWLEDGED", "IN_PROGRESS"},
+		"RESOLVED": {"IN_PROGRESS", "RESOLVED"}, "CLOSED": {"RESOLVED", "CLOSED"}, "REOPENED": {"RESOLVED", "IN_PROGRESS"}}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT c.id, c.status, c.reopen_count, e.kind, e.from_status, e.to_status
+		FROM (SELECT * FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) c JOIN complaint_events e ON e.complaint_id = c.id WHERE c.id IN (SELECT id FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE filed_by_id IN
+		  (SELECT id FROM users WHERE login LIKE 'scale.%')) ORDER BY c.id, e.created_at, e.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type state struct {
+		status, want   string
+		reopens, want2 int
+	}
+	walked := map[string]*state{}
+	var order []string
+	for rows.Next() {
+		var id, status, kind, from, to string
+		var reopens int
+		if err := rows.Scan(&id, &status, &reopens, &kind, &from, &to); err != nil {
+			t.Fatal(err)
+		}
+		s := walked[id]
+		if s == nil {
+			if kind != "SUBMITTED" || to != "SUBMITTED" {
+				t.Fatalf("complaint %s: the timeline starts with %s", id, kind)
+			}
+			s = &state{status: "SUBMITTED", want: status, want2: reopens}
+			walked[id] = s
+			order = append(order, id)
+			continue
+		}
+		move, ok := next[kind]
+		switch {
+		case kind == "ASSIGNED" || kind == "RATED":
+			if from != "" || to != "" || s.status == "CLOSED" || (kind == "RATED" && s.status != "RESOLVED") {
+				t.Fatalf("complaint %s: %s in %s, moving %q → %q", id, kind, s.status, from, to)
+			}
+		case !ok || from != move[0] || to != move[1] || s.status != from:
+			t.Fatalf("complaint %s: %s %q → %q while %s", id, kind, from, to, s.status)
+		default:
+			s.status = to
+			if kind == "REOPENED" {
+				s.reopens++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range order {
+		if s := walked[id]; s.status != s.want || s.reopens != s.want2 {
+			t.Errorf("complaint %s: the timeline ends %s after %d reopens, the complaint says %s after %d", id, s.status, s.reopens, s.want, s.want2)
+		}
+	}
+
+	// Realistic: a few complaints a month, of every kind, some of each fate.
+	if len(walked) < 50 {
+		t.Errorf("%d complaints on the scale project: want a few %% of its sold units a month", len(walked))
+	}
+	for what, q := range map[string]string{
+		"reopened":                     `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE reopen_count > 0`,
+		"breached the response SLA":    `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE coalesce(acknowledged_at, now()) > response_due_at`,
+		"breached the resolution SLA":  `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE coalesce(resolved_at, now()) > resolution_due_at`,
+		"rated":                        `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE rating IS NOT NULL`,
+		"closed":                       `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE status = 'CLOSED'`,
+		"urgent":                       `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE severity = 'URGENT'`,
+		"low":                          `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE severity = 'LOW'`,
+		"routed to engineering":        `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE department = 'ENGINEERING'`,
+		"routed to sales":              `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE department = 'SALES'`,
+		"filed this month":             `SELECT count(*) FROM (SELECT * FROM complaints WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) complaints WHERE created_at > now() - interval '30 days'`,
+		"complaint surveys answered":   `SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE kind = 'COMPLAINT_RESOLVED' AND answered_at IS NOT NULL`,
+		"complaint surveys unanswered": `SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE kind = 'COMPLAINT_RESOLVED' AND answered_at IS NULL`,
+		"delivery surveys answered":    `SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE kind = 'UNIT_DELIVERED' AND answered_at IS NOT NULL`,
+		"promoters":                    `SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE nps >= 9`,
+		"detractors":                   `SELECT count(*) FROM (SELECT * FROM surveys WHERE project_id IN (SELECT id FROM projects WHERE name LIKE '规模·%')) surveys WHERE nps <= 6`,
+	} {
+		if count(q) == 0 {
+			t.Errorf("no complaint or survey %s in the scale data", what)
+		}
 	}
 }
