@@ -17,6 +17,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -33,6 +34,7 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/hook"
+	"estatecrm/ent/privacy"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
@@ -60,7 +62,15 @@ type UnitEvent struct {
 	At        time.Time   `json:"t"`
 	// Seq is the event's position in the outbox.
 	Seq int64 `json:"-"`
+	// unit is the unit as the subscriber's privacy check read it (Watch).
+	unit *ent.Unit
 }
+
+// Loaded returns the unit as the subscriber's privacy check read it, when
+// the event came through Watch (nil otherwise): the event's unit field
+// then needs no statement when it is delivered, which, failing (the
+// database away for a moment), would turn the event into an error.
+func (e *UnitEvent) Loaded() *ent.Unit { return e.unit }
 
 // EventID is the event's id in the API, which a subscriber passes as after
 // to resume after it.
@@ -822,12 +832,24 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, 
 			if e == nil {
 				continue
 			}
-			// Each event passes the subscriber's own privacy rules.
-			if ok, err := client.Unit.Query().Where(unit.ID(e.UnitID)).Exist(ctx); err != nil || !ok {
+			// Each event passes the subscriber's own privacy rules; the
+			// unit they let through is the one the event is delivered with.
+			var u *ent.Unit
+			ok, err := h.decide(ctx, func(ctx context.Context) (bool, error) {
+				var err error
+				u, err = client.Unit.Query().Where(unit.ID(e.UnitID)).Only(ctx)
+				return err == nil, err
+			})
+			if err != nil {
+				return // the subscription ended
+			}
+			if !ok {
 				continue
 			}
+			ev := *e // shared by every subscriber of the process
+			ev.unit = u
 			select {
-			case out <- e:
+			case out <- &ev:
 			case <-ctx.Done():
 				return
 			}
@@ -880,8 +902,17 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			}
 			// The subscriber's own privacy rules decide: another owner's
 			// complaint, or a staff-only note for a homeowner, is not found.
-			e, err := client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).Only(ctx)
+			var e *ent.ComplaintEvent
+			ok, err := h.decide(ctx, func(ctx context.Context) (bool, error) {
+				var err error
+				// With its complaint, which the update is delivered with.
+				e, err = client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).WithComplaint().Only(ctx)
+				return err == nil, err
+			})
 			if err != nil {
+				return // the subscription ended
+			}
+			if !ok {
 				continue
 			}
 			select {
@@ -892,4 +923,49 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 		}
 	}()
 	return out, nil
+}
+
+// decide runs a subscriber's privacy check of one event until it has an
+// answer. A check that fails (the database away for a moment, a pooled
+// connection that died with it) is tried again, never taken for "not
+// yours": that would drop the event from the subscriber's stream with
+// nothing to tell it so, and a client that resumes after its last event
+// would never get it either. Meanwhile the stream waits (if the hub's queue
+// overflows the stream catches up from the outbox). Only ctx ending ends
+// it, with ctx's error.
+func (h *Hub) decide(ctx context.Context, check func(context.Context) (bool, error)) (bool, error) {
+	wait := 50 * time.Millisecond
+	for failures := 0; ; failures++ {
+		ok, err := check(ctx)
+		switch {
+		case err == nil:
+			return ok, nil
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case denied(err):
+			return false, nil
+		}
+		if failures == 0 {
+			h.logWarn("checking a live event for a subscriber (retrying)", err)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// denied reports whether err is the privacy rules' answer, which a retry
+// would give again: not found (a filter rule), a denial, or an application
+// error other than a failure to answer.
+func denied(err error) bool {
+	if ent.IsNotFound(err) || errors.Is(err, privacy.Deny) {
+		return true
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Code != apperr.Unavailable && e.Code != apperr.Internal
+	}
+	return false
 }

@@ -37,6 +37,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -111,6 +112,8 @@ type deployment struct {
 	customer [][]customer
 	holders  []*holder
 	watchers []*watcher
+	project  string // the holders' and watchers' project
+	pos      int64  // the outbox position where the next phase starts
 }
 
 func run(cfg config) ([]row, error) {
@@ -170,6 +173,11 @@ func run(cfg config) ([]row, error) {
 		return nil, err
 	}
 	defer d.db.Close()
+	// Phases start at the outbox's newest position, and so do the
+	// watchers (after:), however long they take to connect.
+	if d.pos, err = d.settle(); err != nil {
+		return nil, err
+	}
 	if err := d.signIn(cfg, urls); err != nil {
 		return nil, err
 	}
@@ -205,8 +213,8 @@ func run(cfg config) ([]row, error) {
 			return d.servers[1].start()
 		},
 	}
-	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s %7s  %s\n",
-		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "leaders", "answers while retrying")
+	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s %6s %6s %7s  %s\n",
+		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "ws-bad", "ws-re", "leaders", "answers while retrying")
 	var rows []row
 	for _, name := range cfg.phases {
 		fault, ok := faults[name]
@@ -220,11 +228,6 @@ func run(cfg config) ([]row, error) {
 		fmt.Println(r)
 		rows = append(rows, r)
 	}
-	mode := "resumed with after: <last eventId>"
-	if resume.Load() < 0 {
-		mode = "no resume on this server (no after: argument): missed changes counted against the database"
-	}
-	fmt.Printf("WebSocket watchers: %s\n", mode)
 	return rows, nil
 }
 
@@ -255,6 +258,7 @@ func (d *deployment) signIn(cfg config, urls []string) error {
 			return err
 		}
 		project := cs[0].ProjectID
+		d.project = project
 		units, err := first.availableUnits(project, cfg.holders)
 		if err != nil {
 			return err
@@ -275,7 +279,7 @@ func (d *deployment) signIn(cfg config, urls []string) error {
 			d.holders = append(d.holders, &holder{client: c, unit: units[i], customer: cs[j].ID})
 		}
 		for i := range cfg.watchers {
-			d.watchers = append(d.watchers, newWatcher(urls, i, first.token, project))
+			d.watchers = append(d.watchers, newWatcher(urls, i, first.token, project, d.pos))
 		}
 	}
 	return nil
@@ -287,6 +291,8 @@ type row struct {
 	ops, acked, lost, dup, stuck       int
 	recover                            time.Duration // -1: some phone never had an answer again
 	told, dropped, gapless, gap, watch int
+	wrong                              int // events received twice, out of order or not as stored
+	refused                            int // subscriptions refused or ended, subscribed again
 	leaders                            int // processes leading the background work after the phase
 	codes                              []string
 }
@@ -296,8 +302,8 @@ func (r row) String() string {
 	if r.recover < 0 {
 		rec = "never"
 	}
-	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d %7d  %s",
-		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, r.leaders, strings.Join(r.codes, " "))
+	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d %6d %6d %7d  %s",
+		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, r.wrong, r.refused, r.leaders, strings.Join(r.codes, " "))
 }
 
 // phase runs the load, causes the fault, stops the load, lets each phone
@@ -311,11 +317,9 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 	for _, h := range d.holders {
 		units = append(units, h.unit)
 	}
-	// The changes of the phase: lines written from now on (the same host's
-	// clock). Not a count before and after: the lease's new holder prunes
-	// the demo data's old lines at once, which would read as changes lost.
-	began := time.Now()
-	linesBefore := map[string]int{}
+	// The changes of the phase: the events at outbox positions after lo,
+	// up to where the outbox stands once the phase's load has stopped.
+	lo := d.pos
 	t := &tally{codes: map[string]int{}}
 	stop := make(chan struct{})
 	giveUp := &deadline{}
@@ -342,15 +346,23 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 	giveUp.set(time.Now().Add(cfg.giveUp))
 	close(stop)
 	wg.Wait()
-	// The last changes reach the watchers: until none arrives for a second
-	// (a subscriber may lag behind the load), at most 15 s.
-	for n, quiet, end := -1, time.Now(), time.Now().Add(15*time.Second); time.Since(quiet) < time.Second && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		m := 0
-		for _, w := range d.watchers {
-			m += w.received()
-		}
-		if m != n {
-			n, quiet = m, time.Now()
+	hi, err := d.settle()
+	if err != nil {
+		return r, err
+	}
+	d.pos = hi
+	want, err := d.unitEvents(lo, hi)
+	if err != nil {
+		return r, err
+	}
+	// The last changes reach the watchers (a subscriber may lag behind the
+	// load, or be reconnecting): at most 20 s.
+	if len(want) > 0 {
+		newest := want[len(want)-1].seq
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if !slices.ContainsFunc(d.watchers, func(w *watcher) bool { return !w.upTo(newest) }) {
+				break
+			}
 		}
 	}
 
@@ -369,11 +381,11 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		stored[notes] = n
 	}
 	rows.Close()
-	// Holds: each unit's change history (one line per change of status)
-	// has one line per acknowledged operation.
-	linesAfter, err := d.lines(units, began)
-	if err != nil {
-		return r, err
+	// Holds: each unit has one event (one change of status) per
+	// acknowledged operation.
+	changesOf := map[string]int{}
+	for _, e := range want {
+		changesOf[e.unit]++
 	}
 	status, err := d.statuses(units)
 	if err != nil {
@@ -412,7 +424,7 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		last[o.unit] = o
 	}
 	for _, unit := range units {
-		u, changes := perUnit[unit], linesAfter[unit]-linesBefore[unit]
+		u, changes := perUnit[unit], changesOf[unit]
 		r.dup += u.reran + max(0, changes-u.acked-u.reran-u.stuck)
 		r.lost += max(0, u.acked+u.reran-changes)
 		if u.reran > 0 || changes != u.acked+u.reran {
@@ -443,22 +455,20 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		r.codes = append(r.codes, fmt.Sprintf("%s×%d", c, n))
 	}
 	slices.Sort(r.codes)
-	// Watchers: every change of the phase received.
-	for _, w := range d.watchers {
+	// Watchers: every event of the phase received once, in order.
+	for i, w := range d.watchers {
+		missed, wrong, unparsed := w.check(lo, hi, want)
 		w.mu.Lock()
 		r.told += w.told
 		r.dropped += w.dropped
-		missed := 0
-		for _, unit := range units {
-			missed += max(0, linesAfter[unit]-linesBefore[unit]-len(w.events[unit]))
-			if s, ok := w.last[unit]; ok && s != status[unit] && linesAfter[unit] > linesBefore[unit] {
-				missed = max(missed, 1) // its grid ends wrong
-			}
-		}
+		r.refused += w.refused
 		w.mu.Unlock()
 		r.gap += missed
-		if missed == 0 {
+		r.wrong += wrong
+		if missed+wrong == 0 {
 			r.gapless++
+		} else {
+			log.Printf("%s: watcher %d: %d of the phase's %d events missed, %d received twice, out of order or not as stored; %d messages without an event", name, i, missed, len(want), wrong, unparsed)
 		}
 	}
 	return r, nil
@@ -489,24 +499,44 @@ func recovery(ops []*op, at time.Time, phones int) time.Duration {
 	return worst
 }
 
-// lines counts each unit's lines in the listing change log since t.
-func (d *deployment) lines(units []string, t time.Time) (map[string]int, error) {
-	out := map[string]int{}
-	if len(units) == 0 {
-		return out, nil
+// settle waits until every event written is numbered (a server's pump
+// numbers them at most a second later), at most 15 s, and returns the
+// outbox's newest position.
+func (d *deployment) settle() (int64, error) {
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var waiting int
+		var hi int64
+		if err := d.db.QueryRow(`SELECT count(*) FILTER (WHERE seq IS NULL), COALESCE(max(seq), 0) FROM outbox_events`).Scan(&waiting, &hi); err != nil {
+			return 0, err
+		}
+		if waiting == 0 || time.Now().After(end) {
+			return hi, nil
+		}
 	}
-	rows, err := d.db.Query(`SELECT listing_id, count(*) FROM listing_changes WHERE listing_id = ANY($1) AND at >= $2 GROUP BY listing_id`, pq.Array(units), t)
+}
+
+// unitEvents are the status changes of the project's units at outbox
+// positions (lo, hi], in order: what every watcher must receive.
+func (d *deployment) unitEvents(lo, hi int64) ([]event, error) {
+	rows, err := d.db.Query(`SELECT seq, payload FROM outbox_events WHERE topic = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, d.project, lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []event
 	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
+		var seq int64
+		var payload string
+		if err := rows.Scan(&seq, &payload); err != nil {
 			return nil, err
 		}
-		out[id] = n
+		var m struct {
+			Unit *struct{ U, S string }
+		}
+		if err := json.Unmarshal([]byte(payload), &m); err != nil || m.Unit == nil {
+			return nil, fmt.Errorf("outbox event %d of the project is not a unit's change: %.100s", seq, payload)
+		}
+		out = append(out, event{seq: seq, unit: m.Unit.U, status: m.Unit.S})
 	}
 	return out, rows.Err()
 }
