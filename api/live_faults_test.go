@@ -26,11 +26,19 @@ import (
 type flaky struct {
 	dialect.Driver
 	left atomic.Int32
+	// ran counts the statements that ran.
+	ran atomic.Int32
 }
 
 var errFlaky = errors.New("read tcp 127.0.0.1:5432: connection reset by peer")
 
-func (f *flaky) fail() bool { return f.left.Add(-1) >= 0 }
+func (f *flaky) fail() bool {
+	if f.left.Add(-1) >= 0 {
+		return true
+	}
+	f.ran.Add(1)
+	return false
+}
 
 func (f *flaky) Query(ctx context.Context, query string, args, v any) error {
 	if f.fail() {
@@ -91,9 +99,15 @@ func TestLiveEventSurvivesAFailedPrivacyCheck(t *testing.T) {
 	if left := db.left.Load(); left > 0 {
 		t.Fatalf("%d failures left: the privacy check never failed, the test proves nothing", left)
 	}
+	db.ran.Store(0)
 	env.As(t, viewers[0]).Query(t, releaseMutation, map[string]any{"u": u.ID}).Decode(t, &struct{}{})
 	if e := nextGrid(t, s); e.Unit != string(u.ID) || e.Status != "AVAILABLE" {
 		t.Fatalf("second event %v, want the release of %s", e, u.ID)
+	}
+	// The unit the check read is the one delivered: no second statement,
+	// which could fail in its turn and turn the event into an error.
+	if n := db.ran.Load(); n != 1 {
+		t.Fatalf("delivering an event ran %d statements, want 1 (the privacy check)", n)
 	}
 }
 
