@@ -27,6 +27,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -39,6 +41,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/outbox"
+	"estatecrm/tracing"
 )
 
 // PollEvery is how often a hub numbers and reads the outbox without being
@@ -697,6 +700,26 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 	if !resume && start == 0 {
 		start = pos // the outbox could not be read: from the hub's position
 	}
+	// Each read of the outbox for this subscriber is a span under the
+	// subscription's (when traced): they are few (a resume, a catch-up
+	// after falling behind or losing the database), and say where a
+	// subscriber's delay came from.
+	later := tracing.Later(ctx)
+	reason := "start"
+	if resume {
+		reason = "resume"
+	}
+	read := func(from, upto int64) ([]outbox.Event, error) {
+		if later == nil {
+			return outbox.Read(sys, c, topic, from, upto, readPage)
+		}
+		rctx, span := later(sys, "live.catch_up", topicKey.String(topic), reasonKey.String(reason),
+			afterKey.Int64(from), uptoKey.Int64(upto))
+		evs, err := outbox.Read(rctx, c, topic, from, upto, readPage)
+		span.SetAttributes(eventsKey.Int(len(evs)))
+		tracing.End(span, err)
+		return evs, err
+	}
 	go func() {
 		defer close(out)
 		last := after
@@ -722,8 +745,9 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 			// The events of the topic up to pos come from the outbox, the
 			// rest from the subscription.
 			for last < pos {
-				evs, err := outbox.Read(sys, c, topic, last, pos, readPage)
+				evs, err := read(last, pos)
 				if err != nil {
+					reason = "retry"
 					h.unsubscribe(topic, s)
 					if ctx.Err() == nil {
 						h.logWarn("reading the outbox for a subscriber", err)
@@ -758,6 +782,7 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 				case m, ok := <-s.ch:
 					if !ok {
 						live = false // fell behind: catch up from the outbox
+						reason = "overflow"
 						break
 					}
 					if !send(m) {
@@ -770,6 +795,19 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 	}()
 	return out
 }
+
+// The attributes of a subscriber's catch-up read's span: the topic (a
+// project's id, or complaints), why it reads (start, resume, overflow,
+// retry), the positions it reads after and up to, how many events it got.
+const (
+	topicKey  = attribute.Key("estatecrm.live.topic")
+	reasonKey = attribute.Key("estatecrm.live.reason")
+	afterKey  = attribute.Key("estatecrm.live.after")
+	uptoKey   = attribute.Key("estatecrm.live.upto")
+	eventsKey = attribute.Key("estatecrm.live.events")
+	// resumeKey says on a subscription's span whether it passed after.
+	resumeKey = attribute.Key("estatecrm.live.resume")
+)
 
 // reader is the client that reads the outbox: the hub's own once started,
 // else c.
@@ -819,6 +857,7 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, 
 	if _, err := client.Project.Get(ctx, projectID); err != nil {
 		return nil, err
 	}
+	trace.SpanFromContext(ctx).SetAttributes(tracing.ProjectIDKey.String(string(projectID)), resumeKey.Bool(after != nil))
 	from, resume, err := resumeFrom(ctx, h.reader(client), after)
 	if err != nil {
 		return nil, err
@@ -887,6 +926,11 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			return nil, err
 		}
 	}
+	span := trace.SpanFromContext(ctx)
+	if complaintID != nil {
+		span.SetAttributes(tracing.ComplaintIDKey.String(string(*complaintID)))
+	}
+	span.SetAttributes(resumeKey.Bool(after != nil))
 	from, resume, err := resumeFrom(ctx, h.reader(client), after)
 	if err != nil {
 		return nil, err
