@@ -127,4 +127,6 @@ func traceError(w http.ResponseWriter, code apperr.Code) {
 	}
 }
 
-func isWebSocket(r *http.Request) bool { return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") }
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
