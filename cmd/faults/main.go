@@ -18,18 +18,26 @@
 // Per phase it prints one row: operations acknowledged, lost (acknowledged
 // and not stored), duplicated (stored twice, or a retry that ran again),
 // stuck (retried until the give-up without an answer), the time until every
-// phone had an answer again after the fault, and for the watchers: closes
-// that told them to reconnect, connections dropped without a close frame,
-// and how many received every status change of the phase (checked against
-// the units' change history in the database) and how many changes they
-// missed, and how many processes lead the background work afterwards (one).
+// phone had an answer again after the fault (a retry of a request that died
+// with its server or its database waits out the idempotency lease, 5 s),
+// and for the watchers: closes that told them to reconnect (1012, 1001,
+// 1013), connections dropped without a close frame, how many received
+// every status change of the phase exactly once and in order, the changes
+// they missed (ws-gap), those received twice, out of order or not as
+// stored (ws-bad), the subscriptions refused or ended that they subscribed
+// again (ws-re), and how many processes lead the background work
+// afterwards (one). A phase's changes are the project's unit events in the
+// outbox at the positions the phase added (every event numbered once its
+// load has stopped); each watcher, resuming with after: its last eventId
+// whenever it reconnects, must have received each of them by position.
 //
 // Loopback only, bounded in time; it never touches a database it did not
 // create (the cluster lives in a temporary directory on its own port and is
 // removed at the end). As root it runs PostgreSQL as the postgres user.
 // With -short (CI) the phases are short and it exits non-zero if anything
-// acknowledged was lost or duplicated or a retry stuck, or the background
-// work is not led by exactly one process after a fault.
+// acknowledged was lost or duplicated or a retry stuck, a watcher missed a
+// change or got one twice or out of order, or the background work is not
+// led by exactly one process after a fault.
 //
 //	go build -o /tmp/estatecrm ./server && go run ./cmd/faults -server /tmp/estatecrm
 package main
@@ -65,7 +73,7 @@ func main() {
 	after := flag.Duration("after", 5*time.Second, "load after each fault")
 	giveUp := flag.Duration("give-up", 45*time.Second, "how long a phone keeps retrying its last operation once the load stops")
 	phases := flag.String("phases", "none,kill9,dbrestart,outage,sigterm", "faults to cause, in order: none (a control: the load alone), kill9, dbrestart, outage, sigterm")
-	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated or a retry is stuck")
+	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated, a retry is stuck or a watcher misses a change")
 	flag.Parse()
 	cfg := config{bin: *bin, pgBin: *pgBin, pgPort: *pgPort, port: *port, agents: *agents, holders: *holders, watchers: *watchers,
 		before: *before, after: *after, giveUp: *giveUp, phases: strings.Split(*phases, ",")}
@@ -84,9 +92,10 @@ func main() {
 	if *short {
 		bad := false
 		for _, r := range rows {
-			if r.lost+r.dup+r.stuck > 0 || r.leaders != 1 {
+			if r.lost+r.dup+r.stuck+r.gap+r.wrong > 0 || r.leaders != 1 {
 				bad = true
-				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck, %d processes leading the background work\n", r.name, r.lost, r.dup, r.stuck, r.leaders)
+				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck, %d changes missed and %d received wrong by WebSocket watchers, %d processes leading the background work\n",
+					r.name, r.lost, r.dup, r.stuck, r.gap, r.wrong, r.leaders)
 			}
 		}
 		if bad {
@@ -450,7 +459,11 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		}
 	}
 	// Recovery: until every phone had an answer to a request sent after the fault.
-	r.recover = recovery(t.ops, at, len(d.visitors)+len(d.holders))
+	var slowest string
+	r.recover, slowest = recovery(t.ops, at, len(d.visitors)+len(d.holders))
+	if r.recover > time.Second {
+		log.Printf("%s: the last phone to have an answer again: %s, after %d ms", name, slowest, r.recover.Milliseconds())
+	}
 	for c, n := range t.codes {
 		r.codes = append(r.codes, fmt.Sprintf("%s×%d", c, n))
 	}
@@ -477,7 +490,7 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 // recovery is the time from the fault until each phone had an answer to a
 // request sent after it: the longest over the phones, -1 if one never did.
 // An op belongs to its phone through its key (faults-PHASE-vN-SEQ / hN).
-func recovery(ops []*op, at time.Time, phones int) time.Duration {
+func recovery(ops []*op, at time.Time, phones int) (time.Duration, string) {
 	first := map[string]time.Duration{}
 	for _, o := range ops {
 		if o.acked.IsZero() || o.sent.Before(at) {
@@ -490,13 +503,16 @@ func recovery(ops []*op, at time.Time, phones int) time.Duration {
 		}
 	}
 	if len(first) < phones {
-		return -1
+		return -1, ""
 	}
 	var worst time.Duration
-	for _, d := range first {
-		worst = max(worst, d)
+	var who string
+	for phone, d := range first {
+		if d >= worst {
+			worst, who = d, phone
+		}
 	}
-	return worst
+	return worst, who
 }
 
 // settle waits until every event written is numbered (a server's pump
