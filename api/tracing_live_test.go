@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -29,11 +30,26 @@ func TestTraceOfASubscription(t *testing.T) {
 
 	u := env.Client.Unit.Query().FirstX(apitest.System())
 	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
-	_, seen, err := outbox.Bounds(apitest.System(), env.Client)
-	if err != nil {
-		t.Fatal(err)
+	// Events are numbered after their commit (PostgreSQL): number them,
+	// so that the hold is before the position resumed after and the
+	// release after it, and the hub has read the release before the
+	// subscription starts, which then reads it from the outbox.
+	numbered := func() int64 {
+		if _, err := outbox.Sequence(apitest.System(), env.Client); err != nil {
+			t.Fatal(err)
+		}
+		_, hi, err := outbox.Bounds(apitest.System(), env.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hi
 	}
+	seen := numbered()
 	env.As(t, viewers[0]).Query(t, releaseMutation, map[string]any{"u": u.ID}).Decode(t, &struct{}{}) // missed, then caught up
+	for hi, deadline := numbered(), time.Now().Add(5*time.Second); env.Hub.Position() < hi && time.Now().Before(deadline); {
+		env.Hub.Kick()
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	tok, _, _ := env.Signer.Issue(viewers[1])
 	s, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer " + tok})
