@@ -111,6 +111,13 @@ type socketAuth struct {
 // connection closes with 4401 or 4403; an accepted one ends, with 4401, when
 // its token expires or its credentials are revoked.
 func (a socketAuth) init(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	// From here gqlgen closes the connection itself when its context ends
+	// (with the slot's code): a shutdown no longer needs to.
+	if slot, ok := ctx.Value(closeCodeKey{}).(*closeCode); ok {
+		slot.mu.Lock()
+		slot.initialising = true
+		slot.mu.Unlock()
+	}
 	var v *auth.Viewer
 	if key := p.GetString("X-API-Key"); key != "" {
 		kv, k, allowed, err := a.keys.Key(ctx, key)
@@ -195,6 +202,10 @@ type closeCode struct {
 	mu     sync.Mutex
 	code   int
 	reason string
+	// initialising is set once the connection's connection_init arrived
+	// (socketAuth.init): before, gqlgen only waits for that message, and
+	// does not see its context end.
+	initialising bool
 }
 
 // withCloseCode gives a WebSocket upgrade request its closeCode slot, and
@@ -218,13 +229,28 @@ func setCloseCode(ctx context.Context, code int, reason string) {
 }
 
 // Accept accepts the connection and wraps it to send the slot's close code.
+// A connection still waiting for its connection_init when the request's
+// context ends with a code in the slot (Sockets.Shutdown) is closed with it
+// then: gqlgen, blocked reading that first message, would keep it open
+// until the client spoke or the process exited, a dropped connection
+// rather than a close the client acts on.
 func (c closeCodes) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	conn, err := c.WebsocketImplementation.Accept(w, r, o)
 	slot, ok := r.Context().Value(closeCodeKey{}).(*closeCode)
 	if err != nil || !ok {
 		return conn, err
 	}
-	return &codedConn{WebsocketConn: conn, slot: slot}, nil
+	cc := &codedConn{WebsocketConn: conn, slot: slot}
+	go func() {
+		<-r.Context().Done() // at the latest when the connection's handler returns
+		slot.mu.Lock()
+		waiting, code := !slot.initialising, slot.code
+		slot.mu.Unlock()
+		if waiting && code != 0 {
+			_ = cc.WriteClose(code, "")
+		}
+	}()
+	return cc, nil
 }
 
 // codedConn is a connection that closes with its slot's code when one is

@@ -29,8 +29,8 @@ func NewSockets() *Sockets { return &Sockets{open: map[*closeCode]context.Cancel
 
 // Shutdown refuses new WebSockets (503), closes the open ones with
 // CloseServiceRestart and waits until they have closed (their close
-// handshake done) or ctx ends. A connection that has not yet sent its
-// connection_init closes once it does, or when the process exits.
+// handshake done) or ctx ends; that includes a connection that has not yet
+// sent its connection_init (see closeCodes.Accept).
 func (s *Sockets) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true

@@ -48,3 +48,30 @@ func TestShutdownTellsWebSocketsToReconnect(t *testing.T) {
 		t.Fatalf("a WebSocket during shutdown: %v, want 503", err)
 	}
 }
+
+// A WebSocket still in its handshake (upgraded, no connection_init yet) at
+// shutdown is told to reconnect too. Before the fix gqlgen, waiting for
+// that first message, never saw the shutdown: the connection stayed open
+// until the client spoke or the process exited (a dropped connection).
+func TestShutdownTellsWebSocketsInTheirHandshakeToReconnect(t *testing.T) {
+	env := apitest.New(t)
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):]+"/query", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+
+	shut := make(chan error, 1)
+	go func() { shut <- env.Sockets.Shutdown(ctx) }()
+	_, _, err = conn.Read(ctx)
+	if code := websocket.CloseStatus(err); code != api.CloseServiceRestart {
+		t.Fatalf("closed with %d (%v), want %d (service restart)", code, err, api.CloseServiceRestart)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v (the socket closed, so it should have returned)", err)
+	}
+}

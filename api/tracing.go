@@ -21,7 +21,9 @@ import (
 //
 // Left out: probes and scrapes (/healthz, /readyz, /metrics), which would
 // bury the requests in noise, and WebSockets, whose request lasts as long
-// as the connection. Nothing a person sent goes on the span: no query
+// as the connection: each subscription on one gets a span of its own
+// instead (tracing.WithConnection, graph.Tracing), with the connection's
+// request id. Nothing a person sent goes on the span: no query
 // string (signed links carry their signature there), no client address,
 // no header but traceparent.
 func traceRequests(tp trace.TracerProvider, next http.Handler) http.Handler {
@@ -33,6 +35,10 @@ func traceRequests(tp trace.TracerProvider, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := traceRoute(r)
 		if route == "" {
+			if isWebSocket(r) {
+				ctx := carrier.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+				r = r.WithContext(tracing.WithConnection(ctx, tp, tracing.RequestIDKey.String(RequestID(ctx))))
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -60,7 +66,7 @@ func traceRequests(tp trace.TracerProvider, next http.Handler) http.Handler {
 // traceRoute is the route of a request for its span's name, "" for one
 // that gets no span.
 func traceRoute(r *http.Request) string {
-	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	if isWebSocket(r) {
 		return ""
 	}
 	switch p := r.URL.Path; {
@@ -119,4 +125,8 @@ func traceError(w http.ResponseWriter, code apperr.Code) {
 		}
 		w = u.Unwrap()
 	}
+}
+
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }

@@ -100,6 +100,9 @@ func (r *subscriptionResolver) UnitStatusChanged(ctx context.Context, projectID 
 
 // Unit is the resolver for the unit field.
 func (r *unitStatusEventResolver) Unit(ctx context.Context, obj *live.UnitEvent) (*ent.Unit, error) {
+	if u := obj.Loaded(); u != nil {
+		return u, nil // read by the subscriber's privacy check
+	}
 	return r.client.Unit.Get(ctx, obj.UnitID)
 }
 

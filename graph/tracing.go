@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -48,10 +49,18 @@ func (Tracing) Validate(graphql.ExecutableSchema) error { return nil }
 // sampled or not, a closure.
 func (Tracing) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	span := trace.SpanFromContext(ctx)
+	oc := graphql.GetOperationContext(ctx)
+	if !span.IsRecording() && oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		// A subscription on a WebSocket: its span covers its start (the
+		// resolver), not the hours it may stay open; see package tracing.
+		var ok bool
+		if ctx, span, ok = tracing.StartOperation(ctx, string(ast.Subscription)); ok {
+			defer span.End()
+		}
+	}
 	if !span.IsRecording() {
 		return next(ctx)
 	}
-	oc := graphql.GetOperationContext(ctx)
 	inner := oc.ResolverMiddleware
 	oc.ResolverMiddleware = func(ctx context.Context, next graphql.Resolver) (any, error) {
 		return traceField(ctx, func(ctx context.Context) (any, error) { return inner(ctx, next) })
@@ -116,6 +125,9 @@ func traceField(ctx context.Context, next graphql.Resolver) (res any, err error)
 	code := ""
 	if err != nil {
 		code = errorCode(ctx, err)
+		if fc.Object == "Subscription" { // a refused subscription: its span says so
+			tracing.Fail(trace.SpanFromContext(ctx), code)
+		}
 	}
 	p.End(code)
 	return res, err

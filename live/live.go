@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -28,6 +29,8 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -35,10 +38,12 @@ import (
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/complaintevent"
 	"estatecrm/ent/hook"
+	"estatecrm/ent/privacy"
 	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/outbox"
+	"estatecrm/tracing"
 )
 
 // KickGap is the least time between two runs of a hub's sequencer that
@@ -67,7 +72,15 @@ type UnitEvent struct {
 	At        time.Time   `json:"t"`
 	// Seq is the event's position in the outbox.
 	Seq int64 `json:"-"`
+	// unit is the unit as the subscriber's privacy check read it (Watch).
+	unit *ent.Unit
 }
+
+// Loaded returns the unit as the subscriber's privacy check read it, when
+// the event came through Watch (nil otherwise): the event's unit field
+// then needs no statement when it is delivered, which, failing (the
+// database away for a moment), would turn the event into an error.
+func (e *UnitEvent) Loaded() *ent.Unit { return e.unit }
 
 // EventID is the event's id in the API, which a subscriber passes as after
 // to resume after it.
@@ -722,6 +735,26 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 	if !resume && start == 0 {
 		start = pos // the outbox could not be read: from the hub's position
 	}
+	// Each read of the outbox for this subscriber is a span under the
+	// subscription's (when traced): they are few (a resume, a catch-up
+	// after falling behind or losing the database), and say where a
+	// subscriber's delay came from.
+	later := tracing.Later(ctx)
+	reason := "start"
+	if resume {
+		reason = "resume"
+	}
+	read := func(from, upto int64) ([]outbox.Event, error) {
+		if later == nil {
+			return outbox.Read(sys, c, topic, from, upto, readPage)
+		}
+		rctx, span := later(sys, "live.catch_up", topicKey.String(topic), reasonKey.String(reason),
+			afterKey.Int64(from), uptoKey.Int64(upto))
+		evs, err := outbox.Read(rctx, c, topic, from, upto, readPage)
+		span.SetAttributes(eventsKey.Int(len(evs)))
+		tracing.End(span, err)
+		return evs, err
+	}
 	go func() {
 		defer close(out)
 		last := after
@@ -747,8 +780,9 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 			// The events of the topic up to pos come from the outbox, the
 			// rest from the subscription.
 			for last < pos {
-				evs, err := outbox.Read(sys, c, topic, last, pos, readPage)
+				evs, err := read(last, pos)
 				if err != nil {
+					reason = "retry"
 					h.unsubscribe(topic, s)
 					if ctx.Err() == nil {
 						h.logWarn("reading the outbox for a subscriber", err)
@@ -783,6 +817,7 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 				case m, ok := <-s.ch:
 					if !ok {
 						live = false // fell behind: catch up from the outbox
+						reason = "overflow"
 						break
 					}
 					if !send(m) {
@@ -795,6 +830,19 @@ func (h *Hub) stream(ctx context.Context, c *ent.Client, topic string, after int
 	}()
 	return out
 }
+
+// The attributes of a subscriber's catch-up read's span: the topic (a
+// project's id, or complaints), why it reads (start, resume, overflow,
+// retry), the positions it reads after and up to, how many events it got.
+const (
+	topicKey  = attribute.Key("estatecrm.live.topic")
+	reasonKey = attribute.Key("estatecrm.live.reason")
+	afterKey  = attribute.Key("estatecrm.live.after")
+	uptoKey   = attribute.Key("estatecrm.live.upto")
+	eventsKey = attribute.Key("estatecrm.live.events")
+	// resumeKey says on a subscription's span whether it passed after.
+	resumeKey = attribute.Key("estatecrm.live.resume")
+)
 
 // reader is the client that reads the outbox: the hub's own once started,
 // else c.
@@ -844,6 +892,7 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, 
 	if _, err := client.Project.Get(ctx, projectID); err != nil {
 		return nil, err
 	}
+	trace.SpanFromContext(ctx).SetAttributes(tracing.ProjectIDKey.String(string(projectID)), resumeKey.Bool(after != nil))
 	from, resume, err := resumeFrom(ctx, h.reader(client), after)
 	if err != nil {
 		return nil, err
@@ -857,12 +906,24 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, 
 			if e == nil {
 				continue
 			}
-			// Each event passes the subscriber's own privacy rules.
-			if ok, err := client.Unit.Query().Where(unit.ID(e.UnitID)).Exist(ctx); err != nil || !ok {
+			// Each event passes the subscriber's own privacy rules; the
+			// unit they let through is the one the event is delivered with.
+			var u *ent.Unit
+			ok, err := h.decide(ctx, func(ctx context.Context) (bool, error) {
+				var err error
+				u, err = client.Unit.Query().Where(unit.ID(e.UnitID)).Only(ctx)
+				return err == nil, err
+			})
+			if err != nil {
+				return // the subscription ended
+			}
+			if !ok {
 				continue
 			}
+			ev := *e // shared by every subscriber of the process
+			ev.unit = u
 			select {
-			case out <- e:
+			case out <- &ev:
 			case <-ctx.Done():
 				return
 			}
@@ -900,6 +961,11 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			return nil, err
 		}
 	}
+	span := trace.SpanFromContext(ctx)
+	if complaintID != nil {
+		span.SetAttributes(tracing.ComplaintIDKey.String(string(*complaintID)))
+	}
+	span.SetAttributes(resumeKey.Bool(after != nil))
 	from, resume, err := resumeFrom(ctx, h.reader(client), after)
 	if err != nil {
 		return nil, err
@@ -915,8 +981,17 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 			}
 			// The subscriber's own privacy rules decide: another owner's
 			// complaint, or a staff-only note for a homeowner, is not found.
-			e, err := client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).Only(ctx)
+			var e *ent.ComplaintEvent
+			ok, err := h.decide(ctx, func(ctx context.Context) (bool, error) {
+				var err error
+				// With its complaint, which the update is delivered with.
+				e, err = client.ComplaintEvent.Query().Where(complaintevent.ID(m.Complaint.EventID)).WithComplaint().Only(ctx)
+				return err == nil, err
+			})
 			if err != nil {
+				return // the subscription ended
+			}
+			if !ok {
 				continue
 			}
 			select {
@@ -927,4 +1002,49 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 		}
 	}()
 	return out, nil
+}
+
+// decide runs a subscriber's privacy check of one event until it has an
+// answer. A check that fails (the database away for a moment, a pooled
+// connection that died with it) is tried again, never taken for "not
+// yours": that would drop the event from the subscriber's stream with
+// nothing to tell it so, and a client that resumes after its last event
+// would never get it either. Meanwhile the stream waits (if the hub's queue
+// overflows the stream catches up from the outbox). Only ctx ending ends
+// it, with ctx's error.
+func (h *Hub) decide(ctx context.Context, check func(context.Context) (bool, error)) (bool, error) {
+	wait := 50 * time.Millisecond
+	for failures := 0; ; failures++ {
+		ok, err := check(ctx)
+		switch {
+		case err == nil:
+			return ok, nil
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case denied(err):
+			return false, nil
+		}
+		if failures == 0 {
+			h.logWarn("checking a live event for a subscriber (retrying)", err)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// denied reports whether err is the privacy rules' answer, which a retry
+// would give again: not found (a filter rule), a denial, or an application
+// error other than a failure to answer.
+func denied(err error) bool {
+	if ent.IsNotFound(err) || errors.Is(err, privacy.Deny) {
+		return true
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Code != apperr.Unavailable && e.Code != apperr.Internal
+	}
+	return false
 }

@@ -18,18 +18,26 @@
 // Per phase it prints one row: operations acknowledged, lost (acknowledged
 // and not stored), duplicated (stored twice, or a retry that ran again),
 // stuck (retried until the give-up without an answer), the time until every
-// phone had an answer again after the fault, and for the watchers: closes
-// that told them to reconnect, connections dropped without a close frame,
-// and how many received every status change of the phase (checked against
-// the units' change history in the database) and how many changes they
-// missed, and how many processes lead the background work afterwards (one).
+// phone had an answer again after the fault (a retry of a request that died
+// with its server or its database waits out the idempotency lease, 5 s),
+// and for the watchers: closes that told them to reconnect (1012, 1001,
+// 1013), connections dropped without a close frame, how many received
+// every status change of the phase exactly once and in order, the changes
+// they missed (ws-gap), those received twice, out of order or not as
+// stored (ws-bad), the subscriptions refused or ended that they subscribed
+// again (ws-re), and how many processes lead the background work
+// afterwards (one). A phase's changes are the project's unit events in the
+// outbox at the positions the phase added (every event numbered once its
+// load has stopped); each watcher, resuming with after: its last eventId
+// whenever it reconnects, must have received each of them by position.
 //
 // Loopback only, bounded in time; it never touches a database it did not
 // create (the cluster lives in a temporary directory on its own port and is
 // removed at the end). As root it runs PostgreSQL as the postgres user.
 // With -short (CI) the phases are short and it exits non-zero if anything
-// acknowledged was lost or duplicated or a retry stuck, or the background
-// work is not led by exactly one process after a fault.
+// acknowledged was lost or duplicated or a retry stuck, a watcher missed a
+// change or got one twice or out of order, or the background work is not
+// led by exactly one process after a fault.
 //
 //	go build -o /tmp/estatecrm ./server && go run ./cmd/faults -server /tmp/estatecrm
 package main
@@ -37,6 +45,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,7 +73,7 @@ func main() {
 	after := flag.Duration("after", 5*time.Second, "load after each fault")
 	giveUp := flag.Duration("give-up", 45*time.Second, "how long a phone keeps retrying its last operation once the load stops")
 	phases := flag.String("phases", "none,kill9,dbrestart,outage,sigterm", "faults to cause, in order: none (a control: the load alone), kill9, dbrestart, outage, sigterm")
-	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated or a retry is stuck")
+	short := flag.Bool("short", false, "short phases (CI): exit 1 if anything acknowledged is lost or duplicated, a retry is stuck or a watcher misses a change")
 	flag.Parse()
 	cfg := config{bin: *bin, pgBin: *pgBin, pgPort: *pgPort, port: *port, agents: *agents, holders: *holders, watchers: *watchers,
 		before: *before, after: *after, giveUp: *giveUp, phases: strings.Split(*phases, ",")}
@@ -83,9 +92,10 @@ func main() {
 	if *short {
 		bad := false
 		for _, r := range rows {
-			if r.lost+r.dup+r.stuck > 0 || r.leaders != 1 {
+			if r.lost+r.dup+r.stuck+r.gap+r.wrong > 0 || r.leaders != 1 {
 				bad = true
-				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck, %d processes leading the background work\n", r.name, r.lost, r.dup, r.stuck, r.leaders)
+				fmt.Fprintf(os.Stderr, "faults: %s: %d lost, %d duplicated, %d stuck, %d changes missed and %d received wrong by WebSocket watchers, %d processes leading the background work\n",
+					r.name, r.lost, r.dup, r.stuck, r.gap, r.wrong, r.leaders)
 			}
 		}
 		if bad {
@@ -111,6 +121,8 @@ type deployment struct {
 	customer [][]customer
 	holders  []*holder
 	watchers []*watcher
+	project  string // the holders' and watchers' project
+	pos      int64  // the outbox position where the next phase starts
 }
 
 func run(cfg config) ([]row, error) {
@@ -170,6 +182,11 @@ func run(cfg config) ([]row, error) {
 		return nil, err
 	}
 	defer d.db.Close()
+	// Phases start at the outbox's newest position, and so do the
+	// watchers (after:), however long they take to connect.
+	if d.pos, err = d.settle(); err != nil {
+		return nil, err
+	}
 	if err := d.signIn(cfg, urls); err != nil {
 		return nil, err
 	}
@@ -205,8 +222,8 @@ func run(cfg config) ([]row, error) {
 			return d.servers[1].start()
 		},
 	}
-	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s %7s  %s\n",
-		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "leaders", "answers while retrying")
+	fmt.Printf("%-9s %5s %5s %4s %4s %5s %10s  %7s %7s %7s %6s %6s %6s %7s  %s\n",
+		"fault", "ops", "acked", "lost", "dup", "stuck", "recover-ms", "ws-told", "ws-drop", "ws-full", "ws-gap", "ws-bad", "ws-re", "leaders", "answers while retrying")
 	var rows []row
 	for _, name := range cfg.phases {
 		fault, ok := faults[name]
@@ -220,11 +237,6 @@ func run(cfg config) ([]row, error) {
 		fmt.Println(r)
 		rows = append(rows, r)
 	}
-	mode := "resumed with after: <last eventId>"
-	if resume.Load() < 0 {
-		mode = "no resume on this server (no after: argument): missed changes counted against the database"
-	}
-	fmt.Printf("WebSocket watchers: %s\n", mode)
 	return rows, nil
 }
 
@@ -255,6 +267,7 @@ func (d *deployment) signIn(cfg config, urls []string) error {
 			return err
 		}
 		project := cs[0].ProjectID
+		d.project = project
 		units, err := first.availableUnits(project, cfg.holders)
 		if err != nil {
 			return err
@@ -275,7 +288,7 @@ func (d *deployment) signIn(cfg config, urls []string) error {
 			d.holders = append(d.holders, &holder{client: c, unit: units[i], customer: cs[j].ID})
 		}
 		for i := range cfg.watchers {
-			d.watchers = append(d.watchers, newWatcher(urls, i, first.token, project))
+			d.watchers = append(d.watchers, newWatcher(urls, i, first.token, project, d.pos))
 		}
 	}
 	return nil
@@ -287,6 +300,8 @@ type row struct {
 	ops, acked, lost, dup, stuck       int
 	recover                            time.Duration // -1: some phone never had an answer again
 	told, dropped, gapless, gap, watch int
+	wrong                              int // events received twice, out of order or not as stored
+	refused                            int // subscriptions refused or ended, subscribed again
 	leaders                            int // processes leading the background work after the phase
 	codes                              []string
 }
@@ -296,8 +311,8 @@ func (r row) String() string {
 	if r.recover < 0 {
 		rec = "never"
 	}
-	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d %7d  %s",
-		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, r.leaders, strings.Join(r.codes, " "))
+	return fmt.Sprintf("%-9s %5d %5d %4d %4d %5d %10s  %7d %7d %7s %6d %6d %6d %7d  %s",
+		r.name, r.ops, r.acked, r.lost, r.dup, r.stuck, rec, r.told, r.dropped, fmt.Sprintf("%d/%d", r.gapless, r.watch), r.gap, r.wrong, r.refused, r.leaders, strings.Join(r.codes, " "))
 }
 
 // phase runs the load, causes the fault, stops the load, lets each phone
@@ -311,11 +326,9 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 	for _, h := range d.holders {
 		units = append(units, h.unit)
 	}
-	// The changes of the phase: lines written from now on (the same host's
-	// clock). Not a count before and after: the lease's new holder prunes
-	// the demo data's old lines at once, which would read as changes lost.
-	began := time.Now()
-	linesBefore := map[string]int{}
+	// The changes of the phase: the events at outbox positions after lo,
+	// up to where the outbox stands once the phase's load has stopped.
+	lo := d.pos
 	t := &tally{codes: map[string]int{}}
 	stop := make(chan struct{})
 	giveUp := &deadline{}
@@ -342,15 +355,23 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 	giveUp.set(time.Now().Add(cfg.giveUp))
 	close(stop)
 	wg.Wait()
-	// The last changes reach the watchers: until none arrives for a second
-	// (a subscriber may lag behind the load), at most 15 s.
-	for n, quiet, end := -1, time.Now(), time.Now().Add(15*time.Second); time.Since(quiet) < time.Second && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		m := 0
-		for _, w := range d.watchers {
-			m += w.received()
-		}
-		if m != n {
-			n, quiet = m, time.Now()
+	hi, err := d.settle()
+	if err != nil {
+		return r, err
+	}
+	d.pos = hi
+	want, err := d.unitEvents(lo, hi)
+	if err != nil {
+		return r, err
+	}
+	// The last changes reach the watchers (a subscriber may lag behind the
+	// load, or be reconnecting): at most 20 s.
+	if len(want) > 0 {
+		newest := want[len(want)-1].seq
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if !slices.ContainsFunc(d.watchers, func(w *watcher) bool { return !w.upTo(newest) }) {
+				break
+			}
 		}
 	}
 
@@ -369,11 +390,11 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		stored[notes] = n
 	}
 	rows.Close()
-	// Holds: each unit's change history (one line per change of status)
-	// has one line per acknowledged operation.
-	linesAfter, err := d.lines(units, began)
-	if err != nil {
-		return r, err
+	// Holds: each unit has one event (one change of status) per
+	// acknowledged operation.
+	changesOf := map[string]int{}
+	for _, e := range want {
+		changesOf[e.unit]++
 	}
 	status, err := d.statuses(units)
 	if err != nil {
@@ -412,7 +433,7 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		last[o.unit] = o
 	}
 	for _, unit := range units {
-		u, changes := perUnit[unit], linesAfter[unit]-linesBefore[unit]
+		u, changes := perUnit[unit], changesOf[unit]
 		r.dup += u.reran + max(0, changes-u.acked-u.reran-u.stuck)
 		r.lost += max(0, u.acked+u.reran-changes)
 		if u.reran > 0 || changes != u.acked+u.reran {
@@ -438,27 +459,29 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 		}
 	}
 	// Recovery: until every phone had an answer to a request sent after the fault.
-	r.recover = recovery(t.ops, at, len(d.visitors)+len(d.holders))
+	var slowest string
+	r.recover, slowest = recovery(t.ops, at, len(d.visitors)+len(d.holders))
+	if r.recover > time.Second {
+		log.Printf("%s: the last phone to have an answer again: %s, after %d ms", name, slowest, r.recover.Milliseconds())
+	}
 	for c, n := range t.codes {
 		r.codes = append(r.codes, fmt.Sprintf("%s×%d", c, n))
 	}
 	slices.Sort(r.codes)
-	// Watchers: every change of the phase received.
-	for _, w := range d.watchers {
+	// Watchers: every event of the phase received once, in order.
+	for i, w := range d.watchers {
+		missed, wrong, unparsed := w.check(lo, hi, want)
 		w.mu.Lock()
 		r.told += w.told
 		r.dropped += w.dropped
-		missed := 0
-		for _, unit := range units {
-			missed += max(0, linesAfter[unit]-linesBefore[unit]-len(w.events[unit]))
-			if s, ok := w.last[unit]; ok && s != status[unit] && linesAfter[unit] > linesBefore[unit] {
-				missed = max(missed, 1) // its grid ends wrong
-			}
-		}
+		r.refused += w.refused
 		w.mu.Unlock()
 		r.gap += missed
-		if missed == 0 {
+		r.wrong += wrong
+		if missed+wrong == 0 {
 			r.gapless++
+		} else {
+			log.Printf("%s: watcher %d: %d of the phase's %d events missed, %d received twice, out of order or not as stored; %d messages without an event", name, i, missed, len(want), wrong, unparsed)
 		}
 	}
 	return r, nil
@@ -467,7 +490,7 @@ func (d *deployment) phase(cfg config, name string, fault func() error) (row, er
 // recovery is the time from the fault until each phone had an answer to a
 // request sent after it: the longest over the phones, -1 if one never did.
 // An op belongs to its phone through its key (faults-PHASE-vN-SEQ / hN).
-func recovery(ops []*op, at time.Time, phones int) time.Duration {
+func recovery(ops []*op, at time.Time, phones int) (time.Duration, string) {
 	first := map[string]time.Duration{}
 	for _, o := range ops {
 		if o.acked.IsZero() || o.sent.Before(at) {
@@ -480,35 +503,56 @@ func recovery(ops []*op, at time.Time, phones int) time.Duration {
 		}
 	}
 	if len(first) < phones {
-		return -1
+		return -1, ""
 	}
 	var worst time.Duration
-	for _, d := range first {
-		worst = max(worst, d)
+	var who string
+	for phone, d := range first {
+		if d >= worst {
+			worst, who = d, phone
+		}
 	}
-	return worst
+	return worst, who
 }
 
-// lines counts each unit's lines in the listing change log since t.
-func (d *deployment) lines(units []string, t time.Time) (map[string]int, error) {
-	out := map[string]int{}
-	if len(units) == 0 {
-		return out, nil
+// settle waits until every event written is numbered (a server's pump
+// numbers them at most a second later), at most 15 s, and returns the
+// outbox's newest position.
+func (d *deployment) settle() (int64, error) {
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var waiting int
+		var hi int64
+		if err := d.db.QueryRow(`SELECT count(*) FILTER (WHERE seq IS NULL), COALESCE(max(seq), 0) FROM outbox_events`).Scan(&waiting, &hi); err != nil {
+			return 0, err
+		}
+		if waiting == 0 || time.Now().After(end) {
+			return hi, nil
+		}
 	}
-	// The log's lines are events of the outbox (package listing).
-	rows, err := d.db.Query(`SELECT payload::json->>'listingId', count(*) FROM outbox_events
-WHERE topic LIKE 'listings/%' AND payload::json->>'listingId' = ANY($1) AND at >= $2 GROUP BY 1`, pq.Array(units), t)
+}
+
+// unitEvents are the status changes of the project's units at outbox
+// positions (lo, hi], in order: what every watcher must receive.
+func (d *deployment) unitEvents(lo, hi int64) ([]event, error) {
+	rows, err := d.db.Query(`SELECT seq, payload FROM outbox_events WHERE topic = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, d.project, lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []event
 	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
+		var seq int64
+		var payload string
+		if err := rows.Scan(&seq, &payload); err != nil {
 			return nil, err
 		}
-		out[id] = n
+		var m struct {
+			Unit *struct{ U, S string }
+		}
+		if err := json.Unmarshal([]byte(payload), &m); err != nil || m.Unit == nil {
+			return nil, fmt.Errorf("outbox event %d of the project is not a unit's change: %.100s", seq, payload)
+		}
+		out = append(out, event{seq: seq, unit: m.Unit.U, status: m.Unit.S})
 	}
 	return out, rows.Err()
 }

@@ -3,73 +3,67 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"estatecrm/outbox"
 )
 
 // The subscription a watcher keeps open: the sales grid of the holders'
-// project. With resume, it asks for the events after the last one it got
-// (after:, eventId: issue 14's outbox); without, it can only detect the
-// events it missed while it reconnected. Which one the server answers is
-// found out at the first subscription (resume is then on by itself once
-// the server has the argument).
-const (
-	resumeSubscription = `subscription($p: ID!, $after: String) { unitStatusChanged(projectId: $p, after: $after) { eventId status unit { id } } }`
-	plainSubscription  = `subscription($p: ID!) { unitStatusChanged(projectId: $p) { status unit { id } } }`
-)
+// project, after the last event it got (after: the outbox position, issue
+// 14), so that a reconnect resumes without a gap.
+const gridSubscription = `subscription($p: ID!, $after: String) { unitStatusChanged(projectId: $p, after: $after) { eventId status unit { id } } }`
 
-// resume is whether the servers take after: (1), do not (-1), not yet known (0).
-var resume atomic.Int32
-
-// event is a unit status change a watcher received.
+// event is a unit status change a watcher received, in the order received.
 type event struct {
-	id, unit, status string
+	seq          int64
+	unit, status string
 }
 
 // watcher is a phone watching the sales grid: it keeps a subscription open,
-// and when the connection ends it reconnects, to the next server.
+// and when the connection ends it reconnects, to the next server, resuming
+// after the last event it received.
 type watcher struct {
 	urls    []string
 	cur     int
 	token   string
 	project string
 
-	mu      sync.Mutex
-	events  map[string][]event // by unit, this phase
-	seen    map[string]bool    // event ids this phase
-	last    map[string]string  // each unit's last status received, ever
-	lastID  string             // the last event id received
-	told    int                // closes this phase with 1012 or 1001: told to reconnect
-	dropped int                // connections that ended otherwise this phase
+	mu       sync.Mutex
+	events   []event // every event received, in order, repeats included
+	lastSeq  int64   // the position of the last event received, or where it started
+	told     int     // closes this phase that told it to reconnect (1012, 1001, 1013)
+	dropped  int     // connections that ended otherwise this phase
+	refused  int     // subscriptions this phase answered with an error (it subscribes again)
+	unparsed int     // messages that were not an event it could read
 }
 
-func newWatcher(urls []string, first int, token, project string) *watcher {
-	return &watcher{urls: urls, cur: first, token: token, project: project,
-		events: map[string][]event{}, seen: map[string]bool{}, last: map[string]string{}}
+// newWatcher returns a watcher whose first subscription resumes after
+// position from: it gets every event after it, however long it takes to
+// connect.
+func newWatcher(urls []string, first int, token, project string, from int64) *watcher {
+	return &watcher{urls: urls, cur: first, token: token, project: project, lastSeq: from}
 }
 
-// received is how many events the watcher got this phase.
-func (w *watcher) received() int {
+// upTo reports whether the watcher has received the event at position seq
+// or a later one.
+func (w *watcher) upTo(seq int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := 0
-	for _, es := range w.events {
-		n += len(es)
-	}
-	return n
+	return w.lastSeq >= seq
 }
 
-// reset starts a phase's counts.
+// reset starts a phase's counts of connections (events are kept: the
+// check takes those of the phase's positions).
 func (w *watcher) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.events, w.seen = map[string][]event{}, map[string]bool{}
-	w.told, w.dropped = 0, 0
+	w.told, w.dropped, w.refused = 0, 0, 0
 }
 
 // run keeps the subscription open until ctx ends.
@@ -81,9 +75,11 @@ func (w *watcher) run(ctx context.Context) {
 			return
 		}
 		w.mu.Lock()
-		if code == websocket.StatusServiceRestart || code == websocket.StatusGoingAway {
+		switch code {
+		case websocket.StatusServiceRestart, websocket.StatusGoingAway, websocket.StatusTryAgainLater:
 			w.told++
-		} else if code != 0 {
+		case 0: // never opened (the server is down or refusing): nothing to count
+		default:
 			w.dropped++
 		}
 		w.mu.Unlock()
@@ -111,11 +107,13 @@ func (w *watcher) session(ctx context.Context, url string) websocket.StatusCode 
 	if err := wsjson.Read(dctx, conn, &ack); err != nil || ack["type"] != "connection_ack" {
 		return websocket.CloseStatus(err)
 	}
-	if err := w.subscribe(ctx, conn); err != nil {
+	sub := 0
+	if err := w.subscribe(ctx, conn, sub); err != nil {
 		return websocket.CloseStatus(err)
 	}
 	for {
 		var m struct {
+			ID      string
 			Type    string
 			Payload json.RawMessage
 		}
@@ -125,12 +123,26 @@ func (w *watcher) session(ctx context.Context, url string) websocket.StatusCode 
 		switch m.Type {
 		case "ping":
 			_ = wsjson.Write(ctx, conn, map[string]any{"type": "pong"})
-		case "error":
-			if resume.Load() == 0 && (strings.Contains(string(m.Payload), "after") || strings.Contains(string(m.Payload), "eventId")) {
-				resume.Store(-1) // the server has no resume yet: subscribe without it
-				if err := w.subscribe(ctx, conn); err != nil {
-					return websocket.CloseStatus(err)
-				}
+		case "error", "complete":
+			// The subscription ended (refused while the database was away,
+			// or ended by the server): subscribe again, after the last
+			// event received, as a client that must not show a stale grid
+			// would. Each subscription has an id of its own, so that a
+			// late message of the one before is not taken for it.
+			if m.ID != subID(sub) {
+				continue
+			}
+			w.mu.Lock()
+			w.refused++
+			w.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return 0
+			case <-time.After(200 * time.Millisecond):
+			}
+			sub++
+			if err := w.subscribe(ctx, conn, sub); err != nil {
+				return websocket.CloseStatus(err)
 			}
 		case "next":
 			var p struct {
@@ -142,41 +154,76 @@ func (w *watcher) session(ctx context.Context, url string) websocket.StatusCode 
 					}
 				}
 			}
-			if json.Unmarshal(m.Payload, &p) != nil {
-				continue
-			}
-
-			if resume.Load() == 0 {
-				resume.Store(1)
-			}
+			var seq int64
 			e := p.Data.UnitStatusChanged
-			w.mu.Lock()
-			if e.EventID == "" || !w.seen[e.EventID] {
-				if e.EventID != "" {
-					w.seen[e.EventID] = true
-					w.lastID = e.EventID
+			if json.Unmarshal(m.Payload, &p) == nil {
+				e = p.Data.UnitStatusChanged
+				if n, err := outbox.DecodeID(e.EventID, "eventId"); err == nil {
+					seq = n
 				}
-				w.events[e.Unit.ID] = append(w.events[e.Unit.ID], event{id: e.EventID, unit: e.Unit.ID, status: e.Status})
-				w.last[e.Unit.ID] = e.Status
+			}
+			w.mu.Lock()
+			if seq == 0 {
+				w.unparsed++
+			} else {
+				w.events = append(w.events, event{seq: seq, unit: e.Unit.ID, status: e.Status})
+				w.lastSeq = max(w.lastSeq, seq)
 			}
 			w.mu.Unlock()
 		}
 	}
 }
 
-// subscribe asks for the grid's changes: after the last event received
-// when the server resumes (the one place that passes after:), from now on
-// otherwise.
-func (w *watcher) subscribe(ctx context.Context, conn *websocket.Conn) error {
-	query, vars := resumeSubscription, map[string]any{"p": w.project}
-	if resume.Load() < 0 {
-		query = plainSubscription
-	} else {
-		w.mu.Lock()
-		if w.lastID != "" {
-			vars["after"] = w.lastID
+func subID(n int) string { return fmt.Sprintf("s%d", n) }
+
+// subscribe asks for the grid's changes after the last event received.
+func (w *watcher) subscribe(ctx context.Context, conn *websocket.Conn, n int) error {
+	w.mu.Lock()
+	vars := map[string]any{"p": w.project, "after": outbox.EncodeID(w.lastSeq)}
+	w.mu.Unlock()
+	return wsjson.Write(ctx, conn, map[string]any{"id": subID(n), "type": "subscribe", "payload": map[string]any{"query": gridSubscription, "variables": vars}})
+}
+
+// check compares what the watcher received at positions (lo, hi] with
+// want, the events of the project at those positions in the outbox, in
+// order: every one must have been received exactly once, and each unit's
+// in the outbox's order. It returns the events missed, and those received
+// more than once or out of order.
+func (w *watcher) check(lo, hi int64, want []event) (missed, wrong, unparsed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	got := map[int64]int{}
+	lastOf := map[string]int64{}
+	for _, e := range w.events {
+		if e.seq <= lo || e.seq > hi {
+			continue
 		}
-		w.mu.Unlock()
+		got[e.seq]++
+		if e.seq < lastOf[e.unit] {
+			wrong++ // a unit's events out of order
+		}
+		lastOf[e.unit] = max(lastOf[e.unit], e.seq)
 	}
-	return wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}})
+	expected := map[int64]event{}
+	for _, e := range want {
+		expected[e.seq] = e
+		switch n := got[e.seq]; {
+		case n == 0:
+			missed++
+		case n > 1:
+			wrong += n - 1
+		}
+	}
+	for seq := range got {
+		if _, ok := expected[seq]; !ok {
+			wrong++ // an event that is not one of the project's units' (another topic's?)
+		}
+	}
+	for _, e := range w.events {
+		if x, ok := expected[e.seq]; ok && (x.unit != e.unit || x.status != e.status) {
+			wrong++ // not what the outbox says happened
+		}
+	}
+	unparsed, w.unparsed = w.unparsed, 0
+	return missed, wrong, unparsed
 }
