@@ -2,6 +2,8 @@ package cost
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -87,10 +89,37 @@ func (c *coalescer) take(ctx context.Context, key string, b Budget, refund float
 	case r := <-p.done:
 		return r.left, r.ok, r.err
 	case <-ctx.Done():
-		// The batch may still take its points: as when a request's context
-		// ends while its statement runs.
-		return 0, false, ctx.Err()
 	}
+	// The request is over. A take still waiting leaves the lane: its refund
+	// is not given back, and the caller owes it again. One already in a
+	// batch gets the batch's answer, whatever its context says: the batch
+	// may have given its refund back, and answering ctx.Err() would make
+	// the caller owe it a second time. The batch's statement is bounded by
+	// statementTimeout.
+	c.mu.Lock()
+	if l := c.keys[k]; l != nil {
+		if i := slices.Index(l.waiting, p); i >= 0 {
+			l.waiting = slices.Delete(l.waiting, i, i+1)
+			c.mu.Unlock()
+			return 0, false, ctx.Err()
+		}
+	}
+	c.mu.Unlock()
+	r := <-p.done
+	return r.left, r.ok, r.err
+}
+
+// refundGiven marks the error of a take whose refund was given back before
+// it failed: its caller must not owe the refund again.
+type refundGiven struct{ error }
+
+func (e refundGiven) Unwrap() error { return e.error }
+
+// RefundGiven reports whether err, from a store's TakeRefunding, comes after
+// the take's refund was given back.
+func RefundGiven(err error) bool {
+	var g refundGiven
+	return errors.As(err, &g)
 }
 
 // serve runs batch, answers its takes, and hands the takes that queued
@@ -153,6 +182,9 @@ func (c *coalescer) runBatch(k coalesceKey, batch []*pendingTake) {
 		// its own, as if the batch had never met.
 		for _, p := range batch {
 			left, ok, err := c.run(p.ctx, k.key, k.b, 0, p.n, p.now)
+			if err != nil && p.refund > 0 {
+				err = refundGiven{err} // by the batch's statement
+			}
 			p.done <- takeResult{left, ok, err}
 		}
 	}

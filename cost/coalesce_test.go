@@ -145,3 +145,145 @@ func equal(a, b []int) bool {
 	}
 	return true
 }
+
+// refundStore is a store that records the refunds its statements give back
+// and fails the statements after the first when told to; its first
+// statement waits for a gate.
+type refundStore struct {
+	gate chan struct{}
+	mu   sync.Mutex
+	n    int
+	fail bool // statements after the first fail
+	// refunds given back by the statements that ran
+	refunds float64
+}
+
+func (s *refundStore) run(ctx context.Context, key string, b Budget, refund float64, n int, now time.Time) (float64, bool, error) {
+	s.mu.Lock()
+	s.n++
+	first := s.n == 1
+	s.mu.Unlock()
+	if first {
+		<-s.gate
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, false, err // database/sql refuses an ended context
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !first && s.fail && refund == 0 && n > 0 {
+		return 0, false, context.DeadlineExceeded
+	}
+	s.refunds += refund
+	return 0, n <= 10, nil // a bucket of 10: a batch of more is refused
+}
+
+// TestCoalescedCancelledWaiterRefundIsNotGivenBack: a take whose request
+// ends while it waits for a batch leaves it: its refund is not given back,
+// so the caller that owes it again owes it once (before, the batch gave it
+// back and the caller owed it again: a key gained points it never earned).
+func TestCoalescedCancelledWaiterRefundIsNotGivenBack(t *testing.T) {
+	s := &refundStore{gate: make(chan struct{})}
+	c := &coalescer{run: s.run}
+	b := Budget{Max: 1000, RestoreRate: 0}
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	head := make(chan error, 1)
+	go func() { _, _, err := c.take(context.Background(), "k", b, 0, 1, at); head <- err }()
+	waiting := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if l := c.keys[coalesceKey{"k", b}]; l != nil {
+			return len(l.waiting)
+		}
+		return -1
+	}
+	for waiting() < 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { _, _, err := c.take(ctx, "k", b, 50, 1, at); cancelled <- err }()
+	for waiting() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	other := make(chan takeResult, 1)
+	go func() {
+		var r takeResult
+		r.left, r.ok, r.err = c.take(context.Background(), "k", b, 7, 1, at)
+		other <- r
+	}()
+	for waiting() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	err := <-cancelled
+	if err == nil || RefundGiven(err) {
+		t.Fatalf("the cancelled take answered %v, want its context's error with the refund not given", err)
+	}
+	close(s.gate)
+	if err := <-head; err != nil {
+		t.Fatal(err)
+	}
+	if r := <-other; r.err != nil || !r.ok {
+		t.Fatalf("the other queued take: %+v", r)
+	}
+	waitIdle(t, c)
+	if s.refunds != 7 {
+		t.Fatalf("the statements gave back %v points, want 7: only the take still waiting", s.refunds)
+	}
+}
+
+// TestCoalescedRefusedBatchFailureSaysRefundGiven: when a refused batch's
+// takes go one by one, the batch's statement has already given their
+// refunds back; one that then fails says so, and the Limiter does not owe
+// that refund again.
+func TestCoalescedRefusedBatchFailureSaysRefundGiven(t *testing.T) {
+	s := &refundStore{gate: make(chan struct{}), fail: true}
+	c := &coalescer{run: s.run}
+	b := Budget{Max: 1000, RestoreRate: 0}
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	head := make(chan error, 1)
+	go func() { _, _, err := c.take(context.Background(), "k", b, 0, 1, at); head <- err }()
+	for {
+		c.mu.Lock()
+		l := c.keys[coalesceKey{"k", b}]
+		c.mu.Unlock()
+		if l != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	res := make(chan error, 2)
+	for _, refund := range []float64{30, 0} {
+		go func() { _, _, err := c.take(context.Background(), "k", b, refund, 6, at); res <- err }()
+		for {
+			c.mu.Lock()
+			n := len(c.keys[coalesceKey{"k", b}].waiting)
+			c.mu.Unlock()
+			if n == 1 && refund == 30 || n == 2 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(s.gate)
+	<-head
+	var given, plain int
+	for range 2 {
+		err := <-res
+		switch {
+		case err == nil:
+			t.Fatal("a take of the refused batch succeeded, though the store fails them")
+		case RefundGiven(err):
+			given++
+		default:
+			plain++
+		}
+	}
+	if given != 1 || plain != 1 {
+		t.Fatalf("errors: %d say the refund was given, %d do not; want 1 and 1 (only the take with a refund)", given, plain)
+	}
+	if s.refunds != 30 {
+		t.Fatalf("refunds given back %v, want 30 (by the batch's statement, once)", s.refunds)
+	}
+}

@@ -104,7 +104,7 @@ func (l *Limiter) take(ctx context.Context, key string, b Budget, n int, now tim
 	delete(l.pending, key)
 	l.mu.Unlock()
 	left, taken, err := r.TakeRefunding(ctx, key, b, owed, n, now)
-	if err != nil && owed > 0 {
+	if err != nil && owed > 0 && !RefundGiven(err) {
 		l.owe(key, b, owed) // not given back: the next take carries it
 	}
 	return left, taken, err
