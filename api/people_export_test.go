@@ -106,7 +106,9 @@ func TestPeopleExportNeedsAReason(t *testing.T) {
 	// The project's managers see the exports and why; B's manager none.
 	for actor, n := range map[string]int{"MA": want, "MB": 0} {
 		var got struct {
-			AuditEvents struct{ Edges []struct{ Node struct{ Detail string } } }
+			AuditEvents struct {
+				Edges []struct{ Node struct{ Detail string } }
+			}
 		}
 		w.Caller(t, actor).Query(t, `{ auditEvents(first: 10, where: {action: "customer.export"}) { edges { node { detail } } } }`, nil).Decode(t, &got)
 		if len(got.AuditEvents.Edges) != n || (n > 0 && !strings.Contains(got.AuditEvents.Edges[0].Node.Detail, "来函要求提供个人信息副本")) {

@@ -127,7 +127,7 @@ func SequenceAs(ctx context.Context, client *ent.Client, payload string) (int64,
 	}
 	defer rows.Close()
 	var n int64
-	var woke any // pg_notify's void, when it ran
+	var woke any      // pg_notify's void, when it ran
 	for rows.Next() { // the lock's row
 	}
 	if !rows.NextResultSet() || !rows.Next() {

@@ -133,4 +133,3 @@ func TestSequenceWakesOnlyWhenItNumbers(t *testing.T) {
 		t.Fatalf("wake-up %+v after an idle run, want only the next run that numbered", n)
 	}
 }
-

@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
