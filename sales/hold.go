@@ -90,9 +90,6 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		minutes = *holdMinutes
 	}
 	expires := now.Add(time.Duration(minutes) * time.Minute)
-	// Exactly one of any number of concurrent holds of the unit matches
-	// Holdable; the announcement of the change needs no lookup: the unit
-	// and its project are known.
 	upd := client.Unit.Update().
 		Where(unit.ID(u.ID), rule.Holdable(now), holdsBelow(v.UserID, MaxHolds, now)).
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
