@@ -469,6 +469,15 @@ func (s *seeder) planPriceChange(st *site) {
 	if !at.After(st.launch) {
 		at = st.launch.Add(s.now.Sub(st.launch) / 2).Truncate(time.Hour)
 	}
+	// A deal's unit is held, reserved and priced within the 30 minutes
+	// before its reservedAt: a change inside that window would reprice a
+	// unit the plan takes for sold (a seed failing on the days it fell
+	// there), so it moves an hour earlier until no deal straddles it.
+	for slices.ContainsFunc(st.deals, func(d *dealPlan) bool {
+		return !d.reservedAt.Add(-30*time.Minute).After(at) && !d.reservedAt.Before(at)
+	}) {
+		at = at.Add(-time.Hour)
+	}
 	pc := &priceChange{at: at, building: st.buildings[0], from: b.floors/2 + 1, to: b.floors, bp: 150,
 		reason: "一号楼中高楼层去化较快，上调1.5%"}
 	st.priceChange = pc
