@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -99,4 +100,36 @@ func addBenchStaff(ctx context.Context, dbURL, grid string, n int) (*benchStaff,
 		staff.agents = append(staff.agents, a)
 	}
 	return staff, tx.Commit()
+}
+
+// findBench finds in a database this command kept (-keep, reused with -db)
+// the grid project and its sales floor that addGridProject and
+// addBenchStaff made: the project named for its units, the bench manager,
+// and n bench agents with their customers and their units (the first
+// available units of the project by id, as addBenchStaff gave them, or the
+// one the agent holds if a run stopped before releasing it).
+func findBench(ctx context.Context, db *sql.DB, n int) (grid string, staff *benchStaff, err error) {
+	if err := db.QueryRowContext(ctx, `SELECT p.id FROM projects p JOIN user_projects up ON up.project_id = p.id
+		JOIN users u ON u.id = up.user_id WHERE u.login = 'bench.manager' ORDER BY p.id LIMIT 1`).Scan(&grid); err != nil {
+		return "", nil, fmt.Errorf("no bench manager and grid project in the database (was it kept by this command?): %w", err)
+	}
+	staff = &benchStaff{manager: "bench.manager"}
+	var units []string
+	if err := column(ctx, db, &units, `SELECT id FROM units WHERE project_id = $1 AND (status = 'AVAILABLE' OR
+		held_by_id IN (SELECT id FROM users WHERE login LIKE 'bench.agent%')) ORDER BY id LIMIT $2`, grid, n); err != nil {
+		return "", nil, err
+	}
+	for i := range n {
+		a := benchAgent{login: fmt.Sprintf("bench.agent%03d", i+1)}
+		if err := column(ctx, db, &a.customers, `SELECT c.id FROM customers c JOIN users u ON u.id = c.owner_id
+			WHERE u.login = $1 AND c.project_id = $2 AND c.phone LIKE '+86146%' ORDER BY c.id`, a.login, grid); err != nil {
+			return "", nil, err
+		}
+		if len(a.customers) == 0 || i >= len(units) {
+			return "", nil, fmt.Errorf("the database has no bench agent %s with customers and a unit: -write-clients is more than the run that kept it had", a.login)
+		}
+		a.unit = units[i]
+		staff.agents = append(staff.agents, a)
+	}
+	return grid, staff, nil
 }

@@ -25,6 +25,7 @@
 //	go run ./cmd/bench -cpuprofile /tmp/prof # and a CPU profile under each request
 //	go run ./cmd/bench -only 'grid|hold'    # only these requests
 //	go run ./cmd/bench -short                # a few seconds: checks that it works (CI)
+//	go run ./cmd/bench -db estatecrm_bench_… # again on a database kept with -keep (no seeding nor loading)
 package main
 
 import (
@@ -48,6 +49,9 @@ type options struct {
 	rounds   int
 	counted  int // requests of each kind whose statements are counted
 	keep     bool
+	// db is a database kept by an earlier run (-keep) to run on again:
+	// migrated (new migrations apply), but not seeded nor loaded again.
+	db string
 	// gridUnits is the size of the project added for the sales grid.
 	gridUnits int
 	// scale adds scale × (10,000 customers, ~100,000 visits, 2,000 units): see addScale.
@@ -76,6 +80,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds: each runs every request on the real server, then on the baseline")
 	flag.IntVar(&o.counted, "count", 50, "requests of each kind sent one at a time to count SQL statements")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch database (its name is printed) instead of dropping it")
+	flag.StringVar(&o.db, "db", "", "run on this database, kept by an earlier run (-keep), instead of a new scratch one: it is migrated (new migrations apply) but neither seeded nor loaded again (-grid-units and -scale are ignored), and never dropped; -write-clients at most the kept run's")
 	flag.IntVar(&o.gridUnits, "grid-units", 600, "units of the project added to the demo data for the sales grid")
 	flag.IntVar(&o.scale, "scale", 0, "add scale × (10,000 customers, ~100,000 visits, a project of 2,000 units) to the demo data, by COPY (100: 1 M customers, 200 k units, ~10 M visits)")
 	flag.BoolVar(&o.keepIndexes, "scale-keep-indexes", false, "copy the scale data with the indexes and foreign keys in place (slower) instead of rebuilding them after the copy")

@@ -21,12 +21,21 @@ import (
 const agentLogin = "agent.hz1"
 
 func run(ctx context.Context, o options) (err error) {
-	db, err := newScratch(ctx, o.pgURL)
+	var db *scratch
+	if o.db != "" {
+		db, err = keptScratch(ctx, o.pgURL, o.db)
+	} else {
+		db, err = newScratch(ctx, o.pgURL)
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Printf("scratch database %s\n", db.name)
 	defer func() {
+		if o.db != "" {
+			db.admin.Close()
+			return
+		}
 		if o.keep {
 			fmt.Printf("kept the scratch database %s\n", db.name)
 			return
@@ -53,40 +62,22 @@ func run(ctx context.Context, o options) (err error) {
 	if err := runOnce(ctx, bin, env, "migrate"); err != nil {
 		return err
 	}
-	if err := runOnce(ctx, bin, env, "seed"); err != nil {
-		return err
-	}
 	data, err := sql.Open("postgres", db.url)
 	if err != nil {
 		return err
 	}
 	defer data.Close()
-	// The demo portal's key allows 600 requests a minute and 1,000 points of
-	// query cost restoring 50 a second (about one listing page a second);
-	// the benchmark is one portal asking as fast as it can, so both are the
-	// largest the model allows. The cost is still computed and taken from the
-	// budget in PostgreSQL on every request, as in production (a refund, when
-	// a page is not full, rides on the key's next take).
-	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000, cost_budget = 1000000, cost_restore_rate = 100000`); err != nil {
+	var grid string
+	var staff *benchStaff
+	if o.db != "" {
+		if grid, staff, err = findBench(ctx, data, o.write); err != nil {
+			return err
+		}
+		fmt.Printf("migrated the kept database in %.1f s; not seeded nor loaded again: its grid project and %d bench agents are the kept run's\n",
+			time.Since(start).Seconds(), len(staff.agents))
+	} else if grid, staff, err = fill(ctx, o, bin, env, db.url, data, start); err != nil {
 		return err
 	}
-	grid, err := addGridProject(ctx, db.url, agentLogin, o.gridUnits)
-	if err != nil {
-		return err
-	}
-	scaled, err := addScale(ctx, data, o.scale, grid, !o.keepIndexes)
-	if err != nil {
-		return err
-	}
-	staff, err := addBenchStaff(ctx, db.url, grid, o.write)
-	if err != nil {
-		return err
-	}
-	if o.scale > 0 {
-		fmt.Println(scaled)
-	}
-	fmt.Printf("migrated, seeded with the demo data, a project of %d units with %d agents and a manager, and the scale data (-scale %d) in %.1f s\n",
-		o.gridUnits, len(staff.agents), o.scale, time.Since(start).Seconds())
 
 	// The server runs with the Dockerfile's garbage-collector settings, so
 	// that its peak RSS is what production sees.
@@ -168,6 +159,42 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 	return nil
+}
+
+// fill seeds the new scratch database with the demo data, adds the grid
+// project, the scale data and the sales floor, and returns the grid
+// project and the floor.
+func fill(ctx context.Context, o options, bin string, env []string, dbURL string, data *sql.DB, start time.Time) (string, *benchStaff, error) {
+	if err := runOnce(ctx, bin, env, "seed"); err != nil {
+		return "", nil, err
+	}
+	// The demo portal's key allows 600 requests a minute and 1,000 points of
+	// query cost restoring 50 a second (about one listing page a second);
+	// the benchmark is one portal asking as fast as it can, so both are the
+	// largest the model allows. The cost is still computed and taken from the
+	// budget in PostgreSQL on every request, as in production (a refund, when
+	// a page is not full, rides on the key's next take).
+	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000, cost_budget = 1000000, cost_restore_rate = 100000`); err != nil {
+		return "", nil, err
+	}
+	grid, err := addGridProject(ctx, dbURL, agentLogin, o.gridUnits)
+	if err != nil {
+		return "", nil, err
+	}
+	scaled, err := addScale(ctx, data, o.scale, grid, !o.keepIndexes)
+	if err != nil {
+		return "", nil, err
+	}
+	staff, err := addBenchStaff(ctx, dbURL, grid, o.write)
+	if err != nil {
+		return "", nil, err
+	}
+	if o.scale > 0 {
+		fmt.Println(scaled)
+	}
+	fmt.Printf("migrated, seeded with the demo data, a project of %d units with %d agents and a manager, and the scale data (-scale %d) in %.1f s\n",
+		o.gridUnits, len(staff.agents), o.scale, time.Since(start).Seconds())
+	return grid, staff, nil
 }
 
 // countStatements runs a second real server and a second baseline on the

@@ -50,6 +50,26 @@ func newScratch(ctx context.Context, rawURL string) (*scratch, error) {
 	return &scratch{admin: admin, name: name, url: u.String()}, nil
 }
 
+// keptScratch is a database an earlier run kept (-keep), named beside the
+// one rawURL names, to run on again (-db). It must exist already.
+func keptScratch(ctx context.Context, rawURL, name string) (*scratch, error) {
+	if err := loadgen.Loopback(rawURL); err != nil {
+		return nil, err
+	}
+	admin, err := sql.Open("postgres", rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var found bool
+	if err := admin.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&found); err != nil || !found {
+		admin.Close()
+		return nil, fmt.Errorf("no database %q to run on again (-db): %v", name, err)
+	}
+	u, _ := url.Parse(rawURL)
+	u.Path = "/" + name
+	return &scratch{admin: admin, name: name, url: u.String()}, nil
+}
+
 // drop removes the scratch database, ending the connections still on it.
 func (s *scratch) drop() error {
 	defer s.admin.Close()
