@@ -31,7 +31,8 @@ type counter struct {
 	conns []net.Conn
 
 	// log, when set, receives every statement counted, one a line, with
-	// the connection it came on (-stmts-log): what a request causes.
+	// the connection it came on and its parameters (-stmts-log): what a
+	// request causes.
 	logMu sync.Mutex
 	log   io.Writer
 	nconn atomic.Int64
@@ -92,6 +93,9 @@ func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 	// The text of the statements prepared on this connection, by name,
 	// and of the portals bound to them: for background and the log.
 	prepared, portals := map[string]string{}, map[string]string{}
+	// The parameters bound to each portal, for the log (to EXPLAIN a
+	// statement as it ran).
+	params := map[string]string{}
 	head := make([]byte, 5)
 	// The start-up message (and an SSL or GSS request before it) has no type byte.
 	for {
@@ -135,18 +139,73 @@ func (c *counter) forward(dst io.Writer, src io.Reader, conn int64) {
 		case 'B':
 			f := cstrings(body, 2)
 			portals[f[0]] = prepared[f[1]]
+			if c.log != nil {
+				params[f[0]] = bindParams(body)
+			}
 		case 'E':
 			c.stmts.Add(1)
-			text := portals[cstrings(body, 1)[0]]
+			portal := cstrings(body, 1)[0]
+			text := portals[portal]
 			if background(text) {
 				c.bg.Add(1)
 			}
-			c.logf(conn, text)
+			c.logf(conn, text+params[portal])
 		}
 		if _, err := dst.Write(append(head, body...)); err != nil {
 			return
 		}
 	}
+}
+
+// bindParams renders the parameters of a Bind message for the log, as a
+// comment after the statement: -- $1='text' $2=\x0102 (binary) $3=NULL.
+func bindParams(body []byte) string {
+	for range 2 { // the portal's and the statement's names
+		i := bytes.IndexByte(body, 0)
+		if i < 0 {
+			return ""
+		}
+		body = body[i+1:]
+	}
+	u16 := func() int {
+		if len(body) < 2 {
+			return 0
+		}
+		n := int(binary.BigEndian.Uint16(body))
+		body = body[2:]
+		return n
+	}
+	formats := make([]int, u16())
+	for i := range formats {
+		formats[i] = u16()
+	}
+	n := u16()
+	if n == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" --")
+	for i := range n {
+		if len(body) < 4 {
+			break
+		}
+		size := int32(binary.BigEndian.Uint32(body))
+		body = body[4:]
+		fmt.Fprintf(&b, " $%d=", i+1)
+		if size < 0 {
+			b.WriteString("NULL")
+			continue
+		}
+		v := body[:min(int(size), len(body))]
+		body = body[len(v):]
+		binaryFormat := len(formats) == 1 && formats[0] == 1 || len(formats) > i && formats[i] == 1
+		if binaryFormat {
+			fmt.Fprintf(&b, "\\x%x", v)
+		} else {
+			b.WriteString("'" + strings.ReplaceAll(string(v), "'", "''") + "'")
+		}
+	}
+	return b.String()
 }
 
 // cstrings returns the first n NUL-terminated strings of a message body.
