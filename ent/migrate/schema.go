@@ -525,6 +525,21 @@ var (
 				Name:    "customer_project_id_stage",
 				Unique:  false,
 				Columns: []*schema.Column{CustomersColumns[32], CustomersColumns[18]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						CustomersColumns[19].Name,
+
+						CustomersColumns[33].Name,
+
+						CustomersColumns[0].Name,
+
+						CustomersColumns[23].Name,
+
+						CustomersColumns[12].Name,
+
+						CustomersColumns[13].Name,
+					},
+				},
 			},
 			{
 				Name:    "customer_referred_by_id",
@@ -1134,11 +1149,29 @@ var (
 				Name:    "visit_project_id_occurred_at",
 				Unique:  false,
 				Columns: []*schema.Column{VisitsColumns[12], VisitsColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						VisitsColumns[3].Name,
+
+						VisitsColumns[13].Name,
+
+						VisitsColumns[11].Name,
+					},
+				},
 			},
 			{
 				Name:    "visit_project_id_next_follow_up_at",
 				Unique:  false,
 				Columns: []*schema.Column{VisitsColumns[12], VisitsColumns[9]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						VisitsColumns[13].Name,
+
+						VisitsColumns[11].Name,
+
+						VisitsColumns[4].Name,
+					},
+				},
 			},
 		},
 	}

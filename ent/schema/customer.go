@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -142,7 +143,13 @@ func (Customer) Indexes() []ent.Index {
 		index.Fields("phone_last4", "project_id", "owner_id"),
 		index.Fields("owner_id", "next_follow_up_at"),
 		index.Fields("project_id", "protected_until"),
-		index.Fields("project_id", "stage"),
+		// A project's customers by stage; on PostgreSQL it also carries what
+		// the dashboards read of every customer of a project (grades,
+		// customers owned, customerValue's RFM), so that they read the
+		// index alone, not one heap page per customer (9,800 of them for
+		// a project of the scale data).
+		index.Fields("project_id", "stage").
+			Annotations(entsql.IncludeColumns("grade", "owner_id", "id", "last_contact_at", "budget_min", "budget_max")),
 		index.Fields("referred_by_id"),
 		// A project's customers registered in a period (the dashboards' leads).
 		index.Fields("project_id", "created_at"),

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -63,9 +64,15 @@ func (Visit) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("customer_id", "occurred_at"),
 		index.Fields("agent_id", "occurred_at"),
-		index.Fields("project_id", "occurred_at"),
-		// A project's follow-ups due in a period (agentBoard, package report).
-		index.Fields("project_id", "next_follow_up_at"),
+		// A project's visits in a period; on PostgreSQL with what the
+		// dashboards count them by (kind, agent, customer), so that they
+		// read the index alone, not a heap page per visit.
+		index.Fields("project_id", "occurred_at").
+			Annotations(entsql.IncludeColumns("kind", "agent_id", "customer_id")),
+		// A project's follow-ups due in a period (agentBoard, package
+		// report), likewise with what agentBoard reads of them.
+		index.Fields("project_id", "next_follow_up_at").
+			Annotations(entsql.IncludeColumns("agent_id", "customer_id", "occurred_at")),
 	}
 }
 
