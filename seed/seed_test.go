@@ -328,3 +328,16 @@ func TestRunIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// On some days the manager's price change (45 days back, 18:00) fell within
+// the half hour in which a deal's unit is held and reserved: the plan took
+// the unit for sold at the old price and the replay repriced it, and the
+// seed failed ("reserve 1栋2201: price 9328611.25, planned 9190750.00" on
+// 2026-11-30). The change now keeps clear of every such window.
+func TestRunOnADayThePriceChangeMetAReservation(t *testing.T) {
+	ctx := auth.SystemContext(context.Background())
+	client := dbtest.Open(t).Client()
+	if _, err := seed.Run(ctx, client, time.Date(2026, 11, 30, 1, 39, 0, 0, time.UTC)); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
