@@ -189,6 +189,13 @@ func fill(ctx context.Context, o options, bin string, env []string, dbURL string
 	if err != nil {
 		return "", nil, err
 	}
+	if o.scale == 0 {
+		// The visibility map set, as autovacuum would after the seed's
+		// inserts (addScale does it after its own): index-only scans.
+		if _, err := data.ExecContext(ctx, `VACUUM (ANALYZE)`); err != nil {
+			return "", nil, err
+		}
+	}
 	if o.scale > 0 {
 		fmt.Println(scaled)
 	}
