@@ -78,7 +78,7 @@ func waitingInserts(t *testing.T, db *sql.DB, n int) []int {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		rows, err := db.Query(`SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "visits"%'`)
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "visits"%'`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
+	"estatecrm/ent/visit"
 	"estatecrm/money"
 	"estatecrm/outbox"
 )
@@ -284,20 +285,32 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	mustUnmarshal(t, measure("holdUnit again", holdMax, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
 	notified("holdUnit again")
 
+	// logVisit: the read of the customer, then the visit's INSERT, its units
+	// shown and the customer's UPDATE, which on PostgreSQL are one
+	// statement (the INSERTs ride on the UPDATE as CTEs).
+	visitMax := func(units int64) int64 {
+		if pg {
+			return 2
+		}
+		return 3 + units
+	}
 	const call = `mutation($c: ID!, $at: Time!) { logVisit(input: {customerId: $c, kind: PHONE_CALL, occurredAt: $at, notes: "回访"}) { visit { id kind } } }`
-	measure("logVisit (a call)", 3, call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})
+	measure("logVisit (a call)", visitMax(0), call, map[string]any{"c": c.ID, "at": now.Add(-2 * time.Hour).Format(time.RFC3339)})
 	const inPerson = `mutation($c: ID!, $at: Time!, $units: [ID!]) {
 	  logVisit(input: {customerId: $c, kind: IN_PERSON, occurredAt: $at, unitIds: $units, touchpoints: [SAND_TABLE]}) { visit { id kind } } }`
 	at := now.Add(-time.Hour)
 	var out struct {
 		LogVisit struct{ Visit struct{ ID, Kind string } }
 	}
-	mustUnmarshal(t, measure("logVisit (in person, 2 units shown)", 4, inPerson, map[string]any{"c": c.ID, "at": at.Format(time.RFC3339),
+	mustUnmarshal(t, measure("logVisit (in person, 2 units shown)", visitMax(1), inPerson, map[string]any{"c": c.ID, "at": at.Format(time.RFC3339),
 		"units": []string{string(units[0].ID), string(units[1].ID)}}), &out)
 	if out.LogVisit.Visit.Kind != "FIRST_VISIT" {
 		t.Fatalf("the first in-person visit is %s", out.LogVisit.Visit.Kind)
 	}
-	measure("logVisit (in person again)", 3, inPerson, map[string]any{"c": c.ID, "at": now.Format(time.RFC3339), "units": []string{}})
+	if n := env.Client.Visit.Query().Where(visit.ID(pulid.ID(out.LogVisit.Visit.ID))).QueryUnitsShown().CountX(apitest.System()); n != 2 {
+		t.Fatalf("the in-person visit was stored with %d units shown, want 2", n)
+	}
+	measure("logVisit (in person again)", visitMax(0), inPerson, map[string]any{"c": c.ID, "at": now.Format(time.RFC3339), "units": []string{}})
 
 	// What the cheaper writes still did: the contact extended protection by
 	// the project's days, the stage moved forward, the units are held.

@@ -36,6 +36,7 @@ func main() {
 		Templates: []*gen.Template{
 			gen.MustParse(gen.NewTemplate("pulid.tmpl").ParseFiles("./schema/pulid/template/pulid.tmpl")),
 			gen.MustParse(gen.NewTemplate("selector.tmpl").ParseFiles("./template/selector.tmpl")),
+			gen.MustParse(gen.NewTemplate("insert.tmpl").ParseFiles("./template/insert.tmpl")),
 			gen.MustParse(gen.NewTemplate("dialect.tmpl").ParseFiles("./template/dialect.tmpl")),
 		},
 		Features: []gen.Feature{
