@@ -530,7 +530,7 @@ func read(ctx context.Context, client *ent.Client, r Request, preds []predicate.
 			dest[i] = c.dest(rw)
 		}
 		if err := rs.Scan(dest...); err != nil {
-				return nil, err
+			return nil, err
 		}
 	}
 	return out, rs.Err()
