@@ -59,3 +59,30 @@ func askedPath(ctx context.Context, path ...string) bool {
 	}
 	return false
 }
+
+// listingFields are the Listing fields selected under edges.node, by name,
+// those of its project and building as "project.name", fragments included
+// (listing.Request.Fields).
+func listingFields(ctx context.Context) map[string]bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for _, name := range []string{"edges", "node"} {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+			}
+		}
+		fields = next
+	}
+	asked := map[string]bool{}
+	for _, f := range fields {
+		asked[f.Name] = true
+		if f.Name == "project" || f.Name == "building" {
+			for _, g := range graphql.CollectFields(oc, f.Selections, nil) {
+				asked[f.Name+"."+g.Name] = true
+			}
+		}
+	}
+	return asked
+}

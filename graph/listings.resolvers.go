@@ -33,7 +33,8 @@ func (r *mutationResolver) SetAPIKeyProjects(ctx context.Context, input model.Se
 
 // Listings is the resolver for the listings field.
 func (r *queryResolver) Listings(ctx context.Context, where *listing.Filter, orderBy []*model.ListingOrder, first *int, after *entgql.Cursor[pulid.ID]) (*model.ListingConnection, error) {
-	req := listing.Request{First: first, After: after, Count: asked(ctx, "totalCount"), Media: askedPath(ctx, "edges", "node", "media")}
+	req := listing.Request{First: first, After: after, Count: asked(ctx, "totalCount"), Media: askedPath(ctx, "edges", "node", "media"),
+		Fields: listingFields(ctx)}
 	if where != nil {
 		req.Filter = *where
 	}

@@ -1,7 +1,12 @@
 package graph
 
 import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"estatecrm/ent"
+	"estatecrm/ent/unit"
 	"estatecrm/rule"
 )
 
@@ -22,4 +27,19 @@ func unitFilter(where *ent.UnitWhereInput, orderBy []*ent.UnitOrder) func(*ent.U
 		}
 		return q.Where(rule.StoredReadsAgree()), nil
 	}
+}
+
+// wantsAvailableOnly reports whether the units field's where asks, at its
+// top level, for status AVAILABLE: a condition of the whole statement
+// (rule.StatusReads, through the field's input resolver), not one inside an
+// or or a not. Read from the arguments as sent, because the where input
+// keeps its status only as a predicate.
+func wantsAvailableOnly(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	where, _ := fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)["where"].(map[string]any)
+	status, _ := where["status"].(string)
+	return status == unit.StatusAVAILABLE.String()
 }

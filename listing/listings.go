@@ -159,6 +159,12 @@ type Request struct {
 	// Media asks for the listings' media: one more statement for the
 	// whole page (media.OfUnits), whatever its size.
 	Media bool
+	// Fields are the Listing fields asked for, by GraphQL name, those of
+	// its project and building as "project.name", "building.name"; nil
+	// asks for all. The statement reads only their columns (and what the
+	// order, its cursors and the media need), and joins the project and
+	// the building only when a field of theirs is asked.
+	Fields map[string]bool
 }
 
 // List reads a page of listings in one statement (one more with the
@@ -198,75 +204,7 @@ func List(ctx context.Context, client *ent.Client, r Request) (*Page, error) {
 		}
 		page.Total = n
 	}
-	pg := client.Dialect() == dialect.Postgres
-	var rows []row
-	q := client.Unit.Query().Where(preds...)
-	err = q.Modify(func(s *sql.Selector) {
-		p := sql.Table(project.Table).As("lp")
-		b := sql.Table(building.Table).As("lb")
-		s.Join(p).On(s.C(unit.FieldProjectID), p.C(project.FieldID)).
-			Join(b).On(s.C(unit.FieldBuildingID), b.C(building.FieldID))
-		modified := "MAX"
-		if pg {
-			modified = "GREATEST"
-		}
-		modifiedExpr := fmt.Sprintf("%s(%s, %s, %s)", modified, s.C(unit.FieldUpdatedAt), p.C(project.FieldUpdatedAt), b.C(building.FieldUpdatedAt))
-		s.Select()
-		for _, c := range []string{unit.FieldID, unit.FieldProjectID, unit.FieldBuildingID, unit.FieldFloor, unit.FieldNumber,
-			unit.FieldBedrooms, unit.FieldLivingRooms, unit.FieldBathrooms, unit.FieldGrossArea, unit.FieldNetArea,
-			unit.FieldOrientation, unit.FieldDecoration, unit.FieldListPrice, unit.FieldStatus, unit.FieldHoldExpiresAt} {
-			s.AppendSelectAs(s.C(c), c)
-		}
-		s.AppendSelectAs(p.C(project.FieldName), "p_name")
-		s.AppendSelectAs(p.C(project.FieldCity), "p_city")
-		s.AppendSelectAs(p.C(project.FieldDistrict), "p_district")
-		s.AppendSelectAs(p.C(project.FieldAddress), "p_address")
-		s.AppendSelectAs(p.C(project.FieldLatitude), "p_latitude")
-		s.AppendSelectAs(p.C(project.FieldLongitude), "p_longitude")
-		s.AppendSelectAs(p.C(project.FieldStatus), "p_status")
-		s.AppendSelectAs(b.C(building.FieldName), "b_name")
-		s.AppendSelectExprAs(sql.Raw(modifiedExpr), "modified")
-
-		var key string
-		switch r.Order.Field {
-		case OrderPrice:
-			key = s.C(unit.FieldListPrice)
-		case OrderArea:
-			key = s.C(unit.FieldGrossArea)
-		case OrderModified:
-			key = modifiedExpr
-		}
-		dir := func(c string) string {
-			if r.Order.Desc {
-				return sql.Desc(c)
-			}
-			return sql.Asc(c)
-		}
-		if key != "" {
-			s.OrderExpr(sql.Expr(dir(key)))
-		}
-		s.OrderBy(dir(s.C(unit.FieldID)))
-		s.Limit(first + 1)
-		if r.After == nil {
-			return
-		}
-		op := ">"
-		if r.Order.Desc {
-			op = "<"
-		}
-		id := string(r.After.ID)
-		if key == "" {
-			s.Where(sql.P(func(bld *sql.Builder) { bld.Ident(s.C(unit.FieldID)).WriteString(" " + op + " ").Arg(id) }))
-			return
-		}
-		v, _ := r.After.Value.(string)
-		val, _ := cursorValue(r.Order.Field, v) // checked before the query
-		s.Where(sql.P(func(bld *sql.Builder) {
-			bld.WriteString("(").WriteString(key).WriteString(" " + op + " ").Arg(val).
-				WriteString(" OR (").WriteString(key).WriteString(" = ").Arg(val).
-				WriteString(" AND ").Ident(s.C(unit.FieldID)).WriteString(" " + op + " ").Arg(id).WriteString("))")
-		}))
-	}).Scan(ctx, &rows)
+	rows, err := read(ctx, client, r, preds, first)
 	if err != nil {
 		return nil, err
 	}
@@ -411,39 +349,219 @@ func (f Filter) predicates(now time.Time) ([]predicate.Unit, error) {
 	return ps, nil
 }
 
-// row is what List reads of a listing.
+// row is what List reads of a listing; the columns not read stay zero.
 type row struct {
-	ID            pulid.ID           `sql:"id"`
-	ProjectID     pulid.ID           `sql:"project_id"`
-	BuildingID    pulid.ID           `sql:"building_id"`
-	Floor         int                `sql:"floor"`
-	Number        string             `sql:"number"`
-	Bedrooms      int                `sql:"bedrooms"`
-	LivingRooms   int                `sql:"living_rooms"`
-	Bathrooms     int                `sql:"bathrooms"`
-	GrossArea     float64            `sql:"gross_area"`
-	NetArea       float64            `sql:"net_area"`
-	Orientation   string             `sql:"orientation"`
-	Decoration    string             `sql:"decoration"`
-	ListPrice     int64              `sql:"list_price"`
-	Status        string             `sql:"status"`
-	HoldExpiresAt stdsql.NullTime    `sql:"hold_expires_at"`
-	Name          string             `sql:"p_name"`
-	City          string             `sql:"p_city"`
-	District      string             `sql:"p_district"`
-	Address       string             `sql:"p_address"`
-	Latitude      stdsql.NullFloat64 `sql:"p_latitude"`
-	Longitude     stdsql.NullFloat64 `sql:"p_longitude"`
-	ProjectStatus string             `sql:"p_status"`
-	BuildingName  string             `sql:"b_name"`
-	Modified      any                `sql:"modified"`
+	ID, ProjectID, BuildingID                pulid.ID
+	Floor, Bedrooms, LivingRooms, Bathrooms  int
+	Number, Orientation, Decoration, Status  string
+	GrossArea, NetArea                       float64
+	ListPrice                                int64
+	HoldExpiresAt                            stdsql.NullTime
+	Name, City, District, Address, ProjectSt string
+	Latitude, Longitude                      stdsql.NullFloat64
+	BuildingName                             string
+	Modified                                 any
+}
+
+// column is a column List may read: its expression's table (u the unit,
+// p its project, b its building, m all three), its column or expression,
+// the Listing fields that need it, and where it is scanned.
+type column struct {
+	table  byte
+	name   string
+	fields []string
+	dest   func(*row) any
+}
+
+// columns are what List may read. The unit's keys are always read (the
+// listing's, its project's and its building's ids).
+var columns = []column{
+	{'u', unit.FieldID, nil, func(r *row) any { return &r.ID }},
+	{'u', unit.FieldProjectID, nil, func(r *row) any { return &r.ProjectID }},
+	{'u', unit.FieldBuildingID, nil, func(r *row) any { return &r.BuildingID }},
+	{'u', unit.FieldFloor, []string{"floor"}, func(r *row) any { return &r.Floor }},
+	{'u', unit.FieldNumber, []string{"number"}, func(r *row) any { return &r.Number }},
+	{'u', unit.FieldBedrooms, []string{"bedrooms", "media"}, func(r *row) any { return &r.Bedrooms }},
+	{'u', unit.FieldLivingRooms, []string{"livingRooms", "media"}, func(r *row) any { return &r.LivingRooms }},
+	{'u', unit.FieldBathrooms, []string{"bathrooms", "media"}, func(r *row) any { return &r.Bathrooms }},
+	{'u', unit.FieldGrossArea, []string{"grossArea", string(OrderArea)}, func(r *row) any { return &r.GrossArea }},
+	{'u', unit.FieldNetArea, []string{"netArea"}, func(r *row) any { return &r.NetArea }},
+	{'u', unit.FieldOrientation, []string{"orientation"}, func(r *row) any { return &r.Orientation }},
+	{'u', unit.FieldDecoration, []string{"decoration"}, func(r *row) any { return &r.Decoration }},
+	{'u', unit.FieldListPrice, []string{"listPrice", string(OrderPrice)}, func(r *row) any { return &r.ListPrice }},
+	{'u', unit.FieldStatus, []string{"status", "standardStatus"}, func(r *row) any { return &r.Status }},
+	{'u', unit.FieldHoldExpiresAt, []string{"status", "standardStatus"}, func(r *row) any { return &r.HoldExpiresAt }},
+	{'p', project.FieldName, []string{"project.name"}, func(r *row) any { return &r.Name }},
+	{'p', project.FieldCity, []string{"project.city"}, func(r *row) any { return &r.City }},
+	{'p', project.FieldDistrict, []string{"project.district"}, func(r *row) any { return &r.District }},
+	{'p', project.FieldAddress, []string{"project.address"}, func(r *row) any { return &r.Address }},
+	{'p', project.FieldLatitude, []string{"project.latitude"}, func(r *row) any { return &r.Latitude }},
+	{'p', project.FieldLongitude, []string{"project.longitude"}, func(r *row) any { return &r.Longitude }},
+	{'p', project.FieldStatus, []string{"project.status"}, func(r *row) any { return &r.ProjectSt }},
+	{'b', building.FieldName, []string{"building.name"}, func(r *row) any { return &r.BuildingName }},
+	{'m', "", []string{"modifiedAt", string(OrderModified)}, func(r *row) any { return &r.Modified }},
+}
+
+// read runs the page's statement: the units the viewer may see that match
+// preds, with the columns r asks for, first+1 of them after r.After in
+// r.Order. The statement is ent's own unit query (SQLSelector: the privacy
+// policy applied) marked rule.StoredReadsAgree: its conditions read status
+// only through rule.StatusReads and its order is on no column a lapse
+// changes, and listing() reads a lapsed hold as available; so the table
+// as stored gives the same rows. A page of available units only is read
+// as two ordered halves (rule.AvailableInOrder). Rows are scanned into
+// their fields directly, without ent's reflective scan of every column.
+func read(ctx context.Context, client *ent.Client, r Request, preds []predicate.Unit, first int) ([]row, error) {
+	s, err := client.Unit.Query().Where(preds...).Where(rule.StoredReadsAgree()).SQLSelector(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want := func(c column) bool {
+		if c.fields == nil || r.Fields == nil {
+			return true
+		}
+		for _, f := range c.fields {
+			if r.Fields[f] || string(r.Order.Field) == f || (f == "media" && r.Media) {
+				return true
+			}
+		}
+		return false
+	}
+	var read []column
+	joins := map[byte]bool{}
+	for _, c := range columns {
+		if want(c) {
+			read = append(read, c)
+			if c.table == 'm' {
+				joins['p'], joins['b'] = true, true
+			}
+			joins[c.table] = true
+		}
+	}
+	d := sql.Dialect(client.Dialect())
+	p := d.Table(project.Table).As("lp")
+	b := d.Table(building.Table).As("lb")
+	modified := "MAX"
+	if client.Dialect() == dialect.Postgres {
+		modified = "GREATEST"
+	}
+	modifiedExpr := fmt.Sprintf("%s(%s, %s, %s)", modified, s.C(unit.FieldUpdatedAt), p.C(project.FieldUpdatedAt), b.C(building.FieldUpdatedAt))
+	var key string
+	switch r.Order.Field {
+	case OrderPrice:
+		key = s.C(unit.FieldListPrice)
+	case OrderArea:
+		key = s.C(unit.FieldGrossArea)
+	case OrderModified:
+		key = modifiedExpr
+	}
+	// The halves of AvailableInOrder are the statement without its joins,
+	// which an order by modification time needs.
+	split := r.Filter.availableOnly() && key != modifiedExpr
+	join := func() {
+		if joins['p'] {
+			s.Join(p).On(s.C(unit.FieldProjectID), p.C(project.FieldID))
+		}
+		if joins['b'] {
+			s.Join(b).On(s.C(unit.FieldBuildingID), b.C(building.FieldID))
+		}
+	}
+	if !split {
+		join()
+	}
+	dir := func(c string) string {
+		if r.Order.Desc {
+			return sql.Desc(c)
+		}
+		return sql.Asc(c)
+	}
+	if key != "" {
+		s.OrderExpr(sql.Expr(dir(key)))
+	}
+	s.OrderBy(dir(s.C(unit.FieldID)))
+	s.Limit(first + 1)
+	if r.After != nil {
+		op := ">"
+		if r.Order.Desc {
+			op = "<"
+		}
+		id := string(r.After.ID)
+		if key == "" {
+			s.Where(sql.P(func(bld *sql.Builder) { bld.Ident(s.C(unit.FieldID)).WriteString(" " + op + " ").Arg(id) }))
+		} else {
+			v, _ := r.After.Value.(string)
+			val, _ := cursorValue(r.Order.Field, v) // checked before the query
+			s.Where(sql.P(func(bld *sql.Builder) {
+				bld.WriteString("(").WriteString(key).WriteString(" " + op + " ").Arg(val).
+					WriteString(" OR (").WriteString(key).WriteString(" = ").Arg(val).
+					WriteString(" AND ").Ident(s.C(unit.FieldID)).WriteString(" " + op + " ").Arg(id).WriteString("))")
+			}))
+		}
+	}
+	if split {
+		rule.AvailableInOrder()(s)
+		join()
+	}
+	s.Select()
+	for _, c := range read {
+		switch c.table {
+		case 'u':
+			s.AppendSelect(s.C(c.name))
+		case 'p':
+			s.AppendSelect(p.C(c.name))
+		case 'b':
+			s.AppendSelect(b.C(c.name))
+		case 'm':
+			s.AppendSelectExpr(sql.Raw(modifiedExpr))
+		}
+	}
+	query, args := s.Query()
+	rs, err := client.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	dest := make([]any, len(read))
+	for rs.Next() {
+		out = append(out, row{})
+		rw := &out[len(out)-1]
+		for i, c := range read {
+			dest[i] = c.dest(rw)
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rs.Err()
+}
+
+// availableOnly reports whether the filter keeps only units that read as
+// available: its statuses, or its standard statuses, are AVAILABLE alone.
+func (f Filter) availableOnly() bool {
+	only := func(ss []unit.Status) bool {
+		for _, s := range ss {
+			if s != unit.StatusAVAILABLE {
+				return false
+			}
+		}
+		return len(ss) > 0
+	}
+	var std []unit.Status
+	for _, s := range f.StandardStatus {
+		std = append(std, statusesOf(s)...)
+	}
+	return only(f.Status) || only(std)
 }
 
 // listing turns a row into a listing, its status as read at now.
 func (r row) listing(now time.Time) (*Listing, error) {
-	mod, err := parseTime(r.Modified)
-	if err != nil {
-		return nil, err
+	var mod time.Time
+	if r.Modified != nil {
+		var err error
+		if mod, err = parseTime(r.Modified); err != nil {
+			return nil, err
+		}
 	}
 	st := unit.Status(r.Status)
 	if st == unit.StatusHELD && r.HoldExpiresAt.Valid && !now.Before(r.HoldExpiresAt.Time) {
@@ -454,7 +572,7 @@ func (r row) listing(now time.Time) (*Listing, error) {
 		Decoration: unit.Decoration(r.Decoration), ListPrice: money.Fen(r.ListPrice), Status: st, StandardStatus: Standard(st),
 		ModifiedAt: mod,
 		Project: Project{ID: r.ProjectID, Name: r.Name, City: r.City, District: r.District, Address: r.Address,
-			Status: project.Status(r.ProjectStatus)},
+			Status: project.Status(r.ProjectSt)},
 		Building: Building{ID: r.BuildingID, Name: r.BuildingName}}
 	if r.Latitude.Valid {
 		l.Project.Latitude = &r.Latitude.Float64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/auth"
@@ -240,5 +241,51 @@ func UnitsAsReadUnlessStoredAgrees(now time.Time) predicate.Unit {
 		}
 		UnitsAsRead(now)(s)
 		s.WithContext(context.WithValue(ctx, asReadApplied{}, true))
+	}
+}
+
+// AvailableInOrder is a modifier of a page of units that reads only units
+// that read as available (StatusReads(AVAILABLE) is one of its WHERE's
+// conjuncts; the caller answers for it), for PostgreSQL, which would
+// otherwise read them all: `status = 'AVAILABLE' OR (status = 'HELD' AND
+// <lapsed>)` is a BitmapOr over the index on (project_id, status,
+// list_price) that fetches every matching unit of the project (340 of the
+// 600-unit grid project for a price range) and sorts them all for a page of
+// 21. The statement becomes the same statement over its two disjoint
+// halves, the units stored AVAILABLE and those stored HELD (of which its
+// WHERE keeps the lapsed holds), each ordered and limited as the page is,
+// merged (Merge Append) and limited again:
+//
+//	SELECT <cols> FROM (SELECT <unit columns> FROM (<statement> AND status = 'AVAILABLE') AS a
+//	  UNION ALL SELECT <unit columns> FROM (<statement> AND status = 'HELD') AS h) AS units
+//	<its joins> ORDER BY <its order> LIMIT n
+//
+// Each half is an ordered index scan that stops after about a page (the
+// held half reads the project's held units in the range, at most three an
+// agent); asread_plan_test.go in cmd/bench EXPLAINs it. The halves are
+// clones of the statement (its conditions, privacy and cursor included,
+// joins, order and limit), so a row of the page is in exactly one half and
+// the first n of the merge are the first n of all. The statement must have
+// no OFFSET and only joins to one row (a page of entgql or listing.List);
+// without ORDER BY and LIMIT (a COUNT) it counts the two halves. SQLite
+// keeps the plain statement.
+func AvailableInOrder() func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		if s.Dialect() != dialect.Postgres {
+			return
+		}
+		half := func(status unit.Status, as string) *sql.Selector {
+			h := s.Clone()
+			p := sql.EQ(h.C(unit.FieldStatus), status.String())
+			if w := h.P(); w != nil {
+				// In parentheses: Where would append AND to a bare OR.
+				p = sql.And(sql.P(func(b *sql.Builder) { b.Wrap(func(b *sql.Builder) { b.Join(w) }) }), p)
+			}
+			h.Select(h.Columns(unit.Columns...)...).SetP(p)
+			return sql.Dialect(s.Dialect()).Select(unit.Columns...).From(h.As(as))
+		}
+		available, held := half(unit.StatusAVAILABLE, "a"), half(unit.StatusHELD, "h")
+		s.SetP(nil)
+		s.From(available.UnionAll(held).As(unit.Table))
 	}
 }

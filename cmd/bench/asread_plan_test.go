@@ -24,6 +24,10 @@ type asReadRequest struct {
 	vars               func(w *apitest.World, cursor string) map[string]any
 	seek               []string // columns the Index Cond on units names
 	paged              bool     // run twice, the second time after the first page's end cursor
+	// inOrder: a page of available units, read as two ordered halves
+	// merged (rule.AvailableInOrder), each stopping at the page's limit;
+	// a Sort (of every matching unit) fails.
+	inOrder bool
 }
 
 const (
@@ -49,11 +53,15 @@ func asReadRequests() []asReadRequest {
 		{name: "available units of a project in a price range (agent)", actor: "A1", query: qListings,
 			vars: func(w *apitest.World, _ string) map[string]any {
 				return map[string]any{"p": w.ID("pA"), "min": "1000000.00", "max": "2000000.00"}
-			}, seek: []string{"project_id", "status", "list_price"}},
+			}, seek: []string{"project_id", "status", "list_price"}, inOrder: true},
 		{name: "available units of a project in a price range (portal)", actor: "portal", query: qListings,
 			vars: func(w *apitest.World, _ string) map[string]any {
 				return map[string]any{"p": w.ID("pA"), "min": "1000000.00", "max": "2000000.00"}
-			}, seek: []string{"project_id", "status", "list_price"}},
+			}, seek: []string{"project_id", "status", "list_price"}, inOrder: true},
+		{name: "active listings of a project in a price range (portal's feed)", actor: "portal", query: qFeed,
+			vars: func(w *apitest.World, _ string) map[string]any {
+				return map[string]any{"p": w.ID("pA"), "min": "1000000.00", "max": "2000000.00"}
+			}, seek: []string{"project_id", "status", "list_price"}, inOrder: true},
 		{name: "held units of a project (manager)", actor: "MA", query: qUnitsPage,
 			vars: where(func(w *apitest.World) map[string]any {
 				return map[string]any{"projectID": w.ID("pA"), "status": "HELD"}
@@ -84,6 +92,36 @@ func asReadRequests() []asReadRequest {
 // (its Index Cond), a bitmap heap scan (its Recheck Cond, the conditions
 // of every index it combines), or a sequential scan.
 var unitsRead = regexp.MustCompile(`(?:(?:Index|Index Only) Scan(?: Backward)? using \w+|Bitmap Heap Scan|Seq Scan) on units\b`)
+
+// halvesInOrder reports whether plan reads a page of available units as
+// rule.AvailableInOrder's two halves (subqueries a and h), each a Limit
+// over reads in order: no Sort (not even an Incremental one) inside a half,
+// where it would sort every unit the conditions match. Above the halves the
+// page may be merged (Merge Append) or sorted (at most two pages, after a
+// join).
+func halvesInOrder(plan string) bool {
+	lines := strings.Split(plan, "\n")
+	indent := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ->")) }
+	halves := 0
+	for i, l := range lines {
+		if !strings.Contains(l, "Subquery Scan on a ") && !strings.Contains(l, "Subquery Scan on h ") {
+			continue
+		}
+		if i+1 >= len(lines) || !strings.Contains(lines[i+1], "Limit") {
+			return false
+		}
+		halves++
+		for _, c := range lines[i+1:] {
+			if strings.TrimSpace(c) != "" && indent(c) <= indent(l) {
+				break
+			}
+			if strings.Contains(c, "Sort  (cost") {
+				return false
+			}
+		}
+	}
+	return halves == 2
+}
 
 // unitsSeeks returns, for every node of plan that reads rows of units, the
 // node and the condition it seeks on (empty for a sequential scan).
@@ -165,6 +203,9 @@ func TestAsReadUnitsUseIndexes(t *testing.T) {
 					}
 					if _, err := conn.ExecContext(ctx, `RESET enable_seqscan`); err != nil {
 						t.Fatal(err)
+					}
+					if r.inOrder && !halvesInOrder(plan) {
+						t.Errorf("%s: not two halves that each stop at the page's limit, or a sort of every matching unit:\n%s\n%s", r.name, q, plan)
 					}
 					seeks := unitsSeeks(plan)
 					if len(seeks) == 0 {

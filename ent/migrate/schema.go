@@ -1004,9 +1004,9 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "unit_project_id_status_list_price",
+				Name:    "unit_project_id_status_list_price_id",
 				Unique:  false,
-				Columns: []*schema.Column{UnitsColumns[17], UnitsColumns[13], UnitsColumns[12]},
+				Columns: []*schema.Column{UnitsColumns[17], UnitsColumns[13], UnitsColumns[12], UnitsColumns[0]},
 			},
 			{
 				Name:    "unit_project_id_building_id_floor",

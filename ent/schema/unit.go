@@ -86,13 +86,15 @@ func (Unit) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the Unit: the lookups of a listing (project, status, price),
-// of the sales grid (project, building, floor), and of the units a user
+// Indexes of the Unit: the lookups of a listing (project, status, price,
+// and the id that breaks ties in a page's order, so that a page of one
+// status is read in order, ready, and stops at its limit, whatever the
+// prepared statement's plan: rule.AvailableInOrder), of the sales grid (project, building, floor), and of the units a user
 // holds and a customer is held (User.heldUnits, Customer.heldUnits, loaded
 // for a page of them at once, and the count of an agent's holds).
 func (Unit) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("project_id", "status", "list_price"),
+		index.Fields("project_id", "status", "list_price", "id"),
 		index.Fields("project_id", "building_id", "floor"),
 		index.Fields("building_id", "number").Unique(),
 		index.Fields("held_by_id"),
