@@ -28,6 +28,7 @@ import (
 // would run for the edge (ent's SQLSelector: the Visit privacy policy and
 // filters applied, so an agent still gets only their own visits and those
 // of customers they own), ordered and limited as the edge's arguments say.
+// That subquery, rendered, is kept per viewer and selection (fold_cache.go).
 // The visits field is taken out of the selection that ent's field
 // collection sees (so it does not load the edge again), and its resolver
 // answers from the column.

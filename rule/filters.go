@@ -267,7 +267,9 @@ func alsoSelect(id string, masked []string, deciders ...string) func(*sql.Select
 }
 
 // FilterVisits: a manager sees their projects' visits; an agent their own
-// and those of customers they own.
+// and those of customers they own. It decides by the viewer alone (no
+// clock, nothing else in the context): a page of customers with their
+// latest visits keeps the SQL it renders per viewer (graph/fold_cache.go).
 func FilterVisits() privacy.QueryRule {
 	return privacy.VisitQueryRuleFunc(func(ctx context.Context, q *ent.VisitQuery) error {
 		v := auth.FromContext(ctx)
