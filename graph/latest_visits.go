@@ -28,6 +28,7 @@ import (
 // would run for the edge (ent's SQLSelector: the Visit privacy policy and
 // filters applied, so an agent still gets only their own visits and those
 // of customers they own), ordered and limited as the edge's arguments say.
+// That subquery, rendered, is kept per viewer and selection (fold_cache.go).
 // The visits field is taken out of the selection that ent's field
 // collection sees (so it does not load the edge again), and its resolver
 // answers from the column.
@@ -73,7 +74,7 @@ var visitOrderColumns = map[string]string{
 // customers field asks for their latest visits in the plain shape, q reads
 // them in its own statement and the context's selection no longer has the
 // visits field; otherwise ctx unchanged.
-func foldLatestVisits(ctx context.Context, client *ent.Client, q *ent.CustomerQuery) context.Context {
+func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) context.Context {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !graphql.HasOperationContext(ctx) {
 		return ctx
@@ -87,21 +88,52 @@ func foldLatestVisits(ctx context.Context, client *ent.Client, q *ent.CustomerQu
 	if !ok {
 		return ctx
 	}
-	vq := client.Visit.Query().Select(cols...)
-	vs, err := vq.SQLSelector(ctx)
-	if err != nil || vs.Dialect() != dialect.Postgres {
-		return ctx // a refusal is the edge's to give, as it would
+	key, cacheable := foldKey(ctx, first, order, dir, cols)
+	cached := cacheable && r.folds.has(key)
+	// The visible visits: the Visit query with its policy applied. Built
+	// when the rendered subquery is not cached yet (or cannot be).
+	selector := func() (*sql.Selector, error) { return r.client.Visit.Query().Select(cols...).SQLSelector(ctx) }
+	var vs *sql.Selector
+	if !cached {
+		var err error
+		if vs, err = selector(); err != nil || vs.Dialect() != dialect.Postgres {
+			return ctx // a refusal is the edge's to give, as it would
+		}
 	}
 	// The edge's order: its field, then the id ascending (ent's pager).
 	order = fmt.Sprintf("%%[1]s.%s %s, %%[1]s.%s ASC", quote(order), dir, quote(visit.FieldID))
 	column := foldedVisitsPrefix + visits.Alias
 	q.Modify(func(s *sql.Selector) {
-		// The visible visits are a derived table, so that the customer's
-		// condition is ANDed with the policy's filters whatever their form.
 		s.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("(SELECT json_agg(v ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
+			outer := s.C(customer.FieldID)
+			if f := r.folds.get(key, b.Total(), outer); cacheable && f != nil {
+				b.Join(f)
+				return
+			}
+			if vs == nil {
+				var err error
+				if vs, err = selector(); err != nil {
+					b.AddError(err)
+					return
+				}
+			}
+			// The visible visits are a derived table, so that the customer's
+			// condition is ANDed with the policy's filters whatever their form.
+			f := &sql.Builder{}
+			f.SetDialect(b.Dialect())
+			f.SetTotal(b.Total()) // PostgreSQL's placeholders are numbered
+			f.WriteString("(SELECT json_agg(v ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
 				Join(vs).
-				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d) AS v)", quote(visit.FieldCustomerID), s.C(customer.FieldID), fmt.Sprintf(order, "w"), first))
+				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d) AS v)", quote(visit.FieldCustomerID), outer, fmt.Sprintf(order, "w"), first))
+			if f.Err() != nil {
+				b.AddError(f.Err())
+				return
+			}
+			text, args := f.Query()
+			if cacheable {
+				r.folds.put(key, &renderedFold{total: b.Total(), outer: outer, text: text, args: args})
+			}
+			b.Join(&renderedFold{text: text, args: args})
 		}), column)
 	})
 	// The selection ent collects: the same, less the visits field.
@@ -319,8 +351,12 @@ func foldedVisits(ctx context.Context, obj *ent.Customer) (*ent.VisitConnection,
 	}
 	var nodes []*ent.Visit
 	if raw != nil {
-		if err := json.Unmarshal(raw, &nodes); err != nil {
-			return nil, false, fmt.Errorf("folded visits: %w", err)
+		var plain bool
+		if nodes, plain = decodeVisits(raw); !plain {
+			nodes = nil
+			if err := json.Unmarshal(raw, &nodes); err != nil {
+				return nil, false, fmt.Errorf("folded visits: %w", err)
+			}
 		}
 	}
 	conn := &ent.VisitConnection{Edges: make([]*ent.VisitEdge, len(nodes)), TotalCount: len(nodes)}

@@ -71,6 +71,7 @@ type Resolver struct {
 	media    *media.Library
 	logger   *slog.Logger
 	webhooks webhook.Allowlist
+	folds    *foldCache // the rendered subqueries of folded visits
 }
 
 // NewSchema returns the executable schema.
@@ -100,7 +101,8 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 	return batched{NewExecutableSchema(Config{Resolvers: &Resolver{
 		client: d.Client, sessions: d.Sessions, zone: d.Zone, churn: d.Churn, hub: d.Hub,
 		desk: d.Desk, photoURL: d.PhotoURL, media: d.Media, logger: d.Logger, webhooks: d.WebhookHosts,
-		now: func() time.Time { return now().UTC() },
+		now:   func() time.Time { return now().UTC() },
+		folds: newFoldCache(),
 	}})}
 }
 

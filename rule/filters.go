@@ -211,19 +211,11 @@ func FilterCustomers() privacy.QueryRule {
 		case auth.RoleManager:
 			q.Where(customer.ProjectIDIn(v.ProjectIDs...))
 		case auth.RoleAgent:
-			// One predicate tree: ent's customer.Or/And clone the whole
-			// selector for each (a tenth of the server's CPU on a phone's
-			// customer search went to building this filter).
+			// Their own, their projects' public pool, and the homeowner of
+			// a complaint they work or filed (phone masked): rendered once
+			// per agent (rendered.go).
 			now := clock.Now(ctx)
-			q.Where(func(s *sql.Selector) {
-				s.Where(sql.Or(
-					sql.EQ(s.C(customer.FieldOwnerID), v.UserID),
-					sql.And(sql.In(s.C(customer.FieldProjectID), anys(v.ProjectIDs)...), publicPool(s, now)),
-					// The homeowner of a complaint the agent works or filed (phone masked).
-					// (Written so that an index serves it: see indexed.go.)
-					customerOfComplaintsOfP(s, v.UserID),
-				))
-			})
+			q.Where(func(s *sql.Selector) { s.Where(agentCustomersP(s, v, now)) })
 		case auth.RoleOwner:
 			q.Where(customer.ID(v.CustomerID))
 		default:
@@ -275,7 +267,9 @@ func alsoSelect(id string, masked []string, deciders ...string) func(*sql.Select
 }
 
 // FilterVisits: a manager sees their projects' visits; an agent their own
-// and those of customers they own.
+// and those of customers they own. It decides by the viewer alone (no
+// clock, nothing else in the context): a page of customers with their
+// latest visits keeps the SQL it renders per viewer (graph/fold_cache.go).
 func FilterVisits() privacy.QueryRule {
 	return privacy.VisitQueryRuleFunc(func(ctx context.Context, q *ent.VisitQuery) error {
 		v := auth.FromContext(ctx)

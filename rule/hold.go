@@ -58,8 +58,9 @@ func PublicPool(now time.Time) predicate.Customer {
 	return func(s *sql.Selector) { s.Where(publicPool(s, now)) }
 }
 
-// publicPool is PublicPool's condition on s's customers.
-func publicPool(s *sql.Selector, now time.Time) *sql.Predicate {
+// publicPool is PublicPool's condition on s's customers; now is a
+// time.Time, or the slot of a rendered filter (rendered.go).
+func publicPool(s *sql.Selector, now any) *sql.Predicate {
 	c := s.C(customer.FieldProtectedUntil)
 	return sql.Or(sql.IsNull(c), sql.LTE(c, now))
 }
