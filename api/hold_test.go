@@ -201,7 +201,7 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusHELD).SetHeldByID(viewers[0].UserID).SetHeldForID(customers[0].ID).
 			SetHoldExpiresAt(time.Now().Add(time.Duration(2*i-1) * time.Minute)).ExecX(ctx) // the first lapsed, the second live
 	}
-	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID, nil)
+	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
