@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
@@ -221,5 +222,33 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("subscribers did not hear of the lapse")
+	}
+}
+
+// A hold that loses, run with a transaction in ctx but on a client that is
+// not that transaction's (a caller holding one client for everything),
+// leaves no record of a hold once the transaction rolls back: before the
+// fix the record rode on the plain client's UPDATE (PostgreSQL), which
+// inserts it even when the UPDATE changes nothing, and committed it at once
+// although the hold answered CONFLICT.
+func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	u := env.Client.Unit.Query().OnlyX(apitest.System())
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+
+	ctx := auth.NewContext(t.Context(), viewers[1])
+	tx, err := env.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sales.HoldUnit(ent.NewTxContext(ctx, tx), env.Client, u.ID, customers[1].ID, time.Now())
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict {
+		t.Fatalf("the second hold answered %v, want CONFLICT", err)
+	}
+	_ = tx.Rollback()
+	if n := env.Client.UnitHold.Query().CountX(apitest.System()); n != 1 {
+		t.Fatalf("%d records of holds, want 1 (the winner's)", n)
 	}
 }
