@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"estatecrm/api/apitest"
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -233,6 +235,10 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 // although the hold answered CONFLICT.
 func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
 	env := apitest.New(t)
+	if env.DB.Dialect != dialect.Postgres {
+		// SQLite's one writer: a write beside an open transaction waits for it.
+		t.Skip("the record rides on the UPDATE on PostgreSQL only")
+	}
 	p := env.Project(t, "滨江·云玺", 1, 1, 1)
 	u := env.Client.Unit.Query().OnlyX(apitest.System())
 	viewers, customers := agentsWithCustomers(t, env, p, 2)
