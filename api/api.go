@@ -53,6 +53,9 @@ type Config struct {
 	// SocketRecheck is how often an open WebSocket checks that its
 	// credentials were not revoked; 0 means the Revocations TTL.
 	SocketRecheck time.Duration
+	// SocketInitTimeout is how long a new WebSocket may take to send
+	// connection_init before it is closed; 0 means DefaultSocketInitTimeout.
+	SocketInitTimeout time.Duration
 	// CORSOrigins are the browser origins that may call the API (see
 	// ParseOrigins); none by default.
 	CORSOrigins []string
@@ -66,6 +69,10 @@ type Config struct {
 	// WebhookHosts are the hosts webhook endpoints may point to; none by default.
 	WebhookHosts webhook.Allowlist
 }
+
+// DefaultSocketInitTimeout is how long a new WebSocket may take to send
+// connection_init (graphql-transport-ws) unless Config says otherwise.
+const DefaultSocketInitTimeout = 10 * time.Second
 
 // Deps are the services the handler uses.
 type Deps struct {
@@ -164,10 +171,17 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	if recheck <= 0 {
 		recheck = deps.Revoked.TTL()
 	}
+	initTimeout := cfg.SocketInitTimeout
+	if initTimeout <= 0 {
+		initTimeout = DefaultSocketInitTimeout
+	}
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
-		InitFunc:              socketAuth{deps.Signer, deps.APIKeys, deps.Revoked, recheck}.init,
-		Implementation:        closeCodes{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: socketOrigins(cfg.CORSOrigins)}}},
+		// A client that connects and never says who it is would hold its
+		// connection (and a goroutine) for ever: closed with 1002.
+		InitTimeout:    initTimeout,
+		InitFunc:       socketAuth{deps.Signer, deps.APIKeys, deps.Revoked, recheck}.init,
+		Implementation: closeCodes{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: socketOrigins(cfg.CORSOrigins)}}},
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))

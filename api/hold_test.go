@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"estatecrm/api/apitest"
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
@@ -201,7 +204,7 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		env.Client.Unit.UpdateOne(u).SetStatus(unit.StatusHELD).SetHeldByID(viewers[0].UserID).SetHeldForID(customers[0].ID).
 			SetHoldExpiresAt(time.Now().Add(time.Duration(2*i-1) * time.Minute)).ExecX(ctx) // the first lapsed, the second live
 	}
-	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID, nil)
+	events, err := live.Watch(auth.SystemContext(t.Context()), env.Client, env.Hub, p.ID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +224,37 @@ func TestSweepReleasesLapsedHolds(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("subscribers did not hear of the lapse")
+	}
+}
+
+// A hold that loses, run with a transaction in ctx but on a client that is
+// not that transaction's (a caller holding one client for everything),
+// leaves no record of a hold once the transaction rolls back: before the
+// fix the record rode on the plain client's UPDATE (PostgreSQL), which
+// inserts it even when the UPDATE changes nothing, and committed it at once
+// although the hold answered CONFLICT.
+func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
+	env := apitest.New(t)
+	if env.DB.Dialect != dialect.Postgres {
+		// SQLite's one writer: a write beside an open transaction waits for it.
+		t.Skip("the record rides on the UPDATE on PostgreSQL only")
+	}
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	u := env.Client.Unit.Query().OnlyX(apitest.System())
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+
+	ctx := auth.NewContext(t.Context(), viewers[1])
+	tx, err := env.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sales.HoldUnit(ent.NewTxContext(ctx, tx), env.Client, u.ID, customers[1].ID, time.Now())
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict {
+		t.Fatalf("the second hold answered %v, want CONFLICT", err)
+	}
+	_ = tx.Rollback()
+	if n := env.Client.UnitHold.Query().CountX(apitest.System()); n != 1 {
+		t.Fatalf("%d records of holds, want 1 (the winner's)", n)
 	}
 }

@@ -16,8 +16,11 @@ import (
 
 	"estatecrm/api"
 	"estatecrm/api/apitest"
+	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/database"
+	"estatecrm/ent"
+	"estatecrm/ent/intercept"
 )
 
 // flaky is a database driver whose statements fail while failures are
@@ -60,7 +63,12 @@ func (f *flaky) Exec(ctx context.Context, query string, args, v any) error {
 // subscriber's requests run, such as the privacy check of each event.
 func flakyServer(t *testing.T, env *apitest.Env) (*httptest.Server, *flaky) {
 	f := &flaky{Driver: env.DB.Driver}
-	client := database.NewClient(f)
+	return serverOn(t, env, database.NewClient(f)), f
+}
+
+// serverOn is a second handler on env's database and hub whose own
+// statements go through client.
+func serverOn(t *testing.T, env *apitest.Env, client *ent.Client) *httptest.Server {
 	now := func() time.Time { return env.Now() }
 	var h http.Handler = api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, UploadDir: env.Uploads}, api.Deps{
 		Client: client, DB: env.DB.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Signer: env.Signer,
@@ -70,7 +78,7 @@ func flakyServer(t *testing.T, env *apitest.Env) (*httptest.Server, *flaky) {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv, f
+	return srv
 }
 
 // A unit event whose privacy check fails for a moment (the database away,
@@ -149,5 +157,47 @@ func TestLiveComplaintUpdateSurvivesAFailedPrivacyCheck(t *testing.T) {
 	}
 	if left := db.left.Load(); left > 0 {
 		t.Fatalf("%d failures left: the privacy check never failed, the test proves nothing", left)
+	}
+}
+
+// A privacy check that fails with INTERNAL every time (a bug in a rule
+// answers the same however often it is asked) ends the subscription with
+// an UNAVAILABLE error after a few tries, so that the client knows and
+// subscribes again after its last event: before, the check was retried
+// for ever and the subscription stalled with nothing to say so.
+func TestLiveSubscriptionEndsWhenItsCheckKeepsFailing(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	client := database.NewClient(env.DB.Driver)
+	// The injected rule: every read of units by the subscriber fails.
+	client.Unit.Intercept(intercept.TraverseUnit(func(ctx context.Context, _ *ent.UnitQuery) error {
+		if v := auth.FromContext(ctx); v != nil && v.UserID == viewers[1].UserID {
+			return apperr.New(apperr.Internal, "a rule that always fails")
+		}
+		return nil
+	}))
+	srv := serverOn(t, env, client)
+	tok, _, _ := env.Signer.Issue(viewers[1])
+	s, err := dialFor(t, srv.URL, map[string]any{"Authorization": "Bearer " + tok}, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribeGrid(t, s, env.Hub, p.ID, "")
+	u := env.Client.Unit.Query().FirstX(apitest.System())
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+	var msg struct {
+		Type    string
+		ID      string
+		Payload []struct {
+			Message    string
+			Extensions struct{ Code string }
+		}
+	}
+	if err := json.Unmarshal(must(json.Marshal(s.next())), &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.Type != "error" || msg.ID != "1" || len(msg.Payload) != 1 || msg.Payload[0].Extensions.Code != "UNAVAILABLE" {
+		t.Fatalf("got %+v, want the subscription ended with an UNAVAILABLE error", msg)
 	}
 }

@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"estatecrm/api"
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
 	"estatecrm/database/dbtest"
@@ -211,5 +214,35 @@ func TestLiveConnectionEndsWithItsToken(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the connection outlived its token by %s", d)
+	}
+}
+
+// A client that opens a WebSocket and never sends connection_init is
+// closed once SocketInitTimeout has passed (1002, gqlgen's code for it):
+// before, the connection was held for as long as the client kept it open.
+func TestSocketWithoutInitIsClosed(t *testing.T) {
+	env := apitest.New(t)
+	now := func() time.Time { return env.Now() }
+	h := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, UploadDir: env.Uploads,
+		SocketInitTimeout: 200 * time.Millisecond}, api.Deps{
+		Client: env.Client, DB: env.DB.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Signer: env.Signer,
+		Sessions: auth.NewSessions(env.Client, env.Signer, time.Hour, now), APIKeys: auth.NewAPIKeys(env.Client, now),
+		Now: now, Hub: env.Hub, Photos: env.Photos, Revoked: auth.NewRevocations(env.Client, 0, now),
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	// The client's own deadline is far beyond the server's timeout: only
+	// the server closing the socket ends the read below in time.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/query",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	_, _, err = conn.Read(ctx)
+	if code := websocket.CloseStatus(err); code != websocket.StatusProtocolError {
+		t.Fatalf("the silent socket ended with %v (close code %d), want closed by the server with 1002", err, code)
 	}
 }

@@ -102,7 +102,7 @@ func (r *slaClockResolver) RemainingSeconds(ctx context.Context, obj *aftersales
 
 // ComplaintUpdated is the resolver for the complaintUpdated field.
 func (r *subscriptionResolver) ComplaintUpdated(ctx context.Context, complaintID *pulid.ID, after *string) (<-chan *live.ComplaintUpdate, error) {
-	return live.WatchComplaints(ctx, r.client, r.hub, complaintID, after)
+	return live.WatchComplaints(ctx, r.client, r.hub, complaintID, after, r.endSubscription(ctx))
 }
 
 // SlaClock returns SlaClockResolver implementation.

@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"estatecrm/aftersales"
 	"estatecrm/apperr"
@@ -110,6 +111,17 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 // plain client, outside the request's transaction.
 func (r *Resolver) records() rule.Records {
 	return rule.Records{Client: r.client, Logger: r.logger}
+}
+
+// endSubscription returns what tells a subscriber why its stream ended
+// early (live.ErrStalled): the WebSocket transport sends the error, with
+// its code as every other error has it, in place of complete.
+func (r *Resolver) endSubscription(ctx context.Context) func(error) {
+	logger := r.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(err error) { transport.AddSubscriptionError(ctx, ErrorPresenter(logger)(ctx, err)) }
 }
 
 // shanghai is UTC+8 all year (no daylight saving since 1991), so a fixed

@@ -95,7 +95,7 @@ func (r *queryResolver) MyFollowUps(ctx context.Context, date *string) (*sales.F
 
 // UnitStatusChanged is the resolver for the unitStatusChanged field.
 func (r *subscriptionResolver) UnitStatusChanged(ctx context.Context, projectID pulid.ID, after *string) (<-chan *live.UnitEvent, error) {
-	return live.Watch(ctx, r.client, r.hub, projectID, after)
+	return live.Watch(ctx, r.client, r.hub, projectID, after, r.endSubscription(ctx))
 }
 
 // Unit is the resolver for the unit field.

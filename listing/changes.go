@@ -2,6 +2,7 @@ package listing
 
 import (
 	"context"
+	stdsql "database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -50,19 +51,27 @@ func Lines(ctx context.Context, c *ent.Client, after int64, projects []pulid.ID,
 		return nil, nil
 	}
 	a := args{pg: c.Dialect() == dialect.Postgres}
-	q := "SELECT seq, kind, payload, at FROM outbox_events WHERE seq > " + a.add(after) + " AND "
-	if every {
-		q += outbox.Listings.Where()
-	} else {
+	return scanLines(ctx, c, linesSQL(&a, after, projects, every, limit), a.vals)
+}
+
+// linesSQL is the statement of Lines. Its condition names the listing
+// class, which the partial index (seq) of listing events answers in
+// position order, whatever the statistics say (on an outbox never
+// analysed PostgreSQL read the live events too); a limited reader's topics
+// may take the index (topic, seq) instead.
+func linesSQL(a *args, after int64, projects []pulid.ID, every bool, limit int) string {
+	q := "SELECT seq, kind, payload, at FROM outbox_events WHERE seq > " + a.add(after) + " AND " + outbox.Listings.Where()
+	if !every {
 		ps := make([]string, len(projects))
 		for i, p := range projects {
 			ps[i] = a.add(outbox.ListingsPrefix + string(p))
 		}
-		// The index (topic, seq) of each project's topic.
-		q += "topic IN (" + strings.Join(ps, ", ") + ")"
+		if len(ps) == 0 {
+			ps = []string{"NULL"} // no project: no line
+		}
+		q += " AND topic IN (" + strings.Join(ps, ", ") + ")"
 	}
-	q += " ORDER BY seq LIMIT " + strconv.Itoa(limit)
-	return scanLines(ctx, c, q, a.vals)
+	return q + " ORDER BY seq LIMIT " + strconv.Itoa(limit)
 }
 
 // LineAt returns the line numbered seq, if the log keeps it.
@@ -76,6 +85,44 @@ func LineAt(ctx context.Context, c *ent.Client, seq int64) (Line, bool, error) {
 	return ls[0], true, nil
 }
 
+// page reads Lines with the log's floor and its newest position in one
+// statement, so in one snapshot: a prune that commits meanwhile has either
+// removed the lines and raised the floor, or neither. Read apart, a prune
+// committing between the floor and the lines let a cursor at the old
+// floor pass and then skip the lines removed, without ErrResync. The
+// newest position is never below the floor (a prune may remove the log's
+// newest line, when live events follow it).
+func page(ctx context.Context, c *ent.Client, after int64, projects []pulid.ID, every bool, limit int) (floor, newest int64, lines []Line, err error) {
+	a := args{pg: c.Dialect() == dialect.Postgres}
+	fl, nw := outbox.Listings.BoundsSQL()
+	q := "SELECT b.floor, b.newest, e.seq, e.kind, e.payload, e.at FROM (SELECT " + fl + " AS floor, " + nw + " AS newest) b" +
+		" LEFT JOIN (" + linesSQL(&a, after, projects, every, limit) + ") e ON 1 = 1 ORDER BY e.seq"
+	rows, err := c.QueryContext(ctx, q, a.vals...)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("listing: read the log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			seq        stdsql.NullInt64
+			kind, body stdsql.NullString
+			at         stdsql.NullTime
+		)
+		if err := rows.Scan(&floor, &newest, &seq, &kind, &body, &at); err != nil {
+			return 0, 0, nil, fmt.Errorf("listing: read the log: %w", err)
+		}
+		if !seq.Valid {
+			continue // no line: the bounds alone
+		}
+		l, err := line(seq.Int64, kind.String, body.String, at.Time)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		lines = append(lines, l)
+	}
+	return floor, max(floor, newest), lines, rows.Err()
+}
+
 func scanLines(ctx context.Context, c *ent.Client, q string, vals []any) ([]Line, error) {
 	rows, err := c.QueryContext(ctx, q, vals...)
 	if err != nil {
@@ -85,21 +132,29 @@ func scanLines(ctx context.Context, c *ent.Client, q string, vals []any) ([]Line
 	var out []Line
 	for rows.Next() {
 		var (
-			l    Line
-			kind string
-			body string
+			seq        int64
+			kind, body string
+			at         time.Time
 		)
-		if err := rows.Scan(&l.Seq, &kind, &body, &l.At); err != nil {
+		if err := rows.Scan(&seq, &kind, &body, &at); err != nil {
 			return nil, fmt.Errorf("listing: read the log: %w", err)
 		}
-		var p payload
-		if err := json.Unmarshal([]byte(body), &p); err != nil {
-			return nil, fmt.Errorf("listing: line %d: %w", l.Seq, err)
+		l, err := line(seq, kind, body, at)
+		if err != nil {
+			return nil, err
 		}
-		l.ListingID, l.ProjectID, l.Kind, l.At = p.ListingID, p.ProjectID, Kind(kind), l.At.UTC()
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// line is a line of the log from its event's columns.
+func line(seq int64, kind, body string, at time.Time) (Line, error) {
+	var p payload
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		return Line{}, fmt.Errorf("listing: line %d: %w", seq, err)
+	}
+	return Line{Seq: seq, ListingID: p.ListingID, ProjectID: p.ProjectID, Kind: Kind(kind), At: at.UTC()}, nil
 }
 
 // Change is one line of the change log as a portal reads it.
@@ -120,8 +175,9 @@ func (c Change) Cursor() string { return EncodeCursor(c.Sequence) }
 type Changes struct {
 	Changes []Change
 	HasNext bool
-	// Head is the cursor of the newest event numbered so far, which a portal
-	// that starts a copy takes before it reads listings.
+	// Head is the cursor of the newest line numbered so far (of any
+	// project), which a portal that starts a copy takes before it reads
+	// listings.
 	Head string
 	// After is the cursor the page started after.
 	After string
@@ -203,24 +259,22 @@ func ReadChanges(ctx context.Context, client *ent.Client, after string, first in
 // readChanges reads the lines numbered after from (given: a cursor, not
 // the start), at most first.
 func readChanges(ctx context.Context, client *ent.Client, from int64, given bool, first int) (*Changes, error) {
-	sys := auth.SystemContext(ctx)
-	// The log's floor and the newest position: they say nothing of any
-	// project.
-	floor, hi, err := outbox.BoundsOf(sys, client, outbox.Listings)
+	projects, every := rule.ListingChangeProjects(auth.FromContext(ctx))
+	// The log's floor and newest position say nothing of any project.
+	floor, newest, lines, err := page(auth.SystemContext(ctx), client, from, projects, every, first+1)
 	switch {
 	case err != nil:
 		return nil, err
-	case from > hi: // numbers only grow: no sequencer has given this one
-		return nil, apperr.Input("after", "not a cursor of listingChanges")
+	case from > newest:
+		// Beyond every line: made up, or a head taken before head was the
+		// log's own (the outbox's newest event of any kind then). Copying
+		// again is always safe; "not a cursor" here would tell the caller
+		// where the other events stand.
+		return nil, ErrResync
 	case given && from < floor:
 		return nil, ErrResync
 	}
-	projects, every := rule.ListingChangeProjects(auth.FromContext(ctx))
-	lines, err := Lines(sys, client, from, projects, every, first+1)
-	if err != nil {
-		return nil, err
-	}
-	out := &Changes{Head: EncodeCursor(hi), After: EncodeCursor(from)}
+	out := &Changes{Head: EncodeCursor(newest), After: EncodeCursor(from)}
 	if len(lines) > first {
 		out.HasNext, lines = true, lines[:first]
 	}

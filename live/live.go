@@ -885,7 +885,10 @@ func resumeFrom(ctx context.Context, c *ent.Client, after *string) (int64, bool,
 // Watch streams the status changes of a project's units that the viewer in
 // ctx may see, until ctx ends, after the event whose id is after (the last
 // one the subscriber saw) when given. The project itself must be visible.
-func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, after *string) (<-chan *UnitEvent, error) {
+//
+// When the stream ends early (ErrStalled), it tells fail (if not nil) why
+// before closing the channel.
+func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, after *string, fail func(error)) (<-chan *UnitEvent, error) {
 	if !ent.IDOfType(projectID, project.Table) {
 		return nil, apperr.Input("projectId", "not the ID of a project")
 	}
@@ -915,7 +918,8 @@ func Watch(ctx context.Context, client *ent.Client, h *Hub, projectID pulid.ID, 
 				return err == nil, err
 			})
 			if err != nil {
-				return // the subscription ended
+				ended(ctx, fail, err)
+				return
 			}
 			if !ok {
 				continue
@@ -951,8 +955,9 @@ func (h *Hub) ComplaintSubscribers() int {
 // WatchComplaints streams the timeline events that the viewer in ctx may see
 // (a homeowner: the public events of their own complaints; staff: those of
 // the complaints they may see), of one complaint or of all, until ctx ends,
-// after the event whose id is after when given.
-func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintID *pulid.ID, after *string) (<-chan *ComplaintUpdate, error) {
+// after the event whose id is after when given. It ends early as Watch
+// does, telling fail.
+func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintID *pulid.ID, after *string, fail func(error)) (<-chan *ComplaintUpdate, error) {
 	if complaintID != nil {
 		if !ent.IDOfType(*complaintID, complaint.Table) {
 			return nil, apperr.Input("complaintId", "not the ID of a complaint")
@@ -989,7 +994,8 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 				return err == nil, err
 			})
 			if err != nil {
-				return // the subscription ended
+				ended(ctx, fail, err)
+				return
 			}
 			if !ok {
 				continue
@@ -1004,17 +1010,28 @@ func WatchComplaints(ctx context.Context, client *ent.Client, h *Hub, complaintI
 	return out, nil
 }
 
+// ended tells fail why a stream ended, unless its subscriber left.
+func ended(ctx context.Context, fail func(error), err error) {
+	if fail != nil && ctx.Err() == nil {
+		fail(err)
+	}
+}
+
 // decide runs a subscriber's privacy check of one event until it has an
 // answer. A check that fails (the database away for a moment, a pooled
 // connection that died with it) is tried again, never taken for "not
 // yours": that would drop the event from the subscriber's stream with
 // nothing to tell it so, and a client that resumes after its last event
 // would never get it either. Meanwhile the stream waits (if the hub's queue
-// overflows the stream catches up from the outbox). Only ctx ending ends
-// it, with ctx's error.
+// overflows the stream catches up from the outbox). A check that keeps
+// failing ends the stream with ErrStalled: an INTERNAL error after
+// internalTries (a bug in a rule answers the same every time), any other
+// after failureTries (the database away for about a minute); the client is
+// told, and resumes after its last event. ctx ending ends it with ctx's
+// error.
 func (h *Hub) decide(ctx context.Context, check func(context.Context) (bool, error)) (bool, error) {
 	wait := 50 * time.Millisecond
-	for failures := 0; ; failures++ {
+	for failures := 1; ; failures++ {
 		ok, err := check(ctx)
 		switch {
 		case err == nil:
@@ -1024,7 +1041,11 @@ func (h *Hub) decide(ctx context.Context, check func(context.Context) (bool, err
 		case denied(err):
 			return false, nil
 		}
-		if failures == 0 {
+		if e, isApp := apperr.As(err); failures >= failureTries || (isApp && e.Code == apperr.Internal && failures >= internalTries) {
+			h.logWarn("checking a live event for a subscriber (giving up)", err)
+			return false, ErrStalled
+		}
+		if failures == 1 {
 			h.logWarn("checking a live event for a subscriber (retrying)", err)
 		}
 		select {
@@ -1035,6 +1056,17 @@ func (h *Hub) decide(ctx context.Context, check func(context.Context) (bool, err
 		wait = min(2*wait, 2*time.Second)
 	}
 }
+
+// How many times decide tries a check that fails: an INTERNAL error, and
+// any other (with the backoff, about 50 s).
+const (
+	internalTries = 3
+	failureTries  = 30
+)
+
+// ErrStalled ends a subscription whose privacy check of an event kept
+// failing: the client subscribes again after the last event it got.
+var ErrStalled = apperr.New(apperr.Unavailable, "the subscription could not go on: subscribe again, after the last event you received")
 
 // denied reports whether err is the privacy rules' answer, which a retry
 // would give again: not found (a filter rule), a denial, or an application

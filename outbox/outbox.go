@@ -246,6 +246,17 @@ var (
 // Where is the SQL condition on outbox_events of the class's events.
 func (c Class) Where() string { return c.where }
 
+// BoundsSQL returns two SQL expressions: the class's floor (0 when nothing
+// of it was pruned) and its newest position (0 when it has no event), for
+// a reader to take in the same statement as the events it reads: one
+// snapshot, so that a prune commits either before all three or after
+// them. The newest position of the class alone: that of all events would
+// tell a reader of one class the pace of every other.
+func (c Class) BoundsSQL() (floor, newest string) {
+	return "COALESCE((SELECT seq FROM outbox_floors WHERE id = '" + c.name + "'), 0)",
+		"COALESCE((SELECT MAX(seq) FROM outbox_events WHERE " + c.where + "), 0)"
+}
+
 // Check answers whether a live subscriber may resume after position after:
 // nil when every live event after it is kept, ErrResync when some were
 // pruned, a BAD_USER_INPUT error when no event was ever numbered so (a

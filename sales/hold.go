@@ -95,12 +95,15 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
 		SetHoldExpiresAt(expires).SetUpdatedAt(now)
 	// The unit's row forgets the hold once it ends; the sales funnel counts
-	// holds from this record (package report). On PostgreSQL, inside the
-	// request's transaction, it rides on the UPDATE (a data-modifying CTE:
+	// holds from this record (package report). On PostgreSQL, when client
+	// is the transaction's, it rides on the UPDATE (a data-modifying CTE:
 	// one round trip less): a hold that loses a race (its UPDATE changes
-	// nothing) answers CONFLICT, which rolls the transaction back, record
-	// included.
-	recorded := client.Dialect() == dialect.Postgres && ent.TxFromContext(ctx) != nil
+	// nothing) still inserts the record, but answers CONFLICT, which rolls
+	// the transaction back, record included. It is keyed on client, not on
+	// a transaction in ctx: a plain client beside one would commit the
+	// loser's record at once.
+	tx := ent.TxFromContext(ctx)
+	recorded := client.Dialect() == dialect.Postgres && tx != nil && tx.Client() == client
 	if recorded {
 		upd.Modify(recordHold(pulid.MustNew(unitHoldPrefix), u.ID, customerID, v.UserID, u.ProjectID, now))
 	}

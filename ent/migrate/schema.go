@@ -726,6 +726,14 @@ var (
 				Columns: []*schema.Column{OutboxEventsColumns[2], OutboxEventsColumns[1]},
 			},
 			{
+				Name:    "outboxevent_listing_seq",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxEventsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "topic LIKE 'listings/%'",
+				},
+			},
+			{
 				Name:    "outboxevent_unnumbered",
 				Unique:  false,
 				Columns: []*schema.Column{OutboxEventsColumns[0]},

@@ -41,11 +41,16 @@ func (OutboxEvent) Fields() []ent.Field {
 }
 
 // Indexes of the OutboxEvent: readers by position (all, or of one topic to
-// resume a subscription) and the sequencer's events not yet numbered.
+// resume a subscription), readers of the listing change log by position
+// (its newest line, and its lines in order whatever the statistics say),
+// and the sequencer's events not yet numbered. The listing index's
+// condition is outbox.Listings' word for word, so that PostgreSQL proves
+// a statement of that class may use it.
 func (OutboxEvent) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("seq").Unique(),
 		index.Fields("topic", "seq"),
+		index.Fields("seq").Annotations(entsql.IndexWhere("topic LIKE 'listings/%'")).StorageKey("outboxevent_listing_seq"),
 		index.Fields("id").Annotations(entsql.IndexWhere("seq IS NULL")).StorageKey("outboxevent_unnumbered"),
 	}
 }
