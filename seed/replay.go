@@ -481,14 +481,9 @@ func (s *seeder) planPriceChange(st *site) {
 	pc := &priceChange{at: at, building: st.buildings[0], from: b.floors/2 + 1, to: b.floors, bp: 150,
 		reason: "一号楼中高楼层去化较快，上调1.5%"}
 	st.priceChange = pc
-	// Reserved or later at the change. A unit only held then (its hold is
-	// up to 25 minutes before the reservation) is repriced like an
-	// available one (catalogue reprices HELD units), so its deal pays the
-	// new price: on days when the change fell inside such a hold the seed
-	// failed with "reserve …: price …, planned …".
-	sold := map[*unitPlan]bool{}
+	sold := map[*unitPlan]bool{} // reserved or later at the change
 	for _, d := range st.deals {
-		if !d.reservedAt.After(pc.at) && (d.cancelledAt.IsZero() || d.cancelledAt.After(pc.at)) {
+		if !d.reservedAt.Add(-30*time.Minute).After(pc.at) && (d.cancelledAt.IsZero() || d.cancelledAt.After(pc.at)) {
 			sold[d.unit] = true
 		}
 	}
