@@ -21,9 +21,10 @@ ENV ADDR=:8080 UPLOAD_DIR=/data/uploads
 # Garbage collection: a grid request allocates ~4 MB, so collecting less
 # often (GOGC=400) served up to ~1.8x the grid requests at 50 clients (issue
 # 10), at the cost of a larger heap, which GOMEMLIMIT caps. GOMEMLIMIT counts
-# the Go heap, stacks and runtime, not the binary's ~25 MB of mapped code, and
-# each login leaves a 19 MiB argon2id block behind: at 128MiB 51 logins took
-# the process to 153–157 MB (cmd/bench), so 100MiB keeps it within SPEC's
+# the Go heap, stacks and runtime, not the binary's ~25 MB of mapped code.
+# Each login's 19 MiB argon2id block is collected right after the hash
+# (auth/password.go): before that, 51 logins piled them up to 152–157 MB
+# (cmd/bench), now about 105; 100MiB keeps the process well within SPEC's
 # 150 MB; with a larger container, set GOMEMLIMIT to
 # about 80% of its memory limit (docker run -m 512m -e GOMEMLIMIT=400MiB …)
 # and the collector runs less often.
