@@ -516,6 +516,11 @@ func read(ctx context.Context, client *ent.Client, r Request, preds []predicate.
 		}
 	}
 	query, args := s.Query()
+	// Errors found while rendering (a privacy filter that could not be
+	// built) are recorded on the selector, not returned by Query.
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
 	rs, err := client.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -163,7 +163,9 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	// whatever the UPDATE matches; an UPDATE that matches nothing answers
 	// NOT_FOUND below, which rolls the transaction back, visit included.
 	var created *ent.Visit
-	if client.Dialect() == dialect.Postgres && ent.TxFromContext(ctx) != nil {
+	// Only when client is that transaction's: a plain client beside one
+	// would commit the INSERTs at once, and a NOT_FOUND would leave them.
+	if tx := ent.TxFromContext(ctx); client.Dialect() == dialect.Postgres && tx != nil && tx.Client() == client {
 		var inserts []sql.Querier
 		if created, inserts, err = create.SQLInsert(ctx); err != nil {
 			return nil, err

@@ -136,14 +136,20 @@ func (Limits) ExtensionName() string { return "Limits" }
 func (Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator: it
-// measures the operation and refuses it when it is over a limit, or when it
-// is not a query and came through GET.
+// measures the operation and refuses it when it is over a limit, when it
+// is not a query and came through GET, or when it is a subscription and
+// came through POST.
 func (l Limits) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil || rc.Doc == nil {
 		return nil
 	}
 	if rc.Operation.Operation != ast.Query && viaGET(ctx) {
 		return refuse(rc.Operation.Position, "a %s cannot be sent with GET; use POST", rc.Operation.Operation)
+	}
+	if rc.Operation.Operation == ast.Subscription && viaHTTP(ctx) {
+		// Run over POST, a subscription would answer one event, and a
+		// stream ended by an error would find no WebSocket to carry it.
+		return refuse(rc.Operation.Position, "a subscription needs a WebSocket (graphql-transport-ws on /query); it cannot be sent with POST")
 	}
 	l = l.withDefaults()
 	m, dirs, args := measureDocument(rc.Doc, rc.Operation, rc.Variables, l)

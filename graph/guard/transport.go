@@ -119,6 +119,12 @@ func (GET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor
 
 func viaGET(ctx context.Context) bool { v, _ := ctx.Value(getKey{}).(bool); return v }
 
+// httpKey marks an operation that came in one HTTP request (Execute), not
+// over a WebSocket.
+type httpKey struct{}
+
+func viaHTTP(ctx context.Context) bool { v, _ := ctx.Value(httpKey{}).(bool); return v }
+
 func decode(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -132,12 +138,14 @@ func decode(b []byte, v any) error {
 //     a limit exceeded: 200 for application/json (the client reads the
 //     errors), 400 without "data" for application/graphql-response+json;
 //   - an operation other than a query sent with GET: 405;
+//   - a subscription sent with POST: 200 with an error (it needs a
+//     WebSocket, which carries its events and the error that ends it);
 //   - anything that runs: 200.
 //
 // Transports of other encodings (multipart uploads) call it once they have
 // decoded their request.
 func Execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams) {
-	ctx := r.Context()
+	ctx := context.WithValue(r.Context(), httpKey{}, true)
 	if strings.TrimSpace(params.Query) == "" {
 		malformed(w, r, exec, "a GraphQL request needs a query")
 		return

@@ -26,7 +26,7 @@ import (
 // that counts the operations it runs.
 func server(t *testing.T) (http.Handler, *atomic.Int32) {
 	t.Helper()
-	s := gqlparser.MustLoadSchema(&ast.Source{Input: `type Query { a: Int } type Mutation { b: Int }`})
+	s := gqlparser.MustLoadSchema(&ast.Source{Input: `type Query { a: Int } type Mutation { b: Int } type Subscription { c: Int }`})
 	var ran atomic.Int32
 	srv := handler.New(&graphql.ExecutableSchemaMock{
 		SchemaFunc: func() *ast.Schema { return s },
@@ -94,6 +94,8 @@ func TestTransports(t *testing.T) {
 			answer{405, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
 		{"named mutation over GET", get("query Q { a } mutation M { b }", "M"),
 			answer{405, "BAD_USER_INPUT", "a mutation cannot be sent with GET; use POST"}, false},
+		{"subscription over POST", post("application/json", `{"query":"subscription { c }"}`),
+			answer{200, "BAD_USER_INPUT", "a subscription needs a WebSocket (graphql-transport-ws on /query); it cannot be sent with POST"}, false},
 		{"form", post("application/x-www-form-urlencoded", "query=%7B+a+%7D"),
 			answer{415, "BAD_USER_INPUT", "a POST body must be application/json"}, false},
 		{"PUT", put, answer{405, "BAD_USER_INPUT", "only GET and POST requests are allowed"}, false},
