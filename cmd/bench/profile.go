@@ -16,7 +16,7 @@ import (
 )
 
 // dockerfileGC returns the GOGC and GOMEMLIMIT settings of the Dockerfile's
-// ENV lines ("GOGC=400", "GOMEMLIMIT=100MiB"): the benchmark runs the server
+// ENV lines ("GOGC=400", "GOMEMLIMIT=80MiB"): the benchmark runs the server
 // as the image does, and the Dockerfile stays the one place they are set.
 func dockerfileGC() ([]string, error) {
 	path := filepath.Join(moduleRoot(), "Dockerfile")
