@@ -244,6 +244,35 @@ func TestListingsFiltersOrdersAndPages(t *testing.T) {
 		}
 	}
 
+	// An ACTIVE-only page reads two ordered halves on PostgreSQL (units
+	// stored AVAILABLE, lapsed holds stored HELD; rule.AvailableInOrder):
+	// walked in pages of 2 by price both ways, it gives every active listing
+	// once, in order, the lapsed hold included.
+	var active []string
+	for _, l := range all {
+		if l.StandardStatus == "ACTIVE" {
+			active = append(active, l.Number)
+		}
+	}
+	slices.Sort(active)
+	for _, dir := range []string{"ASC", "DESC"} {
+		paged := listAll(t, c, map[string]any{"standardStatus": []string{"ACTIVE"}}, map[string]any{"field": "LIST_PRICE", "direction": dir}, 2)
+		got := numbers(paged)
+		slices.Sort(got)
+		if !slices.Equal(got, active) || !slices.Contains(got, "901") {
+			t.Errorf("ACTIVE by LIST_PRICE %s: %v, want %v (901 is a lapsed hold)", dir, got, active)
+		}
+		if !sort.SliceIsSorted(paged, func(i, j int) bool {
+			a, b := fmt.Sprintf("%012s", paged[i].ListPrice), fmt.Sprintf("%012s", paged[j].ListPrice)
+			if dir == "DESC" {
+				return a > b
+			}
+			return a < b
+		}) {
+			t.Errorf("ACTIVE by LIST_PRICE %s: not in order: %v", dir, numbers(paged))
+		}
+	}
+
 	var one listingPage
 	res := c.Query(t, listingsQuery, map[string]any{"first": 1})
 	res.Decode(t, &one)
