@@ -59,6 +59,8 @@ const maxProfile = 25 * time.Second
 // profile takes a CPU profile of the real server (its pprof endpoint at
 // url) under each request's load in turn, writes it to o.cpuprofile and
 // prints its top 10 functions by their own CPU time (go tool pprof -top).
+// An allocation profile of the same seconds is written beside it
+// (NAME.allocs.pprof: go tool pprof -sample_index=alloc_space).
 func profile(ctx context.Context, o options, reqs []*request, url string) error {
 	if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
 		return err
@@ -75,8 +77,19 @@ func profile(ctx context.Context, o options, reqs []*request, url string) error 
 			load <- loadgen.Drive(r.clients, d+time.Second, func(i int) error { _, err := r.real(i); return err })
 		}()
 		time.Sleep(300 * time.Millisecond)
+		// The allocations of the same seconds (a delta of the heap
+		// profile's allocation counts) come beside the CPU profile: the
+		// allocations are what the collector's share of the CPU comes from.
+		allocs := make(chan error, 1)
+		go func() {
+			allocsURL := strings.TrimSuffix(url, "profile") + "allocs"
+			allocs <- fetch(ctx, hc, fmt.Sprintf("%s?seconds=%d", allocsURL, int(d.Seconds())), strings.TrimSuffix(file, ".pprof")+".allocs.pprof")
+		}()
 		err := fetch(ctx, hc, fmt.Sprintf("%s?seconds=%d", url, int(d.Seconds())), file)
 		res := <-load
+		if aerr := <-allocs; err == nil && aerr != nil {
+			err = aerr
+		}
 		if err != nil {
 			return fmt.Errorf("profile %s: %w", r.name, err)
 		}
