@@ -97,10 +97,21 @@ func foldUnitProjects(ctx context.Context, client *ent.Client, q *ent.UnitQuery)
 		if conn == nil {
 			return
 		}
+		// The units of a page share a few projects (most often one): each
+		// is built once and shared by its units, not once per unit. The
+		// folded fields are all the project answers here (no edge of it
+		// is loaded), so the units see the same values either way.
+		byID := map[string]*ent.Project{}
 		for _, e := range conn.Edges {
-			if e != nil && e.Node != nil {
-				e.Node.Edges.Project = foldedProject(e.Node, cols)
+			if e == nil || e.Node == nil {
+				continue
 			}
+			p, seen := byID[string(e.Node.ProjectID)]
+			if !seen {
+				p = foldedProject(e.Node, cols)
+				byID[string(e.Node.ProjectID)] = p
+			}
+			e.Node.Edges.Project = p
 		}
 	}
 }
