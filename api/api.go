@@ -6,10 +6,12 @@ package api
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -187,21 +189,21 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))
 	if m != nil {
-		srv.Use(operationMetrics{m}) // first: it times and sees what all the others do
+		use(srv, operationMetrics{m}) // first: it times and sees what all the others do
 	}
 	if deps.Tracer != nil {
-		srv.Use(graph.Tracing{}) // early: its response sees every refusal's code
+		use(srv, graph.Tracing{}) // early: its response sees every refusal's code
 	}
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.
 	guard.Install(srv, guard.DefaultLimits())
-	srv.Use(guard.Text{}) // a NUL in any string input: refused before anything runs
+	use(srv, guard.Text{}) // a NUL in any string input: refused before anything runs
 	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
+		use(srv, extension.Introspection{})
 	} else {
-		srv.Use(guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
+		use(srv, guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
 	}
-	srv.Use(guard.PageSize{Max: guard.MaxPageSize})
+	use(srv, guard.PageSize{Max: guard.MaxPageSize})
 	// Portal keys pay for what they ask by cost (users are limited by
 	// requests, in limitRequests): after the refusals for shape, which
 	// cost nothing, and before anything opens a transaction or claims an
@@ -210,21 +212,21 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	if costs == nil {
 		costs = cost.NewMemory()
 	}
-	srv.Use(&cost.Limiter{Store: costs})
+	use(srv, &cost.Limiter{Store: costs})
 	// Idempotency keys wrap the mutation transaction: Replay claims the key
 	// outside it, Record keeps the answer inside it.
 	keys := idempotency.New(deps.Client, deps.Now)
-	srv.Use(idempotency.Replay{Keys: keys, Unkept: people.Unkept})
-	srv.Use(graph.NewTransactioner(deps.Client))
-	srv.Use(idempotency.Record{Keys: keys})
-	srv.Use(operationName{})
-	srv.Use(graph.PayloadViewer{}) // activateOwner's payload is the new homeowner's (mutations naming it only)
+	use(srv, idempotency.Replay{Keys: keys, Unkept: people.Unkept})
+	use(srv, graph.NewTransactioner(deps.Client))
+	use(srv, idempotency.Record{Keys: keys})
+	use(srv, operationName{})
+	use(srv, graph.PayloadViewer{}) // activateOwner's payload is the new homeowner's (mutations naming it only)
 	if deps.Hub != nil && cfg.GridCacheBytes >= 0 {
 		size := cfg.GridCacheBytes
 		if size == 0 {
 			size = DefaultGridCacheBytes
 		}
-		srv.Use(newGridCache(deps.Client, deps.Hub, size))
+		use(srv, newGridCache(deps.Client, deps.Hub, size))
 	}
 	limited := limitRequests(cfg.Limits, links.now, srv)
 	return withCloseCode(deps.Sockets, withTimeout(cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, authenticate(deps.Signer, deps.APIKeys, deps.Revoked, limited))))
@@ -242,4 +244,16 @@ func readyz(db *sql.DB) http.HandlerFunc {
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	}
+}
+
+// use adds an extension to srv. None may be a graphql.FieldInterceptor:
+// the executor that graph/gen writes marshals the plain fields of objects
+// (a struct field, a marshaller that cannot fail) without gqlgen's field
+// middleware, so an interceptor of every field would silently miss most of
+// them. guard.Install's extensions are checked by TestNoFieldInterceptor.
+func use(srv *handler.Server, e graphql.HandlerExtension) {
+	if _, ok := e.(graphql.FieldInterceptor); ok {
+		panic(fmt.Sprintf("api: %s intercepts fields, which the generated executor's plain fields skip (see graph/gen)", e.ExtensionName()))
+	}
+	srv.Use(e)
 }
