@@ -12164,69 +12164,21 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _APIKey_id(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKey_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_APIKey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _APIKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKey_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_APIKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _APIKey_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKey_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_APIKey_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Time")
@@ -12275,23 +12227,7 @@ func (ec *executionContext) fieldContext_APIKey_active(_ context.Context, field 
 }
 
 func (ec *executionContext) _APIKey_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastUsedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastUsedAt)
 }
 func (ec *executionContext) fieldContext_APIKey_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "Time")
@@ -12424,23 +12360,7 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _APIKeyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKeyEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_APIKeyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKeyEdge", field, false, false, "Cursor")
@@ -12631,23 +12551,7 @@ func (ec *executionContext) fieldContext_AgentBoardRow_contracts(_ context.Conte
 }
 
 func (ec *executionContext) _AgentBoardRow_contractValue(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_contractValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContractValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.ContractValue)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_contractValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Money")
@@ -12677,69 +12581,21 @@ func (ec *executionContext) fieldContext_AgentBoardRow_conversion(_ context.Cont
 }
 
 func (ec *executionContext) _AgentBoardRow_poolClaims(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_poolClaims(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PoolClaims, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.PoolClaims)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_poolClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AgentBoardRow_poolLosses(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_poolLosses(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PoolLosses, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.PoolLosses)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_poolLosses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Amenity_kind(ctx context.Context, field graphql.CollectedField, obj *schematype.Amenity) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Amenity_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v schematype.AmenityKind) graphql.Marshaler {
-			return ec.marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_Amenity_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Amenity", field, false, false, "AmenityKind")
@@ -12792,46 +12648,14 @@ func (ec *executionContext) fieldContext_Attribution_owner(_ context.Context, fi
 }
 
 func (ec *executionContext) _Attribution_since(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Attribution_since(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Since, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.Since)
 }
 func (ec *executionContext) fieldContext_Attribution_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Attribution", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Attribution_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Attribution_protectedUntil(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProtectedUntil, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ProtectedUntil)
 }
 func (ec *executionContext) fieldContext_Attribution_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Attribution", field, false, false, "Time")
@@ -12852,184 +12676,56 @@ func (ec *executionContext) fieldContext_Attribution_rule(_ context.Context, fie
 }
 
 func (ec *executionContext) _AttributionEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AttributionEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AttributionEvent_kind(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v attributionevent.Kind) graphql.Marshaler {
-			return ec.marshalNAttributionEventKind2estatecrmᚋentᚋattributioneventᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNAttributionEventKind2estatecrmᚋentᚋattributioneventᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "AttributionEventKind")
 }
 
 func (ec *executionContext) _AttributionEvent_fromID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_fromID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FromID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.FromID)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_fromID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AttributionEvent_toID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_toID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ToID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ToID)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_toID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AttributionEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ActorID)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AttributionEvent_at(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttributionEvent_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AttributionEvent_protectedUntil(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProtectedUntil, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ProtectedUntil)
 }
 func (ec *executionContext) fieldContext_AttributionEvent_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttributionEvent", field, false, false, "Time")
@@ -13164,46 +12860,14 @@ func (ec *executionContext) fieldContext_AttributionEvent_actor(_ context.Contex
 }
 
 func (ec *executionContext) _AuditEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_AuditEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ActorID)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
@@ -13224,23 +12888,7 @@ func (ec *executionContext) fieldContext_AuditEvent_objectID(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEvent_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_AuditEvent_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
@@ -13254,23 +12902,7 @@ func (ec *executionContext) fieldContext_AuditEvent_detail(_ context.Context, fi
 }
 
 func (ec *executionContext) _AuditEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEvent_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Time")
@@ -13444,23 +13076,7 @@ func (ec *executionContext) fieldContext_AuditEventEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEventEdge", field, false, false, "Cursor")
@@ -13474,23 +13090,7 @@ func (ec *executionContext) fieldContext_AuthPayload_accessToken(_ context.Conte
 }
 
 func (ec *executionContext) _AuthPayload_accessTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.Tokens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuthPayload_accessTokenExpiresAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AccessTokenExpiresAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.AccessTokenExpiresAt)
 }
 func (ec *executionContext) fieldContext_AuthPayload_accessTokenExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "Time")
@@ -13504,23 +13104,7 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshToken(_ context.Cont
 }
 
 func (ec *executionContext) _AuthPayload_refreshTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *auth.Tokens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuthPayload_refreshTokenExpiresAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RefreshTokenExpiresAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.RefreshTokenExpiresAt)
 }
 func (ec *executionContext) fieldContext_AuthPayload_refreshTokenExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "Time")
@@ -13559,92 +13143,28 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 }
 
 func (ec *executionContext) _Building_id(ctx context.Context, field graphql.CollectedField, obj *ent.Building) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Building_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Building_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Building", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Building_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Building) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Building_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Building_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Building", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Building_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Building) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Building_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Building_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Building", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Building_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Building) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Building_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Building_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Building", field, false, false, "ID")
@@ -13895,23 +13415,7 @@ func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _BuildingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.BuildingEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BuildingEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_BuildingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BuildingEdge", field, false, false, "Cursor")
@@ -14124,23 +13628,7 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_total(_ context.Context
 }
 
 func (ec *executionContext) _ChannelMixRow_channel(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixRow_channel(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Channel, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.Source) graphql.Marshaler {
-			return ec.marshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, field.Selections, obj.Channel)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "CustomerSource")
@@ -14161,23 +13649,7 @@ func (ec *executionContext) fieldContext_ChannelMixRow_contracts(_ context.Conte
 }
 
 func (ec *executionContext) _ChannelMixRow_contractValue(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixRow_contractValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContractValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.ContractValue)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_contractValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
@@ -14207,115 +13679,35 @@ func (ec *executionContext) fieldContext_ChannelMixRow_conversion(_ context.Cont
 }
 
 func (ec *executionContext) _ChannelMixRow_spend(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixRow_spend(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Spend, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.Spend)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
 }
 
 func (ec *executionContext) _ChannelMixRow_costPerContract(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixRow_costPerContract(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CostPerContract, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.CostPerContract)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_costPerContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Money")
 }
 
 func (ec *executionContext) _ChannelSpend_id(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpend_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ChannelSpend_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ChannelSpend_projectId(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpend_projectId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_ChannelSpend_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ChannelSpend_channel(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpend_channel(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Channel, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Source) graphql.Marshaler {
-			return ec.marshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, field.Selections, obj.Channel)
 }
 func (ec *executionContext) fieldContext_ChannelSpend_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "CustomerSource")
@@ -14336,46 +13728,14 @@ func (ec *executionContext) fieldContext_ChannelSpend_to(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ChannelSpend_amount(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpend_amount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.Amount)
 }
 func (ec *executionContext) fieldContext_ChannelSpend_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "Money")
 }
 
 func (ec *executionContext) _ChannelSpend_updatedAt(ctx context.Context, field graphql.CollectedField, obj *report.Spend) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpend_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_ChannelSpend_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelSpend", field, false, false, "Time")
@@ -14414,207 +13774,63 @@ func (ec *executionContext) fieldContext_ChannelSpendPayload_channelSpend(_ cont
 }
 
 func (ec *executionContext) _Complaint_id(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Complaint_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_unitID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.UnitID)
 }
 func (ec *executionContext) fieldContext_Complaint_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Complaint_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_Complaint_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_filedByID(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_filedByID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FiledByID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.FiledByID)
 }
 func (ec *executionContext) fieldContext_Complaint_filedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_category(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_category(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Category, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v complaint.Category) graphql.Marshaler {
-			return ec.marshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, field.Selections, obj.Category)
 }
 func (ec *executionContext) fieldContext_Complaint_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ComplaintCategory")
 }
 
 func (ec *executionContext) _Complaint_severity(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_severity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Severity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v complaint.Severity) graphql.Marshaler {
-			return ec.marshalNComplaintSeverity2estatecrmᚋentᚋcomplaintᚐSeverity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNComplaintSeverity2estatecrmᚋentᚋcomplaintᚐSeverity(ctx, field.Selections, obj.Severity)
 }
 func (ec *executionContext) fieldContext_Complaint_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ComplaintSeverity")
@@ -14635,207 +13851,63 @@ func (ec *executionContext) fieldContext_Complaint_description(_ context.Context
 }
 
 func (ec *executionContext) _Complaint_status(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v complaint.Status) graphql.Marshaler {
-			return ec.marshalNComplaintStatus2estatecrmᚋentᚋcomplaintᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNComplaintStatus2estatecrmᚋentᚋcomplaintᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Complaint_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ComplaintStatus")
 }
 
 func (ec *executionContext) _Complaint_department(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_department(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Department, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *complaint.Department) graphql.Marshaler {
-			return ec.marshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, field.Selections, obj.Department)
 }
 func (ec *executionContext) fieldContext_Complaint_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ComplaintDepartment")
 }
 
 func (ec *executionContext) _Complaint_assigneeID(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_assigneeID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AssigneeID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.AssigneeID)
 }
 func (ec *executionContext) fieldContext_Complaint_assigneeID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Complaint_responseDueAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_responseDueAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResponseDueAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ResponseDueAt)
 }
 func (ec *executionContext) fieldContext_Complaint_responseDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_resolutionStartedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_resolutionStartedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResolutionStartedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ResolutionStartedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_resolutionStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_resolutionDueAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_resolutionDueAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResolutionDueAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ResolutionDueAt)
 }
 func (ec *executionContext) fieldContext_Complaint_resolutionDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_acknowledgedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_acknowledgedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AcknowledgedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.AcknowledgedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_acknowledgedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_resolvedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResolvedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ResolvedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Complaint_closedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_closedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ClosedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ClosedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
@@ -14856,23 +13928,7 @@ func (ec *executionContext) fieldContext_Complaint_reopenCount(_ context.Context
 }
 
 func (ec *executionContext) _Complaint_rating(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_rating(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rating, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Rating)
 }
 func (ec *executionContext) fieldContext_Complaint_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Int")
@@ -14886,23 +13942,7 @@ func (ec *executionContext) fieldContext_Complaint_ratingComment(_ context.Conte
 }
 
 func (ec *executionContext) _Complaint_ratedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Complaint_ratedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.RatedAt)
 }
 func (ec *executionContext) fieldContext_Complaint_ratedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Complaint", field, false, false, "Time")
@@ -15312,115 +14352,35 @@ func (ec *executionContext) fieldContext_ComplaintEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _ComplaintEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ComplaintEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _ComplaintEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEvent_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ComplaintEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ComplaintEvent_complaintID(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEvent_complaintID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ComplaintID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ComplaintID)
 }
 func (ec *executionContext) fieldContext_ComplaintEvent_complaintID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ComplaintEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEvent_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ActorID)
 }
 func (ec *executionContext) fieldContext_ComplaintEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ComplaintEvent_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEvent_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v complaintevent.Kind) graphql.Marshaler {
-			return ec.marshalNComplaintEventKind2estatecrmᚋentᚋcomplainteventᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNComplaintEventKind2estatecrmᚋentᚋcomplainteventᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_ComplaintEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, "ComplaintEventKind")
@@ -15455,23 +14415,7 @@ func (ec *executionContext) fieldContext_ComplaintEvent_internal(_ context.Conte
 }
 
 func (ec *executionContext) _ComplaintEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEvent_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_ComplaintEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEvent", field, false, false, "Time")
@@ -15645,23 +14589,7 @@ func (ec *executionContext) fieldContext_ComplaintEventEdge_node(_ context.Conte
 }
 
 func (ec *executionContext) _ComplaintEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEventEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ComplaintEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintEventEdge", field, false, false, "Cursor")
@@ -15732,46 +14660,14 @@ func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Co
 }
 
 func (ec *executionContext) _ComplaintPhoto_id(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPhoto_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ComplaintPhoto_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ComplaintPhoto_complaintID(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPhoto_complaintID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ComplaintID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ComplaintID)
 }
 func (ec *executionContext) fieldContext_ComplaintPhoto_complaintID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "ID")
@@ -15813,69 +14709,21 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_locationFlagged(_ contex
 }
 
 func (ec *executionContext) _ComplaintPhoto_width(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPhoto_width(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Width, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Width)
 }
 func (ec *executionContext) fieldContext_ComplaintPhoto_width(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ComplaintPhoto_height(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPhoto_height(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Height, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Height)
 }
 func (ec *executionContext) fieldContext_ComplaintPhoto_height(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ComplaintPhoto_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPhoto_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_ComplaintPhoto_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ComplaintPhoto", field, false, false, "Time")
@@ -16024,69 +14872,21 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context
 }
 
 func (ec *executionContext) _ConsentEvent_id(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ConsentEvent_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ConsentEvent_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v consentevent.Kind) graphql.Marshaler {
-			return ec.marshalNConsentEventKind2estatecrmᚋentᚋconsenteventᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNConsentEventKind2estatecrmᚋentᚋconsenteventᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ConsentEventKind")
@@ -16130,46 +14930,14 @@ func (ec *executionContext) fieldContext_ConsentEvent_note(_ context.Context, fi
 }
 
 func (ec *executionContext) _ConsentEvent_recordedByID(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_recordedByID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RecordedByID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.RecordedByID)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_recordedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ConsentEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "Time")
@@ -16407,115 +15175,35 @@ func (ec *executionContext) fieldContext_CreateWebhookEndpointPayload_webhookEnd
 }
 
 func (ec *executionContext) _CreateWebhookEndpointPayload_secret(ctx context.Context, field graphql.CollectedField, obj *webhook.Created) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateWebhookEndpointPayload_secret(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Secret, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Secret)
 }
 func (ec *executionContext) fieldContext_CreateWebhookEndpointPayload_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CreateWebhookEndpointPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Customer_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Customer_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Customer_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Customer_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "ID")
@@ -16536,184 +15224,56 @@ func (ec *executionContext) fieldContext_Customer_phone(_ context.Context, field
 }
 
 func (ec *executionContext) _Customer_gender(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_gender(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Gender, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Gender) graphql.Marshaler {
-			return ec.marshalNCustomerGender2estatecrmᚋentᚋcustomerᚐGender(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerGender2estatecrmᚋentᚋcustomerᚐGender(ctx, field.Selections, obj.Gender)
 }
 func (ec *executionContext) fieldContext_Customer_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerGender")
 }
 
 func (ec *executionContext) _Customer_ageBand(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_ageBand(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgeBand, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.AgeBand) graphql.Marshaler {
-			return ec.marshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, field.Selections, obj.AgeBand)
 }
 func (ec *executionContext) fieldContext_Customer_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerAgeBand")
 }
 
 func (ec *executionContext) _Customer_occupation(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_occupation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Occupation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Occupation)
 }
 func (ec *executionContext) fieldContext_Customer_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "String")
 }
 
 func (ec *executionContext) _Customer_familyStructure(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_familyStructure(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FamilyStructure, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.FamilyStructure) graphql.Marshaler {
-			return ec.marshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, field.Selections, obj.FamilyStructure)
 }
 func (ec *executionContext) fieldContext_Customer_familyStructure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerFamilyStructure")
 }
 
 func (ec *executionContext) _Customer_source(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_source(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Source, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Source) graphql.Marshaler {
-			return ec.marshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, field.Selections, obj.Source)
 }
 func (ec *executionContext) fieldContext_Customer_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerSource")
 }
 
 func (ec *executionContext) _Customer_purpose(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_purpose(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Purpose, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.Purpose) graphql.Marshaler {
-			return ec.marshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, field.Selections, obj.Purpose)
 }
 func (ec *executionContext) fieldContext_Customer_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerPurpose")
 }
 
 func (ec *executionContext) _Customer_budgetMin(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_budgetMin(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BudgetMin, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.BudgetMin)
 }
 func (ec *executionContext) fieldContext_Customer_budgetMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Customer_budgetMax(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_budgetMax(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BudgetMax, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.BudgetMax)
 }
 func (ec *executionContext) fieldContext_Customer_budgetMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Money")
@@ -16812,184 +15372,56 @@ func (ec *executionContext) fieldContext_Customer_focusFactors(_ context.Context
 }
 
 func (ec *executionContext) _Customer_stage(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_stage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Stage) graphql.Marshaler {
-			return ec.marshalNCustomerStage2estatecrmᚋentᚋcustomerᚐStage(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerStage2estatecrmᚋentᚋcustomerᚐStage(ctx, field.Selections, obj.Stage)
 }
 func (ec *executionContext) fieldContext_Customer_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerStage")
 }
 
 func (ec *executionContext) _Customer_grade(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_grade(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Grade, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Grade) graphql.Marshaler {
-			return ec.marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, field.Selections, obj.Grade)
 }
 func (ec *executionContext) fieldContext_Customer_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerGrade")
 }
 
 func (ec *executionContext) _Customer_ownerID(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_ownerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OwnerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.OwnerID)
 }
 func (ec *executionContext) fieldContext_Customer_ownerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Customer_attributionRule(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_attributionRule(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AttributionRule, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *customer.AttributionRule) graphql.Marshaler {
-			return ec.marshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, field.Selections, obj.AttributionRule)
 }
 func (ec *executionContext) fieldContext_Customer_attributionRule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "CustomerAttributionRule")
 }
 
 func (ec *executionContext) _Customer_ownedSince(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_ownedSince(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OwnedSince, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.OwnedSince)
 }
 func (ec *executionContext) fieldContext_Customer_ownedSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Customer_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_protectedUntil(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProtectedUntil, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ProtectedUntil)
 }
 func (ec *executionContext) fieldContext_Customer_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Customer_lastContactAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_lastContactAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastContactAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastContactAt)
 }
 func (ec *executionContext) fieldContext_Customer_lastContactAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Customer_nextFollowUpAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_nextFollowUpAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NextFollowUpAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.NextFollowUpAt)
 }
 func (ec *executionContext) fieldContext_Customer_nextFollowUpAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
@@ -17010,23 +15442,7 @@ func (ec *executionContext) fieldContext_Customer_contactConsent(_ context.Conte
 }
 
 func (ec *executionContext) _Customer_consentAt(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_consentAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ConsentAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ConsentAt)
 }
 func (ec *executionContext) fieldContext_Customer_consentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Time")
@@ -17676,23 +16092,7 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerEdge", field, false, false, "Cursor")
@@ -17862,23 +16262,7 @@ func (ec *executionContext) fieldContext_CustomerValue_hasNextPage(_ context.Con
 }
 
 func (ec *executionContext) _CustomerValue_endCursor(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValue_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
 }
 func (ec *executionContext) fieldContext_CustomerValue_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerValue", field, false, false, "String")
@@ -17952,368 +16336,112 @@ func (ec *executionContext) fieldContext_CustomerValueRow_contacts(_ context.Con
 }
 
 func (ec *executionContext) _CustomerValueRow_value(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValueRow_value(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.Value)
 }
 func (ec *executionContext) fieldContext_CustomerValueRow_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CustomerValueRow", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Deal_id(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Deal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Deal_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Deal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Deal_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_unitID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.UnitID)
 }
 func (ec *executionContext) fieldContext_Deal_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Deal_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_Deal_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Deal_agentID(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_agentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.AgentID)
 }
 func (ec *executionContext) fieldContext_Deal_agentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Deal_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Deal_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Deal_stage(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_stage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v deal.Stage) graphql.Marshaler {
-			return ec.marshalNDealStage2estatecrmᚋentᚋdealᚐStage(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNDealStage2estatecrmᚋentᚋdealᚐStage(ctx, field.Selections, obj.Stage)
 }
 func (ec *executionContext) fieldContext_Deal_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "DealStage")
 }
 
 func (ec *executionContext) _Deal_price(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_price(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Price, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.Price)
 }
 func (ec *executionContext) fieldContext_Deal_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Deal_discountBp(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_discountBp(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DiscountBp, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.DiscountBp)
 }
 func (ec *executionContext) fieldContext_Deal_discountBp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Deal_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_paymentMethod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PaymentMethod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v deal.PaymentMethod) graphql.Marshaler {
-			return ec.marshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, field.Selections, obj.PaymentMethod)
 }
 func (ec *executionContext) fieldContext_Deal_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "DealPaymentMethod")
 }
 
 func (ec *executionContext) _Deal_deposit(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_deposit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Deposit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Fen) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.Deposit)
 }
 func (ec *executionContext) fieldContext_Deal_deposit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Deal_reservedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_reservedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReservedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ReservedAt)
 }
 func (ec *executionContext) fieldContext_Deal_reservedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_contractedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_contractedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContractedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ContractedAt)
 }
 func (ec *executionContext) fieldContext_Deal_contractedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Deal_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Deal_cancelledAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CancelledAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.CancelledAt)
 }
 func (ec *executionContext) fieldContext_Deal_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Deal", field, false, false, "Time")
@@ -18558,23 +16686,7 @@ func (ec *executionContext) fieldContext_DealEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _DealEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.DealEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DealEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_DealEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DealEdge", field, false, false, "Cursor")
@@ -18613,46 +16725,14 @@ func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, fie
 }
 
 func (ec *executionContext) _DeleteMediaPayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteMediaPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeleteMediaPayload_deletedId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeletedID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.DeletedID)
 }
 func (ec *executionContext) fieldContext_DeleteMediaPayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteMediaPayload", field, false, false, "ID")
 }
 
 func (ec *executionContext) _DeleteWebhookEndpointPayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteWebhookEndpointPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeleteWebhookEndpointPayload_deletedId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeletedID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.DeletedID)
 }
 func (ec *executionContext) fieldContext_DeleteWebhookEndpointPayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteWebhookEndpointPayload", field, false, false, "ID")
@@ -18698,23 +16778,7 @@ func (ec *executionContext) fieldContext_DeliverUnitPayload_activationCode(_ con
 }
 
 func (ec *executionContext) _DeliverUnitPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *sales.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliverUnitPayload_expiresAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 func (ec *executionContext) fieldContext_DeliverUnitPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeliverUnitPayload", field, false, false, "Time")
@@ -19170,23 +17234,7 @@ func (ec *executionContext) fieldContext_FunnelFigures_medianDaysReservationToCo
 }
 
 func (ec *executionContext) _GradeCount_grade(ctx context.Context, field graphql.CollectedField, obj *report.GradeCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GradeCount_grade(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Grade, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v customer.Grade) graphql.Marshaler {
-			return ec.marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, field.Selections, obj.Grade)
 }
 func (ec *executionContext) fieldContext_GradeCount_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GradeCount", field, false, false, "CustomerGrade")
@@ -19317,23 +17365,7 @@ func (ec *executionContext) fieldContext_ImportUnitsPayload_errors(_ context.Con
 }
 
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Listing_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "ID")
@@ -19485,138 +17517,42 @@ func (ec *executionContext) fieldContext_Listing_netArea(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Listing_orientation(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_orientation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Orientation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Orientation) graphql.Marshaler {
-			return ec.marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, field.Selections, obj.Orientation)
 }
 func (ec *executionContext) fieldContext_Listing_orientation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitOrientation")
 }
 
 func (ec *executionContext) _Listing_decoration(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_decoration(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Decoration, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Decoration) graphql.Marshaler {
-			return ec.marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, field.Selections, obj.Decoration)
 }
 func (ec *executionContext) fieldContext_Listing_decoration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitDecoration")
 }
 
 func (ec *executionContext) _Listing_listPrice(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_listPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ListPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.ListPrice)
 }
 func (ec *executionContext) fieldContext_Listing_listPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Listing_status(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
-			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Listing_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "UnitStatus")
 }
 
 func (ec *executionContext) _Listing_standardStatus(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_standardStatus(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StandardStatus, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v listing.StandardStatus) graphql.Marshaler {
-			return ec.marshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, field.Selections, obj.StandardStatus)
 }
 func (ec *executionContext) fieldContext_Listing_standardStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "ListingStandardStatus")
 }
 
 func (ec *executionContext) _Listing_modifiedAt(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_modifiedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ModifiedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ModifiedAt)
 }
 func (ec *executionContext) fieldContext_Listing_modifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Time")
@@ -19655,23 +17591,7 @@ func (ec *executionContext) fieldContext_Listing_media(_ context.Context, field 
 }
 
 func (ec *executionContext) _ListingBuilding_id(ctx context.Context, field graphql.CollectedField, obj *listing.Building) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingBuilding_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ListingBuilding_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingBuilding", field, false, false, "ID")
@@ -19731,69 +17651,21 @@ func (ec *executionContext) fieldContext_ListingChange_sequence(_ context.Contex
 }
 
 func (ec *executionContext) _ListingChange_listingId(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChange_listingId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ListingID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ListingID)
 }
 func (ec *executionContext) fieldContext_ListingChange_listingId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "ID")
 }
 
 func (ec *executionContext) _ListingChange_kind(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChange_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v listing.Kind) graphql.Marshaler {
-			return ec.marshalNListingChangeKind2estatecrmᚋlistingᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNListingChangeKind2estatecrmᚋlistingᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_ListingChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "ListingChangeKind")
 }
 
 func (ec *executionContext) _ListingChange_at(ctx context.Context, field graphql.CollectedField, obj *listing.Change) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChange_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 func (ec *executionContext) fieldContext_ListingChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingChange", field, false, false, "Time")
@@ -20027,46 +17899,14 @@ func (ec *executionContext) fieldContext_ListingEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _ListingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ListingEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ListingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _ListingProject_id(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingProject_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ListingProject_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "ID")
@@ -20147,23 +17987,7 @@ func (ec *executionContext) fieldContext_ListingProject_longitude(_ context.Cont
 }
 
 func (ec *executionContext) _ListingProject_status(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingProject_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v project.Status) graphql.Marshaler {
-			return ec.marshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_ListingProject_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "ProjectStatus")
@@ -20177,161 +18001,49 @@ func (ec *executionContext) fieldContext_LogoutPayload_ok(_ context.Context, fie
 }
 
 func (ec *executionContext) _Media_id(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Media_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Media_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Media_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Media_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Media_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Media_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Media_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Media_buildingID(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_buildingID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BuildingID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.BuildingID)
 }
 func (ec *executionContext) fieldContext_Media_buildingID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Media_layout(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_layout(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Layout, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Layout)
 }
 func (ec *executionContext) fieldContext_Media_layout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "String")
 }
 
 func (ec *executionContext) _Media_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Media_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v media.Kind) graphql.Marshaler {
-			return ec.marshalNMediaKind2estatecrmᚋentᚋmediaᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMediaKind2estatecrmᚋentᚋmediaᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_Media_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Media", field, false, false, "MediaKind")
@@ -20538,23 +18250,7 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_customer(_ contex
 }
 
 func (ec *executionContext) _MergeCustomersPayload_mergedId(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_mergedId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MergedID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.MergedID)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_mergedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "ID")
@@ -20662,23 +18358,7 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_ownerReason(_ con
 }
 
 func (ec *executionContext) _MergeCustomersPayload_protectedUntil(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_protectedUntil(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProtectedUntil, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ProtectedUntil)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_protectedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "Time")
@@ -23538,115 +21218,35 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PriceChange_id(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_PriceChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PriceChange_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_unitID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.UnitID)
 }
 func (ec *executionContext) fieldContext_PriceChange_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
 }
 
 func (ec *executionContext) _PriceChange_oldPrice(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_oldPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OldPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.OldPrice)
 }
 func (ec *executionContext) fieldContext_PriceChange_oldPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Money")
 }
 
 func (ec *executionContext) _PriceChange_newPrice(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_newPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NewPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.NewPrice)
 }
 func (ec *executionContext) fieldContext_PriceChange_newPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Money")
 }
 
 func (ec *executionContext) _PriceChange_changedByID(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_changedByID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChangedByID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ChangedByID)
 }
 func (ec *executionContext) fieldContext_PriceChange_changedByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "ID")
@@ -23660,23 +21260,7 @@ func (ec *executionContext) fieldContext_PriceChange_reason(_ context.Context, f
 }
 
 func (ec *executionContext) _PriceChange_changedAt(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChange_changedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChangedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ChangedAt)
 }
 func (ec *executionContext) fieldContext_PriceChange_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChange", field, false, false, "Time")
@@ -23850,92 +21434,28 @@ func (ec *executionContext) fieldContext_PriceChangeEdge_node(_ context.Context,
 }
 
 func (ec *executionContext) _PriceChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChangeEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_PriceChangeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PriceChangeEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Project_id(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Project_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Project_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Project_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Project_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Project_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Time")
@@ -24016,23 +21536,7 @@ func (ec *executionContext) fieldContext_Project_longitude(_ context.Context, fi
 }
 
 func (ec *executionContext) _Project_status(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v project.Status) graphql.Marshaler {
-			return ec.marshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Project_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "ProjectStatus")
@@ -24046,46 +21550,14 @@ func (ec *executionContext) fieldContext_Project_presalePermit(_ context.Context
 }
 
 func (ec *executionContext) _Project_launchDate(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_launchDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LaunchDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LaunchDate)
 }
 func (ec *executionContext) fieldContext_Project_launchDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Project_deliveryDate(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_deliveryDate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveryDate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DeliveryDate)
 }
 func (ec *executionContext) fieldContext_Project_deliveryDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Time")
@@ -24131,69 +21603,21 @@ func (ec *executionContext) fieldContext_Project_published(_ context.Context, fi
 }
 
 func (ec *executionContext) _Project_protectionDays(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_protectionDays(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProtectionDays, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.ProtectionDays)
 }
 func (ec *executionContext) fieldContext_Project_protectionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Project_holdMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_holdMinutes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HoldMinutes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.HoldMinutes)
 }
 func (ec *executionContext) fieldContext_Project_holdMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Project_agentDiscountCapBp(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_agentDiscountCapBp(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgentDiscountCapBp, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.AgentDiscountCapBp)
 }
 func (ec *executionContext) fieldContext_Project_agentDiscountCapBp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Int")
@@ -24699,23 +22123,7 @@ func (ec *executionContext) fieldContext_ProjectEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _ProjectEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProjectEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ProjectEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProjectEdge", field, false, false, "Cursor")
@@ -26770,23 +24178,7 @@ func (ec *executionContext) fieldContext_SatisfactionGroup_figures(_ context.Con
 }
 
 func (ec *executionContext) _SatisfactionSlice_kind(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v survey.Kind) graphql.Marshaler {
-			return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_SatisfactionSlice_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SatisfactionSlice", field, false, false, "SurveyKind")
@@ -27227,23 +24619,7 @@ func (ec *executionContext) fieldContext_ServiceFigures_reopenRate(_ context.Con
 }
 
 func (ec *executionContext) _ServiceFigures_openBreaches(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OpenBreaches, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.OpenBreaches)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_openBreaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Int")
@@ -27353,92 +24729,28 @@ func (ec *executionContext) fieldContext_SetUnitPricesPayload_priceChanges(_ con
 }
 
 func (ec *executionContext) _SlaClock_state(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlaClock_state(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v aftersales.SLAState) graphql.Marshaler {
-			return ec.marshalNSlaState2estatecrmᚋaftersalesᚐSLAState(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNSlaState2estatecrmᚋaftersalesᚐSLAState(ctx, field.Selections, obj.State)
 }
 func (ec *executionContext) fieldContext_SlaClock_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "SlaState")
 }
 
 func (ec *executionContext) _SlaClock_startedAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlaClock_startedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.StartedAt)
 }
 func (ec *executionContext) fieldContext_SlaClock_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SlaClock_dueAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlaClock_dueAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DueAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.DueAt)
 }
 func (ec *executionContext) fieldContext_SlaClock_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SlaClock_metAt(ctx context.Context, field graphql.CollectedField, obj *aftersales.Clock) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlaClock_metAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MetAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.MetAt)
 }
 func (ec *executionContext) fieldContext_SlaClock_metAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SlaClock", field, false, false, "Time")
@@ -27579,230 +24891,70 @@ func (ec *executionContext) fieldContext_Subscription_complaintUpdated(ctx conte
 }
 
 func (ec *executionContext) _Survey_id(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Survey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v survey.Kind) graphql.Marshaler {
-			return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_Survey_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "SurveyKind")
 }
 
 func (ec *executionContext) _Survey_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Survey_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_Survey_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_unitID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_unitID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UnitID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.UnitID)
 }
 func (ec *executionContext) fieldContext_Survey_unitID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_complaintID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_complaintID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ComplaintID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ComplaintID)
 }
 func (ec *executionContext) fieldContext_Survey_complaintID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_dealID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_dealID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DealID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.DealID)
 }
 func (ec *executionContext) fieldContext_Survey_dealID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_agentID(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_agentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.AgentID)
 }
 func (ec *executionContext) fieldContext_Survey_agentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Survey_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Survey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Survey_csat(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_csat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Csat, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Csat)
 }
 func (ec *executionContext) fieldContext_Survey_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "Int")
@@ -27816,23 +24968,7 @@ func (ec *executionContext) fieldContext_Survey_csatComment(_ context.Context, f
 }
 
 func (ec *executionContext) _Survey_nps(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_nps(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nps, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.Nps)
 }
 func (ec *executionContext) fieldContext_Survey_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "Int")
@@ -27846,23 +24982,7 @@ func (ec *executionContext) fieldContext_Survey_npsReason(_ context.Context, fie
 }
 
 func (ec *executionContext) _Survey_answeredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Survey_answeredAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AnsweredAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.AnsweredAt)
 }
 func (ec *executionContext) fieldContext_Survey_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Survey", field, false, false, "Time")
@@ -28187,23 +25307,7 @@ func (ec *executionContext) fieldContext_SurveyEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SurveyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_SurveyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SurveyEdge", field, false, false, "Cursor")
@@ -28242,115 +25346,35 @@ func (ec *executionContext) fieldContext_SurveyPayload_survey(_ context.Context,
 }
 
 func (ec *executionContext) _Unit_id(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Unit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Unit_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Unit_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Unit_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Unit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Unit_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Unit_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Unit_buildingID(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_buildingID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BuildingID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.BuildingID)
 }
 func (ec *executionContext) fieldContext_Unit_buildingID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "ID")
@@ -28438,92 +25462,28 @@ func (ec *executionContext) fieldContext_Unit_netArea(_ context.Context, field g
 }
 
 func (ec *executionContext) _Unit_orientation(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_orientation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Orientation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Orientation) graphql.Marshaler {
-			return ec.marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, field.Selections, obj.Orientation)
 }
 func (ec *executionContext) fieldContext_Unit_orientation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "UnitOrientation")
 }
 
 func (ec *executionContext) _Unit_decoration(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_decoration(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Decoration, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Decoration) graphql.Marshaler {
-			return ec.marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, field.Selections, obj.Decoration)
 }
 func (ec *executionContext) fieldContext_Unit_decoration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "UnitDecoration")
 }
 
 func (ec *executionContext) _Unit_listPrice(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_listPrice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ListPrice, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v money.Fen) graphql.Marshaler {
-			return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNMoney2estatecrmᚋmoneyᚐFen(ctx, field.Selections, obj.ListPrice)
 }
 func (ec *executionContext) fieldContext_Unit_listPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Money")
 }
 
 func (ec *executionContext) _Unit_status(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
-			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Unit_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "UnitStatus")
@@ -28537,69 +25497,21 @@ func (ec *executionContext) fieldContext_Unit_published(_ context.Context, field
 }
 
 func (ec *executionContext) _Unit_holdExpiresAt(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_holdExpiresAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HoldExpiresAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.HoldExpiresAt)
 }
 func (ec *executionContext) fieldContext_Unit_holdExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Unit_heldByID(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_heldByID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HeldByID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.HeldByID)
 }
 func (ec *executionContext) fieldContext_Unit_heldByID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Unit_heldForID(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_heldForID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HeldForID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.HeldForID)
 }
 func (ec *executionContext) fieldContext_Unit_heldForID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "ID")
@@ -29013,23 +25925,7 @@ func (ec *executionContext) fieldContext_UnitEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UnitEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.UnitEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_UnitEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitEdge", field, false, false, "Cursor")
@@ -29043,23 +25939,7 @@ func (ec *executionContext) fieldContext_UnitImportError_line(_ context.Context,
 }
 
 func (ec *executionContext) _UnitImportError_column(ctx context.Context, field graphql.CollectedField, obj *catalogue.RowError) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitImportError_column(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Column, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Column)
 }
 func (ec *executionContext) fieldContext_UnitImportError_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitImportError", field, false, false, "String")
@@ -29105,23 +25985,7 @@ func (ec *executionContext) fieldContext_UnitPayload_unit(_ context.Context, fie
 }
 
 func (ec *executionContext) _UnitStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *sales.StatusCount) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitStatusCount_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
-			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_UnitStatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusCount", field, false, false, "UnitStatus")
@@ -29190,46 +26054,14 @@ func (ec *executionContext) fieldContext_UnitStatusEvent_unit(_ context.Context,
 }
 
 func (ec *executionContext) _UnitStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitStatusEvent_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v unit.Status) graphql.Marshaler {
-			return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_UnitStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusEvent", field, false, false, "UnitStatus")
 }
 
 func (ec *executionContext) _UnitStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *live.UnitEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitStatusEvent_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 func (ec *executionContext) fieldContext_UnitStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UnitStatusEvent", field, false, false, "Time")
@@ -29300,69 +26132,21 @@ func (ec *executionContext) fieldContext_UpdateProjectPayload_project(_ context.
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "ID")
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_User_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
@@ -29383,46 +26167,14 @@ func (ec *executionContext) fieldContext_User_login(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_role(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Role, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v user.Role) graphql.Marshaler {
-			return ec.marshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx, field.Selections, obj.Role)
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "UserRole")
 }
 
 func (ec *executionContext) _User_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_User_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "ID")
@@ -29843,23 +26595,7 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.UserEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
@@ -29898,207 +26634,63 @@ func (ec *executionContext) fieldContext_UserPayload_user(_ context.Context, fie
 }
 
 func (ec *executionContext) _Visit_id(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Visit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Visit_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_Visit_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Visit_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_updatedAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 func (ec *executionContext) fieldContext_Visit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Visit_customerID(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_customerID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CustomerID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.CustomerID)
 }
 func (ec *executionContext) fieldContext_Visit_customerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Visit_agentID(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_agentID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgentID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.AgentID)
 }
 func (ec *executionContext) fieldContext_Visit_agentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Visit_projectID(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_projectID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ProjectID)
 }
 func (ec *executionContext) fieldContext_Visit_projectID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Visit_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v visit.Kind) graphql.Marshaler {
-			return ec.marshalNVisitKind2estatecrmᚋentᚋvisitᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNVisitKind2estatecrmᚋentᚋvisitᚐKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_Visit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "VisitKind")
 }
 
 func (ec *executionContext) _Visit_occurredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_occurredAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OccurredAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.OccurredAt)
 }
 func (ec *executionContext) fieldContext_Visit_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Visit_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_durationMinutes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DurationMinutes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.DurationMinutes)
 }
 func (ec *executionContext) fieldContext_Visit_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Int")
@@ -30135,46 +26727,14 @@ func (ec *executionContext) fieldContext_Visit_notes(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Visit_gradeAfter(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_gradeAfter(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GradeAfter, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *visit.GradeAfter) graphql.Marshaler {
-			return ec.marshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, field.Selections, obj.GradeAfter)
 }
 func (ec *executionContext) fieldContext_Visit_gradeAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "VisitGradeAfter")
 }
 
 func (ec *executionContext) _Visit_nextFollowUpAt(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_nextFollowUpAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NextFollowUpAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.NextFollowUpAt)
 }
 func (ec *executionContext) fieldContext_Visit_nextFollowUpAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Time")
@@ -30419,23 +26979,7 @@ func (ec *executionContext) fieldContext_VisitEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _VisitEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.VisitEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_VisitEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VisitEdge", field, false, false, "Cursor")
@@ -30474,46 +27018,14 @@ func (ec *executionContext) fieldContext_VisitPayload_visit(_ context.Context, f
 }
 
 func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "ID")
 }
 
 func (ec *executionContext) _WebhookDelivery_endpointId(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_endpointId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndpointID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.EndpointID)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_endpointId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "ID")
@@ -30543,23 +27055,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_sequence(_ context.Cont
 }
 
 func (ec *executionContext) _WebhookDelivery_listingId(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_listingId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ListingID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ListingID)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_listingId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "ID")
@@ -30589,46 +27085,14 @@ func (ec *executionContext) fieldContext_WebhookDelivery_kind(_ context.Context,
 }
 
 func (ec *executionContext) _WebhookDelivery_at(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_at(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookDelivery_status(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v webhookdelivery.Status) graphql.Marshaler {
-			return ec.marshalNWebhookDeliveryStatus2estatecrmᚋentᚋwebhookdeliveryᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNWebhookDeliveryStatus2estatecrmᚋentᚋwebhookdeliveryᚐStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "WebhookDeliveryStatus")
@@ -30642,23 +27106,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_attempts(_ context.Cont
 }
 
 func (ec *executionContext) _WebhookDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastError, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.LastError)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "String")
@@ -30688,46 +27136,14 @@ func (ec *executionContext) fieldContext_WebhookDelivery_nextAttemptAt(_ context
 }
 
 func (ec *executionContext) _WebhookDelivery_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_deliveredAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DeliveredAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.DeliveredAt)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookDelivery_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDelivery_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Time")
@@ -30805,23 +27221,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryPayload_webhookDelivery(
 }
 
 func (ec *executionContext) _WebhookEndpoint_id(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEndpoint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEndpoint_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v pulid.ID) graphql.Marshaler {
-			return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, "ID")
@@ -30849,46 +27249,14 @@ func (ec *executionContext) fieldContext_WebhookEndpoint_enabled(_ context.Conte
 }
 
 func (ec *executionContext) _WebhookEndpoint_apiKeyId(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEndpoint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEndpoint_apiKeyId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIKeyID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.APIKeyID)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_apiKeyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, "ID")
 }
 
 func (ec *executionContext) _WebhookEndpoint_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookEndpoint) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, "Time")
@@ -31287,23 +27655,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_defaultValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DefaultValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue)
 }
 func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, false, false, "String")

@@ -127,20 +127,23 @@ var plainField = regexp.MustCompile(`(?m)^(func \(ec \*executionContext\) _\w+\(
 	`\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.fieldContext_\w+\(ctx, field\)\n\t\t\},\n` +
 	`\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn (obj\.\w+), nil\n\t\t\},\n` +
 	`\t\tnil,\n` +
-	`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n\t\t\treturn ec\.(\w+)\(ctx, selections, v\)\n\t\t\},\n` +
+	`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n\t\t\treturn ec\.(marshal[^(]+)\(ctx, selections, v\)\n\t\t\},\n` +
 	`\t\ttrue,\n\t\t(?:true|false),\n\t\)\n\}\n`)
 
-// marshaller finds a marshaller's body by its name.
-var marshaller = regexp.MustCompile(`(?ms)^func \(ec \*executionContext\) (marshal\w+)\(ctx context\.Context, sel ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n(.*?)^\}\n`)
+// marshaller finds a marshaller's body by its name. Names hold non-ASCII
+// letters (marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID), which \w misses.
+var marshaller = regexp.MustCompile(`(?ms)^func \(ec \*executionContext\) (marshal[^(]+)\(ctx context\.Context, sel ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n(.*?)^\}\n`)
 
-// neverNull are the marshallers of built-in scalars that read ctx only to
-// report a null their graphql.MarshalX never returns.
+// neverNull are the marshallers of scalars that read ctx only to report a
+// null their MarshalX never returns.
 var neverNull = map[string]bool{
 	"marshalNString2string": true,
 	"marshalNInt2int":       true,
 	"marshalNInt2int32":     true,
 	"marshalNInt2int64":     true,
 	"marshalNBoolean2bool":  true,
+	// scalar.MarshalTime always writes the time, zero or not.
+	"marshalNTime2timeᚐTime": true,
 }
 
 // plainFields rewrites each field that gqlgen resolves from a struct field

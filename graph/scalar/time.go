@@ -12,6 +12,8 @@ import (
 )
 
 // MarshalTime writes t in UTC, RFC 3339 with sub-second digits only when present.
+// It never returns graphql.Null: graph/gen counts on it to marshal a Time!
+// field without a field context (neverNull).
 func MarshalTime(t time.Time) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
 		_, _ = io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339Nano)))
