@@ -1,0 +1,85 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// field is a field without a resolver as gqlgen writes it.
+func field(name, goField, marshal, goType string) string {
+	return `func (ec *executionContext) _Unit_` + name + `(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Unit_` + name + `(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.` + goField + `, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ` + goType + `) graphql.Marshaler {
+			return ec.` + marshal + `(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+`
+}
+
+const marshallers = `func (ec *executionContext) marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx context.Context, sel ast.SelectionSet, v pulid.ID) graphql.Marshaler {
+	return v
+}
+func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+`
+
+// Fields whose marshaller cannot report an error are marshalled at once;
+// a Float (NaN and infinities are errors with the field's path) keeps
+// gqlgen's path.
+func TestPlainFields(t *testing.T) {
+	id := field("id", "ID", "marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID", "pulid.ID")
+	number := field("number", "Number", "marshalNString2string", "string")
+	area := field("grossArea", "GrossArea", "marshalNFloat2float64", "float64")
+	out, err := plainFields([]byte(id + number + area + marshallers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"\treturn ec.marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, field.Selections, obj.ID)\n}\n",
+		"\treturn ec.marshalNString2string(ctx, field.Selections, obj.Number)\n}\n",
+		area,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the executor lacks\n%s\ngot\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "graphql.ResolveField("); n != 1 {
+		t.Errorf("%d fields left to ResolveField, want 1 (grossArea)", n)
+	}
+}
+
+// A gqlgen whose template no longer matches stops the generation.
+func TestPlainFieldsTemplateChanged(t *testing.T) {
+	changed := strings.Replace(field("number", "Number", "marshalNString2string", "string"), "\t\tnil,\n", "\t\tec.middleware,\n", 1)
+	if _, err := plainFields([]byte(changed + marshallers)); err == nil {
+		t.Fatal("no error when no field matched")
+	}
+}
