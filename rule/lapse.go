@@ -2,6 +2,7 @@ package rule
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -281,11 +282,29 @@ func AvailableInOrder() func(*sql.Selector) {
 				// In parentheses: Where would append AND to a bare OR.
 				p = sql.And(sql.P(func(b *sql.Builder) { b.Wrap(func(b *sql.Builder) { b.Join(w) }) }), p)
 			}
-			h.Select(h.Columns(unit.Columns...)...).SetP(p)
+			h.Select(unitColumnsOf(h)...).SetP(p)
 			return sql.Dialect(s.Dialect()).Select(unit.Columns...).From(h.As(as))
 		}
 		available, held := half(unit.StatusAVAILABLE, "a"), half(unit.StatusHELD, "h")
 		s.SetP(nil)
 		s.From(available.UnionAll(held).As(unit.Table))
 	}
+}
+
+// qualifiedUnitColumns holds unit.Columns qualified as a selector of units
+// qualifies them, by that selector's qualified first column: the columns
+// of every page's two halves, formatted once instead of twice a page (2.5%
+// of a listing's CPU). A few entries: one per table name or alias.
+var qualifiedUnitColumns sync.Map // string → []string
+
+// unitColumnsOf returns s.Columns(unit.Columns...), shared: Select copies
+// the names, nothing writes to the slice.
+func unitColumnsOf(s *sql.Selector) []string {
+	key := s.C(unit.Columns[0])
+	if cols, ok := qualifiedUnitColumns.Load(key); ok {
+		return cols.([]string)
+	}
+	cols := s.Columns(unit.Columns...)
+	qualifiedUnitColumns.Store(key, cols)
+	return cols
 }
