@@ -96,11 +96,20 @@ type lease struct {
 	extra int       // points leased beyond the take that renews the lease
 
 	// The lease ends on its own (timer) LeaseTTL after its statement by the
-	// system's clock (renewed), giving back by the clock of the last request
-	// that used it (clock), which tests move.
+	// system's clock (renewed) and by the clock of the last request that
+	// used it (now: clock.Source, which tests move; nil is the system's),
+	// and gives back by the latter.
 	timer   *time.Timer
 	renewed time.Time
-	clock   context.Context
+	now     func() time.Time
+}
+
+// clock is the time of the lease's requests' clock.
+func (l *lease) clock() time.Time {
+	if l.now == nil {
+		return time.Now().UTC()
+	}
+	return l.now().UTC()
 }
 
 func (l *lease) lock(ctx context.Context) error {
@@ -180,7 +189,7 @@ func (s *Leasing) Take(ctx context.Context, key string, b Budget, n int, now tim
 		return 0, false, err
 	}
 	defer l.unlock()
-	l.clock = context.WithoutCancel(ctx)
+	l.now = clock.Source(ctx)
 	switch {
 	case n < 0 && l.known:
 		l.keep(b, float64(-n))
@@ -262,7 +271,8 @@ func (s *Leasing) endLater(key string, l *lease) {
 }
 
 // end gives back the rest of a lease that no statement renewed for the
-// lease's length; a lease renewed meanwhile ends that long after.
+// lease's length, by the system's clock and by the requests'; a lease
+// renewed meanwhile ends that long after.
 func (s *Leasing) end(key string, l *lease) {
 	ctx, cancel := context.WithTimeout(context.Background(), giveBackTimeout)
 	defer cancel()
@@ -278,16 +288,22 @@ func (s *Leasing) end(key string, l *lease) {
 		l.timer = time.AfterFunc(rest, func() { s.end(key, l) })
 		return
 	}
-	if err := s.giveBack(l.clock, ctx, key, l); err != nil {
+	if l.clock().Before(l.until) {
+		// Not over by the requests' clock, which tests move (in production
+		// it is this one): it ends when that clock says so.
+		l.timer = time.AfterFunc(s.ttl, func() { s.end(key, l) })
+		return
+	}
+	if err := s.giveBack(ctx, key, l); err != nil {
 		// Kept: the next statement of the key, or Close, gives it back.
 		l.timer = time.AfterFunc(s.ttl, func() { s.end(key, l) })
 	}
 }
 
 // giveBack ends l, giving its rest back to the shared bucket by the clock
-// of clk. The caller holds l's turn.
-func (s *Leasing) giveBack(clk, ctx context.Context, key string, l *lease) error {
-	now := clock.Now(clk)
+// of its requests. The caller holds l's turn.
+func (s *Leasing) giveBack(ctx context.Context, key string, l *lease) error {
+	now := l.clock()
 	left, _, err := s.exchange(ctx, key, l.b, l.held+l.owed, 0, now)
 	if err != nil {
 		if RefundGiven(err) {
@@ -318,11 +334,7 @@ func (s *Leasing) Close(ctx context.Context) error {
 			l.timer = nil
 		}
 		if l.known && l.held+l.owed > 0 {
-			clk := l.clock
-			if clk == nil {
-				clk = context.Background()
-			}
-			if err := s.giveBack(clk, ctx, key, l); err != nil && first == nil {
+			if err := s.giveBack(ctx, key, l); err != nil && first == nil {
 				first = err
 			}
 		}
