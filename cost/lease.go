@@ -38,8 +38,10 @@ import (
 // take's own points at first, twice the last size each time a lease runs
 // out before it ends, half when one ends with a rest, at most
 // leaseRequests takes like the one asking and at most Max/leaseShare. A key
-// asked once in a while takes its own points, as without leases; a busy
-// one costs a statement per up to leaseRequests requests.
+// asked once in a while takes its own points, as without leases (a refund
+// it earned goes back in a statement of its own when the lease ends: at
+// most one a key and LeaseTTL); a busy one costs a statement per up to
+// leaseRequests requests.
 
 // Lease bounds (see above).
 const (
