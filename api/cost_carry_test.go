@@ -8,6 +8,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -91,9 +92,13 @@ func TestCostRefundRidesOnTheNextTake(t *testing.T) {
 	statements("two more", 2)
 }
 
-// TestCostRefundOwedIsSeenByOtherServers: on PostgreSQL a refund owed by
-// one server reaches the shared bucket with that server's next take for
-// the key, and the other server sees it then: not lost, never more.
+// TestCostRefundOwedIsSeenByOtherServers: on PostgreSQL each server leases
+// from the shared bucket (cost.Leasing): a refund stays in the lease of
+// the server that earned it, spent there without a statement, and reaches
+// the shared bucket when that lease ends (cost.LeaseTTL after its
+// statement); the other server sees it then: not lost, never more. Each
+// server reports the bucket as of its own last statement plus what it
+// holds.
 func TestCostRefundOwedIsSeenByOtherServers(t *testing.T) {
 	if !dbtest.OnPostgres() {
 		t.Skip("several server processes share budgets through PostgreSQL; set TEST_DATABASE_URL")
@@ -101,13 +106,19 @@ func TestCostRefundOwedIsSeenByOtherServers(t *testing.T) {
 	one := apitest.New(t)
 	costWorld(t, one)
 	two := one.Second(t)
-	fixedClock(one, two)
+	now := fixedClock(one, two)
 	key := newPortalKey(t, one, 1000, 1)
 
 	wantCost(t, "one", portalQuery(t, one.Handler, key, costUnits), 61, intp(46), 954)
-	// one owes 15 until its next take: two sees 939.
-	wantCost(t, "two before one's next take", portalQuery(t, two.Handler, key, `{ __typename }`), 1, intp(1), 938)
-	wantCost(t, "one again: its refund is in", portalQuery(t, one.Handler, key, `{ __typename }`), 1, intp(1), 952)
+	// one holds its 15-point refund: two sees 939.
+	wantCost(t, "two before one's lease ends", portalQuery(t, two.Handler, key, `{ __typename }`), 1, intp(1), 938)
+	// one pays from its lease: the bucket as one last saw it, 939, and the
+	// 14 it still holds; two's take since is not in it.
+	wantCost(t, "one again, from its lease", portalQuery(t, one.Handler, key, `{ __typename }`), 1, intp(1), 953)
+	// A second later (+1) one's lease has ended: its next take gives the 14
+	// back first (938 + 1 + 14 − 1), and two sees them.
+	*now = now.Add(cost.LeaseTTL)
+	wantCost(t, "one, its lease given back", portalQuery(t, one.Handler, key, `{ __typename }`), 1, intp(1), 952)
 	wantCost(t, "two sees it", portalQuery(t, two.Handler, key, `{ __typename }`), 1, intp(1), 951)
 }
 
@@ -212,5 +223,55 @@ func TestRevokedKeySeenByOtherServersWithinTTL(t *testing.T) {
 	forward(auth.DefaultRevocationTTL + time.Second)
 	if a := portalQuery(t, one.Handler, key.Key, `{ __typename }`); a.status != http.StatusUnauthorized {
 		t.Fatalf("revoked through the other server, past the TTL: %d, want 401", a.status)
+	}
+}
+
+// TestPortalListingsLeaseTheBudget: through the server's store (a lease of
+// the shared bucket per process, cost.Leasing), a portal paging quickly
+// sends a statement to the cost store per lease, not per request, and
+// every answer still reports what the key has left.
+func TestPortalListingsLeaseTheBudget(t *testing.T) {
+	env := apitest.New(t)
+	costWorld(t, env)
+	fixedClock(env)
+	budget, restore := 100000, 1
+	k, err := account.CreateAPIKey(apitest.System(), env.Client, account.NewAPIKey{Name: "portal", CostBudget: &budget, CostRestoreRate: &restore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := k.Key
+	store := &countingStore{Refunder: cost.NewMemory()}
+	if env.DB.Dialect == "postgres" {
+		store.Refunder = cost.NewPostgres(env.DB.SQL)
+	}
+	leases := cost.NewLeasing(store, time.Hour)
+	t.Cleanup(func() { leases.Close(context.Background()) })
+	clock := func() time.Time { return env.Now() }
+	h := api.New(api.Config{RequestTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20}, api.Deps{
+		Client: env.Client, DB: env.DB.SQL, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Signer: env.Signer, APIKeys: auth.NewAPIKeys(env.Client, clock), Now: clock, Costs: leases,
+	})
+	for i := range 20 {
+		// Each page requests 61 and uses 46 (15 units): 46 spent a request.
+		wantCost(t, fmt.Sprintf("page %d", i+1), portalQuery(t, h, key, costUnits), 61, intp(46), 100000-46*(i+1))
+		if i == 0 {
+			if n := store.n.Load(); n != 1 {
+				t.Fatalf("the first request sent %d statements to the cost store, want 1", n)
+			}
+		}
+	}
+	// Leases of 61, then 61, 122, 244, 488 and 976 beyond the page that
+	// asked: 20 pages in 5 statements.
+	if n := store.n.Load(); n > 6 {
+		t.Fatalf("20 pages sent %d statements to the cost store, want a few (one per lease)", n)
+	}
+	if err := leases.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The lease's rest is back in the shared bucket: it holds what the
+	// pages did not spend.
+	left, ok, err := store.Refunder.Take(context.Background(), "ak:"+string(k.APIKey.ID), cost.Budget{Max: 100000, RestoreRate: 1}, 0, env.Now())
+	if err != nil || !ok || left < 100000-46*20-0.01 || left > 100000-46*20+0.01 {
+		t.Fatalf("after the lease ended the shared bucket holds %.2f (%v %v), want 100,000 − 20 × 46", left, ok, err)
 	}
 }

@@ -28,3 +28,10 @@ func Now(ctx context.Context) time.Time {
 	}
 	return time.Now().UTC()
 }
+
+// Source is ctx's clock, or nil when it carries none (the system's), for
+// work that outlives ctx but must keep its time, without keeping ctx.
+func Source(ctx context.Context) func() time.Time {
+	now, _ := ctx.Value(key{}).(func() time.Time)
+	return now
+}

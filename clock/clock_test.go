@@ -22,3 +22,14 @@ func TestNowReadsTheClockOfTheContext(t *testing.T) {
 		t.Fatalf("with a nil clock Now = %v, want the system's time", got)
 	}
 }
+
+func TestSourceIsTheClockOfTheContext(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := clock.Source(clock.NewContext(context.Background(), func() time.Time { return at }))
+	if now == nil || !now().Equal(at) {
+		t.Fatal("Source of a context with a clock is not that clock")
+	}
+	if clock.Source(context.Background()) != nil {
+		t.Fatal("Source of a context without a clock is not nil")
+	}
+}

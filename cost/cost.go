@@ -14,8 +14,10 @@
 // more than it was told before the operation ran.
 //
 // A bucket holds at most Budget.Max points and gains Budget.RestoreRate a
-// second; a bucket never seen is full. Stores: Memory (one process) and
-// Postgres (one UPSERT statement, shared by every process).
+// second; a bucket never seen is full. Stores: Memory (one process),
+// Postgres (one UPSERT statement, shared by every process) and Leasing over
+// a shared store (a process leases slices of a bucket, so that most takes
+// send no statement; see lease.go).
 package cost
 
 import (

@@ -182,8 +182,12 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 		auth.WithPasswordChecker(auth.NewHashGate(cfg.PasswordHashConcurrency)))
 	reg := metricsRegistry(cfg, db.SQL)
 	var costs cost.Store = cost.NewMemory()
+	var leases *cost.Leasing
 	if cfg.CostStore == CostPostgres {
-		costs = cost.NewPostgres(db.SQL)
+		// Leased per process: most portal requests send no statement for
+		// their cost (cost/lease.go).
+		leases = cost.NewLeasing(cost.NewPostgres(db.SQL), 0)
+		costs = leases
 	}
 	sockets := api.NewSockets()
 	handler := api.New(api.Config{
@@ -263,6 +267,13 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	}
 	if err := <-closed; err != nil {
 		logger.Warn("shutdown: WebSockets still open at the deadline", "err", err.Error())
+	}
+	if leases != nil {
+		// The portal keys' leased points go back to their shared buckets
+		// once no request can spend them.
+		if err := leases.Close(shutdownCtx); err != nil {
+			logger.Warn("shutdown: query-cost leases not given back", "err", err.Error())
+		}
 	}
 	select { // the lease goes back once the work has stopped: another process takes over at once
 	case <-background:

@@ -146,7 +146,7 @@ func newEnv(t testing.TB, db *database.DB, hub *live.Hub, photos storage.Store, 
 		APIKeys:  auth.NewAPIKeys(client, now),
 		// As the server: on PostgreSQL the budgets are in the database,
 		// shared with a Second server's.
-		Costs:  costStore(db),
+		Costs:  costStore(t, db),
 		Now:    now,
 		Hub:    hub,
 		Photos: photos,
@@ -199,9 +199,12 @@ func (e *Env) Blobs(t testing.TB) []string {
 	return keys
 }
 
-func costStore(db *database.DB) cost.Store {
+func costStore(t testing.TB, db *database.DB) cost.Store {
 	if db.Dialect == "postgres" {
-		return cost.NewPostgres(db.SQL)
+		// As the server keeps them (server/main.go): leased per process.
+		leases := cost.NewLeasing(cost.NewPostgres(db.SQL), 0)
+		t.Cleanup(func() { leases.Close(context.Background()) })
+		return leases
 	}
 	return cost.NewMemory()
 }

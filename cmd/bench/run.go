@@ -172,8 +172,9 @@ func fill(ctx context.Context, o options, bin string, env []string, dbURL string
 	// query cost restoring 50 a second (about one listing page a second);
 	// the benchmark is one portal asking as fast as it can, so both are the
 	// largest the model allows. The cost is still computed and taken from the
-	// budget in PostgreSQL on every request, as in production (a refund, when
-	// a page is not full, rides on the key's next take).
+	// budget on every request, as in production: from the process's lease of
+	// the key's bucket in PostgreSQL (cost.Leasing), renewed in one statement
+	// every few dozen requests.
 	if _, err := data.ExecContext(ctx, `UPDATE api_keys SET rate_limit_per_minute = 1000000000, cost_budget = 1000000, cost_restore_rate = 100000`); err != nil {
 		return "", nil, err
 	}
