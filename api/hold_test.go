@@ -258,3 +258,79 @@ func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
 		t.Fatalf("%d records of holds, want 1 (the winner's)", n)
 	}
 }
+
+// On PostgreSQL what a hold writes besides the unit (its record, the
+// listing's change line, the live event) rides on the hold's UPDATE and is
+// written for the unit the UPDATE changed only: a hold that loses writes
+// none of it even outside any transaction (nothing to roll it back), and
+// a hold that wins writes each once, in the UPDATE's one statement.
+func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
+	env := apitest.New(t)
+	if env.DB.Dialect != dialect.Postgres {
+		t.Skip("the rows ride on the UPDATE on PostgreSQL only")
+	}
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
+	env.Client.Unit.Update().SetPublished(true).ExecX(apitest.System())
+	env.Client.Project.UpdateOne(p).SetPublished(true).ExecX(apitest.System())
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": units[0].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+
+	// rowsSince lists the outbox rows after id from, as topic and kind.
+	var from int64
+	if err := env.DB.SQL.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM outbox_events`).Scan(&from); err != nil {
+		t.Fatal(err)
+	}
+	rowsSince := func() []string {
+		t.Helper()
+		rows, err := env.DB.SQL.Query(`SELECT topic, kind FROM outbox_events WHERE id > $1 ORDER BY id`, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var topic, kind string
+			if err := rows.Scan(&topic, &kind); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, topic+" "+kind)
+		}
+		return out
+	}
+	holds := func() int { return env.Client.UnitHold.Query().CountX(apitest.System()) }
+
+	ctx := auth.NewContext(t.Context(), viewers[1])
+	env.Counter.Record()
+	env.Counter.Reset()
+	_, err := sales.HoldUnit(ctx, env.Client, units[0].ID, customers[1].ID, time.Now())
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict {
+		t.Fatalf("a hold of a held unit answered %v, want CONFLICT", err)
+	}
+	if got := rowsSince(); len(got) != 0 || holds() != 1 {
+		t.Fatalf("a lost hold wrote the outbox rows %q and left %d records of holds; want none and 1 (the winner's)", got, holds())
+	}
+
+	env.Counter.Reset()
+	got, err := sales.HoldUnit(ctx, env.Client, units[1].ID, customers[1].ID, time.Now())
+	if err != nil || got.Status != unit.StatusHELD {
+		t.Fatalf("a hold of an available unit answered %+v, %v", got, err)
+	}
+	var writes []string
+	for _, s := range env.Counter.Statements() {
+		if !strings.HasPrefix(s, "SELECT") {
+			writes = append(writes, s)
+		}
+	}
+	if len(writes) != 1 || !strings.Contains(writes[0], "INSERT INTO unit_holds") || !strings.Contains(writes[0], "INSERT INTO outbox_events") {
+		t.Fatalf("the hold wrote with %q; want one statement: the UPDATE with the record, the line and the event riding on it", writes)
+	}
+	want := []string{"listings/" + string(p.ID) + " UPSERT", string(p.ID) + " unit"}
+	if rows := rowsSince(); fmt.Sprint(rows) != fmt.Sprint(want) || holds() != 2 {
+		t.Fatalf("the hold wrote the outbox rows %q and %d records of holds; want %q and 2", rows, holds(), want)
+	}
+	rec := env.Client.UnitHold.Query().Where(unithold.UnitID(units[1].ID)).OnlyX(apitest.System())
+	if rec.AgentID != viewers[1].UserID || rec.CustomerID != customers[1].ID || rec.ProjectID != p.ID {
+		t.Fatalf("the hold's record is %+v", rec)
+	}
+}
