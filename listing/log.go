@@ -304,21 +304,32 @@ func rideUnit(ctx context.Context, m *ent.UnitMutation, hide bool) *unitRider {
 				WriteString(" AS text), CAST(").Arg(ev.At.UTC()).WriteString(" AS timestamptz)))")
 		}
 	})
-	// Materialized and locked as in logUnits; read from the update's
-	// RETURNING rows: the unit as changed, and only if it changed.
-	topic, payload := lineColumns(true, "id", "project_id")
-	tail := `listing_x AS MATERIALIZED (` + lineRows(ride.Changed, "(SELECT hide FROM listing_in)") + ` FOR SHARE OF p, b),
-listing_out AS (` + insertLine + `
-SELECT ` + topic + `, kind, ` + payload + `, (SELECT at FROM listing_in) FROM listing_x WHERE keep = 1`
+	tail := riderTail
 	if ev != nil {
-		tail += `
-UNION ALL SELECT e.topic, e.kind, e.payload, e.at FROM listing_event e CROSS JOIN ` + ride.Changed
+		tail = riderTailWithEvent
 	}
-	tail += ")"
 	if !st.Add(head, tail, unit.FieldProjectID, unit.FieldBuildingID, unit.FieldPublished, unit.FieldStatus) {
 		r.st = nil // written already: the event goes with logUnits' line
 	}
 	return r
+}
+
+// The tails of rideUnit's rider, without and with the live event, written
+// once: the line's rows materialized and locked as in logUnits, read from
+// the update's RETURNING rows (the unit as changed, and only if it
+// changed); the event's row for a changed unit.
+var riderTail, riderTailWithEvent = unitRiderTail(false), unitRiderTail(true)
+
+func unitRiderTail(event bool) string {
+	topic, payload := lineColumns(true, "id", "project_id")
+	tail := `listing_x AS MATERIALIZED (` + lineRows(ride.Changed, "(SELECT hide FROM listing_in)") + ` FOR SHARE OF p, b),
+listing_out AS (` + insertLine + `
+SELECT ` + topic + `, kind, ` + payload + `, (SELECT at FROM listing_in) FROM listing_x WHERE keep = 1`
+	if event {
+		tail += `
+UNION ALL SELECT e.topic, e.kind, e.payload, e.at FROM listing_event e CROSS JOIN ` + ride.Changed
+	}
+	return tail + ")"
 }
 
 // wrote reports whether the line (and event) went out with the update.

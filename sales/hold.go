@@ -148,12 +148,15 @@ func recordHold(id, customerID, agentID pulid.ID, at time.Time) (sql.Querier, st
 			WriteString(" AS text), CAST(").Arg(customerID).WriteString(" AS text), CAST(").Arg(agentID).
 			WriteString(" AS text), CAST(").Arg(at.UTC()).WriteString(" AS timestamptz)))")
 	})
-	tail := "hold_record AS (INSERT INTO " + unithold.Table + " (" + strings.Join([]string{unithold.FieldID,
-		unithold.FieldUnitID, unithold.FieldCustomerID, unithold.FieldAgentID, unithold.FieldProjectID,
-		unithold.FieldHeldAt}, ", ") + ")\nSELECT h.id, c.id, h.customer_id, h.agent_id, c.project_id, h.held_at FROM hold_in h CROSS JOIN " +
-		ride.Changed + " c)"
-	return head, tail, unit.FieldProjectID
+	return head, holdRecordTail, unit.FieldProjectID
 }
+
+// holdRecordTail is the tail of recordHold's rider: a record for each
+// unit the hold's UPDATE changed.
+var holdRecordTail = "hold_record AS (INSERT INTO " + unithold.Table + " (" + strings.Join([]string{unithold.FieldID,
+	unithold.FieldUnitID, unithold.FieldCustomerID, unithold.FieldAgentID, unithold.FieldProjectID,
+	unithold.FieldHeldAt}, ", ") + ")\nSELECT h.id, c.id, h.customer_id, h.agent_id, c.project_id, h.held_at FROM hold_in h CROSS JOIN " +
+	ride.Changed + " c)"
 
 // The columns HoldUnit's read of the unit adds.
 const (
