@@ -12,6 +12,7 @@ import (
 	"estatecrm/api/apitest"
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/catalogue"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
@@ -332,5 +333,92 @@ func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
 	rec := env.Client.UnitHold.Query().Where(unithold.UnitID(units[1].ID)).OnlyX(apitest.System())
 	if rec.AgentID != viewers[1].UserID || rec.CustomerID != customers[1].ID || rec.ProjectID != p.ID {
 		t.Fatalf("the hold's record is %+v", rec)
+	}
+}
+
+// A hold of a published unit while its project is being published, in two
+// transactions that overlap, the project's first: the project's logs its
+// units (the unit as it was, not yet held); the hold's line, riding on its
+// UPDATE (package ride), waits for the project's transaction (the line's
+// FOR SHARE on the project row) and then reads it published: an UPSERT of
+// the held unit follows the project's. Read without waiting, the project
+// would still be unpublished and the hold would log nothing: the portal's
+// copy would keep the unit as it was before the hold. (On SQLite, one
+// writer at a time, the transactions cannot overlap.)
+func TestHoldLineWaitsForAProjectBeingPublished(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "三期", 1, 1, 2)
+	now := time.Now().UTC()
+	u := env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).FirstX(ctx)
+	if _, err := catalogue.PublishUnits(ctx, env.Client, []pulid.ID{u.ID}, true, now); err != nil {
+		t.Fatal(err)
+	}
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	c := portal(t, env)
+	start, _ := changesAfter(t, c, "", 0)
+
+	projectTx, err := env.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalogue.PublishProject(ctx, projectTx.Client(), p.ID, true, false, now); err != nil {
+		t.Fatal(err)
+	}
+	hold := func() error {
+		actx := auth.NewContext(t.Context(), viewers[0])
+		tx, err := env.Client.Tx(actx)
+		if err != nil {
+			return err
+		}
+		if _, err := sales.HoldUnit(ent.NewTxContext(actx, tx), tx.Client(), u.ID, customers[0].ID, now); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}
+	holdDone := make(chan error, 1)
+	go func() { holdDone <- hold() }()
+	if env.DB.Dialect == dialect.Postgres {
+		// The hold's statement (the UPDATE and its riders), which locks
+		// nothing the project's transaction holds but the project's row,
+		// waits on a lock; then the project commits.
+		waiting := 0
+		for deadline := time.Now().Add(20 * time.Second); waiting == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			err := env.DB.SQL.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE 'WITH hold_in %'`).Scan(&waiting)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := projectTx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-holdDone; err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			t.Fatal("the hold's line did not wait for the project's transaction")
+		}
+	} else {
+		// SQLite: the hold's transaction waits for the writer lock, or fails
+		// (busy): then it runs after the project's.
+		time.Sleep(300 * time.Millisecond)
+		_ = projectTx.Commit()
+		if err := <-holdDone; err != nil {
+			if err := hold(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, _ := lines(t, env, c, start.ListingChanges.Head)
+	upserts := 0
+	for _, l := range got {
+		if l == "UPSERT "+u.Number {
+			upserts++
+		}
+	}
+	if upserts != 2 {
+		t.Fatalf("the log after both has %v: want two UPSERTs of unit %s (the project's, then the hold's)", got, u.Number)
 	}
 }
