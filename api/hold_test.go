@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -265,11 +266,10 @@ func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
 // written for the unit the UPDATE changed only: a hold that loses writes
 // none of it even outside any transaction (nothing to roll it back), and
 // a hold that wins writes each once, in the UPDATE's one statement.
+// On SQLite, where they are statements of their own, the same rows.
 func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
 	env := apitest.New(t)
-	if env.DB.Dialect != dialect.Postgres {
-		t.Skip("the rows ride on the UPDATE on PostgreSQL only")
-	}
+	pg := env.DB.Dialect == dialect.Postgres
 	p := env.Project(t, "滨江·云玺", 1, 1, 2)
 	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
 	env.Client.Unit.Update().SetPublished(true).ExecX(apitest.System())
@@ -284,7 +284,7 @@ func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
 	}
 	rowsSince := func() []string {
 		t.Helper()
-		rows, err := env.DB.SQL.Query(`SELECT topic, kind FROM outbox_events WHERE id > $1 ORDER BY id`, from)
+		rows, err := env.DB.SQL.Query(`SELECT topic, kind FROM outbox_events WHERE id > ` + strconv.FormatInt(from, 10) + ` ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +323,7 @@ func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
 			writes = append(writes, s)
 		}
 	}
-	if len(writes) != 1 || !strings.Contains(writes[0], "INSERT INTO unit_holds") || !strings.Contains(writes[0], "INSERT INTO outbox_events") {
+	if pg && (len(writes) != 1 || !strings.Contains(writes[0], "INSERT INTO unit_holds") || !strings.Contains(writes[0], "INSERT INTO outbox_events")) {
 		t.Fatalf("the hold wrote with %q; want one statement: the UPDATE with the record, the line and the event riding on it", writes)
 	}
 	want := []string{"listings/" + string(p.ID) + " UPSERT", string(p.ID) + " unit"}
