@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"estatecrm/api/apitest"
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/catalogue"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
@@ -256,5 +258,167 @@ func TestLostHoldBesideATransactionLeavesNoRecord(t *testing.T) {
 	_ = tx.Rollback()
 	if n := env.Client.UnitHold.Query().CountX(apitest.System()); n != 1 {
 		t.Fatalf("%d records of holds, want 1 (the winner's)", n)
+	}
+}
+
+// On PostgreSQL what a hold writes besides the unit (its record, the
+// listing's change line, the live event) rides on the hold's UPDATE and is
+// written for the unit the UPDATE changed only: a hold that loses writes
+// none of it even outside any transaction (nothing to roll it back), and
+// a hold that wins writes each once, in the UPDATE's one statement.
+// On SQLite, where they are statements of their own, the same rows.
+func TestHoldRowsRideOnlyOnTheChange(t *testing.T) {
+	env := apitest.New(t)
+	pg := env.DB.Dialect == dialect.Postgres
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
+	env.Client.Unit.Update().SetPublished(true).ExecX(apitest.System())
+	env.Client.Project.UpdateOne(p).SetPublished(true).ExecX(apitest.System())
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	env.As(t, viewers[0]).Query(t, holdMutation, map[string]any{"u": units[0].ID, "c": customers[0].ID}).Decode(t, &struct{}{})
+
+	// rowsSince lists the outbox rows after id from, as topic and kind.
+	var from int64
+	if err := env.DB.SQL.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM outbox_events`).Scan(&from); err != nil {
+		t.Fatal(err)
+	}
+	rowsSince := func() []string {
+		t.Helper()
+		rows, err := env.DB.SQL.Query(`SELECT topic, kind FROM outbox_events WHERE id > ` + strconv.FormatInt(from, 10) + ` ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var topic, kind string
+			if err := rows.Scan(&topic, &kind); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, topic+" "+kind)
+		}
+		return out
+	}
+	holds := func() int { return env.Client.UnitHold.Query().CountX(apitest.System()) }
+
+	ctx := auth.NewContext(t.Context(), viewers[1])
+	env.Counter.Record()
+	env.Counter.Reset()
+	_, err := sales.HoldUnit(ctx, env.Client, units[0].ID, customers[1].ID, time.Now())
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict {
+		t.Fatalf("a hold of a held unit answered %v, want CONFLICT", err)
+	}
+	if got := rowsSince(); len(got) != 0 || holds() != 1 {
+		t.Fatalf("a lost hold wrote the outbox rows %q and left %d records of holds; want none and 1 (the winner's)", got, holds())
+	}
+
+	env.Counter.Reset()
+	got, err := sales.HoldUnit(ctx, env.Client, units[1].ID, customers[1].ID, time.Now())
+	if err != nil || got.Status != unit.StatusHELD {
+		t.Fatalf("a hold of an available unit answered %+v, %v", got, err)
+	}
+	var writes []string
+	for _, s := range env.Counter.Statements() {
+		if !strings.HasPrefix(s, "SELECT") {
+			writes = append(writes, s)
+		}
+	}
+	if pg && (len(writes) != 1 || !strings.Contains(writes[0], "INSERT INTO unit_holds") || !strings.Contains(writes[0], "INSERT INTO outbox_events")) {
+		t.Fatalf("the hold wrote with %q; want one statement: the UPDATE with the record, the line and the event riding on it", writes)
+	}
+	want := []string{"listings/" + string(p.ID) + " UPSERT", string(p.ID) + " unit"}
+	if rows := rowsSince(); fmt.Sprint(rows) != fmt.Sprint(want) || holds() != 2 {
+		t.Fatalf("the hold wrote the outbox rows %q and %d records of holds; want %q and 2", rows, holds(), want)
+	}
+	rec := env.Client.UnitHold.Query().Where(unithold.UnitID(units[1].ID)).OnlyX(apitest.System())
+	if rec.AgentID != viewers[1].UserID || rec.CustomerID != customers[1].ID || rec.ProjectID != p.ID {
+		t.Fatalf("the hold's record is %+v", rec)
+	}
+}
+
+// A hold of a published unit while its project is being published, in two
+// transactions that overlap, the project's first: the project's logs its
+// units (the unit as it was, not yet held); the hold's line, riding on its
+// UPDATE (package ride), waits for the project's transaction (the line's
+// FOR SHARE on the project row) and then reads it published: an UPSERT of
+// the held unit follows the project's. Read without waiting, the project
+// would still be unpublished and the hold would log nothing: the portal's
+// copy would keep the unit as it was before the hold. (On SQLite, one
+// writer at a time, the transactions cannot overlap.)
+func TestHoldLineWaitsForAProjectBeingPublished(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "三期", 1, 1, 2)
+	now := time.Now().UTC()
+	u := env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).FirstX(ctx)
+	if _, err := catalogue.PublishUnits(ctx, env.Client, []pulid.ID{u.ID}, true, now); err != nil {
+		t.Fatal(err)
+	}
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	c := portal(t, env)
+	start, _ := changesAfter(t, c, "", 0)
+
+	projectTx, err := env.Client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalogue.PublishProject(ctx, projectTx.Client(), p.ID, true, false, now); err != nil {
+		t.Fatal(err)
+	}
+	hold := func() error {
+		actx := auth.NewContext(t.Context(), viewers[0])
+		tx, err := env.Client.Tx(actx)
+		if err != nil {
+			return err
+		}
+		if _, err := sales.HoldUnit(ent.NewTxContext(actx, tx), tx.Client(), u.ID, customers[0].ID, now); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}
+	holdDone := make(chan error, 1)
+	go func() { holdDone <- hold() }()
+	if env.DB.Dialect == dialect.Postgres {
+		// The hold's statement (the UPDATE and its riders), which locks
+		// nothing the project's transaction holds but the project's row,
+		// waits on a lock; then the project commits.
+		waiting := 0
+		for deadline := time.Now().Add(20 * time.Second); waiting == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			err := env.DB.SQL.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE 'WITH hold_in %'`).Scan(&waiting)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := projectTx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-holdDone; err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			t.Fatal("the hold's line did not wait for the project's transaction")
+		}
+	} else {
+		// SQLite: the hold's transaction waits for the writer lock, or fails
+		// (busy): then it runs after the project's.
+		time.Sleep(300 * time.Millisecond)
+		_ = projectTx.Commit()
+		if err := <-holdDone; err != nil {
+			if err := hold(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, _ := lines(t, env, c, start.ListingChanges.Head)
+	upserts := 0
+	for _, l := range got {
+		if l == "UPSERT "+u.Number {
+			upserts++
+		}
+	}
+	if upserts != 2 {
+		t.Fatalf("the log after both has %v: want two UPSERTs of unit %s (the project's, then the hold's)", got, u.Number)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/live"
 	"estatecrm/outbox"
+	"estatecrm/ride"
 )
 
 // The kinds of a change line.
@@ -68,18 +69,20 @@ func UnitHook(next ent.Mutator) ent.Mutator {
 			if p, _ := m.Published(); err != nil || !p {
 				return v, err // a new unit is unpublished unless said otherwise
 			}
-			return v, logUnits(ctx, m.Client(), []pulid.ID{v.(*ent.Unit).ID}, false, m)
+			return v, logUnits(ctx, m.Client(), []pulid.ID{v.(*ent.Unit).ID}, false, takeEvent(ctx, m))
 		case m.Op().Is(ent.OpUpdateOne):
 			id, _ := m.ID()
 			v, err := next.Mutate(ctx, m)
 			if err != nil {
 				return v, err
 			}
-			return v, logUnits(ctx, m.Client(), []pulid.ID{id}, hide, m)
+			return v, logUnits(ctx, m.Client(), []pulid.ID{id}, hide, takeEvent(ctx, m))
 		case m.Op().Is(ent.OpUpdate):
 			var ids []pulid.ID
+			var rider *unitRider
 			if id, ok := live.ChangingUnit(ctx); ok {
 				ids = []pulid.ID{id} // the caller's promise: that unit at most
+				rider = rideUnit(ctx, m, hide)
 			} else {
 				var err error
 				if ids, err = m.IDs(privacy.DecisionContext(ctx, privacy.Allow)); err != nil {
@@ -97,10 +100,10 @@ func UnitHook(next ent.Mutator) ent.Mutator {
 			if err != nil {
 				return v, err
 			}
-			if n, _ := v.(int); n == 0 || len(ids) == 0 {
+			if n, _ := v.(int); n == 0 || len(ids) == 0 || rider.wrote() {
 				return v, nil
 			}
-			return v, logUnits(ctx, m.Client(), ids, hide, m)
+			return v, logUnits(ctx, m.Client(), ids, hide, rider.event(ctx, m))
 		case m.Op().Is(ent.OpDelete | ent.OpDeleteOne):
 			ids, err := m.IDs(privacy.DecisionContext(ctx, privacy.Allow))
 			if err != nil {
@@ -197,16 +200,16 @@ func BuildingHook(next ent.Mutator) ent.Mutator {
 	})
 }
 
-// logUnits writes the lines of units ids after their change by m: UPSERT
-// for those on the portals, REMOVE for those of a published project that
-// the change hid (hide), nothing for the others.
+// logUnits writes the lines of units ids after their change: UPSERT for
+// those on the portals, REMOVE for those of a published project that the
+// change hid (hide), nothing for the others.
 //
-// On PostgreSQL, when the live status hook left m's outbox event to it
-// (live.TakeEvent: a unit's change of status, which every hold, release,
-// reservation and sale is), the same statement writes it: the line and the
-// event are rows of one INSERT into the outbox (UNION ALL). One round trip
-// for both, in the transaction of the change.
-func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m ent.Mutation) error {
+// On PostgreSQL, when the live status hook left the change's outbox event
+// to it (ev, from live.TakeEvent: a unit's change of status, which every
+// hold, release, reservation and sale is), the same statement writes it:
+// the line and the event are rows of one INSERT into the outbox (UNION
+// ALL). One round trip for both, in the transaction of the change.
+func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, ev *live.Event) error {
 	pg := c.Dialect() == dialect.Postgres
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), chunkSize)]
@@ -221,10 +224,7 @@ func logUnits(ctx context.Context, c *ent.Client, ids []pulid.ID, hide bool, m e
 			at = "CAST(" + at + " AS timestamptz)"
 			h = "CAST(" + h + " AS boolean)"
 		}
-		rows := `SELECT u.id AS id, u.project_id AS project_id,
-    CASE WHEN ` + onPortal + ` THEN 'UPSERT' ELSE 'REMOVE' END AS kind,
-    CASE WHEN ` + onPortal + ` OR (` + h + ` AND p.published) THEN 1 ELSE 0 END AS keep
-  FROM units u JOIN projects p ON p.id = u.project_id JOIN buildings b ON b.id = u.building_id
+		rows := lineRows("units", h) + `
   WHERE u.id IN (` + a.list(chunk) + `)` + lock
 		topic, payload := lineColumns(pg, "id", "project_id")
 		q := insertLine + `
@@ -237,11 +237,12 @@ SELECT ` + topic + `, kind, ` + payload + `, ` + at + ` FROM (` + rows + `) x WH
 			q = `WITH x AS MATERIALIZED (` + rows + `)
 ` + insertLine + `
 SELECT ` + topic + `, kind, ` + payload + `, ` + at + ` FROM x WHERE keep = 1`
-			if ev, ok := live.TakeEvent(ctx, m); ok {
+			if ev != nil {
 				// The unit's live event, one more row of the same INSERT.
 				q += `
 UNION ALL SELECT CAST(` + a.add(ev.Topic) + ` AS text), CAST(` + a.add(ev.Kind) + ` AS text), CAST(` +
 					a.add(ev.Payload) + ` AS text), CAST(` + a.add(ev.At) + ` AS timestamptz)`
+				ev = nil // in the first chunk's statement only
 			}
 		}
 		if _, err := c.ExecContext(ctx, q, a.vals...); err != nil {
@@ -249,6 +250,97 @@ UNION ALL SELECT CAST(` + a.add(ev.Topic) + ` AS text), CAST(` + a.add(ev.Kind) 
 		}
 	}
 	return nil
+}
+
+// lineRows is the SQL of the rows a line is made of, for each unit u of
+// units (a table or a CTE with the columns of units it reads) with its
+// project p and building b: the unit's and project's ids, the line's kind
+// (UPSERT or REMOVE) and whether it is kept (1: on the portals, or a
+// REMOVE of a unit the change hid, the SQL boolean hide, from a published
+// project).
+func lineRows(units, hide string) string {
+	return `SELECT u.id AS id, u.project_id AS project_id,
+    CASE WHEN ` + onPortal + ` THEN 'UPSERT' ELSE 'REMOVE' END AS kind,
+    CASE WHEN ` + onPortal + ` OR (` + hide + ` AND p.published) THEN 1 ELSE 0 END AS keep
+  FROM ` + units + ` u JOIN projects p ON p.id = u.project_id JOIN buildings b ON b.id = u.building_id`
+}
+
+// takeEvent is the live event of m's change of status that the status
+// hook left to the line's statement (live.TakeEvent), if any.
+func takeEvent(ctx context.Context, m ent.Mutation) *live.Event {
+	if ev, ok := live.TakeEvent(ctx, m); ok {
+		return &ev
+	}
+	return nil
+}
+
+// unitRider is the line of an update of one unit (and the live event of
+// its change of status, when the status hook left it to the line) riding
+// on the update's statement (package ride).
+type unitRider struct {
+	st *ride.Statement
+	ev *live.Event
+}
+
+// rideUnit adds the line of m, an update of at most one unit (named by
+// live.Changing), to m's statement when it is ridable (PostgreSQL, and the
+// caller made it so: ride.Units), with m's live event if the status hook
+// left it: the line is then written with the update, for the unit it
+// changes, its project and building locked FOR SHARE as logUnits does.
+// It returns nil when the statement is not ridable.
+func rideUnit(ctx context.Context, m *ent.UnitMutation, hide bool) *unitRider {
+	st := ride.From(ctx)
+	if st == nil || m.Client().Dialect() != dialect.Postgres {
+		return nil
+	}
+	r := &unitRider{st: st, ev: takeEvent(ctx, m)}
+	at, ev := clock.Now(ctx).UTC(), r.ev
+	head := sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("listing_in (at, hide) AS (VALUES (CAST(").Arg(at).WriteString(" AS timestamptz), CAST(").
+			Arg(hide).WriteString(" AS boolean)))")
+		if ev != nil {
+			b.WriteString(", listing_event (topic, kind, payload, at) AS (VALUES (CAST(").Arg(ev.Topic).
+				WriteString(" AS text), CAST(").Arg(ev.Kind).WriteString(" AS text), CAST(").Arg(ev.Payload).
+				WriteString(" AS text), CAST(").Arg(ev.At.UTC()).WriteString(" AS timestamptz)))")
+		}
+	})
+	tail := riderTail
+	if ev != nil {
+		tail = riderTailWithEvent
+	}
+	if !st.Add(head, tail, unit.FieldProjectID, unit.FieldBuildingID, unit.FieldPublished, unit.FieldStatus) {
+		r.st = nil // written already: the event goes with logUnits' line
+	}
+	return r
+}
+
+// The tails of rideUnit's rider, without and with the live event, written
+// once: the line's rows materialized and locked as in logUnits, read from
+// the update's RETURNING rows (the unit as changed, and only if it
+// changed); the event's row for a changed unit.
+var riderTail, riderTailWithEvent = unitRiderTail(false), unitRiderTail(true)
+
+func unitRiderTail(event bool) string {
+	topic, payload := lineColumns(true, "id", "project_id")
+	tail := `listing_x AS MATERIALIZED (` + lineRows(ride.Changed, "(SELECT hide FROM listing_in)") + ` FOR SHARE OF p, b),
+listing_out AS (` + insertLine + `
+SELECT ` + topic + `, kind, ` + payload + `, (SELECT at FROM listing_in) FROM listing_x WHERE keep = 1`
+	if event {
+		tail += `
+UNION ALL SELECT e.topic, e.kind, e.payload, e.at FROM listing_event e CROSS JOIN ` + ride.Changed
+	}
+	return tail + ")"
+}
+
+// wrote reports whether the line (and event) went out with the update.
+func (r *unitRider) wrote() bool { return r != nil && r.st != nil && r.st.Written() }
+
+// event is the live event to write with the line when it did not ride.
+func (r *unitRider) event(ctx context.Context, m ent.Mutation) *live.Event {
+	if r != nil {
+		return r.ev
+	}
+	return takeEvent(ctx, m)
 }
 
 // logRemoved writes a REMOVE for each of units ids on the portals now.

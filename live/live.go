@@ -584,12 +584,13 @@ type Event struct {
 // TakeEvent hands a hook run inside the status hook, for mutation m, the
 // outbox row that announces m's change of a unit's status (on PostgreSQL,
 // for an update the caller named with Changing), if there is one. The
-// caller must write it (outbox.InsertSQL), in a statement of m's
-// transaction that runs once the update has changed its row (the listing
-// change log's line: listing.UnitHook), or fail the mutation; the status
-// hook then writes nothing itself. Nothing is handed when m changed no row
-// (the hook inside must not write then) or when there is nothing to write;
-// a second call hands nothing either.
+// caller must write it, in a statement of m's transaction that runs once
+// the update has changed its row, or in the update's own statement for the
+// row it changes (package ride) (the listing change log's line:
+// listing.UnitHook), or fail the mutation; the status hook then writes
+// nothing itself. The hook inside must write nothing when m changed no row
+// (the status hook then announces nothing). Nothing is handed when there
+// is nothing to write; a second call hands nothing either.
 func TakeEvent(ctx context.Context, m ent.Mutation) (Event, bool) {
 	nt, _ := ctx.Value(noticeKey{}).(*notice)
 	if nt == nil || nt.m != m || nt.taken {

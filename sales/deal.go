@@ -20,7 +20,6 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
-	"estatecrm/live"
 	"estatecrm/money"
 	"estatecrm/rule"
 )
@@ -98,7 +97,7 @@ func ReserveUnit(ctx context.Context, client *ent.Client, in Reservation, now ti
 	} else {
 		upd.SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt()
 	}
-	n, err := upd.SetUpdatedAt(now).Save(live.Changing(ctx, u.ID, u.ProjectID))
+	n, err := changeUnit(ctx, upd.SetUpdatedAt(now), u.ID, u.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +147,8 @@ func ContractDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, now 
 	}
 	// A deal is of its unit's project (ReserveUnit): the update names its
 	// one unit and project, so the announcement needs no lookup.
-	if err := client.Unit.Update().Where(unit.ID(d.UnitID), unit.StatusEQ(unit.StatusRESERVED)).
-		SetStatus(unit.StatusCONTRACTED).SetUpdatedAt(now).Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
+	if _, err := changeUnit(ctx, client.Unit.Update().Where(unit.ID(d.UnitID), unit.StatusEQ(unit.StatusRESERVED)).
+		SetStatus(unit.StatusCONTRACTED).SetUpdatedAt(now), d.UnitID, d.ProjectID); err != nil {
 		return nil, err
 	}
 	if err := advanceCustomer(ctx, client, d.CustomerID, customer.StageCONTRACTED); err != nil {
@@ -194,9 +193,9 @@ func CancelDeal(ctx context.Context, client *ent.Client, dealID pulid.ID, reason
 		return nil, &apperr.Error{Code: apperr.Conflict, Field: "input.dealId",
 			Message: "the unit has been delivered to its homeowner: a delivered sale is not cancelled"}
 	}
-	if err := client.Unit.Update().
+	if _, err := changeUnit(ctx, client.Unit.Update().
 		Where(unit.ID(d.UnitID), unit.StatusIn(unit.StatusRESERVED, unit.StatusCONTRACTED)).
-		SetStatus(unit.StatusAVAILABLE).SetUpdatedAt(now).Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
+		SetStatus(unit.StatusAVAILABLE).SetUpdatedAt(now), d.UnitID, d.ProjectID); err != nil {
 		return nil, err
 	}
 	if err := restoreStage(ctx, client, d.CustomerID); err != nil {
@@ -267,9 +266,9 @@ func ApproveDiscount(ctx context.Context, client *ent.Client, dealID pulid.ID, n
 	if err != nil {
 		return nil, err
 	}
-	n, err := client.Unit.Update().Where(unit.ID(d.UnitID), rule.PendingHold(d.AgentID, d.CustomerID)).
-		SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now).
-		Save(live.Changing(ctx, d.UnitID, d.ProjectID))
+	n, err := changeUnit(ctx, client.Unit.Update().Where(unit.ID(d.UnitID), rule.PendingHold(d.AgentID, d.CustomerID)).
+		SetStatus(unit.StatusRESERVED).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now),
+		d.UnitID, d.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -294,9 +293,9 @@ func RejectDiscount(ctx context.Context, client *ent.Client, dealID pulid.ID, re
 	if err != nil {
 		return nil, err
 	}
-	if err := client.Unit.Update().Where(unit.ID(d.UnitID), rule.PendingHold(d.AgentID, d.CustomerID)).
-		SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now).
-		Exec(live.Changing(ctx, d.UnitID, d.ProjectID)); err != nil {
+	if _, err := changeUnit(ctx, client.Unit.Update().Where(unit.ID(d.UnitID), rule.PendingHold(d.AgentID, d.CustomerID)).
+		SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now),
+		d.UnitID, d.ProjectID); err != nil {
 		return nil, err
 	}
 	if err := restoreStage(ctx, client, d.CustomerID); err != nil {

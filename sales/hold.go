@@ -2,6 +2,7 @@ package sales
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -17,6 +18,7 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/ent/unithold"
 	"estatecrm/live"
+	"estatecrm/ride"
 	"estatecrm/rule"
 )
 
@@ -95,22 +97,17 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		SetStatus(unit.StatusHELD).SetHeldByID(v.UserID).SetHeldForID(customerID).
 		SetHoldExpiresAt(expires).SetUpdatedAt(now)
 	// The unit's row forgets the hold once it ends; the sales funnel counts
-	// holds from this record (package report). On PostgreSQL, when client
-	// is the transaction's, it rides on the UPDATE (a data-modifying CTE:
-	// one round trip less): a hold that loses a race (its UPDATE changes
-	// nothing) still inserts the record, but answers CONFLICT, which rolls
-	// the transaction back, record included. It is keyed on client, not on
-	// a transaction in ctx: a plain client beside one would commit the
-	// loser's record at once.
-	tx := ent.TxFromContext(ctx)
-	recorded := client.Dialect() == dialect.Postgres && tx != nil && tx.Client() == client
-	if recorded {
-		upd.Modify(recordHold(pulid.MustNew(unitHoldPrefix), u.ID, customerID, v.UserID, u.ProjectID, now))
-	}
+	// holds from this record (package report). On PostgreSQL it rides on
+	// the UPDATE (package ride), written only if the UPDATE changed the
+	// unit, with the hooks' change line and live event: one statement.
 	// Exactly one of any number of concurrent holds of the unit matches
 	// Holdable; the announcement of the change needs no lookup: the unit
 	// and its project are known.
-	n, err := upd.Save(live.Changing(ctx, u.ID, u.ProjectID))
+	changing := ride.Units(live.Changing(ctx, u.ID, u.ProjectID), upd)
+	st := ride.From(changing)
+	recorded := client.Dialect() == dialect.Postgres &&
+		st.Add(recordHold(pulid.MustNew(unitHoldPrefix), customerID, v.UserID, now))
+	n, err := upd.Save(changing)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +121,7 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 		}
 		return nil, apperr.New(apperr.Conflict, "the unit is not available")
 	}
-	if !recorded {
+	if !recorded || !st.Written() {
 		err = client.UnitHold.Create().SetUnitID(u.ID).SetCustomerID(customerID).SetAgentID(v.UserID).
 			SetProjectID(u.ProjectID).SetHeldAt(now).Exec(ctx)
 		if err != nil {
@@ -140,21 +137,26 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 // schema's mixin), for the rows HoldUnit writes itself.
 const unitHoldPrefix = "UH"
 
-// recordHold prefixes a hold's UPDATE of its unit with the INSERT of the
-// hold's record (UnitHold), as a data-modifying CTE (PostgreSQL). The
-// caller checked what the record's privacy rule asks (a salesperson
-// holding a unit they may see, for a customer of theirs).
-func recordHold(id, unitID, customerID, agentID, projectID pulid.ID, at time.Time) func(*sql.UpdateBuilder) {
-	return func(u *sql.UpdateBuilder) {
-		ins := sql.Dialect(dialect.Postgres).Insert(unithold.Table).
-			Columns(unithold.FieldID, unithold.FieldUnitID, unithold.FieldCustomerID, unithold.FieldAgentID,
-				unithold.FieldProjectID, unithold.FieldHeldAt).
-			Values(id, unitID, customerID, agentID, projectID, at)
-		u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("WITH held AS ").Wrap(func(b *sql.Builder) { b.Join(ins) })
-		}))
-	}
+// recordHold is the INSERT of a hold's record (UnitHold) riding on the
+// hold's UPDATE of its unit (PostgreSQL, package ride): a row for the unit
+// the UPDATE changed, none if it lost the race. The caller checked what the
+// record's privacy rule asks (a salesperson holding a unit they may see,
+// for a customer of theirs).
+func recordHold(id, customerID, agentID pulid.ID, at time.Time) (sql.Querier, string, string) {
+	head := sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("hold_in (id, customer_id, agent_id, held_at) AS (VALUES (CAST(").Arg(id).
+			WriteString(" AS text), CAST(").Arg(customerID).WriteString(" AS text), CAST(").Arg(agentID).
+			WriteString(" AS text), CAST(").Arg(at.UTC()).WriteString(" AS timestamptz)))")
+	})
+	return head, holdRecordTail, unit.FieldProjectID
 }
+
+// holdRecordTail is the tail of recordHold's rider: a record for each
+// unit the hold's UPDATE changed.
+var holdRecordTail = "hold_record AS (INSERT INTO " + unithold.Table + " (" + strings.Join([]string{unithold.FieldID,
+	unithold.FieldUnitID, unithold.FieldCustomerID, unithold.FieldAgentID, unithold.FieldProjectID,
+	unithold.FieldHeldAt}, ", ") + ")\nSELECT h.id, c.id, h.customer_id, h.agent_id, c.project_id, h.held_at FROM hold_in h CROSS JOIN " +
+	ride.Changed + " c)"
 
 // The columns HoldUnit's read of the unit adds.
 const (
@@ -195,8 +197,8 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	if v.Role == auth.RoleAgent {
 		q.Where(unit.HeldByID(v.UserID))
 	}
-	n, err := q.SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now).
-		Save(live.Changing(ctx, u.ID, u.ProjectID))
+	n, err := changeUnit(ctx, q.SetStatus(unit.StatusAVAILABLE).ClearHeldByID().ClearHeldForID().ClearHoldExpiresAt().SetUpdatedAt(now),
+		u.ID, u.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +208,14 @@ func ReleaseHold(ctx context.Context, client *ent.Client, unitID pulid.ID, now t
 	// The row is what was read plus what was written: no re-read.
 	u.Status, u.HeldByID, u.HeldForID, u.HoldExpiresAt, u.UpdatedAt = unit.StatusAVAILABLE, nil, nil, nil, now
 	return u, nil
+}
+
+// changeUnit saves upd, an update of at most the one unit unitID, of
+// projectID: its change is announced from what the caller knows
+// (live.Changing), and on PostgreSQL the hooks' rows (the listing's change
+// line, the live event) ride on its statement (ride.Units).
+func changeUnit(ctx context.Context, upd *ent.UnitUpdate, unitID, projectID pulid.ID) (int, error) {
+	return upd.Save(ride.Units(live.Changing(ctx, unitID, projectID), upd))
 }
 
 // SweepHolds turns lapsed holds back into available units in storage. Holds

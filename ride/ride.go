@@ -1,0 +1,132 @@
+// Package ride lets the rows that an update of units entails (a listing's
+// change line, a live event, a hold's record), which hooks and callers
+// write, ride on the update's own statement on PostgreSQL: the update
+// becomes a data-modifying CTE whose RETURNING rows the others read, so
+// that each is written for the rows the update changed and for no other (a
+// conditional update that lost a race writes nothing), in one round trip.
+//
+// The caller of the update makes its statement ridable (Units); a hook or
+// the caller adds a rider (Statement.Add) before the update runs and, once
+// it has run, asks whether the rider was written (Statement.Written). A
+// rider that was not (SQLite, where nothing rides; an update that ent ran
+// otherwise) is for its author to write by a statement of its own.
+package ride
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/ent"
+)
+
+// Changed is the name of the CTE of the update, whose rows are the units
+// it changed, as they are after the change (RETURNING): what a rider's
+// tail reads.
+const Changed = "changed"
+
+// Statement is the statement of one update of units that riders may join.
+type Statement struct {
+	mu        sync.Mutex
+	heads     []sql.Querier
+	tails     []string
+	returning []string
+	written   bool
+}
+
+type key struct{}
+
+// Units makes the statement of upd ridable: the context it returns, passed
+// to upd's Save or Exec, carries it to the hooks (From). Nothing changes
+// until a rider is added.
+func Units(ctx context.Context, upd *ent.UnitUpdate) context.Context {
+	s := &Statement{}
+	upd.Modify(s.modify)
+	return context.WithValue(ctx, key{}, s)
+}
+
+// From returns the ridable statement of the update that ctx is for, or nil.
+func From(ctx context.Context) *Statement {
+	s, _ := ctx.Value(key{}).(*Statement)
+	return s
+}
+
+// Add joins a rider to the statement (PostgreSQL only): head, if not nil,
+// is a list of CTEs written before the update (the only part that may
+// carry bind parameters: the statement's text after the update's is
+// written without them), tail a list of CTEs written after it, which read
+// the Changed rows and the head's CTEs, and returning the columns of
+// units the tail reads from Changed (id is always there). The names of
+// the CTEs are the rider's to keep apart from the others'. It reports
+// false when the statement has been written already: the rider then
+// writes its rows itself.
+func (s *Statement) Add(head sql.Querier, tail string, returning ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.written {
+		return false
+	}
+	if head != nil {
+		s.heads = append(s.heads, head)
+	}
+	s.tails = append(s.tails, tail)
+	for _, c := range returning {
+		if !slices.Contains(s.returning, c) {
+			s.returning = append(s.returning, c)
+		}
+	}
+	return true
+}
+
+// Written reports whether the riders added so far went out with the
+// update's statement: each then wrote its rows for the units the update
+// changed, and nothing if it changed none.
+func (s *Statement) Written() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.written
+}
+
+// modify turns the update, once built with every predicate (ent runs the
+// modifiers last), into
+//
+//	WITH <heads>, changed AS (UPDATE … RETURNING id, …), <tails> SELECT 1 FROM changed
+//
+// whose count of rows (the command tag's, which the driver reports as the
+// rows affected) is the update's.
+func (s *Statement) modify(u *sql.UpdateBuilder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.written = true
+	if len(s.tails) == 0 {
+		return
+	}
+	heads := s.heads
+	u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("WITH ")
+		for _, h := range heads {
+			b.Join(h).WriteString(", ")
+		}
+		b.WriteString(Changed + " AS (")
+	}))
+	// The RETURNING list is the one place ent writes after the update's
+	// WHERE: an entry already quoted is written as it is (sql.Builder.Ident),
+	// so the rest of the statement follows the last column. It holds no
+	// bind parameter (the heads carry them).
+	var rest strings.Builder
+	rest.WriteString(`"id"`)
+	for _, c := range s.returning {
+		if c != "id" {
+			rest.WriteString(`, "` + c + `"`)
+		}
+	}
+	rest.WriteString(")")
+	for _, t := range s.tails {
+		rest.WriteString(",\n" + t)
+	}
+	rest.WriteString("\nSELECT 1 FROM " + Changed)
+	u.Returning(rest.String())
+}

@@ -1,0 +1,51 @@
+package ride
+
+import (
+	"strings"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+)
+
+// update is an UPDATE of units as ent builds one, with a parameter in its
+// SET and its WHERE.
+func update() *sql.UpdateBuilder {
+	return sql.Dialect(dialect.Postgres).Update("units").Set("status", "HELD").Where(sql.EQ("id", "UN1"))
+}
+
+// With no rider the update is left as it is.
+func TestNoRiderLeavesTheUpdate(t *testing.T) {
+	s := &Statement{}
+	u := update()
+	want, _ := update().Query()
+	s.modify(u)
+	if got, _ := u.Query(); got != want || !s.Written() {
+		t.Fatalf("got %q (written %v), want %q", got, s.Written(), want)
+	}
+}
+
+// Riders' heads come before the update, with their parameters numbered
+// first; the update becomes the Changed CTE returning the columns they
+// read; their tails follow; the statement's rows are the update's.
+func TestRidersWrapTheUpdate(t *testing.T) {
+	s := &Statement{}
+	head := sql.ExprFunc(func(b *sql.Builder) { b.WriteString("a_in (v) AS (VALUES (").Arg(7).WriteString("))") })
+	if !s.Add(head, "a AS (INSERT INTO a SELECT v, c.project_id FROM a_in, changed c)", "project_id") ||
+		!s.Add(nil, "b AS (SELECT status FROM changed)", "status", "project_id") {
+		t.Fatal("a rider was refused before the statement was written")
+	}
+	u := update()
+	s.modify(u)
+	got, args := u.Query()
+	want := `WITH a_in (v) AS (VALUES ($1)), changed AS ( UPDATE "units" SET "status" = $2 WHERE "id" = $3 RETURNING "id", "project_id", "status"),
+a AS (INSERT INTO a SELECT v, c.project_id FROM a_in, changed c),
+b AS (SELECT status FROM changed)
+SELECT 1 FROM changed`
+	if got != want || len(args) != 3 || args[0] != 7 || args[1] != "HELD" || args[2] != "UN1" {
+		t.Fatalf("got %q %v, want %q [7 HELD UN1]", got, args, want)
+	}
+	if s.Add(nil, "late AS (SELECT 1)") || strings.Contains(got, "late") {
+		t.Fatal("a rider added after the statement was written was taken")
+	}
+}
