@@ -337,7 +337,13 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		}
 		return *c.OwnerID
 	}
-	mustUnmarshal(t, measure("registerCustomer (new)", 4, register, map[string]any{"p": p.ID, "phone": "13900139000"}), &reg)
+	// On PostgreSQL the history's line rides on the customer's INSERT
+	// (sales.createWithHistory).
+	registerMax := int64(4)
+	if pg {
+		registerMax = 3
+	}
+	mustUnmarshal(t, measure("registerCustomer (new)", registerMax, register, map[string]any{"p": p.ID, "phone": "13900139000"}), &reg)
 	if ownerOf(reg.RegisterCustomer.Customer.ID) != viewers[0].UserID {
 		t.Fatalf("registerCustomer answered %+v", reg.RegisterCustomer.Customer)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"estatecrm/apperr"
 	"estatecrm/audit"
 	"estatecrm/auth"
@@ -108,16 +110,46 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	if in.ContactConsent != nil && *in.ContactConsent {
 		c.SetContactConsent(true).SetConsentAt(now)
 	}
-	created, err := c.Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	err = rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: created.ID, ProjectID: p.ID,
+	created, err := createWithHistory(ctx, client, c, rule.OwnerChange{ProjectID: p.ID,
 		Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now})
 	if err != nil {
 		return nil, err
 	}
 	if err := registrationConsent(ctx, client, created, now); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// createWithHistory saves the customer c and the first line of their
+// attribution history, change (its customer: the one created). On
+// PostgreSQL both INSERTs (and those of c's edges) go as one statement,
+// the others riding on the history's INSERT as data-modifying CTEs: one
+// round trip instead of two, which at 50 phones registering is CPU of both
+// processes that each write waits for. PostgreSQL checks the history's
+// foreign key to the customer at the end of the statement, once both rows
+// are in; the statement is atomic, inside a transaction or not. The
+// INSERTs are built by ent (SQLInsert: defaults, validators, hooks,
+// privacy), as Save builds them.
+func createWithHistory(ctx context.Context, client *ent.Client, c *ent.CustomerCreate, change rule.OwnerChange) (*ent.Customer, error) {
+	if client.Dialect() != dialect.Postgres {
+		created, err := c.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		change.CustomerID = created.ID
+		return created, rule.RecordOwnerChange(ctx, client, change)
+	}
+	created, inserts, err := c.SQLInsert(ctx)
+	if err != nil {
+		return nil, err
+	}
+	change.CustomerID = created.ID
+	history, err := rule.OwnerChangeStatements(ctx, client, change)
+	if err != nil {
+		return nil, err
+	}
+	if err := execAsOne(ctx, client, append(inserts, history...)); err != nil {
 		return nil, err
 	}
 	return created, nil
