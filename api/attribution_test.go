@@ -9,6 +9,7 @@ import (
 
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
+	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
@@ -142,5 +143,59 @@ func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
 	}
 	if n := env.Client.AuditEvent.Query().Where(auditevent.ObjectID(string(c.ID))).CountX(ctx); n != 1 {
 		t.Fatalf("%d owner changes audited, want 1", n)
+	}
+}
+
+// Of many agents registering one new phone at once, exactly one registers
+// it, with one line of history; the rest get CONFLICT (on PostgreSQL the
+// customer's INSERT and its history's go as one statement, whose unique
+// violation must answer CONFLICT too, not INTERNAL).
+func TestConcurrentRegistrationsOfOnePhoneHaveOneWinner(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	const agents = 12
+	viewers := make([]*auth.Viewer, agents)
+	for i := range viewers {
+		_, viewers[i] = env.User(t, user.RoleAGENT, fmt.Sprintf("agent.%02d", i), p)
+	}
+	var wg sync.WaitGroup
+	codes := make([]string, agents)
+	winner := make([]string, agents)
+	for i, v := range viewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := env.As(t, v).Query(t, registerMutation, map[string]any{"p": p.ID, "name": "张三", "phone": "13900139000"})
+			if len(res.Errors) > 0 {
+				codes[i] = res.Errors[0].Code()
+				return
+			}
+			var out registered
+			mustUnmarshal(t, res.Data, &out)
+			codes[i], winner[i] = "OK", out.RegisterCustomer.Customer.Owner.ID
+		}()
+	}
+	wg.Wait()
+	count := map[string]int{}
+	var owner string
+	for i, c := range codes {
+		count[c]++
+		if c == "OK" {
+			owner = winner[i]
+		}
+	}
+	if count["OK"] != 1 || count["CONFLICT"] != agents-1 {
+		t.Fatalf("registrations: %v", count)
+	}
+	cs := env.Client.Customer.Query().Where(customer.ProjectID(p.ID)).AllX(ctx)
+	if len(cs) != 1 || cs[0].OwnerID == nil || string(*cs[0].OwnerID) != owner {
+		t.Fatalf("customers of the project: %v; want one, owned by the winner %s", cs, owner)
+	}
+	// (The losers who saw the phone taken add REGISTRATION_REFUSED lines.)
+	history := env.Client.AttributionEvent.Query().
+		Where(attributionevent.CustomerID(cs[0].ID), attributionevent.KindEQ(attributionevent.KindREGISTERED)).AllX(ctx)
+	if len(history) != 1 || history[0].ToID == nil || string(*history[0].ToID) != owner {
+		t.Fatalf("REGISTERED lines of the customer's history: %v; want one, to the winner", history)
 	}
 }

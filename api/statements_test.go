@@ -353,7 +353,14 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		}
 		return *c.OwnerID
 	}
-	mustUnmarshal(t, measure("registerCustomer (new)", 4, register, map[string]any{"p": p.ID, "phone": "13900139000"}), &reg)
+	// On PostgreSQL the phone's probe rides on the project's read
+	// (rule.SelectPhoneHolder) and the history's line on the customer's
+	// INSERT (sales.createWithHistory).
+	registerMax := int64(4)
+	if pg {
+		registerMax = 2
+	}
+	mustUnmarshal(t, measure("registerCustomer (new)", registerMax, register, map[string]any{"p": p.ID, "phone": "13900139000"}), &reg)
 	if ownerOf(reg.RegisterCustomer.Customer.ID) != viewers[0].UserID {
 		t.Fatalf("registerCustomer answered %+v", reg.RegisterCustomer.Customer)
 	}

@@ -53,15 +53,37 @@ type OwnerChange struct {
 // did it. The workflows that change an owner (package sales) call it once
 // their update succeeded; the history is otherwise written by nobody.
 func RecordOwnerChange(ctx context.Context, client *ent.Client, c OwnerChange) error {
-	v, err := salesperson(ctx, c.ProjectID)
+	create, err := ownerChange(ctx, client, c)
 	if err != nil {
 		return err
+	}
+	return create.Exec(bypass(ctx))
+}
+
+// OwnerChangeStatements returns the statements RecordOwnerChange would run
+// to write c, without running them, for the caller to run in its
+// transaction, all of them, with the change itself (as data-modifying CTEs
+// of the customer's INSERT: one round trip, not two).
+func OwnerChangeStatements(ctx context.Context, client *ent.Client, c OwnerChange) ([]sql.Querier, error) {
+	create, err := ownerChange(ctx, client, c)
+	if err != nil {
+		return nil, err
+	}
+	_, stmts, err := create.SQLInsert(bypass(ctx))
+	return stmts, err
+}
+
+// ownerChange builds the history's line for c, if the viewer sells in its
+// project.
+func ownerChange(ctx context.Context, client *ent.Client, c OwnerChange) (*ent.AttributionEventCreate, error) {
+	v, err := salesperson(ctx, c.ProjectID)
+	if err != nil {
+		return nil, err
 	}
 	return client.AttributionEvent.Create().
 		SetCustomerID(c.CustomerID).SetProjectID(c.ProjectID).SetKind(c.Kind).
 		SetNillableFromID(c.From).SetNillableToID(c.To).SetNillableActorID(actor(v)).
-		SetAt(c.At.UTC()).SetProtectedUntil(c.ProtectedUntil.UTC()).
-		Exec(bypass(ctx))
+		SetAt(c.At.UTC()).SetProtectedUntil(c.ProtectedUntil.UTC()), nil
 }
 
 func actor(v *auth.Viewer) *pulid.ID {

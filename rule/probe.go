@@ -32,6 +32,7 @@ import (
 	"estatecrm/ent/deal"
 	"estatecrm/ent/predicate"
 	"estatecrm/ent/privacy"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -129,6 +130,73 @@ func PhoneTaken(ctx context.Context, client *ent.Client, project pulid.ID, phone
 		return nil, err
 	}
 	return &Registered{Protection: protectionOf(ctx, v, c), customer: c.ID, owner: c.OwnerID}, nil
+}
+
+// The columns SelectPhoneHolder adds to a project's row.
+const (
+	holderID             = "phone_holder_id"
+	holderOwnerID        = "phone_holder_owner_id"
+	holderProtectedUntil = "phone_holder_protected_until"
+)
+
+// SelectPhoneHolder adds to a read of a project what PhoneTaken reads of
+// the customer of that project who has phone (E.164): the same columns,
+// NULL when nobody has it, by the same index probe on (phone, project). A
+// registration then reads its project and probes the phone in one
+// statement; PhoneHolder answers from the row. The project's own rules
+// still decide whether the row is read at all. PostgreSQL only: SQLite's
+// driver gives no type to a NULL of the joined columns (ent cannot scan
+// it), and in process a second statement costs no round trip.
+func SelectPhoneHolder(phone string) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		c := sql.Table(customer.Table).As("phone_holder")
+		s.LeftJoin(c).OnP(sql.And(sql.ColumnsEQ(c.C(customer.FieldProjectID), s.C(project.FieldID)), sql.EQ(c.C(customer.FieldPhone), phone))).
+			AppendSelectAs(c.C(customer.FieldID), holderID).
+			AppendSelectAs(c.C(customer.FieldOwnerID), holderOwnerID).
+			AppendSelectAs(c.C(customer.FieldProtectedUntil), holderProtectedUntil)
+	}
+}
+
+// PhoneHolder is PhoneTaken's answer for p, read with SelectPhoneHolder.
+func PhoneHolder(ctx context.Context, p *ent.Project) (*Registered, error) {
+	v, err := salesperson(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	id, err := scanned[string](p.Value(holderID))
+	if err != nil || id == nil {
+		return nil, err
+	}
+	owner, err := scanned[string](p.Value(holderOwnerID))
+	if err != nil {
+		return nil, err
+	}
+	until, err := scanned[time.Time](p.Value(holderProtectedUntil))
+	if err != nil {
+		return nil, err
+	}
+	c := &ent.Customer{ID: pulid.ID(*id), ProjectID: p.ID, ProtectedUntil: until}
+	if owner != nil {
+		o := pulid.ID(*owner)
+		c.OwnerID = &o
+	}
+	return &Registered{Protection: protectionOf(ctx, v, c), customer: c.ID, owner: c.OwnerID}, nil
+}
+
+// scanned converts a column read beside an entity's own (ent's Value): nil
+// for NULL.
+func scanned[T any](v ent.Value, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	var n stdsql.Null[T]
+	if err := n.Scan(v); err != nil {
+		return nil, err
+	}
+	if !n.Valid {
+		return nil, nil
+	}
+	return &n.V, nil
 }
 
 // CustomerProtection tells a salesperson the protection of a customer of

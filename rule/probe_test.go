@@ -4,18 +4,22 @@ package rule_test
 // more than the asker may learn.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"estatecrm/apperr"
+	"estatecrm/database/dbtest"
 	"estatecrm/ent"
 	"estatecrm/ent/activationcode"
 	"estatecrm/ent/auditevent"
 	"estatecrm/ent/complaint"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/privacy"
+	"estatecrm/ent/project"
+	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
 	"estatecrm/rule"
 )
@@ -79,11 +83,40 @@ func (w *world) showProtection(p *rule.Protection) string {
 	return fmt.Sprintf("customer=%q project=%s yours=%t pool=%t until=%s", w.label(string(p.CustomerID)), w.label(string(p.ProjectID)), p.Yours, p.InPool, until)
 }
 
+// phoneProbes are the ways of asking whether a phone is taken: alone
+// (PhoneTaken), and on PostgreSQL with the read of the project
+// (SelectPhoneHolder and PhoneHolder, registerCustomer's one statement
+// there). They answer alike.
+func phoneProbes() map[string]func(ctx context.Context, client *ent.Client, p pulid.ID, phone string) (*rule.Registered, error) {
+	probes := map[string]func(ctx context.Context, client *ent.Client, p pulid.ID, phone string) (*rule.Registered, error){
+		"PhoneTaken": rule.PhoneTaken,
+	}
+	if dbtest.OnPostgres() {
+		probes["PhoneHolder"] = phoneHolder
+	}
+	return probes
+}
+
+// phoneHolder asks as registerCustomer does on PostgreSQL.
+func phoneHolder(ctx context.Context, client *ent.Client, id pulid.ID, phone string) (*rule.Registered, error) {
+	p, err := client.Project.Query().Where(project.ID(id)).Modify(rule.SelectPhoneHolder(phone)).Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rule.PhoneHolder(ctx, p)
+}
+
 func TestPhoneTaken(t *testing.T) {
+	for name, probe := range phoneProbes() {
+		t.Run(name, func(t *testing.T) { testPhoneTaken(t, probe) })
+	}
+}
+
+func testPhoneTaken(t *testing.T, probe func(context.Context, *ent.Client, pulid.ID, string) (*rule.Registered, error)) {
 	w := newWorld(t)
 	ask := func(phone, project string) func(role string) string {
 		return func(role string) string {
-			r, err := rule.PhoneTaken(w.as(role), w.client, w.ids[project], phone)
+			r, err := probe(w.as(role), w.client, w.ids[project], phone)
 			switch {
 			case err != nil:
 				return outcome(err)
@@ -125,7 +158,7 @@ func TestPhoneTaken(t *testing.T) {
 	}), ask(phoneOf(4), "Q"))
 
 	// The public pool is on the request's clock: 11 days on, cB is in it.
-	r, err := rule.PhoneTaken(w.at("A", w.now.Add(11*24*time.Hour)), w.client, w.ids["P"], phoneOf(1))
+	r, err := probe(w.at("A", w.now.Add(11*24*time.Hour)), w.client, w.ids["P"], phoneOf(1))
 	if err != nil || !r.InPool || r.CustomerID != w.ids["cB"] {
 		t.Errorf("11 days on, cB's phone: %+v %v, want cB in the pool", r, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"estatecrm/apperr"
 	"estatecrm/audit"
 	"estatecrm/auth"
@@ -74,13 +76,9 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	if err != nil {
 		return nil, err
 	}
-	p, err := client.Project.Get(ctx, in.ProjectID)
-	if err != nil {
-		return nil, err
-	}
 	// The caller may not see the customer who has the phone, yet must learn
 	// that it is taken, and whether they may take it.
-	taken, err := rule.PhoneTaken(ctx, client, p.ID, e164)
+	p, taken, err := projectAndPhone(ctx, client, in.ProjectID, e164)
 	switch {
 	case err != nil:
 		return nil, err
@@ -108,16 +106,68 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	if in.ContactConsent != nil && *in.ContactConsent {
 		c.SetContactConsent(true).SetConsentAt(now)
 	}
-	created, err := c.Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	err = rule.RecordOwnerChange(ctx, client, rule.OwnerChange{CustomerID: created.ID, ProjectID: p.ID,
+	created, err := createWithHistory(ctx, client, c, rule.OwnerChange{ProjectID: p.ID,
 		Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now})
 	if err != nil {
 		return nil, err
 	}
 	if err := registrationConsent(ctx, client, created, now); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// projectAndPhone reads the project of a registration and probes whether
+// its phone is taken there (rule.PhoneTaken). On PostgreSQL it is one
+// statement, the probe riding on the project's read as a LEFT JOIN (one
+// round trip less per registration); SQLite, in process, has no round trip
+// to save, and its driver cannot type a NULL of a joined column.
+func projectAndPhone(ctx context.Context, client *ent.Client, id pulid.ID, phone string) (*ent.Project, *rule.Registered, error) {
+	if client.Dialect() != dialect.Postgres {
+		p, err := client.Project.Get(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		taken, err := rule.PhoneTaken(ctx, client, p.ID, phone)
+		return p, taken, err
+	}
+	p, err := client.Project.Query().Where(project.ID(id)).Modify(rule.SelectPhoneHolder(phone)).Only(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	taken, err := rule.PhoneHolder(ctx, p)
+	return p, taken, err
+}
+
+// createWithHistory saves the customer c and the first line of their
+// attribution history, change (its customer: the one created). On
+// PostgreSQL both INSERTs (and those of c's edges) go as one statement,
+// the others riding on the history's INSERT as data-modifying CTEs: one
+// round trip instead of two, which at 50 phones registering is CPU of both
+// processes that each write waits for. PostgreSQL checks the history's
+// foreign key to the customer at the end of the statement, once both rows
+// are in; the statement is atomic, inside a transaction or not. The
+// INSERTs are built by ent (SQLInsert: defaults, validators, hooks,
+// privacy), as Save builds them.
+func createWithHistory(ctx context.Context, client *ent.Client, c *ent.CustomerCreate, change rule.OwnerChange) (*ent.Customer, error) {
+	if client.Dialect() != dialect.Postgres {
+		created, err := c.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		change.CustomerID = created.ID
+		return created, rule.RecordOwnerChange(ctx, client, change)
+	}
+	created, inserts, err := c.SQLInsert(ctx)
+	if err != nil {
+		return nil, err
+	}
+	change.CustomerID = created.ID
+	history, err := rule.OwnerChangeStatements(ctx, client, change)
+	if err != nil {
+		return nil, err
+	}
+	if err := execAsOne(ctx, client, append(inserts, history...)); err != nil {
 		return nil, err
 	}
 	return created, nil

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -219,6 +220,40 @@ func withStatements(qs []sql.Querier) func(*sql.UpdateBuilder) {
 			}
 		}))
 	}
+}
+
+// execAsOne runs statements as one (PostgreSQL): all but the last as
+// data-modifying CTEs of the last. A constraint they break answers as
+// ent's would (CONFLICT), not in the driver's words.
+func execAsOne(ctx context.Context, client *ent.Client, stmts []sql.Querier) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	var b sql.Builder
+	b.SetDialect(dialect.Postgres)
+	last := len(stmts) - 1
+	if last > 0 {
+		b.WriteString("WITH ")
+		for i, q := range stmts[:last] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("w" + strconv.Itoa(i) + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
+		}
+		b.WriteByte(' ')
+	}
+	b.Join(stmts[last])
+	if err := b.Err(); err != nil {
+		return err
+	}
+	query, args := b.Query()
+	if _, err := client.ExecContext(ctx, query, args...); err != nil {
+		if sqlgraph.IsConstraintError(err) {
+			return apperr.New(apperr.Conflict, "conflicts with an existing record")
+		}
+		return err
+	}
+	return nil
 }
 
 // projectProtectionDays is the column LogVisit reads the protection days of

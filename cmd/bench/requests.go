@@ -114,8 +114,22 @@ func loadFixtures(ctx context.Context, db *sql.DB, realURL, grid string, staff *
 	if f.portal, err = prices(ctx, db, published, true); err != nil {
 		return nil, err
 	}
-	err = db.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE project_id = $1`, f.grid).Scan(&f.gridLen)
-	return f, err
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM units WHERE project_id = $1`, f.grid).Scan(&f.gridLen); err != nil {
+		return nil, err
+	}
+	return f, continueWalkIns(ctx, db, f.grid)
+}
+
+// continueWalkIns numbers registerCustomer's phones after those an earlier
+// run on the same database (-db) registered in the grid project: from 1
+// again, every registration would be refused as the earlier run's
+// protected customer.
+func continueWalkIns(ctx context.Context, db *sql.DB, grid string) error {
+	var last int64
+	err := db.QueryRowContext(ctx, `SELECT coalesce(max(substr(phone, 7)::bigint), 0) FROM customers
+		WHERE project_id = $1 AND phone LIKE '+86147%'`, grid).Scan(&last)
+	walkIns.Store(last)
+	return err
 }
 
 // login logs a user in with the demo password and returns their client.

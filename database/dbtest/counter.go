@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 )
 
 // Counter is a driver that counts the SQL statements run through it, so a
@@ -101,7 +100,9 @@ func (c *Counter) Tx(ctx context.Context) (dialect.Tx, error) {
 
 // BeginTx lets ent open transactions with options through the counter.
 func (c *Counter) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dialect.Tx, error) {
-	drv, ok := c.Driver.(*entsql.Driver)
+	drv, ok := c.Driver.(interface {
+		BeginTx(context.Context, *stdsql.TxOptions) (dialect.Tx, error)
+	})
 	if !ok {
 		return c.Tx(ctx)
 	}
