@@ -85,7 +85,7 @@ func TestCostRefundRidesOnTheNextTake(t *testing.T) {
 	big := portalQuery(t, h, key, `{ units(first: 100) { edges { node { id } } } }`)
 	wantCost(t, "over the budget", big, 201, nil, 58)
 	statements("over the budget", 1)
-	*now = now.Add(3 * time.Second) // 61
+	now.Move(3 * time.Second) // 61
 	wantCost(t, "restored", portalQuery(t, h, key, costUnits), 61, intp(46), 15)
 	// A query that uses all it asked for owes nothing back.
 	wantCost(t, "__typename", portalQuery(t, h, key, `{ __typename }`), 1, intp(1), 14)
@@ -117,7 +117,7 @@ func TestCostRefundOwedIsSeenByOtherServers(t *testing.T) {
 	wantCost(t, "one again, from its lease", portalQuery(t, one.Handler, key, `{ __typename }`), 1, intp(1), 953)
 	// A second later (+1) one's lease has ended: its next take gives the 14
 	// back first (938 + 1 + 14 − 1), and two sees them.
-	*now = now.Add(cost.LeaseTTL)
+	now.Move(cost.LeaseTTL)
 	wantCost(t, "one, its lease given back", portalQuery(t, one.Handler, key, `{ __typename }`), 1, intp(1), 952)
 	wantCost(t, "two sees it", portalQuery(t, two.Handler, key, `{ __typename }`), 1, intp(1), 951)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,12 +60,33 @@ func newPortalKey(t *testing.T, env *apitest.Env, budget, restore int) string {
 }
 
 // fixedClock sets the servers' clock to a time the test moves.
-func fixedClock(envs ...*apitest.Env) *time.Time {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+func fixedClock(envs ...*apitest.Env) *testClock {
+	c := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	for _, e := range envs {
-		e.Now = func() time.Time { return now }
+		e.Now = c.Now
 	}
-	return &now
+	return c
+}
+
+// testClock is a clock a test moves while others read it: a portal key's
+// lease ends on a timer of its own, by the requests' clock (cost.Leasing).
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now is the clock's time.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Move moves the clock by d.
+func (c *testClock) Move(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // costUnits asks for 20 units with their project: it requests 1 + 20 × (edge
@@ -138,11 +160,11 @@ func TestCostAccountingAndRestore(t *testing.T) {
 		t.Fatalf("throttle status %+v", s)
 	}
 	wantCost(t, "same instant", portalQuery(t, env.Handler, key, costUnits), 61, intp(46), 908)
-	*now = now.Add(time.Second) // +50
+	now.Move(time.Second) // +50
 	wantCost(t, "a second later", portalQuery(t, env.Handler, key, costUnits), 61, intp(46), 912)
-	*now = now.Add(400 * time.Millisecond) // +20
+	now.Move(400 * time.Millisecond) // +20
 	wantCost(t, "0.4 s later", portalQuery(t, env.Handler, key, costUnits), 61, intp(46), 886)
-	*now = now.Add(time.Hour)
+	now.Move(time.Hour)
 	wantCost(t, "an hour later: full, never more", portalQuery(t, env.Handler, key, costUnits), 61, intp(46), 954)
 	// A query of scalars only costs the least, 1.
 	wantCost(t, "__typename", portalQuery(t, env.Handler, key, `{ __typename }`), 1, intp(1), 953)
@@ -178,11 +200,11 @@ func TestCostRateLimitedRunsNothing(t *testing.T) {
 		t.Fatalf("the refused operation ran: %s", s)
 	}
 
-	*now = now.Add(3 * time.Second) // 60: still short
+	now.Move(3 * time.Second) // 60: still short
 	if a := portalQuery(t, env.Handler, key, costUnits); a.status != http.StatusTooManyRequests || a.retryAfter != "1" {
 		t.Fatalf("3 s later: want 429 with Retry-After 1, got %d %q", a.status, a.retryAfter)
 	}
-	*now = now.Add(time.Second) // 62
+	now.Move(time.Second) // 62
 	env.Counter.Reset()
 	env.Counter.Record()
 	wantCost(t, "4 s later it runs", portalQuery(t, env.Handler, key, costUnits), 61, intp(46), 16)
@@ -276,6 +298,6 @@ func TestCostBudgetSetByAdminAppliesAtOnce(t *testing.T) {
 	if s := a.Ext.Cost.ThrottleStatus; s.MaximumAvailable != 100 || s.RestoreRate != 10 {
 		t.Fatalf("throttle status %+v, want max 100 restoring 10", s)
 	}
-	*now = now.Add(2 * time.Second) // +20
+	now.Move(2 * time.Second) // +20
 	wantCost(t, "restores at 10 a second", portalQuery(t, env.Handler, k.Key, costUnits), 61, intp(46), 28)
 }

@@ -104,6 +104,11 @@ type lease struct {
 	timer   *time.Timer
 	renewed time.Time
 	now     func() time.Time
+
+	// closed: Close has given the lease back; a take that found the lease
+	// before Close and waited for its turn goes to the shared store, or it
+	// would lease anew what nothing gives back but the timer.
+	closed bool
 }
 
 // clock is the time of the lease's requests' clock.
@@ -189,6 +194,10 @@ func (s *Leasing) Take(ctx context.Context, key string, b Budget, n int, now tim
 	}
 	if err := l.lock(ctx); err != nil {
 		return 0, false, err
+	}
+	if l.closed {
+		l.unlock()
+		return s.shared.Take(ctx, key, b, n, now)
 	}
 	defer l.unlock()
 	l.now = clock.Source(ctx)
@@ -329,8 +338,15 @@ func (s *Leasing) Close(ctx context.Context) error {
 	var first error
 	for key, l := range leases {
 		if err := l.lock(ctx); err != nil {
-			return err
+			// Held by a take that outlived ctx: its points come back by the
+			// lease's timer if the process lives that long; the others
+			// still go back now.
+			if first == nil {
+				first = err
+			}
+			continue
 		}
+		l.closed = true
 		if l.timer != nil {
 			l.timer.Stop()
 			l.timer = nil

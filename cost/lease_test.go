@@ -323,3 +323,67 @@ func TestLeaseSavesStatements(t *testing.T) {
 		})
 	}
 }
+
+// gated is a shared store whose takes wait for open while armed.
+type gated struct {
+	cost.Store
+	armed atomic.Bool
+	open  chan struct{}
+}
+
+func (g *gated) Take(ctx context.Context, key string, b cost.Budget, n int, now time.Time) (float64, bool, error) {
+	if g.armed.Load() {
+		<-g.open
+	}
+	return g.Store.Take(ctx, key, b, n, now)
+}
+
+// TestLeaseClosedWhileATakeWaits: Close, called while a renewal is in
+// flight and a take waits behind it for the lease's turn, waits for both
+// and gives back what is left: the bucket ends exactly short of the three
+// takes' 30 points, nothing held back for the lease's timer. (A take that
+// found the lease before Close but reached its turn after Close pays the
+// shared bucket, lease.closed; goroutines queue on the turn in order, so
+// that interleaving is not one a test can force.)
+func TestLeaseClosedWhileATakeWaits(t *testing.T) {
+	for name, shared := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			b := cost.Budget{Max: 1000, RestoreRate: 50}
+			// The requests' clock stands still: the lease gives back by it.
+			ctx := clock.NewContext(context.Background(), func() time.Time { return t0 })
+			for i := range 8 {
+				key := uniqueKey(t, fmt.Sprint(name, i))
+				g := &gated{Store: shared, open: make(chan struct{})}
+				p := cost.NewLeasing(g, time.Hour)
+				if _, ok, err := p.Take(ctx, key, b, 10, t0); err != nil || !ok {
+					t.Fatalf("take: %v %v", ok, err)
+				}
+				g.armed.Store(true)
+				var wg sync.WaitGroup
+				take := func() {
+					defer wg.Done()
+					if _, ok, err := p.Take(ctx, key, b, 10, t0); err != nil || !ok {
+						t.Errorf("take: %v %v", ok, err)
+					}
+				}
+				wg.Add(3)
+				go take() // renews the lease: holds its turn in the gated store
+				time.Sleep(20 * time.Millisecond)
+				go take() // waits for the turn
+				go func() {
+					defer wg.Done()
+					if err := p.Close(ctx); err != nil {
+						t.Errorf("close: %v", err)
+					}
+				}()
+				time.Sleep(20 * time.Millisecond)
+				g.armed.Store(false)
+				close(g.open)
+				wg.Wait()
+				if left := bucketLeft(t, shared, key, b, t0); !near(left, 970) {
+					t.Fatalf("round %d: the bucket holds %.2f after Close, want 1,000 − 30 taken", i, left)
+				}
+			}
+		})
+	}
+}

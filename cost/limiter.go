@@ -72,8 +72,8 @@ func (r Report) MarshalJSON() ([]byte, error) {
 // number of keys by maxPendingKeys), and a refund past that bound is
 // dropped the same way.
 //
-// Over a Leasing store (the server's on PostgreSQL) neither a take nor a
-// refund costs a statement while the process's lease of the key lasts: a
+// Over a Leasing store (the server's on PostgreSQL) a take the process's
+// lease of the key covers, and every refund, cost no statement: a
 // Leasing is not a Refunder, so a refund goes to the lease at once and the
 // answer's currentlyAvailable is the Leasing's (see Leasing).
 type Limiter struct {

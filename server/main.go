@@ -262,19 +262,28 @@ func serve(ctx context.Context, cfg Config, db *database.DB, client *ent.Client,
 	// open would leave their clients a dropped connection.
 	closed := make(chan error, 1)
 	go func() { closed <- sockets.Shutdown(shutdownCtx) }()
+	// The portal keys' leased points go back to their shared buckets once
+	// no request can spend them; after a drain that ran out of time too (a
+	// request still running then pays the shared bucket), with a moment of
+	// its own, or they would stay out until the buckets restore them.
+	giveBackLeases := func(ctx context.Context) {
+		if leases == nil {
+			return
+		}
+		if err := leases.Close(ctx); err != nil {
+			logger.Warn("shutdown: query-cost leases not given back", "err", err.Error())
+		}
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		giveBackLeases(ctx)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-closed; err != nil {
 		logger.Warn("shutdown: WebSockets still open at the deadline", "err", err.Error())
 	}
-	if leases != nil {
-		// The portal keys' leased points go back to their shared buckets
-		// once no request can spend them.
-		if err := leases.Close(shutdownCtx); err != nil {
-			logger.Warn("shutdown: query-cost leases not given back", "err", err.Error())
-		}
-	}
+	giveBackLeases(shutdownCtx)
 	select { // the lease goes back once the work has stopped: another process takes over at once
 	case <-background:
 	case <-shutdownCtx.Done():

@@ -158,8 +158,7 @@ var neverNull = map[string]bool{
 // field its path, of which these fields have none: reading a struct field
 // of an object gqlgen has checked is not nil cannot fail, and the
 // marshaller reports nothing. A marshaller that may report an error (a
-// Time! that is zero, a Float's NaN, objects and lists) keeps the field
-// on gqlgen's path.
+// Float's NaN, objects and lists) keeps the field on gqlgen's path.
 func plainFields(src []byte) ([]byte, error) {
 	contextFree := map[string]bool{}
 	for _, m := range marshaller.FindAllSubmatch(src, -1) {

@@ -83,9 +83,16 @@ func Install(srv *handler.Server, l Limits) {
 	l = l.withDefaults()
 	srv.SetParserTokenLimit(max(l.MaxTokens, 0)) // gqlgen's 0 means no limit
 	srv.SetDisableSuggestion(true)
-	srv.Use(l)
-	srv.Use(&FilterAccess{})
+	for _, e := range Extensions(l) {
+		srv.Use(e)
+	}
 	srv.AddTransport(unsupported{})
+}
+
+// Extensions are the extensions Install adds to a server, in order (the
+// api package checks that none intercepts fields: graph/gen).
+func Extensions(l Limits) []graphql.HandlerExtension {
+	return []graphql.HandlerExtension{l, &FilterAccess{}}
 }
 
 func (l Limits) withDefaults() Limits {
