@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestUnitsReadTheirProjectInOneStatement(t *testing.T) {
 			w.Env.Counter.Reset()
 			want := c.Query(t, asEdge, map[string]any{"w": where})
 			m := w.Env.Counter.Count()
-			if string(got.Body) != string(want.Body) {
+			if !bytes.Equal(sansAvailable(got.Body), sansAvailable(want.Body)) {
 				t.Errorf("%s where %v:\nfolded  %s\nas edge %s", actor, where, got.Body, want.Body)
 			}
 			if strings.Contains(string(want.Data), `"project"`) && n != m-1 {
