@@ -163,15 +163,15 @@ func PhoneHolder(ctx context.Context, p *ent.Project) (*Registered, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := scanned[string](p.Value(holderID))
+	id, err := Selected[string](p.Value(holderID))
 	if err != nil || id == nil {
 		return nil, err
 	}
-	owner, err := scanned[string](p.Value(holderOwnerID))
+	owner, err := Selected[string](p.Value(holderOwnerID))
 	if err != nil {
 		return nil, err
 	}
-	until, err := scanned[time.Time](p.Value(holderProtectedUntil))
+	until, err := Selected[time.Time](p.Value(holderProtectedUntil))
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +183,9 @@ func PhoneHolder(ctx context.Context, p *ent.Project) (*Registered, error) {
 	return &Registered{Protection: protectionOf(ctx, v, c), customer: c.ID, owner: c.OwnerID}, nil
 }
 
-// scanned converts a column read beside an entity's own (ent's Value): nil
-// for NULL.
-func scanned[T any](v ent.Value, err error) (*T, error) {
+// Selected scans a column read beside a row (a Modify's AppendSelectAs,
+// got with the entity's Value) as a T; nil: NULL.
+func Selected[T any](v ent.Value, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package sales
 
 import (
 	"context"
-	stdsql "database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ func ReserveUnit(ctx context.Context, client *ent.Client, in Reservation, now ti
 	if err != nil {
 		return nil, err
 	}
-	capBp, err := selected[int](u.Value(projectDiscountCap))
+	capBp, err := rule.Selected[int](u.Value(projectDiscountCap))
 	if err != nil {
 		return nil, err
 	}
@@ -344,22 +343,6 @@ func deref0(p *int) int {
 // projectDiscountCap is the column ReserveUnit reads the agent discount cap
 // of the unit's project into.
 const projectDiscountCap = "project_agent_discount_cap_bp"
-
-// selected scans a column read beside a row (a Modify's AppendSelectAs,
-// got with Value) as a T; nil: NULL.
-func selected[T any](v any, err error) (*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	var n stdsql.Null[T]
-	if err := n.Scan(v); err != nil {
-		return nil, err
-	}
-	if !n.Valid {
-		return nil, nil
-	}
-	return &n.V, nil
-}
 
 // advanceCustomer moves a customer's stage forward to next, if it is
 // before next (LOST stays LOST). The condition is the UPDATE's own: it needs

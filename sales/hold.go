@@ -62,14 +62,14 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	if err != nil {
 		return nil, err
 	}
-	yours, err := selected[bool](u.Value(customerIsCallers))
+	yours, err := rule.Selected[bool](u.Value(customerIsCallers))
 	if err != nil {
 		return nil, err
 	}
 	if yours == nil || !*yours {
 		return nil, apperr.Input("input.customerId", "not a customer of yours in the unit's project")
 	}
-	holdMinutes, err := selected[int](u.Value(projectHoldMinutes))
+	holdMinutes, err := rule.Selected[int](u.Value(projectHoldMinutes))
 	if err != nil {
 		return nil, err
 	}

@@ -262,7 +262,7 @@ const projectProtectionDays = "project_protection_days"
 
 // protectionDays returns the protection days read beside c (nil: the default).
 func protectionDays(c *ent.Customer) (*int, error) {
-	return selected[int](c.Value(projectProtectionDays))
+	return rule.Selected[int](c.Value(projectProtectionDays))
 }
 
 // forward returns the later of two stages; LOST stays LOST.
