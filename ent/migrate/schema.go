@@ -515,6 +515,11 @@ var (
 				Name:    "customer_owner_id_next_follow_up_at",
 				Unique:  false,
 				Columns: []*schema.Column{CustomersColumns[33], CustomersColumns[24]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						CustomersColumns[0].Name,
+					},
+				},
 			},
 			{
 				Name:    "customer_project_id_protected_until",

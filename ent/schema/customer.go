@@ -141,7 +141,14 @@ func (Customer) Indexes() []ent.Index {
 		// columns in the index let PostgreSQL pick the few in scope
 		// without reading the others' rows.
 		index.Fields("phone_last4", "project_id", "owner_id"),
-		index.Fields("owner_id", "next_follow_up_at"),
+		// An agent's customers by next follow-up (myFollowUps); on
+		// PostgreSQL it also carries the id, because the visits' read rule
+		// asks for every customer an agent owns (visits of their own
+		// customers are theirs to see): with it, that list is read from
+		// the index alone, not from one heap page per customer (2,526
+		// pages, 41 ms, for an agent of 2,703 customers in the scale data).
+		index.Fields("owner_id", "next_follow_up_at").
+			Annotations(entsql.IncludeColumns("id")),
 		index.Fields("project_id", "protected_until"),
 		// A project's customers by stage; on PostgreSQL it also carries what
 		// the dashboards read of every customer of a project (grades,
