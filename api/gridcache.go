@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"hash/maphash"
 	"io"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"estatecrm/auth"
 	"estatecrm/clock"
 	"estatecrm/ent"
-	"estatecrm/ent/schema/pulid"
 	"estatecrm/live"
+	"estatecrm/rule"
 	"estatecrm/sales"
 )
 
@@ -27,30 +25,36 @@ import (
 // the 150 MB the server may use.
 const DefaultGridCacheBytes = 24 << 20
 
-// gridCache serves Query.salesGrid from the JSON of an earlier answer, while
-// nothing the answer shows has changed (issue 10: most of a grid request's
-// CPU is GraphQL marshalling, not the three statements). An answer is kept
-// under a key of everything that decides it:
+// gridCache serves Query.salesGrid, and the pages of a project's units
+// (Query.units confined to one project, Query.listings of one project), from
+// the JSON of an earlier answer while nothing the answer shows has changed
+// (issue 10: most of a grid request's CPU is GraphQL marshalling, not the
+// three statements; a portal polls the same pages of listings all day). An
+// answer is kept under a key of everything that decides it (answers.go):
 //
-//   - the project;
+//   - the field and its arguments, and the one project they confine it to;
 //   - the viewer's scope: the role, and for staff the projects in their
-//     token, which is all the privacy rules and masks of the fields below
-//     look at (rule.UnitsVisibleTo, BuildingsVisibleTo, ProjectsVisibleTo;
-//     maskHolds and maskProjectRules look at rule.IsStaff); so two agents of
-//     the same projects get the same answer, and share it;
+//     token, for a portal the projects its key is limited to, which is all
+//     the privacy rules and masks of the fields below look at
+//     (rule.UnitsVisibleTo, BuildingsVisibleTo, ProjectsVisibleTo; maskHolds
+//     and maskProjectRules look at rule.IsStaff); so two agents of the same
+//     projects get the same answer, and share it;
 //   - the selection: the fields asked for, after fragments and @skip/@include,
-//     by alias and name; only selections of fields in gridFields are cached,
-//     scalars of the grid's units, buildings and project whose every change
-//     is a write of a unit, building or project (or the deletion of the
-//     person a hold names); anything else (who holds a unit, its deals) runs
-//     as usual, uncached.
+//     by alias and name; only selections of the fields answerShapes lists
+//     are cached, scalars of units, buildings and the project whose every
+//     change is a write of a unit, building or project (or the deletion of
+//     the person a hold names); anything else (who holds a unit, its deals,
+//     a listing's media) runs as usual, uncached.
 //
 // An answer is served while its project's grid version (live.Hub.GridVersion,
 // moved by every such write, in this process at commit and in the others by
-// NOTIFY) is the one it was built at, and no hold among its units has lapsed
-// since (the domain clock); homeowners, whose grid depends on their deals,
-// are never served from it. Errors are never cached. The cache holds at most
-// maxBytes of answers, least recently used dropped first.
+// NOTIFY) is the one it was built at, and no hold has lapsed since (the
+// domain clock): for the grid, no hold among its units (sales.NoteLapse); for
+// a page, which a lapse may enter, no hold of the project the viewer can see
+// (rule.NextHoldLapse, asked before the field runs). Homeowners, whose units
+// are those of their deals, are never served from it. Errors are never
+// cached. The cache holds at most maxBytes of answers, least recently used
+// dropped first.
 //
 // Everything around the field still runs per request: authentication and
 // revocation, limits and extensions.cost, metrics; the field itself is
@@ -69,7 +73,17 @@ type gridCache struct {
 	// requests that miss together wait for one build (the moment after a
 	// hold, 50 phones would otherwise all load the grid at once).
 	building map[string]*gridBuild
+	// seen holds the hashes of the page keys asked for lately: a page is
+	// kept only when asked for a second time, so that a filter asked once
+	// (an agent's price range for one family) does not pay the probe of
+	// the next hold lapse, one statement, for an answer nobody reuses.
+	seen maphash.Seed
+	met  map[uint64]struct{}
 }
+
+// maxMet bounds the page keys remembered as asked for; past it the set
+// starts afresh.
+const maxMet = 8192
 
 type gridEntry struct {
 	key     string
@@ -88,7 +102,8 @@ type gridBuild struct {
 
 func newGridCache(client *ent.Client, hub *live.Hub, maxBytes int) *gridCache {
 	return &gridCache{client: client, hub: hub, maxBytes: maxBytes,
-		entries: map[string]*list.Element{}, building: map[string]*gridBuild{}}
+		entries: map[string]*list.Element{}, building: map[string]*gridBuild{},
+		seen: maphash.MakeSeed(), met: map[uint64]struct{}{}}
 }
 
 var _ interface {
@@ -104,13 +119,14 @@ func (*gridCache) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptRootField implements graphql.RootFieldInterceptor.
 func (c *gridCache) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
-	key, projectID, ok := c.key(ctx)
+	a, ok := answerable(ctx)
 	if !ok {
 		return next(ctx)
 	}
+	key := a.key
 	for {
 		now := clock.Now(ctx)
-		version, ok := c.hub.GridVersion(c.client, projectID)
+		version, ok := c.hub.GridVersion(c.client, a.project)
 		if !ok {
 			return next(ctx)
 		}
@@ -119,6 +135,10 @@ func (c *gridCache) InterceptRootField(ctx context.Context, next graphql.RootRes
 			c.mu.Unlock()
 			return rawJSON(e.json)
 		}
+		if a.probe && !c.metBefore(key) {
+			c.mu.Unlock()
+			return next(ctx)
+		}
 		b, waiting := c.building[key]
 		if !waiting {
 			b = &gridBuild{done: make(chan struct{})}
@@ -126,7 +146,7 @@ func (c *gridCache) InterceptRootField(ctx context.Context, next graphql.RootRes
 		}
 		c.mu.Unlock()
 		if !waiting {
-			return c.build(ctx, next, key, projectID, version, b)
+			return c.build(ctx, next, a, version, b)
 		}
 		select {
 		case <-b.done:
@@ -141,21 +161,38 @@ func (c *gridCache) InterceptRootField(ctx context.Context, next graphql.RootRes
 }
 
 // build runs the field, keeps its answer if it has no error, and answers it.
-func (c *gridCache) build(ctx context.Context, next graphql.RootResolver, key string, projectID pulid.ID, version uint64, b *gridBuild) graphql.Marshaler {
+func (c *gridCache) build(ctx context.Context, next graphql.RootResolver, a answer, version uint64, b *gridBuild) graphql.Marshaler {
 	defer func() {
 		c.mu.Lock()
-		delete(c.building, key)
+		delete(c.building, a.key)
 		c.mu.Unlock()
 		close(b.done)
 	}()
-	lctx, lapse := sales.NoteLapse(ctx)
+	e := &gridEntry{key: a.key, version: version}
+	lctx := ctx
+	var noted *time.Time
+	if a.probe {
+		// Before the field: a hold that lapses while it runs then ends
+		// the answer's life no later than it changes what it shows.
+		e.built = clock.Now(ctx)
+		lapse, err := rule.NextHoldLapse(ctx, c.client, a.project)
+		if err != nil {
+			return next(ctx)
+		}
+		e.lapse = lapse
+	} else {
+		lctx, noted = sales.NoteLapse(ctx)
+	}
 	m := next(lctx)
 	if m == nil || m == graphql.Null || fieldFailed(ctx) {
 		return m
 	}
 	var buf bytes.Buffer
 	m.MarshalGQL(&buf)
-	e := &gridEntry{key: key, json: buf.Bytes(), version: version, built: clock.Now(ctx), lapse: *lapse}
+	e.json = buf.Bytes()
+	if noted != nil {
+		e.built, e.lapse = clock.Now(ctx), *noted
+	}
 	c.mu.Lock()
 	c.store(e)
 	c.mu.Unlock()
@@ -174,6 +211,20 @@ func fieldFailed(ctx context.Context) bool {
 			}
 		}
 	}
+	return false
+}
+
+// metBefore reports whether key was asked for since the set of keys asked
+// for last started afresh, and remembers it. c.mu is held.
+func (c *gridCache) metBefore(key string) bool {
+	h := maphash.String(c.seen, key)
+	if _, ok := c.met[h]; ok {
+		return true
+	}
+	if len(c.met) >= maxMet {
+		clear(c.met)
+	}
+	c.met[h] = struct{}{}
 	return false
 }
 
@@ -219,122 +270,3 @@ func (c *gridCache) remove(el *list.Element) {
 type rawJSON []byte
 
 func (r rawJSON) MarshalGQL(w io.Writer) { _, _ = w.Write(r) }
-
-// key returns the cache key of the root field in ctx, and false when the
-// field is not one the cache answers.
-func (c *gridCache) key(ctx context.Context) (string, pulid.ID, bool) {
-	rc := graphql.GetRootFieldContext(ctx)
-	if rc == nil || rc.Field.Name != "salesGrid" || !graphql.HasOperationContext(ctx) {
-		return "", "", false
-	}
-	oc := graphql.GetOperationContext(ctx)
-	if oc.Operation == nil || oc.Operation.Operation != ast.Query {
-		return "", "", false
-	}
-	id, ok := rc.Field.ArgumentMap(oc.Variables)["projectId"].(string)
-	if !ok {
-		return "", "", false
-	}
-	projectID := pulid.ID(id)
-	scope, ok := viewerScope(auth.FromContext(ctx), projectID)
-	if !ok {
-		return "", "", false
-	}
-	var k strings.Builder
-	k.WriteString(id)
-	k.WriteByte(0)
-	k.WriteString(scope)
-	k.WriteByte(0)
-	if !selectionKey(&k, oc, rc.Field.Selections, "SalesGrid") {
-		return "", "", false
-	}
-	return k.String(), projectID, true
-}
-
-// viewerScope names what of a grid a viewer may see, and false for a viewer
-// whose answer is not cached: no viewer (refused anyway), the system, a
-// homeowner (their units are those of their deals, which no grid version
-// follows), staff asking for a project not theirs (refused before any cache).
-func viewerScope(v *auth.Viewer, projectID pulid.ID) (string, bool) {
-	if v == nil {
-		return "", false
-	}
-	switch v.Role {
-	case auth.RoleAdmin, auth.RolePortal:
-		return string(v.Role), true
-	case auth.RoleManager, auth.RoleAgent:
-		if !slices.Contains(v.ProjectIDs, projectID) {
-			return "", false
-		}
-		ids := make([]string, len(v.ProjectIDs))
-		for i, id := range v.ProjectIDs {
-			ids[i] = string(id)
-		}
-		slices.Sort(ids)
-		return string(v.Role) + ":" + strings.Join(ids, ","), true
-	}
-	return "", false
-}
-
-// gridFields are the fields a cached answer may hold, by type: the grid's
-// own structure, and the scalars of its units, buildings and project (with
-// the unit's and building's project and building, which are the grid's
-// own). Every value among them changes only by a write of a unit, a
-// building or a project, or by a hold lapsing; none takes an argument, and
-// none depends on the viewer beyond viewerScope.
-var gridFields = map[string][]string{
-	"SalesGrid":         {"project", "buildings", "statusCounts"},
-	"SalesGridBuilding": {"building", "floors"},
-	"SalesGridFloor":    {"floor", "units"},
-	"UnitStatusCount":   {"status", "count"},
-	"Unit": {"id", "createdAt", "updatedAt", "projectID", "buildingID", "floor", "number",
-		"bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration",
-		"listPrice", "status", "published", "holdExpiresAt", "heldByID", "heldForID", "project", "building"},
-	"Building": {"id", "createdAt", "updatedAt", "projectID", "name", "floors", "unitsPerFloor", "project"},
-	"Project": {"id", "createdAt", "updatedAt", "name", "city", "district", "address", "latitude", "longitude",
-		"status", "presalePermit", "launchDate", "deliveryDate", "amenities", "published",
-		"protectionDays", "holdMinutes", "agentDiscountCapBp"},
-}
-
-// gridChild is the type of each object field of gridFields.
-var gridChild = map[string]string{
-	"SalesGrid.project": "Project", "SalesGrid.buildings": "SalesGridBuilding", "SalesGrid.statusCounts": "UnitStatusCount",
-	"SalesGridBuilding.building": "Building", "SalesGridBuilding.floors": "SalesGridFloor",
-	"SalesGridFloor.units": "Unit",
-	"Unit.project":         "Project", "Unit.building": "Building",
-	"Building.project": "Project",
-}
-
-// implementors are the type conditions a fragment on each type may have.
-var implementors = map[string][]string{
-	"SalesGrid": {"SalesGrid"}, "SalesGridBuilding": {"SalesGridBuilding"}, "SalesGridFloor": {"SalesGridFloor"},
-	"UnitStatusCount": {"UnitStatusCount"},
-	"Unit":            {"Unit", "Node"}, "Building": {"Building", "Node"}, "Project": {"Project", "Node"},
-}
-
-// selectionKey writes the shape of an answer (each field by alias and name,
-// in order, after fragments and directives) and reports whether every field
-// is in gridFields.
-func selectionKey(k *strings.Builder, oc *graphql.OperationContext, sel ast.SelectionSet, typ string) bool {
-	k.WriteByte('{')
-	for _, f := range graphql.CollectFields(oc, sel, implementors[typ]) {
-		if len(f.Arguments) > 0 {
-			return false
-		}
-		k.WriteString(f.Alias)
-		k.WriteByte(':')
-		k.WriteString(f.Name)
-		k.WriteByte(' ')
-		if f.Name == "__typename" {
-			continue
-		}
-		if !slices.Contains(gridFields[typ], f.Name) {
-			return false
-		}
-		if child, ok := gridChild[typ+"."+f.Name]; ok && !selectionKey(k, oc, f.Selections, child) {
-			return false
-		}
-	}
-	k.WriteByte('}')
-	return true
-}

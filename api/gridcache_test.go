@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
+	"estatecrm/account"
 	"estatecrm/api"
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
@@ -40,6 +42,23 @@ fragment cell on Unit { id number status price: listPrice published heldByID hel
 // cache leaves it to the field.
 const gridHolderQuery = `query($p: ID!) { salesGrid(projectId: $p) {
   buildings { floors { units { id status heldFor { id name } heldBy { id } } } } } }`
+
+// The pages of a project's units the cache answers too (answers.go): the
+// available units a phone lists, which a lapsed hold enters (with an alias,
+// a fragment and what only staff see of a hold); all of them, with a
+// cursor and totalCount; and a portal's listings.
+const (
+	unitsAvailableQuery = `query($p: ID!) { units(first: 20, where: {projectID: $p, status: AVAILABLE}, orderBy: [{field: LIST_PRICE}]) {
+  edges { node { ...unit price: listPrice project { name } } } pageInfo { hasNextPage endCursor } } }
+fragment unit on Unit { id number status heldByID holdExpiresAt }`
+	unitsAllQuery = `query($p: ID!) { units(first: 3, where: {projectID: $p}) {
+  totalCount edges { cursor node { id number status published listPrice building { name } } } pageInfo { hasNextPage endCursor } } }`
+	listingsPageQuery = `query($p: ID!) { listings(first: 20, where: {projectIds: [$p]}, orderBy: [{field: LIST_PRICE}]) {
+  totalCount edges { cursor node { id number status standardStatus listPrice modifiedAt project { name } building { name } } } } }`
+)
+
+// cachedQueries are the queries each actor asks of both handlers.
+var cachedQueries = []string{gridCacheQuery, gridHolderQuery, unitsAvailableQuery, unitsAllQuery, listingsPageQuery}
 
 // uncached returns a handler over env's database and hub that keeps no grid
 // answers: what each answer must equal.
@@ -87,14 +106,41 @@ func post(t *testing.T, h http.Handler, name, value, query string, vars map[stri
 // current clock (tokens expire when a test moves it).
 func credentials(t *testing.T, w *apitest.World, actor string) (string, string) {
 	t.Helper()
-	if actor == "portal" {
+	switch actor {
+	case "portal":
 		return "X-API-Key", w.PortalKey
+	case "portalB":
+		return "X-API-Key", limitedKey(t, w, "pB")
 	}
 	tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
 	if err != nil {
 		t.Fatal(err)
 	}
 	return "Authorization", "Bearer " + tok
+}
+
+// limitedKeys are the portal keys limited to one project of a world, by
+// world and project label.
+var limitedKeys sync.Map // string → string
+
+// limitedKey returns the X-API-Key of a portal whose key is limited to the
+// project labelled project, made on first use.
+func limitedKey(t *testing.T, w *apitest.World, project string) string {
+	t.Helper()
+	id := fmt.Sprintf("%p %s", w, project)
+	if k, ok := limitedKeys.Load(id); ok {
+		return k.(string)
+	}
+	ctx := apitest.System()
+	limit, budget, restore := 100000, 1_000_000, 100_000
+	k, err := account.CreateAPIKey(ctx, w.Env.Client, account.NewAPIKey{Name: "limited to " + project,
+		RateLimitPerMinute: &limit, CostBudget: &budget, CostRestoreRate: &restore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Env.Client.APIKey.UpdateOneID(k.APIKey.ID).SetProjectIds([]pulid.ID{w.ID(project)}).ExecX(ctx)
+	limitedKeys.Store(id, k.Key)
+	return k.Key
 }
 
 // sameAnswers asks the grid of project p, as each actor, of the cached
@@ -124,9 +170,11 @@ func soonSameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, s
 // ref to each actor's grid queries, or "".
 func gridDiff(t *testing.T, w *apitest.World, cached, ref http.Handler, p pulid.ID) string {
 	t.Helper()
-	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "H1", "B1"} {
+	// portalB's key is limited to pB: asked after the portal's, it must not
+	// be answered what the portal may see of pA.
+	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "portalB", "H1", "B1"} {
 		name, value := credentials(t, w, actor)
-		for _, q := range []string{gridCacheQuery, gridHolderQuery} {
+		for _, q := range cachedQueries {
 			vars := map[string]any{"p": p}
 			// Twice: the second may be answered from the first.
 			for range 2 {
@@ -169,6 +217,14 @@ func TestGridCacheAnswersAsTheField(t *testing.T) {
 	post(t, env.Handler, name, value, gridCacheQuery, map[string]any{"p": pA})
 	if n := env.Counter.Count(); n != 0 {
 		t.Fatalf("a repeated grid ran %d statements; want it from the cache", n)
+	}
+	for _, q := range []string{unitsAvailableQuery, unitsAllQuery, listingsPageQuery} {
+		post(t, env.Handler, name, value, q, map[string]any{"p": pA})
+		env.Counter.Reset()
+		post(t, env.Handler, name, value, q, map[string]any{"p": pA})
+		if n := env.Counter.Count(); n != 0 {
+			t.Fatalf("a repeated page ran %d statements; want it from the cache: %s", n, q)
+		}
 	}
 
 	// A1 holds a unit: A1 reads it at once (the same process), A2 sees the
@@ -363,4 +419,26 @@ var availableFigure = regexp.MustCompile(`"currentlyAvailable":[0-9.e+-]+`)
 // since, plus what it holds.
 func sansAvailable(b []byte) []byte {
 	return availableFigure.ReplaceAll(b, []byte(`"currentlyAvailable":_`))
+}
+
+// A page is kept only when asked for again: the first time it runs as
+// without the cache (no probe of the next hold lapse), the second also
+// probes and keeps the answer, the third is answered from it.
+func TestPageCacheKeepsWhatIsAskedAgain(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	name, value := credentials(t, w, "A1")
+	vars := map[string]any{"p": w.ID("pA")}
+	var counts []int64
+	for range 3 {
+		env.Counter.Reset()
+		code, res := post(t, env.Handler, name, value, unitsAvailableQuery, vars)
+		if code != http.StatusOK || len(res.Errors) > 0 {
+			t.Fatalf("%d %s", code, res.Errors)
+		}
+		counts = append(counts, env.Counter.Count())
+	}
+	if counts[0] == 0 || counts[1] != counts[0]+1 || counts[2] != 0 {
+		t.Fatalf("statements of the first, second and third ask: %v; want n, n+1 (the probe), 0", counts)
+	}
 }

@@ -248,7 +248,11 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 	body := func(vars map[string]any) []byte { b, _ := json.Marshal(map[string]any{"variables": vars}); return b }
 	// The real server and the baseline each go through the suffixes in the
 	// same order, so the first request of each (the one checked) is the same.
-	var n, nReal, nBase atomic.Int64
+	var n, nReal, nBase, nRangeReal, nRangeBase atomic.Int64
+	fresh := func(p priceRange, i int64) map[string]any {
+		lo, _ := money.Parse(p.min)
+		return map[string]any{"p": p.project, "min": (lo + money.Fen(i)).String(), "max": p.max}
+	}
 	suffix := func(i int) map[string]any { return map[string]any{"d": a.suffixes[i%len(a.suffixes)]} }
 	// Write client i is bench agent i's phone: its own customers, its own
 	// unit (so that no hold waits for another's), its own holds (at most 3
@@ -268,6 +272,16 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 		{name: "listings (agent)", clients: o.clients,
 			steps:    one("listings", func(int) (json.RawMessage, error) { return a.real.Raw(qListings, listing(f.staff)) }),
 			baseline: func(int) (json.RawMessage, error) { return baseAgent.Post(baseURL+"/listings", body(listing(f.staff))) }},
+		// The same page with a new price range each time (the minimum a
+		// fen higher): no answer is asked for twice, so the server's answer
+		// cache (api/answers.go) never serves one; the stack's own cost.
+		{name: "listings (agent, a new range each time)", clients: o.clients,
+			steps: one("listings", func(int) (json.RawMessage, error) {
+				return a.real.Raw(qListings, fresh(f.staff, nRangeReal.Add(1)))
+			}),
+			baseline: func(int) (json.RawMessage, error) {
+				return baseAgent.Post(baseURL+"/listings", body(fresh(f.staff, nRangeBase.Add(1))))
+			}},
 		{name: "listings (portal)", clients: o.clients,
 			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qListings, listing(f.portal)) }),
 			baseline: func(int) (json.RawMessage, error) {
