@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -105,14 +106,39 @@ var listingPageChild = map[string]string{
 	"Listing.project": "ListingProject", "Listing.building": "ListingBuilding",
 }
 
-// implementors are the type conditions a fragment on each type may have.
-var implementors = map[string][]string{
-	"SalesGrid": {"SalesGrid"}, "SalesGridBuilding": {"SalesGridBuilding"}, "SalesGridFloor": {"SalesGridFloor"},
-	"UnitStatusCount": {"UnitStatusCount"},
-	"Unit":            {"Unit", "Node"}, "Building": {"Building", "Node"}, "Project": {"Project", "Node"},
-	"UnitConnection": {"UnitConnection"}, "UnitEdge": {"UnitEdge"}, "PageInfo": {"PageInfo"},
-	"ListingConnection": {"ListingConnection"}, "ListingEdge": {"ListingEdge"}, "Listing": {"Listing"},
-	"ListingProject": {"ListingProject"}, "ListingBuilding": {"ListingBuilding"},
+// shapeTypes are the types of every shape, the types whose fragments a
+// selection key must follow.
+func shapeTypes() []string {
+	var types []string
+	for _, shape := range answerShapes {
+		for typ := range shape.fields {
+			if !slices.Contains(types, typ) {
+				types = append(types, typ)
+			}
+		}
+	}
+	return types
+}
+
+// implementorsIn returns the type conditions a fragment on each type of the
+// shapes may have, read from the schema: the type, and every interface and
+// union it belongs to. A fragment on a type condition missing here would
+// be left out of the selection key while the field answers it, and two
+// selections would share an answer.
+func implementorsIn(s *ast.Schema) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, typ := range shapeTypes() {
+		def := s.Types[typ]
+		if def == nil {
+			return nil, fmt.Errorf("answer cache: no type %s in the schema", typ)
+		}
+		names := []string{typ}
+		for _, i := range s.GetImplements(def) {
+			names = append(names, i.Name)
+		}
+		out[typ] = names
+	}
+	return out, nil
 }
 
 // argument is the project named by a field's argument.
@@ -143,7 +169,10 @@ func ownColumns(where map[string]any) bool {
 		case "and", "or":
 			list, ok := v.([]any)
 			if !ok {
-				return v == nil
+				if v != nil {
+					return false
+				}
+				continue
 			}
 			for _, w := range list {
 				if w, ok := w.(map[string]any); !ok || !ownColumns(w) {
@@ -151,7 +180,7 @@ func ownColumns(where map[string]any) bool {
 				}
 			}
 		case "not":
-			if w, ok := v.(map[string]any); ok && !ownColumns(w) {
+			if w, ok := v.(map[string]any); (ok && !ownColumns(w)) || (!ok && v != nil) {
 				return false
 			}
 		default:
@@ -178,9 +207,13 @@ func listingsOfOneProject(args map[string]any) (string, bool) {
 	return id, ok
 }
 
+// maxKeyBytes bounds a cached answer's key: the arguments are in it, and
+// nothing else bounds a filter's strings but the request's size.
+const maxKeyBytes = 4 << 10
+
 // answerable returns the answer the cache may give for the root field in
 // ctx, and false when the field is not one it answers.
-func answerable(ctx context.Context) (answer, bool) {
+func (c *gridCache) answerable(ctx context.Context) (answer, bool) {
 	rc := graphql.GetRootFieldContext(ctx)
 	if rc == nil || !graphql.HasOperationContext(ctx) {
 		return answer{}, false
@@ -214,7 +247,7 @@ func answerable(ctx context.Context) (answer, bool) {
 		k.WriteString(part)
 		k.WriteByte(0)
 	}
-	if !selectionKey(&k, oc, rc.Field.Selections, shape, shape.typ) {
+	if !selectionKey(&k, oc, rc.Field.Selections, shape, c.implementors, shape.typ) || k.Len() > maxKeyBytes {
 		return answer{}, false
 	}
 	return answer{key: k.String(), project: projectID, probe: shape.probe}, true
@@ -224,7 +257,7 @@ func answerable(ctx context.Context) (answer, bool) {
 // viewer whose answer is not cached: no viewer (refused anyway), the
 // system, a homeowner (their units are those of their deals, which no grid
 // version follows), staff asking for a project not theirs and a portal for
-// one its key is not limited to (refused or empty before any cache).
+// one its key is not limited to (the field answers them, uncached).
 func viewerScope(v *auth.Viewer, projectID pulid.ID) (string, bool) {
 	if v == nil {
 		return "", false
@@ -260,7 +293,7 @@ func sortedIDs(ids []pulid.ID) string {
 // selectionKey writes the shape of an answer (each field by alias and name,
 // in order, after fragments and directives) and reports whether every field
 // is one the shape may hold.
-func selectionKey(k *strings.Builder, oc *graphql.OperationContext, sel ast.SelectionSet, shape *answerShape, typ string) bool {
+func selectionKey(k *strings.Builder, oc *graphql.OperationContext, sel ast.SelectionSet, shape *answerShape, implementors map[string][]string, typ string) bool {
 	k.WriteByte('{')
 	for _, f := range graphql.CollectFields(oc, sel, implementors[typ]) {
 		if len(f.Arguments) > 0 {
@@ -276,7 +309,7 @@ func selectionKey(k *strings.Builder, oc *graphql.OperationContext, sel ast.Sele
 		if !slices.Contains(shape.fields[typ], f.Name) {
 			return false
 		}
-		if child, ok := shape.child[typ+"."+f.Name]; ok && !selectionKey(k, oc, f.Selections, shape, child) {
+		if child, ok := shape.child[typ+"."+f.Name]; ok && !selectionKey(k, oc, f.Selections, shape, implementors, child) {
 			return false
 		}
 	}

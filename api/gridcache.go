@@ -57,9 +57,9 @@ const DefaultGridCacheBytes = 24 << 20
 // dropped first.
 //
 // Everything around the field still runs per request: authentication and
-// revocation, limits and extensions.cost, metrics; the field itself is
-// refused before the cache is asked when the viewer could not see the
-// project.
+// revocation, limits and extensions.cost, metrics; a viewer who could not
+// see the project (staff of other projects, a portal key limited to
+// others) is answered by the field itself, never from the cache.
 type gridCache struct {
 	client   *ent.Client
 	hub      *live.Hub
@@ -79,10 +79,16 @@ type gridCache struct {
 	// the next hold lapse, one statement, for an answer nobody reuses.
 	seen maphash.Seed
 	met  map[uint64]struct{}
+	// metEarlier is the set met held before it last filled up: a key asked
+	// for just before that is still known.
+	metEarlier map[uint64]struct{}
+	// implementors are the type conditions of fragments, by type, read
+	// from the schema (Validate).
+	implementors map[string][]string
 }
 
-// maxMet bounds the page keys remembered as asked for; past it the set
-// starts afresh.
+// maxMet bounds the page keys remembered as asked for: two sets of at most
+// maxMet, the older dropped when the newer fills up.
 const maxMet = 8192
 
 type gridEntry struct {
@@ -112,14 +118,18 @@ var _ interface {
 } = (*gridCache)(nil)
 
 // ExtensionName implements graphql.HandlerExtension.
-func (*gridCache) ExtensionName() string { return "SalesGridCache" }
+func (*gridCache) ExtensionName() string { return "AnswerCache" }
 
 // Validate implements graphql.HandlerExtension.
-func (*gridCache) Validate(graphql.ExecutableSchema) error { return nil }
+func (c *gridCache) Validate(es graphql.ExecutableSchema) error {
+	impl, err := implementorsIn(es.Schema())
+	c.implementors = impl
+	return err
+}
 
 // InterceptRootField implements graphql.RootFieldInterceptor.
 func (c *gridCache) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
-	a, ok := answerable(ctx)
+	a, ok := c.answerable(ctx)
 	if !ok {
 		return next(ctx)
 	}
@@ -221,11 +231,12 @@ func (c *gridCache) metBefore(key string) bool {
 	if _, ok := c.met[h]; ok {
 		return true
 	}
+	_, earlier := c.metEarlier[h]
 	if len(c.met) >= maxMet {
-		clear(c.met)
+		c.met, c.metEarlier = make(map[uint64]struct{}, maxMet), c.met
 	}
 	c.met[h] = struct{}{}
-	return false
+	return earlier
 }
 
 // lookUp returns the current answer under key, if any, dropping a stale one.
@@ -247,14 +258,14 @@ func (c *gridCache) lookUp(key string, version uint64, now time.Time) *gridEntry
 // store keeps e, dropping the least recently used answers beyond maxBytes.
 // c.mu is held.
 func (c *gridCache) store(e *gridEntry) {
-	if len(e.json) > c.maxBytes {
+	if e.bytes() > c.maxBytes {
 		return
 	}
 	if el, ok := c.entries[e.key]; ok {
 		c.remove(el)
 	}
 	c.entries[e.key] = c.lru.PushFront(e)
-	c.size += len(e.json)
+	c.size += e.bytes()
 	for c.size > c.maxBytes {
 		c.remove(c.lru.Back())
 	}
@@ -263,8 +274,12 @@ func (c *gridCache) store(e *gridEntry) {
 func (c *gridCache) remove(el *list.Element) {
 	e := c.lru.Remove(el).(*gridEntry)
 	delete(c.entries, e.key)
-	c.size -= len(e.json)
+	c.size -= e.bytes()
 }
+
+// bytes is what an entry holds: its answer and its key (which holds the
+// field's arguments).
+func (e *gridEntry) bytes() int { return len(e.json) + len(e.key) }
 
 // rawJSON writes an answer kept as JSON.
 type rawJSON []byte

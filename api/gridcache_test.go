@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,8 @@ func credentials(t *testing.T, w *apitest.World, actor string) (string, string) 
 		return "X-API-Key", w.PortalKey
 	case "portalB":
 		return "X-API-Key", limitedKey(t, w, "pB")
+	case "portalAB":
+		return "X-API-Key", limitedKey(t, w, "pA", "pB")
 	}
 	tok, _, err := w.Env.Signer.Issue(w.Viewers[actor])
 	if err != nil {
@@ -119,27 +122,37 @@ func credentials(t *testing.T, w *apitest.World, actor string) (string, string) 
 	return "Authorization", "Bearer " + tok
 }
 
-// limitedKeys are the portal keys limited to one project of a world, by
-// world and project label.
-var limitedKeys sync.Map // string → string
+// limitedKeys are the portal keys limited to some projects of a world,
+// by world and project labels, dropped when the test ends.
+var limitedKeys sync.Map // limitedKey → string
+
+type limitedKeyOf struct {
+	w        *apitest.World
+	projects string
+}
 
 // limitedKey returns the X-API-Key of a portal whose key is limited to the
-// project labelled project, made on first use.
-func limitedKey(t *testing.T, w *apitest.World, project string) string {
+// projects labelled, made on first use in a test.
+func limitedKey(t *testing.T, w *apitest.World, projects ...string) string {
 	t.Helper()
-	id := fmt.Sprintf("%p %s", w, project)
+	id := limitedKeyOf{w, strings.Join(projects, ",")}
 	if k, ok := limitedKeys.Load(id); ok {
 		return k.(string)
 	}
 	ctx := apitest.System()
 	limit, budget, restore := 100000, 1_000_000, 100_000
-	k, err := account.CreateAPIKey(ctx, w.Env.Client, account.NewAPIKey{Name: "limited to " + project,
+	k, err := account.CreateAPIKey(ctx, w.Env.Client, account.NewAPIKey{Name: "limited to " + id.projects,
 		RateLimitPerMinute: &limit, CostBudget: &budget, CostRestoreRate: &restore})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Env.Client.APIKey.UpdateOneID(k.APIKey.ID).SetProjectIds([]pulid.ID{w.ID(project)}).ExecX(ctx)
+	ids := make([]pulid.ID, len(projects))
+	for i, p := range projects {
+		ids[i] = w.ID(p)
+	}
+	w.Env.Client.APIKey.UpdateOneID(k.APIKey.ID).SetProjectIds(ids).ExecX(ctx)
 	limitedKeys.Store(id, k.Key)
+	t.Cleanup(func() { limitedKeys.Delete(id) })
 	return k.Key
 }
 
@@ -171,8 +184,9 @@ func soonSameAnswers(t *testing.T, w *apitest.World, cached, ref http.Handler, s
 func gridDiff(t *testing.T, w *apitest.World, cached, ref http.Handler, p pulid.ID) string {
 	t.Helper()
 	// portalB's key is limited to pB: asked after the portal's, it must not
-	// be answered what the portal may see of pA.
-	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "portalB", "H1", "B1"} {
+	// be answered what the portal may see of pA. portalAB's, limited to
+	// both, sees what the portal sees.
+	for _, actor := range []string{"A1", "A2", "MA", "admin", "portal", "portalB", "portalAB", "H1", "B1"} {
 		name, value := credentials(t, w, actor)
 		for _, q := range cachedQueries {
 			vars := map[string]any{"p": p}
@@ -200,6 +214,12 @@ func TestGridCacheAnswersAsTheField(t *testing.T) {
 	ref := uncached(env)
 	pA := w.ID("pA")
 	sameAnswers(t, w, env.Handler, ref, "at first", pA)
+	sameAnswers(t, w, env.Handler, ref, "pB at first", w.ID("pB"))
+	// A key limited to projects that include pA reads its listings (from
+	// the cache by now).
+	if code, got := post(t, env.Handler, "X-API-Key", limitedKey(t, w, "pA", "pB"), listingsPageQuery, map[string]any{"p": pA}); code != http.StatusOK || !bytes.Contains(got.Data, []byte(`"number"`)) {
+		t.Fatalf("a key limited to pA and pB: %d %s %s", code, got.Data, got.Errors)
+	}
 
 	// A second handler over the same client and hub (a second api.New in
 	// one process) sees the changes made through the first at once.
@@ -440,5 +460,38 @@ func TestPageCacheKeepsWhatIsAskedAgain(t *testing.T) {
 	}
 	if counts[0] == 0 || counts[1] != counts[0]+1 || counts[2] != 0 {
 		t.Fatalf("statements of the first, second and third ask: %v; want n, n+1 (the probe), 0", counts)
+	}
+
+	// A filter through an edge reads rows no grid version follows: never
+	// kept, also behind an and: null.
+	const throughEdge = `query($p: ID!) { units(first: 5, where: {projectID: $p, and: null, hasBuildingWith: {nameNEQ: "x"}}) { edges { node { id } } } }`
+	for i := range 3 {
+		env.Counter.Reset()
+		code, res := post(t, env.Handler, name, value, throughEdge, vars)
+		if code != http.StatusOK || len(res.Errors) > 0 {
+			t.Fatalf("%d %s", code, res.Errors)
+		}
+		if env.Counter.Count() == 0 {
+			t.Fatalf("ask %d of a page filtered through an edge was answered from the cache", i+1)
+		}
+	}
+}
+
+// A fragment on an interface the type implements is part of the answer's
+// key: a page asked with one more field through "... on Node" is not the
+// page asked without it.
+func TestPageCacheFollowsFragmentsOnInterfaces(t *testing.T) {
+	env := apitest.New(t)
+	w := env.World(t)
+	name, value := credentials(t, w, "A1")
+	vars := map[string]any{"p": w.ID("pA")}
+	const plain = `query($p: ID!) { units(first: 5, where: {projectID: $p}) { edges { node { number } } } }`
+	const viaNode = `query($p: ID!) { units(first: 5, where: {projectID: $p}) { edges { node { number ... on Node { id } } } } }`
+	for range 3 {
+		post(t, env.Handler, name, value, plain, vars)
+	}
+	_, got := post(t, env.Handler, name, value, viaNode, vars)
+	if !bytes.Contains(got.Data, []byte(`"id"`)) {
+		t.Fatalf("the page with a fragment on Node was answered without it: %s", got.Data)
 	}
 }

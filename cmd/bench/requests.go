@@ -69,6 +69,9 @@ type fixtures struct {
 	manager *loadgen.Client
 	staff   priceRange
 	portal  priceRange
+	// portals are the API keys of the portals, one per read client
+	// (portalKeys).
+	portals []string
 	grid    string // the project of the sales grid (see addGridProject)
 	gridLen int
 }
@@ -241,8 +244,15 @@ var walkIns atomic.Int64
 // requests builds the benchmark's requests.
 func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) []*request {
 	a := f.reader
-	portal := &loadgen.Client{URL: realURL, APIKey: seed.DemoAPIKey, HTTP: hc}
-	basePortal := &loadgen.Client{APIKey: seed.DemoAPIKey, HTTP: hc}
+	// Read client i is portal i (its own key), on both servers.
+	portals := make([]*loadgen.Client, len(f.portals))
+	basePortals := make([]*loadgen.Client, len(f.portals))
+	for i, key := range f.portals {
+		portals[i] = &loadgen.Client{URL: realURL, APIKey: key, HTTP: hc}
+		basePortals[i] = &loadgen.Client{APIKey: key, HTTP: hc}
+	}
+	portal := func(i int) *loadgen.Client { return portals[i%len(portals)] }
+	basePortal := func(i int) *loadgen.Client { return basePortals[i%len(basePortals)] }
 	baseAgent := &loadgen.Client{Token: a.real.Token, HTTP: hc}
 	listing := func(p priceRange) map[string]any { return map[string]any{"p": p.project, "min": p.min, "max": p.max} }
 	body := func(vars map[string]any) []byte { b, _ := json.Marshal(map[string]any{"variables": vars}); return b }
@@ -283,14 +293,14 @@ func requests(f *fixtures, o options, realURL, baseURL string, hc *http.Client) 
 				return baseAgent.Post(baseURL+"/listings", body(fresh(f.staff, nRangeBase.Add(1))))
 			}},
 		{name: "listings (portal)", clients: o.clients,
-			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qListings, listing(f.portal)) }),
-			baseline: func(int) (json.RawMessage, error) {
-				return basePortal.Post(baseURL+"/listings", body(listing(f.portal)))
+			steps: one("listings", func(i int) (json.RawMessage, error) { return portal(i).Raw(qListings, listing(f.portal)) }),
+			baseline: func(i int) (json.RawMessage, error) {
+				return basePortal(i).Post(baseURL+"/listings", body(listing(f.portal)))
 			}},
 		{name: "listing feed (portal)", clients: o.clients,
-			steps: one("listings", func(int) (json.RawMessage, error) { return portal.Raw(qFeed, listing(f.portal)) }),
-			baseline: func(int) (json.RawMessage, error) {
-				return basePortal.Post(baseURL+"/feed", body(listing(f.portal)))
+			steps: one("listings", func(i int) (json.RawMessage, error) { return portal(i).Raw(qFeed, listing(f.portal)) }),
+			baseline: func(i int) (json.RawMessage, error) {
+				return basePortal(i).Post(baseURL+"/feed", body(listing(f.portal)))
 			}},
 		{name: "customer by phone", clients: o.clients,
 			steps: one("customers", func(int) (json.RawMessage, error) { return a.real.Raw(qPhone, suffix(int(nReal.Add(1)))) }),
