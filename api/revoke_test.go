@@ -266,7 +266,10 @@ func TestSocketClosesWithUnauthorizedWhenTheTokenExpires(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 1, 1)
 	_, v := env.User(t, user.RoleAGENT, "agent.hz1", p)
-	short, err := auth.NewSigner(apitest.Key, time.Second, nil)
+	// Long enough for the subscription to register on a loaded machine (a
+	// CI run once took over a second between connection_init and the
+	// subscription, and the socket had closed before it registered).
+	short, err := auth.NewSigner(apitest.Key, 5*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
