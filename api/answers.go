@@ -106,20 +106,6 @@ var listingPageChild = map[string]string{
 	"Listing.project": "ListingProject", "Listing.building": "ListingBuilding",
 }
 
-// shapeTypes are the types of every shape, the types whose fragments a
-// selection key must follow.
-func shapeTypes() []string {
-	var types []string
-	for _, shape := range answerShapes {
-		for typ := range shape.fields {
-			if !slices.Contains(types, typ) {
-				types = append(types, typ)
-			}
-		}
-	}
-	return types
-}
-
 // implementorsIn returns the type conditions a fragment on each type of the
 // shapes may have, read from the schema: the type, and every interface and
 // union it belongs to. A fragment on a type condition missing here would
@@ -127,16 +113,18 @@ func shapeTypes() []string {
 // selections would share an answer.
 func implementorsIn(s *ast.Schema) (map[string][]string, error) {
 	out := map[string][]string{}
-	for _, typ := range shapeTypes() {
-		def := s.Types[typ]
-		if def == nil {
-			return nil, fmt.Errorf("answer cache: no type %s in the schema", typ)
+	for _, shape := range answerShapes {
+		for typ := range shape.fields {
+			def := s.Types[typ]
+			if def == nil {
+				return nil, fmt.Errorf("answer cache: no type %s in the schema", typ)
+			}
+			names := []string{typ}
+			for _, i := range s.GetImplements(def) {
+				names = append(names, i.Name)
+			}
+			out[typ] = names
 		}
-		names := []string{typ}
-		for _, i := range s.GetImplements(def) {
-			names = append(names, i.Name)
-		}
-		out[typ] = names
 	}
 	return out, nil
 }
