@@ -73,10 +73,11 @@ type gridCache struct {
 	// requests that miss together wait for one build (the moment after a
 	// hold, 50 phones would otherwise all load the grid at once).
 	building map[string]*gridBuild
-	// seen holds the hashes of the page keys asked for lately: a page is
-	// kept only when asked for a second time, so that a filter asked once
-	// (an agent's price range for one family) does not pay the probe of
-	// the next hold lapse, one statement, for an answer nobody reuses.
+	// met holds the hashes (under the seed seen) of the page keys asked
+	// for lately: a page is kept only when asked for a second time, so
+	// that a filter asked once (an agent's price range for one family)
+	// does not pay the probe of the next hold lapse, one statement, for an
+	// answer nobody reuses.
 	seen maphash.Seed
 	met  map[uint64]struct{}
 	// metEarlier is the set met held before it last filled up: a key asked
@@ -224,8 +225,8 @@ func fieldFailed(ctx context.Context) bool {
 	return false
 }
 
-// metBefore reports whether key was asked for since the set of keys asked
-// for last started afresh, and remembers it. c.mu is held.
+// metBefore reports whether key was asked for before, in the current set
+// of keys met or the one before it, and remembers it. c.mu is held.
 func (c *gridCache) metBefore(key string) bool {
 	h := maphash.String(c.seen, key)
 	if _, ok := c.met[h]; ok {
