@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -222,15 +223,31 @@ type request struct {
 	// baseline serves in it, beside the clients) and of PostgreSQL during
 	// the baseline's timed runs.
 	baseCPU, basePGCPU time.Duration
+	// timing is set while the real server's timed runs go on: a request of
+	// several steps then keeps each step's latency in stepLat (under mu),
+	// so that a mutation is judged by its own p99, not its pair's.
+	timing  atomic.Bool
+	mu      sync.Mutex
+	stepLat [][]time.Duration
 }
 
 // real sends the request's steps in turn to the real server as client i.
 func (r *request) real(i int) (json.RawMessage, error) {
 	var out json.RawMessage
-	for _, s := range r.steps {
+	for k, s := range r.steps {
 		var err error
+		t := time.Now()
 		if out, err = s.send(i); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if len(r.steps) > 1 && r.timing.Load() {
+			d := time.Since(t)
+			r.mu.Lock()
+			if r.stepLat == nil {
+				r.stepLat = make([][]time.Duration, len(r.steps))
+			}
+			r.stepLat[k] = append(r.stepLat[k], d)
+			r.mu.Unlock()
 		}
 	}
 	return out, nil

@@ -351,7 +351,9 @@ func drive(o options, reqs []*request, pid int, analyze func()) {
 					continue
 				}
 				server, client, pg := loadgen.CPU(pid), loadgen.CPU(os.Getpid()), loadgen.CPUOf("postgres")
+				r.timing.Store(s == 0)
 				r.results[s].Add(loadgen.Drive(r.clients, o.duration, call))
+				r.timing.Store(false)
 				if s == 0 {
 					r.hwm = loadgen.Status(pid, "VmHWM")
 					r.serverCPU += loadgen.CPU(pid) - server
@@ -401,6 +403,13 @@ func report(o options, reqs []*request, pid int, gc []string) {
 				parts = append(parts, fmt.Sprintf("%s %.1f (%.1f tx, %.1f bg)", st.name, r.stepStmts[k], r.stepTx[k], r.stepBg[k]))
 			}
 			fmt.Printf("%-30s stmts/req: %s\n", "", strings.Join(parts, " + "))
+			if len(r.stepLat) == len(r.steps) {
+				parts = parts[:0]
+				for k, st := range r.steps {
+					parts = append(parts, fmt.Sprintf("%s p50 %.1f, p99 %.1f", st.name, loadgen.Pct(r.stepLat[k], 0.5), loadgen.Pct(r.stepLat[k], 0.99)))
+				}
+				fmt.Printf("%-30s each step (ms): %s\n", "", strings.Join(parts, "; "))
+			}
 		}
 		if r.baseline != nil {
 			real, base := r.results[0], r.results[1]
