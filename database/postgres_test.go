@@ -10,17 +10,19 @@ import (
 	"github.com/lib/pq"
 )
 
-// The server asks lib/pq for one round trip per statement unless the URL
-// already says what it wants; nothing else in the URL changes.
-func TestPostgresDSNAddsBinaryParametersUnlessSet(t *testing.T) {
+// The server asks lib/pq for one round trip per statement and PostgreSQL
+// for generic plans unless the URL already says what it wants; nothing else
+// in the URL changes.
+func TestPostgresDSNAddsItsSettingsUnlessSet(t *testing.T) {
 	for _, tc := range []struct {
-		url  string
-		want bool
+		url   string
+		want  bool
+		plans string
 	}{
-		{"postgres://estatecrm:p%40ss%2Fw0rd@db.internal:6432/estatecrm?sslmode=require&application_name=api", true},
-		{"postgresql://estatecrm@127.0.0.1/estatecrm", true},
-		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=no&sslmode=disable", false},
-		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=yes", true},
+		{"postgres://estatecrm:p%40ss%2Fw0rd@db.internal:6432/estatecrm?sslmode=require&application_name=api", true, "force_generic_plan"},
+		{"postgresql://estatecrm@127.0.0.1/estatecrm", true, "force_generic_plan"},
+		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=no&sslmode=disable", false, "force_generic_plan"},
+		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=yes&plan_cache_mode=auto", true, "auto"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			_, dsn, _, err := parse(tc.url)
@@ -33,6 +35,9 @@ func TestPostgresDSNAddsBinaryParametersUnlessSet(t *testing.T) {
 			}
 			if got.BinaryParameters != tc.want {
 				t.Fatalf("binary_parameters = %v in %q, want %v", got.BinaryParameters, dsn, tc.want)
+			}
+			if mode := got.Runtime["plan_cache_mode"]; mode != tc.plans {
+				t.Fatalf("plan_cache_mode = %q in %q, want %q", mode, dsn, tc.plans)
 			}
 			orig, err := pq.NewConfig(tc.url)
 			if err != nil {

@@ -127,7 +127,7 @@ func halvesInOrder(plan string) bool {
 // node and the condition it seeks on (empty for a sequential scan).
 func unitsSeeks(plan string) []string {
 	var conds []string
-	lines := strings.Split(plan, "\n")
+	lines := strings.Split(runnable(plan), "\n")
 	for i, l := range lines {
 		m := unitsRead.FindString(l)
 		if m == "" {
@@ -219,7 +219,7 @@ func TestAsReadUnitsUseIndexes(t *testing.T) {
 						}
 					}
 					if testing.Verbose() {
-						analyzed, err := explain(ctx, conn, "(ANALYZE) "+q, s.Args)
+						analyzed, err := explain(ctx, conn, q, s.Args, "ANALYZE")
 						if err != nil {
 							t.Fatalf("EXPLAIN ANALYZE %s: %v", q, err)
 						}

@@ -1022,6 +1022,11 @@ var (
 				Columns: []*schema.Column{UnitsColumns[17], UnitsColumns[13], UnitsColumns[12], UnitsColumns[0]},
 			},
 			{
+				Name:    "unit_project_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{UnitsColumns[17], UnitsColumns[13], UnitsColumns[0]},
+			},
+			{
 				Name:    "unit_project_id_building_id_floor",
 				Unique:  false,
 				Columns: []*schema.Column{UnitsColumns[17], UnitsColumns[16], UnitsColumns[3]},
