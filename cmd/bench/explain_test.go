@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -408,6 +409,8 @@ func literal(a any) (string, error) {
 	case string:
 		return pq.QuoteLiteral(v), nil
 	case []byte:
+		return pq.QuoteLiteral(string(v)), nil
+	case json.RawMessage: // a JSON document goes as text (database.pgConn)
 		return pq.QuoteLiteral(string(v)), nil
 	case time.Time:
 		return pq.QuoteLiteral(v.Format(time.RFC3339Nano)), nil
