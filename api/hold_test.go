@@ -164,6 +164,57 @@ func TestHoldRules(t *testing.T) {
 	}
 }
 
+// On PostgreSQL a hold or a release alone in its operation is one write
+// statement, its own transaction: it runs without the request's (graph/tx.go),
+// which saves BEGIN and COMMIT. Sent with an Idempotency-Key (whose answer is
+// kept in the mutation's transaction) or beside another mutation, it runs in
+// one, and a refusal of either rolls both back. SQLite always opens one.
+func TestHoldAloneRunsWithoutATransaction(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 2, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	agent, c := env.As(t, viewers[0]), customers[0]
+	units := env.Client.Unit.Query().Order(unit.ByNumber()).AllX(apitest.System())
+	alone := int64(1)
+	if env.DB.Dialect == dialect.Postgres {
+		alone = 0
+	}
+	run := func(name string, want int64, caller *apitest.Caller, query string, vars map[string]any) *apitest.Response {
+		t.Helper()
+		env.Counter.Reset()
+		res := caller.Query(t, query, vars)
+		if got := env.Counter.Txs(); got != want {
+			t.Fatalf("%s began %d transactions, want %d", name, got, want)
+		}
+		return res
+	}
+	const release = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id status } } }`
+	if res := run("holdUnit alone", alone, agent, holdMutation, map[string]any{"u": units[0].ID, "c": c.ID}); len(res.Errors) > 0 {
+		t.Fatalf("holdUnit: %s", res.Body)
+	}
+	if res := run("releaseHold alone", alone, agent, release, map[string]any{"u": units[0].ID}); len(res.Errors) > 0 {
+		t.Fatalf("releaseHold: %s", res.Body)
+	}
+	keyed := agent.With("Idempotency-Key", "hold-once")
+	first := run("holdUnit with a key", 1, keyed, holdMutation, map[string]any{"u": units[0].ID, "c": c.ID})
+	again := run("holdUnit with the key again", 0, keyed, holdMutation, map[string]any{"u": units[0].ID, "c": c.ID})
+	if len(first.Errors) > 0 || string(first.Body) != string(again.Body) {
+		t.Fatalf("a hold with a key and its retry answered %s and %s; want the same hold", first.Body, again.Body)
+	}
+	// Two holds in one operation: the second unit is held already, so the
+	// first's hold is rolled back with it.
+	const two = `mutation($a: ID!, $b: ID!, $c: ID!) {
+	  a: holdUnit(input: {unitId: $a, customerId: $c}) { unit { id } }
+	  b: holdUnit(input: {unitId: $b, customerId: $c}) { unit { id } } }`
+	res := run("two holds", 1, agent, two, map[string]any{"a": units[1].ID, "b": units[0].ID, "c": c.ID})
+	if len(res.Errors) == 0 || res.Errors[0].Code() != "CONFLICT" {
+		t.Fatalf("two holds, the second of a held unit, answered %s; want CONFLICT", res.Body)
+	}
+	if st := env.Client.Unit.GetX(apitest.System(), units[1].ID).Status; st != unit.StatusAVAILABLE {
+		t.Fatalf("the first of two holds whose second was refused left its unit %s, want AVAILABLE", st)
+	}
+}
+
 // One agent firing holds on many units at once still ends with 3.
 func TestConcurrentHoldsByOneAgentStopAtThree(t *testing.T) {
 	env := apitest.New(t)
@@ -183,7 +234,7 @@ func TestConcurrentHoldsByOneAgentStopAtThree(t *testing.T) {
 				ok++
 				mu.Unlock()
 			} else if c := res.Errors[0].Code(); c != "CONFLICT" {
-				t.Errorf("a refused hold answered %s, want CONFLICT", c)
+				t.Errorf("a refused hold answered %s, want CONFLICT: %+v", c, res.Errors)
 			}
 		}()
 	}

@@ -182,7 +182,9 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // there. Issue 10 ("Fast"): on PostgreSQL the change log's line and the
 // live event ride on the unit's UPDATE too (package ride), written for the
 // unit it changed only: holdUnit 2 (the read, the UPDATE; 4 with BEGIN and
-// COMMIT), releaseHold 2, reserveUnit 4, contractDeal 4.
+// COMMIT), releaseHold 2, reserveUnit 4, contractDeal 4. Then holdUnit and
+// releaseHold alone in an operation run without BEGIN and COMMIT on
+// PostgreSQL: 2 round trips each (TestHoldAloneRunsWithoutATransaction).
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
@@ -264,11 +266,12 @@ func TestTourWritesStatementCounts(t *testing.T) {
 		return res.Data
 	}
 	now := time.Now().UTC()
-	// On PostgreSQL the read of the unit also locks the agent's holds
-	// (rule.SelectLockingHolds); SQLite takes its write lock by a statement.
-	// One of them is the listing change log's line (package listing); on
-	// PostgreSQL it carries the live event's outbox row (live.TakeEvent), and
-	// the read of the unit also locks the agent's holds.
+	// SQLite takes its write lock by a statement (rule.LockHolds); on
+	// PostgreSQL the UPDATE's trigger locks the agent's holds
+	// (rule.HoldCapRefused). One of them is the listing change log's line
+	// (package listing); on PostgreSQL it carries the live event's outbox
+	// row (live.TakeEvent). On PostgreSQL the two run without a transaction
+	// (graph/tx.go: no BEGIN and COMMIT, not counted here either).
 	holdMax := int64(5) + ob
 	if pg {
 		holdMax = 2

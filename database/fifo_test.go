@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 )
 
 // waitFor polls cond until it holds (or fails the test after 10 s).
@@ -175,6 +176,63 @@ func TestOpenOrdersTheTransactionsOfABoundedPool(t *testing.T) {
 	}
 	if d.tickets.free != 3 {
 		t.Fatalf("%d tickets free after the commit, want 3", d.tickets.free)
+	}
+}
+
+// A statement outside a transaction waits in the same line: a read keeps
+// its ticket until its rows are closed (until then they keep their
+// connection), a write until it is done, and a transaction behind them
+// begins after both, in the order they asked.
+func TestStatementsOutsideATransactionWaitInLine(t *testing.T) {
+	db, err := Open(context.Background(), "file:fifo_statements?mode=memory&cache=shared&_pragma=foreign_keys(1)", Pool{MaxOpen: 1, MaxIdle: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := db.Driver.(*fifoDriver)
+	ctx := context.Background()
+	var rows sql.Rows
+	if err := d.Query(ctx, "SELECT 1", []any{}, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if d.tickets.free != 0 {
+		t.Fatalf("%d tickets free while a read's rows are open, want 0", d.tickets.free)
+	}
+	var (
+		mu    sync.Mutex
+		order []string
+	)
+	done := make(chan error, 2)
+	note := func(what string) {
+		mu.Lock()
+		order = append(order, what)
+		mu.Unlock()
+	}
+	go func() {
+		err := d.Exec(ctx, "CREATE TABLE t (x int)", []any{}, nil)
+		note("write")
+		done <- err
+	}()
+	waitFor(t, "the write waits", func() bool { return d.tickets.waiting() == 1 })
+	go func() {
+		tx, err := d.Tx(ctx)
+		if err == nil {
+			note("transaction")
+			err = tx.Commit()
+		}
+		done <- err
+	}()
+	waitFor(t, "the transaction waits", func() bool { return d.tickets.waiting() == 2 })
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(order) != 2 || order[0] != "write" || d.tickets.free != 1 {
+		t.Fatalf("ran %v with %d tickets free at the end; want the write, then the transaction, and 1", order, d.tickets.free)
 	}
 }
 

@@ -17,10 +17,11 @@ import (
 	stdsql "database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
@@ -279,43 +280,20 @@ func InPersonVisitBeforeOf(c *ent.Customer) (bool, error) {
 	return b.Bool, nil
 }
 
-// SelectLockingHolds makes a read of the statement it modifies take, on
-// PostgreSQL, the lock LockHolds takes (the caller's own user row, locked
-// FOR UPDATE until the transaction ends, nothing written), and reports
-// whether it did: a hold then needs no statement of its own for the lock.
-// On SQLite it does nothing and reports false (LockHolds takes the write
-// lock there). As with LockHolds, the lock is granted before the next
-// statement starts, so a count in it sees every hold the caller committed.
-func SelectLockingHolds(v *auth.Viewer, s *sql.Selector) bool {
-	if s.Dialect() != dialect.Postgres || v == nil || v.UserID == "" {
-		return false
-	}
-	u := sql.Table(user.Table)
-	lock := sql.Select(u.C(user.FieldID)).From(u).Where(sql.EQ(u.C(user.FieldID), v.UserID)).ForUpdate()
-	s.AppendSelectExprAs(sql.Exists(lock), holdsLockedColumn)
-	return true
+// HoldCapRefused reports whether err is PostgreSQL refusing a hold beyond
+// an agent's MaxHolds: the trigger units_hold_cap (migration
+// 20261130130000_units_hold_cap.sql), which locks the holder's user row and
+// counts their holds, with a snapshot taken after the lock, in the statement
+// that holds. It words its refusal as a check constraint's.
+func HoldCapRefused(err error) bool {
+	return sqlgraph.IsCheckConstraintError(err) && strings.Contains(err.Error(), `"units_hold_cap"`)
 }
 
-// HoldsLockedOf is whether the row read with SelectLockingHolds took the
-// lock (the caller's user row exists).
-func HoldsLockedOf(value func(string) (ent.Value, error)) (bool, error) {
-	x, err := value(holdsLockedColumn)
-	if err != nil {
-		return false, err
-	}
-	var b stdsql.NullBool
-	if err := b.Scan(x); err != nil {
-		return false, err
-	}
-	return b.Bool, nil
-}
-
-const holdsLockedColumn = "holds_locked"
-
-// LockHolds serialises the holds of the calling salesperson: it touches
-// their own user row (its updated_at, nothing else), which locks it until
-// the transaction ends (a row lock on PostgreSQL, the write lock on SQLite),
-// so that two concurrent holds of one agent cannot both count two live ones.
+// LockHolds serialises the holds of the calling salesperson on SQLite: it
+// touches their own user row (its updated_at, nothing else), which takes
+// the write lock until the transaction ends, so that two concurrent holds of
+// one agent cannot both count two live ones. PostgreSQL needs no statement
+// for it: HoldCapRefused.
 func LockHolds(ctx context.Context, client *ent.Client) error {
 	v := auth.FromContext(ctx)
 	if v == nil || v.UserID == "" || (v.Role != auth.RoleAgent && v.Role != auth.RoleManager) {

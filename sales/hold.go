@@ -37,15 +37,13 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	}
 	// The unit, its project's hold minutes, and whether the customer is the
 	// caller's in the unit's project, in one statement (whoever sees a unit
-	// sees its project; of the customer only that one bit comes back). On
-	// PostgreSQL the same statement takes the lock of the caller's holds
-	// (rule.SelectLockingHolds).
+	// sees its project; of the customer only that one bit comes back).
 	// Read as stored (rule.StoredReadsAgree): one unit by its id, whose
 	// lapsed hold the mask still shows as released; the UPDATE below
 	// decides on the row as stored anyway (rule.Holdable). Read through the
 	// as-read units table instead, building the statement was a seventh of
-	// the server's CPU per hold.
-	var locked bool
+	// the server's CPU per hold. The read takes no lock: on PostgreSQL the
+	// UPDATE is the hold's one write and its own transaction (graph/tx.go).
 	u, err := client.Unit.Query().Where(unit.ID(unitID), rule.StoredReadsAgree()).
 		Modify(func(s *sql.Selector) {
 			p := sql.Table(project.Table)
@@ -57,7 +55,6 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 				sql.ColumnsEQ(c.C(customer.FieldProjectID), s.C(unit.FieldProjectID)),
 				sql.EQ(c.C(customer.FieldOwnerID), v.UserID)))
 			s.AppendSelectExprAs(sql.Exists(mine), customerIsCallers)
-			locked = rule.SelectLockingHolds(v, s)
 		}).Only(ctx)
 	if err != nil {
 		return nil, err
@@ -73,19 +70,15 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	if err != nil {
 		return nil, err
 	}
-	// One agent's holds are taken one at a time: with the caller's own row
-	// locked, the count of their holds in the UPDATE below (a statement
-	// that starts after the lock is granted) sees every hold they committed.
-	if locked {
-		ok, err := rule.HoldsLockedOf(u.Value)
-		if err != nil {
+	// One agent's holds are taken one at a time, so that the count of their
+	// holds sees every hold they committed: on PostgreSQL the UPDATE's
+	// trigger (rule.HoldCapRefused) locks and counts again after the lock;
+	// on SQLite the write lock, taken here, serialises the transactions.
+	pg := client.Dialect() == dialect.Postgres
+	if !pg {
+		if err := rule.LockHolds(ctx, client); err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, apperr.New(apperr.Forbidden, "only agents and managers hold units")
-		}
-	} else if err := rule.LockHolds(ctx, client); err != nil {
-		return nil, err
 	}
 	minutes := 30
 	if holdMinutes != nil {
@@ -105,9 +98,11 @@ func HoldUnit(ctx context.Context, client *ent.Client, unitID, customerID pulid.
 	// and its project are known.
 	changing := ride.Units(live.Changing(ctx, u.ID, u.ProjectID), upd)
 	st := ride.From(changing)
-	recorded := client.Dialect() == dialect.Postgres &&
-		st.Add(recordHold(pulid.MustNew(unitHoldPrefix), customerID, v.UserID, now))
+	recorded := pg && st.Add(recordHold(pulid.MustNew(unitHoldPrefix), customerID, v.UserID, now))
 	n, err := upd.Save(changing)
+	if rule.HoldCapRefused(err) {
+		return nil, apperr.New(apperr.Conflict, "you already hold %d units; release one first", MaxHolds)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -232,6 +232,14 @@ func (e *Env) WithHeader(name, value string) *Caller {
 	return &Caller{env: e, headers: h}
 }
 
+// With returns a copy of the caller that also sends the header name (an
+// Idempotency-Key).
+func (c *Caller) With(name, value string) *Caller {
+	h := c.headers.Clone()
+	h.Set(name, value)
+	return &Caller{env: c.env, headers: h}
+}
+
 // Anonymous returns a caller without credentials.
 func (e *Env) Anonymous() *Caller { return &Caller{env: e, headers: http.Header{}} }
 

@@ -14,7 +14,8 @@ import (
 // test can prove a request's statement count does not grow with its result.
 type Counter struct {
 	dialect.Driver
-	n atomic.Int64
+	n   atomic.Int64
+	txs atomic.Int64
 
 	recording atomic.Bool
 	mu        sync.Mutex
@@ -34,9 +35,13 @@ func NewCounter(drv dialect.Driver) *Counter { return &Counter{Driver: drv} }
 // Count returns the statements run so far.
 func (c *Counter) Count() int64 { return c.n.Load() }
 
-// Reset sets the count to zero (and forgets what Record kept).
+// Txs returns the transactions begun so far.
+func (c *Counter) Txs() int64 { return c.txs.Load() }
+
+// Reset sets the counts to zero (and forgets what Record kept).
 func (c *Counter) Reset() {
 	c.n.Store(0)
+	c.txs.Store(0)
 	c.mu.Lock()
 	c.log = nil
 	c.mu.Unlock()
@@ -95,6 +100,7 @@ func (c *Counter) Tx(ctx context.Context) (dialect.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.txs.Add(1)
 	return &countingTx{Tx: tx, c: c}, nil
 }
 
@@ -110,6 +116,7 @@ func (c *Counter) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dialect.
 	if err != nil {
 		return nil, err
 	}
+	c.txs.Add(1)
 	return &countingTx{Tx: tx, c: c}, nil
 }
 
