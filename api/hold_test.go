@@ -164,12 +164,12 @@ func TestHoldRules(t *testing.T) {
 	}
 }
 
-// On PostgreSQL a hold or a release alone in its operation is one write
-// statement, its own transaction: it runs without the request's (graph/tx.go),
+// On PostgreSQL a hold, a release or a visit alone in its operation is one
+// write statement, its own transaction: it runs without the request's (graph/tx.go),
 // which saves BEGIN and COMMIT. Sent with an Idempotency-Key (whose answer is
 // kept in the mutation's transaction) or beside another mutation, it runs in
 // one, and a refusal of either rolls both back. SQLite always opens one.
-func TestHoldAloneRunsWithoutATransaction(t *testing.T) {
+func TestOneStatementMutationsRunWithoutATransaction(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)
 	viewers, customers := agentsWithCustomers(t, env, p, 1)
@@ -194,6 +194,11 @@ func TestHoldAloneRunsWithoutATransaction(t *testing.T) {
 	}
 	if res := run("releaseHold alone", alone, agent, release, map[string]any{"u": units[0].ID}); len(res.Errors) > 0 {
 		t.Fatalf("releaseHold: %s", res.Body)
+	}
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	if res := run("logVisit alone", alone, agent, logVisitMutation, map[string]any{"c": c.ID, "k": "IN_PERSON", "at": at,
+		"units": []string{string(units[0].ID)}}); len(res.Errors) > 0 {
+		t.Fatalf("logVisit: %s", res.Body)
 	}
 	keyed := agent.With("Idempotency-Key", "hold-once")
 	first := run("holdUnit with a key", 1, keyed, holdMutation, map[string]any{"u": units[0].ID, "c": c.ID})

@@ -184,7 +184,9 @@ func mustUnmarshal(t *testing.T, data []byte, v any) {
 // unit it changed only: holdUnit 2 (the read, the UPDATE; 4 with BEGIN and
 // COMMIT), releaseHold 2, reserveUnit 4, contractDeal 4. Then holdUnit and
 // releaseHold alone in an operation run without BEGIN and COMMIT on
-// PostgreSQL: 2 round trips each (TestHoldAloneRunsWithoutATransaction).
+// PostgreSQL, and so does logVisit, whose statement now fails unless the
+// customer's UPDATE changed its row: 2 round trips each
+// (TestOneStatementMutationsRunWithoutATransaction).
 func TestTourWritesStatementCounts(t *testing.T) {
 	env := apitest.New(t)
 	p := env.Project(t, "滨江·云玺", 1, 2, 2)

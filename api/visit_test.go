@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/database/dbtest"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/visit"
@@ -100,6 +102,46 @@ func TestLogVisit(t *testing.T) {
 	kinds := env.Client.Visit.Query().Where(visit.CustomerID(c.ID)).Order(visit.ByOccurredAt()).Select(visit.FieldKind).StringsX(ctx)
 	if len(kinds) != 3 || kinds[0] != "FIRST_VISIT" || kinds[1] != "REVISIT" || kinds[2] != "PHONE_CALL" {
 		t.Fatalf("visits: %v", kinds)
+	}
+}
+
+// On PostgreSQL logVisit alone runs without a transaction (graph/tx.go): the
+// visit's rows ride on the customer's UPDATE in one statement, which must
+// write nothing when the UPDATE changes no row, as a rollback would. Here
+// the customer changes hands between the read and the write, as a manager's
+// reassignment committed in between would make it: a trigger skips the
+// UPDATE of that customer's row. The visit is not written, and the answer
+// is NOT_FOUND.
+func TestVisitOfACustomerWhoChangedHandsIsNotWritten(t *testing.T) {
+	if !dbtest.OnPostgres() {
+		t.Skip("the statement's guard (require_changed) is PostgreSQL's; set TEST_DATABASE_URL")
+	}
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 2, 2)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	c := customers[0]
+	for _, q := range []string{
+		`CREATE FUNCTION skip_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
+		`CREATE TRIGGER skip_update BEFORE UPDATE ON customers FOR EACH ROW WHEN (OLD.id = '` + string(c.ID) + `') EXECUTE FUNCTION skip_update()`,
+	} {
+		if _, err := env.DB.SQL.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	for _, kind := range []string{"PHONE_CALL", "IN_PERSON"} {
+		env.Counter.Reset()
+		res := env.As(t, viewers[0]).Query(t, logVisitMutation, map[string]any{"c": c.ID, "k": kind, "at": at})
+		if e := res.OnlyError(t); e.Code() != "NOT_FOUND" {
+			t.Fatalf("%s of a customer whose row did not change: %s, want NOT_FOUND", kind, res.Body)
+		}
+		if n := env.Counter.Txs(); n != 0 {
+			t.Fatalf("%s alone began %d transactions, want none", kind, n)
+		}
+	}
+	if n := env.Client.Visit.Query().Where(visit.CustomerID(c.ID)).CountX(ctx); n != 0 {
+		t.Fatalf("%d visits written for a customer whose UPDATE changed nothing, want 0", n)
 	}
 }
 

@@ -26,17 +26,19 @@ var sessionFields = []string{"login", "refreshToken", "logout"}
 // uploadMedia stores its file first likewise.
 var ownTxFields = []string{"submitComplaint", "uploadMedia"}
 
-// oneStatementFields, on PostgreSQL, write in one statement (the update of
-// the unit, with the rows it entails riding on it: package ride) after reads
-// that take no lock (the cap on an agent's holds is the update's trigger's:
-// rule.HoldCapRefused). The statement's own transaction is then the
-// mutation's, and under READ COMMITTED a read before it sees what it would
-// see inside one: alone in an operation and sent without an Idempotency-Key
-// (whose answer is stored in the mutation's transaction), they run without
-// the request's, which saves BEGIN and COMMIT, two round trips of four per
-// hold (issue 10). A field added here must keep to one write statement: two
-// would no longer be one change.
-var oneStatementFields = []string{"holdUnit", "releaseHold"}
+// oneStatementFields, on PostgreSQL, write in one statement after reads that
+// take no lock: holdUnit and releaseHold the update of the unit, with the
+// rows it entails riding on it (package ride; the cap on an agent's holds is
+// the update's trigger's: rule.HoldCapRefused), logVisit the update of the
+// customer with the visit's rows riding on it, in a statement that fails
+// unless the customer changed (sales.LogVisit). The statement's own
+// transaction is then the mutation's, and under READ COMMITTED a read before
+// it sees what it would see inside one: alone in an operation and sent
+// without an Idempotency-Key (whose answer is stored in the mutation's
+// transaction), they run without the request's, which saves BEGIN and
+// COMMIT, two round trips of four (issue 10). A field added here must keep
+// to one write statement: two would no longer be one change.
+var oneStatementFields = []string{"holdUnit", "releaseHold", "logVisit"}
 
 // Transactioner runs each mutation in one transaction, committed only when
 // the whole response has no error.

@@ -2,6 +2,7 @@ package sales
 
 import (
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -156,22 +157,22 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	// A bulk update of the one row: UpdateOne would read the row back, and
 	// nothing here needs it.
 	upd := client.Customer.Update().Where(customer.ID(c.ID))
-	// On PostgreSQL, inside the request's transaction, the visit's INSERT
-	// (and its units shown) ride on the customer's UPDATE as data-modifying
-	// CTEs: one statement, not two or three (each round trip costs both
-	// processes CPU, which is what a write waits for at 50 clients). The
-	// INSERTs are built by ent (SQLInsert: privacy, validators) and run
-	// whatever the UPDATE matches; an UPDATE that matches nothing answers
-	// NOT_FOUND below, which rolls the transaction back, visit included.
+	// On PostgreSQL the visit's INSERT (and its units shown) ride on the
+	// customer's UPDATE as data-modifying CTEs: one statement, not two or
+	// three (each round trip costs both processes CPU, which is what a write
+	// waits for at 50 clients). The INSERTs are built by ent (SQLInsert:
+	// privacy, validators); the statement fails unless the UPDATE changed
+	// the customer (ridingOnChange), so that a customer who changed hands
+	// since the read above takes the visit with it, with or without a
+	// transaction around the statement (graph/tx.go runs logVisit alone
+	// without one).
 	var created *ent.Visit
-	// Only when client is that transaction's: a plain client beside one
-	// would commit the INSERTs at once, and a NOT_FOUND would leave them.
-	if tx := ent.TxFromContext(ctx); client.Dialect() == dialect.Postgres && tx != nil && tx.Client() == client {
+	if client.Dialect() == dialect.Postgres {
 		var inserts []sql.Querier
 		if created, inserts, err = create.SQLInsert(ctx); err != nil {
 			return nil, err
 		}
-		upd.Modify(withStatements(inserts))
+		upd.Modify(ridingOnChange(inserts))
 	} else if created, err = create.Save(ctx); err != nil {
 		return nil, err
 	}
@@ -194,6 +195,9 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		upd.SetStage(forward(c.Stage, customer.StageVISITED))
 	}
 	n, err := upd.Save(ctx)
+	if noneChanged(err) {
+		n, err = 0, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,23 +207,34 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	return created, nil
 }
 
-// withStatements prefixes an UPDATE with statements as data-modifying CTEs
-// (PostgreSQL), run with it whatever it matches.
-func withStatements(qs []sql.Querier) func(*sql.UpdateBuilder) {
+// ridingOnChange makes an UPDATE of one row (PostgreSQL) a data-modifying
+// CTE after the statements qs, in a statement that fails unless the UPDATE
+// changed its row (the function require_changed, migration
+// 20261130140000_require_changed.sql; noneChanged): the rows of qs are
+// written exactly when the row is, inside a transaction or not. The
+// statement's count of rows (the command tag's, which the driver reports
+// as the rows affected) is 1. As package ride does, the rest of the
+// statement follows the one column of the RETURNING list, which ent writes
+// last, as it is (an identifier already quoted); it carries no parameter.
+func ridingOnChange(qs []sql.Querier) func(*sql.UpdateBuilder) {
 	return func(u *sql.UpdateBuilder) {
-		if len(qs) == 0 {
-			return
-		}
 		u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
 			b.WriteString("WITH ")
 			for i, q := range qs {
-				if i > 0 {
-					b.WriteString(", ")
-				}
 				b.WriteString("w" + strconv.Itoa(i) + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
+				b.WriteString(", ")
 			}
+			b.WriteString("changed AS (")
 		}))
+		u.Returning(`"id") SELECT require_changed(count(*)) FROM changed`)
 	}
+}
+
+// noneChanged reports whether err is ridingOnChange's statement failing
+// because its UPDATE changed no row (SQLSTATE no_data_found).
+func noneChanged(err error) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && e.SQLState() == "P0002"
 }
 
 // execAsOne runs statements as one (PostgreSQL): all but the last as
