@@ -67,7 +67,7 @@ func (w *walker) argTerms(f *ast.Field) int {
 	if a == nil || a.err != nil || len(f.Arguments) == 0 || f.Definition == nil {
 		return 0
 	}
-	values := f.ArgumentMap(w.vars)
+	values := arguments(w.ctx, f, w.vars)
 	terms := 0
 	for _, def := range f.Definition.Arguments {
 		v := values[def.Name]
@@ -196,12 +196,13 @@ func (a *FilterAccess) MutateOperationContext(ctx context.Context, rc *graphql.O
 	if rc.Operation == nil || a.schema == nil || v == nil || v.Role == auth.RoleAdmin || v.Role == auth.RoleSystem {
 		return nil // an admin reads everything; no viewer reads nothing, and privacy says so
 	}
-	w := accessWalker{schema: a.schema, viewer: v, vars: rc.Variables}
+	w := accessWalker{ctx: ctx, schema: a.schema, viewer: v, vars: rc.Variables}
 	return eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
 }
 
 // accessWalker checks the filters and orders of each field (eachField).
 type accessWalker struct {
+	ctx    context.Context // for arguments
 	schema *ast.Schema
 	viewer *auth.Viewer
 	vars   map[string]any
@@ -217,7 +218,7 @@ func (w *accessWalker) field(f *ast.Field) *gqlerror.Error {
 			continue
 		}
 		if values == nil {
-			values = f.ArgumentMap(w.vars)
+			values = arguments(w.ctx, f, w.vars)
 		}
 		site := argSite{pos: f.Position, path: []string{def.Name}}
 		if arg := f.Arguments.ForName(def.Name); arg != nil && arg.Position != nil {

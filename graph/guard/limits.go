@@ -159,7 +159,7 @@ func (l Limits) MutateOperationContext(ctx context.Context, rc *graphql.Operatio
 		return refuse(rc.Operation.Position, "a subscription needs a WebSocket (graphql-transport-ws on /query); it cannot be sent with POST")
 	}
 	l = l.withDefaults()
-	m, dirs, args := measureDocument(rc.Doc, rc.Operation, rc.Variables, l)
+	m, dirs, args := measureDocument(ctx, rc.Doc, rc.Operation, rc.Variables, l)
 	rc.Stats.SetExtension(costStat, Cost{Requested: m.cost, Limit: max(l.MaxCost, 0)})
 	switch {
 	case args.err != nil:
@@ -269,6 +269,7 @@ func (d *directives) add(list ast.DirectiveList) {
 // the operation with its fragments expanded. Because every node is visited
 // once, the directives it counts are those written in the document.
 type walker struct {
+	ctx       context.Context // for arguments
 	vars      map[string]any
 	doc       *ast.QueryDocument
 	fragments map[string]measure
@@ -281,9 +282,9 @@ type walker struct {
 
 // measureDocument measures op, its arguments, and counts the directives of
 // the whole doc.
-func measureDocument(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, l Limits) (measure, directives, *argMeasure) {
+func measureDocument(ctx context.Context, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, l Limits) (measure, directives, *argMeasure) {
 	args := &argMeasure{limits: l}
-	w := &walker{vars: vars, doc: doc, fragments: map[string]measure{}, visiting: map[string]bool{},
+	w := &walker{ctx: ctx, vars: vars, doc: doc, fragments: map[string]measure{}, visiting: map[string]bool{},
 		dirs: directives{limit: l.MaxDirectives}, args: args}
 	m := w.operation(op)
 	w.args = nil
@@ -392,7 +393,7 @@ func (w *walker) pageSize(f *ast.Field) int {
 	if !strings.HasSuffix(d.Type.Name(), "Connection") && !(d.Type.Elem != nil && paged) {
 		return 1
 	}
-	args := f.ArgumentMap(w.vars)
+	args := arguments(w.ctx, f, w.vars)
 	first, hasFirst := intArg(args, "first")
 	last, hasLast := intArg(args, "last")
 	if !hasFirst && !hasLast {

@@ -34,7 +34,7 @@ func (PageSize) ExtensionName() string { return "PageSize" }
 func (PageSize) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
-func (p PageSize) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (p PageSize) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
 		return nil
 	}
@@ -42,12 +42,12 @@ func (p PageSize) MutateOperationContext(_ context.Context, rc *graphql.Operatio
 		if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
 			return nil
 		}
-		return p.checkArgs(f, rc.Variables)
+		return p.checkArgs(ctx, f, rc.Variables)
 	})
 }
 
-func (p PageSize) checkArgs(f *ast.Field, vars map[string]any) *gqlerror.Error {
-	args := f.ArgumentMap(vars)
+func (p PageSize) checkArgs(ctx context.Context, f *ast.Field, vars map[string]any) *gqlerror.Error {
+	args := arguments(ctx, f, vars)
 	first, hasFirst := intArg(args, "first")
 	last, hasLast := intArg(args, "last")
 	fail := func(field, format string, a ...any) *gqlerror.Error {

@@ -150,7 +150,7 @@ func Execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		malformed(w, r, exec, "a GraphQL request needs a query")
 		return
 	}
-	rc, errs := exec.CreateOperationContext(ctx, params)
+	rc, errs := exec.CreateOperationContext(withArgumentMaps(ctx), params)
 	if errs != nil {
 		status := http.StatusOK
 		switch {
