@@ -33,7 +33,7 @@ func decodeVisits(raw []byte) (visits []*ent.Visit, plain bool) {
 		}
 		if !d.next('}') {
 			for {
-				key, ok := d.str()
+				key, ok := d.raw()
 				if !ok || !d.next(':') || !d.visitField(v, key) {
 					return nil, false
 				}
@@ -57,13 +57,14 @@ func decodeVisits(raw []byte) (visits []*ent.Visit, plain bool) {
 	}
 }
 
-// visitField reads the value of column key into v.
-func (d *scanner) visitField(v *ent.Visit, key string) bool {
-	switch key {
+// visitField reads the value of column key into v. The key is compared as
+// bytes (a string of it would be one allocation a column a visit).
+func (d *scanner) visitField(v *ent.Visit, key []byte) bool {
+	switch string(key) {
 	case visit.FieldID, visit.FieldCustomerID, visit.FieldAgentID, visit.FieldProjectID:
 		s, ok := d.str()
 		id := pulid.ID(s)
-		switch key {
+		switch string(key) {
 		case visit.FieldID:
 			v.ID = id
 		case visit.FieldCustomerID:
@@ -76,7 +77,7 @@ func (d *scanner) visitField(v *ent.Visit, key string) bool {
 		return ok
 	case visit.FieldCreatedAt, visit.FieldUpdatedAt, visit.FieldOccurredAt:
 		t, ok := d.time()
-		switch key {
+		switch string(key) {
 		case visit.FieldCreatedAt:
 			v.CreatedAt = t
 		case visit.FieldUpdatedAt:
@@ -93,8 +94,8 @@ func (d *scanner) visitField(v *ent.Visit, key string) bool {
 		v.NextFollowUpAt = &t
 		return ok
 	case visit.FieldKind:
-		s, ok := d.str()
-		v.Kind = visit.Kind(s)
+		b, ok := d.raw()
+		v.Kind = kindOf(b)
 		return ok
 	case visit.FieldGradeAfter:
 		if d.null() {
@@ -168,9 +169,32 @@ func (d *scanner) null() bool {
 // str reads a string; one with escapes is unquoted by encoding/json, so
 // that every escape reads as it would there.
 func (d *scanner) str() (string, bool) {
+	b, ok := d.raw()
+	return string(b), ok
+}
+
+// kinds are the kinds of visit, whose names kindOf returns without making
+// a string of each visit's.
+var kinds = []visit.Kind{visit.KindFIRST_VISIT, visit.KindREVISIT, visit.KindPHONE_CALL,
+	visit.KindMESSAGE, visit.KindHOME_VISIT, visit.KindONLINE}
+
+// kindOf returns the visit.Kind named b (one kinds misses, as it is: a
+// kind added to the schema and not here costs an allocation, nothing else).
+func kindOf(b []byte) visit.Kind {
+	for _, k := range kinds {
+		if string(b) == string(k) {
+			return k
+		}
+	}
+	return visit.Kind(b)
+}
+
+// raw reads a string as str does, returning its bytes: those of b when it
+// has no escapes.
+func (d *scanner) raw() ([]byte, bool) {
 	d.space()
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return "", false
+		return nil, false
 	}
 	start, escaped := d.i, false
 	for j := start + 1; j < len(d.b); j++ {
@@ -179,27 +203,28 @@ func (d *scanner) str() (string, bool) {
 			escaped = true
 			j++
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c == '"':
 			d.i = j + 1
 			if !escaped {
-				return string(d.b[start+1 : j]), true
+				return d.b[start+1 : j], true
 			}
 			var s string
 			err := json.Unmarshal(d.b[start:j+1], &s)
-			return s, err == nil
+			return []byte(s), err == nil
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // time reads a timestamp as time.Time's UnmarshalJSON does.
 func (d *scanner) time() (time.Time, bool) {
-	s, ok := d.str()
+	b, ok := d.raw()
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	var t time.Time
+	err := t.UnmarshalText(b) // RFC 3339, read from the bytes
 	return t, err == nil
 }
 
