@@ -1,20 +1,27 @@
-// Package ride lets the rows that an update of units entails (a listing's
-// change line, a live event, a hold's record), which hooks and callers
-// write, ride on the update's own statement on PostgreSQL: the update
-// becomes a data-modifying CTE whose RETURNING rows the others read, so
-// that each is written for the rows the update changed and for no other (a
-// conditional update that lost a race writes nothing), in one round trip.
+// Package ride lets the rows that an update entails ride on the update's
+// own statement on PostgreSQL: the update becomes a data-modifying CTE, so
+// that they are written with it, in one round trip.
 //
+// For an update of units (a listing's change line, a live event, a hold's
+// record, which hooks and callers write), the other rows read the update's
+// RETURNING rows, so that each is written for the rows the update changed
+// and for no other (a conditional update that lost a race writes nothing).
 // The caller of the update makes its statement ridable (Units); a hook or
 // the caller adds a rider (Statement.Add) before the update runs and, once
 // it has run, asks whether the rider was written (Statement.Written). A
 // rider that was not (SQLite, where nothing rides; an update that ent ran
 // otherwise) is for its author to write by a statement of its own.
+//
+// For an update of one row of any table that other rows go with (a visit
+// with its customer's update), OnChange makes the statement fail unless the
+// update changed its row.
 package ride
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -104,18 +111,6 @@ func (s *Statement) modify(u *sql.UpdateBuilder) {
 	if len(s.tails) == 0 {
 		return
 	}
-	heads := s.heads
-	u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
-		b.WriteString("WITH ")
-		for _, h := range heads {
-			b.Join(h).WriteString(", ")
-		}
-		b.WriteString(Changed + " AS (")
-	}))
-	// The RETURNING list is the one place ent writes after the update's
-	// WHERE: an entry already quoted is written as it is (sql.Builder.Ident),
-	// so the rest of the statement follows the last column. It holds no
-	// bind parameter (the heads carry them).
 	var rest strings.Builder
 	rest.WriteString(`"id"`)
 	for _, c := range s.returning {
@@ -128,5 +123,51 @@ func (s *Statement) modify(u *sql.UpdateBuilder) {
 		rest.WriteString(",\n" + t)
 	}
 	rest.WriteString("\nSELECT 1 FROM " + Changed)
-	u.Returning(rest.String())
+	wrap(u, s.heads, rest.String())
+}
+
+// OnChange makes an update of one row (PostgreSQL) a data-modifying CTE
+// after the statements heads (each made a CTE of its own: w0, w1, …), in a
+// statement that fails unless the update changed its row: the function
+// require_changed (migration 20261130140000_require_changed.sql) raises
+// no_data_found (NoneChanged) when it changed none, taking the heads' rows
+// with it, inside a transaction or not. The statement's count of rows is 1.
+func OnChange(heads []sql.Querier) func(*sql.UpdateBuilder) {
+	return func(u *sql.UpdateBuilder) {
+		ctes := make([]sql.Querier, len(heads))
+		for i, q := range heads {
+			name := "w" + strconv.Itoa(i)
+			ctes[i] = sql.ExprFunc(func(b *sql.Builder) {
+				b.WriteString(name + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
+			})
+		}
+		wrap(u, ctes, `"id")`+"\nSELECT require_changed(count(*)) FROM "+Changed)
+	}
+}
+
+// NoneChanged reports whether err is an OnChange statement failing because
+// its update changed no row (SQLSTATE no_data_found).
+func NoneChanged(err error) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && e.SQLState() == "P0002"
+}
+
+// wrap turns u into
+//
+//	WITH <heads>, changed AS (UPDATE … RETURNING <rest>
+//
+// where rest ends the RETURNING list and the CTE and writes the rest of the
+// statement. The RETURNING list is the one place ent writes after the
+// update's WHERE: an entry already quoted is written as it is
+// (sql.Builder.Ident), so the rest follows the last column. It holds no
+// bind parameter (the heads carry them).
+func wrap(u *sql.UpdateBuilder, heads []sql.Querier, rest string) {
+	u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("WITH ")
+		for _, h := range heads {
+			b.Join(h).WriteString(", ")
+		}
+		b.WriteString(Changed + " AS (")
+	}))
+	u.Returning(rest)
 }

@@ -1,6 +1,8 @@
 package ride
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,3 +51,42 @@ SELECT 1 FROM changed`
 		t.Fatal("a rider added after the statement was written was taken")
 	}
 }
+
+// OnChange puts the heads first, each a CTE of its own with its
+// parameters numbered first, and ends the statement in require_changed of
+// the update's count of rows.
+func TestOnChangeRequiresTheUpdate(t *testing.T) {
+	ins := func(v int) sql.Querier {
+		return sql.Dialect(dialect.Postgres).Insert("visits").Columns("n").Values(v)
+	}
+	u := update()
+	OnChange([]sql.Querier{ins(1), ins(2)})(u)
+	got, args := u.Query()
+	want := `WITH w0 AS (INSERT INTO "visits" ("n") VALUES ($1)), w1 AS (INSERT INTO "visits" ("n") VALUES ($2)), changed AS ( UPDATE "units" SET "status" = $3 WHERE "id" = $4 RETURNING "id")
+SELECT require_changed(count(*)) FROM changed`
+	if got != want || len(args) != 4 || args[0] != 1 || args[1] != 2 || args[2] != "HELD" || args[3] != "UN1" {
+		t.Fatalf("got %q %v, want %q [1 2 HELD UN1]", got, args, want)
+	}
+}
+
+// NoneChanged tells require_changed's error from the others.
+func TestNoneChangedIsNoDataFound(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("ent: %w", sqlState("P0002")), true},
+		{sqlState("23514"), false},
+		{errors.New("P0002"), false},
+		{nil, false},
+	} {
+		if got := NoneChanged(c.err); got != c.want {
+			t.Errorf("NoneChanged(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+type sqlState string
+
+func (s sqlState) Error() string    { return "pq: " + string(s) }
+func (s sqlState) SQLState() string { return string(s) }

@@ -2,7 +2,6 @@ package sales
 
 import (
 	"context"
-	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/schema/schematype"
 	"estatecrm/ent/visit"
+	"estatecrm/ride"
 	"estatecrm/rule"
 )
 
@@ -162,7 +162,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 	// three (each round trip costs both processes CPU, which is what a write
 	// waits for at 50 clients). The INSERTs are built by ent (SQLInsert:
 	// privacy, validators); the statement fails unless the UPDATE changed
-	// the customer (ridingOnChange), so that a customer who changed hands
+	// the customer (ride.OnChange), so that a customer who changed hands
 	// since the read above takes the visit with it, with or without a
 	// transaction around the statement (graph/tx.go runs logVisit alone
 	// without one).
@@ -172,7 +172,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		if created, inserts, err = create.SQLInsert(ctx); err != nil {
 			return nil, err
 		}
-		upd.Modify(ridingOnChange(inserts))
+		upd.Modify(ride.OnChange(inserts))
 	} else if created, err = create.Save(ctx); err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		upd.SetStage(forward(c.Stage, customer.StageVISITED))
 	}
 	n, err := upd.Save(ctx)
-	if noneChanged(err) {
+	if ride.NoneChanged(err) {
 		n, err = 0, nil
 	}
 	if err != nil {
@@ -205,36 +205,6 @@ func LogVisit(ctx context.Context, client *ent.Client, in Visit, now time.Time) 
 		return nil, apperr.New(apperr.NotFound, "customer not found")
 	}
 	return created, nil
-}
-
-// ridingOnChange makes an UPDATE of one row (PostgreSQL) a data-modifying
-// CTE after the statements qs, in a statement that fails unless the UPDATE
-// changed its row (the function require_changed, migration
-// 20261130140000_require_changed.sql; noneChanged): the rows of qs are
-// written exactly when the row is, inside a transaction or not. The
-// statement's count of rows (the command tag's, which the driver reports
-// as the rows affected) is 1. As package ride does, the rest of the
-// statement follows the one column of the RETURNING list, which ent writes
-// last, as it is (an identifier already quoted); it carries no parameter.
-func ridingOnChange(qs []sql.Querier) func(*sql.UpdateBuilder) {
-	return func(u *sql.UpdateBuilder) {
-		u.Prefix(sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("WITH ")
-			for i, q := range qs {
-				b.WriteString("w" + strconv.Itoa(i) + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
-				b.WriteString(", ")
-			}
-			b.WriteString("changed AS (")
-		}))
-		u.Returning(`"id") SELECT require_changed(count(*)) FROM changed`)
-	}
-}
-
-// noneChanged reports whether err is ridingOnChange's statement failing
-// because its UPDATE changed no row (SQLSTATE no_data_found).
-func noneChanged(err error) bool {
-	var e interface{ SQLState() string }
-	return errors.As(err, &e) && e.SQLState() == "P0002"
 }
 
 // execAsOne runs statements as one (PostgreSQL): all but the last as
