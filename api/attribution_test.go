@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"estatecrm/api/apitest"
 	"estatecrm/auth"
 	"estatecrm/ent/attributionevent"
 	"estatecrm/ent/auditevent"
+	"estatecrm/ent/consentevent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/user"
@@ -151,6 +154,17 @@ func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
 // customer's INSERT and its history's go as one statement, whose unique
 // violation must answer CONFLICT too, not INTERNAL).
 func TestConcurrentRegistrationsOfOnePhoneHaveOneWinner(t *testing.T) {
+	// With consent a registration writes in a transaction; without, on
+	// PostgreSQL, in one statement outside any (graph/tx.go).
+	for _, m := range []struct{ name, query string }{{"with consent", registerMutation}, {"without consent", registerWithoutConsent}} {
+		t.Run(m.name, func(t *testing.T) { concurrentRegistrations(t, m.query) })
+	}
+}
+
+// registerWithoutConsent is registerMutation without the consent.
+var registerWithoutConsent = strings.Replace(registerMutation, "contactConsent: true, consentChannels: [PHONE]", "", 1)
+
+func concurrentRegistrations(t *testing.T, mutation string) {
 	env := apitest.New(t)
 	ctx := apitest.System()
 	p := env.Project(t, "滨江·云玺", 1, 1, 1)
@@ -166,7 +180,7 @@ func TestConcurrentRegistrationsOfOnePhoneHaveOneWinner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := env.As(t, v).Query(t, registerMutation, map[string]any{"p": p.ID, "name": "张三", "phone": "13900139000"})
+			res := env.As(t, v).Query(t, mutation, map[string]any{"p": p.ID, "name": "张三", "phone": "13900139000"})
 			if len(res.Errors) > 0 {
 				codes[i] = res.Errors[0].Code()
 				return
@@ -197,5 +211,54 @@ func TestConcurrentRegistrationsOfOnePhoneHaveOneWinner(t *testing.T) {
 		Where(attributionevent.CustomerID(cs[0].ID), attributionevent.KindEQ(attributionevent.KindREGISTERED)).AllX(ctx)
 	if len(history) != 1 || history[0].ToID == nil || string(*history[0].ToID) != owner {
 		t.Fatalf("REGISTERED lines of the customer's history: %v; want one, to the winner", history)
+	}
+}
+
+// registerCustomer alone runs without the request's transaction on
+// PostgreSQL when it writes one statement (a new customer and their first
+// line of history); a claim and a registration with consent write more and
+// run in a transaction of their own, which commits them together.
+func TestRegistrationWritesMoreThanOneStatementInATransaction(t *testing.T) {
+	env := apitest.New(t)
+	p := env.Project(t, "滨江·云玺", 1, 1, 1)
+	ctx := apitest.System()
+	_, agent := env.User(t, user.RoleAGENT, "agent.hz1", p)
+	other := env.Client.User.Create().SetName("离职顾问").SetLogin("agent.gone").SetRole(user.RoleAGENT).
+		AddProjectIDs(p.ID).SaveX(ctx)
+	env.Client.Customer.Create().SetProjectID(p.ID).SetName("公客").SetPhone("13900000003").
+		SetSource(customer.SourceWALK_IN).SetOwnerID(other.ID).SetProtectedUntil(time.Now().Add(-time.Hour)).SaveX(ctx) // in the public pool
+	alone := int64(1)
+	if env.DB.Dialect == dialect.Postgres {
+		alone = 0
+	}
+	const plain = `mutation($p: ID!, $ph: String!) { registerCustomer(input: {projectId: $p, name: "到访客户", phone: $ph, source: WALK_IN}) { customer { id } } }`
+	for _, c := range []struct {
+		name, query, phone string
+		txs                int64
+		kind               attributionevent.Kind
+		consents           int
+	}{
+		{"a new customer", plain, "13900000001", alone, attributionevent.KindREGISTERED, 0},
+		{"a new customer with consent", registerMutation, "13900000002", 1, attributionevent.KindREGISTERED, 1},
+		{"a customer of the public pool", plain, "13900000003", 1, attributionevent.KindCLAIMED, 0},
+	} {
+		env.Counter.Reset()
+		res := env.As(t, agent).Query(t, c.query, map[string]any{"p": p.ID, "ph": c.phone, "phone": c.phone, "name": "到访客户"})
+		if len(res.Errors) > 0 {
+			t.Fatalf("%s: %s", c.name, res.Body)
+		}
+		if got := env.Counter.Txs(); got != c.txs {
+			t.Errorf("%s began %d transactions, want %d", c.name, got, c.txs)
+		}
+		cu := env.Client.Customer.Query().Where(customer.Phone("+86" + c.phone)).OnlyX(ctx)
+		if cu.OwnerID == nil || *cu.OwnerID != agent.UserID {
+			t.Errorf("%s: owner %v, want the agent", c.name, cu.OwnerID)
+		}
+		if n := env.Client.AttributionEvent.Query().Where(attributionevent.CustomerID(cu.ID), attributionevent.KindEQ(c.kind)).CountX(ctx); n != 1 {
+			t.Errorf("%s: %d %s lines in the attribution history, want 1", c.name, n, c.kind)
+		}
+		if n := env.Client.ConsentEvent.Query().Where(consentevent.CustomerID(cu.ID)).CountX(ctx); n != c.consents {
+			t.Errorf("%s: %d consent events, want %d", c.name, n, c.consents)
+		}
 	}
 }

@@ -31,14 +31,18 @@ var ownTxFields = []string{"submitComplaint", "uploadMedia"}
 // rows it entails riding on it (package ride; the cap on an agent's holds is
 // the update's trigger's: rule.HoldCapRefused), logVisit the update of the
 // customer with the visit's rows riding on it, in a statement that fails
-// unless the customer changed (sales.LogVisit). The statement's own
-// transaction is then the mutation's, and under READ COMMITTED a read before
-// it sees what it would see inside one: alone in an operation and sent
-// without an Idempotency-Key (whose answer is stored in the mutation's
-// transaction), they run without the request's, which saves BEGIN and
-// COMMIT, two round trips of four (issue 10). A field added here must keep
-// to one write statement: two would no longer be one change.
-var oneStatementFields = []string{"holdUnit", "releaseHold", "logVisit"}
+// unless the customer changed (sales.LogVisit), registerCustomer the INSERT
+// of a new customer with their first line of attribution history riding on
+// it (a claim of a customer of the public pool and a registration with
+// consent write more, in a transaction sales.RegisterCustomer opens for
+// them). The statement's own transaction is then the mutation's, and under
+// READ COMMITTED a read before it sees what it would see inside one: alone
+// in an operation and sent without an Idempotency-Key (whose answer is
+// stored in the mutation's transaction), they run without the request's,
+// which saves BEGIN and COMMIT, two round trips of four (issue 10). A field
+// added here must keep to one write statement, or open a transaction for a
+// path that writes more: two statements would no longer be one change.
+var oneStatementFields = []string{"holdUnit", "releaseHold", "logVisit", "registerCustomer"}
 
 // Transactioner runs each mutation in one transaction, committed only when
 // the whole response has no error.

@@ -113,7 +113,8 @@ type Records struct {
 // ended: nothing the refused request did survives but this line. If that
 // write fails, the refusal stands and the failure is logged (one line at
 // error level, without the customer or the phone). Without a transaction
-// in ctx it is written at once, and its failure returned. requestKey is the
+// in ctx (registerCustomer alone on PostgreSQL: graph/tx.go) it is written
+// at once, and a failure is logged likewise. requestKey is the
 // request's Idempotency-Key (empty if none): a retry with the same key is
 // the same attempt and is recorded once.
 func RecordRefusedRegistration(ctx context.Context, records Records, r *Registered, requestKey string, now time.Time) error {
@@ -138,10 +139,6 @@ func RecordRefusedRegistration(ctx context.Context, records Records, r *Register
 		}
 		return err
 	}
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		return write()
-	}
 	// After the transaction, the request is being answered: a failure
 	// here is the operator's to see, not the caller's.
 	writeAfter := func(ctx context.Context) {
@@ -153,6 +150,11 @@ func RecordRefusedRegistration(ctx context.Context, records Records, r *Register
 			logger.LogAttrs(ctx, slog.LevelError, "refused registration not recorded in the attribution history",
 				slog.String("err", err.Error()))
 		}
+	}
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		writeAfter(ctx)
+		return nil
 	}
 	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
 		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {

@@ -86,7 +86,9 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 	case taken.Yours:
 		return client.Customer.Get(ctx, taken.CustomerID) // already theirs: nothing to do
 	case taken.InPool:
-		return claim(ctx, client, taken.Protection, p, v.UserID, now)
+		return inTx(ctx, client, func(ctx context.Context, client *ent.Client) (*ent.Customer, error) {
+			return claim(ctx, client, taken.Protection, p, v.UserID, now)
+		})
 	default:
 		if err := rule.RecordRefusedRegistration(ctx, records, taken, idempotency.KeyOf(ctx), now); err != nil {
 			return nil, err
@@ -94,27 +96,61 @@ func RegisterCustomer(ctx context.Context, client *ent.Client, records rule.Reco
 		return nil, protectedConflict(taken.Protection)
 	}
 	until := protection(p, now)
-	c := client.Customer.Create().
-		SetProjectID(p.ID).SetName(in.Name).SetPhone(e164).SetSource(in.Source).
-		SetNillableGender(in.Gender).SetNillableAgeBand(in.AgeBand).SetNillablePurpose(in.Purpose).
-		SetNillableBudgetMin(in.BudgetMin).SetNillableBudgetMax(in.BudgetMax).
-		SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
-		SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(until).SetLastContactAt(now).
-		SetCreatedAt(now). // the domain clock: the sales funnel counts leads by it (package report)
-		SetAttributionRule(customer.AttributionRuleREGISTERED)
-	prof.set(c)
-	if in.ContactConsent != nil && *in.ContactConsent {
-		c.SetContactConsent(true).SetConsentAt(now)
+	consent := in.ContactConsent != nil && *in.ContactConsent
+	// create is the new customer's INSERT by client: the transaction's
+	// when there is consent to record too, whose customer is then that
+	// transaction's (inTx unwraps it).
+	create := func(client *ent.Client) *ent.CustomerCreate {
+		c := client.Customer.Create().
+			SetProjectID(p.ID).SetName(in.Name).SetPhone(e164).SetSource(in.Source).
+			SetNillableGender(in.Gender).SetNillableAgeBand(in.AgeBand).SetNillablePurpose(in.Purpose).
+			SetNillableBudgetMin(in.BudgetMin).SetNillableBudgetMax(in.BudgetMax).
+			SetNillableNotes(in.Notes).SetConsentChannels(in.ConsentChannels).
+			SetOwnerID(v.UserID).SetOwnedSince(now).SetProtectedUntil(until).SetLastContactAt(now).
+			SetCreatedAt(now). // the domain clock: the sales funnel counts leads by it (package report)
+			SetAttributionRule(customer.AttributionRuleREGISTERED)
+		prof.set(c)
+		if consent {
+			c.SetContactConsent(true).SetConsentAt(now)
+		}
+		return c
 	}
-	created, err := createWithHistory(ctx, client, c, rule.OwnerChange{ProjectID: p.ID,
-		Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now})
+	change := rule.OwnerChange{ProjectID: p.ID, Kind: attributionevent.KindREGISTERED, To: &v.UserID, ProtectedUntil: until, At: now}
+	if !consent {
+		return createWithHistory(ctx, client, create(client), change) // one statement on PostgreSQL
+	}
+	return inTx(ctx, client, func(ctx context.Context, client *ent.Client) (*ent.Customer, error) {
+		created, err := createWithHistory(ctx, client, create(client), change)
+		if err != nil {
+			return nil, err
+		}
+		return created, registrationConsent(ctx, client, created, now)
+	})
+}
+
+// inTx runs fn in the transaction of ctx, or, when ctx has none, in one of
+// its own, committed when fn succeeds. registerCustomer runs without the
+// request's transaction on PostgreSQL when it is alone in its operation
+// (graph/tx.go), because a new customer is one statement
+// (createWithHistory); a claim and a registration with consent write more
+// than one, which must commit together.
+func inTx(ctx context.Context, client *ent.Client, fn func(context.Context, *ent.Client) (*ent.Customer, error)) (*ent.Customer, error) {
+	if ent.TxFromContext(ctx) != nil {
+		return fn(ctx, client)
+	}
+	tx, err := client.Tx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := registrationConsent(ctx, client, created, now); err != nil {
+	c, err := fn(ent.NewContext(ent.NewTxContext(ctx, tx), tx.Client()), tx.Client())
+	if err != nil {
+		_ = tx.Rollback()
 		return nil, err
 	}
-	return created, nil
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return c.Unwrap(), nil
 }
 
 // projectAndPhone reads the project of a registration and probes whether
