@@ -222,8 +222,11 @@ func TestTraceOfAMutationHoldsNoPersonalData(t *testing.T) {
 	}
 	tp, rec := recordSpans()
 	h := tracedHandler(env, tp)
+	// With an Idempotency-Key the mutation runs in the request's transaction
+	// on PostgreSQL too (alone without one it runs in none: graph/tx.go).
 	res := tracedPost(t, h, registerMutation, map[string]any{"p": p.ID, "name": "欧阳娜娜", "phone": "139 1234 5678"},
-		"Authorization", "Bearer "+token, "X-Request-Id", "register-1") // no random id that might hold the digits
+		"Authorization", "Bearer "+token, "X-Request-Id", "register-1", // no random id that might hold the digits
+		"Idempotency-Key", "register-key-1")
 	if res.Code != http.StatusOK || !strings.Contains(res.Body.String(), "+8613912345678") {
 		t.Fatalf("register: %d %s", res.Code, res.Body)
 	}
@@ -327,7 +330,10 @@ func TestTraceRecordsErrorCodes(t *testing.T) {
 	tp, rec := recordSpans()
 	h := tracedHandler(env, tp)
 
-	res := tracedPost(t, h, registerMutation, map[string]any{"p": other.ID, "name": "王伟", "phone": "13800138000"}, "Authorization", "Bearer "+token)
+	// With an Idempotency-Key, in the request's transaction on PostgreSQL too
+	// (graph/tx.go), which the refusal rolls back.
+	res := tracedPost(t, h, registerMutation, map[string]any{"p": other.ID, "name": "王伟", "phone": "13800138000"},
+		"Authorization", "Bearer "+token, "Idempotency-Key", "register-key-2")
 	var body struct {
 		Errors []apitest.Error
 	}
