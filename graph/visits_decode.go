@@ -166,8 +166,7 @@ func (d *scanner) null() bool {
 	return false
 }
 
-// str reads a string; one with escapes is unquoted by encoding/json, so
-// that every escape reads as it would there.
+// str reads a string (raw).
 func (d *scanner) str() (string, bool) {
 	b, ok := d.raw()
 	return string(b), ok
@@ -189,8 +188,9 @@ func kindOf(b []byte) visit.Kind {
 	return visit.Kind(b)
 }
 
-// raw reads a string as str does, returning its bytes: those of b when it
-// has no escapes.
+// raw reads a string and returns its bytes: those of b when it has no
+// escapes; one with escapes is unquoted by encoding/json, so that every
+// escape reads as it would there.
 func (d *scanner) raw() ([]byte, bool) {
 	d.space()
 	if d.i >= len(d.b) || d.b[d.i] != '"' {
