@@ -134,15 +134,23 @@ func (s *Statement) modify(u *sql.UpdateBuilder) {
 // with it, inside a transaction or not. The statement's count of rows is 1.
 func OnChange(heads []sql.Querier) func(*sql.UpdateBuilder) {
 	return func(u *sql.UpdateBuilder) {
-		ctes := make([]sql.Querier, len(heads))
-		for i, q := range heads {
-			name := "w" + strconv.Itoa(i)
-			ctes[i] = sql.ExprFunc(func(b *sql.Builder) {
-				b.WriteString(name + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
-			})
-		}
-		wrap(u, ctes, `"id")`+"\nSELECT require_changed(count(*)) FROM "+Changed)
+		wrap(u, CTEs(heads), `"id")`+"\nSELECT require_changed(count(*)) FROM "+Changed)
 	}
+}
+
+// CTEs makes each of stmts a CTE of its own, named w0, w1, … in order, for
+// a WITH list: statements that go with another in its statement (OnChange's
+// heads, sales' statements run as one) and whose rows nothing reads need a
+// name only because SQL wants one.
+func CTEs(stmts []sql.Querier) []sql.Querier {
+	ctes := make([]sql.Querier, len(stmts))
+	for i, q := range stmts {
+		name := "w" + strconv.Itoa(i)
+		ctes[i] = sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString(name + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
+		})
+	}
+	return ctes
 }
 
 // NoneChanged reports whether err is an OnChange statement failing because

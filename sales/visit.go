@@ -218,14 +218,7 @@ func execAsOne(ctx context.Context, client *ent.Client, stmts []sql.Querier) err
 	b.SetDialect(dialect.Postgres)
 	last := len(stmts) - 1
 	if last > 0 {
-		b.WriteString("WITH ")
-		for i, q := range stmts[:last] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("w" + strconv.Itoa(i) + " AS ").Wrap(func(b *sql.Builder) { b.Join(q) })
-		}
-		b.WriteByte(' ')
+		b.WriteString("WITH ").JoinComma(ride.CTEs(stmts[:last])...).WriteByte(' ')
 	}
 	b.Join(stmts[last])
 	if err := b.Err(); err != nil {
