@@ -45056,7 +45056,7 @@ var aPIKeyImplementors = []string{"APIKey", "Node"}
 func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45121,7 +45121,6 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45139,7 +45138,7 @@ var aPIKeyConnectionImplementors = []string{"APIKeyConnection"}
 func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKeyConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45164,7 +45163,6 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45182,7 +45180,7 @@ var aPIKeyEdgeImplementors = []string{"APIKeyEdge"}
 func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKeyEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45202,7 +45200,6 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45220,7 +45217,7 @@ var aPIKeyPayloadImplementors = []string{"APIKeyPayload"}
 func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.APIKeyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45235,7 +45232,6 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45253,7 +45249,7 @@ var agentBoardImplementors = []string{"AgentBoard"}
 func (ec *executionContext) _AgentBoard(ctx context.Context, sel ast.SelectionSet, obj *report.AgentBoard) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45278,7 +45274,6 @@ func (ec *executionContext) _AgentBoard(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45296,7 +45291,7 @@ var agentBoardRowImplementors = []string{"AgentBoardRow"}
 func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.SelectionSet, obj *report.AgentRow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardRowImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45366,7 +45361,6 @@ func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45384,7 +45378,7 @@ var amenityImplementors = []string{"Amenity"}
 func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, obj *schematype.Amenity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, amenityImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45409,7 +45403,6 @@ func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45427,7 +45420,7 @@ var attributionImplementors = []string{"Attribution"}
 func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionSet, obj *sales.Attribution) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, attributionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45462,7 +45455,6 @@ func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45480,7 +45472,7 @@ var attributionEventImplementors = []string{"AttributionEvent", "Node"}
 func (ec *executionContext) _AttributionEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AttributionEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, attributionEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45550,7 +45542,6 @@ func (ec *executionContext) _AttributionEvent(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45568,7 +45559,7 @@ var auditEventImplementors = []string{"AuditEvent", "Node"}
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45623,7 +45614,6 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45641,7 +45631,7 @@ var auditEventConnectionImplementors = []string{"AuditEventConnection"}
 func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45666,7 +45656,6 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45684,7 +45673,7 @@ var auditEventEdgeImplementors = []string{"AuditEventEdge"}
 func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45704,7 +45693,6 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45722,7 +45710,7 @@ var authPayloadImplementors = []string{"AuthPayload"}
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *auth.Tokens) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45757,7 +45745,6 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45775,7 +45762,7 @@ var buildingImplementors = []string{"Building", "Node"}
 func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet, obj *ent.Building) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45835,7 +45822,6 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45853,7 +45839,7 @@ var buildingConnectionImplementors = []string{"BuildingConnection"}
 func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.BuildingConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildingConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45878,7 +45864,6 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45896,7 +45881,7 @@ var buildingEdgeImplementors = []string{"BuildingEdge"}
 func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.BuildingEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, buildingEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45916,7 +45901,6 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45934,7 +45918,7 @@ var channelMixImplementors = []string{"ChannelMix"}
 func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMix) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -45969,7 +45953,6 @@ func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -45987,7 +45970,7 @@ var channelMixGroupImplementors = []string{"ChannelMixGroup"}
 func (ec *executionContext) _ChannelMixGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46012,7 +45995,6 @@ func (ec *executionContext) _ChannelMixGroup(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46030,7 +46012,7 @@ var channelMixRowImplementors = []string{"ChannelMixRow"}
 func (ec *executionContext) _ChannelMixRow(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixRow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixRowImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46075,7 +46057,6 @@ func (ec *executionContext) _ChannelMixRow(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46093,7 +46074,7 @@ var channelSpendImplementors = []string{"ChannelSpend"}
 func (ec *executionContext) _ChannelSpend(ctx context.Context, sel ast.SelectionSet, obj *report.Spend) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46138,7 +46119,6 @@ func (ec *executionContext) _ChannelSpend(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46156,7 +46136,7 @@ var channelSpendPayloadImplementors = []string{"ChannelSpendPayload"}
 func (ec *executionContext) _ChannelSpendPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelSpendPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46171,7 +46151,6 @@ func (ec *executionContext) _ChannelSpendPayload(ctx context.Context, sel ast.Se
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46189,7 +46168,7 @@ var complaintImplementors = []string{"Complaint", "Node"}
 func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet, obj *ent.Complaint) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46369,7 +46348,6 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46387,7 +46365,7 @@ var complaintConnectionImplementors = []string{"ComplaintConnection"}
 func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46412,7 +46390,6 @@ func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.Se
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46430,7 +46407,7 @@ var complaintEdgeImplementors = []string{"ComplaintEdge"}
 func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46450,7 +46427,6 @@ func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46468,7 +46444,7 @@ var complaintEventImplementors = []string{"ComplaintEvent", "Node"}
 func (ec *executionContext) _ComplaintEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46533,7 +46509,6 @@ func (ec *executionContext) _ComplaintEvent(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46551,7 +46526,7 @@ var complaintEventConnectionImplementors = []string{"ComplaintEventConnection"}
 func (ec *executionContext) _ComplaintEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEventConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46576,7 +46551,6 @@ func (ec *executionContext) _ComplaintEventConnection(ctx context.Context, sel a
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46594,7 +46568,7 @@ var complaintEventEdgeImplementors = []string{"ComplaintEventEdge"}
 func (ec *executionContext) _ComplaintEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEventEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46614,7 +46588,6 @@ func (ec *executionContext) _ComplaintEventEdge(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46632,7 +46605,7 @@ var complaintEventPayloadImplementors = []string{"ComplaintEventPayload"}
 func (ec *executionContext) _ComplaintEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintEventPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46647,7 +46620,6 @@ func (ec *executionContext) _ComplaintEventPayload(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46665,7 +46637,7 @@ var complaintPayloadImplementors = []string{"ComplaintPayload"}
 func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46680,7 +46652,6 @@ func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46698,7 +46669,7 @@ var complaintPhotoImplementors = []string{"ComplaintPhoto", "Node"}
 func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintPhoto) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPhotoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46768,7 +46739,6 @@ func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46786,7 +46756,7 @@ var complaintUpdateImplementors = []string{"ComplaintUpdate"}
 func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.SelectionSet, obj *live.ComplaintUpdate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, complaintUpdateImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46811,7 +46781,6 @@ func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46829,7 +46798,7 @@ var consentEventImplementors = []string{"ConsentEvent", "Node"}
 func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.ConsentEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, consentEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46889,7 +46858,6 @@ func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46907,7 +46875,7 @@ var createAPIKeyPayloadImplementors = []string{"CreateAPIKeyPayload"}
 func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *account.CreatedAPIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createAPIKeyPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46927,7 +46895,6 @@ func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.Se
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46945,7 +46912,7 @@ var createBuildingPayloadImplementors = []string{"CreateBuildingPayload"}
 func (ec *executionContext) _CreateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateBuildingPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createBuildingPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46960,7 +46927,6 @@ func (ec *executionContext) _CreateBuildingPayload(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -46978,7 +46944,7 @@ var createProjectPayloadImplementors = []string{"CreateProjectPayload"}
 func (ec *executionContext) _CreateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateProjectPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createProjectPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -46993,7 +46959,6 @@ func (ec *executionContext) _CreateProjectPayload(ctx context.Context, sel ast.S
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47011,7 +46976,7 @@ var createUnitsPayloadImplementors = []string{"CreateUnitsPayload"}
 func (ec *executionContext) _CreateUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateUnitsPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createUnitsPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47026,7 +46991,6 @@ func (ec *executionContext) _CreateUnitsPayload(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47044,7 +47008,7 @@ var createWebhookEndpointPayloadImplementors = []string{"CreateWebhookEndpointPa
 func (ec *executionContext) _CreateWebhookEndpointPayload(ctx context.Context, sel ast.SelectionSet, obj *webhook.Created) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createWebhookEndpointPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47064,7 +47028,6 @@ func (ec *executionContext) _CreateWebhookEndpointPayload(ctx context.Context, s
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47082,7 +47045,7 @@ var customerImplementors = []string{"Customer", "Node"}
 func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *ent.Customer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47322,7 +47285,6 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47340,7 +47302,7 @@ var customerConnectionImplementors = []string{"CustomerConnection"}
 func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47365,7 +47327,6 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47383,7 +47344,7 @@ var customerEdgeImplementors = []string{"CustomerEdge"}
 func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47403,7 +47364,6 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47421,7 +47381,7 @@ var customerPayloadImplementors = []string{"CustomerPayload"}
 func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47436,7 +47396,6 @@ func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47454,7 +47413,7 @@ var customerValueImplementors = []string{"CustomerValue"}
 func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47509,7 +47468,6 @@ func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47527,7 +47485,7 @@ var customerValueRowImplementors = []string{"CustomerValueRow"}
 func (ec *executionContext) _CustomerValueRow(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValueRow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueRowImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47572,7 +47530,6 @@ func (ec *executionContext) _CustomerValueRow(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47590,7 +47547,7 @@ var dealImplementors = []string{"Deal", "Node"}
 func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj *ent.Deal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dealImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47700,7 +47657,6 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47718,7 +47674,7 @@ var dealConnectionImplementors = []string{"DealConnection"}
 func (ec *executionContext) _DealConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DealConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dealConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47743,7 +47699,6 @@ func (ec *executionContext) _DealConnection(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47761,7 +47716,7 @@ var dealEdgeImplementors = []string{"DealEdge"}
 func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DealEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dealEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47781,7 +47736,6 @@ func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47799,7 +47753,7 @@ var dealPayloadImplementors = []string{"DealPayload"}
 func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DealPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dealPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47814,7 +47768,6 @@ func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47832,7 +47785,7 @@ var deleteMediaPayloadImplementors = []string{"DeleteMediaPayload"}
 func (ec *executionContext) _DeleteMediaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteMediaPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, deleteMediaPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47847,7 +47800,6 @@ func (ec *executionContext) _DeleteMediaPayload(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47865,7 +47817,7 @@ var deleteWebhookEndpointPayloadImplementors = []string{"DeleteWebhookEndpointPa
 func (ec *executionContext) _DeleteWebhookEndpointPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteWebhookEndpointPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, deleteWebhookEndpointPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47880,7 +47832,6 @@ func (ec *executionContext) _DeleteWebhookEndpointPayload(ctx context.Context, s
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47898,7 +47849,7 @@ var deliverUnitPayloadImplementors = []string{"DeliverUnitPayload"}
 func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.SelectionSet, obj *sales.Delivery) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, deliverUnitPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47923,7 +47874,6 @@ func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47941,7 +47891,7 @@ var duplicateCandidateImplementors = []string{"DuplicateCandidate"}
 func (ec *executionContext) _DuplicateCandidate(ctx context.Context, sel ast.SelectionSet, obj *people.Candidate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, duplicateCandidateImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -47961,7 +47911,6 @@ func (ec *executionContext) _DuplicateCandidate(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -47979,7 +47928,7 @@ var eraseCustomerPayloadImplementors = []string{"EraseCustomerPayload"}
 func (ec *executionContext) _EraseCustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Erasure) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eraseCustomerPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48004,7 +47953,6 @@ func (ec *executionContext) _EraseCustomerPayload(ctx context.Context, sel ast.S
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48022,7 +47970,7 @@ var exportCustomerDataPayloadImplementors = []string{"ExportCustomerDataPayload"
 func (ec *executionContext) _ExportCustomerDataPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Export) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, exportCustomerDataPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48047,7 +47995,6 @@ func (ec *executionContext) _ExportCustomerDataPayload(ctx context.Context, sel 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48065,7 +48012,7 @@ var followUpsImplementors = []string{"FollowUps"}
 func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet, obj *sales.FollowUps) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, followUpsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48090,7 +48037,6 @@ func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48108,7 +48054,7 @@ var funnelFiguresImplementors = []string{"FunnelFigures"}
 func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelFigures) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, funnelFiguresImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48198,7 +48144,6 @@ func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48216,7 +48161,7 @@ var gradeCountImplementors = []string{"GradeCount"}
 func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSet, obj *report.GradeCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, gradeCountImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48236,7 +48181,6 @@ func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48254,7 +48198,7 @@ var gradeGroupImplementors = []string{"GradeGroup"}
 func (ec *executionContext) _GradeGroup(ctx context.Context, sel ast.SelectionSet, obj *report.GradeGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, gradeGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48274,7 +48218,6 @@ func (ec *executionContext) _GradeGroup(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48292,7 +48235,7 @@ var importUnitsPayloadImplementors = []string{"ImportUnitsPayload"}
 func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *catalogue.ImportReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, importUnitsPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48322,7 +48265,6 @@ func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48340,7 +48282,7 @@ var listingImplementors = []string{"Listing"}
 func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, obj *listing.Listing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48435,7 +48377,6 @@ func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48453,7 +48394,7 @@ var listingBuildingImplementors = []string{"ListingBuilding"}
 func (ec *executionContext) _ListingBuilding(ctx context.Context, sel ast.SelectionSet, obj *listing.Building) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingBuildingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48473,7 +48414,6 @@ func (ec *executionContext) _ListingBuilding(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48491,7 +48431,7 @@ var listingChangeImplementors = []string{"ListingChange"}
 func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.SelectionSet, obj *listing.Change) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48526,7 +48466,6 @@ func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48544,7 +48483,7 @@ var listingChangeConnectionImplementors = []string{"ListingChangeConnection"}
 func (ec *executionContext) _ListingChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48569,7 +48508,6 @@ func (ec *executionContext) _ListingChangeConnection(ctx context.Context, sel as
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48587,7 +48525,7 @@ var listingChangeEdgeImplementors = []string{"ListingChangeEdge"}
 func (ec *executionContext) _ListingChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48607,7 +48545,6 @@ func (ec *executionContext) _ListingChangeEdge(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48625,7 +48562,7 @@ var listingChangePageInfoImplementors = []string{"ListingChangePageInfo"}
 func (ec *executionContext) _ListingChangePageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangePageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangePageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48645,7 +48582,6 @@ func (ec *executionContext) _ListingChangePageInfo(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48663,7 +48599,7 @@ var listingConnectionImplementors = []string{"ListingConnection"}
 func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48688,7 +48624,6 @@ func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48706,7 +48641,7 @@ var listingEdgeImplementors = []string{"ListingEdge"}
 func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48726,7 +48661,6 @@ func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48744,7 +48678,7 @@ var listingProjectImplementors = []string{"ListingProject"}
 func (ec *executionContext) _ListingProject(ctx context.Context, sel ast.SelectionSet, obj *listing.Project) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingProjectImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48794,7 +48728,6 @@ func (ec *executionContext) _ListingProject(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48812,7 +48745,7 @@ var logoutPayloadImplementors = []string{"LogoutPayload"}
 func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, logoutPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48827,7 +48760,6 @@ func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48845,7 +48777,7 @@ var mediaImplementors = []string{"Media", "Node"}
 func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *ent.Media) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mediaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48940,7 +48872,6 @@ func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, ob
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48958,7 +48889,7 @@ var mediaPayloadImplementors = []string{"MediaPayload"}
 func (ec *executionContext) _MediaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MediaPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mediaPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -48973,7 +48904,6 @@ func (ec *executionContext) _MediaPayload(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -48991,7 +48921,7 @@ var mergeCustomersPayloadImplementors = []string{"MergeCustomersPayload"}
 func (ec *executionContext) _MergeCustomersPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Merged) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mergeCustomersPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49041,7 +48971,6 @@ func (ec *executionContext) _MergeCustomersPayload(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49059,7 +48988,7 @@ var mergeMovesImplementors = []string{"MergeMoves"}
 func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSet, obj *people.Moved) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mergeMovesImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49124,7 +49053,6 @@ func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49145,7 +49073,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		Object: "Mutation",
 	})
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
@@ -49587,7 +49515,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49605,7 +49532,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49635,7 +49562,6 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49653,7 +49579,7 @@ var priceChangeImplementors = []string{"PriceChange", "Node"}
 func (ec *executionContext) _PriceChange(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49708,7 +49634,6 @@ func (ec *executionContext) _PriceChange(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49726,7 +49651,7 @@ var priceChangeConnectionImplementors = []string{"PriceChangeConnection"}
 func (ec *executionContext) _PriceChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49751,7 +49676,6 @@ func (ec *executionContext) _PriceChangeConnection(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49769,7 +49693,7 @@ var priceChangeEdgeImplementors = []string{"PriceChangeEdge"}
 func (ec *executionContext) _PriceChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49789,7 +49713,6 @@ func (ec *executionContext) _PriceChangeEdge(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49807,7 +49730,7 @@ var projectImplementors = []string{"Project", "Node"}
 func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49952,7 +49875,6 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -49970,7 +49892,7 @@ var projectConnectionImplementors = []string{"ProjectConnection"}
 func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -49995,7 +49917,6 @@ func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50013,7 +49934,7 @@ var projectEdgeImplementors = []string{"ProjectEdge"}
 func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, projectEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50033,7 +49954,6 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50051,7 +49971,7 @@ var publishProjectPayloadImplementors = []string{"PublishProjectPayload"}
 func (ec *executionContext) _PublishProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishProjectPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, publishProjectPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50066,7 +49986,6 @@ func (ec *executionContext) _PublishProjectPayload(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50084,7 +50003,7 @@ var publishUnitsPayloadImplementors = []string{"PublishUnitsPayload"}
 func (ec *executionContext) _PublishUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishUnitsPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, publishUnitsPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50099,7 +50018,6 @@ func (ec *executionContext) _PublishUnitsPayload(ctx context.Context, sel ast.Se
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50341,7 +50259,7 @@ var reportGroupImplementors = []string{"ReportGroup"}
 func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionSet, obj *report.Group) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reportGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50361,7 +50279,6 @@ func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50379,7 +50296,7 @@ var revealPhonePayloadImplementors = []string{"RevealPhonePayload"}
 func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.SelectionSet, obj *people.Reveal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, revealPhonePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50399,7 +50316,6 @@ func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.Sel
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50417,7 +50333,7 @@ var salesFunnelImplementors = []string{"SalesFunnel"}
 func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionSet, obj *report.Funnel) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50447,7 +50363,6 @@ func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50465,7 +50380,7 @@ var salesFunnelGroupImplementors = []string{"SalesFunnelGroup"}
 func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50485,7 +50400,6 @@ func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50503,7 +50417,7 @@ var salesGridImplementors = []string{"SalesGrid"}
 func (ec *executionContext) _SalesGrid(ctx context.Context, sel ast.SelectionSet, obj *sales.Grid) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50528,7 +50442,6 @@ func (ec *executionContext) _SalesGrid(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50546,7 +50459,7 @@ var salesGridBuildingImplementors = []string{"SalesGridBuilding"}
 func (ec *executionContext) _SalesGridBuilding(ctx context.Context, sel ast.SelectionSet, obj *sales.GridBuilding) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridBuildingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50566,7 +50479,6 @@ func (ec *executionContext) _SalesGridBuilding(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50584,7 +50496,7 @@ var salesGridFloorImplementors = []string{"SalesGridFloor"}
 func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.SelectionSet, obj *sales.GridFloor) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridFloorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50604,7 +50516,6 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50622,7 +50533,7 @@ var satisfactionImplementors = []string{"Satisfaction"}
 func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.SelectionSet, obj *report.Satisfaction) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50657,7 +50568,6 @@ func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50675,7 +50585,7 @@ var satisfactionFiguresImplementors = []string{"SatisfactionFigures"}
 func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionFigures) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionFiguresImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50725,7 +50635,6 @@ func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.Se
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50743,7 +50652,7 @@ var satisfactionGroupImplementors = []string{"SatisfactionGroup"}
 func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50763,7 +50672,6 @@ func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50781,7 +50689,7 @@ var satisfactionSliceImplementors = []string{"SatisfactionSlice"}
 func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionSlice) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionSliceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50801,7 +50709,6 @@ func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50819,7 +50726,7 @@ var serviceBoardImplementors = []string{"ServiceBoard"}
 func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceBoard) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50864,7 +50771,6 @@ func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50882,7 +50788,7 @@ var serviceBoardGroupImplementors = []string{"ServiceBoardGroup"}
 func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceGroup) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardGroupImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50902,7 +50808,6 @@ func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.Sele
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -50920,7 +50825,7 @@ var serviceFiguresImplementors = []string{"ServiceFigures"}
 func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceFigures) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceFiguresImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -50995,7 +50900,6 @@ func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51013,7 +50917,7 @@ var serviceSliceImplementors = []string{"ServiceSlice"}
 func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceSlice) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, serviceSliceImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51033,7 +50937,6 @@ func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51051,7 +50954,7 @@ var setUnitPricesPayloadImplementors = []string{"SetUnitPricesPayload"}
 func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetUnitPricesPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, setUnitPricesPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51071,7 +50974,6 @@ func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.S
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51089,7 +50991,7 @@ var slaClockImplementors = []string{"SlaClock"}
 func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet, obj *aftersales.Clock) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, slaClockImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51129,7 +51031,6 @@ func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51169,7 +51070,7 @@ var surveyImplementors = []string{"Survey", "Node"}
 func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, obj *ent.Survey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, surveyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51284,7 +51185,6 @@ func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, o
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51302,7 +51202,7 @@ var surveyConnectionImplementors = []string{"SurveyConnection"}
 func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, surveyConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51327,7 +51227,6 @@ func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.Selec
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51345,7 +51244,7 @@ var surveyEdgeImplementors = []string{"SurveyEdge"}
 func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, surveyEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51365,7 +51264,6 @@ func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSe
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51383,7 +51281,7 @@ var surveyPayloadImplementors = []string{"SurveyPayload"}
 func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, surveyPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51398,7 +51296,6 @@ func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.Selectio
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51416,7 +51313,7 @@ var unitImplementors = []string{"Unit", "Node"}
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *ent.Unit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51566,7 +51463,6 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51584,7 +51480,7 @@ var unitConnectionImplementors = []string{"UnitConnection"}
 func (ec *executionContext) _UnitConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UnitConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51609,7 +51505,6 @@ func (ec *executionContext) _UnitConnection(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51627,7 +51522,7 @@ var unitEdgeImplementors = []string{"UnitEdge"}
 func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UnitEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51647,7 +51542,6 @@ func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51665,7 +51559,7 @@ var unitImportErrorImplementors = []string{"UnitImportError"}
 func (ec *executionContext) _UnitImportError(ctx context.Context, sel ast.SelectionSet, obj *catalogue.RowError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitImportErrorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51690,7 +51584,6 @@ func (ec *executionContext) _UnitImportError(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51708,7 +51601,7 @@ var unitPayloadImplementors = []string{"UnitPayload"}
 func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnitPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51723,7 +51616,6 @@ func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51741,7 +51633,7 @@ var unitStatusCountImplementors = []string{"UnitStatusCount"}
 func (ec *executionContext) _UnitStatusCount(ctx context.Context, sel ast.SelectionSet, obj *sales.StatusCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitStatusCountImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51761,7 +51653,6 @@ func (ec *executionContext) _UnitStatusCount(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51779,7 +51670,7 @@ var unitStatusEventImplementors = []string{"UnitStatusEvent"}
 func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *live.UnitEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, unitStatusEventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51809,7 +51700,6 @@ func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51827,7 +51717,7 @@ var updateBuildingPayloadImplementors = []string{"UpdateBuildingPayload"}
 func (ec *executionContext) _UpdateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateBuildingPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateBuildingPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51842,7 +51732,6 @@ func (ec *executionContext) _UpdateBuildingPayload(ctx context.Context, sel ast.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51860,7 +51749,7 @@ var updateProjectPayloadImplementors = []string{"UpdateProjectPayload"}
 func (ec *executionContext) _UpdateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateProjectPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateProjectPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51875,7 +51764,6 @@ func (ec *executionContext) _UpdateProjectPayload(ctx context.Context, sel ast.S
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -51893,7 +51781,7 @@ var userImplementors = []string{"User", "Node"}
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -51983,7 +51871,6 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52001,7 +51888,7 @@ var userConnectionImplementors = []string{"UserConnection"}
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52026,7 +51913,6 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52044,7 +51930,7 @@ var userEdgeImplementors = []string{"UserEdge"}
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52064,7 +51950,6 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52082,7 +51967,7 @@ var userPayloadImplementors = []string{"UserPayload"}
 func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UserPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52097,7 +51982,6 @@ func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52115,7 +51999,7 @@ var visitImplementors = []string{"Visit", "Node"}
 func (ec *executionContext) _Visit(ctx context.Context, sel ast.SelectionSet, obj *ent.Visit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52215,7 +52099,6 @@ func (ec *executionContext) _Visit(ctx context.Context, sel ast.SelectionSet, ob
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52233,7 +52116,7 @@ var visitConnectionImplementors = []string{"VisitConnection"}
 func (ec *executionContext) _VisitConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.VisitConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52258,7 +52141,6 @@ func (ec *executionContext) _VisitConnection(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52276,7 +52158,7 @@ var visitEdgeImplementors = []string{"VisitEdge"}
 func (ec *executionContext) _VisitEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.VisitEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52296,7 +52178,6 @@ func (ec *executionContext) _VisitEdge(ctx context.Context, sel ast.SelectionSet
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52314,7 +52195,7 @@ var visitPayloadImplementors = []string{"VisitPayload"}
 func (ec *executionContext) _VisitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VisitPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, visitPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52329,7 +52210,6 @@ func (ec *executionContext) _VisitPayload(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52347,7 +52227,7 @@ var webhookDeliveryImplementors = []string{"WebhookDelivery"}
 func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.SelectionSet, obj *ent.WebhookDelivery) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52417,7 +52297,6 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52435,7 +52314,7 @@ var webhookDeliveryConnectionImplementors = []string{"WebhookDeliveryConnection"
 func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, obj *webhook.Page) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52455,7 +52334,6 @@ func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52473,7 +52351,7 @@ var webhookDeliveryPayloadImplementors = []string{"WebhookDeliveryPayload"}
 func (ec *executionContext) _WebhookDeliveryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookDeliveryPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52488,7 +52366,6 @@ func (ec *executionContext) _WebhookDeliveryPayload(ctx context.Context, sel ast
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52506,7 +52383,7 @@ var webhookEndpointImplementors = []string{"WebhookEndpoint"}
 func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.SelectionSet, obj *ent.WebhookEndpoint) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEndpointImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52546,7 +52423,6 @@ func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.Select
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52564,7 +52440,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52599,7 +52475,6 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52617,7 +52492,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52647,7 +52522,6 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52665,7 +52539,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52705,7 +52579,6 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52723,7 +52596,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52763,7 +52636,6 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52781,7 +52653,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52821,7 +52693,6 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}
@@ -52839,7 +52710,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := newObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -52904,7 +52775,6 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	out.Dispatch(ctx)
 	if out.Invalids > 0 {
 		return graphql.Null
 	}

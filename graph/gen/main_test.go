@@ -83,3 +83,28 @@ func TestPlainFieldsTemplateChanged(t *testing.T) {
 		t.Fatal("no error when no field matched")
 	}
 }
+
+// An object function that schedules nothing gets a graph.object and loses
+// its Dispatch; the Query root, whose fields run concurrently, keeps its
+// FieldSet.
+func TestObjectsInPlace(t *testing.T) {
+	object := func(name, body string) string {
+		return "\nfunc (ec *executionContext) _" + name + "(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {\n" +
+			"\tfields := graphql.CollectFields(ec.OperationContext, sel, nil)\n\tout := graphql.NewFieldSet(fields)\n" + body +
+			"\tout.Dispatch(ctx)\n\treturn out\n}\n"
+	}
+	unit := object("Unit", "\tout.Values[0] = graphql.MarshalString(\"x\")\n")
+	query := object("Query", "\tout.ResolveRootConcurrently(innerCtx, ec.OperationContext, i, nil)\n")
+	out, err := objectsInPlace([]byte("package graph\n" + unit + query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	wantUnit := strings.Replace(strings.Replace(unit, "graphql.NewFieldSet(fields)", "newObject(fields)", 1), "\tout.Dispatch(ctx)\n", "", 1)
+	if !strings.Contains(got, wantUnit) || !strings.Contains(got, query) {
+		t.Fatalf("rewritten:\n%s", got)
+	}
+	if _, err := objectsInPlace([]byte("package graph\n" + query)); err == nil {
+		t.Fatal("no object function rewritten and no error")
+	}
+}
