@@ -12234,46 +12234,38 @@ func (ec *executionContext) fieldContext_APIKey_lastUsedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _APIKey_projectIds(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKey_projectIds(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProjectIds, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []pulid.ID) graphql.Marshaler {
-			return ec.marshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_APIKey_projectIds(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ProjectIds
+	return ec.marshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, field.Selections, obj.ProjectIds)
 }
 func (ec *executionContext) fieldContext_APIKey_projectIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, "ID")
 }
 
 func (ec *executionContext) _APIKeyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKeyConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.APIKeyEdge) graphql.Marshaler {
-			return ec.marshalOAPIKeyEdge2ᚕᚖestatecrmᚋentᚐAPIKeyEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_APIKeyConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOAPIKeyEdge2ᚕᚖestatecrmᚋentᚐAPIKeyEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_APIKeyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12289,23 +12281,19 @@ func (ec *executionContext) fieldContext_APIKeyConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _APIKeyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_APIKeyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12328,23 +12316,19 @@ func (ec *executionContext) fieldContext_APIKeyConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _APIKeyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKeyEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
-			return ec.marshalOAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_APIKeyEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12367,23 +12351,19 @@ func (ec *executionContext) fieldContext_APIKeyEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _APIKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_APIKeyPayload_apiKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIKey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
-			return ec.marshalNAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_APIKeyPayload_apiKey(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.APIKey
+	return ec.marshalNAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, field.Selections, obj.APIKey)
 }
 func (ec *executionContext) fieldContext_APIKeyPayload_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12413,23 +12393,19 @@ func (ec *executionContext) fieldContext_AgentBoard_to(_ context.Context, field 
 }
 
 func (ec *executionContext) _AgentBoard_agents(ctx context.Context, field graphql.CollectedField, obj *report.AgentBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoard_agents(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Agents, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.AgentRow) graphql.Marshaler {
-			return ec.marshalNAgentBoardRow2ᚕᚖestatecrmᚋreportᚐAgentRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AgentBoard_agents(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Agents
+	return ec.marshalNAgentBoardRow2ᚕᚖestatecrmᚋreportᚐAgentRowᚄ(ctx, field.Selections, obj.Agents)
 }
 func (ec *executionContext) fieldContext_AgentBoard_agents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12445,23 +12421,19 @@ func (ec *executionContext) fieldContext_AgentBoard_agents(_ context.Context, fi
 }
 
 func (ec *executionContext) _AgentBoardRow_agent(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_agent(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Agent, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AgentBoardRow_agent(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Agent
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Agent)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_agent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12477,23 +12449,19 @@ func (ec *executionContext) fieldContext_AgentBoardRow_agent(_ context.Context, 
 }
 
 func (ec *executionContext) _AgentBoardRow_group(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalOReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AgentBoardRow_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalOReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12558,23 +12526,19 @@ func (ec *executionContext) fieldContext_AgentBoardRow_contractValue(_ context.C
 }
 
 func (ec *executionContext) _AgentBoardRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AgentBoardRow_conversion(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Conversion, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AgentBoardRow_conversion(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Conversion
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentBoardRow", field, false, false, "Float")
@@ -12616,23 +12580,19 @@ func (ec *executionContext) fieldContext_Amenity_distanceMeters(_ context.Contex
 }
 
 func (ec *executionContext) _Attribution_owner(ctx context.Context, field graphql.CollectedField, obj *sales.Attribution) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Attribution_owner(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Owner, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Attribution_owner(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Owner
+	return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, obj.Owner)
 }
 func (ec *executionContext) fieldContext_Attribution_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -12973,23 +12933,19 @@ func (ec *executionContext) fieldContext_AuditEvent_project(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEventConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditEventEdge) graphql.Marshaler {
-			return ec.marshalOAuditEventEdge2ᚕᚖestatecrmᚋentᚐAuditEventEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOAuditEventEdge2ᚕᚖestatecrmᚋentᚐAuditEventEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_AuditEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13005,23 +12961,19 @@ func (ec *executionContext) fieldContext_AuditEventConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _AuditEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_AuditEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13044,23 +12996,19 @@ func (ec *executionContext) fieldContext_AuditEventConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _AuditEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEventEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEvent) graphql.Marshaler {
-			return ec.marshalOAuditEvent2ᚖestatecrmᚋentᚐAuditEvent(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AuditEventEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOAuditEvent2ᚖestatecrmᚋentᚐAuditEvent(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_AuditEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13111,23 +13059,19 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshTokenExpiresAt(_ con
 }
 
 func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql.CollectedField, obj *auth.Tokens) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuthPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AuthPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.User
+	return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, obj.User)
 }
 func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13312,23 +13256,19 @@ func (ec *executionContext) fieldContext_Building_media(ctx context.Context, fie
 }
 
 func (ec *executionContext) _BuildingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.BuildingConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BuildingConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.BuildingEdge) graphql.Marshaler {
-			return ec.marshalOBuildingEdge2ᚕᚖestatecrmᚋentᚐBuildingEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_BuildingConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOBuildingEdge2ᚕᚖestatecrmᚋentᚐBuildingEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13344,23 +13284,19 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _BuildingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.BuildingConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13383,23 +13319,19 @@ func (ec *executionContext) fieldContext_BuildingConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _BuildingEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.BuildingEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BuildingEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
-			return ec.marshalOBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_BuildingEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13436,23 +13368,19 @@ func (ec *executionContext) fieldContext_ChannelMix_to(_ context.Context, field 
 }
 
 func (ec *executionContext) _ChannelMix_channels(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMix_channels(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Channels, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
-			return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMix_channels(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Channels
+	return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, field.Selections, obj.Channels)
 }
 func (ec *executionContext) fieldContext_ChannelMix_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13468,23 +13396,19 @@ func (ec *executionContext) fieldContext_ChannelMix_channels(_ context.Context, 
 }
 
 func (ec *executionContext) _ChannelMix_total(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMix_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMixRow) graphql.Marshaler {
-			return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMix_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Total
+	return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_ChannelMix_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13500,23 +13424,19 @@ func (ec *executionContext) fieldContext_ChannelMix_total(_ context.Context, fie
 }
 
 func (ec *executionContext) _ChannelMix_groups(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMix) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMix_groups(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Groups, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixGroup) graphql.Marshaler {
-			return ec.marshalNChannelMixGroup2ᚕᚖestatecrmᚋreportᚐChannelMixGroupᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMix_groups(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Groups
+	return ec.marshalNChannelMixGroup2ᚕᚖestatecrmᚋreportᚐChannelMixGroupᚄ(ctx, field.Selections, obj.Groups)
 }
 func (ec *executionContext) fieldContext_ChannelMix_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13532,23 +13452,19 @@ func (ec *executionContext) fieldContext_ChannelMix_groups(_ context.Context, fi
 }
 
 func (ec *executionContext) _ChannelMixGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixGroup_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMixGroup_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_ChannelMixGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13564,23 +13480,19 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_group(_ context.Context
 }
 
 func (ec *executionContext) _ChannelMixGroup_channels(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixGroup_channels(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Channels, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ChannelMixRow) graphql.Marshaler {
-			return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMixGroup_channels(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Channels
+	return ec.marshalNChannelMixRow2ᚕᚖestatecrmᚋreportᚐChannelMixRowᚄ(ctx, field.Selections, obj.Channels)
 }
 func (ec *executionContext) fieldContext_ChannelMixGroup_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13596,23 +13508,19 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_channels(_ context.Cont
 }
 
 func (ec *executionContext) _ChannelMixGroup_total(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixGroup_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.ChannelMixRow) graphql.Marshaler {
-			return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelMixGroup_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Total
+	return ec.marshalNChannelMixRow2ᚖestatecrmᚋreportᚐChannelMixRow(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_ChannelMixGroup_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13656,23 +13564,19 @@ func (ec *executionContext) fieldContext_ChannelMixRow_contractValue(_ context.C
 }
 
 func (ec *executionContext) _ChannelMixRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelMixRow_conversion(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Conversion, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ChannelMixRow_conversion(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Conversion
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelMixRow", field, false, false, "Float")
@@ -13742,23 +13646,19 @@ func (ec *executionContext) fieldContext_ChannelSpend_updatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _ChannelSpendPayload_channelSpend(ctx context.Context, field graphql.CollectedField, obj *model.ChannelSpendPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ChannelSpendPayload_channelSpend(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChannelSpend, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Spend) graphql.Marshaler {
-			return ec.marshalNChannelSpend2ᚖestatecrmᚋreportᚐSpend(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ChannelSpendPayload_channelSpend(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ChannelSpend
+	return ec.marshalNChannelSpend2ᚖestatecrmᚋreportᚐSpend(ctx, field.Selections, obj.ChannelSpend)
 }
 func (ec *executionContext) fieldContext_ChannelSpendPayload_channelSpend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14249,23 +14149,19 @@ func (ec *executionContext) fieldContext_Complaint_resolutionSla(_ context.Conte
 }
 
 func (ec *executionContext) _ComplaintConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ComplaintEdge) graphql.Marshaler {
-			return ec.marshalOComplaintEdge2ᚕᚖestatecrmᚋentᚐComplaintEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ComplaintConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOComplaintEdge2ᚕᚖestatecrmᚋentᚐComplaintEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_ComplaintConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14281,23 +14177,19 @@ func (ec *executionContext) fieldContext_ComplaintConnection_edges(_ context.Con
 }
 
 func (ec *executionContext) _ComplaintConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_ComplaintConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14320,23 +14212,19 @@ func (ec *executionContext) fieldContext_ComplaintConnection_totalCount(_ contex
 }
 
 func (ec *executionContext) _ComplaintEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Complaint) graphql.Marshaler {
-			return ec.marshalOComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ComplaintEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_ComplaintEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14486,23 +14374,19 @@ func (ec *executionContext) fieldContext_ComplaintEvent_actor(_ context.Context,
 }
 
 func (ec *executionContext) _ComplaintEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEventConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ComplaintEventEdge) graphql.Marshaler {
-			return ec.marshalOComplaintEventEdge2ᚕᚖestatecrmᚋentᚐComplaintEventEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ComplaintEventConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOComplaintEventEdge2ᚕᚖestatecrmᚋentᚐComplaintEventEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_ComplaintEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14518,23 +14402,19 @@ func (ec *executionContext) fieldContext_ComplaintEventConnection_edges(_ contex
 }
 
 func (ec *executionContext) _ComplaintEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEventConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ComplaintEventConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_ComplaintEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14557,23 +14437,19 @@ func (ec *executionContext) fieldContext_ComplaintEventConnection_totalCount(_ c
 }
 
 func (ec *executionContext) _ComplaintEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEventEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
-			return ec.marshalOComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ComplaintEventEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_ComplaintEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14596,23 +14472,19 @@ func (ec *executionContext) fieldContext_ComplaintEventEdge_cursor(_ context.Con
 }
 
 func (ec *executionContext) _ComplaintEventPayload_event(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintEventPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintEventPayload_event(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Event, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
-			return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ComplaintEventPayload_event(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Event
+	return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, field.Selections, obj.Event)
 }
 func (ec *executionContext) fieldContext_ComplaintEventPayload_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14628,23 +14500,19 @@ func (ec *executionContext) fieldContext_ComplaintEventPayload_event(_ context.C
 }
 
 func (ec *executionContext) _ComplaintPayload_complaint(ctx context.Context, field graphql.CollectedField, obj *model.ComplaintPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Complaint, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Complaint) graphql.Marshaler {
-			return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ComplaintPayload_complaint(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Complaint
+	return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, field.Selections, obj.Complaint)
 }
 func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14840,23 +14708,19 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_complaint(_ context.Con
 }
 
 func (ec *executionContext) _ComplaintUpdate_event(ctx context.Context, field graphql.CollectedField, obj *live.ComplaintUpdate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ComplaintUpdate_event(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Event, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.ComplaintEvent) graphql.Marshaler {
-			return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ComplaintUpdate_event(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Event
+	return ec.marshalNComplaintEvent2ᚖestatecrmᚋentᚐComplaintEvent(ctx, field.Selections, obj.Event)
 }
 func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14900,23 +14764,19 @@ func (ec *executionContext) fieldContext_ConsentEvent_consent(_ context.Context,
 }
 
 func (ec *executionContext) _ConsentEvent_channels(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConsentEvent_channels(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Channels, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.ContactChannel) graphql.Marshaler {
-			return ec.marshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ConsentEvent_channels(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Channels
+	return ec.marshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, field.Selections, obj.Channels)
 }
 func (ec *executionContext) fieldContext_ConsentEvent_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "ContactChannel")
@@ -15008,23 +14868,19 @@ func (ec *executionContext) fieldContext_ConsentEvent_recordedBy(_ context.Conte
 }
 
 func (ec *executionContext) _CreateAPIKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *account.CreatedAPIKey) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateAPIKeyPayload_apiKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIKey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKey) graphql.Marshaler {
-			return ec.marshalNAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateAPIKeyPayload_apiKey(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.APIKey
+	return ec.marshalNAPIKey2ᚖestatecrmᚋentᚐAPIKey(ctx, field.Selections, obj.APIKey)
 }
 func (ec *executionContext) fieldContext_CreateAPIKeyPayload_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15047,23 +14903,19 @@ func (ec *executionContext) fieldContext_CreateAPIKeyPayload_key(_ context.Conte
 }
 
 func (ec *executionContext) _CreateBuildingPayload_building(ctx context.Context, field graphql.CollectedField, obj *model.CreateBuildingPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateBuildingPayload_building(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Building, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
-			return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateBuildingPayload_building(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Building
+	return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, obj.Building)
 }
 func (ec *executionContext) fieldContext_CreateBuildingPayload_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15079,23 +14931,19 @@ func (ec *executionContext) fieldContext_CreateBuildingPayload_building(_ contex
 }
 
 func (ec *executionContext) _CreateProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.CreateProjectPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateProjectPayload_project(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
-			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateProjectPayload_project(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Project
+	return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, obj.Project)
 }
 func (ec *executionContext) fieldContext_CreateProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15111,23 +14959,19 @@ func (ec *executionContext) fieldContext_CreateProjectPayload_project(_ context.
 }
 
 func (ec *executionContext) _CreateUnitsPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.CreateUnitsPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateUnitsPayload_units(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Units, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateUnitsPayload_units(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Units
+	return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, field.Selections, obj.Units)
 }
 func (ec *executionContext) fieldContext_CreateUnitsPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15143,23 +14987,19 @@ func (ec *executionContext) fieldContext_CreateUnitsPayload_units(_ context.Cont
 }
 
 func (ec *executionContext) _CreateWebhookEndpointPayload_webhookEndpoint(ctx context.Context, field graphql.CollectedField, obj *webhook.Created) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateWebhookEndpointPayload_webhookEndpoint(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WebhookEndpoint, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookEndpoint) graphql.Marshaler {
-			return ec.marshalNWebhookEndpoint2ᚖestatecrmᚋentᚐWebhookEndpoint(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateWebhookEndpointPayload_webhookEndpoint(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.WebhookEndpoint
+	return ec.marshalNWebhookEndpoint2ᚖestatecrmᚋentᚐWebhookEndpoint(ctx, field.Selections, obj.WebhookEndpoint)
 }
 func (ec *executionContext) fieldContext_CreateWebhookEndpointPayload_webhookEndpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15280,92 +15120,76 @@ func (ec *executionContext) fieldContext_Customer_budgetMax(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_wantedBedrooms(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_wantedBedrooms(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WantedBedrooms, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
-			return ec.marshalOInt2ᚕintᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_wantedBedrooms(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.WantedBedrooms
+	return ec.marshalOInt2ᚕintᚄ(ctx, field.Selections, obj.WantedBedrooms)
 }
 func (ec *executionContext) fieldContext_Customer_wantedBedrooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Customer_wantedAreaMin(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_wantedAreaMin(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WantedAreaMin, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_wantedAreaMin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.WantedAreaMin
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.WantedAreaMin)
 }
 func (ec *executionContext) fieldContext_Customer_wantedAreaMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Customer_wantedAreaMax(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_wantedAreaMax(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WantedAreaMax, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_wantedAreaMax(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.WantedAreaMax
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.WantedAreaMax)
 }
 func (ec *executionContext) fieldContext_Customer_wantedAreaMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Customer_focusFactors(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_focusFactors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FocusFactors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.FocusFactor) graphql.Marshaler {
-			return ec.marshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_focusFactors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.FocusFactors
+	return ec.marshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, field.Selections, obj.FocusFactors)
 }
 func (ec *executionContext) fieldContext_Customer_focusFactors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "FocusFactor")
@@ -15449,46 +15273,38 @@ func (ec *executionContext) fieldContext_Customer_consentAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_consentChannels(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_consentChannels(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ConsentChannels, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.ContactChannel) graphql.Marshaler {
-			return ec.marshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_consentChannels(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ConsentChannels
+	return ec.marshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, field.Selections, obj.ConsentChannels)
 }
 func (ec *executionContext) fieldContext_Customer_consentChannels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "ContactChannel")
 }
 
 func (ec *executionContext) _Customer_tags(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Customer_tags(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Tags, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Customer_tags(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Tags
+	return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.Tags)
 }
 func (ec *executionContext) fieldContext_Customer_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, "String")
@@ -15989,23 +15805,19 @@ func (ec *executionContext) fieldContext_Customer_churnRisk(_ context.Context, f
 }
 
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CustomerEdge) graphql.Marshaler {
-			return ec.marshalOCustomerEdge2ᚕᚖestatecrmᚋentᚐCustomerEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CustomerConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOCustomerEdge2ᚕᚖestatecrmᚋentᚐCustomerEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_CustomerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16021,23 +15833,19 @@ func (ec *executionContext) fieldContext_CustomerConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _CustomerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_CustomerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16060,23 +15868,19 @@ func (ec *executionContext) fieldContext_CustomerConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _CustomerEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalOCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CustomerEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16099,23 +15903,19 @@ func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _CustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerPayload_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerPayload_customer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customer
+	return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Customer)
 }
 func (ec *executionContext) fieldContext_CustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16152,23 +15952,19 @@ func (ec *executionContext) fieldContext_CustomerValue_rule(_ context.Context, f
 }
 
 func (ec *executionContext) _CustomerValue_grades(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValue_grades(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Grades, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeCount) graphql.Marshaler {
-			return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerValue_grades(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Grades
+	return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, field.Selections, obj.Grades)
 }
 func (ec *executionContext) fieldContext_CustomerValue_grades(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16184,23 +15980,19 @@ func (ec *executionContext) fieldContext_CustomerValue_grades(_ context.Context,
 }
 
 func (ec *executionContext) _CustomerValue_gradeGroups(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValue_gradeGroups(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GradeGroups, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeGroup) graphql.Marshaler {
-			return ec.marshalNGradeGroup2ᚕᚖestatecrmᚋreportᚐGradeGroupᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerValue_gradeGroups(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.GradeGroups
+	return ec.marshalNGradeGroup2ᚕᚖestatecrmᚋreportᚐGradeGroupᚄ(ctx, field.Selections, obj.GradeGroups)
 }
 func (ec *executionContext) fieldContext_CustomerValue_gradeGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16223,23 +16015,19 @@ func (ec *executionContext) fieldContext_CustomerValue_totalCount(_ context.Cont
 }
 
 func (ec *executionContext) _CustomerValue_customers(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValue_customers(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customers, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.CustomerValueRow) graphql.Marshaler {
-			return ec.marshalNCustomerValueRow2ᚕᚖestatecrmᚋreportᚐCustomerValueRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerValue_customers(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customers
+	return ec.marshalNCustomerValueRow2ᚕᚖestatecrmᚋreportᚐCustomerValueRowᚄ(ctx, field.Selections, obj.Customers)
 }
 func (ec *executionContext) fieldContext_CustomerValue_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16269,23 +16057,19 @@ func (ec *executionContext) fieldContext_CustomerValue_endCursor(_ context.Conte
 }
 
 func (ec *executionContext) _CustomerValueRow_customer(ctx context.Context, field graphql.CollectedField, obj *report.CustomerValueRow) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CustomerValueRow_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CustomerValueRow_customer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customer
+	return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Customer)
 }
 func (ec *executionContext) fieldContext_CustomerValueRow_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16583,23 +16367,19 @@ func (ec *executionContext) fieldContext_Deal_project(_ context.Context, field g
 }
 
 func (ec *executionContext) _DealConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DealConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DealConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.DealEdge) graphql.Marshaler {
-			return ec.marshalODealEdge2ᚕᚖestatecrmᚋentᚐDealEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_DealConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalODealEdge2ᚕᚖestatecrmᚋentᚐDealEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_DealConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16615,23 +16395,19 @@ func (ec *executionContext) fieldContext_DealConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _DealConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.DealConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DealConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DealConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_DealConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16654,23 +16430,19 @@ func (ec *executionContext) fieldContext_DealConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _DealEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.DealEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DealEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
-			return ec.marshalODeal2ᚖestatecrmᚋentᚐDeal(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_DealEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalODeal2ᚖestatecrmᚋentᚐDeal(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_DealEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16693,23 +16465,19 @@ func (ec *executionContext) fieldContext_DealEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DealPayload_deal(ctx context.Context, field graphql.CollectedField, obj *model.DealPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DealPayload_deal(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Deal, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
-			return ec.marshalNDeal2ᚖestatecrmᚋentᚐDeal(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DealPayload_deal(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Deal
+	return ec.marshalNDeal2ᚖestatecrmᚋentᚐDeal(ctx, field.Selections, obj.Deal)
 }
 func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16739,23 +16507,19 @@ func (ec *executionContext) fieldContext_DeleteWebhookEndpointPayload_deletedId(
 }
 
 func (ec *executionContext) _DeliverUnitPayload_unit(ctx context.Context, field graphql.CollectedField, obj *sales.Delivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeliverUnitPayload_unit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Unit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DeliverUnitPayload_unit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Unit
+	return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, obj.Unit)
 }
 func (ec *executionContext) fieldContext_DeliverUnitPayload_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16785,46 +16549,38 @@ func (ec *executionContext) fieldContext_DeliverUnitPayload_expiresAt(_ context.
 }
 
 func (ec *executionContext) _DuplicateCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *people.Candidate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DuplicateCandidate_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v people.DuplicateReason) graphql.Marshaler {
-			return ec.marshalNDuplicateReason2estatecrmᚋpeopleᚐDuplicateReason(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DuplicateCandidate_reason(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Reason
+	return ec.marshalNDuplicateReason2estatecrmᚋpeopleᚐDuplicateReason(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_DuplicateCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DuplicateCandidate", field, false, false, "DuplicateReason")
 }
 
 func (ec *executionContext) _DuplicateCandidate_customers(ctx context.Context, field graphql.CollectedField, obj *people.Candidate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DuplicateCandidate_customers(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customers, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DuplicateCandidate_customers(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customers
+	return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, field.Selections, obj.Customers)
 }
 func (ec *executionContext) fieldContext_DuplicateCandidate_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16840,23 +16596,19 @@ func (ec *executionContext) fieldContext_DuplicateCandidate_customers(_ context.
 }
 
 func (ec *executionContext) _EraseCustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Erasure) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EraseCustomerPayload_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EraseCustomerPayload_customer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customer
+	return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Customer)
 }
 func (ec *executionContext) fieldContext_EraseCustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16914,23 +16666,19 @@ func (ec *executionContext) fieldContext_FollowUps_date(_ context.Context, field
 }
 
 func (ec *executionContext) _FollowUps_due(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FollowUps_due(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Due, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_FollowUps_due(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Due
+	return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, field.Selections, obj.Due)
 }
 func (ec *executionContext) fieldContext_FollowUps_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16946,23 +16694,19 @@ func (ec *executionContext) fieldContext_FollowUps_due(_ context.Context, field 
 }
 
 func (ec *executionContext) _FollowUps_overdue(ctx context.Context, field graphql.CollectedField, obj *sales.FollowUps) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FollowUps_overdue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Overdue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_FollowUps_overdue(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Overdue
+	return ec.marshalNCustomer2ᚕᚖestatecrmᚋentᚐCustomerᚄ(ctx, field.Selections, obj.Overdue)
 }
 func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17027,207 +16771,171 @@ func (ec *executionContext) fieldContext_FunnelFigures_cancellations(_ context.C
 }
 
 func (ec *executionContext) _FunnelFigures_firstVisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.FirstVisitRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.FirstVisitRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.FirstVisitRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_firstVisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_revisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RevisitRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.RevisitRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.RevisitRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_revisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_holdRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HoldRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_holdRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.HoldRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.HoldRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_holdRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_reservationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReservationRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ReservationRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ReservationRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_reservationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_contractRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContractRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_contractRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ContractRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ContractRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_contractRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_cancellationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CancellationRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.CancellationRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.CancellationRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_cancellationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysLeadToFirstVisit(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MedianDaysLeadToFirstVisit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.MedianDaysLeadToFirstVisit
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysLeadToFirstVisit)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysVisitToReservation(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MedianDaysVisitToReservation, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.MedianDaysVisitToReservation
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysVisitToReservation)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysVisitToReservation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysReservationToContract(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MedianDaysReservationToContract, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.MedianDaysReservationToContract
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysReservationToContract)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysReservationToContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelFigures", field, false, false, "Float")
@@ -17248,23 +16956,19 @@ func (ec *executionContext) fieldContext_GradeCount_count(_ context.Context, fie
 }
 
 func (ec *executionContext) _GradeGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.GradeGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GradeGroup_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_GradeGroup_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_GradeGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17280,23 +16984,19 @@ func (ec *executionContext) fieldContext_GradeGroup_group(_ context.Context, fie
 }
 
 func (ec *executionContext) _GradeGroup_grades(ctx context.Context, field graphql.CollectedField, obj *report.GradeGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GradeGroup_grades(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Grades, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.GradeCount) graphql.Marshaler {
-			return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_GradeGroup_grades(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Grades
+	return ec.marshalNGradeCount2ᚕᚖestatecrmᚋreportᚐGradeCountᚄ(ctx, field.Selections, obj.Grades)
 }
 func (ec *executionContext) fieldContext_GradeGroup_grades(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17333,23 +17033,19 @@ func (ec *executionContext) fieldContext_ImportUnitsPayload_imported(_ context.C
 }
 
 func (ec *executionContext) _ImportUnitsPayload_errors(ctx context.Context, field graphql.CollectedField, obj *catalogue.ImportReport) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Errors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*catalogue.RowError) graphql.Marshaler {
-			return ec.marshalNUnitImportError2ᚕᚖestatecrmᚋcatalogueᚐRowErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Errors
+	return ec.marshalNUnitImportError2ᚕᚖestatecrmᚋcatalogueᚐRowErrorᚄ(ctx, field.Selections, obj.Errors)
 }
 func (ec *executionContext) fieldContext_ImportUnitsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17372,23 +17068,19 @@ func (ec *executionContext) fieldContext_Listing_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Listing_project(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_project(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v listing.Project) graphql.Marshaler {
-			return ec.marshalNListingProject2estatecrmᚋlistingᚐProject(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Listing_project(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Project
+	return ec.marshalNListingProject2estatecrmᚋlistingᚐProject(ctx, field.Selections, obj.Project)
 }
 func (ec *executionContext) fieldContext_Listing_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17404,23 +17096,19 @@ func (ec *executionContext) fieldContext_Listing_project(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Listing_building(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_building(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Building, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v listing.Building) graphql.Marshaler {
-			return ec.marshalNListingBuilding2estatecrmᚋlistingᚐBuilding(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Listing_building(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Building
+	return ec.marshalNListingBuilding2estatecrmᚋlistingᚐBuilding(ctx, field.Selections, obj.Building)
 }
 func (ec *executionContext) fieldContext_Listing_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17471,46 +17159,38 @@ func (ec *executionContext) fieldContext_Listing_bathrooms(_ context.Context, fi
 }
 
 func (ec *executionContext) _Listing_grossArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_grossArea(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GrossArea, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Listing_grossArea(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.GrossArea
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.GrossArea)
 }
 func (ec *executionContext) fieldContext_Listing_grossArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Listing_netArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_netArea(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NetArea, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Listing_netArea(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.NetArea
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.NetArea)
 }
 func (ec *executionContext) fieldContext_Listing_netArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Listing", field, false, false, "Float")
@@ -17559,23 +17239,19 @@ func (ec *executionContext) fieldContext_Listing_modifiedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _Listing_media(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Listing_media(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Media, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Media) graphql.Marshaler {
-			return ec.marshalNMedia2ᚕᚖestatecrmᚋentᚐMediaᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Listing_media(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Media
+	return ec.marshalNMedia2ᚕᚖestatecrmᚋentᚐMediaᚄ(ctx, field.Selections, obj.Media)
 }
 func (ec *executionContext) fieldContext_Listing_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17672,23 +17348,19 @@ func (ec *executionContext) fieldContext_ListingChange_at(_ context.Context, fie
 }
 
 func (ec *executionContext) _ListingChangeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChangeConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ListingChangeEdge) graphql.Marshaler {
-			return ec.marshalNListingChangeEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingChangeConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalNListingChangeEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingChangeEdgeᚄ(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_ListingChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17704,23 +17376,19 @@ func (ec *executionContext) fieldContext_ListingChangeConnection_edges(_ context
 }
 
 func (ec *executionContext) _ListingChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChangeConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingChangePageInfo) graphql.Marshaler {
-			return ec.marshalNListingChangePageInfo2ᚖestatecrmᚋgraphᚋmodelᚐListingChangePageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingChangeConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNListingChangePageInfo2ᚖestatecrmᚋgraphᚋmodelᚐListingChangePageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_ListingChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17743,23 +17411,19 @@ func (ec *executionContext) fieldContext_ListingChangeConnection_head(_ context.
 }
 
 func (ec *executionContext) _ListingChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ListingChangeEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingChangeEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *listing.Change) graphql.Marshaler {
-			return ec.marshalNListingChange2ᚖestatecrmᚋlistingᚐChange(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingChangeEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalNListingChange2ᚖestatecrmᚋlistingᚐChange(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_ListingChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17796,23 +17460,19 @@ func (ec *executionContext) fieldContext_ListingChangePageInfo_endCursor(_ conte
 }
 
 func (ec *executionContext) _ListingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ListingEdge) graphql.Marshaler {
-			return ec.marshalNListingEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalNListingEdge2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingEdgeᚄ(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_ListingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17828,23 +17488,19 @@ func (ec *executionContext) fieldContext_ListingConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _ListingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2ᚖentgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_ListingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17867,23 +17523,19 @@ func (ec *executionContext) fieldContext_ListingConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _ListingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ListingEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *listing.Listing) graphql.Marshaler {
-			return ec.marshalNListing2ᚖestatecrmᚋlistingᚐListing(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ListingEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalNListing2ᚖestatecrmᚋlistingᚐListing(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_ListingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17941,46 +17593,38 @@ func (ec *executionContext) fieldContext_ListingProject_address(_ context.Contex
 }
 
 func (ec *executionContext) _ListingProject_latitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingProject_latitude(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Latitude, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ListingProject_latitude(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Latitude
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Latitude)
 }
 func (ec *executionContext) fieldContext_ListingProject_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ListingProject_longitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ListingProject_longitude(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Longitude, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ListingProject_longitude(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Longitude
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Longitude)
 }
 func (ec *executionContext) fieldContext_ListingProject_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingProject", field, false, false, "Float")
@@ -18186,23 +17830,19 @@ func (ec *executionContext) fieldContext_Media_url(_ context.Context, field grap
 }
 
 func (ec *executionContext) _MediaPayload_media(ctx context.Context, field graphql.CollectedField, obj *model.MediaPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MediaPayload_media(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Media, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Media) graphql.Marshaler {
-			return ec.marshalNMedia2ᚖestatecrmᚋentᚐMedia(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_MediaPayload_media(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Media
+	return ec.marshalNMedia2ᚖestatecrmᚋentᚐMedia(ctx, field.Selections, obj.Media)
 }
 func (ec *executionContext) fieldContext_MediaPayload_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18218,23 +17858,19 @@ func (ec *executionContext) fieldContext_MediaPayload_media(_ context.Context, f
 }
 
 func (ec *executionContext) _MergeCustomersPayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_MergeCustomersPayload_customer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customer
+	return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Customer)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18264,23 +17900,19 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_dryRun(_ context.
 }
 
 func (ec *executionContext) _MergeCustomersPayload_moved(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_moved(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Moved, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v people.Moved) graphql.Marshaler {
-			return ec.marshalNMergeMoves2estatecrmᚋpeopleᚐMoved(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_MergeCustomersPayload_moved(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Moved
+	return ec.marshalNMergeMoves2estatecrmᚋpeopleᚐMoved(ctx, field.Selections, obj.Moved)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_moved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18296,23 +17928,19 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_moved(_ context.C
 }
 
 func (ec *executionContext) _MergeCustomersPayload_owner(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_owner(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Owner, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_MergeCustomersPayload_owner(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Owner
+	return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, obj.Owner)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18328,23 +17956,19 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_owner(_ context.C
 }
 
 func (ec *executionContext) _MergeCustomersPayload_ownerRule(ctx context.Context, field graphql.CollectedField, obj *people.Merged) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MergeCustomersPayload_ownerRule(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OwnerRule, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v people.OwnerRule) graphql.Marshaler {
-			return ec.marshalNMergeOwnerRule2estatecrmᚋpeopleᚐOwnerRule(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_MergeCustomersPayload_ownerRule(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.OwnerRule
+	return ec.marshalNMergeOwnerRule2estatecrmᚋpeopleᚐOwnerRule(ctx, field.Selections, obj.OwnerRule)
 }
 func (ec *executionContext) fieldContext_MergeCustomersPayload_ownerRule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MergeCustomersPayload", field, false, false, "MergeOwnerRule")
@@ -21331,23 +20955,19 @@ func (ec *executionContext) fieldContext_PriceChange_changedBy(_ context.Context
 }
 
 func (ec *executionContext) _PriceChangeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChangeConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PriceChangeEdge) graphql.Marshaler {
-			return ec.marshalOPriceChangeEdge2ᚕᚖestatecrmᚋentᚐPriceChangeEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_PriceChangeConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOPriceChangeEdge2ᚕᚖestatecrmᚋentᚐPriceChangeEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_PriceChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -21363,23 +20983,19 @@ func (ec *executionContext) fieldContext_PriceChangeConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _PriceChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChangeConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PriceChangeConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_PriceChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -21402,23 +21018,19 @@ func (ec *executionContext) fieldContext_PriceChangeConnection_totalCount(_ cont
 }
 
 func (ec *executionContext) _PriceChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChangeEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PriceChangeEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.PriceChange) graphql.Marshaler {
-			return ec.marshalOPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_PriceChangeEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_PriceChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -21490,46 +21102,38 @@ func (ec *executionContext) fieldContext_Project_address(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Project_latitude(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_latitude(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Latitude, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Project_latitude(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Latitude
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Latitude)
 }
 func (ec *executionContext) fieldContext_Project_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Project_longitude(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_longitude(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Longitude, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Project_longitude(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Longitude
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Longitude)
 }
 func (ec *executionContext) fieldContext_Project_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, false, false, "Float")
@@ -21564,23 +21168,19 @@ func (ec *executionContext) fieldContext_Project_deliveryDate(_ context.Context,
 }
 
 func (ec *executionContext) _Project_amenities(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Project_amenities(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Amenities, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Amenity) graphql.Marshaler {
-			return ec.marshalOAmenity2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Project_amenities(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Amenities
+	return ec.marshalOAmenity2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, field.Selections, obj.Amenities)
 }
 func (ec *executionContext) fieldContext_Project_amenities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22020,23 +21620,19 @@ func (ec *executionContext) fieldContext_Project_layoutMedia(ctx context.Context
 }
 
 func (ec *executionContext) _ProjectConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProjectConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ProjectEdge) graphql.Marshaler {
-			return ec.marshalOProjectEdge2ᚕᚖestatecrmᚋentᚐProjectEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ProjectConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOProjectEdge2ᚕᚖestatecrmᚋentᚐProjectEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_ProjectConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22052,23 +21648,19 @@ func (ec *executionContext) fieldContext_ProjectConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _ProjectConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProjectConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ProjectConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_ProjectConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22091,23 +21683,19 @@ func (ec *executionContext) fieldContext_ProjectConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _ProjectEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ProjectEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProjectEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
-			return ec.marshalOProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ProjectEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_ProjectEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22130,23 +21718,19 @@ func (ec *executionContext) fieldContext_ProjectEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _PublishProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.PublishProjectPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PublishProjectPayload_project(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
-			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PublishProjectPayload_project(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Project
+	return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, obj.Project)
 }
 func (ec *executionContext) fieldContext_PublishProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22162,23 +21746,19 @@ func (ec *executionContext) fieldContext_PublishProjectPayload_project(_ context
 }
 
 func (ec *executionContext) _PublishUnitsPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.PublishUnitsPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Units, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PublishUnitsPayload_units(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Units
+	return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, field.Selections, obj.Units)
 }
 func (ec *executionContext) fieldContext_PublishUnitsPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23536,23 +23116,19 @@ func (ec *executionContext) fieldContext_ReportGroup_label(_ context.Context, fi
 }
 
 func (ec *executionContext) _RevealPhonePayload_customer(ctx context.Context, field graphql.CollectedField, obj *people.Reveal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevealPhonePayload_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Customer, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_RevealPhonePayload_customer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Customer
+	return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, obj.Customer)
 }
 func (ec *executionContext) fieldContext_RevealPhonePayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23589,23 +23165,19 @@ func (ec *executionContext) fieldContext_SalesFunnel_to(_ context.Context, field
 }
 
 func (ec *executionContext) _SalesFunnel_total(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesFunnel_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
-			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesFunnel_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Total
+	return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_SalesFunnel_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23621,23 +23193,19 @@ func (ec *executionContext) fieldContext_SalesFunnel_total(_ context.Context, fi
 }
 
 func (ec *executionContext) _SalesFunnel_groups(ctx context.Context, field graphql.CollectedField, obj *report.Funnel) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesFunnel_groups(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Groups, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.FunnelGroup) graphql.Marshaler {
-			return ec.marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesFunnel_groups(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Groups
+	return ec.marshalNSalesFunnelGroup2ᚕᚖestatecrmᚋreportᚐFunnelGroupᚄ(ctx, field.Selections, obj.Groups)
 }
 func (ec *executionContext) fieldContext_SalesFunnel_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23653,23 +23221,19 @@ func (ec *executionContext) fieldContext_SalesFunnel_groups(_ context.Context, f
 }
 
 func (ec *executionContext) _SalesFunnelGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesFunnelGroup_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_SalesFunnelGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23685,23 +23249,19 @@ func (ec *executionContext) fieldContext_SalesFunnelGroup_group(_ context.Contex
 }
 
 func (ec *executionContext) _SalesFunnelGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.FunnelGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Figures, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.FunnelFigures) graphql.Marshaler {
-			return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Figures
+	return ec.marshalNFunnelFigures2ᚖestatecrmᚋreportᚐFunnelFigures(ctx, field.Selections, obj.Figures)
 }
 func (ec *executionContext) fieldContext_SalesFunnelGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23717,23 +23277,19 @@ func (ec *executionContext) fieldContext_SalesFunnelGroup_figures(_ context.Cont
 }
 
 func (ec *executionContext) _SalesGrid_project(ctx context.Context, field graphql.CollectedField, obj *sales.Grid) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGrid_project(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
-			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGrid_project(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Project
+	return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, obj.Project)
 }
 func (ec *executionContext) fieldContext_SalesGrid_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23749,23 +23305,19 @@ func (ec *executionContext) fieldContext_SalesGrid_project(_ context.Context, fi
 }
 
 func (ec *executionContext) _SalesGrid_buildings(ctx context.Context, field graphql.CollectedField, obj *sales.Grid) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGrid_buildings(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Buildings, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*sales.GridBuilding) graphql.Marshaler {
-			return ec.marshalNSalesGridBuilding2ᚕᚖestatecrmᚋsalesᚐGridBuildingᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGrid_buildings(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Buildings
+	return ec.marshalNSalesGridBuilding2ᚕᚖestatecrmᚋsalesᚐGridBuildingᚄ(ctx, field.Selections, obj.Buildings)
 }
 func (ec *executionContext) fieldContext_SalesGrid_buildings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23781,23 +23333,19 @@ func (ec *executionContext) fieldContext_SalesGrid_buildings(_ context.Context, 
 }
 
 func (ec *executionContext) _SalesGrid_statusCounts(ctx context.Context, field graphql.CollectedField, obj *sales.Grid) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGrid_statusCounts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StatusCounts, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*sales.StatusCount) graphql.Marshaler {
-			return ec.marshalNUnitStatusCount2ᚕᚖestatecrmᚋsalesᚐStatusCountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGrid_statusCounts(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.StatusCounts
+	return ec.marshalNUnitStatusCount2ᚕᚖestatecrmᚋsalesᚐStatusCountᚄ(ctx, field.Selections, obj.StatusCounts)
 }
 func (ec *executionContext) fieldContext_SalesGrid_statusCounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23813,23 +23361,19 @@ func (ec *executionContext) fieldContext_SalesGrid_statusCounts(_ context.Contex
 }
 
 func (ec *executionContext) _SalesGridBuilding_building(ctx context.Context, field graphql.CollectedField, obj *sales.GridBuilding) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGridBuilding_building(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Building, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
-			return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGridBuilding_building(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Building
+	return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, obj.Building)
 }
 func (ec *executionContext) fieldContext_SalesGridBuilding_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23845,23 +23389,19 @@ func (ec *executionContext) fieldContext_SalesGridBuilding_building(_ context.Co
 }
 
 func (ec *executionContext) _SalesGridBuilding_floors(ctx context.Context, field graphql.CollectedField, obj *sales.GridBuilding) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGridBuilding_floors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Floors, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*sales.GridFloor) graphql.Marshaler {
-			return ec.marshalNSalesGridFloor2ᚕᚖestatecrmᚋsalesᚐGridFloorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGridBuilding_floors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Floors
+	return ec.marshalNSalesGridFloor2ᚕᚖestatecrmᚋsalesᚐGridFloorᚄ(ctx, field.Selections, obj.Floors)
 }
 func (ec *executionContext) fieldContext_SalesGridBuilding_floors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23884,23 +23424,19 @@ func (ec *executionContext) fieldContext_SalesGridFloor_floor(_ context.Context,
 }
 
 func (ec *executionContext) _SalesGridFloor_units(ctx context.Context, field graphql.CollectedField, obj *sales.GridFloor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SalesGridFloor_units(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Units, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SalesGridFloor_units(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Units
+	return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, field.Selections, obj.Units)
 }
 func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23930,23 +23466,19 @@ func (ec *executionContext) fieldContext_Satisfaction_to(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Satisfaction_total(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Satisfaction_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
-			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Satisfaction_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Total
+	return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_Satisfaction_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23962,23 +23494,19 @@ func (ec *executionContext) fieldContext_Satisfaction_total(_ context.Context, f
 }
 
 func (ec *executionContext) _Satisfaction_groups(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Satisfaction_groups(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Groups, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionGroup) graphql.Marshaler {
-			return ec.marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Satisfaction_groups(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Groups
+	return ec.marshalNSatisfactionGroup2ᚕᚖestatecrmᚋreportᚐSatisfactionGroupᚄ(ctx, field.Selections, obj.Groups)
 }
 func (ec *executionContext) fieldContext_Satisfaction_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23994,23 +23522,19 @@ func (ec *executionContext) fieldContext_Satisfaction_groups(_ context.Context, 
 }
 
 func (ec *executionContext) _Satisfaction_byKind(ctx context.Context, field graphql.CollectedField, obj *report.Satisfaction) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Satisfaction_byKind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByKind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.SatisfactionSlice) graphql.Marshaler {
-			return ec.marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Satisfaction_byKind(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ByKind
+	return ec.marshalNSatisfactionSlice2ᚕᚖestatecrmᚋreportᚐSatisfactionSliceᚄ(ctx, field.Selections, obj.ByKind)
 }
 func (ec *executionContext) fieldContext_Satisfaction_byKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24068,69 +23592,57 @@ func (ec *executionContext) fieldContext_SatisfactionFigures_detractors(_ contex
 }
 
 func (ec *executionContext) _SatisfactionFigures_csat(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Csat, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_SatisfactionFigures_csat(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Csat
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Csat)
 }
 func (ec *executionContext) fieldContext_SatisfactionFigures_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _SatisfactionFigures_nps(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nps, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_SatisfactionFigures_nps(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Nps
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Nps)
 }
 func (ec *executionContext) fieldContext_SatisfactionFigures_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SatisfactionFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _SatisfactionGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionGroup_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SatisfactionGroup_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_SatisfactionGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24146,23 +23658,19 @@ func (ec *executionContext) fieldContext_SatisfactionGroup_group(_ context.Conte
 }
 
 func (ec *executionContext) _SatisfactionGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Figures, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
-			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SatisfactionGroup_figures(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Figures
+	return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, field.Selections, obj.Figures)
 }
 func (ec *executionContext) fieldContext_SatisfactionGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24185,23 +23693,19 @@ func (ec *executionContext) fieldContext_SatisfactionSlice_kind(_ context.Contex
 }
 
 func (ec *executionContext) _SatisfactionSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionSlice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Figures, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.SatisfactionFigures) graphql.Marshaler {
-			return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SatisfactionSlice_figures(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Figures
+	return ec.marshalNSatisfactionFigures2ᚖestatecrmᚋreportᚐSatisfactionFigures(ctx, field.Selections, obj.Figures)
 }
 func (ec *executionContext) fieldContext_SatisfactionSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24231,23 +23735,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_to(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ServiceBoard_total(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoard_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
-			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoard_total(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Total
+	return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_ServiceBoard_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24263,23 +23763,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_total(_ context.Context, f
 }
 
 func (ec *executionContext) _ServiceBoard_groups(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoard_groups(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Groups, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceGroup) graphql.Marshaler {
-			return ec.marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoard_groups(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Groups
+	return ec.marshalNServiceBoardGroup2ᚕᚖestatecrmᚋreportᚐServiceGroupᚄ(ctx, field.Selections, obj.Groups)
 }
 func (ec *executionContext) fieldContext_ServiceBoard_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24295,23 +23791,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_groups(_ context.Context, 
 }
 
 func (ec *executionContext) _ServiceBoard_byCategory(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByCategory, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
-			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoard_byCategory(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ByCategory
+	return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, field.Selections, obj.ByCategory)
 }
 func (ec *executionContext) fieldContext_ServiceBoard_byCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24327,23 +23819,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_byCategory(_ context.Conte
 }
 
 func (ec *executionContext) _ServiceBoard_bySeverity(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BySeverity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
-			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.BySeverity
+	return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, field.Selections, obj.BySeverity)
 }
 func (ec *executionContext) fieldContext_ServiceBoard_bySeverity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24359,23 +23847,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_bySeverity(_ context.Conte
 }
 
 func (ec *executionContext) _ServiceBoard_byDepartment(ctx context.Context, field graphql.CollectedField, obj *report.ServiceBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ByDepartment, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*report.ServiceSlice) graphql.Marshaler {
-			return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ByDepartment
+	return ec.marshalNServiceSlice2ᚕᚖestatecrmᚋreportᚐServiceSliceᚄ(ctx, field.Selections, obj.ByDepartment)
 }
 func (ec *executionContext) fieldContext_ServiceBoard_byDepartment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24391,23 +23875,19 @@ func (ec *executionContext) fieldContext_ServiceBoard_byDepartment(_ context.Con
 }
 
 func (ec *executionContext) _ServiceBoardGroup_group(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Group, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.Group) graphql.Marshaler {
-			return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoardGroup_group(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Group
+	return ec.marshalNReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx, field.Selections, obj.Group)
 }
 func (ec *executionContext) fieldContext_ServiceBoardGroup_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24423,23 +23903,19 @@ func (ec *executionContext) fieldContext_ServiceBoardGroup_group(_ context.Conte
 }
 
 func (ec *executionContext) _ServiceBoardGroup_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Figures, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
-			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Figures
+	return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, field.Selections, obj.Figures)
 }
 func (ec *executionContext) fieldContext_ServiceBoardGroup_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24476,23 +23952,19 @@ func (ec *executionContext) fieldContext_ServiceFigures_respondedInSla(_ context
 }
 
 func (ec *executionContext) _ServiceFigures_responseSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResponseSLARate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ResponseSLARate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ResponseSLARate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_responseSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
@@ -24513,69 +23985,57 @@ func (ec *executionContext) fieldContext_ServiceFigures_resolvedInSla(_ context.
 }
 
 func (ec *executionContext) _ServiceFigures_resolutionSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ResolutionSLARate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ResolutionSLARate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ResolutionSLARate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_resolutionSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ServiceFigures_medianResponseHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MedianResponseHours, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.MedianResponseHours
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianResponseHours)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_medianResponseHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ServiceFigures_medianResolutionHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.MedianResolutionHours, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.MedianResolutionHours
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianResolutionHours)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_medianResolutionHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
@@ -24596,23 +24056,19 @@ func (ec *executionContext) fieldContext_ServiceFigures_reopens(_ context.Contex
 }
 
 func (ec *executionContext) _ServiceFigures_reopenRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReopenRate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
-			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.ReopenRate
+	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ReopenRate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceFigures", field, false, false, "Float")
@@ -24633,23 +24089,19 @@ func (ec *executionContext) fieldContext_ServiceSlice_key(_ context.Context, fie
 }
 
 func (ec *executionContext) _ServiceSlice_figures(ctx context.Context, field graphql.CollectedField, obj *report.ServiceSlice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ServiceSlice_figures(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Figures, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *report.ServiceFigures) graphql.Marshaler {
-			return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ServiceSlice_figures(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Figures
+	return ec.marshalNServiceFigures2ᚖestatecrmᚋreportᚐServiceFigures(ctx, field.Selections, obj.Figures)
 }
 func (ec *executionContext) fieldContext_ServiceSlice_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24665,23 +24117,19 @@ func (ec *executionContext) fieldContext_ServiceSlice_figures(_ context.Context,
 }
 
 func (ec *executionContext) _SetUnitPricesPayload_units(ctx context.Context, field graphql.CollectedField, obj *model.SetUnitPricesPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SetUnitPricesPayload_units(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Units, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SetUnitPricesPayload_units(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Units
+	return ec.marshalNUnit2ᚕᚖestatecrmᚋentᚐUnitᚄ(ctx, field.Selections, obj.Units)
 }
 func (ec *executionContext) fieldContext_SetUnitPricesPayload_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24697,23 +24145,19 @@ func (ec *executionContext) fieldContext_SetUnitPricesPayload_units(_ context.Co
 }
 
 func (ec *executionContext) _SetUnitPricesPayload_priceChanges(ctx context.Context, field graphql.CollectedField, obj *model.SetUnitPricesPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SetUnitPricesPayload_priceChanges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PriceChanges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PriceChange) graphql.Marshaler {
-			return ec.marshalNPriceChange2ᚕᚖestatecrmᚋentᚐPriceChangeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SetUnitPricesPayload_priceChanges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PriceChanges
+	return ec.marshalNPriceChange2ᚕᚖestatecrmᚋentᚐPriceChangeᚄ(ctx, field.Selections, obj.PriceChanges)
 }
 func (ec *executionContext) fieldContext_SetUnitPricesPayload_priceChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25204,23 +24648,19 @@ func (ec *executionContext) fieldContext_Survey_answered(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SurveyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SurveyEdge) graphql.Marshaler {
-			return ec.marshalOSurveyEdge2ᚕᚖestatecrmᚋentᚐSurveyEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_SurveyConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOSurveyEdge2ᚕᚖestatecrmᚋentᚐSurveyEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_SurveyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25236,23 +24676,19 @@ func (ec *executionContext) fieldContext_SurveyConnection_edges(_ context.Contex
 }
 
 func (ec *executionContext) _SurveyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25275,23 +24711,19 @@ func (ec *executionContext) fieldContext_SurveyConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _SurveyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SurveyEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
-			return ec.marshalOSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_SurveyEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_SurveyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25314,23 +24746,19 @@ func (ec *executionContext) fieldContext_SurveyEdge_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _SurveyPayload_survey(ctx context.Context, field graphql.CollectedField, obj *model.SurveyPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SurveyPayload_survey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Survey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Survey) graphql.Marshaler {
-			return ec.marshalNSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SurveyPayload_survey(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Survey
+	return ec.marshalNSurvey2ᚖestatecrmᚋentᚐSurvey(ctx, field.Selections, obj.Survey)
 }
 func (ec *executionContext) fieldContext_SurveyPayload_survey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25416,46 +24844,38 @@ func (ec *executionContext) fieldContext_Unit_bathrooms(_ context.Context, field
 }
 
 func (ec *executionContext) _Unit_grossArea(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_grossArea(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.GrossArea, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Unit_grossArea(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.GrossArea
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.GrossArea)
 }
 func (ec *executionContext) fieldContext_Unit_grossArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Unit_netArea(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Unit_netArea(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NetArea, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Unit_netArea(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.NetArea
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.NetArea)
 }
 func (ec *executionContext) fieldContext_Unit_netArea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Float")
@@ -25822,23 +25242,19 @@ func (ec *executionContext) fieldContext_Unit_priceHistory(ctx context.Context, 
 }
 
 func (ec *executionContext) _UnitConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UnitConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.UnitEdge) graphql.Marshaler {
-			return ec.marshalOUnitEdge2ᚕᚖestatecrmᚋentᚐUnitEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UnitConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOUnitEdge2ᚕᚖestatecrmᚋentᚐUnitEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_UnitConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25854,23 +25270,19 @@ func (ec *executionContext) fieldContext_UnitConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _UnitConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.UnitConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UnitConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_UnitConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25893,23 +25305,19 @@ func (ec *executionContext) fieldContext_UnitConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _UnitEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UnitEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
-			return ec.marshalOUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UnitEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_UnitEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25953,23 +25361,19 @@ func (ec *executionContext) fieldContext_UnitImportError_message(_ context.Conte
 }
 
 func (ec *executionContext) _UnitPayload_unit(ctx context.Context, field graphql.CollectedField, obj *model.UnitPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UnitPayload_unit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Unit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Unit) graphql.Marshaler {
-			return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UnitPayload_unit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Unit
+	return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, obj.Unit)
 }
 func (ec *executionContext) fieldContext_UnitPayload_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26068,23 +25472,19 @@ func (ec *executionContext) fieldContext_UnitStatusEvent_at(_ context.Context, f
 }
 
 func (ec *executionContext) _UpdateBuildingPayload_building(ctx context.Context, field graphql.CollectedField, obj *model.UpdateBuildingPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateBuildingPayload_building(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Building, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Building) graphql.Marshaler {
-			return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateBuildingPayload_building(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Building
+	return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, obj.Building)
 }
 func (ec *executionContext) fieldContext_UpdateBuildingPayload_building(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26100,23 +25500,19 @@ func (ec *executionContext) fieldContext_UpdateBuildingPayload_building(_ contex
 }
 
 func (ec *executionContext) _UpdateProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.UpdateProjectPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateProjectPayload_project(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Project) graphql.Marshaler {
-			return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateProjectPayload_project(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Project
+	return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, obj.Project)
 }
 func (ec *executionContext) fieldContext_UpdateProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26492,23 +25888,19 @@ func (ec *executionContext) fieldContext_User_heldUnits(_ context.Context, field
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.UserEdge) graphql.Marshaler {
-			return ec.marshalOUserEdge2ᚕᚖestatecrmᚋentᚐUserEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UserConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOUserEdge2ᚕᚖestatecrmᚋentᚐUserEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26524,23 +25916,19 @@ func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UserConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26563,23 +25951,19 @@ func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UserEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UserEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26602,23 +25986,19 @@ func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _UserPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.UserPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UserPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.User
+	return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, obj.User)
 }
 func (ec *executionContext) fieldContext_UserPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26697,23 +26077,19 @@ func (ec *executionContext) fieldContext_Visit_durationMinutes(_ context.Context
 }
 
 func (ec *executionContext) _Visit_touchpoints(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Visit_touchpoints(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Touchpoints, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []schematype.Touchpoint) graphql.Marshaler {
-			return ec.marshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Visit_touchpoints(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Touchpoints
+	return ec.marshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ(ctx, field.Selections, obj.Touchpoints)
 }
 func (ec *executionContext) fieldContext_Visit_touchpoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Visit", field, false, false, "Touchpoint")
@@ -26876,23 +26252,19 @@ func (ec *executionContext) fieldContext_Visit_unitsShown(_ context.Context, fie
 }
 
 func (ec *executionContext) _VisitConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.VisitConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.VisitEdge) graphql.Marshaler {
-			return ec.marshalOVisitEdge2ᚕᚖestatecrmᚋentᚐVisitEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_VisitConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Edges
+	return ec.marshalOVisitEdge2ᚕᚖestatecrmᚋentᚐVisitEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_VisitConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26908,23 +26280,19 @@ func (ec *executionContext) fieldContext_VisitConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _VisitConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.VisitConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_VisitConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.PageInfo
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_VisitConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26947,23 +26315,19 @@ func (ec *executionContext) fieldContext_VisitConnection_totalCount(_ context.Co
 }
 
 func (ec *executionContext) _VisitEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.VisitEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
-			return ec.marshalOVisit2ᚖestatecrmᚋentᚐVisit(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_VisitEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Node
+	return ec.marshalOVisit2ᚖestatecrmᚋentᚐVisit(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_VisitEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26986,23 +26350,19 @@ func (ec *executionContext) fieldContext_VisitEdge_cursor(_ context.Context, fie
 }
 
 func (ec *executionContext) _VisitPayload_visit(ctx context.Context, field graphql.CollectedField, obj *model.VisitPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VisitPayload_visit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Visit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
-			return ec.marshalNVisit2ᚖestatecrmᚋentᚐVisit(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_VisitPayload_visit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Visit
+	return ec.marshalNVisit2ᚖestatecrmᚋentᚐVisit(ctx, field.Selections, obj.Visit)
 }
 func (ec *executionContext) fieldContext_VisitPayload_visit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27150,23 +26510,19 @@ func (ec *executionContext) fieldContext_WebhookDelivery_createdAt(_ context.Con
 }
 
 func (ec *executionContext) _WebhookDeliveryConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *webhook.Page) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDeliveryConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Deliveries, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.WebhookDelivery) graphql.Marshaler {
-			return ec.marshalNWebhookDelivery2ᚕᚖestatecrmᚋentᚐWebhookDeliveryᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_WebhookDeliveryConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Deliveries
+	return ec.marshalNWebhookDelivery2ᚕᚖestatecrmᚋentᚐWebhookDeliveryᚄ(ctx, field.Selections, obj.Deliveries)
 }
 func (ec *executionContext) fieldContext_WebhookDeliveryConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27189,23 +26545,19 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_hasNextPage(_
 }
 
 func (ec *executionContext) _WebhookDeliveryPayload_webhookDelivery(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_WebhookDeliveryPayload_webhookDelivery(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WebhookDelivery, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.WebhookDelivery) graphql.Marshaler {
-			return ec.marshalNWebhookDelivery2ᚖestatecrmᚋentᚐWebhookDelivery(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_WebhookDeliveryPayload_webhookDelivery(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.WebhookDelivery
+	return ec.marshalNWebhookDelivery2ᚖestatecrmᚋentᚐWebhookDelivery(ctx, field.Selections, obj.WebhookDelivery)
 }
 func (ec *executionContext) fieldContext_WebhookDeliveryPayload_webhookDelivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27300,46 +26652,38 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Directive_locations(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Locations, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Directive_locations(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Locations
+	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, field.Selections, obj.Locations)
 }
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, "__DirectiveLocation")
 }
 
 func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Directive_args(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Args, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Directive_args(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Args
+	return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, field.Selections, obj.Args)
 }
 func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27472,23 +26816,19 @@ func (ec *executionContext) fieldContext___Field_description(_ context.Context, 
 }
 
 func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Field_args(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Args, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Field_args(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Args
+	return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, field.Selections, obj.Args)
 }
 func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27515,23 +26855,19 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Field_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
-			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Field_type(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Type
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27623,23 +26959,19 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
-			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___InputValue_type(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	fc.Result = obj.Type
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{

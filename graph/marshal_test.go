@@ -53,6 +53,15 @@ func (q elementsQuery) Nodes(context.Context, []pulid.ID) ([]ent.Noder, error) {
 	return q.root.customers, nil
 }
 
+// Customers answers the same customers as a connection.
+func (q elementsQuery) Customers(context.Context, *entgql.Cursor[pulid.ID], *int, *entgql.Cursor[pulid.ID], *int, []*ent.CustomerOrder, *ent.CustomerWhereInput) (*ent.CustomerConnection, error) {
+	conn := &ent.CustomerConnection{TotalCount: len(q.root.customers)}
+	for _, n := range q.root.customers {
+		conn.Edges = append(conn.Edges, &ent.CustomerEdge{Node: n.(*ent.Customer)})
+	}
+	return conn, nil
+}
+
 type elementsCustomer struct{ root *elementsRoot }
 
 // seen records a call, and whether it runs on the goroutine serving the
@@ -184,6 +193,19 @@ func TestListElementErrorPath(t *testing.T) {
 				t.Errorf("resolver calls %v, want %v", root.calls, want)
 			}
 		})
+	}
+}
+
+// Fields read from a struct field of their object (a connection's edges,
+// an edge's node) keep their place in the path of an error below them,
+// and a null below a non-null field stops at the nullable node.
+func TestStructFieldsInErrorPath(t *testing.T) {
+	_, out := serveQuery(t, false, `{"query":"{ customers(first: 5) { totalCount edges { node { id churnRisk } } } }"}`)
+	if len(out.Errors) != 1 {
+		t.Fatalf("%d errors, want 1: %+v", len(out.Errors), out.Errors)
+	}
+	if want := []any{"customers", "edges", float64(2), "node", "churnRisk"}; !equalPath(out.Errors[0].Path, want) {
+		t.Errorf("error path %v, want %v", out.Errors[0].Path, want)
 	}
 }
 
