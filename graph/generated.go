@@ -27572,12 +27572,9 @@ func (ec *executionContext) unmarshalInputAPIKeyOrder(ctx context.Context, obj a
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAPIKeyOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -27621,12 +27618,9 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "rateLimitPerMinute", "rateLimitPerMinuteNEQ", "rateLimitPerMinuteIn", "rateLimitPerMinuteNotIn", "rateLimitPerMinuteGT", "rateLimitPerMinuteGTE", "rateLimitPerMinuteLT", "rateLimitPerMinuteLTE", "costBudget", "costBudgetNEQ", "costBudgetIn", "costBudgetNotIn", "costBudgetGT", "costBudgetGTE", "costBudgetLT", "costBudgetLTE", "costRestoreRate", "costRestoreRateNEQ", "costRestoreRateIn", "costRestoreRateNotIn", "costRestoreRateGT", "costRestoreRateGTE", "costRestoreRateLT", "costRestoreRateLTE", "active", "activeNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAPIKeyWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -28279,12 +28273,9 @@ func (ec *executionContext) unmarshalInputActivateOwnerInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "login", "password"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderActivateOwnerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "code":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
@@ -28335,12 +28326,9 @@ func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"complaintId", "note", "internal"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAddComplaintNoteInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "complaintId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
@@ -28391,12 +28379,9 @@ func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"kind", "name", "distanceMeters"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAmenityInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
@@ -28447,12 +28432,9 @@ func (ec *executionContext) unmarshalInputAnswerSurveyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"surveyId", "csat", "csatComment", "nps", "npsReason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAnswerSurveyInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "surveyId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
@@ -28517,12 +28499,9 @@ func (ec *executionContext) unmarshalInputApproveDiscountInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dealId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderApproveDiscountInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "dealId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
@@ -28559,12 +28538,9 @@ func (ec *executionContext) unmarshalInputAssignComplaintInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"complaintId", "department", "assigneeId", "note"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAssignComplaintInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "complaintId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
@@ -28626,12 +28602,9 @@ func (ec *executionContext) unmarshalInputAuditEventOrder(ctx context.Context, o
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAuditEventOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -28675,12 +28648,9 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "objectID", "objectIDNEQ", "objectIDIn", "objectIDNotIn", "objectIDGT", "objectIDGTE", "objectIDLT", "objectIDLTE", "objectIDContains", "objectIDHasPrefix", "objectIDHasSuffix", "objectIDEqualFold", "objectIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDIsNil", "projectIDNotNil", "projectIDEqualFold", "projectIDContainsFold", "detail", "detailNEQ", "detailIn", "detailNotIn", "detailGT", "detailGTE", "detailLT", "detailLTE", "detailContains", "detailHasPrefix", "detailHasSuffix", "detailIsNil", "detailNotNil", "detailEqualFold", "detailContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasProject", "hasProjectWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderAuditEventWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -29362,12 +29332,9 @@ func (ec *executionContext) unmarshalInputBuildingOrder(ctx context.Context, obj
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderBuildingOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -29411,12 +29378,9 @@ func (ec *executionContext) unmarshalInputBuildingWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "floors", "floorsNEQ", "floorsIn", "floorsNotIn", "floorsGT", "floorsGTE", "floorsLT", "floorsLTE", "unitsPerFloor", "unitsPerFloorNEQ", "unitsPerFloorIn", "unitsPerFloorNotIn", "unitsPerFloorGT", "unitsPerFloorGTE", "unitsPerFloorLT", "unitsPerFloorLTE", "hasProject", "hasProjectWith", "hasUnits", "hasUnitsWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderBuildingWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -29965,12 +29929,9 @@ func (ec *executionContext) unmarshalInputCancelDealInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dealId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCancelDealInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "dealId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
@@ -30014,12 +29975,9 @@ func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currentPassword", "newPassword"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderChangePasswordInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "currentPassword":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentPassword"))
@@ -30063,12 +30021,9 @@ func (ec *executionContext) unmarshalInputClaimCustomerInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderClaimCustomerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -30109,12 +30064,9 @@ func (ec *executionContext) unmarshalInputComplaintEventOrder(ctx context.Contex
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintEventOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -30158,12 +30110,9 @@ func (ec *executionContext) unmarshalInputComplaintEventWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "fromStatus", "fromStatusNEQ", "fromStatusIn", "fromStatusNotIn", "fromStatusGT", "fromStatusGTE", "fromStatusLT", "fromStatusLTE", "fromStatusContains", "fromStatusHasPrefix", "fromStatusHasSuffix", "fromStatusIsNil", "fromStatusNotNil", "fromStatusEqualFold", "fromStatusContainsFold", "toStatus", "toStatusNEQ", "toStatusIn", "toStatusNotIn", "toStatusGT", "toStatusGTE", "toStatusLT", "toStatusLTE", "toStatusContains", "toStatusHasPrefix", "toStatusHasSuffix", "toStatusIsNil", "toStatusNotNil", "toStatusEqualFold", "toStatusContainsFold", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "internal", "internalNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintEventWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -30883,12 +30832,9 @@ func (ec *executionContext) unmarshalInputComplaintOrder(ctx context.Context, ob
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -30932,12 +30878,9 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "locationRemoved", "locationRemovedNEQ", "locationFlagged", "locationFlaggedNEQ", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintPhotoWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -31597,12 +31540,9 @@ func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"complaintId", "note"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintStepInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "complaintId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
@@ -31646,12 +31586,9 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionStartedAt", "resolutionStartedAtNEQ", "resolutionStartedAtIn", "resolutionStartedAtNotIn", "resolutionStartedAtGT", "resolutionStartedAtGTE", "resolutionStartedAtLT", "resolutionStartedAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "reopenCount", "reopenCountNEQ", "reopenCountIn", "reopenCountNotIn", "reopenCountGT", "reopenCountGTE", "reopenCountLT", "reopenCountLTE", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "ratedAt", "ratedAtNEQ", "ratedAtIn", "ratedAtNotIn", "ratedAtGT", "ratedAtGTE", "ratedAtLT", "ratedAtLTE", "ratedAtIsNil", "ratedAtNotNil", "hasProject", "hasProjectWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderComplaintWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -33463,12 +33400,9 @@ func (ec *executionContext) unmarshalInputContractDealInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dealId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderContractDealInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "dealId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
@@ -33505,12 +33439,9 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "rateLimitPerMinute", "costBudget", "costRestoreRate"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateAPIKeyInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
@@ -33568,12 +33499,9 @@ func (ec *executionContext) unmarshalInputCreateBuildingInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "name", "floors", "unitsPerFloor"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateBuildingInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -33631,12 +33559,9 @@ func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateProjectInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
@@ -33764,12 +33689,9 @@ func (ec *executionContext) unmarshalInputCreateUnitsInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"buildingId", "fromFloor", "toFloor", "skipFloors", "stacks"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateUnitsInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "buildingId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
@@ -33834,12 +33756,9 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "login", "password", "role", "projectIds", "customerId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateUserInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
@@ -33911,12 +33830,9 @@ func (ec *executionContext) unmarshalInputCreateWebhookEndpointInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"url", "apiKeyId", "description"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCreateWebhookEndpointInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "url":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
@@ -33971,12 +33887,9 @@ func (ec *executionContext) unmarshalInputCustomerOrder(ctx context.Context, obj
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCustomerOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -34020,12 +33933,9 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "phoneLast4", "phoneLast4NEQ", "phoneLast4In", "phoneLast4NotIn", "phoneLast4GT", "phoneLast4GTE", "phoneLast4LT", "phoneLast4LTE", "phoneLast4Contains", "phoneLast4HasPrefix", "phoneLast4HasSuffix", "phoneLast4EqualFold", "phoneLast4ContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "attributionRule", "attributionRuleNEQ", "attributionRuleIn", "attributionRuleNotIn", "attributionRuleIsNil", "attributionRuleNotNil", "ownedSince", "ownedSinceNEQ", "ownedSinceIn", "ownedSinceNotIn", "ownedSinceGT", "ownedSinceGTE", "ownedSinceLT", "ownedSinceLTE", "ownedSinceIsNil", "ownedSinceNotNil", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderCustomerWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -35883,12 +35793,9 @@ func (ec *executionContext) unmarshalInputDealOrder(ctx context.Context, obj any
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderDealOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -35932,12 +35839,9 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "priceIsNil", "priceNotNil", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "discountBpIsNil", "discountBpNotNil", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "depositIsNil", "depositNotNil", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasProject", "hasProjectWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderDealWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -37105,12 +37009,9 @@ func (ec *executionContext) unmarshalInputDeleteMediaInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderDeleteMediaInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -37147,12 +37048,9 @@ func (ec *executionContext) unmarshalInputDeliverUnitInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderDeliverUnitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -37189,12 +37087,9 @@ func (ec *executionContext) unmarshalInputEraseCustomerInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderEraseCustomerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -37238,12 +37133,9 @@ func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderExportCustomerDataInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -37287,12 +37179,9 @@ func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "customerId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderHoldUnitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -37336,12 +37225,9 @@ func (ec *executionContext) unmarshalInputImportUnitsInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "file", "dryRun"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderImportUnitsInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -37392,12 +37278,9 @@ func (ec *executionContext) unmarshalInputListingFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"ids", "city", "district", "projectIds", "priceMin", "priceMax", "bedrooms", "areaMin", "areaMax", "orientation", "decoration", "status", "standardStatus"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderListingFilter.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "ids":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
@@ -37522,12 +37405,9 @@ func (ec *executionContext) unmarshalInputListingOrder(ctx context.Context, obj 
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"field", "direction"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderListingOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
@@ -37571,12 +37451,9 @@ func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "kind", "occurredAt", "durationMinutes", "unitIds", "touchpoints", "notes", "gradeAfter", "nextFollowUpAt", "nextFollowUpAction"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderLogVisitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -37676,12 +37553,9 @@ func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"login", "password"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderLoginInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "login":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
@@ -37725,12 +37599,9 @@ func (ec *executionContext) unmarshalInputLogoutInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"refreshToken"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderLogoutInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "refreshToken":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
@@ -37771,12 +37642,9 @@ func (ec *executionContext) unmarshalInputMediaOrder(ctx context.Context, obj an
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderMediaOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -37824,12 +37692,9 @@ func (ec *executionContext) unmarshalInputMergeCustomersInput(ctx context.Contex
 		asMap["dryRun"] = false
 	}
 
-	fieldsInOrder := [...]string{"keep", "merge", "dryRun"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderMergeCustomersInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "keep":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keep"))
@@ -37884,12 +37749,9 @@ func (ec *executionContext) unmarshalInputPriceAdjustmentInput(ctx context.Conte
 		asMap["onlyUnsold"] = false
 	}
 
-	fieldsInOrder := [...]string{"buildingId", "floorFrom", "floorTo", "changeBp", "onlyUnsold"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderPriceAdjustmentInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "buildingId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
@@ -37958,12 +37820,9 @@ func (ec *executionContext) unmarshalInputPriceChangeOrder(ctx context.Context, 
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderPriceChangeOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -38011,12 +37870,9 @@ func (ec *executionContext) unmarshalInputProjectOrder(ctx context.Context, obj 
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderProjectOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -38060,12 +37916,9 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "protectionDaysIsNil", "protectionDaysNotNil", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "holdMinutesIsNil", "holdMinutesNotNil", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "agentDiscountCapBpIsNil", "agentDiscountCapBpNotNil", "hasUnits", "hasUnitsWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderProjectWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -39307,12 +39160,9 @@ func (ec *executionContext) unmarshalInputPublishProjectInput(ctx context.Contex
 		asMap["units"] = false
 	}
 
-	fieldsInOrder := [...]string{"projectId", "units"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderPublishProjectInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -39356,12 +39206,9 @@ func (ec *executionContext) unmarshalInputPublishUnitsInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitIds"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderPublishUnitsInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
@@ -39398,12 +39245,9 @@ func (ec *executionContext) unmarshalInputRateComplaintInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"complaintId", "rating", "comment"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRateComplaintInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "complaintId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
@@ -39454,12 +39298,9 @@ func (ec *executionContext) unmarshalInputReassignCustomerInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "agentId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderReassignCustomerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -39503,12 +39344,9 @@ func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"refreshToken"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRefreshTokenInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "refreshToken":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
@@ -39545,12 +39383,9 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "name", "phone", "source", "gender", "ageBand", "purpose", "budgetMin", "budgetMax", "contactConsent", "consentChannels", "notes", "occupation", "familyStructure", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "referredBy"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRegisterCustomerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -39720,12 +39555,9 @@ func (ec *executionContext) unmarshalInputRejectDiscountInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dealId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRejectDiscountInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "dealId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
@@ -39769,12 +39601,9 @@ func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderReleaseHoldInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -39811,12 +39640,9 @@ func (ec *executionContext) unmarshalInputReportPeriod(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"from", "to"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderReportPeriod.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "from":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
@@ -39860,12 +39686,9 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "customerId", "discountBp", "deposit", "paymentMethod", "requestApproval"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderReserveUnitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -39937,12 +39760,9 @@ func (ec *executionContext) unmarshalInputResetUserPasswordInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "password"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderResetUserPasswordInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -39986,12 +39806,9 @@ func (ec *executionContext) unmarshalInputRevealPhoneInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRevealPhoneInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -40035,12 +39852,9 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderRevokeAPIKeyInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -40077,12 +39891,9 @@ func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "projectIds"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSetAPIKeyProjectsInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -40126,12 +39937,9 @@ func (ec *executionContext) unmarshalInputSetChannelSpendInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "channel", "from", "to", "amount"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSetChannelSpendInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -40196,12 +40004,9 @@ func (ec *executionContext) unmarshalInputSetContactConsentInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "consent", "channels", "note"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSetContactConsentInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -40259,12 +40064,9 @@ func (ec *executionContext) unmarshalInputSetUnitPricesInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"prices", "adjust", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSetUnitPricesInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "prices":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prices"))
@@ -40319,12 +40121,9 @@ func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Conte
 		asMap["severity"] = "NORMAL"
 	}
 
-	fieldsInOrder := [...]string{"unitId", "customerId", "category", "severity", "title", "description", "photos"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSubmitComplaintInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -40407,12 +40206,9 @@ func (ec *executionContext) unmarshalInputSurveyOrder(ctx context.Context, obj a
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderSurveyOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -40460,12 +40256,9 @@ func (ec *executionContext) unmarshalInputUnitOrder(ctx context.Context, obj any
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUnitOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -40509,12 +40302,9 @@ func (ec *executionContext) unmarshalInputUnitPriceInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "listPrice"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUnitPriceInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -40558,12 +40348,9 @@ func (ec *executionContext) unmarshalInputUnitStackInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"suffix", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration", "basePrice", "floorIncrement"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUnitStackInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "suffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("suffix"))
@@ -40663,12 +40450,9 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "buildingID", "buildingIDNEQ", "buildingIDIn", "buildingIDNotIn", "buildingIDGT", "buildingIDGTE", "buildingIDLT", "buildingIDLTE", "buildingIDContains", "buildingIDHasPrefix", "buildingIDHasSuffix", "buildingIDEqualFold", "buildingIDContainsFold", "floor", "floorNEQ", "floorIn", "floorNotIn", "floorGT", "floorGTE", "floorLT", "floorLTE", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "numberContains", "numberHasPrefix", "numberHasSuffix", "numberEqualFold", "numberContainsFold", "bedrooms", "bedroomsNEQ", "bedroomsIn", "bedroomsNotIn", "bedroomsGT", "bedroomsGTE", "bedroomsLT", "bedroomsLTE", "livingRooms", "livingRoomsNEQ", "livingRoomsIn", "livingRoomsNotIn", "livingRoomsGT", "livingRoomsGTE", "livingRoomsLT", "livingRoomsLTE", "bathrooms", "bathroomsNEQ", "bathroomsIn", "bathroomsNotIn", "bathroomsGT", "bathroomsGTE", "bathroomsLT", "bathroomsLTE", "grossArea", "grossAreaNEQ", "grossAreaIn", "grossAreaNotIn", "grossAreaGT", "grossAreaGTE", "grossAreaLT", "grossAreaLTE", "netArea", "netAreaNEQ", "netAreaIn", "netAreaNotIn", "netAreaGT", "netAreaGTE", "netAreaLT", "netAreaLTE", "orientation", "orientationNEQ", "orientationIn", "orientationNotIn", "decoration", "decorationNEQ", "decorationIn", "decorationNotIn", "listPrice", "listPriceNEQ", "listPriceIn", "listPriceNotIn", "listPriceGT", "listPriceGTE", "listPriceLT", "listPriceLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "published", "publishedNEQ", "holdExpiresAt", "holdExpiresAtNEQ", "holdExpiresAtIn", "holdExpiresAtNotIn", "holdExpiresAtGT", "holdExpiresAtGTE", "holdExpiresAtLT", "holdExpiresAtLTE", "holdExpiresAtIsNil", "holdExpiresAtNotNil", "hasProject", "hasProjectWith", "hasBuilding", "hasBuildingWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUnitWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -41784,12 +41568,9 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "rateLimitPerMinute", "costBudget", "costRestoreRate"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateAPIKeyInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -41854,12 +41635,9 @@ func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "floors", "unitsPerFloor"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateBuildingInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -41917,12 +41695,9 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"customerId", "name", "gender", "ageBand", "occupation", "familyStructure", "purpose", "budgetMin", "budgetMax", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "notes", "referredBy"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateCustomerInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
@@ -42064,12 +41839,9 @@ func (ec *executionContext) unmarshalInputUpdateMediaInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "caption", "position"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateMediaInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -42120,12 +41892,9 @@ func (ec *executionContext) unmarshalInputUpdateProjectInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateProjectInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -42260,12 +42029,9 @@ func (ec *executionContext) unmarshalInputUpdateUnitInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "floor", "number", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateUnitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -42365,12 +42131,9 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "role", "projectIds", "active"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateUserInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -42435,12 +42198,9 @@ func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "url", "enabled", "description", "rotateSecret"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUpdateWebhookEndpointInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
@@ -42505,12 +42265,9 @@ func (ec *executionContext) unmarshalInputUploadMediaInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"projectId", "layout", "buildingId", "kind", "caption", "position", "file"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUploadMediaInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "projectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
@@ -42593,12 +42350,9 @@ func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUserOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -42642,12 +42396,9 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "login", "loginNEQ", "loginIn", "loginNotIn", "loginGT", "loginGTE", "loginLT", "loginLTE", "loginContains", "loginHasPrefix", "loginHasSuffix", "loginEqualFold", "loginContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "active", "activeNEQ"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderUserWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -43199,12 +42950,9 @@ func (ec *executionContext) unmarshalInputVisitOrder(ctx context.Context, obj an
 		asMap["direction"] = "ASC"
 	}
 
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderVisitOrder.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
@@ -43248,12 +42996,9 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "durationMinutes", "durationMinutesNEQ", "durationMinutesIn", "durationMinutesNotIn", "durationMinutesGT", "durationMinutesGTE", "durationMinutesLT", "durationMinutesLTE", "durationMinutesIsNil", "durationMinutesNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "gradeAfter", "gradeAfterNEQ", "gradeAfterIn", "gradeAfterNotIn", "gradeAfterIsNil", "gradeAfterNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "hasProject", "hasProjectWith"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderVisitWhereInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "not":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
@@ -44239,12 +43984,9 @@ func (ec *executionContext) unmarshalInputWithdrawUnitInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"unitId", "reason"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
+	var present [8]string
+	for _, k := range inputOrderWithdrawUnitInput.present(present[:0], asMap) {
+		v := asMap[k]
 		switch k {
 		case "unitId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
@@ -57722,3 +57464,175 @@ func (ec *executionContext) marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgen�
 }
 
 // endregion ***************************** type.gotpl *****************************
+
+var inputOrderAPIKeyOrder = newInputOrder("direction", "field")
+
+var inputOrderAPIKeyWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "keyPrefix", "keyPrefixNEQ", "keyPrefixIn", "keyPrefixNotIn", "keyPrefixGT", "keyPrefixGTE", "keyPrefixLT", "keyPrefixLTE", "keyPrefixContains", "keyPrefixHasPrefix", "keyPrefixHasSuffix", "keyPrefixEqualFold", "keyPrefixContainsFold", "rateLimitPerMinute", "rateLimitPerMinuteNEQ", "rateLimitPerMinuteIn", "rateLimitPerMinuteNotIn", "rateLimitPerMinuteGT", "rateLimitPerMinuteGTE", "rateLimitPerMinuteLT", "rateLimitPerMinuteLTE", "costBudget", "costBudgetNEQ", "costBudgetIn", "costBudgetNotIn", "costBudgetGT", "costBudgetGTE", "costBudgetLT", "costBudgetLTE", "costRestoreRate", "costRestoreRateNEQ", "costRestoreRateIn", "costRestoreRateNotIn", "costRestoreRateGT", "costRestoreRateGTE", "costRestoreRateLT", "costRestoreRateLTE", "active", "activeNEQ", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil")
+
+var inputOrderActivateOwnerInput = newInputOrder("code", "login", "password")
+
+var inputOrderAddComplaintNoteInput = newInputOrder("complaintId", "note", "internal")
+
+var inputOrderAmenityInput = newInputOrder("kind", "name", "distanceMeters")
+
+var inputOrderAnswerSurveyInput = newInputOrder("surveyId", "csat", "csatComment", "nps", "npsReason")
+
+var inputOrderApproveDiscountInput = newInputOrder("dealId")
+
+var inputOrderAssignComplaintInput = newInputOrder("complaintId", "department", "assigneeId", "note")
+
+var inputOrderAuditEventOrder = newInputOrder("direction", "field")
+
+var inputOrderAuditEventWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "objectID", "objectIDNEQ", "objectIDIn", "objectIDNotIn", "objectIDGT", "objectIDGTE", "objectIDLT", "objectIDLTE", "objectIDContains", "objectIDHasPrefix", "objectIDHasSuffix", "objectIDEqualFold", "objectIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDIsNil", "projectIDNotNil", "projectIDEqualFold", "projectIDContainsFold", "detail", "detailNEQ", "detailIn", "detailNotIn", "detailGT", "detailGTE", "detailLT", "detailLTE", "detailContains", "detailHasPrefix", "detailHasSuffix", "detailIsNil", "detailNotNil", "detailEqualFold", "detailContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "hasProject", "hasProjectWith")
+
+var inputOrderBuildingOrder = newInputOrder("direction", "field")
+
+var inputOrderBuildingWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "floors", "floorsNEQ", "floorsIn", "floorsNotIn", "floorsGT", "floorsGTE", "floorsLT", "floorsLTE", "unitsPerFloor", "unitsPerFloorNEQ", "unitsPerFloorIn", "unitsPerFloorNotIn", "unitsPerFloorGT", "unitsPerFloorGTE", "unitsPerFloorLT", "unitsPerFloorLTE", "hasProject", "hasProjectWith", "hasUnits", "hasUnitsWith")
+
+var inputOrderCancelDealInput = newInputOrder("dealId", "reason")
+
+var inputOrderChangePasswordInput = newInputOrder("currentPassword", "newPassword")
+
+var inputOrderClaimCustomerInput = newInputOrder("customerId")
+
+var inputOrderComplaintEventOrder = newInputOrder("direction", "field")
+
+var inputOrderComplaintEventWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDIsNil", "actorIDNotNil", "actorIDEqualFold", "actorIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "fromStatus", "fromStatusNEQ", "fromStatusIn", "fromStatusNotIn", "fromStatusGT", "fromStatusGTE", "fromStatusLT", "fromStatusLTE", "fromStatusContains", "fromStatusHasPrefix", "fromStatusHasSuffix", "fromStatusIsNil", "fromStatusNotNil", "fromStatusEqualFold", "fromStatusContainsFold", "toStatus", "toStatusNEQ", "toStatusIn", "toStatusNotIn", "toStatusGT", "toStatusGTE", "toStatusLT", "toStatusLTE", "toStatusContains", "toStatusHasPrefix", "toStatusHasSuffix", "toStatusIsNil", "toStatusNotNil", "toStatusEqualFold", "toStatusContainsFold", "note", "noteNEQ", "noteIn", "noteNotIn", "noteGT", "noteGTE", "noteLT", "noteLTE", "noteContains", "noteHasPrefix", "noteHasSuffix", "noteIsNil", "noteNotNil", "noteEqualFold", "noteContainsFold", "internal", "internalNEQ", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE")
+
+var inputOrderComplaintOrder = newInputOrder("direction", "field")
+
+var inputOrderComplaintPhotoWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "complaintID", "complaintIDNEQ", "complaintIDIn", "complaintIDNotIn", "complaintIDGT", "complaintIDGTE", "complaintIDLT", "complaintIDLTE", "complaintIDContains", "complaintIDHasPrefix", "complaintIDHasSuffix", "complaintIDEqualFold", "complaintIDContainsFold", "contentType", "contentTypeNEQ", "contentTypeIn", "contentTypeNotIn", "contentTypeGT", "contentTypeGTE", "contentTypeLT", "contentTypeLTE", "contentTypeContains", "contentTypeHasPrefix", "contentTypeHasSuffix", "contentTypeEqualFold", "contentTypeContainsFold", "sizeBytes", "sizeBytesNEQ", "sizeBytesIn", "sizeBytesNotIn", "sizeBytesGT", "sizeBytesGTE", "sizeBytesLT", "sizeBytesLTE", "sha256", "sha256NEQ", "sha256In", "sha256NotIn", "sha256GT", "sha256GTE", "sha256LT", "sha256LTE", "sha256Contains", "sha256HasPrefix", "sha256HasSuffix", "sha256EqualFold", "sha256ContainsFold", "locationRemoved", "locationRemovedNEQ", "locationFlagged", "locationFlaggedNEQ", "width", "widthNEQ", "widthIn", "widthNotIn", "widthGT", "widthGTE", "widthLT", "widthLTE", "widthIsNil", "widthNotNil", "height", "heightNEQ", "heightIn", "heightNotIn", "heightGT", "heightGTE", "heightLT", "heightLTE", "heightIsNil", "heightNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE")
+
+var inputOrderComplaintStepInput = newInputOrder("complaintId", "note")
+
+var inputOrderComplaintWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "filedByID", "filedByIDNEQ", "filedByIDIn", "filedByIDNotIn", "filedByIDGT", "filedByIDGTE", "filedByIDLT", "filedByIDLTE", "filedByIDContains", "filedByIDHasPrefix", "filedByIDHasSuffix", "filedByIDIsNil", "filedByIDNotNil", "filedByIDEqualFold", "filedByIDContainsFold", "category", "categoryNEQ", "categoryIn", "categoryNotIn", "severity", "severityNEQ", "severityIn", "severityNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentIsNil", "departmentNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDGT", "assigneeIDGTE", "assigneeIDLT", "assigneeIDLTE", "assigneeIDContains", "assigneeIDHasPrefix", "assigneeIDHasSuffix", "assigneeIDIsNil", "assigneeIDNotNil", "assigneeIDEqualFold", "assigneeIDContainsFold", "responseDueAt", "responseDueAtNEQ", "responseDueAtIn", "responseDueAtNotIn", "responseDueAtGT", "responseDueAtGTE", "responseDueAtLT", "responseDueAtLTE", "resolutionStartedAt", "resolutionStartedAtNEQ", "resolutionStartedAtIn", "resolutionStartedAtNotIn", "resolutionStartedAtGT", "resolutionStartedAtGTE", "resolutionStartedAtLT", "resolutionStartedAtLTE", "resolutionDueAt", "resolutionDueAtNEQ", "resolutionDueAtIn", "resolutionDueAtNotIn", "resolutionDueAtGT", "resolutionDueAtGTE", "resolutionDueAtLT", "resolutionDueAtLTE", "acknowledgedAt", "acknowledgedAtNEQ", "acknowledgedAtIn", "acknowledgedAtNotIn", "acknowledgedAtGT", "acknowledgedAtGTE", "acknowledgedAtLT", "acknowledgedAtLTE", "acknowledgedAtIsNil", "acknowledgedAtNotNil", "resolvedAt", "resolvedAtNEQ", "resolvedAtIn", "resolvedAtNotIn", "resolvedAtGT", "resolvedAtGTE", "resolvedAtLT", "resolvedAtLTE", "resolvedAtIsNil", "resolvedAtNotNil", "closedAt", "closedAtNEQ", "closedAtIn", "closedAtNotIn", "closedAtGT", "closedAtGTE", "closedAtLT", "closedAtLTE", "closedAtIsNil", "closedAtNotNil", "resolutionNote", "resolutionNoteNEQ", "resolutionNoteIn", "resolutionNoteNotIn", "resolutionNoteGT", "resolutionNoteGTE", "resolutionNoteLT", "resolutionNoteLTE", "resolutionNoteContains", "resolutionNoteHasPrefix", "resolutionNoteHasSuffix", "resolutionNoteIsNil", "resolutionNoteNotNil", "resolutionNoteEqualFold", "resolutionNoteContainsFold", "reopenCount", "reopenCountNEQ", "reopenCountIn", "reopenCountNotIn", "reopenCountGT", "reopenCountGTE", "reopenCountLT", "reopenCountLTE", "rating", "ratingNEQ", "ratingIn", "ratingNotIn", "ratingGT", "ratingGTE", "ratingLT", "ratingLTE", "ratingIsNil", "ratingNotNil", "ratingComment", "ratingCommentNEQ", "ratingCommentIn", "ratingCommentNotIn", "ratingCommentGT", "ratingCommentGTE", "ratingCommentLT", "ratingCommentLTE", "ratingCommentContains", "ratingCommentHasPrefix", "ratingCommentHasSuffix", "ratingCommentIsNil", "ratingCommentNotNil", "ratingCommentEqualFold", "ratingCommentContainsFold", "ratedAt", "ratedAtNEQ", "ratedAtIn", "ratedAtNotIn", "ratedAtGT", "ratedAtGTE", "ratedAtLT", "ratedAtLTE", "ratedAtIsNil", "ratedAtNotNil", "hasProject", "hasProjectWith")
+
+var inputOrderContractDealInput = newInputOrder("dealId")
+
+var inputOrderCreateAPIKeyInput = newInputOrder("name", "rateLimitPerMinute", "costBudget", "costRestoreRate")
+
+var inputOrderCreateBuildingInput = newInputOrder("projectId", "name", "floors", "unitsPerFloor")
+
+var inputOrderCreateProjectInput = newInputOrder("name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp")
+
+var inputOrderCreateUnitsInput = newInputOrder("buildingId", "fromFloor", "toFloor", "skipFloors", "stacks")
+
+var inputOrderCreateUserInput = newInputOrder("name", "login", "password", "role", "projectIds", "customerId")
+
+var inputOrderCreateWebhookEndpointInput = newInputOrder("url", "apiKeyId", "description")
+
+var inputOrderCustomerOrder = newInputOrder("direction", "field")
+
+var inputOrderCustomerWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "phoneLast4", "phoneLast4NEQ", "phoneLast4In", "phoneLast4NotIn", "phoneLast4GT", "phoneLast4GTE", "phoneLast4LT", "phoneLast4LTE", "phoneLast4Contains", "phoneLast4HasPrefix", "phoneLast4HasSuffix", "phoneLast4EqualFold", "phoneLast4ContainsFold", "gender", "genderNEQ", "genderIn", "genderNotIn", "ageBand", "ageBandNEQ", "ageBandIn", "ageBandNotIn", "ageBandIsNil", "ageBandNotNil", "occupation", "occupationNEQ", "occupationIn", "occupationNotIn", "occupationGT", "occupationGTE", "occupationLT", "occupationLTE", "occupationContains", "occupationHasPrefix", "occupationHasSuffix", "occupationIsNil", "occupationNotNil", "occupationEqualFold", "occupationContainsFold", "familyStructure", "familyStructureNEQ", "familyStructureIn", "familyStructureNotIn", "familyStructureIsNil", "familyStructureNotNil", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "purpose", "purposeNEQ", "purposeIn", "purposeNotIn", "purposeIsNil", "purposeNotNil", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "wantedAreaMin", "wantedAreaMinNEQ", "wantedAreaMinIn", "wantedAreaMinNotIn", "wantedAreaMinGT", "wantedAreaMinGTE", "wantedAreaMinLT", "wantedAreaMinLTE", "wantedAreaMinIsNil", "wantedAreaMinNotNil", "wantedAreaMax", "wantedAreaMaxNEQ", "wantedAreaMaxIn", "wantedAreaMaxNotIn", "wantedAreaMaxGT", "wantedAreaMaxGTE", "wantedAreaMaxLT", "wantedAreaMaxLTE", "wantedAreaMaxIsNil", "wantedAreaMaxNotNil", "stage", "stageNEQ", "stageIn", "stageNotIn", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "ownerID", "ownerIDNEQ", "ownerIDIn", "ownerIDNotIn", "ownerIDGT", "ownerIDGTE", "ownerIDLT", "ownerIDLTE", "ownerIDContains", "ownerIDHasPrefix", "ownerIDHasSuffix", "ownerIDIsNil", "ownerIDNotNil", "ownerIDEqualFold", "ownerIDContainsFold", "attributionRule", "attributionRuleNEQ", "attributionRuleIn", "attributionRuleNotIn", "attributionRuleIsNil", "attributionRuleNotNil", "ownedSince", "ownedSinceNEQ", "ownedSinceIn", "ownedSinceNotIn", "ownedSinceGT", "ownedSinceGTE", "ownedSinceLT", "ownedSinceLTE", "ownedSinceIsNil", "ownedSinceNotNil", "protectedUntil", "protectedUntilNEQ", "protectedUntilIn", "protectedUntilNotIn", "protectedUntilGT", "protectedUntilGTE", "protectedUntilLT", "protectedUntilLTE", "protectedUntilIsNil", "protectedUntilNotNil", "lastContactAt", "lastContactAtNEQ", "lastContactAtIn", "lastContactAtNotIn", "lastContactAtGT", "lastContactAtGTE", "lastContactAtLT", "lastContactAtLTE", "lastContactAtIsNil", "lastContactAtNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "contactConsent", "contactConsentNEQ", "consentAt", "consentAtNEQ", "consentAtIn", "consentAtNotIn", "consentAtGT", "consentAtGTE", "consentAtLT", "consentAtLTE", "consentAtIsNil", "consentAtNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "hasProject", "hasProjectWith")
+
+var inputOrderDealOrder = newInputOrder("direction", "field")
+
+var inputOrderDealWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "unitID", "unitIDNEQ", "unitIDIn", "unitIDNotIn", "unitIDGT", "unitIDGTE", "unitIDLT", "unitIDLTE", "unitIDContains", "unitIDHasPrefix", "unitIDHasSuffix", "unitIDEqualFold", "unitIDContainsFold", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "priceIsNil", "priceNotNil", "discountBp", "discountBpNEQ", "discountBpIn", "discountBpNotIn", "discountBpGT", "discountBpGTE", "discountBpLT", "discountBpLTE", "discountBpIsNil", "discountBpNotNil", "paymentMethod", "paymentMethodNEQ", "paymentMethodIn", "paymentMethodNotIn", "deposit", "depositNEQ", "depositIn", "depositNotIn", "depositGT", "depositGTE", "depositLT", "depositLTE", "depositIsNil", "depositNotNil", "reservedAt", "reservedAtNEQ", "reservedAtIn", "reservedAtNotIn", "reservedAtGT", "reservedAtGTE", "reservedAtLT", "reservedAtLTE", "contractedAt", "contractedAtNEQ", "contractedAtIn", "contractedAtNotIn", "contractedAtGT", "contractedAtGTE", "contractedAtLT", "contractedAtLTE", "contractedAtIsNil", "contractedAtNotNil", "cancelledAt", "cancelledAtNEQ", "cancelledAtIn", "cancelledAtNotIn", "cancelledAtGT", "cancelledAtGTE", "cancelledAtLT", "cancelledAtLTE", "cancelledAtIsNil", "cancelledAtNotNil", "cancelReason", "cancelReasonNEQ", "cancelReasonIn", "cancelReasonNotIn", "cancelReasonGT", "cancelReasonGTE", "cancelReasonLT", "cancelReasonLTE", "cancelReasonContains", "cancelReasonHasPrefix", "cancelReasonHasSuffix", "cancelReasonIsNil", "cancelReasonNotNil", "cancelReasonEqualFold", "cancelReasonContainsFold", "hasProject", "hasProjectWith")
+
+var inputOrderDeleteMediaInput = newInputOrder("id")
+
+var inputOrderDeliverUnitInput = newInputOrder("unitId")
+
+var inputOrderEraseCustomerInput = newInputOrder("customerId", "reason")
+
+var inputOrderExportCustomerDataInput = newInputOrder("customerId", "reason")
+
+var inputOrderHoldUnitInput = newInputOrder("unitId", "customerId")
+
+var inputOrderImportUnitsInput = newInputOrder("projectId", "file", "dryRun")
+
+var inputOrderListingFilter = newInputOrder("ids", "city", "district", "projectIds", "priceMin", "priceMax", "bedrooms", "areaMin", "areaMax", "orientation", "decoration", "status", "standardStatus")
+
+var inputOrderListingOrder = newInputOrder("field", "direction")
+
+var inputOrderLogVisitInput = newInputOrder("customerId", "kind", "occurredAt", "durationMinutes", "unitIds", "touchpoints", "notes", "gradeAfter", "nextFollowUpAt", "nextFollowUpAction")
+
+var inputOrderLoginInput = newInputOrder("login", "password")
+
+var inputOrderLogoutInput = newInputOrder("refreshToken")
+
+var inputOrderMediaOrder = newInputOrder("direction", "field")
+
+var inputOrderMergeCustomersInput = newInputOrder("keep", "merge", "dryRun")
+
+var inputOrderPriceAdjustmentInput = newInputOrder("buildingId", "floorFrom", "floorTo", "changeBp", "onlyUnsold")
+
+var inputOrderPriceChangeOrder = newInputOrder("direction", "field")
+
+var inputOrderProjectOrder = newInputOrder("direction", "field")
+
+var inputOrderProjectWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "city", "cityNEQ", "cityIn", "cityNotIn", "cityGT", "cityGTE", "cityLT", "cityLTE", "cityContains", "cityHasPrefix", "cityHasSuffix", "cityEqualFold", "cityContainsFold", "district", "districtNEQ", "districtIn", "districtNotIn", "districtGT", "districtGTE", "districtLT", "districtLTE", "districtContains", "districtHasPrefix", "districtHasSuffix", "districtEqualFold", "districtContainsFold", "address", "addressNEQ", "addressIn", "addressNotIn", "addressGT", "addressGTE", "addressLT", "addressLTE", "addressContains", "addressHasPrefix", "addressHasSuffix", "addressEqualFold", "addressContainsFold", "latitude", "latitudeNEQ", "latitudeIn", "latitudeNotIn", "latitudeGT", "latitudeGTE", "latitudeLT", "latitudeLTE", "latitudeIsNil", "latitudeNotNil", "longitude", "longitudeNEQ", "longitudeIn", "longitudeNotIn", "longitudeGT", "longitudeGTE", "longitudeLT", "longitudeLTE", "longitudeIsNil", "longitudeNotNil", "status", "statusNEQ", "statusIn", "statusNotIn", "presalePermit", "presalePermitNEQ", "presalePermitIn", "presalePermitNotIn", "presalePermitGT", "presalePermitGTE", "presalePermitLT", "presalePermitLTE", "presalePermitContains", "presalePermitHasPrefix", "presalePermitHasSuffix", "presalePermitIsNil", "presalePermitNotNil", "presalePermitEqualFold", "presalePermitContainsFold", "launchDate", "launchDateNEQ", "launchDateIn", "launchDateNotIn", "launchDateGT", "launchDateGTE", "launchDateLT", "launchDateLTE", "launchDateIsNil", "launchDateNotNil", "deliveryDate", "deliveryDateNEQ", "deliveryDateIn", "deliveryDateNotIn", "deliveryDateGT", "deliveryDateGTE", "deliveryDateLT", "deliveryDateLTE", "deliveryDateIsNil", "deliveryDateNotNil", "published", "publishedNEQ", "protectionDays", "protectionDaysNEQ", "protectionDaysIn", "protectionDaysNotIn", "protectionDaysGT", "protectionDaysGTE", "protectionDaysLT", "protectionDaysLTE", "protectionDaysIsNil", "protectionDaysNotNil", "holdMinutes", "holdMinutesNEQ", "holdMinutesIn", "holdMinutesNotIn", "holdMinutesGT", "holdMinutesGTE", "holdMinutesLT", "holdMinutesLTE", "holdMinutesIsNil", "holdMinutesNotNil", "agentDiscountCapBp", "agentDiscountCapBpNEQ", "agentDiscountCapBpIn", "agentDiscountCapBpNotIn", "agentDiscountCapBpGT", "agentDiscountCapBpGTE", "agentDiscountCapBpLT", "agentDiscountCapBpLTE", "agentDiscountCapBpIsNil", "agentDiscountCapBpNotNil", "hasUnits", "hasUnitsWith")
+
+var inputOrderPublishProjectInput = newInputOrder("projectId", "units")
+
+var inputOrderPublishUnitsInput = newInputOrder("unitIds")
+
+var inputOrderRateComplaintInput = newInputOrder("complaintId", "rating", "comment")
+
+var inputOrderReassignCustomerInput = newInputOrder("customerId", "agentId")
+
+var inputOrderRefreshTokenInput = newInputOrder("refreshToken")
+
+var inputOrderRegisterCustomerInput = newInputOrder("projectId", "name", "phone", "source", "gender", "ageBand", "purpose", "budgetMin", "budgetMax", "contactConsent", "consentChannels", "notes", "occupation", "familyStructure", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "referredBy")
+
+var inputOrderRejectDiscountInput = newInputOrder("dealId", "reason")
+
+var inputOrderReleaseHoldInput = newInputOrder("unitId")
+
+var inputOrderReportPeriod = newInputOrder("from", "to")
+
+var inputOrderReserveUnitInput = newInputOrder("unitId", "customerId", "discountBp", "deposit", "paymentMethod", "requestApproval")
+
+var inputOrderResetUserPasswordInput = newInputOrder("id", "password")
+
+var inputOrderRevealPhoneInput = newInputOrder("customerId", "reason")
+
+var inputOrderRevokeAPIKeyInput = newInputOrder("id")
+
+var inputOrderSetAPIKeyProjectsInput = newInputOrder("id", "projectIds")
+
+var inputOrderSetChannelSpendInput = newInputOrder("projectId", "channel", "from", "to", "amount")
+
+var inputOrderSetContactConsentInput = newInputOrder("customerId", "consent", "channels", "note")
+
+var inputOrderSetUnitPricesInput = newInputOrder("prices", "adjust", "reason")
+
+var inputOrderSubmitComplaintInput = newInputOrder("unitId", "customerId", "category", "severity", "title", "description", "photos")
+
+var inputOrderSurveyOrder = newInputOrder("direction", "field")
+
+var inputOrderUnitOrder = newInputOrder("direction", "field")
+
+var inputOrderUnitPriceInput = newInputOrder("unitId", "listPrice")
+
+var inputOrderUnitStackInput = newInputOrder("suffix", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration", "basePrice", "floorIncrement")
+
+var inputOrderUnitWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "buildingID", "buildingIDNEQ", "buildingIDIn", "buildingIDNotIn", "buildingIDGT", "buildingIDGTE", "buildingIDLT", "buildingIDLTE", "buildingIDContains", "buildingIDHasPrefix", "buildingIDHasSuffix", "buildingIDEqualFold", "buildingIDContainsFold", "floor", "floorNEQ", "floorIn", "floorNotIn", "floorGT", "floorGTE", "floorLT", "floorLTE", "number", "numberNEQ", "numberIn", "numberNotIn", "numberGT", "numberGTE", "numberLT", "numberLTE", "numberContains", "numberHasPrefix", "numberHasSuffix", "numberEqualFold", "numberContainsFold", "bedrooms", "bedroomsNEQ", "bedroomsIn", "bedroomsNotIn", "bedroomsGT", "bedroomsGTE", "bedroomsLT", "bedroomsLTE", "livingRooms", "livingRoomsNEQ", "livingRoomsIn", "livingRoomsNotIn", "livingRoomsGT", "livingRoomsGTE", "livingRoomsLT", "livingRoomsLTE", "bathrooms", "bathroomsNEQ", "bathroomsIn", "bathroomsNotIn", "bathroomsGT", "bathroomsGTE", "bathroomsLT", "bathroomsLTE", "grossArea", "grossAreaNEQ", "grossAreaIn", "grossAreaNotIn", "grossAreaGT", "grossAreaGTE", "grossAreaLT", "grossAreaLTE", "netArea", "netAreaNEQ", "netAreaIn", "netAreaNotIn", "netAreaGT", "netAreaGTE", "netAreaLT", "netAreaLTE", "orientation", "orientationNEQ", "orientationIn", "orientationNotIn", "decoration", "decorationNEQ", "decorationIn", "decorationNotIn", "listPrice", "listPriceNEQ", "listPriceIn", "listPriceNotIn", "listPriceGT", "listPriceGTE", "listPriceLT", "listPriceLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "published", "publishedNEQ", "holdExpiresAt", "holdExpiresAtNEQ", "holdExpiresAtIn", "holdExpiresAtNotIn", "holdExpiresAtGT", "holdExpiresAtGTE", "holdExpiresAtLT", "holdExpiresAtLTE", "holdExpiresAtIsNil", "holdExpiresAtNotNil", "hasProject", "hasProjectWith", "hasBuilding", "hasBuildingWith")
+
+var inputOrderUpdateAPIKeyInput = newInputOrder("id", "name", "rateLimitPerMinute", "costBudget", "costRestoreRate")
+
+var inputOrderUpdateBuildingInput = newInputOrder("id", "name", "floors", "unitsPerFloor")
+
+var inputOrderUpdateCustomerInput = newInputOrder("customerId", "name", "gender", "ageBand", "occupation", "familyStructure", "purpose", "budgetMin", "budgetMax", "wantedBedrooms", "wantedAreaMin", "wantedAreaMax", "focusFactors", "tags", "notes", "referredBy")
+
+var inputOrderUpdateMediaInput = newInputOrder("id", "caption", "position")
+
+var inputOrderUpdateProjectInput = newInputOrder("id", "name", "city", "district", "address", "latitude", "longitude", "status", "presalePermit", "launchDate", "deliveryDate", "amenities", "protectionDays", "holdMinutes", "agentDiscountCapBp")
+
+var inputOrderUpdateUnitInput = newInputOrder("id", "floor", "number", "bedrooms", "livingRooms", "bathrooms", "grossArea", "netArea", "orientation", "decoration")
+
+var inputOrderUpdateUserInput = newInputOrder("id", "name", "role", "projectIds", "active")
+
+var inputOrderUpdateWebhookEndpointInput = newInputOrder("id", "url", "enabled", "description", "rotateSecret")
+
+var inputOrderUploadMediaInput = newInputOrder("projectId", "layout", "buildingId", "kind", "caption", "position", "file")
+
+var inputOrderUserOrder = newInputOrder("direction", "field")
+
+var inputOrderUserWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "login", "loginNEQ", "loginIn", "loginNotIn", "loginGT", "loginGTE", "loginLT", "loginLTE", "loginContains", "loginHasPrefix", "loginHasSuffix", "loginEqualFold", "loginContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDIsNil", "customerIDNotNil", "customerIDEqualFold", "customerIDContainsFold", "active", "activeNEQ")
+
+var inputOrderVisitOrder = newInputOrder("direction", "field")
+
+var inputOrderVisitWhereInput = newInputOrder("not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "customerID", "customerIDNEQ", "customerIDIn", "customerIDNotIn", "customerIDGT", "customerIDGTE", "customerIDLT", "customerIDLTE", "customerIDContains", "customerIDHasPrefix", "customerIDHasSuffix", "customerIDEqualFold", "customerIDContainsFold", "agentID", "agentIDNEQ", "agentIDIn", "agentIDNotIn", "agentIDGT", "agentIDGTE", "agentIDLT", "agentIDLTE", "agentIDContains", "agentIDHasPrefix", "agentIDHasSuffix", "agentIDEqualFold", "agentIDContainsFold", "projectID", "projectIDNEQ", "projectIDIn", "projectIDNotIn", "projectIDGT", "projectIDGTE", "projectIDLT", "projectIDLTE", "projectIDContains", "projectIDHasPrefix", "projectIDHasSuffix", "projectIDEqualFold", "projectIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "durationMinutes", "durationMinutesNEQ", "durationMinutesIn", "durationMinutesNotIn", "durationMinutesGT", "durationMinutesGTE", "durationMinutesLT", "durationMinutesLTE", "durationMinutesIsNil", "durationMinutesNotNil", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesIsNil", "notesNotNil", "notesEqualFold", "notesContainsFold", "gradeAfter", "gradeAfterNEQ", "gradeAfterIn", "gradeAfterNotIn", "gradeAfterIsNil", "gradeAfterNotNil", "nextFollowUpAt", "nextFollowUpAtNEQ", "nextFollowUpAtIn", "nextFollowUpAtNotIn", "nextFollowUpAtGT", "nextFollowUpAtGTE", "nextFollowUpAtLT", "nextFollowUpAtLTE", "nextFollowUpAtIsNil", "nextFollowUpAtNotNil", "nextFollowUpAction", "nextFollowUpActionNEQ", "nextFollowUpActionIn", "nextFollowUpActionNotIn", "nextFollowUpActionGT", "nextFollowUpActionGTE", "nextFollowUpActionLT", "nextFollowUpActionLTE", "nextFollowUpActionContains", "nextFollowUpActionHasPrefix", "nextFollowUpActionHasSuffix", "nextFollowUpActionIsNil", "nextFollowUpActionNotNil", "nextFollowUpActionEqualFold", "nextFollowUpActionContainsFold", "hasProject", "hasProjectWith")
+
+var inputOrderWithdrawUnitInput = newInputOrder("unitId", "reason")

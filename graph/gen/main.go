@@ -94,6 +94,10 @@ func rewriteLists(path string) error {
 	if err != nil {
 		return err
 	}
+	src, err = inputsInOrder(src)
+	if err != nil {
+		return err
+	}
 	out, err := format.Source(noDeferredGroups(src))
 	if err != nil {
 		return err
@@ -245,3 +249,45 @@ const structField = `%s	fc, err := ec.fieldContext_%s(ctx, field)
 	return ec.%s(ctx, field.Selections, %s)
 }
 `
+
+var (
+	inputFunc = regexp.MustCompile(`^\(ec \*executionContext\) unmarshalInput(\w+)\(ctx context\.Context, obj any\)`)
+	// gqlgen's loop over every field of an input type, looking each up in
+	// the input.
+	everyField = regexp.MustCompile(`\n\tfieldsInOrder := \[\.\.\.\]string\{([^}]*)\}\n` +
+		`\tfor _, k := range fieldsInOrder \{\n\t\tv, ok := asMap\[k\]\n\t\tif !ok \{\n\t\t\tcontinue\n\t\t\}\n`)
+)
+
+// inputsInOrder makes each input type's decoder visit the fields the input
+// has, in the schema's order, instead of looking every field of the type up
+// in the input: a where input has up to 260 fields (a phone lookup's had
+// one), each looked up, after copying their names onto the stack, for every
+// input decoded. The order of the schema is kept, so that the same field
+// fails first. Each type's order is a package-level inputOrder.
+func inputsInOrder(src []byte) ([]byte, error) {
+	funcs := bytes.Split(src, funcStart)
+	var orders bytes.Buffer
+	n := 0
+	for i, f := range funcs {
+		name := inputFunc.FindSubmatch(f)
+		if name == nil {
+			continue
+		}
+		loop := everyField.FindSubmatchIndex(f)
+		if loop == nil {
+			return nil, fmt.Errorf("unmarshalInput%s has no fieldsInOrder loop: gqlgen's input template changed, see graph/gen", name[1])
+		}
+		order := "inputOrder" + string(name[1])
+		fmt.Fprintf(&orders, "\nvar %s = newInputOrder(%s)\n", order, f[loop[2]:loop[3]])
+		var b bytes.Buffer
+		b.Write(f[:loop[0]])
+		fmt.Fprintf(&b, "\n\tvar present [8]string\n\tfor _, k := range %s.present(present[:0], asMap) {\n\t\tv := asMap[k]\n", order)
+		b.Write(f[loop[1]:])
+		funcs[i] = b.Bytes()
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("no input type decoder found: gqlgen's input template changed, see graph/gen")
+	}
+	return append(bytes.Join(funcs, funcStart), orders.Bytes()...), nil
+}

@@ -112,3 +112,33 @@ func TestObjectsInPlace(t *testing.T) {
 		t.Fatal("no object function rewritten and no error")
 	}
 }
+
+// An input type's decoder visits the fields of the input in the schema's
+// order from a package-level order, not every field of the type.
+func TestInputsInOrder(t *testing.T) {
+	decoder := "package graph\n\nfunc (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, obj any) (ent.UnitWhereInput, error) {\n" +
+		"\tvar it ent.UnitWhereInput\n\tasMap := map[string]any{}\n" +
+		"\tfieldsInOrder := [...]string{\"not\", \"floor\"}\n" +
+		"\tfor _, k := range fieldsInOrder {\n\t\tv, ok := asMap[k]\n\t\tif !ok {\n\t\t\tcontinue\n\t\t}\n" +
+		"\t\tswitch k {\n\t\tcase \"floor\":\n\t\t\t_ = v\n\t\t}\n\t}\n\treturn it, nil\n}\n"
+	out, err := inputsInOrder([]byte(decoder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"\tfor _, k := range inputOrderUnitWhereInput.present(present[:0], asMap) {\n\t\tv := asMap[k]\n\t\tswitch k {\n",
+		"\nvar inputOrderUnitWhereInput = newInputOrder(\"not\", \"floor\")\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the decoder lacks\n%s\ngot\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "fieldsInOrder") {
+		t.Errorf("fieldsInOrder left:\n%s", got)
+	}
+	changed := strings.Replace(decoder, "\t\tif !ok {\n", "\t\tif !ok || k == \"\" {\n", 1)
+	if _, err := inputsInOrder([]byte(changed)); err == nil {
+		t.Fatal("a decoder gen does not know and no error")
+	}
+}
