@@ -16,10 +16,19 @@ type object struct {
 	fields   []graphql.CollectedField
 	Values   []graphql.Marshaler
 	Invalids uint32
+	// inline holds the values of an object of a few fields (most: an
+	// edge, a unit of a listing), in the object's allocation.
+	inline [8]graphql.Marshaler
 }
 
 func newObject(fields []graphql.CollectedField) *object {
-	return &object{fields: fields, Values: make([]graphql.Marshaler, len(fields))}
+	o := &object{fields: fields}
+	if len(fields) <= len(o.inline) {
+		o.Values = o.inline[:len(fields)]
+	} else {
+		o.Values = make([]graphql.Marshaler, len(fields))
+	}
+	return o
 }
 
 // MarshalGQL writes the fields in order under their response names. A name

@@ -29,6 +29,10 @@ func TestObjectWritesWhatAFieldSetWrites(t *testing.T) {
 		},
 		// Fields through fragments on two interfaces that neither holds
 		// the other stay apart in CollectFields' answer under one name.
+		"more fields than an object holds inline": {
+			[]graphql.CollectedField{f("a", "a"), f("b", "b"), f("c", "c"), f("d", "d"), f("e", "e"), f("f", "f"), f("g", "g"), f("h", "h"), f("i", "i")},
+			[]graphql.Marshaler{graphql.MarshalInt(1), graphql.MarshalInt(2), graphql.MarshalInt(3), graphql.MarshalInt(4), graphql.MarshalInt(5), graphql.MarshalInt(6), graphql.MarshalInt(7), graphql.MarshalInt(8), graphql.MarshalInt(9)},
+		},
 		"a name twice": {
 			[]graphql.CollectedField{f("id", "id"), f("x", "number"), f("x", "number"), f("y", "floor")},
 			[]graphql.Marshaler{graphql.MarshalString("UN01"), graphql.MarshalString("first"), graphql.MarshalString("second"), graphql.MarshalInt(7)},
