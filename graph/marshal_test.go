@@ -209,6 +209,25 @@ func TestStructFieldsInErrorPath(t *testing.T) {
 	}
 }
 
+// An edge read from its object's getter that fails (here customers whose
+// project was not loaded, with no client to load it: a panic) is an
+// INTERNAL error at the edge of each, which is null, and so is each node
+// it made invalid (project is non-null).
+func TestEdgeGetterFailureInPath(t *testing.T) {
+	_, out := serveQuery(t, false, `{"query":"{ nodes(ids: [\"CU1\"]) { id ... on Customer { project { name } } } }"}`)
+	if len(out.Errors) != 5 || len(out.Data.Nodes) != 5 {
+		t.Fatalf("%d errors and %d nodes, want 5 and 5 (the test's nodes answers five): %+v", len(out.Errors), len(out.Data.Nodes), out)
+	}
+	for i, e := range out.Errors {
+		if want := []any{"nodes", float64(i), "project"}; !equalPath(e.Path, want) || e.Extensions.Code != "INTERNAL" {
+			t.Errorf("error %+v, want INTERNAL at %v", e, want)
+		}
+		if out.Data.Nodes[i] != nil {
+			t.Errorf("nodes[%d] = %+v, want null", i, out.Data.Nodes[i])
+		}
+	}
+}
+
 // An @defer fragment under an object is answered in place, in the one
 // response: nothing resolves on its own any more, so nothing is deferred.
 func TestDeferAnsweredInPlace(t *testing.T) {
