@@ -274,12 +274,31 @@ func AvailableInOrder() func(*sql.Selector) {
 		if s.Dialect() != dialect.Postgres {
 			return
 		}
+		// The halves' conditions are the same with the same values: the
+		// held half writes the text the available half wrote (written
+		// first: UNION ALL's order), its parameters' numbers included,
+		// which PostgreSQL binds to the same values. The conditions are
+		// built once and their values sent once (a listing page's 20
+		// parameters became 11).
+		var written string
 		half := func(status unit.Status, as string) *sql.Selector {
 			h := s.Clone()
 			p := sql.EQ(h.C(unit.FieldStatus), status.String())
 			if w := h.P(); w != nil {
+				first := status == unit.StatusAVAILABLE
 				// In parentheses: Where would append AND to a bare OR.
-				p = sql.And(sql.P(func(b *sql.Builder) { b.Wrap(func(b *sql.Builder) { b.Join(w) }) }), p)
+				p = sql.And(sql.P(func(b *sql.Builder) {
+					if !first && written != "" {
+						b.WriteString(written)
+						return
+					}
+					b.Wrap(func(b *sql.Builder) {
+						b.Join(w)
+						if first {
+							written = b.String() + ")"
+						}
+					})
+				}), p)
 			}
 			// units.*, not the columns by name: the same row (a join's
 			// columns left out) in half the statement's text (a listing
