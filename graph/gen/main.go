@@ -117,7 +117,7 @@ var (
 // object's but the Query root's, see inOrder) a graph.object instead of a
 // graphql.FieldSet: the same values, marshalled without the map of the
 // fields written and the copy of each field that FieldSet.MarshalGQL makes
-// for every object (a page of 20 units: some 400 allocations). Its
+// for every object (a phone lookup: 83 of its 868 allocations). Its
 // Dispatch had nothing to run and is gone.
 func objectsInPlace(src []byte) ([]byte, error) {
 	funcs := bytes.Split(src, funcStart)
