@@ -195,9 +195,10 @@ var neverNull = map[string]bool{
 // of that marshaller. gqlgen's ResolveField makes a field context, a
 // context holding it, three closures and two boxings of the value for
 // each such field of each object (18% of a 20-unit page's allocations), to
-// run the field middleware (the server has none: api checks that no
-// extension is a graphql.FieldInterceptor) and to give an error of the
-// field its path, of which these fields have none: reading a struct field
+// run the field middleware (no extension is a graphql.FieldInterceptor,
+// which api checks; graph.PayloadViewer's, in an activateOwner mutation,
+// matters only to fields that load: see structField) and to give an error
+// of the field its path, of which these fields have none: reading a struct field
 // of an object gqlgen has checked is not nil cannot fail, and the
 // marshaller reports nothing. A marshaller that may report an error (a
 // Float's NaN, objects and lists) keeps the field on gqlgen's path.
