@@ -279,7 +279,7 @@ func AvailableInOrder() func(*sql.Selector) {
 		// first: UNION ALL's order), its parameters' numbers included,
 		// which PostgreSQL binds to the same values. The conditions are
 		// built once and their values sent once (a listing page's 20
-		// parameters became 11).
+		// parameters became 12).
 		var written string
 		half := func(status unit.Status, as string) *sql.Selector {
 			h := s.Clone()
