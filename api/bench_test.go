@@ -35,6 +35,11 @@ func BenchmarkSalesGrid(b *testing.B) {
 // benchParallel posts body b.N times from the given number of concurrent
 // clients and reports p50/p99 latency.
 func benchParallel(b *testing.B, env *apitest.Env, token, body string, clients int) {
+	benchBodies(b, env, token, func(int64) string { return body }, clients)
+}
+
+// benchBodies is benchParallel with the body of request i given by bodyOf.
+func benchBodies(b *testing.B, env *apitest.Env, token string, bodyOf func(i int64) string, clients int) {
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -48,7 +53,7 @@ func benchParallel(b *testing.B, env *apitest.Env, token, body string, clients i
 				if i >= int64(b.N) {
 					return
 				}
-				req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body))
+				req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(bodyOf(i)))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+token)
 				rec := httptest.NewRecorder()

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -24,6 +25,28 @@ func BenchmarkUnitsPage(b *testing.B) {
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			benchParallel(b, env, token, body, clients)
+		})
+	}
+}
+
+// BenchmarkUnitsPageNewRange is BenchmarkUnitsPage with a price range no
+// request asked for before (cmd/bench's "a new range each time"): the
+// answer cache (api/answers.go) never answers, so it measures the stack.
+//
+//	TEST_DATABASE_URL=postgres://… go test ./api -run '^$' -bench UnitsPageNewRange -benchmem -benchtime 3000x
+func BenchmarkUnitsPageNewRange(b *testing.B) {
+	env, p, token := benchProject(b)
+	const q = `query($p: ID!, $min: Money!, $max: Money!) { units(first: 20, where: {projectID: $p, status: AVAILABLE, listPriceGTE: $min, listPriceLTE: $max}, orderBy: [{field: LIST_PRICE}]) { edges { node { id number floor bedrooms grossArea listPrice project { name } } } } }`
+	var n atomic.Int64
+	for _, clients := range []int{1, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			b.ReportAllocs()
+			benchBodies(b, env, token, func(int64) string {
+				// The minimum a fen higher each time.
+				fen := n.Add(1)
+				return `{"query":` + quote(q) + `,"variables":{"p":"` + string(p.ID) +
+					fmt.Sprintf(`","min":"%d.%02d","max":"3250000"}}`, 3050000+fen/100, fen%100)
+			}, clients)
 		})
 	}
 }

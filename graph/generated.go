@@ -12526,18 +12526,6 @@ func (ec *executionContext) fieldContext_AgentBoardRow_contractValue(_ context.C
 }
 
 func (ec *executionContext) _AgentBoardRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.AgentRow) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_AgentBoardRow_conversion(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Conversion
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_AgentBoardRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13564,18 +13552,6 @@ func (ec *executionContext) fieldContext_ChannelMixRow_contractValue(_ context.C
 }
 
 func (ec *executionContext) _ChannelMixRow_conversion(ctx context.Context, field graphql.CollectedField, obj *report.ChannelMixRow) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ChannelMixRow_conversion(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Conversion
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_ChannelMixRow_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -15139,18 +15115,6 @@ func (ec *executionContext) fieldContext_Customer_wantedBedrooms(_ context.Conte
 }
 
 func (ec *executionContext) _Customer_wantedAreaMin(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Customer_wantedAreaMin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.WantedAreaMin
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.WantedAreaMin)
 }
 func (ec *executionContext) fieldContext_Customer_wantedAreaMin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -15158,18 +15122,6 @@ func (ec *executionContext) fieldContext_Customer_wantedAreaMin(_ context.Contex
 }
 
 func (ec *executionContext) _Customer_wantedAreaMax(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Customer_wantedAreaMax(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.WantedAreaMax
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.WantedAreaMax)
 }
 func (ec *executionContext) fieldContext_Customer_wantedAreaMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16771,18 +16723,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_cancellations(_ context.C
 }
 
 func (ec *executionContext) _FunnelFigures_firstVisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.FirstVisitRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.FirstVisitRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_firstVisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16790,18 +16730,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_firstVisitRate(_ context.
 }
 
 func (ec *executionContext) _FunnelFigures_revisitRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.RevisitRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.RevisitRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_revisitRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16809,18 +16737,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_revisitRate(_ context.Con
 }
 
 func (ec *executionContext) _FunnelFigures_holdRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_holdRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.HoldRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.HoldRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_holdRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16828,18 +16744,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_holdRate(_ context.Contex
 }
 
 func (ec *executionContext) _FunnelFigures_reservationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.ReservationRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ReservationRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_reservationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16847,18 +16751,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_reservationRate(_ context
 }
 
 func (ec *executionContext) _FunnelFigures_contractRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_contractRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.ContractRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ContractRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_contractRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16866,18 +16758,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_contractRate(_ context.Co
 }
 
 func (ec *executionContext) _FunnelFigures_cancellationRate(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.CancellationRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.CancellationRate)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_cancellationRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16885,18 +16765,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_cancellationRate(_ contex
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysLeadToFirstVisit(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.MedianDaysLeadToFirstVisit
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysLeadToFirstVisit)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16904,18 +16772,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_medianDaysLeadToFirstVisi
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysVisitToReservation(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.MedianDaysVisitToReservation
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysVisitToReservation)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysVisitToReservation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16923,18 +16779,6 @@ func (ec *executionContext) fieldContext_FunnelFigures_medianDaysVisitToReservat
 }
 
 func (ec *executionContext) _FunnelFigures_medianDaysReservationToContract(ctx context.Context, field graphql.CollectedField, obj *report.FunnelFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.MedianDaysReservationToContract
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianDaysReservationToContract)
 }
 func (ec *executionContext) fieldContext_FunnelFigures_medianDaysReservationToContract(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -17159,6 +17003,9 @@ func (ec *executionContext) fieldContext_Listing_bathrooms(_ context.Context, fi
 }
 
 func (ec *executionContext) _Listing_grossArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	if v := scalar.MarshalFloat(obj.GrossArea); v != graphql.Null {
+		return v
+	}
 	fc, err := ec.fieldContext_Listing_grossArea(ctx, field)
 	if err != nil {
 		return graphql.Null
@@ -17178,6 +17025,9 @@ func (ec *executionContext) fieldContext_Listing_grossArea(_ context.Context, fi
 }
 
 func (ec *executionContext) _Listing_netArea(ctx context.Context, field graphql.CollectedField, obj *listing.Listing) (ret graphql.Marshaler) {
+	if v := scalar.MarshalFloat(obj.NetArea); v != graphql.Null {
+		return v
+	}
 	fc, err := ec.fieldContext_Listing_netArea(ctx, field)
 	if err != nil {
 		return graphql.Null
@@ -17593,18 +17443,6 @@ func (ec *executionContext) fieldContext_ListingProject_address(_ context.Contex
 }
 
 func (ec *executionContext) _ListingProject_latitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ListingProject_latitude(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Latitude
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Latitude)
 }
 func (ec *executionContext) fieldContext_ListingProject_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -17612,18 +17450,6 @@ func (ec *executionContext) fieldContext_ListingProject_latitude(_ context.Conte
 }
 
 func (ec *executionContext) _ListingProject_longitude(ctx context.Context, field graphql.CollectedField, obj *listing.Project) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ListingProject_longitude(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Longitude
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Longitude)
 }
 func (ec *executionContext) fieldContext_ListingProject_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -21102,18 +20928,6 @@ func (ec *executionContext) fieldContext_Project_address(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Project_latitude(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Project_latitude(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Latitude
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Latitude)
 }
 func (ec *executionContext) fieldContext_Project_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -21121,18 +20935,6 @@ func (ec *executionContext) fieldContext_Project_latitude(_ context.Context, fie
 }
 
 func (ec *executionContext) _Project_longitude(ctx context.Context, field graphql.CollectedField, obj *ent.Project) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_Project_longitude(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Longitude
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Longitude)
 }
 func (ec *executionContext) fieldContext_Project_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -23592,18 +23394,6 @@ func (ec *executionContext) fieldContext_SatisfactionFigures_detractors(_ contex
 }
 
 func (ec *executionContext) _SatisfactionFigures_csat(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_SatisfactionFigures_csat(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Csat
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Csat)
 }
 func (ec *executionContext) fieldContext_SatisfactionFigures_csat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -23611,18 +23401,6 @@ func (ec *executionContext) fieldContext_SatisfactionFigures_csat(_ context.Cont
 }
 
 func (ec *executionContext) _SatisfactionFigures_nps(ctx context.Context, field graphql.CollectedField, obj *report.SatisfactionFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_SatisfactionFigures_nps(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.Nps
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.Nps)
 }
 func (ec *executionContext) fieldContext_SatisfactionFigures_nps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -23952,18 +23730,6 @@ func (ec *executionContext) fieldContext_ServiceFigures_respondedInSla(_ context
 }
 
 func (ec *executionContext) _ServiceFigures_responseSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.ResponseSLARate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ResponseSLARate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_responseSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -23985,18 +23751,6 @@ func (ec *executionContext) fieldContext_ServiceFigures_resolvedInSla(_ context.
 }
 
 func (ec *executionContext) _ServiceFigures_resolutionSlaRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.ResolutionSLARate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ResolutionSLARate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_resolutionSlaRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24004,18 +23758,6 @@ func (ec *executionContext) fieldContext_ServiceFigures_resolutionSlaRate(_ cont
 }
 
 func (ec *executionContext) _ServiceFigures_medianResponseHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.MedianResponseHours
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianResponseHours)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_medianResponseHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24023,18 +23765,6 @@ func (ec *executionContext) fieldContext_ServiceFigures_medianResponseHours(_ co
 }
 
 func (ec *executionContext) _ServiceFigures_medianResolutionHours(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.MedianResolutionHours
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.MedianResolutionHours)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_medianResolutionHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24056,18 +23786,6 @@ func (ec *executionContext) fieldContext_ServiceFigures_reopens(_ context.Contex
 }
 
 func (ec *executionContext) _ServiceFigures_reopenRate(ctx context.Context, field graphql.CollectedField, obj *report.ServiceFigures) (ret graphql.Marshaler) {
-	fc, err := ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = graphql.WithFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.Error(ctx, ec.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	fc.Result = obj.ReopenRate
 	return ec.marshalOFloat2ᚖfloat64(ctx, field.Selections, obj.ReopenRate)
 }
 func (ec *executionContext) fieldContext_ServiceFigures_reopenRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24844,6 +24562,9 @@ func (ec *executionContext) fieldContext_Unit_bathrooms(_ context.Context, field
 }
 
 func (ec *executionContext) _Unit_grossArea(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	if v := scalar.MarshalFloat(obj.GrossArea); v != graphql.Null {
+		return v
+	}
 	fc, err := ec.fieldContext_Unit_grossArea(ctx, field)
 	if err != nil {
 		return graphql.Null
@@ -24863,6 +24584,9 @@ func (ec *executionContext) fieldContext_Unit_grossArea(_ context.Context, field
 }
 
 func (ec *executionContext) _Unit_netArea(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	if v := scalar.MarshalFloat(obj.NetArea); v != graphql.Null {
+		return v
+	}
 	fc, err := ec.fieldContext_Unit_netArea(ctx, field)
 	if err != nil {
 		return graphql.Null
@@ -27559,8 +27283,13 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 func (ec *executionContext) unmarshalInputAPIKeyOrder(ctx context.Context, obj any) (ent.APIKeyOrder, error) {
 	var it ent.APIKeyOrder
+	err := ec.unmarshalInputAPIKeyOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAPIKeyOrderInto(ctx context.Context, obj any, it *ent.APIKeyOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -27580,19 +27309,19 @@ func (ec *executionContext) unmarshalInputAPIKeyOrder(ctx context.Context, obj a
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNAPIKeyOrderField2ᚖestatecrmᚋentᚐAPIKeyOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAPIKeyOrder unmarshals raw into the APIKeyOrder input type, using the
@@ -27609,8 +27338,13 @@ func UnmarshalAPIKeyOrder(ctx context.Context, raw any) (ent.APIKeyOrder, error)
 
 func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, obj any) (ent.APIKeyWhereInput, error) {
 	var it ent.APIKeyWhereInput
+	err := ec.unmarshalInputAPIKeyWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAPIKeyWhereInputInto(ctx context.Context, obj any, it *ent.APIKeyWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -27626,628 +27360,628 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "nameNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNEQ = data
 		case "nameIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameIn = data
 		case "nameNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNotIn = data
 		case "nameGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGT = data
 		case "nameGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGTE = data
 		case "nameLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLT = data
 		case "nameLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLTE = data
 		case "nameContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContainsFold = data
 		case "keyPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefix = data
 		case "keyPrefixNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixNEQ = data
 		case "keyPrefixIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixIn = data
 		case "keyPrefixNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixNotIn = data
 		case "keyPrefixGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixGT = data
 		case "keyPrefixGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixGTE = data
 		case "keyPrefixLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixLT = data
 		case "keyPrefixLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixLTE = data
 		case "keyPrefixContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixContains = data
 		case "keyPrefixHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixHasPrefix = data
 		case "keyPrefixHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixHasSuffix = data
 		case "keyPrefixEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixEqualFold = data
 		case "keyPrefixContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KeyPrefixContainsFold = data
 		case "rateLimitPerMinute":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinute = data
 		case "rateLimitPerMinuteNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteNEQ = data
 		case "rateLimitPerMinuteIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteIn = data
 		case "rateLimitPerMinuteNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteNotIn = data
 		case "rateLimitPerMinuteGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteGT = data
 		case "rateLimitPerMinuteGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteGTE = data
 		case "rateLimitPerMinuteLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteLT = data
 		case "rateLimitPerMinuteLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinuteLTE = data
 		case "costBudget":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudget = data
 		case "costBudgetNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetNEQ = data
 		case "costBudgetIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetIn = data
 		case "costBudgetNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetNotIn = data
 		case "costBudgetGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetGT = data
 		case "costBudgetGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetGTE = data
 		case "costBudgetLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetLT = data
 		case "costBudgetLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudgetLTE = data
 		case "costRestoreRate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRate = data
 		case "costRestoreRateNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateNEQ = data
 		case "costRestoreRateIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateIn = data
 		case "costRestoreRateNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateNotIn = data
 		case "costRestoreRateGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateGT = data
 		case "costRestoreRateGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateGTE = data
 		case "costRestoreRateLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateLT = data
 		case "costRestoreRateLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRateLTE = data
 		case "active":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Active = data
 		case "activeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activeNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActiveNEQ = data
 		case "lastUsedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAt = data
 		case "lastUsedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtNEQ = data
 		case "lastUsedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtIn = data
 		case "lastUsedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtNotIn = data
 		case "lastUsedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtGT = data
 		case "lastUsedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtGTE = data
 		case "lastUsedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtLT = data
 		case "lastUsedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtLTE = data
 		case "lastUsedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtIsNil = data
 		case "lastUsedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastUsedAtNotNil = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAPIKeyWhereInput unmarshals raw into the APIKeyWhereInput input type, using the
@@ -28264,8 +27998,13 @@ func UnmarshalAPIKeyWhereInput(ctx context.Context, raw any) (ent.APIKeyWhereInp
 
 func (ec *executionContext) unmarshalInputActivateOwnerInput(ctx context.Context, obj any) (sales.Activation, error) {
 	var it sales.Activation
+	err := ec.unmarshalInputActivateOwnerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputActivateOwnerInputInto(ctx context.Context, obj any, it *sales.Activation) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28281,26 +28020,26 @@ func (ec *executionContext) unmarshalInputActivateOwnerInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Code = data
 		case "login":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Login = data
 		case "password":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Password = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalActivateOwnerInput unmarshals raw into the ActivateOwnerInput input type, using the
@@ -28317,8 +28056,13 @@ func UnmarshalActivateOwnerInput(ctx context.Context, raw any) (sales.Activation
 
 func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Context, obj any) (aftersales.Note, error) {
 	var it aftersales.Note
+	err := ec.unmarshalInputAddComplaintNoteInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAddComplaintNoteInputInto(ctx context.Context, obj any, it *aftersales.Note) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28334,26 +28078,26 @@ func (ec *executionContext) unmarshalInputAddComplaintNoteInput(ctx context.Cont
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Note = data
 		case "internal":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Internal = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAddComplaintNoteInput unmarshals raw into the AddComplaintNoteInput input type, using the
@@ -28370,8 +28114,13 @@ func UnmarshalAddComplaintNoteInput(ctx context.Context, raw any) (aftersales.No
 
 func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj any) (schematype.Amenity, error) {
 	var it schematype.Amenity
+	err := ec.unmarshalInputAmenityInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAmenityInputInto(ctx context.Context, obj any, it *schematype.Amenity) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28387,26 +28136,26 @@ func (ec *executionContext) unmarshalInputAmenityInput(ctx context.Context, obj 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Kind = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "distanceMeters":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("distanceMeters"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistanceMeters = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAmenityInput unmarshals raw into the AmenityInput input type, using the
@@ -28423,8 +28172,13 @@ func UnmarshalAmenityInput(ctx context.Context, raw any) (schematype.Amenity, er
 
 func (ec *executionContext) unmarshalInputAnswerSurveyInput(ctx context.Context, obj any) (aftersales.SurveyAnswer, error) {
 	var it aftersales.SurveyAnswer
+	err := ec.unmarshalInputAnswerSurveyInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAnswerSurveyInputInto(ctx context.Context, obj any, it *aftersales.SurveyAnswer) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28440,40 +28194,40 @@ func (ec *executionContext) unmarshalInputAnswerSurveyInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SurveyID = data
 		case "csat":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csat"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Csat = data
 		case "csatComment":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csatComment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CsatComment = data
 		case "nps":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nps"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Nps = data
 		case "npsReason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("npsReason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NpsReason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAnswerSurveyInput unmarshals raw into the AnswerSurveyInput input type, using the
@@ -28490,8 +28244,13 @@ func UnmarshalAnswerSurveyInput(ctx context.Context, raw any) (aftersales.Survey
 
 func (ec *executionContext) unmarshalInputApproveDiscountInput(ctx context.Context, obj any) (model.ApproveDiscountInput, error) {
 	var it model.ApproveDiscountInput
+	err := ec.unmarshalInputApproveDiscountInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputApproveDiscountInputInto(ctx context.Context, obj any, it *model.ApproveDiscountInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28507,12 +28266,12 @@ func (ec *executionContext) unmarshalInputApproveDiscountInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DealID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalApproveDiscountInput unmarshals raw into the ApproveDiscountInput input type, using the
@@ -28529,8 +28288,13 @@ func UnmarshalApproveDiscountInput(ctx context.Context, raw any) (model.ApproveD
 
 func (ec *executionContext) unmarshalInputAssignComplaintInput(ctx context.Context, obj any) (aftersales.Assignment, error) {
 	var it aftersales.Assignment
+	err := ec.unmarshalInputAssignComplaintInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAssignComplaintInputInto(ctx context.Context, obj any, it *aftersales.Assignment) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28546,33 +28310,33 @@ func (ec *executionContext) unmarshalInputAssignComplaintInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "department":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
 			data, err := ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Department = data
 		case "assigneeId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeID = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Note = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAssignComplaintInput unmarshals raw into the AssignComplaintInput input type, using the
@@ -28589,8 +28353,13 @@ func UnmarshalAssignComplaintInput(ctx context.Context, raw any) (aftersales.Ass
 
 func (ec *executionContext) unmarshalInputAuditEventOrder(ctx context.Context, obj any) (ent.AuditEventOrder, error) {
 	var it ent.AuditEventOrder
+	err := ec.unmarshalInputAuditEventOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAuditEventOrderInto(ctx context.Context, obj any, it *ent.AuditEventOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28610,19 +28379,19 @@ func (ec *executionContext) unmarshalInputAuditEventOrder(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNAuditEventOrderField2ᚖestatecrmᚋentᚐAuditEventOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAuditEventOrder unmarshals raw into the AuditEventOrder input type, using the
@@ -28639,8 +28408,13 @@ func UnmarshalAuditEventOrder(ctx context.Context, raw any) (ent.AuditEventOrder
 
 func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Context, obj any) (ent.AuditEventWhereInput, error) {
 	var it ent.AuditEventWhereInput
+	err := ec.unmarshalInputAuditEventWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputAuditEventWhereInputInto(ctx context.Context, obj any, it *ent.AuditEventWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -28656,653 +28430,653 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "actorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDLTE = data
 		case "actorIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDContains = data
 		case "actorIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDHasPrefix = data
 		case "actorIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDHasSuffix = data
 		case "actorIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDIsNil = data
 		case "actorIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNotNil = data
 		case "actorIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDEqualFold = data
 		case "actorIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDContainsFold = data
 		case "action":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Action = data
 		case "actionNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionNEQ = data
 		case "actionIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionIn = data
 		case "actionNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionNotIn = data
 		case "actionGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionGT = data
 		case "actionGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionGTE = data
 		case "actionLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionLT = data
 		case "actionLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionLTE = data
 		case "actionContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionContains = data
 		case "actionHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionHasPrefix = data
 		case "actionHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionHasSuffix = data
 		case "actionEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionEqualFold = data
 		case "actionContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActionContainsFold = data
 		case "objectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectID = data
 		case "objectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDNEQ = data
 		case "objectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDIn = data
 		case "objectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDNotIn = data
 		case "objectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDGT = data
 		case "objectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDGTE = data
 		case "objectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDLT = data
 		case "objectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDLTE = data
 		case "objectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDContains = data
 		case "objectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDHasPrefix = data
 		case "objectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDHasSuffix = data
 		case "objectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDEqualFold = data
 		case "objectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ObjectIDContainsFold = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIsNil = data
 		case "projectIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotNil = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "detail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detail"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Detail = data
 		case "detailNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailNEQ = data
 		case "detailIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailIn = data
 		case "detailNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailNotIn = data
 		case "detailGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailGT = data
 		case "detailGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailGTE = data
 		case "detailLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailLT = data
 		case "detailLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailLTE = data
 		case "detailContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailContains = data
 		case "detailHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailHasPrefix = data
 		case "detailHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailHasSuffix = data
 		case "detailIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailIsNil = data
 		case "detailNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailNotNil = data
 		case "detailEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailEqualFold = data
 		case "detailContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DetailContainsFold = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.AuditEventWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.AuditEventWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.AuditEventWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.AuditEventWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalAuditEventWhereInput unmarshals raw into the AuditEventWhereInput input type, using the
@@ -29319,8 +29093,13 @@ func UnmarshalAuditEventWhereInput(ctx context.Context, raw any) (ent.AuditEvent
 
 func (ec *executionContext) unmarshalInputBuildingOrder(ctx context.Context, obj any) (ent.BuildingOrder, error) {
 	var it ent.BuildingOrder
+	err := ec.unmarshalInputBuildingOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputBuildingOrderInto(ctx context.Context, obj any, it *ent.BuildingOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -29340,19 +29119,19 @@ func (ec *executionContext) unmarshalInputBuildingOrder(ctx context.Context, obj
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNBuildingOrderField2ᚖestatecrmᚋentᚐBuildingOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalBuildingOrder unmarshals raw into the BuildingOrder input type, using the
@@ -29369,8 +29148,13 @@ func UnmarshalBuildingOrder(ctx context.Context, raw any) (ent.BuildingOrder, er
 
 func (ec *executionContext) unmarshalInputBuildingWhereInput(ctx context.Context, obj any) (ent.BuildingWhereInput, error) {
 	var it ent.BuildingWhereInput
+	err := ec.unmarshalInputBuildingWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputBuildingWhereInputInto(ctx context.Context, obj any, it *ent.BuildingWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -29386,524 +29170,524 @@ func (ec *executionContext) unmarshalInputBuildingWhereInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "nameNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNEQ = data
 		case "nameIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameIn = data
 		case "nameNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNotIn = data
 		case "nameGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGT = data
 		case "nameGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGTE = data
 		case "nameLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLT = data
 		case "nameLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLTE = data
 		case "nameContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContainsFold = data
 		case "floors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Floors = data
 		case "floorsNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsNEQ = data
 		case "floorsIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsIn = data
 		case "floorsNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsNotIn = data
 		case "floorsGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsGT = data
 		case "floorsGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsGTE = data
 		case "floorsLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsLT = data
 		case "floorsLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorsLTE = data
 		case "unitsPerFloor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloor = data
 		case "unitsPerFloorNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorNEQ = data
 		case "unitsPerFloorIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorIn = data
 		case "unitsPerFloorNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorNotIn = data
 		case "unitsPerFloorGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorGT = data
 		case "unitsPerFloorGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorGTE = data
 		case "unitsPerFloorLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorLT = data
 		case "unitsPerFloorLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloorLTE = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.BuildingWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.BuildingWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.BuildingWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.BuildingWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasUnits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnits"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.BuildingWhereInput().HasUnits(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.BuildingWhereInput().HasUnits(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasUnitsWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsWith"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.BuildingWhereInput().HasUnitsWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.BuildingWhereInput().HasUnitsWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalBuildingWhereInput unmarshals raw into the BuildingWhereInput input type, using the
@@ -29920,8 +29704,13 @@ func UnmarshalBuildingWhereInput(ctx context.Context, raw any) (ent.BuildingWher
 
 func (ec *executionContext) unmarshalInputCancelDealInput(ctx context.Context, obj any) (model.CancelDealInput, error) {
 	var it model.CancelDealInput
+	err := ec.unmarshalInputCancelDealInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCancelDealInputInto(ctx context.Context, obj any, it *model.CancelDealInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -29937,19 +29726,19 @@ func (ec *executionContext) unmarshalInputCancelDealInput(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DealID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCancelDealInput unmarshals raw into the CancelDealInput input type, using the
@@ -29966,8 +29755,13 @@ func UnmarshalCancelDealInput(ctx context.Context, raw any) (model.CancelDealInp
 
 func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Context, obj any) (account.PasswordChange, error) {
 	var it account.PasswordChange
+	err := ec.unmarshalInputChangePasswordInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputChangePasswordInputInto(ctx context.Context, obj any, it *account.PasswordChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -29983,19 +29777,19 @@ func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentPassword"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CurrentPassword = data
 		case "newPassword":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newPassword"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NewPassword = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalChangePasswordInput unmarshals raw into the ChangePasswordInput input type, using the
@@ -30012,8 +29806,13 @@ func UnmarshalChangePasswordInput(ctx context.Context, raw any) (account.Passwor
 
 func (ec *executionContext) unmarshalInputClaimCustomerInput(ctx context.Context, obj any) (model.ClaimCustomerInput, error) {
 	var it model.ClaimCustomerInput
+	err := ec.unmarshalInputClaimCustomerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputClaimCustomerInputInto(ctx context.Context, obj any, it *model.ClaimCustomerInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -30029,12 +29828,12 @@ func (ec *executionContext) unmarshalInputClaimCustomerInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalClaimCustomerInput unmarshals raw into the ClaimCustomerInput input type, using the
@@ -30051,8 +29850,13 @@ func UnmarshalClaimCustomerInput(ctx context.Context, raw any) (model.ClaimCusto
 
 func (ec *executionContext) unmarshalInputComplaintEventOrder(ctx context.Context, obj any) (ent.ComplaintEventOrder, error) {
 	var it ent.ComplaintEventOrder
+	err := ec.unmarshalInputComplaintEventOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintEventOrderInto(ctx context.Context, obj any, it *ent.ComplaintEventOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -30072,19 +29876,19 @@ func (ec *executionContext) unmarshalInputComplaintEventOrder(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNComplaintEventOrderField2ᚖestatecrmᚋentᚐComplaintEventOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintEventOrder unmarshals raw into the ComplaintEventOrder input type, using the
@@ -30101,8 +29905,13 @@ func UnmarshalComplaintEventOrder(ctx context.Context, raw any) (ent.ComplaintEv
 
 func (ec *executionContext) unmarshalInputComplaintEventWhereInput(ctx context.Context, obj any) (ent.ComplaintEventWhereInput, error) {
 	var it ent.ComplaintEventWhereInput
+	err := ec.unmarshalInputComplaintEventWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintEventWhereInputInto(ctx context.Context, obj any, it *ent.ComplaintEventWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -30118,691 +29927,691 @@ func (ec *executionContext) unmarshalInputComplaintEventWhereInput(ctx context.C
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "complaintID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "complaintIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDNEQ = data
 		case "complaintIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDIn = data
 		case "complaintIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDNotIn = data
 		case "complaintIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDGT = data
 		case "complaintIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDGTE = data
 		case "complaintIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDLT = data
 		case "complaintIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDLTE = data
 		case "complaintIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDContains = data
 		case "complaintIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDHasPrefix = data
 		case "complaintIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDHasSuffix = data
 		case "complaintIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDEqualFold = data
 		case "complaintIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDContainsFold = data
 		case "actorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDLTE = data
 		case "actorIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDContains = data
 		case "actorIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDHasPrefix = data
 		case "actorIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDHasSuffix = data
 		case "actorIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDIsNil = data
 		case "actorIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDNotNil = data
 		case "actorIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDEqualFold = data
 		case "actorIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActorIDContainsFold = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Kind = data
 		case "kindNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindNEQ = data
 		case "kindIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindIn = data
 		case "kindNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindNotIn = data
 		case "fromStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatus"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatus = data
 		case "fromStatusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusNEQ = data
 		case "fromStatusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusIn = data
 		case "fromStatusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusNotIn = data
 		case "fromStatusGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusGT = data
 		case "fromStatusGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusGTE = data
 		case "fromStatusLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusLT = data
 		case "fromStatusLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusLTE = data
 		case "fromStatusContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusContains = data
 		case "fromStatusHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusHasPrefix = data
 		case "fromStatusHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusHasSuffix = data
 		case "fromStatusIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusIsNil = data
 		case "fromStatusNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusNotNil = data
 		case "fromStatusEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusEqualFold = data
 		case "fromStatusContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromStatusContainsFold = data
 		case "toStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatus"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatus = data
 		case "toStatusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusNEQ = data
 		case "toStatusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusIn = data
 		case "toStatusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusNotIn = data
 		case "toStatusGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusGT = data
 		case "toStatusGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusGTE = data
 		case "toStatusLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusLT = data
 		case "toStatusLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusLTE = data
 		case "toStatusContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusContains = data
 		case "toStatusHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusHasPrefix = data
 		case "toStatusHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusHasSuffix = data
 		case "toStatusIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusIsNil = data
 		case "toStatusNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusNotNil = data
 		case "toStatusEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusEqualFold = data
 		case "toStatusContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToStatusContainsFold = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Note = data
 		case "noteNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteNEQ = data
 		case "noteIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteIn = data
 		case "noteNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteNotIn = data
 		case "noteGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteGT = data
 		case "noteGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteGTE = data
 		case "noteLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteLT = data
 		case "noteLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteLTE = data
 		case "noteContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteContains = data
 		case "noteHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteHasPrefix = data
 		case "noteHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteHasSuffix = data
 		case "noteIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteIsNil = data
 		case "noteNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteNotNil = data
 		case "noteEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteEqualFold = data
 		case "noteContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NoteContainsFold = data
 		case "internal":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Internal = data
 		case "internalNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internalNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.InternalNEQ = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintEventWhereInput unmarshals raw into the ComplaintEventWhereInput input type, using the
@@ -30819,8 +30628,13 @@ func UnmarshalComplaintEventWhereInput(ctx context.Context, raw any) (ent.Compla
 
 func (ec *executionContext) unmarshalInputComplaintOrder(ctx context.Context, obj any) (ent.ComplaintOrder, error) {
 	var it ent.ComplaintOrder
+	err := ec.unmarshalInputComplaintOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintOrderInto(ctx context.Context, obj any, it *ent.ComplaintOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -30840,19 +30654,19 @@ func (ec *executionContext) unmarshalInputComplaintOrder(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNComplaintOrderField2ᚖestatecrmᚋentᚐComplaintOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintOrder unmarshals raw into the ComplaintOrder input type, using the
@@ -30869,8 +30683,13 @@ func UnmarshalComplaintOrder(ctx context.Context, raw any) (ent.ComplaintOrder, 
 
 func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.Context, obj any) (ent.ComplaintPhotoWhereInput, error) {
 	var it ent.ComplaintPhotoWhereInput
+	err := ec.unmarshalInputComplaintPhotoWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintPhotoWhereInputInto(ctx context.Context, obj any, it *ent.ComplaintPhotoWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -30886,635 +30705,635 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInput(ctx context.C
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "complaintID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "complaintIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDNEQ = data
 		case "complaintIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDIn = data
 		case "complaintIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDNotIn = data
 		case "complaintIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDGT = data
 		case "complaintIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDGTE = data
 		case "complaintIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDLT = data
 		case "complaintIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDLTE = data
 		case "complaintIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDContains = data
 		case "complaintIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDHasPrefix = data
 		case "complaintIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDHasSuffix = data
 		case "complaintIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDEqualFold = data
 		case "complaintIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintIDContainsFold = data
 		case "contentType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentType = data
 		case "contentTypeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeNEQ = data
 		case "contentTypeIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeIn = data
 		case "contentTypeNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeNotIn = data
 		case "contentTypeGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeGT = data
 		case "contentTypeGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeGTE = data
 		case "contentTypeLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeLT = data
 		case "contentTypeLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeLTE = data
 		case "contentTypeContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeContains = data
 		case "contentTypeHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeHasPrefix = data
 		case "contentTypeHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeHasSuffix = data
 		case "contentTypeEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeEqualFold = data
 		case "contentTypeContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContentTypeContainsFold = data
 		case "sizeBytes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytes"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytes = data
 		case "sizeBytesNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesNEQ = data
 		case "sizeBytesIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesIn"))
 			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesIn = data
 		case "sizeBytesNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesNotIn = data
 		case "sizeBytesGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesGT"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesGT = data
 		case "sizeBytesGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesGTE = data
 		case "sizeBytesLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesLT"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesLT = data
 		case "sizeBytesLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SizeBytesLTE = data
 		case "sha256":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256 = data
 		case "sha256NEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256NEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256NEQ = data
 		case "sha256In":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256In"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256In = data
 		case "sha256NotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256NotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256NotIn = data
 		case "sha256GT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256GT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256GT = data
 		case "sha256GTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256GTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256GTE = data
 		case "sha256LT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256LT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256LT = data
 		case "sha256LTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256LTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256LTE = data
 		case "sha256Contains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256Contains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256Contains = data
 		case "sha256HasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256HasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256HasPrefix = data
 		case "sha256HasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256HasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256HasSuffix = data
 		case "sha256EqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256EqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256EqualFold = data
 		case "sha256ContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256ContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Sha256ContainsFold = data
 		case "locationRemoved":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemoved"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LocationRemoved = data
 		case "locationRemovedNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemovedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LocationRemovedNEQ = data
 		case "locationFlagged":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlagged"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LocationFlagged = data
 		case "locationFlaggedNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlaggedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LocationFlaggedNEQ = data
 		case "width":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("width"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Width = data
 		case "widthNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthNEQ = data
 		case "widthIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthIn = data
 		case "widthNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthNotIn = data
 		case "widthGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthGT = data
 		case "widthGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthGTE = data
 		case "widthLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthLT = data
 		case "widthLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthLTE = data
 		case "widthIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthIsNil = data
 		case "widthNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WidthNotNil = data
 		case "height":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("height"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Height = data
 		case "heightNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightNEQ = data
 		case "heightIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightIn = data
 		case "heightNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightNotIn = data
 		case "heightGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightGT = data
 		case "heightGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightGTE = data
 		case "heightLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightLT = data
 		case "heightLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightLTE = data
 		case "heightIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightIsNil = data
 		case "heightNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HeightNotNil = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintPhotoWhereInput unmarshals raw into the ComplaintPhotoWhereInput input type, using the
@@ -31531,8 +31350,13 @@ func UnmarshalComplaintPhotoWhereInput(ctx context.Context, raw any) (ent.Compla
 
 func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context, obj any) (aftersales.Step, error) {
 	var it aftersales.Step
+	err := ec.unmarshalInputComplaintStepInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintStepInputInto(ctx context.Context, obj any, it *aftersales.Step) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -31548,19 +31372,19 @@ func (ec *executionContext) unmarshalInputComplaintStepInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Note = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintStepInput unmarshals raw into the ComplaintStepInput input type, using the
@@ -31577,8 +31401,13 @@ func UnmarshalComplaintStepInput(ctx context.Context, raw any) (aftersales.Step,
 
 func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Context, obj any) (ent.ComplaintWhereInput, error) {
 	var it ent.ComplaintWhereInput
+	err := ec.unmarshalInputComplaintWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputComplaintWhereInputInto(ctx context.Context, obj any, it *ent.ComplaintWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -31594,1787 +31423,1787 @@ func (ec *executionContext) unmarshalInputComplaintWhereInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "unitID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "unitIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDNEQ = data
 		case "unitIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDIn = data
 		case "unitIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDNotIn = data
 		case "unitIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDGT = data
 		case "unitIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDGTE = data
 		case "unitIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDLT = data
 		case "unitIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDLTE = data
 		case "unitIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDContains = data
 		case "unitIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDHasPrefix = data
 		case "unitIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDHasSuffix = data
 		case "unitIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDEqualFold = data
 		case "unitIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDContainsFold = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "customerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContainsFold = data
 		case "filedByID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByID = data
 		case "filedByIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDNEQ = data
 		case "filedByIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDIn = data
 		case "filedByIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDNotIn = data
 		case "filedByIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDGT = data
 		case "filedByIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDGTE = data
 		case "filedByIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDLT = data
 		case "filedByIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDLTE = data
 		case "filedByIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDContains = data
 		case "filedByIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDHasPrefix = data
 		case "filedByIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDHasSuffix = data
 		case "filedByIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDIsNil = data
 		case "filedByIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDNotNil = data
 		case "filedByIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDEqualFold = data
 		case "filedByIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FiledByIDContainsFold = data
 		case "category":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
 			data, err := ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Category = data
 		case "categoryNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNEQ"))
 			data, err := ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CategoryNEQ = data
 		case "categoryIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIn"))
 			data, err := ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CategoryIn = data
 		case "categoryNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNotIn"))
 			data, err := ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CategoryNotIn = data
 		case "severity":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Severity = data
 		case "severityNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityNEQ"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SeverityNEQ = data
 		case "severityIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityIn"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SeverityIn = data
 		case "severityNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityNotIn"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SeverityNotIn = data
 		case "title":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Title = data
 		case "titleNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleNEQ = data
 		case "titleIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleIn = data
 		case "titleNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleNotIn = data
 		case "titleGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleGT = data
 		case "titleGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleGTE = data
 		case "titleLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleLT = data
 		case "titleLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleLTE = data
 		case "titleContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleContains = data
 		case "titleHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleHasPrefix = data
 		case "titleHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleHasSuffix = data
 		case "titleEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleEqualFold = data
 		case "titleContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.TitleContainsFold = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Description = data
 		case "descriptionNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionNEQ = data
 		case "descriptionIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionIn = data
 		case "descriptionNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionNotIn = data
 		case "descriptionGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionGT = data
 		case "descriptionGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionGTE = data
 		case "descriptionLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionLT = data
 		case "descriptionLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionLTE = data
 		case "descriptionContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionContains = data
 		case "descriptionHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionHasPrefix = data
 		case "descriptionHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionHasSuffix = data
 		case "descriptionEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionEqualFold = data
 		case "descriptionContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DescriptionContainsFold = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Status = data
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusNEQ = data
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusIn = data
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusNotIn = data
 		case "department":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Department = data
 		case "departmentNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNEQ"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepartmentNEQ = data
 		case "departmentIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentIn"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepartmentIn = data
 		case "departmentNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNotIn"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepartmentNotIn = data
 		case "departmentIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepartmentIsNil = data
 		case "departmentNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepartmentNotNil = data
 		case "assigneeID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeID = data
 		case "assigneeIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDNEQ = data
 		case "assigneeIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDIn = data
 		case "assigneeIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDNotIn = data
 		case "assigneeIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDGT = data
 		case "assigneeIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDGTE = data
 		case "assigneeIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDLT = data
 		case "assigneeIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDLTE = data
 		case "assigneeIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDContains = data
 		case "assigneeIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDHasPrefix = data
 		case "assigneeIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDHasSuffix = data
 		case "assigneeIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDIsNil = data
 		case "assigneeIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDNotNil = data
 		case "assigneeIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDEqualFold = data
 		case "assigneeIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AssigneeIDContainsFold = data
 		case "responseDueAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAt = data
 		case "responseDueAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtNEQ = data
 		case "responseDueAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtIn = data
 		case "responseDueAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtNotIn = data
 		case "responseDueAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtGT = data
 		case "responseDueAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtGTE = data
 		case "responseDueAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtLT = data
 		case "responseDueAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResponseDueAtLTE = data
 		case "resolutionStartedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAt = data
 		case "resolutionStartedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtNEQ = data
 		case "resolutionStartedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtIn = data
 		case "resolutionStartedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtNotIn = data
 		case "resolutionStartedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtGT = data
 		case "resolutionStartedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtGTE = data
 		case "resolutionStartedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtLT = data
 		case "resolutionStartedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionStartedAtLTE = data
 		case "resolutionDueAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAt = data
 		case "resolutionDueAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtNEQ = data
 		case "resolutionDueAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtIn = data
 		case "resolutionDueAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtNotIn = data
 		case "resolutionDueAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtGT = data
 		case "resolutionDueAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtGTE = data
 		case "resolutionDueAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtLT = data
 		case "resolutionDueAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionDueAtLTE = data
 		case "acknowledgedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAt = data
 		case "acknowledgedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtNEQ = data
 		case "acknowledgedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtIn = data
 		case "acknowledgedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtNotIn = data
 		case "acknowledgedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtGT = data
 		case "acknowledgedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtGTE = data
 		case "acknowledgedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtLT = data
 		case "acknowledgedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtLTE = data
 		case "acknowledgedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtIsNil = data
 		case "acknowledgedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AcknowledgedAtNotNil = data
 		case "resolvedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAt = data
 		case "resolvedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtNEQ = data
 		case "resolvedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtIn = data
 		case "resolvedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtNotIn = data
 		case "resolvedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtGT = data
 		case "resolvedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtGTE = data
 		case "resolvedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtLT = data
 		case "resolvedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtLTE = data
 		case "resolvedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtIsNil = data
 		case "resolvedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolvedAtNotNil = data
 		case "closedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAt = data
 		case "closedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtNEQ = data
 		case "closedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtIn = data
 		case "closedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtNotIn = data
 		case "closedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtGT = data
 		case "closedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtGTE = data
 		case "closedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtLT = data
 		case "closedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtLTE = data
 		case "closedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtIsNil = data
 		case "closedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ClosedAtNotNil = data
 		case "resolutionNote":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNote"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNote = data
 		case "resolutionNoteNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteNEQ = data
 		case "resolutionNoteIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteIn = data
 		case "resolutionNoteNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteNotIn = data
 		case "resolutionNoteGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteGT = data
 		case "resolutionNoteGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteGTE = data
 		case "resolutionNoteLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteLT = data
 		case "resolutionNoteLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteLTE = data
 		case "resolutionNoteContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteContains = data
 		case "resolutionNoteHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteHasPrefix = data
 		case "resolutionNoteHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteHasSuffix = data
 		case "resolutionNoteIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteIsNil = data
 		case "resolutionNoteNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteNotNil = data
 		case "resolutionNoteEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteEqualFold = data
 		case "resolutionNoteContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ResolutionNoteContainsFold = data
 		case "reopenCount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCount"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCount = data
 		case "reopenCountNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountNEQ = data
 		case "reopenCountIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountIn = data
 		case "reopenCountNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountNotIn = data
 		case "reopenCountGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountGT = data
 		case "reopenCountGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountGTE = data
 		case "reopenCountLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountLT = data
 		case "reopenCountLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReopenCountLTE = data
 		case "rating":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Rating = data
 		case "ratingNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingNEQ = data
 		case "ratingIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingIn = data
 		case "ratingNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingNotIn = data
 		case "ratingGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingGT = data
 		case "ratingGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingGTE = data
 		case "ratingLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingLT = data
 		case "ratingLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingLTE = data
 		case "ratingIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingIsNil = data
 		case "ratingNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingNotNil = data
 		case "ratingComment":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingComment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingComment = data
 		case "ratingCommentNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentNEQ = data
 		case "ratingCommentIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentIn = data
 		case "ratingCommentNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentNotIn = data
 		case "ratingCommentGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentGT = data
 		case "ratingCommentGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentGTE = data
 		case "ratingCommentLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentLT = data
 		case "ratingCommentLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentLTE = data
 		case "ratingCommentContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentContains = data
 		case "ratingCommentHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentHasPrefix = data
 		case "ratingCommentHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentHasSuffix = data
 		case "ratingCommentIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentIsNil = data
 		case "ratingCommentNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentNotNil = data
 		case "ratingCommentEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentEqualFold = data
 		case "ratingCommentContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatingCommentContainsFold = data
 		case "ratedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAt = data
 		case "ratedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtNEQ = data
 		case "ratedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtIn = data
 		case "ratedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtNotIn = data
 		case "ratedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtGT = data
 		case "ratedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtGTE = data
 		case "ratedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtLT = data
 		case "ratedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtLTE = data
 		case "ratedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtIsNil = data
 		case "ratedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RatedAtNotNil = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.ComplaintWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.ComplaintWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.ComplaintWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.ComplaintWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalComplaintWhereInput unmarshals raw into the ComplaintWhereInput input type, using the
@@ -33391,8 +33220,13 @@ func UnmarshalComplaintWhereInput(ctx context.Context, raw any) (ent.ComplaintWh
 
 func (ec *executionContext) unmarshalInputContractDealInput(ctx context.Context, obj any) (model.ContractDealInput, error) {
 	var it model.ContractDealInput
+	err := ec.unmarshalInputContractDealInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputContractDealInputInto(ctx context.Context, obj any, it *model.ContractDealInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33408,12 +33242,12 @@ func (ec *executionContext) unmarshalInputContractDealInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DealID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalContractDealInput unmarshals raw into the ContractDealInput input type, using the
@@ -33430,8 +33264,13 @@ func UnmarshalContractDealInput(ctx context.Context, raw any) (model.ContractDea
 
 func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (account.NewAPIKey, error) {
 	var it account.NewAPIKey
+	err := ec.unmarshalInputCreateAPIKeyInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAPIKeyInputInto(ctx context.Context, obj any, it *account.NewAPIKey) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33447,33 +33286,33 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "rateLimitPerMinute":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinute = data
 		case "costBudget":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudget = data
 		case "costRestoreRate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRate = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateAPIKeyInput unmarshals raw into the CreateAPIKeyInput input type, using the
@@ -33490,8 +33329,13 @@ func UnmarshalCreateAPIKeyInput(ctx context.Context, raw any) (account.NewAPIKey
 
 func (ec *executionContext) unmarshalInputCreateBuildingInput(ctx context.Context, obj any) (catalogue.NewBuilding, error) {
 	var it catalogue.NewBuilding
+	err := ec.unmarshalInputCreateBuildingInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateBuildingInputInto(ctx context.Context, obj any, it *catalogue.NewBuilding) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33507,33 +33351,33 @@ func (ec *executionContext) unmarshalInputCreateBuildingInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "floors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Floors = data
 		case "unitsPerFloor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloor = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateBuildingInput unmarshals raw into the CreateBuildingInput input type, using the
@@ -33550,8 +33394,13 @@ func UnmarshalCreateBuildingInput(ctx context.Context, raw any) (catalogue.NewBu
 
 func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context, obj any) (catalogue.NewProject, error) {
 	var it catalogue.NewProject
+	err := ec.unmarshalInputCreateProjectInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateProjectInputInto(ctx context.Context, obj any, it *catalogue.NewProject) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33567,103 +33416,103 @@ func (ec *executionContext) unmarshalInputCreateProjectInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.City = data
 		case "district":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.District = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Address = data
 		case "latitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Latitude = data
 		case "longitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Longitude = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Status = data
 		case "presalePermit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermit = data
 		case "launchDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDate = data
 		case "deliveryDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDate = data
 		case "amenities":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
 			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Amenities = data
 		case "protectionDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDays = data
 		case "holdMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutes = data
 		case "agentDiscountCapBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBp = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateProjectInput unmarshals raw into the CreateProjectInput input type, using the
@@ -33680,8 +33529,13 @@ func UnmarshalCreateProjectInput(ctx context.Context, raw any) (catalogue.NewPro
 
 func (ec *executionContext) unmarshalInputCreateUnitsInput(ctx context.Context, obj any) (catalogue.UnitGrid, error) {
 	var it catalogue.UnitGrid
+	err := ec.unmarshalInputCreateUnitsInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateUnitsInputInto(ctx context.Context, obj any, it *catalogue.UnitGrid) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33697,40 +33551,40 @@ func (ec *executionContext) unmarshalInputCreateUnitsInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingID = data
 		case "fromFloor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromFloor"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FromFloor = data
 		case "toFloor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toFloor"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ToFloor = data
 		case "skipFloors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skipFloors"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SkipFloors = data
 		case "stacks":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stacks"))
 			data, err := ec.unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Stacks = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateUnitsInput unmarshals raw into the CreateUnitsInput input type, using the
@@ -33747,8 +33601,13 @@ func UnmarshalCreateUnitsInput(ctx context.Context, raw any) (catalogue.UnitGrid
 
 func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (account.NewUser, error) {
 	var it account.NewUser
+	err := ec.unmarshalInputCreateUserInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateUserInputInto(ctx context.Context, obj any, it *account.NewUser) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33764,47 +33623,47 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "login":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Login = data
 		case "password":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Password = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Role = data
 		case "projectIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDs = data
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateUserInput unmarshals raw into the CreateUserInput input type, using the
@@ -33821,8 +33680,13 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (account.NewUser, er
 
 func (ec *executionContext) unmarshalInputCreateWebhookEndpointInput(ctx context.Context, obj any) (webhook.NewEndpoint, error) {
 	var it webhook.NewEndpoint
+	err := ec.unmarshalInputCreateWebhookEndpointInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCreateWebhookEndpointInputInto(ctx context.Context, obj any, it *webhook.NewEndpoint) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33838,26 +33702,26 @@ func (ec *executionContext) unmarshalInputCreateWebhookEndpointInput(ctx context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.URL = data
 		case "apiKeyId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiKeyId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.APIKeyID = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Description = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCreateWebhookEndpointInput unmarshals raw into the CreateWebhookEndpointInput input type, using the
@@ -33874,8 +33738,13 @@ func UnmarshalCreateWebhookEndpointInput(ctx context.Context, raw any) (webhook.
 
 func (ec *executionContext) unmarshalInputCustomerOrder(ctx context.Context, obj any) (ent.CustomerOrder, error) {
 	var it ent.CustomerOrder
+	err := ec.unmarshalInputCustomerOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerOrderInto(ctx context.Context, obj any, it *ent.CustomerOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33895,19 +33764,19 @@ func (ec *executionContext) unmarshalInputCustomerOrder(ctx context.Context, obj
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNCustomerOrderField2ᚖestatecrmᚋentᚐCustomerOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCustomerOrder unmarshals raw into the CustomerOrder input type, using the
@@ -33924,8 +33793,13 @@ func UnmarshalCustomerOrder(ctx context.Context, raw any) (ent.CustomerOrder, er
 
 func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context, obj any) (ent.CustomerWhereInput, error) {
 	var it ent.CustomerWhereInput
+	err := ec.unmarshalInputCustomerWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerWhereInputInto(ctx context.Context, obj any, it *ent.CustomerWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -33941,1829 +33815,1829 @@ func (ec *executionContext) unmarshalInputCustomerWhereInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "nameNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNEQ = data
 		case "nameIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameIn = data
 		case "nameNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNotIn = data
 		case "nameGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGT = data
 		case "nameGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGTE = data
 		case "nameLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLT = data
 		case "nameLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLTE = data
 		case "nameContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContainsFold = data
 		case "phoneLast4":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4 = data
 		case "phoneLast4NEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4NEQ = data
 		case "phoneLast4In":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4In"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4In = data
 		case "phoneLast4NotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4NotIn = data
 		case "phoneLast4GT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4GT = data
 		case "phoneLast4GTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4GTE = data
 		case "phoneLast4LT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4LT = data
 		case "phoneLast4LTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4LTE = data
 		case "phoneLast4Contains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4Contains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4Contains = data
 		case "phoneLast4HasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4HasPrefix = data
 		case "phoneLast4HasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4HasSuffix = data
 		case "phoneLast4EqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4EqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4EqualFold = data
 		case "phoneLast4ContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4ContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PhoneLast4ContainsFold = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Gender = data
 		case "genderNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderNEQ"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GenderNEQ = data
 		case "genderIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderIn"))
 			data, err := ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GenderIn = data
 		case "genderNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderNotIn"))
 			data, err := ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GenderNotIn = data
 		case "ageBand":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBand = data
 		case "ageBandNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNEQ"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBandNEQ = data
 		case "ageBandIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandIn"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBandIn = data
 		case "ageBandNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNotIn"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBandNotIn = data
 		case "ageBandIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBandIsNil = data
 		case "ageBandNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBandNotNil = data
 		case "occupation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Occupation = data
 		case "occupationNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationNEQ = data
 		case "occupationIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationIn = data
 		case "occupationNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationNotIn = data
 		case "occupationGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationGT = data
 		case "occupationGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationGTE = data
 		case "occupationLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationLT = data
 		case "occupationLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationLTE = data
 		case "occupationContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationContains = data
 		case "occupationHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationHasPrefix = data
 		case "occupationHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationHasSuffix = data
 		case "occupationIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationIsNil = data
 		case "occupationNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationNotNil = data
 		case "occupationEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationEqualFold = data
 		case "occupationContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccupationContainsFold = data
 		case "familyStructure":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructure = data
 		case "familyStructureNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNEQ"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructureNEQ = data
 		case "familyStructureIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureIn"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructureIn = data
 		case "familyStructureNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNotIn"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructureNotIn = data
 		case "familyStructureIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructureIsNil = data
 		case "familyStructureNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructureNotNil = data
 		case "source":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
 			data, err := ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Source = data
 		case "sourceNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNEQ"))
 			data, err := ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SourceNEQ = data
 		case "sourceIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceIn"))
 			data, err := ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SourceIn = data
 		case "sourceNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNotIn"))
 			data, err := ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.SourceNotIn = data
 		case "purpose":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Purpose = data
 		case "purposeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNEQ"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PurposeNEQ = data
 		case "purposeIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeIn"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PurposeIn = data
 		case "purposeNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNotIn"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PurposeNotIn = data
 		case "purposeIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PurposeIsNil = data
 		case "purposeNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PurposeNotNil = data
 		case "budgetMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMin = data
 		case "budgetMinNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinNEQ = data
 		case "budgetMinIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinIn = data
 		case "budgetMinNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinNotIn = data
 		case "budgetMinGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinGT = data
 		case "budgetMinGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinGTE = data
 		case "budgetMinLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinLT = data
 		case "budgetMinLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinLTE = data
 		case "budgetMinIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinIsNil = data
 		case "budgetMinNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMinNotNil = data
 		case "budgetMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMax = data
 		case "budgetMaxNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxNEQ = data
 		case "budgetMaxIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxIn = data
 		case "budgetMaxNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxNotIn = data
 		case "budgetMaxGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxGT = data
 		case "budgetMaxGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxGTE = data
 		case "budgetMaxLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxLT = data
 		case "budgetMaxLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxLTE = data
 		case "budgetMaxIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxIsNil = data
 		case "budgetMaxNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMaxNotNil = data
 		case "wantedAreaMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMin = data
 		case "wantedAreaMinNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinNEQ = data
 		case "wantedAreaMinIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinIn = data
 		case "wantedAreaMinNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinNotIn = data
 		case "wantedAreaMinGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinGT = data
 		case "wantedAreaMinGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinGTE = data
 		case "wantedAreaMinLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinLT = data
 		case "wantedAreaMinLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinLTE = data
 		case "wantedAreaMinIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinIsNil = data
 		case "wantedAreaMinNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMinNotNil = data
 		case "wantedAreaMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMax = data
 		case "wantedAreaMaxNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxNEQ = data
 		case "wantedAreaMaxIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxIn = data
 		case "wantedAreaMaxNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxNotIn = data
 		case "wantedAreaMaxGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxGT = data
 		case "wantedAreaMaxGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxGTE = data
 		case "wantedAreaMaxLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxLT = data
 		case "wantedAreaMaxLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxLTE = data
 		case "wantedAreaMaxIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxIsNil = data
 		case "wantedAreaMaxNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMaxNotNil = data
 		case "stage":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
 			data, err := ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Stage = data
 		case "stageNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNEQ"))
 			data, err := ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageNEQ = data
 		case "stageIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageIn"))
 			data, err := ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageIn = data
 		case "stageNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNotIn"))
 			data, err := ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageNotIn = data
 		case "grade":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Grade = data
 		case "gradeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNEQ"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeNEQ = data
 		case "gradeIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeIn"))
 			data, err := ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeIn = data
 		case "gradeNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNotIn"))
 			data, err := ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeNotIn = data
 		case "ownerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerID = data
 		case "ownerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDNEQ = data
 		case "ownerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDIn = data
 		case "ownerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDNotIn = data
 		case "ownerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDGT = data
 		case "ownerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDGTE = data
 		case "ownerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDLT = data
 		case "ownerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDLTE = data
 		case "ownerIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDContains = data
 		case "ownerIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDHasPrefix = data
 		case "ownerIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDHasSuffix = data
 		case "ownerIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDIsNil = data
 		case "ownerIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDNotNil = data
 		case "ownerIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDEqualFold = data
 		case "ownerIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnerIDContainsFold = data
 		case "attributionRule":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRule"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRule = data
 		case "attributionRuleNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNEQ"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRuleNEQ = data
 		case "attributionRuleIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIn"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRuleIn = data
 		case "attributionRuleNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotIn"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRuleNotIn = data
 		case "attributionRuleIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRuleIsNil = data
 		case "attributionRuleNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AttributionRuleNotNil = data
 		case "ownedSince":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSince"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSince = data
 		case "ownedSinceNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceNEQ = data
 		case "ownedSinceIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceIn = data
 		case "ownedSinceNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceNotIn = data
 		case "ownedSinceGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceGT = data
 		case "ownedSinceGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceGTE = data
 		case "ownedSinceLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceLT = data
 		case "ownedSinceLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceLTE = data
 		case "ownedSinceIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceIsNil = data
 		case "ownedSinceNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OwnedSinceNotNil = data
 		case "protectedUntil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntil"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntil = data
 		case "protectedUntilNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilNEQ = data
 		case "protectedUntilIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilIn = data
 		case "protectedUntilNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilNotIn = data
 		case "protectedUntilGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilGT = data
 		case "protectedUntilGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilGTE = data
 		case "protectedUntilLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilLT = data
 		case "protectedUntilLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilLTE = data
 		case "protectedUntilIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilIsNil = data
 		case "protectedUntilNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectedUntilNotNil = data
 		case "lastContactAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAt = data
 		case "lastContactAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtNEQ = data
 		case "lastContactAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtIn = data
 		case "lastContactAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtNotIn = data
 		case "lastContactAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtGT = data
 		case "lastContactAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtGTE = data
 		case "lastContactAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtLT = data
 		case "lastContactAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtLTE = data
 		case "lastContactAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtIsNil = data
 		case "lastContactAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LastContactAtNotNil = data
 		case "nextFollowUpAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNEQ = data
 		case "nextFollowUpAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtIn = data
 		case "nextFollowUpAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNotIn = data
 		case "nextFollowUpAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtGT = data
 		case "nextFollowUpAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtGTE = data
 		case "nextFollowUpAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtLT = data
 		case "nextFollowUpAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtLTE = data
 		case "nextFollowUpAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtIsNil = data
 		case "nextFollowUpAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNotNil = data
 		case "nextFollowUpAction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAction = data
 		case "nextFollowUpActionNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNEQ = data
 		case "nextFollowUpActionIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionIn = data
 		case "nextFollowUpActionNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNotIn = data
 		case "nextFollowUpActionGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionGT = data
 		case "nextFollowUpActionGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionGTE = data
 		case "nextFollowUpActionLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionLT = data
 		case "nextFollowUpActionLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionLTE = data
 		case "nextFollowUpActionContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionContains = data
 		case "nextFollowUpActionHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionHasPrefix = data
 		case "nextFollowUpActionHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionHasSuffix = data
 		case "nextFollowUpActionIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionIsNil = data
 		case "nextFollowUpActionNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNotNil = data
 		case "nextFollowUpActionEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionEqualFold = data
 		case "nextFollowUpActionContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionContainsFold = data
 		case "contactConsent":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsent"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContactConsent = data
 		case "contactConsentNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsentNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContactConsentNEQ = data
 		case "consentAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAt = data
 		case "consentAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtNEQ = data
 		case "consentAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtIn = data
 		case "consentAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtNotIn = data
 		case "consentAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtGT = data
 		case "consentAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtGTE = data
 		case "consentAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtLT = data
 		case "consentAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtLTE = data
 		case "consentAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtIsNil = data
 		case "consentAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentAtNotNil = data
 		case "notes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Notes = data
 		case "notesNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNEQ = data
 		case "notesIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesIn = data
 		case "notesNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNotIn = data
 		case "notesGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesGT = data
 		case "notesGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesGTE = data
 		case "notesLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesLT = data
 		case "notesLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesLTE = data
 		case "notesContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesContains = data
 		case "notesHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesHasPrefix = data
 		case "notesHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesHasSuffix = data
 		case "notesIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesIsNil = data
 		case "notesNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNotNil = data
 		case "notesEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesEqualFold = data
 		case "notesContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesContainsFold = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.CustomerWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.CustomerWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.CustomerWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.CustomerWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalCustomerWhereInput unmarshals raw into the CustomerWhereInput input type, using the
@@ -35780,8 +35654,13 @@ func UnmarshalCustomerWhereInput(ctx context.Context, raw any) (ent.CustomerWher
 
 func (ec *executionContext) unmarshalInputDealOrder(ctx context.Context, obj any) (ent.DealOrder, error) {
 	var it ent.DealOrder
+	err := ec.unmarshalInputDealOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputDealOrderInto(ctx context.Context, obj any, it *ent.DealOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -35801,19 +35680,19 @@ func (ec *executionContext) unmarshalInputDealOrder(ctx context.Context, obj any
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNDealOrderField2ᚖestatecrmᚋentᚐDealOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalDealOrder unmarshals raw into the DealOrder input type, using the
@@ -35830,8 +35709,13 @@ func UnmarshalDealOrder(ctx context.Context, raw any) (ent.DealOrder, error) {
 
 func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, obj any) (ent.DealWhereInput, error) {
 	var it ent.DealWhereInput
+	err := ec.unmarshalInputDealWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputDealWhereInputInto(ctx context.Context, obj any, it *ent.DealWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -35847,1143 +35731,1143 @@ func (ec *executionContext) unmarshalInputDealWhereInput(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "unitID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "unitIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDNEQ = data
 		case "unitIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDIn = data
 		case "unitIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDNotIn = data
 		case "unitIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDGT = data
 		case "unitIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDGTE = data
 		case "unitIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDLT = data
 		case "unitIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDLTE = data
 		case "unitIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDContains = data
 		case "unitIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDHasPrefix = data
 		case "unitIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDHasSuffix = data
 		case "unitIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDEqualFold = data
 		case "unitIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDContainsFold = data
 		case "customerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContainsFold = data
 		case "agentID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentID = data
 		case "agentIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDNEQ = data
 		case "agentIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDIn = data
 		case "agentIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDNotIn = data
 		case "agentIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDGT = data
 		case "agentIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDGTE = data
 		case "agentIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDLT = data
 		case "agentIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDLTE = data
 		case "agentIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDContains = data
 		case "agentIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDHasPrefix = data
 		case "agentIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDHasSuffix = data
 		case "agentIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDEqualFold = data
 		case "agentIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDContainsFold = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "stage":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
 			data, err := ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Stage = data
 		case "stageNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNEQ"))
 			data, err := ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageNEQ = data
 		case "stageIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageIn"))
 			data, err := ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageIn = data
 		case "stageNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNotIn"))
 			data, err := ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StageNotIn = data
 		case "price":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Price = data
 		case "priceNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceNEQ = data
 		case "priceIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceIn = data
 		case "priceNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceNotIn = data
 		case "priceGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceGT = data
 		case "priceGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceGTE = data
 		case "priceLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceLT = data
 		case "priceLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceLTE = data
 		case "priceIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceIsNil = data
 		case "priceNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceNotNil = data
 		case "discountBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBp = data
 		case "discountBpNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpNEQ = data
 		case "discountBpIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpIn = data
 		case "discountBpNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpNotIn = data
 		case "discountBpGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpGT = data
 		case "discountBpGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpGTE = data
 		case "discountBpLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpLT = data
 		case "discountBpLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpLTE = data
 		case "discountBpIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpIsNil = data
 		case "discountBpNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBpNotNil = data
 		case "paymentMethod":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PaymentMethod = data
 		case "paymentMethodNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodNEQ"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PaymentMethodNEQ = data
 		case "paymentMethodIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIn"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PaymentMethodIn = data
 		case "paymentMethodNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodNotIn"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PaymentMethodNotIn = data
 		case "deposit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deposit"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Deposit = data
 		case "depositNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositNEQ = data
 		case "depositIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositIn = data
 		case "depositNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositNotIn = data
 		case "depositGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositGT = data
 		case "depositGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositGTE = data
 		case "depositLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositLT = data
 		case "depositLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositLTE = data
 		case "depositIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositIsNil = data
 		case "depositNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DepositNotNil = data
 		case "reservedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAt = data
 		case "reservedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtNEQ = data
 		case "reservedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtIn = data
 		case "reservedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtNotIn = data
 		case "reservedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtGT = data
 		case "reservedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtGTE = data
 		case "reservedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtLT = data
 		case "reservedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReservedAtLTE = data
 		case "contractedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAt = data
 		case "contractedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtNEQ = data
 		case "contractedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtIn = data
 		case "contractedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtNotIn = data
 		case "contractedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtGT = data
 		case "contractedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtGTE = data
 		case "contractedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtLT = data
 		case "contractedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtLTE = data
 		case "contractedAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtIsNil = data
 		case "contractedAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContractedAtNotNil = data
 		case "cancelledAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAt = data
 		case "cancelledAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtNEQ = data
 		case "cancelledAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtIn = data
 		case "cancelledAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtNotIn = data
 		case "cancelledAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtGT = data
 		case "cancelledAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtGTE = data
 		case "cancelledAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtLT = data
 		case "cancelledAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtLTE = data
 		case "cancelledAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtIsNil = data
 		case "cancelledAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelledAtNotNil = data
 		case "cancelReason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReason = data
 		case "cancelReasonNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonNEQ = data
 		case "cancelReasonIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonIn = data
 		case "cancelReasonNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonNotIn = data
 		case "cancelReasonGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonGT = data
 		case "cancelReasonGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonGTE = data
 		case "cancelReasonLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonLT = data
 		case "cancelReasonLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonLTE = data
 		case "cancelReasonContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonContains = data
 		case "cancelReasonHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonHasPrefix = data
 		case "cancelReasonHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonHasSuffix = data
 		case "cancelReasonIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonIsNil = data
 		case "cancelReasonNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonNotNil = data
 		case "cancelReasonEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonEqualFold = data
 		case "cancelReasonContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CancelReasonContainsFold = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.DealWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.DealWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.DealWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.DealWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalDealWhereInput unmarshals raw into the DealWhereInput input type, using the
@@ -37000,8 +36884,13 @@ func UnmarshalDealWhereInput(ctx context.Context, raw any) (ent.DealWhereInput, 
 
 func (ec *executionContext) unmarshalInputDeleteMediaInput(ctx context.Context, obj any) (model.DeleteMediaInput, error) {
 	var it model.DeleteMediaInput
+	err := ec.unmarshalInputDeleteMediaInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteMediaInputInto(ctx context.Context, obj any, it *model.DeleteMediaInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37017,12 +36906,12 @@ func (ec *executionContext) unmarshalInputDeleteMediaInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalDeleteMediaInput unmarshals raw into the DeleteMediaInput input type, using the
@@ -37039,8 +36928,13 @@ func UnmarshalDeleteMediaInput(ctx context.Context, raw any) (model.DeleteMediaI
 
 func (ec *executionContext) unmarshalInputDeliverUnitInput(ctx context.Context, obj any) (model.DeliverUnitInput, error) {
 	var it model.DeliverUnitInput
+	err := ec.unmarshalInputDeliverUnitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputDeliverUnitInputInto(ctx context.Context, obj any, it *model.DeliverUnitInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37056,12 +36950,12 @@ func (ec *executionContext) unmarshalInputDeliverUnitInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalDeliverUnitInput unmarshals raw into the DeliverUnitInput input type, using the
@@ -37078,8 +36972,13 @@ func UnmarshalDeliverUnitInput(ctx context.Context, raw any) (model.DeliverUnitI
 
 func (ec *executionContext) unmarshalInputEraseCustomerInput(ctx context.Context, obj any) (people.EraseInput, error) {
 	var it people.EraseInput
+	err := ec.unmarshalInputEraseCustomerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputEraseCustomerInputInto(ctx context.Context, obj any, it *people.EraseInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37095,19 +36994,19 @@ func (ec *executionContext) unmarshalInputEraseCustomerInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalEraseCustomerInput unmarshals raw into the EraseCustomerInput input type, using the
@@ -37124,8 +37023,13 @@ func UnmarshalEraseCustomerInput(ctx context.Context, raw any) (people.EraseInpu
 
 func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Context, obj any) (people.ExportInput, error) {
 	var it people.ExportInput
+	err := ec.unmarshalInputExportCustomerDataInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputExportCustomerDataInputInto(ctx context.Context, obj any, it *people.ExportInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37141,19 +37045,19 @@ func (ec *executionContext) unmarshalInputExportCustomerDataInput(ctx context.Co
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalExportCustomerDataInput unmarshals raw into the ExportCustomerDataInput input type, using the
@@ -37170,8 +37074,13 @@ func UnmarshalExportCustomerDataInput(ctx context.Context, raw any) (people.Expo
 
 func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj any) (model.HoldUnitInput, error) {
 	var it model.HoldUnitInput
+	err := ec.unmarshalInputHoldUnitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputHoldUnitInputInto(ctx context.Context, obj any, it *model.HoldUnitInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37187,19 +37096,19 @@ func (ec *executionContext) unmarshalInputHoldUnitInput(ctx context.Context, obj
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalHoldUnitInput unmarshals raw into the HoldUnitInput input type, using the
@@ -37216,8 +37125,13 @@ func UnmarshalHoldUnitInput(ctx context.Context, raw any) (model.HoldUnitInput, 
 
 func (ec *executionContext) unmarshalInputImportUnitsInput(ctx context.Context, obj any) (catalogue.UnitImport, error) {
 	var it catalogue.UnitImport
+	err := ec.unmarshalInputImportUnitsInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputImportUnitsInputInto(ctx context.Context, obj any, it *catalogue.UnitImport) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37233,26 +37147,26 @@ func (ec *executionContext) unmarshalInputImportUnitsInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "file":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
 			data, err := ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.File = data
 		case "dryRun":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DryRun = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalImportUnitsInput unmarshals raw into the ImportUnitsInput input type, using the
@@ -37269,8 +37183,13 @@ func UnmarshalImportUnitsInput(ctx context.Context, raw any) (catalogue.UnitImpo
 
 func (ec *executionContext) unmarshalInputListingFilter(ctx context.Context, obj any) (listing.Filter, error) {
 	var it listing.Filter
+	err := ec.unmarshalInputListingFilterInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputListingFilterInto(ctx context.Context, obj any, it *listing.Filter) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37286,96 +37205,96 @@ func (ec *executionContext) unmarshalInputListingFilter(ctx context.Context, obj
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDs = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.City = data
 		case "district":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.District = data
 		case "projectIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDs = data
 		case "priceMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceMin = data
 		case "priceMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PriceMax = data
 		case "bedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bedrooms = data
 		case "areaMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AreaMin = data
 		case "areaMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AreaMax = data
 		case "orientation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Orientation = data
 		case "decoration":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Decoration = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Status = data
 		case "standardStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("standardStatus"))
 			data, err := ec.unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StandardStatus = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalListingFilter unmarshals raw into the ListingFilter input type, using the
@@ -37392,8 +37311,13 @@ func UnmarshalListingFilter(ctx context.Context, raw any) (listing.Filter, error
 
 func (ec *executionContext) unmarshalInputListingOrder(ctx context.Context, obj any) (model.ListingOrder, error) {
 	var it model.ListingOrder
+	err := ec.unmarshalInputListingOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputListingOrderInto(ctx context.Context, obj any, it *model.ListingOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37413,19 +37337,19 @@ func (ec *executionContext) unmarshalInputListingOrder(ctx context.Context, obj 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		case "direction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalListingOrder unmarshals raw into the ListingOrder input type, using the
@@ -37442,8 +37366,13 @@ func UnmarshalListingOrder(ctx context.Context, raw any) (model.ListingOrder, er
 
 func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj any) (sales.Visit, error) {
 	var it sales.Visit
+	err := ec.unmarshalInputLogVisitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputLogVisitInputInto(ctx context.Context, obj any, it *sales.Visit) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37459,75 +37388,75 @@ func (ec *executionContext) unmarshalInputLogVisitInput(ctx context.Context, obj
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNVisitContact2estatecrmᚋsalesᚐContact(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Kind = data
 		case "occurredAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAt = data
 		case "durationMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutes = data
 		case "unitIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIDs = data
 		case "touchpoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("touchpoints"))
 			data, err := ec.unmarshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Touchpoints = data
 		case "notes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Notes = data
 		case "gradeAfter":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfter"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfter = data
 		case "nextFollowUpAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAction = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalLogVisitInput unmarshals raw into the LogVisitInput input type, using the
@@ -37544,8 +37473,13 @@ func UnmarshalLogVisitInput(ctx context.Context, raw any) (sales.Visit, error) {
 
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
+	err := ec.unmarshalInputLoginInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputLoginInputInto(ctx context.Context, obj any, it *model.LoginInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37561,19 +37495,19 @@ func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj an
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Login = data
 		case "password":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Password = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalLoginInput unmarshals raw into the LoginInput input type, using the
@@ -37590,8 +37524,13 @@ func UnmarshalLoginInput(ctx context.Context, raw any) (model.LoginInput, error)
 
 func (ec *executionContext) unmarshalInputLogoutInput(ctx context.Context, obj any) (model.LogoutInput, error) {
 	var it model.LogoutInput
+	err := ec.unmarshalInputLogoutInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputLogoutInputInto(ctx context.Context, obj any, it *model.LogoutInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37607,12 +37546,12 @@ func (ec *executionContext) unmarshalInputLogoutInput(ctx context.Context, obj a
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RefreshToken = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalLogoutInput unmarshals raw into the LogoutInput input type, using the
@@ -37629,8 +37568,13 @@ func UnmarshalLogoutInput(ctx context.Context, raw any) (model.LogoutInput, erro
 
 func (ec *executionContext) unmarshalInputMediaOrder(ctx context.Context, obj any) (ent.MediaOrder, error) {
 	var it ent.MediaOrder
+	err := ec.unmarshalInputMediaOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputMediaOrderInto(ctx context.Context, obj any, it *ent.MediaOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37650,19 +37594,19 @@ func (ec *executionContext) unmarshalInputMediaOrder(ctx context.Context, obj an
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNMediaOrderField2ᚖestatecrmᚋentᚐMediaOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalMediaOrder unmarshals raw into the MediaOrder input type, using the
@@ -37679,8 +37623,13 @@ func UnmarshalMediaOrder(ctx context.Context, raw any) (ent.MediaOrder, error) {
 
 func (ec *executionContext) unmarshalInputMergeCustomersInput(ctx context.Context, obj any) (people.MergeInput, error) {
 	var it people.MergeInput
+	err := ec.unmarshalInputMergeCustomersInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputMergeCustomersInputInto(ctx context.Context, obj any, it *people.MergeInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37700,26 +37649,26 @@ func (ec *executionContext) unmarshalInputMergeCustomersInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keep"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Keep = data
 		case "merge":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("merge"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Merge = data
 		case "dryRun":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
 			data, err := ec.unmarshalNBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DryRun = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalMergeCustomersInput unmarshals raw into the MergeCustomersInput input type, using the
@@ -37736,8 +37685,13 @@ func UnmarshalMergeCustomersInput(ctx context.Context, raw any) (people.MergeInp
 
 func (ec *executionContext) unmarshalInputPriceAdjustmentInput(ctx context.Context, obj any) (model.PriceAdjustmentInput, error) {
 	var it model.PriceAdjustmentInput
+	err := ec.unmarshalInputPriceAdjustmentInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputPriceAdjustmentInputInto(ctx context.Context, obj any, it *model.PriceAdjustmentInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37757,40 +37711,40 @@ func (ec *executionContext) unmarshalInputPriceAdjustmentInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingID = data
 		case "floorFrom":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorFrom"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorFrom = data
 		case "floorTo":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorTo"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorTo = data
 		case "changeBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changeBp"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ChangeBp = data
 		case "onlyUnsold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onlyUnsold"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OnlyUnsold = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalPriceAdjustmentInput unmarshals raw into the PriceAdjustmentInput input type, using the
@@ -37807,8 +37761,13 @@ func UnmarshalPriceAdjustmentInput(ctx context.Context, raw any) (model.PriceAdj
 
 func (ec *executionContext) unmarshalInputPriceChangeOrder(ctx context.Context, obj any) (ent.PriceChangeOrder, error) {
 	var it ent.PriceChangeOrder
+	err := ec.unmarshalInputPriceChangeOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputPriceChangeOrderInto(ctx context.Context, obj any, it *ent.PriceChangeOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37828,19 +37787,19 @@ func (ec *executionContext) unmarshalInputPriceChangeOrder(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalPriceChangeOrder unmarshals raw into the PriceChangeOrder input type, using the
@@ -37857,8 +37816,13 @@ func UnmarshalPriceChangeOrder(ctx context.Context, raw any) (ent.PriceChangeOrd
 
 func (ec *executionContext) unmarshalInputProjectOrder(ctx context.Context, obj any) (ent.ProjectOrder, error) {
 	var it ent.ProjectOrder
+	err := ec.unmarshalInputProjectOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputProjectOrderInto(ctx context.Context, obj any, it *ent.ProjectOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37878,19 +37842,19 @@ func (ec *executionContext) unmarshalInputProjectOrder(ctx context.Context, obj 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNProjectOrderField2ᚖestatecrmᚋentᚐProjectOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalProjectOrder unmarshals raw into the ProjectOrder input type, using the
@@ -37907,8 +37871,13 @@ func UnmarshalProjectOrder(ctx context.Context, raw any) (ent.ProjectOrder, erro
 
 func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context, obj any) (ent.ProjectWhereInput, error) {
 	var it ent.ProjectWhereInput
+	err := ec.unmarshalInputProjectWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputProjectWhereInputInto(ctx context.Context, obj any, it *ent.ProjectWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -37924,1213 +37893,1213 @@ func (ec *executionContext) unmarshalInputProjectWhereInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "nameNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNEQ = data
 		case "nameIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameIn = data
 		case "nameNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNotIn = data
 		case "nameGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGT = data
 		case "nameGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGTE = data
 		case "nameLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLT = data
 		case "nameLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLTE = data
 		case "nameContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContainsFold = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.City = data
 		case "cityNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityNEQ = data
 		case "cityIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityIn = data
 		case "cityNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityNotIn = data
 		case "cityGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityGT = data
 		case "cityGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityGTE = data
 		case "cityLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityLT = data
 		case "cityLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityLTE = data
 		case "cityContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityContains = data
 		case "cityHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityHasPrefix = data
 		case "cityHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityHasSuffix = data
 		case "cityEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityEqualFold = data
 		case "cityContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CityContainsFold = data
 		case "district":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.District = data
 		case "districtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictNEQ = data
 		case "districtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictIn = data
 		case "districtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictNotIn = data
 		case "districtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictGT = data
 		case "districtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictGTE = data
 		case "districtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictLT = data
 		case "districtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictLTE = data
 		case "districtContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictContains = data
 		case "districtHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictHasPrefix = data
 		case "districtHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictHasSuffix = data
 		case "districtEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictEqualFold = data
 		case "districtContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DistrictContainsFold = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Address = data
 		case "addressNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressNEQ = data
 		case "addressIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressIn = data
 		case "addressNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressNotIn = data
 		case "addressGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressGT = data
 		case "addressGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressGTE = data
 		case "addressLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressLT = data
 		case "addressLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressLTE = data
 		case "addressContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressContains = data
 		case "addressHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressHasPrefix = data
 		case "addressHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressHasSuffix = data
 		case "addressEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressEqualFold = data
 		case "addressContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AddressContainsFold = data
 		case "latitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Latitude = data
 		case "latitudeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeNEQ = data
 		case "latitudeIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeIn = data
 		case "latitudeNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeNotIn = data
 		case "latitudeGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeGT = data
 		case "latitudeGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeGTE = data
 		case "latitudeLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeLT = data
 		case "latitudeLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeLTE = data
 		case "latitudeIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeIsNil = data
 		case "latitudeNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LatitudeNotNil = data
 		case "longitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Longitude = data
 		case "longitudeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeNEQ = data
 		case "longitudeIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeIn = data
 		case "longitudeNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeNotIn = data
 		case "longitudeGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeGT = data
 		case "longitudeGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeGTE = data
 		case "longitudeLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeLT = data
 		case "longitudeLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeLTE = data
 		case "longitudeIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeIsNil = data
 		case "longitudeNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LongitudeNotNil = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Status = data
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusNEQ = data
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusIn = data
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.StatusNotIn = data
 		case "presalePermit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermit = data
 		case "presalePermitNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitNEQ = data
 		case "presalePermitIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitIn = data
 		case "presalePermitNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitNotIn = data
 		case "presalePermitGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitGT = data
 		case "presalePermitGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitGTE = data
 		case "presalePermitLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitLT = data
 		case "presalePermitLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitLTE = data
 		case "presalePermitContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitContains = data
 		case "presalePermitHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitHasPrefix = data
 		case "presalePermitHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitHasSuffix = data
 		case "presalePermitIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitIsNil = data
 		case "presalePermitNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitNotNil = data
 		case "presalePermitEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitEqualFold = data
 		case "presalePermitContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermitContainsFold = data
 		case "launchDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDate = data
 		case "launchDateNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateNEQ = data
 		case "launchDateIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateIn = data
 		case "launchDateNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateNotIn = data
 		case "launchDateGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateGT = data
 		case "launchDateGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateGTE = data
 		case "launchDateLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateLT = data
 		case "launchDateLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateLTE = data
 		case "launchDateIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateIsNil = data
 		case "launchDateNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDateNotNil = data
 		case "deliveryDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDate = data
 		case "deliveryDateNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateNEQ = data
 		case "deliveryDateIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateIn = data
 		case "deliveryDateNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateNotIn = data
 		case "deliveryDateGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateGT = data
 		case "deliveryDateGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateGTE = data
 		case "deliveryDateLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateLT = data
 		case "deliveryDateLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateLTE = data
 		case "deliveryDateIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateIsNil = data
 		case "deliveryDateNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDateNotNil = data
 		case "published":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Published = data
 		case "publishedNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PublishedNEQ = data
 		case "protectionDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDays = data
 		case "protectionDaysNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysNEQ = data
 		case "protectionDaysIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysIn = data
 		case "protectionDaysNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysNotIn = data
 		case "protectionDaysGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysGT = data
 		case "protectionDaysGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysGTE = data
 		case "protectionDaysLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysLT = data
 		case "protectionDaysLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysLTE = data
 		case "protectionDaysIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysIsNil = data
 		case "protectionDaysNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDaysNotNil = data
 		case "holdMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutes = data
 		case "holdMinutesNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesNEQ = data
 		case "holdMinutesIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesIn = data
 		case "holdMinutesNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesNotIn = data
 		case "holdMinutesGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesGT = data
 		case "holdMinutesGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesGTE = data
 		case "holdMinutesLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesLT = data
 		case "holdMinutesLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesLTE = data
 		case "holdMinutesIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesIsNil = data
 		case "holdMinutesNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutesNotNil = data
 		case "agentDiscountCapBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBp = data
 		case "agentDiscountCapBpNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpNEQ = data
 		case "agentDiscountCapBpIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpIn = data
 		case "agentDiscountCapBpNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpNotIn = data
 		case "agentDiscountCapBpGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpGT = data
 		case "agentDiscountCapBpGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpGTE = data
 		case "agentDiscountCapBpLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpLT = data
 		case "agentDiscountCapBpLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpLTE = data
 		case "agentDiscountCapBpIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpIsNil = data
 		case "agentDiscountCapBpNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBpNotNil = data
 		case "hasUnits":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnits"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.ProjectWhereInput().HasUnits(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.ProjectWhereInput().HasUnits(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasUnitsWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUnitsWith"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.ProjectWhereInput().HasUnitsWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.ProjectWhereInput().HasUnitsWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalProjectWhereInput unmarshals raw into the ProjectWhereInput input type, using the
@@ -39147,8 +39116,13 @@ func UnmarshalProjectWhereInput(ctx context.Context, raw any) (ent.ProjectWhereI
 
 func (ec *executionContext) unmarshalInputPublishProjectInput(ctx context.Context, obj any) (model.PublishProjectInput, error) {
 	var it model.PublishProjectInput
+	err := ec.unmarshalInputPublishProjectInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputPublishProjectInputInto(ctx context.Context, obj any, it *model.PublishProjectInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39168,19 +39142,19 @@ func (ec *executionContext) unmarshalInputPublishProjectInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "units":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("units"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Units = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalPublishProjectInput unmarshals raw into the PublishProjectInput input type, using the
@@ -39197,8 +39171,13 @@ func UnmarshalPublishProjectInput(ctx context.Context, raw any) (model.PublishPr
 
 func (ec *executionContext) unmarshalInputPublishUnitsInput(ctx context.Context, obj any) (model.PublishUnitsInput, error) {
 	var it model.PublishUnitsInput
+	err := ec.unmarshalInputPublishUnitsInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputPublishUnitsInputInto(ctx context.Context, obj any, it *model.PublishUnitsInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39214,12 +39193,12 @@ func (ec *executionContext) unmarshalInputPublishUnitsInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
 			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitIds = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalPublishUnitsInput unmarshals raw into the PublishUnitsInput input type, using the
@@ -39236,8 +39215,13 @@ func UnmarshalPublishUnitsInput(ctx context.Context, raw any) (model.PublishUnit
 
 func (ec *executionContext) unmarshalInputRateComplaintInput(ctx context.Context, obj any) (aftersales.Rating, error) {
 	var it aftersales.Rating
+	err := ec.unmarshalInputRateComplaintInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRateComplaintInputInto(ctx context.Context, obj any, it *aftersales.Rating) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39253,26 +39237,26 @@ func (ec *executionContext) unmarshalInputRateComplaintInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ComplaintID = data
 		case "rating":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Rating = data
 		case "comment":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Comment = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRateComplaintInput unmarshals raw into the RateComplaintInput input type, using the
@@ -39289,8 +39273,13 @@ func UnmarshalRateComplaintInput(ctx context.Context, raw any) (aftersales.Ratin
 
 func (ec *executionContext) unmarshalInputReassignCustomerInput(ctx context.Context, obj any) (model.ReassignCustomerInput, error) {
 	var it model.ReassignCustomerInput
+	err := ec.unmarshalInputReassignCustomerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputReassignCustomerInputInto(ctx context.Context, obj any, it *model.ReassignCustomerInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39306,19 +39295,19 @@ func (ec *executionContext) unmarshalInputReassignCustomerInput(ctx context.Cont
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "agentId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalReassignCustomerInput unmarshals raw into the ReassignCustomerInput input type, using the
@@ -39335,8 +39324,13 @@ func UnmarshalReassignCustomerInput(ctx context.Context, raw any) (model.Reassig
 
 func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context, obj any) (model.RefreshTokenInput, error) {
 	var it model.RefreshTokenInput
+	err := ec.unmarshalInputRefreshTokenInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRefreshTokenInputInto(ctx context.Context, obj any, it *model.RefreshTokenInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39352,12 +39346,12 @@ func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RefreshToken = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRefreshTokenInput unmarshals raw into the RefreshTokenInput input type, using the
@@ -39374,8 +39368,13 @@ func UnmarshalRefreshTokenInput(ctx context.Context, raw any) (model.RefreshToke
 
 func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Context, obj any) (sales.Registration, error) {
 	var it sales.Registration
+	err := ec.unmarshalInputRegisterCustomerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterCustomerInputInto(ctx context.Context, obj any, it *sales.Registration) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39391,145 +39390,145 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInput(ctx context.Cont
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "phone":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Phone = data
 		case "source":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
 			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Source = data
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Gender = data
 		case "ageBand":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBand = data
 		case "purpose":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Purpose = data
 		case "budgetMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMin = data
 		case "budgetMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMax = data
 		case "contactConsent":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsent"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ContactConsent = data
 		case "consentChannels":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentChannels"))
 			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ConsentChannels = data
 		case "notes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Notes = data
 		case "occupation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Occupation = data
 		case "familyStructure":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructure = data
 		case "wantedBedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedBedrooms = data
 		case "wantedAreaMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMin = data
 		case "wantedAreaMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMax = data
 		case "focusFactors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
 			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FocusFactors = data
 		case "tags":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Tags = data
 		case "referredBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReferredBy = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRegisterCustomerInput unmarshals raw into the RegisterCustomerInput input type, using the
@@ -39546,8 +39545,13 @@ func UnmarshalRegisterCustomerInput(ctx context.Context, raw any) (sales.Registr
 
 func (ec *executionContext) unmarshalInputRejectDiscountInput(ctx context.Context, obj any) (model.RejectDiscountInput, error) {
 	var it model.RejectDiscountInput
+	err := ec.unmarshalInputRejectDiscountInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRejectDiscountInputInto(ctx context.Context, obj any, it *model.RejectDiscountInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39563,19 +39567,19 @@ func (ec *executionContext) unmarshalInputRejectDiscountInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DealID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRejectDiscountInput unmarshals raw into the RejectDiscountInput input type, using the
@@ -39592,8 +39596,13 @@ func UnmarshalRejectDiscountInput(ctx context.Context, raw any) (model.RejectDis
 
 func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, obj any) (model.ReleaseHoldInput, error) {
 	var it model.ReleaseHoldInput
+	err := ec.unmarshalInputReleaseHoldInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputReleaseHoldInputInto(ctx context.Context, obj any, it *model.ReleaseHoldInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39609,12 +39618,12 @@ func (ec *executionContext) unmarshalInputReleaseHoldInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalReleaseHoldInput unmarshals raw into the ReleaseHoldInput input type, using the
@@ -39631,8 +39640,13 @@ func UnmarshalReleaseHoldInput(ctx context.Context, raw any) (model.ReleaseHoldI
 
 func (ec *executionContext) unmarshalInputReportPeriod(ctx context.Context, obj any) (report.PeriodInput, error) {
 	var it report.PeriodInput
+	err := ec.unmarshalInputReportPeriodInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputReportPeriodInto(ctx context.Context, obj any, it *report.PeriodInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39648,19 +39662,19 @@ func (ec *executionContext) unmarshalInputReportPeriod(ctx context.Context, obj 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.From = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.To = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalReportPeriod unmarshals raw into the ReportPeriod input type, using the
@@ -39677,8 +39691,13 @@ func UnmarshalReportPeriod(ctx context.Context, raw any) (report.PeriodInput, er
 
 func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, obj any) (sales.Reservation, error) {
 	var it sales.Reservation
+	err := ec.unmarshalInputReserveUnitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputReserveUnitInputInto(ctx context.Context, obj any, it *sales.Reservation) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39694,47 +39713,47 @@ func (ec *executionContext) unmarshalInputReserveUnitInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "discountBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DiscountBp = data
 		case "deposit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deposit"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Deposit = data
 		case "paymentMethod":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
 			data, err := ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PaymentMethod = data
 		case "requestApproval":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestApproval"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RequestApproval = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalReserveUnitInput unmarshals raw into the ReserveUnitInput input type, using the
@@ -39751,8 +39770,13 @@ func UnmarshalReserveUnitInput(ctx context.Context, raw any) (sales.Reservation,
 
 func (ec *executionContext) unmarshalInputResetUserPasswordInput(ctx context.Context, obj any) (account.PasswordReset, error) {
 	var it account.PasswordReset
+	err := ec.unmarshalInputResetUserPasswordInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputResetUserPasswordInputInto(ctx context.Context, obj any, it *account.PasswordReset) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39768,19 +39792,19 @@ func (ec *executionContext) unmarshalInputResetUserPasswordInput(ctx context.Con
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "password":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Password = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalResetUserPasswordInput unmarshals raw into the ResetUserPasswordInput input type, using the
@@ -39797,8 +39821,13 @@ func UnmarshalResetUserPasswordInput(ctx context.Context, raw any) (account.Pass
 
 func (ec *executionContext) unmarshalInputRevealPhoneInput(ctx context.Context, obj any) (people.RevealInput, error) {
 	var it people.RevealInput
+	err := ec.unmarshalInputRevealPhoneInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRevealPhoneInputInto(ctx context.Context, obj any, it *people.RevealInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39814,19 +39843,19 @@ func (ec *executionContext) unmarshalInputRevealPhoneInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRevealPhoneInput unmarshals raw into the RevealPhoneInput input type, using the
@@ -39843,8 +39872,13 @@ func UnmarshalRevealPhoneInput(ctx context.Context, raw any) (people.RevealInput
 
 func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context, obj any) (model.RevokeAPIKeyInput, error) {
 	var it model.RevokeAPIKeyInput
+	err := ec.unmarshalInputRevokeAPIKeyInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeAPIKeyInputInto(ctx context.Context, obj any, it *model.RevokeAPIKeyInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39860,12 +39894,12 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalRevokeAPIKeyInput unmarshals raw into the RevokeAPIKeyInput input type, using the
@@ -39882,8 +39916,13 @@ func UnmarshalRevokeAPIKeyInput(ctx context.Context, raw any) (model.RevokeAPIKe
 
 func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInput(ctx context.Context, obj any) (model.SetAPIKeyProjectsInput, error) {
 	var it model.SetAPIKeyProjectsInput
+	err := ec.unmarshalInputSetAPIKeyProjectsInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInputInto(ctx context.Context, obj any, it *model.SetAPIKeyProjectsInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39899,19 +39938,19 @@ func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInput(ctx context.Con
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "projectIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIds = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSetAPIKeyProjectsInput unmarshals raw into the SetAPIKeyProjectsInput input type, using the
@@ -39928,8 +39967,13 @@ func UnmarshalSetAPIKeyProjectsInput(ctx context.Context, raw any) (model.SetAPI
 
 func (ec *executionContext) unmarshalInputSetChannelSpendInput(ctx context.Context, obj any) (report.SpendInput, error) {
 	var it report.SpendInput
+	err := ec.unmarshalInputSetChannelSpendInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSetChannelSpendInputInto(ctx context.Context, obj any, it *report.SpendInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -39945,40 +39989,40 @@ func (ec *executionContext) unmarshalInputSetChannelSpendInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "channel":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
 			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Channel = data
 		case "from":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.From = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.To = data
 		case "amount":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Amount = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSetChannelSpendInput unmarshals raw into the SetChannelSpendInput input type, using the
@@ -39995,8 +40039,13 @@ func UnmarshalSetChannelSpendInput(ctx context.Context, raw any) (report.SpendIn
 
 func (ec *executionContext) unmarshalInputSetContactConsentInput(ctx context.Context, obj any) (sales.ConsentChange, error) {
 	var it sales.ConsentChange
+	err := ec.unmarshalInputSetContactConsentInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSetContactConsentInputInto(ctx context.Context, obj any, it *sales.ConsentChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40012,33 +40061,33 @@ func (ec *executionContext) unmarshalInputSetContactConsentInput(ctx context.Con
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "consent":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consent"))
 			data, err := ec.unmarshalNBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Consent = data
 		case "channels":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channels"))
 			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Channels = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Note = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSetContactConsentInput unmarshals raw into the SetContactConsentInput input type, using the
@@ -40055,8 +40104,13 @@ func UnmarshalSetContactConsentInput(ctx context.Context, raw any) (sales.Consen
 
 func (ec *executionContext) unmarshalInputSetUnitPricesInput(ctx context.Context, obj any) (model.SetUnitPricesInput, error) {
 	var it model.SetUnitPricesInput
+	err := ec.unmarshalInputSetUnitPricesInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSetUnitPricesInputInto(ctx context.Context, obj any, it *model.SetUnitPricesInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40072,26 +40126,26 @@ func (ec *executionContext) unmarshalInputSetUnitPricesInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prices"))
 			data, err := ec.unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Prices = data
 		case "adjust":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adjust"))
 			data, err := ec.unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraphᚋmodelᚐPriceAdjustmentInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Adjust = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSetUnitPricesInput unmarshals raw into the SetUnitPricesInput input type, using the
@@ -40108,8 +40162,13 @@ func UnmarshalSetUnitPricesInput(ctx context.Context, raw any) (model.SetUnitPri
 
 func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Context, obj any) (aftersales.Filing, error) {
 	var it aftersales.Filing
+	err := ec.unmarshalInputSubmitComplaintInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitComplaintInputInto(ctx context.Context, obj any, it *aftersales.Filing) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40129,54 +40188,54 @@ func (ec *executionContext) unmarshalInputSubmitComplaintInput(ctx context.Conte
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "category":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
 			data, err := ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Category = data
 		case "severity":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Severity = data
 		case "title":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Title = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Description = data
 		case "photos":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photos"))
 			data, err := ec.unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Photos = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSubmitComplaintInput unmarshals raw into the SubmitComplaintInput input type, using the
@@ -40193,8 +40252,13 @@ func UnmarshalSubmitComplaintInput(ctx context.Context, raw any) (aftersales.Fil
 
 func (ec *executionContext) unmarshalInputSurveyOrder(ctx context.Context, obj any) (ent.SurveyOrder, error) {
 	var it ent.SurveyOrder
+	err := ec.unmarshalInputSurveyOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputSurveyOrderInto(ctx context.Context, obj any, it *ent.SurveyOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40214,19 +40278,19 @@ func (ec *executionContext) unmarshalInputSurveyOrder(ctx context.Context, obj a
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalSurveyOrder unmarshals raw into the SurveyOrder input type, using the
@@ -40243,8 +40307,13 @@ func UnmarshalSurveyOrder(ctx context.Context, raw any) (ent.SurveyOrder, error)
 
 func (ec *executionContext) unmarshalInputUnitOrder(ctx context.Context, obj any) (ent.UnitOrder, error) {
 	var it ent.UnitOrder
+	err := ec.unmarshalInputUnitOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUnitOrderInto(ctx context.Context, obj any, it *ent.UnitOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40264,19 +40333,19 @@ func (ec *executionContext) unmarshalInputUnitOrder(ctx context.Context, obj any
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNUnitOrderField2ᚖestatecrmᚋentᚐUnitOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUnitOrder unmarshals raw into the UnitOrder input type, using the
@@ -40293,8 +40362,13 @@ func UnmarshalUnitOrder(ctx context.Context, raw any) (ent.UnitOrder, error) {
 
 func (ec *executionContext) unmarshalInputUnitPriceInput(ctx context.Context, obj any) (model.UnitPriceInput, error) {
 	var it model.UnitPriceInput
+	err := ec.unmarshalInputUnitPriceInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUnitPriceInputInto(ctx context.Context, obj any, it *model.UnitPriceInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40310,19 +40384,19 @@ func (ec *executionContext) unmarshalInputUnitPriceInput(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "listPrice":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPrice"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPrice = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUnitPriceInput unmarshals raw into the UnitPriceInput input type, using the
@@ -40339,8 +40413,13 @@ func UnmarshalUnitPriceInput(ctx context.Context, raw any) (model.UnitPriceInput
 
 func (ec *executionContext) unmarshalInputUnitStackInput(ctx context.Context, obj any) (catalogue.UnitStack, error) {
 	var it catalogue.UnitStack
+	err := ec.unmarshalInputUnitStackInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUnitStackInputInto(ctx context.Context, obj any, it *catalogue.UnitStack) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40356,75 +40435,75 @@ func (ec *executionContext) unmarshalInputUnitStackInput(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("suffix"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Suffix = data
 		case "bedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bedrooms = data
 		case "livingRooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRooms = data
 		case "bathrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bathrooms = data
 		case "grossArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalNFloat2float64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossArea = data
 		case "netArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalNFloat2float64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetArea = data
 		case "orientation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Orientation = data
 		case "decoration":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Decoration = data
 		case "basePrice":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basePrice"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BasePrice = data
 		case "floorIncrement":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorIncrement"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorIncrement = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUnitStackInput unmarshals raw into the UnitStackInput input type, using the
@@ -40441,8 +40520,13 @@ func UnmarshalUnitStackInput(ctx context.Context, raw any) (catalogue.UnitStack,
 
 func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, obj any) (ent.UnitWhereInput, error) {
 	var it ent.UnitWhereInput
+	err := ec.unmarshalInputUnitWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUnitWhereInputInto(ctx context.Context, obj any, it *ent.UnitWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -40458,1091 +40542,1091 @@ func (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "buildingID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingID = data
 		case "buildingIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDNEQ = data
 		case "buildingIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDIn = data
 		case "buildingIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDNotIn = data
 		case "buildingIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDGT = data
 		case "buildingIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDGTE = data
 		case "buildingIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDLT = data
 		case "buildingIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDLTE = data
 		case "buildingIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDContains = data
 		case "buildingIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDHasPrefix = data
 		case "buildingIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDHasSuffix = data
 		case "buildingIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDEqualFold = data
 		case "buildingIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingIDContainsFold = data
 		case "floor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Floor = data
 		case "floorNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorNEQ = data
 		case "floorIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorIn = data
 		case "floorNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorNotIn = data
 		case "floorGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorGT = data
 		case "floorGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorGTE = data
 		case "floorLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorLT = data
 		case "floorLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FloorLTE = data
 		case "number":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Number = data
 		case "numberNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberNEQ = data
 		case "numberIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberIn = data
 		case "numberNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberNotIn = data
 		case "numberGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberGT = data
 		case "numberGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberGTE = data
 		case "numberLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberLT = data
 		case "numberLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberLTE = data
 		case "numberContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberContains = data
 		case "numberHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberHasPrefix = data
 		case "numberHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberHasSuffix = data
 		case "numberEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberEqualFold = data
 		case "numberContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NumberContainsFold = data
 		case "bedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bedrooms = data
 		case "bedroomsNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsNEQ = data
 		case "bedroomsIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsIn = data
 		case "bedroomsNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsNotIn = data
 		case "bedroomsGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsGT = data
 		case "bedroomsGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsGTE = data
 		case "bedroomsLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsLT = data
 		case "bedroomsLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BedroomsLTE = data
 		case "livingRooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRooms = data
 		case "livingRoomsNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsNEQ = data
 		case "livingRoomsIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsIn = data
 		case "livingRoomsNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsNotIn = data
 		case "livingRoomsGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsGT = data
 		case "livingRoomsGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsGTE = data
 		case "livingRoomsLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsLT = data
 		case "livingRoomsLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRoomsLTE = data
 		case "bathrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bathrooms = data
 		case "bathroomsNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsNEQ = data
 		case "bathroomsIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsIn = data
 		case "bathroomsNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsNotIn = data
 		case "bathroomsGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsGT = data
 		case "bathroomsGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsGTE = data
 		case "bathroomsLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsLT = data
 		case "bathroomsLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BathroomsLTE = data
 		case "grossArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossArea = data
 		case "grossAreaNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaNEQ = data
 		case "grossAreaIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaIn = data
 		case "grossAreaNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaNotIn = data
 		case "grossAreaGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaGT = data
 		case "grossAreaGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaGTE = data
 		case "grossAreaLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaLT = data
 		case "grossAreaLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossAreaLTE = data
 		case "netArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetArea = data
 		case "netAreaNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaNEQ = data
 		case "netAreaIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaIn = data
 		case "netAreaNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaNotIn = data
 		case "netAreaGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaGT = data
 		case "netAreaGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaGTE = data
 		case "netAreaLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaLT = data
 		case "netAreaLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetAreaLTE = data
 		case "orientation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Orientation = data
 		case "orientationNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationNEQ"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OrientationNEQ = data
 		case "orientationIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationIn"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OrientationIn = data
 		case "orientationNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationNotIn"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OrientationNotIn = data
 		case "decoration":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Decoration = data
 		case "decorationNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationNEQ"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DecorationNEQ = data
 		case "decorationIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationIn"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DecorationIn = data
 		case "decorationNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationNotIn"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DecorationNotIn = data
 		case "listPrice":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPrice"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPrice = data
 		case "listPriceNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceNEQ = data
 		case "listPriceIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceIn = data
 		case "listPriceNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceNotIn = data
 		case "listPriceGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceGT = data
 		case "listPriceGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceGTE = data
 		case "listPriceLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceLT = data
 		case "listPriceLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ListPriceLTE = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOUnitStatus2ᚖestatecrmᚋentᚋunitᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().Status(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().Status(ctx, it, data); err != nil {
+				return err
 			}
 		case "statusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOUnitStatus2ᚖestatecrmᚋentᚋunitᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().StatusNeq(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().StatusNeq(ctx, it, data); err != nil {
+				return err
 			}
 		case "statusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().StatusIn(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().StatusIn(ctx, it, data); err != nil {
+				return err
 			}
 		case "statusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().StatusNotIn(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().StatusNotIn(ctx, it, data); err != nil {
+				return err
 			}
 		case "published":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Published = data
 		case "publishedNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PublishedNEQ = data
 		case "holdExpiresAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAt(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAt(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNeq(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNeq(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtIn"))
 			data, err := ec.unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIn(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIn(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotIn(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotIn(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGt(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGt(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGte(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtGte(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLt(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLt(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLte(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtLte(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtIsNil"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIsNil(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtIsNil(ctx, it, data); err != nil {
+				return err
 			}
 		case "holdExpiresAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdExpiresAtNotNil"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotNil(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HoldExpiresAtNotNil(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasBuilding":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuilding"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HasBuilding(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HasBuilding(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasBuildingWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasBuildingWith"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.UnitWhereInput().HasBuildingWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.UnitWhereInput().HasBuildingWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUnitWhereInput unmarshals raw into the UnitWhereInput input type, using the
@@ -41559,8 +41643,13 @@ func UnmarshalUnitWhereInput(ctx context.Context, raw any) (ent.UnitWhereInput, 
 
 func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context, obj any) (account.APIKeyChange, error) {
 	var it account.APIKeyChange
+	err := ec.unmarshalInputUpdateAPIKeyInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateAPIKeyInputInto(ctx context.Context, obj any, it *account.APIKeyChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -41576,40 +41665,40 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "rateLimitPerMinute":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RateLimitPerMinute = data
 		case "costBudget":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostBudget = data
 		case "costRestoreRate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CostRestoreRate = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateAPIKeyInput unmarshals raw into the UpdateAPIKeyInput input type, using the
@@ -41626,8 +41715,13 @@ func UnmarshalUpdateAPIKeyInput(ctx context.Context, raw any) (account.APIKeyCha
 
 func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Context, obj any) (catalogue.BuildingChange, error) {
 	var it catalogue.BuildingChange
+	err := ec.unmarshalInputUpdateBuildingInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateBuildingInputInto(ctx context.Context, obj any, it *catalogue.BuildingChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -41643,33 +41737,33 @@ func (ec *executionContext) unmarshalInputUpdateBuildingInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "floors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Floors = data
 		case "unitsPerFloor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitsPerFloor = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateBuildingInput unmarshals raw into the UpdateBuildingInput input type, using the
@@ -41686,8 +41780,13 @@ func UnmarshalUpdateBuildingInput(ctx context.Context, raw any) (catalogue.Build
 
 func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (sales.ProfileChange, error) {
 	var it sales.ProfileChange
+	err := ec.unmarshalInputUpdateCustomerInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateCustomerInputInto(ctx context.Context, obj any, it *sales.ProfileChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -41703,117 +41802,117 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = graphql.OmittableOf(data)
 		case "gender":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Gender = graphql.OmittableOf(data)
 		case "ageBand":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgeBand = graphql.OmittableOf(data)
 		case "occupation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Occupation = graphql.OmittableOf(data)
 		case "familyStructure":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FamilyStructure = graphql.OmittableOf(data)
 		case "purpose":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Purpose = graphql.OmittableOf(data)
 		case "budgetMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMin = graphql.OmittableOf(data)
 		case "budgetMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BudgetMax = graphql.OmittableOf(data)
 		case "wantedBedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedBedrooms = graphql.OmittableOf(data)
 		case "wantedAreaMin":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMin = graphql.OmittableOf(data)
 		case "wantedAreaMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.WantedAreaMax = graphql.OmittableOf(data)
 		case "focusFactors":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
 			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.FocusFactors = graphql.OmittableOf(data)
 		case "tags":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Tags = graphql.OmittableOf(data)
 		case "notes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Notes = graphql.OmittableOf(data)
 		case "referredBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ReferredBy = graphql.OmittableOf(data)
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateCustomerInput unmarshals raw into the UpdateCustomerInput input type, using the
@@ -41830,8 +41929,13 @@ func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (sales.ProfileCh
 
 func (ec *executionContext) unmarshalInputUpdateMediaInput(ctx context.Context, obj any) (media1.Change, error) {
 	var it media1.Change
+	err := ec.unmarshalInputUpdateMediaInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateMediaInputInto(ctx context.Context, obj any, it *media1.Change) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -41847,26 +41951,26 @@ func (ec *executionContext) unmarshalInputUpdateMediaInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "caption":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caption"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Caption = data
 		case "position":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Position = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateMediaInput unmarshals raw into the UpdateMediaInput input type, using the
@@ -41883,8 +41987,13 @@ func UnmarshalUpdateMediaInput(ctx context.Context, raw any) (media1.Change, err
 
 func (ec *executionContext) unmarshalInputUpdateProjectInput(ctx context.Context, obj any) (catalogue.ProjectChange, error) {
 	var it catalogue.ProjectChange
+	err := ec.unmarshalInputUpdateProjectInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateProjectInputInto(ctx context.Context, obj any, it *catalogue.ProjectChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -41900,110 +42009,110 @@ func (ec *executionContext) unmarshalInputUpdateProjectInput(ctx context.Context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "city":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.City = data
 		case "district":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.District = data
 		case "address":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Address = data
 		case "latitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Latitude = data
 		case "longitude":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Longitude = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Status = data
 		case "presalePermit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.PresalePermit = data
 		case "launchDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LaunchDate = data
 		case "deliveryDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DeliveryDate = data
 		case "amenities":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
 			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Amenities = data
 		case "protectionDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProtectionDays = data
 		case "holdMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.HoldMinutes = data
 		case "agentDiscountCapBp":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentDiscountCapBp = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateProjectInput unmarshals raw into the UpdateProjectInput input type, using the
@@ -42020,8 +42129,13 @@ func UnmarshalUpdateProjectInput(ctx context.Context, raw any) (catalogue.Projec
 
 func (ec *executionContext) unmarshalInputUpdateUnitInput(ctx context.Context, obj any) (catalogue.UnitChange, error) {
 	var it catalogue.UnitChange
+	err := ec.unmarshalInputUpdateUnitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateUnitInputInto(ctx context.Context, obj any, it *catalogue.UnitChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42037,75 +42151,75 @@ func (ec *executionContext) unmarshalInputUpdateUnitInput(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "floor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Floor = data
 		case "number":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Number = data
 		case "bedrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bedrooms = data
 		case "livingRooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LivingRooms = data
 		case "bathrooms":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Bathrooms = data
 		case "grossArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GrossArea = data
 		case "netArea":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NetArea = data
 		case "orientation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Orientation = data
 		case "decoration":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Decoration = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateUnitInput unmarshals raw into the UpdateUnitInput input type, using the
@@ -42122,8 +42236,13 @@ func UnmarshalUpdateUnitInput(ctx context.Context, raw any) (catalogue.UnitChang
 
 func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (account.UserChange, error) {
 	var it account.UserChange
+	err := ec.unmarshalInputUpdateUserInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateUserInputInto(ctx context.Context, obj any, it *account.UserChange) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42139,40 +42258,40 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Role = data
 		case "projectIds":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDs = data
 		case "active":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Active = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateUserInput unmarshals raw into the UpdateUserInput input type, using the
@@ -42189,8 +42308,13 @@ func UnmarshalUpdateUserInput(ctx context.Context, raw any) (account.UserChange,
 
 func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInput(ctx context.Context, obj any) (webhook.Change, error) {
 	var it webhook.Change
+	err := ec.unmarshalInputUpdateWebhookEndpointInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInputInto(ctx context.Context, obj any, it *webhook.Change) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42206,40 +42330,40 @@ func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInput(ctx context
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "url":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.URL = data
 		case "enabled":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Enabled = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Description = data
 		case "rotateSecret":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotateSecret"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RotateSecret = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUpdateWebhookEndpointInput unmarshals raw into the UpdateWebhookEndpointInput input type, using the
@@ -42256,8 +42380,13 @@ func UnmarshalUpdateWebhookEndpointInput(ctx context.Context, raw any) (webhook.
 
 func (ec *executionContext) unmarshalInputUploadMediaInput(ctx context.Context, obj any) (media1.Upload, error) {
 	var it media1.Upload
+	err := ec.unmarshalInputUploadMediaInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUploadMediaInputInto(ctx context.Context, obj any, it *media1.Upload) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42273,54 +42402,54 @@ func (ec *executionContext) unmarshalInputUploadMediaInput(ctx context.Context, 
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "layout":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("layout"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Layout = data
 		case "buildingId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.BuildingID = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNMediaKind2estatecrmᚋentᚋmediaᚐKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Kind = data
 		case "caption":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caption"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Caption = data
 		case "position":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Position = data
 		case "file":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
 			data, err := ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.File = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUploadMediaInput unmarshals raw into the UploadMediaInput input type, using the
@@ -42337,8 +42466,13 @@ func UnmarshalUploadMediaInput(ctx context.Context, raw any) (media1.Upload, err
 
 func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any) (ent.UserOrder, error) {
 	var it ent.UserOrder
+	err := ec.unmarshalInputUserOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUserOrderInto(ctx context.Context, obj any, it *ent.UserOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42358,19 +42492,19 @@ func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNUserOrderField2ᚖestatecrmᚋentᚐUserOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUserOrder unmarshals raw into the UserOrder input type, using the
@@ -42387,8 +42521,13 @@ func UnmarshalUserOrder(ctx context.Context, raw any) (ent.UserOrder, error) {
 
 func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, obj any) (ent.UserWhereInput, error) {
 	var it ent.UserWhereInput
+	err := ec.unmarshalInputUserWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputUserWhereInputInto(ctx context.Context, obj any, it *ent.UserWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42404,523 +42543,523 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "name":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Name = data
 		case "nameNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNEQ = data
 		case "nameIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameIn = data
 		case "nameNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameNotIn = data
 		case "nameGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGT = data
 		case "nameGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameGTE = data
 		case "nameLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLT = data
 		case "nameLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameLTE = data
 		case "nameContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NameContainsFold = data
 		case "login":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Login = data
 		case "loginNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginNEQ = data
 		case "loginIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginIn = data
 		case "loginNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginNotIn = data
 		case "loginGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginGT = data
 		case "loginGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginGTE = data
 		case "loginLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginLT = data
 		case "loginLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginLTE = data
 		case "loginContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginContains = data
 		case "loginHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginHasPrefix = data
 		case "loginHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginHasSuffix = data
 		case "loginEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginEqualFold = data
 		case "loginContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.LoginContainsFold = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Role = data
 		case "roleNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RoleNEQ = data
 		case "roleIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
 			data, err := ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RoleIn = data
 		case "roleNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
 			data, err := ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.RoleNotIn = data
 		case "customerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDIsNil = data
 		case "customerIDNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNotNil = data
 		case "customerIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContainsFold = data
 		case "active":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Active = data
 		case "activeNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activeNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ActiveNEQ = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalUserWhereInput unmarshals raw into the UserWhereInput input type, using the
@@ -42937,8 +43076,13 @@ func UnmarshalUserWhereInput(ctx context.Context, raw any) (ent.UserWhereInput, 
 
 func (ec *executionContext) unmarshalInputVisitOrder(ctx context.Context, obj any) (ent.VisitOrder, error) {
 	var it ent.VisitOrder
+	err := ec.unmarshalInputVisitOrderInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputVisitOrderInto(ctx context.Context, obj any, it *ent.VisitOrder) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -42958,19 +43102,19 @@ func (ec *executionContext) unmarshalInputVisitOrder(ctx context.Context, obj an
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Direction = data
 		case "field":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNVisitOrderField2ᚖestatecrmᚋentᚐVisitOrderField(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Field = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalVisitOrder unmarshals raw into the VisitOrder input type, using the
@@ -42987,8 +43131,13 @@ func UnmarshalVisitOrder(ctx context.Context, raw any) (ent.VisitOrder, error) {
 
 func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, obj any) (ent.VisitWhereInput, error) {
 	var it ent.VisitWhereInput
+	err := ec.unmarshalInputVisitWhereInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputVisitWhereInputInto(ctx context.Context, obj any, it *ent.VisitWhereInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -43004,961 +43153,961 @@ func (ec *executionContext) unmarshalInputVisitWhereInput(ctx context.Context, o
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Not = data
 		case "and":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.And = data
 		case "or":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Or = data
 		case "id":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ID = data
 		case "idNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNEQ = data
 		case "idIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDIn = data
 		case "idNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDNotIn = data
 		case "idGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGT = data
 		case "idGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDGTE = data
 		case "idLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLT = data
 		case "idLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UpdatedAtLTE = data
 		case "customerID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.CustomerIDContainsFold = data
 		case "agentID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentID = data
 		case "agentIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDNEQ = data
 		case "agentIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDIn = data
 		case "agentIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDNotIn = data
 		case "agentIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDGT = data
 		case "agentIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDGTE = data
 		case "agentIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDLT = data
 		case "agentIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDLTE = data
 		case "agentIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDContains = data
 		case "agentIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDHasPrefix = data
 		case "agentIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDHasSuffix = data
 		case "agentIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDEqualFold = data
 		case "agentIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.AgentIDContainsFold = data
 		case "projectID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.ProjectIDContainsFold = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Kind = data
 		case "kindNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
 			data, err := ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindNEQ = data
 		case "kindIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
 			data, err := ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindIn = data
 		case "kindNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
 			data, err := ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.KindNotIn = data
 		case "occurredAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAt = data
 		case "occurredAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtNEQ = data
 		case "occurredAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtIn = data
 		case "occurredAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtNotIn = data
 		case "occurredAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtGT = data
 		case "occurredAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtGTE = data
 		case "occurredAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtLT = data
 		case "occurredAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.OccurredAtLTE = data
 		case "durationMinutes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutes = data
 		case "durationMinutesNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesNEQ = data
 		case "durationMinutesIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesIn = data
 		case "durationMinutesNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesNotIn = data
 		case "durationMinutesGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesGT = data
 		case "durationMinutesGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesGTE = data
 		case "durationMinutesLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesLT = data
 		case "durationMinutesLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesLTE = data
 		case "durationMinutesIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesIsNil = data
 		case "durationMinutesNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.DurationMinutesNotNil = data
 		case "notes":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Notes = data
 		case "notesNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNEQ = data
 		case "notesIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesIn = data
 		case "notesNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNotIn = data
 		case "notesGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesGT = data
 		case "notesGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesGTE = data
 		case "notesLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesLT = data
 		case "notesLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesLTE = data
 		case "notesContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesContains = data
 		case "notesHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesHasPrefix = data
 		case "notesHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesHasSuffix = data
 		case "notesIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesIsNil = data
 		case "notesNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesNotNil = data
 		case "notesEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesEqualFold = data
 		case "notesContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NotesContainsFold = data
 		case "gradeAfter":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfter"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfter = data
 		case "gradeAfterNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNEQ"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfterNEQ = data
 		case "gradeAfterIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterIn"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfterIn = data
 		case "gradeAfterNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNotIn"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfterNotIn = data
 		case "gradeAfterIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfterIsNil = data
 		case "gradeAfterNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.GradeAfterNotNil = data
 		case "nextFollowUpAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAtNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNEQ = data
 		case "nextFollowUpAtIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtIn = data
 		case "nextFollowUpAtNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNotIn = data
 		case "nextFollowUpAtGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtGT = data
 		case "nextFollowUpAtGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtGTE = data
 		case "nextFollowUpAtLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtLT = data
 		case "nextFollowUpAtLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtLTE = data
 		case "nextFollowUpAtIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtIsNil = data
 		case "nextFollowUpAtNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAtNotNil = data
 		case "nextFollowUpAction":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpAction = data
 		case "nextFollowUpActionNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNEQ = data
 		case "nextFollowUpActionIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionIn = data
 		case "nextFollowUpActionNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNotIn = data
 		case "nextFollowUpActionGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionGT = data
 		case "nextFollowUpActionGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionGTE = data
 		case "nextFollowUpActionLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionLT = data
 		case "nextFollowUpActionLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionLTE = data
 		case "nextFollowUpActionContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionContains = data
 		case "nextFollowUpActionHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionHasPrefix = data
 		case "nextFollowUpActionHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionHasSuffix = data
 		case "nextFollowUpActionIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionIsNil = data
 		case "nextFollowUpActionNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionNotNil = data
 		case "nextFollowUpActionEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionEqualFold = data
 		case "nextFollowUpActionContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.NextFollowUpActionContainsFold = data
 		case "hasProject":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProject"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.VisitWhereInput().HasProject(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.VisitWhereInput().HasProject(ctx, it, data); err != nil {
+				return err
 			}
 		case "hasProjectWith":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProjectWith"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
-			if err = ec.Resolvers.VisitWhereInput().HasProjectWith(ctx, &it, data); err != nil {
-				return it, err
+			if err = ec.Resolvers.VisitWhereInput().HasProjectWith(ctx, it, data); err != nil {
+				return err
 			}
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalVisitWhereInput unmarshals raw into the VisitWhereInput input type, using the
@@ -43975,8 +44124,13 @@ func UnmarshalVisitWhereInput(ctx context.Context, raw any) (ent.VisitWhereInput
 
 func (ec *executionContext) unmarshalInputWithdrawUnitInput(ctx context.Context, obj any) (model.WithdrawUnitInput, error) {
 	var it model.WithdrawUnitInput
+	err := ec.unmarshalInputWithdrawUnitInputInto(ctx, obj, &it)
+	return it, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawUnitInputInto(ctx context.Context, obj any, it *model.WithdrawUnitInput) error {
 	if obj == nil {
-		return it, nil
+		return nil
 	}
 
 	asMap := map[string]any{}
@@ -43992,19 +44146,19 @@ func (ec *executionContext) unmarshalInputWithdrawUnitInput(ctx context.Context,
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.UnitID = data
 		case "reason":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return it, err
+				return err
 			}
 			it.Reason = data
 		}
 	}
-	return it, nil
+	return nil
 }
 
 // UnmarshalWithdrawUnitInput unmarshals raw into the WithdrawUnitInput input type, using the
@@ -51882,8 +52036,9 @@ func (ec *executionContext) marshalNAPIKeyConnection2ᚖestatecrmᚋentᚐAPIKey
 }
 
 func (ec *executionContext) unmarshalNAPIKeyOrder2ᚖestatecrmᚋentᚐAPIKeyOrder(ctx context.Context, v any) (*ent.APIKeyOrder, error) {
-	res, err := ec.unmarshalInputAPIKeyOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.APIKeyOrder)
+	err := ec.unmarshalInputAPIKeyOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNAPIKeyOrderField2ᚖestatecrmᚋentᚐAPIKeyOrderField(ctx context.Context, v any) (*ent.APIKeyOrderField, error) {
@@ -51909,8 +52064,9 @@ func (ec *executionContext) marshalNAPIKeyPayload2ᚖestatecrmᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) unmarshalNAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput(ctx context.Context, v any) (*ent.APIKeyWhereInput, error) {
-	res, err := ec.unmarshalInputAPIKeyWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.APIKeyWhereInput)
+	err := ec.unmarshalInputAPIKeyWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐActivation(ctx context.Context, v any) (sales.Activation, error) {
@@ -51960,8 +52116,9 @@ func (ec *executionContext) marshalNAmenity2estatecrmᚋentᚋschemaᚋschematyp
 }
 
 func (ec *executionContext) unmarshalNAmenityInput2ᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx context.Context, v any) (*schematype.Amenity, error) {
-	res, err := ec.unmarshalInputAmenityInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(schematype.Amenity)
+	err := ec.unmarshalInputAmenityInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx context.Context, v any) (schematype.AmenityKind, error) {
@@ -52024,8 +52181,9 @@ func (ec *executionContext) marshalNAuditEventConnection2ᚖestatecrmᚋentᚐAu
 }
 
 func (ec *executionContext) unmarshalNAuditEventOrder2ᚖestatecrmᚋentᚐAuditEventOrder(ctx context.Context, v any) (*ent.AuditEventOrder, error) {
-	res, err := ec.unmarshalInputAuditEventOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.AuditEventOrder)
+	err := ec.unmarshalInputAuditEventOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNAuditEventOrderField2ᚖestatecrmᚋentᚐAuditEventOrderField(ctx context.Context, v any) (*ent.AuditEventOrderField, error) {
@@ -52043,8 +52201,9 @@ func (ec *executionContext) marshalNAuditEventOrderField2ᚖestatecrmᚋentᚐAu
 }
 
 func (ec *executionContext) unmarshalNAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
-	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.AuditEventWhereInput)
+	err := ec.unmarshalInputAuditEventWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAuthPayload2ᚖestatecrmᚋauthᚐTokens(ctx context.Context, sel ast.SelectionSet, v *auth.Tokens) graphql.Marshaler {
@@ -52086,8 +52245,9 @@ func (ec *executionContext) marshalNBuildingConnection2ᚖestatecrmᚋentᚐBuil
 }
 
 func (ec *executionContext) unmarshalNBuildingOrder2ᚖestatecrmᚋentᚐBuildingOrder(ctx context.Context, v any) (*ent.BuildingOrder, error) {
-	res, err := ec.unmarshalInputBuildingOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.BuildingOrder)
+	err := ec.unmarshalInputBuildingOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNBuildingOrderField2ᚖestatecrmᚋentᚐBuildingOrderField(ctx context.Context, v any) (*ent.BuildingOrderField, error) {
@@ -52105,8 +52265,9 @@ func (ec *executionContext) marshalNBuildingOrderField2ᚖestatecrmᚋentᚐBuil
 }
 
 func (ec *executionContext) unmarshalNBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx context.Context, v any) (*ent.BuildingWhereInput, error) {
-	res, err := ec.unmarshalInputBuildingWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.BuildingWhereInput)
+	err := ec.unmarshalInputBuildingWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCancelDealInput2estatecrmᚋgraphᚋmodelᚐCancelDealInput(ctx context.Context, v any) (model.CancelDealInput, error) {
@@ -52275,8 +52436,9 @@ func (ec *executionContext) marshalNComplaintEventKind2estatecrmᚋentᚋcomplai
 }
 
 func (ec *executionContext) unmarshalNComplaintEventOrder2ᚖestatecrmᚋentᚐComplaintEventOrder(ctx context.Context, v any) (*ent.ComplaintEventOrder, error) {
-	res, err := ec.unmarshalInputComplaintEventOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintEventOrder)
+	err := ec.unmarshalInputComplaintEventOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNComplaintEventOrderField2ᚖestatecrmᚋentᚐComplaintEventOrderField(ctx context.Context, v any) (*ent.ComplaintEventOrderField, error) {
@@ -52302,13 +52464,15 @@ func (ec *executionContext) marshalNComplaintEventPayload2ᚖestatecrmᚋgraph�
 }
 
 func (ec *executionContext) unmarshalNComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx context.Context, v any) (*ent.ComplaintEventWhereInput, error) {
-	res, err := ec.unmarshalInputComplaintEventWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintEventWhereInput)
+	err := ec.unmarshalInputComplaintEventWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNComplaintOrder2ᚖestatecrmᚋentᚐComplaintOrder(ctx context.Context, v any) (*ent.ComplaintOrder, error) {
-	res, err := ec.unmarshalInputComplaintOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintOrder)
+	err := ec.unmarshalInputComplaintOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNComplaintOrderField2ᚖestatecrmᚋentᚐComplaintOrderField(ctx context.Context, v any) (*ent.ComplaintOrderField, error) {
@@ -52342,8 +52506,9 @@ func (ec *executionContext) marshalNComplaintPhoto2ᚖestatecrmᚋentᚐComplain
 }
 
 func (ec *executionContext) unmarshalNComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput(ctx context.Context, v any) (*ent.ComplaintPhotoWhereInput, error) {
-	res, err := ec.unmarshalInputComplaintPhotoWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintPhotoWhereInput)
+	err := ec.unmarshalInputComplaintPhotoWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNComplaintSeverity2estatecrmᚋentᚋcomplaintᚐSeverity(ctx context.Context, v any) (complaint.Severity, error) {
@@ -52380,8 +52545,9 @@ func (ec *executionContext) marshalNComplaintUpdate2ᚖestatecrmᚋliveᚐCompla
 }
 
 func (ec *executionContext) unmarshalNComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
-	res, err := ec.unmarshalInputComplaintWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintWhereInput)
+	err := ec.unmarshalInputComplaintWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNConsentEvent2ᚕᚖestatecrmᚋentᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.ConsentEvent) graphql.Marshaler {
@@ -52596,8 +52762,9 @@ func (ec *executionContext) marshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐG
 }
 
 func (ec *executionContext) unmarshalNCustomerOrder2ᚖestatecrmᚋentᚐCustomerOrder(ctx context.Context, v any) (*ent.CustomerOrder, error) {
-	res, err := ec.unmarshalInputCustomerOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.CustomerOrder)
+	err := ec.unmarshalInputCustomerOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCustomerOrderField2ᚖestatecrmᚋentᚐCustomerOrderField(ctx context.Context, v any) (*ent.CustomerOrderField, error) {
@@ -52685,8 +52852,9 @@ func (ec *executionContext) marshalNCustomerValueRow2ᚖestatecrmᚋreportᚐCus
 }
 
 func (ec *executionContext) unmarshalNCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx context.Context, v any) (*ent.CustomerWhereInput, error) {
-	res, err := ec.unmarshalInputCustomerWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.CustomerWhereInput)
+	err := ec.unmarshalInputCustomerWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDeal2ᚖestatecrmᚋentᚐDeal(ctx context.Context, sel ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
@@ -52706,8 +52874,9 @@ func (ec *executionContext) marshalNDealConnection2ᚖestatecrmᚋentᚐDealConn
 }
 
 func (ec *executionContext) unmarshalNDealOrder2ᚖestatecrmᚋentᚐDealOrder(ctx context.Context, v any) (*ent.DealOrder, error) {
-	res, err := ec.unmarshalInputDealOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.DealOrder)
+	err := ec.unmarshalInputDealOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDealOrderField2ᚖestatecrmᚋentᚐDealOrderField(ctx context.Context, v any) (*ent.DealOrderField, error) {
@@ -52753,8 +52922,9 @@ func (ec *executionContext) marshalNDealStage2estatecrmᚋentᚋdealᚐStage(ctx
 }
 
 func (ec *executionContext) unmarshalNDealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx context.Context, v any) (*ent.DealWhereInput, error) {
-	res, err := ec.unmarshalInputDealWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.DealWhereInput)
+	err := ec.unmarshalInputDealWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDeleteMediaInput2estatecrmᚋgraphᚋmodelᚐDeleteMediaInput(ctx context.Context, v any) (model.DeleteMediaInput, error) {
@@ -52857,17 +53027,17 @@ func (ec *executionContext) marshalNExportCustomerDataPayload2ᚖestatecrmᚋpeo
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := scalar.UnmarshalFloat(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalFloatContext(v)
+	res := scalar.MarshalFloat(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
-	return graphql.WrapContextMarshaler(ctx, res)
+	return res
 }
 
 func (ec *executionContext) unmarshalNFocusFactor2estatecrmᚋentᚋschemaᚋschematypeᚐFocusFactor(ctx context.Context, v any) (schematype.FocusFactor, error) {
@@ -53132,8 +53302,9 @@ func (ec *executionContext) marshalNListingEdge2ᚖestatecrmᚋgraphᚋmodelᚐL
 }
 
 func (ec *executionContext) unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx context.Context, v any) (*model.ListingOrder, error) {
-	res, err := ec.unmarshalInputListingOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(model.ListingOrder)
+	err := ec.unmarshalInputListingOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx context.Context, v any) (model.ListingOrderField, error) {
@@ -53376,8 +53547,9 @@ func (ec *executionContext) marshalNProjectConnection2ᚖestatecrmᚋentᚐProje
 }
 
 func (ec *executionContext) unmarshalNProjectOrder2ᚖestatecrmᚋentᚐProjectOrder(ctx context.Context, v any) (*ent.ProjectOrder, error) {
-	res, err := ec.unmarshalInputProjectOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ProjectOrder)
+	err := ec.unmarshalInputProjectOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNProjectOrderField2ᚖestatecrmᚋentᚐProjectOrderField(ctx context.Context, v any) (*ent.ProjectOrderField, error) {
@@ -53405,8 +53577,9 @@ func (ec *executionContext) marshalNProjectStatus2estatecrmᚋentᚋprojectᚐSt
 }
 
 func (ec *executionContext) unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx context.Context, v any) (*ent.ProjectWhereInput, error) {
-	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ProjectWhereInput)
+	err := ec.unmarshalInputProjectWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx context.Context, v any) (model.PublishProjectInput, error) {
@@ -53814,8 +53987,9 @@ func (ec *executionContext) marshalNSurveyKind2estatecrmᚋentᚋsurveyᚐKind(c
 }
 
 func (ec *executionContext) unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx context.Context, v any) (*ent.SurveyOrder, error) {
-	res, err := ec.unmarshalInputSurveyOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.SurveyOrder)
+	err := ec.unmarshalInputSurveyOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx context.Context, v any) (*ent.SurveyOrderField, error) {
@@ -53949,8 +54123,9 @@ func (ec *executionContext) marshalNUnitImportError2ᚖestatecrmᚋcatalogueᚐR
 }
 
 func (ec *executionContext) unmarshalNUnitOrder2ᚖestatecrmᚋentᚐUnitOrder(ctx context.Context, v any) (*ent.UnitOrder, error) {
-	res, err := ec.unmarshalInputUnitOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UnitOrder)
+	err := ec.unmarshalInputUnitOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUnitOrderField2ᚖestatecrmᚋentᚐUnitOrderField(ctx context.Context, v any) (*ent.UnitOrderField, error) {
@@ -53986,8 +54161,9 @@ func (ec *executionContext) marshalNUnitPayload2ᚖestatecrmᚋgraphᚋmodelᚐU
 }
 
 func (ec *executionContext) unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput(ctx context.Context, v any) (*model.UnitPriceInput, error) {
-	res, err := ec.unmarshalInputUnitPriceInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(model.UnitPriceInput)
+	err := ec.unmarshalInputUnitPriceInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ(ctx context.Context, v any) ([]*catalogue.UnitStack, error) {
@@ -54005,8 +54181,9 @@ func (ec *executionContext) unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogue
 }
 
 func (ec *executionContext) unmarshalNUnitStackInput2ᚖestatecrmᚋcatalogueᚐUnitStack(ctx context.Context, v any) (*catalogue.UnitStack, error) {
-	res, err := ec.unmarshalInputUnitStackInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(catalogue.UnitStack)
+	err := ec.unmarshalInputUnitStackInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx context.Context, v any) (unit.Status, error) {
@@ -54052,8 +54229,9 @@ func (ec *executionContext) marshalNUnitStatusEvent2ᚖestatecrmᚋliveᚐUnitEv
 }
 
 func (ec *executionContext) unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
-	res, err := ec.unmarshalInputUnitWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UnitWhereInput)
+	err := ec.unmarshalInputUnitWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateAPIKeyInput2estatecrmᚋaccountᚐAPIKeyChange(ctx context.Context, v any) (account.APIKeyChange, error) {
@@ -54152,8 +54330,9 @@ func (ec *executionContext) marshalNUserConnection2ᚖestatecrmᚋentᚐUserConn
 }
 
 func (ec *executionContext) unmarshalNUserOrder2ᚖestatecrmᚋentᚐUserOrder(ctx context.Context, v any) (*ent.UserOrder, error) {
-	res, err := ec.unmarshalInputUserOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UserOrder)
+	err := ec.unmarshalInputUserOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUserOrderField2ᚖestatecrmᚋentᚐUserOrderField(ctx context.Context, v any) (*ent.UserOrderField, error) {
@@ -54189,8 +54368,9 @@ func (ec *executionContext) marshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx c
 }
 
 func (ec *executionContext) unmarshalNUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx context.Context, v any) (*ent.UserWhereInput, error) {
-	res, err := ec.unmarshalInputUserWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UserWhereInput)
+	err := ec.unmarshalInputUserWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNVisit2ᚖestatecrmᚋentᚐVisit(ctx context.Context, sel ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
@@ -54240,8 +54420,9 @@ func (ec *executionContext) marshalNVisitKind2estatecrmᚋentᚋvisitᚐKind(ctx
 }
 
 func (ec *executionContext) unmarshalNVisitOrder2ᚖestatecrmᚋentᚐVisitOrder(ctx context.Context, v any) (*ent.VisitOrder, error) {
-	res, err := ec.unmarshalInputVisitOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.VisitOrder)
+	err := ec.unmarshalInputVisitOrderInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNVisitOrderField2ᚖestatecrmᚋentᚐVisitOrderField(ctx context.Context, v any) (*ent.VisitOrderField, error) {
@@ -54267,8 +54448,9 @@ func (ec *executionContext) marshalNVisitPayload2ᚖestatecrmᚋgraphᚋmodelᚐ
 }
 
 func (ec *executionContext) unmarshalNVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
-	res, err := ec.unmarshalInputVisitWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.VisitWhereInput)
+	err := ec.unmarshalInputVisitWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNWebhookDelivery2ᚕᚖestatecrmᚋentᚐWebhookDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.WebhookDelivery) graphql.Marshaler {
@@ -54557,8 +54739,9 @@ func (ec *executionContext) unmarshalOAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIK
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputAPIKeyWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.APIKeyWhereInput)
+	err := ec.unmarshalInputAPIKeyWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOAmenity2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.Amenity) graphql.Marshaler {
@@ -54681,8 +54864,9 @@ func (ec *executionContext) unmarshalOAuditEventWhereInput2ᚖestatecrmᚋentᚐ
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputAuditEventWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.AuditEventWhereInput)
+	err := ec.unmarshalInputAuditEventWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -54780,8 +54964,9 @@ func (ec *executionContext) unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBu
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputBuildingWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.BuildingWhereInput)
+	err := ec.unmarshalInputBuildingWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOComplaint2ᚕᚖestatecrmᚋentᚐComplaintᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Complaint) graphql.Marshaler {
@@ -55051,8 +55236,9 @@ func (ec *executionContext) unmarshalOComplaintEventWhereInput2ᚖestatecrmᚋen
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputComplaintEventWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintEventWhereInput)
+	err := ec.unmarshalInputComplaintEventWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
@@ -55112,8 +55298,9 @@ func (ec *executionContext) unmarshalOComplaintPhotoWhereInput2ᚖestatecrmᚋen
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputComplaintPhotoWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintPhotoWhereInput)
+	err := ec.unmarshalInputComplaintPhotoWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ(ctx context.Context, v any) ([]complaint.Severity, error) {
@@ -55241,8 +55428,9 @@ func (ec *executionContext) unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐC
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputComplaintWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ComplaintWhereInput)
+	err := ec.unmarshalInputComplaintWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx context.Context, v any) ([]schematype.ContactChannel, error) {
@@ -55778,8 +55966,9 @@ func (ec *executionContext) unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCu
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputCustomerWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.CustomerWhereInput)
+	err := ec.unmarshalInputCustomerWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalODeal2ᚖestatecrmᚋentᚐDeal(ctx context.Context, sel ast.SelectionSet, v *ent.Deal) graphql.Marshaler {
@@ -55951,8 +56140,9 @@ func (ec *executionContext) unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWh
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputDealWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.DealWhereInput)
+	err := ec.unmarshalInputDealWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
@@ -55994,7 +56184,7 @@ func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v an
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	res, err := scalar.UnmarshalFloat(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -56003,8 +56193,9 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 		return graphql.Null
 	}
 	_ = sel
-	res := graphql.MarshalFloatContext(*v)
-	return graphql.WrapContextMarshaler(ctx, res)
+	_ = ctx
+	res := scalar.MarshalFloat(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx context.Context, v any) ([]schematype.FocusFactor, error) {
@@ -56204,8 +56395,9 @@ func (ec *executionContext) unmarshalOListingFilter2ᚖestatecrmᚋlistingᚐFil
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputListingFilter(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(listing.Filter)
+	err := ec.unmarshalInputListingFilterInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx context.Context, v any) ([]*model.ListingOrder, error) {
@@ -56339,8 +56531,9 @@ func (ec *executionContext) unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraph�
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputPriceAdjustmentInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(model.PriceAdjustmentInput)
+	err := ec.unmarshalInputPriceAdjustmentInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOPriceChange2ᚖestatecrmᚋentᚐPriceChange(ctx context.Context, sel ast.SelectionSet, v *ent.PriceChange) graphql.Marshaler {
@@ -56506,8 +56699,9 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐPro
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputProjectWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.ProjectWhereInput)
+	err := ec.unmarshalInputProjectWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOReportGroup2ᚖestatecrmᚋreportᚐGroup(ctx context.Context, sel ast.SelectionSet, v *report.Group) graphql.Marshaler {
@@ -56537,8 +56731,9 @@ func (ec *executionContext) unmarshalOReportPeriod2ᚖestatecrmᚋreportᚐPerio
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputReportPeriod(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(report.PeriodInput)
+	err := ec.unmarshalInputReportPeriodInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -57031,8 +57226,9 @@ func (ec *executionContext) unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWh
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputUnitWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UnitWhereInput)
+	err := ec.unmarshalInputUnitWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx context.Context, v any) ([]*graphql.Upload, error) {
@@ -57187,8 +57383,9 @@ func (ec *executionContext) unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWh
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputUserWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.UserWhereInput)
+	err := ec.unmarshalInputUserWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOVisit2ᚖestatecrmᚋentᚐVisit(ctx context.Context, sel ast.SelectionSet, v *ent.Visit) graphql.Marshaler {
@@ -57360,8 +57557,9 @@ func (ec *executionContext) unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisit
 	if v == nil {
 		return nil, nil
 	}
-	res, err := ec.unmarshalInputVisitWhereInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	res := new(ent.VisitWhereInput)
+	err := ec.unmarshalInputVisitWhereInputInto(ctx, v, res)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOWebhookDeliveryStatus2ᚖestatecrmᚋentᚋwebhookdeliveryᚐStatus(ctx context.Context, v any) (*webhookdelivery.Status, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -135,6 +136,17 @@ func serveQuery(t *testing.T, panics bool, q string) (*elementsRoot, elementsAns
 		root.customers = append(root.customers, &ent.Customer{ID: id})
 	}
 	root.fail = "CU3"
+	var out elementsAnswer
+	if err := json.Unmarshal(serveRoot(t, root, q), &out); err != nil {
+		t.Fatal(err)
+	}
+	return root, out
+}
+
+// serveRoot posts q to the generated executor over root and returns the
+// answer.
+func serveRoot(t *testing.T, root *elementsRoot, q string) []byte {
+	t.Helper()
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: root}))
 	srv.AddTransport(transport.POST{})
 	srv.SetErrorPresenter(ErrorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -143,12 +155,8 @@ func serveQuery(t *testing.T, panics bool, q string) (*elementsRoot, elementsAns
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
-	var out elementsAnswer
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		t.Fatalf("%v: %s", err, rec.Body)
-	}
 	t.Logf("%s", rec.Body)
-	return root, out
+	return rec.Body.Bytes()
 }
 
 // An error in the third element of a list names that element's index in
@@ -206,6 +214,34 @@ func TestStructFieldsInErrorPath(t *testing.T) {
 	}
 	if want := []any{"customers", "edges", float64(2), "node", "churnRisk"}; !equalPath(out.Errors[0].Path, want) {
 		t.Errorf("error path %v, want %v", out.Errors[0].Path, want)
+	}
+}
+
+// A Float! that JSON cannot hold (a NaN area, which no write lets in) is an
+// error at the field's path and a null, which makes its unit null; the
+// other unit's area is written as it is. The area is read without a field
+// context, which only the NaN makes (graph/gen's reportsNull).
+func TestFloatThatJSONCannotHoldIsAnError(t *testing.T) {
+	root := &elementsRoot{Resolver: &Resolver{}, customers: []ent.Noder{
+		&ent.Unit{ID: "UN1", GrossArea: 89.25}, &ent.Unit{ID: "UN2", GrossArea: math.NaN()},
+	}}
+	var out struct {
+		Data struct {
+			Nodes []*struct{ GrossArea *float64 }
+		}
+		Errors []struct{ Path []any }
+	}
+	if err := json.Unmarshal(serveRoot(t, root, `{"query":"{ nodes(ids: [\"UN1\",\"UN2\"]) { ... on Unit { grossArea } } }"}`), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Data.Nodes) != 2 || out.Data.Nodes[0] == nil || out.Data.Nodes[0].GrossArea == nil || *out.Data.Nodes[0].GrossArea != 89.25 {
+		t.Fatalf("nodes %+v, want the first unit's area 89.25", out.Data.Nodes)
+	}
+	if out.Data.Nodes[1] != nil {
+		t.Errorf("the unit of a NaN area is %+v, want null", out.Data.Nodes[1])
+	}
+	if len(out.Errors) != 1 || !equalPath(out.Errors[0].Path, []any{"nodes", float64(1), "grossArea"}) {
+		t.Errorf("errors %+v, want one at nodes.1.grossArea", out.Errors)
 	}
 }
 

@@ -48,16 +48,25 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
 }
+func (ec *executionContext) marshalNFloat2float64ᚐOurs(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalFloat(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return res
+}
 `
 
 // Fields whose marshaller cannot report an error are marshalled at once;
-// a Float (NaN and infinities are errors with the field's path) keeps
-// gqlgen's path.
+// a Float (NaN and infinities are errors with the field's path) makes its
+// field context, ours only for a NaN.
 func TestPlainFields(t *testing.T) {
 	id := field("id", "ID", "marshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID", "pulid.ID")
 	number := field("number", "Number", "marshalNString2string", "string")
 	area := field("grossArea", "GrossArea", "marshalNFloat2float64", "float64")
-	out, err := plainFields([]byte(id + number + area + marshallers))
+	net := field("netArea", "NetArea", "marshalNFloat2float64ᚐOurs", "float64")
+	out, err := plainFields([]byte(id + number + area + net + marshallers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +79,9 @@ func TestPlainFields(t *testing.T) {
 		"\tfc, err := ec.fieldContext_Unit_grossArea(ctx, field)\n",
 		"\tctx = graphql.WithFieldContext(ctx, fc)\n",
 		"\tfc.Result = obj.GrossArea\n\treturn ec.marshalNFloat2float64(ctx, field.Selections, obj.GrossArea)\n}\n",
+		// netArea's reads ctx only to report the null MarshalFloat gives a
+		// NaN: tried first without a field context.
+		"(ret graphql.Marshaler) {\n\tif v := scalar.MarshalFloat(obj.NetArea); v != graphql.Null {\n\t\treturn v\n\t}\n\tfc, err := ec.fieldContext_Unit_netArea(ctx, field)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the executor lacks\n%s\ngot\n%s", want, got)
@@ -139,6 +151,38 @@ func TestInputsInOrder(t *testing.T) {
 	}
 	changed := strings.Replace(decoder, "\t\tif !ok {\n", "\t\tif !ok || k == \"\" {\n", 1)
 	if _, err := inputsInOrder([]byte(changed)); err == nil {
+		t.Fatal("a decoder gen does not know and no error")
+	}
+}
+
+// An input type's decoder fills the value it is given, and an optional
+// input's decoder gives it the one value it returns.
+func TestInputsByPointer(t *testing.T) {
+	decoder := "package graph\n\nfunc (ec *executionContext) unmarshalInputUnitWhereInput(ctx context.Context, obj any) (ent.UnitWhereInput, error) {\n" +
+		"\tvar it ent.UnitWhereInput\n\tif obj == nil {\n\t\treturn it, nil\n\t}\n" +
+		"\t\t\tif err = ec.Resolvers.UnitWhereInput().HasProject(ctx, &it, data); err != nil {\n\t\t\t\treturn it, err\n\t\t\t}\n" +
+		"\treturn it, nil\n}\n" +
+		"\nfunc (ec *executionContext) unmarshalOUnitWhereInput2ᚖentᚐUnitWhereInput(ctx context.Context, v any) (*ent.UnitWhereInput, error) {\n" +
+		"\tif v == nil {\n\t\treturn nil, nil\n\t}\n\tres, err := ec.unmarshalInputUnitWhereInput(ctx, v)\n\treturn &res, graphql.ErrorOnPath(ctx, err)\n}\n"
+	out, err := inputsByPointer([]byte(decoder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"unmarshalInputUnitWhereInput(ctx context.Context, obj any) (ent.UnitWhereInput, error) {\n\tvar it ent.UnitWhereInput\n" +
+			"\terr := ec.unmarshalInputUnitWhereInputInto(ctx, obj, &it)\n\treturn it, err\n}\n",
+		"unmarshalInputUnitWhereInputInto(ctx context.Context, obj any, it *ent.UnitWhereInput) error {\n\tif obj == nil {\n\t\treturn nil\n\t}\n" +
+			"\t\t\tif err = ec.Resolvers.UnitWhereInput().HasProject(ctx, it, data); err != nil {\n\t\t\t\treturn err\n\t\t\t}\n\treturn nil\n}\n",
+		"(*ent.UnitWhereInput, error) {\n\tif v == nil {\n\t\treturn nil, nil\n\t}\n" +
+			"\tres := new(ent.UnitWhereInput)\n\terr := ec.unmarshalInputUnitWhereInputInto(ctx, v, res)\n\treturn res, graphql.ErrorOnPath(ctx, err)\n}\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the decoders lack\n%s\ngot\n%s", want, got)
+		}
+	}
+	changed := strings.Replace(decoder, "\t\treturn it, nil\n\t}\n", "\t\treturn it, nil\n\t}\n\tkeep(it)\n", 1)
+	if _, err := inputsByPointer([]byte(changed)); err == nil {
 		t.Fatal("a decoder gen does not know and no error")
 	}
 }
