@@ -102,6 +102,10 @@ func rewriteLists(path string) error {
 	if err != nil {
 		return err
 	}
+	src, err = sizedResponses(src)
+	if err != nil {
+		return err
+	}
 	out, err := format.Source(noDeferredGroups(src))
 	if err != nil {
 		return err
@@ -380,4 +384,19 @@ func inputsByPointer(src []byte) ([]byte, error) {
 	}
 	return pointerDecoder.ReplaceAll(src, []byte(") (*$1, error) {\n$2"+
 		"\tres := new($1)\n\terr := ec.unmarshalInput${3}Into(ctx, v, res)\n\treturn res, graphql.ErrorOnPath(ctx, err)\n}")), nil
+}
+
+var (
+	// How gqlgen's Exec writes a query's or a mutation's answer.
+	growingBuffer = []byte("\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n")
+	sizedBuffer   = []byte("\t\t\tbuf := responseBuffer(opCtx)\n\t\t\tdata.MarshalGQL(buf)\n\t\t\tnoteResponse(opCtx, buf.Len())\n")
+)
+
+// sizedResponses makes Exec write a query's and a mutation's answer into
+// a buffer the size of the operation's last answer (graph.responseBuffer).
+func sizedResponses(src []byte) ([]byte, error) {
+	if n := bytes.Count(src, growingBuffer); n != 2 {
+		return nil, fmt.Errorf("Exec writes %d answers into a bytes.Buffer, want a query's and a mutation's: gqlgen's Exec template changed, see graph/gen", n)
+	}
+	return bytes.ReplaceAll(src, growingBuffer, sizedBuffer), nil
 }
