@@ -38,6 +38,7 @@ func main() {
 			gen.MustParse(gen.NewTemplate("selector.tmpl").ParseFiles("./template/selector.tmpl")),
 			gen.MustParse(gen.NewTemplate("insert.tmpl").ParseFiles("./template/insert.tmpl")),
 			gen.MustParse(gen.NewTemplate("dialect.tmpl").ParseFiles("./template/dialect.tmpl")),
+			gen.MustParse(gen.NewTemplate("scan.tmpl").ParseFiles("./template/scan.tmpl")),
 		},
 		Features: []gen.Feature{
 			gen.FeaturePrivacy,
