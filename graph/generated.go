@@ -12682,6 +12682,21 @@ func (ec *executionContext) fieldContext_AttributionEvent_protectedUntil(_ conte
 }
 
 func (ec *executionContext) _AttributionEvent_customer(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_AttributionEvent_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12714,6 +12729,21 @@ func (ec *executionContext) fieldContext_AttributionEvent_customer(_ context.Con
 }
 
 func (ec *executionContext) _AttributionEvent_from(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.FromOrErr(); err == nil {
+		fc, err := ec.fieldContext_AttributionEvent_from(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12746,6 +12776,21 @@ func (ec *executionContext) fieldContext_AttributionEvent_from(_ context.Context
 }
 
 func (ec *executionContext) _AttributionEvent_to(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ToOrErr(); err == nil {
+		fc, err := ec.fieldContext_AttributionEvent_to(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12778,6 +12823,21 @@ func (ec *executionContext) fieldContext_AttributionEvent_to(_ context.Context, 
 }
 
 func (ec *executionContext) _AttributionEvent_actor(ctx context.Context, field graphql.CollectedField, obj *ent.AttributionEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ActorOrErr(); err == nil {
+		fc, err := ec.fieldContext_AttributionEvent_actor(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12859,6 +12919,21 @@ func (ec *executionContext) fieldContext_AuditEvent_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEvent_actor(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ActorOrErr(); err == nil {
+		fc, err := ec.fieldContext_AuditEvent_actor(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12891,6 +12966,21 @@ func (ec *executionContext) fieldContext_AuditEvent_actor(_ context.Context, fie
 }
 
 func (ec *executionContext) _AuditEvent_project(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_AuditEvent_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13126,6 +13216,21 @@ func (ec *executionContext) fieldContext_Building_unitsPerFloor(_ context.Contex
 }
 
 func (ec *executionContext) _Building_project(ctx context.Context, field graphql.CollectedField, obj *ent.Building) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Building_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13827,6 +13932,21 @@ func (ec *executionContext) fieldContext_Complaint_ratedAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Complaint_unit(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.UnitOrErr(); err == nil {
+		fc, err := ec.fieldContext_Complaint_unit(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13859,6 +13979,21 @@ func (ec *executionContext) fieldContext_Complaint_unit(_ context.Context, field
 }
 
 func (ec *executionContext) _Complaint_project(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Complaint_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13891,6 +14026,21 @@ func (ec *executionContext) fieldContext_Complaint_project(_ context.Context, fi
 }
 
 func (ec *executionContext) _Complaint_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_Complaint_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13923,6 +14073,21 @@ func (ec *executionContext) fieldContext_Complaint_customer(_ context.Context, f
 }
 
 func (ec *executionContext) _Complaint_filedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.FiledByOrErr(); err == nil {
+		fc, err := ec.fieldContext_Complaint_filedBy(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13955,6 +14120,21 @@ func (ec *executionContext) fieldContext_Complaint_filedBy(_ context.Context, fi
 }
 
 func (ec *executionContext) _Complaint_assignee(ctx context.Context, field graphql.CollectedField, obj *ent.Complaint) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.AssigneeOrErr(); err == nil {
+		fc, err := ec.fieldContext_Complaint_assignee(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14288,6 +14468,21 @@ func (ec *executionContext) fieldContext_ComplaintEvent_createdAt(_ context.Cont
 }
 
 func (ec *executionContext) _ComplaintEvent_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ComplaintOrErr(); err == nil {
+		fc, err := ec.fieldContext_ComplaintEvent_complaint(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14320,6 +14515,21 @@ func (ec *executionContext) fieldContext_ComplaintEvent_complaint(_ context.Cont
 }
 
 func (ec *executionContext) _ComplaintEvent_actor(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ActorOrErr(); err == nil {
+		fc, err := ec.fieldContext_ComplaintEvent_actor(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14576,6 +14786,21 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_createdAt(_ context.Cont
 }
 
 func (ec *executionContext) _ComplaintPhoto_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.ComplaintPhoto) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ComplaintOrErr(); err == nil {
+		fc, err := ec.fieldContext_ComplaintPhoto_complaint(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14782,6 +15007,21 @@ func (ec *executionContext) fieldContext_ConsentEvent_createdAt(_ context.Contex
 }
 
 func (ec *executionContext) _ConsentEvent_customer(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_ConsentEvent_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14814,6 +15054,21 @@ func (ec *executionContext) fieldContext_ConsentEvent_customer(_ context.Context
 }
 
 func (ec *executionContext) _ConsentEvent_recordedBy(ctx context.Context, field graphql.CollectedField, obj *ent.ConsentEvent) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.RecordedByOrErr(); err == nil {
+		fc, err := ec.fieldContext_ConsentEvent_recordedBy(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15272,6 +15527,21 @@ func (ec *executionContext) fieldContext_Customer_notes(_ context.Context, field
 }
 
 func (ec *executionContext) _Customer_project(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Customer_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15304,6 +15574,21 @@ func (ec *executionContext) fieldContext_Customer_project(_ context.Context, fie
 }
 
 func (ec *executionContext) _Customer_owner(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.OwnerOrErr(); err == nil {
+		fc, err := ec.fieldContext_Customer_owner(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15500,6 +15785,21 @@ func (ec *executionContext) fieldContext_Customer_heldUnits(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_login(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.LoginOrErr(); err == nil {
+		fc, err := ec.fieldContext_Customer_login(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15564,6 +15864,21 @@ func (ec *executionContext) fieldContext_Customer_attributionHistory(_ context.C
 }
 
 func (ec *executionContext) _Customer_referredBy(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ReferredByOrErr(); err == nil {
+		fc, err := ec.fieldContext_Customer_referredBy(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16193,6 +16508,21 @@ func (ec *executionContext) fieldContext_Deal_cancelReason(_ context.Context, fi
 }
 
 func (ec *executionContext) _Deal_unit(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.UnitOrErr(); err == nil {
+		fc, err := ec.fieldContext_Deal_unit(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16225,6 +16555,21 @@ func (ec *executionContext) fieldContext_Deal_unit(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Deal_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_Deal_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16257,6 +16602,21 @@ func (ec *executionContext) fieldContext_Deal_customer(_ context.Context, field 
 }
 
 func (ec *executionContext) _Deal_agent(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.AgentOrErr(); err == nil {
+		fc, err := ec.fieldContext_Deal_agent(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16289,6 +16649,21 @@ func (ec *executionContext) fieldContext_Deal_agent(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Deal_project(ctx context.Context, field graphql.CollectedField, obj *ent.Deal) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Deal_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17571,6 +17946,21 @@ func (ec *executionContext) fieldContext_Media_height(_ context.Context, field g
 }
 
 func (ec *executionContext) _Media_project(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Media_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17603,6 +17993,21 @@ func (ec *executionContext) fieldContext_Media_project(_ context.Context, field 
 }
 
 func (ec *executionContext) _Media_building(ctx context.Context, field graphql.CollectedField, obj *ent.Media) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.BuildingOrErr(); err == nil {
+		fc, err := ec.fieldContext_Media_building(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20719,6 +21124,21 @@ func (ec *executionContext) fieldContext_PriceChange_changedAt(_ context.Context
 }
 
 func (ec *executionContext) _PriceChange_unit(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.UnitOrErr(); err == nil {
+		fc, err := ec.fieldContext_PriceChange_unit(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20751,6 +21171,21 @@ func (ec *executionContext) fieldContext_PriceChange_unit(_ context.Context, fie
 }
 
 func (ec *executionContext) _PriceChange_changedBy(ctx context.Context, field graphql.CollectedField, obj *ent.PriceChange) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ChangedByOrErr(); err == nil {
+		fc, err := ec.fieldContext_PriceChange_changedBy(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24153,6 +24588,21 @@ func (ec *executionContext) fieldContext_Survey_answeredAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Survey_project(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24185,6 +24635,21 @@ func (ec *executionContext) fieldContext_Survey_project(_ context.Context, field
 }
 
 func (ec *executionContext) _Survey_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24217,6 +24682,21 @@ func (ec *executionContext) fieldContext_Survey_customer(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Survey_unit(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.UnitOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_unit(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUnit2ᚖestatecrmᚋentᚐUnit(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24249,6 +24729,21 @@ func (ec *executionContext) fieldContext_Survey_unit(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Survey_complaint(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ComplaintOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_complaint(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOComplaint2ᚖestatecrmᚋentᚐComplaint(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24281,6 +24776,21 @@ func (ec *executionContext) fieldContext_Survey_complaint(_ context.Context, fie
 }
 
 func (ec *executionContext) _Survey_deal(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.DealOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_deal(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalODeal2ᚖestatecrmᚋentᚐDeal(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24313,6 +24823,21 @@ func (ec *executionContext) fieldContext_Survey_deal(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Survey_agent(ctx context.Context, field graphql.CollectedField, obj *ent.Survey) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.AgentOrErr(); err == nil {
+		fc, err := ec.fieldContext_Survey_agent(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24664,6 +25189,21 @@ func (ec *executionContext) fieldContext_Unit_heldForID(_ context.Context, field
 }
 
 func (ec *executionContext) _Unit_project(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Unit_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24696,6 +25236,21 @@ func (ec *executionContext) fieldContext_Unit_project(_ context.Context, field g
 }
 
 func (ec *executionContext) _Unit_building(ctx context.Context, field graphql.CollectedField, obj *ent.Unit) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.BuildingOrErr(); err == nil {
+		fc, err := ec.fieldContext_Unit_building(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNBuilding2ᚖestatecrmᚋentᚐBuilding(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25342,6 +25897,21 @@ func (ec *executionContext) fieldContext_User_projects(_ context.Context, field 
 }
 
 func (ec *executionContext) _User_customer(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_User_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalOCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25850,6 +26420,21 @@ func (ec *executionContext) fieldContext_Visit_nextFollowUpAction(_ context.Cont
 }
 
 func (ec *executionContext) _Visit_customer(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.CustomerOrErr(); err == nil {
+		fc, err := ec.fieldContext_Visit_customer(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNCustomer2ᚖestatecrmᚋentᚐCustomer(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25882,6 +26467,21 @@ func (ec *executionContext) fieldContext_Visit_customer(_ context.Context, field
 }
 
 func (ec *executionContext) _Visit_agent(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.AgentOrErr(); err == nil {
+		fc, err := ec.fieldContext_Visit_agent(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNUser2ᚖestatecrmᚋentᚐUser(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25914,6 +26514,21 @@ func (ec *executionContext) fieldContext_Visit_agent(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Visit_project(ctx context.Context, field graphql.CollectedField, obj *ent.Visit) (ret graphql.Marshaler) {
+	if v, err := obj.Edges.ProjectOrErr(); err == nil {
+		fc, err := ec.fieldContext_Visit_project(ctx, field)
+		if err != nil {
+			return graphql.Null
+		}
+		ctx = graphql.WithFieldContext(ctx, fc)
+		defer func() {
+			if r := recover(); r != nil {
+				ec.Error(ctx, ec.Recover(ctx, r))
+				ret = graphql.Null
+			}
+		}()
+		fc.Result = v
+		return ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

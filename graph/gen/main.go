@@ -48,7 +48,11 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(inOrder{})); err != nil {
 		log.Fatal(err)
 	}
-	if err := rewriteLists(cfg.Exec.Filename); err != nil {
+	edges, err := os.ReadFile(entEdges)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := rewriteLists(cfg.Exec.Filename, loadedEdges(edges)); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -77,7 +81,7 @@ var (
 )
 
 // rewriteLists makes the executor at path marshal lists with marshalInOrder.
-func rewriteLists(path string) error {
+func rewriteLists(path string, loaded map[string]string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -91,6 +95,10 @@ func rewriteLists(path string) error {
 		return err
 	}
 	src, err = objectsInPlace(src)
+	if err != nil {
+		return err
+	}
+	src, err = loadedEdgesInPlace(src, loaded)
 	if err != nil {
 		return err
 	}
@@ -216,7 +224,7 @@ var reportsNull = regexp.MustCompile(`^\t_ = sel\n\tres := ([\w.]+)\(v\)\n\tif r
 // of the field its path, of which these fields have none: reading a struct field
 // of an object gqlgen has checked is not nil cannot fail, and the
 // marshaller reports nothing. A marshaller that may report an error (a
-// Float's NaN, objects and lists) keeps the field on gqlgen's path.
+// Float's NaN, objects and lists) gets the field's context (structField).
 func plainFields(src []byte) ([]byte, error) {
 	contextFree := map[string]bool{}
 	nullInContext := map[string][]byte{}
@@ -259,8 +267,9 @@ func plainFields(src []byte) ([]byte, error) {
 // list. The only field middleware (graph.PayloadViewer's, in an
 // activateOwner mutation) gives a field that loads rows the viewer they are
 // read as; a struct field loads nothing, and the fields below it that do
-// (resolvers, edge getters) still run it. Edge getters stay on gqlgen's
-// path for that reason (TestActivateOwnerPayloadIsReadable).
+// (resolvers, edge getters) still run it. An edge getter stays on gqlgen's
+// path for that reason when its edge is not loaded
+// (TestActivateOwnerPayloadIsReadable; loadedEdgesInPlace).
 const structField = `%s	fc, err := ec.fieldContext_%s(ctx, field)
 	if err != nil {
 		return graphql.Null
@@ -399,4 +408,67 @@ func sizedResponses(src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("Exec writes %d answers into a bytes.Buffer, want a query's and a mutation's: gqlgen's Exec template changed, see graph/gen", n)
 	}
 	return bytes.ReplaceAll(src, growingBuffer, sizedBuffer), nil
+}
+
+// entEdges is the file entgql writes the edges' getters in, from the
+// module's root (gqlgen's config loading runs from there).
+const entEdges = "ent/gql_edge.go"
+
+var (
+	// An edge's getter that entgql wrote for a unique edge: the edge if
+	// it is loaded, else a query.
+	uniqueGetter = regexp.MustCompile(`(?m)^func \(_m \*(\w+)\) (\w+)\(ctx context\.Context\) \(\*\w+, error\) \{\n` +
+		`\tresult, err := _m\.Edges\.(\w+OrErr)\(\)\n\tif IsNotLoaded\(err\) \{\n`)
+	// A field gqlgen resolves through its object's getter.
+	getterField = regexp.MustCompile(`(?m)^(func \(ec \*executionContext\) _\w+\(ctx context\.Context, field graphql\.CollectedField, obj \*ent\.(\w+)\) \(ret graphql\.Marshaler\) \{\n)` +
+		`(\treturn graphql\.ResolveField\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n` +
+		`\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.fieldContext_(\w+)\(ctx, field\)\n\t\t\},\n` +
+		`\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn obj\.(\w+)\(ctx\)\n\t\t\},\n` +
+		`\t\tnil,\n` +
+		`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v [^)]+\) graphql\.Marshaler \{\n\t\t\treturn ec\.(marshal[^(]+)\(ctx, selections, v\)\n\t\t\},\n` +
+		`\t\ttrue,\n\t\t(?:true|false),\n\t\)\n\}\n)`)
+)
+
+// loadedEdges returns, by "Type.Getter", the accessor of the loaded edge
+// that each unique edge's getter in ent's gql_edge.go returns when loaded.
+func loadedEdges(src []byte) map[string]string {
+	loaded := map[string]string{}
+	for _, m := range uniqueGetter.FindAllSubmatch(src, -1) {
+		loaded[string(m[1])+"."+string(m[2])] = string(m[3])
+	}
+	return loaded
+}
+
+// loadedEdgesInPlace gives each field read through a unique edge's getter
+// (Unit.project) a way around gqlgen's ResolveField when the edge is
+// loaded (a page's units with their folded project): the edge as a struct
+// field is (structField), without ResolveField's closures and boxings. An
+// edge not loaded goes gqlgen's way, whose field middleware (graph.
+// PayloadViewer's, in activateOwner) gives the getter's query its viewer;
+// a loaded edge queries nothing, and the middleware changes only the
+// context of the getter's call.
+func loadedEdgesInPlace(src []byte, loaded map[string]string) ([]byte, error) {
+	if len(loaded) == 0 {
+		return nil, fmt.Errorf("%s has no unique edge getter: entgql's template changed, see graph/gen", entEdges)
+	}
+	n := 0
+	out := getterField.ReplaceAllFunc(src, func(f []byte) []byte {
+		m := getterField.FindSubmatch(f)
+		orErr, ok := loaded[string(m[2])+"."+string(m[5])]
+		if !ok {
+			return f
+		}
+		n++
+		var b bytes.Buffer
+		b.Write(m[1])
+		fmt.Fprintf(&b, "\tif v, err := obj.Edges.%s(); err == nil {\n", orErr)
+		// structField's closing brace closes the if.
+		fmt.Fprintf(&b, structField, "", m[4], "v", m[6], "v")
+		b.Write(m[3])
+		return b.Bytes()
+	})
+	if n == 0 {
+		return nil, fmt.Errorf("no field read through a unique edge's getter: gqlgen's field template changed, see graph/gen")
+	}
+	return out, nil
 }

@@ -186,3 +186,33 @@ func TestInputsByPointer(t *testing.T) {
 		t.Fatal("a decoder gen does not know and no error")
 	}
 }
+
+// A field read through a unique edge's getter is marshalled from the
+// loaded edge when it is loaded, and goes gqlgen's way when it is not.
+func TestLoadedEdgesInPlace(t *testing.T) {
+	getters := "func (_m *Unit) Project(ctx context.Context) (*Project, error) {\n\tresult, err := _m.Edges.ProjectOrErr()\n\tif IsNotLoaded(err) {\n" +
+		"\t\tresult, err = _m.QueryProject().Only(ctx)\n\t}\n\treturn result, err\n}\n"
+	loaded := loadedEdges([]byte(getters))
+	if loaded["Unit.Project"] != "ProjectOrErr" {
+		t.Fatalf("loaded edges %v, want Unit.Project's ProjectOrErr", loaded)
+	}
+	f := field("project", "Project", "marshalNProject2ᚖestatecrmᚋentᚐProject", "*ent.Project")
+	getter := strings.Replace(f, "return obj.Project, nil", "return obj.Project(ctx)", 1)
+	out, err := loadedEdgesInPlace([]byte(getter), loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"(ret graphql.Marshaler) {\n\tif v, err := obj.Edges.ProjectOrErr(); err == nil {\n\tfc, err := ec.fieldContext_Unit_project(ctx, field)\n",
+		"\tfc.Result = v\n\treturn ec.marshalNProject2ᚖestatecrmᚋentᚐProject(ctx, field.Selections, v)\n}\n\treturn graphql.ResolveField(\n",
+		"\t\t\treturn obj.Project(ctx)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the executor lacks\n%s\ngot\n%s", want, got)
+		}
+	}
+	if _, err := loadedEdgesInPlace([]byte(getter), map[string]string{"Unit.Building": "BuildingOrErr"}); err == nil {
+		t.Fatal("no getter rewritten and no error")
+	}
+}
