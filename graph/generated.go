@@ -6901,6 +6901,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	fields fieldsMemo // the document's collected fields (graph.collectFields)
 }
 
 func newExecutionContext(
@@ -44899,7 +44900,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 var aPIKeyImplementors = []string{"APIKey", "Node"}
 
 func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKey) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyImplementors)
+	fields := ec.collectFields(sel, aPIKeyImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -44981,7 +44982,7 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 var aPIKeyConnectionImplementors = []string{"APIKeyConnection"}
 
 func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKeyConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyConnectionImplementors)
+	fields := ec.collectFields(sel, aPIKeyConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45023,7 +45024,7 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 var aPIKeyEdgeImplementors = []string{"APIKeyEdge"}
 
 func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.APIKeyEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyEdgeImplementors)
+	fields := ec.collectFields(sel, aPIKeyEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45060,7 +45061,7 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 var aPIKeyPayloadImplementors = []string{"APIKeyPayload"}
 
 func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.APIKeyPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyPayloadImplementors)
+	fields := ec.collectFields(sel, aPIKeyPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45092,7 +45093,7 @@ func (ec *executionContext) _APIKeyPayload(ctx context.Context, sel ast.Selectio
 var agentBoardImplementors = []string{"AgentBoard"}
 
 func (ec *executionContext) _AgentBoard(ctx context.Context, sel ast.SelectionSet, obj *report.AgentBoard) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardImplementors)
+	fields := ec.collectFields(sel, agentBoardImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45134,7 +45135,7 @@ func (ec *executionContext) _AgentBoard(ctx context.Context, sel ast.SelectionSe
 var agentBoardRowImplementors = []string{"AgentBoardRow"}
 
 func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.SelectionSet, obj *report.AgentRow) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, agentBoardRowImplementors)
+	fields := ec.collectFields(sel, agentBoardRowImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45221,7 +45222,7 @@ func (ec *executionContext) _AgentBoardRow(ctx context.Context, sel ast.Selectio
 var amenityImplementors = []string{"Amenity"}
 
 func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, obj *schematype.Amenity) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, amenityImplementors)
+	fields := ec.collectFields(sel, amenityImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45263,7 +45264,7 @@ func (ec *executionContext) _Amenity(ctx context.Context, sel ast.SelectionSet, 
 var attributionImplementors = []string{"Attribution"}
 
 func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionSet, obj *sales.Attribution) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, attributionImplementors)
+	fields := ec.collectFields(sel, attributionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45315,7 +45316,7 @@ func (ec *executionContext) _Attribution(ctx context.Context, sel ast.SelectionS
 var attributionEventImplementors = []string{"AttributionEvent", "Node"}
 
 func (ec *executionContext) _AttributionEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AttributionEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, attributionEventImplementors)
+	fields := ec.collectFields(sel, attributionEventImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45402,7 +45403,7 @@ func (ec *executionContext) _AttributionEvent(ctx context.Context, sel ast.Selec
 var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
+	fields := ec.collectFields(sel, auditEventImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45474,7 +45475,7 @@ func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSe
 var auditEventConnectionImplementors = []string{"AuditEventConnection"}
 
 func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventConnectionImplementors)
+	fields := ec.collectFields(sel, auditEventConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45516,7 +45517,7 @@ func (ec *executionContext) _AuditEventConnection(ctx context.Context, sel ast.S
 var auditEventEdgeImplementors = []string{"AuditEventEdge"}
 
 func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.AuditEventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventEdgeImplementors)
+	fields := ec.collectFields(sel, auditEventEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45553,7 +45554,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *auth.Tokens) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
+	fields := ec.collectFields(sel, authPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45605,7 +45606,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 var buildingImplementors = []string{"Building", "Node"}
 
 func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet, obj *ent.Building) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingImplementors)
+	fields := ec.collectFields(sel, buildingImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45682,7 +45683,7 @@ func (ec *executionContext) _Building(ctx context.Context, sel ast.SelectionSet,
 var buildingConnectionImplementors = []string{"BuildingConnection"}
 
 func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.BuildingConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingConnectionImplementors)
+	fields := ec.collectFields(sel, buildingConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45724,7 +45725,7 @@ func (ec *executionContext) _BuildingConnection(ctx context.Context, sel ast.Sel
 var buildingEdgeImplementors = []string{"BuildingEdge"}
 
 func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.BuildingEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, buildingEdgeImplementors)
+	fields := ec.collectFields(sel, buildingEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45761,7 +45762,7 @@ func (ec *executionContext) _BuildingEdge(ctx context.Context, sel ast.Selection
 var channelMixImplementors = []string{"ChannelMix"}
 
 func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMix) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixImplementors)
+	fields := ec.collectFields(sel, channelMixImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45813,7 +45814,7 @@ func (ec *executionContext) _ChannelMix(ctx context.Context, sel ast.SelectionSe
 var channelMixGroupImplementors = []string{"ChannelMixGroup"}
 
 func (ec *executionContext) _ChannelMixGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixGroup) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixGroupImplementors)
+	fields := ec.collectFields(sel, channelMixGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45855,7 +45856,7 @@ func (ec *executionContext) _ChannelMixGroup(ctx context.Context, sel ast.Select
 var channelMixRowImplementors = []string{"ChannelMixRow"}
 
 func (ec *executionContext) _ChannelMixRow(ctx context.Context, sel ast.SelectionSet, obj *report.ChannelMixRow) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, channelMixRowImplementors)
+	fields := ec.collectFields(sel, channelMixRowImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45917,7 +45918,7 @@ func (ec *executionContext) _ChannelMixRow(ctx context.Context, sel ast.Selectio
 var channelSpendImplementors = []string{"ChannelSpend"}
 
 func (ec *executionContext) _ChannelSpend(ctx context.Context, sel ast.SelectionSet, obj *report.Spend) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendImplementors)
+	fields := ec.collectFields(sel, channelSpendImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -45979,7 +45980,7 @@ func (ec *executionContext) _ChannelSpend(ctx context.Context, sel ast.Selection
 var channelSpendPayloadImplementors = []string{"ChannelSpendPayload"}
 
 func (ec *executionContext) _ChannelSpendPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelSpendPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, channelSpendPayloadImplementors)
+	fields := ec.collectFields(sel, channelSpendPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46011,7 +46012,7 @@ func (ec *executionContext) _ChannelSpendPayload(ctx context.Context, sel ast.Se
 var complaintImplementors = []string{"Complaint", "Node"}
 
 func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet, obj *ent.Complaint) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintImplementors)
+	fields := ec.collectFields(sel, complaintImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46208,7 +46209,7 @@ func (ec *executionContext) _Complaint(ctx context.Context, sel ast.SelectionSet
 var complaintConnectionImplementors = []string{"ComplaintConnection"}
 
 func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintConnectionImplementors)
+	fields := ec.collectFields(sel, complaintConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46250,7 +46251,7 @@ func (ec *executionContext) _ComplaintConnection(ctx context.Context, sel ast.Se
 var complaintEdgeImplementors = []string{"ComplaintEdge"}
 
 func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEdgeImplementors)
+	fields := ec.collectFields(sel, complaintEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46287,7 +46288,7 @@ func (ec *executionContext) _ComplaintEdge(ctx context.Context, sel ast.Selectio
 var complaintEventImplementors = []string{"ComplaintEvent", "Node"}
 
 func (ec *executionContext) _ComplaintEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventImplementors)
+	fields := ec.collectFields(sel, complaintEventImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46369,7 +46370,7 @@ func (ec *executionContext) _ComplaintEvent(ctx context.Context, sel ast.Selecti
 var complaintEventConnectionImplementors = []string{"ComplaintEventConnection"}
 
 func (ec *executionContext) _ComplaintEventConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventConnectionImplementors)
+	fields := ec.collectFields(sel, complaintEventConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46411,7 +46412,7 @@ func (ec *executionContext) _ComplaintEventConnection(ctx context.Context, sel a
 var complaintEventEdgeImplementors = []string{"ComplaintEventEdge"}
 
 func (ec *executionContext) _ComplaintEventEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintEventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventEdgeImplementors)
+	fields := ec.collectFields(sel, complaintEventEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46448,7 +46449,7 @@ func (ec *executionContext) _ComplaintEventEdge(ctx context.Context, sel ast.Sel
 var complaintEventPayloadImplementors = []string{"ComplaintEventPayload"}
 
 func (ec *executionContext) _ComplaintEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintEventPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintEventPayloadImplementors)
+	fields := ec.collectFields(sel, complaintEventPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46480,7 +46481,7 @@ func (ec *executionContext) _ComplaintEventPayload(ctx context.Context, sel ast.
 var complaintPayloadImplementors = []string{"ComplaintPayload"}
 
 func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComplaintPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPayloadImplementors)
+	fields := ec.collectFields(sel, complaintPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46512,7 +46513,7 @@ func (ec *executionContext) _ComplaintPayload(ctx context.Context, sel ast.Selec
 var complaintPhotoImplementors = []string{"ComplaintPhoto", "Node"}
 
 func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.SelectionSet, obj *ent.ComplaintPhoto) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintPhotoImplementors)
+	fields := ec.collectFields(sel, complaintPhotoImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46599,7 +46600,7 @@ func (ec *executionContext) _ComplaintPhoto(ctx context.Context, sel ast.Selecti
 var complaintUpdateImplementors = []string{"ComplaintUpdate"}
 
 func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.SelectionSet, obj *live.ComplaintUpdate) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, complaintUpdateImplementors)
+	fields := ec.collectFields(sel, complaintUpdateImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46641,7 +46642,7 @@ func (ec *executionContext) _ComplaintUpdate(ctx context.Context, sel ast.Select
 var consentEventImplementors = []string{"ConsentEvent", "Node"}
 
 func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.SelectionSet, obj *ent.ConsentEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, consentEventImplementors)
+	fields := ec.collectFields(sel, consentEventImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46718,7 +46719,7 @@ func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.Selection
 var createAPIKeyPayloadImplementors = []string{"CreateAPIKeyPayload"}
 
 func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *account.CreatedAPIKey) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createAPIKeyPayloadImplementors)
+	fields := ec.collectFields(sel, createAPIKeyPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46755,7 +46756,7 @@ func (ec *executionContext) _CreateAPIKeyPayload(ctx context.Context, sel ast.Se
 var createBuildingPayloadImplementors = []string{"CreateBuildingPayload"}
 
 func (ec *executionContext) _CreateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateBuildingPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createBuildingPayloadImplementors)
+	fields := ec.collectFields(sel, createBuildingPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46787,7 +46788,7 @@ func (ec *executionContext) _CreateBuildingPayload(ctx context.Context, sel ast.
 var createProjectPayloadImplementors = []string{"CreateProjectPayload"}
 
 func (ec *executionContext) _CreateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateProjectPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createProjectPayloadImplementors)
+	fields := ec.collectFields(sel, createProjectPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46819,7 +46820,7 @@ func (ec *executionContext) _CreateProjectPayload(ctx context.Context, sel ast.S
 var createUnitsPayloadImplementors = []string{"CreateUnitsPayload"}
 
 func (ec *executionContext) _CreateUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateUnitsPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createUnitsPayloadImplementors)
+	fields := ec.collectFields(sel, createUnitsPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46851,7 +46852,7 @@ func (ec *executionContext) _CreateUnitsPayload(ctx context.Context, sel ast.Sel
 var createWebhookEndpointPayloadImplementors = []string{"CreateWebhookEndpointPayload"}
 
 func (ec *executionContext) _CreateWebhookEndpointPayload(ctx context.Context, sel ast.SelectionSet, obj *webhook.Created) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, createWebhookEndpointPayloadImplementors)
+	fields := ec.collectFields(sel, createWebhookEndpointPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -46888,7 +46889,7 @@ func (ec *executionContext) _CreateWebhookEndpointPayload(ctx context.Context, s
 var customerImplementors = []string{"Customer", "Node"}
 
 func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet, obj *ent.Customer) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerImplementors)
+	fields := ec.collectFields(sel, customerImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47145,7 +47146,7 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 var customerConnectionImplementors = []string{"CustomerConnection"}
 
 func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerConnectionImplementors)
+	fields := ec.collectFields(sel, customerConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47187,7 +47188,7 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 var customerEdgeImplementors = []string{"CustomerEdge"}
 
 func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CustomerEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerEdgeImplementors)
+	fields := ec.collectFields(sel, customerEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47224,7 +47225,7 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 var customerPayloadImplementors = []string{"CustomerPayload"}
 
 func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerPayloadImplementors)
+	fields := ec.collectFields(sel, customerPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47256,7 +47257,7 @@ func (ec *executionContext) _CustomerPayload(ctx context.Context, sel ast.Select
 var customerValueImplementors = []string{"CustomerValue"}
 
 func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueImplementors)
+	fields := ec.collectFields(sel, customerValueImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47328,7 +47329,7 @@ func (ec *executionContext) _CustomerValue(ctx context.Context, sel ast.Selectio
 var customerValueRowImplementors = []string{"CustomerValueRow"}
 
 func (ec *executionContext) _CustomerValueRow(ctx context.Context, sel ast.SelectionSet, obj *report.CustomerValueRow) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, customerValueRowImplementors)
+	fields := ec.collectFields(sel, customerValueRowImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47390,7 +47391,7 @@ func (ec *executionContext) _CustomerValueRow(ctx context.Context, sel ast.Selec
 var dealImplementors = []string{"Deal", "Node"}
 
 func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj *ent.Deal) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dealImplementors)
+	fields := ec.collectFields(sel, dealImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47517,7 +47518,7 @@ func (ec *executionContext) _Deal(ctx context.Context, sel ast.SelectionSet, obj
 var dealConnectionImplementors = []string{"DealConnection"}
 
 func (ec *executionContext) _DealConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DealConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dealConnectionImplementors)
+	fields := ec.collectFields(sel, dealConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47559,7 +47560,7 @@ func (ec *executionContext) _DealConnection(ctx context.Context, sel ast.Selecti
 var dealEdgeImplementors = []string{"DealEdge"}
 
 func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DealEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dealEdgeImplementors)
+	fields := ec.collectFields(sel, dealEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47596,7 +47597,7 @@ func (ec *executionContext) _DealEdge(ctx context.Context, sel ast.SelectionSet,
 var dealPayloadImplementors = []string{"DealPayload"}
 
 func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DealPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dealPayloadImplementors)
+	fields := ec.collectFields(sel, dealPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47628,7 +47629,7 @@ func (ec *executionContext) _DealPayload(ctx context.Context, sel ast.SelectionS
 var deleteMediaPayloadImplementors = []string{"DeleteMediaPayload"}
 
 func (ec *executionContext) _DeleteMediaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteMediaPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, deleteMediaPayloadImplementors)
+	fields := ec.collectFields(sel, deleteMediaPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47660,7 +47661,7 @@ func (ec *executionContext) _DeleteMediaPayload(ctx context.Context, sel ast.Sel
 var deleteWebhookEndpointPayloadImplementors = []string{"DeleteWebhookEndpointPayload"}
 
 func (ec *executionContext) _DeleteWebhookEndpointPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteWebhookEndpointPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, deleteWebhookEndpointPayloadImplementors)
+	fields := ec.collectFields(sel, deleteWebhookEndpointPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47692,7 +47693,7 @@ func (ec *executionContext) _DeleteWebhookEndpointPayload(ctx context.Context, s
 var deliverUnitPayloadImplementors = []string{"DeliverUnitPayload"}
 
 func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.SelectionSet, obj *sales.Delivery) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, deliverUnitPayloadImplementors)
+	fields := ec.collectFields(sel, deliverUnitPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47734,7 +47735,7 @@ func (ec *executionContext) _DeliverUnitPayload(ctx context.Context, sel ast.Sel
 var duplicateCandidateImplementors = []string{"DuplicateCandidate"}
 
 func (ec *executionContext) _DuplicateCandidate(ctx context.Context, sel ast.SelectionSet, obj *people.Candidate) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, duplicateCandidateImplementors)
+	fields := ec.collectFields(sel, duplicateCandidateImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47771,7 +47772,7 @@ func (ec *executionContext) _DuplicateCandidate(ctx context.Context, sel ast.Sel
 var eraseCustomerPayloadImplementors = []string{"EraseCustomerPayload"}
 
 func (ec *executionContext) _EraseCustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Erasure) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eraseCustomerPayloadImplementors)
+	fields := ec.collectFields(sel, eraseCustomerPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47813,7 +47814,7 @@ func (ec *executionContext) _EraseCustomerPayload(ctx context.Context, sel ast.S
 var exportCustomerDataPayloadImplementors = []string{"ExportCustomerDataPayload"}
 
 func (ec *executionContext) _ExportCustomerDataPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Export) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, exportCustomerDataPayloadImplementors)
+	fields := ec.collectFields(sel, exportCustomerDataPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47855,7 +47856,7 @@ func (ec *executionContext) _ExportCustomerDataPayload(ctx context.Context, sel 
 var followUpsImplementors = []string{"FollowUps"}
 
 func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet, obj *sales.FollowUps) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, followUpsImplementors)
+	fields := ec.collectFields(sel, followUpsImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -47897,7 +47898,7 @@ func (ec *executionContext) _FollowUps(ctx context.Context, sel ast.SelectionSet
 var funnelFiguresImplementors = []string{"FunnelFigures"}
 
 func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelFigures) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, funnelFiguresImplementors)
+	fields := ec.collectFields(sel, funnelFiguresImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48004,7 +48005,7 @@ func (ec *executionContext) _FunnelFigures(ctx context.Context, sel ast.Selectio
 var gradeCountImplementors = []string{"GradeCount"}
 
 func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSet, obj *report.GradeCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, gradeCountImplementors)
+	fields := ec.collectFields(sel, gradeCountImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48041,7 +48042,7 @@ func (ec *executionContext) _GradeCount(ctx context.Context, sel ast.SelectionSe
 var gradeGroupImplementors = []string{"GradeGroup"}
 
 func (ec *executionContext) _GradeGroup(ctx context.Context, sel ast.SelectionSet, obj *report.GradeGroup) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, gradeGroupImplementors)
+	fields := ec.collectFields(sel, gradeGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48078,7 +48079,7 @@ func (ec *executionContext) _GradeGroup(ctx context.Context, sel ast.SelectionSe
 var importUnitsPayloadImplementors = []string{"ImportUnitsPayload"}
 
 func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *catalogue.ImportReport) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, importUnitsPayloadImplementors)
+	fields := ec.collectFields(sel, importUnitsPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48125,7 +48126,7 @@ func (ec *executionContext) _ImportUnitsPayload(ctx context.Context, sel ast.Sel
 var listingImplementors = []string{"Listing"}
 
 func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, obj *listing.Listing) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingImplementors)
+	fields := ec.collectFields(sel, listingImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48237,7 +48238,7 @@ func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, 
 var listingBuildingImplementors = []string{"ListingBuilding"}
 
 func (ec *executionContext) _ListingBuilding(ctx context.Context, sel ast.SelectionSet, obj *listing.Building) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingBuildingImplementors)
+	fields := ec.collectFields(sel, listingBuildingImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48274,7 +48275,7 @@ func (ec *executionContext) _ListingBuilding(ctx context.Context, sel ast.Select
 var listingChangeImplementors = []string{"ListingChange"}
 
 func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.SelectionSet, obj *listing.Change) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeImplementors)
+	fields := ec.collectFields(sel, listingChangeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48326,7 +48327,7 @@ func (ec *executionContext) _ListingChange(ctx context.Context, sel ast.Selectio
 var listingChangeConnectionImplementors = []string{"ListingChangeConnection"}
 
 func (ec *executionContext) _ListingChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeConnectionImplementors)
+	fields := ec.collectFields(sel, listingChangeConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48368,7 +48369,7 @@ func (ec *executionContext) _ListingChangeConnection(ctx context.Context, sel as
 var listingChangeEdgeImplementors = []string{"ListingChangeEdge"}
 
 func (ec *executionContext) _ListingChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangeEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangeEdgeImplementors)
+	fields := ec.collectFields(sel, listingChangeEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48405,7 +48406,7 @@ func (ec *executionContext) _ListingChangeEdge(ctx context.Context, sel ast.Sele
 var listingChangePageInfoImplementors = []string{"ListingChangePageInfo"}
 
 func (ec *executionContext) _ListingChangePageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.ListingChangePageInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingChangePageInfoImplementors)
+	fields := ec.collectFields(sel, listingChangePageInfoImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48442,7 +48443,7 @@ func (ec *executionContext) _ListingChangePageInfo(ctx context.Context, sel ast.
 var listingConnectionImplementors = []string{"ListingConnection"}
 
 func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ListingConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingConnectionImplementors)
+	fields := ec.collectFields(sel, listingConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48484,7 +48485,7 @@ func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.Sele
 var listingEdgeImplementors = []string{"ListingEdge"}
 
 func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ListingEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingEdgeImplementors)
+	fields := ec.collectFields(sel, listingEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48521,7 +48522,7 @@ func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionS
 var listingProjectImplementors = []string{"ListingProject"}
 
 func (ec *executionContext) _ListingProject(ctx context.Context, sel ast.SelectionSet, obj *listing.Project) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, listingProjectImplementors)
+	fields := ec.collectFields(sel, listingProjectImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48588,7 +48589,7 @@ func (ec *executionContext) _ListingProject(ctx context.Context, sel ast.Selecti
 var logoutPayloadImplementors = []string{"LogoutPayload"}
 
 func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogoutPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logoutPayloadImplementors)
+	fields := ec.collectFields(sel, logoutPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48620,7 +48621,7 @@ func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.Selectio
 var mediaImplementors = []string{"Media", "Node"}
 
 func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *ent.Media) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mediaImplementors)
+	fields := ec.collectFields(sel, mediaImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48732,7 +48733,7 @@ func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, ob
 var mediaPayloadImplementors = []string{"MediaPayload"}
 
 func (ec *executionContext) _MediaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MediaPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mediaPayloadImplementors)
+	fields := ec.collectFields(sel, mediaPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48764,7 +48765,7 @@ func (ec *executionContext) _MediaPayload(ctx context.Context, sel ast.Selection
 var mergeCustomersPayloadImplementors = []string{"MergeCustomersPayload"}
 
 func (ec *executionContext) _MergeCustomersPayload(ctx context.Context, sel ast.SelectionSet, obj *people.Merged) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mergeCustomersPayloadImplementors)
+	fields := ec.collectFields(sel, mergeCustomersPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48831,7 +48832,7 @@ func (ec *executionContext) _MergeCustomersPayload(ctx context.Context, sel ast.
 var mergeMovesImplementors = []string{"MergeMoves"}
 
 func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSet, obj *people.Moved) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mergeMovesImplementors)
+	fields := ec.collectFields(sel, mergeMovesImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -48913,7 +48914,7 @@ func (ec *executionContext) _MergeMoves(ctx context.Context, sel ast.SelectionSe
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	fields := ec.collectFields(sel, mutationImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
@@ -49375,7 +49376,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[pulid.ID]) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collectFields(sel, pageInfoImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49422,7 +49423,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var priceChangeImplementors = []string{"PriceChange", "Node"}
 
 func (ec *executionContext) _PriceChange(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChange) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeImplementors)
+	fields := ec.collectFields(sel, priceChangeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49494,7 +49495,7 @@ func (ec *executionContext) _PriceChange(ctx context.Context, sel ast.SelectionS
 var priceChangeConnectionImplementors = []string{"PriceChangeConnection"}
 
 func (ec *executionContext) _PriceChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeConnectionImplementors)
+	fields := ec.collectFields(sel, priceChangeConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49536,7 +49537,7 @@ func (ec *executionContext) _PriceChangeConnection(ctx context.Context, sel ast.
 var priceChangeEdgeImplementors = []string{"PriceChangeEdge"}
 
 func (ec *executionContext) _PriceChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PriceChangeEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, priceChangeEdgeImplementors)
+	fields := ec.collectFields(sel, priceChangeEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49573,7 +49574,7 @@ func (ec *executionContext) _PriceChangeEdge(ctx context.Context, sel ast.Select
 var projectImplementors = []string{"Project", "Node"}
 
 func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *ent.Project) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectImplementors)
+	fields := ec.collectFields(sel, projectImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49735,7 +49736,7 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 var projectConnectionImplementors = []string{"ProjectConnection"}
 
 func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectConnectionImplementors)
+	fields := ec.collectFields(sel, projectConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49777,7 +49778,7 @@ func (ec *executionContext) _ProjectConnection(ctx context.Context, sel ast.Sele
 var projectEdgeImplementors = []string{"ProjectEdge"}
 
 func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProjectEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, projectEdgeImplementors)
+	fields := ec.collectFields(sel, projectEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49814,7 +49815,7 @@ func (ec *executionContext) _ProjectEdge(ctx context.Context, sel ast.SelectionS
 var publishProjectPayloadImplementors = []string{"PublishProjectPayload"}
 
 func (ec *executionContext) _PublishProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishProjectPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, publishProjectPayloadImplementors)
+	fields := ec.collectFields(sel, publishProjectPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49846,7 +49847,7 @@ func (ec *executionContext) _PublishProjectPayload(ctx context.Context, sel ast.
 var publishUnitsPayloadImplementors = []string{"PublishUnitsPayload"}
 
 func (ec *executionContext) _PublishUnitsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PublishUnitsPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, publishUnitsPayloadImplementors)
+	fields := ec.collectFields(sel, publishUnitsPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -49878,7 +49879,7 @@ func (ec *executionContext) _PublishUnitsPayload(ctx context.Context, sel ast.Se
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.collectFields(sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -50102,7 +50103,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var reportGroupImplementors = []string{"ReportGroup"}
 
 func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionSet, obj *report.Group) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, reportGroupImplementors)
+	fields := ec.collectFields(sel, reportGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50139,7 +50140,7 @@ func (ec *executionContext) _ReportGroup(ctx context.Context, sel ast.SelectionS
 var revealPhonePayloadImplementors = []string{"RevealPhonePayload"}
 
 func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.SelectionSet, obj *people.Reveal) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, revealPhonePayloadImplementors)
+	fields := ec.collectFields(sel, revealPhonePayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50176,7 +50177,7 @@ func (ec *executionContext) _RevealPhonePayload(ctx context.Context, sel ast.Sel
 var salesFunnelImplementors = []string{"SalesFunnel"}
 
 func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionSet, obj *report.Funnel) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelImplementors)
+	fields := ec.collectFields(sel, salesFunnelImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50223,7 +50224,7 @@ func (ec *executionContext) _SalesFunnel(ctx context.Context, sel ast.SelectionS
 var salesFunnelGroupImplementors = []string{"SalesFunnelGroup"}
 
 func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.SelectionSet, obj *report.FunnelGroup) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, salesFunnelGroupImplementors)
+	fields := ec.collectFields(sel, salesFunnelGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50260,7 +50261,7 @@ func (ec *executionContext) _SalesFunnelGroup(ctx context.Context, sel ast.Selec
 var salesGridImplementors = []string{"SalesGrid"}
 
 func (ec *executionContext) _SalesGrid(ctx context.Context, sel ast.SelectionSet, obj *sales.Grid) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridImplementors)
+	fields := ec.collectFields(sel, salesGridImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50302,7 +50303,7 @@ func (ec *executionContext) _SalesGrid(ctx context.Context, sel ast.SelectionSet
 var salesGridBuildingImplementors = []string{"SalesGridBuilding"}
 
 func (ec *executionContext) _SalesGridBuilding(ctx context.Context, sel ast.SelectionSet, obj *sales.GridBuilding) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridBuildingImplementors)
+	fields := ec.collectFields(sel, salesGridBuildingImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50339,7 +50340,7 @@ func (ec *executionContext) _SalesGridBuilding(ctx context.Context, sel ast.Sele
 var salesGridFloorImplementors = []string{"SalesGridFloor"}
 
 func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.SelectionSet, obj *sales.GridFloor) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, salesGridFloorImplementors)
+	fields := ec.collectFields(sel, salesGridFloorImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50376,7 +50377,7 @@ func (ec *executionContext) _SalesGridFloor(ctx context.Context, sel ast.Selecti
 var satisfactionImplementors = []string{"Satisfaction"}
 
 func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.SelectionSet, obj *report.Satisfaction) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionImplementors)
+	fields := ec.collectFields(sel, satisfactionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50428,7 +50429,7 @@ func (ec *executionContext) _Satisfaction(ctx context.Context, sel ast.Selection
 var satisfactionFiguresImplementors = []string{"SatisfactionFigures"}
 
 func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionFigures) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionFiguresImplementors)
+	fields := ec.collectFields(sel, satisfactionFiguresImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50495,7 +50496,7 @@ func (ec *executionContext) _SatisfactionFigures(ctx context.Context, sel ast.Se
 var satisfactionGroupImplementors = []string{"SatisfactionGroup"}
 
 func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionGroup) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionGroupImplementors)
+	fields := ec.collectFields(sel, satisfactionGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50532,7 +50533,7 @@ func (ec *executionContext) _SatisfactionGroup(ctx context.Context, sel ast.Sele
 var satisfactionSliceImplementors = []string{"SatisfactionSlice"}
 
 func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.SelectionSet, obj *report.SatisfactionSlice) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, satisfactionSliceImplementors)
+	fields := ec.collectFields(sel, satisfactionSliceImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50569,7 +50570,7 @@ func (ec *executionContext) _SatisfactionSlice(ctx context.Context, sel ast.Sele
 var serviceBoardImplementors = []string{"ServiceBoard"}
 
 func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceBoard) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardImplementors)
+	fields := ec.collectFields(sel, serviceBoardImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50631,7 +50632,7 @@ func (ec *executionContext) _ServiceBoard(ctx context.Context, sel ast.Selection
 var serviceBoardGroupImplementors = []string{"ServiceBoardGroup"}
 
 func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceGroup) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceBoardGroupImplementors)
+	fields := ec.collectFields(sel, serviceBoardGroupImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50668,7 +50669,7 @@ func (ec *executionContext) _ServiceBoardGroup(ctx context.Context, sel ast.Sele
 var serviceFiguresImplementors = []string{"ServiceFigures"}
 
 func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceFigures) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceFiguresImplementors)
+	fields := ec.collectFields(sel, serviceFiguresImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50760,7 +50761,7 @@ func (ec *executionContext) _ServiceFigures(ctx context.Context, sel ast.Selecti
 var serviceSliceImplementors = []string{"ServiceSlice"}
 
 func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.SelectionSet, obj *report.ServiceSlice) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, serviceSliceImplementors)
+	fields := ec.collectFields(sel, serviceSliceImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50797,7 +50798,7 @@ func (ec *executionContext) _ServiceSlice(ctx context.Context, sel ast.Selection
 var setUnitPricesPayloadImplementors = []string{"SetUnitPricesPayload"}
 
 func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetUnitPricesPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, setUnitPricesPayloadImplementors)
+	fields := ec.collectFields(sel, setUnitPricesPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50834,7 +50835,7 @@ func (ec *executionContext) _SetUnitPricesPayload(ctx context.Context, sel ast.S
 var slaClockImplementors = []string{"SlaClock"}
 
 func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet, obj *aftersales.Clock) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, slaClockImplementors)
+	fields := ec.collectFields(sel, slaClockImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -50891,7 +50892,7 @@ func (ec *executionContext) _SlaClock(ctx context.Context, sel ast.SelectionSet,
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	fields := ec.collectFields(sel, subscriptionImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Subscription",
 	})
@@ -50913,7 +50914,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 var surveyImplementors = []string{"Survey", "Node"}
 
 func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, obj *ent.Survey) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, surveyImplementors)
+	fields := ec.collectFields(sel, surveyImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51045,7 +51046,7 @@ func (ec *executionContext) _Survey(ctx context.Context, sel ast.SelectionSet, o
 var surveyConnectionImplementors = []string{"SurveyConnection"}
 
 func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, surveyConnectionImplementors)
+	fields := ec.collectFields(sel, surveyConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51087,7 +51088,7 @@ func (ec *executionContext) _SurveyConnection(ctx context.Context, sel ast.Selec
 var surveyEdgeImplementors = []string{"SurveyEdge"}
 
 func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.SurveyEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, surveyEdgeImplementors)
+	fields := ec.collectFields(sel, surveyEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51124,7 +51125,7 @@ func (ec *executionContext) _SurveyEdge(ctx context.Context, sel ast.SelectionSe
 var surveyPayloadImplementors = []string{"SurveyPayload"}
 
 func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SurveyPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, surveyPayloadImplementors)
+	fields := ec.collectFields(sel, surveyPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51156,7 +51157,7 @@ func (ec *executionContext) _SurveyPayload(ctx context.Context, sel ast.Selectio
 var unitImplementors = []string{"Unit", "Node"}
 
 func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj *ent.Unit) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitImplementors)
+	fields := ec.collectFields(sel, unitImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51323,7 +51324,7 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 var unitConnectionImplementors = []string{"UnitConnection"}
 
 func (ec *executionContext) _UnitConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UnitConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitConnectionImplementors)
+	fields := ec.collectFields(sel, unitConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51365,7 +51366,7 @@ func (ec *executionContext) _UnitConnection(ctx context.Context, sel ast.Selecti
 var unitEdgeImplementors = []string{"UnitEdge"}
 
 func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UnitEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitEdgeImplementors)
+	fields := ec.collectFields(sel, unitEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51402,7 +51403,7 @@ func (ec *executionContext) _UnitEdge(ctx context.Context, sel ast.SelectionSet,
 var unitImportErrorImplementors = []string{"UnitImportError"}
 
 func (ec *executionContext) _UnitImportError(ctx context.Context, sel ast.SelectionSet, obj *catalogue.RowError) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitImportErrorImplementors)
+	fields := ec.collectFields(sel, unitImportErrorImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51444,7 +51445,7 @@ func (ec *executionContext) _UnitImportError(ctx context.Context, sel ast.Select
 var unitPayloadImplementors = []string{"UnitPayload"}
 
 func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnitPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitPayloadImplementors)
+	fields := ec.collectFields(sel, unitPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51476,7 +51477,7 @@ func (ec *executionContext) _UnitPayload(ctx context.Context, sel ast.SelectionS
 var unitStatusCountImplementors = []string{"UnitStatusCount"}
 
 func (ec *executionContext) _UnitStatusCount(ctx context.Context, sel ast.SelectionSet, obj *sales.StatusCount) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitStatusCountImplementors)
+	fields := ec.collectFields(sel, unitStatusCountImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51513,7 +51514,7 @@ func (ec *executionContext) _UnitStatusCount(ctx context.Context, sel ast.Select
 var unitStatusEventImplementors = []string{"UnitStatusEvent"}
 
 func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *live.UnitEvent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, unitStatusEventImplementors)
+	fields := ec.collectFields(sel, unitStatusEventImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51560,7 +51561,7 @@ func (ec *executionContext) _UnitStatusEvent(ctx context.Context, sel ast.Select
 var updateBuildingPayloadImplementors = []string{"UpdateBuildingPayload"}
 
 func (ec *executionContext) _UpdateBuildingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateBuildingPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, updateBuildingPayloadImplementors)
+	fields := ec.collectFields(sel, updateBuildingPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51592,7 +51593,7 @@ func (ec *executionContext) _UpdateBuildingPayload(ctx context.Context, sel ast.
 var updateProjectPayloadImplementors = []string{"UpdateProjectPayload"}
 
 func (ec *executionContext) _UpdateProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateProjectPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, updateProjectPayloadImplementors)
+	fields := ec.collectFields(sel, updateProjectPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51624,7 +51625,7 @@ func (ec *executionContext) _UpdateProjectPayload(ctx context.Context, sel ast.S
 var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *ent.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	fields := ec.collectFields(sel, userImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51731,7 +51732,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var userConnectionImplementors = []string{"UserConnection"}
 
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
+	fields := ec.collectFields(sel, userConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51773,7 +51774,7 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 var userEdgeImplementors = []string{"UserEdge"}
 
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.UserEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
+	fields := ec.collectFields(sel, userEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51810,7 +51811,7 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 var userPayloadImplementors = []string{"UserPayload"}
 
 func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UserPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userPayloadImplementors)
+	fields := ec.collectFields(sel, userPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51842,7 +51843,7 @@ func (ec *executionContext) _UserPayload(ctx context.Context, sel ast.SelectionS
 var visitImplementors = []string{"Visit", "Node"}
 
 func (ec *executionContext) _Visit(ctx context.Context, sel ast.SelectionSet, obj *ent.Visit) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, visitImplementors)
+	fields := ec.collectFields(sel, visitImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -51959,7 +51960,7 @@ func (ec *executionContext) _Visit(ctx context.Context, sel ast.SelectionSet, ob
 var visitConnectionImplementors = []string{"VisitConnection"}
 
 func (ec *executionContext) _VisitConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.VisitConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, visitConnectionImplementors)
+	fields := ec.collectFields(sel, visitConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52001,7 +52002,7 @@ func (ec *executionContext) _VisitConnection(ctx context.Context, sel ast.Select
 var visitEdgeImplementors = []string{"VisitEdge"}
 
 func (ec *executionContext) _VisitEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.VisitEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, visitEdgeImplementors)
+	fields := ec.collectFields(sel, visitEdgeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52038,7 +52039,7 @@ func (ec *executionContext) _VisitEdge(ctx context.Context, sel ast.SelectionSet
 var visitPayloadImplementors = []string{"VisitPayload"}
 
 func (ec *executionContext) _VisitPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VisitPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, visitPayloadImplementors)
+	fields := ec.collectFields(sel, visitPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52070,7 +52071,7 @@ func (ec *executionContext) _VisitPayload(ctx context.Context, sel ast.Selection
 var webhookDeliveryImplementors = []string{"WebhookDelivery"}
 
 func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.SelectionSet, obj *ent.WebhookDelivery) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryImplementors)
+	fields := ec.collectFields(sel, webhookDeliveryImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52157,7 +52158,7 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 var webhookDeliveryConnectionImplementors = []string{"WebhookDeliveryConnection"}
 
 func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, obj *webhook.Page) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryConnectionImplementors)
+	fields := ec.collectFields(sel, webhookDeliveryConnectionImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52194,7 +52195,7 @@ func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel 
 var webhookDeliveryPayloadImplementors = []string{"WebhookDeliveryPayload"}
 
 func (ec *executionContext) _WebhookDeliveryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookDeliveryPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryPayloadImplementors)
+	fields := ec.collectFields(sel, webhookDeliveryPayloadImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52226,7 +52227,7 @@ func (ec *executionContext) _WebhookDeliveryPayload(ctx context.Context, sel ast
 var webhookEndpointImplementors = []string{"WebhookEndpoint"}
 
 func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.SelectionSet, obj *ent.WebhookEndpoint) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEndpointImplementors)
+	fields := ec.collectFields(sel, webhookEndpointImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52283,7 +52284,7 @@ func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.Select
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collectFields(sel, __DirectiveImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52335,7 +52336,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collectFields(sel, __EnumValueImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52382,7 +52383,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collectFields(sel, __FieldImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52439,7 +52440,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collectFields(sel, __InputValueImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52496,7 +52497,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collectFields(sel, __SchemaImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup
@@ -52553,7 +52554,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collectFields(sel, __TypeImplementors)
 
 	out := newObject(fields)
 	var deferred graphql.DeferredGroup

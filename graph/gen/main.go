@@ -31,6 +31,7 @@ import (
 	"go/format"
 	"log"
 	"os"
+	"os/exec"
 	"regexp"
 
 	"github.com/99designs/gqlgen/api"
@@ -45,6 +46,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// gqlgen builds what it wrote before gen rewrites it, and the rewritten
+	// executor is what graph's own files are written against
+	// (executionContext.fields): gen builds it once rewritten instead.
+	cfg.SkipValidation = true
 	if err := api.Generate(cfg, api.AddPlugin(inOrder{})); err != nil {
 		log.Fatal(err)
 	}
@@ -54,6 +59,11 @@ func main() {
 	}
 	if err := rewriteLists(cfg.Exec.Filename, loadedEdges(edges)); err != nil {
 		log.Fatal(err)
+	}
+	build := exec.Command("go", "build", cfg.Exec.Dir(), cfg.Model.Dir())
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		log.Fatalf("the generated executor does not build: %v", err)
 	}
 }
 
@@ -111,6 +121,10 @@ func rewriteLists(path string, loaded map[string]string) error {
 		return err
 	}
 	src, err = sizedResponses(src)
+	if err != nil {
+		return err
+	}
+	src, err = collectedOnce(src)
 	if err != nil {
 		return err
 	}
@@ -471,4 +485,25 @@ func loadedEdgesInPlace(src []byte, loaded map[string]string) ([]byte, error) {
 		return nil, fmt.Errorf("no field read through a unique edge's getter: gqlgen's field template changed, see graph/gen")
 	}
 	return out, nil
+}
+
+var (
+	gqlgenCollect = []byte("graphql.CollectFields(ec.OperationContext, sel, ")
+	ourCollect    = []byte("ec.collectFields(sel, ")
+	execContext   = []byte("type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}\n")
+	withFields    = []byte("type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n" +
+		"\tfields fieldsMemo // the document's collected fields (graph.collectFields)\n}\n")
+)
+
+// collectedOnce makes every object function collect its fields with
+// graph's collectFields, which collects those of a document's selection
+// set once for every request sending the document, where gqlgen's
+// CollectFields collects them again in each; the executionContext holds the
+// document's (fieldsMemo).
+func collectedOnce(src []byte) ([]byte, error) {
+	if !bytes.Contains(src, gqlgenCollect) || bytes.Count(src, execContext) != 1 {
+		return nil, fmt.Errorf("no object function collects its fields with graphql.CollectFields, or no executionContext as gen knows it: gqlgen's template changed, see graph/gen")
+	}
+	src = bytes.ReplaceAll(src, gqlgenCollect, ourCollect)
+	return bytes.Replace(src, execContext, withFields, 1), nil
 }

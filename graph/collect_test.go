@@ -1,0 +1,141 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"estatecrm/ent"
+	"estatecrm/ent/schema/pulid"
+)
+
+// cachedServer is an executor with a QueryCache over the elementsRoot's
+// two customers; post returns its answer to a body.
+type cachedServer struct {
+	srv   *handler.Server
+	cache *QueryCache
+}
+
+func newCachedServer(size int) cachedServer {
+	root := &elementsRoot{Resolver: &Resolver{}}
+	for _, id := range []string{"CU1", "CU2"} {
+		root.customers = append(root.customers, &ent.Customer{ID: pulid.ID(id), Name: "n" + id})
+	}
+	s := cachedServer{srv: handler.New(NewExecutableSchema(Config{Resolvers: root})), cache: NewQueryCache(size)}
+	s.srv.AddTransport(transport.POST{})
+	s.srv.SetQueryCache(s.cache)
+	s.srv.SetErrorPresenter(ErrorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return s
+}
+
+func (s cachedServer) post(body string) string {
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.srv.ServeHTTP(rec, req)
+	return rec.Body.String()
+}
+
+func body(query string, vars map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return string(b)
+}
+
+// The fields of a document's selection sets are collected once and serve
+// every request sending it: what is kept answers the next request (here a
+// customer's fields, emptied, answer an empty customer).
+func TestFieldsCollectedOncePerDocument(t *testing.T) {
+	const q = `{ nodes(ids: ["CU1","CU2"]) { id ... on Customer { name } } }`
+	s := newCachedServer(10)
+	first, second := s.post(body(q, nil)), s.post(body(q, nil))
+	if first != second || !strings.Contains(first, `"name":"nCU2"`) {
+		t.Fatalf("answers %s and %s, want the same two customers", first, second)
+	}
+	doc, ok := s.cache.Get(context.Background(), q)
+	if !ok {
+		t.Fatal("the document is not in the cache")
+	}
+	f := fieldsOf(doc)
+	if f == nil {
+		t.Fatal("the document's fields are not kept")
+	}
+	kept := 0
+	f.collected.Range(func(k, _ any) bool {
+		kept++
+		if *k.(collectedKey).satisfies == "Customer" {
+			f.collected.Store(k, []graphql.CollectedField{})
+		}
+		return true
+	})
+	if kept != 2 { // the root's, a customer's
+		t.Fatalf("%d selection sets' fields kept, want 2", kept)
+	}
+	if third := s.post(body(q, nil)); !strings.Contains(third, `"nodes":[{},{}]`) {
+		t.Errorf("third answer %s, want the kept (emptied) fields of each customer", third)
+	}
+}
+
+// A document whose @include reads a variable is collected in each request:
+// the field is there when the variable says so, and only then.
+func TestFieldsOfADirectiveFollowTheVariables(t *testing.T) {
+	const q = `query($x: Boolean!) { nodes(ids: ["CU1"]) { id ... on Customer { name @include(if: $x) } } }`
+	s := newCachedServer(10)
+	for i, want := range []bool{true, false, true} {
+		answer := s.post(body(q, map[string]any{"x": want}))
+		if got := strings.Contains(answer, `"name"`); got != want || !strings.Contains(answer, `"id":"CU1"`) {
+			t.Errorf("answer %d %s: name there %v, want %v", i, answer, got, want)
+		}
+	}
+}
+
+// A document the cache evicts is forgotten with its fields.
+func TestEvictedDocumentsAreForgotten(t *testing.T) {
+	c := NewQueryCache(1)
+	a, b := parsed(t, `{ nodes(ids: []) { id } }`), parsed(t, `{ node(id: "x") { id } }`)
+	c.Add(context.Background(), "a", a)
+	c.Add(context.Background(), "b", b)
+	documents.RLock()
+	_, hasA := documents.of[a]
+	_, hasB := documents.of[b]
+	documents.RUnlock()
+	if hasA || !hasB {
+		t.Errorf("after evicting a: a kept %v, b kept %v; want false, true", hasA, hasB)
+	}
+}
+
+// A selection set made for a request (not one of the document's) is not a
+// key of the document's fields, nor is a document with @skip kept at all.
+func TestOnlyTheDocumentsSelectionSets(t *testing.T) {
+	doc := parsed(t, `{ nodes(ids: []) { id ... on Customer { name } } }`)
+	d := newDocFields(doc)
+	if d == nil || d.n.Load() != 3 { // root, nodes, the fragment
+		t.Fatalf("docFields %+v, want 3 selection sets", d)
+	}
+	made := append(ast.SelectionSet{}, doc.Operations[0].SelectionSet...)
+	if _, ok := d.sets.Load(&made[0]); ok {
+		t.Error("a copy of a selection set found among the document's")
+	}
+	if newDocFields(parsed(t, `query($s: Boolean!) { nodes(ids: []) { id @skip(if: $s) } }`)) != nil {
+		t.Error("a document with @skip kept")
+	}
+}
+
+func parsed(t *testing.T, q string) *ast.QueryDocument {
+	t.Helper()
+	doc, err := gqlparser.LoadQuery(NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
