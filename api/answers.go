@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -224,21 +225,79 @@ func (c *gridCache) answerable(ctx context.Context) (answer, bool) {
 	if !ok {
 		return answer{}, false
 	}
-	// The arguments as JSON: a map's keys come out sorted, so the same
-	// arguments give the same text.
-	argsJSON, err := json.Marshal(args)
-	if err != nil {
-		return answer{}, false
-	}
 	var k strings.Builder
-	for _, part := range []string{rc.Field.Name, id, scope, string(argsJSON)} {
+	k.Grow(256)
+	for _, part := range []string{rc.Field.Name, id, scope} {
 		k.WriteString(part)
 		k.WriteByte(0)
 	}
+	if !writeArgument(&k, args) {
+		return answer{}, false
+	}
+	k.WriteByte(0)
 	if !selectionKey(&k, oc, rc.Field.Selections, shape, c.implementors, shape.typ) || k.Len() > maxKeyBytes {
 		return answer{}, false
 	}
 	return answer{key: k.String(), project: projectID, probe: shape.probe}, true
+}
+
+// writeArgument writes v, an argument's value (as ast.Value.Value and the
+// request's JSON variables make it), so that two values write the same text
+// exactly when they are the same: strings quoted, a map's keys sorted. It
+// is encoding/json's text without its reflection (a fifth of what finding
+// a page's key allocated), and false for a value of another type, which
+// is then not cached.
+func writeArgument(k *strings.Builder, v any) bool {
+	var b [64]byte
+	switch v := v.(type) {
+	case nil:
+		k.WriteString("null")
+	case string:
+		k.Write(strconv.AppendQuote(b[:0], v))
+	case json.Number:
+		k.WriteString(string(v))
+	case bool:
+		k.Write(strconv.AppendBool(b[:0], v))
+	case int:
+		k.Write(strconv.AppendInt(b[:0], int64(v), 10))
+	case int64:
+		k.Write(strconv.AppendInt(b[:0], v, 10))
+	case float64:
+		k.Write(strconv.AppendFloat(b[:0], v, 'g', -1, 64))
+	case []any:
+		k.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				k.WriteByte(',')
+			}
+			if !writeArgument(k, e) {
+				return false
+			}
+		}
+		k.WriteByte(']')
+	case map[string]any:
+		var small [8]string
+		keys := small[:0]
+		for key := range v {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		k.WriteByte('{')
+		for i, key := range keys {
+			if i > 0 {
+				k.WriteByte(',')
+			}
+			k.Write(strconv.AppendQuote(b[:0], key))
+			k.WriteByte(':')
+			if !writeArgument(k, v[key]) {
+				return false
+			}
+		}
+		k.WriteByte('}')
+	default:
+		return false
+	}
+	return true
 }
 
 // viewerScope names what of a project a viewer may see, and false for a
