@@ -106,9 +106,15 @@ func (c *QueryCache) Get(_ context.Context, query string) (*ast.QueryDocument, b
 }
 
 // Add implements graphql.Cache: gqlgen adds a document once it is valid.
+// Two requests that parsed the same query at once add two documents: the
+// first stays, and the second's fields are not kept (its request collects
+// them gqlgen's way), so that no document replaced without an eviction is
+// remembered for ever.
 func (c *QueryCache) Add(_ context.Context, query string, doc *ast.QueryDocument) {
 	remember(doc)
-	c.docs.Add(query, doc)
+	if found, _ := c.docs.ContainsOrAdd(query, doc); found {
+		forget(doc)
+	}
 }
 
 // documents holds the docFields of the documents in a QueryCache (nil for

@@ -139,3 +139,19 @@ func parsed(t *testing.T, q string) *ast.QueryDocument {
 	}
 	return doc
 }
+
+// A second document added for a query the cache holds (two requests that
+// parsed it at once) leaves the first in place, and is not remembered.
+func TestASecondDocumentOfAQueryIsNotKept(t *testing.T) {
+	c := NewQueryCache(10)
+	const q = `{ nodes(ids: []) { id } }`
+	first, second := parsed(t, q), parsed(t, q)
+	c.Add(context.Background(), q, first)
+	c.Add(context.Background(), q, second)
+	if got, _ := c.Get(context.Background(), q); got != first {
+		t.Error("the second document replaced the first")
+	}
+	if fieldsOf(first) == nil || fieldsOf(second) != nil {
+		t.Errorf("kept: first %v, second %v; want the first only", fieldsOf(first) != nil, fieldsOf(second) != nil)
+	}
+}
