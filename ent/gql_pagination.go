@@ -356,6 +356,11 @@ func (_m *APIKeyQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -975,6 +980,11 @@ func (_m *AuditEventQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -1307,6 +1317,11 @@ func (_m *BuildingQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
@@ -1676,6 +1691,11 @@ func (_m *ComplaintQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
@@ -2099,6 +2119,11 @@ func (_m *ComplaintEventQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
@@ -2933,6 +2958,11 @@ func (_m *CustomerQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -3391,6 +3421,11 @@ func (_m *DealQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
@@ -4409,6 +4444,11 @@ func (_m *ProjectQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -4814,6 +4854,11 @@ func (_m *SurveyQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -5164,6 +5209,11 @@ func (_m *UnitQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
@@ -5606,6 +5656,11 @@ func (_m *UserQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
+	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
 }
@@ -5974,6 +6029,11 @@ func (_m *VisitQuery) Paginate(
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
+		lean := *pager
+		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
+		pager = &lean
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
