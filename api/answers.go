@@ -13,6 +13,7 @@ import (
 
 	"estatecrm/auth"
 	"estatecrm/ent/schema/pulid"
+	"estatecrm/graph/arguments"
 )
 
 // answer is a root field that gridCache may answer: its key, the project
@@ -215,7 +216,7 @@ func (c *gridCache) answerable(ctx context.Context) (answer, bool) {
 	if oc.Operation == nil || oc.Operation.Operation != ast.Query {
 		return answer{}, false
 	}
-	args := rc.Field.ArgumentMap(oc.Variables)
+	args := arguments.Of(ctx, rc.Field.Field, oc.Variables)
 	id, ok := shape.project(args)
 	if !ok {
 		return answer{}, false

@@ -15,6 +15,7 @@ import (
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/visit"
+	"estatecrm/graph/arguments"
 )
 
 // A page of customers with each one's latest visits is what an agent's
@@ -84,7 +85,7 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 	if !ok {
 		return ctx
 	}
-	first, order, dir, cols, ok := foldableVisits(visits, vars)
+	first, order, dir, cols, ok := foldableVisits(arguments.Of(ctx, visits, vars), visits)
 	if !ok {
 		return ctx
 	}
@@ -187,12 +188,12 @@ func foldablePath(f *ast.Field, child string, besideEdges ...string) (edges, nod
 	return edges, node, n[child], true
 }
 
-// foldableVisits checks the visits field's arguments and selection and
-// returns the page size, the order column and direction and the columns
-// to read.
-func foldableVisits(f *ast.Field, vars map[string]any) (first int, order, dir string, cols []string, ok bool) {
+// foldableVisits checks the visits field's arguments (args) and selection
+// and returns the page size, the order column and direction and the
+// columns to read.
+func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir string, cols []string, ok bool) {
 	order, dir = visit.FieldID, "ASC"
-	for name, v := range f.ArgumentMap(vars) {
+	for name, v := range args {
 		switch name {
 		case "first":
 			n, isInt := toInt(v)

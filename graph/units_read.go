@@ -7,6 +7,7 @@ import (
 
 	"estatecrm/ent"
 	"estatecrm/ent/unit"
+	"estatecrm/graph/arguments"
 	"estatecrm/rule"
 )
 
@@ -39,7 +40,7 @@ func wantsAvailableOnly(ctx context.Context) bool {
 	if fc == nil || fc.Field.Field == nil || !graphql.HasOperationContext(ctx) {
 		return false
 	}
-	where, _ := fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)["where"].(map[string]any)
+	where, _ := arguments.Of(ctx, fc.Field.Field, graphql.GetOperationContext(ctx).Variables)["where"].(map[string]any)
 	status, _ := where["status"].(string)
 	return status == unit.StatusAVAILABLE.String()
 }

@@ -128,6 +128,10 @@ func rewriteLists(path string, loaded map[string]string) error {
 	if err != nil {
 		return err
 	}
+	src, err = argumentsOnce(src)
+	if err != nil {
+		return err
+	}
 	out, err := format.Source(noDeferredGroups(src))
 	if err != nil {
 		return err
@@ -506,4 +510,19 @@ func collectedOnce(src []byte) ([]byte, error) {
 	}
 	src = bytes.ReplaceAll(src, gqlgenCollect, ourCollect)
 	return bytes.Replace(src, execContext, withFields, 1), nil
+}
+
+var (
+	gqlgenArguments = []byte("field.ArgumentMap(ec.Variables)")
+	ourArguments    = []byte("argumentsOf(ctx, field, ec.Variables)")
+)
+
+// argumentsOnce makes each field's context take its arguments from
+// graph.argumentsOf, made once per field of the document for the request,
+// where gqlgen converted them again for every row a field is resolved for.
+func argumentsOnce(src []byte) ([]byte, error) {
+	if !bytes.Contains(src, gqlgenArguments) {
+		return nil, fmt.Errorf("no field context takes its arguments from field.ArgumentMap(ec.Variables): gqlgen's template changed, see graph/gen")
+	}
+	return bytes.ReplaceAll(src, gqlgenArguments, ourArguments), nil
 }

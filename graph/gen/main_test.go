@@ -216,3 +216,18 @@ func TestLoadedEdgesInPlace(t *testing.T) {
 		t.Fatal("no getter rewritten and no error")
 	}
 }
+
+// Each field's context takes its arguments from graph.argumentsOf.
+func TestArgumentsOnce(t *testing.T) {
+	src := "\tif fc.Args, err = ec.field_Customer_visits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {\n"
+	out, err := argumentsOnce([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ec.field_Customer_visits_args(ctx, argumentsOf(ctx, field, ec.Variables))"; !strings.Contains(string(out), want) {
+		t.Errorf("got %s, want %s", out, want)
+	}
+	if _, err := argumentsOnce([]byte("field.ArgumentMap(vars)")); err == nil {
+		t.Fatal("no call rewritten and no error")
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"estatecrm/apperr"
 	"estatecrm/auth"
+	"estatecrm/graph/arguments"
 	"estatecrm/rule"
 )
 
@@ -67,7 +68,7 @@ func (w *walker) argTerms(f *ast.Field) int {
 	if a == nil || a.err != nil || len(f.Arguments) == 0 || f.Definition == nil {
 		return 0
 	}
-	values := arguments(w.ctx, f, w.vars)
+	values := arguments.Of(w.ctx, f, w.vars)
 	terms := 0
 	for _, def := range f.Definition.Arguments {
 		v := values[def.Name]
@@ -218,7 +219,7 @@ func (w *accessWalker) field(f *ast.Field) *gqlerror.Error {
 			continue
 		}
 		if values == nil {
-			values = arguments(w.ctx, f, w.vars)
+			values = arguments.Of(w.ctx, f, w.vars)
 		}
 		site := argSite{pos: f.Position, path: []string{def.Name}}
 		if arg := f.Arguments.ForName(def.Name); arg != nil && arg.Position != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"estatecrm/apperr"
+	"estatecrm/graph/arguments"
 )
 
 // Limits bounds what one GraphQL request may ask of the server. The operation
@@ -393,7 +394,7 @@ func (w *walker) pageSize(f *ast.Field) int {
 	if !strings.HasSuffix(d.Type.Name(), "Connection") && !(d.Type.Elem != nil && paged) {
 		return 1
 	}
-	args := arguments(w.ctx, f, w.vars)
+	args := arguments.Of(w.ctx, f, w.vars)
 	first, hasFirst := intArg(args, "first")
 	last, hasLast := intArg(args, "last")
 	if !hasFirst && !hasLast {

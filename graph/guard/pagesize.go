@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"estatecrm/apperr"
+	"estatecrm/graph/arguments"
 )
 
 // MaxPageSize is the most items one connection may return.
@@ -47,7 +48,7 @@ func (p PageSize) MutateOperationContext(ctx context.Context, rc *graphql.Operat
 }
 
 func (p PageSize) checkArgs(ctx context.Context, f *ast.Field, vars map[string]any) *gqlerror.Error {
-	args := arguments(ctx, f, vars)
+	args := arguments.Of(ctx, f, vars)
 	first, hasFirst := intArg(args, "first")
 	last, hasLast := intArg(args, "last")
 	fail := func(field, format string, a ...any) *gqlerror.Error {

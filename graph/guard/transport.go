@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"estatecrm/apperr"
+	"estatecrm/graph/arguments"
 )
 
 // unsupported is the last transport: it takes any request the others did not
@@ -150,7 +151,9 @@ func Execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		malformed(w, r, exec, "a GraphQL request needs a query")
 		return
 	}
-	rc, errs := exec.CreateOperationContext(withArgumentMaps(ctx), params)
+	// The arguments the walkers read are those the executor reads.
+	ctx = arguments.WithMaps(ctx)
+	rc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		status := http.StatusOK
 		switch {
