@@ -13,10 +13,11 @@ var unknownType = reflect.TypeOf((*sql.UnknownType)(nil))
 // reuseScanValues gives every row of a query the scan targets scan made for
 // its first row, and only the values a node keeps as they are (those of
 // columns the query added by name, which assignValues stores in the node's
-// selectValues) anew, of the type the first row's had. assignValues copies every other value into the node
-// (a string, a number, a time, an ID; JSON is decoded), so the next row may
-// be scanned into the same targets: a page of 21 units made 9 allocations a
-// row for them. nil (a count, which scans no node) stays nil.
+// selectValues) anew, of the type the first row's had. assignValues copies
+// every other value into the node (a string, a number, a time, an ID; JSON
+// is decoded), so the next row may be scanned into the same targets: a page
+// of 21 units made 9 allocations a row for them. nil (a count, which scans
+// no node) stays nil.
 func reuseScanValues(scan func(columns []string) ([]any, error)) func(columns []string) ([]any, error) {
 	if scan == nil {
 		return nil
