@@ -12,13 +12,12 @@ import (
 // argumentMaps holds each field's arguments, with the operation's variables,
 // for one request: made once per field of the document, for guard's
 // walkers (Limits, PageSize and FilterAccess each read them) and for the
-// executor
-// (graph/gen makes each field's context take its arguments here, and
-// graph's folds and the answer cache read them too). ast.Field.ArgumentMap
-// builds a new map, converting every value, on every call: the walkers'
-// four calls a field were 9% of the bytes a phone lookup allocated, and
-// the executor made them again for each row's nested field (a customer's
-// visits). Root fields may run at once: the map has a lock.
+// executor (graph/gen makes each field's context take its arguments here,
+// and graph's folds and the answer cache read them too).
+// ast.Field.ArgumentMap builds a new map, converting every value, on every
+// call: the walkers' four calls a field were 9% of the bytes a phone lookup
+// allocated, and the executor made them again for each row's nested field
+// (a customer's visits). Root fields may run at once: the map has a lock.
 type argumentMaps struct {
 	mu sync.Mutex
 	of map[*ast.Field]map[string]any
