@@ -64,7 +64,9 @@ import (
 func main() {
 	bin := flag.String("server", "", "the estatecrm server binary; empty: build ./server")
 	pgBin := flag.String("pg-bin", "/usr/lib/postgresql/15/bin", "directory of initdb and pg_ctl")
-	pgPort := flag.Int("pg-port", 55439, "port of the scratch PostgreSQL cluster (the proxy listens on the next one)")
+	// Below Linux's ephemeral range (32768–60999), where an outgoing
+	// connection's own port can take the one asked for: 55440 was, once, in CI.
+	pgPort := flag.Int("pg-port", 18439, "port of the scratch PostgreSQL cluster (the proxy listens on the next one)")
 	port := flag.Int("port", 18089, "port of the first server (the second listens on the next one)")
 	agents := flag.Int("agents", 8, "phones logging visits at once")
 	holders := flag.Int("holders", 4, "phones holding and releasing a unit at once")
