@@ -6952,2202 +6952,6 @@ var sources = []*ast.Source{
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
-// childFields_* functions provide shared child field context lookups.
-// Each function is generated once per unique object type, deduplicating the
-// switch statements that were previously inlined in every fieldContext_* function.
-
-func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_APIKey_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_APIKey_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_APIKey_updatedAt(ctx, field)
-	case "name":
-		return ec.fieldContext_APIKey_name(ctx, field)
-	case "keyPrefix":
-		return ec.fieldContext_APIKey_keyPrefix(ctx, field)
-	case "rateLimitPerMinute":
-		return ec.fieldContext_APIKey_rateLimitPerMinute(ctx, field)
-	case "costBudget":
-		return ec.fieldContext_APIKey_costBudget(ctx, field)
-	case "costRestoreRate":
-		return ec.fieldContext_APIKey_costRestoreRate(ctx, field)
-	case "active":
-		return ec.fieldContext_APIKey_active(ctx, field)
-	case "lastUsedAt":
-		return ec.fieldContext_APIKey_lastUsedAt(ctx, field)
-	case "projectIds":
-		return ec.fieldContext_APIKey_projectIds(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
-}
-
-func (ec *executionContext) childFields_APIKeyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_APIKeyConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_APIKeyConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type APIKeyConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_APIKeyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_APIKeyEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_APIKeyEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type APIKeyEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_APIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "apiKey":
-		return ec.fieldContext_APIKeyPayload_apiKey(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type APIKeyPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_AgentBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_AgentBoard_from(ctx, field)
-	case "to":
-		return ec.fieldContext_AgentBoard_to(ctx, field)
-	case "agents":
-		return ec.fieldContext_AgentBoard_agents(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AgentBoard", field.Name)
-}
-
-func (ec *executionContext) childFields_AgentBoardRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "agent":
-		return ec.fieldContext_AgentBoardRow_agent(ctx, field)
-	case "group":
-		return ec.fieldContext_AgentBoardRow_group(ctx, field)
-	case "customersOwned":
-		return ec.fieldContext_AgentBoardRow_customersOwned(ctx, field)
-	case "visits":
-		return ec.fieldContext_AgentBoardRow_visits(ctx, field)
-	case "followUpsOnTime":
-		return ec.fieldContext_AgentBoardRow_followUpsOnTime(ctx, field)
-	case "followUpsOverdue":
-		return ec.fieldContext_AgentBoardRow_followUpsOverdue(ctx, field)
-	case "reservations":
-		return ec.fieldContext_AgentBoardRow_reservations(ctx, field)
-	case "contracts":
-		return ec.fieldContext_AgentBoardRow_contracts(ctx, field)
-	case "contractValue":
-		return ec.fieldContext_AgentBoardRow_contractValue(ctx, field)
-	case "conversion":
-		return ec.fieldContext_AgentBoardRow_conversion(ctx, field)
-	case "poolClaims":
-		return ec.fieldContext_AgentBoardRow_poolClaims(ctx, field)
-	case "poolLosses":
-		return ec.fieldContext_AgentBoardRow_poolLosses(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AgentBoardRow", field.Name)
-}
-
-func (ec *executionContext) childFields_Amenity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "kind":
-		return ec.fieldContext_Amenity_kind(ctx, field)
-	case "name":
-		return ec.fieldContext_Amenity_name(ctx, field)
-	case "distanceMeters":
-		return ec.fieldContext_Amenity_distanceMeters(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Amenity", field.Name)
-}
-
-func (ec *executionContext) childFields_Attribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "owner":
-		return ec.fieldContext_Attribution_owner(ctx, field)
-	case "since":
-		return ec.fieldContext_Attribution_since(ctx, field)
-	case "protectedUntil":
-		return ec.fieldContext_Attribution_protectedUntil(ctx, field)
-	case "inPublicPool":
-		return ec.fieldContext_Attribution_inPublicPool(ctx, field)
-	case "rule":
-		return ec.fieldContext_Attribution_rule(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Attribution", field.Name)
-}
-
-func (ec *executionContext) childFields_AttributionEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_AttributionEvent_id(ctx, field)
-	case "customerID":
-		return ec.fieldContext_AttributionEvent_customerID(ctx, field)
-	case "kind":
-		return ec.fieldContext_AttributionEvent_kind(ctx, field)
-	case "fromID":
-		return ec.fieldContext_AttributionEvent_fromID(ctx, field)
-	case "toID":
-		return ec.fieldContext_AttributionEvent_toID(ctx, field)
-	case "actorID":
-		return ec.fieldContext_AttributionEvent_actorID(ctx, field)
-	case "at":
-		return ec.fieldContext_AttributionEvent_at(ctx, field)
-	case "protectedUntil":
-		return ec.fieldContext_AttributionEvent_protectedUntil(ctx, field)
-	case "customer":
-		return ec.fieldContext_AttributionEvent_customer(ctx, field)
-	case "from":
-		return ec.fieldContext_AttributionEvent_from(ctx, field)
-	case "to":
-		return ec.fieldContext_AttributionEvent_to(ctx, field)
-	case "actor":
-		return ec.fieldContext_AttributionEvent_actor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AttributionEvent", field.Name)
-}
-
-func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_AuditEvent_id(ctx, field)
-	case "actorID":
-		return ec.fieldContext_AuditEvent_actorID(ctx, field)
-	case "action":
-		return ec.fieldContext_AuditEvent_action(ctx, field)
-	case "objectID":
-		return ec.fieldContext_AuditEvent_objectID(ctx, field)
-	case "projectID":
-		return ec.fieldContext_AuditEvent_projectID(ctx, field)
-	case "detail":
-		return ec.fieldContext_AuditEvent_detail(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_AuditEvent_createdAt(ctx, field)
-	case "actor":
-		return ec.fieldContext_AuditEvent_actor(ctx, field)
-	case "project":
-		return ec.fieldContext_AuditEvent_project(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
-}
-
-func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_AuditEventEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "accessToken":
-		return ec.fieldContext_AuthPayload_accessToken(ctx, field)
-	case "accessTokenExpiresAt":
-		return ec.fieldContext_AuthPayload_accessTokenExpiresAt(ctx, field)
-	case "refreshToken":
-		return ec.fieldContext_AuthPayload_refreshToken(ctx, field)
-	case "refreshTokenExpiresAt":
-		return ec.fieldContext_AuthPayload_refreshTokenExpiresAt(ctx, field)
-	case "user":
-		return ec.fieldContext_AuthPayload_user(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Building(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Building_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Building_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Building_updatedAt(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Building_projectID(ctx, field)
-	case "name":
-		return ec.fieldContext_Building_name(ctx, field)
-	case "floors":
-		return ec.fieldContext_Building_floors(ctx, field)
-	case "unitsPerFloor":
-		return ec.fieldContext_Building_unitsPerFloor(ctx, field)
-	case "project":
-		return ec.fieldContext_Building_project(ctx, field)
-	case "units":
-		return ec.fieldContext_Building_units(ctx, field)
-	case "media":
-		return ec.fieldContext_Building_media(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Building", field.Name)
-}
-
-func (ec *executionContext) childFields_BuildingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_BuildingConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_BuildingConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_BuildingConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type BuildingConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_BuildingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_BuildingEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_BuildingEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type BuildingEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_ChannelMix(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_ChannelMix_from(ctx, field)
-	case "to":
-		return ec.fieldContext_ChannelMix_to(ctx, field)
-	case "channels":
-		return ec.fieldContext_ChannelMix_channels(ctx, field)
-	case "total":
-		return ec.fieldContext_ChannelMix_total(ctx, field)
-	case "groups":
-		return ec.fieldContext_ChannelMix_groups(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ChannelMix", field.Name)
-}
-
-func (ec *executionContext) childFields_ChannelMixGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "group":
-		return ec.fieldContext_ChannelMixGroup_group(ctx, field)
-	case "channels":
-		return ec.fieldContext_ChannelMixGroup_channels(ctx, field)
-	case "total":
-		return ec.fieldContext_ChannelMixGroup_total(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ChannelMixGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_ChannelMixRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "channel":
-		return ec.fieldContext_ChannelMixRow_channel(ctx, field)
-	case "customers":
-		return ec.fieldContext_ChannelMixRow_customers(ctx, field)
-	case "contracts":
-		return ec.fieldContext_ChannelMixRow_contracts(ctx, field)
-	case "contractValue":
-		return ec.fieldContext_ChannelMixRow_contractValue(ctx, field)
-	case "conversion":
-		return ec.fieldContext_ChannelMixRow_conversion(ctx, field)
-	case "spend":
-		return ec.fieldContext_ChannelMixRow_spend(ctx, field)
-	case "costPerContract":
-		return ec.fieldContext_ChannelMixRow_costPerContract(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ChannelMixRow", field.Name)
-}
-
-func (ec *executionContext) childFields_ChannelSpend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ChannelSpend_id(ctx, field)
-	case "projectId":
-		return ec.fieldContext_ChannelSpend_projectId(ctx, field)
-	case "channel":
-		return ec.fieldContext_ChannelSpend_channel(ctx, field)
-	case "from":
-		return ec.fieldContext_ChannelSpend_from(ctx, field)
-	case "to":
-		return ec.fieldContext_ChannelSpend_to(ctx, field)
-	case "amount":
-		return ec.fieldContext_ChannelSpend_amount(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_ChannelSpend_updatedAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ChannelSpend", field.Name)
-}
-
-func (ec *executionContext) childFields_ChannelSpendPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "channelSpend":
-		return ec.fieldContext_ChannelSpendPayload_channelSpend(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ChannelSpendPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Complaint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Complaint_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Complaint_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Complaint_updatedAt(ctx, field)
-	case "unitID":
-		return ec.fieldContext_Complaint_unitID(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Complaint_projectID(ctx, field)
-	case "customerID":
-		return ec.fieldContext_Complaint_customerID(ctx, field)
-	case "filedByID":
-		return ec.fieldContext_Complaint_filedByID(ctx, field)
-	case "category":
-		return ec.fieldContext_Complaint_category(ctx, field)
-	case "severity":
-		return ec.fieldContext_Complaint_severity(ctx, field)
-	case "title":
-		return ec.fieldContext_Complaint_title(ctx, field)
-	case "description":
-		return ec.fieldContext_Complaint_description(ctx, field)
-	case "status":
-		return ec.fieldContext_Complaint_status(ctx, field)
-	case "department":
-		return ec.fieldContext_Complaint_department(ctx, field)
-	case "assigneeID":
-		return ec.fieldContext_Complaint_assigneeID(ctx, field)
-	case "responseDueAt":
-		return ec.fieldContext_Complaint_responseDueAt(ctx, field)
-	case "resolutionStartedAt":
-		return ec.fieldContext_Complaint_resolutionStartedAt(ctx, field)
-	case "resolutionDueAt":
-		return ec.fieldContext_Complaint_resolutionDueAt(ctx, field)
-	case "acknowledgedAt":
-		return ec.fieldContext_Complaint_acknowledgedAt(ctx, field)
-	case "resolvedAt":
-		return ec.fieldContext_Complaint_resolvedAt(ctx, field)
-	case "closedAt":
-		return ec.fieldContext_Complaint_closedAt(ctx, field)
-	case "resolutionNote":
-		return ec.fieldContext_Complaint_resolutionNote(ctx, field)
-	case "reopenCount":
-		return ec.fieldContext_Complaint_reopenCount(ctx, field)
-	case "rating":
-		return ec.fieldContext_Complaint_rating(ctx, field)
-	case "ratingComment":
-		return ec.fieldContext_Complaint_ratingComment(ctx, field)
-	case "ratedAt":
-		return ec.fieldContext_Complaint_ratedAt(ctx, field)
-	case "unit":
-		return ec.fieldContext_Complaint_unit(ctx, field)
-	case "project":
-		return ec.fieldContext_Complaint_project(ctx, field)
-	case "customer":
-		return ec.fieldContext_Complaint_customer(ctx, field)
-	case "filedBy":
-		return ec.fieldContext_Complaint_filedBy(ctx, field)
-	case "assignee":
-		return ec.fieldContext_Complaint_assignee(ctx, field)
-	case "events":
-		return ec.fieldContext_Complaint_events(ctx, field)
-	case "photos":
-		return ec.fieldContext_Complaint_photos(ctx, field)
-	case "responseSla":
-		return ec.fieldContext_Complaint_responseSla(ctx, field)
-	case "resolutionSla":
-		return ec.fieldContext_Complaint_resolutionSla(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Complaint", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_ComplaintConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_ComplaintConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_ComplaintConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_ComplaintEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_ComplaintEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ComplaintEvent_id(ctx, field)
-	case "complaintID":
-		return ec.fieldContext_ComplaintEvent_complaintID(ctx, field)
-	case "actorID":
-		return ec.fieldContext_ComplaintEvent_actorID(ctx, field)
-	case "kind":
-		return ec.fieldContext_ComplaintEvent_kind(ctx, field)
-	case "fromStatus":
-		return ec.fieldContext_ComplaintEvent_fromStatus(ctx, field)
-	case "toStatus":
-		return ec.fieldContext_ComplaintEvent_toStatus(ctx, field)
-	case "note":
-		return ec.fieldContext_ComplaintEvent_note(ctx, field)
-	case "internal":
-		return ec.fieldContext_ComplaintEvent_internal(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_ComplaintEvent_createdAt(ctx, field)
-	case "complaint":
-		return ec.fieldContext_ComplaintEvent_complaint(ctx, field)
-	case "actor":
-		return ec.fieldContext_ComplaintEvent_actor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintEvent", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_ComplaintEventConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_ComplaintEventConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_ComplaintEventConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintEventConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_ComplaintEventEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_ComplaintEventEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintEventEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "event":
-		return ec.fieldContext_ComplaintEventPayload_event(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintEventPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "complaint":
-		return ec.fieldContext_ComplaintPayload_complaint(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintPhoto(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ComplaintPhoto_id(ctx, field)
-	case "complaintID":
-		return ec.fieldContext_ComplaintPhoto_complaintID(ctx, field)
-	case "contentType":
-		return ec.fieldContext_ComplaintPhoto_contentType(ctx, field)
-	case "sizeBytes":
-		return ec.fieldContext_ComplaintPhoto_sizeBytes(ctx, field)
-	case "sha256":
-		return ec.fieldContext_ComplaintPhoto_sha256(ctx, field)
-	case "locationRemoved":
-		return ec.fieldContext_ComplaintPhoto_locationRemoved(ctx, field)
-	case "locationFlagged":
-		return ec.fieldContext_ComplaintPhoto_locationFlagged(ctx, field)
-	case "width":
-		return ec.fieldContext_ComplaintPhoto_width(ctx, field)
-	case "height":
-		return ec.fieldContext_ComplaintPhoto_height(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_ComplaintPhoto_createdAt(ctx, field)
-	case "complaint":
-		return ec.fieldContext_ComplaintPhoto_complaint(ctx, field)
-	case "url":
-		return ec.fieldContext_ComplaintPhoto_url(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintPhoto", field.Name)
-}
-
-func (ec *executionContext) childFields_ComplaintUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "eventId":
-		return ec.fieldContext_ComplaintUpdate_eventId(ctx, field)
-	case "complaint":
-		return ec.fieldContext_ComplaintUpdate_complaint(ctx, field)
-	case "event":
-		return ec.fieldContext_ComplaintUpdate_event(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ComplaintUpdate", field.Name)
-}
-
-func (ec *executionContext) childFields_ConsentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ConsentEvent_id(ctx, field)
-	case "customerID":
-		return ec.fieldContext_ConsentEvent_customerID(ctx, field)
-	case "kind":
-		return ec.fieldContext_ConsentEvent_kind(ctx, field)
-	case "consent":
-		return ec.fieldContext_ConsentEvent_consent(ctx, field)
-	case "channels":
-		return ec.fieldContext_ConsentEvent_channels(ctx, field)
-	case "note":
-		return ec.fieldContext_ConsentEvent_note(ctx, field)
-	case "recordedByID":
-		return ec.fieldContext_ConsentEvent_recordedByID(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_ConsentEvent_createdAt(ctx, field)
-	case "customer":
-		return ec.fieldContext_ConsentEvent_customer(ctx, field)
-	case "recordedBy":
-		return ec.fieldContext_ConsentEvent_recordedBy(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ConsentEvent", field.Name)
-}
-
-func (ec *executionContext) childFields_CreateAPIKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "apiKey":
-		return ec.fieldContext_CreateAPIKeyPayload_apiKey(ctx, field)
-	case "key":
-		return ec.fieldContext_CreateAPIKeyPayload_key(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CreateAPIKeyPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CreateBuildingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "building":
-		return ec.fieldContext_CreateBuildingPayload_building(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CreateBuildingPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CreateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "project":
-		return ec.fieldContext_CreateProjectPayload_project(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CreateProjectPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CreateUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "units":
-		return ec.fieldContext_CreateUnitsPayload_units(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CreateUnitsPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CreateWebhookEndpointPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "webhookEndpoint":
-		return ec.fieldContext_CreateWebhookEndpointPayload_webhookEndpoint(ctx, field)
-	case "secret":
-		return ec.fieldContext_CreateWebhookEndpointPayload_secret(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CreateWebhookEndpointPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Customer_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Customer_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Customer_updatedAt(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Customer_projectID(ctx, field)
-	case "name":
-		return ec.fieldContext_Customer_name(ctx, field)
-	case "phone":
-		return ec.fieldContext_Customer_phone(ctx, field)
-	case "gender":
-		return ec.fieldContext_Customer_gender(ctx, field)
-	case "ageBand":
-		return ec.fieldContext_Customer_ageBand(ctx, field)
-	case "occupation":
-		return ec.fieldContext_Customer_occupation(ctx, field)
-	case "familyStructure":
-		return ec.fieldContext_Customer_familyStructure(ctx, field)
-	case "source":
-		return ec.fieldContext_Customer_source(ctx, field)
-	case "purpose":
-		return ec.fieldContext_Customer_purpose(ctx, field)
-	case "budgetMin":
-		return ec.fieldContext_Customer_budgetMin(ctx, field)
-	case "budgetMax":
-		return ec.fieldContext_Customer_budgetMax(ctx, field)
-	case "wantedBedrooms":
-		return ec.fieldContext_Customer_wantedBedrooms(ctx, field)
-	case "wantedAreaMin":
-		return ec.fieldContext_Customer_wantedAreaMin(ctx, field)
-	case "wantedAreaMax":
-		return ec.fieldContext_Customer_wantedAreaMax(ctx, field)
-	case "focusFactors":
-		return ec.fieldContext_Customer_focusFactors(ctx, field)
-	case "stage":
-		return ec.fieldContext_Customer_stage(ctx, field)
-	case "grade":
-		return ec.fieldContext_Customer_grade(ctx, field)
-	case "ownerID":
-		return ec.fieldContext_Customer_ownerID(ctx, field)
-	case "attributionRule":
-		return ec.fieldContext_Customer_attributionRule(ctx, field)
-	case "ownedSince":
-		return ec.fieldContext_Customer_ownedSince(ctx, field)
-	case "protectedUntil":
-		return ec.fieldContext_Customer_protectedUntil(ctx, field)
-	case "lastContactAt":
-		return ec.fieldContext_Customer_lastContactAt(ctx, field)
-	case "nextFollowUpAt":
-		return ec.fieldContext_Customer_nextFollowUpAt(ctx, field)
-	case "nextFollowUpAction":
-		return ec.fieldContext_Customer_nextFollowUpAction(ctx, field)
-	case "contactConsent":
-		return ec.fieldContext_Customer_contactConsent(ctx, field)
-	case "consentAt":
-		return ec.fieldContext_Customer_consentAt(ctx, field)
-	case "consentChannels":
-		return ec.fieldContext_Customer_consentChannels(ctx, field)
-	case "tags":
-		return ec.fieldContext_Customer_tags(ctx, field)
-	case "notes":
-		return ec.fieldContext_Customer_notes(ctx, field)
-	case "project":
-		return ec.fieldContext_Customer_project(ctx, field)
-	case "owner":
-		return ec.fieldContext_Customer_owner(ctx, field)
-	case "visits":
-		return ec.fieldContext_Customer_visits(ctx, field)
-	case "deals":
-		return ec.fieldContext_Customer_deals(ctx, field)
-	case "complaints":
-		return ec.fieldContext_Customer_complaints(ctx, field)
-	case "heldUnits":
-		return ec.fieldContext_Customer_heldUnits(ctx, field)
-	case "login":
-		return ec.fieldContext_Customer_login(ctx, field)
-	case "attributionHistory":
-		return ec.fieldContext_Customer_attributionHistory(ctx, field)
-	case "referredBy":
-		return ec.fieldContext_Customer_referredBy(ctx, field)
-	case "referrals":
-		return ec.fieldContext_Customer_referrals(ctx, field)
-	case "sameAs":
-		return ec.fieldContext_Customer_sameAs(ctx, field)
-	case "consentHistory":
-		return ec.fieldContext_Customer_consentHistory(ctx, field)
-	case "attribution":
-		return ec.fieldContext_Customer_attribution(ctx, field)
-	case "churnRisk":
-		return ec.fieldContext_Customer_churnRisk(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
-}
-
-func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_CustomerConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_CustomerEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_CustomerEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_CustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "customer":
-		return ec.fieldContext_CustomerPayload_customer(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CustomerPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_CustomerValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_CustomerValue_from(ctx, field)
-	case "to":
-		return ec.fieldContext_CustomerValue_to(ctx, field)
-	case "rule":
-		return ec.fieldContext_CustomerValue_rule(ctx, field)
-	case "grades":
-		return ec.fieldContext_CustomerValue_grades(ctx, field)
-	case "gradeGroups":
-		return ec.fieldContext_CustomerValue_gradeGroups(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_CustomerValue_totalCount(ctx, field)
-	case "customers":
-		return ec.fieldContext_CustomerValue_customers(ctx, field)
-	case "hasNextPage":
-		return ec.fieldContext_CustomerValue_hasNextPage(ctx, field)
-	case "endCursor":
-		return ec.fieldContext_CustomerValue_endCursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CustomerValue", field.Name)
-}
-
-func (ec *executionContext) childFields_CustomerValueRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "customer":
-		return ec.fieldContext_CustomerValueRow_customer(ctx, field)
-	case "score":
-		return ec.fieldContext_CustomerValueRow_score(ctx, field)
-	case "recency":
-		return ec.fieldContext_CustomerValueRow_recency(ctx, field)
-	case "frequency":
-		return ec.fieldContext_CustomerValueRow_frequency(ctx, field)
-	case "monetary":
-		return ec.fieldContext_CustomerValueRow_monetary(ctx, field)
-	case "contacts":
-		return ec.fieldContext_CustomerValueRow_contacts(ctx, field)
-	case "value":
-		return ec.fieldContext_CustomerValueRow_value(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type CustomerValueRow", field.Name)
-}
-
-func (ec *executionContext) childFields_Deal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Deal_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Deal_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Deal_updatedAt(ctx, field)
-	case "unitID":
-		return ec.fieldContext_Deal_unitID(ctx, field)
-	case "customerID":
-		return ec.fieldContext_Deal_customerID(ctx, field)
-	case "agentID":
-		return ec.fieldContext_Deal_agentID(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Deal_projectID(ctx, field)
-	case "stage":
-		return ec.fieldContext_Deal_stage(ctx, field)
-	case "price":
-		return ec.fieldContext_Deal_price(ctx, field)
-	case "discountBp":
-		return ec.fieldContext_Deal_discountBp(ctx, field)
-	case "paymentMethod":
-		return ec.fieldContext_Deal_paymentMethod(ctx, field)
-	case "deposit":
-		return ec.fieldContext_Deal_deposit(ctx, field)
-	case "reservedAt":
-		return ec.fieldContext_Deal_reservedAt(ctx, field)
-	case "contractedAt":
-		return ec.fieldContext_Deal_contractedAt(ctx, field)
-	case "cancelledAt":
-		return ec.fieldContext_Deal_cancelledAt(ctx, field)
-	case "cancelReason":
-		return ec.fieldContext_Deal_cancelReason(ctx, field)
-	case "unit":
-		return ec.fieldContext_Deal_unit(ctx, field)
-	case "customer":
-		return ec.fieldContext_Deal_customer(ctx, field)
-	case "agent":
-		return ec.fieldContext_Deal_agent(ctx, field)
-	case "project":
-		return ec.fieldContext_Deal_project(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Deal", field.Name)
-}
-
-func (ec *executionContext) childFields_DealConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_DealConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_DealConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_DealConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DealConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_DealEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_DealEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_DealEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DealEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_DealPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "deal":
-		return ec.fieldContext_DealPayload_deal(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DealPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_DeleteMediaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "deletedId":
-		return ec.fieldContext_DeleteMediaPayload_deletedId(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DeleteMediaPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_DeleteWebhookEndpointPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "deletedId":
-		return ec.fieldContext_DeleteWebhookEndpointPayload_deletedId(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DeleteWebhookEndpointPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_DeliverUnitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "unit":
-		return ec.fieldContext_DeliverUnitPayload_unit(ctx, field)
-	case "activationCode":
-		return ec.fieldContext_DeliverUnitPayload_activationCode(ctx, field)
-	case "expiresAt":
-		return ec.fieldContext_DeliverUnitPayload_expiresAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DeliverUnitPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_DuplicateCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "reason":
-		return ec.fieldContext_DuplicateCandidate_reason(ctx, field)
-	case "customers":
-		return ec.fieldContext_DuplicateCandidate_customers(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type DuplicateCandidate", field.Name)
-}
-
-func (ec *executionContext) childFields_EraseCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "customer":
-		return ec.fieldContext_EraseCustomerPayload_customer(ctx, field)
-	case "photosDeleted":
-		return ec.fieldContext_EraseCustomerPayload_photosDeleted(ctx, field)
-	case "scrubbed":
-		return ec.fieldContext_EraseCustomerPayload_scrubbed(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type EraseCustomerPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_ExportCustomerDataPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "fileName":
-		return ec.fieldContext_ExportCustomerDataPayload_fileName(ctx, field)
-	case "contentType":
-		return ec.fieldContext_ExportCustomerDataPayload_contentType(ctx, field)
-	case "document":
-		return ec.fieldContext_ExportCustomerDataPayload_document(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ExportCustomerDataPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_FollowUps(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "date":
-		return ec.fieldContext_FollowUps_date(ctx, field)
-	case "due":
-		return ec.fieldContext_FollowUps_due(ctx, field)
-	case "overdue":
-		return ec.fieldContext_FollowUps_overdue(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type FollowUps", field.Name)
-}
-
-func (ec *executionContext) childFields_FunnelFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "leads":
-		return ec.fieldContext_FunnelFigures_leads(ctx, field)
-	case "firstVisits":
-		return ec.fieldContext_FunnelFigures_firstVisits(ctx, field)
-	case "revisits":
-		return ec.fieldContext_FunnelFigures_revisits(ctx, field)
-	case "holds":
-		return ec.fieldContext_FunnelFigures_holds(ctx, field)
-	case "reservations":
-		return ec.fieldContext_FunnelFigures_reservations(ctx, field)
-	case "contracts":
-		return ec.fieldContext_FunnelFigures_contracts(ctx, field)
-	case "cancellations":
-		return ec.fieldContext_FunnelFigures_cancellations(ctx, field)
-	case "firstVisitRate":
-		return ec.fieldContext_FunnelFigures_firstVisitRate(ctx, field)
-	case "revisitRate":
-		return ec.fieldContext_FunnelFigures_revisitRate(ctx, field)
-	case "holdRate":
-		return ec.fieldContext_FunnelFigures_holdRate(ctx, field)
-	case "reservationRate":
-		return ec.fieldContext_FunnelFigures_reservationRate(ctx, field)
-	case "contractRate":
-		return ec.fieldContext_FunnelFigures_contractRate(ctx, field)
-	case "cancellationRate":
-		return ec.fieldContext_FunnelFigures_cancellationRate(ctx, field)
-	case "medianDaysLeadToFirstVisit":
-		return ec.fieldContext_FunnelFigures_medianDaysLeadToFirstVisit(ctx, field)
-	case "medianDaysVisitToReservation":
-		return ec.fieldContext_FunnelFigures_medianDaysVisitToReservation(ctx, field)
-	case "medianDaysReservationToContract":
-		return ec.fieldContext_FunnelFigures_medianDaysReservationToContract(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type FunnelFigures", field.Name)
-}
-
-func (ec *executionContext) childFields_GradeCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "grade":
-		return ec.fieldContext_GradeCount_grade(ctx, field)
-	case "count":
-		return ec.fieldContext_GradeCount_count(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GradeCount", field.Name)
-}
-
-func (ec *executionContext) childFields_GradeGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "group":
-		return ec.fieldContext_GradeGroup_group(ctx, field)
-	case "grades":
-		return ec.fieldContext_GradeGroup_grades(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type GradeGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_ImportUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "dryRun":
-		return ec.fieldContext_ImportUnitsPayload_dryRun(ctx, field)
-	case "rows":
-		return ec.fieldContext_ImportUnitsPayload_rows(ctx, field)
-	case "imported":
-		return ec.fieldContext_ImportUnitsPayload_imported(ctx, field)
-	case "errors":
-		return ec.fieldContext_ImportUnitsPayload_errors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ImportUnitsPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Listing_id(ctx, field)
-	case "project":
-		return ec.fieldContext_Listing_project(ctx, field)
-	case "building":
-		return ec.fieldContext_Listing_building(ctx, field)
-	case "floor":
-		return ec.fieldContext_Listing_floor(ctx, field)
-	case "number":
-		return ec.fieldContext_Listing_number(ctx, field)
-	case "bedrooms":
-		return ec.fieldContext_Listing_bedrooms(ctx, field)
-	case "livingRooms":
-		return ec.fieldContext_Listing_livingRooms(ctx, field)
-	case "bathrooms":
-		return ec.fieldContext_Listing_bathrooms(ctx, field)
-	case "grossArea":
-		return ec.fieldContext_Listing_grossArea(ctx, field)
-	case "netArea":
-		return ec.fieldContext_Listing_netArea(ctx, field)
-	case "orientation":
-		return ec.fieldContext_Listing_orientation(ctx, field)
-	case "decoration":
-		return ec.fieldContext_Listing_decoration(ctx, field)
-	case "listPrice":
-		return ec.fieldContext_Listing_listPrice(ctx, field)
-	case "status":
-		return ec.fieldContext_Listing_status(ctx, field)
-	case "standardStatus":
-		return ec.fieldContext_Listing_standardStatus(ctx, field)
-	case "modifiedAt":
-		return ec.fieldContext_Listing_modifiedAt(ctx, field)
-	case "media":
-		return ec.fieldContext_Listing_media(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Listing", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingBuilding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ListingBuilding_id(ctx, field)
-	case "name":
-		return ec.fieldContext_ListingBuilding_name(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingBuilding", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ListingChange_id(ctx, field)
-	case "sequence":
-		return ec.fieldContext_ListingChange_sequence(ctx, field)
-	case "listingId":
-		return ec.fieldContext_ListingChange_listingId(ctx, field)
-	case "kind":
-		return ec.fieldContext_ListingChange_kind(ctx, field)
-	case "at":
-		return ec.fieldContext_ListingChange_at(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingChange", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_ListingChangeConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_ListingChangeConnection_pageInfo(ctx, field)
-	case "head":
-		return ec.fieldContext_ListingChangeConnection_head(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingChangeConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_ListingChangeEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_ListingChangeEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingChangeEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingChangePageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "hasNextPage":
-		return ec.fieldContext_ListingChangePageInfo_hasNextPage(ctx, field)
-	case "endCursor":
-		return ec.fieldContext_ListingChangePageInfo_endCursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingChangePageInfo", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_ListingConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_ListingConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_ListingConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_ListingEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_ListingEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_ListingProject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_ListingProject_id(ctx, field)
-	case "name":
-		return ec.fieldContext_ListingProject_name(ctx, field)
-	case "city":
-		return ec.fieldContext_ListingProject_city(ctx, field)
-	case "district":
-		return ec.fieldContext_ListingProject_district(ctx, field)
-	case "address":
-		return ec.fieldContext_ListingProject_address(ctx, field)
-	case "latitude":
-		return ec.fieldContext_ListingProject_latitude(ctx, field)
-	case "longitude":
-		return ec.fieldContext_ListingProject_longitude(ctx, field)
-	case "status":
-		return ec.fieldContext_ListingProject_status(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ListingProject", field.Name)
-}
-
-func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "ok":
-		return ec.fieldContext_LogoutPayload_ok(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type LogoutPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Media(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Media_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Media_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Media_updatedAt(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Media_projectID(ctx, field)
-	case "buildingID":
-		return ec.fieldContext_Media_buildingID(ctx, field)
-	case "layout":
-		return ec.fieldContext_Media_layout(ctx, field)
-	case "kind":
-		return ec.fieldContext_Media_kind(ctx, field)
-	case "caption":
-		return ec.fieldContext_Media_caption(ctx, field)
-	case "position":
-		return ec.fieldContext_Media_position(ctx, field)
-	case "contentType":
-		return ec.fieldContext_Media_contentType(ctx, field)
-	case "sizeBytes":
-		return ec.fieldContext_Media_sizeBytes(ctx, field)
-	case "sha256":
-		return ec.fieldContext_Media_sha256(ctx, field)
-	case "width":
-		return ec.fieldContext_Media_width(ctx, field)
-	case "height":
-		return ec.fieldContext_Media_height(ctx, field)
-	case "project":
-		return ec.fieldContext_Media_project(ctx, field)
-	case "building":
-		return ec.fieldContext_Media_building(ctx, field)
-	case "url":
-		return ec.fieldContext_Media_url(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Media", field.Name)
-}
-
-func (ec *executionContext) childFields_MediaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "media":
-		return ec.fieldContext_MediaPayload_media(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type MediaPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_MergeCustomersPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "customer":
-		return ec.fieldContext_MergeCustomersPayload_customer(ctx, field)
-	case "mergedId":
-		return ec.fieldContext_MergeCustomersPayload_mergedId(ctx, field)
-	case "dryRun":
-		return ec.fieldContext_MergeCustomersPayload_dryRun(ctx, field)
-	case "moved":
-		return ec.fieldContext_MergeCustomersPayload_moved(ctx, field)
-	case "owner":
-		return ec.fieldContext_MergeCustomersPayload_owner(ctx, field)
-	case "ownerRule":
-		return ec.fieldContext_MergeCustomersPayload_ownerRule(ctx, field)
-	case "ownerReason":
-		return ec.fieldContext_MergeCustomersPayload_ownerReason(ctx, field)
-	case "protectedUntil":
-		return ec.fieldContext_MergeCustomersPayload_protectedUntil(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type MergeCustomersPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_MergeMoves(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "visits":
-		return ec.fieldContext_MergeMoves_visits(ctx, field)
-	case "deals":
-		return ec.fieldContext_MergeMoves_deals(ctx, field)
-	case "complaints":
-		return ec.fieldContext_MergeMoves_complaints(ctx, field)
-	case "consentEvents":
-		return ec.fieldContext_MergeMoves_consentEvents(ctx, field)
-	case "attributionEvents":
-		return ec.fieldContext_MergeMoves_attributionEvents(ctx, field)
-	case "referrals":
-		return ec.fieldContext_MergeMoves_referrals(ctx, field)
-	case "heldUnits":
-		return ec.fieldContext_MergeMoves_heldUnits(ctx, field)
-	case "activationCodes":
-		return ec.fieldContext_MergeMoves_activationCodes(ctx, field)
-	case "surveys":
-		return ec.fieldContext_MergeMoves_surveys(ctx, field)
-	case "holds":
-		return ec.fieldContext_MergeMoves_holds(ctx, field)
-	case "login":
-		return ec.fieldContext_MergeMoves_login(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type MergeMoves", field.Name)
-}
-
-func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "hasNextPage":
-		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
-	case "hasPreviousPage":
-		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
-	case "startCursor":
-		return ec.fieldContext_PageInfo_startCursor(ctx, field)
-	case "endCursor":
-		return ec.fieldContext_PageInfo_endCursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
-}
-
-func (ec *executionContext) childFields_PriceChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_PriceChange_id(ctx, field)
-	case "unitID":
-		return ec.fieldContext_PriceChange_unitID(ctx, field)
-	case "oldPrice":
-		return ec.fieldContext_PriceChange_oldPrice(ctx, field)
-	case "newPrice":
-		return ec.fieldContext_PriceChange_newPrice(ctx, field)
-	case "changedByID":
-		return ec.fieldContext_PriceChange_changedByID(ctx, field)
-	case "reason":
-		return ec.fieldContext_PriceChange_reason(ctx, field)
-	case "changedAt":
-		return ec.fieldContext_PriceChange_changedAt(ctx, field)
-	case "unit":
-		return ec.fieldContext_PriceChange_unit(ctx, field)
-	case "changedBy":
-		return ec.fieldContext_PriceChange_changedBy(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PriceChange", field.Name)
-}
-
-func (ec *executionContext) childFields_PriceChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_PriceChangeConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_PriceChangeConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_PriceChangeConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PriceChangeConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_PriceChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_PriceChangeEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_PriceChangeEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PriceChangeEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Project_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Project_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Project_updatedAt(ctx, field)
-	case "name":
-		return ec.fieldContext_Project_name(ctx, field)
-	case "city":
-		return ec.fieldContext_Project_city(ctx, field)
-	case "district":
-		return ec.fieldContext_Project_district(ctx, field)
-	case "address":
-		return ec.fieldContext_Project_address(ctx, field)
-	case "latitude":
-		return ec.fieldContext_Project_latitude(ctx, field)
-	case "longitude":
-		return ec.fieldContext_Project_longitude(ctx, field)
-	case "status":
-		return ec.fieldContext_Project_status(ctx, field)
-	case "presalePermit":
-		return ec.fieldContext_Project_presalePermit(ctx, field)
-	case "launchDate":
-		return ec.fieldContext_Project_launchDate(ctx, field)
-	case "deliveryDate":
-		return ec.fieldContext_Project_deliveryDate(ctx, field)
-	case "amenities":
-		return ec.fieldContext_Project_amenities(ctx, field)
-	case "published":
-		return ec.fieldContext_Project_published(ctx, field)
-	case "protectionDays":
-		return ec.fieldContext_Project_protectionDays(ctx, field)
-	case "holdMinutes":
-		return ec.fieldContext_Project_holdMinutes(ctx, field)
-	case "agentDiscountCapBp":
-		return ec.fieldContext_Project_agentDiscountCapBp(ctx, field)
-	case "buildings":
-		return ec.fieldContext_Project_buildings(ctx, field)
-	case "units":
-		return ec.fieldContext_Project_units(ctx, field)
-	case "customers":
-		return ec.fieldContext_Project_customers(ctx, field)
-	case "visits":
-		return ec.fieldContext_Project_visits(ctx, field)
-	case "deals":
-		return ec.fieldContext_Project_deals(ctx, field)
-	case "complaints":
-		return ec.fieldContext_Project_complaints(ctx, field)
-	case "staff":
-		return ec.fieldContext_Project_staff(ctx, field)
-	case "media":
-		return ec.fieldContext_Project_media(ctx, field)
-	case "layoutMedia":
-		return ec.fieldContext_Project_layoutMedia(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
-}
-
-func (ec *executionContext) childFields_ProjectConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_ProjectConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_ProjectConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_ProjectConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ProjectConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_ProjectEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_ProjectEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_PublishProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "project":
-		return ec.fieldContext_PublishProjectPayload_project(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PublishProjectPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_PublishUnitsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "units":
-		return ec.fieldContext_PublishUnitsPayload_units(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type PublishUnitsPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_ReportGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "key":
-		return ec.fieldContext_ReportGroup_key(ctx, field)
-	case "label":
-		return ec.fieldContext_ReportGroup_label(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ReportGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_RevealPhonePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "customer":
-		return ec.fieldContext_RevealPhonePayload_customer(ctx, field)
-	case "phone":
-		return ec.fieldContext_RevealPhonePayload_phone(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type RevealPhonePayload", field.Name)
-}
-
-func (ec *executionContext) childFields_SalesFunnel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_SalesFunnel_from(ctx, field)
-	case "to":
-		return ec.fieldContext_SalesFunnel_to(ctx, field)
-	case "total":
-		return ec.fieldContext_SalesFunnel_total(ctx, field)
-	case "groups":
-		return ec.fieldContext_SalesFunnel_groups(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SalesFunnel", field.Name)
-}
-
-func (ec *executionContext) childFields_SalesFunnelGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "group":
-		return ec.fieldContext_SalesFunnelGroup_group(ctx, field)
-	case "figures":
-		return ec.fieldContext_SalesFunnelGroup_figures(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SalesFunnelGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_SalesGrid(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "project":
-		return ec.fieldContext_SalesGrid_project(ctx, field)
-	case "buildings":
-		return ec.fieldContext_SalesGrid_buildings(ctx, field)
-	case "statusCounts":
-		return ec.fieldContext_SalesGrid_statusCounts(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SalesGrid", field.Name)
-}
-
-func (ec *executionContext) childFields_SalesGridBuilding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "building":
-		return ec.fieldContext_SalesGridBuilding_building(ctx, field)
-	case "floors":
-		return ec.fieldContext_SalesGridBuilding_floors(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SalesGridBuilding", field.Name)
-}
-
-func (ec *executionContext) childFields_SalesGridFloor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "floor":
-		return ec.fieldContext_SalesGridFloor_floor(ctx, field)
-	case "units":
-		return ec.fieldContext_SalesGridFloor_units(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SalesGridFloor", field.Name)
-}
-
-func (ec *executionContext) childFields_Satisfaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_Satisfaction_from(ctx, field)
-	case "to":
-		return ec.fieldContext_Satisfaction_to(ctx, field)
-	case "total":
-		return ec.fieldContext_Satisfaction_total(ctx, field)
-	case "groups":
-		return ec.fieldContext_Satisfaction_groups(ctx, field)
-	case "byKind":
-		return ec.fieldContext_Satisfaction_byKind(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Satisfaction", field.Name)
-}
-
-func (ec *executionContext) childFields_SatisfactionFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "sent":
-		return ec.fieldContext_SatisfactionFigures_sent(ctx, field)
-	case "answered":
-		return ec.fieldContext_SatisfactionFigures_answered(ctx, field)
-	case "satisfied":
-		return ec.fieldContext_SatisfactionFigures_satisfied(ctx, field)
-	case "promoters":
-		return ec.fieldContext_SatisfactionFigures_promoters(ctx, field)
-	case "passives":
-		return ec.fieldContext_SatisfactionFigures_passives(ctx, field)
-	case "detractors":
-		return ec.fieldContext_SatisfactionFigures_detractors(ctx, field)
-	case "csat":
-		return ec.fieldContext_SatisfactionFigures_csat(ctx, field)
-	case "nps":
-		return ec.fieldContext_SatisfactionFigures_nps(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SatisfactionFigures", field.Name)
-}
-
-func (ec *executionContext) childFields_SatisfactionGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "group":
-		return ec.fieldContext_SatisfactionGroup_group(ctx, field)
-	case "figures":
-		return ec.fieldContext_SatisfactionGroup_figures(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SatisfactionGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_SatisfactionSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "kind":
-		return ec.fieldContext_SatisfactionSlice_kind(ctx, field)
-	case "figures":
-		return ec.fieldContext_SatisfactionSlice_figures(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SatisfactionSlice", field.Name)
-}
-
-func (ec *executionContext) childFields_ServiceBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "from":
-		return ec.fieldContext_ServiceBoard_from(ctx, field)
-	case "to":
-		return ec.fieldContext_ServiceBoard_to(ctx, field)
-	case "total":
-		return ec.fieldContext_ServiceBoard_total(ctx, field)
-	case "groups":
-		return ec.fieldContext_ServiceBoard_groups(ctx, field)
-	case "byCategory":
-		return ec.fieldContext_ServiceBoard_byCategory(ctx, field)
-	case "bySeverity":
-		return ec.fieldContext_ServiceBoard_bySeverity(ctx, field)
-	case "byDepartment":
-		return ec.fieldContext_ServiceBoard_byDepartment(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ServiceBoard", field.Name)
-}
-
-func (ec *executionContext) childFields_ServiceBoardGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "group":
-		return ec.fieldContext_ServiceBoardGroup_group(ctx, field)
-	case "figures":
-		return ec.fieldContext_ServiceBoardGroup_figures(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ServiceBoardGroup", field.Name)
-}
-
-func (ec *executionContext) childFields_ServiceFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "opened":
-		return ec.fieldContext_ServiceFigures_opened(ctx, field)
-	case "responded":
-		return ec.fieldContext_ServiceFigures_responded(ctx, field)
-	case "respondedInSla":
-		return ec.fieldContext_ServiceFigures_respondedInSla(ctx, field)
-	case "responseSlaRate":
-		return ec.fieldContext_ServiceFigures_responseSlaRate(ctx, field)
-	case "resolved":
-		return ec.fieldContext_ServiceFigures_resolved(ctx, field)
-	case "resolvedInSla":
-		return ec.fieldContext_ServiceFigures_resolvedInSla(ctx, field)
-	case "resolutionSlaRate":
-		return ec.fieldContext_ServiceFigures_resolutionSlaRate(ctx, field)
-	case "medianResponseHours":
-		return ec.fieldContext_ServiceFigures_medianResponseHours(ctx, field)
-	case "medianResolutionHours":
-		return ec.fieldContext_ServiceFigures_medianResolutionHours(ctx, field)
-	case "resolutions":
-		return ec.fieldContext_ServiceFigures_resolutions(ctx, field)
-	case "reopens":
-		return ec.fieldContext_ServiceFigures_reopens(ctx, field)
-	case "reopenRate":
-		return ec.fieldContext_ServiceFigures_reopenRate(ctx, field)
-	case "openBreaches":
-		return ec.fieldContext_ServiceFigures_openBreaches(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ServiceFigures", field.Name)
-}
-
-func (ec *executionContext) childFields_ServiceSlice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "key":
-		return ec.fieldContext_ServiceSlice_key(ctx, field)
-	case "figures":
-		return ec.fieldContext_ServiceSlice_figures(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type ServiceSlice", field.Name)
-}
-
-func (ec *executionContext) childFields_SetUnitPricesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "units":
-		return ec.fieldContext_SetUnitPricesPayload_units(ctx, field)
-	case "priceChanges":
-		return ec.fieldContext_SetUnitPricesPayload_priceChanges(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SetUnitPricesPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_SlaClock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "state":
-		return ec.fieldContext_SlaClock_state(ctx, field)
-	case "startedAt":
-		return ec.fieldContext_SlaClock_startedAt(ctx, field)
-	case "dueAt":
-		return ec.fieldContext_SlaClock_dueAt(ctx, field)
-	case "metAt":
-		return ec.fieldContext_SlaClock_metAt(ctx, field)
-	case "takenSeconds":
-		return ec.fieldContext_SlaClock_takenSeconds(ctx, field)
-	case "remainingSeconds":
-		return ec.fieldContext_SlaClock_remainingSeconds(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SlaClock", field.Name)
-}
-
-func (ec *executionContext) childFields_Survey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Survey_id(ctx, field)
-	case "kind":
-		return ec.fieldContext_Survey_kind(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Survey_projectID(ctx, field)
-	case "customerID":
-		return ec.fieldContext_Survey_customerID(ctx, field)
-	case "unitID":
-		return ec.fieldContext_Survey_unitID(ctx, field)
-	case "complaintID":
-		return ec.fieldContext_Survey_complaintID(ctx, field)
-	case "dealID":
-		return ec.fieldContext_Survey_dealID(ctx, field)
-	case "agentID":
-		return ec.fieldContext_Survey_agentID(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Survey_createdAt(ctx, field)
-	case "csat":
-		return ec.fieldContext_Survey_csat(ctx, field)
-	case "csatComment":
-		return ec.fieldContext_Survey_csatComment(ctx, field)
-	case "nps":
-		return ec.fieldContext_Survey_nps(ctx, field)
-	case "npsReason":
-		return ec.fieldContext_Survey_npsReason(ctx, field)
-	case "answeredAt":
-		return ec.fieldContext_Survey_answeredAt(ctx, field)
-	case "project":
-		return ec.fieldContext_Survey_project(ctx, field)
-	case "customer":
-		return ec.fieldContext_Survey_customer(ctx, field)
-	case "unit":
-		return ec.fieldContext_Survey_unit(ctx, field)
-	case "complaint":
-		return ec.fieldContext_Survey_complaint(ctx, field)
-	case "deal":
-		return ec.fieldContext_Survey_deal(ctx, field)
-	case "agent":
-		return ec.fieldContext_Survey_agent(ctx, field)
-	case "answered":
-		return ec.fieldContext_Survey_answered(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Survey", field.Name)
-}
-
-func (ec *executionContext) childFields_SurveyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_SurveyConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_SurveyConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_SurveyConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SurveyConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_SurveyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_SurveyEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_SurveyEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SurveyEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_SurveyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "survey":
-		return ec.fieldContext_SurveyPayload_survey(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type SurveyPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Unit_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Unit_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Unit_updatedAt(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Unit_projectID(ctx, field)
-	case "buildingID":
-		return ec.fieldContext_Unit_buildingID(ctx, field)
-	case "floor":
-		return ec.fieldContext_Unit_floor(ctx, field)
-	case "number":
-		return ec.fieldContext_Unit_number(ctx, field)
-	case "bedrooms":
-		return ec.fieldContext_Unit_bedrooms(ctx, field)
-	case "livingRooms":
-		return ec.fieldContext_Unit_livingRooms(ctx, field)
-	case "bathrooms":
-		return ec.fieldContext_Unit_bathrooms(ctx, field)
-	case "grossArea":
-		return ec.fieldContext_Unit_grossArea(ctx, field)
-	case "netArea":
-		return ec.fieldContext_Unit_netArea(ctx, field)
-	case "orientation":
-		return ec.fieldContext_Unit_orientation(ctx, field)
-	case "decoration":
-		return ec.fieldContext_Unit_decoration(ctx, field)
-	case "listPrice":
-		return ec.fieldContext_Unit_listPrice(ctx, field)
-	case "status":
-		return ec.fieldContext_Unit_status(ctx, field)
-	case "published":
-		return ec.fieldContext_Unit_published(ctx, field)
-	case "holdExpiresAt":
-		return ec.fieldContext_Unit_holdExpiresAt(ctx, field)
-	case "heldByID":
-		return ec.fieldContext_Unit_heldByID(ctx, field)
-	case "heldForID":
-		return ec.fieldContext_Unit_heldForID(ctx, field)
-	case "project":
-		return ec.fieldContext_Unit_project(ctx, field)
-	case "building":
-		return ec.fieldContext_Unit_building(ctx, field)
-	case "heldBy":
-		return ec.fieldContext_Unit_heldBy(ctx, field)
-	case "heldFor":
-		return ec.fieldContext_Unit_heldFor(ctx, field)
-	case "deals":
-		return ec.fieldContext_Unit_deals(ctx, field)
-	case "complaints":
-		return ec.fieldContext_Unit_complaints(ctx, field)
-	case "shownIn":
-		return ec.fieldContext_Unit_shownIn(ctx, field)
-	case "priceHistory":
-		return ec.fieldContext_Unit_priceHistory(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_UnitConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_UnitConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_UnitConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_UnitEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_UnitEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitImportError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "line":
-		return ec.fieldContext_UnitImportError_line(ctx, field)
-	case "column":
-		return ec.fieldContext_UnitImportError_column(ctx, field)
-	case "message":
-		return ec.fieldContext_UnitImportError_message(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitImportError", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "unit":
-		return ec.fieldContext_UnitPayload_unit(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "status":
-		return ec.fieldContext_UnitStatusCount_status(ctx, field)
-	case "count":
-		return ec.fieldContext_UnitStatusCount_count(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitStatusCount", field.Name)
-}
-
-func (ec *executionContext) childFields_UnitStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "eventId":
-		return ec.fieldContext_UnitStatusEvent_eventId(ctx, field)
-	case "unit":
-		return ec.fieldContext_UnitStatusEvent_unit(ctx, field)
-	case "status":
-		return ec.fieldContext_UnitStatusEvent_status(ctx, field)
-	case "at":
-		return ec.fieldContext_UnitStatusEvent_at(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UnitStatusEvent", field.Name)
-}
-
-func (ec *executionContext) childFields_UpdateBuildingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "building":
-		return ec.fieldContext_UpdateBuildingPayload_building(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UpdateBuildingPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_UpdateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "project":
-		return ec.fieldContext_UpdateProjectPayload_project(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UpdateProjectPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_User_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_User_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_User_updatedAt(ctx, field)
-	case "name":
-		return ec.fieldContext_User_name(ctx, field)
-	case "login":
-		return ec.fieldContext_User_login(ctx, field)
-	case "role":
-		return ec.fieldContext_User_role(ctx, field)
-	case "customerID":
-		return ec.fieldContext_User_customerID(ctx, field)
-	case "active":
-		return ec.fieldContext_User_active(ctx, field)
-	case "projects":
-		return ec.fieldContext_User_projects(ctx, field)
-	case "customer":
-		return ec.fieldContext_User_customer(ctx, field)
-	case "customers":
-		return ec.fieldContext_User_customers(ctx, field)
-	case "visits":
-		return ec.fieldContext_User_visits(ctx, field)
-	case "deals":
-		return ec.fieldContext_User_deals(ctx, field)
-	case "filedComplaints":
-		return ec.fieldContext_User_filedComplaints(ctx, field)
-	case "assignedComplaints":
-		return ec.fieldContext_User_assignedComplaints(ctx, field)
-	case "heldUnits":
-		return ec.fieldContext_User_heldUnits(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
-}
-
-func (ec *executionContext) childFields_UserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_UserConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_UserConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_UserConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UserConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_UserEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_UserEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_UserEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_UserPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "user":
-		return ec.fieldContext_UserPayload_user(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type UserPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_Visit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_Visit_id(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_Visit_createdAt(ctx, field)
-	case "updatedAt":
-		return ec.fieldContext_Visit_updatedAt(ctx, field)
-	case "customerID":
-		return ec.fieldContext_Visit_customerID(ctx, field)
-	case "agentID":
-		return ec.fieldContext_Visit_agentID(ctx, field)
-	case "projectID":
-		return ec.fieldContext_Visit_projectID(ctx, field)
-	case "kind":
-		return ec.fieldContext_Visit_kind(ctx, field)
-	case "occurredAt":
-		return ec.fieldContext_Visit_occurredAt(ctx, field)
-	case "durationMinutes":
-		return ec.fieldContext_Visit_durationMinutes(ctx, field)
-	case "touchpoints":
-		return ec.fieldContext_Visit_touchpoints(ctx, field)
-	case "notes":
-		return ec.fieldContext_Visit_notes(ctx, field)
-	case "gradeAfter":
-		return ec.fieldContext_Visit_gradeAfter(ctx, field)
-	case "nextFollowUpAt":
-		return ec.fieldContext_Visit_nextFollowUpAt(ctx, field)
-	case "nextFollowUpAction":
-		return ec.fieldContext_Visit_nextFollowUpAction(ctx, field)
-	case "customer":
-		return ec.fieldContext_Visit_customer(ctx, field)
-	case "agent":
-		return ec.fieldContext_Visit_agent(ctx, field)
-	case "project":
-		return ec.fieldContext_Visit_project(ctx, field)
-	case "unitsShown":
-		return ec.fieldContext_Visit_unitsShown(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type Visit", field.Name)
-}
-
-func (ec *executionContext) childFields_VisitConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_VisitConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_VisitConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_VisitConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type VisitConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_VisitEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "node":
-		return ec.fieldContext_VisitEdge_node(ctx, field)
-	case "cursor":
-		return ec.fieldContext_VisitEdge_cursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type VisitEdge", field.Name)
-}
-
-func (ec *executionContext) childFields_VisitPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "visit":
-		return ec.fieldContext_VisitPayload_visit(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type VisitPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_WebhookDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_WebhookDelivery_id(ctx, field)
-	case "endpointId":
-		return ec.fieldContext_WebhookDelivery_endpointId(ctx, field)
-	case "sequence":
-		return ec.fieldContext_WebhookDelivery_sequence(ctx, field)
-	case "listingId":
-		return ec.fieldContext_WebhookDelivery_listingId(ctx, field)
-	case "kind":
-		return ec.fieldContext_WebhookDelivery_kind(ctx, field)
-	case "at":
-		return ec.fieldContext_WebhookDelivery_at(ctx, field)
-	case "status":
-		return ec.fieldContext_WebhookDelivery_status(ctx, field)
-	case "attempts":
-		return ec.fieldContext_WebhookDelivery_attempts(ctx, field)
-	case "lastError":
-		return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
-	case "nextAttemptAt":
-		return ec.fieldContext_WebhookDelivery_nextAttemptAt(ctx, field)
-	case "deliveredAt":
-		return ec.fieldContext_WebhookDelivery_deliveredAt(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_WebhookDelivery_createdAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type WebhookDelivery", field.Name)
-}
-
-func (ec *executionContext) childFields_WebhookDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "nodes":
-		return ec.fieldContext_WebhookDeliveryConnection_nodes(ctx, field)
-	case "hasNextPage":
-		return ec.fieldContext_WebhookDeliveryConnection_hasNextPage(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_WebhookDeliveryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "webhookDelivery":
-		return ec.fieldContext_WebhookDeliveryPayload_webhookDelivery(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "id":
-		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
-	case "url":
-		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
-	case "description":
-		return ec.fieldContext_WebhookEndpoint_description(ctx, field)
-	case "enabled":
-		return ec.fieldContext_WebhookEndpoint_enabled(ctx, field)
-	case "apiKeyId":
-		return ec.fieldContext_WebhookEndpoint_apiKeyId(ctx, field)
-	case "createdAt":
-		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
-}
-
-func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "name":
-		return ec.fieldContext___Directive_name(ctx, field)
-	case "description":
-		return ec.fieldContext___Directive_description(ctx, field)
-	case "isRepeatable":
-		return ec.fieldContext___Directive_isRepeatable(ctx, field)
-	case "locations":
-		return ec.fieldContext___Directive_locations(ctx, field)
-	case "args":
-		return ec.fieldContext___Directive_args(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __Directive", field.Name)
-}
-
-func (ec *executionContext) childFields___EnumValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "name":
-		return ec.fieldContext___EnumValue_name(ctx, field)
-	case "description":
-		return ec.fieldContext___EnumValue_description(ctx, field)
-	case "isDeprecated":
-		return ec.fieldContext___EnumValue_isDeprecated(ctx, field)
-	case "deprecationReason":
-		return ec.fieldContext___EnumValue_deprecationReason(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __EnumValue", field.Name)
-}
-
-func (ec *executionContext) childFields___Field(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "name":
-		return ec.fieldContext___Field_name(ctx, field)
-	case "description":
-		return ec.fieldContext___Field_description(ctx, field)
-	case "args":
-		return ec.fieldContext___Field_args(ctx, field)
-	case "type":
-		return ec.fieldContext___Field_type(ctx, field)
-	case "isDeprecated":
-		return ec.fieldContext___Field_isDeprecated(ctx, field)
-	case "deprecationReason":
-		return ec.fieldContext___Field_deprecationReason(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __Field", field.Name)
-}
-
-func (ec *executionContext) childFields___InputValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "name":
-		return ec.fieldContext___InputValue_name(ctx, field)
-	case "description":
-		return ec.fieldContext___InputValue_description(ctx, field)
-	case "type":
-		return ec.fieldContext___InputValue_type(ctx, field)
-	case "defaultValue":
-		return ec.fieldContext___InputValue_defaultValue(ctx, field)
-	case "isDeprecated":
-		return ec.fieldContext___InputValue_isDeprecated(ctx, field)
-	case "deprecationReason":
-		return ec.fieldContext___InputValue_deprecationReason(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __InputValue", field.Name)
-}
-
-func (ec *executionContext) childFields___Schema(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "description":
-		return ec.fieldContext___Schema_description(ctx, field)
-	case "types":
-		return ec.fieldContext___Schema_types(ctx, field)
-	case "queryType":
-		return ec.fieldContext___Schema_queryType(ctx, field)
-	case "mutationType":
-		return ec.fieldContext___Schema_mutationType(ctx, field)
-	case "subscriptionType":
-		return ec.fieldContext___Schema_subscriptionType(ctx, field)
-	case "directives":
-		return ec.fieldContext___Schema_directives(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __Schema", field.Name)
-}
-
-func (ec *executionContext) childFields___Type(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "kind":
-		return ec.fieldContext___Type_kind(ctx, field)
-	case "name":
-		return ec.fieldContext___Type_name(ctx, field)
-	case "description":
-		return ec.fieldContext___Type_description(ctx, field)
-	case "specifiedByURL":
-		return ec.fieldContext___Type_specifiedByURL(ctx, field)
-	case "fields":
-		return ec.fieldContext___Type_fields(ctx, field)
-	case "interfaces":
-		return ec.fieldContext___Type_interfaces(ctx, field)
-	case "possibleTypes":
-		return ec.fieldContext___Type_possibleTypes(ctx, field)
-	case "enumValues":
-		return ec.fieldContext___Type_enumValues(ctx, field)
-	case "inputFields":
-		return ec.fieldContext___Type_inputFields(ctx, field)
-	case "ofType":
-		return ec.fieldContext___Type_ofType(ctx, field)
-	case "isOneOf":
-		return ec.fieldContext___Type_isOneOf(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type __Type", field.Name)
-}
-
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
@@ -12276,9 +10080,6 @@ func (ec *executionContext) fieldContext_APIKeyConnection_edges(_ context.Contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKeyEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12304,9 +10105,6 @@ func (ec *executionContext) fieldContext_APIKeyConnection_pageInfo(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12339,9 +10137,6 @@ func (ec *executionContext) fieldContext_APIKeyEdge_node(_ context.Context, fiel
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKey(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12374,9 +10169,6 @@ func (ec *executionContext) fieldContext_APIKeyPayload_apiKey(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKey(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12416,9 +10208,6 @@ func (ec *executionContext) fieldContext_AgentBoard_agents(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AgentBoardRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12444,9 +10233,6 @@ func (ec *executionContext) fieldContext_AgentBoardRow_agent(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12472,9 +10258,6 @@ func (ec *executionContext) fieldContext_AgentBoardRow_group(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12591,9 +10374,6 @@ func (ec *executionContext) fieldContext_Attribution_owner(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12722,9 +10502,6 @@ func (ec *executionContext) fieldContext_AttributionEvent_customer(_ context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12769,9 +10546,6 @@ func (ec *executionContext) fieldContext_AttributionEvent_from(_ context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12816,9 +10590,6 @@ func (ec *executionContext) fieldContext_AttributionEvent_to(_ context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12863,9 +10634,6 @@ func (ec *executionContext) fieldContext_AttributionEvent_actor(_ context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -12959,9 +10727,6 @@ func (ec *executionContext) fieldContext_AuditEvent_actor(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13006,9 +10771,6 @@ func (ec *executionContext) fieldContext_AuditEvent_project(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13034,9 +10796,6 @@ func (ec *executionContext) fieldContext_AuditEventConnection_edges(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEventEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13062,9 +10821,6 @@ func (ec *executionContext) fieldContext_AuditEventConnection_pageInfo(_ context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13097,9 +10853,6 @@ func (ec *executionContext) fieldContext_AuditEventEdge_node(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13160,9 +10913,6 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13256,9 +11006,6 @@ func (ec *executionContext) fieldContext_Building_project(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13289,9 +11036,6 @@ func (ec *executionContext) fieldContext_Building_units(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -13333,9 +11077,6 @@ func (ec *executionContext) fieldContext_Building_media(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Media(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -13372,9 +11113,6 @@ func (ec *executionContext) fieldContext_BuildingConnection_edges(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BuildingEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13400,9 +11138,6 @@ func (ec *executionContext) fieldContext_BuildingConnection_pageInfo(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13435,9 +11170,6 @@ func (ec *executionContext) fieldContext_BuildingEdge_node(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13484,9 +11216,6 @@ func (ec *executionContext) fieldContext_ChannelMix_channels(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMixRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13512,9 +11241,6 @@ func (ec *executionContext) fieldContext_ChannelMix_total(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMixRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13540,9 +11266,6 @@ func (ec *executionContext) fieldContext_ChannelMix_groups(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMixGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13568,9 +11291,6 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_group(_ context.Context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13596,9 +11316,6 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_channels(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMixRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13624,9 +11341,6 @@ func (ec *executionContext) fieldContext_ChannelMixGroup_total(_ context.Context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMixRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13750,9 +11464,6 @@ func (ec *executionContext) fieldContext_ChannelSpendPayload_channelSpend(_ cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelSpend(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -13972,9 +11683,6 @@ func (ec *executionContext) fieldContext_Complaint_unit(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14019,9 +11727,6 @@ func (ec *executionContext) fieldContext_Complaint_project(_ context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14066,9 +11771,6 @@ func (ec *executionContext) fieldContext_Complaint_customer(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14113,9 +11815,6 @@ func (ec *executionContext) fieldContext_Complaint_filedBy(_ context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14160,9 +11859,6 @@ func (ec *executionContext) fieldContext_Complaint_assignee(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14193,9 +11889,6 @@ func (ec *executionContext) fieldContext_Complaint_events(ctx context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEventConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -14236,9 +11929,6 @@ func (ec *executionContext) fieldContext_Complaint_photos(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPhoto(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14268,9 +11958,6 @@ func (ec *executionContext) fieldContext_Complaint_responseSla(_ context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SlaClock(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14300,9 +11987,6 @@ func (ec *executionContext) fieldContext_Complaint_resolutionSla(_ context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SlaClock(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14328,9 +12012,6 @@ func (ec *executionContext) fieldContext_ComplaintConnection_edges(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14356,9 +12037,6 @@ func (ec *executionContext) fieldContext_ComplaintConnection_pageInfo(_ context.
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14391,9 +12069,6 @@ func (ec *executionContext) fieldContext_ComplaintEdge_node(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14508,9 +12183,6 @@ func (ec *executionContext) fieldContext_ComplaintEvent_complaint(_ context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14555,9 +12227,6 @@ func (ec *executionContext) fieldContext_ComplaintEvent_actor(_ context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14583,9 +12252,6 @@ func (ec *executionContext) fieldContext_ComplaintEventConnection_edges(_ contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEventEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14611,9 +12277,6 @@ func (ec *executionContext) fieldContext_ComplaintEventConnection_pageInfo(_ con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14646,9 +12309,6 @@ func (ec *executionContext) fieldContext_ComplaintEventEdge_node(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14681,9 +12341,6 @@ func (ec *executionContext) fieldContext_ComplaintEventPayload_event(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14709,9 +12366,6 @@ func (ec *executionContext) fieldContext_ComplaintPayload_complaint(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14826,9 +12480,6 @@ func (ec *executionContext) fieldContext_ComplaintPhoto_complaint(_ context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14904,9 +12555,6 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_complaint(_ context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -14932,9 +12580,6 @@ func (ec *executionContext) fieldContext_ComplaintUpdate_event(_ context.Context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15047,9 +12692,6 @@ func (ec *executionContext) fieldContext_ConsentEvent_customer(_ context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15094,9 +12736,6 @@ func (ec *executionContext) fieldContext_ConsentEvent_recordedBy(_ context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15122,9 +12761,6 @@ func (ec *executionContext) fieldContext_CreateAPIKeyPayload_apiKey(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKey(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15157,9 +12793,6 @@ func (ec *executionContext) fieldContext_CreateBuildingPayload_building(_ contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15185,9 +12818,6 @@ func (ec *executionContext) fieldContext_CreateProjectPayload_project(_ context.
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15213,9 +12843,6 @@ func (ec *executionContext) fieldContext_CreateUnitsPayload_units(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15241,9 +12868,6 @@ func (ec *executionContext) fieldContext_CreateWebhookEndpointPayload_webhookEnd
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookEndpoint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15567,9 +13191,6 @@ func (ec *executionContext) fieldContext_Customer_project(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15614,9 +13235,6 @@ func (ec *executionContext) fieldContext_Customer_owner(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15647,9 +13265,6 @@ func (ec *executionContext) fieldContext_Customer_visits(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -15691,9 +13306,6 @@ func (ec *executionContext) fieldContext_Customer_deals(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -15735,9 +13347,6 @@ func (ec *executionContext) fieldContext_Customer_complaints(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -15778,9 +13387,6 @@ func (ec *executionContext) fieldContext_Customer_heldUnits(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15825,9 +13431,6 @@ func (ec *executionContext) fieldContext_Customer_login(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15857,9 +13460,6 @@ func (ec *executionContext) fieldContext_Customer_attributionHistory(_ context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AttributionEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15904,9 +13504,6 @@ func (ec *executionContext) fieldContext_Customer_referredBy(_ context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -15937,9 +13534,6 @@ func (ec *executionContext) fieldContext_Customer_referrals(ctx context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -15980,9 +13574,6 @@ func (ec *executionContext) fieldContext_Customer_sameAs(_ context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16012,9 +13603,6 @@ func (ec *executionContext) fieldContext_Customer_consentHistory(_ context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ConsentEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16044,9 +13632,6 @@ func (ec *executionContext) fieldContext_Customer_attribution(_ context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Attribution(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16095,9 +13680,6 @@ func (ec *executionContext) fieldContext_CustomerConnection_edges(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16123,9 +13705,6 @@ func (ec *executionContext) fieldContext_CustomerConnection_pageInfo(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16158,9 +13737,6 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16193,9 +13769,6 @@ func (ec *executionContext) fieldContext_CustomerPayload_customer(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16242,9 +13815,6 @@ func (ec *executionContext) fieldContext_CustomerValue_grades(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GradeCount(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16270,9 +13840,6 @@ func (ec *executionContext) fieldContext_CustomerValue_gradeGroups(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GradeGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16305,9 +13872,6 @@ func (ec *executionContext) fieldContext_CustomerValue_customers(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerValueRow(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16347,9 +13911,6 @@ func (ec *executionContext) fieldContext_CustomerValueRow_customer(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16548,9 +14109,6 @@ func (ec *executionContext) fieldContext_Deal_unit(_ context.Context, field grap
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16595,9 +14153,6 @@ func (ec *executionContext) fieldContext_Deal_customer(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16642,9 +14197,6 @@ func (ec *executionContext) fieldContext_Deal_agent(_ context.Context, field gra
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16689,9 +14241,6 @@ func (ec *executionContext) fieldContext_Deal_project(_ context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16717,9 +14266,6 @@ func (ec *executionContext) fieldContext_DealConnection_edges(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16745,9 +14291,6 @@ func (ec *executionContext) fieldContext_DealConnection_pageInfo(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16780,9 +14323,6 @@ func (ec *executionContext) fieldContext_DealEdge_node(_ context.Context, field 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Deal(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16815,9 +14355,6 @@ func (ec *executionContext) fieldContext_DealPayload_deal(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Deal(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16857,9 +14394,6 @@ func (ec *executionContext) fieldContext_DeliverUnitPayload_unit(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16918,9 +14452,6 @@ func (ec *executionContext) fieldContext_DuplicateCandidate_customers(_ context.
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16946,9 +14477,6 @@ func (ec *executionContext) fieldContext_EraseCustomerPayload_customer(_ context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17016,9 +14544,6 @@ func (ec *executionContext) fieldContext_FollowUps_due(_ context.Context, field 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17044,9 +14569,6 @@ func (ec *executionContext) fieldContext_FollowUps_overdue(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17198,9 +14720,6 @@ func (ec *executionContext) fieldContext_GradeGroup_group(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17226,9 +14745,6 @@ func (ec *executionContext) fieldContext_GradeGroup_grades(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GradeCount(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17275,9 +14791,6 @@ func (ec *executionContext) fieldContext_ImportUnitsPayload_errors(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitImportError(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17310,9 +14823,6 @@ func (ec *executionContext) fieldContext_Listing_project(_ context.Context, fiel
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingProject(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17338,9 +14848,6 @@ func (ec *executionContext) fieldContext_Listing_building(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingBuilding(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17487,9 +14994,6 @@ func (ec *executionContext) fieldContext_Listing_media(_ context.Context, field 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Media(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17596,9 +15100,6 @@ func (ec *executionContext) fieldContext_ListingChangeConnection_edges(_ context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingChangeEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17624,9 +15125,6 @@ func (ec *executionContext) fieldContext_ListingChangeConnection_pageInfo(_ cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingChangePageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17659,9 +15157,6 @@ func (ec *executionContext) fieldContext_ListingChangeEdge_node(_ context.Contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingChange(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17708,9 +15203,6 @@ func (ec *executionContext) fieldContext_ListingConnection_edges(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17736,9 +15228,6 @@ func (ec *executionContext) fieldContext_ListingConnection_pageInfo(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17771,9 +15260,6 @@ func (ec *executionContext) fieldContext_ListingEdge_node(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Listing(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -17986,9 +15472,6 @@ func (ec *executionContext) fieldContext_Media_project(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18033,9 +15516,6 @@ func (ec *executionContext) fieldContext_Media_building(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18084,9 +15564,6 @@ func (ec *executionContext) fieldContext_MediaPayload_media(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Media(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18112,9 +15589,6 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_customer(_ contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18154,9 +15628,6 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_moved(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MergeMoves(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18182,9 +15653,6 @@ func (ec *executionContext) fieldContext_MergeCustomersPayload_owner(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18325,9 +15793,6 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuthPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18369,9 +15834,6 @@ func (ec *executionContext) fieldContext_Mutation_refreshToken(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuthPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18413,9 +15875,6 @@ func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogoutPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18457,9 +15916,6 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18501,9 +15957,6 @@ func (ec *executionContext) fieldContext_Mutation_createUser(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18545,9 +15998,6 @@ func (ec *executionContext) fieldContext_Mutation_updateUser(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18589,9 +16039,6 @@ func (ec *executionContext) fieldContext_Mutation_resetUserPassword(ctx context.
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18633,9 +16080,6 @@ func (ec *executionContext) fieldContext_Mutation_createAPIKey(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateAPIKeyPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18677,9 +16121,6 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKeyPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18721,9 +16162,6 @@ func (ec *executionContext) fieldContext_Mutation_submitComplaint(ctx context.Co
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18765,9 +16203,6 @@ func (ec *executionContext) fieldContext_Mutation_acknowledgeComplaint(ctx conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18809,9 +16244,6 @@ func (ec *executionContext) fieldContext_Mutation_assignComplaint(ctx context.Co
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18853,9 +16285,6 @@ func (ec *executionContext) fieldContext_Mutation_startComplaint(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18897,9 +16326,6 @@ func (ec *executionContext) fieldContext_Mutation_resolveComplaint(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18941,9 +16367,6 @@ func (ec *executionContext) fieldContext_Mutation_closeComplaint(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -18985,9 +16408,6 @@ func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Co
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19029,9 +16449,6 @@ func (ec *executionContext) fieldContext_Mutation_rateComplaint(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19073,9 +16490,6 @@ func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintEventPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19117,9 +16531,6 @@ func (ec *executionContext) fieldContext_Mutation_createProject(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateProjectPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19161,9 +16572,6 @@ func (ec *executionContext) fieldContext_Mutation_updateProject(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UpdateProjectPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19205,9 +16613,6 @@ func (ec *executionContext) fieldContext_Mutation_createBuilding(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateBuildingPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19249,9 +16654,6 @@ func (ec *executionContext) fieldContext_Mutation_updateBuilding(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UpdateBuildingPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19293,9 +16695,6 @@ func (ec *executionContext) fieldContext_Mutation_createUnits(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateUnitsPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19337,9 +16736,6 @@ func (ec *executionContext) fieldContext_Mutation_importUnits(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ImportUnitsPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19381,9 +16777,6 @@ func (ec *executionContext) fieldContext_Mutation_updateUnit(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19425,9 +16818,6 @@ func (ec *executionContext) fieldContext_Mutation_updateAPIKey(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKeyPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19469,9 +16859,6 @@ func (ec *executionContext) fieldContext_Mutation_approveDiscount(ctx context.Co
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19513,9 +16900,6 @@ func (ec *executionContext) fieldContext_Mutation_rejectDiscount(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19557,9 +16941,6 @@ func (ec *executionContext) fieldContext_Mutation_setAPIKeyProjects(ctx context.
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKeyPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19601,9 +16982,6 @@ func (ec *executionContext) fieldContext_Mutation_uploadMedia(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MediaPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19645,9 +17023,6 @@ func (ec *executionContext) fieldContext_Mutation_updateMedia(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MediaPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19689,9 +17064,6 @@ func (ec *executionContext) fieldContext_Mutation_deleteMedia(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DeleteMediaPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19733,9 +17105,6 @@ func (ec *executionContext) fieldContext_Mutation_mergeCustomers(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_MergeCustomersPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19777,9 +17146,6 @@ func (ec *executionContext) fieldContext_Mutation_exportCustomerData(ctx context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ExportCustomerDataPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19821,9 +17187,6 @@ func (ec *executionContext) fieldContext_Mutation_eraseCustomer(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EraseCustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19865,9 +17228,6 @@ func (ec *executionContext) fieldContext_Mutation_revealPhone(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RevealPhonePayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19909,9 +17269,6 @@ func (ec *executionContext) fieldContext_Mutation_setUnitPrices(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SetUnitPricesPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19953,9 +17310,6 @@ func (ec *executionContext) fieldContext_Mutation_publishUnits(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PublishUnitsPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -19997,9 +17351,6 @@ func (ec *executionContext) fieldContext_Mutation_unpublishUnits(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PublishUnitsPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20041,9 +17392,6 @@ func (ec *executionContext) fieldContext_Mutation_publishProject(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PublishProjectPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20085,9 +17433,6 @@ func (ec *executionContext) fieldContext_Mutation_unpublishProject(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PublishProjectPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20129,9 +17474,6 @@ func (ec *executionContext) fieldContext_Mutation_withdrawUnit(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20173,9 +17515,6 @@ func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20217,9 +17556,6 @@ func (ec *executionContext) fieldContext_Mutation_setContactConsent(ctx context.
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20261,9 +17597,6 @@ func (ec *executionContext) fieldContext_Mutation_setChannelSpend(ctx context.Co
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelSpendPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20305,9 +17638,6 @@ func (ec *executionContext) fieldContext_Mutation_registerCustomer(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20349,9 +17679,6 @@ func (ec *executionContext) fieldContext_Mutation_claimCustomer(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20393,9 +17720,6 @@ func (ec *executionContext) fieldContext_Mutation_reassignCustomer(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20437,9 +17761,6 @@ func (ec *executionContext) fieldContext_Mutation_holdUnit(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20481,9 +17802,6 @@ func (ec *executionContext) fieldContext_Mutation_releaseHold(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20525,9 +17843,6 @@ func (ec *executionContext) fieldContext_Mutation_logVisit(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20569,9 +17884,6 @@ func (ec *executionContext) fieldContext_Mutation_reserveUnit(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20613,9 +17925,6 @@ func (ec *executionContext) fieldContext_Mutation_contractDeal(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20657,9 +17966,6 @@ func (ec *executionContext) fieldContext_Mutation_cancelDeal(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20701,9 +18007,6 @@ func (ec *executionContext) fieldContext_Mutation_deliverUnit(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DeliverUnitPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20745,9 +18048,6 @@ func (ec *executionContext) fieldContext_Mutation_activateOwner(ctx context.Cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20789,9 +18089,6 @@ func (ec *executionContext) fieldContext_Mutation_answerSurvey(ctx context.Conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SurveyPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20833,9 +18130,6 @@ func (ec *executionContext) fieldContext_Mutation_createWebhookEndpoint(ctx cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateWebhookEndpointPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20877,9 +18171,6 @@ func (ec *executionContext) fieldContext_Mutation_updateWebhookEndpoint(ctx cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreateWebhookEndpointPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20921,9 +18212,6 @@ func (ec *executionContext) fieldContext_Mutation_deleteWebhookEndpoint(ctx cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DeleteWebhookEndpointPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -20965,9 +18253,6 @@ func (ec *executionContext) fieldContext_Mutation_replayWebhookDelivery(ctx cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookDeliveryPayload(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21164,9 +18449,6 @@ func (ec *executionContext) fieldContext_PriceChange_unit(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21211,9 +18493,6 @@ func (ec *executionContext) fieldContext_PriceChange_changedBy(_ context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21239,9 +18518,6 @@ func (ec *executionContext) fieldContext_PriceChangeConnection_edges(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PriceChangeEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21267,9 +18543,6 @@ func (ec *executionContext) fieldContext_PriceChangeConnection_pageInfo(_ contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21302,9 +18575,6 @@ func (ec *executionContext) fieldContext_PriceChangeEdge_node(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PriceChange(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21428,9 +18698,6 @@ func (ec *executionContext) fieldContext_Project_amenities(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Amenity(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21489,9 +18756,6 @@ func (ec *executionContext) fieldContext_Project_buildings(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BuildingConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21533,9 +18797,6 @@ func (ec *executionContext) fieldContext_Project_units(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21577,9 +18838,6 @@ func (ec *executionContext) fieldContext_Project_customers(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21621,9 +18879,6 @@ func (ec *executionContext) fieldContext_Project_visits(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21665,9 +18920,6 @@ func (ec *executionContext) fieldContext_Project_deals(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21709,9 +18961,6 @@ func (ec *executionContext) fieldContext_Project_complaints(ctx context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21753,9 +19002,6 @@ func (ec *executionContext) fieldContext_Project_staff(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21797,9 +19043,6 @@ func (ec *executionContext) fieldContext_Project_media(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Media(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21841,9 +19084,6 @@ func (ec *executionContext) fieldContext_Project_layoutMedia(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Media(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -21880,9 +19120,6 @@ func (ec *executionContext) fieldContext_ProjectConnection_edges(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ProjectEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21908,9 +19145,6 @@ func (ec *executionContext) fieldContext_ProjectConnection_pageInfo(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21943,9 +19177,6 @@ func (ec *executionContext) fieldContext_ProjectEdge_node(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -21978,9 +19209,6 @@ func (ec *executionContext) fieldContext_PublishProjectPayload_project(_ context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -22006,9 +19234,6 @@ func (ec *executionContext) fieldContext_PublishUnitsPayload_units(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -22127,9 +19352,6 @@ func (ec *executionContext) fieldContext_Query_apiKeys(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_APIKeyConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22171,9 +19393,6 @@ func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEventConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22215,9 +19434,6 @@ func (ec *executionContext) fieldContext_Query_buildings(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BuildingConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22259,9 +19475,6 @@ func (ec *executionContext) fieldContext_Query_complaints(ctx context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22303,9 +19516,6 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22347,9 +19557,6 @@ func (ec *executionContext) fieldContext_Query_deals(ctx context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22391,9 +19598,6 @@ func (ec *executionContext) fieldContext_Query_projects(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ProjectConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22435,9 +19639,6 @@ func (ec *executionContext) fieldContext_Query_units(ctx context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22479,9 +19680,6 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22523,9 +19721,6 @@ func (ec *executionContext) fieldContext_Query_visits(ctx context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22567,9 +19762,6 @@ func (ec *executionContext) fieldContext_Query_complaintQueue(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22610,9 +19802,6 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -22643,9 +19832,6 @@ func (ec *executionContext) fieldContext_Query_listings(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22687,9 +19873,6 @@ func (ec *executionContext) fieldContext_Query_listingChanges(ctx context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ListingChangeConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22731,9 +19914,6 @@ func (ec *executionContext) fieldContext_Query_duplicateCandidates(ctx context.C
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DuplicateCandidate(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22775,9 +19955,6 @@ func (ec *executionContext) fieldContext_Query_salesFunnel(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SalesFunnel(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22819,9 +19996,6 @@ func (ec *executionContext) fieldContext_Query_channelMix(ctx context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelMix(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22863,9 +20037,6 @@ func (ec *executionContext) fieldContext_Query_channelSpends(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChannelSpend(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22907,9 +20078,6 @@ func (ec *executionContext) fieldContext_Query_agentBoard(ctx context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AgentBoard(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22951,9 +20119,6 @@ func (ec *executionContext) fieldContext_Query_customerValue(ctx context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerValue(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -22995,9 +20160,6 @@ func (ec *executionContext) fieldContext_Query_myFollowUps(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FollowUps(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23039,9 +20201,6 @@ func (ec *executionContext) fieldContext_Query_salesGrid(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SalesGrid(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23083,9 +20242,6 @@ func (ec *executionContext) fieldContext_Query_serviceBoard(ctx context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceBoard(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23127,9 +20283,6 @@ func (ec *executionContext) fieldContext_Query_satisfaction(ctx context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Satisfaction(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23171,9 +20324,6 @@ func (ec *executionContext) fieldContext_Query_surveys(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SurveyConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23214,9 +20364,6 @@ func (ec *executionContext) fieldContext_Query_webhookEndpoints(_ context.Contex
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookEndpoint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23247,9 +20394,6 @@ func (ec *executionContext) fieldContext_Query_webhookDeliveries(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookDeliveryConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23291,9 +20435,6 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -23334,9 +20475,6 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Schema(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23376,9 +20514,6 @@ func (ec *executionContext) fieldContext_RevealPhonePayload_customer(_ context.C
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23425,9 +20560,6 @@ func (ec *executionContext) fieldContext_SalesFunnel_total(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FunnelFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23453,9 +20585,6 @@ func (ec *executionContext) fieldContext_SalesFunnel_groups(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SalesFunnelGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23481,9 +20610,6 @@ func (ec *executionContext) fieldContext_SalesFunnelGroup_group(_ context.Contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23509,9 +20635,6 @@ func (ec *executionContext) fieldContext_SalesFunnelGroup_figures(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FunnelFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23537,9 +20660,6 @@ func (ec *executionContext) fieldContext_SalesGrid_project(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23565,9 +20685,6 @@ func (ec *executionContext) fieldContext_SalesGrid_buildings(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SalesGridBuilding(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23593,9 +20710,6 @@ func (ec *executionContext) fieldContext_SalesGrid_statusCounts(_ context.Contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitStatusCount(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23621,9 +20735,6 @@ func (ec *executionContext) fieldContext_SalesGridBuilding_building(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23649,9 +20760,6 @@ func (ec *executionContext) fieldContext_SalesGridBuilding_floors(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SalesGridFloor(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23684,9 +20792,6 @@ func (ec *executionContext) fieldContext_SalesGridFloor_units(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23726,9 +20831,6 @@ func (ec *executionContext) fieldContext_Satisfaction_total(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SatisfactionFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23754,9 +20856,6 @@ func (ec *executionContext) fieldContext_Satisfaction_groups(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SatisfactionGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23782,9 +20881,6 @@ func (ec *executionContext) fieldContext_Satisfaction_byKind(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SatisfactionSlice(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23866,9 +20962,6 @@ func (ec *executionContext) fieldContext_SatisfactionGroup_group(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23894,9 +20987,6 @@ func (ec *executionContext) fieldContext_SatisfactionGroup_figures(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SatisfactionFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23929,9 +21019,6 @@ func (ec *executionContext) fieldContext_SatisfactionSlice_figures(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SatisfactionFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23971,9 +21058,6 @@ func (ec *executionContext) fieldContext_ServiceBoard_total(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -23999,9 +21083,6 @@ func (ec *executionContext) fieldContext_ServiceBoard_groups(_ context.Context, 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceBoardGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24027,9 +21108,6 @@ func (ec *executionContext) fieldContext_ServiceBoard_byCategory(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceSlice(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24055,9 +21133,6 @@ func (ec *executionContext) fieldContext_ServiceBoard_bySeverity(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceSlice(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24083,9 +21158,6 @@ func (ec *executionContext) fieldContext_ServiceBoard_byDepartment(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceSlice(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24111,9 +21183,6 @@ func (ec *executionContext) fieldContext_ServiceBoardGroup_group(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ReportGroup(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24139,9 +21208,6 @@ func (ec *executionContext) fieldContext_ServiceBoardGroup_figures(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24265,9 +21331,6 @@ func (ec *executionContext) fieldContext_ServiceSlice_figures(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ServiceFigures(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24293,9 +21356,6 @@ func (ec *executionContext) fieldContext_SetUnitPricesPayload_units(_ context.Co
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24321,9 +21381,6 @@ func (ec *executionContext) fieldContext_SetUnitPricesPayload_priceChanges(_ con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PriceChange(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24428,9 +21485,6 @@ func (ec *executionContext) fieldContext_Subscription_unitStatusChanged(ctx cont
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitStatusEvent(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -24472,9 +21526,6 @@ func (ec *executionContext) fieldContext_Subscription_complaintUpdated(ctx conte
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintUpdate(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -24628,9 +21679,6 @@ func (ec *executionContext) fieldContext_Survey_project(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24675,9 +21723,6 @@ func (ec *executionContext) fieldContext_Survey_customer(_ context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24722,9 +21767,6 @@ func (ec *executionContext) fieldContext_Survey_unit(_ context.Context, field gr
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24769,9 +21811,6 @@ func (ec *executionContext) fieldContext_Survey_complaint(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24816,9 +21855,6 @@ func (ec *executionContext) fieldContext_Survey_deal(_ context.Context, field gr
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Deal(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24863,9 +21899,6 @@ func (ec *executionContext) fieldContext_Survey_agent(_ context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24914,9 +21947,6 @@ func (ec *executionContext) fieldContext_SurveyConnection_edges(_ context.Contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SurveyEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24942,9 +21972,6 @@ func (ec *executionContext) fieldContext_SurveyConnection_pageInfo(_ context.Con
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -24977,9 +22004,6 @@ func (ec *executionContext) fieldContext_SurveyEdge_node(_ context.Context, fiel
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Survey(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25012,9 +22036,6 @@ func (ec *executionContext) fieldContext_SurveyPayload_survey(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Survey(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25229,9 +22250,6 @@ func (ec *executionContext) fieldContext_Unit_project(_ context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25276,9 +22294,6 @@ func (ec *executionContext) fieldContext_Unit_building(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25308,9 +22323,6 @@ func (ec *executionContext) fieldContext_Unit_heldBy(_ context.Context, field gr
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25340,9 +22352,6 @@ func (ec *executionContext) fieldContext_Unit_heldFor(_ context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25373,9 +22382,6 @@ func (ec *executionContext) fieldContext_Unit_deals(ctx context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -25417,9 +22423,6 @@ func (ec *executionContext) fieldContext_Unit_complaints(ctx context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -25461,9 +22464,6 @@ func (ec *executionContext) fieldContext_Unit_shownIn(ctx context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -25505,9 +22505,6 @@ func (ec *executionContext) fieldContext_Unit_priceHistory(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PriceChangeConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -25544,9 +22541,6 @@ func (ec *executionContext) fieldContext_UnitConnection_edges(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UnitEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25572,9 +22566,6 @@ func (ec *executionContext) fieldContext_UnitConnection_pageInfo(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25607,9 +22598,6 @@ func (ec *executionContext) fieldContext_UnitEdge_node(_ context.Context, field 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25663,9 +22651,6 @@ func (ec *executionContext) fieldContext_UnitPayload_unit(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25732,9 +22717,6 @@ func (ec *executionContext) fieldContext_UnitStatusEvent_unit(_ context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25774,9 +22756,6 @@ func (ec *executionContext) fieldContext_UpdateBuildingPayload_building(_ contex
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Building(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25802,9 +22781,6 @@ func (ec *executionContext) fieldContext_UpdateProjectPayload_project(_ context.
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25890,9 +22866,6 @@ func (ec *executionContext) fieldContext_User_projects(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25937,9 +22910,6 @@ func (ec *executionContext) fieldContext_User_customer(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -25970,9 +22940,6 @@ func (ec *executionContext) fieldContext_User_customers(ctx context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CustomerConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -26014,9 +22981,6 @@ func (ec *executionContext) fieldContext_User_visits(ctx context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -26058,9 +23022,6 @@ func (ec *executionContext) fieldContext_User_deals(ctx context.Context, field g
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DealConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -26101,9 +23062,6 @@ func (ec *executionContext) fieldContext_User_filedComplaints(_ context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Complaint(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26134,9 +23092,6 @@ func (ec *executionContext) fieldContext_User_assignedComplaints(ctx context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ComplaintConnection(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -26177,9 +23132,6 @@ func (ec *executionContext) fieldContext_User_heldUnits(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26205,9 +23157,6 @@ func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context,
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26233,9 +23182,6 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26268,9 +23214,6 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26303,9 +23246,6 @@ func (ec *executionContext) fieldContext_UserPayload_user(_ context.Context, fie
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26460,9 +23400,6 @@ func (ec *executionContext) fieldContext_Visit_customer(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26507,9 +23444,6 @@ func (ec *executionContext) fieldContext_Visit_agent(_ context.Context, field gr
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26554,9 +23488,6 @@ func (ec *executionContext) fieldContext_Visit_project(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Project(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26586,9 +23517,6 @@ func (ec *executionContext) fieldContext_Visit_unitsShown(_ context.Context, fie
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Unit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26614,9 +23542,6 @@ func (ec *executionContext) fieldContext_VisitConnection_edges(_ context.Context
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VisitEdge(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26642,9 +23567,6 @@ func (ec *executionContext) fieldContext_VisitConnection_pageInfo(_ context.Cont
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26677,9 +23599,6 @@ func (ec *executionContext) fieldContext_VisitEdge_node(_ context.Context, field
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Visit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26712,9 +23631,6 @@ func (ec *executionContext) fieldContext_VisitPayload_visit(_ context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Visit(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26872,9 +23788,6 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_nodes(_ conte
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookDelivery(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -26907,9 +23820,6 @@ func (ec *executionContext) fieldContext_WebhookDeliveryPayload_webhookDelivery(
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WebhookDelivery(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27033,9 +23943,6 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -27178,9 +24085,6 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -27217,9 +24121,6 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27321,9 +24222,6 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27429,9 +24327,6 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27461,9 +24356,6 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27493,9 +24385,6 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27525,9 +24414,6 @@ func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Con
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27557,9 +24443,6 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Directive(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27682,9 +24565,6 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Field(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -27725,9 +24605,6 @@ func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, fi
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27757,9 +24634,6 @@ func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context,
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27790,9 +24664,6 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___EnumValue(ctx, field)
-		},
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -27833,9 +24704,6 @@ func (ec *executionContext) fieldContext___Type_inputFields(_ context.Context, f
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -27865,9 +24733,6 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
-		},
 	}
 	return fc, nil
 }

@@ -231,3 +231,28 @@ func TestArgumentsOnce(t *testing.T) {
 		t.Fatal("no call rewritten and no error")
 	}
 }
+
+// A field context gets no Child closure, and the lookups it called go.
+func TestNoChildContexts(t *testing.T) {
+	src := "package graph\n\n" + string(childComment) +
+		"\nfunc (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n" +
+		"\tswitch field.Name {\n\tcase \"id\":\n\t\treturn ec.fieldContext_Unit_id(ctx, field)\n\t}\n\treturn nil, nil\n}\n" +
+		"\nfunc (ec *executionContext) fieldContext_UnitEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {\n" +
+		"\tfc = &graphql.FieldContext{\n\t\tObject: \"UnitEdge\",\n\t\tField:  field,\n" +
+		"\t\tChild: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n\t\t\treturn ec.childFields_Unit(ctx, field)\n\t\t},\n" +
+		"\t}\n\treturn fc, nil\n}\n"
+	out, err := noChildContexts([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	if strings.Contains(got, "Child:") || strings.Contains(got, "childFields_") {
+		t.Errorf("Child or a lookup left:\n%s", got)
+	}
+	if !strings.Contains(got, "\t\tField:  field,\n\t}\n\treturn fc, nil\n") {
+		t.Errorf("the field context lost more than its Child:\n%s", got)
+	}
+	if _, err := noChildContexts([]byte(strings.Replace(src, "return ec.childFields_Unit", "return ec.lookUp", 1))); err == nil {
+		t.Fatal("a Child closure gen does not know and no error")
+	}
+}
