@@ -8,8 +8,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
-
-	"estatecrm/graph/arguments"
 )
 
 // collectFields is graphql.CollectFields for the generated executor
@@ -195,11 +193,3 @@ func decides(ds ast.DirectiveList) bool {
 
 // fieldsMemo is the executionContext's field graph/gen adds for docFields.
 type fieldsMemo = atomic.Value
-
-// argumentsOf is a field's arguments with the operation's variables, made
-// once per field of the document for the request (arguments.Of): graph/
-// gen makes each field's context take them here instead of converting them
-// again (ArgumentMap) for each row of a list (a customer's visits).
-func argumentsOf(ctx context.Context, f graphql.CollectedField, vars map[string]any) map[string]any {
-	return arguments.Of(ctx, f.Field, vars)
-}

@@ -110,41 +110,22 @@ func rewriteLists(path string, loaded map[string]string) error {
 		return fmt.Errorf("%s calls no graphql.MarshalSliceConcurrently: gqlgen's list template changed, see graph/gen", path)
 	}
 	src = bytes.ReplaceAll(src, concurrently, inOrderCall)
-	src, err = plainFields(src)
-	if err != nil {
-		return err
-	}
-	src, err = objectsInPlace(src)
-	if err != nil {
-		return err
-	}
-	src, err = loadedEdgesInPlace(src, loaded)
-	if err != nil {
-		return err
-	}
-	src, err = inputsInOrder(src)
-	if err != nil {
-		return err
-	}
-	src, err = inputsByPointer(src)
-	if err != nil {
-		return err
-	}
-	src, err = sizedResponses(src)
-	if err != nil {
-		return err
-	}
-	src, err = collectedOnce(src)
-	if err != nil {
-		return err
-	}
-	src, err = argumentsOnce(src)
-	if err != nil {
-		return err
-	}
-	src, err = noChildContexts(src)
-	if err != nil {
-		return err
+	// Each reads the file as the ones before it left it (inputsByPointer
+	// after inputsInOrder's loop, for one).
+	for _, rewrite := range []func([]byte) ([]byte, error){
+		plainFields,
+		objectsInPlace,
+		func(src []byte) ([]byte, error) { return loadedEdgesInPlace(src, loaded) },
+		inputsInOrder,
+		inputsByPointer,
+		sizedResponses,
+		collectedOnce,
+		argumentsOnce,
+		noChildContexts,
+	} {
+		if src, err = rewrite(src); err != nil {
+			return err
+		}
 	}
 	out, err := format.Source(noDeferredGroups(src))
 	if err != nil {
