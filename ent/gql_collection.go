@@ -124,17 +124,17 @@ func newAPIKeyPaginateArgs(rv map[string]any) *apikeyPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -312,17 +312,17 @@ func newAttributionEventPaginateArgs(rv map[string]any) *attributioneventPaginat
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	return args
 }
@@ -431,17 +431,17 @@ func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -661,17 +661,17 @@ func newBuildingPaginateArgs(rv map[string]any) *buildingPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -1079,17 +1079,17 @@ func newComplaintPaginateArgs(rv map[string]any) *complaintPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -1242,17 +1242,17 @@ func newComplaintEventPaginateArgs(rv map[string]any) *complainteventPaginateArg
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -1396,17 +1396,17 @@ func newComplaintPhotoPaginateArgs(rv map[string]any) *complaintphotoPaginateArg
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[whereField].(*ComplaintPhotoWhereInput); ok {
 		args.opts = append(args.opts, WithComplaintPhotoFilter(v.Filter))
@@ -1523,17 +1523,17 @@ func newConsentEventPaginateArgs(rv map[string]any) *consenteventPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	return args
 }
@@ -2237,17 +2237,17 @@ func newCustomerPaginateArgs(rv map[string]any) *customerPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -2465,17 +2465,17 @@ func newDealPaginateArgs(rv map[string]any) *dealPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -2658,17 +2658,17 @@ func newMediaPaginateArgs(rv map[string]any) *mediaPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		switch v := v.(type) {
@@ -2799,17 +2799,17 @@ func newPriceChangePaginateArgs(rv map[string]any) *pricechangePaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		switch v := v.(type) {
@@ -3608,17 +3608,17 @@ func newProjectPaginateArgs(rv map[string]any) *projectPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -3861,17 +3861,17 @@ func newSurveyPaginateArgs(rv map[string]any) *surveyPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -4383,17 +4383,17 @@ func newUnitPaginateArgs(rv map[string]any) *unitPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -4929,17 +4929,17 @@ func newUserPaginateArgs(rv map[string]any) *userPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
@@ -5145,17 +5145,17 @@ func newVisitPaginateArgs(rv map[string]any) *visitPaginateArgs {
 	if rv == nil {
 		return args
 	}
-	if v := rv[firstField]; v != nil {
-		args.first = v.(*int)
+	if v, ok := rv[firstField].(*int); ok {
+		args.first = v
 	}
-	if v := rv[lastField]; v != nil {
-		args.last = v.(*int)
+	if v, ok := rv[lastField].(*int); ok {
+		args.last = v
 	}
-	if v := rv[afterField]; v != nil {
-		args.after = v.(*Cursor)
+	if v, ok := rv[afterField].(*Cursor); ok {
+		args.after = v
 	}
-	if v := rv[beforeField]; v != nil {
-		args.before = v.(*Cursor)
+	if v, ok := rv[beforeField].(*Cursor); ok {
+		args.before = v
 	}
 	if v, ok := rv[orderByField]; ok {
 		if one, ok := v.(map[string]any); ok {
