@@ -10,8 +10,8 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
