@@ -6959,7 +6959,7 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 func (ec *executionContext) field_Building_media_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+	arg0, err := processArgField(ctx, rawArgs, "kind",
 		func(ctx context.Context, v any) (*media.Kind, error) {
 			return ec.unmarshalOMediaKind2ᚖestatecrmᚋentᚋmediaᚐKind(ctx, v)
 		})
@@ -6973,7 +6973,7 @@ func (ec *executionContext) field_Building_media_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Building_units_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -6981,7 +6981,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -6989,7 +6989,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -6997,7 +6997,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7005,7 +7005,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.UnitOrder, error) {
 			return ec.unmarshalOUnitOrder2ᚕᚖestatecrmᚋentᚐUnitOrderᚄ(ctx, v)
 		})
@@ -7013,7 +7013,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
 			return ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, v)
 		})
@@ -7027,7 +7027,7 @@ func (ec *executionContext) field_Building_units_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Complaint_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7035,7 +7035,7 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7043,7 +7043,7 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7051,7 +7051,7 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7059,7 +7059,7 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintEventOrder, error) {
 			return ec.unmarshalOComplaintEventOrder2ᚕᚖestatecrmᚋentᚐComplaintEventOrderᚄ(ctx, v)
 		})
@@ -7073,7 +7073,7 @@ func (ec *executionContext) field_Complaint_events_args(ctx context.Context, raw
 func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7081,7 +7081,7 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7089,7 +7089,7 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7097,7 +7097,7 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7105,7 +7105,7 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
 			return ec.unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx, v)
 		})
@@ -7119,7 +7119,7 @@ func (ec *executionContext) field_Customer_complaints_args(ctx context.Context, 
 func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7127,7 +7127,7 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7135,7 +7135,7 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7143,7 +7143,7 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7151,7 +7151,7 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.DealOrder, error) {
 			return ec.unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrderᚄ(ctx, v)
 		})
@@ -7165,7 +7165,7 @@ func (ec *executionContext) field_Customer_deals_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7173,7 +7173,7 @@ func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7181,7 +7181,7 @@ func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, r
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7189,7 +7189,7 @@ func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, r
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7197,7 +7197,7 @@ func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, r
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.CustomerOrder, error) {
 			return ec.unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCustomerOrderᚄ(ctx, v)
 		})
@@ -7211,7 +7211,7 @@ func (ec *executionContext) field_Customer_referrals_args(ctx context.Context, r
 func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7219,7 +7219,7 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7227,7 +7227,7 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -7235,7 +7235,7 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -7243,7 +7243,7 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.VisitOrder, error) {
 			return ec.unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOrderᚄ(ctx, v)
 		})
@@ -7257,7 +7257,7 @@ func (ec *executionContext) field_Customer_visits_args(ctx context.Context, rawA
 func (ec *executionContext) field_Mutation_acknowledgeComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
@@ -7271,7 +7271,7 @@ func (ec *executionContext) field_Mutation_acknowledgeComplaint_args(ctx context
 func (ec *executionContext) field_Mutation_activateOwner_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Activation, error) {
 			return ec.unmarshalNActivateOwnerInput2estatecrmᚋsalesᚐActivation(ctx, v)
 		})
@@ -7285,7 +7285,7 @@ func (ec *executionContext) field_Mutation_activateOwner_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Note, error) {
 			return ec.unmarshalNAddComplaintNoteInput2estatecrmᚋaftersalesᚐNote(ctx, v)
 		})
@@ -7299,7 +7299,7 @@ func (ec *executionContext) field_Mutation_addComplaintNote_args(ctx context.Con
 func (ec *executionContext) field_Mutation_answerSurvey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.SurveyAnswer, error) {
 			return ec.unmarshalNAnswerSurveyInput2estatecrmᚋaftersalesᚐSurveyAnswer(ctx, v)
 		})
@@ -7313,7 +7313,7 @@ func (ec *executionContext) field_Mutation_answerSurvey_args(ctx context.Context
 func (ec *executionContext) field_Mutation_approveDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ApproveDiscountInput, error) {
 			return ec.unmarshalNApproveDiscountInput2estatecrmᚋgraphᚋmodelᚐApproveDiscountInput(ctx, v)
 		})
@@ -7327,7 +7327,7 @@ func (ec *executionContext) field_Mutation_approveDiscount_args(ctx context.Cont
 func (ec *executionContext) field_Mutation_assignComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Assignment, error) {
 			return ec.unmarshalNAssignComplaintInput2estatecrmᚋaftersalesᚐAssignment(ctx, v)
 		})
@@ -7341,7 +7341,7 @@ func (ec *executionContext) field_Mutation_assignComplaint_args(ctx context.Cont
 func (ec *executionContext) field_Mutation_cancelDeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CancelDealInput, error) {
 			return ec.unmarshalNCancelDealInput2estatecrmᚋgraphᚋmodelᚐCancelDealInput(ctx, v)
 		})
@@ -7355,7 +7355,7 @@ func (ec *executionContext) field_Mutation_cancelDeal_args(ctx context.Context, 
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.PasswordChange, error) {
 			return ec.unmarshalNChangePasswordInput2estatecrmᚋaccountᚐPasswordChange(ctx, v)
 		})
@@ -7369,7 +7369,7 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_claimCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ClaimCustomerInput, error) {
 			return ec.unmarshalNClaimCustomerInput2estatecrmᚋgraphᚋmodelᚐClaimCustomerInput(ctx, v)
 		})
@@ -7383,7 +7383,7 @@ func (ec *executionContext) field_Mutation_claimCustomer_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_closeComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
@@ -7397,7 +7397,7 @@ func (ec *executionContext) field_Mutation_closeComplaint_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_contractDeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ContractDealInput, error) {
 			return ec.unmarshalNContractDealInput2estatecrmᚋgraphᚋmodelᚐContractDealInput(ctx, v)
 		})
@@ -7411,7 +7411,7 @@ func (ec *executionContext) field_Mutation_contractDeal_args(ctx context.Context
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.NewAPIKey, error) {
 			return ec.unmarshalNCreateAPIKeyInput2estatecrmᚋaccountᚐNewAPIKey(ctx, v)
 		})
@@ -7425,7 +7425,7 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 func (ec *executionContext) field_Mutation_createBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.NewBuilding, error) {
 			return ec.unmarshalNCreateBuildingInput2estatecrmᚋcatalogueᚐNewBuilding(ctx, v)
 		})
@@ -7439,7 +7439,7 @@ func (ec *executionContext) field_Mutation_createBuilding_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_createProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.NewProject, error) {
 			return ec.unmarshalNCreateProjectInput2estatecrmᚋcatalogueᚐNewProject(ctx, v)
 		})
@@ -7453,7 +7453,7 @@ func (ec *executionContext) field_Mutation_createProject_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_createUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.UnitGrid, error) {
 			return ec.unmarshalNCreateUnitsInput2estatecrmᚋcatalogueᚐUnitGrid(ctx, v)
 		})
@@ -7467,7 +7467,7 @@ func (ec *executionContext) field_Mutation_createUnits_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.NewUser, error) {
 			return ec.unmarshalNCreateUserInput2estatecrmᚋaccountᚐNewUser(ctx, v)
 		})
@@ -7481,7 +7481,7 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (webhook.NewEndpoint, error) {
 			return ec.unmarshalNCreateWebhookEndpointInput2estatecrmᚋwebhookᚐNewEndpoint(ctx, v)
 		})
@@ -7495,7 +7495,7 @@ func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx contex
 func (ec *executionContext) field_Mutation_deleteMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteMediaInput, error) {
 			return ec.unmarshalNDeleteMediaInput2estatecrmᚋgraphᚋmodelᚐDeleteMediaInput(ctx, v)
 		})
@@ -7509,7 +7509,7 @@ func (ec *executionContext) field_Mutation_deleteMedia_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_deleteWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg0, err := processArgField(ctx, rawArgs, "id",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -7523,7 +7523,7 @@ func (ec *executionContext) field_Mutation_deleteWebhookEndpoint_args(ctx contex
 func (ec *executionContext) field_Mutation_deliverUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeliverUnitInput, error) {
 			return ec.unmarshalNDeliverUnitInput2estatecrmᚋgraphᚋmodelᚐDeliverUnitInput(ctx, v)
 		})
@@ -7537,7 +7537,7 @@ func (ec *executionContext) field_Mutation_deliverUnit_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_eraseCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (people.EraseInput, error) {
 			return ec.unmarshalNEraseCustomerInput2estatecrmᚋpeopleᚐEraseInput(ctx, v)
 		})
@@ -7551,7 +7551,7 @@ func (ec *executionContext) field_Mutation_eraseCustomer_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_exportCustomerData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (people.ExportInput, error) {
 			return ec.unmarshalNExportCustomerDataInput2estatecrmᚋpeopleᚐExportInput(ctx, v)
 		})
@@ -7565,7 +7565,7 @@ func (ec *executionContext) field_Mutation_exportCustomerData_args(ctx context.C
 func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.HoldUnitInput, error) {
 			return ec.unmarshalNHoldUnitInput2estatecrmᚋgraphᚋmodelᚐHoldUnitInput(ctx, v)
 		})
@@ -7579,7 +7579,7 @@ func (ec *executionContext) field_Mutation_holdUnit_args(ctx context.Context, ra
 func (ec *executionContext) field_Mutation_importUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.UnitImport, error) {
 			return ec.unmarshalNImportUnitsInput2estatecrmᚋcatalogueᚐUnitImport(ctx, v)
 		})
@@ -7593,7 +7593,7 @@ func (ec *executionContext) field_Mutation_importUnits_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_logVisit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Visit, error) {
 			return ec.unmarshalNLogVisitInput2estatecrmᚋsalesᚐVisit(ctx, v)
 		})
@@ -7607,7 +7607,7 @@ func (ec *executionContext) field_Mutation_logVisit_args(ctx context.Context, ra
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LoginInput, error) {
 			return ec.unmarshalNLoginInput2estatecrmᚋgraphᚋmodelᚐLoginInput(ctx, v)
 		})
@@ -7621,7 +7621,7 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LogoutInput, error) {
 			return ec.unmarshalNLogoutInput2estatecrmᚋgraphᚋmodelᚐLogoutInput(ctx, v)
 		})
@@ -7635,7 +7635,7 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 func (ec *executionContext) field_Mutation_mergeCustomers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (people.MergeInput, error) {
 			return ec.unmarshalNMergeCustomersInput2estatecrmᚋpeopleᚐMergeInput(ctx, v)
 		})
@@ -7649,7 +7649,7 @@ func (ec *executionContext) field_Mutation_mergeCustomers_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_publishProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishProjectInput, error) {
 			return ec.unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx, v)
 		})
@@ -7663,7 +7663,7 @@ func (ec *executionContext) field_Mutation_publishProject_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_publishUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishUnitsInput, error) {
 			return ec.unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx, v)
 		})
@@ -7677,7 +7677,7 @@ func (ec *executionContext) field_Mutation_publishUnits_args(ctx context.Context
 func (ec *executionContext) field_Mutation_rateComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Rating, error) {
 			return ec.unmarshalNRateComplaintInput2estatecrmᚋaftersalesᚐRating(ctx, v)
 		})
@@ -7691,7 +7691,7 @@ func (ec *executionContext) field_Mutation_rateComplaint_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_reassignCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReassignCustomerInput, error) {
 			return ec.unmarshalNReassignCustomerInput2estatecrmᚋgraphᚋmodelᚐReassignCustomerInput(ctx, v)
 		})
@@ -7705,7 +7705,7 @@ func (ec *executionContext) field_Mutation_reassignCustomer_args(ctx context.Con
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 			return ec.unmarshalNRefreshTokenInput2estatecrmᚋgraphᚋmodelᚐRefreshTokenInput(ctx, v)
 		})
@@ -7719,7 +7719,7 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Registration, error) {
 			return ec.unmarshalNRegisterCustomerInput2estatecrmᚋsalesᚐRegistration(ctx, v)
 		})
@@ -7733,7 +7733,7 @@ func (ec *executionContext) field_Mutation_registerCustomer_args(ctx context.Con
 func (ec *executionContext) field_Mutation_rejectDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RejectDiscountInput, error) {
 			return ec.unmarshalNRejectDiscountInput2estatecrmᚋgraphᚋmodelᚐRejectDiscountInput(ctx, v)
 		})
@@ -7747,7 +7747,7 @@ func (ec *executionContext) field_Mutation_rejectDiscount_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_releaseHold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReleaseHoldInput, error) {
 			return ec.unmarshalNReleaseHoldInput2estatecrmᚋgraphᚋmodelᚐReleaseHoldInput(ctx, v)
 		})
@@ -7761,7 +7761,7 @@ func (ec *executionContext) field_Mutation_releaseHold_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_reopenComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
@@ -7775,7 +7775,7 @@ func (ec *executionContext) field_Mutation_reopenComplaint_args(ctx context.Cont
 func (ec *executionContext) field_Mutation_replayWebhookDelivery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg0, err := processArgField(ctx, rawArgs, "id",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -7789,7 +7789,7 @@ func (ec *executionContext) field_Mutation_replayWebhookDelivery_args(ctx contex
 func (ec *executionContext) field_Mutation_reserveUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.Reservation, error) {
 			return ec.unmarshalNReserveUnitInput2estatecrmᚋsalesᚐReservation(ctx, v)
 		})
@@ -7803,7 +7803,7 @@ func (ec *executionContext) field_Mutation_reserveUnit_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_resetUserPassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.PasswordReset, error) {
 			return ec.unmarshalNResetUserPasswordInput2estatecrmᚋaccountᚐPasswordReset(ctx, v)
 		})
@@ -7817,7 +7817,7 @@ func (ec *executionContext) field_Mutation_resetUserPassword_args(ctx context.Co
 func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
@@ -7831,7 +7831,7 @@ func (ec *executionContext) field_Mutation_resolveComplaint_args(ctx context.Con
 func (ec *executionContext) field_Mutation_revealPhone_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (people.RevealInput, error) {
 			return ec.unmarshalNRevealPhoneInput2estatecrmᚋpeopleᚐRevealInput(ctx, v)
 		})
@@ -7845,7 +7845,7 @@ func (ec *executionContext) field_Mutation_revealPhone_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
 			return ec.unmarshalNRevokeAPIKeyInput2estatecrmᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx, v)
 		})
@@ -7859,7 +7859,7 @@ func (ec *executionContext) field_Mutation_revokeAPIKey_args(ctx context.Context
 func (ec *executionContext) field_Mutation_setAPIKeyProjects_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetAPIKeyProjectsInput, error) {
 			return ec.unmarshalNSetAPIKeyProjectsInput2estatecrmᚋgraphᚋmodelᚐSetAPIKeyProjectsInput(ctx, v)
 		})
@@ -7873,7 +7873,7 @@ func (ec *executionContext) field_Mutation_setAPIKeyProjects_args(ctx context.Co
 func (ec *executionContext) field_Mutation_setChannelSpend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (report.SpendInput, error) {
 			return ec.unmarshalNSetChannelSpendInput2estatecrmᚋreportᚐSpendInput(ctx, v)
 		})
@@ -7887,7 +7887,7 @@ func (ec *executionContext) field_Mutation_setChannelSpend_args(ctx context.Cont
 func (ec *executionContext) field_Mutation_setContactConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.ConsentChange, error) {
 			return ec.unmarshalNSetContactConsentInput2estatecrmᚋsalesᚐConsentChange(ctx, v)
 		})
@@ -7901,7 +7901,7 @@ func (ec *executionContext) field_Mutation_setContactConsent_args(ctx context.Co
 func (ec *executionContext) field_Mutation_setUnitPrices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetUnitPricesInput, error) {
 			return ec.unmarshalNSetUnitPricesInput2estatecrmᚋgraphᚋmodelᚐSetUnitPricesInput(ctx, v)
 		})
@@ -7915,7 +7915,7 @@ func (ec *executionContext) field_Mutation_setUnitPrices_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_startComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Step, error) {
 			return ec.unmarshalNComplaintStepInput2estatecrmᚋaftersalesᚐStep(ctx, v)
 		})
@@ -7929,7 +7929,7 @@ func (ec *executionContext) field_Mutation_startComplaint_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_submitComplaint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (aftersales.Filing, error) {
 			return ec.unmarshalNSubmitComplaintInput2estatecrmᚋaftersalesᚐFiling(ctx, v)
 		})
@@ -7943,7 +7943,7 @@ func (ec *executionContext) field_Mutation_submitComplaint_args(ctx context.Cont
 func (ec *executionContext) field_Mutation_unpublishProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishProjectInput, error) {
 			return ec.unmarshalNPublishProjectInput2estatecrmᚋgraphᚋmodelᚐPublishProjectInput(ctx, v)
 		})
@@ -7957,7 +7957,7 @@ func (ec *executionContext) field_Mutation_unpublishProject_args(ctx context.Con
 func (ec *executionContext) field_Mutation_unpublishUnits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishUnitsInput, error) {
 			return ec.unmarshalNPublishUnitsInput2estatecrmᚋgraphᚋmodelᚐPublishUnitsInput(ctx, v)
 		})
@@ -7971,7 +7971,7 @@ func (ec *executionContext) field_Mutation_unpublishUnits_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.APIKeyChange, error) {
 			return ec.unmarshalNUpdateAPIKeyInput2estatecrmᚋaccountᚐAPIKeyChange(ctx, v)
 		})
@@ -7985,7 +7985,7 @@ func (ec *executionContext) field_Mutation_updateAPIKey_args(ctx context.Context
 func (ec *executionContext) field_Mutation_updateBuilding_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.BuildingChange, error) {
 			return ec.unmarshalNUpdateBuildingInput2estatecrmᚋcatalogueᚐBuildingChange(ctx, v)
 		})
@@ -7999,7 +7999,7 @@ func (ec *executionContext) field_Mutation_updateBuilding_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (sales.ProfileChange, error) {
 			return ec.unmarshalNUpdateCustomerInput2estatecrmᚋsalesᚐProfileChange(ctx, v)
 		})
@@ -8013,7 +8013,7 @@ func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Conte
 func (ec *executionContext) field_Mutation_updateMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (media1.Change, error) {
 			return ec.unmarshalNUpdateMediaInput2estatecrmᚋmediaᚐChange(ctx, v)
 		})
@@ -8027,7 +8027,7 @@ func (ec *executionContext) field_Mutation_updateMedia_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_updateProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.ProjectChange, error) {
 			return ec.unmarshalNUpdateProjectInput2estatecrmᚋcatalogueᚐProjectChange(ctx, v)
 		})
@@ -8041,7 +8041,7 @@ func (ec *executionContext) field_Mutation_updateProject_args(ctx context.Contex
 func (ec *executionContext) field_Mutation_updateUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (catalogue.UnitChange, error) {
 			return ec.unmarshalNUpdateUnitInput2estatecrmᚋcatalogueᚐUnitChange(ctx, v)
 		})
@@ -8055,7 +8055,7 @@ func (ec *executionContext) field_Mutation_updateUnit_args(ctx context.Context, 
 func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (account.UserChange, error) {
 			return ec.unmarshalNUpdateUserInput2estatecrmᚋaccountᚐUserChange(ctx, v)
 		})
@@ -8069,7 +8069,7 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 func (ec *executionContext) field_Mutation_updateWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (webhook.Change, error) {
 			return ec.unmarshalNUpdateWebhookEndpointInput2estatecrmᚋwebhookᚐChange(ctx, v)
 		})
@@ -8083,7 +8083,7 @@ func (ec *executionContext) field_Mutation_updateWebhookEndpoint_args(ctx contex
 func (ec *executionContext) field_Mutation_uploadMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (media1.Upload, error) {
 			return ec.unmarshalNUploadMediaInput2estatecrmᚋmediaᚐUpload(ctx, v)
 		})
@@ -8097,7 +8097,7 @@ func (ec *executionContext) field_Mutation_uploadMedia_args(ctx context.Context,
 func (ec *executionContext) field_Mutation_withdrawUnit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+	arg0, err := processArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.WithdrawUnitInput, error) {
 			return ec.unmarshalNWithdrawUnitInput2estatecrmᚋgraphᚋmodelᚐWithdrawUnitInput(ctx, v)
 		})
@@ -8111,7 +8111,7 @@ func (ec *executionContext) field_Mutation_withdrawUnit_args(ctx context.Context
 func (ec *executionContext) field_Project_buildings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8119,7 +8119,7 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8127,7 +8127,7 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8135,7 +8135,7 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8143,7 +8143,7 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.BuildingOrder, error) {
 			return ec.unmarshalOBuildingOrder2ᚕᚖestatecrmᚋentᚐBuildingOrderᚄ(ctx, v)
 		})
@@ -8157,7 +8157,7 @@ func (ec *executionContext) field_Project_buildings_args(ctx context.Context, ra
 func (ec *executionContext) field_Project_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8165,7 +8165,7 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8173,7 +8173,7 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8181,7 +8181,7 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8189,7 +8189,7 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
 			return ec.unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx, v)
 		})
@@ -8203,7 +8203,7 @@ func (ec *executionContext) field_Project_complaints_args(ctx context.Context, r
 func (ec *executionContext) field_Project_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8211,7 +8211,7 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8219,7 +8219,7 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8227,7 +8227,7 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8235,7 +8235,7 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.CustomerOrder, error) {
 			return ec.unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCustomerOrderᚄ(ctx, v)
 		})
@@ -8249,7 +8249,7 @@ func (ec *executionContext) field_Project_customers_args(ctx context.Context, ra
 func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8257,7 +8257,7 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8265,7 +8265,7 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8273,7 +8273,7 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8281,7 +8281,7 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.DealOrder, error) {
 			return ec.unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrderᚄ(ctx, v)
 		})
@@ -8295,7 +8295,7 @@ func (ec *executionContext) field_Project_deals_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Project_layoutMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "layout",
+	arg0, err := processArgField(ctx, rawArgs, "layout",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNString2string(ctx, v)
 		})
@@ -8303,7 +8303,7 @@ func (ec *executionContext) field_Project_layoutMedia_args(ctx context.Context, 
 		return nil, err
 	}
 	args["layout"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+	arg1, err := processArgField(ctx, rawArgs, "kind",
 		func(ctx context.Context, v any) (*media.Kind, error) {
 			return ec.unmarshalOMediaKind2ᚖestatecrmᚋentᚋmediaᚐKind(ctx, v)
 		})
@@ -8317,7 +8317,7 @@ func (ec *executionContext) field_Project_layoutMedia_args(ctx context.Context, 
 func (ec *executionContext) field_Project_media_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+	arg0, err := processArgField(ctx, rawArgs, "kind",
 		func(ctx context.Context, v any) (*media.Kind, error) {
 			return ec.unmarshalOMediaKind2ᚖestatecrmᚋentᚋmediaᚐKind(ctx, v)
 		})
@@ -8331,7 +8331,7 @@ func (ec *executionContext) field_Project_media_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8339,7 +8339,7 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8347,7 +8347,7 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8355,7 +8355,7 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8363,7 +8363,7 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.UserOrder, error) {
 			return ec.unmarshalOUserOrder2ᚕᚖestatecrmᚋentᚐUserOrderᚄ(ctx, v)
 		})
@@ -8377,7 +8377,7 @@ func (ec *executionContext) field_Project_staff_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8385,7 +8385,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8393,7 +8393,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8401,7 +8401,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8409,7 +8409,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.UnitOrder, error) {
 			return ec.unmarshalOUnitOrder2ᚕᚖestatecrmᚋentᚐUnitOrderᚄ(ctx, v)
 		})
@@ -8417,7 +8417,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
 			return ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, v)
 		})
@@ -8431,7 +8431,7 @@ func (ec *executionContext) field_Project_units_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8439,7 +8439,7 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8447,7 +8447,7 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8455,7 +8455,7 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8463,7 +8463,7 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.VisitOrder, error) {
 			return ec.unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOrderᚄ(ctx, v)
 		})
@@ -8477,7 +8477,7 @@ func (ec *executionContext) field_Project_visits_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+	arg0, err := processArgField(ctx, rawArgs, "name",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNString2string(ctx, v)
 		})
@@ -8491,7 +8491,7 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -8499,7 +8499,7 @@ func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8507,7 +8507,7 @@ func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg2, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -8521,7 +8521,7 @@ func (ec *executionContext) field_Query_agentBoard_args(ctx context.Context, raw
 func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8529,7 +8529,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8537,7 +8537,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8545,7 +8545,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8553,7 +8553,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.APIKeyOrder, error) {
 			return ec.unmarshalOAPIKeyOrder2ᚕᚖestatecrmᚋentᚐAPIKeyOrderᚄ(ctx, v)
 		})
@@ -8561,7 +8561,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.APIKeyWhereInput, error) {
 			return ec.unmarshalOAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput(ctx, v)
 		})
@@ -8575,7 +8575,7 @@ func (ec *executionContext) field_Query_apiKeys_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8583,7 +8583,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8591,7 +8591,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8599,7 +8599,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8607,7 +8607,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.AuditEventOrder, error) {
 			return ec.unmarshalOAuditEventOrder2ᚕᚖestatecrmᚋentᚐAuditEventOrderᚄ(ctx, v)
 		})
@@ -8615,7 +8615,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.AuditEventWhereInput, error) {
 			return ec.unmarshalOAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput(ctx, v)
 		})
@@ -8629,7 +8629,7 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8637,7 +8637,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8645,7 +8645,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8653,7 +8653,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8661,7 +8661,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.BuildingOrder, error) {
 			return ec.unmarshalOBuildingOrder2ᚕᚖestatecrmᚋentᚐBuildingOrderᚄ(ctx, v)
 		})
@@ -8669,7 +8669,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.BuildingWhereInput, error) {
 			return ec.unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx, v)
 		})
@@ -8683,7 +8683,7 @@ func (ec *executionContext) field_Query_buildings_args(ctx context.Context, rawA
 func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -8691,7 +8691,7 @@ func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8699,7 +8699,7 @@ func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg2, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -8713,7 +8713,7 @@ func (ec *executionContext) field_Query_channelMix_args(ctx context.Context, raw
 func (ec *executionContext) field_Query_channelSpends_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg0, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8721,7 +8721,7 @@ func (ec *executionContext) field_Query_channelSpends_args(ctx context.Context, 
 		return nil, err
 	}
 	args["projectId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg1, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (*report.PeriodInput, error) {
 			return ec.unmarshalOReportPeriod2ᚖestatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -8735,7 +8735,7 @@ func (ec *executionContext) field_Query_channelSpends_args(ctx context.Context, 
 func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg0, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8743,7 +8743,7 @@ func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context,
 		return nil, err
 	}
 	args["projectId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (int, error) {
 			return ec.unmarshalNInt2int(ctx, v)
 		})
@@ -8751,7 +8751,7 @@ func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context,
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg2, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8765,7 +8765,7 @@ func (ec *executionContext) field_Query_complaintQueue_args(ctx context.Context,
 func (ec *executionContext) field_Query_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8773,7 +8773,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8781,7 +8781,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8789,7 +8789,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8797,7 +8797,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
 			return ec.unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx, v)
 		})
@@ -8805,7 +8805,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.ComplaintWhereInput, error) {
 			return ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
 		})
@@ -8819,7 +8819,7 @@ func (ec *executionContext) field_Query_complaints_args(ctx context.Context, raw
 func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -8827,7 +8827,7 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8835,7 +8835,7 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg2, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8843,7 +8843,7 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["first"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg3, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
@@ -8851,7 +8851,7 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg4, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -8865,7 +8865,7 @@ func (ec *executionContext) field_Query_customerValue_args(ctx context.Context, 
 func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8873,7 +8873,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8881,7 +8881,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8889,7 +8889,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8897,7 +8897,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.CustomerOrder, error) {
 			return ec.unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCustomerOrderᚄ(ctx, v)
 		})
@@ -8905,7 +8905,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.CustomerWhereInput, error) {
 			return ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, v)
 		})
@@ -8919,7 +8919,7 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8927,7 +8927,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8935,7 +8935,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -8943,7 +8943,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -8951,7 +8951,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.DealOrder, error) {
 			return ec.unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrderᚄ(ctx, v)
 		})
@@ -8959,7 +8959,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.DealWhereInput, error) {
 			return ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
 		})
@@ -8973,7 +8973,7 @@ func (ec *executionContext) field_Query_deals_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field_Query_duplicateCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg0, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -8981,7 +8981,7 @@ func (ec *executionContext) field_Query_duplicateCandidates_args(ctx context.Con
 		return nil, err
 	}
 	args["projectId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (int, error) {
 			return ec.unmarshalNInt2int(ctx, v)
 		})
@@ -8995,7 +8995,7 @@ func (ec *executionContext) field_Query_duplicateCandidates_args(ctx context.Con
 func (ec *executionContext) field_Query_listingChanges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
@@ -9003,7 +9003,7 @@ func (ec *executionContext) field_Query_listingChanges_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9017,7 +9017,7 @@ func (ec *executionContext) field_Query_listingChanges_args(ctx context.Context,
 func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg0, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*listing.Filter, error) {
 			return ec.unmarshalOListingFilter2ᚖestatecrmᚋlistingᚐFilter(ctx, v)
 		})
@@ -9025,7 +9025,7 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["where"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg1, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*model.ListingOrder, error) {
 			return ec.unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmodelᚐListingOrderᚄ(ctx, v)
 		})
@@ -9033,7 +9033,7 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg2, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9041,7 +9041,7 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg3, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9055,7 +9055,7 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Query_myFollowUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "date",
+	arg0, err := processArgField(ctx, rawArgs, "date",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
@@ -9069,7 +9069,7 @@ func (ec *executionContext) field_Query_myFollowUps_args(ctx context.Context, ra
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg0, err := processArgField(ctx, rawArgs, "id",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9083,7 +9083,7 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+	arg0, err := processArgField(ctx, rawArgs, "ids",
 		func(ctx context.Context, v any) ([]pulid.ID, error) {
 			return ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 		})
@@ -9097,7 +9097,7 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9105,7 +9105,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9113,7 +9113,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9121,7 +9121,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9129,7 +9129,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ProjectOrder, error) {
 			return ec.unmarshalOProjectOrder2ᚕᚖestatecrmᚋentᚐProjectOrderᚄ(ctx, v)
 		})
@@ -9137,7 +9137,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.ProjectWhereInput, error) {
 			return ec.unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx, v)
 		})
@@ -9151,7 +9151,7 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -9159,7 +9159,7 @@ func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9167,7 +9167,7 @@ func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg2, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -9181,7 +9181,7 @@ func (ec *executionContext) field_Query_salesFunnel_args(ctx context.Context, ra
 func (ec *executionContext) field_Query_salesGrid_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg0, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9195,7 +9195,7 @@ func (ec *executionContext) field_Query_salesGrid_args(ctx context.Context, rawA
 func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -9203,7 +9203,7 @@ func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, r
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9211,7 +9211,7 @@ func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, r
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg2, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -9225,7 +9225,7 @@ func (ec *executionContext) field_Query_satisfaction_args(ctx context.Context, r
 func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+	arg0, err := processArgField(ctx, rawArgs, "period",
 		func(ctx context.Context, v any) (report.PeriodInput, error) {
 			return ec.unmarshalNReportPeriod2estatecrmᚋreportᚐPeriodInput(ctx, v)
 		})
@@ -9233,7 +9233,7 @@ func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, r
 		return nil, err
 	}
 	args["period"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg1, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9241,7 +9241,7 @@ func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, r
 		return nil, err
 	}
 	args["projectId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+	arg2, err := processArgField(ctx, rawArgs, "groupBy",
 		func(ctx context.Context, v any) (*report.GroupBy, error) {
 			return ec.unmarshalOReportGroupBy2ᚖestatecrmᚋreportᚐGroupBy(ctx, v)
 		})
@@ -9255,7 +9255,7 @@ func (ec *executionContext) field_Query_serviceBoard_args(ctx context.Context, r
 func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg0, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9263,7 +9263,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg1, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9271,7 +9271,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg2, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9279,7 +9279,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg3, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9287,7 +9287,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.SurveyOrder, error) {
 			return ec.unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurveyOrderᚄ(ctx, v)
 		})
@@ -9295,7 +9295,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "pending",
+	arg5, err := processArgField(ctx, rawArgs, "pending",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
@@ -9309,7 +9309,7 @@ func (ec *executionContext) field_Query_surveys_args(ctx context.Context, rawArg
 func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9317,7 +9317,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9325,7 +9325,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9333,7 +9333,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9341,7 +9341,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.UnitOrder, error) {
 			return ec.unmarshalOUnitOrder2ᚕᚖestatecrmᚋentᚐUnitOrderᚄ(ctx, v)
 		})
@@ -9349,7 +9349,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.UnitWhereInput, error) {
 			return ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, v)
 		})
@@ -9363,7 +9363,7 @@ func (ec *executionContext) field_Query_units_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9371,7 +9371,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9379,7 +9379,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9387,7 +9387,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9395,7 +9395,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.UserOrder, error) {
 			return ec.unmarshalOUserOrder2ᚕᚖestatecrmᚋentᚐUserOrderᚄ(ctx, v)
 		})
@@ -9403,7 +9403,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.UserWhereInput, error) {
 			return ec.unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx, v)
 		})
@@ -9417,7 +9417,7 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9425,7 +9425,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9433,7 +9433,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9441,7 +9441,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9449,7 +9449,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.VisitOrder, error) {
 			return ec.unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOrderᚄ(ctx, v)
 		})
@@ -9457,7 +9457,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["orderBy"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg5, err := processArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.VisitWhereInput, error) {
 			return ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
 		})
@@ -9471,7 +9471,7 @@ func (ec *executionContext) field_Query_visits_args(ctx context.Context, rawArgs
 func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "endpointId",
+	arg0, err := processArgField(ctx, rawArgs, "endpointId",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9479,7 +9479,7 @@ func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Conte
 		return nil, err
 	}
 	args["endpointId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9487,7 +9487,7 @@ func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Conte
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg2, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9495,7 +9495,7 @@ func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Conte
 		return nil, err
 	}
 	args["after"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+	arg3, err := processArgField(ctx, rawArgs, "status",
 		func(ctx context.Context, v any) (*webhookdelivery.Status, error) {
 			return ec.unmarshalOWebhookDeliveryStatus2ᚖestatecrmᚋentᚋwebhookdeliveryᚐStatus(ctx, v)
 		})
@@ -9509,7 +9509,7 @@ func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Conte
 func (ec *executionContext) field_Subscription_complaintUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "complaintId",
+	arg0, err := processArgField(ctx, rawArgs, "complaintId",
 		func(ctx context.Context, v any) (*pulid.ID, error) {
 			return ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9517,7 +9517,7 @@ func (ec *executionContext) field_Subscription_complaintUpdated_args(ctx context
 		return nil, err
 	}
 	args["complaintId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg1, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
@@ -9531,7 +9531,7 @@ func (ec *executionContext) field_Subscription_complaintUpdated_args(ctx context
 func (ec *executionContext) field_Subscription_unitStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "projectId",
+	arg0, err := processArgField(ctx, rawArgs, "projectId",
 		func(ctx context.Context, v any) (pulid.ID, error) {
 			return ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 		})
@@ -9539,7 +9539,7 @@ func (ec *executionContext) field_Subscription_unitStatusChanged_args(ctx contex
 		return nil, err
 	}
 	args["projectId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg1, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
@@ -9553,7 +9553,7 @@ func (ec *executionContext) field_Subscription_unitStatusChanged_args(ctx contex
 func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9561,7 +9561,7 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9569,7 +9569,7 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9577,7 +9577,7 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9585,7 +9585,7 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
 			return ec.unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx, v)
 		})
@@ -9599,7 +9599,7 @@ func (ec *executionContext) field_Unit_complaints_args(ctx context.Context, rawA
 func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9607,7 +9607,7 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9615,7 +9615,7 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9623,7 +9623,7 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9631,7 +9631,7 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.DealOrder, error) {
 			return ec.unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrderᚄ(ctx, v)
 		})
@@ -9645,7 +9645,7 @@ func (ec *executionContext) field_Unit_deals_args(ctx context.Context, rawArgs m
 func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9653,7 +9653,7 @@ func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9661,7 +9661,7 @@ func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9669,7 +9669,7 @@ func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9683,7 +9683,7 @@ func (ec *executionContext) field_Unit_priceHistory_args(ctx context.Context, ra
 func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9691,7 +9691,7 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9699,7 +9699,7 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9707,7 +9707,7 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9715,7 +9715,7 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.VisitOrder, error) {
 			return ec.unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOrderᚄ(ctx, v)
 		})
@@ -9729,7 +9729,7 @@ func (ec *executionContext) field_Unit_shownIn_args(ctx context.Context, rawArgs
 func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9737,7 +9737,7 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9745,7 +9745,7 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9753,7 +9753,7 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9761,7 +9761,7 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.ComplaintOrder, error) {
 			return ec.unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐComplaintOrderᚄ(ctx, v)
 		})
@@ -9775,7 +9775,7 @@ func (ec *executionContext) field_User_assignedComplaints_args(ctx context.Conte
 func (ec *executionContext) field_User_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9783,7 +9783,7 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9791,7 +9791,7 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9799,7 +9799,7 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9807,7 +9807,7 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.CustomerOrder, error) {
 			return ec.unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCustomerOrderᚄ(ctx, v)
 		})
@@ -9821,7 +9821,7 @@ func (ec *executionContext) field_User_customers_args(ctx context.Context, rawAr
 func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9829,7 +9829,7 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9837,7 +9837,7 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9845,7 +9845,7 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9853,7 +9853,7 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.DealOrder, error) {
 			return ec.unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrderᚄ(ctx, v)
 		})
@@ -9867,7 +9867,7 @@ func (ec *executionContext) field_User_deals_args(ctx context.Context, rawArgs m
 func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := processArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9875,7 +9875,7 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := processArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9883,7 +9883,7 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	arg2, err := processArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
@@ -9891,7 +9891,7 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	arg3, err := processArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
@@ -9899,7 +9899,7 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+	arg4, err := processArgField(ctx, rawArgs, "orderBy",
 		func(ctx context.Context, v any) ([]*ent.VisitOrder, error) {
 			return ec.unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOrderᚄ(ctx, v)
 		})
@@ -9913,7 +9913,7 @@ func (ec *executionContext) field_User_visits_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeDeprecated",
+	arg0, err := processArgField(ctx, rawArgs, "includeDeprecated",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
@@ -9927,7 +9927,7 @@ func (ec *executionContext) field___Directive_args_args(ctx context.Context, raw
 func (ec *executionContext) field___Field_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeDeprecated",
+	arg0, err := processArgField(ctx, rawArgs, "includeDeprecated",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
@@ -9941,7 +9941,7 @@ func (ec *executionContext) field___Field_args_args(ctx context.Context, rawArgs
 func (ec *executionContext) field___Type_enumValues_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeDeprecated",
+	arg0, err := processArgField(ctx, rawArgs, "includeDeprecated",
 		func(ctx context.Context, v any) (bool, error) {
 			return ec.unmarshalOBoolean2bool(ctx, v)
 		})
@@ -9955,7 +9955,7 @@ func (ec *executionContext) field___Type_enumValues_args(ctx context.Context, ra
 func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeDeprecated",
+	arg0, err := processArgField(ctx, rawArgs, "includeDeprecated",
 		func(ctx context.Context, v any) (bool, error) {
 			return ec.unmarshalOBoolean2bool(ctx, v)
 		})
@@ -24789,17 +24789,15 @@ func (ec *executionContext) unmarshalInputAPIKeyOrderInto(ctx context.Context, o
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNAPIKeyOrderField2ᚖestatecrmᚋentᚐAPIKeyOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNAPIKeyOrderField2ᚖestatecrmᚋentᚐAPIKeyOrderField, err)
 			}
 			it.Field = data
 		}
@@ -24840,626 +24838,537 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐAPIKeyWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContainsFold = data
 		case "keyPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefix = data
 		case "keyPrefixNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixNEQ = data
 		case "keyPrefixIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.KeyPrefixIn = data
 		case "keyPrefixNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.KeyPrefixNotIn = data
 		case "keyPrefixGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixGT = data
 		case "keyPrefixGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixGTE = data
 		case "keyPrefixLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixLT = data
 		case "keyPrefixLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixLTE = data
 		case "keyPrefixContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixContains = data
 		case "keyPrefixHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixHasPrefix = data
 		case "keyPrefixHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixHasSuffix = data
 		case "keyPrefixEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixEqualFold = data
 		case "keyPrefixContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keyPrefixContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keyPrefixContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.KeyPrefixContainsFold = data
 		case "rateLimitPerMinute":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinute"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinute = data
 		case "rateLimitPerMinuteNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinuteNEQ = data
 		case "rateLimitPerMinuteIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.RateLimitPerMinuteIn = data
 		case "rateLimitPerMinuteNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.RateLimitPerMinuteNotIn = data
 		case "rateLimitPerMinuteGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinuteGT = data
 		case "rateLimitPerMinuteGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinuteGTE = data
 		case "rateLimitPerMinuteLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinuteLT = data
 		case "rateLimitPerMinuteLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinuteLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinuteLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinuteLTE = data
 		case "costBudget":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudget"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudget = data
 		case "costBudgetNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudgetNEQ = data
 		case "costBudgetIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.CostBudgetIn = data
 		case "costBudgetNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.CostBudgetNotIn = data
 		case "costBudgetGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudgetGT = data
 		case "costBudgetGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudgetGTE = data
 		case "costBudgetLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudgetLT = data
 		case "costBudgetLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudgetLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudgetLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudgetLTE = data
 		case "costRestoreRate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRate"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRate = data
 		case "costRestoreRateNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRateNEQ = data
 		case "costRestoreRateIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.CostRestoreRateIn = data
 		case "costRestoreRateNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.CostRestoreRateNotIn = data
 		case "costRestoreRateGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRateGT = data
 		case "costRestoreRateGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRateGTE = data
 		case "costRestoreRateLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRateLT = data
 		case "costRestoreRateLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRateLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRateLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRateLTE = data
 		case "active":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("active"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Active = data
 		case "activeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activeNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("activeNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.ActiveNEQ = data
 		case "lastUsedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAt = data
 		case "lastUsedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAtNEQ = data
 		case "lastUsedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LastUsedAtIn = data
 		case "lastUsedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LastUsedAtNotIn = data
 		case "lastUsedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAtGT = data
 		case "lastUsedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAtGTE = data
 		case "lastUsedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAtLT = data
 		case "lastUsedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastUsedAtLTE = data
 		case "lastUsedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LastUsedAtIsNil = data
 		case "lastUsedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastUsedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastUsedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LastUsedAtNotNil = data
 		}
@@ -25500,24 +25409,21 @@ func (ec *executionContext) unmarshalInputActivateOwnerInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "code":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("code"), v, ec.unmarshalNString2string, err)
 			}
 			it.Code = data
 		case "login":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("login"), v, ec.unmarshalNString2string, err)
 			}
 			it.Login = data
 		case "password":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("password"), v, ec.unmarshalNString2string, err)
 			}
 			it.Password = data
 		}
@@ -25558,24 +25464,21 @@ func (ec *executionContext) unmarshalInputAddComplaintNoteInputInto(ctx context.
 		v := asMap[k]
 		switch k {
 		case "complaintId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "note":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("note"), v, ec.unmarshalNString2string, err)
 			}
 			it.Note = data
 		case "internal":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("internal"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Internal = data
 		}
@@ -25616,24 +25519,21 @@ func (ec *executionContext) unmarshalInputAmenityInputInto(ctx context.Context, 
 		v := asMap[k]
 		switch k {
 		case "kind":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kind"), v, ec.unmarshalNAmenityKind2estatecrmᚋentᚋschemaᚋschematypeᚐAmenityKind, err)
 			}
 			it.Kind = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "distanceMeters":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("distanceMeters"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("distanceMeters"), v, ec.unmarshalNInt2int, err)
 			}
 			it.DistanceMeters = data
 		}
@@ -25674,38 +25574,33 @@ func (ec *executionContext) unmarshalInputAnswerSurveyInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "surveyId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("surveyId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("surveyId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.SurveyID = data
 		case "csat":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csat"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("csat"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Csat = data
 		case "csatComment":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csatComment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("csatComment"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CsatComment = data
 		case "nps":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nps"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nps"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Nps = data
 		case "npsReason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("npsReason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("npsReason"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NpsReason = data
 		}
@@ -25746,10 +25641,9 @@ func (ec *executionContext) unmarshalInputApproveDiscountInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "dealId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dealId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.DealID = data
 		}
@@ -25790,31 +25684,27 @@ func (ec *executionContext) unmarshalInputAssignComplaintInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "complaintId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "department":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
 			data, err := ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("department"), v, ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment, err)
 			}
 			it.Department = data
 		case "assigneeId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeID = data
 		case "note":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("note"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Note = data
 		}
@@ -25859,17 +25749,15 @@ func (ec *executionContext) unmarshalInputAuditEventOrderInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNAuditEventOrderField2ᚖestatecrmᚋentᚐAuditEventOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNAuditEventOrderField2ᚖestatecrmᚋentᚐAuditEventOrderField, err)
 			}
 			it.Field = data
 		}
@@ -25910,633 +25798,543 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋentᚐAuditEventWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "actorID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDLTE = data
 		case "actorIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDContains = data
 		case "actorIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDHasPrefix = data
 		case "actorIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDHasSuffix = data
 		case "actorIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ActorIDIsNil = data
 		case "actorIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ActorIDNotNil = data
 		case "actorIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDEqualFold = data
 		case "actorIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDContainsFold = data
 		case "action":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("action"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Action = data
 		case "actionNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionNEQ = data
 		case "actionIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ActionIn = data
 		case "actionNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ActionNotIn = data
 		case "actionGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionGT = data
 		case "actionGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionGTE = data
 		case "actionLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionLT = data
 		case "actionLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionLTE = data
 		case "actionContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionContains = data
 		case "actionHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionHasPrefix = data
 		case "actionHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionHasSuffix = data
 		case "actionEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionEqualFold = data
 		case "actionContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actionContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ActionContainsFold = data
 		case "objectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectID"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectID = data
 		case "objectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDNEQ = data
 		case "objectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ObjectIDIn = data
 		case "objectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ObjectIDNotIn = data
 		case "objectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDGT = data
 		case "objectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDGTE = data
 		case "objectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDLT = data
 		case "objectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDLTE = data
 		case "objectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDContains = data
 		case "objectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDHasPrefix = data
 		case "objectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDHasSuffix = data
 		case "objectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDEqualFold = data
 		case "objectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectIDContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("objectIDContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ObjectIDContainsFold = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProjectIDIsNil = data
 		case "projectIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProjectIDNotNil = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "detail":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detail"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detail"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Detail = data
 		case "detailNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailNEQ = data
 		case "detailIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DetailIn = data
 		case "detailNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DetailNotIn = data
 		case "detailGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailGT = data
 		case "detailGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailGTE = data
 		case "detailLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailLT = data
 		case "detailLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailLTE = data
 		case "detailContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailContains = data
 		case "detailHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailHasPrefix = data
 		case "detailHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailHasSuffix = data
 		case "detailIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DetailIsNil = data
 		case "detailNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DetailNotNil = data
 		case "detailEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailEqualFold = data
 		case "detailContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detailContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("detailContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DetailContainsFold = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "hasProject":
@@ -26599,17 +26397,15 @@ func (ec *executionContext) unmarshalInputBuildingOrderInto(ctx context.Context,
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNBuildingOrderField2ᚖestatecrmᚋentᚐBuildingOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNBuildingOrderField2ᚖestatecrmᚋentᚐBuildingOrderField, err)
 			}
 			it.Field = data
 		}
@@ -26650,486 +26446,417 @@ func (ec *executionContext) unmarshalInputBuildingWhereInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋentᚐBuildingWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContainsFold = data
 		case "floors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floors"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Floors = data
 		case "floorsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorsNEQ = data
 		case "floorsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.FloorsIn = data
 		case "floorsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.FloorsNotIn = data
 		case "floorsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorsGT = data
 		case "floorsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorsGTE = data
 		case "floorsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorsLT = data
 		case "floorsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorsLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorsLTE = data
 		case "unitsPerFloor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloor"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloor = data
 		case "unitsPerFloorNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloorNEQ = data
 		case "unitsPerFloorIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.UnitsPerFloorIn = data
 		case "unitsPerFloorNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.UnitsPerFloorNotIn = data
 		case "unitsPerFloorGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloorGT = data
 		case "unitsPerFloorGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloorGTE = data
 		case "unitsPerFloorLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloorLT = data
 		case "unitsPerFloorLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloorLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloorLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloorLTE = data
 		case "hasProject":
@@ -27206,17 +26933,15 @@ func (ec *executionContext) unmarshalInputCancelDealInputInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "dealId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dealId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.DealID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -27257,17 +26982,15 @@ func (ec *executionContext) unmarshalInputChangePasswordInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "currentPassword":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentPassword"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("currentPassword"), v, ec.unmarshalNString2string, err)
 			}
 			it.CurrentPassword = data
 		case "newPassword":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newPassword"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("newPassword"), v, ec.unmarshalNString2string, err)
 			}
 			it.NewPassword = data
 		}
@@ -27308,10 +27031,9 @@ func (ec *executionContext) unmarshalInputClaimCustomerInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		}
@@ -27356,17 +27078,15 @@ func (ec *executionContext) unmarshalInputComplaintEventOrderInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNComplaintEventOrderField2ᚖestatecrmᚋentᚐComplaintEventOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNComplaintEventOrderField2ᚖestatecrmᚋentᚐComplaintEventOrderField, err)
 			}
 			it.Field = data
 		}
@@ -27407,689 +27127,591 @@ func (ec *executionContext) unmarshalInputComplaintEventWhereInputInto(ctx conte
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOComplaintEventWhereInput2ᚕᚖestatecrmᚋentᚐComplaintEventWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "complaintID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "complaintIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDNEQ = data
 		case "complaintIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ComplaintIDIn = data
 		case "complaintIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ComplaintIDNotIn = data
 		case "complaintIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDGT = data
 		case "complaintIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDGTE = data
 		case "complaintIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDLT = data
 		case "complaintIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDLTE = data
 		case "complaintIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDContains = data
 		case "complaintIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDHasPrefix = data
 		case "complaintIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDHasSuffix = data
 		case "complaintIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDEqualFold = data
 		case "complaintIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDContainsFold = data
 		case "actorID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDLTE = data
 		case "actorIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDContains = data
 		case "actorIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDHasPrefix = data
 		case "actorIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDHasSuffix = data
 		case "actorIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ActorIDIsNil = data
 		case "actorIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ActorIDNotNil = data
 		case "actorIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDEqualFold = data
 		case "actorIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("actorIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ActorIDContainsFold = data
 		case "kind":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kind"), v, ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind, err)
 			}
 			it.Kind = data
 		case "kindNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindNEQ"), v, ec.unmarshalOComplaintEventKind2ᚖestatecrmᚋentᚋcomplainteventᚐKind, err)
 			}
 			it.KindNEQ = data
 		case "kindIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindIn"), v, ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ, err)
 			}
 			it.KindIn = data
 		case "kindNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
 			data, err := ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindNotIn"), v, ec.unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋcomplainteventᚐKindᚄ, err)
 			}
 			it.KindNotIn = data
 		case "fromStatus":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatus"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatus"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatus = data
 		case "fromStatusNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusNEQ = data
 		case "fromStatusIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.FromStatusIn = data
 		case "fromStatusNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.FromStatusNotIn = data
 		case "fromStatusGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusGT = data
 		case "fromStatusGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusGTE = data
 		case "fromStatusLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusLT = data
 		case "fromStatusLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusLTE = data
 		case "fromStatusContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusContains = data
 		case "fromStatusHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusHasPrefix = data
 		case "fromStatusHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusHasSuffix = data
 		case "fromStatusIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FromStatusIsNil = data
 		case "fromStatusNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FromStatusNotNil = data
 		case "fromStatusEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusEqualFold = data
 		case "fromStatusContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStatusContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromStatusContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.FromStatusContainsFold = data
 		case "toStatus":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatus"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatus"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatus = data
 		case "toStatusNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusNEQ = data
 		case "toStatusIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ToStatusIn = data
 		case "toStatusNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ToStatusNotIn = data
 		case "toStatusGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusGT = data
 		case "toStatusGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusGTE = data
 		case "toStatusLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusLT = data
 		case "toStatusLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusLTE = data
 		case "toStatusContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusContains = data
 		case "toStatusHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusHasPrefix = data
 		case "toStatusHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusHasSuffix = data
 		case "toStatusIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ToStatusIsNil = data
 		case "toStatusNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ToStatusNotNil = data
 		case "toStatusEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusEqualFold = data
 		case "toStatusContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStatusContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toStatusContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ToStatusContainsFold = data
 		case "note":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("note"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Note = data
 		case "noteNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteNEQ = data
 		case "noteIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NoteIn = data
 		case "noteNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NoteNotIn = data
 		case "noteGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteGT = data
 		case "noteGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteGTE = data
 		case "noteLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteLT = data
 		case "noteLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteLTE = data
 		case "noteContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteContains = data
 		case "noteHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteHasPrefix = data
 		case "noteHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteHasSuffix = data
 		case "noteIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NoteIsNil = data
 		case "noteNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NoteNotNil = data
 		case "noteEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteEqualFold = data
 		case "noteContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("noteContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("noteContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NoteContainsFold = data
 		case "internal":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("internal"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Internal = data
 		case "internalNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internalNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("internalNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.InternalNEQ = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		}
@@ -28134,17 +27756,15 @@ func (ec *executionContext) unmarshalInputComplaintOrderInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNComplaintOrderField2ᚖestatecrmᚋentᚐComplaintOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNComplaintOrderField2ᚖestatecrmᚋentᚐComplaintOrderField, err)
 			}
 			it.Field = data
 		}
@@ -28185,633 +27805,543 @@ func (ec *executionContext) unmarshalInputComplaintPhotoWhereInputInto(ctx conte
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrmᚋentᚐComplaintPhotoWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "complaintID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "complaintIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDNEQ = data
 		case "complaintIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ComplaintIDIn = data
 		case "complaintIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ComplaintIDNotIn = data
 		case "complaintIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDGT = data
 		case "complaintIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDGTE = data
 		case "complaintIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDLT = data
 		case "complaintIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDLTE = data
 		case "complaintIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDContains = data
 		case "complaintIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDHasPrefix = data
 		case "complaintIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDHasSuffix = data
 		case "complaintIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDEqualFold = data
 		case "complaintIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintIDContainsFold = data
 		case "contentType":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentType"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentType = data
 		case "contentTypeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeNEQ = data
 		case "contentTypeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ContentTypeIn = data
 		case "contentTypeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ContentTypeNotIn = data
 		case "contentTypeGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeGT = data
 		case "contentTypeGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeGTE = data
 		case "contentTypeLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeLT = data
 		case "contentTypeLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeLTE = data
 		case "contentTypeContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeContains = data
 		case "contentTypeHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeHasPrefix = data
 		case "contentTypeHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeHasSuffix = data
 		case "contentTypeEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeEqualFold = data
 		case "contentTypeContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentTypeContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contentTypeContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ContentTypeContainsFold = data
 		case "sizeBytes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytes"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytes"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytes = data
 		case "sizeBytesNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesNEQ"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytesNEQ = data
 		case "sizeBytesIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesIn"))
 			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesIn"), v, ec.unmarshalOInt2ᚕint64ᚄ, err)
 			}
 			it.SizeBytesIn = data
 		case "sizeBytesNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesNotIn"), v, ec.unmarshalOInt2ᚕint64ᚄ, err)
 			}
 			it.SizeBytesNotIn = data
 		case "sizeBytesGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesGT"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesGT"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytesGT = data
 		case "sizeBytesGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesGTE"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytesGTE = data
 		case "sizeBytesLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesLT"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesLT"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytesLT = data
 		case "sizeBytesLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sizeBytesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sizeBytesLTE"), v, ec.unmarshalOInt2ᚖint64, err)
 			}
 			it.SizeBytesLTE = data
 		case "sha256":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256 = data
 		case "sha256NEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256NEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256NEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256NEQ = data
 		case "sha256In":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256In"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256In"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.Sha256In = data
 		case "sha256NotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256NotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256NotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.Sha256NotIn = data
 		case "sha256GT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256GT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256GT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256GT = data
 		case "sha256GTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256GTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256GTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256GTE = data
 		case "sha256LT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256LT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256LT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256LT = data
 		case "sha256LTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256LTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256LTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256LTE = data
 		case "sha256Contains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256Contains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256Contains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256Contains = data
 		case "sha256HasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256HasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256HasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256HasPrefix = data
 		case "sha256HasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256HasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256HasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256HasSuffix = data
 		case "sha256EqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256EqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256EqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256EqualFold = data
 		case "sha256ContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sha256ContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sha256ContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Sha256ContainsFold = data
 		case "locationRemoved":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemoved"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("locationRemoved"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.LocationRemoved = data
 		case "locationRemovedNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationRemovedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("locationRemovedNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.LocationRemovedNEQ = data
 		case "locationFlagged":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlagged"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("locationFlagged"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.LocationFlagged = data
 		case "locationFlaggedNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationFlaggedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("locationFlaggedNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.LocationFlaggedNEQ = data
 		case "width":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("width"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("width"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Width = data
 		case "widthNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.WidthNEQ = data
 		case "widthIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.WidthIn = data
 		case "widthNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.WidthNotIn = data
 		case "widthGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.WidthGT = data
 		case "widthGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.WidthGTE = data
 		case "widthLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.WidthLT = data
 		case "widthLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.WidthLTE = data
 		case "widthIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WidthIsNil = data
 		case "widthNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("widthNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("widthNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WidthNotNil = data
 		case "height":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("height"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("height"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Height = data
 		case "heightNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HeightNEQ = data
 		case "heightIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.HeightIn = data
 		case "heightNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.HeightNotIn = data
 		case "heightGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HeightGT = data
 		case "heightGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HeightGTE = data
 		case "heightLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HeightLT = data
 		case "heightLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HeightLTE = data
 		case "heightIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.HeightIsNil = data
 		case "heightNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("heightNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.HeightNotNil = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		}
@@ -28852,17 +28382,15 @@ func (ec *executionContext) unmarshalInputComplaintStepInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "complaintId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "note":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("note"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Note = data
 		}
@@ -28903,1767 +28431,1515 @@ func (ec *executionContext) unmarshalInputComplaintWhereInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋentᚐComplaintWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "unitID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "unitIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDNEQ = data
 		case "unitIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIDIn = data
 		case "unitIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIDNotIn = data
 		case "unitIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDGT = data
 		case "unitIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDGTE = data
 		case "unitIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDLT = data
 		case "unitIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDLTE = data
 		case "unitIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDContains = data
 		case "unitIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDHasPrefix = data
 		case "unitIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDHasSuffix = data
 		case "unitIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDEqualFold = data
 		case "unitIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDContainsFold = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "customerID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContainsFold = data
 		case "filedByID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByID = data
 		case "filedByIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDNEQ = data
 		case "filedByIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.FiledByIDIn = data
 		case "filedByIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.FiledByIDNotIn = data
 		case "filedByIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDGT = data
 		case "filedByIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDGTE = data
 		case "filedByIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDLT = data
 		case "filedByIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDLTE = data
 		case "filedByIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDContains = data
 		case "filedByIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDHasPrefix = data
 		case "filedByIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDHasSuffix = data
 		case "filedByIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FiledByIDIsNil = data
 		case "filedByIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FiledByIDNotNil = data
 		case "filedByIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDEqualFold = data
 		case "filedByIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filedByIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("filedByIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.FiledByIDContainsFold = data
 		case "category":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
 			data, err := ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("category"), v, ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory, err)
 			}
 			it.Category = data
 		case "categoryNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNEQ"))
 			data, err := ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("categoryNEQ"), v, ec.unmarshalOComplaintCategory2ᚖestatecrmᚋentᚋcomplaintᚐCategory, err)
 			}
 			it.CategoryNEQ = data
 		case "categoryIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryIn"))
 			data, err := ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("categoryIn"), v, ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ, err)
 			}
 			it.CategoryIn = data
 		case "categoryNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categoryNotIn"))
 			data, err := ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("categoryNotIn"), v, ec.unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcomplaintᚐCategoryᚄ, err)
 			}
 			it.CategoryNotIn = data
 		case "severity":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("severity"), v, ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity, err)
 			}
 			it.Severity = data
 		case "severityNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityNEQ"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("severityNEQ"), v, ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity, err)
 			}
 			it.SeverityNEQ = data
 		case "severityIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityIn"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("severityIn"), v, ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ, err)
 			}
 			it.SeverityIn = data
 		case "severityNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severityNotIn"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("severityNotIn"), v, ec.unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcomplaintᚐSeverityᚄ, err)
 			}
 			it.SeverityNotIn = data
 		case "title":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("title"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Title = data
 		case "titleNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleNEQ = data
 		case "titleIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.TitleIn = data
 		case "titleNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.TitleNotIn = data
 		case "titleGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleGT = data
 		case "titleGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleGTE = data
 		case "titleLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleLT = data
 		case "titleLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleLTE = data
 		case "titleContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleContains = data
 		case "titleHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleHasPrefix = data
 		case "titleHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleHasSuffix = data
 		case "titleEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleEqualFold = data
 		case "titleContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("titleContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("titleContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.TitleContainsFold = data
 		case "description":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("description"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Description = data
 		case "descriptionNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionNEQ = data
 		case "descriptionIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DescriptionIn = data
 		case "descriptionNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DescriptionNotIn = data
 		case "descriptionGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionGT = data
 		case "descriptionGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionGTE = data
 		case "descriptionLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionLT = data
 		case "descriptionLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionLTE = data
 		case "descriptionContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionContains = data
 		case "descriptionHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionHasPrefix = data
 		case "descriptionHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionHasSuffix = data
 		case "descriptionEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionEqualFold = data
 		case "descriptionContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("descriptionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("descriptionContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DescriptionContainsFold = data
 		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("status"), v, ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus, err)
 			}
 			it.Status = data
 		case "statusNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusNEQ"), v, ec.unmarshalOComplaintStatus2ᚖestatecrmᚋentᚋcomplaintᚐStatus, err)
 			}
 			it.StatusNEQ = data
 		case "statusIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusIn"), v, ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ, err)
 			}
 			it.StatusIn = data
 		case "statusNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusNotIn"), v, ec.unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcomplaintᚐStatusᚄ, err)
 			}
 			it.StatusNotIn = data
 		case "department":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("department"), v, ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment, err)
 			}
 			it.Department = data
 		case "departmentNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNEQ"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("departmentNEQ"), v, ec.unmarshalOComplaintDepartment2ᚖestatecrmᚋentᚋcomplaintᚐDepartment, err)
 			}
 			it.DepartmentNEQ = data
 		case "departmentIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentIn"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("departmentIn"), v, ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ, err)
 			}
 			it.DepartmentIn = data
 		case "departmentNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNotIn"))
 			data, err := ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("departmentNotIn"), v, ec.unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋcomplaintᚐDepartmentᚄ, err)
 			}
 			it.DepartmentNotIn = data
 		case "departmentIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("departmentIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DepartmentIsNil = data
 		case "departmentNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("departmentNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("departmentNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DepartmentNotNil = data
 		case "assigneeID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeID = data
 		case "assigneeIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDNEQ = data
 		case "assigneeIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AssigneeIDIn = data
 		case "assigneeIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AssigneeIDNotIn = data
 		case "assigneeIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDGT = data
 		case "assigneeIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDGTE = data
 		case "assigneeIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDLT = data
 		case "assigneeIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDLTE = data
 		case "assigneeIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDContains = data
 		case "assigneeIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDHasPrefix = data
 		case "assigneeIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDHasSuffix = data
 		case "assigneeIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AssigneeIDIsNil = data
 		case "assigneeIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AssigneeIDNotNil = data
 		case "assigneeIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDEqualFold = data
 		case "assigneeIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("assigneeIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AssigneeIDContainsFold = data
 		case "responseDueAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAt = data
 		case "responseDueAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAtNEQ = data
 		case "responseDueAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResponseDueAtIn = data
 		case "responseDueAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResponseDueAtNotIn = data
 		case "responseDueAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAtGT = data
 		case "responseDueAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAtGTE = data
 		case "responseDueAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAtLT = data
 		case "responseDueAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseDueAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("responseDueAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResponseDueAtLTE = data
 		case "resolutionStartedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAt = data
 		case "resolutionStartedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAtNEQ = data
 		case "resolutionStartedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolutionStartedAtIn = data
 		case "resolutionStartedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolutionStartedAtNotIn = data
 		case "resolutionStartedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAtGT = data
 		case "resolutionStartedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAtGTE = data
 		case "resolutionStartedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAtLT = data
 		case "resolutionStartedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionStartedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionStartedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionStartedAtLTE = data
 		case "resolutionDueAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAt = data
 		case "resolutionDueAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAtNEQ = data
 		case "resolutionDueAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolutionDueAtIn = data
 		case "resolutionDueAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolutionDueAtNotIn = data
 		case "resolutionDueAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAtGT = data
 		case "resolutionDueAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAtGTE = data
 		case "resolutionDueAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAtLT = data
 		case "resolutionDueAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionDueAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionDueAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolutionDueAtLTE = data
 		case "acknowledgedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAt = data
 		case "acknowledgedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAtNEQ = data
 		case "acknowledgedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.AcknowledgedAtIn = data
 		case "acknowledgedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.AcknowledgedAtNotIn = data
 		case "acknowledgedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAtGT = data
 		case "acknowledgedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAtGTE = data
 		case "acknowledgedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAtLT = data
 		case "acknowledgedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.AcknowledgedAtLTE = data
 		case "acknowledgedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AcknowledgedAtIsNil = data
 		case "acknowledgedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("acknowledgedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("acknowledgedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AcknowledgedAtNotNil = data
 		case "resolvedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAt = data
 		case "resolvedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAtNEQ = data
 		case "resolvedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolvedAtIn = data
 		case "resolvedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ResolvedAtNotIn = data
 		case "resolvedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAtGT = data
 		case "resolvedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAtGTE = data
 		case "resolvedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAtLT = data
 		case "resolvedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ResolvedAtLTE = data
 		case "resolvedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ResolvedAtIsNil = data
 		case "resolvedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolvedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolvedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ResolvedAtNotNil = data
 		case "closedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAt = data
 		case "closedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAtNEQ = data
 		case "closedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ClosedAtIn = data
 		case "closedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ClosedAtNotIn = data
 		case "closedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAtGT = data
 		case "closedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAtGTE = data
 		case "closedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAtLT = data
 		case "closedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ClosedAtLTE = data
 		case "closedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ClosedAtIsNil = data
 		case "closedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("closedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ClosedAtNotNil = data
 		case "resolutionNote":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNote"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNote"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNote = data
 		case "resolutionNoteNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteNEQ = data
 		case "resolutionNoteIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ResolutionNoteIn = data
 		case "resolutionNoteNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.ResolutionNoteNotIn = data
 		case "resolutionNoteGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteGT = data
 		case "resolutionNoteGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteGTE = data
 		case "resolutionNoteLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteLT = data
 		case "resolutionNoteLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteLTE = data
 		case "resolutionNoteContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteContains = data
 		case "resolutionNoteHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteHasPrefix = data
 		case "resolutionNoteHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteHasSuffix = data
 		case "resolutionNoteIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ResolutionNoteIsNil = data
 		case "resolutionNoteNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ResolutionNoteNotNil = data
 		case "resolutionNoteEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteEqualFold = data
 		case "resolutionNoteContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolutionNoteContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("resolutionNoteContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.ResolutionNoteContainsFold = data
 		case "reopenCount":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCount"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCount"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCount = data
 		case "reopenCountNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCountNEQ = data
 		case "reopenCountIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.ReopenCountIn = data
 		case "reopenCountNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.ReopenCountNotIn = data
 		case "reopenCountGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCountGT = data
 		case "reopenCountGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCountGTE = data
 		case "reopenCountLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCountLT = data
 		case "reopenCountLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reopenCountLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reopenCountLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ReopenCountLTE = data
 		case "rating":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rating"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Rating = data
 		case "ratingNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RatingNEQ = data
 		case "ratingIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.RatingIn = data
 		case "ratingNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.RatingNotIn = data
 		case "ratingGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RatingGT = data
 		case "ratingGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RatingGTE = data
 		case "ratingLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RatingLT = data
 		case "ratingLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RatingLTE = data
 		case "ratingIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatingIsNil = data
 		case "ratingNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatingNotNil = data
 		case "ratingComment":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingComment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingComment"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingComment = data
 		case "ratingCommentNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentNEQ = data
 		case "ratingCommentIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.RatingCommentIn = data
 		case "ratingCommentNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.RatingCommentNotIn = data
 		case "ratingCommentGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentGT = data
 		case "ratingCommentGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentGTE = data
 		case "ratingCommentLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentLT = data
 		case "ratingCommentLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentLTE = data
 		case "ratingCommentContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentContains = data
 		case "ratingCommentHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentHasPrefix = data
 		case "ratingCommentHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentHasSuffix = data
 		case "ratingCommentIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatingCommentIsNil = data
 		case "ratingCommentNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatingCommentNotNil = data
 		case "ratingCommentEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentEqualFold = data
 		case "ratingCommentContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratingCommentContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratingCommentContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.RatingCommentContainsFold = data
 		case "ratedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAt = data
 		case "ratedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAtNEQ = data
 		case "ratedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.RatedAtIn = data
 		case "ratedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.RatedAtNotIn = data
 		case "ratedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAtGT = data
 		case "ratedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAtGTE = data
 		case "ratedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAtLT = data
 		case "ratedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.RatedAtLTE = data
 		case "ratedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatedAtIsNil = data
 		case "ratedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ratedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.RatedAtNotNil = data
 		case "hasProject":
@@ -30722,10 +29998,9 @@ func (ec *executionContext) unmarshalInputContractDealInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "dealId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dealId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.DealID = data
 		}
@@ -30766,31 +30041,27 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "rateLimitPerMinute":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinute"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinute = data
 		case "costBudget":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudget"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudget = data
 		case "costRestoreRate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRate"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRate = data
 		}
@@ -30831,31 +30102,27 @@ func (ec *executionContext) unmarshalInputCreateBuildingInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "floors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floors"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Floors = data
 		case "unitsPerFloor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloor"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloor = data
 		}
@@ -30896,101 +30163,87 @@ func (ec *executionContext) unmarshalInputCreateProjectInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "city":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("city"), v, ec.unmarshalNString2string, err)
 			}
 			it.City = data
 		case "district":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("district"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.District = data
 		case "address":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("address"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Address = data
 		case "latitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Latitude = data
 		case "longitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Longitude = data
 		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("status"), v, ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus, err)
 			}
 			it.Status = data
 		case "presalePermit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermit"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermit = data
 		case "launchDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDate = data
 		case "deliveryDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDate = data
 		case "amenities":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
 			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("amenities"), v, ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ, err)
 			}
 			it.Amenities = data
 		case "protectionDays":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDays"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDays = data
 		case "holdMinutes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutes"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutes = data
 		case "agentDiscountCapBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBp"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBp = data
 		}
@@ -31031,38 +30284,33 @@ func (ec *executionContext) unmarshalInputCreateUnitsInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "buildingId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingID = data
 		case "fromFloor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromFloor"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("fromFloor"), v, ec.unmarshalNInt2int, err)
 			}
 			it.FromFloor = data
 		case "toFloor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toFloor"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("toFloor"), v, ec.unmarshalNInt2int, err)
 			}
 			it.ToFloor = data
 		case "skipFloors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skipFloors"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("skipFloors"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.SkipFloors = data
 		case "stacks":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stacks"))
 			data, err := ec.unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stacks"), v, ec.unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogueᚐUnitStackᚄ, err)
 			}
 			it.Stacks = data
 		}
@@ -31103,45 +30351,39 @@ func (ec *executionContext) unmarshalInputCreateUserInputInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "login":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("login"), v, ec.unmarshalNString2string, err)
 			}
 			it.Login = data
 		case "password":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("password"), v, ec.unmarshalNString2string, err)
 			}
 			it.Password = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("role"), v, ec.unmarshalNUserRole2estatecrmᚋentᚋuserᚐRole, err)
 			}
 			it.Role = data
 		case "projectIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIds"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDs = data
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		}
@@ -31182,24 +30424,21 @@ func (ec *executionContext) unmarshalInputCreateWebhookEndpointInputInto(ctx con
 		v := asMap[k]
 		switch k {
 		case "url":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("url"), v, ec.unmarshalNString2string, err)
 			}
 			it.URL = data
 		case "apiKeyId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiKeyId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("apiKeyId"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.APIKeyID = data
 		case "description":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("description"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Description = data
 		}
@@ -31244,17 +30483,15 @@ func (ec *executionContext) unmarshalInputCustomerOrderInto(ctx context.Context,
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNCustomerOrderField2ᚖestatecrmᚋentᚐCustomerOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNCustomerOrderField2ᚖestatecrmᚋentᚐCustomerOrderField, err)
 			}
 			it.Field = data
 		}
@@ -31295,1809 +30532,1551 @@ func (ec *executionContext) unmarshalInputCustomerWhereInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋentᚐCustomerWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContainsFold = data
 		case "phoneLast4":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4 = data
 		case "phoneLast4NEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4NEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4NEQ = data
 		case "phoneLast4In":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4In"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4In"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.PhoneLast4In = data
 		case "phoneLast4NotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4NotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4NotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.PhoneLast4NotIn = data
 		case "phoneLast4GT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4GT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4GT = data
 		case "phoneLast4GTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4GTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4GTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4GTE = data
 		case "phoneLast4LT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4LT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4LT = data
 		case "phoneLast4LTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4LTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4LTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4LTE = data
 		case "phoneLast4Contains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4Contains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4Contains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4Contains = data
 		case "phoneLast4HasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4HasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4HasPrefix = data
 		case "phoneLast4HasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4HasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4HasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4HasSuffix = data
 		case "phoneLast4EqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4EqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4EqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4EqualFold = data
 		case "phoneLast4ContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneLast4ContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phoneLast4ContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PhoneLast4ContainsFold = data
 		case "gender":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gender"), v, ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender, err)
 			}
 			it.Gender = data
 		case "genderNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderNEQ"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("genderNEQ"), v, ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender, err)
 			}
 			it.GenderNEQ = data
 		case "genderIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderIn"))
 			data, err := ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("genderIn"), v, ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ, err)
 			}
 			it.GenderIn = data
 		case "genderNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("genderNotIn"))
 			data, err := ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("genderNotIn"), v, ec.unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustomerᚐGenderᚄ, err)
 			}
 			it.GenderNotIn = data
 		case "ageBand":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBand"), v, ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand, err)
 			}
 			it.AgeBand = data
 		case "ageBandNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNEQ"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBandNEQ"), v, ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand, err)
 			}
 			it.AgeBandNEQ = data
 		case "ageBandIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandIn"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBandIn"), v, ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ, err)
 			}
 			it.AgeBandIn = data
 		case "ageBandNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNotIn"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBandNotIn"), v, ec.unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcustomerᚐAgeBandᚄ, err)
 			}
 			it.AgeBandNotIn = data
 		case "ageBandIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBandIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AgeBandIsNil = data
 		case "ageBandNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBandNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBandNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AgeBandNotNil = data
 		case "occupation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupation"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Occupation = data
 		case "occupationNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationNEQ = data
 		case "occupationIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.OccupationIn = data
 		case "occupationNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.OccupationNotIn = data
 		case "occupationGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationGT = data
 		case "occupationGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationGTE = data
 		case "occupationLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationLT = data
 		case "occupationLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationLTE = data
 		case "occupationContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationContains = data
 		case "occupationHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationHasPrefix = data
 		case "occupationHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationHasSuffix = data
 		case "occupationIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OccupationIsNil = data
 		case "occupationNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OccupationNotNil = data
 		case "occupationEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationEqualFold = data
 		case "occupationContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupationContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupationContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.OccupationContainsFold = data
 		case "familyStructure":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructure"), v, ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure, err)
 			}
 			it.FamilyStructure = data
 		case "familyStructureNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNEQ"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructureNEQ"), v, ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure, err)
 			}
 			it.FamilyStructureNEQ = data
 		case "familyStructureIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureIn"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructureIn"), v, ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ, err)
 			}
 			it.FamilyStructureIn = data
 		case "familyStructureNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNotIn"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructureNotIn"), v, ec.unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋentᚋcustomerᚐFamilyStructureᚄ, err)
 			}
 			it.FamilyStructureNotIn = data
 		case "familyStructureIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructureIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FamilyStructureIsNil = data
 		case "familyStructureNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructureNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructureNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.FamilyStructureNotNil = data
 		case "source":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
 			data, err := ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("source"), v, ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource, err)
 			}
 			it.Source = data
 		case "sourceNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNEQ"))
 			data, err := ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sourceNEQ"), v, ec.unmarshalOCustomerSource2ᚖestatecrmᚋentᚋcustomerᚐSource, err)
 			}
 			it.SourceNEQ = data
 		case "sourceIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceIn"))
 			data, err := ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sourceIn"), v, ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ, err)
 			}
 			it.SourceIn = data
 		case "sourceNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceNotIn"))
 			data, err := ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("sourceNotIn"), v, ec.unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustomerᚐSourceᚄ, err)
 			}
 			it.SourceNotIn = data
 		case "purpose":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purpose"), v, ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose, err)
 			}
 			it.Purpose = data
 		case "purposeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNEQ"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purposeNEQ"), v, ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose, err)
 			}
 			it.PurposeNEQ = data
 		case "purposeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeIn"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purposeIn"), v, ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ, err)
 			}
 			it.PurposeIn = data
 		case "purposeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNotIn"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purposeNotIn"), v, ec.unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcustomerᚐPurposeᚄ, err)
 			}
 			it.PurposeNotIn = data
 		case "purposeIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purposeIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PurposeIsNil = data
 		case "purposeNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purposeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purposeNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PurposeNotNil = data
 		case "budgetMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMin"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMin = data
 		case "budgetMinNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinNEQ"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMinNEQ = data
 		case "budgetMinIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.BudgetMinIn = data
 		case "budgetMinNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinNotIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.BudgetMinNotIn = data
 		case "budgetMinGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinGT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMinGT = data
 		case "budgetMinGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinGTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMinGTE = data
 		case "budgetMinLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinLT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMinLT = data
 		case "budgetMinLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinLTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMinLTE = data
 		case "budgetMinIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.BudgetMinIsNil = data
 		case "budgetMinNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMinNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMinNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.BudgetMinNotNil = data
 		case "budgetMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMax"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMax = data
 		case "budgetMaxNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxNEQ"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMaxNEQ = data
 		case "budgetMaxIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.BudgetMaxIn = data
 		case "budgetMaxNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxNotIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.BudgetMaxNotIn = data
 		case "budgetMaxGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxGT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMaxGT = data
 		case "budgetMaxGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxGTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMaxGTE = data
 		case "budgetMaxLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxLT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMaxLT = data
 		case "budgetMaxLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxLTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMaxLTE = data
 		case "budgetMaxIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.BudgetMaxIsNil = data
 		case "budgetMaxNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMaxNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMaxNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.BudgetMaxNotNil = data
 		case "wantedAreaMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMin"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMin = data
 		case "wantedAreaMinNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMinNEQ = data
 		case "wantedAreaMinIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.WantedAreaMinIn = data
 		case "wantedAreaMinNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.WantedAreaMinNotIn = data
 		case "wantedAreaMinGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMinGT = data
 		case "wantedAreaMinGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMinGTE = data
 		case "wantedAreaMinLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMinLT = data
 		case "wantedAreaMinLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMinLTE = data
 		case "wantedAreaMinIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WantedAreaMinIsNil = data
 		case "wantedAreaMinNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMinNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMinNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WantedAreaMinNotNil = data
 		case "wantedAreaMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMax"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMax = data
 		case "wantedAreaMaxNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMaxNEQ = data
 		case "wantedAreaMaxIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.WantedAreaMaxIn = data
 		case "wantedAreaMaxNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.WantedAreaMaxNotIn = data
 		case "wantedAreaMaxGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMaxGT = data
 		case "wantedAreaMaxGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMaxGTE = data
 		case "wantedAreaMaxLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMaxLT = data
 		case "wantedAreaMaxLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMaxLTE = data
 		case "wantedAreaMaxIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WantedAreaMaxIsNil = data
 		case "wantedAreaMaxNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMaxNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMaxNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.WantedAreaMaxNotNil = data
 		case "stage":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
 			data, err := ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stage"), v, ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage, err)
 			}
 			it.Stage = data
 		case "stageNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNEQ"))
 			data, err := ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageNEQ"), v, ec.unmarshalOCustomerStage2ᚖestatecrmᚋentᚋcustomerᚐStage, err)
 			}
 			it.StageNEQ = data
 		case "stageIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageIn"))
 			data, err := ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageIn"), v, ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ, err)
 			}
 			it.StageIn = data
 		case "stageNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNotIn"))
 			data, err := ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageNotIn"), v, ec.unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustomerᚐStageᚄ, err)
 			}
 			it.StageNotIn = data
 		case "grade":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grade"), v, ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade, err)
 			}
 			it.Grade = data
 		case "gradeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNEQ"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeNEQ"), v, ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade, err)
 			}
 			it.GradeNEQ = data
 		case "gradeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeIn"))
 			data, err := ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeIn"), v, ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ, err)
 			}
 			it.GradeIn = data
 		case "gradeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNotIn"))
 			data, err := ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeNotIn"), v, ec.unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustomerᚐGradeᚄ, err)
 			}
 			it.GradeNotIn = data
 		case "ownerID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerID = data
 		case "ownerIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDNEQ = data
 		case "ownerIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.OwnerIDIn = data
 		case "ownerIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.OwnerIDNotIn = data
 		case "ownerIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDGT = data
 		case "ownerIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDGTE = data
 		case "ownerIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDLT = data
 		case "ownerIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDLTE = data
 		case "ownerIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDContains = data
 		case "ownerIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDHasPrefix = data
 		case "ownerIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDHasSuffix = data
 		case "ownerIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OwnerIDIsNil = data
 		case "ownerIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OwnerIDNotNil = data
 		case "ownerIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDEqualFold = data
 		case "ownerIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownerIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.OwnerIDContainsFold = data
 		case "attributionRule":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRule"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRule"), v, ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule, err)
 			}
 			it.AttributionRule = data
 		case "attributionRuleNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNEQ"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRuleNEQ"), v, ec.unmarshalOCustomerAttributionRule2ᚖestatecrmᚋentᚋcustomerᚐAttributionRule, err)
 			}
 			it.AttributionRuleNEQ = data
 		case "attributionRuleIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIn"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRuleIn"), v, ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ, err)
 			}
 			it.AttributionRuleIn = data
 		case "attributionRuleNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotIn"))
 			data, err := ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRuleNotIn"), v, ec.unmarshalOCustomerAttributionRule2ᚕestatecrmᚋentᚋcustomerᚐAttributionRuleᚄ, err)
 			}
 			it.AttributionRuleNotIn = data
 		case "attributionRuleIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRuleIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AttributionRuleIsNil = data
 		case "attributionRuleNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributionRuleNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("attributionRuleNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AttributionRuleNotNil = data
 		case "ownedSince":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSince"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSince"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSince = data
 		case "ownedSinceNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSinceNEQ = data
 		case "ownedSinceIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.OwnedSinceIn = data
 		case "ownedSinceNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.OwnedSinceNotIn = data
 		case "ownedSinceGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSinceGT = data
 		case "ownedSinceGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSinceGTE = data
 		case "ownedSinceLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSinceLT = data
 		case "ownedSinceLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OwnedSinceLTE = data
 		case "ownedSinceIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OwnedSinceIsNil = data
 		case "ownedSinceNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownedSinceNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ownedSinceNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.OwnedSinceNotNil = data
 		case "protectedUntil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntil"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntil"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntil = data
 		case "protectedUntilNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntilNEQ = data
 		case "protectedUntilIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ProtectedUntilIn = data
 		case "protectedUntilNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ProtectedUntilNotIn = data
 		case "protectedUntilGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntilGT = data
 		case "protectedUntilGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntilGTE = data
 		case "protectedUntilLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntilLT = data
 		case "protectedUntilLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ProtectedUntilLTE = data
 		case "protectedUntilIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProtectedUntilIsNil = data
 		case "protectedUntilNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectedUntilNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectedUntilNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProtectedUntilNotNil = data
 		case "lastContactAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAt = data
 		case "lastContactAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAtNEQ = data
 		case "lastContactAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LastContactAtIn = data
 		case "lastContactAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LastContactAtNotIn = data
 		case "lastContactAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAtGT = data
 		case "lastContactAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAtGTE = data
 		case "lastContactAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAtLT = data
 		case "lastContactAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LastContactAtLTE = data
 		case "lastContactAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LastContactAtIsNil = data
 		case "lastContactAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("lastContactAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LastContactAtNotNil = data
 		case "nextFollowUpAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtNEQ = data
 		case "nextFollowUpAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.NextFollowUpAtIn = data
 		case "nextFollowUpAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.NextFollowUpAtNotIn = data
 		case "nextFollowUpAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtGT = data
 		case "nextFollowUpAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtGTE = data
 		case "nextFollowUpAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtLT = data
 		case "nextFollowUpAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtLTE = data
 		case "nextFollowUpAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpAtIsNil = data
 		case "nextFollowUpAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpAtNotNil = data
 		case "nextFollowUpAction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAction"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpAction = data
 		case "nextFollowUpActionNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionNEQ = data
 		case "nextFollowUpActionIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NextFollowUpActionIn = data
 		case "nextFollowUpActionNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NextFollowUpActionNotIn = data
 		case "nextFollowUpActionGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionGT = data
 		case "nextFollowUpActionGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionGTE = data
 		case "nextFollowUpActionLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionLT = data
 		case "nextFollowUpActionLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionLTE = data
 		case "nextFollowUpActionContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionContains = data
 		case "nextFollowUpActionHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionHasPrefix = data
 		case "nextFollowUpActionHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionHasSuffix = data
 		case "nextFollowUpActionIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpActionIsNil = data
 		case "nextFollowUpActionNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpActionNotNil = data
 		case "nextFollowUpActionEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionEqualFold = data
 		case "nextFollowUpActionContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionContainsFold = data
 		case "contactConsent":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsent"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contactConsent"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.ContactConsent = data
 		case "contactConsentNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsentNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contactConsentNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.ContactConsentNEQ = data
 		case "consentAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAt = data
 		case "consentAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAtNEQ = data
 		case "consentAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ConsentAtIn = data
 		case "consentAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ConsentAtNotIn = data
 		case "consentAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAtGT = data
 		case "consentAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAtGTE = data
 		case "consentAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAtLT = data
 		case "consentAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ConsentAtLTE = data
 		case "consentAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ConsentAtIsNil = data
 		case "consentAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ConsentAtNotNil = data
 		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notes"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Notes = data
 		case "notesNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesNEQ = data
 		case "notesIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NotesIn = data
 		case "notesNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NotesNotIn = data
 		case "notesGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesGT = data
 		case "notesGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesGTE = data
 		case "notesLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesLT = data
 		case "notesLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesLTE = data
 		case "notesContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesContains = data
 		case "notesHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesHasPrefix = data
 		case "notesHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesHasSuffix = data
 		case "notesIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NotesIsNil = data
 		case "notesNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NotesNotNil = data
 		case "notesEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesEqualFold = data
 		case "notesContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesContainsFold = data
 		case "hasProject":
@@ -33160,17 +32139,15 @@ func (ec *executionContext) unmarshalInputDealOrderInto(ctx context.Context, obj
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNDealOrderField2ᚖestatecrmᚋentᚐDealOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNDealOrderField2ᚖestatecrmᚋentᚐDealOrderField, err)
 			}
 			it.Field = data
 		}
@@ -33211,1123 +32188,963 @@ func (ec *executionContext) unmarshalInputDealWhereInputInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalODealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDealWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "unitID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "unitIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDNEQ = data
 		case "unitIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIDIn = data
 		case "unitIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIDNotIn = data
 		case "unitIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDGT = data
 		case "unitIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDGTE = data
 		case "unitIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDLT = data
 		case "unitIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDLTE = data
 		case "unitIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDContains = data
 		case "unitIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDHasPrefix = data
 		case "unitIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDHasSuffix = data
 		case "unitIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDEqualFold = data
 		case "unitIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitIDContainsFold = data
 		case "customerID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContainsFold = data
 		case "agentID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentID = data
 		case "agentIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDNEQ = data
 		case "agentIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AgentIDIn = data
 		case "agentIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AgentIDNotIn = data
 		case "agentIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDGT = data
 		case "agentIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDGTE = data
 		case "agentIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDLT = data
 		case "agentIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDLTE = data
 		case "agentIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDContains = data
 		case "agentIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDHasPrefix = data
 		case "agentIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDHasSuffix = data
 		case "agentIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDEqualFold = data
 		case "agentIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDContainsFold = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "stage":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
 			data, err := ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stage"), v, ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage, err)
 			}
 			it.Stage = data
 		case "stageNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNEQ"))
 			data, err := ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageNEQ"), v, ec.unmarshalODealStage2ᚖestatecrmᚋentᚋdealᚐStage, err)
 			}
 			it.StageNEQ = data
 		case "stageIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageIn"))
 			data, err := ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageIn"), v, ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ, err)
 			}
 			it.StageIn = data
 		case "stageNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageNotIn"))
 			data, err := ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("stageNotIn"), v, ec.unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStageᚄ, err)
 			}
 			it.StageNotIn = data
 		case "price":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("price"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.Price = data
 		case "priceNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceNEQ"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceNEQ = data
 		case "priceIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.PriceIn = data
 		case "priceNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceNotIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.PriceNotIn = data
 		case "priceGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceGT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceGT = data
 		case "priceGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceGTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceGTE = data
 		case "priceLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceLT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceLT = data
 		case "priceLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceLTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceLTE = data
 		case "priceIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PriceIsNil = data
 		case "priceNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PriceNotNil = data
 		case "discountBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBp"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBp = data
 		case "discountBpNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBpNEQ = data
 		case "discountBpIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.DiscountBpIn = data
 		case "discountBpNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.DiscountBpNotIn = data
 		case "discountBpGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBpGT = data
 		case "discountBpGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBpGTE = data
 		case "discountBpLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBpLT = data
 		case "discountBpLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBpLTE = data
 		case "discountBpIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DiscountBpIsNil = data
 		case "discountBpNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBpNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBpNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DiscountBpNotNil = data
 		case "paymentMethod":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("paymentMethod"), v, ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod, err)
 			}
 			it.PaymentMethod = data
 		case "paymentMethodNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodNEQ"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("paymentMethodNEQ"), v, ec.unmarshalODealPaymentMethod2ᚖestatecrmᚋentᚋdealᚐPaymentMethod, err)
 			}
 			it.PaymentMethodNEQ = data
 		case "paymentMethodIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodIn"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("paymentMethodIn"), v, ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ, err)
 			}
 			it.PaymentMethodIn = data
 		case "paymentMethodNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodNotIn"))
 			data, err := ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("paymentMethodNotIn"), v, ec.unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdealᚐPaymentMethodᚄ, err)
 			}
 			it.PaymentMethodNotIn = data
 		case "deposit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deposit"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deposit"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.Deposit = data
 		case "depositNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositNEQ"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.DepositNEQ = data
 		case "depositIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.DepositIn = data
 		case "depositNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositNotIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.DepositNotIn = data
 		case "depositGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositGT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.DepositGT = data
 		case "depositGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositGTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.DepositGTE = data
 		case "depositLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositLT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.DepositLT = data
 		case "depositLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositLTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.DepositLTE = data
 		case "depositIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DepositIsNil = data
 		case "depositNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("depositNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DepositNotNil = data
 		case "reservedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAt = data
 		case "reservedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAtNEQ = data
 		case "reservedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ReservedAtIn = data
 		case "reservedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ReservedAtNotIn = data
 		case "reservedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAtGT = data
 		case "reservedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAtGTE = data
 		case "reservedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAtLT = data
 		case "reservedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reservedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reservedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ReservedAtLTE = data
 		case "contractedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAt = data
 		case "contractedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAtNEQ = data
 		case "contractedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ContractedAtIn = data
 		case "contractedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.ContractedAtNotIn = data
 		case "contractedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAtGT = data
 		case "contractedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAtGTE = data
 		case "contractedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAtLT = data
 		case "contractedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.ContractedAtLTE = data
 		case "contractedAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ContractedAtIsNil = data
 		case "contractedAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contractedAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contractedAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ContractedAtNotNil = data
 		case "cancelledAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAt = data
 		case "cancelledAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAtNEQ = data
 		case "cancelledAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CancelledAtIn = data
 		case "cancelledAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CancelledAtNotIn = data
 		case "cancelledAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAtGT = data
 		case "cancelledAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAtGTE = data
 		case "cancelledAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAtLT = data
 		case "cancelledAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CancelledAtLTE = data
 		case "cancelledAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CancelledAtIsNil = data
 		case "cancelledAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelledAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelledAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CancelledAtNotNil = data
 		case "cancelReason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReason"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReason = data
 		case "cancelReasonNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonNEQ = data
 		case "cancelReasonIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.CancelReasonIn = data
 		case "cancelReasonNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.CancelReasonNotIn = data
 		case "cancelReasonGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonGT = data
 		case "cancelReasonGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonGTE = data
 		case "cancelReasonLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonLT = data
 		case "cancelReasonLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonLTE = data
 		case "cancelReasonContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonContains = data
 		case "cancelReasonHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonHasPrefix = data
 		case "cancelReasonHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonHasSuffix = data
 		case "cancelReasonIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CancelReasonIsNil = data
 		case "cancelReasonNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CancelReasonNotNil = data
 		case "cancelReasonEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonEqualFold = data
 		case "cancelReasonContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelReasonContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cancelReasonContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CancelReasonContainsFold = data
 		case "hasProject":
@@ -34386,10 +33203,9 @@ func (ec *executionContext) unmarshalInputDeleteMediaInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		}
@@ -34430,10 +33246,9 @@ func (ec *executionContext) unmarshalInputDeliverUnitInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		}
@@ -34474,17 +33289,15 @@ func (ec *executionContext) unmarshalInputEraseCustomerInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -34525,17 +33338,15 @@ func (ec *executionContext) unmarshalInputExportCustomerDataInputInto(ctx contex
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -34576,17 +33387,15 @@ func (ec *executionContext) unmarshalInputHoldUnitInputInto(ctx context.Context,
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		}
@@ -34627,24 +33436,21 @@ func (ec *executionContext) unmarshalInputImportUnitsInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "file":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
 			data, err := ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("file"), v, ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload, err)
 			}
 			it.File = data
 		case "dryRun":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dryRun"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.DryRun = data
 		}
@@ -34685,94 +33491,81 @@ func (ec *executionContext) unmarshalInputListingFilterInto(ctx context.Context,
 		v := asMap[k]
 		switch k {
 		case "ids":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ids"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDs = data
 		case "city":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("city"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.City = data
 		case "district":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("district"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.District = data
 		case "projectIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIds"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDs = data
 		case "priceMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceMin"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceMin = data
 		case "priceMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("priceMax"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.PriceMax = data
 		case "bedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedrooms"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.Bedrooms = data
 		case "areaMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("areaMin"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.AreaMin = data
 		case "areaMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("areaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("areaMax"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.AreaMax = data
 		case "orientation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientation"), v, ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ, err)
 			}
 			it.Orientation = data
 		case "decoration":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decoration"), v, ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ, err)
 			}
 			it.Decoration = data
 		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("status"), v, ec.unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐStatusᚄ, err)
 			}
 			it.Status = data
 		case "standardStatus":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("standardStatus"))
 			data, err := ec.unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("standardStatus"), v, ec.unmarshalOListingStandardStatus2ᚕestatecrmᚋlistingᚐStandardStatusᚄ, err)
 			}
 			it.StandardStatus = data
 		}
@@ -34817,17 +33610,15 @@ func (ec *executionContext) unmarshalInputListingOrderInto(ctx context.Context, 
 		v := asMap[k]
 		switch k {
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNListingOrderField2estatecrmᚋgraphᚋmodelᚐListingOrderField, err)
 			}
 			it.Field = data
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		}
@@ -34868,73 +33659,63 @@ func (ec *executionContext) unmarshalInputLogVisitInputInto(ctx context.Context,
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "kind":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNVisitContact2estatecrmᚋsalesᚐContact(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kind"), v, ec.unmarshalNVisitContact2estatecrmᚋsalesᚐContact, err)
 			}
 			it.Kind = data
 		case "occurredAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAt"), v, ec.unmarshalNTime2timeᚐTime, err)
 			}
 			it.OccurredAt = data
 		case "durationMinutes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutes"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutes = data
 		case "unitIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIds"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIDs = data
 		case "touchpoints":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("touchpoints"))
 			data, err := ec.unmarshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("touchpoints"), v, ec.unmarshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐTouchpointᚄ, err)
 			}
 			it.Touchpoints = data
 		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notes"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Notes = data
 		case "gradeAfter":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfter"))
 			data, err := ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfter"), v, ec.unmarshalOCustomerGrade2ᚖestatecrmᚋentᚋcustomerᚐGrade, err)
 			}
 			it.GradeAfter = data
 		case "nextFollowUpAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAction"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpAction = data
 		}
@@ -34975,17 +33756,15 @@ func (ec *executionContext) unmarshalInputLoginInputInto(ctx context.Context, ob
 		v := asMap[k]
 		switch k {
 		case "login":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("login"), v, ec.unmarshalNString2string, err)
 			}
 			it.Login = data
 		case "password":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("password"), v, ec.unmarshalNString2string, err)
 			}
 			it.Password = data
 		}
@@ -35026,10 +33805,9 @@ func (ec *executionContext) unmarshalInputLogoutInputInto(ctx context.Context, o
 		v := asMap[k]
 		switch k {
 		case "refreshToken":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("refreshToken"), v, ec.unmarshalNString2string, err)
 			}
 			it.RefreshToken = data
 		}
@@ -35074,17 +33852,15 @@ func (ec *executionContext) unmarshalInputMediaOrderInto(ctx context.Context, ob
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNMediaOrderField2ᚖestatecrmᚋentᚐMediaOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNMediaOrderField2ᚖestatecrmᚋentᚐMediaOrderField, err)
 			}
 			it.Field = data
 		}
@@ -35129,24 +33905,21 @@ func (ec *executionContext) unmarshalInputMergeCustomersInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "keep":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keep"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("keep"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.Keep = data
 		case "merge":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("merge"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("merge"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.Merge = data
 		case "dryRun":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
 			data, err := ec.unmarshalNBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dryRun"), v, ec.unmarshalNBoolean2bool, err)
 			}
 			it.DryRun = data
 		}
@@ -35191,38 +33964,33 @@ func (ec *executionContext) unmarshalInputPriceAdjustmentInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "buildingId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingID = data
 		case "floorFrom":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorFrom"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorFrom"), v, ec.unmarshalNInt2int, err)
 			}
 			it.FloorFrom = data
 		case "floorTo":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorTo"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorTo"), v, ec.unmarshalNInt2int, err)
 			}
 			it.FloorTo = data
 		case "changeBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changeBp"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("changeBp"), v, ec.unmarshalNInt2int, err)
 			}
 			it.ChangeBp = data
 		case "onlyUnsold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onlyUnsold"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("onlyUnsold"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.OnlyUnsold = data
 		}
@@ -35267,17 +34035,15 @@ func (ec *executionContext) unmarshalInputPriceChangeOrderInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNPriceChangeOrderField2ᚖestatecrmᚋentᚐPriceChangeOrderField, err)
 			}
 			it.Field = data
 		}
@@ -35322,17 +34088,15 @@ func (ec *executionContext) unmarshalInputProjectOrderInto(ctx context.Context, 
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNProjectOrderField2ᚖestatecrmᚋentᚐProjectOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNProjectOrderField2ᚖestatecrmᚋentᚐProjectOrderField, err)
 			}
 			it.Field = data
 		}
@@ -35373,1193 +34137,1023 @@ func (ec *executionContext) unmarshalInputProjectWhereInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐProjectWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContainsFold = data
 		case "city":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("city"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.City = data
 		case "cityNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityNEQ = data
 		case "cityIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.CityIn = data
 		case "cityNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.CityNotIn = data
 		case "cityGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityGT = data
 		case "cityGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityGTE = data
 		case "cityLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityLT = data
 		case "cityLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityLTE = data
 		case "cityContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityContains = data
 		case "cityHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityHasPrefix = data
 		case "cityHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityHasSuffix = data
 		case "cityEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityEqualFold = data
 		case "cityContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cityContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("cityContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.CityContainsFold = data
 		case "district":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("district"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.District = data
 		case "districtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictNEQ = data
 		case "districtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DistrictIn = data
 		case "districtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.DistrictNotIn = data
 		case "districtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictGT = data
 		case "districtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictGTE = data
 		case "districtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictLT = data
 		case "districtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictLTE = data
 		case "districtContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictContains = data
 		case "districtHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictHasPrefix = data
 		case "districtHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictHasSuffix = data
 		case "districtEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictEqualFold = data
 		case "districtContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("districtContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.DistrictContainsFold = data
 		case "address":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("address"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Address = data
 		case "addressNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressNEQ = data
 		case "addressIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.AddressIn = data
 		case "addressNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.AddressNotIn = data
 		case "addressGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressGT = data
 		case "addressGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressGTE = data
 		case "addressLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressLT = data
 		case "addressLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressLTE = data
 		case "addressContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressContains = data
 		case "addressHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressHasPrefix = data
 		case "addressHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressHasSuffix = data
 		case "addressEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressEqualFold = data
 		case "addressContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("addressContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.AddressContainsFold = data
 		case "latitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Latitude = data
 		case "latitudeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LatitudeNEQ = data
 		case "latitudeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.LatitudeIn = data
 		case "latitudeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.LatitudeNotIn = data
 		case "latitudeGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LatitudeGT = data
 		case "latitudeGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LatitudeGTE = data
 		case "latitudeLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LatitudeLT = data
 		case "latitudeLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LatitudeLTE = data
 		case "latitudeIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LatitudeIsNil = data
 		case "latitudeNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitudeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitudeNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LatitudeNotNil = data
 		case "longitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Longitude = data
 		case "longitudeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LongitudeNEQ = data
 		case "longitudeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.LongitudeIn = data
 		case "longitudeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.LongitudeNotIn = data
 		case "longitudeGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LongitudeGT = data
 		case "longitudeGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LongitudeGTE = data
 		case "longitudeLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LongitudeLT = data
 		case "longitudeLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.LongitudeLTE = data
 		case "longitudeIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LongitudeIsNil = data
 		case "longitudeNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitudeNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitudeNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LongitudeNotNil = data
 		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("status"), v, ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus, err)
 			}
 			it.Status = data
 		case "statusNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusNEQ"), v, ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus, err)
 			}
 			it.StatusNEQ = data
 		case "statusIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
 			data, err := ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusIn"), v, ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ, err)
 			}
 			it.StatusIn = data
 		case "statusNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
 			data, err := ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("statusNotIn"), v, ec.unmarshalOProjectStatus2ᚕestatecrmᚋentᚋprojectᚐStatusᚄ, err)
 			}
 			it.StatusNotIn = data
 		case "presalePermit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermit"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermit = data
 		case "presalePermitNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitNEQ = data
 		case "presalePermitIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.PresalePermitIn = data
 		case "presalePermitNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.PresalePermitNotIn = data
 		case "presalePermitGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitGT = data
 		case "presalePermitGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitGTE = data
 		case "presalePermitLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitLT = data
 		case "presalePermitLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitLTE = data
 		case "presalePermitContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitContains = data
 		case "presalePermitHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitHasPrefix = data
 		case "presalePermitHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitHasSuffix = data
 		case "presalePermitIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PresalePermitIsNil = data
 		case "presalePermitNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.PresalePermitNotNil = data
 		case "presalePermitEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitEqualFold = data
 		case "presalePermitContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermitContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermitContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermitContainsFold = data
 		case "launchDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDate = data
 		case "launchDateNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDateNEQ = data
 		case "launchDateIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LaunchDateIn = data
 		case "launchDateNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.LaunchDateNotIn = data
 		case "launchDateGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDateGT = data
 		case "launchDateGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDateGTE = data
 		case "launchDateLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDateLT = data
 		case "launchDateLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDateLTE = data
 		case "launchDateIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LaunchDateIsNil = data
 		case "launchDateNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDateNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDateNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.LaunchDateNotNil = data
 		case "deliveryDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDate = data
 		case "deliveryDateNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDateNEQ = data
 		case "deliveryDateIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.DeliveryDateIn = data
 		case "deliveryDateNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.DeliveryDateNotIn = data
 		case "deliveryDateGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDateGT = data
 		case "deliveryDateGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDateGTE = data
 		case "deliveryDateLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDateLT = data
 		case "deliveryDateLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDateLTE = data
 		case "deliveryDateIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DeliveryDateIsNil = data
 		case "deliveryDateNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDateNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDateNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DeliveryDateNotNil = data
 		case "published":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("published"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Published = data
 		case "publishedNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("publishedNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.PublishedNEQ = data
 		case "protectionDays":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDays"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDays = data
 		case "protectionDaysNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDaysNEQ = data
 		case "protectionDaysIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.ProtectionDaysIn = data
 		case "protectionDaysNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.ProtectionDaysNotIn = data
 		case "protectionDaysGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDaysGT = data
 		case "protectionDaysGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDaysGTE = data
 		case "protectionDaysLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDaysLT = data
 		case "protectionDaysLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDaysLTE = data
 		case "protectionDaysIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProtectionDaysIsNil = data
 		case "protectionDaysNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDaysNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDaysNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.ProtectionDaysNotNil = data
 		case "holdMinutes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutes"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutes = data
 		case "holdMinutesNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutesNEQ = data
 		case "holdMinutesIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.HoldMinutesIn = data
 		case "holdMinutesNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.HoldMinutesNotIn = data
 		case "holdMinutesGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutesGT = data
 		case "holdMinutesGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutesGTE = data
 		case "holdMinutesLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutesLT = data
 		case "holdMinutesLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutesLTE = data
 		case "holdMinutesIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.HoldMinutesIsNil = data
 		case "holdMinutesNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutesNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.HoldMinutesNotNil = data
 		case "agentDiscountCapBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBp"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBp = data
 		case "agentDiscountCapBpNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBpNEQ = data
 		case "agentDiscountCapBpIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.AgentDiscountCapBpIn = data
 		case "agentDiscountCapBpNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.AgentDiscountCapBpNotIn = data
 		case "agentDiscountCapBpGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBpGT = data
 		case "agentDiscountCapBpGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBpGTE = data
 		case "agentDiscountCapBpLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBpLT = data
 		case "agentDiscountCapBpLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBpLTE = data
 		case "agentDiscountCapBpIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AgentDiscountCapBpIsNil = data
 		case "agentDiscountCapBpNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBpNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBpNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.AgentDiscountCapBpNotNil = data
 		case "hasUnits":
@@ -36622,17 +35216,15 @@ func (ec *executionContext) unmarshalInputPublishProjectInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "units":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("units"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("units"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Units = data
 		}
@@ -36673,10 +35265,9 @@ func (ec *executionContext) unmarshalInputPublishUnitsInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "unitIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitIds"))
 			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitIds"), v, ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.UnitIds = data
 		}
@@ -36717,24 +35308,21 @@ func (ec *executionContext) unmarshalInputRateComplaintInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "complaintId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("complaintId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("complaintId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ComplaintID = data
 		case "rating":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rating"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Rating = data
 		case "comment":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("comment"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Comment = data
 		}
@@ -36775,17 +35363,15 @@ func (ec *executionContext) unmarshalInputReassignCustomerInputInto(ctx context.
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "agentId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentID = data
 		}
@@ -36826,10 +35412,9 @@ func (ec *executionContext) unmarshalInputRefreshTokenInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "refreshToken":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refreshToken"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("refreshToken"), v, ec.unmarshalNString2string, err)
 			}
 			it.RefreshToken = data
 		}
@@ -36870,143 +35455,123 @@ func (ec *executionContext) unmarshalInputRegisterCustomerInputInto(ctx context.
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalNString2string, err)
 			}
 			it.Name = data
 		case "phone":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("phone"), v, ec.unmarshalNString2string, err)
 			}
 			it.Phone = data
 		case "source":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
 			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("source"), v, ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource, err)
 			}
 			it.Source = data
 		case "gender":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gender"), v, ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender, err)
 			}
 			it.Gender = data
 		case "ageBand":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBand"), v, ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand, err)
 			}
 			it.AgeBand = data
 		case "purpose":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purpose"), v, ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose, err)
 			}
 			it.Purpose = data
 		case "budgetMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMin"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMin = data
 		case "budgetMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMax"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMax = data
 		case "contactConsent":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactConsent"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("contactConsent"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.ContactConsent = data
 		case "consentChannels":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentChannels"))
 			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consentChannels"), v, ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ, err)
 			}
 			it.ConsentChannels = data
 		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notes"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Notes = data
 		case "occupation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupation"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Occupation = data
 		case "familyStructure":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructure"), v, ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure, err)
 			}
 			it.FamilyStructure = data
 		case "wantedBedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedBedrooms"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.WantedBedrooms = data
 		case "wantedAreaMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMin"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMin = data
 		case "wantedAreaMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMax"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMax = data
 		case "focusFactors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
 			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("focusFactors"), v, ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ, err)
 			}
 			it.FocusFactors = data
 		case "tags":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("tags"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.Tags = data
 		case "referredBy":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("referredBy"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ReferredBy = data
 		}
@@ -37047,17 +35612,15 @@ func (ec *executionContext) unmarshalInputRejectDiscountInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "dealId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dealId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("dealId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.DealID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -37098,10 +35661,9 @@ func (ec *executionContext) unmarshalInputReleaseHoldInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		}
@@ -37142,17 +35704,15 @@ func (ec *executionContext) unmarshalInputReportPeriodInto(ctx context.Context, 
 		v := asMap[k]
 		switch k {
 		case "from":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("from"), v, ec.unmarshalNString2string, err)
 			}
 			it.From = data
 		case "to":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("to"), v, ec.unmarshalNString2string, err)
 			}
 			it.To = data
 		}
@@ -37193,45 +35753,39 @@ func (ec *executionContext) unmarshalInputReserveUnitInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "discountBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("discountBp"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DiscountBp = data
 		case "deposit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deposit"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deposit"), v, ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen, err)
 			}
 			it.Deposit = data
 		case "paymentMethod":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
 			data, err := ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("paymentMethod"), v, ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod, err)
 			}
 			it.PaymentMethod = data
 		case "requestApproval":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestApproval"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("requestApproval"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.RequestApproval = data
 		}
@@ -37272,17 +35826,15 @@ func (ec *executionContext) unmarshalInputResetUserPasswordInputInto(ctx context
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "password":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("password"), v, ec.unmarshalNString2string, err)
 			}
 			it.Password = data
 		}
@@ -37323,17 +35875,15 @@ func (ec *executionContext) unmarshalInputRevealPhoneInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -37374,10 +35924,9 @@ func (ec *executionContext) unmarshalInputRevokeAPIKeyInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		}
@@ -37418,17 +35967,15 @@ func (ec *executionContext) unmarshalInputSetAPIKeyProjectsInputInto(ctx context
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "projectIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIds"), v, ec.unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIds = data
 		}
@@ -37469,38 +36016,33 @@ func (ec *executionContext) unmarshalInputSetChannelSpendInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "channel":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
 			data, err := ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("channel"), v, ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource, err)
 			}
 			it.Channel = data
 		case "from":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("from"), v, ec.unmarshalNString2string, err)
 			}
 			it.From = data
 		case "to":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("to"), v, ec.unmarshalNString2string, err)
 			}
 			it.To = data
 		case "amount":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("amount"), v, ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen, err)
 			}
 			it.Amount = data
 		}
@@ -37541,31 +36083,27 @@ func (ec *executionContext) unmarshalInputSetContactConsentInputInto(ctx context
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "consent":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consent"))
 			data, err := ec.unmarshalNBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("consent"), v, ec.unmarshalNBoolean2bool, err)
 			}
 			it.Consent = data
 		case "channels":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channels"))
 			data, err := ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("channels"), v, ec.unmarshalOContactChannel2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐContactChannelᚄ, err)
 			}
 			it.Channels = data
 		case "note":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("note"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Note = data
 		}
@@ -37606,24 +36144,21 @@ func (ec *executionContext) unmarshalInputSetUnitPricesInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "prices":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prices"))
 			data, err := ec.unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("prices"), v, ec.unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInputᚄ, err)
 			}
 			it.Prices = data
 		case "adjust":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adjust"))
 			data, err := ec.unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraphᚋmodelᚐPriceAdjustmentInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("adjust"), v, ec.unmarshalOPriceAdjustmentInput2ᚖestatecrmᚋgraphᚋmodelᚐPriceAdjustmentInput, err)
 			}
 			it.Adjust = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalNString2string, err)
 			}
 			it.Reason = data
 		}
@@ -37668,52 +36203,45 @@ func (ec *executionContext) unmarshalInputSubmitComplaintInputInto(ctx context.C
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "category":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
 			data, err := ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("category"), v, ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory, err)
 			}
 			it.Category = data
 		case "severity":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
 			data, err := ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("severity"), v, ec.unmarshalOComplaintSeverity2ᚖestatecrmᚋentᚋcomplaintᚐSeverity, err)
 			}
 			it.Severity = data
 		case "title":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("title"), v, ec.unmarshalNString2string, err)
 			}
 			it.Title = data
 		case "description":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("description"), v, ec.unmarshalNString2string, err)
 			}
 			it.Description = data
 		case "photos":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photos"))
 			data, err := ec.unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("photos"), v, ec.unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUploadᚄ, err)
 			}
 			it.Photos = data
 		}
@@ -37758,17 +36286,15 @@ func (ec *executionContext) unmarshalInputSurveyOrderInto(ctx context.Context, o
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNSurveyOrderField2ᚖestatecrmᚋentᚐSurveyOrderField, err)
 			}
 			it.Field = data
 		}
@@ -37813,17 +36339,15 @@ func (ec *executionContext) unmarshalInputUnitOrderInto(ctx context.Context, obj
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNUnitOrderField2ᚖestatecrmᚋentᚐUnitOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNUnitOrderField2ᚖestatecrmᚋentᚐUnitOrderField, err)
 			}
 			it.Field = data
 		}
@@ -37864,17 +36388,15 @@ func (ec *executionContext) unmarshalInputUnitPriceInputInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "listPrice":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPrice"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPrice"), v, ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPrice = data
 		}
@@ -37915,73 +36437,63 @@ func (ec *executionContext) unmarshalInputUnitStackInputInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "suffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("suffix"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("suffix"), v, ec.unmarshalNString2string, err)
 			}
 			it.Suffix = data
 		case "bedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedrooms"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Bedrooms = data
 		case "livingRooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRooms"), v, ec.unmarshalNInt2int, err)
 			}
 			it.LivingRooms = data
 		case "bathrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalNInt2int(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathrooms"), v, ec.unmarshalNInt2int, err)
 			}
 			it.Bathrooms = data
 		case "grossArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalNFloat2float64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossArea"), v, ec.unmarshalNFloat2float64, err)
 			}
 			it.GrossArea = data
 		case "netArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalNFloat2float64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netArea"), v, ec.unmarshalNFloat2float64, err)
 			}
 			it.NetArea = data
 		case "orientation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientation"), v, ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation, err)
 			}
 			it.Orientation = data
 		case "decoration":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decoration"), v, ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration, err)
 			}
 			it.Decoration = data
 		case "basePrice":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basePrice"))
 			data, err := ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("basePrice"), v, ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen, err)
 			}
 			it.BasePrice = data
 		case "floorIncrement":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorIncrement"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorIncrement"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.FloorIncrement = data
 		}
@@ -38022,913 +36534,783 @@ func (ec *executionContext) unmarshalInputUnitWhereInputInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUnitWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "buildingID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingID = data
 		case "buildingIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDNEQ = data
 		case "buildingIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.BuildingIDIn = data
 		case "buildingIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.BuildingIDNotIn = data
 		case "buildingIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDGT = data
 		case "buildingIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDGTE = data
 		case "buildingIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDLT = data
 		case "buildingIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDLTE = data
 		case "buildingIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDContains = data
 		case "buildingIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDHasPrefix = data
 		case "buildingIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDHasSuffix = data
 		case "buildingIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDEqualFold = data
 		case "buildingIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingIDContainsFold = data
 		case "floor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floor"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Floor = data
 		case "floorNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorNEQ = data
 		case "floorIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.FloorIn = data
 		case "floorNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.FloorNotIn = data
 		case "floorGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorGT = data
 		case "floorGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorGTE = data
 		case "floorLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorLT = data
 		case "floorLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floorLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floorLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.FloorLTE = data
 		case "number":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("number"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Number = data
 		case "numberNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberNEQ = data
 		case "numberIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NumberIn = data
 		case "numberNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NumberNotIn = data
 		case "numberGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberGT = data
 		case "numberGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberGTE = data
 		case "numberLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberLT = data
 		case "numberLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberLTE = data
 		case "numberContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberContains = data
 		case "numberHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberHasPrefix = data
 		case "numberHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberHasSuffix = data
 		case "numberEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberEqualFold = data
 		case "numberContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("numberContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NumberContainsFold = data
 		case "bedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedrooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Bedrooms = data
 		case "bedroomsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BedroomsNEQ = data
 		case "bedroomsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.BedroomsIn = data
 		case "bedroomsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.BedroomsNotIn = data
 		case "bedroomsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BedroomsGT = data
 		case "bedroomsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BedroomsGTE = data
 		case "bedroomsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BedroomsLT = data
 		case "bedroomsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedroomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedroomsLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BedroomsLTE = data
 		case "livingRooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRooms = data
 		case "livingRoomsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRoomsNEQ = data
 		case "livingRoomsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.LivingRoomsIn = data
 		case "livingRoomsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.LivingRoomsNotIn = data
 		case "livingRoomsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRoomsGT = data
 		case "livingRoomsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRoomsGTE = data
 		case "livingRoomsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRoomsLT = data
 		case "livingRoomsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRoomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRoomsLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRoomsLTE = data
 		case "bathrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathrooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Bathrooms = data
 		case "bathroomsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BathroomsNEQ = data
 		case "bathroomsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.BathroomsIn = data
 		case "bathroomsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.BathroomsNotIn = data
 		case "bathroomsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BathroomsGT = data
 		case "bathroomsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BathroomsGTE = data
 		case "bathroomsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BathroomsLT = data
 		case "bathroomsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathroomsLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathroomsLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.BathroomsLTE = data
 		case "grossArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossArea"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossArea = data
 		case "grossAreaNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossAreaNEQ = data
 		case "grossAreaIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.GrossAreaIn = data
 		case "grossAreaNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.GrossAreaNotIn = data
 		case "grossAreaGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossAreaGT = data
 		case "grossAreaGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossAreaGTE = data
 		case "grossAreaLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossAreaLT = data
 		case "grossAreaLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossAreaLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossAreaLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossAreaLTE = data
 		case "netArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netArea"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetArea = data
 		case "netAreaNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaNEQ"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaNEQ"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetAreaNEQ = data
 		case "netAreaIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.NetAreaIn = data
 		case "netAreaNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaNotIn"))
 			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaNotIn"), v, ec.unmarshalOFloat2ᚕfloat64ᚄ, err)
 			}
 			it.NetAreaNotIn = data
 		case "netAreaGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaGT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaGT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetAreaGT = data
 		case "netAreaGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaGTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaGTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetAreaGTE = data
 		case "netAreaLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaLT"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaLT"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetAreaLT = data
 		case "netAreaLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netAreaLTE"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netAreaLTE"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetAreaLTE = data
 		case "orientation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientation"), v, ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation, err)
 			}
 			it.Orientation = data
 		case "orientationNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationNEQ"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientationNEQ"), v, ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation, err)
 			}
 			it.OrientationNEQ = data
 		case "orientationIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationIn"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientationIn"), v, ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ, err)
 			}
 			it.OrientationIn = data
 		case "orientationNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientationNotIn"))
 			data, err := ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientationNotIn"), v, ec.unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunitᚐOrientationᚄ, err)
 			}
 			it.OrientationNotIn = data
 		case "decoration":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decoration"), v, ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration, err)
 			}
 			it.Decoration = data
 		case "decorationNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationNEQ"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decorationNEQ"), v, ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration, err)
 			}
 			it.DecorationNEQ = data
 		case "decorationIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationIn"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decorationIn"), v, ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ, err)
 			}
 			it.DecorationIn = data
 		case "decorationNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decorationNotIn"))
 			data, err := ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decorationNotIn"), v, ec.unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunitᚐDecorationᚄ, err)
 			}
 			it.DecorationNotIn = data
 		case "listPrice":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPrice"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPrice"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPrice = data
 		case "listPriceNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceNEQ"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceNEQ"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPriceNEQ = data
 		case "listPriceIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.ListPriceIn = data
 		case "listPriceNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceNotIn"))
 			data, err := ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceNotIn"), v, ec.unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ, err)
 			}
 			it.ListPriceNotIn = data
 		case "listPriceGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceGT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceGT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPriceGT = data
 		case "listPriceGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceGTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceGTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPriceGTE = data
 		case "listPriceLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceLT"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceLT"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPriceLT = data
 		case "listPriceLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("listPriceLTE"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("listPriceLTE"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.ListPriceLTE = data
 		case "status":
@@ -38968,17 +37350,15 @@ func (ec *executionContext) unmarshalInputUnitWhereInputInto(ctx context.Context
 				return err
 			}
 		case "published":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("published"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("published"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Published = data
 		case "publishedNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("publishedNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.PublishedNEQ = data
 		case "holdExpiresAt":
@@ -39145,38 +37525,33 @@ func (ec *executionContext) unmarshalInputUpdateAPIKeyInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "rateLimitPerMinute":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimitPerMinute"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rateLimitPerMinute"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.RateLimitPerMinute = data
 		case "costBudget":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costBudget"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costBudget"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostBudget = data
 		case "costRestoreRate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("costRestoreRate"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("costRestoreRate"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.CostRestoreRate = data
 		}
@@ -39217,31 +37592,27 @@ func (ec *executionContext) unmarshalInputUpdateBuildingInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "floors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floors"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floors"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Floors = data
 		case "unitsPerFloor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitsPerFloor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitsPerFloor"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.UnitsPerFloor = data
 		}
@@ -39282,115 +37653,99 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInputInto(ctx context.Co
 		v := asMap[k]
 		switch k {
 		case "customerId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = graphql.OmittableOf(data)
 		case "gender":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
 			data, err := ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gender"), v, ec.unmarshalOCustomerGender2ᚖestatecrmᚋentᚋcustomerᚐGender, err)
 			}
 			it.Gender = graphql.OmittableOf(data)
 		case "ageBand":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
 			data, err := ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("ageBand"), v, ec.unmarshalOCustomerAgeBand2ᚖestatecrmᚋentᚋcustomerᚐAgeBand, err)
 			}
 			it.AgeBand = graphql.OmittableOf(data)
 		case "occupation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occupation"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Occupation = graphql.OmittableOf(data)
 		case "familyStructure":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("familyStructure"))
 			data, err := ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("familyStructure"), v, ec.unmarshalOCustomerFamilyStructure2ᚖestatecrmᚋentᚋcustomerᚐFamilyStructure, err)
 			}
 			it.FamilyStructure = graphql.OmittableOf(data)
 		case "purpose":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
 			data, err := ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("purpose"), v, ec.unmarshalOCustomerPurpose2ᚖestatecrmᚋentᚋcustomerᚐPurpose, err)
 			}
 			it.Purpose = graphql.OmittableOf(data)
 		case "budgetMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMin"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMin"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMin = graphql.OmittableOf(data)
 		case "budgetMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetMax"))
 			data, err := ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("budgetMax"), v, ec.unmarshalOMoney2ᚖestatecrmᚋmoneyᚐFen, err)
 			}
 			it.BudgetMax = graphql.OmittableOf(data)
 		case "wantedBedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedBedrooms"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedBedrooms"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.WantedBedrooms = graphql.OmittableOf(data)
 		case "wantedAreaMin":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMin"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMin"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMin = graphql.OmittableOf(data)
 		case "wantedAreaMax":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wantedAreaMax"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("wantedAreaMax"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.WantedAreaMax = graphql.OmittableOf(data)
 		case "focusFactors":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("focusFactors"))
 			data, err := ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("focusFactors"), v, ec.unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋschematypeᚐFocusFactorᚄ, err)
 			}
 			it.FocusFactors = graphql.OmittableOf(data)
 		case "tags":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("tags"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.Tags = graphql.OmittableOf(data)
 		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notes"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Notes = graphql.OmittableOf(data)
 		case "referredBy":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referredBy"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("referredBy"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ReferredBy = graphql.OmittableOf(data)
 		}
@@ -39431,24 +37786,21 @@ func (ec *executionContext) unmarshalInputUpdateMediaInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "caption":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caption"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("caption"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Caption = data
 		case "position":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("position"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Position = data
 		}
@@ -39489,108 +37841,93 @@ func (ec *executionContext) unmarshalInputUpdateProjectInputInto(ctx context.Con
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "city":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("city"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.City = data
 		case "district":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("district"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.District = data
 		case "address":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("address"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Address = data
 		case "latitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("latitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Latitude = data
 		case "longitude":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("longitude"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.Longitude = data
 		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("status"), v, ec.unmarshalOProjectStatus2ᚖestatecrmᚋentᚋprojectᚐStatus, err)
 			}
 			it.Status = data
 		case "presalePermit":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("presalePermit"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("presalePermit"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.PresalePermit = data
 		case "launchDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("launchDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("launchDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.LaunchDate = data
 		case "deliveryDate":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("deliveryDate"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.DeliveryDate = data
 		case "amenities":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amenities"))
 			data, err := ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("amenities"), v, ec.unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenityᚄ, err)
 			}
 			it.Amenities = data
 		case "protectionDays":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("protectionDays"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("protectionDays"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.ProtectionDays = data
 		case "holdMinutes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("holdMinutes"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.HoldMinutes = data
 		case "agentDiscountCapBp":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentDiscountCapBp"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentDiscountCapBp"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.AgentDiscountCapBp = data
 		}
@@ -39631,73 +37968,63 @@ func (ec *executionContext) unmarshalInputUpdateUnitInputInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "floor":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("floor"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Floor = data
 		case "number":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("number"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Number = data
 		case "bedrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bedrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bedrooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Bedrooms = data
 		case "livingRooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("livingRooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("livingRooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.LivingRooms = data
 		case "bathrooms":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bathrooms"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("bathrooms"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Bathrooms = data
 		case "grossArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grossArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("grossArea"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.GrossArea = data
 		case "netArea":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("netArea"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("netArea"), v, ec.unmarshalOFloat2ᚖfloat64, err)
 			}
 			it.NetArea = data
 		case "orientation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orientation"))
 			data, err := ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("orientation"), v, ec.unmarshalOUnitOrientation2ᚖestatecrmᚋentᚋunitᚐOrientation, err)
 			}
 			it.Orientation = data
 		case "decoration":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decoration"))
 			data, err := ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("decoration"), v, ec.unmarshalOUnitDecoration2ᚖestatecrmᚋentᚋunitᚐDecoration, err)
 			}
 			it.Decoration = data
 		}
@@ -39738,38 +38065,33 @@ func (ec *executionContext) unmarshalInputUpdateUserInputInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("role"), v, ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole, err)
 			}
 			it.Role = data
 		case "projectIds":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIds"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIds"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDs = data
 		case "active":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("active"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Active = data
 		}
@@ -39810,38 +38132,33 @@ func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInputInto(ctx con
 		v := asMap[k]
 		switch k {
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "url":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("url"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.URL = data
 		case "enabled":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("enabled"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Enabled = data
 		case "description":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("description"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Description = data
 		case "rotateSecret":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotateSecret"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("rotateSecret"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.RotateSecret = data
 		}
@@ -39882,52 +38199,45 @@ func (ec *executionContext) unmarshalInputUploadMediaInputInto(ctx context.Conte
 		v := asMap[k]
 		switch k {
 		case "projectId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectId"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "layout":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("layout"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("layout"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Layout = data
 		case "buildingId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildingId"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("buildingId"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.BuildingID = data
 		case "kind":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalNMediaKind2estatecrmᚋentᚋmediaᚐKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kind"), v, ec.unmarshalNMediaKind2estatecrmᚋentᚋmediaᚐKind, err)
 			}
 			it.Kind = data
 		case "caption":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caption"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("caption"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Caption = data
 		case "position":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("position"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.Position = data
 		case "file":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
 			data, err := ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("file"), v, ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload, err)
 			}
 			it.File = data
 		}
@@ -39972,17 +38282,15 @@ func (ec *executionContext) unmarshalInputUserOrderInto(ctx context.Context, obj
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNUserOrderField2ᚖestatecrmᚋentᚐUserOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNUserOrderField2ᚖestatecrmᚋentᚐUserOrderField, err)
 			}
 			it.Field = data
 		}
@@ -40023,521 +38331,447 @@ func (ec *executionContext) unmarshalInputUserWhereInputInto(ctx context.Context
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUserWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("name"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nameContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NameContainsFold = data
 		case "login":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("login"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Login = data
 		case "loginNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginNEQ = data
 		case "loginIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.LoginIn = data
 		case "loginNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.LoginNotIn = data
 		case "loginGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginGT = data
 		case "loginGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginGTE = data
 		case "loginLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginLT = data
 		case "loginLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginLTE = data
 		case "loginContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginContains = data
 		case "loginHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginHasPrefix = data
 		case "loginHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginHasSuffix = data
 		case "loginEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginEqualFold = data
 		case "loginContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("loginContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("loginContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.LoginContainsFold = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("role"), v, ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole, err)
 			}
 			it.Role = data
 		case "roleNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
 			data, err := ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("roleNEQ"), v, ec.unmarshalOUserRole2ᚖestatecrmᚋentᚋuserᚐRole, err)
 			}
 			it.RoleNEQ = data
 		case "roleIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
 			data, err := ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("roleIn"), v, ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ, err)
 			}
 			it.RoleIn = data
 		case "roleNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
 			data, err := ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("roleNotIn"), v, ec.unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRoleᚄ, err)
 			}
 			it.RoleNotIn = data
 		case "customerID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CustomerIDIsNil = data
 		case "customerIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.CustomerIDNotNil = data
 		case "customerIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContainsFold = data
 		case "active":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("active"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.Active = data
 		case "activeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activeNEQ"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("activeNEQ"), v, ec.unmarshalOBoolean2ᚖbool, err)
 			}
 			it.ActiveNEQ = data
 		}
@@ -40582,17 +38816,15 @@ func (ec *executionContext) unmarshalInputVisitOrderInto(ctx context.Context, ob
 		v := asMap[k]
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("direction"), v, ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection, err)
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNVisitOrderField2ᚖestatecrmᚋentᚐVisitOrderField(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("field"), v, ec.unmarshalNVisitOrderField2ᚖestatecrmᚋentᚐVisitOrderField, err)
 			}
 			it.Field = data
 		}
@@ -40633,941 +38865,807 @@ func (ec *executionContext) unmarshalInputVisitWhereInputInto(ctx context.Contex
 		v := asMap[k]
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("not"), v, ec.unmarshalOVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput, err)
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("and"), v, ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ, err)
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("or"), v, ec.unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVisitWhereInputᚄ, err)
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("id"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("idLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.IDLTE = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("createdAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("updatedAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.UpdatedAtLTE = data
 		case "customerID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerID = data
 		case "customerIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDNEQ = data
 		case "customerIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDIn = data
 		case "customerIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.CustomerIDNotIn = data
 		case "customerIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGT = data
 		case "customerIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDGTE = data
 		case "customerIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLT = data
 		case "customerIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDLTE = data
 		case "customerIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContains = data
 		case "customerIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasPrefix = data
 		case "customerIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDHasSuffix = data
 		case "customerIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDEqualFold = data
 		case "customerIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("customerIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.CustomerIDContainsFold = data
 		case "agentID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentID = data
 		case "agentIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDNEQ = data
 		case "agentIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AgentIDIn = data
 		case "agentIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.AgentIDNotIn = data
 		case "agentIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDGT = data
 		case "agentIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDGTE = data
 		case "agentIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDLT = data
 		case "agentIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDLTE = data
 		case "agentIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDContains = data
 		case "agentIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDHasPrefix = data
 		case "agentIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDHasSuffix = data
 		case "agentIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDEqualFold = data
 		case "agentIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agentIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("agentIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.AgentIDContainsFold = data
 		case "projectID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectID"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectID"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectID = data
 		case "projectIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNEQ"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNEQ"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDNEQ = data
 		case "projectIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDIn = data
 		case "projectIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDNotIn"))
 			data, err := ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDNotIn"), v, ec.unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐIDᚄ, err)
 			}
 			it.ProjectIDNotIn = data
 		case "projectIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGT = data
 		case "projectIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDGTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDGTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDGTE = data
 		case "projectIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLT"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLT"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLT = data
 		case "projectIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDLTE"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDLTE"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDLTE = data
 		case "projectIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContains"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContains"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContains = data
 		case "projectIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasPrefix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasPrefix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasPrefix = data
 		case "projectIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDHasSuffix"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDHasSuffix"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDHasSuffix = data
 		case "projectIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDEqualFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDEqualFold = data
 		case "projectIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectIDContainsFold"))
 			data, err := ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("projectIDContainsFold"), v, ec.unmarshalOID2ᚖestatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.ProjectIDContainsFold = data
 		case "kind":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kind"), v, ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind, err)
 			}
 			it.Kind = data
 		case "kindNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
 			data, err := ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindNEQ"), v, ec.unmarshalOVisitKind2ᚖestatecrmᚋentᚋvisitᚐKind, err)
 			}
 			it.KindNEQ = data
 		case "kindIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
 			data, err := ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindIn"), v, ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ, err)
 			}
 			it.KindIn = data
 		case "kindNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
 			data, err := ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("kindNotIn"), v, ec.unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKindᚄ, err)
 			}
 			it.KindNotIn = data
 		case "occurredAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAt = data
 		case "occurredAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAtNEQ = data
 		case "occurredAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.OccurredAtIn = data
 		case "occurredAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.OccurredAtNotIn = data
 		case "occurredAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAtGT = data
 		case "occurredAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAtGTE = data
 		case "occurredAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAtLT = data
 		case "occurredAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("occurredAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.OccurredAtLTE = data
 		case "durationMinutes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutes"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutes = data
 		case "durationMinutesNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesNEQ"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutesNEQ = data
 		case "durationMinutesIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.DurationMinutesIn = data
 		case "durationMinutesNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesNotIn"), v, ec.unmarshalOInt2ᚕintᚄ, err)
 			}
 			it.DurationMinutesNotIn = data
 		case "durationMinutesGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesGT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutesGT = data
 		case "durationMinutesGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesGTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutesGTE = data
 		case "durationMinutesLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesLT"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutesLT = data
 		case "durationMinutesLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesLTE"), v, ec.unmarshalOInt2ᚖint, err)
 			}
 			it.DurationMinutesLTE = data
 		case "durationMinutesIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DurationMinutesIsNil = data
 		case "durationMinutesNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("durationMinutesNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.DurationMinutesNotNil = data
 		case "notes":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notes"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Notes = data
 		case "notesNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesNEQ = data
 		case "notesIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NotesIn = data
 		case "notesNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NotesNotIn = data
 		case "notesGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesGT = data
 		case "notesGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesGTE = data
 		case "notesLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesLT = data
 		case "notesLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesLTE = data
 		case "notesContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesContains = data
 		case "notesHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesHasPrefix = data
 		case "notesHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesHasSuffix = data
 		case "notesIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NotesIsNil = data
 		case "notesNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NotesNotNil = data
 		case "notesEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesEqualFold = data
 		case "notesContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notesContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("notesContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NotesContainsFold = data
 		case "gradeAfter":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfter"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfter"), v, ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter, err)
 			}
 			it.GradeAfter = data
 		case "gradeAfterNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNEQ"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfterNEQ"), v, ec.unmarshalOVisitGradeAfter2ᚖestatecrmᚋentᚋvisitᚐGradeAfter, err)
 			}
 			it.GradeAfterNEQ = data
 		case "gradeAfterIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterIn"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfterIn"), v, ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ, err)
 			}
 			it.GradeAfterIn = data
 		case "gradeAfterNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNotIn"))
 			data, err := ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfterNotIn"), v, ec.unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisitᚐGradeAfterᚄ, err)
 			}
 			it.GradeAfterNotIn = data
 		case "gradeAfterIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfterIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.GradeAfterIsNil = data
 		case "gradeAfterNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeAfterNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("gradeAfterNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.GradeAfterNotNil = data
 		case "nextFollowUpAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAt"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAt = data
 		case "nextFollowUpAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNEQ"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtNEQ = data
 		case "nextFollowUpAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.NextFollowUpAtIn = data
 		case "nextFollowUpAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNotIn"), v, ec.unmarshalOTime2ᚕtimeᚐTimeᚄ, err)
 			}
 			it.NextFollowUpAtNotIn = data
 		case "nextFollowUpAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtGT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtGT = data
 		case "nextFollowUpAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtGTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtGTE = data
 		case "nextFollowUpAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtLT"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtLT = data
 		case "nextFollowUpAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtLTE"), v, ec.unmarshalOTime2ᚖtimeᚐTime, err)
 			}
 			it.NextFollowUpAtLTE = data
 		case "nextFollowUpAtIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpAtIsNil = data
 		case "nextFollowUpAtNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAtNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpAtNotNil = data
 		case "nextFollowUpAction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpAction"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpAction"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpAction = data
 		case "nextFollowUpActionNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNEQ"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionNEQ = data
 		case "nextFollowUpActionIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NextFollowUpActionIn = data
 		case "nextFollowUpActionNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNotIn"), v, ec.unmarshalOString2ᚕstringᚄ, err)
 			}
 			it.NextFollowUpActionNotIn = data
 		case "nextFollowUpActionGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionGT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionGT = data
 		case "nextFollowUpActionGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionGTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionGTE = data
 		case "nextFollowUpActionLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionLT"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionLT = data
 		case "nextFollowUpActionLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionLTE"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionLTE = data
 		case "nextFollowUpActionContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionContains"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionContains = data
 		case "nextFollowUpActionHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionHasPrefix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionHasPrefix = data
 		case "nextFollowUpActionHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionHasSuffix"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionHasSuffix = data
 		case "nextFollowUpActionIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionIsNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpActionIsNil = data
 		case "nextFollowUpActionNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionNotNil"), v, ec.unmarshalOBoolean2bool, err)
 			}
 			it.NextFollowUpActionNotNil = data
 		case "nextFollowUpActionEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionEqualFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionEqualFold = data
 		case "nextFollowUpActionContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("nextFollowUpActionContainsFold"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.NextFollowUpActionContainsFold = data
 		case "hasProject":
@@ -41626,17 +39724,15 @@ func (ec *executionContext) unmarshalInputWithdrawUnitInputInto(ctx context.Cont
 		v := asMap[k]
 		switch k {
 		case "unitId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitId"))
 			data, err := ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("unitId"), v, ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 			}
 			it.UnitID = data
 		case "reason":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
-				return err
+				return decodeErrorAt(ctx, graphql.NewPathWithField("reason"), v, ec.unmarshalOString2ᚖstring, err)
 			}
 			it.Reason = data
 		}
@@ -50617,10 +48713,9 @@ func (ec *executionContext) unmarshalNID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐI
 	var err error
 	res := make([]pulid.ID, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 		}
 	}
 	return res, nil
@@ -51654,10 +49749,9 @@ func (ec *executionContext) unmarshalNUnitStackInput2ᚕᚖestatecrmᚋcatalogue
 	var err error
 	res := make([]*catalogue.UnitStack, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitStackInput2ᚖestatecrmᚋcatalogueᚐUnitStack(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitStackInput2ᚖestatecrmᚋcatalogueᚐUnitStack, err)
 		}
 	}
 	return res, nil
@@ -52054,10 +50148,9 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 	var err error
 	res := make([]string, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalN__DirectiveLocation2string(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalN__DirectiveLocation2string, err)
 		}
 	}
 	return res, nil
@@ -52192,10 +50285,9 @@ func (ec *executionContext) unmarshalOAPIKeyOrder2ᚕᚖestatecrmᚋentᚐAPIKey
 	var err error
 	res := make([]*ent.APIKeyOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNAPIKeyOrder2ᚖestatecrmᚋentᚐAPIKeyOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNAPIKeyOrder2ᚖestatecrmᚋentᚐAPIKeyOrder, err)
 		}
 	}
 	return res, nil
@@ -52209,10 +50301,9 @@ func (ec *executionContext) unmarshalOAPIKeyWhereInput2ᚕᚖestatecrmᚋentᚐA
 	var err error
 	res := make([]*ent.APIKeyWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNAPIKeyWhereInput2ᚖestatecrmᚋentᚐAPIKeyWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52254,10 +50345,9 @@ func (ec *executionContext) unmarshalOAmenityInput2ᚕᚖestatecrmᚋentᚋschem
 	var err error
 	res := make([]*schematype.Amenity, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNAmenityInput2ᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenity(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNAmenityInput2ᚖestatecrmᚋentᚋschemaᚋschematypeᚐAmenity, err)
 		}
 	}
 	return res, nil
@@ -52317,10 +50407,9 @@ func (ec *executionContext) unmarshalOAuditEventOrder2ᚕᚖestatecrmᚋentᚐAu
 	var err error
 	res := make([]*ent.AuditEventOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNAuditEventOrder2ᚖestatecrmᚋentᚐAuditEventOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNAuditEventOrder2ᚖestatecrmᚋentᚐAuditEventOrder, err)
 		}
 	}
 	return res, nil
@@ -52334,10 +50423,9 @@ func (ec *executionContext) unmarshalOAuditEventWhereInput2ᚕᚖestatecrmᚋent
 	var err error
 	res := make([]*ent.AuditEventWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNAuditEventWhereInput2ᚖestatecrmᚋentᚐAuditEventWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52417,10 +50505,9 @@ func (ec *executionContext) unmarshalOBuildingOrder2ᚕᚖestatecrmᚋentᚐBuil
 	var err error
 	res := make([]*ent.BuildingOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNBuildingOrder2ᚖestatecrmᚋentᚐBuildingOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNBuildingOrder2ᚖestatecrmᚋentᚐBuildingOrder, err)
 		}
 	}
 	return res, nil
@@ -52434,10 +50521,9 @@ func (ec *executionContext) unmarshalOBuildingWhereInput2ᚕᚖestatecrmᚋent�
 	var err error
 	res := make([]*ent.BuildingWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNBuildingWhereInput2ᚖestatecrmᚋentᚐBuildingWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52486,10 +50572,9 @@ func (ec *executionContext) unmarshalOComplaintCategory2ᚕestatecrmᚋentᚋcom
 	var err error
 	res := make([]complaint.Category, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintCategory2estatecrmᚋentᚋcomplaintᚐCategory, err)
 		}
 	}
 	return res, nil
@@ -52538,10 +50623,9 @@ func (ec *executionContext) unmarshalOComplaintDepartment2ᚕestatecrmᚋentᚋc
 	var err error
 	res := make([]complaint.Department, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintDepartment2estatecrmᚋentᚋcomplaintᚐDepartment, err)
 		}
 	}
 	return res, nil
@@ -52637,10 +50721,9 @@ func (ec *executionContext) unmarshalOComplaintEventKind2ᚕestatecrmᚋentᚋco
 	var err error
 	res := make([]complaintevent.Kind, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintEventKind2estatecrmᚋentᚋcomplainteventᚐKind(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintEventKind2estatecrmᚋentᚋcomplainteventᚐKind, err)
 		}
 	}
 	return res, nil
@@ -52689,10 +50772,9 @@ func (ec *executionContext) unmarshalOComplaintEventOrder2ᚕᚖestatecrmᚋent�
 	var err error
 	res := make([]*ent.ComplaintEventOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintEventOrder2ᚖestatecrmᚋentᚐComplaintEventOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintEventOrder2ᚖestatecrmᚋentᚐComplaintEventOrder, err)
 		}
 	}
 	return res, nil
@@ -52706,10 +50788,9 @@ func (ec *executionContext) unmarshalOComplaintEventWhereInput2ᚕᚖestatecrm�
 	var err error
 	res := make([]*ent.ComplaintEventWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintEventWhereInput2ᚖestatecrmᚋentᚐComplaintEventWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52732,10 +50813,9 @@ func (ec *executionContext) unmarshalOComplaintOrder2ᚕᚖestatecrmᚋentᚐCom
 	var err error
 	res := make([]*ent.ComplaintOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintOrder2ᚖestatecrmᚋentᚐComplaintOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintOrder2ᚖestatecrmᚋentᚐComplaintOrder, err)
 		}
 	}
 	return res, nil
@@ -52768,10 +50848,9 @@ func (ec *executionContext) unmarshalOComplaintPhotoWhereInput2ᚕᚖestatecrm�
 	var err error
 	res := make([]*ent.ComplaintPhotoWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintPhotoWhereInput2ᚖestatecrmᚋentᚐComplaintPhotoWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52794,10 +50873,9 @@ func (ec *executionContext) unmarshalOComplaintSeverity2ᚕestatecrmᚋentᚋcom
 	var err error
 	res := make([]complaint.Severity, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintSeverity2estatecrmᚋentᚋcomplaintᚐSeverity(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintSeverity2estatecrmᚋentᚋcomplaintᚐSeverity, err)
 		}
 	}
 	return res, nil
@@ -52846,10 +50924,9 @@ func (ec *executionContext) unmarshalOComplaintStatus2ᚕestatecrmᚋentᚋcompl
 	var err error
 	res := make([]complaint.Status, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintStatus2estatecrmᚋentᚋcomplaintᚐStatus(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintStatus2estatecrmᚋentᚋcomplaintᚐStatus, err)
 		}
 	}
 	return res, nil
@@ -52898,10 +50975,9 @@ func (ec *executionContext) unmarshalOComplaintWhereInput2ᚕᚖestatecrmᚋent�
 	var err error
 	res := make([]*ent.ComplaintWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNComplaintWhereInput2ᚖestatecrmᚋentᚐComplaintWhereInput, err)
 		}
 	}
 	return res, nil
@@ -52924,10 +51000,9 @@ func (ec *executionContext) unmarshalOContactChannel2ᚕestatecrmᚋentᚋschema
 	var err error
 	res := make([]schematype.ContactChannel, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNContactChannel2estatecrmᚋentᚋschemaᚋschematypeᚐContactChannel(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNContactChannel2estatecrmᚋentᚋschemaᚋschematypeᚐContactChannel, err)
 		}
 	}
 	return res, nil
@@ -52983,10 +51058,9 @@ func (ec *executionContext) unmarshalOCustomerAgeBand2ᚕestatecrmᚋentᚋcusto
 	var err error
 	res := make([]customer.AgeBand, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerAgeBand2estatecrmᚋentᚋcustomerᚐAgeBand(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerAgeBand2estatecrmᚋentᚋcustomerᚐAgeBand, err)
 		}
 	}
 	return res, nil
@@ -53035,10 +51109,9 @@ func (ec *executionContext) unmarshalOCustomerAttributionRule2ᚕestatecrmᚋent
 	var err error
 	res := make([]customer.AttributionRule, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerAttributionRule2estatecrmᚋentᚋcustomerᚐAttributionRule, err)
 		}
 	}
 	return res, nil
@@ -53107,10 +51180,9 @@ func (ec *executionContext) unmarshalOCustomerFamilyStructure2ᚕestatecrmᚋent
 	var err error
 	res := make([]customer.FamilyStructure, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerFamilyStructure2estatecrmᚋentᚋcustomerᚐFamilyStructure(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerFamilyStructure2estatecrmᚋentᚋcustomerᚐFamilyStructure, err)
 		}
 	}
 	return res, nil
@@ -53159,10 +51231,9 @@ func (ec *executionContext) unmarshalOCustomerGender2ᚕestatecrmᚋentᚋcustom
 	var err error
 	res := make([]customer.Gender, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerGender2estatecrmᚋentᚋcustomerᚐGender(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerGender2estatecrmᚋentᚋcustomerᚐGender, err)
 		}
 	}
 	return res, nil
@@ -53211,10 +51282,9 @@ func (ec *executionContext) unmarshalOCustomerGrade2ᚕestatecrmᚋentᚋcustome
 	var err error
 	res := make([]customer.Grade, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerGrade2estatecrmᚋentᚋcustomerᚐGrade, err)
 		}
 	}
 	return res, nil
@@ -53263,10 +51333,9 @@ func (ec *executionContext) unmarshalOCustomerOrder2ᚕᚖestatecrmᚋentᚐCust
 	var err error
 	res := make([]*ent.CustomerOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerOrder2ᚖestatecrmᚋentᚐCustomerOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerOrder2ᚖestatecrmᚋentᚐCustomerOrder, err)
 		}
 	}
 	return res, nil
@@ -53280,10 +51349,9 @@ func (ec *executionContext) unmarshalOCustomerPurpose2ᚕestatecrmᚋentᚋcusto
 	var err error
 	res := make([]customer.Purpose, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerPurpose2estatecrmᚋentᚋcustomerᚐPurpose(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerPurpose2estatecrmᚋentᚋcustomerᚐPurpose, err)
 		}
 	}
 	return res, nil
@@ -53332,10 +51400,9 @@ func (ec *executionContext) unmarshalOCustomerSource2ᚕestatecrmᚋentᚋcustom
 	var err error
 	res := make([]customer.Source, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerSource2estatecrmᚋentᚋcustomerᚐSource, err)
 		}
 	}
 	return res, nil
@@ -53384,10 +51451,9 @@ func (ec *executionContext) unmarshalOCustomerStage2ᚕestatecrmᚋentᚋcustome
 	var err error
 	res := make([]customer.Stage, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerStage2estatecrmᚋentᚋcustomerᚐStage(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerStage2estatecrmᚋentᚋcustomerᚐStage, err)
 		}
 	}
 	return res, nil
@@ -53436,10 +51502,9 @@ func (ec *executionContext) unmarshalOCustomerWhereInput2ᚕᚖestatecrmᚋent�
 	var err error
 	res := make([]*ent.CustomerWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNCustomerWhereInput2ᚖestatecrmᚋentᚐCustomerWhereInput, err)
 		}
 	}
 	return res, nil
@@ -53489,10 +51554,9 @@ func (ec *executionContext) unmarshalODealOrder2ᚕᚖestatecrmᚋentᚐDealOrde
 	var err error
 	res := make([]*ent.DealOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNDealOrder2ᚖestatecrmᚋentᚐDealOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNDealOrder2ᚖestatecrmᚋentᚐDealOrder, err)
 		}
 	}
 	return res, nil
@@ -53506,10 +51570,9 @@ func (ec *executionContext) unmarshalODealPaymentMethod2ᚕestatecrmᚋentᚋdea
 	var err error
 	res := make([]deal.PaymentMethod, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNDealPaymentMethod2estatecrmᚋentᚋdealᚐPaymentMethod, err)
 		}
 	}
 	return res, nil
@@ -53558,10 +51621,9 @@ func (ec *executionContext) unmarshalODealStage2ᚕestatecrmᚋentᚋdealᚐStag
 	var err error
 	res := make([]deal.Stage, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNDealStage2estatecrmᚋentᚋdealᚐStage(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNDealStage2estatecrmᚋentᚋdealᚐStage, err)
 		}
 	}
 	return res, nil
@@ -53610,10 +51672,9 @@ func (ec *executionContext) unmarshalODealWhereInput2ᚕᚖestatecrmᚋentᚐDea
 	var err error
 	res := make([]*ent.DealWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNDealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNDealWhereInput2ᚖestatecrmᚋentᚐDealWhereInput, err)
 		}
 	}
 	return res, nil
@@ -53636,10 +51697,9 @@ func (ec *executionContext) unmarshalOFloat2ᚕfloat64ᚄ(ctx context.Context, v
 	var err error
 	res := make([]float64, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNFloat2float64, err)
 		}
 	}
 	return res, nil
@@ -53689,10 +51749,9 @@ func (ec *executionContext) unmarshalOFocusFactor2ᚕestatecrmᚋentᚋschemaᚋ
 	var err error
 	res := make([]schematype.FocusFactor, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNFocusFactor2estatecrmᚋentᚋschemaᚋschematypeᚐFocusFactor(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNFocusFactor2estatecrmᚋentᚋschemaᚋschematypeᚐFocusFactor, err)
 		}
 	}
 	return res, nil
@@ -53725,10 +51784,9 @@ func (ec *executionContext) unmarshalOID2ᚕestatecrmᚋentᚋschemaᚋpulidᚐI
 	var err error
 	res := make([]pulid.ID, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNID2estatecrmᚋentᚋschemaᚋpulidᚐID, err)
 		}
 	}
 	return res, nil
@@ -53776,10 +51834,9 @@ func (ec *executionContext) unmarshalOInt2ᚕint64ᚄ(ctx context.Context, v any
 	var err error
 	res := make([]int64, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNInt2int64, err)
 		}
 	}
 	return res, nil
@@ -53811,10 +51868,9 @@ func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) 
 	var err error
 	res := make([]int, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNInt2int, err)
 		}
 	}
 	return res, nil
@@ -53891,10 +51947,9 @@ func (ec *executionContext) unmarshalOListingOrder2ᚕᚖestatecrmᚋgraphᚋmod
 	var err error
 	res := make([]*model.ListingOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNListingOrder2ᚖestatecrmᚋgraphᚋmodelᚐListingOrder, err)
 		}
 	}
 	return res, nil
@@ -53908,10 +51963,9 @@ func (ec *executionContext) unmarshalOListingStandardStatus2ᚕestatecrmᚋlisti
 	var err error
 	res := make([]listing.StandardStatus, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNListingStandardStatus2estatecrmᚋlistingᚐStandardStatus, err)
 		}
 	}
 	return res, nil
@@ -53960,10 +52014,9 @@ func (ec *executionContext) unmarshalOMoney2ᚕestatecrmᚋmoneyᚐFenᚄ(ctx co
 	var err error
 	res := make([]money.Fen, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNMoney2estatecrmᚋmoneyᚐFen, err)
 		}
 	}
 	return res, nil
@@ -54100,10 +52153,9 @@ func (ec *executionContext) unmarshalOProjectOrder2ᚕᚖestatecrmᚋentᚐProje
 	var err error
 	res := make([]*ent.ProjectOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNProjectOrder2ᚖestatecrmᚋentᚐProjectOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNProjectOrder2ᚖestatecrmᚋentᚐProjectOrder, err)
 		}
 	}
 	return res, nil
@@ -54117,10 +52169,9 @@ func (ec *executionContext) unmarshalOProjectStatus2ᚕestatecrmᚋentᚋproject
 	var err error
 	res := make([]project.Status, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNProjectStatus2estatecrmᚋentᚋprojectᚐStatus, err)
 		}
 	}
 	return res, nil
@@ -54169,10 +52220,9 @@ func (ec *executionContext) unmarshalOProjectWhereInput2ᚕᚖestatecrmᚋentᚐ
 	var err error
 	res := make([]*ent.ProjectWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNProjectWhereInput2ᚖestatecrmᚋentᚐProjectWhereInput, err)
 		}
 	}
 	return res, nil
@@ -54239,10 +52289,9 @@ func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v
 	var err error
 	res := make([]string, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNString2string, err)
 		}
 	}
 	return res, nil
@@ -54319,10 +52368,9 @@ func (ec *executionContext) unmarshalOSurveyOrder2ᚕᚖestatecrmᚋentᚐSurvey
 	var err error
 	res := make([]*ent.SurveyOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNSurveyOrder2ᚖestatecrmᚋentᚐSurveyOrder, err)
 		}
 	}
 	return res, nil
@@ -54336,10 +52384,9 @@ func (ec *executionContext) unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context
 	var err error
 	res := make([]time.Time, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNTime2timeᚐTime(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNTime2timeᚐTime, err)
 		}
 	}
 	return res, nil
@@ -54371,10 +52418,9 @@ func (ec *executionContext) unmarshalOTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Cont
 	var err error
 	res := make([]*time.Time, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNTime2ᚖtimeᚐTime(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNTime2ᚖtimeᚐTime, err)
 		}
 	}
 	return res, nil
@@ -54424,10 +52470,9 @@ func (ec *executionContext) unmarshalOTouchpoint2ᚕestatecrmᚋentᚋschemaᚋs
 	var err error
 	res := make([]schematype.Touchpoint, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNTouchpoint2estatecrmᚋentᚋschemaᚋschematypeᚐTouchpoint(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNTouchpoint2estatecrmᚋentᚋschemaᚋschematypeᚐTouchpoint, err)
 		}
 	}
 	return res, nil
@@ -54486,10 +52531,9 @@ func (ec *executionContext) unmarshalOUnitDecoration2ᚕestatecrmᚋentᚋunit�
 	var err error
 	res := make([]unit.Decoration, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitDecoration2estatecrmᚋentᚋunitᚐDecoration, err)
 		}
 	}
 	return res, nil
@@ -54558,10 +52602,9 @@ func (ec *executionContext) unmarshalOUnitOrder2ᚕᚖestatecrmᚋentᚐUnitOrde
 	var err error
 	res := make([]*ent.UnitOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitOrder2ᚖestatecrmᚋentᚐUnitOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitOrder2ᚖestatecrmᚋentᚐUnitOrder, err)
 		}
 	}
 	return res, nil
@@ -54575,10 +52618,9 @@ func (ec *executionContext) unmarshalOUnitOrientation2ᚕestatecrmᚋentᚋunit�
 	var err error
 	res := make([]unit.Orientation, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitOrientation2estatecrmᚋentᚋunitᚐOrientation, err)
 		}
 	}
 	return res, nil
@@ -54627,10 +52669,9 @@ func (ec *executionContext) unmarshalOUnitPriceInput2ᚕᚖestatecrmᚋgraphᚋm
 	var err error
 	res := make([]*model.UnitPriceInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitPriceInput2ᚖestatecrmᚋgraphᚋmodelᚐUnitPriceInput, err)
 		}
 	}
 	return res, nil
@@ -54644,10 +52685,9 @@ func (ec *executionContext) unmarshalOUnitStatus2ᚕestatecrmᚋentᚋunitᚐSta
 	var err error
 	res := make([]unit.Status, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitStatus2estatecrmᚋentᚋunitᚐStatus, err)
 		}
 	}
 	return res, nil
@@ -54696,10 +52736,9 @@ func (ec *executionContext) unmarshalOUnitWhereInput2ᚕᚖestatecrmᚋentᚐUni
 	var err error
 	res := make([]*ent.UnitWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUnitWhereInput2ᚖestatecrmᚋentᚐUnitWhereInput, err)
 		}
 	}
 	return res, nil
@@ -54722,10 +52761,9 @@ func (ec *executionContext) unmarshalOUpload2ᚕᚖgithubᚗcomᚋ99designsᚋgq
 	var err error
 	res := make([]*graphql.Upload, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload, err)
 		}
 	}
 	return res, nil
@@ -54784,10 +52822,9 @@ func (ec *executionContext) unmarshalOUserOrder2ᚕᚖestatecrmᚋentᚐUserOrde
 	var err error
 	res := make([]*ent.UserOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUserOrder2ᚖestatecrmᚋentᚐUserOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUserOrder2ᚖestatecrmᚋentᚐUserOrder, err)
 		}
 	}
 	return res, nil
@@ -54801,10 +52838,9 @@ func (ec *executionContext) unmarshalOUserRole2ᚕestatecrmᚋentᚋuserᚐRole�
 	var err error
 	res := make([]user.Role, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUserRole2estatecrmᚋentᚋuserᚐRole(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUserRole2estatecrmᚋentᚋuserᚐRole, err)
 		}
 	}
 	return res, nil
@@ -54853,10 +52889,9 @@ func (ec *executionContext) unmarshalOUserWhereInput2ᚕᚖestatecrmᚋentᚐUse
 	var err error
 	res := make([]*ent.UserWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNUserWhereInput2ᚖestatecrmᚋentᚐUserWhereInput, err)
 		}
 	}
 	return res, nil
@@ -54906,10 +52941,9 @@ func (ec *executionContext) unmarshalOVisitGradeAfter2ᚕestatecrmᚋentᚋvisit
 	var err error
 	res := make([]visit.GradeAfter, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNVisitGradeAfter2estatecrmᚋentᚋvisitᚐGradeAfter(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNVisitGradeAfter2estatecrmᚋentᚋvisitᚐGradeAfter, err)
 		}
 	}
 	return res, nil
@@ -54958,10 +52992,9 @@ func (ec *executionContext) unmarshalOVisitKind2ᚕestatecrmᚋentᚋvisitᚐKin
 	var err error
 	res := make([]visit.Kind, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNVisitKind2estatecrmᚋentᚋvisitᚐKind(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNVisitKind2estatecrmᚋentᚋvisitᚐKind, err)
 		}
 	}
 	return res, nil
@@ -55010,10 +53043,9 @@ func (ec *executionContext) unmarshalOVisitOrder2ᚕᚖestatecrmᚋentᚐVisitOr
 	var err error
 	res := make([]*ent.VisitOrder, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNVisitOrder2ᚖestatecrmᚋentᚐVisitOrder(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNVisitOrder2ᚖestatecrmᚋentᚐVisitOrder, err)
 		}
 	}
 	return res, nil
@@ -55027,10 +53059,9 @@ func (ec *executionContext) unmarshalOVisitWhereInput2ᚕᚖestatecrmᚋentᚐVi
 	var err error
 	res := make([]*ent.VisitWhereInput, len(vSlice))
 	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput(ctx, vSlice[i])
 		if err != nil {
-			return nil, err
+			return nil, decodeErrorAt(ctx, graphql.NewPathWithIndex(i), vSlice[i], ec.unmarshalNVisitWhereInput2ᚖestatecrmᚋentᚐVisitWhereInput, err)
 		}
 	}
 	return res, nil
