@@ -3,7 +3,6 @@ package guard
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,7 +125,8 @@ func (a *argMeasure) value(v any, s *argSite, filter bool, depth int) int {
 			return 0
 		}
 		n := 0
-		for _, k := range slices.Sorted(maps.Keys(v)) {
+		var buf [8]string
+		for _, k := range sortedKeys(v, buf[:0]) {
 			s.path = append(s.path, k)
 			n = add(n, a.value(v[k], s, filter, depth))
 			s.path = s.path[:len(s.path)-1]
@@ -151,7 +151,8 @@ var _ graphql.OperationParameterMutator = Limits{}
 func (l Limits) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
 	l = l.withDefaults()
 	a := &argMeasure{limits: l}
-	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
+	var buf [8]string
+	for _, name := range sortedKeys(p.Variables, buf[:0]) {
 		a.value(p.Variables[name], &argSite{path: []string{"variables", name}}, true, 0)
 		if a.err != nil {
 			return a.err
@@ -256,7 +257,8 @@ func (w *accessWalker) where(v any, entity string, def *ast.Definition, s *argSi
 	if !ok || def == nil {
 		return nil
 	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:0]) {
 		if m[k] == nil {
 			continue
 		}
@@ -362,4 +364,16 @@ func snake(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// sortedKeys returns m's keys in order, appended to keys (a buffer on the
+// caller's stack: most inputs have a few fields, and slices.Sorted made a
+// slice on the heap for each). The walkers visit an input's fields in one
+// order, so that the same one is refused first every time.
+func sortedKeys(m map[string]any, keys []string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
