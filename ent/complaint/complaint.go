@@ -574,7 +574,15 @@ func newPhotosStep() *sqlgraph.Step {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Category) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -592,7 +600,15 @@ func (e *Category) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Severity) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -610,7 +626,15 @@ func (e *Severity) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Status) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -628,7 +652,15 @@ func (e *Status) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Department) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.

@@ -845,7 +845,15 @@ func newConsentEventsStep() *sqlgraph.Step {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Gender) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -863,7 +871,15 @@ func (e *Gender) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e AgeBand) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -881,7 +897,15 @@ func (e *AgeBand) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e FamilyStructure) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -899,7 +923,15 @@ func (e *FamilyStructure) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Source) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -917,7 +949,15 @@ func (e *Source) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Purpose) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -935,7 +975,15 @@ func (e *Purpose) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Stage) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -953,7 +1001,15 @@ func (e *Stage) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Grade) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -971,7 +1027,15 @@ func (e *Grade) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e AttributionRule) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.

@@ -347,7 +347,15 @@ func newProjectStep() *sqlgraph.Step {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Stage) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -365,7 +373,15 @@ func (e *Stage) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e PaymentMethod) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.

@@ -542,7 +542,15 @@ func newPriceHistoryStep() *sqlgraph.Step {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Orientation) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -560,7 +568,15 @@ func (e *Orientation) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Decoration) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
@@ -578,7 +594,15 @@ func (e *Decoration) UnmarshalGQL(val interface{}) error {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Status) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.

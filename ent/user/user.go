@@ -510,7 +510,15 @@ func newRefreshTokensStep() *sqlgraph.Step {
 
 // MarshalGQL implements graphql.Marshaler interface.
 func (e Role) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(e.String()))
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			io.WriteString(w, strconv.Quote(e.String()))
+			return
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, e.String())
+	io.WriteString(w, `"`)
 }
 
 // UnmarshalGQL implements graphql.Unmarshaler interface.
