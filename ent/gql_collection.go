@@ -23,7 +23,9 @@ import (
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
 	"estatecrm/ent/visit"
+	"estatecrm/graph/arguments"
 	"fmt"
+	"maps"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
@@ -5211,7 +5213,7 @@ func fieldArgs(ctx context.Context, whereInput any, path ...string) map[string]a
 		return nil
 	}
 	oc := graphql.GetOperationContext(ctx)
-	args := field.ArgumentMap(oc.Variables)
+	args := maps.Clone(arguments.Of(ctx, field.Field, oc.Variables))
 	return unmarshalArgs(ctx, whereInput, args)
 }
 
