@@ -34,6 +34,21 @@ const (
 	corsExposeHeaders = "X-Request-Id, Retry-After"
 )
 
+// The values of the headers every answer carries, made once and assigned
+// under their canonical names: Header.Set made a slice and canonicalized the
+// name for each header of every answer. A handler that changes one (Set)
+// puts a slice of its own in its place; one that adds to it (Add) appends
+// to a slice whose capacity is its length, which copies it: these stay as
+// they are.
+var (
+	noStore        = []string{"no-store"}
+	noSniff        = []string{"nosniff"}
+	noReferrer     = []string{"no-referrer"}
+	deny           = []string{"DENY"}
+	graphiQLPolicy = []string{"frame-ancestors 'none'"}
+	nothingPolicy  = []string{"default-src 'none'; frame-ancestors 'none'"}
+)
+
 // secureHeaders sets the headers every answer carries: nothing is cached
 // (answers hold tokens and personal data; a handler that may be cached, as
 // photos privately are, says so itself), nothing is sniffed as another
@@ -44,14 +59,14 @@ const (
 func secureHeaders(origins []string, graphiQL bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h["Cache-Control"] = noStore
+		h["X-Content-Type-Options"] = noSniff
+		h["Referrer-Policy"] = noReferrer
+		h["X-Frame-Options"] = deny
 		if graphiQL && r.URL.Path == "/" {
-			h.Set("Content-Security-Policy", "frame-ancestors 'none'") // the page loads GraphiQL's scripts
+			h["Content-Security-Policy"] = graphiQLPolicy // the page loads GraphiQL's scripts
 		} else {
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h["Content-Security-Policy"] = nothingPolicy
 		}
 		if len(origins) > 0 {
 			h.Add("Vary", "Origin")
