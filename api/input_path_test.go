@@ -26,6 +26,12 @@ func TestUndecodableValueIsBadInputAtItsPath(t *testing.T) {
 			map[string]any{"c": "no cursor"}, "[customers after]"},
 		{"a nested field's argument", `query($c: Cursor) { customers(first: 1) { edges { node { visits(first: 2, after: $c) { totalCount } } } } }`,
 			map[string]any{"c": "no cursor"}, "[customers edges 0 node visits after]"},
+		// Base64 of no cursor: its decoder reads past the end (io.ErrUnexpectedEOF,
+		// which a dropped connection also says).
+		{"an argument cut short", `query($c: Cursor) { units(first: 2, after: $c) { totalCount } }`,
+			map[string]any{"c": "garbage"}, "[units after]"},
+		{"a nested field's argument cut short", `query($c: Cursor) { customers(first: 1) { edges { node { visits(first: 2, before: $c) { totalCount } } } } }`,
+			map[string]any{"c": "garbage"}, "[customers edges 0 node visits before]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := w.as(t, "A1").Query(t, tc.query, tc.vars)

@@ -41,7 +41,11 @@ func ErrorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		if e, ok := apperr.As(err); ok {
 			reason = e.Reason
 		}
-		if arg, ok := badArgument(ctx, err, gqlErr.Path); ok && code == apperr.Internal {
+		// An argument that failed to decode is bad input whatever its
+		// decoder's words: a cursor cut short says io.ErrUnexpectedEOF, as a
+		// dropped connection does (Unreachable), and no argument's decoding
+		// touches the database.
+		if arg, ok := badArgument(ctx, err, gqlErr.Path); ok && (code == apperr.Internal || code == apperr.Unavailable) {
 			code, msg, field = apperr.BadUserInput, "malformed "+arg, arg
 		}
 		if code == apperr.Internal || code == apperr.Unavailable {
