@@ -217,6 +217,9 @@ func TestPageSizeIsRequiredAndCapped(t *testing.T) {
 		{"nested missing", `{ projects(first: 1) { edges { node { units { totalCount } } } } }`, "units.first"},
 		{"in a fragment", `{ projects(first: 1) { edges { node { ...U } } } } fragment U on Project { units(first: 1000) { totalCount } }`, "units.first"},
 		{"by variable", `query($n: Int) { customers(first: $n) { totalCount } }`, "customers.first"},
+		{"negative last", `{ units(last: -1) { totalCount } }`, "units.last"},
+		{"first and last", `{ customers(first: 2, last: 2) { totalCount } }`, "customers.last"},
+		{"nested first and last", `{ projects(first: 1) { edges { node { units(first: 1, last: 1) { totalCount } } } } }`, "units.last"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := env.Query(t, tc.query, map[string]any{"n": 101})

@@ -19,8 +19,8 @@ import (
 const MaxPageSize = 100
 
 // PageSize refuses, before anything runs, a connection asked for without
-// `first` or `last`, or with more than Max items: a client must say how much
-// it wants, and no client gets an unbounded list.
+// `first` or `last`, with both, or with more than Max items: a client must
+// say how much it wants, and no client gets an unbounded list.
 type PageSize struct{ Max int }
 
 var _ interface {
@@ -60,12 +60,18 @@ func (p PageSize) checkArgs(ctx context.Context, f *ast.Field, vars map[string]a
 	switch {
 	case !hasFirst && !hasLast:
 		return fail("first", "%s needs `first` or `last` (at most %d)", f.Alias, p.Max)
+	case hasFirst && hasLast:
+		// A page is counted from one end: entgql refuses both with an error
+		// of no code, which would have answered INTERNAL.
+		return fail("last", "%s takes `first` or `last`, not both", f.Alias)
 	case first > p.Max:
 		return fail("first", "%s: `first` is %d; the most is %d", f.Alias, first, p.Max)
 	case last > p.Max:
 		return fail("last", "%s: `last` is %d; the most is %d", f.Alias, last, p.Max)
-	case first < 0 || last < 0:
+	case first < 0:
 		return fail("first", "%s: page sizes cannot be negative", f.Alias)
+	case last < 0:
+		return fail("last", "%s: page sizes cannot be negative", f.Alias)
 	}
 	return nil
 }
