@@ -50,6 +50,12 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
+// The Content-Type header values of the two media types.
+var (
+	jsonType            = []string{mediaJSON}
+	graphQLResponseType = []string{mediaGraphQLResponse}
+)
+
 // POST is the transport of GraphQL requests POSTed as JSON, in place of
 // gqlgen's transport.POST, answering with the status codes of the GraphQL
 // over HTTP spec (see Execute); gqlgen's answers 422 to a document that
@@ -184,7 +190,14 @@ func malformed(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 // otherwise.
 func Respond(w http.ResponseWriter, r *http.Request, status int, resp *graphql.Response) {
 	media := accepts(r)
-	w.Header().Set("Content-Type", media)
+	// Assigned, not Set: the name is canonical and the value one of two,
+	// made once (Set made a slice and canonicalized the name per answer).
+	// A Set or Add after this replaces or copies the slice, never writes it.
+	if media == mediaGraphQLResponse {
+		w.Header()["Content-Type"] = graphQLResponseType
+	} else {
+		w.Header()["Content-Type"] = jsonType
+	}
 	if media == mediaGraphQLResponse && status >= 400 && status < 500 {
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(struct {
