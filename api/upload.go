@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -68,8 +67,8 @@ func (e localError) Unwrap() error { return e.error }
 var _ graphql.Transport = (*uploads)(nil)
 
 func (uploads) Supports(r *http.Request) bool {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && r.Method == http.MethodPost && mediaType == "multipart/form-data" && r.Header.Get("Upgrade") == ""
+	mediaType, ok := guard.MediaType(r.Header.Get("Content-Type"))
+	return ok && r.Method == http.MethodPost && mediaType == "multipart/form-data" && r.Header.Get("Upgrade") == ""
 }
 
 func (u *uploads) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {

@@ -66,8 +66,8 @@ var _ graphql.Transport = POST{}
 
 // Supports implements graphql.Transport.
 func (POST) Supports(r *http.Request) bool {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && r.Method == http.MethodPost && mediaType == mediaJSON && r.Header.Get("Upgrade") == ""
+	mediaType, ok := MediaType(r.Header.Get("Content-Type"))
+	return ok && r.Method == http.MethodPost && mediaType == mediaJSON && r.Header.Get("Upgrade") == ""
 }
 
 // Do implements graphql.Transport.
@@ -284,13 +284,30 @@ func responseParts(resp *graphql.Response) ([3][]byte, error) {
 
 var nullJSON = []byte("null")
 
+// MediaType returns the media type of a Content-Type or Accept value, in
+// lower case and without parameters, as mime.ParseMediaType does, and
+// whether it parsed. The values a phone sends on every request are
+// answered without parsing: ParseMediaType makes a map of the parameters,
+// and a request asked it three or four times (the transports' Supports,
+// the request's timeout and body limit, the answer's media type).
+func MediaType(v string) (string, bool) {
+	switch v {
+	case mediaJSON, mediaJSON + "; charset=utf-8", mediaJSON + ";charset=utf-8":
+		return mediaJSON, true
+	case mediaGraphQLResponse:
+		return mediaGraphQLResponse, true
+	}
+	mediaType, _, err := mime.ParseMediaType(v)
+	return mediaType, err == nil
+}
+
 // accepts returns the media type of the answer: the first of the two the
 // Accept header names, application/json when it names neither or is absent
 // (the GraphQL over HTTP spec's legacy default).
 func accepts(r *http.Request) string {
 	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
-		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
+		mediaType, ok := MediaType(strings.TrimSpace(part))
+		if !ok {
 			continue
 		}
 		switch mediaType {
