@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -160,6 +161,14 @@ func Execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	// The arguments the walkers read are those the executor reads.
 	ctx = arguments.WithMaps(ctx)
 	rc, errs := exec.CreateOperationContext(ctx, params)
+	if rc != nil && rc.Doc != nil && rc.Operation == nil && len(errs) == 1 {
+		// gqlgen's words for both are "operation <name> not found", the name
+		// empty when none was given.
+		errs[0].Message = fmt.Sprintf("the document has no operation named %q", params.OperationName)
+		if params.OperationName == "" { // gqlgen answers a document without operations itself
+			errs[0].Message = fmt.Sprintf("the document has %d operations: name the one to run in operationName", len(rc.Doc.Operations))
+		}
+	}
 	if errs != nil {
 		status := http.StatusOK
 		switch {

@@ -99,6 +99,10 @@ func TestTransports(t *testing.T) {
 		{"form", post("application/x-www-form-urlencoded", "query=%7B+a+%7D"),
 			answer{415, "BAD_USER_INPUT", "a POST body must be application/json"}, false},
 		{"PUT", put, answer{405, "BAD_USER_INPUT", "only GET and POST requests are allowed"}, false},
+		{"two operations, none named", post("application/json", `{"query":"query Q { a } query R { a }"}`),
+			answer{200, "BAD_USER_INPUT", "the document has 2 operations: name the one to run in operationName"}, false},
+		{"an operation not in the document", post("application/json", `{"query":"query Q { a }","operationName":"R"}`),
+			answer{200, "BAD_USER_INPUT", `the document has no operation named "R"`}, false},
 		{"token limit", post("application/json", `{"query":"{`+strings.Repeat(" a", 1000)+` }"}`),
 			answer{200, "BAD_USER_INPUT", "exceeded token limit of 1000"}, false},
 	} {
