@@ -232,7 +232,13 @@ func TestPageSizeIsRequiredAndCapped(t *testing.T) {
 			}
 		})
 	}
-	res := env.Query(t, `{ units(first: 100) { totalCount } }`, nil)
+	// gqlparser lets a JSON string through as an Int variable: it is named
+	// for what it is, not taken for a missing page size.
+	res := env.Query(t, `query($s: Int) { customers(first: $s) { totalCount } }`, map[string]any{"s": "3"})
+	if e := res.OnlyError(t); e.Code() != "BAD_USER_INPUT" || e.Field() != "customers.first" || !strings.Contains(e.Message, "not an Int") {
+		t.Fatalf("a string for first: got %s", res.Body)
+	}
+	res = env.Query(t, `{ units(first: 100) { totalCount } }`, nil)
 	if len(res.Errors) != 0 {
 		t.Fatalf("first: 100 is allowed, got %s", res.Body)
 	}

@@ -57,6 +57,15 @@ func (p PageSize) checkArgs(ctx context.Context, f *ast.Field, vars map[string]a
 		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
 		return e
 	}
+	for _, name := range []string{"first", "last"} {
+		// gqlparser lets a JSON string through as an Int variable ("3"),
+		// which is not a page size.
+		if v, given := args[name]; given && v != nil {
+			if _, isInt := intArg(args, name); !isInt {
+				return fail(name, "%s: `%s` is not an Int", f.Alias, name)
+			}
+		}
+	}
 	switch {
 	case !hasFirst && !hasLast:
 		return fail("first", "%s needs `first` or `last` (at most %d)", f.Alias, p.Max)
