@@ -183,7 +183,9 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 		InitFunc:       socketAuth{deps.Signer, deps.APIKeys, deps.Revoked, recheck}.init,
 		Implementation: closeCodes{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: socketOrigins(cfg.CORSOrigins)}}},
 	})
-	srv.SetQueryCache(graph.NewQueryCache(1000)) // which also keeps each document's collected fields
+	// The walkers' verdicts on the operations of the documents cached.
+	memo := guard.NewMemo()
+	srv.SetQueryCache(graph.NewQueryCache(1000, memo)) // which also keeps each document's collected fields
 	srv.SetErrorPresenter(graph.ErrorPresenter(deps.Logger))
 	srv.SetRecoverFunc(recoverResolver(deps.Logger))
 	if m != nil {
@@ -194,14 +196,16 @@ func graphQL(cfg Config, deps Deps, links photoLinks, m *metrics.API) http.Handl
 	}
 	// Limits first: it must measure an operation before PageSize walks it,
 	// and answer before the transactioner sees a request without operation.
-	guard.Install(srv, guard.DefaultLimits())
-	use(srv, guard.Text{}) // a NUL in any string input: refused before anything runs
+	limits := guard.DefaultLimits()
+	limits.Memo = memo
+	guard.Install(srv, limits)
+	use(srv, guard.Text{Memo: memo}) // a NUL in any string input: refused before anything runs
 	if cfg.Introspection {
 		use(srv, extension.Introspection{})
 	} else {
-		use(srv, guard.NoIntrospection{}) // FORBIDDEN before anything runs, not INTERNAL
+		use(srv, guard.NoIntrospection{Memo: memo}) // FORBIDDEN before anything runs, not INTERNAL
 	}
-	use(srv, guard.PageSize{Max: guard.MaxPageSize})
+	use(srv, guard.PageSize{Max: guard.MaxPageSize, Memo: memo})
 	// Portal keys pay for what they ask by cost (users are limited by
 	// requests, in limitRequests): after the refusals for shape, which
 	// cost nothing, and before anything opens a transaction or claims an

@@ -86,18 +86,29 @@ type collectedKey struct {
 // SetQueryCache) that also holds each document's collected fields
 // (docFields), and forgets them with the document.
 type QueryCache struct {
-	docs *lru.Cache[string, *ast.QueryDocument]
+	docs     *lru.Cache[string, *ast.QueryDocument]
+	watchers []DocumentWatcher
+}
+
+// DocumentWatcher keeps something of each document a QueryCache holds (the
+// operations guard.Memo remembers), from Remember until Forget.
+type DocumentWatcher interface {
+	Remember(*ast.QueryDocument)
+	Forget(*ast.QueryDocument)
 }
 
 var _ graphql.Cache[*ast.QueryDocument] = (*QueryCache)(nil)
 
-// NewQueryCache holds the last size documents used.
-func NewQueryCache(size int) *QueryCache {
-	docs, err := lru.NewWithEvict(size, func(_ string, doc *ast.QueryDocument) { forget(doc) })
+// NewQueryCache holds the last size documents used, and tells watchers
+// which they are.
+func NewQueryCache(size int, watchers ...DocumentWatcher) *QueryCache {
+	c := &QueryCache{watchers: watchers}
+	docs, err := lru.NewWithEvict(size, func(_ string, doc *ast.QueryDocument) { c.forget(doc) })
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
-	return &QueryCache{docs: docs}
+	c.docs = docs
+	return c
 }
 
 // Get implements graphql.Cache.
@@ -111,9 +122,23 @@ func (c *QueryCache) Get(_ context.Context, query string) (*ast.QueryDocument, b
 // them gqlgen's way), so that no document replaced without an eviction is
 // remembered for ever.
 func (c *QueryCache) Add(_ context.Context, query string, doc *ast.QueryDocument) {
-	remember(doc)
+	c.remember(doc)
 	if found, _ := c.docs.ContainsOrAdd(query, doc); found {
-		forget(doc)
+		c.forget(doc)
+	}
+}
+
+func (c *QueryCache) remember(doc *ast.QueryDocument) {
+	remember(doc)
+	for _, w := range c.watchers {
+		w.Remember(doc)
+	}
+}
+
+func (c *QueryCache) forget(doc *ast.QueryDocument) {
+	forget(doc)
+	for _, w := range c.watchers {
+		w.Forget(doc)
 	}
 }
 

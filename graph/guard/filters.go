@@ -175,7 +175,11 @@ func (l Limits) MutateOperationParameters(_ context.Context, p *graphql.RawParam
 // ent's snake case: entgql's names, and the schema's convention that an
 // order field is named after its column (LIST_PRICE, list_price), which
 // guard's tests check.
-type FilterAccess struct{ schema *ast.Schema }
+type FilterAccess struct {
+	// Memo, when set, remembers what each operation filters on (see Memo).
+	Memo   *Memo
+	schema *ast.Schema
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -198,8 +202,21 @@ func (a *FilterAccess) MutateOperationContext(ctx context.Context, rc *graphql.O
 	if rc.Operation == nil || a.schema == nil || v == nil || v.Role == auth.RoleAdmin || v.Role == auth.RoleSystem {
 		return nil // an admin reads everything; no viewer reads nothing, and privacy says so
 	}
+	memo := a.Memo.of(rc)
+	if memo != nil {
+		// The same fields as before; whether this viewer may filter on them
+		// is asked again. A refusal is walked, to name its argument.
+		if uses := memo.filters.Load(); uses != nil && mayFilterAll(v, *uses) {
+			return nil
+		}
+	}
 	w := accessWalker{ctx: ctx, schema: a.schema, viewer: v, vars: rc.Variables}
-	return eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
+	err := eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
+	if err == nil && memo != nil {
+		uses := w.uses
+		memo.filters.Store(&uses)
+	}
+	return err
 }
 
 // accessWalker checks the filters and orders of each field (eachField).
@@ -208,6 +225,14 @@ type accessWalker struct {
 	schema *ast.Schema
 	viewer *auth.Viewer
 	vars   map[string]any
+	uses   []filterUse // every field asked about, for the Memo
+}
+
+// may reports whether the viewer may filter entity's rows by field, and
+// notes that the operation does.
+func (w *accessWalker) may(entity, field string) bool {
+	w.uses = append(w.uses, filterUse{entity, field})
+	return rule.MayFilter(w.viewer, entity, field)
 }
 
 func (w *accessWalker) field(f *ast.Field) *gqlerror.Error {
@@ -271,7 +296,7 @@ func (w *accessWalker) where(v any, entity string, def *ast.Definition, s *argSi
 			// and, or, not: this input again; an edge (hasUnitsWith): its own.
 			sub := w.schema.Types[fd.Type.Name()]
 			err = w.list(m[k], strings.TrimSuffix(sub.Name, "WhereInput"), sub, s)
-		case !rule.MayFilter(w.viewer, entity, snake(baseField(def, k))):
+		case !w.may(entity, snake(baseField(def, k))):
 			err = forbid(*s, "filtering %s by %s is not allowed: the field is not readable here", entity, k)
 		}
 		s.path = s.path[:len(s.path)-1]
@@ -305,7 +330,7 @@ func (w *accessWalker) order(v any, entity string, s *argSite) *gqlerror.Error {
 	for i, e := range items(v) {
 		o, _ := e.(map[string]any)
 		f, _ := o["field"].(string)
-		if f == "" || rule.MayFilter(w.viewer, entity, strings.ToLower(f)) {
+		if f == "" || w.may(entity, strings.ToLower(f)) {
 			continue
 		}
 		site := argSite{pos: s.pos, path: append(slices.Clone(s.path), "field")}

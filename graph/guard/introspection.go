@@ -16,7 +16,10 @@ import (
 // where extension.Introspection is not used: gqlgen would otherwise run the
 // operation and fail the field with an error the presenter can only call
 // INTERNAL, logged as an error, for what is a plain refusal.
-type NoIntrospection struct{}
+type NoIntrospection struct {
+	// Memo, when set, remembers the operations that passed (see Memo).
+	Memo *Memo
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -30,12 +33,19 @@ func (NoIntrospection) ExtensionName() string { return "NoIntrospection" }
 func (NoIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
-func (NoIntrospection) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (n NoIntrospection) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
+		return nil
+	}
+	memo := n.Memo.of(rc)
+	if memo != nil && memo.introspection.Load() {
 		return nil
 	}
 	f := introspects(rc.Doc, rc.Operation.SelectionSet)
 	if f == nil {
+		if memo != nil {
+			memo.introspection.Store(true)
+		}
 		return nil
 	}
 	e := gqlerror.Wrap(apperr.New(apperr.Forbidden, "introspection is disabled on this server; the schema is published as schema.graphql"))

@@ -56,6 +56,9 @@ type Limits struct {
 	// each value they hold counts one, each item of a list too. Each term
 	// also costs 1, multiplied like the field that takes it (see MaxCost).
 	MaxFilterTerms int
+	// Memo, when set, remembers the operations this and the other walkers
+	// passed (see Memo); Install gives FilterAccess the same one.
+	Memo *Memo
 }
 
 // DefaultLimits returns the limits every public GraphQL endpoint should have.
@@ -93,7 +96,7 @@ func Install(srv *handler.Server, l Limits) {
 // Extensions are the extensions Install adds to a server, in order (the
 // api package checks that none intercepts fields: graph/gen).
 func Extensions(l Limits) []graphql.HandlerExtension {
-	return []graphql.HandlerExtension{l, &FilterAccess{}}
+	return []graphql.HandlerExtension{l, &FilterAccess{Memo: l.Memo}}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -160,6 +163,24 @@ func (l Limits) MutateOperationContext(ctx context.Context, rc *graphql.Operatio
 		return refuse(rc.Operation.Position, "a subscription needs a WebSocket (graphql-transport-ws on /query); it cannot be sent with POST")
 	}
 	l = l.withDefaults()
+	memo := l.Memo.of(rc)
+	if memo != nil {
+		if cost := memo.cost.Load(); cost != nil {
+			rc.Stats.SetExtension(costStat, Cost{Requested: *cost, Limit: max(l.MaxCost, 0)})
+			return nil
+		}
+	}
+	err := l.measure(ctx, rc)
+	if err == nil && memo != nil {
+		cost := rc.Stats.GetExtension(costStat).(Cost).Requested
+		memo.cost.Store(&cost)
+	}
+	return err
+}
+
+// measure measures rc's operation, records its cost and refuses it when it
+// is over a limit.
+func (l Limits) measure(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	m, dirs, args := measureDocument(ctx, rc.Doc, rc.Operation, rc.Variables, l)
 	rc.Stats.SetExtension(costStat, Cost{Requested: m.cost, Limit: max(l.MaxCost, 0)})
 	switch {

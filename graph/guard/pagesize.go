@@ -21,7 +21,11 @@ const MaxPageSize = 100
 // PageSize refuses, before anything runs, a connection asked for without
 // `first` or `last`, with both, or with more than Max items: a client must
 // say how much it wants, and no client gets an unbounded list.
-type PageSize struct{ Max int }
+type PageSize struct {
+	Max int
+	// Memo, when set, remembers the operations that passed (see Memo).
+	Memo *Memo
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -39,12 +43,20 @@ func (p PageSize) MutateOperationContext(ctx context.Context, rc *graphql.Operat
 	if rc.Operation == nil {
 		return nil
 	}
-	return eachField(rc.Doc, rc.Operation.SelectionSet, func(f *ast.Field) *gqlerror.Error {
+	memo := p.Memo.of(rc)
+	if memo != nil && memo.pageSize.Load() {
+		return nil
+	}
+	err := eachField(rc.Doc, rc.Operation.SelectionSet, func(f *ast.Field) *gqlerror.Error {
 		if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
 			return nil
 		}
 		return p.checkArgs(ctx, f, rc.Variables)
 	})
+	if err == nil && memo != nil {
+		memo.pageSize.Store(true)
+	}
+	return err
 }
 
 func (p PageSize) checkArgs(ctx context.Context, f *ast.Field, vars map[string]any) *gqlerror.Error {

@@ -22,7 +22,10 @@ import (
 // BAD_USER_INPUT naming the input by its argument path (input.notes,
 // where.nameContains, input.unitIds.2), before anything runs, for every
 // field at once.
-type Text struct{}
+type Text struct {
+	// Memo, when set, remembers the operations whose text passed (see Memo).
+	Memo *Memo
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -36,13 +39,20 @@ func (Text) ExtensionName() string { return "Text" }
 func (Text) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
-func (Text) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (t Text) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
 		return nil
+	}
+	memo := t.Memo.of(rc)
+	if memo != nil && memo.text.Load() && goodText(rc) {
+		return nil // the document's strings passed; its variables' do
 	}
 	w := textWalker{vars: rc.Variables}
 	_ = eachField(rc.Doc, rc.Operation.SelectionSet, w.field)
 	if w.bad == nil {
+		if memo != nil {
+			memo.text.Store(true)
+		}
 		return nil
 	}
 	e := gqlerror.Wrap(apperr.Input(w.bad.path, "%s %s", w.bad.path, w.bad.why))
