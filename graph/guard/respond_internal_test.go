@@ -21,6 +21,11 @@ func TestWriteResponseAsEncoder(t *testing.T) {
 		{Errors: gqlerror.List{{Message: "no <b>", Path: ast.Path{ast.PathName("units"), ast.PathIndex(1)}, Extensions: map[string]any{"code": "NOT_FOUND"}}}, Data: data},
 		{Errors: gqlerror.List{{Message: "refused"}}},
 		{Data: data, Extensions: map[string]any{"cost": map[string]int{"requested": 3}}},
+		{Data: data, Extensions: map[string]any{"cost": Cost{Requested: 17, Limit: 5000}}},
+		{Data: data, Extensions: map[string]any{"cost": Cost{Requested: 2}}},
+		{Extensions: map[string]any{"cost": Cost{Requested: 1, Limit: 5000}}},
+		{Data: data, Extensions: map[string]any{"cost": Cost{Requested: 3, Limit: 5000}, "x": 1}},
+		{Data: data, Extensions: map[string]any{}},
 		{Data: data, Label: "l", Path: ast.Path{ast.PathName("a")}, HasNext: &yes, Extensions: map[string]any{"x": 1}},
 		{Errors: gqlerror.List{{Message: "e"}}, Data: json.RawMessage("null"), Label: "l"},
 	} {

@@ -253,6 +253,18 @@ func writeParts(w io.Writer, parts [3][]byte) error {
 // it again (a json.RawMessage is re-compacted), 15% of a 300-unit grid's
 // CPU. Only the small parts around it go through encoding/json.
 func responseParts(resp *graphql.Response) ([3][]byte, error) {
+	data := resp.Data
+	if len(data) == 0 {
+		data = nullJSON
+	}
+	if len(resp.Errors) == 0 && resp.Label == "" && len(resp.Path) == 0 && resp.HasNext == nil {
+		// Most answers: data and the cost Limits reports, written here
+		// (two json.Marshal calls of a struct and a map were 1.5% of a
+		// phone lookup's CPU).
+		if after, ok := costTail(resp.Extensions); ok {
+			return [3][]byte{dataHead, data, after}, nil
+		}
+	}
 	head, err := json.Marshal(struct {
 		Errors gqlerror.List `json:"errors,omitempty"`
 	}{resp.Errors})
@@ -267,10 +279,6 @@ func responseParts(resp *graphql.Response) ([3][]byte, error) {
 	}{resp.Label, resp.Path, resp.HasNext, resp.Extensions})
 	if err != nil {
 		return [3][]byte{}, err
-	}
-	data := resp.Data
-	if len(data) == 0 {
-		data = nullJSON
 	}
 	// head is {} or {"errors":[…]}, tail {} or {"label":…,…}: joined
 	// around "data" as one object.
@@ -291,7 +299,31 @@ func responseParts(resp *graphql.Response) ([3][]byte, error) {
 	return [3][]byte{before, data, after}, nil
 }
 
-var nullJSON = []byte("null")
+var (
+	nullJSON = []byte("null")
+	dataHead = []byte(`{"data":`)
+	endTail  = []byte("}\n")
+)
+
+// costTail returns what follows the data of an answer whose only extension
+// is the cost (or none), as encoding/json writes it; false for any other.
+func costTail(ext map[string]any) ([]byte, bool) {
+	if len(ext) == 0 {
+		return endTail, true
+	}
+	c, ok := ext["cost"].(Cost)
+	if !ok || len(ext) != 1 {
+		return nil, false
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `,"extensions":{"cost":{"requested":`...)
+	b = strconv.AppendInt(b, int64(c.Requested), 10)
+	if c.Limit != 0 {
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, int64(c.Limit), 10)
+	}
+	return append(b, "}}}\n"...), true
+}
 
 // MediaType returns the media type of a Content-Type or Accept value, in
 // lower case and without parameters, as mime.ParseMediaType does, and
