@@ -182,3 +182,27 @@ func TestGraphQLOverHTTPStatus(t *testing.T) {
 		})
 	}
 }
+
+// A body api's limitBody read whole is decoded from its bytes; one read
+// from already is decoded from where it stands, as any reader would be.
+func TestPOSTDecodesABodyReadWhole(t *testing.T) {
+	h, ran := server(t)
+	post := func(body io.ReadCloser) answer {
+		r := httptest.NewRequest(http.MethodPost, "/query", nil)
+		r.Body = body
+		r.Header.Set("Content-Type", "application/json")
+		return serve(t, h, r)
+	}
+	doc := []byte(`{"query": "{ a }"}`)
+	if a := post(guard.NewBody(doc)); a.status != http.StatusOK || a.code != "" || ran.Load() != 1 {
+		t.Fatalf("a body read whole: %+v, %d ran", a, ran.Load())
+	}
+	// The first two bytes read, the rest is no JSON object.
+	partly := guard.NewBody(doc)
+	if _, err := partly.Read(make([]byte, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if a := post(partly); a.code != "BAD_USER_INPUT" || ran.Load() != 1 {
+		t.Fatalf("a body read from: %+v, %d ran", a, ran.Load())
+	}
+}
