@@ -361,9 +361,11 @@ func foldedVisits(ctx context.Context, obj *ent.Customer) (*ent.VisitConnection,
 		}
 	}
 	conn := &ent.VisitConnection{Edges: make([]*ent.VisitEdge, len(nodes)), TotalCount: len(nodes)}
+	edges := make([]ent.VisitEdge, len(nodes)) // one allocation for all
 	for i, n := range nodes {
 		// No cursor is asked for (the shape folded has none).
-		conn.Edges[i] = &ent.VisitEdge{Node: n, Cursor: entgql.Cursor[pulid.ID]{ID: n.ID}}
+		edges[i] = ent.VisitEdge{Node: n, Cursor: entgql.Cursor[pulid.ID]{ID: n.ID}}
+		conn.Edges[i] = &edges[i]
 	}
 	return conn, true, nil
 }
