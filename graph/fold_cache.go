@@ -86,7 +86,7 @@ func (c *foldCache) put(key string, f *renderedFold) {
 
 // foldKey is the cache key of a fold's subquery for the viewer in ctx and
 // the selection; ok is false when it must not be cached.
-func foldKey(ctx context.Context, first int, order, dir string, cols []string) (key string, ok bool) {
+func foldKey(ctx context.Context, first int, order, dir string, cols []string, out int) (key string, ok bool) {
 	if _, decided := privacy.DecisionFromContext(ctx); decided {
 		return "", false
 	}
@@ -118,6 +118,7 @@ func foldKey(ctx context.Context, first int, order, dir string, cols []string) (
 	field(strconv.Itoa(first))
 	field(order)
 	field(dir)
+	field(strconv.Itoa(out))
 	field(strconv.Itoa(len(cols)))
 	for _, c := range cols {
 		field(c)

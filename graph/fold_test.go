@@ -84,21 +84,24 @@ func TestFoldKeySeparatesViewersAndSelections(t *testing.T) {
 		first      int
 		order, dir string
 		cols       []string
+		out        int
 	}
-	base := selection{5, "occurred_at", "DESC", []string{"id", "customer_id", "occurred_at", "kind"}}
+	base := selection{5, "occurred_at", "DESC", []string{"occurred_at", "kind", "id", "customer_id"}, 2}
 	selections := map[string]selection{
 		"base":          base,
-		"first":         {1, base.order, base.dir, base.cols},
-		"order":         {5, "id", base.dir, base.cols},
-		"direction":     {5, base.order, "ASC", base.cols},
-		"columns":       {5, base.order, base.dir, []string{"id", "customer_id", "occurred_at", "notes"}},
-		"more columns":  {5, base.order, base.dir, append(append([]string(nil), base.cols...), "notes")},
-		"columns split": {5, base.order, base.dir, []string{"id", "customer_id", "occurred_at\x00kind"}},
+		"first":         {1, base.order, base.dir, base.cols, base.out},
+		"order":         {5, "id", base.dir, base.cols, base.out},
+		"direction":     {5, base.order, "ASC", base.cols, base.out},
+		"columns":       {5, base.order, base.dir, []string{"occurred_at", "notes", "id", "customer_id"}, 2},
+		"more columns":  {5, base.order, base.dir, []string{"occurred_at", "kind", "notes", "id", "customer_id"}, 3},
+		"columns split": {5, base.order, base.dir, []string{"occurred_at\x00kind", "id", "customer_id"}, 1},
+		// The same columns read, the id answered too.
+		"id answered": {5, base.order, base.dir, []string{"occurred_at", "kind", "id", "customer_id"}, 3},
 	}
 	seen := map[string]string{}
 	for vn, v := range viewers {
 		for sn, s := range selections {
-			key, ok := foldKey(auth.NewContext(context.Background(), v), s.first, s.order, s.dir, s.cols)
+			key, ok := foldKey(auth.NewContext(context.Background(), v), s.first, s.order, s.dir, s.cols, s.out)
 			if !ok {
 				t.Fatalf("%s, %s: not cacheable", vn, sn)
 			}
@@ -113,7 +116,7 @@ func TestFoldKeySeparatesViewersAndSelections(t *testing.T) {
 	// never cached.
 	bypass := privacy.DecisionContext(auth.NewContext(context.Background(), agent), privacy.Allow)
 	for name, ctx := range map[string]context.Context{"bypass": bypass, "no viewer": context.Background()} {
-		if _, ok := foldKey(ctx, base.first, base.order, base.dir, base.cols); ok {
+		if _, ok := foldKey(ctx, base.first, base.order, base.dir, base.cols, base.out); ok {
 			t.Errorf("%s: cacheable", name)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
@@ -85,11 +86,11 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 	if !ok {
 		return ctx
 	}
-	first, order, dir, cols, ok := foldableVisits(arguments.Of(ctx, visits, vars), visits)
+	first, order, dir, cols, out, ok := foldableVisits(arguments.Of(ctx, visits, vars), visits)
 	if !ok {
 		return ctx
 	}
-	key, cacheable := foldKey(ctx, first, order, dir, cols)
+	key, cacheable := foldKey(ctx, first, order, dir, cols, out)
 	cached := cacheable && r.folds.has(key)
 	// The visible visits: the Visit query with its policy applied. Built
 	// when the rendered subquery is not cached yet (or cannot be).
@@ -123,7 +124,7 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 			f := &sql.Builder{}
 			f.SetDialect(b.Dialect())
 			f.SetTotal(b.Total()) // PostgreSQL's placeholders are numbered
-			f.WriteString("(SELECT json_agg(v ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
+			f.WriteString("(SELECT json_agg(" + jsonObject(cols[:out]) + " ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
 				Join(vs).
 				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d) AS v)", quote(visit.FieldCustomerID), outer, fmt.Sprintf(order, "w"), first))
 			if f.Err() != nil {
@@ -145,6 +146,24 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 }
 
 func quote(ident string) string { return `"` + ident + `"` }
+
+// jsonObject is the JSON object of a folded visit row v: its columns cols
+// under their names. Only the columns the nodes answer: the row's whole
+// record (json_agg(v)) also carried the id and customer_id that only the
+// statement needs, which PostgreSQL wrote and the server read for every
+// visit. The names are ent's column names: nothing in them to escape.
+func jsonObject(cols []string) string {
+	var b strings.Builder
+	b.WriteString("json_build_object(")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + c + "', v." + quote(c))
+	}
+	b.WriteString(")")
+	return b.String()
+}
 
 // foldablePath finds f { edges { node { child } } } (customers { edges {
 // node { visits } } }) with only fields (no fragments, no directives) on
@@ -190,15 +209,17 @@ func foldablePath(f *ast.Field, child string, besideEdges ...string) (edges, nod
 
 // foldableVisits checks the visits field's arguments (args) and selection
 // and returns the page size, the order column and direction and the
-// columns to read.
-func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir string, cols []string, ok bool) {
+// columns to read: first the out columns the nodes answer, in the order
+// asked, then those only the statement needs (the id and the order column
+// for the order, customer_id for the customer), which the JSON leaves out.
+func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir string, cols []string, out int, ok bool) {
 	order, dir = visit.FieldID, "ASC"
 	for name, v := range args {
 		switch name {
 		case "first":
 			n, isInt := toInt(v)
 			if !isInt || n < 1 || n > maxFoldedVisits {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 			first = n
 		case "orderBy":
@@ -210,16 +231,16 @@ func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir st
 			}
 			list, isList := v.([]any)
 			if !isList || len(list) != 1 {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 			o, isMap := list[0].(map[string]any)
 			if !isMap {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 			field, _ := o["field"].(string)
 			col, known := visitOrderColumns[field]
 			if !known || len(o) > 2 {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 			order = col
 			switch d := o["direction"]; d {
@@ -228,20 +249,16 @@ func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir st
 			case "DESC":
 				dir = "DESC"
 			default:
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 		default:
 			if v != nil {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 		}
 	}
 	if first == 0 || len(f.Directives) > 0 {
-		return 0, "", "", nil, false
-	}
-	cols = []string{visit.FieldID, visit.FieldCustomerID}
-	if !contains(cols, order) {
-		cols = append(cols, order)
+		return 0, "", "", nil, 0, false
 	}
 	sel := f.SelectionSet
 	for _, level := range []string{"edges", "node"} {
@@ -249,34 +266,40 @@ func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir st
 		for _, s := range sel {
 			g, isField := s.(*ast.Field)
 			if !isField || len(g.Directives) > 0 || (g.Name != level && g.Name != "__typename") || (g.Name == level && next != nil) {
-				return 0, "", "", nil, false
+				return 0, "", "", nil, 0, false
 			}
 			if g.Name == level {
 				next = g.SelectionSet
 			}
 		}
 		if next == nil {
-			return 0, "", "", nil, false
+			return 0, "", "", nil, 0, false
 		}
 		sel = next
 	}
 	for _, s := range sel {
 		g, isField := s.(*ast.Field)
 		if !isField || len(g.Directives) > 0 {
-			return 0, "", "", nil, false
+			return 0, "", "", nil, 0, false
 		}
 		if g.Name == "__typename" {
 			continue
 		}
 		col, known := visitColumns[g.Name]
 		if !known {
-			return 0, "", "", nil, false
+			return 0, "", "", nil, 0, false
 		}
 		if !contains(cols, col) {
 			cols = append(cols, col)
 		}
 	}
-	return first, order, dir, cols, true
+	out = len(cols)
+	for _, col := range []string{visit.FieldID, visit.FieldCustomerID, order} {
+		if !contains(cols, col) {
+			cols = append(cols, col)
+		}
+	}
+	return first, order, dir, cols, out, true
 }
 
 func toInt(v any) (int, bool) {
