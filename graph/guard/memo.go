@@ -1,10 +1,8 @@
 package guard
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -105,7 +103,7 @@ func fixedVariables(rc *graphql.OperationContext) bool {
 // rest of the operation's text is the document's, which passed.
 func goodText(rc *graphql.OperationContext) bool {
 	for _, v := range rc.Variables {
-		if s, ok := v.(string); ok && (strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)) {
+		if s, ok := v.(string); ok && textFault(s) != "" {
 			return false
 		}
 	}

@@ -138,10 +138,18 @@ func (w *textWalker) any(v any, path string, pos *ast.Position) {
 }
 
 func (w *textWalker) text(s, path string, pos *ast.Position) {
+	if why := textFault(s); why != "" {
+		w.bad = &badText{path, why, pos}
+	}
+}
+
+// textFault says what is wrong with s as text, or "" if nothing is.
+func textFault(s string) string {
 	switch {
 	case strings.IndexByte(s, 0) >= 0:
-		w.bad = &badText{path, "must not contain a NUL character", pos}
+		return "must not contain a NUL character"
 	case !utf8.ValidString(s):
-		w.bad = &badText{path, "is not valid UTF-8", pos}
+		return "is not valid UTF-8"
 	}
+	return ""
 }
