@@ -72,7 +72,7 @@ func Open(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("database %s unreachable: %s", redact(rawURL), oneLine(err))
 	}
-	return &DB{URL: rawURL, SQL: db, Dialect: dia, Driver: fifo(entsql.OpenDB(dia, db), pool.MaxOpen)}, nil
+	return &DB{URL: rawURL, SQL: db, Dialect: dia, Driver: fifo(entsql.OpenDB(dia, db), pool.MaxOpen, driverName == "postgres")}, nil
 }
 
 // Client returns an ent client over the database.

@@ -28,15 +28,27 @@ import (
 type fifoDriver struct {
 	dialect.Driver
 	tickets *tickets
+	// detached: statements outside a transaction reach database/sql with
+	// their context detached (detach.go), for pgConn to take it back.
+	detached bool
 }
 
 // fifo wraps drv so that its transactions begin first come, first served,
-// n at a time; n <= 0 (a pool without a bound) leaves drv as it is.
-func fifo(drv dialect.Driver, n int) dialect.Driver {
+// n at a time; n <= 0 (a pool without a bound) leaves drv as it is. With
+// detached, drv's connections are pgConns (PostgreSQL).
+func fifo(drv dialect.Driver, n int, detached bool) dialect.Driver {
 	if n <= 0 {
 		return drv
 	}
-	return &fifoDriver{Driver: drv, tickets: newTickets(n)}
+	return &fifoDriver{Driver: drv, tickets: newTickets(n), detached: detached}
+}
+
+// statementContext is the context a statement holding a ticket runs with.
+func (d *fifoDriver) statementContext(ctx context.Context) context.Context {
+	if d.detached {
+		return detach(ctx)
+	}
+	return ctx
 }
 
 // Tx implements dialect.Driver.
@@ -64,7 +76,7 @@ func (d *fifoDriver) Exec(ctx context.Context, query string, args, v any) error 
 		return err
 	}
 	defer d.tickets.give()
-	return d.Driver.Exec(ctx, query, args, v)
+	return d.Driver.Exec(d.statementContext(ctx), query, args, v)
 }
 
 // Query is Exec's counterpart for reads: the ticket goes back when the rows
@@ -73,7 +85,7 @@ func (d *fifoDriver) Query(ctx context.Context, query string, args, v any) error
 	if err := d.tickets.take(ctx); err != nil {
 		return err
 	}
-	err := d.Driver.Query(ctx, query, args, v)
+	err := d.Driver.Query(d.statementContext(ctx), query, args, v)
 	rows, ok := v.(*sql.Rows)
 	if err != nil || !ok || rows.ColumnScanner == nil {
 		d.tickets.give()
@@ -104,7 +116,7 @@ func (d *fifoDriver) ExecContext(ctx context.Context, query string, args ...any)
 	defer d.tickets.give()
 	return d.Driver.(interface {
 		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
-	}).ExecContext(ctx, query, args...)
+	}).ExecContext(d.statementContext(ctx), query, args...)
 }
 
 // QueryContext lets ent's client.QueryContext through, without a ticket:

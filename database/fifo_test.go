@@ -29,7 +29,7 @@ func TestTransactionsBeginInTheOrderTheyAsked(t *testing.T) {
 	// One ticket: each transaction ends before the next begins, so the
 	// order they record is the order they were let in.
 	drv := &fakeDriver{}
-	d := fifo(drv, 1).(*fifoDriver)
+	d := fifo(drv, 1, false).(*fifoDriver)
 	ctx := context.Background()
 	held, err := d.Tx(ctx)
 	if err != nil {
@@ -76,7 +76,7 @@ func TestTransactionsBeginInTheOrderTheyAsked(t *testing.T) {
 // A transaction that gives up waiting (its request timed out) leaves the
 // line without taking a ticket from those behind it.
 func TestAWaiterWhoseContextEndsLeavesTheLine(t *testing.T) {
-	d := fifo(&fakeDriver{}, 1).(*fifoDriver)
+	d := fifo(&fakeDriver{}, 1, false).(*fifoDriver)
 	first, err := d.Tx(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestAWaiterWhoseContextEndsLeavesTheLine(t *testing.T) {
 // not Rollback is called: its ticket comes back then too, and a Rollback
 // after that gives back nothing more.
 func TestAnAbandonedTransactionGivesItsTicketBack(t *testing.T) {
-	d := fifo(&fakeDriver{}, 1).(*fifoDriver)
+	d := fifo(&fakeDriver{}, 1, false).(*fifoDriver)
 	ctx, cancel := context.WithCancel(context.Background())
 	tx, err := d.Tx(ctx)
 	if err != nil {
@@ -142,7 +142,7 @@ func TestAnAbandonedTransactionGivesItsTicketBack(t *testing.T) {
 // A transaction that cannot begin (the database is gone) gives its ticket
 // back at once.
 func TestAFailedBeginGivesItsTicketBack(t *testing.T) {
-	d := fifo(&fakeDriver{fail: errors.New("connection refused")}, 1).(*fifoDriver)
+	d := fifo(&fakeDriver{fail: errors.New("connection refused")}, 1, false).(*fifoDriver)
 	for range 3 {
 		if _, err := d.Tx(context.Background()); err == nil {
 			t.Fatal("a transaction began on a driver that refuses them")

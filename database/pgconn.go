@@ -114,6 +114,7 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	ctx = caller(ctx)
 	b, ok := c.Conn.(driver.ConnBeginTx)
 	if !ok {
 		return nil, errors.New("postgres driver: BeginTx unsupported")
@@ -145,13 +146,17 @@ func (t pgTx) Rollback() error {
 // PrepareContext is database/sql's explicit Prepare (and pq.CopyIn): those
 // statements belong to the caller, who closes them; the cache stays out.
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	ctx = caller(ctx)
 	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
 		return p.PrepareContext(ctx, query)
 	}
 	return c.Conn.Prepare(query)
 }
 
+// QueryContext and ExecContext run the statement with the caller's context
+// (detach.go): lib/pq cancels it on the server when that context ends.
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = caller(ctx)
 	if c.open > 0 {
 		return nil, errBusy
 	}
@@ -188,6 +193,7 @@ func (c *pgConn) queryPrepared(ctx context.Context, query string, args []driver.
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = caller(ctx)
 	if c.open > 0 {
 		return nil, errBusy
 	}
@@ -335,6 +341,7 @@ func (c *pgConn) unlink(e *cachedStmt) {
 }
 
 func (c *pgConn) Ping(ctx context.Context) error {
+	ctx = caller(ctx)
 	if p, ok := c.Conn.(driver.Pinger); ok {
 		return p.Ping(ctx)
 	}

@@ -89,8 +89,10 @@ type pgConnector struct {
 	max int
 }
 
+// Connect dials with the caller's context (detach.go), so that a dial that
+// hangs ends with the request.
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	cn, err := c.Connector.Connect(ctx)
+	cn, err := c.Connector.Connect(caller(ctx))
 	if err != nil {
 		return nil, err
 	}
