@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"estatecrm/database"
 	"estatecrm/internal/loadgen"
 )
 
@@ -117,8 +118,9 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	fmt.Printf("real server pid %d at %s, started as the Dockerfile runs it: %s; %s and %d bench agents logged in (peak RSS %.1f MiB at start, %.1f MiB after the logins: each checks an argon2id hash)\n",
 		srv.pid(), srv.url, strings.Join(gc, " "), agentLogin, len(f.floor), float64(started)/1024, float64(loadgen.Status(srv.pid(), "VmHWM"))/1024)
-	// The baseline gets as many connections as the real server's pool (DB_MAX_CONNS, 16 by default).
-	conns := 16
+	// The baseline gets as many connections as the real server's pool
+	// (DB_MAX_CONNS, database.DefaultMaxConns by default).
+	conns := database.DefaultMaxConns()
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		conns = n
 	}
