@@ -132,6 +132,7 @@ func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
 	var pruned time.Time
+	number := true
 	for {
 		if now := w.now(); now.Sub(pruned) >= time.Hour {
 			if _, err := Prune(auth.SystemContext(ctx), w.Client, now); err != nil && ctx.Err() == nil {
@@ -142,7 +143,8 @@ func (w *Worker) Run(ctx context.Context) {
 		// Rounds follow one another while they find work (a claim sends at
 		// most sendBatch), then pause.
 		for {
-			n, err := w.Round(ctx)
+			n, err := w.round(ctx, number)
+			number = true
 			if err != nil && ctx.Err() == nil {
 				w.Logger.Warn("webhook deliveries", "err", err.Error())
 			}
@@ -155,6 +157,15 @@ func (w *Worker) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-w.Wake:
+			// The hub signals an event it read, numbered: the listing
+			// lines of its transaction were numbered in the same run, so
+			// the round needs no run of the sequencer. Under a stream of
+			// writes such runs were a third of the sequencer's, waited on
+			// the hub's for the advisory lock, and each that numbered
+			// something woke the hub (its NOTIFY carries no hub's token),
+			// whose read woke the worker again: a loop that cost a fifth
+			// of the processor time of a hold (issue 10).
+			number = false
 		}
 	}
 }
@@ -173,8 +184,11 @@ func Prune(ctx context.Context, client *ent.Client, now time.Time) (int, error) 
 
 // Round fills the deliveries (Fill) and sends what is due (Send); it returns
 // how many deliveries were attempted.
-func (w *Worker) Round(ctx context.Context) (int, error) {
-	if _, err := w.Fill(ctx); err != nil {
+func (w *Worker) Round(ctx context.Context) (int, error) { return w.round(ctx, true) }
+
+// round is Round; number says whether Fill numbers the outbox first.
+func (w *Worker) round(ctx context.Context, number bool) (int, error) {
+	if _, err := w.fillAll(ctx, number); err != nil {
 		return 0, err
 	}
 	return w.Send(ctx)
@@ -189,11 +203,17 @@ func (w *Worker) Round(ctx context.Context) (int, error) {
 // leaves it). It returns how many deliveries it wrote. The event stays the
 // outbox's; a delivery row is its sending to one endpoint (attempts,
 // retries, status).
-func (w *Worker) Fill(ctx context.Context) (int, error) {
+func (w *Worker) Fill(ctx context.Context) (int, error) { return w.fillAll(ctx, true) }
+
+// fillAll is Fill; without number it leaves the outbox's numbering to the
+// hub that woke the worker.
+func (w *Worker) fillAll(ctx context.Context, number bool) (int, error) {
 	w.init()
 	ctx = auth.SystemContext(ctx)
-	if _, err := outbox.Sequence(ctx, w.Client); err != nil {
-		return 0, err
+	if number {
+		if _, err := outbox.Sequence(ctx, w.Client); err != nil {
+			return 0, err
+		}
 	}
 	eps, err := w.Client.WebhookEndpoint.Query().Where(webhookendpoint.Enabled(true)).WithAPIKey().All(ctx)
 	if err != nil {
