@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"net/url"
+	"os"
 	"strconv"
 
 	"github.com/lib/pq"
@@ -31,6 +32,14 @@ import (
 // rare: the plans of the hot requests are checked as generic plans
 // (TestHotFiltersUseIndexes, TestAsReadUnitsUseIndexes in cmd/bench), and
 // plan_cache_mode=auto in DATABASE_URL restores PostgreSQL's choice.
+//
+// And with connect_timeout=5 (seconds) unless the URL sets it: lib/pq's
+// default is no limit, and database/sql opens connections for waiting
+// statements in a goroutine of its own, with no deadline; a statement
+// outside a transaction also waits for one without its request's deadline
+// (detach.go). A database that drops packets would hold them until the
+// operating system gave up on the connection (minutes); this way they get
+// an error within seconds and the client's retry is not stuck.
 func postgresDSN(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -42,6 +51,9 @@ func postgresDSN(rawURL string) (string, error) {
 	}
 	if !q.Has("plan_cache_mode") {
 		q.Set("plan_cache_mode", "force_generic_plan")
+	}
+	if !q.Has("connect_timeout") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		q.Set("connect_timeout", "5")
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

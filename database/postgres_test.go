@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -15,14 +16,15 @@ import (
 // in the URL changes.
 func TestPostgresDSNAddsItsSettingsUnlessSet(t *testing.T) {
 	for _, tc := range []struct {
-		url   string
-		want  bool
-		plans string
+		url     string
+		want    bool
+		plans   string
+		connect time.Duration
 	}{
-		{"postgres://estatecrm:p%40ss%2Fw0rd@db.internal:6432/estatecrm?sslmode=require&application_name=api", true, "force_generic_plan"},
-		{"postgresql://estatecrm@127.0.0.1/estatecrm", true, "force_generic_plan"},
-		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=no&sslmode=disable", false, "force_generic_plan"},
-		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=yes&plan_cache_mode=auto", true, "auto"},
+		{"postgres://estatecrm:p%40ss%2Fw0rd@db.internal:6432/estatecrm?sslmode=require&application_name=api", true, "force_generic_plan", 5 * time.Second},
+		{"postgresql://estatecrm@127.0.0.1/estatecrm", true, "force_generic_plan", 5 * time.Second},
+		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=no&sslmode=disable", false, "force_generic_plan", 5 * time.Second},
+		{"postgres://estatecrm@127.0.0.1/estatecrm?binary_parameters=yes&plan_cache_mode=auto&connect_timeout=30", true, "auto", 30 * time.Second},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			_, dsn, _, err := parse(tc.url)
@@ -38,6 +40,9 @@ func TestPostgresDSNAddsItsSettingsUnlessSet(t *testing.T) {
 			}
 			if mode := got.Runtime["plan_cache_mode"]; mode != tc.plans {
 				t.Fatalf("plan_cache_mode = %q in %q, want %q", mode, dsn, tc.plans)
+			}
+			if got.ConnectTimeout != tc.connect {
+				t.Fatalf("connect_timeout = %v in %q, want %v", got.ConnectTimeout, dsn, tc.connect)
 			}
 			orig, err := pq.NewConfig(tc.url)
 			if err != nil {
