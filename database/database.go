@@ -46,8 +46,9 @@ type DB struct {
 // 50 phones holding and releasing units of one project on 2 cores, 8
 // connections instead of 16 took holdUnit's slowest 1% from 55-70 ms to
 // 47-53 ms and spent 10% less of PostgreSQL's processor time per hold,
-// with reads unchanged (issue 10).
-func DefaultMaxConns() int { return 4 * runtime.GOMAXPROCS(0) }
+// with reads unchanged (issue 10). At most 32: PostgreSQL's default
+// max_connections is 100, shared by every process of the deployment.
+func DefaultMaxConns() int { return min(4*runtime.GOMAXPROCS(0), 32) }
 
 // Pool sizes the connection pool.
 type Pool struct {

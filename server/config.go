@@ -144,7 +144,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", env.duration("REQUEST_TIMEOUT", 15*time.Second), "longest a request may run (REQUEST_TIMEOUT)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("SHUTDOWN_TIMEOUT", 20*time.Second), "how long in-flight requests get to finish on SIGTERM (SHUTDOWN_TIMEOUT)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("MAX_BODY_BYTES", 1<<20), "largest request body outside uploads (MAX_BODY_BYTES)")
-	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", int(env.int64("DB_MAX_CONNS", int64(database.DefaultMaxConns()))), "database connection pool size (DB_MAX_CONNS; default: 4 per processor)")
+	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", int(env.int64("DB_MAX_CONNS", int64(database.DefaultMaxConns()))), "database connection pool size (DB_MAX_CONNS; default: 4 per processor, at most 32)")
 	fs.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", env.duration("ACCESS_TOKEN_TTL", 15*time.Minute), "lifetime of access tokens, at most 15m (ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", env.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour), "lifetime of refresh tokens (REFRESH_TOKEN_TTL)")
 	jwtKey := env.str("JWT_SECRET", "") // never a flag: flags show in process lists
