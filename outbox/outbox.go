@@ -94,15 +94,16 @@ func Sequence(ctx context.Context, client *ent.Client) (int64, error) {
 // passes a token of its own can tell its own wake-ups (it reads the outbox
 // right after numbering anyway) from other processes' (Woken).
 //
-// On PostgreSQL it is one round trip: the lock and the numbering are two
-// statements of one implicit transaction, sent together; the numbering
-// statement takes its snapshot once the lock is granted (READ COMMITTED: a
-// snapshot per statement), so it sees every number the sequencer before it
-// gave. The wake-up rides on the numbering statement, sent only when it
-// numbered something. A run that finds nothing to number costs one round
-// trip, not five (BEGIN, lock, numbering, COMMIT as separate messages,
-// which the hub's poll paid every second on an idle server and every
-// write paid after its commit).
+// On PostgreSQL it is one round trip and one prepared statement: the
+// function outbox_sequence (migration 20261201050000_outbox_sequence.sql)
+// takes the lock, then numbers in a query of its own, which takes its
+// snapshot once the lock is granted (READ COMMITTED: a snapshot per query
+// of a volatile function), so it sees every number the sequencer before it
+// gave; it sends the wake-up only when it numbered something. A run that
+// finds nothing to number costs one round trip, not five (BEGIN, lock,
+// numbering, COMMIT as separate messages, which the hub's poll paid every
+// second on an idle server and every write paid after its commit), and
+// PostgreSQL plans the numbering once per connection, not on every run.
 func SequenceAs(ctx context.Context, client *ent.Client, payload string) (int64, error) {
 	if client.Dialect() != dialect.Postgres {
 		// SQLite's one writer orders the sequencers.
@@ -117,26 +118,19 @@ func SequenceAs(ctx context.Context, client *ent.Client, payload string) (int64,
 		n, _ := res.RowsAffected()
 		return n, tx.Commit()
 	}
-	// No bind parameters: the two statements go in one simple Query
-	// message (an extended-protocol message carries one statement).
-	rows, err := client.QueryContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(sequencerLock)+");\n"+
-		"WITH numbered AS ("+numbering+" RETURNING 1), n AS (SELECT count(*) AS n FROM numbered)\n"+
-		"SELECT n, CASE WHEN n > 0 THEN pg_notify('"+Channel+"', "+quote(payload)+") END FROM n")
+	rows, err := client.QueryContext(ctx, SequenceSQL, int64(sequencerLock), SequenceChunk, Channel, payload)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: sequence: %w", err)
 	}
 	defer rows.Close()
-	var n int64
-	var woke any      // pg_notify's void, when it ran
-	for rows.Next() { // the lock's row
-	}
-	if !rows.NextResultSet() || !rows.Next() {
+	if !rows.Next() {
 		if err := rows.Err(); err != nil {
 			return 0, fmt.Errorf("outbox: sequence: %w", err)
 		}
 		return 0, errors.New("outbox: sequence: no count")
 	}
-	if err := rows.Scan(&n, &woke); err != nil {
+	var n int64
+	if err := rows.Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox: sequence: %w", err)
 	}
 	if err := rows.Close(); err != nil {
@@ -145,17 +139,16 @@ func SequenceAs(ctx context.Context, client *ent.Client, payload string) (int64,
 	return n, rows.Err()
 }
 
+// SequenceSQL is the statement of a run of the sequencer on PostgreSQL.
+const SequenceSQL = "SELECT outbox_sequence($1, $2, $3, $4)"
+
 // numbering is the statement that numbers the waiting events, at most
-// SequenceChunk of them.
+// SequenceChunk of them, on SQLite (PostgreSQL's is the function
+// outbox_sequence's).
 var numbering = `WITH base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM outbox_events),
 todo AS (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
   SELECT id FROM outbox_events WHERE seq IS NULL ORDER BY id LIMIT ` + strconv.Itoa(SequenceChunk) + `) x)
 UPDATE outbox_events SET seq = (SELECT top FROM base) + todo.rn FROM todo WHERE outbox_events.id = todo.id`
-
-// quote is payload as an SQL string literal.
-func quote(payload string) string {
-	return "'" + strings.ReplaceAll(payload, "'", "''") + "'"
-}
 
 // Woken reports whether a wake-up with payload (a notification on
 // Channel) may be of events this process has not read: false only for the

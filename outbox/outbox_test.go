@@ -17,8 +17,8 @@ import (
 // Writers appending events while sequencers of several clients (as of
 // several processes) run at once: every event gets exactly one number, the
 // numbers are 1…n without a gap or a repeat, and they follow the order of
-// insertion. This is what the sequencer's single round trip (the lock and
-// the numbering sent together) must keep.
+// insertion. This is what the sequencer's single statement (the lock, then the
+// numbering in a query of its own, in the function outbox_sequence) must keep.
 func TestSequenceNumbersEveryEventOnceInOrder(t *testing.T) {
 	db := dbtest.Open(t)
 	ctx := context.Background()

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"estatecrm/outbox"
 )
 
 // counter is a TCP proxy in front of PostgreSQL that counts the statements
@@ -251,13 +253,12 @@ func (c *counter) read() (stmts, txctl, bg int64) { return c.stmts.Load(), c.txc
 
 // background reports whether a statement is the server's background work
 // that a write sets off after its commit rather than the request's own:
-// the live events' sequencer (package outbox: its run, the lock and the
-// numbering sent together) and the hub's reads of the outbox. Counted
-// one at a time, each write pays a run; under load one run serves the
-// writes that committed meanwhile.
+// the live events' sequencer (package outbox: a run is one statement) and
+// the hub's reads of the outbox. Counted one at a time, each write pays a
+// run; under load one run serves the writes that committed meanwhile.
 func background(text string) bool {
 	t := strings.TrimSpace(text)
-	return strings.HasPrefix(t, "SELECT pg_advisory_xact_lock(") ||
+	return strings.HasPrefix(t, outbox.SequenceSQL) ||
 		strings.HasPrefix(t, "SELECT seq, topic, kind, payload FROM outbox_events")
 }
 
