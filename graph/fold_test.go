@@ -9,49 +9,76 @@ import (
 	"entgo.io/ent/privacy"
 
 	"estatecrm/auth"
-	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
 )
 
-// decodeVisits reads what PostgreSQL's json_agg makes of visit rows as
-// encoding/json does, and refuses (so that encoding/json decodes it) what
-// it does not know.
+// decodeVisits reads what the folded statement makes of visit rows (an
+// array of each visit's values, in the order of its columns) as
+// decodeVisitsJSON, with encoding/json, does, and refuses (so that
+// encoding/json decodes it) what it does not know.
 func TestDecodeVisitsAsEncodingJSON(t *testing.T) {
-	for _, raw := range []string{
-		`[]`,
-		` [ ] `,
-		`[{}]`,
-		`[{"id":"VI01","customer_id":"CU01","occurred_at":"2026-11-30T01:48:41.123456+00:00","kind":"PHONE_CALL","notes":"call 1"}]`,
-		// json_agg's separator, every column, nulls and values.
-		"[{\"id\":\"VI01\",\"created_at\":\"2026-11-29T10:00:00+00:00\",\"updated_at\":\"2026-11-29T10:00:00.5+08:00\",\"customer_id\":\"CU01\",\"agent_id\":\"US01\",\"project_id\":\"PJ01\",\"kind\":\"IN_PERSON\",\"occurred_at\":\"2026-11-29T09:59:59Z\",\"duration_minutes\":45,\"notes\":\"\",\"grade_after\":\"A\",\"next_follow_up_at\":\"2026-12-01T02:00:00+00:00\",\"next_follow_up_action\":\"回电\"}, \n {\"id\":\"VI02\",\"duration_minutes\":null,\"grade_after\":null,\"next_follow_up_at\":null,\"notes\":\"x\"}]",
-		// Escapes are unquoted by encoding/json.
-		`[{"notes":"a \"quoted\" \\ line\nnext \u00e9 \ud83d\ude00 \/"}]`,
-		`[{"notes":"看房 沙盘 样板间","duration_minutes":-3}]`,
+	every := []string{"id", "created_at", "updated_at", "customer_id", "agent_id", "project_id", "kind", "occurred_at",
+		"duration_minutes", "notes", "grade_after", "next_follow_up_at", "next_follow_up_action"}
+	for _, c := range []struct {
+		cols []string
+		raw  string
+	}{
+		{[]string{"kind"}, `[]`},
+		{[]string{"kind"}, ` [ ] `},
+		{nil, `[[]]`},
+		{[]string{"kind", "occurred_at", "notes"}, `[["PHONE_CALL", "2026-11-30T01:48:41.123456+00:00", "call 1"],["REVISIT", "2026-11-29T01:48:41+00:00", ""]]`},
+		// The separators PostgreSQL writes, every column, nulls and values.
+		{every, "[[\"VI01\", \"2026-11-29T10:00:00+00:00\", \"2026-11-29T10:00:00.5+08:00\", \"CU01\", \"US01\", \"PJ01\", \"IN_PERSON\", \"2026-11-29T09:59:59Z\", 45, \"\", \"A\", \"2026-12-01T02:00:00+00:00\", \"回电\"], \n [\"VI02\", \"2026-11-29T10:00:00+00:00\", \"2026-11-29T10:00:00+00:00\", \"CU01\", \"US01\", \"PJ01\", \"REVISIT\", \"2026-11-29T09:59:59Z\", null, \"x\", null, null, \"\"]]"},
+		// Escapes are unquoted by encoding/json; brackets in strings.
+		{[]string{"notes"}, `[["a \"quoted\" \\ line\nnext \u00e9 \ud83d\ude00 \/ [x]"]]`},
+		{[]string{"notes", "duration_minutes"}, `[["看房 沙盘 样板间", -3]]`},
 	} {
-		got, plain := decodeVisits([]byte(raw))
+		got, plain := decodeVisits([]byte(c.raw), c.cols)
 		if !plain {
-			t.Errorf("%s: not read", raw)
+			t.Errorf("%s: not read", c.raw)
 			continue
 		}
-		var want []*ent.Visit
-		if err := json.Unmarshal([]byte(raw), &want); err != nil {
-			t.Fatal(err)
+		want, err := decodeVisitsJSON([]byte(c.raw), c.cols)
+		if err != nil {
+			t.Fatalf("%s: %v", c.raw, err)
 		}
 		if !reflect.DeepEqual(got, want) {
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(want)
-			t.Errorf("%s:\nread   %s\nwanted %s", raw, g, w)
+			t.Errorf("%s:\nread   %s\nwanted %s", c.raw, g, w)
 		}
 	}
-	for _, raw := range []string{
-		``, `[`, `[{]`, `[{"id":"VI01"}`, `[{"id":"VI01"}]x`, `{}`,
-		`[{"touchpoints":["SAND_TABLE"]}]`, // not a column folded
-		`[{"id":1}]`, `[{"duration_minutes":1.5}]`, `[{"duration_minutes":"1"}]`,
-		`[{"occurred_at":"yesterday"}]`, `[{"occurred_at":null}]`, `[{"notes":"a` + "\x01" + `"}]`,
+	kind := []string{"kind"}
+	for _, c := range []struct {
+		cols []string
+		raw  string
+	}{
+		{kind, ``}, {kind, `[`}, {kind, `[[]`}, {kind, `[["REVISIT"]`}, {kind, `[["REVISIT"]]x`}, {kind, `{}`},
+		{kind, `[{"kind":"REVISIT"}]`},                  // objects are not what the statement makes
+		{kind, `[["REVISIT", "x"]]`},                    // more values than columns
+		{[]string{"kind", "notes"}, `[["REVISIT"]]`},    // fewer
+		{[]string{"touchpoints"}, `[[["SAND_TABLE"]]]`}, // not a column folded
+		{[]string{"id"}, `[[1]]`}, {[]string{"duration_minutes"}, `[[1.5]]`}, {[]string{"duration_minutes"}, `[["1"]]`},
+		{[]string{"occurred_at"}, `[["yesterday"]]`}, {[]string{"occurred_at"}, `[[null]]`}, {[]string{"notes"}, `[["a` + "\x01" + `"]]`},
 	} {
-		if _, plain := decodeVisits([]byte(raw)); plain {
-			t.Errorf("%q read; want it left to encoding/json", raw)
+		if _, plain := decodeVisits([]byte(c.raw), c.cols); plain {
+			t.Errorf("%q read; want it left to encoding/json", c.raw)
 		}
+	}
+}
+
+// decodeVisitsJSON, the way for what decodeVisits does not know, reads
+// each visit's values as its columns.
+func TestDecodeVisitsJSONReadsValuesAsColumns(t *testing.T) {
+	got, err := decodeVisitsJSON([]byte(`[["REVISIT", "a \u0001 note", null]]`), []string{"kind", "notes", "grade_after"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Kind != "REVISIT" || got[0].Notes != "a \x01 note" || got[0].GradeAfter != nil {
+		t.Fatalf("read %+v", got)
+	}
+	if _, err := decodeVisitsJSON([]byte(`[["REVISIT"]]`), []string{"kind", "notes"}); err == nil {
+		t.Fatal("a visit of fewer values than columns read")
 	}
 }
 

@@ -26,7 +26,8 @@ import (
 // customers' statement instead: one round trip, one statement to run.
 //
 // Each customer row carries, in a column of its own, the JSON array of its
-// latest visits, read by a correlated subquery that is the Visit query ent
+// latest visits (each visit an array of the columns the nodes answer, in
+// the order the selection names them), read by a correlated subquery that is the Visit query ent
 // would run for the edge (ent's SQLSelector: the Visit privacy policy and
 // filters applied, so an agent still gets only their own visits and those
 // of customers they own), ordered and limited as the edge's arguments say.
@@ -124,9 +125,13 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 			f := &sql.Builder{}
 			f.SetDialect(b.Dialect())
 			f.SetTotal(b.Total()) // PostgreSQL's placeholders are numbered
-			f.WriteString("(SELECT json_agg(" + jsonObject(cols[:out]) + " ORDER BY " + fmt.Sprintf(order, "v") + ") FROM (SELECT * FROM (").
+			// ARRAY(subquery) keeps the subquery's order: no second sort,
+			// as json_agg(… ORDER BY …) made; an array per visit, not an
+			// object: no key written per column (together a sixth of the
+			// statement's execution time).
+			f.WriteString("array_to_json(ARRAY(SELECT " + jsonArray(cols[:out]) + " FROM (").
 				Join(vs).
-				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d) AS v)", quote(visit.FieldCustomerID), outer, fmt.Sprintf(order, "w"), first))
+				WriteString(fmt.Sprintf(") AS w WHERE w.%s = %s ORDER BY %s LIMIT %d))", quote(visit.FieldCustomerID), outer, fmt.Sprintf(order, "w"), first))
 			if f.Err() != nil {
 				b.AddError(f.Err())
 				return
@@ -147,19 +152,18 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 
 func quote(ident string) string { return `"` + ident + `"` }
 
-// jsonObject is the JSON object of a folded visit row v: its columns cols
-// under their names. Only the columns the nodes answer: the row's whole
-// record (json_agg(v)) also carried the id and customer_id that only the
-// statement needs, which PostgreSQL wrote and the server read for every
-// visit. The names are ent's column names: nothing in them to escape.
-func jsonObject(cols []string) string {
+// jsonArray is the JSON array of a folded visit row w: its columns cols, in
+// their order. Only the columns the nodes answer: the row's whole record
+// also carried the id and customer_id that only the statement needs. The
+// names are ent's column names: nothing in them to escape.
+func jsonArray(cols []string) string {
 	var b strings.Builder
-	b.WriteString("json_build_object(")
+	b.WriteString("json_build_array(")
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("'" + c + "', v." + quote(c))
+		b.WriteString("w." + quote(c))
 	}
 	b.WriteString(")")
 	return b.String()
@@ -260,38 +264,8 @@ func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir st
 	if first == 0 || len(f.Directives) > 0 {
 		return 0, "", "", nil, 0, false
 	}
-	sel := f.SelectionSet
-	for _, level := range []string{"edges", "node"} {
-		var next ast.SelectionSet
-		for _, s := range sel {
-			g, isField := s.(*ast.Field)
-			if !isField || len(g.Directives) > 0 || (g.Name != level && g.Name != "__typename") || (g.Name == level && next != nil) {
-				return 0, "", "", nil, 0, false
-			}
-			if g.Name == level {
-				next = g.SelectionSet
-			}
-		}
-		if next == nil {
-			return 0, "", "", nil, 0, false
-		}
-		sel = next
-	}
-	for _, s := range sel {
-		g, isField := s.(*ast.Field)
-		if !isField || len(g.Directives) > 0 {
-			return 0, "", "", nil, 0, false
-		}
-		if g.Name == "__typename" {
-			continue
-		}
-		col, known := visitColumns[g.Name]
-		if !known {
-			return 0, "", "", nil, 0, false
-		}
-		if !contains(cols, col) {
-			cols = append(cols, col)
-		}
+	if cols, ok = nodeColumns(f); !ok {
+		return 0, "", "", nil, 0, false
 	}
 	out = len(cols)
 	for _, col := range []string{visit.FieldID, visit.FieldCustomerID, order} {
@@ -300,6 +274,46 @@ func foldableVisits(args map[string]any, f *ast.Field) (first int, order, dir st
 		}
 	}
 	return first, order, dir, cols, out, true
+}
+
+// nodeColumns returns the columns that the nodes of the visits field f
+// (`edges { node { … } }`) answer, in the order the selection names them
+// first, when the selection is the plain shape folded.
+func nodeColumns(f *ast.Field) (cols []string, ok bool) {
+	sel := f.SelectionSet
+	for _, level := range []string{"edges", "node"} {
+		var next ast.SelectionSet
+		for _, s := range sel {
+			g, isField := s.(*ast.Field)
+			if !isField || len(g.Directives) > 0 || (g.Name != level && g.Name != "__typename") || (g.Name == level && next != nil) {
+				return nil, false
+			}
+			if g.Name == level {
+				next = g.SelectionSet
+			}
+		}
+		if next == nil {
+			return nil, false
+		}
+		sel = next
+	}
+	for _, s := range sel {
+		g, isField := s.(*ast.Field)
+		if !isField || len(g.Directives) > 0 {
+			return nil, false
+		}
+		if g.Name == "__typename" {
+			continue
+		}
+		col, known := visitColumns[g.Name]
+		if !known {
+			return nil, false
+		}
+		if !contains(cols, col) {
+			cols = append(cols, col)
+		}
+	}
+	return cols, true
 }
 
 func toInt(v any) (int, bool) {
@@ -375,10 +389,15 @@ func foldedVisits(ctx context.Context, obj *ent.Customer) (*ent.VisitConnection,
 	}
 	var nodes []*ent.Visit
 	if raw != nil {
+		// The columns of each visit's array: those the field's nodes answer,
+		// as when the statement was built (foldableVisits).
+		cols, ok := nodeColumns(fc.Field.Field)
+		if !ok {
+			return nil, false, fmt.Errorf("folded visits: the field %q is not of the shape folded", fc.Field.Alias)
+		}
 		var plain bool
-		if nodes, plain = decodeVisits(raw); !plain {
-			nodes = nil
-			if err := json.Unmarshal(raw, &nodes); err != nil {
+		if nodes, plain = decodeVisits(raw, cols); !plain {
+			if nodes, err = decodeVisitsJSON(raw, cols); err != nil {
 				return nil, false, fmt.Errorf("folded visits: %w", err)
 			}
 		}

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -11,19 +12,20 @@ import (
 	"estatecrm/ent/visit"
 )
 
-// decodeVisits reads the folded visits column, the JSON array PostgreSQL's
-// json_agg makes of visit rows ([{"id": …, "occurred_at": …}, …]), without
+// decodeVisits reads the folded visits column, the JSON array of visits
+// that the statement makes, each visit an array of the values of cols in
+// order ([["PHONE_CALL", "2026-11-30T01:48:41+00:00"], …]), without
 // encoding/json's reflection (a tenth of the server's CPU on a phone's
 // customer search went to it). It reads only what it knows: the columns of
-// visitColumns, with their JSON types; anything else (an unknown key, a
-// value of another type) reports plain false, and the caller decodes the
-// column with encoding/json as before.
+// visitColumns, with their JSON types; anything else (an unknown column, a
+// value of another type, a visit of another length) reports plain false,
+// and the caller decodes the column with decodeVisitsJSON.
 //
 // The visits are made in one slice, and their pointers in another, each of
-// the size an upper bound gives (the objects start with '{', and a brace
+// the size an upper bound gives (the visits start with '[', and a bracket
 // in a string only adds to the count): one allocation each instead of one
 // per visit and a slice grown by appends.
-func decodeVisits(raw []byte) (visits []*ent.Visit, plain bool) {
+func decodeVisits(raw []byte, cols []string) (visits []*ent.Visit, plain bool) {
 	d := scanner{b: raw}
 	if !d.next('[') {
 		return nil, false
@@ -31,27 +33,23 @@ func decodeVisits(raw []byte) (visits []*ent.Visit, plain bool) {
 	if d.next(']') {
 		return []*ent.Visit{}, d.end()
 	}
-	vals := make([]ent.Visit, 0, min(bytes.Count(raw, []byte{'{'}), maxFoldedVisits))
+	vals := make([]ent.Visit, 0, min(bytes.Count(raw, []byte{'['})-1, maxFoldedVisits))
 	for {
 		vals = append(vals, ent.Visit{})
 		v := &vals[len(vals)-1] // written before the next append moves it
-		if !d.next('{') {
+		if !d.next('[') {
 			return nil, false
 		}
-		if !d.next('}') {
-			for {
-				key, ok := d.raw()
-				if !ok || !d.next(':') || !d.visitField(v, key) {
-					return nil, false
-				}
-				if d.next(',') {
-					continue
-				}
-				if d.next('}') {
-					break
-				}
+		for i, col := range cols {
+			if i > 0 && !d.next(',') {
 				return nil, false
 			}
+			if !d.visitField(v, col) {
+				return nil, false
+			}
+		}
+		if !d.next(']') {
+			return nil, false
 		}
 		if d.next(',') {
 			continue
@@ -67,14 +65,42 @@ func decodeVisits(raw []byte) (visits []*ent.Visit, plain bool) {
 	}
 }
 
-// visitField reads the value of column key into v. The key is compared as
-// bytes (a string of it would be one allocation a column a visit).
-func (d *scanner) visitField(v *ent.Visit, key []byte) bool {
-	switch string(key) {
+// decodeVisitsJSON reads the folded visits column as decodeVisits does, with
+// encoding/json: each visit's values become the object of its columns, read
+// as a Visit (whose JSON names are the column names).
+func decodeVisitsJSON(raw []byte, cols []string) ([]*ent.Visit, error) {
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, err
+	}
+	visits := make([]*ent.Visit, len(rows))
+	for i, row := range rows {
+		if len(row) != len(cols) {
+			return nil, fmt.Errorf("a visit of %d values for %d columns", len(row), len(cols))
+		}
+		obj := make(map[string]json.RawMessage, len(cols))
+		for j, col := range cols {
+			obj[col] = row[j]
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		visits[i] = &ent.Visit{}
+		if err := json.Unmarshal(b, visits[i]); err != nil {
+			return nil, err
+		}
+	}
+	return visits, nil
+}
+
+// visitField reads the value of column key into v.
+func (d *scanner) visitField(v *ent.Visit, key string) bool {
+	switch key {
 	case visit.FieldID, visit.FieldCustomerID, visit.FieldAgentID, visit.FieldProjectID:
 		s, ok := d.str()
 		id := pulid.ID(s)
-		switch string(key) {
+		switch key {
 		case visit.FieldID:
 			v.ID = id
 		case visit.FieldCustomerID:
@@ -87,7 +113,7 @@ func (d *scanner) visitField(v *ent.Visit, key []byte) bool {
 		return ok
 	case visit.FieldCreatedAt, visit.FieldUpdatedAt, visit.FieldOccurredAt:
 		t, ok := d.time()
-		switch string(key) {
+		switch key {
 		case visit.FieldCreatedAt:
 			v.CreatedAt = t
 		case visit.FieldUpdatedAt:
