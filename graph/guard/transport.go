@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -81,7 +82,11 @@ func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 	}
 	var params graphql.RawParams
 	if err := decode(body, &params); err != nil {
-		malformed(w, r, exec, "json request body could not be decoded: a GraphQL request is one JSON object with a query")
+		msg := "json request body could not be decoded: a GraphQL request is one JSON object with a query"
+		if notJSON(err) { // the decoder's own words would quote the body back
+			msg = "the request body is not valid JSON"
+		}
+		malformed(w, r, exec, msg)
 		return
 	}
 	params.Headers = r.Header
@@ -160,10 +165,29 @@ type httpKey struct{}
 
 func viaHTTP(ctx context.Context) bool { v, _ := ctx.Value(httpKey{}).(bool); return v }
 
+// decode reads b, one JSON value and nothing after it but space, into v.
+// The one pass over the body: api's limitBody no longer checks it with
+// json.Valid first (a second pass over every request's bytes).
 func decode(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+// errTrailing is decode's error for bytes after the JSON value.
+var errTrailing = errors.New("data after the JSON value")
+
+// notJSON reports whether decode's err says its input is not JSON at all
+// (rather than JSON of another shape).
+func notJSON(err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) || errors.Is(err, errTrailing) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Execute runs a decoded GraphQL request and answers it as the GraphQL over
