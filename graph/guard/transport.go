@@ -81,7 +81,7 @@ func (POST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecuto
 		return
 	}
 	var params graphql.RawParams
-	if err := decode(body, &params); err != nil {
+	if err := decodeParams(body, &params); err != nil {
 		msg := "json request body could not be decoded: a GraphQL request is one JSON object with a query"
 		if notJSON(err) { // the decoder's own words would quote the body back
 			msg = "the request body is not valid JSON"
