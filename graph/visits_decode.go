@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"estatecrm/ent"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/visit"
+	"estatecrm/graph/jsonread"
 )
 
 // decodeVisits reads the folded visits column, the JSON array of visits
@@ -26,40 +26,40 @@ import (
 // in a string only adds to the count): one allocation each instead of one
 // per visit and a slice grown by appends.
 func decodeVisits(raw []byte, cols []string) (visits []*ent.Visit, plain bool) {
-	d := scanner{b: raw}
-	if !d.next('[') {
+	d := &jsonread.Reader{B: raw}
+	if !d.Next('[') {
 		return nil, false
 	}
-	if d.next(']') {
-		return []*ent.Visit{}, d.end()
+	if d.Next(']') {
+		return []*ent.Visit{}, d.End()
 	}
 	vals := make([]ent.Visit, 0, min(bytes.Count(raw, []byte{'['})-1, maxFoldedVisits))
 	for {
 		vals = append(vals, ent.Visit{})
 		v := &vals[len(vals)-1] // written before the next append moves it
-		if !d.next('[') {
+		if !d.Next('[') {
 			return nil, false
 		}
 		for i, col := range cols {
-			if i > 0 && !d.next(',') {
+			if i > 0 && !d.Next(',') {
 				return nil, false
 			}
-			if !d.visitField(v, col) {
+			if !visitField(d, v, col) {
 				return nil, false
 			}
 		}
-		if !d.next(']') {
+		if !d.Next(']') {
 			return nil, false
 		}
-		if d.next(',') {
+		if d.Next(',') {
 			continue
 		}
-		if d.next(']') {
+		if d.Next(']') {
 			visits = make([]*ent.Visit, len(vals))
 			for i := range vals {
 				visits[i] = &vals[i]
 			}
-			return visits, d.end()
+			return visits, d.End()
 		}
 		return nil, false
 	}
@@ -95,10 +95,10 @@ func decodeVisitsJSON(raw []byte, cols []string) ([]*ent.Visit, error) {
 }
 
 // visitField reads the value of column key into v.
-func (d *scanner) visitField(v *ent.Visit, key string) bool {
+func visitField(d *jsonread.Reader, v *ent.Visit, key string) bool {
 	switch key {
 	case visit.FieldID, visit.FieldCustomerID, visit.FieldAgentID, visit.FieldProjectID:
-		s, ok := d.str()
+		s, ok := d.String()
 		id := pulid.ID(s)
 		switch key {
 		case visit.FieldID:
@@ -112,7 +112,7 @@ func (d *scanner) visitField(v *ent.Visit, key string) bool {
 		}
 		return ok
 	case visit.FieldCreatedAt, visit.FieldUpdatedAt, visit.FieldOccurredAt:
-		t, ok := d.time()
+		t, ok := readTime(d)
 		switch key {
 		case visit.FieldCreatedAt:
 			v.CreatedAt = t
@@ -123,89 +123,41 @@ func (d *scanner) visitField(v *ent.Visit, key string) bool {
 		}
 		return ok
 	case visit.FieldNextFollowUpAt:
-		if d.null() {
+		if d.Null() {
 			return true
 		}
-		t, ok := d.time()
+		t, ok := readTime(d)
 		v.NextFollowUpAt = &t
 		return ok
 	case visit.FieldKind:
-		b, ok := d.raw()
+		b, ok := d.Raw()
 		v.Kind = kindOf(b)
 		return ok
 	case visit.FieldGradeAfter:
-		if d.null() {
+		if d.Null() {
 			return true
 		}
-		s, ok := d.str()
+		s, ok := d.String()
 		g := visit.GradeAfter(s)
 		v.GradeAfter = &g
 		return ok
 	case visit.FieldDurationMinutes:
-		if d.null() {
+		if d.Null() {
 			return true
 		}
-		n, ok := d.int()
+		n, ok := d.Int()
 		v.DurationMinutes = &n
 		return ok
 	case visit.FieldNotes:
-		s, ok := d.str()
+		s, ok := d.String()
 		v.Notes = s
 		return ok
 	case visit.FieldNextFollowUpAction:
-		s, ok := d.str()
+		s, ok := d.String()
 		v.NextFollowUpAction = s
 		return ok
 	}
 	return false
-}
-
-// scanner reads JSON tokens from b at i.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (d *scanner) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-// next consumes c if it is the next token.
-func (d *scanner) next(c byte) bool {
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// end reports whether nothing but space is left.
-func (d *scanner) end() bool {
-	d.space()
-	return d.i == len(d.b)
-}
-
-func (d *scanner) null() bool {
-	d.space()
-	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
-		d.i += 4
-		return true
-	}
-	return false
-}
-
-// str reads a string (raw).
-func (d *scanner) str() (string, bool) {
-	b, ok := d.raw()
-	return string(b), ok
 }
 
 // kinds are the kinds of visit, whose names kindOf returns without making
@@ -224,60 +176,13 @@ func kindOf(b []byte) visit.Kind {
 	return visit.Kind(b)
 }
 
-// raw reads a string and returns its bytes: those of b when it has no
-// escapes; one with escapes is unquoted by encoding/json, so that every
-// escape reads as it would there.
-func (d *scanner) raw() ([]byte, bool) {
-	d.space()
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return nil, false
-	}
-	start, escaped := d.i, false
-	for j := start + 1; j < len(d.b); j++ {
-		switch c := d.b[j]; {
-		case c == '\\':
-			escaped = true
-			j++
-		case c < 0x20:
-			return nil, false
-		case c == '"':
-			d.i = j + 1
-			if !escaped {
-				return d.b[start+1 : j], true
-			}
-			var s string
-			err := json.Unmarshal(d.b[start:j+1], &s)
-			return []byte(s), err == nil
-		}
-	}
-	return nil, false
-}
-
-// time reads a timestamp as time.Time's UnmarshalJSON does.
-func (d *scanner) time() (time.Time, bool) {
-	b, ok := d.raw()
+// readTime reads a timestamp as time.Time's UnmarshalJSON does.
+func readTime(d *jsonread.Reader) (time.Time, bool) {
+	b, ok := d.Raw()
 	if !ok {
 		return time.Time{}, false
 	}
 	var t time.Time
 	err := t.UnmarshalText(b) // RFC 3339, read from the bytes
 	return t, err == nil
-}
-
-// int reads an integer (no fraction, no exponent).
-func (d *scanner) int() (int, bool) {
-	d.space()
-	j := d.i
-	if j < len(d.b) && d.b[j] == '-' {
-		j++
-	}
-	for j < len(d.b) && d.b[j] >= '0' && d.b[j] <= '9' {
-		j++
-	}
-	n, err := strconv.Atoi(string(d.b[d.i:j]))
-	if err != nil {
-		return 0, false
-	}
-	d.i = j
-	return n, true
 }
