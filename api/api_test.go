@@ -258,6 +258,7 @@ func TestBadRequestsGetCodes(t *testing.T) {
 		{"not JSON", "application/json", `{"query": "{ projects`, http.StatusBadRequest, "not valid JSON", "projects"},
 		{"data after the JSON", "application/json", `{"query":"{ __typename }"} {"query": "{ projects`, http.StatusBadRequest, "not valid JSON", "projects"},
 		{"no body", "application/json", ``, http.StatusBadRequest, "not valid JSON", ""},
+		{"a space JSON has not after it", "application/json", "{\"query\":\"{ __typename }\"}\u00a0", http.StatusBadRequest, "not valid JSON", ""},
 		{"not an object", "application/json", `["{ projects(first: 1) { totalCount } }"]`, http.StatusBadRequest, "one JSON object", "projects"},
 		{"no query", "application/json", `{}`, 0, "", ""},
 		{"wrong argument type", "application/json", `{"query":"{ projects(first: \"ten\") { totalCount } }"}`, 0, "", ""},

@@ -22,7 +22,7 @@ var bodies = []string{
 	`{"qu\u0065ry":"{ a }"}`, `{"query":null}`, `{"query":5}`, `{"query":"{ a }","variables":[1]}`,
 	`{"query":"{ a }","variables":"x"}`, `{"query":"{ a }","operationName":7}`,
 	"{\"query\":\"\xff{ a }\"}", "{\"query\":\"{ a }\x01\"}",
-	`{"query":"{ a }","variables":{"d":"1"}`, `{"query":"{ a }"} x`, `{"query":"{ a }"}{}`, `[]`, ``, `null`,
+	`{"query":"{ a }","variables":{"d":"1"}`, `{"query":"{ a }"} x`, "{\"query\":\"{ a }\"}\u00a0", "{\"query\":\"{ a }\"}\r\n\t ", `{"query":"{ a }"}{}`, `[]`, ``, `null`,
 	`{"query":"{ a }","variables":{"d":}}`, `{"query":"{ a }","variables":{"d":"1"}}}`, `{"query":"{ a }",}`,
 	`{"query":"{ a }","variables":{"d":"\"}"}}`, `{"query":"{ a }","extensions":{"a":{"b":[{"c":"]}"}]}}}`,
 	// Flat variables, read by hand, and their near misses.

@@ -174,7 +174,7 @@ func decode(b []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+	if len(bytes.Trim(b[dec.InputOffset():], " \t\r\n")) > 0 { // JSON's space only
 		return errTrailing
 	}
 	return nil
