@@ -478,3 +478,128 @@ func TestHoldLineWaitsForAProjectBeingPublished(t *testing.T) {
 		t.Fatalf("the log after both has %v: want two UPSERTs of unit %s (the project's, then the hold's)", got, u.Number)
 	}
 }
+
+// A unit whose project the server knows (one it read before: a unit never
+// changes project) is held and released in one statement on PostgreSQL,
+// which does the checks a read before it did; when that statement changes
+// nothing, a read afterwards says why, with the same answers as the read
+// before. Each refusal here comes after the unit was held and released
+// once, and changes nothing. The answer is the unit as the UPDATE left it.
+func TestHoldOfAKnownUnitChecksInItsStatement(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 2, 3) // 6 units
+	env.Client.Project.UpdateOne(p).SetHoldMinutes(45).ExecX(ctx)
+	viewers, customers := agentsWithCustomers(t, env, p, 2)
+	a1, a2 := env.As(t, viewers[0]), env.As(t, viewers[1])
+	q := env.Project(t, "江南·樾府", 1, 1, 1)
+	outsider := env.Client.User.Create().SetName("外盘").SetLogin("agent.other").SetRole(user.RoleAGENT).AddProjectIDs(q.ID).SaveX(ctx)
+	theirs := env.Client.Customer.Create().SetProjectID(q.ID).SetName("外客").SetPhone("13900000001").
+		SetSource(customer.SourceWALK_IN).SetOwnerID(outsider.ID).SaveX(ctx)
+	a3 := env.As(t, &auth.Viewer{UserID: outsider.ID, Role: auth.RoleAgent, ProjectIDs: []pulid.ID{q.ID}})
+	units := env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).Order(unit.ByFloor(), unit.ByNumber()).AllX(ctx)
+	u := units[0]
+	pg := env.DB.Dialect == dialect.Postgres
+	env.Counter.Record()
+
+	// No edges asked for: each would be a read of its own.
+	const holdQ = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id number floor listPrice status holdExpiresAt } } }`
+	const releaseQ = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id number status holdExpiresAt } } }`
+	type answer struct {
+		ID, Number, Status string
+		Floor              int
+		ListPrice          string
+		HoldExpiresAt      *string
+	}
+	// statements runs a mutation and, on PostgreSQL, checks how many
+	// statements it sent (the sequencer's and the hub's work after the
+	// commit go on a client of their own, not counted here).
+	statements := func(want int64, c *apitest.Caller, query string, vars map[string]any) *apitest.Response {
+		t.Helper()
+		env.Counter.Reset()
+		res := c.Query(t, query, vars)
+		if n := env.Counter.Count(); pg && want > 0 && n != want {
+			t.Fatalf("%s sent %d statements, want %d: %q", query[:20], n, want, env.Counter.Statements())
+		}
+		return res
+	}
+	hold := func(want int64, c *apitest.Caller, u *ent.Unit, cust pulid.ID) *apitest.Response {
+		t.Helper()
+		return statements(want, c, holdQ, map[string]any{"u": u.ID, "c": cust})
+	}
+	release := func(want int64, c *apitest.Caller, u *ent.Unit) *apitest.Response {
+		t.Helper()
+		return statements(want, c, releaseQ, map[string]any{"u": u.ID})
+	}
+	unchanged := func(what string, status unit.Status, holder *pulid.ID) {
+		t.Helper()
+		got := env.Client.Unit.GetX(ctx, u.ID)
+		if got.Status != status || (holder == nil) != (got.HeldByID == nil) || (holder != nil && *got.HeldByID != *holder) {
+			t.Fatalf("%s changed the unit: %s held by %v", what, got.Status, got.HeldByID)
+		}
+	}
+	refused := func(what string, res *apitest.Response, code, field string) {
+		t.Helper()
+		if e := res.OnlyError(t); e.Code() != code || e.Field() != field {
+			t.Fatalf("%s: %+v; want %s on %q", what, e, code, field)
+		}
+	}
+
+	// The first hold of the unit reads it (its project, then kept); the
+	// rest do not.
+	var first struct{ HoldUnit struct{ Unit answer } }
+	hold(2, a1, u, customers[0].ID).Decode(t, &first)
+	var rel struct{ ReleaseHold struct{ Unit answer } }
+	release(1, a1, u).Decode(t, &rel)
+	if r := rel.ReleaseHold.Unit; r.ID != string(u.ID) || r.Number != u.Number || r.Status != "AVAILABLE" || r.HoldExpiresAt != nil {
+		t.Fatalf("releaseHold answered %+v", r)
+	}
+	var again struct{ HoldUnit struct{ Unit answer } }
+	hold(1, a1, u, customers[0].ID).Decode(t, &again)
+	stored := env.Client.Unit.GetX(ctx, u.ID)
+	for _, h := range []answer{first.HoldUnit.Unit, again.HoldUnit.Unit} {
+		exp := time.Time{}
+		if h.HoldExpiresAt != nil {
+			exp, _ = time.Parse(time.RFC3339Nano, *h.HoldExpiresAt)
+		}
+		if h.ID != string(u.ID) || h.Number != u.Number || h.Floor != u.Floor || h.ListPrice != u.ListPrice.String() || h.Status != "HELD" ||
+			time.Until(exp) < 44*time.Minute || time.Until(exp) > 45*time.Minute {
+			t.Fatalf("holdUnit answered %+v; want the unit held for the project's 45 minutes", h)
+		}
+	}
+	if *stored.HeldByID != viewers[0].UserID || *stored.HeldForID != customers[0].ID {
+		t.Fatalf("the unit is held by %s for %s", *stored.HeldByID, *stored.HeldForID)
+	}
+	if !stored.HoldExpiresAt.Equal(func() time.Time { e, _ := time.Parse(time.RFC3339Nano, *again.HoldUnit.Unit.HoldExpiresAt); return e }()) {
+		t.Fatalf("the answer's expiry %s is not the stored %s", *again.HoldUnit.Unit.HoldExpiresAt, stored.HoldExpiresAt)
+	}
+	release(1, a1, u).Decode(t, &rel)
+
+	// Refusals of the known unit, each with the read's answer.
+	refused("a hold by an agent of another project", hold(0, a3, u, theirs.ID), "NOT_FOUND", "")
+	refused("a hold for another agent's customer", hold(0, a1, u, customers[1].ID), "BAD_USER_INPUT", "input.customerId")
+	refused("a hold for a customer of another project", hold(0, a1, u, theirs.ID), "BAD_USER_INPUT", "input.customerId")
+	unchanged("a refused hold", unit.StatusAVAILABLE, nil)
+	if res := hold(1, a2, u, customers[1].ID); len(res.Errors) != 0 {
+		t.Fatalf("a2's hold: %s", res.Body)
+	}
+	refused("a hold of a held unit", hold(0, a1, u, customers[0].ID), "CONFLICT", "")
+	refused("a release by an agent of another project", release(0, a3, u), "NOT_FOUND", "")
+	refused("a release of another agent's hold", release(0, a1, u), "CONFLICT", "")
+	unchanged("a refused release", unit.StatusHELD, &viewers[1].UserID)
+	// The cap: three holds, then a fourth of a known unit.
+	for _, x := range units[1:4] {
+		if res := hold(0, a1, x, customers[0].ID); len(res.Errors) != 0 {
+			t.Fatalf("a1's holds: %s", res.Body)
+		}
+	}
+	release(1, a2, u)
+	e := hold(0, a1, u, customers[0].ID).OnlyError(t)
+	if e.Code() != "CONFLICT" || !strings.Contains(e.Message, "already hold 3") {
+		t.Fatalf("a 4th hold: %+v", e)
+	}
+	unchanged("the refused 4th hold", unit.StatusAVAILABLE, nil)
+	if n := env.Client.UnitHold.Query().Where(unithold.UnitID(u.ID)).CountX(ctx); n != 3 {
+		t.Fatalf("%d records of the unit's holds, want 3 (a1 twice, a2)", n)
+	}
+}

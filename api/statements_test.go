@@ -298,12 +298,21 @@ func TestTourWritesStatementCounts(t *testing.T) {
 	var rel struct {
 		ReleaseHold struct{ Unit struct{ ID, Status string } }
 	}
-	mustUnmarshal(t, measure("releaseHold", rideMax(3), release, map[string]any{"u": units[1].ID}), &rel)
+	// The unit's project is known now (a unit never changes project): on
+	// PostgreSQL a release or a hold of it is its UPDATE alone, which
+	// checks what the read did (sales.HoldUnit).
+	known := func(sqlite int64) int64 {
+		if pg {
+			return 1
+		}
+		return sqlite
+	}
+	mustUnmarshal(t, measure("releaseHold", known(rideMax(3)), release, map[string]any{"u": units[1].ID}), &rel)
 	notified("releaseHold")
 	if rel.ReleaseHold.Unit.Status != "AVAILABLE" {
 		t.Fatalf("releaseHold answered %+v", rel.ReleaseHold.Unit)
 	}
-	mustUnmarshal(t, measure("holdUnit again", holdMax, hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
+	mustUnmarshal(t, measure("holdUnit again", known(holdMax), hold, map[string]any{"u": units[1].ID, "c": c.ID}), &struct{}{})
 	notified("holdUnit again")
 
 	// logVisit: the read of the customer, then the visit's INSERT, its units

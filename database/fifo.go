@@ -4,11 +4,14 @@ import (
 	"container/list"
 	"context"
 	stdsql "database/sql"
+	"database/sql/driver"
 	"sync"
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+
+	"estatecrm/ride"
 )
 
 // fifoDriver admits transactions in the order they asked to begin, at most
@@ -77,6 +80,9 @@ func (d *fifoDriver) Exec(ctx context.Context, query string, args, v any) error 
 		return err
 	}
 	defer d.tickets.give()
+	if read := ride.Reading(ctx); read != nil {
+		return execReading(d.statementContext(ctx), d.Driver, query, args, v, read)
+	}
 	return d.Driver.Exec(d.statementContext(ctx), query, args, v)
 }
 
@@ -183,6 +189,33 @@ func (t *fifoTx) Rollback() error {
 func (t *fifoTx) end() {
 	t.stop()
 	t.release()
+}
+
+// Exec runs an update that asked for its rows back (ride.Reading) as a
+// query; any other statement as it is.
+func (t *fifoTx) Exec(ctx context.Context, query string, args, v any) error {
+	if read := ride.Reading(ctx); read != nil {
+		return execReading(ctx, t.Tx, query, args, v, read)
+	}
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+// execReading runs the statement of an update of units that returns the
+// rows it changed (package ride) as a query on ex, gives the rows to read,
+// and reports the rows read as the rows affected, as Exec would have.
+func execReading(ctx context.Context, ex dialect.ExecQuerier, query string, args, v any, read func(*sql.Rows) (int, error)) error {
+	rows := &sql.Rows{}
+	if err := ex.Query(ctx, query, args, rows); err != nil {
+		return err
+	}
+	n, err := read(rows)
+	if err != nil {
+		return err
+	}
+	if res, ok := v.(*sql.Result); ok {
+		*res = driver.RowsAffected(n)
+	}
+	return nil
 }
 
 // ExecContext lets ent's tx.ExecContext through (savepoints, pg_notify).

@@ -12,6 +12,11 @@
 // rider that was not (SQLite, where nothing rides; an update that ent ran
 // otherwise) is for its author to write by a statement of its own.
 //
+// The caller may also ask for the changed rows back (Statement.Read): every
+// column of each unit as the update left it, in the same statement, instead
+// of a read before or after it. The driver that runs the update hands them
+// over (Reading).
+//
 // For an update of one row of any table that other rows go with (a visit
 // with its customer's update), OnChange makes the statement fail unless the
 // update changed its row.
@@ -25,9 +30,11 @@ import (
 	"strings"
 	"sync"
 
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"estatecrm/ent"
+	"estatecrm/ent/unit"
 )
 
 // Changed is the name of the CTE of the update, whose rows are the units
@@ -42,6 +49,11 @@ type Statement struct {
 	tails     []string
 	returning []string
 	written   bool
+	// read, if set, takes the changed rows; armed: the statement asks for
+	// them and the next Exec under its context is its own; returned: read
+	// took them.
+	read            func(*sql.Rows) (int, error)
+	armed, returned bool
 }
 
 type key struct{}
@@ -97,32 +109,85 @@ func (s *Statement) Written() bool {
 	return s.written
 }
 
+// Read asks for the rows the update changes, every column of units as the
+// update leaves them, in its own statement (PostgreSQL): it ends in SELECT
+// * FROM changed, which the driver runs as a query, handing its rows to
+// read (which closes them and returns how many it read: the update's
+// count). Returned says afterwards whether read got them; if not (SQLite,
+// a driver that does not look for it), the caller reads the unit itself.
+func (s *Statement) Read(read func(*sql.Rows) (int, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read = read
+}
+
+// Returned reports whether the update's rows went to the function given
+// to Read.
+func (s *Statement) Returned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.returned
+}
+
+// Reading returns, once, the function that takes the rows of the update
+// whose statement ctx carries, when that statement asks for them (Read)
+// and has been written: ent writes an update's statement and runs it at
+// once, so the next Exec under ctx is that update's. A driver's Exec that
+// gets one runs the statement as a query and gives it the rows. Otherwise
+// nil: the Exec is an Exec.
+func Reading(ctx context.Context) func(*sql.Rows) (int, error) {
+	s := From(ctx)
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.armed {
+		return nil
+	}
+	s.armed, s.returned = false, true
+	return s.read
+}
+
 // modify turns the update, once built with every predicate (ent runs the
 // modifiers last), into
 //
 //	WITH <heads>, changed AS (UPDATE … RETURNING id, …), <tails> SELECT 1 FROM changed
 //
 // whose count of rows (the command tag's, which the driver reports as the
-// rows affected) is the update's.
+// rows affected) is the update's; when the caller asks for the rows back
+// (Read), RETURNING and the last SELECT take every column.
 func (s *Statement) modify(u *sql.UpdateBuilder) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.written = true
-	if len(s.tails) == 0 {
+	if u.Dialect() != dialect.Postgres {
+		s.read = nil // no data-modifying CTE there: the caller reads
+	}
+	if len(s.tails) == 0 && s.read == nil {
 		return
 	}
 	var rest strings.Builder
-	rest.WriteString(`"id"`)
-	for _, c := range s.returning {
-		if c != "id" {
-			rest.WriteString(`, "` + c + `"`)
+	if s.read != nil {
+		s.armed = true
+		rest.WriteString(`"` + unit.Table + `".*`)
+	} else {
+		rest.WriteString(`"id"`)
+		for _, c := range s.returning {
+			if c != "id" {
+				rest.WriteString(`, "` + c + `"`)
+			}
 		}
 	}
 	rest.WriteString(")")
 	for _, t := range s.tails {
 		rest.WriteString(",\n" + t)
 	}
-	rest.WriteString("\nSELECT 1 FROM " + Changed)
+	if s.read != nil {
+		rest.WriteString("\nSELECT * FROM " + Changed)
+	} else {
+		rest.WriteString("\nSELECT 1 FROM " + Changed)
+	}
 	wrap(u, s.heads, rest.String())
 }
 
