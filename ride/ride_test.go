@@ -1,6 +1,7 @@
 package ride
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,6 +50,52 @@ SELECT 1 FROM changed`
 	}
 	if s.Add(nil, "late AS (SELECT 1)") || strings.Contains(got, "late") {
 		t.Fatal("a rider added after the statement was written was taken")
+	}
+}
+
+// A statement that asks for its rows back returns every column of the
+// changed units, with or without riders, and hands its read to the one Exec
+// that follows its writing (Reading), once; on SQLite, where no update is
+// a CTE, it is left as it is and nothing is handed over.
+func TestReadReturnsTheChangedRows(t *testing.T) {
+	read := func(*sql.Rows) (int, error) { return 0, nil }
+	for _, c := range []struct {
+		name  string
+		rider bool
+		want  string
+	}{
+		{"alone", false, `WITH changed AS ( UPDATE "units" SET "status" = $1 WHERE "id" = $2 RETURNING "units".*)
+SELECT * FROM changed`},
+		{"with a rider", true, `WITH changed AS ( UPDATE "units" SET "status" = $1 WHERE "id" = $2 RETURNING "units".*),
+b AS (SELECT status FROM changed)
+SELECT * FROM changed`},
+	} {
+		s := &Statement{}
+		ctx := context.WithValue(context.Background(), key{}, s)
+		if c.rider {
+			s.Add(nil, "b AS (SELECT status FROM changed)", "status")
+		}
+		s.Read(read)
+		if Reading(ctx) != nil {
+			t.Fatalf("%s: a read was handed over before the statement was written", c.name)
+		}
+		u := update()
+		s.modify(u)
+		if got, _ := u.Query(); got != c.want {
+			t.Fatalf("%s: got %q, want %q", c.name, got, c.want)
+		}
+		if s.Returned() || Reading(ctx) == nil || !s.Returned() || Reading(ctx) != nil {
+			t.Fatalf("%s: the read was not handed over exactly once", c.name)
+		}
+	}
+	s := &Statement{}
+	ctx := context.WithValue(context.Background(), key{}, s)
+	s.Read(read)
+	u := sql.Dialect(dialect.SQLite).Update("units").Set("status", "HELD").Where(sql.EQ("id", "UN1"))
+	want, _ := sql.Dialect(dialect.SQLite).Update("units").Set("status", "HELD").Where(sql.EQ("id", "UN1")).Query()
+	s.modify(u)
+	if got, _ := u.Query(); got != want || Reading(ctx) != nil || s.Returned() {
+		t.Fatalf("SQLite: got %q, want %q and no read handed over", got, want)
 	}
 }
 
