@@ -24,7 +24,10 @@ func TestRowsScannedIntoReusedTargetsKeepTheirValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiry := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	// In the future: a hold whose expiry has passed reads as released,
+	// with no expiry (the Unit interceptor). A fixed date here read so
+	// from 2026-12-01 08:00 on.
+	expiry := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
 	for i, u := range units {
 		if i%2 == 0 { // every other unit has an expiry; the rest NULL
 			if err := env.Client.Unit.UpdateOne(u).SetHoldExpiresAt(expiry.Add(time.Duration(i) * time.Minute)).Exec(ctx); err != nil {
