@@ -48,8 +48,8 @@ func (_q *APIKeyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(apikey.Columns))
-		selectedFields = []string{apikey.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), apikey.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -191,8 +191,8 @@ func (_q *AttributionEventQuery) collectField(ctx context.Context, oneNode bool,
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(attributionevent.Columns))
-		selectedFields = []string{attributionevent.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), attributionevent.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -345,8 +345,8 @@ func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(auditevent.Columns))
-		selectedFields = []string{auditevent.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), auditevent.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -498,8 +498,8 @@ func (_q *BuildingQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(building.Columns))
-		selectedFields = []string{building.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), building.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -728,8 +728,8 @@ func (_q *ComplaintQuery) collectField(ctx context.Context, oneNode bool, opCtx 
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(complaint.Columns))
-		selectedFields = []string{complaint.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), complaint.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -1146,8 +1146,8 @@ func (_q *ComplaintEventQuery) collectField(ctx context.Context, oneNode bool, o
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(complaintevent.Columns))
-		selectedFields = []string{complaintevent.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), complaintevent.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -1309,8 +1309,8 @@ func (_q *ComplaintPhotoQuery) collectField(ctx context.Context, oneNode bool, o
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(complaintphoto.Columns))
-		selectedFields = []string{complaintphoto.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), complaintphoto.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -1432,8 +1432,8 @@ func (_q *ConsentEventQuery) collectField(ctx context.Context, oneNode bool, opC
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(consentevent.Columns))
-		selectedFields = []string{consentevent.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), consentevent.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -1556,8 +1556,8 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(customer.Columns))
-		selectedFields = []string{customer.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), customer.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -2304,8 +2304,8 @@ func (_q *DealQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(deal.Columns))
-		selectedFields = []string{deal.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), deal.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -2532,8 +2532,8 @@ func (_q *MediaQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(media.Columns))
-		selectedFields = []string{media.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), media.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -2713,8 +2713,8 @@ func (_q *PriceChangeQuery) collectField(ctx context.Context, oneNode bool, opCt
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(pricechange.Columns))
-		selectedFields = []string{pricechange.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), pricechange.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -2854,8 +2854,8 @@ func (_q *ProjectQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(project.Columns))
-		selectedFields = []string{project.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), project.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -3675,8 +3675,8 @@ func (_q *SurveyQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(survey.Columns))
-		selectedFields = []string{survey.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), survey.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -3925,8 +3925,8 @@ func (_q *UnitQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(unit.Columns))
-		selectedFields = []string{unit.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), unit.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -4450,8 +4450,8 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(user.Columns))
-		selectedFields = []string{user.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), user.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
@@ -4996,8 +4996,8 @@ func (_q *VisitQuery) collectField(ctx context.Context, oneNode bool, opCtx *gra
 	path = append([]string(nil), path...)
 	var (
 		unknownSeen    bool
-		fieldSeen      = make(map[string]struct{}, len(visit.Columns))
-		selectedFields = []string{visit.FieldID}
+		fieldSeen      = map[string]struct{}{}
+		selectedFields = append(make([]string, 0, 8), visit.FieldID)
 	)
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
