@@ -14,6 +14,7 @@ import (
 	"estatecrm/apperr"
 	"estatecrm/auth"
 	"estatecrm/catalogue"
+	"estatecrm/database"
 	"estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/schema/pulid"
@@ -601,5 +602,52 @@ func TestHoldOfAKnownUnitChecksInItsStatement(t *testing.T) {
 	unchanged("the refused 4th hold", unit.StatusAVAILABLE, nil)
 	if n := env.Client.UnitHold.Query().Where(unithold.UnitID(u.ID)).CountX(ctx); n != 3 {
 		t.Fatalf("%d records of the unit's holds, want 3 (a1 twice, a2)", n)
+	}
+}
+
+// A pool with no bound has no first-come, first-served line in front of
+// it (database.fifo), which is the driver that hands a ridden update's rows
+// over (ride.Reading). There a hold or release of a known unit still
+// answers the unit as stored: its UPDATE's rows are not handed over, and
+// the unit is read after it (on PostgreSQL two statements, not one).
+func TestHoldAnswersTheUnitWhenItsRowsAreNotHandedOver(t *testing.T) {
+	env := apitest.New(t)
+	ctx := apitest.System()
+	p := env.Project(t, "滨江·云玺", 1, 1, 2)
+	env.Client.Project.UpdateOne(p).SetHoldMinutes(40).ExecX(ctx)
+	viewers, customers := agentsWithCustomers(t, env, p, 1)
+	u := env.Client.Unit.Query().Where(unit.ProjectID(p.ID)).FirstX(ctx)
+	pg := env.DB.Dialect == dialect.Postgres
+	unbounded := env // SQLite: rows never ride, nor come back
+	if pg {
+		unbounded = env.SecondWith(t, database.Pool{})
+	}
+	a := unbounded.As(t, viewers[0])
+	const holdQ = `mutation($u: ID!, $c: ID!) { holdUnit(input: {unitId: $u, customerId: $c}) { unit { id status holdExpiresAt } } }`
+	const releaseQ = `mutation($u: ID!) { releaseHold(input: {unitId: $u}) { unit { id status holdExpiresAt } } }`
+	type answer struct {
+		ID, Status    string
+		HoldExpiresAt *string
+	}
+	unbounded.Counter.Record()
+	for i := range 2 { // the first makes the unit known
+		var held struct{ HoldUnit struct{ Unit answer } }
+		unbounded.Counter.Reset()
+		a.Query(t, holdQ, map[string]any{"u": u.ID, "c": customers[0].ID}).Decode(t, &held)
+		if n := unbounded.Counter.Count(); pg && i == 1 && n != 2 {
+			t.Fatalf("the hold of a known unit sent %d statements, want its UPDATE and the read after: %q", n, unbounded.Counter.Statements())
+		}
+		h := held.HoldUnit.Unit
+		stored := env.Client.Unit.GetX(ctx, u.ID)
+		if h.ID != string(u.ID) || h.Status != "HELD" || h.HoldExpiresAt == nil || stored.HoldExpiresAt == nil ||
+			*h.HoldExpiresAt != stored.HoldExpiresAt.UTC().Format(time.RFC3339Nano) ||
+			time.Until(*stored.HoldExpiresAt) < 39*time.Minute || time.Until(*stored.HoldExpiresAt) > 40*time.Minute {
+			t.Fatalf("hold %d answered %+v; stored %s until %v, want the project's 40 minutes", i, h, stored.Status, stored.HoldExpiresAt)
+		}
+		var rel struct{ ReleaseHold struct{ Unit answer } }
+		a.Query(t, releaseQ, map[string]any{"u": u.ID}).Decode(t, &rel)
+		if r := rel.ReleaseHold.Unit; r.ID != string(u.ID) || r.Status != "AVAILABLE" || r.HoldExpiresAt != nil {
+			t.Fatalf("release %d answered %+v", i, r)
+		}
 	}
 }

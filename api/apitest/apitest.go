@@ -97,7 +97,14 @@ func New(t testing.TB) *Env {
 // the other.
 func (e *Env) Second(t testing.TB) *Env {
 	t.Helper()
-	db, err := database.Open(context.Background(), e.DB.URL, database.Pool{MaxOpen: 10, MaxIdle: 10})
+	return e.SecondWith(t, database.Pool{MaxOpen: 10, MaxIdle: 10})
+}
+
+// SecondWith is Second with a pool of its own size (database.Pool{}: no
+// bound, and so no first-come first-served line in front of it).
+func (e *Env) SecondWith(t testing.TB, pool database.Pool) *Env {
+	t.Helper()
+	db, err := database.Open(context.Background(), e.DB.URL, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
