@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"estatecrm/statement"
 )
 
 // Driver wraps drv so that each statement run under a recording span gets
@@ -17,7 +19,9 @@ import (
 // statement's text in db.query.text, parameters left out and literals
 // masked), a child of the resolver that ran it (see Defer) or of the
 // request's or job's span. BEGIN, COMMIT and ROLLBACK count as statements.
-// Under no recording span a statement costs one look at its context.
+// Under no recording span a statement costs one look at its context (and
+// one more for package statement, which may record it or keep it from
+// running).
 //
 // It wraps ent's driver, not database/sql's: what ent runs (queries, hooks,
 // privacy rules, the raw ExecContext of live and listing) passes through
@@ -73,6 +77,9 @@ func finish(span trace.Span, err error) {
 }
 
 func exec(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValue, query string, args, v any) error {
+	if err := statement.Sent(ctx, query, args); err != nil {
+		return err
+	}
 	span := start(ctx, system, query)
 	err := eq.Exec(ctx, query, args, v)
 	finish(span, err)
@@ -83,6 +90,9 @@ func exec(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValue
 // SQLite hand the rows over as they arrive, so reading them is part of the
 // statement's time.
 func query(ctx context.Context, eq dialect.ExecQuerier, system attribute.KeyValue, query string, args, v any) error {
+	if err := statement.Sent(ctx, query, args); err != nil {
+		return err
+	}
 	span := start(ctx, system, query)
 	err := eq.Query(ctx, query, args, v)
 	if rows, ok := v.(*entsql.Rows); ok && err == nil && rows.ColumnScanner != nil {
@@ -153,6 +163,9 @@ func execContext(ctx context.Context, under any, system attribute.KeyValue, quer
 	if !ok {
 		return nil, fmt.Errorf("Driver.ExecContext is not supported")
 	}
+	if err := statement.Sent(ctx, query, args); err != nil {
+		return nil, err
+	}
 	span := start(ctx, system, query)
 	res, err := ex.ExecContext(ctx, query, args...)
 	finish(span, err)
@@ -163,6 +176,9 @@ func queryContext(ctx context.Context, under any, system attribute.KeyValue, que
 	q, ok := under.(queryContexter)
 	if !ok {
 		return nil, fmt.Errorf("Driver.QueryContext is not supported")
+	}
+	if err := statement.Sent(ctx, query, args); err != nil {
+		return nil, err
 	}
 	span := start(ctx, system, query)
 	rows, err := q.QueryContext(ctx, query, args...)

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"estatecrm/statement"
 	"estatecrm/tracing"
 )
 
@@ -118,4 +119,34 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// countingDriver counts the statements that reach it.
+type countingDriver struct {
+	nopDriver
+	n *int
+}
+
+func (d countingDriver) Exec(context.Context, string, any, any) error  { *d.n++; return nil }
+func (d countingDriver) Query(context.Context, string, any, any) error { *d.n++; return nil }
+
+// Under a statement log every statement is recorded; under a dry one none
+// reaches the driver below.
+func TestDriverReportsStatementsToTheirLog(t *testing.T) {
+	var n int
+	drv := tracing.Driver(countingDriver{n: &n})
+	rec, log := statement.Record(context.Background())
+	if err := drv.Query(rec, listing, []any{"PJ1", "AVAILABLE"}, nil); err != nil || n != 1 {
+		t.Fatalf("recorded: %v, %d statements run", err, n)
+	}
+	dry, dryLog := statement.Dry(context.Background())
+	if err := drv.Query(dry, listing, []any{"PJ1"}, nil); !errors.Is(err, statement.ErrDry) {
+		t.Fatalf("dry query: %v", err)
+	}
+	if err := drv.Exec(dry, "DELETE FROM units", []any{}, nil); !errors.Is(err, statement.ErrDry) || n != 1 {
+		t.Fatalf("dry exec: %v, %d statements run", err, n)
+	}
+	if len(log.Statements()) != 1 || len(dryLog.Statements()) != 2 || log.Statements()[0].Text != listing {
+		t.Errorf("logs %+v and %+v", log.Statements(), dryLog.Statements())
+	}
 }
