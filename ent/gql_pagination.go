@@ -356,12 +356,7 @@ func (_m *APIKeyQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -694,7 +689,7 @@ func (_m *AttributionEventQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -980,12 +975,7 @@ func (_m *AuditEventQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -1318,12 +1308,7 @@ func (_m *BuildingQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -1692,12 +1677,7 @@ func (_m *ComplaintQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -2120,12 +2100,7 @@ func (_m *ComplaintEventQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -2422,7 +2397,7 @@ func (_m *ComplaintPhotoQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -2672,7 +2647,7 @@ func (_m *ConsentEventQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -2958,12 +2933,7 @@ func (_m *CustomerQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -3422,12 +3392,7 @@ func (_m *DealQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -3796,7 +3761,7 @@ func (_m *MediaQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -4111,7 +4076,7 @@ func (_m *PriceChangeQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -4444,12 +4409,7 @@ func (_m *ProjectQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -4854,12 +4814,7 @@ func (_m *SurveyQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -5210,12 +5165,7 @@ func (_m *UnitQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -5656,12 +5606,7 @@ func (_m *UserQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
@@ -6030,12 +5975,7 @@ func (_m *VisitQuery) Paginate(
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
-		lean := *pager
-		lean.order = nil // each edge's cursor holds its ID alone; nothing reads it
-		pager = &lean
-	}
-	conn.build(nodes, pager, after, first, before, last)
+	conn.page(ctx, nodes, pager, after, first, before, last)
 	return conn, nil
 }
 
