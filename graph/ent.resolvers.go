@@ -68,8 +68,7 @@ func (r *queryResolver) Complaints(ctx context.Context, after *entgql.Cursor[pul
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CustomerOrder, where *ent.CustomerWhereInput) (*ent.CustomerConnection, error) {
-	q := r.client.Customer.Query()
-	return q.Paginate(r.foldLatestVisits(ctx, q), after, first, before, last, ent.WithCustomerOrder(orderBy), ent.WithCustomerFilter(where.Filter))
+	return r.customersPage(ctx, after, first, before, last, orderBy, where)
 }
 
 // Deals is the resolver for the deals field.

@@ -73,6 +73,7 @@ type Resolver struct {
 	logger   *slog.Logger
 	webhooks webhook.Allowlist
 	folds    *foldCache // the rendered subqueries of folded visits
+	pages    *pageCache // the rendered statements of pages of customers
 }
 
 // NewSchema returns the executable schema.
@@ -104,6 +105,7 @@ func NewSchema(d Deps) graphql.ExecutableSchema {
 		desk: d.Desk, photoURL: d.PhotoURL, media: d.Media, logger: d.Logger, webhooks: d.WebhookHosts,
 		now:   func() time.Time { return now().UTC() },
 		folds: newFoldCache(),
+		pages: newPageCache(),
 	}})}
 }
 
