@@ -468,7 +468,7 @@ func whereFields(t reflect.Type) []whereField {
 }
 
 // set reports whether field i of w, at base, is set (not its zero value).
-func (f whereField) set(w reflect.Value, base unsafe.Pointer, i int) bool {
+func (f *whereField) set(w reflect.Value, base unsafe.Pointer, i int) bool {
 	switch f.word {
 	case 1:
 		return *(*byte)(unsafe.Add(base, f.offset)) != 0
@@ -484,7 +484,9 @@ func (f whereField) set(w reflect.Value, base unsafe.Pointer, i int) bool {
 // describe.
 func whereShape(b *strings.Builder, w reflect.Value) (values []any, ok bool) {
 	base := w.Addr().UnsafePointer()
-	for i, field := range whereFields(w.Type()) {
+	fields := whereFields(w.Type())
+	for i := range fields {
+		field := &fields[i]
 		if !field.set(w, base, i) {
 			continue
 		}
