@@ -106,7 +106,7 @@ type pageArgKind uint8
 
 const (
 	argConstant pageArgKind = iota
-	argValue                // the filter's value number value
+	argValue                // the filter's value numbered value
 	argNow                  // the clock's time
 )
 
