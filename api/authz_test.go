@@ -30,6 +30,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"estatecrm/api/apitest"
+	"estatecrm/auth"
 	"estatecrm/ent"
 	"estatecrm/ent/deal"
 	"estatecrm/ent/unit"
@@ -103,6 +104,21 @@ func authzMutation(field, name, query string, vars func(w *apitest.World, actor 
 
 func authzIDVar(label string) func(w *apitest.World, _ string) map[string]any {
 	return func(w *apitest.World, _ string) map[string]any { return map[string]any{"id": w.ID(label)} }
+}
+
+// refreshedAfter is r followed by a refresh of the actor's token: a change
+// of one's own role or projects ends the tokens issued before it
+// (auth.Revocations), and the actor's app signs in again as the user now is.
+func refreshedAfter(r authzRow) authzRow {
+	run := r.run
+	r.run = func(t *testing.T, w *apitest.World, actor string) string {
+		out := run(t, w, actor)
+		if v := w.Viewers[actor]; v != nil {
+			w.Viewers[actor] = auth.ViewerOf(w.Env.Client.User.Query().Where(user.ID(v.UserID)).WithProjects().OnlyX(apitest.System()))
+		}
+		return out
+	}
+	return r
 }
 
 // authzRender renders a response canonically (see the top of the file).
@@ -809,10 +825,10 @@ func authzMutationRows() []authzRow {
 			`mutation($id: ID!) { updateUser(input: {id: $id, name: "renamed", role: MANAGER}) { user { id name role } } }`,
 			victim, resetVictim, authzUser("V", authzUserShow),
 			forbidden("{user=V{name=renamed,role=MANAGER}} db=changed")),
-		authzMutation("Mutation.updateUser", "updateUser of oneself to ADMIN",
+		refreshedAfter(authzMutation("Mutation.updateUser", "updateUser of oneself to ADMIN",
 			`mutation($id: ID!) { updateUser(input: {id: $id, name: "me", role: ADMIN, projectIds: []}) { user { id name role } } }`,
 			self, resetVictim, authzUser("", authzUserShow),
-			forbidden("{user=admin{name=me,role=ADMIN}} db=changed")),
+			forbidden("{user=admin{name=me,role=ADMIN}} db=changed"))),
 		authzMutation("Mutation.updateUser", "updateUser of oneself changing nothing",
 			`mutation($id: ID!) { updateUser(input: {id: $id}) { user { id } } }`,
 			self, resetVictim, authzUser("", authzUserShow),

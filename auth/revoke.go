@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,8 +25,9 @@ const DefaultRevocationTTL = 2 * time.Second
 const lookUpTimeout = 5 * time.Second
 
 // Revocations answers "are these credentials still good?" for a viewer whose
-// token or key was already checked: the user still active and their session
-// (refresh-token family) not revoked, or the API key still active. Access
+// token or key was already checked: the user still active, their session
+// (refresh-token family) not revoked and what they may see unchanged since
+// the token was issued (its access version), or the API key still active. Access
 // tokens carry everything else the privacy rules need, so this one indexed
 // query, cached per process for a short TTL, is all a request reads about
 // its caller.
@@ -62,7 +64,8 @@ func NewRevocations(client *ent.Client, ttl time.Duration, now func() time.Time)
 func (r *Revocations) TTL() time.Duration { return r.ttl }
 
 // Check returns ErrInvalidToken if v's credentials were revoked (user
-// disabled or deleted, session ended, key revoked), another error if the
+// disabled or deleted, session ended, role, projects or customer record
+// changed since the token was issued, key revoked), another error if the
 // database could not say, and nil otherwise. Viewers without stored
 // credentials (the system) pass.
 func (r *Revocations) Check(ctx context.Context, v *Viewer) error {
@@ -71,7 +74,7 @@ func (r *Revocations) Check(ctx context.Context, v *Viewer) error {
 	case v.APIKeyID != "":
 		key = "k:" + string(v.APIKeyID)
 	case v.UserID != "":
-		key = "u:" + string(v.UserID) + "/" + v.SessionID
+		key = "u:" + string(v.UserID) + "/" + v.SessionID + "/" + strconv.Itoa(v.AccessVersion)
 	default:
 		return nil
 	}
@@ -112,7 +115,9 @@ func (r *Revocations) lookUp(ctx context.Context, v *Viewer) (bool, error) {
 	if v.APIKeyID != "" {
 		return r.client.APIKey.Query().Where(apikey.ID(v.APIKeyID), apikey.Active(true)).Exist(ctx)
 	}
-	q := r.client.User.Query().Where(user.ID(v.UserID), user.Active(true))
+	// A token issued before the user's role, projects or customer record
+	// last changed carries what they may no longer see.
+	q := r.client.User.Query().Where(user.ID(v.UserID), user.Active(true), user.AccessVersion(v.AccessVersion))
 	if v.SessionID != "" {
 		// A session is alive while its family has a token not revoked:
 		// revoking a family marks every token of it (see revokeFamily).

@@ -13,6 +13,7 @@ import (
 	"estatecrm/database"
 	"estatecrm/database/dbtest"
 	"estatecrm/ent"
+	"estatecrm/ent/user"
 )
 
 // revocationsFixture is a Revocations over a database of the test's own, on
@@ -171,4 +172,45 @@ func BenchmarkRevocationsCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A change of what a user may see (role, projects, customer record) ends
+// the access tokens issued before it, whatever their session; a change of
+// anything else (the name) does not.
+func TestAccessChangeEndsOlderTokens(t *testing.T) {
+	ctx := auth.SystemContext(context.Background())
+	for _, tc := range []struct {
+		name   string
+		change func(c *ent.Client, u *ent.User, p *ent.Project)
+		ends   bool
+	}{
+		{"role", func(c *ent.Client, u *ent.User, _ *ent.Project) { c.User.UpdateOne(u).SetRole("MANAGER").ExecX(ctx) }, true},
+		{"projects replaced", func(c *ent.Client, u *ent.User, _ *ent.Project) { c.User.UpdateOne(u).ClearProjects().ExecX(ctx) }, true},
+		{"removed from the project's staff", func(c *ent.Client, u *ent.User, p *ent.Project) {
+			c.Project.UpdateOne(p).RemoveStaff(u).ExecX(ctx)
+		}, true},
+		{"the project's staff cleared", func(c *ent.Client, _ *ent.User, p *ent.Project) { c.Project.UpdateOne(p).ClearStaff().ExecX(ctx) }, true},
+		{"name", func(c *ent.Client, u *ent.User, _ *ent.Project) { c.User.UpdateOne(u).SetName("renamed").ExecX(ctx) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newRevocationsFixture(t)
+			p := f.client.Project.Create().SetName("滨江·云玺").SetCity("杭州").SaveX(ctx)
+			u := f.client.User.Create().SetName("agent").SetLogin("agent").SetRole("AGENT").AddProjects(p).SaveX(ctx)
+			old := auth.ViewerOf(f.client.User.Query().Where(user.ID(u.ID)).WithProjects().OnlyX(ctx))
+			if err, _ := f.check(t, old); err != nil {
+				t.Fatalf("before the change: %v", err)
+			}
+			tc.change(f.client, u, p)
+			f.pastTTL()
+			err, _ := f.check(t, old)
+			if ended := errors.Is(err, auth.ErrInvalidToken); ended != tc.ends {
+				t.Fatalf("a token issued before the change: %v, want ended %v", err, tc.ends)
+			}
+			// A token issued after it (a refresh reads the user again) is good.
+			now := auth.ViewerOf(f.client.User.Query().Where(user.ID(u.ID)).WithProjects().OnlyX(ctx))
+			if err, _ := f.check(t, now); err != nil {
+				t.Fatalf("a token issued after the change: %v", err)
+			}
+		})
+	}
 }

@@ -229,7 +229,7 @@ func (s *Sessions) open(ctx context.Context, u *ent.User, family string) (*Token
 
 // ViewerOf returns the viewer a user is; its projects must be loaded.
 func ViewerOf(u *ent.User) *Viewer {
-	v := &Viewer{UserID: u.ID, Role: Role(u.Role)}
+	v := &Viewer{UserID: u.ID, Role: Role(u.Role), AccessVersion: u.AccessVersion}
 	if u.CustomerID != nil {
 		v.CustomerID = *u.CustomerID
 	}

@@ -82,6 +82,8 @@ type claims struct {
 	// SessionID is the refresh-token family the token was issued in: closing
 	// the session (logout, a password change) ends its access tokens too.
 	SessionID string `json:"sid,omitempty"`
+	// Version is the user's access version at issue (Viewer.AccessVersion).
+	Version int `json:"ver,omitempty"`
 }
 
 // Issue returns a signed access token for v and when it expires.
@@ -101,6 +103,7 @@ func (s *Signer) Issue(v *Viewer) (string, time.Time, error) {
 		Role:       v.Role,
 		CustomerID: string(v.CustomerID),
 		SessionID:  v.SessionID,
+		Version:    v.AccessVersion,
 	}
 	for _, p := range v.ProjectIDs {
 		c.ProjectIDs = append(c.ProjectIDs, string(p))
@@ -151,7 +154,7 @@ func (s *Signer) Parse(token string) (*Viewer, error) {
 		return nil, ErrInvalidToken
 	}
 	v := &Viewer{UserID: pulid.ID(c.Subject), Role: c.Role, CustomerID: pulid.ID(c.CustomerID),
-		SessionID: c.SessionID, Expires: c.ExpiresAt.Time}
+		SessionID: c.SessionID, Expires: c.ExpiresAt.Time, AccessVersion: c.Version}
 	for _, p := range c.ProjectIDs {
 		v.ProjectIDs = append(v.ProjectIDs, pulid.ID(p))
 	}

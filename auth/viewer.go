@@ -41,6 +41,10 @@ type Viewer struct {
 	// Expires is when the access token behind the viewer runs out (zero for
 	// an API key): a subscription ends then.
 	Expires time.Time
+	// AccessVersion is the user's count of changes of what they may see
+	// when their token was issued: a token of an older count is refused
+	// (Revocations).
+	AccessVersion int
 }
 
 type viewerKey struct{}

@@ -594,16 +594,17 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "User",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			user.FieldCreatedAt:    {Type: field.TypeTime, Column: user.FieldCreatedAt},
-			user.FieldUpdatedAt:    {Type: field.TypeTime, Column: user.FieldUpdatedAt},
-			user.FieldName:         {Type: field.TypeString, Column: user.FieldName},
-			user.FieldLogin:        {Type: field.TypeString, Column: user.FieldLogin},
-			user.FieldPasswordHash: {Type: field.TypeString, Column: user.FieldPasswordHash},
-			user.FieldRole:         {Type: field.TypeEnum, Column: user.FieldRole},
-			user.FieldCustomerID:   {Type: field.TypeString, Column: user.FieldCustomerID},
-			user.FieldActive:       {Type: field.TypeBool, Column: user.FieldActive},
-			user.FieldFailedLogins: {Type: field.TypeInt, Column: user.FieldFailedLogins},
-			user.FieldLockedUntil:  {Type: field.TypeTime, Column: user.FieldLockedUntil},
+			user.FieldCreatedAt:     {Type: field.TypeTime, Column: user.FieldCreatedAt},
+			user.FieldUpdatedAt:     {Type: field.TypeTime, Column: user.FieldUpdatedAt},
+			user.FieldName:          {Type: field.TypeString, Column: user.FieldName},
+			user.FieldLogin:         {Type: field.TypeString, Column: user.FieldLogin},
+			user.FieldPasswordHash:  {Type: field.TypeString, Column: user.FieldPasswordHash},
+			user.FieldRole:          {Type: field.TypeEnum, Column: user.FieldRole},
+			user.FieldCustomerID:    {Type: field.TypeString, Column: user.FieldCustomerID},
+			user.FieldActive:        {Type: field.TypeBool, Column: user.FieldActive},
+			user.FieldFailedLogins:  {Type: field.TypeInt, Column: user.FieldFailedLogins},
+			user.FieldLockedUntil:   {Type: field.TypeTime, Column: user.FieldLockedUntil},
+			user.FieldAccessVersion: {Type: field.TypeInt, Column: user.FieldAccessVersion},
 		},
 	}
 	graph.Nodes[24] = &sqlgraph.Node{
@@ -4743,6 +4744,11 @@ func (f *UserFilter) WhereFailedLogins(p entql.IntP) {
 // WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
 func (f *UserFilter) WhereLockedUntil(p entql.TimeP) {
 	f.Where(p.Field(user.FieldLockedUntil))
+}
+
+// WhereAccessVersion applies the entql int predicate on the access_version field.
+func (f *UserFilter) WhereAccessVersion(p entql.IntP) {
+	f.Where(p.Field(user.FieldAccessVersion))
 }
 
 // WhereHasProjects applies a predicate to check if query has an edge projects.

@@ -26734,6 +26734,8 @@ type UserMutation struct {
 	failed_logins              *int
 	addfailed_logins           *int
 	locked_until               *time.Time
+	access_version             *int
+	addaccess_version          *int
 	clearedFields              map[string]struct{}
 	projects                   map[pulid.ID]struct{}
 	removedprojects            map[pulid.ID]struct{}
@@ -27293,6 +27295,62 @@ func (m *UserMutation) LockedUntilCleared() bool {
 func (m *UserMutation) ResetLockedUntil() {
 	m.locked_until = nil
 	delete(m.clearedFields, user.FieldLockedUntil)
+}
+
+// SetAccessVersion sets the "access_version" field.
+func (m *UserMutation) SetAccessVersion(i int) {
+	m.access_version = &i
+	m.addaccess_version = nil
+}
+
+// AccessVersion returns the value of the "access_version" field in the mutation.
+func (m *UserMutation) AccessVersion() (r int, exists bool) {
+	v := m.access_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccessVersion returns the old "access_version" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldAccessVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccessVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccessVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccessVersion: %w", err)
+	}
+	return oldValue.AccessVersion, nil
+}
+
+// AddAccessVersion adds i to the "access_version" field.
+func (m *UserMutation) AddAccessVersion(i int) {
+	if m.addaccess_version != nil {
+		*m.addaccess_version += i
+	} else {
+		m.addaccess_version = &i
+	}
+}
+
+// AddedAccessVersion returns the value that was added to the "access_version" field in this mutation.
+func (m *UserMutation) AddedAccessVersion() (r int, exists bool) {
+	v := m.addaccess_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAccessVersion resets all changes to the "access_version" field.
+func (m *UserMutation) ResetAccessVersion() {
+	m.access_version = nil
+	m.addaccess_version = nil
 }
 
 // AddProjectIDs adds the "projects" edge to the Project entity by ids.
@@ -27896,7 +27954,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -27927,6 +27985,9 @@ func (m *UserMutation) Fields() []string {
 	if m.locked_until != nil {
 		fields = append(fields, user.FieldLockedUntil)
 	}
+	if m.access_version != nil {
+		fields = append(fields, user.FieldAccessVersion)
+	}
 	return fields
 }
 
@@ -27955,6 +28016,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.FailedLogins()
 	case user.FieldLockedUntil:
 		return m.LockedUntil()
+	case user.FieldAccessVersion:
+		return m.AccessVersion()
 	}
 	return nil, false
 }
@@ -27984,6 +28047,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldFailedLogins(ctx)
 	case user.FieldLockedUntil:
 		return m.OldLockedUntil(ctx)
+	case user.FieldAccessVersion:
+		return m.OldAccessVersion(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -28063,6 +28128,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLockedUntil(v)
 		return nil
+	case user.FieldAccessVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccessVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -28074,6 +28146,9 @@ func (m *UserMutation) AddedFields() []string {
 	if m.addfailed_logins != nil {
 		fields = append(fields, user.FieldFailedLogins)
 	}
+	if m.addaccess_version != nil {
+		fields = append(fields, user.FieldAccessVersion)
+	}
 	return fields
 }
 
@@ -28084,6 +28159,8 @@ func (m *UserMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case user.FieldFailedLogins:
 		return m.AddedFailedLogins()
+	case user.FieldAccessVersion:
+		return m.AddedAccessVersion()
 	}
 	return nil, false
 }
@@ -28099,6 +28176,13 @@ func (m *UserMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddFailedLogins(v)
+		return nil
+	case user.FieldAccessVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAccessVersion(v)
 		return nil
 	}
 	return fmt.Errorf("unknown User numeric field %s", name)
@@ -28177,6 +28261,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldLockedUntil:
 		m.ResetLockedUntil()
+		return nil
+	case user.FieldAccessVersion:
+		m.ResetAccessVersion()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

@@ -39,6 +39,8 @@ type User struct {
 	FailedLogins int `json:"failed_logins,omitempty"`
 	// no login before this time, after repeated failures
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// counts changes of what the user may see (role, projects, customer record); an access token issued before the last one is refused (auth.Revocations)
+	AccessVersion int `json:"access_version,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -199,7 +201,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case user.FieldActive:
 			values[i] = new(sql.NullBool)
-		case user.FieldFailedLogins:
+		case user.FieldFailedLogins, user.FieldAccessVersion:
 			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldLogin, user.FieldPasswordHash, user.FieldRole:
 			values[i] = new(sql.NullString)
@@ -287,6 +289,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LockedUntil = new(time.Time)
 				*_m.LockedUntil = value.Time
+			}
+		case user.FieldAccessVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field access_version", values[i])
+			} else if value.Valid {
+				_m.AccessVersion = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -411,6 +419,9 @@ func (_m *User) String() string {
 		builder.WriteString("locked_until=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("access_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AccessVersion))
 	builder.WriteByte(')')
 	return builder.String()
 }

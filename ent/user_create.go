@@ -149,6 +149,20 @@ func (_c *UserCreate) SetNillableLockedUntil(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetAccessVersion sets the "access_version" field.
+func (_c *UserCreate) SetAccessVersion(v int) *UserCreate {
+	_c.mutation.SetAccessVersion(v)
+	return _c
+}
+
+// SetNillableAccessVersion sets the "access_version" field if the given value is not nil.
+func (_c *UserCreate) SetNillableAccessVersion(v *int) *UserCreate {
+	if v != nil {
+		_c.SetAccessVersion(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *UserCreate) SetID(v pulid.ID) *UserCreate {
 	_c.mutation.SetID(v)
@@ -377,6 +391,10 @@ func (_c *UserCreate) defaults() error {
 		v := user.DefaultFailedLogins
 		_c.mutation.SetFailedLogins(v)
 	}
+	if _, ok := _c.mutation.AccessVersion(); !ok {
+		v := user.DefaultAccessVersion
+		_c.mutation.SetAccessVersion(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if user.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized user.DefaultID (forgotten import ent/runtime?)")
@@ -428,6 +446,14 @@ func (_c *UserCreate) check() error {
 	if v, ok := _c.mutation.FailedLogins(); ok {
 		if err := user.FailedLoginsValidator(v); err != nil {
 			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.AccessVersion(); !ok {
+		return &ValidationError{Name: "access_version", err: errors.New(`ent: missing required field "User.access_version"`)}
+	}
+	if v, ok := _c.mutation.AccessVersion(); ok {
+		if err := user.AccessVersionValidator(v); err != nil {
+			return &ValidationError{Name: "access_version", err: fmt.Errorf(`ent: validator failed for field "User.access_version": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
@@ -506,6 +532,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LockedUntil(); ok {
 		_spec.SetField(user.FieldLockedUntil, field.TypeTime, value)
 		_node.LockedUntil = &value
+	}
+	if value, ok := _c.mutation.AccessVersion(); ok {
+		_spec.SetField(user.FieldAccessVersion, field.TypeInt, value)
+		_node.AccessVersion = value
 	}
 	if nodes := _c.mutation.ProjectsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -868,6 +898,24 @@ func (u *UserUpsert) ClearLockedUntil() *UserUpsert {
 	return u
 }
 
+// SetAccessVersion sets the "access_version" field.
+func (u *UserUpsert) SetAccessVersion(v int) *UserUpsert {
+	u.Set(user.FieldAccessVersion, v)
+	return u
+}
+
+// UpdateAccessVersion sets the "access_version" field to the value that was provided on create.
+func (u *UserUpsert) UpdateAccessVersion() *UserUpsert {
+	u.SetExcluded(user.FieldAccessVersion)
+	return u
+}
+
+// AddAccessVersion adds v to the "access_version" field.
+func (u *UserUpsert) AddAccessVersion(v int) *UserUpsert {
+	u.Add(user.FieldAccessVersion, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -1070,6 +1118,27 @@ func (u *UserUpsertOne) UpdateLockedUntil() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLockedUntil() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLockedUntil()
+	})
+}
+
+// SetAccessVersion sets the "access_version" field.
+func (u *UserUpsertOne) SetAccessVersion(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetAccessVersion(v)
+	})
+}
+
+// AddAccessVersion adds v to the "access_version" field.
+func (u *UserUpsertOne) AddAccessVersion(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddAccessVersion(v)
+	})
+}
+
+// UpdateAccessVersion sets the "access_version" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateAccessVersion() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateAccessVersion()
 	})
 }
 
@@ -1442,6 +1511,27 @@ func (u *UserUpsertBulk) UpdateLockedUntil() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLockedUntil() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLockedUntil()
+	})
+}
+
+// SetAccessVersion sets the "access_version" field.
+func (u *UserUpsertBulk) SetAccessVersion(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetAccessVersion(v)
+	})
+}
+
+// AddAccessVersion adds v to the "access_version" field.
+func (u *UserUpsertBulk) AddAccessVersion(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddAccessVersion(v)
+	})
+}
+
+// UpdateAccessVersion sets the "access_version" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateAccessVersion() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateAccessVersion()
 	})
 }
 

@@ -182,6 +182,27 @@ func (_u *UserUpdate) ClearLockedUntil() *UserUpdate {
 	return _u
 }
 
+// SetAccessVersion sets the "access_version" field.
+func (_u *UserUpdate) SetAccessVersion(v int) *UserUpdate {
+	_u.mutation.ResetAccessVersion()
+	_u.mutation.SetAccessVersion(v)
+	return _u
+}
+
+// SetNillableAccessVersion sets the "access_version" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableAccessVersion(v *int) *UserUpdate {
+	if v != nil {
+		_u.SetAccessVersion(*v)
+	}
+	return _u
+}
+
+// AddAccessVersion adds value to the "access_version" field.
+func (_u *UserUpdate) AddAccessVersion(v int) *UserUpdate {
+	_u.mutation.AddAccessVersion(v)
+	return _u
+}
+
 // AddProjectIDs adds the "projects" edge to the Project entity by IDs.
 func (_u *UserUpdate) AddProjectIDs(ids ...pulid.ID) *UserUpdate {
 	_u.mutation.AddProjectIDs(ids...)
@@ -622,6 +643,11 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AccessVersion(); ok {
+		if err := user.AccessVersionValidator(v); err != nil {
+			return &ValidationError{Name: "access_version", err: fmt.Errorf(`ent: validator failed for field "User.access_version": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -675,6 +701,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LockedUntilCleared() {
 		_spec.ClearField(user.FieldLockedUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.AccessVersion(); ok {
+		_spec.SetField(user.FieldAccessVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAccessVersion(); ok {
+		_spec.AddField(user.FieldAccessVersion, field.TypeInt, value)
 	}
 	if _u.mutation.ProjectsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1320,6 +1352,27 @@ func (_u *UserUpdateOne) ClearLockedUntil() *UserUpdateOne {
 	return _u
 }
 
+// SetAccessVersion sets the "access_version" field.
+func (_u *UserUpdateOne) SetAccessVersion(v int) *UserUpdateOne {
+	_u.mutation.ResetAccessVersion()
+	_u.mutation.SetAccessVersion(v)
+	return _u
+}
+
+// SetNillableAccessVersion sets the "access_version" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableAccessVersion(v *int) *UserUpdateOne {
+	if v != nil {
+		_u.SetAccessVersion(*v)
+	}
+	return _u
+}
+
+// AddAccessVersion adds value to the "access_version" field.
+func (_u *UserUpdateOne) AddAccessVersion(v int) *UserUpdateOne {
+	_u.mutation.AddAccessVersion(v)
+	return _u
+}
+
 // AddProjectIDs adds the "projects" edge to the Project entity by IDs.
 func (_u *UserUpdateOne) AddProjectIDs(ids ...pulid.ID) *UserUpdateOne {
 	_u.mutation.AddProjectIDs(ids...)
@@ -1773,6 +1826,11 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AccessVersion(); ok {
+		if err := user.AccessVersionValidator(v); err != nil {
+			return &ValidationError{Name: "access_version", err: fmt.Errorf(`ent: validator failed for field "User.access_version": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -1843,6 +1901,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.LockedUntilCleared() {
 		_spec.ClearField(user.FieldLockedUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.AccessVersion(); ok {
+		_spec.SetField(user.FieldAccessVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAccessVersion(); ok {
+		_spec.AddField(user.FieldAccessVersion, field.TypeInt, value)
 	}
 	if _u.mutation.ProjectsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -1087,6 +1087,7 @@ var (
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "failed_logins", Type: field.TypeInt, Default: 0},
 		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "access_version", Type: field.TypeInt, Default: 0},
 		{Name: "customer_id", Type: field.TypeString, Unique: true, Nullable: true, Size: 28},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -1097,7 +1098,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_customers_login",
-				Columns:    []*schema.Column{UsersColumns[10]},
+				Columns:    []*schema.Column{UsersColumns[11]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},

@@ -940,6 +940,8 @@ func init() {
 	projectHooks := schema.Project{}.Hooks()
 
 	project.Hooks[1] = projectHooks[0]
+
+	project.Hooks[2] = projectHooks[1]
 	projectInters := schema.Project{}.Interceptors()
 	project.Interceptors[0] = projectInters[0]
 	projectMixinFields0 := projectMixin[0].Fields()
@@ -1296,6 +1298,8 @@ func init() {
 	user.Hooks[2] = userHooks[1]
 
 	user.Hooks[3] = userHooks[2]
+
+	user.Hooks[4] = userHooks[3]
 	userMixinFields0 := userMixin[0].Fields()
 	_ = userMixinFields0
 	userMixinFields1 := userMixin[1].Fields()
@@ -1358,6 +1362,12 @@ func init() {
 	user.DefaultFailedLogins = userDescFailedLogins.Default.(int)
 	// user.FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
 	user.FailedLoginsValidator = userDescFailedLogins.Validators[0].(func(int) error)
+	// userDescAccessVersion is the schema descriptor for access_version field.
+	userDescAccessVersion := userFields[8].Descriptor()
+	// user.DefaultAccessVersion holds the default value on creation for the access_version field.
+	user.DefaultAccessVersion = userDescAccessVersion.Default.(int)
+	// user.AccessVersionValidator is a validator for the "access_version" field. It is called by the builders before save.
+	user.AccessVersionValidator = userDescAccessVersion.Validators[0].(func(int) error)
 	// userDescID is the schema descriptor for id field.
 	userDescID := userMixinFields0[0].Descriptor()
 	// user.DefaultID holds the default value on creation for the id field.

@@ -17,6 +17,7 @@ import (
 	gen "estatecrm/ent"
 	"estatecrm/ent/customer"
 	"estatecrm/ent/hook"
+	"estatecrm/ent/project"
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/unit"
 	"estatecrm/ent/user"
@@ -115,6 +116,51 @@ func maskPhones() ent.Interceptor {
 			}
 			return v, err
 		})
+	})
+}
+
+// bumpAccessVersion counts a change of what a user may see (their role,
+// projects or customer record) on the user's row. Access tokens carry the
+// role and projects they were issued with, for up to 15 minutes; the count
+// they carry must match the row's (auth.Revocations), so a changed user's
+// tokens stop within seconds, as a deactivated user's do (SPEC.md §3.4),
+// and their app refreshes into a token of what they may see now. A
+// creation has no tokens yet.
+func bumpAccessVersion(next gen.Mutator) gen.Mutator {
+	return hook.UserFunc(func(ctx context.Context, m *gen.UserMutation) (gen.Value, error) {
+		_, role := m.Role()
+		_, customer := m.CustomerID()
+		projects := len(m.ProjectsIDs()) > 0 || len(m.RemovedProjectsIDs()) > 0 || m.ProjectsCleared()
+		if !m.Op().Is(gen.OpCreate) && (role || customer || m.CustomerIDCleared() || projects) {
+			m.AddAccessVersion(1)
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+// bumpStaffAccess is bumpAccessVersion for a change of a project's staff
+// made from the project's side of the edge: its users' tokens stop too.
+func bumpStaffAccess(next gen.Mutator) gen.Mutator {
+	return hook.ProjectFunc(func(ctx context.Context, m *gen.ProjectMutation) (gen.Value, error) {
+		users := append(m.StaffIDs(), m.RemovedStaffIDs()...)
+		if m.StaffCleared() && !m.Op().Is(gen.OpCreate) {
+			ids, err := m.IDs(ctx)
+			if err != nil {
+				return nil, err
+			}
+			staff, err := m.Client().User.Query().Where(user.HasProjectsWith(project.IDIn(ids...))).IDs(auth.SystemContext(ctx))
+			if err != nil {
+				return nil, err
+			}
+			users = append(users, staff...)
+		}
+		v, err := next.Mutate(ctx, m)
+		if err != nil || len(users) == 0 {
+			return v, err
+		}
+		// As the system: the caller may change the project's staff, which
+		// is the change of these users' access being counted.
+		return v, m.Client().User.Update().Where(user.IDIn(users...)).AddAccessVersion(1).Exec(auth.SystemContext(ctx))
 	})
 }
 

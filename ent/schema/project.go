@@ -111,5 +111,5 @@ func (Project) Interceptors() []ent.Interceptor {
 // Hooks of the Project: its listed fields' changes reach the portals' change
 // log (package listing).
 func (Project) Hooks() []ent.Hook {
-	return []ent.Hook{listing.ProjectHook}
+	return []ent.Hook{listing.ProjectHook, bumpStaffAccess}
 }

@@ -40,6 +40,9 @@ func (User) Fields() []ent.Field {
 		field.Time("locked_until").Optional().Nillable().
 			Comment("no login before this time, after repeated failures").
 			Annotations(entgql.Skip()),
+		field.Int("access_version").Default(0).NonNegative().
+			Comment("counts changes of what the user may see (role, projects, customer record); an access token issued before the last one is refused (auth.Revocations)").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -89,7 +92,7 @@ func (User) Annotations() []schema.Annotation {
 
 // Hooks of the User.
 func (User) Hooks() []ent.Hook {
-	return []ent.Hook{lowerLogin, checkUserKind, auditUser}
+	return []ent.Hook{lowerLogin, checkUserKind, bumpAccessVersion, auditUser}
 }
 
 // Policy of the User: see package rule.

@@ -39,6 +39,8 @@ const (
 	FieldFailedLogins = "failed_logins"
 	// FieldLockedUntil holds the string denoting the locked_until field in the database.
 	FieldLockedUntil = "locked_until"
+	// FieldAccessVersion holds the string denoting the access_version field in the database.
+	FieldAccessVersion = "access_version"
 	// EdgeProjects holds the string denoting the projects edge name in mutations.
 	EdgeProjects = "projects"
 	// EdgeCustomer holds the string denoting the customer edge name in mutations.
@@ -153,6 +155,7 @@ var Columns = []string{
 	FieldActive,
 	FieldFailedLogins,
 	FieldLockedUntil,
+	FieldAccessVersion,
 }
 
 var (
@@ -177,7 +180,7 @@ func ValidColumn(column string) bool {
 //
 //	import _ "estatecrm/ent/runtime"
 var (
-	Hooks  [4]ent.Hook
+	Hooks  [5]ent.Hook
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
@@ -195,6 +198,10 @@ var (
 	DefaultFailedLogins int
 	// FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
 	FailedLoginsValidator func(int) error
+	// DefaultAccessVersion holds the default value on creation for the "access_version" field.
+	DefaultAccessVersion int
+	// AccessVersionValidator is a validator for the "access_version" field. It is called by the builders before save.
+	AccessVersionValidator func(int) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() pulid.ID
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -282,6 +289,11 @@ func ByFailedLogins(opts ...sql.OrderTermOption) OrderOption {
 // ByLockedUntil orders the results by the locked_until field.
 func ByLockedUntil(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLockedUntil, opts...).ToFunc()
+}
+
+// ByAccessVersion orders the results by the access_version field.
+func ByAccessVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccessVersion, opts...).ToFunc()
 }
 
 // ByProjectsCount orders the results by projects count.

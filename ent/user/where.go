@@ -101,6 +101,11 @@ func LockedUntil(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldLockedUntil, v))
 }
 
+// AccessVersion applies equality check predicate on the "access_version" field. It's identical to AccessVersionEQ.
+func AccessVersion(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldAccessVersion, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -584,6 +589,46 @@ func LockedUntilIsNil() predicate.User {
 // LockedUntilNotNil applies the NotNil predicate on the "locked_until" field.
 func LockedUntilNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldLockedUntil))
+}
+
+// AccessVersionEQ applies the EQ predicate on the "access_version" field.
+func AccessVersionEQ(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldAccessVersion, v))
+}
+
+// AccessVersionNEQ applies the NEQ predicate on the "access_version" field.
+func AccessVersionNEQ(v int) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldAccessVersion, v))
+}
+
+// AccessVersionIn applies the In predicate on the "access_version" field.
+func AccessVersionIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldIn(FieldAccessVersion, vs...))
+}
+
+// AccessVersionNotIn applies the NotIn predicate on the "access_version" field.
+func AccessVersionNotIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldAccessVersion, vs...))
+}
+
+// AccessVersionGT applies the GT predicate on the "access_version" field.
+func AccessVersionGT(v int) predicate.User {
+	return predicate.User(sql.FieldGT(FieldAccessVersion, v))
+}
+
+// AccessVersionGTE applies the GTE predicate on the "access_version" field.
+func AccessVersionGTE(v int) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldAccessVersion, v))
+}
+
+// AccessVersionLT applies the LT predicate on the "access_version" field.
+func AccessVersionLT(v int) predicate.User {
+	return predicate.User(sql.FieldLT(FieldAccessVersion, v))
+}
+
+// AccessVersionLTE applies the LTE predicate on the "access_version" field.
+func AccessVersionLTE(v int) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldAccessVersion, v))
 }
 
 // HasProjects applies the HasEdge predicate on the "projects" edge.
