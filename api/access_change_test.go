@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"net/http/httptest"
 	"testing"
 
 	"estatecrm/api/apitest"
@@ -39,13 +38,7 @@ func TestAccessChangeEndsTheTokensIssuedBeforeIt(t *testing.T) {
 			u, _ := env.User(t, user.RoleAGENT, "agent.hz1", left, kept)
 			unitID := env.Client.Unit.Query().Where(unit.ProjectID(left.ID)).OnlyIDX(apitest.System())
 			s := loggedIn(t, env, "agent.hz1")
-			srv := httptest.NewServer(env.Handler)
-			t.Cleanup(srv.Close)
-			ws, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer " + s.AccessToken})
-			if err != nil {
-				t.Fatal(err)
-			}
-			subscribed(t, ws, env.Hub, left.ID)
+			ws := subscribedWith(t, env, s.AccessToken, left.ID)
 			if res := bearer(env, s.AccessToken).Query(t, unitNode, map[string]any{"id": unitID}); len(res.Errors) != 0 {
 				t.Fatalf("before: the unit of their project: %s", res.Body)
 			}

@@ -60,6 +60,20 @@ func subscribed(t *testing.T, s *socket, hub *live.Hub, p pulid.ID) {
 	}
 }
 
+// subscribedWith opens a socket to env's server with the access token and
+// subscribes it to p's unit changes.
+func subscribedWith(t *testing.T, env *apitest.Env, token string, p pulid.ID) *socket {
+	t.Helper()
+	srv := httptest.NewServer(env.Handler)
+	t.Cleanup(srv.Close)
+	ws, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer " + token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribed(t, ws, env.Hub, p)
+	return ws
+}
+
 // closedWith reads s until the server closes it (the socket's context bounds
 // the wait) and returns the close code.
 func closedWith(s *socket) websocket.StatusCode {
@@ -135,13 +149,7 @@ func TestRevocationEndsAccessTokens(t *testing.T) {
 			p := env.Project(t, "滨江·云玺", 1, 1, 1)
 			u, _ := env.User(t, user.RoleAGENT, "agent.hz1", p)
 			s, other := loggedIn(t, env, "agent.hz1"), loggedIn(t, env, "agent.hz1")
-			srv := httptest.NewServer(env.Handler)
-			t.Cleanup(srv.Close)
-			ws, err := dial(t, srv.URL, map[string]any{"Authorization": "Bearer " + s.AccessToken})
-			if err != nil {
-				t.Fatal(err)
-			}
-			subscribed(t, ws, env.Hub, p.ID)
+			ws := subscribedWith(t, env, s.AccessToken, p.ID)
 			works(t, bearer(env, s.AccessToken), "before")
 
 			lives := tc.revoke(t, env, u, s, other)
