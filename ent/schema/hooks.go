@@ -129,9 +129,9 @@ func maskPhones() ent.Interceptor {
 func bumpAccessVersion(next gen.Mutator) gen.Mutator {
 	return hook.UserFunc(func(ctx context.Context, m *gen.UserMutation) (gen.Value, error) {
 		_, role := m.Role()
-		_, customer := m.CustomerID()
+		_, record := m.CustomerID()
 		projects := len(m.ProjectsIDs()) > 0 || len(m.RemovedProjectsIDs()) > 0 || m.ProjectsCleared()
-		if !m.Op().Is(gen.OpCreate) && (role || customer || m.CustomerIDCleared() || projects) {
+		if !m.Op().Is(gen.OpCreate) && (role || record || m.CustomerIDCleared() || projects) {
 			m.AddAccessVersion(1)
 		}
 		return next.Mutate(ctx, m)
