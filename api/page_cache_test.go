@@ -3,10 +3,12 @@ package api_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"estatecrm/api/apitest"
+	"estatecrm/database/dbtest"
 )
 
 // A page of customers of one shape is built by ent once and then answered
@@ -66,6 +68,33 @@ func TestCustomerPagesRunTheirKeptStatementWithTheirOwnValues(t *testing.T) {
 				t.Errorf("phone suffix %s: %v, want %v", step.suffix, got, step.want)
 			}
 		})
+	}
+
+	// Kept, the page binds each of its values once: the viewer's id, which
+	// five of the read rules compare with, is one parameter on PostgreSQL
+	// (graph/page_params.go), and the page is still A1's own.
+	env.Counter.Reset()
+	env.Counter.Record()
+	if got, want := seen(t, a1.Query(t, bySuffix, map[string]any{"d": "0001"})), []string{"cA1 +8613811110001"}; !slices.Equal(got, want) {
+		t.Errorf("kept page, phone suffix 0001: %v, want %v", got, want)
+	}
+	var kept []dbtest.Statement
+	for _, s := range env.Counter.Recorded() {
+		if strings.Contains(s.Query, "phone_last4") {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) != 1 {
+		t.Fatalf("want the page's one statement, got %d: %+v", len(kept), kept)
+	}
+	uses := 0
+	for _, a := range kept[0].Args {
+		if a == w.ID("A1") {
+			uses++
+		}
+	}
+	if pg := env.DB.Dialect == "postgres"; pg && uses != 1 || !pg && uses < 2 {
+		t.Errorf("the viewer's id bound %d times (PostgreSQL: %v): %s %v", uses, pg, kept[0].Query, kept[0].Args)
 	}
 
 	// A manager of pA sees every customer of pA, phones masked; the same

@@ -92,6 +92,9 @@ type pageKey struct {
 type pageStatement struct {
 	text string
 	args []pageArg
+	// whole is the statement as ent rendered it when this one binds its
+	// repeated constants once (page_params.go), for PostgreSQL's refusal.
+	whole *pageStatement
 }
 
 type pageArgKind uint8
@@ -169,7 +172,9 @@ func (r *Resolver) customersPage(ctx context.Context, after *ent.Cursor, first *
 	case s == nil:
 		return entsWay()
 	case s != seenOnce:
-		nodes, err := r.client.Customer.Query().AllOf(ctx, s.text, s.argsFor(values, now))
+		nodes, err := c.run(key, s, values, now, func(text string, args []any) ([]*ent.Customer, error) {
+			return r.client.Customer.Query().AllOf(ctx, text, args)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -191,6 +196,9 @@ func (r *Resolver) customersPage(ctx context.Context, after *ent.Cursor, first *
 		if _, _, err := paginate(dry, standIn); errors.Is(err, statement.ErrDry) {
 			learned = c.learn(log.Statements(), dryLog.Statements(), values, standIns, now)
 		}
+	}
+	if once := learned.bindOnce(); once != nil {
+		learned = once
 	}
 	c.put(key, learned)
 	return conn, nil

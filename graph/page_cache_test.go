@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +148,112 @@ func TestWhereFieldSetIsReflectsIsZero(t *testing.T) {
 			}
 		}
 		check("set")
+	}
+}
+
+func TestKeptPageBindsEachConstantStringOnce(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	me, pa := pulid.ID("US1"), pulid.ID("PJ1")
+	p := &pageStatement{
+		text: `SELECT "id" FROM "customers" WHERE "v"."agent_id" = $1 OR "owner_id" = $2 AND "phone_last4" = $3 AND "project_id" IN ($4, $5) AND "protected_until" <= $6 AND "b" = $7 AND "a" <= $8 AND "filed_by_id" = $9 AND "c" = $10`,
+		args: []pageArg{{kind: argConstant, constant: me}, {kind: argConstant, constant: me}, {kind: argValue, value: 0},
+			{kind: argConstant, constant: pa}, {kind: argConstant, constant: me}, {kind: argNow},
+			{kind: argConstant, constant: 5}, {kind: argConstant, constant: now}, {kind: argConstant, constant: me},
+			{kind: argConstant, constant: 5}},
+	}
+	once := p.bindOnce()
+	if once == nil {
+		t.Fatal("not bound once")
+	}
+	const want = `SELECT "id" FROM "customers" WHERE "v"."agent_id" = $1 OR "owner_id" = $1 AND "phone_last4" = $2 AND "project_id" IN ($3, $1) AND "protected_until" <= $4 AND "b" = $5 AND "a" <= $6 AND "filed_by_id" = $1 AND "c" = $7`
+	if once.text != want {
+		t.Errorf("text\n%s\nwant\n%s", once.text, want)
+	}
+	later := now.Add(time.Hour)
+	// Equal numbers (and times) stay apart: they may stand for different types.
+	if got, want := once.argsFor([]any{"0777"}, later), []any{me, "0777", pa, later, 5, now, 5}; !reflect.DeepEqual(got, want) {
+		t.Errorf("args %v, want %v", got, want)
+	}
+	if once.whole != p {
+		t.Error("the statement as rendered is not kept for a refusal")
+	}
+
+	for name, text := range map[string]string{
+		"a literal":            `SELECT 'a$1' FROM "customers" WHERE "a" = $1 AND "b" = $2`,
+		"a dollar quote":       `SELECT $$x$$ FROM "customers" WHERE "a" = $1 AND "b" = $2`,
+		"a parameter unused":   `SELECT "id" FROM "customers" WHERE "a" = $1`,
+		"a parameter too many": `SELECT "id" FROM "customers" WHERE "a" = $1 AND "b" = $2 AND "c" = $3`,
+		"SQLite's":             `SELECT "id" FROM "customers" WHERE "a" = ? AND "b" = ?`,
+	} {
+		q := &pageStatement{text: text, args: []pageArg{{kind: argConstant, constant: me}, {kind: argConstant, constant: me}}}
+		if once := q.bindOnce(); once != nil {
+			t.Errorf("%s: bound once: %+v", name, once)
+		}
+	}
+	// A $ in a quoted identifier is not a parameter.
+	q := &pageStatement{text: `SELECT "x$1" FROM "customers" WHERE "a" = $1 AND "b" = $2`, args: []pageArg{{kind: argConstant, constant: me}, {kind: argConstant, constant: me}}}
+	if once := q.bindOnce(); once == nil || once.text != `SELECT "x$1" FROM "customers" WHERE "a" = $1 AND "b" = $1` {
+		t.Errorf("identifier: %+v", once)
+	}
+	if once := (&pageStatement{text: `SELECT $1, $2`, args: []pageArg{{kind: argConstant, constant: me}, {kind: argValue}}}).bindOnce(); once != nil {
+		t.Errorf("nothing repeated, bound once: %+v", once)
+	}
+	if (*pageStatement)(nil).bindOnce() != nil {
+		t.Error("a page going ent's way bound once")
+	}
+}
+
+type sqlStateError string
+
+func (e sqlStateError) Error() string    { return "sqlstate " + string(e) }
+func (e sqlStateError) SQLState() string { return string(e) }
+
+func TestOnlyWhatTheTextMeetsIsARefusal(t *testing.T) {
+	for code, want := range map[string]bool{"42P08": true, "42804": true, "40001": false, "57014": false, "08006": false} {
+		if got := refused(fmt.Errorf("ent: %w", sqlStateError(code))); got != want {
+			t.Errorf("%s: refused %v, want %v", code, got, want)
+		}
+	}
+	if refused(errors.New("no state")) {
+		t.Error("an error without a state refused")
+	}
+}
+
+// A text that binds constants once and that PostgreSQL refuses gives way,
+// for this page and the next, to the statement as ent rendered it; any
+// other error is the page's.
+func TestKeptPageRefusedBoundOnceRunsAsRendered(t *testing.T) {
+	c := newPageCache()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	whole := &pageStatement{text: `SELECT $1, $2, $3`, args: []pageArg{{kind: argConstant, constant: pulid.ID("US1")}, {kind: argValue}, {kind: argConstant, constant: pulid.ID("US1")}}}
+	once := whole.bindOnce()
+	key := pageKey{shape: "k"}
+	c.put(key, once)
+	var ran []string
+	query := func(fail error) func(string, []any) ([]*ent.Customer, error) {
+		return func(text string, args []any) ([]*ent.Customer, error) {
+			ran = append(ran, fmt.Sprint(text, " ", args))
+			if text == once.text && fail != nil {
+				return nil, fail
+			}
+			return []*ent.Customer{{Name: text}}, nil
+		}
+	}
+	if nodes, err := c.run(key, once, []any{"0001"}, now, query(fmt.Errorf("timeout: %w", sqlStateError("57014")))); err == nil || nodes != nil {
+		t.Fatalf("a fault of the moment: %v %v", nodes, err)
+	}
+	if s, _ := c.get(key); s != once || len(ran) != 1 {
+		t.Fatalf("a fault of the moment changed the kept statement (%v) or ran again: %q", s == once, ran)
+	}
+	ran = nil
+	nodes, err := c.run(key, once, []any{"0001"}, now, query(sqlStateError("42P08")))
+	if err != nil || len(nodes) != 1 || nodes[0].Name != whole.text {
+		t.Fatalf("refused: %v %v", nodes, err)
+	}
+	if want := []string{"SELECT $1, $2, $1 [US1 0001]", "SELECT $1, $2, $3 [US1 0001 US1]"}; !slices.Equal(ran, want) {
+		t.Errorf("ran %q, want %q", ran, want)
+	}
+	if s, _ := c.get(key); s != whole {
+		t.Errorf("kept %+v, want the statement as rendered", s)
 	}
 }
