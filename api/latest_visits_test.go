@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -97,6 +98,12 @@ func TestLatestVisitsFoldedIntoCustomersStatement(t *testing.T) {
 				// (nothing audited), whatever the page's size.
 				if agent := actor[0] == 'A' || actor[0] == 'B'; agent && saved == 1 && n != 1 {
 					t.Fatalf("%v: an agent's page took %d statements, want 1: %q", vars, n, stmts)
+				}
+				// The visits of the customers an agent owns are those whose
+				// row's owner is the agent (rule.VisitsOfCustomerRow), not
+				// an array of every customer the agent owns made for the page.
+				if ownList := `ARRAY(SELECT "customers"."id" FROM "customers" WHERE "customers"."owner_id"`; saved == 1 && len(stmts) > 0 && strings.Contains(stmts[0], ownList) {
+					t.Fatalf("%v: the folded visits list the agent's customers: %s", vars, stmts[0])
 				}
 				a := c.Query(t, aliased, vars)
 				if len(u.Errors) > 0 || len(a.Errors) > 0 {

@@ -17,6 +17,7 @@ import (
 	"estatecrm/ent/schema/pulid"
 	"estatecrm/ent/visit"
 	"estatecrm/graph/arguments"
+	"estatecrm/rule"
 )
 
 // A page of customers with each one's latest visits is what an agent's
@@ -95,7 +96,10 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 	cached := cacheable && r.folds.has(key)
 	// The visible visits: the Visit query with its policy applied. Built
 	// when the rendered subquery is not cached yet (or cannot be).
-	selector := func() (*sql.Selector, error) { return r.client.Visit.Query().Select(cols...).SQLSelector(ctx) }
+	// Under the customer row: the agent's rule compares that row's owner
+	// instead of listing the customers they own (rule.VisitsOfCustomerRow).
+	rowCtx := rule.VisitsOfCustomerRow(ctx, customer.Table)
+	selector := func() (*sql.Selector, error) { return r.client.Visit.Query().Select(cols...).SQLSelector(rowCtx) }
 	var vs *sql.Selector
 	if !cached {
 		var err error
@@ -109,6 +113,11 @@ func (r *Resolver) foldLatestVisits(ctx context.Context, q *ent.CustomerQuery) c
 	q.Modify(func(s *sql.Selector) {
 		s.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
 			outer := s.C(customer.FieldID)
+			if want := sql.Dialect(b.Dialect()).Table(customer.Table).C(customer.FieldID); outer != want {
+				// The policy's filter names the customers table (rowCtx).
+				b.AddError(fmt.Errorf("folded visits: the customer row is %s, not %s", outer, want))
+				return
+			}
 			if f := r.folds.get(key, b.Total(), outer); cacheable && f != nil {
 				b.Join(f)
 				return
