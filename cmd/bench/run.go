@@ -396,11 +396,11 @@ func report(o options, reqs []*request, pid int, gc []string) {
 		}
 		if n := len(r.results[0].Latencies); n > 0 {
 			per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
-			fmt.Printf("%-30s CPU per request: server %.2f ms, PostgreSQL %.2f ms, bench client %.2f ms\n", "",
+			fmt.Printf("%-30s CPU per request: server %.3f ms, PostgreSQL %.3f ms, bench client %.3f ms\n", "",
 				per(r.serverCPU), per(r.pgCPU), per(r.clientCPU))
 			if n := len(r.results[1].Latencies); r.baseline != nil && n > 0 {
 				per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
-				fmt.Printf("%-30s baseline's CPU per request: this command (the baseline and its clients) %.2f ms, PostgreSQL %.2f ms\n", "",
+				fmt.Printf("%-30s baseline's CPU per request: this command (the baseline and its clients) %.3f ms, PostgreSQL %.3f ms\n", "",
 					per(r.baseCPU), per(r.basePGCPU))
 			}
 		}
