@@ -115,6 +115,28 @@ func TestCustomerPagesRunTheirKeptStatementWithTheirOwnValues(t *testing.T) {
 		}
 	}
 
+	// A page asking for its count and edges, or its count alone, is not
+	// answered by one statement (the COUNT is one): each of them counts
+	// with its own values, however often its shape comes.
+	const counted = `query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { totalCount edges { node { id } } } }`
+	const countOnly = `query($d: String!) { customers(first: 10, where: {phoneLast4: $d}) { totalCount } }`
+	for _, q := range []string{counted, countOnly} {
+		for i, c := range []struct {
+			suffix string
+			want   int
+		}{{"0001", 1}, {"0004", 0}, {"0003", 1}, {"0004", 0}, {"0005", 1}} {
+			r := a1.Query(t, q, map[string]any{"d": c.suffix})
+			var got struct{ Customers struct{ TotalCount int } }
+			if len(r.Errors) > 0 {
+				t.Fatalf("%d, %s: %s", i, c.suffix, r.Body)
+			}
+			mustUnmarshal(t, r.Data, &got)
+			if got.Customers.TotalCount != c.want {
+				t.Errorf("%q, phone suffix %s (page %d of the shape): totalCount %d, want %d", q, c.suffix, i+1, got.Customers.TotalCount, c.want)
+			}
+		}
+	}
+
 	// The page size of a variable is the page's own.
 	const sized = `query($f: Int!, $s: [String!]) { customers(first: $f, where: {phoneLast4In: $s}) { edges { node { id phone } } } }`
 	for _, c := range []struct {

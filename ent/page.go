@@ -6,6 +6,14 @@ import (
 	"context"
 )
 
+// PageOfApplies reports whether the connection field in ctx is answered by
+// its page's one statement (XPageOf): it asks for the edges and not the
+// totalCount, whose COUNT is a statement of its own. It depends on the
+// field's selection alone; finding out walks it (graphql.CollectFields).
+func PageOfApplies(ctx context.Context) bool {
+	return hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, totalCountField)
+}
+
 // page fills c with the page's nodes (read with LIMIT first+1 or last+1).
 func (c *APIKeyConnection) page(ctx context.Context, nodes []*APIKey, pager *apikeyPager, after *Cursor, first *int, before *Cursor, last *int) {
 	if len(nodes) > 3 && !hasCollectedField(ctx, edgesField, "cursor") && !hasCollectedField(ctx, pageInfoField) {
@@ -22,7 +30,16 @@ func (c *APIKeyConnection) page(ctx context.Context, nodes []*APIKey, pager *api
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func APIKeyPageOf(ctx context.Context, nodes []*APIKey, first int, opts ...APIKeyPaginateOption) (conn *APIKeyConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return APIKeyPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// APIKeyPageOfApplied is APIKeyPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func APIKeyPageOfApplied(ctx context.Context, nodes []*APIKey, first int, opts ...APIKeyPaginateOption) (conn *APIKeyConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newAPIKeyPager(opts, false)
@@ -45,7 +62,16 @@ func (c *AttributionEventConnection) page(ctx context.Context, nodes []*Attribut
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func AttributionEventPageOf(ctx context.Context, nodes []*AttributionEvent, first int, opts ...AttributionEventPaginateOption) (conn *AttributionEventConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return AttributionEventPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// AttributionEventPageOfApplied is AttributionEventPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func AttributionEventPageOfApplied(ctx context.Context, nodes []*AttributionEvent, first int, opts ...AttributionEventPaginateOption) (conn *AttributionEventConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newAttributionEventPager(opts, false)
@@ -73,7 +99,16 @@ func (c *AuditEventConnection) page(ctx context.Context, nodes []*AuditEvent, pa
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func AuditEventPageOf(ctx context.Context, nodes []*AuditEvent, first int, opts ...AuditEventPaginateOption) (conn *AuditEventConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return AuditEventPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// AuditEventPageOfApplied is AuditEventPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func AuditEventPageOfApplied(ctx context.Context, nodes []*AuditEvent, first int, opts ...AuditEventPaginateOption) (conn *AuditEventConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newAuditEventPager(opts, false)
@@ -101,7 +136,16 @@ func (c *BuildingConnection) page(ctx context.Context, nodes []*Building, pager 
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func BuildingPageOf(ctx context.Context, nodes []*Building, first int, opts ...BuildingPaginateOption) (conn *BuildingConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return BuildingPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// BuildingPageOfApplied is BuildingPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func BuildingPageOfApplied(ctx context.Context, nodes []*Building, first int, opts ...BuildingPaginateOption) (conn *BuildingConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newBuildingPager(opts, false)
@@ -129,7 +173,16 @@ func (c *ComplaintConnection) page(ctx context.Context, nodes []*Complaint, page
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func ComplaintPageOf(ctx context.Context, nodes []*Complaint, first int, opts ...ComplaintPaginateOption) (conn *ComplaintConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return ComplaintPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// ComplaintPageOfApplied is ComplaintPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func ComplaintPageOfApplied(ctx context.Context, nodes []*Complaint, first int, opts ...ComplaintPaginateOption) (conn *ComplaintConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newComplaintPager(opts, false)
@@ -157,7 +210,16 @@ func (c *ComplaintEventConnection) page(ctx context.Context, nodes []*ComplaintE
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func ComplaintEventPageOf(ctx context.Context, nodes []*ComplaintEvent, first int, opts ...ComplaintEventPaginateOption) (conn *ComplaintEventConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return ComplaintEventPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// ComplaintEventPageOfApplied is ComplaintEventPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func ComplaintEventPageOfApplied(ctx context.Context, nodes []*ComplaintEvent, first int, opts ...ComplaintEventPaginateOption) (conn *ComplaintEventConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newComplaintEventPager(opts, false)
@@ -180,7 +242,16 @@ func (c *ComplaintPhotoConnection) page(ctx context.Context, nodes []*ComplaintP
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func ComplaintPhotoPageOf(ctx context.Context, nodes []*ComplaintPhoto, first int, opts ...ComplaintPhotoPaginateOption) (conn *ComplaintPhotoConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return ComplaintPhotoPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// ComplaintPhotoPageOfApplied is ComplaintPhotoPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func ComplaintPhotoPageOfApplied(ctx context.Context, nodes []*ComplaintPhoto, first int, opts ...ComplaintPhotoPaginateOption) (conn *ComplaintPhotoConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newComplaintPhotoPager(opts, false)
@@ -203,7 +274,16 @@ func (c *ConsentEventConnection) page(ctx context.Context, nodes []*ConsentEvent
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func ConsentEventPageOf(ctx context.Context, nodes []*ConsentEvent, first int, opts ...ConsentEventPaginateOption) (conn *ConsentEventConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return ConsentEventPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// ConsentEventPageOfApplied is ConsentEventPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func ConsentEventPageOfApplied(ctx context.Context, nodes []*ConsentEvent, first int, opts ...ConsentEventPaginateOption) (conn *ConsentEventConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newConsentEventPager(opts, false)
@@ -231,7 +311,16 @@ func (c *CustomerConnection) page(ctx context.Context, nodes []*Customer, pager 
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func CustomerPageOf(ctx context.Context, nodes []*Customer, first int, opts ...CustomerPaginateOption) (conn *CustomerConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return CustomerPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// CustomerPageOfApplied is CustomerPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func CustomerPageOfApplied(ctx context.Context, nodes []*Customer, first int, opts ...CustomerPaginateOption) (conn *CustomerConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newCustomerPager(opts, false)
@@ -259,7 +348,16 @@ func (c *DealConnection) page(ctx context.Context, nodes []*Deal, pager *dealPag
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func DealPageOf(ctx context.Context, nodes []*Deal, first int, opts ...DealPaginateOption) (conn *DealConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return DealPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// DealPageOfApplied is DealPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func DealPageOfApplied(ctx context.Context, nodes []*Deal, first int, opts ...DealPaginateOption) (conn *DealConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newDealPager(opts, false)
@@ -282,7 +380,16 @@ func (c *MediaConnection) page(ctx context.Context, nodes []*Media, pager *media
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func MediaPageOf(ctx context.Context, nodes []*Media, first int, opts ...MediaPaginateOption) (conn *MediaConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return MediaPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// MediaPageOfApplied is MediaPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func MediaPageOfApplied(ctx context.Context, nodes []*Media, first int, opts ...MediaPaginateOption) (conn *MediaConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newMediaPager(opts, false)
@@ -305,7 +412,16 @@ func (c *PriceChangeConnection) page(ctx context.Context, nodes []*PriceChange, 
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func PriceChangePageOf(ctx context.Context, nodes []*PriceChange, first int, opts ...PriceChangePaginateOption) (conn *PriceChangeConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return PriceChangePageOfApplied(ctx, nodes, first, opts...)
+}
+
+// PriceChangePageOfApplied is PriceChangePageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func PriceChangePageOfApplied(ctx context.Context, nodes []*PriceChange, first int, opts ...PriceChangePaginateOption) (conn *PriceChangeConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newPriceChangePager(opts, false)
@@ -333,7 +449,16 @@ func (c *ProjectConnection) page(ctx context.Context, nodes []*Project, pager *p
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func ProjectPageOf(ctx context.Context, nodes []*Project, first int, opts ...ProjectPaginateOption) (conn *ProjectConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return ProjectPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// ProjectPageOfApplied is ProjectPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func ProjectPageOfApplied(ctx context.Context, nodes []*Project, first int, opts ...ProjectPaginateOption) (conn *ProjectConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newProjectPager(opts, false)
@@ -361,7 +486,16 @@ func (c *SurveyConnection) page(ctx context.Context, nodes []*Survey, pager *sur
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func SurveyPageOf(ctx context.Context, nodes []*Survey, first int, opts ...SurveyPaginateOption) (conn *SurveyConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return SurveyPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// SurveyPageOfApplied is SurveyPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func SurveyPageOfApplied(ctx context.Context, nodes []*Survey, first int, opts ...SurveyPaginateOption) (conn *SurveyConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newSurveyPager(opts, false)
@@ -389,7 +523,16 @@ func (c *UnitConnection) page(ctx context.Context, nodes []*Unit, pager *unitPag
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func UnitPageOf(ctx context.Context, nodes []*Unit, first int, opts ...UnitPaginateOption) (conn *UnitConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return UnitPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// UnitPageOfApplied is UnitPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func UnitPageOfApplied(ctx context.Context, nodes []*Unit, first int, opts ...UnitPaginateOption) (conn *UnitConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newUnitPager(opts, false)
@@ -417,7 +560,16 @@ func (c *UserConnection) page(ctx context.Context, nodes []*User, pager *userPag
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func UserPageOf(ctx context.Context, nodes []*User, first int, opts ...UserPaginateOption) (conn *UserConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return UserPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// UserPageOfApplied is UserPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func UserPageOfApplied(ctx context.Context, nodes []*User, first int, opts ...UserPaginateOption) (conn *UserConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newUserPager(opts, false)
@@ -445,7 +597,16 @@ func (c *VisitConnection) page(ctx context.Context, nodes []*Visit, pager *visit
 // ok is false where Paginate would run more than that statement (a COUNT)
 // or none.
 func VisitPageOf(ctx context.Context, nodes []*Visit, first int, opts ...VisitPaginateOption) (conn *VisitConnection, ok bool, err error) {
-	if first <= 0 || !hasCollectedField(ctx, edgesField) || hasCollectedField(ctx, totalCountField) {
+	if !PageOfApplies(ctx) {
+		return nil, false, nil
+	}
+	return VisitPageOfApplied(ctx, nodes, first, opts...)
+}
+
+// VisitPageOfApplied is VisitPageOf for a field that PageOfApplies
+// to, found so before (a statement kept for the field's selection).
+func VisitPageOfApplied(ctx context.Context, nodes []*Visit, first int, opts ...VisitPaginateOption) (conn *VisitConnection, ok bool, err error) {
+	if first <= 0 {
 		return nil, false, nil
 	}
 	pager, err := newVisitPager(opts, false)

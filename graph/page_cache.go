@@ -178,7 +178,7 @@ func (r *Resolver) customersPage(ctx context.Context, after *ent.Cursor, first *
 		if err != nil {
 			return nil, err
 		}
-		if conn, ok, err := ent.CustomerPageOf(ctx, nodes, *first, ent.WithCustomerOrder(orderBy)); ok || err != nil {
+		if conn, ok, err := ent.CustomerPageOfApplied(ctx, nodes, *first, ent.WithCustomerOrder(orderBy)); ok || err != nil {
 			return conn, err
 		}
 		return entsWay()
@@ -191,7 +191,9 @@ func (r *Resolver) customersPage(ctx context.Context, after *ent.Cursor, first *
 		return conn, err
 	}
 	var learned *pageStatement
-	if standIn, standIns, ok := c.standIn(where); ok && !q.LoadsEdges() {
+	// Kept only for a selection that its one statement answers (decided
+	// here once: it is the field's, which the key holds).
+	if standIn, standIns, ok := c.standIn(where); ok && !q.LoadsEdges() && ent.PageOfApplies(ctx) {
 		dry, dryLog := statement.Dry(clock.NewContext(ctx, func() time.Time { return c.standInNow }))
 		if _, _, err := paginate(dry, standIn); errors.Is(err, statement.ErrDry) {
 			learned = c.learn(log.Statements(), dryLog.Statements(), values, standIns, now)
