@@ -3,11 +3,13 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -153,5 +155,60 @@ func TestASecondDocumentOfAQueryIsNotKept(t *testing.T) {
 	}
 	if fieldsOf(first) == nil || fieldsOf(second) != nil {
 		t.Errorf("kept: first %v, second %v; want the first only", fieldsOf(first) != nil, fieldsOf(second) != nil)
+	}
+}
+
+// A request keeps what it collected for a selection and a type: another
+// type's (an interface's implementors) or another length of the same
+// selection is not taken for it, and past maxRecent nothing more is kept.
+// Root fields may collect at once (run with -race).
+func TestRequestKeepsItsCollectedFields(t *testing.T) {
+	var m fieldsMemo
+	sel := ast.SelectionSet{&ast.Field{Alias: "a"}, &ast.Field{Alias: "b"}}
+	customer, unit := []string{"Customer", "Node"}, []string{"Unit", "Node"}
+	fields := func(alias string) []graphql.CollectedField {
+		return []graphql.CollectedField{{Field: &ast.Field{Alias: alias}}}
+	}
+	k := recentKey{sel: &sel[0], n: 2, satisfies: &customer[0], ns: 2}
+	if _, ok := m.seen(k); ok {
+		t.Fatal("seen before kept")
+	}
+	m.keep(k, fields("customer"))
+	for name, other := range map[string]recentKey{
+		"another type":   {sel: &sel[0], n: 2, satisfies: &unit[0], ns: 2},
+		"a shorter set":  {sel: &sel[0], n: 1, satisfies: &customer[0], ns: 2},
+		"another set":    {sel: &sel[1], n: 1, satisfies: &customer[0], ns: 2},
+		"fewer of types": {sel: &sel[0], n: 2, satisfies: &customer[0], ns: 1},
+	} {
+		if f, ok := m.seen(other); ok {
+			t.Errorf("%s: seen %v", name, f)
+		}
+	}
+	if f, ok := m.seen(k); !ok || f[0].Alias != "customer" {
+		t.Errorf("kept %v %v", f, ok)
+	}
+
+	var wg sync.WaitGroup
+	sets := make([]ast.SelectionSet, 2*maxRecent)
+	for i := range sets {
+		sets[i] = ast.SelectionSet{&ast.Field{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.keep(recentKey{sel: &sets[i][0], n: 1, satisfies: &unit[0], ns: 2}, fields(fmt.Sprint(i)))
+		}()
+	}
+	wg.Wait()
+	kept := 0
+	for i := range sets {
+		if f, ok := m.seen(recentKey{sel: &sets[i][0], n: 1, satisfies: &unit[0], ns: 2}); ok {
+			kept++
+			if f[0].Alias != fmt.Sprint(i) {
+				t.Errorf("set %d: kept %v", i, f)
+			}
+		}
+	}
+	if kept != maxRecent-1 {
+		t.Errorf("kept %d more, want %d", kept, maxRecent-1)
 	}
 }
