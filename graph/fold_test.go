@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"entgo.io/ent/privacy"
 
@@ -145,6 +146,35 @@ func TestFoldKeySeparatesViewersAndSelections(t *testing.T) {
 	for name, ctx := range map[string]context.Context{"bypass": bypass, "no viewer": context.Background()} {
 		if _, ok := foldKey(ctx, base.first, base.order, base.dir, base.cols, base.out); ok {
 			t.Errorf("%s: cacheable", name)
+		}
+	}
+}
+
+// PostgreSQL's JSON times are read into the time UnmarshalText makes (the
+// same instant, zone and offset), and what is not one of them is left to it.
+func TestReadPGTimeAsUnmarshalText(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-30T01:48:41.123456+00:00", "2026-11-30T01:48:41+00:00", "2026-11-29T09:59:59Z",
+		"2026-11-29T10:00:00.5+08:00", "2026-11-29T10:00:00.123456789-03:30", "2026-01-01T00:00:00.000001+14:00",
+		"1999-12-31T23:59:59.9-00:00", "2026-02-28T12:00:00+05:45", "2028-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+		"2026-04-30T00:00:00Z",
+	} {
+		got, ok := readPGTime([]byte(s))
+		var want time.Time
+		if err := want.UnmarshalText([]byte(s)); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read %v (%v), want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{
+		"2026-11-30T01:48:41", "2026-11-30 01:48:41+00:00", "2026-11-30T01:48:41.+00:00", "2026-11-30T01:48:41.1234567890+00:00",
+		"2026-11-31T01:48:41Z", "2026-02-29T01:48:41Z", "1900-02-29T01:48:41Z", "2026-04-31T01:48:41Z", "2026-13-01T01:48:41Z", "2026-11-30T24:00:00Z", "2026-11-30T01:60:41Z",
+		"2026-11-30T01:48:60Z", "2026-11-30T01:48:41+0000", "2026-11-30T01:48:41+24:00", "2026-11-30T01:48:41Zx", "+2026-11-30T01:48:41Z", "x",
+	} {
+		if got, ok := readPGTime([]byte(s)); ok {
+			t.Errorf("%s: read %v; want it left to UnmarshalText", s, got)
 		}
 	}
 }

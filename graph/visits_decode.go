@@ -182,7 +182,87 @@ func readTime(d *jsonread.Reader) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
+	if t, ok := readPGTime(b); ok {
+		return t, true
+	}
 	var t time.Time
 	err := t.UnmarshalText(b) // RFC 3339, read from the bytes
 	return t, err == nil
+}
+
+// readPGTime reads a time as PostgreSQL writes one in JSON
+// (2026-11-30T01:48:41.123456+00:00, or with Z) into the same time.Time
+// as UnmarshalText: UnmarshalText took a third of the time spent decoding
+// a lookup's visits. ok is false for anything else (another layout, a day
+// past the 28th, which time.Date would carry into the next month where
+// UnmarshalText refuses it), left to UnmarshalText.
+func readPGTime(b []byte) (time.Time, bool) {
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest, nsec := b[19:], 0
+	if rest[0] == '.' {
+		i := 1
+		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+			if i <= 9 {
+				nsec = nsec*10 + int(rest[i]-'0')
+			}
+		}
+		if i == 1 || i > 10 {
+			return time.Time{}, false
+		}
+		for range 10 - i {
+			nsec *= 10
+		}
+		rest = rest[i:]
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	switch {
+	case len(rest) == 1 && rest[0] == 'Z':
+		return t, true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		zh, okh := num(len(b)-5, 2)
+		zm, okm := num(len(b)-2, 2)
+		if !okh || !okm || zh > 23 || zm > 59 {
+			return time.Time{}, false
+		}
+		offset := (zh*60 + zm) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+		t = t.Add(-time.Duration(offset) * time.Second)
+		// As time.Parse: the local zone where its offset is the time's.
+		if _, local := t.In(time.Local).Zone(); local == offset {
+			return t.In(time.Local), true
+		}
+		return t.In(time.FixedZone("", offset)), true
+	}
+	return time.Time{}, false
+}
+
+// daysIn is the number of days of month in year.
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
 }
