@@ -85,6 +85,10 @@ type docFields struct {
 	// collected holds the fields of a set for the types of an object
 	// (the executor's package-level implementors, by address).
 	collected sync.Map // collectedKey → []graphql.CollectedField
+	// args holds the arguments of its fields as their resolvers take them,
+	// or false for a field whose arguments are decoded in each request
+	// (typedArguments).
+	args sync.Map // *ast.Field → map[string]any or false
 }
 
 type selectionSet struct{ id, n int }

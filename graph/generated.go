@@ -11044,7 +11044,7 @@ func (ec *executionContext) fieldContext_Building_units(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Building_units_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Building_units_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11085,7 +11085,7 @@ func (ec *executionContext) fieldContext_Building_media(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Building_media_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Building_media_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11897,7 +11897,7 @@ func (ec *executionContext) fieldContext_Complaint_events(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Complaint_events_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Complaint_events_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13273,7 +13273,7 @@ func (ec *executionContext) fieldContext_Customer_visits(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_visits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Customer_visits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13314,7 +13314,7 @@ func (ec *executionContext) fieldContext_Customer_deals(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_deals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Customer_deals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13355,7 +13355,7 @@ func (ec *executionContext) fieldContext_Customer_complaints(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_complaints_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Customer_complaints_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13542,7 +13542,7 @@ func (ec *executionContext) fieldContext_Customer_referrals(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Customer_referrals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Customer_referrals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15801,7 +15801,7 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_login_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_login_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15842,7 +15842,7 @@ func (ec *executionContext) fieldContext_Mutation_refreshToken(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_refreshToken_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_refreshToken_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15883,7 +15883,7 @@ func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_logout_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_logout_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15924,7 +15924,7 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_changePassword_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15965,7 +15965,7 @@ func (ec *executionContext) fieldContext_Mutation_createUser(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createUser_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createUser_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16006,7 +16006,7 @@ func (ec *executionContext) fieldContext_Mutation_updateUser(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateUser_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateUser_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16047,7 +16047,7 @@ func (ec *executionContext) fieldContext_Mutation_resetUserPassword(ctx context.
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_resetUserPassword_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_resetUserPassword_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16088,7 +16088,7 @@ func (ec *executionContext) fieldContext_Mutation_createAPIKey(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createAPIKey_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createAPIKey_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16129,7 +16129,7 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_revokeAPIKey_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_revokeAPIKey_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16170,7 +16170,7 @@ func (ec *executionContext) fieldContext_Mutation_submitComplaint(ctx context.Co
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_submitComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_submitComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16211,7 +16211,7 @@ func (ec *executionContext) fieldContext_Mutation_acknowledgeComplaint(ctx conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_acknowledgeComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_acknowledgeComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16252,7 +16252,7 @@ func (ec *executionContext) fieldContext_Mutation_assignComplaint(ctx context.Co
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_assignComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_assignComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16293,7 +16293,7 @@ func (ec *executionContext) fieldContext_Mutation_startComplaint(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_startComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_startComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16334,7 +16334,7 @@ func (ec *executionContext) fieldContext_Mutation_resolveComplaint(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_resolveComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_resolveComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16375,7 +16375,7 @@ func (ec *executionContext) fieldContext_Mutation_closeComplaint(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_closeComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_closeComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16416,7 +16416,7 @@ func (ec *executionContext) fieldContext_Mutation_reopenComplaint(ctx context.Co
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_reopenComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_reopenComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16457,7 +16457,7 @@ func (ec *executionContext) fieldContext_Mutation_rateComplaint(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_rateComplaint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_rateComplaint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16498,7 +16498,7 @@ func (ec *executionContext) fieldContext_Mutation_addComplaintNote(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_addComplaintNote_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_addComplaintNote_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16539,7 +16539,7 @@ func (ec *executionContext) fieldContext_Mutation_createProject(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createProject_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createProject_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16580,7 +16580,7 @@ func (ec *executionContext) fieldContext_Mutation_updateProject(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateProject_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateProject_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16621,7 +16621,7 @@ func (ec *executionContext) fieldContext_Mutation_createBuilding(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createBuilding_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createBuilding_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16662,7 +16662,7 @@ func (ec *executionContext) fieldContext_Mutation_updateBuilding(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateBuilding_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateBuilding_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16703,7 +16703,7 @@ func (ec *executionContext) fieldContext_Mutation_createUnits(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createUnits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createUnits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16744,7 +16744,7 @@ func (ec *executionContext) fieldContext_Mutation_importUnits(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_importUnits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_importUnits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16785,7 +16785,7 @@ func (ec *executionContext) fieldContext_Mutation_updateUnit(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateUnit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateUnit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16826,7 +16826,7 @@ func (ec *executionContext) fieldContext_Mutation_updateAPIKey(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateAPIKey_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateAPIKey_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16867,7 +16867,7 @@ func (ec *executionContext) fieldContext_Mutation_approveDiscount(ctx context.Co
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_approveDiscount_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_approveDiscount_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16908,7 +16908,7 @@ func (ec *executionContext) fieldContext_Mutation_rejectDiscount(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_rejectDiscount_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_rejectDiscount_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16949,7 +16949,7 @@ func (ec *executionContext) fieldContext_Mutation_setAPIKeyProjects(ctx context.
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setAPIKeyProjects_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_setAPIKeyProjects_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16990,7 +16990,7 @@ func (ec *executionContext) fieldContext_Mutation_uploadMedia(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_uploadMedia_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_uploadMedia_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17031,7 +17031,7 @@ func (ec *executionContext) fieldContext_Mutation_updateMedia(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateMedia_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateMedia_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17072,7 +17072,7 @@ func (ec *executionContext) fieldContext_Mutation_deleteMedia(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_deleteMedia_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_deleteMedia_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17113,7 +17113,7 @@ func (ec *executionContext) fieldContext_Mutation_mergeCustomers(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_mergeCustomers_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_mergeCustomers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17154,7 +17154,7 @@ func (ec *executionContext) fieldContext_Mutation_exportCustomerData(ctx context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_exportCustomerData_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_exportCustomerData_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17195,7 +17195,7 @@ func (ec *executionContext) fieldContext_Mutation_eraseCustomer(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_eraseCustomer_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_eraseCustomer_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17236,7 +17236,7 @@ func (ec *executionContext) fieldContext_Mutation_revealPhone(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_revealPhone_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_revealPhone_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17277,7 +17277,7 @@ func (ec *executionContext) fieldContext_Mutation_setUnitPrices(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setUnitPrices_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_setUnitPrices_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17318,7 +17318,7 @@ func (ec *executionContext) fieldContext_Mutation_publishUnits(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_publishUnits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_publishUnits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17359,7 +17359,7 @@ func (ec *executionContext) fieldContext_Mutation_unpublishUnits(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_unpublishUnits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_unpublishUnits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17400,7 +17400,7 @@ func (ec *executionContext) fieldContext_Mutation_publishProject(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_publishProject_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_publishProject_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17441,7 +17441,7 @@ func (ec *executionContext) fieldContext_Mutation_unpublishProject(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_unpublishProject_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_unpublishProject_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17482,7 +17482,7 @@ func (ec *executionContext) fieldContext_Mutation_withdrawUnit(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_withdrawUnit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_withdrawUnit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17523,7 +17523,7 @@ func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateCustomer_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17564,7 +17564,7 @@ func (ec *executionContext) fieldContext_Mutation_setContactConsent(ctx context.
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setContactConsent_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_setContactConsent_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17605,7 +17605,7 @@ func (ec *executionContext) fieldContext_Mutation_setChannelSpend(ctx context.Co
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setChannelSpend_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_setChannelSpend_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17646,7 +17646,7 @@ func (ec *executionContext) fieldContext_Mutation_registerCustomer(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_registerCustomer_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_registerCustomer_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17687,7 +17687,7 @@ func (ec *executionContext) fieldContext_Mutation_claimCustomer(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_claimCustomer_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_claimCustomer_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17728,7 +17728,7 @@ func (ec *executionContext) fieldContext_Mutation_reassignCustomer(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_reassignCustomer_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_reassignCustomer_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17769,7 +17769,7 @@ func (ec *executionContext) fieldContext_Mutation_holdUnit(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_holdUnit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_holdUnit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17810,7 +17810,7 @@ func (ec *executionContext) fieldContext_Mutation_releaseHold(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_releaseHold_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_releaseHold_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17851,7 +17851,7 @@ func (ec *executionContext) fieldContext_Mutation_logVisit(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_logVisit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_logVisit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17892,7 +17892,7 @@ func (ec *executionContext) fieldContext_Mutation_reserveUnit(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_reserveUnit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_reserveUnit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17933,7 +17933,7 @@ func (ec *executionContext) fieldContext_Mutation_contractDeal(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_contractDeal_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_contractDeal_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17974,7 +17974,7 @@ func (ec *executionContext) fieldContext_Mutation_cancelDeal(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cancelDeal_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_cancelDeal_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18015,7 +18015,7 @@ func (ec *executionContext) fieldContext_Mutation_deliverUnit(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_deliverUnit_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_deliverUnit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18056,7 +18056,7 @@ func (ec *executionContext) fieldContext_Mutation_activateOwner(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_activateOwner_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_activateOwner_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18097,7 +18097,7 @@ func (ec *executionContext) fieldContext_Mutation_answerSurvey(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_answerSurvey_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_answerSurvey_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18138,7 +18138,7 @@ func (ec *executionContext) fieldContext_Mutation_createWebhookEndpoint(ctx cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createWebhookEndpoint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_createWebhookEndpoint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18179,7 +18179,7 @@ func (ec *executionContext) fieldContext_Mutation_updateWebhookEndpoint(ctx cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateWebhookEndpoint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_updateWebhookEndpoint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18220,7 +18220,7 @@ func (ec *executionContext) fieldContext_Mutation_deleteWebhookEndpoint(ctx cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_deleteWebhookEndpoint_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_deleteWebhookEndpoint_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18261,7 +18261,7 @@ func (ec *executionContext) fieldContext_Mutation_replayWebhookDelivery(ctx cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_replayWebhookDelivery_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Mutation_replayWebhookDelivery_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18764,7 +18764,7 @@ func (ec *executionContext) fieldContext_Project_buildings(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_buildings_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_buildings_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18805,7 +18805,7 @@ func (ec *executionContext) fieldContext_Project_units(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_units_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_units_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18846,7 +18846,7 @@ func (ec *executionContext) fieldContext_Project_customers(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_customers_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_customers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18887,7 +18887,7 @@ func (ec *executionContext) fieldContext_Project_visits(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_visits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_visits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18928,7 +18928,7 @@ func (ec *executionContext) fieldContext_Project_deals(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_deals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_deals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18969,7 +18969,7 @@ func (ec *executionContext) fieldContext_Project_complaints(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_complaints_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_complaints_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19010,7 +19010,7 @@ func (ec *executionContext) fieldContext_Project_staff(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_staff_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_staff_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19051,7 +19051,7 @@ func (ec *executionContext) fieldContext_Project_media(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_media_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_media_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19092,7 +19092,7 @@ func (ec *executionContext) fieldContext_Project_layoutMedia(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Project_layoutMedia_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Project_layoutMedia_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19275,7 +19275,7 @@ func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field g
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_node_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_node_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19319,7 +19319,7 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_nodes_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_nodes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19360,7 +19360,7 @@ func (ec *executionContext) fieldContext_Query_apiKeys(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_apiKeys_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_apiKeys_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19401,7 +19401,7 @@ func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_auditEvents_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_auditEvents_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19442,7 +19442,7 @@ func (ec *executionContext) fieldContext_Query_buildings(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_buildings_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_buildings_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19483,7 +19483,7 @@ func (ec *executionContext) fieldContext_Query_complaints(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_complaints_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_complaints_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19524,7 +19524,7 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_customers_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_customers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19565,7 +19565,7 @@ func (ec *executionContext) fieldContext_Query_deals(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_deals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_deals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19606,7 +19606,7 @@ func (ec *executionContext) fieldContext_Query_projects(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_projects_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_projects_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19647,7 +19647,7 @@ func (ec *executionContext) fieldContext_Query_units(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_units_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_units_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19688,7 +19688,7 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_users_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_users_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19729,7 +19729,7 @@ func (ec *executionContext) fieldContext_Query_visits(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_visits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_visits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19770,7 +19770,7 @@ func (ec *executionContext) fieldContext_Query_complaintQueue(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_complaintQueue_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_complaintQueue_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19840,7 +19840,7 @@ func (ec *executionContext) fieldContext_Query_listings(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_listings_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_listings_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19881,7 +19881,7 @@ func (ec *executionContext) fieldContext_Query_listingChanges(ctx context.Contex
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_listingChanges_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_listingChanges_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19922,7 +19922,7 @@ func (ec *executionContext) fieldContext_Query_duplicateCandidates(ctx context.C
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_duplicateCandidates_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_duplicateCandidates_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19963,7 +19963,7 @@ func (ec *executionContext) fieldContext_Query_salesFunnel(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_salesFunnel_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_salesFunnel_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20004,7 +20004,7 @@ func (ec *executionContext) fieldContext_Query_channelMix(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_channelMix_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_channelMix_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20045,7 +20045,7 @@ func (ec *executionContext) fieldContext_Query_channelSpends(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_channelSpends_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_channelSpends_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20086,7 +20086,7 @@ func (ec *executionContext) fieldContext_Query_agentBoard(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_agentBoard_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_agentBoard_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20127,7 +20127,7 @@ func (ec *executionContext) fieldContext_Query_customerValue(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_customerValue_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_customerValue_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20168,7 +20168,7 @@ func (ec *executionContext) fieldContext_Query_myFollowUps(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_myFollowUps_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_myFollowUps_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20209,7 +20209,7 @@ func (ec *executionContext) fieldContext_Query_salesGrid(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_salesGrid_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_salesGrid_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20250,7 +20250,7 @@ func (ec *executionContext) fieldContext_Query_serviceBoard(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_serviceBoard_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_serviceBoard_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20291,7 +20291,7 @@ func (ec *executionContext) fieldContext_Query_satisfaction(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_satisfaction_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_satisfaction_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20332,7 +20332,7 @@ func (ec *executionContext) fieldContext_Query_surveys(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_surveys_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_surveys_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20402,7 +20402,7 @@ func (ec *executionContext) fieldContext_Query_webhookDeliveries(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_webhookDeliveries_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query_webhookDeliveries_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20443,7 +20443,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query___type_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Query___type_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21493,7 +21493,7 @@ func (ec *executionContext) fieldContext_Subscription_unitStatusChanged(ctx cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Subscription_unitStatusChanged_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Subscription_unitStatusChanged_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21534,7 +21534,7 @@ func (ec *executionContext) fieldContext_Subscription_complaintUpdated(ctx conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Subscription_complaintUpdated_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Subscription_complaintUpdated_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22390,7 +22390,7 @@ func (ec *executionContext) fieldContext_Unit_deals(ctx context.Context, field g
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Unit_deals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Unit_deals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22431,7 +22431,7 @@ func (ec *executionContext) fieldContext_Unit_complaints(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Unit_complaints_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Unit_complaints_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22472,7 +22472,7 @@ func (ec *executionContext) fieldContext_Unit_shownIn(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Unit_shownIn_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Unit_shownIn_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22513,7 +22513,7 @@ func (ec *executionContext) fieldContext_Unit_priceHistory(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Unit_priceHistory_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_Unit_priceHistory_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22948,7 +22948,7 @@ func (ec *executionContext) fieldContext_User_customers(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_customers_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_User_customers_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22989,7 +22989,7 @@ func (ec *executionContext) fieldContext_User_visits(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_visits_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_User_visits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23030,7 +23030,7 @@ func (ec *executionContext) fieldContext_User_deals(ctx context.Context, field g
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_deals_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_User_deals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23100,7 +23100,7 @@ func (ec *executionContext) fieldContext_User_assignedComplaints(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_assignedComplaints_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field_User_assignedComplaints_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23951,7 +23951,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Directive_args_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field___Directive_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24093,7 +24093,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Field_args_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field___Field_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24573,7 +24573,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_fields_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field___Type_fields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24672,7 +24672,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_enumValues_args(ctx, argumentsOf(ctx, field, ec.Variables)); err != nil {
+	if fc.Args, err = ec.typedArguments(ctx, field, ec.field___Type_enumValues_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}

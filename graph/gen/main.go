@@ -510,18 +510,24 @@ func collectedOnce(src []byte) ([]byte, error) {
 }
 
 var (
-	gqlgenArguments = []byte("field.ArgumentMap(ec.Variables)")
-	ourArguments    = []byte("argumentsOf(ctx, field, ec.Variables)")
+	gqlgenArguments = regexp.MustCompile(`ec\.(field_\w+_args)\(ctx, field\.ArgumentMap\(ec\.Variables\)\)`)
+	ourArguments    = []byte("ec.typedArguments(ctx, field, ec.$1)")
 )
 
 // argumentsOnce makes each field's context take its arguments from
-// graph.argumentsOf, made once per field of the document for the request,
-// where gqlgen converted them again for every row a field is resolved for.
+// graph's typedArguments: decoded from graph.argumentsOf, made once per
+// field of the document for the request, where gqlgen converted them again
+// for every row a field is resolved for, and decoded once per document
+// where they cannot differ between requests.
 func argumentsOnce(src []byte) ([]byte, error) {
-	if !bytes.Contains(src, gqlgenArguments) {
+	if !gqlgenArguments.Match(src) {
 		return nil, fmt.Errorf("no field context takes its arguments from field.ArgumentMap(ec.Variables): gqlgen's template changed, see graph/gen")
 	}
-	return bytes.ReplaceAll(src, gqlgenArguments, ourArguments), nil
+	src = gqlgenArguments.ReplaceAll(src, ourArguments)
+	if bytes.Contains(src, []byte("field.ArgumentMap(ec.Variables)")) {
+		return nil, fmt.Errorf("a field's arguments converted otherwise than ec.field_X_args(ctx, field.ArgumentMap(ec.Variables)): gqlgen's template changed, see graph/gen")
+	}
+	return src, nil
 }
 
 var (
