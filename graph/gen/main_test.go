@@ -217,18 +217,22 @@ func TestLoadedEdgesInPlace(t *testing.T) {
 	}
 }
 
-// Each field's context takes its arguments from graph.argumentsOf.
+// Each field's context takes its arguments from graph's typedArguments; a
+// conversion of another form is an error, not left as gqlgen wrote it.
 func TestArgumentsOnce(t *testing.T) {
 	src := "\tif fc.Args, err = ec.field_Customer_visits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {\n"
 	out, err := argumentsOnce([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "ec.field_Customer_visits_args(ctx, argumentsOf(ctx, field, ec.Variables))"; !strings.Contains(string(out), want) {
+	if want := "\tif fc.Args, err = ec.typedArguments(ctx, field, ec.field_Customer_visits_args); err != nil {\n"; string(out) != want {
 		t.Errorf("got %s, want %s", out, want)
 	}
 	if _, err := argumentsOnce([]byte("field.ArgumentMap(vars)")); err == nil {
 		t.Fatal("no call rewritten and no error")
+	}
+	if _, err := argumentsOnce([]byte(src + "\targs := field.ArgumentMap(ec.Variables)\n")); err == nil {
+		t.Fatal("a conversion of another form left and no error")
 	}
 }
 
