@@ -29,7 +29,10 @@ type hotRequest struct {
 // leading column: the dashboards count all of a project's customers and
 // visits; an agent's read of visits lists every customer the agent owns
 // (the visits of their own customers are theirs to see), which is
-// thousands of customers at scale, read on every phone lookup.
+// thousands of customers at scale (a phone lookup's visits, folded under
+// each customer's row, compare that row's owner instead:
+// rule.VisitsOfCustomerRow; should a lookup list them again, it must be
+// from the index).
 var indexOnly = map[string]string{
 	"salesFunnel (manager)": "project_id", "agentBoard (manager)": "project_id", "customerValue (manager)": "project_id",
 	"customer by phone suffix, last 5 visits": "owner_id", "a customer's visits": "owner_id",
