@@ -48,20 +48,18 @@ func constantArguments(schema *ast.Schema, f *ast.Field) bool {
 	if f.Definition == nil {
 		return false
 	}
+	used := map[string]bool{}
 	for _, a := range f.Arguments {
-		if namesVariable(a.Value) {
-			return false
-		}
+		variablesOf(a.Value, used)
+	}
+	if len(used) > 0 {
+		return false
 	}
 	for _, a := range f.Definition.Arguments {
 		if a.DefaultValue == nil && f.Arguments.ForName(a.Name) == nil {
 			continue // absent: nil, whatever its type
 		}
-		t := a.Type
-		for t.Elem != nil {
-			t = t.Elem
-		}
-		def := schema.Types[t.NamedType]
+		def := schema.Types[elementName(a.Type)]
 		switch {
 		case def == nil:
 			return false
@@ -77,28 +75,17 @@ func constantArguments(schema *ast.Schema, f *ast.Field) bool {
 // plainOrder reports whether an ordering input holds only enums and scalars.
 func plainOrder(schema *ast.Schema, def *ast.Definition) bool {
 	for _, f := range def.Fields {
-		t := f.Type
-		for t.Elem != nil {
-			t = t.Elem
-		}
-		if k := schema.Types[t.NamedType]; k == nil || (k.Kind != ast.Enum && k.Kind != ast.Scalar) {
+		if k := schema.Types[elementName(f.Type)]; k == nil || (k.Kind != ast.Enum && k.Kind != ast.Scalar) {
 			return false
 		}
 	}
 	return true
 }
 
-func namesVariable(v *ast.Value) bool {
-	if v == nil {
-		return false
+// elementName is the name of t's type, or of its elements' for a list.
+func elementName(t *ast.Type) string {
+	for t.Elem != nil {
+		t = t.Elem
 	}
-	if v.Kind == ast.Variable {
-		return true
-	}
-	for _, c := range v.Children {
-		if namesVariable(c.Value) {
-			return true
-		}
-	}
-	return false
+	return t.NamedType
 }
